@@ -1,0 +1,122 @@
+import { z } from 'zod';
+import { VendorIdSchema } from './schemas';
+
+/** Where a vendor's API key comes from: Secrets Manager when deployed, an environment variable locally. */
+export const SecretSourceSchema = z.union([
+  z.object({ arn: z.string().min(1) }).strict(),
+  z.object({ env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/) }).strict(),
+]);
+export type SecretSource = z.infer<typeof SecretSourceSchema>;
+
+/** One enabled vendor sandbox. */
+export const VendorConfigSchema = z
+  .object({
+    id: VendorIdSchema,
+    /** API root, e.g. `https://cape.example.org/apiv2/`. Self-hosted appliances set their own. */
+    baseUrl: z.url({ protocol: /^https?$/ }),
+    secret: SecretSourceSchema.optional(),
+    /** Vendor-specific options (environment id, profiles, package...). */
+    options: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+    /** Largest sample this vendor accepts; triage routes bigger files elsewhere. */
+    maxFileBytes: z.number().int().positive().optional(),
+    /** File types (as triage names them) this vendor accepts; empty or absent: all. */
+    fileTypes: z.array(z.string()).optional(),
+    /** How long the vendor should run the sample, in seconds, when the vendor takes the option. */
+    analysisTimeoutSeconds: z.number().int().positive().default(180),
+    /** Per-request timeout (connect, headers and body each), in milliseconds. */
+    requestTimeoutMs: z.number().int().positive().max(120_000).default(30_000),
+    /** TLS certificate verification; only self-hosted appliances with private CAs should turn it off. */
+    verifyTls: z.boolean().default(true),
+    /** HTTP(S) proxy URL for this vendor's requests. */
+    proxyUrl: z.url().optional(),
+  })
+  .strict();
+export type VendorConfig = z.infer<typeof VendorConfigSchema>;
+
+/** How engine scores combine into one verdict. */
+export const VerdictPolicySchema = z
+  .object({
+    /** `max`: the highest engine score wins (default); `mean`: the average of the scored engines. */
+    method: z.enum(['max', 'mean']).default('max'),
+    suspiciousAt: z.number().min(0).max(100).default(40),
+    maliciousAt: z.number().min(0).max(100).default(70),
+  })
+  .strict()
+  .refine((p) => p.suspiciousAt < p.maliciousAt, 'suspiciousAt must be below maliciousAt');
+export type VerdictPolicy = z.infer<typeof VerdictPolicySchema>;
+
+/** How long to wait between polls of a vendor. */
+export const PollPolicySchema = z
+  .object({
+    /** Backoff used when the vendor gives no hint: the n-th wait is the n-th entry, the last one repeats. */
+    scheduleSeconds: z.array(z.number().int().positive()).min(1).default([15, 30, 60, 120]),
+    /** Follow the vendor's own estimate (queue, analysis timeout, pollPause) when it gives one. */
+    useVendorHints: z.boolean().default(true),
+    minWaitSeconds: z.number().int().positive().default(5),
+    maxWaitSeconds: z.number().int().positive().default(900),
+  })
+  .strict();
+export type PollPolicy = z.infer<typeof PollPolicySchema>;
+
+/** Settings every Lambda reads at start-up; validated once, with messages that name the field. */
+export const RuntimeSettingsSchema = z
+  .object({
+    cacheTtlSeconds: z.number().int().nonnegative().default(7 * 24 * 3600),
+    engineDeadlineSeconds: z.number().int().positive().default(3600),
+    peerWaitSeconds: z.number().int().positive().default(30),
+    maxObjectBytes: z.number().int().positive().default(1024 * 1024 * 1024),
+    poll: PollPolicySchema.default(PollPolicySchema.parse({})),
+    policy: VerdictPolicySchema.default(VerdictPolicySchema.parse({})),
+    vendors: z.array(VendorConfigSchema).default([]),
+  })
+  .strict();
+export type RuntimeSettings = z.infer<typeof RuntimeSettingsSchema>;
+
+/** Everything a handler needs to know about its environment. */
+export const RuntimeConfigSchema = RuntimeSettingsSchema.safeExtend({
+  tableName: z.string().min(1),
+  reportsBucket: z.string().min(1),
+});
+export type RuntimeConfig = z.infer<typeof RuntimeConfigSchema>;
+
+/** Names of the environment variables the stack sets on every function. */
+export const ENV = {
+  table: 'SANDTRAP_TABLE',
+  reportsBucket: 'SANDTRAP_REPORTS_BUCKET',
+  settings: 'SANDTRAP_SETTINGS',
+} as const;
+
+/** Thrown when configuration does not validate; the message lists every problem. */
+export class ConfigError extends Error {
+  constructor(where: string, error: z.ZodError) {
+    super(`invalid ${where}: ${z.prettifyError(error)}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses settings (from CDK props, a file or the environment) and fails with a readable message. */
+export function parseSettings(raw: unknown, where = 'Sandtrap settings'): RuntimeSettings {
+  const parsed = RuntimeSettingsSchema.safeParse(raw ?? {});
+  if (!parsed.success) throw new ConfigError(where, parsed.error);
+  return parsed.data;
+}
+
+/** Reads the runtime configuration from a Lambda's environment. */
+export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
+  let settings: unknown = {};
+  const rawSettings = env[ENV.settings];
+  if (rawSettings) {
+    try {
+      settings = JSON.parse(rawSettings);
+    } catch (error) {
+      throw new Error(`${ENV.settings} is not JSON: ${(error as Error).message}`);
+    }
+  }
+  const parsed = RuntimeConfigSchema.safeParse({
+    ...(settings as object),
+    tableName: env[ENV.table],
+    reportsBucket: env[ENV.reportsBucket],
+  });
+  if (!parsed.success) throw new ConfigError('runtime configuration', parsed.error);
+  return parsed.data;
+}

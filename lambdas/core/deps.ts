@@ -1,0 +1,24 @@
+import type { Clock } from './clock';
+import type { RuntimeConfig } from './config';
+import type { AwsClients } from './clients';
+import type { VendorId } from './schemas';
+import type { VerdictStore } from './store';
+import type { SandboxConnector } from '../vendors/connector';
+
+/** The logging surface handlers use (Powertools Logger in Lambda, a quiet logger locally). */
+export interface Log {
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
+}
+
+/** Everything a handler needs, injected so that Lambdas, the local runtime and tests share one code path. */
+export interface HandlerDeps {
+  config: RuntimeConfig;
+  clients: AwsClients;
+  store: VerdictStore;
+  clock: Clock;
+  log: Log;
+  /** The connector of a configured vendor, credentials resolved. */
+  connector(vendor: VendorId): Promise<SandboxConnector>;
+}

@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import type { HandlerDeps } from './deps';
+import { SampleSchema, type SampleAnalysisFailedDetail } from './schemas';
+
+/** The state at a Catch: whatever the failed state had, plus Step Functions' `{Error, Cause}`. */
+export const FailureStateSchema = z
+  .object({
+    event: z.unknown().optional(),
+    sample: SampleSchema.optional(),
+    owner: z.string().optional(),
+    error: z.object({ Error: z.string(), Cause: z.string().nullable().optional() }).optional(),
+  })
+  .passthrough();
+
+/** A Lambda error's Cause is JSON `{errorType, errorMessage, trace}`; other causes are plain text. */
+function messageOf(cause: string | null | undefined): string {
+  if (!cause) return 'no cause given';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // Not JSON: use the text.
+  }
+  return cause;
+}
+
+/** Reads bucket and key from a raw event without trusting its shape (it may be the malformed input). */
+function objectOf(event: unknown): { bucket: string | null; key: string | null; versionId: string | null } {
+  const detail = (event as { detail?: { bucket?: { name?: unknown }; object?: { key?: unknown; 'version-id'?: unknown } } } | undefined)?.detail;
+  const text = (value: unknown) => (typeof value === 'string' && value.length > 0 ? value : null);
+  return { bucket: text(detail?.bucket?.name), key: text(detail?.object?.key), versionId: text(detail?.object?.['version-id']) };
+}
+
+/**
+ * Turns any failure into a `Sample Analysis Failed` detail, records the object's terminal failure,
+ * and releases the in-flight lock so that a later upload can analyse the same content.
+ */
+export async function recordFailure(deps: HandlerDeps, rawState: unknown): Promise<SampleAnalysisFailedDetail> {
+  const parsed = FailureStateSchema.safeParse(rawState);
+  const state = parsed.success ? parsed.data : {};
+  const from = state.sample ?? objectOf(state.event ?? rawState);
+  const reason = state.error?.Error ?? 'UnknownError';
+  const detail: SampleAnalysisFailedDetail = {
+    ...(state.sample ? { sha256: state.sample.sha256 } : {}),
+    bucket: from.bucket,
+    key: from.key,
+    versionId: from.versionId ?? null,
+    reason,
+    error: messageOf(state.error?.Cause).slice(0, 2000),
+    failedAt: new Date(deps.clock.now()).toISOString(),
+  };
+  if (detail.bucket && detail.key) {
+    await deps.store.putObjectRecord({
+      bucket: detail.bucket,
+      key: detail.key,
+      versionId: detail.versionId ?? null,
+      status: 'failed',
+      ...(detail.sha256 ? { sha256: detail.sha256 } : {}),
+      reason,
+      at: deps.clock.now(),
+    });
+  }
+  if (state.sample && state.owner) await deps.store.releaseLock(state.sample.sha256, state.owner);
+  deps.log.error('analysis failed', { reason, bucket: detail.bucket, key: detail.key, error: detail.error });
+  return detail;
+}

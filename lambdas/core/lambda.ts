@@ -1,0 +1,52 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import type { Context } from 'aws-lambda';
+import { createClients } from './clients';
+import { loadRuntimeConfig } from './config';
+import type { HandlerDeps } from './deps';
+import { createDeps } from './runtime';
+
+/** A handler as the core writes it: input in, small output out. */
+export type CoreHandler<I, O> = (input: I) => Promise<O>;
+
+const logger = new Logger({ serviceName: 'sandtrap' });
+const metrics = new Metrics({ namespace: 'Sandtrap', serviceName: 'sandtrap' });
+const tracer = new Tracer({ serviceName: 'sandtrap' });
+
+let deps: HandlerDeps | undefined;
+
+function lambdaDeps(): HandlerDeps {
+  if (!deps) {
+    const clients = createClients();
+    tracer.captureAWSv3Client(clients.s3);
+    tracer.captureAWSv3Client(clients.ddb);
+    deps = createDeps(loadRuntimeConfig(), { clients, log: logger });
+  }
+  return deps;
+}
+
+/**
+ * Wraps a core handler for Lambda: Powertools logging with the invocation context, one metric per
+ * invocation and failure, tracing of the AWS clients. Dependencies are built once per container.
+ */
+export function lambdaHandler<I, O>(name: string, factory: (deps: HandlerDeps) => CoreHandler<I, O>) {
+  let core: CoreHandler<I, O> | undefined;
+  return async (event: I, context: Context): Promise<O> => {
+    logger.addContext(context);
+    logger.appendKeys({ step: name });
+    core ??= factory(lambdaDeps());
+    try {
+      const output = await core(event);
+      metrics.addMetric(`${name}Succeeded`, MetricUnit.Count, 1);
+      return output;
+    } catch (error) {
+      metrics.addMetric(`${name}Failed`, MetricUnit.Count, 1);
+      logger.error(`${name} failed`, { error: (error as Error).name, message: (error as Error).message });
+      throw error;
+    } finally {
+      metrics.publishStoredMetrics();
+      logger.removeKeys(['step']);
+    }
+  };
+}

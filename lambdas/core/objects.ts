@@ -1,0 +1,100 @@
+import { createGzip } from 'node:zlib';
+import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+
+/** Identifies one version of one object. */
+export interface ObjectRef {
+  bucket: string;
+  key: string;
+  versionId?: string | null;
+}
+
+/** What HeadObject says about an object. */
+export interface ObjectHead {
+  size: number;
+  versionId: string | null;
+  contentType?: string;
+}
+
+const version = (ref: ObjectRef) => (ref.versionId ? { VersionId: ref.versionId } : {});
+
+function isNotFound(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.name === 'NoSuchVersion' || e?.$metadata?.httpStatusCode === 404;
+}
+
+/** HeadObject, or `undefined` when the object (or that version) does not exist. */
+export async function headObject(s3: S3Client, ref: ObjectRef): Promise<ObjectHead | undefined> {
+  try {
+    const head = await s3.send(new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key, ...version(ref) }));
+    return { size: head.ContentLength ?? 0, versionId: head.VersionId ?? ref.versionId ?? null, contentType: head.ContentType };
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+/** Opens an object as a stream; `undefined` when it no longer exists. */
+export async function openObject(s3: S3Client, ref: ObjectRef): Promise<Readable | undefined> {
+  try {
+    const object = await s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, ...version(ref) }));
+    return object.Body as Readable;
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Sets tags on an object version, keeping its other tags (PutObjectTagging replaces the whole set).
+ * S3 allows ten tags per object; ours replace same-named ones first.
+ */
+export async function mergeObjectTags(s3: S3Client, ref: ObjectRef, tags: Record<string, string>): Promise<void> {
+  const current = await s3.send(new GetObjectTaggingCommand({ Bucket: ref.bucket, Key: ref.key, ...version(ref) }));
+  const kept = (current.TagSet ?? []).filter((tag) => tag.Key !== undefined && !(tag.Key in tags));
+  const TagSet = [...Object.entries(tags).map(([Key, Value]) => ({ Key, Value })), ...kept].slice(0, 10);
+  await s3.send(new PutObjectTaggingCommand({ Bucket: ref.bucket, Key: ref.key, ...version(ref), Tagging: { TagSet } }));
+}
+
+/** Reads an object's tags as a plain record. */
+export async function getObjectTags(s3: S3Client, ref: ObjectRef): Promise<Record<string, string>> {
+  const current = await s3.send(new GetObjectTaggingCommand({ Bucket: ref.bucket, Key: ref.key, ...version(ref) }));
+  return Object.fromEntries((current.TagSet ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
+}
+
+/**
+ * Streams a body gzip'd into S3 without holding it in memory (multipart when large) and returns the
+ * number of bytes read from the source. Reports travel this way, never through state payloads.
+ */
+export async function streamGzipToS3(
+  s3: S3Client,
+  target: { bucket: string; key: string; contentType: string },
+  source: Readable | AsyncIterable<Uint8Array>,
+): Promise<{ bytesIn: number }> {
+  let bytesIn = 0;
+  const counted = new PassThrough();
+  counted.on('data', (chunk: Buffer) => {
+    bytesIn += chunk.length;
+  });
+  const gzip = createGzip();
+  const upload = new Upload({
+    client: s3,
+    params: { Bucket: target.bucket, Key: target.key, Body: gzip, ContentType: target.contentType, ContentEncoding: 'gzip' },
+  });
+  await Promise.all([pipeline(source, counted, gzip), upload.done()]);
+  return { bytesIn };
+}
+
+/** Writes a small JSON document (verdict.json) to S3. */
+export async function putJson(s3: S3Client, bucket: string, key: string, document: unknown): Promise<void> {
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(document, null, 2), ContentType: 'application/json' }));
+}

@@ -1,0 +1,7 @@
+/** Layout of the reports bucket: a contract with `sandtrap report` and consumers. */
+export const reportKeys = {
+  verdict: (sha256: string) => `reports/${sha256}/verdict.json`,
+  engine: (sha256: string, engine: string, itemId: string, extension: string) =>
+    `reports/${sha256}/${engine}/${itemId.replace(/[^A-Za-z0-9._-]/g, '_')}.${extension}.gz`,
+  html: (sha256: string) => `reports/${sha256}/report.html`,
+};

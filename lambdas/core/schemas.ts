@@ -1,0 +1,174 @@
+import { z } from 'zod';
+
+/** Every engine id the pipeline knows: the nine vendor connectors and our own detonation. */
+export const VENDOR_IDS = ['cuckoo', 'cape', 'falcon', 'fireeye', 'joe', 'vmray', 'wildfire', 'triage', 'opswat'] as const;
+export const DETONATION_ENGINE = 'detonation' as const;
+
+export const VendorIdSchema = z.enum(VENDOR_IDS);
+export type VendorId = z.infer<typeof VendorIdSchema>;
+
+export const EngineIdSchema = z.union([VendorIdSchema, z.literal(DETONATION_ENGINE)]);
+export type EngineId = z.infer<typeof EngineIdSchema>;
+
+export const VerdictSchema = z.enum(['benign', 'suspicious', 'malicious', 'unknown']);
+export type Verdict = z.infer<typeof VerdictSchema>;
+
+/**
+ * How an engine ended. `completed` carries a score (or `unknown`); every other status explains why
+ * the engine produced no usable score, and never fails the whole analysis.
+ */
+export const EngineStatusSchema = z.enum([
+  'completed',
+  'failed',
+  'timeout',
+  'error',
+  'unsupported',
+  'too_large',
+  'quota_exceeded',
+  'auth_failed',
+]);
+export type EngineStatus = z.infer<typeof EngineStatusSchema>;
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex sha256');
+const score = z.number().min(0).max(100);
+
+/** The S3 `Object Created` event that EventBridge delivers to the state machine. */
+export const ObjectCreatedEventSchema = z.object({
+  'detail-type': z.literal('Object Created'),
+  source: z.literal('aws.s3'),
+  id: z.string().optional(),
+  time: z.string().optional(),
+  region: z.string().optional(),
+  detail: z.object({
+    bucket: z.object({ name: z.string().min(3).max(63) }),
+    object: z.object({
+      key: z.string().min(1).max(1024),
+      size: z.number().int().nonnegative().optional(),
+      etag: z.string().optional(),
+      'version-id': z.string().optional(),
+      sequencer: z.string().optional(),
+    }),
+    reason: z.string().optional(),
+  }),
+});
+export type ObjectCreatedEvent = z.infer<typeof ObjectCreatedEventSchema>;
+
+/** What triage learnt about one uploaded object; small enough to travel through every state. */
+export const SampleSchema = z.object({
+  bucket: z.string(),
+  key: z.string(),
+  versionId: z.string().nullable(),
+  size: z.number().int().nonnegative(),
+  sha256,
+  sha1: z.string().regex(/^[0-9a-f]{40}$/),
+  md5: z.string().regex(/^[0-9a-f]{32}$/),
+  fileType: z.string(),
+  mimeType: z.string(),
+});
+export type Sample = z.infer<typeof SampleSchema>;
+
+/** A vendor's own score, kept beside the normalised one so that nothing is lost in translation. */
+export const NativeScoreSchema = z.object({
+  value: z.union([z.number(), z.string(), z.null()]),
+  scale: z.string(),
+});
+export type NativeScore = z.infer<typeof NativeScoreSchema>;
+
+/** The one shape every engine branch ends in, whatever happened inside it. */
+export const EngineResultSchema = z.object({
+  engine: EngineIdSchema,
+  status: EngineStatusSchema,
+  verdict: VerdictSchema,
+  score: score.nullable(),
+  native: NativeScoreSchema.optional(),
+  itemId: z.string().optional(),
+  reportKey: z.string().nullable().optional(),
+  reason: z.string().optional(),
+});
+export type EngineResult = z.infer<typeof EngineResultSchema>;
+
+/** What triage decided: analyse, reuse a recent verdict, or wait for a concurrent analysis of the same content. */
+export const TriageOutcomeSchema = z.object({
+  action: z.enum(['analyze', 'cached', 'await-peer']),
+  sample: SampleSchema,
+  engines: z.array(EngineIdSchema),
+  startedAt: z.number().int(),
+  waitSeconds: z.number().int().nonnegative(),
+  owner: z.string(),
+});
+export type TriageOutcome = z.infer<typeof TriageOutcomeSchema>;
+
+/** The state of one vendor submission between the Submit, Wait and Poll states. */
+export const VendorJobSchema = z.object({
+  engine: VendorIdSchema,
+  itemId: z.string(),
+  submittedAt: z.number().int(),
+  deadline: z.number().int(),
+  attempt: z.number().int().nonnegative(),
+  waitSeconds: z.number().int().nonnegative(),
+  phase: z.enum(['pending', 'ready', 'ended']),
+  state: z.string(),
+  result: EngineResultSchema.optional(),
+});
+export type VendorJob = z.infer<typeof VendorJobSchema>;
+
+/** One engine's line in the verdict event. */
+export const EngineSummarySchema = EngineResultSchema.pick({
+  engine: true,
+  status: true,
+  verdict: true,
+  score: true,
+}).extend({ reportKey: z.string().nullable() });
+export type EngineSummary = z.infer<typeof EngineSummarySchema>;
+
+/** Detail of the `Sample Verdict` event on the `sandtrap` bus: the contract automation acts on. */
+export const SampleVerdictDetailSchema = z.object({
+  sha256,
+  bucket: z.string(),
+  key: z.string(),
+  versionId: z.string().nullable(),
+  size: z.number().int().nonnegative(),
+  fileType: z.string(),
+  verdict: VerdictSchema,
+  score: score.nullable(),
+  engines: z.array(EngineSummarySchema),
+  cached: z.boolean(),
+  analyzedAt: z.iso.datetime(),
+  durationMs: z.number().int().nonnegative(),
+});
+export type SampleVerdictDetail = z.infer<typeof SampleVerdictDetailSchema>;
+
+/** Detail of the `Sample Analysis Failed` event: whatever is known of the object, and why. */
+export const SampleAnalysisFailedDetailSchema = z.object({
+  sha256: sha256.optional(),
+  bucket: z.string().nullable(),
+  key: z.string().nullable(),
+  versionId: z.string().nullable().optional(),
+  reason: z.string(),
+  error: z.string(),
+  failedAt: z.iso.datetime(),
+});
+export type SampleAnalysisFailedDetail = z.infer<typeof SampleAnalysisFailedDetailSchema>;
+
+/**
+ * The verdict document `sandtrap analyze --json` prints and `reports/<sha256>/verdict.json` holds:
+ * the event detail plus the hashes and every engine's full result.
+ */
+export const VerdictDocumentSchema = SampleVerdictDetailSchema.extend({
+  sha1: z.string(),
+  md5: z.string(),
+  mimeType: z.string(),
+  engineResults: z.array(EngineResultSchema),
+  behavior: z.record(z.string(), z.array(z.unknown())).optional(),
+});
+export type VerdictDocument = z.infer<typeof VerdictDocumentSchema>;
+
+/** Event names that are contracts with consumers. */
+export const EVENT_SOURCE = 'sandtrap';
+export const DETAIL_TYPE_VERDICT = 'Sample Verdict';
+export const DETAIL_TYPE_FAILED = 'Sample Analysis Failed';
+export const DETAIL_TYPE_VERDICT_CHANGED = 'Sample Verdict Changed';
+
+/** Object tags written on every analysed object. */
+export const TAG_VERDICT = 'sandtrap:verdict';
+export const TAG_SCORE = 'sandtrap:score';

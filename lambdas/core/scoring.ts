@@ -1,0 +1,34 @@
+import type { VerdictPolicy } from './config';
+import type { EngineResult, Verdict } from './schemas';
+
+/** The verdict and 0–100 score an analysis ends with. */
+export interface AggregateVerdict {
+  verdict: Verdict;
+  score: number | null;
+}
+
+/** Places a 0–100 score in the policy's bands; `null` (no engine could score) is `unknown`, never benign. */
+export function bandOf(score: number | null, policy: Pick<VerdictPolicy, 'suspiciousAt' | 'maliciousAt'>): Verdict {
+  if (score === null) return 'unknown';
+  if (score >= policy.maliciousAt) return 'malicious';
+  if (score >= policy.suspiciousAt) return 'suspicious';
+  return 'benign';
+}
+
+/** Clamps and rounds a normalised score into 0–100. */
+export function clampScore(value: number): number {
+  if (!Number.isFinite(value)) throw new RangeError(`score is not a finite number: ${value}`);
+  return Math.round(Math.min(100, Math.max(0, value)));
+}
+
+/**
+ * Combines engine results into one verdict. Only completed engines with a score count; the default
+ * policy takes the highest score, so one confident engine is enough to call a sample malicious.
+ */
+export function aggregate(results: readonly EngineResult[], policy: VerdictPolicy): AggregateVerdict {
+  const scores = results.filter((r) => r.status === 'completed' && r.score !== null).map((r) => r.score as number);
+  if (scores.length === 0) return { verdict: 'unknown', score: null };
+  const score =
+    policy.method === 'mean' ? clampScore(scores.reduce((a, b) => a + b, 0) / scores.length) : Math.max(...scores);
+  return { verdict: bandOf(score, policy), score };
+}

@@ -1,0 +1,149 @@
+import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { EngineResult, Sample, Verdict } from './schemas';
+
+/** Table key names and the TTL attribute: contracts with the CDK table definition. */
+export const TABLE_KEYS = { partition: 'pk', sort: 'sk', ttl: 'expiresAt' } as const;
+
+const samplePk = (sha256: string) => `SAMPLE#${sha256}`;
+const lockPk = (sha256: string) => `LOCK#${sha256}`;
+
+/** The stored verdict for one content hash: what the cache serves and `sandtrap status` shows. */
+export interface VerdictRecord {
+  sha256: string;
+  verdict: Verdict;
+  score: number | null;
+  engineResults: EngineResult[];
+  fileType: string;
+  mimeType: string;
+  size: number;
+  sha1: string;
+  md5: string;
+  /** Epoch milliseconds. */
+  analyzedAt: number;
+  durationMs: number;
+  reportKey: string;
+}
+
+/** The terminal record of one uploaded object version. */
+export interface ObjectRecord {
+  bucket: string;
+  key: string;
+  versionId: string | null;
+  status: 'verdict' | 'failed';
+  sha256?: string;
+  verdict?: Verdict;
+  score?: number | null;
+  cached?: boolean;
+  reason?: string;
+  at: number;
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return (error as { name?: string })?.name === 'ConditionalCheckFailedException';
+}
+
+/**
+ * DynamoDB access for verdicts, engine results, object records and the in-flight lock. One table,
+ * single-item conditional writes only (no transactions), so the same code runs on dynalite.
+ */
+export class VerdictStore {
+  constructor(
+    private readonly ddb: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  /** The current verdict for a content hash, if any. */
+  async getVerdict(sha256: string): Promise<VerdictRecord | undefined> {
+    const { Item } = await this.ddb.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: samplePk(sha256), sk: 'VERDICT' }, ConsistentRead: true }),
+    );
+    if (!Item) return undefined;
+    const { pk: _pk, sk: _sk, expiresAt: _ttl, ...record } = Item;
+    return record as VerdictRecord;
+  }
+
+  /** Stores the verdict; the TTL attribute lets DynamoDB drop it once the cache window has passed. */
+  async putVerdict(record: VerdictRecord, cacheTtlSeconds: number): Promise<void> {
+    const expiresAt = Math.ceil(record.analyzedAt / 1000) + Math.max(cacheTtlSeconds, 1);
+    await this.ddb.send(
+      new PutCommand({ TableName: this.tableName, Item: { pk: samplePk(record.sha256), sk: 'VERDICT', ...record, expiresAt } }),
+    );
+  }
+
+  /** Keeps one engine's result beside the verdict. */
+  async putEngineResult(sha256: string, result: EngineResult, at: number): Promise<void> {
+    const sk = `ENGINE#${result.engine}#${result.itemId ?? 'none'}`;
+    await this.ddb.send(new PutCommand({ TableName: this.tableName, Item: { pk: samplePk(sha256), sk, ...result, at } }));
+  }
+
+  /** Records how one object version ended (verdict or failure). */
+  async putObjectRecord(record: ObjectRecord): Promise<void> {
+    const pk = record.sha256 ? samplePk(record.sha256) : `OBJECT#${record.bucket}`;
+    const sk = `OBJECT#${record.bucket}/${record.key}#${record.versionId ?? 'null'}`;
+    await this.ddb.send(new PutCommand({ TableName: this.tableName, Item: { pk, sk, ...record } }));
+  }
+
+  /**
+   * Takes the in-flight lock for a content hash, so that concurrent uploads of the same bytes start
+   * one analysis. A lock whose holder died expires after `ttlSeconds` and can be taken over.
+   */
+  async acquireLock(sha256: string, owner: string, now: number, ttlSeconds: number): Promise<boolean> {
+    try {
+      await this.ddb.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: lockPk(sha256), sk: 'LOCK', owner, lockedAt: now, lockExpiresAt: now + ttlSeconds * 1000, expiresAt: Math.ceil(now / 1000) + ttlSeconds },
+          ConditionExpression: 'attribute_not_exists(pk) OR lockExpiresAt < :now OR #owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':now': now, ':owner': owner },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Releases the lock if this owner still holds it. */
+  async releaseLock(sha256: string, owner: string): Promise<void> {
+    try {
+      await this.ddb.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: lockPk(sha256), sk: 'LOCK' },
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+}
+
+/** Builds the stored verdict record from a sample and its aggregate. */
+export function verdictRecordOf(
+  sample: Sample,
+  aggregate: { verdict: Verdict; score: number | null },
+  engineResults: EngineResult[],
+  analyzedAt: number,
+  durationMs: number,
+  reportKey: string,
+): VerdictRecord {
+  return {
+    sha256: sample.sha256,
+    verdict: aggregate.verdict,
+    score: aggregate.score,
+    engineResults,
+    fileType: sample.fileType,
+    mimeType: sample.mimeType,
+    size: sample.size,
+    sha1: sample.sha1,
+    md5: sample.md5,
+    analyzedAt,
+    durationMs,
+    reportKey,
+  };
+}

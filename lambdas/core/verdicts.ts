@@ -1,0 +1,81 @@
+import type { HandlerDeps } from './deps';
+import { mergeObjectTags, putJson } from './objects';
+import { reportKeys } from './report-keys';
+import { aggregate } from './scoring';
+import {
+  SampleVerdictDetailSchema,
+  TAG_SCORE,
+  TAG_VERDICT,
+  type EngineResult,
+  type Sample,
+  type SampleVerdictDetail,
+  type VerdictDocument,
+} from './schemas';
+import { verdictRecordOf, type VerdictRecord } from './store';
+
+function detailOf(sample: Sample, record: VerdictRecord, cached: boolean, durationMs: number): SampleVerdictDetail {
+  return SampleVerdictDetailSchema.parse({
+    sha256: sample.sha256,
+    bucket: sample.bucket,
+    key: sample.key,
+    versionId: sample.versionId,
+    size: sample.size,
+    fileType: sample.fileType,
+    verdict: record.verdict,
+    score: record.score,
+    engines: record.engineResults.map((r) => ({ engine: r.engine, status: r.status, verdict: r.verdict, score: r.score, reportKey: r.reportKey ?? null })),
+    cached,
+    analyzedAt: new Date(record.analyzedAt).toISOString(),
+    durationMs: Math.max(0, Math.round(durationMs)),
+  });
+}
+
+/**
+ * Ends an analysis: aggregates the engine results (or reuses the cached verdict), stores the verdict
+ * and `verdict.json`, tags the object, records the object's terminal status, and releases the lock.
+ * Returns the `Sample Verdict` event detail.
+ */
+export async function finalizeVerdict(
+  deps: HandlerDeps,
+  input: { sample: Sample; results: EngineResult[] | null; cached: boolean; startedAt: number; owner: string },
+): Promise<SampleVerdictDetail> {
+  const { sample } = input;
+  const now = deps.clock.now();
+  let record: VerdictRecord;
+  if (input.cached) {
+    const existing = await deps.store.getVerdict(sample.sha256);
+    if (!existing) throw new Error(`cached verdict for ${sample.sha256} vanished`);
+    record = existing;
+  } else {
+    const results = input.results ?? [];
+    const verdict = aggregate(results, deps.config.policy);
+    record = verdictRecordOf(sample, verdict, results, now, now - input.startedAt, reportKeys.verdict(sample.sha256));
+    await deps.store.putVerdict(record, deps.config.cacheTtlSeconds);
+    await Promise.all(results.map((result) => deps.store.putEngineResult(sample.sha256, result, now)));
+  }
+  const detail = detailOf(sample, record, input.cached, now - input.startedAt);
+  if (!input.cached) {
+    const document: VerdictDocument = { ...detail, sha1: sample.sha1, md5: sample.md5, mimeType: sample.mimeType, engineResults: record.engineResults };
+    await putJson(deps.clients.s3, deps.config.reportsBucket, record.reportKey, document);
+  }
+  try {
+    await mergeObjectTags(deps.clients.s3, sample, { [TAG_VERDICT]: record.verdict, [TAG_SCORE]: record.score === null ? 'none' : String(record.score) });
+  } catch (error) {
+    // The object may be gone (deleted mid-analysis): the verdict still stands for its content.
+    deps.log.warn('could not tag object', { bucket: sample.bucket, key: sample.key, error: (error as Error).name });
+  }
+  await deps.store.putObjectRecord({
+    bucket: sample.bucket,
+    key: sample.key,
+    versionId: sample.versionId,
+    status: 'verdict',
+    sha256: sample.sha256,
+    verdict: record.verdict,
+    score: record.score,
+    cached: input.cached,
+    at: now,
+  });
+  if (!input.cached) await deps.store.releaseLock(sample.sha256, input.owner);
+  deps.log.info('verdict', { sha256: sample.sha256, verdict: detail.verdict, score: detail.score, cached: detail.cached });
+  return detail;
+}

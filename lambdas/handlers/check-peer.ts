@@ -1,0 +1,15 @@
+import { lambdaHandler } from '../core/lambda';
+import { decideAnalysis } from '../core/dedupe';
+import type { HandlerDeps } from '../core/deps';
+import { TriageOutcomeSchema, type TriageOutcome } from '../core/schemas';
+
+/** After a wait, looks again: the peer's verdict (`cached`), its lock released or expired (`analyze`), or wait on. */
+export function createCheckPeerHandler(deps: HandlerDeps) {
+  return async (rawInput: unknown): Promise<TriageOutcome> => {
+    const outcome = TriageOutcomeSchema.parse(rawInput);
+    const decision = await decideAnalysis(deps, outcome.sample.sha256, outcome.owner);
+    return { ...outcome, ...decision };
+  };
+}
+
+export const handler = lambdaHandler('CheckPeer', createCheckPeerHandler);

@@ -1,0 +1,11 @@
+import { lambdaHandler } from '../core/lambda';
+import type { HandlerDeps } from '../core/deps';
+import { recordFailure } from '../core/failures';
+import type { SampleAnalysisFailedDetail } from '../core/schemas';
+
+/** Records a failed analysis and returns the `Sample Analysis Failed` detail for the PutEvents state. */
+export function createRecordFailureHandler(deps: HandlerDeps) {
+  return async (rawInput: unknown): Promise<SampleAnalysisFailedDetail> => recordFailure(deps, rawInput);
+}
+
+export const handler = lambdaHandler('RecordFailure', createRecordFailureHandler);

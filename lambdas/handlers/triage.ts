@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { lambdaHandler } from '../core/lambda';
+import type { HandlerDeps } from '../core/deps';
+import { EmptyObjectError, InvalidEventError, ObjectNotFoundError, ObjectTooLargeError } from '../core/errors';
+import { detectFileType } from '../core/file-type';
+import { digestStream } from '../core/hashing';
+import { headObject, openObject, type ObjectRef } from '../core/objects';
+import { routeEngines } from '../core/routing';
+import { ObjectCreatedEventSchema, type Sample, type TriageOutcome } from '../core/schemas';
+import { decideAnalysis } from '../core/dedupe';
+
+/** Triage's input: the execution input (the S3 event) and the execution id, which owns the in-flight lock. */
+export const TriageInputSchema = z.object({ event: z.unknown(), owner: z.string().min(1) });
+
+/**
+ * S3 event keys may arrive URL-encoded (`red+flower.jpg`), as in S3's classic notifications. The key
+ * is tried as given first, then decoded, so that keys with spaces, `+` and unicode all resolve.
+ */
+function keyCandidates(key: string): string[] {
+  const candidates = [key];
+  if (/[%+]/.test(key)) {
+    try {
+      const decoded = decodeURIComponent(key.replace(/\+/g, ' '));
+      if (decoded !== key) candidates.push(decoded);
+    } catch {
+      // Not valid percent-encoding: the literal key is the only candidate.
+    }
+  }
+  return candidates;
+}
+
+/** Validates the event, hashes the object in one streaming pass, names its type and routes it. */
+export function createTriageHandler(deps: HandlerDeps) {
+  return async (rawInput: unknown): Promise<TriageOutcome> => {
+    const input = TriageInputSchema.parse(rawInput);
+    const parsed = ObjectCreatedEventSchema.safeParse(input.event);
+    if (!parsed.success) throw new InvalidEventError(`not an S3 Object Created event: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`);
+    const { bucket, object } = parsed.data.detail;
+
+    let ref: ObjectRef | undefined;
+    let head;
+    for (const key of keyCandidates(object.key)) {
+      const candidate = { bucket: bucket.name, key, versionId: object['version-id'] ?? null };
+      head = await headObject(deps.clients.s3, candidate);
+      if (head) {
+        ref = { ...candidate, versionId: head.versionId };
+        break;
+      }
+    }
+    if (!ref || !head) throw new ObjectNotFoundError(bucket.name, object.key);
+    if (head.size === 0) throw new EmptyObjectError(ref.bucket, ref.key);
+    if (head.size > deps.config.maxObjectBytes) throw new ObjectTooLargeError(ref.bucket, ref.key, head.size, deps.config.maxObjectBytes);
+
+    const body = await openObject(deps.clients.s3, ref);
+    if (!body) throw new ObjectNotFoundError(ref.bucket, ref.key);
+    const digest = await digestStream(body);
+    if (digest.size === 0) throw new EmptyObjectError(ref.bucket, ref.key);
+    const fileType = detectFileType(digest.head, ref.key);
+    const sample: Sample = {
+      bucket: ref.bucket,
+      key: ref.key,
+      versionId: ref.versionId ?? null,
+      size: digest.size,
+      sha256: digest.sha256,
+      sha1: digest.sha1,
+      md5: digest.md5,
+      fileType: fileType.type,
+      mimeType: fileType.mime,
+    };
+    const engines = routeEngines(sample, deps.config);
+    const startedAt = deps.clock.now();
+    const decision = await decideAnalysis(deps, sample.sha256, input.owner);
+    deps.log.info('triaged', { sha256: sample.sha256, fileType: sample.fileType, size: sample.size, engines, action: decision.action });
+    return { ...decision, sample, engines, startedAt, owner: input.owner };
+  };
+}
+
+export const handler = lambdaHandler('Triage', createTriageHandler);

@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { lambdaHandler } from '../core/lambda';
+import type { HandlerDeps } from '../core/deps';
+import { SampleSchema, VendorJobSchema, type VendorJob } from '../core/schemas';
+import { advanceVendorJob } from '../core/vendor-jobs';
+
+export const VendorPollInputSchema = z.object({ job: VendorJobSchema, sample: SampleSchema });
+
+/** Polls a vendor after a Wait state and decides the next wait, or that the report is ready. */
+export function createVendorPollHandler(deps: HandlerDeps) {
+  return async (rawInput: unknown): Promise<VendorJob> => {
+    const input = VendorPollInputSchema.parse(rawInput);
+    return advanceVendorJob(deps, input.job, input.sample);
+  };
+}
+
+export const handler = lambdaHandler('VendorPoll', createVendorPollHandler);

@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { lambdaHandler } from '../core/lambda';
+import type { HandlerDeps } from '../core/deps';
+import { SampleSchema, VendorIdSchema, type VendorJob } from '../core/schemas';
+import { advanceVendorJob, newVendorJob } from '../core/vendor-jobs';
+
+export const VendorSubmitInputSchema = z.object({ engine: VendorIdSchema, sample: SampleSchema });
+
+/** Starts a vendor engine: submits the sample (or schedules the submission when rate limited). */
+export function createVendorSubmitHandler(deps: HandlerDeps) {
+  return async (rawInput: unknown): Promise<VendorJob> => {
+    const input = VendorSubmitInputSchema.parse(rawInput);
+    return advanceVendorJob(deps, newVendorJob(deps, input.engine), input.sample);
+  };
+}
+
+export const handler = lambdaHandler('VendorSubmit', createVendorSubmitHandler);
