@@ -45,6 +45,8 @@ function sampleSource(deps: HandlerDeps, sample: Sample, engine: VendorId): Samp
  * too-large end the engine with that status; transient failures are thrown for the state machine to retry.
  */
 export async function advanceVendorJob(deps: HandlerDeps, job: VendorJob, sample: Sample): Promise<VendorJob> {
+  // A job that is ready or ended stays so: a redelivered or repeated poll changes nothing.
+  if (job.phase !== 'pending') return { ...job, waitSeconds: 0 };
   const now = deps.clock.now();
   const secondsLeft = (job.deadline - now) / 1000;
   const connector = await deps.connector(job.engine);

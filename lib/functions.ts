@@ -1,0 +1,57 @@
+import { Duration } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { handlerEntry, type FunctionId } from './handlers';
+
+/** Props of {@link PipelineFunction}. */
+export interface PipelineFunctionProps {
+  environment: Record<string, string>;
+  /** @default Duration.minutes(1) */
+  timeout?: Duration;
+  /** @default 512 */
+  memorySize?: number;
+  /** Bundle the AWS SDK instead of using the runtime's. @default false */
+  bundleAwsSdk?: boolean;
+}
+
+/**
+ * One pipeline Lambda: Node.js 22 on ARM64, bundled by esbuild from the project's devDependency (no
+ * Docker), X-Ray tracing, JSON logs kept for a month, Powertools configured through the environment.
+ */
+export class PipelineFunction extends Construct {
+  readonly function: NodejsFunction;
+
+  constructor(scope: Construct, id: FunctionId, props: PipelineFunctionProps) {
+    super(scope, id);
+    const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH });
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: handlerEntry(id),
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.minutes(1),
+      tracing: lambda.Tracing.ACTIVE,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      logGroup,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: 'sandtrap',
+        POWERTOOLS_METRICS_NAMESPACE: 'Sandtrap',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.CJS,
+        minify: true,
+        sourceMap: true,
+        target: 'node22',
+        externalModules: props.bundleAwsSdk ? [] : ['@aws-sdk/*'],
+        // esbuild runs from node_modules; CDK falls back to Docker only when it cannot find it.
+        forceDockerBundling: false,
+      },
+    });
+  }
+}

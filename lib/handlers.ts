@@ -1,0 +1,22 @@
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The pipeline's Lambda functions: construct id → handler module. The CDK app bundles these entries,
+ * and the local runtime calls the same modules in-process, so the two can never drift apart.
+ */
+export const FUNCTIONS = {
+  TriageFn: 'triage',
+  CheckPeerFn: 'check-peer',
+  VendorSubmitFn: 'vendor-submit',
+  VendorPollFn: 'vendor-poll',
+  VendorCollectFn: 'vendor-collect',
+  FinalizeFn: 'finalize',
+  RecordFailureFn: 'record-failure',
+} as const;
+
+export type FunctionId = keyof typeof FUNCTIONS;
+
+/** Absolute path of a function's handler module. */
+export function handlerEntry(id: FunctionId): string {
+  return fileURLToPath(new URL(`../lambdas/handlers/${FUNCTIONS[id]}.ts`, import.meta.url));
+}

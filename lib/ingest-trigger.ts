@@ -1,0 +1,51 @@
+import { Duration } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+/** Props of {@link IngestTrigger}. */
+export interface IngestTriggerProps {
+  bucket: s3.IBucket;
+  stateMachine: sfn.IStateMachine;
+  /** Only keys under this prefix start an analysis. @default every key */
+  prefix?: string;
+}
+
+/**
+ * The EventBridge rule that starts one execution per `Object Created` event of the ingest bucket.
+ * Events EventBridge cannot deliver (after 24 h of retries) land in a dead-letter queue, not nowhere.
+ */
+export class IngestTrigger extends Construct {
+  readonly rule: events.Rule;
+  readonly deadLetterQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: IngestTriggerProps) {
+    super(scope, id);
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
+      retentionPeriod: Duration.days(14),
+      enforceSSL: true,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+    });
+    this.rule = new events.Rule(this, 'ObjectCreated', {
+      description: 'Start a Sandtrap analysis for every object created in the ingest bucket',
+      eventPattern: {
+        source: ['aws.s3'],
+        detailType: ['Object Created'],
+        detail: {
+          bucket: { name: [props.bucket.bucketName] },
+          ...(props.prefix ? { object: { key: [{ prefix: props.prefix }] } } : {}),
+        },
+      },
+      targets: [
+        new targets.SfnStateMachine(props.stateMachine, {
+          deadLetterQueue: this.deadLetterQueue,
+          retryAttempts: 185,
+          maxEventAge: Duration.hours(24),
+        }),
+      ],
+    });
+  }
+}

@@ -1,0 +1,68 @@
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { parseSandtrapConfig, type SandtrapConfigInput } from './config';
+import { IngestBuckets } from './ingest';
+import { IngestTrigger } from './ingest-trigger';
+import { VerdictBus } from './verdict-bus';
+import { VerdictStoreTable } from './verdict-store';
+import { AnalysisWorkflow } from './workflow';
+import { applyNagSuppressions } from './nag-suppressions';
+
+/** Props of {@link SandtrapStack}. */
+export interface SandtrapStackProps extends StackProps {
+  /** Pipeline configuration (validated with zod at synth time). */
+  config?: SandtrapConfigInput;
+  /** What happens to buckets and the table when the stack is deleted. @default RemovalPolicy.RETAIN */
+  removalPolicy?: RemovalPolicy;
+}
+
+/** Output names of the stack: the CLI finds a deployed pipeline through them. */
+export const STACK_OUTPUTS = {
+  ingestBucket: 'IngestBucketName',
+  reportsBucket: 'ReportsBucketName',
+  table: 'VerdictTableName',
+  stateMachine: 'StateMachineArn',
+  bus: 'VerdictBusName',
+} as const;
+
+/** The whole pipeline: ingest → workflow → verdict store and bus, composed from reusable constructs. */
+export class SandtrapStack extends Stack {
+  readonly buckets: IngestBuckets;
+  readonly verdicts: VerdictStoreTable;
+  readonly bus: VerdictBus;
+  readonly workflow: AnalysisWorkflow;
+  readonly trigger: IngestTrigger;
+
+  constructor(scope: Construct, id: string, props: SandtrapStackProps = {}) {
+    super(scope, id, props);
+    const config = parseSandtrapConfig(props.config);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.buckets = new IngestBuckets(this, 'Buckets', {
+      removalPolicy,
+      reportRetentionDays: config.reportRetentionDays,
+      ingestNoncurrentDays: config.ingestNoncurrentDays,
+    });
+    this.verdicts = new VerdictStoreTable(this, 'Verdicts', { removalPolicy });
+    this.bus = new VerdictBus(this, 'VerdictBus');
+    this.workflow = new AnalysisWorkflow(this, 'Workflow', {
+      ingestBucket: this.buckets.ingest,
+      reportsBucket: this.buckets.reports,
+      table: this.verdicts.table,
+      bus: this.bus.bus,
+      settings: config.settings,
+      engineConcurrency: config.engineConcurrency,
+      bundleAwsSdk: config.bundleAwsSdk,
+    });
+    this.trigger = new IngestTrigger(this, 'IngestTrigger', {
+      bucket: this.buckets.ingest,
+      stateMachine: this.workflow.stateMachine,
+      prefix: config.ingestPrefix,
+    });
+    new CfnOutput(this, STACK_OUTPUTS.ingestBucket, { value: this.buckets.ingest.bucketName });
+    new CfnOutput(this, STACK_OUTPUTS.reportsBucket, { value: this.buckets.reports.bucketName });
+    new CfnOutput(this, STACK_OUTPUTS.table, { value: this.verdicts.table.tableName });
+    new CfnOutput(this, STACK_OUTPUTS.stateMachine, { value: this.workflow.stateMachine.stateMachineArn });
+    new CfnOutput(this, STACK_OUTPUTS.bus, { value: this.bus.bus.eventBusName });
+    applyNagSuppressions(this);
+  }
+}

@@ -1,0 +1,256 @@
+import { Duration } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { ENV, type RuntimeSettings, type VendorConfig } from '../lambdas/core/config';
+import { DETAIL_TYPE_FAILED, DETAIL_TYPE_VERDICT, EVENT_SOURCE, type VendorId } from '../lambdas/core/schemas';
+import { RETRYABLE_VENDOR_ERRORS } from '../lambdas/vendors/errors';
+import { PipelineFunction } from './functions';
+import type { FunctionId } from './handlers';
+
+/** Props of {@link AnalysisWorkflow}. */
+export interface AnalysisWorkflowProps {
+  ingestBucket: s3.IBucket;
+  reportsBucket: s3.IBucket;
+  table: dynamodb.ITable;
+  bus: events.IEventBus;
+  settings: RuntimeSettings;
+  /** Engines of one analysis that run at once. @default 10 */
+  engineConcurrency?: number;
+  /** @default false */
+  bundleAwsSdk?: boolean;
+}
+
+/** Lambda service faults worth retrying on every task (what CDK's `retryOnServiceExceptions` covers). */
+const LAMBDA_SERVICE_ERRORS = ['Lambda.ClientExecutionTimeoutException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
+
+/** Names of the states: the local runtime, the tests and the benchmarks refer to them. */
+export const STATES = {
+  triage: 'Triage',
+  route: 'Route',
+  waitForPeer: 'WaitForPeer',
+  checkPeer: 'CheckPeer',
+  markCached: 'UseCachedVerdict',
+  engines: 'Engines',
+  submit: 'SubmitToVendor',
+  waitForVendor: 'WaitForVendor',
+  poll: 'PollVendor',
+  reportReady: 'IsVendorReportReady',
+  collect: 'CollectVendorReport',
+  engineEnded: 'VendorEngineEnded',
+  engineFailed: 'VendorEngineFailed',
+  finalize: 'Finalize',
+  publishVerdict: 'PublishVerdict',
+  recordFailure: 'RecordFailure',
+  publishFailure: 'PublishFailure',
+  failed: 'AnalysisFailed',
+  analyzed: 'Analyzed',
+} as const;
+
+/**
+ * The analysis state machine (Standard, JSONPath) and its functions: triage → dedupe → engines in a
+ * Map → finalize → `Sample Verdict`; any failure → `Sample Analysis Failed`. Vendors are polled by
+ * Wait states whose seconds the poll step chooses, never by sleeping code.
+ */
+export class AnalysisWorkflow extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly functions: Record<FunctionId, PipelineFunction>;
+  /** One secret per enabled vendor whose credential is not given another way; set its value after deploying. */
+  readonly vendorSecrets: Partial<Record<VendorId, secretsmanager.Secret>> = {};
+
+  constructor(scope: Construct, id: string, props: AnalysisWorkflowProps) {
+    super(scope, id);
+    const vendors: VendorConfig[] = props.settings.vendors.map((vendor) => {
+      if (vendor.secret) return vendor;
+      const secret = new secretsmanager.Secret(this, `${vendor.id}ApiKey`, {
+        description: `Sandtrap: API key of the ${vendor.id} sandbox (set the value after deploying)`,
+      });
+      this.vendorSecrets[vendor.id] = secret;
+      return { ...vendor, secret: { arn: secret.secretArn } };
+    });
+    const environment = {
+      [ENV.table]: props.table.tableName,
+      [ENV.reportsBucket]: props.reportsBucket.bucketName,
+      [ENV.settings]: JSON.stringify({ ...props.settings, vendors }),
+    };
+    const make = (fnId: FunctionId, timeout: Duration, memorySize = 512) =>
+      new PipelineFunction(this, fnId, { environment, timeout, memorySize, bundleAwsSdk: props.bundleAwsSdk });
+    this.functions = {
+      TriageFn: make('TriageFn', Duration.minutes(5), 1024),
+      CheckPeerFn: make('CheckPeerFn', Duration.seconds(30), 256),
+      VendorSubmitFn: make('VendorSubmitFn', Duration.minutes(5), 512),
+      VendorPollFn: make('VendorPollFn', Duration.minutes(1), 256),
+      VendorCollectFn: make('VendorCollectFn', Duration.minutes(5), 1024),
+      FinalizeFn: make('FinalizeFn', Duration.minutes(1), 512),
+      RecordFailureFn: make('RecordFailureFn', Duration.seconds(30), 256),
+    };
+    this.grant(props, vendors);
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromChainable(this.definition(props)),
+      tracingEnabled: true,
+      timeout: Duration.seconds(props.settings.engineDeadlineSeconds + 3600),
+      logs: {
+        destination: new logs.LogGroup(this, 'ExecutionLogs', { retention: logs.RetentionDays.ONE_MONTH }),
+        level: sfn.LogLevel.ALL,
+        includeExecutionData: false,
+      },
+    });
+  }
+
+  /** Least privilege: each function gets exactly the actions its handler performs. */
+  private grant(props: AnalysisWorkflowProps, vendors: VendorConfig[]): void {
+    const fn = (id: FunctionId) => this.functions[id].function;
+    const objects = props.ingestBucket.arnForObjects('*');
+    const reports = props.reportsBucket.arnForObjects('reports/*');
+    const allow = (id: FunctionId, actions: string[], resources: string[]) =>
+      fn(id).addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
+    const read = ['s3:GetObject', 's3:GetObjectVersion'];
+    allow('TriageFn', read, [objects]);
+    allow('VendorSubmitFn', read, [objects]);
+    allow('VendorPollFn', read, [objects]);
+    allow('VendorCollectFn', ['s3:PutObject', 's3:AbortMultipartUpload'], [reports]);
+    allow('FinalizeFn', ['s3:PutObject'], [reports]);
+    allow('FinalizeFn', ['s3:GetObjectTagging', 's3:PutObjectTagging', 's3:GetObjectVersionTagging', 's3:PutObjectVersionTagging'], [objects]);
+    const table = [props.table.tableArn];
+    allow('TriageFn', ['dynamodb:GetItem', 'dynamodb:PutItem'], table);
+    allow('CheckPeerFn', ['dynamodb:GetItem', 'dynamodb:PutItem'], table);
+    allow('FinalizeFn', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], table);
+    allow('RecordFailureFn', ['dynamodb:PutItem', 'dynamodb:DeleteItem'], table);
+    for (const vendor of vendors) {
+      const arn = vendor.secret && 'arn' in vendor.secret ? vendor.secret.arn : undefined;
+      if (!arn) continue;
+      for (const id of ['VendorSubmitFn', 'VendorPollFn', 'VendorCollectFn'] as const) {
+        allow(id, ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], [arn]);
+      }
+    }
+  }
+
+  private invoke(id: string, fnId: FunctionId, options: { payload?: sfn.TaskInput; resultPath?: string; timeout: Duration }) {
+    const task = new tasks.LambdaInvoke(this, id, {
+      stateName: id,
+      lambdaFunction: this.functions[fnId].function,
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
+      payload: options.payload,
+      resultPath: options.resultPath,
+      taskTimeout: sfn.Timeout.duration(options.timeout),
+    });
+    task.addRetry({ errors: LAMBDA_SERVICE_ERRORS, interval: Duration.seconds(2), maxAttempts: 6, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
+    return task;
+  }
+
+  private definition(props: AnalysisWorkflowProps): sfn.IChainable {
+    const timeoutOf = (fnId: FunctionId) => this.functions[fnId].function.timeout ?? Duration.minutes(1);
+    const vendorRetry = { errors: [...RETRYABLE_VENDOR_ERRORS], interval: Duration.seconds(10), maxAttempts: 3, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL };
+
+    // Failure path: record, publish `Sample Analysis Failed`, end the execution as failed.
+    const recordFailure = this.invoke(STATES.recordFailure, 'RecordFailureFn', { resultPath: '$.failure', timeout: timeoutOf('RecordFailureFn') });
+    recordFailure.addRetry({ errors: ['States.TaskFailed'], interval: Duration.seconds(5), maxAttempts: 3, backoffRate: 2 });
+    const publishFailure = new tasks.EventBridgePutEvents(this, STATES.publishFailure, {
+      stateName: STATES.publishFailure,
+      entries: [{ eventBus: props.bus, source: EVENT_SOURCE, detailType: DETAIL_TYPE_FAILED, detail: sfn.TaskInput.fromJsonPathAt('$.failure') }],
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    publishFailure.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(2), maxAttempts: 5, backoffRate: 2 });
+    const failed = new sfn.Fail(this, STATES.failed, { stateName: STATES.failed, errorPath: '$.failure.reason', causePath: '$.failure.error' });
+    const failurePath = recordFailure.next(publishFailure).next(failed);
+    const onError = { errors: [sfn.Errors.ALL], resultPath: '$.error' };
+
+    // Triage and dedupe.
+    const triage = this.invoke(STATES.triage, 'TriageFn', {
+      payload: sfn.TaskInput.fromObject({ 'event.$': '$', 'owner.$': '$$.Execution.Id' }),
+      timeout: timeoutOf('TriageFn'),
+    });
+    triage.addRetry({ errors: ['S3ServiceException', 'TimeoutError', 'ProvisionedThroughputExceededException', 'ThrottlingException'], interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 });
+    triage.addCatch(failurePath, onError);
+    const waitForPeer = new sfn.Wait(this, STATES.waitForPeer, { stateName: STATES.waitForPeer, time: sfn.WaitTime.secondsPath('$.waitSeconds') });
+    const checkPeer = this.invoke(STATES.checkPeer, 'CheckPeerFn', { timeout: timeoutOf('CheckPeerFn') });
+    checkPeer.addCatch(failurePath, onError);
+    const markCached = new sfn.Pass(this, STATES.markCached, {
+      stateName: STATES.markCached,
+      parameters: { cached: true, results: [] },
+      resultPath: '$.outcome',
+    });
+
+    // One vendor engine: submit → [wait → poll → choice]* → collect. Every branch ends in an EngineResult.
+    const submit = this.invoke(STATES.submit, 'VendorSubmitFn', {
+      payload: sfn.TaskInput.fromObject({ 'engine.$': '$.engine', 'sample.$': '$.sample' }),
+      resultPath: '$.job',
+      timeout: timeoutOf('VendorSubmitFn'),
+    });
+    const waitForVendor = new sfn.Wait(this, STATES.waitForVendor, { stateName: STATES.waitForVendor, time: sfn.WaitTime.secondsPath('$.job.waitSeconds') });
+    const poll = this.invoke(STATES.poll, 'VendorPollFn', {
+      payload: sfn.TaskInput.fromObject({ 'job.$': '$.job', 'sample.$': '$.sample' }),
+      resultPath: '$.job',
+      timeout: timeoutOf('VendorPollFn'),
+    });
+    const collect = this.invoke(STATES.collect, 'VendorCollectFn', {
+      payload: sfn.TaskInput.fromObject({ 'job.$': '$.job', 'sample.$': '$.sample' }),
+      timeout: timeoutOf('VendorCollectFn'),
+    });
+    const engineEnded = new sfn.Pass(this, STATES.engineEnded, { stateName: STATES.engineEnded, outputPath: '$.job.result' });
+    const engineFailed = new sfn.Pass(this, STATES.engineFailed, {
+      stateName: STATES.engineFailed,
+      parameters: { 'engine.$': '$.engine', status: 'error', verdict: 'unknown', score: null, 'reason.$': '$.error.Cause' },
+    });
+    for (const task of [submit, poll, collect]) {
+      task.addRetry(vendorRetry);
+      task.addCatch(engineFailed, onError);
+    }
+    const reportReady = new sfn.Choice(this, STATES.reportReady, { stateName: STATES.reportReady })
+      .when(sfn.Condition.stringEquals('$.job.phase', 'ready'), collect)
+      .when(sfn.Condition.stringEquals('$.job.phase', 'ended'), engineEnded)
+      .otherwise(waitForVendor);
+    submit.next(waitForVendor);
+    waitForVendor.next(poll);
+    poll.next(reportReady);
+
+    const engines = new sfn.Map(this, STATES.engines, {
+      stateName: STATES.engines,
+      itemsPath: '$.engines',
+      itemSelector: { 'engine.$': '$$.Map.Item.Value', 'sample.$': '$.sample' },
+      maxConcurrency: props.engineConcurrency ?? 10,
+      resultSelector: { cached: false, 'results.$': '$' },
+      resultPath: '$.outcome',
+    });
+    engines.itemProcessor(submit);
+    engines.addCatch(failurePath, onError);
+
+    // Verdict.
+    const finalize = this.invoke(STATES.finalize, 'FinalizeFn', {
+      payload: sfn.TaskInput.fromObject({
+        'sample.$': '$.sample',
+        'results.$': '$.outcome.results',
+        'cached.$': '$.outcome.cached',
+        'startedAt.$': '$.startedAt',
+        'owner.$': '$.owner',
+      }),
+      resultPath: '$.verdict',
+      timeout: timeoutOf('FinalizeFn'),
+    });
+    finalize.addRetry({ errors: ['States.TaskFailed'], interval: Duration.seconds(3), maxAttempts: 2, backoffRate: 2 });
+    finalize.addCatch(failurePath, onError);
+    const publishVerdict = new tasks.EventBridgePutEvents(this, STATES.publishVerdict, {
+      stateName: STATES.publishVerdict,
+      entries: [{ eventBus: props.bus, source: EVENT_SOURCE, detailType: DETAIL_TYPE_VERDICT, detail: sfn.TaskInput.fromJsonPathAt('$.verdict') }],
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    publishVerdict.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(2), maxAttempts: 5, backoffRate: 2 });
+    publishVerdict.addCatch(failurePath, onError);
+    finalize.next(publishVerdict).next(new sfn.Succeed(this, STATES.analyzed, { stateName: STATES.analyzed }));
+
+    const route = new sfn.Choice(this, STATES.route, { stateName: STATES.route })
+      .when(sfn.Condition.stringEquals('$.action', 'cached'), markCached.next(finalize))
+      .when(sfn.Condition.stringEquals('$.action', 'await-peer'), waitForPeer.next(checkPeer))
+      .otherwise(engines.next(finalize));
+    checkPeer.next(route);
+    return triage.next(route);
+  }
+}

@@ -1,0 +1,258 @@
+import './polyfills';
+import { randomUUID } from 'node:crypto';
+import { createReadStream, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { systemClock, type Clock } from '../lambdas/core/clock';
+import { createClients, destroyClients, type AwsClients } from '../lambdas/core/clients';
+import { loadRuntimeConfig } from '../lambdas/core/config';
+import type { HandlerDeps, Log } from '../lambdas/core/deps';
+import { createDeps } from '../lambdas/core/runtime';
+import {
+  DETAIL_TYPE_FAILED,
+  DETAIL_TYPE_VERDICT,
+  SampleAnalysisFailedDetailSchema,
+  SampleVerdictDetailSchema,
+  type ObjectCreatedEvent,
+} from '../lambdas/core/schemas';
+import { closeHttpPools } from '../lambdas/vendors/http';
+import type { SandtrapConfigInput } from '../lib/config';
+import type { FunctionId } from '../lib/handlers';
+import { allStates, waitMillis, type AslState } from './definition';
+import { EventSink, type DeliveredEvent } from './event-sink';
+import { HANDLER_FACTORIES, type LocalHandler } from './handlers';
+import { LOCAL_CREDENTIALS, startServices, type LocalServices } from './services';
+import { localPlan } from './synth';
+import { LOCAL_ENV, type LocalPlan } from './template';
+import { VirtualClock } from './virtual-clock';
+
+/** Options of {@link LocalPipeline.start}. */
+export interface LocalPipelineOptions {
+  /** Pipeline configuration, exactly as `cdk deploy` would get it. */
+  config?: SandtrapConfigInput;
+  /**
+   * Skip Wait states and Retry intervals, advancing a virtual clock instead (tests, benchmarks,
+   * emulated vendors). Off, waits last as long as on AWS (real vendors). @default false
+   */
+  virtualTime?: boolean;
+  /** Keep S3 and DynamoDB state in this directory across runs; a temporary one by default. */
+  stateDir?: string;
+  /** Append every published event to this JSON-lines file. */
+  eventsFile?: string;
+  /** Where handler logs go. @default silent */
+  log?: Log;
+  /** Environment for vendor credentials. @default process.env */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** One state entered during an execution. */
+export interface Transition {
+  name: string;
+  type: string;
+  /** Map iteration index, for states inside a Map. */
+  index?: number;
+}
+
+/** How one execution ended. */
+export interface ExecutionReport {
+  executionArn: string;
+  status: 'SUCCEEDED' | 'FAILED';
+  output?: unknown;
+  error?: string;
+  cause?: string;
+  transitions: Transition[];
+  durationMs: number;
+}
+
+/** A handler whose failures reach the engine the way Lambda's do: name = errorType, message = the JSON Cause. */
+function asLambda(handler: LocalHandler): (input: unknown) => Promise<unknown> {
+  return async (input) => {
+    // Let the event-log consumer catch up (it runs on microtasks) so the virtual clock has moved.
+    await new Promise((resolve) => setImmediate(resolve));
+    try {
+      const output = await handler(JSON.parse(JSON.stringify(input ?? null)));
+      return JSON.parse(JSON.stringify(output ?? null));
+    } catch (error) {
+      const e = error as Error;
+      const failure = new Error(JSON.stringify({ errorType: e.name, errorMessage: e.message, trace: (e.stack ?? '').split('\n') }));
+      failure.name = e.name;
+      throw failure;
+    }
+  };
+}
+
+/** The part of the engine's event log the runtime reads. */
+interface StateEvent {
+  type: string;
+  index?: number;
+  state: { name: string; type: string; input?: unknown };
+}
+
+const quiet: Log = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/**
+ * The whole pipeline on one machine: the state machine CDK synthesizes, run by aws-local-stepfunctions
+ * with the Lambda handlers in-process, S3 on s3rver and DynamoDB on dynalite (127.0.0.1, free ports),
+ * events to an {@link EventSink}. The same handler code and SDK client factory as in AWS.
+ */
+export class LocalPipeline {
+  readonly sink: EventSink;
+  private readonly machine: StateMachine;
+  private readonly states: Map<string, AslState>;
+  private readonly handlers = new Map<string, (input: unknown) => Promise<unknown>>();
+  private readonly depsByFunction = new Map<FunctionId, HandlerDeps>();
+
+  private constructor(
+    readonly plan: LocalPlan,
+    readonly services: LocalServices,
+    readonly clients: AwsClients,
+    readonly clock: Clock,
+    private readonly options: LocalPipelineOptions,
+  ) {
+    this.sink = new EventSink(options.eventsFile);
+    this.machine = new StateMachine(plan.definition as never, { validationOptions: { checkArn: false } });
+    this.states = allStates(plan.definition as { States: Record<string, AslState> });
+    for (const [id, fn] of Object.entries(plan.functions) as [FunctionId, LocalPlan['functions'][FunctionId]][]) {
+      const config = loadRuntimeConfig(fn.environment);
+      const deps = createDeps(config, { clients, clock, log: options.log ?? quiet, env: options.env ?? process.env });
+      this.depsByFunction.set(id, deps);
+      this.handlers.set(fn.name, asLambda(HANDLER_FACTORIES[id](deps)));
+    }
+  }
+
+  /** Synthesizes (or reads the cached plan), starts the services and readies the state machine. */
+  static async start(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
+    const plan = localPlan(options.config ?? {});
+    const services = await startServices(plan, { stateDir: options.stateDir });
+    const clients = createClients({ s3Endpoint: services.s3Endpoint, dynamodbEndpoint: services.dynamodbEndpoint, region: LOCAL_ENV.region, credentials: LOCAL_CREDENTIALS });
+    const clock = options.virtualTime ? new VirtualClock() : systemClock;
+    return new LocalPipeline(plan, services, clients, clock, options);
+  }
+
+  /** The dependencies a function's handler runs with (tests inspect the store through them). */
+  deps(id: FunctionId): HandlerDeps {
+    const deps = this.depsByFunction.get(id);
+    if (!deps) throw new Error(`no function ${id}`);
+    return deps;
+  }
+
+  /** Uploads a file (streamed) to the ingest bucket and returns the `Object Created` event S3 would send. */
+  async upload(source: { path: string; key?: string } | { key: string; body: string | Buffer }): Promise<ObjectCreatedEvent> {
+    const bucket = this.plan.buckets.ingest;
+    const key = 'path' in source ? (source.key ?? basename(source.path)) : source.key;
+    const size = 'path' in source ? statSync(source.path).size : Buffer.byteLength(source.body);
+    const Body = 'path' in source ? createReadStream(source.path) : source.body;
+    const put = await this.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body, ContentLength: size }));
+    return this.objectCreatedEvent(key, size, put.ETag?.replace(/"/g, ''), put.VersionId);
+  }
+
+  /** The EventBridge `Object Created` event for an object of the ingest bucket. */
+  objectCreatedEvent(key: string, size: number, etag = '00000000000000000000000000000000', versionId?: string): ObjectCreatedEvent {
+    return {
+      'detail-type': 'Object Created',
+      source: 'aws.s3',
+      id: randomUUID(),
+      time: new Date(this.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      region: LOCAL_ENV.region,
+      detail: {
+        bucket: { name: this.plan.buckets.ingest },
+        object: { key, size, etag, ...(versionId ? { 'version-id': versionId } : {}), sequencer: Date.now().toString(16).toUpperCase() },
+        reason: 'PutObject',
+      },
+    };
+  }
+
+  /** Runs one execution of the state machine with this input (normally an `Object Created` event). */
+  async run(input: unknown): Promise<ExecutionReport> {
+    const name = randomUUID();
+    const executionArn = `arn:aws:states:${LOCAL_ENV.region}:${LOCAL_ENV.account}:execution:${this.plan.stateMachineName}:${name}`;
+    const started = Date.now();
+    const virtual = this.clock instanceof VirtualClock ? this.clock : undefined;
+    const waitTimeOverrides: Record<string, number> = {};
+    const retryIntervalOverrides: Record<string, number> = {};
+    const taskResourceLocalHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+    for (const [stateName, state] of this.states) {
+      if (state.Type === 'Wait' && virtual) waitTimeOverrides[stateName] = 0;
+      if (state.Retry && virtual) retryIntervalOverrides[stateName] = 0;
+      if (state.Type === 'Task') taskResourceLocalHandlers[stateName] = this.taskHandler(stateName, state);
+    }
+    const execution = this.machine.run(input as never, {
+      overrides: { waitTimeOverrides, retryIntervalOverrides, taskResourceLocalHandlers: taskResourceLocalHandlers as never },
+      context: {
+        Execution: { Id: executionArn, Name: name, Input: input, StartTime: new Date(this.clock.now()).toISOString(), RoleArn: 'local' },
+        StateMachine: { Id: `arn:aws:states:${LOCAL_ENV.region}:${LOCAL_ENV.account}:stateMachine:${this.plan.stateMachineName}`, Name: this.plan.stateMachineName },
+      } as never,
+    });
+    const transitions: Transition[] = [];
+    const consumed = (async () => {
+      for await (const event of execution.eventLogs as AsyncGenerator<StateEvent>) {
+        if (event.type !== 'StateEntered') continue;
+        transitions.push({ name: event.state.name, type: event.state.type, ...(event.index !== undefined ? { index: event.index } : {}) });
+        const state = this.states.get(event.state.name);
+        if (virtual && state?.Type === 'Wait') virtual.advance(waitMillis(state, event.state.input, virtual.now()));
+      }
+    })();
+    try {
+      const output = await execution.result;
+      await consumed;
+      return { executionArn, status: 'SUCCEEDED', output, transitions, durationMs: Date.now() - started };
+    } catch (error) {
+      await consumed.catch(() => undefined);
+      const cause = (error as Error & { cause?: Error }).cause ?? (error as Error);
+      return { executionArn, status: 'FAILED', error: cause.name, cause: cause.message, transitions, durationMs: Date.now() - started };
+    }
+  }
+
+  private taskHandler(stateName: string, state: AslState): (input: unknown) => Promise<unknown> {
+    const resource = state.Resource ?? '';
+    if (resource.startsWith('arn:aws:lambda:')) {
+      const fn = resource.split(':function:')[1]?.split(':')[0] ?? '';
+      const handler = this.handlers.get(fn);
+      if (!handler) throw new Error(`state ${stateName}: no local handler for function ${fn}`);
+      return handler;
+    }
+    if (resource === 'arn:aws:states:::lambda:invoke') {
+      return async (input) => {
+        const { FunctionName, Payload } = input as { FunctionName: string; Payload: unknown };
+        const fn = String(FunctionName).split(':function:').pop()?.split(':')[0] ?? FunctionName;
+        const handler = this.handlers.get(fn);
+        if (!handler) throw new Error(`state ${stateName}: no local handler for function ${fn}`);
+        const payload = await handler(Payload);
+        return { ExecutedVersion: '$LATEST', Payload: payload, StatusCode: 200, SdkHttpMetadata: { HttpStatusCode: 200 }, SdkResponseMetadata: { RequestId: randomUUID() } };
+      };
+    }
+    if (resource === 'arn:aws:states:::events:putEvents') return async (input) => this.putEvents(input);
+    return async () => {
+      throw Object.assign(new Error(`the local runtime cannot run resource ${resource} (state ${stateName})`), { name: 'States.Runtime' });
+    };
+  }
+
+  private putEvents(input: unknown): unknown {
+    const { Entries } = input as { Entries: { Source: string; DetailType: string; Detail: unknown; EventBusName?: string }[] };
+    const schemas: Record<string, { parse(value: unknown): unknown }> = {
+      [DETAIL_TYPE_VERDICT]: SampleVerdictDetailSchema,
+      [DETAIL_TYPE_FAILED]: SampleAnalysisFailedDetailSchema,
+    };
+    const ids = Entries.map((entry) => {
+      const detail = typeof entry.Detail === 'string' ? JSON.parse(entry.Detail) : entry.Detail;
+      // A detail that breaks its own contract is a bug: fail the publish state, as a strict consumer would.
+      schemas[entry.DetailType]?.parse(detail);
+      const bus = String(entry.EventBusName ?? 'default').split('/').pop() ?? 'default';
+      return this.sink.put({ source: entry.Source, detailType: entry.DetailType, detail: detail as Record<string, unknown>, eventBusName: bus, time: this.clock.now() }).id;
+    });
+    return { Entries: ids.map((EventId) => ({ EventId })), FailedEntryCount: 0 };
+  }
+
+  /** Events published so far, optionally of one detail-type. */
+  events(detailType?: string): DeliveredEvent[] {
+    return detailType ? this.sink.events.filter((e) => e['detail-type'] === detailType) : [...this.sink.events];
+  }
+
+  /** Stops the services and closes every client and connection pool. */
+  async stop(): Promise<void> {
+    destroyClients(this.clients);
+    await closeHttpPools();
+    await this.services.stop();
+  }
+}
