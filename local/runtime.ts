@@ -44,6 +44,8 @@ export interface LocalPipelineOptions {
   log?: Log;
   /** Environment for vendor credentials. @default process.env */
   env?: NodeJS.ProcessEnv;
+  /** Reuse the synthesized plan from the on-disk cache. @default true */
+  cachePlan?: boolean;
 }
 
 /** One state entered during an execution. */
@@ -123,7 +125,7 @@ export class LocalPipeline {
 
   /** Synthesizes (or reads the cached plan), starts the services and readies the state machine. */
   static async start(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
-    const plan = localPlan(options.config ?? {});
+    const plan = localPlan(options.config ?? {}, { cache: options.cachePlan ?? true });
     const services = await startServices(plan, { stateDir: options.stateDir });
     const clients = createClients({ s3Endpoint: services.s3Endpoint, dynamodbEndpoint: services.dynamodbEndpoint, region: LOCAL_ENV.region, credentials: LOCAL_CREDENTIALS });
     const clock = options.virtualTime ? new VirtualClock() : systemClock;

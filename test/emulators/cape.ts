@@ -1,0 +1,213 @@
+import { createHash } from 'node:crypto';
+import type { Clock } from '../../lambdas/core/clock';
+import { EmulatorServer, type EmulatorRequest, type EmulatorResponse } from './server';
+
+/** Faults the CAPE emulator can be switched into. */
+export type CapeFault =
+  | 'none'
+  | 'bad-key'
+  | 'rate-limited'
+  | 'quota'
+  | 'server-error'
+  | 'slow'
+  | 'truncated'
+  | 'malformed'
+  | 'oversize'
+  | 'failed-analysis';
+
+/** Options of {@link CapeEmulator}. */
+export interface CapeEmulatorOptions {
+  clock: Clock;
+  /** Token the API requires (`Authorization: Token …`); none: anonymous access, CAPE's shipped default. */
+  token?: string;
+  /** Seconds a task waits in the queue before it runs. */
+  queueSeconds?: number;
+  /** Seconds a task runs when the submission names no timeout. */
+  defaultTimeout?: number;
+  /** Seconds between the end of the run and `reported`. */
+  processingSeconds?: number;
+  /** Largest upload accepted, in bytes (web.conf max_sample_size). */
+  maxSampleSize?: number;
+  /** malscore for a sample; default: by test markers in its content. */
+  malscore?: (content: Buffer, fileName: string) => number;
+}
+
+interface Task {
+  id: number;
+  fileName: string;
+  sha256: string;
+  size: number;
+  addedOn: number;
+  timeout: number;
+  malscore: number;
+  fault: CapeFault;
+}
+
+/** Inert markers the test samples carry; real CAPE scores behaviour, the emulator scores these. */
+export function markerMalscore(content: Buffer): number {
+  const text = content.toString('latin1');
+  if (text.includes('SANDTRAP-TEST-MALICIOUS')) return 9.2;
+  if (text.includes('SANDTRAP-TEST-SUSPICIOUS')) return 5.5;
+  return 1.0;
+}
+
+const capeTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, '');
+
+/**
+ * CAPEv2's REST API v2 on loopback: `/apiv2/...` routes with trailing slashes, the `{error, data,
+ * error_value}` envelope with application errors inside HTTP 200, DRF's 401/429 bodies, and a task
+ * lifecycle (pending → running → completed → reported) driven by the given clock.
+ */
+export class CapeEmulator {
+  readonly server: EmulatorServer;
+  fault: CapeFault = 'none';
+  /** How many more requests the current fault applies to (then the emulator heals); Infinity: until changed. */
+  faultBudget = Number.POSITIVE_INFINITY;
+  private readonly tasks = new Map<number, Task>();
+  private nextId = 1;
+  baseUrl = '';
+
+  constructor(private readonly options: CapeEmulatorOptions) {
+    this.server = new EmulatorServer((req) => this.handle(req));
+  }
+
+  async start(): Promise<string> {
+    this.baseUrl = `${await this.server.start()}/apiv2/`;
+    return this.baseUrl;
+  }
+
+  stop(): Promise<void> {
+    return this.server.stop();
+  }
+
+  /** Switches a fault on for the next `count` requests (all of them by default). */
+  setFault(fault: CapeFault, count = Number.POSITIVE_INFINITY): void {
+    this.fault = fault;
+    this.faultBudget = count;
+  }
+
+  /** Number of files submitted so far. */
+  get submissions(): number {
+    return this.tasks.size;
+  }
+
+  /** Requests to a path containing `fragment`. */
+  count(fragment: string): number {
+    return this.server.requests.filter((r) => r.path.includes(fragment)).length;
+  }
+
+  private activeFault(): CapeFault {
+    if (this.fault === 'none' || this.faultBudget <= 0) return 'none';
+    this.faultBudget -= 1;
+    return this.fault;
+  }
+
+  private status(task: Task): { status: string; startedOn: number | null; completedOn: number | null } {
+    const now = this.options.clock.now();
+    const startedOn = task.addedOn + (this.options.queueSeconds ?? 10) * 1000;
+    const runEnd = startedOn + task.timeout * 1000;
+    const reportedAt = runEnd + (this.options.processingSeconds ?? 30) * 1000;
+    if (now < startedOn) return { status: 'pending', startedOn: null, completedOn: null };
+    if (now < runEnd) return { status: 'running', startedOn, completedOn: null };
+    if (task.fault === 'failed-analysis') return { status: 'failed_analysis', startedOn, completedOn: runEnd };
+    if (now < reportedAt) return { status: 'completed', startedOn, completedOn: runEnd };
+    return { status: 'reported', startedOn, completedOn: runEnd };
+  }
+
+  private async handle(req: EmulatorRequest): Promise<EmulatorResponse> {
+    const fault = this.activeFault();
+    if (this.options.token && req.headers.authorization !== `Token ${this.options.token}`) {
+      return { status: 401, body: { detail: 'Invalid token.' } };
+    }
+    if (fault === 'bad-key') return { status: 401, body: { detail: 'Invalid token.' } };
+    if (fault === 'rate-limited') return { status: 429, headers: { 'retry-after': '42' }, body: { detail: 'Request was throttled. Expected available in 42 seconds.' } };
+    if (fault === 'server-error') return { status: 502, body: '<html><body><h1>502 Bad Gateway</h1></body></html>', headers: { 'content-type': 'text/html' } };
+    if (fault === 'malformed') return { status: 200, body: '{"error": false, "data": {"task_ids": [', headers: { 'content-type': 'application/json' } };
+    const answer = await this.route(req, fault);
+    if (fault === 'slow') return { ...answer, delayMs: 5_000 };
+    if (fault === 'truncated') return { ...answer, truncateAt: 10 };
+    return answer;
+  }
+
+  private async route(req: EmulatorRequest, fault: CapeFault): Promise<EmulatorResponse> {
+    const path = req.url.pathname;
+    const match = (pattern: RegExp) => path.match(pattern);
+    if (!path.endsWith('/')) return { status: 404, body: '<h1>Not Found</h1>', headers: { 'content-type': 'text/html' } };
+    if (req.method === 'GET' && path === '/apiv2/cuckoo/status/') {
+      return { body: { error: false, data: { version: '2.4-CAPE', hostname: 'cape-emulator', machines: { total: 4, available: 4 }, tasks: { total: this.tasks.size, pending: 0, running: 0, completed: 0, reported: 0 } } } };
+    }
+    if (req.method === 'POST' && path === '/apiv2/tasks/create/file/') {
+      const form = await req.form();
+      const file = form.get('file');
+      if (!(file instanceof File)) return { body: { error: true, error_value: 'No file was submitted' } };
+      const content = Buffer.from(await file.arrayBuffer());
+      if (fault === 'quota') return { body: { error: true, error_value: 'Your daily submission quota has been reached' } };
+      if (fault === 'oversize' || content.length > (this.options.maxSampleSize ?? 30_000_000)) {
+        return { body: { error: true, error_value: 'Error adding task to database', errors: [{ [file.name]: 'Uploaded file exceeds the maximum allowed size in conf/web.conf.' }] } };
+      }
+      const id = this.nextId++;
+      const timeout = Number(form.get('timeout') ?? this.options.defaultTimeout ?? 120) || 120;
+      this.tasks.set(id, {
+        id,
+        fileName: file.name,
+        sha256: createHash('sha256').update(content).digest('hex'),
+        size: content.length,
+        addedOn: this.options.clock.now(),
+        timeout,
+        malscore: (this.options.malscore ?? markerMalscore)(content, file.name),
+        fault: fault === 'failed-analysis' ? 'failed-analysis' : 'none',
+      });
+      return { body: { error: [], data: { task_ids: [id], message: `Task ID ${id} has been submitted` }, errors: [], url: [`http://127.0.0.1/submit/status/${id}/`] } };
+    }
+    const view = match(/^\/apiv2\/tasks\/(view|status|delete)\/(\d+)\/$/);
+    if (req.method === 'GET' && view) {
+      const task = this.tasks.get(Number(view[2]));
+      if (!task) return { body: { error: true, error_value: 'Task does not exist' } };
+      const state = this.status(task);
+      if (view[1] === 'status') return { body: { error: false, data: state.status } };
+      if (view[1] === 'delete') {
+        this.tasks.delete(task.id);
+        return { body: { error: false, data: 'Task deleted' } };
+      }
+      return {
+        body: {
+          error: false,
+          data: {
+            id: task.id,
+            target: task.fileName,
+            category: 'file',
+            timeout: task.timeout,
+            status: state.status,
+            added_on: capeTime(task.addedOn),
+            started_on: state.startedOn === null ? null : capeTime(state.startedOn),
+            completed_on: state.completedOn === null ? null : capeTime(state.completedOn),
+            errors: state.status === 'failed_analysis' ? ['Analysis hit a critical error'] : [],
+            sample: { sha256: task.sha256, file_size: task.size },
+          },
+        },
+      };
+    }
+    const report = match(/^\/apiv2\/tasks\/get\/report\/(\d+)\/(?:(json|html|pdf|maec|litereport)\/)?$/);
+    if (req.method === 'GET' && report) {
+      const task = this.tasks.get(Number(report[1]));
+      if (!task) return { body: { error: true, error_value: 'Task does not exist' } };
+      const state = this.status(task);
+      if (state.status.startsWith('failed')) return { body: { error: true, error_value: 'Task failed' } };
+      if (state.status !== 'reported') return { body: { error: true, error_value: 'Task is still being analyzed' } };
+      const malstatus = task.malscore >= 7 ? 'Malicious' : task.malscore >= 4 ? 'Suspicious' : 'Clean';
+      const document = {
+        info: { id: task.id, version: '2.4-CAPE', duration: task.timeout, started: capeTime(state.startedOn ?? 0), ended: capeTime(state.completedOn ?? 0), machine: { name: 'win10-1' } },
+        target: { category: 'file', file: { name: task.fileName, size: task.size, sha256: task.sha256 } },
+        signatures: task.malscore >= 4 ? [{ name: 'test_marker', description: 'Test marker found', severity: 3 }] : [],
+        detections: task.malscore >= 7 ? [{ family: 'TestFamily' }] : [],
+        ttps: [],
+        // Padding makes the report bigger than one chunk, as real reports are.
+        behavior: { summary: { files: Array.from({ length: 200 }, (_, i) => `C:\\Users\\user\\AppData\\Local\\Temp\\file${i}.tmp`) } },
+        malscore: task.malscore,
+        malstatus,
+      };
+      return { headers: { 'content-type': 'application/json', 'content-disposition': `attachment; filename=${task.id}_report.json` }, body: document };
+    }
+    return { status: 404, body: '<h1>Not Found</h1>', headers: { 'content-type': 'text/html' } };
+  }
+}
