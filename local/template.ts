@@ -30,11 +30,11 @@ function localName(logicalId: string, resource: CfnTemplate['Resources'][string]
   const explicit = props.BucketName ?? props.TableName ?? props.Name ?? props.FunctionName ?? props.StateMachineName;
   if (typeof explicit === 'string') return explicit;
   const path = constructPath(resource);
-  const segments = path ? path.split('/').slice(1).filter((s) => s !== 'Resource' && s !== 'Default') : [logicalId.replace(/[0-9A-F]{8}$/, '')];
   if (resource.Type === 'AWS::Lambda::Function') {
-    const fn = segments.find((s) => s in FUNCTIONS);
+    const fn = Object.keys(FUNCTIONS).find((id) => (path ?? logicalId).includes(id));
     if (fn) return fn;
   }
+  const segments = path ? path.split('/').slice(1).filter((s) => s !== 'Resource' && s !== 'Default') : [logicalId.replace(/[0-9A-F]{8}$/, '')];
   const joined = segments.join('-');
   return resource.Type === 'AWS::S3::Bucket' ? joined.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 63) : joined;
 }
@@ -152,7 +152,10 @@ function findByType(template: CfnTemplate, type: string) {
 }
 
 function findByPath(template: CfnTemplate, type: string, pathPart: string): string {
-  const found = findByType(template, type).find(([, r]) => constructPath(r)?.includes(pathPart));
+  const found = findByType(template, type).find(([id, r]) => {
+    const path = constructPath(r);
+    return path ? path.includes(`/${pathPart}/`) : id.includes(pathPart);
+  });
   if (!found) throw new Error(`template has no ${type} at */${pathPart}*`);
   return localName(found[0], found[1]);
 }
@@ -193,11 +196,11 @@ export function localPlanOf(template: CfnTemplate): LocalPlan {
     definition: JSON.parse(definitionText) as Record<string, unknown>,
     functions,
     buckets: {
-      ingest: findByPath(template, 'AWS::S3::Bucket', '/Ingest/'),
-      reports: findByPath(template, 'AWS::S3::Bucket', '/Reports/'),
+      ingest: findByPath(template, 'AWS::S3::Bucket', 'Ingest'),
+      reports: findByPath(template, 'AWS::S3::Bucket', 'Reports'),
       all: bucketNames,
     },
     tables,
-    bus: findByPath(template, 'AWS::Events::EventBus', '/VerdictBus/'),
+    bus: findByPath(template, 'AWS::Events::EventBus', 'VerdictBus'),
   };
 }

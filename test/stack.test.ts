@@ -1,0 +1,141 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { SandtrapStack } from '../lib/sandtrap-stack';
+import { localPlanOf, type CfnTemplate } from '../local/template';
+import { allStates } from '../local/definition';
+
+const config = {
+  engineConcurrency: 4,
+  ingestPrefix: 'incoming/',
+  settings: { cacheTtlSeconds: 86_400, vendors: [{ id: 'cape' as const, baseUrl: 'https://cape.example.org/apiv2/' }] },
+};
+
+function synth(): Template {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  return Template.fromStack(new SandtrapStack(app, 'Sandtrap', { config }));
+}
+
+describe('SandtrapStack', () => {
+  let template: Template;
+  let json: CfnTemplate;
+  beforeAll(() => {
+    template = synth();
+    json = template.toJSON() as CfnTemplate;
+  });
+
+  it('creates an ingest bucket that sends events to EventBridge, blocks public access, encrypts and versions', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      VersioningConfiguration: { Status: 'Enabled' },
+      LoggingConfiguration: { LogFilePrefix: 'ingest/' },
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 30 } })]) },
+    });
+    template.hasResourceProperties('Custom::S3BucketNotifications', { NotificationConfiguration: { EventBridgeConfiguration: {} } });
+  });
+
+  it('denies every request to the buckets that does not use TLS', () => {
+    const policies = template.findResources('AWS::S3::BucketPolicy');
+    expect(Object.keys(policies)).toHaveLength(3);
+    for (const policy of Object.values(policies)) {
+      expect(policy.Properties.PolicyDocument.Statement).toEqual(
+        expect.arrayContaining([expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+      );
+    }
+  });
+
+  it('expires reports after the retention period', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LoggingConfiguration: { LogFilePrefix: 'reports/' },
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ ExpirationInDays: 365 })]) },
+    });
+  });
+
+  it('starts the Standard state machine on Object Created events of the ingest bucket under the prefix', () => {
+    const rules = template.findResources('AWS::Events::Rule');
+    const [rule] = Object.values(rules);
+    expect(rule?.Properties.EventPattern).toEqual({
+      source: ['aws.s3'],
+      'detail-type': ['Object Created'],
+      detail: { bucket: { name: [{ Ref: expect.stringMatching(/^BucketsIngestBucket/) }] }, object: { key: [{ prefix: 'incoming/' }] } },
+    });
+    const target = rule?.Properties.Targets[0];
+    expect(target.Arn.Ref).toMatch(/^WorkflowStateMachine/);
+    expect(target.DeadLetterConfig.Arn['Fn::GetAtt'][0]).toMatch(/^IngestTriggerDeadLetters/);
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineType: 'STANDARD', TracingConfiguration: { Enabled: true } });
+  });
+
+  it('stores verdicts in an on-demand table with point-in-time recovery and a TTL attribute', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+    });
+  });
+
+  it('publishes verdicts on a custom bus named sandtrap', () => {
+    template.hasResourceProperties('AWS::Events::EventBus', { Name: 'sandtrap' });
+  });
+
+  it('runs every function on Node.js 22, ARM64, traced, with Powertools settings', () => {
+    const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter((f) => f.Properties.Environment?.Variables?.SANDTRAP_TABLE);
+    expect(functions).toHaveLength(7);
+    for (const fn of functions) {
+      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
+      expect(fn.Properties.Environment.Variables).toMatchObject({ POWERTOOLS_SERVICE_NAME: 'sandtrap' });
+    }
+  });
+
+  it('keeps one Secrets Manager secret per vendor and lets only the vendor functions read it', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    const readers = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([, p]) =>
+      JSON.stringify(p.Properties.PolicyDocument).includes('secretsmanager:GetSecretValue'),
+    );
+    expect(readers.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
+      'WorkflowVendorCollectFnFunctionServiceRoleDefaultPolicy',
+      'WorkflowVendorPollFnFunctionServiceRoleDefaultPolicy',
+      'WorkflowVendorSubmitFnFunctionServiceRoleDefaultPolicy',
+    ]);
+  });
+
+  it('writes the state machine in JSONPath, polls with a Wait whose seconds come from the poll step, and fans out in a Map', () => {
+    const plan = localPlanOf(json);
+    const text = JSON.stringify(plan.definition);
+    expect(text).not.toContain('JSONata');
+    expect(plan.definition.QueryLanguage ?? 'JSONPath').toBe('JSONPath');
+    const states = allStates(plan.definition as never);
+    expect(states.get('WaitForVendor')).toMatchObject({ Type: 'Wait', SecondsPath: '$.job.waitSeconds' });
+    expect(states.get('Engines')).toMatchObject({ Type: 'Map', MaxConcurrency: 4, ItemsPath: '$.engines' });
+    expect(states.get('PublishVerdict')).toMatchObject({ Resource: 'arn:aws:states:::events:putEvents' });
+    expect(states.get('PublishFailure')).toMatchObject({ Resource: 'arn:aws:states:::events:putEvents' });
+    // Every task catches its errors, so no failure can end an execution silently.
+    for (const name of ['Triage', 'CheckPeer', 'Engines', 'Finalize', 'PublishVerdict']) {
+      expect(states.get(name)?.Catch, name).toEqual(expect.arrayContaining([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'RecordFailure' })]));
+    }
+    for (const name of ['SubmitToVendor', 'PollVendor', 'CollectVendorReport']) {
+      expect(states.get(name)?.Catch, name).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'VendorEngineFailed' })]);
+      expect(states.get(name)?.Retry, name).toEqual(expect.arrayContaining([expect.objectContaining({ ErrorEquals: ['TransientError', 'BadResponseError'] })]));
+    }
+  });
+
+  it('grants the functions no wildcard actions and no table-wide scans', () => {
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const actions = statements.flatMap((s: { Action: string | string[] }) => [s.Action].flat());
+    expect(actions.filter((a) => a.endsWith('*'))).toEqual(expect.not.arrayContaining(['s3:*', 'dynamodb:*', 's3:GetObject*']));
+    expect(actions).not.toContain('dynamodb:Scan');
+  });
+
+  it('bundles every handler with the local esbuild (no Docker)', () => {
+    const app = new App({ outdir: `${process.env.TMPDIR ?? '/tmp'}/sandtrap-bundle-${process.pid}` });
+    const stack = new SandtrapStack(app, 'Bundled', { config });
+    const assembly = app.synth();
+    const assets = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function')).filter((f) => f.Properties.Environment?.Variables?.SANDTRAP_TABLE);
+    expect(assets).toHaveLength(7);
+    expect(assembly.directory).toBeTruthy();
+  }, 120_000);
+});
