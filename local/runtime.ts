@@ -166,7 +166,7 @@ export class LocalPipeline {
   }
 
   /** Runs one execution of the state machine with this input (normally an `Object Created` event). */
-  async run(input: unknown): Promise<ExecutionReport> {
+  async run(input: unknown, options: { timeoutMs?: number } = {}): Promise<ExecutionReport> {
     const name = randomUUID();
     const executionArn = `arn:aws:states:${LOCAL_ENV.region}:${LOCAL_ENV.account}:execution:${this.plan.stateMachineName}:${name}`;
     const started = Date.now();
@@ -186,6 +186,7 @@ export class LocalPipeline {
         StateMachine: { Id: `arn:aws:states:${LOCAL_ENV.region}:${LOCAL_ENV.account}:stateMachine:${this.plan.stateMachineName}`, Name: this.plan.stateMachineName },
       } as never,
     });
+    const timer = options.timeoutMs ? setTimeout(() => execution.abort(), options.timeoutMs) : undefined;
     const transitions: Transition[] = [];
     const consumed = (async () => {
       for await (const event of execution.eventLogs as AsyncGenerator<StateEvent>) {
@@ -197,10 +198,15 @@ export class LocalPipeline {
     })();
     try {
       const output = await execution.result;
+      clearTimeout(timer);
       await consumed;
       return { executionArn, status: 'SUCCEEDED', output, transitions, durationMs: Date.now() - started };
     } catch (error) {
+      clearTimeout(timer);
       await consumed.catch(() => undefined);
+      if ((error as Error).name === 'ExecutionAbortedError') {
+        return { executionArn, status: 'FAILED', error: 'TimedOut', cause: `no verdict within ${options.timeoutMs} ms`, transitions, durationMs: Date.now() - started };
+      }
       const cause = (error as Error & { cause?: Error }).cause ?? (error as Error);
       return { executionArn, status: 'FAILED', error: cause.name, cause: cause.message, transitions, durationMs: Date.now() - started };
     }

@@ -1,0 +1,38 @@
+import type { AnalysisOutcome } from './analyze';
+
+function humanSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KB', 'MB', 'GB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ').trimEnd()).join('\n');
+}
+
+/** A readable summary of the outcomes: one line per file, then each file's engines. */
+export function formatOutcomes(outcomes: AnalysisOutcome[]): string {
+  const rows = [['FILE', 'VERDICT', 'SCORE', 'TYPE', 'SIZE', 'SHA256', 'CACHED']];
+  const details: string[] = [];
+  for (const outcome of outcomes) {
+    if (!outcome.ok) {
+      rows.push([outcome.file, 'FAILED', '-', '-', '-', outcome.failure.reason, '-']);
+      details.push(`${outcome.file}: ${outcome.failure.error}`);
+      continue;
+    }
+    const d = outcome.document;
+    rows.push([outcome.file, d.verdict, d.score === null ? '-' : String(d.score), d.fileType, humanSize(d.size), d.sha256, d.cached ? 'yes' : 'no']);
+    const engines = d.engineResults.length
+      ? d.engineResults.map((e) => `  ${e.engine.padEnd(10)} ${e.status.padEnd(14)} ${e.verdict.padEnd(10)} ${e.score ?? '-'}${e.reason ? `  (${e.reason.slice(0, 120)})` : ''}`)
+      : ['  no engine applies (configure a vendor with SANDTRAP_<VENDOR>_URL): triage only'];
+    details.push(`${outcome.file}:\n${engines.join('\n')}`);
+  }
+  return `${table(rows)}\n\n${details.join('\n')}\n`;
+}
