@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { VerdictDocumentSchema } from '../lambdas/core/schemas';
+
+const run = promisify(execFile);
+const bin = join(import.meta.dirname, '..', 'bin', 'sandtrap.mjs');
+
+describe('sandtrap CLI', () => {
+  it('prints a valid verdict document for README.md with --json, progress on stderr', async () => {
+    const events = join(mkdtempSync(join(tmpdir(), 'sandtrap-cli-')), 'events.jsonl');
+    const { stdout, stderr } = await run(process.execPath, [bin, 'analyze', 'README.md', '--json', '--events', events], {
+      cwd: join(import.meta.dirname, '..'),
+      env: { ...process.env, SANDTRAP_CAPE_URL: '' },
+    });
+    const lines = stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const document = VerdictDocumentSchema.parse(JSON.parse(lines[0] ?? ''));
+    expect(document).toMatchObject({ key: 'local/README.md', fileType: 'text', verdict: 'unknown', score: null, cached: false, engines: [] });
+    expect(document.size).toBe(readFileSync(join(import.meta.dirname, '..', 'README.md')).length);
+    expect(stderr).toContain('README.md: unknown');
+    const published = readFileSync(events, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(published).toHaveLength(1);
+    expect(published[0]).toMatchObject({ source: 'sandtrap', 'detail-type': 'Sample Verdict', detail: { sha256: document.sha256 } });
+  });
+
+  it('rejects a missing file with one clear line and exit code 1', async () => {
+    const failure = await run(process.execPath, [bin, 'analyze', 'no-such-file.bin'], { cwd: join(import.meta.dirname, '..') }).catch((e) => e);
+    expect(failure.code).toBe(1);
+    expect(failure.stderr.trim()).toBe('sandtrap: no-such-file.bin: not a readable file');
+  });
+
+  it('rejects invalid vendor configuration before starting anything', async () => {
+    const failure = await run(process.execPath, [bin, 'analyze', 'README.md'], {
+      cwd: join(import.meta.dirname, '..'),
+      env: { ...process.env, SANDTRAP_CAPE_URL: 'not a url' },
+    }).catch((e) => e);
+    expect(failure.code).toBe(1);
+    expect(failure.stderr).toMatch(/invalid Sandtrap configuration: .*Invalid URL[\s\S]*vendors\[0\]\.baseUrl/);
+  });
+});
