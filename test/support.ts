@@ -1,59 +1,74 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { Clock } from '../lambdas/core/clock';
 import type { SandtrapConfigInput } from '../lib/config';
 import { LocalPipeline, type LocalPipelineOptions } from '../local/runtime';
 import type { VirtualClock } from '../local/virtual-clock';
 import { CapeEmulator, type CapeEmulatorOptions } from './emulators/cape';
+import type { VendorEmulator } from './emulators/emulator';
 
 /** The token the CAPE emulator demands and the pipeline reads from the environment. */
 export const CAPE_TOKEN = 'cape-test-token';
 
-/** A local pipeline wired to a CAPE emulator that shares its virtual clock. */
-export interface CapeHarness {
+/** A local pipeline wired to a vendor emulator that shares its virtual clock. */
+export interface VendorHarness<E extends VendorEmulator = VendorEmulator> {
   pipeline: LocalPipeline;
-  cape: CapeEmulator;
+  emulator: E;
   clock: VirtualClock;
   stop(): Promise<void>;
 }
 
-/** Settings for a CAPE vendor at `baseUrl`, credentials from SANDTRAP_CAPE_API_KEY. */
-export function capeConfig(baseUrl: string, extra: SandtrapConfigInput['settings'] = {}): SandtrapConfigInput {
+/** A clock that reads the pipeline's virtual clock once it exists (emulators start before the pipeline). */
+export class DeferredClock implements Clock {
+  target?: Clock;
+  now(): number {
+    return this.target?.now() ?? Date.now();
+  }
+}
+
+/**
+ * Starts a vendor emulator on loopback and a local pipeline configured to use it (request timeout
+ * 2 s, 180 s analyses), both on one virtual clock: Wait states cost no real time while the emulator
+ * sees them pass.
+ */
+export async function startVendorHarness<E extends VendorEmulator>(
+  makeEmulator: (clock: Clock) => E,
+  settings: SandtrapConfigInput['settings'] = {},
+  options: Partial<LocalPipelineOptions> = {},
+): Promise<VendorHarness<E>> {
+  const clock = new DeferredClock();
+  const emulator = makeEmulator(clock);
+  await emulator.start();
+  const vendor = { requestTimeoutMs: 2_000, analysisTimeoutSeconds: 180, ...emulator.vendorConfig() };
+  const pipeline = await LocalPipeline.start({
+    config: { settings: { ...settings, vendors: [vendor] } },
+    virtualTime: true,
+    cachePlan: false,
+    env: emulator.credentialsEnv(),
+    ...options,
+  });
+  clock.target = pipeline.clock;
   return {
-    settings: {
-      ...extra,
-      vendors: [{ id: 'cape', baseUrl, secret: { env: 'SANDTRAP_CAPE_API_KEY' }, requestTimeoutMs: 2_000, analysisTimeoutSeconds: 180 }],
+    pipeline,
+    emulator,
+    clock: pipeline.clock as VirtualClock,
+    async stop() {
+      await pipeline.stop();
+      await emulator.stop();
     },
   };
 }
 
-/**
- * Starts a CAPE emulator on loopback and a local pipeline configured to use it, both on one virtual
- * clock, so that Wait states cost no real time while the emulator sees them pass.
- */
+/** A CAPE harness: the emulator requires {@link CAPE_TOKEN}. */
+export type CapeHarness = VendorHarness<CapeEmulator> & { cape: CapeEmulator };
+
+/** Starts a CAPE emulator and a pipeline that uses it. */
 export async function startCapeHarness(
   emulator: Omit<CapeEmulatorOptions, 'clock'> = {},
   settings: SandtrapConfigInput['settings'] = {},
   options: Partial<LocalPipelineOptions> = {},
 ): Promise<CapeHarness> {
-  const clockBox: { clock?: VirtualClock } = {};
-  const cape = new CapeEmulator({ token: CAPE_TOKEN, ...emulator, clock: { now: () => clockBox.clock?.now() ?? Date.now() } });
-  const baseUrl = await cape.start();
-  const pipeline = await LocalPipeline.start({
-    config: capeConfig(baseUrl, settings),
-    virtualTime: true,
-    cachePlan: false,
-    env: { SANDTRAP_CAPE_API_KEY: CAPE_TOKEN },
-    ...options,
-  });
-  clockBox.clock = pipeline.clock as VirtualClock;
-  return {
-    pipeline,
-    cape,
-    clock: clockBox.clock,
-    async stop() {
-      await pipeline.stop();
-      await cape.stop();
-    },
-  };
+  const harness = await startVendorHarness((clock) => new CapeEmulator({ token: CAPE_TOKEN, ...emulator, clock }), settings, options);
+  return { ...harness, cape: harness.emulator };
 }
 
 /** Reads one item of the verdict table. */

@@ -62,3 +62,26 @@ export interface SandboxConnector {
   /** Deletes the item at the vendor where the API allows it; false when it could not. */
   delete(itemId: string): Promise<boolean>;
 }
+
+/** Optional abilities a connector has beyond the common interface, shown by `sandtrap vendors`. */
+export type ConnectorCapability =
+  | 'delete'
+  | 'queue-size'
+  | 'pdf-report'
+  | 'xml-report'
+  | 'html-report'
+  | 'environments'
+  | 'token-auth'
+  | 'webid-resolution'
+  | 'top-analysis'
+  | 'poll-hint';
+
+/** A connector as the registry lists it. */
+export interface ConnectorInfo {
+  id: VendorId;
+  /** Product name, e.g. `CAPEv2 (REST API v2)`. */
+  name: string;
+  capabilities: readonly ConnectorCapability[];
+  /** Builds the connector; `apiKey` is the resolved secret (its format is the connector's to document). */
+  create(config: import('../core/config').VendorConfig, apiKey: string | undefined, clock: import('../core/clock').Clock): SandboxConnector;
+}

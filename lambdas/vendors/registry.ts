@@ -2,18 +2,16 @@ import type { Clock } from '../core/clock';
 import type { VendorConfig } from '../core/config';
 import type { VendorId } from '../core/schemas';
 import { CapeConnector } from './cape';
-import type { SandboxConnector } from './connector';
-
-/** What the registry tells about a connector. */
-export interface ConnectorInfo {
-  id: VendorId;
-  name: string;
-  create(config: VendorConfig, apiKey: string | undefined, clock: Clock): SandboxConnector;
-}
+import type { ConnectorInfo, SandboxConnector } from './connector';
 
 /** Every connector Sandtrap ships, by vendor id. */
 export const CONNECTORS: Partial<Record<VendorId, ConnectorInfo>> = {
-  cape: { id: 'cape', name: 'CAPEv2 (REST API v2)', create: (config, key, clock) => new CapeConnector(config, key, clock) },
+  cape: {
+    id: 'cape',
+    name: 'CAPEv2 (REST API v2)',
+    capabilities: ['delete', 'poll-hint'],
+    create: (config, key, clock) => new CapeConnector(config, key, clock),
+  },
 };
 
 /** Builds the connector for a configured vendor; a clear error for one Sandtrap does not ship yet. */

@@ -1,31 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { Clock } from '../../lambdas/core/clock';
+import { FaultSwitch, markerVerdict, type EmulatorFault, type EmulatorOptions, type VendorEmulator } from './emulator';
 import { EmulatorServer, type EmulatorRequest, type EmulatorResponse } from './server';
 
-/** Faults the CAPE emulator can be switched into. */
-export type CapeFault =
-  | 'none'
-  | 'bad-key'
-  | 'rate-limited'
-  | 'quota'
-  | 'server-error'
-  | 'slow'
-  | 'truncated'
-  | 'malformed'
-  | 'oversize'
-  | 'failed-analysis';
-
 /** Options of {@link CapeEmulator}. */
-export interface CapeEmulatorOptions {
-  clock: Clock;
+export interface CapeEmulatorOptions extends EmulatorOptions {
   /** Token the API requires (`Authorization: Token …`); none: anonymous access, CAPE's shipped default. */
   token?: string;
-  /** Seconds a task waits in the queue before it runs. */
-  queueSeconds?: number;
-  /** Seconds a task runs when the submission names no timeout. */
-  defaultTimeout?: number;
-  /** Seconds between the end of the run and `reported`. */
-  processingSeconds?: number;
   /** Largest upload accepted, in bytes (web.conf max_sample_size). */
   maxSampleSize?: number;
   /** malscore for a sample; default: by test markers in its content. */
@@ -40,15 +20,12 @@ interface Task {
   addedOn: number;
   timeout: number;
   malscore: number;
-  fault: CapeFault;
+  fault: EmulatorFault;
 }
 
-/** Inert markers the test samples carry; real CAPE scores behaviour, the emulator scores these. */
+/** CAPE's malscore (0–10) for the test markers. */
 export function markerMalscore(content: Buffer): number {
-  const text = content.toString('latin1');
-  if (text.includes('SANDTRAP-TEST-MALICIOUS')) return 9.2;
-  if (text.includes('SANDTRAP-TEST-SUSPICIOUS')) return 5.5;
-  return 1.0;
+  return { malicious: 9.2, suspicious: 5.5, benign: 1.0 }[markerVerdict(content)];
 }
 
 const capeTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, '');
@@ -58,11 +35,10 @@ const capeTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').re
  * error_value}` envelope with application errors inside HTTP 200, DRF's 401/429 bodies, and a task
  * lifecycle (pending → running → completed → reported) driven by the given clock.
  */
-export class CapeEmulator {
+export class CapeEmulator implements VendorEmulator {
+  readonly vendor = 'cape' as const;
   readonly server: EmulatorServer;
-  fault: CapeFault = 'none';
-  /** How many more requests the current fault applies to (then the emulator heals); Infinity: until changed. */
-  faultBudget = Number.POSITIVE_INFINITY;
+  private readonly faults = new FaultSwitch();
   private readonly tasks = new Map<number, Task>();
   private nextId = 1;
   baseUrl = '';
@@ -80,10 +56,16 @@ export class CapeEmulator {
     return this.server.stop();
   }
 
-  /** Switches a fault on for the next `count` requests (all of them by default). */
-  setFault(fault: CapeFault, count = Number.POSITIVE_INFINITY): void {
-    this.fault = fault;
-    this.faultBudget = count;
+  setFault(fault: EmulatorFault, count?: number): void {
+    this.faults.set(fault, count);
+  }
+
+  vendorConfig() {
+    return { id: 'cape' as const, baseUrl: this.baseUrl, ...(this.options.token ? { secret: { env: 'SANDTRAP_CAPE_API_KEY' } } : {}) };
+  }
+
+  credentialsEnv(): Record<string, string> {
+    return this.options.token ? { SANDTRAP_CAPE_API_KEY: this.options.token } : {};
   }
 
   /** Number of files submitted so far. */
@@ -94,12 +76,6 @@ export class CapeEmulator {
   /** Requests to a path containing `fragment`. */
   count(fragment: string): number {
     return this.server.requests.filter((r) => r.path.includes(fragment)).length;
-  }
-
-  private activeFault(): CapeFault {
-    if (this.fault === 'none' || this.faultBudget <= 0) return 'none';
-    this.faultBudget -= 1;
-    return this.fault;
   }
 
   private status(task: Task): { status: string; startedOn: number | null; completedOn: number | null } {
@@ -115,7 +91,7 @@ export class CapeEmulator {
   }
 
   private async handle(req: EmulatorRequest): Promise<EmulatorResponse> {
-    const fault = this.activeFault();
+    const fault = this.faults.take();
     if (this.options.token && req.headers.authorization !== `Token ${this.options.token}`) {
       return { status: 401, body: { detail: 'Invalid token.' } };
     }
@@ -129,7 +105,7 @@ export class CapeEmulator {
     return answer;
   }
 
-  private async route(req: EmulatorRequest, fault: CapeFault): Promise<EmulatorResponse> {
+  private async route(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
     const path = req.url.pathname;
     const match = (pattern: RegExp) => path.match(pattern);
     if (!path.endsWith('/')) return { status: 404, body: '<h1>Not Found</h1>', headers: { 'content-type': 'text/html' } };
@@ -142,11 +118,12 @@ export class CapeEmulator {
       if (!(file instanceof File)) return { body: { error: true, error_value: 'No file was submitted' } };
       const content = Buffer.from(await file.arrayBuffer());
       if (fault === 'quota') return { body: { error: true, error_value: 'Your daily submission quota has been reached' } };
+      if (fault === 'unsupported') return { body: { error: true, error_value: 'Error adding task to database', errors: [{ [file.name]: 'File type is not supported by any analysis package' }] } };
       if (fault === 'oversize' || content.length > (this.options.maxSampleSize ?? 30_000_000)) {
         return { body: { error: true, error_value: 'Error adding task to database', errors: [{ [file.name]: 'Uploaded file exceeds the maximum allowed size in conf/web.conf.' }] } };
       }
       const id = this.nextId++;
-      const timeout = Number(form.get('timeout') ?? this.options.defaultTimeout ?? 120) || 120;
+      const timeout = Number(form.get('timeout') ?? this.options.runSeconds ?? 120) || 120;
       this.tasks.set(id, {
         id,
         fileName: file.name,

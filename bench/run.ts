@@ -1,0 +1,36 @@
+import '../local/polyfills';
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { meetsTarget, type Benchmark, type Metric } from './metric';
+import { pipelineBenchmark } from './pipeline';
+
+/**
+ * `npm run bench [-- --quick]`: runs every benchmark in one process, prints a markdown table and
+ * writes bench/results.json as {"metrics": [{name, value, unit, target?}]}. Ratios are taken within
+ * one run, so machines of different speed can still be compared.
+ */
+const BENCHMARKS: Benchmark[] = [pipelineBenchmark];
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes('--quick');
+  const metrics: Metric[] = [];
+  const sections: { title: string; metrics: Metric[] }[] = [];
+  for (const benchmark of BENCHMARKS) {
+    process.stderr.write(`running: ${benchmark.title}\n`);
+    const taken = await benchmark.run({ quick });
+    sections.push({ title: benchmark.title, metrics: taken });
+    metrics.push(...taken);
+  }
+  const lines = ['| metric | value | unit | target | met |', '| --- | ---: | --- | --- | --- |'];
+  for (const section of sections) {
+    lines.push(`| **${section.title}** | | | | |`);
+    for (const m of section.metrics) {
+      const value = Number.isInteger(m.value) ? String(m.value) : m.value.toFixed(m.value < 10 ? 3 : 1);
+      lines.push(`| ${m.name} | ${value} | ${m.unit} | ${m.target ?? ''} | ${m.target ? (meetsTarget(m) ? 'yes' : 'no') : ''} |`);
+    }
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+  writeFileSync(fileURLToPath(new URL('./results.json', import.meta.url)), `${JSON.stringify({ metrics }, null, 2)}\n`);
+}
+
+await main();
