@@ -13,7 +13,7 @@ export const FailureStateSchema = z
   .passthrough();
 
 /** A Lambda error's Cause is JSON `{errorType, errorMessage, trace}`; other causes are plain text. */
-function messageOf(cause: string | null | undefined): string {
+export function messageOf(cause: string | null | undefined): string {
   if (!cause) return 'no cause given';
   try {
     const parsed = JSON.parse(cause) as { errorMessage?: unknown };

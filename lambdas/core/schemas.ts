@@ -74,12 +74,15 @@ export const NativeScoreSchema = z.object({
 });
 export type NativeScore = z.infer<typeof NativeScoreSchema>;
 
-/** The one shape every engine branch ends in, whatever happened inside it. */
+/**
+ * The one shape every engine branch ends in, whatever happened inside it. A missing score reads as
+ * `null`: Step Functions Pass states cannot carry a literal null (CDK drops it from Parameters).
+ */
 export const EngineResultSchema = z.object({
   engine: EngineIdSchema,
   status: EngineStatusSchema,
   verdict: VerdictSchema,
-  score: score.nullable(),
+  score: score.nullable().default(null),
   native: NativeScoreSchema.optional(),
   itemId: z.string().optional(),
   reportKey: z.string().nullable().optional(),

@@ -3,6 +3,10 @@ import { lambdaHandler } from '../core/lambda';
 import type { HandlerDeps } from '../core/deps';
 import { EngineResultSchema, SampleSchema, type SampleVerdictDetail } from '../core/schemas';
 import { finalizeVerdict } from '../core/verdicts';
+import { messageOf } from '../core/failures';
+
+/** Longest engine reason kept: a caught Lambda error carries its whole stack trace. */
+const MAX_REASON = 500;
 
 export const FinalizeInputSchema = z.object({
   sample: SampleSchema,
@@ -14,7 +18,11 @@ export const FinalizeInputSchema = z.object({
 
 /** Aggregates, stores and tags; returns the `Sample Verdict` detail for the PutEvents state. */
 export function createFinalizeHandler(deps: HandlerDeps) {
-  return async (rawInput: unknown): Promise<SampleVerdictDetail> => finalizeVerdict(deps, FinalizeInputSchema.parse(rawInput));
+  return async (rawInput: unknown): Promise<SampleVerdictDetail> => {
+    const input = FinalizeInputSchema.parse(rawInput);
+    const results = input.results?.map((r) => (r.reason ? { ...r, reason: messageOf(r.reason).slice(0, MAX_REASON) } : r)) ?? null;
+    return finalizeVerdict(deps, { ...input, results });
+  };
 }
 
 export const handler = lambdaHandler('Finalize', createFinalizeHandler);
