@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Readable } from 'node:stream';
+import { parseSettings } from '../../lambdas/core/config';
+import { CapeConnector } from '../../lambdas/vendors/cape';
+import type { SampleSource } from '../../lambdas/vendors/connector';
+import { closeHttpPools } from '../../lambdas/vendors/http';
+import { CapeEmulator } from '../emulators/cape';
+
+class TestClock {
+  t = Date.parse('2026-11-22T12:00:00Z');
+  now = () => this.t;
+  advance(seconds: number) {
+    this.t += seconds * 1000;
+  }
+}
+
+const sample = (content: string, fileName = 'sample.js'): SampleSource => ({
+  fileName,
+  size: Buffer.byteLength(content),
+  sha256: 'a'.repeat(64),
+  fileType: 'script-js',
+  mimeType: 'text/javascript',
+  open: async () => Readable.from([Buffer.from(content)]),
+});
+
+describe('CapeConnector against the CAPEv2 emulator', () => {
+  const clock = new TestClock();
+  const emulator = new CapeEmulator({ clock, token: 'tok', queueSeconds: 30, processingSeconds: 60 });
+  let connector: CapeConnector;
+  const config = (baseUrl: string, extra = {}) =>
+    parseSettings({ vendors: [{ id: 'cape', baseUrl, requestTimeoutMs: 500, analysisTimeoutSeconds: 120, ...extra }] }).vendors[0]!;
+
+  beforeAll(async () => {
+    connector = new CapeConnector(config(await emulator.start()), 'tok', clock);
+  });
+  afterAll(async () => {
+    await emulator.stop();
+    await closeHttpPools();
+  });
+
+  it('is available with the right token, and refuses a wrong one with AuthError', async () => {
+    expect(await connector.available()).toBe(true);
+    const wrong = new CapeConnector(config(emulator.baseUrl), 'wrong', clock);
+    await expect(wrong.available()).rejects.toMatchObject({ name: 'AuthError' });
+  });
+
+  it('waits for reported, not completed, and hints the remaining run time', async () => {
+    const id = await connector.submit(sample('// SANDTRAP-TEST-SUSPICIOUS'));
+    expect(connector.initialWaitSeconds()).toBe(180);
+    expect(await connector.status(id)).toMatchObject({ done: false, state: 'pending', pollAfterSeconds: 180 });
+    clock.advance(60); // running since 30 s, for 120 s
+    expect(await connector.status(id)).toMatchObject({ done: false, state: 'running', pollAfterSeconds: 150 });
+    clock.advance(100); // run ended at 150 s: processing
+    const processing = await connector.status(id);
+    expect(processing).toMatchObject({ done: false, state: 'completed' });
+    expect(processing.pollAfterSeconds).toBeUndefined();
+    // The report is not there yet: CAPE says so with error: true inside an HTTP 200.
+    await expect(connector.report(id)).rejects.toMatchObject({ name: 'BadResponseError', message: expect.stringContaining('Task is still being analyzed') });
+    clock.advance(60);
+    expect(await connector.status(id)).toMatchObject({ done: true, state: 'reported' });
+    const report = await connector.report(id);
+    const chunks: Buffer[] = [];
+    for await (const chunk of report.body) chunks.push(chunk as Buffer);
+    const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    expect(parsed.malscore).toBe(5.5);
+    expect(connector.score(parsed)).toEqual({ score: 55, verdict: 'suspicious', native: { value: 5.5, scale: 'malscore 0-10' } });
+    expect(await connector.delete(id)).toBe(true);
+    await expect(connector.status(id)).rejects.toMatchObject({ name: 'ItemNotFoundError' });
+  });
+
+  it('treats failed_analysis as a terminal failure instead of polling forever', async () => {
+    emulator.setFault('failed-analysis', 1);
+    const id = await connector.submit(sample('anything'));
+    clock.advance(1000);
+    expect(await connector.status(id)).toMatchObject({ done: false, failed: true, state: 'failed_analysis' });
+  });
+
+  it('maps error: true answers to typed errors: too large, quota, unsupported', async () => {
+    for (const [fault, name] of [
+      ['oversize', 'SampleTooLargeError'],
+      ['quota', 'QuotaExceededError'],
+      ['unsupported', 'UnsupportedFileError'],
+    ] as const) {
+      emulator.setFault(fault, 1);
+      await expect(connector.submit(sample('x'))).rejects.toMatchObject({ name });
+    }
+  });
+
+  it('turns 429 into RateLimitedError with Retry-After, 5xx and timeouts into TransientError', async () => {
+    emulator.setFault('rate-limited', 1);
+    await expect(connector.available()).resolves.toBe(false);
+    emulator.setFault('rate-limited', 1);
+    await expect(connector.status('1')).rejects.toMatchObject({ name: 'RateLimitedError', retryAfterSeconds: 42 });
+    emulator.setFault('server-error', 1);
+    await expect(connector.status('1')).rejects.toMatchObject({ name: 'TransientError' });
+    emulator.setFault('slow', 1);
+    const started = Date.now();
+    await expect(connector.status('1')).rejects.toMatchObject({ name: 'TransientError' });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    emulator.setFault('malformed', 1);
+    await expect(connector.status('1')).rejects.toMatchObject({ name: 'BadResponseError' });
+  });
+
+  it('scores an unknown malscore as unknown, not as zero', () => {
+    expect(connector.score({ malscore: null, malstatus: 'Failed' })).toMatchObject({ score: null, verdict: 'unknown' });
+    expect(connector.score({ malscore: 0 })).toMatchObject({ score: 0, verdict: 'benign' });
+    expect(connector.score({ malscore: 10.0 })).toMatchObject({ score: 100, verdict: 'malicious' });
+    expect(() => connector.score('not json')).toThrow(/not a CAPE JSON report/);
+  });
+});
