@@ -123,6 +123,8 @@ export class AnalysisWorkflow extends Construct {
     allow('CheckPeerFn', ['dynamodb:GetItem', 'dynamodb:PutItem'], table);
     allow('FinalizeFn', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], table);
     allow('RecordFailureFn', ['dynamodb:PutItem', 'dynamodb:DeleteItem'], table);
+    // The shared rate limiter's counters.
+    for (const id of ['VendorSubmitFn', 'VendorPollFn', 'VendorCollectFn'] as const) allow(id, ['dynamodb:UpdateItem'], table);
     for (const vendor of vendors) {
       const arn = vendor.secret && 'arn' in vendor.secret ? vendor.secret.arn : undefined;
       if (!arn) continue;
@@ -200,6 +202,8 @@ export class AnalysisWorkflow extends Construct {
       stateName: STATES.engineFailed,
       parameters: { 'engine.$': '$.engine', status: 'error', verdict: 'unknown', score: null, 'reason.$': '$.error.Cause' },
     });
+    // Submit and poll turn rate limits into Wait states; collecting a ready report retries instead.
+    collect.addRetry({ errors: ['RateLimitedError'], interval: Duration.seconds(60), maxAttempts: 8, backoffRate: 1.5, maxDelay: Duration.minutes(10) });
     for (const task of [submit, poll, collect]) {
       task.addRetry(vendorRetry);
       task.addCatch(engineFailed, onError);

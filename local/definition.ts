@@ -47,3 +47,18 @@ export function waitMillis(state: AslState, input: unknown, now: number): number
   const timestamp = state.Timestamp ?? (state.TimestampPath ? String(readPath(input, state.TimestampPath)) : undefined);
   return timestamp ? Math.max(0, Date.parse(timestamp) - now) : 0;
 }
+
+/** A retrier of a Retry field. */
+export interface Retrier {
+  ErrorEquals: string[];
+  IntervalSeconds?: number;
+  BackoffRate?: number;
+  MaxDelaySeconds?: number;
+  MaxAttempts?: number;
+}
+
+/** How long AWS waits before retry number `attempt` (1-based) of a retrier, without jitter, in milliseconds. */
+export function retryMillis(retrier: Retrier, attempt: number): number {
+  const interval = (retrier.IntervalSeconds ?? 1) * (retrier.BackoffRate ?? 2) ** Math.max(0, attempt - 1);
+  return Math.min(interval, retrier.MaxDelaySeconds ?? Number.POSITIVE_INFINITY) * 1000;
+}

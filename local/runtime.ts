@@ -19,7 +19,7 @@ import {
 import { closeHttpPools } from '../lambdas/vendors/http';
 import type { SandtrapConfigInput } from '../lib/config';
 import type { FunctionId } from '../lib/handlers';
-import { allStates, waitMillis, type AslState } from './definition';
+import { allStates, retryMillis, waitMillis, type AslState, type Retrier } from './definition';
 import { EventSink, type DeliveredEvent } from './event-sink';
 import { HANDLER_FACTORIES, type LocalHandler } from './handlers';
 import { LOCAL_CREDENTIALS, startServices, type LocalServices } from './services';
@@ -89,6 +89,7 @@ interface StateEvent {
   type: string;
   index?: number;
   state: { name: string; type: string; input?: unknown };
+  retry?: { retrier: Retrier; attempt: number };
 }
 
 const quiet: Log = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -190,6 +191,10 @@ export class LocalPipeline {
     const transitions: Transition[] = [];
     const consumed = (async () => {
       for await (const event of execution.eventLogs as AsyncGenerator<StateEvent>) {
+        if (event.type === 'StateRetried') {
+          if (virtual && event.retry) virtual.advance(retryMillis(event.retry.retrier, event.retry.attempt));
+          continue;
+        }
         if (event.type !== 'StateEntered') continue;
         transitions.push({ name: event.state.name, type: event.state.type, ...(event.index !== undefined ? { index: event.index } : {}) });
         const state = this.states.get(event.state.name);

@@ -1,5 +1,6 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from '../lambdas/core/clock';
+import type { VendorConfig } from '../lambdas/core/config';
 import type { SandtrapConfigInput } from '../lib/config';
 import { LocalPipeline, type LocalPipelineOptions } from '../local/runtime';
 import type { VirtualClock } from '../local/virtual-clock';
@@ -34,11 +35,12 @@ export async function startVendorHarness<E extends VendorEmulator>(
   makeEmulator: (clock: Clock) => E,
   settings: SandtrapConfigInput['settings'] = {},
   options: Partial<LocalPipelineOptions> = {},
+  vendorSettings: Partial<VendorConfig> = {},
 ): Promise<VendorHarness<E>> {
   const clock = new DeferredClock();
   const emulator = makeEmulator(clock);
   await emulator.start();
-  const vendor = { requestTimeoutMs: 2_000, analysisTimeoutSeconds: 180, ...emulator.vendorConfig() };
+  const vendor = { requestTimeoutMs: 2_000, analysisTimeoutSeconds: 180, ...emulator.vendorConfig(), ...vendorSettings };
   const pipeline = await LocalPipeline.start({
     config: { settings: { ...settings, vendors: [vendor] } },
     virtualTime: true,

@@ -29,6 +29,10 @@ export const VendorConfigSchema = z
     verifyTls: z.boolean().default(true),
     /** HTTP(S) proxy URL for this vendor's requests. */
     proxyUrl: z.url().optional(),
+    /** Requests per minute across every execution (a shared counter): excess work waits. */
+    requestsPerMinute: z.number().int().positive().optional(),
+    /** Submissions per UTC day across every execution: excess work waits for the next day. */
+    submissionsPerDay: z.number().int().positive().optional(),
   })
   .strict();
 export type VendorConfig = z.infer<typeof VendorConfigSchema>;

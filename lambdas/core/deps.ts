@@ -3,6 +3,7 @@ import type { RuntimeConfig } from './config';
 import type { AwsClients } from './clients';
 import type { VendorId } from './schemas';
 import type { VerdictStore } from './store';
+import type { SharedRateLimiter } from './rate-limiter';
 import type { SandboxConnector } from '../vendors/connector';
 
 /** The logging surface handlers use (Powertools Logger in Lambda, a quiet logger locally). */
@@ -19,6 +20,8 @@ export interface HandlerDeps {
   store: VerdictStore;
   clock: Clock;
   log: Log;
+  /** The limiter shared by all executions (vendor requests and submissions). */
+  limiter: SharedRateLimiter;
   /** The connector of a configured vendor, credentials resolved. */
   connector(vendor: VendorId): Promise<SandboxConnector>;
 }

@@ -7,6 +7,8 @@ import { resolveSecret } from './secrets';
 import { VerdictStore } from './store';
 import type { SandboxConnector } from '../vendors/connector';
 import { createConnector } from '../vendors/registry';
+import { setRequestGate } from '../vendors/http';
+import { SharedRateLimiter } from './rate-limiter';
 
 /** Builds handler dependencies from a configuration; connectors are created once and reused. */
 export function createDeps(
@@ -16,7 +18,13 @@ export function createDeps(
   const clients = options.clients ?? createClients();
   const clock = options.clock ?? systemClock;
   const connectors = new Map<VendorId, Promise<SandboxConnector>>();
+  const limiter = new SharedRateLimiter(clients.ddb, config.tableName, clock);
+  for (const vendor of config.vendors) {
+    const perMinute = vendor.requestsPerMinute;
+    setRequestGate(vendor.id, vendor.baseUrl, perMinute ? () => limiter.take(vendor.id, { name: 'request', limit: perMinute, windowSeconds: 60 }) : undefined);
+  }
   return {
+    limiter,
     config,
     clients,
     clock,

@@ -58,6 +58,8 @@ export async function advanceVendorJob(deps: HandlerDeps, job: VendorJob, sample
   const policy = deps.config.poll;
   try {
     if (!job.itemId) {
+      const perDay = deps.config.vendors.find((v) => v.id === job.engine)?.submissionsPerDay;
+      if (perDay) await deps.limiter.take(job.engine, { name: 'submission', limit: perDay, windowSeconds: 86_400 });
       const itemId = await connector.submit(sampleSource(deps, sample, job.engine));
       const waitSeconds = nextPollWait(policy, 0, secondsLeft, { etaSeconds: connector.initialWaitSeconds() });
       deps.log.info('submitted', { vendor: job.engine, itemId, sha256: sample.sha256, waitSeconds });

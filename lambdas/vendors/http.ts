@@ -34,6 +34,21 @@ export interface HttpResponse {
   body: Dispatcher.ResponseData['body'];
 }
 
+/** Called before every request to a vendor endpoint; throws (e.g. `RateLimitedError`) to stop it. */
+export type RequestGate = () => Promise<void>;
+
+// Gates are set per vendor endpoint by the runtime that knows the limits (see createDeps); connectors
+// need not know about them.
+const gates = new Map<string, RequestGate>();
+
+const gateKey = (vendor: VendorId, baseUrl: string) => `${vendor}|${baseUrl.replace(/\/+$/, '')}`;
+
+/** Puts every request to this vendor endpoint through `gate` (undefined removes it). */
+export function setRequestGate(vendor: VendorId, baseUrl: string, gate: RequestGate | undefined): void {
+  if (gate) gates.set(gateKey(vendor, baseUrl), gate);
+  else gates.delete(gateKey(vendor, baseUrl));
+}
+
 // Dispatchers (connection pools) live as long as the Lambda container, so warm invocations reuse sockets.
 const dispatchers = new Map<string, Dispatcher>();
 
@@ -114,6 +129,7 @@ export class VendorHttpClient {
   /** Sends a request and checks its status; the caller reads the body. */
   async send(req: HttpRequest): Promise<HttpResponse> {
     const { vendor, timeoutMs } = this.options;
+    await gates.get(gateKey(vendor, this.options.baseUrl))?.();
     let response: Dispatcher.ResponseData;
     try {
       response = await request(this.url(req.path, req.query), {

@@ -6,6 +6,8 @@ import { EmulatorServer, type EmulatorRequest, type EmulatorResponse } from './s
 export interface CapeEmulatorOptions extends EmulatorOptions {
   /** Token the API requires (`Authorization: Token …`); none: anonymous access, CAPE's shipped default. */
   token?: string;
+  /** DRF throttle: requests allowed per minute (fixed windows on the clock); more get HTTP 429. */
+  requestsPerMinute?: number;
   /** Largest upload accepted, in bytes (web.conf max_sample_size). */
   maxSampleSize?: number;
   /** malscore for a sample; default: by test markers in its content. */
@@ -40,6 +42,10 @@ export class CapeEmulator implements VendorEmulator {
   readonly server: EmulatorServer;
   private readonly faults = new FaultSwitch();
   private readonly tasks = new Map<number, Task>();
+  /** Requests seen per one-minute window of the clock. */
+  readonly requestsPerWindow = new Map<number, number>();
+  /** Requests answered 429 because the per-minute throttle was exceeded. */
+  throttled = 0;
   private nextId = 1;
   baseUrl = '';
 
@@ -90,7 +96,20 @@ export class CapeEmulator implements VendorEmulator {
     return { status: 'reported', startedOn, completedOn: runEnd };
   }
 
+  /** The most requests seen in any one-minute window. */
+  get maxRequestsPerMinute(): number {
+    return Math.max(0, ...this.requestsPerWindow.values());
+  }
+
   private async handle(req: EmulatorRequest): Promise<EmulatorResponse> {
+    const window = Math.floor(this.options.clock.now() / 60_000);
+    const seen = (this.requestsPerWindow.get(window) ?? 0) + 1;
+    this.requestsPerWindow.set(window, seen);
+    if (this.options.requestsPerMinute !== undefined && seen > this.options.requestsPerMinute) {
+      this.throttled++;
+      const wait = Math.ceil(((window + 1) * 60_000 - this.options.clock.now()) / 1000);
+      return { status: 429, headers: { 'retry-after': String(wait) }, body: { detail: `Request was throttled. Expected available in ${wait} seconds.` } };
+    }
     const fault = this.faults.take();
     if (this.options.token && req.headers.authorization !== `Token ${this.options.token}`) {
       return { status: 401, body: { detail: 'Invalid token.' } };

@@ -1,0 +1,43 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DETAIL_TYPE_FAILED, DETAIL_TYPE_VERDICT, SampleVerdictDetailSchema } from '../lambdas/core/schemas';
+import { CapeEmulator } from './emulators/cape';
+import { startVendorHarness, type VendorHarness } from './support';
+
+describe('a burst of 200 uploads against a vendor allowing 30 requests per minute', () => {
+  const uploads = 200;
+  let h: VendorHarness<CapeEmulator>;
+  beforeAll(async () => {
+    h = await startVendorHarness(
+      (clock) => new CapeEmulator({ clock, token: 't', requestsPerMinute: 30, queueSeconds: 5, processingSeconds: 10, runSeconds: 30 }),
+      // Virtual time runs fast with 200 concurrent executions (every wait moves the one clock): a long deadline.
+      { engineDeadlineSeconds: 7 * 24 * 3600 },
+      {},
+      { requestsPerMinute: 30 },
+    );
+  });
+  afterAll(async () => h?.stop());
+
+  it('never sends more than the limit in any minute, and every upload ends with a verdict', async () => {
+    const events = await Promise.all(
+      Array.from({ length: uploads }, (_, i) => h.pipeline.upload({ key: `burst/${i}.js`, body: `// upload ${i}${i % 10 === 0 ? ' SANDTRAP-TEST-MALICIOUS' : ''}\n` })),
+    );
+    const runs = await Promise.all(events.map((event) => h.pipeline.run(event)));
+    expect(runs.filter((r) => r.status !== 'SUCCEEDED')).toEqual([]);
+
+    const emulator = h.emulator;
+    expect(emulator.submissions).toBe(uploads);
+    expect(emulator.maxRequestsPerMinute).toBeLessThanOrEqual(30);
+    expect(emulator.throttled).toBe(0);
+    // At least submit, one status and the report went through for every upload.
+    expect(emulator.server.requests.length).toBeGreaterThanOrEqual(3 * uploads);
+    // The limiter did make work wait: far more windows were used than 200 uploads would need unthrottled.
+    expect(emulator.requestsPerWindow.size).toBeGreaterThanOrEqual(Math.ceil(emulator.server.requests.length / 30));
+
+    const verdicts = h.pipeline.events(DETAIL_TYPE_VERDICT).map((e) => SampleVerdictDetailSchema.parse(e.detail));
+    expect(verdicts).toHaveLength(uploads);
+    expect(h.pipeline.events(DETAIL_TYPE_FAILED)).toHaveLength(0);
+    expect(new Set(verdicts.map((v) => v.key)).size).toBe(uploads);
+    expect(verdicts.every((v) => v.engines[0]?.status === 'completed')).toBe(true);
+    expect(verdicts.filter((v) => v.verdict === 'malicious')).toHaveLength(uploads / 10);
+  }, 300_000);
+});
