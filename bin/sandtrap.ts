@@ -13,7 +13,9 @@ export function program(): Command {
   const cli = new Command('sandtrap')
     .description('Analyse untrusted files: vendor sandboxes and Sandtrap detonation, one verdict.')
     .version('0.1.0')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // `vendors --json` and `vendors check --json` both exist: options belong to the command they follow.
+    .enablePositionalOptions();
 
   cli
     .command('analyze')
@@ -52,6 +54,46 @@ export function program(): Command {
       } finally {
         await pipeline.stop();
       }
+    });
+  const vendors = cli
+    .command('vendors')
+    .description('List the vendor connectors: id, name, capabilities, configured or not.')
+    .enablePositionalOptions()
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const [{ listVendors }, { localConfigFromEnv }] = await Promise.all([import('../local/vendors-cli'), import('../local/cli-config')]);
+      const listing = listVendors(localConfigFromEnv());
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify(listing)}\n`);
+        return;
+      }
+      const rows = listing.map((v) => `${v.id.padEnd(9)} ${(v.configured ? 'configured' : v.available ? '-' : 'no connector').padEnd(12)} ${v.name.padEnd(40)} ${v.capabilities.join(', ')}`);
+      process.stdout.write(`${'ID'.padEnd(9)} ${'STATUS'.padEnd(12)} ${'NAME'.padEnd(40)} CAPABILITIES\n${rows.join('\n')}\n`);
+    });
+  vendors
+    .command('check')
+    .description("Run each configured vendor's availability check (or one vendor's).")
+    .argument('[id]', 'vendor id')
+    .option('--json', 'print JSON')
+    .action(async (id: string | undefined, options: { json?: boolean }) => {
+      const [{ checkVendors }, { localConfigFromEnv }] = await Promise.all([import('../local/vendors-cli'), import('../local/cli-config')]);
+      const checks = await checkVendors(localConfigFromEnv(), id);
+      if (checks.length === 0) throw new Error('no vendor is configured (set SANDTRAP_<VENDOR>_URL)');
+      if (options.json) process.stdout.write(`${JSON.stringify(checks)}\n`);
+      else process.stdout.write(checks.map((c) => `${c.id.padEnd(9)} ${c.ok ? 'ok  ' : 'FAIL'} ${c.detail} (${c.ms} ms)`).join('\n') + '\n');
+      if (checks.some((c) => !c.ok)) process.exitCode = 2;
+    });
+  cli
+    .command('score')
+    .description("Re-score a stored native vendor report with that vendor's normalisation.")
+    .argument('<vendor>', 'vendor id')
+    .argument('<report-file>', 'the native report (JSON, or XML for WildFire/FireEye)')
+    .option('--json', 'print JSON')
+    .action(async (vendor: string, file: string, options: { json?: boolean }) => {
+      const { scoreReport } = await import('../local/vendors-cli');
+      const scored = scoreReport(vendor, file);
+      if (options.json) process.stdout.write(`${JSON.stringify(scored)}\n`);
+      else process.stdout.write(`${scored.vendor}: ${scored.verdict} ${scored.score ?? '-'} (native ${JSON.stringify(scored.native.value)} on ${scored.native.scale})\n`);
     });
   return cli;
 }
