@@ -2,6 +2,7 @@ import '../local/polyfills';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { meetsTarget, type Benchmark, type Metric } from './metric';
+import { bundleBenchmark } from './bundles';
 import { pipelineBenchmark } from './pipeline';
 
 /**
@@ -9,7 +10,7 @@ import { pipelineBenchmark } from './pipeline';
  * writes bench/results.json as {"metrics": [{name, value, unit, target?}]}. Ratios are taken within
  * one run, so machines of different speed can still be compared.
  */
-const BENCHMARKS: Benchmark[] = [pipelineBenchmark];
+const BENCHMARKS: Benchmark[] = [pipelineBenchmark, bundleBenchmark];
 
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');

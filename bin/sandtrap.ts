@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AnalyzeArgsSchema } from '../local/analyze';
 
 function positiveInt(value: string): number {

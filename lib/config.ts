@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseSettings, RuntimeSettingsSchema, type RuntimeSettings } from '../lambdas/core/config';
 
 /** Props of the whole pipeline, validated with zod at synth time. */

@@ -5,6 +5,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { handlerEntry, type FunctionId } from './handlers';
 
+/** The banner that lets CommonJS dependencies (undici, the X-Ray SDK) call require() inside an ES module. */
+export const ESM_REQUIRE_BANNER = "import { createRequire as __sandtrapRequire } from 'node:module'; const require = __sandtrapRequire(import.meta.url);";
+
 /** Props of {@link PipelineFunction}. */
 export interface PipelineFunctionProps {
   environment: Record<string, string>;
@@ -44,7 +47,11 @@ export class PipelineFunction extends Construct {
         ...props.environment,
       },
       bundling: {
-        format: OutputFormat.CJS,
+        // ESM lets esbuild drop what the handler does not use (zod's namespace, notably).
+        format: OutputFormat.ESM,
+        mainFields: ['module', 'main'],
+        // CommonJS dependencies (undici, the X-Ray SDK) still call require() for Node built-ins.
+        banner: ESM_REQUIRE_BANNER,
         minify: true,
         sourceMap: true,
         target: 'node22',

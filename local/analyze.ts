@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   DETAIL_TYPE_FAILED,
   DETAIL_TYPE_VERDICT,

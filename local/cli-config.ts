@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { VENDOR_IDS } from '../lambdas/core/schemas';
 import { parseSandtrapConfig, type SandtrapConfigInput } from '../lib/config';
 
 /**
  * The pipeline configuration for local runs: a JSON file named by `SANDTRAP_CONFIG_FILE` (the same
  * shape `cdk deploy` takes), plus vendors enabled by environment variables:
- * `SANDTRAP_<VENDOR>_URL` (required), `SANDTRAP_<VENDOR>_API_KEY` (read at run time, never logged),
+ * `SANDTRAP_<VENDOR>_URL` (required), `SANDTRAP_<VENDOR>_API_KEY` (read at run time, never logged;
+ * without it the vendor is called anonymously),
  * `SANDTRAP_<VENDOR>_OPTIONS` (JSON object of vendor options).
  */
 export function localConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SandtrapConfigInput {
@@ -30,7 +31,8 @@ export function localConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Sandtr
       options = parsed.data;
     }
     const index = vendors.findIndex((v) => v.id === id);
-    const vendor = { id, baseUrl, options, ...(env[`${prefix}API_KEY`] ? { secret: { env: `${prefix}API_KEY` } } : {}) };
+    const secret = env[`${prefix}API_KEY`] ? { env: `${prefix}API_KEY` } : { anonymous: true as const };
+    const vendor = { id, baseUrl, options, secret };
     if (index >= 0) vendors[index] = { ...vendors[index], ...vendor };
     else vendors.push(vendor);
   }

@@ -17,6 +17,7 @@ import {
   type ObjectCreatedEvent,
 } from '../lambdas/core/schemas';
 import { closeHttpPools } from '../lambdas/vendors/http';
+import { createConnector } from '../lambdas/vendors/registry';
 import type { SandtrapConfigInput } from '../lib/config';
 import type { FunctionId } from '../lib/handlers';
 import { allStates, retryMillis, waitMillis, type AslState, type Retrier } from './definition';
@@ -118,7 +119,7 @@ export class LocalPipeline {
     this.states = allStates(plan.definition as { States: Record<string, AslState> });
     for (const [id, fn] of Object.entries(plan.functions) as [FunctionId, LocalPlan['functions'][FunctionId]][]) {
       const config = loadRuntimeConfig(fn.environment);
-      const deps = createDeps(config, { clients, clock, log: options.log ?? quiet, env: options.env ?? process.env });
+      const deps = createDeps(config, { clients, clock, log: options.log ?? quiet, env: options.env ?? process.env, connectors: createConnector });
       this.depsByFunction.set(id, deps);
       this.handlers.set(fn.name, asLambda(HANDLER_FACTORIES[id](deps)));
     }

@@ -1,4 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { SandtrapStack } from '../lib/sandtrap-stack';
@@ -103,6 +105,14 @@ describe('SandtrapStack', () => {
     ]);
   });
 
+  it('creates no secret for a vendor called anonymously', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const anonymous = Template.fromStack(
+      new SandtrapStack(app, 'Anonymous', { config: { settings: { vendors: [{ id: 'cape', baseUrl: 'https://cape.internal/apiv2/', secret: { anonymous: true } }] } } }),
+    );
+    anonymous.resourceCountIs('AWS::SecretsManager::Secret', 0);
+  });
+
   it('writes the state machine in JSONPath, polls with a Wait whose seconds come from the poll step, and fans out in a Map', () => {
     const plan = localPlanOf(json);
     const text = JSON.stringify(plan.definition);
@@ -130,12 +140,21 @@ describe('SandtrapStack', () => {
     expect(actions).not.toContain('dynamodb:Scan');
   });
 
-  it('bundles every handler with the local esbuild (no Docker)', () => {
-    const app = new App({ outdir: `${process.env.TMPDIR ?? '/tmp'}/sandtrap-bundle-${process.pid}` });
-    const stack = new SandtrapStack(app, 'Bundled', { config });
+  it('bundles every handler with the local esbuild (no Docker) into an ES module that loads in Node', async () => {
+    // Inside the project, so that the bundles resolve the AWS SDK the Lambda runtime would provide.
+    const outdir = join(import.meta.dirname, '..', 'node_modules', '.cache', 'sandtrap', `bundle-test-${process.pid}`);
+    const app = new App({ outdir });
+    new SandtrapStack(app, 'Bundled', { config });
     const assembly = app.synth();
-    const assets = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function')).filter((f) => f.Properties.Environment?.Variables?.SANDTRAP_TABLE);
-    expect(assets).toHaveLength(7);
-    expect(assembly.directory).toBeTruthy();
+    const bundles = readdirSync(assembly.directory)
+      .filter((d) => d.startsWith('asset.'))
+      .map((d) => join(assembly.directory, d, 'index.mjs'))
+      .filter((file) => existsSync(file));
+    expect(bundles).toHaveLength(7);
+    for (const file of bundles) {
+      const module = (await import(file)) as { handler?: unknown };
+      expect(typeof module.handler, file).toBe('function');
+    }
+    rmSync(outdir, { recursive: true, force: true });
   }, 120_000);
 });

@@ -1,10 +1,14 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { VendorIdSchema } from './schemas';
 
-/** Where a vendor's API key comes from: Secrets Manager when deployed, an environment variable locally. */
+/**
+ * Where a vendor's API key comes from: Secrets Manager when deployed, an environment variable locally,
+ * or nowhere for an endpoint that needs none (CAPE and Cuckoo ship without authentication).
+ */
 export const SecretSourceSchema = z.union([
   z.object({ arn: z.string().min(1) }).strict(),
   z.object({ env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/) }).strict(),
+  z.object({ anonymous: z.literal(true) }).strict(),
 ]);
 export type SecretSource = z.infer<typeof SecretSourceSchema>;
 

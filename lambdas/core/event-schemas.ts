@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SampleAnalysisFailedDetailSchema, SampleVerdictDetailSchema, VerdictDocumentSchema } from './schemas';
 
 /** The JSON Schemas committed under `schemas/` for consumers that do not use zod, by file name. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { HandlerDeps } from './deps';
 import { SampleSchema, type SampleAnalysisFailedDetail } from './schemas';
 

@@ -5,7 +5,7 @@ import type { Context } from 'aws-lambda';
 import { createClients } from './clients';
 import { loadRuntimeConfig } from './config';
 import type { HandlerDeps } from './deps';
-import { createDeps } from './runtime';
+import { createDeps, type ConnectorFactory } from './runtime';
 
 /** A handler as the core writes it: input in, small output out. */
 export type CoreHandler<I, O> = (input: I) => Promise<O>;
@@ -16,12 +16,12 @@ const tracer = new Tracer({ serviceName: 'sandtrap' });
 
 let deps: HandlerDeps | undefined;
 
-function lambdaDeps(): HandlerDeps {
+function lambdaDeps(connectors: ConnectorFactory | undefined): HandlerDeps {
   if (!deps) {
     const clients = createClients();
     tracer.captureAWSv3Client(clients.s3);
     tracer.captureAWSv3Client(clients.ddb);
-    deps = createDeps(loadRuntimeConfig(), { clients, log: logger });
+    deps = createDeps(loadRuntimeConfig(), { clients, log: logger, connectors });
   }
   return deps;
 }
@@ -29,13 +29,14 @@ function lambdaDeps(): HandlerDeps {
 /**
  * Wraps a core handler for Lambda: Powertools logging with the invocation context, one metric per
  * invocation and failure, tracing of the AWS clients. Dependencies are built once per container.
+ * Only vendor functions pass `connectors`, so the others do not bundle the HTTP client and connectors.
  */
-export function lambdaHandler<I, O>(name: string, factory: (deps: HandlerDeps) => CoreHandler<I, O>) {
+export function lambdaHandler<I, O>(name: string, factory: (deps: HandlerDeps) => CoreHandler<I, O>, connectors?: ConnectorFactory) {
   let core: CoreHandler<I, O> | undefined;
   return async (event: I, context: Context): Promise<O> => {
     logger.addContext(context);
     logger.appendKeys({ step: name });
-    core ??= factory(lambdaDeps());
+    core ??= factory(lambdaDeps(connectors));
     try {
       const output = await core(event);
       metrics.addMetric(`${name}Succeeded`, MetricUnit.Count, 1);

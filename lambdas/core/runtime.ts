@@ -1,19 +1,21 @@
 import { systemClock, type Clock } from './clock';
 import { createClients, type AwsClients } from './clients';
-import type { RuntimeConfig } from './config';
+import type { RuntimeConfig, VendorConfig } from './config';
 import type { HandlerDeps, Log } from './deps';
 import type { VendorId } from './schemas';
 import { resolveSecret } from './secrets';
 import { VerdictStore } from './store';
 import type { SandboxConnector } from '../vendors/connector';
-import { createConnector } from '../vendors/registry';
-import { setRequestGate } from '../vendors/http';
+import { setRequestGate } from '../vendors/request-gates';
 import { SharedRateLimiter } from './rate-limiter';
+
+/** Builds a vendor's connector (the registry's `createConnector`); only vendor functions bundle it. */
+export type ConnectorFactory = (config: VendorConfig, apiKey: string | undefined, clock: Clock) => SandboxConnector;
 
 /** Builds handler dependencies from a configuration; connectors are created once and reused. */
 export function createDeps(
   config: RuntimeConfig,
-  options: { clients?: AwsClients; clock?: Clock; log: Log; env?: NodeJS.ProcessEnv },
+  options: { clients?: AwsClients; clock?: Clock; log: Log; env?: NodeJS.ProcessEnv; connectors?: ConnectorFactory },
 ): HandlerDeps {
   const clients = options.clients ?? createClients();
   const clock = options.clock ?? systemClock;
@@ -35,7 +37,9 @@ export function createDeps(
       if (!connector) {
         const vendorConfig = config.vendors.find((v) => v.id === vendor);
         if (!vendorConfig) return Promise.reject(new Error(`vendor '${vendor}' is not configured`));
-        connector = resolveSecret(vendorConfig.secret, options.env).then((key) => createConnector(vendorConfig, key, clock));
+        const create = options.connectors;
+        if (!create) return Promise.reject(new Error('this function was built without vendor connectors'));
+        connector = resolveSecret(vendorConfig.secret, options.env).then((key) => create(vendorConfig, key, clock));
         connector.catch(() => connectors.delete(vendor));
         connectors.set(vendor, connector);
       }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Every engine id the pipeline knows: the nine vendor connectors and our own detonation. */
 export const VENDOR_IDS = ['cuckoo', 'cape', 'falcon', 'fireeye', 'joe', 'vmray', 'wildfire', 'triage', 'opswat'] as const;

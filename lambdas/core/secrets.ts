@@ -9,7 +9,7 @@ const SECRET_CACHE_SECONDS = 300;
  * an environment variable locally. The value is returned to the connector and never logged.
  */
 export async function resolveSecret(source: SecretSource | undefined, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
-  if (!source) return undefined;
+  if (!source || 'anonymous' in source) return undefined;
   if ('env' in source) {
     const value = env[source.env];
     if (!value) throw new Error(`environment variable ${source.env} is not set (vendor credential)`);

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { lambdaHandler } from '../core/lambda';
 import type { HandlerDeps } from '../core/deps';
 import { EmptyObjectError, InvalidEventError, ObjectNotFoundError, ObjectTooLargeError } from '../core/errors';

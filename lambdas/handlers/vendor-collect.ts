@@ -1,5 +1,6 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { lambdaHandler } from '../core/lambda';
+import { createConnector } from '../vendors/registry';
 import type { HandlerDeps } from '../core/deps';
 import { SampleSchema, VendorJobSchema, type EngineResult } from '../core/schemas';
 import { collectVendorReport } from '../core/vendor-jobs';
@@ -14,4 +15,4 @@ export function createVendorCollectHandler(deps: HandlerDeps) {
   };
 }
 
-export const handler = lambdaHandler('VendorCollect', createVendorCollectHandler);
+export const handler = lambdaHandler('VendorCollect', createVendorCollectHandler, createConnector);

@@ -1,5 +1,6 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { lambdaHandler } from '../core/lambda';
+import { createConnector } from '../vendors/registry';
 import type { HandlerDeps } from '../core/deps';
 import { SampleSchema, VendorJobSchema, type VendorJob } from '../core/schemas';
 import { advanceVendorJob } from '../core/vendor-jobs';
@@ -14,4 +15,4 @@ export function createVendorPollHandler(deps: HandlerDeps) {
   };
 }
 
-export const handler = lambdaHandler('VendorPoll', createVendorPollHandler);
+export const handler = lambdaHandler('VendorPoll', createVendorPollHandler, createConnector);

@@ -1,5 +1,6 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { lambdaHandler } from '../core/lambda';
+import { createConnector } from '../vendors/registry';
 import type { HandlerDeps } from '../core/deps';
 import { SampleSchema, VendorIdSchema, type VendorJob } from '../core/schemas';
 import { advanceVendorJob, newVendorJob } from '../core/vendor-jobs';
@@ -14,4 +15,4 @@ export function createVendorSubmitHandler(deps: HandlerDeps) {
   };
 }
 
-export const handler = lambdaHandler('VendorSubmit', createVendorSubmitHandler);
+export const handler = lambdaHandler('VendorSubmit', createVendorSubmitHandler, createConnector);

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Clock } from '../core/clock';
 import type { VendorConfig } from '../core/config';
 import { bandOf, clampScore } from '../core/scoring';

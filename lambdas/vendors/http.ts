@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { VendorId } from '../core/schemas';
+import { requestGate } from './request-gates';
 import { AuthError, BadResponseError, RateLimitedError, TransientError, type VendorError } from './errors';
 
 /** Connection settings of one vendor's HTTP client. */
@@ -32,21 +33,6 @@ export interface HttpResponse {
   status: number;
   headers: Record<string, string>;
   body: Dispatcher.ResponseData['body'];
-}
-
-/** Called before every request to a vendor endpoint; throws (e.g. `RateLimitedError`) to stop it. */
-export type RequestGate = () => Promise<void>;
-
-// Gates are set per vendor endpoint by the runtime that knows the limits (see createDeps); connectors
-// need not know about them.
-const gates = new Map<string, RequestGate>();
-
-const gateKey = (vendor: VendorId, baseUrl: string) => `${vendor}|${baseUrl.replace(/\/+$/, '')}`;
-
-/** Puts every request to this vendor endpoint through `gate` (undefined removes it). */
-export function setRequestGate(vendor: VendorId, baseUrl: string, gate: RequestGate | undefined): void {
-  if (gate) gates.set(gateKey(vendor, baseUrl), gate);
-  else gates.delete(gateKey(vendor, baseUrl));
 }
 
 // Dispatchers (connection pools) live as long as the Lambda container, so warm invocations reuse sockets.
@@ -129,7 +115,7 @@ export class VendorHttpClient {
   /** Sends a request and checks its status; the caller reads the body. */
   async send(req: HttpRequest): Promise<HttpResponse> {
     const { vendor, timeoutMs } = this.options;
-    await gates.get(gateKey(vendor, this.options.baseUrl))?.();
+    await requestGate(vendor, this.options.baseUrl)?.();
     let response: Dispatcher.ResponseData;
     try {
       response = await request(this.url(req.path, req.query), {

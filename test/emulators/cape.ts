@@ -67,7 +67,7 @@ export class CapeEmulator implements VendorEmulator {
   }
 
   vendorConfig() {
-    return { id: 'cape' as const, baseUrl: this.baseUrl, ...(this.options.token ? { secret: { env: 'SANDTRAP_CAPE_API_KEY' } } : {}) };
+    return { id: 'cape' as const, baseUrl: this.baseUrl, secret: this.options.token ? { env: 'SANDTRAP_CAPE_API_KEY' } : { anonymous: true as const } };
   }
 
   credentialsEnv(): Record<string, string> {
