@@ -1,0 +1,400 @@
+import { fileURLToPath } from 'node:url';
+import { Annotations, Aws, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import cdkNag from 'cdk-nag';
+import { Construct } from 'constructs';
+
+// cdk-nag is a jsii CommonJS module whose named exports Node's ESM loader cannot see.
+const { NagSuppressions } = cdkNag;
+
+/** Name of the detonation container: `EcsRunTask` container overrides address it by this name. */
+export const DETONATION_CONTAINER_NAME = 'detonation';
+
+/**
+ * Environment variables the workflow sets per task through container overrides (nothing is baked
+ * into the task definition). The URLs are presigned, so the task needs no AWS credentials.
+ */
+export const DETONATION_ENV = {
+  /** Presigned GET URL of the sample in the ingest bucket. */
+  sampleUrl: 'SAMPLE_URL',
+  /** Presigned PUT URL of the report under `reports/` in the reports bucket. */
+  reportUrl: 'REPORT_URL',
+  /** JSON configuration of the agent (deadline, limits, tracer profile). */
+  agentConfig: 'AGENT_CONFIG',
+  /** Original file name of the sample (its extension drives type detection). */
+  sampleName: 'SAMPLE_NAME',
+} as const;
+
+/** Writable directory of the agent (trace output and the sandbox's home); the rest of the root file system is read-only. */
+export const DETONATION_WORK_DIR = '/run/detonation';
+
+/** Fargate platform version the task needs: adding `SYS_PTRACE` requires 1.4.0 or later. */
+export const DETONATION_PLATFORM_VERSION = ecs.FargatePlatformVersion.VERSION1_4;
+
+/** The agent's Docker build context. */
+const CONTAINER_DIR = fileURLToPath(new URL('../container', import.meta.url));
+
+/** `<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag][@digest]` */
+const ECR_IMAGE_URI = /^(?<account>\d{12})\.dkr\.ecr\.(?<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/(?<repository>[a-z0-9._\/-]+)(?::[\w.-]+)?(?:@sha256:[0-9a-f]{64})?$/;
+
+/** Props of {@link DetonationCluster}. */
+export interface DetonationClusterProps {
+  /** Bucket of the uploaded samples: the S3 endpoint lets the task read its objects (s3:GetObject) and nothing else. */
+  ingestBucket: s3.IBucket;
+  /** Bucket of the reports: the S3 endpoint lets the task write under `reports/` (s3:PutObject) and nothing else. */
+  reportsBucket: s3.IBucket;
+  /**
+   * A prebuilt image (a literal URI) instead of building `container/` as a Docker image asset, for
+   * deployments where no Docker engine can build it (air-gapped, CI, emulators). The isolated
+   * subnets reach only ECR in the stack's region, so on AWS this must be a private ECR image there;
+   * the execution role is granted pulls from its repository.
+   * @default - `container/` is built as a Docker image asset and pushed to the CDK bootstrap repository
+   */
+  imageUri?: string;
+  /**
+   * CPU architecture of the task (and of the asset build).
+   * @default ecs.CpuArchitecture.X86_64, since the samples are mostly x86 Linux binaries
+   */
+  cpuArchitecture?: ecs.CpuArchitecture;
+  /**
+   * Task CPU units. ptrace serializes every traced stop through the tracer thread, so keep at
+   * least 2 vCPU: one for the sample, one for strace and the parser.
+   * @default 2048
+   */
+  cpu?: number;
+  /**
+   * Task memory in MiB (must be a valid Fargate combination with {@link cpu}).
+   * @default 4096
+   */
+  memoryLimitMiB?: number;
+  /**
+   * Ephemeral storage in GiB (21–200); the scratch volumes live there.
+   * @default - Fargate's 20 GiB, far more than a capped trace needs
+   */
+  ephemeralStorageGiB?: number;
+  /**
+   * Time the agent gets between SIGTERM (a `StopTask`, e.g. when the workflow step times out) and
+   * SIGKILL to kill the sandbox and upload a partial report. Fargate allows at most 120 seconds.
+   * @default Duration.seconds(30)
+   */
+  stopTimeout?: Duration;
+  /**
+   * Availability zones of the VPC.
+   * @default 2
+   */
+  maxAzs?: number;
+  /**
+   * ID of the region's S3 managed prefix list (`com.amazonaws.<region>.s3`), the only non-VPC
+   * destination of the task's security group. Give it where the deploy-time lookup can't run
+   * (emulators without EC2 `DescribePrefixLists`).
+   * @default - looked up at deploy time with a custom resource
+   */
+  s3PrefixListId?: string;
+  /**
+   * Retention of the container's and the VPC flow logs' log groups.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  logRetention?: logs.RetentionDays;
+  /**
+   * What happens to the log groups when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The AWS side of Sandtrap's own Linux detonation: a Fargate task that runs the agent in `container/`
+ * (strace + fakenet) on one sample, in a VPC it cannot leave.
+ *
+ * - Isolated subnets only: no internet or NAT gateway, so no route out of the VPC but the S3
+ *   gateway endpoint's. The security group has no ingress and lets the task reach only S3 and the
+ *   interface endpoints (ECR when the image comes from ECR, CloudWatch Logs).
+ * - Every endpoint policy is scoped, so the sample can't use the endpoints with credentials of its
+ *   own to exfiltrate: S3 allows only reading ingest objects and writing reports (plus ECR image
+ *   layers), the interface endpoints only principals of this account.
+ * - **No task role**: the sample shares the task's metadata endpoint, so any role would be its role.
+ *   Samples and reports travel through presigned URLs set per task ({@link DETONATION_ENV}).
+ * - Read-only root file system with scratch volumes at `/tmp` and {@link DETONATION_WORK_DIR};
+ *   `SYS_PTRACE` added, the one capability Fargate allows adding (strace's `-yy` needs it once the
+ *   sample runs under its own uid).
+ *
+ * Run it with `EcsRunTask` on {@link cluster} with {@link taskDefinition}, launch target Fargate
+ * {@link DETONATION_PLATFORM_VERSION}, subnets {@link subnets}, security group {@link securityGroup},
+ * no public IP, and container overrides for {@link containerName}.
+ */
+export class DetonationCluster extends Construct {
+  /** The detonation VPC: isolated subnets, endpoints, flow logs. */
+  readonly vpc: ec2.Vpc;
+  /** The ECS cluster to run the task on (Container Insights on). */
+  readonly cluster: ecs.Cluster;
+  /**
+   * The detonation task. It has no task role: its `taskRole` is a read-only view of the execution
+   * role only because CDK's `EcsRunTask` needs a role to grant `iam:PassRole` on, and the rendered
+   * task definition has no `TaskRoleArn`. Grants to `taskRole` change nothing.
+   */
+  readonly taskDefinition: ecs.FargateTaskDefinition;
+  /** The agent's container: pass it as `containerDefinition` of the per-task container overrides. */
+  readonly container: ecs.ContainerDefinition;
+  /** Same as {@link DETONATION_CONTAINER_NAME}. */
+  readonly containerName = DETONATION_CONTAINER_NAME;
+  /** The isolated subnets to run the task in. */
+  readonly subnets: ec2.SubnetSelection;
+  /** The task's security group: no ingress, egress only to S3 and the interface endpoints. */
+  readonly securityGroup: ec2.SecurityGroup;
+  /** Fargate platform version to launch the task with. */
+  readonly platformVersion = DETONATION_PLATFORM_VERSION;
+  /** The agent's log group. */
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: DetonationClusterProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const cpuArchitecture = props.cpuArchitecture ?? ecs.CpuArchitecture.X86_64;
+    const stopTimeout = props.stopTimeout ?? Duration.seconds(30);
+    if (!stopTimeout.isUnresolved() && (stopTimeout.toSeconds() < 1 || stopTimeout.toSeconds() > 120)) {
+      throw new Error(`DetonationCluster: stopTimeout must be between 1 and 120 seconds on Fargate, got ${stopTimeout.toSeconds()}`);
+    }
+
+    this.vpc = new ec2.Vpc(this, 'Vpc', {
+      maxAzs: props.maxAzs ?? 2,
+      natGateways: 0,
+      createInternetGateway: false,
+      subnetConfiguration: [{ name: 'Detonation', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+      // Nothing is placed in the default group (the task and the endpoints have their own), and
+      // restricting it would add a custom-resource Lambda that emulators can't run.
+      restrictDefaultSecurityGroup: false,
+    });
+    this.subnets = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+    // Rejected flows are evidence too: connects to hard-coded IPs that the security group dropped.
+    const flowLogGroup = new logs.LogGroup(this, 'FlowLogs', { retention, removalPolicy });
+    this.vpc.addFlowLog('FlowLog', { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup), trafficType: ec2.FlowLogTrafficType.ALL });
+
+    this.securityGroup = new ec2.SecurityGroup(this, 'TaskSecurityGroup', {
+      vpc: this.vpc,
+      description: 'Sandtrap detonation task: no ingress; egress only to S3 and the VPC interface endpoints',
+      allowAllOutbound: false,
+    });
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', { retention, removalPolicy });
+    const executionRole = new iam.Role(this, 'ExecutionRole', {
+      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+      description: 'Sandtrap detonation: pulls the agent image and writes its logs; never given to the task',
+    });
+    const { image, source } = this.image(props, cpuArchitecture, executionRole);
+
+    this.addEndpoints(props, source !== 'registry');
+
+    this.cluster = new ecs.Cluster(this, 'Cluster', { vpc: this.vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
+
+    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
+      cpu: props.cpu ?? 2048,
+      memoryLimitMiB: props.memoryLimitMiB ?? 4096,
+      ephemeralStorageGiB: props.ephemeralStorageGiB,
+      runtimePlatform: { cpuArchitecture, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+      executionRole,
+      // CDK always gives a task definition a role; hand it the execution role read-only (so no extra
+      // role exists and grants to it are dropped) and remove it from the rendered task below.
+      taskRole: executionRole.withoutPolicyUpdates(),
+      volumes: [{ name: 'tmp' }, { name: 'work' }],
+    });
+    const cfnTaskDefinition = this.taskDefinition.node.defaultChild as ecs.CfnTaskDefinition;
+    // Any process in the task, the sample included, can fetch the task role's keys from 169.254.170.2.
+    cfnTaskDefinition.taskRoleArn = undefined;
+    this.node.addValidation({
+      validate: () => (cfnTaskDefinition.taskRoleArn === undefined ? [] : ['The detonation task definition must not have a task role (the sample could take its credentials).']),
+    });
+
+    const linuxParameters = new ecs.LinuxParameters(this, 'LinuxParameters', {
+      // An init process reaps the orphans the sample leaves behind (daemonized children the agent kills).
+      initProcessEnabled: true,
+    });
+    linuxParameters.addCapabilities(ecs.Capability.SYS_PTRACE);
+    this.container = this.taskDefinition.addContainer(DETONATION_CONTAINER_NAME, {
+      image,
+      essential: true,
+      readonlyRootFilesystem: true,
+      linuxParameters,
+      stopTimeout,
+      logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'detonation' }),
+    });
+    if (source === 'ecr') {
+      Annotations.of(this.container).acknowledgeWarning('@aws-cdk/aws-ecs:ecrImageRequiresPolicy', 'Pulls from the parsed ECR repository are granted to the execution role.');
+    }
+    this.container.addMountPoints(
+      { sourceVolume: 'tmp', containerPath: '/tmp', readOnly: false },
+      { sourceVolume: 'work', containerPath: DETONATION_WORK_DIR, readOnly: false },
+    );
+
+    this.suppressNagFindings(stack, executionRole, props.s3PrefixListId === undefined);
+  }
+
+  /** The agent image: the prebuilt URI when given (granting pulls if it is in ECR), else a Docker asset of `container/`. */
+  private image(props: DetonationClusterProps, cpuArchitecture: ecs.CpuArchitecture, executionRole: iam.IRole): { image: ecs.ContainerImage; source: 'asset' | 'ecr' | 'registry' } {
+    if (props.imageUri === undefined) {
+      const asset = new DockerImageAsset(this, 'Image', {
+        directory: CONTAINER_DIR,
+        platform: cpuArchitecture === ecs.CpuArchitecture.ARM64 ? Platform.LINUX_ARM64 : Platform.LINUX_AMD64,
+      });
+      return { image: ecs.ContainerImage.fromDockerImageAsset(asset), source: 'asset' };
+    }
+    if (Token.isUnresolved(props.imageUri)) {
+      throw new Error('DetonationCluster: imageUri must be a literal image URI (its registry decides the endpoints and grants).');
+    }
+    const ecrImage = ECR_IMAGE_URI.exec(props.imageUri)?.groups as { account: string; region: string; repository: string } | undefined;
+    if (!ecrImage) {
+      Annotations.of(this).addWarningV2(
+        'sandtrap:detonation-image-registry',
+        `imageUri ${props.imageUri} is not a private ECR image: Fargate can't pull it from the isolated subnets (fine for emulators only).`,
+      );
+      return { image: ecs.ContainerImage.fromRegistry(props.imageUri), source: 'registry' };
+    }
+    const { account, region, repository: repositoryName } = ecrImage;
+    const stackRegion = Stack.of(this).region;
+    if (!Token.isUnresolved(stackRegion) && stackRegion !== region) {
+      Annotations.of(this).addWarningV2('sandtrap:detonation-image-region', `imageUri is in ${region}, but the VPC endpoints only reach ECR in ${stackRegion}.`);
+    }
+    const repository = ecr.Repository.fromRepositoryAttributes(this, 'ImageRepository', {
+      repositoryName,
+      repositoryArn: `arn:${Aws.PARTITION}:ecr:${region}:${account}:repository/${repositoryName}`,
+    });
+    repository.grantPull(executionRole);
+    return { image: ecs.ContainerImage.fromRegistry(props.imageUri), source: 'ecr' };
+  }
+
+  /**
+   * The only ways out of the VPC: the S3 gateway endpoint, and the interface endpoints the task
+   * needs to start (ECR) and to log, each with a policy a sample's own credentials don't satisfy.
+   */
+  private addEndpoints(props: DetonationClusterProps, fromEcr: boolean): void {
+    const account = Stack.of(this).account;
+    const s3Endpoint = this.vpc.addGatewayEndpoint('S3', { service: ec2.GatewayVpcEndpointAwsService.S3, subnets: [this.subnets] });
+    // Presigned URLs carry the signature of a principal of this account (the workflow's function).
+    const ourAccount = { StringEquals: { 'aws:PrincipalAccount': account } };
+    s3Endpoint.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadSamples',
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:GetObject'],
+        resources: [props.ingestBucket.arnForObjects('*')],
+        conditions: ourAccount,
+      }),
+    );
+    s3Endpoint.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteReports',
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: [props.reportsBucket.arnForObjects('reports/*')],
+        conditions: ourAccount,
+      }),
+    );
+    if (fromEcr) {
+      // ECR serves image layers from this AWS-owned bucket through URLs ECR signs itself, so no
+      // principal condition can apply; read-only on one AWS bucket gives a sample nothing to write to.
+      s3Endpoint.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'PullImageLayers',
+          principals: [new iam.AnyPrincipal()],
+          actions: ['s3:GetObject'],
+          resources: [`arn:${Aws.PARTITION}:s3:::prod-${Aws.REGION}-starport-layer-bucket/*`],
+        }),
+      );
+    }
+    const s3PrefixListId = props.s3PrefixListId ?? this.lookUpS3PrefixList();
+    this.securityGroup.addEgressRule(ec2.Peer.prefixList(s3PrefixListId), ec2.Port.tcp(443), 'S3 through the gateway endpoint');
+
+    const endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
+      vpc: this.vpc,
+      description: 'Sandtrap detonation VPC interface endpoints: HTTPS from the detonation task only',
+      allowAllOutbound: false,
+    });
+    this.securityGroup.connections.allowTo(endpointSecurityGroup, ec2.Port.tcp(443), 'VPC interface endpoints');
+    const services: [string, ec2.InterfaceVpcEndpointAwsService][] = [['Logs', ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS]];
+    if (fromEcr) services.push(['EcrApi', ec2.InterfaceVpcEndpointAwsService.ECR], ['EcrDocker', ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER]);
+    for (const [id, service] of services) {
+      const endpoint = this.vpc.addInterfaceEndpoint(id, {
+        service,
+        subnets: this.subnets,
+        privateDnsEnabled: true,
+        securityGroups: [endpointSecurityGroup],
+        // `open` would admit the whole VPC CIDR; the rule above admits the task only.
+        open: false,
+      });
+      // Image pulls and log delivery use the execution role; credentials a sample brings belong to
+      // another account, so it can't push layers or log events out through these endpoints.
+      endpoint.addToPolicy(
+        new iam.PolicyStatement({ sid: 'ThisAccountOnly', principals: [new iam.AnyPrincipal()], actions: ['*'], resources: ['*'], conditions: ourAccount }),
+      );
+    }
+  }
+
+  /** ID of `com.amazonaws.<region>.s3`, which only the EC2 API knows (no CloudFormation attribute exposes it). */
+  private lookUpS3PrefixList(): string {
+    const call: cr.AwsSdkCall = {
+      service: 'EC2',
+      action: 'describePrefixLists',
+      parameters: { Filters: [{ Name: 'prefix-list-name', Values: [ec2.GatewayVpcEndpointAwsService.S3.name] }] },
+      physicalResourceId: cr.PhysicalResourceId.fromResponse('PrefixLists.0.PrefixListId'),
+      outputPaths: ['PrefixLists.0.PrefixListId'],
+    };
+    const lookup = new cr.AwsCustomResource(this, 'S3PrefixList', {
+      onCreate: call,
+      onUpdate: call,
+      policy: cr.AwsCustomResourcePolicy.fromSdkCalls({ resources: cr.AwsCustomResourcePolicy.ANY_RESOURCE }),
+      // The SDK in the Lambda runtime has DescribePrefixLists; installing the latest would need npm at deploy time.
+      installLatestAwsSdk: false,
+    });
+    return lookup.getResponseField('PrefixLists.0.PrefixListId');
+  }
+
+  /** The cdk-nag AwsSolutions findings this construct accepts, each on its resource with the reason. */
+  private suppressNagFindings(stack: Stack, executionRole: iam.Role, lookedUpPrefixList: boolean): void {
+    NagSuppressions.addResourceSuppressions(
+      executionRole,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason: 'ecr:GetAuthorizationToken only accepts Resource "*" (service limitation); the layer actions are scoped to the image repository.',
+          appliesTo: ['Resource::*'],
+        },
+      ],
+      true,
+    );
+    if (!lookedUpPrefixList) return;
+    const lookup = this.node.findChild('S3PrefixList');
+    NagSuppressions.addResourceSuppressions(
+      lookup,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason: 'ec2:DescribePrefixLists has no resource-level permissions, so the prefix-list lookup can only be granted on Resource "*".',
+          appliesTo: ['Resource::*'],
+        },
+      ],
+      true,
+    );
+    const provider = stack.node.tryFindChild(`AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`);
+    if (provider) {
+      NagSuppressions.addResourceSuppressions(
+        provider,
+        [
+          {
+            id: 'AwsSolutions-IAM4',
+            reason: "CDK's AwsCustomResource provider role uses AWSLambdaBasicExecutionRole (CloudWatch Logs writes only) for its own logging.",
+            appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'],
+          },
+        ],
+        true,
+      );
+    }
+  }
+}
