@@ -9,7 +9,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { ENV, type RuntimeSettings, type VendorConfig } from '../lambdas/core/config';
-import { DETAIL_TYPE_FAILED, DETAIL_TYPE_VERDICT, EVENT_SOURCE, type VendorId } from '../lambdas/core/schemas';
+import { DETAIL_TYPE_FAILED, DETAIL_TYPE_VERDICT, DETAIL_TYPE_VERDICT_CHANGED, EVENT_SOURCE, type VendorId } from '../lambdas/core/schemas';
 import { RETRYABLE_VENDOR_ERRORS } from '../lambdas/vendors/errors';
 import { PipelineFunction } from './functions';
 import type { FunctionId } from './handlers';
@@ -46,7 +46,10 @@ export const STATES = {
   engineEnded: 'VendorEngineEnded',
   engineFailed: 'VendorEngineFailed',
   finalize: 'Finalize',
+  verdictChanged: 'HasVerdictChanged',
   publishVerdict: 'PublishVerdict',
+  publishVerdictChanged: 'PublishVerdictAndChange',
+  duplicate: 'DuplicateEventIgnored',
   recordFailure: 'RecordFailure',
   publishFailure: 'PublishFailure',
   failed: 'AnalysisFailed',
@@ -171,6 +174,11 @@ export class AnalysisWorkflow extends Construct {
       timeout: timeoutOf('TriageFn'),
     });
     triage.addRetry({ errors: ['S3ServiceException', 'TimeoutError', 'ProvisionedThroughputExceededException', 'ThrottlingException'], interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 });
+    // A redelivered event of an upload already claimed ends quietly: its first execution reports it.
+    triage.addCatch(new sfn.Succeed(this, STATES.duplicate, { stateName: STATES.duplicate, comment: 'duplicate delivery of an upload event' }), {
+      errors: ['DuplicateEvent'],
+      resultPath: '$.error',
+    });
     triage.addCatch(failurePath, onError);
     const waitForPeer = new sfn.Wait(this, STATES.waitForPeer, { stateName: STATES.waitForPeer, time: sfn.WaitTime.secondsPath('$.waitSeconds') });
     const checkPeer = this.invoke(STATES.checkPeer, 'CheckPeerFn', { timeout: timeoutOf('CheckPeerFn') });
@@ -241,14 +249,31 @@ export class AnalysisWorkflow extends Construct {
     });
     finalize.addRetry({ errors: ['States.TaskFailed'], interval: Duration.seconds(3), maxAttempts: 2, backoffRate: 2 });
     finalize.addCatch(failurePath, onError);
+    const verdictEntry = { eventBus: props.bus, source: EVENT_SOURCE, detailType: DETAIL_TYPE_VERDICT, detail: sfn.TaskInput.fromJsonPathAt('$.verdict.detail') };
     const publishVerdict = new tasks.EventBridgePutEvents(this, STATES.publishVerdict, {
       stateName: STATES.publishVerdict,
-      entries: [{ eventBus: props.bus, source: EVENT_SOURCE, detailType: DETAIL_TYPE_VERDICT, detail: sfn.TaskInput.fromJsonPathAt('$.verdict') }],
+      entries: [verdictEntry],
       resultPath: sfn.JsonPath.DISCARD,
     });
-    publishVerdict.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(2), maxAttempts: 5, backoffRate: 2 });
-    publishVerdict.addCatch(failurePath, onError);
-    finalize.next(publishVerdict).next(new sfn.Succeed(this, STATES.analyzed, { stateName: STATES.analyzed }));
+    const publishVerdictChanged = new tasks.EventBridgePutEvents(this, STATES.publishVerdictChanged, {
+      stateName: STATES.publishVerdictChanged,
+      entries: [
+        verdictEntry,
+        { eventBus: props.bus, source: EVENT_SOURCE, detailType: DETAIL_TYPE_VERDICT_CHANGED, detail: sfn.TaskInput.fromJsonPathAt('$.verdict.changed') },
+      ],
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    const analyzed = new sfn.Succeed(this, STATES.analyzed, { stateName: STATES.analyzed });
+    for (const publish of [publishVerdict, publishVerdictChanged]) {
+      publish.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(2), maxAttempts: 5, backoffRate: 2 });
+      publish.addCatch(failurePath, onError);
+      publish.next(analyzed);
+    }
+    finalize.next(
+      new sfn.Choice(this, STATES.verdictChanged, { stateName: STATES.verdictChanged })
+        .when(sfn.Condition.isPresent('$.verdict.changed'), publishVerdictChanged)
+        .otherwise(publishVerdict),
+    );
 
     const route = new sfn.Choice(this, STATES.route, { stateName: STATES.route })
       .when(sfn.Condition.stringEquals('$.action', 'cached'), markCached.next(finalize))

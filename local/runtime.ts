@@ -12,7 +12,9 @@ import { createDeps } from '../lambdas/core/runtime';
 import {
   DETAIL_TYPE_FAILED,
   DETAIL_TYPE_VERDICT,
+  DETAIL_TYPE_VERDICT_CHANGED,
   SampleAnalysisFailedDetailSchema,
+  SampleVerdictChangedDetailSchema,
   SampleVerdictDetailSchema,
   type ObjectCreatedEvent,
 } from '../lambdas/core/schemas';
@@ -93,6 +95,14 @@ interface StateEvent {
   retry?: { retrier: Retrier; attempt: number };
 }
 
+let sequence = 0;
+
+/** S3's sequencer: hexadecimal, increasing for the events of one key; unique per upload here. */
+function nextSequencer(): string {
+  sequence += 1;
+  return `${Date.now().toString(16)}${sequence.toString(16).padStart(6, '0')}`.toUpperCase();
+}
+
 const quiet: Log = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /**
@@ -161,7 +171,7 @@ export class LocalPipeline {
       region: LOCAL_ENV.region,
       detail: {
         bucket: { name: this.plan.buckets.ingest },
-        object: { key, size, etag, ...(versionId ? { 'version-id': versionId } : {}), sequencer: Date.now().toString(16).toUpperCase() },
+        object: { key, size, etag, ...(versionId ? { 'version-id': versionId } : {}), sequencer: nextSequencer() },
         reason: 'PutObject',
       },
     };
@@ -247,6 +257,7 @@ export class LocalPipeline {
     const schemas: Record<string, { parse(value: unknown): unknown }> = {
       [DETAIL_TYPE_VERDICT]: SampleVerdictDetailSchema,
       [DETAIL_TYPE_FAILED]: SampleAnalysisFailedDetailSchema,
+      [DETAIL_TYPE_VERDICT_CHANGED]: SampleVerdictChangedDetailSchema,
     };
     const ids = Entries.map((entry) => {
       const detail = typeof entry.Detail === 'string' ? JSON.parse(entry.Detail) : entry.Detail;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
-import { DETAIL_TYPE_FAILED, DETAIL_TYPE_VERDICT, SampleAnalysisFailedDetailSchema, SampleVerdictDetailSchema } from '../lambdas/core/schemas';
+import { DETAIL_TYPE_FAILED, DETAIL_TYPE_VERDICT, SampleAnalysisFailedDetailSchema, SampleVerdictDetailSchema, uploadIdOf } from '../lambdas/core/schemas';
+import { objectRecordKey } from '../lambdas/core/store';
 import { STATES } from '../lib/workflow';
 import { LocalPipeline } from '../local/runtime';
 import { getItem } from './support';
@@ -16,13 +17,14 @@ describe('bad input never leaves a stuck or silent execution', () => {
   const lastVerdict = () => SampleVerdictDetailSchema.parse(pipeline.events(DETAIL_TYPE_VERDICT).at(-1)?.detail);
 
   it('reports a 0-byte object as a failed analysis with reason EmptyObject', async () => {
-    const run = await pipeline.run(await pipeline.upload({ key: 'empty.bin', body: '' }));
+    const event = await pipeline.upload({ key: 'empty.bin', body: '' });
+    const run = await pipeline.run(event);
     expect(run.status).toBe('FAILED');
     expect(run.error).toBe('EmptyObject');
     expect(run.transitions.map((t) => t.name)).toEqual([STATES.triage, STATES.recordFailure, STATES.publishFailure, STATES.failed]);
     expect(lastFailure()).toMatchObject({ reason: 'EmptyObject', key: 'empty.bin', bucket: pipeline.plan.buckets.ingest });
-    const record = await getItem(pipeline, `OBJECT#${pipeline.plan.buckets.ingest}`, `OBJECT#${pipeline.plan.buckets.ingest}/empty.bin#null`);
-    expect(record).toMatchObject({ status: 'failed', reason: 'EmptyObject' });
+    const { pk, sk } = objectRecordKey({ bucket: pipeline.plan.buckets.ingest, key: 'empty.bin', uploadId: uploadIdOf(event.detail.object) });
+    expect(await getItem(pipeline, pk, sk)).toMatchObject({ status: 'failed', reason: 'EmptyObject' });
   });
 
   it('reports an object deleted before triage as ObjectNotFound', async () => {

@@ -10,7 +10,7 @@ import { CapeEmulator } from './emulators/cape';
 
 const exec = promisify(execFile);
 const root = join(import.meta.dirname, '..');
-const sandtrap = (args: string[], env: Record<string, string> = {}) =>
+const sandtrap = (args: string[], env: Record<string, string> = {}): Promise<{ code?: number; stdout: string; stderr: string }> =>
   exec(process.execPath, [join(root, 'bin', 'sandtrap.mjs'), ...args], { cwd: root, env: { ...process.env, ...env } }).catch((e) => e as { code: number; stdout: string; stderr: string });
 
 describe('sandtrap vendors and score', () => {

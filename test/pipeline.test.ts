@@ -2,7 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { gunzipSync } from 'node:zlib';
 import { getObjectTags } from '../lambdas/core/objects';
-import { DETAIL_TYPE_VERDICT, SampleVerdictDetailSchema, TAG_SCORE, TAG_VERDICT, VerdictDocumentSchema } from '../lambdas/core/schemas';
+import {
+  DETAIL_TYPE_VERDICT,
+  DETAIL_TYPE_VERDICT_CHANGED,
+  SampleVerdictChangedDetailSchema,
+  SampleVerdictDetailSchema,
+  TAG_SCORE,
+  TAG_VERDICT,
+  VerdictDocumentSchema,
+} from '../lambdas/core/schemas';
+import { markerMalscore } from './emulators/cape';
 import { STATES } from '../lib/workflow';
 import { getItem, startCapeHarness, type CapeHarness } from './support';
 
@@ -76,5 +85,34 @@ describe('local pipeline with CAPEv2', () => {
     expect(new Set(details.map((d) => d.verdict))).toEqual(new Set(['benign']));
     // The waiting execution went through the peer loop, not through the engines.
     expect(runs.some((r) => r.transitions.some((t) => t.name === STATES.checkPeer))).toBe(true);
+  });
+
+  it('ignores a duplicated delivery of the same upload event: one analysis, one record, one event', async () => {
+    const event = await h.pipeline.upload({ key: 'dup/once.txt', body: `delivered twice ${Date.now()}` });
+    const before = h.pipeline.events().length;
+    const [first, second] = await Promise.all([h.pipeline.run(event), h.pipeline.run(event)]);
+    const third = await h.pipeline.run(event);
+    const statuses = [first, second, third].map((r) => r.transitions.at(-1)?.name).sort();
+    expect(statuses).toEqual([STATES.analyzed, STATES.duplicate, STATES.duplicate].sort());
+    expect(h.pipeline.events().length - before).toBe(1);
+  });
+
+  it('reanalyses on request, bypassing the cache, and publishes Sample Verdict Changed when the verdict moves', async () => {
+    const body = `benign today ${Date.now()}`;
+    const event = await h.pipeline.upload({ key: 'change/sample.txt', body });
+    await h.pipeline.run(event);
+    expect(SampleVerdictDetailSchema.parse(h.pipeline.events(DETAIL_TYPE_VERDICT).at(-1)?.detail).verdict).toBe('benign');
+    const submissions = h.cape.submissions;
+    h.cape.malscoreFor = () => 8.1;
+    try {
+      const run = await h.pipeline.run({ ...event, sandtrap: { reanalyze: true } });
+      expect(run.status).toBe('SUCCEEDED');
+      expect(h.cape.submissions).toBe(submissions + 1);
+      const changed = SampleVerdictChangedDetailSchema.parse(h.pipeline.events(DETAIL_TYPE_VERDICT_CHANGED).at(-1)?.detail);
+      expect(changed).toMatchObject({ previousVerdict: 'benign', verdict: 'malicious', score: 81, key: 'change/sample.txt' });
+      expect(SampleVerdictDetailSchema.parse(h.pipeline.events(DETAIL_TYPE_VERDICT).at(-1)?.detail)).toMatchObject({ verdict: 'malicious', cached: false });
+    } finally {
+      h.cape.malscoreFor = markerMalscore;
+    }
   });
 });

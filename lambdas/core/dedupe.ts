@@ -13,9 +13,10 @@ export async function decideAnalysis(
   deps: HandlerDeps,
   sha256: string,
   owner: string,
+  bypassCache = false,
 ): Promise<Pick<TriageOutcome, 'action' | 'waitSeconds'>> {
   const now = deps.clock.now();
-  const existing = await deps.store.getVerdict(sha256);
+  const existing = bypassCache ? undefined : await deps.store.getVerdict(sha256);
   if (existing && now - existing.analyzedAt < deps.config.cacheTtlSeconds * 1000) return { action: 'cached', waitSeconds: 0 };
   const lockSeconds = deps.config.engineDeadlineSeconds + LOCK_MARGIN_SECONDS;
   if (await deps.store.acquireLock(sha256, owner, now, lockSeconds)) return { action: 'analyze', waitSeconds: 0 };

@@ -36,3 +36,10 @@ export class ObjectTooLargeError extends AnalysisError {
     super('ObjectTooLarge', `s3://${bucket}/${key} is ${size} bytes, over the ${limit}-byte limit`);
   }
 }
+
+/** Thrown when this upload is already being analysed or was analysed: a duplicated delivery of its event. */
+export class DuplicateEventError extends AnalysisError {
+  constructor(bucket: string, key: string, uploadId: string, state: string) {
+    super('DuplicateEvent', `s3://${bucket}/${key} (upload ${uploadId}) is ${state}: duplicate event ignored`);
+  }
+}

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { SampleAnalysisFailedDetailSchema, SampleVerdictDetailSchema, VerdictDocumentSchema } from './schemas';
+import { SampleAnalysisFailedDetailSchema, SampleVerdictChangedDetailSchema, SampleVerdictDetailSchema, VerdictDocumentSchema } from './schemas';
 
 /** The JSON Schemas committed under `schemas/` for consumers that do not use zod, by file name. */
 export function eventJsonSchemas(): Record<string, unknown> {
@@ -14,6 +14,11 @@ export function eventJsonSchemas(): Record<string, unknown> {
       'Sample Analysis Failed',
       'Detail of the `Sample Analysis Failed` event (source `sandtrap`, bus `sandtrap`).',
       SampleAnalysisFailedDetailSchema,
+    ),
+    'sample-verdict-changed.schema.json': schema(
+      'Sample Verdict Changed',
+      'Detail of the `Sample Verdict Changed` event (source `sandtrap`, bus `sandtrap`): a new analysis disagrees with the stored verdict.',
+      SampleVerdictChangedDetailSchema,
     ),
     'verdict-document.schema.json': schema('Verdict document', 'What `sandtrap analyze --json` prints and reports/<sha256>/verdict.json holds.', VerdictDocumentSchema),
   };

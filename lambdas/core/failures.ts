@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import type { HandlerDeps } from './deps';
-import { SampleSchema, type SampleAnalysisFailedDetail } from './schemas';
+import { SampleSchema, uploadIdOf, type SampleAnalysisFailedDetail } from './schemas';
 
 /** The state at a Catch: whatever the failed state had, plus Step Functions' `{Error, Cause}`. */
 export const FailureStateSchema = z
@@ -25,10 +25,10 @@ export function messageOf(cause: string | null | undefined): string {
 }
 
 /** Reads bucket and key from a raw event without trusting its shape (it may be the malformed input). */
-function objectOf(event: unknown): { bucket: string | null; key: string | null; versionId: string | null } {
+function objectOf(event: unknown): { bucket: string | null; key: string | null; versionId: string | null; uploadId: string } {
   const detail = (event as { detail?: { bucket?: { name?: unknown }; object?: { key?: unknown; 'version-id'?: unknown } } } | undefined)?.detail;
   const text = (value: unknown) => (typeof value === 'string' && value.length > 0 ? value : null);
-  return { bucket: text(detail?.bucket?.name), key: text(detail?.object?.key), versionId: text(detail?.object?.['version-id']) };
+  return { bucket: text(detail?.bucket?.name), key: text(detail?.object?.key), versionId: text(detail?.object?.['version-id']), uploadId: uploadIdOf(detail?.object) };
 }
 
 /**
@@ -54,6 +54,7 @@ export async function recordFailure(deps: HandlerDeps, rawState: unknown): Promi
       bucket: detail.bucket,
       key: detail.key,
       versionId: detail.versionId ?? null,
+      uploadId: from.uploadId,
       status: 'failed',
       ...(detail.sha256 ? { sha256: detail.sha256 } : {}),
       reason,

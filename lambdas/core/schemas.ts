@@ -50,6 +50,8 @@ export const ObjectCreatedEventSchema = z.object({
     }),
     reason: z.string().optional(),
   }),
+  /** Set by `sandtrap reanalyze`: analyse again even though a fresh verdict exists. */
+  sandtrap: z.object({ reanalyze: z.boolean() }).optional(),
 });
 export type ObjectCreatedEvent = z.infer<typeof ObjectCreatedEventSchema>;
 
@@ -58,6 +60,8 @@ export const SampleSchema = z.object({
   bucket: z.string(),
   key: z.string(),
   versionId: z.string().nullable(),
+  /** Tells two uploads of one key apart: the version id, else S3's sequencer, else the ETag. */
+  uploadId: z.string(),
   size: z.number().int().nonnegative(),
   sha256,
   sha1: z.string().regex(/^[0-9a-f]{40}$/),
@@ -89,6 +93,12 @@ export const EngineResultSchema = z.object({
   reason: z.string().optional(),
 });
 export type EngineResult = z.infer<typeof EngineResultSchema>;
+
+/** The upload id of an event's object: its version id, else S3's sequencer, else its ETag. */
+export function uploadIdOf(object: { 'version-id'?: unknown; sequencer?: unknown; etag?: unknown } | undefined): string {
+  for (const value of [object?.['version-id'], object?.sequencer, object?.etag]) if (typeof value === 'string' && value) return value;
+  return 'unknown';
+}
 
 /** What triage decided: analyse, reuse a recent verdict, or wait for a concurrent analysis of the same content. */
 export const TriageOutcomeSchema = z.object({
@@ -140,6 +150,27 @@ export const SampleVerdictDetailSchema = z.object({
   durationMs: z.number().int().nonnegative(),
 });
 export type SampleVerdictDetail = z.infer<typeof SampleVerdictDetailSchema>;
+
+/** Detail of the `Sample Verdict Changed` event: a new analysis disagrees with the stored verdict. */
+export const SampleVerdictChangedDetailSchema = z.object({
+  sha256,
+  bucket: z.string(),
+  key: z.string(),
+  previousVerdict: VerdictSchema,
+  previousScore: score.nullable(),
+  previousAnalyzedAt: z.iso.datetime(),
+  verdict: VerdictSchema,
+  score: score.nullable(),
+  analyzedAt: z.iso.datetime(),
+});
+export type SampleVerdictChangedDetail = z.infer<typeof SampleVerdictChangedDetailSchema>;
+
+/** What the Finalize step returns: the verdict event's detail, and the change event's when the verdict changed. */
+export const FinalizeOutputSchema = z.object({
+  detail: z.lazy(() => SampleVerdictDetailSchema),
+  changed: SampleVerdictChangedDetailSchema.optional(),
+});
+export type FinalizeOutput = z.infer<typeof FinalizeOutputSchema>;
 
 /** Detail of the `Sample Analysis Failed` event: whatever is known of the object, and why. */
 export const SampleAnalysisFailedDetailSchema = z.object({

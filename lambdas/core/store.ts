@@ -24,11 +24,29 @@ export interface VerdictRecord {
   reportKey: string;
 }
 
+/** Identifies one upload: the object version, or S3's sequencer where the bucket is not versioned. */
+export interface ObjectVersion {
+  bucket: string;
+  key: string;
+  /** `versionId`, else the event's `sequencer`, else its ETag: what tells two uploads of one key apart. */
+  uploadId: string;
+}
+
+/** Key of an upload's record. */
+export function objectRecordKey(object: ObjectVersion): { pk: string; sk: string } {
+  return { pk: `OBJECT#${object.bucket}/${object.key}#${object.uploadId}`, sk: 'STATUS' };
+}
+
+/** What claiming an upload for analysis found. */
+export type ClaimOutcome = 'claimed' | 'in-progress' | 'done';
+
 /** The terminal record of one uploaded object version. */
 export interface ObjectRecord {
   bucket: string;
   key: string;
   versionId: string | null;
+  /** See {@link ObjectVersion.uploadId}. */
+  uploadId: string;
   status: 'verdict' | 'failed';
   sha256?: string;
   verdict?: Verdict;
@@ -76,11 +94,39 @@ export class VerdictStore {
     await this.ddb.send(new PutCommand({ TableName: this.tableName, Item: { pk: samplePk(sha256), sk, ...result, at } }));
   }
 
-  /** Records how one object version ended (verdict or failure). */
+  /** Records how one object version ended (verdict or failure): its one terminal record. */
   async putObjectRecord(record: ObjectRecord): Promise<void> {
-    const pk = record.sha256 ? samplePk(record.sha256) : `OBJECT#${record.bucket}`;
-    const sk = `OBJECT#${record.bucket}/${record.key}#${record.versionId ?? 'null'}`;
-    await this.ddb.send(new PutCommand({ TableName: this.tableName, Item: { pk, sk, ...record } }));
+    await this.ddb.send(new PutCommand({ TableName: this.tableName, Item: { ...objectRecordKey(record), ...record } }));
+  }
+
+  /**
+   * Claims an upload for analysis, so that a duplicated S3 or EventBridge delivery of the same event
+   * starts no second analysis. A claim whose holder died can be taken over after `staleAfterMs`.
+   * The original event is kept with the claim, so that a sweep can re-drive the upload.
+   */
+  async claimObject(object: ObjectVersion, owner: string, now: number, staleAfterMs: number, event: unknown): Promise<ClaimOutcome> {
+    try {
+      await this.ddb.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...objectRecordKey(object), bucket: object.bucket, key: object.key, uploadId: object.uploadId, status: 'analyzing', owner, claimedAt: now, event: JSON.stringify(event) },
+          ConditionExpression: 'attribute_not_exists(pk) OR (#status = :analyzing AND (#owner = :owner OR claimedAt < :stale))',
+          ExpressionAttributeNames: { '#status': 'status', '#owner': 'owner' },
+          ExpressionAttributeValues: { ':analyzing': 'analyzing', ':owner': owner, ':stale': now - staleAfterMs },
+        }),
+      );
+      return 'claimed';
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const { Item } = await this.ddb.send(new GetCommand({ TableName: this.tableName, Key: objectRecordKey(object), ConsistentRead: true }));
+      return Item?.status === 'analyzing' ? 'in-progress' : 'done';
+    }
+  }
+
+  /** An upload's record, if any. */
+  async getObjectRecord(object: ObjectVersion): Promise<Record<string, unknown> | undefined> {
+    const { Item } = await this.ddb.send(new GetCommand({ TableName: this.tableName, Key: objectRecordKey(object), ConsistentRead: true }));
+    return Item;
   }
 
   /**

@@ -7,6 +7,7 @@ import {
   TAG_SCORE,
   TAG_VERDICT,
   type EngineResult,
+  type FinalizeOutput,
   type Sample,
   type SampleVerdictDetail,
   type VerdictDocument,
@@ -33,21 +34,24 @@ function detailOf(sample: Sample, record: VerdictRecord, cached: boolean, durati
 /**
  * Ends an analysis: aggregates the engine results (or reuses the cached verdict), stores the verdict
  * and `verdict.json`, tags the object, records the object's terminal status, and releases the lock.
- * Returns the `Sample Verdict` event detail.
+ * Returns the `Sample Verdict` event detail, and a `Sample Verdict Changed` detail when a new
+ * analysis (a reanalysis, or one after the cache expired) disagrees with the stored verdict.
  */
 export async function finalizeVerdict(
   deps: HandlerDeps,
   input: { sample: Sample; results: EngineResult[] | null; cached: boolean; startedAt: number; owner: string },
-): Promise<SampleVerdictDetail> {
+): Promise<FinalizeOutput> {
   const { sample } = input;
   const now = deps.clock.now();
   let record: VerdictRecord;
+  let previous: VerdictRecord | undefined;
   if (input.cached) {
     const existing = await deps.store.getVerdict(sample.sha256);
     if (!existing) throw new Error(`cached verdict for ${sample.sha256} vanished`);
     record = existing;
   } else {
     const results = input.results ?? [];
+    previous = await deps.store.getVerdict(sample.sha256);
     const verdict = aggregate(results, deps.config.policy);
     record = verdictRecordOf(sample, verdict, results, now, now - input.startedAt, reportKeys.verdict(sample.sha256));
     await deps.store.putVerdict(record, deps.config.cacheTtlSeconds);
@@ -68,6 +72,7 @@ export async function finalizeVerdict(
     bucket: sample.bucket,
     key: sample.key,
     versionId: sample.versionId,
+    uploadId: sample.uploadId,
     status: 'verdict',
     sha256: sample.sha256,
     verdict: record.verdict,
@@ -77,5 +82,19 @@ export async function finalizeVerdict(
   });
   if (!input.cached) await deps.store.releaseLock(sample.sha256, input.owner);
   deps.log.info('verdict', { sha256: sample.sha256, verdict: detail.verdict, score: detail.score, cached: detail.cached });
-  return detail;
+  if (!previous || previous.verdict === record.verdict) return { detail };
+  return {
+    detail,
+    changed: {
+      sha256: sample.sha256,
+      bucket: sample.bucket,
+      key: sample.key,
+      previousVerdict: previous.verdict,
+      previousScore: previous.score,
+      previousAnalyzedAt: new Date(previous.analyzedAt).toISOString(),
+      verdict: record.verdict,
+      score: record.score,
+      analyzedAt: detail.analyzedAt,
+    },
+  };
 }

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { lambdaHandler } from '../core/lambda';
 import type { HandlerDeps } from '../core/deps';
-import { EngineResultSchema, SampleSchema, type SampleVerdictDetail } from '../core/schemas';
+import { EngineResultSchema, SampleSchema, type FinalizeOutput } from '../core/schemas';
 import { finalizeVerdict } from '../core/verdicts';
 import { messageOf } from '../core/failures';
 
@@ -16,9 +16,9 @@ export const FinalizeInputSchema = z.object({
   owner: z.string(),
 });
 
-/** Aggregates, stores and tags; returns the `Sample Verdict` detail for the PutEvents state. */
+/** Aggregates, stores and tags; returns the event details for the PutEvents states. */
 export function createFinalizeHandler(deps: HandlerDeps) {
-  return async (rawInput: unknown): Promise<SampleVerdictDetail> => {
+  return async (rawInput: unknown): Promise<FinalizeOutput> => {
     const input = FinalizeInputSchema.parse(rawInput);
     const results = input.results?.map((r) => (r.reason ? { ...r, reason: messageOf(r.reason).slice(0, MAX_REASON) } : r)) ?? null;
     return finalizeVerdict(deps, { ...input, results });

@@ -1,12 +1,12 @@
 import * as z from 'zod';
 import { lambdaHandler } from '../core/lambda';
 import type { HandlerDeps } from '../core/deps';
-import { EmptyObjectError, InvalidEventError, ObjectNotFoundError, ObjectTooLargeError } from '../core/errors';
+import { DuplicateEventError, EmptyObjectError, InvalidEventError, ObjectNotFoundError, ObjectTooLargeError } from '../core/errors';
 import { detectFileType } from '../core/file-type';
 import { digestStream } from '../core/hashing';
 import { headObject, openObject, type ObjectRef } from '../core/objects';
 import { routeEngines } from '../core/routing';
-import { ObjectCreatedEventSchema, type Sample, type TriageOutcome } from '../core/schemas';
+import { ObjectCreatedEventSchema, uploadIdOf, type Sample, type TriageOutcome } from '../core/schemas';
 import { decideAnalysis } from '../core/dedupe';
 
 /** Triage's input: the execution input (the S3 event) and the execution id, which owns the in-flight lock. */
@@ -48,6 +48,13 @@ export function createTriageHandler(deps: HandlerDeps) {
       }
     }
     if (!ref || !head) throw new ObjectNotFoundError(bucket.name, object.key);
+
+    // One analysis per upload: a redelivered event finds the claim and ends here, without an event.
+    const reanalyze = parsed.data.sandtrap?.reanalyze === true;
+    const uploadId = reanalyze ? `reanalysis:${input.owner.split(':').pop()}` : uploadIdOf(object);
+    const staleAfterMs = (deps.config.engineDeadlineSeconds + 3600) * 1000;
+    const claim = await deps.store.claimObject({ bucket: ref.bucket, key: ref.key, uploadId }, input.owner, deps.clock.now(), staleAfterMs, input.event);
+    if (claim !== 'claimed') throw new DuplicateEventError(ref.bucket, ref.key, uploadId, claim === 'done' ? 'already analysed' : 'being analysed');
     if (head.size === 0) throw new EmptyObjectError(ref.bucket, ref.key);
     if (head.size > deps.config.maxObjectBytes) throw new ObjectTooLargeError(ref.bucket, ref.key, head.size, deps.config.maxObjectBytes);
 
@@ -60,6 +67,7 @@ export function createTriageHandler(deps: HandlerDeps) {
       bucket: ref.bucket,
       key: ref.key,
       versionId: ref.versionId ?? null,
+      uploadId,
       size: digest.size,
       sha256: digest.sha256,
       sha1: digest.sha1,
@@ -69,7 +77,7 @@ export function createTriageHandler(deps: HandlerDeps) {
     };
     const engines = routeEngines(sample, deps.config);
     const startedAt = deps.clock.now();
-    const decision = await decideAnalysis(deps, sample.sha256, input.owner);
+    const decision = await decideAnalysis(deps, sample.sha256, input.owner, reanalyze);
     deps.log.info('triaged', { sha256: sample.sha256, fileType: sample.fileType, size: sample.size, engines, action: decision.action });
     return { ...decision, sample, engines, startedAt, owner: input.owner };
   };

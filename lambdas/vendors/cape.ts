@@ -3,7 +3,7 @@ import * as z from 'zod';
 import type { Clock } from '../core/clock';
 import type { VendorConfig } from '../core/config';
 import { bandOf, clampScore } from '../core/scoring';
-import type { ItemStatus, NativeReport, NormalisedScore, SampleSource, SandboxConnector } from './connector';
+import type { ConnectorInfo, ItemStatus, NativeReport, NormalisedScore, SampleSource, SandboxConnector } from './connector';
 import { BadResponseError, ItemNotFoundError, QuotaExceededError, SampleTooLargeError, UnsupportedFileError } from './errors';
 import { VendorHttpClient } from './http';
 import { multipartBody } from './multipart';
@@ -203,3 +203,11 @@ function safeJson(text: string): unknown {
     return undefined;
   }
 }
+
+/** CAPEv2 in the connector registry. */
+export const capeConnectorInfo: ConnectorInfo = {
+  id: 'cape',
+  name: 'CAPEv2 (REST API v2)',
+  capabilities: ['delete', 'poll-hint'],
+  create: (config, key, clock) => new CapeConnector(config, key, clock),
+};

@@ -3,7 +3,7 @@ import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { VendorId } from '../core/schemas';
 import { requestGate } from './request-gates';
-import { AuthError, BadResponseError, RateLimitedError, TransientError, type VendorError } from './errors';
+import { AuthError, BadResponseError, ItemNotFoundError, RateLimitedError, TransientError, type VendorError } from './errors';
 
 /** Connection settings of one vendor's HTTP client. */
 export interface HttpClientOptions {
@@ -15,7 +15,7 @@ export interface HttpClientOptions {
   proxyUrl?: string;
   headers?: Record<string, string>;
   /** Vendor-specific meaning of HTTP statuses (WildFire's 419 quota, say); checked before the defaults. */
-  statusError?: (status: number, body: string) => VendorError | undefined;
+  statusError?: (status: number, body: string, headers: Record<string, string>) => VendorError | undefined;
 }
 
 /** One request. */
@@ -186,13 +186,15 @@ export class VendorHttpClient {
 
   private errorFor(status: number, headers: Record<string, string>, text: string, req: HttpRequest): VendorError {
     const { vendor } = this.options;
-    const specific = this.options.statusError?.(status, text);
+    const specific = this.options.statusError?.(status, text, headers);
     if (specific) return specific;
     const where = `${req.method} ${req.path} → HTTP ${status}`;
     const detail = text.slice(0, 200).replace(/\s+/g, ' ').trim();
     if (status === 401 || status === 403) return new AuthError(vendor, `${where}: credentials refused`);
     if (status === 429) return new RateLimitedError(vendor, `${where}: ${detail}`, retryAfterSeconds(headers['retry-after']));
     if (status >= 500 || status === 408) return new TransientError(vendor, `${where}: ${detail}`);
+    // An unknown item (or a wrong base URL) will not appear by retrying.
+    if (status === 404) return new ItemNotFoundError(vendor, `${where}: ${detail}`);
     return new BadResponseError(vendor, `${where}: ${detail}`);
   }
 }

@@ -35,11 +35,11 @@ export function multipartBody(fields: readonly FormField[], file: FilePart): Mul
   const preamble = fields
     .map((f) => `--${boundary}\r\nContent-Disposition: form-data; name="${quote(f.name)}"\r\n\r\n${f.value}\r\n`)
     .join('');
-  // Non-ASCII names go in filename* (RFC 5987) too, so every server gets something it can read.
+  // RFC 7578 forbids filename* in form data, and some parsers reject the body for it: non-ASCII
+  // characters of the name are replaced instead (the hashes, not the name, identify a sample).
   const asciiName = file.fileName.replace(/[^\x20-\x7e]/g, '_');
-  const extended = asciiName === file.fileName ? '' : `; filename*=UTF-8''${encodeURIComponent(file.fileName)}`;
   const fileHeader =
-    `--${boundary}\r\nContent-Disposition: form-data; name="${quote(file.field)}"; filename="${quote(asciiName)}"${extended}\r\n` +
+    `--${boundary}\r\nContent-Disposition: form-data; name="${quote(file.field)}"; filename="${quote(asciiName)}"\r\n` +
     `Content-Type: ${file.contentType}\r\n\r\n`;
   const head = Buffer.from(preamble + fileHeader, 'utf8');
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`, 'utf8');

@@ -1,22 +1,31 @@
 import type { Clock } from '../core/clock';
 import type { VendorConfig } from '../core/config';
 import type { VendorId } from '../core/schemas';
-import { CapeConnector } from './cape';
+import { capeConnectorInfo } from './cape';
 import type { ConnectorInfo, SandboxConnector } from './connector';
+import { cuckooConnectorInfo } from './cuckoo';
+import { falconConnectorInfo } from './falcon';
+import { fireeyeConnectorInfo } from './fireeye';
+import { joeConnectorInfo } from './joe';
+import { opswatConnectorInfo } from './opswat';
+import { triageConnectorInfo } from './triage';
+import { vmrayConnectorInfo } from './vmray';
+import { wildfireConnectorInfo } from './wildfire';
 
-/** Every connector Sandtrap ships, by vendor id. */
-export const CONNECTORS: Partial<Record<VendorId, ConnectorInfo>> = {
-  cape: {
-    id: 'cape',
-    name: 'CAPEv2 (REST API v2)',
-    capabilities: ['delete', 'poll-hint'],
-    create: (config, key, clock) => new CapeConnector(config, key, clock),
-  },
+/** Every connector Sandtrap ships, by vendor id (the compiler checks that none is missing). */
+export const CONNECTORS: Record<VendorId, ConnectorInfo> = {
+  cuckoo: cuckooConnectorInfo,
+  cape: capeConnectorInfo,
+  falcon: falconConnectorInfo,
+  fireeye: fireeyeConnectorInfo,
+  joe: joeConnectorInfo,
+  vmray: vmrayConnectorInfo,
+  wildfire: wildfireConnectorInfo,
+  triage: triageConnectorInfo,
+  opswat: opswatConnectorInfo,
 };
 
-/** Builds the connector for a configured vendor; a clear error for one Sandtrap does not ship yet. */
+/** Builds the connector for a configured vendor. */
 export function createConnector(config: VendorConfig, apiKey: string | undefined, clock: Clock): SandboxConnector {
-  const info = CONNECTORS[config.id];
-  if (!info) throw new Error(`no connector for vendor '${config.id}' (available: ${Object.keys(CONNECTORS).join(', ')})`);
-  return info.create(config, apiKey, clock);
+  return CONNECTORS[config.id].create(config, apiKey, clock);
 }

@@ -41,6 +41,8 @@ export class CapeEmulator implements VendorEmulator {
   readonly vendor = 'cape' as const;
   readonly server: EmulatorServer;
   private readonly faults = new FaultSwitch();
+  /** Scores new submissions; replace it to make the "vendor" change its mind between analyses. */
+  malscoreFor: (content: Buffer, fileName: string) => number;
   private readonly tasks = new Map<number, Task>();
   /** Requests seen per one-minute window of the clock. */
   readonly requestsPerWindow = new Map<number, number>();
@@ -51,6 +53,7 @@ export class CapeEmulator implements VendorEmulator {
 
   constructor(private readonly options: CapeEmulatorOptions) {
     this.server = new EmulatorServer((req) => this.handle(req));
+    this.malscoreFor = options.malscore ?? markerMalscore;
   }
 
   async start(): Promise<string> {
@@ -150,7 +153,7 @@ export class CapeEmulator implements VendorEmulator {
         size: content.length,
         addedOn: this.options.clock.now(),
         timeout,
-        malscore: (this.options.malscore ?? markerMalscore)(content, file.name),
+        malscore: this.malscoreFor(content, file.name),
         fault: fault === 'failed-analysis' ? 'failed-analysis' : 'none',
       });
       return { body: { error: [], data: { task_ids: [id], message: `Task ID ${id} has been submitted` }, errors: [], url: [`http://127.0.0.1/submit/status/${id}/`] } };

@@ -1,0 +1,266 @@
+import * as z from 'zod';
+import type { Clock } from '../core/clock';
+import type { VendorConfig } from '../core/config';
+import { bandOf, clampScore } from '../core/scoring';
+import type { ConnectorInfo, ItemStatus, NativeReport, NormalisedScore, SampleSource, SandboxConnector } from './connector';
+import {
+  AuthError,
+  BadResponseError,
+  ItemNotFoundError,
+  QuotaExceededError,
+  SampleTooLargeError,
+  UnsupportedFileError,
+  type VendorError,
+} from './errors';
+import { VendorHttpClient } from './http';
+import { multipartBody } from './multipart';
+
+const SubmitResponse = z.object({
+  job_id: z.string().min(1),
+  submission_id: z.string().optional(),
+  environment_id: z.union([z.string(), z.number()]).optional(),
+  sha256: z.string().optional(),
+});
+
+const StateResponse = z.object({
+  state: z.string(),
+  error: z.string().nullable().optional(),
+  error_type: z.string().nullable().optional(),
+  error_origin: z.string().nullable().optional(),
+});
+
+const QueueSize = z.object({ value: z.number().int().nonnegative() });
+
+const Environment = z.looseObject({ id: z.number().int(), description: z.string() });
+
+const Summary = z.looseObject({
+  verdict: z.string().nullable().optional(),
+  threat_level: z.number().int().min(0).max(2).nullable().optional(),
+  threat_score: z.number().nullable().optional(),
+});
+
+/** Environment used when `options.environmentId` is not set: 100 (Windows 7 32 bit), sandboxapi's default and the one id the fixtures confirm. */
+export const DEFAULT_FALCON_ENVIRONMENT = 100;
+
+/** Optional `submit/file` form fields, passed through from configuration under the same names. */
+const SUBMIT_OPTIONS = [
+  'submit_name',
+  'comment',
+  'no_share_third_party',
+  'allow_community_access',
+  'no_hash_lookup',
+  'action_script',
+  'hybrid_analysis',
+  'experimental_anti_evasion',
+  'script_logging',
+  'input_sample_tampering',
+  'network_settings',
+  'email',
+  'custom_cmd_line',
+  'priority',
+  'document_password',
+  'environment_variable',
+];
+
+/** Where each threat level sits on the 0–100 scale: its band's floor and how far `threat_score` moves inside it. */
+const LEVEL_BANDS: Record<number, { floor: number; perPoint: number }> = {
+  0: { floor: 0, perPoint: 0.39 },
+  1: { floor: 40, perPoint: 0.29 },
+  2: { floor: 70, perPoint: 0.3 },
+};
+
+/** The threat level a verdict names; `no verdict` names none, so `threat_level` decides. */
+const VERDICT_LEVELS: Record<string, number> = { malicious: 2, suspicious: 1, 'no specific threat': 0 };
+
+/**
+ * CrowdStrike Falcon Sandbox through the Hybrid Analysis API v2 (`https://www.hybrid-analysis.com/api/v2/`,
+ * or an on-premises Falcon Sandbox). Unlike sandboxapi's `FalconAPI` it treats the `ERROR` state as a
+ * failed analysis rather than a finished one, scores a null `threat_score` instead of crashing on it,
+ * and defaults to the `hybrid-analysis.com` host (configurable) rather than `reverse.it`.
+ *
+ * Options: `environmentId` (default {@link DEFAULT_FALCON_ENVIRONMENT}; list the current ones with
+ * {@link FalconConnector.environments}), `processingSeconds` (default 60), and the optional
+ * `submit/file` fields under their API names (`comment`, `no_share_third_party`, …).
+ *
+ * `apiKey`: the Hybrid Analysis API key, sent as the `api-key` header. Submitting needs a key of the
+ * "default" level (100) or above; a restricted key can only look reports up.
+ */
+export class FalconConnector implements SandboxConnector {
+  readonly id = 'falcon' as const;
+  private readonly client: VendorHttpClient | undefined;
+  private readonly environmentId: number;
+  /** Seconds Falcon Sandbox needs after the run to write the report. */
+  private readonly processingSeconds: number;
+
+  constructor(
+    private readonly config: VendorConfig,
+    apiKey: string | undefined,
+    _clock: Clock,
+  ) {
+    this.client = apiKey
+      ? new VendorHttpClient({
+          vendor: 'falcon',
+          baseUrl: config.baseUrl,
+          timeoutMs: config.requestTimeoutMs,
+          verifyTls: config.verifyTls,
+          proxyUrl: config.proxyUrl,
+          // The user agent Hybrid Analysis documents for API clients.
+          headers: { 'api-key': apiKey, 'user-agent': 'Falcon Sandbox', accept: 'application/json' },
+          statusError: falconStatusError,
+        })
+      : undefined;
+    this.environmentId = Number(config.options.environmentId ?? DEFAULT_FALCON_ENVIRONMENT);
+    this.processingSeconds = Number(config.options.processingSeconds ?? 60);
+  }
+
+  /**
+   * True when `system/heartbeat` answers. Restricted keys are refused the heartbeat, so a refusal is
+   * checked again on `system/version`; only a key refused there too is an `AuthError`.
+   */
+  async available(): Promise<boolean> {
+    try {
+      await this.http().text({ method: 'GET', path: 'system/heartbeat' });
+      return true;
+    } catch (error) {
+      if ((error as Error).name !== 'AuthError') return false;
+    }
+    try {
+      await this.http().text({ method: 'GET', path: 'system/version' });
+      return true;
+    } catch (error) {
+      if ((error as Error).name === 'AuthError') throw error;
+      return false;
+    }
+  }
+
+  async submit(sample: SampleSource): Promise<string> {
+    const http = this.http();
+    const maxBytes = this.config.maxFileBytes;
+    if (maxBytes !== undefined && sample.size > maxBytes) {
+      throw new SampleTooLargeError('falcon', `${sample.size} bytes is over the configured ${maxBytes}`);
+    }
+    const fields = [
+      { name: 'environment_id', value: String(this.environmentId) },
+      { name: 'custom_run_time', value: String(this.config.analysisTimeoutSeconds) },
+    ];
+    for (const name of SUBMIT_OPTIONS) {
+      const value = this.config.options[name];
+      if (value !== undefined) fields.push({ name, value: String(value) });
+    }
+    const multipart = multipartBody(fields, {
+      field: 'file',
+      fileName: sample.fileName,
+      contentType: 'application/octet-stream',
+      size: sample.size,
+      stream: await sample.open(),
+    });
+    const created = await http.json(
+      { method: 'POST', path: 'submit/file', body: multipart.body, contentLength: multipart.contentLength, headers: { 'content-type': multipart.contentType } },
+      SubmitResponse,
+    );
+    return created.job_id;
+  }
+
+  initialWaitSeconds(): number {
+    return this.config.analysisTimeoutSeconds + this.processingSeconds;
+  }
+
+  /** `SUCCESS` is done; `ERROR` is a failed analysis (sandboxapi counted it as done); anything else is still in the works. */
+  async status(itemId: string): Promise<ItemStatus> {
+    const job = await this.http().json({ method: 'GET', path: `report/${encodeURIComponent(itemId)}/state` }, StateResponse);
+    if (job.state === 'SUCCESS') return { done: true, failed: false, state: job.state };
+    if (job.state === 'ERROR') {
+      const reason = [job.error_type, job.error_origin, job.error].filter(Boolean).join(': ') || 'Falcon Sandbox reported ERROR';
+      return { done: false, failed: true, state: job.state, reason };
+    }
+    return { done: false, failed: false, state: job.state };
+  }
+
+  /** The report summary (`report/{id}/summary`), streamed. */
+  async report(itemId: string): Promise<NativeReport> {
+    const response = await this.http().send({ method: 'GET', path: `report/${encodeURIComponent(itemId)}/summary` });
+    return { body: response.body, contentType: 'application/json', extension: 'json' };
+  }
+
+  /** The PDF report (`report/{id}/file/pdf`), streamed. */
+  async pdfReport(itemId: string): Promise<NativeReport> {
+    const response = await this.http().send({ method: 'GET', path: `report/${encodeURIComponent(itemId)}/file/pdf` });
+    return { body: response.body, contentType: 'application/pdf', extension: 'pdf' };
+  }
+
+  /**
+   * Normalises a summary per threat level: level 2 → 70 + score × 0.30, level 1 → 40 + score × 0.29,
+   * level 0 → score × 0.39. The verdict picks the level when it names one; `whitelisted` is 0; a null
+   * `threat_score` inside a known level is that band's midpoint (sandboxapi crashed on it); no verdict
+   * and no level is `unknown`.
+   */
+  score(report: unknown): NormalisedScore {
+    const parsed = Summary.safeParse(report);
+    if (!parsed.success) throw new BadResponseError('falcon', 'report is not a Falcon Sandbox summary');
+    const { verdict, threat_level: level, threat_score: threatScore } = parsed.data;
+    const native =
+      typeof threatScore === 'number' ? { value: threatScore, scale: 'threat_score 0-100' } : { value: verdict ?? null, scale: 'verdict' };
+    const named = verdict?.toLowerCase();
+    if (named === 'whitelisted') return { score: 0, verdict: 'benign', native };
+    const bandLevel = (named !== undefined ? VERDICT_LEVELS[named] : undefined) ?? level ?? undefined;
+    const band = bandLevel === undefined ? undefined : LEVEL_BANDS[bandLevel];
+    if (!band) return { score: null, verdict: 'unknown', native };
+    const score = clampScore(band.floor + (threatScore ?? 50) * band.perPoint);
+    return { score, verdict: bandOf(score, { suspiciousAt: 40, maliciousAt: 70 }), native };
+  }
+
+  /** The Hybrid Analysis API offers no way to delete a submission; always false. */
+  async delete(): Promise<boolean> {
+    return false;
+  }
+
+  /** Jobs waiting in Falcon Sandbox's queue (`system/queue-size`). */
+  async queueSize(): Promise<number> {
+    const queue = await this.http().json({ method: 'GET', path: 'system/queue-size' }, QueueSize);
+    return queue.value;
+  }
+
+  /** The analysis environments the instance offers now (`system/environments`); ids change over time. */
+  async environments(): Promise<z.infer<typeof Environment>[]> {
+    return this.http().json({ method: 'GET', path: 'system/environments' }, z.array(Environment));
+  }
+
+  private http(): VendorHttpClient {
+    if (!this.client) throw new AuthError('falcon', 'no API key configured (Hybrid Analysis requires one)');
+    return this.client;
+  }
+}
+
+/**
+ * Statuses whose meaning depends on Falcon's `message`: 429 is either the API rate limit ("Exceeded
+ * maximum API requests", left to the default mapping) or the submission quota ("Quota limit has been
+ * exceeded"); 4xx validation errors name unsupported and oversized files; 404 is an unknown job.
+ */
+function falconStatusError(status: number, body: string): VendorError | undefined {
+  const message = messageOf(body);
+  if (status === 429) return /quota/i.test(message) ? new QuotaExceededError('falcon', message) : undefined;
+  if (status === 413 || (status < 500 && /too (big|large)|maximum (allowed )?(file )?size|exceeds/i.test(message))) {
+    return new SampleTooLargeError('falcon', message || 'file too large');
+  }
+  if (status < 500 && /not supported|unsupported/i.test(message)) return new UnsupportedFileError('falcon', message);
+  if (status === 404) return new ItemNotFoundError('falcon', message || 'not found');
+  return undefined;
+}
+
+function messageOf(body: string): string {
+  try {
+    const parsed = z.object({ message: z.string() }).safeParse(JSON.parse(body));
+    if (parsed.success) return parsed.data.message;
+  } catch {
+    // Not JSON (a proxy's HTML page): show the text.
+  }
+  return body.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200);
+}
+
+/** Falcon Sandbox as the registry lists it. */
+export const falconConnectorInfo: ConnectorInfo = {
+  id: 'falcon',
+  name: 'CrowdStrike Falcon Sandbox (Hybrid Analysis API v2)',
+  capabilities: ['queue-size', 'pdf-report', 'environments'],
+  create: (config, apiKey, clock) => new FalconConnector(config, apiKey, clock),
+};

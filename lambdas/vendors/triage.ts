@@ -1,0 +1,230 @@
+import * as z from 'zod';
+import type { Clock } from '../core/clock';
+import type { VendorConfig } from '../core/config';
+import { bandOf, clampScore } from '../core/scoring';
+import type { ConnectorInfo, ItemStatus, NativeReport, NormalisedScore, SampleSource, SandboxConnector } from './connector';
+import {
+  BadResponseError,
+  ItemNotFoundError,
+  QuotaExceededError,
+  SampleTooLargeError,
+  TransientError,
+  UnsupportedFileError,
+  type VendorError,
+} from './errors';
+import { VendorHttpClient } from './http';
+import { multipartBody } from './multipart';
+
+/** Every Triage error: `{"error": "<CODE>", "message": "..."}`. */
+const ErrorBody = z.object({ error: z.string(), message: z.string().optional() });
+
+const Sample = z.object({ id: z.string().min(1), status: z.string() });
+
+const SampleView = Sample.extend({
+  tasks: z.array(z.object({ id: z.string(), status: z.string() })).optional(),
+});
+
+const SampleList = z.object({ data: z.array(z.unknown()), next: z.string().nullable().optional() });
+
+const Score = z.number().nullable().optional();
+
+/** `/samples/{id}/summary`: the overall score and one entry per task, keyed `<sample>-<task>`. */
+const Summary = z.object({
+  sample: z.string(),
+  status: z.string(),
+  score: Score,
+  tasks: z.record(z.string(), z.object({ kind: z.string().optional(), status: z.string().optional(), score: Score }).loose()).default({}),
+});
+
+/** `/samples/{id}/{task}/report_triage.json` (and v1 `overview.json`): the score sits under `analysis`. */
+const TaskReport = z.object({ analysis: z.object({ score: Score }).loose() }).loose();
+
+/** The summary plus the behavioural report of each task, as sandboxapi's `full_report` gathers them. */
+export interface TriageFullReport {
+  summary: z.infer<typeof Summary>;
+  /** `report_triage.json` by task name (`behavioral1`, ...). */
+  tasks: Record<string, z.infer<typeof TaskReport>>;
+}
+
+/** Sample states after which nothing more happens. */
+const DONE = 'reported';
+const FAILED = 'failed';
+
+/** Triage scores 1–10 on Sandtrap's 0–100 scale: 1 → 0, 5 → 44, 8 → 78, 10 → 100 (notes §11). */
+function normalise(score: number): number {
+  return clampScore(((score - 1) * 100) / 9);
+}
+
+/** The score a Triage document states: its own (summary, task report, overview), else its best task's. */
+function nativeScore(report: unknown): number | null {
+  const task = TaskReport.safeParse(report);
+  if (task.success && typeof task.data.analysis.score === 'number') return task.data.analysis.score;
+  const value = report as { score?: unknown; tasks?: unknown };
+  if (typeof value.score === 'number') return value.score;
+  const tasks = Array.isArray(value.tasks) ? value.tasks : Object.values((value.tasks as Record<string, unknown> | undefined) ?? {});
+  const scores = tasks.map((t) => (t as { score?: unknown } | null)?.score).filter((s): s is number => typeof s === 'number');
+  return scores.length ? Math.max(...scores) : null;
+}
+
+/**
+ * Hatching Triage / Recorded Future Sandbox through API v0 (`https://tria.ge/api/v0/`, or
+ * `https://api.tria.ge/v0/` as the official clients put it; private clouds have their own host).
+ *
+ * `apiKey` is the account's API key from the Triage web interface, sent as `Authorization: Bearer`.
+ * Options: `network` (internet, drop, tor, sim200, sim404, simnx), `profile` (comma-separated profile
+ * names), `password` (for encrypted archives).
+ *
+ * Unlike sandboxapi, a `failed` sample ends the poll, and `score()` reads the report it is given
+ * instead of downloading the summary again.
+ */
+export class TriageConnector implements SandboxConnector {
+  readonly id = 'triage' as const;
+  private readonly http: VendorHttpClient;
+
+  constructor(
+    private readonly config: VendorConfig,
+    apiKey: string | undefined,
+    _clock: Clock,
+  ) {
+    this.http = new VendorHttpClient({
+      vendor: 'triage',
+      baseUrl: config.baseUrl,
+      timeoutMs: config.requestTimeoutMs,
+      verifyTls: config.verifyTls,
+      proxyUrl: config.proxyUrl,
+      headers: { accept: 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
+      statusError,
+    });
+  }
+
+  /** Lists one of our own samples: any answer proves the key. */
+  async available(): Promise<boolean> {
+    try {
+      await this.http.json({ method: 'GET', path: 'samples', query: { subset: 'owned', limit: 1 } }, SampleList);
+      return true;
+    } catch (error) {
+      if ((error as Error).name === 'AuthError') throw error;
+      return false;
+    }
+  }
+
+  async submit(sample: SampleSource): Promise<string> {
+    const maxBytes = this.config.maxFileBytes;
+    if (maxBytes !== undefined && sample.size > maxBytes) {
+      throw new SampleTooLargeError('triage', `${sample.size} bytes is over the configured ${maxBytes}`);
+    }
+    const multipart = multipartBody([{ name: '_json', value: JSON.stringify(this.submitRequest()) }], {
+      field: 'file',
+      fileName: sample.fileName,
+      contentType: 'application/octet-stream',
+      size: sample.size,
+      stream: await sample.open(),
+    });
+    const created = await this.http.json(
+      { method: 'POST', path: 'samples', body: multipart.body, contentLength: multipart.contentLength, headers: { 'content-type': multipart.contentType } },
+      Sample,
+    );
+    return created.id;
+  }
+
+  /** The run we asked for, plus a minute of static analysis and report processing. */
+  initialWaitSeconds(): number {
+    return this.config.analysisTimeoutSeconds + 60;
+  }
+
+  async status(itemId: string): Promise<ItemStatus> {
+    const sample = await this.http.json({ method: 'GET', path: `samples/${encodeURIComponent(itemId)}` }, SampleView);
+    const state = sample.status;
+    if (state === DONE) return { done: true, failed: false, state };
+    if (state === FAILED) {
+      const failedTasks = (sample.tasks ?? []).filter((t) => t.status === FAILED).map((t) => t.id);
+      return { done: false, failed: true, state, reason: `Triage sample failed${failedTasks.length ? ` (tasks ${failedTasks.join(', ')})` : ''}` };
+    }
+    return { done: false, failed: false, state };
+  }
+
+  /** The sample summary: overall score, and per task its score, tags and platform. */
+  async report(itemId: string): Promise<NativeReport> {
+    const response = await this.http.send({ method: 'GET', path: `samples/${encodeURIComponent(itemId)}/summary` });
+    return { body: response.body, contentType: 'application/json', extension: 'json' };
+  }
+
+  /** The summary plus every behavioural task's `report_triage.json` (processes, signatures, network, extracted configs). */
+  async fullReport(itemId: string): Promise<TriageFullReport> {
+    const id = encodeURIComponent(itemId);
+    const summary = await this.http.json({ method: 'GET', path: `samples/${id}/summary` }, Summary);
+    const tasks: TriageFullReport['tasks'] = {};
+    for (const [key, task] of Object.entries(summary.tasks)) {
+      // Static tasks have no behavioural report; the key is "<sample id>-<task name>".
+      if (task.kind !== 'behavioral') continue;
+      const name = key.startsWith(`${itemId}-`) ? key.slice(itemId.length + 1) : key;
+      tasks[name] = await this.http.json({ method: 'GET', path: `samples/${id}/${encodeURIComponent(name)}/report_triage.json` }, TaskReport);
+    }
+    return { summary, tasks };
+  }
+
+  /**
+   * Scores a summary (its overall `score`, else the best task score), a task's `report_triage.json` or a
+   * v1 overview (`analysis.score`) on 0–100; a report with no score yet (N/A) is `unknown`.
+   */
+  score(report: unknown): NormalisedScore {
+    if (typeof report !== 'object' || report === null || !['score', 'tasks', 'analysis'].some((key) => key in report)) {
+      throw new BadResponseError('triage', 'report is not a Triage summary or task report');
+    }
+    const value = nativeScore(report);
+    const native = { value, scale: 'Triage score 1-10' };
+    if (value === null) return { score: null, verdict: 'unknown', native };
+    const score = normalise(value);
+    return { score, verdict: bandOf(score, { suspiciousAt: 40, maliciousAt: 70 }), native };
+  }
+
+  async delete(itemId: string): Promise<boolean> {
+    try {
+      const response = await this.http.send({ method: 'DELETE', path: `samples/${encodeURIComponent(itemId)}` });
+      await response.body.dump();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The `_json` part: a non-interactive file analysis with our timeout and the configured options. */
+  private submitRequest(): Record<string, unknown> {
+    const { network, profile, password } = this.config.options;
+    const profiles = profile === undefined ? [] : String(profile).split(',').map((p) => p.trim()).filter(Boolean);
+    return {
+      kind: 'file',
+      interactive: false,
+      defaults: { timeout: this.config.analysisTimeoutSeconds, ...(network !== undefined ? { network: String(network) } : {}) },
+      ...(profiles.length ? { profiles: profiles.map((p) => ({ profile: p })) } : {}),
+      ...(password !== undefined ? { password: String(password) } : {}),
+    };
+  }
+}
+
+/** Triage's error codes; the client's defaults cover 401/403, 429 with Retry-After and 5xx. */
+function statusError(status: number, body: string): VendorError | undefined {
+  let parsed: z.infer<typeof ErrorBody> | undefined;
+  try {
+    parsed = ErrorBody.parse(JSON.parse(body));
+  } catch {
+    parsed = undefined;
+  }
+  const code = parsed?.error ?? '';
+  const message = parsed ? `${code}: ${parsed.message ?? ''}` : `HTTP ${status}`;
+  // A report is written some time after the sample reports; Triage says to ask again in a minute.
+  if (code === 'REPORT_NOT_AVAILABLE') return new TransientError('triage', message);
+  if (/quota/i.test(message)) return new QuotaExceededError('triage', message);
+  if (status === 413 || /too large|maximum (file )?size/i.test(message)) return new SampleTooLargeError('triage', message);
+  if (/unsupported|not supported/i.test(message)) return new UnsupportedFileError('triage', message);
+  if (status === 404 || code === 'NOT_FOUND') return new ItemNotFoundError('triage', message);
+  return undefined;
+}
+
+/** The Triage connector as the registry lists it. */
+export const triageConnectorInfo: ConnectorInfo = {
+  id: 'triage',
+  name: 'Hatching Triage / Recorded Future Sandbox (API v0)',
+  capabilities: ['delete'],
+  create: (config, key, clock) => new TriageConnector(config, key, clock),
+};

@@ -1,0 +1,226 @@
+import { createHash } from 'node:crypto';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import * as z from 'zod';
+import type { Clock } from '../core/clock';
+import type { VendorConfig } from '../core/config';
+import { bandOf } from '../core/scoring';
+import type { ConnectorInfo, ItemStatus, NativeReport, NormalisedScore, SampleSource, SandboxConnector } from './connector';
+import { AuthError, BadResponseError, QuotaExceededError, SampleTooLargeError, TransientError, UnsupportedFileError } from './errors';
+import { VendorHttpClient, type HttpRequest } from './http';
+import { multipartBody } from './multipart';
+
+/** WildFire verdict codes (`get/verdict`), as the public API documents them. */
+const WILDFIRE_VERDICTS: Readonly<Record<number, string>> = {
+  0: 'benign',
+  1: 'malware',
+  2: 'grayware',
+  4: 'phishing',
+  5: 'c2',
+  [-100]: 'pending',
+  [-101]: 'error',
+  [-102]: 'unknown',
+  [-103]: 'invalid hash',
+};
+
+/** Final verdicts on Sandtrap's 0–100 scale (notes §11); every other code has no score. */
+const VERDICT_SCORES: Readonly<Record<number, number>> = { 0: 0, 2: 45, 4: 85, 1: 100, 5: 100 };
+
+/** Sandtrap's common bands (notes §11): benign below 40, malicious from 70. */
+const BANDS = { suspiciousAt: 40, maliciousAt: 70 };
+
+/** The report's `file_info/malware` word, for reports scored without a verdict code at hand. */
+const MALWARE_WORD_SCORES: Readonly<Record<string, number>> = { no: 0, grayware: 45, phishing: 85, yes: 100 };
+
+const Sha256 = z.string().regex(/^[0-9a-fA-F]{64}$/);
+const Code = z.string().regex(/^-?\d+$/).transform(Number);
+
+const UploadResponse = z.object({
+  wildfire: z.object({
+    'upload-file-info': z.object({ sha256: Sha256, md5: z.string().optional(), filetype: z.string().optional(), size: z.string().optional() }),
+  }),
+});
+
+const VerdictResponse = z.object({
+  wildfire: z.object({ 'get-verdict-info': z.object({ sha256: z.string().optional(), verdict: Code }) }),
+});
+
+const ReportDocument = z.object({
+  wildfire: z.object({ file_info: z.object({ malware: z.string() }) }),
+});
+
+const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true });
+
+/** Parses WildFire XML and validates the object it becomes, or throws `BadResponseError`. */
+function parseXml<T extends z.ZodType>(text: string, schema: T, what: string): z.infer<T> {
+  if (XMLValidator.validate(text) !== true) {
+    throw new BadResponseError('wildfire', `${what}: not well-formed XML (${text.slice(0, 80).replace(/\s+/g, ' ')})`);
+  }
+  const parsed = schema.safeParse(parser.parse(text));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new BadResponseError('wildfire', `${what}: unexpected XML at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
+  }
+  return parsed.data;
+}
+
+/** WildFire resets daily quotas at 00:00 UTC (the KB; the docs say 23:59), so that is when retrying helps. */
+function nextUtcMidnight(now: number): string {
+  const day = new Date(now);
+  return new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate() + 1)).toISOString();
+}
+
+/** The score of a verdict code, `unknown` for pending and error codes. */
+function scoreOfCode(code: number): NormalisedScore {
+  const native = { value: code, scale: 'WildFire verdict code' };
+  const score = VERDICT_SCORES[code];
+  if (score === undefined) return { score: null, verdict: 'unknown', native };
+  return { score, verdict: bandOf(score, BANDS), native };
+}
+
+/** A hash WildFire can always answer for: the empty file's. `available()` asks for its verdict. */
+const EMPTY_SHA256 = createHash('sha256').digest('hex');
+
+/**
+ * Palo Alto Networks WildFire through its public API (`/publicapi`): every call is a form POST carrying
+ * the key in the `apikey` field, every answer is XML, and the item id is the sample's SHA-256.
+ *
+ * Unlike sandboxapi, the connector holds no state between calls: `score()` derives the score from the
+ * verdict or report passed in, never from the verdict the last `status()` saw.
+ *
+ * `apiKey` is the WildFire API key as the portal shows it (a 64-character hex string). Prisma Access and
+ * Prisma Cloud Compute keys also need `options.agent` (`prismaaccessapi` or `pcc`).
+ */
+export class WildfireConnector implements SandboxConnector {
+  readonly id = 'wildfire' as const;
+  private readonly http: VendorHttpClient;
+
+  constructor(
+    private readonly config: VendorConfig,
+    private readonly apiKey: string | undefined,
+    private readonly clock: Clock,
+  ) {
+    this.http = new VendorHttpClient({
+      vendor: 'wildfire',
+      baseUrl: config.baseUrl,
+      timeoutMs: config.requestTimeoutMs,
+      verifyTls: config.verifyTls,
+      proxyUrl: config.proxyUrl,
+      statusError: (status, body) => this.statusError(status, body),
+    });
+  }
+
+  /** Asks for the empty file's verdict: the cheapest call that proves the key works (it counts as one query). */
+  async available(): Promise<boolean> {
+    try {
+      await this.verdict(EMPTY_SHA256);
+      return true;
+    } catch (error) {
+      if (error instanceof AuthError) throw error;
+      return false;
+    }
+  }
+
+  async submit(sample: SampleSource): Promise<string> {
+    const maxBytes = this.config.maxFileBytes;
+    if (maxBytes !== undefined && sample.size > maxBytes) {
+      throw new SampleTooLargeError('wildfire', `${sample.size} bytes is over the configured ${maxBytes}`);
+    }
+    const multipart = multipartBody(this.credentialFields(), {
+      field: 'file',
+      fileName: sample.fileName,
+      contentType: 'application/octet-stream',
+      size: sample.size,
+      stream: await sample.open(),
+    });
+    const { text } = await this.http.text({
+      method: 'POST',
+      path: 'submit/file',
+      body: multipart.body,
+      contentLength: multipart.contentLength,
+      headers: { 'content-type': multipart.contentType },
+    });
+    return parseXml(text, UploadResponse, 'submit/file').wildfire['upload-file-info'].sha256.toLowerCase();
+  }
+
+  /** PAN advises waiting at least five minutes after an upload before asking for its verdict. */
+  initialWaitSeconds(): number {
+    return 300;
+  }
+
+  async status(itemId: string): Promise<ItemStatus> {
+    const code = await this.verdict(itemId);
+    const state = WILDFIRE_VERDICTS[code] ?? `verdict ${code}`;
+    if (code >= 0) return { done: true, failed: false, state };
+    if (code === -100) return { done: false, failed: false, state };
+    return { done: false, failed: true, state, reason: `WildFire verdict ${code} (${state})` };
+  }
+
+  /** The verdict code WildFire holds for a hash: −100 while the analysis runs. */
+  async verdict(sha256: string): Promise<number> {
+    const { text } = await this.http.text(this.form('get/verdict', { hash: sha256 }));
+    return parseXml(text, VerdictResponse, 'get/verdict').wildfire['get-verdict-info'].verdict;
+  }
+
+  /** The XML analysis report; `score()` reads its `file_info/malware` field. */
+  async report(itemId: string): Promise<NativeReport> {
+    const response = await this.http.send(this.form('get/report', { hash: itemId, format: 'xml' }));
+    return { body: response.body, contentType: 'application/xml', extension: 'xml' };
+  }
+
+  /** The same report rendered as PDF, for people. */
+  async pdfReport(itemId: string): Promise<NativeReport> {
+    const response = await this.http.send(this.form('get/report', { hash: itemId, format: 'pdf' }));
+    return { body: response.body, contentType: 'application/pdf', extension: 'pdf' };
+  }
+
+  /**
+   * Scores what the caller holds: a verdict code (number), the XML of `get/verdict`, or the XML report.
+   * Verdicts map per notes §11 (benign 0, grayware 45, phishing 85, malware and C2 100); pending and
+   * error codes are `unknown`. A report carries no code, only `malware` yes / no / grayware / phishing.
+   */
+  score(report: unknown): NormalisedScore {
+    if (typeof report === 'number') return scoreOfCode(report);
+    if (typeof report !== 'string') throw new BadResponseError('wildfire', 'report is not WildFire XML');
+    if (report.includes('<get-verdict-info>')) return scoreOfCode(parseXml(report, VerdictResponse, 'verdict').wildfire['get-verdict-info'].verdict);
+    const word = parseXml(report, ReportDocument, 'report').wildfire.file_info.malware.toLowerCase();
+    const native = { value: word, scale: 'WildFire report malware (no/grayware/phishing/yes)' };
+    const score = MALWARE_WORD_SCORES[word];
+    if (score === undefined) return { score: null, verdict: 'unknown', native };
+    return { score, verdict: bandOf(score, BANDS), native };
+  }
+
+  /** WildFire keeps every sample; its API has no delete. */
+  async delete(): Promise<boolean> {
+    return false;
+  }
+
+  private credentialFields(): { name: string; value: string }[] {
+    if (!this.apiKey) throw new AuthError('wildfire', 'no API key configured');
+    const agent = this.config.options.agent;
+    return [{ name: 'apikey', value: this.apiKey }, ...(agent !== undefined ? [{ name: 'agent', value: String(agent) }] : [])];
+  }
+
+  private form(path: string, fields: Record<string, string>): HttpRequest {
+    const body = new URLSearchParams([...this.credentialFields().map((f): [string, string] => [f.name, f.value]), ...Object.entries(fields)]);
+    return { method: 'POST', path, body: body.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+  }
+
+  /** WildFire's own status codes (the defaults cover 401/403, 429 and 5xx). */
+  private statusError(status: number, body: string) {
+    const message = body.match(/<error-message>\s*'?([^<']*)'?\s*<\/error-message>/)?.[1]?.trim() || `HTTP ${status}`;
+    if (status === 413) return new SampleTooLargeError('wildfire', message);
+    if (status === 418 || status === 422) return new UnsupportedFileError('wildfire', message);
+    if (status === 419) return new QuotaExceededError('wildfire', message, nextUtcMidnight(this.clock.now()));
+    // The report of a finished verdict is written a little later: worth asking again.
+    if (status === 404) return new TransientError('wildfire', `report not found (yet): ${message}`);
+    return undefined;
+  }
+}
+
+/** The WildFire connector as the registry lists it. */
+export const wildfireConnectorInfo: ConnectorInfo = {
+  id: 'wildfire',
+  name: 'Palo Alto Networks WildFire (public API)',
+  capabilities: ['pdf-report', 'xml-report'],
+  create: (config, key, clock) => new WildfireConnector(config, key, clock),
+};

@@ -1,0 +1,250 @@
+import { createHash } from 'node:crypto';
+import { FaultSwitch, markerVerdict, type EmulatorFault, type EmulatorOptions, type VendorEmulator } from './emulator';
+import { EmulatorServer, type EmulatorRequest, type EmulatorResponse } from './server';
+
+/** Options of {@link CuckooEmulator}. */
+export interface CuckooEmulatorOptions extends EmulatorOptions {
+  /** The `api_token` the API requires as `Authorization: Bearer …`; none: an API without a token. */
+  token?: string;
+  /** Largest request body the web server in front of the API accepts, in bytes; none: no limit. */
+  maxUploadBytes?: number;
+  /** `info.score` for a sample; default: by test markers in its content. */
+  score?: (content: Buffer) => number;
+}
+
+interface Task {
+  id: number;
+  fileName: string;
+  sha256: string;
+  size: number;
+  addedOn: number;
+  timeout: number;
+  package: string | null;
+  priority: number;
+  score: number;
+  outcome: 'ok' | 'failed-analysis' | 'unsupported';
+}
+
+/**
+ * Cuckoo 2's `info.score` (Σ signature severity / 5, no upper bound) for the test markers; the
+ * malicious one goes past 10, as heavily-signatured real samples do.
+ */
+export function markerCuckooScore(content: Buffer): number {
+  return { malicious: 12.4, suspicious: 5.2, benign: 0.4 }[markerVerdict(content)];
+}
+
+const cuckooTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, '');
+const json = (status: number, message: string): EmulatorResponse => ({ status, body: { message } });
+const html = (status: number, title: string): EmulatorResponse => ({
+  status,
+  headers: { 'content-type': 'text/html' },
+  body: `<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 3.2 Final//EN">\n<title>${title}</title>\n<h1>${title.replace(/^\d+ /, '')}</h1>\n`,
+});
+
+/**
+ * Cuckoo Sandbox 2.x's REST API (`cuckoo api`, Flask) on loopback: `tasks/create/file` with a
+ * multipart `file`, `tasks/view/{id}` → `{"task": {...}}`, `tasks/report/{id}/{format}`,
+ * `{"message": "..."}` errors, an optional Bearer token, and a task lifecycle (pending → running →
+ * completed → reported) driven by the given clock.
+ *
+ * Cuckoo has no rate limit or quota of its own: the `rate-limited` and `quota` faults answer as the
+ * API gateway commonly put in front of it would (429, with a quota message for the latter). The
+ * `unsupported` fault behaves like Cuckoo itself: the upload is accepted and the task fails with
+ * "No valid package available" when the analysis starts. `oversize` is the web server's 413.
+ */
+export class CuckooEmulator implements VendorEmulator {
+  readonly vendor = 'cuckoo' as const;
+  readonly server: EmulatorServer;
+  private readonly faults = new FaultSwitch();
+  private readonly tasks = new Map<number, Task>();
+  private nextId = 1;
+  baseUrl = '';
+
+  constructor(private readonly options: CuckooEmulatorOptions) {
+    this.server = new EmulatorServer((req) => this.handle(req));
+  }
+
+  async start(): Promise<string> {
+    this.baseUrl = `${await this.server.start()}/`;
+    return this.baseUrl;
+  }
+
+  stop(): Promise<void> {
+    return this.server.stop();
+  }
+
+  setFault(fault: EmulatorFault, count?: number): void {
+    this.faults.set(fault, count);
+  }
+
+  vendorConfig() {
+    return { id: 'cuckoo' as const, baseUrl: this.baseUrl, secret: this.options.token ? { env: 'SANDTRAP_CUCKOO_API_KEY' } : { anonymous: true as const } };
+  }
+
+  credentialsEnv(): Record<string, string> {
+    return this.options.token ? { SANDTRAP_CUCKOO_API_KEY: this.options.token } : {};
+  }
+
+  get submissions(): number {
+    return this.nextId - 1;
+  }
+
+
+  private state(task: Task): { status: string; startedOn: number | null; completedOn: number | null; errors: string[] } {
+    const now = this.options.clock.now();
+    const startedOn = task.addedOn + (this.options.queueSeconds ?? 10) * 1000;
+    const runEnd = startedOn + task.timeout * 1000;
+    const reportedAt = runEnd + (this.options.processingSeconds ?? 30) * 1000;
+    if (now < startedOn) return { status: 'pending', startedOn: null, completedOn: null, errors: [] };
+    if (task.outcome === 'unsupported') {
+      return { status: 'failed_analysis', startedOn, completedOn: startedOn, errors: ['No valid package available for file type: data'] };
+    }
+    if (now < runEnd) return { status: 'running', startedOn, completedOn: null, errors: [] };
+    if (task.outcome === 'failed-analysis') {
+      return { status: 'failed_analysis', startedOn, completedOn: runEnd, errors: ['The analysis hit a critical error, aborting'] };
+    }
+    if (now < reportedAt) return { status: 'completed', startedOn, completedOn: runEnd, errors: [] };
+    return { status: 'reported', startedOn, completedOn: runEnd, errors: [] };
+  }
+
+  private async handle(req: EmulatorRequest): Promise<EmulatorResponse> {
+    const fault = this.faults.take();
+    if (this.options.token && req.headers.authorization !== `Bearer ${this.options.token}`) return json(401, 'Authentication required');
+    if (fault === 'bad-key') return json(401, 'Authentication required');
+    if (fault === 'rate-limited') return { ...html(429, '429 Too Many Requests'), headers: { 'content-type': 'text/html', 'retry-after': '42' } };
+    if (fault === 'server-error') return html(500, '500 Internal Server Error');
+    if (fault === 'malformed') return { body: { message: 'OK' } };
+    const answer = await this.route(req, fault);
+    if (fault === 'slow') return { ...answer, delayMs: 5_000 };
+    if (fault === 'truncated') return { ...answer, truncateAt: 10 };
+    return answer;
+  }
+
+  private async route(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
+    const path = req.url.pathname;
+    if (req.method === 'GET' && path === '/cuckoo/status') {
+      const counts: Record<string, number> = { pending: 0, running: 0, completed: 0, reported: 0 };
+      for (const task of this.tasks.values()) {
+        const status = this.state(task).status;
+        if (status in counts) counts[status] = (counts[status] ?? 0) + 1;
+      }
+      return {
+        body: {
+          tasks: { ...counts, total: this.tasks.size },
+          diskspace: { analyses: { total: 491271233536, free: 71403470848, used: 419867762688 } },
+          version: '2.0.7',
+          protocol_version: 1,
+          hostname: 'cuckoo-emulator',
+          machines: { available: 4, total: 5 },
+        },
+      };
+    }
+    if (req.method === 'POST' && path === '/tasks/create/file') {
+      if (fault === 'quota') return json(429, 'Quota exceeded: 500 submissions per day');
+      if (fault === 'oversize' || (this.options.maxUploadBytes !== undefined && req.body.length > this.options.maxUploadBytes)) {
+        return html(413, '413 Request Entity Too Large');
+      }
+      const form = await req.form();
+      const file = form.get('file');
+      if (!(file instanceof File)) return json(400, 'No file has been provided');
+      const content = Buffer.from(await file.arrayBuffer());
+      const id = this.nextId++;
+      this.tasks.set(id, {
+        id,
+        fileName: file.name,
+        sha256: createHash('sha256').update(content).digest('hex'),
+        size: content.length,
+        addedOn: this.options.clock.now(),
+        timeout: Number(form.get('timeout') ?? 0) || (this.options.runSeconds ?? 120),
+        package: (form.get('package') as string | null) || null,
+        priority: Number(form.get('priority') ?? 1) || 1,
+        score: (this.options.score ?? markerCuckooScore)(content),
+        outcome: fault === 'failed-analysis' ? 'failed-analysis' : fault === 'unsupported' ? 'unsupported' : 'ok',
+      });
+      return { body: { task_id: id } };
+    }
+    if (req.method === 'GET' && path === '/tasks/list') {
+      return { body: { tasks: [...this.tasks.values()].map((t) => this.view(t)) } };
+    }
+    const item = path.match(/^\/tasks\/(view|delete)\/(\d+)$/);
+    if (req.method === 'GET' && item) {
+      const task = this.tasks.get(Number(item[2]));
+      if (!task) return json(404, 'Task not found');
+      if (item[1] === 'delete') {
+        this.tasks.delete(task.id);
+        return { body: { status: 'OK' } };
+      }
+      return { body: { task: this.view(task) } };
+    }
+    const report = path.match(/^\/tasks\/report\/(\d+)(?:\/(json|html))?$/);
+    if (req.method === 'GET' && report) {
+      const task = this.tasks.get(Number(report[1]));
+      if (!task || this.state(task).status !== 'reported') return json(404, 'Report not found');
+      if (report[2] === 'html') return { headers: { 'content-type': 'text/html' }, body: `<html><body><h1>Cuckoo report ${task.id}</h1><p>Score ${task.score}</p></body></html>` };
+      return { headers: { 'content-type': 'application/json' }, body: this.document(task) };
+    }
+    return json(404, 'Not Found');
+  }
+
+  private view(task: Task) {
+    const state = this.state(task);
+    return {
+      category: 'file',
+      machine: state.startedOn === null ? null : 'cuckoo1',
+      errors: state.errors,
+      target: `/tmp/cuckoo-tmp/upload_${task.id}/${task.fileName}`,
+      package: task.package,
+      sample_id: task.id,
+      guest: state.startedOn === null ? {} : { name: 'cuckoo1', manager: 'VirtualBox', status: state.completedOn === null ? 'running' : 'stopped' },
+      custom: null,
+      owner: '',
+      priority: task.priority,
+      platform: null,
+      options: null,
+      status: state.status,
+      enforce_timeout: false,
+      timeout: task.timeout,
+      memory: false,
+      tags: [],
+      id: task.id,
+      added_on: cuckooTime(task.addedOn),
+      started_on: state.startedOn === null ? null : cuckooTime(state.startedOn),
+      completed_on: state.completedOn === null ? null : cuckooTime(state.completedOn),
+    };
+  }
+
+  /** A report shaped like Cuckoo 2's `reports/report.json` (and the sandboxapi fixture). */
+  private document(task: Task) {
+    const state = this.state(task);
+    return {
+      info: {
+        category: 'file',
+        package: 'js',
+        score: task.score,
+        started: cuckooTime(state.startedOn ?? 0),
+        custom: '',
+        machine: { name: 'cuckoo1', manager: 'VirtualBox', label: 'cuckoo1' },
+        ended: cuckooTime(state.completedOn ?? 0),
+        version: '2.0.7',
+        duration: task.timeout,
+        id: task.id,
+      },
+      signatures:
+        task.score >= 4
+          ? [
+              { name: 'test_marker', description: 'Carries a Sandtrap test marker', severity: 3, marks: [], markcount: 1 },
+              { name: 'persistence_autorun', description: 'Installs itself for autorun at Windows startup', severity: 3, marks: [], markcount: 1 },
+            ]
+          : [],
+      virustotal: {},
+      static: {},
+      dropped: [],
+      network: { hosts: [], domains: [], http: [] },
+      target: { category: 'file', file: { name: task.fileName, size: task.size, sha256: task.sha256, type: 'ASCII text' } },
+      behavior: { summary: { file_created: Array.from({ length: 200 }, (_, i) => `C:\\Users\\user\\AppData\\Local\\Temp\\file${i}.tmp`) } },
+      memory: {},
+      debug: { errors: [] },
+      strings: ['!This program cannot be run in DOS mode.'],
+    };
+  }
+}

@@ -1,0 +1,326 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { FaultSwitch, markerVerdict, type EmulatorFault, type EmulatorOptions, type MarkerVerdict, type VendorEmulator } from './emulator';
+import { EmulatorServer, type EmulatorRequest, type EmulatorResponse } from './server';
+
+/** Options of {@link FireeyeEmulator}. */
+export interface FireeyeEmulatorOptions extends EmulatorOptions {
+  /** The WSAPI account the appliance knows. */
+  username: string;
+  password: string;
+  /**
+   * `classic`: AX / CM paths under `/wsapis/<version>/`; `mvx`: Trellix MVX, login under
+   * `/wsapis/common/v2.0.0/` and submissions under `/wsapis/mvx/v2.0.0/`. @default 'classic'
+   */
+  family?: 'classic' | 'mvx';
+  /** Version segment of the classic paths. @default 'v1.2.0' */
+  version?: 'v1.1.0' | 'v1.2.0' | 'v2.0.0';
+  /** Idle seconds after which a session token expires; 0 refuses every token as soon as it is used. @default 900 */
+  tokenIdleSeconds?: number;
+  /**
+   * How a stale token is refused: `body`, HTTP 200 with `fireeyeapis.httpStatus: 401` (AUTH004, older
+   * appliances and sandboxapi's fixture); `http`, a plain HTTP 401. @default 'body'
+   */
+  expiredToken?: 'body' | 'http';
+  /** Largest upload accepted, in bytes; bigger ones get HTTP 413. */
+  maxSampleSize?: number;
+}
+
+interface Submission {
+  id: string;
+  sha256: string;
+  md5: string;
+  fileName: string;
+  size: number;
+  submittedAt: number;
+  runSeconds: number;
+  profile: string;
+  verdict: MarkerVerdict;
+  failed: boolean;
+}
+
+const json = (body: object, status = 200, headers: Record<string, string> = {}): EmulatorResponse => ({ status, headers, body });
+/** The appliance's error document (`fireeyeapis`), as sandboxapi's `fireeye_unauthorized.json` shows it. */
+const apiError = (httpStatus: number, message: string, description: string, answerStatus = httpStatus, headers: Record<string, string> = {}) =>
+  json({ fireeyeapis: { '@version': 'v1.2.0', description, httpStatus, message } }, answerStatus, headers);
+const html = (status: number, title: string): EmulatorResponse => ({ status, headers: { 'content-type': 'text/html' }, body: `<html><head><title>${title}</title></head><body><h1>${title}</h1></body></html>` });
+
+/**
+ * FireEye AX / Trellix Malware Analysis WSAPI on loopback, in either path family. Login is POST
+ * `auth/login` with HTTP Basic and answers with an `X-FeApi-Token` header; tokens expire after 15 idle
+ * minutes of the given clock (or at once with {@link expireSessions}) and are then refused the way
+ * {@link FireeyeEmulatorOptions.expiredToken} says; logout is POST only. Submissions take a multipart
+ * body whose first part is the JSON `options`; their lifecycle (queue → run → processing → done)
+ * follows the clock, and results carry alerts (classic) or a verdict (MVX) by the test markers.
+ *
+ * Where the WSAPI documents nothing (throttling, quotas, unsupported files, failed analyses) the
+ * emulator answers in the appliance's usual `fireeyeapis` style: 429 with Retry-After for the
+ * per-minute threshold, 429 naming the per-day threshold for quota, 400 "Unsupported file type",
+ * nginx's 413 for oversize, and `submissionStatus: "Submission failed"` / MVX `status: failed`.
+ */
+export class FireeyeEmulator implements VendorEmulator {
+  readonly vendor = 'fireeye' as const;
+  readonly server: EmulatorServer;
+  private readonly faults = new FaultSwitch();
+  private readonly submissionsById = new Map<string, Submission>();
+  /** Open sessions: token → last use (clock ms). */
+  private readonly sessions = new Map<string, number>();
+  private nextId = 1;
+  /** Successful logins so far. */
+  logins = 0;
+  /** The `options` part of every accepted submission, parsed. */
+  readonly receivedOptions: Record<string, unknown>[] = [];
+  origin = '';
+
+  constructor(private readonly options: FireeyeEmulatorOptions) {
+    this.server = new EmulatorServer((req) => this.handle(req));
+  }
+
+  private get family() {
+    return this.options.family ?? 'classic';
+  }
+
+  /** Path prefix of submissions and configuration. */
+  private get apiPrefix(): string {
+    return this.family === 'mvx' ? '/wsapis/mvx/v2.0.0/' : `/wsapis/${this.options.version ?? 'v1.2.0'}/`;
+  }
+
+  /** Path prefix of login and logout. */
+  private get authPrefix(): string {
+    return this.family === 'mvx' ? '/wsapis/common/v2.0.0/auth/' : `${this.apiPrefix}auth/`;
+  }
+
+  /** The API root a connector is configured with. */
+  get baseUrl(): string {
+    return `${this.origin}${this.apiPrefix}`;
+  }
+
+  async start(): Promise<string> {
+    this.origin = await this.server.start();
+    return this.baseUrl;
+  }
+
+  stop(): Promise<void> {
+    return this.server.stop();
+  }
+
+  setFault(fault: EmulatorFault, count?: number): void {
+    this.faults.set(fault, count);
+  }
+
+  /** Ends every session, as a restart of the appliance or its idle timeout would. */
+  expireSessions(): void {
+    this.sessions.clear();
+  }
+
+  /** Sessions currently open. */
+  get openSessions(): number {
+    return this.sessions.size;
+  }
+
+  vendorConfig() {
+    return { id: 'fireeye' as const, baseUrl: this.baseUrl, secret: { env: 'SANDTRAP_FIREEYE_API_KEY' } };
+  }
+
+  credentialsEnv(): Record<string, string> {
+    return { SANDTRAP_FIREEYE_API_KEY: JSON.stringify({ username: this.options.username, password: this.options.password }) };
+  }
+
+  get submissions(): number {
+    return this.submissionsById.size;
+  }
+
+  /** Requests with this method to a path containing `fragment`. */
+  count(fragment: string, method?: string): number {
+    return this.server.requests.filter((r) => r.path.includes(fragment) && (!method || r.method === method)).length;
+  }
+
+  private state(submission: Submission): 'queued' | 'running' | 'done' | 'failed' {
+    const now = this.options.clock.now();
+    const started = submission.submittedAt + (this.options.queueSeconds ?? 10) * 1000;
+    const runEnd = started + submission.runSeconds * 1000;
+    const doneAt = runEnd + (this.options.processingSeconds ?? 30) * 1000;
+    if (now < started) return 'queued';
+    if (now < runEnd) return 'running';
+    if (submission.failed) return 'failed';
+    return now < doneAt ? 'running' : 'done';
+  }
+
+  private async handle(req: EmulatorRequest): Promise<EmulatorResponse> {
+    const fault = this.faults.take();
+    const path = req.url.pathname;
+    if (fault === 'rate-limited') return apiError(429, 'Too Many Requests', 'WSAPI per-minute threshold exceeded', 429, { 'retry-after': '60' });
+    if (fault === 'quota') return apiError(429, 'Too Many Requests', 'Maximum submissions per day reached (wsapi threshold day)');
+    if (fault === 'server-error') return html(503, 'Service Unavailable');
+    let answer: EmulatorResponse;
+    if (path.startsWith(this.authPrefix)) answer = this.auth(req, fault);
+    else if (!path.startsWith(this.apiPrefix)) return apiError(404, 'Not Found', 'no such resource');
+    else {
+      const refused = this.checkToken(req, fault);
+      if (refused) return refused;
+      if (fault === 'malformed') return { status: 200, headers: { 'content-type': 'application/json' }, body: '{"submissionStatus": ' };
+      answer = await this.route(req, fault);
+    }
+    if (fault === 'slow') return { ...answer, delayMs: 5_000 };
+    if (fault === 'truncated') return { ...answer, truncateAt: 10 };
+    return answer;
+  }
+
+  private auth(req: EmulatorRequest, fault: EmulatorFault): EmulatorResponse {
+    const action = req.url.pathname.slice(this.authPrefix.length);
+    if (req.method !== 'POST') return apiError(405, 'Method Not Allowed', `${action} requires POST`);
+    if (action === 'logout') {
+      const token = String(req.headers['x-feapi-token'] ?? '');
+      if (!token || !this.sessions.delete(token)) return { status: 304, body: '' };
+      return { status: 204, body: '' };
+    }
+    if (action !== 'login') return apiError(404, 'Not Found', 'no such resource');
+    const expected = `Basic ${Buffer.from(`${this.options.username}:${this.options.password}`).toString('base64')}`;
+    if (fault === 'bad-key' || req.headers.authorization !== expected) return apiError(401, 'Unauthorized', 'Invalid user name or password. code:AUTH001');
+    // A broken login: 200 but no token header.
+    if (fault === 'malformed') return { status: 200, body: '' };
+    const token = randomBytes(24).toString('base64');
+    this.sessions.set(token, this.options.clock.now());
+    this.logins++;
+    return { status: 200, headers: { 'x-feapi-token': token }, body: '' };
+  }
+
+  /** Refuses a missing, unknown or idle-expired token (the bad-key fault refuses any token). */
+  private checkToken(req: EmulatorRequest, fault: EmulatorFault): EmulatorResponse | undefined {
+    const token = String(req.headers['x-feapi-token'] ?? '');
+    const now = this.options.clock.now();
+    const lastUse = this.sessions.get(token);
+    const idleMs = (this.options.tokenIdleSeconds ?? 900) * 1000;
+    if (lastUse !== undefined && now - lastUse >= idleMs) this.sessions.delete(token);
+    if (fault !== 'bad-key' && lastUse !== undefined && now - lastUse < idleMs) {
+      this.sessions.set(token, now);
+      return undefined;
+    }
+    const status = (this.options.expiredToken ?? 'body') === 'body' ? 200 : 401;
+    return apiError(401, 'Unauthorized', 'Please check if the cookie has expired and retry. code:AUTH004', status);
+  }
+
+  private async route(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
+    const rest = req.url.pathname.slice(this.apiPrefix.length);
+    if (req.method === 'GET' && rest === 'config' && this.family === 'classic') return json({});
+    if (req.method === 'POST' && rest === 'submissions') return this.submit(req, fault);
+    const status = rest.match(/^submissions\/status\/([^/]+)$/);
+    if (req.method === 'GET' && status && this.family === 'classic') {
+      const submission = this.submissionsById.get(decodeURIComponent(status[1]!));
+      if (!submission) return apiError(404, 'Not Found', 'Submission not found');
+      const state = this.state(submission);
+      return json({ submissionStatus: state === 'done' ? 'Done' : state === 'failed' ? 'Submission failed' : 'In Progress' });
+    }
+    const results = rest.match(/^submissions\/results\/([^/]+)$/);
+    if (req.method === 'GET' && results && this.family === 'classic') {
+      const submission = this.submissionsById.get(decodeURIComponent(results[1]!));
+      if (!submission || this.state(submission) !== 'done') return apiError(404, 'Not Found', 'Submission results not found');
+      const level = req.url.searchParams.get('info_level') ?? 'concise';
+      const wantsJson = String(req.headers.accept ?? '').includes('application/json');
+      return wantsJson ? json(this.resultsJson(submission, level)) : { headers: { 'content-type': 'application/xml' }, body: this.resultsXml(submission, level) };
+    }
+    const result = rest.match(/^submissions\/result\/([^/]+)$/);
+    if (req.method === 'GET' && result && this.family === 'mvx') {
+      const submission = this.submissionsById.get(decodeURIComponent(result[1]!));
+      if (!submission) return apiError(404, 'Not Found', 'Submission not found');
+      return json(this.mvxResult(submission, req.url.searchParams.get('info_level') ?? 'concise'));
+    }
+    if (req.method === 'GET' && rest === 'reports/report' && this.family === 'classic') {
+      const alertId = req.url.searchParams.get('id');
+      const submission = [...this.submissionsById.values()].find((s) => s.id === alertId && s.verdict !== 'benign');
+      if (req.url.searchParams.get('report_type') !== 'alertDetailsReport' || req.url.searchParams.get('type') !== 'pdf' || !submission) {
+        return apiError(400, 'Bad Request', 'Invalid report request');
+      }
+      return { headers: { 'content-type': 'application/pdf' }, body: Buffer.from(`%PDF-1.4\n% Alert Details Report, alert ${alertId}\n%%EOF\n`) };
+    }
+    return apiError(404, 'Not Found', 'no such resource');
+  }
+
+  private async submit(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
+    // The options must be the first part: look at the raw body, since FormData keeps no order.
+    const raw = req.body.toString('latin1');
+    const optionsAt = raw.indexOf('name="options"');
+    const fileAt = raw.search(/name="(file|filename)"/);
+    if (optionsAt < 0 || fileAt < 0 || optionsAt > fileAt) return apiError(400, 'Bad Request', 'Submission options must be the first part, before the file');
+    const form = await req.form();
+    const file = form.get('file') ?? form.get('filename');
+    if (!(file instanceof File)) return apiError(400, 'Bad Request', 'No file in the submission');
+    let options: { timeout?: string; profiles?: string[]; profile?: string; [name: string]: unknown };
+    try {
+      options = JSON.parse(String(form.get('options')));
+    } catch {
+      return apiError(400, 'Bad Request', 'Submission options are not JSON');
+    }
+    if (fault === 'unsupported') return apiError(400, 'Bad Request', 'Unsupported file type');
+    if (fault === 'oversize' || file.size > (this.options.maxSampleSize ?? 100 * 1024 * 1024)) return html(413, '413 Request Entity Too Large');
+    const content = Buffer.from(await file.arrayBuffer());
+    this.receivedOptions.push(options);
+    const id = this.family === 'mvx' ? randomUUID() : String(this.nextId++);
+    this.submissionsById.set(id, {
+      id,
+      sha256: createHash('sha256').update(content).digest('hex'),
+      md5: createHash('md5').update(content).digest('hex'),
+      fileName: file.name,
+      size: content.length,
+      submittedAt: this.options.clock.now(),
+      runSeconds: Number(options.timeout) || (this.options.runSeconds ?? 120),
+      profile: options.profile ?? options.profiles?.[0] ?? 'win10x64',
+      verdict: markerVerdict(content),
+      failed: fault === 'failed-analysis',
+    });
+    // v1.x answers one object (sandboxapi's fixture); v2.0.0 and MVX a list.
+    return json(this.family === 'classic' && this.options.version !== 'v2.0.0' ? { ID: Number(id) } : [{ ID: id }]);
+  }
+
+  private alerts(submission: Submission) {
+    if (submission.verdict === 'benign') return [];
+    const malicious = submission.verdict === 'malicious';
+    // Padding makes the results bigger than one chunk, as extended results are.
+    const osChanges = Array.from({ length: 150 }, (_, i) => ({ file: { mode: 'created', value: `C:\\Users\\admin\\AppData\\Local\\Temp\\drop${i}.tmp` } }));
+    return [
+      {
+        src: {},
+        dst: {},
+        product: 'MAS',
+        name: 'MALWARE_OBJECT',
+        id: Number.isNaN(Number(submission.id)) ? 1 : Number(submission.id),
+        uuid: randomUUID(),
+        action: 'notified',
+        occurred: new Date(submission.submittedAt).toISOString(),
+        alertUrl: `https://ax.example.org/malware_analysis/analyses?maid=${submission.id}`,
+        severity: malicious ? 'MAJR' : 'MINR',
+        // Only confirmed malware carries the flag; a MINR alert leaves it out.
+        ...(malicious ? { malicious: 'yes' } : {}),
+        explanation: {
+          malwareDetected: { malware: [{ name: malicious ? 'Trojan.Sandtrap.Test' : 'Riskware.Sandtrap.Test', md5Sum: submission.md5, sha256: submission.sha256 }] },
+          osChanges,
+        },
+      },
+    ];
+  }
+
+  private resultsJson(submission: Submission, level: string) {
+    const alert = this.alerts(submission);
+    return { msg: level, alertsCount: alert.length, version: 'AX (AX-5500) 9.0.3.912345', appliance: 'AX', 'appliance-id': '0025908C1E22', alert };
+  }
+
+  private resultsXml(submission: Submission, level: string): string {
+    const alerts = this.alerts(submission)
+      .map((a) => `<alert id="${submission.id}" name="${a.name}" severity="${a.severity}"${'malicious' in a ? ` malicious="${a.malicious}"` : ''} product="${a.product}"><explanation><malware-detected><malware name="${a.explanation.malwareDetected.malware[0]!.name}" md5sum="${submission.md5}"/></malware-detected></explanation><occurred>${a.occurred}</occurred></alert>`)
+      .join('');
+    return `<?xml version="1.0" encoding="UTF-8"?><alerts xmlns="http://www.fireeye.com/alert/2011/AlertSchema" msg="${level}" appliance="AX" version="AX (AX-5500) 9.0.3.912345" alertsCount="${this.alerts(submission).length}">${alerts}</alerts>`;
+  }
+
+  private mvxResult(submission: Submission, level: string) {
+    const state = this.state(submission);
+    const status = state === 'done' ? 'success' : state === 'failed' ? 'failed' : 'queued';
+    const verdict = { malicious: 'malicious', suspicious: 'riskware', benign: 'non-malicious' }[submission.verdict];
+    return {
+      uuid: submission.id,
+      status,
+      ...(status === 'success' ? { verdict } : {}),
+      info_level: level,
+      submission: { name: submission.fileName, sha256: submission.sha256, md5: submission.md5, size: submission.size, profile: submission.profile, submitted_at: new Date(submission.submittedAt).toISOString() },
+      ...(status === 'success' && level !== 'concise' ? { analysis: [{ profile: submission.profile, duration: submission.runSeconds, alerts: this.alerts(submission) }] } : {}),
+    };
+  }
+}

@@ -1,0 +1,281 @@
+import { createHash } from 'node:crypto';
+import { FaultSwitch, markerVerdict, type EmulatorFault, type EmulatorOptions, type MarkerVerdict, type VendorEmulator } from './emulator';
+import { EmulatorServer, type EmulatorRequest, type EmulatorResponse } from './server';
+
+/** Options of {@link JoeEmulator}. */
+export interface JoeEmulatorOptions extends EmulatorOptions {
+  /** The key every request must carry in its `apikey` form field. */
+  apiKey: string;
+  /** Refuse submissions without `accept-tac=1`, as Joe Sandbox Cloud does. @default true */
+  requireTermsAcceptance?: boolean;
+  /** The server is in maintenance: `server/online` answers `online: false`. */
+  offline?: boolean;
+}
+
+/** One form field a request carried (file parts are recorded by name only). */
+export interface JoeCall {
+  endpoint: string;
+  fields: Record<string, string | string[]>;
+}
+
+interface Submission {
+  submissionId: string;
+  webid: string;
+  fileName: string;
+  sha256: string;
+  md5: string;
+  sha1: string;
+  submittedAt: number;
+  runSeconds: number;
+  systems: string[];
+  verdict: MarkerVerdict;
+  failed: boolean;
+}
+
+/** Joe's empiric score (0–100) for each test marker verdict. */
+const SCORES: Record<MarkerVerdict, number> = { malicious: 92, suspicious: 48, benign: 3 };
+const DETECTIONS: Record<MarkerVerdict, { report: string; api: string }> = {
+  malicious: { report: 'MAL', api: 'malicious' },
+  suspicious: { report: 'SUS', api: 'suspicious' },
+  benign: { report: 'CLEAN', api: 'clean' },
+};
+
+/** The HTTP status the emulator answers each Joe error code with (Joe does not document them). */
+const CODE_STATUS: Record<number, number> = { 1: 429, 2: 400, 3: 400, 4: 403, 5: 503, 6: 500, 7: 403, 8: 404 };
+const joeError = (code: number, message: string): EmulatorResponse => ({ status: CODE_STATUS[code] ?? 400, body: { errors: [{ code, message }] } });
+
+/**
+ * Joe Sandbox API v2 on loopback: `/api/v2/...`, every call a POST with the key in the `apikey` form
+ * field, `{"data": ...}` answers and `{"errors": [{code, message}]}` failures (code 1 quota, 2/3
+ * parameters, 4 bad key, 5 maintenance, 8 unknown endpoint), `submission/new` with a multipart
+ * `sample`, and submissions whose analyses have their own webids (never equal to the submission id).
+ * Lifecycle: submitted → running → finished, driven by the given clock; a failed analysis finishes
+ * with every run in error ("Unable to run", as in the sandboxapi fixture). Joe documents no rate
+ * limit, so `rate-limited` is a front end's plain 429 with Retry-After and no Joe error body, while
+ * `quota` is Joe's own error code 1.
+ */
+export class JoeEmulator implements VendorEmulator {
+  readonly vendor = 'joe' as const;
+  readonly server: EmulatorServer;
+  /** Every API call with its form fields, for tests that check what was sent. */
+  readonly calls: JoeCall[] = [];
+  private readonly faults = new FaultSwitch();
+  private readonly bySubmission = new Map<string, Submission>();
+  private readonly byWebid = new Map<string, Submission>();
+  baseUrl = '';
+
+  constructor(private readonly options: JoeEmulatorOptions) {
+    this.server = new EmulatorServer((req) => this.handle(req));
+  }
+
+  async start(): Promise<string> {
+    this.baseUrl = `${await this.server.start()}/api/`;
+    return this.baseUrl;
+  }
+
+  stop(): Promise<void> {
+    return this.server.stop();
+  }
+
+  setFault(fault: EmulatorFault, count?: number): void {
+    this.faults.set(fault, count);
+  }
+
+  vendorConfig() {
+    return { id: 'joe' as const, baseUrl: this.baseUrl, secret: { env: 'SANDTRAP_JOE_API_KEY' }, options: { acceptTac: true } };
+  }
+
+  credentialsEnv(): Record<string, string> {
+    return { SANDTRAP_JOE_API_KEY: this.options.apiKey };
+  }
+
+  get submissions(): number {
+    return this.bySubmission.size;
+  }
+
+  private status(submission: Submission): 'submitted' | 'running' | 'finished' {
+    const now = this.options.clock.now();
+    const startedAt = submission.submittedAt + (this.options.queueSeconds ?? 10) * 1000;
+    const finishedAt = startedAt + (submission.runSeconds + (this.options.processingSeconds ?? 30)) * 1000;
+    if (now < startedAt) return 'submitted';
+    return now < finishedAt ? 'running' : 'finished';
+  }
+
+  private async handle(req: EmulatorRequest): Promise<EmulatorResponse> {
+    const fault = this.faults.take();
+    if (fault === 'rate-limited') {
+      return { status: 429, headers: { 'content-type': 'text/html', 'retry-after': '30' }, body: '<html><body><h1>429 Too Many Requests</h1></body></html>' };
+    }
+    if (fault === 'server-error') return { status: 502, headers: { 'content-type': 'text/html' }, body: '<html><body><h1>502 Bad Gateway</h1></body></html>' };
+    if (req.method !== 'POST') return joeError(8, 'Unknown endpoint. Every API call is a POST.');
+    const form = await req.form();
+    const fields: Record<string, string | string[]> = {};
+    for (const [name, value] of form.entries()) {
+      const text = typeof value === 'string' ? value : `<file ${value.name}>`;
+      const previous = fields[name];
+      fields[name] = previous === undefined ? text : [...(Array.isArray(previous) ? previous : [previous]), text];
+    }
+    const endpoint = req.url.pathname.replace(/^\/api\//, '');
+    this.calls.push({ endpoint, fields });
+    if (form.get('apikey') !== this.options.apiKey || fault === 'bad-key') return joeError(4, 'Invalid API key.');
+    if (fault === 'malformed') return { body: { data: null } };
+    const answer = await this.route(endpoint, form, fault);
+    if (fault === 'slow') return { ...answer, delayMs: 5_000 };
+    if (fault === 'truncated') return { ...answer, truncateAt: 10 };
+    return answer;
+  }
+
+  private async route(endpoint: string, form: FormData, fault: EmulatorFault): Promise<EmulatorResponse> {
+    switch (endpoint) {
+      case 'v2/server/online':
+        return { body: { data: { online: !this.options.offline } } };
+      case 'v2/submission/new':
+        return this.submit(form, fault);
+      case 'v2/submission/info': {
+        const submission = this.bySubmission.get(String(form.get('submission_id')));
+        return submission ? { body: { data: this.submissionInfo(submission) } } : joeError(3, 'Invalid parameter: submission_id. Unknown submission.');
+      }
+      case 'v2/submission/delete': {
+        const submission = this.bySubmission.get(String(form.get('submission_id')));
+        if (!submission) return joeError(3, 'Invalid parameter: submission_id. Unknown submission.');
+        this.bySubmission.delete(submission.submissionId);
+        this.byWebid.delete(submission.webid);
+        return { body: { data: {} } };
+      }
+      case 'v2/analysis/info': {
+        const submission = this.byWebid.get(String(form.get('webid')));
+        return submission ? { body: { data: this.analysisInfo(submission) } } : joeError(3, 'Invalid parameter: webid. Unknown analysis.');
+      }
+      case 'v2/analysis/download':
+        return this.download(String(form.get('webid')), String(form.get('type') ?? 'html'));
+      default:
+        return joeError(8, 'Unknown endpoint.');
+    }
+  }
+
+  private async submit(form: FormData, fault: EmulatorFault): Promise<EmulatorResponse> {
+    if ((this.options.requireTermsAcceptance ?? true) && form.get('accept-tac') !== '1') {
+      return joeError(2, 'Missing parameter: accept-tac. Please accept the terms and conditions.');
+    }
+    if (fault === 'quota') return joeError(1, 'Quota reached: you have used all analyses of your daily quota.');
+    if (fault === 'oversize') return joeError(3, 'Invalid parameter: sample. File too large (maximum file size is 100 MB).');
+    if (fault === 'unsupported') return joeError(3, 'Invalid parameter: sample. Unsupported file type.');
+    const sample = form.get('sample');
+    if (!(sample instanceof File)) return joeError(2, 'Missing parameter: sample.');
+    const content = Buffer.from(await sample.arrayBuffer());
+    const sequence = this.bySubmission.size + 1;
+    const systems = form.getAll('systems[]').map(String);
+    const submission: Submission = {
+      submissionId: String(100000 + sequence),
+      webid: String(4_800_000 + sequence * 7),
+      fileName: sample.name,
+      sha256: createHash('sha256').update(content).digest('hex'),
+      md5: createHash('md5').update(content).digest('hex'),
+      sha1: createHash('sha1').update(content).digest('hex'),
+      submittedAt: this.options.clock.now(),
+      runSeconds: Number(form.get('analysis-time') ?? 0) || (this.options.runSeconds ?? 120),
+      systems: systems.length ? systems : ['w10x64'],
+      verdict: markerVerdict(content),
+      failed: fault === 'failed-analysis',
+    };
+    this.bySubmission.set(submission.submissionId, submission);
+    this.byWebid.set(submission.webid, submission);
+    return { body: { data: { submission_id: submission.submissionId } } };
+  }
+
+  private runs(submission: Submission) {
+    const finished = this.status(submission) === 'finished';
+    return submission.systems.map((system) => ({
+      system,
+      detection: !finished || submission.failed ? 'unknown' : DETECTIONS[submission.verdict].api,
+      error: finished && submission.failed ? 'Unable to run' : null,
+      yara: false,
+      sigma: false,
+    }));
+  }
+
+  private submissionInfo(submission: Submission) {
+    const status = this.status(submission);
+    const finished = status === 'finished';
+    const detection = finished && !submission.failed ? DETECTIONS[submission.verdict].api : 'unknown';
+    const score = finished && !submission.failed ? SCORES[submission.verdict] : 0;
+    return {
+      submission_id: submission.submissionId,
+      name: submission.fileName,
+      status,
+      time: new Date(submission.submittedAt).toISOString(),
+      most_relevant_analysis: finished ? { webid: submission.webid, detection, score } : null,
+      analyses: [{ webid: submission.webid, time: new Date(submission.submittedAt).toISOString(), runs: this.runs(submission), tags: [], sha256: submission.sha256 }],
+    };
+  }
+
+  /** `analysis/info`, shaped like the sandboxapi fixture. */
+  private analysisInfo(submission: Submission) {
+    const finished = this.status(submission) === 'finished';
+    return {
+      webid: submission.webid,
+      analysisid: submission.webid,
+      status: finished ? 'finished' : this.status(submission),
+      detection: finished && !submission.failed ? DETECTIONS[submission.verdict].api : 'unknown',
+      score: finished && !submission.failed ? SCORES[submission.verdict] : 0,
+      comments: '',
+      filename: submission.fileName,
+      scriptname: 'default.jbs',
+      time: new Date(submission.submittedAt).toISOString(),
+      md5: submission.md5,
+      sha1: submission.sha1,
+      sha256: submission.sha256,
+      runs: this.runs(submission),
+    };
+  }
+
+  private download(webid: string, type: string): EmulatorResponse {
+    const submission = this.byWebid.get(webid);
+    if (!submission) return joeError(3, 'Invalid parameter: webid. Unknown analysis.');
+    if (this.status(submission) !== 'finished') return joeError(3, 'Invalid parameter: webid. Analysis is not finished yet.');
+    const disposition = (ext: string) => ({ 'content-disposition': `attachment; filename="report-${webid}.${ext}"` });
+    if (type === 'jsonfixed') return { headers: { 'content-type': 'application/json', ...disposition('json') }, body: this.report(submission) };
+    if (type === 'xml') {
+      return {
+        headers: { 'content-type': 'application/xml', ...disposition('xml') },
+        body: `<?xml version="1.0" encoding="UTF-8"?>\n<analysis><id>${webid}</id><signaturedetections><strategy name="empiric"><detection>${DETECTIONS[submission.verdict].report}</detection><score>${SCORES[submission.verdict]}</score></strategy></signaturedetections></analysis>\n`,
+      };
+    }
+    if (type === 'pdf') return { headers: { 'content-type': 'application/pdf', ...disposition('pdf') }, body: Buffer.from(`%PDF-1.5\n% Joe Sandbox report ${webid}\n%%EOF\n`) };
+    return joeError(3, `Invalid parameter: type. Unknown report type '${type}'.`);
+  }
+
+  /** A `jsonfixed` report shaped like the sandboxapi fixture (`joe_analysis_download.json`), with body. */
+  private report(submission: Submission) {
+    const verdict = submission.verdict;
+    const score = SCORES[verdict];
+    return {
+      analysis: {
+        id: submission.webid,
+        generalinfo: { target: { sample: submission.fileName }, arch: 'WINDOWS', system: submission.systems[0], analysistime: `${submission.runSeconds}` },
+        fileinfo: { md5: submission.md5, sha1: submission.sha1, sha256: submission.sha256, filename: submission.fileName },
+        signaturedetections: {
+          strategy: [
+            { '@count': verdict === 'malicious' ? '3' : '0', '@name': 'atleastonemalicioussig', $: String(verdict === 'malicious') },
+            {
+              malicious: verdict === 'malicious',
+              '@name': 'empiric',
+              unknown: false,
+              minScore: 0,
+              suspicious: verdict === 'suspicious',
+              detection: DETECTIONS[verdict].report,
+              score,
+              clean: verdict === 'benign',
+              maxScore: 100,
+            },
+          ],
+        },
+        signatureinfo: {
+          sig: verdict === 'benign' ? [] : [{ '@id': '1000001', '@impact': verdict === 'malicious' ? '3' : '2', '$': 'Carries a Sandtrap test marker' }],
+        },
+        behavior: { system: { startupinfo: { process: Array.from({ length: 150 }, (_, i) => ({ '@id': String(i), name: `proc${i}.exe`, cmdline: `C:\\Windows\\proc${i}.exe` })) } } },
+        errorinfo: null,
+      },
+    };
+  }
+}

@@ -1,0 +1,255 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { FaultSwitch, markerVerdict, type EmulatorFault, type EmulatorOptions, type VendorEmulator } from './emulator';
+import { EmulatorServer, type EmulatorRequest, type EmulatorResponse } from './server';
+
+/** Options of {@link TriageEmulator}. */
+export interface TriageEmulatorOptions extends EmulatorOptions {
+  /** The API key every request must carry as `Authorization: Bearer …`. */
+  apiKey: string;
+  /** Largest upload accepted, in bytes; bigger ones get HTTP 413. */
+  maxSampleSize?: number;
+}
+
+interface Sample {
+  id: string;
+  fileName: string;
+  sha256: string;
+  md5: string;
+  sha1: string;
+  size: number;
+  submittedAt: number;
+  runSeconds: number;
+  /** Triage score 1–10 once reported. */
+  score: number;
+  failed: boolean;
+}
+
+/** Triage's score (1–10) for the test markers: known family 10, suspicious 6, nothing found 1. */
+export function markerTriageScore(content: Buffer): number {
+  return { malicious: 10, suspicious: 6, benign: 1 }[markerVerdict(content)];
+}
+
+const error = (status: number, code: string, message: string, headers: Record<string, string> = {}): EmulatorResponse => ({
+  status,
+  headers,
+  body: { error: code, message },
+});
+
+const BEHAVIOURAL = [
+  { name: 'behavioral1', resource: 'win10v2004-20260401-en', platform: 'windows10-2004_x64' },
+  { name: 'behavioral2', resource: 'win7-20260401-en', platform: 'windows7_x64' },
+];
+
+/**
+ * Hatching Triage / Recorded Future Sandbox API v0 on loopback (`/api/v0/...`): Bearer keys,
+ * `{"error": CODE, "message"}` errors, multipart submissions with a `_json` part, samples with a
+ * static task and two behavioural tasks moving through pending → static_analysis → scheduled →
+ * running → processing → reported (or failed) on the given clock, and summaries and task reports
+ * shaped like sandboxapi's fixtures.
+ *
+ * Triage documents no quota, throttling, size or file-type errors; the emulator answers them with
+ * codes of its own in Triage's style: 429 `RATE_LIMITED` with Retry-After, 403 `QUOTA_EXCEEDED`,
+ * 413 `BAD_REQUEST` "sample exceeds the maximum file size", 400 `INVALID` "unsupported file type".
+ */
+export class TriageEmulator implements VendorEmulator {
+  readonly vendor = 'triage' as const;
+  readonly server: EmulatorServer;
+  private readonly faults = new FaultSwitch();
+  private readonly samples = new Map<string, Sample>();
+  /** The `_json` part of every accepted submission, parsed. */
+  readonly receivedRequests: Record<string, unknown>[] = [];
+  baseUrl = '';
+
+  constructor(private readonly options: TriageEmulatorOptions) {
+    this.server = new EmulatorServer((req) => this.handle(req));
+  }
+
+  async start(): Promise<string> {
+    this.baseUrl = `${await this.server.start()}/api/v0/`;
+    return this.baseUrl;
+  }
+
+  stop(): Promise<void> {
+    return this.server.stop();
+  }
+
+  setFault(fault: EmulatorFault, count?: number): void {
+    this.faults.set(fault, count);
+  }
+
+  vendorConfig() {
+    return { id: 'triage' as const, baseUrl: this.baseUrl, secret: { env: 'SANDTRAP_TRIAGE_API_KEY' } };
+  }
+
+  credentialsEnv(): Record<string, string> {
+    return { SANDTRAP_TRIAGE_API_KEY: this.options.apiKey };
+  }
+
+  get submissions(): number {
+    return this.samples.size;
+  }
+
+  /** Requests to a path containing `fragment`. */
+  count(fragment: string): number {
+    return this.server.requests.filter((r) => r.path.includes(fragment)).length;
+  }
+
+  /** The sample's status and that of a behavioural task at the current time. */
+  private states(sample: Sample): { sample: string; static: string; behavioural: string } {
+    const elapsed = (this.options.clock.now() - sample.submittedAt) / 1000;
+    const queue = this.options.queueSeconds ?? 10;
+    const runEnd = queue + sample.runSeconds;
+    const reportedAt = runEnd + (this.options.processingSeconds ?? 30);
+    if (elapsed < queue / 2) return { sample: 'static_analysis', static: 'running', behavioural: 'pending' };
+    if (elapsed < queue) return { sample: 'scheduled', static: 'reported', behavioural: 'scheduled' };
+    if (elapsed < runEnd) return { sample: 'running', static: 'reported', behavioural: 'running' };
+    if (sample.failed) return { sample: 'failed', static: 'reported', behavioural: 'failed' };
+    if (elapsed < reportedAt) return { sample: 'processing', static: 'reported', behavioural: 'processing' };
+    return { sample: 'reported', static: 'reported', behavioural: 'reported' };
+  }
+
+  private async handle(req: EmulatorRequest): Promise<EmulatorResponse> {
+    const fault = this.faults.take();
+    if (fault === 'bad-key' || req.headers.authorization !== `Bearer ${this.options.apiKey}`) return error(401, 'UNAUTHORIZED', 'invalid or missing API key');
+    if (fault === 'rate-limited') return error(429, 'RATE_LIMITED', 'too many requests', { 'retry-after': '20' });
+    if (fault === 'server-error') return { status: 500, headers: { 'content-type': 'text/html' }, body: '<html><body><h1>500 Internal Server Error</h1></body></html>' };
+    if (fault === 'malformed') return { status: 200, headers: { 'content-type': 'application/json' }, body: '{"id": "2611' };
+    const answer = await this.route(req, fault);
+    if (fault === 'slow') return { ...answer, delayMs: 5_000 };
+    if (fault === 'truncated') return { ...answer, truncateAt: 10 };
+    return answer;
+  }
+
+  private async route(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
+    const path = req.url.pathname;
+    if (path === '/api/v0/samples' && req.method === 'GET') return { body: { data: [...this.samples.values()].slice(0, Number(req.url.searchParams.get('limit') ?? 20)).map((s) => this.view(s)), next: null } };
+    if (path === '/api/v0/samples' && req.method === 'POST') return this.submit(req, fault);
+    const match = path.match(/^\/api\/v0\/samples\/([^/]+)(?:\/(status|summary|[a-z]+\d+\/report_triage\.json))?$/);
+    const sample = match ? this.samples.get(match[1]!) : undefined;
+    if (!match || !sample) return error(404, 'NOT_FOUND', 'sample not found');
+    if (!match[2] && req.method === 'DELETE') {
+      this.samples.delete(sample.id);
+      return { body: {} };
+    }
+    if (req.method !== 'GET') return error(405, 'METHOD_NOT_ALLOWED', 'method not allowed');
+    if (!match[2]) return { body: this.view(sample) };
+    // The short status document sandboxapi polls (fixture triage_check.json).
+    if (match[2] === 'status') return { body: { sample: sample.id, status: this.states(sample).sample } };
+    if (match[2] === 'summary') return { body: this.summary(sample) };
+    const task = match[2].split('/')[0]!;
+    const platform = BEHAVIOURAL.find((t) => t.name === task);
+    if (!platform) return error(404, 'NOT_FOUND', 'task not found');
+    if (this.states(sample).behavioural !== 'reported') return error(404, 'REPORT_NOT_AVAILABLE', 'the report is not available yet');
+    return { body: this.taskReport(sample, platform) };
+  }
+
+  private async submit(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
+    const form = await req.form();
+    const file = form.get('file');
+    let request: { kind?: string; defaults?: { timeout?: number } };
+    try {
+      request = JSON.parse(String(form.get('_json') ?? '{}'));
+    } catch {
+      return error(400, 'INVALID', '_json is not valid JSON');
+    }
+    if (!(file instanceof File) || request.kind !== 'file') return error(400, 'BAD_REQUEST', 'a file submission needs kind "file" and a file part');
+    if (fault === 'quota') return error(403, 'QUOTA_EXCEEDED', 'monthly submission quota exceeded');
+    if (fault === 'unsupported') return error(400, 'INVALID', 'unsupported file type');
+    if (fault === 'oversize' || file.size > (this.options.maxSampleSize ?? 200 * 1024 * 1024)) return error(413, 'BAD_REQUEST', 'sample exceeds the maximum file size');
+    const content = Buffer.from(await file.arrayBuffer());
+    this.receivedRequests.push(request);
+    const now = this.options.clock.now();
+    const day = new Date(now).toISOString().slice(2, 10).replace(/-/g, '');
+    const sample: Sample = {
+      id: `${day}-${randomBytes(8).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '0').slice(0, 10)}`,
+      fileName: file.name,
+      sha256: createHash('sha256').update(content).digest('hex'),
+      md5: createHash('md5').update(content).digest('hex'),
+      sha1: createHash('sha1').update(content).digest('hex'),
+      size: content.length,
+      submittedAt: now,
+      runSeconds: request.defaults?.timeout ?? this.options.runSeconds ?? 120,
+      score: markerTriageScore(content),
+      failed: fault === 'failed-analysis',
+    };
+    this.samples.set(sample.id, sample);
+    return { body: { id: sample.id, status: 'pending', kind: 'file', filename: sample.fileName, private: true, submitted: new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z') } };
+  }
+
+  private view(sample: Sample) {
+    const states = this.states(sample);
+    return {
+      id: sample.id,
+      status: states.sample,
+      kind: 'file',
+      filename: sample.fileName,
+      private: true,
+      tasks: [{ id: 'static1', status: states.static }, ...BEHAVIOURAL.map((t) => ({ id: t.name, status: states.behavioural, target: sample.fileName }))],
+      submitted: new Date(sample.submittedAt).toISOString(),
+      ...(states.sample === 'reported' ? { completed: new Date(this.options.clock.now()).toISOString() } : {}),
+    };
+  }
+
+  private tags(sample: Sample): string[] {
+    return sample.score >= 10 ? ['family:sandtrap-test', 'ransomware', 'persistence'] : sample.score >= 5 ? ['persistence'] : [];
+  }
+
+  private summary(sample: Sample) {
+    const states = this.states(sample);
+    const reported = states.sample === 'reported';
+    return {
+      sample: sample.id,
+      status: states.sample,
+      owner: 'emulator.tria.ge',
+      target: sample.sha256,
+      created: new Date(sample.submittedAt).toISOString(),
+      ...(reported ? { completed: new Date(this.options.clock.now()).toISOString(), score: sample.score } : {}),
+      sha256: sample.sha256,
+      tasks: {
+        [`${sample.id}-static1`]: { kind: 'static', status: states.static },
+        ...Object.fromEntries(
+          BEHAVIOURAL.map((t, i) => [
+            `${sample.id}-${t.name}`,
+            {
+              kind: 'behavioral',
+              status: states.behavioural,
+              tags: this.tags(sample),
+              ...(reported ? { score: sample.score } : {}),
+              target: `${sample.sha256}.exe`,
+              backend: 'horse2',
+              resource: t.resource,
+              platform: t.platform,
+              queue_id: 1_000_000 + i,
+            },
+          ]),
+        ),
+      },
+    };
+  }
+
+  private taskReport(sample: Sample, task: (typeof BEHAVIOURAL)[number]) {
+    const hashes = { size: sample.size, md5: sample.md5, sha1: sample.sha1, sha256: sample.sha256 };
+    return {
+      version: '0.2.1',
+      sample: { id: sample.id, score: sample.score, submitted: new Date(sample.submittedAt).toISOString(), target: sample.sha256, ...hashes },
+      task: { target: `${sample.sha256}.exe`, ...hashes },
+      analysis: {
+        score: sample.score,
+        tags: this.tags(sample),
+        ttp: sample.score >= 5 ? ['T1053'] : [],
+        features: ['analog'],
+        submitted: new Date(sample.submittedAt).toISOString(),
+        reported: new Date(this.options.clock.now()).toISOString(),
+        backend: 'horse2',
+        resource: task.resource,
+        platform: task.platform,
+      },
+      // Padding makes the report bigger than one chunk, as real reports are.
+      processes: Array.from({ length: 150 }, (_, i) => ({ procid: i + 10, procid_parent: i + 9, pid: 1000 + i, ppid: 999 + i, cmd: `"C:\\Users\\Admin\\AppData\\Local\\Temp\\${sample.fileName}" /step ${i}`, image: `C:\\Users\\Admin\\AppData\\Local\\Temp\\${sample.fileName}`, orig: i === 0, started: i * 100 })),
+      signatures: sample.score >= 5 ? [{ label: 'schtasks_persist', name: 'Creates scheduled task(s)', ttp: ['T1053'], tags: ['persistence'], score: sample.score }] : [],
+      network: { flows: [] },
+      dumped: [],
+      extracted: [],
+    };
+  }
+}

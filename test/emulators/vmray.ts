@@ -1,0 +1,391 @@
+import { createHash } from 'node:crypto';
+import { FaultSwitch, markerVerdict, type EmulatorFault, type EmulatorOptions, type MarkerVerdict, type VendorEmulator } from './emulator';
+import { EmulatorServer, type EmulatorRequest, type EmulatorResponse } from './server';
+
+/** Options of {@link VmrayEmulator}. */
+export interface VmrayEmulatorOptions extends EmulatorOptions {
+  /** The key the API requires as `Authorization: api_key …`. */
+  apiKey: string;
+  /** The key has admin rights; without them `system_info` answers 403, as VMRay does. @default false */
+  adminKey?: boolean;
+  /** The platform writes `logs/summary_v2.json`; older ones only have the v1 `logs/summary.json`. @default true */
+  summaryV2?: boolean;
+  /** Largest upload accepted, in bytes (`webif_max_upload_size`). @default 200 MiB */
+  maxUploadBytes?: number;
+  /** Answer a resubmitted known sample with the error "No jobs were created" besides the submission, as some key caching modes do. */
+  reportCachedAsError?: boolean;
+}
+
+interface Sample {
+  id: number;
+  sha256: string;
+  md5: string;
+  sha1: string;
+  fileName: string;
+  size: number;
+  verdict: MarkerVerdict;
+  createdAt: number;
+}
+
+interface Submission {
+  id: number;
+  sample: Sample;
+  createdAt: number;
+  runSeconds: number;
+  /** No jobs: VMRay served the submission from the sample's earlier analyses. */
+  cached: boolean;
+  failed: boolean;
+}
+
+interface Analysis {
+  id: number;
+  jobId: number;
+  submission: Submission;
+  vm: { name: string; description: string };
+  verdict: 'clean' | 'suspicious' | 'malicious';
+  vti: number;
+}
+
+/**
+ * The analyses one submission produces for each test-marker verdict: one per VM, listed so that the
+ * top-ranked analysis is never the first.
+ */
+const ANALYSES: Record<MarkerVerdict, { vm: string; verdict: Analysis['verdict']; vti: number }[]> = {
+  malicious: [
+    { vm: 'win7_64_sp1', verdict: 'suspicious', vti: 60 },
+    { vm: 'win10_64', verdict: 'malicious', vti: 92 },
+  ],
+  suspicious: [
+    { vm: 'win7_64_sp1', verdict: 'clean', vti: 20 },
+    { vm: 'win10_64', verdict: 'suspicious', vti: 55 },
+  ],
+  benign: [
+    { vm: 'win7_64_sp1', verdict: 'clean', vti: 5 },
+    { vm: 'win10_64', verdict: 'clean', vti: 10 },
+  ],
+};
+
+const VMS: Record<string, string> = { win7_64_sp1: 'Windows 7 SP1 (64 bit)', win10_64: 'Windows 10 (64 bit)' };
+const SEVERITY: Record<Analysis['verdict'], string> = { clean: 'not_suspicious', suspicious: 'suspicious', malicious: 'malicious' };
+const RANK: Record<Analysis['verdict'], number> = { clean: 1, suspicious: 2, malicious: 3 };
+
+const ok = (data: unknown): EmulatorResponse => ({ body: { result: 'ok', data } });
+const fail = (status: number, message: string, headers: Record<string, string> = {}): EmulatorResponse => ({ status, headers, body: { result: 'error', error_msg: message } });
+const vmrayTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, '');
+
+/**
+ * VMRay's REST API on loopback: `/rest/...`, `Authorization: api_key <key>`, the `{"result", "data"}`
+ * envelope and `{"result": "error", "error_msg"}` failures, `sample/submit` with a multipart
+ * `sample_file` answering HTTP 200 even when it refuses (quota, unsupported type: `data.errors`, as in
+ * the sandboxapi fixture), `system_info` refused (403) to keys without admin rights, and analysis
+ * archives with `summary_v2.json` and the v1 `summary.json`. Submissions finish on the given clock;
+ * a known sample is served from its earlier analyses without new jobs (VMRay's analysis caching).
+ */
+export class VmrayEmulator implements VendorEmulator {
+  readonly vendor = 'vmray' as const;
+  readonly server: EmulatorServer;
+  private readonly faults = new FaultSwitch();
+  private readonly samples = new Map<string, Sample>();
+  private readonly submissionsById = new Map<number, Submission>();
+  private readonly analyses: Analysis[] = [];
+  private nextId = 1;
+  baseUrl = '';
+
+  constructor(private readonly options: VmrayEmulatorOptions) {
+    this.server = new EmulatorServer((req) => this.handle(req));
+  }
+
+  async start(): Promise<string> {
+    this.baseUrl = `${await this.server.start()}/rest/`;
+    return this.baseUrl;
+  }
+
+  stop(): Promise<void> {
+    return this.server.stop();
+  }
+
+  setFault(fault: EmulatorFault, count?: number): void {
+    this.faults.set(fault, count);
+  }
+
+  vendorConfig() {
+    return { id: 'vmray' as const, baseUrl: this.baseUrl, secret: { env: 'SANDTRAP_VMRAY_API_KEY' } };
+  }
+
+  credentialsEnv(): Record<string, string> {
+    return { SANDTRAP_VMRAY_API_KEY: this.options.apiKey };
+  }
+
+  get submissions(): number {
+    return this.submissionsById.size;
+  }
+
+
+  private finishedAt(submission: Submission): number {
+    if (submission.cached) return submission.createdAt;
+    const queue = (this.options.queueSeconds ?? 10) * 1000;
+    return submission.createdAt + queue + (submission.runSeconds + (this.options.processingSeconds ?? 30)) * 1000;
+  }
+
+  private finished(submission: Submission): boolean {
+    return this.options.clock.now() >= this.finishedAt(submission);
+  }
+
+  /** Analyses appear when their submission finishes. */
+  private visibleAnalyses(filter: (a: Analysis) => boolean): Analysis[] {
+    return this.analyses.filter((a) => filter(a) && this.finished(a.submission));
+  }
+
+  private async handle(req: EmulatorRequest): Promise<EmulatorResponse> {
+    const fault = this.faults.take();
+    if (req.headers.authorization !== `api_key ${this.options.apiKey}` || fault === 'bad-key') return fail(401, 'Authentication failed: invalid API key');
+    if (fault === 'rate-limited') return fail(429, 'Too many requests, please retry later', { 'retry-after': '17' });
+    if (fault === 'server-error') return { status: 503, headers: { 'content-type': 'text/html' }, body: '<html><body><h1>503 Service Unavailable</h1></body></html>' };
+    if (fault === 'malformed') return { body: { result: 'ok' } };
+    const answer = await this.route(req, fault);
+    if (fault === 'slow') return { ...answer, delayMs: 5_000 };
+    if (fault === 'truncated') return { ...answer, truncateAt: 10 };
+    return answer;
+  }
+
+  private async route(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
+    const path = req.url.pathname.replace(/^\/rest/, '');
+    if (req.method === 'GET' && path === '/system_info') {
+      if (!this.options.adminKey) return fail(403, 'Permission denied: this action requires administrator rights');
+      return ok({
+        api_items_per_request: 100,
+        max_api_items: 1000,
+        version: '2024.4.1',
+        version_major: 2024,
+        version_minor: 4,
+        version_revision: 1,
+        webif_alias: 'Emulator',
+        webif_max_sample_size: this.maxUpload(),
+        webif_max_upload_size: this.maxUpload(),
+      });
+    }
+    if (req.method === 'POST' && path === '/sample/submit') return this.submit(req, fault);
+    const submission = path.match(/^\/submission\/(\d+)$/);
+    if (req.method === 'GET' && submission) {
+      const found = this.submissionsById.get(Number(submission[1]));
+      return found ? ok(this.submissionRecord(found)) : fail(404, 'No such submission');
+    }
+    if (req.method === 'GET' && path === '/analysis') {
+      const submissionId = Number(req.url.searchParams.get('analysis_submission_id'));
+      return ok(this.visibleAnalyses((a) => a.submission.id === submissionId).map((a) => this.analysisRecord(a)));
+    }
+    const bySample = path.match(/^\/analysis\/sample\/(\d+)$/);
+    if (req.method === 'GET' && bySample) {
+      return ok(this.visibleAnalyses((a) => a.submission.sample.id === Number(bySample[1])).map((a) => this.analysisRecord(a)));
+    }
+    const sample = path.match(/^\/sample\/(\d+)$/);
+    if (req.method === 'GET' && sample) {
+      const found = [...this.samples.values()].find((s) => s.id === Number(sample[1]));
+      return found ? ok(this.sampleRecord(found)) : fail(404, 'No such sample');
+    }
+    const archive = path.match(/^\/analysis\/(\d+)\/archive\/logs\/(summary_v2\.json|summary\.json)$/);
+    if (req.method === 'GET' && archive) {
+      const analysis = this.analyses.find((a) => a.id === Number(archive[1]) && this.finished(a.submission));
+      if (!analysis) return fail(404, 'No such analysis');
+      if (archive[2] === 'summary_v2.json') {
+        return this.options.summaryV2 === false ? fail(404, 'File logs/summary_v2.json not found in archive') : { body: this.summaryV2(analysis) };
+      }
+      return { body: this.summaryV1(analysis) };
+    }
+    return fail(404, 'Not found');
+  }
+
+  private maxUpload(): number {
+    return this.options.maxUploadBytes ?? 200 * 1024 * 1024;
+  }
+
+  private async submit(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
+    if (fault === 'oversize' || req.body.length > this.maxUpload()) return fail(400, `Sample file is larger than the maximum upload size (${this.maxUpload()} bytes)`);
+    const form = await req.form();
+    const file = form.get('sample_file');
+    if (!(file instanceof File)) return fail(400, 'Missing parameter: sample_file or sample_url');
+    const content = Buffer.from(await file.arrayBuffer());
+    const sha256 = createHash('sha256').update(content).digest('hex');
+    const now = this.options.clock.now();
+    const encodedName = form.get('sample_filename_b64enc');
+    const fileName = typeof encodedName === 'string' ? Buffer.from(encodedName, 'base64').toString('utf8') : file.name;
+    let sample = this.samples.get(sha256);
+    if (!sample) {
+      sample = {
+        id: 1_169_850 + this.samples.size,
+        sha256,
+        md5: createHash('md5').update(content).digest('hex'),
+        sha1: createHash('sha1').update(content).digest('hex'),
+        fileName,
+        size: content.length,
+        verdict: markerVerdict(content),
+        createdAt: now,
+      };
+      this.samples.set(sha256, sample);
+    }
+    const refusal = fault === 'quota' ? 'Denied: The vmray quota for account 100 (Sandtrap (Account)) is exceeded. (50/50 used, 1 requested)' : fault === 'unsupported' ? 'Sample type is not supported by any analyzer, no jobs were created' : undefined;
+    const known = this.analyses.some((a) => a.submission.sample === sample && this.finished(a.submission));
+    const notice = known && this.options.reportCachedAsError ? 'No jobs were created: the sample was analysed before' : undefined;
+    const userConfig = JSON.parse(String(form.get('user_config') ?? '{}')) as { timeout?: number };
+    const submission: Submission = {
+      id: 1_374_306 + this.submissionsById.size,
+      sample,
+      createdAt: now,
+      runSeconds: userConfig.timeout || (this.options.runSeconds ?? 120),
+      cached: known,
+      failed: fault === 'failed-analysis',
+    };
+    const jobs = refusal || known ? [] : ANALYSES[sample.verdict].map((planned) => ({ planned, jobId: this.nextId++ }));
+    if (!refusal) {
+      this.submissionsById.set(submission.id, submission);
+      if (!submission.failed) {
+        for (const { planned, jobId } of jobs) {
+          this.analyses.push({ id: 1_097_000 + jobId, jobId, submission, vm: { name: planned.vm, description: VMS[planned.vm] ?? planned.vm }, verdict: planned.verdict, vti: planned.vti });
+        }
+      }
+    }
+    return ok({
+      errors: refusal || notice ? [{ error_msg: refusal ?? notice, submission_filename: fileName }] : [],
+      jobs: jobs.map(({ planned, jobId }) => ({
+        job_id: 1_097_200 + jobId,
+        job_sample_id: sample.id,
+        job_submission_id: submission.id,
+        job_status: 'queued',
+        job_tracking_state: '//waiting',
+        job_type: 'full_analysis',
+        job_vm_name: planned.vm,
+        job_created: vmrayTime(now),
+      })),
+      md_jobs: [],
+      reputation_jobs: [],
+      samples: [this.sampleSubmitRecord(sample, fileName)],
+      static_jobs: [],
+      submissions: [{ ...this.submissionRecord(submission), submission_finished: false, submission_has_errors: null }],
+      vt_jobs: [],
+    });
+  }
+
+  private sampleSubmitRecord(sample: Sample, submittedName: string) {
+    return {
+      sample_created: vmrayTime(sample.createdAt),
+      sample_filename: sample.fileName,
+      sample_filesize: sample.size,
+      sample_id: sample.id,
+      sample_is_multipart: false,
+      sample_md5hash: sample.md5,
+      sample_priority: 1,
+      sample_sha1hash: sample.sha1,
+      sample_sha256hash: sample.sha256,
+      sample_type: 'JScript',
+      sample_url: null,
+      sample_webif_url: `https://cloud.vmray.com/user/sample/view?id=${sample.id}`,
+      submission_filename: submittedName,
+    };
+  }
+
+  private submissionRecord(submission: Submission) {
+    const finished = this.finished(submission);
+    return {
+      submission_comment: null,
+      submission_created: vmrayTime(submission.createdAt),
+      submission_filename: submission.sample.fileName,
+      submission_finish_time: finished ? vmrayTime(this.finishedAt(submission)) : null,
+      submission_finished: finished,
+      submission_has_errors: finished ? submission.failed : null,
+      submission_id: submission.id,
+      submission_priority: 1,
+      submission_reputation_mode: 'auxiliary',
+      submission_sample_id: submission.sample.id,
+      submission_sample_sha256: submission.sample.sha256,
+      submission_shareable: false,
+      submission_tags: [],
+      submission_type: 'api',
+      submission_webif_url: `https://cloud.vmray.com/user/sample/view?id=${submission.sample.id}`,
+    };
+  }
+
+  private analysisRecord(analysis: Analysis) {
+    const { submission } = analysis;
+    return {
+      analysis_analyzer_name: 'vmray',
+      analysis_configuration_name: 'default',
+      analysis_created: vmrayTime(this.finishedAt(submission)),
+      analysis_id: analysis.id,
+      analysis_job_id: 1_097_200 + analysis.jobId,
+      analysis_result_code: 1,
+      analysis_result_str: 'Operation completed successfully',
+      analysis_sample_id: submission.sample.id,
+      analysis_sample_sha256: submission.sample.sha256,
+      analysis_severity: SEVERITY[analysis.verdict],
+      analysis_submission_id: submission.id,
+      analysis_verdict: analysis.verdict,
+      analysis_vm_name: analysis.vm.name,
+      analysis_vti_score: analysis.vti,
+      analysis_webif_url: `https://cloud.vmray.com/user/analysis/view?id=${analysis.id}`,
+    };
+  }
+
+  private sampleRecord(sample: Sample) {
+    const analyses = this.visibleAnalyses((a) => a.submission.sample === sample);
+    const top = analyses.reduce<Analysis | undefined>((best, a) => (!best || RANK[a.verdict] > RANK[best.verdict] || (RANK[a.verdict] === RANK[best.verdict] && a.vti > best.vti) ? a : best), undefined);
+    return {
+      ...this.sampleSubmitRecord(sample, sample.fileName),
+      sample_verdict: top?.verdict ?? 'not_available',
+      sample_verdict_reason_description: top ? `Highest verdict among ${analyses.length} analyses` : null,
+      sample_vti_score: top?.vti ?? null,
+      sample_severity: top ? SEVERITY[top.verdict] : 'unknown',
+      sample_classification: top?.verdict === 'malicious' ? ['Trojan'] : [],
+    };
+  }
+
+  /** `logs/summary_v2.json`, with the fields VMRay's own tooling reads (`analysis_metadata`, `vti.matches`, `mitre_attack`). */
+  private summaryV2(analysis: Analysis) {
+    const { submission } = analysis;
+    return {
+      _type: 'summary',
+      version: 4,
+      analysis_metadata: {
+        _type: 'analysis_metadata',
+        verdict: analysis.verdict,
+        sample_type: 'JScript',
+        submission_filename: submission.sample.fileName,
+        is_execution_successful: true,
+        termination_reason: 'timeout',
+        result_str: 'Operation completed successfully',
+        analysis_duration: submission.runSeconds,
+      },
+      virtual_machine: { _type: 'virtual_machine', name: analysis.vm.name, description: analysis.vm.description },
+      vti: {
+        _type: 'vti',
+        score_type: 'dynamic',
+        matches: Object.fromEntries(
+          (analysis.verdict === 'clean' ? [] : [1, 2, 3]).map((n) => [
+            `vti_match_${n}`,
+            { _type: 'vti_match', category_desc: 'Test', operation_desc: 'Carries a Sandtrap test marker', technique_desc: 'Inert marker', analysis_score: analysis.verdict === 'malicious' ? 5 : 3, threat_names: [] },
+          ]),
+        ),
+      },
+      mitre_attack: { _type: 'mitre_attack', v4: { techniques: {} } },
+      classifications: analysis.verdict === 'malicious' ? ['Trojan'] : [],
+      artifacts: { ref_files: [], ref_domains: [], ref_ip_addresses: [] },
+      processes: Object.fromEntries(Array.from({ length: 120 }, (_, i) => [`process_${i}`, { _type: 'process', monitor_id: i, os_pid: 1000 + i, image_name: `proc${i}.exe`, filename: `C:\\Windows\\proc${i}.exe` }])),
+    };
+  }
+
+  /** The v1 `logs/summary.json`, shaped like the sandboxapi fixture. */
+  private summaryV1(analysis: Analysis) {
+    return {
+      analysis_details: { creation_time: vmrayTime(this.finishedAt(analysis.submission)), execution_successful: true, termination_reason: 'timeout', type: 'analysis_details', version: 2 },
+      artifacts: {},
+      extracted_files: [],
+      processes: [],
+      remarks: {},
+      sample_details: { sample_type: 'JScript' },
+      type: '',
+      version: 1,
+      vm_and_analyzer_details: { vm_name: analysis.vm.name },
+      vti: { type: 'vti', version: 1, vti_built_in_rules_version: '2.6', vti_rule_type: 'Default', vti_rule_matches: [], vti_score: analysis.vti },
+      yara: {},
+    };
+  }
+}

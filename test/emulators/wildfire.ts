@@ -1,0 +1,181 @@
+import { createHash } from 'node:crypto';
+import { FaultSwitch, markerVerdict, type EmulatorFault, type EmulatorOptions, type VendorEmulator } from './emulator';
+import { EmulatorServer, type EmulatorRequest, type EmulatorResponse } from './server';
+
+/** Options of {@link WildfireEmulator}. */
+export interface WildfireEmulatorOptions extends EmulatorOptions {
+  /** The key every request must carry in its `apikey` form field. */
+  apiKey: string;
+  /** Largest upload accepted, in bytes; bigger ones get HTTP 413. */
+  maxSampleSize?: number;
+}
+
+interface Sample {
+  sha256: string;
+  md5: string;
+  sha1: string;
+  fileName: string;
+  size: number;
+  submittedAt: number;
+  /** The verdict code once the analysis ends. */
+  verdict: number;
+  failed: boolean;
+}
+
+/** WildFire's verdict code for the test markers: malware, grayware, benign. */
+export function markerWildfireVerdict(content: Buffer): number {
+  return { malicious: 1, suspicious: 2, benign: 0 }[markerVerdict(content)];
+}
+
+const xml = (body: string) => `<?xml version="1.0" encoding="UTF-8"?>${body}`;
+const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const xmlAnswer = (status: number, body: string, headers: Record<string, string> = {}): EmulatorResponse => ({
+  status,
+  headers: { 'content-type': 'application/xml', ...headers },
+  body: xml(body),
+});
+/** WildFire's error document, with the quoted message its servers send. */
+const errorAnswer = (status: number, message: string) => xmlAnswer(status, `<error><error-message>'${escape(message)}'</error-message></error>`);
+
+const MALWARE_WORD: Record<number, string> = { 0: 'no', 1: 'yes', 2: 'grayware', 4: 'phishing', 5: 'yes' };
+
+/**
+ * Palo Alto Networks WildFire's public API on loopback (`/publicapi/...`): form POSTs with the key in
+ * `apikey`, XML answers, the documented status codes (401, 404, 405, 413, 418, 419) and verdict codes
+ * (−100 while the analysis runs, −101 when it fails). Samples are known by SHA-256; their lifecycle
+ * (upload → queue → run → processing → verdict and report) follows the given clock.
+ *
+ * WildFire documents no request-rate status; the `rate-limited` fault answers HTTP 429 with
+ * Retry-After, as the load balancers in front of it do.
+ */
+export class WildfireEmulator implements VendorEmulator {
+  readonly vendor = 'wildfire' as const;
+  readonly server: EmulatorServer;
+  private readonly faults = new FaultSwitch();
+  private readonly samples = new Map<string, Sample>();
+  private uploads = 0;
+  baseUrl = '';
+
+  constructor(private readonly options: WildfireEmulatorOptions) {
+    this.server = new EmulatorServer((req) => this.handle(req));
+  }
+
+  async start(): Promise<string> {
+    this.baseUrl = `${await this.server.start()}/publicapi/`;
+    return this.baseUrl;
+  }
+
+  stop(): Promise<void> {
+    return this.server.stop();
+  }
+
+  setFault(fault: EmulatorFault, count?: number): void {
+    this.faults.set(fault, count);
+  }
+
+  vendorConfig() {
+    return { id: 'wildfire' as const, baseUrl: this.baseUrl, secret: { env: 'SANDTRAP_WILDFIRE_API_KEY' } };
+  }
+
+  credentialsEnv(): Record<string, string> {
+    return { SANDTRAP_WILDFIRE_API_KEY: this.options.apiKey };
+  }
+
+  get submissions(): number {
+    return this.uploads;
+  }
+
+  /** Requests to a path containing `fragment`. */
+  count(fragment: string): number {
+    return this.server.requests.filter((r) => r.path.includes(fragment)).length;
+  }
+
+  /** The verdict code a sample has at the current time: −100 until its report is written. */
+  private verdictOf(sample: Sample): number {
+    const { queueSeconds = 10, runSeconds = 120, processingSeconds = 30 } = this.options;
+    const readyAt = sample.submittedAt + (queueSeconds + runSeconds + processingSeconds) * 1000;
+    if (this.options.clock.now() < readyAt) return -100;
+    return sample.failed ? -101 : sample.verdict;
+  }
+
+  private async handle(req: EmulatorRequest): Promise<EmulatorResponse> {
+    const fault = this.faults.take();
+    // Every resource but /test/pe is POST; WildFire answers anything else with 405.
+    if (req.method !== 'POST') return errorAnswer(405, 'Method Not Allowed');
+    const form = await req.form();
+    if (fault === 'bad-key' || form.get('apikey') !== this.options.apiKey) return errorAnswer(401, 'Invalid API key');
+    if (fault === 'quota') return errorAnswer(419, 'Quota Exceeded');
+    if (fault === 'rate-limited') return { status: 429, headers: { 'retry-after': '30', 'content-type': 'text/html' }, body: '<html><body>429 Too Many Requests</body></html>' };
+    if (fault === 'server-error') return { status: 500, headers: { 'content-type': 'text/html' }, body: '<html><body><h1>500 Internal Server Error</h1></body></html>' };
+    if (fault === 'malformed') return xmlAnswer(200, '<wildfire><upload-file-info><sha256>');
+    const answer = await this.route(req.url.pathname, form, fault);
+    if (fault === 'slow') return { ...answer, delayMs: 5_000 };
+    if (fault === 'truncated') return { ...answer, truncateAt: 10 };
+    return answer;
+  }
+
+  private async route(path: string, form: FormData, fault: EmulatorFault): Promise<EmulatorResponse> {
+    if (path === '/publicapi/submit/file') {
+      const file = form.get('file');
+      if (!(file instanceof File)) return errorAnswer(420, 'Missing required file');
+      return this.upload(file, fault);
+    }
+    const hash = String(form.get('hash') ?? '').toLowerCase();
+    if (path === '/publicapi/get/verdict') {
+      if (!/^[0-9a-f]{32}$|^[0-9a-f]{64}$/.test(hash)) return errorAnswer(421, 'Invalid hash');
+      const sample = [...this.samples.values()].find((s) => s.sha256 === hash || s.md5 === hash);
+      const verdict = sample ? this.verdictOf(sample) : -102;
+      return xmlAnswer(200, `<wildfire><get-verdict-info><sha256>${sample?.sha256 ?? hash}</sha256><md5>${sample?.md5 ?? ''}</md5><verdict>${verdict}</verdict></get-verdict-info></wildfire>`);
+    }
+    if (path === '/publicapi/get/report') {
+      const sample = this.samples.get(hash);
+      if (!sample || this.verdictOf(sample) < 0) return errorAnswer(404, 'Not Found');
+      if (form.get('format') === 'pdf') {
+        return { headers: { 'content-type': 'application/pdf', 'content-disposition': `attachment; filename=${sample.sha256}.pdf` }, body: Buffer.from(`%PDF-1.4\n% WildFire report ${sample.sha256}\n%%EOF\n`) };
+      }
+      return xmlAnswer(200, this.reportXml(sample));
+    }
+    return errorAnswer(404, 'Not Found');
+  }
+
+  private async upload(file: File, fault: EmulatorFault): Promise<EmulatorResponse> {
+    if (fault === 'unsupported') return errorAnswer(418, 'Unsupported File Type');
+    if (fault === 'oversize' || file.size > (this.options.maxSampleSize ?? 100 * 1024 * 1024)) return errorAnswer(413, 'Request Entity Too Large');
+    const content = Buffer.from(await file.arrayBuffer());
+    const digest = (algorithm: string) => createHash(algorithm).update(content).digest('hex');
+    this.uploads++;
+    // WildFire knows a sample once: uploading it again returns the same record and keeps its verdict.
+    const sample: Sample = this.samples.get(digest('sha256')) ?? {
+      sha256: digest('sha256'),
+      md5: digest('md5'),
+      sha1: digest('sha1'),
+      fileName: file.name,
+      size: content.length,
+      submittedAt: this.options.clock.now(),
+      verdict: markerWildfireVerdict(content),
+      failed: fault === 'failed-analysis',
+    };
+    this.samples.set(sample.sha256, sample);
+    return xmlAnswer(
+      200,
+      `<wildfire><upload-file-info><url></url><filetype>PE32 executable</filetype><filename>${escape(sample.fileName)}</filename>` +
+        `<sha256>${sample.sha256}</sha256><md5>${sample.md5}</md5><size>${sample.size}</size></upload-file-info></wildfire>`,
+    );
+  }
+
+  private reportXml(sample: Sample): string {
+    const malware = MALWARE_WORD[sample.verdict] ?? 'no';
+    const behaviours = sample.verdict === 0 ? [] : ['Created an executable file in a user folder', 'Modified the Windows registry', 'Connected to an unknown domain'];
+    // Padding makes the report bigger than one chunk, as real reports are.
+    const timeline = Array.from({ length: 200 }, (_, i) => `<entry seq="${i + 1}">Created file C:\\Users\\Administrator\\AppData\\Local\\Temp\\tmp${i}.dat</entry>`).join('');
+    const summary = behaviours.map((b, i) => `<entry score="0.${9 - i}" id="${3000 + i}" details="${escape(b)}" behavior="${escape(b)}">${escape(b)}</entry>`).join('');
+    const task = (platform: number, software: string) =>
+      `<report><version>3.0</version><platform>${platform}</platform><software>${software}</software><sha256>${sample.sha256}</sha256><md5>${sample.md5}</md5>` +
+      `<malware>${malware}</malware><summary>${summary}</summary><timeline>${timeline}</timeline></report>`;
+    return (
+      `<wildfire><version>2.0</version><file_info><file_signer>None</file_signer><malware>${malware}</malware><sha1>${sample.sha1}</sha1>` +
+      `<filetype>PE32 executable</filetype><sha256>${sample.sha256}</sha256><md5>${sample.md5}</md5><size>${sample.size}</size></file_info>` +
+      `<task_info>${task(100, 'Windows 10 x64, Adobe Reader 11, Office 2016')}${task(60, 'Windows 7 x64 SP1, Office 2013')}</task_info></wildfire>`
+    );
+  }
+}

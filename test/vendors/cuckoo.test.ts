@@ -1,0 +1,254 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { VendorConfigSchema } from '../../lambdas/core/config';
+import type { NativeReport, SampleSource } from '../../lambdas/vendors/connector';
+import { CuckooConnector, cuckooConnectorInfo } from '../../lambdas/vendors/cuckoo';
+import { closeHttpPools } from '../../lambdas/vendors/http';
+import { CuckooEmulator } from '../emulators/cuckoo';
+import type { EmulatorFault } from '../emulators/emulator';
+import { EmulatorServer } from '../emulators/server';
+
+const TOKEN = 'cuckoo-test-token';
+
+/** A clock the test moves by hand. */
+class TestClock {
+  t = Date.UTC(2026, 0, 5, 9, 0, 0);
+  now(): number {
+    return this.t;
+  }
+  advance(seconds: number): void {
+    this.t += seconds * 1000;
+  }
+}
+
+function sample(content: string, fileName = 'invoice.js'): SampleSource {
+  const bytes = Buffer.from(content);
+  return { fileName, size: bytes.length, sha256: 'f'.repeat(64), fileType: 'script-js', mimeType: 'text/javascript', open: async () => Readable.from([bytes]) };
+}
+
+async function readAll(report: NativeReport): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of report.body) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function fixture(name: string): unknown {
+  return JSON.parse(readFileSync(path.join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures', 'sandboxapi', name), 'utf8'));
+}
+
+function configFor(baseUrl: string, extra: Record<string, unknown> = {}) {
+  return VendorConfigSchema.parse({ id: 'cuckoo', baseUrl, requestTimeoutMs: 500, analysisTimeoutSeconds: 120, options: { processingSeconds: 30 }, ...extra });
+}
+
+afterAll(() => closeHttpPools());
+
+describe('Cuckoo connector against the Cuckoo 2 emulator', () => {
+  const clock = new TestClock();
+  const emulator = new CuckooEmulator({ clock, token: TOKEN, queueSeconds: 20, processingSeconds: 30 });
+  let cuckoo: CuckooConnector;
+
+  beforeAll(async () => {
+    cuckoo = new CuckooConnector(configFor(await emulator.start()), TOKEN, clock);
+  });
+  afterAll(() => emulator.stop());
+  afterEach(() => emulator.setFault('none'));
+
+  it('is built by its registry entry', () => {
+    const built = cuckooConnectorInfo.create(configFor(emulator.baseUrl), TOKEN, clock);
+    expect(built).toBeInstanceOf(CuckooConnector);
+    expect(built.id).toBe('cuckoo');
+  });
+
+  it('is available with its token, and treats a refused token as an AuthError rather than "down"', async () => {
+    await expect(cuckoo.available()).resolves.toBe(true);
+    await expect(new CuckooConnector(configFor(emulator.baseUrl), 'wrong', clock).available()).rejects.toMatchObject({ name: 'AuthError' });
+    expect(emulator.server.requests.at(-2)?.headers.authorization).toBe(`Bearer ${TOKEN}`);
+  });
+
+  it('says unavailable when nothing listens', async () => {
+    await expect(new CuckooConnector(configFor('http://127.0.0.1:9/'), TOKEN, clock).available()).resolves.toBe(false);
+  });
+
+  it('submits, polls pending → running → completed → reported, then reads and scores the report', async () => {
+    const itemId = await cuckoo.submit(sample('// SANDTRAP-TEST-MALICIOUS inert marker\n'));
+    expect(itemId).toMatch(/^\d+$/);
+    expect(cuckoo.initialWaitSeconds()).toBe(150);
+
+    const pending = await cuckoo.status(itemId);
+    expect(pending).toEqual({ done: false, failed: false, state: 'pending', pollAfterSeconds: 150 });
+
+    clock.advance(50);
+    const running = await cuckoo.status(itemId);
+    expect(running).toMatchObject({ done: false, failed: false, state: 'running' });
+    // Started 30 s ago with a 120 s timeout: 90 s of run left plus 30 s of processing.
+    expect(running.pollAfterSeconds).toBe(120);
+
+    clock.advance(100);
+    await expect(cuckoo.status(itemId)).resolves.toMatchObject({ done: false, failed: false, state: 'completed' });
+
+    clock.advance(30);
+    await expect(cuckoo.status(itemId)).resolves.toEqual({ done: true, failed: false, state: 'reported' });
+
+    const report = await cuckoo.report(itemId);
+    expect(report).toMatchObject({ contentType: 'application/json', extension: 'json' });
+    const document = JSON.parse(await readAll(report));
+    expect(document.info.id).toBe(Number(itemId));
+    expect(cuckoo.score(document)).toEqual({ score: 100, verdict: 'malicious', native: { value: 12.4, scale: 'info.score (Σ severity / 5, unbounded)' } });
+  });
+
+  it('sends the analysis timeout and configured options in the multipart form', async () => {
+    const withOptions = new CuckooConnector(configFor(emulator.baseUrl, { analysisTimeoutSeconds: 90, options: { package: 'js', priority: 2 } }), TOKEN, clock);
+    const itemId = await withOptions.submit(sample('console.log(1)'));
+    const response = await fetch(`${emulator.baseUrl}tasks/view/${itemId}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const { task } = (await response.json()) as { task: { timeout: number; package: string; priority: number } };
+    expect(task).toMatchObject({ timeout: 90, package: 'js', priority: 2 });
+  });
+
+  it('reads the queue size from cuckoo/status', async () => {
+    await cuckoo.submit(sample('queued'));
+    await expect(cuckoo.queueSize()).resolves.toBeGreaterThanOrEqual(1);
+  });
+
+  it('streams the HTML report once reported', async () => {
+    const itemId = await cuckoo.submit(sample('// SANDTRAP-TEST-SUSPICIOUS\n'));
+    clock.advance(200);
+    const html = await cuckoo.htmlReport(itemId);
+    expect(html).toMatchObject({ contentType: 'text/html', extension: 'html' });
+    expect(await readAll(html)).toContain(`Cuckoo report ${itemId}`);
+  });
+
+  it('deletes a task, and answers false for a task it cannot delete', async () => {
+    const itemId = await cuckoo.submit(sample('to delete'));
+    await expect(cuckoo.delete(itemId)).resolves.toBe(true);
+    await expect(cuckoo.delete(itemId)).resolves.toBe(false);
+  });
+
+  it('throws ItemNotFoundError for an unknown task', async () => {
+    await expect(cuckoo.status('999')).rejects.toMatchObject({ name: 'ItemNotFoundError' });
+  });
+
+  it('refuses a sample over maxFileBytes without uploading it', async () => {
+    const small = new CuckooConnector(configFor(emulator.baseUrl, { maxFileBytes: 4 }), TOKEN, clock);
+    const before = emulator.server.requests.length;
+    await expect(small.submit(sample('too many bytes'))).rejects.toMatchObject({ name: 'SampleTooLargeError' });
+    expect(emulator.server.requests.length).toBe(before);
+  });
+
+  describe('faults', () => {
+    it.each<[EmulatorFault, string]>([
+      ['bad-key', 'AuthError'],
+      ['rate-limited', 'RateLimitedError'],
+      ['quota', 'QuotaExceededError'],
+      ['server-error', 'TransientError'],
+      ['malformed', 'BadResponseError'],
+      ['truncated', 'TransientError'],
+      ['oversize', 'SampleTooLargeError'],
+    ])('maps %s on submit to %s', async (fault, name) => {
+      emulator.setFault(fault);
+      await expect(cuckoo.submit(sample('x'))).rejects.toMatchObject({ name });
+    });
+
+    it('honours the Retry-After of a 429', async () => {
+      emulator.setFault('rate-limited');
+      await expect(cuckoo.status('1')).rejects.toMatchObject({ name: 'RateLimitedError', retryAfterSeconds: 42 });
+    });
+
+    it('gives up on a slow answer within the request timeout, as a TransientError', async () => {
+      emulator.setFault('slow');
+      const started = Date.now();
+      await expect(cuckoo.status('1')).rejects.toMatchObject({ name: 'TransientError' });
+      expect(Date.now() - started).toBeLessThan(2_000);
+    });
+
+    it('reports an unsupported file once Cuckoo finds no analysis package for it', async () => {
+      emulator.setFault('unsupported', 1);
+      const itemId = await cuckoo.submit(sample('\x00\x01 opaque'));
+      await expect(cuckoo.status(itemId)).resolves.toMatchObject({ state: 'pending' });
+      clock.advance(25);
+      await expect(cuckoo.status(itemId)).rejects.toMatchObject({ name: 'UnsupportedFileError', message: expect.stringContaining('No valid package') });
+    });
+
+    it('ends the poll on failed_analysis with the reason, where sandboxapi polled forever', async () => {
+      emulator.setFault('failed-analysis', 1);
+      const itemId = await cuckoo.submit(sample('// SANDTRAP-TEST-MALICIOUS'));
+      clock.advance(25);
+      await expect(cuckoo.status(itemId)).resolves.toMatchObject({ done: false, failed: false, state: 'running' });
+      clock.advance(200);
+      await expect(cuckoo.status(itemId)).resolves.toEqual({ done: false, failed: true, state: 'failed_analysis', reason: 'The analysis hit a critical error, aborting' });
+    });
+  });
+});
+
+describe('Cuckoo connector on sandboxapi fixture responses', () => {
+  const clock = new TestClock();
+  const routes: Record<string, string> = {
+    '/cuckoo/status': 'cuckoo_status.json',
+    '/tasks/create/file': 'cuckoo_tasks_create_file.json',
+    '/tasks/view/1': 'cuckoo_tasks_view.json',
+  };
+  const server = new EmulatorServer((req) => {
+    const name = routes[req.url.pathname];
+    return name ? { body: fixture(name) as object } : { status: 404, body: { message: 'Not found' } };
+  });
+  let cuckoo: CuckooConnector;
+
+  beforeAll(async () => {
+    cuckoo = new CuckooConnector(configFor(`${await server.start()}/`), undefined, clock);
+  });
+  afterAll(() => server.stop());
+
+  it('submits against a fixture reply and returns its task id', async () => {
+    await expect(cuckoo.submit(sample('x'))).resolves.toBe('1');
+  });
+
+  it('reads availability and queue size from the fixture status', async () => {
+    await expect(cuckoo.available()).resolves.toBe(true);
+    await expect(cuckoo.queueSize()).resolves.toBe(0);
+  });
+
+  it('does not treat the fixture task in state completed as done (the report only exists at reported)', async () => {
+    await expect(cuckoo.status('1')).resolves.toMatchObject({ done: false, failed: false, state: 'completed' });
+  });
+
+  it('sends no Authorization header when no token is configured', () => {
+    expect(server.requests.every((r) => r.headers.authorization === undefined)).toBe(true);
+  });
+});
+
+describe('Cuckoo score normalisation', () => {
+  const cuckoo = new CuckooConnector(configFor('http://127.0.0.1:9/'), undefined, new TestClock());
+
+  it('scores the sandboxapi report fixture: info.score 5 → 50, suspicious', () => {
+    expect(cuckoo.score(fixture('cuckoo_tasks_report.json'))).toEqual({
+      score: 50,
+      verdict: 'suspicious',
+      native: { value: 5, scale: 'info.score (Σ severity / 5, unbounded)' },
+    });
+  });
+
+  it.each([
+    [0, 0, 'benign'],
+    [3.9, 39, 'benign'],
+    [4, 40, 'suspicious'],
+    [6.9, 69, 'suspicious'],
+    [7, 70, 'malicious'],
+    [10, 100, 'malicious'],
+  ])('maps info.score %s to %s (%s)', (native, score, verdict) => {
+    expect(cuckoo.score({ info: { score: native } })).toMatchObject({ score, verdict });
+  });
+
+  it('caps the unbounded info.score at 10 before scaling, where sandboxapi returned 23 on a 0–10 scale', () => {
+    expect(cuckoo.score({ info: { score: 23 } })).toMatchObject({ score: 100, verdict: 'malicious', native: { value: 23 } });
+  });
+
+  it('keeps a report without info.score unknown, where sandboxapi scored it 0', () => {
+    expect(cuckoo.score({ info: {} })).toEqual({ score: null, verdict: 'unknown', native: { value: null, scale: 'info.score (Σ severity / 5, unbounded)' } });
+    expect(cuckoo.score({ signatures: [] })).toMatchObject({ score: null, verdict: 'unknown' });
+  });
+
+  it('rejects something that is not a Cuckoo report', () => {
+    expect(() => cuckoo.score('<html/>')).toThrow(expect.objectContaining({ name: 'BadResponseError' }));
+  });
+});

@@ -1,0 +1,259 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { VendorConfigSchema } from '../../lambdas/core/config';
+import type { NativeReport, SampleSource } from '../../lambdas/vendors/connector';
+import { FalconConnector, falconConnectorInfo } from '../../lambdas/vendors/falcon';
+import { closeHttpPools } from '../../lambdas/vendors/http';
+import type { EmulatorFault } from '../emulators/emulator';
+import { FalconEmulator } from '../emulators/falcon';
+import { EmulatorServer } from '../emulators/server';
+
+const KEY = 'falcon-test-key';
+
+/** A clock the test moves by hand. */
+class TestClock {
+  t = Date.UTC(2026, 0, 5, 9, 0, 0);
+  now(): number {
+    return this.t;
+  }
+  advance(seconds: number): void {
+    this.t += seconds * 1000;
+  }
+}
+
+function sample(content: string, fileName = 'invoice.js'): SampleSource {
+  const bytes = Buffer.from(content);
+  return { fileName, size: bytes.length, sha256: 'f'.repeat(64), fileType: 'script-js', mimeType: 'text/javascript', open: async () => Readable.from([bytes]) };
+}
+
+async function readAll(report: NativeReport): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of report.body) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function fixture(name: string): unknown {
+  return JSON.parse(readFileSync(path.join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures', 'sandboxapi', name), 'utf8'));
+}
+
+function configFor(baseUrl: string, extra: Record<string, unknown> = {}) {
+  return VendorConfigSchema.parse({ id: 'falcon', baseUrl, requestTimeoutMs: 500, analysisTimeoutSeconds: 120, options: { processingSeconds: 30 }, ...extra });
+}
+
+afterAll(() => closeHttpPools());
+
+describe('Falcon connector against the Hybrid Analysis emulator', () => {
+  const clock = new TestClock();
+  const emulator = new FalconEmulator({ clock, apiKey: KEY, queueSeconds: 20, processingSeconds: 30 });
+  let falcon: FalconConnector;
+
+  beforeAll(async () => {
+    falcon = new FalconConnector(configFor(await emulator.start()), KEY, clock);
+  });
+  afterAll(() => emulator.stop());
+  afterEach(() => emulator.setFault('none'));
+
+  it('is built by its registry entry', () => {
+    expect(falconConnectorInfo.create(configFor(emulator.baseUrl), KEY, clock)).toBeInstanceOf(FalconConnector);
+    expect(falconConnectorInfo.capabilities).toEqual(['queue-size', 'pdf-report', 'environments']);
+  });
+
+  it('is available, and sends the api-key header with the Falcon Sandbox user agent', async () => {
+    await expect(falcon.available()).resolves.toBe(true);
+    const request = emulator.server.requests.at(-1);
+    expect(request?.path).toBe('/api/v2/system/heartbeat');
+    expect(request?.headers).toMatchObject({ 'api-key': KEY, 'user-agent': 'Falcon Sandbox', accept: 'application/json' });
+  });
+
+  it('counts a restricted key as available: the heartbeat refuses it but system/version answers', async () => {
+    const restricted = new FalconEmulator({ clock, apiKey: KEY, restrictedKey: true });
+    try {
+      const connector = new FalconConnector(configFor(await restricted.start()), KEY, clock);
+      await expect(connector.available()).resolves.toBe(true);
+      expect(restricted.server.requests.map((r) => r.path)).toEqual(['/api/v2/system/heartbeat', '/api/v2/system/version']);
+      await expect(connector.submit(sample('x'))).rejects.toMatchObject({ name: 'AuthError' });
+    } finally {
+      await restricted.stop();
+    }
+  });
+
+  it('throws AuthError for a key refused everywhere, and for no key at all', async () => {
+    await expect(new FalconConnector(configFor(emulator.baseUrl), 'wrong', clock).available()).rejects.toMatchObject({ name: 'AuthError' });
+    await expect(new FalconConnector(configFor(emulator.baseUrl), undefined, clock).submit(sample('x'))).rejects.toMatchObject({ name: 'AuthError' });
+  });
+
+  it('says unavailable when nothing listens', async () => {
+    await expect(new FalconConnector(configFor('http://127.0.0.1:9/api/v2/'), KEY, clock).available()).resolves.toBe(false);
+  });
+
+  it('submits, polls IN_QUEUE → IN_PROGRESS → SUCCESS, then reads and scores the summary', async () => {
+    const jobId = await falcon.submit(sample('// SANDTRAP-TEST-MALICIOUS inert marker\n'));
+    expect(jobId).toMatch(/^[0-9a-f]{24}$/);
+    expect(falcon.initialWaitSeconds()).toBe(150);
+
+    await expect(falcon.status(jobId)).resolves.toEqual({ done: false, failed: false, state: 'IN_QUEUE' });
+    clock.advance(60);
+    await expect(falcon.status(jobId)).resolves.toEqual({ done: false, failed: false, state: 'IN_PROGRESS' });
+    clock.advance(100);
+    await expect(falcon.status(jobId)).resolves.toEqual({ done: false, failed: false, state: 'IN_PROGRESS' });
+    clock.advance(20);
+    await expect(falcon.status(jobId)).resolves.toEqual({ done: true, failed: false, state: 'SUCCESS' });
+
+    const report = await falcon.report(jobId);
+    expect(report).toMatchObject({ contentType: 'application/json', extension: 'json' });
+    const summary = JSON.parse(await readAll(report));
+    expect(summary).toMatchObject({ job_id: jobId, environment_id: '100', verdict: 'malicious' });
+    expect(falcon.score(summary)).toEqual({ score: 96, verdict: 'malicious', native: { value: 88, scale: 'threat_score 0-100' } });
+  });
+
+  it('submits to environment 100 by default, to options.environmentId when set, and asks for the analysis time', async () => {
+    const in160 = new FalconConnector(configFor(emulator.baseUrl, { analysisTimeoutSeconds: 90, options: { environmentId: 160 } }), KEY, clock);
+    const jobId = await in160.submit(sample('benign'));
+    // Queue 20 s, the 90 s asked for, processing 30 s: the report exists only if custom_run_time was honoured.
+    clock.advance(20 + 90 + 30);
+    const summary = JSON.parse(await readAll(await in160.report(jobId)));
+    expect(summary).toMatchObject({ environment_id: '160', environment_description: 'Windows 10 64 bit' });
+    const unknownEnvironment = new FalconConnector(configFor(emulator.baseUrl, { options: { environmentId: 999 } }), KEY, clock);
+    await expect(unknownEnvironment.submit(sample('x'))).rejects.toMatchObject({ name: 'BadResponseError', message: expect.stringContaining('environment_id') });
+  });
+
+  it('lists the environments and the queue size', async () => {
+    const environments = await falcon.environments();
+    expect(environments.map((e) => e.id)).toContain(100);
+    await falcon.submit(sample('queued'));
+    await expect(falcon.queueSize()).resolves.toBeGreaterThanOrEqual(1);
+  });
+
+  it('streams the PDF report', async () => {
+    const jobId = await falcon.submit(sample('// SANDTRAP-TEST-SUSPICIOUS'));
+    clock.advance(400);
+    const pdf = await falcon.pdfReport(jobId);
+    expect(pdf).toMatchObject({ contentType: 'application/pdf', extension: 'pdf' });
+    expect(await readAll(pdf)).toMatch(/^%PDF-/);
+  });
+
+  it('cannot delete: the API has no deletion', async () => {
+    await expect(falcon.delete()).resolves.toBe(false);
+  });
+
+  it('throws ItemNotFoundError for an unknown job', async () => {
+    await expect(falcon.status('0000000000000000deadbeef')).rejects.toMatchObject({ name: 'ItemNotFoundError' });
+  });
+
+  describe('faults', () => {
+    it.each<[EmulatorFault, string]>([
+      ['bad-key', 'AuthError'],
+      ['rate-limited', 'RateLimitedError'],
+      ['quota', 'QuotaExceededError'],
+      ['server-error', 'TransientError'],
+      ['malformed', 'BadResponseError'],
+      ['truncated', 'TransientError'],
+      ['oversize', 'SampleTooLargeError'],
+      ['unsupported', 'UnsupportedFileError'],
+    ])('maps %s on submit to %s', async (fault, name) => {
+      emulator.setFault(fault);
+      await expect(falcon.submit(sample('x'))).rejects.toMatchObject({ name });
+    });
+
+    it('tells the API rate limit (a wait of one minute window) from the submission quota, both HTTP 429', async () => {
+      emulator.setFault('rate-limited');
+      await expect(falcon.status('x')).rejects.toMatchObject({ name: 'RateLimitedError', retryAfterSeconds: 60 });
+      emulator.setFault('quota');
+      await expect(falcon.submit(sample('x'))).rejects.toMatchObject({ name: 'QuotaExceededError', message: expect.stringContaining('Quota limit') });
+    });
+
+    it('gives up on a slow answer within the request timeout, as a TransientError', async () => {
+      emulator.setFault('slow');
+      const started = Date.now();
+      await expect(falcon.queueSize()).rejects.toMatchObject({ name: 'TransientError' });
+      expect(Date.now() - started).toBeLessThan(2_000);
+    });
+
+    it('treats Falcon ERROR as a failed analysis, not a finished one', async () => {
+      emulator.setFault('failed-analysis', 1);
+      const jobId = await falcon.submit(sample('// SANDTRAP-TEST-MALICIOUS'));
+      clock.advance(200);
+      await expect(falcon.status(jobId)).resolves.toEqual({
+        done: false,
+        failed: true,
+        state: 'ERROR',
+        reason: 'ANALYSIS_ERROR: SANDBOX: The sample could not be executed in the selected environment',
+      });
+    });
+  });
+});
+
+describe('Falcon connector on sandboxapi fixture responses', () => {
+  const routes: Record<string, [number, string]> = {
+    '/api/v2/submit/file': [201, 'falcon_submit_file.json'],
+    '/api/v2/report/1/state': [200, 'falcon_report_state.json'],
+    '/api/v2/system/heartbeat': [200, 'falcon_system_heartbeat.json'],
+    '/api/v2/system/queue-size': [200, 'falcon_system_queue-size.json'],
+  };
+  const server = new EmulatorServer((req) => {
+    const route = routes[req.url.pathname];
+    return route ? { status: route[0], body: fixture(route[1]) as object } : { status: 404, body: { message: 'Not Found' } };
+  });
+  let falcon: FalconConnector;
+
+  beforeAll(async () => {
+    falcon = new FalconConnector(configFor(`${await server.start()}/api/v2/`), KEY, new TestClock());
+  });
+  afterAll(() => server.stop());
+
+  it('reads the job id from the 201 submit fixture', async () => {
+    await expect(falcon.submit(sample('x'))).resolves.toBe('1');
+  });
+
+  it('treats the SUCCESS state fixture as done', async () => {
+    await expect(falcon.status('1')).resolves.toEqual({ done: true, failed: false, state: 'SUCCESS' });
+  });
+
+  it('reads availability and queue size from the fixtures', async () => {
+    await expect(falcon.available()).resolves.toBe(true);
+    await expect(falcon.queueSize()).resolves.toBe(10);
+  });
+});
+
+describe('Falcon score normalisation', () => {
+  const falcon = new FalconConnector(configFor('http://127.0.0.1:9/api/v2/'), KEY, new TestClock());
+
+  it('scores the sandboxapi summary fixture (no verdict, level 1, score 5) → 41, suspicious; sandboxapi said 5 of 10', () => {
+    expect(falcon.score(fixture('falcon_report_summary.json'))).toEqual({ score: 41, verdict: 'suspicious', native: { value: 5, scale: 'threat_score 0-100' } });
+  });
+
+  it.each([
+    [2, 0, 70, 'malicious'],
+    [2, 100, 100, 'malicious'],
+    [1, 0, 40, 'suspicious'],
+    [1, 100, 69, 'suspicious'],
+    [0, 0, 0, 'benign'],
+    [0, 100, 39, 'benign'],
+  ])('places threat level %s with threat score %s at %s (%s)', (level, threatScore, score, verdict) => {
+    expect(falcon.score({ verdict: 'no verdict', threat_level: level, threat_score: threatScore })).toMatchObject({ score, verdict });
+  });
+
+  it('lets the verdict choose the band when it names one', () => {
+    expect(falcon.score({ verdict: 'malicious', threat_level: 1, threat_score: 50 })).toMatchObject({ score: 85, verdict: 'malicious' });
+    expect(falcon.score({ verdict: 'no specific threat', threat_level: 1, threat_score: 50 })).toMatchObject({ score: 20, verdict: 'benign' });
+  });
+
+  it('scores a whitelisted sample 0 whatever its level', () => {
+    expect(falcon.score({ verdict: 'whitelisted', threat_level: 1, threat_score: 30 })).toMatchObject({ score: 0, verdict: 'benign' });
+  });
+
+  it('puts a null threat_score at its band midpoint, where sandboxapi crashed on int(None)', () => {
+    expect(falcon.score({ verdict: 'malicious', threat_level: 2, threat_score: null })).toEqual({ score: 85, verdict: 'malicious', native: { value: 'malicious', scale: 'verdict' } });
+    expect(falcon.score({ verdict: 'suspicious', threat_level: 1, threat_score: null })).toMatchObject({ score: 55, verdict: 'suspicious' });
+  });
+
+  it('keeps "no verdict" without a threat level unknown, not 0', () => {
+    expect(falcon.score({ verdict: 'no verdict', threat_level: null, threat_score: null })).toEqual({ score: null, verdict: 'unknown', native: { value: 'no verdict', scale: 'verdict' } });
+  });
+
+  it('rejects something that is not a Falcon summary', () => {
+    expect(() => falcon.score({ threat_level: 'high' })).toThrow(expect.objectContaining({ name: 'BadResponseError' }));
+  });
+});

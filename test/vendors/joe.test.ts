@@ -1,0 +1,266 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { VendorConfigSchema } from '../../lambdas/core/config';
+import type { NativeReport, SampleSource } from '../../lambdas/vendors/connector';
+import { closeHttpPools } from '../../lambdas/vendors/http';
+import { JoeConnector, joeConnectorInfo } from '../../lambdas/vendors/joe';
+import type { EmulatorFault } from '../emulators/emulator';
+import { JoeEmulator } from '../emulators/joe';
+import { EmulatorServer } from '../emulators/server';
+
+const KEY = 'joe-test-key';
+
+/** A clock the test moves by hand. */
+class TestClock {
+  t = Date.UTC(2026, 0, 5, 9, 0, 0);
+  now(): number {
+    return this.t;
+  }
+  advance(seconds: number): void {
+    this.t += seconds * 1000;
+  }
+}
+
+function sample(content: string, fileName = 'invoice.js'): SampleSource {
+  const bytes = Buffer.from(content);
+  return { fileName, size: bytes.length, sha256: 'f'.repeat(64), fileType: 'script-js', mimeType: 'text/javascript', open: async () => Readable.from([bytes]) };
+}
+
+async function readAll(report: NativeReport): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of report.body) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function fixture(name: string): unknown {
+  return JSON.parse(readFileSync(path.join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures', 'sandboxapi', name), 'utf8'));
+}
+
+function configFor(baseUrl: string, extra: Record<string, unknown> = {}) {
+  const { options, ...rest } = extra as { options?: Record<string, unknown> };
+  return VendorConfigSchema.parse({
+    id: 'joe',
+    baseUrl,
+    requestTimeoutMs: 500,
+    analysisTimeoutSeconds: 120,
+    options: { acceptTac: true, processingSeconds: 30, ...options },
+    ...rest,
+  });
+}
+
+afterAll(() => closeHttpPools());
+
+describe('Joe connector against the Joe Sandbox emulator', () => {
+  const clock = new TestClock();
+  const emulator = new JoeEmulator({ clock, apiKey: KEY, queueSeconds: 20, processingSeconds: 30 });
+  let joe: JoeConnector;
+
+  beforeAll(async () => {
+    joe = new JoeConnector(configFor(await emulator.start()), KEY, clock);
+  });
+  afterAll(() => emulator.stop());
+  afterEach(() => emulator.setFault('none'));
+
+  it('is built by its registry entry', () => {
+    expect(joeConnectorInfo.create(configFor(emulator.baseUrl), KEY, clock)).toBeInstanceOf(JoeConnector);
+    expect(joeConnectorInfo.capabilities).toEqual(['delete', 'pdf-report', 'xml-report', 'webid-resolution']);
+  });
+
+  it('is available when server/online says online: true, sending the key as the apikey form field', async () => {
+    await expect(joe.available()).resolves.toBe(true);
+    expect(emulator.calls.at(-1)).toEqual({ endpoint: 'v2/server/online', fields: { apikey: KEY } });
+  });
+
+  it('is not available during maintenance (online: false), which sandboxapi reported as available', async () => {
+    const maintenance = new JoeEmulator({ clock, apiKey: KEY, offline: true });
+    try {
+      await expect(new JoeConnector(configFor(await maintenance.start()), KEY, clock).available()).resolves.toBe(false);
+    } finally {
+      await maintenance.stop();
+    }
+  });
+
+  it('throws AuthError for a refused key, and for no key at all', async () => {
+    await expect(new JoeConnector(configFor(emulator.baseUrl), 'wrong', clock).available()).rejects.toMatchObject({ name: 'AuthError', message: expect.stringContaining('error 4') });
+    await expect(new JoeConnector(configFor(emulator.baseUrl), undefined, clock).submit(sample('x'))).rejects.toMatchObject({ name: 'AuthError' });
+  });
+
+  it('submits, polls submitted → running → finished, then reads the report of the most relevant analysis and scores it', async () => {
+    const submissionId = await joe.submit(sample('// SANDTRAP-TEST-MALICIOUS inert marker\n'));
+    expect(emulator.calls.at(-1)).toEqual({
+      endpoint: 'v2/submission/new',
+      fields: { apikey: KEY, 'analysis-time': '120', 'accept-tac': '1', sample: '<file invoice.js>' },
+    });
+    expect(joe.initialWaitSeconds()).toBe(150);
+
+    await expect(joe.status(submissionId)).resolves.toEqual({ done: false, failed: false, state: 'submitted' });
+    clock.advance(60);
+    await expect(joe.status(submissionId)).resolves.toEqual({ done: false, failed: false, state: 'running' });
+    clock.advance(100);
+    await expect(joe.status(submissionId)).resolves.toEqual({ done: false, failed: false, state: 'running' });
+    clock.advance(20);
+    await expect(joe.status(submissionId)).resolves.toEqual({ done: true, failed: false, state: 'finished' });
+
+    const report = await joe.report(submissionId);
+    expect(report).toMatchObject({ contentType: 'application/json', extension: 'json' });
+    const document = JSON.parse(await readAll(report));
+    expect(joe.score(document)).toEqual({ score: 92, verdict: 'malicious', native: { value: 92, scale: 'score 0-100 (empiric detection)' } });
+  });
+
+  it('resolves the submission id to its analysis webid instead of using one as the other', async () => {
+    const submissionId = await joe.submit(sample('// SANDTRAP-TEST-SUSPICIOUS'));
+    clock.advance(200);
+    const webid = await joe.webid(submissionId);
+    expect(webid).not.toBe(submissionId);
+    await joe.report(submissionId);
+    expect(emulator.calls.at(-1)).toEqual({ endpoint: 'v2/analysis/download', fields: { apikey: KEY, webid, type: 'jsonfixed' } });
+  });
+
+  it('refuses to resolve a webid before the submission has an analysis', async () => {
+    const submissionId = await joe.submit(sample('early'));
+    await expect(joe.webid(submissionId)).rejects.toMatchObject({ name: 'ItemNotFoundError' });
+  });
+
+  it('streams the PDF and XML reports', async () => {
+    const submissionId = await joe.submit(sample('// SANDTRAP-TEST-SUSPICIOUS'));
+    clock.advance(200);
+    const pdf = await joe.pdfReport(submissionId);
+    expect(pdf).toMatchObject({ contentType: 'application/pdf', extension: 'pdf' });
+    expect(await readAll(pdf)).toMatch(/^%PDF-/);
+    const xml = await joe.xmlReport(submissionId);
+    expect(xml).toMatchObject({ contentType: 'application/xml', extension: 'xml' });
+    expect(await readAll(xml)).toContain('<detection>SUS</detection>');
+  });
+
+  it('sends systems and tags as repeated list fields, booleans as 0/1, and accept-tac only when configured', async () => {
+    const configured = new JoeConnector(
+      configFor(emulator.baseUrl, { options: { acceptTac: false, systems: 'w10x64, w7x64', tags: 'sandtrap', 'internet-access': false } }),
+      KEY,
+      clock,
+    );
+    await expect(configured.submit(sample('x'))).rejects.toMatchObject({ name: 'BadResponseError', message: expect.stringContaining('accept-tac') });
+    expect(emulator.calls.at(-1)?.fields).toEqual({
+      apikey: KEY,
+      'analysis-time': '120',
+      'systems[]': ['w10x64', 'w7x64'],
+      'tags[]': 'sandtrap',
+      'internet-access': '0',
+      sample: '<file invoice.js>',
+    });
+  });
+
+  it('deletes a submission, and answers false for one it cannot delete', async () => {
+    const submissionId = await joe.submit(sample('to delete'));
+    await expect(joe.delete(submissionId)).resolves.toBe(true);
+    await expect(joe.delete(submissionId)).resolves.toBe(false);
+  });
+
+  it('throws ItemNotFoundError for an unknown submission', async () => {
+    await expect(joe.status('999999')).rejects.toMatchObject({ name: 'ItemNotFoundError' });
+  });
+
+  describe('faults', () => {
+    it.each<[EmulatorFault, string]>([
+      ['bad-key', 'AuthError'],
+      ['rate-limited', 'RateLimitedError'],
+      ['quota', 'QuotaExceededError'],
+      ['server-error', 'TransientError'],
+      ['malformed', 'BadResponseError'],
+      ['truncated', 'TransientError'],
+      ['oversize', 'SampleTooLargeError'],
+      ['unsupported', 'UnsupportedFileError'],
+    ])('maps %s on submit to %s', async (fault, name) => {
+      emulator.setFault(fault);
+      await expect(joe.submit(sample('x'))).rejects.toMatchObject({ name });
+    });
+
+    it('reads quota from error code 1 even though it comes with HTTP 429, and honours Retry-After on a plain 429', async () => {
+      emulator.setFault('quota');
+      await expect(joe.submit(sample('x'))).rejects.toMatchObject({ name: 'QuotaExceededError', message: expect.stringContaining('error 1') });
+      emulator.setFault('rate-limited');
+      await expect(joe.status('100001')).rejects.toMatchObject({ name: 'RateLimitedError', retryAfterSeconds: 30 });
+    });
+
+    it('gives up on a slow answer within the request timeout, as a TransientError', async () => {
+      emulator.setFault('slow');
+      const started = Date.now();
+      await expect(joe.available()).resolves.toBe(false);
+      await expect(joe.status('100001')).rejects.toMatchObject({ name: 'TransientError' });
+      expect(Date.now() - started).toBeLessThan(3_000);
+    });
+
+    it('ends the poll when every run ended in an error', async () => {
+      emulator.setFault('failed-analysis', 1);
+      const submissionId = await joe.submit(sample('// SANDTRAP-TEST-MALICIOUS'));
+      clock.advance(200);
+      await expect(joe.status(submissionId)).resolves.toEqual({ done: false, failed: true, state: 'error', reason: 'Unable to run' });
+    });
+  });
+});
+
+describe('Joe connector on sandboxapi fixture responses', () => {
+  const routes: Record<string, string> = {
+    '/api/v2/server/online': 'joe_server_online.json',
+    '/api/v2/submission/new': 'joe_submission_new.json',
+  };
+  const server = new EmulatorServer((req) => {
+    const name = routes[req.url.pathname];
+    return name ? { body: fixture(name) as object } : { status: 404, body: { errors: [{ code: 8, message: 'Unknown endpoint.' }] } };
+  });
+  let joe: JoeConnector;
+
+  beforeAll(async () => {
+    joe = new JoeConnector(configFor(`${await server.start()}/api/`), KEY, new TestClock());
+  });
+  afterAll(() => server.stop());
+
+  it('reads online: true from the fixture', async () => {
+    await expect(joe.available()).resolves.toBe(true);
+  });
+
+  it('takes the submission_id of the jbxapi 3.x fixture as the item id', async () => {
+    await expect(joe.submit(sample('x'))).resolves.toBe('100001');
+  });
+});
+
+describe('Joe score normalisation', () => {
+  const joe = new JoeConnector(configFor('http://127.0.0.1:9/api/'), KEY, new TestClock());
+  const report = (strategy: unknown) => ({ analysis: { signaturedetections: { strategy } } });
+  const empiric = (detection: string | undefined, score: number | null) => ({ '@name': 'empiric', minScore: 0, maxScore: 100, score, ...(detection ? { detection } : {}) });
+
+  it('scores the sandboxapi download fixture: empiric CLEAN, score 1 → 1, benign', () => {
+    expect(joe.score(fixture('joe_analysis_download.json'))).toEqual({ score: 1, verdict: 'benign', native: { value: 1, scale: 'score 0-100 (empiric detection)' } });
+  });
+
+  it('finds the empiric strategy by name, where sandboxapi read strategy[1] whatever it was', () => {
+    const reordered = report([empiric('MAL', 85), { '@count': '0', '@name': 'atleastonemalicioussig', $: 'false' }]);
+    expect(joe.score(reordered)).toMatchObject({ score: 85, verdict: 'malicious' });
+    expect(joe.score(report(empiric('SUS', 50)))).toMatchObject({ score: 50, verdict: 'suspicious' });
+  });
+
+  it('keeps the score inside the band its detection names', () => {
+    expect(joe.score(report([empiric('MAL', 40)]))).toMatchObject({ score: 70, verdict: 'malicious' });
+    expect(joe.score(report([empiric('SUS', 90)]))).toMatchObject({ score: 69, verdict: 'suspicious' });
+    expect(joe.score(report([empiric('CLEAN', 55)]))).toMatchObject({ score: 39, verdict: 'benign' });
+    expect(joe.score(report([empiric('malicious', 99)]))).toMatchObject({ score: 99, verdict: 'malicious' });
+  });
+
+  it('keeps an unknown detection unknown rather than 0', () => {
+    expect(joe.score(report([empiric('UNKNOWN', 0)]))).toEqual({ score: null, verdict: 'unknown', native: { value: 0, scale: 'score 0-100 (empiric detection)' } });
+  });
+
+  it('falls back to the score with our 40/70 cuts when there is no detection', () => {
+    expect(joe.score(report([empiric(undefined, 55)]))).toMatchObject({ score: 55, verdict: 'suspicious' });
+  });
+
+  it('is unknown without an empiric strategy', () => {
+    expect(joe.score({ analysis: { signaturedetections: null } })).toMatchObject({ score: null, verdict: 'unknown' });
+    expect(joe.score(report([{ '@name': 'atleastonemalicioussig', $: 'true' }]))).toMatchObject({ score: null, verdict: 'unknown' });
+  });
+
+  it('rejects something that is not a Joe report', () => {
+    expect(() => joe.score({ data: { score: 3 } })).toThrow(expect.objectContaining({ name: 'BadResponseError' }));
+  });
+});

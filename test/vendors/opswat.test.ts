@@ -1,0 +1,148 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseSettings } from '../../lambdas/core/config';
+import type { NativeReport, SampleSource } from '../../lambdas/vendors/connector';
+import { closeHttpPools } from '../../lambdas/vendors/http';
+import { OpswatConnector, opswatConnectorInfo } from '../../lambdas/vendors/opswat';
+import { OpswatEmulator } from '../emulators/opswat';
+
+class TestClock {
+  t = Date.parse('2026-11-22T12:00:00Z');
+  now = () => this.t;
+  advance(seconds: number) {
+    this.t += seconds * 1000;
+  }
+}
+
+const fixture = (name: string) =>
+  JSON.parse(readFileSync(path.join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures', 'sandboxapi', name), 'utf8')) as unknown;
+
+const sample = (content: string, fileName = 'bad_file.exe'): SampleSource => ({
+  fileName,
+  size: Buffer.byteLength(content),
+  sha256: 'a'.repeat(64),
+  fileType: 'pe',
+  mimeType: 'application/vnd.microsoft.portable-executable',
+  open: async () => Readable.from([Buffer.from(content)]),
+});
+
+async function json(report: NativeReport): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of report.body) chunks.push(chunk as Buffer);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+}
+
+const config = (baseUrl: string, extra: Record<string, unknown> = {}) =>
+  parseSettings({ vendors: [{ id: 'opswat', baseUrl, requestTimeoutMs: 500, ...extra }] }).vendors[0]!;
+
+describe('OpswatConnector against the MetaDefender Sandbox emulator', () => {
+  const clock = new TestClock();
+  const emulator = new OpswatEmulator({ clock, apiKey: 'md-key', pollPause: 7, queueSeconds: 5, runSeconds: 60, processingSeconds: 15 });
+  let connector: OpswatConnector;
+
+  beforeAll(async () => {
+    connector = new OpswatConnector(config(await emulator.start()), 'md-key', clock);
+  });
+  afterAll(async () => {
+    await emulator.stop();
+    await closeHttpPools();
+  });
+
+  it('is listed with the poll hint', () => {
+    expect(opswatConnectorInfo).toMatchObject({ id: 'opswat', capabilities: ['poll-hint'] });
+  });
+
+  it('is available with the right X-Api-Key, and refuses a wrong one with AuthError', async () => {
+    expect(await connector.available()).toBe(true);
+    await expect(new OpswatConnector(config(emulator.baseUrl), 'wrong', clock).available()).rejects.toMatchObject({ name: 'AuthError' });
+    expect(emulator.server.requests.at(-1)?.headers['x-api-key']).toBe('wrong');
+  });
+
+  it('submits privately, follows pollPause while the scan runs, then scores the finished report', async () => {
+    const id = await connector.submit(sample('SANDTRAP-TEST-SUSPICIOUS'));
+    expect(id).toMatch(/^[0-9a-f]{24}$/);
+    expect(emulator.isPrivate(id)).toBe(true);
+    expect(connector.initialWaitSeconds()).toBeUndefined();
+    expect(await connector.status(id)).toEqual({ done: false, failed: false, state: 'in_progress', pollAfterSeconds: 7 });
+    clock.advance(40);
+    expect(await connector.status(id)).toEqual({ done: false, failed: false, state: 'in_progress', pollAfterSeconds: 7 });
+    clock.advance(40);
+    expect(await connector.status(id)).toEqual({ done: true, failed: false, state: 'finished' });
+
+    const report = await connector.report(id);
+    expect(report).toMatchObject({ contentType: 'application/json', extension: 'json' });
+    const document = (await json(report)) as { allFinished: boolean; reports: Record<string, Record<string, unknown>> };
+    expect(document.allFinished).toBe(true);
+    const [entry] = Object.values(document.reports);
+    expect(Object.keys(entry!)).toEqual(expect.arrayContaining(['finalVerdict', 'allTags', 'overallState', 'taskReference', 'allSignalGroups', 'iocs', 'file']));
+    expect(connector.score(document)).toEqual({ score: 50, verdict: 'suspicious', native: { value: 0.5, scale: 'threatLevel -1..1' } });
+    expect(await connector.delete()).toBe(false);
+  });
+
+  it('shares the sample when told to', async () => {
+    const shared = new OpswatConnector(config(emulator.baseUrl, { options: { isPrivate: false } }), 'md-key', clock);
+    expect(emulator.isPrivate(await shared.submit(sample('public')))).toBe(false);
+  });
+
+  it('treats a scan that broke off as a terminal failure', async () => {
+    emulator.setFault('failed-analysis', 1);
+    const id = await connector.submit(sample('breaks the scanner'));
+    clock.advance(100);
+    expect(await connector.status(id)).toMatchObject({ done: false, failed: true, state: 'failed' });
+    await expect(connector.status('0'.repeat(24))).rejects.toMatchObject({ name: 'ItemNotFoundError' });
+  });
+
+  it('maps quota, unsupported, oversize, throttling, 5xx, timeouts, cut and broken bodies to typed errors', async () => {
+    for (const [fault, name] of [
+      ['quota', 'QuotaExceededError'],
+      ['unsupported', 'UnsupportedFileError'],
+      ['oversize', 'SampleTooLargeError'],
+      ['bad-key', 'AuthError'],
+      ['malformed', 'BadResponseError'],
+      ['truncated', 'TransientError'],
+    ] as const) {
+      emulator.setFault(fault, 1);
+      await expect(connector.submit(sample('x')), fault).rejects.toMatchObject({ name });
+    }
+    emulator.setFault('rate-limited', 1);
+    await expect(connector.status('0'.repeat(24))).rejects.toMatchObject({ name: 'RateLimitedError', retryAfterSeconds: 15 });
+    emulator.setFault('server-error', 1);
+    await expect(connector.status('0'.repeat(24))).rejects.toMatchObject({ name: 'TransientError' });
+    emulator.setFault('slow', 1);
+    const started = Date.now();
+    await expect(connector.status('0'.repeat(24))).rejects.toMatchObject({ name: 'TransientError' });
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+});
+
+describe('OpswatConnector.score', () => {
+  const connector = new OpswatConnector(config('https://www.filescan.io/api/'), 'key', new TestClock());
+  const scale = 'threatLevel -1..1';
+
+  it.each([
+    ['opswat_submissions_result_benign.json', -1, 0, 'benign'],
+    ['opswat_submissions_result_suspicious.json', 0.5, 50, 'suspicious'],
+    ['opswat_submissions_result_likely_malicious.json', 0.75, 75, 'malicious'],
+    ['opswat_submissions_result_malicious.json', 1, 100, 'malicious'],
+  ] as const)('scores sandboxapi fixture %s: threatLevel %d → %d (%s)', (name, native, score, verdict) => {
+    expect(connector.score(fixture(name))).toEqual({ score, verdict, native: { value: native, scale } });
+  });
+
+  it('scores the unfinished fixture (threatLevel 0, Undetermined) as unknown, where sandboxapi said 0', () => {
+    expect(connector.score(fixture('opswat_submissions_result_not_finished.json'))).toEqual({ score: null, verdict: 'unknown', native: { value: 0, scale } });
+  });
+
+  it('ignores undetermined files next to determined ones, and keeps No Threat levels benign', () => {
+    const flow = (...levels: number[]) => ({ allFinished: true, reports: Object.fromEntries(levels.map((threatLevel, i) => [`r${i}`, { finalVerdict: { threatLevel } }])) });
+    expect(connector.score(flow(0, -1))).toMatchObject({ score: 0, verdict: 'benign', native: { value: -1 } });
+    expect(connector.score(flow(0, 0.25))).toMatchObject({ score: 25, verdict: 'benign' });
+    expect(connector.score(flow(0.1, 0.75, -1))).toMatchObject({ score: 75, verdict: 'malicious', native: { value: 0.75 } });
+    expect(connector.score(flow())).toEqual({ score: null, verdict: 'unknown', native: { value: null, scale } });
+  });
+
+  it('refuses what is not a scan report', () => {
+    expect(() => connector.score({ flow_id: '6531567f966b1cca70e9fce5' })).toThrow(/not a MetaDefender Sandbox scan report/);
+  });
+});

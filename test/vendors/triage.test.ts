@@ -1,0 +1,183 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseSettings } from '../../lambdas/core/config';
+import type { NativeReport, SampleSource } from '../../lambdas/vendors/connector';
+import { closeHttpPools } from '../../lambdas/vendors/http';
+import { TriageConnector, triageConnectorInfo } from '../../lambdas/vendors/triage';
+import { TriageEmulator } from '../emulators/triage';
+
+class TestClock {
+  t = Date.parse('2026-11-22T12:00:00Z');
+  now = () => this.t;
+  advance(seconds: number) {
+    this.t += seconds * 1000;
+  }
+}
+
+const fixture = (name: string) =>
+  JSON.parse(readFileSync(path.join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures', 'sandboxapi', name), 'utf8')) as unknown;
+
+const sample = (content: string, fileName = 'KfhizGC7.ps1'): SampleSource => ({
+  fileName,
+  size: Buffer.byteLength(content),
+  sha256: 'a'.repeat(64),
+  fileType: 'script-ps1',
+  mimeType: 'text/plain',
+  open: async () => Readable.from([Buffer.from(content)]),
+});
+
+async function json(report: NativeReport): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of report.body) chunks.push(chunk as Buffer);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+}
+
+const config = (baseUrl: string, extra: Record<string, unknown> = {}) =>
+  parseSettings({ vendors: [{ id: 'triage', baseUrl, requestTimeoutMs: 500, analysisTimeoutSeconds: 120, ...extra }] }).vendors[0]!;
+
+describe('TriageConnector against the Triage emulator', () => {
+  const clock = new TestClock();
+  const emulator = new TriageEmulator({ clock, apiKey: 'tr-key', queueSeconds: 20, processingSeconds: 40 });
+  let connector: TriageConnector;
+
+  beforeAll(async () => {
+    connector = new TriageConnector(config(await emulator.start(), { options: { network: 'drop', profile: 'win10-v2004' } }), 'tr-key', clock);
+  });
+  afterAll(async () => {
+    await emulator.stop();
+    await closeHttpPools();
+  });
+
+  it('is listed with delete', () => {
+    expect(triageConnectorInfo).toMatchObject({ id: 'triage', capabilities: ['delete'] });
+  });
+
+  it('is available with the right Bearer key, and refuses a wrong one with AuthError', async () => {
+    expect(await connector.available()).toBe(true);
+    await expect(new TriageConnector(config(emulator.baseUrl), 'wrong', clock).available()).rejects.toMatchObject({ name: 'AuthError' });
+    expect(emulator.server.requests.at(-1)?.headers.authorization).toBe('Bearer wrong');
+  });
+
+  it('submits with a _json part, polls through the sample states to reported, and scores the summary', async () => {
+    const id = await connector.submit(sample('SANDTRAP-TEST-MALICIOUS'));
+    expect(id).toMatch(/^261122-[a-z0-9]{10}$/);
+    expect(emulator.receivedRequests.at(-1)).toEqual({ kind: 'file', interactive: false, defaults: { timeout: 120, network: 'drop' }, profiles: [{ profile: 'win10-v2004' }] });
+    expect(connector.initialWaitSeconds()).toBe(180);
+    const states: string[] = [];
+    for (const step of [0, 15, 60, 100, 30]) {
+      clock.advance(step);
+      const status = await connector.status(id);
+      expect(status.failed).toBe(false);
+      states.push(status.state);
+    }
+    expect(states).toEqual(['static_analysis', 'scheduled', 'running', 'processing', 'reported']);
+    expect(await connector.status(id)).toEqual({ done: true, failed: false, state: 'reported' });
+
+    const report = await connector.report(id);
+    expect(report).toMatchObject({ contentType: 'application/json', extension: 'json' });
+    const summary = await json(report);
+    expect(summary).toMatchObject({ sample: id, status: 'reported', score: 10 });
+    expect(connector.score(summary)).toEqual({ score: 100, verdict: 'malicious', native: { value: 10, scale: 'Triage score 1-10' } });
+
+    const full = await connector.fullReport(id);
+    expect(Object.keys(full.tasks)).toEqual(['behavioral1', 'behavioral2']);
+    expect(full.tasks.behavioral1).toMatchObject({ version: '0.2.1', analysis: { score: 10, platform: 'windows10-2004_x64' } });
+    expect(connector.score(full.tasks.behavioral2)).toMatchObject({ score: 100, verdict: 'malicious' });
+
+    expect(await connector.delete(id)).toBe(true);
+    await expect(connector.status(id)).rejects.toMatchObject({ name: 'ItemNotFoundError' });
+    expect(await connector.delete(id)).toBe(false);
+  });
+
+  it('treats a failed sample as a terminal failure instead of polling forever', async () => {
+    emulator.setFault('failed-analysis', 1);
+    const id = await connector.submit(sample('crashes every VM'));
+    clock.advance(200);
+    expect(await connector.status(id)).toEqual({ done: false, failed: true, state: 'failed', reason: 'Triage sample failed (tasks behavioral1, behavioral2)' });
+  });
+
+  it('asks again (TransientError) while a task report is REPORT_NOT_AVAILABLE', async () => {
+    const id = await connector.submit(sample('SANDTRAP-TEST-SUSPICIOUS'));
+    await expect(connector.fullReport(id)).rejects.toMatchObject({ name: 'TransientError', message: expect.stringContaining('REPORT_NOT_AVAILABLE') });
+    clock.advance(200);
+    const full = await connector.fullReport(id);
+    expect(connector.score(full.summary)).toMatchObject({ score: 56, verdict: 'suspicious', native: { value: 6 } });
+  });
+
+  it('maps quota, unsupported, oversize, throttling, 5xx, timeouts, cut and broken bodies to typed errors', async () => {
+    for (const [fault, name] of [
+      ['quota', 'QuotaExceededError'],
+      ['unsupported', 'UnsupportedFileError'],
+      ['oversize', 'SampleTooLargeError'],
+      ['bad-key', 'AuthError'],
+      ['malformed', 'BadResponseError'],
+    ] as const) {
+      emulator.setFault(fault, 1);
+      await expect(connector.submit(sample('x')), fault).rejects.toMatchObject({ name });
+    }
+    emulator.setFault('rate-limited', 1);
+    await expect(connector.status('261122-aaaaaaaaaa')).rejects.toMatchObject({ name: 'RateLimitedError', retryAfterSeconds: 20 });
+    emulator.setFault('server-error', 1);
+    await expect(connector.status('261122-aaaaaaaaaa')).rejects.toMatchObject({ name: 'TransientError' });
+    emulator.setFault('slow', 1);
+    const started = Date.now();
+    await expect(connector.status('261122-aaaaaaaaaa')).rejects.toMatchObject({ name: 'TransientError' });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    emulator.setFault('truncated', 1);
+    await expect(connector.available()).resolves.toBe(false);
+  });
+
+  it('refuses a sample over the configured maxFileBytes without uploading it', async () => {
+    const before = emulator.submissions;
+    await expect(new TriageConnector(config(emulator.baseUrl, { maxFileBytes: 1 }), 'tr-key', clock).submit(sample('xx'))).rejects.toMatchObject({ name: 'SampleTooLargeError' });
+    expect(emulator.submissions).toBe(before);
+  });
+});
+
+describe('TriageConnector.score', () => {
+  // Points nowhere: scoring must use the report it is given, never the network (sandboxapi downloaded the summary again).
+  const connector = new TriageConnector(config('http://127.0.0.1:9/api/v0/'), 'key', new TestClock());
+
+  it('scores sandboxapi fixture triage_report.json (summary, score 10) as 100', () => {
+    expect(connector.score(fixture('triage_report.json'))).toEqual({ score: 100, verdict: 'malicious', native: { value: 10, scale: 'Triage score 1-10' } });
+  });
+
+  it.each(['triage_behavioral1.json', 'triage_behavioral2.json'])('scores sandboxapi fixture %s (report_triage.json, analysis.score 10) as 100', (name) => {
+    expect(connector.score(fixture(name))).toEqual({ score: 100, verdict: 'malicious', native: { value: 10, scale: 'Triage score 1-10' } });
+  });
+
+  it('maps the 1–10 scale onto Triage’s own tiers: 1–4 benign, 5–7 suspicious, 8–10 malicious', () => {
+    const scores = Object.fromEntries([1, 4, 5, 7, 8, 10].map((s) => [s, connector.score({ score: s, tasks: {} })]));
+    expect(Object.fromEntries(Object.entries(scores).map(([s, r]) => [s, [r.score, r.verdict]]))).toEqual({
+      1: [0, 'benign'],
+      4: [33, 'benign'],
+      5: [44, 'suspicious'],
+      7: [67, 'suspicious'],
+      8: [78, 'malicious'],
+      10: [100, 'malicious'],
+    });
+  });
+
+  it('falls back to the best task score when the summary has no overall score', () => {
+    const summary = fixture('triage_report.json') as { score?: number; tasks: Record<string, { score?: number }> };
+    delete summary.score;
+    summary.tasks['200615-8jbndpgg9n-behavioral1']!.score = 7;
+    summary.tasks['200615-8jbndpgg9n-behavioral2']!.score = 5;
+    expect(connector.score(summary)).toMatchObject({ score: 67, verdict: 'suspicious', native: { value: 7 } });
+  });
+
+  it('keeps a summary without any score (N/A) unknown, not benign', () => {
+    expect(connector.score({ sample: '261122-aaaaaaaaaa', status: 'failed', tasks: { '261122-aaaaaaaaaa-behavioral1': { kind: 'behavioral', status: 'failed' } } })).toEqual({
+      score: null,
+      verdict: 'unknown',
+      native: { value: null, scale: 'Triage score 1-10' },
+    });
+  });
+
+  it('refuses documents that hold no report, such as sandboxapi fixture triage_check.json', () => {
+    expect(() => connector.score(fixture('triage_check.json'))).toThrow(/not a Triage summary or task report/);
+    expect(() => connector.score('reported')).toThrow(/not a Triage summary or task report/);
+  });
+});

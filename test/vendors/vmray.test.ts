@@ -1,0 +1,312 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { VendorConfigSchema } from '../../lambdas/core/config';
+import type { NativeReport, SampleSource } from '../../lambdas/vendors/connector';
+import { closeHttpPools } from '../../lambdas/vendors/http';
+import { topRanked, VmrayConnector, vmrayConnectorInfo, type VmrayAnalysis } from '../../lambdas/vendors/vmray';
+import type { EmulatorFault } from '../emulators/emulator';
+import { EmulatorServer } from '../emulators/server';
+import { VmrayEmulator } from '../emulators/vmray';
+
+const KEY = 'vmray-test-key';
+
+/** A clock the test moves by hand. */
+class TestClock {
+  t = Date.UTC(2026, 0, 5, 9, 0, 0);
+  now(): number {
+    return this.t;
+  }
+  advance(seconds: number): void {
+    this.t += seconds * 1000;
+  }
+}
+
+function sample(content: string, fileName = 'invoice.js'): SampleSource {
+  const bytes = Buffer.from(content);
+  return { fileName, size: bytes.length, sha256: 'f'.repeat(64), fileType: 'script-js', mimeType: 'text/javascript', open: async () => Readable.from([bytes]) };
+}
+
+async function readAll(report: NativeReport): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of report.body) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function fixture(name: string): unknown {
+  return JSON.parse(readFileSync(path.join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures', 'sandboxapi', name), 'utf8'));
+}
+
+function configFor(baseUrl: string, extra: Record<string, unknown> = {}) {
+  return VendorConfigSchema.parse({ id: 'vmray', baseUrl, requestTimeoutMs: 500, analysisTimeoutSeconds: 120, options: { processingSeconds: 30 }, ...extra });
+}
+
+afterAll(() => closeHttpPools());
+
+describe('VMRay connector against the VMRay emulator', () => {
+  const clock = new TestClock();
+  const emulator = new VmrayEmulator({ clock, apiKey: KEY, queueSeconds: 20, processingSeconds: 30 });
+  let vmray: VmrayConnector;
+
+  beforeAll(async () => {
+    vmray = new VmrayConnector(configFor(await emulator.start()), KEY, clock);
+  });
+  afterAll(() => emulator.stop());
+  afterEach(() => emulator.setFault('none'));
+
+  it('is built by its registry entry', () => {
+    expect(vmrayConnectorInfo.create(configFor(emulator.baseUrl), KEY, clock)).toBeInstanceOf(VmrayConnector);
+    expect(vmrayConnectorInfo.capabilities).toEqual(['top-analysis']);
+  });
+
+  it('treats a 403 from system_info as "up, key not admin", where sandboxapi reported the service down', async () => {
+    await expect(vmray.available()).resolves.toBe(true);
+    const request = emulator.server.requests.at(-1);
+    expect(request?.path).toBe('/rest/system_info');
+    expect(request?.headers.authorization).toBe(`api_key ${KEY}`);
+  });
+
+  it('is available to an admin key too', async () => {
+    const admin = new VmrayEmulator({ clock, apiKey: KEY, adminKey: true });
+    try {
+      await expect(new VmrayConnector(configFor(await admin.start()), KEY, clock).available()).resolves.toBe(true);
+    } finally {
+      await admin.stop();
+    }
+  });
+
+  it('throws AuthError for a refused key (401), and for no key at all', async () => {
+    await expect(new VmrayConnector(configFor(emulator.baseUrl), 'wrong', clock).available()).rejects.toMatchObject({ name: 'AuthError', message: expect.stringContaining('HTTP 401') });
+    await expect(new VmrayConnector(configFor(emulator.baseUrl), undefined, clock).submit(sample('x'))).rejects.toMatchObject({ name: 'AuthError' });
+  });
+
+  it('says unavailable when nothing listens', async () => {
+    await expect(new VmrayConnector(configFor('http://127.0.0.1:9/rest/'), KEY, clock).available()).resolves.toBe(false);
+  });
+
+  it('submits, polls the submission until finished, then reports the top-ranked analysis from summary_v2.json', async () => {
+    const itemId = await vmray.submit(sample('// SANDTRAP-TEST-MALICIOUS inert marker\n'));
+    expect(itemId).toMatch(/^\d+:\d+$/);
+    expect(vmray.initialWaitSeconds()).toBe(150);
+
+    await expect(vmray.status(itemId)).resolves.toEqual({ done: false, failed: false, state: 'in_progress' });
+    clock.advance(100);
+    await expect(vmray.status(itemId)).resolves.toEqual({ done: false, failed: false, state: 'in_progress' });
+    clock.advance(70);
+    await expect(vmray.status(itemId)).resolves.toEqual({ done: true, failed: false, state: 'finished' });
+
+    // The emulator lists the suspicious Windows 7 analysis first; the malicious Windows 10 one ranks higher.
+    const top = await vmray.topRankedAnalysis(itemId);
+    expect(top).toMatchObject({ analysis_vm_name: 'win10_64', analysis_verdict: 'malicious', analysis_vti_score: 92 });
+
+    const report = await vmray.report(itemId);
+    expect(report).toMatchObject({ contentType: 'application/json', extension: 'json' });
+    const summary = JSON.parse(await readAll(report));
+    expect(summary).toMatchObject({ analysis_metadata: { verdict: 'malicious' }, virtual_machine: { name: 'win10_64' } });
+    expect(emulator.server.requests.at(-1)?.path).toBe(`/rest/analysis/${top?.analysis_id}/archive/logs/summary_v2.json`);
+    expect(vmray.score(summary)).toEqual({ score: 90, verdict: 'malicious', native: { value: 'malicious', scale: 'verdict' } });
+  });
+
+  it('asks for the analysis time in user_config and sends a non-ASCII file name base64-encoded too', async () => {
+    const connector = new VmrayConnector(configFor(emulator.baseUrl, { analysisTimeoutSeconds: 60, options: { user_config: '{"net_scheme_name":"default"}' } }), KEY, clock);
+    const itemId = await connector.submit(sample('// SANDTRAP-TEST-SUSPICIOUS', 'façture.js'));
+    // Queue 20 s + the 60 s asked for + processing 30 s.
+    clock.advance(110);
+    await expect(connector.status(itemId)).resolves.toMatchObject({ done: true });
+    const sampleId = itemId.split(':')[1];
+    const response = await fetch(`${emulator.baseUrl}sample/${sampleId}`, { headers: { authorization: `api_key ${KEY}` } });
+    expect(((await response.json()) as { data: { sample_filename: string } }).data.sample_filename).toBe('façture.js');
+  });
+
+  it('falls back to the v1 summary.json on a platform without summary_v2.json', async () => {
+    const old = new VmrayEmulator({ clock, apiKey: KEY, summaryV2: false });
+    try {
+      const connector = new VmrayConnector(configFor(await old.start()), KEY, clock);
+      const itemId = await connector.submit(sample('// SANDTRAP-TEST-MALICIOUS'));
+      clock.advance(400);
+      const summary = JSON.parse(await readAll(await connector.report(itemId)));
+      expect(old.server.requests.slice(-2).map((r) => r.path.split('/').pop())).toEqual(['summary_v2.json', 'summary.json']);
+      expect(summary.vti.vti_score).toBe(92);
+      expect(connector.score(summary)).toEqual({ score: 90, verdict: 'malicious', native: { value: 92, scale: 'VTI score 0-100' } });
+    } finally {
+      await old.stop();
+    }
+  });
+
+  it('reports a resubmitted known sample from its earlier analyses when VMRay creates no new jobs', async () => {
+    const first = await vmray.submit(sample('// SANDTRAP-TEST-SUSPICIOUS known'));
+    clock.advance(400);
+    await expect(vmray.status(first)).resolves.toMatchObject({ done: true });
+    const again = await vmray.submit(sample('// SANDTRAP-TEST-SUSPICIOUS known'));
+    expect(again.split(':')[1]).toBe(first.split(':')[1]);
+    await expect(vmray.status(again)).resolves.toEqual({ done: true, failed: false, state: 'finished' });
+    await expect(vmray.topRankedAnalysis(again)).resolves.toMatchObject({ analysis_submission_id: Number(first.split(':')[0]), analysis_verdict: 'suspicious' });
+    expect(vmray.score(JSON.parse(await readAll(await vmray.report(again))))).toMatchObject({ score: 55, verdict: 'suspicious' });
+  });
+
+  it('does not take "No jobs were created" for a known sample as a refusal', async () => {
+    const caching = new VmrayEmulator({ clock, apiKey: KEY, reportCachedAsError: true });
+    try {
+      const connector = new VmrayConnector(configFor(await caching.start()), KEY, clock);
+      await connector.submit(sample('// SANDTRAP-TEST-MALICIOUS cached'));
+      clock.advance(400);
+      const again = await connector.submit(sample('// SANDTRAP-TEST-MALICIOUS cached'));
+      await expect(connector.status(again)).resolves.toMatchObject({ done: true });
+      expect(connector.score(JSON.parse(await readAll(await connector.report(again))))).toMatchObject({ verdict: 'malicious' });
+    } finally {
+      await caching.stop();
+    }
+  });
+
+  it('cannot delete', async () => {
+    await expect(vmray.delete()).resolves.toBe(false);
+  });
+
+  it('throws ItemNotFoundError for an unknown submission and for an id that is not <submission>:<sample>', async () => {
+    await expect(vmray.status('1:2')).rejects.toMatchObject({ name: 'ItemNotFoundError' });
+    await expect(vmray.status('1169850')).rejects.toMatchObject({ name: 'ItemNotFoundError' });
+  });
+
+  describe('faults', () => {
+    it.each<[EmulatorFault, string]>([
+      ['bad-key', 'AuthError'],
+      ['rate-limited', 'RateLimitedError'],
+      ['quota', 'QuotaExceededError'],
+      ['server-error', 'TransientError'],
+      ['malformed', 'BadResponseError'],
+      ['truncated', 'TransientError'],
+      ['oversize', 'SampleTooLargeError'],
+      ['unsupported', 'UnsupportedFileError'],
+    ])('maps %s on submit to %s', async (fault, name) => {
+      emulator.setFault(fault);
+      await expect(vmray.submit(sample('x'))).rejects.toMatchObject({ name });
+    });
+
+    it('reads the quota refusal VMRay returns inside an HTTP 200', async () => {
+      emulator.setFault('quota');
+      await expect(vmray.submit(sample('x'))).rejects.toMatchObject({ name: 'QuotaExceededError', message: expect.stringContaining('quota for account') });
+      expect(emulator.server.requests.at(-1)?.path).toBe('/rest/sample/submit');
+    });
+
+    it('honours Retry-After on a 429', async () => {
+      emulator.setFault('rate-limited');
+      await expect(vmray.status('1:2')).rejects.toMatchObject({ name: 'RateLimitedError', retryAfterSeconds: 17 });
+    });
+
+    it('gives up on a slow answer within the request timeout, as a TransientError', async () => {
+      emulator.setFault('slow');
+      const started = Date.now();
+      await expect(vmray.status('1:2')).rejects.toMatchObject({ name: 'TransientError' });
+      expect(Date.now() - started).toBeLessThan(2_000);
+    });
+
+    it('fails a submission that finished with errors and no analysis', async () => {
+      emulator.setFault('failed-analysis', 1);
+      const itemId = await vmray.submit(sample('// SANDTRAP-TEST-MALICIOUS failing'));
+      clock.advance(400);
+      await expect(vmray.status(itemId)).resolves.toEqual({ done: false, failed: true, state: 'finished', reason: 'submission finished with errors and no analysis' });
+    });
+  });
+});
+
+describe('VMRay connector on sandboxapi fixture responses', () => {
+  let submitFixture = 'vmray_sample_submit.json';
+  const server = new EmulatorServer((req) => {
+    const route = `${req.method} ${req.url.pathname}`;
+    if (route === 'GET /rest/system_info') return { body: fixture('vmray_system_info.json') as object };
+    if (route === 'POST /rest/sample/submit') return { body: fixture(submitFixture) as object };
+    if (route === 'GET /rest/submission/1374306' || route === 'GET /rest/submission/1374307') return { body: fixture('vmray_submission.json') as object };
+    if (route === 'GET /rest/analysis') {
+      const own = req.url.searchParams.get('analysis_submission_id') === '1374306';
+      return { body: own ? (fixture('vmray_analysis_submission.json') as object) : { result: 'ok', data: [] } };
+    }
+    if (route === 'GET /rest/analysis/sample/1169850') return { body: fixture('vmray_analysis_sample.json') as object };
+    return { status: 404, body: { result: 'error', error_msg: 'Not found' } };
+  });
+  let vmray: VmrayConnector;
+
+  beforeAll(async () => {
+    vmray = new VmrayConnector(configFor(`${await server.start()}/rest/`), KEY, new TestClock());
+  });
+  afterAll(() => server.stop());
+
+  it('reads the system_info fixture as available', async () => {
+    await expect(vmray.available()).resolves.toBe(true);
+  });
+
+  it('keeps both the submission id and the sample id of the submit fixture', async () => {
+    await expect(vmray.submit(sample('x'))).resolves.toBe('1374306:1169850');
+  });
+
+  it('refuses the errors fixture as quota exceeded, although it also lists a submission and a sample', async () => {
+    submitFixture = 'vmray_sample_submit_errors.json';
+    try {
+      await expect(vmray.submit(sample('x'))).rejects.toMatchObject({ name: 'QuotaExceededError', message: expect.stringContaining('Denied: The vmray quota') });
+    } finally {
+      submitFixture = 'vmray_sample_submit.json';
+    }
+  });
+
+  it('treats the finished submission fixture as done and ranks the VTI 67 analysis of the analyses fixture first', async () => {
+    await expect(vmray.status('1374306:1169850')).resolves.toEqual({ done: true, failed: false, state: 'finished' });
+    await expect(vmray.topRankedAnalysis('1374306:1169850')).resolves.toMatchObject({ analysis_id: 1097123, analysis_vti_score: 67 });
+  });
+
+  it('falls back to the analyses of the sample when the submission has none of its own', async () => {
+    await expect(vmray.topRankedAnalysis('1374307:1169850')).resolves.toMatchObject({ analysis_id: 1097123 });
+  });
+});
+
+describe('VMRay score normalisation', () => {
+  const vmray = new VmrayConnector(configFor('http://127.0.0.1:9/rest/'), KEY, new TestClock());
+
+  it('scores the v1 summary fixture: VTI 20 → 33, benign (sandboxapi passed 20 through)', () => {
+    expect(vmray.score(fixture('vmray_analysis_archive_logs_summary.json'))).toEqual({ score: 33, verdict: 'benign', native: { value: 20, scale: 'VTI score 0-100' } });
+  });
+
+  it('scores the sample fixture: VTI 67 with legacy severity suspicious → 65, suspicious', () => {
+    expect(vmray.score(fixture('vmray_sample.json'))).toEqual({ score: 65, verdict: 'suspicious', native: { value: 67, scale: 'VTI score 0-100' } });
+  });
+
+  it.each([
+    [0, 0, 'benign'],
+    [24, 39, 'benign'],
+    [25, 40, 'suspicious'],
+    [74, 69, 'suspicious'],
+    [75, 70, 'malicious'],
+    [100, 100, 'malicious'],
+  ])('places VTI %s at %s (%s), linear inside VMRay’s tiers', (vti, score, verdict) => {
+    expect(vmray.score({ vti: { vti_score: vti } })).toMatchObject({ score, verdict });
+  });
+
+  it('lets the verdict win when it disagrees with the VTI score, keeping the score at the edge of its band', () => {
+    expect(vmray.score({ sample_verdict: 'malicious', sample_vti_score: 67 })).toMatchObject({ score: 70, verdict: 'malicious' });
+    expect(vmray.score({ sample_verdict: 'clean', sample_vti_score: 80 })).toMatchObject({ score: 39, verdict: 'benign' });
+  });
+
+  it('maps a verdict without a VTI score to clean 10 / suspicious 55 / malicious 90', () => {
+    expect(vmray.score({ analysis_metadata: { verdict: 'clean' } })).toMatchObject({ score: 10, verdict: 'benign' });
+    expect(vmray.score({ analysis_metadata: { verdict: 'suspicious' } })).toMatchObject({ score: 55, verdict: 'suspicious' });
+    expect(vmray.score({ data: { sample_verdict: 'malicious' }, result: 'ok' })).toMatchObject({ score: 90, verdict: 'malicious' });
+  });
+
+  it('keeps not_available unknown, even next to a VTI score', () => {
+    expect(vmray.score({ analysis_metadata: { verdict: 'not_available' } })).toEqual({ score: null, verdict: 'unknown', native: { value: 'not_available', scale: 'verdict' } });
+    expect(vmray.score({ sample_verdict: 'not_available', sample_vti_score: 0 })).toMatchObject({ score: null, verdict: 'unknown' });
+  });
+
+  it('rejects something that is not a VMRay summary or sample', () => {
+    expect(() => vmray.score({ analysis: {} })).toThrow(expect.objectContaining({ name: 'BadResponseError' }));
+  });
+
+  it('ranks analyses by verdict first, then VTI score', () => {
+    const analyses: VmrayAnalysis[] = [
+      { analysis_id: 1, analysis_verdict: 'suspicious', analysis_vti_score: 74 },
+      { analysis_id: 2, analysis_verdict: 'malicious', analysis_vti_score: 60 },
+      { analysis_id: 3, analysis_severity: 'blacklisted', analysis_vti_score: 50 },
+    ];
+    expect(topRanked(analyses)?.analysis_id).toBe(2);
+    expect(topRanked([])).toBeUndefined();
+  });
+});

@@ -1,0 +1,188 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseSettings } from '../../lambdas/core/config';
+import type { NativeReport, SampleSource } from '../../lambdas/vendors/connector';
+import { closeHttpPools } from '../../lambdas/vendors/http';
+import { WildfireConnector, wildfireConnectorInfo } from '../../lambdas/vendors/wildfire';
+import { WildfireEmulator } from '../emulators/wildfire';
+
+class TestClock {
+  t = Date.parse('2026-11-22T12:00:00Z');
+  now = () => this.t;
+  advance(seconds: number) {
+    this.t += seconds * 1000;
+  }
+}
+
+const sample = (content: string, fileName = 'invoice.exe'): SampleSource => ({
+  fileName,
+  size: Buffer.byteLength(content),
+  sha256: createHash('sha256').update(content).digest('hex'),
+  fileType: 'pe',
+  mimeType: 'application/vnd.microsoft.portable-executable',
+  open: async () => Readable.from([Buffer.from(content)]),
+});
+
+async function text(report: NativeReport): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of report.body) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+let unique = 0;
+/** Every test uploads new content: WildFire remembers a sample and its verdict by hash. */
+const content = (marker = '') => `MZ test sample ${++unique} ${Date.now()} ${marker}`;
+
+describe('WildfireConnector against the WildFire emulator', () => {
+  const clock = new TestClock();
+  const emulator = new WildfireEmulator({ clock, apiKey: 'wf-key', queueSeconds: 60, runSeconds: 240, processingSeconds: 60 });
+  let connector: WildfireConnector;
+  const config = (extra = {}) =>
+    parseSettings({ vendors: [{ id: 'wildfire', baseUrl: emulator.baseUrl, requestTimeoutMs: 500, ...extra }] }).vendors[0]!;
+
+  beforeAll(async () => {
+    await emulator.start();
+    connector = new WildfireConnector(config(), 'wf-key', clock);
+  });
+  afterAll(async () => {
+    await emulator.stop();
+    await closeHttpPools();
+  });
+
+  it('is listed with its PDF and XML reports', () => {
+    expect(wildfireConnectorInfo).toMatchObject({ id: 'wildfire', capabilities: ['pdf-report', 'xml-report'] });
+    expect(wildfireConnectorInfo.create(config(), 'wf-key', clock)).toBeInstanceOf(WildfireConnector);
+  });
+
+  it('is available with the right key in the apikey form field, and refuses a wrong one with AuthError', async () => {
+    expect(await connector.available()).toBe(true);
+    await expect(new WildfireConnector(config(), 'wrong', clock).available()).rejects.toMatchObject({ name: 'AuthError' });
+    await expect(new WildfireConnector(config(), undefined, clock).status('a'.repeat(64))).rejects.toMatchObject({ name: 'AuthError' });
+  });
+
+  it('submits, polls the verdict while it is −100, then reads the XML report and scores grayware as suspicious', async () => {
+    const upload = sample(content('SANDTRAP-TEST-SUSPICIOUS'));
+    const id = await connector.submit(upload);
+    expect(id).toBe(upload.sha256);
+    expect(connector.initialWaitSeconds()).toBe(300);
+    expect(await connector.status(id)).toEqual({ done: false, failed: false, state: 'pending' });
+    await expect(connector.report(id)).rejects.toMatchObject({ name: 'TransientError' });
+    clock.advance(200);
+    expect(await connector.status(id)).toMatchObject({ done: false, state: 'pending' });
+    clock.advance(160);
+    expect(await connector.status(id)).toEqual({ done: true, failed: false, state: 'grayware' });
+    expect(emulator.count('/publicapi/get/verdict')).toBeGreaterThanOrEqual(4);
+
+    const report = await connector.report(id);
+    expect(report).toMatchObject({ contentType: 'application/xml', extension: 'xml' });
+    const xml = await text(report);
+    expect(xml).toContain(`<sha256>${id}</sha256>`);
+    expect(connector.score(xml)).toEqual({ score: 45, verdict: 'suspicious', native: { value: 'grayware', scale: 'WildFire report malware (no/grayware/phishing/yes)' } });
+    expect(connector.score(await connector.verdict(id))).toEqual({ score: 45, verdict: 'suspicious', native: { value: 2, scale: 'WildFire verdict code' } });
+
+    const pdf = await connector.pdfReport(id);
+    expect(pdf).toMatchObject({ contentType: 'application/pdf', extension: 'pdf' });
+    expect(await text(pdf)).toMatch(/^%PDF-/);
+    expect(await connector.delete()).toBe(false);
+  });
+
+  it('scores a malware report 100 and a benign one 0', async () => {
+    const bad = await connector.submit(sample(content('SANDTRAP-TEST-MALICIOUS')));
+    const good = await connector.submit(sample(content()));
+    clock.advance(400);
+    expect(connector.score(await text(await connector.report(bad)))).toMatchObject({ score: 100, verdict: 'malicious', native: { value: 'yes' } });
+    expect(connector.score(await text(await connector.report(good)))).toMatchObject({ score: 0, verdict: 'benign', native: { value: 'no' } });
+  });
+
+  it('scores the verdict it is given, not the one the last status() saw (sandboxapi kept it in the instance)', async () => {
+    const bad = await connector.submit(sample(content('SANDTRAP-TEST-MALICIOUS')));
+    clock.advance(400);
+    expect(await connector.status(bad)).toMatchObject({ done: true, state: 'malware' });
+    expect(connector.score(0)).toMatchObject({ score: 0, verdict: 'benign' });
+    expect(connector.score(1)).toMatchObject({ score: 100, verdict: 'malicious' });
+  });
+
+  it('ends the poll on verdict −101 (analysis error) instead of waiting forever', async () => {
+    emulator.setFault('failed-analysis', 1);
+    const id = await connector.submit(sample(content()));
+    clock.advance(400);
+    expect(await connector.status(id)).toEqual({ done: false, failed: true, state: 'error', reason: 'WildFire verdict -101 (error)' });
+  });
+
+  it('maps 419 to QuotaExceededError resetting at the next UTC midnight, 413 to too large, 418 to unsupported', async () => {
+    emulator.setFault('quota', 1);
+    await expect(connector.submit(sample(content()))).rejects.toMatchObject({ name: 'QuotaExceededError', resetAt: '2026-11-23T00:00:00.000Z' });
+    emulator.setFault('oversize', 1);
+    await expect(connector.submit(sample(content()))).rejects.toMatchObject({ name: 'SampleTooLargeError' });
+    emulator.setFault('unsupported', 1);
+    await expect(connector.submit(sample(content()))).rejects.toMatchObject({ name: 'UnsupportedFileError' });
+  });
+
+  it('refuses a sample over the configured maxFileBytes without uploading it', async () => {
+    const before = emulator.submissions;
+    const small = new WildfireConnector(config({ maxFileBytes: 10 }), 'wf-key', clock);
+    await expect(small.submit(sample(content()))).rejects.toMatchObject({ name: 'SampleTooLargeError' });
+    expect(emulator.submissions).toBe(before);
+  });
+
+  it('maps a refused key, throttling, 5xx, timeouts, cut bodies and broken XML to typed errors', async () => {
+    const id = 'b'.repeat(64);
+    emulator.setFault('bad-key', 1);
+    await expect(connector.status(id)).rejects.toMatchObject({ name: 'AuthError' });
+    emulator.setFault('rate-limited', 1);
+    await expect(connector.status(id)).rejects.toMatchObject({ name: 'RateLimitedError', retryAfterSeconds: 30 });
+    emulator.setFault('server-error', 1);
+    await expect(connector.status(id)).rejects.toMatchObject({ name: 'TransientError' });
+    emulator.setFault('slow', 1);
+    const started = Date.now();
+    await expect(connector.status(id)).rejects.toMatchObject({ name: 'TransientError' });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    emulator.setFault('truncated', 1);
+    await expect(connector.status(id)).rejects.toMatchObject({ name: 'TransientError' });
+    emulator.setFault('malformed', 1);
+    await expect(connector.submit(sample(content()))).rejects.toMatchObject({ name: 'BadResponseError' });
+  });
+});
+
+describe('WildfireConnector.score', () => {
+  const connector = new WildfireConnector(
+    parseSettings({ vendors: [{ id: 'wildfire', baseUrl: 'https://wildfire.paloaltonetworks.com/publicapi/' }] }).vendors[0]!,
+    'key',
+    { now: () => 0 },
+  );
+
+  it('maps every final verdict code per the normalisation table', () => {
+    const scores = Object.fromEntries([0, 1, 2, 4, 5].map((code) => [code, connector.score(code)]));
+    expect(scores).toEqual({
+      0: { score: 0, verdict: 'benign', native: { value: 0, scale: 'WildFire verdict code' } },
+      1: { score: 100, verdict: 'malicious', native: { value: 1, scale: 'WildFire verdict code' } },
+      2: { score: 45, verdict: 'suspicious', native: { value: 2, scale: 'WildFire verdict code' } },
+      4: { score: 85, verdict: 'malicious', native: { value: 4, scale: 'WildFire verdict code' } },
+      5: { score: 100, verdict: 'malicious', native: { value: 5, scale: 'WildFire verdict code' } },
+    });
+  });
+
+  it('keeps pending and error codes unknown, never zero', () => {
+    for (const code of [-100, -101, -102, -103]) {
+      expect(connector.score(code)).toEqual({ score: null, verdict: 'unknown', native: { value: code, scale: 'WildFire verdict code' } });
+    }
+  });
+
+  it('reads the get/verdict XML and the report XML', () => {
+    const verdict = '<?xml version="1.0" encoding="UTF-8"?><wildfire><get-verdict-info><sha256>' + 'c'.repeat(64) + '</sha256><md5></md5><verdict>4</verdict></get-verdict-info></wildfire>';
+    expect(connector.score(verdict)).toMatchObject({ score: 85, verdict: 'malicious', native: { value: 4 } });
+    const report =
+      '<?xml version="1.0" encoding="UTF-8"?><wildfire><version>2.0</version><file_info><file_signer>None</file_signer><malware>grayware</malware>' +
+      '<sha1></sha1><filetype>PDF</filetype><sha256>' + 'd'.repeat(64) + '</sha256><md5>4b41a3475132bd861b30a878e30aa56a</md5><size>3028</size></file_info>' +
+      '<task_info><report><version>2.0</version><platform>100</platform><software>PDF Static Analyzer</software><malware>no</malware><summary/></report></task_info></wildfire>';
+    // The file-level verdict wins over a task that saw nothing.
+    expect(connector.score(report)).toMatchObject({ score: 45, verdict: 'suspicious', native: { value: 'grayware' } });
+  });
+
+  it('refuses what is not a WildFire verdict or report, such as the empty answer to a pending report', () => {
+    expect(() => connector.score('<?xml version="1.0" encoding="UTF-8"?><response><version>2.0</version></response>')).toThrow(/unexpected XML/);
+    expect(() => connector.score('<wildfire><file_info>')).toThrow(/not well-formed XML/);
+    expect(() => connector.score({ verdict: 1 })).toThrow(/not WildFire XML/);
+  });
+});
