@@ -7,6 +7,7 @@ vitest conformance test reads that document; nothing here knows what the result 
 Usage: python sandboxapi_cycle.py '{"vendor": "cuckoo", "url": "http://127.0.0.1:1234/", ...}'
 Only loopback URLs are accepted: this must never reach a real sandbox.
 """
+import inspect
 import io
 import json
 import sys
@@ -60,6 +61,14 @@ def main():
         steps.append({"step": name, "ok": True, "value": value, "ms": int((time.time() - started) * 1000)})
         return value
 
+    if spec["vendor"] == "opswat":
+        # 1.7.x's OpswatAPI targets MetaDefender Cloud v4 and takes no URL: it cannot be pointed at
+        # any emulator (or self-hosted sandbox). Report its signature instead of calling it.
+        from sandboxapi.opswat import OpswatAPI
+        steps.append({"step": "construct", "ok": False, "error": "NoUrlParameter",
+                      "message": "OpswatAPI" + str(inspect.signature(OpswatAPI.__init__))})
+        print(json.dumps(result))
+        return
     try:
         api = build(spec)
         step("is_available", lambda: bool(api.is_available()))

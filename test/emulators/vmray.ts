@@ -170,6 +170,11 @@ export class VmrayEmulator implements VendorEmulator {
       const found = this.submissionsById.get(Number(submission[1]));
       return found ? ok(this.submissionRecord(found)) : fail(404, 'No such submission');
     }
+    const submissionsOfSample = path.match(/^\/submission\/sample\/(\d+)$/);
+    if (req.method === 'GET' && submissionsOfSample) {
+      const id = Number(submissionsOfSample[1]);
+      return ok([...this.submissionsById.values()].filter((s) => s.sample.id === id).map((s) => this.submissionRecord(s)));
+    }
     if (req.method === 'GET' && path === '/analysis') {
       const submissionId = Number(req.url.searchParams.get('analysis_submission_id'));
       return ok(this.visibleAnalyses((a) => a.submission.id === submissionId).map((a) => this.analysisRecord(a)));
