@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import * as z from 'zod';
 import { AnalyzeArgsSchema } from '../local/analyze';
+import { registerDeployedCommands } from '../local/deployed-commands';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -95,6 +96,7 @@ export function program(): Command {
       if (options.json) process.stdout.write(`${JSON.stringify(scored)}\n`);
       else process.stdout.write(`${scored.vendor}: ${scored.verdict} ${scored.score ?? '-'} (native ${JSON.stringify(scored.native.value)} on ${scored.native.scale})\n`);
     });
+  registerDeployedCommands(cli);
   return cli;
 }
 

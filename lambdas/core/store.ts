@@ -22,6 +22,8 @@ export interface VerdictRecord {
   analyzedAt: number;
   durationMs: number;
   reportKey: string;
+  /** The upload this verdict was analysed from: `sandtrap reanalyze` starts a new analysis of it. */
+  object: { bucket: string; key: string; versionId: string | null };
 }
 
 /** Identifies one upload: the object version, or S3's sequencer where the bucket is not versioned. */
@@ -191,5 +193,6 @@ export function verdictRecordOf(
     analyzedAt,
     durationMs,
     reportKey,
+    object: { bucket: sample.bucket, key: sample.key, versionId: sample.versionId },
   };
 }
