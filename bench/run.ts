@@ -2,7 +2,9 @@ import '../local/polyfills';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { meetsTarget, type Benchmark, type Metric } from './metric';
+import { formatValue } from '../scripts/write-bench-section';
 import { bundleBenchmark } from './bundles';
+import { costBenchmark } from './cost';
 import { pipelineBenchmark } from './pipeline';
 
 /**
@@ -10,7 +12,7 @@ import { pipelineBenchmark } from './pipeline';
  * writes bench/results.json as {"metrics": [{name, value, unit, target?}]}. Ratios are taken within
  * one run, so machines of different speed can still be compared.
  */
-const BENCHMARKS: Benchmark[] = [pipelineBenchmark, bundleBenchmark];
+const BENCHMARKS: Benchmark[] = [pipelineBenchmark, costBenchmark, bundleBenchmark];
 
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
@@ -26,8 +28,7 @@ async function main(): Promise<void> {
   for (const section of sections) {
     lines.push(`| **${section.title}** | | | | |`);
     for (const m of section.metrics) {
-      const value = Number.isInteger(m.value) ? String(m.value) : m.value.toFixed(m.value < 10 ? 3 : 1);
-      lines.push(`| ${m.name} | ${value} | ${m.unit} | ${m.target ?? ''} | ${m.target ? (meetsTarget(m) ? 'yes' : 'no') : ''} |`);
+      lines.push(`| ${m.name} | ${formatValue(m.value)} | ${m.unit} | ${m.target ?? ''} | ${m.target ? (meetsTarget(m) ? 'yes' : 'no') : ''} |`);
     }
   }
   process.stdout.write(`${lines.join('\n')}\n`);

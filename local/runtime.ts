@@ -1,5 +1,6 @@
 import './polyfills';
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { createReadStream, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -49,6 +50,8 @@ export interface LocalPipelineOptions {
   env?: NodeJS.ProcessEnv;
   /** Reuse the synthesized plan from the on-disk cache. @default true */
   cachePlan?: boolean;
+  /** Told how long each handler invocation took (benchmarks, cost model). */
+  onInvoke?: (functionId: FunctionId, ms: number) => void;
 }
 
 /** One state entered during an execution. */
@@ -131,7 +134,19 @@ export class LocalPipeline {
       const config = loadRuntimeConfig(fn.environment);
       const deps = createDeps(config, { clients, clock, log: options.log ?? quiet, env: options.env ?? process.env, connectors: createConnector });
       this.depsByFunction.set(id, deps);
-      this.handlers.set(fn.name, asLambda(HANDLER_FACTORIES[id](deps)));
+      const core = HANDLER_FACTORIES[id](deps);
+      const onInvoke = options.onInvoke;
+      const timed: LocalHandler = onInvoke
+        ? async (input) => {
+            const started = performance.now();
+            try {
+              return await core(input);
+            } finally {
+              onInvoke(id, performance.now() - started);
+            }
+          }
+        : core;
+      this.handlers.set(fn.name, asLambda(timed));
     }
   }
 

@@ -1,0 +1,416 @@
+import { readFileSync } from 'node:fs';
+import { App, Stack } from 'aws-cdk-lib';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as z from 'zod';
+import { DetonationCluster } from '../lib/detonation';
+import { FUNCTIONS, type FunctionId } from '../lib/handlers';
+import type { Log } from '../lambdas/core/deps';
+import type { ExecutionReport } from '../local/runtime';
+import { synthesizeTemplate } from '../local/synth';
+import { CapeEmulator } from '../test/emulators/cape';
+import { startVendorHarness } from '../test/support';
+import type { Benchmark, Metric } from './metric';
+import { RequestCounter, s3RequestClass, type RequestCounts } from './request-counter';
+
+const PriceSchema = z.object({
+  usd: z.number().nonnegative(),
+  per: z.string(),
+  url: z.url(),
+  readFrom: z.url().optional(),
+  note: z.string().optional(),
+});
+
+const PricesSchema = z.object({
+  readOn: z.iso.date(),
+  region: z.literal('us-east-1'),
+  currency: z.literal('USD'),
+  terms: z.string(),
+  note: z.string(),
+  prices: z.object({
+    stepFunctionsStandardPer1000Transitions: PriceSchema,
+    lambdaPerMillionRequests: PriceSchema,
+    lambdaArm64PerGbSecond: PriceSchema,
+    lambdaX86PerGbSecond: PriceSchema,
+    fargateLinuxX86PerVcpuHour: PriceSchema,
+    fargateLinuxX86PerGbHour: PriceSchema,
+    fargateEphemeralStoragePerGbHour: PriceSchema,
+    s3PutCopyPostListPer1000Requests: PriceSchema,
+    s3GetPer1000Requests: PriceSchema,
+    s3StandardPerGbMonth: PriceSchema,
+    dynamodbOnDemandPerMillionWriteRequestUnits: PriceSchema,
+    dynamodbOnDemandPerMillionReadRequestUnits: PriceSchema,
+    eventBridgeCustomEventsPerMillion: PriceSchema,
+    cloudWatchLogsIngestionPerGb: PriceSchema,
+  }),
+  anchors: z.object({
+    guardDutyMalwareS3PerGbScanned: PriceSchema,
+    guardDutyMalwareS3Per1000ObjectsEvaluated: PriceSchema,
+    clamavLambdaScan: z.object({
+      architecture: z.enum(['x86_64', 'arm64']),
+      memoryMiB: z.number().int().positive(),
+      seconds: z.number().positive(),
+      url: z.url(),
+      note: z.string(),
+    }),
+  }),
+});
+
+/** The list prices of `bench/prices.json`, validated. */
+export type Prices = z.infer<typeof PricesSchema>;
+
+/** Reads and validates `bench/prices.json`. */
+export function loadPrices(): Prices {
+  return PricesSchema.parse(JSON.parse(readFileSync(new URL('./prices.json', import.meta.url), 'utf8')));
+}
+
+/** Simulated minutes the vendor takes per analysis: CAPE queues 20 s, runs the 180 s we ask for, then processes. */
+const VENDOR_MINUTES = 5;
+/** A typical detonation: the agent's run, then the task's start (image pull, ENI) and stop. */
+const DETONATION_RUN_SECONDS = 60;
+const DETONATION_START_STOP_SECONDS = 30;
+/** Fargate bills per second with a one-minute minimum. */
+const FARGATE_MINIMUM_SECONDS = 60;
+/** Ephemeral storage Fargate includes in every task. */
+const FARGATE_INCLUDED_STORAGE_GIB = 20;
+/** The GuardDuty anchor: 1,000 objects of 1 MB (MiB), so 1000/1024 GB scanned. */
+const ANCHOR_OBJECT_MIB = 1;
+/** EventBridge bills each 64 KB of a published event as one event. */
+const EVENT_CHUNK_BYTES = 64 * 1024;
+
+/** What one execution used, counted in the local pipeline. */
+export interface AnalysisUsage {
+  /** States entered, Map iterations included: what Step Functions Standard bills. */
+  transitions: number;
+  /** History events the execution would log at `LogLevel.ALL` (see {@link historyEvents}). */
+  historyEvents: number;
+  /** In-process duration of every Lambda invocation, in ms, by function. */
+  invocations: Partial<Record<FunctionId, number[]>>;
+  /** S3 and DynamoDB requests the handlers made. */
+  requests: RequestCounts;
+  /** Custom events the workflow published, in billed 64 KB chunks. */
+  eventChunks: number;
+  /** Bytes of the log records the handlers wrote (their own fields only). */
+  handlerLogBytes: number;
+  /** Handler log records written. */
+  handlerLogRecords: number;
+}
+
+/** Deployment facts the cost model reads from the CDK constructs rather than repeating them. */
+export interface DeployedShape {
+  /** Configured memory of each pipeline function, MiB (from the synthesized `lib/workflow.ts`). */
+  lambdaMemoryMiB: Record<FunctionId, number>;
+  /** The detonation task's size (from `DetonationCluster`'s defaults). */
+  detonation: { cpuUnits: number; memoryMiB: number; ephemeralStorageGiB: number; architecture: string };
+}
+
+/** Memory and architecture of the pipeline's functions, from the template the CDK app synthesizes. */
+function lambdaMemoryFromTemplate(): Record<FunctionId, number> {
+  const template = synthesizeTemplate({});
+  const memory = {} as Record<FunctionId, number>;
+  for (const id of Object.keys(FUNCTIONS) as FunctionId[]) {
+    const resource = Object.values(template.Resources).find(
+      (r) => r.Type === 'AWS::Lambda::Function' && String(r.Metadata?.['aws:cdk:path'] ?? '').includes(`/${id}/Function/`),
+    );
+    if (!resource) throw new Error(`cost model: the synthesized template has no function ${id}`);
+    const architectures = (resource.Properties?.Architectures as string[] | undefined) ?? ['x86_64'];
+    // Pipeline functions are priced at the arm64 rate; an x86_64 function would be under-priced by 20%.
+    if (architectures[0] !== 'arm64') throw new Error(`cost model: ${id} runs on ${architectures[0]}, but the model prices arm64 duration`);
+    memory[id] = Number(resource.Properties?.MemorySize ?? 128);
+  }
+  return memory;
+}
+
+/**
+ * The detonation task's defaults, from a `DetonationCluster` built with default props. `lib/detonation.ts`
+ * exports no size constants, so the construct is the one place they live.
+ */
+function detonationDefaults(): DeployedShape['detonation'] {
+  const stack = new Stack(new App(), 'CostModel', { env: { account: '123456789012', region: 'us-east-1' } });
+  const cluster = new DetonationCluster(stack, 'Detonation', {
+    ingestBucket: new s3.Bucket(stack, 'Ingest'),
+    reportsBucket: new s3.Bucket(stack, 'Reports'),
+    // A literal ECR image and prefix list keep the construct from building Docker assets or adding lookups.
+    imageUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/sandtrap-detonation:cost-model',
+    s3PrefixListId: 'pl-63a5400a',
+  });
+  const task = cluster.taskDefinition;
+  const platform = (task.node.defaultChild as ecs.CfnTaskDefinition).runtimePlatform as ecs.CfnTaskDefinition.RuntimePlatformProperty | undefined;
+  return {
+    cpuUnits: task.cpu,
+    memoryMiB: task.memoryMiB,
+    ephemeralStorageGiB: task.ephemeralStorageGiB ?? FARGATE_INCLUDED_STORAGE_GIB,
+    architecture: platform?.cpuArchitecture ?? 'X86_64',
+  };
+}
+
+/** Reads the deployed shape from the CDK code (synthesis takes a few seconds). */
+export function deployedShape(): DeployedShape {
+  return { lambdaMemoryMiB: lambdaMemoryFromTemplate(), detonation: detonationDefaults() };
+}
+
+/**
+ * History events Step Functions writes for these transitions, which is what `LogLevel.ALL` sends to
+ * CloudWatch Logs: entered and exited for every state; scheduled, started and succeeded on top for a
+ * Task; started and succeeded for a Map and each of its iterations; the execution's start and end.
+ */
+function historyEvents(transitions: ExecutionReport['transitions']): number {
+  const iterations = new Set(transitions.filter((t) => t.index !== undefined).map((t) => t.index)).size;
+  const perState = transitions.reduce((sum, t) => sum + 2 + (t.type === 'Task' ? 3 : t.type === 'Map' ? 2 : 0), 0);
+  return 2 + perState + 2 * iterations;
+}
+
+/** A handler log that measures what it is given instead of printing it. */
+class MeasuringLog implements Log {
+  records = 0;
+  bytes = 0;
+  private write(level: string, message: string, extra: Record<string, unknown>[]): void {
+    this.records += 1;
+    this.bytes += Buffer.byteLength(JSON.stringify(Object.assign({ level, message }, ...extra)));
+  }
+  info(message: string, ...extra: Record<string, unknown>[]): void {
+    this.write('INFO', message, extra);
+  }
+  warn(message: string, ...extra: Record<string, unknown>[]): void {
+    this.write('WARN', message, extra);
+  }
+  error(message: string, ...extra: Record<string, unknown>[]): void {
+    this.write('ERROR', message, extra);
+  }
+}
+
+/** Fresh and cached analyses, measured one execution at a time. */
+export interface MeasuredUsage {
+  fresh: AnalysisUsage[];
+  cached: AnalysisUsage[];
+}
+
+/**
+ * Runs `analyses` uploads through the local pipeline with an emulated CAPE that takes
+ * {@link VENDOR_MINUTES} simulated minutes, each followed by an upload of the same content under another
+ * key (a cached verdict),
+ * counting what every execution used. One unmeasured analysis first warms the handlers' modules and
+ * connections, as a warm Lambda would have them.
+ */
+export async function measureUsage(analyses: number): Promise<MeasuredUsage> {
+  const log = new MeasuringLog();
+  const processingSeconds = VENDOR_MINUTES * 60 - 20 - 180;
+  let durations: Partial<Record<FunctionId, number[]>> = {};
+  const onInvoke = (id: FunctionId, ms: number) => (durations[id] ??= []).push(ms);
+  const h = await startVendorHarness((clock) => new CapeEmulator({ clock, queueSeconds: 20, processingSeconds }), {}, { log, onInvoke });
+  const counter = new RequestCounter(h.pipeline.clients);
+  const execute = async (event: unknown): Promise<AnalysisUsage> => {
+    counter.reset();
+    durations = {};
+    const logBefore = { records: log.records, bytes: log.bytes };
+    const eventsBefore = h.pipeline.events().length;
+    const run = await h.pipeline.run(event);
+    if (run.status !== 'SUCCEEDED') throw new Error(`cost model: the analysis failed: ${run.error} ${run.cause}`);
+    const published = h.pipeline.events().slice(eventsBefore);
+    return {
+      transitions: run.transitions.length,
+      historyEvents: historyEvents(run.transitions),
+      invocations: durations,
+      requests: counter.snapshot(),
+      eventChunks: published.reduce((sum, e) => sum + Math.ceil(Buffer.byteLength(JSON.stringify(e)) / EVENT_CHUNK_BYTES), 0),
+      handlerLogBytes: log.bytes - logBefore.bytes,
+      handlerLogRecords: log.records - logBefore.records,
+    };
+  };
+  try {
+    const usage: MeasuredUsage = { fresh: [], cached: [] };
+    for (let i = 0; i <= analyses; i++) {
+      const body = `cost model sample ${i} ${Date.now()}`;
+      const fresh = await execute(await h.pipeline.upload({ key: `cost/${i}.bin`, body }));
+      // The same content under another key: a cached verdict (the same event again would be a duplicate).
+      const cached = await execute(await h.pipeline.upload({ key: `cost/${i}-again.bin`, body }));
+      if (i === 0) continue;
+      usage.fresh.push(fresh);
+      usage.cached.push(cached);
+    }
+    return usage;
+  } finally {
+    counter.detach();
+    await h.stop();
+  }
+}
+
+const SAMPLE_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:Sandtrap-WorkflowVendorPollFnFunction1A2B3C4D-AbCdEfGhIjKl';
+const SAMPLE_REQUEST_ID = 'c6af9ac6-7b61-11e6-9a41-93e812345678';
+const SAMPLE_TIME = '2026-11-22T10:00:00.000Z';
+/**
+ * Representative CloudWatch Logs records, measured as JSON rather than guessed as byte counts: the
+ * envelope Powertools Logger adds to each handler record, the platform records Lambda's JSON log
+ * format writes per invocation (start, runtime done, report), the metric Powertools Metrics emits per
+ * invocation (`lambdaHandler`), and one Step Functions history event without execution data.
+ */
+const LOG_SAMPLES = {
+  powertoolsEnvelope: {
+    timestamp: SAMPLE_TIME,
+    service: 'sandtrap',
+    cold_start: false,
+    function_arn: SAMPLE_ARN,
+    function_memory_size: '256',
+    function_name: SAMPLE_ARN.split(':').pop(),
+    function_request_id: SAMPLE_REQUEST_ID,
+    sampling_rate: 0,
+    xray_trace_id: '1-6740564c-3f9a2b1c4d5e6f7a8b9c0d1e',
+    step: 'vendor-poll',
+  },
+  lambdaPlatform: [
+    { time: SAMPLE_TIME, type: 'platform.start', record: { requestId: SAMPLE_REQUEST_ID, version: '$LATEST', tracing: { spanId: '3f9a2b1c4d5e6f7a', type: 'X-Amzn-Trace-Id', value: 'Root=1-6740564c-3f9a2b1c4d5e6f7a8b9c0d1e;Parent=3f9a2b1c4d5e6f7a;Sampled=1' } } },
+    { time: SAMPLE_TIME, type: 'platform.runtimeDone', record: { requestId: SAMPLE_REQUEST_ID, status: 'success', tracing: { spanId: '3f9a2b1c4d5e6f7a', type: 'X-Amzn-Trace-Id', value: 'Root=1-6740564c-3f9a2b1c4d5e6f7a8b9c0d1e;Parent=3f9a2b1c4d5e6f7a;Sampled=1' }, metrics: { durationMs: 12.345, producedBytes: 512 } } },
+    { time: SAMPLE_TIME, type: 'platform.report', record: { requestId: SAMPLE_REQUEST_ID, metrics: { durationMs: 12.345, billedDurationMs: 13, memorySizeMB: 256, maxMemoryUsedMB: 96 }, tracing: { spanId: '3f9a2b1c4d5e6f7a', type: 'X-Amzn-Trace-Id', value: 'Root=1-6740564c-3f9a2b1c4d5e6f7a8b9c0d1e;Parent=3f9a2b1c4d5e6f7a;Sampled=1' }, status: 'success' } },
+  ],
+  powertoolsMetric: {
+    _aws: { Timestamp: 1763805600000, CloudWatchMetrics: [{ Namespace: 'Sandtrap', Dimensions: [['service']], Metrics: [{ Name: 'vendor-pollSucceeded', Unit: 'Count' }] }] },
+    service: 'sandtrap',
+    'vendor-pollSucceeded': 1,
+  },
+  stepFunctionsEvent: {
+    id: '12',
+    type: 'TaskStateEntered',
+    details: { name: 'PollVendor' },
+    previous_event_id: '11',
+    event_timestamp: '1763805600000',
+    execution_arn: 'arn:aws:states:us-east-1:123456789012:execution:WorkflowStateMachine1A2B3C4D-AbCdEfGhIjKl:0f5c6e5e-3b1a-4c2d-9e8f-7a6b5c4d3e2f',
+    redrive_count: '0',
+  },
+};
+const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+/** Envelope fields a Powertools record carries besides what the handler logged (less the braces counted there). */
+const POWERTOOLS_ENVELOPE_BYTES = jsonBytes(LOG_SAMPLES.powertoolsEnvelope) - 1;
+const LAMBDA_BYTES_PER_INVOCATION = LOG_SAMPLES.lambdaPlatform.reduce((sum, r) => sum + jsonBytes(r), 0) + jsonBytes(LOG_SAMPLES.powertoolsMetric);
+const STEP_FUNCTIONS_BYTES_PER_EVENT = jsonBytes(LOG_SAMPLES.stepFunctionsEvent);
+
+/** Cost of one execution, in USD, by service. */
+interface ExecutionCost {
+  stepFunctions: number;
+  lambda: number;
+  fargate: number;
+  s3: number;
+  dynamodb: number;
+  events: number;
+  logs: number;
+}
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+/**
+ * Prices one execution's usage. Local durations stand in for Lambda billed durations: each
+ * invocation is rounded up to the next millisecond (Lambda's billing granularity) and billed at the
+ * function's configured memory; cold-start INIT time is not included. S3 storage is one month of the
+ * bytes the handlers wrote. `detonated` adds one Fargate detonation task.
+ */
+function priceExecution(usage: AnalysisUsage, shape: DeployedShape, prices: Prices, detonated: boolean): ExecutionCost {
+  const p = prices.prices;
+  const invocations = Object.entries(usage.invocations) as [FunctionId, number[]][];
+  const gbSeconds = sum(invocations.map(([id, ms]) => sum(ms.map((m) => Math.ceil(m))) / 1000 * (shape.lambdaMemoryMiB[id] / 1024)));
+  const invocationCount = sum(invocations.map(([, ms]) => ms.length));
+
+  const s3Requests = Object.entries(usage.requests.s3);
+  const s3Put = sum(s3Requests.filter(([op]) => s3RequestClass(op) === 'put').map(([, n]) => n));
+  const s3Get = sum(s3Requests.filter(([op]) => s3RequestClass(op) === 'get').map(([, n]) => n));
+  const dynamo = Object.values(usage.requests.dynamodb);
+  const writeUnits = sum(dynamo.filter((t) => t.kind === 'write').map((t) => t.units));
+  const readUnits = sum(dynamo.filter((t) => t.kind === 'read').map((t) => t.units));
+
+  const logBytes =
+    usage.handlerLogBytes +
+    usage.handlerLogRecords * POWERTOOLS_ENVELOPE_BYTES +
+    invocationCount * LAMBDA_BYTES_PER_INVOCATION +
+    usage.historyEvents * STEP_FUNCTIONS_BYTES_PER_EVENT;
+
+  return {
+    stepFunctions: (usage.transitions / 1000) * p.stepFunctionsStandardPer1000Transitions.usd,
+    lambda: (invocationCount / 1e6) * p.lambdaPerMillionRequests.usd + gbSeconds * p.lambdaArm64PerGbSecond.usd,
+    fargate: detonated ? detonationCost(shape.detonation, prices) : 0,
+    s3:
+      (s3Put / 1000) * p.s3PutCopyPostListPer1000Requests.usd +
+      (s3Get / 1000) * p.s3GetPer1000Requests.usd +
+      (usage.requests.s3BytesWritten / 1024 ** 3) * p.s3StandardPerGbMonth.usd,
+    dynamodb: (writeUnits / 1e6) * p.dynamodbOnDemandPerMillionWriteRequestUnits.usd + (readUnits / 1e6) * p.dynamodbOnDemandPerMillionReadRequestUnits.usd,
+    events: (usage.eventChunks / 1e6) * p.eventBridgeCustomEventsPerMillion.usd,
+    logs: (logBytes / 1024 ** 3) * p.cloudWatchLogsIngestionPerGb.usd,
+  };
+}
+
+/** One detonation task: {@link DETONATION_RUN_SECONDS} plus start and stop, at the task's cpu, memory and extra storage. */
+function detonationCost(task: DeployedShape['detonation'], prices: Prices): number {
+  if (task.architecture !== 'X86_64') throw new Error(`cost model: prices.json prices Fargate Linux/x86 only, the task runs on ${task.architecture}`);
+  const p = prices.prices;
+  const hours = Math.max(FARGATE_MINIMUM_SECONDS, Math.ceil(DETONATION_RUN_SECONDS + DETONATION_START_STOP_SECONDS)) / 3600;
+  const extraStorageGiB = Math.max(0, task.ephemeralStorageGiB - FARGATE_INCLUDED_STORAGE_GIB);
+  return (
+    hours *
+    ((task.cpuUnits / 1024) * p.fargateLinuxX86PerVcpuHour.usd +
+      (task.memoryMiB / 1024) * p.fargateLinuxX86PerGbHour.usd +
+      extraStorageGiB * p.fargateEphemeralStoragePerGbHour.usd)
+  );
+}
+
+/** GuardDuty Malware Protection for S3 on 1,000 objects of {@link ANCHOR_OBJECT_MIB} MiB. */
+function guardDutyPer1000(prices: Prices): number {
+  const a = prices.anchors;
+  return (1000 * ANCHOR_OBJECT_MIB) / 1024 * a.guardDutyMalwareS3PerGbScanned.usd + a.guardDutyMalwareS3Per1000ObjectsEvaluated.usd;
+}
+
+/** 1,000 reference ClamAV scans in Lambda (one request and the scan's GB-seconds each). */
+function clamavLambdaPer1000(prices: Prices): number {
+  const scan = prices.anchors.clamavLambdaScan;
+  const perGbSecond = scan.architecture === 'arm64' ? prices.prices.lambdaArm64PerGbSecond.usd : prices.prices.lambdaX86PerGbSecond.usd;
+  return 1000 * (prices.prices.lambdaPerMillionRequests.usd / 1e6 + scan.seconds * (scan.memoryMiB / 1024) * perGbSecond);
+}
+
+const mean = (xs: number[]) => sum(xs) / Math.max(1, xs.length);
+/** Four significant digits: the model's precision, and readable in the table. */
+const round = (usd: number) => Number(usd.toPrecision(4));
+const total = (c: ExecutionCost) => c.stepFunctions + c.lambda + c.fargate + c.s3 + c.dynamodb + c.events + c.logs;
+
+/** USD per 1,000 executions, averaged over the measured ones. */
+function per1000(usages: AnalysisUsage[], shape: DeployedShape, prices: Prices, detonated: boolean): ExecutionCost {
+  const costs = usages.map((u) => priceExecution(u, shape, prices, detonated));
+  const avg = (key: keyof ExecutionCost) => 1000 * mean(costs.map((c) => c[key]));
+  return { stepFunctions: avg('stepFunctions'), lambda: avg('lambda'), fargate: avg('fargate'), s3: avg('s3'), dynamodb: avg('dynamodb'), events: avg('events'), logs: avg('logs') };
+}
+
+/** The cost metrics for measured usage: the total and its parts, the cached path, and the anchors. */
+export function costMetrics(usage: MeasuredUsage, shape: DeployedShape, prices: Prices): Metric[] {
+  const fresh = per1000(usage.fresh, shape, prices, true);
+  const cached = per1000(usage.cached, shape, prices, false);
+  const unit = 'USD / 1,000 verdicts';
+  const { cpuUnits, memoryMiB } = shape.detonation;
+  return [
+    { name: 'cost_usd_per_1000_verdicts', value: round(total(fresh)), unit: `${unit} (${VENDOR_MINUTES}-min vendor + detonation)` },
+    { name: 'cost_usd_per_1000_verdicts_without_detonation', value: round(total(fresh) - fresh.fargate), unit },
+    { name: 'cost_usd_per_1000_cached_verdicts', value: round(total(cached)), unit },
+    { name: 'cost_usd_sfn_per_1000', value: round(fresh.stepFunctions), unit: `${unit} (${mean(usage.fresh.map((u) => u.transitions))} transitions each)` },
+    { name: 'cost_usd_lambda_per_1000', value: round(fresh.lambda), unit },
+    { name: 'cost_usd_fargate_per_1000', value: round(fresh.fargate), unit: `${unit} (${cpuUnits / 1024} vCPU, ${memoryMiB / 1024} GB, ${DETONATION_RUN_SECONDS + DETONATION_START_STOP_SECONDS} s)` },
+    { name: 'cost_usd_s3_per_1000', value: round(fresh.s3), unit },
+    { name: 'cost_usd_dynamodb_per_1000', value: round(fresh.dynamodb), unit },
+    { name: 'cost_usd_events_per_1000', value: round(fresh.events), unit },
+    { name: 'cost_usd_logs_per_1000', value: round(fresh.logs), unit },
+    { name: 'guardduty_usd_per_1000_objects', value: round(guardDutyPer1000(prices)), unit: `USD / 1,000 objects of ${ANCHOR_OBJECT_MIB} MB` },
+    { name: 'clamav_lambda_usd_per_1000', value: round(clamavLambdaPer1000(prices)), unit: `USD / 1,000 scans (${prices.anchors.clamavLambdaScan.seconds} s, ${prices.anchors.clamavLambdaScan.memoryMiB / 1024} GB, ${prices.anchors.clamavLambdaScan.architecture})` },
+  ];
+}
+
+/**
+ * Cost per 1,000 verdicts at the list prices of `bench/prices.json`, from what the local pipeline
+ * measurably uses: state transitions, Lambda invocations and their in-process durations at the
+ * configured memory sizes, S3 and DynamoDB requests counted by SDK middleware (DynamoDB units as the
+ * service reports them), published events, and CloudWatch Logs bytes from counted records. The
+ * Fargate detonation is modelled (the local runtime can't run ECS): {@link DETONATION_RUN_SECONDS} s
+ * plus {@link DETONATION_START_STOP_SECONDS} s at the task's default size. Anchors: GuardDuty Malware
+ * Protection for S3 and a reference ClamAV scan in Lambda.
+ */
+export const costBenchmark: Benchmark = {
+  title: 'Cost at AWS list prices (us-east-1, measured locally)',
+  async run({ quick }) {
+    const prices = loadPrices();
+    const shape = deployedShape();
+    const usage = await measureUsage(quick ? 2 : 5);
+    return costMetrics(usage, shape, prices);
+  },
+};
