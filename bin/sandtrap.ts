@@ -26,14 +26,15 @@ export function program(): Command {
     .option('--timeout <seconds>', 'give up on a file after this many seconds', positiveInt)
     .option('--events <file>', 'append every published event to this JSON-lines file')
     .option('--state <dir>', 'keep local S3 and DynamoDB state in this directory (cached verdicts survive between runs)')
+    .option('--detonator <kind>', 'how the detonation engine runs here: auto, host (root + strace), docker, none', 'auto')
     .option('-q, --quiet', 'no progress on stderr')
     .addHelpText(
       'after',
       '\nVendors are enabled by environment variables: SANDTRAP_<VENDOR>_URL, SANDTRAP_<VENDOR>_API_KEY,\n' +
         'SANDTRAP_<VENDOR>_OPTIONS (JSON). With none set, files still get triage (hashes, type, size).',
     )
-    .action(async (files: string[], options: { json?: boolean; timeout?: number; events?: string; state?: string; quiet?: boolean }) => {
-      const args = AnalyzeArgsSchema.parse({ files, timeoutSeconds: options.timeout });
+    .action(async (files: string[], options: { json?: boolean; timeout?: number; events?: string; state?: string; quiet?: boolean; detonator: string }) => {
+      const args = AnalyzeArgsSchema.parse({ files, timeoutSeconds: options.timeout, detonator: options.detonator });
       // Loaded here so that --help and argument errors answer at once.
       const [{ analyzeFiles }, { localConfigFromEnv }, { formatOutcomes }, { LocalPipeline }] = await Promise.all([
         import('../local/analyze'),
@@ -44,7 +45,7 @@ export function program(): Command {
       const config = localConfigFromEnv();
       const progress = options.quiet ? () => undefined : (message: string) => process.stderr.write(`${message}\n`);
       progress('starting the local pipeline');
-      const pipeline = await LocalPipeline.start({ config, stateDir: options.state, eventsFile: options.events });
+      const pipeline = await LocalPipeline.start({ config, stateDir: options.state, eventsFile: options.events, detonator: args.detonator });
       try {
         const outcomes = await analyzeFiles(pipeline, args, progress);
         if (options.json) {

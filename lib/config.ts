@@ -15,6 +15,16 @@ export const SandtrapConfigSchema = z
     /** Bundle the AWS SDK into the functions instead of using the runtime's copy. */
     bundleAwsSdk: z.boolean().default(false),
     /** Settings every function reads (cache TTL, engine deadline, polling, verdict policy, vendors). */
+    /** The Fargate detonation task. `imageUri`: a prebuilt image (no Docker build at deploy: air-gapped, CI, emulators). */
+    detonationTask: z
+      .object({
+        imageUri: z.string().min(1).optional(),
+        s3PrefixListId: z.string().regex(/^pl-[0-9a-f]+$/).optional(),
+        cpu: z.number().int().positive().optional(),
+        memoryLimitMiB: z.number().int().positive().optional(),
+      })
+      .strict()
+      .default({}),
     settings: RuntimeSettingsSchema.default(RuntimeSettingsSchema.parse({})),
   })
   .strict();

@@ -10,6 +10,8 @@ export const FUNCTIONS = {
   VendorSubmitFn: 'vendor-submit',
   VendorPollFn: 'vendor-poll',
   VendorCollectFn: 'vendor-collect',
+  PrepareDetonationFn: 'prepare-detonation',
+  CollectDetonationFn: 'collect-detonation',
   FinalizeFn: 'finalize',
   RecordFailureFn: 'record-failure',
 } as const;

@@ -7,6 +7,7 @@ import { VerdictBus } from './verdict-bus';
 import { VerdictStoreTable } from './verdict-store';
 import { AnalysisWorkflow } from './workflow';
 import { applyNagSuppressions } from './nag-suppressions';
+import { DetonationCluster } from './detonation';
 
 /** Props of {@link SandtrapStack}. */
 export interface SandtrapStackProps extends StackProps {
@@ -31,6 +32,8 @@ export class SandtrapStack extends Stack {
   readonly verdicts: VerdictStoreTable;
   readonly bus: VerdictBus;
   readonly workflow: AnalysisWorkflow;
+  /** The Fargate detonation, when `settings.detonation.enabled` (the default). */
+  readonly detonation?: DetonationCluster;
   readonly trigger: IngestTrigger;
 
   constructor(scope: Construct, id: string, props: SandtrapStackProps = {}) {
@@ -44,6 +47,14 @@ export class SandtrapStack extends Stack {
     });
     this.verdicts = new VerdictStoreTable(this, 'Verdicts', { removalPolicy });
     this.bus = new VerdictBus(this, 'VerdictBus');
+    if (config.settings.detonation.enabled) {
+      this.detonation = new DetonationCluster(this, 'Detonation', {
+        ingestBucket: this.buckets.ingest,
+        reportsBucket: this.buckets.reports,
+        removalPolicy,
+        ...config.detonationTask,
+      });
+    }
     this.workflow = new AnalysisWorkflow(this, 'Workflow', {
       ingestBucket: this.buckets.ingest,
       reportsBucket: this.buckets.reports,
@@ -52,6 +63,7 @@ export class SandtrapStack extends Stack {
       settings: config.settings,
       engineConcurrency: config.engineConcurrency,
       bundleAwsSdk: config.bundleAwsSdk,
+      detonation: this.detonation,
     });
     this.trigger = new IngestTrigger(this, 'IngestTrigger', {
       bucket: this.buckets.ingest,

@@ -13,6 +13,8 @@ import { DETAIL_TYPE_FAILED, DETAIL_TYPE_VERDICT, DETAIL_TYPE_VERDICT_CHANGED, E
 import { RETRYABLE_VENDOR_ERRORS } from '../lambdas/vendors/errors';
 import { PipelineFunction } from './functions';
 import type { FunctionId } from './handlers';
+import { DETONATION_ENV, type DetonationCluster } from './detonation';
+import { parseAgentConfig } from '../lambdas/core/detonation-report';
 
 /** Props of {@link AnalysisWorkflow}. */
 export interface AnalysisWorkflowProps {
@@ -25,6 +27,8 @@ export interface AnalysisWorkflowProps {
   engineConcurrency?: number;
   /** @default false */
   bundleAwsSdk?: boolean;
+  /** Our Linux detonation on Fargate; without it the `detonation` engine is not part of the workflow. */
+  detonation?: DetonationCluster;
 }
 
 /** Lambda service faults worth retrying on every task (what CDK's `retryOnServiceExceptions` covers). */
@@ -44,7 +48,11 @@ export const STATES = {
   reportReady: 'IsVendorReportReady',
   collect: 'CollectVendorReport',
   engineEnded: 'VendorEngineEnded',
-  engineFailed: 'VendorEngineFailed',
+  engineFailed: 'EngineFailed',
+  engineKind: 'EngineKind',
+  prepareDetonation: 'PrepareDetonation',
+  runDetonation: 'RunDetonation',
+  collectDetonation: 'CollectDetonation',
   finalize: 'Finalize',
   verdictChanged: 'HasVerdictChanged',
   publishVerdict: 'PublishVerdict',
@@ -90,6 +98,8 @@ export class AnalysisWorkflow extends Construct {
       VendorSubmitFn: make('VendorSubmitFn', Duration.minutes(5), 512),
       VendorPollFn: make('VendorPollFn', Duration.minutes(1), 256),
       VendorCollectFn: make('VendorCollectFn', Duration.minutes(5), 1024),
+      PrepareDetonationFn: make('PrepareDetonationFn', Duration.seconds(30), 256),
+      CollectDetonationFn: make('CollectDetonationFn', Duration.minutes(1), 512),
       FinalizeFn: make('FinalizeFn', Duration.minutes(1), 512),
       RecordFailureFn: make('RecordFailureFn', Duration.seconds(30), 256),
     };
@@ -119,7 +129,11 @@ export class AnalysisWorkflow extends Construct {
     allow('VendorSubmitFn', read, [objects]);
     allow('VendorPollFn', read, [objects]);
     allow('VendorCollectFn', ['s3:PutObject', 's3:AbortMultipartUpload'], [reports]);
-    allow('FinalizeFn', ['s3:PutObject'], [reports]);
+    allow('FinalizeFn', ['s3:PutObject', 's3:GetObject'], [reports]);
+    // Presigning needs the signer to hold the permission the URL grants: read the sample, write the report.
+    allow('PrepareDetonationFn', read, [objects]);
+    allow('PrepareDetonationFn', ['s3:PutObject'], [reports]);
+    allow('CollectDetonationFn', ['s3:GetObject'], [reports]);
     allow('FinalizeFn', ['s3:GetObjectTagging', 's3:PutObjectTagging', 's3:GetObjectVersionTagging', 's3:PutObjectVersionTagging'], [objects]);
     const table = [props.table.tableArn];
     allow('TriageFn', ['dynamodb:GetItem', 'dynamodb:PutItem'], table);
@@ -149,6 +163,53 @@ export class AnalysisWorkflow extends Construct {
     });
     task.addRetry({ errors: LAMBDA_SERVICE_ERRORS, interval: Duration.seconds(2), maxAttempts: 6, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
     return task;
+  }
+
+  /** The first state of an engine: our detonation, or a vendor's submit. */
+  private engineKind(props: AnalysisWorkflowProps, vendorStart: sfn.IChainable, engineFailed: sfn.IChainable, onError: sfn.CatchProps): sfn.IChainable {
+    const cluster = props.detonation as DetonationCluster;
+    const timeoutOf = (fnId: FunctionId) => this.functions[fnId].function.timeout ?? Duration.minutes(1);
+    const prepare = this.invoke(STATES.prepareDetonation, 'PrepareDetonationFn', {
+      payload: sfn.TaskInput.fromObject({ 'sample.$': '$.sample' }),
+      resultPath: '$.detonation',
+      timeout: timeoutOf('PrepareDetonationFn'),
+    });
+    const env = (name: string, path: string) => ({ name, value: sfn.JsonPath.stringAt(path) });
+    // The agent's own deadline, plus Fargate's start (image pull) and stop.
+    const agentTimeout = parseAgentConfig(props.settings.detonation.agent, { allowInternet: false }).timeout;
+    const run = new tasks.EcsRunTask(this, STATES.runDetonation, {
+      stateName: STATES.runDetonation,
+      integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+      cluster: cluster.cluster,
+      taskDefinition: cluster.taskDefinition,
+      launchTarget: new tasks.EcsFargateLaunchTarget({ platformVersion: cluster.platformVersion }),
+      subnets: cluster.subnets,
+      securityGroups: [cluster.securityGroup],
+      assignPublicIp: false,
+      containerOverrides: [
+        {
+          containerDefinition: cluster.container,
+          environment: [
+            env(DETONATION_ENV.sampleUrl, '$.detonation.sampleUrl'),
+            env(DETONATION_ENV.reportUrl, '$.detonation.reportUrl'),
+            env(DETONATION_ENV.agentConfig, '$.detonation.agentConfig'),
+            env(DETONATION_ENV.sampleName, '$.detonation.sampleName'),
+          ],
+        },
+      ],
+      resultPath: sfn.JsonPath.DISCARD,
+      taskTimeout: sfn.Timeout.duration(Duration.seconds(Math.ceil(agentTimeout) + 900)),
+    });
+    run.addRetry({ errors: ['ECS.AmazonECSException', 'ECS.ServerException', 'ECS.ThrottlingException'], interval: Duration.seconds(10), maxAttempts: 3, backoffRate: 2 });
+    const collect = this.invoke(STATES.collectDetonation, 'CollectDetonationFn', {
+      payload: sfn.TaskInput.fromObject({ 'detonation.$': '$.detonation' }),
+      timeout: timeoutOf('CollectDetonationFn'),
+    });
+    for (const task of [prepare, run, collect]) task.addCatch(engineFailed, onError);
+    prepare.next(run).next(collect);
+    return new sfn.Choice(this, STATES.engineKind, { stateName: STATES.engineKind })
+      .when(sfn.Condition.stringEquals('$.engine', 'detonation'), prepare)
+      .otherwise(vendorStart);
   }
 
   private definition(props: AnalysisWorkflowProps): sfn.IChainable {
@@ -206,6 +267,7 @@ export class AnalysisWorkflow extends Construct {
       timeout: timeoutOf('VendorCollectFn'),
     });
     const engineEnded = new sfn.Pass(this, STATES.engineEnded, { stateName: STATES.engineEnded, outputPath: '$.job.result' });
+    // The engine's own failure, vendor or detonation: recorded as its result, never failing the analysis.
     const engineFailed = new sfn.Pass(this, STATES.engineFailed, {
       stateName: STATES.engineFailed,
       parameters: { 'engine.$': '$.engine', status: 'error', verdict: 'unknown', score: null, 'reason.$': '$.error.Cause' },
@@ -232,7 +294,7 @@ export class AnalysisWorkflow extends Construct {
       resultSelector: { cached: false, 'results.$': '$' },
       resultPath: '$.outcome',
     });
-    engines.itemProcessor(submit);
+    engines.itemProcessor(props.detonation ? this.engineKind(props, submit, engineFailed, onError) : submit);
     engines.addCatch(failurePath, onError);
 
     // Verdict.

@@ -10,6 +10,7 @@ import {
   type SampleAnalysisFailedDetail,
   type VerdictDocument,
 } from '../lambdas/core/schemas';
+import { behaviorOf } from '../lambdas/core/detonation';
 import type { LocalPipeline } from './runtime';
 
 /** CLI input of `sandtrap analyze`, validated before anything starts. */
@@ -29,6 +30,7 @@ export const AnalyzeArgsSchema = z.object({
       }
     }),
   timeoutSeconds: z.number().int().positive().max(24 * 3600).optional(),
+  detonator: z.enum(['auto', 'host', 'docker', 'none'], { message: '--detonator takes auto, host, docker or none' }).default('auto'),
 });
 export type AnalyzeArgs = z.infer<typeof AnalyzeArgsSchema>;
 
@@ -83,7 +85,16 @@ export async function analyzeFiles(
 
 /** The verdict document: the event detail plus hashes and every engine's full result, from the store. */
 export async function verdictDocument(pipeline: LocalPipeline, detail: z.infer<typeof SampleVerdictDetailSchema>): Promise<VerdictDocument> {
-  const record = await pipeline.deps('FinalizeFn').store.getVerdict(detail.sha256);
+  const deps = pipeline.deps('FinalizeFn');
+  const record = await deps.store.getVerdict(detail.sha256);
   if (!record) throw new Error(`no stored verdict for ${detail.sha256}`);
-  return VerdictDocumentSchema.parse({ ...detail, sha1: record.sha1, md5: record.md5, mimeType: record.mimeType, engineResults: record.engineResults });
+  const behavior = await behaviorOf(deps, record.engineResults);
+  return VerdictDocumentSchema.parse({
+    ...detail,
+    sha1: record.sha1,
+    md5: record.md5,
+    mimeType: record.mimeType,
+    engineResults: record.engineResults,
+    ...(behavior ? { behavior } : {}),
+  });
 }

@@ -32,7 +32,10 @@ export function formatOutcomes(outcomes: AnalysisOutcome[]): string {
     const engines = d.engineResults.length
       ? d.engineResults.map((e) => `  ${e.engine.padEnd(10)} ${e.status.padEnd(14)} ${e.verdict.padEnd(10)} ${e.score ?? '-'}${e.reason ? `  (${e.reason.slice(0, 120)})` : ''}`)
       : ['  no engine applies (configure a vendor with SANDTRAP_<VENDOR>_URL): triage only'];
-    details.push(`${outcome.file}:\n${engines.join('\n')}`);
+    const indicators = Object.entries(d.behavior ?? {}).flatMap(([key, list]) =>
+      (list as { id: string; title: string; severity: string; attack: string[] }[]).map((i) => `  ${key.padEnd(19)} ${i.severity.padEnd(8)} ${i.title}${i.attack.length ? ` [${i.attack.join(', ')}]` : ''}`),
+    );
+    details.push(`${outcome.file}:\n${engines.join('\n')}${indicators.length ? `\n behaviour:\n${indicators.join('\n')}` : ''}`);
   }
   return `${table(rows)}\n\n${details.join('\n')}\n`;
 }

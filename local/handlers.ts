@@ -1,5 +1,7 @@
 import type { HandlerDeps } from '../lambdas/core/deps';
 import { createCheckPeerHandler } from '../lambdas/handlers/check-peer';
+import { createCollectDetonationHandler } from '../lambdas/handlers/collect-detonation';
+import { createPrepareDetonationHandler } from '../lambdas/handlers/prepare-detonation';
 import { createFinalizeHandler } from '../lambdas/handlers/finalize';
 import { createRecordFailureHandler } from '../lambdas/handlers/record-failure';
 import { createTriageHandler } from '../lambdas/handlers/triage';
@@ -18,6 +20,8 @@ export const HANDLER_FACTORIES: Record<FunctionId, (deps: HandlerDeps) => LocalH
   VendorSubmitFn: createVendorSubmitHandler,
   VendorPollFn: createVendorPollHandler,
   VendorCollectFn: createVendorCollectHandler,
+  PrepareDetonationFn: createPrepareDetonationHandler,
+  CollectDetonationFn: createCollectDetonationHandler,
   FinalizeFn: createFinalizeHandler,
   RecordFailureFn: createRecordFailureHandler,
 };

@@ -30,6 +30,7 @@ import { LOCAL_CREDENTIALS, startServices, type LocalServices } from './services
 import { localPlan } from './synth';
 import { LOCAL_ENV, type LocalPlan } from './template';
 import { VirtualClock } from './virtual-clock';
+import { selectDetonator, type DetonatorChoice, type DetonatorSelection } from './detonators';
 
 /** Options of {@link LocalPipeline.start}. */
 export interface LocalPipelineOptions {
@@ -50,6 +51,8 @@ export interface LocalPipelineOptions {
   env?: NodeJS.ProcessEnv;
   /** Reuse the synthesized plan from the on-disk cache. @default true */
   cachePlan?: boolean;
+  /** How the detonation engine's task runs locally. @default 'auto' (host, else Docker) */
+  detonator?: DetonatorChoice;
   /** Told how long each handler invocation took (benchmarks, cost model). */
   onInvoke?: (functionId: FunctionId, ms: number) => void;
 }
@@ -119,6 +122,7 @@ export class LocalPipeline {
   private readonly states: Map<string, AslState>;
   private readonly handlers = new Map<string, (input: unknown) => Promise<unknown>>();
   private readonly depsByFunction = new Map<FunctionId, HandlerDeps>();
+  private detonatorSelection?: DetonatorSelection;
 
   private constructor(
     readonly plan: LocalPlan,
@@ -262,9 +266,27 @@ export class LocalPipeline {
       };
     }
     if (resource === 'arn:aws:states:::events:putEvents') return async (input) => this.putEvents(input);
+    if (resource === 'arn:aws:states:::ecs:runTask.sync') return async (input) => this.runTask(input);
     return async () => {
       throw Object.assign(new Error(`the local runtime cannot run resource ${resource} (state ${stateName})`), { name: 'States.Runtime' });
     };
+  }
+
+  /**
+   * `ecs:runTask.sync`: runs the detonation agent with the task's container overrides on a local
+   * detonator and answers like DescribeTasks once the task stopped. A non-zero exit fails the state.
+   */
+  private async runTask(input: unknown): Promise<unknown> {
+    const { Overrides } = input as { Overrides?: { ContainerOverrides?: { Name: string; Environment?: { Name: string; Value: string }[] }[] } };
+    const container = Overrides?.ContainerOverrides?.[0];
+    const env = Object.fromEntries((container?.Environment ?? []).map((e) => [e.Name, e.Value]));
+    this.detonatorSelection ??= selectDetonator(this.options.detonator);
+    const { detonator, reason } = this.detonatorSelection;
+    if (!detonator) throw Object.assign(new Error(reason), { name: 'DetonatorUnavailable' });
+    const exitCode = await detonator.run(env);
+    const taskArn = `arn:aws:ecs:${LOCAL_ENV.region}:${LOCAL_ENV.account}:task/local/${randomUUID()}`;
+    if (exitCode !== 0) throw Object.assign(new Error(`detonation container exited with ${exitCode} (${detonator.kind} detonator)`), { name: 'States.TaskFailed' });
+    return { TaskArn: taskArn, LastStatus: 'STOPPED', StopCode: 'EssentialContainerExited', Containers: [{ Name: container?.Name ?? 'detonation', ExitCode: 0, LastStatus: 'STOPPED' }] };
   }
 
   private putEvents(input: unknown): unknown {

@@ -42,3 +42,24 @@ describe('sandtrap CLI', () => {
     expect(failure.stderr).toMatch(/invalid Sandtrap configuration: .*Invalid URL[\s\S]*vendors\[0\]\.baseUrl/);
   });
 });
+
+describe('sandtrap analyze on a behaviour sample', () => {
+  it('shows the detonation result and its behaviour indicators in the verdict document', async () => {
+    const { stdout } = await run(process.execPath, [bin, 'analyze', 'samples/behaviors/persistence.sh', '--json', '-q'], { cwd: join(import.meta.dirname, '..') });
+    const document = VerdictDocumentSchema.parse(JSON.parse(stdout.trim()));
+    expect(document.fileType).toBe('script-sh');
+    expect(document.engines).toEqual([expect.objectContaining({ engine: 'detonation', status: 'completed', verdict: 'malicious' })]);
+    expect(document.verdict).toBe('malicious');
+    const persistence = (document.behavior?.persistence ?? []) as { id: string; evidence: string[]; attack: string[] }[];
+    expect(persistence.length).toBeGreaterThan(0);
+    expect(persistence[0]?.evidence.length).toBeGreaterThan(0);
+    expect(persistence.flatMap((i) => i.attack).some((id) => id.startsWith('T1'))).toBe(true);
+  }, 120_000);
+
+  it('says clearly when detonation is switched off, and still gives a verdict', async () => {
+    const { stdout } = await run(process.execPath, [bin, 'analyze', 'samples/behaviors/persistence.sh', '--json', '-q', '--detonator', 'none'], { cwd: join(import.meta.dirname, '..') });
+    const document = VerdictDocumentSchema.parse(JSON.parse(stdout.trim()));
+    expect(document.engineResults).toEqual([expect.objectContaining({ engine: 'detonation', status: 'error', reason: expect.stringContaining('detonation is switched off') })]);
+    expect(document.verdict).toBe('unknown');
+  }, 120_000);
+});

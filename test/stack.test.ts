@@ -3,6 +3,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { FUNCTIONS } from '../lib/handlers';
 import { SandtrapStack } from '../lib/sandtrap-stack';
 import { localPlanOf, type CfnTemplate } from '../local/template';
 import { allStates } from '../local/definition';
@@ -86,7 +87,7 @@ describe('SandtrapStack', () => {
 
   it('runs every function on Node.js 22, ARM64, traced, with Powertools settings', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter((f) => f.Properties.Environment?.Variables?.SANDTRAP_TABLE);
-    expect(functions).toHaveLength(7);
+    expect(functions).toHaveLength(Object.keys(FUNCTIONS).length);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
       expect(fn.Properties.Environment.Variables).toMatchObject({ POWERTOOLS_SERVICE_NAME: 'sandtrap' });
@@ -128,9 +129,28 @@ describe('SandtrapStack', () => {
       expect(states.get(name)?.Catch, name).toEqual(expect.arrayContaining([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'RecordFailure' })]));
     }
     for (const name of ['SubmitToVendor', 'PollVendor', 'CollectVendorReport']) {
-      expect(states.get(name)?.Catch, name).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'VendorEngineFailed' })]);
+      expect(states.get(name)?.Catch, name).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'EngineFailed' })]);
       expect(states.get(name)?.Retry, name).toEqual(expect.arrayContaining([expect.objectContaining({ ErrorEquals: ['TransientError', 'BadResponseError'] })]));
     }
+  });
+
+  it('runs the detonation engine as a Fargate task from the Map, started with presigned URLs, failures caught', () => {
+    const states = allStates(localPlanOf(json).definition as never);
+    expect(states.get('EngineKind')).toMatchObject({ Type: 'Choice', Choices: [expect.objectContaining({ StringEquals: 'detonation', Next: 'PrepareDetonation' })], Default: 'SubmitToVendor' });
+    const run = states.get('RunDetonation');
+    expect(run).toMatchObject({ Resource: 'arn:aws:states:::ecs:runTask.sync', Next: 'CollectDetonation' });
+    const env = (run?.Parameters as { Overrides: { ContainerOverrides: { Environment: { Name: string }[] }[] } }).Overrides.ContainerOverrides[0]?.Environment.map((e) => e.Name);
+    expect(env).toEqual(['SAMPLE_URL', 'REPORT_URL', 'AGENT_CONFIG', 'SAMPLE_NAME']);
+    // Fargate's default when AssignPublicIp is absent is DISABLED.
+    expect((run?.Parameters as { NetworkConfiguration: { AwsvpcConfiguration: { AssignPublicIp?: string } } }).NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp ?? 'DISABLED').toBe('DISABLED');
+    for (const name of ['PrepareDetonation', 'RunDetonation', 'CollectDetonation']) {
+      expect(states.get(name)?.Catch, name).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'EngineFailed' })]);
+    }
+    const taskDefinitions = Object.values(template.findResources('AWS::ECS::TaskDefinition'));
+    expect(taskDefinitions).toHaveLength(1);
+    expect(taskDefinitions[0]?.Properties.TaskRoleArn).toBeUndefined();
+    template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    template.resourceCountIs('AWS::EC2::InternetGateway', 0);
   });
 
   it('grants the functions no wildcard actions and no table-wide scans', () => {
@@ -150,7 +170,7 @@ describe('SandtrapStack', () => {
       .filter((d) => d.startsWith('asset.'))
       .map((d) => join(assembly.directory, d, 'index.mjs'))
       .filter((file) => existsSync(file));
-    expect(bundles).toHaveLength(7);
+    expect(bundles).toHaveLength(Object.keys(FUNCTIONS).length);
     for (const file of bundles) {
       const module = (await import(file)) as { handler?: unknown };
       expect(typeof module.handler, file).toBe('function');

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { parseAgentConfig } from './detonation-report';
 import { VendorIdSchema } from './schemas';
 
 /**
@@ -66,6 +67,35 @@ export const PollPolicySchema = z
   .strict();
 export type PollPolicy = z.infer<typeof PollPolicySchema>;
 
+/** File types our Linux detonation runs (or unpacks and runs): ELF, shell/Python/Perl scripts, C sources, archives. */
+export const DETONATION_FILE_TYPES = ['elf', 'script-sh', 'script-python', 'script-perl', 'source-c', 'zip', 'tar', 'gzip'] as const;
+
+/** Our own detonation engine: which samples it runs, and the agent's configuration. */
+export const DetonationSettingsSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** File types routed to detonation. */
+    fileTypes: z.array(z.string()).default([...DETONATION_FILE_TYPES]),
+    /** Largest sample detonated. */
+    maxFileBytes: z.number().int().positive().default(64 * 1024 * 1024),
+    /**
+     * The agent's configuration (`AGENT_CONFIG`: memory_limit, cpu_limit, timeout, watched_directories...,
+     * snake_case or camelCase). Validated here; `internet_access` is always refused.
+     */
+    agent: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .superRefine((agent, ctx) => {
+        try {
+          parseAgentConfig(agent, { allowInternet: false });
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        }
+      }),
+  })
+  .strict();
+export type DetonationSettings = z.infer<typeof DetonationSettingsSchema>;
+
 /** Settings every Lambda reads at start-up; validated once, with messages that name the field. */
 export const RuntimeSettingsSchema = z
   .object({
@@ -76,6 +106,7 @@ export const RuntimeSettingsSchema = z
     poll: PollPolicySchema.default(PollPolicySchema.parse({})),
     policy: VerdictPolicySchema.default(VerdictPolicySchema.parse({})),
     vendors: z.array(VendorConfigSchema).default([]),
+    detonation: DetonationSettingsSchema.default(DetonationSettingsSchema.parse({})),
   })
   .strict();
 export type RuntimeSettings = z.infer<typeof RuntimeSettingsSchema>;

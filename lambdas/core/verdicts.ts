@@ -13,6 +13,7 @@ import {
   type VerdictDocument,
 } from './schemas';
 import { verdictRecordOf, type VerdictRecord } from './store';
+import { behaviorOf } from './detonation';
 
 function detailOf(sample: Sample, record: VerdictRecord, cached: boolean, durationMs: number): SampleVerdictDetail {
   return SampleVerdictDetailSchema.parse({
@@ -59,7 +60,15 @@ export async function finalizeVerdict(
   }
   const detail = detailOf(sample, record, input.cached, now - input.startedAt);
   if (!input.cached) {
-    const document: VerdictDocument = { ...detail, sha1: sample.sha1, md5: sample.md5, mimeType: sample.mimeType, engineResults: record.engineResults };
+    const behavior = await behaviorOf(deps, record.engineResults);
+    const document: VerdictDocument = {
+      ...detail,
+      sha1: sample.sha1,
+      md5: sample.md5,
+      mimeType: sample.mimeType,
+      engineResults: record.engineResults,
+      ...(behavior ? { behavior } : {}),
+    };
     await putJson(deps.clients.s3, deps.config.reportsBucket, record.reportKey, document);
   }
   try {

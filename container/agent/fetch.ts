@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import type { DetonationReport } from '../../lambdas/core/detonation-report';
+
+/**
+ * Moves the sample in and the report out through presigned S3 URLs. The URLs are credentials: they
+ * never appear in an error message, a log line or a child process's arguments or environment.
+ */
+
+/** The download or upload failed; the message never contains the URL. */
+export class TransferError extends Error {
+  override readonly name = 'TransferError';
+}
+
+/** The downloaded sample's digest. */
+export interface Downloaded {
+  sha256: string;
+  size: number;
+}
+
+const TIMEOUT_MS = 120_000;
+
+/** Where a URL points, without its query (the signature) — for messages. */
+export function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+/** Streams the sample to `dest` (mode 0600), hashing as it goes and refusing more than `maxBytes`. */
+export async function downloadSample(url: string, dest: string, maxBytes: number): Promise<Downloaded> {
+  let response: Response;
+  try {
+    response = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(TIMEOUT_MS) });
+  } catch (error) {
+    throw new TransferError(`sample download from ${redact(url)} failed: ${(error as Error).name}`);
+  }
+  if (!response.ok || !response.body) throw new TransferError(`sample download from ${redact(url)} answered ${response.status}`);
+  const hash = createHash('sha256');
+  const file = await open(dest, 'wx', 0o600);
+  let size = 0;
+  try {
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      size += chunk.length;
+      if (size > maxBytes) throw new TransferError(`sample is larger than ${maxBytes} bytes`);
+      hash.update(chunk);
+      await file.write(chunk);
+    }
+  } finally {
+    await file.close();
+  }
+  return { sha256: hash.digest('hex'), size };
+}
+
+/** PUTs the report as JSON, retrying transient failures (network errors, 5xx, 429) three times. */
+export async function uploadReport(url: string, report: DetonationReport): Promise<void> {
+  const body = JSON.stringify(report);
+  let last = '';
+  for (let attempt = 0; attempt < 4; attempt++) {
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
+    try {
+      const response = await fetch(url, {
+        method: 'PUT',
+        body,
+        headers: { 'content-type': 'application/json' },
+        redirect: 'error',
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
+      await response.arrayBuffer();
+      if (response.ok) return;
+      last = `answered ${response.status}`;
+      if (response.status < 500 && response.status !== 429) break;
+    } catch (error) {
+      last = `failed: ${(error as Error).name}`;
+    }
+  }
+  throw new TransferError(`report upload to ${redact(url)} ${last}`);
+}

@@ -1,0 +1,41 @@
+import { runDetonation } from './detonate';
+
+/**
+ * The container's entry point. Reads SAMPLE_URL (presigned GET), REPORT_URL (presigned PUT),
+ * AGENT_CONFIG (JSON) and SAMPLE_NAME, detonates, uploads the report. Exit status 0 whenever a
+ * report was uploaded, however the sample behaved; 1 when the upload failed; 2 on a bad start.
+ */
+async function main(): Promise<number> {
+  const { SAMPLE_URL: sampleUrl, REPORT_URL: reportUrl, AGENT_CONFIG: rawConfig, SAMPLE_NAME: sampleName } = process.env;
+  // The URLs are credentials: out of the environment before anything else can inherit it.
+  for (const name of ['SAMPLE_URL', 'REPORT_URL', 'AGENT_CONFIG']) delete process.env[name];
+  if (!sampleUrl || !reportUrl) {
+    process.stderr.write('sandtrap-agent: SAMPLE_URL and REPORT_URL are required\n');
+    return 2;
+  }
+  let config: unknown = {};
+  if (rawConfig) {
+    try {
+      config = JSON.parse(rawConfig);
+    } catch {
+      // An unparsable configuration still gets a report (status error) rather than silence.
+      config = 'AGENT_CONFIG is not valid JSON';
+    }
+  }
+  try {
+    const report = await runDetonation({
+      sampleUrl,
+      reportUrl,
+      sampleName: sampleName ?? 'sample',
+      config,
+      allowInternet: process.env.SANDTRAP_ALLOW_INTERNET === '1',
+    });
+    process.stdout.write(`${JSON.stringify({ status: report.status, verdict: report.verdict, score: report.score, sha256: report.sample.sha256, error: report.error })}\n`);
+    return 0;
+  } catch (error) {
+    process.stderr.write(`sandtrap-agent: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main();

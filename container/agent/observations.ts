@@ -1,0 +1,546 @@
+import { posix } from 'node:path';
+import type { FileOperationKind } from '../../lambdas/core/detonation-report';
+import { decodeArgv, decodeFd, decodeMode, decodeSockaddr, decodeString, splitArgs, structField } from './strace-args';
+import type { ExitEvent, SignalEvent, SyscallEvent, TraceEvent } from './trace-parser';
+
+/**
+ * What the rules and the report see: trace events turned into a few typed observations (a file
+ * operation with its resolved path, an exec, a connection...), attributed to a process of the
+ * sample. The wrapper chain that starts the sample (prlimit, setpriv, env) is left out.
+ */
+
+interface Base {
+  /** Epoch seconds. */
+  time: number;
+  /** Process id (the thread group), or null for records that come from the fake network. */
+  pid: number | null;
+  /** The line the observation comes from (trace, guard log or fake network), kept as evidence. */
+  line: string;
+}
+
+export interface FileObservation extends Base {
+  type: 'file';
+  op: FileOperationKind;
+  /** Absolute, normalised path (relative only when the working directory was unknown). */
+  path: string;
+  /** The other path of a rename (its destination) or link (its target). */
+  target: string | null;
+  /** Open flags as strace prints them (`O_WRONLY|O_CREAT|O_TRUNC`). */
+  flags: string | null;
+  mode: number | null;
+  ok: boolean;
+  errno: string | null;
+}
+
+export interface ExecObservation extends Base {
+  type: 'exec';
+  pid: number;
+  path: string;
+  argv: string[];
+  uid: number | null;
+  ok: boolean;
+  errno: string | null;
+  /** The parent's executable, for dropper chains (curl → sh). */
+  parentExe: string | null;
+}
+
+/** A system call the rules look at directly (ptrace, prctl, setuid, unshare, memfd_create, ...). */
+export interface CallObservation extends Base {
+  type: 'call';
+  pid: number;
+  name: string;
+  args: string[];
+  retval: number | null;
+  errno: string | null;
+}
+
+export interface ConnectObservation extends Base {
+  type: 'connect';
+  source: 'guard' | 'trace';
+  call: 'connect' | 'sendto';
+  protocol: 'tcp' | 'udp' | 'unix' | 'other';
+  address: string;
+  port: number | null;
+  hostname: string | null;
+  action: 'redirected' | 'blocked' | 'allowed' | 'observed';
+  reason: string | null;
+  result: string;
+}
+
+export interface DnsObservation extends Base {
+  type: 'dns';
+  name: string;
+  qtype: string;
+  answer: string | null;
+}
+
+export interface HttpObservation extends Base {
+  type: 'http';
+  method: string;
+  host: string;
+  path: string;
+  userAgent: string | null;
+  port: number | null;
+  bodyBytes: number;
+  bodyPreview: string;
+}
+
+export interface TlsObservation extends Base {
+  type: 'tls';
+  serverName: string;
+  port: number | null;
+}
+
+export interface PayloadObservation extends Base {
+  type: 'payload';
+  protocol: 'tcp' | 'udp';
+  address: string | null;
+  port: number | null;
+  hostname: string | null;
+  bytes: number;
+  preview: string;
+}
+
+export interface SignalObservation extends Base {
+  type: 'signal';
+  pid: number;
+  signal: string;
+}
+
+/** A limit the run ran into, as the runner or the trace saw it. */
+export interface LimitObservation extends Base {
+  type: 'limit';
+  limit: 'cpu' | 'memory' | 'processes' | 'fileSize' | 'disk' | 'timeout' | 'traceSize';
+}
+
+export type Observation =
+  | FileObservation
+  | ExecObservation
+  | CallObservation
+  | ConnectObservation
+  | DnsObservation
+  | HttpObservation
+  | TlsObservation
+  | PayloadObservation
+  | SignalObservation
+  | LimitObservation;
+
+/** One process of the sample as the collector tracks it. */
+export interface ProcessState {
+  pid: number;
+  ppid: number | null;
+  uid: number | null;
+  exe: string | null;
+  argv: string[];
+  cwd: string | null;
+  start: number;
+  end: number | null;
+  exitCode: number | null;
+  signal: string | null;
+  member: string | undefined;
+}
+
+export interface CollectorOptions {
+  sandboxUid: number;
+  /** Successful execs of the first traced process that belong to the wrapper chain. */
+  wrapperExecs: number;
+  /** The sample's working directory when it starts. */
+  cwd: string;
+  /** The archive member this run executes. */
+  member?: string;
+  /** Longest argv kept per process. */
+  maxArgv: number;
+}
+
+/** Calls passed to the rules as they are. */
+const RULE_CALLS = new Set([
+  'ptrace',
+  'prctl',
+  'setuid',
+  'setgid',
+  'setreuid',
+  'setregid',
+  'setresuid',
+  'setresgid',
+  'setgroups',
+  'capset',
+  'unshare',
+  'init_module',
+  'finit_module',
+  'delete_module',
+  'bpf',
+  'memfd_create',
+  'mount',
+  'umount2',
+  'chroot',
+  'setsid',
+  'kill',
+  'tkill',
+  'tgkill',
+  'socket',
+  'bind',
+  'listen',
+]);
+
+const FORKS = new Set(['clone', 'clone3', 'fork', 'vfork']);
+const FILE_CALLS = new Set(
+  'open creat openat openat2 unlink rmdir unlinkat rename renameat renameat2 link symlink linkat symlinkat chmod fchmod fchmodat chown fchown lchown fchownat mkdir mkdirat truncate ftruncate mknod mknodat access faccessat faccessat2 readlink readlinkat chdir mount'.split(
+    ' ',
+  ),
+);
+const MAX_STORED_LINE = 600;
+
+/** Copies a line out of its chunk (a slice would keep the whole chunk alive) and caps its length. */
+export function detach(line: string): string {
+  const cut = line.length > MAX_STORED_LINE ? `${line.slice(0, MAX_STORED_LINE - 3)}...` : line;
+  return (` ${cut}`).slice(1);
+}
+
+function resolve(base: string | null, path: string): string {
+  if (path.startsWith('/')) return posix.normalize(path);
+  if (!base || !base.startsWith('/')) return path;
+  return posix.normalize(`${base}/${path}`);
+}
+
+/** Turns one run's trace events into observations, tracking the process tree as it goes. */
+export class TraceCollector {
+  private readonly byTid = new Map<number, ProcessState>();
+  private readonly all: ProcessState[] = [];
+  private root: number | null = null;
+  private rootExecs = 0;
+
+  constructor(
+    private readonly sink: (observation: Observation) => void,
+    private readonly options: CollectorOptions,
+  ) {}
+
+  /** True once the sample's own exec succeeded (the wrapper chain did its job). */
+  get started(): boolean {
+    return this.rootExecs > this.options.wrapperExecs;
+  }
+
+  /** Every process seen, in order of appearance. */
+  processes(): readonly ProcessState[] {
+    return this.all;
+  }
+
+  handle(event: TraceEvent): void {
+    if (this.root === null) this.root = event.pid;
+    if (event.pid === this.root && this.rootExecs <= this.options.wrapperExecs) {
+      this.wrapper(event);
+      return;
+    }
+    if (event.kind === 'syscall') this.syscall(event);
+    else if (event.kind === 'exit') this.exit(event);
+    else this.signal(event);
+  }
+
+  /** Events of the wrapper chain: only count its execs, so the sample's own exec is recognised. */
+  private wrapper(event: TraceEvent): void {
+    if (event.kind !== 'syscall' || event.name !== 'execve' || event.retval !== 0) return;
+    this.rootExecs++;
+    if (this.rootExecs <= this.options.wrapperExecs) return;
+    const state = this.process(event.pid, event.time);
+    state.uid = this.options.sandboxUid;
+    state.cwd = this.options.cwd;
+    this.exec(event, state);
+  }
+
+  private process(tid: number, time: number): ProcessState {
+    let state = this.byTid.get(tid);
+    if (!state) {
+      state = {
+        pid: tid,
+        ppid: null,
+        uid: null,
+        exe: null,
+        argv: [],
+        cwd: null,
+        start: time,
+        end: null,
+        exitCode: null,
+        signal: null,
+        member: this.options.member,
+      };
+      this.byTid.set(tid, state);
+      this.all.push(state);
+    }
+    return state;
+  }
+
+  private syscall(e: SyscallEvent): void {
+    const state = this.process(e.pid, e.time);
+    const name = e.name;
+    if (FORKS.has(name)) return this.fork(e, state);
+    if (name === 'execve' || name === 'execveat') return this.exec(e, state);
+    if (name === 'chdir' || name === 'fchdir') this.chdir(e, state);
+    if (name === 'connect' || name === 'sendto') this.connect(e, state);
+    if (RULE_CALLS.has(name)) {
+      if (e.retval === 0 && (name === 'setuid' || name === 'setresuid' || name === 'setreuid')) {
+        const uid = Number(splitArgs(e.args)[0]);
+        if (uid >= 0) state.uid = uid;
+      }
+      this.sink({ type: 'call', time: e.time, pid: state.pid, line: detach(e.line), name, args: splitArgs(e.args), retval: e.retval, errno: e.errno });
+    }
+    this.file(e, state);
+  }
+
+  private fork(e: SyscallEvent, parent: ProcessState): void {
+    if (e.retval === null || e.retval < 0) {
+      if (e.errno === 'EAGAIN') {
+        this.sink({ type: 'limit', limit: 'processes', time: e.time, pid: parent.pid, line: detach(e.line) });
+      }
+      return;
+    }
+    if (e.retval === 0) return;
+    const child = e.retval;
+    if (/CLONE_THREAD/.test(e.args)) {
+      // The thread may already have printed lines of its own, under a provisional process entry.
+      const provisional = this.byTid.get(child);
+      if (provisional && provisional !== parent) {
+        const index = this.all.indexOf(provisional);
+        if (index >= 0) this.all.splice(index, 1);
+      }
+      this.byTid.set(child, parent);
+      return;
+    }
+    const state = this.process(child, e.time);
+    state.ppid = parent.pid;
+    state.uid ??= parent.uid;
+    state.cwd ??= parent.cwd;
+    if (state.exe === null) {
+      state.exe = parent.exe;
+      state.argv = parent.argv;
+    }
+    if (/CLONE_NEW/.test(e.args)) {
+      this.sink({ type: 'call', time: e.time, pid: parent.pid, line: detach(e.line), name: e.name, args: splitArgs(e.args), retval: e.retval, errno: e.errno });
+    }
+  }
+
+  private exec(e: SyscallEvent, state: ProcessState): void {
+    const args = splitArgs(e.args);
+    const at = e.name === 'execveat' ? 1 : 0;
+    const dir = at === 1 ? decodeFd(args[0]).target : state.cwd;
+    const raw = decodeString(args[at])?.value ?? args[at] ?? '';
+    const path = raw === '' && at === 1 ? (decodeFd(args[0]).target ?? '') : resolve(dir ?? state.cwd, raw);
+    const argv = decodeArgv(args[at + 1], this.options.maxArgv);
+    const ok = e.retval === 0;
+    const parent = state.ppid === null ? undefined : this.byTid.get(state.ppid);
+    if (ok) {
+      state.exe = path;
+      state.argv = argv;
+    }
+    this.sink({
+      type: 'exec',
+      time: e.time,
+      pid: state.pid,
+      line: detach(e.line),
+      path,
+      argv,
+      uid: state.uid,
+      ok,
+      errno: e.errno,
+      parentExe: parent?.exe ?? null,
+    });
+  }
+
+  private chdir(e: SyscallEvent, state: ProcessState): void {
+    if (e.retval !== 0) return;
+    const arg = splitArgs(e.args)[0];
+    const target = e.name === 'chdir' ? decodeString(arg)?.value : decodeFd(arg).target;
+    if (target) state.cwd = resolve(state.cwd, target);
+  }
+
+  private connect(e: SyscallEvent, state: ProcessState): void {
+    const args = splitArgs(e.args);
+    const sockaddr = decodeSockaddr(e.name === 'connect' ? args[1] : args[4]);
+    if (!sockaddr || !sockaddr.address) return;
+    const fd = decodeFd(args[0]).target ?? '';
+    const protocol = sockaddr.family === 'AF_UNIX' ? 'unix' : fd.startsWith('UDP') ? 'udp' : fd.startsWith('TCP') ? 'tcp' : 'other';
+    this.sink({
+      type: 'connect',
+      source: 'trace',
+      call: e.name as 'connect' | 'sendto',
+      time: e.time,
+      pid: state.pid,
+      line: detach(e.line),
+      protocol,
+      address: sockaddr.address,
+      port: sockaddr.port,
+      hostname: null,
+      action: 'observed',
+      reason: null,
+      result: e.errno ?? (e.retval !== null && e.retval >= 0 ? 'ok' : 'unknown'),
+    });
+  }
+
+  /** File system calls, their paths resolved against the dirfd annotation or the process's cwd. */
+  private file(e: SyscallEvent, state: ProcessState): void {
+    const name = e.name;
+    if (!FILE_CALLS.has(name)) return;
+    let op: FileOperationKind | null = null;
+    let pathArg: string | undefined;
+    let dirArg: string | undefined;
+    let targetArg: string | undefined;
+    let targetDirArg: string | undefined;
+    let flags: string | null = null;
+    let mode: number | null = null;
+    const args = splitArgs(e.args);
+    switch (name) {
+      case 'open':
+      case 'creat':
+      case 'openat':
+      case 'openat2': {
+        const at = name === 'openat' || name === 'openat2' ? 1 : 0;
+        dirArg = at ? args[0] : undefined;
+        pathArg = args[at];
+        flags = name === 'creat' ? 'O_WRONLY|O_CREAT|O_TRUNC' : name === 'openat2' ? (structField(args[2], 'flags') ?? '') : (args[at + 1] ?? '');
+        mode = decodeMode(name === 'creat' ? args[1] : name === 'openat2' ? structField(args[2], 'mode') : args[at + 2]);
+        op = /O_WRONLY|O_RDWR/.test(flags) ? 'write' : 'read';
+        break;
+      }
+      case 'unlink':
+      case 'rmdir':
+        pathArg = args[0];
+        op = name === 'unlink' ? 'delete' : 'rmdir';
+        break;
+      case 'unlinkat':
+        dirArg = args[0];
+        pathArg = args[1];
+        op = /AT_REMOVEDIR/.test(args[2] ?? '') ? 'rmdir' : 'delete';
+        break;
+      case 'rename':
+        pathArg = args[0];
+        targetArg = args[1];
+        op = 'rename-from';
+        break;
+      case 'renameat':
+      case 'renameat2':
+        dirArg = args[0];
+        pathArg = args[1];
+        targetDirArg = args[2];
+        targetArg = args[3];
+        op = 'rename-from';
+        break;
+      case 'link':
+      case 'symlink':
+        pathArg = args[1];
+        targetArg = args[0];
+        op = name === 'link' ? 'link' : 'symlink';
+        break;
+      case 'linkat':
+        dirArg = args[2];
+        pathArg = args[3];
+        targetDirArg = args[0];
+        targetArg = args[1];
+        op = 'link';
+        break;
+      case 'symlinkat':
+        dirArg = args[1];
+        pathArg = args[2];
+        targetArg = args[0];
+        op = 'symlink';
+        break;
+      case 'chmod':
+      case 'fchmod':
+      case 'fchmodat':
+        if (name === 'fchmodat') dirArg = args[0];
+        pathArg = name === 'fchmodat' ? args[1] : args[0];
+        mode = decodeMode(name === 'fchmodat' ? args[2] : args[1]);
+        op = 'chmod';
+        break;
+      case 'chown':
+      case 'fchown':
+      case 'lchown':
+      case 'fchownat':
+        if (name === 'fchownat') dirArg = args[0];
+        pathArg = name === 'fchownat' ? args[1] : args[0];
+        op = 'chown';
+        break;
+      case 'mkdir':
+      case 'mkdirat':
+        if (name === 'mkdirat') dirArg = args[0];
+        pathArg = name === 'mkdirat' ? args[1] : args[0];
+        mode = decodeMode(name === 'mkdirat' ? args[2] : args[1]);
+        op = 'mkdir';
+        break;
+      case 'truncate':
+      case 'ftruncate':
+        pathArg = args[0];
+        op = 'truncate';
+        break;
+      case 'mknod':
+      case 'mknodat':
+        if (name === 'mknodat') dirArg = args[0];
+        pathArg = name === 'mknodat' ? args[1] : args[0];
+        op = 'mknod';
+        break;
+      case 'access':
+      case 'faccessat':
+      case 'faccessat2':
+        if (name !== 'access') dirArg = args[0];
+        pathArg = name === 'access' ? args[0] : args[1];
+        op = 'access';
+        break;
+      case 'readlink':
+      case 'readlinkat':
+        if (name === 'readlinkat') dirArg = args[0];
+        pathArg = name === 'readlinkat' ? args[1] : args[0];
+        op = 'readlink';
+        break;
+      case 'chdir':
+        pathArg = args[0];
+        op = 'chdir';
+        break;
+      case 'mount':
+        pathArg = args[1];
+        op = 'mount';
+        break;
+      default:
+        return;
+    }
+    // fchmod/fchown/ftruncate name an fd: its annotation is the path.
+    const direct = decodeString(pathArg)?.value ?? decodeFd(pathArg).target;
+    if (direct === null || direct === undefined) return;
+    const base = dirArg === undefined ? state.cwd : (decodeFd(dirArg).target ?? state.cwd);
+    const path = resolve(base, direct);
+    let target: string | null = null;
+    if (targetArg !== undefined) {
+      const raw = decodeString(targetArg)?.value ?? null;
+      const targetBase = targetDirArg === undefined ? state.cwd : (decodeFd(targetDirArg).target ?? state.cwd);
+      target = raw === null ? null : op === 'symlink' ? raw : resolve(targetBase, raw);
+    }
+    this.sink({
+      type: 'file',
+      time: e.time,
+      pid: state.pid,
+      line: detach(e.line),
+      op,
+      path,
+      target,
+      flags,
+      mode,
+      ok: e.errno === null && e.retval !== null && e.retval >= 0,
+      errno: e.errno,
+    });
+  }
+
+  private exit(e: ExitEvent): void {
+    const state = this.process(e.pid, e.time);
+    if (state.pid !== e.pid) return; // a thread of a live process
+    state.end = e.time;
+    state.exitCode = e.code;
+    state.signal = e.signal;
+    if (e.signal) this.sink({ type: 'signal', time: e.time, pid: state.pid, line: detach(e.line), signal: e.signal });
+    if (e.signal === 'SIGXCPU') this.sink({ type: 'limit', limit: 'cpu', time: e.time, pid: state.pid, line: detach(e.line) });
+    if (e.signal === 'SIGXFSZ') this.sink({ type: 'limit', limit: 'fileSize', time: e.time, pid: state.pid, line: detach(e.line) });
+  }
+
+  private signal(e: SignalEvent): void {
+    const state = this.process(e.pid, e.time);
+    this.sink({ type: 'signal', time: e.time, pid: state.pid, line: detach(e.line), signal: e.signal });
+    // Delivered even when the sample ignores them (Python ignores SIGXFSZ), because it is traced.
+    if (e.signal === 'SIGXCPU') this.sink({ type: 'limit', limit: 'cpu', time: e.time, pid: state.pid, line: detach(e.line) });
+    if (e.signal === 'SIGXFSZ') this.sink({ type: 'limit', limit: 'fileSize', time: e.time, pid: state.pid, line: detach(e.line) });
+  }
+}

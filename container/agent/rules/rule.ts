@@ -1,0 +1,117 @@
+import { posix } from 'node:path';
+import type { BehaviorKey, Severity } from '../../../lambdas/core/detonation-report';
+import type { FileObservation, Observation } from '../observations';
+
+/**
+ * What a behaviour rule is. Rules are matched as observations stream past (no rule sees a capped
+ * list, so flooding the trace with noise cannot push an event out of reach), and an indicator is
+ * raised when a rule matched often enough, with its first matching lines as evidence.
+ */
+
+/** What the rules know besides the observations. */
+export interface RuleContext {
+  /** The sandbox's home. */
+  home: string;
+  /** Files the agent placed for the sample (the sample itself, extracted members, compiled binaries). */
+  placed: ReadonlySet<string>;
+  /** The agent's own paths: the sample has no business there. */
+  hidden: readonly string[];
+  /** Paths the sample created or wrote so far, for "executes what it wrote". */
+  written: Set<string>;
+  /** Processes of the sample. */
+  samplePids: Set<number>;
+}
+
+export interface Rule {
+  key: BehaviorKey;
+  /** `<key>.<name>` */
+  id: string;
+  title: string;
+  severity: Severity;
+  attack: string[];
+  /** True when the observation is an instance of the behaviour. */
+  match(observation: Observation, context: RuleContext): boolean;
+  /**
+   * Counting rules: how many matches (or distinct `distinct` values) make the behaviour; default 1.
+   * Below it the matches stay unreported (a few deletions are housekeeping, thirty are not).
+   */
+  minimum?: number;
+  distinct?(observation: Observation): string;
+}
+
+/** Declares a rule (a typed identity, so each rules file reads as a table). */
+export function rule(definition: Rule): Rule {
+  return definition;
+}
+
+/** The paths an observation writes to: the file of a write open, a rename's destination, a link's name. */
+export function writtenPaths(o: Observation): string[] {
+  if (o.type !== 'file') return [];
+  switch (o.op) {
+    case 'write':
+    case 'truncate':
+    case 'link':
+    case 'symlink':
+    case 'mkdir':
+    case 'mknod':
+    case 'chmod':
+    case 'chown':
+      return [o.path];
+    case 'rename-from':
+      return o.target ? [o.target] : [];
+    default:
+      return [];
+  }
+}
+
+/** True for a file open for reading (or an access/readlink probe) of a path matching `pattern`. */
+export function reads(o: Observation, pattern: RegExp): o is FileObservation {
+  return o.type === 'file' && (o.op === 'read' || o.op === 'access' || o.op === 'readlink') && pattern.test(o.path);
+}
+
+/** True when the observation writes a path matching `pattern`. */
+export function writes(o: Observation, pattern: RegExp): boolean {
+  return writtenPaths(o).some((p) => pattern.test(p));
+}
+
+/** The program name of an exec (`/usr/bin/sudo` → `sudo`). */
+export function execName(o: Observation): string | null {
+  return o.type === 'exec' ? posix.basename(o.path) : null;
+}
+
+/**
+ * The part of `path` below a home directory (the sandbox's, root's or one in /home), or null.
+ * `~/.bashrc` of any user is `.bashrc`.
+ */
+export function homeRelative(path: string, context: RuleContext): string | null {
+  if (path.startsWith(`${context.home}/`)) return path.slice(context.home.length + 1);
+  if (path.startsWith('/root/')) return path.slice(6);
+  const user = /^\/home\/[^/]+\//.exec(path);
+  return user ? path.slice(user[0].length) : null;
+}
+
+/** True when the observation writes a path whose home-relative part matches `pattern`. */
+export function writesInHome(o: Observation, context: RuleContext, pattern: RegExp): boolean {
+  return writtenPaths(o).some((p) => {
+    const rest = homeRelative(p, context);
+    return rest !== null && pattern.test(rest);
+  });
+}
+
+/** True when the observation reads a path whose home-relative part matches `pattern`. */
+export function readsInHome(o: Observation, context: RuleContext, pattern: RegExp): boolean {
+  if (!reads(o, /./)) return false;
+  const rest = homeRelative(o.path, context);
+  return rest !== null && pattern.test(rest);
+}
+
+/** The lowest-level IP form of an address string for comparisons (`::ffff:1.2.3.4` → `1.2.3.4`). */
+export function plainAddress(address: string): string {
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+/** True for the fake resolver's answers and other loopback addresses. */
+export function isLoopback(address: string): boolean {
+  const a = plainAddress(address);
+  return a.startsWith('127.') || a === '::1';
+}

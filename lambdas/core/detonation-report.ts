@@ -1,0 +1,589 @@
+import * as z from 'zod';
+import { VerdictSchema, type Verdict } from './schemas';
+import { bandOf } from './scoring';
+
+/**
+ * The detonation engine's report and the monitoring agent's configuration. The agent writes the
+ * report, the Lambdas read it; both parse it with these schemas, so the shape lives here only.
+ */
+
+/** The behaviour keys, a contract shared with the verdict document. */
+export const BEHAVIOR_KEYS = [
+  'persistence',
+  'privilegeEscalation',
+  'evasion',
+  'dataHarvesting',
+  'network',
+  'destructive',
+  'execution',
+  'cryptomining',
+] as const;
+export const BehaviorKeySchema = z.enum(BEHAVIOR_KEYS);
+export type BehaviorKey = z.infer<typeof BehaviorKeySchema>;
+
+export const SeveritySchema = z.enum(['low', 'medium', 'high', 'critical']);
+export type Severity = z.infer<typeof SeveritySchema>;
+
+/** Upper bounds of every list in a report, so that a noisy sample cannot blow up a report. */
+export const REPORT_LIMITS = {
+  processes: 200,
+  executions: 200,
+  argv: 32,
+  fileOperations: 500,
+  dnsQueries: 200,
+  connections: 200,
+  httpRequests: 100,
+  tlsServerNames: 100,
+  payloads: 50,
+  resourceSamples: 240,
+  members: 100,
+  notes: 20,
+  staticStrings: 50,
+  /** Indicators per behaviour key: each rule yields at most one, so this only guards the schema. */
+  indicators: 24,
+  evidence: 10,
+  attack: 8,
+  /** Characters per string (an evidence line, a path, an argument). */
+  text: 600,
+} as const;
+
+const text = z.string().max(REPORT_LIMITS.text);
+
+/** A list cut at `max` items: `count` is how many there were, `truncated` says some were left out. */
+export function boundedListSchema<T extends z.ZodType>(item: T, max: number) {
+  return z
+    .object({ items: z.array(item).max(max), count: z.number().int().nonnegative(), truncated: z.boolean() })
+    .refine((list) => list.count >= list.items.length && list.truncated === list.count > list.items.length, {
+      message: 'count and truncated must agree with items',
+    });
+}
+/** A bounded list as the report carries it. */
+export interface BoundedList<T> {
+  items: T[];
+  count: number;
+  truncated: boolean;
+}
+
+/** A MITRE ATT&CK technique or sub-technique id, e.g. `T1053.003`. */
+export const AttackIdSchema = z.string().regex(/^T\d{4}(\.\d{3})?$/, 'a MITRE ATT&CK technique id');
+
+/** One behaviour the agent saw, with the trace lines that show it. */
+export const IndicatorSchema = z
+  .object({
+    /** Stable rule id, `<behaviour key>.<rule>`, e.g. `persistence.shell-init`. */
+    id: z.string().regex(/^[a-zA-Z]+\.[a-z0-9-]+$/),
+    title: text,
+    severity: SeveritySchema,
+    attack: z.array(AttackIdSchema).max(REPORT_LIMITS.attack),
+    /** Trace, fake-network or guard lines, verbatim (cut to 600 characters). */
+    evidence: z.array(text).min(1).max(REPORT_LIMITS.evidence),
+    /** How many events matched; `evidence` holds the first of them. */
+    occurrences: z.number().int().positive(),
+    truncated: z.boolean(),
+  })
+  .strict();
+export type Indicator = z.infer<typeof IndicatorSchema>;
+
+const indicators = z.array(IndicatorSchema).max(REPORT_LIMITS.indicators);
+/** Indicators grouped under exactly the eight behaviour keys. */
+export const BehaviorSchema = z
+  .object({
+    persistence: indicators,
+    privilegeEscalation: indicators,
+    evasion: indicators,
+    dataHarvesting: indicators,
+    network: indicators,
+    destructive: indicators,
+    execution: indicators,
+    cryptomining: indicators,
+  })
+  .strict();
+export type Behavior = z.infer<typeof BehaviorSchema>;
+
+/** How a sample became something the agent could run. */
+export const PreparationMethodSchema = z.enum(['executable', 'script', 'compiled', 'archive', 'static-only']);
+export type PreparationMethod = z.infer<typeof PreparationMethodSchema>;
+
+/** One member of an archive sample. */
+export const ArchiveMemberSchema = z
+  .object({
+    path: text,
+    size: z.number().int().nonnegative(),
+    fileType: z.string(),
+    action: z.enum(['analysed', 'skipped', 'rejected']),
+    reason: text.optional(),
+  })
+  .strict();
+export type ArchiveMember = z.infer<typeof ArchiveMemberSchema>;
+
+/** What the agent knows about the sample before running it. */
+export const SampleFactsSchema = z
+  .object({
+    name: text,
+    /** Null only when the sample could not be downloaded. */
+    sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+    size: z.number().int().nonnegative().nullable(),
+    fileType: z.string(),
+    mimeType: z.string(),
+    preparation: z
+      .object({
+        method: PreparationMethodSchema,
+        interpreter: z.string().optional(),
+        compiler: z.string().optional(),
+        members: boundedListSchema(ArchiveMemberSchema, REPORT_LIMITS.members).optional(),
+        reason: text.optional(),
+      })
+      .strict(),
+  })
+  .strict();
+export type SampleFacts = z.infer<typeof SampleFactsSchema>;
+
+/** Seconds since the detonation started. */
+const offset = z.number().nonnegative();
+
+/** One process of the sample (threads are folded into their process). */
+export const ProcessSchema = z
+  .object({
+    pid: z.number().int().positive(),
+    ppid: z.number().int().positive().nullable(),
+    exe: text.nullable(),
+    argv: z.array(text).max(REPORT_LIMITS.argv),
+    uid: z.number().int().nonnegative().nullable(),
+    start: offset,
+    end: offset.nullable(),
+    exitCode: z.number().int().nullable(),
+    signal: z.string().nullable(),
+    /** The archive member whose run started it, for archive samples. */
+    member: text.optional(),
+  })
+  .strict();
+export type ProcessRecord = z.infer<typeof ProcessSchema>;
+
+/** One execve/execveat, successful or not. */
+export const ExecutionSchema = z
+  .object({
+    time: offset,
+    pid: z.number().int().positive(),
+    path: text,
+    argv: z.array(text).max(REPORT_LIMITS.argv),
+    uid: z.number().int().nonnegative().nullable(),
+    /** `ok`, or the errno name (`ENOENT`, `EACCES`, ...). */
+    result: z.string(),
+  })
+  .strict();
+export type Execution = z.infer<typeof ExecutionSchema>;
+
+export const FileOperationKindSchema = z.enum([
+  'read',
+  'write',
+  'create',
+  'truncate',
+  'append',
+  'delete',
+  'rename-from',
+  'rename-to',
+  'chmod',
+  'chown',
+  'mkdir',
+  'rmdir',
+  'link',
+  'symlink',
+  'mknod',
+  'exec',
+  'access',
+  'readlink',
+  'chdir',
+  'mount',
+]);
+export type FileOperationKind = z.infer<typeof FileOperationKindSchema>;
+
+/** Everything the sample did to one path (within the watched directories). */
+export const FileOperationSchema = z
+  .object({
+    path: text,
+    operations: z.array(FileOperationKindSchema).max(FileOperationKindSchema.options.length),
+    count: z.number().int().positive(),
+    failures: z.number().int().nonnegative(),
+    first: offset,
+  })
+  .strict();
+export type FileOperation = z.infer<typeof FileOperationSchema>;
+
+export const DnsQuerySchema = z
+  .object({ time: offset, name: text, type: z.string(), answer: z.string().nullable() })
+  .strict();
+export type DnsQuery = z.infer<typeof DnsQuerySchema>;
+
+/** A connection attempt (connect, or sendto with an address), and what the network guard did with it. */
+export const ConnectionSchema = z
+  .object({
+    time: offset,
+    pid: z.number().int().positive().nullable(),
+    protocol: z.enum(['tcp', 'udp', 'unix', 'other']),
+    address: text,
+    port: z.number().int().min(0).max(65535).nullable(),
+    /** The name the fake resolver gave this address, when it came from there. */
+    hostname: text.nullable(),
+    /** `redirected` to the fake network, `blocked` by policy, `allowed` through, `observed` only (unix sockets). */
+    action: z.enum(['redirected', 'blocked', 'allowed', 'observed']),
+    reason: z.string().nullable(),
+    /** `ok`, `in-progress` or the errno name. */
+    result: z.string(),
+  })
+  .strict();
+export type Connection = z.infer<typeof ConnectionSchema>;
+
+export const HttpRequestSchema = z
+  .object({
+    time: offset,
+    method: z.string().max(32),
+    host: text,
+    path: text,
+    userAgent: text.nullable(),
+    port: z.number().int().min(0).max(65535).nullable(),
+    bodyBytes: z.number().int().nonnegative(),
+    /** The start of the body, printable characters only. */
+    bodyPreview: z.string().max(256),
+  })
+  .strict();
+export type HttpRequest = z.infer<typeof HttpRequestSchema>;
+
+export const TlsServerNameSchema = z
+  .object({ time: offset, serverName: text, port: z.number().int().min(0).max(65535).nullable() })
+  .strict();
+export type TlsServerName = z.infer<typeof TlsServerNameSchema>;
+
+/** The first bytes of a conversation the fake network could not name (neither HTTP nor TLS nor DNS). */
+export const PayloadSchema = z
+  .object({
+    time: offset,
+    protocol: z.enum(['tcp', 'udp']),
+    address: text.nullable(),
+    port: z.number().int().min(0).max(65535).nullable(),
+    hostname: text.nullable(),
+    bytes: z.number().int().nonnegative(),
+    preview: z.string().max(256),
+  })
+  .strict();
+export type Payload = z.infer<typeof PayloadSchema>;
+
+export const NetworkSchema = z
+  .object({
+    dnsQueries: boundedListSchema(DnsQuerySchema, REPORT_LIMITS.dnsQueries),
+    connections: boundedListSchema(ConnectionSchema, REPORT_LIMITS.connections),
+    httpRequests: boundedListSchema(HttpRequestSchema, REPORT_LIMITS.httpRequests),
+    tlsServerNames: boundedListSchema(TlsServerNameSchema, REPORT_LIMITS.tlsServerNames),
+    payloads: boundedListSchema(PayloadSchema, REPORT_LIMITS.payloads),
+  })
+  .strict();
+export type NetworkActivity = z.infer<typeof NetworkSchema>;
+
+/** One reading of the sandbox's processes. */
+export const ResourceSampleSchema = z
+  .object({
+    time: offset,
+    processes: z.number().int().nonnegative(),
+    /** CPU time of the live processes (user + system). */
+    cpuSeconds: z.number().nonnegative(),
+    rssBytes: z.number().int().nonnegative(),
+    diskBytes: z.number().int().nonnegative(),
+    traceBytes: z.number().int().nonnegative(),
+  })
+  .strict();
+export type ResourceSample = z.infer<typeof ResourceSampleSchema>;
+
+/** Which limits the sample ran into. */
+export const LimitsHitSchema = z
+  .object({
+    cpu: z.boolean(),
+    memory: z.boolean(),
+    processes: z.boolean(),
+    fileSize: z.boolean(),
+    disk: z.boolean(),
+    timeout: z.boolean(),
+    traceSize: z.boolean(),
+  })
+  .strict();
+export type LimitsHit = z.infer<typeof LimitsHitSchema>;
+
+/** The limits the sample ran under, as applied. */
+export const AppliedLimitsSchema = z
+  .object({
+    cpuSeconds: z.number().int().positive(),
+    cpus: z.number().positive(),
+    memoryBytes: z.number().int().positive(),
+    processes: z.number().int().positive(),
+    fileSizeBytes: z.number().int().positive(),
+    diskBytes: z.number().int().positive(),
+    timeoutSeconds: z.number().positive(),
+    idleTimeoutSeconds: z.number().nonnegative(),
+  })
+  .strict();
+export type AppliedLimits = z.infer<typeof AppliedLimitsSchema>;
+
+/** What the agent could use on this host; each false weakens the analysis in a way the notes explain. */
+export const CapabilitiesSchema = z
+  .object({
+    tracer: z.enum(['strace', 'none']),
+    seccompBpf: z.boolean(),
+    networkGuard: z.boolean(),
+    mountNamespace: z.boolean(),
+    pcap: z.enum(['disabled', 'unsupported']),
+  })
+  .strict();
+export type Capabilities = z.infer<typeof CapabilitiesSchema>;
+
+export const DetonationStatusSchema = z.enum(['completed', 'unsupported', 'error']);
+export type DetonationStatus = z.infer<typeof DetonationStatusSchema>;
+
+/** Why the run stopped. */
+export const EndReasonSchema = z.enum(['exited', 'timeout', 'idle', 'limit', 'not-run']);
+export type EndReason = z.infer<typeof EndReasonSchema>;
+
+// ---------------------------------------------------------------- configuration
+
+/** Byte sizes: a number is MiB; a string takes a binary unit (`512m`, `1g`, `64k`, `1048576b` or bare bytes). */
+const SizeSchema = z.union([z.number().positive(), z.string().regex(/^\s*\d+(\.\d+)?\s*[kmgt]?i?b?\s*$/i, 'a size such as 512m')]).transform(
+  (value) => {
+    if (typeof value === 'number') return Math.round(value * 1024 * 1024);
+    const match = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)/i.exec(value) as RegExpExecArray;
+    const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[(match[2] ?? '').toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+    return Math.round(Number(match[1]) * unit);
+  },
+);
+const PortSchema = z.number().int().min(1).max(65535);
+const IpSchema = z.union([z.ipv4(), z.ipv6()]);
+
+/** The default syscall set of the notes (§7.1): the file-mutating calls, not the stat family. */
+export const DEFAULT_SYSCALL_FILTER = [
+  '%process',
+  '%network',
+  'setuid',
+  'setgid',
+  'setreuid',
+  'setregid',
+  'setresuid',
+  'setresgid',
+  'setgroups',
+  'capset',
+  'open',
+  'openat',
+  'openat2',
+  'creat',
+  'unlink',
+  'unlinkat',
+  'rename',
+  'renameat',
+  'renameat2',
+  'link',
+  'linkat',
+  'symlink',
+  'symlinkat',
+  'chmod',
+  'fchmod',
+  'fchmodat',
+  'chown',
+  'fchown',
+  'lchown',
+  'fchownat',
+  'mkdir',
+  'mkdirat',
+  'rmdir',
+  'truncate',
+  'ftruncate',
+  'mknod',
+  'mknodat',
+  'mount',
+  'umount2',
+  'chroot',
+  'ptrace',
+  'prctl',
+  'memfd_create',
+  'init_module',
+  'finit_module',
+  'delete_module',
+  'bpf',
+  'setsid',
+  'unshare',
+  'access',
+  'faccessat',
+  'faccessat2',
+  'readlink',
+  'readlinkat',
+  'chdir',
+  'fchdir',
+] as const;
+
+const CONFIG_FIELDS = {
+  memoryLimit: 'memory_limit',
+  cpuLimit: 'cpu_limit',
+  timeout: 'timeout',
+  idleTimeout: 'idle_timeout',
+  diskLimit: 'disk_limit',
+  networkEnabled: 'network_enabled',
+  internetAccess: 'internet_access',
+  dnsServers: 'dns_servers',
+  allowedPorts: 'allowed_ports',
+  blockedPorts: 'blocked_ports',
+  captureNetwork: 'capture_network',
+  pcap: 'pcap',
+  traceSyscalls: 'trace_syscalls',
+  syscallFilter: 'syscall_filter',
+  monitorFiles: 'monitor_files',
+  watchedDirectories: 'watched_directories',
+  monitorProcesses: 'monitor_processes',
+  trackChildren: 'track_children',
+  monitorPerformance: 'monitor_performance',
+  sampleInterval: 'sample_interval',
+} as const;
+
+/** Accepts the seed's snake_case names beside the camelCase ones; naming one setting twice is an error. */
+function toCamelCase(input: unknown, ctx: { addIssue: (issue: { code: 'custom'; message: string; input: unknown }) => void }): unknown {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return input;
+  const out: Record<string, unknown> = { ...(input as Record<string, unknown>) };
+  for (const [camel, snake] of Object.entries(CONFIG_FIELDS)) {
+    if (camel === snake || !(snake in out)) continue;
+    if (camel in out) ctx.addIssue({ code: 'custom', message: `${snake} and ${camel} name the same setting`, input });
+    out[camel] = out[snake];
+    delete out[snake];
+  }
+  return out;
+}
+
+/**
+ * The agent's configuration (`AGENT_CONFIG`), every setting optional with a safe default. Sizes
+ * accept `512m`-style strings; durations are seconds.
+ */
+export const AgentConfigSchema = z.preprocess(
+  toCamelCase,
+  z
+    .object({
+      /** Address-space limit of each sample process (RLIMIT_AS). Default 512 MiB. */
+      memoryLimit: SizeSchema.default(512 * 1024 * 1024),
+      /** CPUs the sample may use (affinity), and with `timeout` its CPU-time budget (RLIMIT_CPU). Default 1. */
+      cpuLimit: z.number().positive().max(64).default(1),
+      /** Hard deadline of the run, seconds. Default 60. */
+      timeout: z.number().positive().max(3600).default(60),
+      /** Stop early after this many seconds without trace, CPU or network activity; 0 (or ≥ timeout) turns it off. Default 15. */
+      idleTimeout: z.number().nonnegative().max(3600).default(15),
+      /** Largest file (RLIMIT_FSIZE) and total bytes under the sandbox's writable directories. Default 256 MiB. */
+      diskLimit: SizeSchema.default(256 * 1024 * 1024),
+      /** False: every IP connection is refused (and recorded). */
+      networkEnabled: z.boolean().default(true),
+      /** True lets connections out for real; refused on AWS and without an explicit local override. */
+      internetAccess: z.boolean().default(false),
+      /** Name servers written into the sample's resolv.conf: the fake resolver. */
+      dnsServers: z.array(IpSchema).min(1).max(3).default(['127.0.0.1']),
+      /** When non-empty, only these destination ports (DNS to the fake resolver is always allowed). */
+      allowedPorts: z.array(PortSchema).max(64).default([]),
+      /** Destination ports refused outright. */
+      blockedPorts: z.array(PortSchema).max(64).default([]),
+      /** Include the network activity in the report. */
+      captureNetwork: z.boolean().default(true),
+      /** Packet capture; unsupported in the Fargate task (no NET_RAW promise), reported as such when asked for. */
+      pcap: z.boolean().default(false),
+      /** Trace system calls with strace; without it only limits, network and resources are observed. */
+      traceSyscalls: z.boolean().default(true),
+      /** strace `-e trace=` set: names and %classes. */
+      syscallFilter: z
+        .union([z.array(z.string()), z.string().transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean))])
+        .pipe(z.array(z.string().regex(/^%?[a-z0-9_]+$/, 'a syscall name or %class')).min(1).max(200))
+        .default([...DEFAULT_SYSCALL_FILTER]),
+      /** Report file operations (rules see every path either way). */
+      monitorFiles: z.boolean().default(true),
+      /** Directories whose file operations the report lists; `~` is the sandbox's home. */
+      watchedDirectories: z
+        .array(z.string().regex(/^(~|\/)/, 'an absolute path or ~'))
+        .max(64)
+        .default(['~', '/tmp', '/var/tmp', '/dev/shm', '/etc', '/var', '/root', '/home', '/opt', '/usr/local', '/proc', '/sys']),
+      /** Report the process tree and executions. */
+      monitorProcesses: z.boolean().default(true),
+      /** Follow forks (strace -f). Off also turns off --seccomp-bpf, which needs -f. */
+      trackChildren: z.boolean().default(true),
+      /** Sample CPU, memory, process count and disk use. */
+      monitorPerformance: z.boolean().default(true),
+      /** Seconds between resource samples. */
+      sampleInterval: z.number().min(0.1).max(60).default(1),
+    })
+    .strict(),
+);
+/** The validated configuration, camelCase. */
+export type AgentConfig = z.infer<typeof AgentConfigSchema>;
+/** The configuration as written (snake_case or camelCase, defaults optional). */
+export type AgentConfigInput = z.input<typeof AgentConfigSchema>;
+
+/** The configuration could not be accepted; the message names the setting. */
+export class AgentConfigError extends Error {
+  override readonly name = 'AgentConfigError';
+}
+
+const isLoopback = (ip: string) => /^127\./.test(ip) || ip === '::1';
+
+/**
+ * Validates a configuration and applies the rules zod cannot see: real internet access, and
+ * non-loopback name servers with it, need `allowInternet` (a local override the caller sets
+ * explicitly, never on AWS).
+ */
+export function parseAgentConfig(input: unknown, options: { allowInternet: boolean }): AgentConfig {
+  const parsed = AgentConfigSchema.safeParse(input ?? {});
+  if (!parsed.success) throw new AgentConfigError(`invalid agent configuration: ${z.prettifyError(parsed.error)}`);
+  const config = parsed.data;
+  if (config.internetAccess && !options.allowInternet)
+    throw new AgentConfigError('internet_access is refused: it needs an explicit local override and is never allowed on AWS');
+  if (!options.allowInternet && !config.dnsServers.every(isLoopback))
+    throw new AgentConfigError('dns_servers must be loopback addresses (the fake resolver) without the local internet override');
+  return config;
+}
+
+// ---------------------------------------------------------------- report
+
+/** Score bands of the detonation engine: 0–39 benign, 40–69 suspicious, 70–100 malicious. */
+export const DETONATION_BANDS = { suspiciousAt: 40, maliciousAt: 70 } as const;
+
+/** The verdict a detonation score stands for; `null` (nothing ran) is `unknown`. */
+export function verdictOfScore(score: number | null): Verdict {
+  return bandOf(score, DETONATION_BANDS);
+}
+
+export const DetonationReportSchema = z
+  .object({
+    schemaVersion: z.literal(1),
+    engine: z.literal('detonation'),
+    status: DetonationStatusSchema,
+    /** Why the status is not `completed`, or what went wrong. */
+    error: text.optional(),
+    sample: SampleFactsSchema,
+    startedAt: z.iso.datetime(),
+    finishedAt: z.iso.datetime(),
+    durationMs: z.number().int().nonnegative(),
+    endReason: EndReasonSchema,
+    timedOut: z.boolean(),
+    limits: AppliedLimitsSchema,
+    limitsHit: LimitsHitSchema,
+    capabilities: CapabilitiesSchema,
+    processes: boundedListSchema(ProcessSchema, REPORT_LIMITS.processes),
+    executions: boundedListSchema(ExecutionSchema, REPORT_LIMITS.executions),
+    fileOperations: boundedListSchema(FileOperationSchema, REPORT_LIMITS.fileOperations),
+    network: NetworkSchema,
+    resourceUsage: boundedListSchema(ResourceSampleSchema, REPORT_LIMITS.resourceSamples),
+    /** The end of what the sample wrote to stdout and stderr. */
+    output: z.object({ bytes: z.number().int().nonnegative(), tail: z.string().max(2048) }).strict(),
+    /** URLs and IP addresses among the sample's printable strings (all types, including unsupported ones). */
+    staticStrings: z
+      .object({
+        urls: boundedListSchema(text, REPORT_LIMITS.staticStrings),
+        ipAddresses: boundedListSchema(z.string().max(64), REPORT_LIMITS.staticStrings),
+      })
+      .strict(),
+    behavior: BehaviorSchema,
+    /** 0–100 from the indicators; null when nothing ran. */
+    score: z.number().int().min(0).max(100).nullable(),
+    verdict: VerdictSchema,
+    /** Things the reader should know: unsupported options, weakened isolation, skipped members. */
+    notes: boundedListSchema(text, REPORT_LIMITS.notes),
+    config: z.record(z.string(), z.unknown()),
+  })
+  .strict()
+  .refine((r) => r.verdict === verdictOfScore(r.score), { message: 'the verdict must be the band of the score (unknown when null)' });
+/** The detonation report. */
+export type DetonationReport = z.infer<typeof DetonationReportSchema>;

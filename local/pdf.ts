@@ -1,0 +1,28 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { launchChromium } from './browser';
+
+/**
+ * Prints an HTML report to PDF with Chromium, as an analyst's print-to-PDF would. The page is
+ * loaded from a file, like a report opened from disk; script is off and every request other than
+ * the file itself is aborted, on top of the report's own CSP, because the report holds sample data.
+ */
+export async function htmlToPdf(html: string, outFile: string): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'sandtrap-pdf-'));
+  const browser = await launchChromium();
+  try {
+    const file = join(dir, 'report.html');
+    await writeFile(file, html, 'utf8');
+    const url = pathToFileURL(file).href;
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    await context.route('**/*', (route) => (route.request().url() === url ? route.continue() : route.abort('blockedbyclient')));
+    const page = await context.newPage();
+    await page.goto(url, { waitUntil: 'load' });
+    await page.pdf({ path: outFile, preferCSSPageSize: true, printBackground: true });
+  } finally {
+    await browser.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}

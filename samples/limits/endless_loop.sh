@@ -1,0 +1,3 @@
+#!/bin/sh
+# SANDTRAP-TEST-SUSPICIOUS: an endless busy loop.
+while :; do :; done

@@ -1,0 +1,172 @@
+import { describe, expect, it } from 'vitest';
+import { TraceParser, type TraceEvent } from '../../container/agent';
+import { TraceCollector, type Observation } from '../../container/agent/observations';
+import { decodeArgv, decodeFd, decodeMode, decodeSockaddr, decodeString, splitArgs } from '../../container/agent/strace-args';
+
+/** Lines recorded from `strace -f -q --seccomp-bpf -ttt -yy -s 256` runs of the samples (paths shortened). */
+const RECORDED = String.raw`793   1795370910.025957 execve("/usr/bin/prlimit", ["prlimit", "--cpu=10:12", "--", "setpriv"], 0x7ffef271beb8 /* 1 var */) = 0
+793   1795370910.026506 openat(AT_FDCWD</>, "/etc/ld.so.cache", O_RDONLY|O_CLOEXEC) = 3</etc/ld.so.cache>
+793   1795370910.028504 execve("/usr/bin/setpriv", ["setpriv", "--reuid=10001", "--", "env"], 0x7ffead5bed90 /* 1 var */) = 0
+793   1795370910.028600 setresuid(10001, 10001, -1) = 0
+793   1795370910.047453 execve("/usr/bin/env", ["env", "-i", "-C", "/run/home", "/bin/sh", "sample.sh"], 0x7ffd0e1d8068 /* 1 var */) = 0
+793   1795370910.047600 chdir("/run/home") = 0
+793   1795370910.047700 execve("/bin/sh", ["/bin/sh", "sample.sh"], 0x7ffd0e1d8000 /* 7 vars */) = 0
+793   1795370910.048000 openat(AT_FDCWD</run/home>, "sample.sh", O_RDONLY) = 3</run/home/sample.sh>
+793   1795370910.048100 vfork( <unfinished ...>
+10276 1795370910.048200 execve("/bin/true", ["/bin/true"], 0x7ffe02bb3d90 /* 7 vars */ <unfinished ...>
+793   1795370910.048300 <... vfork resumed>) = 10276
+10276 1795370910.048400 <... execve resumed>) = 0
+10276 1795370910.048500 exit_group(0)   = ?
+10276 1795370910.048600 +++ exited with 0 +++
+793   1795370910.048700 --- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=10276, si_uid=10001, si_status=0, si_utime=0, si_stime=0} ---
+793   1795370910.048800 clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID, child_tid=0x7fe633a8a990, parent_tid=0x7fe633a8a990, exit_signal=0, stack=0x7fe63328a000, stack_size=0x7fff80, tls=0x7fe633a8a6c0} => {parent_tid=[10277]}, 88) = 10277
+10277 1795370910.048900 openat(AT_FDCWD</run/home>, "/etc/shadow", O_RDONLY|O_CLOEXEC) = -1 EACCES (Permission denied)
+793   1795370910.049000 chdir("sub") = 0
+793   1795370910.049100 openat(AT_FDCWD</run/home/sub>, "a) = 0 x", O_WRONLY|O_CREAT|O_TRUNC, 0644) = 4</run/home/sub/a) = 0 x>
+793   1795370910.049200 fchmod(4</run/home/sub/a\76b\"c) = 0 x\n\74y\76>, 04755) = 0
+793   1795370910.049300 renameat2(AT_FDCWD</run/home/sub>, "doc.txt", AT_FDCWD</run/home/sub>, "doc.txt.locked", RENAME_NOREPLACE) = 0
+793   1795370910.049400 openat(AT_FDCWD</run/home/sub>, "/dev/null", O_WRONLY|O_CREAT|O_TRUNC, 0666) = 5</dev/null<char 1:3>>
+793   1795370910.049500 sendto(3<UDP:[127.0.0.1:45613->127.0.0.1:53]>, "\316\314\1\0\0\1", 33, MSG_NOSIGNAL, NULL, 0) = 33
+793   1795370910.049600 connect(6<UNIX-STREAM:[98765]>, {sa_family=AF_UNIX, sun_path="/var/run/docker.sock"}, 23) = -1 ENOENT (No such file or directory)
+793   1795370910.049700 ptrace(PTRACE_TRACEME) = -1 EPERM (Operation not permitted)
+793   1795370910.049800 nanosleep({tv_sec=300, tv_nsec=0},  <unfinished ...>
+10278 1795370910.049900 +++ killed by SIGSEGV (core dumped) +++
+793   1795370910.050000 <... nanosleep resumed> <unfinished ...>) = ?
+793   1795370910.050100 +++ killed by SIGKILL +++
+`;
+
+function parse(text: string, chunk = 1 << 20): { events: TraceEvent[]; parser: TraceParser } {
+  const events: TraceEvent[] = [];
+  const parser = new TraceParser((e) => events.push(e));
+  for (let i = 0; i < text.length; i += chunk) parser.push(text.slice(i, i + chunk));
+  parser.end();
+  return { events, parser };
+}
+
+describe('trace parser', () => {
+  it('reads padded pids, -ttt times, calls, returns and errnos', () => {
+    const { events, parser } = parse(RECORDED);
+    expect(parser.stats).toMatchObject({ lines: 29, unparsed: 0, exits: 3, signals: 1, resumed: 3, unfinished: 0 });
+    const first = events[0];
+    expect(first).toMatchObject({ kind: 'syscall', pid: 793, name: 'execve', retval: 0, errno: null });
+    expect(first?.time).toBeCloseTo(1795370910.025957, 6);
+    const shadow = events.find((e) => e.kind === 'syscall' && e.args.includes('/etc/shadow'));
+    expect(shadow).toMatchObject({ pid: 10277, retval: -1, errno: 'EACCES', ret: '-1 EACCES (Permission denied)' });
+  });
+
+  it('stitches unfinished calls to their resumption per pid, even interleaved', () => {
+    const { events } = parse(RECORDED);
+    const vfork = events.find((e) => e.kind === 'syscall' && e.name === 'vfork');
+    expect(vfork).toMatchObject({ pid: 793, retval: 10276, args: '' });
+    const exec = events.find((e) => e.kind === 'syscall' && e.pid === 10276 && e.name === 'execve');
+    expect(exec).toMatchObject({ retval: 0, args: '"/bin/true", ["/bin/true"], 0x7ffe02bb3d90 /* 7 vars */' });
+    // The evidence line of a stitched call is the whole call, not "<... execve resumed>".
+    expect(exec?.line).toBe('10276 1795370910.048400 execve("/bin/true", ["/bin/true"], 0x7ffe02bb3d90 /* 7 vars */) = 0');
+    const sleep = events.find((e) => e.kind === 'syscall' && e.name === 'nanosleep');
+    expect(sleep).toMatchObject({ retval: null, errno: null });
+  });
+
+  it('is not fooled by ") = " inside strings and -yy annotations', () => {
+    const { events } = parse(RECORDED);
+    const open = events.find((e) => e.kind === 'syscall' && e.args.includes('"a) = 0 x"'));
+    expect(open).toMatchObject({ name: 'openat', retval: 4, ret: '4</run/home/sub/a) = 0 x>' });
+    const fchmod = events.find((e) => e.kind === 'syscall' && e.name === 'fchmod');
+    expect(fchmod).toMatchObject({ retval: 0, args: String.raw`4</run/home/sub/a\76b\"c) = 0 x\n\74y\76>, 04755` });
+    const devnull = events.find((e) => e.kind === 'syscall' && e.args.includes('/dev/null'));
+    expect(devnull).toMatchObject({ retval: 5 });
+  });
+
+  it('reports exits with their code or signal, and signals by name', () => {
+    const { events } = parse(RECORDED);
+    expect(events.filter((e) => e.kind === 'exit')).toEqual([
+      expect.objectContaining({ pid: 10276, code: 0, signal: null }),
+      expect.objectContaining({ pid: 10278, code: null, signal: 'SIGSEGV' }),
+      expect.objectContaining({ pid: 793, code: null, signal: 'SIGKILL' }),
+    ]);
+    expect(events.filter((e) => e.kind === 'signal')).toEqual([expect.objectContaining({ pid: 793, signal: 'SIGCHLD' })]);
+  });
+
+  it('gives the same events whatever the chunk boundaries', () => {
+    const whole = parse(RECORDED).events;
+    for (const chunk of [1, 7, 64, 333]) expect(parse(RECORDED, chunk).events).toEqual(whole);
+  });
+
+  it('counts what is not an event line instead of guessing', () => {
+    const { events, parser } = parse('strace: Process 5 attached\n5 1.5 +++ superseded by execve in pid 4 +++\n5 1.5 --- stopped by SIGSTOP ---\nnot a line\n');
+    expect(parser.stats.unparsed).toBe(3);
+    expect(events).toEqual([expect.objectContaining({ kind: 'signal', signal: 'SIGSTOP' })]);
+  });
+});
+
+describe('strace argument decoding', () => {
+  it('splits at top-level commas only', () => {
+    expect(splitArgs('AT_FDCWD</a, b>, "x, \\"y\\"", {sa_family=AF_INET, sin_port=htons(53)}, [1, 2], 0644')).toEqual([
+      'AT_FDCWD</a, b>',
+      '"x, \\"y\\""',
+      '{sa_family=AF_INET, sin_port=htons(53)}',
+      '[1, 2]',
+      '0644',
+    ]);
+  });
+
+  it('decodes strings, fds, argv, modes and socket addresses', () => {
+    expect(decodeString(String.raw`"a\"b\n\303\251\x41"`)).toEqual({ value: 'a"b\néA', truncated: false });
+    expect(decodeString('"abc"...')).toEqual({ value: 'abc', truncated: true });
+    expect(decodeFd(String.raw`4</run/a\76b\"c\n\74y\76>`)).toEqual({ fd: '4', target: '/run/a>b"c\n<y>' });
+    expect(decodeFd('5</dev/null<char 1:3>>')).toEqual({ fd: '5', target: '/dev/null<char 1:3>' });
+    expect(decodeArgv('["sh", "-c", "echo \\"hi\\""]', 10)).toEqual(['sh', '-c', 'echo "hi"']);
+    expect(decodeMode('04755')).toBe(0o4755);
+    expect(decodeMode('S_IFREG|0644')).toBe(0o644);
+    expect(decodeSockaddr('{sa_family=AF_INET, sin_port=htons(3333), sin_addr=inet_addr("203.0.113.10")}')).toEqual({ family: 'AF_INET', address: '203.0.113.10', port: 3333 });
+    expect(decodeSockaddr('{sa_family=AF_UNIX, sun_path="/var/run/docker.sock"}')).toEqual({ family: 'AF_UNIX', address: '/var/run/docker.sock', port: null });
+  });
+});
+
+describe('trace collector', () => {
+  function collect(text: string): { observations: Observation[]; collector: TraceCollector } {
+    const observations: Observation[] = [];
+    const collector = new TraceCollector((o) => observations.push(o), { sandboxUid: 10001, wrapperExecs: 3, cwd: '/run/home', maxArgv: 32 });
+    parse(text).events.forEach((e) => collector.handle(e));
+    return { observations, collector };
+  }
+
+  it('skips the wrapper chain and starts at the sample exec, as the sandbox uid', () => {
+    const { observations, collector } = collect(RECORDED);
+    expect(collector.started).toBe(true);
+    // Neither the wrappers' setresuid nor their library opens reach the rules.
+    expect(observations.some((o) => o.type === 'call' && o.name === 'setresuid')).toBe(false);
+    expect(observations.some((o) => o.type === 'file' && o.path === '/etc/ld.so.cache')).toBe(false);
+    const execs = observations.filter((o) => o.type === 'exec');
+    expect(execs.map((o) => [o.pid, o.path, o.uid])).toEqual([
+      [793, '/bin/sh', 10001],
+      [10276, '/bin/true', 10001],
+    ]);
+  });
+
+  it('builds the process tree: forks are processes, CLONE_THREAD children are not', () => {
+    const { collector } = collect(RECORDED);
+    const processes = collector.processes().map((p) => ({ pid: p.pid, ppid: p.ppid, exe: p.exe, exitCode: p.exitCode, signal: p.signal }));
+    expect(processes).toEqual([
+      { pid: 793, ppid: null, exe: '/bin/sh', exitCode: null, signal: 'SIGKILL' },
+      { pid: 10276, ppid: 793, exe: '/bin/true', exitCode: 0, signal: null },
+      { pid: 10278, ppid: null, exe: null, exitCode: null, signal: 'SIGSEGV' },
+    ]);
+  });
+
+  it('resolves relative paths against the working directory and fd annotations', () => {
+    const { observations } = collect(RECORDED);
+    const files = observations.filter((o) => o.type === 'file').map((o) => (o.type === 'file' ? [o.op, o.path, o.target, o.mode, o.ok, o.pid] : []));
+    // Opened by a thread (10277): attributed to its process.
+    expect(files).toContainEqual(['read', '/etc/shadow', null, null, false, 793]);
+    expect(files).toContainEqual(['write', '/run/home/sub/a) = 0 x', null, 0o644, true, 793]);
+    expect(files).toContainEqual(['chmod', '/run/home/sub/a>b"c) = 0 x\n<y>', null, 0o4755, true, 793]);
+    expect(files).toContainEqual(['rename-from', '/run/home/sub/doc.txt', '/run/home/sub/doc.txt.locked', null, true, 793]);
+  });
+
+  it('passes the calls the rules need, with decoded arguments', () => {
+    const { observations } = collect(RECORDED);
+    expect(observations).toContainEqual(expect.objectContaining({ type: 'call', name: 'ptrace', args: ['PTRACE_TRACEME'], errno: 'EPERM' }));
+    expect(observations).toContainEqual(expect.objectContaining({ type: 'connect', source: 'trace', protocol: 'unix', address: '/var/run/docker.sock', result: 'ENOENT' }));
+    expect(observations).toContainEqual(expect.objectContaining({ type: 'signal', pid: 10278, signal: 'SIGSEGV' }));
+  });
+});
