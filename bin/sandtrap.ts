@@ -26,6 +26,8 @@ export function program(): Command {
     .option('--timeout <seconds>', 'give up on a file after this many seconds', positiveInt)
     .option('--events <file>', 'append every published event to this JSON-lines file')
     .option('--state <dir>', 'keep local S3 and DynamoDB state in this directory (cached verdicts survive between runs)')
+    .option('--html <dir>', 'write each file\'s HTML report into this directory')
+    .option('--pdf <dir>', 'write each file\'s report as PDF (Chromium print-to-PDF) into this directory')
     .option('--detonator <kind>', 'how the detonation engine runs here: auto, host (root + strace), docker, none', 'auto')
     .option('-q, --quiet', 'no progress on stderr')
     .addHelpText(
@@ -33,10 +35,10 @@ export function program(): Command {
       '\nVendors are enabled by environment variables: SANDTRAP_<VENDOR>_URL, SANDTRAP_<VENDOR>_API_KEY,\n' +
         'SANDTRAP_<VENDOR>_OPTIONS (JSON). With none set, files still get triage (hashes, type, size).',
     )
-    .action(async (files: string[], options: { json?: boolean; timeout?: number; events?: string; state?: string; quiet?: boolean; detonator: string }) => {
+    .action(async (files: string[], options: { json?: boolean; timeout?: number; events?: string; state?: string; quiet?: boolean; detonator: string; html?: string; pdf?: string }) => {
       const args = AnalyzeArgsSchema.parse({ files, timeoutSeconds: options.timeout, detonator: options.detonator });
       // Loaded here so that --help and argument errors answer at once.
-      const [{ analyzeFiles }, { localConfigFromEnv }, { formatOutcomes }, { LocalPipeline }] = await Promise.all([
+      const [{ analyzeFiles, writeReports }, { localConfigFromEnv }, { formatOutcomes }, { LocalPipeline }] = await Promise.all([
         import('../local/analyze'),
         import('../local/cli-config'),
         import('../local/format'),
@@ -52,6 +54,9 @@ export function program(): Command {
           for (const o of outcomes) process.stdout.write(`${JSON.stringify(o.ok ? o.document : { file: o.file, failed: true, ...o.failure })}\n`);
         } else process.stdout.write(formatOutcomes(outcomes));
         if (options.events) progress(`events appended to ${options.events}`);
+        if (options.html || options.pdf) {
+          for (const path of await writeReports(pipeline, outcomes, { htmlDir: options.html, pdfDir: options.pdf })) progress(`wrote ${path}`);
+        }
         if (outcomes.some((o) => !o.ok)) process.exitCode = 2;
       } finally {
         await pipeline.stop();

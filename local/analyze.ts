@@ -1,5 +1,7 @@
-import { statSync } from 'node:fs';
-import { basename } from 'node:path';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { reportKeys } from '../lambdas/core/report-keys';
 import * as z from 'zod';
 import {
   DETAIL_TYPE_FAILED,
@@ -97,4 +99,41 @@ export async function verdictDocument(pipeline: LocalPipeline, detail: z.infer<t
     engineResults: record.engineResults,
     ...(behavior ? { behavior } : {}),
   });
+}
+
+/** Reads the HTML report Finalize stored for a sample from the (local) reports bucket. */
+export async function storedHtmlReport(pipeline: LocalPipeline, sha256: string): Promise<string> {
+  const deps = pipeline.deps('FinalizeFn');
+  const object = await deps.clients.s3.send(new GetObjectCommand({ Bucket: deps.config.reportsBucket, Key: reportKeys.html(sha256) }));
+  return (await object.Body?.transformToString('utf8')) ?? '';
+}
+
+/**
+ * Writes each analysed file's HTML report (and PDF, through Chromium's print-to-PDF) into `dir`,
+ * named after the file; returns the paths written.
+ */
+export async function writeReports(pipeline: LocalPipeline, outcomes: AnalysisOutcome[], options: { htmlDir?: string; pdfDir?: string }): Promise<string[]> {
+  const written: string[] = [];
+  for (const dir of [options.htmlDir, options.pdfDir]) if (dir) mkdirSync(dir, { recursive: true });
+  const names = new Map<string, number>();
+  for (const outcome of outcomes) {
+    if (!outcome.ok) continue;
+    const base = basename(outcome.file).replace(/[^A-Za-z0-9._-]/g, '_');
+    const seen = (names.get(base) ?? 0) + 1;
+    names.set(base, seen);
+    const name = seen === 1 ? base : `${base}-${seen}`;
+    const html = await storedHtmlReport(pipeline, outcome.document.sha256);
+    if (options.htmlDir) {
+      const path = join(options.htmlDir, `${name}.html`);
+      writeFileSync(path, html);
+      written.push(path);
+    }
+    if (options.pdfDir) {
+      const { htmlToPdf } = await import('./pdf');
+      const path = join(options.pdfDir, `${name}.pdf`);
+      await htmlToPdf(html, path);
+      written.push(path);
+    }
+  }
+  return written;
 }

@@ -118,7 +118,8 @@ export function registerDeployedCommands(cli: Command, io: DeployedCommandsIo = 
           bar?.finish();
         }
         const s = submissions[submissions.length - 1] as Submission;
-        progress(`${file}: s3://${s.bucket}/${s.key} version ${s.versionId ?? '-'} sha256 ${s.sha256}`);
+        // Without --wait the table on stdout says this; with it, stdout only gets the verdicts.
+        if (args.wait) progress(`${file}: s3://${s.bucket}/${s.key} version ${s.versionId ?? '-'} sha256 ${s.sha256}`);
       }
       if (!args.wait) {
         stdout.write(options.json ? submissions.map((s) => `${JSON.stringify(submissionJson(s))}\n`).join('') : formatSubmissions(submissions));

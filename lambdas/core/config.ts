@@ -103,6 +103,11 @@ export const RuntimeSettingsSchema = z
     engineDeadlineSeconds: z.number().int().positive().default(3600),
     peerWaitSeconds: z.number().int().positive().default(30),
     maxObjectBytes: z.number().int().positive().default(1024 * 1024 * 1024),
+    /**
+     * Validity of the report link in the `Sample Verdict` event, in seconds. A link signed by a Lambda
+     * role also ends when the role's session does, so hours rather than days.
+     */
+    reportLinkExpirySeconds: z.number().int().positive().max(7 * 24 * 3600).default(6 * 3600),
     poll: PollPolicySchema.default(PollPolicySchema.parse({})),
     policy: VerdictPolicySchema.default(VerdictPolicySchema.parse({})),
     vendors: z.array(VendorConfigSchema).default([]),

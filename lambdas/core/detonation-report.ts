@@ -498,7 +498,7 @@ export const AgentConfigSchema = z.preprocess(
         .default(['~', '/tmp', '/var/tmp', '/dev/shm', '/etc', '/var', '/root', '/home', '/opt', '/usr/local', '/proc', '/sys']),
       /** Report the process tree and executions. */
       monitorProcesses: z.boolean().default(true),
-      /** Follow forks (strace -f). Off also turns off --seccomp-bpf, which needs -f. */
+      /** Observe the sample's children too; off: only its own process is reported and judged. */
       trackChildren: z.boolean().default(true),
       /** Sample CPU, memory, process count and disk use. */
       monitorPerformance: z.boolean().default(true),

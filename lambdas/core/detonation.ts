@@ -31,9 +31,10 @@ export async function prepareDetonation(deps: HandlerDeps, sample: Sample): Prom
     getSignedUrl(s3, new GetObjectCommand({ Bucket: sample.bucket, Key: sample.key, ...version }), { expiresIn: URL_EXPIRY_SECONDS }),
     getSignedUrl(s3, new PutObjectCommand({ Bucket: deps.config.reportsBucket, Key: reportKey, ContentType: 'application/json' }), { expiresIn: URL_EXPIRY_SECONDS }),
   ]);
-  // Validated again here: a configuration must never reach a task that would refuse it.
-  const agentConfig = parseAgentConfig(deps.config.detonation.agent, { allowInternet: false });
-  return { sampleUrl, reportUrl, reportKey, sampleName: sample.key.split('/').pop() || sample.sha256, agentConfig: JSON.stringify(agentConfig) };
+  // Validated again here (a configuration must never reach a task that would refuse it), but passed
+  // on as written: parsing converts sizes (512 means 512 MiB), so it must happen once, in the agent.
+  parseAgentConfig(deps.config.detonation.agent, { allowInternet: false });
+  return { sampleUrl, reportUrl, reportKey, sampleName: sample.key.split('/').pop() || sample.sha256, agentConfig: JSON.stringify(deps.config.detonation.agent) };
 }
 
 /** Reads the detonation report from S3 and validates it; `undefined` when the task wrote none. */

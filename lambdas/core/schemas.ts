@@ -148,6 +148,8 @@ export const SampleVerdictDetailSchema = z.object({
   cached: z.boolean(),
   analyzedAt: z.iso.datetime(),
   durationMs: z.number().int().nonnegative(),
+  /** A presigned link to the HTML report (`reports/<sha256>/report.html`), valid for a limited time. */
+  reportUrl: z.url().optional(),
 });
 export type SampleVerdictDetail = z.infer<typeof SampleVerdictDetailSchema>;
 

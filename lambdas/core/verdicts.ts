@@ -13,7 +13,10 @@ import {
   type VerdictDocument,
 } from './schemas';
 import { verdictRecordOf, type VerdictRecord } from './store';
-import { behaviorOf } from './detonation';
+import { readDetonationReport } from './detonation';
+import { renderHtmlReport } from './html-report';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
 function detailOf(sample: Sample, record: VerdictRecord, cached: boolean, durationMs: number): SampleVerdictDetail {
   return SampleVerdictDetailSchema.parse({
@@ -30,6 +33,25 @@ function detailOf(sample: Sample, record: VerdictRecord, cached: boolean, durati
     analyzedAt: new Date(record.analyzedAt).toISOString(),
     durationMs: Math.max(0, Math.round(durationMs)),
   });
+}
+
+/** Writes `verdict.json` and the self-contained `report.html` beside the engines' native reports. */
+async function storeReports(deps: HandlerDeps, sample: Sample, record: VerdictRecord, detail: SampleVerdictDetail, now: number): Promise<void> {
+  const detonationResult = record.engineResults.find((r) => r.engine === 'detonation' && r.reportKey);
+  const detonation = detonationResult?.reportKey ? await readDetonationReport(deps, detonationResult.reportKey).catch(() => undefined) : undefined;
+  const document: VerdictDocument = {
+    ...detail,
+    sha1: sample.sha1,
+    md5: sample.md5,
+    mimeType: sample.mimeType,
+    engineResults: record.engineResults,
+    ...(detonation ? { behavior: detonation.behavior } : {}),
+  };
+  await putJson(deps.clients.s3, deps.config.reportsBucket, record.reportKey, document);
+  const html = renderHtmlReport({ document, ...(detonation ? { detonation } : {}), generatedAt: new Date(now) });
+  await deps.clients.s3.send(
+    new PutObjectCommand({ Bucket: deps.config.reportsBucket, Key: reportKeys.html(sample.sha256), Body: html, ContentType: 'text/html; charset=utf-8' }),
+  );
 }
 
 /**
@@ -59,18 +81,10 @@ export async function finalizeVerdict(
     await Promise.all(results.map((result) => deps.store.putEngineResult(sample.sha256, result, now)));
   }
   const detail = detailOf(sample, record, input.cached, now - input.startedAt);
-  if (!input.cached) {
-    const behavior = await behaviorOf(deps, record.engineResults);
-    const document: VerdictDocument = {
-      ...detail,
-      sha1: sample.sha1,
-      md5: sample.md5,
-      mimeType: sample.mimeType,
-      engineResults: record.engineResults,
-      ...(behavior ? { behavior } : {}),
-    };
-    await putJson(deps.clients.s3, deps.config.reportsBucket, record.reportKey, document);
-  }
+  if (!input.cached) await storeReports(deps, sample, record, detail, now);
+  detail.reportUrl = await getSignedUrl(deps.clients.s3, new GetObjectCommand({ Bucket: deps.config.reportsBucket, Key: reportKeys.html(sample.sha256) }), {
+    expiresIn: deps.config.reportLinkExpirySeconds,
+  });
   try {
     await mergeObjectTags(deps.clients.s3, sample, { [TAG_VERDICT]: record.verdict, [TAG_SCORE]: record.score === null ? 'none' : String(record.score) });
   } catch (error) {
