@@ -15,6 +15,19 @@ export const SandtrapConfigSchema = z
     /** Bundle the AWS SDK into the functions instead of using the runtime's copy. */
     bundleAwsSdk: z.boolean().default(false),
     /** Settings every function reads (cache TTL, engine deadline, polling, verdict policy, vendors). */
+    /** Acting on verdicts beyond tags (which are always written). */
+    actions: z
+      .object({
+        /**
+         * Deny GetObject on ingested objects not tagged `sandtrap:verdict=benign`, for every principal
+         * but the pipeline and these admin roles.
+         */
+        readBlocking: z.object({ enabled: z.boolean().default(false), adminRoleArns: z.array(z.string().startsWith('arn:')).default([]) }).strict().default({ enabled: false, adminRoleArns: [] }),
+        /** Move malicious objects to a quarantine bucket (same key, metadata and tags kept). */
+        quarantine: z.object({ enabled: z.boolean().default(false) }).strict().default({ enabled: false }),
+      })
+      .strict()
+      .default({ readBlocking: { enabled: false, adminRoleArns: [] }, quarantine: { enabled: false } }),
     /** The Fargate detonation task. `imageUri`: a prebuilt image (no Docker build at deploy: air-gapped, CI, emulators). */
     detonationTask: z
       .object({

@@ -8,6 +8,9 @@ import { VerdictStoreTable } from './verdict-store';
 import { AnalysisWorkflow } from './workflow';
 import { applyNagSuppressions } from './nag-suppressions';
 import { DetonationCluster } from './detonation';
+import { SecureBucket } from './ingest';
+import { ReadBlockingPolicy } from './read-blocking';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 
 /** Props of {@link SandtrapStack}. */
 export interface SandtrapStackProps extends StackProps {
@@ -32,6 +35,8 @@ export class SandtrapStack extends Stack {
   readonly verdicts: VerdictStoreTable;
   readonly bus: VerdictBus;
   readonly workflow: AnalysisWorkflow;
+  /** Where malicious objects go, when `actions.quarantine.enabled`. */
+  readonly quarantineBucket?: s3.Bucket;
   /** The Fargate detonation, when `settings.detonation.enabled` (the default). */
   readonly detonation?: DetonationCluster;
   readonly trigger: IngestTrigger;
@@ -55,7 +60,15 @@ export class SandtrapStack extends Stack {
         ...config.detonationTask,
       });
     }
+    if (config.actions.quarantine.enabled) {
+      this.quarantineBucket = new SecureBucket(this, 'Quarantine', {
+        removalPolicy,
+        serverAccessLogsBucket: this.buckets.accessLogs,
+        serverAccessLogsPrefix: 'quarantine/',
+      }).bucket;
+    }
     this.workflow = new AnalysisWorkflow(this, 'Workflow', {
+      quarantineBucket: this.quarantineBucket,
       ingestBucket: this.buckets.ingest,
       reportsBucket: this.buckets.reports,
       table: this.verdicts.table,
@@ -65,6 +78,13 @@ export class SandtrapStack extends Stack {
       bundleAwsSdk: config.bundleAwsSdk,
       detonation: this.detonation,
     });
+    if (config.actions.readBlocking.enabled) {
+      new ReadBlockingPolicy(this, 'ReadBlocking', {
+        bucket: this.buckets.ingest,
+        pipelineRoles: Object.values(this.workflow.functions).map((f) => f.function.role).filter((r): r is NonNullable<typeof r> => r !== undefined),
+        adminRoleArns: config.actions.readBlocking.adminRoleArns,
+      });
+    }
     this.trigger = new IngestTrigger(this, 'IngestTrigger', {
       bucket: this.buckets.ingest,
       stateMachine: this.workflow.stateMachine,

@@ -27,6 +27,8 @@ export interface AnalysisWorkflowProps {
   engineConcurrency?: number;
   /** @default false */
   bundleAwsSdk?: boolean;
+  /** Where malicious objects are moved; without it quarantine is off. */
+  quarantineBucket?: s3.IBucket;
   /** Our Linux detonation on Fargate; without it the `detonation` engine is not part of the workflow. */
   detonation?: DetonationCluster;
 }
@@ -89,6 +91,7 @@ export class AnalysisWorkflow extends Construct {
       [ENV.table]: props.table.tableName,
       [ENV.reportsBucket]: props.reportsBucket.bucketName,
       [ENV.settings]: JSON.stringify({ ...props.settings, vendors }),
+      ...(props.quarantineBucket ? { [ENV.quarantineBucket]: props.quarantineBucket.bucketName } : {}),
     };
     const make = (fnId: FunctionId, timeout: Duration, memorySize = 512) =>
       new PipelineFunction(this, fnId, { environment, timeout, memorySize, bundleAwsSdk: props.bundleAwsSdk });
@@ -140,6 +143,11 @@ export class AnalysisWorkflow extends Construct {
     allow('CheckPeerFn', ['dynamodb:GetItem', 'dynamodb:PutItem'], table);
     allow('FinalizeFn', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], table);
     allow('RecordFailureFn', ['dynamodb:PutItem', 'dynamodb:DeleteItem'], table);
+    if (props.quarantineBucket) {
+      // Moving a malicious object: copy the version (with its tags) to quarantine, delete the original version.
+      allow('FinalizeFn', ['s3:GetObjectVersion', 's3:GetObjectVersionTagging', 's3:DeleteObject', 's3:DeleteObjectVersion'], [objects]);
+      allow('FinalizeFn', ['s3:PutObject', 's3:PutObjectTagging'], [props.quarantineBucket.arnForObjects('*')]);
+    }
     // The shared rate limiter's counters.
     for (const id of ['VendorSubmitFn', 'VendorPollFn', 'VendorCollectFn'] as const) allow(id, ['dynamodb:UpdateItem'], table);
     for (const vendor of vendors) {

@@ -154,7 +154,7 @@ export function registerDeployedCommands(cli: Command, io: DeployedCommandsIo = 
       .argument('<sha256>', 'content hash of the sample')
       .option('--json', 'print the verdict document as JSON'),
   ).action(async (sha: string, options: StackOptions & { json?: boolean }) => {
-    const [{ Sha256ArgSchema, readVerdictDocument }, { REPORT_RENDERERS }, { reportKeys }] = await Promise.all([
+    const [{ Sha256ArgSchema, readVerdictDocument, readReportObject }, { REPORT_RENDERERS }, { reportKeys }] = await Promise.all([
       import('./deployed-verdicts'),
       import('./deployed-format'),
       import('../lambdas/core/report-keys'),
@@ -163,7 +163,8 @@ export function registerDeployedCommands(cli: Command, io: DeployedCommandsIo = 
     const format: ReportFormat = options.json ? 'json' : 'text';
     await withStack(options, async ({ clients, stack }) => {
       const document = await readVerdictDocument(clients, stack, sha256);
-      stdout.write(await REPORT_RENDERERS[format]({ document, source: `s3://${stack.reportsBucket}/${reportKeys.verdict(sha256)}` }));
+      const source = `s3://${stack.reportsBucket}/${reportKeys.verdict(sha256)}`;
+      stdout.write(await REPORT_RENDERERS[format]({ document, source, read: (key) => readReportObject(clients, stack, sha256, key) }));
     });
   });
 

@@ -40,7 +40,7 @@ export function progressLine(label: string, sent: number, total: number): string
  * log, a pipe) it writes only the start and the end, so that logs are not flooded with repaints.
  */
 export class ProgressBar {
-  private lastDraw = 0;
+  private lastDraw = Number.NEGATIVE_INFINITY;
   private finished = false;
   private started = false;
 
@@ -134,11 +134,13 @@ export function formatReportText(document: VerdictDocument): string {
 /** The formats `sandtrap report` renders; each is one entry of {@link REPORT_RENDERERS}. */
 export type ReportFormat = 'text' | 'json';
 
-/** What a renderer gets: the validated document and where it came from (a report may fetch more, e.g. `report.html`). */
+/** What a renderer gets: the validated document, where it came from, and a way to read more of the reports bucket. */
 export interface ReportInput {
   document: VerdictDocument;
   /** `s3://<reports bucket>/reports/<sha256>/verdict.json`. */
   source: string;
+  /** Reads another object of the reports bucket (e.g. `reportKeys.html(sha256)`); errors are already one line. */
+  read(key: string): Promise<Uint8Array>;
 }
 
 /**

@@ -59,19 +59,25 @@ function isNoSuchKey(error: unknown): boolean {
   return e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
 }
 
-/** The verdict document from the reports bucket (`reports/<sha256>/verdict.json`), or {@link UnknownSampleError}. */
-export async function readVerdictDocument(clients: DeployedClients, stack: DeployedStack, sha256: string): Promise<VerdictDocument> {
-  const key = reportKeys.verdict(sha256);
+/** An object of the reports bucket, whole (reports are small: HTML, PDF), or {@link UnknownSampleError} for `sha256`. */
+export async function readReportObject(clients: DeployedClients, stack: DeployedStack, sha256: string, key: string): Promise<Uint8Array> {
   const url = `s3://${stack.reportsBucket}/${key}`;
-  const text = await awsCall(callOn(clients, 's3:GetObject', url), async () => {
+  return awsCall(callOn(clients, 's3:GetObject', url), async () => {
     try {
       const object = await clients.s3.send(new GetObjectCommand({ Bucket: stack.reportsBucket, Key: key }));
-      return (await object.Body?.transformToString('utf8')) ?? '';
+      return (await object.Body?.transformToByteArray()) ?? new Uint8Array();
     } catch (error) {
       if (isNoSuchKey(error)) throw new UnknownSampleError(sha256, url);
       throw error;
     }
   });
+}
+
+/** The verdict document from the reports bucket (`reports/<sha256>/verdict.json`), or {@link UnknownSampleError}. */
+export async function readVerdictDocument(clients: DeployedClients, stack: DeployedStack, sha256: string): Promise<VerdictDocument> {
+  const key = reportKeys.verdict(sha256);
+  const url = `s3://${stack.reportsBucket}/${key}`;
+  const text = Buffer.from(await readReportObject(clients, stack, sha256, key)).toString('utf8');
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -8,14 +8,32 @@ import type { Clock } from '../lambdas/core/clock';
  */
 export class VirtualClock implements Clock {
   private offsetMs = 0;
+  private pendingMs = 0;
+  private holds = 0;
+  private frozenAt?: number;
 
   now(): number {
-    return Date.now() + this.offsetMs;
+    return this.frozenAt ?? Date.now() + this.offsetMs;
   }
 
-  /** Moves time forward. */
+  /** Moves time forward (once every hold is released, if any). */
   advance(ms: number): void {
-    if (ms > 0) this.offsetMs += ms;
+    if (ms <= 0) return;
+    if (this.holds > 0) this.pendingMs += ms;
+    else this.offsetMs += ms;
+  }
+
+  hold(): () => void {
+    if (this.holds++ === 0) this.frozenAt = Date.now() + this.offsetMs;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.holds > 0) return;
+      this.frozenAt = undefined;
+      this.offsetMs += this.pendingMs;
+      this.pendingMs = 0;
+    };
   }
 
   /** Milliseconds added by waits so far. */

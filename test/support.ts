@@ -36,13 +36,14 @@ export async function startVendorHarness<E extends VendorEmulator>(
   settings: SandtrapConfigInput['settings'] = {},
   options: Partial<LocalPipelineOptions> = {},
   vendorSettings: Partial<VendorConfig> = {},
+  config: Omit<SandtrapConfigInput, 'settings'> = {},
 ): Promise<VendorHarness<E>> {
   const clock = new DeferredClock();
   const emulator = makeEmulator(clock);
   await emulator.start();
   const vendor = { requestTimeoutMs: 2_000, analysisTimeoutSeconds: 180, ...emulator.vendorConfig(), ...vendorSettings };
   const pipeline = await LocalPipeline.start({
-    config: { settings: { ...settings, vendors: [vendor] } },
+    config: { ...config, settings: { ...settings, vendors: [vendor] } },
     virtualTime: true,
     cachePlan: false,
     env: emulator.credentialsEnv(),

@@ -46,6 +46,7 @@ export interface ExtractedMember {
   reason?: string;
 }
 
+/** The outcome of one extraction. */
 export interface Extraction {
   members: ExtractedMember[];
   /** Why extraction stopped early (a cap was hit, the archive is corrupt), if it did. */

@@ -201,15 +201,17 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
     const guardBinary = await ensureGuard(join(workRoot, 'bin'));
     const probe = await probeGuard(guardBinary);
     if (!probe.userNotification || !probe.pidfdGetfd) {
-      throw new Error('the network guard cannot run here (seccomp user notification and pidfd_getfd are needed): refusing to detonate without it');
+      throw new Error(
+        `the network guard cannot run here (${probe.userNotification ? 'pidfd_getfd on another uid needs CAP_SYS_PTRACE' : 'no seccomp user notification'}): refusing to detonate without it`,
+      );
     }
     if (cfg.pcap) {
       capabilities.pcap = 'unsupported';
       notes.push('pcap was asked for but is unsupported in the detonation task (no NET_RAW guarantee on Fargate); network activity comes from the guard and the fake network');
     }
     capabilities.tracer = cfg.traceSyscalls ? 'strace' : 'none';
-    capabilities.seccompBpf = cfg.traceSyscalls && cfg.trackChildren;
-    if (!cfg.trackChildren) notes.push('track_children is off: children run untraced, and without --seccomp-bpf tracing costs more');
+    capabilities.seccompBpf = cfg.traceSyscalls;
+    if (!cfg.trackChildren) notes.push("track_children is off: only the sample's own process is reported and judged (its children still run under every limit)");
 
     const net = await FakeNetwork.start();
     fakenet = net;
@@ -263,7 +265,14 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
       for (const [key, hit] of Object.entries(result.limitsHit)) if (hit) limitsHit[key as keyof LimitsHit] = true;
       if (END_PRIORITY.indexOf(result.endReason) < END_PRIORITY.indexOf(endReason)) endReason = result.endReason;
 
-      const collector = new TraceCollector(sink, { sandboxUid: uid, wrapperExecs: result.wrapperExecs, cwd: planned.cwd, maxArgv: REPORT_LIMITS.argv, ...(planned.member ? { member: planned.member } : {}) });
+      const collector = new TraceCollector(sink, {
+        sandboxUid: uid,
+        wrapperExecs: result.wrapperExecs,
+        cwd: planned.cwd,
+        maxArgv: REPORT_LIMITS.argv,
+        followChildren: cfg.trackChildren,
+        ...(planned.member ? { member: planned.member } : {}),
+      });
       if (result.traceFile) {
         await parseTraceFile(result.traceFile, (event) => collector.handle(event));
         if (!collector.started) throw new Error(`the sample did not start: ${(await tail([result.outputFile])).tail.slice(-300)}`);

@@ -15,11 +15,13 @@ interface RecordBase {
   time: number;
   clientPort: number;
 }
+/** A question the fake resolver answered. */
 export interface DnsRecord extends RecordBase {
   name: string;
   qtype: string;
   answer: string | null;
 }
+/** An HTTP request the fake network answered. */
 export interface HttpRecord extends RecordBase {
   method: string;
   host: string;
@@ -28,9 +30,11 @@ export interface HttpRecord extends RecordBase {
   bodyBytes: number;
   bodyPreview: string;
 }
+/** A TLS ClientHello's server name. */
 export interface TlsRecord extends RecordBase {
   serverName: string;
 }
+/** The first bytes of a TCP conversation or a UDP datagram of no known protocol. */
 export interface PayloadRecord extends RecordBase {
   protocol: 'tcp' | 'udp';
   bytes: number;

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -28,6 +28,9 @@ function sourcePath(): string {
   return fileURLToPath(new URL('../guard/sandtrap-guard.c', import.meta.url));
 }
 
+/** One build per process, however many detonations ask for it at once. */
+const builds = new Map<string, Promise<string>>();
+
 /**
  * The guard binary: `$SANDTRAP_GUARD`, the image's, or one compiled from the source next to this
  * module into `cacheDir` (named by the source's hash, so an edited source is rebuilt).
@@ -36,13 +39,23 @@ export async function ensureGuard(cacheDir: string): Promise<string> {
   const configured = process.env.SANDTRAP_GUARD;
   if (configured && existsSync(configured)) return configured;
   if (existsSync(IMAGE_BINARY)) return IMAGE_BINARY;
+  let build = builds.get(cacheDir);
+  if (!build) {
+    build = compileGuard(cacheDir);
+    builds.set(cacheDir, build);
+    build.catch(() => builds.delete(cacheDir));
+  }
+  return build;
+}
+
+async function compileGuard(cacheDir: string): Promise<string> {
   const source = await readFile(sourcePath());
   const binary = join(cacheDir, `sandtrap-guard-${createHash('sha256').update(source).digest('hex').slice(0, 16)}`);
   if (existsSync(binary)) return binary;
   await mkdir(cacheDir, { recursive: true, mode: 0o700 });
   await chmod(cacheDir, 0o700);
-  // Compile beside the target and rename: concurrent agents never run a half-written binary.
-  const partial = `${binary}.${process.pid}.tmp`;
+  // Compile beside the target and rename: other agents (processes) never run a half-written binary.
+  const partial = `${binary}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   await run('gcc', ['-O2', '-Wall', '-o', partial, sourcePath(), '-lpthread'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
   await rename(partial, binary);
   return binary;
@@ -63,6 +76,7 @@ export async function probeGuard(binary: string): Promise<GuardProbe> {
 /** How the guard treats IP connections. */
 export type GuardMode = 'redirect' | 'pass' | 'block';
 
+/** The guard's policy for one run (its command line). */
 export interface GuardOptions {
   log: string;
   mode: GuardMode;

@@ -18,6 +18,7 @@ interface Base {
   line: string;
 }
 
+/** A file system call, its path resolved. */
 export interface FileObservation extends Base {
   type: 'file';
   op: FileOperationKind;
@@ -32,6 +33,7 @@ export interface FileObservation extends Base {
   errno: string | null;
 }
 
+/** An execve/execveat, successful or not. */
 export interface ExecObservation extends Base {
   type: 'exec';
   pid: number;
@@ -54,6 +56,7 @@ export interface CallObservation extends Base {
   errno: string | null;
 }
 
+/** A connection attempt, from the guard's log (IP, unix) or the trace. */
 export interface ConnectObservation extends Base {
   type: 'connect';
   source: 'guard' | 'trace';
@@ -67,6 +70,7 @@ export interface ConnectObservation extends Base {
   result: string;
 }
 
+/** A DNS question the fake resolver saw. */
 export interface DnsObservation extends Base {
   type: 'dns';
   name: string;
@@ -74,6 +78,7 @@ export interface DnsObservation extends Base {
   answer: string | null;
 }
 
+/** An HTTP request the fake network saw. */
 export interface HttpObservation extends Base {
   type: 'http';
   method: string;
@@ -85,12 +90,14 @@ export interface HttpObservation extends Base {
   bodyPreview: string;
 }
 
+/** A TLS server name the fake network saw. */
 export interface TlsObservation extends Base {
   type: 'tls';
   serverName: string;
   port: number | null;
 }
 
+/** Raw first bytes the fake network saw. */
 export interface PayloadObservation extends Base {
   type: 'payload';
   protocol: 'tcp' | 'udp';
@@ -101,6 +108,7 @@ export interface PayloadObservation extends Base {
   preview: string;
 }
 
+/** A signal delivered, or a process killed by one. */
 export interface SignalObservation extends Base {
   type: 'signal';
   pid: number;
@@ -113,6 +121,7 @@ export interface LimitObservation extends Base {
   limit: 'cpu' | 'memory' | 'processes' | 'fileSize' | 'disk' | 'timeout' | 'traceSize';
 }
 
+/** Anything the rules and the report consume. */
 export type Observation =
   | FileObservation
   | ExecObservation
@@ -140,6 +149,7 @@ export interface ProcessState {
   member: string | undefined;
 }
 
+/** What the collector needs to know about the run it reads. */
 export interface CollectorOptions {
   sandboxUid: number;
   /** Successful execs of the first traced process that belong to the wrapper chain. */
@@ -150,6 +160,8 @@ export interface CollectorOptions {
   member?: string;
   /** Longest argv kept per process. */
   maxArgv: number;
+  /** False: only the sample's own process is observed (track_children off). */
+  followChildren: boolean;
 }
 
 /** Calls passed to the rules as they are. */
@@ -230,6 +242,7 @@ export class TraceCollector {
       this.wrapper(event);
       return;
     }
+    if (!this.options.followChildren && event.pid !== this.root) return;
     if (event.kind === 'syscall') this.syscall(event);
     else if (event.kind === 'exit') this.exit(event);
     else this.signal(event);
@@ -292,7 +305,7 @@ export class TraceCollector {
       }
       return;
     }
-    if (e.retval === 0) return;
+    if (e.retval === 0 || !this.options.followChildren) return;
     const child = e.retval;
     if (/CLONE_THREAD/.test(e.args)) {
       // The thread may already have printed lines of its own, under a provisional process entry.

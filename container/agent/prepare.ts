@@ -23,6 +23,7 @@ export interface PlannedRun {
   member?: string;
 }
 
+/** How the sample will run (or why it will not). */
 export interface Preparation {
   fileType: string;
   mimeType: string;

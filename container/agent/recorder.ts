@@ -54,6 +54,7 @@ interface PathTally {
 const text = (s: string) => (s.length > REPORT_LIMITS.text ? `${s.slice(0, REPORT_LIMITS.text - 3)}...` : s);
 const round = (seconds: number) => Math.max(0, Math.round(seconds * 1000) / 1000);
 
+/** The report's lists, filled from observations across all runs of one detonation. */
 export class ActivityRecorder {
   private readonly processes = new Capped<ProcessRecord>(REPORT_LIMITS.processes);
   private readonly executions = new Capped<Execution>(REPORT_LIMITS.executions);

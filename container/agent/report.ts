@@ -48,10 +48,12 @@ export function noLimitsHit(): LimitsHit {
   return { cpu: false, memory: false, processes: false, fileSize: false, disk: false, timeout: false, traceSize: false };
 }
 
+/** A bounded list of the first `max` items. */
 export function bounded<T>(items: readonly T[], max: number): BoundedList<T> {
   return { items: items.slice(0, max), count: items.length, truncated: items.length > max };
 }
 
+/** Everything the report is assembled from. */
 export interface ReportParts {
   status: DetonationStatus;
   error?: string;

@@ -58,6 +58,7 @@ export interface RawSample {
   traceBytes: number;
 }
 
+/** How one run went, and where its trace and logs are. */
 export interface RunResult {
   traceFile: string | null;
   guardLog: string;
@@ -186,8 +187,9 @@ export async function removeLeftovers(uid: number, dirs: readonly string[]): Pro
 export function straceArguments(config: AgentConfig, traceFile: string): string[] {
   // execve is always traced: the collector finds the sample's start by counting execs.
   const filter = [...new Set([...config.syscallFilter, 'execve'])].join(',');
-  const follow = config.trackChildren ? ['-f', '--seccomp-bpf'] : [];
-  return [tool('strace'), ...follow, '-q', '-ttt', '-yy', '-s', '256', '-e', `trace=${filter}`, '-o', traceFile, '--'];
+  // -f even when track_children is off: without it strace prints no pid column and cannot use
+  // --seccomp-bpf; the collector then keeps only the sample's own process.
+  return [tool('strace'), '-f', '--seccomp-bpf', '-q', '-ttt', '-yy', '-s', '256', '-e', `trace=${filter}`, '-o', traceFile, '--'];
 }
 
 /** Runs one program of the sample to its end, a limit, the deadline or idleness, and sweeps up. */

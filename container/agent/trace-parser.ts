@@ -44,6 +44,7 @@ export interface SignalEvent {
   line: string;
 }
 
+/** One event of the trace. */
 export type TraceEvent = SyscallEvent | ExitEvent | SignalEvent;
 
 /** Counts kept while parsing, for the report and the benchmark. */
@@ -246,7 +247,7 @@ export class TraceParser {
       else this.syscall(pid, time, line.slice(0, at) + rest, at);
       return;
     }
-    if (line.endsWith(UNFINISHED)) {
+    if (line.charCodeAt(n - 1) === 0x3e && line.endsWith(UNFINISHED)) {
       this.pending.set(pid, line.slice(at, n - UNFINISHED.length));
       return;
     }
@@ -272,7 +273,19 @@ export class TraceParser {
       return;
     }
     const ret = text.slice(eq + 2);
-    const { retval, errno } = parseReturn(ret);
+    // Inline for the common case (a plain number, maybe annotated); parseReturn for `?` and errors.
+    let retval: number | null = 0;
+    let errno: string | null = null;
+    const c = ret.charCodeAt(0);
+    if (c >= 0x30 && c <= 0x39 && ret.charCodeAt(1) !== 0x78) {
+      for (let i = 0; i < ret.length; i++) {
+        const d = ret.charCodeAt(i) - 0x30;
+        if (d < 0 || d > 9) break;
+        retval = retval * 10 + d;
+      }
+    } else {
+      ({ retval, errno } = parseReturn(ret));
+    }
     this.stats.syscalls++;
     this.onEvent({ kind: 'syscall', pid, time, name: text.slice(at, open), args: text.slice(open + 1, close), ret, retval, errno, line: text });
   }

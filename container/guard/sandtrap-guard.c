@@ -3,11 +3,14 @@
  *
  * Fargate offers no iptables, network namespace or custom seccomp profile, so the only in-task way to
  * keep a sample away from 169.254.170.2 (and to send hard-coded IPs to the fake network) is a seccomp
- * filter the task installs on itself. The guard forks, installs a filter that hands connect() (and
- * sendto() with an address) to it through a seccomp user notification, then execs the tracer chain.
+ * filter the task installs on itself. The guard forks, installs a filter that hands connect(),
+ * sendto() with an address, sendmsg() and sendmmsg() to it through a seccomp user notification
+ * (io_uring, x32 and TCP Fast Open are refused outright), then execs the tracer chain.
  * The root parent decides each call and performs it itself on a duplicate of the sample's socket
- * (pidfd_getfd) with its own copy of the address, so a sample racing its memory cannot change the
- * destination after the check (the TOCTOU that SECCOMP_USER_NOTIF_FLAG_CONTINUE would have).
+ * (pidfd_getfd) with its own copy of the address and payload, so a sample racing its memory cannot
+ * change the destination after the check (the TOCTOU that SECCOMP_USER_NOTIF_FLAG_CONTINUE would
+ * have). CONTINUE is used only where the socket itself rules out an IP destination (unix and netlink
+ * sockets, a stream socket's send).
  *
  * It is also the child subreaper of the detonation (orphans are reaped here, not by PID 1), and when
  * the kernel lets it (root with CAP_SYS_ADMIN: a developer host, not Fargate) it gives the sample a
@@ -151,17 +154,23 @@ static struct sock_filter native[] = {
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
     RET(SECCOMP_RET_ALLOW),
     RET(SECCOMP_RET_USER_NOTIF),
-    /* TCP Fast Open would connect inside sendmsg/sendmmsg. */
+    /* sendmsg/sendmmsg may carry an address in memory the filter cannot see: notify. TCP Fast Open
+       (a connect hidden in a send) is refused outright. */
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendmsg, 0, 4),
     LD_ARG_LO(2),
     BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, MSG_FASTOPEN, 0, 1),
     ERRNO(EPERM),
-    RET(SECCOMP_RET_ALLOW),
+    RET(SECCOMP_RET_USER_NOTIF),
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendmmsg, 0, 4),
     LD_ARG_LO(3),
     BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, MSG_FASTOPEN, 0, 1),
     ERRNO(EPERM),
-    RET(SECCOMP_RET_ALLOW),
+    RET(SECCOMP_RET_USER_NOTIF),
+    /* SCTP can connect through setsockopt (SCTP_SOCKOPT_CONNECTX), out of the guard's sight. */
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 3),
+    LD_ARG_LO(2),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_SCTP, 0, 1),
+    ERRNO(EPROTONOSUPPORT),
     RET(SECCOMP_RET_ALLOW),
 };
 
@@ -351,116 +360,215 @@ static const char *type_name(int type) {
   return type == SOCK_STREAM ? "tcp" : type == SOCK_DGRAM ? "udp" : "other";
 }
 
-static void handle(struct job *j) {
-  const char *call = j->nr == __NR_connect ? "connect" : "sendto";
-  int fd = (int)j->args[0];
-  uint64_t addr_ptr = j->nr == __NR_connect ? j->args[1] : j->args[4];
-  uint64_t addr_len = j->nr == __NR_connect ? j->args[2] : j->args[5];
-  int tgid = tgid_of(j->tid);
-  int memfd = -1, pidfd = -1, sfd = -1;
-  char *payload = NULL;
+/* What one notification is about, read from the caller's memory into the guard's own copies. */
+struct call {
+  struct job *j;
+  int tgid;
+  int memfd;
+  int sfd;
+  int domain, type;
+};
+
+static const char *call_name(int nr) {
+  return nr == __NR_connect ? "connect" : nr == __NR_sendto ? "sendto" : nr == __NR_sendmsg ? "sendmsg" : "sendmmsg";
+}
+
+static int read_exact(int memfd, void *to, size_t len, uint64_t from) {
+  return len == 0 || pread(memfd, to, len, (off_t)from) == (ssize_t)len ? 0 : -1;
+}
+
+/* Logs one IP destination decision. */
+static void log_ip(struct call *c, const struct sockaddr_storage *dest, socklen_t len, const struct decision *d, long result, size_t bytes) {
+  char where[400], to[128] = "", local_addr[64];
+  unsigned port, to_port = 0, local_port = 0;
+  describe(dest, len, where, sizeof where, &port);
+  if (strcmp(d->action, "redirect") == 0) describe(&d->target, d->target_len, to, sizeof to, &to_port);
+  struct sockaddr_storage local;
+  socklen_t ll = sizeof local;
+  if (getsockname(c->sfd, (struct sockaddr *)&local, &ll) == 0) describe(&local, ll, local_addr, sizeof local_addr, &local_port);
+  log_line("\"pid\":%d,\"tid\":%u,\"call\":\"%s\",\"family\":\"%s\",\"proto\":\"%s\",\"addr\":\"%s\",\"port\":%u,\"action\":\"%s\","
+           "\"reason\":\"%s\",\"to\":\"%s\",\"toPort\":%u,\"localPort\":%u,\"bytes\":%zu,\"result\":%ld",
+           c->tgid, c->j->tid, call_name(c->j->nr), family_name(c->domain), type_name(c->type), where, port, d->action, d->reason, to,
+           to_port, local_port, bytes, result);
+}
+
+/* connect(): decided on the guard's copy of the address and performed by the guard itself. */
+static void do_connect(struct call *c) {
+  struct job *j = c->j;
   struct sockaddr_storage dest;
   memset(&dest, 0, sizeof dest);
+  if (j->args[2] > sizeof dest) { respond(j, 0, EINVAL, 0); return; }
+  if (read_exact(c->memfd, &dest, (size_t)j->args[2], j->args[1]) != 0) { respond(j, 0, EFAULT, 0); return; }
+  struct decision d;
+  decide(c->domain, c->type, &dest, (socklen_t)j->args[2], &d);
+  long rc = -EPERM;
+  if (strcmp(d.action, "block") != 0) rc = connect(c->sfd, (struct sockaddr *)&d.target, d.target_len) == 0 ? 0 : -errno;
+  log_ip(c, &dest, (socklen_t)j->args[2], &d, rc, 0);
+  respond(j, rc < 0 ? 0 : rc, rc < 0 ? (int)-rc : 0, 0);
+}
 
-  if (tgid < 0) goto gone;
+/*
+ * One datagram (sendto, or one message of sendmsg/sendmmsg) on an IP datagram socket, sent by the
+ * guard from its copies: the payload, the address (if any) and the control data. Returns bytes sent
+ * or -errno.
+ */
+static long send_datagram(struct call *c, const struct msghdr *m, int flags) {
+  if (m->msg_iovlen > 64) return -EMSGSIZE;
+  struct iovec iov[64];
+  if (read_exact(c->memfd, iov, m->msg_iovlen * sizeof(struct iovec), (uint64_t)(uintptr_t)m->msg_iov) != 0) return -EFAULT;
+  size_t total = 0;
+  for (size_t i = 0; i < m->msg_iovlen; i++) {
+    if (iov[i].iov_len > MAX_PAYLOAD || total + iov[i].iov_len > MAX_PAYLOAD) return -EMSGSIZE;
+    total += iov[i].iov_len;
+  }
+  char *payload = malloc(total ? total : 1);
+  char control[4096];
+  struct sockaddr_storage dest;
+  if (!payload) return -ENOMEM;
+  long rc;
+  size_t at = 0;
+  for (size_t i = 0; i < m->msg_iovlen; i++) {
+    if (read_exact(c->memfd, payload + at, iov[i].iov_len, (uint64_t)(uintptr_t)iov[i].iov_base) != 0) { rc = -EFAULT; goto out; }
+    at += iov[i].iov_len;
+  }
+  if (m->msg_controllen > sizeof control) { rc = -ENOBUFS; goto out; }
+  if (read_exact(c->memfd, control, m->msg_controllen, (uint64_t)(uintptr_t)m->msg_control) != 0) { rc = -EFAULT; goto out; }
+  if (m->msg_name && m->msg_namelen > sizeof dest) { rc = -EINVAL; goto out; }
+  memset(&dest, 0, sizeof dest);
+  if (m->msg_name && read_exact(c->memfd, &dest, m->msg_namelen, (uint64_t)(uintptr_t)m->msg_name) != 0) { rc = -EFAULT; goto out; }
+  if (ioctl(c->j->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &c->j->id) != 0) { rc = -ESRCH; goto out; }
+  struct iovec one = {.iov_base = payload, .iov_len = total};
+  struct msghdr copy = {.msg_iov = &one, .msg_iovlen = 1, .msg_control = m->msg_controllen ? control : NULL, .msg_controllen = m->msg_controllen};
+  struct decision d = {.action = "pass", .reason = ""};
+  if (m->msg_name && m->msg_namelen > 0) {
+    decide(c->domain, c->type, &dest, m->msg_namelen, &d);
+    copy.msg_name = &d.target;
+    copy.msg_namelen = d.target_len;
+  }
+  /* No address: the socket's own peer, which only the guard's connect can have set. */
+  rc = strcmp(d.action, "block") == 0 ? -EPERM : sendmsg(c->sfd, &copy, flags | MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (rc < 0 && strcmp(d.action, "block") != 0) rc = -errno;
+  if (copy.msg_name) log_ip(c, &dest, m->msg_namelen, &d, rc, total);
+out:
+  free(payload);
+  return rc;
+}
+
+static void handle(struct job *j) {
+  struct call c = {.j = j, .tgid = tgid_of(j->tid), .memfd = -1, .sfd = -1};
+  int pidfd = -1;
+  if (c.tgid < 0) goto gone;
   char path[64];
   snprintf(path, sizeof path, "/proc/%u/mem", j->tid);
-  memfd = open(path, O_RDONLY | O_CLOEXEC);
-  if (memfd < 0) goto fail_closed;
-  if (ioctl(j->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &j->id) != 0) goto gone;
-  if (addr_len > sizeof dest) { respond(j, 0, EINVAL, 0); goto out; }
-  if (pread(memfd, &dest, (size_t)addr_len, (off_t)addr_ptr) != (ssize_t)addr_len) { respond(j, 0, EFAULT, 0); goto out; }
-
-  pidfd = (int)syscall(SYS_pidfd_open, tgid, 0);
+  /* Read-write: sendmmsg reports each message's length back into the caller's array. */
+  c.memfd = open(path, (j->nr == __NR_sendmmsg ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+  if (c.memfd < 0) goto fail_closed;
+  pidfd = (int)syscall(SYS_pidfd_open, c.tgid, 0);
   if (pidfd < 0) goto gone;
-  sfd = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
-  if (sfd < 0) {
+  /* Still valid after pidfd_open: the pid cannot have been reused, the pidfd is the caller's. */
+  if (ioctl(j->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &j->id) != 0) goto gone;
+  c.sfd = (int)syscall(SYS_pidfd_getfd, pidfd, (int)j->args[0], 0);
+  if (c.sfd < 0) {
     if (errno == EBADF) { respond(j, 0, EBADF, 0); goto out; }
     goto fail_closed;
   }
-  int domain = 0, type = 0;
-  socklen_t ol = sizeof domain;
-  if (getsockopt(sfd, SOL_SOCKET, SO_DOMAIN, &domain, &ol) != 0) { respond(j, 0, ENOTSOCK, 0); goto out; }
-  ol = sizeof type;
-  getsockopt(sfd, SOL_SOCKET, SO_TYPE, &type, &ol);
+  socklen_t ol = sizeof c.domain;
+  if (getsockopt(c.sfd, SOL_SOCKET, SO_DOMAIN, &c.domain, &ol) != 0) { respond(j, 0, ENOTSOCK, 0); goto out; }
+  ol = sizeof c.type;
+  getsockopt(c.sfd, SOL_SOCKET, SO_TYPE, &c.type, &ol);
 
-  char where[400];
-  unsigned port;
-  describe(&dest, (socklen_t)addr_len, where, sizeof where, &port);
-
-  if (domain != AF_INET && domain != AF_INET6) {
-    /* A socket's family is fixed at creation: whatever the sample writes into the address now, this
-       socket cannot reach an IP destination, so letting the kernel re-read it is safe. */
-    log_line("\"pid\":%d,\"tid\":%u,\"call\":\"%s\",\"family\":\"%s\",\"addr\":\"%s\",\"action\":\"continue\"", tgid, j->tid,
-             call, family_name(domain), where);
+  if (c.domain == AF_UNIX || c.domain == AF_NETLINK) {
+    /* A socket's family is fixed at creation: whatever the sample writes into the address now,
+       this socket cannot reach an IP destination, so letting the kernel re-read it is safe. */
+    if (j->nr == __NR_connect) {
+      struct sockaddr_storage dest;
+      memset(&dest, 0, sizeof dest);
+      size_t len = j->args[2] > sizeof dest ? sizeof dest : (size_t)j->args[2];
+      char where[400] = "";
+      unsigned port;
+      if (read_exact(c.memfd, &dest, len, j->args[1]) == 0) describe(&dest, (socklen_t)len, where, sizeof where, &port);
+      log_line("\"pid\":%d,\"tid\":%u,\"call\":\"connect\",\"family\":\"%s\",\"addr\":\"%s\",\"action\":\"continue\"", c.tgid, j->tid,
+               family_name(c.domain), where);
+    }
     respond(j, 0, 0, 1);
     goto out;
   }
-  if (j->nr == __NR_sendto && type == SOCK_STREAM) {
-    /* A stream socket ignores sendto's address unless MSG_FASTOPEN asks it to connect. */
-    if (j->args[3] & MSG_FASTOPEN) {
-      log_line("\"pid\":%d,\"tid\":%u,\"call\":\"sendto\",\"family\":\"%s\",\"proto\":\"tcp\",\"addr\":\"%s\",\"port\":%u,"
-               "\"action\":\"block\",\"reason\":\"fastopen\",\"result\":%d",
-               tgid, j->tid, family_name(domain), where, port, -EPERM);
-      respond(j, 0, EPERM, 0);
-    } else {
-      respond(j, 0, 0, 1);
-    }
+  if (c.domain != AF_INET && c.domain != AF_INET6) {
+    /* vsock (the hypervisor), bluetooth, TIPC...: no business of a sample's. */
+    log_line("\"pid\":%d,\"tid\":%u,\"call\":\"%s\",\"family\":\"other\",\"domain\":%d,\"action\":\"block\",\"reason\":\"family\",\"result\":%d",
+             c.tgid, j->tid, call_name(j->nr), c.domain, -EPERM);
+    respond(j, 0, EPERM, 0);
     goto out;
   }
-
-  struct decision d;
-  decide(domain, type, &dest, (socklen_t)addr_len, &d);
-  long rc;
-  int err = 0;
-  size_t bytes = 0;
-  if (strcmp(d.action, "block") == 0) {
-    rc = -1;
-    err = EPERM;
-  } else if (j->nr == __NR_connect) {
-    rc = connect(sfd, (struct sockaddr *)&d.target, d.target_len);
-    if (rc < 0) err = errno;
-  } else {
-    bytes = (size_t)j->args[2];
-    if (bytes > MAX_PAYLOAD) {
-      rc = -1;
-      err = EMSGSIZE;
-    } else {
-      payload = malloc(bytes ? bytes : 1);
-      if (!payload) goto fail_closed;
-      if (bytes && pread(memfd, payload, bytes, (off_t)j->args[1]) != (ssize_t)bytes) { respond(j, 0, EFAULT, 0); goto out; }
-      if (ioctl(j->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &j->id) != 0) goto gone;
-      rc = sendto(sfd, payload, bytes, (int)j->args[3], (struct sockaddr *)&d.target, d.target_len);
-      if (rc < 0) err = errno;
-    }
+  if (j->nr == __NR_connect) {
+    do_connect(&c);
+    goto out;
   }
-  struct sockaddr_storage local;
-  socklen_t ll = sizeof local;
-  unsigned local_port = 0;
-  char local_addr[64] = "";
-  if (getsockname(sfd, (struct sockaddr *)&local, &ll) == 0) describe(&local, ll, local_addr, sizeof local_addr, &local_port);
-  char to[128] = "";
-  unsigned to_port = 0;
-  if (strcmp(d.action, "redirect") == 0) describe(&d.target, d.target_len, to, sizeof to, &to_port);
-  log_line("\"pid\":%d,\"tid\":%u,\"call\":\"%s\",\"family\":\"%s\",\"proto\":\"%s\",\"addr\":\"%s\",\"port\":%u,\"action\":\"%s\","
-           "\"reason\":\"%s\",\"to\":\"%s\",\"toPort\":%u,\"localPort\":%u,\"bytes\":%zu,\"result\":%ld",
-           tgid, j->tid, call, family_name(domain), type_name(type), where, port, d.action, d.reason, to, to_port, local_port, bytes,
-           rc < 0 ? -(long)err : rc);
-  respond(j, rc < 0 ? 0 : rc, rc < 0 ? err : 0, 0);
+  if (c.type == SOCK_STREAM) {
+    /* A stream socket ignores a send's address (Fast Open, which would not, is refused by the filter). */
+    respond(j, 0, 0, 1);
+    goto out;
+  }
+  if (j->nr == __NR_sendto) {
+    size_t len = (size_t)j->args[2];
+    char *payload = NULL;
+    struct sockaddr_storage dest;
+    memset(&dest, 0, sizeof dest);
+    long rc;
+    if (len > MAX_PAYLOAD) rc = -EMSGSIZE;
+    else if (j->args[5] > sizeof dest) rc = -EINVAL;
+    else if (!(payload = malloc(len ? len : 1))) rc = -ENOMEM;
+    else if (read_exact(c.memfd, payload, len, j->args[1]) != 0 || read_exact(c.memfd, &dest, (size_t)j->args[5], j->args[4]) != 0) rc = -EFAULT;
+    else if (ioctl(j->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &j->id) != 0) rc = -ESRCH;
+    else {
+      struct decision d;
+      decide(c.domain, c.type, &dest, (socklen_t)j->args[5], &d);
+      if (strcmp(d.action, "block") == 0) rc = -EPERM;
+      else {
+        rc = sendto(c.sfd, payload, len, (int)j->args[3] | MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&d.target, d.target_len);
+        if (rc < 0) rc = -errno;
+      }
+      log_ip(&c, &dest, (socklen_t)j->args[5], &d, rc, len);
+    }
+    free(payload);
+    respond(j, rc < 0 ? 0 : rc, rc < 0 ? (int)-rc : 0, 0);
+    goto out;
+  }
+  if (j->nr == __NR_sendmsg) {
+    struct msghdr m;
+    long rc = read_exact(c.memfd, &m, sizeof m, j->args[1]) != 0 ? -EFAULT : send_datagram(&c, &m, (int)j->args[2]);
+    respond(j, rc < 0 ? 0 : rc, rc < 0 ? (int)-rc : 0, 0);
+    goto out;
+  }
+  /* sendmmsg: message by message, each length written back as the kernel would. */
+  unsigned vlen = j->args[2] > 64 ? 64 : (unsigned)j->args[2];
+  long sent = 0, rc = 0;
+  for (unsigned i = 0; i < vlen; i++) {
+    struct mmsghdr mm;
+    uint64_t at = j->args[1] + (uint64_t)i * sizeof mm;
+    if (read_exact(c.memfd, &mm, sizeof mm, at) != 0) { rc = -EFAULT; break; }
+    rc = send_datagram(&c, &mm.msg_hdr, (int)j->args[3]);
+    if (rc < 0) break;
+    unsigned len = (unsigned)rc;
+    if (pwrite(c.memfd, &len, sizeof len, (off_t)(at + offsetof(struct mmsghdr, msg_len))) != (ssize_t)sizeof len) { rc = -EFAULT; break; }
+    sent++;
+  }
+  if (sent > 0) respond(j, sent, 0, 0);
+  else respond(j, 0, rc < 0 ? (int)-rc : EINVAL, 0);
   goto out;
 
 fail_closed:
   /* Without the socket or the sample's memory the guard cannot decide safely: refuse the call. */
-  log_line("\"pid\":%d,\"tid\":%u,\"call\":\"%s\",\"action\":\"block\",\"reason\":\"guard-error\",\"errno\":%d", tgid, j->tid, call, errno);
+  log_line("\"pid\":%d,\"tid\":%u,\"call\":\"%s\",\"action\":\"block\",\"reason\":\"guard-error\",\"errno\":%d", c.tgid, j->tid,
+           call_name(j->nr), errno);
   respond(j, 0, EPERM, 0);
   goto out;
 gone:
   respond(j, 0, ESRCH, 0);
 out:
-  free(payload);
-  if (sfd >= 0) close(sfd);
+  if (c.sfd >= 0) close(c.sfd);
   if (pidfd >= 0) close(pidfd);
-  if (memfd >= 0) close(memfd);
+  if (c.memfd >= 0) close(c.memfd);
 }
 
 static void *worker(void *arg) {
@@ -472,39 +580,6 @@ static void *worker(void *arg) {
 }
 
 /* ---------------------------------------------------------------- setup */
-
-static int send_fd(int sock, int fd) {
-  char data = 'L';
-  struct iovec iov = {.iov_base = &data, .iov_len = 1};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } u;
-  memset(&u, 0, sizeof u);
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
-}
-
-static int recv_fd(int sock) {
-  char data;
-  struct iovec iov = {.iov_base = &data, .iov_len = 1};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } u;
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
-  if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1) return -1;
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  if (!c || c->cmsg_type != SCM_RIGHTS) return -1;
-  int fd;
-  memcpy(&fd, CMSG_DATA(c), sizeof fd);
-  return fd;
-}
 
 /* The private mount namespace. Any failure leaves the sample with the shared view, and is logged. */
 static void private_mounts(void) {
@@ -534,16 +609,45 @@ static void private_mounts(void) {
   log_line("\"event\":\"mountns\",\"ok\":%s,\"failures\":%d", failures ? "false" : "true", failures);
 }
 
+/* What the kernel allows. pidfd_getfd is tried on a child that has dropped to another uid, as the
+   sample will have: that needs CAP_SYS_PTRACE (SYS_PTRACE in the task definition), not just root. */
 static int probe(void) {
   struct seccomp_notif_sizes sizes;
   int notif = syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) == 0;
   int getfd = 0;
-  int pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
-  if (pidfd >= 0) {
-    int fd = (int)syscall(SYS_pidfd_getfd, pidfd, pidfd, 0);
-    getfd = fd >= 0;
-    if (fd >= 0) close(fd);
-    close(pidfd);
+  int hold[2];
+  if (pipe(hold) == 0) {
+    pid_t other = fork();
+    if (other == 0) {
+      char c;
+      close(hold[1]);
+      if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0) _exit(1);
+      _exit(read(hold[0], &c, 1) < 0);
+    }
+    if (other > 0) {
+      int pidfd = (int)syscall(SYS_pidfd_open, other, 0);
+      /* Only once the child has switched uid does the check mean anything. */
+      for (int tries = 0; tries < 200 && pidfd >= 0; tries++) {
+        char path[64], line[256];
+        snprintf(path, sizeof path, "/proc/%d/status", other);
+        FILE *f = fopen(path, "re");
+        int switched = 0;
+        while (f && fgets(line, sizeof line, f))
+          if (strncmp(line, "Uid:", 4) == 0) switched = atoi(line + 4) == 65534;
+        if (f) fclose(f);
+        if (switched) break;
+        usleep(1000);
+      }
+      if (pidfd >= 0) {
+        int fd = (int)syscall(SYS_pidfd_getfd, pidfd, hold[0], 0);
+        getfd = fd >= 0;
+        if (fd >= 0) close(fd);
+        close(pidfd);
+      }
+      close(hold[1]);
+      waitpid(other, NULL, 0);
+    }
+    close(hold[0]);
   }
   int mountns = 0;
   pid_t child = fork();
@@ -606,36 +710,45 @@ int main(int argc, char **argv) {
   sigprocmask(SIG_BLOCK, &chld, NULL);
   int sfd_chld = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
 
-  int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return 125;
+  /* The listener is handed over with pidfd_getfd, not SCM_RIGHTS: once the filter is installed the
+     child's own sendmsg would wait for a guard that does not have the listener yet. */
+  int to_parent[2], to_child[2];
+  if (pipe2(to_parent, O_CLOEXEC) != 0 || pipe2(to_child, O_CLOEXEC) != 0) return 125;
   pid_t child = fork();
   if (child < 0) return 125;
   if (child == 0) {
-    close(sv[0]);
+    close(to_parent[0]);
+    close(to_child[1]);
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     sigprocmask(SIG_UNBLOCK, &chld, NULL);
     private_mounts();
     int listener = install_filter();
-    if (listener < 0) {
-      log_line("\"event\":\"start\",\"ok\":false,\"errno\":%d", errno);
-      _exit(125);
-    }
-    if (send_fd(sv[1], listener) != 0) _exit(125);
+    if (listener < 0) log_line("\"event\":\"start\",\"ok\":false,\"errno\":%d", errno);
+    if (write(to_parent[1], &listener, sizeof listener) != sizeof listener || listener < 0) _exit(125);
+    char ack;
+    if (read(to_child[0], &ack, 1) != 1) _exit(125);
     /* The sample must never hold the listener: it could answer its own notifications. */
     close(listener);
-    close(sv[1]);
     close(cfg.log_fd);
     execvp(argv[i], argv + i);
     _exit(127);
   }
-  close(sv[1]);
-  int listener = recv_fd(sv[0]);
-  close(sv[0]);
-  if (listener < 0) {
+  close(to_parent[1]);
+  close(to_child[0]);
+  int remote = -1, listener = -1;
+  if (read(to_parent[0], &remote, sizeof remote) == sizeof remote && remote >= 0) {
+    int pidfd = (int)syscall(SYS_pidfd_open, child, 0);
+    if (pidfd >= 0) listener = (int)syscall(SYS_pidfd_getfd, pidfd, remote, 0);
+    if (pidfd >= 0) close(pidfd);
+  }
+  if (listener < 0 || write(to_child[1], "k", 1) != 1) {
+    kill(child, SIGKILL);
     waitpid(child, NULL, 0);
-    log_line("\"event\":\"start\",\"ok\":false,\"errno\":0");
+    log_line("\"event\":\"start\",\"ok\":false,\"errno\":%d", errno);
     return 125;
   }
+  close(to_parent[0]);
+  close(to_child[1]);
   log_line("\"event\":\"start\",\"ok\":true,\"child\":%d", child);
 
   size_t notif_size = sizes.seccomp_notif > sizeof(struct seccomp_notif) ? sizes.seccomp_notif : sizeof(struct seccomp_notif);
@@ -662,12 +775,10 @@ int main(int argc, char **argv) {
         j->tid = notif->pid;
         j->nr = notif->data.nr;
         memcpy(j->args, notif->data.args, sizeof j->args);
+        /* A connect may block (a slow peer): it gets a thread. Sends never wait (MSG_DONTWAIT) and
+           are answered in line, which keeps the cost of a sendmsg-heavy sample down. */
         pthread_t t;
-        if (pthread_create(&t, &attr, worker, j) != 0) {
-          handle(j);
-          free(j->resp);
-          free(j);
-        }
+        if (j->nr != __NR_connect || pthread_create(&t, &attr, worker, j) != 0) worker(j);
       }
     } else if (p[1].revents & (POLLHUP | POLLERR)) {
       listening = 0; /* no task uses the filter any more */

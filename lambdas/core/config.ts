@@ -120,6 +120,8 @@ export type RuntimeSettings = z.infer<typeof RuntimeSettingsSchema>;
 export const RuntimeConfigSchema = RuntimeSettingsSchema.safeExtend({
   tableName: z.string().min(1),
   reportsBucket: z.string().min(1),
+  /** Where malicious objects are moved; absent: quarantine is off. */
+  quarantineBucket: z.string().min(1).optional(),
 });
 export type RuntimeConfig = z.infer<typeof RuntimeConfigSchema>;
 
@@ -128,6 +130,7 @@ export const ENV = {
   table: 'SANDTRAP_TABLE',
   reportsBucket: 'SANDTRAP_REPORTS_BUCKET',
   settings: 'SANDTRAP_SETTINGS',
+  quarantineBucket: 'SANDTRAP_QUARANTINE_BUCKET',
 } as const;
 
 /** Thrown when configuration does not validate; the message lists every problem. */
@@ -160,6 +163,7 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
     ...(settings as object),
     tableName: env[ENV.table],
     reportsBucket: env[ENV.reportsBucket],
+    ...(env[ENV.quarantineBucket] ? { quarantineBucket: env[ENV.quarantineBucket] } : {}),
   });
   if (!parsed.success) throw new ConfigError('runtime configuration', parsed.error);
   return parsed.data;

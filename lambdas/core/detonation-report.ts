@@ -18,9 +18,11 @@ export const BEHAVIOR_KEYS = [
   'execution',
   'cryptomining',
 ] as const;
+/** One of the behaviour keys. */
 export const BehaviorKeySchema = z.enum(BEHAVIOR_KEYS);
 export type BehaviorKey = z.infer<typeof BehaviorKeySchema>;
 
+/** How much an indicator weighs in the score. */
 export const SeveritySchema = z.enum(['low', 'medium', 'high', 'critical']);
 export type Severity = z.infer<typeof SeveritySchema>;
 
@@ -173,6 +175,7 @@ export const ExecutionSchema = z
   .strict();
 export type Execution = z.infer<typeof ExecutionSchema>;
 
+/** What was done to a path. */
 export const FileOperationKindSchema = z.enum([
   'read',
   'write',
@@ -209,6 +212,7 @@ export const FileOperationSchema = z
   .strict();
 export type FileOperation = z.infer<typeof FileOperationSchema>;
 
+/** A DNS question and the fake resolver's answer. */
 export const DnsQuerySchema = z
   .object({ time: offset, name: text, type: z.string(), answer: z.string().nullable() })
   .strict();
@@ -233,6 +237,7 @@ export const ConnectionSchema = z
   .strict();
 export type Connection = z.infer<typeof ConnectionSchema>;
 
+/** An HTTP request the fake network answered. */
 export const HttpRequestSchema = z
   .object({
     time: offset,
@@ -248,6 +253,7 @@ export const HttpRequestSchema = z
   .strict();
 export type HttpRequest = z.infer<typeof HttpRequestSchema>;
 
+/** A server name from a TLS ClientHello (SNI). */
 export const TlsServerNameSchema = z
   .object({ time: offset, serverName: text, port: z.number().int().min(0).max(65535).nullable() })
   .strict();
@@ -267,6 +273,7 @@ export const PayloadSchema = z
   .strict();
 export type Payload = z.infer<typeof PayloadSchema>;
 
+/** The network activity of the sample. */
 export const NetworkSchema = z
   .object({
     dnsQueries: boundedListSchema(DnsQuerySchema, REPORT_LIMITS.dnsQueries),
@@ -333,6 +340,7 @@ export const CapabilitiesSchema = z
   .strict();
 export type Capabilities = z.infer<typeof CapabilitiesSchema>;
 
+/** `completed`: the sample ran; `unsupported`: static triage only; `error`: the agent could not run it. */
 export const DetonationStatusSchema = z.enum(['completed', 'unsupported', 'error']);
 export type DetonationStatus = z.infer<typeof DetonationStatusSchema>;
 
@@ -354,10 +362,29 @@ const SizeSchema = z.union([z.number().positive(), z.string().regex(/^\s*\d+(\.\
 const PortSchema = z.number().int().min(1).max(65535);
 const IpSchema = z.union([z.ipv4(), z.ipv6()]);
 
-/** The default syscall set of the notes (§7.1): the file-mutating calls, not the stat family. */
+/**
+ * The default syscall set: the notes' recommended set (§7.1, the file-mutating calls and no stat
+ * family) with %process and %network narrowed to what the agent reads. wait4/waitid and exit_group
+ * are left out (`+++ exited +++` lines carry the exit status), and so are the send/recv calls: the
+ * network guard sees connect, sendto with an address, sendmsg and sendmmsg before strace could.
+ */
 export const DEFAULT_SYSCALL_FILTER = [
-  '%process',
-  '%network',
+  'execve',
+  'execveat',
+  'clone',
+  'clone3',
+  'fork',
+  'vfork',
+  'kill',
+  'tkill',
+  'tgkill',
+  'socket',
+  'socketpair',
+  'connect',
+  'bind',
+  'listen',
+  'accept',
+  'accept4',
   'setuid',
   'setgid',
   'setreuid',
@@ -545,6 +572,7 @@ export function verdictOfScore(score: number | null): Verdict {
   return bandOf(score, DETONATION_BANDS);
 }
 
+/** The report the agent uploads and the Lambdas read: what the sample is, did, and how it scores. */
 export const DetonationReportSchema = z
   .object({
     schemaVersion: z.literal(1),

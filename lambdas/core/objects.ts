@@ -7,6 +7,8 @@ import {
   HeadObjectCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
+  CopyObjectCommand,
+  DeleteObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -97,4 +99,28 @@ export async function streamGzipToS3(
 /** Writes a small JSON document (verdict.json) to S3. */
 export async function putJson(s3: S3Client, bucket: string, key: string, document: unknown): Promise<void> {
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(document, null, 2), ContentType: 'application/json' }));
+}
+
+/**
+ * Moves one object version to the quarantine bucket under the same key: the copy keeps its metadata
+ * and tags, then the original version is deleted (other versions of the key stay). Returns where it went.
+ */
+export async function moveToQuarantine(s3: S3Client, ref: ObjectRef, quarantineBucket: string): Promise<{ bucket: string; key: string; versionId: string | null }> {
+  const source = `${ref.bucket}/${ref.key.split('/').map(encodeURIComponent).join('/')}${ref.versionId ? `?versionId=${encodeURIComponent(ref.versionId)}` : ''}`;
+  const tags = await getObjectTags(s3, ref);
+  const copied = await s3.send(
+    new CopyObjectCommand({ Bucket: quarantineBucket, Key: ref.key, CopySource: source, MetadataDirective: 'COPY', TaggingDirective: 'COPY' }),
+  );
+  // Tags are set again explicitly: not every S3 implementation honours TaggingDirective.
+  const destination = { bucket: quarantineBucket, key: ref.key, versionId: copied.VersionId ?? null };
+  await s3.send(
+    new PutObjectTaggingCommand({
+      Bucket: quarantineBucket,
+      Key: ref.key,
+      ...version(destination),
+      Tagging: { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) },
+    }),
+  );
+  await s3.send(new DeleteObjectCommand({ Bucket: ref.bucket, Key: ref.key, ...version(ref) }));
+  return { bucket: quarantineBucket, key: ref.key, versionId: copied.VersionId ?? null };
 }

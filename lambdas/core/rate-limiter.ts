@@ -24,8 +24,8 @@ export class SharedRateLimiter {
     private readonly clock: Clock,
   ) {}
 
-  /** Takes one unit of `limit` for `vendor`, or throws `RateLimitedError`. */
-  async take(vendor: VendorId, limit: RateLimit): Promise<void> {
+  /** Takes one unit of `limit` for `vendor`, or throws `RateLimitedError`; returns the window it was taken in. */
+  async take(vendor: VendorId, limit: RateLimit): Promise<number> {
     const now = this.clock.now();
     const windowMs = limit.windowSeconds * 1000;
     const window = Math.floor(now / windowMs);
@@ -41,6 +41,7 @@ export class SharedRateLimiter {
           ExpressionAttributeValues: { ':one': 1, ':limit': limit.limit, ':expires': Math.ceil(windowEnd / 1000) + 3600 },
         }),
       );
+      return window;
     } catch (error) {
       if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
       const retryAfterSeconds = Math.max(1, Math.ceil((windowEnd - now) / 1000));

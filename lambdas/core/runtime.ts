@@ -23,7 +23,19 @@ export function createDeps(
   const limiter = new SharedRateLimiter(clients.ddb, config.tableName, clock);
   for (const vendor of config.vendors) {
     const perMinute = vendor.requestsPerMinute;
-    setRequestGate(vendor.id, vendor.baseUrl, perMinute ? () => limiter.take(vendor.id, { name: 'request', limit: perMinute, windowSeconds: 60 }) : undefined);
+    const limit = { name: 'request', limit: perMinute as number, windowSeconds: 60 };
+    const gate = async () => {
+      // The request must reach the vendor in the window it was admitted in: time is held still from
+      // here until the vendor answers (see Clock.hold); if it moved on while the limiter decided,
+      // the slot of the old window is spent and one of the new window is taken.
+      for (;;) {
+        const window = await limiter.take(vendor.id, limit);
+        const release = clock.hold?.();
+        if (Math.floor(clock.now() / (limit.windowSeconds * 1000)) === window) return release;
+        release?.();
+      }
+    };
+    setRequestGate(vendor.id, vendor.baseUrl, perMinute ? gate : undefined);
   }
   return {
     limiter,

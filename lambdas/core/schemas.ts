@@ -150,6 +150,8 @@ export const SampleVerdictDetailSchema = z.object({
   durationMs: z.number().int().nonnegative(),
   /** A presigned link to the HTML report (`reports/<sha256>/report.html`), valid for a limited time. */
   reportUrl: z.url().optional(),
+  /** Where a malicious object was moved, when quarantine is on. */
+  quarantinedTo: z.object({ bucket: z.string(), key: z.string(), versionId: z.string().nullable() }).optional(),
 });
 export type SampleVerdictDetail = z.infer<typeof SampleVerdictDetailSchema>;
 

@@ -55,6 +55,8 @@ export interface ObjectRecord {
   score?: number | null;
   cached?: boolean;
   reason?: string;
+  /** Where the object was moved when quarantined. */
+  quarantinedTo?: { bucket: string; key: string; versionId: string | null };
   at: number;
 }
 

@@ -1,5 +1,5 @@
 import type { HandlerDeps } from './deps';
-import { mergeObjectTags, putJson } from './objects';
+import { mergeObjectTags, moveToQuarantine, putJson } from './objects';
 import { reportKeys } from './report-keys';
 import { aggregate } from './scoring';
 import {
@@ -91,7 +91,16 @@ export async function finalizeVerdict(
     // The object may be gone (deleted mid-analysis): the verdict still stands for its content.
     deps.log.warn('could not tag object', { bucket: sample.bucket, key: sample.key, error: (error as Error).name });
   }
+  // Quarantine after tagging, so that the copy carries the verdict tags.
+  if (deps.config.quarantineBucket && record.verdict === 'malicious') {
+    try {
+      detail.quarantinedTo = await moveToQuarantine(deps.clients.s3, sample, deps.config.quarantineBucket);
+    } catch (error) {
+      deps.log.error('could not quarantine object', { bucket: sample.bucket, key: sample.key, error: (error as Error).name });
+    }
+  }
   await deps.store.putObjectRecord({
+    ...(detail.quarantinedTo ? { quarantinedTo: detail.quarantinedTo } : {}),
     bucket: sample.bucket,
     key: sample.key,
     versionId: sample.versionId,

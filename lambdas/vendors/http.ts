@@ -115,7 +115,7 @@ export class VendorHttpClient {
   /** Sends a request and checks its status; the caller reads the body. */
   async send(req: HttpRequest): Promise<HttpResponse> {
     const { vendor, timeoutMs } = this.options;
-    await requestGate(vendor, this.options.baseUrl)?.();
+    const admitted = await requestGate(vendor, this.options.baseUrl)?.();
     let response: Dispatcher.ResponseData;
     try {
       response = await request(this.url(req.path, req.query), {
@@ -137,6 +137,8 @@ export class VendorHttpClient {
         throw new TransientError(vendor, `${req.method} ${req.path}: ${code || (error as Error).message}`);
       }
       throw error;
+    } finally {
+      admitted?.();
     }
     const headers = flattenHeaders(response.headers);
     if (response.statusCode >= 400) {

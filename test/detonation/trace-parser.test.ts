@@ -125,7 +125,7 @@ describe('strace argument decoding', () => {
 describe('trace collector', () => {
   function collect(text: string): { observations: Observation[]; collector: TraceCollector } {
     const observations: Observation[] = [];
-    const collector = new TraceCollector((o) => observations.push(o), { sandboxUid: 10001, wrapperExecs: 3, cwd: '/run/home', maxArgv: 32 });
+    const collector = new TraceCollector((o) => observations.push(o), { sandboxUid: 10001, wrapperExecs: 3, cwd: '/run/home', maxArgv: 32, followChildren: true });
     parse(text).events.forEach((e) => collector.handle(e));
     return { observations, collector };
   }

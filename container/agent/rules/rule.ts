@@ -22,6 +22,7 @@ export interface RuleContext {
   samplePids: Set<number>;
 }
 
+/** One behaviour rule: a predicate over observations and the indicator it raises. */
 export interface Rule {
   key: BehaviorKey;
   /** `<key>.<name>` */

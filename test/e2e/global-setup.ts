@@ -1,0 +1,150 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import type { SandtrapConfigInput } from '../../lib/config';
+import { stackFromOutputs } from '../../local/deployed-stack';
+import { createE2eClients, destroyE2eClients, putVendorSecrets } from './harness/aws';
+import { bootstrap, deploy, synth, type CdkRun } from './harness/cdk';
+import type { E2eContext } from './harness/context';
+import { EcsDataPlane, playDetonation } from './harness/ecs-data-plane';
+import { ministackAwsEnv, processEnvFor, startMiniStack, type MiniStack } from './harness/ministack';
+import { SINK_OUTPUTS, SINK_STACK } from './harness/sink';
+import { AcceleratedClock, startControlServer, startVendors, type ControlServer, type E2eVendors } from './harness/vendors';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+/** Everything of one run lives here (git-ignored): logs, the configuration, assemblies, outputs. */
+const WORK_DIR = join(ROOT, '.sandtrap', 'e2e');
+const STACK = 'Sandtrap';
+
+/** Hard limits per step: a hung step fails the run instead of stalling CI. */
+const LIMITS = { synth: 180_000, bootstrap: 120_000, deploy: 180_000 };
+
+/** The stack configuration of the run: both emulators, polled every 10 (scaled) seconds. */
+function e2eConfig(vendors: E2eVendors): SandtrapConfigInput {
+  return {
+    // MiniStack's Node workers cannot resolve an external @aws-sdk/* from a function's code directory.
+    bundleAwsSdk: true,
+    settings: {
+      // The functions run on the wall clock and the emulators on an accelerated one, so a vendor's own
+      // time estimate would be read on the wrong clock: poll on a fixed schedule instead.
+      poll: { scheduleSeconds: [10], useVendorHints: false, minWaitSeconds: 5, maxWaitSeconds: 900 },
+      // MiniStack 1.5.33's CloudFormation rejects the detonation cluster's AWS::EC2::FlowLog,
+      // SecurityGroupIngress and SecurityGroupEgress ("Unrecognized resource types"), so the run deploys
+      // the vendor engines only; the ECS data plane (harness/ecs-data-plane.ts) waits for the day it can.
+      detonation: { enabled: false },
+      vendors: vendors.vendorConfigs,
+    },
+  };
+}
+
+const log = (message: string) => process.stderr.write(`[e2e] ${message}\n`);
+
+/**
+ * Brings up a deployed Sandtrap for the e2e tests: MiniStack on 127.0.0.1:4566 (fresh state), the
+ * CAPE and VMRay emulators on loopback, `cdk bootstrap`, `cdk deploy` of the real stack and of a
+ * sink stack (a rule on the `sandtrap` bus into a queue), the vendor secret, the ECS data plane.
+ * Returns the teardown, which stops everything it started.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const started = Date.now();
+  const timings: Record<string, number> = {};
+  const time = async <T>(label: string, step: () => Promise<T>): Promise<T> => {
+    const t = Date.now();
+    try {
+      return await step();
+    } finally {
+      timings[label] = Date.now() - t;
+    }
+  };
+  rmSync(WORK_DIR, { recursive: true, force: true });
+  mkdirSync(WORK_DIR, { recursive: true });
+  const ministackLog = join(WORK_DIR, 'ministack.log');
+
+  let ministack: MiniStack | undefined;
+  let vendors: E2eVendors | undefined;
+  let control: ControlServer | undefined;
+  let dataPlane: EcsDataPlane | undefined;
+  let clients: ReturnType<typeof createE2eClients> | undefined;
+  const abort = new AbortController();
+  const teardown = async () => {
+    abort.abort();
+    await dataPlane?.stop();
+    await control?.stop();
+    await vendors?.stop();
+    if (clients) destroyE2eClients(clients);
+    await ministack?.stop();
+  };
+
+  try {
+    ministack = await time('MiniStack start', () => startMiniStack({ root: ROOT, logFile: ministackLog }));
+    await ministack.reset();
+    const server = ministack;
+    vendors = await startVendors(new AcceleratedClock());
+    const configFile = join(WORK_DIR, 'config.json');
+    writeFileSync(configFile, JSON.stringify(e2eConfig(vendors), null, 2));
+
+    const run: CdkRun = {
+      root: ROOT,
+      env: processEnvFor(server.endpoint, { SANDTRAP_CONFIG_FILE: configFile }),
+      logFile: join(WORK_DIR, 'cdk.log'),
+      explain: () => server.diagnostics(),
+      signal: abort.signal,
+    };
+    const sandtrapAssembly = join(WORK_DIR, 'cdk.out', 'sandtrap');
+    const sinkAssembly = join(WORK_DIR, 'cdk.out', 'sink');
+    // esbuild bundling the functions dominates; bootstrap only needs some assembly, so it runs meanwhile.
+    await Promise.all([
+      time('synth Sandtrap', () => synth(run, { label: 'cdk synth Sandtrap', outDir: sandtrapAssembly, context: { nag: 'off', stackName: STACK }, timeoutMs: LIMITS.synth })),
+      time('synth sink + bootstrap', async () => {
+        await synth(run, { label: 'cdk synth sink', app: `${process.execPath} --import tsx ${join('test', 'e2e', 'sink-app.ts')}`, outDir: sinkAssembly, timeoutMs: LIMITS.synth });
+        await bootstrap(run, { assembly: sinkAssembly, timeoutMs: LIMITS.bootstrap });
+      }),
+    ]).catch((error: unknown) => {
+      abort.abort();
+      throw error;
+    });
+    const outputs = await time('deploy Sandtrap', () => deploy(run, { assembly: sandtrapAssembly, stack: STACK, outputsFile: join(WORK_DIR, 'outputs-sandtrap.json'), timeoutMs: LIMITS.deploy }));
+    clients = createE2eClients(server.endpoint);
+    const e2eClients = clients;
+    const [sink] = await Promise.all([
+      time('deploy sink', () => deploy(run, { assembly: sinkAssembly, stack: SINK_STACK, outputsFile: join(WORK_DIR, 'outputs-sink.json'), timeoutMs: LIMITS.deploy })),
+      putVendorSecrets(e2eClients, STACK, vendors.secretValues),
+    ]);
+    control = await startControlServer(vendors);
+    dataPlane = new EcsDataPlane(e2eClients.ecs, playDetonation, log);
+    dataPlane.start();
+
+    const context: E2eContext = {
+      endpoint: server.endpoint,
+      env: ministackAwsEnv(server.endpoint),
+      stackName: STACK,
+      stack: stackFromOutputs(STACK, 'CREATE_COMPLETE', Object.entries(outputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue }))),
+      queueUrl: required(sink, SINK_OUTPUTS.queueUrl),
+      controlUrl: control.url,
+      logDir: WORK_DIR,
+      ministackLog,
+    };
+    project.provide('e2e', context);
+    timings['setup total'] = Date.now() - started;
+    log(`ready in ${(timings['setup total'] / 1000).toFixed(1)} s: ${Object.entries(timings).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', ')}`);
+  } catch (error) {
+    const diagnostics = ministack?.diagnostics() ?? '';
+    await teardown();
+    const message = (error as Error).message;
+    throw new Error(diagnostics && !message.includes(diagnostics) ? `${message}\n${diagnostics}` : message);
+  }
+
+  return async () => {
+    const handled = dataPlane?.handled ?? [];
+    await teardown();
+    timings['whole run'] = Date.now() - started;
+    writeFileSync(join(WORK_DIR, 'timings.json'), `${JSON.stringify(timings, null, 2)}\n`);
+    log(`${handled.length} detonation task(s) played; whole run ${(timings['whole run'] / 1000).toFixed(1)} s; logs in ${WORK_DIR}`);
+  };
+}
+
+function required(outputs: Record<string, string>, key: string): string {
+  const value = outputs[key];
+  if (!value) throw new Error(`stack outputs lack ${key}: ${JSON.stringify(outputs)}`);
+  return value;
+}

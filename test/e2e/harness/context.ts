@@ -1,0 +1,23 @@
+/** What the global setup hands to the e2e test files (`inject('e2e')`). */
+export interface E2eContext {
+  /** MiniStack's endpoint. */
+  endpoint: string;
+  /** Environment for processes that talk to MiniStack (the CLI): endpoint, dummy credentials, region. */
+  env: Record<string, string>;
+  /** The deployed Sandtrap stack. */
+  stackName: string;
+  stack: { ingestBucket: string; reportsBucket: string; table: string; stateMachineArn: string; bus: string };
+  /** The sink stack's queue, which receives every event of the `sandtrap` bus. */
+  queueUrl: string;
+  /** The vendor emulators' control server (`GET /emulators`, `PUT /cape/malscore`). */
+  controlUrl: string;
+  /** Logs of this run: MiniStack's, the CDK commands'. */
+  logDir: string;
+  ministackLog: string;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    e2e: E2eContext;
+  }
+}

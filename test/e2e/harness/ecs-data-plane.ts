@@ -1,0 +1,142 @@
+import { DescribeTasksCommand, ListClustersCommand, ListTasksCommand, StopTaskCommand, type ECSClient, type Task } from '@aws-sdk/client-ecs';
+
+/**
+ * The container overrides the workflow gives a detonation task (see `DETONATION_ENV` in
+ * `lib/detonation.ts`; the names are repeated here because that module loads aws-cdk-lib).
+ */
+export const DETONATION_ENV_NAMES = { sampleUrl: 'SAMPLE_URL', reportUrl: 'REPORT_URL', agentConfig: 'AGENT_CONFIG', sampleName: 'SAMPLE_NAME' } as const;
+
+/** One detonation task as the data plane hands it to the host: what the container would have read from its environment. */
+export interface DetonationTaskRequest {
+  cluster: string;
+  taskArn: string;
+  /** Presigned GET of the sample. */
+  sampleUrl: string;
+  /** Presigned PUT of the report. */
+  reportUrl: string;
+  sampleName: string;
+  /** `AGENT_CONFIG`, parsed when it is JSON (the agent validates it). */
+  config: unknown;
+}
+
+/** Runs one detonation on the host in place of the Fargate container. */
+export type DetonationRunner = (request: DetonationTaskRequest) => Promise<void>;
+
+/**
+ * EXTENSION POINT — play the ECS data plane's container. MiniStack records a `RunTask` as RUNNING and
+ * runs nothing without Docker; {@link EcsDataPlane} finds each detonation task and calls this with its
+ * container overrides, then stops the task so that the workflow's `runTask.sync` step continues.
+ * Wire the agent here: `await runDetonation({ sampleUrl, reportUrl, sampleName, config })` from
+ * `container/agent/` (it fetches the sample and uploads the report through the presigned URLs, which
+ * point at MiniStack on 127.0.0.1). It must finish well within MiniStack's `.sync` poll limit
+ * (600 polls × 1 s × SFN_WAIT_SCALE ≈ 30 s), or the step fails with `States.Timeout`.
+ */
+export const playDetonation: DetonationRunner = async (request) => {
+  throw new Error(`no detonation runner is wired into the e2e data plane (task ${request.taskArn}): see playDetonation in test/e2e/harness/ecs-data-plane.ts`);
+};
+
+/** What happened to one task the data plane handled. */
+export interface HandledTask {
+  taskArn: string;
+  sampleName: string;
+  ok: boolean;
+  error?: string;
+  ms: number;
+}
+
+/** Reads a task's detonation request from its container overrides; `undefined` for any other task. */
+export function detonationRequestOf(cluster: string, task: Task): DetonationTaskRequest | undefined {
+  for (const container of task.overrides?.containerOverrides ?? []) {
+    const env = new Map((container.environment ?? []).map((e) => [e.name, e.value ?? '']));
+    const sampleUrl = env.get(DETONATION_ENV_NAMES.sampleUrl);
+    const reportUrl = env.get(DETONATION_ENV_NAMES.reportUrl);
+    if (!sampleUrl || !reportUrl || !task.taskArn) continue;
+    const rawConfig = env.get(DETONATION_ENV_NAMES.agentConfig);
+    let config: unknown = rawConfig;
+    try {
+      config = rawConfig ? JSON.parse(rawConfig) : undefined;
+    } catch {
+      // Not JSON: the agent reports the invalid configuration itself.
+    }
+    return { cluster, taskArn: task.taskArn, sampleUrl, reportUrl, sampleName: env.get(DETONATION_ENV_NAMES.sampleName) ?? 'sample', config };
+  }
+  return undefined;
+}
+
+/**
+ * Plays the ECS data plane for detonation tasks: polls `ListTasks`/`DescribeTasks` on every cluster,
+ * hands each new detonation task to the runner, then calls `StopTask` — whether the runner succeeded
+ * or not, because MiniStack cannot end a task with a chosen exit code and a task left RUNNING only
+ * turns into a `States.Timeout` later. Tasks without detonation overrides are left alone.
+ */
+export class EcsDataPlane {
+  /** Every task handled so far. */
+  readonly handled: HandledTask[] = [];
+  private readonly seen = new Set<string>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private running = false;
+  private loop?: Promise<void>;
+
+  constructor(
+    private readonly ecs: ECSClient,
+    private readonly run: DetonationRunner = playDetonation,
+    private readonly log: (message: string) => void = () => undefined,
+    private readonly pollMs = 250,
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.watch();
+  }
+
+  /** Stops watching and waits for the detonations in flight. */
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async watch(): Promise<void> {
+    while (this.running) {
+      try {
+        await this.scan();
+      } catch (error) {
+        this.log(`ecs data plane: ${(error as Error).message}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, this.pollMs));
+    }
+  }
+
+  /** One look at every cluster's running tasks. */
+  async scan(): Promise<void> {
+    const { clusterArns = [] } = await this.ecs.send(new ListClustersCommand({}));
+    for (const cluster of clusterArns) {
+      const { taskArns = [] } = await this.ecs.send(new ListTasksCommand({ cluster, desiredStatus: 'RUNNING' }));
+      const fresh = taskArns.filter((arn) => !this.seen.has(arn));
+      if (fresh.length === 0) continue;
+      const { tasks = [] } = await this.ecs.send(new DescribeTasksCommand({ cluster, tasks: fresh }));
+      for (const task of tasks) {
+        if (!task.taskArn) continue;
+        this.seen.add(task.taskArn);
+        const request = detonationRequestOf(cluster, task);
+        if (!request) continue;
+        const work = this.handle(request).finally(() => this.inFlight.delete(work));
+        this.inFlight.add(work);
+      }
+    }
+  }
+
+  private async handle(request: DetonationTaskRequest): Promise<void> {
+    const started = Date.now();
+    let error: string | undefined;
+    try {
+      await this.run(request);
+    } catch (e) {
+      error = (e as Error).message;
+      this.log(`ecs data plane: detonation of ${request.sampleName} failed: ${error}`);
+    }
+    await this.ecs.send(new StopTaskCommand({ cluster: request.cluster, task: request.taskArn, reason: error ? `e2e host detonation failed: ${error}`.slice(0, 255) : 'e2e host detonation finished' }));
+    this.handled.push({ taskArn: request.taskArn, sampleName: request.sampleName, ok: !error, ...(error ? { error } : {}), ms: Date.now() - started });
+  }
+}
