@@ -1,4 +1,5 @@
-import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import { parseSandtrapConfig, type SandtrapConfigInput } from './config';
 import { IngestBuckets } from './ingest';
@@ -40,6 +41,10 @@ export class SandtrapStack extends Stack {
   /** The Fargate detonation, when `settings.detonation.enabled` (the default). */
   readonly detonation?: DetonationCluster;
   readonly trigger: IngestTrigger;
+  /** Fires when an analysis execution fails. */
+  readonly failedExecutionsAlarm: cloudwatch.Alarm;
+  /** Fires when upload events sit in the trigger's dead-letter queue. */
+  readonly undeliveredEventsAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: SandtrapStackProps = {}) {
     super(scope, id, props);
@@ -89,6 +94,23 @@ export class SandtrapStack extends Stack {
       bucket: this.buckets.ingest,
       stateMachine: this.workflow.stateMachine,
       prefix: config.ingestPrefix,
+    });
+    // Nothing lost silently: a failed execution or an undeliverable upload event raises an alarm.
+    this.failedExecutionsAlarm = new cloudwatch.Alarm(this, 'FailedExecutionsAlarm', {
+      alarmDescription: 'Sandtrap: an analysis execution failed (a Sample Analysis Failed event says why)',
+      metric: this.workflow.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.undeliveredEventsAlarm = new cloudwatch.Alarm(this, 'UndeliveredEventsAlarm', {
+      alarmDescription: 'Sandtrap: upload events EventBridge could not deliver to the state machine are waiting in the dead-letter queue',
+      metric: this.trigger.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     new CfnOutput(this, STACK_OUTPUTS.ingestBucket, { value: this.buckets.ingest.bucketName });
     new CfnOutput(this, STACK_OUTPUTS.reportsBucket, { value: this.buckets.reports.bucketName });

@@ -225,7 +225,11 @@ export class AnalysisWorkflow extends Construct {
     const vendorRetry = { errors: [...RETRYABLE_VENDOR_ERRORS], interval: Duration.seconds(10), maxAttempts: 3, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL };
 
     // Failure path: record, publish `Sample Analysis Failed`, end the execution as failed.
-    const recordFailure = this.invoke(STATES.recordFailure, 'RecordFailureFn', { resultPath: '$.failure', timeout: timeoutOf('RecordFailureFn') });
+    const recordFailure = this.invoke(STATES.recordFailure, 'RecordFailureFn', {
+      payload: sfn.TaskInput.fromObject({ 'state.$': '$', 'executionId.$': '$$.Execution.Id' }),
+      resultPath: '$.failure',
+      timeout: timeoutOf('RecordFailureFn'),
+    });
     recordFailure.addRetry({ errors: ['States.TaskFailed'], interval: Duration.seconds(5), maxAttempts: 3, backoffRate: 2 });
     const publishFailure = new tasks.EventBridgePutEvents(this, STATES.publishFailure, {
       stateName: STATES.publishFailure,

@@ -35,7 +35,7 @@ function objectOf(event: unknown): { bucket: string | null; key: string | null; 
  * Turns any failure into a `Sample Analysis Failed` detail, records the object's terminal failure,
  * and releases the in-flight lock so that a later upload can analyse the same content.
  */
-export async function recordFailure(deps: HandlerDeps, rawState: unknown): Promise<SampleAnalysisFailedDetail> {
+export async function recordFailure(deps: HandlerDeps, rawState: unknown, executionId?: string): Promise<SampleAnalysisFailedDetail> {
   const parsed = FailureStateSchema.safeParse(rawState);
   const state = parsed.success ? parsed.data : {};
   const from = state.sample ?? objectOf(state.event ?? rawState);
@@ -50,7 +50,7 @@ export async function recordFailure(deps: HandlerDeps, rawState: unknown): Promi
     failedAt: new Date(deps.clock.now()).toISOString(),
   };
   if (detail.bucket && detail.key) {
-    await deps.store.putObjectRecord({
+    await deps.store.putFailureRecord({
       bucket: detail.bucket,
       key: detail.key,
       versionId: detail.versionId ?? null,
@@ -59,9 +59,10 @@ export async function recordFailure(deps: HandlerDeps, rawState: unknown): Promi
       ...(detail.sha256 ? { sha256: detail.sha256 } : {}),
       reason,
       at: deps.clock.now(),
-    });
+    }, executionId ?? state.owner);
   }
-  if (state.sample && state.owner) await deps.store.releaseLock(state.sample.sha256, state.owner);
+  const owner = executionId ?? state.owner;
+  if (state.sample && owner) await deps.store.releaseLock(state.sample.sha256, owner);
   deps.log.error('analysis failed', { reason, bucket: detail.bucket, key: detail.key, error: detail.error });
   return detail;
 }

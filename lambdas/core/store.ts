@@ -104,6 +104,29 @@ export class VerdictStore {
   }
 
   /**
+   * Records a failure unless the upload already has a verdict or is claimed by another execution:
+   * a failed duplicate delivery must not overwrite the record of the execution that analysed it.
+   * Returns whether it wrote.
+   */
+  async putFailureRecord(record: ObjectRecord, owner: string | undefined): Promise<boolean> {
+    try {
+      await this.ddb.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...objectRecordKey(record), ...record },
+          ConditionExpression: 'attribute_not_exists(pk) OR #status = :failed OR (#status = :analyzing AND #owner = :owner)',
+          ExpressionAttributeNames: { '#status': 'status', '#owner': 'owner' },
+          ExpressionAttributeValues: { ':failed': 'failed', ':analyzing': 'analyzing', ':owner': owner ?? '' },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
    * Claims an upload for analysis, so that a duplicated S3 or EventBridge delivery of the same event
    * starts no second analysis. A claim whose holder died can be taken over after `staleAfterMs`.
    * The original event is kept with the claim, so that a sweep can re-drive the upload.

@@ -5,7 +5,10 @@ import type { SampleAnalysisFailedDetail } from '../core/schemas';
 
 /** Records a failed analysis and returns the `Sample Analysis Failed` detail for the PutEvents state. */
 export function createRecordFailureHandler(deps: HandlerDeps) {
-  return async (rawInput: unknown): Promise<SampleAnalysisFailedDetail> => recordFailure(deps, rawInput);
+  return async (rawInput: unknown): Promise<SampleAnalysisFailedDetail> => {
+    const input = (rawInput ?? {}) as { state?: unknown; executionId?: unknown };
+    return recordFailure(deps, input.state, typeof input.executionId === 'string' ? input.executionId : undefined);
+  };
 }
 
 export const handler = lambdaHandler('RecordFailure', createRecordFailureHandler);

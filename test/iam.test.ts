@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { WILDCARD_JUSTIFICATIONS } from '../lib/iam-justifications';
+import { SandtrapStack } from '../lib/sandtrap-stack';
+
+/** A resource or action as text: tokens rendered as their intrinsic JSON. */
+const text = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value));
+
+describe('IAM least privilege', () => {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new SandtrapStack(app, 'Sandtrap', {
+    config: {
+      actions: { quarantine: { enabled: true }, readBlocking: { enabled: true, adminRoleArns: ['arn:aws:iam::123456789012:role/Admin'] } },
+      settings: { vendors: [{ id: 'cape', baseUrl: 'https://cape.example.org/apiv2/' }] },
+    },
+  });
+  const template = Template.fromStack(stack);
+  const statements = [
+    ...Object.entries(template.findResources('AWS::IAM::Policy')).flatMap(([id, p]) => p.Properties.PolicyDocument.Statement.map((s: object) => ({ id, ...s }))),
+    ...Object.entries(template.findResources('AWS::IAM::Role')).flatMap(([id, r]) =>
+      (r.Properties.Policies ?? []).flatMap((p: { PolicyDocument: { Statement: object[] } }) => p.PolicyDocument.Statement.map((s) => ({ id, ...s }))),
+    ),
+  ] as { id: string; Effect: string; Action: unknown; Resource: unknown }[];
+
+  it('justifies every wildcard action and resource of every statement', () => {
+    const unexplained: string[] = [];
+    let wildcards = 0;
+    for (const statement of statements.filter((s) => s.Effect === 'Allow')) {
+      const entries = [...[statement.Action].flat().map((a) => ['Action', a] as const), ...[statement.Resource].flat().map((r) => ['Resource', r] as const)];
+      for (const [kind, value] of entries) {
+        const rendered = text(value);
+        if (!rendered.includes('*')) continue;
+        wildcards++;
+        if (kind === 'Action' || !WILDCARD_JUSTIFICATIONS.some((j) => j.pattern.test(rendered))) unexplained.push(`${statement.id}: ${kind} ${rendered.slice(0, 160)}`);
+      }
+    }
+    expect(unexplained).toEqual([]);
+    expect(wildcards).toBeGreaterThan(0);
+    for (const j of WILDCARD_JUSTIFICATIONS) expect(j.reason.length).toBeGreaterThan(30);
+  });
+
+  it('grants no service-wide actions such as s3:* or dynamodb:*', () => {
+    const actions = statements.flatMap((s) => [s.Action].flat().map(String));
+    expect(actions.filter((a) => /^[a-z0-9-]+:\*$/.test(a))).toEqual([]);
+  });
+
+  it('raises an alarm when an execution fails and when upload events cannot be delivered', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ExecutionsFailed', Threshold: 1 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1 });
+  });
+});
