@@ -60,6 +60,7 @@ export const STATES = {
   publishVerdict: 'PublishVerdict',
   publishVerdictChanged: 'PublishVerdictAndChange',
   duplicate: 'DuplicateEventIgnored',
+  failureOwned: 'IsFailureReportedHere',
   recordFailure: 'RecordFailure',
   publishFailure: 'PublishFailure',
   failed: 'AnalysisFailed',
@@ -233,12 +234,18 @@ export class AnalysisWorkflow extends Construct {
     recordFailure.addRetry({ errors: ['States.TaskFailed'], interval: Duration.seconds(5), maxAttempts: 3, backoffRate: 2 });
     const publishFailure = new tasks.EventBridgePutEvents(this, STATES.publishFailure, {
       stateName: STATES.publishFailure,
-      entries: [{ eventBus: props.bus, source: EVENT_SOURCE, detailType: DETAIL_TYPE_FAILED, detail: sfn.TaskInput.fromJsonPathAt('$.failure') }],
+      entries: [{ eventBus: props.bus, source: EVENT_SOURCE, detailType: DETAIL_TYPE_FAILED, detail: sfn.TaskInput.fromJsonPathAt('$.failure.detail') }],
       resultPath: sfn.JsonPath.DISCARD,
     });
     publishFailure.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(2), maxAttempts: 5, backoffRate: 2 });
-    const failed = new sfn.Fail(this, STATES.failed, { stateName: STATES.failed, errorPath: '$.failure.reason', causePath: '$.failure.error' });
-    const failurePath = recordFailure.next(publishFailure).next(failed);
+    const failed = new sfn.Fail(this, STATES.failed, { stateName: STATES.failed, errorPath: '$.failure.detail.reason', causePath: '$.failure.detail.error' });
+    const duplicate = new sfn.Succeed(this, STATES.duplicate, { stateName: STATES.duplicate, comment: 'duplicate delivery of an upload event' });
+    // A failed duplicate delivery is not reported: the execution that owns the upload reports it.
+    const failurePath = recordFailure.next(
+      new sfn.Choice(this, STATES.failureOwned, { stateName: STATES.failureOwned })
+        .when(sfn.Condition.booleanEquals('$.failure.publish', false), duplicate)
+        .otherwise(publishFailure.next(failed)),
+    );
     const onError = { errors: [sfn.Errors.ALL], resultPath: '$.error' };
 
     // Triage and dedupe.
@@ -248,7 +255,7 @@ export class AnalysisWorkflow extends Construct {
     });
     triage.addRetry({ errors: ['S3ServiceException', 'TimeoutError', 'ProvisionedThroughputExceededException', 'ThrottlingException'], interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 });
     // A redelivered event of an upload already claimed ends quietly: its first execution reports it.
-    triage.addCatch(new sfn.Succeed(this, STATES.duplicate, { stateName: STATES.duplicate, comment: 'duplicate delivery of an upload event' }), {
+    triage.addCatch(duplicate, {
       errors: ['DuplicateEvent'],
       resultPath: '$.error',
     });

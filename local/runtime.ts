@@ -53,6 +53,8 @@ export interface LocalPipelineOptions {
   cachePlan?: boolean;
   /** How the detonation engine's task runs locally. @default 'auto' (host, else Docker) */
   detonator?: DetonatorChoice;
+  /** Called before each handler invocation; throwing fails that invocation as a crashing Lambda would (fault injection). */
+  beforeInvoke?: (functionId: FunctionId, input: unknown) => void | Promise<void>;
   /** Told how long each handler invocation took (benchmarks, cost model). */
   onInvoke?: (functionId: FunctionId, ms: number) => void;
 }
@@ -138,7 +140,14 @@ export class LocalPipeline {
       const config = loadRuntimeConfig(fn.environment);
       const deps = createDeps(config, { clients, clock, log: options.log ?? quiet, env: options.env ?? process.env, connectors: createConnector });
       this.depsByFunction.set(id, deps);
-      const core = HANDLER_FACTORIES[id](deps);
+      const factory = HANDLER_FACTORIES[id](deps);
+      const beforeInvoke = options.beforeInvoke;
+      const core: LocalHandler = beforeInvoke
+        ? async (input) => {
+            await beforeInvoke(id, input);
+            return factory(input);
+          }
+        : factory;
       const onInvoke = options.onInvoke;
       const timed: LocalHandler = onInvoke
         ? async (input) => {

@@ -33,9 +33,14 @@ function objectOf(event: unknown): { bucket: string | null; key: string | null; 
 
 /**
  * Turns any failure into a `Sample Analysis Failed` detail, records the object's terminal failure,
- * and releases the in-flight lock so that a later upload can analyse the same content.
+ * and releases the in-flight lock so that a later upload can analyse the same content. `publish` is
+ * false when another execution owns the upload (a duplicate delivery failed): it reports the upload.
  */
-export async function recordFailure(deps: HandlerDeps, rawState: unknown, executionId?: string): Promise<SampleAnalysisFailedDetail> {
+export async function recordFailure(
+  deps: HandlerDeps,
+  rawState: unknown,
+  executionId?: string,
+): Promise<{ detail: SampleAnalysisFailedDetail; publish: boolean }> {
   const parsed = FailureStateSchema.safeParse(rawState);
   const state = parsed.success ? parsed.data : {};
   const from = state.sample ?? objectOf(state.event ?? rawState);
@@ -49,8 +54,10 @@ export async function recordFailure(deps: HandlerDeps, rawState: unknown, execut
     error: messageOf(state.error?.Cause).slice(0, 2000),
     failedAt: new Date(deps.clock.now()).toISOString(),
   };
+  // A malformed event names no upload: it is always reported.
+  let publish = true;
   if (detail.bucket && detail.key) {
-    await deps.store.putFailureRecord({
+    publish = await deps.store.putFailureRecord({
       bucket: detail.bucket,
       key: detail.key,
       versionId: detail.versionId ?? null,
@@ -63,6 +70,7 @@ export async function recordFailure(deps: HandlerDeps, rawState: unknown, execut
   }
   const owner = executionId ?? state.owner;
   if (state.sample && owner) await deps.store.releaseLock(state.sample.sha256, owner);
-  deps.log.error('analysis failed', { reason, bucket: detail.bucket, key: detail.key, error: detail.error });
-  return detail;
+  if (publish) deps.log.error('analysis failed', { reason, bucket: detail.bucket, key: detail.key, error: detail.error });
+  else deps.log.warn('failure of a delivery whose upload another execution reports', { reason, bucket: detail.bucket, key: detail.key });
+  return { detail, publish };
 }

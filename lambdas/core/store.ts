@@ -57,6 +57,8 @@ export interface ObjectRecord {
   reason?: string;
   /** Where the object was moved when quarantined. */
   quarantinedTo?: { bucket: string; key: string; versionId: string | null };
+  /** The execution that reports this upload. */
+  owner?: string;
   at: number;
 }
 
@@ -104,19 +106,19 @@ export class VerdictStore {
   }
 
   /**
-   * Records a failure unless the upload already has a verdict or is claimed by another execution:
-   * a failed duplicate delivery must not overwrite the record of the execution that analysed it.
-   * Returns whether it wrote.
+   * Records a failure unless another execution owns the upload's record (it claimed it, or already
+   * ended it): a failed duplicate delivery must not overwrite or double the analysing execution's
+   * outcome. Returns whether it wrote, i.e. whether this execution reports the upload.
    */
   async putFailureRecord(record: ObjectRecord, owner: string | undefined): Promise<boolean> {
     try {
       await this.ddb.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...objectRecordKey(record), ...record },
-          ConditionExpression: 'attribute_not_exists(pk) OR #status = :failed OR (#status = :analyzing AND #owner = :owner)',
-          ExpressionAttributeNames: { '#status': 'status', '#owner': 'owner' },
-          ExpressionAttributeValues: { ':failed': 'failed', ':analyzing': 'analyzing', ':owner': owner ?? '' },
+          Item: { ...objectRecordKey(record), ...record, ...(owner ? { owner } : {}) },
+          ConditionExpression: 'attribute_not_exists(pk) OR #owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner ?? '' },
         }),
       );
       return true;

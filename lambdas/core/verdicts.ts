@@ -110,6 +110,7 @@ export async function finalizeVerdict(
     verdict: record.verdict,
     score: record.score,
     cached: input.cached,
+    owner: input.owner,
     at: now,
   });
   if (!input.cached) await deps.store.releaseLock(sample.sha256, input.owner);

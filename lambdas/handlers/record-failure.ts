@@ -3,9 +3,9 @@ import type { HandlerDeps } from '../core/deps';
 import { recordFailure } from '../core/failures';
 import type { SampleAnalysisFailedDetail } from '../core/schemas';
 
-/** Records a failed analysis and returns the `Sample Analysis Failed` detail for the PutEvents state. */
+/** Records a failed analysis and returns the `Sample Analysis Failed` detail, and whether to publish it. */
 export function createRecordFailureHandler(deps: HandlerDeps) {
-  return async (rawInput: unknown): Promise<SampleAnalysisFailedDetail> => {
+  return async (rawInput: unknown): Promise<{ detail: SampleAnalysisFailedDetail; publish: boolean }> => {
     const input = (rawInput ?? {}) as { state?: unknown; executionId?: unknown };
     return recordFailure(deps, input.state, typeof input.executionId === 'string' ? input.executionId : undefined);
   };

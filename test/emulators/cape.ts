@@ -41,6 +41,8 @@ export class CapeEmulator implements VendorEmulator {
   readonly vendor = 'cape' as const;
   readonly server: EmulatorServer;
   private readonly faults = new FaultSwitch();
+  /** Chooses a fault per request when set (random fault injection); the fault switch applies otherwise. */
+  faultFor?: (path: string) => EmulatorFault;
   /** Scores new submissions; replace it to make the "vendor" change its mind between analyses. */
   malscoreFor: (content: Buffer, fileName: string) => number;
   private readonly tasks = new Map<number, Task>();
@@ -113,7 +115,7 @@ export class CapeEmulator implements VendorEmulator {
       const wait = Math.ceil(((window + 1) * 60_000 - this.options.clock.now()) / 1000);
       return { status: 429, headers: { 'retry-after': String(wait) }, body: { detail: `Request was throttled. Expected available in ${wait} seconds.` } };
     }
-    const fault = this.faults.take();
+    const fault = this.faultFor?.(req.url.pathname) ?? this.faults.take();
     if (this.options.token && req.headers.authorization !== `Token ${this.options.token}`) {
       return { status: 401, body: { detail: 'Invalid token.' } };
     }
