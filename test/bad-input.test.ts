@@ -21,7 +21,7 @@ describe('bad input never leaves a stuck or silent execution', () => {
     const run = await pipeline.run(event);
     expect(run.status).toBe('FAILED');
     expect(run.error).toBe('EmptyObject');
-    expect(run.transitions.map((t) => t.name)).toEqual([STATES.triage, STATES.recordFailure, STATES.publishFailure, STATES.failed]);
+    expect(run.transitions.map((t) => t.name)).toEqual([STATES.triage, STATES.recordFailure, STATES.failureOwned, STATES.publishFailure, STATES.failed]);
     expect(lastFailure()).toMatchObject({ reason: 'EmptyObject', key: 'empty.bin', bucket: pipeline.plan.buckets.ingest });
     const { pk, sk } = objectRecordKey({ bucket: pipeline.plan.buckets.ingest, key: 'empty.bin', uploadId: uploadIdOf(event.detail.object) });
     expect(await getItem(pipeline, pk, sk)).toMatchObject({ status: 'failed', reason: 'EmptyObject' });

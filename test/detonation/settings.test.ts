@@ -7,6 +7,18 @@ const s3 = new PresignedStandIn();
 beforeAll(() => s3.start());
 afterAll(() => s3.stop());
 
+describe('types the agent cannot run', () => {
+  it('gives them static triage only: status unsupported, verdict unknown, their URLs and addresses listed', async () => {
+    const body = Buffer.from('%PDF-1.4\n1 0 obj << /URI (http://c2.example.test/invoice) >> endobj\n% 203.0.113.10\n');
+    const r = await detonate(s3, { name: 'invoice.pdf', body });
+    expect(r).toMatchObject({ status: 'unsupported', verdict: 'unknown', score: null, endReason: 'not-run' });
+    expect(r.sample).toMatchObject({ fileType: 'pdf', preparation: { method: 'static-only' } });
+    expect(r.staticStrings.urls.items).toEqual(['http://c2.example.test/invoice']);
+    expect(r.staticStrings.ipAddresses.items).toEqual(['203.0.113.10']);
+    expect(r.processes.count).toBe(0);
+  });
+});
+
 describe('configuration settings', () => {
   it('ends a sample that goes quiet at idle_timeout, long before the deadline', async () => {
     const start = Date.now();
