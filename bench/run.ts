@@ -5,6 +5,7 @@ import { meetsTarget, type Benchmark, type Metric } from './metric';
 import { formatValue } from '../scripts/write-bench-section';
 import { bundleBenchmark } from './bundles';
 import { costBenchmark } from './cost';
+import { detonationBenchmark } from './detonation';
 import { pipelineBenchmark } from './pipeline';
 
 /**
@@ -12,7 +13,7 @@ import { pipelineBenchmark } from './pipeline';
  * writes bench/results.json as {"metrics": [{name, value, unit, target?}]}. Ratios are taken within
  * one run, so machines of different speed can still be compared.
  */
-const BENCHMARKS: Benchmark[] = [pipelineBenchmark, costBenchmark, bundleBenchmark];
+const BENCHMARKS: Benchmark[] = [pipelineBenchmark, detonationBenchmark, costBenchmark, bundleBenchmark];
 
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
