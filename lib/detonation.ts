@@ -39,7 +39,9 @@ export const DETONATION_WORK_DIR = '/run/detonation';
 export const DETONATION_PLATFORM_VERSION = ecs.FargatePlatformVersion.VERSION1_4;
 
 /** The agent's Docker build context. */
-const CONTAINER_DIR = fileURLToPath(new URL('../container', import.meta.url));
+/** The image builds from the repository root: the agent imports the shared core and the locked dependencies. */
+const BUILD_CONTEXT = fileURLToPath(new URL('..', import.meta.url));
+const BUILD_EXCLUDES = ['node_modules', 'cdk.out', '.git', '.venv-*', '.sandtrap', 'coverage', 'test', 'bench'];
 
 /** `<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag][@digest]` */
 const ECR_IMAGE_URI = /^(?<account>\d{12})\.dkr\.ecr\.(?<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/(?<repository>[a-z0-9._\/-]+)(?::[\w.-]+)?(?:@sha256:[0-9a-f]{64})?$/;
@@ -241,7 +243,9 @@ export class DetonationCluster extends Construct {
   private image(props: DetonationClusterProps, cpuArchitecture: ecs.CpuArchitecture, executionRole: iam.IRole): { image: ecs.ContainerImage; source: 'asset' | 'ecr' | 'registry' } {
     if (props.imageUri === undefined) {
       const asset = new DockerImageAsset(this, 'Image', {
-        directory: CONTAINER_DIR,
+        directory: BUILD_CONTEXT,
+        file: 'container/Dockerfile',
+        exclude: BUILD_EXCLUDES,
         platform: cpuArchitecture === ecs.CpuArchitecture.ARM64 ? Platform.LINUX_ARM64 : Platform.LINUX_AMD64,
       });
       return { image: ecs.ContainerImage.fromDockerImageAsset(asset), source: 'asset' };

@@ -15,7 +15,8 @@ export interface Detonator {
 /** The detonator to use, or why there is none. */
 export type DetonatorSelection = { detonator: Detonator; reason?: undefined } | { detonator?: undefined; reason: string };
 
-const CONTAINER_DIR = fileURLToPath(new URL('../container', import.meta.url));
+/** The image builds from the repository root (the agent imports the shared core). */
+const BUILD_CONTEXT = fileURLToPath(new URL('..', import.meta.url));
 const LOCAL_IMAGE = 'sandtrap-detonation:local';
 
 /** The agent in this process: it runs the sample as an unprivileged uid under strace, so it needs root. */
@@ -48,8 +49,8 @@ export const dockerDetonator: Detonator = {
   kind: 'docker',
   async run(env) {
     if (spawnSync('docker', ['image', 'inspect', LOCAL_IMAGE], { stdio: 'ignore' }).status !== 0) {
-      const built = spawnSync('docker', ['build', '-t', LOCAL_IMAGE, CONTAINER_DIR], { stdio: 'inherit' });
-      if (built.status !== 0) throw new Error(`docker build of ${CONTAINER_DIR} failed`);
+      const built = spawnSync('docker', ['build', '-t', LOCAL_IMAGE, '-f', 'container/Dockerfile', BUILD_CONTEXT], { stdio: 'inherit' });
+      if (built.status !== 0) throw new Error('docker build -f container/Dockerfile failed');
     }
     const names = Object.values(DETONATION_ENV);
     const args = ['run', '--rm', '--network', 'host', '--cap-add', 'SYS_PTRACE', '--read-only', '--tmpfs', '/tmp:exec', '--tmpfs', '/run/detonation:exec', ...names.flatMap((n) => ['-e', n]), LOCAL_IMAGE];

@@ -283,7 +283,7 @@ describe('DetonationCluster', () => {
     const manifest = JSON.parse(readFileSync(join(assembly.directory, `${stack.stackName}.assets.json`), 'utf8')) as { dockerImages: Record<string, { source: { directory: string; platform?: string } }> };
     const sources = Object.values(manifest.dockerImages).map((d) => d.source);
     expect(sources).toEqual([expect.objectContaining({ platform: 'linux/amd64' })]);
-    expect(existsSync(join(assembly.directory, sources[0]!.directory, 'Dockerfile'))).toBe(true);
+    expect(existsSync(join(assembly.directory, sources[0]!.directory, 'container', 'Dockerfile'))).toBe(true);
     // The image lives in ECR, so the task needs the ECR endpoints and layer bucket.
     const endpoints = JSON.stringify(ofType((artifact.template as { Resources: Record<string, Resource> }).Resources, 'AWS::EC2::VPCEndpoint'));
     expect(endpoints).toContain('.ecr.dkr');

@@ -2,8 +2,10 @@ import { runDetonation } from './detonate';
 
 /**
  * The container's entry point. Reads SAMPLE_URL (presigned GET), REPORT_URL (presigned PUT),
- * AGENT_CONFIG (JSON) and SAMPLE_NAME, detonates, uploads the report. Exit status 0 whenever a
- * report was uploaded, however the sample behaved; 1 when the upload failed; 2 on a bad start.
+ * AGENT_CONFIG (JSON) and SAMPLE_NAME, and optionally SANDTRAP_WORK_ROOT (a writable directory
+ * when the root file system is read-only) and SANDTRAP_ALLOW_INTERNET; detonates, uploads the
+ * report. Exit status 0 whenever a report was uploaded, however the sample behaved; 1 when the
+ * upload failed; 2 on a bad start.
  */
 async function main(): Promise<number> {
   const { SAMPLE_URL: sampleUrl, REPORT_URL: reportUrl, AGENT_CONFIG: rawConfig, SAMPLE_NAME: sampleName } = process.env;
@@ -29,6 +31,7 @@ async function main(): Promise<number> {
       sampleName: sampleName ?? 'sample',
       config,
       allowInternet: process.env.SANDTRAP_ALLOW_INTERNET === '1',
+      ...(process.env.SANDTRAP_WORK_ROOT ? { workRoot: process.env.SANDTRAP_WORK_ROOT } : {}),
     });
     process.stdout.write(`${JSON.stringify({ status: report.status, verdict: report.verdict, score: report.score, sha256: report.sample.sha256, error: report.error })}\n`);
     return 0;
