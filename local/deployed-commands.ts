@@ -1,3 +1,4 @@
+import { existsSync, writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import * as z from 'zod';
 import type { VerdictDocument } from '../lambdas/core/schemas';
@@ -150,21 +151,47 @@ export function registerDeployedCommands(cli: Command, io: DeployedCommandsIo = 
   withStackOptions(
     cli
       .command('report')
-      .description('Print the verdict document of a sha256 from a deployed stack\'s reports bucket.')
-      .argument('<sha256>', 'content hash of the sample')
-      .option('--json', 'print the verdict document as JSON'),
-  ).action(async (sha: string, options: StackOptions & { json?: boolean }) => {
+      .description("Print a sample's verdict document: from a deployed stack's reports bucket (sha256), or by analysing a local file.")
+      .argument('<sha256|file>', 'content hash of a sample analysed by the deployed stack, or a local file to analyse here')
+      .option('--json', 'print the verdict document as JSON')
+      .option('--html <out>', 'also write the self-contained HTML report to this file')
+      .option('--pdf <out>', "also write the report as PDF (Chromium's print-to-PDF) to this file"),
+  ).action(async (target: string, options: StackOptions & { json?: boolean; html?: string; pdf?: string }) => {
     const [{ Sha256ArgSchema, readVerdictDocument, readReportObject }, { REPORT_RENDERERS }, { reportKeys }] = await Promise.all([
       import('./deployed-verdicts'),
       import('./deployed-format'),
       import('../lambdas/core/report-keys'),
     ]);
-    const sha256 = Sha256ArgSchema.parse(sha);
     const format: ReportFormat = options.json ? 'json' : 'text';
+    const writeOutputs = async (html: string) => {
+      if (options.html) writeFileSync(options.html, html);
+      if (options.pdf) await (await import('./pdf')).htmlToPdf(html, options.pdf);
+    };
+    if (!/^[0-9a-fA-F]{64}$/.test(target) && existsSync(target)) {
+      // A local file: analysed by the local pipeline, exactly as `sandtrap analyze` does.
+      const [{ analyzeFiles, storedHtmlReport }, { localConfigFromEnv }, { LocalPipeline }] = await Promise.all([
+        import('./analyze'),
+        import('./cli-config'),
+        import('./runtime'),
+      ]);
+      const pipeline = await LocalPipeline.start({ config: localConfigFromEnv() });
+      try {
+        const [outcome] = await analyzeFiles(pipeline, { files: [target], detonator: 'auto' });
+        if (!outcome?.ok) throw new Error(`${target}: analysis failed: ${outcome?.failure.reason ?? 'unknown'}`);
+        await writeOutputs(await storedHtmlReport(pipeline, outcome.document.sha256));
+        stdout.write(await REPORT_RENDERERS[format]({ document: outcome.document, source: target, read: async () => new Uint8Array() }));
+      } finally {
+        await pipeline.stop();
+      }
+      return;
+    }
+    const sha256 = Sha256ArgSchema.parse(target);
     await withStack(options, async ({ clients, stack }) => {
       const document = await readVerdictDocument(clients, stack, sha256);
       const source = `s3://${stack.reportsBucket}/${reportKeys.verdict(sha256)}`;
-      stdout.write(await REPORT_RENDERERS[format]({ document, source, read: (key) => readReportObject(clients, stack, sha256, key) }));
+      const read = (key: string) => readReportObject(clients, stack, sha256, key);
+      if (options.html || options.pdf) await writeOutputs(Buffer.from(await read(reportKeys.html(sha256))).toString('utf8'));
+      stdout.write(await REPORT_RENDERERS[format]({ document, source, read }));
     });
   });
 

@@ -63,3 +63,18 @@ describe('sandtrap analyze on a behaviour sample', () => {
     expect(document.verdict).toBe('unknown');
   }, 120_000);
 });
+
+describe('sandtrap report on a local file', () => {
+  it('analyses the file here and writes its HTML and PDF reports', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sandtrap-report-'));
+    const { stdout } = await run(process.execPath, [bin, 'report', 'samples/benign/words.pl', '--json', '--html', join(dir, 'r.html'), '--pdf', join(dir, 'r.pdf')], {
+      cwd: join(import.meta.dirname, '..'),
+    });
+    const document = VerdictDocumentSchema.parse(JSON.parse(stdout.trim()));
+    expect(document.fileType).toBe('script-perl');
+    const html = readFileSync(join(dir, 'r.html'), 'utf8');
+    expect(html).toContain(document.sha256);
+    expect(html).toContain('Content-Security-Policy');
+    expect(readFileSync(join(dir, 'r.pdf')).subarray(0, 5).toString('latin1')).toBe('%PDF-');
+  }, 120_000);
+});

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { GetObjectTaggingCommand } from '@aws-sdk/client-s3';
@@ -140,6 +140,13 @@ describe.skipIf(!provided)('a deployed Sandtrap stack on MiniStack, driven throu
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toContain(`sha256    ${benign.sha256}`);
     expect(text.stdout).toMatch(/verdict {3}benign \(score \d+\)/);
+    // The HTML report Finalize stored beside verdict.json.
+    const out = join(mkdtempSync(join(tmpdir(), 'sandtrap-e2e-report-')), 'report.html');
+    const html = await sandtrap(['report', benign.sha256, '--html', out]);
+    expect(html.code, html.stderr).toBe(0);
+    const page = readFileSync(out, 'utf8');
+    expect(page).toContain('Content-Security-Policy');
+    expect(page).toContain(benign.sha256);
   });
 
   it('starts no second analysis when the upload event of a sample is delivered again', async () => {
