@@ -1,10 +1,7 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { VendorConfigSchema } from '../../lambdas/core/config';
-import type { NativeReport, SampleSource } from '../../lambdas/vendors/connector';
 import { closeHttpPools } from '../../lambdas/vendors/http';
+import { TestClock, fixture, readAll, sample } from './support';
 import { topRanked, VmrayConnector, vmrayConnectorInfo, type VmrayAnalysis } from '../../lambdas/vendors/vmray';
 import type { EmulatorFault } from '../emulators/emulator';
 import { EmulatorServer } from '../emulators/server';
@@ -12,31 +9,6 @@ import { VmrayEmulator } from '../emulators/vmray';
 
 const KEY = 'vmray-test-key';
 
-/** A clock the test moves by hand. */
-class TestClock {
-  t = Date.UTC(2026, 0, 5, 9, 0, 0);
-  now(): number {
-    return this.t;
-  }
-  advance(seconds: number): void {
-    this.t += seconds * 1000;
-  }
-}
-
-function sample(content: string, fileName = 'invoice.js'): SampleSource {
-  const bytes = Buffer.from(content);
-  return { fileName, size: bytes.length, sha256: 'f'.repeat(64), fileType: 'script-js', mimeType: 'text/javascript', open: async () => Readable.from([bytes]) };
-}
-
-async function readAll(report: NativeReport): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of report.body) chunks.push(Buffer.from(chunk as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function fixture(name: string): unknown {
-  return JSON.parse(readFileSync(path.join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures', 'sandboxapi', name), 'utf8'));
-}
 
 function configFor(baseUrl: string, extra: Record<string, unknown> = {}) {
   return VendorConfigSchema.parse({ id: 'vmray', baseUrl, requestTimeoutMs: 500, analysisTimeoutSeconds: 120, options: { processingSeconds: 30 }, ...extra });

@@ -1,0 +1,35 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import type { NativeReport, SampleSource } from '../../lambdas/vendors/connector';
+
+// Shared by the connector tests: a hand-moved clock, a sample source, report reading, fixtures.
+
+/** A clock the test moves by hand. */
+export class TestClock {
+  t = Date.UTC(2026, 0, 5, 9, 0, 0);
+  now(): number {
+    return this.t;
+  }
+  advance(seconds: number): void {
+    this.t += seconds * 1000;
+  }
+}
+
+/** A small script sample streamed from memory. */
+export function sample(content: string, fileName = 'invoice.js'): SampleSource {
+  const bytes = Buffer.from(content);
+  return { fileName, size: bytes.length, sha256: 'f'.repeat(64), fileType: 'script-js', mimeType: 'text/javascript', open: async () => Readable.from([bytes]) };
+}
+
+/** A native report's whole body as text. */
+export async function readAll(report: NativeReport): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of report.body) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A sandboxapi fixture from ../shared/fixtures/sandboxapi. */
+export function fixture(name: string): unknown {
+  return JSON.parse(readFileSync(path.join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures', 'sandboxapi', name), 'utf8'));
+}
