@@ -12,7 +12,8 @@ describe('a burst of 200 uploads against a vendor allowing 30 requests per minut
       // Virtual time runs fast with 200 concurrent executions (every wait moves the one clock): a long deadline.
       { engineDeadlineSeconds: 7 * 24 * 3600 },
       {},
-      { requestsPerMinute: 30 },
+      // 200 executions in one process load the event loop: a realistic request timeout, not the tests' 2 s.
+      { requestsPerMinute: 30, requestTimeoutMs: 30_000 },
     );
   });
   afterAll(async () => h?.stop());

@@ -10,7 +10,9 @@ import socket
 import urllib.request
 
 found = {"environ": [], "secrets": [], "agent_files": [], "metadata": None, "services": []}
-SECRET = re.compile(rb"X-Amz-Signature=[0-9a-fA-F]+|SAMPLE_URL|REPORT_URL|AWS_CONTAINER_CREDENTIALS|AWS_SECRET")
+# Values, not names: source code anywhere on a host may mention SAMPLE_URL; only the running task's
+# presigned URLs (their signatures) and credentials are secrets.
+SECRET = re.compile(rb"X-Amz-Signature=[0-9a-fA-F]+|/v2/credentials/[A-Za-z0-9-]+|AWS_SECRET_ACCESS_KEY=\S+")
 
 # 1. Its own environment and every other process's environment and command line.
 for name, value in os.environ.items():
@@ -27,8 +29,9 @@ for path in ["/proc/1/environ"] + glob.glob("/proc/[0-9]*/environ") + glob.glob(
     for match in SECRET.findall(data):
         found["secrets"].append(f"{path}: {match[:40]!r}")
 
-# 2. The agent's files: its code, its run directory, its guard.
-for pattern in ["/opt/sandtrap/*", "/*/*/container/agent/*.ts", "/*/*/container/guard/*", "../private/*", "/var/lib/sandtrap/*/*"]:
+# 2. The agent's files: its installed code (the image), its run directory, its guard. (A source
+# checkout elsewhere on a developer's host is public code, not the running agent's files.)
+for pattern in ["/opt/sandtrap/*", "../private/*", "/var/lib/sandtrap/*/*", "/run/detonation/*/*"]:
     for path in glob.glob(pattern):
         try:
             with open(path, "rb") as f:
