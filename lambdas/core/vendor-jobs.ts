@@ -72,7 +72,10 @@ export async function advanceVendorJob(deps: HandlerDeps, job: VendorJob, sample
     return { ...job, attempt, phase: 'pending', state: status.state, waitSeconds };
   } catch (error) {
     if (error instanceof RateLimitedError) {
-      const waitSeconds = Math.max(1, Math.min(Math.ceil(error.retryAfterSeconds), Math.ceil(secondsLeft)));
+      // Jitter spreads the waiting jobs over the next window instead of all waking at its start,
+      // where they would take every slot before a ready report can be fetched.
+      const jitter = Math.floor(Math.random() * Math.min(30, Math.max(1, error.retryAfterSeconds)));
+      const waitSeconds = Math.max(1, Math.min(Math.ceil(error.retryAfterSeconds) + jitter, Math.ceil(secondsLeft)));
       deps.log.warn('rate limited', { vendor: job.engine, waitSeconds });
       return { ...job, attempt, phase: 'pending', state: 'rate-limited', waitSeconds };
     }
