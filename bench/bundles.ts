@@ -1,12 +1,15 @@
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { build } from 'esbuild';
-import { ESM_REQUIRE_BANNER } from '../lib/functions';
+import { buildDependencyLayer, ESM_REQUIRE_BANNER, SHARED_PACKAGES } from '../lib/dependency-layer';
 import { FUNCTIONS, handlerEntry, type FunctionId } from '../lib/handlers';
 import type { Benchmark, Metric } from './metric';
 
 const VENDOR_FUNCTIONS = new Set<FunctionId>(['VendorSubmitFn', 'VendorPollFn', 'VendorCollectFn']);
 
-/** Minified size of one handler, bundled as `PipelineFunction` bundles it (ESM, AWS SDK external). */
-async function bundleBytes(id: FunctionId): Promise<number> {
+/** Minified size of one handler, bundled as `PipelineFunction` bundles it (ESM, AWS SDK and layer modules external). */
+export async function bundleBytes(id: FunctionId): Promise<number> {
   const result = await build({
     entryPoints: [handlerEntry(id)],
     bundle: true,
@@ -15,7 +18,7 @@ async function bundleBytes(id: FunctionId): Promise<number> {
     format: 'esm',
     mainFields: ['module', 'main'],
     minify: true,
-    external: ['@aws-sdk/*'],
+    external: ['@aws-sdk/*', ...SHARED_PACKAGES],
     banner: { js: ESM_REQUIRE_BANNER },
     write: false,
     logLevel: 'silent',
@@ -23,7 +26,25 @@ async function bundleBytes(id: FunctionId): Promise<number> {
   return result.outputFiles.reduce((total, file) => total + file.contents.length, 0);
 }
 
-/** Lambda bundle sizes: every handler, the largest, and the largest vendor handler. */
+function treeBytes(path: string): number {
+  return statSync(path).isDirectory() ? readdirSync(path).reduce((total, name) => total + treeBytes(join(path, name)), 0) : statSync(path).size;
+}
+
+/** Size of the shared dependency layer's content (unzipped), as the CDK app builds it. */
+function layerBytes(): number {
+  const dir = mkdtempSync(join(tmpdir(), 'sandtrap-bench-layer-'));
+  try {
+    buildDependencyLayer(dir, { bundleAwsSdk: false });
+    return treeBytes(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Lambda bundle sizes: every handler, the largest, and the largest vendor handler; then the shared
+ * dependency layer (deployed once per stack), and what a vendor handler's cold start loads in all.
+ */
 export const bundleBenchmark: Benchmark = {
   title: 'Lambda bundles (minified, AWS SDK from the runtime)',
   async run() {
@@ -37,6 +58,10 @@ export const bundleBenchmark: Benchmark = {
       ...(VENDOR_FUNCTIONS.has(id) ? { target: '< 300' } : {}),
     }));
     metrics.push({ name: 'bundle_kb_max', value: kb(Math.max(...sizes.values())), unit: 'KB', target: '< 300' });
+    const layer = layerBytes();
+    const largestVendor = Math.max(...[...VENDOR_FUNCTIONS].map((id) => sizes.get(id) ?? 0));
+    metrics.push({ name: 'layer_kb_shared_dependencies', value: kb(layer), unit: 'KB' });
+    metrics.push({ name: 'loaded_kb_vendor_handler_with_layer', value: kb(largestVendor + layer), unit: 'KB' });
     return metrics;
   },
 };

@@ -3,10 +3,10 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { DependencyLayer, ESM_REQUIRE_BANNER, SHARED_PACKAGES } from './dependency-layer';
 import { handlerEntry, type FunctionId } from './handlers';
 
-/** The banner that lets CommonJS dependencies (undici, the X-Ray SDK) call require() inside an ES module. */
-export const ESM_REQUIRE_BANNER = "import { createRequire as __sandtrapRequire } from 'node:module'; const require = __sandtrapRequire(import.meta.url);";
+export { ESM_REQUIRE_BANNER } from './dependency-layer';
 
 /** Props of {@link PipelineFunction}. */
 export interface PipelineFunctionProps {
@@ -22,12 +22,14 @@ export interface PipelineFunctionProps {
 /**
  * One pipeline Lambda: Node.js 22 on ARM64, bundled by esbuild from the project's devDependency (no
  * Docker), X-Ray tracing, JSON logs kept for a month, Powertools configured through the environment.
+ * Third-party modules come from the stack's {@link DependencyLayer}; the bundle holds Sandtrap's code.
  */
 export class PipelineFunction extends Construct {
   readonly function: NodejsFunction;
 
   constructor(scope: Construct, id: FunctionId, props: PipelineFunctionProps) {
     super(scope, id);
+    const bundleAwsSdk = props.bundleAwsSdk ?? false;
     const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH });
     this.function = new NodejsFunction(this, 'Function', {
       entry: handlerEntry(id),
@@ -39,6 +41,7 @@ export class PipelineFunction extends Construct {
       tracing: lambda.Tracing.ACTIVE,
       loggingFormat: lambda.LoggingFormat.JSON,
       logGroup,
+      layers: [DependencyLayer.of(this, { bundleAwsSdk }).layer],
       environment: {
         POWERTOOLS_SERVICE_NAME: 'sandtrap',
         POWERTOOLS_METRICS_NAMESPACE: 'Sandtrap',
@@ -50,12 +53,11 @@ export class PipelineFunction extends Construct {
         // ESM lets esbuild drop what the handler does not use (zod's namespace, notably).
         format: OutputFormat.ESM,
         mainFields: ['module', 'main'],
-        // CommonJS dependencies (undici, the X-Ray SDK) still call require() for Node built-ins.
         banner: ESM_REQUIRE_BANNER,
         minify: true,
         sourceMap: true,
         target: 'node22',
-        externalModules: props.bundleAwsSdk ? [] : ['@aws-sdk/*'],
+        externalModules: [...SHARED_PACKAGES, ...(bundleAwsSdk ? [] : ['@aws-sdk/*'])],
         // esbuild runs from node_modules; CDK falls back to Docker only when it cannot find it.
         forceDockerBundling: false,
       },

@@ -31,7 +31,9 @@ const HOW_TAKEN =
   'configured memory sizes, S3 and DynamoDB requests counted by SDK middleware, published events, log ' +
   'bytes) at the us-east-1 on-demand list prices in `bench/prices.json`, which gives the date each ' +
   'price was read and its source; the Fargate detonation is modelled, not run. Bundle sizes are the ' +
-  'minified handlers as the CDK app bundles them.';
+  'minified handlers as the CDK app bundles them, without the shared dependency layer (undici, ' +
+  "Powertools' Tracer with the X-Ray SDK, fast-xml-parser: deployed once per stack), whose size is " +
+  'given beside them, with what a vendor handler loads in all at a cold start.';
 
 /** A value as the table shows it: integers whole, everything else to four significant digits. */
 export function formatValue(value: number): string {

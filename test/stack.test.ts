@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -160,18 +161,32 @@ describe('SandtrapStack', () => {
     expect(actions).not.toContain('dynamodb:Scan');
   });
 
-  it('bundles every handler with the local esbuild (no Docker) into an ES module that loads in Node', async () => {
-    // Inside the project, so that the bundles resolve the AWS SDK the Lambda runtime would provide.
-    const outdir = join(import.meta.dirname, '..', 'node_modules', '.cache', 'sandtrap', `bundle-test-${process.pid}`);
-    const app = new App({ outdir });
+  it('gives every function the shared dependency layer', () => {
+    const layers = Object.keys(template.findResources('AWS::Lambda::LayerVersion'));
+    expect(layers).toHaveLength(1);
+    const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter((f) => f.Properties.Runtime === 'nodejs22.x');
+    expect(functions.length).toBeGreaterThanOrEqual(Object.keys(FUNCTIONS).length);
+    for (const fn of functions) expect(fn.Properties.Layers).toEqual([{ Ref: layers[0] }]);
+  });
+
+  it('bundles every handler with the local esbuild (no Docker) into an ES module that loads in a Lambda-like layout with the layer', async () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'sandtrap-bundle-test-'));
+    const app = new App({ outdir: join(outdir, 'cdk.out') });
     new SandtrapStack(app, 'Bundled', { config });
     const assembly = app.synth();
-    const bundles = readdirSync(assembly.directory)
-      .filter((d) => d.startsWith('asset.'))
-      .map((d) => join(assembly.directory, d, 'index.mjs'))
-      .filter((file) => existsSync(file));
-    expect(bundles).toHaveLength(Object.keys(FUNCTIONS).length);
-    for (const file of bundles) {
+    const assets = readdirSync(assembly.directory).filter((d) => d.startsWith('asset.')).map((d) => join(assembly.directory, d));
+    const handlers = assets.map((dir) => join(dir, 'index.mjs')).filter((file) => existsSync(file));
+    const layers = assets.filter((dir) => existsSync(join(dir, 'nodejs', 'node_modules')));
+    expect(handlers).toHaveLength(Object.keys(FUNCTIONS).length);
+    expect(layers).toHaveLength(1);
+    // As on Lambda: the handler resolves packages only from the layer and the runtime's AWS SDK, never
+    // from this project's node_modules (the temporary directory is outside it).
+    const modules = join(outdir, 'node_modules');
+    mkdirSync(modules);
+    const layerModules = join(layers[0]!, 'nodejs', 'node_modules');
+    for (const entry of readdirSync(layerModules)) symlinkSync(join(layerModules, entry), join(modules, entry));
+    symlinkSync(join(import.meta.dirname, '..', 'node_modules', '@aws-sdk'), join(modules, '@aws-sdk'));
+    for (const file of handlers) {
       const module = (await import(file)) as { handler?: unknown };
       expect(typeof module.handler, file).toBe('function');
     }
