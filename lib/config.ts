@@ -1,11 +1,23 @@
 import * as z from 'zod';
-import { parseSettings, RuntimeSettingsSchema, type RuntimeSettings } from '../lambdas/core/config';
+import { executionTimeoutSeconds, parseSettings, RuntimeSettingsSchema, type RuntimeSettings } from '../lambdas/core/config';
+import { SweepSettingsSchema } from '../lambdas/core/sweep-config';
+
+/**
+ * The scheduled sweep that re-drives uploads left without a terminal record (a lost event, an
+ * execution that died): how often it runs, plus the settings its function reads.
+ */
+export const SweepScheduleSchema = SweepSettingsSchema.safeExtend({
+  /** Minutes between two runs. */
+  rateMinutes: z.number().int().min(1).max(24 * 60).default(15),
+});
 
 /** Props of the whole pipeline, validated with zod at synth time. */
 export const SandtrapConfigSchema = z
   .object({
     /** Only objects under this prefix are analysed; default: every object. */
     ingestPrefix: z.string().optional(),
+    /** Name of the verdict event bus; give each deployment in one account and region its own. Default `sandtrap`. */
+    busName: z.string().regex(/^[A-Za-z0-9._-]{1,256}$/, 'an EventBridge bus name (letters, digits, . _ -)').optional(),
     /** How many engines of one analysis run at once (the Map state's MaxConcurrency). */
     engineConcurrency: z.number().int().min(0).max(40).default(10),
     /** Days reports are kept in the reports bucket before they expire. */
@@ -35,12 +47,23 @@ export const SandtrapConfigSchema = z
         s3PrefixListId: z.string().regex(/^pl-[0-9a-f]+$/).optional(),
         cpu: z.number().int().positive().optional(),
         memoryLimitMiB: z.number().int().positive().optional(),
+        /** No VPC flow log and no security-group rules, for CloudFormation emulators (see `DetonationClusterProps`). */
+        emulatorCompatible: z.boolean().optional(),
       })
       .strict()
       .default({}),
     settings: RuntimeSettingsSchema.default(RuntimeSettingsSchema.parse({})),
+    /** The re-drive sweep: `{rateMinutes, deadlineMinutes, lookbackDays, maxRedrivesPerRun, maxAttempts}`. */
+    sweep: SweepScheduleSchema.default(SweepScheduleSchema.parse({})),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    // A claim goes stale after the state machine's timeout; the sweep must still look that far back.
+    const timeoutSeconds = executionTimeoutSeconds(config.settings);
+    if (config.sweep.lookbackDays * 24 * 3600 <= timeoutSeconds) {
+      ctx.addIssue({ code: 'custom', path: ['sweep', 'lookbackDays'], message: `must reach further back than an execution can run (${timeoutSeconds} s)` });
+    }
+  });
 export type SandtrapConfig = z.infer<typeof SandtrapConfigSchema>;
 export type SandtrapConfigInput = z.input<typeof SandtrapConfigSchema>;
 

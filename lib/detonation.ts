@@ -100,6 +100,14 @@ export interface DetonationClusterProps {
    */
   s3PrefixListId?: string;
   /**
+   * For CloudFormation emulators that don't know `AWS::EC2::FlowLog`, `AWS::EC2::SecurityGroupEgress`
+   * or `AWS::EC2::SecurityGroupIngress` (MiniStack 1.5.33): leave out the VPC flow log and every
+   * security-group rule. The task's group then denies all egress, so on AWS the task could not even
+   * reach S3: isolation only gets stricter, and the stack warns that it is for emulators.
+   * @default false
+   */
+  emulatorCompatible?: boolean;
+  /**
    * Retention of the container's and the VPC flow logs' log groups.
    * @default logs.RetentionDays.ONE_MONTH
    */
@@ -176,9 +184,16 @@ export class DetonationCluster extends Construct {
       restrictDefaultSecurityGroup: false,
     });
     this.subnets = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
-    // Rejected flows are evidence too: connects to hard-coded IPs that the security group dropped.
-    const flowLogGroup = new logs.LogGroup(this, 'FlowLogs', { retention, removalPolicy });
-    this.vpc.addFlowLog('FlowLog', { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup), trafficType: ec2.FlowLogTrafficType.ALL });
+    if (props.emulatorCompatible) {
+      Annotations.of(this).addWarningV2(
+        'sandtrap:detonation-emulator',
+        'emulatorCompatible: no VPC flow log and no security-group rules, so the task reaches nothing (not even S3). For CloudFormation emulators only.',
+      );
+    } else {
+      // Rejected flows are evidence too: connects to hard-coded IPs that the security group dropped.
+      const flowLogGroup = new logs.LogGroup(this, 'FlowLogs', { retention, removalPolicy });
+      this.vpc.addFlowLog('FlowLog', { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup), trafficType: ec2.FlowLogTrafficType.ALL });
+    }
 
     this.securityGroup = new ec2.SecurityGroup(this, 'TaskSecurityGroup', {
       vpc: this.vpc,
@@ -236,7 +251,7 @@ export class DetonationCluster extends Construct {
       { sourceVolume: 'work', containerPath: DETONATION_WORK_DIR, readOnly: false },
     );
 
-    this.suppressNagFindings(stack, executionRole, props.s3PrefixListId === undefined);
+    this.suppressNagFindings(stack, executionRole, props.emulatorCompatible ?? false);
   }
 
   /** The agent image: the prebuilt URI when given (granting pulls if it is in ECR), else a Docker asset of `container/`. */
@@ -313,15 +328,18 @@ export class DetonationCluster extends Construct {
         }),
       );
     }
-    const s3PrefixListId = props.s3PrefixListId ?? this.lookUpS3PrefixList();
-    this.securityGroup.addEgressRule(ec2.Peer.prefixList(s3PrefixListId), ec2.Port.tcp(443), 'S3 through the gateway endpoint');
+    const rules = !props.emulatorCompatible;
+    if (rules) {
+      const s3PrefixListId = props.s3PrefixListId ?? this.lookUpS3PrefixList();
+      this.securityGroup.addEgressRule(ec2.Peer.prefixList(s3PrefixListId), ec2.Port.tcp(443), 'S3 through the gateway endpoint');
+    }
 
     const endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
       vpc: this.vpc,
       description: 'Sandtrap detonation VPC interface endpoints: HTTPS from the detonation task only',
       allowAllOutbound: false,
     });
-    this.securityGroup.connections.allowTo(endpointSecurityGroup, ec2.Port.tcp(443), 'VPC interface endpoints');
+    if (rules) this.securityGroup.connections.allowTo(endpointSecurityGroup, ec2.Port.tcp(443), 'VPC interface endpoints');
     const services: [string, ec2.InterfaceVpcEndpointAwsService][] = [['Logs', ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS]];
     if (fromEcr) services.push(['EcrApi', ec2.InterfaceVpcEndpointAwsService.ECR], ['EcrDocker', ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER]);
     for (const [id, service] of services) {
@@ -361,7 +379,12 @@ export class DetonationCluster extends Construct {
   }
 
   /** The cdk-nag AwsSolutions findings this construct accepts, each on its resource with the reason. */
-  private suppressNagFindings(stack: Stack, executionRole: iam.Role, lookedUpPrefixList: boolean): void {
+  private suppressNagFindings(stack: Stack, executionRole: iam.Role, emulatorCompatible: boolean): void {
+    if (emulatorCompatible) {
+      NagSuppressions.addResourceSuppressions(this.vpc, [
+        { id: 'AwsSolutions-VPC7', reason: 'emulatorCompatible: the emulator does not know AWS::EC2::FlowLog; the task has no egress at all there.' },
+      ]);
+    }
     NagSuppressions.addResourceSuppressions(
       executionRole,
       [
@@ -373,8 +396,8 @@ export class DetonationCluster extends Construct {
       ],
       true,
     );
-    if (!lookedUpPrefixList) return;
-    const lookup = this.node.findChild('S3PrefixList');
+    const lookup = this.node.tryFindChild('S3PrefixList');
+    if (!lookup) return;
     NagSuppressions.addResourceSuppressions(
       lookup,
       [

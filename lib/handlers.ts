@@ -14,9 +14,13 @@ export const FUNCTIONS = {
   CollectDetonationFn: 'collect-detonation',
   FinalizeFn: 'finalize',
   RecordFailureFn: 'record-failure',
+  SweepFn: 'sweep',
 } as const;
 
 export type FunctionId = keyof typeof FUNCTIONS;
+
+/** The functions the state machine invokes; `SweepFn` runs on a schedule beside it and starts executions. */
+export type WorkflowFunctionId = Exclude<FunctionId, 'SweepFn'>;
 
 /** Absolute path of a function's handler module. */
 export function handlerEntry(id: FunctionId): string {

@@ -2,6 +2,7 @@
 export { SandtrapStack, STACK_OUTPUTS, type SandtrapStackProps } from './sandtrap-stack';
 export { IngestBuckets, SecureBucket, type IngestBucketsProps, type SecureBucketProps } from './ingest';
 export { IngestTrigger, type IngestTriggerProps } from './ingest-trigger';
+export { RedriveSweep, type RedriveSweepProps } from './redrive-sweep';
 export { VerdictStoreTable, type VerdictStoreTableProps } from './verdict-store';
 export { VerdictBus, type VerdictBusProps } from './verdict-bus';
 export { AnalysisWorkflow, STATES, type AnalysisWorkflowProps } from './workflow';

@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { parseSandtrapConfig, type SandtrapConfigInput } from './config';
 import { IngestBuckets } from './ingest';
 import { IngestTrigger } from './ingest-trigger';
+import { RedriveSweep } from './redrive-sweep';
 import { VerdictBus } from './verdict-bus';
 import { VerdictStoreTable } from './verdict-store';
 import { AnalysisWorkflow } from './workflow';
@@ -41,6 +42,8 @@ export class SandtrapStack extends Stack {
   /** The Fargate detonation, when `settings.detonation.enabled` (the default). */
   readonly detonation?: DetonationCluster;
   readonly trigger: IngestTrigger;
+  /** Re-drives uploads left without a terminal record (a lost event, an execution that died). */
+  readonly redriveSweep: RedriveSweep;
   /** Fires when an analysis execution fails. */
   readonly failedExecutionsAlarm: cloudwatch.Alarm;
   /** Fires when upload events sit in the trigger's dead-letter queue. */
@@ -56,7 +59,7 @@ export class SandtrapStack extends Stack {
       ingestNoncurrentDays: config.ingestNoncurrentDays,
     });
     this.verdicts = new VerdictStoreTable(this, 'Verdicts', { removalPolicy });
-    this.bus = new VerdictBus(this, 'VerdictBus');
+    this.bus = new VerdictBus(this, 'VerdictBus', config.busName ? { busName: config.busName } : {});
     if (config.settings.detonation.enabled) {
       this.detonation = new DetonationCluster(this, 'Detonation', {
         ingestBucket: this.buckets.ingest,
@@ -94,6 +97,16 @@ export class SandtrapStack extends Stack {
       bucket: this.buckets.ingest,
       stateMachine: this.workflow.stateMachine,
       prefix: config.ingestPrefix,
+    });
+    const { rateMinutes, ...sweepSettings } = config.sweep;
+    this.redriveSweep = new RedriveSweep(this, 'RedriveSweep', {
+      ingestBucket: this.buckets.ingest,
+      prefix: config.ingestPrefix,
+      table: this.verdicts.table,
+      workflow: this.workflow,
+      settings: sweepSettings,
+      rate: Duration.minutes(rateMinutes),
+      bundleAwsSdk: config.bundleAwsSdk,
     });
     // Nothing lost silently: a failed execution or an undeliverable upload event raises an alarm.
     this.failedExecutionsAlarm = new cloudwatch.Alarm(this, 'FailedExecutionsAlarm', {

@@ -8,11 +8,11 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { ENV, type RuntimeSettings, type VendorConfig } from '../lambdas/core/config';
+import { ENV, executionTimeoutSeconds, type RuntimeSettings, type VendorConfig } from '../lambdas/core/config';
 import { DETAIL_TYPE_FAILED, DETAIL_TYPE_VERDICT, DETAIL_TYPE_VERDICT_CHANGED, EVENT_SOURCE, type VendorId } from '../lambdas/core/schemas';
 import { RETRYABLE_VENDOR_ERRORS } from '../lambdas/vendors/errors';
 import { PipelineFunction } from './functions';
-import type { FunctionId } from './handlers';
+import type { WorkflowFunctionId } from './handlers';
 import { DETONATION_ENV, type DetonationCluster } from './detonation';
 import { parseAgentConfig } from '../lambdas/core/detonation-report';
 
@@ -74,7 +74,9 @@ export const STATES = {
  */
 export class AnalysisWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
-  readonly functions: Record<FunctionId, PipelineFunction>;
+  readonly functions: Record<WorkflowFunctionId, PipelineFunction>;
+  /** The environment every function of the workflow reads its configuration from (table, buckets, settings). */
+  readonly environment: Record<string, string>;
   /** One secret per enabled vendor whose credential is not given another way; set its value after deploying. */
   readonly vendorSecrets: Partial<Record<VendorId, secretsmanager.Secret>> = {};
 
@@ -88,13 +90,14 @@ export class AnalysisWorkflow extends Construct {
       this.vendorSecrets[vendor.id] = secret;
       return { ...vendor, secret: { arn: secret.secretArn } };
     });
-    const environment = {
+    const environment: Record<string, string> = {
       [ENV.table]: props.table.tableName,
       [ENV.reportsBucket]: props.reportsBucket.bucketName,
       [ENV.settings]: JSON.stringify({ ...props.settings, vendors }),
       ...(props.quarantineBucket ? { [ENV.quarantineBucket]: props.quarantineBucket.bucketName } : {}),
     };
-    const make = (fnId: FunctionId, timeout: Duration, memorySize = 512) =>
+    this.environment = environment;
+    const make = (fnId: WorkflowFunctionId, timeout: Duration, memorySize = 512) =>
       new PipelineFunction(this, fnId, { environment, timeout, memorySize, bundleAwsSdk: props.bundleAwsSdk });
     this.functions = {
       TriageFn: make('TriageFn', Duration.minutes(5), 1024),
@@ -112,7 +115,7 @@ export class AnalysisWorkflow extends Construct {
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromChainable(this.definition(props)),
       tracingEnabled: true,
-      timeout: Duration.seconds(props.settings.engineDeadlineSeconds + 3600),
+      timeout: Duration.seconds(executionTimeoutSeconds(props.settings)),
       logs: {
         destination: new logs.LogGroup(this, 'ExecutionLogs', { retention: logs.RetentionDays.ONE_MONTH }),
         level: sfn.LogLevel.ALL,
@@ -123,10 +126,10 @@ export class AnalysisWorkflow extends Construct {
 
   /** Least privilege: each function gets exactly the actions its handler performs. */
   private grant(props: AnalysisWorkflowProps, vendors: VendorConfig[]): void {
-    const fn = (id: FunctionId) => this.functions[id].function;
+    const fn = (id: WorkflowFunctionId) => this.functions[id].function;
     const objects = props.ingestBucket.arnForObjects('*');
     const reports = props.reportsBucket.arnForObjects('reports/*');
-    const allow = (id: FunctionId, actions: string[], resources: string[]) =>
+    const allow = (id: WorkflowFunctionId, actions: string[], resources: string[]) =>
       fn(id).addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
     const read = ['s3:GetObject', 's3:GetObjectVersion'];
     allow('TriageFn', read, [objects]);
@@ -160,7 +163,7 @@ export class AnalysisWorkflow extends Construct {
     }
   }
 
-  private invoke(id: string, fnId: FunctionId, options: { payload?: sfn.TaskInput; resultPath?: string; timeout: Duration }) {
+  private invoke(id: string, fnId: WorkflowFunctionId, options: { payload?: sfn.TaskInput; resultPath?: string; timeout: Duration }) {
     const task = new tasks.LambdaInvoke(this, id, {
       stateName: id,
       lambdaFunction: this.functions[fnId].function,
@@ -177,7 +180,7 @@ export class AnalysisWorkflow extends Construct {
   /** The first state of an engine: our detonation, or a vendor's submit. */
   private engineKind(props: AnalysisWorkflowProps, vendorStart: sfn.IChainable, engineFailed: sfn.IChainable, onError: sfn.CatchProps): sfn.IChainable {
     const cluster = props.detonation as DetonationCluster;
-    const timeoutOf = (fnId: FunctionId) => this.functions[fnId].function.timeout ?? Duration.minutes(1);
+    const timeoutOf = (fnId: WorkflowFunctionId) => this.functions[fnId].function.timeout ?? Duration.minutes(1);
     const prepare = this.invoke(STATES.prepareDetonation, 'PrepareDetonationFn', {
       payload: sfn.TaskInput.fromObject({ 'sample.$': '$.sample' }),
       resultPath: '$.detonation',
@@ -222,7 +225,7 @@ export class AnalysisWorkflow extends Construct {
   }
 
   private definition(props: AnalysisWorkflowProps): sfn.IChainable {
-    const timeoutOf = (fnId: FunctionId) => this.functions[fnId].function.timeout ?? Duration.minutes(1);
+    const timeoutOf = (fnId: WorkflowFunctionId) => this.functions[fnId].function.timeout ?? Duration.minutes(1);
     const vendorRetry = { errors: [...RETRYABLE_VENDOR_ERRORS], interval: Duration.seconds(10), maxAttempts: 3, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL };
 
     // Failure path: record, publish `Sample Analysis Failed`, end the execution as failed.

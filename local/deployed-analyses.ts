@@ -19,6 +19,8 @@ export interface ObjectStatus {
   score?: number | null;
   cached?: boolean;
   reason?: string;
+  /** Where Finalize moved a malicious upload, when the stack quarantines. */
+  quarantinedTo?: { bucket: string; key: string; versionId: string | null };
   /** Epoch milliseconds. */
   at: number;
 }

@@ -263,5 +263,14 @@ async function documentOf(clients: DeployedClients, stack: DeployedStack, end: E
     if (!(error instanceof UnknownSampleError)) throw error;
     document = documentFromRecord(await readVerdictRecord(clients, stack, record.sha256));
   }
-  return { ...document, bucket: record.bucket, key: record.key, versionId: record.versionId ?? null, cached: record.cached ?? false };
+  // verdict.json is about the content; where this upload went is the upload's own record's to say.
+  const { quarantinedTo: _ofAnotherUpload, ...content } = document;
+  return {
+    ...content,
+    bucket: record.bucket,
+    key: record.key,
+    versionId: record.versionId ?? null,
+    cached: record.cached ?? false,
+    ...(record.quarantinedTo ? { quarantinedTo: record.quarantinedTo } : {}),
+  };
 }

@@ -9,7 +9,9 @@ import { systemClock, type Clock } from '../lambdas/core/clock';
 import { createClients, destroyClients, type AwsClients } from '../lambdas/core/clients';
 import { loadRuntimeConfig } from '../lambdas/core/config';
 import type { HandlerDeps, Log } from '../lambdas/core/deps';
+import type { ExecutionStarter, StartOutcome } from '../lambdas/core/execution-starter';
 import { createDeps } from '../lambdas/core/runtime';
+import type { SweepSummary } from '../lambdas/core/sweep';
 import {
   DETAIL_TYPE_FAILED,
   DETAIL_TYPE_VERDICT,
@@ -118,12 +120,14 @@ const quiet: Log = { info: () => undefined, warn: () => undefined, error: () => 
  * with the Lambda handlers in-process, S3 on s3rver and DynamoDB on dynalite (127.0.0.1, free ports),
  * events to an {@link EventSink}. The same handler code and SDK client factory as in AWS.
  */
-export class LocalPipeline {
+export class LocalPipeline implements ExecutionStarter {
   readonly sink: EventSink;
   private readonly machine: StateMachine;
   private readonly states: Map<string, AslState>;
   private readonly handlers = new Map<string, (input: unknown) => Promise<unknown>>();
   private readonly depsByFunction = new Map<FunctionId, HandlerDeps>();
+  /** Executions started by name (as StartExecution does), until they end and after. */
+  private readonly named = new Map<string, Promise<ExecutionReport>>();
   private detonatorSelection?: DetonatorSelection;
 
   private constructor(
@@ -140,7 +144,7 @@ export class LocalPipeline {
       const config = loadRuntimeConfig(fn.environment);
       const deps = createDeps(config, { clients, clock, log: options.log ?? quiet, env: options.env ?? process.env, connectors: createConnector });
       this.depsByFunction.set(id, deps);
-      const factory = HANDLER_FACTORIES[id](deps);
+      const factory = HANDLER_FACTORIES[id](deps, { environment: fn.environment, executions: this });
       const beforeInvoke = options.beforeInvoke;
       const core: LocalHandler = beforeInvoke
         ? async (input) => {
@@ -206,8 +210,8 @@ export class LocalPipeline {
   }
 
   /** Runs one execution of the state machine with this input (normally an `Object Created` event). */
-  async run(input: unknown, options: { timeoutMs?: number } = {}): Promise<ExecutionReport> {
-    const name = randomUUID();
+  async run(input: unknown, options: { timeoutMs?: number; name?: string } = {}): Promise<ExecutionReport> {
+    const name = options.name ?? randomUUID();
     const executionArn = `arn:aws:states:${LOCAL_ENV.region}:${LOCAL_ENV.account}:execution:${this.plan.stateMachineName}:${name}`;
     const started = Date.now();
     const virtual = this.clock instanceof VirtualClock ? this.clock : undefined;
@@ -254,6 +258,33 @@ export class LocalPipeline {
       const cause = (error as Error & { cause?: Error }).cause ?? (error as Error);
       return { executionArn, status: 'FAILED', error: cause.name, cause: cause.message, transitions, durationMs: Date.now() - started };
     }
+  }
+
+  /**
+   * Starts an execution under a name without waiting for it, as Step Functions' StartExecution does:
+   * a name used before starts nothing. {@link settled} waits for the executions started so.
+   */
+  async startExecution(name: string, input: unknown): Promise<StartOutcome> {
+    if (this.named.has(name)) return 'exists';
+    const report = this.run(input, { name });
+    // Nobody may wait for it: a crash of the engine itself must not become an unhandled rejection.
+    report.catch(() => undefined);
+    this.named.set(name, report);
+    return 'started';
+  }
+
+  /** How the executions started by {@link startExecution} ended, by name, once every one has. */
+  async settled(): Promise<Map<string, ExecutionReport>> {
+    const names = [...this.named.keys()];
+    const reports = await Promise.all(names.map((name) => this.named.get(name) as Promise<ExecutionReport>));
+    return new Map(names.map((name, i) => [name, reports[i] as ExecutionReport]));
+  }
+
+  /** Runs the re-drive sweep once, as its schedule does when deployed; the executions it starts run in the background. */
+  async sweep(): Promise<SweepSummary> {
+    const handler = this.handlers.get(this.plan.functions.SweepFn.name);
+    if (!handler) throw new Error('no SweepFn in the local plan');
+    return (await handler({})) as SweepSummary;
   }
 
   private taskHandler(stateName: string, state: AslState): (input: unknown) => Promise<unknown> {

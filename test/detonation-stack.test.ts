@@ -247,6 +247,15 @@ describe('DetonationCluster', () => {
     expect(ofType(resources, 'Custom::AWS')).toEqual([]);
   });
 
+  it('leaves out the flow log and every security-group rule for emulators, so the task reaches nothing, and warns', () => {
+    const { resources, stack, detonation } = synth({ imageUri: EMULATOR_IMAGE, emulatorCompatible: true });
+    for (const type of ['AWS::EC2::FlowLog', 'AWS::EC2::SecurityGroupIngress', 'AWS::EC2::SecurityGroupEgress', 'Custom::AWS']) expect(ofType(resources, type), type).toEqual([]);
+    const taskGroup = resources[logicalIdOf(stack, detonation.securityGroup)]!;
+    expect(taskGroup.Properties.SecurityGroupIngress).toBeUndefined();
+    expect(taskGroup.Properties.SecurityGroupEgress).toEqual([expect.objectContaining({ CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic' })]);
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('emulatorCompatible'))).toHaveLength(1);
+  });
+
   it('looks the S3 prefix list up at deploy time when none is given', () => {
     const { resources } = synth();
     const lookup = only(resources, 'Custom::AWS');
@@ -310,6 +319,10 @@ describe('DetonationCluster', () => {
 
     it('reports no unsuppressed finding with an emulator image and a given prefix list', () => {
       expectNoUnsuppressedFinding({ imageUri: EMULATOR_IMAGE, s3PrefixListId: 'pl-63a5400a' });
+    });
+
+    it('reports no unsuppressed finding for emulators (no flow log, no rules)', () => {
+      expectNoUnsuppressedFinding({ imageUri: EMULATOR_IMAGE, emulatorCompatible: true });
     });
 
     it.skipIf(!existsSync(DOCKERFILE))('reports no unsuppressed finding with the Docker asset (skipped until container/Dockerfile exists)', () => {

@@ -116,6 +116,15 @@ export const RuntimeSettingsSchema = z
   .strict();
 export type RuntimeSettings = z.infer<typeof RuntimeSettingsSchema>;
 
+/**
+ * The longest one analysis execution may run (the state machine's timeout): the engine deadline plus
+ * an hour for triage, waiting for a peer, finalizing and publishing. An upload claimed longer ago than
+ * this belongs to an execution that has ended, so its claim may be taken over.
+ */
+export function executionTimeoutSeconds(settings: Pick<RuntimeSettings, 'engineDeadlineSeconds'>): number {
+  return settings.engineDeadlineSeconds + 3600;
+}
+
 /** Everything a handler needs to know about its environment. */
 export const RuntimeConfigSchema = RuntimeSettingsSchema.safeExtend({
   tableName: z.string().min(1),

@@ -30,8 +30,14 @@ function lambdaDeps(connectors: ConnectorFactory | undefined): HandlerDeps {
  * Wraps a core handler for Lambda: Powertools logging with the invocation context, one metric per
  * invocation and failure, tracing of the AWS clients. Dependencies are built once per container.
  * Only vendor functions pass `connectors`, so the others do not bundle the HTTP client and connectors.
+ * `countsOf` names further count metrics read from a successful output.
  */
-export function lambdaHandler<I, O>(name: string, factory: (deps: HandlerDeps) => CoreHandler<I, O>, connectors?: ConnectorFactory) {
+export function lambdaHandler<I, O>(
+  name: string,
+  factory: (deps: HandlerDeps) => CoreHandler<I, O>,
+  connectors?: ConnectorFactory,
+  countsOf?: (output: O) => Record<string, number>,
+) {
   let core: CoreHandler<I, O> | undefined;
   return async (event: I, context: Context): Promise<O> => {
     logger.addContext(context);
@@ -40,6 +46,7 @@ export function lambdaHandler<I, O>(name: string, factory: (deps: HandlerDeps) =
     try {
       const output = await core(event);
       metrics.addMetric(`${name}Succeeded`, MetricUnit.Count, 1);
+      for (const [metric, count] of Object.entries(countsOf?.(output) ?? {})) metrics.addMetric(metric, MetricUnit.Count, count);
       return output;
     } catch (error) {
       metrics.addMetric(`${name}Failed`, MetricUnit.Count, 1);

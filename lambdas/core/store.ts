@@ -1,4 +1,5 @@
-import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EngineResult, Sample, Verdict } from './schemas';
 
 /** Table key names and the TTL attribute: contracts with the CDK table definition. */
@@ -38,6 +39,16 @@ export interface ObjectVersion {
 export function objectRecordKey(object: ObjectVersion): { pk: string; sk: string } {
   return { pk: `OBJECT#${object.bucket}/${object.key}#${object.uploadId}`, sk: 'STATUS' };
 }
+
+/** Whether an upload's record says how it ended (a verdict or a failure) rather than that it is being analysed. */
+export function isTerminalRecord(record: Record<string, unknown> | undefined): boolean {
+  return record?.status === 'verdict' || record?.status === 'failed';
+}
+
+/** BatchGetItem's limit of keys per request. */
+const BATCH_GET_KEYS = 100;
+/** Rounds of retrying the keys DynamoDB left unprocessed (throttling), with exponential backoff. */
+const BATCH_GET_ROUNDS = 8;
 
 /** What claiming an upload for analysis found. */
 export type ClaimOutcome = 'claimed' | 'in-progress' | 'done';
@@ -156,6 +167,29 @@ export class VerdictStore {
   async getObjectRecord(object: ObjectVersion): Promise<Record<string, unknown> | undefined> {
     const { Item } = await this.ddb.send(new GetCommand({ TableName: this.tableName, Key: objectRecordKey(object), ConsistentRead: true }));
     return Item;
+  }
+
+  /**
+   * The records of many uploads, read consistently with BatchGetItem (100 keys a request; keys DynamoDB
+   * leaves unprocessed are asked again with backoff), by the record's `pk`. Uploads without a record
+   * are absent from the map.
+   */
+  async getObjectRecords(objects: ObjectVersion[]): Promise<Map<string, Record<string, unknown>>> {
+    const records = new Map<string, Record<string, unknown>>();
+    const keys = [...new Map(objects.map((o) => [objectRecordKey(o).pk, objectRecordKey(o)])).values()];
+    for (let start = 0; start < keys.length; start += BATCH_GET_KEYS) {
+      let pending: Record<string, unknown>[] = keys.slice(start, start + BATCH_GET_KEYS);
+      for (let round = 0; pending.length > 0; round++) {
+        if (round === BATCH_GET_ROUNDS) throw new Error(`DynamoDB left ${pending.length} upload records unread after ${round} rounds of BatchGetItem`);
+        if (round > 0) await sleep(Math.min(50 * 2 ** round, 2000));
+        const { Responses, UnprocessedKeys } = await this.ddb.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
+        );
+        for (const item of Responses?.[this.tableName] ?? []) records.set(String(item.pk), item);
+        pending = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      }
+    }
+    return records;
   }
 
   /**

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { executionTimeoutSeconds } from '../core/config';
 import { lambdaHandler } from '../core/lambda';
 import type { HandlerDeps } from '../core/deps';
 import { DuplicateEventError, EmptyObjectError, InvalidEventError, ObjectNotFoundError, ObjectTooLargeError } from '../core/errors';
@@ -52,7 +53,8 @@ export function createTriageHandler(deps: HandlerDeps) {
     // One analysis per upload: a redelivered event finds the claim and ends here, without an event.
     const reanalyze = parsed.data.sandtrap?.reanalyze === true;
     const uploadId = reanalyze ? `reanalysis:${input.owner.split(':').pop()}` : uploadIdOf(object);
-    const staleAfterMs = (deps.config.engineDeadlineSeconds + 3600) * 1000;
+    // A claim outliving the longest execution was left by one that died: this execution takes it over.
+    const staleAfterMs = executionTimeoutSeconds(deps.config) * 1000;
     const claim = await deps.store.claimObject({ bucket: ref.bucket, key: ref.key, uploadId }, input.owner, deps.clock.now(), staleAfterMs, input.event);
     if (claim !== 'claimed') throw new DuplicateEventError(ref.bucket, ref.key, uploadId, claim === 'done' ? 'already analysed' : 'being analysed');
     if (head.size === 0) throw new EmptyObjectError(ref.bucket, ref.key);

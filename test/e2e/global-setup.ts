@@ -15,6 +15,8 @@ const ROOT = join(import.meta.dirname, '..', '..');
 /** Everything of one run lives here (git-ignored): logs, the configuration, assemblies, outputs. */
 const WORK_DIR = join(ROOT, '.sandtrap', 'e2e');
 const STACK = 'Sandtrap';
+/** A second deployment of the same app that acts on verdicts: quarantine and read-blocking on. */
+const GUARDED_STACK = 'SandtrapGuarded';
 
 /** Hard limits per step: a hung step fails the run instead of stalling CI. */
 const LIMITS = { synth: 180_000, bootstrap: 120_000, deploy: 180_000 };
@@ -24,16 +26,30 @@ function e2eConfig(vendors: E2eVendors): SandtrapConfigInput {
   return {
     // MiniStack's Node workers cannot resolve an external @aws-sdk/* from a function's code directory.
     bundleAwsSdk: true,
+    // MiniStack 1.5.33's CloudFormation rejects AWS::EC2::FlowLog, SecurityGroupIngress and
+    // SecurityGroupEgress ("Unrecognized resource types"); no Docker engine builds the image, and none
+    // pulls it (the data plane is played on the host), so any literal URI serves.
+    detonationTask: { imageUri: 'public.ecr.aws/sandtrap/detonation:e2e', emulatorCompatible: true },
     settings: {
       // The functions run on the wall clock and the emulators on an accelerated one, so a vendor's own
       // time estimate would be read on the wrong clock: poll on a fixed schedule instead.
       poll: { scheduleSeconds: [10], useVendorHints: false, minWaitSeconds: 5, maxWaitSeconds: 900 },
-      // MiniStack 1.5.33's CloudFormation rejects the detonation cluster's AWS::EC2::FlowLog,
-      // SecurityGroupIngress and SecurityGroupEgress ("Unrecognized resource types"), so the run deploys
-      // the vendor engines only; the ECS data plane (harness/ecs-data-plane.ts) waits for the day it can.
-      detonation: { enabled: false },
+      // The host plays the Fargate task (harness/ecs-data-plane.ts): it must end within MiniStack's
+      // scaled `.sync` poll limit (about 30 s), hence a short agent deadline.
+      detonation: { enabled: true, agent: { timeout: 12, idle_timeout: 4 } },
       vendors: vendors.vendorConfigs,
     },
+  };
+}
+
+/** The guarded stack's configuration: the vendors only, and the verdict actions on. */
+function guardedConfig(vendors: E2eVendors): SandtrapConfigInput {
+  const base = e2eConfig(vendors);
+  return {
+    ...base,
+    busName: 'sandtrap-guarded',
+    actions: { quarantine: { enabled: true }, readBlocking: { enabled: true, adminRoleArns: ['arn:aws:iam::000000000000:role/e2e-admin'] } },
+    settings: { ...base.settings, detonation: { enabled: false } },
   };
 }
 
@@ -82,6 +98,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     vendors = await startVendors(new AcceleratedClock());
     const configFile = join(WORK_DIR, 'config.json');
     writeFileSync(configFile, JSON.stringify(e2eConfig(vendors), null, 2));
+    const guardedConfigFile = join(WORK_DIR, 'config-guarded.json');
+    writeFileSync(guardedConfigFile, JSON.stringify(guardedConfig(vendors), null, 2));
 
     const run: CdkRun = {
       root: ROOT,
@@ -92,9 +110,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
     };
     const sandtrapAssembly = join(WORK_DIR, 'cdk.out', 'sandtrap');
     const sinkAssembly = join(WORK_DIR, 'cdk.out', 'sink');
+    const guardedAssembly = join(WORK_DIR, 'cdk.out', 'guarded');
+    const guardedRun: CdkRun = { ...run, env: processEnvFor(server.endpoint, { SANDTRAP_CONFIG_FILE: guardedConfigFile }) };
     // esbuild bundling the functions dominates; bootstrap only needs some assembly, so it runs meanwhile.
     await Promise.all([
       time('synth Sandtrap', () => synth(run, { label: 'cdk synth Sandtrap', outDir: sandtrapAssembly, context: { nag: 'off', stackName: STACK }, timeoutMs: LIMITS.synth })),
+      time('synth SandtrapGuarded', () =>
+        synth(guardedRun, { label: 'cdk synth SandtrapGuarded', outDir: guardedAssembly, context: { nag: 'off', stackName: GUARDED_STACK }, timeoutMs: LIMITS.synth }),
+      ),
       time('synth sink + bootstrap', async () => {
         await synth(run, { label: 'cdk synth sink', app: `${process.execPath} --import tsx ${join('test', 'e2e', 'sink-app.ts')}`, outDir: sinkAssembly, timeoutMs: LIMITS.synth });
         await bootstrap(run, { assembly: sinkAssembly, timeoutMs: LIMITS.bootstrap });
@@ -106,10 +129,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const outputs = await time('deploy Sandtrap', () => deploy(run, { assembly: sandtrapAssembly, stack: STACK, outputsFile: join(WORK_DIR, 'outputs-sandtrap.json'), timeoutMs: LIMITS.deploy }));
     clients = createE2eClients(server.endpoint);
     const e2eClients = clients;
-    const [sink] = await Promise.all([
+    const [sink, guardedOutputs] = await Promise.all([
       time('deploy sink', () => deploy(run, { assembly: sinkAssembly, stack: SINK_STACK, outputsFile: join(WORK_DIR, 'outputs-sink.json'), timeoutMs: LIMITS.deploy })),
+      time('deploy SandtrapGuarded', () =>
+        deploy(guardedRun, { assembly: guardedAssembly, stack: GUARDED_STACK, outputsFile: join(WORK_DIR, 'outputs-guarded.json'), timeoutMs: LIMITS.deploy }),
+      ),
       putVendorSecrets(e2eClients, STACK, vendors.secretValues),
     ]);
+    await putVendorSecrets(e2eClients, GUARDED_STACK, vendors.secretValues);
     control = await startControlServer(vendors);
     dataPlane = new EcsDataPlane(e2eClients.ecs, playDetonation, log);
     dataPlane.start();
@@ -119,6 +146,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
       env: ministackAwsEnv(server.endpoint),
       stackName: STACK,
       stack: stackFromOutputs(STACK, 'CREATE_COMPLETE', Object.entries(outputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue }))),
+      guardedStackName: GUARDED_STACK,
+      guardedStack: stackFromOutputs(GUARDED_STACK, 'CREATE_COMPLETE', Object.entries(guardedOutputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue }))),
       queueUrl: required(sink, SINK_OUTPUTS.queueUrl),
       controlUrl: control.url,
       logDir: WORK_DIR,

@@ -100,6 +100,38 @@ describe.skipIf(!provided)('a deployed Sandtrap stack on MiniStack, driven throu
     expect(malicious.score).toBeGreaterThanOrEqual(70);
   });
 
+  it('detonates a behaviour sample and a benign script in the (host-played) Fargate task beside the vendors', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sandtrap-e2e-detonation-'));
+    // The samples as shipped, with a comment that makes their content (and sha256) new on every run.
+    const copy = (sample: string, name: string) => {
+      const file = join(dir, `${nonce.slice(0, 8)}-${name}`);
+      writeFileSync(file, `${readFileSync(join(ROOT, 'samples', sample), 'utf8')}\n# run ${nonce}\n`);
+      return file;
+    };
+    const behaviourFile = copy('behaviors/persistence.sh', 'persistence.sh');
+    const scriptFile = copy('benign/cleanup.sh', 'cleanup.sh');
+    const result = await sandtrap(['submit', behaviourFile, scriptFile, '--wait', '--json', '--prefix', 'e2e/detonation/'], 150_000);
+    expect(result.code, result.stderr).toBe(0);
+    const [behaviour, script] = jsonLines(result.stdout).map((line) => VerdictDocumentSchema.parse(line)) as [VerdictDocument, VerdictDocument];
+    for (const document of [behaviour, script]) {
+      expect(document.engines.map((e) => [e.engine, e.status]).sort()).toEqual([
+        ['cape', 'completed'],
+        ['detonation', 'completed'],
+        ['vmray', 'completed'],
+      ]);
+      // The agent's report went through the presigned PUT into the reports bucket.
+      const detonation = document.engines.find((e) => e.engine === 'detonation');
+      expect(detonation?.reportKey).toMatch(new RegExp(`^reports/${document.sha256}/`));
+    }
+    expect(behaviour.verdict).toBe('malicious');
+    expect(behaviour.engines.find((e) => e.engine === 'detonation')?.verdict).not.toBe('benign');
+    expect(behaviour.behavior?.persistence?.length).toBeGreaterThan(0);
+    expect(script).toMatchObject({ verdict: 'benign' });
+    expect(script.engines.find((e) => e.engine === 'detonation')).toMatchObject({ verdict: 'benign', score: 0 });
+    const [event] = await inbox.waitFor(isVerdictFor(behaviour.sha256), { timeoutMs: 30_000, what: 'Sample Verdict for the behaviour sample' });
+    expect(SampleVerdictDetailSchema.parse(event?.detail).engines.map((e) => e.engine)).toContain('detonation');
+  }, 180_000);
+
   it('stores each verdict and engine result in DynamoDB and tags each uploaded object version', async () => {
     for (const document of [benign, malicious]) {
       const { Item } = await clients.ddb.send(new GetCommand({ TableName: ctx.stack.table, Key: { pk: `SAMPLE#${document.sha256}`, sk: 'VERDICT' } }));

@@ -7,6 +7,9 @@ export interface E2eContext {
   /** The deployed Sandtrap stack. */
   stackName: string;
   stack: { ingestBucket: string; reportsBucket: string; table: string; stateMachineArn: string; bus: string };
+  /** The same app deployed with quarantine and read-blocking on (vendors only). */
+  guardedStackName: string;
+  guardedStack: E2eContext['stack'];
   /** The sink stack's queue, which receives every event of the `sandtrap` bus. */
   queueUrl: string;
   /** The vendor emulators' control server (`GET /emulators`, `PUT /cape/malscore`). */

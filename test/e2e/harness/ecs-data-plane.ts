@@ -23,16 +23,15 @@ export interface DetonationTaskRequest {
 export type DetonationRunner = (request: DetonationTaskRequest) => Promise<void>;
 
 /**
- * EXTENSION POINT — play the ECS data plane's container. MiniStack records a `RunTask` as RUNNING and
- * runs nothing without Docker; {@link EcsDataPlane} finds each detonation task and calls this with its
- * container overrides, then stops the task so that the workflow's `runTask.sync` step continues.
- * Wire the agent here: `await runDetonation({ sampleUrl, reportUrl, sampleName, config })` from
- * `container/agent/` (it fetches the sample and uploads the report through the presigned URLs, which
- * point at MiniStack on 127.0.0.1). It must finish well within MiniStack's `.sync` poll limit
- * (600 polls × 1 s × SFN_WAIT_SCALE ≈ 30 s), or the step fails with `States.Timeout`.
+ * Plays the ECS data plane's container: the detonation agent of `container/agent/` runs on the host
+ * with the task's overrides, as the Fargate task would. It fetches the sample and uploads the report
+ * through the presigned URLs (MiniStack on 127.0.0.1), so the agent must finish well within MiniStack's
+ * `.sync` poll limit (600 polls × 1 s × SFN_WAIT_SCALE ≈ 30 s): the e2e configuration caps its timeout.
+ * It needs what the host detonator needs: Linux, root and strace.
  */
 export const playDetonation: DetonationRunner = async (request) => {
-  throw new Error(`no detonation runner is wired into the e2e data plane (task ${request.taskArn}): see playDetonation in test/e2e/harness/ecs-data-plane.ts`);
+  const { runDetonation } = await import('../../../container/agent/detonate');
+  await runDetonation({ sampleUrl: request.sampleUrl, reportUrl: request.reportUrl, sampleName: request.sampleName, config: request.config });
 };
 
 /** What happened to one task the data plane handled. */

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Clock } from '../../../lambdas/core/clock';
 import type { VendorConfig } from '../../../lambdas/core/config';
 import { CapeEmulator, markerMalscore } from '../../emulators/cape';
-import type { VendorEmulator } from '../../emulators/emulator';
+import { EMULATOR_FAULTS, type EmulatorFault, type VendorEmulator } from '../../emulators/emulator';
 import { EMULATORS } from '../../emulators/index';
 import { SFN_WAIT_SCALE } from './ministack';
 
@@ -81,6 +81,8 @@ export interface ControlServer {
  * - `GET /emulators` → `{ cape: { submissions, requests }, vmray: {...} }`
  * - `PUT /cape/malscore` with `{ "malscore": 9.2 }` makes CAPE score every new task so (the vendor
  *   "changes its mind"); `{ "malscore": null }` goes back to scoring by test markers.
+ * - `PUT /<cape|vmray>/fault` with `{ "fault": "server-error", "count": 2 }` switches an emulator fault
+ *   on for its next `count` requests (every request without a count); `"none"` heals.
  */
 export async function startControlServer(vendors: E2eVendors): Promise<ControlServer> {
   const server: Server = createServer((req, res) => {
@@ -107,6 +109,24 @@ export async function startControlServer(vendors: E2eVendors): Promise<ControlSe
         }
         vendors.cape.malscoreFor = typeof malscore === 'number' ? () => malscore : markerMalscore;
         answer(200, { malscore: typeof malscore === 'number' ? malscore : null });
+        return;
+      }
+      const fault = /^\/(cape|vmray)\/fault$/.exec(req.url ?? '');
+      if (req.method === 'PUT' && fault) {
+        let body: { fault?: unknown; count?: unknown };
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString() || '{}') as typeof body;
+        } catch {
+          answer(400, { error: 'the body is not JSON' });
+          return;
+        }
+        const known = (value: unknown): value is EmulatorFault => value === 'none' || (EMULATOR_FAULTS as readonly unknown[]).includes(value);
+        if (!known(body.fault) || (body.count !== undefined && !(Number.isInteger(body.count) && (body.count as number) > 0))) {
+          answer(400, { error: `fault must be none or one of ${EMULATOR_FAULTS.join(', ')}, count a positive integer` });
+          return;
+        }
+        vendors[fault[1] as 'cape' | 'vmray'].setFault(body.fault, body.count as number | undefined);
+        answer(200, { fault: body.fault, count: body.count ?? null });
         return;
       }
       answer(404, { error: `no route ${req.method} ${req.url}` });

@@ -1,0 +1,79 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { parseSweepSettings, SWEEP_ENV, type SweepSettingsInput } from '../lambdas/core/sweep-config';
+import { PipelineFunction } from './functions';
+import type { AnalysisWorkflow } from './workflow';
+
+/** Props of {@link RedriveSweep}. */
+export interface RedriveSweepProps {
+  /**
+   * The ingest bucket. Versioned, as {@link IngestBuckets} makes it, so that a listing and an event name
+   * an upload by the same version id; without versioning the sweep can only name uploads by ETag.
+   */
+  ingestBucket: s3.IBucket;
+  /** Only keys under this prefix are analysed, so only they are swept. @default every key */
+  prefix?: string;
+  /** The verdict table, where each upload's claim and terminal record are. */
+  table: dynamodb.ITable;
+  /** The analysis workflow: re-drives start its state machine; the sweep reads the settings its functions read. */
+  workflow: AnalysisWorkflow;
+  /** Deadline, lookback and bounds of a run, validated at synth time. @default 60 minutes, 7 days, 100 re-drives a run, 3 per upload */
+  settings?: SweepSettingsInput;
+  /** Time between two runs. @default Duration.minutes(15) */
+  rate?: Duration;
+  /** @default false */
+  bundleAwsSdk?: boolean;
+}
+
+/**
+ * The scheduled sweep that makes sure no upload is lost: every `rate`, a function lists the ingest
+ * bucket, finds uploads that still have no terminal record after the deadline (their event was lost,
+ * or the execution that claimed them died) and re-drives each with one named execution of the
+ * state machine (see `lambdas/core/sweep.ts`). It may list the bucket, read the table and start the
+ * state machine, nothing else.
+ */
+export class RedriveSweep extends Construct {
+  readonly function: PipelineFunction;
+  readonly rule: events.Rule;
+
+  constructor(scope: Construct, id: string, props: RedriveSweepProps) {
+    super(scope, id);
+    const settings = parseSweepSettings(props.settings, 'RedriveSweep settings');
+    const rate = props.rate ?? Duration.minutes(15);
+    this.function = new PipelineFunction(this, 'SweepFn', {
+      environment: {
+        ...props.workflow.environment,
+        [SWEEP_ENV.ingestBucket]: props.ingestBucket.bucketName,
+        ...(props.prefix ? { [SWEEP_ENV.ingestPrefix]: props.prefix } : {}),
+        [SWEEP_ENV.stateMachineArn]: props.workflow.stateMachine.stateMachineArn,
+        [SWEEP_ENV.settings]: JSON.stringify(settings),
+      },
+      // Listing and checking thousands of uploads and starting maxRedrivesPerRun executions take seconds.
+      timeout: Duration.minutes(5),
+      memorySize: 256,
+      bundleAwsSdk: props.bundleAwsSdk,
+    });
+    const fn = this.function.function;
+    // ListObjectVersions, always with the ingest prefix when there is one.
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucketVersions'],
+        resources: [props.ingestBucket.bucketArn],
+        ...(props.prefix ? { conditions: { StringEquals: { 's3:prefix': props.prefix } } } : {}),
+      }),
+    );
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:BatchGetItem'], resources: [props.table.tableArn] }));
+    props.workflow.stateMachine.grantStartExecution(fn);
+    this.rule = new events.Rule(this, 'Schedule', {
+      description: 'Re-drive Sandtrap uploads that have no terminal record after the deadline',
+      schedule: events.Schedule.rate(rate),
+      // A run older than the next one is not worth delivering: the next run does the same work.
+      targets: [new targets.LambdaFunction(fn, { retryAttempts: 2, maxEventAge: rate })],
+    });
+  }
+}
