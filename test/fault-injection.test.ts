@@ -51,6 +51,9 @@ describe('nothing is lost under faults: 300 uploads with random faults switched 
         }
       },
       },
+      {},
+      // The sweep must look back further than these week-long executions can run (synth checks it).
+      { sweep: { lookbackDays: 30 } },
     );
     // Vendor faults on one request in ten, of every kind the emulator has.
     h.emulator.faultFor = () => (rand() < 0.1 ? VENDOR_FAULTS[Math.floor(rand() * VENDOR_FAULTS.length)] ?? 'none' : 'none');
