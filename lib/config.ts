@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { executionTimeoutSeconds, parseSettings, RuntimeSettingsSchema, type RuntimeSettings } from '../lambdas/core/config';
+import { FaultInjectionSchema } from '../lambdas/core/fault-injection';
 import { SweepSettingsSchema } from '../lambdas/core/sweep-config';
 
 /**
@@ -53,6 +54,8 @@ export const SandtrapConfigSchema = z
       .strict()
       .default({}),
     settings: RuntimeSettingsSchema.default(RuntimeSettingsSchema.parse({})),
+    /** Test stacks only: crashes and DynamoDB throttling for the uploads a test names by key (see `lambdas/core/fault-injection.ts`). */
+    faultInjection: FaultInjectionSchema.optional(),
     /** The re-drive sweep: `{rateMinutes, deadlineMinutes, lookbackDays, maxRedrivesPerRun, maxAttempts}`. */
     sweep: SweepScheduleSchema.default(SweepScheduleSchema.parse({})),
   })

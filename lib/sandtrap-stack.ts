@@ -85,6 +85,7 @@ export class SandtrapStack extends Stack {
       engineConcurrency: config.engineConcurrency,
       bundleAwsSdk: config.bundleAwsSdk,
       detonation: this.detonation,
+      ...(config.faultInjection ? { faultInjection: config.faultInjection } : {}),
     });
     if (config.actions.readBlocking.enabled) {
       new ReadBlockingPolicy(this, 'ReadBlocking', {

@@ -15,6 +15,7 @@ import { PipelineFunction } from './functions';
 import type { WorkflowFunctionId } from './handlers';
 import { DETONATION_ENV, type DetonationCluster } from './detonation';
 import { parseAgentConfig } from '../lambdas/core/detonation-report';
+import { FAULT_INJECTION_ENV, type FaultInjection } from '../lambdas/core/fault-injection';
 
 /** Props of {@link AnalysisWorkflow}. */
 export interface AnalysisWorkflowProps {
@@ -27,6 +28,8 @@ export interface AnalysisWorkflowProps {
   engineConcurrency?: number;
   /** @default false */
   bundleAwsSdk?: boolean;
+  /** Faults injected into the functions for the uploads a test names (see `lambdas/core/fault-injection.ts`); never in production. */
+  faultInjection?: FaultInjection;
   /** Where malicious objects are moved; without it quarantine is off. */
   quarantineBucket?: s3.IBucket;
   /** Our Linux detonation on Fargate; without it the `detonation` engine is not part of the workflow. */
@@ -95,6 +98,7 @@ export class AnalysisWorkflow extends Construct {
       [ENV.reportsBucket]: props.reportsBucket.bucketName,
       [ENV.settings]: JSON.stringify({ ...props.settings, vendors }),
       ...(props.quarantineBucket ? { [ENV.quarantineBucket]: props.quarantineBucket.bucketName } : {}),
+      ...(props.faultInjection ? { [FAULT_INJECTION_ENV]: JSON.stringify(props.faultInjection) } : {}),
     };
     this.environment = environment;
     const make = (fnId: WorkflowFunctionId, timeout: Duration, memorySize = 512) =>
@@ -150,7 +154,8 @@ export class AnalysisWorkflow extends Construct {
     if (props.quarantineBucket) {
       // Moving a malicious object: copy the version (with its tags) to quarantine, delete the original version.
       allow('FinalizeFn', ['s3:GetObjectVersion', 's3:GetObjectVersionTagging', 's3:DeleteObject', 's3:DeleteObjectVersion'], [objects]);
-      allow('FinalizeFn', ['s3:PutObject', 's3:PutObjectTagging'], [props.quarantineBucket.arnForObjects('*')]);
+      // Tagging the copy names its version (s3:PutObjectVersionTagging); IAM-enforcing MiniStack caught its absence.
+      allow('FinalizeFn', ['s3:PutObject', 's3:PutObjectTagging', 's3:PutObjectVersionTagging'], [props.quarantineBucket.arnForObjects('*')]);
     }
     // The shared rate limiter's counters.
     for (const id of ['VendorSubmitFn', 'VendorPollFn', 'VendorCollectFn'] as const) allow(id, ['dynamodb:UpdateItem'], table);

@@ -4,6 +4,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { getObjectTags } from '../lambdas/core/objects';
 import { DETAIL_TYPE_VERDICT, SampleVerdictDetailSchema, TAG_VERDICT } from '../lambdas/core/schemas';
+import { sessionsOfRoleArn } from '../lib/read-blocking';
 import { SandtrapStack } from '../lib/sandtrap-stack';
 import { CapeEmulator } from './emulators/cape';
 import { startVendorHarness } from './support';
@@ -11,6 +12,12 @@ import { startVendorHarness } from './support';
 const ADMIN = 'arn:aws:iam::123456789012:role/SecurityAnalyst';
 
 describe('acting on verdicts', () => {
+  it('names the sessions of an admin role by its name, without its path', () => {
+    expect(sessionsOfRoleArn('arn:aws:iam::123456789012:role/soc/tier2/Analyst')).toBe('arn:aws:sts::123456789012:assumed-role/Analyst/*');
+    expect(sessionsOfRoleArn('arn:aws-cn:iam::123456789012:role/Analyst')).toBe('arn:aws-cn:sts::123456789012:assumed-role/Analyst/*');
+    expect(sessionsOfRoleArn('arn:aws:iam::123456789012:user/alice')).toBeUndefined();
+  });
+
   it('denies reading unverdicted or non-benign objects to everyone but the pipeline and admin roles', () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     const stack = new SandtrapStack(app, 'Blocking', { config: { actions: { readBlocking: { enabled: true, adminRoleArns: [ADMIN] } } } });
@@ -20,8 +27,13 @@ describe('acting on verdicts', () => {
     expect(deny.Condition.StringNotEquals).toEqual({ 's3:ExistingObjectTag/sandtrap:verdict': 'benign' });
     const allowed = deny.Condition.ArnNotLike['aws:PrincipalArn'] as unknown[];
     expect(allowed).toContain(ADMIN);
-    // Every pipeline function's role may still read (Triage hashes, vendors stream, detonation presigns).
-    expect(allowed.filter((a) => typeof a === 'object')).toHaveLength(Object.keys(stack.workflow.functions).length);
+    // The role's sessions too, for emulators that evaluate aws:PrincipalArn as the session's ARN.
+    expect(allowed).toContain('arn:aws:sts::123456789012:assumed-role/SecurityAnalyst/*');
+    // Every pipeline function's role and its sessions may still read (Triage hashes, vendors stream, detonation presigns).
+    const functions = Object.keys(stack.workflow.functions).length;
+    const tokens = allowed.filter((a) => typeof a === 'object').map((a) => JSON.stringify(a));
+    expect(tokens.filter((t) => t.includes('"Arn"'))).toHaveLength(functions);
+    expect(tokens.filter((t) => t.includes(':assumed-role/'))).toHaveLength(functions);
   });
 
   describe('quarantine, through the local state machine', () => {

@@ -15,7 +15,9 @@ export interface ClientOptions {
   endpoint?: string;
   s3Endpoint?: string;
   dynamodbEndpoint?: string;
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** The HTTP handler's options (a custom CA's `httpsAgent`, say); the SDK's default otherwise. */
+  requestHandler?: { httpsAgent: unknown };
 }
 
 /**
@@ -26,7 +28,11 @@ export interface ClientOptions {
  */
 export function createClients(options: ClientOptions = {}, env: NodeJS.ProcessEnv = process.env): AwsClients {
   const region = options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
-  const common = { region, ...(options.credentials ? { credentials: options.credentials } : {}) };
+  const common = {
+    region,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...(options.requestHandler ? { requestHandler: options.requestHandler as never } : {}),
+  };
   const s3Endpoint = options.s3Endpoint ?? options.endpoint ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
   const ddbEndpoint = options.dynamodbEndpoint ?? options.endpoint ?? env.AWS_ENDPOINT_URL_DYNAMODB ?? env.AWS_ENDPOINT_URL;
   const s3 = new S3Client({

@@ -4,6 +4,7 @@ import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
 import { createClients } from './clients';
 import { loadRuntimeConfig } from './config';
+import { faultInjectionFrom, faultsFor, InjectedFault, throttlingError, type FaultInjection } from './fault-injection';
 import type { HandlerDeps } from './deps';
 import { createDeps, type ConnectorFactory } from './runtime';
 
@@ -15,10 +16,23 @@ const metrics = new Metrics({ namespace: 'Sandtrap', serviceName: 'sandtrap' });
 const tracer = new Tracer({ serviceName: 'sandtrap' });
 
 let deps: HandlerDeps | undefined;
+let faultInjection: FaultInjection | undefined;
+/** Whether the invocation in progress has its DynamoDB calls throttled (one invocation at a time per container). */
+let throttling = false;
 
 function lambdaDeps(connectors: ConnectorFactory | undefined): HandlerDeps {
   if (!deps) {
+    faultInjection = faultInjectionFrom(process.env);
     const clients = createClients();
+    if (faultInjection) {
+      clients.ddb.middlewareStack.add(
+        (next) => async (args) => {
+          if (throttling) throw throttlingError();
+          return next(args);
+        },
+        { step: 'initialize', name: 'sandtrapInjectedThrottling' },
+      );
+    }
     tracer.captureAWSv3Client(clients.s3);
     tracer.captureAWSv3Client(clients.ddb);
     deps = createDeps(loadRuntimeConfig(), { clients, log: logger, connectors });
@@ -43,7 +57,10 @@ export function lambdaHandler<I, O>(
     logger.addContext(context);
     logger.appendKeys({ step: name });
     core ??= factory(lambdaDeps(connectors));
+    const faults = faultsFor(faultInjection, name, event);
+    throttling = faults.throttle;
     try {
+      if (faults.crash) throw new InjectedFault(name, faults.key ?? '');
       const output = await core(event);
       metrics.addMetric(`${name}Succeeded`, MetricUnit.Count, 1);
       for (const [metric, count] of Object.entries(countsOf?.(output) ?? {})) metrics.addMetric(metric, MetricUnit.Count, count);
@@ -53,6 +70,7 @@ export function lambdaHandler<I, O>(
       logger.error(`${name} failed`, { error: (error as Error).name, message: (error as Error).message });
       throw error;
     } finally {
+      throttling = false;
       metrics.publishStoredMetrics();
       logger.removeKeys(['step']);
     }

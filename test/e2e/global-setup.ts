@@ -8,6 +8,7 @@ import { bootstrap, deploy, synth, type CdkRun } from './harness/cdk';
 import type { E2eContext } from './harness/context';
 import { EcsDataPlane, playDetonation } from './harness/ecs-data-plane';
 import { ministackAwsEnv, processEnvFor, startMiniStack, type MiniStack } from './harness/ministack';
+import { createTestTls, trustEnv } from './harness/tls';
 import { SINK_OUTPUTS, SINK_STACK } from './harness/sink';
 import { AcceleratedClock, startControlServer, startVendors, type ControlServer, type E2eVendors } from './harness/vendors';
 
@@ -15,6 +16,8 @@ const ROOT = join(import.meta.dirname, '..', '..');
 /** Everything of one run lives here (git-ignored): logs, the configuration, assemblies, outputs. */
 const WORK_DIR = join(ROOT, '.sandtrap', 'e2e');
 const STACK = 'Sandtrap';
+/** Where the IAM-enforcing MiniStack of the guarded stack listens. */
+const GUARDED_PORT = 4567;
 /** A second deployment of the same app that acts on verdicts: quarantine and read-blocking on. */
 const GUARDED_STACK = 'SandtrapGuarded';
 
@@ -75,8 +78,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   rmSync(WORK_DIR, { recursive: true, force: true });
   mkdirSync(WORK_DIR, { recursive: true });
   const ministackLog = join(WORK_DIR, 'ministack.log');
+  const guardedMinistackLog = join(WORK_DIR, 'ministack-guarded.log');
 
   let ministack: MiniStack | undefined;
+  let guardedMinistack: MiniStack | undefined;
+  let guardedClients: ReturnType<typeof createE2eClients> | undefined;
   let vendors: E2eVendors | undefined;
   let control: ControlServer | undefined;
   let dataPlane: EcsDataPlane | undefined;
@@ -88,13 +94,23 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await control?.stop();
     await vendors?.stop();
     if (clients) destroyE2eClients(clients);
-    await ministack?.stop();
+    if (guardedClients) destroyE2eClients(guardedClients);
+    await Promise.all([ministack?.stop(), guardedMinistack?.stop()]);
   };
 
   try {
-    ministack = await time('MiniStack start', () => startMiniStack({ root: ROOT, logFile: ministackLog }));
+    // The guarded stack gets a MiniStack of its own that enforces IAM (over TLS, see startMiniStack):
+    // read-blocking is a bucket policy, which only an IAM-enforcing endpoint applies.
+    const tls = createTestTls(join(WORK_DIR, 'tls'));
+    [ministack, guardedMinistack] = await time('MiniStack start', () =>
+      Promise.all([
+        startMiniStack({ root: ROOT, logFile: ministackLog }),
+        startMiniStack({ root: ROOT, logFile: guardedMinistackLog, port: GUARDED_PORT, enforceIam: tls }),
+      ]),
+    );
     await ministack.reset();
     const server = ministack;
+    const guardedServer = guardedMinistack;
     vendors = await startVendors(new AcceleratedClock());
     const configFile = join(WORK_DIR, 'config.json');
     writeFileSync(configFile, JSON.stringify(e2eConfig(vendors), null, 2));
@@ -111,16 +127,22 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const sandtrapAssembly = join(WORK_DIR, 'cdk.out', 'sandtrap');
     const sinkAssembly = join(WORK_DIR, 'cdk.out', 'sink');
     const guardedAssembly = join(WORK_DIR, 'cdk.out', 'guarded');
-    const guardedRun: CdkRun = { ...run, env: processEnvFor(server.endpoint, { SANDTRAP_CONFIG_FILE: guardedConfigFile }) };
+    const guardedEnv = { ...ministackAwsEnv(guardedServer.endpoint), ...trustEnv(tls) };
+    const guardedRun: CdkRun = {
+      ...run,
+      env: processEnvFor(guardedServer.endpoint, { SANDTRAP_CONFIG_FILE: guardedConfigFile, ...trustEnv(tls) }),
+      logFile: join(WORK_DIR, 'cdk-guarded.log'),
+      explain: () => guardedServer.diagnostics(),
+    };
     // esbuild bundling the functions dominates; bootstrap only needs some assembly, so it runs meanwhile.
     await Promise.all([
       time('synth Sandtrap', () => synth(run, { label: 'cdk synth Sandtrap', outDir: sandtrapAssembly, context: { nag: 'off', stackName: STACK }, timeoutMs: LIMITS.synth })),
       time('synth SandtrapGuarded', () =>
         synth(guardedRun, { label: 'cdk synth SandtrapGuarded', outDir: guardedAssembly, context: { nag: 'off', stackName: GUARDED_STACK }, timeoutMs: LIMITS.synth }),
       ),
-      time('synth sink + bootstrap', async () => {
+      time('synth sink + bootstraps', async () => {
         await synth(run, { label: 'cdk synth sink', app: `${process.execPath} --import tsx ${join('test', 'e2e', 'sink-app.ts')}`, outDir: sinkAssembly, timeoutMs: LIMITS.synth });
-        await bootstrap(run, { assembly: sinkAssembly, timeoutMs: LIMITS.bootstrap });
+        await Promise.all([bootstrap(run, { assembly: sinkAssembly, timeoutMs: LIMITS.bootstrap }), bootstrap(guardedRun, { assembly: sinkAssembly, timeoutMs: LIMITS.bootstrap })]);
       }),
     ]).catch((error: unknown) => {
       abort.abort();
@@ -136,7 +158,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
       ),
       putVendorSecrets(e2eClients, STACK, vendors.secretValues),
     ]);
-    await putVendorSecrets(e2eClients, GUARDED_STACK, vendors.secretValues);
+    guardedClients = createE2eClients(guardedServer.endpoint, { caFile: tls.caFile });
+    await putVendorSecrets(guardedClients, GUARDED_STACK, vendors.secretValues);
     control = await startControlServer(vendors);
     dataPlane = new EcsDataPlane(e2eClients.ecs, playDetonation, log);
     dataPlane.start();
@@ -146,6 +169,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
       env: ministackAwsEnv(server.endpoint),
       stackName: STACK,
       stack: stackFromOutputs(STACK, 'CREATE_COMPLETE', Object.entries(outputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue }))),
+      guardedEndpoint: guardedServer.endpoint,
+      guardedEnv,
+      guardedCaFile: tls.caFile,
       guardedStackName: GUARDED_STACK,
       guardedStack: stackFromOutputs(GUARDED_STACK, 'CREATE_COMPLETE', Object.entries(guardedOutputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue }))),
       queueUrl: required(sink, SINK_OUTPUTS.queueUrl),
@@ -157,7 +183,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     timings['setup total'] = Date.now() - started;
     log(`ready in ${(timings['setup total'] / 1000).toFixed(1)} s: ${Object.entries(timings).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', ')}`);
   } catch (error) {
-    const diagnostics = ministack?.diagnostics() ?? '';
+    const diagnostics = [ministack?.diagnostics() ?? '', guardedMinistack?.diagnostics() ?? ''].filter(Boolean).join('\n');
     await teardown();
     const message = (error as Error).message;
     throw new Error(diagnostics && !message.includes(diagnostics) ? `${message}\n${diagnostics}` : message);

@@ -3,9 +3,12 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { GetBucketPolicyCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { AttachRolePolicyCommand, CreateAccessKeyCommand, CreatePolicyCommand, CreateRoleCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
+import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { Agent } from 'node:https';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { TAG_SCORE, TAG_VERDICT, VerdictDocumentSchema } from '../../lambdas/core/schemas';
+import { TAG_SCORE, TAG_VERDICT, VerdictDocumentSchema, type VerdictDocument } from '../../lambdas/core/schemas';
 import { createE2eClients, destroyE2eClients, type E2eClients } from './harness/aws';
 import type { E2eContext } from './harness/context';
 
@@ -13,60 +16,123 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'sandtrap.mjs');
 const provided = inject('e2e') as E2eContext | undefined;
 const ctx = provided ?? ({} as E2eContext);
+/** The admin role the guarded stack's configuration names (test/e2e/global-setup.ts). */
+const ADMIN_ROLE = 'e2e-admin';
 
 function sandtrap(args: string[], timeoutMs = 90_000): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...ctx.env }, timeout: timeoutMs }, (error, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...ctx.guardedEnv }, timeout: timeoutMs }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
     });
   });
 }
 
-describe.skipIf(!provided)('verdict actions of a deployed stack with quarantine and read-blocking on (MiniStack)', () => {
-  let clients: E2eClients;
-  let maliciousFile: string;
-  let content: Buffer;
+async function submitAndWait(file: string, prefix: string): Promise<VerdictDocument> {
+  const result = await sandtrap(['submit', file, '--wait', '--json', '--prefix', prefix, '--stack', ctx.guardedStackName]);
+  expect(result.code, result.stderr).toBe(0);
+  return VerdictDocumentSchema.parse(JSON.parse(result.stdout.trim().split('\n')[0] ?? '{}'));
+}
 
-  beforeAll(() => {
-    clients = createE2eClients(ctx.endpoint);
-    const nonce = randomUUID();
-    maliciousFile = join(mkdtempSync(join(tmpdir(), 'sandtrap-e2e-actions-')), `invoice-${nonce.slice(0, 8)}.js`);
-    writeFileSync(maliciousFile, `// SANDTRAP-TEST-MALICIOUS ${nonce}\nconsole.log('inert test marker');\n`);
-    content = readFileSync(maliciousFile);
+/** The HTTP status of a GetObject, 200 when it is allowed. */
+async function readStatus(clients: E2eClients, bucket: string, key: string): Promise<number> {
+  try {
+    const object = await clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    await object.Body?.transformToByteArray();
+    return 200;
+  } catch (error) {
+    return (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0;
+  }
+}
+
+describe.skipIf(!provided)('verdict actions of a deployed stack with quarantine and read-blocking on (MiniStack enforcing IAM)', () => {
+  let root: E2eClients;
+  let analyst: E2eClients;
+  let admin: E2eClients;
+  const dir = mkdtempSync(join(tmpdir(), 'sandtrap-e2e-actions-'));
+  const nonce = randomUUID();
+  const sample = (name: string, content: string) => {
+    const file = join(dir, `${nonce.slice(0, 8)}-${name}`);
+    writeFileSync(file, `${content} ${nonce}\n`);
+    return file;
+  };
+
+  beforeAll(async () => {
+    root = createE2eClients(ctx.guardedEndpoint, { caFile: ctx.guardedCaFile });
+    const config = {
+      endpoint: ctx.guardedEndpoint,
+      region: ctx.guardedEnv.AWS_REGION as string,
+      credentials: { accessKeyId: ctx.guardedEnv.AWS_ACCESS_KEY_ID as string, secretAccessKey: ctx.guardedEnv.AWS_SECRET_ACCESS_KEY as string },
+      requestHandler: { httpsAgent: new Agent({ ca: readFileSync(ctx.guardedCaFile) }) },
+    };
+    const iam = new IAMClient(config);
+    const sts = new STSClient(config);
+    const readIngest = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: ['s3:GetObject', 's3:GetObjectVersion'], Resource: `arn:aws:s3:::${ctx.guardedStack.ingestBucket}/*` }],
+    });
+    // A non-admin principal whose own policy lets it read the ingest bucket: only the bucket policy stops it.
+    await iam.send(new CreateUserCommand({ UserName: `analyst-${nonce.slice(0, 8)}` }));
+    await iam.send(new PutUserPolicyCommand({ UserName: `analyst-${nonce.slice(0, 8)}`, PolicyName: 'read-ingest', PolicyDocument: readIngest }));
+    const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName: `analyst-${nonce.slice(0, 8)}` }));
+    analyst = createE2eClients(ctx.guardedEndpoint, { caFile: ctx.guardedCaFile, credentials: { accessKeyId: AccessKey!.AccessKeyId!, secretAccessKey: AccessKey!.SecretAccessKey! } });
+    // The admin role the stack exempts, with the same identity policy, used through an assumed-role session.
+    await iam.send(
+      new CreateRoleCommand({
+        RoleName: ADMIN_ROLE,
+        AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::000000000000:root' }, Action: 'sts:AssumeRole' }] }),
+      }),
+    );
+    const { Policy } = await iam.send(new CreatePolicyCommand({ PolicyName: `read-ingest-${nonce.slice(0, 8)}`, PolicyDocument: readIngest }));
+    await iam.send(new AttachRolePolicyCommand({ RoleName: ADMIN_ROLE, PolicyArn: Policy!.Arn! }));
+    const { Credentials } = await sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::000000000000:role/${ADMIN_ROLE}`, RoleSessionName: 'e2e' }));
+    admin = createE2eClients(ctx.guardedEndpoint, {
+      caFile: ctx.guardedCaFile,
+      credentials: { accessKeyId: Credentials!.AccessKeyId!, secretAccessKey: Credentials!.SecretAccessKey!, sessionToken: Credentials!.SessionToken! },
+    });
+    iam.destroy();
+    sts.destroy();
   });
 
-  afterAll(() => destroyE2eClients(clients));
+  afterAll(() => {
+    for (const clients of [root, analyst, admin]) if (clients) destroyE2eClients(clients);
+  });
 
   it('moves a malicious upload into the quarantine bucket with its content and verdict tags, and out of the ingest bucket', async () => {
-    const result = await sandtrap(['submit', maliciousFile, '--wait', '--json', '--prefix', 'e2e/actions/', '--stack', ctx.guardedStackName]);
-    expect(result.code, result.stderr).toBe(0);
-    const document = VerdictDocumentSchema.parse(JSON.parse(result.stdout.trim().split('\n')[0] ?? '{}'));
-    expect(document).toMatchObject({ bucket: ctx.guardedStack.ingestBucket, key: `e2e/actions/${basename(maliciousFile)}`, verdict: 'malicious' });
+    const file = sample('invoice.js', '// SANDTRAP-TEST-MALICIOUS');
+    const document = await submitAndWait(file, 'e2e/actions/');
+    expect(document).toMatchObject({ bucket: ctx.guardedStack.ingestBucket, key: `e2e/actions/${basename(file)}`, verdict: 'malicious' });
     const quarantined = document.quarantinedTo;
     expect(quarantined, 'the verdict names where the object went').toBeDefined();
     expect(quarantined?.bucket).not.toBe(ctx.guardedStack.ingestBucket);
     expect(quarantined?.key).toBe(document.key);
 
     // Gone from the ingest bucket: the analysed version no longer exists there.
-    await expect(clients.s3.send(new HeadObjectCommand({ Bucket: document.bucket, Key: document.key, VersionId: document.versionId ?? undefined }))).rejects.toMatchObject({
+    await expect(root.s3.send(new HeadObjectCommand({ Bucket: document.bucket, Key: document.key, VersionId: document.versionId ?? undefined }))).rejects.toMatchObject({
       $metadata: { httpStatusCode: expect.any(Number) },
     });
     // In quarantine: the same bytes, tagged with the verdict.
-    const object = await clients.s3.send(new GetObjectCommand({ Bucket: quarantined?.bucket, Key: quarantined?.key, VersionId: quarantined?.versionId ?? undefined }));
+    const object = await root.s3.send(new GetObjectCommand({ Bucket: quarantined?.bucket, Key: quarantined?.key, VersionId: quarantined?.versionId ?? undefined }));
     const bytes = Buffer.from(await object.Body!.transformToByteArray());
-    expect(createHash('sha256').update(bytes).digest('hex')).toBe(createHash('sha256').update(content).digest('hex'));
-    const { TagSet = [] } = await clients.s3.send(new GetObjectTaggingCommand({ Bucket: quarantined?.bucket, Key: quarantined?.key, VersionId: quarantined?.versionId ?? undefined }));
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(createHash('sha256').update(readFileSync(file)).digest('hex'));
+    const { TagSet = [] } = await root.s3.send(new GetObjectTaggingCommand({ Bucket: quarantined?.bucket, Key: quarantined?.key, VersionId: quarantined?.versionId ?? undefined }));
     expect(Object.fromEntries(TagSet.map((t) => [t.Key, t.Value]))).toMatchObject({ [TAG_VERDICT]: 'malicious', [TAG_SCORE]: String(document.score) });
   });
 
-  it('deploys the read-blocking bucket policy: no reads of ingest objects not tagged benign, except by the pipeline and the admin role', async () => {
-    // Deployed, not enforced here: MiniStack applies bucket policies to callers of the bucket's own
-    // account only under AUTH=true (see the README's e2e section).
-    const { Policy } = await clients.s3.send(new GetBucketPolicyCommand({ Bucket: ctx.guardedStack.ingestBucket }));
-    const statements = (JSON.parse(Policy ?? '{}') as { Statement: { Sid?: string; Effect: string; Action: string | string[]; Condition?: Record<string, Record<string, unknown>> }[] }).Statement;
-    const blocking = statements.find((s) => s.Sid === 'DenyReadUntilVerdictBenign');
-    expect(blocking).toMatchObject({ Effect: 'Deny', Action: expect.arrayContaining(['s3:GetObject', 's3:GetObjectVersion']) });
-    expect(blocking?.Condition?.StringNotEquals).toEqual({ [`s3:ExistingObjectTag/${TAG_VERDICT}`]: 'benign' });
-    expect(JSON.stringify(blocking?.Condition?.ArnNotLike)).toContain('arn:aws:iam::000000000000:role/e2e-admin');
+  it('denies a non-admin principal reading an object until it is verdicted benign, and a suspicious one after its verdict; the admin role reads', async () => {
+    const bucket = ctx.guardedStack.ingestBucket;
+    // Read right after its upload: no verdict can be there yet (its analysis takes several vendor polls).
+    const unverdicted = `e2e/unverdicted/${nonce}.txt`;
+    await root.s3.send(new PutObjectCommand({ Bucket: bucket, Key: unverdicted, Body: `never analysed ${nonce}\n` }));
+    expect(await readStatus(analyst, bucket, unverdicted)).toBe(403);
+
+    const benign = await submitAndWait(sample('minutes.txt', 'minutes of the weekly meeting'), 'e2e/blocking/');
+    const suspicious = await submitAndWait(sample('macro.txt', 'SANDTRAP-TEST-SUSPICIOUS'), 'e2e/blocking/');
+    expect(benign.verdict).toBe('benign');
+    expect(suspicious.verdict).not.toBe('benign');
+    // The verdict tag opens the benign object to the same principal; the suspicious one stays closed.
+    expect(await readStatus(analyst, bucket, benign.key)).toBe(200);
+    expect(await readStatus(analyst, bucket, suspicious.key)).toBe(403);
+    // The admin role (through an assumed-role session) and the account's pipeline are exempt.
+    expect(await readStatus(admin, bucket, suspicious.key)).toBe(200);
   });
 });

@@ -4,6 +4,8 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { readFileSync } from 'node:fs';
+import { Agent } from 'node:https';
 import { createClients, destroyClients, type AwsClients } from '../../../lambdas/core/clients';
 import { ministackAwsEnv } from './ministack';
 
@@ -22,15 +24,17 @@ export interface E2eClients extends AwsClients {
  * harness never reaches a real account whatever the developer's shell has set. S3 and DynamoDB come
  * from `createClients`, the factory the pipeline itself uses.
  */
-export function createE2eClients(endpoint: string): E2eClients {
+export function createE2eClients(endpoint: string, options: { caFile?: string; credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } } = {}): E2eClients {
   const env = ministackAwsEnv(endpoint);
+  const requestHandler = options.caFile ? { httpsAgent: new Agent({ ca: readFileSync(options.caFile), keepAlive: true }) } : undefined;
   const config = {
     endpoint,
     region: env.AWS_REGION as string,
-    credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID as string, secretAccessKey: env.AWS_SECRET_ACCESS_KEY as string },
+    credentials: options.credentials ?? { accessKeyId: env.AWS_ACCESS_KEY_ID as string, secretAccessKey: env.AWS_SECRET_ACCESS_KEY as string },
+    ...(requestHandler ? { requestHandler } : {}),
   };
   return {
-    ...createClients({ endpoint, region: config.region, credentials: config.credentials }, {}),
+    ...createClients({ endpoint, region: config.region, credentials: config.credentials, ...(requestHandler ? { requestHandler } : {}) }, {}),
     sfn: new SFNClient(config),
     sqs: new SQSClient(config),
     ecs: new ECSClient(config),

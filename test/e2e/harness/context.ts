@@ -7,7 +7,11 @@ export interface E2eContext {
   /** The deployed Sandtrap stack. */
   stackName: string;
   stack: { ingestBucket: string; reportsBucket: string; table: string; stateMachineArn: string; bus: string };
-  /** The same app deployed with quarantine and read-blocking on (vendors only). */
+  /** The IAM-enforcing MiniStack (AUTH=true, TLS) of the guarded stack, and how its clients trust it. */
+  guardedEndpoint: string;
+  guardedEnv: Record<string, string>;
+  guardedCaFile: string;
+  /** The same app deployed there with quarantine and read-blocking on (vendors only). */
   guardedStackName: string;
   guardedStack: E2eContext['stack'];
   /** The sink stack's queue, which receives every event of the `sandtrap` bus. */

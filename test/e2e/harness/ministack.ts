@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { killGroup, tail } from './commands';
+import { trustEnv, type TestTls } from './tls';
 
 /** The MiniStack release the harness is verified with (`.ci/run` installs exactly this one). */
 export const MINISTACK_VERSION = '1.5.33';
@@ -70,15 +72,36 @@ export interface MiniStackOptions {
   logFile: string;
   /** @default 20_000 */
   startTimeoutMs?: number;
+  /** @default MINISTACK_PORT */
+  port?: number;
+  /**
+   * IAM enforced (`AUTH=true`): every request is evaluated against identity and resource policies,
+   * functions run with their execution role's session. Served over TLS (`USE_SSL=1`) with this
+   * certificate, since on plain HTTP `aws:SecureTransport` is false and every bucket with a TLS-only
+   * policy (CDK's bootstrap bucket, ours) refuses every request.
+   */
+  enforceIam?: TestTls;
 }
 
-async function healthy(endpoint: string): Promise<boolean> {
-  try {
-    const response = await fetch(`${endpoint}/_ministack/health`, { signal: AbortSignal.timeout(1_000) });
-    return response.ok;
-  } catch {
-    return false;
+async function healthy(endpoint: string, caFile?: string): Promise<boolean> {
+  if (!endpoint.startsWith('https:')) {
+    try {
+      const response = await fetch(`${endpoint}/_ministack/health`, { signal: AbortSignal.timeout(1_000) });
+      return response.ok;
+    } catch {
+      return false;
+    }
   }
+  const ca = caFile ? readFileSync(caFile) : undefined;
+  return new Promise((resolve) => {
+    const req = httpsRequest(`${endpoint}/_ministack/health`, { ca, timeout: 1_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+    req.end();
+  });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -95,8 +118,11 @@ export function diagnosticLines(log: string): string[] {
  */
 export async function startMiniStack(options: MiniStackOptions): Promise<MiniStack> {
   const python = ministackPython(options.root);
-  if (await healthy(MINISTACK_ENDPOINT)) {
-    throw new Error(`something already answers on ${MINISTACK_ENDPOINT} (a MiniStack left running?): stop it, then run the e2e tests again`);
+  const port = options.port ?? MINISTACK_PORT;
+  const tls = options.enforceIam;
+  const endpoint = `${tls ? 'https' : 'http'}://${MINISTACK_HOST}:${port}`;
+  if ((await healthy(`http://${MINISTACK_HOST}:${port}`)) || (await healthy(`https://${MINISTACK_HOST}:${port}`))) {
+    throw new Error(`something already answers on ${MINISTACK_HOST}:${port} (a MiniStack left running?): stop it, then run the e2e tests again`);
   }
   const log = openSync(options.logFile, 'a');
   const child = spawn(python, ['-m', 'ministack'], {
@@ -104,12 +130,24 @@ export async function startMiniStack(options: MiniStackOptions): Promise<MiniSta
     env: {
       ...process.env,
       BIND_HOST: MINISTACK_HOST,
-      GATEWAY_PORT: String(MINISTACK_PORT),
+      GATEWAY_PORT: String(port),
       // Otherwise MiniStack opens an MQTT-TLS listener on 0.0.0.0:8883 whenever `cryptography` is importable.
       IOT_MTLS_ENABLED: '0',
       // INFO shows `Worker init failed`, the one line that explains a deploy hanging on a custom resource.
       LOG_LEVEL: 'INFO',
       SFN_WAIT_SCALE: String(SFN_WAIT_SCALE),
+      ...(tls
+        ? {
+            AUTH: 'true',
+            USE_SSL: '1',
+            MINISTACK_SSL_CERT: tls.chainFile,
+            MINISTACK_SSL_KEY: tls.keyFile,
+            // Inherited by the Lambda workers (MiniStack only fills in what is unset) and its Python.
+            ...trustEnv(tls),
+            REQUESTS_CA_BUNDLE: tls.bundleFile,
+            SSL_CERT_FILE: tls.bundleFile,
+          }
+        : {}),
     },
     // Its own process group: stopping it also ends the Lambda workers it spawned.
     detached: true,
@@ -127,11 +165,12 @@ export async function startMiniStack(options: MiniStackOptions): Promise<MiniSta
   });
   const readLog = () => (existsSync(options.logFile) ? readFileSync(options.logFile, 'utf8') : '');
   const server: MiniStack = {
-    endpoint: MINISTACK_ENDPOINT,
+    endpoint,
     pid,
     logFile: options.logFile,
     async reset() {
-      const response = await fetch(`${MINISTACK_ENDPOINT}/_ministack/reset`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
+      if (tls) return; // A fresh server: its state is empty (and fetch cannot take the test CA).
+      const response = await fetch(`${endpoint}/_ministack/reset`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
       if (!response.ok) throw new Error(`MiniStack reset answered ${response.status}`);
     },
     async stop() {
@@ -152,7 +191,7 @@ export async function startMiniStack(options: MiniStackOptions): Promise<MiniSta
     },
   };
   const deadline = Date.now() + (options.startTimeoutMs ?? 20_000);
-  while (!(await healthy(MINISTACK_ENDPOINT))) {
+  while (!(await healthy(endpoint, tls?.caFile))) {
     if (exited !== null || Date.now() > deadline) {
       await server.stop();
       throw new Error(`MiniStack ${exited !== null ? `exited (${exited})` : 'did not become healthy'}; log ${options.logFile}:\n${tail(readLog())}`);
