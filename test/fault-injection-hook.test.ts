@@ -22,6 +22,8 @@ const sample = (key: string) => ({
 
 describe('fault injection for test stacks', () => {
   it('finds the object key in every step input shape', () => {
+    // Triage gets the upload event with the execution's id.
+    expect(objectKeyOf({ event: { detail: { object: { key: 'a/b.txt' } } }, owner: 'x' })).toBe('a/b.txt');
     expect(objectKeyOf({ detail: { object: { key: 'a/b.txt' } } })).toBe('a/b.txt');
     expect(objectKeyOf({ sample: { key: 'c.txt' } })).toBe('c.txt');
     expect(objectKeyOf({ state: { sample: { key: 'd.txt' } } })).toBe('d.txt');

@@ -44,6 +44,7 @@ export function faultInjectionFrom(env: NodeJS.ProcessEnv): FaultInjection | und
 
 const KEY_PATHS: readonly (readonly string[])[] = [
   ['sample', 'key'],
+  ['event', 'detail', 'object', 'key'],
   ['detail', 'object', 'key'],
   ['job', 'sample', 'key'],
   ['detonation', 'sample', 'key'],

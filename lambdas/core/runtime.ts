@@ -6,8 +6,8 @@ import type { VendorId } from './schemas';
 import { resolveSecret } from './secrets';
 import { VerdictStore } from './store';
 import type { SandboxConnector } from '../vendors/connector';
-import { setRequestGate } from '../vendors/request-gates';
-import { SharedRateLimiter } from './rate-limiter';
+import { currentRequestPriority, setRequestGate } from '../vendors/request-gates';
+import { reservedForReports, SharedRateLimiter } from './rate-limiter';
 
 /** Builds a vendor's connector (the registry's `createConnector`); only vendor functions bundle it. */
 export type ConnectorFactory = (config: VendorConfig, apiKey: string | undefined, clock: Clock) => SandboxConnector;
@@ -24,12 +24,14 @@ export function createDeps(
   for (const vendor of config.vendors) {
     const perMinute = vendor.requestsPerMinute;
     const limit = { name: 'request', limit: perMinute as number, windowSeconds: 60 };
+    const reserved = reservedForReports(limit.limit);
     const gate = async () => {
       // The request must reach the vendor in the window it was admitted in: time is held still from
       // here until the vendor answers (see Clock.hold); if it moved on while the limiter decided,
       // the slot of the old window is spent and one of the new window is taken.
       for (;;) {
-        const window = await limiter.take(vendor.id, limit);
+        // Ready reports may take the slots kept back from submissions and polls (no starvation in a burst).
+        const window = await limiter.take(vendor.id, limit, currentRequestPriority() === 'report' ? 0 : reserved);
         const release = clock.hold?.();
         if (Math.floor(clock.now() / (limit.windowSeconds * 1000)) === window) return release;
         release?.();

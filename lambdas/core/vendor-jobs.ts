@@ -6,6 +6,7 @@ import { reportKeys } from './report-keys';
 import type { EngineResult, EngineStatus, Sample, VendorId, VendorJob } from './schemas';
 import type { SampleSource } from '../vendors/connector';
 import { RateLimitedError, VendorError } from '../vendors/errors';
+import { withRequestPriority } from '../vendors/request-gates';
 
 /** Reports larger than this are stored but not parsed for a score (Lambda memory is finite). */
 const MAX_SCORED_REPORT_BYTES = 64 * 1024 * 1024;
@@ -106,7 +107,8 @@ export function newVendorJob(deps: HandlerDeps, engine: VendorId): VendorJob {
  */
 export async function collectVendorReport(deps: HandlerDeps, job: VendorJob, sample: Sample): Promise<EngineResult> {
   const connector = await deps.connector(job.engine);
-  const report = await connector.report(job.itemId);
+  // The report is ready: its download may use the request slots kept back for reports.
+  const report = await withRequestPriority('report', () => connector.report(job.itemId));
   const reportKey = reportKeys.engine(sample.sha256, job.engine, job.itemId, report.extension);
   const kept: Buffer[] = [];
   let keptBytes = 0;

@@ -30,6 +30,18 @@ const FAULTS: ['cape' | 'vmray', string, number][] = [
   ['vmray', 'server-error', 3],
 ];
 
+/** Steps whose function throws, or whose DynamoDB calls throttle, for one upload each; and how that upload ends. */
+const INJECTED: [string, 'verdict' | 'failed'][] = [
+  ['crash-Triage', 'failed'],
+  ['throttle-Triage', 'failed'],
+  ['crash-VendorSubmit', 'verdict'],
+  ['crash-VendorPoll', 'verdict'],
+  ['crash-VendorCollect', 'verdict'],
+  ['throttle-VendorSubmit', 'verdict'],
+  ['crash-Finalize', 'failed'],
+  ['throttle-Finalize', 'failed'],
+];
+
 async function setFault(vendor: 'cape' | 'vmray', fault: string, count?: number): Promise<void> {
   const response = await fetch(`${ctx.controlUrl}/${vendor}/fault`, { method: 'PUT', body: JSON.stringify({ fault, ...(count ? { count } : {}) }) });
   if (!response.ok) throw new Error(`setting ${vendor} fault ${fault}: ${response.status} ${await response.text()}`);
@@ -54,7 +66,7 @@ describe.skipIf(!provided)('faults on a deployed stack (MiniStack): every upload
     destroyE2eClients(clients);
   });
 
-  it('uploads under vendor faults, with one object deleted right after its upload', async () => {
+  it('uploads under vendor faults, functions throwing mid-analysis, DynamoDB throttling, and one object deleted right after its upload', async () => {
     const stack = { name: ctx.stackName, ...ctx.stack } as DeployedStack;
     const dir = mkdtempSync(join(tmpdir(), 'sandtrap-e2e-faults-'));
     const run = randomUUID().slice(0, 8);
@@ -65,6 +77,13 @@ describe.skipIf(!provided)('faults on a deployed stack (MiniStack): every upload
         const file = join(dir, `fault-${index}-${fault}.txt`);
         writeFileSync(file, `${index % 3 === 0 ? 'SANDTRAP-TEST-MALICIOUS ' : ''}fault run ${run}, upload ${index} under ${vendor} ${fault}\n`);
         uploads.push(await uploadFile(deployed, stack, file, `e2e/faults/${run}/${index}-${fault}.txt`));
+      }
+      // Functions that throw mid-analysis and DynamoDB that throttles, each for one upload (the stack's
+      // fault injection reads the step from the key; see lambdas/core/fault-injection.ts).
+      for (const [fault] of INJECTED) {
+        const file = join(dir, `${fault}.txt`);
+        writeFileSync(file, `injected ${fault}, run ${run}\n`);
+        uploads.push(await uploadFile(deployed, stack, file, `e2e/faults/${run}/${fault}/sample.txt`));
       }
       // An object deleted while its analysis starts: the analysis fails or ends with a verdict, once.
       const doomedFile = join(dir, 'deleted.txt');
@@ -85,8 +104,10 @@ describe.skipIf(!provided)('faults on a deployed stack (MiniStack): every upload
       );
       const story = ends.map((end, i) => `${uploads[i]?.key}: ${end.status}${end.status === 'failed' ? ` (${end.reason})` : ''}`).join('\n');
       for (const end of ends) expect(['verdict', 'failed'], story).toContain(end.status);
-      // Failures (a deleted object, say) still come with their record; every fault left a verdict or a failure.
-      expect(ends.filter((e) => e.status === 'verdict').length, story).toBeGreaterThanOrEqual(FAULTS.length - 1);
+      // Vendor faults end an engine, not the analysis: at most one of them can meet the deleted object's fate.
+      expect(ends.slice(0, FAULTS.length).filter((e) => e.status === 'verdict').length, story).toBeGreaterThanOrEqual(FAULTS.length - 1);
+      // A crash or throttle in a vendor step ends that engine; in Triage or Finalize, the analysis (with a failure record).
+      expect(ends.slice(FAULTS.length, FAULTS.length + INJECTED.length).map((e) => e.status), story).toEqual(INJECTED.map(([, status]) => status));
     } finally {
       await Promise.all([setFault('cape', 'none'), setFault('vmray', 'none')]);
     }

@@ -29,6 +29,8 @@ function e2eConfig(vendors: E2eVendors): SandtrapConfigInput {
   return {
     // MiniStack's Node workers cannot resolve an external @aws-sdk/* from a function's code directory.
     bundleAwsSdk: true,
+    // Crashes and DynamoDB throttling for the fault test's uploads, named in their keys (faults.e2e.test.ts).
+    faultInjection: { keyPrefix: 'e2e/faults/' },
     // MiniStack 1.5.33's CloudFormation rejects AWS::EC2::FlowLog, SecurityGroupIngress and
     // SecurityGroupEgress ("Unrecognized resource types"); no Docker engine builds the image, and none
     // pulls it (the data plane is played on the host), so any literal URI serves.
