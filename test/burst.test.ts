@@ -39,13 +39,12 @@ describe('a burst of 200 uploads against a vendor allowing 30 requests per minut
     expect(verdicts).toHaveLength(uploads);
     expect(h.pipeline.events(DETAIL_TYPE_FAILED)).toHaveLength(0);
     expect(new Set(verdicts.map((v) => v.key)).size).toBe(uploads);
-    // Under this contention a ready report's fetch can be refused window after window (known
-    // fairness limit, see issue 3); such an engine ends as `error`, still with a verdict. Nearly all complete.
+    // Ready reports may use the slots each window keeps back from submissions and polls, so no
+    // finished analysis starves behind the burst: every engine completes.
     const completed = verdicts.filter((v) => v.engines[0]?.status === 'completed');
-    expect(completed.length).toBeGreaterThanOrEqual(uploads * 0.95);
-    expect(verdicts.filter((v) => v.engines[0]?.status !== 'completed').every((v) => v.engines[0]?.status === 'error')).toBe(true);
+    expect(verdicts.filter((v) => v.engines[0]?.status !== 'completed').map((v) => `${v.key}: ${v.engines[0]?.status}`)).toEqual([]);
     // Submit, at least one status and the report went through for every completed upload.
     expect(emulator.server.requests.length).toBeGreaterThanOrEqual(uploads + 2 * completed.length);
-    expect(completed.filter((v) => v.verdict === 'malicious').length).toBeGreaterThanOrEqual(uploads / 10 - (uploads - completed.length));
+    expect(completed.filter((v) => v.verdict === 'malicious')).toHaveLength(uploads / 10);
   }, 300_000);
 });
