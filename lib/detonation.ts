@@ -17,20 +17,7 @@ const { NagSuppressions } = cdkNag;
 /** Name of the detonation container: `EcsRunTask` container overrides address it by this name. */
 export const DETONATION_CONTAINER_NAME = 'detonation';
 
-/**
- * Environment variables the workflow sets per task through container overrides (nothing is baked
- * into the task definition). The URLs are presigned, so the task needs no AWS credentials.
- */
-export const DETONATION_ENV = {
-  /** Presigned GET URL of the sample in the ingest bucket. */
-  sampleUrl: 'SAMPLE_URL',
-  /** Presigned PUT URL of the report under `reports/` in the reports bucket. */
-  reportUrl: 'REPORT_URL',
-  /** JSON configuration of the agent (deadline, limits, tracer profile). */
-  agentConfig: 'AGENT_CONFIG',
-  /** Original file name of the sample (its extension drives type detection). */
-  sampleName: 'SAMPLE_NAME',
-} as const;
+export { DETONATION_ENV } from './contracts';
 
 /** Writable directory of the agent (trace output and the sandbox's home); the rest of the root file system is read-only. */
 export const DETONATION_WORK_DIR = '/run/detonation';

@@ -1,6 +1,7 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
+import { STACK_OUTPUTS } from './contracts';
 import { parseSandtrapConfig, type SandtrapConfigInput } from './config';
 import { IngestBuckets } from './ingest';
 import { IngestTrigger } from './ingest-trigger';
@@ -22,14 +23,7 @@ export interface SandtrapStackProps extends StackProps {
   removalPolicy?: RemovalPolicy;
 }
 
-/** Output names of the stack: the CLI finds a deployed pipeline through them. */
-export const STACK_OUTPUTS = {
-  ingestBucket: 'IngestBucketName',
-  reportsBucket: 'ReportsBucketName',
-  table: 'VerdictTableName',
-  stateMachine: 'StateMachineArn',
-  bus: 'VerdictBusName',
-} as const;
+export { STACK_OUTPUTS } from './contracts';
 
 /** The whole pipeline: ingest → workflow → verdict store and bus, composed from reusable constructs. */
 export class SandtrapStack extends Stack {

@@ -1,19 +1,8 @@
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { STACK_OUTPUTS } from '../lib/contracts';
 import type { DeployedClients } from './deployed-clients';
 import { awsCall, NotASandtrapStackError, StackNotFoundError, type AwsCall } from './deployed-errors';
 
-/**
- * The stack outputs the CLI reads: the same names as `STACK_OUTPUTS` in `lib/sandtrap-stack.ts`
- * (a test keeps them equal). Not imported from there: loading that module loads aws-cdk-lib, which
- * costs every CLI command about four seconds.
- */
-export const DEPLOYED_OUTPUTS = {
-  ingestBucket: 'IngestBucketName',
-  reportsBucket: 'ReportsBucketName',
-  table: 'VerdictTableName',
-  stateMachine: 'StateMachineArn',
-  bus: 'VerdictBusName',
-} as const;
 
 /** A deployed pipeline, as its CloudFormation outputs describe it. */
 export interface DeployedStack {
@@ -33,16 +22,16 @@ export function callOn(clients: Pick<DeployedClients, 'region' | 'endpoint'>, ac
 /** Reads a stack's outputs into a {@link DeployedStack}, naming any Sandtrap output it lacks. */
 export function stackFromOutputs(name: string, status: string | undefined, outputs: { OutputKey?: string; OutputValue?: string }[]): DeployedStack {
   const byKey = new Map(outputs.map((o) => [o.OutputKey, o.OutputValue]));
-  const missing = Object.values(DEPLOYED_OUTPUTS).filter((key) => !byKey.get(key));
+  const missing = Object.values(STACK_OUTPUTS).filter((key) => !byKey.get(key));
   if (missing.length > 0) throw new NotASandtrapStackError(name, status, missing);
   const value = (key: string) => byKey.get(key) as string;
   return {
     name,
-    ingestBucket: value(DEPLOYED_OUTPUTS.ingestBucket),
-    reportsBucket: value(DEPLOYED_OUTPUTS.reportsBucket),
-    table: value(DEPLOYED_OUTPUTS.table),
-    stateMachineArn: value(DEPLOYED_OUTPUTS.stateMachine),
-    bus: value(DEPLOYED_OUTPUTS.bus),
+    ingestBucket: value(STACK_OUTPUTS.ingestBucket),
+    reportsBucket: value(STACK_OUTPUTS.reportsBucket),
+    table: value(STACK_OUTPUTS.table),
+    stateMachineArn: value(STACK_OUTPUTS.stateMachine),
+    bus: value(STACK_OUTPUTS.bus),
   };
 }
 

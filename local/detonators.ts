@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DETONATION_ENV } from '../lib/detonation';
+import { DETONATION_ENV } from '../lib/contracts';
 
 /** Which detonator to use: the first that can run (`auto`), one in particular, or none. */
 export type DetonatorChoice = 'auto' | 'host' | 'docker' | 'none';

@@ -3,8 +3,6 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as z from 'zod';
-import { DETONATION_ENV } from '../lib/detonation';
-import { STACK_OUTPUTS } from '../lib/sandtrap-stack';
 import { ObjectCreatedEventSchema, VerdictDocumentSchema, type EngineResult } from '../lambdas/core/schemas';
 import type { VerdictRecord } from '../lambdas/core/store';
 import { isEventOf, reanalysisEvent, reanalysisName, waitForAnalysis, type AnalysisTarget } from '../local/deployed-analyses';
@@ -12,10 +10,9 @@ import type { DeployedClients } from '../local/deployed-clients';
 import { registerDeployedCommands, type ConnectToStack } from '../local/deployed-commands';
 import { AccessDeniedError, AwsCallError, CredentialsError, DeployedStackError, EndpointUnreachableError, explainAwsError, NotASandtrapStackError, StackNotFoundError } from '../local/deployed-errors';
 import { failureOf, formatReportText, formatSubmissions, progressLine, ProgressBar, REPORT_RENDERERS } from '../local/deployed-format';
-import { DEPLOYED_OUTPUTS, findStack, type DeployedStack } from '../local/deployed-stack';
+import { findStack, type DeployedStack } from '../local/deployed-stack';
 import { submissionKeys } from '../local/deployed-submit';
 import { documentFromRecord, Sha256ArgSchema } from '../local/deployed-verdicts';
-import { DETONATION_ENV_NAMES } from './e2e/harness/ecs-data-plane';
 
 const SHA = 'a'.repeat(64);
 const STACK: DeployedStack = { name: 'Sandtrap', ingestBucket: 'ingest', reportsBucket: 'reports', table: 'verdicts', stateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:Analysis', bus: 'sandtrap' };
@@ -82,13 +79,6 @@ const connectWith = (clients: DeployedClients, seen: { stack?: string; region?: 
 afterEach(() => {
   vi.unstubAllEnvs();
   vi.restoreAllMocks();
-});
-
-describe('deployed-stack contracts', () => {
-  it('reads the same output names the stack publishes, and the detonation overrides the workflow sets', () => {
-    expect(DEPLOYED_OUTPUTS).toEqual(STACK_OUTPUTS);
-    expect(DETONATION_ENV_NAMES).toEqual(DETONATION_ENV);
-  });
 });
 
 describe('argument validation, before any AWS call', () => {

@@ -21,6 +21,22 @@ export function clampScore(value: number): number {
   return Math.round(Math.min(100, Math.max(0, value)));
 }
 
+/** The score range of each verdict on the 0–100 scale (the table in the vendor notes). */
+export const VERDICT_BANDS: Record<Exclude<Verdict, 'unknown'>, { min: number; max: number }> = {
+  benign: { min: 0, max: 39 },
+  suspicious: { min: 40, max: 69 },
+  malicious: { min: 70, max: 100 },
+};
+
+/** The default policy's thresholds, which {@link VERDICT_BANDS} draw. */
+export const DEFAULT_THRESHOLDS = { suspiciousAt: VERDICT_BANDS.suspicious.min, maliciousAt: VERDICT_BANDS.malicious.min } as const;
+
+/** A score kept inside the band of the verdict a vendor named, so that score and verdict never disagree. */
+export function clampToBand(value: number, verdict: Exclude<Verdict, 'unknown'>): number {
+  const band = VERDICT_BANDS[verdict];
+  return clampScore(Math.min(band.max, Math.max(band.min, value)));
+}
+
 /**
  * Combines engine results into one verdict. Only completed engines with a score count; the default
  * policy takes the highest score, so one confident engine is enough to call a sample malicious.

@@ -5,8 +5,9 @@ import type { VendorConfig } from '../core/config';
 import { bandOf, clampScore } from '../core/scoring';
 import type { ConnectorInfo, ItemStatus, NativeReport, NormalisedScore, SampleSource, SandboxConnector } from './connector';
 import { BadResponseError, ItemNotFoundError, QuotaExceededError, SampleTooLargeError, UnsupportedFileError } from './errors';
-import { VendorHttpClient } from './http';
+import { httpClientFor, VendorHttpClient } from './http';
 import { multipartBody } from './multipart';
+import { parseNaiveUtc } from './naive-time';
 
 /** CAPE's apiv2 envelope: application errors come back as HTTP 200 with `error: true`. */
 const Envelope = z.object({
@@ -33,12 +34,6 @@ const FAILED_STATES = new Set(['failed_analysis', 'failed_processing', 'failed_r
 /** Submission options CAPE's `tasks/create/file/` takes, passed through from configuration. */
 const SUBMIT_OPTIONS = ['package', 'options', 'priority', 'machine', 'platform', 'tags', 'custom', 'memory', 'enforce_timeout', 'clock', 'route', 'tlp'];
 
-/** CAPE writes naive `YYYY-MM-DD HH:MM:SS` timestamps; we read them as UTC. */
-function parseCapeTime(value: string | null | undefined): number | undefined {
-  if (!value) return undefined;
-  const ms = Date.parse(`${value.replace(' ', 'T')}${/[zZ]|[+-]\d\d:?\d\d$/.test(value) ? '' : 'Z'}`);
-  return Number.isNaN(ms) ? undefined : ms;
-}
 
 /**
  * CAPEv2 through its REST API v2 (`/apiv2/`), which sandboxapi's Cuckoo class cannot drive: trailing
@@ -56,12 +51,7 @@ export class CapeConnector implements SandboxConnector {
     apiKey: string | undefined,
     private readonly clock: Clock,
   ) {
-    this.http = new VendorHttpClient({
-      vendor: 'cape',
-      baseUrl: config.baseUrl,
-      timeoutMs: config.requestTimeoutMs,
-      verifyTls: config.verifyTls,
-      proxyUrl: config.proxyUrl,
+    this.http = httpClientFor('cape', config, {
       headers: { accept: 'application/json', ...(apiKey ? { authorization: `Token ${apiKey}` } : {}) },
     });
     this.processingSeconds = Number(config.options.processingSeconds ?? 60);
@@ -114,7 +104,7 @@ export class CapeConnector implements SandboxConnector {
       return { done: false, failed: true, state, reason };
     }
     const timeout = task.timeout ?? this.config.analysisTimeoutSeconds;
-    const startedOn = parseCapeTime(task.started_on);
+    const startedOn = parseNaiveUtc(task.started_on);
     let pollAfterSeconds: number | undefined;
     if (state === 'pending') pollAfterSeconds = timeout + this.processingSeconds;
     else if (state === 'running' && startedOn !== undefined) {

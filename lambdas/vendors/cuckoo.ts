@@ -11,8 +11,9 @@ import {
   UnsupportedFileError,
   type VendorError,
 } from './errors';
-import { VendorHttpClient, type HttpRequest } from './http';
+import { httpClientFor, VendorHttpClient, type HttpRequest } from './http';
 import { multipartBody } from './multipart';
+import { parseNaiveUtc } from './naive-time';
 
 const SubmitResponse = z
   .object({ task_id: z.number().int().nullable().optional(), task_ids: z.array(z.number().int()).optional() })
@@ -48,12 +49,6 @@ const SUBMIT_OPTIONS = ['package', 'options', 'priority', 'machine', 'platform',
 /** The scale `info.score` is on: the sum of matched signature severities divided by 5, with no upper bound. */
 const SCALE = 'info.score (Σ severity / 5, unbounded)';
 
-/** Cuckoo writes naive `YYYY-MM-DD HH:MM:SS` timestamps; they are read as UTC. */
-function parseCuckooTime(value: string | null | undefined): number | undefined {
-  if (!value) return undefined;
-  const ms = Date.parse(`${value.replace(' ', 'T')}Z`);
-  return Number.isNaN(ms) ? undefined : ms;
-}
 
 /**
  * Cuckoo Sandbox 2.x through its REST API (`cuckoo api`, default port 8090). Fixes what sandboxapi's
@@ -75,12 +70,7 @@ export class CuckooConnector implements SandboxConnector {
     apiKey: string | undefined,
     private readonly clock: Clock,
   ) {
-    this.http = new VendorHttpClient({
-      vendor: 'cuckoo',
-      baseUrl: config.baseUrl,
-      timeoutMs: config.requestTimeoutMs,
-      verifyTls: config.verifyTls,
-      proxyUrl: config.proxyUrl,
+    this.http = httpClientFor('cuckoo', config, {
       headers: { accept: 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
       statusError: cuckooStatusError,
     });
@@ -143,7 +133,7 @@ export class CuckooConnector implements SandboxConnector {
     }
     // Cuckoo records 0 when the task runs with the machinery's default timeout.
     const timeout = task.timeout || this.config.analysisTimeoutSeconds;
-    const startedOn = parseCuckooTime(task.started_on);
+    const startedOn = parseNaiveUtc(task.started_on);
     let pollAfterSeconds: number | undefined;
     if (state === 'pending') pollAfterSeconds = timeout + this.processingSeconds;
     else if (state === 'running' && startedOn !== undefined) {

@@ -12,7 +12,7 @@ import {
   UnsupportedFileError,
   type VendorError,
 } from './errors';
-import { VendorHttpClient } from './http';
+import { httpClientFor, VendorHttpClient } from './http';
 import { multipartBody } from './multipart';
 
 const SubmitResponse = z.object({
@@ -98,12 +98,7 @@ export class FalconConnector implements SandboxConnector {
     _clock: Clock,
   ) {
     this.client = apiKey
-      ? new VendorHttpClient({
-          vendor: 'falcon',
-          baseUrl: config.baseUrl,
-          timeoutMs: config.requestTimeoutMs,
-          verifyTls: config.verifyTls,
-          proxyUrl: config.proxyUrl,
+      ? httpClientFor('falcon', config, {
           // The user agent Hybrid Analysis documents for API clients.
           headers: { 'api-key': apiKey, 'user-agent': 'Falcon Sandbox', accept: 'application/json' },
           statusError: falconStatusError,

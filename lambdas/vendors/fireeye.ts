@@ -15,7 +15,7 @@ import {
   UnsupportedFileError,
   type VendorError,
 } from './errors';
-import { VendorHttpClient, type HttpRequest, type HttpResponse } from './http';
+import { httpClientFor, VendorHttpClient, type HttpRequest, type HttpResponse } from './http';
 import { multipartBody } from './multipart';
 
 /**
@@ -171,12 +171,7 @@ export class FireeyeConnector implements SandboxConnector {
   ) {
     this.layout = layoutOf(config.baseUrl);
     const clientToken = config.options.clientToken;
-    this.http = new VendorHttpClient({
-      vendor: 'fireeye',
-      baseUrl: config.baseUrl,
-      timeoutMs: config.requestTimeoutMs,
-      verifyTls: config.verifyTls,
-      proxyUrl: config.proxyUrl,
+    this.http = httpClientFor('fireeye', config, {
       headers: { accept: 'application/json', ...(clientToken !== undefined ? { 'x-feclient-token': String(clientToken) } : {}) },
       statusError: (status, body) => statusError(status, body),
     });

@@ -18,6 +18,15 @@ export interface HttpClientOptions {
   statusError?: (status: number, body: string, headers: Record<string, string>) => VendorError | undefined;
 }
 
+/** A vendor's HTTP client from its configuration (base URL, request timeout, TLS verification, proxy), with its own headers and status meanings. */
+export function httpClientFor(
+  vendor: VendorId,
+  config: { baseUrl: string; requestTimeoutMs: number; verifyTls?: boolean; proxyUrl?: string | undefined },
+  options: Pick<HttpClientOptions, 'headers' | 'statusError'> = {},
+): VendorHttpClient {
+  return new VendorHttpClient({ vendor, baseUrl: config.baseUrl, timeoutMs: config.requestTimeoutMs, verifyTls: config.verifyTls, proxyUrl: config.proxyUrl, ...options });
+}
+
 /** One request. */
 export interface HttpRequest {
   method: 'GET' | 'POST' | 'DELETE' | 'PUT';

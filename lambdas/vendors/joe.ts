@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import type { Clock } from '../core/clock';
 import type { VendorConfig } from '../core/config';
-import { bandOf, clampScore } from '../core/scoring';
+import { bandOf, clampScore, clampToBand, DEFAULT_THRESHOLDS, VERDICT_BANDS } from '../core/scoring';
 import type { Verdict } from '../core/schemas';
 import type { ConnectorInfo, ItemStatus, NativeReport, NormalisedScore, SampleSource, SandboxConnector } from './connector';
 import {
@@ -14,7 +14,7 @@ import {
   UnsupportedFileError,
   type VendorError,
 } from './errors';
-import { VendorHttpClient, type HttpRequest } from './http';
+import { httpClientFor, VendorHttpClient, type HttpRequest } from './http';
 import { multipartBody, type FormField } from './multipart';
 
 const JoeErrorItem = z.object({ code: z.number().int(), message: z.string().optional() });
@@ -61,12 +61,6 @@ const JoeReport = z.object({
   }),
 });
 
-/** Our bands on the 0–100 scale; Joe's score is kept inside the band its detection names. */
-const BANDS: Record<Exclude<Verdict, 'unknown'>, { min: number; max: number }> = {
-  benign: { min: 0, max: 39 },
-  suspicious: { min: 40, max: 69 },
-  malicious: { min: 70, max: 100 },
-};
 
 /** Optional `submission/new` parameters, passed through from configuration under their API names. */
 const SUBMIT_OPTIONS = [
@@ -120,12 +114,7 @@ export class JoeConnector implements SandboxConnector {
     private readonly apiKey: string | undefined,
     _clock: Clock,
   ) {
-    this.http = new VendorHttpClient({
-      vendor: 'joe',
-      baseUrl: config.baseUrl,
-      timeoutMs: config.requestTimeoutMs,
-      verifyTls: config.verifyTls,
-      proxyUrl: config.proxyUrl,
+    this.http = httpClientFor('joe', config, {
       headers: { accept: 'application/json' },
       statusError: joeStatusError,
     });
@@ -240,10 +229,10 @@ export class JoeConnector implements SandboxConnector {
     if (!detection) {
       if (scaled === null) return { score: null, verdict: 'unknown', native: { value: null, scale: SCALE } };
       const score = clampScore(scaled);
-      return { score, verdict: bandOf(score, { suspiciousAt: 40, maliciousAt: 70 }), native: { value: native, scale: SCALE } };
+      return { score, verdict: bandOf(score, DEFAULT_THRESHOLDS), native: { value: native, scale: SCALE } };
     }
-    const band = BANDS[detection];
-    const score = clampScore(Math.min(band.max, Math.max(band.min, scaled ?? (band.min + band.max) / 2)));
+    const band = VERDICT_BANDS[detection];
+    const score = clampToBand(scaled ?? (band.min + band.max) / 2, detection);
     return { score, verdict: detection, native: { value: native, scale: SCALE } };
   }
 

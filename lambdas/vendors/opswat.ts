@@ -4,7 +4,7 @@ import type { VendorConfig } from '../core/config';
 import { bandOf, clampScore } from '../core/scoring';
 import type { ConnectorInfo, ItemStatus, NativeReport, NormalisedScore, SampleSource, SandboxConnector } from './connector';
 import { BadResponseError, ItemNotFoundError, QuotaExceededError, SampleTooLargeError, UnsupportedFileError, type VendorError } from './errors';
-import { VendorHttpClient } from './http';
+import { httpClientFor, VendorHttpClient } from './http';
 import { multipartBody } from './multipart';
 
 const Account = z.object({ accountId: z.string().min(1) }).loose();
@@ -46,12 +46,7 @@ export class OpswatConnector implements SandboxConnector {
     apiKey: string | undefined,
     _clock: Clock,
   ) {
-    this.http = new VendorHttpClient({
-      vendor: 'opswat',
-      baseUrl: config.baseUrl,
-      timeoutMs: config.requestTimeoutMs,
-      verifyTls: config.verifyTls,
-      proxyUrl: config.proxyUrl,
+    this.http = httpClientFor('opswat', config, {
       headers: { accept: 'application/json', ...(apiKey ? { 'x-api-key': apiKey } : {}) },
       statusError,
     });

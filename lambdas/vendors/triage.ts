@@ -12,7 +12,7 @@ import {
   UnsupportedFileError,
   type VendorError,
 } from './errors';
-import { VendorHttpClient } from './http';
+import { httpClientFor, VendorHttpClient } from './http';
 import { multipartBody } from './multipart';
 
 /** Every Triage error: `{"error": "<CODE>", "message": "..."}`. */
@@ -86,12 +86,7 @@ export class TriageConnector implements SandboxConnector {
     apiKey: string | undefined,
     _clock: Clock,
   ) {
-    this.http = new VendorHttpClient({
-      vendor: 'triage',
-      baseUrl: config.baseUrl,
-      timeoutMs: config.requestTimeoutMs,
-      verifyTls: config.verifyTls,
-      proxyUrl: config.proxyUrl,
+    this.http = httpClientFor('triage', config, {
       headers: { accept: 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
       statusError,
     });

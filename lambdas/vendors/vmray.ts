@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import type { Clock } from '../core/clock';
 import type { VendorConfig } from '../core/config';
-import { bandOf, clampScore } from '../core/scoring';
+import { bandOf, clampScore, clampToBand, DEFAULT_THRESHOLDS } from '../core/scoring';
 import type { Verdict } from '../core/schemas';
 import type { ConnectorInfo, ItemStatus, NativeReport, NormalisedScore, SampleSource, SandboxConnector } from './connector';
 import {
@@ -13,7 +13,7 @@ import {
   UnsupportedFileError,
   type VendorError,
 } from './errors';
-import { VendorHttpClient, type HttpRequest, type HttpResponse } from './http';
+import { httpClientFor, VendorHttpClient, type HttpRequest, type HttpResponse } from './http';
 import { multipartBody, type FormField } from './multipart';
 
 /** VMRay's envelope: `{"result": "ok", "data": ...}`, or `{"result": "error", "error_msg": "..."}`. */
@@ -55,12 +55,6 @@ const SUBMIT_OPTIONS = ['analyzer_mode', 'archive_password', 'document_password'
 /** What VMRay says when it created no new jobs for a submission (analysis caching of a known sample). */
 const NO_JOBS = /no (new )?jobs (were|have been) created/i;
 
-/** Our bands on the 0–100 scale. */
-const BANDS: Record<Exclude<Verdict, 'unknown'>, { min: number; max: number }> = {
-  benign: { min: 0, max: 39 },
-  suspicious: { min: 40, max: 69 },
-  malicious: { min: 70, max: 100 },
-};
 
 /** Where a verdict without a VTI score lands. */
 const VERDICT_ONLY: Record<Exclude<Verdict, 'unknown'>, number> = { benign: 10, suspicious: 55, malicious: 90 };
@@ -97,10 +91,9 @@ function combine(verdictName: string | null | undefined, vti: number | null | un
     const placed = vtiToScore(vti);
     if (!verdict) {
       const score = clampScore(placed);
-      return { score, verdict: bandOf(score, { suspiciousAt: 40, maliciousAt: 70 }), native };
+      return { score, verdict: bandOf(score, DEFAULT_THRESHOLDS), native };
     }
-    const band = BANDS[verdict];
-    return { score: clampScore(Math.min(band.max, Math.max(band.min, placed))), verdict, native };
+    return { score: clampToBand(placed, verdict), verdict, native };
   }
   if (verdict) return { score: VERDICT_ONLY[verdict], verdict, native };
   return { score: null, verdict: 'unknown', native };
@@ -162,12 +155,7 @@ export class VmrayConnector implements SandboxConnector {
     _clock: Clock,
   ) {
     this.client = apiKey
-      ? new VendorHttpClient({
-          vendor: 'vmray',
-          baseUrl: config.baseUrl,
-          timeoutMs: config.requestTimeoutMs,
-          verifyTls: config.verifyTls,
-          proxyUrl: config.proxyUrl,
+      ? httpClientFor('vmray', config, {
           headers: { accept: 'application/json', authorization: `api_key ${apiKey}` },
           statusError: vmrayStatusError,
         })

@@ -6,7 +6,7 @@ import type { VendorConfig } from '../core/config';
 import { bandOf } from '../core/scoring';
 import type { ConnectorInfo, ItemStatus, NativeReport, NormalisedScore, SampleSource, SandboxConnector } from './connector';
 import { AuthError, BadResponseError, QuotaExceededError, SampleTooLargeError, TransientError, UnsupportedFileError } from './errors';
-import { VendorHttpClient, type HttpRequest } from './http';
+import { httpClientFor, VendorHttpClient, type HttpRequest } from './http';
 import { multipartBody } from './multipart';
 
 /** WildFire verdict codes (`get/verdict`), as the public API documents them. */
@@ -99,12 +99,7 @@ export class WildfireConnector implements SandboxConnector {
     private readonly apiKey: string | undefined,
     private readonly clock: Clock,
   ) {
-    this.http = new VendorHttpClient({
-      vendor: 'wildfire',
-      baseUrl: config.baseUrl,
-      timeoutMs: config.requestTimeoutMs,
-      verifyTls: config.verifyTls,
-      proxyUrl: config.proxyUrl,
+    this.http = httpClientFor('wildfire', config, {
       statusError: (status, body) => this.statusError(status, body),
     });
   }

@@ -1,10 +1,6 @@
 import { DescribeTasksCommand, ListClustersCommand, ListTasksCommand, StopTaskCommand, type ECSClient, type Task } from '@aws-sdk/client-ecs';
+import { DETONATION_ENV } from '../../../lib/contracts';
 
-/**
- * The container overrides the workflow gives a detonation task (see `DETONATION_ENV` in
- * `lib/detonation.ts`; the names are repeated here because that module loads aws-cdk-lib).
- */
-export const DETONATION_ENV_NAMES = { sampleUrl: 'SAMPLE_URL', reportUrl: 'REPORT_URL', agentConfig: 'AGENT_CONFIG', sampleName: 'SAMPLE_NAME' } as const;
 
 /** One detonation task as the data plane hands it to the host: what the container would have read from its environment. */
 export interface DetonationTaskRequest {
@@ -47,17 +43,17 @@ export interface HandledTask {
 export function detonationRequestOf(cluster: string, task: Task): DetonationTaskRequest | undefined {
   for (const container of task.overrides?.containerOverrides ?? []) {
     const env = new Map((container.environment ?? []).map((e) => [e.name, e.value ?? '']));
-    const sampleUrl = env.get(DETONATION_ENV_NAMES.sampleUrl);
-    const reportUrl = env.get(DETONATION_ENV_NAMES.reportUrl);
+    const sampleUrl = env.get(DETONATION_ENV.sampleUrl);
+    const reportUrl = env.get(DETONATION_ENV.reportUrl);
     if (!sampleUrl || !reportUrl || !task.taskArn) continue;
-    const rawConfig = env.get(DETONATION_ENV_NAMES.agentConfig);
+    const rawConfig = env.get(DETONATION_ENV.agentConfig);
     let config: unknown = rawConfig;
     try {
       config = rawConfig ? JSON.parse(rawConfig) : undefined;
     } catch {
       // Not JSON: the agent reports the invalid configuration itself.
     }
-    return { cluster, taskArn: task.taskArn, sampleUrl, reportUrl, sampleName: env.get(DETONATION_ENV_NAMES.sampleName) ?? 'sample', config };
+    return { cluster, taskArn: task.taskArn, sampleUrl, reportUrl, sampleName: env.get(DETONATION_ENV.sampleName) ?? 'sample', config };
   }
   return undefined;
 }
