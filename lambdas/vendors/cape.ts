@@ -1,11 +1,10 @@
-import { Readable } from 'node:stream';
 import * as z from 'zod';
 import type { Clock } from '../core/clock';
 import type { VendorConfig } from '../core/config';
 import { bandOf, clampScore } from '../core/scoring';
 import type { ConnectorInfo, ItemStatus, NativeReport, NormalisedScore, SampleSource, SandboxConnector } from './connector';
 import { BadResponseError, ItemNotFoundError, QuotaExceededError, SampleTooLargeError, UnsupportedFileError } from './errors';
-import { httpClientFor, VendorHttpClient } from './http';
+import { httpClientFor, peekBody, VendorHttpClient } from './http';
 import { multipartBody } from './multipart';
 import { parseNaiveUtc } from './naive-time';
 
@@ -117,30 +116,12 @@ export class CapeConnector implements SandboxConnector {
   async report(itemId: string): Promise<NativeReport> {
     const response = await this.http.send({ method: 'GET', path: `tasks/get/report/${encodeURIComponent(itemId)}/json/` });
     // A ready report is a JSON file; a report that is not ready is a small JSON envelope with error: true.
-    const iterator = response.body[Symbol.asyncIterator]();
-    const head: Buffer[] = [];
-    let headLength = 0;
-    let ended = false;
-    while (headLength < 64 * 1024) {
-      const next = await iterator.next();
-      if (next.done) {
-        ended = true;
-        break;
-      }
-      head.push(Buffer.from(next.value));
-      headLength += next.value.length;
-    }
+    const { head, ended, stream } = await peekBody(response.body, 64 * 1024);
     if (ended) {
-      const text = Buffer.concat(head).toString('utf8');
-      const envelope = Envelope.safeParse(safeJson(text));
+      const envelope = Envelope.safeParse(safeJson(head));
       if (envelope.success && envelope.data.error === true) this.raise(envelope.data);
     }
-    async function* rest() {
-      yield* head;
-      if (ended) return;
-      for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield Buffer.from(next.value);
-    }
-    return { body: Readable.from(rest()), contentType: 'application/json', extension: 'json' };
+    return { body: stream, contentType: 'application/json', extension: 'json' };
   }
 
   score(report: unknown): NormalisedScore {

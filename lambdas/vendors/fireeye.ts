@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import * as z from 'zod';
 import type { Clock } from '../core/clock';
 import type { VendorConfig } from '../core/config';
@@ -15,7 +14,7 @@ import {
   UnsupportedFileError,
   type VendorError,
 } from './errors';
-import { httpClientFor, VendorHttpClient, type HttpRequest, type HttpResponse } from './http';
+import { httpClientFor, peekBody, VendorHttpClient, type HttpRequest, type HttpResponse } from './http';
 import { multipartBody } from './multipart';
 
 /**
@@ -115,28 +114,6 @@ function alertScore(alert: z.infer<typeof Alert>): number {
   return SCORES.minor;
 }
 
-/** Reads up to `limit` bytes of a body; returns them, whether the body ended, and a stream of the whole body. */
-async function peek(body: HttpResponse['body'], limit: number): Promise<{ head: string; ended: boolean; stream: Readable }> {
-  const iterator = body[Symbol.asyncIterator]();
-  const chunks: Buffer[] = [];
-  let length = 0;
-  let ended = false;
-  while (length < limit) {
-    const next = await iterator.next();
-    if (next.done) {
-      ended = true;
-      break;
-    }
-    chunks.push(Buffer.from(next.value));
-    length += next.value.length;
-  }
-  async function* whole() {
-    yield* chunks;
-    if (ended) return;
-    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield Buffer.from(next.value);
-  }
-  return { head: Buffer.concat(chunks).toString('utf8'), ended, stream: Readable.from(whole()) };
-}
 
 /**
  * FireEye AX / Trellix Malware Analysis through the Web Services API, both path families: classic
@@ -407,7 +384,7 @@ export class FireeyeConnector implements SandboxConnector {
   private stream(req: HttpRequest, contentType: string, extension: string): Promise<NativeReport> {
     return this.withToken(async (token) => {
       const response = await this.http.send(withTokenHeader({ ...req, path: this.layout.prefix + req.path }, token));
-      const { head, ended, stream } = await peek(response.body, 64 * 1024);
+      const { head, ended, stream } = await peekBody(response.body, 64 * 1024);
       if (ended) {
         const envelope = FireEyeApis.safeParse(safeJson(head));
         if (envelope.success) throw errorOf(envelope.data.fireeyeapis.httpStatus, head);

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { VendorId } from '../core/schemas';
@@ -222,3 +222,29 @@ export async function readText(body: AsyncIterable<Uint8Array>, maxBytes: number
   return Buffer.concat(chunks).toString('utf8');
 }
 
+
+/**
+ * Reads up to `limit` bytes of a body (to tell an error envelope from a report) without buffering the
+ * rest; returns them, whether the body ended, and a stream of the whole body.
+ */
+export async function peekBody(body: HttpResponse['body'], limit: number): Promise<{ head: string; ended: boolean; stream: Readable }> {
+  const iterator = body[Symbol.asyncIterator]();
+  const chunks: Buffer[] = [];
+  let length = 0;
+  let ended = false;
+  while (length < limit) {
+    const next = await iterator.next();
+    if (next.done) {
+      ended = true;
+      break;
+    }
+    chunks.push(Buffer.from(next.value));
+    length += next.value.length;
+  }
+  async function* whole() {
+    yield* chunks;
+    if (ended) return;
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield Buffer.from(next.value);
+  }
+  return { head: Buffer.concat(chunks).toString('utf8'), ended, stream: Readable.from(whole()) };
+}
