@@ -8,6 +8,9 @@ import { handlerEntry, type FunctionId } from './handlers';
 
 export { ESM_REQUIRE_BANNER } from './dependency-layer';
 
+/** Powertools' metrics namespace and service name in every function (alarms on custom metrics use them). */
+export const POWERTOOLS_METRICS = { namespace: 'Sandtrap', service: 'sandtrap' } as const;
+
 /** Props of {@link PipelineFunction}. */
 export interface PipelineFunctionProps {
   environment: Record<string, string>;
@@ -43,8 +46,8 @@ export class PipelineFunction extends Construct {
       logGroup,
       layers: [DependencyLayer.of(this, { bundleAwsSdk }).layer],
       environment: {
-        POWERTOOLS_SERVICE_NAME: 'sandtrap',
-        POWERTOOLS_METRICS_NAMESPACE: 'Sandtrap',
+        POWERTOOLS_SERVICE_NAME: POWERTOOLS_METRICS.service,
+        POWERTOOLS_METRICS_NAMESPACE: POWERTOOLS_METRICS.namespace,
         POWERTOOLS_LOG_LEVEL: 'INFO',
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,

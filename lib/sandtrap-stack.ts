@@ -2,6 +2,7 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import { STACK_OUTPUTS } from './contracts';
+import { POWERTOOLS_METRICS } from './functions';
 import { parseSandtrapConfig, type SandtrapConfigInput } from './config';
 import { IngestBuckets } from './ingest';
 import { IngestTrigger } from './ingest-trigger';
@@ -42,6 +43,8 @@ export class SandtrapStack extends Stack {
   readonly failedExecutionsAlarm: cloudwatch.Alarm;
   /** Fires when upload events sit in the trigger's dead-letter queue. */
   readonly undeliveredEventsAlarm: cloudwatch.Alarm;
+  /** Fires when the sweep gives up on an upload whose re-driven executions keep ending without a record. */
+  readonly abandonedUploadsAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: SandtrapStackProps = {}) {
     super(scope, id, props);
@@ -115,6 +118,21 @@ export class SandtrapStack extends Stack {
     this.undeliveredEventsAlarm = new cloudwatch.Alarm(this, 'UndeliveredEventsAlarm', {
       alarmDescription: 'Sandtrap: upload events EventBridge could not deliver to the state machine are waiting in the dead-letter queue',
       metric: this.trigger.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.abandonedUploadsAlarm = new cloudwatch.Alarm(this, 'AbandonedUploadsAlarm', {
+      alarmDescription: 'Sandtrap: the re-drive sweep gave up on uploads after sweep.maxAttempts (its log names them)',
+      // The sweep function's Powertools metric (namespace and service as PipelineFunction sets them).
+      metric: new cloudwatch.Metric({
+        namespace: POWERTOOLS_METRICS.namespace,
+        metricName: 'ObjectsAbandoned',
+        dimensionsMap: { service: POWERTOOLS_METRICS.service },
+        period: Duration.minutes(rateMinutes),
+        statistic: 'Sum',
+      }),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

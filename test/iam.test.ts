@@ -45,8 +45,9 @@ describe('IAM least privilege', () => {
     expect(actions.filter((a) => /^[a-z0-9-]+:\*$/.test(a))).toEqual([]);
   });
 
-  it('raises an alarm when an execution fails and when upload events cannot be delivered', () => {
+  it('raises an alarm when an execution fails, when upload events cannot be delivered, and when the sweep gives an upload up', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ExecutionsFailed', Threshold: 1 });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'Sandtrap', MetricName: 'ObjectsAbandoned', Dimensions: [{ Name: 'service', Value: 'sandtrap' }], Threshold: 1 });
   });
 });

@@ -57,8 +57,10 @@ describe('SandtrapStack', () => {
   });
 
   it('starts the Standard state machine on Object Created events of the ingest bucket under the prefix', () => {
-    const rules = template.findResources('AWS::Events::Rule');
-    const [rule] = Object.values(rules);
+    // The trigger is the one rule with an event pattern (the sweep's rule runs on a schedule).
+    const rules = Object.values(template.findResources('AWS::Events::Rule')).filter((r) => r.Properties.EventPattern);
+    expect(rules).toHaveLength(1);
+    const [rule] = rules;
     expect(rule?.Properties.EventPattern).toEqual({
       source: ['aws.s3'],
       'detail-type': ['Object Created'],

@@ -25,4 +25,4 @@ export function createSweepHandler(deps: HandlerDeps, options: SweepHandlerOptio
   };
 }
 
-export const handler = lambdaHandler('Sweep', createSweepHandler, undefined, (summary) => ({ ObjectsRedriven: summary.redriven }));
+export const handler = lambdaHandler('Sweep', createSweepHandler, undefined, (summary) => ({ ObjectsRedriven: summary.redriven, ObjectsAbandoned: summary.abandoned }));
