@@ -106,43 +106,47 @@ export class SandtrapStack extends Stack {
       rate: Duration.minutes(rateMinutes),
       bundleAwsSdk: config.bundleAwsSdk,
     });
-    // Nothing lost silently: a failed execution or an undeliverable upload event raises an alarm.
-    this.failedExecutionsAlarm = new cloudwatch.Alarm(this, 'FailedExecutionsAlarm', {
-      alarmDescription: 'Sandtrap: an analysis execution failed (a Sample Analysis Failed event says why)',
-      metric: this.workflow.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.undeliveredEventsAlarm = new cloudwatch.Alarm(this, 'UndeliveredEventsAlarm', {
-      alarmDescription: 'Sandtrap: upload events EventBridge could not deliver to the state machine are waiting in the dead-letter queue',
-      metric: this.trigger.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.abandonedUploadsAlarm = new cloudwatch.Alarm(this, 'AbandonedUploadsAlarm', {
-      alarmDescription: 'Sandtrap: the re-drive sweep gave up on uploads after sweep.maxAttempts (its log names them)',
+    // Nothing lost silently: a failed execution, an undeliverable upload event or an upload the sweep
+    // gave up on raises an alarm.
+    this.failedExecutionsAlarm = this.alarmOnAny(
+      'FailedExecutionsAlarm',
+      'Sandtrap: an analysis execution failed (a Sample Analysis Failed event says why)',
+      this.workflow.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
+    );
+    this.undeliveredEventsAlarm = this.alarmOnAny(
+      'UndeliveredEventsAlarm',
+      'Sandtrap: upload events EventBridge could not deliver to the state machine are waiting in the dead-letter queue',
+      this.trigger.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+    );
+    this.abandonedUploadsAlarm = this.alarmOnAny(
+      'AbandonedUploadsAlarm',
+      'Sandtrap: the re-drive sweep gave up on uploads after sweep.maxAttempts (its log names them)',
       // The sweep function's Powertools metric (namespace and service as PipelineFunction sets them).
-      metric: new cloudwatch.Metric({
+      new cloudwatch.Metric({
         namespace: POWERTOOLS_METRICS.namespace,
         metricName: 'ObjectsAbandoned',
         dimensionsMap: { service: POWERTOOLS_METRICS.service },
         period: Duration.minutes(rateMinutes),
         statistic: 'Sum',
       }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    );
     new CfnOutput(this, STACK_OUTPUTS.ingestBucket, { value: this.buckets.ingest.bucketName });
     new CfnOutput(this, STACK_OUTPUTS.reportsBucket, { value: this.buckets.reports.bucketName });
     new CfnOutput(this, STACK_OUTPUTS.table, { value: this.verdicts.table.tableName });
     new CfnOutput(this, STACK_OUTPUTS.stateMachine, { value: this.workflow.stateMachine.stateMachineArn });
     new CfnOutput(this, STACK_OUTPUTS.bus, { value: this.bus.bus.eventBusName });
     applyNagSuppressions(this);
+  }
+
+  /** An alarm that fires as soon as the metric reaches 1 in one period; no data is not a breach. */
+  private alarmOnAny(id: string, description: string, metric: cloudwatch.IMetric): cloudwatch.Alarm {
+    return new cloudwatch.Alarm(this, id, {
+      alarmDescription: description,
+      metric,
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
   }
 }
