@@ -157,17 +157,20 @@ export function parseSettings(raw: unknown, where = 'Sandtrap settings'): Runtim
   return parsed.data;
 }
 
+/** The JSON value of an environment variable, `undefined` when it is unset or empty; a clear error when it is not JSON. */
+export function jsonFromEnv(env: Record<string, string | undefined>, name: string): unknown {
+  const raw = env[name];
+  if (!raw) return undefined;
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch (error) {
+    throw new Error(`${name} is not JSON: ${(error as Error).message}`);
+  }
+}
+
 /** Reads the runtime configuration from a Lambda's environment. */
 export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
-  let settings: unknown = {};
-  const rawSettings = env[ENV.settings];
-  if (rawSettings) {
-    try {
-      settings = JSON.parse(rawSettings);
-    } catch (error) {
-      throw new Error(`${ENV.settings} is not JSON: ${(error as Error).message}`);
-    }
-  }
+  const settings = jsonFromEnv(env, ENV.settings) ?? {};
   const parsed = RuntimeConfigSchema.safeParse({
     ...(settings as object),
     tableName: env[ENV.table],

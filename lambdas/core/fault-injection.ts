@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { jsonFromEnv } from './config';
 
 /**
  * Opt-in fault injection for a deployed stack, to prove that nothing is lost when a function throws
@@ -29,14 +30,8 @@ export class InjectedFault extends Error {
 
 /** The fault injection the environment switches on, if any; a clear error when it is malformed. */
 export function faultInjectionFrom(env: NodeJS.ProcessEnv): FaultInjection | undefined {
-  const raw = env[FAULT_INJECTION_ENV];
-  if (!raw) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new Error(`${FAULT_INJECTION_ENV} is not JSON`);
-  }
+  const parsed = jsonFromEnv(env, FAULT_INJECTION_ENV);
+  if (parsed === undefined) return undefined;
   const result = FaultInjectionSchema.safeParse(parsed);
   if (!result.success) throw new Error(`${FAULT_INJECTION_ENV}: ${z.prettifyError(result.error)}`);
   return result.data;
@@ -46,8 +41,6 @@ const KEY_PATHS: readonly (readonly string[])[] = [
   ['sample', 'key'],
   ['event', 'detail', 'object', 'key'],
   ['detail', 'object', 'key'],
-  ['job', 'sample', 'key'],
-  ['detonation', 'sample', 'key'],
   ['state', 'sample', 'key'],
   ['state', 'detail', 'object', 'key'],
 ];

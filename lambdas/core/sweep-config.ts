@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { ConfigError } from './config';
+import { ConfigError, jsonFromEnv } from './config';
 
 /**
  * How the re-drive sweep chooses and bounds its work. The CDK configuration's `sweep` carries the
@@ -47,15 +47,7 @@ export const SWEEP_ENV = {
 
 /** Reads the sweep's configuration from its function's environment, naming every invalid field. */
 export function loadSweepConfig(env: Record<string, string | undefined> = process.env): SweepConfig {
-  let settings: unknown = {};
-  const raw = env[SWEEP_ENV.settings];
-  if (raw) {
-    try {
-      settings = JSON.parse(raw);
-    } catch (error) {
-      throw new Error(`${SWEEP_ENV.settings} is not JSON: ${(error as Error).message}`);
-    }
-  }
+  const settings = jsonFromEnv(env, SWEEP_ENV.settings) ?? {};
   const parsed = SweepConfigSchema.safeParse({
     ...(settings as object),
     ingestBucket: env[SWEEP_ENV.ingestBucket],
