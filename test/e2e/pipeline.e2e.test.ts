@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,33 +15,20 @@ import {
   type VerdictDocument,
 } from '../../lambdas/core/schemas';
 import { createE2eClients, destroyE2eClients, type E2eClients } from './harness/aws';
+import { runSandtrap } from './harness/cli';
 import type { E2eContext } from './harness/context';
 import type { EmulatorCounts } from './harness/vendors';
 import { EventInbox, type DeliveredEvent } from './harness/sqs';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'sandtrap.mjs');
 /** Only the e2e config's global setup provides it; `vitest.config.ts` also matches this file, and there the suite skips. */
 const provided = inject('e2e') as E2eContext | undefined;
 const ctx = provided ?? ({} as E2eContext);
 /** The state a redelivered upload event ends in (`STATES.duplicate` in lib/workflow.ts). */
 const DUPLICATE_STATE = 'DuplicateEventIgnored';
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the `sandtrap` CLI as a user would, against MiniStack; never throws, the exit code is the result. */
-function sandtrap(args: string[], timeoutMs = 90_000): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...ctx.env }, timeout: timeoutMs }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+/** Runs the `sandtrap` CLI against the stack's MiniStack. */
+const sandtrap = (args: string[], timeoutMs?: number) => runSandtrap(ctx.env, args, timeoutMs);
 
 function jsonLines(stdout: string): unknown[] {
   return stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line));

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,26 +5,19 @@ import { basename, join } from 'node:path';
 import { AttachRolePolicyCommand, CreateAccessKeyCommand, CreatePolicyCommand, CreateRoleCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { Agent } from 'node:https';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { TAG_SCORE, TAG_VERDICT, VerdictDocumentSchema, type VerdictDocument } from '../../lambdas/core/schemas';
-import { createE2eClients, destroyE2eClients, type E2eClients } from './harness/aws';
+import { createE2eClients, destroyE2eClients, e2eClientConfig, type E2eClients } from './harness/aws';
+import { runSandtrap } from './harness/cli';
 import type { E2eContext } from './harness/context';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'sandtrap.mjs');
 const provided = inject('e2e') as E2eContext | undefined;
 const ctx = provided ?? ({} as E2eContext);
 /** The admin role the guarded stack's configuration names (test/e2e/global-setup.ts). */
 const ADMIN_ROLE = 'e2e-admin';
 
-function sandtrap(args: string[], timeoutMs = 90_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...ctx.guardedEnv }, timeout: timeoutMs }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
+/** Runs the `sandtrap` CLI against the guarded stack's IAM-enforcing MiniStack. */
+const sandtrap = (args: string[], timeoutMs?: number) => runSandtrap(ctx.guardedEnv, args, timeoutMs);
 
 async function submitAndWait(file: string, prefix: string): Promise<VerdictDocument> {
   const result = await sandtrap(['submit', file, '--wait', '--json', '--prefix', prefix, '--stack', ctx.guardedStackName]);
@@ -58,12 +50,7 @@ describe.skipIf(!provided)('verdict actions of a deployed stack with quarantine 
 
   beforeAll(async () => {
     root = createE2eClients(ctx.guardedEndpoint, { caFile: ctx.guardedCaFile });
-    const config = {
-      endpoint: ctx.guardedEndpoint,
-      region: ctx.guardedEnv.AWS_REGION as string,
-      credentials: { accessKeyId: ctx.guardedEnv.AWS_ACCESS_KEY_ID as string, secretAccessKey: ctx.guardedEnv.AWS_SECRET_ACCESS_KEY as string },
-      requestHandler: { httpsAgent: new Agent({ ca: readFileSync(ctx.guardedCaFile) }) },
-    };
+    const config = e2eClientConfig(ctx.guardedEndpoint, { caFile: ctx.guardedCaFile });
     const iam = new IAMClient(config);
     const sts = new STSClient(config);
     const readIngest = JSON.stringify({

@@ -19,22 +19,32 @@ export interface E2eClients extends AwsClients {
   events: EventBridgeClient;
 }
 
+/** How to reach an emulator: a custom CA to trust (TLS), and credentials other than its root's. */
+export interface E2eClientOptions {
+  caFile?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+}
+
 /**
- * Clients for the emulated AWS, configured explicitly rather than from `process.env`, so that the
- * harness never reaches a real account whatever the developer's shell has set. S3 and DynamoDB come
- * from `createClients`, the factory the pipeline itself uses.
+ * SDK client configuration for the emulated AWS, explicit rather than from `process.env`, so that
+ * the harness never reaches a real account whatever the developer's shell has set.
  */
-export function createE2eClients(endpoint: string, options: { caFile?: string; credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } } = {}): E2eClients {
+export function e2eClientConfig(endpoint: string, options: E2eClientOptions = {}) {
   const env = ministackAwsEnv(endpoint);
   const requestHandler = options.caFile ? { httpsAgent: new Agent({ ca: readFileSync(options.caFile), keepAlive: true }) } : undefined;
-  const config = {
+  return {
     endpoint,
     region: env.AWS_REGION as string,
     credentials: options.credentials ?? { accessKeyId: env.AWS_ACCESS_KEY_ID as string, secretAccessKey: env.AWS_SECRET_ACCESS_KEY as string },
     ...(requestHandler ? { requestHandler } : {}),
   };
+}
+
+/** Every client the harness and the tests use; S3 and DynamoDB come from `createClients`, the factory the pipeline itself uses. */
+export function createE2eClients(endpoint: string, options: E2eClientOptions = {}): E2eClients {
+  const config = e2eClientConfig(endpoint, options);
   return {
-    ...createClients({ endpoint, region: config.region, credentials: config.credentials, ...(requestHandler ? { requestHandler } : {}) }, {}),
+    ...createClients(config, {}),
     sfn: new SFNClient(config),
     sqs: new SQSClient(config),
     ecs: new ECSClient(config),
