@@ -27,7 +27,9 @@ export async function bundleBytes(id: FunctionId): Promise<number> {
 }
 
 function treeBytes(path: string): number {
-  return statSync(path).isDirectory() ? readdirSync(path).reduce((total, name) => total + treeBytes(join(path, name)), 0) : statSync(path).size;
+  return statSync(path).isDirectory()
+    ? readdirSync(path).reduce((total, name) => total + treeBytes(join(path, name)), 0)
+    : statSync(path).size;
 }
 
 /** Size of the shared dependency layer's content (unzipped), as the CDK app builds it. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { App, Stack } from 'aws-cdk-lib';
-import * as ecs from 'aws-cdk-lib/aws-ecs';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as z from 'zod';
 import { DetonationCluster } from '../lib/detonation';
@@ -110,12 +110,14 @@ function lambdaMemoryFromTemplate(): Record<FunctionId, number> {
   const memory = {} as Record<FunctionId, number>;
   for (const id of Object.keys(FUNCTIONS) as FunctionId[]) {
     const resource = Object.values(template.Resources).find(
-      (r) => r.Type === 'AWS::Lambda::Function' && String(r.Metadata?.['aws:cdk:path'] ?? '').includes(`/${id}/Function/`),
+      (r) =>
+        r.Type === 'AWS::Lambda::Function' && String(r.Metadata?.['aws:cdk:path'] ?? '').includes(`/${id}/Function/`),
     );
     if (!resource) throw new Error(`cost model: the synthesized template has no function ${id}`);
     const architectures = (resource.Properties?.Architectures as string[] | undefined) ?? ['x86_64'];
     // Pipeline functions are priced at the arm64 rate; an x86_64 function would be under-priced by 20%.
-    if (architectures[0] !== 'arm64') throw new Error(`cost model: ${id} runs on ${architectures[0]}, but the model prices arm64 duration`);
+    if (architectures[0] !== 'arm64')
+      throw new Error(`cost model: ${id} runs on ${architectures[0]}, but the model prices arm64 duration`);
     memory[id] = Number(resource.Properties?.MemorySize ?? 128);
   }
   return memory;
@@ -135,7 +137,9 @@ function detonationDefaults(): DeployedShape['detonation'] {
     s3PrefixListId: 'pl-63a5400a',
   });
   const task = cluster.taskDefinition;
-  const platform = (task.node.defaultChild as ecs.CfnTaskDefinition).runtimePlatform as ecs.CfnTaskDefinition.RuntimePlatformProperty | undefined;
+  const platform = (task.node.defaultChild as ecs.CfnTaskDefinition).runtimePlatform as
+    | ecs.CfnTaskDefinition.RuntimePlatformProperty
+    | undefined;
   return {
     cpuUnits: task.cpu,
     memoryMiB: task.memoryMiB,
@@ -196,8 +200,15 @@ export async function measureUsage(analyses: number): Promise<MeasuredUsage> {
   const log = new MeasuringLog();
   const processingSeconds = VENDOR_MINUTES * 60 - 20 - 180;
   let durations: Partial<Record<FunctionId, number[]>> = {};
-  const onInvoke = (id: FunctionId, ms: number) => (durations[id] ??= []).push(ms);
-  const h = await startVendorHarness((clock) => new CapeEmulator({ clock, queueSeconds: 20, processingSeconds }), {}, { log, onInvoke });
+  const onInvoke = (id: FunctionId, ms: number) => {
+    durations[id] ??= [];
+    durations[id].push(ms);
+  };
+  const h = await startVendorHarness(
+    (clock) => new CapeEmulator({ clock, queueSeconds: 20, processingSeconds }),
+    {},
+    { log, onInvoke },
+  );
   const counter = new RequestCounter(h.pipeline.clients);
   const execute = async (event: unknown): Promise<AnalysisUsage> => {
     counter.reset();
@@ -212,7 +223,10 @@ export async function measureUsage(analyses: number): Promise<MeasuredUsage> {
       historyEvents: historyEvents(run.transitions),
       invocations: durations,
       requests: counter.snapshot(),
-      eventChunks: published.reduce((sum, e) => sum + Math.ceil(Buffer.byteLength(JSON.stringify(e)) / EVENT_CHUNK_BYTES), 0),
+      eventChunks: published.reduce(
+        (sum, e) => sum + Math.ceil(Buffer.byteLength(JSON.stringify(e)) / EVENT_CHUNK_BYTES),
+        0,
+      ),
       handlerLogBytes: log.bytes - logBefore.bytes,
       handlerLogRecords: log.records - logBefore.records,
     };
@@ -235,7 +249,8 @@ export async function measureUsage(analyses: number): Promise<MeasuredUsage> {
   }
 }
 
-const SAMPLE_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:Sandtrap-WorkflowVendorPollFnFunction1A2B3C4D-AbCdEfGhIjKl';
+const SAMPLE_ARN =
+  'arn:aws:lambda:us-east-1:123456789012:function:Sandtrap-WorkflowVendorPollFnFunction1A2B3C4D-AbCdEfGhIjKl';
 const SAMPLE_REQUEST_ID = 'c6af9ac6-7b61-11e6-9a41-93e812345678';
 const SAMPLE_TIME = '2026-11-22T10:00:00.000Z';
 /**
@@ -258,12 +273,59 @@ const LOG_SAMPLES = {
     step: 'vendor-poll',
   },
   lambdaPlatform: [
-    { time: SAMPLE_TIME, type: 'platform.start', record: { requestId: SAMPLE_REQUEST_ID, version: '$LATEST', tracing: { spanId: '3f9a2b1c4d5e6f7a', type: 'X-Amzn-Trace-Id', value: 'Root=1-6740564c-3f9a2b1c4d5e6f7a8b9c0d1e;Parent=3f9a2b1c4d5e6f7a;Sampled=1' } } },
-    { time: SAMPLE_TIME, type: 'platform.runtimeDone', record: { requestId: SAMPLE_REQUEST_ID, status: 'success', tracing: { spanId: '3f9a2b1c4d5e6f7a', type: 'X-Amzn-Trace-Id', value: 'Root=1-6740564c-3f9a2b1c4d5e6f7a8b9c0d1e;Parent=3f9a2b1c4d5e6f7a;Sampled=1' }, metrics: { durationMs: 12.345, producedBytes: 512 } } },
-    { time: SAMPLE_TIME, type: 'platform.report', record: { requestId: SAMPLE_REQUEST_ID, metrics: { durationMs: 12.345, billedDurationMs: 13, memorySizeMB: 256, maxMemoryUsedMB: 96 }, tracing: { spanId: '3f9a2b1c4d5e6f7a', type: 'X-Amzn-Trace-Id', value: 'Root=1-6740564c-3f9a2b1c4d5e6f7a8b9c0d1e;Parent=3f9a2b1c4d5e6f7a;Sampled=1' }, status: 'success' } },
+    {
+      time: SAMPLE_TIME,
+      type: 'platform.start',
+      record: {
+        requestId: SAMPLE_REQUEST_ID,
+        version: '$LATEST',
+        tracing: {
+          spanId: '3f9a2b1c4d5e6f7a',
+          type: 'X-Amzn-Trace-Id',
+          value: 'Root=1-6740564c-3f9a2b1c4d5e6f7a8b9c0d1e;Parent=3f9a2b1c4d5e6f7a;Sampled=1',
+        },
+      },
+    },
+    {
+      time: SAMPLE_TIME,
+      type: 'platform.runtimeDone',
+      record: {
+        requestId: SAMPLE_REQUEST_ID,
+        status: 'success',
+        tracing: {
+          spanId: '3f9a2b1c4d5e6f7a',
+          type: 'X-Amzn-Trace-Id',
+          value: 'Root=1-6740564c-3f9a2b1c4d5e6f7a8b9c0d1e;Parent=3f9a2b1c4d5e6f7a;Sampled=1',
+        },
+        metrics: { durationMs: 12.345, producedBytes: 512 },
+      },
+    },
+    {
+      time: SAMPLE_TIME,
+      type: 'platform.report',
+      record: {
+        requestId: SAMPLE_REQUEST_ID,
+        metrics: { durationMs: 12.345, billedDurationMs: 13, memorySizeMB: 256, maxMemoryUsedMB: 96 },
+        tracing: {
+          spanId: '3f9a2b1c4d5e6f7a',
+          type: 'X-Amzn-Trace-Id',
+          value: 'Root=1-6740564c-3f9a2b1c4d5e6f7a8b9c0d1e;Parent=3f9a2b1c4d5e6f7a;Sampled=1',
+        },
+        status: 'success',
+      },
+    },
   ],
   powertoolsMetric: {
-    _aws: { Timestamp: 1763805600000, CloudWatchMetrics: [{ Namespace: 'Sandtrap', Dimensions: [['service']], Metrics: [{ Name: 'vendor-pollSucceeded', Unit: 'Count' }] }] },
+    _aws: {
+      Timestamp: 1763805600000,
+      CloudWatchMetrics: [
+        {
+          Namespace: 'Sandtrap',
+          Dimensions: [['service']],
+          Metrics: [{ Name: 'vendor-pollSucceeded', Unit: 'Count' }],
+        },
+      ],
+    },
     service: 'sandtrap',
     'vendor-pollSucceeded': 1,
   },
@@ -273,14 +335,16 @@ const LOG_SAMPLES = {
     details: { name: 'PollVendor' },
     previous_event_id: '11',
     event_timestamp: '1763805600000',
-    execution_arn: 'arn:aws:states:us-east-1:123456789012:execution:WorkflowStateMachine1A2B3C4D-AbCdEfGhIjKl:0f5c6e5e-3b1a-4c2d-9e8f-7a6b5c4d3e2f',
+    execution_arn:
+      'arn:aws:states:us-east-1:123456789012:execution:WorkflowStateMachine1A2B3C4D-AbCdEfGhIjKl:0f5c6e5e-3b1a-4c2d-9e8f-7a6b5c4d3e2f',
     redrive_count: '0',
   },
 };
 const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
 /** Envelope fields a Powertools record carries besides what the handler logged (less the braces counted there). */
 const POWERTOOLS_ENVELOPE_BYTES = jsonBytes(LOG_SAMPLES.powertoolsEnvelope) - 1;
-const LAMBDA_BYTES_PER_INVOCATION = LOG_SAMPLES.lambdaPlatform.reduce((sum, r) => sum + jsonBytes(r), 0) + jsonBytes(LOG_SAMPLES.powertoolsMetric);
+const LAMBDA_BYTES_PER_INVOCATION =
+  LOG_SAMPLES.lambdaPlatform.reduce((sum, r) => sum + jsonBytes(r), 0) + jsonBytes(LOG_SAMPLES.powertoolsMetric);
 const STEP_FUNCTIONS_BYTES_PER_EVENT = jsonBytes(LOG_SAMPLES.stepFunctionsEvent);
 
 /** Cost of one execution, in USD, by service. */
@@ -305,7 +369,9 @@ const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 function priceExecution(usage: AnalysisUsage, shape: DeployedShape, prices: Prices, detonated: boolean): ExecutionCost {
   const p = prices.prices;
   const invocations = Object.entries(usage.invocations) as [FunctionId, number[]][];
-  const gbSeconds = sum(invocations.map(([id, ms]) => sum(ms.map((m) => Math.ceil(m))) / 1000 * (shape.lambdaMemoryMiB[id] / 1024)));
+  const gbSeconds = sum(
+    invocations.map(([id, ms]) => (sum(ms.map((m) => Math.ceil(m))) / 1000) * (shape.lambdaMemoryMiB[id] / 1024)),
+  );
   const invocationCount = sum(invocations.map(([, ms]) => ms.length));
 
   const s3Requests = Object.entries(usage.requests.s3);
@@ -329,7 +395,9 @@ function priceExecution(usage: AnalysisUsage, shape: DeployedShape, prices: Pric
       (s3Put / 1000) * p.s3PutCopyPostListPer1000Requests.usd +
       (s3Get / 1000) * p.s3GetPer1000Requests.usd +
       (usage.requests.s3BytesWritten / 1024 ** 3) * p.s3StandardPerGbMonth.usd,
-    dynamodb: (writeUnits / 1e6) * p.dynamodbOnDemandPerMillionWriteRequestUnits.usd + (readUnits / 1e6) * p.dynamodbOnDemandPerMillionReadRequestUnits.usd,
+    dynamodb:
+      (writeUnits / 1e6) * p.dynamodbOnDemandPerMillionWriteRequestUnits.usd +
+      (readUnits / 1e6) * p.dynamodbOnDemandPerMillionReadRequestUnits.usd,
     events: (usage.eventChunks / 1e6) * p.eventBridgeCustomEventsPerMillion.usd,
     logs: (logBytes / 1024 ** 3) * p.cloudWatchLogsIngestionPerGb.usd,
   };
@@ -337,9 +405,11 @@ function priceExecution(usage: AnalysisUsage, shape: DeployedShape, prices: Pric
 
 /** One detonation task: {@link DETONATION_RUN_SECONDS} plus start and stop, at the task's cpu, memory and extra storage. */
 function detonationCost(task: DeployedShape['detonation'], prices: Prices): number {
-  if (task.architecture !== 'X86_64') throw new Error(`cost model: prices.json prices Fargate Linux/x86 only, the task runs on ${task.architecture}`);
+  if (task.architecture !== 'X86_64')
+    throw new Error(`cost model: prices.json prices Fargate Linux/x86 only, the task runs on ${task.architecture}`);
   const p = prices.prices;
-  const hours = Math.max(FARGATE_MINIMUM_SECONDS, Math.ceil(DETONATION_RUN_SECONDS + DETONATION_START_STOP_SECONDS)) / 3600;
+  const hours =
+    Math.max(FARGATE_MINIMUM_SECONDS, Math.ceil(DETONATION_RUN_SECONDS + DETONATION_START_STOP_SECONDS)) / 3600;
   const extraStorageGiB = Math.max(0, task.ephemeralStorageGiB - FARGATE_INCLUDED_STORAGE_GIB);
   return (
     hours *
@@ -352,14 +422,20 @@ function detonationCost(task: DeployedShape['detonation'], prices: Prices): numb
 /** GuardDuty Malware Protection for S3 on 1,000 objects of {@link ANCHOR_OBJECT_MIB} MiB. */
 function guardDutyPer1000(prices: Prices): number {
   const a = prices.anchors;
-  return (1000 * ANCHOR_OBJECT_MIB) / 1024 * a.guardDutyMalwareS3PerGbScanned.usd + a.guardDutyMalwareS3Per1000ObjectsEvaluated.usd;
+  return (
+    ((1000 * ANCHOR_OBJECT_MIB) / 1024) * a.guardDutyMalwareS3PerGbScanned.usd +
+    a.guardDutyMalwareS3Per1000ObjectsEvaluated.usd
+  );
 }
 
 /** 1,000 reference ClamAV scans in Lambda (one request and the scan's GB-seconds each). */
 function clamavLambdaPer1000(prices: Prices): number {
   const scan = prices.anchors.clamavLambdaScan;
-  const perGbSecond = scan.architecture === 'arm64' ? prices.prices.lambdaArm64PerGbSecond.usd : prices.prices.lambdaX86PerGbSecond.usd;
-  return 1000 * (prices.prices.lambdaPerMillionRequests.usd / 1e6 + scan.seconds * (scan.memoryMiB / 1024) * perGbSecond);
+  const perGbSecond =
+    scan.architecture === 'arm64' ? prices.prices.lambdaArm64PerGbSecond.usd : prices.prices.lambdaX86PerGbSecond.usd;
+  return (
+    1000 * (prices.prices.lambdaPerMillionRequests.usd / 1e6 + scan.seconds * (scan.memoryMiB / 1024) * perGbSecond)
+  );
 }
 
 const mean = (xs: number[]) => sum(xs) / Math.max(1, xs.length);
@@ -371,7 +447,15 @@ const total = (c: ExecutionCost) => c.stepFunctions + c.lambda + c.fargate + c.s
 function per1000(usages: AnalysisUsage[], shape: DeployedShape, prices: Prices, detonated: boolean): ExecutionCost {
   const costs = usages.map((u) => priceExecution(u, shape, prices, detonated));
   const avg = (key: keyof ExecutionCost) => 1000 * mean(costs.map((c) => c[key]));
-  return { stepFunctions: avg('stepFunctions'), lambda: avg('lambda'), fargate: avg('fargate'), s3: avg('s3'), dynamodb: avg('dynamodb'), events: avg('events'), logs: avg('logs') };
+  return {
+    stepFunctions: avg('stepFunctions'),
+    lambda: avg('lambda'),
+    fargate: avg('fargate'),
+    s3: avg('s3'),
+    dynamodb: avg('dynamodb'),
+    events: avg('events'),
+    logs: avg('logs'),
+  };
 }
 
 /** The cost metrics for measured usage: the total and its parts, the cached path, and the anchors. */
@@ -381,18 +465,38 @@ export function costMetrics(usage: MeasuredUsage, shape: DeployedShape, prices: 
   const unit = 'USD / 1,000 verdicts';
   const { cpuUnits, memoryMiB } = shape.detonation;
   return [
-    { name: 'cost_usd_per_1000_verdicts', value: round(total(fresh)), unit: `${unit} (${VENDOR_MINUTES}-min vendor + detonation)` },
+    {
+      name: 'cost_usd_per_1000_verdicts',
+      value: round(total(fresh)),
+      unit: `${unit} (${VENDOR_MINUTES}-min vendor + detonation)`,
+    },
     { name: 'cost_usd_per_1000_verdicts_without_detonation', value: round(total(fresh) - fresh.fargate), unit },
     { name: 'cost_usd_per_1000_cached_verdicts', value: round(total(cached)), unit },
-    { name: 'cost_usd_sfn_per_1000', value: round(fresh.stepFunctions), unit: `${unit} (${mean(usage.fresh.map((u) => u.transitions))} transitions each)` },
+    {
+      name: 'cost_usd_sfn_per_1000',
+      value: round(fresh.stepFunctions),
+      unit: `${unit} (${mean(usage.fresh.map((u) => u.transitions))} transitions each)`,
+    },
     { name: 'cost_usd_lambda_per_1000', value: round(fresh.lambda), unit },
-    { name: 'cost_usd_fargate_per_1000', value: round(fresh.fargate), unit: `${unit} (${cpuUnits / 1024} vCPU, ${memoryMiB / 1024} GB, ${DETONATION_RUN_SECONDS + DETONATION_START_STOP_SECONDS} s)` },
+    {
+      name: 'cost_usd_fargate_per_1000',
+      value: round(fresh.fargate),
+      unit: `${unit} (${cpuUnits / 1024} vCPU, ${memoryMiB / 1024} GB, ${DETONATION_RUN_SECONDS + DETONATION_START_STOP_SECONDS} s)`,
+    },
     { name: 'cost_usd_s3_per_1000', value: round(fresh.s3), unit },
     { name: 'cost_usd_dynamodb_per_1000', value: round(fresh.dynamodb), unit },
     { name: 'cost_usd_events_per_1000', value: round(fresh.events), unit },
     { name: 'cost_usd_logs_per_1000', value: round(fresh.logs), unit },
-    { name: 'guardduty_usd_per_1000_objects', value: round(guardDutyPer1000(prices)), unit: `USD / 1,000 objects of ${ANCHOR_OBJECT_MIB} MB` },
-    { name: 'clamav_lambda_usd_per_1000', value: round(clamavLambdaPer1000(prices)), unit: `USD / 1,000 scans (${prices.anchors.clamavLambdaScan.seconds} s, ${prices.anchors.clamavLambdaScan.memoryMiB / 1024} GB, ${prices.anchors.clamavLambdaScan.architecture})` },
+    {
+      name: 'guardduty_usd_per_1000_objects',
+      value: round(guardDutyPer1000(prices)),
+      unit: `USD / 1,000 objects of ${ANCHOR_OBJECT_MIB} MB`,
+    },
+    {
+      name: 'clamav_lambda_usd_per_1000',
+      value: round(clamavLambdaPer1000(prices)),
+      unit: `USD / 1,000 scans (${prices.anchors.clamavLambdaScan.seconds} s, ${prices.anchors.clamavLambdaScan.memoryMiB / 1024} GB, ${prices.anchors.clamavLambdaScan.architecture})`,
+    },
   ];
 }
 

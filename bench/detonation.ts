@@ -41,9 +41,14 @@ const FORK_WORKLOAD = (forks: number) => `i=0; while [ $i -lt ${forks} ]; do /bi
 function timeRun(argv: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
-    const child = spawn(argv[0] as string, argv.slice(1), { stdio: 'ignore', env: { PATH: '/usr/local/bin:/usr/bin:/bin' } });
+    const child = spawn(argv[0] as string, argv.slice(1), {
+      stdio: 'ignore',
+      env: { PATH: '/usr/local/bin:/usr/bin:/bin' },
+    });
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(performance.now() - start) : reject(new Error(`${argv.join(' ')} exited ${code}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(performance.now() - start) : reject(new Error(`${argv.join(' ')} exited ${code}`)),
+    );
   });
 }
 
@@ -57,7 +62,12 @@ const median = (xs: number[]) => {
  * Traced ÷ untraced wall time: the median of the ratios of back-to-back pairs (one warm-up of each
  * first). Pairing cancels most of the drift of a machine whose load changes during the benchmark.
  */
-async function overhead(command: string[], tracer: (trace: string) => string[], runs: number, dir: string): Promise<number> {
+async function overhead(
+  command: string[],
+  tracer: (trace: string) => string[],
+  runs: number,
+  dir: string,
+): Promise<number> {
   const trace = join(dir, 'trace.log');
   await timeRun(command);
   await timeRun([...tracer(trace), ...command]);
@@ -75,13 +85,28 @@ async function overhead(command: string[], tracer: (trace: string) => string[], 
 /** A trace of at least `lines` lines, made by repeating a real one recorded from the workloads. */
 async function recordedTrace(dir: string, lines: number, workload: string): Promise<{ file: string; lines: number }> {
   const sample = join(dir, 'recorded.log');
-  await timeRun([tool('strace'), '-f', '-q', '-ttt', '-yy', '-s', '256', '-o', sample, '--', '/bin/sh', '-c', workload]);
+  await timeRun([
+    tool('strace'),
+    '-f',
+    '-q',
+    '-ttt',
+    '-yy',
+    '-s',
+    '256',
+    '-o',
+    sample,
+    '--',
+    '/bin/sh',
+    '-c',
+    workload,
+  ]);
   const text = await readFile(sample, 'latin1');
   const perCopy = text.split('\n').length - 1;
   const copies = Math.max(1, Math.ceil(lines / perCopy));
   const file = join(dir, 'parser-input.log');
   const out = createWriteStream(file, { encoding: 'latin1' });
-  for (let i = 0; i < copies; i++) if (!out.write(text)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+  for (let i = 0; i < copies; i++)
+    if (!out.write(text)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
   await new Promise<void>((resolve) => out.end(() => resolve()));
   return { file, lines: copies * perCopy };
 }
@@ -100,7 +125,12 @@ export const detonationBenchmark: Benchmark = {
       await writeFile(join(dir, 'cpu.c'), CPU_PROGRAM);
       await timeRun(['gcc', '-O1', '-o', join(dir, 'cpu'), join(dir, 'cpu.c')]);
       const cpu = await overhead([join(dir, 'cpu'), quick ? '150000000' : '400000000'], tracer, runs, dir);
-      metrics.push({ name: 'tracer_overhead_cpu', value: cpu, unit: 'x (traced / bare wall time, median of pairs)', target: '<= 1.05' });
+      metrics.push({
+        name: 'tracer_overhead_cpu',
+        value: cpu,
+        unit: 'x (traced / bare wall time, median of pairs)',
+        target: '<= 1.05',
+      });
 
       const script = SCRIPT_WORKLOAD(quick ? 3 : 10);
       metrics.push({
@@ -111,19 +141,34 @@ export const detonationBenchmark: Benchmark = {
       });
 
       const forks = FORK_WORKLOAD(quick ? 500 : 2000);
-      metrics.push({ name: 'tracer_overhead_fork', value: await overhead(['/bin/sh', '-c', forks], tracer, runs, dir), unit: 'x (sh loop of /bin/true)', target: '<= 2' });
+      metrics.push({
+        name: 'tracer_overhead_fork',
+        value: await overhead(['/bin/sh', '-c', forks], tracer, runs, dir),
+        unit: 'x (sh loop of /bin/true)',
+        target: '<= 2',
+      });
 
-      const input = await recordedTrace(dir, quick ? 400_000 : 1_000_000, `${SCRIPT_WORKLOAD(1)}\n${FORK_WORKLOAD(50)}`);
+      const input = await recordedTrace(
+        dir,
+        quick ? 400_000 : 1_000_000,
+        `${SCRIPT_WORKLOAD(1)}\n${FORK_WORKLOAD(50)}`,
+      );
       const megabytes = (await stat(input.file)).size / 1e6;
       let best = Infinity;
       for (let i = 0; i < 3; i++) {
         const start = performance.now();
         let events = 0;
         const stats = await parseTraceFile(input.file, () => events++);
-        if (stats.lines !== input.lines || events === 0) throw new Error(`parser read ${stats.lines} of ${input.lines} lines`);
+        if (stats.lines !== input.lines || events === 0)
+          throw new Error(`parser read ${stats.lines} of ${input.lines} lines`);
         best = Math.min(best, (performance.now() - start) / 1000);
       }
-      metrics.push({ name: 'parser_lines_per_s', value: Math.round(input.lines / best), unit: `lines/s (${input.lines} lines, best of 3)`, target: '>= 700000' });
+      metrics.push({
+        name: 'parser_lines_per_s',
+        value: Math.round(input.lines / best),
+        unit: `lines/s (${input.lines} lines, best of 3)`,
+        target: '>= 700000',
+      });
       metrics.push({ name: 'parser_mb_per_s', value: Math.round((megabytes / best) * 10) / 10, unit: 'MB/s' });
       return metrics;
     } finally {

@@ -44,7 +44,10 @@ function bodyBytes(body: unknown, contentLength: unknown): number {
 function consumedUnits(consumed: unknown): number | undefined {
   const entries = Array.isArray(consumed) ? consumed : consumed ? [consumed] : [];
   if (entries.length === 0) return undefined;
-  return entries.reduce((sum: number, entry) => sum + Number((entry as { CapacityUnits?: number }).CapacityUnits ?? 0), 0);
+  return entries.reduce(
+    (sum: number, entry) => sum + Number((entry as { CapacityUnits?: number }).CapacityUnits ?? 0),
+    0,
+  );
 }
 
 /**
@@ -67,7 +70,8 @@ export class RequestCounter {
         const operation = String(context.commandName ?? 'Unknown').replace(/Command$/, '');
         this.counts.s3[operation] = (this.counts.s3[operation] ?? 0) + 1;
         const input = args.input as { Body?: unknown; ContentLength?: unknown };
-        if (operation === 'PutObject' || operation === 'UploadPart') this.counts.s3BytesWritten += bodyBytes(input.Body, input.ContentLength);
+        if (operation === 'PutObject' || operation === 'UploadPart')
+          this.counts.s3BytesWritten += bodyBytes(input.Body, input.ContentLength);
         return next(args);
       },
       { step: 'initialize', name: MIDDLEWARE_NAME, override: true },
@@ -78,7 +82,8 @@ export class RequestCounter {
         const kind = DYNAMODB_READS.has(operation) ? 'read' : 'write';
         const input = args.input as { ConsistentRead?: boolean };
         const minimum = kind === 'write' || input.ConsistentRead ? 1 : 0.5;
-        const tally = (this.counts.dynamodb[operation] ??= { requests: 0, units: 0, kind });
+        this.counts.dynamodb[operation] ??= { requests: 0, units: 0, kind };
+        const tally = this.counts.dynamodb[operation];
         tally.requests += 1;
         try {
           const result = await next({ ...args, input: { ...(args.input as object), ReturnConsumedCapacity: 'TOTAL' } });

@@ -29,7 +29,9 @@ async function main(): Promise<void> {
   for (const section of sections) {
     lines.push(`| **${section.title}** | | | | |`);
     for (const m of section.metrics) {
-      lines.push(`| ${m.name} | ${formatValue(m.value)} | ${m.unit} | ${m.target ?? ''} | ${m.target ? (meetsTarget(m) ? 'yes' : 'no') : ''} |`);
+      lines.push(
+        `| ${m.name} | ${formatValue(m.value)} | ${m.unit} | ${m.target ?? ''} | ${m.target ? (meetsTarget(m) ? 'yes' : 'no') : ''} |`,
+      );
     }
   }
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -11,7 +11,11 @@ import { SandtrapStack } from '../lib/sandtrap-stack';
 const app = new App();
 const fromContext = app.node.tryGetContext('sandtrap') as unknown;
 const file = process.env.SANDTRAP_CONFIG_FILE;
-const config = file ? JSON.parse(readFileSync(file, 'utf8')) : typeof fromContext === 'string' ? JSON.parse(fromContext) : fromContext;
+const config = file
+  ? JSON.parse(readFileSync(file, 'utf8'))
+  : typeof fromContext === 'string'
+    ? JSON.parse(fromContext)
+    : fromContext;
 const stackName = (app.node.tryGetContext('stackName') as string | undefined) ?? 'Sandtrap';
 new SandtrapStack(app, stackName, { config, description: 'Sandtrap: analyse untrusted files dropped into S3' });
 if (app.node.tryGetContext('nag') !== 'off') Aspects.of(app).add(new cdkNag.AwsSolutionsChecks({ verbose: true }));

@@ -5,8 +5,12 @@ import { register } from 'tsx/esm/api';
 // The AWS SDK warns about Node 20 on every start; it says nothing a CLI user can act on.
 const emitWarning = process.emitWarning.bind(process);
 process.emitWarning = (warning, ...rest) => {
-  const text = typeof warning === 'string' ? warning : warning?.message ?? '';
-  if (text.includes('NodeVersionSupportWarning') || rest.some((r) => r === 'NodeVersionSupportWarning' || r?.type === 'NodeVersionSupportWarning')) return;
+  const text = typeof warning === 'string' ? warning : (warning?.message ?? '');
+  if (
+    text.includes('NodeVersionSupportWarning') ||
+    rest.some((r) => r === 'NodeVersionSupportWarning' || r?.type === 'NodeVersionSupportWarning')
+  )
+    return;
   emitWarning(warning, ...rest);
 };
 

@@ -20,62 +20,103 @@ export function program(): Command {
 
   cli
     .command('analyze')
-    .description('Run files through the whole pipeline on this machine (local S3, DynamoDB and state machine) and print each verdict.')
+    .description(
+      'Run files through the whole pipeline on this machine (local S3, DynamoDB and state machine) and print each verdict.',
+    )
     .argument('<file...>', 'files to analyse')
     .option('--json', 'print the verdict document of each file as JSON, one per line')
     .option('--timeout <seconds>', 'give up on a file after this many seconds', positiveInt)
     .option('--events <file>', 'append every published event to this JSON-lines file')
-    .option('--state <dir>', 'keep local S3 and DynamoDB state in this directory (cached verdicts survive between runs)')
-    .option('--html <dir>', 'write each file\'s HTML report into this directory')
-    .option('--pdf <dir>', 'write each file\'s report as PDF (Chromium print-to-PDF) into this directory')
-    .option('--detonator <kind>', 'how the detonation engine runs here: auto, host (root + strace), docker, none', 'auto')
+    .option(
+      '--state <dir>',
+      'keep local S3 and DynamoDB state in this directory (cached verdicts survive between runs)',
+    )
+    .option('--html <dir>', "write each file's HTML report into this directory")
+    .option('--pdf <dir>', "write each file's report as PDF (Chromium print-to-PDF) into this directory")
+    .option(
+      '--detonator <kind>',
+      'how the detonation engine runs here: auto, host (root + strace), docker, none',
+      'auto',
+    )
     .option('-q, --quiet', 'no progress on stderr')
     .addHelpText(
       'after',
       '\nVendors are enabled by environment variables: SANDTRAP_<VENDOR>_URL, SANDTRAP_<VENDOR>_API_KEY,\n' +
         'SANDTRAP_<VENDOR>_OPTIONS (JSON). With none set, files still get triage (hashes, type, size).',
     )
-    .action(async (files: string[], options: { json?: boolean; timeout?: number; events?: string; state?: string; quiet?: boolean; detonator: string; html?: string; pdf?: string }) => {
-      const args = AnalyzeArgsSchema.parse({ files, timeoutSeconds: options.timeout, detonator: options.detonator });
-      // Loaded here so that --help and argument errors answer at once.
-      const [{ analyzeFiles, writeReports }, { localConfigFromEnv }, { formatOutcomes }, { LocalPipeline }] = await Promise.all([
-        import('../local/analyze'),
-        import('../local/cli-config'),
-        import('../local/format'),
-        import('../local/runtime'),
-      ]);
-      const config = localConfigFromEnv();
-      const progress = options.quiet ? () => undefined : (message: string) => process.stderr.write(`${message}\n`);
-      progress('starting the local pipeline');
-      const pipeline = await LocalPipeline.start({ config, stateDir: options.state, eventsFile: options.events, detonator: args.detonator });
-      try {
-        const outcomes = await analyzeFiles(pipeline, args, progress);
-        if (options.json) {
-          for (const o of outcomes) process.stdout.write(`${JSON.stringify(o.ok ? o.document : { file: o.file, failed: true, ...o.failure })}\n`);
-        } else process.stdout.write(formatOutcomes(outcomes));
-        if (options.events) progress(`events appended to ${options.events}`);
-        if (options.html || options.pdf) {
-          for (const path of await writeReports(pipeline, outcomes, { htmlDir: options.html, pdfDir: options.pdf })) progress(`wrote ${path}`);
+    .action(
+      async (
+        files: string[],
+        options: {
+          json?: boolean;
+          timeout?: number;
+          events?: string;
+          state?: string;
+          quiet?: boolean;
+          detonator: string;
+          html?: string;
+          pdf?: string;
+        },
+      ) => {
+        const args = AnalyzeArgsSchema.parse({ files, timeoutSeconds: options.timeout, detonator: options.detonator });
+        // Loaded here so that --help and argument errors answer at once.
+        const [{ analyzeFiles, writeReports }, { localConfigFromEnv }, { formatOutcomes }, { LocalPipeline }] =
+          await Promise.all([
+            import('../local/analyze'),
+            import('../local/cli-config'),
+            import('../local/format'),
+            import('../local/runtime'),
+          ]);
+        const config = localConfigFromEnv();
+        const progress = options.quiet ? () => undefined : (message: string) => process.stderr.write(`${message}\n`);
+        progress('starting the local pipeline');
+        const pipeline = await LocalPipeline.start({
+          config,
+          stateDir: options.state,
+          eventsFile: options.events,
+          detonator: args.detonator,
+        });
+        try {
+          const outcomes = await analyzeFiles(pipeline, args, progress);
+          if (options.json) {
+            for (const o of outcomes)
+              process.stdout.write(
+                `${JSON.stringify(o.ok ? o.document : { file: o.file, failed: true, ...o.failure })}\n`,
+              );
+          } else process.stdout.write(formatOutcomes(outcomes));
+          if (options.events) progress(`events appended to ${options.events}`);
+          if (options.html || options.pdf) {
+            for (const path of await writeReports(pipeline, outcomes, { htmlDir: options.html, pdfDir: options.pdf }))
+              progress(`wrote ${path}`);
+          }
+          if (outcomes.some((o) => !o.ok)) process.exitCode = 2;
+        } finally {
+          await pipeline.stop();
         }
-        if (outcomes.some((o) => !o.ok)) process.exitCode = 2;
-      } finally {
-        await pipeline.stop();
-      }
-    });
+      },
+    );
   const vendors = cli
     .command('vendors')
     .description('List the vendor connectors: id, name, capabilities, configured or not.')
     .enablePositionalOptions()
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
-      const [{ listVendors }, { localConfigFromEnv }] = await Promise.all([import('../local/vendors-cli'), import('../local/cli-config')]);
+      const [{ listVendors }, { localConfigFromEnv }] = await Promise.all([
+        import('../local/vendors-cli'),
+        import('../local/cli-config'),
+      ]);
       const listing = listVendors(localConfigFromEnv());
       if (options.json) {
         process.stdout.write(`${JSON.stringify(listing)}\n`);
         return;
       }
-      const rows = listing.map((v) => `${v.id.padEnd(9)} ${(v.configured ? 'configured' : v.available ? '-' : 'no connector').padEnd(12)} ${v.name.padEnd(40)} ${v.capabilities.join(', ')}`);
-      process.stdout.write(`${'ID'.padEnd(9)} ${'STATUS'.padEnd(12)} ${'NAME'.padEnd(40)} CAPABILITIES\n${rows.join('\n')}\n`);
+      const rows = listing.map(
+        (v) =>
+          `${v.id.padEnd(9)} ${(v.configured ? 'configured' : v.available ? '-' : 'no connector').padEnd(12)} ${v.name.padEnd(40)} ${v.capabilities.join(', ')}`,
+      );
+      process.stdout.write(
+        `${'ID'.padEnd(9)} ${'STATUS'.padEnd(12)} ${'NAME'.padEnd(40)} CAPABILITIES\n${rows.join('\n')}\n`,
+      );
     });
   vendors
     .command('check')
@@ -83,11 +124,17 @@ export function program(): Command {
     .argument('[id]', 'vendor id')
     .option('--json', 'print JSON')
     .action(async (id: string | undefined, options: { json?: boolean }) => {
-      const [{ checkVendors }, { localConfigFromEnv }] = await Promise.all([import('../local/vendors-cli'), import('../local/cli-config')]);
+      const [{ checkVendors }, { localConfigFromEnv }] = await Promise.all([
+        import('../local/vendors-cli'),
+        import('../local/cli-config'),
+      ]);
       const checks = await checkVendors(localConfigFromEnv(), id);
       if (checks.length === 0) throw new Error('no vendor is configured (set SANDTRAP_<VENDOR>_URL)');
       if (options.json) process.stdout.write(`${JSON.stringify(checks)}\n`);
-      else process.stdout.write(checks.map((c) => `${c.id.padEnd(9)} ${c.ok ? 'ok  ' : 'FAIL'} ${c.detail} (${c.ms} ms)`).join('\n') + '\n');
+      else
+        process.stdout.write(
+          `${checks.map((c) => `${c.id.padEnd(9)} ${c.ok ? 'ok  ' : 'FAIL'} ${c.detail} (${c.ms} ms)`).join('\n')}\n`,
+        );
       if (checks.some((c) => !c.ok)) process.exitCode = 2;
     });
   cli
@@ -100,7 +147,10 @@ export function program(): Command {
       const { scoreReport } = await import('../local/vendors-cli');
       const scored = scoreReport(vendor, file);
       if (options.json) process.stdout.write(`${JSON.stringify(scored)}\n`);
-      else process.stdout.write(`${scored.vendor}: ${scored.verdict} ${scored.score ?? '-'} (native ${JSON.stringify(scored.native.value)} on ${scored.native.scale})\n`);
+      else
+        process.stdout.write(
+          `${scored.vendor}: ${scored.verdict} ${scored.score ?? '-'} (native ${JSON.stringify(scored.native.value)} on ${scored.native.scale})\n`,
+        );
     });
   registerDeployedCommands(cli);
   return cli;
@@ -113,7 +163,8 @@ export async function main(argv: string[]): Promise<number> {
     await program().parseAsync(argv);
     return Number(process.exitCode ?? 0);
   } catch (error) {
-    const message = error instanceof z.ZodError ? error.issues.map((issue) => issue.message).join('; ') : (error as Error).message;
+    const message =
+      error instanceof z.ZodError ? error.issues.map((issue) => issue.message).join('; ') : (error as Error).message;
     process.stderr.write(`sandtrap: ${message}\n`);
     return 1;
   }

@@ -1,5 +1,10 @@
 import * as z from 'zod';
-import { executionTimeoutSeconds, parseSettings, RuntimeSettingsSchema, type RuntimeSettings } from '../lambdas/core/config';
+import {
+  executionTimeoutSeconds,
+  parseSettings,
+  RuntimeSettingsSchema,
+  type RuntimeSettings,
+} from '../lambdas/core/config';
 import { FaultInjectionSchema } from '../lambdas/core/fault-injection';
 import { SweepSettingsSchema } from '../lambdas/core/sweep-config';
 
@@ -9,7 +14,12 @@ import { SweepSettingsSchema } from '../lambdas/core/sweep-config';
  */
 export const SweepScheduleSchema = SweepSettingsSchema.safeExtend({
   /** Minutes between two runs. */
-  rateMinutes: z.number().int().min(1).max(24 * 60).default(15),
+  rateMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(15),
 });
 
 /** Props of the whole pipeline, validated with zod at synth time. */
@@ -18,7 +28,10 @@ export const SandtrapConfigSchema = z
     /** Only objects under this prefix are analysed; default: every object. */
     ingestPrefix: z.string().optional(),
     /** Name of the verdict event bus; give each deployment in one account and region its own. Default `sandtrap`. */
-    busName: z.string().regex(/^[A-Za-z0-9._-]{1,256}$/, 'an EventBridge bus name (letters, digits, . _ -)').optional(),
+    busName: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,256}$/, 'an EventBridge bus name (letters, digits, . _ -)')
+      .optional(),
     /** How many engines of one analysis run at once (the Map state's MaxConcurrency). */
     engineConcurrency: z.number().int().min(0).max(40).default(10),
     /** Days reports are kept in the reports bucket before they expire. */
@@ -35,9 +48,18 @@ export const SandtrapConfigSchema = z
          * Deny GetObject on ingested objects not tagged `sandtrap:verdict=benign`, for every principal
          * but the pipeline and these admin roles.
          */
-        readBlocking: z.object({ enabled: z.boolean().default(false), adminRoleArns: z.array(z.string().startsWith('arn:')).default([]) }).strict().default({ enabled: false, adminRoleArns: [] }),
+        readBlocking: z
+          .object({
+            enabled: z.boolean().default(false),
+            adminRoleArns: z.array(z.string().startsWith('arn:')).default([]),
+          })
+          .strict()
+          .default({ enabled: false, adminRoleArns: [] }),
         /** Move malicious objects to a quarantine bucket (same key, metadata and tags kept). */
-        quarantine: z.object({ enabled: z.boolean().default(false) }).strict().default({ enabled: false }),
+        quarantine: z
+          .object({ enabled: z.boolean().default(false) })
+          .strict()
+          .default({ enabled: false }),
       })
       .strict()
       .default({ readBlocking: { enabled: false, adminRoleArns: [] }, quarantine: { enabled: false } }),
@@ -45,7 +67,10 @@ export const SandtrapConfigSchema = z
     detonationTask: z
       .object({
         imageUri: z.string().min(1).optional(),
-        s3PrefixListId: z.string().regex(/^pl-[0-9a-f]+$/).optional(),
+        s3PrefixListId: z
+          .string()
+          .regex(/^pl-[0-9a-f]+$/)
+          .optional(),
         cpu: z.number().int().positive().optional(),
         memoryLimitMiB: z.number().int().positive().optional(),
         /** No VPC flow log and no security-group rules, for CloudFormation emulators (see `DetonationClusterProps`). */
@@ -64,7 +89,11 @@ export const SandtrapConfigSchema = z
     // A claim goes stale after the state machine's timeout; the sweep must still look that far back.
     const timeoutSeconds = executionTimeoutSeconds(config.settings);
     if (config.sweep.lookbackDays * 24 * 3600 <= timeoutSeconds) {
-      ctx.addIssue({ code: 'custom', path: ['sweep', 'lookbackDays'], message: `must reach further back than an execution can run (${timeoutSeconds} s)` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sweep', 'lookbackDays'],
+        message: `must reach further back than an execution can run (${timeoutSeconds} s)`,
+      });
     }
   });
 export type SandtrapConfig = z.infer<typeof SandtrapConfigSchema>;

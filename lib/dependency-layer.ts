@@ -10,7 +10,8 @@ import { Construct } from 'constructs';
 import { buildSync } from 'esbuild';
 
 /** The banner that lets CommonJS code (undici, the X-Ray SDK) call require() inside an ES module. */
-export const ESM_REQUIRE_BANNER = "import { createRequire as __sandtrapRequire } from 'node:module'; const require = __sandtrapRequire(import.meta.url);";
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __sandtrapRequire } from 'node:module'; const require = __sandtrapRequire(import.meta.url);";
 
 /**
  * The third-party modules in the layer: those that esbuild cannot tree-shake (CommonJS: undici, the
@@ -88,9 +89,14 @@ export function buildDependencyLayer(outputDir: string, options: DependencyLayer
       logLevel: 'error',
     });
     for (const [pkg, exportsMap] of exportsByPackage) {
-      const version = (JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
+      const version = (
+        JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }
+      ).version;
       mkdirSync(join(modulesDir, pkg), { recursive: true });
-      writeFileSync(join(modulesDir, pkg, 'package.json'), `${JSON.stringify({ name: pkg, version, type: 'module', exports: exportsMap }, null, 2)}\n`);
+      writeFileSync(
+        join(modulesDir, pkg, 'package.json'),
+        `${JSON.stringify({ name: pkg, version, type: 'module', exports: exportsMap }, null, 2)}\n`,
+      );
     }
   } finally {
     rmSync(entriesDir, { recursive: true, force: true });

@@ -6,7 +6,7 @@ import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import cdkNag from 'cdk-nag';
 import { Construct } from 'constructs';
@@ -31,7 +31,8 @@ const BUILD_CONTEXT = fileURLToPath(new URL('..', import.meta.url));
 const BUILD_EXCLUDES = ['node_modules', 'cdk.out', '.git', '.venv-*', '.sandtrap', 'coverage', 'test', 'bench'];
 
 /** `<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag][@digest]` */
-const ECR_IMAGE_URI = /^(?<account>\d{12})\.dkr\.ecr\.(?<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/(?<repository>[a-z0-9._\/-]+)(?::[\w.-]+)?(?:@sha256:[0-9a-f]{64})?$/;
+const ECR_IMAGE_URI =
+  /^(?<account>\d{12})\.dkr\.ecr\.(?<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/(?<repository>[a-z0-9._/-]+)(?::[\w.-]+)?(?:@sha256:[0-9a-f]{64})?$/;
 
 /** Props of {@link DetonationCluster}. */
 export interface DetonationClusterProps {
@@ -158,7 +159,9 @@ export class DetonationCluster extends Construct {
     const cpuArchitecture = props.cpuArchitecture ?? ecs.CpuArchitecture.X86_64;
     const stopTimeout = props.stopTimeout ?? Duration.seconds(30);
     if (!stopTimeout.isUnresolved() && (stopTimeout.toSeconds() < 1 || stopTimeout.toSeconds() > 120)) {
-      throw new Error(`DetonationCluster: stopTimeout must be between 1 and 120 seconds on Fargate, got ${stopTimeout.toSeconds()}`);
+      throw new Error(
+        `DetonationCluster: stopTimeout must be between 1 and 120 seconds on Fargate, got ${stopTimeout.toSeconds()}`,
+      );
     }
 
     this.vpc = new ec2.Vpc(this, 'Vpc', {
@@ -179,7 +182,10 @@ export class DetonationCluster extends Construct {
     } else {
       // Rejected flows are evidence too: connects to hard-coded IPs that the security group dropped.
       const flowLogGroup = new logs.LogGroup(this, 'FlowLogs', { retention, removalPolicy });
-      this.vpc.addFlowLog('FlowLog', { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup), trafficType: ec2.FlowLogTrafficType.ALL });
+      this.vpc.addFlowLog('FlowLog', {
+        destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup),
+        trafficType: ec2.FlowLogTrafficType.ALL,
+      });
     }
 
     this.securityGroup = new ec2.SecurityGroup(this, 'TaskSecurityGroup', {
@@ -197,7 +203,10 @@ export class DetonationCluster extends Construct {
 
     this.addEndpoints(props, source !== 'registry');
 
-    this.cluster = new ecs.Cluster(this, 'Cluster', { vpc: this.vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
+    this.cluster = new ecs.Cluster(this, 'Cluster', {
+      vpc: this.vpc,
+      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+    });
 
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
       cpu: props.cpu ?? 2048,
@@ -214,7 +223,10 @@ export class DetonationCluster extends Construct {
     // Any process in the task, the sample included, can fetch the task role's keys from 169.254.170.2.
     cfnTaskDefinition.taskRoleArn = undefined;
     this.node.addValidation({
-      validate: () => (cfnTaskDefinition.taskRoleArn === undefined ? [] : ['The detonation task definition must not have a task role (the sample could take its credentials).']),
+      validate: () =>
+        cfnTaskDefinition.taskRoleArn === undefined
+          ? []
+          : ['The detonation task definition must not have a task role (the sample could take its credentials).'],
     });
 
     const linuxParameters = new ecs.LinuxParameters(this, 'LinuxParameters', {
@@ -231,7 +243,10 @@ export class DetonationCluster extends Construct {
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'detonation' }),
     });
     if (source === 'ecr') {
-      Annotations.of(this.container).acknowledgeWarning('@aws-cdk/aws-ecs:ecrImageRequiresPolicy', 'Pulls from the parsed ECR repository are granted to the execution role.');
+      Annotations.of(this.container).acknowledgeWarning(
+        '@aws-cdk/aws-ecs:ecrImageRequiresPolicy',
+        'Pulls from the parsed ECR repository are granted to the execution role.',
+      );
     }
     this.container.addMountPoints(
       { sourceVolume: 'tmp', containerPath: '/tmp', readOnly: false },
@@ -242,7 +257,11 @@ export class DetonationCluster extends Construct {
   }
 
   /** The agent image: the prebuilt URI when given (granting pulls if it is in ECR), else a Docker asset of `container/`. */
-  private image(props: DetonationClusterProps, cpuArchitecture: ecs.CpuArchitecture, executionRole: iam.IRole): { image: ecs.ContainerImage; source: 'asset' | 'ecr' | 'registry' } {
+  private image(
+    props: DetonationClusterProps,
+    cpuArchitecture: ecs.CpuArchitecture,
+    executionRole: iam.IRole,
+  ): { image: ecs.ContainerImage; source: 'asset' | 'ecr' | 'registry' } {
     if (props.imageUri === undefined) {
       const asset = new DockerImageAsset(this, 'Image', {
         directory: BUILD_CONTEXT,
@@ -253,9 +272,13 @@ export class DetonationCluster extends Construct {
       return { image: ecs.ContainerImage.fromDockerImageAsset(asset), source: 'asset' };
     }
     if (Token.isUnresolved(props.imageUri)) {
-      throw new Error('DetonationCluster: imageUri must be a literal image URI (its registry decides the endpoints and grants).');
+      throw new Error(
+        'DetonationCluster: imageUri must be a literal image URI (its registry decides the endpoints and grants).',
+      );
     }
-    const ecrImage = ECR_IMAGE_URI.exec(props.imageUri)?.groups as { account: string; region: string; repository: string } | undefined;
+    const ecrImage = ECR_IMAGE_URI.exec(props.imageUri)?.groups as
+      | { account: string; region: string; repository: string }
+      | undefined;
     if (!ecrImage) {
       Annotations.of(this).addWarningV2(
         'sandtrap:detonation-image-registry',
@@ -266,7 +289,10 @@ export class DetonationCluster extends Construct {
     const { account, region, repository: repositoryName } = ecrImage;
     const stackRegion = Stack.of(this).region;
     if (!Token.isUnresolved(stackRegion) && stackRegion !== region) {
-      Annotations.of(this).addWarningV2('sandtrap:detonation-image-region', `imageUri is in ${region}, but the VPC endpoints only reach ECR in ${stackRegion}.`);
+      Annotations.of(this).addWarningV2(
+        'sandtrap:detonation-image-region',
+        `imageUri is in ${region}, but the VPC endpoints only reach ECR in ${stackRegion}.`,
+      );
     }
     const repository = ecr.Repository.fromRepositoryAttributes(this, 'ImageRepository', {
       repositoryName,
@@ -282,7 +308,10 @@ export class DetonationCluster extends Construct {
    */
   private addEndpoints(props: DetonationClusterProps, fromEcr: boolean): void {
     const account = Stack.of(this).account;
-    const s3Endpoint = this.vpc.addGatewayEndpoint('S3', { service: ec2.GatewayVpcEndpointAwsService.S3, subnets: [this.subnets] });
+    const s3Endpoint = this.vpc.addGatewayEndpoint('S3', {
+      service: ec2.GatewayVpcEndpointAwsService.S3,
+      subnets: [this.subnets],
+    });
     // Presigned URLs carry the signature of a principal of this account (the workflow's function).
     const ourAccount = { StringEquals: { 'aws:PrincipalAccount': account } };
     s3Endpoint.addToPolicy(
@@ -318,7 +347,11 @@ export class DetonationCluster extends Construct {
     const rules = !props.emulatorCompatible;
     if (rules) {
       const s3PrefixListId = props.s3PrefixListId ?? this.lookUpS3PrefixList();
-      this.securityGroup.addEgressRule(ec2.Peer.prefixList(s3PrefixListId), ec2.Port.tcp(443), 'S3 through the gateway endpoint');
+      this.securityGroup.addEgressRule(
+        ec2.Peer.prefixList(s3PrefixListId),
+        ec2.Port.tcp(443),
+        'S3 through the gateway endpoint',
+      );
     }
 
     const endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
@@ -326,9 +359,16 @@ export class DetonationCluster extends Construct {
       description: 'Sandtrap detonation VPC interface endpoints: HTTPS from the detonation task only',
       allowAllOutbound: false,
     });
-    if (rules) this.securityGroup.connections.allowTo(endpointSecurityGroup, ec2.Port.tcp(443), 'VPC interface endpoints');
-    const services: [string, ec2.InterfaceVpcEndpointAwsService][] = [['Logs', ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS]];
-    if (fromEcr) services.push(['EcrApi', ec2.InterfaceVpcEndpointAwsService.ECR], ['EcrDocker', ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER]);
+    if (rules)
+      this.securityGroup.connections.allowTo(endpointSecurityGroup, ec2.Port.tcp(443), 'VPC interface endpoints');
+    const services: [string, ec2.InterfaceVpcEndpointAwsService][] = [
+      ['Logs', ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS],
+    ];
+    if (fromEcr)
+      services.push(
+        ['EcrApi', ec2.InterfaceVpcEndpointAwsService.ECR],
+        ['EcrDocker', ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER],
+      );
     for (const [id, service] of services) {
       const endpoint = this.vpc.addInterfaceEndpoint(id, {
         service,
@@ -341,7 +381,13 @@ export class DetonationCluster extends Construct {
       // Image pulls and log delivery use the execution role; credentials a sample brings belong to
       // another account, so it can't push layers or log events out through these endpoints.
       endpoint.addToPolicy(
-        new iam.PolicyStatement({ sid: 'ThisAccountOnly', principals: [new iam.AnyPrincipal()], actions: ['*'], resources: ['*'], conditions: ourAccount }),
+        new iam.PolicyStatement({
+          sid: 'ThisAccountOnly',
+          principals: [new iam.AnyPrincipal()],
+          actions: ['*'],
+          resources: ['*'],
+          conditions: ourAccount,
+        }),
       );
     }
   }
@@ -369,7 +415,11 @@ export class DetonationCluster extends Construct {
   private suppressNagFindings(stack: Stack, executionRole: iam.Role, emulatorCompatible: boolean): void {
     if (emulatorCompatible) {
       NagSuppressions.addResourceSuppressions(this.vpc, [
-        { id: 'AwsSolutions-VPC7', reason: 'emulatorCompatible: the emulator does not know AWS::EC2::FlowLog; the task has no egress at all there.' },
+        {
+          id: 'AwsSolutions-VPC7',
+          reason:
+            'emulatorCompatible: the emulator does not know AWS::EC2::FlowLog; the task has no egress at all there.',
+        },
       ]);
     }
     NagSuppressions.addResourceSuppressions(
@@ -377,7 +427,8 @@ export class DetonationCluster extends Construct {
       [
         {
           id: 'AwsSolutions-IAM5',
-          reason: 'ecr:GetAuthorizationToken only accepts Resource "*" (service limitation); the layer actions are scoped to the image repository.',
+          reason:
+            'ecr:GetAuthorizationToken only accepts Resource "*" (service limitation); the layer actions are scoped to the image repository.',
           appliesTo: ['Resource::*'],
         },
       ],
@@ -390,7 +441,8 @@ export class DetonationCluster extends Construct {
       [
         {
           id: 'AwsSolutions-IAM5',
-          reason: 'ec2:DescribePrefixLists has no resource-level permissions, so the prefix-list lookup can only be granted on Resource "*".',
+          reason:
+            'ec2:DescribePrefixLists has no resource-level permissions, so the prefix-list lookup can only be granted on Resource "*".',
           appliesTo: ['Resource::*'],
         },
       ],
@@ -403,7 +455,8 @@ export class DetonationCluster extends Construct {
         [
           {
             id: 'AwsSolutions-IAM4',
-            reason: "CDK's AwsCustomResource provider role uses AWSLambdaBasicExecutionRole (CloudWatch Logs writes only) for its own logging.",
+            reason:
+              "CDK's AwsCustomResource provider role uses AWSLambdaBasicExecutionRole (CloudWatch Logs writes only) for its own logging.",
             appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'],
           },
         ],

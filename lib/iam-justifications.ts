@@ -12,9 +12,18 @@ export const WILDCARD_JUSTIFICATIONS: { pattern: RegExp; reason: string }[] = [
     pattern: /BucketsIngestBucket[0-9A-F]+.*\/\*/,
     reason: 'Object-level actions on the ingest bucket: any uploaded key may be analysed, tagged or quarantined.',
   },
-  { pattern: /BucketsReportsBucket[0-9A-F]+.*\/reports\/\*/, reason: 'Reports are written and read under reports/<sha256>/, keys not known in advance.' },
+  {
+    pattern: /BucketsReportsBucket[0-9A-F]+.*\/reports\/\*/,
+    reason: 'Reports are written and read under reports/<sha256>/, keys not known in advance.',
+  },
   { pattern: /Quarantine[A-Za-z0-9]*Bucket[0-9A-F]+.*\/\*/, reason: 'Quarantined objects keep their original keys.' },
-  { pattern: /Workflow[A-Za-z]+Fn[A-Za-z0-9]+.*:\*/, reason: 'Step Functions may invoke a function and its versions (function ARN:*).' },
-  { pattern: /DetonationTaskDefinition[0-9A-F]+.*:\*/, reason: 'ecs:RunTask on the detonation task definition family, any revision.' },
+  {
+    pattern: /Workflow[A-Za-z]+Fn[A-Za-z0-9]+.*:\*/,
+    reason: 'Step Functions may invoke a function and its versions (function ARN:*).',
+  },
+  {
+    pattern: /DetonationTaskDefinition[0-9A-F]+.*:\*/,
+    reason: 'ecs:RunTask on the detonation task definition family, any revision.',
+  },
   { pattern: /log-group:.*:\*/, reason: 'CloudWatch Logs streams inside the function and task log groups.' },
 ];

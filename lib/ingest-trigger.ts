@@ -1,8 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import cdkNag from 'cdk-nag';
@@ -31,7 +31,10 @@ export class IngestTrigger extends Construct {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
     });
     cdkNag.NagSuppressions.addResourceSuppressions(this.deadLetterQueue, [
-      { id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the EventBridge target; cdk-nag cannot see that use.' },
+      {
+        id: 'AwsSolutions-SQS3',
+        reason: 'This queue is itself the dead-letter queue of the EventBridge target; cdk-nag cannot see that use.',
+      },
     ]);
     this.rule = new events.Rule(this, 'ObjectCreated', {
       description: 'Start a Sandtrap analysis for every object created in the ingest bucket',

@@ -31,7 +31,10 @@ export class SecureBucket extends Construct {
       enforceSSL: true,
       encryption: s3.BucketEncryption.S3_MANAGED,
       versioned: true,
-      objectOwnership: props.objectOwnership === null ? undefined : (props.objectOwnership ?? s3.ObjectOwnership.BUCKET_OWNER_ENFORCED),
+      objectOwnership:
+        props.objectOwnership === null
+          ? undefined
+          : (props.objectOwnership ?? s3.ObjectOwnership.BUCKET_OWNER_ENFORCED),
       eventBridgeEnabled: props.eventBridgeEnabled ?? false,
       serverAccessLogsBucket: props.serverAccessLogsBucket,
       serverAccessLogsPrefix: props.serverAccessLogsPrefix,
@@ -75,7 +78,10 @@ export class IngestBuckets extends Construct {
       serverAccessLogsBucket: this.accessLogs,
       serverAccessLogsPrefix: 'ingest/',
       lifecycleRules: [
-        { noncurrentVersionExpiration: Duration.days(props.ingestNoncurrentDays ?? 30), abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        {
+          noncurrentVersionExpiration: Duration.days(props.ingestNoncurrentDays ?? 30),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
       ],
     }).bucket;
     this.reports = new SecureBucket(this, 'Reports', {

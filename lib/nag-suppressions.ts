@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import type { Stack } from 'aws-cdk-lib';
 import cdkNag from 'cdk-nag';
 
 // cdk-nag is a jsii CommonJS module whose named exports Node's ESM loader cannot see.
@@ -12,14 +12,18 @@ export function applyNagSuppressions(stack: Stack): void {
   NagSuppressions.addStackSuppressions(stack, [
     {
       id: 'AwsSolutions-IAM4',
-      reason: 'Lambda roles use AWSLambdaBasicExecutionRole (CloudWatch Logs writes only), the minimal managed policy for function logging.',
+      reason:
+        'Lambda roles use AWSLambdaBasicExecutionRole (CloudWatch Logs writes only), the minimal managed policy for function logging.',
       appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'],
     },
     {
       id: 'AwsSolutions-IAM5',
       reason:
         'Object-level S3 actions must name objects: the functions read any uploaded object of the ingest bucket (arn/*) and write under reports/* of the reports bucket; keys are not known in advance.',
-      appliesTo: [{ regex: '/^Resource::<BucketsIngestBucket[0-9A-F]+\\.Arn>\\/\\*$/g' }, { regex: '/^Resource::<BucketsReportsBucket[0-9A-F]+\\.Arn>\\/reports\\/\\*$/g' }],
+      appliesTo: [
+        { regex: '/^Resource::<BucketsIngestBucket[0-9A-F]+\\.Arn>\\/\\*$/g' },
+        { regex: '/^Resource::<BucketsReportsBucket[0-9A-F]+\\.Arn>\\/reports\\/\\*$/g' },
+      ],
     },
     {
       id: 'AwsSolutions-IAM5',
@@ -29,17 +33,23 @@ export function applyNagSuppressions(stack: Stack): void {
     },
     {
       id: 'AwsSolutions-IAM5',
-      reason: 'CDK grants Step Functions lambda:InvokeFunction on the function ARN and its versions (arn:*), so that qualified invocations work.',
-      appliesTo: [{ regex: '/^Resource::<WorkflowVendor[A-Za-z]+Fn[A-Za-z0-9]+\\.Arn>:\\*$/g' }, { regex: '/^Resource::<Workflow[A-Za-z]+Fn[A-Za-z0-9]+\\.Arn>:\\*$/g' }],
+      reason:
+        'CDK grants Step Functions lambda:InvokeFunction on the function ARN and its versions (arn:*), so that qualified invocations work.',
+      appliesTo: [
+        { regex: '/^Resource::<WorkflowVendor[A-Za-z]+Fn[A-Za-z0-9]+\\.Arn>:\\*$/g' },
+        { regex: '/^Resource::<Workflow[A-Za-z]+Fn[A-Za-z0-9]+\\.Arn>:\\*$/g' },
+      ],
     },
     {
       id: 'AwsSolutions-IAM5',
-      reason: 'Step Functions runs the detonation task definition by family; its revisions (family:*) are what ecs:RunTask is granted on.',
+      reason:
+        'Step Functions runs the detonation task definition by family; its revisions (family:*) are what ecs:RunTask is granted on.',
       appliesTo: [{ regex: '/^Resource::arn:.*DetonationTaskDefinition[0-9A-F]+.*:\\*$/g' }],
     },
     {
       id: 'AwsSolutions-SMG4',
-      reason: 'Vendor API keys are issued by the vendors; they cannot be rotated by a Lambda, so they are rotated by hand.',
+      reason:
+        'Vendor API keys are issued by the vendors; they cannot be rotated by a Lambda, so they are rotated by hand.',
     },
     {
       id: 'AwsSolutions-L1',

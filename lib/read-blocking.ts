@@ -1,6 +1,6 @@
 import { ArnFormat, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { TAG_VERDICT } from '../lambdas/core/schemas';
 
@@ -34,10 +34,21 @@ export class ReadBlockingPolicy extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const pipelineSessions = props.pipelineRoles.map((role) =>
-      stack.formatArn({ service: 'sts', region: '', resource: 'assumed-role', resourceName: `${role.roleName}/*`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }),
+      stack.formatArn({
+        service: 'sts',
+        region: '',
+        resource: 'assumed-role',
+        resourceName: `${role.roleName}/*`,
+        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+      }),
     );
     const adminSessions = (props.adminRoleArns ?? []).flatMap((arn) => sessionsOfRoleArn(arn) ?? []);
-    const allowed = [...props.pipelineRoles.map((role) => role.roleArn), ...(props.adminRoleArns ?? []), ...pipelineSessions, ...adminSessions];
+    const allowed = [
+      ...props.pipelineRoles.map((role) => role.roleArn),
+      ...(props.adminRoleArns ?? []),
+      ...pipelineSessions,
+      ...adminSessions,
+    ];
     props.bucket.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'DenyReadUntilVerdictBenign',

@@ -67,7 +67,9 @@ export class RedriveSweep extends Construct {
         ...(props.prefix ? { conditions: { StringEquals: { 's3:prefix': props.prefix } } } : {}),
       }),
     );
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:BatchGetItem'], resources: [props.table.tableArn] }));
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:BatchGetItem'], resources: [props.table.tableArn] }),
+    );
     props.workflow.stateMachine.grantStartExecution(fn);
     this.rule = new events.Rule(this, 'Schedule', {
       description: 'Re-drive Sandtrap uploads that have no terminal record after the deadline',

@@ -1,6 +1,6 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { STACK_OUTPUTS } from './contracts';
 import { POWERTOOLS_METRICS } from './functions';
 import { parseSandtrapConfig, type SandtrapConfigInput } from './config';
@@ -87,7 +87,9 @@ export class SandtrapStack extends Stack {
     if (config.actions.readBlocking.enabled) {
       new ReadBlockingPolicy(this, 'ReadBlocking', {
         bucket: this.buckets.ingest,
-        pipelineRoles: Object.values(this.workflow.functions).map((f) => f.function.role).filter((r): r is NonNullable<typeof r> => r !== undefined),
+        pipelineRoles: Object.values(this.workflow.functions)
+          .map((f) => f.function.role)
+          .filter((r): r is NonNullable<typeof r> => r !== undefined),
         adminRoleArns: config.actions.readBlocking.adminRoleArns,
       });
     }
@@ -116,7 +118,10 @@ export class SandtrapStack extends Stack {
     this.undeliveredEventsAlarm = this.alarmOnAny(
       'UndeliveredEventsAlarm',
       'Sandtrap: upload events EventBridge could not deliver to the state machine are waiting in the dead-letter queue',
-      this.trigger.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      this.trigger.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
     );
     this.abandonedUploadsAlarm = this.alarmOnAny(
       'AbandonedUploadsAlarm',

@@ -1,15 +1,21 @@
 import { Duration } from 'aws-cdk-lib';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as events from 'aws-cdk-lib/aws-events';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { ENV, executionTimeoutSeconds, type RuntimeSettings, type VendorConfig } from '../lambdas/core/config';
-import { DETAIL_TYPE_FAILED, DETAIL_TYPE_VERDICT, DETAIL_TYPE_VERDICT_CHANGED, EVENT_SOURCE, type VendorId } from '../lambdas/core/schemas';
+import {
+  DETAIL_TYPE_FAILED,
+  DETAIL_TYPE_VERDICT,
+  DETAIL_TYPE_VERDICT_CHANGED,
+  EVENT_SOURCE,
+  type VendorId,
+} from '../lambdas/core/schemas';
 import { RETRYABLE_VENDOR_ERRORS } from '../lambdas/vendors/errors';
 import { PipelineFunction } from './functions';
 import type { WorkflowFunctionId } from './handlers';
@@ -37,7 +43,13 @@ export interface AnalysisWorkflowProps {
 }
 
 /** Lambda service faults worth retrying on every task (what CDK's `retryOnServiceExceptions` covers). */
-const LAMBDA_SERVICE_ERRORS = ['Lambda.ClientExecutionTimeoutException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
+const LAMBDA_SERVICE_ERRORS = [
+  'Lambda.ClientExecutionTimeoutException',
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+];
 
 /** Names of the states: the local runtime, the tests and the benchmarks refer to them. */
 export const STATES = {
@@ -145,7 +157,11 @@ export class AnalysisWorkflow extends Construct {
     allow('PrepareDetonationFn', read, [objects]);
     allow('PrepareDetonationFn', ['s3:PutObject'], [reports]);
     allow('CollectDetonationFn', ['s3:GetObject'], [reports]);
-    allow('FinalizeFn', ['s3:GetObjectTagging', 's3:PutObjectTagging', 's3:GetObjectVersionTagging', 's3:PutObjectVersionTagging'], [objects]);
+    allow(
+      'FinalizeFn',
+      ['s3:GetObjectTagging', 's3:PutObjectTagging', 's3:GetObjectVersionTagging', 's3:PutObjectVersionTagging'],
+      [objects],
+    );
     const table = [props.table.tableArn];
     allow('TriageFn', ['dynamodb:GetItem', 'dynamodb:PutItem'], table);
     allow('CheckPeerFn', ['dynamodb:GetItem', 'dynamodb:PutItem'], table);
@@ -153,12 +169,21 @@ export class AnalysisWorkflow extends Construct {
     allow('RecordFailureFn', ['dynamodb:PutItem', 'dynamodb:DeleteItem'], table);
     if (props.quarantineBucket) {
       // Moving a malicious object: copy the version (with its tags) to quarantine, delete the original version.
-      allow('FinalizeFn', ['s3:GetObjectVersion', 's3:GetObjectVersionTagging', 's3:DeleteObject', 's3:DeleteObjectVersion'], [objects]);
+      allow(
+        'FinalizeFn',
+        ['s3:GetObjectVersion', 's3:GetObjectVersionTagging', 's3:DeleteObject', 's3:DeleteObjectVersion'],
+        [objects],
+      );
       // Tagging the copy names its version (s3:PutObjectVersionTagging); IAM-enforcing MiniStack caught its absence.
-      allow('FinalizeFn', ['s3:PutObject', 's3:PutObjectTagging', 's3:PutObjectVersionTagging'], [props.quarantineBucket.arnForObjects('*')]);
+      allow(
+        'FinalizeFn',
+        ['s3:PutObject', 's3:PutObjectTagging', 's3:PutObjectVersionTagging'],
+        [props.quarantineBucket.arnForObjects('*')],
+      );
     }
     // The shared rate limiter's counters.
-    for (const id of ['VendorSubmitFn', 'VendorPollFn', 'VendorCollectFn'] as const) allow(id, ['dynamodb:UpdateItem'], table);
+    for (const id of ['VendorSubmitFn', 'VendorPollFn', 'VendorCollectFn'] as const)
+      allow(id, ['dynamodb:UpdateItem'], table);
     for (const vendor of vendors) {
       const arn = vendor.secret && 'arn' in vendor.secret ? vendor.secret.arn : undefined;
       if (!arn) continue;
@@ -168,7 +193,11 @@ export class AnalysisWorkflow extends Construct {
     }
   }
 
-  private invoke(id: string, fnId: WorkflowFunctionId, options: { payload?: sfn.TaskInput; resultPath?: string; timeout: Duration }) {
+  private invoke(
+    id: string,
+    fnId: WorkflowFunctionId,
+    options: { payload?: sfn.TaskInput; resultPath?: string; timeout: Duration },
+  ) {
     const task = new tasks.LambdaInvoke(this, id, {
       stateName: id,
       lambdaFunction: this.functions[fnId].function,
@@ -178,12 +207,23 @@ export class AnalysisWorkflow extends Construct {
       resultPath: options.resultPath,
       taskTimeout: sfn.Timeout.duration(options.timeout),
     });
-    task.addRetry({ errors: LAMBDA_SERVICE_ERRORS, interval: Duration.seconds(2), maxAttempts: 6, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
+    task.addRetry({
+      errors: LAMBDA_SERVICE_ERRORS,
+      interval: Duration.seconds(2),
+      maxAttempts: 6,
+      backoffRate: 2,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
     return task;
   }
 
   /** The first state of an engine: our detonation, or a vendor's submit. */
-  private engineKind(props: AnalysisWorkflowProps, vendorStart: sfn.IChainable, engineFailed: sfn.IChainable, onError: sfn.CatchProps): sfn.IChainable {
+  private engineKind(
+    props: AnalysisWorkflowProps,
+    vendorStart: sfn.IChainable,
+    engineFailed: sfn.IChainable,
+    onError: sfn.CatchProps,
+  ): sfn.IChainable {
     const cluster = props.detonation as DetonationCluster;
     const timeoutOf = (fnId: WorkflowFunctionId) => this.functions[fnId].function.timeout ?? Duration.minutes(1);
     const prepare = this.invoke(STATES.prepareDetonation, 'PrepareDetonationFn', {
@@ -217,7 +257,12 @@ export class AnalysisWorkflow extends Construct {
       resultPath: sfn.JsonPath.DISCARD,
       taskTimeout: sfn.Timeout.duration(Duration.seconds(Math.ceil(agentTimeout) + 900)),
     });
-    run.addRetry({ errors: ['ECS.AmazonECSException', 'ECS.ServerException', 'ECS.ThrottlingException'], interval: Duration.seconds(10), maxAttempts: 3, backoffRate: 2 });
+    run.addRetry({
+      errors: ['ECS.AmazonECSException', 'ECS.ServerException', 'ECS.ThrottlingException'],
+      interval: Duration.seconds(10),
+      maxAttempts: 3,
+      backoffRate: 2,
+    });
     const collect = this.invoke(STATES.collectDetonation, 'CollectDetonationFn', {
       payload: sfn.TaskInput.fromObject({ 'detonation.$': '$.detonation' }),
       timeout: timeoutOf('CollectDetonationFn'),
@@ -231,7 +276,13 @@ export class AnalysisWorkflow extends Construct {
 
   private definition(props: AnalysisWorkflowProps): sfn.IChainable {
     const timeoutOf = (fnId: WorkflowFunctionId) => this.functions[fnId].function.timeout ?? Duration.minutes(1);
-    const vendorRetry = { errors: [...RETRYABLE_VENDOR_ERRORS], interval: Duration.seconds(10), maxAttempts: 3, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL };
+    const vendorRetry = {
+      errors: [...RETRYABLE_VENDOR_ERRORS],
+      interval: Duration.seconds(10),
+      maxAttempts: 3,
+      backoffRate: 2,
+      jitterStrategy: sfn.JitterType.FULL,
+    };
 
     // Failure path: record, publish `Sample Analysis Failed`, end the execution as failed.
     const recordFailure = this.invoke(STATES.recordFailure, 'RecordFailureFn', {
@@ -239,15 +290,34 @@ export class AnalysisWorkflow extends Construct {
       resultPath: '$.failure',
       timeout: timeoutOf('RecordFailureFn'),
     });
-    recordFailure.addRetry({ errors: ['States.TaskFailed'], interval: Duration.seconds(5), maxAttempts: 3, backoffRate: 2 });
+    recordFailure.addRetry({
+      errors: ['States.TaskFailed'],
+      interval: Duration.seconds(5),
+      maxAttempts: 3,
+      backoffRate: 2,
+    });
     const publishFailure = new tasks.EventBridgePutEvents(this, STATES.publishFailure, {
       stateName: STATES.publishFailure,
-      entries: [{ eventBus: props.bus, source: EVENT_SOURCE, detailType: DETAIL_TYPE_FAILED, detail: sfn.TaskInput.fromJsonPathAt('$.failure.detail') }],
+      entries: [
+        {
+          eventBus: props.bus,
+          source: EVENT_SOURCE,
+          detailType: DETAIL_TYPE_FAILED,
+          detail: sfn.TaskInput.fromJsonPathAt('$.failure.detail'),
+        },
+      ],
       resultPath: sfn.JsonPath.DISCARD,
     });
     publishFailure.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(2), maxAttempts: 5, backoffRate: 2 });
-    const failed = new sfn.Fail(this, STATES.failed, { stateName: STATES.failed, errorPath: '$.failure.detail.reason', causePath: '$.failure.detail.error' });
-    const duplicate = new sfn.Succeed(this, STATES.duplicate, { stateName: STATES.duplicate, comment: 'duplicate delivery of an upload event' });
+    const failed = new sfn.Fail(this, STATES.failed, {
+      stateName: STATES.failed,
+      errorPath: '$.failure.detail.reason',
+      causePath: '$.failure.detail.error',
+    });
+    const duplicate = new sfn.Succeed(this, STATES.duplicate, {
+      stateName: STATES.duplicate,
+      comment: 'duplicate delivery of an upload event',
+    });
     // A failed duplicate delivery is not reported: the execution that owns the upload reports it.
     const failurePath = recordFailure.next(
       new sfn.Choice(this, STATES.failureOwned, { stateName: STATES.failureOwned })
@@ -261,14 +331,22 @@ export class AnalysisWorkflow extends Construct {
       payload: sfn.TaskInput.fromObject({ 'event.$': '$', 'owner.$': '$$.Execution.Id' }),
       timeout: timeoutOf('TriageFn'),
     });
-    triage.addRetry({ errors: ['S3ServiceException', 'TimeoutError', 'ProvisionedThroughputExceededException', 'ThrottlingException'], interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 });
+    triage.addRetry({
+      errors: ['S3ServiceException', 'TimeoutError', 'ProvisionedThroughputExceededException', 'ThrottlingException'],
+      interval: Duration.seconds(2),
+      maxAttempts: 3,
+      backoffRate: 2,
+    });
     // A redelivered event of an upload already claimed ends quietly: its first execution reports it.
     triage.addCatch(duplicate, {
       errors: ['DuplicateEvent'],
       resultPath: '$.error',
     });
     triage.addCatch(failurePath, onError);
-    const waitForPeer = new sfn.Wait(this, STATES.waitForPeer, { stateName: STATES.waitForPeer, time: sfn.WaitTime.secondsPath('$.waitSeconds') });
+    const waitForPeer = new sfn.Wait(this, STATES.waitForPeer, {
+      stateName: STATES.waitForPeer,
+      time: sfn.WaitTime.secondsPath('$.waitSeconds'),
+    });
     const checkPeer = this.invoke(STATES.checkPeer, 'CheckPeerFn', { timeout: timeoutOf('CheckPeerFn') });
     checkPeer.addCatch(failurePath, onError);
     const markCached = new sfn.Pass(this, STATES.markCached, {
@@ -283,7 +361,10 @@ export class AnalysisWorkflow extends Construct {
       resultPath: '$.job',
       timeout: timeoutOf('VendorSubmitFn'),
     });
-    const waitForVendor = new sfn.Wait(this, STATES.waitForVendor, { stateName: STATES.waitForVendor, time: sfn.WaitTime.secondsPath('$.job.waitSeconds') });
+    const waitForVendor = new sfn.Wait(this, STATES.waitForVendor, {
+      stateName: STATES.waitForVendor,
+      time: sfn.WaitTime.secondsPath('$.job.waitSeconds'),
+    });
     const poll = this.invoke(STATES.poll, 'VendorPollFn', {
       payload: sfn.TaskInput.fromObject({ 'job.$': '$.job', 'sample.$': '$.sample' }),
       resultPath: '$.job',
@@ -293,14 +374,29 @@ export class AnalysisWorkflow extends Construct {
       payload: sfn.TaskInput.fromObject({ 'job.$': '$.job', 'sample.$': '$.sample' }),
       timeout: timeoutOf('VendorCollectFn'),
     });
-    const engineEnded = new sfn.Pass(this, STATES.engineEnded, { stateName: STATES.engineEnded, outputPath: '$.job.result' });
+    const engineEnded = new sfn.Pass(this, STATES.engineEnded, {
+      stateName: STATES.engineEnded,
+      outputPath: '$.job.result',
+    });
     // The engine's own failure, vendor or detonation: recorded as its result, never failing the analysis.
     const engineFailed = new sfn.Pass(this, STATES.engineFailed, {
       stateName: STATES.engineFailed,
-      parameters: { 'engine.$': '$.engine', status: 'error', verdict: 'unknown', score: null, 'reason.$': '$.error.Cause' },
+      parameters: {
+        'engine.$': '$.engine',
+        status: 'error',
+        verdict: 'unknown',
+        score: null,
+        'reason.$': '$.error.Cause',
+      },
     });
     // Submit and poll turn rate limits into Wait states; collecting a ready report retries instead.
-    collect.addRetry({ errors: ['RateLimitedError'], interval: Duration.seconds(60), maxAttempts: 8, backoffRate: 1.5, maxDelay: Duration.minutes(10) });
+    collect.addRetry({
+      errors: ['RateLimitedError'],
+      interval: Duration.seconds(60),
+      maxAttempts: 8,
+      backoffRate: 1.5,
+      maxDelay: Duration.minutes(10),
+    });
     for (const task of [submit, poll, collect]) {
       task.addRetry(vendorRetry);
       task.addCatch(engineFailed, onError);
@@ -338,7 +434,12 @@ export class AnalysisWorkflow extends Construct {
     });
     finalize.addRetry({ errors: ['States.TaskFailed'], interval: Duration.seconds(3), maxAttempts: 2, backoffRate: 2 });
     finalize.addCatch(failurePath, onError);
-    const verdictEntry = { eventBus: props.bus, source: EVENT_SOURCE, detailType: DETAIL_TYPE_VERDICT, detail: sfn.TaskInput.fromJsonPathAt('$.verdict.detail') };
+    const verdictEntry = {
+      eventBus: props.bus,
+      source: EVENT_SOURCE,
+      detailType: DETAIL_TYPE_VERDICT,
+      detail: sfn.TaskInput.fromJsonPathAt('$.verdict.detail'),
+    };
     const publishVerdict = new tasks.EventBridgePutEvents(this, STATES.publishVerdict, {
       stateName: STATES.publishVerdict,
       entries: [verdictEntry],
@@ -348,7 +449,12 @@ export class AnalysisWorkflow extends Construct {
       stateName: STATES.publishVerdictChanged,
       entries: [
         verdictEntry,
-        { eventBus: props.bus, source: EVENT_SOURCE, detailType: DETAIL_TYPE_VERDICT_CHANGED, detail: sfn.TaskInput.fromJsonPathAt('$.verdict.changed') },
+        {
+          eventBus: props.bus,
+          source: EVENT_SOURCE,
+          detailType: DETAIL_TYPE_VERDICT_CHANGED,
+          detail: sfn.TaskInput.fromJsonPathAt('$.verdict.changed'),
+        },
       ],
       resultPath: sfn.JsonPath.DISCARD,
     });

@@ -31,15 +31,26 @@ export const AnalyzeArgsSchema = z.object({
         if (!ok) ctx.addIssue({ code: 'custom', message: `${file}: not a readable file` });
       }
     }),
-  timeoutSeconds: z.number().int().positive().max(24 * 3600).optional(),
-  detonator: z.enum(['auto', 'host', 'docker', 'none'], { message: '--detonator takes auto, host, docker or none' }).default('auto'),
+  timeoutSeconds: z
+    .number()
+    .int()
+    .positive()
+    .max(24 * 3600)
+    .optional(),
+  detonator: z
+    .enum(['auto', 'host', 'docker', 'none'], { message: '--detonator takes auto, host, docker or none' })
+    .default('auto'),
 });
 export type AnalyzeArgs = z.infer<typeof AnalyzeArgsSchema>;
 
 /** How one file's analysis ended. */
 export type AnalysisOutcome =
   | { file: string; ok: true; document: VerdictDocument }
-  | { file: string; ok: false; failure: SampleAnalysisFailedDetail | { reason: string; error: string; bucket: null; key: string } };
+  | {
+      file: string;
+      ok: false;
+      failure: SampleAnalysisFailedDetail | { reason: string; error: string; bucket: null; key: string };
+    };
 
 /** Object keys for the files, unique even when two files share a name. */
 function keysFor(files: string[]): string[] {
@@ -71,14 +82,23 @@ export async function analyzeFiles(
     const run = await pipeline.run(event, { timeoutMs: args.timeoutSeconds ? args.timeoutSeconds * 1000 : undefined });
     const verdictEvent = pipeline.events(DETAIL_TYPE_VERDICT).findLast((e) => e.detail.key === key);
     if (run.status === 'SUCCEEDED' && verdictEvent) {
-      outcomes.push({ file, ok: true, document: await verdictDocument(pipeline, SampleVerdictDetailSchema.parse(verdictEvent.detail)) });
+      outcomes.push({
+        file,
+        ok: true,
+        document: await verdictDocument(pipeline, SampleVerdictDetailSchema.parse(verdictEvent.detail)),
+      });
       progress(`[${i + 1}/${args.files.length}] ${file}: ${String(verdictEvent.detail.verdict)}`);
       continue;
     }
     const failedEvent = pipeline.events(DETAIL_TYPE_FAILED).findLast((e) => e.detail.key === key);
     const failure = failedEvent
       ? SampleAnalysisFailedDetailSchema.parse(failedEvent.detail)
-      : { reason: run.error ?? 'Unknown', error: run.cause ?? 'the execution ended without an event', bucket: null, key };
+      : {
+          reason: run.error ?? 'Unknown',
+          error: run.cause ?? 'the execution ended without an event',
+          bucket: null,
+          key,
+        };
     outcomes.push({ file, ok: false, failure });
     progress(`[${i + 1}/${args.files.length}] ${file}: failed (${failure.reason})`);
   }
@@ -86,7 +106,10 @@ export async function analyzeFiles(
 }
 
 /** The verdict document: the event detail plus hashes and every engine's full result, from the store. */
-export async function verdictDocument(pipeline: LocalPipeline, detail: z.infer<typeof SampleVerdictDetailSchema>): Promise<VerdictDocument> {
+export async function verdictDocument(
+  pipeline: LocalPipeline,
+  detail: z.infer<typeof SampleVerdictDetailSchema>,
+): Promise<VerdictDocument> {
   const deps = pipeline.deps('FinalizeFn');
   const record = await deps.store.getVerdict(detail.sha256);
   if (!record) throw new Error(`no stored verdict for ${detail.sha256}`);
@@ -104,7 +127,9 @@ export async function verdictDocument(pipeline: LocalPipeline, detail: z.infer<t
 /** Reads the HTML report Finalize stored for a sample from the (local) reports bucket. */
 export async function storedHtmlReport(pipeline: LocalPipeline, sha256: string): Promise<string> {
   const deps = pipeline.deps('FinalizeFn');
-  const object = await deps.clients.s3.send(new GetObjectCommand({ Bucket: deps.config.reportsBucket, Key: reportKeys.html(sha256) }));
+  const object = await deps.clients.s3.send(
+    new GetObjectCommand({ Bucket: deps.config.reportsBucket, Key: reportKeys.html(sha256) }),
+  );
   return (await object.Body?.transformToString('utf8')) ?? '';
 }
 
@@ -112,7 +137,11 @@ export async function storedHtmlReport(pipeline: LocalPipeline, sha256: string):
  * Writes each analysed file's HTML report (and PDF, through Chromium's print-to-PDF) into `dir`,
  * named after the file; returns the paths written.
  */
-export async function writeReports(pipeline: LocalPipeline, outcomes: AnalysisOutcome[], options: { htmlDir?: string; pdfDir?: string }): Promise<string[]> {
+export async function writeReports(
+  pipeline: LocalPipeline,
+  outcomes: AnalysisOutcome[],
+  options: { htmlDir?: string; pdfDir?: string },
+): Promise<string[]> {
   const written: string[] = [];
   for (const dir of [options.htmlDir, options.pdfDir]) if (dir) mkdirSync(dir, { recursive: true });
   const names = new Map<string, number>();

@@ -26,7 +26,9 @@ export function localConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Sandtr
     if (!baseUrl) continue;
     let options: Record<string, string | number | boolean> = {};
     if (env[`${prefix}OPTIONS`]) {
-      const parsed = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).safeParse(safeJson(env[`${prefix}OPTIONS`] ?? ''));
+      const parsed = z
+        .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+        .safeParse(safeJson(env[`${prefix}OPTIONS`] ?? ''));
       if (!parsed.success) throw new Error(`${prefix}OPTIONS must be a JSON object of strings, numbers and booleans`);
       options = parsed.data;
     }

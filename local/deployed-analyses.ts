@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { DescribeExecutionCommand, ListExecutionsCommand, StartExecutionCommand, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  ListExecutionsCommand,
+  StartExecutionCommand,
+  type DescribeExecutionCommandOutput,
+} from '@aws-sdk/client-sfn';
 import { ObjectCreatedEventSchema, uploadIdOf, type ObjectCreatedEvent, type Verdict } from '../lambdas/core/schemas';
 import { VerdictStore } from '../lambdas/core/store';
 import type { DeployedClients } from './deployed-clients';
@@ -80,7 +85,12 @@ const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resol
  * names this key and this version or ETag, and follows the upload id in that input. An execution that
  * ends without writing a terminal record (it failed before it knew the object) ends the wait as failed.
  */
-export async function waitForAnalysis(clients: DeployedClients, stack: DeployedStack, target: AnalysisTarget, options: WaitOptions): Promise<AnalysisEnd> {
+export async function waitForAnalysis(
+  clients: DeployedClients,
+  stack: DeployedStack,
+  target: AnalysisTarget,
+  options: WaitOptions,
+): Promise<AnalysisEnd> {
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? sleepFor;
   const store = new VerdictStore(clients.ddb, stack.table);
@@ -103,14 +113,24 @@ export async function waitForAnalysis(clients: DeployedClients, stack: DeployedS
       const record = item as unknown as ObjectStatus;
       if (!TERMINAL.has(record.status)) continue;
       if (record.status === 'verdict') return { status: 'verdict', record };
-      return { status: 'failed', reason: record.reason ?? 'UnknownError', error: `the analysis failed (${record.reason ?? 'no reason recorded'})`, at: record.at, record };
+      return {
+        status: 'failed',
+        reason: record.reason ?? 'UnknownError',
+        error: `the analysis failed (${record.reason ?? 'no reason recorded'})`,
+        at: record.at,
+        record,
+      };
     }
     // A failed execution writes its record before it ends, so one that has ended and left none never will.
     if (ended) {
       return {
         status: 'failed',
         reason: ended.error ?? ended.status ?? 'UnknownError',
-        error: `execution ${ended.name ?? executionArn} ended ${ended.status}${ended.cause ? `: ${ended.cause}` : ''}`.slice(0, 2000),
+        error:
+          `execution ${ended.name ?? executionArn} ended ${ended.status}${ended.cause ? `: ${ended.cause}` : ''}`.slice(
+            0,
+            2000,
+          ),
         at: ended.stopDate?.getTime() ?? now(),
       };
     }
@@ -124,23 +144,32 @@ export async function waitForAnalysis(clients: DeployedClients, stack: DeployedS
     }
     if (executionArn) {
       const arn = executionArn;
-      const execution = await awsCall(callOn(clients, 'states:DescribeExecution', arn), () => clients.sfn.send(new DescribeExecutionCommand({ executionArn: arn })));
+      const execution = await awsCall(callOn(clients, 'states:DescribeExecution', arn), () =>
+        clients.sfn.send(new DescribeExecutionCommand({ executionArn: arn })),
+      );
       // SUCCEEDED without a terminal record is a duplicate delivery: the record of the first execution ends the wait.
-      if (execution.status !== 'RUNNING' && execution.status !== 'PENDING_REDRIVE' && execution.status !== 'SUCCEEDED') ended = execution;
+      if (execution.status !== 'RUNNING' && execution.status !== 'PENDING_REDRIVE' && execution.status !== 'SUCCEEDED')
+        ended = execution;
     }
     const elapsed = now() - startedWaiting;
     if (!warned && !sawRecord && !executionArn && elapsed >= (options.notStartedAfterMs ?? 60_000)) {
       warned = true;
-      options.onNotStarted?.(`no analysis of s3://${target.bucket}/${target.key} has started after ${Math.round(elapsed / 1000)} s (is the key under the stack's ingest prefix?)`);
+      options.onNotStarted?.(
+        `no analysis of s3://${target.bucket}/${target.key} has started after ${Math.round(elapsed / 1000)} s (is the key under the stack's ingest prefix?)`,
+      );
     }
-    if (now() >= deadline) return { status: 'timeout', waitedMs: now() - startedWaiting, started: sawRecord || Boolean(executionArn) };
+    if (now() >= deadline)
+      return { status: 'timeout', waitedMs: now() - startedWaiting, started: sawRecord || Boolean(executionArn) };
     await sleep(Math.max(0, Math.min(pause, deadline - now())));
     pause = Math.min(pause * 1.5, options.maxPollMs ?? 5_000);
   }
 }
 
 /** Whether an execution's input is the `Object Created` event of this upload (never a reanalysis). */
-export function isEventOf(input: string | undefined, target: Pick<AnalysisTarget, 'bucket' | 'key' | 'versionId' | 'etag'>): ObjectCreatedEvent | undefined {
+export function isEventOf(
+  input: string | undefined,
+  target: Pick<AnalysisTarget, 'bucket' | 'key' | 'versionId' | 'etag'>,
+): ObjectCreatedEvent | undefined {
   let json: unknown;
   try {
     json = JSON.parse(input ?? '');
@@ -168,7 +197,9 @@ async function findExecution(
   let nextToken: string | undefined;
   do {
     const page = await awsCall(callOn(clients, 'states:ListExecutions', stack.stateMachineArn), () =>
-      clients.sfn.send(new ListExecutionsCommand({ stateMachineArn: stack.stateMachineArn, maxResults: 100, nextToken })),
+      clients.sfn.send(
+        new ListExecutionsCommand({ stateMachineArn: stack.stateMachineArn, maxResults: 100, nextToken }),
+      ),
     );
     for (const execution of page.executions ?? []) {
       if (!execution.executionArn || (execution.startDate && execution.startDate.getTime() < oldest)) return undefined;
@@ -176,7 +207,9 @@ async function findExecution(
       if (budget-- <= 0) return undefined;
       described.add(execution.executionArn);
       const arn = execution.executionArn;
-      const detail = await awsCall(callOn(clients, 'states:DescribeExecution', arn), () => clients.sfn.send(new DescribeExecutionCommand({ executionArn: arn })));
+      const detail = await awsCall(callOn(clients, 'states:DescribeExecution', arn), () =>
+        clients.sfn.send(new DescribeExecutionCommand({ executionArn: arn })),
+      );
       const event = isEventOf(detail.input, target);
       if (event) return { executionArn: arn, uploadId: uploadIdOf(event.detail.object) };
     }
@@ -202,7 +235,12 @@ export interface Reanalysis {
  * would have sent it, plus `sandtrap: { reanalyze: true }`, which makes triage bypass the verdict
  * cache and the upload's claim.
  */
-export function reanalysisEvent(object: { bucket: string; key: string; versionId: string | null }, region: string, account: string, at: Date): ObjectCreatedEvent {
+export function reanalysisEvent(
+  object: { bucket: string; key: string; versionId: string | null },
+  region: string,
+  account: string,
+  at: Date,
+): ObjectCreatedEvent {
   const event = {
     version: '0',
     id: randomUUID(),
@@ -230,18 +268,28 @@ export function reanalysisName(sha256: string, at: Date): string {
 }
 
 /** Starts a new analysis of the upload a stored verdict was analysed from, bypassing the verdict cache. */
-export async function startReanalysis(clients: DeployedClients, stack: DeployedStack, sha256: string, at = new Date()): Promise<Reanalysis> {
+export async function startReanalysis(
+  clients: DeployedClients,
+  stack: DeployedStack,
+  sha256: string,
+  at = new Date(),
+): Promise<Reanalysis> {
   const record = await readVerdictRecord(clients, stack, sha256);
   if (!record.object?.bucket || !record.object.key) {
-    throw new DeployedStackError(`the stored verdict of ${sha256} does not name the upload it was analysed from, so it cannot be reanalysed: upload the file again`);
+    throw new DeployedStackError(
+      `the stored verdict of ${sha256} does not name the upload it was analysed from, so it cannot be reanalysed: upload the file again`,
+    );
   }
   const account = stack.stateMachineArn.split(':')[4] ?? '';
   const input = reanalysisEvent(record.object, clients.region, account, at);
   const name = reanalysisName(sha256, at);
   const started = await awsCall(callOn(clients, 'states:StartExecution', stack.stateMachineArn), () =>
-    clients.sfn.send(new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, name, input: JSON.stringify(input) })),
+    clients.sfn.send(
+      new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, name, input: JSON.stringify(input) }),
+    ),
   );
-  if (!started.executionArn) throw new DeployedStackError(`states:StartExecution on ${stack.stateMachineArn} returned no execution ARN`);
+  if (!started.executionArn)
+    throw new DeployedStackError(`states:StartExecution on ${stack.stateMachineArn} returned no execution ARN`);
   return {
     sha256,
     executionArn: started.executionArn,

@@ -50,7 +50,10 @@ export async function resolveRegion(options: DeployedClientOptions, env: NodeJS.
  * `AWS_ENDPOINT_URL` (or a per-service `AWS_ENDPOINT_URL_<SERVICE>`), path-style S3 against a custom
  * endpoint, and checksums only when required.
  */
-export async function createDeployedClients(options: DeployedClientOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<DeployedClients> {
+export async function createDeployedClients(
+  options: DeployedClientOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<DeployedClients> {
   const region = await resolveRegion(options, env);
   const endpointFor = (service: string) => env[`AWS_ENDPOINT_URL_${service}`] ?? env.AWS_ENDPOINT_URL;
   const cfnEndpoint = endpointFor('CLOUDFORMATION');

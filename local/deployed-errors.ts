@@ -21,7 +21,9 @@ export class StackNotFoundError extends DeployedStackError {
     readonly stackName: string,
     region: string,
   ) {
-    super(`stack ${stackName} not found in ${region} (deploy it with \`npx cdk deploy\`, or name it with --stack or SANDTRAP_STACK)`);
+    super(
+      `stack ${stackName} not found in ${region} (deploy it with \`npx cdk deploy\`, or name it with --stack or SANDTRAP_STACK)`,
+    );
   }
 }
 
@@ -32,7 +34,9 @@ export class NotASandtrapStackError extends DeployedStackError {
     status: string | undefined,
     missing: string[],
   ) {
-    super(`stack ${stackName} (${status ?? 'unknown status'}) has no output ${missing.join(', ')}: not a deployed Sandtrap stack`);
+    super(
+      `stack ${stackName} (${status ?? 'unknown status'}) has no output ${missing.join(', ')}: not a deployed Sandtrap stack`,
+    );
   }
 }
 
@@ -68,9 +72,24 @@ export interface AwsCall {
 
 const CREDENTIALS_MISSING = ['CredentialsProviderError'];
 const CREDENTIALS_EXPIRED = ['ExpiredToken', 'ExpiredTokenException', 'RequestExpired', 'TokenRefreshRequired'];
-const CREDENTIALS_REJECTED = ['InvalidClientTokenId', 'UnrecognizedClientException', 'SignatureDoesNotMatch', 'InvalidAccessKeyId', 'InvalidSignatureException', 'IncompleteSignature'];
+const CREDENTIALS_REJECTED = [
+  'InvalidClientTokenId',
+  'UnrecognizedClientException',
+  'SignatureDoesNotMatch',
+  'InvalidAccessKeyId',
+  'InvalidSignatureException',
+  'IncompleteSignature',
+];
 const ACCESS_DENIED = ['AccessDenied', 'AccessDeniedException', 'AuthorizationError', 'Forbidden', 'AllAccessDisabled'];
-const UNREACHABLE = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT'];
+const UNREACHABLE = [
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+];
 
 /** Collapses whitespace and line breaks: SDK messages sometimes carry a whole response body. */
 export function oneLine(text: string, max = 400): string {
@@ -106,10 +125,14 @@ export function explainAwsError(error: unknown, call: AwsCall): Error {
   const message = oneLine(e.message ?? String(error), 200);
   const where = call.endpoint ? `${call.endpoint} (${call.region})` : `AWS ${call.region}`;
   if (CREDENTIALS_MISSING.includes(name) || /could not load credentials/i.test(message)) {
-    return new CredentialsError('no AWS credentials found (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)');
+    return new CredentialsError(
+      'no AWS credentials found (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)',
+    );
   }
-  if (CREDENTIALS_EXPIRED.includes(name)) return new CredentialsError(`the AWS credentials have expired (${name}): refresh them and try again`);
-  if (CREDENTIALS_REJECTED.includes(name)) return new CredentialsError(`${where} rejected the AWS credentials (${name}): ${message}`);
+  if (CREDENTIALS_EXPIRED.includes(name))
+    return new CredentialsError(`the AWS credentials have expired (${name}): refresh them and try again`);
+  if (CREDENTIALS_REJECTED.includes(name))
+    return new CredentialsError(`${where} rejected the AWS credentials (${name}): ${message}`);
   if (ACCESS_DENIED.includes(name) || (e.$metadata?.httpStatusCode === 403 && !CREDENTIALS_REJECTED.includes(name))) {
     return new AccessDeniedError(`access denied: ${call.action} on ${call.target}: ${message}`);
   }

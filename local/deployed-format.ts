@@ -77,20 +77,48 @@ export class ProgressBar {
 
 /** Columns of the upload table: what `submit` prints without `--wait`. */
 export function formatSubmissions(submissions: Submission[]): string {
-  const rows = [['FILE', 'KEY', 'VERSION', 'SIZE', 'SHA256'], ...submissions.map((s) => [s.file, `s3://${s.bucket}/${s.key}`, s.versionId ?? '-', humanBytes(s.size), s.sha256])];
+  const rows = [
+    ['FILE', 'KEY', 'VERSION', 'SIZE', 'SHA256'],
+    ...submissions.map((s) => [s.file, `s3://${s.bucket}/${s.key}`, s.versionId ?? '-', humanBytes(s.size), s.sha256]),
+  ];
   const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
-  return `${rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ').trimEnd()).join('\n')}\n`;
+  return `${rows
+    .map((r) =>
+      r
+        .map((cell, c) => cell.padEnd(widths[c] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')}\n`;
 }
 
 /** The JSON line `submit --json` prints per upload (without `--wait`). */
 export function submissionJson(s: Submission): Record<string, unknown> {
-  return { file: s.file, bucket: s.bucket, key: s.key, versionId: s.versionId, size: s.size, sha256: s.sha256, ...(s.etag ? { etag: s.etag } : {}) };
+  return {
+    file: s.file,
+    bucket: s.bucket,
+    key: s.key,
+    versionId: s.versionId,
+    size: s.size,
+    sha256: s.sha256,
+    ...(s.etag ? { etag: s.etag } : {}),
+  };
 }
 
 /** The failure of an analysis that did not end in a verdict (failed, or still running at the deadline). */
-export function failureOf(end: Exclude<AnalysisEnd, { status: 'verdict' }>, object: { bucket: string; key: string; versionId: string | null; sha256?: string }, now = Date.now()): SampleAnalysisFailedDetail {
-  const base = { ...(object.sha256 ? { sha256: object.sha256 } : {}), bucket: object.bucket, key: object.key, versionId: object.versionId };
-  if (end.status === 'failed') return { ...base, reason: end.reason, error: end.error, failedAt: new Date(end.at).toISOString() };
+export function failureOf(
+  end: Exclude<AnalysisEnd, { status: 'verdict' }>,
+  object: { bucket: string; key: string; versionId: string | null; sha256?: string },
+  now = Date.now(),
+): SampleAnalysisFailedDetail {
+  const base = {
+    ...(object.sha256 ? { sha256: object.sha256 } : {}),
+    bucket: object.bucket,
+    key: object.key,
+    versionId: object.versionId,
+  };
+  if (end.status === 'failed')
+    return { ...base, reason: end.reason, error: end.error, failedAt: new Date(end.at).toISOString() };
   const seconds = Math.round(end.waitedMs / 1000);
   const error = end.started
     ? `no verdict after ${seconds} s; the analysis is still running (see later with \`sandtrap status ${object.sha256 ?? '<sha256>'}\`)`
@@ -104,7 +132,9 @@ export function failureOf(end: Exclude<AnalysisEnd, { status: 'verdict' }>, obje
  */
 export function formatVerdicts(outcomes: AnalysisOutcome[], json: boolean): string {
   if (!json) return formatOutcomes(outcomes);
-  return outcomes.map((o) => `${JSON.stringify(o.ok ? o.document : { file: o.file, failed: true, ...o.failure })}\n`).join('');
+  return outcomes
+    .map((o) => `${JSON.stringify(o.ok ? o.document : { file: o.file, failed: true, ...o.failure })}\n`)
+    .join('');
 }
 
 /** The human-readable verdict report `sandtrap report` prints by default. */
@@ -121,13 +151,22 @@ export function formatReportText(document: VerdictDocument): string {
     '',
     'engines:',
     ...(document.engineResults.length
-      ? document.engineResults.map((e) =>
-          `  ${e.engine.padEnd(10)} ${e.status.padEnd(14)} ${e.verdict.padEnd(10)} ${String(e.score ?? '-').padEnd(4)}${e.reportKey ? ` ${e.reportKey}` : ''}${e.reason ? `  (${e.reason.slice(0, 120)})` : ''}`,
+      ? document.engineResults.map(
+          (e) =>
+            `  ${e.engine.padEnd(10)} ${e.status.padEnd(14)} ${e.verdict.padEnd(10)} ${String(e.score ?? '-').padEnd(4)}${e.reportKey ? ` ${e.reportKey}` : ''}${e.reason ? `  (${e.reason.slice(0, 120)})` : ''}`,
         )
       : ['  none ran (no engine of the stack accepts this file)']),
   ];
   const behavior = Object.entries(document.behavior ?? {}).filter(([, observations]) => observations.length > 0);
-  if (behavior.length) lines.push('', 'behaviour:', ...behavior.map(([key, observations]) => `  ${key.padEnd(20)} ${observations.length} observation${observations.length === 1 ? '' : 's'}`));
+  if (behavior.length)
+    lines.push(
+      '',
+      'behaviour:',
+      ...behavior.map(
+        ([key, observations]) =>
+          `  ${key.padEnd(20)} ${observations.length} observation${observations.length === 1 ? '' : 's'}`,
+      ),
+    );
   return `${lines.join('\n')}\n`;
 }
 

@@ -3,7 +3,6 @@ import { STACK_OUTPUTS } from '../lib/contracts';
 import type { DeployedClients } from './deployed-clients';
 import { awsCall, NotASandtrapStackError, StackNotFoundError, type AwsCall } from './deployed-errors';
 
-
 /** A deployed pipeline, as its CloudFormation outputs describe it. */
 export interface DeployedStack {
   name: string;
@@ -20,7 +19,11 @@ export function callOn(clients: Pick<DeployedClients, 'region' | 'endpoint'>, ac
 }
 
 /** Reads a stack's outputs into a {@link DeployedStack}, naming any Sandtrap output it lacks. */
-export function stackFromOutputs(name: string, status: string | undefined, outputs: { OutputKey?: string; OutputValue?: string }[]): DeployedStack {
+export function stackFromOutputs(
+  name: string,
+  status: string | undefined,
+  outputs: { OutputKey?: string; OutputValue?: string }[],
+): DeployedStack {
   const byKey = new Map(outputs.map((o) => [o.OutputKey, o.OutputValue]));
   const missing = Object.values(STACK_OUTPUTS).filter((key) => !byKey.get(key));
   if (missing.length > 0) throw new NotASandtrapStackError(name, status, missing);

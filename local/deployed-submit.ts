@@ -55,7 +55,13 @@ const PART_SIZE = 8 * 1024 * 1024;
  * Streams a file into the ingest bucket (multipart above {@link PART_SIZE}, never read whole into
  * memory) and hashes it on the way. The upload's `Object Created` event starts the analysis.
  */
-export async function uploadFile(clients: DeployedClients, stack: DeployedStack, file: string, key: string, progress: UploadProgress = () => undefined): Promise<Submission> {
+export async function uploadFile(
+  clients: DeployedClients,
+  stack: DeployedStack,
+  file: string,
+  key: string,
+  progress: UploadProgress = () => undefined,
+): Promise<Submission> {
   const size = statSync(file).size;
   const hash = createHash('sha256');
   const hashing = new Transform({
@@ -70,7 +76,13 @@ export async function uploadFile(clients: DeployedClients, stack: DeployedStack,
   const startedAt = new Date();
   const upload = new Upload({
     client: clients.s3,
-    params: { Bucket: stack.ingestBucket, Key: key, Body: hashing, ContentLength: size, ContentType: 'application/octet-stream' },
+    params: {
+      Bucket: stack.ingestBucket,
+      Key: key,
+      Body: hashing,
+      ContentLength: size,
+      ContentType: 'application/octet-stream',
+    },
     partSize: PART_SIZE,
     queueSize: 4,
     leavePartsOnError: false,

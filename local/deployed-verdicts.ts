@@ -21,9 +21,15 @@ export const Sha256ArgSchema = z
 export const StoredVerdictDocumentSchema = VerdictDocumentSchema.loose();
 
 /** The stored verdict of a content hash (DynamoDB), or {@link UnknownSampleError}. */
-export async function readVerdictRecord(clients: DeployedClients, stack: DeployedStack, sha256: string): Promise<VerdictRecord> {
+export async function readVerdictRecord(
+  clients: DeployedClients,
+  stack: DeployedStack,
+  sha256: string,
+): Promise<VerdictRecord> {
   const store = new VerdictStore(clients.ddb, stack.table);
-  const record = await awsCall(callOn(clients, 'dynamodb:GetItem', `table ${stack.table}`), () => store.getVerdict(sha256));
+  const record = await awsCall(callOn(clients, 'dynamodb:GetItem', `table ${stack.table}`), () =>
+    store.getVerdict(sha256),
+  );
   if (!record) throw new UnknownSampleError(sha256, `stack ${stack.name} (table ${stack.table})`);
   return record;
 }
@@ -43,7 +49,13 @@ export function documentFromRecord(record: VerdictRecord): VerdictDocument {
     fileType: record.fileType,
     verdict: record.verdict,
     score: record.score ?? null,
-    engines: record.engineResults.map((r) => ({ engine: r.engine, status: r.status, verdict: r.verdict, score: r.score ?? null, reportKey: r.reportKey ?? null })),
+    engines: record.engineResults.map((r) => ({
+      engine: r.engine,
+      status: r.status,
+      verdict: r.verdict,
+      score: r.score ?? null,
+      reportKey: r.reportKey ?? null,
+    })),
     cached: false,
     analyzedAt: new Date(record.analyzedAt).toISOString(),
     durationMs: Math.max(0, Math.round(record.durationMs)),
@@ -60,7 +72,12 @@ function isNoSuchKey(error: unknown): boolean {
 }
 
 /** An object of the reports bucket, whole (reports are small: HTML, PDF), or {@link UnknownSampleError} for `sha256`. */
-export async function readReportObject(clients: DeployedClients, stack: DeployedStack, sha256: string, key: string): Promise<Uint8Array> {
+export async function readReportObject(
+  clients: DeployedClients,
+  stack: DeployedStack,
+  sha256: string,
+  key: string,
+): Promise<Uint8Array> {
   const url = `s3://${stack.reportsBucket}/${key}`;
   return awsCall(callOn(clients, 's3:GetObject', url), async () => {
     try {
@@ -74,7 +91,11 @@ export async function readReportObject(clients: DeployedClients, stack: Deployed
 }
 
 /** The verdict document from the reports bucket (`reports/<sha256>/verdict.json`), or {@link UnknownSampleError}. */
-export async function readVerdictDocument(clients: DeployedClients, stack: DeployedStack, sha256: string): Promise<VerdictDocument> {
+export async function readVerdictDocument(
+  clients: DeployedClients,
+  stack: DeployedStack,
+  sha256: string,
+): Promise<VerdictDocument> {
   const key = reportKeys.verdict(sha256);
   const url = `s3://${stack.reportsBucket}/${key}`;
   const text = Buffer.from(await readReportObject(clients, stack, sha256, key)).toString('utf8');
@@ -85,6 +106,7 @@ export async function readVerdictDocument(clients: DeployedClients, stack: Deplo
     throw new DeployedStackError(`${url} is not JSON`);
   }
   const parsed = StoredVerdictDocumentSchema.safeParse(json);
-  if (!parsed.success) throw new DeployedStackError(`${url} is not a verdict document: ${z.prettifyError(parsed.error)}`);
+  if (!parsed.success)
+    throw new DeployedStackError(`${url} is not a verdict document: ${z.prettifyError(parsed.error)}`);
   return parsed.data;
 }

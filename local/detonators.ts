@@ -13,7 +13,9 @@ export interface Detonator {
 }
 
 /** The detonator to use, or why there is none. */
-export type DetonatorSelection = { detonator: Detonator; reason?: undefined } | { detonator?: undefined; reason: string };
+export type DetonatorSelection =
+  | { detonator: Detonator; reason?: undefined }
+  | { detonator?: undefined; reason: string };
 
 /** The image builds from the repository root (the agent imports the shared core). */
 const BUILD_CONTEXT = fileURLToPath(new URL('..', import.meta.url));
@@ -24,7 +26,9 @@ export const hostDetonator: Detonator = {
   kind: 'host',
   async run(env) {
     const { runDetonation } = await import('../container/agent/detonate');
-    const config = env[DETONATION_ENV.agentConfig] ? (JSON.parse(env[DETONATION_ENV.agentConfig] as string) as unknown) : {};
+    const config = env[DETONATION_ENV.agentConfig]
+      ? (JSON.parse(env[DETONATION_ENV.agentConfig] as string) as unknown)
+      : {};
     try {
       await runDetonation({
         sampleUrl: env[DETONATION_ENV.sampleUrl] ?? '',
@@ -49,11 +53,27 @@ export const dockerDetonator: Detonator = {
   kind: 'docker',
   async run(env) {
     if (spawnSync('docker', ['image', 'inspect', LOCAL_IMAGE], { stdio: 'ignore' }).status !== 0) {
-      const built = spawnSync('docker', ['build', '-t', LOCAL_IMAGE, '-f', 'container/Dockerfile', BUILD_CONTEXT], { stdio: 'inherit' });
+      const built = spawnSync('docker', ['build', '-t', LOCAL_IMAGE, '-f', 'container/Dockerfile', BUILD_CONTEXT], {
+        stdio: 'inherit',
+      });
       if (built.status !== 0) throw new Error('docker build -f container/Dockerfile failed');
     }
     const names = Object.values(DETONATION_ENV);
-    const args = ['run', '--rm', '--network', 'host', '--cap-add', 'SYS_PTRACE', '--read-only', '--tmpfs', '/tmp:exec', '--tmpfs', '/run/detonation:exec', ...names.flatMap((n) => ['-e', n]), LOCAL_IMAGE];
+    const args = [
+      'run',
+      '--rm',
+      '--network',
+      'host',
+      '--cap-add',
+      'SYS_PTRACE',
+      '--read-only',
+      '--tmpfs',
+      '/tmp:exec',
+      '--tmpfs',
+      '/run/detonation:exec',
+      ...names.flatMap((n) => ['-e', n]),
+      LOCAL_IMAGE,
+    ];
     return new Promise<number>((resolve, reject) => {
       const child = spawn('docker', args, { stdio: 'ignore', env: { ...process.env, ...env } });
       child.on('error', reject);
@@ -65,7 +85,8 @@ export const dockerDetonator: Detonator = {
 function hostCanRun(): string | undefined {
   if (process.platform !== 'linux') return 'the host detonator runs on Linux only';
   if (process.getuid?.() !== 0) return 'the host detonator needs root (it runs the sample as an unprivileged uid)';
-  if (!['/usr/bin/strace', '/bin/strace', '/usr/local/bin/strace'].some((p) => existsSync(p))) return 'the host detonator needs strace (apt-get install strace)';
+  if (!['/usr/bin/strace', '/bin/strace', '/usr/local/bin/strace'].some((p) => existsSync(p)))
+    return 'the host detonator needs strace (apt-get install strace)';
   return undefined;
 }
 
@@ -81,5 +102,7 @@ export function selectDetonator(choice: DetonatorChoice = 'auto'): DetonatorSele
   if (!host) return { detonator: hostDetonator };
   const docker = choice === 'host' ? 'not chosen' : dockerCanRun();
   if (!docker) return { detonator: dockerDetonator };
-  return { reason: `no detonator can run here: ${choice === 'docker' ? docker : host}${choice === 'auto' ? `; ${docker}` : ''}` };
+  return {
+    reason: `no detonator can run here: ${choice === 'docker' ? docker : host}${choice === 'auto' ? `; ${docker}` : ''}`,
+  };
 }

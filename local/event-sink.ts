@@ -30,7 +30,13 @@ export class EventSink {
     if (file) mkdirSync(dirname(file), { recursive: true });
   }
 
-  put(entry: { source: string; detailType: string; detail: Record<string, unknown>; eventBusName: string; time: number }): DeliveredEvent {
+  put(entry: {
+    source: string;
+    detailType: string;
+    detail: Record<string, unknown>;
+    eventBusName: string;
+    time: number;
+  }): DeliveredEvent {
     const event: DeliveredEvent = {
       version: '0',
       id: randomUUID(),

@@ -14,7 +14,14 @@ function humanSize(bytes: number): string {
 
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, c) => cell.padEnd(widths[c] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** A readable summary of the outcomes: one line per file, then each file's engines. */
@@ -28,14 +35,30 @@ export function formatOutcomes(outcomes: AnalysisOutcome[]): string {
       continue;
     }
     const d = outcome.document;
-    rows.push([outcome.file, d.verdict, d.score === null ? '-' : String(d.score), d.fileType, humanSize(d.size), d.sha256, d.cached ? 'yes' : 'no']);
+    rows.push([
+      outcome.file,
+      d.verdict,
+      d.score === null ? '-' : String(d.score),
+      d.fileType,
+      humanSize(d.size),
+      d.sha256,
+      d.cached ? 'yes' : 'no',
+    ]);
     const engines = d.engineResults.length
-      ? d.engineResults.map((e) => `  ${e.engine.padEnd(10)} ${e.status.padEnd(14)} ${e.verdict.padEnd(10)} ${e.score ?? '-'}${e.reason ? `  (${e.reason.slice(0, 120)})` : ''}`)
+      ? d.engineResults.map(
+          (e) =>
+            `  ${e.engine.padEnd(10)} ${e.status.padEnd(14)} ${e.verdict.padEnd(10)} ${e.score ?? '-'}${e.reason ? `  (${e.reason.slice(0, 120)})` : ''}`,
+        )
       : ['  no engine applies (configure a vendor with SANDTRAP_<VENDOR>_URL): triage only'];
     const indicators = Object.entries(d.behavior ?? {}).flatMap(([key, list]) =>
-      (list as { id: string; title: string; severity: string; attack: string[] }[]).map((i) => `  ${key.padEnd(19)} ${i.severity.padEnd(8)} ${i.title}${i.attack.length ? ` [${i.attack.join(', ')}]` : ''}`),
+      (list as { id: string; title: string; severity: string; attack: string[] }[]).map(
+        (i) =>
+          `  ${key.padEnd(19)} ${i.severity.padEnd(8)} ${i.title}${i.attack.length ? ` [${i.attack.join(', ')}]` : ''}`,
+      ),
     );
-    details.push(`${outcome.file}:\n${engines.join('\n')}${indicators.length ? `\n behaviour:\n${indicators.join('\n')}` : ''}`);
+    details.push(
+      `${outcome.file}:\n${engines.join('\n')}${indicators.length ? `\n behaviour:\n${indicators.join('\n')}` : ''}`,
+    );
   }
   return `${table(rows)}\n\n${details.join('\n')}\n`;
 }

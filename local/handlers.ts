@@ -22,15 +22,16 @@ export interface LocalFunctionContext {
 }
 
 /** The same handler factories the Lambda entry points wrap, by function id (the compiler checks every id is here). */
-export const HANDLER_FACTORIES: Record<FunctionId, (deps: HandlerDeps, context: LocalFunctionContext) => LocalHandler> = {
-  TriageFn: createTriageHandler,
-  CheckPeerFn: createCheckPeerHandler,
-  VendorSubmitFn: createVendorSubmitHandler,
-  VendorPollFn: createVendorPollHandler,
-  VendorCollectFn: createVendorCollectHandler,
-  PrepareDetonationFn: createPrepareDetonationHandler,
-  CollectDetonationFn: createCollectDetonationHandler,
-  FinalizeFn: createFinalizeHandler,
-  RecordFailureFn: createRecordFailureHandler,
-  SweepFn: (deps, { environment, executions }) => createSweepHandler(deps, { env: environment, executions }),
-};
+export const HANDLER_FACTORIES: Record<FunctionId, (deps: HandlerDeps, context: LocalFunctionContext) => LocalHandler> =
+  {
+    TriageFn: createTriageHandler,
+    CheckPeerFn: createCheckPeerHandler,
+    VendorSubmitFn: createVendorSubmitHandler,
+    VendorPollFn: createVendorPollHandler,
+    VendorCollectFn: createVendorCollectHandler,
+    PrepareDetonationFn: createPrepareDetonationHandler,
+    CollectDetonationFn: createCollectDetonationHandler,
+    FinalizeFn: createFinalizeHandler,
+    RecordFailureFn: createRecordFailureHandler,
+    SweepFn: (deps, { environment, executions }) => createSweepHandler(deps, { env: environment, executions }),
+  };

@@ -17,7 +17,9 @@ export async function htmlToPdf(html: string, outFile: string): Promise<void> {
     await writeFile(file, html, 'utf8');
     const url = pathToFileURL(file).href;
     const context = await browser.newContext({ javaScriptEnabled: false });
-    await context.route('**/*', (route) => (route.request().url() === url ? route.continue() : route.abort('blockedbyclient')));
+    await context.route('**/*', (route) =>
+      route.request().url() === url ? route.continue() : route.abort('blockedbyclient'),
+    );
     const page = await context.newPage();
     await page.goto(url, { waitUntil: 'load' });
     await page.pdf({ path: outFile, preferCSSPageSize: true, printBackground: true });

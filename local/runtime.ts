@@ -90,7 +90,9 @@ function asLambda(handler: LocalHandler): (input: unknown) => Promise<unknown> {
       return JSON.parse(JSON.stringify(output ?? null));
     } catch (error) {
       const e = error as Error;
-      const failure = new Error(JSON.stringify({ errorType: e.name, errorMessage: e.message, trace: (e.stack ?? '').split('\n') }));
+      const failure = new Error(
+        JSON.stringify({ errorType: e.name, errorMessage: e.message, trace: (e.stack ?? '').split('\n') }),
+      );
       failure.name = e.name;
       throw failure;
     }
@@ -142,7 +144,13 @@ export class LocalPipeline implements ExecutionStarter {
     this.states = allStates(plan.definition as { States: Record<string, AslState> });
     for (const [id, fn] of Object.entries(plan.functions) as [FunctionId, LocalPlan['functions'][FunctionId]][]) {
       const config = loadRuntimeConfig(fn.environment);
-      const deps = createDeps(config, { clients, clock, log: options.log ?? quiet, env: options.env ?? process.env, connectors: createConnector });
+      const deps = createDeps(config, {
+        clients,
+        clock,
+        log: options.log ?? quiet,
+        env: options.env ?? process.env,
+        connectors: createConnector,
+      });
       this.depsByFunction.set(id, deps);
       const factory = HANDLER_FACTORIES[id](deps, { environment: fn.environment, executions: this });
       const beforeInvoke = options.beforeInvoke;
@@ -171,7 +179,12 @@ export class LocalPipeline implements ExecutionStarter {
   static async start(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
     const plan = localPlan(options.config ?? {}, { cache: options.cachePlan ?? true });
     const services = await startServices(plan, { stateDir: options.stateDir });
-    const clients = createClients({ s3Endpoint: services.s3Endpoint, dynamodbEndpoint: services.dynamodbEndpoint, region: LOCAL_ENV.region, credentials: LOCAL_CREDENTIALS });
+    const clients = createClients({
+      s3Endpoint: services.s3Endpoint,
+      dynamodbEndpoint: services.dynamodbEndpoint,
+      region: LOCAL_ENV.region,
+      credentials: LOCAL_CREDENTIALS,
+    });
     const clock = options.virtualTime ? new VirtualClock() : systemClock;
     return new LocalPipeline(plan, services, clients, clock, options);
   }
@@ -184,17 +197,26 @@ export class LocalPipeline implements ExecutionStarter {
   }
 
   /** Uploads a file (streamed) to the ingest bucket and returns the `Object Created` event S3 would send. */
-  async upload(source: { path: string; key?: string } | { key: string; body: string | Buffer }): Promise<ObjectCreatedEvent> {
+  async upload(
+    source: { path: string; key?: string } | { key: string; body: string | Buffer },
+  ): Promise<ObjectCreatedEvent> {
     const bucket = this.plan.buckets.ingest;
     const key = 'path' in source ? (source.key ?? basename(source.path)) : source.key;
     const size = 'path' in source ? statSync(source.path).size : Buffer.byteLength(source.body);
     const Body = 'path' in source ? createReadStream(source.path) : source.body;
-    const put = await this.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body, ContentLength: size }));
+    const put = await this.clients.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body, ContentLength: size }),
+    );
     return this.objectCreatedEvent(key, size, put.ETag?.replace(/"/g, ''), put.VersionId);
   }
 
   /** The EventBridge `Object Created` event for an object of the ingest bucket. */
-  objectCreatedEvent(key: string, size: number, etag = '00000000000000000000000000000000', versionId?: string): ObjectCreatedEvent {
+  objectCreatedEvent(
+    key: string,
+    size: number,
+    etag = '00000000000000000000000000000000',
+    versionId?: string,
+  ): ObjectCreatedEvent {
     return {
       'detail-type': 'Object Created',
       source: 'aws.s3',
@@ -224,10 +246,23 @@ export class LocalPipeline implements ExecutionStarter {
       if (state.Type === 'Task') taskResourceLocalHandlers[stateName] = this.taskHandler(stateName, state);
     }
     const execution = this.machine.run(input as never, {
-      overrides: { waitTimeOverrides, retryIntervalOverrides, taskResourceLocalHandlers: taskResourceLocalHandlers as never },
+      overrides: {
+        waitTimeOverrides,
+        retryIntervalOverrides,
+        taskResourceLocalHandlers: taskResourceLocalHandlers as never,
+      },
       context: {
-        Execution: { Id: executionArn, Name: name, Input: input, StartTime: new Date(this.clock.now()).toISOString(), RoleArn: 'local' },
-        StateMachine: { Id: `arn:aws:states:${LOCAL_ENV.region}:${LOCAL_ENV.account}:stateMachine:${this.plan.stateMachineName}`, Name: this.plan.stateMachineName },
+        Execution: {
+          Id: executionArn,
+          Name: name,
+          Input: input,
+          StartTime: new Date(this.clock.now()).toISOString(),
+          RoleArn: 'local',
+        },
+        StateMachine: {
+          Id: `arn:aws:states:${LOCAL_ENV.region}:${LOCAL_ENV.account}:stateMachine:${this.plan.stateMachineName}`,
+          Name: this.plan.stateMachineName,
+        },
       } as never,
     });
     const timer = options.timeoutMs ? setTimeout(() => execution.abort(), options.timeoutMs) : undefined;
@@ -239,7 +274,11 @@ export class LocalPipeline implements ExecutionStarter {
           continue;
         }
         if (event.type !== 'StateEntered') continue;
-        transitions.push({ name: event.state.name, type: event.state.type, ...(event.index !== undefined ? { index: event.index } : {}) });
+        transitions.push({
+          name: event.state.name,
+          type: event.state.type,
+          ...(event.index !== undefined ? { index: event.index } : {}),
+        });
         const state = this.states.get(event.state.name);
         if (virtual && state?.Type === 'Wait') virtual.advance(waitMillis(state, event.state.input, virtual.now()));
       }
@@ -253,10 +292,24 @@ export class LocalPipeline implements ExecutionStarter {
       clearTimeout(timer);
       await consumed.catch(() => undefined);
       if ((error as Error).name === 'ExecutionAbortedError') {
-        return { executionArn, status: 'FAILED', error: 'TimedOut', cause: `no verdict within ${options.timeoutMs} ms`, transitions, durationMs: Date.now() - started };
+        return {
+          executionArn,
+          status: 'FAILED',
+          error: 'TimedOut',
+          cause: `no verdict within ${options.timeoutMs} ms`,
+          transitions,
+          durationMs: Date.now() - started,
+        };
       }
       const cause = (error as Error & { cause?: Error }).cause ?? (error as Error);
-      return { executionArn, status: 'FAILED', error: cause.name, cause: cause.message, transitions, durationMs: Date.now() - started };
+      return {
+        executionArn,
+        status: 'FAILED',
+        error: cause.name,
+        cause: cause.message,
+        transitions,
+        durationMs: Date.now() - started,
+      };
     }
   }
 
@@ -302,13 +355,21 @@ export class LocalPipeline implements ExecutionStarter {
         const handler = this.handlers.get(fn);
         if (!handler) throw new Error(`state ${stateName}: no local handler for function ${fn}`);
         const payload = await handler(Payload);
-        return { ExecutedVersion: '$LATEST', Payload: payload, StatusCode: 200, SdkHttpMetadata: { HttpStatusCode: 200 }, SdkResponseMetadata: { RequestId: randomUUID() } };
+        return {
+          ExecutedVersion: '$LATEST',
+          Payload: payload,
+          StatusCode: 200,
+          SdkHttpMetadata: { HttpStatusCode: 200 },
+          SdkResponseMetadata: { RequestId: randomUUID() },
+        };
       };
     }
     if (resource === 'arn:aws:states:::events:putEvents') return async (input) => this.putEvents(input);
     if (resource === 'arn:aws:states:::ecs:runTask.sync') return async (input) => this.runTask(input);
     return async () => {
-      throw Object.assign(new Error(`the local runtime cannot run resource ${resource} (state ${stateName})`), { name: 'States.Runtime' });
+      throw Object.assign(new Error(`the local runtime cannot run resource ${resource} (state ${stateName})`), {
+        name: 'States.Runtime',
+      });
     };
   }
 
@@ -317,7 +378,9 @@ export class LocalPipeline implements ExecutionStarter {
    * detonator and answers like DescribeTasks once the task stopped. A non-zero exit fails the state.
    */
   private async runTask(input: unknown): Promise<unknown> {
-    const { Overrides } = input as { Overrides?: { ContainerOverrides?: { Name: string; Environment?: { Name: string; Value: string }[] }[] } };
+    const { Overrides } = input as {
+      Overrides?: { ContainerOverrides?: { Name: string; Environment?: { Name: string; Value: string }[] }[] };
+    };
     const container = Overrides?.ContainerOverrides?.[0];
     const env = Object.fromEntries((container?.Environment ?? []).map((e) => [e.Name, e.Value]));
     this.detonatorSelection ??= selectDetonator(this.options.detonator);
@@ -325,12 +388,22 @@ export class LocalPipeline implements ExecutionStarter {
     if (!detonator) throw Object.assign(new Error(reason), { name: 'DetonatorUnavailable' });
     const exitCode = await detonator.run(env);
     const taskArn = `arn:aws:ecs:${LOCAL_ENV.region}:${LOCAL_ENV.account}:task/local/${randomUUID()}`;
-    if (exitCode !== 0) throw Object.assign(new Error(`detonation container exited with ${exitCode} (${detonator.kind} detonator)`), { name: 'States.TaskFailed' });
-    return { TaskArn: taskArn, LastStatus: 'STOPPED', StopCode: 'EssentialContainerExited', Containers: [{ Name: container?.Name ?? 'detonation', ExitCode: 0, LastStatus: 'STOPPED' }] };
+    if (exitCode !== 0)
+      throw Object.assign(new Error(`detonation container exited with ${exitCode} (${detonator.kind} detonator)`), {
+        name: 'States.TaskFailed',
+      });
+    return {
+      TaskArn: taskArn,
+      LastStatus: 'STOPPED',
+      StopCode: 'EssentialContainerExited',
+      Containers: [{ Name: container?.Name ?? 'detonation', ExitCode: 0, LastStatus: 'STOPPED' }],
+    };
   }
 
   private putEvents(input: unknown): unknown {
-    const { Entries } = input as { Entries: { Source: string; DetailType: string; Detail: unknown; EventBusName?: string }[] };
+    const { Entries } = input as {
+      Entries: { Source: string; DetailType: string; Detail: unknown; EventBusName?: string }[];
+    };
     const schemas: Record<string, { parse(value: unknown): unknown }> = {
       [DETAIL_TYPE_VERDICT]: SampleVerdictDetailSchema,
       [DETAIL_TYPE_FAILED]: SampleAnalysisFailedDetailSchema,
@@ -340,8 +413,17 @@ export class LocalPipeline implements ExecutionStarter {
       const detail = typeof entry.Detail === 'string' ? JSON.parse(entry.Detail) : entry.Detail;
       // A detail that breaks its own contract is a bug: fail the publish state, as a strict consumer would.
       schemas[entry.DetailType]?.parse(detail);
-      const bus = String(entry.EventBusName ?? 'default').split('/').pop() ?? 'default';
-      return this.sink.put({ source: entry.Source, detailType: entry.DetailType, detail: detail as Record<string, unknown>, eventBusName: bus, time: this.clock.now() }).id;
+      const bus =
+        String(entry.EventBusName ?? 'default')
+          .split('/')
+          .pop() ?? 'default';
+      return this.sink.put({
+        source: entry.Source,
+        detailType: entry.DetailType,
+        detail: detail as Record<string, unknown>,
+        eventBusName: bus,
+        time: this.clock.now(),
+      }).id;
     });
     return { Entries: ids.map((EventId) => ({ EventId })), FailedEntryCount: 0 };
   }

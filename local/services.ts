@@ -39,7 +39,12 @@ export async function startServices(plan: LocalPlan, options: ServiceOptions = {
     configureBuckets: plan.buckets.all.map((name) => ({ name })),
   });
   const { port: s3Port } = (await s3.run()) as AddressInfo;
-  const ddbServer: Server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(temporary ? {} : { path: join(dir, 'dynamodb') }) });
+  const ddbServer: Server = dynalite({
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+    ...(temporary ? {} : { path: join(dir, 'dynamodb') }),
+  });
   await new Promise<void>((resolve, reject) => {
     ddbServer.once('error', reject);
     ddbServer.listen(0, '127.0.0.1', () => resolve());

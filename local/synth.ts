@@ -38,7 +38,11 @@ function sourceFingerprint(): string {
  * handler sources and of the configuration: a change to either synthesizes again.
  */
 export function localPlan(config: SandtrapConfigInput, options: { cache?: boolean } = {}): LocalPlan {
-  const key = createHash('sha256').update(sourceFingerprint()).update(JSON.stringify(config)).digest('hex').slice(0, 24);
+  const key = createHash('sha256')
+    .update(sourceFingerprint())
+    .update(JSON.stringify(config))
+    .digest('hex')
+    .slice(0, 24);
   const file = join(CACHE_DIR, `plan-${key}.json`);
   if (options.cache !== false) {
     try {

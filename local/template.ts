@@ -34,9 +34,19 @@ function localName(logicalId: string, resource: CfnTemplate['Resources'][string]
     const fn = Object.keys(FUNCTIONS).find((id) => (path ?? logicalId).includes(id));
     if (fn) return fn;
   }
-  const segments = path ? path.split('/').slice(1).filter((s) => s !== 'Resource' && s !== 'Default') : [logicalId.replace(/[0-9A-F]{8}$/, '')];
+  const segments = path
+    ? path
+        .split('/')
+        .slice(1)
+        .filter((s) => s !== 'Resource' && s !== 'Default')
+    : [logicalId.replace(/[0-9A-F]{8}$/, '')];
   const joined = segments.join('-');
-  return resource.Type === 'AWS::S3::Bucket' ? joined.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 63) : joined;
+  return resource.Type === 'AWS::S3::Bucket'
+    ? joined
+        .toLowerCase()
+        .replace(/[^a-z0-9-]/g, '-')
+        .slice(0, 63)
+    : joined;
 }
 
 function arnOf(type: string, name: string): string {
@@ -96,7 +106,8 @@ export class IntrinsicResolver {
     const resource = this.resource(logicalId);
     const name = localName(logicalId, resource);
     // Ref of a state machine, secret or queue is its ARN/URL; of most others, its name.
-    if (resource.Type === 'AWS::StepFunctions::StateMachine' || resource.Type === 'AWS::SecretsManager::Secret') return arnOf(resource.Type, name);
+    if (resource.Type === 'AWS::StepFunctions::StateMachine' || resource.Type === 'AWS::SecretsManager::Secret')
+      return arnOf(resource.Type, name);
     return name;
   }
 
@@ -169,13 +180,16 @@ export function localPlanOf(template: CfnTemplate): LocalPlan {
   const props = machine.Properties ?? {};
   let definitionText = String(resolver.resolve(props.DefinitionString));
   const substitutions = (resolver.resolve(props.DefinitionSubstitutions ?? {}) ?? {}) as Record<string, unknown>;
-  definitionText = definitionText.replace(/\$\{([^}]+)\}/g, (whole, name: string) => (name in substitutions ? String(substitutions[name]) : whole));
+  definitionText = definitionText.replace(/\$\{([^}]+)\}/g, (whole, name: string) =>
+    name in substitutions ? String(substitutions[name]) : whole,
+  );
 
   const functions = {} as LocalPlan['functions'];
   for (const [id, resource] of findByType(template, 'AWS::Lambda::Function')) {
     const name = localName(id, resource);
     if (!(name in FUNCTIONS)) continue;
-    const variables = ((resource.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
+    const variables = ((resource.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)
+      ?.Variables ?? {}) as Record<string, unknown>;
     const environment = Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, String(resolver.resolve(v))]));
     functions[name as FunctionId] = { name, environment };
   }

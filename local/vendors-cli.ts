@@ -48,9 +48,14 @@ export interface VendorCheck {
 }
 
 /** Runs `available()` on the configured vendors (or one of them); never throws for a vendor's failure. */
-export async function checkVendors(config: SandtrapConfigInput, only?: string, env: NodeJS.ProcessEnv = process.env): Promise<VendorCheck[]> {
+export async function checkVendors(
+  config: SandtrapConfigInput,
+  only?: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<VendorCheck[]> {
   const vendors = configuredVendors(config).filter((v) => !only || v.id === only);
-  if (only && vendors.length === 0) throw new Error(`vendor '${only}' is not configured (set SANDTRAP_${only.toUpperCase()}_URL)`);
+  if (only && vendors.length === 0)
+    throw new Error(`vendor '${only}' is not configured (set SANDTRAP_${only.toUpperCase()}_URL)`);
   try {
     return await Promise.all(
       vendors.map(async (vendor) => {
@@ -62,7 +67,12 @@ export async function checkVendors(config: SandtrapConfigInput, only?: string, e
           const ok = await connector.available();
           return { id: vendor.id, ok, detail: ok ? 'available' : 'not available', ms: Date.now() - started };
         } catch (error) {
-          return { id: vendor.id, ok: false, detail: `${(error as Error).name}: ${(error as Error).message}`, ms: Date.now() - started };
+          return {
+            id: vendor.id,
+            ok: false,
+            detail: `${(error as Error).name}: ${(error as Error).message}`,
+            ms: Date.now() - started,
+          };
         }
       }),
     );
@@ -86,6 +96,10 @@ export function scoreReport(vendor: string, file: string): NormalisedScore & { v
     }
   }
   // Scoring is pure: the connector needs no endpoint or credential for it.
-  const connector = info.create(parseSettings({ vendors: [{ id, baseUrl: 'http://127.0.0.1/' }] }).vendors[0] as VendorConfig, undefined, systemClock);
+  const connector = info.create(
+    parseSettings({ vendors: [{ id, baseUrl: 'http://127.0.0.1/' }] }).vendors[0] as VendorConfig,
+    undefined,
+    systemClock,
+  );
   return { vendor: id, ...connector.score(report) };
 }

@@ -53,7 +53,9 @@ export function renderBenchSection(results: BenchResults): string {
     const met = m.target ? (meetsTarget(m) ? 'yes' : 'no') : '';
     return `| ${cell(m.name)} | ${formatValue(m.value)} | ${cell(m.unit)} | ${cell(m.target ?? '')} | ${met} |`;
   });
-  return ['| metric | value | unit | target | met |', '| --- | ---: | --- | --- | --- |', ...rows, '', HOW_TAKEN].join('\n');
+  return ['| metric | value | unit | target | met |', '| --- | ---: | --- | --- | --- |', ...rows, '', HOW_TAKEN].join(
+    '\n',
+  );
 }
 
 /** The generated text between the markers, or undefined when README has no (well-ordered) markers. */

@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
-import { DETAIL_TYPE_FAILED, DETAIL_TYPE_VERDICT, SampleAnalysisFailedDetailSchema, SampleVerdictDetailSchema, uploadIdOf } from '../lambdas/core/schemas';
+import {
+  DETAIL_TYPE_FAILED,
+  DETAIL_TYPE_VERDICT,
+  SampleAnalysisFailedDetailSchema,
+  SampleVerdictDetailSchema,
+  uploadIdOf,
+} from '../lambdas/core/schemas';
 import { objectRecordKey } from '../lambdas/core/store';
 import { STATES } from '../lib/workflow';
 import { LocalPipeline } from '../local/runtime';
@@ -21,9 +27,23 @@ describe('bad input never leaves a stuck or silent execution', () => {
     const run = await pipeline.run(event);
     expect(run.status).toBe('FAILED');
     expect(run.error).toBe('EmptyObject');
-    expect(run.transitions.map((t) => t.name)).toEqual([STATES.triage, STATES.recordFailure, STATES.failureOwned, STATES.publishFailure, STATES.failed]);
-    expect(lastFailure()).toMatchObject({ reason: 'EmptyObject', key: 'empty.bin', bucket: pipeline.plan.buckets.ingest });
-    const { pk, sk } = objectRecordKey({ bucket: pipeline.plan.buckets.ingest, key: 'empty.bin', uploadId: uploadIdOf(event.detail.object) });
+    expect(run.transitions.map((t) => t.name)).toEqual([
+      STATES.triage,
+      STATES.recordFailure,
+      STATES.failureOwned,
+      STATES.publishFailure,
+      STATES.failed,
+    ]);
+    expect(lastFailure()).toMatchObject({
+      reason: 'EmptyObject',
+      key: 'empty.bin',
+      bucket: pipeline.plan.buckets.ingest,
+    });
+    const { pk, sk } = objectRecordKey({
+      bucket: pipeline.plan.buckets.ingest,
+      key: 'empty.bin',
+      uploadId: uploadIdOf(event.detail.object),
+    });
     expect(await getItem(pipeline, pk, sk)).toMatchObject({ status: 'failed', reason: 'EmptyObject' });
   });
 
@@ -50,15 +70,32 @@ describe('bad input never leaves a stuck or silent execution', () => {
     const key = 'reports 2026/Q3+Q4 ümlaut.txt';
     const uploaded = await pipeline.upload({ key, body: 'encoded key content' });
     const encoded = encodeURIComponent(key).replace(/%20/g, '+').replace(/%2F/g, '/');
-    const run = await pipeline.run({ ...uploaded, detail: { ...uploaded.detail, object: { ...uploaded.detail.object, key: encoded } } });
+    const run = await pipeline.run({
+      ...uploaded,
+      detail: { ...uploaded.detail, object: { ...uploaded.detail.object, key: encoded } },
+    });
     expect(run.status).toBe('SUCCEEDED');
     expect(lastVerdict().key).toBe(key);
   });
 
   it.each([
     ['not an event at all', { hello: 'world' }, null, null],
-    ['an event without a key', { 'detail-type': 'Object Created', source: 'aws.s3', detail: { bucket: { name: 'some-bucket' }, object: {} } }, 'some-bucket', null],
-    ['an event of the wrong type', { 'detail-type': 'Object Deleted', source: 'aws.s3', detail: { bucket: { name: 'some-bucket' }, object: { key: 'k' } } }, 'some-bucket', 'k'],
+    [
+      'an event without a key',
+      { 'detail-type': 'Object Created', source: 'aws.s3', detail: { bucket: { name: 'some-bucket' }, object: {} } },
+      'some-bucket',
+      null,
+    ],
+    [
+      'an event of the wrong type',
+      {
+        'detail-type': 'Object Deleted',
+        source: 'aws.s3',
+        detail: { bucket: { name: 'some-bucket' }, object: { key: 'k' } },
+      },
+      'some-bucket',
+      'k',
+    ],
   ])('reports %s as InvalidEvent', async (_, event, bucket, key) => {
     const run = await pipeline.run(event);
     expect(run.status).toBe('FAILED');

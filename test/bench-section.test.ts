@@ -55,12 +55,16 @@ describe('the README performance and cost section', () => {
 
   it('replaces only what is between the markers', () => {
     const readme = `# Title\n\n## Performance and cost\n\n${BENCH_MARKERS.start}\nold\n${BENCH_MARKERS.end}\n\n## Next\n`;
-    expect(replaceBenchSection(readme, 'new')).toBe(`# Title\n\n## Performance and cost\n\n${BENCH_MARKERS.start}\nnew\n${BENCH_MARKERS.end}\n\n## Next\n`);
+    expect(replaceBenchSection(readme, 'new')).toBe(
+      `# Title\n\n## Performance and cost\n\n${BENCH_MARKERS.start}\nnew\n${BENCH_MARKERS.end}\n\n## Next\n`,
+    );
   });
 
   it('appends a Performance and cost section with the markers when README has none', () => {
     const written = replaceBenchSection('# Title\n\nText.\n', 'table');
-    expect(written).toBe(`# Title\n\nText.\n\n## Performance and cost\n\n${BENCH_MARKERS.start}\ntable\n${BENCH_MARKERS.end}\n`);
+    expect(written).toBe(
+      `# Title\n\nText.\n\n## Performance and cost\n\n${BENCH_MARKERS.start}\ntable\n${BENCH_MARKERS.end}\n`,
+    );
     expect(extractBenchSection(written)).toBe('table');
   });
 
@@ -69,7 +73,10 @@ describe('the README performance and cost section', () => {
     const resultsPath = join(root, 'bench', 'results.json');
     ctx.skip(!existsSync(resultsPath), 'bench/results.json does not exist yet: run `npm run bench` first');
     const section = extractBenchSection(readFileSync(join(root, 'README.md'), 'utf8'));
-    ctx.skip(section === undefined, `README.md has no ${BENCH_MARKERS.start} … ${BENCH_MARKERS.end} markers yet (the lead adds them)`);
+    ctx.skip(
+      section === undefined,
+      `README.md has no ${BENCH_MARKERS.start} … ${BENCH_MARKERS.end} markers yet (the lead adds them)`,
+    );
     const committed = BenchResultsSchema.parse(JSON.parse(readFileSync(resultsPath, 'utf8')));
     expect(section).toBe(renderBenchSection(committed));
   });

@@ -8,7 +8,15 @@ describe('a burst of 200 uploads against a vendor allowing 30 requests per minut
   let h: VendorHarness<CapeEmulator>;
   beforeAll(async () => {
     h = await startVendorHarness(
-      (clock) => new CapeEmulator({ clock, token: 't', requestsPerMinute: 30, queueSeconds: 5, processingSeconds: 10, runSeconds: 30 }),
+      (clock) =>
+        new CapeEmulator({
+          clock,
+          token: 't',
+          requestsPerMinute: 30,
+          queueSeconds: 5,
+          processingSeconds: 10,
+          runSeconds: 30,
+        }),
       // Virtual time runs fast with 200 concurrent executions (every wait moves the one clock): a long deadline.
       { engineDeadlineSeconds: 7 * 24 * 3600 },
       {},
@@ -22,7 +30,12 @@ describe('a burst of 200 uploads against a vendor allowing 30 requests per minut
 
   it('never sends more than the limit in any minute, and every upload ends with a verdict', async () => {
     const events = await Promise.all(
-      Array.from({ length: uploads }, (_, i) => h.pipeline.upload({ key: `burst/${i}.js`, body: `// upload ${i}${i % 10 === 0 ? ' SANDTRAP-TEST-MALICIOUS' : ''}\n` })),
+      Array.from({ length: uploads }, (_, i) =>
+        h.pipeline.upload({
+          key: `burst/${i}.js`,
+          body: `// upload ${i}${i % 10 === 0 ? ' SANDTRAP-TEST-MALICIOUS' : ''}\n`,
+        }),
+      ),
     );
     const runs = await Promise.all(events.map((event) => h.pipeline.run(event)));
     expect(runs.filter((r) => r.status !== 'SUCCEEDED')).toEqual([]);
@@ -42,7 +55,9 @@ describe('a burst of 200 uploads against a vendor allowing 30 requests per minut
     // Ready reports may use the slots each window keeps back from submissions and polls, so no
     // finished analysis starves behind the burst: every engine completes.
     const completed = verdicts.filter((v) => v.engines[0]?.status === 'completed');
-    expect(verdicts.filter((v) => v.engines[0]?.status !== 'completed').map((v) => `${v.key}: ${v.engines[0]?.status}`)).toEqual([]);
+    expect(
+      verdicts.filter((v) => v.engines[0]?.status !== 'completed').map((v) => `${v.key}: ${v.engines[0]?.status}`),
+    ).toEqual([]);
     // Submit, at least one status and the report went through for every completed upload.
     expect(emulator.server.requests.length).toBeGreaterThanOrEqual(uploads + 2 * completed.length);
     expect(completed.filter((v) => v.verdict === 'malicious')).toHaveLength(uploads / 10);

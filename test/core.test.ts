@@ -61,7 +61,14 @@ describe('verdict policy', () => {
   });
 
   it('bands scores 0–39 benign, 40–69 suspicious, 70–100 malicious', () => {
-    expect([0, 39, 40, 69, 70, 100].map((s) => bandOf(s, policy))).toEqual(['benign', 'benign', 'suspicious', 'suspicious', 'malicious', 'malicious']);
+    expect([0, 39, 40, 69, 70, 100].map((s) => bandOf(s, policy))).toEqual([
+      'benign',
+      'benign',
+      'suspicious',
+      'suspicious',
+      'malicious',
+      'malicious',
+    ]);
   });
 
   it('takes the highest score by default', () => {
@@ -69,23 +76,33 @@ describe('verdict policy', () => {
   });
 
   it('averages with the mean policy', () => {
-    expect(aggregate([result(10), result(70)], { ...policy, method: 'mean' })).toEqual({ verdict: 'suspicious', score: 40 });
+    expect(aggregate([result(10), result(70)], { ...policy, method: 'mean' })).toEqual({
+      verdict: 'suspicious',
+      score: 40,
+    });
   });
 
   it('is unknown, not benign, when no engine produced a score', () => {
     expect(aggregate([], policy)).toEqual({ verdict: 'unknown', score: null });
-    expect(aggregate([result(null), result(90, 'timeout'), result(80, 'error')], policy)).toEqual({ verdict: 'unknown', score: null });
+    expect(aggregate([result(null), result(90, 'timeout'), result(80, 'error')], policy)).toEqual({
+      verdict: 'unknown',
+      score: null,
+    });
   });
 
   it('rejects a policy whose bands overlap', () => {
-    expect(() => parseSettings({ policy: { suspiciousAt: 80, maliciousAt: 70 } })).toThrow(/suspiciousAt must be below maliciousAt/);
+    expect(() => parseSettings({ policy: { suspiciousAt: 80, maliciousAt: 70 } })).toThrow(
+      /suspiciousAt must be below maliciousAt/,
+    );
   });
 });
 
 describe('nextPollWait', () => {
   const policy = parseSettings({}).poll;
   it('follows the backoff schedule without a vendor hint, then repeats its last step', () => {
-    expect([0, 1, 2, 3, 4, 9].map((attempt) => nextPollWait(policy, attempt, 10_000))).toEqual([15, 30, 60, 120, 120, 120]);
+    expect([0, 1, 2, 3, 4, 9].map((attempt) => nextPollWait(policy, attempt, 10_000))).toEqual([
+      15, 30, 60, 120, 120, 120,
+    ]);
   });
   it('follows the vendor hint within the policy bounds', () => {
     expect(nextPollWait(policy, 0, 10_000, { etaSeconds: 240 })).toBe(240);

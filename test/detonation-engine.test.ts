@@ -18,14 +18,18 @@ describe('the detonation engine through the local state machine', () => {
   it('detonates a shell sample with the configured agent limits and publishes a link to the HTML report', async () => {
     const run = await pipeline.run(await pipeline.upload({ path: 'samples/behaviors/execution.sh' }));
     expect(run.status).toBe('SUCCEEDED');
-    expect(run.transitions.map((t) => t.name)).toEqual(expect.arrayContaining(['EngineKind', 'PrepareDetonation', 'RunDetonation', 'CollectDetonation']));
+    expect(run.transitions.map((t) => t.name)).toEqual(
+      expect.arrayContaining(['EngineKind', 'PrepareDetonation', 'RunDetonation', 'CollectDetonation']),
+    );
     const detail = SampleVerdictDetailSchema.parse(pipeline.events(DETAIL_TYPE_VERDICT).at(-1)?.detail);
     const engine = detail.engines[0];
     expect(engine).toMatchObject({ engine: 'detonation', status: 'completed' });
 
     // The agent ran with the configuration as written: 256 (MiB) and a 20 s deadline.
     const deps = pipeline.deps('CollectDetonationFn');
-    const stored = await deps.clients.s3.send(new GetObjectCommand({ Bucket: deps.config.reportsBucket, Key: engine?.reportKey ?? '' }));
+    const stored = await deps.clients.s3.send(
+      new GetObjectCommand({ Bucket: deps.config.reportsBucket, Key: engine?.reportKey ?? '' }),
+    );
     const report = DetonationReportSchema.parse(JSON.parse((await stored.Body?.transformToString()) ?? ''));
     expect(report.limits).toMatchObject({ memoryBytes: 256 * 1024 * 1024, timeoutSeconds: 20 });
     expect(report.behavior.execution.length).toBeGreaterThan(0);

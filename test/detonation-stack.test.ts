@@ -6,7 +6,12 @@ import { App, Aspects, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import cdkNag from 'cdk-nag';
-import { DETONATION_CONTAINER_NAME, DETONATION_WORK_DIR, DetonationCluster, type DetonationClusterProps } from '../lib/detonation';
+import {
+  DETONATION_CONTAINER_NAME,
+  DETONATION_WORK_DIR,
+  DetonationCluster,
+  type DetonationClusterProps,
+} from '../lib/detonation';
 import { SecureBucket } from '../lib/ingest';
 
 const ECR_IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/sandtrap-detonation:1.0.0';
@@ -14,7 +19,14 @@ const EMULATOR_IMAGE = 'public.ecr.aws/docker/library/busybox:latest';
 const DOCKERFILE = fileURLToPath(new URL('../container/Dockerfile', import.meta.url));
 
 type Resource = { Type: string; Properties: Record<string, any> };
-type Statement = { Sid?: string; Effect: string; Principal?: unknown; Action: string | string[]; Resource: unknown; Condition?: unknown };
+type Statement = {
+  Sid?: string;
+  Effect: string;
+  Principal?: unknown;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: unknown;
+};
 
 interface Synthesized {
   stack: Stack;
@@ -27,10 +39,26 @@ interface Synthesized {
 function build(props: Partial<DetonationClusterProps> = {}): { app: App; stack: Stack; detonation: DetonationCluster } {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, 'DetonationTest');
-  const accessLogs = new SecureBucket(stack, 'AccessLogs', { removalPolicy: RemovalPolicy.DESTROY, objectOwnership: null }).bucket;
-  const ingest = new SecureBucket(stack, 'Ingest', { removalPolicy: RemovalPolicy.DESTROY, serverAccessLogsBucket: accessLogs, serverAccessLogsPrefix: 'ingest/' }).bucket;
-  const reports = new SecureBucket(stack, 'Reports', { removalPolicy: RemovalPolicy.DESTROY, serverAccessLogsBucket: accessLogs, serverAccessLogsPrefix: 'reports/' }).bucket;
-  const detonation = new DetonationCluster(stack, 'Detonation', { ingestBucket: ingest, reportsBucket: reports, imageUri: ECR_IMAGE, ...props });
+  const accessLogs = new SecureBucket(stack, 'AccessLogs', {
+    removalPolicy: RemovalPolicy.DESTROY,
+    objectOwnership: null,
+  }).bucket;
+  const ingest = new SecureBucket(stack, 'Ingest', {
+    removalPolicy: RemovalPolicy.DESTROY,
+    serverAccessLogsBucket: accessLogs,
+    serverAccessLogsPrefix: 'ingest/',
+  }).bucket;
+  const reports = new SecureBucket(stack, 'Reports', {
+    removalPolicy: RemovalPolicy.DESTROY,
+    serverAccessLogsBucket: accessLogs,
+    serverAccessLogsPrefix: 'reports/',
+  }).bucket;
+  const detonation = new DetonationCluster(stack, 'Detonation', {
+    ingestBucket: ingest,
+    reportsBucket: reports,
+    imageUri: ECR_IMAGE,
+    ...props,
+  });
   return { app, stack, detonation };
 }
 
@@ -56,12 +84,17 @@ function logicalIdOf(stack: Stack, construct: { node: { defaultChild?: unknown }
 }
 
 function s3EndpointStatements(resources: Record<string, Resource>): Statement[] {
-  const [endpoint] = ofType(resources, 'AWS::EC2::VPCEndpoint').filter(([, r]) => r.Properties.VpcEndpointType === 'Gateway');
+  const [endpoint] = ofType(resources, 'AWS::EC2::VPCEndpoint').filter(
+    ([, r]) => r.Properties.VpcEndpointType === 'Gateway',
+  );
   return endpoint![1].Properties.PolicyDocument.Statement as Statement[];
 }
 
 function containerOf(resources: Record<string, Resource>): Record<string, any> {
-  const [container] = only(resources, 'AWS::ECS::TaskDefinition').Properties.ContainerDefinitions as Record<string, any>[];
+  const [container] = only(resources, 'AWS::ECS::TaskDefinition').Properties.ContainerDefinitions as Record<
+    string,
+    any
+  >[];
   return container!;
 }
 
@@ -70,20 +103,38 @@ describe('DetonationCluster', () => {
     const { resources, stack, detonation } = synth();
     const taskDefinition = only(resources, 'AWS::ECS::TaskDefinition');
     expect(taskDefinition.Properties).not.toHaveProperty('TaskRoleArn');
-    expect(taskDefinition.Properties.ExecutionRoleArn).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^DetonationExecutionRole/), 'Arn'] });
-    const ecsRoles = ofType(resources, 'AWS::IAM::Role').filter(([, r]) => JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('ecs-tasks.amazonaws.com'));
+    expect(taskDefinition.Properties.ExecutionRoleArn).toEqual({
+      'Fn::GetAtt': [expect.stringMatching(/^DetonationExecutionRole/), 'Arn'],
+    });
+    const ecsRoles = ofType(resources, 'AWS::IAM::Role').filter(([, r]) =>
+      JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('ecs-tasks.amazonaws.com'),
+    );
     expect(ecsRoles.map(([id]) => id)).toEqual([expect.stringMatching(/^DetonationExecutionRole/)]);
     expect(logicalIdOf(stack, detonation.taskDefinition)).toMatch(/^DetonationTaskDefinition/);
   });
 
   it('limits the execution role to pulling the image from its repository and writing the agent log group', () => {
     const { resources } = synth();
-    const policies = ofType(resources, 'AWS::IAM::Policy').filter(([, r]) => JSON.stringify(r.Properties.Roles).includes('DetonationExecutionRole'));
-    const actions = policies.flatMap(([, p]) => (p.Properties.PolicyDocument.Statement as Statement[]).flatMap((s) => [s.Action].flat())).sort();
-    expect(actions).toEqual(['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetAuthorizationToken', 'ecr:GetDownloadUrlForLayer', 'logs:CreateLogStream', 'logs:PutLogEvents']);
+    const policies = ofType(resources, 'AWS::IAM::Policy').filter(([, r]) =>
+      JSON.stringify(r.Properties.Roles).includes('DetonationExecutionRole'),
+    );
+    const actions = policies
+      .flatMap(([, p]) => (p.Properties.PolicyDocument.Statement as Statement[]).flatMap((s) => [s.Action].flat()))
+      .sort();
+    expect(actions).toEqual([
+      'ecr:BatchCheckLayerAvailability',
+      'ecr:BatchGetImage',
+      'ecr:GetAuthorizationToken',
+      'ecr:GetDownloadUrlForLayer',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+    ]);
     const statements = policies.flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Statement[]);
     expect(statements.find((s) => [s.Action].flat().includes('ecr:BatchGetImage'))?.Resource).toEqual({
-      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ecr:us-east-1:123456789012:repository/sandtrap-detonation']],
+      'Fn::Join': [
+        '',
+        ['arn:', { Ref: 'AWS::Partition' }, ':ecr:us-east-1:123456789012:repository/sandtrap-detonation'],
+      ],
     });
   });
 
@@ -117,12 +168,21 @@ describe('DetonationCluster', () => {
     });
     const container = containerOf(resources);
     expect(container.StopTimeout).toBe(30);
-    expect(container.LogConfiguration).toMatchObject({ LogDriver: 'awslogs', Options: { 'awslogs-stream-prefix': 'detonation' } });
+    expect(container.LogConfiguration).toMatchObject({
+      LogDriver: 'awslogs',
+      Options: { 'awslogs-stream-prefix': 'detonation' },
+    });
     for (const [, group] of ofType(resources, 'AWS::Logs::LogGroup')) expect(group.Properties.RetentionInDays).toBe(30);
   });
 
   it('takes the architecture, size and stop timeout from its props', () => {
-    const { resources } = synth({ cpuArchitecture: ecs.CpuArchitecture.ARM64, cpu: 4096, memoryLimitMiB: 8192, ephemeralStorageGiB: 40, stopTimeout: Duration.seconds(90) });
+    const { resources } = synth({
+      cpuArchitecture: ecs.CpuArchitecture.ARM64,
+      cpu: 4096,
+      memoryLimitMiB: 8192,
+      ephemeralStorageGiB: 40,
+      stopTimeout: Duration.seconds(90),
+    });
     expect(only(resources, 'AWS::ECS::TaskDefinition').Properties).toMatchObject({
       Cpu: '4096',
       Memory: '8192',
@@ -138,7 +198,9 @@ describe('DetonationCluster', () => {
 
   it('enables Container Insights on the cluster', () => {
     const { template } = synth();
-    template.hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] });
+    template.hasResourceProperties('AWS::ECS::Cluster', {
+      ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }],
+    });
   });
 
   it('builds a VPC of isolated subnets in 2 AZs: no NAT gateway, no internet gateway, no public IPs, no route to 0.0.0.0/0', () => {
@@ -154,7 +216,10 @@ describe('DetonationCluster', () => {
     for (const [id, route] of ofType(resources, 'AWS::EC2::Route')) {
       expect(route.Properties.DestinationCidrBlock, id).not.toBe('0.0.0.0/0');
       expect(route.Properties.DestinationIpv6CidrBlock, id).not.toBe('::/0');
-      expect(route.Properties.GatewayId ?? route.Properties.NatGatewayId ?? route.Properties.EgressOnlyInternetGatewayId, id).toBeUndefined();
+      expect(
+        route.Properties.GatewayId ?? route.Properties.NatGatewayId ?? route.Properties.EgressOnlyInternetGatewayId,
+        id,
+      ).toBeUndefined();
     }
     expect(stack.resolve(detonation.vpc.selectSubnets(detonation.subnets).subnetIds)).toHaveLength(2);
   });
@@ -186,7 +251,9 @@ describe('DetonationCluster', () => {
         Effect: 'Allow',
         Principal: { AWS: '*' },
         Action: 's3:PutObject',
-        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^ReportsBucket/), 'Arn'] }, '/reports/*']] },
+        Resource: {
+          'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^ReportsBucket/), 'Arn'] }, '/reports/*']],
+        },
         Condition: ourAccount,
       },
     ]);
@@ -201,7 +268,12 @@ describe('DetonationCluster', () => {
       Effect: 'Allow',
       Principal: { AWS: '*' },
       Action: 's3:GetObject',
-      Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::prod-', { Ref: 'AWS::Region' }, '-starport-layer-bucket/*']] },
+      Resource: {
+        'Fn::Join': [
+          '',
+          ['arn:', { Ref: 'AWS::Partition' }, ':s3:::prod-', { Ref: 'AWS::Region' }, '-starport-layer-bucket/*'],
+        ],
+      },
     });
   });
 
@@ -212,7 +284,14 @@ describe('DetonationCluster', () => {
         .map(([, r]) => {
           expect(r.Properties.PrivateDnsEnabled).toBe(true);
           expect(r.Properties.PolicyDocument.Statement).toEqual([
-            { Sid: 'ThisAccountOnly', Effect: 'Allow', Principal: { AWS: '*' }, Action: '*', Resource: '*', Condition: { StringEquals: { 'aws:PrincipalAccount': { Ref: 'AWS::AccountId' } } } },
+            {
+              Sid: 'ThisAccountOnly',
+              Effect: 'Allow',
+              Principal: { AWS: '*' },
+              Action: '*',
+              Resource: '*',
+              Condition: { StringEquals: { 'aws:PrincipalAccount': { Ref: 'AWS::AccountId' } } },
+            },
           ]);
           return JSON.stringify(r.Properties.ServiceName).match(/\.(logs|ecr\.api|ecr\.dkr)"/)?.[1];
         })
@@ -226,33 +305,67 @@ describe('DetonationCluster', () => {
     const taskGroupId = logicalIdOf(stack, detonation.securityGroup);
     const taskGroup = resources[taskGroupId]!;
     expect(taskGroup.Properties.SecurityGroupIngress).toBeUndefined();
-    expect(ofType(resources, 'AWS::EC2::SecurityGroupIngress').filter(([, r]) => JSON.stringify(r.Properties.GroupId).includes(taskGroupId))).toEqual([]);
+    expect(
+      ofType(resources, 'AWS::EC2::SecurityGroupIngress').filter(([, r]) =>
+        JSON.stringify(r.Properties.GroupId).includes(taskGroupId),
+      ),
+    ).toEqual([]);
     // Separate egress resources replace the default allow-all rule; none may be inline besides them.
     expect(taskGroup.Properties.SecurityGroupEgress).toBeUndefined();
     const egress = ofType(resources, 'AWS::EC2::SecurityGroupEgress')
       .filter(([, r]) => JSON.stringify(r.Properties.GroupId).includes(taskGroupId))
       .map(([, r]) => r.Properties);
     expect(egress).toEqual([
-      expect.objectContaining({ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, DestinationPrefixListId: 'pl-63a5400a' }),
-      expect.objectContaining({ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, DestinationSecurityGroupId: { 'Fn::GetAtt': [expect.stringMatching(/^DetonationEndpointSecurityGroup/), 'GroupId'] } }),
+      expect.objectContaining({
+        IpProtocol: 'tcp',
+        FromPort: 443,
+        ToPort: 443,
+        DestinationPrefixListId: 'pl-63a5400a',
+      }),
+      expect.objectContaining({
+        IpProtocol: 'tcp',
+        FromPort: 443,
+        ToPort: 443,
+        DestinationSecurityGroupId: {
+          'Fn::GetAtt': [expect.stringMatching(/^DetonationEndpointSecurityGroup/), 'GroupId'],
+        },
+      }),
     ]);
     for (const rule of egress) expect(Object.keys(rule).filter((key) => key.startsWith('Cidr'))).toEqual([]);
     // The endpoints admit the task only, not the VPC CIDR, and send nothing.
     const endpointIngress = ofType(resources, 'AWS::EC2::SecurityGroupIngress').map(([, r]) => r.Properties);
-    expect(endpointIngress).toEqual([expect.objectContaining({ FromPort: 443, ToPort: 443, SourceSecurityGroupId: { 'Fn::GetAtt': [taskGroupId, 'GroupId'] } })]);
-    const [, endpointGroup] = ofType(resources, 'AWS::EC2::SecurityGroup').find(([id]) => id.startsWith('DetonationEndpointSecurityGroup'))!;
+    expect(endpointIngress).toEqual([
+      expect.objectContaining({
+        FromPort: 443,
+        ToPort: 443,
+        SourceSecurityGroupId: { 'Fn::GetAtt': [taskGroupId, 'GroupId'] },
+      }),
+    ]);
+    const [, endpointGroup] = ofType(resources, 'AWS::EC2::SecurityGroup').find(([id]) =>
+      id.startsWith('DetonationEndpointSecurityGroup'),
+    )!;
     expect(endpointGroup.Properties.SecurityGroupIngress).toBeUndefined();
-    expect(endpointGroup.Properties.SecurityGroupEgress).toEqual([expect.objectContaining({ CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic' })]);
+    expect(endpointGroup.Properties.SecurityGroupEgress).toEqual([
+      expect.objectContaining({ CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic' }),
+    ]);
     // A given prefix list needs no deploy-time lookup.
     expect(ofType(resources, 'Custom::AWS')).toEqual([]);
   });
 
   it('leaves out the flow log and every security-group rule for emulators, so the task reaches nothing, and warns', () => {
     const { resources, stack, detonation } = synth({ imageUri: EMULATOR_IMAGE, emulatorCompatible: true });
-    for (const type of ['AWS::EC2::FlowLog', 'AWS::EC2::SecurityGroupIngress', 'AWS::EC2::SecurityGroupEgress', 'Custom::AWS']) expect(ofType(resources, type), type).toEqual([]);
+    for (const type of [
+      'AWS::EC2::FlowLog',
+      'AWS::EC2::SecurityGroupIngress',
+      'AWS::EC2::SecurityGroupEgress',
+      'Custom::AWS',
+    ])
+      expect(ofType(resources, type), type).toEqual([]);
     const taskGroup = resources[logicalIdOf(stack, detonation.securityGroup)]!;
     expect(taskGroup.Properties.SecurityGroupIngress).toBeUndefined();
-    expect(taskGroup.Properties.SecurityGroupEgress).toEqual([expect.objectContaining({ CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic' })]);
+    expect(taskGroup.Properties.SecurityGroupEgress).toEqual([
+      expect.objectContaining({ CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic' }),
+    ]);
     expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('emulatorCompatible'))).toHaveLength(1);
   });
 
@@ -260,7 +373,9 @@ describe('DetonationCluster', () => {
     const { resources } = synth();
     const lookup = only(resources, 'Custom::AWS');
     expect(JSON.stringify(lookup.Properties.Create)).toContain('describePrefixLists');
-    expect(ofType(resources, 'AWS::EC2::SecurityGroupEgress').map(([, r]) => r.Properties.DestinationPrefixListId)).toContainEqual({
+    expect(
+      ofType(resources, 'AWS::EC2::SecurityGroupEgress').map(([, r]) => r.Properties.DestinationPrefixListId),
+    ).toContainEqual({
       'Fn::GetAtt': [expect.stringMatching(/^DetonationS3PrefixList/), 'PrefixLists.0.PrefixListId'],
     });
   });
@@ -279,25 +394,35 @@ describe('DetonationCluster', () => {
 
   it('warns that an image outside ECR cannot be pulled from the isolated subnets', () => {
     const { stack } = build({ imageUri: EMULATOR_IMAGE });
-    Annotations.fromStack(stack).hasWarning('/DetonationTest/Detonation', Match.stringLikeRegexp('not a private ECR image'));
+    Annotations.fromStack(stack).hasWarning(
+      '/DetonationTest/Detonation',
+      Match.stringLikeRegexp('not a private ECR image'),
+    );
   });
 
-  it.skipIf(!existsSync(DOCKERFILE))('builds container/ as a Docker image asset when no image URI is given (skipped until container/Dockerfile exists)', () => {
-    // Synthesis only stages the build context and records the asset; docker runs at publish time.
-    const { app, stack } = build({ imageUri: undefined });
-    const assembly = app.synth();
-    const artifact = assembly.getStackByName(stack.stackName);
-    const image = containerOf((artifact.template as { Resources: Record<string, Resource> }).Resources).Image;
-    expect(JSON.stringify(image)).toMatch(/cdk-[a-z0-9]+-container-assets-/);
-    const manifest = JSON.parse(readFileSync(join(assembly.directory, `${stack.stackName}.assets.json`), 'utf8')) as { dockerImages: Record<string, { source: { directory: string; platform?: string } }> };
-    const sources = Object.values(manifest.dockerImages).map((d) => d.source);
-    expect(sources).toEqual([expect.objectContaining({ platform: 'linux/amd64' })]);
-    expect(existsSync(join(assembly.directory, sources[0]!.directory, 'container', 'Dockerfile'))).toBe(true);
-    // The image lives in ECR, so the task needs the ECR endpoints and layer bucket.
-    const endpoints = JSON.stringify(ofType((artifact.template as { Resources: Record<string, Resource> }).Resources, 'AWS::EC2::VPCEndpoint'));
-    expect(endpoints).toContain('.ecr.dkr');
-    expect(endpoints).toContain('-starport-layer-bucket/*');
-  });
+  it.skipIf(!existsSync(DOCKERFILE))(
+    'builds container/ as a Docker image asset when no image URI is given (skipped until container/Dockerfile exists)',
+    () => {
+      // Synthesis only stages the build context and records the asset; docker runs at publish time.
+      const { app, stack } = build({ imageUri: undefined });
+      const assembly = app.synth();
+      const artifact = assembly.getStackByName(stack.stackName);
+      const image = containerOf((artifact.template as { Resources: Record<string, Resource> }).Resources).Image;
+      expect(JSON.stringify(image)).toMatch(/cdk-[a-z0-9]+-container-assets-/);
+      const manifest = JSON.parse(readFileSync(join(assembly.directory, `${stack.stackName}.assets.json`), 'utf8')) as {
+        dockerImages: Record<string, { source: { directory: string; platform?: string } }>;
+      };
+      const sources = Object.values(manifest.dockerImages).map((d) => d.source);
+      expect(sources).toEqual([expect.objectContaining({ platform: 'linux/amd64' })]);
+      expect(existsSync(join(assembly.directory, sources[0]!.directory, 'container', 'Dockerfile'))).toBe(true);
+      // The image lives in ECR, so the task needs the ECR endpoints and layer bucket.
+      const endpoints = JSON.stringify(
+        ofType((artifact.template as { Resources: Record<string, Resource> }).Resources, 'AWS::EC2::VPCEndpoint'),
+      );
+      expect(endpoints).toContain('.ecr.dkr');
+      expect(endpoints).toContain('-starport-layer-bucket/*');
+    },
+  );
 
   describe('cdk-nag AwsSolutions', () => {
     /** Runs the AwsSolutions pack; every finding must be suppressed on its resource, with a reason. */
@@ -305,9 +430,19 @@ describe('DetonationCluster', () => {
       const { stack } = build(props);
       Aspects.of(stack).add(new cdkNag.AwsSolutionsChecks({ verbose: true }));
       const annotations = Annotations.fromStack(stack);
-      const findings = [...annotations.findError('*', Match.stringLikeRegexp('AwsSolutions-.*')), ...annotations.findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*'))];
+      const findings = [
+        ...annotations.findError('*', Match.stringLikeRegexp('AwsSolutions-.*')),
+        ...annotations.findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*')),
+      ];
       expect(findings.map((f) => `${f.id}: ${String(f.entry.data).split('\n')[0]}`)).toEqual([]);
-      const resources = (Template.fromStack(stack).toJSON() as { Resources: Record<string, Resource & { Metadata?: { cdk_nag?: { rules_to_suppress: { id: string; reason: string }[] } } }> }).Resources;
+      const resources = (
+        Template.fromStack(stack).toJSON() as {
+          Resources: Record<
+            string,
+            Resource & { Metadata?: { cdk_nag?: { rules_to_suppress: { id: string; reason: string }[] } } }
+          >;
+        }
+      ).Resources;
       const suppressions = Object.values(resources).flatMap((r) => r.Metadata?.cdk_nag?.rules_to_suppress ?? []);
       expect(suppressions.length).toBeGreaterThan(0);
       for (const s of suppressions) expect(s.reason.length, s.id).toBeGreaterThan(40);
@@ -325,8 +460,11 @@ describe('DetonationCluster', () => {
       expectNoUnsuppressedFinding({ imageUri: EMULATOR_IMAGE, emulatorCompatible: true });
     });
 
-    it.skipIf(!existsSync(DOCKERFILE))('reports no unsuppressed finding with the Docker asset (skipped until container/Dockerfile exists)', () => {
-      expectNoUnsuppressedFinding({ imageUri: undefined });
-    });
+    it.skipIf(!existsSync(DOCKERFILE))(
+      'reports no unsuppressed finding with the Docker asset (skipped until container/Dockerfile exists)',
+      () => {
+        expectNoUnsuppressedFinding({ imageUri: undefined });
+      },
+    );
   });
 });

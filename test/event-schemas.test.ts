@@ -4,15 +4,31 @@ import { join } from 'node:path';
 import { eventJsonSchemas } from '../lambdas/core/event-schemas';
 
 describe('committed event JSON Schemas', () => {
-  it.each(Object.entries(eventJsonSchemas()))('%s matches the zod schema it is generated from (npm run schema)', (name, schema) => {
-    const committed = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'schemas', name), 'utf8'));
-    expect(committed).toEqual(schema);
-  });
+  it.each(Object.entries(eventJsonSchemas()))(
+    '%s matches the zod schema it is generated from (npm run schema)',
+    (name, schema) => {
+      const committed = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'schemas', name), 'utf8'));
+      expect(committed).toEqual(schema);
+    },
+  );
 
   it('requires the fields consumers act on', () => {
     const verdict = eventJsonSchemas()['sample-verdict.schema.json'] as { required: string[] };
     expect(verdict.required).toEqual(
-      expect.arrayContaining(['sha256', 'bucket', 'key', 'versionId', 'size', 'fileType', 'verdict', 'score', 'engines', 'cached', 'analyzedAt', 'durationMs']),
+      expect.arrayContaining([
+        'sha256',
+        'bucket',
+        'key',
+        'versionId',
+        'size',
+        'fileType',
+        'verdict',
+        'score',
+        'engines',
+        'cached',
+        'analyzedAt',
+        'durationMs',
+      ]),
     );
   });
 });

@@ -36,21 +36,28 @@ describe('fault injection for test stacks', () => {
     expect(faultsFor(injection, 'Finalize', input)).toMatchObject({ crash: true, throttle: false });
     expect(faultsFor(injection, 'VendorPoll', input)).toMatchObject({ crash: false, throttle: true });
     expect(faultsFor(injection, 'Triage', input)).toMatchObject({ crash: false, throttle: false });
-    expect(faultsFor(injection, 'Finalize', { sample: { key: 'other/crash-Finalize/x.txt' } })).toMatchObject({ crash: false, throttle: false });
+    expect(faultsFor(injection, 'Finalize', { sample: { key: 'other/crash-Finalize/x.txt' } })).toMatchObject({
+      crash: false,
+      throttle: false,
+    });
     expect(faultsFor(undefined, 'Finalize', input)).toMatchObject({ crash: false, throttle: false });
   });
 
   it('rejects a malformed setting with the variable named', () => {
     expect(faultInjectionFrom({})).toBeUndefined();
     expect(() => faultInjectionFrom({ [FAULT_INJECTION_ENV]: '{' })).toThrow(`${FAULT_INJECTION_ENV} is not JSON`);
-    expect(() => faultInjectionFrom({ [FAULT_INJECTION_ENV]: '{"keyPrefix":"","rate":1}' })).toThrow(FAULT_INJECTION_ENV);
+    expect(() => faultInjectionFrom({ [FAULT_INJECTION_ENV]: '{"keyPrefix":"","rate":1}' })).toThrow(
+      FAULT_INJECTION_ENV,
+    );
   });
 
   it('reaches every workflow function only when the stack is configured with it', () => {
     const envOf = (config: object) => {
       const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
       const stack = new SandtrapStack(app, 'Chaos', { config });
-      const functions = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function')).filter((f) => f.Properties.Environment?.Variables?.[ENV.table]);
+      const functions = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function')).filter(
+        (f) => f.Properties.Environment?.Variables?.[ENV.table],
+      );
       return functions.map((f) => f.Properties.Environment.Variables[FAULT_INJECTION_ENV] as string | undefined);
     };
     const configured = envOf({ faultInjection: injection });
@@ -61,8 +68,21 @@ describe('fault injection for test stacks', () => {
 
   describe('in a deployed handler', () => {
     let handler: (event: unknown, context: Context) => Promise<unknown>;
-    const context = { functionName: 'CheckPeer', awsRequestId: 'r', invokedFunctionArn: 'arn', memoryLimitInMB: '256', functionVersion: '1' } as unknown as Context;
-    const outcome = (key: string) => ({ action: 'await-peer', sample: sample(key), engines: ['cape'], startedAt: 1, waitSeconds: 10, owner: 'o' });
+    const context = {
+      functionName: 'CheckPeer',
+      awsRequestId: 'r',
+      invokedFunctionArn: 'arn',
+      memoryLimitInMB: '256',
+      functionVersion: '1',
+    } as unknown as Context;
+    const outcome = (key: string) => ({
+      action: 'await-peer',
+      sample: sample(key),
+      engines: ['cape'],
+      startedAt: 1,
+      waitSeconds: 10,
+      owner: 'o',
+    });
 
     beforeAll(async () => {
       Object.assign(process.env, {
@@ -82,11 +102,15 @@ describe('fault injection for test stacks', () => {
     });
 
     it('throws InjectedFault before doing anything for a key that names the step', async () => {
-      await expect(handler(outcome('chaos/crash-CheckPeer/a.txt'), context)).rejects.toMatchObject({ name: 'InjectedFault' });
+      await expect(handler(outcome('chaos/crash-CheckPeer/a.txt'), context)).rejects.toMatchObject({
+        name: 'InjectedFault',
+      });
     });
 
     it("throttles the step's DynamoDB calls for a key that names it, and only for that invocation", async () => {
-      await expect(handler(outcome('chaos/throttle-CheckPeer/b.txt'), context)).rejects.toMatchObject({ name: 'ProvisionedThroughputExceededException' });
+      await expect(handler(outcome('chaos/throttle-CheckPeer/b.txt'), context)).rejects.toMatchObject({
+        name: 'ProvisionedThroughputExceededException',
+      });
       // The next upload is not named: its call goes out (and fails on the closed port, not on a throttle).
       const error = await handler(outcome('chaos/c.txt'), context).catch((e: Error) => e);
       expect((error as Error).name).not.toBe('ProvisionedThroughputExceededException');

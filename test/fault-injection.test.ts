@@ -21,7 +21,17 @@ function random(seed: number): () => number {
   };
 }
 
-const VENDOR_FAULTS: EmulatorFault[] = ['bad-key', 'rate-limited', 'quota', 'server-error', 'truncated', 'malformed', 'unsupported', 'oversize', 'failed-analysis'];
+const VENDOR_FAULTS: EmulatorFault[] = [
+  'bad-key',
+  'rate-limited',
+  'quota',
+  'server-error',
+  'truncated',
+  'malformed',
+  'unsupported',
+  'oversize',
+  'failed-analysis',
+];
 
 describe('nothing is lost under faults: 300 uploads with random faults switched on', () => {
   const seed = Number(process.env.SANDTRAP_FAULT_SEED ?? 20261122);
@@ -38,29 +48,35 @@ describe('nothing is lost under faults: 300 uploads with random faults switched 
       // run. A long deadline keeps engines and claims (stale after deadline + 1 h) from expiring.
       { engineDeadlineSeconds: 7 * 24 * 3600 },
       {
-      // A Lambda crashing mid-analysis, and an object deleted mid-analysis (before its vendor submission).
-      beforeInvoke: async (fn, input) => {
-        const key = (input as { sample?: { key?: string } }).sample?.key;
-        if (!key) return;
-        if (crashOn.get(key) === fn) {
-          crashOn.delete(key);
-          throw Object.assign(new Error(`injected crash in ${fn}`), { name: 'InjectedCrash' });
-        }
-        if (fn === 'VendorSubmitFn' && deleteOn.delete(key)) {
-          await h.pipeline.clients.s3.send(new DeleteObjectCommand({ Bucket: h.pipeline.plan.buckets.ingest, Key: key }));
-        }
-      },
+        // A Lambda crashing mid-analysis, and an object deleted mid-analysis (before its vendor submission).
+        beforeInvoke: async (fn, input) => {
+          const key = (input as { sample?: { key?: string } }).sample?.key;
+          if (!key) return;
+          if (crashOn.get(key) === fn) {
+            crashOn.delete(key);
+            throw Object.assign(new Error(`injected crash in ${fn}`), { name: 'InjectedCrash' });
+          }
+          if (fn === 'VendorSubmitFn' && deleteOn.delete(key)) {
+            await h.pipeline.clients.s3.send(
+              new DeleteObjectCommand({ Bucket: h.pipeline.plan.buckets.ingest, Key: key }),
+            );
+          }
+        },
       },
       {},
       // The sweep must look back further than these week-long executions can run (synth checks it).
       { sweep: { lookbackDays: 30 } },
     );
     // Vendor faults on one request in ten, of every kind the emulator has.
-    h.emulator.faultFor = () => (rand() < 0.1 ? VENDOR_FAULTS[Math.floor(rand() * VENDOR_FAULTS.length)] ?? 'none' : 'none');
+    h.emulator.faultFor = () =>
+      rand() < 0.1 ? (VENDOR_FAULTS[Math.floor(rand() * VENDOR_FAULTS.length)] ?? 'none') : 'none';
     // DynamoDB throttling on one call in twenty, below the SDK's own retries (the state machine must retry).
     h.pipeline.clients.ddb.middlewareStack.add(
       (next) => async (args) => {
-        if (rand() < 0.05) throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), { name: 'ProvisionedThroughputExceededException' });
+        if (rand() < 0.05)
+          throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), {
+            name: 'ProvisionedThroughputExceededException',
+          });
         return next(args);
       },
       { step: 'initialize', name: 'injectThrottling' },
@@ -76,7 +92,9 @@ describe('nothing is lost under faults: 300 uploads with random faults switched 
       const roll = rand();
       if (roll < 0.05) crashOn.set(key, crashable[Math.floor(rand() * crashable.length)] as FunctionId);
       else if (roll < 0.08) deleteOn.add(key);
-      events.push(await h.pipeline.upload({ key, body: `// upload ${i}${i % 7 === 0 ? ' SANDTRAP-TEST-MALICIOUS' : ''}\n` }));
+      events.push(
+        await h.pipeline.upload({ key, body: `// upload ${i}${i % 7 === 0 ? ' SANDTRAP-TEST-MALICIOUS' : ''}\n` }),
+      );
     }
     // Duplicate deliveries of one event in ten, running at the same time as the original.
     const deliveries = events.flatMap((event) => (rand() < 0.1 ? [event, event] : [event]));
@@ -85,20 +103,31 @@ describe('nothing is lost under faults: 300 uploads with random faults switched 
     // Every execution ended: a verdict, a reported failure, or a duplicate ignored (never silently).
     for (const run of runs) {
       const last = run.transitions.at(-1)?.name;
-      expect([STATES.analyzed, STATES.failed, STATES.duplicate], `${run.error} ${run.cause?.slice(0, 200)}`).toContain(last);
+      expect([STATES.analyzed, STATES.failed, STATES.duplicate], `${run.error} ${run.cause?.slice(0, 200)}`).toContain(
+        last,
+      );
     }
     if (process.env.SANDTRAP_FAULT_DEBUG) {
       deliveries.forEach((d, i) => {
         const twice = deliveries.filter((x) => x === d).length > 1;
-        if (twice) console.log(d.detail.object.key, runs[i]?.transitions.map((t) => t.name).join('>'), runs[i]?.error, runs[i]?.cause?.slice(0, 300));
+        if (twice)
+          console.log(
+            d.detail.object.key,
+            runs[i]?.transitions.map((t) => t.name).join('>'),
+            runs[i]?.error,
+            runs[i]?.cause?.slice(0, 300),
+          );
       });
     }
-    expect(runs.filter((r) => r.transitions.at(-1)?.name === STATES.duplicate)).toHaveLength(deliveries.length - uploads);
+    expect(runs.filter((r) => r.transitions.at(-1)?.name === STATES.duplicate)).toHaveLength(
+      deliveries.length - uploads,
+    );
 
     // One event per uploaded object, verdict or failure.
     const published = [...h.pipeline.events(DETAIL_TYPE_VERDICT), ...h.pipeline.events(DETAIL_TYPE_FAILED)];
     const perKey = new Map<string, number>();
-    for (const event of published) perKey.set(String(event.detail.key), (perKey.get(String(event.detail.key)) ?? 0) + 1);
+    for (const event of published)
+      perKey.set(String(event.detail.key), (perKey.get(String(event.detail.key)) ?? 0) + 1);
     expect(perKey.size).toBe(uploads);
     expect([...perKey.values()].every((n) => n === 1)).toBe(true);
 
@@ -107,13 +136,19 @@ describe('nothing is lost under faults: 300 uploads with random faults switched 
     const records: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
     do {
-      const page = await deps.clients.ddb.send(new ScanCommand({ TableName: deps.config.tableName, ExclusiveStartKey: start }));
+      const page = await deps.clients.ddb.send(
+        new ScanCommand({ TableName: deps.config.tableName, ExclusiveStartKey: start }),
+      );
       records.push(...(page.Items ?? []).filter((item) => String(item.pk).startsWith('OBJECT#')));
       start = page.LastEvaluatedKey;
     } while (start);
     expect(records).toHaveLength(uploads);
     expect(records.filter((r) => r.status !== 'verdict' && r.status !== 'failed')).toEqual([]);
     // The faults really happened.
-    expect(h.pipeline.events(DETAIL_TYPE_VERDICT).some((e) => (e.detail.engines as { status: string }[])[0]?.status !== 'completed')).toBe(true);
+    expect(
+      h.pipeline
+        .events(DETAIL_TYPE_VERDICT)
+        .some((e) => (e.detail.engines as { status: string }[])[0]?.status !== 'completed'),
+    ).toBe(true);
   }, 600_000);
 });

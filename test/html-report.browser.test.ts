@@ -9,7 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderHtmlReport, REPORT_CSP, type HtmlReportInput } from '../lambdas/core/html-report';
 import { CHROMIUM_PATH, launchChromium } from '../local/browser';
 import { htmlToPdf } from '../local/pdf';
-import { benignTriageOnly, detonatedDropper, hostileSample, multiVendorMalicious, PAYLOADS, XSS_MARKER } from './fixtures/reports/documents';
+import {
+  benignTriageOnly,
+  detonatedDropper,
+  hostileSample,
+  multiVendorMalicious,
+  PAYLOADS,
+  XSS_MARKER,
+} from './fixtures/reports/documents';
 
 /**
  * The report in a real browser: it renders, shows its verdict, prints, and a hostile sample's
@@ -22,7 +29,12 @@ const skip = !existsSync(CHROMIUM_PATH) && !process.env.CI;
 const SCREENSHOT = '/tmp/sandtrap-report.png';
 
 /** The banner colours of the report's stylesheet, by verdict. */
-const BANNER_RGB = { malicious: [0xb4, 0x23, 0x18], suspicious: [0xb5, 0x47, 0x08], benign: [0x06, 0x76, 0x47], unknown: [0x47, 0x54, 0x67] };
+const BANNER_RGB = {
+  malicious: [0xb4, 0x23, 0x18],
+  suspicious: [0xb5, 0x47, 0x08],
+  benign: [0x06, 0x76, 0x47],
+  unknown: [0x47, 0x54, 0x67],
+};
 
 interface Opened {
   page: Page;
@@ -78,7 +90,12 @@ function decodePng(png: Buffer): { width: number; height: number; channels: numb
       const b = y > 0 ? (data[(y - 1) * stride + x] as number) : 0;
       const c = x >= channels && y > 0 ? (data[(y - 1) * stride + x - channels] as number) : 0;
       const p = a + b - c;
-      const paeth = Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c) ? a : Math.abs(p - b) <= Math.abs(p - c) ? b : c;
+      const paeth =
+        Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c)
+          ? a
+          : Math.abs(p - b) <= Math.abs(p - c)
+            ? b
+            : c;
       const predictor = [0, a, b, (a + b) >> 1, paeth][filter as number] ?? 0;
       data[y * stride + x] = (value + predictor) & 0xff;
     }
@@ -97,7 +114,13 @@ function pixels(png: Buffer): PixelStats {
     if (!exact.has(key)) exact.set(key, [r, g, b]);
   }
   const [dominantKey, dominantCount] = [...counts].reduce((m, e) => (e[1] > m[1] ? e : m));
-  return { width, height, colours: counts.size, dominantShare: dominantCount / (width * height), dominant: exact.get(dominantKey) as [number, number, number] };
+  return {
+    width,
+    height,
+    colours: counts.size,
+    dominantShare: dominantCount / (width * height),
+    dominant: exact.get(dominantKey) as [number, number, number],
+  };
 }
 
 interface PixelStats {
@@ -164,7 +187,10 @@ describe.skipIf(skip)('the HTML report in Chromium', () => {
     expect(box!.y + box!.height).toBeLessThan(300);
     expect(box!.width).toBeGreaterThan(100);
     // Nothing is drawn over the verdict: the element at its centre is the verdict itself.
-    const onTop = await page.evaluate(([x, y]) => document.elementFromPoint(x as number, y as number)?.className, [box!.x + box!.width / 2, box!.y + box!.height / 2]);
+    const onTop = await page.evaluate(
+      ([x, y]) => document.elementFromPoint(x as number, y as number)?.className,
+      [box!.x + box!.width / 2, box!.y + box!.height / 2],
+    );
     expect(onTop).toBe('verdict');
 
     const shot = await page.screenshot({ type: 'png' });
@@ -175,7 +201,12 @@ describe.skipIf(skip)('the HTML report in Chromium', () => {
     expect(whole.dominantShare).toBeLessThan(0.9);
 
     const banner = (await page.locator('header.banner').boundingBox())!;
-    const corner = pixels(await page.screenshot({ type: 'png', clip: { x: banner.x + 6, y: banner.y + banner.height - 10, width: 8, height: 6 } }));
+    const corner = pixels(
+      await page.screenshot({
+        type: 'png',
+        clip: { x: banner.x + 6, y: banner.y + banner.height - 10, width: 8, height: 6 },
+      }),
+    );
     expect(corner.dominant).toEqual(BANNER_RGB[input.document.verdict]);
 
     const headings = await page.locator('section h2').allTextContents();
@@ -185,7 +216,7 @@ describe.skipIf(skip)('the HTML report in Chromium', () => {
     expect(errors).toEqual([]);
   });
 
-  it('runs none of a hostile sample\'s markup, loads nothing and shows it as text', async () => {
+  it("runs none of a hostile sample's markup, loads nothing and shows it as text", async () => {
     const { page, url, requests, console, dialogs, errors } = await report('hostile', hostileSample());
     expect(dialogs).toEqual([]);
     expect(console.filter((m) => m.includes(XSS_MARKER))).toEqual([]);
@@ -194,21 +225,33 @@ describe.skipIf(skip)('the HTML report in Chromium', () => {
     expect(errors).toEqual([]);
     expect(requests).toEqual([url]);
     expect(page.url()).toBe(url);
-    expect(await page.locator('script, img, iframe, object, embed, link[rel=stylesheet], meta[http-equiv=refresh], [onerror], [onload]').count()).toBe(0);
-    const text = await page.locator('body').innerText();
+    expect(
+      await page
+        .locator(
+          'script, img, iframe, object, embed, link[rel=stylesheet], meta[http-equiv=refresh], [onerror], [onload]',
+        )
+        .count(),
+    ).toBe(0);
+    const text = await page.locator('body').textContent();
     for (const payload of PAYLOADS) expect(text).toContain(payload);
     expect(await page.locator('#engines a[href^="https://vendor.example/"]').count()).toBe(1);
     expect(await page.locator('a[href^="javascript:" i]').count()).toBe(0);
   });
 
   it('detects markup that does run, so the hostile test above can fail', async () => {
-    const raw = await open('control-raw', `<!DOCTYPE html><title>control</title>${PAYLOADS[0]}<img src="https://evil.example/pixel.gif">`);
+    const raw = await open(
+      'control-raw',
+      `<!DOCTYPE html><title>control</title>${PAYLOADS[0]}<img src="https://evil.example/pixel.gif">`,
+    );
     expect(raw.console).toContain(XSS_MARKER);
     expect(raw.requests).toContain('https://evil.example/pixel.gif');
   });
 
   it("blocks inline script with the report's CSP even if escaping were bypassed", async () => {
-    const guarded = await open('control-csp', `<!DOCTYPE html><meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}"><title>control</title>${PAYLOADS[0]}<img src="https://evil.example/pixel.gif">`);
+    const guarded = await open(
+      'control-csp',
+      `<!DOCTYPE html><meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}"><title>control</title>${PAYLOADS[0]}<img src="https://evil.example/pixel.gif">`,
+    );
     expect(guarded.console.filter((m) => m.includes(XSS_MARKER))).toEqual([]);
     expect(guarded.console.join('\n')).toMatch(/Content Security Policy/);
     // Chromium reports the image it refused as a request that failed with `csp`, before any network.
@@ -243,7 +286,7 @@ describe.skipIf(skip)('the HTML report in Chromium', () => {
     expect(pdf.length).toBeGreaterThan(30_000);
   });
 
-  it('writes a PDF with htmlToPdf, the CLI\'s --pdf', async () => {
+  it("writes a PDF with htmlToPdf, the CLI's --pdf", async () => {
     const out = join(dir, 'report.pdf');
     await htmlToPdf(renderHtmlReport(hostileSample()), out);
     const pdf = await readFile(out);

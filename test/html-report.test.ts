@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { BEHAVIOR_KEYS } from '../lambdas/core/detonation-report';
 import { escapeHtml, escapeText, html, revealInvisible, safeHref, SafeHtml } from '../lambdas/core/html-escape';
 import { renderHtmlReport, REPORT_CSP } from '../lambdas/core/html-report';
-import { benignTriageOnly, detonatedDropper, GENERATED_AT, hostileSample, multiVendorMalicious, PAYLOADS } from './fixtures/reports/documents';
+import {
+  benignTriageOnly,
+  detonatedDropper,
+  GENERATED_AT,
+  hostileSample,
+  multiVendorMalicious,
+  PAYLOADS,
+} from './fixtures/reports/documents';
 
 /** Every tag of a document, with its attributes; whatever is not a tag is text. */
 interface Tag {
@@ -17,12 +24,20 @@ function tags(doc: string): Tag[] {
   return [...doc.matchAll(TAG)].map((m) => ({
     name: (m[2] as string).toLowerCase(),
     closing: m[1] === '/',
-    attributes: new Map([...(m[3] ?? '').matchAll(/([^\s=]+)(?:="([^"]*)")?/g)].map((a) => [(a[1] as string).toLowerCase(), decode(a[2] ?? '')])),
+    attributes: new Map(
+      [...(m[3] ?? '').matchAll(/([^\s=]+)(?:="([^"]*)")?/g)].map((a) => [
+        (a[1] as string).toLowerCase(),
+        decode(a[2] ?? ''),
+      ]),
+    ),
   }));
 }
 
 function decode(s: string): string {
-  return s.replace(/&(lt|gt|quot|#39|amp);/g, (_, e: string) => ({ lt: '<', gt: '>', quot: '"', '#39': "'", amp: '&' })[e] as string);
+  return s.replace(
+    /&(lt|gt|quot|#39|amp);/g,
+    (_, e: string) => ({ lt: '<', gt: '>', quot: '"', '#39': "'", amp: '&' })[e] as string,
+  );
 }
 
 /** The text a reader sees: tags removed, entities decoded. */
@@ -32,12 +47,16 @@ function visibleText(doc: string): string {
 
 /** The elements a report may contain: no script, no embedding, no image or stylesheet that loads. */
 const ALLOWED_TAGS = new Set(
-  'html head meta link title style body main div span header nav a section h2 h3 dl dt dd table colgroup col thead tbody tr th td p code pre strong br ul li article footer figure figcaption svg g rect text polygon polyline circle line'.split(' '),
+  'html head meta link title style body main div span header nav a section h2 h3 dl dt dd table colgroup col thead tbody tr th td p code pre strong br ul li article footer figure figcaption svg g rect text polygon polyline circle line'.split(
+    ' ',
+  ),
 );
 
 describe('escapeHtml', () => {
   it('escapes the characters that end text or a quoted attribute', () => {
-    expect(escapeHtml(`<a href="x" title='y'>&amp;</a>`)).toBe('&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;amp;&lt;/a&gt;');
+    expect(escapeHtml(`<a href="x" title='y'>&amp;</a>`)).toBe(
+      '&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;amp;&lt;/a&gt;',
+    );
   });
 
   it('turns script, attribute-breaking and style-closing payloads into inert text', () => {
@@ -109,16 +128,22 @@ describe('html tag', () => {
   });
 
   it('cannot be forged: markup is only made by the tag', () => {
-    expect(() => new (SafeHtml as unknown as new (key: symbol, value: string) => SafeHtml)(Symbol('trusted markup'), '<script>')).toThrow(TypeError);
+    expect(
+      () =>
+        new (SafeHtml as unknown as new (key: symbol, value: string) => SafeHtml)(Symbol('trusted markup'), '<script>'),
+    ).toThrow(TypeError);
   });
 });
 
 describe('renderHtmlReport', () => {
   it('declares a strict Content-Security-Policy and no script', () => {
     const doc = renderHtmlReport(detonatedDropper());
-    const meta = tags(doc).find((t) => t.name === 'meta' && t.attributes.get('http-equiv') === 'Content-Security-Policy');
+    const meta = tags(doc).find(
+      (t) => t.name === 'meta' && t.attributes.get('http-equiv') === 'Content-Security-Policy',
+    );
     expect(meta?.attributes.get('content')).toBe(REPORT_CSP);
-    for (const directive of ["default-src 'none'", "style-src 'unsafe-inline'", 'img-src data:']) expect(REPORT_CSP).toContain(directive);
+    for (const directive of ["default-src 'none'", "style-src 'unsafe-inline'", 'img-src data:'])
+      expect(REPORT_CSP).toContain(directive);
     expect(REPORT_CSP).not.toMatch(/script-src/);
     expect(doc).not.toMatch(/<script/i);
     expect(doc.indexOf('Content-Security-Policy')).toBeLessThan(doc.indexOf('<title>'));
@@ -164,7 +189,9 @@ describe('renderHtmlReport', () => {
   it('escapes the file name in the page title', () => {
     const input = hostileSample();
     input.document.key = `uploads/"><img src=x onerror=alert(1)>.exe`;
-    expect(/<title>([^<]*)<\/title>/.exec(renderHtmlReport(input))?.[1]).toBe('MALICIOUS · &quot;&gt;&lt;img src=x onerror=alert(1)&gt;.exe · Sandtrap report');
+    expect(/<title>([^<]*)<\/title>/.exec(renderHtmlReport(input))?.[1]).toBe(
+      'MALICIOUS · &quot;&gt;&lt;img src=x onerror=alert(1)&gt;.exe · Sandtrap report',
+    );
   });
 
   it('links a vendor report only when its URL is http(s), escaped in the attribute', () => {
@@ -198,9 +225,26 @@ describe('renderHtmlReport', () => {
     for (const id of ['triage', 'engines', 'detonation', 'behavior', 'timeline', 'processes', 'files', 'network'])
       expect(doc).toContain(`<section id="${id}">`);
     expect(text).toMatch(/MALICIOUS\s+Score\s+98\s*\/100/);
-    for (const fact of [input.document.sha256, input.document.sha1, input.document.md5, 'text/x-shellscript', '2.8 KiB (2,874 bytes)', 'ci-artifacts/build-4411/update.sh', '2024-06-01 10:01:20 UTC'])
+    for (const fact of [
+      input.document.sha256,
+      input.document.sha1,
+      input.document.md5,
+      'text/x-shellscript',
+      '2.8 KiB (2,874 bytes)',
+      'ci-artifacts/build-4411/update.sh',
+      '2024-06-01 10:01:20 UTC',
+    ])
       expect(text).toContain(fact);
-    for (const label of ['Persistence', 'Privilege escalation', 'Defence evasion', 'Data harvesting', 'Network', 'Destructive', 'Execution', 'Cryptomining'])
+    for (const label of [
+      'Persistence',
+      'Privilege escalation',
+      'Defence evasion',
+      'Data harvesting',
+      'Network',
+      'Destructive',
+      'Execution',
+      'Cryptomining',
+    ])
       expect(text).toContain(label);
     for (const key of BEHAVIOR_KEYS)
       for (const indicator of input.detonation?.behavior[key] ?? []) {
@@ -212,7 +256,12 @@ describe('renderHtmlReport', () => {
     // The tree nests: the miner's child sits in a list inside the miner's item.
     expect(doc).toMatch(/<span class="pid">105<\/span>[\s\S]*?<ul><li><div class="proc"><span class="pid">106<\/span>/);
     expect(text).toContain("'[kswapd0]' -o stratum+tcp://pool.supportxmr.com:3333");
-    for (const network of ['pool.supportxmr.com', 'POST 185.225.74.9:80/api/report?id=ab12', 'pastebin.com', 'DNS only to the fake resolver'])
+    for (const network of [
+      'pool.supportxmr.com',
+      'POST 185.225.74.9:80/api/report?id=ab12',
+      'pastebin.com',
+      'DNS only to the fake resolver',
+    ])
       expect(text).toContain(network);
     expect(text).toContain('Showing 8 of 31 paths; the agent left out the rest.');
   });
@@ -225,9 +274,13 @@ describe('renderHtmlReport', () => {
       { ...base, pid: 300, ppid: 301 },
       { ...base, pid: 301, ppid: 300 },
     ];
-    input.detonation = { ...d, processes: { items: [...d.processes.items, ...cycle], count: d.processes.count + 2, truncated: false } };
+    input.detonation = {
+      ...d,
+      processes: { items: [...d.processes.items, ...cycle], count: d.processes.count + 2, truncated: false },
+    };
     const doc = renderHtmlReport(input);
-    for (const p of input.detonation.processes.items) expect(doc.split(`<span class="pid">${p.pid}</span>`)).toHaveLength(2);
+    for (const p of input.detonation.processes.items)
+      expect(doc.split(`<span class="pid">${p.pid}</span>`)).toHaveLength(2);
   });
 
   it('draws the timeline as inline SVG with resource lines and indicator markers', () => {
@@ -245,7 +298,9 @@ describe('renderHtmlReport', () => {
     expect(text).toContain('UNKNOWN');
     expect(text).toContain('No engine produced a score, so the verdict is unknown, not benign.');
     expect(text).toContain('No engine analysed this sample: the verdict comes from triage only.');
-    expect(text).toContain('The detonation did not run for this sample: there is no behaviour, timeline, process tree, file or network activity to show.');
+    expect(text).toContain(
+      'The detonation did not run for this sample: there is no behaviour, timeline, process tree, file or network activity to show.',
+    );
   });
 
   it('says so when a detonation ran but saw nothing', () => {
@@ -285,10 +340,14 @@ describe('renderHtmlReport', () => {
     const input = multiVendorMalicious();
     const doc = renderHtmlReport(input);
     const text = visibleText(doc);
-    expect(text).toMatch(/CrowdStrike Falcon Sandbox\s+falcon\s+completed\s+malicious\s+100\s+100\s+\(threat score 0–100\)\s+Emotet loader/);
+    expect(text).toMatch(
+      /CrowdStrike Falcon Sandbox\s+falcon\s+completed\s+malicious\s+100\s+100\s+\(threat score 0–100\)\s+Emotet loader/,
+    );
     expect(text).toMatch(/Hatching Triage\s+triage\s+timed out\s+unknown\s+no score/);
     expect(text).toContain('daily submission quota of 500 reached');
-    expect(doc).toContain(`<a href="${input.reportLinks?.joe}" rel="noopener noreferrer" target="_blank">vendor report</a>`);
+    expect(doc).toContain(
+      `<a href="${input.reportLinks?.joe}" rel="noopener noreferrer" target="_blank">vendor report</a>`,
+    );
     // OPSWAT has no link: its stored report key is shown instead, the hash it repeats shortened.
     expect(text).toContain(`reports/${input.document.sha256.slice(0, 8)}…/opswat/bzI0MDYwMW.json.gz`);
   });
@@ -296,7 +355,10 @@ describe('renderHtmlReport', () => {
   it('reads behaviour from the verdict document when the detonation report is not attached', () => {
     const input = detonatedDropper();
     delete input.detonation;
-    input.document.behavior = { ...input.document.behavior, persistence: [...(input.document.behavior?.persistence ?? []), { not: 'an indicator' }] };
+    input.document.behavior = {
+      ...input.document.behavior,
+      persistence: [...(input.document.behavior?.persistence ?? []), { not: 'an indicator' }],
+    };
     const text = visibleText(renderHtmlReport(input));
     expect(text).toContain('Installs a crontab entry');
     expect(text).toContain('The behaviour below comes from the verdict document.');

@@ -11,15 +11,22 @@ describe('IAM least privilege', () => {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new SandtrapStack(app, 'Sandtrap', {
     config: {
-      actions: { quarantine: { enabled: true }, readBlocking: { enabled: true, adminRoleArns: ['arn:aws:iam::123456789012:role/Admin'] } },
+      actions: {
+        quarantine: { enabled: true },
+        readBlocking: { enabled: true, adminRoleArns: ['arn:aws:iam::123456789012:role/Admin'] },
+      },
       settings: { vendors: [{ id: 'cape', baseUrl: 'https://cape.example.org/apiv2/' }] },
     },
   });
   const template = Template.fromStack(stack);
   const statements = [
-    ...Object.entries(template.findResources('AWS::IAM::Policy')).flatMap(([id, p]) => p.Properties.PolicyDocument.Statement.map((s: object) => ({ id, ...s }))),
+    ...Object.entries(template.findResources('AWS::IAM::Policy')).flatMap(([id, p]) =>
+      p.Properties.PolicyDocument.Statement.map((s: object) => ({ id, ...s })),
+    ),
     ...Object.entries(template.findResources('AWS::IAM::Role')).flatMap(([id, r]) =>
-      (r.Properties.Policies ?? []).flatMap((p: { PolicyDocument: { Statement: object[] } }) => p.PolicyDocument.Statement.map((s) => ({ id, ...s }))),
+      (r.Properties.Policies ?? []).flatMap((p: { PolicyDocument: { Statement: object[] } }) =>
+        p.PolicyDocument.Statement.map((s) => ({ id, ...s })),
+      ),
     ),
   ] as { id: string; Effect: string; Action: unknown; Resource: unknown }[];
 
@@ -27,12 +34,16 @@ describe('IAM least privilege', () => {
     const unexplained: string[] = [];
     let wildcards = 0;
     for (const statement of statements.filter((s) => s.Effect === 'Allow')) {
-      const entries = [...[statement.Action].flat().map((a) => ['Action', a] as const), ...[statement.Resource].flat().map((r) => ['Resource', r] as const)];
+      const entries = [
+        ...[statement.Action].flat().map((a) => ['Action', a] as const),
+        ...[statement.Resource].flat().map((r) => ['Resource', r] as const),
+      ];
       for (const [kind, value] of entries) {
         const rendered = text(value);
         if (!rendered.includes('*')) continue;
         wildcards++;
-        if (kind === 'Action' || !WILDCARD_JUSTIFICATIONS.some((j) => j.pattern.test(rendered))) unexplained.push(`${statement.id}: ${kind} ${rendered.slice(0, 160)}`);
+        if (kind === 'Action' || !WILDCARD_JUSTIFICATIONS.some((j) => j.pattern.test(rendered)))
+          unexplained.push(`${statement.id}: ${kind} ${rendered.slice(0, 160)}`);
       }
     }
     expect(unexplained).toEqual([]);
@@ -47,7 +58,15 @@ describe('IAM least privilege', () => {
 
   it('raises an alarm when an execution fails, when upload events cannot be delivered, and when the sweep gives an upload up', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ExecutionsFailed', Threshold: 1 });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1 });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'Sandtrap', MetricName: 'ObjectsAbandoned', Dimensions: [{ Name: 'service', Value: 'sandtrap' }], Threshold: 1 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Threshold: 1,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'Sandtrap',
+      MetricName: 'ObjectsAbandoned',
+      Dimensions: [{ Name: 'service', Value: 'sandtrap' }],
+      Threshold: 1,
+    });
   });
 });

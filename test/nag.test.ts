@@ -12,9 +12,14 @@ describe('cdk-nag AwsSolutions', () => {
     });
     Aspects.of(stack).add(new cdkNag.AwsSolutionsChecks({ verbose: true }));
     const annotations = Annotations.fromStack(stack);
-    const findings = [...annotations.findError('*', Match.stringLikeRegexp('AwsSolutions-.*')), ...annotations.findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*'))];
+    const findings = [
+      ...annotations.findError('*', Match.stringLikeRegexp('AwsSolutions-.*')),
+      ...annotations.findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*')),
+    ];
     expect(findings.map((f) => `${f.id}: ${String(f.entry.data).split('\n')[0]}`)).toEqual([]);
-    const suppressions = (stack.templateOptions.metadata?.cdk_nag as { rules_to_suppress: { id: string; reason: string }[] } | undefined)?.rules_to_suppress ?? [];
+    const suppressions =
+      (stack.templateOptions.metadata?.cdk_nag as { rules_to_suppress: { id: string; reason: string }[] } | undefined)
+        ?.rules_to_suppress ?? [];
     expect(suppressions.length).toBeGreaterThan(0);
     for (const s of suppressions) expect(s.reason.length, s.id).toBeGreaterThan(40);
   });

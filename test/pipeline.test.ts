@@ -23,7 +23,10 @@ describe('local pipeline with CAPEv2', () => {
   afterAll(async () => h?.stop());
 
   it('analyses an upload end to end: polls CAPE until reported, stores, tags and publishes the verdict', async () => {
-    const event = await h.pipeline.upload({ key: 'mail/invoice.js', body: '// SANDTRAP-TEST-MALICIOUS inert marker\nconsole.log(1);\n' });
+    const event = await h.pipeline.upload({
+      key: 'mail/invoice.js',
+      body: '// SANDTRAP-TEST-MALICIOUS inert marker\nconsole.log(1);\n',
+    });
     const run = await h.pipeline.run(event);
     expect(run.status).toBe('SUCCEEDED');
 
@@ -37,43 +40,73 @@ describe('local pipeline with CAPEv2', () => {
     const published = h.pipeline.events(DETAIL_TYPE_VERDICT);
     expect(published).toHaveLength(1);
     const detail = SampleVerdictDetailSchema.parse(published[0]?.detail);
-    expect(detail).toMatchObject({ verdict: 'malicious', score: 92, cached: false, key: 'mail/invoice.js', fileType: 'script-js' });
-    expect(detail.engines).toEqual([{ engine: 'cape', status: 'completed', verdict: 'malicious', score: 92, reportKey: expect.stringMatching(/^reports\/[0-9a-f]{64}\/cape\/1\.json\.gz$/) }]);
+    expect(detail).toMatchObject({
+      verdict: 'malicious',
+      score: 92,
+      cached: false,
+      key: 'mail/invoice.js',
+      fileType: 'script-js',
+    });
+    expect(detail.engines).toEqual([
+      {
+        engine: 'cape',
+        status: 'completed',
+        verdict: 'malicious',
+        score: 92,
+        reportKey: expect.stringMatching(/^reports\/[0-9a-f]{64}\/cape\/1\.json\.gz$/),
+      },
+    ]);
 
     // The verdict is in DynamoDB, with the native score kept.
     const item = await getItem(h.pipeline, `SAMPLE#${detail.sha256}`, 'VERDICT');
     expect(item).toMatchObject({ verdict: 'malicious', score: 92, sha256: detail.sha256 });
-    expect((item?.engineResults as { native: unknown }[])[0]?.native).toEqual({ value: 9.2, scale: 'malscore 0-10' });
+    expect((item?.engineResults as { native: unknown }[] | undefined)?.[0]?.native).toEqual({
+      value: 9.2,
+      scale: 'malscore 0-10',
+    });
     expect(typeof item?.expiresAt).toBe('number');
 
     // The object is tagged; the native report and verdict document are in the reports bucket.
     const deps = h.pipeline.deps('FinalizeFn');
     const tags = await getObjectTags(deps.clients.s3, { bucket: detail.bucket, key: detail.key });
     expect(tags).toMatchObject({ [TAG_VERDICT]: 'malicious', [TAG_SCORE]: '92' });
-    const stored = await deps.clients.s3.send(new GetObjectCommand({ Bucket: deps.config.reportsBucket, Key: detail.engines[0]?.reportKey ?? '' }));
+    const stored = await deps.clients.s3.send(
+      new GetObjectCommand({ Bucket: deps.config.reportsBucket, Key: detail.engines[0]?.reportKey ?? '' }),
+    );
     const native = JSON.parse(gunzipSync(Buffer.from(await stored.Body!.transformToByteArray())).toString('utf8'));
     expect(native.malscore).toBe(9.2);
-    const verdictJson = await deps.clients.s3.send(new GetObjectCommand({ Bucket: deps.config.reportsBucket, Key: `reports/${detail.sha256}/verdict.json` }));
+    const verdictJson = await deps.clients.s3.send(
+      new GetObjectCommand({ Bucket: deps.config.reportsBucket, Key: `reports/${detail.sha256}/verdict.json` }),
+    );
     const document = VerdictDocumentSchema.parse(JSON.parse(await verdictJson.Body!.transformToString()));
     expect(document.engineResults[0]?.native?.value).toBe(9.2);
   });
 
   it('publishes a cached verdict for the same content without calling CAPE again', async () => {
     const before = h.cape.server.requests.length;
-    const event = await h.pipeline.upload({ key: 'other/copy of invoice.js', body: '// SANDTRAP-TEST-MALICIOUS inert marker\nconsole.log(1);\n' });
+    const event = await h.pipeline.upload({
+      key: 'other/copy of invoice.js',
+      body: '// SANDTRAP-TEST-MALICIOUS inert marker\nconsole.log(1);\n',
+    });
     const run = await h.pipeline.run(event);
     expect(run.status).toBe('SUCCEEDED');
     expect(h.cape.server.requests.length).toBe(before);
     const detail = SampleVerdictDetailSchema.parse(h.pipeline.events(DETAIL_TYPE_VERDICT).at(-1)?.detail);
     expect(detail).toMatchObject({ cached: true, verdict: 'malicious', score: 92, key: 'other/copy of invoice.js' });
-    const tags = await getObjectTags(h.pipeline.deps('FinalizeFn').clients.s3, { bucket: detail.bucket, key: detail.key });
+    const tags = await getObjectTags(h.pipeline.deps('FinalizeFn').clients.s3, {
+      bucket: detail.bucket,
+      key: detail.key,
+    });
     expect(tags[TAG_VERDICT]).toBe('malicious');
   });
 
   it('starts one vendor submission for two concurrent uploads of the same content', async () => {
     const before = h.cape.submissions;
     const body = `benign text ${Date.now()}\n`;
-    const [a, b] = await Promise.all([h.pipeline.upload({ key: 'burst/a.txt', body }), h.pipeline.upload({ key: 'burst/b.txt', body })]);
+    const [a, b] = await Promise.all([
+      h.pipeline.upload({ key: 'burst/a.txt', body }),
+      h.pipeline.upload({ key: 'burst/b.txt', body }),
+    ]);
     const runs = await Promise.all([h.pipeline.run(a), h.pipeline.run(b)]);
     expect(runs.map((r) => r.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
     expect(h.cape.submissions - before).toBe(1);
@@ -101,16 +134,28 @@ describe('local pipeline with CAPEv2', () => {
     const body = `benign today ${Date.now()}`;
     const event = await h.pipeline.upload({ key: 'change/sample.txt', body });
     await h.pipeline.run(event);
-    expect(SampleVerdictDetailSchema.parse(h.pipeline.events(DETAIL_TYPE_VERDICT).at(-1)?.detail).verdict).toBe('benign');
+    expect(SampleVerdictDetailSchema.parse(h.pipeline.events(DETAIL_TYPE_VERDICT).at(-1)?.detail).verdict).toBe(
+      'benign',
+    );
     const submissions = h.cape.submissions;
     h.cape.malscoreFor = () => 8.1;
     try {
       const run = await h.pipeline.run({ ...event, sandtrap: { reanalyze: true } });
       expect(run.status).toBe('SUCCEEDED');
       expect(h.cape.submissions).toBe(submissions + 1);
-      const changed = SampleVerdictChangedDetailSchema.parse(h.pipeline.events(DETAIL_TYPE_VERDICT_CHANGED).at(-1)?.detail);
-      expect(changed).toMatchObject({ previousVerdict: 'benign', verdict: 'malicious', score: 81, key: 'change/sample.txt' });
-      expect(SampleVerdictDetailSchema.parse(h.pipeline.events(DETAIL_TYPE_VERDICT).at(-1)?.detail)).toMatchObject({ verdict: 'malicious', cached: false });
+      const changed = SampleVerdictChangedDetailSchema.parse(
+        h.pipeline.events(DETAIL_TYPE_VERDICT_CHANGED).at(-1)?.detail,
+      );
+      expect(changed).toMatchObject({
+        previousVerdict: 'benign',
+        verdict: 'malicious',
+        score: 81,
+        key: 'change/sample.txt',
+      });
+      expect(SampleVerdictDetailSchema.parse(h.pipeline.events(DETAIL_TYPE_VERDICT).at(-1)?.detail)).toMatchObject({
+        verdict: 'malicious',
+        cached: false,
+      });
     } finally {
       h.cape.malscoreFor = markerMalscore;
     }

@@ -8,7 +8,10 @@ type Resource = { Type: string; Properties: Record<string, any> };
 
 function synth(config: SandtrapConfigInput): Record<string, Resource> {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  return Template.fromStack(new SandtrapStack(app, 'Sandtrap', { config })).toJSON().Resources as Record<string, Resource>;
+  return Template.fromStack(new SandtrapStack(app, 'Sandtrap', { config })).toJSON().Resources as Record<
+    string,
+    Resource
+  >;
 }
 
 const find = (resources: Record<string, Resource>, type: string, idPrefix: string) =>
@@ -29,10 +32,21 @@ describe('RedriveSweep in the stack', () => {
     expect(rules).toHaveLength(1);
     const rule = rules[0]![1].Properties;
     expect(rule).toMatchObject({ ScheduleExpression: 'rate(10 minutes)', State: 'ENABLED' });
-    expect(rule.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': [sweepFnId, 'Arn'] }, RetryPolicy: { MaximumEventAgeInSeconds: 600, MaximumRetryAttempts: 2 } })]);
-    const permissions = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Permission' && JSON.stringify(r.Properties.FunctionName).includes(sweepFnId));
+    expect(rule.Targets).toEqual([
+      expect.objectContaining({
+        Arn: { 'Fn::GetAtt': [sweepFnId, 'Arn'] },
+        RetryPolicy: { MaximumEventAgeInSeconds: 600, MaximumRetryAttempts: 2 },
+      }),
+    ]);
+    const permissions = Object.values(resources).filter(
+      (r) => r.Type === 'AWS::Lambda::Permission' && JSON.stringify(r.Properties.FunctionName).includes(sweepFnId),
+    );
     expect(permissions.map((p) => p.Properties)).toEqual([
-      expect.objectContaining({ Action: 'lambda:InvokeFunction', Principal: 'events.amazonaws.com', SourceArn: { 'Fn::GetAtt': [rules[0]![0], 'Arn'] } }),
+      expect.objectContaining({
+        Action: 'lambda:InvokeFunction',
+        Principal: 'events.amazonaws.com',
+        SourceArn: { 'Fn::GetAtt': [rules[0]![0], 'Arn'] },
+      }),
     ]);
   });
 
@@ -42,14 +56,21 @@ describe('RedriveSweep in the stack', () => {
     expect(env.SANDTRAP_INGEST_BUCKET).toEqual({ Ref: expect.stringMatching(/^BucketsIngestBucket/) });
     expect(env.SANDTRAP_INGEST_PREFIX).toBe('incoming/');
     expect(env.SANDTRAP_STATE_MACHINE_ARN).toEqual({ Ref: machineId });
-    expect(JSON.parse(env.SANDTRAP_SWEEP)).toEqual({ deadlineMinutes: 90, lookbackDays: 7, maxRedrivesPerRun: 100, maxAttempts: 3 });
+    expect(JSON.parse(env.SANDTRAP_SWEEP)).toEqual({
+      deadlineMinutes: 90,
+      lookbackDays: 7,
+      maxRedrivesPerRun: 100,
+      maxAttempts: 3,
+    });
     // The same engine deadline as Triage, hence the same claim staleness.
     const [[, triage]] = find(resources, 'AWS::Lambda::Function', 'WorkflowTriageFn') as [[string, Resource]];
     expect(env.SANDTRAP_SETTINGS).toBe(triage.Properties.Environment.Variables.SANDTRAP_SETTINGS);
   });
 
   it('lets the sweep list versions under the ingest prefix, read upload records and start the state machine, nothing more', () => {
-    const [[, policy]] = find(resources, 'AWS::IAM::Policy', 'RedriveSweepSweepFnFunctionServiceRoleDefaultPolicy') as [[string, Resource]];
+    const [[, policy]] = find(resources, 'AWS::IAM::Policy', 'RedriveSweepSweepFnFunctionServiceRoleDefaultPolicy') as [
+      [string, Resource],
+    ];
     const [[machineId]] = find(resources, 'AWS::StepFunctions::StateMachine', 'Workflow') as [[string, Resource]];
     expect(policy.Properties.PolicyDocument.Statement).toEqual([
       { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
@@ -59,7 +80,11 @@ describe('RedriveSweep in the stack', () => {
         Condition: { StringEquals: { 's3:prefix': 'incoming/' } },
         Resource: { 'Fn::GetAtt': [expect.stringMatching(/^BucketsIngestBucket/), 'Arn'] },
       },
-      { Effect: 'Allow', Action: 'dynamodb:BatchGetItem', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^VerdictsTable/), 'Arn'] } },
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:BatchGetItem',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^VerdictsTable/), 'Arn'] },
+      },
       { Effect: 'Allow', Action: 'states:StartExecution', Resource: { Ref: machineId } },
     ]);
   });
@@ -68,14 +93,22 @@ describe('RedriveSweep in the stack', () => {
     const defaults = synth({});
     const [[, rule]] = find(defaults, 'AWS::Events::Rule', 'RedriveSweep') as [[string, Resource]];
     expect(rule.Properties.ScheduleExpression).toBe('rate(15 minutes)');
-    const [[, policy]] = find(defaults, 'AWS::IAM::Policy', 'RedriveSweepSweepFnFunctionServiceRoleDefaultPolicy') as [[string, Resource]];
-    const list = policy.Properties.PolicyDocument.Statement.find((s: { Action: unknown }) => s.Action === 's3:ListBucketVersions');
+    const [[, policy]] = find(defaults, 'AWS::IAM::Policy', 'RedriveSweepSweepFnFunctionServiceRoleDefaultPolicy') as [
+      [string, Resource],
+    ];
+    const list = policy.Properties.PolicyDocument.Statement.find(
+      (s: { Action: unknown }) => s.Action === 's3:ListBucketVersions',
+    );
     expect(list.Condition).toBeUndefined();
   });
 
   it('refuses a lookback that does not reach past the longest execution, or the deadline', () => {
-    expect(() => parseSandtrapConfig({ sweep: { lookbackDays: 1 }, settings: { engineDeadlineSeconds: 86_400 } })).toThrow(/sweep\.lookbackDays/);
-    expect(() => parseSandtrapConfig({ sweep: { lookbackDays: 1, deadlineMinutes: 1440 } })).toThrow(/lookbackDays must reach further back than deadlineMinutes/);
+    expect(() =>
+      parseSandtrapConfig({ sweep: { lookbackDays: 1 }, settings: { engineDeadlineSeconds: 86_400 } }),
+    ).toThrow(/sweep\.lookbackDays/);
+    expect(() => parseSandtrapConfig({ sweep: { lookbackDays: 1, deadlineMinutes: 1440 } })).toThrow(
+      /lookbackDays must reach further back than deadlineMinutes/,
+    );
     expect(() => parseSandtrapConfig({ sweep: { rateMinutes: 0 } })).toThrow(/sweep\.rateMinutes/);
   });
 });

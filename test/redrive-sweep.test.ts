@@ -3,9 +3,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { Log } from '../lambdas/core/deps';
 import type { ExecutionStarter } from '../lambdas/core/execution-starter';
-import { DETAIL_TYPE_VERDICT, ObjectCreatedEventSchema, uploadIdOf, type ObjectCreatedEvent } from '../lambdas/core/schemas';
+import {
+  DETAIL_TYPE_VERDICT,
+  ObjectCreatedEventSchema,
+  uploadIdOf,
+  type ObjectCreatedEvent,
+} from '../lambdas/core/schemas';
 import type { ObjectVersion, VerdictStore } from '../lambdas/core/store';
-import { redriveExecutionName, sweepOptionsOf, sweepUploads, type SweepOptions, type SweepSummary } from '../lambdas/core/sweep';
+import {
+  redriveExecutionName,
+  sweepOptionsOf,
+  sweepUploads,
+  type SweepOptions,
+  type SweepSummary,
+} from '../lambdas/core/sweep';
 import { loadSweepConfig } from '../lambdas/core/sweep-config';
 import { LocalPipeline } from '../local/runtime';
 
@@ -69,10 +80,13 @@ describe('the scheduled re-drive sweep', () => {
     return { bucket: event.detail.bucket.name, key, uploadId: uploadIdOf(event.detail.object) };
   };
   const recordOf = (key: string) => store.getObjectRecord(uploadOf(key));
-  const executionArn = (name: string) => `arn:aws:states:us-east-1:000000000000:execution:${pipeline.plan.stateMachineName}:${name}`;
+  const executionArn = (name: string) =>
+    `arn:aws:states:us-east-1:000000000000:execution:${pipeline.plan.stateMachineName}:${name}`;
 
   async function lastModified(): Promise<Map<string, number>> {
-    const { Contents } = await pipeline.clients.s3.send(new ListObjectsV2Command({ Bucket: pipeline.plan.buckets.ingest }));
+    const { Contents } = await pipeline.clients.s3.send(
+      new ListObjectsV2Command({ Bucket: pipeline.plan.buckets.ingest }),
+    );
     return new Map((Contents ?? []).map((o) => [o.Key as string, (o.LastModified as Date).getTime()]));
   }
 
@@ -83,7 +97,8 @@ describe('the scheduled re-drive sweep', () => {
     const env = pipeline.plan.functions.SweepFn.environment;
     const defaults = sweepOptionsOf(loadSweepConfig(env), pipeline.deps('SweepFn').config);
     const [after, before] = [Math.min(...times) - SECOND / 2, Math.max(...times) + SECOND / 2];
-    for (const [key, at] of written) if (key.startsWith(PREFIX) && !keys.includes(key)) expect(at < after || at > before, key).toBe(true);
+    for (const [key, at] of written)
+      if (key.startsWith(PREFIX) && !keys.includes(key)) expect(at < after || at > before, key).toBe(true);
     const now = before + defaults.deadlineMs;
     return { now, options: { ...defaults, lookbackMs: now - after } };
   }
@@ -91,7 +106,14 @@ describe('the scheduled re-drive sweep', () => {
   const sweep = (now: number, options: SweepOptions): Promise<SweepSummary> =>
     sweepUploads({ s3: pipeline.clients.s3, store, clock: { now: () => now }, log: quiet, executions }, options);
 
-  const due = [`${PREFIX}analysed.txt`, `${PREFIX}empty.bin`, `${PREFIX}in-flight.txt`, `${PREFIX}lost.txt`, `${PREFIX}stale.txt`, `${PREFIX}unlucky.txt`];
+  const due = [
+    `${PREFIX}analysed.txt`,
+    `${PREFIX}empty.bin`,
+    `${PREFIX}in-flight.txt`,
+    `${PREFIX}lost.txt`,
+    `${PREFIX}stale.txt`,
+    `${PREFIX}unlucky.txt`,
+  ];
   let window: { now: number; options: SweepOptions };
   let claimStaleAfterMs: number;
   /** Re-driven executions wait at Triage (not claimed yet) and at Finalize (claimed, not ended) until released. */
@@ -108,7 +130,10 @@ describe('the scheduled re-drive sweep', () => {
       },
     });
     store = pipeline.deps('SweepFn').store;
-    claimStaleAfterMs = sweepOptionsOf(loadSweepConfig(pipeline.plan.functions.SweepFn.environment), pipeline.deps('SweepFn').config).claimStaleAfterMs;
+    claimStaleAfterMs = sweepOptionsOf(
+      loadSweepConfig(pipeline.plan.functions.SweepFn.environment),
+      pipeline.deps('SweepFn').config,
+    ).claimStaleAfterMs;
 
     await upload(`${PREFIX}ancient.txt`, 'written before the lookback');
     await sleep(SECOND);
@@ -123,10 +148,28 @@ describe('the scheduled re-drive sweep', () => {
     // Claimed by executions that ended longer ago than an execution can run (unlucky's was its third
     // re-drive), or by one that may still be running.
     const dead = Date.now() - claimStaleAfterMs - 10 * 60_000;
-    await store.claimObject(uploadOf(`${PREFIX}stale.txt`), executionArn('died'), dead, claimStaleAfterMs, events.get(`${PREFIX}stale.txt`));
+    await store.claimObject(
+      uploadOf(`${PREFIX}stale.txt`),
+      executionArn('died'),
+      dead,
+      claimStaleAfterMs,
+      events.get(`${PREFIX}stale.txt`),
+    );
     const unlucky = uploadOf(`${PREFIX}unlucky.txt`);
-    await store.claimObject(unlucky, executionArn(redriveExecutionName(unlucky, 3)), dead, claimStaleAfterMs, events.get(`${PREFIX}unlucky.txt`));
-    await store.claimObject(uploadOf(`${PREFIX}in-flight.txt`), executionArn('running'), Date.now(), claimStaleAfterMs, events.get(`${PREFIX}in-flight.txt`));
+    await store.claimObject(
+      unlucky,
+      executionArn(redriveExecutionName(unlucky, 3)),
+      dead,
+      claimStaleAfterMs,
+      events.get(`${PREFIX}unlucky.txt`),
+    );
+    await store.claimObject(
+      uploadOf(`${PREFIX}in-flight.txt`),
+      executionArn('running'),
+      Date.now(),
+      claimStaleAfterMs,
+      events.get(`${PREFIX}in-flight.txt`),
+    );
 
     window = await windowAround(due);
   });
@@ -156,18 +199,31 @@ describe('the scheduled re-drive sweep', () => {
     ]);
     // The lost upload gets the event the trigger rule would have delivered; the stale one the event kept with its claim.
     const [lostInput, staleInput] = starts.map((s) => ObjectCreatedEventSchema.parse(s.input));
-    expect(lostInput?.detail).toEqual({ bucket: { name: pipeline.plan.buckets.ingest }, object: events.get(lost.key)?.detail.object });
+    expect(lostInput?.detail).toEqual({
+      bucket: { name: pipeline.plan.buckets.ingest },
+      object: events.get(lost.key)?.detail.object,
+    });
     expect(staleInput).toEqual(events.get(stale.key));
   });
 
   it('starts no second analysis of an upload whose re-drive is under way, nor once it ended', async () => {
     // Started, not claimed yet: the execution names are taken.
     await held.TriageFn.reached(2);
-    expect(await sweep(window.now, window.options)).toMatchObject({ redriven: 0, alreadyRedriven: 2, inFlight: 1, skippedTerminal: 2 });
+    expect(await sweep(window.now, window.options)).toMatchObject({
+      redriven: 0,
+      alreadyRedriven: 2,
+      inFlight: 1,
+      skippedTerminal: 2,
+    });
     // Claimed by the re-driven executions: in flight.
     held.TriageFn.release();
     await held.FinalizeFn.reached(2);
-    expect(await sweep(window.now, window.options)).toMatchObject({ redriven: 0, alreadyRedriven: 0, inFlight: 3, skippedTerminal: 2 });
+    expect(await sweep(window.now, window.options)).toMatchObject({
+      redriven: 0,
+      alreadyRedriven: 0,
+      inFlight: 3,
+      skippedTerminal: 2,
+    });
     // Ended with a verdict.
     held.FinalizeFn.release();
     const reports = await pipeline.settled();
@@ -185,16 +241,25 @@ describe('the scheduled re-drive sweep', () => {
     expect(starts.filter((s) => s.outcome === 'started')).toHaveLength(2);
   });
 
-  it('ends each re-driven upload with one verdict, the dead execution\'s claim taken over', async () => {
+  it("ends each re-driven upload with one verdict, the dead execution's claim taken over", async () => {
     for (const key of [`${PREFIX}lost.txt`, `${PREFIX}stale.txt`]) {
-      expect(await recordOf(key), key).toMatchObject({ status: 'verdict', owner: executionArn(redriveExecutionName(uploadOf(key), 1)) });
-      expect(pipeline.events(DETAIL_TYPE_VERDICT).filter((e) => e.detail.key === key), key).toHaveLength(1);
+      expect(await recordOf(key), key).toMatchObject({
+        status: 'verdict',
+        owner: executionArn(redriveExecutionName(uploadOf(key), 1)),
+      });
+      expect(
+        pipeline.events(DETAIL_TYPE_VERDICT).filter((e) => e.detail.key === key),
+        key,
+      ).toHaveLength(1);
     }
     // Left alone: too new, too old, outside the prefix, still in flight, given up on.
     expect(await recordOf(`${PREFIX}fresh.txt`)).toBeUndefined();
     expect(await recordOf(`${PREFIX}ancient.txt`)).toBeUndefined();
     expect(await recordOf('elsewhere/lost.txt')).toBeUndefined();
-    expect(await recordOf(`${PREFIX}in-flight.txt`)).toMatchObject({ status: 'analyzing', owner: executionArn('running') });
+    expect(await recordOf(`${PREFIX}in-flight.txt`)).toMatchObject({
+      status: 'analyzing',
+      owner: executionArn('running'),
+    });
     expect(await recordOf(`${PREFIX}unlucky.txt`)).toMatchObject({ status: 'analyzing' });
   });
 
@@ -203,7 +268,11 @@ describe('the scheduled re-drive sweep', () => {
     const burst = [1, 2, 3].map((n) => `${PREFIX}burst-${n}.txt`);
     for (const key of burst) await upload(key, `content of ${key}`);
     const { now, options } = await windowAround(burst);
-    expect(await sweep(now, { ...options, maxRedrives: 2 })).toMatchObject({ candidates: 2, redriven: 2, capped: true });
+    expect(await sweep(now, { ...options, maxRedrives: 2 })).toMatchObject({
+      candidates: 2,
+      redriven: 2,
+      capped: true,
+    });
     expect(await sweep(now, options)).toMatchObject({ candidates: 3, redriven: 1, capped: false });
     await pipeline.settled();
     for (const key of burst) expect(await recordOf(key), key).toMatchObject({ status: 'verdict' });
@@ -223,6 +292,8 @@ describe('the scheduled re-drive sweep', () => {
     // Every upload is younger than the default hour: nothing is due yet.
     expect(await pipeline.sweep()).toMatchObject({ listed: 11, candidates: 0, redriven: 0 });
     expect(() => loadSweepConfig({ ...env, SANDTRAP_SWEEP: '{"deadlineMinutes":0}' })).toThrow(/deadlineMinutes/);
-    expect(() => loadSweepConfig({ ...env, SANDTRAP_STATE_MACHINE_ARN: '' })).toThrow(/SANDTRAP_STATE_MACHINE_ARN[\s\S]*stateMachineArn/);
+    expect(() => loadSweepConfig({ ...env, SANDTRAP_STATE_MACHINE_ARN: '' })).toThrow(
+      /SANDTRAP_STATE_MACHINE_ARN[\s\S]*stateMachineArn/,
+    );
   });
 });

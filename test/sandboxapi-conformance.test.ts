@@ -45,19 +45,35 @@ const timing = { clock: fastClock, queueSeconds: 0, runSeconds: 60, processingSe
 const CASES: Record<VendorId, { make: () => VendorEmulator; spec: (origin: string) => Record<string, unknown> }> = {
   cuckoo: { make: () => new CuckooEmulator(timing), spec: (origin) => ({ url: `${origin}/` }) },
   cape: { make: () => new CapeEmulator(timing), spec: (origin) => ({ url: `${origin}/apiv2/` }) },
-  falcon: { make: () => new FalconEmulator({ ...timing, apiKey: 'k' }), spec: (origin) => ({ url: `${origin}/api/v2`, key: 'k' }) },
-  fireeye: { make: () => new FireeyeEmulator({ ...timing, username: 'u', password: 'p' }), spec: (origin) => ({ url: origin, username: 'u', password: 'p' }) },
-  joe: { make: () => new JoeEmulator({ ...timing, apiKey: 'k' }), spec: (origin) => ({ url: `${origin}/api`, key: 'k' }) },
+  falcon: {
+    make: () => new FalconEmulator({ ...timing, apiKey: 'k' }),
+    spec: (origin) => ({ url: `${origin}/api/v2`, key: 'k' }),
+  },
+  fireeye: {
+    make: () => new FireeyeEmulator({ ...timing, username: 'u', password: 'p' }),
+    spec: (origin) => ({ url: origin, username: 'u', password: 'p' }),
+  },
+  joe: {
+    make: () => new JoeEmulator({ ...timing, apiKey: 'k' }),
+    spec: (origin) => ({ url: `${origin}/api`, key: 'k' }),
+  },
   vmray: { make: () => new VmrayEmulator({ ...timing, apiKey: 'k' }), spec: (origin) => ({ url: origin, key: 'k' }) },
-  wildfire: { make: () => new WildfireEmulator({ ...timing, apiKey: 'k' }), spec: (origin) => ({ url: origin, key: 'k' }) },
-  triage: { make: () => new TriageEmulator({ ...timing, apiKey: 'k' }), spec: (origin) => ({ url: `${origin}/api`, key: 'k' }) },
+  wildfire: {
+    make: () => new WildfireEmulator({ ...timing, apiKey: 'k' }),
+    spec: (origin) => ({ url: origin, key: 'k' }),
+  },
+  triage: {
+    make: () => new TriageEmulator({ ...timing, apiKey: 'k' }),
+    spec: (origin) => ({ url: `${origin}/api`, key: 'k' }),
+  },
   opswat: { make: () => new OpswatEmulator({ ...timing, apiKey: 'k' }), spec: (origin) => ({ url: origin, key: 'k' }) },
 };
 
 const available = existsSync(python);
 // CI installs the reference client (.ci/run); a developer without it is told, CI never skips.
 const runIt = available || process.env.CI ? it : it.skip;
-if (!available && !process.env.CI) console.warn('sandboxapi conformance skipped: run .ci/run (or create .venv-sandboxapi) to install sandboxapi 1.7.1');
+if (!available && !process.env.CI)
+  console.warn('sandboxapi conformance skipped: run .ci/run (or create .venv-sandboxapi) to install sandboxapi 1.7.1');
 
 const emulators: VendorEmulator[] = [];
 afterAll(async () => Promise.all(emulators.map((e) => e.stop())));
@@ -89,39 +105,66 @@ describe('the reference client sandboxapi 1.7.1 against our emulators', () => {
     60_000,
   );
 
-  runIt('runs its whole cycle against an anonymous Cuckoo, counting `completed` as done (its known bug)', async () => {
-    const result = await cycle('cuckoo');
-    expect(result.completed).toBe(true);
-    expect(stepOf(result, 'is_available')?.value).toBe(true);
-    expect(typeof result.score).toBe('number');
-  }, 60_000);
+  runIt(
+    'runs its whole cycle against an anonymous Cuckoo, counting `completed` as done (its known bug)',
+    async () => {
+      const result = await cycle('cuckoo');
+      expect(result.completed).toBe(true);
+      expect(stepOf(result, 'is_available')?.value).toBe(true);
+      expect(typeof result.score).toBe('number');
+    },
+    60_000,
+  );
 
-  runIt('calls VMRay down with a non-admin key (403 from /rest/system_info, its known bug), yet completes the rest', async () => {
-    const result = await cycle('vmray');
-    expect(stepOf(result, 'is_available')).toMatchObject({ ok: true, value: false });
-    expect(result.completed).toBe(true);
-    expect(result.score).toBeGreaterThan(0);
-  }, 60_000);
+  runIt(
+    'calls VMRay down with a non-admin key (403 from /rest/system_info, its known bug), yet completes the rest',
+    async () => {
+      const result = await cycle('vmray');
+      expect(stepOf(result, 'is_available')).toMatchObject({ ok: true, value: false });
+      expect(result.completed).toBe(true);
+      expect(result.score).toBeGreaterThan(0);
+    },
+    60_000,
+  );
 
-  runIt('never finishes against Joe: it polls analysis/info with the submission id as a webid (its known bug)', async () => {
-    const result = await cycle('joe', { polls: 8, interval: 0.2 });
-    const analyze = stepOf(result, 'analyze');
-    expect(analyze?.ok).toBe(true);
-    const checks = result.steps.filter((s) => s.step === 'check');
-    expect(checks.at(-1)).toMatchObject({ ok: false, error: 'NeverDone' });
-    expect(checks.filter((s) => s.ok).every((s) => s.value === false)).toBe(true);
-    expect(result.completed).toBe(false);
-  }, 60_000);
+  runIt(
+    'never finishes against Joe: it polls analysis/info with the submission id as a webid (its known bug)',
+    async () => {
+      const result = await cycle('joe', { polls: 8, interval: 0.2 });
+      const analyze = stepOf(result, 'analyze');
+      expect(analyze?.ok).toBe(true);
+      const checks = result.steps.filter((s) => s.step === 'check');
+      expect(checks.at(-1)).toMatchObject({ ok: false, error: 'NeverDone' });
+      expect(checks.filter((s) => s.ok).every((s) => s.value === false)).toBe(true);
+      expect(result.completed).toBe(false);
+    },
+    60_000,
+  );
 
-  runIt('cannot drive CAPEv2 apiv2: no trailing slashes, so is_available is false and analyze reads an HTML 404', async () => {
-    const result = await cycle('cape');
-    expect(stepOf(result, 'is_available')).toMatchObject({ ok: true, value: false });
-    expect(stepOf(result, 'analyze')).toMatchObject({ ok: false, error: 'JSONDecodeError' });
-    expect(result.completed).toBe(false);
-  }, 60_000);
+  runIt(
+    'cannot drive CAPEv2 apiv2: no trailing slashes, so is_available is false and analyze reads an HTML 404',
+    async () => {
+      const result = await cycle('cape');
+      expect(stepOf(result, 'is_available')).toMatchObject({ ok: true, value: false });
+      expect(stepOf(result, 'analyze')).toMatchObject({ ok: false, error: 'JSONDecodeError' });
+      expect(result.completed).toBe(false);
+    },
+    60_000,
+  );
 
-  runIt('cannot be pointed at a MetaDefender Sandbox: OpswatAPI 1.7.1 takes no URL (it targets MetaDefender Cloud v4)', async () => {
-    const result = await cycle('opswat');
-    expect(result.steps).toEqual([expect.objectContaining({ step: 'construct', ok: false, error: 'NoUrlParameter', message: expect.not.stringContaining('url') })]);
-  }, 60_000);
+  runIt(
+    'cannot be pointed at a MetaDefender Sandbox: OpswatAPI 1.7.1 takes no URL (it targets MetaDefender Cloud v4)',
+    async () => {
+      const result = await cycle('opswat');
+      expect(result.steps).toEqual([
+        expect.objectContaining({
+          step: 'construct',
+          ok: false,
+          error: 'NoUrlParameter',
+          message: expect.not.stringContaining('url'),
+        }),
+      ]);
+    },
+    60_000,
+  );
 });

@@ -30,13 +30,24 @@ describe('SandtrapStack', () => {
 
   it('creates an ingest bucket that sends events to EventBridge, blocks public access, encrypts and versions', () => {
     template.hasResourceProperties('AWS::S3::Bucket', {
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
-      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
       VersioningConfiguration: { Status: 'Enabled' },
       LoggingConfiguration: { LogFilePrefix: 'ingest/' },
-      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 30 } })]) },
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 30 } })]),
+      },
     });
-    template.hasResourceProperties('Custom::S3BucketNotifications', { NotificationConfiguration: { EventBridgeConfiguration: {} } });
+    template.hasResourceProperties('Custom::S3BucketNotifications', {
+      NotificationConfiguration: { EventBridgeConfiguration: {} },
+    });
   });
 
   it('denies every request to the buckets that does not use TLS', () => {
@@ -44,7 +55,13 @@ describe('SandtrapStack', () => {
     expect(Object.keys(policies)).toHaveLength(3);
     for (const policy of Object.values(policies)) {
       expect(policy.Properties.PolicyDocument.Statement).toEqual(
-        expect.arrayContaining([expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+        expect.arrayContaining([
+          expect.objectContaining({
+            Effect: 'Deny',
+            Action: 's3:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
       );
     }
   });
@@ -64,12 +81,18 @@ describe('SandtrapStack', () => {
     expect(rule?.Properties.EventPattern).toEqual({
       source: ['aws.s3'],
       'detail-type': ['Object Created'],
-      detail: { bucket: { name: [{ Ref: expect.stringMatching(/^BucketsIngestBucket/) }] }, object: { key: [{ prefix: 'incoming/' }] } },
+      detail: {
+        bucket: { name: [{ Ref: expect.stringMatching(/^BucketsIngestBucket/) }] },
+        object: { key: [{ prefix: 'incoming/' }] },
+      },
     });
     const target = rule?.Properties.Targets[0];
     expect(target.Arn.Ref).toMatch(/^WorkflowStateMachine/);
     expect(target.DeadLetterConfig.Arn['Fn::GetAtt'][0]).toMatch(/^IngestTriggerDeadLetters/);
-    template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineType: 'STANDARD', TracingConfiguration: { Enabled: true } });
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+    });
   });
 
   it('stores verdicts in an on-demand table with point-in-time recovery and a TTL attribute', () => {
@@ -89,10 +112,16 @@ describe('SandtrapStack', () => {
   });
 
   it('runs every function on Node.js 22, ARM64, traced, with Powertools settings', () => {
-    const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter((f) => f.Properties.Environment?.Variables?.SANDTRAP_TABLE);
+    const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter(
+      (f) => f.Properties.Environment?.Variables?.SANDTRAP_TABLE,
+    );
     expect(functions).toHaveLength(Object.keys(FUNCTIONS).length);
     for (const fn of functions) {
-      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+      });
       expect(fn.Properties.Environment.Variables).toMatchObject({ POWERTOOLS_SERVICE_NAME: 'sandtrap' });
     }
   });
@@ -112,7 +141,11 @@ describe('SandtrapStack', () => {
   it('creates no secret for a vendor called anonymously', () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     const anonymous = Template.fromStack(
-      new SandtrapStack(app, 'Anonymous', { config: { settings: { vendors: [{ id: 'cape', baseUrl: 'https://cape.internal/apiv2/', secret: { anonymous: true } }] } } }),
+      new SandtrapStack(app, 'Anonymous', {
+        config: {
+          settings: { vendors: [{ id: 'cape', baseUrl: 'https://cape.internal/apiv2/', secret: { anonymous: true } }] },
+        },
+      }),
     );
     anonymous.resourceCountIs('AWS::SecretsManager::Secret', 0);
   });
@@ -129,25 +162,41 @@ describe('SandtrapStack', () => {
     expect(states.get('PublishFailure')).toMatchObject({ Resource: 'arn:aws:states:::events:putEvents' });
     // Every task catches its errors, so no failure can end an execution silently.
     for (const name of ['Triage', 'CheckPeer', 'Engines', 'Finalize', 'PublishVerdict']) {
-      expect(states.get(name)?.Catch, name).toEqual(expect.arrayContaining([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'RecordFailure' })]));
+      expect(states.get(name)?.Catch, name).toEqual(
+        expect.arrayContaining([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'RecordFailure' })]),
+      );
     }
     for (const name of ['SubmitToVendor', 'PollVendor', 'CollectVendorReport']) {
-      expect(states.get(name)?.Catch, name).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'EngineFailed' })]);
-      expect(states.get(name)?.Retry, name).toEqual(expect.arrayContaining([expect.objectContaining({ ErrorEquals: ['TransientError', 'BadResponseError'] })]));
+      expect(states.get(name)?.Catch, name).toEqual([
+        expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'EngineFailed' }),
+      ]);
+      expect(states.get(name)?.Retry, name).toEqual(
+        expect.arrayContaining([expect.objectContaining({ ErrorEquals: ['TransientError', 'BadResponseError'] })]),
+      );
     }
   });
 
   it('runs the detonation engine as a Fargate task from the Map, started with presigned URLs, failures caught', () => {
     const states = allStates(localPlanOf(json).definition as never);
-    expect(states.get('EngineKind')).toMatchObject({ Type: 'Choice', Choices: [expect.objectContaining({ StringEquals: 'detonation', Next: 'PrepareDetonation' })], Default: 'SubmitToVendor' });
+    expect(states.get('EngineKind')).toMatchObject({
+      Type: 'Choice',
+      Choices: [expect.objectContaining({ StringEquals: 'detonation', Next: 'PrepareDetonation' })],
+      Default: 'SubmitToVendor',
+    });
     const run = states.get('RunDetonation');
     expect(run).toMatchObject({ Resource: 'arn:aws:states:::ecs:runTask.sync', Next: 'CollectDetonation' });
-    const env = (run?.Parameters as { Overrides: { ContainerOverrides: { Environment: { Name: string }[] }[] } }).Overrides.ContainerOverrides[0]?.Environment.map((e) => e.Name);
+    const parameters = run?.Parameters as {
+      Overrides: { ContainerOverrides: { Environment: { Name: string }[] }[] };
+      NetworkConfiguration: { AwsvpcConfiguration: { AssignPublicIp?: string } };
+    };
+    const env = parameters.Overrides.ContainerOverrides[0]?.Environment.map((e) => e.Name);
     expect(env).toEqual(['SAMPLE_URL', 'REPORT_URL', 'AGENT_CONFIG', 'SAMPLE_NAME']);
     // Fargate's default when AssignPublicIp is absent is DISABLED.
-    expect((run?.Parameters as { NetworkConfiguration: { AwsvpcConfiguration: { AssignPublicIp?: string } } }).NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp ?? 'DISABLED').toBe('DISABLED');
+    expect(parameters.NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp ?? 'DISABLED').toBe('DISABLED');
     for (const name of ['PrepareDetonation', 'RunDetonation', 'CollectDetonation']) {
-      expect(states.get(name)?.Catch, name).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'EngineFailed' })]);
+      expect(states.get(name)?.Catch, name).toEqual([
+        expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'EngineFailed' }),
+      ]);
     }
     const taskDefinitions = Object.values(template.findResources('AWS::ECS::TaskDefinition'));
     expect(taskDefinitions).toHaveLength(1);
@@ -157,16 +206,22 @@ describe('SandtrapStack', () => {
   });
 
   it('grants the functions no wildcard actions and no table-wide scans', () => {
-    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement,
+    );
     const actions = statements.flatMap((s: { Action: string | string[] }) => [s.Action].flat());
-    expect(actions.filter((a) => a.endsWith('*'))).toEqual(expect.not.arrayContaining(['s3:*', 'dynamodb:*', 's3:GetObject*']));
+    expect(actions.filter((a) => a.endsWith('*'))).toEqual(
+      expect.not.arrayContaining(['s3:*', 'dynamodb:*', 's3:GetObject*']),
+    );
     expect(actions).not.toContain('dynamodb:Scan');
   });
 
   it('gives every function the shared dependency layer', () => {
     const layers = Object.keys(template.findResources('AWS::Lambda::LayerVersion'));
     expect(layers).toHaveLength(1);
-    const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter((f) => f.Properties.Runtime === 'nodejs22.x');
+    const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter(
+      (f) => f.Properties.Runtime === 'nodejs22.x',
+    );
     expect(functions.length).toBeGreaterThanOrEqual(Object.keys(FUNCTIONS).length);
     for (const fn of functions) expect(fn.Properties.Layers).toEqual([{ Ref: layers[0] }]);
   });
@@ -176,7 +231,9 @@ describe('SandtrapStack', () => {
     const app = new App({ outdir: join(outdir, 'cdk.out') });
     new SandtrapStack(app, 'Bundled', { config });
     const assembly = app.synth();
-    const assets = readdirSync(assembly.directory).filter((d) => d.startsWith('asset.')).map((d) => join(assembly.directory, d));
+    const assets = readdirSync(assembly.directory)
+      .filter((d) => d.startsWith('asset.'))
+      .map((d) => join(assembly.directory, d));
     const handlers = assets.map((dir) => join(dir, 'index.mjs')).filter((file) => existsSync(file));
     const layers = assets.filter((dir) => existsSync(join(dir, 'nodejs', 'node_modules')));
     expect(handlers).toHaveLength(Object.keys(FUNCTIONS).length);

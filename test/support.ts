@@ -41,7 +41,12 @@ export async function startVendorHarness<E extends VendorEmulator>(
   const clock = new DeferredClock();
   const emulator = makeEmulator(clock);
   await emulator.start();
-  const vendor = { requestTimeoutMs: 2_000, analysisTimeoutSeconds: 180, ...emulator.vendorConfig(), ...vendorSettings };
+  const vendor = {
+    requestTimeoutMs: 2_000,
+    analysisTimeoutSeconds: 180,
+    ...emulator.vendorConfig(),
+    ...vendorSettings,
+  };
   const pipeline = await LocalPipeline.start({
     config: { ...config, settings: { ...settings, vendors: [vendor] } },
     virtualTime: true,
@@ -70,12 +75,20 @@ export async function startCapeHarness(
   settings: SandtrapConfigInput['settings'] = {},
   options: Partial<LocalPipelineOptions> = {},
 ): Promise<CapeHarness> {
-  const harness = await startVendorHarness((clock) => new CapeEmulator({ token: CAPE_TOKEN, ...emulator, clock }), settings, options);
+  const harness = await startVendorHarness(
+    (clock) => new CapeEmulator({ token: CAPE_TOKEN, ...emulator, clock }),
+    settings,
+    options,
+  );
   return { ...harness, cape: harness.emulator };
 }
 
 /** Reads one item of the verdict table. */
-export async function getItem(pipeline: LocalPipeline, pk: string, sk: string): Promise<Record<string, unknown> | undefined> {
+export async function getItem(
+  pipeline: LocalPipeline,
+  pk: string,
+  sk: string,
+): Promise<Record<string, unknown> | undefined> {
   const deps = pipeline.deps('FinalizeFn');
   const { Item } = await deps.clients.ddb.send(new GetCommand({ TableName: deps.config.tableName, Key: { pk, sk } }));
   return Item;

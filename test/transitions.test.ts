@@ -18,7 +18,9 @@ describe('state transitions of a vendor engine', () => {
   it('takes at most 12 transitions for a vendor that needs 5 simulated minutes', async () => {
     h = await startCapeHarness(fiveMinutes);
     const start = h.clock.now();
-    const run = await h.pipeline.run(await h.pipeline.upload({ key: 'five-minutes.bin', body: 'five minutes of analysis' }));
+    const run = await h.pipeline.run(
+      await h.pipeline.upload({ key: 'five-minutes.bin', body: 'five minutes of analysis' }),
+    );
     expect(run.status).toBe('SUCCEEDED');
     const branch = vendorBranch(run);
     expect(branch.length).toBeLessThanOrEqual(12);
@@ -29,7 +31,9 @@ describe('state transitions of a vendor engine', () => {
   });
 
   it('needs about 90 with a fixed 10-second polling loop, for comparison', async () => {
-    h = await startCapeHarness(fiveMinutes, { poll: { scheduleSeconds: [10], useVendorHints: false, minWaitSeconds: 1 } });
+    h = await startCapeHarness(fiveMinutes, {
+      poll: { scheduleSeconds: [10], useVendorHints: false, minWaitSeconds: 1 },
+    });
     const run = await h.pipeline.run(await h.pipeline.upload({ key: 'naive.bin', body: 'naive polling' }));
     expect(run.status).toBe('SUCCEEDED');
     const branch = vendorBranch(run);

@@ -34,14 +34,20 @@ describe.each(vendors)('%s through the local state machine', (vendor) => {
     const run = await h.pipeline.run(await h.pipeline.upload({ key, body: `${body}\n// ${key} ${Date.now()}\n` }));
     h.emulator.setFault('none');
     const event = h.pipeline.events(DETAIL_TYPE_VERDICT).find((e) => e.detail.key === key);
-    return { run, detail: SampleVerdictDetailSchema.parse(event?.detail), polls: run.transitions.filter((t) => t.name === STATES.poll).length };
+    return {
+      run,
+      detail: SampleVerdictDetailSchema.parse(event?.detail),
+      polls: run.transitions.filter((t) => t.name === STATES.poll).length,
+    };
   }
 
   it('drives submit → status (several polls) → report → score to a malicious verdict', async () => {
     const { run, detail, polls } = await analyse('// SANDTRAP-TEST-MALICIOUS inert marker');
     expect(run.status).toBe('SUCCEEDED');
     expect(polls).toBeGreaterThanOrEqual(2);
-    expect(detail.engines).toEqual([expect.objectContaining({ engine: vendor, status: 'completed', verdict: 'malicious' })]);
+    expect(detail.engines).toEqual([
+      expect.objectContaining({ engine: vendor, status: 'completed', verdict: 'malicious' }),
+    ]);
     expect(detail.score).toBeGreaterThanOrEqual(70);
   });
 
@@ -53,12 +59,17 @@ describe.each(vendors)('%s through the local state machine', (vendor) => {
     expect(benign.detail.score).toBeLessThan(40);
   });
 
-  it.each(PERMANENT_FAULTS)('ends the engine on %s with status %s, and the analysis still publishes a verdict', async (fault, status) => {
-    const { run, detail } = await analyse('// SANDTRAP-TEST-MALICIOUS inert marker', fault);
-    expect(run.status).toBe('SUCCEEDED');
-    expect(detail.engines).toEqual([expect.objectContaining({ engine: vendor, status, verdict: 'unknown', score: null })]);
-    expect(detail.verdict).toBe('unknown');
-  });
+  it.each(PERMANENT_FAULTS)(
+    'ends the engine on %s with status %s, and the analysis still publishes a verdict',
+    async (fault, status) => {
+      const { run, detail } = await analyse('// SANDTRAP-TEST-MALICIOUS inert marker', fault);
+      expect(run.status).toBe('SUCCEEDED');
+      expect(detail.engines).toEqual([
+        expect.objectContaining({ engine: vendor, status, verdict: 'unknown', score: null }),
+      ]);
+      expect(detail.verdict).toBe('unknown');
+    },
+  );
 
   it('retries a server error on the same state, up to its retry budget', async () => {
     const before = h.emulator.server.requests.length;
@@ -73,7 +84,9 @@ describe.each(vendors)('%s through the local state machine', (vendor) => {
   it.each(PASSING_FAULTS)('recovers from one %s answer and completes the engine', async (fault) => {
     const { run, detail } = await analyse('// SANDTRAP-TEST-MALICIOUS inert marker', fault, 1);
     expect(run.status).toBe('SUCCEEDED');
-    expect(detail.engines).toEqual([expect.objectContaining({ engine: vendor, status: 'completed', verdict: 'malicious' })]);
+    expect(detail.engines).toEqual([
+      expect.objectContaining({ engine: vendor, status: 'completed', verdict: 'malicious' }),
+    ]);
   });
 
   it('waits out a rate limit instead of failing: the next attempt comes after Retry-After', async () => {
@@ -86,10 +99,14 @@ describe.each(vendors)('%s through the local state machine', (vendor) => {
   it('ends the engine with status timeout when the vendor misses the deadline', async () => {
     const slowHarness = await startVendorHarness(EMULATORS[vendor]!, { engineDeadlineSeconds: 60 });
     try {
-      const run = await slowHarness.pipeline.run(await slowHarness.pipeline.upload({ key: 'deadline.js', body: '// SANDTRAP-TEST-MALICIOUS late' }));
+      const run = await slowHarness.pipeline.run(
+        await slowHarness.pipeline.upload({ key: 'deadline.js', body: '// SANDTRAP-TEST-MALICIOUS late' }),
+      );
       expect(run.status).toBe('SUCCEEDED');
       const detail = SampleVerdictDetailSchema.parse(slowHarness.pipeline.events(DETAIL_TYPE_VERDICT)[0]?.detail);
-      expect(detail.engines).toEqual([expect.objectContaining({ engine: vendor, status: 'timeout', verdict: 'unknown' })]);
+      expect(detail.engines).toEqual([
+        expect.objectContaining({ engine: vendor, status: 'timeout', verdict: 'unknown' }),
+      ]);
     } finally {
       await slowHarness.stop();
     }

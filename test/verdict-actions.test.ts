@@ -13,17 +13,29 @@ const ADMIN = 'arn:aws:iam::123456789012:role/SecurityAnalyst';
 
 describe('acting on verdicts', () => {
   it('names the sessions of an admin role by its name, without its path', () => {
-    expect(sessionsOfRoleArn('arn:aws:iam::123456789012:role/soc/tier2/Analyst')).toBe('arn:aws:sts::123456789012:assumed-role/Analyst/*');
-    expect(sessionsOfRoleArn('arn:aws-cn:iam::123456789012:role/Analyst')).toBe('arn:aws-cn:sts::123456789012:assumed-role/Analyst/*');
+    expect(sessionsOfRoleArn('arn:aws:iam::123456789012:role/soc/tier2/Analyst')).toBe(
+      'arn:aws:sts::123456789012:assumed-role/Analyst/*',
+    );
+    expect(sessionsOfRoleArn('arn:aws-cn:iam::123456789012:role/Analyst')).toBe(
+      'arn:aws-cn:sts::123456789012:assumed-role/Analyst/*',
+    );
     expect(sessionsOfRoleArn('arn:aws:iam::123456789012:user/alice')).toBeUndefined();
   });
 
   it('denies reading unverdicted or non-benign objects to everyone but the pipeline and admin roles', () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    const stack = new SandtrapStack(app, 'Blocking', { config: { actions: { readBlocking: { enabled: true, adminRoleArns: [ADMIN] } } } });
+    const stack = new SandtrapStack(app, 'Blocking', {
+      config: { actions: { readBlocking: { enabled: true, adminRoleArns: [ADMIN] } } },
+    });
     const policies = Object.values(Template.fromStack(stack).findResources('AWS::S3::BucketPolicy'));
-    const deny = policies.flatMap((p) => p.Properties.PolicyDocument.Statement).find((s: { Sid?: string }) => s.Sid === 'DenyReadUntilVerdictBenign');
-    expect(deny).toMatchObject({ Effect: 'Deny', Principal: { AWS: '*' }, Action: ['s3:GetObject', 's3:GetObjectVersion'] });
+    const deny = policies
+      .flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .find((s: { Sid?: string }) => s.Sid === 'DenyReadUntilVerdictBenign');
+    expect(deny).toMatchObject({
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: ['s3:GetObject', 's3:GetObjectVersion'],
+    });
     expect(deny.Condition.StringNotEquals).toEqual({ 's3:ExistingObjectTag/sandtrap:verdict': 'benign' });
     const allowed = deny.Condition.ArnNotLike['aws:PrincipalArn'] as unknown[];
     expect(allowed).toContain(ADMIN);
@@ -54,12 +66,21 @@ describe('acting on verdicts', () => {
         await q.pipeline.run(good);
         const details = q.pipeline.events(DETAIL_TYPE_VERDICT).map((e) => SampleVerdictDetailSchema.parse(e.detail));
         const badDetail = details.find((d) => d.key === 'mail/bad.js');
-        expect(badDetail).toMatchObject({ verdict: 'malicious', quarantinedTo: { bucket: quarantine, key: 'mail/bad.js' } });
+        expect(badDetail).toMatchObject({
+          verdict: 'malicious',
+          quarantinedTo: { bucket: quarantine, key: 'mail/bad.js' },
+        });
         expect(details.find((d) => d.key === 'mail/good.js')?.quarantinedTo).toBeUndefined();
         const s3 = q.pipeline.clients.s3;
-        await expect(s3.send(new HeadObjectCommand({ Bucket: q.pipeline.plan.buckets.ingest, Key: 'mail/bad.js' }))).rejects.toMatchObject({ name: 'NotFound' });
-        expect((await getObjectTags(s3, { bucket: quarantine as string, key: 'mail/bad.js' }))[TAG_VERDICT]).toBe('malicious');
-        await expect(s3.send(new HeadObjectCommand({ Bucket: q.pipeline.plan.buckets.ingest, Key: 'mail/good.js' }))).resolves.toBeDefined();
+        await expect(
+          s3.send(new HeadObjectCommand({ Bucket: q.pipeline.plan.buckets.ingest, Key: 'mail/bad.js' })),
+        ).rejects.toMatchObject({ name: 'NotFound' });
+        expect((await getObjectTags(s3, { bucket: quarantine as string, key: 'mail/bad.js' }))[TAG_VERDICT]).toBe(
+          'malicious',
+        );
+        await expect(
+          s3.send(new HeadObjectCommand({ Bucket: q.pipeline.plan.buckets.ingest, Key: 'mail/good.js' })),
+        ).resolves.toBeDefined();
       } finally {
         await q.stop();
       }

@@ -90,7 +90,14 @@ class Extractor {
     const safe = safeMemberPath(name, this.limits.maxPathDepth);
     const shown = `${prefix}${name}`.slice(0, 600);
     if ('reason' in safe) {
-      this.members.push({ path: shown, file: null, size, fileType: 'unknown', action: 'rejected', reason: safe.reason });
+      this.members.push({
+        path: shown,
+        file: null,
+        size,
+        fileType: 'unknown',
+        action: 'rejected',
+        reason: safe.reason,
+      });
       return null;
     }
     const path = `${prefix}${safe.path}`;
@@ -102,8 +109,21 @@ class Extractor {
     return { path, file: join(dir, safe.path) };
   }
 
-  private reject(prefix: string, name: string, size: number, reason: string, action: 'rejected' | 'skipped' = 'rejected'): void {
-    this.members.push({ path: `${prefix}${name}`.slice(0, 600), file: null, size, fileType: 'unknown', action, reason });
+  private reject(
+    prefix: string,
+    name: string,
+    size: number,
+    reason: string,
+    action: 'rejected' | 'skipped' = 'rejected',
+  ): void {
+    this.members.push({
+      path: `${prefix}${name}`.slice(0, 600),
+      file: null,
+      size,
+      fileType: 'unknown',
+      action,
+      reason,
+    });
   }
 
   /** Creates the parents of `file` (never following a link) and the file itself, exclusively. */
@@ -119,7 +139,8 @@ class Extractor {
         const buffer = chunk as Buffer;
         written += buffer.length;
         this.total += buffer.length;
-        if (this.total > this.limits.maxTotalBytes) throw new Stop(`more than ${this.limits.maxTotalBytes} bytes in total`);
+        if (this.total > this.limits.maxTotalBytes)
+          throw new Stop(`more than ${this.limits.maxTotalBytes} bytes in total`);
         if (written > maxBytes) throw new Stop('a member is larger than it declared or than the ratio allows');
         await handle.write(buffer);
       }
@@ -143,11 +164,25 @@ class Extractor {
       await this.extract(file, nested, `${path}/`, depth + 1, path, `${file}.d`);
       return;
     }
-    this.members.push({ path, file, size, fileType, action: 'extracted', ...(nested ? { reason: 'nested archive beyond the nesting cap' } : {}) });
+    this.members.push({
+      path,
+      file,
+      size,
+      fileType,
+      action: 'extracted',
+      ...(nested ? { reason: 'nested archive beyond the nesting cap' } : {}),
+    });
   }
 
   /** `name` is the archive's own name, which a lone gzip'd file is named after. */
-  async extract(file: string, kind: ArchiveKind, prefix: string, depth: number, name: string, dir: string): Promise<void> {
+  async extract(
+    file: string,
+    kind: ArchiveKind,
+    prefix: string,
+    depth: number,
+    name: string,
+    dir: string,
+  ): Promise<void> {
     const compressed = (await stat(file)).size;
     if (kind === 'zip') return this.zip(file, prefix, depth, dir);
     if (kind === 'tar') return this.tar(createReadStream(file), prefix, depth, Infinity, dir);
@@ -165,43 +200,50 @@ class Extractor {
 
   private zip(file: string, prefix: string, depth: number, dir: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      yauzl.open(file, { lazyEntries: true, decodeStrings: false, validateEntrySizes: true, autoClose: true }, (error, zip) => {
-        if (error || !zip) return reject(new Stop(`not a readable zip: ${error?.message ?? 'unknown'}`));
-        const fail = (e: unknown) => {
-          zip.close();
-          reject(e);
-        };
-        zip.on('error', fail);
-        zip.on('end', () => resolve());
-        zip.on('entry', (entry: yauzl.Entry) => {
-          void (async () => {
-            const raw = entry.fileName as unknown as Buffer;
-            const name = yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, raw, entry.extraFields, false);
-            const mode = (entry.externalFileAttributes >>> 16) & 0o170000;
-            const size = entry.uncompressedSize;
-            if (name.endsWith('/') || mode === 0o040000) {
-              if (++this.count > this.limits.maxMembers) throw new Stop(`more than ${this.limits.maxMembers} members`);
-            } else if (mode !== 0 && mode !== 0o100000) {
-              this.reject(prefix, name, size, mode === 0o120000 ? 'symbolic link' : 'not a regular file');
-            } else if (entry.isEncrypted()) {
-              this.reject(prefix, name, size, 'encrypted', 'skipped');
-            } else if (size > Math.max(1024, entry.compressedSize) * this.limits.maxRatio) {
-              this.reject(prefix, name, size, `compression ratio above ${this.limits.maxRatio}`);
-            } else if (this.total + size > this.limits.maxTotalBytes) {
-              throw new Stop(`more than ${this.limits.maxTotalBytes} bytes in total`);
-            } else {
-              const slot = this.admit(prefix, dir, name, size);
-              if (slot) {
-                const stream = await new Promise<Readable>((res, rej) => zip.openReadStream(entry, (e, s) => (e || !s ? rej(e) : res(s))));
-                const written = await this.write(slot.file, stream, size);
-                await this.settle(slot.path, slot.file, written, depth);
+      yauzl.open(
+        file,
+        { lazyEntries: true, decodeStrings: false, validateEntrySizes: true, autoClose: true },
+        (error, zip) => {
+          if (error || !zip) return reject(new Stop(`not a readable zip: ${error?.message ?? 'unknown'}`));
+          const fail = (e: unknown) => {
+            zip.close();
+            reject(e);
+          };
+          zip.on('error', fail);
+          zip.on('end', () => resolve());
+          zip.on('entry', (entry: yauzl.Entry) => {
+            void (async () => {
+              const raw = entry.fileName as unknown as Buffer;
+              const name = yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, raw, entry.extraFields, false);
+              const mode = (entry.externalFileAttributes >>> 16) & 0o170000;
+              const size = entry.uncompressedSize;
+              if (name.endsWith('/') || mode === 0o040000) {
+                if (++this.count > this.limits.maxMembers)
+                  throw new Stop(`more than ${this.limits.maxMembers} members`);
+              } else if (mode !== 0 && mode !== 0o100000) {
+                this.reject(prefix, name, size, mode === 0o120000 ? 'symbolic link' : 'not a regular file');
+              } else if (entry.isEncrypted()) {
+                this.reject(prefix, name, size, 'encrypted', 'skipped');
+              } else if (size > Math.max(1024, entry.compressedSize) * this.limits.maxRatio) {
+                this.reject(prefix, name, size, `compression ratio above ${this.limits.maxRatio}`);
+              } else if (this.total + size > this.limits.maxTotalBytes) {
+                throw new Stop(`more than ${this.limits.maxTotalBytes} bytes in total`);
+              } else {
+                const slot = this.admit(prefix, dir, name, size);
+                if (slot) {
+                  const stream = await new Promise<Readable>((res, rej) =>
+                    zip.openReadStream(entry, (e, s) => (e || !s ? rej(e) : res(s))),
+                  );
+                  const written = await this.write(slot.file, stream, size);
+                  await this.settle(slot.path, slot.file, written, depth);
+                }
               }
-            }
-            zip.readEntry();
-          })().catch(fail);
-        });
-        zip.readEntry();
-      });
+              zip.readEntry();
+            })().catch(fail);
+          });
+          zip.readEntry();
+        },
+      );
     });
   }
 
@@ -234,7 +276,8 @@ class Extractor {
       paxPath = null;
       longName = null;
       if (type === '0' || type === '\0' || type === '7') {
-        if (this.total + size > this.limits.maxTotalBytes) throw new Stop(`more than ${this.limits.maxTotalBytes} bytes in total`);
+        if (this.total + size > this.limits.maxTotalBytes)
+          throw new Stop(`more than ${this.limits.maxTotalBytes} bytes in total`);
         const slot = this.admit(prefix, dir, name, size);
         if (slot) {
           const written = await this.write(slot.file, reader.stream(size), size);
@@ -247,7 +290,8 @@ class Extractor {
       }
       await reader.skip(padded);
       if (type === '5' || type === 'g') {
-        if (type === '5' && ++this.count > this.limits.maxMembers) throw new Stop(`more than ${this.limits.maxMembers} members`);
+        if (type === '5' && ++this.count > this.limits.maxMembers)
+          throw new Stop(`more than ${this.limits.maxMembers} members`);
         continue;
       }
       const reason = type === '1' ? 'hard link' : type === '2' ? 'symbolic link' : 'not a regular file';
@@ -265,7 +309,10 @@ function tarNumber(field: Buffer): number {
     for (let i = 1; i < field.length; i++) value = value * 256 + (field[i] as number);
     return value;
   }
-  const text = field.toString('latin1').replace(/[\0 ]+$/g, '').trim();
+  const text = field
+    .toString('latin1')
+    .replace(/[\0 ]+$/g, '')
+    .trim();
   return text ? parseInt(text, 8) : 0;
 }
 

@@ -66,7 +66,12 @@ export class ReportUploadError extends TransferError {
 
 /** True inside ECS, Lambda or anything else that announces AWS in the environment. */
 export function onAws(env: NodeJS.ProcessEnv): boolean {
-  return Boolean(env.ECS_CONTAINER_METADATA_URI_V4 || env.ECS_CONTAINER_METADATA_URI || env.AWS_EXECUTION_ENV || env.AWS_LAMBDA_FUNCTION_NAME);
+  return Boolean(
+    env.ECS_CONTAINER_METADATA_URI_V4 ||
+      env.ECS_CONTAINER_METADATA_URI ||
+      env.AWS_EXECUTION_ENV ||
+      env.AWS_LAMBDA_FUNCTION_NAME,
+  );
 }
 
 const DEFAULT_WORK_ROOT = '/var/lib/sandtrap';
@@ -98,7 +103,16 @@ async function tail(files: readonly string[]): Promise<{ bytes: number; tail: st
 
 function appliedLimits(config: AgentConfig | null): AppliedLimits {
   const timeout = config?.timeout ?? 60;
-  const l = config ? limitsFor(config, timeout) : { cpus: 1, cpuSeconds: timeout, memoryBytes: 512 * 1024 ** 2, processes: 64, fileSizeBytes: 256 * 1024 ** 2, diskBytes: 256 * 1024 ** 2 };
+  const l = config
+    ? limitsFor(config, timeout)
+    : {
+        cpus: 1,
+        cpuSeconds: timeout,
+        memoryBytes: 512 * 1024 ** 2,
+        processes: 64,
+        fileSizeBytes: 256 * 1024 ** 2,
+        diskBytes: 256 * 1024 ** 2,
+      };
   return { ...l, timeoutSeconds: timeout, idleTimeoutSeconds: config?.idleTimeout ?? 0 };
 }
 
@@ -135,7 +149,13 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
   let error: string | undefined;
   let endReason: EndReason = 'not-run';
   const limitsHit = noLimitsHit();
-  const capabilities: Capabilities = { tracer: 'none', seccompBpf: false, networkGuard: false, mountNamespace: false, pcap: 'disabled' };
+  const capabilities: Capabilities = {
+    tracer: 'none',
+    seccompBpf: false,
+    networkGuard: false,
+    mountNamespace: false,
+    pcap: 'disabled',
+  };
   let recorder: ActivityRecorder | null = null;
   let engine: RuleEngine | null = null;
   let strings: StaticStrings | null = null;
@@ -146,10 +166,13 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
   let fakenet: FakeNetwork | null = null;
   let uid: number | null = null;
   try {
-    if (typeof process.getuid === 'function' && process.getuid() !== 0) throw new Error('the agent must run as root (it drops the sample to a sandbox uid)');
+    if (typeof process.getuid === 'function' && process.getuid() !== 0)
+      throw new Error('the agent must run as root (it drops the sample to a sandbox uid)');
     let configError: string | null = null;
     try {
-      config = parseAgentConfig(request.config ?? {}, { allowInternet: request.allowInternet === true && !onAws(process.env) });
+      config = parseAgentConfig(request.config ?? {}, {
+        allowInternet: request.allowInternet === true && !onAws(process.env),
+      });
     } catch (e) {
       configError = (e as Error).message;
     }
@@ -187,7 +210,13 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
         ...(prep.interpreter ? { interpreter: prep.interpreter } : {}),
         ...(prep.compiler ? { compiler: prep.compiler } : {}),
         ...(prep.members
-          ? { members: { items: prep.members.slice(0, REPORT_LIMITS.members), count: prep.members.length, truncated: prep.members.length > REPORT_LIMITS.members } }
+          ? {
+              members: {
+                items: prep.members.slice(0, REPORT_LIMITS.members),
+                count: prep.members.length,
+                truncated: prep.members.length > REPORT_LIMITS.members,
+              },
+            }
           : {}),
         ...(prep.reason ? { reason: prep.reason.slice(0, REPORT_LIMITS.text) } : {}),
       },
@@ -207,23 +236,48 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
     }
     if (cfg.pcap) {
       capabilities.pcap = 'unsupported';
-      notes.push('pcap was asked for but is unsupported in the detonation task (no NET_RAW guarantee on Fargate); network activity comes from the guard and the fake network');
+      notes.push(
+        'pcap was asked for but is unsupported in the detonation task (no NET_RAW guarantee on Fargate); network activity comes from the guard and the fake network',
+      );
     }
     capabilities.tracer = cfg.traceSyscalls ? 'strace' : 'none';
     capabilities.seccompBpf = cfg.traceSyscalls;
-    if (!cfg.trackChildren) notes.push("track_children is off: only the sample's own process is reported and judged (its children still run under every limit)");
+    if (!cfg.trackChildren)
+      notes.push(
+        "track_children is off: only the sample's own process is reported and judged (its children still run under every limit)",
+      );
 
     const net = await FakeNetwork.start();
     fakenet = net;
     const resolv = join(privateDir, 'resolv.conf');
-    await writeFile(resolv, `${cfg.dnsServers.map((s) => `nameserver ${s}`).join('\n')}\noptions timeout:2 attempts:1\n`, { mode: 0o644 });
+    await writeFile(
+      resolv,
+      `${cfg.dnsServers.map((s) => `nameserver ${s}`).join('\n')}\noptions timeout:2 attempts:1\n`,
+      { mode: 0o644 },
+    );
     await chmod(resolv, 0o644);
-    const agentFiles = [dirname(agentDirectory()), '/opt/sandtrap', join(workRoot, 'bin'), join(workRoot, 'uids'), ...(request.hidePaths ?? [])];
-    const hide = [...new Set(agentFiles)].filter((p) => existsSync(p) && !home.startsWith(`${p}/`) && !privateDir.startsWith(`${p}/`));
-    const tmpfs = ['/tmp', '/var/tmp', '/dev/shm'].filter((d) => existsSync(d) && !runDir?.startsWith(`${d}/`)).map((dir) => ({ dir, bytes: cfg.diskLimit }));
+    const agentFiles = [
+      dirname(agentDirectory()),
+      '/opt/sandtrap',
+      join(workRoot, 'bin'),
+      join(workRoot, 'uids'),
+      ...(request.hidePaths ?? []),
+    ];
+    const hide = [...new Set(agentFiles)].filter(
+      (p) => existsSync(p) && !home.startsWith(`${p}/`) && !privateDir.startsWith(`${p}/`),
+    );
+    const tmpfs = ['/tmp', '/var/tmp', '/dev/shm']
+      .filter((d) => existsSync(d) && !runDir?.startsWith(`${d}/`))
+      .map((dir) => ({ dir, bytes: cfg.diskLimit }));
 
     recorder = new ActivityRecorder(cfg, home, startedAt);
-    const rules = new RuleEngine({ home, placed: new Set(prep.placed), hidden: [...hide, privateDir], written: new Set(), samplePids: new Set() });
+    const rules = new RuleEngine({
+      home,
+      placed: new Set(prep.placed),
+      hidden: [...hide, privateDir],
+      written: new Set(),
+      samplePids: new Set(),
+    });
     engine = rules;
     const rec = recorder;
     const sink = (o: Observation) => {
@@ -275,7 +329,8 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
       });
       if (result.traceFile) {
         await parseTraceFile(result.traceFile, (event) => collector.handle(event));
-        if (!collector.started) throw new Error(`the sample did not start: ${(await tail([result.outputFile])).tail.slice(-300)}`);
+        if (!collector.started)
+          throw new Error(`the sample did not start: ${(await tail([result.outputFile])).tail.slice(-300)}`);
       }
       rec.addProcesses(collector.processes());
       rec.addSamples(result.samples);
@@ -294,10 +349,13 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
       };
       seen = all;
       for (const o of networkObservations(guardLog, fresh, (address) => net.nameFor(address))) sink(o);
-      if (guardLog.dropped > 0) notes.push(`the guard logged ${guardLog.dropped} more connections than the agent keeps`);
+      if (guardLog.dropped > 0)
+        notes.push(`the guard logged ${guardLog.dropped} more connections than the agent keeps`);
     }
     if (!capabilities.mountNamespace) {
-      notes.push('no private mount namespace (expected on Fargate): the sample shares /tmp and the real resolv.conf; the guard still sends its DNS to the fake resolver');
+      notes.push(
+        'no private mount namespace (expected on Fargate): the sample shares /tmp and the real resolv.conf; the guard still sends its DNS to the fake resolver',
+      );
     }
     status = 'completed';
     return await finish();

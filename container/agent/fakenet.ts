@@ -50,7 +50,18 @@ export interface FakeNetworkLog {
   dropped: number;
 }
 
-const QTYPES: Record<number, string> = { 1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 12: 'PTR', 15: 'MX', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 255: 'ANY' };
+const QTYPES: Record<number, string> = {
+  1: 'A',
+  2: 'NS',
+  5: 'CNAME',
+  6: 'SOA',
+  12: 'PTR',
+  15: 'MX',
+  16: 'TXT',
+  28: 'AAAA',
+  33: 'SRV',
+  255: 'ANY',
+};
 const MAX_RECORDS = 1000;
 const MAX_CAPTURE = 16 * 1024;
 /** How long a client may stay silent before the listener gives up on it. */
@@ -80,11 +91,18 @@ export function parseDnsQuery(packet: Buffer): { id: number; name: string; qtype
     if (len > 63 || labels.length > 127) return null; // compression pointers have no place in a question
     const label = packet.subarray(i + 1, i + 1 + len);
     if (label.length !== len) return null;
-    labels.push(label.toString('latin1').replace(/[^\x21-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+    labels.push(
+      label.toString('latin1').replace(/[^\x21-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`),
+    );
     i += 1 + len;
   }
   if (i + 5 > packet.length) return null;
-  return { id: packet.readUInt16BE(0), name: labels.join('.').toLowerCase(), qtype: packet.readUInt16BE(i + 1), end: i + 5 };
+  return {
+    id: packet.readUInt16BE(0),
+    name: labels.join('.').toLowerCase(),
+    qtype: packet.readUInt16BE(i + 1),
+    end: i + 5,
+  };
 }
 
 /** The server name (SNI) of a TLS ClientHello record, or null. */
@@ -152,7 +170,15 @@ export class FakeNetwork {
     });
     const net = new FakeNetwork(dns, udp, tcp);
     dns.on('message', (msg, from) => net.answerDns(msg, from));
-    udp.on('message', (msg, from) => net.add('payloads', { time: Date.now() / 1000, clientPort: from.port, protocol: 'udp', bytes: msg.length, preview: preview(msg) }));
+    udp.on('message', (msg, from) =>
+      net.add('payloads', {
+        time: Date.now() / 1000,
+        clientPort: from.port,
+        protocol: 'udp',
+        bytes: msg.length,
+        preview: preview(msg),
+      }),
+    );
     tcp.on('connection', (socket) => net.converse(socket));
     return net;
   }
@@ -177,7 +203,13 @@ export class FakeNetwork {
 
   /** A copy of everything recorded so far. */
   records(): FakeNetworkLog {
-    return { dns: [...this.log.dns], http: [...this.log.http], tls: [...this.log.tls], payloads: [...this.log.payloads], dropped: this.log.dropped };
+    return {
+      dns: [...this.log.dns],
+      http: [...this.log.http],
+      tls: [...this.log.tls],
+      payloads: [...this.log.payloads],
+      dropped: this.log.dropped,
+    };
   }
 
   async close(): Promise<void> {
@@ -199,7 +231,13 @@ export class FakeNetwork {
   private answerDns(msg: Buffer, from: RemoteInfo): void {
     const query = parseDnsQuery(msg);
     if (!query) {
-      this.add('payloads', { time: Date.now() / 1000, clientPort: from.port, protocol: 'udp', bytes: msg.length, preview: preview(msg) });
+      this.add('payloads', {
+        time: Date.now() / 1000,
+        clientPort: from.port,
+        protocol: 'udp',
+        bytes: msg.length,
+        preview: preview(msg),
+      });
       return;
     }
     const qtype = QTYPES[query.qtype] ?? String(query.qtype);
@@ -208,7 +246,7 @@ export class FakeNetwork {
     this.add('dns', { time: Date.now() / 1000, clientPort: from.port, name: query.name, qtype, answer: address });
     const header = Buffer.alloc(12);
     header.writeUInt16BE(query.id, 0);
-    header.writeUInt16BE(0x8400 | ((msg[2] as number) & 0x01) << 8 | 0x80, 2); // QR, AA, RD copied, RA
+    header.writeUInt16BE(0x8400 | (((msg[2] as number) & 0x01) << 8) | 0x80, 2); // QR, AA, RD copied, RA
     header.writeUInt16BE(1, 4);
     header.writeUInt16BE(address ? 1 : 0, 6);
     const question = msg.subarray(12, query.end);
@@ -220,7 +258,7 @@ export class FakeNetwork {
       answer.writeUInt16BE(1, 4);
       answer.writeUInt32BE(60, 6);
       answer.writeUInt16BE(4, 10);
-      address.split('.').forEach((octet, i) => answer.writeUInt8(Number(octet), 12 + i));
+      for (const [i, octet] of address.split('.').entries()) answer.writeUInt8(Number(octet), 12 + i);
       parts.push(answer);
     }
     this.dns.send(Buffer.concat(parts), from.port, from.address);
@@ -236,7 +274,14 @@ export class FakeNetwork {
     const finishPayload = () => {
       if (settled) return;
       settled = true;
-      if (data.length > 0) this.add('payloads', { time: Date.now() / 1000, clientPort, protocol: 'tcp', bytes: data.length, preview: preview(data) });
+      if (data.length > 0)
+        this.add('payloads', {
+          time: Date.now() / 1000,
+          clientPort,
+          protocol: 'tcp',
+          bytes: data.length,
+          preview: preview(data),
+        });
     };
     socket.setTimeout(FIRST_BYTES_MS, () => {
       finishPayload();
@@ -257,7 +302,14 @@ export class FakeNetwork {
         settled = true;
         const serverName = parseClientHelloSni(data);
         if (serverName) this.add('tls', { time: Date.now() / 1000, clientPort, serverName });
-        else this.add('payloads', { time: Date.now() / 1000, clientPort, protocol: 'tcp', bytes: data.length, preview: preview(data) });
+        else
+          this.add('payloads', {
+            time: Date.now() / 1000,
+            clientPort,
+            protocol: 'tcp',
+            bytes: data.length,
+            preview: preview(data),
+          });
         socket.destroy(); // no certificate to offer: the handshake fails, as it would against a sinkhole
         return;
       }
@@ -285,7 +337,11 @@ export class FakeNetwork {
   private respond(socket: Socket, text: string, headerEnd: number, clientPort: number, declaredBody = 0): boolean {
     const lines = text.slice(0, headerEnd).split(/\r?\n/);
     const [method = '', target = '/'] = (lines[0] ?? '').split(' ');
-    const header = (name: string) => lines.find((l) => l.toLowerCase().startsWith(`${name}:`))?.slice(name.length + 1).trim() ?? null;
+    const header = (name: string) =>
+      lines
+        .find((l) => l.toLowerCase().startsWith(`${name}:`))
+        ?.slice(name.length + 1)
+        .trim() ?? null;
     const body = Buffer.from(text.slice(headerEnd + 4), 'latin1');
     const url = /^https?:\/\/([^/]+)(\/.*)?$/i.exec(target);
     this.add('http', {
@@ -299,8 +355,12 @@ export class FakeNetwork {
       bodyPreview: preview(body),
     });
     // A download gets a harmless script, so a dropper's next step (running it) is visible too.
-    const payload = /\.(sh|bash)(\?|$)/i.test(target) ? '#!/bin/sh\necho sandtrap-fakenet\n' : '<html><body>sandtrap</body></html>\n';
-    socket.end(`HTTP/1.1 200 OK\r\nServer: sandtrap-fakenet\r\nContent-Type: text/html\r\nContent-Length: ${payload.length}\r\nConnection: close\r\n\r\n${payload}`);
+    const payload = /\.(sh|bash)(\?|$)/i.test(target)
+      ? '#!/bin/sh\necho sandtrap-fakenet\n'
+      : '<html><body>sandtrap</body></html>\n';
+    socket.end(
+      `HTTP/1.1 200 OK\r\nServer: sandtrap-fakenet\r\nContent-Type: text/html\r\nContent-Length: ${payload.length}\r\nConnection: close\r\n\r\n${payload}`,
+    );
     return true;
   }
 }

@@ -38,7 +38,8 @@ export async function downloadSample(url: string, dest: string, maxBytes: number
   } catch (error) {
     throw new TransferError(`sample download from ${redact(url)} failed: ${(error as Error).name}`);
   }
-  if (!response.ok || !response.body) throw new TransferError(`sample download from ${redact(url)} answered ${response.status}`);
+  if (!response.ok || !response.body)
+    throw new TransferError(`sample download from ${redact(url)} answered ${response.status}`);
   const hash = createHash('sha256');
   const file = await open(dest, 'wx', 0o600);
   let size = 0;

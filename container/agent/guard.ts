@@ -56,7 +56,9 @@ async function compileGuard(cacheDir: string): Promise<string> {
   await chmod(cacheDir, 0o700);
   // Compile beside the target and rename: other agents (processes) never run a half-written binary.
   const partial = `${binary}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await run('gcc', ['-O2', '-Wall', '-o', partial, sourcePath(), '-lpthread'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+  await run('gcc', ['-O2', '-Wall', '-o', partial, sourcePath(), '-lpthread'], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+  });
   await rename(partial, binary);
   return binary;
 }
@@ -94,7 +96,15 @@ export interface GuardOptions {
 /** The guard's arguments, up to and including the `--` before the command it runs. */
 export function guardArguments(options: GuardOptions): string[] {
   const args = ['--log', options.log, '--mode', options.mode];
-  if (options.mode === 'redirect') args.push('--dns', String(options.ports.dns), '--tcp', String(options.ports.tcp), '--udp', String(options.ports.udp));
+  if (options.mode === 'redirect')
+    args.push(
+      '--dns',
+      String(options.ports.dns),
+      '--tcp',
+      String(options.ports.tcp),
+      '--udp',
+      String(options.ports.udp),
+    );
   for (const port of options.allowedPorts) args.push('--allow', String(port));
   for (const port of options.blockedPorts) args.push('--deny', String(port));
   for (const dir of options.hide) args.push('--hide', dir);

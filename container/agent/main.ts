@@ -8,7 +8,12 @@ import { runDetonation } from './detonate';
  * upload failed; 2 on a bad start.
  */
 async function main(): Promise<number> {
-  const { SAMPLE_URL: sampleUrl, REPORT_URL: reportUrl, AGENT_CONFIG: rawConfig, SAMPLE_NAME: sampleName } = process.env;
+  const {
+    SAMPLE_URL: sampleUrl,
+    REPORT_URL: reportUrl,
+    AGENT_CONFIG: rawConfig,
+    SAMPLE_NAME: sampleName,
+  } = process.env;
   // The URLs are credentials: out of the environment before anything else can inherit it.
   for (const name of ['SAMPLE_URL', 'REPORT_URL', 'AGENT_CONFIG']) delete process.env[name];
   if (!sampleUrl || !reportUrl) {
@@ -33,7 +38,9 @@ async function main(): Promise<number> {
       allowInternet: process.env.SANDTRAP_ALLOW_INTERNET === '1',
       ...(process.env.SANDTRAP_WORK_ROOT ? { workRoot: process.env.SANDTRAP_WORK_ROOT } : {}),
     });
-    process.stdout.write(`${JSON.stringify({ status: report.status, verdict: report.verdict, score: report.score, sha256: report.sample.sha256, error: report.error })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ status: report.status, verdict: report.verdict, score: report.score, sha256: report.sample.sha256, error: report.error })}\n`,
+    );
     return 0;
   } catch (error) {
     process.stderr.write(`sandtrap-agent: ${(error as Error).message}\n`);

@@ -31,7 +31,11 @@ const ACTIONS: Record<GuardConnection['action'], ConnectObservation['action']> =
  * fake network's DNS, HTTP, TLS and raw payload records with the original destination attached.
  * `nameFor` maps a fake resolver address back to its name.
  */
-export function networkObservations(guard: GuardLog, fakenet: FakeNetworkLog, nameFor: (address: string) => string | null): Observation[] {
+export function networkObservations(
+  guard: GuardLog,
+  fakenet: FakeNetworkLog,
+  nameFor: (address: string) => string | null,
+): Observation[] {
   const out: Observation[] = [];
   const byPort = new Map<string, GuardConnection>();
   for (const c of guard.connections) {
@@ -72,7 +76,15 @@ export function networkObservations(guard: GuardLog, fakenet: FakeNetworkLog, na
   }
   const origin = (proto: 'tcp' | 'udp', clientPort: number) => byPort.get(`${proto}:${clientPort}`);
   for (const d of fakenet.dns) {
-    out.push({ type: 'dns', time: d.time, pid: origin('udp', d.clientPort)?.pid ?? null, line: `fakenet dns ${d.qtype} ${d.name} -> ${d.answer ?? '(no answer)'}`, name: d.name, qtype: d.qtype, answer: d.answer });
+    out.push({
+      type: 'dns',
+      time: d.time,
+      pid: origin('udp', d.clientPort)?.pid ?? null,
+      line: `fakenet dns ${d.qtype} ${d.name} -> ${d.answer ?? '(no answer)'}`,
+      name: d.name,
+      qtype: d.qtype,
+      answer: d.answer,
+    });
   }
   for (const h of fakenet.http) {
     const from = origin('tcp', h.clientPort);
@@ -92,7 +104,14 @@ export function networkObservations(guard: GuardLog, fakenet: FakeNetworkLog, na
   }
   for (const t of fakenet.tls) {
     const from = origin('tcp', t.clientPort);
-    out.push({ type: 'tls', time: t.time, pid: from?.pid ?? null, line: `fakenet tls sni=${t.serverName} port=${from?.port ?? '?'}`, serverName: t.serverName, port: from?.port ?? null });
+    out.push({
+      type: 'tls',
+      time: t.time,
+      pid: from?.pid ?? null,
+      line: `fakenet tls sni=${t.serverName} port=${from?.port ?? '?'}`,
+      serverName: t.serverName,
+      port: from?.port ?? null,
+    });
   }
   for (const p of fakenet.payloads) {
     const from = origin(p.protocol, p.clientPort);

@@ -205,12 +205,12 @@ const MAX_STORED_LINE = 600;
 /** Copies a line out of its chunk (a slice would keep the whole chunk alive) and caps its length. */
 export function detach(line: string): string {
   const cut = line.length > MAX_STORED_LINE ? `${line.slice(0, MAX_STORED_LINE - 3)}...` : line;
-  return (` ${cut}`).slice(1);
+  return ` ${cut}`.slice(1);
 }
 
 function resolve(base: string | null, path: string): string {
   if (path.startsWith('/')) return posix.normalize(path);
-  if (!base || !base.startsWith('/')) return path;
+  if (!base?.startsWith('/')) return path;
   return posix.normalize(`${base}/${path}`);
 }
 
@@ -284,8 +284,14 @@ export class TraceCollector {
   private syscall(e: SyscallEvent): void {
     const state = this.process(e.pid, e.time);
     const name = e.name;
-    if (FORKS.has(name)) return this.fork(e, state);
-    if (name === 'execve' || name === 'execveat') return this.exec(e, state);
+    if (FORKS.has(name)) {
+      this.fork(e, state);
+      return;
+    }
+    if (name === 'execve' || name === 'execveat') {
+      this.exec(e, state);
+      return;
+    }
     if (name === 'chdir' || name === 'fchdir') this.chdir(e, state);
     if (name === 'connect' || name === 'sendto') this.connect(e, state);
     if (RULE_CALLS.has(name)) {
@@ -293,7 +299,16 @@ export class TraceCollector {
         const uid = Number(splitArgs(e.args)[0]);
         if (uid >= 0) state.uid = uid;
       }
-      this.sink({ type: 'call', time: e.time, pid: state.pid, line: detach(e.line), name, args: splitArgs(e.args), retval: e.retval, errno: e.errno });
+      this.sink({
+        type: 'call',
+        time: e.time,
+        pid: state.pid,
+        line: detach(e.line),
+        name,
+        args: splitArgs(e.args),
+        retval: e.retval,
+        errno: e.errno,
+      });
     }
     this.file(e, state);
   }
@@ -326,7 +341,16 @@ export class TraceCollector {
       state.argv = parent.argv;
     }
     if (/CLONE_NEW/.test(e.args)) {
-      this.sink({ type: 'call', time: e.time, pid: parent.pid, line: detach(e.line), name: e.name, args: splitArgs(e.args), retval: e.retval, errno: e.errno });
+      this.sink({
+        type: 'call',
+        time: e.time,
+        pid: parent.pid,
+        line: detach(e.line),
+        name: e.name,
+        args: splitArgs(e.args),
+        retval: e.retval,
+        errno: e.errno,
+      });
     }
   }
 
@@ -367,9 +391,10 @@ export class TraceCollector {
   private connect(e: SyscallEvent, state: ProcessState): void {
     const args = splitArgs(e.args);
     const sockaddr = decodeSockaddr(e.name === 'connect' ? args[1] : args[4]);
-    if (!sockaddr || !sockaddr.address) return;
+    if (!sockaddr?.address) return;
     const fd = decodeFd(args[0]).target ?? '';
-    const protocol = sockaddr.family === 'AF_UNIX' ? 'unix' : fd.startsWith('UDP') ? 'udp' : fd.startsWith('TCP') ? 'tcp' : 'other';
+    const protocol =
+      sockaddr.family === 'AF_UNIX' ? 'unix' : fd.startsWith('UDP') ? 'udp' : fd.startsWith('TCP') ? 'tcp' : 'other';
     this.sink({
       type: 'connect',
       source: 'trace',
@@ -407,8 +432,15 @@ export class TraceCollector {
         const at = name === 'openat' || name === 'openat2' ? 1 : 0;
         dirArg = at ? args[0] : undefined;
         pathArg = args[at];
-        flags = name === 'creat' ? 'O_WRONLY|O_CREAT|O_TRUNC' : name === 'openat2' ? (structField(args[2], 'flags') ?? '') : (args[at + 1] ?? '');
-        mode = decodeMode(name === 'creat' ? args[1] : name === 'openat2' ? structField(args[2], 'mode') : args[at + 2]);
+        flags =
+          name === 'creat'
+            ? 'O_WRONLY|O_CREAT|O_TRUNC'
+            : name === 'openat2'
+              ? (structField(args[2], 'flags') ?? '')
+              : (args[at + 1] ?? '');
+        mode = decodeMode(
+          name === 'creat' ? args[1] : name === 'openat2' ? structField(args[2], 'mode') : args[at + 2],
+        );
         op = /O_WRONLY|O_RDWR/.test(flags) ? 'write' : 'read';
         break;
       }
@@ -545,15 +577,19 @@ export class TraceCollector {
     state.exitCode = e.code;
     state.signal = e.signal;
     if (e.signal) this.sink({ type: 'signal', time: e.time, pid: state.pid, line: detach(e.line), signal: e.signal });
-    if (e.signal === 'SIGXCPU') this.sink({ type: 'limit', limit: 'cpu', time: e.time, pid: state.pid, line: detach(e.line) });
-    if (e.signal === 'SIGXFSZ') this.sink({ type: 'limit', limit: 'fileSize', time: e.time, pid: state.pid, line: detach(e.line) });
+    if (e.signal === 'SIGXCPU')
+      this.sink({ type: 'limit', limit: 'cpu', time: e.time, pid: state.pid, line: detach(e.line) });
+    if (e.signal === 'SIGXFSZ')
+      this.sink({ type: 'limit', limit: 'fileSize', time: e.time, pid: state.pid, line: detach(e.line) });
   }
 
   private signal(e: SignalEvent): void {
     const state = this.process(e.pid, e.time);
     this.sink({ type: 'signal', time: e.time, pid: state.pid, line: detach(e.line), signal: e.signal });
     // Delivered even when the sample ignores them (Python ignores SIGXFSZ), because it is traced.
-    if (e.signal === 'SIGXCPU') this.sink({ type: 'limit', limit: 'cpu', time: e.time, pid: state.pid, line: detach(e.line) });
-    if (e.signal === 'SIGXFSZ') this.sink({ type: 'limit', limit: 'fileSize', time: e.time, pid: state.pid, line: detach(e.line) });
+    if (e.signal === 'SIGXCPU')
+      this.sink({ type: 'limit', limit: 'cpu', time: e.time, pid: state.pid, line: detach(e.line) });
+    if (e.signal === 'SIGXFSZ')
+      this.sink({ type: 'limit', limit: 'fileSize', time: e.time, pid: state.pid, line: detach(e.line) });
   }
 }

@@ -50,7 +50,11 @@ const INTERPRETERS: Record<string, string> = {
   python3: '/usr/bin/python3',
   perl: '/usr/bin/perl',
 };
-const BY_TYPE: Record<string, string> = { 'script-sh': '/bin/sh', 'script-python': '/usr/bin/python3', 'script-perl': '/usr/bin/perl' };
+const BY_TYPE: Record<string, string> = {
+  'script-sh': '/bin/sh',
+  'script-python': '/usr/bin/python3',
+  'script-perl': '/usr/bin/perl',
+};
 const EXTENSION: Record<string, string> = { sh: 'sh', bash: 'sh', py: 'py', pl: 'pl', c: 'c' };
 /** e_machine values of the architectures this host can run natively or in compat mode. */
 const RUNNABLE_MACHINES: Record<string, number[]> = { x64: [62, 3], arm64: [183] };
@@ -58,10 +62,19 @@ const RUNNABLE_MACHINES: Record<string, number[]> = { x64: [62, 3], arm64: [183]
 /** The interpreter for a script, from its shebang (through `env`), else its detected type. */
 export function interpreterFor(head: Buffer, fileType: string): string | null {
   if (head[0] === 0x23 && head[1] === 0x21) {
-    const line = head.subarray(2, head.indexOf(0x0a) < 0 ? head.length : head.indexOf(0x0a)).toString('latin1').trim();
+    const line = head
+      .subarray(2, head.indexOf(0x0a) < 0 ? head.length : head.indexOf(0x0a))
+      .toString('latin1')
+      .trim();
     const parts = line.split(/\s+/);
     let program = parts[0]?.split('/').pop() ?? '';
-    if (program === 'env') program = parts.slice(1).find((p) => !p.startsWith('-') && !p.includes('='))?.split('/').pop() ?? '';
+    if (program === 'env')
+      program =
+        parts
+          .slice(1)
+          .find((p) => !p.startsWith('-') && !p.includes('='))
+          ?.split('/')
+          .pop() ?? '';
     const found = INTERPRETERS[program] ?? INTERPRETERS[program.replace(/[0-9.]+$/, '')];
     if (found) return found;
   }
@@ -94,7 +107,12 @@ export interface SandboxOwner {
 }
 
 /** Compiles C source as the sandbox user: cc1 parsing hostile input gets no more rights than the program would. */
-async function compileC(source: string, output: string, cwd: string, owner: SandboxOwner): Promise<{ ok: boolean; log: string }> {
+async function compileC(
+  source: string,
+  output: string,
+  cwd: string,
+  owner: SandboxOwner,
+): Promise<{ ok: boolean; log: string }> {
   const child = spawn(
     tool('prlimit'),
     [
@@ -154,11 +172,13 @@ async function plan(file: string, name: string, cwd: string, owner: SandboxOwner
   if (type.type === 'source-c') {
     const binary = `${file}.bin`;
     const compiled = await compileC(file, binary, cwd, owner);
-    if (!compiled.ok) return { type, reason: `compilation failed: ${compiled.log.split('\n').slice(0, 3).join(' | ')}`.slice(0, 600) };
+    if (!compiled.ok)
+      return { type, reason: `compilation failed: ${compiled.log.split('\n').slice(0, 3).join(' | ')}`.slice(0, 600) };
     return { type, method: 'compiled' as const, compiler: 'gcc', run: { command: [binary], cwd, ...at } };
   }
   const interpreter = type.type.startsWith('script-') ? interpreterFor(head, type.type) : null;
-  if (interpreter) return { type, method: 'script' as const, interpreter, run: { command: [interpreter, file], cwd, ...at } };
+  if (interpreter)
+    return { type, method: 'script' as const, interpreter, run: { command: [interpreter, file], cwd, ...at } };
   return { type, reason: `no runner for ${type.type}` };
 }
 
@@ -166,7 +186,12 @@ async function plan(file: string, name: string, cwd: string, owner: SandboxOwner
  * Places the sample in the sandbox's home (owned by the sandbox user) and plans its runs.
  * `file` is the downloaded sample in the agent's private directory.
  */
-export async function prepareSample(file: string, name: string, home: string, owner: SandboxOwner): Promise<Preparation> {
+export async function prepareSample(
+  file: string,
+  name: string,
+  home: string,
+  owner: SandboxOwner,
+): Promise<Preparation> {
   const head = await readHead(file);
   const detected = detectFileType(head, name);
   const notes: string[] = [];
@@ -199,7 +224,15 @@ export async function prepareSample(file: string, name: string, home: string, ow
   await chmod(placedFile, 0o600);
   const planned = await plan(placedFile, name, home, owner);
   if (!('run' in planned) || !planned.run) {
-    return { fileType: detected.type, mimeType: detected.mime, method: 'static-only', runs: [], placed: [placedFile], reason: planned.reason, notes };
+    return {
+      fileType: detected.type,
+      mimeType: detected.mime,
+      method: 'static-only',
+      runs: [],
+      placed: [placedFile],
+      reason: planned.reason,
+      notes,
+    };
   }
   return {
     fileType: detected.type,
@@ -212,11 +245,23 @@ export async function prepareSample(file: string, name: string, home: string, ow
     notes,
   };
 
-  async function memberEntry(m: ExtractedMember, root: string, who: SandboxOwner, runs: PlannedRun[], placed: string[]): Promise<ArchiveMember> {
+  async function memberEntry(
+    m: ExtractedMember,
+    root: string,
+    who: SandboxOwner,
+    runs: PlannedRun[],
+    placed: string[],
+  ): Promise<ArchiveMember> {
     const base = { path: m.path, size: m.size, fileType: m.fileType };
-    if (m.action !== 'extracted' || !m.file) return { ...base, action: m.action === 'extracted' ? 'skipped' : m.action, ...(m.reason ? { reason: m.reason } : {}) };
+    if (m.action !== 'extracted' || !m.file)
+      return {
+        ...base,
+        action: m.action === 'extracted' ? 'skipped' : m.action,
+        ...(m.reason ? { reason: m.reason } : {}),
+      };
     placed.push(m.file);
-    if (runs.length >= MAX_MEMBER_RUNS) return { ...base, action: 'skipped', reason: `only ${MAX_MEMBER_RUNS} members are run` };
+    if (runs.length >= MAX_MEMBER_RUNS)
+      return { ...base, action: 'skipped', reason: `only ${MAX_MEMBER_RUNS} members are run` };
     const planned = await plan(m.file, m.path, join(root, 'extracted'), who, m.path);
     if (!('run' in planned) || !planned.run) return { ...base, action: 'skipped', reason: planned.reason };
     runs.push(planned.run);

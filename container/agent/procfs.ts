@@ -30,7 +30,10 @@ function statusField(status: string, name: string): string | undefined {
  * Every process whose real uid is `uid`; zombies are left out unless asked for (they are dead and
  * only wait for their parent, often the tracer, to reap them).
  */
-export async function processesOfUid(uid: number, options: { withUsage?: boolean; zombies?: boolean } = {}): Promise<ProcessUsage[]> {
+export async function processesOfUid(
+  uid: number,
+  options: { withUsage?: boolean; zombies?: boolean } = {},
+): Promise<ProcessUsage[]> {
   let entries: string[];
   try {
     entries = await readdir('/proc');

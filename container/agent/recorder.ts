@@ -74,7 +74,9 @@ export class ActivityRecorder {
     home: string,
     private readonly t0: number,
   ) {
-    this.watched = config.watchedDirectories.map((dir) => (dir === '~' || dir.startsWith('~/') ? `${home}${dir.slice(1)}` : dir).replace(/\/+$/, '') || '/');
+    this.watched = config.watchedDirectories.map(
+      (dir) => (dir === '~' || dir.startsWith('~/') ? `${home}${dir.slice(1)}` : dir).replace(/\/+$/, '') || '/',
+    );
   }
 
   private offset(time: number): number {
@@ -117,7 +119,14 @@ export class ActivityRecorder {
       case 'exec':
         this.file(o.path, 'exec', o.ok, o.time);
         if (this.config.monitorProcesses) {
-          this.executions.push({ time: this.offset(o.time), pid: o.pid, path: text(o.path), argv: o.argv.map(text), uid: o.uid, result: o.ok ? 'ok' : (o.errno ?? 'error') });
+          this.executions.push({
+            time: this.offset(o.time),
+            pid: o.pid,
+            path: text(o.path),
+            argv: o.argv.map(text),
+            uid: o.uid,
+            result: o.ok ? 'ok' : (o.errno ?? 'error'),
+          });
         }
         return;
       default:
@@ -156,7 +165,15 @@ export class ActivityRecorder {
         this.tls.push({ time: this.offset(o.time), serverName: text(o.serverName), port: o.port });
         return;
       case 'payload':
-        this.payloads.push({ time: this.offset(o.time), protocol: o.protocol, address: o.address, port: o.port, hostname: o.hostname, bytes: o.bytes, preview: o.preview });
+        this.payloads.push({
+          time: this.offset(o.time),
+          protocol: o.protocol,
+          address: o.address,
+          port: o.port,
+          hostname: o.hostname,
+          bytes: o.bytes,
+          preview: o.preview,
+        });
         return;
       default:
     }
@@ -216,7 +233,13 @@ export class ActivityRecorder {
   }
 
   network(): NetworkActivity {
-    return { dnsQueries: this.dns.list(), connections: this.connections.list(), httpRequests: this.http.list(), tlsServerNames: this.tls.list(), payloads: this.payloads.list() };
+    return {
+      dnsQueries: this.dns.list(),
+      connections: this.connections.list(),
+      httpRequests: this.http.list(),
+      tlsServerNames: this.tls.list(),
+      payloads: this.payloads.list(),
+    };
   }
 
   /** Resource samples, thinned evenly when there are more than the report keeps. */

@@ -34,7 +34,8 @@ export const SEVERITY_WEIGHT: Record<Severity, number> = { low: 10, medium: 35, 
  */
 export function scoreBehavior(behavior: Behavior): number {
   let clean = 1;
-  for (const key of BEHAVIOR_KEYS) for (const indicator of behavior[key]) clean *= 1 - SEVERITY_WEIGHT[indicator.severity] / 100;
+  for (const key of BEHAVIOR_KEYS)
+    for (const indicator of behavior[key]) clean *= 1 - SEVERITY_WEIGHT[indicator.severity] / 100;
   return Math.round((1 - clean) * 100);
 }
 
@@ -45,7 +46,15 @@ export function emptyBehavior(): Behavior {
 
 /** Every limit, none hit. */
 export function noLimitsHit(): LimitsHit {
-  return { cpu: false, memory: false, processes: false, fileSize: false, disk: false, timeout: false, traceSize: false };
+  return {
+    cpu: false,
+    memory: false,
+    processes: false,
+    fileSize: false,
+    disk: false,
+    timeout: false,
+    traceSize: false,
+  };
 }
 
 /** A bounded list of the first `max` items. */
@@ -97,21 +106,38 @@ export function assembleReport(parts: ReportParts): DetonationReport {
     processes: recorder?.processList() ?? empty(),
     executions: recorder?.executionList() ?? empty(),
     fileOperations: recorder?.fileOperationList() ?? empty(),
-    network: recorder?.network() ?? { dnsQueries: empty(), connections: empty(), httpRequests: empty(), tlsServerNames: empty(), payloads: empty() },
+    network: recorder?.network() ?? {
+      dnsQueries: empty(),
+      connections: empty(),
+      httpRequests: empty(),
+      tlsServerNames: empty(),
+      payloads: empty(),
+    },
     resourceUsage: recorder?.resourceUsage() ?? empty(),
     output: { bytes: parts.output.bytes, tail: parts.output.tail.slice(-2048) },
     staticStrings: {
       urls: parts.staticStrings
-        ? { items: parts.staticStrings.urls.map((u) => u.slice(0, REPORT_LIMITS.text)), count: parts.staticStrings.urlCount, truncated: parts.staticStrings.urlCount > parts.staticStrings.urls.length }
+        ? {
+            items: parts.staticStrings.urls.map((u) => u.slice(0, REPORT_LIMITS.text)),
+            count: parts.staticStrings.urlCount,
+            truncated: parts.staticStrings.urlCount > parts.staticStrings.urls.length,
+          }
         : empty(),
       ipAddresses: parts.staticStrings
-        ? { items: parts.staticStrings.ipAddresses, count: parts.staticStrings.ipCount, truncated: parts.staticStrings.ipCount > parts.staticStrings.ipAddresses.length }
+        ? {
+            items: parts.staticStrings.ipAddresses,
+            count: parts.staticStrings.ipCount,
+            truncated: parts.staticStrings.ipCount > parts.staticStrings.ipAddresses.length,
+          }
         : empty(),
     },
     behavior: parts.behavior,
     score,
     verdict: verdictOfScore(score),
-    notes: bounded(parts.notes.map((n) => n.slice(0, REPORT_LIMITS.text)), REPORT_LIMITS.notes),
+    notes: bounded(
+      parts.notes.map((n) => n.slice(0, REPORT_LIMITS.text)),
+      REPORT_LIMITS.notes,
+    ),
     config: (parts.config ?? {}) as Record<string, unknown>,
   };
   return DetonationReportSchema.parse(report);

@@ -114,10 +114,14 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export async function sweepUid(uid: number): Promise<void> {
   await new Promise<void>((resolve) => {
-    const killer = spawn(tool('setpriv'), [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', '/bin/sh', '-c', 'kill -KILL -1 2>/dev/null; true'], {
-      stdio: 'ignore',
-      env: { PATH: '/usr/bin:/bin' },
-    });
+    const killer = spawn(
+      tool('setpriv'),
+      [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', '/bin/sh', '-c', 'kill -KILL -1 2>/dev/null; true'],
+      {
+        stdio: 'ignore',
+        env: { PATH: '/usr/bin:/bin' },
+      },
+    );
     killer.on('error', () => resolve());
     killer.on('close', () => resolve());
   });
@@ -189,7 +193,21 @@ export function straceArguments(config: AgentConfig, traceFile: string): string[
   const filter = [...new Set([...config.syscallFilter, 'execve'])].join(',');
   // -f even when track_children is off: without it strace prints no pid column and cannot use
   // --seccomp-bpf; the collector then keeps only the sample's own process.
-  return [tool('strace'), '-f', '--seccomp-bpf', '-q', '-ttt', '-yy', '-s', '256', '-e', `trace=${filter}`, '-o', traceFile, '--'];
+  return [
+    tool('strace'),
+    '-f',
+    '--seccomp-bpf',
+    '-q',
+    '-ttt',
+    '-yy',
+    '-s',
+    '256',
+    '-e',
+    `trace=${filter}`,
+    '-o',
+    traceFile,
+    '--',
+  ];
 }
 
 /** Runs one program of the sample to its end, a limit, the deadline or idleness, and sweeps up. */
@@ -213,9 +231,22 @@ export async function runSandboxed(spec: RunSpec): Promise<RunResult> {
     ],
   ];
   if (limits.cpus < availableParallelism()) {
-    wrappers.push([tool('taskset'), '-c', Array.from({ length: Math.max(1, Math.ceil(limits.cpus)) }, (_, i) => i).join(',')]);
+    wrappers.push([
+      tool('taskset'),
+      '-c',
+      Array.from({ length: Math.max(1, Math.ceil(limits.cpus)) }, (_, i) => i).join(','),
+    ]);
   }
-  wrappers.push([tool('setpriv'), `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--no-new-privs', '--inh-caps=-all', '--bounding-set=-all', '--']);
+  wrappers.push([
+    tool('setpriv'),
+    `--reuid=${uid}`,
+    `--regid=${uid}`,
+    '--clear-groups',
+    '--no-new-privs',
+    '--inh-caps=-all',
+    '--bounding-set=-all',
+    '--',
+  ]);
   wrappers.push([
     tool('env'),
     '-i',
@@ -281,14 +312,27 @@ export async function runSandboxed(spec: RunSpec): Promise<RunResult> {
       }
       const processes = await processesOfUid(uid, { withUsage: true });
       const cpuSeconds = processes.reduce((sum, p) => sum + p.cpuSeconds, 0);
-      const traceBytes = traceFile ? await stat(traceFile).then((s) => s.size, () => 0) : 0;
+      const traceBytes = traceFile
+        ? await stat(traceFile).then(
+            (s) => s.size,
+            () => 0,
+          )
+        : 0;
       const diskBytes = await diskUsage(home);
       if (processes.some((p) => p.vmPeakBytes >= limits.memoryBytes * 0.9)) limitsHit.memory = true;
       if (config.monitorPerformance && now >= nextSample) {
-        samples.push({ time: now / 1000, processes: processes.length, cpuSeconds, rssBytes: processes.reduce((s, p) => s + p.rssBytes, 0), diskBytes, traceBytes });
+        samples.push({
+          time: now / 1000,
+          processes: processes.length,
+          cpuSeconds,
+          rssBytes: processes.reduce((s, p) => s + p.rssBytes, 0),
+          diskBytes,
+          traceBytes,
+        });
         nextSample = now + config.sampleInterval * 1000;
       }
-      if (traceBytes !== lastTrace || cpuSeconds - lastCpu > 0.05 || spec.networkActivity() > lastActivity) lastActivity = now;
+      if (traceBytes !== lastTrace || cpuSeconds - lastCpu > 0.05 || spec.networkActivity() > lastActivity)
+        lastActivity = now;
       lastTrace = traceBytes;
       lastCpu = cpuSeconds;
       if (diskBytes - baselineDisk > limits.diskBytes) {

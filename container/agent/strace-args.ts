@@ -50,10 +50,22 @@ function endOfAnnotation(s: string, start: number): number {
   return s.length;
 }
 
-const SIMPLE_ESCAPES: Record<string, number> = { n: 10, t: 9, r: 13, v: 11, f: 12, a: 7, b: 8, e: 27, '\\': 92, '"': 34, "'": 39 };
+const SIMPLE_ESCAPES: Record<string, number> = {
+  n: 10,
+  t: 9,
+  r: 13,
+  v: 11,
+  f: 12,
+  a: 7,
+  b: 8,
+  e: 27,
+  '\\': 92,
+  '"': 34,
+  "'": 39,
+};
 
 /** Decodes strace's escaped text (string literal bodies and annotation bodies) to a UTF-8 string. */
-export function unescape(body: string): string {
+export function unescapeStrace(body: string): string {
   if (!body.includes('\\')) return body;
   const bytes: number[] = [];
   for (let i = 0; i < body.length; i++) {
@@ -87,9 +99,9 @@ export interface DecodedString {
 
 /** Decodes a string-literal argument; null when the argument is not one (a NULL or an address). */
 export function decodeString(arg: string | undefined): DecodedString | null {
-  if (!arg || arg[0] !== '"') return null;
+  if (arg?.[0] !== '"') return null;
   const end = endOfString(arg, 0);
-  return { value: unescape(arg.slice(1, end - 1)), truncated: arg.slice(end).startsWith('...') };
+  return { value: unescapeStrace(arg.slice(1, end - 1)), truncated: arg.slice(end).startsWith('...') };
 }
 
 /** An fd argument or return with its `-y` annotation: `3</etc/passwd>`, `AT_FDCWD</tmp>`. */
@@ -105,12 +117,12 @@ export function decodeFd(text: string | undefined): AnnotatedFd {
   const lt = text.indexOf('<');
   if (lt < 0) return { fd: text.split(' ')[0] ?? text, target: null };
   const end = endOfAnnotation(text, lt);
-  return { fd: text.slice(0, lt), target: unescape(text.slice(lt + 1, end - 1)) };
+  return { fd: text.slice(0, lt), target: unescapeStrace(text.slice(lt + 1, end - 1)) };
 }
 
 /** Decodes `["sh", "-c", "x"]` (possibly cut: `["a", ...]`). */
 export function decodeArgv(arg: string | undefined, max: number): string[] {
-  if (!arg || arg[0] !== '[') return [];
+  if (arg?.[0] !== '[') return [];
   const inner = arg.slice(1, arg.lastIndexOf(']') > 0 ? arg.lastIndexOf(']') : undefined);
   const out: string[] = [];
   for (const part of splitArgs(inner)) {
@@ -130,18 +142,26 @@ export function decodeMode(arg: string | undefined): number | null {
 
 /** Reads `name=value` out of a struct argument (`{flags=O_RDONLY, mode=0}`). */
 export function structField(arg: string | undefined, name: string): string | undefined {
-  if (!arg || arg[0] !== '{') return undefined;
+  if (arg?.[0] !== '{') return undefined;
   for (const part of splitArgs(arg.slice(1, -1))) if (part.startsWith(`${name}=`)) return part.slice(name.length + 1);
   return undefined;
 }
 
 /** Decodes a sockaddr struct as strace prints it for connect/sendto/bind. */
-export function decodeSockaddr(arg: string | undefined): { family: string; address: string | null; port: number | null } | null {
-  if (!arg || !arg.startsWith('{sa_family=')) return null;
+export function decodeSockaddr(
+  arg: string | undefined,
+): { family: string; address: string | null; port: number | null } | null {
+  if (!arg?.startsWith('{sa_family=')) return null;
   const family = /sa_family=(\w+)/.exec(arg)?.[1] ?? 'AF_UNSPEC';
   const port = /htons\((\d+)\)/.exec(arg)?.[1];
   const inet = /inet_addr\("([^"]+)"\)/.exec(arg)?.[1] ?? /inet_pton\(AF_INET6, "([^"]+)"/.exec(arg)?.[1];
   const unix = /sun_path=(@?"(?:[^"\\]|\\.)*")/.exec(arg)?.[1];
-  const address = inet ?? (unix ? (unix.startsWith('@') ? `@${decodeString(unix.slice(1))?.value ?? ''}` : (decodeString(unix)?.value ?? null)) : null);
+  const address =
+    inet ??
+    (unix
+      ? unix.startsWith('@')
+        ? `@${decodeString(unix.slice(1))?.value ?? ''}`
+        : (decodeString(unix)?.value ?? null)
+      : null);
   return { family, address, port: port === undefined ? null : Number(port) };
 }

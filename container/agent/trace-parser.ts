@@ -230,8 +230,14 @@ export class TraceParser {
     const time = seconds + fraction / scale;
     const at = i + 1;
     const first = line.charCodeAt(at);
-    if (first === 0x2b && line.startsWith('+++ ', at)) return this.exit(pid, time, line, at);
-    if (first === 0x2d && line.startsWith('--- ', at)) return this.signal(pid, time, line, at);
+    if (first === 0x2b && line.startsWith('+++ ', at)) {
+      this.exit(pid, time, line, at);
+      return;
+    }
+    if (first === 0x2d && line.startsWith('--- ', at)) {
+      this.signal(pid, time, line, at);
+      return;
+    }
     if (first === 0x3c && line.startsWith('<... ', at)) {
       const close = line.indexOf(' resumed>', at);
       if (close < 0) {
@@ -287,7 +293,17 @@ export class TraceParser {
       ({ retval, errno } = parseReturn(ret));
     }
     this.stats.syscalls++;
-    this.onEvent({ kind: 'syscall', pid, time, name: text.slice(at, open), args: text.slice(open + 1, close), ret, retval, errno, line: text });
+    this.onEvent({
+      kind: 'syscall',
+      pid,
+      time,
+      name: text.slice(at, open),
+      args: text.slice(open + 1, close),
+      ret,
+      retval,
+      errno,
+      line: text,
+    });
   }
 
   private exit(pid: number, time: number, line: string, at: number): void {

@@ -34,16 +34,20 @@ export function createClients(options: ClientOptions = {}, env: NodeJS.ProcessEn
     ...(options.requestHandler ? { requestHandler: options.requestHandler as never } : {}),
   };
   const s3Endpoint = options.s3Endpoint ?? options.endpoint ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
-  const ddbEndpoint = options.dynamodbEndpoint ?? options.endpoint ?? env.AWS_ENDPOINT_URL_DYNAMODB ?? env.AWS_ENDPOINT_URL;
+  const ddbEndpoint =
+    options.dynamodbEndpoint ?? options.endpoint ?? env.AWS_ENDPOINT_URL_DYNAMODB ?? env.AWS_ENDPOINT_URL;
   const s3 = new S3Client({
     ...common,
     ...(s3Endpoint ? { endpoint: s3Endpoint, forcePathStyle: true } : {}),
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
-  const ddb = DynamoDBDocumentClient.from(new DynamoDBClient({ ...common, ...(ddbEndpoint ? { endpoint: ddbEndpoint } : {}) }), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  const ddb = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ ...common, ...(ddbEndpoint ? { endpoint: ddbEndpoint } : {}) }),
+    {
+      marshallOptions: { removeUndefinedValues: true },
+    },
+  );
   return { s3, ddb };
 }
 

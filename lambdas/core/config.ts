@@ -68,7 +68,16 @@ export const PollPolicySchema = z
 export type PollPolicy = z.infer<typeof PollPolicySchema>;
 
 /** File types our Linux detonation runs (or unpacks and runs): ELF, shell/Python/Perl scripts, C sources, archives. */
-export const DETONATION_FILE_TYPES = ['elf', 'script-sh', 'script-python', 'script-perl', 'source-c', 'zip', 'tar', 'gzip'] as const;
+export const DETONATION_FILE_TYPES = [
+  'elf',
+  'script-sh',
+  'script-python',
+  'script-perl',
+  'source-c',
+  'zip',
+  'tar',
+  'gzip',
+] as const;
 
 /** Our own detonation engine: which samples it runs, and the agent's configuration. */
 export const DetonationSettingsSchema = z
@@ -77,7 +86,11 @@ export const DetonationSettingsSchema = z
     /** File types routed to detonation. */
     fileTypes: z.array(z.string()).default([...DETONATION_FILE_TYPES]),
     /** Largest sample detonated. */
-    maxFileBytes: z.number().int().positive().default(64 * 1024 * 1024),
+    maxFileBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(64 * 1024 * 1024),
     /**
      * The agent's configuration (`AGENT_CONFIG`: memory_limit, cpu_limit, timeout, watched_directories...,
      * snake_case or camelCase). Validated here; `internet_access` is always refused.
@@ -99,15 +112,28 @@ export type DetonationSettings = z.infer<typeof DetonationSettingsSchema>;
 /** Settings every Lambda reads at start-up; validated once, with messages that name the field. */
 export const RuntimeSettingsSchema = z
   .object({
-    cacheTtlSeconds: z.number().int().nonnegative().default(7 * 24 * 3600),
+    cacheTtlSeconds: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(7 * 24 * 3600),
     engineDeadlineSeconds: z.number().int().positive().default(3600),
     peerWaitSeconds: z.number().int().positive().default(30),
-    maxObjectBytes: z.number().int().positive().default(1024 * 1024 * 1024),
+    maxObjectBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(1024 * 1024 * 1024),
     /**
      * Validity of the report link in the `Sample Verdict` event, in seconds. A link signed by a Lambda
      * role also ends when the role's session does, so hours rather than days.
      */
-    reportLinkExpirySeconds: z.number().int().positive().max(7 * 24 * 3600).default(6 * 3600),
+    reportLinkExpirySeconds: z
+      .number()
+      .int()
+      .positive()
+      .max(7 * 24 * 3600)
+      .default(6 * 3600),
     poll: PollPolicySchema.default(PollPolicySchema.parse({})),
     policy: VerdictPolicySchema.default(VerdictPolicySchema.parse({})),
     vendors: z.array(VendorConfigSchema).default([]),

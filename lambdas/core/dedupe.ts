@@ -17,7 +17,8 @@ export async function decideAnalysis(
 ): Promise<Pick<TriageOutcome, 'action' | 'waitSeconds'>> {
   const now = deps.clock.now();
   const existing = bypassCache ? undefined : await deps.store.getVerdict(sha256);
-  if (existing && now - existing.analyzedAt < deps.config.cacheTtlSeconds * 1000) return { action: 'cached', waitSeconds: 0 };
+  if (existing && now - existing.analyzedAt < deps.config.cacheTtlSeconds * 1000)
+    return { action: 'cached', waitSeconds: 0 };
   const lockSeconds = deps.config.engineDeadlineSeconds + LOCK_MARGIN_SECONDS;
   if (await deps.store.acquireLock(sha256, owner, now, lockSeconds)) return { action: 'analyze', waitSeconds: 0 };
   return { action: 'await-peer', waitSeconds: deps.config.peerWaitSeconds };

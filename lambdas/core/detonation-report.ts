@@ -123,7 +123,10 @@ export const SampleFactsSchema = z
   .object({
     name: text,
     /** Null only when the sample could not be downloaded. */
-    sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+    sha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .nullable(),
     size: z.number().int().nonnegative().nullable(),
     fileType: z.string(),
     mimeType: z.string(),
@@ -351,14 +354,16 @@ export type EndReason = z.infer<typeof EndReasonSchema>;
 // ---------------------------------------------------------------- configuration
 
 /** Byte sizes: a number is MiB; a string takes a binary unit (`512m`, `1g`, `64k`, `1048576b` or bare bytes). */
-const SizeSchema = z.union([z.number().positive(), z.string().regex(/^\s*\d+(\.\d+)?\s*[kmgt]?i?b?\s*$/i, 'a size such as 512m')]).transform(
-  (value) => {
+const SizeSchema = z
+  .union([z.number().positive(), z.string().regex(/^\s*\d+(\.\d+)?\s*[kmgt]?i?b?\s*$/i, 'a size such as 512m')])
+  .transform((value) => {
     if (typeof value === 'number') return Math.round(value * 1024 * 1024);
     const match = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)/i.exec(value) as RegExpExecArray;
-    const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[(match[2] ?? '').toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+    const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[
+      (match[2] ?? '').toLowerCase() as '' | 'k' | 'm' | 'g' | 't'
+    ];
     return Math.round(Number(match[1]) * unit);
-  },
-);
+  });
 const PortSchema = z.number().int().min(1).max(65535);
 const IpSchema = z.union([z.ipv4(), z.ipv6()]);
 
@@ -465,7 +470,10 @@ const CONFIG_FIELDS = {
 } as const;
 
 /** Accepts the seed's snake_case names beside the camelCase ones; naming one setting twice is an error. */
-function toCamelCase(input: unknown, ctx: { addIssue: (issue: { code: 'custom'; message: string; input: unknown }) => void }): unknown {
+function toCamelCase(
+  input: unknown,
+  ctx: { addIssue: (issue: { code: 'custom'; message: string; input: unknown }) => void },
+): unknown {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) return input;
   const out: Record<string, unknown> = { ...(input as Record<string, unknown>) };
   for (const [camel, snake] of Object.entries(CONFIG_FIELDS)) {
@@ -513,8 +521,21 @@ export const AgentConfigSchema = z.preprocess(
       traceSyscalls: z.boolean().default(true),
       /** strace `-e trace=` set: names and %classes. */
       syscallFilter: z
-        .union([z.array(z.string()), z.string().transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean))])
-        .pipe(z.array(z.string().regex(/^%?[a-z0-9_]+$/, 'a syscall name or %class')).min(1).max(200))
+        .union([
+          z.array(z.string()),
+          z.string().transform((s) =>
+            s
+              .split(',')
+              .map((p) => p.trim())
+              .filter(Boolean),
+          ),
+        ])
+        .pipe(
+          z
+            .array(z.string().regex(/^%?[a-z0-9_]+$/, 'a syscall name or %class'))
+            .min(1)
+            .max(200),
+        )
         .default([...DEFAULT_SYSCALL_FILTER]),
       /** Report file operations (rules see every path either way). */
       monitorFiles: z.boolean().default(true),
@@ -522,7 +543,20 @@ export const AgentConfigSchema = z.preprocess(
       watchedDirectories: z
         .array(z.string().regex(/^(~|\/)/, 'an absolute path or ~'))
         .max(64)
-        .default(['~', '/tmp', '/var/tmp', '/dev/shm', '/etc', '/var', '/root', '/home', '/opt', '/usr/local', '/proc', '/sys']),
+        .default([
+          '~',
+          '/tmp',
+          '/var/tmp',
+          '/dev/shm',
+          '/etc',
+          '/var',
+          '/root',
+          '/home',
+          '/opt',
+          '/usr/local',
+          '/proc',
+          '/sys',
+        ]),
       /** Report the process tree and executions. */
       monitorProcesses: z.boolean().default(true),
       /** Observe the sample's children too; off: only its own process is reported and judged. */
@@ -556,9 +590,13 @@ export function parseAgentConfig(input: unknown, options: { allowInternet: boole
   if (!parsed.success) throw new AgentConfigError(`invalid agent configuration: ${z.prettifyError(parsed.error)}`);
   const config = parsed.data;
   if (config.internetAccess && !options.allowInternet)
-    throw new AgentConfigError('internet_access is refused: it needs an explicit local override and is never allowed on AWS');
+    throw new AgentConfigError(
+      'internet_access is refused: it needs an explicit local override and is never allowed on AWS',
+    );
   if (!options.allowInternet && !config.dnsServers.every(isLoopback))
-    throw new AgentConfigError('dns_servers must be loopback addresses (the fake resolver) without the local internet override');
+    throw new AgentConfigError(
+      'dns_servers must be loopback addresses (the fake resolver) without the local internet override',
+    );
   return config;
 }
 
@@ -612,6 +650,8 @@ export const DetonationReportSchema = z
     config: z.record(z.string(), z.unknown()),
   })
   .strict()
-  .refine((r) => r.verdict === verdictOfScore(r.score), { message: 'the verdict must be the band of the score (unknown when null)' });
+  .refine((r) => r.verdict === verdictOfScore(r.score), {
+    message: 'the verdict must be the band of the score (unknown when null)',
+  });
 /** The detonation report. */
 export type DetonationReport = z.infer<typeof DetonationReportSchema>;

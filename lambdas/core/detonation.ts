@@ -28,23 +28,44 @@ export async function prepareDetonation(deps: HandlerDeps, sample: Sample): Prom
   const s3 = deps.clients.s3;
   const version = sample.versionId ? { VersionId: sample.versionId } : {};
   const [sampleUrl, reportUrl] = await Promise.all([
-    getSignedUrl(s3, new GetObjectCommand({ Bucket: sample.bucket, Key: sample.key, ...version }), { expiresIn: URL_EXPIRY_SECONDS }),
-    getSignedUrl(s3, new PutObjectCommand({ Bucket: deps.config.reportsBucket, Key: reportKey, ContentType: 'application/json' }), { expiresIn: URL_EXPIRY_SECONDS }),
+    getSignedUrl(s3, new GetObjectCommand({ Bucket: sample.bucket, Key: sample.key, ...version }), {
+      expiresIn: URL_EXPIRY_SECONDS,
+    }),
+    getSignedUrl(
+      s3,
+      new PutObjectCommand({ Bucket: deps.config.reportsBucket, Key: reportKey, ContentType: 'application/json' }),
+      { expiresIn: URL_EXPIRY_SECONDS },
+    ),
   ]);
   // Validated again here (a configuration must never reach a task that would refuse it), but passed
   // on as written: parsing converts sizes (512 means 512 MiB), so it must happen once, in the agent.
   parseAgentConfig(deps.config.detonation.agent, { allowInternet: false });
-  return { sampleUrl, reportUrl, reportKey, sampleName: sample.key.split('/').pop() || sample.sha256, agentConfig: JSON.stringify(deps.config.detonation.agent) };
+  return {
+    sampleUrl,
+    reportUrl,
+    reportKey,
+    sampleName: sample.key.split('/').pop() || sample.sha256,
+    agentConfig: JSON.stringify(deps.config.detonation.agent),
+  };
 }
 
 /** Reads the detonation report from S3 and validates it; `undefined` when the task wrote none. */
-export async function readDetonationReport(deps: HandlerDeps, reportKey: string): Promise<DetonationReport | undefined> {
+export async function readDetonationReport(
+  deps: HandlerDeps,
+  reportKey: string,
+): Promise<DetonationReport | undefined> {
   try {
-    const object = await deps.clients.s3.send(new GetObjectCommand({ Bucket: deps.config.reportsBucket, Key: reportKey }));
+    const object = await deps.clients.s3.send(
+      new GetObjectCommand({ Bucket: deps.config.reportsBucket, Key: reportKey }),
+    );
     const text = await object.Body?.transformToString('utf8');
     return DetonationReportSchema.parse(JSON.parse(text ?? ''));
   } catch (error) {
-    if ((error as { name?: string }).name === 'NoSuchKey' || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+    if (
+      (error as { name?: string }).name === 'NoSuchKey' ||
+      (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404
+    )
+      return undefined;
     throw error;
   }
 }
@@ -56,17 +77,50 @@ export async function collectDetonation(deps: HandlerDeps, reportKey: string): P
   try {
     report = await readDetonationReport(deps, reportKey);
   } catch (error) {
-    return { ...base, status: 'error', verdict: 'unknown', score: null, reason: `the detonation report is invalid: ${(error as Error).message.slice(0, 300)}` };
+    return {
+      ...base,
+      status: 'error',
+      verdict: 'unknown',
+      score: null,
+      reason: `the detonation report is invalid: ${(error as Error).message.slice(0, 300)}`,
+    };
   }
-  if (!report) return { ...base, reportKey: null, status: 'error', verdict: 'unknown', score: null, reason: 'the detonation task ended without a report' };
+  if (!report)
+    return {
+      ...base,
+      reportKey: null,
+      status: 'error',
+      verdict: 'unknown',
+      score: null,
+      reason: 'the detonation task ended without a report',
+    };
   const native = { value: report.score, scale: 'detonation indicators 0-100' };
-  if (report.status === 'unsupported') return { ...base, status: 'unsupported', verdict: 'unknown', score: null, native, reason: report.error ?? 'not a type the agent runs' };
-  if (report.status === 'error') return { ...base, status: 'error', verdict: 'unknown', score: null, native, reason: report.error ?? 'the agent failed' };
+  if (report.status === 'unsupported')
+    return {
+      ...base,
+      status: 'unsupported',
+      verdict: 'unknown',
+      score: null,
+      native,
+      reason: report.error ?? 'not a type the agent runs',
+    };
+  if (report.status === 'error')
+    return {
+      ...base,
+      status: 'error',
+      verdict: 'unknown',
+      score: null,
+      native,
+      reason: report.error ?? 'the agent failed',
+    };
   return { ...base, status: 'completed', verdict: report.verdict, score: report.score, native };
 }
 
 /** The behaviour indicators of the detonation among these results, for the verdict document. */
-export async function behaviorOf(deps: HandlerDeps, results: readonly EngineResult[]): Promise<DetonationReport['behavior'] | undefined> {
+export async function behaviorOf(
+  deps: HandlerDeps,
+  results: readonly EngineResult[],
+): Promise<DetonationReport['behavior'] | undefined> {
   const detonation = results.find((r) => r.engine === 'detonation' && r.reportKey);
   if (!detonation?.reportKey) return undefined;
   try {

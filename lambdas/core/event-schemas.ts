@@ -1,5 +1,10 @@
 import * as z from 'zod';
-import { SampleAnalysisFailedDetailSchema, SampleVerdictChangedDetailSchema, SampleVerdictDetailSchema, VerdictDocumentSchema } from './schemas';
+import {
+  SampleAnalysisFailedDetailSchema,
+  SampleVerdictChangedDetailSchema,
+  SampleVerdictDetailSchema,
+  VerdictDocumentSchema,
+} from './schemas';
 
 /** The JSON Schemas committed under `schemas/` for consumers that do not use zod, by file name. */
 export function eventJsonSchemas(): Record<string, unknown> {
@@ -9,7 +14,11 @@ export function eventJsonSchemas(): Record<string, unknown> {
     description,
   });
   return {
-    'sample-verdict.schema.json': schema('Sample Verdict', 'Detail of the `Sample Verdict` event (source `sandtrap`, bus `sandtrap`).', SampleVerdictDetailSchema),
+    'sample-verdict.schema.json': schema(
+      'Sample Verdict',
+      'Detail of the `Sample Verdict` event (source `sandtrap`, bus `sandtrap`).',
+      SampleVerdictDetailSchema,
+    ),
     'sample-analysis-failed.schema.json': schema(
       'Sample Analysis Failed',
       'Detail of the `Sample Analysis Failed` event (source `sandtrap`, bus `sandtrap`).',
@@ -20,6 +29,10 @@ export function eventJsonSchemas(): Record<string, unknown> {
       'Detail of the `Sample Verdict Changed` event (source `sandtrap`, bus `sandtrap`): a new analysis disagrees with the stored verdict.',
       SampleVerdictChangedDetailSchema,
     ),
-    'verdict-document.schema.json': schema('Verdict document', 'What `sandtrap analyze --json` prints and reports/<sha256>/verdict.json holds.', VerdictDocumentSchema),
+    'verdict-document.schema.json': schema(
+      'Verdict document',
+      'What `sandtrap analyze --json` prints and reports/<sha256>/verdict.json holds.',
+      VerdictDocumentSchema,
+    ),
   };
 }

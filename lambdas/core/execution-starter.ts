@@ -25,7 +25,9 @@ export class StepFunctionsStarter implements ExecutionStarter {
 
   async startExecution(name: string, input: unknown): Promise<StartOutcome> {
     try {
-      await this.sfn.send(new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name, input: JSON.stringify(input) }));
+      await this.sfn.send(
+        new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name, input: JSON.stringify(input) }),
+      );
       return 'started';
     } catch (error) {
       if ((error as { name?: string }).name === 'ExecutionAlreadyExists') return 'exists';

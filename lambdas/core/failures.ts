@@ -25,10 +25,24 @@ export function messageOf(cause: string | null | undefined): string {
 }
 
 /** Reads bucket and key from a raw event without trusting its shape (it may be the malformed input). */
-function objectOf(event: unknown): { bucket: string | null; key: string | null; versionId: string | null; uploadId: string } {
-  const detail = (event as { detail?: { bucket?: { name?: unknown }; object?: { key?: unknown; 'version-id'?: unknown } } } | undefined)?.detail;
+function objectOf(event: unknown): {
+  bucket: string | null;
+  key: string | null;
+  versionId: string | null;
+  uploadId: string;
+} {
+  const detail = (
+    event as
+      | { detail?: { bucket?: { name?: unknown }; object?: { key?: unknown; 'version-id'?: unknown } } }
+      | undefined
+  )?.detail;
   const text = (value: unknown) => (typeof value === 'string' && value.length > 0 ? value : null);
-  return { bucket: text(detail?.bucket?.name), key: text(detail?.object?.key), versionId: text(detail?.object?.['version-id']), uploadId: uploadIdOf(detail?.object) };
+  return {
+    bucket: text(detail?.bucket?.name),
+    key: text(detail?.object?.key),
+    versionId: text(detail?.object?.['version-id']),
+    uploadId: uploadIdOf(detail?.object),
+  };
 }
 
 /**
@@ -57,20 +71,29 @@ export async function recordFailure(
   // A malformed event names no upload: it is always reported.
   let publish = true;
   if (detail.bucket && detail.key) {
-    publish = await deps.store.putFailureRecord({
-      bucket: detail.bucket,
-      key: detail.key,
-      versionId: detail.versionId ?? null,
-      uploadId: from.uploadId,
-      status: 'failed',
-      ...(detail.sha256 ? { sha256: detail.sha256 } : {}),
-      reason,
-      at: deps.clock.now(),
-    }, executionId ?? state.owner);
+    publish = await deps.store.putFailureRecord(
+      {
+        bucket: detail.bucket,
+        key: detail.key,
+        versionId: detail.versionId ?? null,
+        uploadId: from.uploadId,
+        status: 'failed',
+        ...(detail.sha256 ? { sha256: detail.sha256 } : {}),
+        reason,
+        at: deps.clock.now(),
+      },
+      executionId ?? state.owner,
+    );
   }
   const owner = executionId ?? state.owner;
   if (state.sample && owner) await deps.store.releaseLock(state.sample.sha256, owner);
-  if (publish) deps.log.error('analysis failed', { reason, bucket: detail.bucket, key: detail.key, error: detail.error });
-  else deps.log.warn('failure of a delivery whose upload another execution reports', { reason, bucket: detail.bucket, key: detail.key });
+  if (publish)
+    deps.log.error('analysis failed', { reason, bucket: detail.bucket, key: detail.key, error: detail.error });
+  else
+    deps.log.warn('failure of a delivery whose upload another execution reports', {
+      reason,
+      bucket: detail.bucket,
+      key: detail.key,
+    });
   return { detail, publish };
 }

@@ -49,14 +49,19 @@ const KEY_PATHS: readonly (readonly string[])[] = [
 export function objectKeyOf(input: unknown): string | undefined {
   for (const path of KEY_PATHS) {
     let value: unknown = input;
-    for (const name of path) value = value && typeof value === 'object' ? (value as Record<string, unknown>)[name] : undefined;
+    for (const name of path)
+      value = value && typeof value === 'object' ? (value as Record<string, unknown>)[name] : undefined;
     if (typeof value === 'string') return value;
   }
   return undefined;
 }
 
 /** The faults that hit `step` for an input: a crash, DynamoDB throttling, or neither. */
-export function faultsFor(injection: FaultInjection | undefined, step: string, input: unknown): { key?: string; crash: boolean; throttle: boolean } {
+export function faultsFor(
+  injection: FaultInjection | undefined,
+  step: string,
+  input: unknown,
+): { key?: string; crash: boolean; throttle: boolean } {
   const key = objectKeyOf(input);
   if (!injection || !key?.startsWith(injection.keyPrefix)) return { crash: false, throttle: false };
   const segments = key.slice(injection.keyPrefix.length).split('/');

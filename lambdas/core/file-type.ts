@@ -107,10 +107,18 @@ function isText(head: Buffer): boolean {
 
 function shebangType(head: Buffer): string | undefined {
   if (head[0] !== 0x23 || head[1] !== 0x21) return undefined;
-  const line = head.subarray(2, head.indexOf(0x0a) === -1 ? head.length : head.indexOf(0x0a)).toString('latin1').trim();
+  const line = head
+    .subarray(2, head.indexOf(0x0a) === -1 ? head.length : head.indexOf(0x0a))
+    .toString('latin1')
+    .trim();
   const parts = line.split(/\s+/);
   let program = parts[0]?.split('/').pop() ?? '';
-  if (program === 'env') program = parts.find((p, i) => i > 0 && !p.startsWith('-'))?.split('/').pop() ?? '';
+  if (program === 'env')
+    program =
+      parts
+        .find((p, i) => i > 0 && !p.startsWith('-'))
+        ?.split('/')
+        .pop() ?? '';
   const bare = program.replace(/[0-9.]+$/, '');
   return INTERPRETERS[program] ?? INTERPRETERS[bare];
 }

@@ -12,7 +12,10 @@ export interface StreamDigest {
 }
 
 /** Reads a stream to its end, hashing as it goes; memory stays at one chunk plus `headBytes`. */
-export async function digestStream(body: Readable | AsyncIterable<Uint8Array>, headBytes = 8192): Promise<StreamDigest> {
+export async function digestStream(
+  body: Readable | AsyncIterable<Uint8Array>,
+  headBytes = 8192,
+): Promise<StreamDigest> {
   const sha256 = createHash('sha256');
   const sha1 = createHash('sha1');
   const md5 = createHash('md5');

@@ -34,7 +34,8 @@ export interface HtmlReportInput {
  * The Content-Security-Policy of every report: nothing may load or run, inline styles and `data:`
  * images aside. `base-uri` and `form-action` are not covered by `default-src`, so they are named.
  */
-export const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
+export const REPORT_CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
 
 const ENGINE_NAMES: Record<EngineId, string> = {
   cuckoo: 'Cuckoo',
@@ -150,11 +151,18 @@ function section(id: string, title: string, body: HtmlValue): Section {
 
 /** A caption saying a list was cut by the agent, so a short table is not read as the whole story. */
 function shown(list: BoundedList<unknown>, noun: string, nouns?: string): SafeHtml | null {
-  return list.truncated ? html`<p class="note">Showing ${list.items.length} of ${plural(list.count, noun, nouns)}; the agent left out the rest.</p>` : null;
+  return list.truncated
+    ? html`<p class="note">Showing ${list.items.length} of ${plural(list.count, noun, nouns)}; the agent left out the rest.</p>`
+    : null;
 }
 
 /** A table; with `widths` (percent per column) its layout is fixed, so it fits an A4 page whatever the cells hold. */
-function table(head: readonly string[], rows: readonly HtmlValue[], className = '', widths?: readonly number[]): SafeHtml {
+function table(
+  head: readonly string[],
+  rows: readonly HtmlValue[],
+  className = '',
+  widths?: readonly number[],
+): SafeHtml {
   const cols = widths ? html`<colgroup>${widths.map((w) => html`<col style="width:${w}%">`)}</colgroup>` : null;
   return html`<table class="${className}${widths ? ' fixed' : ''}">${cols}<thead><tr>${head.map((h) => html`<th>${h}</th>`)}</tr></thead><tbody>${rows}</tbody></table>`;
 }
@@ -222,7 +230,10 @@ function bySeverity(a: Indicator, b: Indicator): number {
 }
 
 function maxSeverity(items: readonly Indicator[]): Severity | null {
-  return items.reduce<Severity | null>((m, i) => (m === null || SEVERITY_RANK[i.severity] > SEVERITY_RANK[m] ? i.severity : m), null);
+  return items.reduce<Severity | null>(
+    (m, i) => (m === null || SEVERITY_RANK[i.severity] > SEVERITY_RANK[m] ? i.severity : m),
+    null,
+  );
 }
 
 function behaviorSection(input: HtmlReportInput, view: BehaviorView | null): Section | null {
@@ -237,14 +248,16 @@ function behaviorSection(input: HtmlReportInput, view: BehaviorView | null): Sec
   });
   const groups = BEHAVIOR_KEYS.filter((k) => behavior[k].length > 0).map((key) => {
     const items = [...behavior[key]].sort(bySeverity);
-    return html`<div class="group"><h3>${BEHAVIOR_LABELS[key]} <span class="muted">(${key})</span></h3>${items.map((indicator) => {
-      const seen = firstSeen(indicator, input.detonation);
-      return html`<article class="indicator sev-${indicator.severity}">
+    return html`<div class="group"><h3>${BEHAVIOR_LABELS[key]} <span class="muted">(${key})</span></h3>${items.map(
+      (indicator) => {
+        const seen = firstSeen(indicator, input.detonation);
+        return html`<article class="indicator sev-${indicator.severity}">
 <header>${severityPill(indicator.severity)} <strong>${indicator.title}</strong> <code class="muted">${indicator.id}</code></header>
 <p class="meta">${indicator.attack.length ? html`ATT&amp;CK ${indicator.attack.map((id, i) => html`${i ? ', ' : ''}<code>${id}</code>`)}` : 'No ATT&CK technique'} · ${plural(indicator.occurrences, 'occurrence')}${seen === null ? '' : html` · first seen ${offset(seen)}`}${indicator.truncated ? ' · evidence shortened' : ''}</p>
 <pre class="evidence">${indicator.evidence.map((line, i) => html`${i ? '\n' : ''}${line}`)}</pre>
 </article>`;
-    })}</div>`;
+      },
+    )}</div>`;
   });
   const quiet = BEHAVIOR_KEYS.filter((k) => behavior[k].length === 0).map((k) => BEHAVIOR_LABELS[k]);
   return section(
@@ -295,7 +308,10 @@ function triageSection(d: VerdictDocument): Section {
       ['Version', d.versionId === null ? 'unversioned' : html`<code>${d.versionId}</code>`],
       ['Analysed at', timestamp(d.analyzedAt)],
       ['Analysis time', duration(d.durationMs)],
-      ['Cached', d.cached ? 'yes: the verdict of an earlier analysis of the same content' : 'no: analysed for this upload'],
+      [
+        'Cached',
+        d.cached ? 'yes: the verdict of an earlier analysis of the same content' : 'no: analysed for this upload',
+      ],
     ]),
   );
 }
@@ -310,14 +326,18 @@ function reportCell(e: EngineResult, sha256: string, links: Record<string, strin
   const href = given === undefined ? null : safeHref(given);
   if (href) return html`<a href="${href}" rel="noopener noreferrer" target="_blank">vendor report</a>`;
   // The sample's hash is in the banner already; shortened, the stored key fits its column.
-  const key = e.reportKey ? html`<code class="small">${e.reportKey.replace(sha256, `${sha256.slice(0, 8)}…`)}</code>` : null;
-  if (given !== undefined) return html`<span class="muted">link withheld (not http/https)</span>${key ? html`<br>${key}` : null}`;
+  const key = e.reportKey
+    ? html`<code class="small">${e.reportKey.replace(sha256, `${sha256.slice(0, 8)}…`)}</code>`
+    : null;
+  if (given !== undefined)
+    return html`<span class="muted">link withheld (not http/https)</span>${key ? html`<br>${key}` : null}`;
   return key ?? html`<span class="muted">—</span>`;
 }
 
 function enginesSection(d: VerdictDocument, links: Record<string, string> | undefined): Section {
   const title = 'Engines';
-  if (d.engineResults.length === 0) return section('engines', title, empty('No engine analysed this sample: the verdict comes from triage only.'));
+  if (d.engineResults.length === 0)
+    return section('engines', title, empty('No engine analysed this sample: the verdict comes from triage only.'));
   const rows = d.engineResults.map(
     (e) => html`<tr>
 <td><strong>${ENGINE_NAMES[e.engine] ?? e.engine}</strong><br><code class="muted small">${e.engine}</code></td>
@@ -328,7 +348,16 @@ function enginesSection(d: VerdictDocument, links: Record<string, string> | unde
 <td>${reportCell(e, d.sha256, links)}</td>
 </tr>`,
   );
-  return section('engines', title, table(['Engine', 'Status', 'Verdict and score', 'Native score', 'Reason', 'Report'], rows, 'engines', [17, 13, 16, 18, 24, 12]));
+  return section(
+    'engines',
+    title,
+    table(
+      ['Engine', 'Status', 'Verdict and score', 'Native score', 'Reason', 'Report'],
+      rows,
+      'engines',
+      [17, 13, 16, 18, 24, 12],
+    ),
+  );
 }
 
 // ---------------------------------------------------------------- detonation
@@ -362,10 +391,21 @@ function detonationSection(r: DetonationReport | undefined, view: BehaviorView |
       ['Status', html`${r.status}${r.error ? html` · ${r.error}` : null}`],
       ['Verdict', html`${verdictPill(r.verdict)} ${r.score === null ? 'no score' : `score ${r.score}`}`],
       ['Sample name', html`<code>${r.sample.name}</code>`],
-      ['Prepared as', [prep.method, prep.interpreter && ` with ${prep.interpreter}`, prep.compiler && ` compiled by ${prep.compiler}`, prep.reason && ` (${prep.reason})`]],
+      [
+        'Prepared as',
+        [
+          prep.method,
+          prep.interpreter && ` with ${prep.interpreter}`,
+          prep.compiler && ` compiled by ${prep.compiler}`,
+          prep.reason && ` (${prep.reason})`,
+        ],
+      ],
       ['Started', timestamp(r.startedAt)],
       ['Ran for', `${duration(r.durationMs)}, ended: ${r.endReason}${r.timedOut ? ' (timed out)' : ''}`],
-      ['Limits', `${r.limits.cpus} CPU, ${bytes(r.limits.memoryBytes)} memory, ${r.limits.processes} processes, ${r.limits.timeoutSeconds} s timeout`],
+      [
+        'Limits',
+        `${r.limits.cpus} CPU, ${bytes(r.limits.memoryBytes)} memory, ${r.limits.processes} processes, ${r.limits.timeoutSeconds} s timeout`,
+      ],
       ['Limits hit', hit.length ? html`<strong>${hit.join(', ')}</strong>` : 'none'],
       [
         'Monitoring',
@@ -379,7 +419,10 @@ ${
         members.items.length
           ? table(
               ['Path', 'Type', 'Size', 'Action'],
-              members.items.map((m) => html`<tr><td><code>${m.path}</code></td><td>${m.fileType}</td><td class="num">${bytes(m.size)}</td><td>${m.action}${m.reason ? html`<br><span class="muted">${m.reason}</span>` : null}</td></tr>`),
+              members.items.map(
+                (m) =>
+                  html`<tr><td><code>${m.path}</code></td><td>${m.fileType}</td><td class="num">${bytes(m.size)}</td><td>${m.action}${m.reason ? html`<br><span class="muted">${m.reason}</span>` : null}</td></tr>`,
+              ),
             )
           : empty('The archive has no members.')
       }${shown(members, 'member')}`
@@ -409,7 +452,9 @@ function processTree(processes: readonly ProcessRecord[]): SafeHtml {
     for (const p of list) drawn.add(p);
     return html`<ul>${list.map((p) => {
       const ended =
-        p.end === null ? 'still running at the end' : `${offset(p.end)}${p.signal ? `, killed by ${p.signal}` : p.exitCode === null ? '' : `, exit ${p.exitCode}`}`;
+        p.end === null
+          ? 'still running at the end'
+          : `${offset(p.end)}${p.signal ? `, killed by ${p.signal}` : p.exitCode === null ? '' : `, exit ${p.exitCode}`}`;
       return html`<li><div class="proc"><span class="pid">${p.pid}</span> <code class="exe">${p.exe ?? '(unknown executable)'}</code>${p.argv.length ? html` <code class="argv">${shellJoin(p.argv)}</code>` : null}
 <div class="meta">uid ${p.uid ?? '?'} · ${offset(p.start)} → ${ended}${p.member ? html` · from <code>${p.member}</code>` : null}</div></div>${draw(children.get(p.pid) ?? [])}</li>`;
     })}</ul>`;
@@ -422,16 +467,45 @@ function processTree(processes: readonly ProcessRecord[]): SafeHtml {
 function processSection(r: DetonationReport): Section {
   const title = 'Process tree';
   if (r.processes.items.length === 0)
-    return section('processes', title, empty(r.capabilities.tracer === 'none' ? 'No processes were recorded: the system-call tracer was not available.' : 'No processes were recorded.'));
-  return section('processes', title, html`${processTree(r.processes.items)}${shown(r.processes, 'process', 'processes')}`);
+    return section(
+      'processes',
+      title,
+      empty(
+        r.capabilities.tracer === 'none'
+          ? 'No processes were recorded: the system-call tracer was not available.'
+          : 'No processes were recorded.',
+      ),
+    );
+  return section(
+    'processes',
+    title,
+    html`${processTree(r.processes.items)}${shown(r.processes, 'process', 'processes')}`,
+  );
 }
 
-const MUTATING = new Set(['write', 'create', 'truncate', 'append', 'delete', 'rename-from', 'rename-to', 'chmod', 'chown', 'mkdir', 'rmdir', 'link', 'symlink', 'mknod', 'mount']);
+const MUTATING = new Set([
+  'write',
+  'create',
+  'truncate',
+  'append',
+  'delete',
+  'rename-from',
+  'rename-to',
+  'chmod',
+  'chown',
+  'mkdir',
+  'rmdir',
+  'link',
+  'symlink',
+  'mknod',
+  'mount',
+]);
 
 function filesSection(r: DetonationReport): Section {
   const title = 'File activity';
   const list = r.fileOperations;
-  if (list.items.length === 0) return section('files', title, empty('No file activity was recorded in the watched directories.'));
+  if (list.items.length === 0)
+    return section('files', title, empty('No file activity was recorded in the watched directories.'));
   const rows = [...list.items]
     .sort((a, b) => a.first - b.first)
     .map(
@@ -439,13 +513,24 @@ function filesSection(r: DetonationReport): Section {
 <td>${f.operations.map((op) => html`<span class="op${MUTATING.has(op) ? ' mut' : ''}">${op}</span>`)}</td>
 <td class="num">${thousands(f.count)}</td><td class="num">${f.failures ? html`<strong>${thousands(f.failures)}</strong>` : '0'}</td></tr>`,
     );
-  return section('files', title, html`${table(['First', 'Path', 'Operations', 'Count', 'Failed'], rows, 'files')}${shown(list, 'path')}`);
+  return section(
+    'files',
+    title,
+    html`${table(['First', 'Path', 'Operations', 'Count', 'Failed'], rows, 'files')}${shown(list, 'path')}`,
+  );
 }
 
 function networkSection(r: DetonationReport): Section {
   const title = 'Network activity';
   const n = r.network;
-  const part = <T>(heading: string, list: BoundedList<T>, noun: string, none: string, head: string[], row: (item: T) => SafeHtml): SafeHtml =>
+  const part = <T>(
+    heading: string,
+    list: BoundedList<T>,
+    noun: string,
+    none: string,
+    head: string[],
+    row: (item: T) => SafeHtml,
+  ): SafeHtml =>
     html`<h3>${heading}</h3>${list.items.length ? html`${table(head, list.items.map(row))}${shown(list, noun)}` : empty(none)}`;
   const where = (address: string | null, port: number | null) => `${address ?? '?'}${port === null ? '' : `:${port}`}`;
   const strings = r.staticStrings;
@@ -495,15 +580,35 @@ function timelineSection(r: DetonationReport, view: BehaviorView | null): Sectio
   const lanes: Array<{ name: string; markers: Marker[] }> = [
     {
       name: 'Executions',
-      markers: r.executions.items.map((e) => ({ time: e.time, label: `${offset(e.time)} exec ${shellJoin(e.argv.length ? e.argv : [e.path])} (${e.result})`, className: e.result === 'ok' ? 'm-exec' : 'm-fail' })),
+      markers: r.executions.items.map((e) => ({
+        time: e.time,
+        label: `${offset(e.time)} exec ${shellJoin(e.argv.length ? e.argv : [e.path])} (${e.result})`,
+        className: e.result === 'ok' ? 'm-exec' : 'm-fail',
+      })),
     },
     {
       name: 'Network',
       markers: [
-        ...r.network.dnsQueries.items.map((q) => ({ time: q.time, label: `${offset(q.time)} DNS ${q.type} ${q.name}`, className: 'm-net' })),
-        ...r.network.connections.items.map((c) => ({ time: c.time, label: `${offset(c.time)} ${c.protocol} ${c.address}${c.port === null ? '' : `:${c.port}`} ${c.action}`, className: 'm-net' })),
-        ...r.network.httpRequests.items.map((h) => ({ time: h.time, label: `${offset(h.time)} HTTP ${h.method} ${h.host}${h.path}`, className: 'm-net' })),
-        ...r.network.tlsServerNames.items.map((t) => ({ time: t.time, label: `${offset(t.time)} TLS ${t.serverName}`, className: 'm-net' })),
+        ...r.network.dnsQueries.items.map((q) => ({
+          time: q.time,
+          label: `${offset(q.time)} DNS ${q.type} ${q.name}`,
+          className: 'm-net',
+        })),
+        ...r.network.connections.items.map((c) => ({
+          time: c.time,
+          label: `${offset(c.time)} ${c.protocol} ${c.address}${c.port === null ? '' : `:${c.port}`} ${c.action}`,
+          className: 'm-net',
+        })),
+        ...r.network.httpRequests.items.map((h) => ({
+          time: h.time,
+          label: `${offset(h.time)} HTTP ${h.method} ${h.host}${h.path}`,
+          className: 'm-net',
+        })),
+        ...r.network.tlsServerNames.items.map((t) => ({
+          time: t.time,
+          label: `${offset(t.time)} TLS ${t.serverName}`,
+          className: 'm-net',
+        })),
       ],
     },
   ];
@@ -511,7 +616,12 @@ function timelineSection(r: DetonationReport, view: BehaviorView | null): Sectio
   const timed: Marker[] = [];
   for (const i of indicators) {
     const t = firstSeen(i, r);
-    if (t !== null) timed.push({ time: t, label: `${offset(t)} ${i.severity}: ${i.title} (${i.id})`, className: `m-ind s-${i.severity}` });
+    if (t !== null)
+      timed.push({
+        time: t,
+        label: `${offset(t)} ${i.severity}: ${i.title} (${i.id})`,
+        className: `m-ind s-${i.severity}`,
+      });
   }
   lanes.push({ name: 'Indicators', markers: timed });
   if (samples.length === 0 && lanes.every((l) => l.markers.length === 0))
@@ -522,12 +632,20 @@ function timelineSection(r: DetonationReport, view: BehaviorView | null): Sectio
   const cpu = samples.map((s, i) => {
     const prev = samples[i - 1];
     // cpuSeconds covers the live processes only, so it drops when one exits; a drop is not negative work.
-    return prev && s.time > prev.time ? Math.max(0, ((s.cpuSeconds - prev.cpuSeconds) / (s.time - prev.time)) * 100) : 0;
+    return prev && s.time > prev.time
+      ? Math.max(0, ((s.cpuSeconds - prev.cpuSeconds) / (s.time - prev.time)) * 100)
+      : 0;
   });
   const series = [
     { name: 'CPU', unit: '% of a core', values: cpu, format: (v: number) => `${Math.round(v)}%`, className: 'l-cpu' },
     { name: 'Memory', unit: 'resident', values: samples.map((s) => s.rssBytes), format: bytes, className: 'l-mem' },
-    { name: 'Processes', unit: 'live', values: samples.map((s) => s.processes), format: (v: number) => String(v), className: 'l-proc' },
+    {
+      name: 'Processes',
+      unit: 'live',
+      values: samples.map((s) => s.processes),
+      format: (v: number) => String(v),
+      className: 'l-proc',
+    },
   ];
 
   const parts: SafeHtml[] = [];
@@ -536,7 +654,10 @@ function timelineSection(r: DetonationReport, view: BehaviorView | null): Sectio
     for (const s of series) {
       const peak = Math.max(...s.values, 0);
       const scale = peak > 0 ? peak : 1;
-      const points = samples.map((sample, i) => `${x(sample.time).toFixed(1)},${(y + CHART.panel - ((s.values[i] ?? 0) / scale) * CHART.panel).toFixed(1)}`);
+      const points = samples.map(
+        (sample, i) =>
+          `${x(sample.time).toFixed(1)},${(y + CHART.panel - ((s.values[i] ?? 0) / scale) * CHART.panel).toFixed(1)}`,
+      );
       const first = samples[0]?.time ?? 0;
       const last = samples[samples.length - 1]?.time ?? 0;
       const area = `${x(first).toFixed(1)},${y + CHART.panel} ${points.join(' ')} ${x(last).toFixed(1)},${y + CHART.panel}`;
@@ -560,7 +681,9 @@ ${lane.markers.map((m) => html`<circle class="${m.className}" cx="${x(m.time).to
   const step = tickStep(end);
   const ticks: SafeHtml[] = [];
   for (let t = 0; t <= end + 1e-9; t += step)
-    ticks.push(html`<line class="tick" x1="${x(t).toFixed(1)}" x2="${x(t).toFixed(1)}" y1="${CHART.top}" y2="${y}"/><text class="axis" x="${x(t).toFixed(1)}" y="${y + 16}" text-anchor="middle">${t}s</text>`);
+    ticks.push(
+      html`<line class="tick" x1="${x(t).toFixed(1)}" x2="${x(t).toFixed(1)}" y1="${CHART.top}" y2="${y}"/><text class="axis" x="${x(t).toFixed(1)}" y="${y + 16}" text-anchor="middle">${t}s</text>`,
+    );
   const height = y + CHART.axis;
   const untimed = indicators.length - timed.length;
   return section(
@@ -686,8 +809,10 @@ export function renderHtmlReport(input: HtmlReportInput): string {
 <div class="top"><span class="brand">Sandtrap analysis report</span><span>Generated ${timestamp(input.generatedAt)}</span></div>
 ${banner(input, view)}
 <nav class="toc">${sections.map((x) => html`<a href="#${x.id}">${x.title}</a>`)}</nav>
-${sections.map((x) => html`<section id="${x.id}"><h2>${x.title}</h2>${x.body}</section>
-`)}
+${sections.map(
+  (x) => html`<section id="${x.id}"><h2>${x.title}</h2>${x.body}</section>
+`,
+)}
 <footer>Sandtrap · ${d.sha256} · generated ${timestamp(input.generatedAt)} · this file runs no script and loads nothing from the network.</footer>
 </main>
 </body>

@@ -63,7 +63,8 @@ export function lambdaHandler<I, O>(
       if (faults.crash) throw new InjectedFault(name, faults.key ?? '');
       const output = await core(event);
       metrics.addMetric(`${name}Succeeded`, MetricUnit.Count, 1);
-      for (const [metric, count] of Object.entries(countsOf?.(output) ?? {})) metrics.addMetric(metric, MetricUnit.Count, count);
+      for (const [metric, count] of Object.entries(countsOf?.(output) ?? {}))
+        metrics.addMetric(metric, MetricUnit.Count, count);
       return output;
     } catch (error) {
       metrics.addMetric(`${name}Failed`, MetricUnit.Count, 1);

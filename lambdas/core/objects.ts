@@ -31,14 +31,23 @@ const version = (ref: ObjectRef) => (ref.versionId ? { VersionId: ref.versionId 
 
 function isNotFound(error: unknown): boolean {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.name === 'NoSuchVersion' || e?.$metadata?.httpStatusCode === 404;
+  return (
+    e?.name === 'NotFound' ||
+    e?.name === 'NoSuchKey' ||
+    e?.name === 'NoSuchVersion' ||
+    e?.$metadata?.httpStatusCode === 404
+  );
 }
 
 /** HeadObject, or `undefined` when the object (or that version) does not exist. */
 export async function headObject(s3: S3Client, ref: ObjectRef): Promise<ObjectHead | undefined> {
   try {
     const head = await s3.send(new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key, ...version(ref) }));
-    return { size: head.ContentLength ?? 0, versionId: head.VersionId ?? ref.versionId ?? null, contentType: head.ContentType };
+    return {
+      size: head.ContentLength ?? 0,
+      versionId: head.VersionId ?? ref.versionId ?? null,
+      contentType: head.ContentType,
+    };
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw error;
@@ -64,7 +73,9 @@ export async function mergeObjectTags(s3: S3Client, ref: ObjectRef, tags: Record
   const current = await s3.send(new GetObjectTaggingCommand({ Bucket: ref.bucket, Key: ref.key, ...version(ref) }));
   const kept = (current.TagSet ?? []).filter((tag) => tag.Key !== undefined && !(tag.Key in tags));
   const TagSet = [...Object.entries(tags).map(([Key, Value]) => ({ Key, Value })), ...kept].slice(0, 10);
-  await s3.send(new PutObjectTaggingCommand({ Bucket: ref.bucket, Key: ref.key, ...version(ref), Tagging: { TagSet } }));
+  await s3.send(
+    new PutObjectTaggingCommand({ Bucket: ref.bucket, Key: ref.key, ...version(ref), Tagging: { TagSet } }),
+  );
 }
 
 /** Reads an object's tags as a plain record. */
@@ -90,7 +101,13 @@ export async function streamGzipToS3(
   const gzip = createGzip();
   const upload = new Upload({
     client: s3,
-    params: { Bucket: target.bucket, Key: target.key, Body: gzip, ContentType: target.contentType, ContentEncoding: 'gzip' },
+    params: {
+      Bucket: target.bucket,
+      Key: target.key,
+      Body: gzip,
+      ContentType: target.contentType,
+      ContentEncoding: 'gzip',
+    },
   });
   await Promise.all([pipeline(source, counted, gzip), upload.done()]);
   return { bytesIn };
@@ -98,18 +115,35 @@ export async function streamGzipToS3(
 
 /** Writes a small JSON document (verdict.json) to S3. */
 export async function putJson(s3: S3Client, bucket: string, key: string, document: unknown): Promise<void> {
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(document, null, 2), ContentType: 'application/json' }));
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: JSON.stringify(document, null, 2),
+      ContentType: 'application/json',
+    }),
+  );
 }
 
 /**
  * Moves one object version to the quarantine bucket under the same key: the copy keeps its metadata
  * and tags, then the original version is deleted (other versions of the key stay). Returns where it went.
  */
-export async function moveToQuarantine(s3: S3Client, ref: ObjectRef, quarantineBucket: string): Promise<{ bucket: string; key: string; versionId: string | null }> {
+export async function moveToQuarantine(
+  s3: S3Client,
+  ref: ObjectRef,
+  quarantineBucket: string,
+): Promise<{ bucket: string; key: string; versionId: string | null }> {
   const source = `${ref.bucket}/${ref.key.split('/').map(encodeURIComponent).join('/')}${ref.versionId ? `?versionId=${encodeURIComponent(ref.versionId)}` : ''}`;
   const tags = await getObjectTags(s3, ref);
   const copied = await s3.send(
-    new CopyObjectCommand({ Bucket: quarantineBucket, Key: ref.key, CopySource: source, MetadataDirective: 'COPY', TaggingDirective: 'COPY' }),
+    new CopyObjectCommand({
+      Bucket: quarantineBucket,
+      Key: ref.key,
+      CopySource: source,
+      MetadataDirective: 'COPY',
+      TaggingDirective: 'COPY',
+    }),
   );
   // Tags are set again explicitly: not every S3 implementation honours TaggingDirective.
   const destination = { bucket: quarantineBucket, key: ref.key, versionId: copied.VersionId ?? null };

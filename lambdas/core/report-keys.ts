@@ -5,5 +5,6 @@ export const reportKeys = {
     `reports/${sha256}/${engine}/${itemId.replace(/[^A-Za-z0-9._-]/g, '_')}.${extension}.gz`,
   html: (sha256: string) => `reports/${sha256}/report.html`,
   /** The detonation agent PUTs its JSON report here through a presigned URL (not compressed). */
-  detonation: (sha256: string, runId: string) => `reports/${sha256}/detonation/${runId.replace(/[^A-Za-z0-9._-]/g, '_')}.json`,
+  detonation: (sha256: string, runId: string) =>
+    `reports/${sha256}/detonation/${runId.replace(/[^A-Za-z0-9._-]/g, '_')}.json`,
 };

@@ -11,6 +11,7 @@ export function routeEngines(sample: Sample, config: Pick<RuntimeConfig, 'vendor
     .filter((vendor) => !vendor.fileTypes?.length || vendor.fileTypes.includes(sample.fileType))
     .map((vendor) => vendor.id);
   const { detonation } = config;
-  const detonate = detonation.enabled && detonation.fileTypes.includes(sample.fileType) && sample.size <= detonation.maxFileBytes;
+  const detonate =
+    detonation.enabled && detonation.fileTypes.includes(sample.fileType) && sample.size <= detonation.maxFileBytes;
   return detonate ? [...vendors, DETONATION_ENGINE] : vendors;
 }

@@ -1,7 +1,17 @@
 import * as z from 'zod';
 
 /** Every engine id the pipeline knows: the nine vendor connectors and our own detonation. */
-export const VENDOR_IDS = ['cuckoo', 'cape', 'falcon', 'fireeye', 'joe', 'vmray', 'wildfire', 'triage', 'opswat'] as const;
+export const VENDOR_IDS = [
+  'cuckoo',
+  'cape',
+  'falcon',
+  'fireeye',
+  'joe',
+  'vmray',
+  'wildfire',
+  'triage',
+  'opswat',
+] as const;
 export const DETONATION_ENGINE = 'detonation' as const;
 
 export const VendorIdSchema = z.enum(VENDOR_IDS);
@@ -95,8 +105,11 @@ export const EngineResultSchema = z.object({
 export type EngineResult = z.infer<typeof EngineResultSchema>;
 
 /** The upload id of an event's object: its version id, else S3's sequencer, else its ETag. */
-export function uploadIdOf(object: { 'version-id'?: unknown; sequencer?: unknown; etag?: unknown } | undefined): string {
-  for (const value of [object?.['version-id'], object?.sequencer, object?.etag]) if (typeof value === 'string' && value) return value;
+export function uploadIdOf(
+  object: { 'version-id'?: unknown; sequencer?: unknown; etag?: unknown } | undefined,
+): string {
+  for (const value of [object?.['version-id'], object?.sequencer, object?.etag])
+    if (typeof value === 'string' && value) return value;
   return 'unknown';
 }
 

@@ -29,7 +29,10 @@ export const VERDICT_BANDS: Record<Exclude<Verdict, 'unknown'>, { min: number; m
 };
 
 /** The default policy's thresholds, which {@link VERDICT_BANDS} draw. */
-export const DEFAULT_THRESHOLDS = { suspiciousAt: VERDICT_BANDS.suspicious.min, maliciousAt: VERDICT_BANDS.malicious.min } as const;
+export const DEFAULT_THRESHOLDS = {
+  suspiciousAt: VERDICT_BANDS.suspicious.min,
+  maliciousAt: VERDICT_BANDS.malicious.min,
+} as const;
 
 /** A score kept inside the band of the verdict a vendor named, so that score and verdict never disagree. */
 export function clampToBand(value: number, verdict: Exclude<Verdict, 'unknown'>): number {

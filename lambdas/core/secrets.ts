@@ -8,7 +8,10 @@ const SECRET_CACHE_SECONDS = 300;
  * Resolves a vendor credential: from Secrets Manager (cached for five minutes) when deployed, or from
  * an environment variable locally. The value is returned to the connector and never logged.
  */
-export async function resolveSecret(source: SecretSource | undefined, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+export async function resolveSecret(
+  source: SecretSource | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string | undefined> {
   if (!source || 'anonymous' in source) return undefined;
   if ('env' in source) {
     const value = env[source.env];

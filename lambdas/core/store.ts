@@ -1,5 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import type { EngineResult, Sample, Verdict } from './schemas';
 
 /** Table key names and the TTL attribute: contracts with the CDK table definition. */
@@ -101,14 +107,19 @@ export class VerdictStore {
   async putVerdict(record: VerdictRecord, cacheTtlSeconds: number): Promise<void> {
     const expiresAt = Math.ceil(record.analyzedAt / 1000) + Math.max(cacheTtlSeconds, 1);
     await this.ddb.send(
-      new PutCommand({ TableName: this.tableName, Item: { pk: samplePk(record.sha256), sk: 'VERDICT', ...record, expiresAt } }),
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: samplePk(record.sha256), sk: 'VERDICT', ...record, expiresAt },
+      }),
     );
   }
 
   /** Keeps one engine's result beside the verdict. */
   async putEngineResult(sha256: string, result: EngineResult, at: number): Promise<void> {
     const sk = `ENGINE#${result.engine}#${result.itemId ?? 'none'}`;
-    await this.ddb.send(new PutCommand({ TableName: this.tableName, Item: { pk: samplePk(sha256), sk, ...result, at } }));
+    await this.ddb.send(
+      new PutCommand({ TableName: this.tableName, Item: { pk: samplePk(sha256), sk, ...result, at } }),
+    );
   }
 
   /** Records how one object version ended (verdict or failure): its one terminal record. */
@@ -144,13 +155,29 @@ export class VerdictStore {
    * starts no second analysis. A claim whose holder died can be taken over after `staleAfterMs`.
    * The original event is kept with the claim, so that a sweep can re-drive the upload.
    */
-  async claimObject(object: ObjectVersion, owner: string, now: number, staleAfterMs: number, event: unknown): Promise<ClaimOutcome> {
+  async claimObject(
+    object: ObjectVersion,
+    owner: string,
+    now: number,
+    staleAfterMs: number,
+    event: unknown,
+  ): Promise<ClaimOutcome> {
     try {
       await this.ddb.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...objectRecordKey(object), bucket: object.bucket, key: object.key, uploadId: object.uploadId, status: 'analyzing', owner, claimedAt: now, event: JSON.stringify(event) },
-          ConditionExpression: 'attribute_not_exists(pk) OR (#status = :analyzing AND (#owner = :owner OR claimedAt < :stale))',
+          Item: {
+            ...objectRecordKey(object),
+            bucket: object.bucket,
+            key: object.key,
+            uploadId: object.uploadId,
+            status: 'analyzing',
+            owner,
+            claimedAt: now,
+            event: JSON.stringify(event),
+          },
+          ConditionExpression:
+            'attribute_not_exists(pk) OR (#status = :analyzing AND (#owner = :owner OR claimedAt < :stale))',
           ExpressionAttributeNames: { '#status': 'status', '#owner': 'owner' },
           ExpressionAttributeValues: { ':analyzing': 'analyzing', ':owner': owner, ':stale': now - staleAfterMs },
         }),
@@ -158,14 +185,18 @@ export class VerdictStore {
       return 'claimed';
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      const { Item } = await this.ddb.send(new GetCommand({ TableName: this.tableName, Key: objectRecordKey(object), ConsistentRead: true }));
+      const { Item } = await this.ddb.send(
+        new GetCommand({ TableName: this.tableName, Key: objectRecordKey(object), ConsistentRead: true }),
+      );
       return Item?.status === 'analyzing' ? 'in-progress' : 'done';
     }
   }
 
   /** An upload's record, if any. */
   async getObjectRecord(object: ObjectVersion): Promise<Record<string, unknown> | undefined> {
-    const { Item } = await this.ddb.send(new GetCommand({ TableName: this.tableName, Key: objectRecordKey(object), ConsistentRead: true }));
+    const { Item } = await this.ddb.send(
+      new GetCommand({ TableName: this.tableName, Key: objectRecordKey(object), ConsistentRead: true }),
+    );
     return Item;
   }
 
@@ -180,7 +211,10 @@ export class VerdictStore {
     for (let start = 0; start < keys.length; start += BATCH_GET_KEYS) {
       let pending: Record<string, unknown>[] = keys.slice(start, start + BATCH_GET_KEYS);
       for (let round = 0; pending.length > 0; round++) {
-        if (round === BATCH_GET_ROUNDS) throw new Error(`DynamoDB left ${pending.length} upload records unread after ${round} rounds of BatchGetItem`);
+        if (round === BATCH_GET_ROUNDS)
+          throw new Error(
+            `DynamoDB left ${pending.length} upload records unread after ${round} rounds of BatchGetItem`,
+          );
         if (round > 0) await sleep(Math.min(50 * 2 ** round, 2000));
         const { Responses, UnprocessedKeys } = await this.ddb.send(
           new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
@@ -201,7 +235,14 @@ export class VerdictStore {
       await this.ddb.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { pk: lockPk(sha256), sk: 'LOCK', owner, lockedAt: now, lockExpiresAt: now + ttlSeconds * 1000, expiresAt: Math.ceil(now / 1000) + ttlSeconds },
+          Item: {
+            pk: lockPk(sha256),
+            sk: 'LOCK',
+            owner,
+            lockedAt: now,
+            lockExpiresAt: now + ttlSeconds * 1000,
+            expiresAt: Math.ceil(now / 1000) + ttlSeconds,
+          },
           ConditionExpression: 'attribute_not_exists(pk) OR lockExpiresAt < :now OR #owner = :owner',
           ExpressionAttributeNames: { '#owner': 'owner' },
           ExpressionAttributeValues: { ':now': now, ':owner': owner },

@@ -8,7 +8,12 @@ import { ConfigError, jsonFromEnv } from './config';
 export const SweepSettingsSchema = z
   .object({
     /** An upload without any record this long after it was written lost its event: it is re-driven. */
-    deadlineMinutes: z.number().int().positive().max(7 * 24 * 60).default(60),
+    deadlineMinutes: z
+      .number()
+      .int()
+      .positive()
+      .max(7 * 24 * 60)
+      .default(60),
     /** Uploads written longer ago than this are not looked at any more. */
     lookbackDays: z.number().int().positive().max(365).default(7),
     /** Re-drives started by one run at most, so that a run ends well within its timeout; the next run goes on. */
@@ -17,7 +22,10 @@ export const SweepSettingsSchema = z
     maxAttempts: z.number().int().positive().max(20).default(3),
   })
   .strict()
-  .refine((s) => s.lookbackDays * 24 * 60 > s.deadlineMinutes, { message: 'lookbackDays must reach further back than deadlineMinutes', path: ['lookbackDays'] });
+  .refine((s) => s.lookbackDays * 24 * 60 > s.deadlineMinutes, {
+    message: 'lookbackDays must reach further back than deadlineMinutes',
+    path: ['lookbackDays'],
+  });
 export type SweepSettings = z.infer<typeof SweepSettingsSchema>;
 export type SweepSettingsInput = z.input<typeof SweepSettingsSchema>;
 
@@ -54,6 +62,7 @@ export function loadSweepConfig(env: Record<string, string | undefined> = proces
     ...(env[SWEEP_ENV.ingestPrefix] ? { ingestPrefix: env[SWEEP_ENV.ingestPrefix] } : {}),
     stateMachineArn: env[SWEEP_ENV.stateMachineArn],
   });
-  if (!parsed.success) throw new ConfigError(`sweep configuration (${Object.values(SWEEP_ENV).join(', ')})`, parsed.error);
+  if (!parsed.success)
+    throw new ConfigError(`sweep configuration (${Object.values(SWEEP_ENV).join(', ')})`, parsed.error);
   return parsed.data;
 }

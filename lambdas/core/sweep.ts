@@ -62,7 +62,10 @@ export interface SweepSummary {
 }
 
 /** The sweep's options from its function's configuration and the pipeline's settings. */
-export function sweepOptionsOf(config: SweepConfig, settings: Pick<RuntimeSettings, 'engineDeadlineSeconds'>): SweepOptions {
+export function sweepOptionsOf(
+  config: SweepConfig,
+  settings: Pick<RuntimeSettings, 'engineDeadlineSeconds'>,
+): SweepOptions {
   return {
     bucket: config.ingestBucket,
     ...(config.ingestPrefix ? { prefix: config.ingestPrefix } : {}),
@@ -77,7 +80,11 @@ export function sweepOptionsOf(config: SweepConfig, settings: Pick<RuntimeSettin
 
 /** An upload's identity as Triage derives it from the event the listing stands for. */
 function uploadOf(bucket: string, listed: ListedUpload): ObjectVersion {
-  return { bucket, key: listed.key, uploadId: uploadIdOf({ 'version-id': listed.versionId ?? undefined, etag: listed.etag }) };
+  return {
+    bucket,
+    key: listed.key,
+    uploadId: uploadIdOf({ 'version-id': listed.versionId ?? undefined, etag: listed.etag }),
+  };
 }
 
 /** Names an upload in execution names: 32 hex digits of the sha256 of bucket, key and upload id. */
@@ -108,7 +115,12 @@ function objectCreatedEventOf(bucket: string, listed: ListedUpload): ObjectCreat
     time: new Date(listed.lastModified).toISOString().replace(/\.\d{3}Z$/, 'Z'),
     detail: {
       bucket: { name: bucket },
-      object: { key: listed.key, size: listed.size, etag: listed.etag, ...(listed.versionId ? { 'version-id': listed.versionId } : {}) },
+      object: {
+        key: listed.key,
+        size: listed.size,
+        etag: listed.etag,
+        ...(listed.versionId ? { 'version-id': listed.versionId } : {}),
+      },
     },
   });
 }
@@ -119,7 +131,8 @@ function claimedEventOf(record: Record<string, unknown>, upload: ObjectVersion):
   try {
     const event: unknown = JSON.parse(record.event);
     const parsed = ObjectCreatedEventSchema.safeParse(event);
-    if (!parsed.success || parsed.data.sandtrap?.reanalyze || uploadIdOf(parsed.data.detail.object) !== upload.uploadId) return undefined;
+    if (!parsed.success || parsed.data.sandtrap?.reanalyze || uploadIdOf(parsed.data.detail.object) !== upload.uploadId)
+      return undefined;
     return event;
   } catch {
     return undefined;
@@ -155,7 +168,16 @@ export async function sweepUploads(deps: SweepDeps, options: SweepOptions): Prom
   const writtenBefore = now - options.deadlineMs;
   const writtenSince = now - options.lookbackMs;
   const claimedBefore = now - options.claimStaleAfterMs - CLOCK_SKEW_MS;
-  const summary: SweepSummary = { listed: 0, candidates: 0, redriven: 0, skippedTerminal: 0, inFlight: 0, alreadyRedriven: 0, abandoned: 0, capped: false };
+  const summary: SweepSummary = {
+    listed: 0,
+    candidates: 0,
+    redriven: 0,
+    skippedTerminal: 0,
+    inFlight: 0,
+    alreadyRedriven: 0,
+    abandoned: 0,
+    capped: false,
+  };
   listing: for await (const page of listUploads(deps.s3, options.bucket, options.prefix)) {
     summary.listed += page.length;
     const due = page.filter((listed) => listed.lastModified < writtenBefore && listed.lastModified >= writtenSince);
@@ -175,11 +197,20 @@ export async function sweepUploads(deps: SweepDeps, options: SweepOptions): Prom
         continue;
       }
       const attempt = (record ? redriveAttemptOf(record.owner, upload) : 0) + 1;
-      const log = { bucket: upload.bucket, key: upload.key, uploadId: upload.uploadId, cause: record ? 'stale claim' : 'no record' };
+      const log = {
+        bucket: upload.bucket,
+        key: upload.key,
+        uploadId: upload.uploadId,
+        cause: record ? 'stale claim' : 'no record',
+      };
       if (attempt > options.maxAttempts) {
         summary.candidates++;
         summary.abandoned++;
-        deps.log.error('upload abandoned: its re-driven executions keep ending without a record', { ...log, attempts: attempt - 1, owner: record?.owner });
+        deps.log.error('upload abandoned: its re-driven executions keep ending without a record', {
+          ...log,
+          attempts: attempt - 1,
+          owner: record?.owner,
+        });
         continue;
       }
       if (summary.redriven >= options.maxRedrives) {
@@ -195,7 +226,10 @@ export async function sweepUploads(deps: SweepDeps, options: SweepOptions): Prom
         deps.log.info('upload re-driven', { ...log, execution: name });
       } else {
         summary.alreadyRedriven++;
-        deps.log.warn('upload re-driven before: its execution has not claimed it yet, or ended without a record', { ...log, execution: name });
+        deps.log.warn('upload re-driven before: its execution has not claimed it yet, or ended without a record', {
+          ...log,
+          execution: name,
+        });
       }
     }
   }

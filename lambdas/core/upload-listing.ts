@@ -12,7 +12,13 @@ export interface ListedUpload {
   lastModified: number;
 }
 
-function listed(entry: { Key?: string; VersionId?: string; ETag?: string; Size?: number; LastModified?: Date }): ListedUpload | undefined {
+function listed(entry: {
+  Key?: string;
+  VersionId?: string;
+  ETag?: string;
+  Size?: number;
+  LastModified?: Date;
+}): ListedUpload | undefined {
   if (!entry.Key || !entry.LastModified) return undefined;
   return {
     key: entry.Key,
@@ -31,7 +37,14 @@ async function* listVersions(s3: S3Client, bucket: string, prefix: string | unde
   let keyMarker: string | undefined;
   let versionIdMarker: string | undefined;
   do {
-    const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker }));
+    const page = await s3.send(
+      new ListObjectVersionsCommand({
+        Bucket: bucket,
+        Prefix: prefix,
+        KeyMarker: keyMarker,
+        VersionIdMarker: versionIdMarker,
+      }),
+    );
     yield (page.Versions ?? []).map(listed).filter((u): u is ListedUpload => u !== undefined);
     keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
     versionIdMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;

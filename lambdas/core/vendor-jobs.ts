@@ -21,7 +21,14 @@ const TERMINAL: Record<string, EngineStatus> = {
 };
 
 function ended(job: VendorJob, status: EngineStatus, reason: string): VendorJob {
-  const result: EngineResult = { engine: job.engine, status, verdict: 'unknown', score: null, reason, ...(job.itemId ? { itemId: job.itemId } : {}) };
+  const result: EngineResult = {
+    engine: job.engine,
+    status,
+    verdict: 'unknown',
+    score: null,
+    reason,
+    ...(job.itemId ? { itemId: job.itemId } : {}),
+  };
   return { ...job, phase: 'ended', state: status, waitSeconds: 0, result };
 }
 
@@ -127,10 +134,20 @@ export async function collectVendorReport(deps: HandlerDeps, job: VendorJob, sam
   });
   report.body.pipe(tap);
   report.body.on('error', (error) => tap.destroy(error));
-  const { bytesIn } = await streamGzipToS3(deps.clients.s3, { bucket: deps.config.reportsBucket, key: reportKey, contentType: report.contentType }, tap);
+  const { bytesIn } = await streamGzipToS3(
+    deps.clients.s3,
+    { bucket: deps.config.reportsBucket, key: reportKey, contentType: report.contentType },
+    tap,
+  );
   const base = { engine: job.engine, itemId: job.itemId, reportKey };
   if (overflow) {
-    return { ...base, status: 'completed', verdict: 'unknown', score: null, reason: `report of ${bytesIn} bytes is too large to score` };
+    return {
+      ...base,
+      status: 'completed',
+      verdict: 'unknown',
+      score: null,
+      reason: `report of ${bytesIn} bytes is too large to score`,
+    };
   }
   const text = Buffer.concat(kept).toString('utf8');
   let parsed: unknown = text;

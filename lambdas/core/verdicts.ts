@@ -28,7 +28,13 @@ function detailOf(sample: Sample, record: VerdictRecord, cached: boolean, durati
     fileType: sample.fileType,
     verdict: record.verdict,
     score: record.score,
-    engines: record.engineResults.map((r) => ({ engine: r.engine, status: r.status, verdict: r.verdict, score: r.score, reportKey: r.reportKey ?? null })),
+    engines: record.engineResults.map((r) => ({
+      engine: r.engine,
+      status: r.status,
+      verdict: r.verdict,
+      score: r.score,
+      reportKey: r.reportKey ?? null,
+    })),
     cached,
     analyzedAt: new Date(record.analyzedAt).toISOString(),
     durationMs: Math.max(0, Math.round(durationMs)),
@@ -36,9 +42,17 @@ function detailOf(sample: Sample, record: VerdictRecord, cached: boolean, durati
 }
 
 /** Writes `verdict.json` and the self-contained `report.html` beside the engines' native reports. */
-async function storeReports(deps: HandlerDeps, sample: Sample, record: VerdictRecord, detail: SampleVerdictDetail, now: number): Promise<void> {
+async function storeReports(
+  deps: HandlerDeps,
+  sample: Sample,
+  record: VerdictRecord,
+  detail: SampleVerdictDetail,
+  now: number,
+): Promise<void> {
   const detonationResult = record.engineResults.find((r) => r.engine === 'detonation' && r.reportKey);
-  const detonation = detonationResult?.reportKey ? await readDetonationReport(deps, detonationResult.reportKey).catch(() => undefined) : undefined;
+  const detonation = detonationResult?.reportKey
+    ? await readDetonationReport(deps, detonationResult.reportKey).catch(() => undefined)
+    : undefined;
   const document: VerdictDocument = {
     ...detail,
     sha1: sample.sha1,
@@ -50,7 +64,12 @@ async function storeReports(deps: HandlerDeps, sample: Sample, record: VerdictRe
   await putJson(deps.clients.s3, deps.config.reportsBucket, record.reportKey, document);
   const html = renderHtmlReport({ document, ...(detonation ? { detonation } : {}), generatedAt: new Date(now) });
   await deps.clients.s3.send(
-    new PutObjectCommand({ Bucket: deps.config.reportsBucket, Key: reportKeys.html(sample.sha256), Body: html, ContentType: 'text/html; charset=utf-8' }),
+    new PutObjectCommand({
+      Bucket: deps.config.reportsBucket,
+      Key: reportKeys.html(sample.sha256),
+      Body: html,
+      ContentType: 'text/html; charset=utf-8',
+    }),
   );
 }
 
@@ -82,11 +101,18 @@ export async function finalizeVerdict(
   }
   const detail = detailOf(sample, record, input.cached, now - input.startedAt);
   if (!input.cached) await storeReports(deps, sample, record, detail, now);
-  detail.reportUrl = await getSignedUrl(deps.clients.s3, new GetObjectCommand({ Bucket: deps.config.reportsBucket, Key: reportKeys.html(sample.sha256) }), {
-    expiresIn: deps.config.reportLinkExpirySeconds,
-  });
+  detail.reportUrl = await getSignedUrl(
+    deps.clients.s3,
+    new GetObjectCommand({ Bucket: deps.config.reportsBucket, Key: reportKeys.html(sample.sha256) }),
+    {
+      expiresIn: deps.config.reportLinkExpirySeconds,
+    },
+  );
   try {
-    await mergeObjectTags(deps.clients.s3, sample, { [TAG_VERDICT]: record.verdict, [TAG_SCORE]: record.score === null ? 'none' : String(record.score) });
+    await mergeObjectTags(deps.clients.s3, sample, {
+      [TAG_VERDICT]: record.verdict,
+      [TAG_SCORE]: record.score === null ? 'none' : String(record.score),
+    });
   } catch (error) {
     // The object may be gone (deleted mid-analysis): the verdict still stands for its content.
     deps.log.warn('could not tag object', { bucket: sample.bucket, key: sample.key, error: (error as Error).name });
@@ -96,7 +122,11 @@ export async function finalizeVerdict(
     try {
       detail.quarantinedTo = await moveToQuarantine(deps.clients.s3, sample, deps.config.quarantineBucket);
     } catch (error) {
-      deps.log.error('could not quarantine object', { bucket: sample.bucket, key: sample.key, error: (error as Error).name });
+      deps.log.error('could not quarantine object', {
+        bucket: sample.bucket,
+        key: sample.key,
+        error: (error as Error).name,
+      });
     }
   }
   await deps.store.putObjectRecord({
@@ -114,7 +144,12 @@ export async function finalizeVerdict(
     at: now,
   });
   if (!input.cached) await deps.store.releaseLock(sample.sha256, input.owner);
-  deps.log.info('verdict', { sha256: sample.sha256, verdict: detail.verdict, score: detail.score, cached: detail.cached });
+  deps.log.info('verdict', {
+    sha256: sample.sha256,
+    verdict: detail.verdict,
+    score: detail.score,
+    cached: detail.cached,
+  });
   if (!previous || previous.verdict === record.verdict) return { detail };
   return {
     detail,

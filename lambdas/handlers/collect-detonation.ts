@@ -8,7 +8,8 @@ export const CollectDetonationInputSchema = z.object({ detonation: z.object({ re
 
 /** Reads and validates the agent's report after the task stopped, and scores it. */
 export function createCollectDetonationHandler(deps: HandlerDeps) {
-  return async (rawInput: unknown): Promise<EngineResult> => collectDetonation(deps, CollectDetonationInputSchema.parse(rawInput).detonation.reportKey);
+  return async (rawInput: unknown): Promise<EngineResult> =>
+    collectDetonation(deps, CollectDetonationInputSchema.parse(rawInput).detonation.reportKey);
 }
 
 export const handler = lambdaHandler('CollectDetonation', createCollectDetonationHandler);

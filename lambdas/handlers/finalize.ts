@@ -20,7 +20,8 @@ export const FinalizeInputSchema = z.object({
 export function createFinalizeHandler(deps: HandlerDeps) {
   return async (rawInput: unknown): Promise<FinalizeOutput> => {
     const input = FinalizeInputSchema.parse(rawInput);
-    const results = input.results?.map((r) => (r.reason ? { ...r, reason: messageOf(r.reason).slice(0, MAX_REASON) } : r)) ?? null;
+    const results =
+      input.results?.map((r) => (r.reason ? { ...r, reason: messageOf(r.reason).slice(0, MAX_REASON) } : r)) ?? null;
     return finalizeVerdict(deps, { ...input, results });
   };
 }

@@ -8,7 +8,8 @@ export const PrepareDetonationInputSchema = z.object({ sample: SampleSchema });
 
 /** Presigns the sample and report URLs the detonation task is started with. */
 export function createPrepareDetonationHandler(deps: HandlerDeps) {
-  return async (rawInput: unknown): Promise<DetonationJob> => prepareDetonation(deps, PrepareDetonationInputSchema.parse(rawInput).sample);
+  return async (rawInput: unknown): Promise<DetonationJob> =>
+    prepareDetonation(deps, PrepareDetonationInputSchema.parse(rawInput).sample);
 }
 
 export const handler = lambdaHandler('PrepareDetonation', createPrepareDetonationHandler);

@@ -19,10 +19,16 @@ export function createSweepHandler(deps: HandlerDeps, options: SweepHandlerOptio
   const executions = options.executions ?? new StepFunctionsStarter(config.stateMachineArn);
   const sweepOptions = sweepOptionsOf(config, deps.config);
   return async (_scheduled?: unknown): Promise<SweepSummary> => {
-    const summary = await sweepUploads({ s3: deps.clients.s3, store: deps.store, clock: deps.clock, log: deps.log, executions }, sweepOptions);
+    const summary = await sweepUploads(
+      { s3: deps.clients.s3, store: deps.store, clock: deps.clock, log: deps.log, executions },
+      sweepOptions,
+    );
     deps.log.info('sweep ended', { ...summary });
     return summary;
   };
 }
 
-export const handler = lambdaHandler('Sweep', createSweepHandler, undefined, (summary) => ({ ObjectsRedriven: summary.redriven, ObjectsAbandoned: summary.abandoned }));
+export const handler = lambdaHandler('Sweep', createSweepHandler, undefined, (summary) => ({
+  ObjectsRedriven: summary.redriven,
+  ObjectsAbandoned: summary.abandoned,
+}));

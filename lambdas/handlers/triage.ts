@@ -2,7 +2,13 @@ import * as z from 'zod';
 import { executionTimeoutSeconds } from '../core/config';
 import { lambdaHandler } from '../core/lambda';
 import type { HandlerDeps } from '../core/deps';
-import { DuplicateEventError, EmptyObjectError, InvalidEventError, ObjectNotFoundError, ObjectTooLargeError } from '../core/errors';
+import {
+  DuplicateEventError,
+  EmptyObjectError,
+  InvalidEventError,
+  ObjectNotFoundError,
+  ObjectTooLargeError,
+} from '../core/errors';
 import { detectFileType } from '../core/file-type';
 import { digestStream } from '../core/hashing';
 import { headObject, openObject, type ObjectRef } from '../core/objects';
@@ -35,11 +41,14 @@ export function createTriageHandler(deps: HandlerDeps) {
   return async (rawInput: unknown): Promise<TriageOutcome> => {
     const input = TriageInputSchema.parse(rawInput);
     const parsed = ObjectCreatedEventSchema.safeParse(input.event);
-    if (!parsed.success) throw new InvalidEventError(`not an S3 Object Created event: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`);
+    if (!parsed.success)
+      throw new InvalidEventError(
+        `not an S3 Object Created event: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`,
+      );
     const { bucket, object } = parsed.data.detail;
 
     let ref: ObjectRef | undefined;
-    let head;
+    let head: Awaited<ReturnType<typeof headObject>> | undefined;
     for (const key of keyCandidates(object.key)) {
       const candidate = { bucket: bucket.name, key, versionId: object['version-id'] ?? null };
       head = await headObject(deps.clients.s3, candidate);
@@ -55,10 +64,23 @@ export function createTriageHandler(deps: HandlerDeps) {
     const uploadId = reanalyze ? `reanalysis:${input.owner.split(':').pop()}` : uploadIdOf(object);
     // A claim outliving the longest execution was left by one that died: this execution takes it over.
     const staleAfterMs = executionTimeoutSeconds(deps.config) * 1000;
-    const claim = await deps.store.claimObject({ bucket: ref.bucket, key: ref.key, uploadId }, input.owner, deps.clock.now(), staleAfterMs, input.event);
-    if (claim !== 'claimed') throw new DuplicateEventError(ref.bucket, ref.key, uploadId, claim === 'done' ? 'already analysed' : 'being analysed');
+    const claim = await deps.store.claimObject(
+      { bucket: ref.bucket, key: ref.key, uploadId },
+      input.owner,
+      deps.clock.now(),
+      staleAfterMs,
+      input.event,
+    );
+    if (claim !== 'claimed')
+      throw new DuplicateEventError(
+        ref.bucket,
+        ref.key,
+        uploadId,
+        claim === 'done' ? 'already analysed' : 'being analysed',
+      );
     if (head.size === 0) throw new EmptyObjectError(ref.bucket, ref.key);
-    if (head.size > deps.config.maxObjectBytes) throw new ObjectTooLargeError(ref.bucket, ref.key, head.size, deps.config.maxObjectBytes);
+    if (head.size > deps.config.maxObjectBytes)
+      throw new ObjectTooLargeError(ref.bucket, ref.key, head.size, deps.config.maxObjectBytes);
 
     const body = await openObject(deps.clients.s3, ref);
     if (!body) throw new ObjectNotFoundError(ref.bucket, ref.key);
@@ -80,7 +102,13 @@ export function createTriageHandler(deps: HandlerDeps) {
     const engines = routeEngines(sample, deps.config);
     const startedAt = deps.clock.now();
     const decision = await decideAnalysis(deps, sample.sha256, input.owner, reanalyze);
-    deps.log.info('triaged', { sha256: sample.sha256, fileType: sample.fileType, size: sample.size, engines, action: decision.action });
+    deps.log.info('triaged', {
+      sha256: sample.sha256,
+      fileType: sample.fileType,
+      size: sample.size,
+      engines,
+      action: decision.action,
+    });
     return { ...decision, sample, engines, startedAt, owner: input.owner };
   };
 }

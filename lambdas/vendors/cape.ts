@@ -2,9 +2,22 @@ import * as z from 'zod';
 import type { Clock } from '../core/clock';
 import type { VendorConfig } from '../core/config';
 import { bandOf, clampScore } from '../core/scoring';
-import type { ConnectorInfo, ItemStatus, NativeReport, NormalisedScore, SampleSource, SandboxConnector } from './connector';
-import { BadResponseError, ItemNotFoundError, QuotaExceededError, SampleTooLargeError, UnsupportedFileError } from './errors';
-import { httpClientFor, peekBody, VendorHttpClient } from './http';
+import type {
+  ConnectorInfo,
+  ItemStatus,
+  NativeReport,
+  NormalisedScore,
+  SampleSource,
+  SandboxConnector,
+} from './connector';
+import {
+  BadResponseError,
+  ItemNotFoundError,
+  QuotaExceededError,
+  SampleTooLargeError,
+  UnsupportedFileError,
+} from './errors';
+import { httpClientFor, peekBody, type VendorHttpClient } from './http';
 import { multipartBody } from './multipart';
 import { parseNaiveUtc } from './naive-time';
 
@@ -31,8 +44,20 @@ const TaskView = z.object({
 const FAILED_STATES = new Set(['failed_analysis', 'failed_processing', 'failed_reporting', 'banned']);
 
 /** Submission options CAPE's `tasks/create/file/` takes, passed through from configuration. */
-const SUBMIT_OPTIONS = ['package', 'options', 'priority', 'machine', 'platform', 'tags', 'custom', 'memory', 'enforce_timeout', 'clock', 'route', 'tlp'];
-
+const SUBMIT_OPTIONS = [
+  'package',
+  'options',
+  'priority',
+  'machine',
+  'platform',
+  'tags',
+  'custom',
+  'memory',
+  'enforce_timeout',
+  'clock',
+  'route',
+  'tlp',
+];
 
 /**
  * CAPEv2 through its REST API v2 (`/apiv2/`), which sandboxapi's Cuckoo class cannot drive: trailing
@@ -84,7 +109,13 @@ export class CapeConnector implements SandboxConnector {
       stream: await sample.open(),
     });
     const data = await this.call(
-      { method: 'POST', path: 'tasks/create/file/', body: multipart.body, contentLength: multipart.contentLength, headers: { 'content-type': multipart.contentType } },
+      {
+        method: 'POST',
+        path: 'tasks/create/file/',
+        body: multipart.body,
+        contentLength: multipart.contentLength,
+        headers: { 'content-type': multipart.contentType },
+      },
       SubmitData,
     );
     return String(data.task_ids[0]);
@@ -114,7 +145,10 @@ export class CapeConnector implements SandboxConnector {
   }
 
   async report(itemId: string): Promise<NativeReport> {
-    const response = await this.http.send({ method: 'GET', path: `tasks/get/report/${encodeURIComponent(itemId)}/json/` });
+    const response = await this.http.send({
+      method: 'GET',
+      path: `tasks/get/report/${encodeURIComponent(itemId)}/json/`,
+    });
     // A ready report is a JSON file; a report that is not ready is a small JSON envelope with error: true.
     const { head, ended, stream } = await peekBody(response.body, 64 * 1024);
     if (ended) {
@@ -125,14 +159,20 @@ export class CapeConnector implements SandboxConnector {
   }
 
   score(report: unknown): NormalisedScore {
-    const parsed = z.object({ malscore: z.number().nullable().optional(), malstatus: z.string().nullable().optional() }).safeParse(report);
+    const parsed = z
+      .object({ malscore: z.number().nullable().optional(), malstatus: z.string().nullable().optional() })
+      .safeParse(report);
     if (!parsed.success) throw new BadResponseError('cape', 'report is not a CAPE JSON report');
     const { malscore, malstatus } = parsed.data;
     if (typeof malscore !== 'number' || malstatus === 'Failed') {
       return { score: null, verdict: 'unknown', native: { value: malscore ?? null, scale: 'malscore 0-10' } };
     }
     const score = clampScore(malscore * 10);
-    return { score, verdict: bandOf(score, { suspiciousAt: 40, maliciousAt: 70 }), native: { value: malscore, scale: 'malscore 0-10' } };
+    return {
+      score,
+      verdict: bandOf(score, { suspiciousAt: 40, maliciousAt: 70 }),
+      native: { value: malscore, scale: 'malscore 0-10' },
+    };
   }
 
   async delete(itemId: string): Promise<boolean> {
@@ -145,13 +185,17 @@ export class CapeConnector implements SandboxConnector {
   }
 
   /** Calls the API and unwraps the envelope, turning `error: true` into typed errors. */
-  private async call<T extends z.ZodType = z.ZodUnknown>(req: Parameters<VendorHttpClient['text']>[0], data?: T): Promise<z.infer<T>> {
+  private async call<T extends z.ZodType = z.ZodUnknown>(
+    req: Parameters<VendorHttpClient['text']>[0],
+    data?: T,
+  ): Promise<z.infer<T>> {
     const { text } = await this.http.text(req);
     const envelope = this.http.parse(text, Envelope, req.path);
     if (envelope.error === true) this.raise(envelope);
     if (!data) return envelope.data as z.infer<T>;
     const parsed = data.safeParse(envelope.data);
-    if (!parsed.success) throw new BadResponseError('cape', `${req.path}: unexpected data: ${parsed.error.issues[0]?.message}`);
+    if (!parsed.success)
+      throw new BadResponseError('cape', `${req.path}: unexpected data: ${parsed.error.issues[0]?.message}`);
     return parsed.data;
   }
 
@@ -163,7 +207,10 @@ export class CapeConnector implements SandboxConnector {
     if (/does not exist/i.test(value)) throw new ItemNotFoundError('cape', value);
     if (/quota|limit (reached|exceeded)/i.test(all)) throw new QuotaExceededError('cape', value);
     if (/unsupported|not supported/i.test(all)) throw new UnsupportedFileError('cape', value);
-    throw new BadResponseError('cape', `error: true: ${value}${envelope.errors?.length ? ` ${details.slice(0, 200)}` : ''}`);
+    throw new BadResponseError(
+      'cape',
+      `error: true: ${value}${envelope.errors?.length ? ` ${details.slice(0, 200)}` : ''}`,
+    );
   }
 }
 

@@ -83,5 +83,9 @@ export interface ConnectorInfo {
   name: string;
   capabilities: readonly ConnectorCapability[];
   /** Builds the connector; `apiKey` is the resolved secret (its format is the connector's to document). */
-  create(config: import('../core/config').VendorConfig, apiKey: string | undefined, clock: import('../core/clock').Clock): SandboxConnector;
+  create(
+    config: import('../core/config').VendorConfig,
+    apiKey: string | undefined,
+    clock: import('../core/clock').Clock,
+  ): SandboxConnector;
 }

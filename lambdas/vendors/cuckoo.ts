@@ -2,7 +2,14 @@ import * as z from 'zod';
 import type { Clock } from '../core/clock';
 import type { VendorConfig } from '../core/config';
 import { bandOf, clampScore } from '../core/scoring';
-import type { ConnectorInfo, ItemStatus, NativeReport, NormalisedScore, SampleSource, SandboxConnector } from './connector';
+import type {
+  ConnectorInfo,
+  ItemStatus,
+  NativeReport,
+  NormalisedScore,
+  SampleSource,
+  SandboxConnector,
+} from './connector';
 import {
   BadResponseError,
   ItemNotFoundError,
@@ -11,7 +18,7 @@ import {
   UnsupportedFileError,
   type VendorError,
 } from './errors';
-import { httpClientFor, VendorHttpClient, type HttpRequest } from './http';
+import { httpClientFor, type VendorHttpClient, type HttpRequest } from './http';
 import { multipartBody } from './multipart';
 import { parseNaiveUtc } from './naive-time';
 
@@ -44,11 +51,23 @@ const FAILED_STATES = new Set(['failed_analysis', 'failed_processing', 'failed_r
 const NO_PACKAGE = /no (valid )?(analysis )?package|not supported|unsupported/i;
 
 /** Submission options Cuckoo 2's `tasks/create/file` takes, passed through from configuration. */
-const SUBMIT_OPTIONS = ['package', 'options', 'priority', 'machine', 'platform', 'tags', 'custom', 'owner', 'memory', 'enforce_timeout', 'clock', 'unique'];
+const SUBMIT_OPTIONS = [
+  'package',
+  'options',
+  'priority',
+  'machine',
+  'platform',
+  'tags',
+  'custom',
+  'owner',
+  'memory',
+  'enforce_timeout',
+  'clock',
+  'unique',
+];
 
 /** The scale `info.score` is on: the sum of matched signature severities divided by 5, with no upper bound. */
 const SCALE = 'info.score (Σ severity / 5, unbounded)';
-
 
 /**
  * Cuckoo Sandbox 2.x through its REST API (`cuckoo api`, default port 8090). Fixes what sandboxapi's
@@ -106,7 +125,13 @@ export class CuckooConnector implements SandboxConnector {
       stream: await sample.open(),
     });
     const created = await this.http.json(
-      { method: 'POST', path: 'tasks/create/file', body: multipart.body, contentLength: multipart.contentLength, headers: { 'content-type': multipart.contentType } },
+      {
+        method: 'POST',
+        path: 'tasks/create/file',
+        body: multipart.body,
+        contentLength: multipart.contentLength,
+        headers: { 'content-type': multipart.contentType },
+      },
       SubmitResponse,
     );
     return String(created.task_id ?? created.task_ids?.[0]);
@@ -122,14 +147,22 @@ export class CuckooConnector implements SandboxConnector {
    * discovers this when the analysis starts).
    */
   async status(itemId: string): Promise<ItemStatus> {
-    const { task } = await this.http.json({ method: 'GET', path: `tasks/view/${encodeURIComponent(itemId)}` }, TaskView);
+    const { task } = await this.http.json(
+      { method: 'GET', path: `tasks/view/${encodeURIComponent(itemId)}` },
+      TaskView,
+    );
     const state = task.status;
     if (state === 'reported') return { done: true, failed: false, state };
     if (FAILED_STATES.has(state)) {
       const errors = (task.errors ?? []).map((e) => (typeof e === 'string' ? e : JSON.stringify(e)));
       const unsupported = errors.find((e) => NO_PACKAGE.test(e));
       if (unsupported) throw new UnsupportedFileError('cuckoo', `task ${task.id}: ${unsupported}`);
-      return { done: false, failed: true, state, reason: errors.length ? errors.join('; ').slice(0, 300) : `Cuckoo task ${state}` };
+      return {
+        done: false,
+        failed: true,
+        state,
+        reason: errors.length ? errors.join('; ').slice(0, 300) : `Cuckoo task ${state}`,
+      };
     }
     // Cuckoo records 0 when the task runs with the machinery's default timeout.
     const timeout = task.timeout || this.config.analysisTimeoutSeconds;
@@ -162,7 +195,11 @@ export class CuckooConnector implements SandboxConnector {
     const native = parsed.data.info?.score;
     if (typeof native !== 'number') return { score: null, verdict: 'unknown', native: { value: null, scale: SCALE } };
     const score = clampScore(Math.min(native, 10) * 10);
-    return { score, verdict: bandOf(score, { suspiciousAt: 40, maliciousAt: 70 }), native: { value: native, scale: SCALE } };
+    return {
+      score,
+      verdict: bandOf(score, { suspiciousAt: 40, maliciousAt: 70 }),
+      native: { value: native, scale: SCALE },
+    };
   }
 
   async delete(itemId: string): Promise<boolean> {
@@ -208,7 +245,11 @@ function messageOf(body: string): string {
   } catch {
     // Not JSON: fall through to the raw text.
   }
-  return body.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200);
+  return body
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 200);
 }
 
 /** Cuckoo 2.x as the registry lists it. */

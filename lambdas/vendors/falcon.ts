@@ -2,7 +2,14 @@ import * as z from 'zod';
 import type { Clock } from '../core/clock';
 import type { VendorConfig } from '../core/config';
 import { bandOf, clampScore } from '../core/scoring';
-import type { ConnectorInfo, ItemStatus, NativeReport, NormalisedScore, SampleSource, SandboxConnector } from './connector';
+import type {
+  ConnectorInfo,
+  ItemStatus,
+  NativeReport,
+  NormalisedScore,
+  SampleSource,
+  SandboxConnector,
+} from './connector';
 import {
   AuthError,
   BadResponseError,
@@ -12,7 +19,7 @@ import {
   UnsupportedFileError,
   type VendorError,
 } from './errors';
-import { httpClientFor, VendorHttpClient } from './http';
+import { httpClientFor, type VendorHttpClient } from './http';
 import { multipartBody } from './multipart';
 
 const SubmitResponse = z.object({
@@ -150,7 +157,13 @@ export class FalconConnector implements SandboxConnector {
       stream: await sample.open(),
     });
     const created = await http.json(
-      { method: 'POST', path: 'submit/file', body: multipart.body, contentLength: multipart.contentLength, headers: { 'content-type': multipart.contentType } },
+      {
+        method: 'POST',
+        path: 'submit/file',
+        body: multipart.body,
+        contentLength: multipart.contentLength,
+        headers: { 'content-type': multipart.contentType },
+      },
       SubmitResponse,
     );
     return created.job_id;
@@ -162,10 +175,14 @@ export class FalconConnector implements SandboxConnector {
 
   /** `SUCCESS` is done; `ERROR` is a failed analysis (sandboxapi counted it as done); anything else is still in the works. */
   async status(itemId: string): Promise<ItemStatus> {
-    const job = await this.http().json({ method: 'GET', path: `report/${encodeURIComponent(itemId)}/state` }, StateResponse);
+    const job = await this.http().json(
+      { method: 'GET', path: `report/${encodeURIComponent(itemId)}/state` },
+      StateResponse,
+    );
     if (job.state === 'SUCCESS') return { done: true, failed: false, state: job.state };
     if (job.state === 'ERROR') {
-      const reason = [job.error_type, job.error_origin, job.error].filter(Boolean).join(': ') || 'Falcon Sandbox reported ERROR';
+      const reason =
+        [job.error_type, job.error_origin, job.error].filter(Boolean).join(': ') || 'Falcon Sandbox reported ERROR';
       return { done: false, failed: true, state: job.state, reason };
     }
     return { done: false, failed: false, state: job.state };
@@ -194,7 +211,9 @@ export class FalconConnector implements SandboxConnector {
     if (!parsed.success) throw new BadResponseError('falcon', 'report is not a Falcon Sandbox summary');
     const { verdict, threat_level: level, threat_score: threatScore } = parsed.data;
     const native =
-      typeof threatScore === 'number' ? { value: threatScore, scale: 'threat_score 0-100' } : { value: verdict ?? null, scale: 'verdict' };
+      typeof threatScore === 'number'
+        ? { value: threatScore, scale: 'threat_score 0-100' }
+        : { value: verdict ?? null, scale: 'verdict' };
     const named = verdict?.toLowerCase();
     if (named === 'whitelisted') return { score: 0, verdict: 'benign', native };
     const bandLevel = (named !== undefined ? VERDICT_LEVELS[named] : undefined) ?? level ?? undefined;
@@ -249,7 +268,11 @@ function messageOf(body: string): string {
   } catch {
     // Not JSON (a proxy's HTML page): show the text.
   }
-  return body.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200);
+  return body
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 200);
 }
 
 /** Falcon Sandbox as the registry lists it. */

@@ -2,7 +2,14 @@ import * as z from 'zod';
 import type { Clock } from '../core/clock';
 import type { VendorConfig } from '../core/config';
 import { bandOf } from '../core/scoring';
-import type { ConnectorInfo, ItemStatus, NativeReport, NormalisedScore, SampleSource, SandboxConnector } from './connector';
+import type {
+  ConnectorInfo,
+  ItemStatus,
+  NativeReport,
+  NormalisedScore,
+  SampleSource,
+  SandboxConnector,
+} from './connector';
 import {
   AuthError,
   BadResponseError,
@@ -14,7 +21,7 @@ import {
   UnsupportedFileError,
   type VendorError,
 } from './errors';
-import { httpClientFor, peekBody, VendorHttpClient, type HttpRequest, type HttpResponse } from './http';
+import { httpClientFor, peekBody, type VendorHttpClient, type HttpRequest, type HttpResponse } from './http';
 import { multipartBody } from './multipart';
 
 /**
@@ -47,7 +54,8 @@ function parseCredentials(apiKey: string | undefined): Credentials {
     return parsed.data;
   }
   const colon = apiKey.indexOf(':');
-  if (colon <= 0) throw new AuthError('fireeye', 'credentials must be {"username","password"} JSON or username:password');
+  if (colon <= 0)
+    throw new AuthError('fireeye', 'credentials must be {"username","password"} JSON or username:password');
   return { username: apiKey.slice(0, colon), password: apiKey.slice(colon + 1) };
 }
 
@@ -80,7 +88,11 @@ function layoutOf(baseUrl: string): ApiLayout {
 
 /** The error document older appliances send, sometimes inside an HTTP 200 (code AUTH004 for an expired token). */
 const FireEyeApis = z.object({
-  fireeyeapis: z.object({ httpStatus: z.number().int(), message: z.string().optional(), description: z.string().optional() }),
+  fireeyeapis: z.object({
+    httpStatus: z.number().int(),
+    message: z.string().optional(),
+    description: z.string().optional(),
+  }),
 });
 
 const SubmissionId = z.union([z.string().min(1), z.number().int()]).transform(String);
@@ -113,7 +125,6 @@ function alertScore(alert: z.infer<typeof Alert>): number {
   if (alert.severity?.toUpperCase() === 'MAJR' || malicious === 'yes') return SCORES.major;
   return SCORES.minor;
 }
-
 
 /**
  * FireEye AX / Trellix Malware Analysis through the Web Services API, both path families: classic
@@ -149,7 +160,10 @@ export class FireeyeConnector implements SandboxConnector {
     this.layout = layoutOf(config.baseUrl);
     const clientToken = config.options.clientToken;
     this.http = httpClientFor('fireeye', config, {
-      headers: { accept: 'application/json', ...(clientToken !== undefined ? { 'x-feclient-token': String(clientToken) } : {}) },
+      headers: {
+        accept: 'application/json',
+        ...(clientToken !== undefined ? { 'x-feclient-token': String(clientToken) } : {}),
+      },
       statusError: (status, body) => statusError(status, body),
     });
   }
@@ -181,7 +195,11 @@ export class FireeyeConnector implements SandboxConnector {
     if (!token) return;
     // 204 ends the session; 304 or 401 mean the appliance no longer knew the token: ended either way.
     try {
-      const response = await this.http.send({ method: 'POST', path: `${this.layout.authPath}logout`, headers: { 'x-feapi-token': token } });
+      const response = await this.http.send({
+        method: 'POST',
+        path: `${this.layout.authPath}logout`,
+        headers: { 'x-feapi-token': token },
+      });
       await response.body.dump();
     } catch (error) {
       if (!(error instanceof TokenRefused)) throw error;
@@ -203,7 +221,13 @@ export class FireeyeConnector implements SandboxConnector {
         size: sample.size,
         stream: await sample.open(),
       });
-      return { method: 'POST', path: 'submissions', body: multipart.body, contentLength: multipart.contentLength, headers: { 'content-type': multipart.contentType } };
+      return {
+        method: 'POST',
+        path: 'submissions',
+        body: multipart.body,
+        contentLength: multipart.contentLength,
+        headers: { 'content-type': multipart.contentType },
+      };
     }, SubmitResponse);
     const entry = Array.isArray(answer) ? answer[0]! : answer;
     return 'ID' in entry ? entry.ID : entry.uuid;
@@ -215,13 +239,19 @@ export class FireeyeConnector implements SandboxConnector {
 
   async status(itemId: string): Promise<ItemStatus> {
     if (this.layout.family === 'mvx') {
-      const result = await this.json({ method: 'GET', path: this.mvxResultPath(itemId), query: { format: 'v2.0', info_level: 'concise' } }, MvxResult);
+      const result = await this.json(
+        { method: 'GET', path: this.mvxResultPath(itemId), query: { format: 'v2.0', info_level: 'concise' } },
+        MvxResult,
+      );
       const state = result.status.toLowerCase();
       if (state === 'success') return { done: true, failed: false, state };
       if (state === 'failed') return { done: false, failed: true, state, reason: 'Trellix analysis failed' };
       return { done: false, failed: false, state };
     }
-    const { submissionStatus: state } = await this.json({ method: 'GET', path: `submissions/status/${encodeURIComponent(itemId)}` }, ClassicStatus);
+    const { submissionStatus: state } = await this.json(
+      { method: 'GET', path: `submissions/status/${encodeURIComponent(itemId)}` },
+      ClassicStatus,
+    );
     // "Done" on AX, "Submission Done" on some CM versions.
     if (/^(submission )?done$/i.test(state.trim())) return { done: true, failed: false, state };
     if (/not found/i.test(state)) throw new ItemNotFoundError('fireeye', `submission ${itemId}: ${state}`);
@@ -232,26 +262,52 @@ export class FireeyeConnector implements SandboxConnector {
   /** The JSON results (classic: `info_level=extended` alerts; MVX: the format 2.0 result document). */
   report(itemId: string): Promise<NativeReport> {
     if (this.layout.family === 'mvx') {
-      return this.stream({ method: 'GET', path: this.mvxResultPath(itemId), query: { format: 'v2.0', info_level: 'extended' } }, 'application/json', 'json');
+      return this.stream(
+        { method: 'GET', path: this.mvxResultPath(itemId), query: { format: 'v2.0', info_level: 'extended' } },
+        'application/json',
+        'json',
+      );
     }
-    return this.stream({ method: 'GET', path: this.resultsPath(itemId), query: { info_level: 'extended' } }, 'application/json', 'json');
+    return this.stream(
+      { method: 'GET', path: this.resultsPath(itemId), query: { info_level: 'extended' } },
+      'application/json',
+      'json',
+    );
   }
 
   /** The classic results as XML, the appliance's own default format. */
   xmlReport(itemId: string): Promise<NativeReport> {
     this.requireClassic('XML results');
-    return this.stream({ method: 'GET', path: this.resultsPath(itemId), query: { info_level: 'extended' }, headers: { accept: 'application/xml' } }, 'application/xml', 'xml');
+    return this.stream(
+      {
+        method: 'GET',
+        path: this.resultsPath(itemId),
+        query: { info_level: 'extended' },
+        headers: { accept: 'application/xml' },
+      },
+      'application/xml',
+      'xml',
+    );
   }
 
   /** The Alert Details Report (PDF) of the submission's first alert; `ItemNotFoundError` when nothing alerted. */
   async pdfReport(itemId: string): Promise<NativeReport> {
     this.requireClassic('PDF reports');
-    const results = await this.json({ method: 'GET', path: this.resultsPath(itemId), query: { info_level: 'concise' } }, ClassicResults);
+    const results = await this.json(
+      { method: 'GET', path: this.resultsPath(itemId), query: { info_level: 'concise' } },
+      ClassicResults,
+    );
     const alerts = results.alert === undefined ? [] : Array.isArray(results.alert) ? results.alert : [results.alert];
     const alertId = alerts.find((a) => a.id !== undefined)?.id;
-    if (alertId === undefined) throw new ItemNotFoundError('fireeye', `submission ${itemId} raised no alert, so it has no alert details report`);
+    if (alertId === undefined)
+      throw new ItemNotFoundError('fireeye', `submission ${itemId} raised no alert, so it has no alert details report`);
     return this.stream(
-      { method: 'GET', path: 'reports/report', query: { report_type: 'alertDetailsReport', type: 'pdf', id: String(alertId) }, headers: { accept: 'application/pdf' } },
+      {
+        method: 'GET',
+        path: 'reports/report',
+        query: { report_type: 'alertDetailsReport', type: 'pdf', id: String(alertId) },
+        headers: { accept: 'application/pdf' },
+      },
       'application/pdf',
       'pdf',
     );
@@ -267,17 +323,36 @@ export class FireeyeConnector implements SandboxConnector {
     if (mvx.success && !('alert' in (report as object))) {
       const verdict = mvx.data.verdict?.toLowerCase() ?? null;
       const native = { value: verdict, scale: 'Trellix MVX verdict' };
-      const score = verdict === 'malicious' ? SCORES.major : verdict === 'riskware' ? SCORES.minor : verdict === 'non-malicious' ? SCORES.none : null;
+      const score =
+        verdict === 'malicious'
+          ? SCORES.major
+          : verdict === 'riskware'
+            ? SCORES.minor
+            : verdict === 'non-malicious'
+              ? SCORES.none
+              : null;
       return { score, verdict: bandOf(score, BANDS), native };
     }
     const parsed = ClassicResults.safeParse(report);
-    if (!parsed.success || typeof report !== 'object' || report === null || !('alert' in report || 'alertsCount' in report)) {
+    if (
+      !parsed.success ||
+      typeof report !== 'object' ||
+      report === null ||
+      !('alert' in report || 'alertsCount' in report)
+    ) {
       throw new BadResponseError('fireeye', 'report is not FireEye submission results');
     }
-    const alerts = parsed.data.alert === undefined ? [] : Array.isArray(parsed.data.alert) ? parsed.data.alert : [parsed.data.alert];
-    const strongest = alerts.reduce<z.infer<typeof Alert> | undefined>((best, alert) => (best && alertScore(best) >= alertScore(alert) ? best : alert), undefined);
+    const alerts =
+      parsed.data.alert === undefined ? [] : Array.isArray(parsed.data.alert) ? parsed.data.alert : [parsed.data.alert];
+    const strongest = alerts.reduce<z.infer<typeof Alert> | undefined>(
+      (best, alert) => (best && alertScore(best) >= alertScore(alert) ? best : alert),
+      undefined,
+    );
     const score = strongest ? alertScore(strongest) : SCORES.none;
-    const native = { value: strongest ? (strongest.severity ?? 'alert') : 'no alert', scale: 'FireEye alert severity (MAJR/MINR)' };
+    const native = {
+      value: strongest ? (strongest.severity ?? 'alert') : 'no alert',
+      scale: 'FireEye alert severity (MAJR/MINR)',
+    };
     return { score, verdict: bandOf(score, BANDS), native };
   }
 
@@ -300,7 +375,8 @@ export class FireeyeConnector implements SandboxConnector {
       prefetch: String(o.prefetch ?? '0'),
     };
     // MVX takes named priorities and one profile; the classic API numbers and a list.
-    if (this.layout.family === 'mvx') return { ...common, priority: String(o.priority ?? 'normal'), profile: profiles[0] };
+    if (this.layout.family === 'mvx')
+      return { ...common, priority: String(o.priority ?? 'normal'), profile: profiles[0] };
     return { ...common, priority: String(o.priority ?? '0'), profiles };
   }
 
@@ -313,7 +389,8 @@ export class FireeyeConnector implements SandboxConnector {
   }
 
   private requireClassic(what: string): void {
-    if (this.layout.family !== 'classic') throw new Error(`fireeye: ${what} are only offered by the classic WSAPI (/wsapis/v1.2.0/, /wsapis/v2.0.0/)`);
+    if (this.layout.family !== 'classic')
+      throw new Error(`fireeye: ${what} are only offered by the classic WSAPI (/wsapis/v1.2.0/, /wsapis/v2.0.0/)`);
   }
 
   private token(): Promise<string> {
@@ -335,14 +412,19 @@ export class FireeyeConnector implements SandboxConnector {
     const basic = Buffer.from(`${username}:${password}`, 'utf8').toString('base64');
     let response: HttpResponse;
     try {
-      response = await this.http.send({ method: 'POST', path: `${this.layout.authPath}login`, headers: { authorization: `Basic ${basic}` } });
+      response = await this.http.send({
+        method: 'POST',
+        path: `${this.layout.authPath}login`,
+        headers: { authorization: `Basic ${basic}` },
+      });
     } catch (error) {
       if (error instanceof TokenRefused) throw new AuthError('fireeye', `login refused for user ${username}`);
       throw error;
     }
     await response.body.dump();
     const token = response.headers['x-feapi-token'];
-    if (!token) throw new BadResponseError('fireeye', `login answered HTTP ${response.status} without an X-FeApi-Token header`);
+    if (!token)
+      throw new BadResponseError('fireeye', `login answered HTTP ${response.status} without an X-FeApi-Token header`);
     return token;
   }
 
@@ -369,7 +451,10 @@ export class FireeyeConnector implements SandboxConnector {
   }
 
   /** Sends an authenticated request and validates its JSON, reading errors hidden in HTTP 200 bodies. */
-  private json<T extends z.ZodType>(request: HttpRequest | (() => Promise<HttpRequest>), schema: T): Promise<z.infer<T>> {
+  private json<T extends z.ZodType>(
+    request: HttpRequest | (() => Promise<HttpRequest>),
+    schema: T,
+  ): Promise<z.infer<T>> {
     return this.withToken(async (token) => {
       const req = typeof request === 'function' ? await request() : request;
       const { text } = await this.http.text(withTokenHeader({ ...req, path: this.layout.prefix + req.path }, token));
@@ -410,7 +495,9 @@ function safeJson(text: string): unknown {
 /** Error text the appliance puts in `fireeyeapis.description` / `message`, or the raw body. */
 function errorDetail(body: string): string {
   const envelope = FireEyeApis.safeParse(safeJson(body));
-  const text = envelope.success ? [envelope.data.fireeyeapis.message, envelope.data.fireeyeapis.description].filter(Boolean).join(': ') : body;
+  const text = envelope.success
+    ? [envelope.data.fireeyeapis.message, envelope.data.fireeyeapis.description].filter(Boolean).join(': ')
+    : body;
   return text.slice(0, 200).replace(/\s+/g, ' ').trim();
 }
 

@@ -3,7 +3,14 @@ import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { VendorId } from '../core/schemas';
 import { requestGate } from './request-gates';
-import { AuthError, BadResponseError, ItemNotFoundError, RateLimitedError, TransientError, type VendorError } from './errors';
+import {
+  AuthError,
+  BadResponseError,
+  ItemNotFoundError,
+  RateLimitedError,
+  TransientError,
+  type VendorError,
+} from './errors';
 
 /** Connection settings of one vendor's HTTP client. */
 export interface HttpClientOptions {
@@ -24,7 +31,14 @@ export function httpClientFor(
   config: { baseUrl: string; requestTimeoutMs: number; verifyTls?: boolean; proxyUrl?: string | undefined },
   options: Pick<HttpClientOptions, 'headers' | 'statusError'> = {},
 ): VendorHttpClient {
-  return new VendorHttpClient({ vendor, baseUrl: config.baseUrl, timeoutMs: config.requestTimeoutMs, verifyTls: config.verifyTls, proxyUrl: config.proxyUrl, ...options });
+  return new VendorHttpClient({
+    vendor,
+    baseUrl: config.baseUrl,
+    timeoutMs: config.requestTimeoutMs,
+    verifyTls: config.verifyTls,
+    proxyUrl: config.proxyUrl,
+    ...options,
+  });
 }
 
 /** One request. */
@@ -158,7 +172,10 @@ export class VendorHttpClient {
   }
 
   /** Sends a request, reads the whole (small) body as text. */
-  async text(req: HttpRequest, maxBytes = 16 * 1024 * 1024): Promise<{ status: number; headers: Record<string, string>; text: string }> {
+  async text(
+    req: HttpRequest,
+    maxBytes = 16 * 1024 * 1024,
+  ): Promise<{ status: number; headers: Record<string, string>; text: string }> {
     const response = await this.send(req);
     try {
       return { status: response.status, headers: response.headers, text: await readText(response.body, maxBytes) };
@@ -184,14 +201,18 @@ export class VendorHttpClient {
     const parsed = schema.safeParse(value);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new BadResponseError(this.options.vendor, `${what}: unexpected shape at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
+      throw new BadResponseError(
+        this.options.vendor,
+        `${what}: unexpected shape at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+      );
     }
     return parsed.data;
   }
 
   private bodyError(req: HttpRequest, error: unknown): Error {
     const code = (error as { code?: string }).code ?? '';
-    if (NETWORK_CODES.has(code)) return new TransientError(this.options.vendor, `${req.method} ${req.path}: body ${code}`);
+    if (NETWORK_CODES.has(code))
+      return new TransientError(this.options.vendor, `${req.method} ${req.path}: body ${code}`);
     return error as Error;
   }
 
@@ -202,7 +223,8 @@ export class VendorHttpClient {
     const where = `${req.method} ${req.path} → HTTP ${status}`;
     const detail = text.slice(0, 200).replace(/\s+/g, ' ').trim();
     if (status === 401 || status === 403) return new AuthError(vendor, `${where}: credentials refused`);
-    if (status === 429) return new RateLimitedError(vendor, `${where}: ${detail}`, retryAfterSeconds(headers['retry-after']));
+    if (status === 429)
+      return new RateLimitedError(vendor, `${where}: ${detail}`, retryAfterSeconds(headers['retry-after']));
     if (status >= 500 || status === 408) return new TransientError(vendor, `${where}: ${detail}`);
     // An unknown item (or a wrong base URL) will not appear by retrying.
     if (status === 404) return new ItemNotFoundError(vendor, `${where}: ${detail}`);
@@ -222,12 +244,14 @@ export async function readText(body: AsyncIterable<Uint8Array>, maxBytes: number
   return Buffer.concat(chunks).toString('utf8');
 }
 
-
 /**
  * Reads up to `limit` bytes of a body (to tell an error envelope from a report) without buffering the
  * rest; returns them, whether the body ended, and a stream of the whole body.
  */
-export async function peekBody(body: HttpResponse['body'], limit: number): Promise<{ head: string; ended: boolean; stream: Readable }> {
+export async function peekBody(
+  body: HttpResponse['body'],
+  limit: number,
+): Promise<{ head: string; ended: boolean; stream: Readable }> {
   const iterator = body[Symbol.asyncIterator]();
   const chunks: Buffer[] = [];
   let length = 0;

@@ -3,7 +3,14 @@ import type { Clock } from '../core/clock';
 import type { VendorConfig } from '../core/config';
 import { bandOf, clampScore, clampToBand, DEFAULT_THRESHOLDS, VERDICT_BANDS } from '../core/scoring';
 import type { Verdict } from '../core/schemas';
-import type { ConnectorInfo, ItemStatus, NativeReport, NormalisedScore, SampleSource, SandboxConnector } from './connector';
+import type {
+  ConnectorInfo,
+  ItemStatus,
+  NativeReport,
+  NormalisedScore,
+  SampleSource,
+  SandboxConnector,
+} from './connector';
 import {
   AuthError,
   BadResponseError,
@@ -14,7 +21,7 @@ import {
   UnsupportedFileError,
   type VendorError,
 } from './errors';
-import { httpClientFor, VendorHttpClient, type HttpRequest } from './http';
+import { httpClientFor, type VendorHttpClient, type HttpRequest } from './http';
 import { multipartBody, type FormField } from './multipart';
 
 const JoeErrorItem = z.object({ code: z.number().int(), message: z.string().optional() });
@@ -31,12 +38,23 @@ const NewSubmission = z.object({ submission_id: Webid });
 const SubmissionInfo = z.object({
   submission_id: Webid,
   status: z.string(),
-  most_relevant_analysis: z.object({ webid: Webid, detection: z.string().optional(), score: z.number().nullable().optional() }).nullable().optional(),
+  most_relevant_analysis: z
+    .object({ webid: Webid, detection: z.string().optional(), score: z.number().nullable().optional() })
+    .nullable()
+    .optional(),
   analyses: z
     .array(
       z.object({
         webid: Webid,
-        runs: z.array(z.object({ system: z.string().optional(), detection: z.string().nullable().optional(), error: z.string().nullable().optional() })).optional(),
+        runs: z
+          .array(
+            z.object({
+              system: z.string().optional(),
+              detection: z.string().nullable().optional(),
+              error: z.string().nullable().optional(),
+            }),
+          )
+          .optional(),
       }),
     )
     .optional(),
@@ -57,10 +75,12 @@ const Strategy = z.looseObject({
 /** The parts of a `jsonfixed` report the score reads. Joe's XML-derived JSON makes a lone strategy an object. */
 const JoeReport = z.object({
   analysis: z.object({
-    signaturedetections: z.object({ strategy: z.union([z.array(Strategy), Strategy]) }).nullable().optional(),
+    signaturedetections: z
+      .object({ strategy: z.union([z.array(Strategy), Strategy]) })
+      .nullable()
+      .optional(),
   }),
 });
-
 
 /** Optional `submission/new` parameters, passed through from configuration under their API names. */
 const SUBMIT_OPTIONS = [
@@ -146,12 +166,17 @@ export class JoeConnector implements SandboxConnector {
     for (const list of ['systems', 'tags']) {
       const value = this.config.options[list];
       if (typeof value !== 'string') continue;
-      for (const item of value.split(',').map((s) => s.trim()).filter(Boolean)) fields.push({ name: `${list}[]`, value: item });
+      for (const item of value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean))
+        fields.push({ name: `${list}[]`, value: item });
     }
     for (const name of SUBMIT_OPTIONS) {
       const value = this.config.options[name];
       // Joe takes booleans as 0/1.
-      if (value !== undefined) fields.push({ name, value: typeof value === 'boolean' ? (value ? '1' : '0') : String(value) });
+      if (value !== undefined)
+        fields.push({ name, value: typeof value === 'boolean' ? (value ? '1' : '0') : String(value) });
     }
     const multipart = multipartBody(fields, {
       field: 'sample',
@@ -161,7 +186,13 @@ export class JoeConnector implements SandboxConnector {
       stream: await sample.open(),
     });
     const created = await this.unwrap(
-      { method: 'POST', path: 'v2/submission/new', body: multipart.body, contentLength: multipart.contentLength, headers: { 'content-type': multipart.contentType } },
+      {
+        method: 'POST',
+        path: 'v2/submission/new',
+        body: multipart.body,
+        contentLength: multipart.contentLength,
+        headers: { 'content-type': multipart.contentType },
+      },
       NewSubmission,
     );
     return created.submission_id;
@@ -183,7 +214,8 @@ export class JoeConnector implements SandboxConnector {
     if (runs.length > 0 && errors.length === runs.length) {
       return { done: false, failed: true, state: 'error', reason: [...new Set(errors)].join('; ').slice(0, 300) };
     }
-    if (!info.most_relevant_analysis) return { done: false, failed: true, state: info.status, reason: 'submission finished without an analysis' };
+    if (!info.most_relevant_analysis)
+      return { done: false, failed: true, state: info.status, reason: 'submission finished without an analysis' };
     return { done: true, failed: false, state: info.status };
   }
 
@@ -205,7 +237,8 @@ export class JoeConnector implements SandboxConnector {
   /** Resolves a `submission_id` to the webid of its most relevant analysis, which the analysis endpoints take. */
   async webid(submissionId: string): Promise<string> {
     const info = await this.submissionInfo(submissionId);
-    if (!info.most_relevant_analysis) throw new ItemNotFoundError('joe', `submission ${submissionId} has no analysis yet (status ${info.status})`);
+    if (!info.most_relevant_analysis)
+      throw new ItemNotFoundError('joe', `submission ${submissionId} has no analysis yet (status ${info.status})`);
     return info.most_relevant_analysis.webid;
   }
 
@@ -218,7 +251,9 @@ export class JoeConnector implements SandboxConnector {
     const parsed = JoeReport.safeParse(report);
     if (!parsed.success) throw new BadResponseError('joe', 'report is not a Joe Sandbox JSON report');
     const strategies = parsed.data.analysis.signaturedetections?.strategy;
-    const empiric = (Array.isArray(strategies) ? strategies : strategies ? [strategies] : []).find((s) => s['@name'] === 'empiric');
+    const empiric = (Array.isArray(strategies) ? strategies : strategies ? [strategies] : []).find(
+      (s) => s['@name'] === 'empiric',
+    );
     if (!empiric) return { score: null, verdict: 'unknown', native: { value: null, scale: SCALE } };
     const native = typeof empiric.score === 'number' ? empiric.score : null;
     const detection = detectionOf(empiric);
@@ -277,7 +312,11 @@ export class JoeConnector implements SandboxConnector {
     const error = envelope.errors?.[0];
     if (error) throw errorForCode(error.code, error.message ?? `error code ${error.code}`);
     const parsed = data.safeParse(envelope.data);
-    if (!parsed.success) throw new BadResponseError('joe', `${req.path}: unexpected data at ${parsed.error.issues[0]?.path.join('.') || '(root)'}: ${parsed.error.issues[0]?.message}`);
+    if (!parsed.success)
+      throw new BadResponseError(
+        'joe',
+        `${req.path}: unexpected data at ${parsed.error.issues[0]?.path.join('.') || '(root)'}: ${parsed.error.issues[0]?.message}`,
+      );
     return parsed.data;
   }
 

@@ -23,7 +23,11 @@ export interface MultipartBody {
   contentLength: number;
 }
 
-const quote = (value: string) => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/[\r\n]/g, ' ');
+const quote = (value: string) =>
+  value
+    .replace(/\\/g, '\\\\')
+    .replace(/"/g, '\\"')
+    .replace(/[\r\n]/g, ' ');
 
 /**
  * Builds a multipart body whose file part streams from its source: the sample never sits in memory

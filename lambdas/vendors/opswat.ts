@@ -2,9 +2,23 @@ import * as z from 'zod';
 import type { Clock } from '../core/clock';
 import type { VendorConfig } from '../core/config';
 import { bandOf, clampScore } from '../core/scoring';
-import type { ConnectorInfo, ItemStatus, NativeReport, NormalisedScore, SampleSource, SandboxConnector } from './connector';
-import { BadResponseError, ItemNotFoundError, QuotaExceededError, SampleTooLargeError, UnsupportedFileError, type VendorError } from './errors';
-import { httpClientFor, VendorHttpClient } from './http';
+import type {
+  ConnectorInfo,
+  ItemStatus,
+  NativeReport,
+  NormalisedScore,
+  SampleSource,
+  SandboxConnector,
+} from './connector';
+import {
+  BadResponseError,
+  ItemNotFoundError,
+  QuotaExceededError,
+  SampleTooLargeError,
+  UnsupportedFileError,
+  type VendorError,
+} from './errors';
+import { httpClientFor, type VendorHttpClient } from './http';
 import { multipartBody } from './multipart';
 
 const Account = z.object({ accountId: z.string().min(1) }).loose();
@@ -23,7 +37,16 @@ const FlowReport = z.object({
 });
 
 /** Report sections the stored report keeps (sandboxapi's selection): the verdict, its evidence and IOCs. */
-const REPORT_FILTERS = ['general', 'finalVerdict', 'allTags', 'overallState', 'taskReference', 'subtaskReferences', 'allSignalGroups', 'iocs'];
+const REPORT_FILTERS = [
+  'general',
+  'finalVerdict',
+  'allTags',
+  'overallState',
+  'taskReference',
+  'subtaskReferences',
+  'allSignalGroups',
+  'iocs',
+];
 
 /** States a per-file report ends in when the scan broke off. */
 const FAILED_STATES = new Set(['failed', 'error', 'aborted']);
@@ -82,7 +105,13 @@ export class OpswatConnector implements SandboxConnector {
       stream: await sample.open(),
     });
     const submitted = await this.http.json(
-      { method: 'POST', path: 'scan/file', body: multipart.body, contentLength: multipart.contentLength, headers: { 'content-type': multipart.contentType } },
+      {
+        method: 'POST',
+        path: 'scan/file',
+        body: multipart.body,
+        contentLength: multipart.contentLength,
+        headers: { 'content-type': multipart.contentType },
+      },
       Submitted,
     );
     return submitted.flow_id;
@@ -96,21 +125,39 @@ export class OpswatConnector implements SandboxConnector {
   /** Finished when `allFinished`; failed when every file's scan broke off; otherwise `pollPause` is the hint. */
   async status(itemId: string): Promise<ItemStatus> {
     const flow = await this.http.json(
-      { method: 'GET', path: `scan/${encodeURIComponent(itemId)}/report`, query: { filter: ['finalVerdict', 'overallState'] } },
+      {
+        method: 'GET',
+        path: `scan/${encodeURIComponent(itemId)}/report`,
+        query: { filter: ['finalVerdict', 'overallState'] },
+      },
       FlowReport,
     );
     const states = Object.values(flow.reports).map((r) => r.overallState ?? 'unknown');
     if (flow.allFinished) {
       if (states.length > 0 && states.every((s) => FAILED_STATES.has(s))) {
-        return { done: false, failed: true, state: states[0]!, reason: `MetaDefender Sandbox scan ended ${states.join(', ')}` };
+        return {
+          done: false,
+          failed: true,
+          state: states[0]!,
+          reason: `MetaDefender Sandbox scan ended ${states.join(', ')}`,
+        };
       }
       return { done: true, failed: false, state: 'finished' };
     }
-    return { done: false, failed: false, state: states[0] ?? 'queued', ...(flow.pollPause !== undefined ? { pollAfterSeconds: flow.pollPause } : {}) };
+    return {
+      done: false,
+      failed: false,
+      state: states[0] ?? 'queued',
+      ...(flow.pollPause !== undefined ? { pollAfterSeconds: flow.pollPause } : {}),
+    };
   }
 
   async report(itemId: string): Promise<NativeReport> {
-    const response = await this.http.send({ method: 'GET', path: `scan/${encodeURIComponent(itemId)}/report`, query: { filter: REPORT_FILTERS } });
+    const response = await this.http.send({
+      method: 'GET',
+      path: `scan/${encodeURIComponent(itemId)}/report`,
+      query: { filter: REPORT_FILTERS },
+    });
     return { body: response.body, contentType: 'application/json', extension: 'json' };
   }
 
@@ -123,10 +170,13 @@ export class OpswatConnector implements SandboxConnector {
   score(report: unknown): NormalisedScore {
     const parsed = FlowReport.safeParse(report);
     if (!parsed.success) throw new BadResponseError('opswat', 'report is not a MetaDefender Sandbox scan report');
-    const levels = Object.values(parsed.data.reports).flatMap((r) => (r.finalVerdict ? [r.finalVerdict.threatLevel] : []));
+    const levels = Object.values(parsed.data.reports).flatMap((r) =>
+      r.finalVerdict ? [r.finalVerdict.threatLevel] : [],
+    );
     const determined = levels.filter((level) => level !== 0);
     const scale = 'threatLevel -1..1';
-    if (determined.length === 0) return { score: null, verdict: 'unknown', native: { value: levels.length ? 0 : null, scale } };
+    if (determined.length === 0)
+      return { score: null, verdict: 'unknown', native: { value: levels.length ? 0 : null, scale } };
     const level = Math.max(...determined);
     const score = clampScore(Math.max(0, level) * 100);
     return { score, verdict: bandOf(score, { suspiciousAt: 40, maliciousAt: 70 }), native: { value: level, scale } };

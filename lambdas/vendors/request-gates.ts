@@ -24,7 +24,7 @@ export function currentRequestPriority(): RequestPriority {
  * Called before every request to a vendor endpoint; throws (e.g. `RateLimitedError`) to stop it, or
  * returns a function to call once the vendor has the request (its response headers arrived).
  */
-export type RequestGate = () => Promise<(() => void) | void>;
+export type RequestGate = () => Promise<(() => void) | undefined>;
 
 // Gates are set per vendor endpoint by the runtime that knows the limits (see createDeps), so that
 // connectors need not know about them. One gate per endpoint per process.

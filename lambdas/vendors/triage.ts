@@ -2,7 +2,14 @@ import * as z from 'zod';
 import type { Clock } from '../core/clock';
 import type { VendorConfig } from '../core/config';
 import { bandOf, clampScore } from '../core/scoring';
-import type { ConnectorInfo, ItemStatus, NativeReport, NormalisedScore, SampleSource, SandboxConnector } from './connector';
+import type {
+  ConnectorInfo,
+  ItemStatus,
+  NativeReport,
+  NormalisedScore,
+  SampleSource,
+  SandboxConnector,
+} from './connector';
 import {
   BadResponseError,
   ItemNotFoundError,
@@ -12,7 +19,7 @@ import {
   UnsupportedFileError,
   type VendorError,
 } from './errors';
-import { httpClientFor, VendorHttpClient } from './http';
+import { httpClientFor, type VendorHttpClient } from './http';
 import { multipartBody } from './multipart';
 
 /** Every Triage error: `{"error": "<CODE>", "message": "..."}`. */
@@ -33,7 +40,9 @@ const Summary = z.object({
   sample: z.string(),
   status: z.string(),
   score: Score,
-  tasks: z.record(z.string(), z.object({ kind: z.string().optional(), status: z.string().optional(), score: Score }).loose()).default({}),
+  tasks: z
+    .record(z.string(), z.object({ kind: z.string().optional(), status: z.string().optional(), score: Score }).loose())
+    .default({}),
 });
 
 /** `/samples/{id}/{task}/report_triage.json` (and v1 `overview.json`): the score sits under `analysis`. */
@@ -61,8 +70,12 @@ function nativeScore(report: unknown): number | null {
   if (task.success && typeof task.data.analysis.score === 'number') return task.data.analysis.score;
   const value = report as { score?: unknown; tasks?: unknown };
   if (typeof value.score === 'number') return value.score;
-  const tasks = Array.isArray(value.tasks) ? value.tasks : Object.values((value.tasks as Record<string, unknown> | undefined) ?? {});
-  const scores = tasks.map((t) => (t as { score?: unknown } | null)?.score).filter((s): s is number => typeof s === 'number');
+  const tasks = Array.isArray(value.tasks)
+    ? value.tasks
+    : Object.values((value.tasks as Record<string, unknown> | undefined) ?? {});
+  const scores = tasks
+    .map((t) => (t as { score?: unknown } | null)?.score)
+    .filter((s): s is number => typeof s === 'number');
   return scores.length ? Math.max(...scores) : null;
 }
 
@@ -116,7 +129,13 @@ export class TriageConnector implements SandboxConnector {
       stream: await sample.open(),
     });
     const created = await this.http.json(
-      { method: 'POST', path: 'samples', body: multipart.body, contentLength: multipart.contentLength, headers: { 'content-type': multipart.contentType } },
+      {
+        method: 'POST',
+        path: 'samples',
+        body: multipart.body,
+        contentLength: multipart.contentLength,
+        headers: { 'content-type': multipart.contentType },
+      },
       Sample,
     );
     return created.id;
@@ -133,7 +152,12 @@ export class TriageConnector implements SandboxConnector {
     if (state === DONE) return { done: true, failed: false, state };
     if (state === FAILED) {
       const failedTasks = (sample.tasks ?? []).filter((t) => t.status === FAILED).map((t) => t.id);
-      return { done: false, failed: true, state, reason: `Triage sample failed${failedTasks.length ? ` (tasks ${failedTasks.join(', ')})` : ''}` };
+      return {
+        done: false,
+        failed: true,
+        state,
+        reason: `Triage sample failed${failedTasks.length ? ` (tasks ${failedTasks.join(', ')})` : ''}`,
+      };
     }
     return { done: false, failed: false, state };
   }
@@ -153,7 +177,10 @@ export class TriageConnector implements SandboxConnector {
       // Static tasks have no behavioural report; the key is "<sample id>-<task name>".
       if (task.kind !== 'behavioral') continue;
       const name = key.startsWith(`${itemId}-`) ? key.slice(itemId.length + 1) : key;
-      tasks[name] = await this.http.json({ method: 'GET', path: `samples/${id}/${encodeURIComponent(name)}/report_triage.json` }, TaskReport);
+      tasks[name] = await this.http.json(
+        { method: 'GET', path: `samples/${id}/${encodeURIComponent(name)}/report_triage.json` },
+        TaskReport,
+      );
     }
     return { summary, tasks };
   }
@@ -186,11 +213,20 @@ export class TriageConnector implements SandboxConnector {
   /** The `_json` part: a non-interactive file analysis with our timeout and the configured options. */
   private submitRequest(): Record<string, unknown> {
     const { network, profile, password } = this.config.options;
-    const profiles = profile === undefined ? [] : String(profile).split(',').map((p) => p.trim()).filter(Boolean);
+    const profiles =
+      profile === undefined
+        ? []
+        : String(profile)
+            .split(',')
+            .map((p) => p.trim())
+            .filter(Boolean);
     return {
       kind: 'file',
       interactive: false,
-      defaults: { timeout: this.config.analysisTimeoutSeconds, ...(network !== undefined ? { network: String(network) } : {}) },
+      defaults: {
+        timeout: this.config.analysisTimeoutSeconds,
+        ...(network !== undefined ? { network: String(network) } : {}),
+      },
       ...(profiles.length ? { profiles: profiles.map((p) => ({ profile: p })) } : {}),
       ...(password !== undefined ? { password: String(password) } : {}),
     };
@@ -210,7 +246,8 @@ function statusError(status: number, body: string): VendorError | undefined {
   // A report is written some time after the sample reports; Triage says to ask again in a minute.
   if (code === 'REPORT_NOT_AVAILABLE') return new TransientError('triage', message);
   if (/quota/i.test(message)) return new QuotaExceededError('triage', message);
-  if (status === 413 || /too large|maximum (file )?size/i.test(message)) return new SampleTooLargeError('triage', message);
+  if (status === 413 || /too large|maximum (file )?size/i.test(message))
+    return new SampleTooLargeError('triage', message);
   if (/unsupported|not supported/i.test(message)) return new UnsupportedFileError('triage', message);
   if (status === 404 || code === 'NOT_FOUND') return new ItemNotFoundError('triage', message);
   return undefined;

@@ -3,7 +3,14 @@ import type { Clock } from '../core/clock';
 import type { VendorConfig } from '../core/config';
 import { bandOf, clampScore, clampToBand, DEFAULT_THRESHOLDS } from '../core/scoring';
 import type { Verdict } from '../core/schemas';
-import type { ConnectorInfo, ItemStatus, NativeReport, NormalisedScore, SampleSource, SandboxConnector } from './connector';
+import type {
+  ConnectorInfo,
+  ItemStatus,
+  NativeReport,
+  NormalisedScore,
+  SampleSource,
+  SandboxConnector,
+} from './connector';
 import {
   AuthError,
   BadResponseError,
@@ -13,7 +20,7 @@ import {
   UnsupportedFileError,
   type VendorError,
 } from './errors';
-import { httpClientFor, VendorHttpClient, type HttpRequest, type HttpResponse } from './http';
+import { httpClientFor, type VendorHttpClient, type HttpRequest, type HttpResponse } from './http';
 import { multipartBody, type FormField } from './multipart';
 
 /** VMRay's envelope: `{"result": "ok", "data": ...}`, or `{"result": "error", "error_msg": "..."}`. */
@@ -50,11 +57,19 @@ const SampleRecord = z.looseObject({
 });
 
 /** Optional `sample/submit` parameters, passed through from configuration under their API names. */
-const SUBMIT_OPTIONS = ['analyzer_mode', 'archive_password', 'document_password', 'sample_type', 'shareable', 'max_jobs', 'tags', 'comment'];
+const SUBMIT_OPTIONS = [
+  'analyzer_mode',
+  'archive_password',
+  'document_password',
+  'sample_type',
+  'shareable',
+  'max_jobs',
+  'tags',
+  'comment',
+];
 
 /** What VMRay says when it created no new jobs for a submission (analysis caching of a known sample). */
 const NO_JOBS = /no (new )?jobs (were|have been) created/i;
-
 
 /** Where a verdict without a VTI score lands. */
 const VERDICT_ONLY: Record<Exclude<Verdict, 'unknown'>, number> = { benign: 10, suspicious: 55, malicious: 90 };
@@ -85,7 +100,10 @@ function vtiToScore(vti: number): number {
 /** Combines a verdict and a VTI score: the score places the sample, the verdict wins when they disagree. */
 function combine(verdictName: string | null | undefined, vti: number | null | undefined): NormalisedScore {
   const verdict = verdictName ? VERDICTS[verdictName.toLowerCase()] : undefined;
-  const native = typeof vti === 'number' ? { value: vti, scale: 'VTI score 0-100' } : { value: verdictName ?? null, scale: 'verdict' };
+  const native =
+    typeof vti === 'number'
+      ? { value: vti, scale: 'VTI score 0-100' }
+      : { value: verdictName ?? null, scale: 'verdict' };
   if (verdict === 'unknown') return { score: null, verdict: 'unknown', native };
   if (typeof vti === 'number') {
     const placed = vtiToScore(vti);
@@ -181,7 +199,12 @@ export class VmrayConnector implements SandboxConnector {
     if (maxBytes !== undefined && sample.size > maxBytes) {
       throw new SampleTooLargeError('vmray', `${sample.size} bytes is over the configured ${maxBytes}`);
     }
-    const fields: FormField[] = [{ name: 'user_config', value: JSON.stringify({ ...this.userConfig(), timeout: this.config.analysisTimeoutSeconds }) }];
+    const fields: FormField[] = [
+      {
+        name: 'user_config',
+        value: JSON.stringify({ ...this.userConfig(), timeout: this.config.analysisTimeoutSeconds }),
+      },
+    ];
     for (const name of SUBMIT_OPTIONS) {
       const value = this.config.options[name];
       if (value !== undefined) fields.push({ name, value: String(value) });
@@ -189,7 +212,8 @@ export class VmrayConnector implements SandboxConnector {
     // VMRay reads a non-ASCII file name from a base64 twin of the file field, so the part itself
     // carries an ASCII name (multipart servers disagree on how to decode anything else).
     const asciiName = sample.fileName.replace(/[^\x20-\x7e]/g, '_');
-    if (asciiName !== sample.fileName) fields.push({ name: 'sample_filename_b64enc', value: Buffer.from(sample.fileName, 'utf8').toString('base64') });
+    if (asciiName !== sample.fileName)
+      fields.push({ name: 'sample_filename_b64enc', value: Buffer.from(sample.fileName, 'utf8').toString('base64') });
     const multipart = multipartBody(fields, {
       field: 'sample_file',
       fileName: asciiName,
@@ -197,7 +221,13 @@ export class VmrayConnector implements SandboxConnector {
       size: sample.size,
       stream: await sample.open(),
     });
-    const req: HttpRequest = { method: 'POST', path: 'sample/submit', body: multipart.body, contentLength: multipart.contentLength, headers: { 'content-type': multipart.contentType } };
+    const req: HttpRequest = {
+      method: 'POST',
+      path: 'sample/submit',
+      body: multipart.body,
+      contentLength: multipart.contentLength,
+      headers: { 'content-type': multipart.contentType },
+    };
     const data = this.unwrap((await http.text(req)).text, req.path, SubmitData);
     for (const { error_msg: message } of data.errors) {
       const typed = errorForMessage(message);
@@ -207,7 +237,8 @@ export class VmrayConnector implements SandboxConnector {
     }
     const submission = data.submissions[0];
     const sampleRecord = data.samples[0];
-    if (!submission || !sampleRecord) throw new BadResponseError('vmray', 'sample/submit: no submission or sample in the answer');
+    if (!submission || !sampleRecord)
+      throw new BadResponseError('vmray', 'sample/submit: no submission or sample in the answer');
     return `${submission.submission_id}:${sampleRecord.sample_id}`;
   }
 
@@ -221,7 +252,9 @@ export class VmrayConnector implements SandboxConnector {
     const submission = await this.call({ method: 'GET', path: `submission/${submissionId}` }, Submission);
     if (!submission.submission_finished) return { done: false, failed: false, state: 'in_progress' };
     if (await this.topRankedAnalysis(itemId)) return { done: true, failed: false, state: 'finished' };
-    const reason = submission.submission_has_errors ? 'submission finished with errors and no analysis' : 'submission finished without an analysis';
+    const reason = submission.submission_has_errors
+      ? 'submission finished with errors and no analysis'
+      : 'submission finished without an analysis';
     return { done: false, failed: true, state: 'finished', reason };
   }
 
@@ -231,7 +264,10 @@ export class VmrayConnector implements SandboxConnector {
    */
   async topRankedAnalysis(itemId: string): Promise<VmrayAnalysis | undefined> {
     const { submissionId, sampleId } = parseItemId(itemId);
-    const own = await this.call({ method: 'GET', path: 'analysis', query: { analysis_submission_id: submissionId } }, z.array(Analysis));
+    const own = await this.call(
+      { method: 'GET', path: 'analysis', query: { analysis_submission_id: submissionId } },
+      z.array(Analysis),
+    );
     if (own.length > 0) return topRanked(own);
     return topRanked(await this.call({ method: 'GET', path: `analysis/sample/${sampleId}` }, z.array(Analysis)));
   }
@@ -292,9 +328,14 @@ export class VmrayConnector implements SandboxConnector {
   /** Unwraps `{"result": "ok", "data": ...}` and validates `data`. */
   private unwrap<T extends z.ZodType>(text: string, path: string, data: T): z.infer<T> {
     const envelope = this.http().parse(text, Envelope, path);
-    if (envelope.result !== 'ok') throw new BadResponseError('vmray', `${path}: result ${envelope.result}: ${envelope.error_msg ?? ''}`);
+    if (envelope.result !== 'ok')
+      throw new BadResponseError('vmray', `${path}: result ${envelope.result}: ${envelope.error_msg ?? ''}`);
     const parsed = data.safeParse(envelope.data);
-    if (!parsed.success) throw new BadResponseError('vmray', `${path}: unexpected data at ${parsed.error.issues[0]?.path.join('.') || '(root)'}: ${parsed.error.issues[0]?.message}`);
+    if (!parsed.success)
+      throw new BadResponseError(
+        'vmray',
+        `${path}: unexpected data at ${parsed.error.issues[0]?.path.join('.') || '(root)'}: ${parsed.error.issues[0]?.message}`,
+      );
     return parsed.data;
   }
 
@@ -321,20 +362,26 @@ function parseItemId(itemId: string): { submissionId: string; sampleId: string }
 /** What an `error_msg` (in a 4xx body or a submit answer's `errors`) means, when it names something we can act on. */
 function errorForMessage(message: string): VendorError | undefined {
   if (/quota/i.test(message)) return new QuotaExceededError('vmray', message);
-  if (/too (big|large)|larger than|exceeds the maximum|upload size/i.test(message)) return new SampleTooLargeError('vmray', message);
+  if (/too (big|large)|larger than|exceeds the maximum|upload size/i.test(message))
+    return new SampleTooLargeError('vmray', message);
   if (/not supported|unsupported/i.test(message)) return new UnsupportedFileError('vmray', message);
   return undefined;
 }
 
 /** 401 (and the 405 some installs answer instead) is a bad key; 403 is a valid key without the rights; 404 an unknown item. */
 function vmrayStatusError(status: number, body: string): VendorError | undefined {
-  let message = body.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200);
+  let message = body
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 200);
   try {
     message = Envelope.parse(JSON.parse(body)).error_msg ?? message;
   } catch {
     // Not VMRay's JSON (a proxy's page): keep the text.
   }
-  if (status === 401 || status === 405) return new AuthError('vmray', `HTTP ${status}: ${message || 'API key refused'}`);
+  if (status === 401 || status === 405)
+    return new AuthError('vmray', `HTTP ${status}: ${message || 'API key refused'}`);
   if (status === 403) return new ForbiddenError(`HTTP 403: ${message || 'insufficient rights'}`);
   if (status === 404) return new ItemNotFoundError('vmray', message || 'not found');
   if (status === 413) return new SampleTooLargeError('vmray', message || 'request entity too large');

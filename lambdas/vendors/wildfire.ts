@@ -4,9 +4,23 @@ import * as z from 'zod';
 import type { Clock } from '../core/clock';
 import type { VendorConfig } from '../core/config';
 import { bandOf } from '../core/scoring';
-import type { ConnectorInfo, ItemStatus, NativeReport, NormalisedScore, SampleSource, SandboxConnector } from './connector';
-import { AuthError, BadResponseError, QuotaExceededError, SampleTooLargeError, TransientError, UnsupportedFileError } from './errors';
-import { httpClientFor, VendorHttpClient, type HttpRequest } from './http';
+import type {
+  ConnectorInfo,
+  ItemStatus,
+  NativeReport,
+  NormalisedScore,
+  SampleSource,
+  SandboxConnector,
+} from './connector';
+import {
+  AuthError,
+  BadResponseError,
+  QuotaExceededError,
+  SampleTooLargeError,
+  TransientError,
+  UnsupportedFileError,
+} from './errors';
+import { httpClientFor, type VendorHttpClient, type HttpRequest } from './http';
 import { multipartBody } from './multipart';
 
 /** WildFire verdict codes (`get/verdict`), as the public API documents them. */
@@ -32,11 +46,19 @@ const BANDS = { suspiciousAt: 40, maliciousAt: 70 };
 const MALWARE_WORD_SCORES: Readonly<Record<string, number>> = { no: 0, grayware: 45, phishing: 85, yes: 100 };
 
 const Sha256 = z.string().regex(/^[0-9a-fA-F]{64}$/);
-const Code = z.string().regex(/^-?\d+$/).transform(Number);
+const Code = z
+  .string()
+  .regex(/^-?\d+$/)
+  .transform(Number);
 
 const UploadResponse = z.object({
   wildfire: z.object({
-    'upload-file-info': z.object({ sha256: Sha256, md5: z.string().optional(), filetype: z.string().optional(), size: z.string().optional() }),
+    'upload-file-info': z.object({
+      sha256: Sha256,
+      md5: z.string().optional(),
+      filetype: z.string().optional(),
+      size: z.string().optional(),
+    }),
   }),
 });
 
@@ -58,7 +80,10 @@ function parseXml<T extends z.ZodType>(text: string, schema: T, what: string): z
   const parsed = schema.safeParse(parser.parse(text));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new BadResponseError('wildfire', `${what}: unexpected XML at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
+    throw new BadResponseError(
+      'wildfire',
+      `${what}: unexpected XML at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+    );
   }
   return parsed.data;
 }
@@ -176,7 +201,8 @@ export class WildfireConnector implements SandboxConnector {
   score(report: unknown): NormalisedScore {
     if (typeof report === 'number') return scoreOfCode(report);
     if (typeof report !== 'string') throw new BadResponseError('wildfire', 'report is not WildFire XML');
-    if (report.includes('<get-verdict-info>')) return scoreOfCode(parseXml(report, VerdictResponse, 'verdict').wildfire['get-verdict-info'].verdict);
+    if (report.includes('<get-verdict-info>'))
+      return scoreOfCode(parseXml(report, VerdictResponse, 'verdict').wildfire['get-verdict-info'].verdict);
     const word = parseXml(report, ReportDocument, 'report').wildfire.file_info.malware.toLowerCase();
     const native = { value: word, scale: 'WildFire report malware (no/grayware/phishing/yes)' };
     const score = MALWARE_WORD_SCORES[word];
@@ -192,12 +218,23 @@ export class WildfireConnector implements SandboxConnector {
   private credentialFields(): { name: string; value: string }[] {
     if (!this.apiKey) throw new AuthError('wildfire', 'no API key configured');
     const agent = this.config.options.agent;
-    return [{ name: 'apikey', value: this.apiKey }, ...(agent !== undefined ? [{ name: 'agent', value: String(agent) }] : [])];
+    return [
+      { name: 'apikey', value: this.apiKey },
+      ...(agent !== undefined ? [{ name: 'agent', value: String(agent) }] : []),
+    ];
   }
 
   private form(path: string, fields: Record<string, string>): HttpRequest {
-    const body = new URLSearchParams([...this.credentialFields().map((f): [string, string] => [f.name, f.value]), ...Object.entries(fields)]);
-    return { method: 'POST', path, body: body.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+    const body = new URLSearchParams([
+      ...this.credentialFields().map((f): [string, string] => [f.name, f.value]),
+      ...Object.entries(fields),
+    ]);
+    return {
+      method: 'POST',
+      path,
+      body: body.toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    };
   }
 
   /** WildFire's own status codes (the defaults cover 401/403, 429 and 5xx). */

@@ -10,7 +10,12 @@ const scratch = mkdtempSync(join(tmpdir(), 'sandtrap-archive-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 let n = 0;
-async function extract(bytes: Buffer, kind: 'zip' | 'tar' | 'gzip', limits: Partial<ExtractionLimits> = {}, name = 'sample') {
+async function extract(
+  bytes: Buffer,
+  kind: 'zip' | 'tar' | 'gzip',
+  limits: Partial<ExtractionLimits> = {},
+  name = 'sample',
+) {
   n++;
   const file = join(scratch, `archive-${n}`);
   writeFileSync(file, bytes);
@@ -22,7 +27,9 @@ async function extract(bytes: Buffer, kind: 'zip' | 'tar' | 'gzip', limits: Part
 /** Every file under a directory, relative. */
 function tree(dir: string, prefix = ''): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? tree(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? tree(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`],
+  );
 }
 
 describe('member names', () => {
@@ -50,7 +57,10 @@ describe('zip extraction', () => {
     expect(r.stopped).toBeNull();
     expect(tree(r.dest).sort()).toEqual(['README.txt', 'installer/setup.sh']);
     expect(readFileSync(join(r.dest, 'installer/setup.sh'), 'utf8')).toContain('echo hi');
-    expect(r.members.find((m) => m.path === 'installer/setup.sh')).toMatchObject({ action: 'extracted', fileType: 'script-sh' });
+    expect(r.members.find((m) => m.path === 'installer/setup.sh')).toMatchObject({
+      action: 'extracted',
+      fileType: 'script-sh',
+    });
   });
 
   it('refuses zip slip members and writes nothing outside the destination', async () => {
@@ -64,7 +74,12 @@ describe('zip extraction', () => {
       ]),
       'zip',
     );
-    expect(r.members.filter((m) => m.action === 'rejected').map((m) => m.reason)).toEqual(['path traversal', 'path traversal', 'absolute path', 'path traversal']);
+    expect(r.members.filter((m) => m.action === 'rejected').map((m) => m.reason)).toEqual([
+      'path traversal',
+      'path traversal',
+      'absolute path',
+      'path traversal',
+    ]);
     expect(tree(r.root)).toEqual(['extracted/good.sh']);
     expect(existsSync('/tmp/sandtrap-zip-slip')).toBe(false);
     expect(existsSync('/etc/sandtrap-absolute')).toBe(false);
@@ -77,20 +92,29 @@ describe('zip extraction', () => {
   });
 
   it('refuses a member whose compression ratio is a bomb', async () => {
-    const r = await extract(makeZip([{ name: 'zeros.bin', data: Buffer.alloc(20 * 1024 * 1024), deflate: true }]), 'zip');
+    const r = await extract(
+      makeZip([{ name: 'zeros.bin', data: Buffer.alloc(20 * 1024 * 1024), deflate: true }]),
+      'zip',
+    );
     expect(r.members).toEqual([expect.objectContaining({ action: 'rejected', reason: 'compression ratio above 100' })]);
     expect(tree(r.dest)).toEqual([]);
   });
 
   it('stops at the total size cap', async () => {
     const big = Buffer.alloc(600 * 1024, 1);
-    const r = await extract(makeZip([1, 2, 3].map((i) => ({ name: `part${i}.bin`, data: big }))), 'zip', { maxTotalBytes: 1024 * 1024 });
+    const r = await extract(makeZip([1, 2, 3].map((i) => ({ name: `part${i}.bin`, data: big }))), 'zip', {
+      maxTotalBytes: 1024 * 1024,
+    });
     expect(r.stopped).toMatch(/bytes in total/);
     expect(tree(r.dest)).toEqual(['part1.bin']);
   });
 
   it('stops at the member count cap', async () => {
-    const r = await extract(makeZip(Array.from({ length: 30 }, (_, i) => ({ name: `f${i}.txt`, data: Buffer.from('x') }))), 'zip', { maxMembers: 10 });
+    const r = await extract(
+      makeZip(Array.from({ length: 30 }, (_, i) => ({ name: `f${i}.txt`, data: Buffer.from('x') }))),
+      'zip',
+      { maxMembers: 10 },
+    );
     expect(r.stopped).toMatch(/more than 10 members/);
     expect(tree(r.dest)).toHaveLength(10);
   });
@@ -107,7 +131,13 @@ describe('zip extraction', () => {
   });
 
   it('refuses duplicate names instead of overwriting', async () => {
-    const r = await extract(makeZip([{ name: 'a.sh', data: Buffer.from('first') }, { name: 'a.sh', data: Buffer.from('second') }]), 'zip');
+    const r = await extract(
+      makeZip([
+        { name: 'a.sh', data: Buffer.from('first') },
+        { name: 'a.sh', data: Buffer.from('second') },
+      ]),
+      'zip',
+    );
     expect(readFileSync(join(r.dest, 'a.sh'), 'utf8')).toBe('first');
     expect(r.members[1]).toMatchObject({ action: 'rejected', reason: 'duplicate name' });
   });
@@ -133,7 +163,12 @@ describe('tar and gzip extraction', () => {
     );
     expect(r.stopped).toBeNull();
     expect(tree(r.dest).sort()).toEqual([longName, 'ok.txt'].sort());
-    expect(r.members.filter((m) => m.action === 'rejected').map((m) => m.reason)).toEqual(['symbolic link', 'hard link', 'not a regular file', 'path traversal']);
+    expect(r.members.filter((m) => m.action === 'rejected').map((m) => m.reason)).toEqual([
+      'symbolic link',
+      'hard link',
+      'not a regular file',
+      'path traversal',
+    ]);
   });
 
   it('stops a gzip bomb at the ratio budget', async () => {
@@ -145,6 +180,8 @@ describe('tar and gzip extraction', () => {
 
   it('names a lone gzip member after the archive', async () => {
     const r = await extract(gzip(Buffer.from('#!/usr/bin/env python3\nprint(1)\n')), 'gzip', {}, 'tool.py.gz');
-    expect(r.members).toEqual([expect.objectContaining({ path: 'tool.py', action: 'extracted', fileType: 'script-python' })]);
+    expect(r.members).toEqual([
+      expect.objectContaining({ path: 'tool.py', action: 'extracted', fileType: 'script-python' }),
+    ]);
   });
 });

@@ -111,7 +111,15 @@ export function makeTar(entries: TarEntry[]): Buffer {
       const long = Buffer.from(`${entry.name}\0`);
       blocks.push(header('././@LongLink', long.length, 'L'), pad(long));
     }
-    blocks.push(header(entry.name, entry.type && entry.type !== '0' ? 0 : data.length, entry.type ?? '0', entry.linkname, entry.mode));
+    blocks.push(
+      header(
+        entry.name,
+        entry.type && entry.type !== '0' ? 0 : data.length,
+        entry.type ?? '0',
+        entry.linkname,
+        entry.mode,
+      ),
+    );
     if (!entry.type || entry.type === '0') blocks.push(pad(data));
   }
   blocks.push(Buffer.alloc(1024));

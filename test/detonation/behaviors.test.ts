@@ -15,7 +15,12 @@ const reports = new Map<string, DetonationReport>();
 /** An archive built from samples/archive at test time. */
 function installerArchive(): Buffer {
   const file = (path: string) => readFileSync(`${SAMPLES}archive/${path}`);
-  return gzip(makeTar([{ name: 'installer/setup.sh', data: file('installer/setup.sh'), mode: 0o755 }, { name: 'README.txt', data: file('README.txt') }]));
+  return gzip(
+    makeTar([
+      { name: 'installer/setup.sh', data: file('installer/setup.sh'), mode: 0o755 },
+      { name: 'README.txt', data: file('README.txt') },
+    ]),
+  );
 }
 
 const SAMPLE_FILES = [
@@ -34,7 +39,10 @@ const SAMPLE_FILES = [
 
 beforeAll(async () => {
   await s3.start();
-  const jobs = [...SAMPLE_FILES.map((file) => ({ key: file, sample: { file } })), { key: 'installer.tar.gz', sample: { name: 'installer.tar.gz', body: installerArchive() } }];
+  const jobs = [
+    ...SAMPLE_FILES.map((file) => ({ key: file, sample: { file } })),
+    { key: 'installer.tar.gz', sample: { name: 'installer.tar.gz', body: installerArchive() } },
+  ];
   const done = await inParallel(jobs, 3, async (job) => [job.key, await detonate(s3, job.sample)] as const);
   for (const [key, report] of done) reports.set(key, report);
 }, 180_000);
@@ -55,7 +63,13 @@ function indicator(r: DetonationReport, key: BehaviorKey, id: string) {
   return found as NonNullable<typeof found>;
 }
 
-const CASES: { key: BehaviorKey; file: string; ids: string[]; verdict: 'malicious' | 'suspicious'; evidence: [string, RegExp] }[] = [
+const CASES: {
+  key: BehaviorKey;
+  file: string;
+  ids: string[];
+  verdict: 'malicious' | 'suspicious';
+  evidence: [string, RegExp];
+}[] = [
   {
     key: 'persistence',
     file: 'behaviors/persistence.sh',
@@ -66,7 +80,12 @@ const CASES: { key: BehaviorKey; file: string; ids: string[]; verdict: 'maliciou
   {
     key: 'privilegeEscalation',
     file: 'behaviors/privilege_escalation.py',
-    ids: ['privilegeEscalation.setuid-bit', 'privilegeEscalation.root-uid', 'privilegeEscalation.sudo', 'privilegeEscalation.account-files'],
+    ids: [
+      'privilegeEscalation.setuid-bit',
+      'privilegeEscalation.root-uid',
+      'privilegeEscalation.sudo',
+      'privilegeEscalation.account-files',
+    ],
     verdict: 'malicious',
     evidence: ['privilegeEscalation.setuid-bit', /chmod\("helper", 04755\) = 0/],
   },
@@ -80,9 +99,18 @@ const CASES: { key: BehaviorKey; file: string; ids: string[]; verdict: 'maliciou
   {
     key: 'dataHarvesting',
     file: 'behaviors/data_harvesting.py',
-    ids: ['dataHarvesting.password-hashes', 'dataHarvesting.ssh-keys', 'dataHarvesting.cloud-credentials', 'dataHarvesting.process-environment', 'dataHarvesting.metadata-endpoint'],
+    ids: [
+      'dataHarvesting.password-hashes',
+      'dataHarvesting.ssh-keys',
+      'dataHarvesting.cloud-credentials',
+      'dataHarvesting.process-environment',
+      'dataHarvesting.metadata-endpoint',
+    ],
     verdict: 'malicious',
-    evidence: ['dataHarvesting.metadata-endpoint', /"addr":"169\.254\.170\.2","port":80,"action":"block","reason":"metadata"/],
+    evidence: [
+      'dataHarvesting.metadata-endpoint',
+      /"addr":"169\.254\.170\.2","port":80,"action":"block","reason":"metadata"/,
+    ],
   },
   {
     key: 'network',
@@ -142,25 +170,45 @@ describe('benign samples', () => {
 describe('what the report records', () => {
   it('lists DNS, HTTP, TLS and connections, each joined to what the guard did', () => {
     const { network } = report('behaviors/network.py');
-    expect(network.dnsQueries.items).toContainEqual(expect.objectContaining({ name: 'c2.example.test', type: 'A', answer: expect.stringMatching(/^127\.10\./) }));
+    expect(network.dnsQueries.items).toContainEqual(
+      expect.objectContaining({ name: 'c2.example.test', type: 'A', answer: expect.stringMatching(/^127\.10\./) }),
+    );
     expect(network.httpRequests.items).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ method: 'GET', host: 'c2.example.test', path: '/beacon?id=42', userAgent: 'SANDTRAP-TEST-MALICIOUS/1.0', port: 80 }),
+        expect.objectContaining({
+          method: 'GET',
+          host: 'c2.example.test',
+          path: '/beacon?id=42',
+          userAgent: 'SANDTRAP-TEST-MALICIOUS/1.0',
+          port: 80,
+        }),
         expect.objectContaining({ method: 'POST', host: 'c2.example.test', path: '/upload', bodyBytes: 43 }),
       ]),
     );
-    expect(network.tlsServerNames.items).toContainEqual(expect.objectContaining({ serverName: 'c2.example.test', port: 443 }));
-    expect(network.connections.items).toContainEqual(
-      expect.objectContaining({ protocol: 'tcp', address: '203.0.113.10', port: 8081, hostname: null, action: 'redirected' }),
+    expect(network.tlsServerNames.items).toContainEqual(
+      expect.objectContaining({ serverName: 'c2.example.test', port: 443 }),
     );
-    expect(network.connections.items).toContainEqual(expect.objectContaining({ protocol: 'tcp', port: 80, hostname: 'c2.example.test', action: 'redirected' }));
+    expect(network.connections.items).toContainEqual(
+      expect.objectContaining({
+        protocol: 'tcp',
+        address: '203.0.113.10',
+        port: 8081,
+        hostname: null,
+        action: 'redirected',
+      }),
+    );
+    expect(network.connections.items).toContainEqual(
+      expect.objectContaining({ protocol: 'tcp', port: 80, hostname: 'c2.example.test', action: 'redirected' }),
+    );
   });
 
   it('records processes, executions with argv and uid, and file operations under the watched directories', () => {
     const r = report('behaviors/execution.sh');
     const uid = r.executions.items[0]?.uid ?? 0;
     expect(uid).toBeGreaterThanOrEqual(10001);
-    expect(r.executions.items.map((e) => e.argv.join(' '))).toEqual(expect.arrayContaining([expect.stringMatching(/stage2\.sh$/), 'base64 -d']));
+    expect(r.executions.items.map((e) => e.argv.join(' '))).toEqual(
+      expect.arrayContaining([expect.stringMatching(/stage2\.sh$/), 'base64 -d']),
+    );
     const root = r.processes.items[0];
     expect(root).toMatchObject({ exe: '/bin/sh', uid, ppid: null, exitCode: 0 });
     expect(r.processes.items.filter((p) => p.ppid === root?.pid).length).toBeGreaterThan(2);

@@ -53,7 +53,14 @@ describe('agent configuration', () => {
 
   it('fills every setting with a safe default', () => {
     const config = parseAgentConfig(undefined, local);
-    expect(config).toMatchObject({ timeout: 60, networkEnabled: true, internetAccess: false, dnsServers: ['127.0.0.1'], traceSyscalls: true, trackChildren: true });
+    expect(config).toMatchObject({
+      timeout: 60,
+      networkEnabled: true,
+      internetAccess: false,
+      dnsServers: ['127.0.0.1'],
+      traceSyscalls: true,
+      trackChildren: true,
+    });
     expect(config.syscallFilter).toEqual([...DEFAULT_SYSCALL_FILTER]);
     expect(config.memoryLimit).toBe(512 * 1024 * 1024);
   });
@@ -104,11 +111,22 @@ describe('score and verdict', () => {
   });
 
   it('bands scores 0–39 benign, 40–69 suspicious, 70–100 malicious, null unknown', () => {
-    expect([0, 39, 40, 69, 70, 100, null].map(verdictOfScore)).toEqual(['benign', 'benign', 'suspicious', 'suspicious', 'malicious', 'malicious', 'unknown']);
+    expect([0, 39, 40, 69, 70, 100, null].map(verdictOfScore)).toEqual([
+      'benign',
+      'benign',
+      'suspicious',
+      'suspicious',
+      'malicious',
+      'malicious',
+      'unknown',
+    ]);
   });
 
   it('combines indicators: one high is suspicious, two are malicious, lows alone stay benign', () => {
-    const with_ = (...severities: ('low' | 'medium' | 'high' | 'critical')[]) => ({ ...emptyBehavior(), network: severities.map(indicator) });
+    const with_ = (...severities: ('low' | 'medium' | 'high' | 'critical')[]) => ({
+      ...emptyBehavior(),
+      network: severities.map(indicator),
+    });
     expect(scoreBehavior(emptyBehavior())).toBe(0);
     expect(verdictOfScore(scoreBehavior(with_('high')))).toBe('suspicious');
     expect(verdictOfScore(scoreBehavior(with_('high', 'high')))).toBe('malicious');

@@ -3,7 +3,11 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { DetonationReportSchema, type AgentConfigInput, type DetonationReport } from '../../lambdas/core/detonation-report';
+import {
+  DetonationReportSchema,
+  type AgentConfigInput,
+  type DetonationReport,
+} from '../../lambdas/core/detonation-report';
 import { runDetonation } from '../../container/agent';
 
 /** The repository's samples directory. */
@@ -30,7 +34,9 @@ export class PresignedStandIn {
   private port = 0;
 
   async start(): Promise<void> {
-    this.server = createServer((req, res) => void this.handle(req).then(([status, body]) => res.writeHead(status).end(body)));
+    this.server = createServer(
+      (req, res) => void this.handle(req).then(([status, body]) => res.writeHead(status).end(body)),
+    );
     await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
     this.port = (this.server.address() as AddressInfo).port;
   }
@@ -52,7 +58,10 @@ export class PresignedStandIn {
     this.secrets.add(get);
     this.secrets.add(put);
     const base = `http://127.0.0.1:${this.port}`;
-    return { sampleUrl: `${base}/sample/${id}?X-Amz-Signature=${get}`, reportUrl: `${base}/report/${id}?X-Amz-Signature=${put}` };
+    return {
+      sampleUrl: `${base}/sample/${id}?X-Amz-Signature=${get}`,
+      reportUrl: `${base}/report/${id}?X-Amz-Signature=${put}`,
+    };
   }
 
   private async handle(req: IncomingMessage): Promise<[number, string | Buffer]> {
@@ -84,14 +93,15 @@ export async function detonate(
   sample: { file: string } | { name: string; body: Buffer },
   config: AgentConfigInput = FAST,
 ): Promise<DetonationReport> {
-  const name = 'file' in sample ? sample.file.split('/').pop() ?? 'sample' : sample.name;
+  const name = 'file' in sample ? (sample.file.split('/').pop() ?? 'sample') : sample.name;
   const body = 'file' in sample ? await readFile(`${SAMPLES}${sample.file}`) : sample.body;
   const id = `${name}-${randomBytes(4).toString('hex')}`;
   const urls = s3.presign(id, body);
   const report = await runDetonation({ ...urls, sampleName: name, config });
   const uploaded = s3.reports.get(id);
   if (!uploaded) throw new Error(`no report uploaded for ${id}`);
-  if (JSON.stringify(uploaded) !== JSON.stringify(report)) throw new Error('uploaded report differs from the returned one');
+  if (JSON.stringify(uploaded) !== JSON.stringify(report))
+    throw new Error('uploaded report differs from the returned one');
   return report;
 }
 

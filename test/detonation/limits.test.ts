@@ -26,10 +26,18 @@ beforeAll(async () => {
   };
   [forkStorm, endlessLoop, oversizeWrite, memoryHog] = await Promise.all([
     // Idle detection off: the sleeping children must be ended by the deadline and the sweep.
-    timed('fork', () => detonate(s3, { file: 'limits/fork_storm.py' }, { timeout: 4, idle_timeout: 0, sample_interval: 0.25 })),
+    timed('fork', () =>
+      detonate(s3, { file: 'limits/fork_storm.py' }, { timeout: 4, idle_timeout: 0, sample_interval: 0.25 }),
+    ),
     // A tenth of a CPU over 10 s is a 1 s CPU budget: RLIMIT_CPU ends the loop long before the
     // deadline, even on a busy machine.
-    timed('loop', () => detonate(s3, { file: 'limits/endless_loop.sh' }, { timeout: 10, cpu_limit: 0.1, idle_timeout: 0, sample_interval: 0.25 })),
+    timed('loop', () =>
+      detonate(
+        s3,
+        { file: 'limits/endless_loop.sh' },
+        { timeout: 10, cpu_limit: 0.1, idle_timeout: 0, sample_interval: 0.25 },
+      ),
+    ),
     timed('write', () => detonate(s3, { file: 'limits/oversize_write.py' }, { timeout: 8, disk_limit: '8m' })),
     timed('memory', () => detonate(s3, { file: 'limits/memory_hog.py' }, { timeout: 8, memory_limit: '256m' })),
   ]);

@@ -22,7 +22,11 @@ describe('types the agent cannot run', () => {
 describe('configuration settings', () => {
   it('ends a sample that goes quiet at idle_timeout, long before the deadline', async () => {
     const start = Date.now();
-    const r = await detonate(s3, { file: 'limits/sleeper.sh' }, { timeout: 30, idle_timeout: 1.5, sample_interval: 0.25 });
+    const r = await detonate(
+      s3,
+      { file: 'limits/sleeper.sh' },
+      { timeout: 30, idle_timeout: 1.5, sample_interval: 0.25 },
+    );
     expect(r).toMatchObject({ status: 'completed', endReason: 'idle', timedOut: false });
     expect(r.output.tail).toContain('awake');
     expect(indicatorIds(r)).toEqual([]);
@@ -30,14 +34,22 @@ describe('configuration settings', () => {
   });
 
   it('leaves processes, files and network out of the report when told to, and still judges the behaviour', async () => {
-    const r = await detonate(s3, { file: 'behaviors/network.py' }, { timeout: 10, idle_timeout: 4, monitor_processes: false, monitor_files: false, capture_network: false });
+    const r = await detonate(
+      s3,
+      { file: 'behaviors/network.py' },
+      { timeout: 10, idle_timeout: 4, monitor_processes: false, monitor_files: false, capture_network: false },
+    );
     expect(r.processes.count + r.executions.count + r.fileOperations.count).toBe(0);
     expect(Object.values(r.network).every((list) => list.count === 0)).toBe(true);
     expect(indicatorIds(r)).toEqual(expect.arrayContaining(['network.http', 'network.upload']));
   });
 
   it('lists file operations only under watched_directories', async () => {
-    const r = await detonate(s3, { file: 'behaviors/persistence.sh' }, { timeout: 10, idle_timeout: 4, watched_directories: ['~'] });
+    const r = await detonate(
+      s3,
+      { file: 'behaviors/persistence.sh' },
+      { timeout: 10, idle_timeout: 4, watched_directories: ['~'] },
+    );
     expect(r.fileOperations.count).toBeGreaterThan(0);
     const home = r.fileOperations.items.find((f) => f.path.endsWith('/.bashrc'))?.path.replace(/\/\.bashrc$/, '');
     expect(r.fileOperations.items.every((f) => f.path === home || f.path.startsWith(`${home}/`))).toBe(true);
@@ -46,9 +58,18 @@ describe('configuration settings', () => {
   });
 
   it('runs without the tracer when trace_syscalls is off, and says pcap is unsupported when asked for', async () => {
-    const r = await detonate(s3, { file: 'behaviors/network.py' }, { timeout: 10, idle_timeout: 4, trace_syscalls: false, pcap: true });
+    const r = await detonate(
+      s3,
+      { file: 'behaviors/network.py' },
+      { timeout: 10, idle_timeout: 4, trace_syscalls: false, pcap: true },
+    );
     expect(r.status).toBe('completed');
-    expect(r.capabilities).toMatchObject({ tracer: 'none', seccompBpf: false, networkGuard: true, pcap: 'unsupported' });
+    expect(r.capabilities).toMatchObject({
+      tracer: 'none',
+      seccompBpf: false,
+      networkGuard: true,
+      pcap: 'unsupported',
+    });
     expect(r.processes.count).toBe(0);
     expect(r.notes.items.some((n) => /pcap/.test(n))).toBe(true);
     // The guard and the fake network still see the traffic.
@@ -56,7 +77,11 @@ describe('configuration settings', () => {
   });
 
   it("observes only the sample's own process when track_children is off", async () => {
-    const r = await detonate(s3, { file: 'behaviors/execution.sh' }, { timeout: 10, idle_timeout: 4, track_children: false });
+    const r = await detonate(
+      s3,
+      { file: 'behaviors/execution.sh' },
+      { timeout: 10, idle_timeout: 4, track_children: false },
+    );
     expect(r.processes.items.map((p) => p.exe)).toEqual(['/bin/sh']);
     expect(r.executions.items.map((e) => e.path)).toEqual(['/bin/sh']);
     // stage2.sh ran in a child: not judged.

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { TraceParser, type TraceEvent } from '../../container/agent';
 import { TraceCollector, type Observation } from '../../container/agent/observations';
-import { decodeArgv, decodeFd, decodeMode, decodeSockaddr, decodeString, splitArgs } from '../../container/agent/strace-args';
+import {
+  decodeArgv,
+  decodeFd,
+  decodeMode,
+  decodeSockaddr,
+  decodeString,
+  splitArgs,
+} from '../../container/agent/strace-args';
 
 /** Lines recorded from `strace -f -q --seccomp-bpf -ttt -yy -s 256` runs of the samples (paths shortened). */
 const RECORDED = String.raw`793   1795370910.025957 execve("/usr/bin/prlimit", ["prlimit", "--cpu=10:12", "--", "setpriv"], 0x7ffef271beb8 /* 1 var */) = 0
@@ -61,7 +68,9 @@ describe('trace parser', () => {
     const exec = events.find((e) => e.kind === 'syscall' && e.pid === 10276 && e.name === 'execve');
     expect(exec).toMatchObject({ retval: 0, args: '"/bin/true", ["/bin/true"], 0x7ffe02bb3d90 /* 7 vars */' });
     // The evidence line of a stitched call is the whole call, not "<... execve resumed>".
-    expect(exec?.line).toBe('10276 1795370910.048400 execve("/bin/true", ["/bin/true"], 0x7ffe02bb3d90 /* 7 vars */) = 0');
+    expect(exec?.line).toBe(
+      '10276 1795370910.048400 execve("/bin/true", ["/bin/true"], 0x7ffe02bb3d90 /* 7 vars */) = 0',
+    );
     const sleep = events.find((e) => e.kind === 'syscall' && e.name === 'nanosleep');
     expect(sleep).toMatchObject({ retval: null, errno: null });
   });
@@ -83,7 +92,9 @@ describe('trace parser', () => {
       expect.objectContaining({ pid: 10278, code: null, signal: 'SIGSEGV' }),
       expect.objectContaining({ pid: 793, code: null, signal: 'SIGKILL' }),
     ]);
-    expect(events.filter((e) => e.kind === 'signal')).toEqual([expect.objectContaining({ pid: 793, signal: 'SIGCHLD' })]);
+    expect(events.filter((e) => e.kind === 'signal')).toEqual([
+      expect.objectContaining({ pid: 793, signal: 'SIGCHLD' }),
+    ]);
   });
 
   it('gives the same events whatever the chunk boundaries', () => {
@@ -92,7 +103,9 @@ describe('trace parser', () => {
   });
 
   it('counts what is not an event line instead of guessing', () => {
-    const { events, parser } = parse('strace: Process 5 attached\n5 1.5 +++ superseded by execve in pid 4 +++\n5 1.5 --- stopped by SIGSTOP ---\nnot a line\n');
+    const { events, parser } = parse(
+      'strace: Process 5 attached\n5 1.5 +++ superseded by execve in pid 4 +++\n5 1.5 --- stopped by SIGSTOP ---\nnot a line\n',
+    );
     expect(parser.stats.unparsed).toBe(3);
     expect(events).toEqual([expect.objectContaining({ kind: 'signal', signal: 'SIGSTOP' })]);
   });
@@ -117,16 +130,30 @@ describe('strace argument decoding', () => {
     expect(decodeArgv('["sh", "-c", "echo \\"hi\\""]', 10)).toEqual(['sh', '-c', 'echo "hi"']);
     expect(decodeMode('04755')).toBe(0o4755);
     expect(decodeMode('S_IFREG|0644')).toBe(0o644);
-    expect(decodeSockaddr('{sa_family=AF_INET, sin_port=htons(3333), sin_addr=inet_addr("203.0.113.10")}')).toEqual({ family: 'AF_INET', address: '203.0.113.10', port: 3333 });
-    expect(decodeSockaddr('{sa_family=AF_UNIX, sun_path="/var/run/docker.sock"}')).toEqual({ family: 'AF_UNIX', address: '/var/run/docker.sock', port: null });
+    expect(decodeSockaddr('{sa_family=AF_INET, sin_port=htons(3333), sin_addr=inet_addr("203.0.113.10")}')).toEqual({
+      family: 'AF_INET',
+      address: '203.0.113.10',
+      port: 3333,
+    });
+    expect(decodeSockaddr('{sa_family=AF_UNIX, sun_path="/var/run/docker.sock"}')).toEqual({
+      family: 'AF_UNIX',
+      address: '/var/run/docker.sock',
+      port: null,
+    });
   });
 });
 
 describe('trace collector', () => {
   function collect(text: string): { observations: Observation[]; collector: TraceCollector } {
     const observations: Observation[] = [];
-    const collector = new TraceCollector((o) => observations.push(o), { sandboxUid: 10001, wrapperExecs: 3, cwd: '/run/home', maxArgv: 32, followChildren: true });
-    parse(text).events.forEach((e) => collector.handle(e));
+    const collector = new TraceCollector((o) => observations.push(o), {
+      sandboxUid: 10001,
+      wrapperExecs: 3,
+      cwd: '/run/home',
+      maxArgv: 32,
+      followChildren: true,
+    });
+    for (const e of parse(text).events) collector.handle(e);
     return { observations, collector };
   }
 
@@ -145,7 +172,9 @@ describe('trace collector', () => {
 
   it('builds the process tree: forks are processes, CLONE_THREAD children are not', () => {
     const { collector } = collect(RECORDED);
-    const processes = collector.processes().map((p) => ({ pid: p.pid, ppid: p.ppid, exe: p.exe, exitCode: p.exitCode, signal: p.signal }));
+    const processes = collector
+      .processes()
+      .map((p) => ({ pid: p.pid, ppid: p.ppid, exe: p.exe, exitCode: p.exitCode, signal: p.signal }));
     expect(processes).toEqual([
       { pid: 793, ppid: null, exe: '/bin/sh', exitCode: null, signal: 'SIGKILL' },
       { pid: 10276, ppid: 793, exe: '/bin/true', exitCode: 0, signal: null },
@@ -155,18 +184,37 @@ describe('trace collector', () => {
 
   it('resolves relative paths against the working directory and fd annotations', () => {
     const { observations } = collect(RECORDED);
-    const files = observations.filter((o) => o.type === 'file').map((o) => (o.type === 'file' ? [o.op, o.path, o.target, o.mode, o.ok, o.pid] : []));
+    const files = observations
+      .filter((o) => o.type === 'file')
+      .map((o) => (o.type === 'file' ? [o.op, o.path, o.target, o.mode, o.ok, o.pid] : []));
     // Opened by a thread (10277): attributed to its process.
     expect(files).toContainEqual(['read', '/etc/shadow', null, null, false, 793]);
     expect(files).toContainEqual(['write', '/run/home/sub/a) = 0 x', null, 0o644, true, 793]);
     expect(files).toContainEqual(['chmod', '/run/home/sub/a>b"c) = 0 x\n<y>', null, 0o4755, true, 793]);
-    expect(files).toContainEqual(['rename-from', '/run/home/sub/doc.txt', '/run/home/sub/doc.txt.locked', null, true, 793]);
+    expect(files).toContainEqual([
+      'rename-from',
+      '/run/home/sub/doc.txt',
+      '/run/home/sub/doc.txt.locked',
+      null,
+      true,
+      793,
+    ]);
   });
 
   it('passes the calls the rules need, with decoded arguments', () => {
     const { observations } = collect(RECORDED);
-    expect(observations).toContainEqual(expect.objectContaining({ type: 'call', name: 'ptrace', args: ['PTRACE_TRACEME'], errno: 'EPERM' }));
-    expect(observations).toContainEqual(expect.objectContaining({ type: 'connect', source: 'trace', protocol: 'unix', address: '/var/run/docker.sock', result: 'ENOENT' }));
+    expect(observations).toContainEqual(
+      expect.objectContaining({ type: 'call', name: 'ptrace', args: ['PTRACE_TRACEME'], errno: 'EPERM' }),
+    );
+    expect(observations).toContainEqual(
+      expect.objectContaining({
+        type: 'connect',
+        source: 'trace',
+        protocol: 'unix',
+        address: '/var/run/docker.sock',
+        result: 'ENOENT',
+      }),
+    );
     expect(observations).toContainEqual(expect.objectContaining({ type: 'signal', pid: 10278, signal: 'SIGSEGV' }));
   });
 });

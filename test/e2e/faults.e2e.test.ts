@@ -43,82 +43,122 @@ const INJECTED: [string, 'verdict' | 'failed'][] = [
 ];
 
 async function setFault(vendor: 'cape' | 'vmray', fault: string, count?: number): Promise<void> {
-  const response = await fetch(`${ctx.controlUrl}/${vendor}/fault`, { method: 'PUT', body: JSON.stringify({ fault, ...(count ? { count } : {}) }) });
+  const response = await fetch(`${ctx.controlUrl}/${vendor}/fault`, {
+    method: 'PUT',
+    body: JSON.stringify({ fault, ...(count ? { count } : {}) }),
+  });
   if (!response.ok) throw new Error(`setting ${vendor} fault ${fault}: ${response.status} ${await response.text()}`);
 }
 
-describe.skipIf(!provided)('faults on a deployed stack (MiniStack): every upload ends with exactly one terminal record and one event', () => {
-  let deployed: DeployedClients;
-  let clients: E2eClients;
-  let inbox: EventInbox;
+describe.skipIf(!provided)(
+  'faults on a deployed stack (MiniStack): every upload ends with exactly one terminal record and one event',
+  () => {
+    let deployed: DeployedClients;
+    let clients: E2eClients;
+    let inbox: EventInbox;
 
-  beforeAll(async () => {
-    // The SDK's credential chain reads this process's environment, as the CLI's does.
-    Object.assign(process.env, ctx.env);
-    deployed = await createDeployedClients({}, process.env);
-    clients = createE2eClients(ctx.endpoint);
-    inbox = new EventInbox(clients.sqs, ctx.queueUrl);
-  });
+    beforeAll(async () => {
+      // The SDK's credential chain reads this process's environment, as the CLI's does.
+      Object.assign(process.env, ctx.env);
+      deployed = await createDeployedClients({}, process.env);
+      clients = createE2eClients(ctx.endpoint);
+      inbox = new EventInbox(clients.sqs, ctx.queueUrl);
+    });
 
-  afterAll(async () => {
-    await Promise.all([setFault('cape', 'none'), setFault('vmray', 'none')]);
-    destroyDeployedClients(deployed);
-    destroyE2eClients(clients);
-  });
-
-  it('uploads under vendor faults, functions throwing mid-analysis, DynamoDB throttling, and one object deleted right after its upload', async () => {
-    const stack = { name: ctx.stackName, ...ctx.stack } as DeployedStack;
-    const dir = mkdtempSync(join(tmpdir(), 'sandtrap-e2e-faults-'));
-    const run = randomUUID().slice(0, 8);
-    const uploads: Submission[] = [];
-    try {
-      for (const [index, [vendor, fault, count]] of FAULTS.entries()) {
-        await setFault(vendor, fault, count);
-        const file = join(dir, `fault-${index}-${fault}.txt`);
-        writeFileSync(file, `${index % 3 === 0 ? 'SANDTRAP-TEST-MALICIOUS ' : ''}fault run ${run}, upload ${index} under ${vendor} ${fault}\n`);
-        uploads.push(await uploadFile(deployed, stack, file, `e2e/faults/${run}/${index}-${fault}.txt`));
-      }
-      // Functions that throw mid-analysis and DynamoDB that throttles, each for one upload (the stack's
-      // fault injection reads the step from the key; see lambdas/core/fault-injection.ts).
-      for (const [fault] of INJECTED) {
-        const file = join(dir, `${fault}.txt`);
-        writeFileSync(file, `injected ${fault}, run ${run}\n`);
-        uploads.push(await uploadFile(deployed, stack, file, `e2e/faults/${run}/${fault}/sample.txt`));
-      }
-      // An object deleted while its analysis starts: the analysis fails or ends with a verdict, once.
-      const doomedFile = join(dir, 'deleted.txt');
-      writeFileSync(doomedFile, `deleted mid-analysis, run ${run}\n`);
-      const doomed = await uploadFile(deployed, stack, doomedFile, `e2e/faults/${run}/deleted.txt`);
-      await clients.s3.send(new DeleteObjectCommand({ Bucket: doomed.bucket, Key: doomed.key, ...(doomed.versionId ? { VersionId: doomed.versionId } : {}) }));
-      uploads.push(doomed);
-
-      const ends: AnalysisEnd[] = await Promise.all(
-        uploads.map((u) =>
-          waitForAnalysis(
-            deployed,
-            stack,
-            { bucket: u.bucket, key: u.key, versionId: u.versionId, ...(u.etag ? { etag: u.etag } : {}), uploadIds: u.versionId ? [u.versionId] : [], startedAt: u.startedAt },
-            { timeoutMs: 150_000 },
-          ),
-        ),
-      );
-      const story = ends.map((end, i) => `${uploads[i]?.key}: ${end.status}${end.status === 'failed' ? ` (${end.reason})` : ''}`).join('\n');
-      for (const end of ends) expect(['verdict', 'failed'], story).toContain(end.status);
-      // Vendor faults end an engine, not the analysis: at most one of them can meet the deleted object's fate.
-      expect(ends.slice(0, FAULTS.length).filter((e) => e.status === 'verdict').length, story).toBeGreaterThanOrEqual(FAULTS.length - 1);
-      // A crash or throttle in a vendor step ends that engine; in Triage or Finalize, the analysis (with a failure record).
-      expect(ends.slice(FAULTS.length, FAULTS.length + INJECTED.length).map((e) => e.status), story).toEqual(INJECTED.map(([, status]) => status));
-    } finally {
+    afterAll(async () => {
       await Promise.all([setFault('cape', 'none'), setFault('vmray', 'none')]);
-    }
+      destroyDeployedClients(deployed);
+      destroyE2eClients(clients);
+    });
 
-    // One event per upload, verdict or failure, and never two.
-    const keys = new Set(uploads.map((u) => u.key));
-    const ofUploads = () => inbox.all().filter((e) => [DETAIL_TYPE_VERDICT, DETAIL_TYPE_FAILED].includes(e['detail-type']) && keys.has(String(e.detail.key)));
-    await inbox.waitFor((e) => keys.has(String(e.detail.key)), { timeoutMs: 30_000, count: uploads.length, what: `${uploads.length} events of the fault run` });
-    await inbox.drain(3_000);
-    const perKey = new Map<string, string[]>();
-    for (const event of ofUploads()) perKey.set(String(event.detail.key), [...(perKey.get(String(event.detail.key)) ?? []), event['detail-type']]);
-    expect([...keys].map((key) => [key, perKey.get(key)?.length ?? 0])).toEqual([...keys].map((key) => [key, 1]));
-  }, 240_000);
-});
+    it('uploads under vendor faults, functions throwing mid-analysis, DynamoDB throttling, and one object deleted right after its upload', async () => {
+      const stack = { name: ctx.stackName, ...ctx.stack } as DeployedStack;
+      const dir = mkdtempSync(join(tmpdir(), 'sandtrap-e2e-faults-'));
+      const run = randomUUID().slice(0, 8);
+      const uploads: Submission[] = [];
+      try {
+        for (const [index, [vendor, fault, count]] of FAULTS.entries()) {
+          await setFault(vendor, fault, count);
+          const file = join(dir, `fault-${index}-${fault}.txt`);
+          writeFileSync(
+            file,
+            `${index % 3 === 0 ? 'SANDTRAP-TEST-MALICIOUS ' : ''}fault run ${run}, upload ${index} under ${vendor} ${fault}\n`,
+          );
+          uploads.push(await uploadFile(deployed, stack, file, `e2e/faults/${run}/${index}-${fault}.txt`));
+        }
+        // Functions that throw mid-analysis and DynamoDB that throttles, each for one upload (the stack's
+        // fault injection reads the step from the key; see lambdas/core/fault-injection.ts).
+        for (const [fault] of INJECTED) {
+          const file = join(dir, `${fault}.txt`);
+          writeFileSync(file, `injected ${fault}, run ${run}\n`);
+          uploads.push(await uploadFile(deployed, stack, file, `e2e/faults/${run}/${fault}/sample.txt`));
+        }
+        // An object deleted while its analysis starts: the analysis fails or ends with a verdict, once.
+        const doomedFile = join(dir, 'deleted.txt');
+        writeFileSync(doomedFile, `deleted mid-analysis, run ${run}\n`);
+        const doomed = await uploadFile(deployed, stack, doomedFile, `e2e/faults/${run}/deleted.txt`);
+        await clients.s3.send(
+          new DeleteObjectCommand({
+            Bucket: doomed.bucket,
+            Key: doomed.key,
+            ...(doomed.versionId ? { VersionId: doomed.versionId } : {}),
+          }),
+        );
+        uploads.push(doomed);
+
+        const ends: AnalysisEnd[] = await Promise.all(
+          uploads.map((u) =>
+            waitForAnalysis(
+              deployed,
+              stack,
+              {
+                bucket: u.bucket,
+                key: u.key,
+                versionId: u.versionId,
+                ...(u.etag ? { etag: u.etag } : {}),
+                uploadIds: u.versionId ? [u.versionId] : [],
+                startedAt: u.startedAt,
+              },
+              { timeoutMs: 150_000 },
+            ),
+          ),
+        );
+        const story = ends
+          .map((end, i) => `${uploads[i]?.key}: ${end.status}${end.status === 'failed' ? ` (${end.reason})` : ''}`)
+          .join('\n');
+        for (const end of ends) expect(['verdict', 'failed'], story).toContain(end.status);
+        // Vendor faults end an engine, not the analysis: at most one of them can meet the deleted object's fate.
+        expect(ends.slice(0, FAULTS.length).filter((e) => e.status === 'verdict').length, story).toBeGreaterThanOrEqual(
+          FAULTS.length - 1,
+        );
+        // A crash or throttle in a vendor step ends that engine; in Triage or Finalize, the analysis (with a failure record).
+        expect(
+          ends.slice(FAULTS.length, FAULTS.length + INJECTED.length).map((e) => e.status),
+          story,
+        ).toEqual(INJECTED.map(([, status]) => status));
+      } finally {
+        await Promise.all([setFault('cape', 'none'), setFault('vmray', 'none')]);
+      }
+
+      // One event per upload, verdict or failure, and never two.
+      const keys = new Set(uploads.map((u) => u.key));
+      const ofUploads = () =>
+        inbox
+          .all()
+          .filter(
+            (e) =>
+              [DETAIL_TYPE_VERDICT, DETAIL_TYPE_FAILED].includes(e['detail-type']) && keys.has(String(e.detail.key)),
+          );
+      await inbox.waitFor((e) => keys.has(String(e.detail.key)), {
+        timeoutMs: 30_000,
+        count: uploads.length,
+        what: `${uploads.length} events of the fault run`,
+      });
+      await inbox.drain(3_000);
+      const perKey = new Map<string, string[]>();
+      for (const event of ofUploads())
+        perKey.set(String(event.detail.key), [...(perKey.get(String(event.detail.key)) ?? []), event['detail-type']]);
+      expect([...keys].map((key) => [key, perKey.get(key)?.length ?? 0])).toEqual([...keys].map((key) => [key, 1]));
+    }, 240_000);
+  },
+);

@@ -10,7 +10,13 @@ import { EcsDataPlane, playDetonation } from './harness/ecs-data-plane';
 import { ministackAwsEnv, processEnvFor, startMiniStack, type MiniStack } from './harness/ministack';
 import { createTestTls, trustEnv } from './harness/tls';
 import { SINK_OUTPUTS, SINK_STACK } from './harness/sink';
-import { AcceleratedClock, startControlServer, startVendors, type ControlServer, type E2eVendors } from './harness/vendors';
+import {
+  AcceleratedClock,
+  startControlServer,
+  startVendors,
+  type ControlServer,
+  type E2eVendors,
+} from './harness/vendors';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 /** Everything of one run lives here (git-ignored): logs, the configuration, assemblies, outputs. */
@@ -53,7 +59,10 @@ function guardedConfig(vendors: E2eVendors): SandtrapConfigInput {
   return {
     ...base,
     busName: 'sandtrap-guarded',
-    actions: { quarantine: { enabled: true }, readBlocking: { enabled: true, adminRoleArns: ['arn:aws:iam::000000000000:role/e2e-admin'] } },
+    actions: {
+      quarantine: { enabled: true },
+      readBlocking: { enabled: true, adminRoleArns: ['arn:aws:iam::000000000000:role/e2e-admin'] },
+    },
     settings: { ...base.settings, detonation: { enabled: false } },
   };
 }
@@ -138,25 +147,64 @@ export default async function setup(project: TestProject): Promise<() => Promise
     };
     // esbuild bundling the functions dominates; bootstrap only needs some assembly, so it runs meanwhile.
     await Promise.all([
-      time('synth Sandtrap', () => synth(run, { label: 'cdk synth Sandtrap', outDir: sandtrapAssembly, context: { nag: 'off', stackName: STACK }, timeoutMs: LIMITS.synth })),
+      time('synth Sandtrap', () =>
+        synth(run, {
+          label: 'cdk synth Sandtrap',
+          outDir: sandtrapAssembly,
+          context: { nag: 'off', stackName: STACK },
+          timeoutMs: LIMITS.synth,
+        }),
+      ),
       time('synth SandtrapGuarded', () =>
-        synth(guardedRun, { label: 'cdk synth SandtrapGuarded', outDir: guardedAssembly, context: { nag: 'off', stackName: GUARDED_STACK }, timeoutMs: LIMITS.synth }),
+        synth(guardedRun, {
+          label: 'cdk synth SandtrapGuarded',
+          outDir: guardedAssembly,
+          context: { nag: 'off', stackName: GUARDED_STACK },
+          timeoutMs: LIMITS.synth,
+        }),
       ),
       time('synth sink + bootstraps', async () => {
-        await synth(run, { label: 'cdk synth sink', app: `${process.execPath} --import tsx ${join('test', 'e2e', 'sink-app.ts')}`, outDir: sinkAssembly, timeoutMs: LIMITS.synth });
-        await Promise.all([bootstrap(run, { assembly: sinkAssembly, timeoutMs: LIMITS.bootstrap }), bootstrap(guardedRun, { assembly: sinkAssembly, timeoutMs: LIMITS.bootstrap })]);
+        await synth(run, {
+          label: 'cdk synth sink',
+          app: `${process.execPath} --import tsx ${join('test', 'e2e', 'sink-app.ts')}`,
+          outDir: sinkAssembly,
+          timeoutMs: LIMITS.synth,
+        });
+        await Promise.all([
+          bootstrap(run, { assembly: sinkAssembly, timeoutMs: LIMITS.bootstrap }),
+          bootstrap(guardedRun, { assembly: sinkAssembly, timeoutMs: LIMITS.bootstrap }),
+        ]);
       }),
     ]).catch((error: unknown) => {
       abort.abort();
       throw error;
     });
-    const outputs = await time('deploy Sandtrap', () => deploy(run, { assembly: sandtrapAssembly, stack: STACK, outputsFile: join(WORK_DIR, 'outputs-sandtrap.json'), timeoutMs: LIMITS.deploy }));
+    const outputs = await time('deploy Sandtrap', () =>
+      deploy(run, {
+        assembly: sandtrapAssembly,
+        stack: STACK,
+        outputsFile: join(WORK_DIR, 'outputs-sandtrap.json'),
+        timeoutMs: LIMITS.deploy,
+      }),
+    );
     clients = createE2eClients(server.endpoint);
     const e2eClients = clients;
     const [sink, guardedOutputs] = await Promise.all([
-      time('deploy sink', () => deploy(run, { assembly: sinkAssembly, stack: SINK_STACK, outputsFile: join(WORK_DIR, 'outputs-sink.json'), timeoutMs: LIMITS.deploy })),
+      time('deploy sink', () =>
+        deploy(run, {
+          assembly: sinkAssembly,
+          stack: SINK_STACK,
+          outputsFile: join(WORK_DIR, 'outputs-sink.json'),
+          timeoutMs: LIMITS.deploy,
+        }),
+      ),
       time('deploy SandtrapGuarded', () =>
-        deploy(guardedRun, { assembly: guardedAssembly, stack: GUARDED_STACK, outputsFile: join(WORK_DIR, 'outputs-guarded.json'), timeoutMs: LIMITS.deploy }),
+        deploy(guardedRun, {
+          assembly: guardedAssembly,
+          stack: GUARDED_STACK,
+          outputsFile: join(WORK_DIR, 'outputs-guarded.json'),
+          timeoutMs: LIMITS.deploy,
+        }),
       ),
       putVendorSecrets(e2eClients, STACK, vendors.secretValues),
     ]);
@@ -170,12 +218,20 @@ export default async function setup(project: TestProject): Promise<() => Promise
       endpoint: server.endpoint,
       env: ministackAwsEnv(server.endpoint),
       stackName: STACK,
-      stack: stackFromOutputs(STACK, 'CREATE_COMPLETE', Object.entries(outputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue }))),
+      stack: stackFromOutputs(
+        STACK,
+        'CREATE_COMPLETE',
+        Object.entries(outputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
+      ),
       guardedEndpoint: guardedServer.endpoint,
       guardedEnv,
       guardedCaFile: tls.caFile,
       guardedStackName: GUARDED_STACK,
-      guardedStack: stackFromOutputs(GUARDED_STACK, 'CREATE_COMPLETE', Object.entries(guardedOutputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue }))),
+      guardedStack: stackFromOutputs(
+        GUARDED_STACK,
+        'CREATE_COMPLETE',
+        Object.entries(guardedOutputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
+      ),
       queueUrl: required(sink, SINK_OUTPUTS.queueUrl),
       controlUrl: control.url,
       logDir: WORK_DIR,
@@ -183,9 +239,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
     };
     project.provide('e2e', context);
     timings['setup total'] = Date.now() - started;
-    log(`ready in ${(timings['setup total'] / 1000).toFixed(1)} s: ${Object.entries(timings).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', ')}`);
+    log(
+      `ready in ${(timings['setup total'] / 1000).toFixed(1)} s: ${Object.entries(timings)
+        .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`)
+        .join(', ')}`,
+    );
   } catch (error) {
-    const diagnostics = [ministack?.diagnostics() ?? '', guardedMinistack?.diagnostics() ?? ''].filter(Boolean).join('\n');
+    const diagnostics = [ministack?.diagnostics() ?? '', guardedMinistack?.diagnostics() ?? '']
+      .filter(Boolean)
+      .join('\n');
     await teardown();
     const message = (error as Error).message;
     throw new Error(diagnostics && !message.includes(diagnostics) ? `${message}\n${diagnostics}` : message);
@@ -196,7 +258,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await teardown();
     timings['whole run'] = Date.now() - started;
     writeFileSync(join(WORK_DIR, 'timings.json'), `${JSON.stringify(timings, null, 2)}\n`);
-    log(`${handled.length} detonation task(s) played; whole run ${(timings['whole run'] / 1000).toFixed(1)} s; logs in ${WORK_DIR}`);
+    log(
+      `${handled.length} detonation task(s) played; whole run ${(timings['whole run'] / 1000).toFixed(1)} s; logs in ${WORK_DIR}`,
+    );
   };
 }
 

@@ -37,8 +37,11 @@ describe('e2e harness', () => {
   });
 
   it('quotes the MiniStack log lines that explain a failed deploy', () => {
-    const log = 'INFO ready\nERROR [lambda] Warm worker execution error for X: Worker init failed: No module named boto3\nINFO ok';
-    expect(diagnosticLines(log)).toEqual(['ERROR [lambda] Warm worker execution error for X: Worker init failed: No module named boto3']);
+    const log =
+      'INFO ready\nERROR [lambda] Warm worker execution error for X: Worker init failed: No module named boto3\nINFO ok';
+    expect(diagnosticLines(log)).toEqual([
+      'ERROR [lambda] Warm worker execution error for X: Worker init failed: No module named boto3',
+    ]);
   });
 
   it('runs the emulator clock 20 times faster than the wall clock', () => {
@@ -51,17 +54,38 @@ describe('e2e harness', () => {
   it('kills a command that outlives its timeout, with everything it spawned', async () => {
     const log = join(mkdtempSync(join(tmpdir(), 'sandtrap-harness-')), 'run.log');
     const started = Date.now();
-    const error = await runCommand(process.execPath, ['-e', "console.log('working'); setTimeout(() => {}, 60000)"], { label: 'slow step', timeoutMs: 500, logFile: log, explain: () => 'more context' }).catch((e: Error) => e);
+    const error = await runCommand(process.execPath, ['-e', "console.log('working'); setTimeout(() => {}, 60000)"], {
+      label: 'slow step',
+      timeoutMs: 500,
+      logFile: log,
+      explain: () => 'more context',
+    }).catch((e: Error) => e);
     expect(Date.now() - started).toBeLessThan(10_000);
-    expect((error as Error).message).toMatch(/^slow step timed out after 1 s \(log: .*run\.log\)\nworking\n*\nmore context$/);
+    expect((error as Error).message).toMatch(
+      /^slow step timed out after 1 s \(log: .*run\.log\)\nworking\n*\nmore context$/,
+    );
     expect(readFileSync(log, 'utf8')).toContain('working');
-    await expect(runCommand(process.execPath, ['-e', 'process.exit(3)'], { label: 'failing step', timeoutMs: 10_000 })).rejects.toThrow(/^failing step exited with 3 after/);
-    await expect(runCommand(process.execPath, ['-e', "console.log('ok')"], { label: 'step', timeoutMs: 10_000 })).resolves.toMatchObject({ stdout: 'ok\n' });
+    await expect(
+      runCommand(process.execPath, ['-e', 'process.exit(3)'], { label: 'failing step', timeoutMs: 10_000 }),
+    ).rejects.toThrow(/^failing step exited with 3 after/);
+    await expect(
+      runCommand(process.execPath, ['-e', "console.log('ok')"], { label: 'step', timeoutMs: 10_000 }),
+    ).resolves.toMatchObject({ stdout: 'ok\n' });
   });
 
   it('reads a detonation request from the container overrides and leaves other tasks alone', () => {
-    const task = (environment: { name: string; value: string }[]) => ({ taskArn: 'arn:task/1', overrides: { containerOverrides: [{ name: 'detonation', environment }] } });
-    expect(detonationRequestOf('c', task(env({ SAMPLE_URL: 'http://s', REPORT_URL: 'http://r', SAMPLE_NAME: 'x.sh', AGENT_CONFIG: '{"timeout":30}' })))).toEqual({
+    const task = (environment: { name: string; value: string }[]) => ({
+      taskArn: 'arn:task/1',
+      overrides: { containerOverrides: [{ name: 'detonation', environment }] },
+    });
+    expect(
+      detonationRequestOf(
+        'c',
+        task(
+          env({ SAMPLE_URL: 'http://s', REPORT_URL: 'http://r', SAMPLE_NAME: 'x.sh', AGENT_CONFIG: '{"timeout":30}' }),
+        ),
+      ),
+    ).toEqual({
       cluster: 'c',
       taskArn: 'arn:task/1',
       sampleUrl: 'http://s',
@@ -69,20 +93,32 @@ describe('e2e harness', () => {
       sampleName: 'x.sh',
       config: { timeout: 30 },
     });
-    expect(detonationRequestOf('c', task(env({ SAMPLE_URL: 'http://s', REPORT_URL: 'http://r', AGENT_CONFIG: 'not json' })))?.config).toBe('not json');
+    expect(
+      detonationRequestOf('c', task(env({ SAMPLE_URL: 'http://s', REPORT_URL: 'http://r', AGENT_CONFIG: 'not json' })))
+        ?.config,
+    ).toBe('not json');
     expect(detonationRequestOf('c', task(env({ OBJECT_KEY: 'k' })))).toBeUndefined();
   });
 
   it('plays each detonation task once and stops it, also when the detonation fails', async () => {
     const sent: Sent[] = [];
-    const overrides = (name: string) => ({ containerOverrides: [{ name: 'detonation', environment: env({ SAMPLE_URL: `http://s/${name}`, REPORT_URL: 'http://r', SAMPLE_NAME: name }) }] });
+    const overrides = (name: string) => ({
+      containerOverrides: [
+        {
+          name: 'detonation',
+          environment: env({ SAMPLE_URL: `http://s/${name}`, REPORT_URL: 'http://r', SAMPLE_NAME: name }),
+        },
+      ],
+    });
     const ecs = fakeClient<ECSClient>((command, input) => {
       if (command === 'ListClustersCommand') return { clusterArns: ['cluster'] };
       if (command === 'ListTasksCommand') return { taskArns: ['t-ok', 't-bad', 't-other'] };
       if (command === 'DescribeTasksCommand') {
         return {
           tasks: (input.tasks as string[]).map((taskArn) =>
-            taskArn === 't-other' ? { taskArn, overrides: { containerOverrides: [] } } : { taskArn, overrides: overrides(taskArn === 't-ok' ? 'ok.sh' : 'bad.sh') },
+            taskArn === 't-other'
+              ? { taskArn, overrides: { containerOverrides: [] } }
+              : { taskArn, overrides: overrides(taskArn === 't-ok' ? 'ok.sh' : 'bad.sh') },
           ),
         };
       }
@@ -97,7 +133,12 @@ describe('e2e harness', () => {
     await plane.scan();
     await plane.stop();
     expect(ran.map((r) => r.sampleName).sort()).toEqual(['bad.sh', 'ok.sh']);
-    expect(sent.filter((s) => s.command === 'StopTaskCommand').map((s) => s.input.task).sort()).toEqual(['t-bad', 't-ok']);
+    expect(
+      sent
+        .filter((s) => s.command === 'StopTaskCommand')
+        .map((s) => s.input.task)
+        .sort(),
+    ).toEqual(['t-bad', 't-ok']);
     expect(sent.filter((s) => s.command === 'DescribeTasksCommand')).toHaveLength(1);
     expect(plane.handled.map(({ ms: _ms, ...h }) => h).sort((a, b) => a.taskArn.localeCompare(b.taskArn))).toEqual([
       { taskArn: 't-bad', sampleName: 'bad.sh', ok: false, error: 'agent crashed' },
@@ -107,16 +148,31 @@ describe('e2e harness', () => {
 
   it('collects queue events across receives, deleting each message once read', async () => {
     const sent: Sent[] = [];
-    const batches = [[], [{ id: '1', 'detail-type': 'Sample Verdict', source: 'sandtrap', detail: { key: 'a' } }], [{ id: '2', 'detail-type': 'Sample Verdict', source: 'sandtrap', detail: { key: 'b' } }]];
+    const batches = [
+      [],
+      [{ id: '1', 'detail-type': 'Sample Verdict', source: 'sandtrap', detail: { key: 'a' } }],
+      [{ id: '2', 'detail-type': 'Sample Verdict', source: 'sandtrap', detail: { key: 'b' } }],
+    ];
     const sqs = fakeClient<SQSClient>((command) => {
       if (command !== 'ReceiveMessageCommand') return {};
       const batch = batches.shift() ?? [];
-      return { Messages: batch.map((event, i) => ({ Body: JSON.stringify(event), ReceiptHandle: `r${event.id}-${i}` })) };
+      return {
+        Messages: batch.map((event, i) => ({ Body: JSON.stringify(event), ReceiptHandle: `r${event.id}-${i}` })),
+      };
     }, sent);
     const inbox = new EventInbox(sqs, 'http://queue');
-    const found = await inbox.waitFor((e) => e['detail-type'] === 'Sample Verdict', { timeoutMs: 5_000, count: 2, what: 'two verdicts' });
+    const found = await inbox.waitFor((e) => e['detail-type'] === 'Sample Verdict', {
+      timeoutMs: 5_000,
+      count: 2,
+      what: 'two verdicts',
+    });
     expect(found.map((e) => e.detail.key)).toEqual(['a', 'b']);
-    expect(sent.filter((s) => s.command === 'DeleteMessageBatchCommand').map((s) => s.input.Entries)).toEqual([[{ Id: '0', ReceiptHandle: 'r1-0' }], [{ Id: '0', ReceiptHandle: 'r2-0' }]]);
-    await expect(inbox.waitFor((e) => e.detail.key === 'c', { timeoutMs: 1, what: 'event c' })).rejects.toThrow('no event c on the queue within 1 ms (received: Sample Verdict a; Sample Verdict b)');
+    expect(sent.filter((s) => s.command === 'DeleteMessageBatchCommand').map((s) => s.input.Entries)).toEqual([
+      [{ Id: '0', ReceiptHandle: 'r1-0' }],
+      [{ Id: '0', ReceiptHandle: 'r2-0' }],
+    ]);
+    await expect(inbox.waitFor((e) => e.detail.key === 'c', { timeoutMs: 1, what: 'event c' })).rejects.toThrow(
+      'no event c on the queue within 1 ms (received: Sample Verdict a; Sample Verdict b)',
+    );
   });
 });

@@ -3,7 +3,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { GetObjectTaggingCommand } from '@aws-sdk/client-s3';
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  ListExecutionsCommand,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
@@ -31,7 +36,11 @@ const DUPLICATE_STATE = 'DuplicateEventIgnored';
 const sandtrap = (args: string[], timeoutMs?: number) => runSandtrap(ctx.env, args, timeoutMs);
 
 function jsonLines(stdout: string): unknown[] {
-  return stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line));
+  return stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
 }
 
 async function emulatorCounts(): Promise<Record<'cape' | 'vmray', EmulatorCounts>> {
@@ -43,7 +52,10 @@ async function setCapeMalscore(malscore: number | null): Promise<void> {
   await fetch(`${ctx.controlUrl}/cape/malscore`, { method: 'PUT', body: JSON.stringify({ malscore }) });
 }
 
-const isVerdictFor = (sha256: string, detailType = 'Sample Verdict') => (e: DeliveredEvent) => e['detail-type'] === detailType && e.detail.sha256 === sha256;
+const isVerdictFor =
+  (sha256: string, detailType = 'Sample Verdict') =>
+  (e: DeliveredEvent) =>
+    e['detail-type'] === detailType && e.detail.sha256 === sha256;
 
 describe.skipIf(!provided)('a deployed Sandtrap stack on MiniStack, driven through the CLI', () => {
   let clients: E2eClients;
@@ -74,7 +86,12 @@ describe.skipIf(!provided)('a deployed Sandtrap stack on MiniStack, driven throu
     const documents = jsonLines(result.stdout).map((line) => VerdictDocumentSchema.parse(line));
     expect(documents).toHaveLength(2);
     [benign, malicious] = documents as [VerdictDocument, VerdictDocument];
-    expect(benign).toMatchObject({ key: `e2e/${basename(benignFile)}`, bucket: ctx.stack.ingestBucket, verdict: 'benign', cached: false });
+    expect(benign).toMatchObject({
+      key: `e2e/${basename(benignFile)}`,
+      bucket: ctx.stack.ingestBucket,
+      verdict: 'benign',
+      cached: false,
+    });
     expect(malicious).toMatchObject({ key: `e2e/${basename(maliciousFile)}`, verdict: 'malicious', cached: false });
     for (const document of documents) {
       expect(document.versionId).toBeTruthy();
@@ -96,9 +113,15 @@ describe.skipIf(!provided)('a deployed Sandtrap stack on MiniStack, driven throu
     };
     const behaviourFile = copy('behaviors/persistence.sh', 'persistence.sh');
     const scriptFile = copy('benign/cleanup.sh', 'cleanup.sh');
-    const result = await sandtrap(['submit', behaviourFile, scriptFile, '--wait', '--json', '--prefix', 'e2e/detonation/'], 150_000);
+    const result = await sandtrap(
+      ['submit', behaviourFile, scriptFile, '--wait', '--json', '--prefix', 'e2e/detonation/'],
+      150_000,
+    );
     expect(result.code, result.stderr).toBe(0);
-    const [behaviour, script] = jsonLines(result.stdout).map((line) => VerdictDocumentSchema.parse(line)) as [VerdictDocument, VerdictDocument];
+    const [behaviour, script] = jsonLines(result.stdout).map((line) => VerdictDocumentSchema.parse(line)) as [
+      VerdictDocument,
+      VerdictDocument,
+    ];
     for (const document of [behaviour, script]) {
       expect(document.engines.map((e) => [e.engine, e.status]).sort()).toEqual([
         ['cape', 'completed'],
@@ -114,29 +137,60 @@ describe.skipIf(!provided)('a deployed Sandtrap stack on MiniStack, driven throu
     expect(behaviour.behavior?.persistence?.length).toBeGreaterThan(0);
     expect(script).toMatchObject({ verdict: 'benign' });
     expect(script.engines.find((e) => e.engine === 'detonation')).toMatchObject({ verdict: 'benign', score: 0 });
-    const [event] = await inbox.waitFor(isVerdictFor(behaviour.sha256), { timeoutMs: 30_000, what: 'Sample Verdict for the behaviour sample' });
+    const [event] = await inbox.waitFor(isVerdictFor(behaviour.sha256), {
+      timeoutMs: 30_000,
+      what: 'Sample Verdict for the behaviour sample',
+    });
     expect(SampleVerdictDetailSchema.parse(event?.detail).engines.map((e) => e.engine)).toContain('detonation');
   }, 180_000);
 
   it('stores each verdict and engine result in DynamoDB and tags each uploaded object version', async () => {
     for (const document of [benign, malicious]) {
-      const { Item } = await clients.ddb.send(new GetCommand({ TableName: ctx.stack.table, Key: { pk: `SAMPLE#${document.sha256}`, sk: 'VERDICT' } }));
-      expect(Item).toMatchObject({ verdict: document.verdict, score: document.score, object: { bucket: document.bucket, key: document.key, versionId: document.versionId } });
+      const { Item } = await clients.ddb.send(
+        new GetCommand({ TableName: ctx.stack.table, Key: { pk: `SAMPLE#${document.sha256}`, sk: 'VERDICT' } }),
+      );
+      expect(Item).toMatchObject({
+        verdict: document.verdict,
+        score: document.score,
+        object: { bucket: document.bucket, key: document.key, versionId: document.versionId },
+      });
       const { Items = [] } = await clients.ddb.send(
-        new QueryCommand({ TableName: ctx.stack.table, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :engine)', ExpressionAttributeValues: { ':pk': `SAMPLE#${document.sha256}`, ':engine': 'ENGINE#' } }),
+        new QueryCommand({
+          TableName: ctx.stack.table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :engine)',
+          ExpressionAttributeValues: { ':pk': `SAMPLE#${document.sha256}`, ':engine': 'ENGINE#' },
+        }),
       );
       expect(Items.map((i) => i.engine).sort()).toEqual(['cape', 'vmray']);
-      const { TagSet = [] } = await clients.s3.send(new GetObjectTaggingCommand({ Bucket: document.bucket, Key: document.key, VersionId: document.versionId ?? undefined }));
-      expect(Object.fromEntries(TagSet.map((t) => [t.Key, t.Value]))).toEqual({ [TAG_VERDICT]: document.verdict, [TAG_SCORE]: String(document.score) });
+      const { TagSet = [] } = await clients.s3.send(
+        new GetObjectTaggingCommand({
+          Bucket: document.bucket,
+          Key: document.key,
+          VersionId: document.versionId ?? undefined,
+        }),
+      );
+      expect(Object.fromEntries(TagSet.map((t) => [t.Key, t.Value]))).toEqual({
+        [TAG_VERDICT]: document.verdict,
+        [TAG_SCORE]: String(document.score),
+      });
     }
   });
 
   it('delivers one Sample Verdict event per sample to a rule of another stack on the sandtrap bus', async () => {
     for (const document of [benign, malicious]) {
-      const [event] = await inbox.waitFor(isVerdictFor(document.sha256), { timeoutMs: 30_000, what: `Sample Verdict for ${document.key}` });
+      const [event] = await inbox.waitFor(isVerdictFor(document.sha256), {
+        timeoutMs: 30_000,
+        what: `Sample Verdict for ${document.key}`,
+      });
       expect(event?.source).toBe('sandtrap');
       const detail = SampleVerdictDetailSchema.parse(event?.detail);
-      expect(detail).toMatchObject({ key: document.key, versionId: document.versionId, verdict: document.verdict, score: document.score, cached: false });
+      expect(detail).toMatchObject({
+        key: document.key,
+        versionId: document.versionId,
+        verdict: document.verdict,
+        score: document.score,
+        cached: false,
+      });
     }
   });
 
@@ -144,7 +198,13 @@ describe.skipIf(!provided)('a deployed Sandtrap stack on MiniStack, driven throu
     const json = await sandtrap(['status', malicious.sha256, '--json']);
     expect(json.code, json.stderr).toBe(0);
     const document = VerdictDocumentSchema.parse(jsonLines(json.stdout)[0]);
-    expect(document).toMatchObject({ sha256: malicious.sha256, key: malicious.key, verdict: 'malicious', score: malicious.score, engineResults: malicious.engineResults });
+    expect(document).toMatchObject({
+      sha256: malicious.sha256,
+      key: malicious.key,
+      verdict: 'malicious',
+      score: malicious.score,
+      engineResults: malicious.engineResults,
+    });
     const table = await sandtrap(['status', malicious.sha256.toUpperCase(), '--stack', ctx.stackName]);
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout).toMatch(new RegExp(`${malicious.key}\\s+malicious\\s+${malicious.score}`));
@@ -169,7 +229,9 @@ describe.skipIf(!provided)('a deployed Sandtrap stack on MiniStack, driven throu
 
   it('starts no second analysis when the upload event of a sample is delivered again', async () => {
     const before = await emulatorCounts();
-    const { executions = [] } = await clients.sfn.send(new ListExecutionsCommand({ stateMachineArn: ctx.stack.stateMachineArn, maxResults: 100 }));
+    const { executions = [] } = await clients.sfn.send(
+      new ListExecutionsCommand({ stateMachineArn: ctx.stack.stateMachineArn, maxResults: 100 }),
+    );
     let input: string | undefined;
     for (const execution of executions) {
       const described = await clients.sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn }));
@@ -177,7 +239,9 @@ describe.skipIf(!provided)('a deployed Sandtrap stack on MiniStack, driven throu
     }
     expect(input, 'the execution of the malicious upload').toBeDefined();
     // EventBridge delivers at least once: a second execution with the very same event is what a redelivery looks like.
-    const { executionArn } = await clients.sfn.send(new StartExecutionCommand({ stateMachineArn: ctx.stack.stateMachineArn, input }));
+    const { executionArn } = await clients.sfn.send(
+      new StartExecutionCommand({ stateMachineArn: ctx.stack.stateMachineArn, input }),
+    );
     let execution = await clients.sfn.send(new DescribeExecutionCommand({ executionArn }));
     for (const deadline = Date.now() + 30_000; execution.status === 'RUNNING' && Date.now() < deadline; ) {
       await new Promise((resolve) => setTimeout(resolve, 250));
@@ -199,9 +263,14 @@ describe.skipIf(!provided)('a deployed Sandtrap stack on MiniStack, driven throu
     else expect(failures.join(' | '), story).toContain('duplicate event ignored');
     expect(states, story).not.toContain('Engines');
     expect(states, story).not.toContain('Finalize');
-    const { Item } = await clients.ddb.send(new GetCommand({ TableName: ctx.stack.table, Key: { pk: `SAMPLE#${malicious.sha256}`, sk: 'VERDICT' } }));
+    const { Item } = await clients.ddb.send(
+      new GetCommand({ TableName: ctx.stack.table, Key: { pk: `SAMPLE#${malicious.sha256}`, sk: 'VERDICT' } }),
+    );
     expect(new Date(Item?.analyzedAt as number).toISOString()).toBe(malicious.analyzedAt);
-    expect(await emulatorCounts()).toMatchObject({ cape: { submissions: before.cape.submissions }, vmray: { submissions: before.vmray.submissions } });
+    expect(await emulatorCounts()).toMatchObject({
+      cape: { submissions: before.cape.submissions },
+      vmray: { submissions: before.vmray.submissions },
+    });
     await inbox.drain(2_000);
     expect(inbox.all().filter(isVerdictFor(malicious.sha256))).toHaveLength(1);
   });
@@ -211,10 +280,21 @@ describe.skipIf(!provided)('a deployed Sandtrap stack on MiniStack, driven throu
     const result = await sandtrap(['submit', maliciousFile, '--wait', '--json', '--prefix', 'e2e/again/']);
     expect(result.code, result.stderr).toBe(0);
     const document = VerdictDocumentSchema.parse(jsonLines(result.stdout)[0]);
-    expect(document).toMatchObject({ sha256: malicious.sha256, key: `e2e/again/${basename(maliciousFile)}`, verdict: 'malicious', cached: true });
+    expect(document).toMatchObject({
+      sha256: malicious.sha256,
+      key: `e2e/again/${basename(maliciousFile)}`,
+      verdict: 'malicious',
+      cached: true,
+    });
     expect(document.versionId).not.toBe(malicious.versionId);
-    expect(await emulatorCounts()).toMatchObject({ cape: { submissions: before.cape.submissions }, vmray: { submissions: before.vmray.submissions } });
-    await inbox.waitFor((e) => isVerdictFor(malicious.sha256)(e) && e.detail.cached === true, { timeoutMs: 30_000, what: 'a cached Sample Verdict' });
+    expect(await emulatorCounts()).toMatchObject({
+      cape: { submissions: before.cape.submissions },
+      vmray: { submissions: before.vmray.submissions },
+    });
+    await inbox.waitFor((e) => isVerdictFor(malicious.sha256)(e) && e.detail.cached === true, {
+      timeoutMs: 30_000,
+      what: 'a cached Sample Verdict',
+    });
   });
 
   it('reanalyze --wait analyses again despite the cache and publishes Sample Verdict Changed when the verdict changes', async () => {
@@ -233,8 +313,15 @@ describe.skipIf(!provided)('a deployed Sandtrap stack on MiniStack, driven throu
     const after = await emulatorCounts();
     expect(after.cape.submissions).toBe(before.cape.submissions + 1);
     expect(after.vmray.submissions).toBe(before.vmray.submissions + 1);
-    const [changed] = await inbox.waitFor(isVerdictFor(benign.sha256, 'Sample Verdict Changed'), { timeoutMs: 30_000, what: 'Sample Verdict Changed' });
-    expect(SampleVerdictChangedDetailSchema.parse(changed?.detail)).toMatchObject({ previousVerdict: 'benign', verdict: 'malicious', key: benign.key });
+    const [changed] = await inbox.waitFor(isVerdictFor(benign.sha256, 'Sample Verdict Changed'), {
+      timeoutMs: 30_000,
+      what: 'Sample Verdict Changed',
+    });
+    expect(SampleVerdictChangedDetailSchema.parse(changed?.detail)).toMatchObject({
+      previousVerdict: 'benign',
+      verdict: 'malicious',
+      key: benign.key,
+    });
     const status = await sandtrap(['status', benign.sha256, '--json']);
     expect(VerdictDocumentSchema.parse(jsonLines(status.stdout)[0]).verdict).toBe('malicious');
   });
@@ -258,9 +345,18 @@ describe.skipIf(!provided)('a deployed Sandtrap stack on MiniStack, driven throu
     const unknown = 'f'.repeat(64);
     for (const [args, message] of [
       [['status', unknown], `sandtrap: no verdict for ${unknown} in stack ${ctx.stackName} (table ${ctx.stack.table})`],
-      [['report', unknown], `sandtrap: no verdict for ${unknown} in s3://${ctx.stack.reportsBucket}/reports/${unknown}/verdict.json`],
-      [['reanalyze', unknown], `sandtrap: no verdict for ${unknown} in stack ${ctx.stackName} (table ${ctx.stack.table})`],
-      [['status', unknown, '--stack', 'NoSuchStack'], 'sandtrap: stack NoSuchStack not found in us-east-1 (deploy it with `npx cdk deploy`, or name it with --stack or SANDTRAP_STACK)'],
+      [
+        ['report', unknown],
+        `sandtrap: no verdict for ${unknown} in s3://${ctx.stack.reportsBucket}/reports/${unknown}/verdict.json`,
+      ],
+      [
+        ['reanalyze', unknown],
+        `sandtrap: no verdict for ${unknown} in stack ${ctx.stackName} (table ${ctx.stack.table})`,
+      ],
+      [
+        ['status', unknown, '--stack', 'NoSuchStack'],
+        'sandtrap: stack NoSuchStack not found in us-east-1 (deploy it with `npx cdk deploy`, or name it with --stack or SANDTRAP_STACK)',
+      ],
     ] as const) {
       const result = await sandtrap([...args]);
       expect(result.code).toBe(1);

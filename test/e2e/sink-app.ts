@@ -13,7 +13,11 @@ import { SINK_OUTPUTS, SINK_STACK } from './harness/sink';
 const app = new App();
 const stack = new Stack(app, SINK_STACK, { description: 'Sandtrap e2e: every event of the sandtrap bus into a queue' });
 const busName = (app.node.tryGetContext('busName') as string | undefined) ?? 'sandtrap';
-const queue = new sqs.Queue(stack, 'Events', { retentionPeriod: Duration.hours(1), enforceSSL: true, removalPolicy: RemovalPolicy.DESTROY });
+const queue = new sqs.Queue(stack, 'Events', {
+  retentionPeriod: Duration.hours(1),
+  enforceSSL: true,
+  removalPolicy: RemovalPolicy.DESTROY,
+});
 new events.Rule(stack, 'AllSandtrapEvents', {
   eventBus: events.EventBus.fromEventBusName(stack, 'Bus', busName),
   eventPattern: { source: ['sandtrap'] },

@@ -2,7 +2,15 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { AttachRolePolicyCommand, CreateAccessKeyCommand, CreatePolicyCommand, CreateRoleCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
+import {
+  AttachRolePolicyCommand,
+  CreateAccessKeyCommand,
+  CreatePolicyCommand,
+  CreateRoleCommand,
+  CreateUserCommand,
+  IAMClient,
+  PutUserPolicyCommand,
+} from '@aws-sdk/client-iam';
 import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -20,7 +28,16 @@ const ADMIN_ROLE = 'e2e-admin';
 const sandtrap = (args: string[], timeoutMs?: number) => runSandtrap(ctx.guardedEnv, args, timeoutMs);
 
 async function submitAndWait(file: string, prefix: string): Promise<VerdictDocument> {
-  const result = await sandtrap(['submit', file, '--wait', '--json', '--prefix', prefix, '--stack', ctx.guardedStackName]);
+  const result = await sandtrap([
+    'submit',
+    file,
+    '--wait',
+    '--json',
+    '--prefix',
+    prefix,
+    '--stack',
+    ctx.guardedStackName,
+  ]);
   expect(result.code, result.stderr).toBe(0);
   return VerdictDocumentSchema.parse(JSON.parse(result.stdout.trim().split('\n')[0] ?? '{}'));
 }
@@ -36,90 +53,150 @@ async function readStatus(clients: E2eClients, bucket: string, key: string): Pro
   }
 }
 
-describe.skipIf(!provided)('verdict actions of a deployed stack with quarantine and read-blocking on (MiniStack enforcing IAM)', () => {
-  let root: E2eClients;
-  let analyst: E2eClients;
-  let admin: E2eClients;
-  const dir = mkdtempSync(join(tmpdir(), 'sandtrap-e2e-actions-'));
-  const nonce = randomUUID();
-  const sample = (name: string, content: string) => {
-    const file = join(dir, `${nonce.slice(0, 8)}-${name}`);
-    writeFileSync(file, `${content} ${nonce}\n`);
-    return file;
-  };
+describe.skipIf(!provided)(
+  'verdict actions of a deployed stack with quarantine and read-blocking on (MiniStack enforcing IAM)',
+  () => {
+    let root: E2eClients;
+    let analyst: E2eClients;
+    let admin: E2eClients;
+    const dir = mkdtempSync(join(tmpdir(), 'sandtrap-e2e-actions-'));
+    const nonce = randomUUID();
+    const sample = (name: string, content: string) => {
+      const file = join(dir, `${nonce.slice(0, 8)}-${name}`);
+      writeFileSync(file, `${content} ${nonce}\n`);
+      return file;
+    };
 
-  beforeAll(async () => {
-    root = createE2eClients(ctx.guardedEndpoint, { caFile: ctx.guardedCaFile });
-    const config = e2eClientConfig(ctx.guardedEndpoint, { caFile: ctx.guardedCaFile });
-    const iam = new IAMClient(config);
-    const sts = new STSClient(config);
-    const readIngest = JSON.stringify({
-      Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Action: ['s3:GetObject', 's3:GetObjectVersion'], Resource: `arn:aws:s3:::${ctx.guardedStack.ingestBucket}/*` }],
+    beforeAll(async () => {
+      root = createE2eClients(ctx.guardedEndpoint, { caFile: ctx.guardedCaFile });
+      const config = e2eClientConfig(ctx.guardedEndpoint, { caFile: ctx.guardedCaFile });
+      const iam = new IAMClient(config);
+      const sts = new STSClient(config);
+      const readIngest = JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: ['s3:GetObject', 's3:GetObjectVersion'],
+            Resource: `arn:aws:s3:::${ctx.guardedStack.ingestBucket}/*`,
+          },
+        ],
+      });
+      // A non-admin principal whose own policy lets it read the ingest bucket: only the bucket policy stops it.
+      await iam.send(new CreateUserCommand({ UserName: `analyst-${nonce.slice(0, 8)}` }));
+      await iam.send(
+        new PutUserPolicyCommand({
+          UserName: `analyst-${nonce.slice(0, 8)}`,
+          PolicyName: 'read-ingest',
+          PolicyDocument: readIngest,
+        }),
+      );
+      const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName: `analyst-${nonce.slice(0, 8)}` }));
+      analyst = createE2eClients(ctx.guardedEndpoint, {
+        caFile: ctx.guardedCaFile,
+        credentials: { accessKeyId: AccessKey!.AccessKeyId!, secretAccessKey: AccessKey!.SecretAccessKey! },
+      });
+      // The admin role the stack exempts, with the same identity policy, used through an assumed-role session.
+      await iam.send(
+        new CreateRoleCommand({
+          RoleName: ADMIN_ROLE,
+          AssumeRolePolicyDocument: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [
+              { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::000000000000:root' }, Action: 'sts:AssumeRole' },
+            ],
+          }),
+        }),
+      );
+      const { Policy } = await iam.send(
+        new CreatePolicyCommand({ PolicyName: `read-ingest-${nonce.slice(0, 8)}`, PolicyDocument: readIngest }),
+      );
+      await iam.send(new AttachRolePolicyCommand({ RoleName: ADMIN_ROLE, PolicyArn: Policy!.Arn! }));
+      const { Credentials } = await sts.send(
+        new AssumeRoleCommand({ RoleArn: `arn:aws:iam::000000000000:role/${ADMIN_ROLE}`, RoleSessionName: 'e2e' }),
+      );
+      admin = createE2eClients(ctx.guardedEndpoint, {
+        caFile: ctx.guardedCaFile,
+        credentials: {
+          accessKeyId: Credentials!.AccessKeyId!,
+          secretAccessKey: Credentials!.SecretAccessKey!,
+          sessionToken: Credentials!.SessionToken!,
+        },
+      });
+      iam.destroy();
+      sts.destroy();
     });
-    // A non-admin principal whose own policy lets it read the ingest bucket: only the bucket policy stops it.
-    await iam.send(new CreateUserCommand({ UserName: `analyst-${nonce.slice(0, 8)}` }));
-    await iam.send(new PutUserPolicyCommand({ UserName: `analyst-${nonce.slice(0, 8)}`, PolicyName: 'read-ingest', PolicyDocument: readIngest }));
-    const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName: `analyst-${nonce.slice(0, 8)}` }));
-    analyst = createE2eClients(ctx.guardedEndpoint, { caFile: ctx.guardedCaFile, credentials: { accessKeyId: AccessKey!.AccessKeyId!, secretAccessKey: AccessKey!.SecretAccessKey! } });
-    // The admin role the stack exempts, with the same identity policy, used through an assumed-role session.
-    await iam.send(
-      new CreateRoleCommand({
-        RoleName: ADMIN_ROLE,
-        AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::000000000000:root' }, Action: 'sts:AssumeRole' }] }),
-      }),
-    );
-    const { Policy } = await iam.send(new CreatePolicyCommand({ PolicyName: `read-ingest-${nonce.slice(0, 8)}`, PolicyDocument: readIngest }));
-    await iam.send(new AttachRolePolicyCommand({ RoleName: ADMIN_ROLE, PolicyArn: Policy!.Arn! }));
-    const { Credentials } = await sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::000000000000:role/${ADMIN_ROLE}`, RoleSessionName: 'e2e' }));
-    admin = createE2eClients(ctx.guardedEndpoint, {
-      caFile: ctx.guardedCaFile,
-      credentials: { accessKeyId: Credentials!.AccessKeyId!, secretAccessKey: Credentials!.SecretAccessKey!, sessionToken: Credentials!.SessionToken! },
+
+    afterAll(() => {
+      for (const clients of [root, analyst, admin]) if (clients) destroyE2eClients(clients);
     });
-    iam.destroy();
-    sts.destroy();
-  });
 
-  afterAll(() => {
-    for (const clients of [root, analyst, admin]) if (clients) destroyE2eClients(clients);
-  });
+    it('moves a malicious upload into the quarantine bucket with its content and verdict tags, and out of the ingest bucket', async () => {
+      const file = sample('invoice.js', '// SANDTRAP-TEST-MALICIOUS');
+      const document = await submitAndWait(file, 'e2e/actions/');
+      expect(document).toMatchObject({
+        bucket: ctx.guardedStack.ingestBucket,
+        key: `e2e/actions/${basename(file)}`,
+        verdict: 'malicious',
+      });
+      const quarantined = document.quarantinedTo;
+      expect(quarantined, 'the verdict names where the object went').toBeDefined();
+      expect(quarantined?.bucket).not.toBe(ctx.guardedStack.ingestBucket);
+      expect(quarantined?.key).toBe(document.key);
 
-  it('moves a malicious upload into the quarantine bucket with its content and verdict tags, and out of the ingest bucket', async () => {
-    const file = sample('invoice.js', '// SANDTRAP-TEST-MALICIOUS');
-    const document = await submitAndWait(file, 'e2e/actions/');
-    expect(document).toMatchObject({ bucket: ctx.guardedStack.ingestBucket, key: `e2e/actions/${basename(file)}`, verdict: 'malicious' });
-    const quarantined = document.quarantinedTo;
-    expect(quarantined, 'the verdict names where the object went').toBeDefined();
-    expect(quarantined?.bucket).not.toBe(ctx.guardedStack.ingestBucket);
-    expect(quarantined?.key).toBe(document.key);
-
-    // Gone from the ingest bucket: the analysed version no longer exists there.
-    await expect(root.s3.send(new HeadObjectCommand({ Bucket: document.bucket, Key: document.key, VersionId: document.versionId ?? undefined }))).rejects.toMatchObject({
-      $metadata: { httpStatusCode: expect.any(Number) },
+      // Gone from the ingest bucket: the analysed version no longer exists there.
+      await expect(
+        root.s3.send(
+          new HeadObjectCommand({
+            Bucket: document.bucket,
+            Key: document.key,
+            VersionId: document.versionId ?? undefined,
+          }),
+        ),
+      ).rejects.toMatchObject({
+        $metadata: { httpStatusCode: expect.any(Number) },
+      });
+      // In quarantine: the same bytes, tagged with the verdict.
+      const object = await root.s3.send(
+        new GetObjectCommand({
+          Bucket: quarantined?.bucket,
+          Key: quarantined?.key,
+          VersionId: quarantined?.versionId ?? undefined,
+        }),
+      );
+      const bytes = Buffer.from(await object.Body!.transformToByteArray());
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(
+        createHash('sha256').update(readFileSync(file)).digest('hex'),
+      );
+      const { TagSet = [] } = await root.s3.send(
+        new GetObjectTaggingCommand({
+          Bucket: quarantined?.bucket,
+          Key: quarantined?.key,
+          VersionId: quarantined?.versionId ?? undefined,
+        }),
+      );
+      expect(Object.fromEntries(TagSet.map((t) => [t.Key, t.Value]))).toMatchObject({
+        [TAG_VERDICT]: 'malicious',
+        [TAG_SCORE]: String(document.score),
+      });
     });
-    // In quarantine: the same bytes, tagged with the verdict.
-    const object = await root.s3.send(new GetObjectCommand({ Bucket: quarantined?.bucket, Key: quarantined?.key, VersionId: quarantined?.versionId ?? undefined }));
-    const bytes = Buffer.from(await object.Body!.transformToByteArray());
-    expect(createHash('sha256').update(bytes).digest('hex')).toBe(createHash('sha256').update(readFileSync(file)).digest('hex'));
-    const { TagSet = [] } = await root.s3.send(new GetObjectTaggingCommand({ Bucket: quarantined?.bucket, Key: quarantined?.key, VersionId: quarantined?.versionId ?? undefined }));
-    expect(Object.fromEntries(TagSet.map((t) => [t.Key, t.Value]))).toMatchObject({ [TAG_VERDICT]: 'malicious', [TAG_SCORE]: String(document.score) });
-  });
 
-  it('denies a non-admin principal reading an object until it is verdicted benign, and a suspicious one after its verdict; the admin role reads', async () => {
-    const bucket = ctx.guardedStack.ingestBucket;
-    // Read right after its upload: no verdict can be there yet (its analysis takes several vendor polls).
-    const unverdicted = `e2e/unverdicted/${nonce}.txt`;
-    await root.s3.send(new PutObjectCommand({ Bucket: bucket, Key: unverdicted, Body: `never analysed ${nonce}\n` }));
-    expect(await readStatus(analyst, bucket, unverdicted)).toBe(403);
+    it('denies a non-admin principal reading an object until it is verdicted benign, and a suspicious one after its verdict; the admin role reads', async () => {
+      const bucket = ctx.guardedStack.ingestBucket;
+      // Read right after its upload: no verdict can be there yet (its analysis takes several vendor polls).
+      const unverdicted = `e2e/unverdicted/${nonce}.txt`;
+      await root.s3.send(new PutObjectCommand({ Bucket: bucket, Key: unverdicted, Body: `never analysed ${nonce}\n` }));
+      expect(await readStatus(analyst, bucket, unverdicted)).toBe(403);
 
-    const benign = await submitAndWait(sample('minutes.txt', 'minutes of the weekly meeting'), 'e2e/blocking/');
-    const suspicious = await submitAndWait(sample('macro.txt', 'SANDTRAP-TEST-SUSPICIOUS'), 'e2e/blocking/');
-    expect(benign.verdict).toBe('benign');
-    expect(suspicious.verdict).not.toBe('benign');
-    // The verdict tag opens the benign object to the same principal; the suspicious one stays closed.
-    expect(await readStatus(analyst, bucket, benign.key)).toBe(200);
-    expect(await readStatus(analyst, bucket, suspicious.key)).toBe(403);
-    // The admin role (through an assumed-role session) and the account's pipeline are exempt.
-    expect(await readStatus(admin, bucket, suspicious.key)).toBe(200);
-  });
-});
+      const benign = await submitAndWait(sample('minutes.txt', 'minutes of the weekly meeting'), 'e2e/blocking/');
+      const suspicious = await submitAndWait(sample('macro.txt', 'SANDTRAP-TEST-SUSPICIOUS'), 'e2e/blocking/');
+      expect(benign.verdict).toBe('benign');
+      expect(suspicious.verdict).not.toBe('benign');
+      // The verdict tag opens the benign object to the same principal; the suspicious one stays closed.
+      expect(await readStatus(analyst, bucket, benign.key)).toBe(200);
+      expect(await readStatus(analyst, bucket, suspicious.key)).toBe(403);
+      // The admin role (through an assumed-role session) and the account's pipeline are exempt.
+      expect(await readStatus(admin, bucket, suspicious.key)).toBe(200);
+    });
+  },
+);

@@ -30,7 +30,11 @@ export function markerMalscore(content: Buffer): number {
   return { malicious: 9.2, suspicious: 5.5, benign: 1.0 }[markerVerdict(content)];
 }
 
-const capeTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, '');
+const capeTime = (ms: number) =>
+  new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d{3}Z$/, '');
 
 /**
  * CAPEv2's REST API v2 on loopback: `/apiv2/...` routes with trailing slashes, the `{error, data,
@@ -72,7 +76,11 @@ export class CapeEmulator implements VendorEmulator {
   }
 
   vendorConfig() {
-    return { id: 'cape' as const, baseUrl: this.baseUrl, secret: this.options.token ? { env: 'SANDTRAP_CAPE_API_KEY' } : { anonymous: true as const } };
+    return {
+      id: 'cape' as const,
+      baseUrl: this.baseUrl,
+      secret: this.options.token ? { env: 'SANDTRAP_CAPE_API_KEY' } : { anonymous: true as const },
+    };
   }
 
   credentialsEnv(): Record<string, string> {
@@ -113,16 +121,35 @@ export class CapeEmulator implements VendorEmulator {
     if (this.options.requestsPerMinute !== undefined && seen > this.options.requestsPerMinute) {
       this.throttled++;
       const wait = Math.ceil(((window + 1) * 60_000 - this.options.clock.now()) / 1000);
-      return { status: 429, headers: { 'retry-after': String(wait) }, body: { detail: `Request was throttled. Expected available in ${wait} seconds.` } };
+      return {
+        status: 429,
+        headers: { 'retry-after': String(wait) },
+        body: { detail: `Request was throttled. Expected available in ${wait} seconds.` },
+      };
     }
     const fault = this.faultFor?.(req.url.pathname) ?? this.faults.take();
     if (this.options.token && req.headers.authorization !== `Token ${this.options.token}`) {
       return { status: 401, body: { detail: 'Invalid token.' } };
     }
     if (fault === 'bad-key') return { status: 401, body: { detail: 'Invalid token.' } };
-    if (fault === 'rate-limited') return { status: 429, headers: { 'retry-after': '42' }, body: { detail: 'Request was throttled. Expected available in 42 seconds.' } };
-    if (fault === 'server-error') return { status: 502, body: '<html><body><h1>502 Bad Gateway</h1></body></html>', headers: { 'content-type': 'text/html' } };
-    if (fault === 'malformed') return { status: 200, body: '{"error": false, "data": {"task_ids": [', headers: { 'content-type': 'application/json' } };
+    if (fault === 'rate-limited')
+      return {
+        status: 429,
+        headers: { 'retry-after': '42' },
+        body: { detail: 'Request was throttled. Expected available in 42 seconds.' },
+      };
+    if (fault === 'server-error')
+      return {
+        status: 502,
+        body: '<html><body><h1>502 Bad Gateway</h1></body></html>',
+        headers: { 'content-type': 'text/html' },
+      };
+    if (fault === 'malformed')
+      return {
+        status: 200,
+        body: '{"error": false, "data": {"task_ids": [',
+        headers: { 'content-type': 'application/json' },
+      };
     const answer = await this.route(req, fault);
     if (fault === 'slow') return { ...answer, delayMs: 5_000 };
     if (fault === 'truncated') return { ...answer, truncateAt: 10 };
@@ -132,19 +159,44 @@ export class CapeEmulator implements VendorEmulator {
   private async route(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
     const path = req.url.pathname;
     const match = (pattern: RegExp) => path.match(pattern);
-    if (!path.endsWith('/')) return { status: 404, body: '<h1>Not Found</h1>', headers: { 'content-type': 'text/html' } };
+    if (!path.endsWith('/'))
+      return { status: 404, body: '<h1>Not Found</h1>', headers: { 'content-type': 'text/html' } };
     if (req.method === 'GET' && path === '/apiv2/cuckoo/status/') {
-      return { body: { error: false, data: { version: '2.4-CAPE', hostname: 'cape-emulator', machines: { total: 4, available: 4 }, tasks: { total: this.tasks.size, pending: 0, running: 0, completed: 0, reported: 0 } } } };
+      return {
+        body: {
+          error: false,
+          data: {
+            version: '2.4-CAPE',
+            hostname: 'cape-emulator',
+            machines: { total: 4, available: 4 },
+            tasks: { total: this.tasks.size, pending: 0, running: 0, completed: 0, reported: 0 },
+          },
+        },
+      };
     }
     if (req.method === 'POST' && path === '/apiv2/tasks/create/file/') {
       const form = await req.form();
       const file = form.get('file');
       if (!(file instanceof File)) return { body: { error: true, error_value: 'No file was submitted' } };
       const content = Buffer.from(await file.arrayBuffer());
-      if (fault === 'quota') return { body: { error: true, error_value: 'Your daily submission quota has been reached' } };
-      if (fault === 'unsupported') return { body: { error: true, error_value: 'Error adding task to database', errors: [{ [file.name]: 'File type is not supported by any analysis package' }] } };
+      if (fault === 'quota')
+        return { body: { error: true, error_value: 'Your daily submission quota has been reached' } };
+      if (fault === 'unsupported')
+        return {
+          body: {
+            error: true,
+            error_value: 'Error adding task to database',
+            errors: [{ [file.name]: 'File type is not supported by any analysis package' }],
+          },
+        };
       if (fault === 'oversize' || content.length > (this.options.maxSampleSize ?? 30_000_000)) {
-        return { body: { error: true, error_value: 'Error adding task to database', errors: [{ [file.name]: 'Uploaded file exceeds the maximum allowed size in conf/web.conf.' }] } };
+        return {
+          body: {
+            error: true,
+            error_value: 'Error adding task to database',
+            errors: [{ [file.name]: 'Uploaded file exceeds the maximum allowed size in conf/web.conf.' }],
+          },
+        };
       }
       const id = this.nextId++;
       const timeout = Number(form.get('timeout') ?? this.options.runSeconds ?? 120) || 120;
@@ -158,7 +210,14 @@ export class CapeEmulator implements VendorEmulator {
         malscore: this.malscoreFor(content, file.name),
         fault: fault === 'failed-analysis' ? 'failed-analysis' : 'none',
       });
-      return { body: { error: [], data: { task_ids: [id], message: `Task ID ${id} has been submitted` }, errors: [], url: [`http://127.0.0.1/submit/status/${id}/`] } };
+      return {
+        body: {
+          error: [],
+          data: { task_ids: [id], message: `Task ID ${id} has been submitted` },
+          errors: [],
+          url: [`http://127.0.0.1/submit/status/${id}/`],
+        },
+      };
     }
     const view = match(/^\/apiv2\/tasks\/(view|status|delete)\/(\d+)\/$/);
     if (req.method === 'GET' && view) {
@@ -197,17 +256,34 @@ export class CapeEmulator implements VendorEmulator {
       if (state.status !== 'reported') return { body: { error: true, error_value: 'Task is still being analyzed' } };
       const malstatus = task.malscore >= 7 ? 'Malicious' : task.malscore >= 4 ? 'Suspicious' : 'Clean';
       const document = {
-        info: { id: task.id, version: '2.4-CAPE', duration: task.timeout, started: capeTime(state.startedOn ?? 0), ended: capeTime(state.completedOn ?? 0), machine: { name: 'win10-1' } },
+        info: {
+          id: task.id,
+          version: '2.4-CAPE',
+          duration: task.timeout,
+          started: capeTime(state.startedOn ?? 0),
+          ended: capeTime(state.completedOn ?? 0),
+          machine: { name: 'win10-1' },
+        },
         target: { category: 'file', file: { name: task.fileName, size: task.size, sha256: task.sha256 } },
         signatures: task.malscore >= 4 ? [{ name: 'test_marker', description: 'Test marker found', severity: 3 }] : [],
         detections: task.malscore >= 7 ? [{ family: 'TestFamily' }] : [],
         ttps: [],
         // Padding makes the report bigger than one chunk, as real reports are.
-        behavior: { summary: { files: Array.from({ length: 200 }, (_, i) => `C:\\Users\\user\\AppData\\Local\\Temp\\file${i}.tmp`) } },
+        behavior: {
+          summary: {
+            files: Array.from({ length: 200 }, (_, i) => `C:\\Users\\user\\AppData\\Local\\Temp\\file${i}.tmp`),
+          },
+        },
         malscore: task.malscore,
         malstatus,
       };
-      return { headers: { 'content-type': 'application/json', 'content-disposition': `attachment; filename=${task.id}_report.json` }, body: document };
+      return {
+        headers: {
+          'content-type': 'application/json',
+          'content-disposition': `attachment; filename=${task.id}_report.json`,
+        },
+        body: document,
+      };
     }
     return { status: 404, body: '<h1>Not Found</h1>', headers: { 'content-type': 'text/html' } };
   }

@@ -33,7 +33,11 @@ export function markerCuckooScore(content: Buffer): number {
   return { malicious: 12.4, suspicious: 5.2, benign: 0.4 }[markerVerdict(content)];
 }
 
-const cuckooTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, '');
+const cuckooTime = (ms: number) =>
+  new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d{3}Z$/, '');
 const json = (status: number, message: string): EmulatorResponse => ({ status, body: { message } });
 const html = (status: number, title: string): EmulatorResponse => ({
   status,
@@ -78,7 +82,11 @@ export class CuckooEmulator implements VendorEmulator {
   }
 
   vendorConfig() {
-    return { id: 'cuckoo' as const, baseUrl: this.baseUrl, secret: this.options.token ? { env: 'SANDTRAP_CUCKOO_API_KEY' } : { anonymous: true as const } };
+    return {
+      id: 'cuckoo' as const,
+      baseUrl: this.baseUrl,
+      secret: this.options.token ? { env: 'SANDTRAP_CUCKOO_API_KEY' } : { anonymous: true as const },
+    };
   }
 
   credentialsEnv(): Record<string, string> {
@@ -89,19 +97,33 @@ export class CuckooEmulator implements VendorEmulator {
     return this.nextId - 1;
   }
 
-
-  private state(task: Task): { status: string; startedOn: number | null; completedOn: number | null; errors: string[] } {
+  private state(task: Task): {
+    status: string;
+    startedOn: number | null;
+    completedOn: number | null;
+    errors: string[];
+  } {
     const now = this.options.clock.now();
     const startedOn = task.addedOn + (this.options.queueSeconds ?? 10) * 1000;
     const runEnd = startedOn + task.timeout * 1000;
     const reportedAt = runEnd + (this.options.processingSeconds ?? 30) * 1000;
     if (now < startedOn) return { status: 'pending', startedOn: null, completedOn: null, errors: [] };
     if (task.outcome === 'unsupported') {
-      return { status: 'failed_analysis', startedOn, completedOn: startedOn, errors: ['No valid package available for file type: data'] };
+      return {
+        status: 'failed_analysis',
+        startedOn,
+        completedOn: startedOn,
+        errors: ['No valid package available for file type: data'],
+      };
     }
     if (now < runEnd) return { status: 'running', startedOn, completedOn: null, errors: [] };
     if (task.outcome === 'failed-analysis') {
-      return { status: 'failed_analysis', startedOn, completedOn: runEnd, errors: ['The analysis hit a critical error, aborting'] };
+      return {
+        status: 'failed_analysis',
+        startedOn,
+        completedOn: runEnd,
+        errors: ['The analysis hit a critical error, aborting'],
+      };
     }
     if (now < reportedAt) return { status: 'completed', startedOn, completedOn: runEnd, errors: [] };
     return { status: 'reported', startedOn, completedOn: runEnd, errors: [] };
@@ -109,9 +131,11 @@ export class CuckooEmulator implements VendorEmulator {
 
   private async handle(req: EmulatorRequest): Promise<EmulatorResponse> {
     const fault = this.faults.take();
-    if (this.options.token && req.headers.authorization !== `Bearer ${this.options.token}`) return json(401, 'Authentication required');
+    if (this.options.token && req.headers.authorization !== `Bearer ${this.options.token}`)
+      return json(401, 'Authentication required');
     if (fault === 'bad-key') return json(401, 'Authentication required');
-    if (fault === 'rate-limited') return { ...html(429, '429 Too Many Requests'), headers: { 'content-type': 'text/html', 'retry-after': '42' } };
+    if (fault === 'rate-limited')
+      return { ...html(429, '429 Too Many Requests'), headers: { 'content-type': 'text/html', 'retry-after': '42' } };
     if (fault === 'server-error') return html(500, '500 Internal Server Error');
     if (fault === 'malformed') return { body: { message: 'OK' } };
     const answer = await this.route(req, fault);
@@ -141,7 +165,10 @@ export class CuckooEmulator implements VendorEmulator {
     }
     if (req.method === 'POST' && path === '/tasks/create/file') {
       if (fault === 'quota') return json(429, 'Quota exceeded: 500 submissions per day');
-      if (fault === 'oversize' || (this.options.maxUploadBytes !== undefined && req.body.length > this.options.maxUploadBytes)) {
+      if (
+        fault === 'oversize' ||
+        (this.options.maxUploadBytes !== undefined && req.body.length > this.options.maxUploadBytes)
+      ) {
         return html(413, '413 Request Entity Too Large');
       }
       const form = await req.form();
@@ -180,7 +207,11 @@ export class CuckooEmulator implements VendorEmulator {
     if (req.method === 'GET' && report) {
       const task = this.tasks.get(Number(report[1]));
       if (!task || this.state(task).status !== 'reported') return json(404, 'Report not found');
-      if (report[2] === 'html') return { headers: { 'content-type': 'text/html' }, body: `<html><body><h1>Cuckoo report ${task.id}</h1><p>Score ${task.score}</p></body></html>` };
+      if (report[2] === 'html')
+        return {
+          headers: { 'content-type': 'text/html' },
+          body: `<html><body><h1>Cuckoo report ${task.id}</h1><p>Score ${task.score}</p></body></html>`,
+        };
       return { headers: { 'content-type': 'application/json' }, body: this.document(task) };
     }
     return json(404, 'Not Found');
@@ -195,7 +226,10 @@ export class CuckooEmulator implements VendorEmulator {
       target: `/tmp/cuckoo-tmp/upload_${task.id}/${task.fileName}`,
       package: task.package,
       sample_id: task.id,
-      guest: state.startedOn === null ? {} : { name: 'cuckoo1', manager: 'VirtualBox', status: state.completedOn === null ? 'running' : 'stopped' },
+      guest:
+        state.startedOn === null
+          ? {}
+          : { name: 'cuckoo1', manager: 'VirtualBox', status: state.completedOn === null ? 'running' : 'stopped' },
       custom: null,
       owner: '',
       priority: task.priority,
@@ -232,16 +266,35 @@ export class CuckooEmulator implements VendorEmulator {
       signatures:
         task.score >= 4
           ? [
-              { name: 'test_marker', description: 'Carries a Sandtrap test marker', severity: 3, marks: [], markcount: 1 },
-              { name: 'persistence_autorun', description: 'Installs itself for autorun at Windows startup', severity: 3, marks: [], markcount: 1 },
+              {
+                name: 'test_marker',
+                description: 'Carries a Sandtrap test marker',
+                severity: 3,
+                marks: [],
+                markcount: 1,
+              },
+              {
+                name: 'persistence_autorun',
+                description: 'Installs itself for autorun at Windows startup',
+                severity: 3,
+                marks: [],
+                markcount: 1,
+              },
             ]
           : [],
       virustotal: {},
       static: {},
       dropped: [],
       network: { hosts: [], domains: [], http: [] },
-      target: { category: 'file', file: { name: task.fileName, size: task.size, sha256: task.sha256, type: 'ASCII text' } },
-      behavior: { summary: { file_created: Array.from({ length: 200 }, (_, i) => `C:\\Users\\user\\AppData\\Local\\Temp\\file${i}.tmp`) } },
+      target: {
+        category: 'file',
+        file: { name: task.fileName, size: task.size, sha256: task.sha256, type: 'ASCII text' },
+      },
+      behavior: {
+        summary: {
+          file_created: Array.from({ length: 200 }, (_, i) => `C:\\Users\\user\\AppData\\Local\\Temp\\file${i}.tmp`),
+        },
+      },
       memory: {},
       debug: { errors: [] },
       strings: ['!This program cannot be run in DOS mode.'],

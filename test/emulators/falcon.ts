@@ -42,14 +42,54 @@ export function markerFalconThreat(content: Buffer): FalconThreat {
 }
 
 const ENVIRONMENTS = [
-  { id: 100, description: 'Windows 7 32 bit', architecture: 'WINDOWS', total_virtual_machines: 40, busy_virtual_machines: 10, analysis_mode: 'KERNELMODE', group_icon: 'windows' },
-  { id: 120, description: 'Windows 7 64 bit', architecture: 'WINDOWS', total_virtual_machines: 40, busy_virtual_machines: 12, analysis_mode: 'KERNELMODE', group_icon: 'windows' },
-  { id: 160, description: 'Windows 10 64 bit', architecture: 'WINDOWS', total_virtual_machines: 60, busy_virtual_machines: 30, analysis_mode: 'KERNELMODE', group_icon: 'windows' },
-  { id: 300, description: 'Linux (Ubuntu 16.04, 64 bit)', architecture: 'LINUX', total_virtual_machines: 10, busy_virtual_machines: 1, analysis_mode: 'USERMODE', group_icon: 'linux' },
+  {
+    id: 100,
+    description: 'Windows 7 32 bit',
+    architecture: 'WINDOWS',
+    total_virtual_machines: 40,
+    busy_virtual_machines: 10,
+    analysis_mode: 'KERNELMODE',
+    group_icon: 'windows',
+  },
+  {
+    id: 120,
+    description: 'Windows 7 64 bit',
+    architecture: 'WINDOWS',
+    total_virtual_machines: 40,
+    busy_virtual_machines: 12,
+    analysis_mode: 'KERNELMODE',
+    group_icon: 'windows',
+  },
+  {
+    id: 160,
+    description: 'Windows 10 64 bit',
+    architecture: 'WINDOWS',
+    total_virtual_machines: 60,
+    busy_virtual_machines: 30,
+    analysis_mode: 'KERNELMODE',
+    group_icon: 'windows',
+  },
+  {
+    id: 300,
+    description: 'Linux (Ubuntu 16.04, 64 bit)',
+    architecture: 'LINUX',
+    total_virtual_machines: 10,
+    busy_virtual_machines: 1,
+    analysis_mode: 'USERMODE',
+    group_icon: 'linux',
+  },
 ];
 
-const message = (status: number, text: string, headers: Record<string, string> = {}): EmulatorResponse => ({ status, headers, body: { message: text } });
-const haTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, '');
+const message = (status: number, text: string, headers: Record<string, string> = {}): EmulatorResponse => ({
+  status,
+  headers,
+  body: { message: text },
+});
+const haTime = (ms: number) =>
+  new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d{3}Z$/, '');
 
 /**
  * Hybrid Analysis / Falcon Sandbox API v2 on loopback: `/api/v2/...`, the `api-key` header,
@@ -93,7 +133,6 @@ export class FalconEmulator implements VendorEmulator {
     return this.jobs.size;
   }
 
-
   private state(job: Job): 'IN_QUEUE' | 'IN_PROGRESS' | 'SUCCESS' | 'ERROR' {
     const now = this.options.clock.now();
     const startedAt = job.submittedAt + (this.options.queueSeconds ?? 10) * 1000;
@@ -110,12 +149,20 @@ export class FalconEmulator implements VendorEmulator {
 
   private async handle(req: EmulatorRequest): Promise<EmulatorResponse> {
     const fault = this.faults.take();
-    if (req.headers['api-key'] !== this.options.apiKey || fault === 'bad-key') return message(403, 'Invalid API key or insufficient permissions');
+    if (req.headers['api-key'] !== this.options.apiKey || fault === 'bad-key')
+      return message(403, 'Invalid API key or insufficient permissions');
     if (fault === 'rate-limited') {
       const limits = { limits: { minute: 5, hour: 200 }, used: { minute: 5, hour: 37 }, limit_reached: true };
-      return message(429, 'Exceeded maximum API requests per minute(5). Please try again later.', { 'api-limits': JSON.stringify(limits) });
+      return message(429, 'Exceeded maximum API requests per minute(5). Please try again later.', {
+        'api-limits': JSON.stringify(limits),
+      });
     }
-    if (fault === 'server-error') return { status: 502, headers: { 'content-type': 'text/html' }, body: '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>' };
+    if (fault === 'server-error')
+      return {
+        status: 502,
+        headers: { 'content-type': 'text/html' },
+        body: '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>',
+      };
     if (fault === 'malformed') return { body: { message: 'Success' } };
     const answer = await this.route(req, fault);
     if (fault === 'slow') return { ...answer, delayMs: 5_000 };
@@ -128,10 +175,18 @@ export class FalconEmulator implements VendorEmulator {
     const restricted = this.options.restrictedKey === true;
     if (req.method === 'GET' && path === '/system/heartbeat') {
       if (restricted) return message(403, 'This endpoint requires a key of the default level or above');
-      return { body: { last_update: haTime(this.options.clock.now() - 60_000), number_of_seconds_since_last_update: 60, system_time: haTime(this.options.clock.now()) } };
+      return {
+        body: {
+          last_update: haTime(this.options.clock.now() - 60_000),
+          number_of_seconds_since_last_update: 60,
+          system_time: haTime(this.options.clock.now()),
+        },
+      };
     }
     if (req.method === 'GET' && path === '/system/version') {
-      return { body: { instance: '9.3.0-emulator', sandbox: '9.3.0', api: '2.30.0', api_key: { level: restricted ? 1 : 100 } } };
+      return {
+        body: { instance: '9.3.0-emulator', sandbox: '9.3.0', api: '2.30.0', api_key: { level: restricted ? 1 : 100 } },
+      };
     }
     if (req.method === 'GET' && path === '/system/queue-size') return { body: { value: this.queued() } };
     if (req.method === 'GET' && path === '/system/environments') return { body: ENVIRONMENTS };
@@ -143,11 +198,22 @@ export class FalconEmulator implements VendorEmulator {
       const state = this.state(job);
       if (report[2] === 'state') {
         return state === 'ERROR'
-          ? { body: { state, error_type: 'ANALYSIS_ERROR', error_origin: 'SANDBOX', error: 'The sample could not be executed in the selected environment' } }
+          ? {
+              body: {
+                state,
+                error_type: 'ANALYSIS_ERROR',
+                error_origin: 'SANDBOX',
+                error: 'The sample could not be executed in the selected environment',
+              },
+            }
           : { body: { state, error: null } };
       }
       if (state !== 'SUCCESS') return message(404, `Report is not ready (state ${state})`);
-      if (report[2] === 'file/pdf') return { headers: { 'content-type': 'application/pdf' }, body: Buffer.from(`%PDF-1.4\n% Falcon Sandbox report ${job.jobId}\n%%EOF\n`) };
+      if (report[2] === 'file/pdf')
+        return {
+          headers: { 'content-type': 'application/pdf' },
+          body: Buffer.from(`%PDF-1.4\n% Falcon Sandbox report ${job.jobId}\n%%EOF\n`),
+        };
       return { body: this.summary(job) };
     }
     return message(404, 'Not Found');
@@ -156,18 +222,27 @@ export class FalconEmulator implements VendorEmulator {
   private async submit(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
     if (this.options.restrictedKey) return message(403, 'Submitting requires a key of the default level or above');
     if (fault === 'quota') {
-      const limits = { total: { used: { hour: 200, day: 812, week: 2500, month: 5000 }, quota: { hour: 200, month: 5000 }, available: { hour: 0, month: 0 }, quota_reached: true } };
+      const limits = {
+        total: {
+          used: { hour: 200, day: 812, week: 2500, month: 5000 },
+          quota: { hour: 200, month: 5000 },
+          available: { hour: 0, month: 0 },
+          quota_reached: true,
+        },
+      };
       return message(429, 'Quota limit has been exceeded.', { 'submission-limits': JSON.stringify(limits) });
     }
     if (fault === 'oversize' || req.body.length > (this.options.maxUploadBytes ?? 100 * 1024 * 1024)) {
       return message(413, 'File is too big. The maximum allowed size is 100 MB.');
     }
-    if (fault === 'unsupported') return message(400, 'Failed to submit: the file type is not supported by any environment');
+    if (fault === 'unsupported')
+      return message(400, 'Failed to submit: the file type is not supported by any environment');
     const form = await req.form();
     const file = form.get('file');
     if (!(file instanceof File)) return message(400, 'file: This value should not be blank.');
     const environmentId = Number(form.get('environment_id'));
-    if (!ENVIRONMENTS.some((e) => e.id === environmentId)) return message(400, `environment_id: Unknown environment id '${form.get('environment_id') ?? ''}'`);
+    if (!ENVIRONMENTS.some((e) => e.id === environmentId))
+      return message(400, `environment_id: Unknown environment id '${form.get('environment_id') ?? ''}'`);
     const content = Buffer.from(await file.arrayBuffer());
     const sequence = this.jobs.size + 1;
     const job: Job = {
@@ -183,7 +258,15 @@ export class FalconEmulator implements VendorEmulator {
       failed: fault === 'failed-analysis',
     };
     this.jobs.set(job.jobId, job);
-    return { status: 201, body: { job_id: job.jobId, submission_id: job.submissionId, environment_id: String(environmentId), sha256: job.sha256 } };
+    return {
+      status: 201,
+      body: {
+        job_id: job.jobId,
+        submission_id: job.submissionId,
+        environment_id: String(environmentId),
+        sha256: job.sha256,
+      },
+    };
   }
 
   /** A report summary shaped like the sandboxapi fixture (`falcon_report_summary.json`). */
@@ -222,7 +305,12 @@ export class FalconEmulator implements VendorEmulator {
       verdict,
       domains: [],
       type_short: ['script'],
-      signatures: Array.from({ length: 50 }, (_, i) => ({ threat_level: i % 3, name: `Signature ${i}`, description: 'Behaviour seen during the run', category: 'General' })),
+      signatures: Array.from({ length: 50 }, (_, i) => ({
+        threat_level: i % 3,
+        name: `Signature ${i}`,
+        description: 'Behaviour seen during the run',
+        category: 'General',
+      })),
     };
   }
 }

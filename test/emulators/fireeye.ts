@@ -1,5 +1,12 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { FaultSwitch, markerVerdict, type EmulatorFault, type EmulatorOptions, type MarkerVerdict, type VendorEmulator } from './emulator';
+import {
+  FaultSwitch,
+  markerVerdict,
+  type EmulatorFault,
+  type EmulatorOptions,
+  type MarkerVerdict,
+  type VendorEmulator,
+} from './emulator';
 import { EmulatorServer, type EmulatorRequest, type EmulatorResponse } from './server';
 
 /** Options of {@link FireeyeEmulator}. */
@@ -38,11 +45,24 @@ interface Submission {
   failed: boolean;
 }
 
-const json = (body: object, status = 200, headers: Record<string, string> = {}): EmulatorResponse => ({ status, headers, body });
+const json = (body: object, status = 200, headers: Record<string, string> = {}): EmulatorResponse => ({
+  status,
+  headers,
+  body,
+});
 /** The appliance's error document (`fireeyeapis`), as sandboxapi's `fireeye_unauthorized.json` shows it. */
-const apiError = (httpStatus: number, message: string, description: string, answerStatus = httpStatus, headers: Record<string, string> = {}) =>
-  json({ fireeyeapis: { '@version': 'v1.2.0', description, httpStatus, message } }, answerStatus, headers);
-const html = (status: number, title: string): EmulatorResponse => ({ status, headers: { 'content-type': 'text/html' }, body: `<html><head><title>${title}</title></head><body><h1>${title}</h1></body></html>` });
+const apiError = (
+  httpStatus: number,
+  message: string,
+  description: string,
+  answerStatus = httpStatus,
+  headers: Record<string, string> = {},
+) => json({ fireeyeapis: { '@version': 'v1.2.0', description, httpStatus, message } }, answerStatus, headers);
+const html = (status: number, title: string): EmulatorResponse => ({
+  status,
+  headers: { 'content-type': 'text/html' },
+  body: `<html><head><title>${title}</title></head><body><h1>${title}</h1></body></html>`,
+});
 
 /**
  * FireEye AX / Trellix Malware Analysis WSAPI on loopback, in either path family. Login is POST
@@ -122,7 +142,9 @@ export class FireeyeEmulator implements VendorEmulator {
   }
 
   credentialsEnv(): Record<string, string> {
-    return { SANDTRAP_FIREEYE_API_KEY: JSON.stringify({ username: this.options.username, password: this.options.password }) };
+    return {
+      SANDTRAP_FIREEYE_API_KEY: JSON.stringify({ username: this.options.username, password: this.options.password }),
+    };
   }
 
   get submissions(): number {
@@ -148,8 +170,10 @@ export class FireeyeEmulator implements VendorEmulator {
   private async handle(req: EmulatorRequest): Promise<EmulatorResponse> {
     const fault = this.faults.take();
     const path = req.url.pathname;
-    if (fault === 'rate-limited') return apiError(429, 'Too Many Requests', 'WSAPI per-minute threshold exceeded', 429, { 'retry-after': '60' });
-    if (fault === 'quota') return apiError(429, 'Too Many Requests', 'Maximum submissions per day reached (wsapi threshold day)');
+    if (fault === 'rate-limited')
+      return apiError(429, 'Too Many Requests', 'WSAPI per-minute threshold exceeded', 429, { 'retry-after': '60' });
+    if (fault === 'quota')
+      return apiError(429, 'Too Many Requests', 'Maximum submissions per day reached (wsapi threshold day)');
     if (fault === 'server-error') return html(503, 'Service Unavailable');
     let answer: EmulatorResponse;
     if (path.startsWith(this.authPrefix)) answer = this.auth(req, fault);
@@ -157,7 +181,8 @@ export class FireeyeEmulator implements VendorEmulator {
     else {
       const refused = this.checkToken(req, fault);
       if (refused) return refused;
-      if (fault === 'malformed') return { status: 200, headers: { 'content-type': 'application/json' }, body: '{"submissionStatus": ' };
+      if (fault === 'malformed')
+        return { status: 200, headers: { 'content-type': 'application/json' }, body: '{"submissionStatus": ' };
       answer = await this.route(req, fault);
     }
     if (fault === 'slow') return { ...answer, delayMs: 5_000 };
@@ -175,7 +200,8 @@ export class FireeyeEmulator implements VendorEmulator {
     }
     if (action !== 'login') return apiError(404, 'Not Found', 'no such resource');
     const expected = `Basic ${Buffer.from(`${this.options.username}:${this.options.password}`).toString('base64')}`;
-    if (fault === 'bad-key' || req.headers.authorization !== expected) return apiError(401, 'Unauthorized', 'Invalid user name or password. code:AUTH001');
+    if (fault === 'bad-key' || req.headers.authorization !== expected)
+      return apiError(401, 'Unauthorized', 'Invalid user name or password. code:AUTH001');
     // A broken login: 200 but no token header.
     if (fault === 'malformed') return { status: 200, body: '' };
     const token = randomBytes(24).toString('base64');
@@ -208,15 +234,20 @@ export class FireeyeEmulator implements VendorEmulator {
       const submission = this.submissionsById.get(decodeURIComponent(status[1]!));
       if (!submission) return apiError(404, 'Not Found', 'Submission not found');
       const state = this.state(submission);
-      return json({ submissionStatus: state === 'done' ? 'Done' : state === 'failed' ? 'Submission failed' : 'In Progress' });
+      return json({
+        submissionStatus: state === 'done' ? 'Done' : state === 'failed' ? 'Submission failed' : 'In Progress',
+      });
     }
     const results = rest.match(/^submissions\/results\/([^/]+)$/);
     if (req.method === 'GET' && results && this.family === 'classic') {
       const submission = this.submissionsById.get(decodeURIComponent(results[1]!));
-      if (!submission || this.state(submission) !== 'done') return apiError(404, 'Not Found', 'Submission results not found');
+      if (!submission || this.state(submission) !== 'done')
+        return apiError(404, 'Not Found', 'Submission results not found');
       const level = req.url.searchParams.get('info_level') ?? 'concise';
       const wantsJson = String(req.headers.accept ?? '').includes('application/json');
-      return wantsJson ? json(this.resultsJson(submission, level)) : { headers: { 'content-type': 'application/xml' }, body: this.resultsXml(submission, level) };
+      return wantsJson
+        ? json(this.resultsJson(submission, level))
+        : { headers: { 'content-type': 'application/xml' }, body: this.resultsXml(submission, level) };
     }
     const result = rest.match(/^submissions\/result\/([^/]+)$/);
     if (req.method === 'GET' && result && this.family === 'mvx') {
@@ -227,10 +258,17 @@ export class FireeyeEmulator implements VendorEmulator {
     if (req.method === 'GET' && rest === 'reports/report' && this.family === 'classic') {
       const alertId = req.url.searchParams.get('id');
       const submission = [...this.submissionsById.values()].find((s) => s.id === alertId && s.verdict !== 'benign');
-      if (req.url.searchParams.get('report_type') !== 'alertDetailsReport' || req.url.searchParams.get('type') !== 'pdf' || !submission) {
+      if (
+        req.url.searchParams.get('report_type') !== 'alertDetailsReport' ||
+        req.url.searchParams.get('type') !== 'pdf' ||
+        !submission
+      ) {
         return apiError(400, 'Bad Request', 'Invalid report request');
       }
-      return { headers: { 'content-type': 'application/pdf' }, body: Buffer.from(`%PDF-1.4\n% Alert Details Report, alert ${alertId}\n%%EOF\n`) };
+      return {
+        headers: { 'content-type': 'application/pdf' },
+        body: Buffer.from(`%PDF-1.4\n% Alert Details Report, alert ${alertId}\n%%EOF\n`),
+      };
     }
     return apiError(404, 'Not Found', 'no such resource');
   }
@@ -240,7 +278,8 @@ export class FireeyeEmulator implements VendorEmulator {
     const raw = req.body.toString('latin1');
     const optionsAt = raw.indexOf('name="options"');
     const fileAt = raw.search(/name="(file|filename)"/);
-    if (optionsAt < 0 || fileAt < 0 || optionsAt > fileAt) return apiError(400, 'Bad Request', 'Submission options must be the first part, before the file');
+    if (optionsAt < 0 || fileAt < 0 || optionsAt > fileAt)
+      return apiError(400, 'Bad Request', 'Submission options must be the first part, before the file');
     const form = await req.form();
     const file = form.get('file') ?? form.get('filename');
     if (!(file instanceof File)) return apiError(400, 'Bad Request', 'No file in the submission');
@@ -251,7 +290,8 @@ export class FireeyeEmulator implements VendorEmulator {
       return apiError(400, 'Bad Request', 'Submission options are not JSON');
     }
     if (fault === 'unsupported') return apiError(400, 'Bad Request', 'Unsupported file type');
-    if (fault === 'oversize' || file.size > (this.options.maxSampleSize ?? 100 * 1024 * 1024)) return html(413, '413 Request Entity Too Large');
+    if (fault === 'oversize' || file.size > (this.options.maxSampleSize ?? 100 * 1024 * 1024))
+      return html(413, '413 Request Entity Too Large');
     const content = Buffer.from(await file.arrayBuffer());
     this.receivedOptions.push(options);
     const id = this.family === 'mvx' ? randomUUID() : String(this.nextId++);
@@ -275,7 +315,9 @@ export class FireeyeEmulator implements VendorEmulator {
     if (submission.verdict === 'benign') return [];
     const malicious = submission.verdict === 'malicious';
     // Padding makes the results bigger than one chunk, as extended results are.
-    const osChanges = Array.from({ length: 150 }, (_, i) => ({ file: { mode: 'created', value: `C:\\Users\\admin\\AppData\\Local\\Temp\\drop${i}.tmp` } }));
+    const osChanges = Array.from({ length: 150 }, (_, i) => ({
+      file: { mode: 'created', value: `C:\\Users\\admin\\AppData\\Local\\Temp\\drop${i}.tmp` },
+    }));
     return [
       {
         src: {},
@@ -291,7 +333,15 @@ export class FireeyeEmulator implements VendorEmulator {
         // Only confirmed malware carries the flag; a MINR alert leaves it out.
         ...(malicious ? { malicious: 'yes' } : {}),
         explanation: {
-          malwareDetected: { malware: [{ name: malicious ? 'Trojan.Sandtrap.Test' : 'Riskware.Sandtrap.Test', md5Sum: submission.md5, sha256: submission.sha256 }] },
+          malwareDetected: {
+            malware: [
+              {
+                name: malicious ? 'Trojan.Sandtrap.Test' : 'Riskware.Sandtrap.Test',
+                md5Sum: submission.md5,
+                sha256: submission.sha256,
+              },
+            ],
+          },
           osChanges,
         },
       },
@@ -300,12 +350,22 @@ export class FireeyeEmulator implements VendorEmulator {
 
   private resultsJson(submission: Submission, level: string) {
     const alert = this.alerts(submission);
-    return { msg: level, alertsCount: alert.length, version: 'AX (AX-5500) 9.0.3.912345', appliance: 'AX', 'appliance-id': '0025908C1E22', alert };
+    return {
+      msg: level,
+      alertsCount: alert.length,
+      version: 'AX (AX-5500) 9.0.3.912345',
+      appliance: 'AX',
+      'appliance-id': '0025908C1E22',
+      alert,
+    };
   }
 
   private resultsXml(submission: Submission, level: string): string {
     const alerts = this.alerts(submission)
-      .map((a) => `<alert id="${submission.id}" name="${a.name}" severity="${a.severity}"${'malicious' in a ? ` malicious="${a.malicious}"` : ''} product="${a.product}"><explanation><malware-detected><malware name="${a.explanation.malwareDetected.malware[0]!.name}" md5sum="${submission.md5}"/></malware-detected></explanation><occurred>${a.occurred}</occurred></alert>`)
+      .map(
+        (a) =>
+          `<alert id="${submission.id}" name="${a.name}" severity="${a.severity}"${'malicious' in a ? ` malicious="${a.malicious}"` : ''} product="${a.product}"><explanation><malware-detected><malware name="${a.explanation.malwareDetected.malware[0]!.name}" md5sum="${submission.md5}"/></malware-detected></explanation><occurred>${a.occurred}</occurred></alert>`,
+      )
       .join('');
     return `<?xml version="1.0" encoding="UTF-8"?><alerts xmlns="http://www.fireeye.com/alert/2011/AlertSchema" msg="${level}" appliance="AX" version="AX (AX-5500) 9.0.3.912345" alertsCount="${this.alerts(submission).length}">${alerts}</alerts>`;
   }
@@ -319,8 +379,21 @@ export class FireeyeEmulator implements VendorEmulator {
       status,
       ...(status === 'success' ? { verdict } : {}),
       info_level: level,
-      submission: { name: submission.fileName, sha256: submission.sha256, md5: submission.md5, size: submission.size, profile: submission.profile, submitted_at: new Date(submission.submittedAt).toISOString() },
-      ...(status === 'success' && level !== 'concise' ? { analysis: [{ profile: submission.profile, duration: submission.runSeconds, alerts: this.alerts(submission) }] } : {}),
+      submission: {
+        name: submission.fileName,
+        sha256: submission.sha256,
+        md5: submission.md5,
+        size: submission.size,
+        profile: submission.profile,
+        submitted_at: new Date(submission.submittedAt).toISOString(),
+      },
+      ...(status === 'success' && level !== 'concise'
+        ? {
+            analysis: [
+              { profile: submission.profile, duration: submission.runSeconds, alerts: this.alerts(submission) },
+            ],
+          }
+        : {}),
     };
   }
 }

@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { FaultSwitch, markerVerdict, type EmulatorFault, type EmulatorOptions, type MarkerVerdict, type VendorEmulator } from './emulator';
+import {
+  FaultSwitch,
+  markerVerdict,
+  type EmulatorFault,
+  type EmulatorOptions,
+  type MarkerVerdict,
+  type VendorEmulator,
+} from './emulator';
 import { EmulatorServer, type EmulatorRequest, type EmulatorResponse } from './server';
 
 /** Options of {@link JoeEmulator}. */
@@ -42,7 +49,10 @@ const DETECTIONS: Record<MarkerVerdict, { report: string; api: string }> = {
 
 /** The HTTP status the emulator answers each Joe error code with (Joe does not document them). */
 const CODE_STATUS: Record<number, number> = { 1: 429, 2: 400, 3: 400, 4: 403, 5: 503, 6: 500, 7: 403, 8: 404 };
-const joeError = (code: number, message: string): EmulatorResponse => ({ status: CODE_STATUS[code] ?? 400, body: { errors: [{ code, message }] } });
+const joeError = (code: number, message: string): EmulatorResponse => ({
+  status: CODE_STATUS[code] ?? 400,
+  body: { errors: [{ code, message }] },
+});
 
 /**
  * Joe Sandbox API v2 on loopback: `/api/v2/...`, every call a POST with the key in the `apikey` form
@@ -82,7 +92,12 @@ export class JoeEmulator implements VendorEmulator {
   }
 
   vendorConfig() {
-    return { id: 'joe' as const, baseUrl: this.baseUrl, secret: { env: 'SANDTRAP_JOE_API_KEY' }, options: { acceptTac: true } };
+    return {
+      id: 'joe' as const,
+      baseUrl: this.baseUrl,
+      secret: { env: 'SANDTRAP_JOE_API_KEY' },
+      options: { acceptTac: true },
+    };
   }
 
   credentialsEnv(): Record<string, string> {
@@ -104,9 +119,18 @@ export class JoeEmulator implements VendorEmulator {
   private async handle(req: EmulatorRequest): Promise<EmulatorResponse> {
     const fault = this.faults.take();
     if (fault === 'rate-limited') {
-      return { status: 429, headers: { 'content-type': 'text/html', 'retry-after': '30' }, body: '<html><body><h1>429 Too Many Requests</h1></body></html>' };
+      return {
+        status: 429,
+        headers: { 'content-type': 'text/html', 'retry-after': '30' },
+        body: '<html><body><h1>429 Too Many Requests</h1></body></html>',
+      };
     }
-    if (fault === 'server-error') return { status: 502, headers: { 'content-type': 'text/html' }, body: '<html><body><h1>502 Bad Gateway</h1></body></html>' };
+    if (fault === 'server-error')
+      return {
+        status: 502,
+        headers: { 'content-type': 'text/html' },
+        body: '<html><body><h1>502 Bad Gateway</h1></body></html>',
+      };
     if (req.method !== 'POST') return joeError(8, 'Unknown endpoint. Every API call is a POST.');
     const form = await req.form();
     const fields: Record<string, string | string[]> = {};
@@ -133,7 +157,9 @@ export class JoeEmulator implements VendorEmulator {
         return this.submit(form, fault);
       case 'v2/submission/info': {
         const submission = this.bySubmission.get(String(form.get('submission_id')));
-        return submission ? { body: { data: this.submissionInfo(submission) } } : joeError(3, 'Invalid parameter: submission_id. Unknown submission.');
+        return submission
+          ? { body: { data: this.submissionInfo(submission) } }
+          : joeError(3, 'Invalid parameter: submission_id. Unknown submission.');
       }
       case 'v2/submission/delete': {
         const submission = this.bySubmission.get(String(form.get('submission_id')));
@@ -144,7 +170,9 @@ export class JoeEmulator implements VendorEmulator {
       }
       case 'v2/analysis/info': {
         const submission = this.byWebid.get(String(form.get('webid')));
-        return submission ? { body: { data: this.analysisInfo(submission) } } : joeError(3, 'Invalid parameter: webid. Unknown analysis.');
+        return submission
+          ? { body: { data: this.analysisInfo(submission) } }
+          : joeError(3, 'Invalid parameter: webid. Unknown analysis.');
       }
       case 'v2/analysis/download':
         return this.download(String(form.get('webid')), String(form.get('type') ?? 'html'));
@@ -158,7 +186,8 @@ export class JoeEmulator implements VendorEmulator {
       return joeError(2, 'Missing parameter: accept-tac. Please accept the terms and conditions.');
     }
     if (fault === 'quota') return joeError(1, 'Quota reached: you have used all analyses of your daily quota.');
-    if (fault === 'oversize') return joeError(3, 'Invalid parameter: sample. File too large (maximum file size is 100 MB).');
+    if (fault === 'oversize')
+      return joeError(3, 'Invalid parameter: sample. File too large (maximum file size is 100 MB).');
     if (fault === 'unsupported') return joeError(3, 'Invalid parameter: sample. Unsupported file type.');
     const sample = form.get('sample');
     if (!(sample instanceof File)) return joeError(2, 'Missing parameter: sample.');
@@ -205,7 +234,15 @@ export class JoeEmulator implements VendorEmulator {
       status,
       time: new Date(submission.submittedAt).toISOString(),
       most_relevant_analysis: finished ? { webid: submission.webid, detection, score } : null,
-      analyses: [{ webid: submission.webid, time: new Date(submission.submittedAt).toISOString(), runs: this.runs(submission), tags: [], sha256: submission.sha256 }],
+      analyses: [
+        {
+          webid: submission.webid,
+          time: new Date(submission.submittedAt).toISOString(),
+          runs: this.runs(submission),
+          tags: [],
+          sha256: submission.sha256,
+        },
+      ],
     };
   }
 
@@ -232,16 +269,22 @@ export class JoeEmulator implements VendorEmulator {
   private download(webid: string, type: string): EmulatorResponse {
     const submission = this.byWebid.get(webid);
     if (!submission) return joeError(3, 'Invalid parameter: webid. Unknown analysis.');
-    if (this.status(submission) !== 'finished') return joeError(3, 'Invalid parameter: webid. Analysis is not finished yet.');
+    if (this.status(submission) !== 'finished')
+      return joeError(3, 'Invalid parameter: webid. Analysis is not finished yet.');
     const disposition = (ext: string) => ({ 'content-disposition': `attachment; filename="report-${webid}.${ext}"` });
-    if (type === 'jsonfixed') return { headers: { 'content-type': 'application/json', ...disposition('json') }, body: this.report(submission) };
+    if (type === 'jsonfixed')
+      return { headers: { 'content-type': 'application/json', ...disposition('json') }, body: this.report(submission) };
     if (type === 'xml') {
       return {
         headers: { 'content-type': 'application/xml', ...disposition('xml') },
         body: `<?xml version="1.0" encoding="UTF-8"?>\n<analysis><id>${webid}</id><signaturedetections><strategy name="empiric"><detection>${DETECTIONS[submission.verdict].report}</detection><score>${SCORES[submission.verdict]}</score></strategy></signaturedetections></analysis>\n`,
       };
     }
-    if (type === 'pdf') return { headers: { 'content-type': 'application/pdf', ...disposition('pdf') }, body: Buffer.from(`%PDF-1.5\n% Joe Sandbox report ${webid}\n%%EOF\n`) };
+    if (type === 'pdf')
+      return {
+        headers: { 'content-type': 'application/pdf', ...disposition('pdf') },
+        body: Buffer.from(`%PDF-1.5\n% Joe Sandbox report ${webid}\n%%EOF\n`),
+      };
     return joeError(3, `Invalid parameter: type. Unknown report type '${type}'.`);
   }
 
@@ -252,11 +295,25 @@ export class JoeEmulator implements VendorEmulator {
     return {
       analysis: {
         id: submission.webid,
-        generalinfo: { target: { sample: submission.fileName }, arch: 'WINDOWS', system: submission.systems[0], analysistime: `${submission.runSeconds}` },
-        fileinfo: { md5: submission.md5, sha1: submission.sha1, sha256: submission.sha256, filename: submission.fileName },
+        generalinfo: {
+          target: { sample: submission.fileName },
+          arch: 'WINDOWS',
+          system: submission.systems[0],
+          analysistime: `${submission.runSeconds}`,
+        },
+        fileinfo: {
+          md5: submission.md5,
+          sha1: submission.sha1,
+          sha256: submission.sha256,
+          filename: submission.fileName,
+        },
         signaturedetections: {
           strategy: [
-            { '@count': verdict === 'malicious' ? '3' : '0', '@name': 'atleastonemalicioussig', $: String(verdict === 'malicious') },
+            {
+              '@count': verdict === 'malicious' ? '3' : '0',
+              '@name': 'atleastonemalicioussig',
+              $: String(verdict === 'malicious'),
+            },
             {
               malicious: verdict === 'malicious',
               '@name': 'empiric',
@@ -271,9 +328,28 @@ export class JoeEmulator implements VendorEmulator {
           ],
         },
         signatureinfo: {
-          sig: verdict === 'benign' ? [] : [{ '@id': '1000001', '@impact': verdict === 'malicious' ? '3' : '2', '$': 'Carries a Sandtrap test marker' }],
+          sig:
+            verdict === 'benign'
+              ? []
+              : [
+                  {
+                    '@id': '1000001',
+                    '@impact': verdict === 'malicious' ? '3' : '2',
+                    $: 'Carries a Sandtrap test marker',
+                  },
+                ],
         },
-        behavior: { system: { startupinfo: { process: Array.from({ length: 150 }, (_, i) => ({ '@id': String(i), name: `proc${i}.exe`, cmdline: `C:\\Windows\\proc${i}.exe` })) } } },
+        behavior: {
+          system: {
+            startupinfo: {
+              process: Array.from({ length: 150 }, (_, i) => ({
+                '@id': String(i),
+                name: `proc${i}.exe`,
+                cmdline: `C:\\Windows\\proc${i}.exe`,
+              })),
+            },
+          },
+        },
         errorinfo: null,
       },
     };

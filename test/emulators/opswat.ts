@@ -34,10 +34,22 @@ export function markerOpswatVerdict(content: Buffer): { verdict: string; threatL
   }[markerVerdict(content)];
 }
 
-const detail = (status: number, text: string, headers: Record<string, string> = {}): EmulatorResponse => ({ status, headers, body: { detail: text } });
+const detail = (status: number, text: string, headers: Record<string, string> = {}): EmulatorResponse => ({
+  status,
+  headers,
+  body: { detail: text },
+});
 
 /** Per-report sections the `general` filter stands for. */
-const GENERAL = ['file', 'created_date', 'filesDownloadFinished', 'additionalStepsRunning', 'additionalStepsDone', 'defaultOptionsUsed', 'scanOptions'];
+const GENERAL = [
+  'file',
+  'created_date',
+  'filesDownloadFinished',
+  'additionalStepsRunning',
+  'additionalStepsDone',
+  'defaultOptionsUsed',
+  'scanOptions',
+];
 
 /**
  * OPSWAT MetaDefender Sandbox (Filescan) on loopback (`/api/...`): `X-Api-Key` auth, FastAPI-style
@@ -103,8 +115,14 @@ export class OpswatEmulator implements VendorEmulator {
     if (fault === 'bad-key' || req.headers['x-api-key'] !== this.options.apiKey) return detail(401, 'Invalid API key');
     if (fault === 'rate-limited') return detail(429, 'Too many requests', { 'retry-after': '15' });
     if (fault === 'quota') return detail(429, 'Daily scan quota exceeded');
-    if (fault === 'server-error') return { status: 502, headers: { 'content-type': 'text/html' }, body: '<html><body><h1>502 Bad Gateway</h1></body></html>' };
-    if (fault === 'malformed') return { status: 200, headers: { 'content-type': 'application/json' }, body: '{"flowId": "65' };
+    if (fault === 'server-error')
+      return {
+        status: 502,
+        headers: { 'content-type': 'text/html' },
+        body: '<html><body><h1>502 Bad Gateway</h1></body></html>',
+      };
+    if (fault === 'malformed')
+      return { status: 200, headers: { 'content-type': 'application/json' }, body: '{"flowId": "65' };
     const answer = await this.route(req, fault);
     if (fault === 'slow') return { ...answer, delayMs: 5_000 };
     if (fault === 'truncated') return { ...answer, truncateAt: 10 };
@@ -113,7 +131,8 @@ export class OpswatEmulator implements VendorEmulator {
 
   private async route(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
     const path = req.url.pathname;
-    if (req.method === 'GET' && path === '/api/users/me') return { body: { accountId: 'acc-6531567f', email: 'analyst@example.org', role: 'user' } };
+    if (req.method === 'GET' && path === '/api/users/me')
+      return { body: { accountId: 'acc-6531567f', email: 'analyst@example.org', role: 'user' } };
     if (req.method === 'POST' && path === '/api/scan/file') return this.submit(req, fault);
     const report = path.match(/^\/api\/scan\/([0-9a-f]{24})\/report$/);
     if (req.method === 'GET' && report) {
@@ -127,9 +146,14 @@ export class OpswatEmulator implements VendorEmulator {
   private async submit(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
     const form = await req.form();
     const file = form.get('file');
-    if (!(file instanceof File)) return { status: 422, body: { detail: [{ loc: ['body', 'file'], msg: 'field required', type: 'value_error.missing' }] } };
+    if (!(file instanceof File))
+      return {
+        status: 422,
+        body: { detail: [{ loc: ['body', 'file'], msg: 'field required', type: 'value_error.missing' }] },
+      };
     if (fault === 'unsupported') return detail(400, 'Unsupported file type');
-    if (fault === 'oversize' || file.size > (this.options.maxSampleSize ?? 100 * 1024 * 1024)) return detail(413, 'File too large');
+    if (fault === 'oversize' || file.size > (this.options.maxSampleSize ?? 100 * 1024 * 1024))
+      return detail(413, 'File too large');
     const content = Buffer.from(await file.arrayBuffer());
     const flow: Flow = {
       flowId: randomBytes(12).toString('hex'),
@@ -156,10 +180,39 @@ export class OpswatEmulator implements VendorEmulator {
       finalVerdict: { ...verdict, confidence: 1 },
       allTags: signals ? [{ source: 'SIGNAL', tag: { name: 'evasive' } }] : [],
       overallState: state,
-      taskReference: { name: 'transform-file', ID: flow.taskId, state: { in_progress: 'IN_PROGRESS', success: 'SUCCESS', failed: 'FAILED' }[state], opcount: finished ? 1 : 0, processTime: finished ? 9041 : 0, additionalInfo: { submitName: flow.fileName, submitTime: flow.submittedAt, digests: { 'SHA-256': flow.sha256 } } },
+      taskReference: {
+        name: 'transform-file',
+        ID: flow.taskId,
+        state: { in_progress: 'IN_PROGRESS', success: 'SUCCESS', failed: 'FAILED' }[state],
+        opcount: finished ? 1 : 0,
+        processTime: finished ? 9041 : 0,
+        additionalInfo: {
+          submitName: flow.fileName,
+          submitTime: flow.submittedAt,
+          digests: { 'SHA-256': flow.sha256 },
+        },
+      },
       subtaskReferences: [],
       // Padding makes the finished report bigger than one chunk, as real reports are.
-      allSignalGroups: signals ? Array.from({ length: 60 }, (_, i) => ({ identifier: `S${i}`, description: 'Matched a test signal', averageSignalStrength: 0.7, peakSignalStrength: 0.9, finalSignalStrength: 0.8, verdict: { verdict: flow.verdict.verdict, threatLevel: flow.verdict.threatLevel, confidence: 1 }, allTags: [], signals: [{ strength: 0.8, isStrictlyBasedOnInputData: true, signalReadable: `Found SANDTRAP-TEST marker ${i}`, additionalInfo: flow.fileName }] })) : [],
+      allSignalGroups: signals
+        ? Array.from({ length: 60 }, (_, i) => ({
+            identifier: `S${i}`,
+            description: 'Matched a test signal',
+            averageSignalStrength: 0.7,
+            peakSignalStrength: 0.9,
+            finalSignalStrength: 0.8,
+            verdict: { verdict: flow.verdict.verdict, threatLevel: flow.verdict.threatLevel, confidence: 1 },
+            allTags: [],
+            signals: [
+              {
+                strength: 0.8,
+                isStrictlyBasedOnInputData: true,
+                signalReadable: `Found SANDTRAP-TEST marker ${i}`,
+                additionalInfo: flow.fileName,
+              },
+            ],
+          }))
+        : [],
       iocs: {},
       file: { name: flow.fileName, hash: flow.sha256, type: 'pe' },
       created_date: new Date(flow.submittedAt).toISOString(),

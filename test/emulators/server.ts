@@ -65,7 +65,8 @@ export class EmulatorServer {
       url,
       headers: req.headers,
       body,
-      form: () => new Response(body, { headers: { 'content-type': String(req.headers['content-type'] ?? '') } }).formData(),
+      form: () =>
+        new Response(body, { headers: { 'content-type': String(req.headers['content-type'] ?? '') } }).formData(),
     };
     let answer: EmulatorResponse;
     try {
@@ -75,8 +76,14 @@ export class EmulatorServer {
     }
     if (answer.delayMs) await new Promise((resolve) => setTimeout(resolve, answer.delayMs));
     const isJson = answer.body !== undefined && typeof answer.body === 'object' && !Buffer.isBuffer(answer.body);
-    const payload = isJson ? Buffer.from(JSON.stringify(answer.body)) : Buffer.from((answer.body as string | Buffer | undefined) ?? '');
-    const headers = { 'content-type': isJson ? 'application/json' : 'text/plain', ...answer.headers, 'content-length': String(payload.length) };
+    const payload = isJson
+      ? Buffer.from(JSON.stringify(answer.body))
+      : Buffer.from((answer.body as string | Buffer | undefined) ?? '');
+    const headers = {
+      'content-type': isJson ? 'application/json' : 'text/plain',
+      ...answer.headers,
+      'content-length': String(payload.length),
+    };
     res.writeHead(answer.status ?? 200, headers);
     if (answer.truncateAt !== undefined) {
       res.write(payload.subarray(0, answer.truncateAt));

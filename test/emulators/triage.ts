@@ -29,7 +29,12 @@ export function markerTriageScore(content: Buffer): number {
   return { malicious: 10, suspicious: 6, benign: 1 }[markerVerdict(content)];
 }
 
-const error = (status: number, code: string, message: string, headers: Record<string, string> = {}): EmulatorResponse => ({
+const error = (
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): EmulatorResponse => ({
   status,
   headers,
   body: { error: code, message },
@@ -110,10 +115,17 @@ export class TriageEmulator implements VendorEmulator {
 
   private async handle(req: EmulatorRequest): Promise<EmulatorResponse> {
     const fault = this.faults.take();
-    if (fault === 'bad-key' || req.headers.authorization !== `Bearer ${this.options.apiKey}`) return error(401, 'UNAUTHORIZED', 'invalid or missing API key');
+    if (fault === 'bad-key' || req.headers.authorization !== `Bearer ${this.options.apiKey}`)
+      return error(401, 'UNAUTHORIZED', 'invalid or missing API key');
     if (fault === 'rate-limited') return error(429, 'RATE_LIMITED', 'too many requests', { 'retry-after': '20' });
-    if (fault === 'server-error') return { status: 500, headers: { 'content-type': 'text/html' }, body: '<html><body><h1>500 Internal Server Error</h1></body></html>' };
-    if (fault === 'malformed') return { status: 200, headers: { 'content-type': 'application/json' }, body: '{"id": "2611' };
+    if (fault === 'server-error')
+      return {
+        status: 500,
+        headers: { 'content-type': 'text/html' },
+        body: '<html><body><h1>500 Internal Server Error</h1></body></html>',
+      };
+    if (fault === 'malformed')
+      return { status: 200, headers: { 'content-type': 'application/json' }, body: '{"id": "2611' };
     const answer = await this.route(req, fault);
     if (fault === 'slow') return { ...answer, delayMs: 5_000 };
     if (fault === 'truncated') return { ...answer, truncateAt: 10 };
@@ -122,7 +134,15 @@ export class TriageEmulator implements VendorEmulator {
 
   private async route(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
     const path = req.url.pathname;
-    if (path === '/api/v0/samples' && req.method === 'GET') return { body: { data: [...this.samples.values()].slice(0, Number(req.url.searchParams.get('limit') ?? 20)).map((s) => this.view(s)), next: null } };
+    if (path === '/api/v0/samples' && req.method === 'GET')
+      return {
+        body: {
+          data: [...this.samples.values()]
+            .slice(0, Number(req.url.searchParams.get('limit') ?? 20))
+            .map((s) => this.view(s)),
+          next: null,
+        },
+      };
     if (path === '/api/v0/samples' && req.method === 'POST') return this.submit(req, fault);
     const match = path.match(/^\/api\/v0\/samples\/([^/]+)(?:\/(status|summary|[a-z]+\d+\/report_triage\.json))?$/);
     const sample = match ? this.samples.get(match[1]!) : undefined;
@@ -139,7 +159,8 @@ export class TriageEmulator implements VendorEmulator {
     const task = match[2].split('/')[0]!;
     const platform = BEHAVIOURAL.find((t) => t.name === task);
     if (!platform) return error(404, 'NOT_FOUND', 'task not found');
-    if (this.states(sample).behavioural !== 'reported') return error(404, 'REPORT_NOT_AVAILABLE', 'the report is not available yet');
+    if (this.states(sample).behavioural !== 'reported')
+      return error(404, 'REPORT_NOT_AVAILABLE', 'the report is not available yet');
     return { body: this.taskReport(sample, platform) };
   }
 
@@ -152,16 +173,22 @@ export class TriageEmulator implements VendorEmulator {
     } catch {
       return error(400, 'INVALID', '_json is not valid JSON');
     }
-    if (!(file instanceof File) || request.kind !== 'file') return error(400, 'BAD_REQUEST', 'a file submission needs kind "file" and a file part');
+    if (!(file instanceof File) || request.kind !== 'file')
+      return error(400, 'BAD_REQUEST', 'a file submission needs kind "file" and a file part');
     if (fault === 'quota') return error(403, 'QUOTA_EXCEEDED', 'monthly submission quota exceeded');
     if (fault === 'unsupported') return error(400, 'INVALID', 'unsupported file type');
-    if (fault === 'oversize' || file.size > (this.options.maxSampleSize ?? 200 * 1024 * 1024)) return error(413, 'BAD_REQUEST', 'sample exceeds the maximum file size');
+    if (fault === 'oversize' || file.size > (this.options.maxSampleSize ?? 200 * 1024 * 1024))
+      return error(413, 'BAD_REQUEST', 'sample exceeds the maximum file size');
     const content = Buffer.from(await file.arrayBuffer());
     this.receivedRequests.push(request);
     const now = this.options.clock.now();
     const day = new Date(now).toISOString().slice(2, 10).replace(/-/g, '');
     const sample: Sample = {
-      id: `${day}-${randomBytes(8).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '0').slice(0, 10)}`,
+      id: `${day}-${randomBytes(8)
+        .toString('base64url')
+        .toLowerCase()
+        .replace(/[^a-z0-9]/g, '0')
+        .slice(0, 10)}`,
       fileName: file.name,
       sha256: createHash('sha256').update(content).digest('hex'),
       md5: createHash('md5').update(content).digest('hex'),
@@ -173,7 +200,16 @@ export class TriageEmulator implements VendorEmulator {
       failed: fault === 'failed-analysis',
     };
     this.samples.set(sample.id, sample);
-    return { body: { id: sample.id, status: 'pending', kind: 'file', filename: sample.fileName, private: true, submitted: new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z') } };
+    return {
+      body: {
+        id: sample.id,
+        status: 'pending',
+        kind: 'file',
+        filename: sample.fileName,
+        private: true,
+        submitted: new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      },
+    };
   }
 
   private view(sample: Sample) {
@@ -184,14 +220,21 @@ export class TriageEmulator implements VendorEmulator {
       kind: 'file',
       filename: sample.fileName,
       private: true,
-      tasks: [{ id: 'static1', status: states.static }, ...BEHAVIOURAL.map((t) => ({ id: t.name, status: states.behavioural, target: sample.fileName }))],
+      tasks: [
+        { id: 'static1', status: states.static },
+        ...BEHAVIOURAL.map((t) => ({ id: t.name, status: states.behavioural, target: sample.fileName })),
+      ],
       submitted: new Date(sample.submittedAt).toISOString(),
       ...(states.sample === 'reported' ? { completed: new Date(this.options.clock.now()).toISOString() } : {}),
     };
   }
 
   private tags(sample: Sample): string[] {
-    return sample.score >= 10 ? ['family:sandtrap-test', 'ransomware', 'persistence'] : sample.score >= 5 ? ['persistence'] : [];
+    return sample.score >= 10
+      ? ['family:sandtrap-test', 'ransomware', 'persistence']
+      : sample.score >= 5
+        ? ['persistence']
+        : [];
   }
 
   private summary(sample: Sample) {
@@ -231,7 +274,13 @@ export class TriageEmulator implements VendorEmulator {
     const hashes = { size: sample.size, md5: sample.md5, sha1: sample.sha1, sha256: sample.sha256 };
     return {
       version: '0.2.1',
-      sample: { id: sample.id, score: sample.score, submitted: new Date(sample.submittedAt).toISOString(), target: sample.sha256, ...hashes },
+      sample: {
+        id: sample.id,
+        score: sample.score,
+        submitted: new Date(sample.submittedAt).toISOString(),
+        target: sample.sha256,
+        ...hashes,
+      },
       task: { target: `${sample.sha256}.exe`, ...hashes },
       analysis: {
         score: sample.score,
@@ -245,8 +294,28 @@ export class TriageEmulator implements VendorEmulator {
         platform: task.platform,
       },
       // Padding makes the report bigger than one chunk, as real reports are.
-      processes: Array.from({ length: 150 }, (_, i) => ({ procid: i + 10, procid_parent: i + 9, pid: 1000 + i, ppid: 999 + i, cmd: `"C:\\Users\\Admin\\AppData\\Local\\Temp\\${sample.fileName}" /step ${i}`, image: `C:\\Users\\Admin\\AppData\\Local\\Temp\\${sample.fileName}`, orig: i === 0, started: i * 100 })),
-      signatures: sample.score >= 5 ? [{ label: 'schtasks_persist', name: 'Creates scheduled task(s)', ttp: ['T1053'], tags: ['persistence'], score: sample.score }] : [],
+      processes: Array.from({ length: 150 }, (_, i) => ({
+        procid: i + 10,
+        procid_parent: i + 9,
+        pid: 1000 + i,
+        ppid: 999 + i,
+        cmd: `"C:\\Users\\Admin\\AppData\\Local\\Temp\\${sample.fileName}" /step ${i}`,
+        image: `C:\\Users\\Admin\\AppData\\Local\\Temp\\${sample.fileName}`,
+        orig: i === 0,
+        started: i * 100,
+      })),
+      signatures:
+        sample.score >= 5
+          ? [
+              {
+                label: 'schtasks_persist',
+                name: 'Creates scheduled task(s)',
+                ttp: ['T1053'],
+                tags: ['persistence'],
+                score: sample.score,
+              },
+            ]
+          : [],
       network: { flows: [] },
       dumped: [],
       extracted: [],

@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { FaultSwitch, markerVerdict, type EmulatorFault, type EmulatorOptions, type MarkerVerdict, type VendorEmulator } from './emulator';
+import {
+  FaultSwitch,
+  markerVerdict,
+  type EmulatorFault,
+  type EmulatorOptions,
+  type MarkerVerdict,
+  type VendorEmulator,
+} from './emulator';
 import { EmulatorServer, type EmulatorRequest, type EmulatorResponse } from './server';
 
 /** Options of {@link VmrayEmulator}. */
@@ -66,11 +73,19 @@ const ANALYSES: Record<MarkerVerdict, { vm: string; verdict: Analysis['verdict']
 };
 
 const VMS: Record<string, string> = { win7_64_sp1: 'Windows 7 SP1 (64 bit)', win10_64: 'Windows 10 (64 bit)' };
-const SEVERITY: Record<Analysis['verdict'], string> = { clean: 'not_suspicious', suspicious: 'suspicious', malicious: 'malicious' };
+const SEVERITY: Record<Analysis['verdict'], string> = {
+  clean: 'not_suspicious',
+  suspicious: 'suspicious',
+  malicious: 'malicious',
+};
 const RANK: Record<Analysis['verdict'], number> = { clean: 1, suspicious: 2, malicious: 3 };
 
 const ok = (data: unknown): EmulatorResponse => ({ body: { result: 'ok', data } });
-const fail = (status: number, message: string, headers: Record<string, string> = {}): EmulatorResponse => ({ status, headers, body: { result: 'error', error_msg: message } });
+const fail = (status: number, message: string, headers: Record<string, string> = {}): EmulatorResponse => ({
+  status,
+  headers,
+  body: { result: 'error', error_msg: message },
+});
 const vmrayTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, '');
 
 /**
@@ -120,7 +135,6 @@ export class VmrayEmulator implements VendorEmulator {
     return this.submissionsById.size;
   }
 
-
   private finishedAt(submission: Submission): number {
     if (submission.cached) return submission.createdAt;
     const queue = (this.options.queueSeconds ?? 10) * 1000;
@@ -138,9 +152,15 @@ export class VmrayEmulator implements VendorEmulator {
 
   private async handle(req: EmulatorRequest): Promise<EmulatorResponse> {
     const fault = this.faults.take();
-    if (req.headers.authorization !== `api_key ${this.options.apiKey}` || fault === 'bad-key') return fail(401, 'Authentication failed: invalid API key');
+    if (req.headers.authorization !== `api_key ${this.options.apiKey}` || fault === 'bad-key')
+      return fail(401, 'Authentication failed: invalid API key');
     if (fault === 'rate-limited') return fail(429, 'Too many requests, please retry later', { 'retry-after': '17' });
-    if (fault === 'server-error') return { status: 503, headers: { 'content-type': 'text/html' }, body: '<html><body><h1>503 Service Unavailable</h1></body></html>' };
+    if (fault === 'server-error')
+      return {
+        status: 503,
+        headers: { 'content-type': 'text/html' },
+        body: '<html><body><h1>503 Service Unavailable</h1></body></html>',
+      };
     if (fault === 'malformed') return { body: { result: 'ok' } };
     const answer = await this.route(req, fault);
     if (fault === 'slow') return { ...answer, delayMs: 5_000 };
@@ -173,7 +193,9 @@ export class VmrayEmulator implements VendorEmulator {
     const submissionsOfSample = path.match(/^\/submission\/sample\/(\d+)$/);
     if (req.method === 'GET' && submissionsOfSample) {
       const id = Number(submissionsOfSample[1]);
-      return ok([...this.submissionsById.values()].filter((s) => s.sample.id === id).map((s) => this.submissionRecord(s)));
+      return ok(
+        [...this.submissionsById.values()].filter((s) => s.sample.id === id).map((s) => this.submissionRecord(s)),
+      );
     }
     if (req.method === 'GET' && path === '/analysis') {
       const submissionId = Number(req.url.searchParams.get('analysis_submission_id'));
@@ -181,7 +203,9 @@ export class VmrayEmulator implements VendorEmulator {
     }
     const bySample = path.match(/^\/analysis\/sample\/(\d+)$/);
     if (req.method === 'GET' && bySample) {
-      return ok(this.visibleAnalyses((a) => a.submission.sample.id === Number(bySample[1])).map((a) => this.analysisRecord(a)));
+      return ok(
+        this.visibleAnalyses((a) => a.submission.sample.id === Number(bySample[1])).map((a) => this.analysisRecord(a)),
+      );
     }
     const sample = path.match(/^\/sample\/(\d+)$/);
     if (req.method === 'GET' && sample) {
@@ -193,7 +217,9 @@ export class VmrayEmulator implements VendorEmulator {
       const analysis = this.analyses.find((a) => a.id === Number(archive[1]) && this.finished(a.submission));
       if (!analysis) return fail(404, 'No such analysis');
       if (archive[2] === 'summary_v2.json') {
-        return this.options.summaryV2 === false ? fail(404, 'File logs/summary_v2.json not found in archive') : { body: this.summaryV2(analysis) };
+        return this.options.summaryV2 === false
+          ? fail(404, 'File logs/summary_v2.json not found in archive')
+          : { body: this.summaryV2(analysis) };
       }
       return { body: this.summaryV1(analysis) };
     }
@@ -205,7 +231,8 @@ export class VmrayEmulator implements VendorEmulator {
   }
 
   private async submit(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
-    if (fault === 'oversize' || req.body.length > this.maxUpload()) return fail(400, `Sample file is larger than the maximum upload size (${this.maxUpload()} bytes)`);
+    if (fault === 'oversize' || req.body.length > this.maxUpload())
+      return fail(400, `Sample file is larger than the maximum upload size (${this.maxUpload()} bytes)`);
     const form = await req.form();
     const file = form.get('sample_file');
     if (!(file instanceof File)) return fail(400, 'Missing parameter: sample_file or sample_url');
@@ -228,9 +255,15 @@ export class VmrayEmulator implements VendorEmulator {
       };
       this.samples.set(sha256, sample);
     }
-    const refusal = fault === 'quota' ? 'Denied: The vmray quota for account 100 (Sandtrap (Account)) is exceeded. (50/50 used, 1 requested)' : fault === 'unsupported' ? 'Sample type is not supported by any analyzer, no jobs were created' : undefined;
+    const refusal =
+      fault === 'quota'
+        ? 'Denied: The vmray quota for account 100 (Sandtrap (Account)) is exceeded. (50/50 used, 1 requested)'
+        : fault === 'unsupported'
+          ? 'Sample type is not supported by any analyzer, no jobs were created'
+          : undefined;
     const known = this.analyses.some((a) => a.submission.sample === sample && this.finished(a.submission));
-    const notice = known && this.options.reportCachedAsError ? 'No jobs were created: the sample was analysed before' : undefined;
+    const notice =
+      known && this.options.reportCachedAsError ? 'No jobs were created: the sample was analysed before' : undefined;
     const userConfig = JSON.parse(String(form.get('user_config') ?? '{}')) as { timeout?: number };
     const submission: Submission = {
       id: 1_374_306 + this.submissionsById.size,
@@ -245,7 +278,14 @@ export class VmrayEmulator implements VendorEmulator {
       this.submissionsById.set(submission.id, submission);
       if (!submission.failed) {
         for (const { planned, jobId } of jobs) {
-          this.analyses.push({ id: 1_097_000 + jobId, jobId, submission, vm: { name: planned.vm, description: VMS[planned.vm] ?? planned.vm }, verdict: planned.verdict, vti: planned.vti });
+          this.analyses.push({
+            id: 1_097_000 + jobId,
+            jobId,
+            submission,
+            vm: { name: planned.vm, description: VMS[planned.vm] ?? planned.vm },
+            verdict: planned.verdict,
+            vti: planned.vti,
+          });
         }
       }
     }
@@ -332,7 +372,13 @@ export class VmrayEmulator implements VendorEmulator {
 
   private sampleRecord(sample: Sample) {
     const analyses = this.visibleAnalyses((a) => a.submission.sample === sample);
-    const top = analyses.reduce<Analysis | undefined>((best, a) => (!best || RANK[a.verdict] > RANK[best.verdict] || (RANK[a.verdict] === RANK[best.verdict] && a.vti > best.vti) ? a : best), undefined);
+    const top = analyses.reduce<Analysis | undefined>(
+      (best, a) =>
+        !best || RANK[a.verdict] > RANK[best.verdict] || (RANK[a.verdict] === RANK[best.verdict] && a.vti > best.vti)
+          ? a
+          : best,
+      undefined,
+    );
     return {
       ...this.sampleSubmitRecord(sample, sample.fileName),
       sample_verdict: top?.verdict ?? 'not_available',
@@ -366,21 +412,45 @@ export class VmrayEmulator implements VendorEmulator {
         matches: Object.fromEntries(
           (analysis.verdict === 'clean' ? [] : [1, 2, 3]).map((n) => [
             `vti_match_${n}`,
-            { _type: 'vti_match', category_desc: 'Test', operation_desc: 'Carries a Sandtrap test marker', technique_desc: 'Inert marker', analysis_score: analysis.verdict === 'malicious' ? 5 : 3, threat_names: [] },
+            {
+              _type: 'vti_match',
+              category_desc: 'Test',
+              operation_desc: 'Carries a Sandtrap test marker',
+              technique_desc: 'Inert marker',
+              analysis_score: analysis.verdict === 'malicious' ? 5 : 3,
+              threat_names: [],
+            },
           ]),
         ),
       },
       mitre_attack: { _type: 'mitre_attack', v4: { techniques: {} } },
       classifications: analysis.verdict === 'malicious' ? ['Trojan'] : [],
       artifacts: { ref_files: [], ref_domains: [], ref_ip_addresses: [] },
-      processes: Object.fromEntries(Array.from({ length: 120 }, (_, i) => [`process_${i}`, { _type: 'process', monitor_id: i, os_pid: 1000 + i, image_name: `proc${i}.exe`, filename: `C:\\Windows\\proc${i}.exe` }])),
+      processes: Object.fromEntries(
+        Array.from({ length: 120 }, (_, i) => [
+          `process_${i}`,
+          {
+            _type: 'process',
+            monitor_id: i,
+            os_pid: 1000 + i,
+            image_name: `proc${i}.exe`,
+            filename: `C:\\Windows\\proc${i}.exe`,
+          },
+        ]),
+      ),
     };
   }
 
   /** The v1 `logs/summary.json`, shaped like the sandboxapi fixture. */
   private summaryV1(analysis: Analysis) {
     return {
-      analysis_details: { creation_time: vmrayTime(this.finishedAt(analysis.submission)), execution_successful: true, termination_reason: 'timeout', type: 'analysis_details', version: 2 },
+      analysis_details: {
+        creation_time: vmrayTime(this.finishedAt(analysis.submission)),
+        execution_successful: true,
+        termination_reason: 'timeout',
+        type: 'analysis_details',
+        version: 2,
+      },
       artifacts: {},
       extracted_files: [],
       processes: [],
@@ -389,7 +459,14 @@ export class VmrayEmulator implements VendorEmulator {
       type: '',
       version: 1,
       vm_and_analyzer_details: { vm_name: analysis.vm.name },
-      vti: { type: 'vti', version: 1, vti_built_in_rules_version: '2.6', vti_rule_type: 'Default', vti_rule_matches: [], vti_score: analysis.vti },
+      vti: {
+        type: 'vti',
+        version: 1,
+        vti_built_in_rules_version: '2.6',
+        vti_rule_type: 'Default',
+        vti_rule_matches: [],
+        vti_score: analysis.vti,
+      },
       yara: {},
     };
   }

@@ -28,14 +28,16 @@ export function markerWildfireVerdict(content: Buffer): number {
 }
 
 const xml = (body: string) => `<?xml version="1.0" encoding="UTF-8"?>${body}`;
-const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const escapeXml = (text: string) =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const xmlAnswer = (status: number, body: string, headers: Record<string, string> = {}): EmulatorResponse => ({
   status,
   headers: { 'content-type': 'application/xml', ...headers },
   body: xml(body),
 });
 /** WildFire's error document, with the quoted message its servers send. */
-const errorAnswer = (status: number, message: string) => xmlAnswer(status, `<error><error-message>'${escape(message)}'</error-message></error>`);
+const errorAnswer = (status: number, message: string) =>
+  xmlAnswer(status, `<error><error-message>'${escapeXml(message)}'</error-message></error>`);
 
 const MALWARE_WORD: Record<number, string> = { 0: 'no', 1: 'yes', 2: 'grayware', 4: 'phishing', 5: 'yes' };
 
@@ -105,8 +107,18 @@ export class WildfireEmulator implements VendorEmulator {
     const form = await req.form();
     if (fault === 'bad-key' || form.get('apikey') !== this.options.apiKey) return errorAnswer(401, 'Invalid API key');
     if (fault === 'quota') return errorAnswer(419, 'Quota Exceeded');
-    if (fault === 'rate-limited') return { status: 429, headers: { 'retry-after': '30', 'content-type': 'text/html' }, body: '<html><body>429 Too Many Requests</body></html>' };
-    if (fault === 'server-error') return { status: 500, headers: { 'content-type': 'text/html' }, body: '<html><body><h1>500 Internal Server Error</h1></body></html>' };
+    if (fault === 'rate-limited')
+      return {
+        status: 429,
+        headers: { 'retry-after': '30', 'content-type': 'text/html' },
+        body: '<html><body>429 Too Many Requests</body></html>',
+      };
+    if (fault === 'server-error')
+      return {
+        status: 500,
+        headers: { 'content-type': 'text/html' },
+        body: '<html><body><h1>500 Internal Server Error</h1></body></html>',
+      };
     if (fault === 'malformed') return xmlAnswer(200, '<wildfire><upload-file-info><sha256>');
     const answer = await this.route(req.url.pathname, form, fault);
     if (fault === 'slow') return { ...answer, delayMs: 5_000 };
@@ -125,13 +137,22 @@ export class WildfireEmulator implements VendorEmulator {
       if (!/^[0-9a-f]{32}$|^[0-9a-f]{64}$/.test(hash)) return errorAnswer(421, 'Invalid hash');
       const sample = [...this.samples.values()].find((s) => s.sha256 === hash || s.md5 === hash);
       const verdict = sample ? this.verdictOf(sample) : -102;
-      return xmlAnswer(200, `<wildfire><get-verdict-info><sha256>${sample?.sha256 ?? hash}</sha256><md5>${sample?.md5 ?? ''}</md5><verdict>${verdict}</verdict></get-verdict-info></wildfire>`);
+      return xmlAnswer(
+        200,
+        `<wildfire><get-verdict-info><sha256>${sample?.sha256 ?? hash}</sha256><md5>${sample?.md5 ?? ''}</md5><verdict>${verdict}</verdict></get-verdict-info></wildfire>`,
+      );
     }
     if (path === '/publicapi/get/report') {
       const sample = this.samples.get(hash);
       if (!sample || this.verdictOf(sample) < 0) return errorAnswer(404, 'Not Found');
       if (form.get('format') === 'pdf') {
-        return { headers: { 'content-type': 'application/pdf', 'content-disposition': `attachment; filename=${sample.sha256}.pdf` }, body: Buffer.from(`%PDF-1.4\n% WildFire report ${sample.sha256}\n%%EOF\n`) };
+        return {
+          headers: {
+            'content-type': 'application/pdf',
+            'content-disposition': `attachment; filename=${sample.sha256}.pdf`,
+          },
+          body: Buffer.from(`%PDF-1.4\n% WildFire report ${sample.sha256}\n%%EOF\n`),
+        };
       }
       return xmlAnswer(200, this.reportXml(sample));
     }
@@ -140,7 +161,8 @@ export class WildfireEmulator implements VendorEmulator {
 
   private async upload(file: File, fault: EmulatorFault): Promise<EmulatorResponse> {
     if (fault === 'unsupported') return errorAnswer(418, 'Unsupported File Type');
-    if (fault === 'oversize' || file.size > (this.options.maxSampleSize ?? 100 * 1024 * 1024)) return errorAnswer(413, 'Request Entity Too Large');
+    if (fault === 'oversize' || file.size > (this.options.maxSampleSize ?? 100 * 1024 * 1024))
+      return errorAnswer(413, 'Request Entity Too Large');
     const content = Buffer.from(await file.arrayBuffer());
     const digest = (algorithm: string) => createHash(algorithm).update(content).digest('hex');
     this.uploads++;
@@ -158,17 +180,33 @@ export class WildfireEmulator implements VendorEmulator {
     this.samples.set(sample.sha256, sample);
     return xmlAnswer(
       200,
-      `<wildfire><upload-file-info><url></url><filetype>PE32 executable</filetype><filename>${escape(sample.fileName)}</filename>` +
+      `<wildfire><upload-file-info><url></url><filetype>PE32 executable</filetype><filename>${escapeXml(sample.fileName)}</filename>` +
         `<sha256>${sample.sha256}</sha256><md5>${sample.md5}</md5><size>${sample.size}</size></upload-file-info></wildfire>`,
     );
   }
 
   private reportXml(sample: Sample): string {
     const malware = MALWARE_WORD[sample.verdict] ?? 'no';
-    const behaviours = sample.verdict === 0 ? [] : ['Created an executable file in a user folder', 'Modified the Windows registry', 'Connected to an unknown domain'];
+    const behaviours =
+      sample.verdict === 0
+        ? []
+        : [
+            'Created an executable file in a user folder',
+            'Modified the Windows registry',
+            'Connected to an unknown domain',
+          ];
     // Padding makes the report bigger than one chunk, as real reports are.
-    const timeline = Array.from({ length: 200 }, (_, i) => `<entry seq="${i + 1}">Created file C:\\Users\\Administrator\\AppData\\Local\\Temp\\tmp${i}.dat</entry>`).join('');
-    const summary = behaviours.map((b, i) => `<entry score="0.${9 - i}" id="${3000 + i}" details="${escape(b)}" behavior="${escape(b)}">${escape(b)}</entry>`).join('');
+    const timeline = Array.from(
+      { length: 200 },
+      (_, i) =>
+        `<entry seq="${i + 1}">Created file C:\\Users\\Administrator\\AppData\\Local\\Temp\\tmp${i}.dat</entry>`,
+    ).join('');
+    const summary = behaviours
+      .map(
+        (b, i) =>
+          `<entry score="0.${9 - i}" id="${3000 + i}" details="${escapeXml(b)}" behavior="${escapeXml(b)}">${escapeXml(b)}</entry>`,
+      )
+      .join('');
     const task = (platform: number, software: string) =>
       `<report><version>3.0</version><platform>${platform}</platform><software>${software}</software><sha256>${sample.sha256}</sha256><md5>${sample.md5}</md5>` +
       `<malware>${malware}</malware><summary>${summary}</summary><timeline>${timeline}</timeline></report>`;

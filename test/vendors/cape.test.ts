@@ -28,7 +28,8 @@ describe('CapeConnector against the CAPEv2 emulator', () => {
   const emulator = new CapeEmulator({ clock, token: 'tok', queueSeconds: 30, processingSeconds: 60 });
   let connector: CapeConnector;
   const config = (baseUrl: string, extra = {}) =>
-    parseSettings({ vendors: [{ id: 'cape', baseUrl, requestTimeoutMs: 500, analysisTimeoutSeconds: 120, ...extra }] }).vendors[0]!;
+    parseSettings({ vendors: [{ id: 'cape', baseUrl, requestTimeoutMs: 500, analysisTimeoutSeconds: 120, ...extra }] })
+      .vendors[0]!;
 
   beforeAll(async () => {
     connector = new CapeConnector(config(await emulator.start()), 'tok', clock);
@@ -55,7 +56,10 @@ describe('CapeConnector against the CAPEv2 emulator', () => {
     expect(processing).toMatchObject({ done: false, state: 'completed' });
     expect(processing.pollAfterSeconds).toBeUndefined();
     // The report is not there yet: CAPE says so with error: true inside an HTTP 200.
-    await expect(connector.report(id)).rejects.toMatchObject({ name: 'BadResponseError', message: expect.stringContaining('Task is still being analyzed') });
+    await expect(connector.report(id)).rejects.toMatchObject({
+      name: 'BadResponseError',
+      message: expect.stringContaining('Task is still being analyzed'),
+    });
     clock.advance(60);
     expect(await connector.status(id)).toMatchObject({ done: true, state: 'reported' });
     const report = await connector.report(id);
@@ -63,7 +67,11 @@ describe('CapeConnector against the CAPEv2 emulator', () => {
     for await (const chunk of report.body) chunks.push(chunk as Buffer);
     const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
     expect(parsed.malscore).toBe(5.5);
-    expect(connector.score(parsed)).toEqual({ score: 55, verdict: 'suspicious', native: { value: 5.5, scale: 'malscore 0-10' } });
+    expect(connector.score(parsed)).toEqual({
+      score: 55,
+      verdict: 'suspicious',
+      native: { value: 5.5, scale: 'malscore 0-10' },
+    });
     expect(await connector.delete(id)).toBe(true);
     await expect(connector.status(id)).rejects.toMatchObject({ name: 'ItemNotFoundError' });
   });

@@ -9,9 +9,15 @@ import { EmulatorServer } from '../emulators/server';
 
 const TOKEN = 'cuckoo-test-token';
 
-
 function configFor(baseUrl: string, extra: Record<string, unknown> = {}) {
-  return VendorConfigSchema.parse({ id: 'cuckoo', baseUrl, requestTimeoutMs: 500, analysisTimeoutSeconds: 120, options: { processingSeconds: 30 }, ...extra });
+  return VendorConfigSchema.parse({
+    id: 'cuckoo',
+    baseUrl,
+    requestTimeoutMs: 500,
+    analysisTimeoutSeconds: 120,
+    options: { processingSeconds: 30 },
+    ...extra,
+  });
 }
 
 afterAll(() => closeHttpPools());
@@ -35,7 +41,9 @@ describe('Cuckoo connector against the Cuckoo 2 emulator', () => {
 
   it('is available with its token, and treats a refused token as an AuthError rather than "down"', async () => {
     await expect(cuckoo.available()).resolves.toBe(true);
-    await expect(new CuckooConnector(configFor(emulator.baseUrl), 'wrong', clock).available()).rejects.toMatchObject({ name: 'AuthError' });
+    await expect(new CuckooConnector(configFor(emulator.baseUrl), 'wrong', clock).available()).rejects.toMatchObject({
+      name: 'AuthError',
+    });
     expect(emulator.server.requests.at(-2)?.headers.authorization).toBe(`Bearer ${TOKEN}`);
   });
 
@@ -67,13 +75,23 @@ describe('Cuckoo connector against the Cuckoo 2 emulator', () => {
     expect(report).toMatchObject({ contentType: 'application/json', extension: 'json' });
     const document = JSON.parse(await readAll(report));
     expect(document.info.id).toBe(Number(itemId));
-    expect(cuckoo.score(document)).toEqual({ score: 100, verdict: 'malicious', native: { value: 12.4, scale: 'info.score (Σ severity / 5, unbounded)' } });
+    expect(cuckoo.score(document)).toEqual({
+      score: 100,
+      verdict: 'malicious',
+      native: { value: 12.4, scale: 'info.score (Σ severity / 5, unbounded)' },
+    });
   });
 
   it('sends the analysis timeout and configured options in the multipart form', async () => {
-    const withOptions = new CuckooConnector(configFor(emulator.baseUrl, { analysisTimeoutSeconds: 90, options: { package: 'js', priority: 2 } }), TOKEN, clock);
+    const withOptions = new CuckooConnector(
+      configFor(emulator.baseUrl, { analysisTimeoutSeconds: 90, options: { package: 'js', priority: 2 } }),
+      TOKEN,
+      clock,
+    );
     const itemId = await withOptions.submit(sample('console.log(1)'));
-    const response = await fetch(`${emulator.baseUrl}tasks/view/${itemId}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const response = await fetch(`${emulator.baseUrl}tasks/view/${itemId}`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
     const { task } = (await response.json()) as { task: { timeout: number; package: string; priority: number } };
     expect(task).toMatchObject({ timeout: 90, package: 'js', priority: 2 });
   });
@@ -139,7 +157,10 @@ describe('Cuckoo connector against the Cuckoo 2 emulator', () => {
       const itemId = await cuckoo.submit(sample('\x00\x01 opaque'));
       await expect(cuckoo.status(itemId)).resolves.toMatchObject({ state: 'pending' });
       clock.advance(25);
-      await expect(cuckoo.status(itemId)).rejects.toMatchObject({ name: 'UnsupportedFileError', message: expect.stringContaining('No valid package') });
+      await expect(cuckoo.status(itemId)).rejects.toMatchObject({
+        name: 'UnsupportedFileError',
+        message: expect.stringContaining('No valid package'),
+      });
     });
 
     it('ends the poll on failed_analysis with the reason, where sandboxapi polled forever', async () => {
@@ -148,7 +169,12 @@ describe('Cuckoo connector against the Cuckoo 2 emulator', () => {
       clock.advance(25);
       await expect(cuckoo.status(itemId)).resolves.toMatchObject({ done: false, failed: false, state: 'running' });
       clock.advance(200);
-      await expect(cuckoo.status(itemId)).resolves.toEqual({ done: false, failed: true, state: 'failed_analysis', reason: 'The analysis hit a critical error, aborting' });
+      await expect(cuckoo.status(itemId)).resolves.toEqual({
+        done: false,
+        failed: true,
+        state: 'failed_analysis',
+        reason: 'The analysis hit a critical error, aborting',
+      });
     });
   });
 });
@@ -212,11 +238,19 @@ describe('Cuckoo score normalisation', () => {
   });
 
   it('caps the unbounded info.score at 10 before scaling, where sandboxapi returned 23 on a 0–10 scale', () => {
-    expect(cuckoo.score({ info: { score: 23 } })).toMatchObject({ score: 100, verdict: 'malicious', native: { value: 23 } });
+    expect(cuckoo.score({ info: { score: 23 } })).toMatchObject({
+      score: 100,
+      verdict: 'malicious',
+      native: { value: 23 },
+    });
   });
 
   it('keeps a report without info.score unknown, where sandboxapi scored it 0', () => {
-    expect(cuckoo.score({ info: {} })).toEqual({ score: null, verdict: 'unknown', native: { value: null, scale: 'info.score (Σ severity / 5, unbounded)' } });
+    expect(cuckoo.score({ info: {} })).toEqual({
+      score: null,
+      verdict: 'unknown',
+      native: { value: null, scale: 'info.score (Σ severity / 5, unbounded)' },
+    });
     expect(cuckoo.score({ signatures: [] })).toMatchObject({ score: null, verdict: 'unknown' });
   });
 

@@ -9,9 +9,15 @@ import { EmulatorServer } from '../emulators/server';
 
 const KEY = 'falcon-test-key';
 
-
 function configFor(baseUrl: string, extra: Record<string, unknown> = {}) {
-  return VendorConfigSchema.parse({ id: 'falcon', baseUrl, requestTimeoutMs: 500, analysisTimeoutSeconds: 120, options: { processingSeconds: 30 }, ...extra });
+  return VendorConfigSchema.parse({
+    id: 'falcon',
+    baseUrl,
+    requestTimeoutMs: 500,
+    analysisTimeoutSeconds: 120,
+    options: { processingSeconds: 30 },
+    ...extra,
+  });
 }
 
 afterAll(() => closeHttpPools());
@@ -36,7 +42,11 @@ describe('Falcon connector against the Hybrid Analysis emulator', () => {
     await expect(falcon.available()).resolves.toBe(true);
     const request = emulator.server.requests.at(-1);
     expect(request?.path).toBe('/api/v2/system/heartbeat');
-    expect(request?.headers).toMatchObject({ 'api-key': KEY, 'user-agent': 'Falcon Sandbox', accept: 'application/json' });
+    expect(request?.headers).toMatchObject({
+      'api-key': KEY,
+      'user-agent': 'Falcon Sandbox',
+      accept: 'application/json',
+    });
   });
 
   it('counts a restricted key as available: the heartbeat refuses it but system/version answers', async () => {
@@ -44,7 +54,10 @@ describe('Falcon connector against the Hybrid Analysis emulator', () => {
     try {
       const connector = new FalconConnector(configFor(await restricted.start()), KEY, clock);
       await expect(connector.available()).resolves.toBe(true);
-      expect(restricted.server.requests.map((r) => r.path)).toEqual(['/api/v2/system/heartbeat', '/api/v2/system/version']);
+      expect(restricted.server.requests.map((r) => r.path)).toEqual([
+        '/api/v2/system/heartbeat',
+        '/api/v2/system/version',
+      ]);
       await expect(connector.submit(sample('x'))).rejects.toMatchObject({ name: 'AuthError' });
     } finally {
       await restricted.stop();
@@ -52,12 +65,18 @@ describe('Falcon connector against the Hybrid Analysis emulator', () => {
   });
 
   it('throws AuthError for a key refused everywhere, and for no key at all', async () => {
-    await expect(new FalconConnector(configFor(emulator.baseUrl), 'wrong', clock).available()).rejects.toMatchObject({ name: 'AuthError' });
-    await expect(new FalconConnector(configFor(emulator.baseUrl), undefined, clock).submit(sample('x'))).rejects.toMatchObject({ name: 'AuthError' });
+    await expect(new FalconConnector(configFor(emulator.baseUrl), 'wrong', clock).available()).rejects.toMatchObject({
+      name: 'AuthError',
+    });
+    await expect(
+      new FalconConnector(configFor(emulator.baseUrl), undefined, clock).submit(sample('x')),
+    ).rejects.toMatchObject({ name: 'AuthError' });
   });
 
   it('says unavailable when nothing listens', async () => {
-    await expect(new FalconConnector(configFor('http://127.0.0.1:9/api/v2/'), KEY, clock).available()).resolves.toBe(false);
+    await expect(new FalconConnector(configFor('http://127.0.0.1:9/api/v2/'), KEY, clock).available()).resolves.toBe(
+      false,
+    );
   });
 
   it('submits, polls IN_QUEUE → IN_PROGRESS → SUCCESS, then reads and scores the summary', async () => {
@@ -77,18 +96,33 @@ describe('Falcon connector against the Hybrid Analysis emulator', () => {
     expect(report).toMatchObject({ contentType: 'application/json', extension: 'json' });
     const summary = JSON.parse(await readAll(report));
     expect(summary).toMatchObject({ job_id: jobId, environment_id: '100', verdict: 'malicious' });
-    expect(falcon.score(summary)).toEqual({ score: 96, verdict: 'malicious', native: { value: 88, scale: 'threat_score 0-100' } });
+    expect(falcon.score(summary)).toEqual({
+      score: 96,
+      verdict: 'malicious',
+      native: { value: 88, scale: 'threat_score 0-100' },
+    });
   });
 
   it('submits to environment 100 by default, to options.environmentId when set, and asks for the analysis time', async () => {
-    const in160 = new FalconConnector(configFor(emulator.baseUrl, { analysisTimeoutSeconds: 90, options: { environmentId: 160 } }), KEY, clock);
+    const in160 = new FalconConnector(
+      configFor(emulator.baseUrl, { analysisTimeoutSeconds: 90, options: { environmentId: 160 } }),
+      KEY,
+      clock,
+    );
     const jobId = await in160.submit(sample('benign'));
     // Queue 20 s, the 90 s asked for, processing 30 s: the report exists only if custom_run_time was honoured.
     clock.advance(20 + 90 + 30);
     const summary = JSON.parse(await readAll(await in160.report(jobId)));
     expect(summary).toMatchObject({ environment_id: '160', environment_description: 'Windows 10 64 bit' });
-    const unknownEnvironment = new FalconConnector(configFor(emulator.baseUrl, { options: { environmentId: 999 } }), KEY, clock);
-    await expect(unknownEnvironment.submit(sample('x'))).rejects.toMatchObject({ name: 'BadResponseError', message: expect.stringContaining('environment_id') });
+    const unknownEnvironment = new FalconConnector(
+      configFor(emulator.baseUrl, { options: { environmentId: 999 } }),
+      KEY,
+      clock,
+    );
+    await expect(unknownEnvironment.submit(sample('x'))).rejects.toMatchObject({
+      name: 'BadResponseError',
+      message: expect.stringContaining('environment_id'),
+    });
   });
 
   it('lists the environments and the queue size', async () => {
@@ -133,7 +167,10 @@ describe('Falcon connector against the Hybrid Analysis emulator', () => {
       emulator.setFault('rate-limited');
       await expect(falcon.status('x')).rejects.toMatchObject({ name: 'RateLimitedError', retryAfterSeconds: 60 });
       emulator.setFault('quota');
-      await expect(falcon.submit(sample('x'))).rejects.toMatchObject({ name: 'QuotaExceededError', message: expect.stringContaining('Quota limit') });
+      await expect(falcon.submit(sample('x'))).rejects.toMatchObject({
+        name: 'QuotaExceededError',
+        message: expect.stringContaining('Quota limit'),
+      });
     });
 
     it('gives up on a slow answer within the request timeout, as a TransientError', async () => {
@@ -166,7 +203,9 @@ describe('Falcon connector on sandboxapi fixture responses', () => {
   };
   const server = new EmulatorServer((req) => {
     const route = routes[req.url.pathname];
-    return route ? { status: route[0], body: fixture(route[1]) as object } : { status: 404, body: { message: 'Not Found' } };
+    return route
+      ? { status: route[0], body: fixture(route[1]) as object }
+      : { status: 404, body: { message: 'Not Found' } };
   });
   let falcon: FalconConnector;
 
@@ -193,7 +232,11 @@ describe('Falcon score normalisation', () => {
   const falcon = new FalconConnector(configFor('http://127.0.0.1:9/api/v2/'), KEY, new TestClock());
 
   it('scores the sandboxapi summary fixture (no verdict, level 1, score 5) → 41, suspicious; sandboxapi said 5 of 10', () => {
-    expect(falcon.score(fixture('falcon_report_summary.json'))).toEqual({ score: 41, verdict: 'suspicious', native: { value: 5, scale: 'threat_score 0-100' } });
+    expect(falcon.score(fixture('falcon_report_summary.json'))).toEqual({
+      score: 41,
+      verdict: 'suspicious',
+      native: { value: 5, scale: 'threat_score 0-100' },
+    });
   });
 
   it.each([
@@ -204,25 +247,48 @@ describe('Falcon score normalisation', () => {
     [0, 0, 0, 'benign'],
     [0, 100, 39, 'benign'],
   ])('places threat level %s with threat score %s at %s (%s)', (level, threatScore, score, verdict) => {
-    expect(falcon.score({ verdict: 'no verdict', threat_level: level, threat_score: threatScore })).toMatchObject({ score, verdict });
+    expect(falcon.score({ verdict: 'no verdict', threat_level: level, threat_score: threatScore })).toMatchObject({
+      score,
+      verdict,
+    });
   });
 
   it('lets the verdict choose the band when it names one', () => {
-    expect(falcon.score({ verdict: 'malicious', threat_level: 1, threat_score: 50 })).toMatchObject({ score: 85, verdict: 'malicious' });
-    expect(falcon.score({ verdict: 'no specific threat', threat_level: 1, threat_score: 50 })).toMatchObject({ score: 20, verdict: 'benign' });
+    expect(falcon.score({ verdict: 'malicious', threat_level: 1, threat_score: 50 })).toMatchObject({
+      score: 85,
+      verdict: 'malicious',
+    });
+    expect(falcon.score({ verdict: 'no specific threat', threat_level: 1, threat_score: 50 })).toMatchObject({
+      score: 20,
+      verdict: 'benign',
+    });
   });
 
   it('scores a whitelisted sample 0 whatever its level', () => {
-    expect(falcon.score({ verdict: 'whitelisted', threat_level: 1, threat_score: 30 })).toMatchObject({ score: 0, verdict: 'benign' });
+    expect(falcon.score({ verdict: 'whitelisted', threat_level: 1, threat_score: 30 })).toMatchObject({
+      score: 0,
+      verdict: 'benign',
+    });
   });
 
   it('puts a null threat_score at its band midpoint, where sandboxapi crashed on int(None)', () => {
-    expect(falcon.score({ verdict: 'malicious', threat_level: 2, threat_score: null })).toEqual({ score: 85, verdict: 'malicious', native: { value: 'malicious', scale: 'verdict' } });
-    expect(falcon.score({ verdict: 'suspicious', threat_level: 1, threat_score: null })).toMatchObject({ score: 55, verdict: 'suspicious' });
+    expect(falcon.score({ verdict: 'malicious', threat_level: 2, threat_score: null })).toEqual({
+      score: 85,
+      verdict: 'malicious',
+      native: { value: 'malicious', scale: 'verdict' },
+    });
+    expect(falcon.score({ verdict: 'suspicious', threat_level: 1, threat_score: null })).toMatchObject({
+      score: 55,
+      verdict: 'suspicious',
+    });
   });
 
   it('keeps "no verdict" without a threat level unknown, not 0', () => {
-    expect(falcon.score({ verdict: 'no verdict', threat_level: null, threat_score: null })).toEqual({ score: null, verdict: 'unknown', native: { value: 'no verdict', scale: 'verdict' } });
+    expect(falcon.score({ verdict: 'no verdict', threat_level: null, threat_score: null })).toEqual({
+      score: null,
+      verdict: 'unknown',
+      native: { value: 'no verdict', scale: 'verdict' },
+    });
   });
 
   it('rejects something that is not a Falcon summary', () => {

@@ -17,7 +17,7 @@ class TestClock {
 }
 
 const fixture = (name: string) =>
-  JSON.parse(readFileSync(path.join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures', 'sandboxapi', name), 'utf8')) as unknown;
+  JSON.parse(readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'sandboxapi', name), 'utf8')) as unknown;
 
 const sample = (content: string, fileName = 'dropper.exe'): SampleSource => ({
   fileName,
@@ -37,12 +37,20 @@ async function text(report: NativeReport): Promise<string> {
 const CREDENTIALS = JSON.stringify({ username: 'api-analyst', password: 'p:ss' });
 
 const config = (baseUrl: string, options: Record<string, string> = {}) =>
-  parseSettings({ vendors: [{ id: 'fireeye', baseUrl, requestTimeoutMs: 500, analysisTimeoutSeconds: 120, options }] }).vendors[0]!;
+  parseSettings({ vendors: [{ id: 'fireeye', baseUrl, requestTimeoutMs: 500, analysisTimeoutSeconds: 120, options }] })
+    .vendors[0]!;
 
 /** Starts an emulator and a connector on one test clock. */
 async function setup(options: Partial<FireeyeEmulatorOptions> = {}, connectorOptions: Record<string, string> = {}) {
   const clock = new TestClock();
-  const emulator = new FireeyeEmulator({ clock, username: 'api-analyst', password: 'p:ss', queueSeconds: 30, processingSeconds: 60, ...options });
+  const emulator = new FireeyeEmulator({
+    clock,
+    username: 'api-analyst',
+    password: 'p:ss',
+    queueSeconds: 30,
+    processingSeconds: 60,
+    ...options,
+  });
   await emulator.start();
   const connector = new FireeyeConnector(config(emulator.baseUrl, connectorOptions), CREDENTIALS, clock);
   return { clock, emulator, connector };
@@ -58,7 +66,10 @@ describe('FireeyeConnector against the classic WSAPI (/wsapis/v1.2.0/)', () => {
   afterAll(() => h.emulator.stop());
 
   it('is listed with token auth and PDF and XML reports', () => {
-    expect(fireeyeConnectorInfo).toMatchObject({ id: 'fireeye', capabilities: ['token-auth', 'pdf-report', 'xml-report'] });
+    expect(fireeyeConnectorInfo).toMatchObject({
+      id: 'fireeye',
+      capabilities: ['token-auth', 'pdf-report', 'xml-report'],
+    });
   });
 
   it('logs in once with HTTP Basic, then sends the X-FeApi-Token on every call', async () => {
@@ -76,20 +87,34 @@ describe('FireeyeConnector against the classic WSAPI (/wsapis/v1.2.0/)', () => {
     const bare = new FireeyeConnector(config(`${h.emulator.origin}/`), CREDENTIALS, h.clock);
     const before = h.emulator.server.requests.length;
     expect(await bare.available()).toBe(true);
-    expect(h.emulator.server.requests.slice(before).map((r) => r.path)).toEqual(['/wsapis/v1.2.0/auth/login', '/wsapis/v1.2.0/config']);
+    expect(h.emulator.server.requests.slice(before).map((r) => r.path)).toEqual([
+      '/wsapis/v1.2.0/auth/login',
+      '/wsapis/v1.2.0/config',
+    ]);
   });
 
   it('accepts the credentials as username:password too, and refuses wrong ones with AuthError', async () => {
     expect(await new FireeyeConnector(config(h.emulator.baseUrl), 'api-analyst:p:ss', h.clock).available()).toBe(true);
-    await expect(new FireeyeConnector(config(h.emulator.baseUrl), 'api-analyst:wrong', h.clock).available()).rejects.toMatchObject({ name: 'AuthError' });
-    await expect(new FireeyeConnector(config(h.emulator.baseUrl), 'no-colon', h.clock).available()).rejects.toMatchObject({ name: 'AuthError' });
-    await expect(new FireeyeConnector(config(h.emulator.baseUrl), undefined, h.clock).available()).rejects.toMatchObject({ name: 'AuthError' });
+    await expect(
+      new FireeyeConnector(config(h.emulator.baseUrl), 'api-analyst:wrong', h.clock).available(),
+    ).rejects.toMatchObject({ name: 'AuthError' });
+    await expect(
+      new FireeyeConnector(config(h.emulator.baseUrl), 'no-colon', h.clock).available(),
+    ).rejects.toMatchObject({ name: 'AuthError' });
+    await expect(
+      new FireeyeConnector(config(h.emulator.baseUrl), undefined, h.clock).available(),
+    ).rejects.toMatchObject({ name: 'AuthError' });
   });
 
   it('submits options before the file, polls until Done, and scores a MAJR alert as malicious', async () => {
     const id = await h.connector.submit(sample('SANDTRAP-TEST-MALICIOUS'));
     expect(id).toBe('1');
-    expect(h.emulator.receivedOptions.at(-1)).toMatchObject({ profiles: ['win10x64m'], timeout: '120', analysistype: '2', priority: '0' });
+    expect(h.emulator.receivedOptions.at(-1)).toMatchObject({
+      profiles: ['win10x64m'],
+      timeout: '120',
+      analysistype: '2',
+      priority: '0',
+    });
     expect(h.connector.initialWaitSeconds()).toBe(180);
     expect(await h.connector.status(id)).toEqual({ done: false, failed: false, state: 'In Progress' });
     h.clock.advance(100);
@@ -100,10 +125,20 @@ describe('FireeyeConnector against the classic WSAPI (/wsapis/v1.2.0/)', () => {
     const report = await h.connector.report(id);
     expect(report).toMatchObject({ contentType: 'application/json', extension: 'json' });
     const results = JSON.parse(await text(report));
-    expect(results).toMatchObject({ msg: 'extended', alertsCount: 1, alert: [{ severity: 'MAJR', name: 'MALWARE_OBJECT' }] });
-    expect(h.connector.score(results)).toEqual({ score: 90, verdict: 'malicious', native: { value: 'MAJR', scale: 'FireEye alert severity (MAJR/MINR)' } });
+    expect(results).toMatchObject({
+      msg: 'extended',
+      alertsCount: 1,
+      alert: [{ severity: 'MAJR', name: 'MALWARE_OBJECT' }],
+    });
+    expect(h.connector.score(results)).toEqual({
+      score: 90,
+      verdict: 'malicious',
+      native: { value: 'MAJR', scale: 'FireEye alert severity (MAJR/MINR)' },
+    });
 
-    expect(await text(await h.connector.xmlReport(id))).toMatch(/^<\?xml[^>]*\?><alerts [^>]*alertsCount="1"><alert id="1"[^>]*severity="MAJR"/);
+    expect(await text(await h.connector.xmlReport(id))).toMatch(
+      /^<\?xml[^>]*\?><alerts [^>]*alertsCount="1"><alert id="1"[^>]*severity="MAJR"/,
+    );
     expect(await text(await h.connector.pdfReport(id))).toMatch(/^%PDF-1\.4\n% Alert Details Report, alert 1/);
     expect(await h.connector.delete()).toBe(false);
   });
@@ -111,7 +146,11 @@ describe('FireeyeConnector against the classic WSAPI (/wsapis/v1.2.0/)', () => {
   it('scores a submission without alerts 0 and explains that it has no PDF report', async () => {
     const id = await h.connector.submit(sample('harmless'));
     h.clock.advance(300);
-    expect(h.connector.score(JSON.parse(await text(await h.connector.report(id))))).toMatchObject({ score: 0, verdict: 'benign', native: { value: 'no alert' } });
+    expect(h.connector.score(JSON.parse(await text(await h.connector.report(id))))).toMatchObject({
+      score: 0,
+      verdict: 'benign',
+      native: { value: 'no alert' },
+    });
     await expect(h.connector.pdfReport(id)).rejects.toMatchObject({ name: 'ItemNotFoundError' });
   });
 
@@ -206,7 +245,10 @@ describe('FireeyeConnector session expiry', () => {
   it('gives up with AuthError when the freshly issued token is refused too, after exactly one re-login', async () => {
     const { emulator, connector } = await setup({ tokenIdleSeconds: 0 });
     try {
-      await expect(connector.status('1')).rejects.toMatchObject({ name: 'AuthError', message: expect.stringContaining('freshly issued') });
+      await expect(connector.status('1')).rejects.toMatchObject({
+        name: 'AuthError',
+        message: expect.stringContaining('freshly issued'),
+      });
       expect(emulator.logins).toBe(2);
       expect(emulator.count('/submissions/status/1')).toBe(2);
     } finally {
@@ -246,13 +288,21 @@ describe('FireeyeConnector against the Trellix MVX WSAPI (/wsapis/mvx/v2.0.0/)',
   it('submits, polls the format 2.0 result from queued to success, and scores riskware as suspicious', async () => {
     const id = await h.connector.submit(sample('SANDTRAP-TEST-SUSPICIOUS'));
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
-    expect(h.emulator.receivedOptions.at(-1)).toMatchObject({ profile: 'win10x64', priority: 'normal', timeout: '120' });
+    expect(h.emulator.receivedOptions.at(-1)).toMatchObject({
+      profile: 'win10x64',
+      priority: 'normal',
+      timeout: '120',
+    });
     expect(await h.connector.status(id)).toEqual({ done: false, failed: false, state: 'queued' });
     h.clock.advance(250);
     expect(await h.connector.status(id)).toEqual({ done: true, failed: false, state: 'success' });
     const result = JSON.parse(await text(await h.connector.report(id)));
     expect(result).toMatchObject({ uuid: id, status: 'success', verdict: 'riskware', info_level: 'extended' });
-    expect(h.connector.score(result)).toEqual({ score: 50, verdict: 'suspicious', native: { value: 'riskware', scale: 'Trellix MVX verdict' } });
+    expect(h.connector.score(result)).toEqual({
+      score: 50,
+      verdict: 'suspicious',
+      native: { value: 'riskware', scale: 'Trellix MVX verdict' },
+    });
     expect(() => h.connector.xmlReport(id)).toThrow(/only offered by the classic WSAPI/);
   });
 
@@ -277,21 +327,43 @@ describe('FireeyeConnector.score', () => {
 
   it('scores an empty alert list 0 (sandboxapi raised IndexError)', () => {
     const results = { ...(fixture('fireeye_submissions_results.json') as object), alertsCount: 0, alert: [] };
-    expect(connector.score(results)).toEqual({ score: 0, verdict: 'benign', native: { value: 'no alert', scale: 'FireEye alert severity (MAJR/MINR)' } });
+    expect(connector.score(results)).toEqual({
+      score: 0,
+      verdict: 'benign',
+      native: { value: 'no alert', scale: 'FireEye alert severity (MAJR/MINR)' },
+    });
     expect(connector.score({ msg: 'concise', alertsCount: 0 })).toMatchObject({ score: 0, verdict: 'benign' });
   });
 
   it('weighs MINR as suspicious, malicious: no as clean, and lets the strongest alert win', () => {
     expect(connector.score({ alert: { severity: 'MINR' } })).toMatchObject({ score: 50, verdict: 'suspicious' });
-    expect(connector.score({ alert: [{ severity: 'MINR', malicious: 'no' }] })).toMatchObject({ score: 0, verdict: 'benign' });
-    expect(connector.score({ alert: [{ severity: 'MINR' }, { severity: 'MAJR' }, { severity: 'MINR' }] })).toMatchObject({ score: 90, native: { value: 'MAJR' } });
-    expect(connector.score({ alert: [{ severity: 'MINR', malicious: 'yes' }] })).toMatchObject({ score: 90, verdict: 'malicious' });
+    expect(connector.score({ alert: [{ severity: 'MINR', malicious: 'no' }] })).toMatchObject({
+      score: 0,
+      verdict: 'benign',
+    });
+    expect(
+      connector.score({ alert: [{ severity: 'MINR' }, { severity: 'MAJR' }, { severity: 'MINR' }] }),
+    ).toMatchObject({ score: 90, native: { value: 'MAJR' } });
+    expect(connector.score({ alert: [{ severity: 'MINR', malicious: 'yes' }] })).toMatchObject({
+      score: 90,
+      verdict: 'malicious',
+    });
   });
 
   it('scores MVX verdicts, and a result without one as unknown', () => {
-    expect(connector.score({ status: 'success', verdict: 'malicious' })).toMatchObject({ score: 90, verdict: 'malicious' });
-    expect(connector.score({ status: 'success', verdict: 'non-malicious' })).toMatchObject({ score: 0, verdict: 'benign' });
-    expect(connector.score({ status: 'failed' })).toEqual({ score: null, verdict: 'unknown', native: { value: null, scale: 'Trellix MVX verdict' } });
+    expect(connector.score({ status: 'success', verdict: 'malicious' })).toMatchObject({
+      score: 90,
+      verdict: 'malicious',
+    });
+    expect(connector.score({ status: 'success', verdict: 'non-malicious' })).toMatchObject({
+      score: 0,
+      verdict: 'benign',
+    });
+    expect(connector.score({ status: 'failed' })).toEqual({
+      score: null,
+      verdict: 'unknown',
+      native: { value: null, scale: 'Trellix MVX verdict' },
+    });
   });
 
   it('refuses the session-expired document (fixture fireeye_unauthorized.json) and other non-results', () => {

@@ -9,7 +9,6 @@ import { EmulatorServer } from '../emulators/server';
 
 const KEY = 'joe-test-key';
 
-
 function configFor(baseUrl: string, extra: Record<string, unknown> = {}) {
   const { options, ...rest } = extra as { options?: Record<string, unknown> };
   return VendorConfigSchema.parse({
@@ -55,8 +54,13 @@ describe('Joe connector against the Joe Sandbox emulator', () => {
   });
 
   it('throws AuthError for a refused key, and for no key at all', async () => {
-    await expect(new JoeConnector(configFor(emulator.baseUrl), 'wrong', clock).available()).rejects.toMatchObject({ name: 'AuthError', message: expect.stringContaining('error 4') });
-    await expect(new JoeConnector(configFor(emulator.baseUrl), undefined, clock).submit(sample('x'))).rejects.toMatchObject({ name: 'AuthError' });
+    await expect(new JoeConnector(configFor(emulator.baseUrl), 'wrong', clock).available()).rejects.toMatchObject({
+      name: 'AuthError',
+      message: expect.stringContaining('error 4'),
+    });
+    await expect(
+      new JoeConnector(configFor(emulator.baseUrl), undefined, clock).submit(sample('x')),
+    ).rejects.toMatchObject({ name: 'AuthError' });
   });
 
   it('submits, polls submitted → running → finished, then reads the report of the most relevant analysis and scores it', async () => {
@@ -78,7 +82,11 @@ describe('Joe connector against the Joe Sandbox emulator', () => {
     const report = await joe.report(submissionId);
     expect(report).toMatchObject({ contentType: 'application/json', extension: 'json' });
     const document = JSON.parse(await readAll(report));
-    expect(joe.score(document)).toEqual({ score: 92, verdict: 'malicious', native: { value: 92, scale: 'score 0-100 (empiric detection)' } });
+    expect(joe.score(document)).toEqual({
+      score: 92,
+      verdict: 'malicious',
+      native: { value: 92, scale: 'score 0-100 (empiric detection)' },
+    });
   });
 
   it('resolves the submission id to its analysis webid instead of using one as the other', async () => {
@@ -87,7 +95,10 @@ describe('Joe connector against the Joe Sandbox emulator', () => {
     const webid = await joe.webid(submissionId);
     expect(webid).not.toBe(submissionId);
     await joe.report(submissionId);
-    expect(emulator.calls.at(-1)).toEqual({ endpoint: 'v2/analysis/download', fields: { apikey: KEY, webid, type: 'jsonfixed' } });
+    expect(emulator.calls.at(-1)).toEqual({
+      endpoint: 'v2/analysis/download',
+      fields: { apikey: KEY, webid, type: 'jsonfixed' },
+    });
   });
 
   it('refuses to resolve a webid before the submission has an analysis', async () => {
@@ -108,11 +119,16 @@ describe('Joe connector against the Joe Sandbox emulator', () => {
 
   it('sends systems and tags as repeated list fields, booleans as 0/1, and accept-tac only when configured', async () => {
     const configured = new JoeConnector(
-      configFor(emulator.baseUrl, { options: { acceptTac: false, systems: 'w10x64, w7x64', tags: 'sandtrap', 'internet-access': false } }),
+      configFor(emulator.baseUrl, {
+        options: { acceptTac: false, systems: 'w10x64, w7x64', tags: 'sandtrap', 'internet-access': false },
+      }),
       KEY,
       clock,
     );
-    await expect(configured.submit(sample('x'))).rejects.toMatchObject({ name: 'BadResponseError', message: expect.stringContaining('accept-tac') });
+    await expect(configured.submit(sample('x'))).rejects.toMatchObject({
+      name: 'BadResponseError',
+      message: expect.stringContaining('accept-tac'),
+    });
     expect(emulator.calls.at(-1)?.fields).toEqual({
       apikey: KEY,
       'analysis-time': '120',
@@ -150,7 +166,10 @@ describe('Joe connector against the Joe Sandbox emulator', () => {
 
     it('reads quota from error code 1 even though it comes with HTTP 429, and honours Retry-After on a plain 429', async () => {
       emulator.setFault('quota');
-      await expect(joe.submit(sample('x'))).rejects.toMatchObject({ name: 'QuotaExceededError', message: expect.stringContaining('error 1') });
+      await expect(joe.submit(sample('x'))).rejects.toMatchObject({
+        name: 'QuotaExceededError',
+        message: expect.stringContaining('error 1'),
+      });
       emulator.setFault('rate-limited');
       await expect(joe.status('100001')).rejects.toMatchObject({ name: 'RateLimitedError', retryAfterSeconds: 30 });
     });
@@ -167,7 +186,12 @@ describe('Joe connector against the Joe Sandbox emulator', () => {
       emulator.setFault('failed-analysis', 1);
       const submissionId = await joe.submit(sample('// SANDTRAP-TEST-MALICIOUS'));
       clock.advance(200);
-      await expect(joe.status(submissionId)).resolves.toEqual({ done: false, failed: true, state: 'error', reason: 'Unable to run' });
+      await expect(joe.status(submissionId)).resolves.toEqual({
+        done: false,
+        failed: true,
+        state: 'error',
+        reason: 'Unable to run',
+      });
     });
   });
 });
@@ -179,7 +203,9 @@ describe('Joe connector on sandboxapi fixture responses', () => {
   };
   const server = new EmulatorServer((req) => {
     const name = routes[req.url.pathname];
-    return name ? { body: fixture(name) as object } : { status: 404, body: { errors: [{ code: 8, message: 'Unknown endpoint.' }] } };
+    return name
+      ? { body: fixture(name) as object }
+      : { status: 404, body: { errors: [{ code: 8, message: 'Unknown endpoint.' }] } };
   });
   let joe: JoeConnector;
 
@@ -200,10 +226,20 @@ describe('Joe connector on sandboxapi fixture responses', () => {
 describe('Joe score normalisation', () => {
   const joe = new JoeConnector(configFor('http://127.0.0.1:9/api/'), KEY, new TestClock());
   const report = (strategy: unknown) => ({ analysis: { signaturedetections: { strategy } } });
-  const empiric = (detection: string | undefined, score: number | null) => ({ '@name': 'empiric', minScore: 0, maxScore: 100, score, ...(detection ? { detection } : {}) });
+  const empiric = (detection: string | undefined, score: number | null) => ({
+    '@name': 'empiric',
+    minScore: 0,
+    maxScore: 100,
+    score,
+    ...(detection ? { detection } : {}),
+  });
 
   it('scores the sandboxapi download fixture: empiric CLEAN, score 1 → 1, benign', () => {
-    expect(joe.score(fixture('joe_analysis_download.json'))).toEqual({ score: 1, verdict: 'benign', native: { value: 1, scale: 'score 0-100 (empiric detection)' } });
+    expect(joe.score(fixture('joe_analysis_download.json'))).toEqual({
+      score: 1,
+      verdict: 'benign',
+      native: { value: 1, scale: 'score 0-100 (empiric detection)' },
+    });
   });
 
   it('finds the empiric strategy by name, where sandboxapi read strategy[1] whatever it was', () => {
@@ -220,7 +256,11 @@ describe('Joe score normalisation', () => {
   });
 
   it('keeps an unknown detection unknown rather than 0', () => {
-    expect(joe.score(report([empiric('UNKNOWN', 0)]))).toEqual({ score: null, verdict: 'unknown', native: { value: 0, scale: 'score 0-100 (empiric detection)' } });
+    expect(joe.score(report([empiric('UNKNOWN', 0)]))).toEqual({
+      score: null,
+      verdict: 'unknown',
+      native: { value: 0, scale: 'score 0-100 (empiric detection)' },
+    });
   });
 
   it('falls back to the score with our 40/70 cuts when there is no detection', () => {
@@ -229,7 +269,10 @@ describe('Joe score normalisation', () => {
 
   it('is unknown without an empiric strategy', () => {
     expect(joe.score({ analysis: { signaturedetections: null } })).toMatchObject({ score: null, verdict: 'unknown' });
-    expect(joe.score(report([{ '@name': 'atleastonemalicioussig', $: 'true' }]))).toMatchObject({ score: null, verdict: 'unknown' });
+    expect(joe.score(report([{ '@name': 'atleastonemalicioussig', $: 'true' }]))).toMatchObject({
+      score: null,
+      verdict: 'unknown',
+    });
   });
 
   it('rejects something that is not a Joe report', () => {

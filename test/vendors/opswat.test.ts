@@ -17,7 +17,7 @@ class TestClock {
 }
 
 const fixture = (name: string) =>
-  JSON.parse(readFileSync(path.join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures', 'sandboxapi', name), 'utf8')) as unknown;
+  JSON.parse(readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'sandboxapi', name), 'utf8')) as unknown;
 
 const sample = (content: string, fileName = 'bad_file.exe'): SampleSource => ({
   fileName,
@@ -39,7 +39,14 @@ const config = (baseUrl: string, extra: Record<string, unknown> = {}) =>
 
 describe('OpswatConnector against the MetaDefender Sandbox emulator', () => {
   const clock = new TestClock();
-  const emulator = new OpswatEmulator({ clock, apiKey: 'md-key', pollPause: 7, queueSeconds: 5, runSeconds: 60, processingSeconds: 15 });
+  const emulator = new OpswatEmulator({
+    clock,
+    apiKey: 'md-key',
+    pollPause: 7,
+    queueSeconds: 5,
+    runSeconds: 60,
+    processingSeconds: 15,
+  });
   let connector: OpswatConnector;
 
   beforeAll(async () => {
@@ -56,7 +63,9 @@ describe('OpswatConnector against the MetaDefender Sandbox emulator', () => {
 
   it('is available with the right X-Api-Key, and refuses a wrong one with AuthError', async () => {
     expect(await connector.available()).toBe(true);
-    await expect(new OpswatConnector(config(emulator.baseUrl), 'wrong', clock).available()).rejects.toMatchObject({ name: 'AuthError' });
+    await expect(new OpswatConnector(config(emulator.baseUrl), 'wrong', clock).available()).rejects.toMatchObject({
+      name: 'AuthError',
+    });
     expect(emulator.server.requests.at(-1)?.headers['x-api-key']).toBe('wrong');
   });
 
@@ -65,9 +74,19 @@ describe('OpswatConnector against the MetaDefender Sandbox emulator', () => {
     expect(id).toMatch(/^[0-9a-f]{24}$/);
     expect(emulator.isPrivate(id)).toBe(true);
     expect(connector.initialWaitSeconds()).toBeUndefined();
-    expect(await connector.status(id)).toEqual({ done: false, failed: false, state: 'in_progress', pollAfterSeconds: 7 });
+    expect(await connector.status(id)).toEqual({
+      done: false,
+      failed: false,
+      state: 'in_progress',
+      pollAfterSeconds: 7,
+    });
     clock.advance(40);
-    expect(await connector.status(id)).toEqual({ done: false, failed: false, state: 'in_progress', pollAfterSeconds: 7 });
+    expect(await connector.status(id)).toEqual({
+      done: false,
+      failed: false,
+      state: 'in_progress',
+      pollAfterSeconds: 7,
+    });
     clock.advance(40);
     expect(await connector.status(id)).toEqual({ done: true, failed: false, state: 'finished' });
 
@@ -76,8 +95,22 @@ describe('OpswatConnector against the MetaDefender Sandbox emulator', () => {
     const document = (await json(report)) as { allFinished: boolean; reports: Record<string, Record<string, unknown>> };
     expect(document.allFinished).toBe(true);
     const [entry] = Object.values(document.reports);
-    expect(Object.keys(entry!)).toEqual(expect.arrayContaining(['finalVerdict', 'allTags', 'overallState', 'taskReference', 'allSignalGroups', 'iocs', 'file']));
-    expect(connector.score(document)).toEqual({ score: 50, verdict: 'suspicious', native: { value: 0.5, scale: 'threatLevel -1..1' } });
+    expect(Object.keys(entry!)).toEqual(
+      expect.arrayContaining([
+        'finalVerdict',
+        'allTags',
+        'overallState',
+        'taskReference',
+        'allSignalGroups',
+        'iocs',
+        'file',
+      ]),
+    );
+    expect(connector.score(document)).toEqual({
+      score: 50,
+      verdict: 'suspicious',
+      native: { value: 0.5, scale: 'threatLevel -1..1' },
+    });
     expect(await connector.delete()).toBe(false);
   });
 
@@ -107,7 +140,10 @@ describe('OpswatConnector against the MetaDefender Sandbox emulator', () => {
       await expect(connector.submit(sample('x')), fault).rejects.toMatchObject({ name });
     }
     emulator.setFault('rate-limited', 1);
-    await expect(connector.status('0'.repeat(24))).rejects.toMatchObject({ name: 'RateLimitedError', retryAfterSeconds: 15 });
+    await expect(connector.status('0'.repeat(24))).rejects.toMatchObject({
+      name: 'RateLimitedError',
+      retryAfterSeconds: 15,
+    });
     emulator.setFault('server-error', 1);
     await expect(connector.status('0'.repeat(24))).rejects.toMatchObject({ name: 'TransientError' });
     emulator.setFault('slow', 1);
@@ -131,18 +167,31 @@ describe('OpswatConnector.score', () => {
   });
 
   it('scores the unfinished fixture (threatLevel 0, Undetermined) as unknown, where sandboxapi said 0', () => {
-    expect(connector.score(fixture('opswat_submissions_result_not_finished.json'))).toEqual({ score: null, verdict: 'unknown', native: { value: 0, scale } });
+    expect(connector.score(fixture('opswat_submissions_result_not_finished.json'))).toEqual({
+      score: null,
+      verdict: 'unknown',
+      native: { value: 0, scale },
+    });
   });
 
   it('ignores undetermined files next to determined ones, and keeps No Threat levels benign', () => {
-    const flow = (...levels: number[]) => ({ allFinished: true, reports: Object.fromEntries(levels.map((threatLevel, i) => [`r${i}`, { finalVerdict: { threatLevel } }])) });
+    const flow = (...levels: number[]) => ({
+      allFinished: true,
+      reports: Object.fromEntries(levels.map((threatLevel, i) => [`r${i}`, { finalVerdict: { threatLevel } }])),
+    });
     expect(connector.score(flow(0, -1))).toMatchObject({ score: 0, verdict: 'benign', native: { value: -1 } });
     expect(connector.score(flow(0, 0.25))).toMatchObject({ score: 25, verdict: 'benign' });
-    expect(connector.score(flow(0.1, 0.75, -1))).toMatchObject({ score: 75, verdict: 'malicious', native: { value: 0.75 } });
+    expect(connector.score(flow(0.1, 0.75, -1))).toMatchObject({
+      score: 75,
+      verdict: 'malicious',
+      native: { value: 0.75 },
+    });
     expect(connector.score(flow())).toEqual({ score: null, verdict: 'unknown', native: { value: null, scale } });
   });
 
   it('refuses what is not a scan report', () => {
-    expect(() => connector.score({ flow_id: '6531567f966b1cca70e9fce5' })).toThrow(/not a MetaDefender Sandbox scan report/);
+    expect(() => connector.score({ flow_id: '6531567f966b1cca70e9fce5' })).toThrow(
+      /not a MetaDefender Sandbox scan report/,
+    );
   });
 });

@@ -19,7 +19,14 @@ export class TestClock {
 /** A small script sample streamed from memory. */
 export function sample(content: string, fileName = 'invoice.js'): SampleSource {
   const bytes = Buffer.from(content);
-  return { fileName, size: bytes.length, sha256: 'f'.repeat(64), fileType: 'script-js', mimeType: 'text/javascript', open: async () => Readable.from([bytes]) };
+  return {
+    fileName,
+    size: bytes.length,
+    sha256: 'f'.repeat(64),
+    fileType: 'script-js',
+    mimeType: 'text/javascript',
+    open: async () => Readable.from([bytes]),
+  };
 }
 
 /** A native report's whole body as text. */
@@ -29,7 +36,7 @@ export async function readAll(report: NativeReport): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** A sandboxapi fixture from ../shared/fixtures/sandboxapi. */
+/** A sandboxapi fixture (test/fixtures/sandboxapi, origin and licence in its README). */
 export function fixture(name: string): unknown {
-  return JSON.parse(readFileSync(path.join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures', 'sandboxapi', name), 'utf8'));
+  return JSON.parse(readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'sandboxapi', name), 'utf8'));
 }

@@ -17,7 +17,7 @@ class TestClock {
 }
 
 const fixture = (name: string) =>
-  JSON.parse(readFileSync(path.join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures', 'sandboxapi', name), 'utf8')) as unknown;
+  JSON.parse(readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'sandboxapi', name), 'utf8')) as unknown;
 
 const sample = (content: string, fileName = 'KfhizGC7.ps1'): SampleSource => ({
   fileName,
@@ -35,7 +35,8 @@ async function json(report: NativeReport): Promise<unknown> {
 }
 
 const config = (baseUrl: string, extra: Record<string, unknown> = {}) =>
-  parseSettings({ vendors: [{ id: 'triage', baseUrl, requestTimeoutMs: 500, analysisTimeoutSeconds: 120, ...extra }] }).vendors[0]!;
+  parseSettings({ vendors: [{ id: 'triage', baseUrl, requestTimeoutMs: 500, analysisTimeoutSeconds: 120, ...extra }] })
+    .vendors[0]!;
 
 describe('TriageConnector against the Triage emulator', () => {
   const clock = new TestClock();
@@ -43,7 +44,11 @@ describe('TriageConnector against the Triage emulator', () => {
   let connector: TriageConnector;
 
   beforeAll(async () => {
-    connector = new TriageConnector(config(await emulator.start(), { options: { network: 'drop', profile: 'win10-v2004' } }), 'tr-key', clock);
+    connector = new TriageConnector(
+      config(await emulator.start(), { options: { network: 'drop', profile: 'win10-v2004' } }),
+      'tr-key',
+      clock,
+    );
   });
   afterAll(async () => {
     await emulator.stop();
@@ -56,14 +61,21 @@ describe('TriageConnector against the Triage emulator', () => {
 
   it('is available with the right Bearer key, and refuses a wrong one with AuthError', async () => {
     expect(await connector.available()).toBe(true);
-    await expect(new TriageConnector(config(emulator.baseUrl), 'wrong', clock).available()).rejects.toMatchObject({ name: 'AuthError' });
+    await expect(new TriageConnector(config(emulator.baseUrl), 'wrong', clock).available()).rejects.toMatchObject({
+      name: 'AuthError',
+    });
     expect(emulator.server.requests.at(-1)?.headers.authorization).toBe('Bearer wrong');
   });
 
   it('submits with a _json part, polls through the sample states to reported, and scores the summary', async () => {
     const id = await connector.submit(sample('SANDTRAP-TEST-MALICIOUS'));
     expect(id).toMatch(/^261122-[a-z0-9]{10}$/);
-    expect(emulator.receivedRequests.at(-1)).toEqual({ kind: 'file', interactive: false, defaults: { timeout: 120, network: 'drop' }, profiles: [{ profile: 'win10-v2004' }] });
+    expect(emulator.receivedRequests.at(-1)).toEqual({
+      kind: 'file',
+      interactive: false,
+      defaults: { timeout: 120, network: 'drop' },
+      profiles: [{ profile: 'win10-v2004' }],
+    });
     expect(connector.initialWaitSeconds()).toBe(180);
     const states: string[] = [];
     for (const step of [0, 15, 60, 100, 30]) {
@@ -79,11 +91,18 @@ describe('TriageConnector against the Triage emulator', () => {
     expect(report).toMatchObject({ contentType: 'application/json', extension: 'json' });
     const summary = await json(report);
     expect(summary).toMatchObject({ sample: id, status: 'reported', score: 10 });
-    expect(connector.score(summary)).toEqual({ score: 100, verdict: 'malicious', native: { value: 10, scale: 'Triage score 1-10' } });
+    expect(connector.score(summary)).toEqual({
+      score: 100,
+      verdict: 'malicious',
+      native: { value: 10, scale: 'Triage score 1-10' },
+    });
 
     const full = await connector.fullReport(id);
     expect(Object.keys(full.tasks)).toEqual(['behavioral1', 'behavioral2']);
-    expect(full.tasks.behavioral1).toMatchObject({ version: '0.2.1', analysis: { score: 10, platform: 'windows10-2004_x64' } });
+    expect(full.tasks.behavioral1).toMatchObject({
+      version: '0.2.1',
+      analysis: { score: 10, platform: 'windows10-2004_x64' },
+    });
     expect(connector.score(full.tasks.behavioral2)).toMatchObject({ score: 100, verdict: 'malicious' });
 
     expect(await connector.delete(id)).toBe(true);
@@ -95,12 +114,20 @@ describe('TriageConnector against the Triage emulator', () => {
     emulator.setFault('failed-analysis', 1);
     const id = await connector.submit(sample('crashes every VM'));
     clock.advance(200);
-    expect(await connector.status(id)).toEqual({ done: false, failed: true, state: 'failed', reason: 'Triage sample failed (tasks behavioral1, behavioral2)' });
+    expect(await connector.status(id)).toEqual({
+      done: false,
+      failed: true,
+      state: 'failed',
+      reason: 'Triage sample failed (tasks behavioral1, behavioral2)',
+    });
   });
 
   it('asks again (TransientError) while a task report is REPORT_NOT_AVAILABLE', async () => {
     const id = await connector.submit(sample('SANDTRAP-TEST-SUSPICIOUS'));
-    await expect(connector.fullReport(id)).rejects.toMatchObject({ name: 'TransientError', message: expect.stringContaining('REPORT_NOT_AVAILABLE') });
+    await expect(connector.fullReport(id)).rejects.toMatchObject({
+      name: 'TransientError',
+      message: expect.stringContaining('REPORT_NOT_AVAILABLE'),
+    });
     clock.advance(200);
     const full = await connector.fullReport(id);
     expect(connector.score(full.summary)).toMatchObject({ score: 56, verdict: 'suspicious', native: { value: 6 } });
@@ -118,7 +145,10 @@ describe('TriageConnector against the Triage emulator', () => {
       await expect(connector.submit(sample('x')), fault).rejects.toMatchObject({ name });
     }
     emulator.setFault('rate-limited', 1);
-    await expect(connector.status('261122-aaaaaaaaaa')).rejects.toMatchObject({ name: 'RateLimitedError', retryAfterSeconds: 20 });
+    await expect(connector.status('261122-aaaaaaaaaa')).rejects.toMatchObject({
+      name: 'RateLimitedError',
+      retryAfterSeconds: 20,
+    });
     emulator.setFault('server-error', 1);
     await expect(connector.status('261122-aaaaaaaaaa')).rejects.toMatchObject({ name: 'TransientError' });
     emulator.setFault('slow', 1);
@@ -131,7 +161,9 @@ describe('TriageConnector against the Triage emulator', () => {
 
   it('refuses a sample over the configured maxFileBytes without uploading it', async () => {
     const before = emulator.submissions;
-    await expect(new TriageConnector(config(emulator.baseUrl, { maxFileBytes: 1 }), 'tr-key', clock).submit(sample('xx'))).rejects.toMatchObject({ name: 'SampleTooLargeError' });
+    await expect(
+      new TriageConnector(config(emulator.baseUrl, { maxFileBytes: 1 }), 'tr-key', clock).submit(sample('xx')),
+    ).rejects.toMatchObject({ name: 'SampleTooLargeError' });
     expect(emulator.submissions).toBe(before);
   });
 });
@@ -141,12 +173,23 @@ describe('TriageConnector.score', () => {
   const connector = new TriageConnector(config('http://127.0.0.1:9/api/v0/'), 'key', new TestClock());
 
   it('scores sandboxapi fixture triage_report.json (summary, score 10) as 100', () => {
-    expect(connector.score(fixture('triage_report.json'))).toEqual({ score: 100, verdict: 'malicious', native: { value: 10, scale: 'Triage score 1-10' } });
+    expect(connector.score(fixture('triage_report.json'))).toEqual({
+      score: 100,
+      verdict: 'malicious',
+      native: { value: 10, scale: 'Triage score 1-10' },
+    });
   });
 
-  it.each(['triage_behavioral1.json', 'triage_behavioral2.json'])('scores sandboxapi fixture %s (report_triage.json, analysis.score 10) as 100', (name) => {
-    expect(connector.score(fixture(name))).toEqual({ score: 100, verdict: 'malicious', native: { value: 10, scale: 'Triage score 1-10' } });
-  });
+  it.each(['triage_behavioral1.json', 'triage_behavioral2.json'])(
+    'scores sandboxapi fixture %s (report_triage.json, analysis.score 10) as 100',
+    (name) => {
+      expect(connector.score(fixture(name))).toEqual({
+        score: 100,
+        verdict: 'malicious',
+        native: { value: 10, scale: 'Triage score 1-10' },
+      });
+    },
+  );
 
   it('maps the 1–10 scale onto Triage’s own tiers: 1–4 benign, 5–7 suspicious, 8–10 malicious', () => {
     const scores = Object.fromEntries([1, 4, 5, 7, 8, 10].map((s) => [s, connector.score({ score: s, tasks: {} })]));
@@ -169,7 +212,13 @@ describe('TriageConnector.score', () => {
   });
 
   it('keeps a summary without any score (N/A) unknown, not benign', () => {
-    expect(connector.score({ sample: '261122-aaaaaaaaaa', status: 'failed', tasks: { '261122-aaaaaaaaaa-behavioral1': { kind: 'behavioral', status: 'failed' } } })).toEqual({
+    expect(
+      connector.score({
+        sample: '261122-aaaaaaaaaa',
+        status: 'failed',
+        tasks: { '261122-aaaaaaaaaa-behavioral1': { kind: 'behavioral', status: 'failed' } },
+      }),
+    ).toEqual({
       score: null,
       verdict: 'unknown',
       native: { value: null, scale: 'Triage score 1-10' },

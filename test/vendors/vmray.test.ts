@@ -9,9 +9,15 @@ import { VmrayEmulator } from '../emulators/vmray';
 
 const KEY = 'vmray-test-key';
 
-
 function configFor(baseUrl: string, extra: Record<string, unknown> = {}) {
-  return VendorConfigSchema.parse({ id: 'vmray', baseUrl, requestTimeoutMs: 500, analysisTimeoutSeconds: 120, options: { processingSeconds: 30 }, ...extra });
+  return VendorConfigSchema.parse({
+    id: 'vmray',
+    baseUrl,
+    requestTimeoutMs: 500,
+    analysisTimeoutSeconds: 120,
+    options: { processingSeconds: 30 },
+    ...extra,
+  });
 }
 
 afterAll(() => closeHttpPools());
@@ -49,12 +55,19 @@ describe('VMRay connector against the VMRay emulator', () => {
   });
 
   it('throws AuthError for a refused key (401), and for no key at all', async () => {
-    await expect(new VmrayConnector(configFor(emulator.baseUrl), 'wrong', clock).available()).rejects.toMatchObject({ name: 'AuthError', message: expect.stringContaining('HTTP 401') });
-    await expect(new VmrayConnector(configFor(emulator.baseUrl), undefined, clock).submit(sample('x'))).rejects.toMatchObject({ name: 'AuthError' });
+    await expect(new VmrayConnector(configFor(emulator.baseUrl), 'wrong', clock).available()).rejects.toMatchObject({
+      name: 'AuthError',
+      message: expect.stringContaining('HTTP 401'),
+    });
+    await expect(
+      new VmrayConnector(configFor(emulator.baseUrl), undefined, clock).submit(sample('x')),
+    ).rejects.toMatchObject({ name: 'AuthError' });
   });
 
   it('says unavailable when nothing listens', async () => {
-    await expect(new VmrayConnector(configFor('http://127.0.0.1:9/rest/'), KEY, clock).available()).resolves.toBe(false);
+    await expect(new VmrayConnector(configFor('http://127.0.0.1:9/rest/'), KEY, clock).available()).resolves.toBe(
+      false,
+    );
   });
 
   it('submits, polls the submission until finished, then reports the top-ranked analysis from summary_v2.json', async () => {
@@ -75,19 +88,37 @@ describe('VMRay connector against the VMRay emulator', () => {
     const report = await vmray.report(itemId);
     expect(report).toMatchObject({ contentType: 'application/json', extension: 'json' });
     const summary = JSON.parse(await readAll(report));
-    expect(summary).toMatchObject({ analysis_metadata: { verdict: 'malicious' }, virtual_machine: { name: 'win10_64' } });
-    expect(emulator.server.requests.at(-1)?.path).toBe(`/rest/analysis/${top?.analysis_id}/archive/logs/summary_v2.json`);
-    expect(vmray.score(summary)).toEqual({ score: 90, verdict: 'malicious', native: { value: 'malicious', scale: 'verdict' } });
+    expect(summary).toMatchObject({
+      analysis_metadata: { verdict: 'malicious' },
+      virtual_machine: { name: 'win10_64' },
+    });
+    expect(emulator.server.requests.at(-1)?.path).toBe(
+      `/rest/analysis/${top?.analysis_id}/archive/logs/summary_v2.json`,
+    );
+    expect(vmray.score(summary)).toEqual({
+      score: 90,
+      verdict: 'malicious',
+      native: { value: 'malicious', scale: 'verdict' },
+    });
   });
 
   it('asks for the analysis time in user_config and sends a non-ASCII file name base64-encoded too', async () => {
-    const connector = new VmrayConnector(configFor(emulator.baseUrl, { analysisTimeoutSeconds: 60, options: { user_config: '{"net_scheme_name":"default"}' } }), KEY, clock);
+    const connector = new VmrayConnector(
+      configFor(emulator.baseUrl, {
+        analysisTimeoutSeconds: 60,
+        options: { user_config: '{"net_scheme_name":"default"}' },
+      }),
+      KEY,
+      clock,
+    );
     const itemId = await connector.submit(sample('// SANDTRAP-TEST-SUSPICIOUS', 'façture.js'));
     // Queue 20 s + the 60 s asked for + processing 30 s.
     clock.advance(110);
     await expect(connector.status(itemId)).resolves.toMatchObject({ done: true });
     const sampleId = itemId.split(':')[1];
-    const response = await fetch(`${emulator.baseUrl}sample/${sampleId}`, { headers: { authorization: `api_key ${KEY}` } });
+    const response = await fetch(`${emulator.baseUrl}sample/${sampleId}`, {
+      headers: { authorization: `api_key ${KEY}` },
+    });
     expect(((await response.json()) as { data: { sample_filename: string } }).data.sample_filename).toBe('façture.js');
   });
 
@@ -98,9 +129,16 @@ describe('VMRay connector against the VMRay emulator', () => {
       const itemId = await connector.submit(sample('// SANDTRAP-TEST-MALICIOUS'));
       clock.advance(400);
       const summary = JSON.parse(await readAll(await connector.report(itemId)));
-      expect(old.server.requests.slice(-2).map((r) => r.path.split('/').pop())).toEqual(['summary_v2.json', 'summary.json']);
+      expect(old.server.requests.slice(-2).map((r) => r.path.split('/').pop())).toEqual([
+        'summary_v2.json',
+        'summary.json',
+      ]);
       expect(summary.vti.vti_score).toBe(92);
-      expect(connector.score(summary)).toEqual({ score: 90, verdict: 'malicious', native: { value: 92, scale: 'VTI score 0-100' } });
+      expect(connector.score(summary)).toEqual({
+        score: 90,
+        verdict: 'malicious',
+        native: { value: 92, scale: 'VTI score 0-100' },
+      });
     } finally {
       await old.stop();
     }
@@ -113,8 +151,14 @@ describe('VMRay connector against the VMRay emulator', () => {
     const again = await vmray.submit(sample('// SANDTRAP-TEST-SUSPICIOUS known'));
     expect(again.split(':')[1]).toBe(first.split(':')[1]);
     await expect(vmray.status(again)).resolves.toEqual({ done: true, failed: false, state: 'finished' });
-    await expect(vmray.topRankedAnalysis(again)).resolves.toMatchObject({ analysis_submission_id: Number(first.split(':')[0]), analysis_verdict: 'suspicious' });
-    expect(vmray.score(JSON.parse(await readAll(await vmray.report(again))))).toMatchObject({ score: 55, verdict: 'suspicious' });
+    await expect(vmray.topRankedAnalysis(again)).resolves.toMatchObject({
+      analysis_submission_id: Number(first.split(':')[0]),
+      analysis_verdict: 'suspicious',
+    });
+    expect(vmray.score(JSON.parse(await readAll(await vmray.report(again))))).toMatchObject({
+      score: 55,
+      verdict: 'suspicious',
+    });
   });
 
   it('does not take "No jobs were created" for a known sample as a refusal', async () => {
@@ -125,7 +169,9 @@ describe('VMRay connector against the VMRay emulator', () => {
       clock.advance(400);
       const again = await connector.submit(sample('// SANDTRAP-TEST-MALICIOUS cached'));
       await expect(connector.status(again)).resolves.toMatchObject({ done: true });
-      expect(connector.score(JSON.parse(await readAll(await connector.report(again))))).toMatchObject({ verdict: 'malicious' });
+      expect(connector.score(JSON.parse(await readAll(await connector.report(again))))).toMatchObject({
+        verdict: 'malicious',
+      });
     } finally {
       await caching.stop();
     }
@@ -157,7 +203,10 @@ describe('VMRay connector against the VMRay emulator', () => {
 
     it('reads the quota refusal VMRay returns inside an HTTP 200', async () => {
       emulator.setFault('quota');
-      await expect(vmray.submit(sample('x'))).rejects.toMatchObject({ name: 'QuotaExceededError', message: expect.stringContaining('quota for account') });
+      await expect(vmray.submit(sample('x'))).rejects.toMatchObject({
+        name: 'QuotaExceededError',
+        message: expect.stringContaining('quota for account'),
+      });
       expect(emulator.server.requests.at(-1)?.path).toBe('/rest/sample/submit');
     });
 
@@ -177,7 +226,12 @@ describe('VMRay connector against the VMRay emulator', () => {
       emulator.setFault('failed-analysis', 1);
       const itemId = await vmray.submit(sample('// SANDTRAP-TEST-MALICIOUS failing'));
       clock.advance(400);
-      await expect(vmray.status(itemId)).resolves.toEqual({ done: false, failed: true, state: 'finished', reason: 'submission finished with errors and no analysis' });
+      await expect(vmray.status(itemId)).resolves.toEqual({
+        done: false,
+        failed: true,
+        state: 'finished',
+        reason: 'submission finished with errors and no analysis',
+      });
     });
   });
 });
@@ -188,7 +242,8 @@ describe('VMRay connector on sandboxapi fixture responses', () => {
     const route = `${req.method} ${req.url.pathname}`;
     if (route === 'GET /rest/system_info') return { body: fixture('vmray_system_info.json') as object };
     if (route === 'POST /rest/sample/submit') return { body: fixture(submitFixture) as object };
-    if (route === 'GET /rest/submission/1374306' || route === 'GET /rest/submission/1374307') return { body: fixture('vmray_submission.json') as object };
+    if (route === 'GET /rest/submission/1374306' || route === 'GET /rest/submission/1374307')
+      return { body: fixture('vmray_submission.json') as object };
     if (route === 'GET /rest/analysis') {
       const own = req.url.searchParams.get('analysis_submission_id') === '1374306';
       return { body: own ? (fixture('vmray_analysis_submission.json') as object) : { result: 'ok', data: [] } };
@@ -214,7 +269,10 @@ describe('VMRay connector on sandboxapi fixture responses', () => {
   it('refuses the errors fixture as quota exceeded, although it also lists a submission and a sample', async () => {
     submitFixture = 'vmray_sample_submit_errors.json';
     try {
-      await expect(vmray.submit(sample('x'))).rejects.toMatchObject({ name: 'QuotaExceededError', message: expect.stringContaining('Denied: The vmray quota') });
+      await expect(vmray.submit(sample('x'))).rejects.toMatchObject({
+        name: 'QuotaExceededError',
+        message: expect.stringContaining('Denied: The vmray quota'),
+      });
     } finally {
       submitFixture = 'vmray_sample_submit.json';
     }
@@ -222,7 +280,10 @@ describe('VMRay connector on sandboxapi fixture responses', () => {
 
   it('treats the finished submission fixture as done and ranks the VTI 67 analysis of the analyses fixture first', async () => {
     await expect(vmray.status('1374306:1169850')).resolves.toEqual({ done: true, failed: false, state: 'finished' });
-    await expect(vmray.topRankedAnalysis('1374306:1169850')).resolves.toMatchObject({ analysis_id: 1097123, analysis_vti_score: 67 });
+    await expect(vmray.topRankedAnalysis('1374306:1169850')).resolves.toMatchObject({
+      analysis_id: 1097123,
+      analysis_vti_score: 67,
+    });
   });
 
   it('falls back to the analyses of the sample when the submission has none of its own', async () => {
@@ -234,11 +295,19 @@ describe('VMRay score normalisation', () => {
   const vmray = new VmrayConnector(configFor('http://127.0.0.1:9/rest/'), KEY, new TestClock());
 
   it('scores the v1 summary fixture: VTI 20 → 33, benign (sandboxapi passed 20 through)', () => {
-    expect(vmray.score(fixture('vmray_analysis_archive_logs_summary.json'))).toEqual({ score: 33, verdict: 'benign', native: { value: 20, scale: 'VTI score 0-100' } });
+    expect(vmray.score(fixture('vmray_analysis_archive_logs_summary.json'))).toEqual({
+      score: 33,
+      verdict: 'benign',
+      native: { value: 20, scale: 'VTI score 0-100' },
+    });
   });
 
   it('scores the sample fixture: VTI 67 with legacy severity suspicious → 65, suspicious', () => {
-    expect(vmray.score(fixture('vmray_sample.json'))).toEqual({ score: 65, verdict: 'suspicious', native: { value: 67, scale: 'VTI score 0-100' } });
+    expect(vmray.score(fixture('vmray_sample.json'))).toEqual({
+      score: 65,
+      verdict: 'suspicious',
+      native: { value: 67, scale: 'VTI score 0-100' },
+    });
   });
 
   it.each([
@@ -253,19 +322,38 @@ describe('VMRay score normalisation', () => {
   });
 
   it('lets the verdict win when it disagrees with the VTI score, keeping the score at the edge of its band', () => {
-    expect(vmray.score({ sample_verdict: 'malicious', sample_vti_score: 67 })).toMatchObject({ score: 70, verdict: 'malicious' });
-    expect(vmray.score({ sample_verdict: 'clean', sample_vti_score: 80 })).toMatchObject({ score: 39, verdict: 'benign' });
+    expect(vmray.score({ sample_verdict: 'malicious', sample_vti_score: 67 })).toMatchObject({
+      score: 70,
+      verdict: 'malicious',
+    });
+    expect(vmray.score({ sample_verdict: 'clean', sample_vti_score: 80 })).toMatchObject({
+      score: 39,
+      verdict: 'benign',
+    });
   });
 
   it('maps a verdict without a VTI score to clean 10 / suspicious 55 / malicious 90', () => {
     expect(vmray.score({ analysis_metadata: { verdict: 'clean' } })).toMatchObject({ score: 10, verdict: 'benign' });
-    expect(vmray.score({ analysis_metadata: { verdict: 'suspicious' } })).toMatchObject({ score: 55, verdict: 'suspicious' });
-    expect(vmray.score({ data: { sample_verdict: 'malicious' }, result: 'ok' })).toMatchObject({ score: 90, verdict: 'malicious' });
+    expect(vmray.score({ analysis_metadata: { verdict: 'suspicious' } })).toMatchObject({
+      score: 55,
+      verdict: 'suspicious',
+    });
+    expect(vmray.score({ data: { sample_verdict: 'malicious' }, result: 'ok' })).toMatchObject({
+      score: 90,
+      verdict: 'malicious',
+    });
   });
 
   it('keeps not_available unknown, even next to a VTI score', () => {
-    expect(vmray.score({ analysis_metadata: { verdict: 'not_available' } })).toEqual({ score: null, verdict: 'unknown', native: { value: 'not_available', scale: 'verdict' } });
-    expect(vmray.score({ sample_verdict: 'not_available', sample_vti_score: 0 })).toMatchObject({ score: null, verdict: 'unknown' });
+    expect(vmray.score({ analysis_metadata: { verdict: 'not_available' } })).toEqual({
+      score: null,
+      verdict: 'unknown',
+      native: { value: 'not_available', scale: 'verdict' },
+    });
+    expect(vmray.score({ sample_verdict: 'not_available', sample_vti_score: 0 })).toMatchObject({
+      score: null,
+      verdict: 'unknown',
+    });
   });
 
   it('rejects something that is not a VMRay summary or sample', () => {

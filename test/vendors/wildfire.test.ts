@@ -36,10 +36,17 @@ const content = (marker = '') => `MZ test sample ${++unique} ${Date.now()} ${mar
 
 describe('WildfireConnector against the WildFire emulator', () => {
   const clock = new TestClock();
-  const emulator = new WildfireEmulator({ clock, apiKey: 'wf-key', queueSeconds: 60, runSeconds: 240, processingSeconds: 60 });
+  const emulator = new WildfireEmulator({
+    clock,
+    apiKey: 'wf-key',
+    queueSeconds: 60,
+    runSeconds: 240,
+    processingSeconds: 60,
+  });
   let connector: WildfireConnector;
   const config = (extra = {}) =>
-    parseSettings({ vendors: [{ id: 'wildfire', baseUrl: emulator.baseUrl, requestTimeoutMs: 500, ...extra }] }).vendors[0]!;
+    parseSettings({ vendors: [{ id: 'wildfire', baseUrl: emulator.baseUrl, requestTimeoutMs: 500, ...extra }] })
+      .vendors[0]!;
 
   beforeAll(async () => {
     await emulator.start();
@@ -57,8 +64,12 @@ describe('WildfireConnector against the WildFire emulator', () => {
 
   it('is available with the right key in the apikey form field, and refuses a wrong one with AuthError', async () => {
     expect(await connector.available()).toBe(true);
-    await expect(new WildfireConnector(config(), 'wrong', clock).available()).rejects.toMatchObject({ name: 'AuthError' });
-    await expect(new WildfireConnector(config(), undefined, clock).status('a'.repeat(64))).rejects.toMatchObject({ name: 'AuthError' });
+    await expect(new WildfireConnector(config(), 'wrong', clock).available()).rejects.toMatchObject({
+      name: 'AuthError',
+    });
+    await expect(new WildfireConnector(config(), undefined, clock).status('a'.repeat(64))).rejects.toMatchObject({
+      name: 'AuthError',
+    });
   });
 
   it('submits, polls the verdict while it is −100, then reads the XML report and scores grayware as suspicious', async () => {
@@ -78,8 +89,16 @@ describe('WildfireConnector against the WildFire emulator', () => {
     expect(report).toMatchObject({ contentType: 'application/xml', extension: 'xml' });
     const xml = await text(report);
     expect(xml).toContain(`<sha256>${id}</sha256>`);
-    expect(connector.score(xml)).toEqual({ score: 45, verdict: 'suspicious', native: { value: 'grayware', scale: 'WildFire report malware (no/grayware/phishing/yes)' } });
-    expect(connector.score(await connector.verdict(id))).toEqual({ score: 45, verdict: 'suspicious', native: { value: 2, scale: 'WildFire verdict code' } });
+    expect(connector.score(xml)).toEqual({
+      score: 45,
+      verdict: 'suspicious',
+      native: { value: 'grayware', scale: 'WildFire report malware (no/grayware/phishing/yes)' },
+    });
+    expect(connector.score(await connector.verdict(id))).toEqual({
+      score: 45,
+      verdict: 'suspicious',
+      native: { value: 2, scale: 'WildFire verdict code' },
+    });
 
     const pdf = await connector.pdfReport(id);
     expect(pdf).toMatchObject({ contentType: 'application/pdf', extension: 'pdf' });
@@ -91,8 +110,16 @@ describe('WildfireConnector against the WildFire emulator', () => {
     const bad = await connector.submit(sample(content('SANDTRAP-TEST-MALICIOUS')));
     const good = await connector.submit(sample(content()));
     clock.advance(400);
-    expect(connector.score(await text(await connector.report(bad)))).toMatchObject({ score: 100, verdict: 'malicious', native: { value: 'yes' } });
-    expect(connector.score(await text(await connector.report(good)))).toMatchObject({ score: 0, verdict: 'benign', native: { value: 'no' } });
+    expect(connector.score(await text(await connector.report(bad)))).toMatchObject({
+      score: 100,
+      verdict: 'malicious',
+      native: { value: 'yes' },
+    });
+    expect(connector.score(await text(await connector.report(good)))).toMatchObject({
+      score: 0,
+      verdict: 'benign',
+      native: { value: 'no' },
+    });
   });
 
   it('scores the verdict it is given, not the one the last status() saw (sandboxapi kept it in the instance)', async () => {
@@ -107,12 +134,20 @@ describe('WildfireConnector against the WildFire emulator', () => {
     emulator.setFault('failed-analysis', 1);
     const id = await connector.submit(sample(content()));
     clock.advance(400);
-    expect(await connector.status(id)).toEqual({ done: false, failed: true, state: 'error', reason: 'WildFire verdict -101 (error)' });
+    expect(await connector.status(id)).toEqual({
+      done: false,
+      failed: true,
+      state: 'error',
+      reason: 'WildFire verdict -101 (error)',
+    });
   });
 
   it('maps 419 to QuotaExceededError resetting at the next UTC midnight, 413 to too large, 418 to unsupported', async () => {
     emulator.setFault('quota', 1);
-    await expect(connector.submit(sample(content()))).rejects.toMatchObject({ name: 'QuotaExceededError', resetAt: '2026-11-23T00:00:00.000Z' });
+    await expect(connector.submit(sample(content()))).rejects.toMatchObject({
+      name: 'QuotaExceededError',
+      resetAt: '2026-11-23T00:00:00.000Z',
+    });
     emulator.setFault('oversize', 1);
     await expect(connector.submit(sample(content()))).rejects.toMatchObject({ name: 'SampleTooLargeError' });
     emulator.setFault('unsupported', 1);
@@ -147,7 +182,8 @@ describe('WildfireConnector against the WildFire emulator', () => {
 
 describe('WildfireConnector.score', () => {
   const connector = new WildfireConnector(
-    parseSettings({ vendors: [{ id: 'wildfire', baseUrl: 'https://wildfire.paloaltonetworks.com/publicapi/' }] }).vendors[0]!,
+    parseSettings({ vendors: [{ id: 'wildfire', baseUrl: 'https://wildfire.paloaltonetworks.com/publicapi/' }] })
+      .vendors[0]!,
     'key',
     { now: () => 0 },
   );
@@ -165,23 +201,34 @@ describe('WildfireConnector.score', () => {
 
   it('keeps pending and error codes unknown, never zero', () => {
     for (const code of [-100, -101, -102, -103]) {
-      expect(connector.score(code)).toEqual({ score: null, verdict: 'unknown', native: { value: code, scale: 'WildFire verdict code' } });
+      expect(connector.score(code)).toEqual({
+        score: null,
+        verdict: 'unknown',
+        native: { value: code, scale: 'WildFire verdict code' },
+      });
     }
   });
 
   it('reads the get/verdict XML and the report XML', () => {
-    const verdict = '<?xml version="1.0" encoding="UTF-8"?><wildfire><get-verdict-info><sha256>' + 'c'.repeat(64) + '</sha256><md5></md5><verdict>4</verdict></get-verdict-info></wildfire>';
+    const verdict =
+      '<?xml version="1.0" encoding="UTF-8"?><wildfire><get-verdict-info><sha256>' +
+      'c'.repeat(64) +
+      '</sha256><md5></md5><verdict>4</verdict></get-verdict-info></wildfire>';
     expect(connector.score(verdict)).toMatchObject({ score: 85, verdict: 'malicious', native: { value: 4 } });
     const report =
       '<?xml version="1.0" encoding="UTF-8"?><wildfire><version>2.0</version><file_info><file_signer>None</file_signer><malware>grayware</malware>' +
-      '<sha1></sha1><filetype>PDF</filetype><sha256>' + 'd'.repeat(64) + '</sha256><md5>4b41a3475132bd861b30a878e30aa56a</md5><size>3028</size></file_info>' +
+      '<sha1></sha1><filetype>PDF</filetype><sha256>' +
+      'd'.repeat(64) +
+      '</sha256><md5>4b41a3475132bd861b30a878e30aa56a</md5><size>3028</size></file_info>' +
       '<task_info><report><version>2.0</version><platform>100</platform><software>PDF Static Analyzer</software><malware>no</malware><summary/></report></task_info></wildfire>';
     // The file-level verdict wins over a task that saw nothing.
     expect(connector.score(report)).toMatchObject({ score: 45, verdict: 'suspicious', native: { value: 'grayware' } });
   });
 
   it('refuses what is not a WildFire verdict or report, such as the empty answer to a pending report', () => {
-    expect(() => connector.score('<?xml version="1.0" encoding="UTF-8"?><response><version>2.0</version></response>')).toThrow(/unexpected XML/);
+    expect(() =>
+      connector.score('<?xml version="1.0" encoding="UTF-8"?><response><version>2.0</version></response>'),
+    ).toThrow(/unexpected XML/);
     expect(() => connector.score('<wildfire><file_info>')).toThrow(/not well-formed XML/);
     expect(() => connector.score({ verdict: 1 })).toThrow(/not WildFire XML/);
   });

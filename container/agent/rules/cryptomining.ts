@@ -1,12 +1,15 @@
 import { execName, rule, type Rule } from './rule';
 import { STRATUM_PORTS } from './network';
 
-const POOL_NAME = /(^|[.-])(pool|pools|xmr|monero|mining|miner|nicehash|minergate|2miners|f2pool|nanopool|hashvault|supportxmr|moneroocean|ethermine|herominers|stratum|c3pool|unmineable)([.-]|\d|$)/;
+const POOL_NAME =
+  /(^|[.-])(pool|pools|xmr|monero|mining|miner|nicehash|minergate|2miners|f2pool|nanopool|hashvault|supportxmr|moneroocean|ethermine|herominers|stratum|c3pool|unmineable)([.-]|\d|$)/;
 /** Pool-like names that are not mining pools. */
 const NOT_POOLS = /(^|\.)(ntp\.org|pool\.ntp\.org)$/;
 const poolName = (name: string) => POOL_NAME.test(name) && !NOT_POOLS.test(name);
-const STRATUM = /mining\.(subscribe|authorize|submit|notify)|"method"\s*:\s*"(login|submit|getjob)"|stratum\+(tcp|ssl|tls):\/\//i;
-const MINERS = /^(xmrig|xmr-stak|xmr-stak-rx|minerd|cpuminer|cpuminer-multi|ccminer|t-rex|nbminer|lolminer|phoenixminer|ethminer|cgminer|bfgminer|srbminer|teamredminer)/i;
+const STRATUM =
+  /mining\.(subscribe|authorize|submit|notify)|"method"\s*:\s*"(login|submit|getjob)"|stratum\+(tcp|ssl|tls):\/\//i;
+const MINERS =
+  /^(xmrig|xmr-stak|xmr-stak-rx|minerd|cpuminer|cpuminer-multi|ccminer|t-rex|nbminer|lolminer|phoenixminer|ethminer|cgminer|bfgminer|srbminer|teamredminer)/i;
 
 /** Cryptomining: pool names, stratum ports and protocol, miner programs, burning CPU to the limit. */
 export const cryptominingRules: Rule[] = [
@@ -47,7 +50,9 @@ export const cryptominingRules: Rule[] = [
     title: 'Runs a known miner',
     severity: 'critical',
     attack: ['T1496'],
-    match: (o) => MINERS.test(execName(o) ?? '') || (o.type === 'exec' && o.argv.some((a) => a.startsWith('--donate-level') || a === '--coin')),
+    match: (o) =>
+      MINERS.test(execName(o) ?? '') ||
+      (o.type === 'exec' && o.argv.some((a) => a.startsWith('--donate-level') || a === '--coin')),
   }),
   rule({
     key: 'cryptomining',

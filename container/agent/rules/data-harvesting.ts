@@ -18,7 +18,8 @@ export const dataHarvestingRules: Rule[] = [
     title: 'Reads SSH private keys',
     severity: 'high',
     attack: ['T1552.004'],
-    match: (o, c) => readsInHome(o, c, /^\.ssh\/(id_[a-z0-9_]+|.*_key|identity)$/) || reads(o, /^\/etc\/ssh\/ssh_host_.*_key$/),
+    match: (o, c) =>
+      readsInHome(o, c, /^\.ssh\/(id_[a-z0-9_]+|.*_key|identity)$/) || reads(o, /^\/etc\/ssh\/ssh_host_.*_key$/),
   }),
   rule({
     key: 'dataHarvesting',
@@ -27,8 +28,11 @@ export const dataHarvestingRules: Rule[] = [
     severity: 'high',
     attack: ['T1552.001'],
     match: (o, c) =>
-      readsInHome(o, c, /^(\.aws\/(credentials|config)|\.docker\/config\.json|\.kube\/config|\.config\/gcloud\/|\.azure\/|\.netrc|\.git-credentials|\.pgpass|\.my\.cnf)/) ||
-      reads(o, /^\/(var\/run|run)\/secrets\//),
+      readsInHome(
+        o,
+        c,
+        /^(\.aws\/(credentials|config)|\.docker\/config\.json|\.kube\/config|\.config\/gcloud\/|\.azure\/|\.netrc|\.git-credentials|\.pgpass|\.my\.cnf)/,
+      ) || reads(o, /^\/(var\/run|run)\/secrets\//),
   }),
   rule({
     key: 'dataHarvesting',
@@ -48,7 +52,8 @@ export const dataHarvestingRules: Rule[] = [
     title: 'Contacts the cloud instance or task metadata endpoint',
     severity: 'critical',
     attack: ['T1552.005'],
-    match: (o) => o.type === 'connect' && (/^169\.254\./.test(plainAddress(o.address)) || /^fd00:ec2:/i.test(o.address)),
+    match: (o) =>
+      o.type === 'connect' && (/^169\.254\./.test(plainAddress(o.address)) || /^fd00:ec2:/i.test(o.address)),
   }),
   rule({
     key: 'dataHarvesting',
@@ -64,7 +69,10 @@ export const dataHarvestingRules: Rule[] = [
     title: 'Enumerates other processes',
     severity: 'low',
     attack: ['T1057'],
-    match: (o, c) => reads(o, /^\/proc\/\d+\/(cmdline|comm|stat|status|exe)$/) && PROC_OTHER.test(o.path) && !c.samplePids.has(Number(o.path.split('/')[2])),
+    match: (o, c) =>
+      reads(o, /^\/proc\/\d+\/(cmdline|comm|stat|status|exe)$/) &&
+      PROC_OTHER.test(o.path) &&
+      !c.samplePids.has(Number(o.path.split('/')[2])),
     minimum: 5,
     distinct: (o) => (o.type === 'file' ? (o.path.split('/')[2] ?? '') : ''),
   }),

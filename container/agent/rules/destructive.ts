@@ -21,7 +21,7 @@ export const destructiveRules: Rule[] = [
     title: 'Renames many files to a new extension (encryption pattern)',
     severity: 'critical',
     attack: ['T1486'],
-    match: (o) => o.type === 'file' && o.op === 'rename-from' && o.ok && o.target !== null && o.target.startsWith(`${o.path}.`),
+    match: (o) => o.type === 'file' && o.op === 'rename-from' && o.ok && o.target?.startsWith(`${o.path}.`) === true,
     minimum: 5,
     distinct: (o) => (o.type === 'file' ? o.path : ''),
   }),
@@ -31,7 +31,11 @@ export const destructiveRules: Rule[] = [
     title: 'Drops a ransom-note-like file',
     severity: 'high',
     attack: ['T1486'],
-    match: (o) => o.type === 'file' && o.op === 'write' && /O_CREAT/.test(o.flags ?? '') && RANSOM_NOTE.test(posix.basename(o.path)),
+    match: (o) =>
+      o.type === 'file' &&
+      o.op === 'write' &&
+      /O_CREAT/.test(o.flags ?? '') &&
+      RANSOM_NOTE.test(posix.basename(o.path)),
   }),
   rule({
     key: 'destructive',
@@ -50,7 +54,9 @@ export const destructiveRules: Rule[] = [
     title: 'Writes to raw disks or wipes file systems',
     severity: 'critical',
     attack: ['T1561.001', 'T1561.002'],
-    match: (o) => writes(o, /^\/dev\/(sd[a-z]|nvme\d|vd[a-z]|xvd[a-z]|hd[a-z]|mmcblk\d|mem$|kmem$|port$)/) || /^(shred|wipefs|mkfs(\..*)?|blkdiscard)$/.test(execName(o) ?? ''),
+    match: (o) =>
+      writes(o, /^\/dev\/(sd[a-z]|nvme\d|vd[a-z]|xvd[a-z]|hd[a-z]|mmcblk\d|mem$|kmem$|port$)/) ||
+      /^(shred|wipefs|mkfs(\..*)?|blkdiscard)$/.test(execName(o) ?? ''),
   }),
   rule({
     key: 'destructive',

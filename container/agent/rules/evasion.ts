@@ -1,7 +1,8 @@
 import { rule, reads, type Rule } from './rule';
 
 /** Sandbox and VM artefacts a sample reads to decide whether it is being watched. */
-const ARTEFACTS = /^\/(\.dockerenv|run\/\.containerenv|proc\/(1|self|\d+)\/(cgroup|sched)|sys\/class\/dmi\/id\/|sys\/devices\/virtual\/dmi\/|sys\/hypervisor|proc\/scsi\/scsi|proc\/vz|proc\/xen|proc\/sys\/kernel\/osrelease$)/;
+const ARTEFACTS =
+  /^\/(\.dockerenv|run\/\.containerenv|proc\/(1|self|\d+)\/(cgroup|sched)|sys\/class\/dmi\/id\/|sys\/devices\/virtual\/dmi\/|sys\/hypervisor|proc\/scsi\/scsi|proc\/vz|proc\/xen|proc\/sys\/kernel\/osrelease$)/;
 
 /** Defence evasion: debugger and sandbox checks, self-deletion, masquerading, fileless execution, probing the agent. */
 export const evasionRules: Rule[] = [
@@ -38,7 +39,9 @@ export const evasionRules: Rule[] = [
     title: 'Renames its process or poses as a kernel thread',
     severity: 'medium',
     attack: ['T1036.004'],
-    match: (o) => (o.type === 'call' && o.name === 'prctl' && o.args[0] === 'PR_SET_NAME') || (o.type === 'exec' && /^\[.*\]$/.test(o.argv[0] ?? '')),
+    match: (o) =>
+      (o.type === 'call' && o.name === 'prctl' && o.args[0] === 'PR_SET_NAME') ||
+      (o.type === 'exec' && /^\[.*\]$/.test(o.argv[0] ?? '')),
   }),
   rule({
     key: 'evasion',

@@ -38,7 +38,11 @@ export const executionRules: Rule[] = [
     match: (o) =>
       o.type === 'exec' &&
       ((execName(o) === 'base64' && o.argv.some((a) => a === '-d' || a === '--decode')) ||
-        o.argv.some((a) => /b64decode|base64 (-d|--decode)|decode_base64|frombase64string|exec\(.*decode|eval\s*\(.*(decode|unhexlify)/i.test(a))),
+        o.argv.some((a) =>
+          /b64decode|base64 (-d|--decode)|decode_base64|frombase64string|exec\(.*decode|eval\s*\(.*(decode|unhexlify)/i.test(
+            a,
+          ),
+        )),
   }),
   rule({
     key: 'execution',
@@ -46,7 +50,10 @@ export const executionRules: Rule[] = [
     title: 'Attaches to or writes into another process',
     severity: 'high',
     attack: ['T1055.008'],
-    match: (o) => o.type === 'call' && o.name === 'ptrace' && /^PTRACE_(ATTACH|SEIZE|POKETEXT|POKEDATA|POKEUSER|SETREGS)$/.test(o.args[0] ?? ''),
+    match: (o) =>
+      o.type === 'call' &&
+      o.name === 'ptrace' &&
+      /^PTRACE_(ATTACH|SEIZE|POKETEXT|POKEDATA|POKEUSER|SETREGS)$/.test(o.args[0] ?? ''),
   }),
   rule({
     key: 'execution',
@@ -56,7 +63,8 @@ export const executionRules: Rule[] = [
     attack: ['T1059.004'],
     match: (o) =>
       o.type === 'exec' &&
-      ((SHELLS.has(execName(o) ?? '') && o.argv.includes('-i')) || o.argv.some((a) => /\/dev\/(tcp|udp)\/|\bnc\b.*-e\s|mkfifo .*\bnc\b/.test(a))),
+      ((SHELLS.has(execName(o) ?? '') && o.argv.includes('-i')) ||
+        o.argv.some((a) => /\/dev\/(tcp|udp)\/|\bnc\b.*-e\s|mkfifo .*\bnc\b/.test(a))),
   }),
   rule({
     key: 'execution',
@@ -64,6 +72,9 @@ export const executionRules: Rule[] = [
     title: 'Detaches into a session of its own (daemonises)',
     severity: 'low',
     attack: [],
-    match: (o) => (o.type === 'call' && o.name === 'setsid' && o.retval !== null && o.retval > 0) || execName(o) === 'setsid' || execName(o) === 'nohup',
+    match: (o) =>
+      (o.type === 'call' && o.name === 'setsid' && o.retval !== null && o.retval > 0) ||
+      execName(o) === 'setsid' ||
+      execName(o) === 'nohup',
   }),
 ];

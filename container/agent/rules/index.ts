@@ -50,10 +50,12 @@ export class RuleEngine {
       }
       tally.occurrences++;
       if (rule.distinct && tally.distinct.size < 10_000) tally.distinct.add(rule.distinct(observation));
-      if (tally.evidence.length < REPORT_LIMITS.evidence && !tally.evidence.includes(observation.line)) tally.evidence.push(observation.line);
+      if (tally.evidence.length < REPORT_LIMITS.evidence && !tally.evidence.includes(observation.line))
+        tally.evidence.push(observation.line);
     }
     // After matching: "executes a file it wrote" must not fire on the write itself.
-    if (observation.type === 'file' && observation.ok) for (const path of writtenPaths(observation)) this.context.written.add(path);
+    if (observation.type === 'file' && observation.ok)
+      for (const path of writtenPaths(observation)) this.context.written.add(path);
   }
 
   /** The indicators, under every behaviour key (empty keys included). */
@@ -69,7 +71,9 @@ export class RuleEngine {
         title: rule.title,
         severity: rule.severity,
         attack: rule.attack,
-        evidence: tally.evidence.map((line) => (line.length > REPORT_LIMITS.text ? `${line.slice(0, REPORT_LIMITS.text - 3)}...` : line)),
+        evidence: tally.evidence.map((line) =>
+          line.length > REPORT_LIMITS.text ? `${line.slice(0, REPORT_LIMITS.text - 3)}...` : line,
+        ),
         occurrences: tally.occurrences,
         truncated: tally.occurrences > tally.evidence.length,
       });

@@ -4,7 +4,9 @@ import type { Observation } from '../observations';
 /** Ports that say nothing by themselves. */
 const COMMON_PORTS = new Set([20, 21, 22, 25, 53, 80, 110, 123, 143, 443, 465, 587, 853, 993, 995, 8080, 8443]);
 /** Stratum ports belong to the cryptomining rules. */
-export const STRATUM_PORTS = new Set([3333, 3334, 3335, 4444, 5555, 6666, 7777, 8888, 9999, 14433, 14444, 45560, 45700]);
+export const STRATUM_PORTS = new Set([
+  3333, 3334, 3335, 4444, 5555, 6666, 7777, 8888, 9999, 14433, 14444, 45560, 45700,
+]);
 
 /** An IP connection that reached (or tried to reach) somewhere other than the fake resolver. */
 function ipConnection(o: Observation): o is Extract<Observation, { type: 'connect' }> {
@@ -69,6 +71,12 @@ export const networkRules: Rule[] = [
     title: 'Connects to an unusual TCP port',
     severity: 'low',
     attack: ['T1571'],
-    match: (o) => o.type === 'connect' && o.protocol === 'tcp' && o.port !== null && !COMMON_PORTS.has(o.port) && !STRATUM_PORTS.has(o.port) && !isLoopback(o.address),
+    match: (o) =>
+      o.type === 'connect' &&
+      o.protocol === 'tcp' &&
+      o.port !== null &&
+      !COMMON_PORTS.has(o.port) &&
+      !STRATUM_PORTS.has(o.port) &&
+      !isLoopback(o.address),
   }),
 ];

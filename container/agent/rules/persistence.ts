@@ -10,7 +10,9 @@ export const persistenceRules: Rule[] = [
     attack: ['T1053.003'],
     match: (o) =>
       writes(o, /^\/(etc\/cron(tab$|\.d\/|\.(hourly|daily|weekly|monthly)\/)|var\/spool\/cron\/)/) ||
-      (execName(o) === 'crontab' && o.type === 'exec' && !o.argv.slice(1).every((a) => a === '-l' || a.startsWith('-u'))),
+      (execName(o) === 'crontab' &&
+        o.type === 'exec' &&
+        !o.argv.slice(1).every((a) => a === '-l' || a.startsWith('-u'))),
   }),
   rule({
     key: 'persistence',
@@ -19,8 +21,11 @@ export const persistenceRules: Rule[] = [
     severity: 'high',
     attack: ['T1546.004'],
     match: (o, c) =>
-      writesInHome(o, c, /^\.(bashrc|bash_profile|bash_login|bash_logout|profile|zshrc|zprofile|zlogin|kshrc|cshrc|tcshrc)$/) ||
-      writes(o, /^\/etc\/(profile$|profile\.d\/|bash\.bashrc$|zsh\/|environment$)/),
+      writesInHome(
+        o,
+        c,
+        /^\.(bashrc|bash_profile|bash_login|bash_logout|profile|zshrc|zprofile|zlogin|kshrc|cshrc|tcshrc)$/,
+      ) || writes(o, /^\/etc\/(profile$|profile\.d\/|bash\.bashrc$|zsh\/|environment$)/),
   }),
   rule({
     key: 'persistence',
@@ -31,7 +36,9 @@ export const persistenceRules: Rule[] = [
     match: (o, c) =>
       writes(o, /^\/(etc|lib|usr\/lib|run)\/systemd\/(system|user)\//) ||
       writesInHome(o, c, /^\.config\/systemd\/user\//) ||
-      (execName(o) === 'systemctl' && o.type === 'exec' && o.argv.some((a) => a === 'enable' || a === 'link' || a === 'daemon-reload')),
+      (execName(o) === 'systemctl' &&
+        o.type === 'exec' &&
+        o.argv.some((a) => a === 'enable' || a === 'link' || a === 'daemon-reload')),
   }),
   rule({
     key: 'persistence',
@@ -39,7 +46,9 @@ export const persistenceRules: Rule[] = [
     title: 'Modifies boot or rc scripts',
     severity: 'high',
     attack: ['T1037.004'],
-    match: (o) => writes(o, /^\/etc\/(rc\.local$|init\.d\/|rc[0-6S]\.d\/|inittab$)/) || ['update-rc.d', 'chkconfig'].includes(execName(o) ?? ''),
+    match: (o) =>
+      writes(o, /^\/etc\/(rc\.local$|init\.d\/|rc[0-6S]\.d\/|inittab$)/) ||
+      ['update-rc.d', 'chkconfig'].includes(execName(o) ?? ''),
   }),
   rule({
     key: 'persistence',

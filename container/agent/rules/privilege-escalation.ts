@@ -42,7 +42,9 @@ export const privilegeEscalationRules: Rule[] = [
     title: 'Loads or unloads a kernel module',
     severity: 'critical',
     attack: ['T1547.006', 'T1014'],
-    match: (o) => (o.type === 'call' && ['init_module', 'finit_module', 'delete_module'].includes(o.name)) || ['insmod', 'modprobe', 'rmmod'].includes(execName(o) ?? ''),
+    match: (o) =>
+      (o.type === 'call' && ['init_module', 'finit_module', 'delete_module'].includes(o.name)) ||
+      ['insmod', 'modprobe', 'rmmod'].includes(execName(o) ?? ''),
   }),
   rule({
     key: 'privilegeEscalation',
@@ -52,7 +54,8 @@ export const privilegeEscalationRules: Rule[] = [
     attack: ['T1068'],
     match: (o) =>
       o.type === 'call' &&
-      (o.name === 'bpf' || ((o.name === 'unshare' || o.name.startsWith('clone')) && o.args.some((a) => /CLONE_NEWUSER/.test(a)))),
+      (o.name === 'bpf' ||
+        ((o.name === 'unshare' || o.name.startsWith('clone')) && o.args.some((a) => /CLONE_NEWUSER/.test(a)))),
   }),
   rule({
     key: 'privilegeEscalation',
@@ -60,6 +63,7 @@ export const privilegeEscalationRules: Rule[] = [
     title: 'Connects to a container runtime socket',
     severity: 'high',
     attack: ['T1611'],
-    match: (o) => o.type === 'connect' && o.protocol === 'unix' && /(docker|containerd|crio|podman)\.sock$/.test(o.address),
+    match: (o) =>
+      o.type === 'connect' && o.protocol === 'unix' && /(docker|containerd|crio|podman)\.sock$/.test(o.address),
   }),
 ];

@@ -1,4 +1,8 @@
-import { CloudFormationClient, ListStackResourcesCommand, type StackResourceSummary } from '@aws-sdk/client-cloudformation';
+import {
+  CloudFormationClient,
+  ListStackResourcesCommand,
+  type StackResourceSummary,
+} from '@aws-sdk/client-cloudformation';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -31,11 +35,16 @@ export interface E2eClientOptions {
  */
 export function e2eClientConfig(endpoint: string, options: E2eClientOptions = {}) {
   const env = ministackAwsEnv(endpoint);
-  const requestHandler = options.caFile ? { httpsAgent: new Agent({ ca: readFileSync(options.caFile), keepAlive: true }) } : undefined;
+  const requestHandler = options.caFile
+    ? { httpsAgent: new Agent({ ca: readFileSync(options.caFile), keepAlive: true }) }
+    : undefined;
   return {
     endpoint,
     region: env.AWS_REGION as string,
-    credentials: options.credentials ?? { accessKeyId: env.AWS_ACCESS_KEY_ID as string, secretAccessKey: env.AWS_SECRET_ACCESS_KEY as string },
+    credentials: options.credentials ?? {
+      accessKeyId: env.AWS_ACCESS_KEY_ID as string,
+      secretAccessKey: env.AWS_SECRET_ACCESS_KEY as string,
+    },
     ...(requestHandler ? { requestHandler } : {}),
   };
 }
@@ -57,7 +66,8 @@ export function createE2eClients(endpoint: string, options: E2eClientOptions = {
 /** Closes every client's sockets. */
 export function destroyE2eClients(clients: E2eClients): void {
   destroyClients(clients);
-  for (const client of [clients.sfn, clients.sqs, clients.ecs, clients.cfn, clients.secrets, clients.events]) client.destroy();
+  for (const client of [clients.sfn, clients.sqs, clients.ecs, clients.cfn, clients.secrets, clients.events])
+    client.destroy();
 }
 
 /** Every resource of a stack. */
@@ -76,12 +86,20 @@ export async function stackResources(cfn: CloudFormationClient, stack: string): 
  * Puts each keyed vendor's API key into the Secrets Manager secret the stack created for it (logical
  * id `Workflow<vendor>ApiKey…`), as an operator does after `cdk deploy`; the README says the same.
  */
-export async function putVendorSecrets(clients: E2eClients, stack: string, keys: Record<string, string>): Promise<void> {
-  const secrets = (await stackResources(clients.cfn, stack)).filter((r) => r.ResourceType === 'AWS::SecretsManager::Secret');
+export async function putVendorSecrets(
+  clients: E2eClients,
+  stack: string,
+  keys: Record<string, string>,
+): Promise<void> {
+  const secrets = (await stackResources(clients.cfn, stack)).filter(
+    (r) => r.ResourceType === 'AWS::SecretsManager::Secret',
+  );
   for (const [vendor, value] of Object.entries(keys)) {
     const secret = secrets.find((r) => r.LogicalResourceId?.includes(`${vendor}ApiKey`));
     if (!secret?.PhysicalResourceId) {
-      throw new Error(`stack ${stack} has no secret for ${vendor} (resources: ${secrets.map((r) => r.LogicalResourceId).join(', ') || 'none'})`);
+      throw new Error(
+        `stack ${stack} has no secret for ${vendor} (resources: ${secrets.map((r) => r.LogicalResourceId).join(', ') || 'none'})`,
+      );
     }
     await clients.secrets.send(new PutSecretValueCommand({ SecretId: secret.PhysicalResourceId, SecretString: value }));
   }

@@ -37,7 +37,12 @@ export function tail(text: string, lines = 25): string {
 export function runCommand(command: string, args: string[], options: RunOptions): Promise<RunResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -76,9 +81,15 @@ export function runCommand(command: string, args: string[], options: RunOptions)
         reject(new Error(`${options.label} was stopped: another step failed`));
         return;
       }
-      const how = timedOut ? `timed out after ${Math.round(options.timeoutMs / 1000)} s` : `exited with ${code ?? signal} after ${(ms / 1000).toFixed(1)} s`;
+      const how = timedOut
+        ? `timed out after ${Math.round(options.timeoutMs / 1000)} s`
+        : `exited with ${code ?? signal} after ${(ms / 1000).toFixed(1)} s`;
       const extra = options.explain?.() ?? '';
-      reject(new Error(`${options.label} ${how}${options.logFile ? ` (log: ${options.logFile})` : ''}\n${tail(`${stdout}\n${stderr}`)}${extra ? `\n${extra}` : ''}`));
+      reject(
+        new Error(
+          `${options.label} ${how}${options.logFile ? ` (log: ${options.logFile})` : ''}\n${tail(`${stdout}\n${stderr}`)}${extra ? `\n${extra}` : ''}`,
+        ),
+      );
     });
   });
 }

@@ -1,6 +1,12 @@
-import { DescribeTasksCommand, ListClustersCommand, ListTasksCommand, StopTaskCommand, type ECSClient, type Task } from '@aws-sdk/client-ecs';
+import {
+  DescribeTasksCommand,
+  ListClustersCommand,
+  ListTasksCommand,
+  StopTaskCommand,
+  type ECSClient,
+  type Task,
+} from '@aws-sdk/client-ecs';
 import { DETONATION_ENV } from '../../../lib/contracts';
-
 
 /** One detonation task as the data plane hands it to the host: what the container would have read from its environment. */
 export interface DetonationTaskRequest {
@@ -27,7 +33,12 @@ export type DetonationRunner = (request: DetonationTaskRequest) => Promise<void>
  */
 export const playDetonation: DetonationRunner = async (request) => {
   const { runDetonation } = await import('../../../container/agent/detonate');
-  await runDetonation({ sampleUrl: request.sampleUrl, reportUrl: request.reportUrl, sampleName: request.sampleName, config: request.config });
+  await runDetonation({
+    sampleUrl: request.sampleUrl,
+    reportUrl: request.reportUrl,
+    sampleName: request.sampleName,
+    config: request.config,
+  });
 };
 
 /** What happened to one task the data plane handled. */
@@ -53,7 +64,14 @@ export function detonationRequestOf(cluster: string, task: Task): DetonationTask
     } catch {
       // Not JSON: the agent reports the invalid configuration itself.
     }
-    return { cluster, taskArn: task.taskArn, sampleUrl, reportUrl, sampleName: env.get(DETONATION_ENV.sampleName) ?? 'sample', config };
+    return {
+      cluster,
+      taskArn: task.taskArn,
+      sampleUrl,
+      reportUrl,
+      sampleName: env.get(DETONATION_ENV.sampleName) ?? 'sample',
+      config,
+    };
   }
   return undefined;
 }
@@ -131,7 +149,19 @@ export class EcsDataPlane {
       error = (e as Error).message;
       this.log(`ecs data plane: detonation of ${request.sampleName} failed: ${error}`);
     }
-    await this.ecs.send(new StopTaskCommand({ cluster: request.cluster, task: request.taskArn, reason: error ? `e2e host detonation failed: ${error}`.slice(0, 255) : 'e2e host detonation finished' }));
-    this.handled.push({ taskArn: request.taskArn, sampleName: request.sampleName, ok: !error, ...(error ? { error } : {}), ms: Date.now() - started });
+    await this.ecs.send(
+      new StopTaskCommand({
+        cluster: request.cluster,
+        task: request.taskArn,
+        reason: error ? `e2e host detonation failed: ${error}`.slice(0, 255) : 'e2e host detonation finished',
+      }),
+    );
+    this.handled.push({
+      taskArn: request.taskArn,
+      sampleName: request.sampleName,
+      ok: !error,
+      ...(error ? { error } : {}),
+      ms: Date.now() - started,
+    });
   }
 }

@@ -34,7 +34,15 @@ export function ministackAwsEnv(endpoint = MINISTACK_ENDPOINT): Record<string, s
 /** The process environment with MiniStack's AWS settings, and nothing that could point a command at a real account. */
 export function processEnvFor(endpoint = MINISTACK_ENDPOINT, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...ministackAwsEnv(endpoint), ...extra };
-  for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_SECURITY_TOKEN', 'AWS_ROLE_ARN', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI']) {
+  for (const name of [
+    'AWS_PROFILE',
+    'AWS_SESSION_TOKEN',
+    'AWS_SECURITY_TOKEN',
+    'AWS_ROLE_ARN',
+    'AWS_WEB_IDENTITY_TOKEN_FILE',
+    'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+    'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+  ]) {
     delete env[name];
   }
   return env;
@@ -122,7 +130,9 @@ export async function startMiniStack(options: MiniStackOptions): Promise<MiniSta
   const tls = options.enforceIam;
   const endpoint = `${tls ? 'https' : 'http'}://${MINISTACK_HOST}:${port}`;
   if ((await healthy(`http://${MINISTACK_HOST}:${port}`)) || (await healthy(`https://${MINISTACK_HOST}:${port}`))) {
-    throw new Error(`something already answers on ${MINISTACK_HOST}:${port} (a MiniStack left running?): stop it, then run the e2e tests again`);
+    throw new Error(
+      `something already answers on ${MINISTACK_HOST}:${port} (a MiniStack left running?): stop it, then run the e2e tests again`,
+    );
   }
   const log = openSync(options.logFile, 'a');
   const child = spawn(python, ['-m', 'ministack'], {
@@ -170,7 +180,10 @@ export async function startMiniStack(options: MiniStackOptions): Promise<MiniSta
     logFile: options.logFile,
     async reset() {
       if (tls) return; // A fresh server: its state is empty (and fetch cannot take the test CA).
-      const response = await fetch(`${endpoint}/_ministack/reset`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
+      const response = await fetch(`${endpoint}/_ministack/reset`, {
+        method: 'POST',
+        signal: AbortSignal.timeout(10_000),
+      });
       if (!response.ok) throw new Error(`MiniStack reset answered ${response.status}`);
     },
     async stop() {
@@ -194,7 +207,9 @@ export async function startMiniStack(options: MiniStackOptions): Promise<MiniSta
   while (!(await healthy(endpoint, tls?.caFile))) {
     if (exited !== null || Date.now() > deadline) {
       await server.stop();
-      throw new Error(`MiniStack ${exited !== null ? `exited (${exited})` : 'did not become healthy'}; log ${options.logFile}:\n${tail(readLog())}`);
+      throw new Error(
+        `MiniStack ${exited !== null ? `exited (${exited})` : 'did not become healthy'}; log ${options.logFile}:\n${tail(readLog())}`,
+      );
     }
     await sleep(100);
   }

@@ -30,17 +30,28 @@ export class EventInbox {
   /** One long-polling receive (up to `waitSeconds`): returns as soon as anything arrives. */
   async receive(waitSeconds: number): Promise<DeliveredEvent[]> {
     const { Messages = [] } = await this.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: this.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: Math.max(0, Math.min(20, Math.ceil(waitSeconds))) }),
+      new ReceiveMessageCommand({
+        QueueUrl: this.queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: Math.max(0, Math.min(20, Math.ceil(waitSeconds))),
+      }),
     );
     const events = Messages.map((m) => JSON.parse(m.Body ?? '{}') as DeliveredEvent);
     this.received.push(...events);
-    const entries = Messages.filter((m) => m.ReceiptHandle).map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle as string }));
-    if (entries.length) await this.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries }));
+    const entries = Messages.filter((m) => m.ReceiptHandle).map((m, i) => ({
+      Id: String(i),
+      ReceiptHandle: m.ReceiptHandle as string,
+    }));
+    if (entries.length)
+      await this.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries }));
     return events;
   }
 
   /** Receives until `count` events match (including those already received), or fails after `timeoutMs`. */
-  async waitFor(match: (event: DeliveredEvent) => boolean, options: { timeoutMs: number; count?: number; what: string }): Promise<DeliveredEvent[]> {
+  async waitFor(
+    match: (event: DeliveredEvent) => boolean,
+    options: { timeoutMs: number; count?: number; what: string },
+  ): Promise<DeliveredEvent[]> {
     const deadline = Date.now() + options.timeoutMs;
     const wanted = options.count ?? 1;
     for (;;) {
@@ -48,8 +59,12 @@ export class EventInbox {
       if (found.length >= wanted) return found;
       const left = deadline - Date.now();
       if (left <= 0) {
-        const seen = this.received.map((e) => `${e['detail-type']} ${String(e.detail.key ?? e.detail.sha256 ?? '')}`).join('; ');
-        throw new Error(`no ${options.what} on the queue within ${options.timeoutMs} ms (received: ${seen || 'nothing'})`);
+        const seen = this.received
+          .map((e) => `${e['detail-type']} ${String(e.detail.key ?? e.detail.sha256 ?? '')}`)
+          .join('; ');
+        throw new Error(
+          `no ${options.what} on the queue within ${options.timeoutMs} ms (received: ${seen || 'nothing'})`,
+        );
       }
       await this.receive(left / 1000);
     }

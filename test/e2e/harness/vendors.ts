@@ -94,7 +94,10 @@ export async function startControlServer(vendors: E2eVendors): Promise<ControlSe
         res.end(JSON.stringify(body));
       };
       if (req.method === 'GET' && req.url === '/emulators') {
-        const counts = (e: VendorEmulator): EmulatorCounts => ({ submissions: e.submissions, requests: e.server.requests.length });
+        const counts = (e: VendorEmulator): EmulatorCounts => ({
+          submissions: e.submissions,
+          requests: e.server.requests.length,
+        });
         answer(200, { cape: counts(vendors.cape), vmray: counts(vendors.vmray) });
         return;
       }
@@ -120,9 +123,15 @@ export async function startControlServer(vendors: E2eVendors): Promise<ControlSe
           answer(400, { error: 'the body is not JSON' });
           return;
         }
-        const known = (value: unknown): value is EmulatorFault => value === 'none' || (EMULATOR_FAULTS as readonly unknown[]).includes(value);
-        if (!known(body.fault) || (body.count !== undefined && !(Number.isInteger(body.count) && (body.count as number) > 0))) {
-          answer(400, { error: `fault must be none or one of ${EMULATOR_FAULTS.join(', ')}, count a positive integer` });
+        const known = (value: unknown): value is EmulatorFault =>
+          value === 'none' || (EMULATOR_FAULTS as readonly unknown[]).includes(value);
+        if (
+          !known(body.fault) ||
+          (body.count !== undefined && !(Number.isInteger(body.count) && (body.count as number) > 0))
+        ) {
+          answer(400, {
+            error: `fault must be none or one of ${EMULATOR_FAULTS.join(', ')}, count a positive integer`,
+          });
           return;
         }
         vendors[fault[1] as 'cape' | 'vmray'].setFault(body.fault, body.count as number | undefined);
