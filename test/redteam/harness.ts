@@ -1,0 +1,113 @@
+import { randomBytes } from 'node:crypto';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { AgentConfigInput, DetonationReport } from '../../lambdas/core/detonation-report';
+import { DETONATION_ENV } from '../../lib/contracts';
+import { type Detonator, dockerDetonator, hostDetonator, selectDetonator } from '../../local/detonators';
+import { FAST, type PresignedStandIn } from '../detonation/harness';
+
+/**
+ * The red-team suite's harness: canary listeners a probe must never reach, and detonation through
+ * the same `Detonator` the CLI uses, so every probe runs against the host detonator and, where a
+ * Docker engine answers (always in CI, which sets SANDTRAP_DOCKER_TESTS=1), the detonation image.
+ */
+
+/** What one canary saw: every connection or datagram, with the first bytes. */
+export interface CanaryHit {
+  canary: string;
+  bytes: number;
+  first: string;
+}
+
+/** TCP and UDP listeners on 127.0.0.1 and ::1 that record anything reaching them. */
+export class Canaries {
+  readonly hits: CanaryHit[] = [];
+  private readonly servers: Server[] = [];
+  private readonly sockets: UdpSocket[] = [];
+  private readonly open = new Set<Socket>();
+  /** Ports by name: tcp4, tcp6, udp4, udp6. */
+  readonly ports: Record<'tcp4' | 'tcp6' | 'udp4' | 'udp6', number> = { tcp4: 0, tcp6: 0, udp4: 0, udp6: 0 };
+
+  async start(): Promise<void> {
+    for (const [name, host] of [
+      ['tcp4', '127.0.0.1'],
+      ['tcp6', '::1'],
+    ] as const) {
+      const server = createServer((socket) => {
+        this.open.add(socket);
+        const hit: CanaryHit = { canary: name, bytes: 0, first: '' };
+        this.hits.push(hit);
+        socket.on('data', (chunk: Buffer) => {
+          if (hit.first.length < 64) hit.first += chunk.toString('latin1').slice(0, 64 - hit.first.length);
+          hit.bytes += chunk.length;
+        });
+        socket.on('error', () => undefined);
+        socket.on('close', () => this.open.delete(socket));
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, host, resolve);
+      });
+      this.ports[name] = (server.address() as AddressInfo).port;
+      this.servers.push(server);
+    }
+    for (const [name, type, host] of [
+      ['udp4', 'udp4', '127.0.0.1'],
+      ['udp6', 'udp6', '::1'],
+    ] as const) {
+      const socket = createSocket(type);
+      socket.on('message', (message) =>
+        this.hits.push({ canary: name, bytes: message.length, first: message.toString('latin1').slice(0, 64) }),
+      );
+      await new Promise<void>((resolve) => socket.bind(0, host, resolve));
+      this.ports[name] = socket.address().port;
+      this.sockets.push(socket);
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const socket of this.open) socket.destroy();
+    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    for (const socket of this.sockets) socket.close();
+  }
+}
+
+/** A detonator to run the suite against. */
+export interface DetonatorUnderTest {
+  name: 'host' | 'docker';
+  detonator: Detonator;
+}
+
+/**
+ * The detonators this machine can run: the host one where it can (root and strace), the Docker one
+ * where an engine answers. With SANDTRAP_DOCKER_TESTS=1 (CI) Docker is required, not optional.
+ */
+export function detonatorsUnderTest(): DetonatorUnderTest[] {
+  const list: DetonatorUnderTest[] = [];
+  if (selectDetonator('host').detonator) list.push({ name: 'host', detonator: hostDetonator });
+  const docker = selectDetonator('docker');
+  if (docker.detonator || process.env.SANDTRAP_DOCKER_TESTS === '1')
+    list.push({ name: 'docker', detonator: dockerDetonator });
+  return list;
+}
+
+/** Detonates one sample through a detonator with presigned-style URLs, and returns the uploaded report. */
+export async function detonateThrough(
+  detonator: Detonator,
+  s3: PresignedStandIn,
+  sample: { name: string; body: Buffer },
+  config: AgentConfigInput = FAST,
+): Promise<{ report: DetonationReport; exitCode: number }> {
+  const id = `${sample.name.replace(/[^A-Za-z0-9._-]/g, '_')}-${randomBytes(4).toString('hex')}`;
+  const urls = s3.presign(id, sample.body);
+  const exitCode = await detonator.run({
+    [DETONATION_ENV.sampleUrl]: urls.sampleUrl,
+    [DETONATION_ENV.reportUrl]: urls.reportUrl,
+    [DETONATION_ENV.sampleName]: sample.name,
+    [DETONATION_ENV.agentConfig]: JSON.stringify(config),
+  });
+  const report = s3.reports.get(id);
+  if (!report) throw new Error(`no report uploaded for ${id} (detonator exit code ${exitCode})`);
+  return { report, exitCode };
+}
