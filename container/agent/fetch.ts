@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { open, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import type { DetonationReport } from '../../lambdas/core/detonation-report';
 
 /**
@@ -30,8 +32,30 @@ export function redact(url: string): string {
   }
 }
 
-/** Streams the sample to `dest` (mode 0600), hashing as it goes and refusing more than `maxBytes`. */
-export async function downloadSample(url: string, dest: string, maxBytes: number): Promise<Downloaded> {
+/**
+ * A `file:` URL is the boxed detonators' transport: the host side fetches the sample and uploads the
+ * report, and the agent inside a box with no network reads and writes files handed to it. On AWS the
+ * agent only ever talks to S3.
+ */
+function localPath(url: string): string | null {
+  if (!url.startsWith('file:')) return null;
+  if (process.env.ECS_CONTAINER_METADATA_URI_V4 || process.env.AWS_EXECUTION_ENV)
+    throw new TransferError('file: URLs are refused on AWS');
+  return fileURLToPath(url);
+}
+
+async function* sampleBytes(url: string): AsyncIterable<Uint8Array> {
+  const path = localPath(url);
+  if (path) {
+    try {
+      yield* createReadStream(path) as AsyncIterable<Buffer>;
+    } catch (error) {
+      throw new TransferError(
+        `sample read from the local transport failed: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+      );
+    }
+    return;
+  }
   let response: Response;
   try {
     response = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(TIMEOUT_MS) });
@@ -40,11 +64,16 @@ export async function downloadSample(url: string, dest: string, maxBytes: number
   }
   if (!response.ok || !response.body)
     throw new TransferError(`sample download from ${redact(url)} answered ${response.status}`);
+  yield* response.body as unknown as AsyncIterable<Uint8Array>;
+}
+
+/** Streams the sample to `dest` (mode 0600), hashing as it goes and refusing more than `maxBytes`. */
+export async function downloadSample(url: string, dest: string, maxBytes: number): Promise<Downloaded> {
   const hash = createHash('sha256');
   const file = await open(dest, 'wx', 0o600);
   let size = 0;
   try {
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    for await (const chunk of sampleBytes(url)) {
       size += chunk.length;
       if (size > maxBytes) throw new TransferError(`sample is larger than ${maxBytes} bytes`);
       hash.update(chunk);
@@ -59,6 +88,11 @@ export async function downloadSample(url: string, dest: string, maxBytes: number
 /** PUTs the report as JSON, retrying transient failures (network errors, 5xx, 429) three times. */
 export async function uploadReport(url: string, report: DetonationReport): Promise<void> {
   const body = JSON.stringify(report);
+  const path = localPath(url);
+  if (path) {
+    await writeFile(path, body, { mode: 0o600 });
+    return;
+  }
   let last = '';
   for (let attempt = 0; attempt < 4; attempt++) {
     if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
