@@ -1,6 +1,9 @@
 import * as z from 'zod';
 import { parseAgentConfig } from './detonation-report';
 import { VendorIdSchema } from './schemas';
+import { VerdictPolicySchema } from './scoring';
+
+export { type VerdictPolicy, VerdictPolicySchema } from './scoring';
 
 /**
  * Where a vendor's API key comes from: Secrets Manager when deployed, an environment variable locally,
@@ -41,18 +44,6 @@ export const VendorConfigSchema = z
   })
   .strict();
 export type VendorConfig = z.infer<typeof VendorConfigSchema>;
-
-/** How engine scores combine into one verdict. */
-export const VerdictPolicySchema = z
-  .object({
-    /** `max`: the highest engine score wins (default); `mean`: the average of the scored engines. */
-    method: z.enum(['max', 'mean']).default('max'),
-    suspiciousAt: z.number().min(0).max(100).default(40),
-    maliciousAt: z.number().min(0).max(100).default(70),
-  })
-  .strict()
-  .refine((p) => p.suspiciousAt < p.maliciousAt, 'suspiciousAt must be below maliciousAt');
-export type VerdictPolicy = z.infer<typeof VerdictPolicySchema>;
 
 /** How long to wait between polls of a vendor. */
 export const PollPolicySchema = z

@@ -1,5 +1,17 @@
-import type { VerdictPolicy } from './config';
+import * as z from 'zod';
 import type { EngineResult, Verdict } from './schemas';
+
+/** How engine scores combine into one verdict. */
+export const VerdictPolicySchema = z
+  .object({
+    /** `max`: the highest engine score wins (default); `mean`: the average of the scored engines. */
+    method: z.enum(['max', 'mean']).default('max'),
+    suspiciousAt: z.number().min(0).max(100).default(40),
+    maliciousAt: z.number().min(0).max(100).default(70),
+  })
+  .strict()
+  .refine((p) => p.suspiciousAt < p.maliciousAt, 'suspiciousAt must be below maliciousAt');
+export type VerdictPolicy = z.infer<typeof VerdictPolicySchema>;
 
 /** The verdict and 0–100 score an analysis ends with. */
 export interface AggregateVerdict {
