@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { buildDependencyLayer, ESM_REQUIRE_BANNER, SHARED_PACKAGES } from '../lib/dependency-layer';
-import { FUNCTIONS, handlerEntry, type FunctionId } from '../lib/handlers';
+import { FUNCTION_IDS, type FunctionId, handlerEntry, STEPS } from '../lib/steps';
 import type { Benchmark, Metric } from './metric';
 
 const VENDOR_FUNCTIONS = new Set<FunctionId>(['VendorSubmitFn', 'VendorPollFn', 'VendorCollectFn']);
@@ -51,10 +51,10 @@ export const bundleBenchmark: Benchmark = {
   title: 'Lambda bundles (minified, AWS SDK from the runtime)',
   async run() {
     const sizes = new Map<FunctionId, number>();
-    for (const id of Object.keys(FUNCTIONS) as FunctionId[]) sizes.set(id, await bundleBytes(id));
+    for (const id of FUNCTION_IDS) sizes.set(id, await bundleBytes(id));
     const kb = (bytes: number) => Math.round(bytes / 102.4) / 10;
     const metrics: Metric[] = [...sizes].map(([id, bytes]) => ({
-      name: `bundle_kb_${FUNCTIONS[id].replace(/-/g, '_')}`,
+      name: `bundle_kb_${STEPS[id].module.replace(/-/g, '_')}`,
       value: kb(bytes),
       unit: 'KB',
       ...(VENDOR_FUNCTIONS.has(id) ? { target: '< 300' } : {}),

@@ -4,7 +4,7 @@ import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as z from 'zod';
 import { DetonationCluster } from '../lib/detonation';
-import { FUNCTIONS, type FunctionId } from '../lib/handlers';
+import { FUNCTION_IDS, type FunctionId } from '../lib/steps';
 import type { Log } from '../lambdas/core/deps';
 import type { ExecutionReport } from '../local/runtime';
 import { synthesizeTemplate } from '../local/synth';
@@ -108,7 +108,7 @@ export interface DeployedShape {
 function lambdaMemoryFromTemplate(): Record<FunctionId, number> {
   const template = synthesizeTemplate({});
   const memory = {} as Record<FunctionId, number>;
-  for (const id of Object.keys(FUNCTIONS) as FunctionId[]) {
+  for (const id of FUNCTION_IDS) {
     const resource = Object.values(template.Resources).find(
       (r) =>
         r.Type === 'AWS::Lambda::Function' && String(r.Metadata?.['aws:cdk:path'] ?? '').includes(`/${id}/Function/`),

@@ -4,7 +4,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DependencyLayer, ESM_REQUIRE_BANNER, SHARED_PACKAGES } from './dependency-layer';
-import { handlerEntry, type FunctionId } from './handlers';
+import { handlerEntry, type FunctionId } from './steps';
 
 export { ESM_REQUIRE_BANNER } from './dependency-layer';
 

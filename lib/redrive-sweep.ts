@@ -7,6 +7,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { parseSweepSettings, SWEEP_ENV, type SweepSettingsInput } from '../lambdas/core/sweep-config';
 import { PipelineFunction } from './functions';
+import { STEPS } from './steps';
 import type { AnalysisWorkflow } from './workflow';
 
 /** Props of {@link RedriveSweep}. */
@@ -53,9 +54,8 @@ export class RedriveSweep extends Construct {
         [SWEEP_ENV.stateMachineArn]: props.workflow.stateMachine.stateMachineArn,
         [SWEEP_ENV.settings]: JSON.stringify(settings),
       },
-      // Listing and checking thousands of uploads and starting maxRedrivesPerRun executions take seconds.
-      timeout: Duration.minutes(5),
-      memorySize: 256,
+      timeout: Duration.seconds(STEPS.SweepFn.timeoutSeconds),
+      memorySize: STEPS.SweepFn.memoryMb,
       bundleAwsSdk: props.bundleAwsSdk,
     });
     const fn = this.function.function;
@@ -67,10 +67,9 @@ export class RedriveSweep extends Construct {
         ...(props.prefix ? { conditions: { StringEquals: { 's3:prefix': props.prefix } } } : {}),
       }),
     );
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['dynamodb:BatchGetItem'], resources: [props.table.tableArn] }),
-    );
-    props.workflow.stateMachine.grantStartExecution(fn);
+    const resources = { table: [props.table.tableArn], stateMachine: [props.workflow.stateMachine.stateMachineArn] };
+    for (const grant of STEPS.SweepFn.grants)
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: [...grant.actions], resources: resources[grant.on] }));
     this.rule = new events.Rule(this, 'Schedule', {
       description: 'Re-drive Sandtrap uploads that have no terminal record after the deadline',
       schedule: events.Schedule.rate(rate),

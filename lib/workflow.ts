@@ -18,7 +18,7 @@ import {
 } from '../lambdas/core/schemas';
 import { RETRYABLE_VENDOR_ERRORS } from '../lambdas/vendors/errors';
 import { PipelineFunction } from './functions';
-import type { WorkflowFunctionId } from './handlers';
+import { type GrantTarget, type StepGrant, STEPS, type WorkflowFunctionId } from './steps';
 import { DETONATION_ENV, type DetonationCluster } from './detonation';
 import { parseAgentConfig } from '../lambdas/core/detonation-report';
 import { FAULT_INJECTION_ENV, type FaultInjection } from '../lambdas/core/fault-injection';
@@ -51,32 +51,32 @@ const LAMBDA_SERVICE_ERRORS = [
   'Lambda.TooManyRequestsException',
 ];
 
-/** Names of the states: the local runtime, the tests and the benchmarks refer to them. */
+/** Names of the states (a step's own comes from its manifest entry): the local runtime, the tests and the benchmarks refer to them. */
 export const STATES = {
-  triage: 'Triage',
+  triage: STEPS.TriageFn.state,
   route: 'Route',
   waitForPeer: 'WaitForPeer',
-  checkPeer: 'CheckPeer',
+  checkPeer: STEPS.CheckPeerFn.state,
   markCached: 'UseCachedVerdict',
   engines: 'Engines',
-  submit: 'SubmitToVendor',
+  submit: STEPS.VendorSubmitFn.state,
   waitForVendor: 'WaitForVendor',
-  poll: 'PollVendor',
+  poll: STEPS.VendorPollFn.state,
   reportReady: 'IsVendorReportReady',
-  collect: 'CollectVendorReport',
+  collect: STEPS.VendorCollectFn.state,
   engineEnded: 'VendorEngineEnded',
   engineFailed: 'EngineFailed',
   engineKind: 'EngineKind',
-  prepareDetonation: 'PrepareDetonation',
+  prepareDetonation: STEPS.PrepareDetonationFn.state,
   runDetonation: 'RunDetonation',
-  collectDetonation: 'CollectDetonation',
-  finalize: 'Finalize',
+  collectDetonation: STEPS.CollectDetonationFn.state,
+  finalize: STEPS.FinalizeFn.state,
   verdictChanged: 'HasVerdictChanged',
   publishVerdict: 'PublishVerdict',
   publishVerdictChanged: 'PublishVerdictAndChange',
   duplicate: 'DuplicateEventIgnored',
   failureOwned: 'IsFailureReportedHere',
-  recordFailure: 'RecordFailure',
+  recordFailure: STEPS.RecordFailureFn.state,
   publishFailure: 'PublishFailure',
   failed: 'AnalysisFailed',
   analyzed: 'Analyzed',
@@ -113,18 +113,23 @@ export class AnalysisWorkflow extends Construct {
       ...(props.faultInjection ? { [FAULT_INJECTION_ENV]: JSON.stringify(props.faultInjection) } : {}),
     };
     this.environment = environment;
-    const make = (fnId: WorkflowFunctionId, timeout: Duration, memorySize = 512) =>
-      new PipelineFunction(this, fnId, { environment, timeout, memorySize, bundleAwsSdk: props.bundleAwsSdk });
+    const make = (fnId: WorkflowFunctionId) =>
+      new PipelineFunction(this, fnId, {
+        environment,
+        timeout: Duration.seconds(STEPS[fnId].timeoutSeconds),
+        memorySize: STEPS[fnId].memoryMb,
+        bundleAwsSdk: props.bundleAwsSdk,
+      });
     this.functions = {
-      TriageFn: make('TriageFn', Duration.minutes(5), 1024),
-      CheckPeerFn: make('CheckPeerFn', Duration.seconds(30), 256),
-      VendorSubmitFn: make('VendorSubmitFn', Duration.minutes(5), 512),
-      VendorPollFn: make('VendorPollFn', Duration.minutes(1), 256),
-      VendorCollectFn: make('VendorCollectFn', Duration.minutes(5), 1024),
-      PrepareDetonationFn: make('PrepareDetonationFn', Duration.seconds(30), 256),
-      CollectDetonationFn: make('CollectDetonationFn', Duration.minutes(1), 512),
-      FinalizeFn: make('FinalizeFn', Duration.minutes(1), 512),
-      RecordFailureFn: make('RecordFailureFn', Duration.seconds(30), 256),
+      TriageFn: make('TriageFn'),
+      CheckPeerFn: make('CheckPeerFn'),
+      VendorSubmitFn: make('VendorSubmitFn'),
+      VendorPollFn: make('VendorPollFn'),
+      VendorCollectFn: make('VendorCollectFn'),
+      PrepareDetonationFn: make('PrepareDetonationFn'),
+      CollectDetonationFn: make('CollectDetonationFn'),
+      FinalizeFn: make('FinalizeFn'),
+      RecordFailureFn: make('RecordFailureFn'),
     };
     this.grant(props, vendors);
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
@@ -140,57 +145,28 @@ export class AnalysisWorkflow extends Construct {
     });
   }
 
-  /** Least privilege: each function gets exactly the actions its handler performs. */
+  /** Least privilege: each function gets exactly the actions its manifest entry lists. */
   private grant(props: AnalysisWorkflowProps, vendors: VendorConfig[]): void {
-    const fn = (id: WorkflowFunctionId) => this.functions[id].function;
-    const objects = props.ingestBucket.arnForObjects('*');
-    const reports = props.reportsBucket.arnForObjects('reports/*');
-    const allow = (id: WorkflowFunctionId, actions: string[], resources: string[]) =>
-      fn(id).addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
-    const read = ['s3:GetObject', 's3:GetObjectVersion'];
-    allow('TriageFn', read, [objects]);
-    allow('VendorSubmitFn', read, [objects]);
-    allow('VendorPollFn', read, [objects]);
-    allow('VendorCollectFn', ['s3:PutObject', 's3:AbortMultipartUpload'], [reports]);
-    allow('FinalizeFn', ['s3:PutObject', 's3:GetObject'], [reports]);
-    // Presigning needs the signer to hold the permission the URL grants: read the sample, write the report.
-    allow('PrepareDetonationFn', read, [objects]);
-    allow('PrepareDetonationFn', ['s3:PutObject'], [reports]);
-    allow('CollectDetonationFn', ['s3:GetObject'], [reports]);
-    allow(
-      'FinalizeFn',
-      ['s3:GetObjectTagging', 's3:PutObjectTagging', 's3:GetObjectVersionTagging', 's3:PutObjectVersionTagging'],
-      [objects],
-    );
-    const table = [props.table.tableArn];
-    allow('TriageFn', ['dynamodb:GetItem', 'dynamodb:PutItem'], table);
-    allow('CheckPeerFn', ['dynamodb:GetItem', 'dynamodb:PutItem'], table);
-    allow('FinalizeFn', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], table);
-    allow('RecordFailureFn', ['dynamodb:PutItem', 'dynamodb:DeleteItem'], table);
-    if (props.quarantineBucket) {
-      // Moving a malicious object: copy the version (with its tags) to quarantine, delete the original version.
-      allow(
-        'FinalizeFn',
-        ['s3:GetObjectVersion', 's3:GetObjectVersionTagging', 's3:DeleteObject', 's3:DeleteObjectVersion'],
-        [objects],
-      );
-      // Tagging the copy names its version (s3:PutObjectVersionTagging); IAM-enforcing MiniStack caught its absence.
-      allow(
-        'FinalizeFn',
-        ['s3:PutObject', 's3:PutObjectTagging', 's3:PutObjectVersionTagging'],
-        [props.quarantineBucket.arnForObjects('*')],
-      );
-    }
-    // The shared rate limiter's counters.
-    for (const id of ['VendorSubmitFn', 'VendorPollFn', 'VendorCollectFn'] as const)
-      allow(id, ['dynamodb:UpdateItem'], table);
-    for (const vendor of vendors) {
-      const arn = vendor.secret && 'arn' in vendor.secret ? vendor.secret.arn : undefined;
-      if (!arn) continue;
-      for (const id of ['VendorSubmitFn', 'VendorPollFn', 'VendorCollectFn'] as const) {
-        allow(id, ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], [arn]);
+    const secrets = vendors.flatMap((v) => (v.secret && 'arn' in v.secret ? [v.secret.arn] : []));
+    const resources: Record<GrantTarget, string[]> = {
+      ingestObjects: [props.ingestBucket.arnForObjects('*')],
+      ingestBucket: [props.ingestBucket.bucketArn],
+      reportObjects: [props.reportsBucket.arnForObjects('reports/*')],
+      table: [props.table.tableArn],
+      quarantineObjects: props.quarantineBucket ? [props.quarantineBucket.arnForObjects('*')] : [],
+      vendorSecrets: secrets,
+      // The state machine starts no execution of itself; only the sweep beside it does.
+      stateMachine: [],
+    };
+    for (const [id, fn] of Object.entries(this.functions) as [WorkflowFunctionId, PipelineFunction][])
+      for (const grant of STEPS[id].grants as readonly StepGrant[]) {
+        if (grant.onlyWithQuarantine && !props.quarantineBucket) continue;
+        // One statement per secret, as each vendor's key is a resource of its own.
+        const each = grant.on === 'vendorSecrets' ? resources.vendorSecrets.map((arn) => [arn]) : [resources[grant.on]];
+        for (const list of each)
+          if (list.length > 0)
+            fn.function.addToRolePolicy(new iam.PolicyStatement({ actions: [...grant.actions], resources: list }));
       }
-    }
   }
 
   private invoke(

@@ -10,7 +10,7 @@ import { createTriageHandler } from '../lambdas/handlers/triage';
 import { createVendorCollectHandler } from '../lambdas/handlers/vendor-collect';
 import { createVendorPollHandler } from '../lambdas/handlers/vendor-poll';
 import { createVendorSubmitHandler } from '../lambdas/handlers/vendor-submit';
-import type { FunctionId } from '../lib/handlers';
+import type { FunctionId } from '../lib/steps';
 
 /** A handler as the local runtime calls it: JSON in, JSON out. */
 export type LocalHandler = (input: unknown) => Promise<unknown>;

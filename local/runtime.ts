@@ -24,7 +24,7 @@ import {
 import { closeHttpPools } from '../lambdas/vendors/http';
 import { createConnector } from '../lambdas/vendors/registry';
 import type { SandtrapConfigInput } from '../lib/config';
-import type { FunctionId } from '../lib/handlers';
+import type { FunctionId } from '../lib/steps';
 import { allStates, retryMillis, waitMillis, type AslState, type Retrier } from './definition';
 import { EventSink, type DeliveredEvent } from './event-sink';
 import { HANDLER_FACTORIES, type LocalHandler } from './handlers';

@@ -1,4 +1,4 @@
-import { FUNCTIONS, type FunctionId } from '../lib/handlers';
+import { FUNCTION_IDS, type FunctionId } from '../lib/steps';
 
 /** A CloudFormation template, as far as the local runtime reads it. */
 export interface CfnTemplate {
@@ -31,7 +31,7 @@ function localName(logicalId: string, resource: CfnTemplate['Resources'][string]
   if (typeof explicit === 'string') return explicit;
   const path = constructPath(resource);
   if (resource.Type === 'AWS::Lambda::Function') {
-    const fn = Object.keys(FUNCTIONS).find((id) => (path ?? logicalId).includes(id));
+    const fn = FUNCTION_IDS.find((id) => (path ?? logicalId).includes(id));
     if (fn) return fn;
   }
   const segments = path
@@ -187,13 +187,13 @@ export function localPlanOf(template: CfnTemplate): LocalPlan {
   const functions = {} as LocalPlan['functions'];
   for (const [id, resource] of findByType(template, 'AWS::Lambda::Function')) {
     const name = localName(id, resource);
-    if (!(name in FUNCTIONS)) continue;
+    if (!FUNCTION_IDS.includes(name as FunctionId)) continue;
     const variables = ((resource.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)
       ?.Variables ?? {}) as Record<string, unknown>;
     const environment = Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, String(resolver.resolve(v))]));
     functions[name as FunctionId] = { name, environment };
   }
-  const missing = Object.keys(FUNCTIONS).filter((id) => !(id in functions));
+  const missing = FUNCTION_IDS.filter((id) => !(id in functions));
   if (missing.length) throw new Error(`template lacks functions ${missing.join(', ')}`);
 
   const tables = findByType(template, 'AWS::DynamoDB::Table').map(([id, resource]) => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DETAIL_TYPE_FAILED, DETAIL_TYPE_VERDICT } from '../lambdas/core/schemas';
-import type { FunctionId } from '../lib/handlers';
+import type { FunctionId } from '../lib/steps';
 import { STATES } from '../lib/workflow';
 import type { ObjectCreatedEvent } from '../lambdas/core/schemas';
 import { CapeEmulator } from './emulators/cape';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { FUNCTIONS } from '../lib/handlers';
+import { FUNCTION_IDS } from '../lib/steps';
 import { SandtrapStack } from '../lib/sandtrap-stack';
 import { localPlanOf, type CfnTemplate } from '../local/template';
 import { allStates } from '../local/definition';
@@ -115,7 +115,7 @@ describe('SandtrapStack', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter(
       (f) => f.Properties.Environment?.Variables?.SANDTRAP_TABLE,
     );
-    expect(functions).toHaveLength(Object.keys(FUNCTIONS).length);
+    expect(functions).toHaveLength(FUNCTION_IDS.length);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -222,7 +222,7 @@ describe('SandtrapStack', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter(
       (f) => f.Properties.Runtime === 'nodejs22.x',
     );
-    expect(functions.length).toBeGreaterThanOrEqual(Object.keys(FUNCTIONS).length);
+    expect(functions.length).toBeGreaterThanOrEqual(FUNCTION_IDS.length);
     for (const fn of functions) expect(fn.Properties.Layers).toEqual([{ Ref: layers[0] }]);
   });
 
@@ -236,7 +236,7 @@ describe('SandtrapStack', () => {
       .map((d) => join(assembly.directory, d));
     const handlers = assets.map((dir) => join(dir, 'index.mjs')).filter((file) => existsSync(file));
     const layers = assets.filter((dir) => existsSync(join(dir, 'nodejs', 'node_modules')));
-    expect(handlers).toHaveLength(Object.keys(FUNCTIONS).length);
+    expect(handlers).toHaveLength(FUNCTION_IDS.length);
     expect(layers).toHaveLength(1);
     // As on Lambda: the handler resolves packages only from the layer and the runtime's AWS SDK, never
     // from this project's node_modules (the temporary directory is outside it).

@@ -1,0 +1,176 @@
+import { fileURLToPath } from 'node:url';
+
+/**
+ * One manifest entry per pipeline step: the handler module, the state that invokes it, its memory and
+ * timeout, and what it may touch. The CDK workflow builds functions, states and IAM statements from
+ * it, the local runtime finds the same handler modules by it, and the bundle benchmark walks it, so a
+ * step is described once. No CDK import here: the CLI and the local runtime load this module.
+ */
+
+/** Something a step's role is granted actions on; the workflow resolves each to ARNs. */
+export type GrantTarget =
+  /** Objects in the ingest bucket (every source bucket). */
+  | 'ingestObjects'
+  /** The ingest bucket itself (listing). */
+  | 'ingestBucket'
+  /** `reports/*` in the reports bucket. */
+  | 'reportObjects'
+  /** The verdict table. */
+  | 'table'
+  /** Objects in the quarantine bucket; granted only when quarantine is on. */
+  | 'quarantineObjects'
+  /** Each enabled vendor's credential secret. */
+  | 'vendorSecrets'
+  /** The analysis state machine. */
+  | 'stateMachine';
+
+/** Actions a step may perform on one target. */
+export interface StepGrant {
+  on: GrantTarget;
+  actions: readonly string[];
+  /** Only when quarantine is configured. */
+  onlyWithQuarantine?: true;
+}
+
+/** What the manifest says of one step. */
+export interface StepManifest {
+  /** Module under lambdas/handlers/ exporting `handler` (and the factory the local runtime calls). */
+  module: string;
+  /** The state that invokes it; null for a function the schedule runs beside the state machine. */
+  state: string | null;
+  memoryMb: number;
+  timeoutSeconds: number;
+  grants: readonly StepGrant[];
+}
+
+const READ_OBJECT = ['s3:GetObject', 's3:GetObjectVersion'];
+/** The shared rate limiter's counters. */
+const RATE_LIMIT = { on: 'table', actions: ['dynamodb:UpdateItem'] } as const;
+const VENDOR_SECRET = {
+  on: 'vendorSecrets',
+  actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+} as const;
+
+export const STEPS = {
+  TriageFn: {
+    module: 'triage',
+    state: 'Triage',
+    // Streams and hashes the whole object once.
+    memoryMb: 1024,
+    timeoutSeconds: 300,
+    grants: [
+      { on: 'ingestObjects', actions: READ_OBJECT },
+      { on: 'table', actions: ['dynamodb:GetItem', 'dynamodb:PutItem'] },
+    ],
+  },
+  CheckPeerFn: {
+    module: 'check-peer',
+    state: 'CheckPeer',
+    memoryMb: 256,
+    timeoutSeconds: 30,
+    grants: [{ on: 'table', actions: ['dynamodb:GetItem', 'dynamodb:PutItem'] }],
+  },
+  VendorSubmitFn: {
+    module: 'vendor-submit',
+    state: 'SubmitToVendor',
+    memoryMb: 512,
+    timeoutSeconds: 300,
+    grants: [{ on: 'ingestObjects', actions: READ_OBJECT }, RATE_LIMIT, VENDOR_SECRET],
+  },
+  VendorPollFn: {
+    module: 'vendor-poll',
+    state: 'PollVendor',
+    memoryMb: 256,
+    timeoutSeconds: 60,
+    grants: [{ on: 'ingestObjects', actions: READ_OBJECT }, RATE_LIMIT, VENDOR_SECRET],
+  },
+  VendorCollectFn: {
+    module: 'vendor-collect',
+    state: 'CollectVendorReport',
+    // Streams the native report through gzip to S3.
+    memoryMb: 1024,
+    timeoutSeconds: 300,
+    grants: [{ on: 'reportObjects', actions: ['s3:PutObject', 's3:AbortMultipartUpload'] }, RATE_LIMIT, VENDOR_SECRET],
+  },
+  PrepareDetonationFn: {
+    module: 'prepare-detonation',
+    state: 'PrepareDetonation',
+    memoryMb: 256,
+    timeoutSeconds: 30,
+    // Presigning needs the signer to hold the permission the URL grants: read the sample, write the report.
+    grants: [
+      { on: 'ingestObjects', actions: READ_OBJECT },
+      { on: 'reportObjects', actions: ['s3:PutObject'] },
+    ],
+  },
+  CollectDetonationFn: {
+    module: 'collect-detonation',
+    state: 'CollectDetonation',
+    memoryMb: 512,
+    timeoutSeconds: 60,
+    grants: [{ on: 'reportObjects', actions: ['s3:GetObject'] }],
+  },
+  FinalizeFn: {
+    module: 'finalize',
+    state: 'Finalize',
+    memoryMb: 512,
+    timeoutSeconds: 60,
+    grants: [
+      { on: 'reportObjects', actions: ['s3:PutObject', 's3:GetObject'] },
+      {
+        on: 'ingestObjects',
+        actions: [
+          's3:GetObjectTagging',
+          's3:PutObjectTagging',
+          's3:GetObjectVersionTagging',
+          's3:PutObjectVersionTagging',
+        ],
+      },
+      { on: 'table', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'] },
+      // Moving a malicious object: copy the version (with its tags) to quarantine, delete the original version.
+      {
+        on: 'ingestObjects',
+        actions: ['s3:GetObjectVersion', 's3:GetObjectVersionTagging', 's3:DeleteObject', 's3:DeleteObjectVersion'],
+        onlyWithQuarantine: true,
+      },
+      // Tagging the copy names its version (s3:PutObjectVersionTagging); IAM-enforcing MiniStack caught its absence.
+      {
+        on: 'quarantineObjects',
+        actions: ['s3:PutObject', 's3:PutObjectTagging', 's3:PutObjectVersionTagging'],
+        onlyWithQuarantine: true,
+      },
+    ],
+  },
+  RecordFailureFn: {
+    module: 'record-failure',
+    state: 'RecordFailure',
+    memoryMb: 256,
+    timeoutSeconds: 30,
+    grants: [{ on: 'table', actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'] }],
+  },
+  SweepFn: {
+    module: 'sweep',
+    state: null,
+    // Listing and checking thousands of uploads and starting maxRedrivesPerRun executions take seconds.
+    memoryMb: 256,
+    timeoutSeconds: 300,
+    // Listing is limited to the ingest prefix by a condition the sweep construct adds.
+    grants: [
+      { on: 'table', actions: ['dynamodb:BatchGetItem'] },
+      { on: 'stateMachine', actions: ['states:StartExecution'] },
+    ],
+  },
+} as const satisfies Record<string, StepManifest>;
+
+export type FunctionId = keyof typeof STEPS;
+
+/** The functions the state machine invokes; `SweepFn` runs on a schedule beside it and starts executions. */
+export type WorkflowFunctionId = Exclude<FunctionId, 'SweepFn'>;
+
+/** Every function id, in manifest order. */
+export const FUNCTION_IDS = Object.keys(STEPS) as FunctionId[];
+
+/** Absolute path of a function's handler module. */
+export function handlerEntry(id: FunctionId): string {
+  return fileURLToPath(new URL(`../lambdas/handlers/${STEPS[id].module}.ts`, import.meta.url));
+}
