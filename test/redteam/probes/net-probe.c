@@ -6,7 +6,8 @@
  *   net-probe CALL ABI FORM PORT [UNIX-NAME]
  *
  * CALL  connect | sendto | sendto-fastopen | sendmsg | sendmsg-fastopen | sendmmsg | socketcall-connect
- *       | io_uring_setup | x32-connect | race | after-stdin
+ *       | io_uring_setup | x32-connect | race | after-stdin (connects once a line arrives on stdin,
+ *       800 ms later if the line is "late")
  * ABI   x86_64 | i386 (the i386 calls go through `int $0x80` from this 64-bit process, with every
  *       pointer in the low 4 GiB, which is what a 32-bit sample or a hand-written bypass does)
  * FORM  v4 | v6 | v6-24 | v4-mapped | unix-abstract | unix-path | len3 | len15 | len27 | unknown-family
@@ -253,6 +254,8 @@ int main(int argc, char **argv) {
     }
     char line[16];
     if (!fgets(line, sizeof line, stdin)) return 1;
+    /* "late": the test kills the guard right after writing the line; connect once it is gone. */
+    if (!strncmp(line, "late", 4)) usleep(800 * 1000);
     struct target t;
     make_target(form, port, 1, unix_name, &t);
     long rc = do_call("connect", i386, &t);
