@@ -133,6 +133,18 @@ static inline int is_metadata_address(const struct classified *c) {
 }
 
 /*
+ * The host itself: 127.0.0.0/8 and 0.0.0.0/8 (Linux connects to 0.0.0.0 locally), ::1 and ::. With
+ * real network access a sample must still not reach the agent's own loopback services.
+ */
+static inline int is_local_address(const struct classified *c) {
+  static const uint8_t zero[16];
+  const uint8_t *b = c->ip;
+  if (c->kind == ADDR_IPV4) return b[0] == 127 || b[0] == 0;
+  if (c->kind != ADDR_IPV6) return 0;
+  return memcmp(b, zero, 15) == 0 && (b[15] == 0 || b[15] == 1);
+}
+
+/*
  * Whether the control data of a send the guard performs for the sample (as root) is harmless: only
  * the listed per-packet settings pass. Anything else is refused: fd passing and credentials (the
  * guard's would be sent), IP options (source routing), SO_MARK and SO_PRIORITY (which the kernel

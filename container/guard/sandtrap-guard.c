@@ -5,12 +5,18 @@
  * keep a sample away from 169.254.170.2 (and to send hard-coded IPs to the fake network) is a seccomp
  * filter the task installs on itself. The guard forks, installs a filter that hands connect(),
  * sendto() with an address, sendmsg() and sendmmsg() to it through a seccomp user notification
- * (io_uring, x32 and TCP Fast Open are refused outright), then execs the tracer chain.
+ * (io_uring, x32, every i386 socket call, TCP Fast Open and socket kinds the guard cannot classify
+ * are refused outright), then execs the tracer chain.
+ *
  * The root parent decides each call and performs it itself on a duplicate of the sample's socket
- * (pidfd_getfd) with its own copy of the address and payload, so a sample racing its memory cannot
- * change the destination after the check (the TOCTOU that SECCOMP_USER_NOTIF_FLAG_CONTINUE would
- * have). CONTINUE is used only where the socket itself rules out an IP destination (unix and netlink
- * sockets, a stream socket's send).
+ * (pidfd_getfd) with its own copy of the address, payload and control data. It never answers
+ * SECCOMP_USER_NOTIF_FLAG_CONTINUE: the kernel would then re-read the sample's memory and fd table
+ * after the check, and another thread can rewrite the address or dup2() an IP socket onto the
+ * checked descriptor's number in between. Unix and netlink calls, whose peers the kernel judges by
+ * the caller's credentials and mount namespace, are performed by a short-lived child of the guard
+ * that has become the caller (as_caller). Every address is classified by guard-address.h; what it
+ * cannot classify is refused and logged. If the guard dies, the kernel fails every call the filter
+ * hands to it with ENOSYS: the sample never gets an unchecked call through.
  *
  * It is also the child subreaper of the detonation (orphans are reaped here, not by PID 1), and when
  * the kernel lets it (root with CAP_SYS_ADMIN: a developer host, not Fargate) it gives the sample a
@@ -304,6 +310,9 @@ static void decide(int domain, int type, int for_send, const struct sockaddr_sto
   unsigned port = c.port;
   int dns = type == SOCK_DGRAM && port == 53;
   if (is_metadata_address(&c)) { block(d, "metadata"); return; }
+  /* Redirected, a loopback destination lands on the fake network like any other; passed, it would
+     reach whatever listens on the host's loopback. */
+  if (cfg.mode == MODE_PASS && is_local_address(&c)) { block(d, "loopback"); return; }
   if (cfg.mode == MODE_BLOCK) { block(d, "network-disabled"); return; }
   if (port_listed(cfg.deny, cfg.ndeny, port)) { block(d, "blocked-port"); return; }
   if (cfg.nallow > 0 && !port_listed(cfg.allow, cfg.nallow, port) && !(dns && cfg.mode == MODE_REDIRECT)) {
@@ -1021,7 +1030,19 @@ int main(int argc, char **argv) {
       memset(notif, 0, notif_size);
       if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, notif) == 0) {
         struct job *j = calloc(1, sizeof *j);
-        j->resp = calloc(1, resp_size);
+        if (j) j->resp = calloc(1, resp_size);
+        if (!j || !j->resp) {
+          /* Out of memory: refuse this call rather than leave it waiting. */
+          struct seccomp_notif_resp *r = calloc(1, resp_size);
+          if (r) {
+            r->id = notif->id;
+            r->error = -EPERM;
+            ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, r);
+            free(r);
+          }
+          free(j);
+          continue;
+        }
         j->resp_size = resp_size;
         j->listener = listener;
         j->id = notif->id;

@@ -131,6 +131,15 @@ describe('the guard address classifier', () => {
     });
   });
 
+  it('marks the host’s own addresses, v4-mapped included', async () => {
+    expect(await classify(AF.INET, false, v4('127.8.9.10'))).toMatchObject({ local: true });
+    expect(await classify(AF.INET, false, v4('0.0.0.0'))).toMatchObject({ local: true });
+    expect(await classify(AF.INET6, false, v6(loopback6))).toMatchObject({ local: true });
+    expect(await classify(AF.INET6, false, v6(Array(16).fill(0)))).toMatchObject({ local: true });
+    expect(await classify(AF.INET6, false, v6(mapped(127, 0, 0, 1), 80, 24))).toMatchObject({ local: true });
+    expect(await classify(AF.INET, false, v4('203.0.113.10'))).toMatchObject({ local: false });
+  });
+
   it('marks link-local and cloud metadata addresses', async () => {
     expect(await classify(AF.INET, false, v4('169.254.169.254'))).toMatchObject({ metadata: true });
     expect(await classify(AF.INET6, false, v6([0xfe, 0x80, ...Array(13).fill(0), 1]))).toMatchObject({

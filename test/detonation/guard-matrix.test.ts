@@ -217,6 +217,30 @@ describe('the guard against every way of naming a peer', () => {
     }, 30_000);
   }
 
+  // With real network access (mode pass) the destination is kept, but never the host's own loopback.
+  for (const [call, form, port] of [
+    ['connect', 'v4', 'tcp4'],
+    ['connect', 'v6-24', 'tcp6'],
+    ['connect', 'v4-mapped', 'tcp4'],
+    ['sendto', 'v6', 'udp6'],
+    ['sendmsg', 'v4-mapped', 'udp4'],
+  ] as const) {
+    it(`${call} x86_64 ${form} with network access: refused (loopback)`, async () => {
+      const log = join(dir, `pass-${call}-${form}.log`);
+      const stdout = await runGuarded(
+        guard,
+        fake,
+        log,
+        [probe, call, 'x86_64', form, String(canaries.ports[port]), 'unused'],
+        'pass',
+      );
+      expect(probeResult(stdout)).toMatchObject({ rc: -1, errno: EPERM });
+      expect(await readFile(log, 'utf8')).toMatch(/"action":"block","reason":"loopback"/);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(canaries.hits).toEqual([]);
+    });
+  }
+
   it('leaves every canary untouched at the end', async () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(canaries.hits).toEqual([]);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { ensureGuard, guardArguments } from '../../container/agent/guard';
+import { ensureGuard, type GuardMode, guardArguments } from '../../container/agent/guard';
 
 /**
  * Runs programs under the network guard as the agent does (the guard, then setpriv to an
@@ -89,12 +89,17 @@ export class FakeNetwork {
   }
 }
 
-/** The guard's command line for a redirecting run to `fake`, then setpriv to the probe uid. */
-export function guardedCommand(fake: FakeNetwork, log: string, command: readonly string[]): string[] {
+/** The guard's command line (redirecting to `fake` unless told otherwise), then setpriv to the probe uid. */
+export function guardedCommand(
+  fake: FakeNetwork,
+  log: string,
+  command: readonly string[],
+  mode: GuardMode = 'redirect',
+): string[] {
   return [
     ...guardArguments({
       log,
-      mode: 'redirect',
+      mode,
       ports: { dns: fake.udpPort, tcp: fake.tcpPort, udp: fake.udpPort },
       allowedPorts: [],
       blockedPorts: [],
@@ -120,8 +125,9 @@ export async function runGuarded(
   fake: FakeNetwork,
   log: string,
   command: readonly string[],
+  mode: GuardMode = 'redirect',
 ): Promise<string> {
-  const { stdout } = await run(guard, guardedCommand(fake, log, command), {
+  const { stdout } = await run(guard, guardedCommand(fake, log, command, mode), {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
     timeout: 20_000,
   });

@@ -80,6 +80,7 @@ static int fuzz(long rounds) {
             classify_address(domains[d], for_send, buf, len, &c);
             check(domains[d], for_send, families[f], len, &c);
             (void)is_metadata_address(&c);
+            (void)is_local_address(&c);
             free(buf);
             classified++;
           }
@@ -119,8 +120,8 @@ static int classify(int domain, int for_send, const char *hex) {
   char ip[INET6_ADDRSTRLEN] = "";
   if (c.kind == ADDR_IPV4) inet_ntop(AF_INET, c.ip, ip, sizeof ip);
   if (c.kind == ADDR_IPV6) inet_ntop(AF_INET6, c.ip, ip, sizeof ip);
-  printf("{\"kind\":\"%s\",\"why\":\"%s\",\"ip\":\"%s\",\"port\":%u,\"metadata\":%s}\n", kind_name(c.kind), c.why ? c.why : "", ip, c.port,
-         is_metadata_address(&c) ? "true" : "false");
+  printf("{\"kind\":\"%s\",\"why\":\"%s\",\"ip\":\"%s\",\"port\":%u,\"metadata\":%s,\"local\":%s}\n", kind_name(c.kind), c.why ? c.why : "", ip,
+         c.port, is_metadata_address(&c) ? "true" : "false", is_local_address(&c) ? "true" : "false");
   free(buf);
   return 0;
 }
