@@ -130,7 +130,7 @@ let dir = '';
 let guard = '';
 let probe = '';
 const unixServers: Server[] = [];
-const unixHits = { open: 0, private: 0, abstract: 0 };
+const unixHits = { open: 0, private: 0, abstract: 0, hidden: 0 };
 const unixNames = { open: '', private: '', abstract: '' };
 
 async function listenUnix(name: string, kind: keyof typeof unixHits): Promise<void> {
@@ -158,6 +158,9 @@ beforeAll(async () => {
   await mkdir(privateDir, { mode: 0o700 });
   unixNames.private = join(privateDir, 'private.sock');
   await listenUnix(unixNames.private, 'private');
+  await mkdir(join(dir, 'hidden'), { mode: 0o755 });
+  await listenUnix(join(dir, 'hidden', 'open.sock'), 'hidden');
+  await chmod(join(dir, 'hidden', 'open.sock'), 0o777);
   unixNames.abstract = `sandtrap-canary-${randomBytes(6).toString('hex')}`;
   await listenUnix(`\0${unixNames.abstract}`, 'abstract');
 }, 60_000);
@@ -240,6 +243,23 @@ describe('the guard against every way of naming a peer', () => {
       expect(canaries.hits).toEqual([]);
     });
   }
+
+  it('resolves a unix path in the caller’s mount namespace, not the guard’s', async () => {
+    // The guard sees the socket; the sample's private tmpfs over its directory hides it.
+    const log = join(dir, 'mountns.log');
+    const hidden = join(dir, 'hidden');
+    const stdout = await runGuarded(
+      guard,
+      fake,
+      log,
+      [probe, 'connect', 'x86_64', 'unix-path', '0', join(hidden, 'open.sock')],
+      'redirect',
+      [hidden],
+    );
+    expect(await readFile(log, 'utf8')).toMatch(/"event":"mountns","ok":true/);
+    expect(probeResult(stdout)).toMatchObject({ rc: -1, errno: constants.errno.ENOENT });
+    expect(unixHits.hidden).toBe(0);
+  });
 
   it('leaves every canary untouched at the end', async () => {
     await new Promise((resolve) => setTimeout(resolve, 300));

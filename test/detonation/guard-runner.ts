@@ -95,6 +95,7 @@ export function guardedCommand(
   log: string,
   command: readonly string[],
   mode: GuardMode = 'redirect',
+  tmpfs: readonly string[] = [],
 ): string[] {
   return [
     ...guardArguments({
@@ -104,7 +105,7 @@ export function guardedCommand(
       allowedPorts: [],
       blockedPorts: [],
       hide: [],
-      tmpfs: [],
+      tmpfs: tmpfs.map((d) => ({ dir: d, bytes: 1 << 20 })),
       resolv: null,
     }),
     'setpriv',
@@ -126,8 +127,9 @@ export async function runGuarded(
   log: string,
   command: readonly string[],
   mode: GuardMode = 'redirect',
+  tmpfs: readonly string[] = [],
 ): Promise<string> {
-  const { stdout } = await run(guard, guardedCommand(fake, log, command, mode), {
+  const { stdout } = await run(guard, guardedCommand(fake, log, command, mode, tmpfs), {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
     timeout: 20_000,
   });
