@@ -28,6 +28,15 @@ function sourcePath(): string {
   return fileURLToPath(new URL('../guard/sandtrap-guard.c', import.meta.url));
 }
 
+/** The headers the guard's source includes from its own directory (part of what names a build). */
+const GUARD_HEADERS = ['guard-address.h'];
+
+/**
+ * How the guard is compiled: it runs as root and parses bytes the sample chose, so with the
+ * hardening a distribution build would have (the image's build must use the same flags).
+ */
+export const GUARD_CFLAGS = ['-O2', '-Wall', '-D_FORTIFY_SOURCE=2', '-fstack-protector-strong'];
+
 /** One build per process, however many detonations ask for it at once. */
 const builds = new Map<string, Promise<string>>();
 
@@ -49,14 +58,16 @@ export async function ensureGuard(cacheDir: string): Promise<string> {
 }
 
 async function compileGuard(cacheDir: string): Promise<string> {
-  const source = await readFile(sourcePath());
-  const binary = join(cacheDir, `sandtrap-guard-${createHash('sha256').update(source).digest('hex').slice(0, 16)}`);
+  const hash = createHash('sha256').update(await readFile(sourcePath()));
+  for (const header of GUARD_HEADERS) hash.update(await readFile(join(dirname(sourcePath()), header)));
+  hash.update(GUARD_CFLAGS.join(' '));
+  const binary = join(cacheDir, `sandtrap-guard-${hash.digest('hex').slice(0, 16)}`);
   if (existsSync(binary)) return binary;
   await mkdir(cacheDir, { recursive: true, mode: 0o700 });
   await chmod(cacheDir, 0o700);
   // Compile beside the target and rename: other agents (processes) never run a half-written binary.
   const partial = `${binary}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await run('gcc', ['-O2', '-Wall', '-o', partial, sourcePath(), '-lpthread'], {
+  await run('gcc', [...GUARD_CFLAGS, '-o', partial, sourcePath(), '-lpthread'], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
   });
   await rename(partial, binary);
@@ -141,6 +152,10 @@ export interface GuardLog {
   dropped: number;
 }
 
+/** The calls the guard logs a destination decision for. */
+const SEND_CALLS = new Set(['connect', 'sendto', 'sendmsg', 'sendmmsg']);
+const FAMILIES = new Set<string>(['inet', 'inet6', 'unix', 'other']);
+
 /** Reads a guard log; a missing or damaged log reads as a guard that never started. */
 export async function readGuardLog(path: string, max = 5000): Promise<GuardLog> {
   const log: GuardLog = { started: false, mountNamespace: null, connections: [], dropped: 0 };
@@ -160,7 +175,7 @@ export async function readGuardLog(path: string, max = 5000): Promise<GuardLog> 
     }
     if (entry.event === 'start') log.started = entry.ok === true;
     else if (entry.event === 'mountns') log.mountNamespace = entry.ok === true;
-    else if (entry.call === 'connect' || entry.call === 'sendto') {
+    else if (typeof entry.call === 'string' && SEND_CALLS.has(entry.call)) {
       if (log.connections.length >= max) {
         log.dropped++;
         continue;
@@ -168,8 +183,9 @@ export async function readGuardLog(path: string, max = 5000): Promise<GuardLog> 
       log.connections.push({
         time: Number(entry.ts),
         pid: Number(entry.pid),
-        call: entry.call,
-        family: (entry.family as GuardConnection['family']) ?? 'other',
+        // sendmsg and sendmmsg name a destination as sendto does.
+        call: entry.call === 'connect' ? 'connect' : 'sendto',
+        family: FAMILIES.has(entry.family as string) ? (entry.family as GuardConnection['family']) : 'other',
         proto: (entry.proto as GuardConnection['proto']) ?? null,
         addr: String(entry.addr ?? ''),
         port: typeof entry.port === 'number' ? entry.port : null,

@@ -5,12 +5,18 @@
  * keep a sample away from 169.254.170.2 (and to send hard-coded IPs to the fake network) is a seccomp
  * filter the task installs on itself. The guard forks, installs a filter that hands connect(),
  * sendto() with an address, sendmsg() and sendmmsg() to it through a seccomp user notification
- * (io_uring, x32 and TCP Fast Open are refused outright), then execs the tracer chain.
+ * (io_uring, x32, every i386 socket call, TCP Fast Open and socket kinds the guard cannot classify
+ * are refused outright), then execs the tracer chain.
+ *
  * The root parent decides each call and performs it itself on a duplicate of the sample's socket
- * (pidfd_getfd) with its own copy of the address and payload, so a sample racing its memory cannot
- * change the destination after the check (the TOCTOU that SECCOMP_USER_NOTIF_FLAG_CONTINUE would
- * have). CONTINUE is used only where the socket itself rules out an IP destination (unix and netlink
- * sockets, a stream socket's send).
+ * (pidfd_getfd) with its own copy of the address, payload and control data. It never answers
+ * SECCOMP_USER_NOTIF_FLAG_CONTINUE: the kernel would then re-read the sample's memory and fd table
+ * after the check, and another thread can rewrite the address or dup2() an IP socket onto the
+ * checked descriptor's number in between. Unix and netlink calls, whose peers the kernel judges by
+ * the caller's credentials and mount namespace, are performed by a short-lived child of the guard
+ * that has become the caller (as_caller). Every address is classified by guard-address.h; what it
+ * cannot classify is refused and logged. If the guard dies, the kernel fails every call the filter
+ * hands to it with ENOSYS: the sample never gets an unchecked call through.
  *
  * It is also the child subreaper of the detonation (orphans are reaped here, not by PID 1), and when
  * the kernel lets it (root with CAP_SYS_ADMIN: a developer host, not Fargate) it gives the sample a
@@ -45,15 +51,23 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sched.h>
+#include <linux/capability.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "guard-address.h"
+
 #ifndef MSG_FASTOPEN
 #define MSG_FASTOPEN 0x20000000
+#endif
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
 #endif
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -110,10 +124,10 @@ static void log_line(const char *fmt, ...) {
   if (cfg.log_fd >= 0 && write(cfg.log_fd, buf, (size_t)n) < 0) { /* nothing useful to do */ }
 }
 
-/* JSON-safe copy of an untrusted byte string (a unix socket path). */
-static void json_escape(const char *in, size_t len, char *out, size_t cap) {
+/* JSON-safe copy of `len` untrusted bytes (a unix socket name, NULs included), cut to fit `cap`. */
+static void json_escape_n(const char *in, size_t len, char *out, size_t cap) {
   size_t o = 0;
-  for (size_t i = 0; i < len && in[i] && o + 7 < cap; i++) {
+  for (size_t i = 0; i < len && o + 7 < cap; i++) {
     unsigned char c = (unsigned char)in[i];
     if (c == '"' || c == '\\') { out[o++] = '\\'; out[o++] = (char)c; }
     else if (c < 0x20 || c >= 0x7f) o += (size_t)snprintf(out + o, cap - o, "\\u%04x", c);
@@ -121,6 +135,9 @@ static void json_escape(const char *in, size_t len, char *out, size_t cap) {
   }
   out[o] = 0;
 }
+
+/* The same for a path, which ends at its first NUL. */
+static void json_escape(const char *in, size_t len, char *out, size_t cap) { json_escape_n(in, strnlen(in, len), out, cap); }
 
 /* ---------------------------------------------------------------- filter */
 
@@ -130,75 +147,124 @@ static void json_escape(const char *in, size_t len, char *out, size_t cap) {
 #define LD_ARG_HI(i) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[i]) + 4)
 #define RET(v) BPF_STMT(BPF_RET | BPF_K, (v))
 #define ERRNO(e) RET(SECCOMP_RET_ERRNO | (e))
-/* "if nr == n return action" as two instructions */
-#define ON(n, action) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (n), 0, 1), action
-
-/* The sample's own architecture. */
-static struct sock_filter native[] = {
-    LD_NR,
-#if defined(__x86_64__)
-    /* x32 system calls would bypass the numbers below. */
-    BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1), ERRNO(ENOSYS),
-#endif
-    ON(__NR_connect, RET(SECCOMP_RET_USER_NOTIF)),
-    /* io_uring can connect without any system call the filter sees. */
-    ON(__NR_io_uring_setup, ERRNO(ENOSYS)),
-    ON(__NR_io_uring_enter, ERRNO(ENOSYS)),
-    ON(__NR_io_uring_register, ERRNO(ENOSYS)),
-    /* sendto with a destination address: notify; without one it cannot pick a destination. */
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendto, 0, 7),
-    LD_ARG_LO(4),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0),
-    RET(SECCOMP_RET_USER_NOTIF),
-    LD_ARG_HI(4),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
-    RET(SECCOMP_RET_ALLOW),
-    RET(SECCOMP_RET_USER_NOTIF),
-    /* sendmsg/sendmmsg may carry an address in memory the filter cannot see: notify. TCP Fast Open
-       (a connect hidden in a send) is refused outright. */
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendmsg, 0, 4),
-    LD_ARG_LO(2),
-    BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, MSG_FASTOPEN, 0, 1),
-    ERRNO(EPERM),
-    RET(SECCOMP_RET_USER_NOTIF),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendmmsg, 0, 4),
-    LD_ARG_LO(3),
-    BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, MSG_FASTOPEN, 0, 1),
-    ERRNO(EPERM),
-    RET(SECCOMP_RET_USER_NOTIF),
-    /* SCTP can connect through setsockopt (SCTP_SOCKOPT_CONNECTX), out of the guard's sight. */
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 3),
-    LD_ARG_LO(2),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_SCTP, 0, 1),
-    ERRNO(EPROTONOSUPPORT),
-    RET(SECCOMP_RET_ALLOW),
-};
-
-/* Any other architecture the kernel runs (compat mode). */
-static struct sock_filter foreign[] = {
-#if defined(__x86_64__)
-    /* 32-bit processes get no networking: their socketcall() multiplexer hides the arguments. */
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_I386, 0, 10),
-    LD_NR,
-    ON(102 /* socketcall */, ERRNO(EPERM)),
-    ON(362 /* connect */, ERRNO(EPERM)),
-    ON(369 /* sendto */, ERRNO(EPERM)),
-    ON(425 /* io_uring_setup */, ERRNO(ENOSYS)),
-    RET(SECCOMP_RET_ALLOW),
-#endif
-    RET(SECCOMP_RET_KILL_PROCESS),
-};
+#define NOTIFY RET(SECCOMP_RET_USER_NOTIF)
+#define ALLOW RET(SECCOMP_RET_ALLOW)
+/* "if A == k return action" and "if A & k return action", as two instructions each */
+#define IF_EQ(k, action) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (k), 0, 1), action
+#define IF_SET(k, action) BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, (k), 0, 1), action
+/* "if lo <= A <= hi return action", three instructions */
+#define IF_RANGE(lo, hi, action) BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (lo), 0, 2), BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, (hi), 1, 0), action
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
+/*
+ * The filter is a list of blocks, one per system call, each ending in a return: a block is entered
+ * when the call number matches and skipped whole otherwise, so no jump crosses a block and no path
+ * can fall through to a default it did not mean. What no block names is allowed: it cannot name a
+ * network peer. Every call that can is either refused here or handed to the guard.
+ */
+
+/* Fast Open is a connect hidden in a send; the guard would have to perform it, so it is refused. */
+static struct sock_filter sendto_block[] = {
+    LD_ARG_LO(3), IF_SET(MSG_FASTOPEN, ERRNO(EPERM)),
+    /* Without an address a send can only go where a connect (the guard's) has pointed the socket. */
+    LD_ARG_LO(4), BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3), LD_ARG_HI(4), IF_EQ(0, ALLOW),
+    NOTIFY,
+};
+/* sendmsg/sendmmsg: the address is in memory the filter cannot read, so the guard reads it. */
+static struct sock_filter sendmsg_block[] = {LD_ARG_LO(2), IF_SET(MSG_FASTOPEN, ERRNO(EPERM)), NOTIFY};
+static struct sock_filter sendmmsg_block[] = {LD_ARG_LO(3), IF_SET(MSG_FASTOPEN, ERRNO(EPERM)), NOTIFY};
+/*
+ * Only the families and protocols the guard can classify: unix and netlink (whose peers the guard
+ * checks), TCP, MPTCP and UDP. SCTP (which connects through setsockopt, out of the guard's sight,
+ * and is also what SOCK_SEQPACKET with protocol 0 gives), ping sockets, vsock (the hypervisor),
+ * packet, TIPC, RDS and the rest are refused at creation.
+ */
+static struct sock_filter socket_block[] = {
+    LD_ARG_LO(0),
+    IF_EQ(AF_UNIX, ALLOW),
+    IF_EQ(AF_NETLINK, ALLOW),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET, 2, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET6, 1, 0),
+    ERRNO(EAFNOSUPPORT),
+    LD_ARG_LO(1),
+    BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xf), /* the type without SOCK_NONBLOCK / SOCK_CLOEXEC */
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOCK_STREAM, 0, 8),
+    LD_ARG_LO(2), IF_EQ(0, ALLOW), IF_EQ(IPPROTO_TCP, ALLOW), IF_EQ(IPPROTO_MPTCP, ALLOW), ERRNO(EPROTONOSUPPORT),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOCK_DGRAM, 0, 6),
+    LD_ARG_LO(2), IF_EQ(0, ALLOW), IF_EQ(IPPROTO_UDP, ALLOW), ERRNO(EPROTONOSUPPORT),
+    ERRNO(EPERM),
+};
+
+/*
+ * i386 system calls, which a 64-bit process reaches with `int $0x80`: no networking at all. Their
+ * socketcall() multiplexer hides its arguments in memory, and the guard does not decode the 32-bit
+ * message layouts, so every socket call is refused rather than half-understood.
+ */
+static struct sock_filter i386_block[] = {
+    LD_NR,
+    IF_EQ(102 /* socketcall */, ERRNO(EPERM)),
+    IF_RANGE(359 /* socket */, 373 /* shutdown */, ERRNO(EPERM)), /* connect 362, sendto 369, sendmsg 370 ... */
+    IF_EQ(337 /* recvmmsg */, ERRNO(EPERM)),
+    IF_EQ(345 /* sendmmsg */, ERRNO(EPERM)),
+    IF_RANGE(425 /* io_uring_setup */, 427 /* io_uring_register */, ERRNO(EPERM)),
+    ALLOW,
+};
+
+#define MAX_FILTER 160
+
+static void emit(struct sock_filter *prog, size_t *n, struct sock_filter insn) {
+  if (*n < MAX_FILTER) prog[*n] = insn;
+  (*n)++;
+}
+
+/* "if nr == `nr`: run `block`, else skip it"; the block ends in a return. */
+static void emit_block(struct sock_filter *prog, size_t *n, unsigned nr, const struct sock_filter *block, size_t count) {
+  emit(prog, n, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, (uint8_t)count));
+  for (size_t i = 0; i < count; i++) emit(prog, n, block[i]);
+  emit(prog, n, (struct sock_filter)LD_NR); /* blocks load arguments; the next test wants the number back */
+}
+
+/* Builds the filter into `prog`; returns its length, or 0 if it does not fit. */
+static size_t build_filter(struct sock_filter *prog) {
+  size_t n = 0;
+  static const struct sock_filter notify[] = {NOTIFY};
+  static const struct sock_filter no_uring[] = {ERRNO(ENOSYS)}; /* "not supported": runtimes fall back to plain calls */
+  emit(prog, &n, (struct sock_filter)LD_ARCH);
+#if defined(__x86_64__)
+  /* i386 (int $0x80, or a 32-bit binary): its own block; every other architecture is killed. */
+  emit(prog, &n, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_I386, 0, (uint8_t)COUNT(i386_block)));
+  for (size_t i = 0; i < COUNT(i386_block); i++) emit(prog, &n, i386_block[i]);
+#endif
+  emit(prog, &n, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 1, 0));
+  emit(prog, &n, (struct sock_filter)RET(SECCOMP_RET_KILL_PROCESS));
+  emit(prog, &n, (struct sock_filter)LD_NR);
+#if defined(__x86_64__)
+  /* x32 system calls share the x86_64 architecture but not its numbers. */
+  emit(prog, &n, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1));
+  emit(prog, &n, (struct sock_filter)ERRNO(EPERM));
+#endif
+  emit_block(prog, &n, __NR_connect, notify, 1);
+  emit_block(prog, &n, __NR_sendto, sendto_block, COUNT(sendto_block));
+  emit_block(prog, &n, __NR_sendmsg, sendmsg_block, COUNT(sendmsg_block));
+  emit_block(prog, &n, __NR_sendmmsg, sendmmsg_block, COUNT(sendmmsg_block));
+  emit_block(prog, &n, __NR_socket, socket_block, COUNT(socket_block));
+  /* io_uring performs connects and sends without any system call the filter sees. */
+  emit_block(prog, &n, __NR_io_uring_setup, no_uring, 1);
+  emit_block(prog, &n, __NR_io_uring_enter, no_uring, 1);
+  emit_block(prog, &n, __NR_io_uring_register, no_uring, 1);
+  emit(prog, &n, (struct sock_filter)ALLOW);
+  return n <= MAX_FILTER ? n : 0;
+}
+
 static int install_filter(void) {
-  static struct sock_filter prog_insns[2 + COUNT(native) + COUNT(foreign)];
-  prog_insns[0] = (struct sock_filter)LD_ARCH;
-  /* native: fall through into the native block; otherwise jump over it (accumulator still holds arch) */
-  prog_insns[1] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 0, COUNT(native));
-  memcpy(prog_insns + 2, native, sizeof native);
-  memcpy(prog_insns + 2 + COUNT(native), foreign, sizeof foreign);
-  struct sock_fprog prog = {.len = (unsigned short)COUNT(prog_insns), .filter = prog_insns};
+  static struct sock_filter prog_insns[MAX_FILTER];
+  size_t n = build_filter(prog_insns);
+  if (n == 0) {
+    errno = E2BIG;
+    return -1;
+  }
+  struct sock_fprog prog = {.len = (unsigned short)n, .filter = prog_insns};
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
   return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
 }
@@ -211,65 +277,75 @@ static int port_listed(const unsigned *list, int n, unsigned port) {
   return 0;
 }
 
-/* Link-local and the cloud metadata addresses: 169.254.0.0/16 (EC2 IMDS, ECS 169.254.170.2), fe80::/10, fd00:ec2::/32. */
-static int is_metadata(int family, const void *addr) {
-  if (family == AF_INET) {
-    const uint8_t *b = addr;
-    return b[0] == 169 && b[1] == 254;
-  }
-  const uint8_t *b = addr;
-  if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return 1;
-  return b[0] == 0xfd && b[1] == 0x00 && b[2] == 0x0e && b[3] == 0xc2;
-}
-
 struct decision {
   const char *action; /* redirect | pass | block */
   const char *reason;
-  struct sockaddr_storage target;
+  struct sockaddr_storage target; /* what the guard connects or sends to */
   socklen_t target_len;
 };
 
-/* Decides where an INET destination may go. `dest` is the guard's own copy of the sample's address. */
-static void decide(int domain, int type, const struct sockaddr_storage *dest, socklen_t len, struct decision *d) {
+static void block(struct decision *d, const char *reason) {
+  d->action = "block";
+  d->reason = reason;
+  d->target_len = 0;
+}
+
+/*
+ * Decides where an IP destination may go. `dest` is the guard's own copy of the sample's address
+ * (`len` bytes), `domain` and `type` are those of the guard's duplicate of the sample's socket.
+ */
+static void decide(int domain, int type, int for_send, const struct sockaddr_storage *dest, socklen_t len, struct decision *d) {
+  struct classified c;
   d->reason = "";
-  memcpy(&d->target, dest, sizeof *dest);
-  d->target_len = len;
-  int family = dest->ss_family;
-  const void *ip = NULL;
-  unsigned port = 0;
-  uint8_t mapped[4];
-  if (family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
-    const struct sockaddr_in *a = (const void *)dest;
-    ip = &a->sin_addr;
-    port = ntohs(a->sin_port);
-  } else if (family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
-    const struct sockaddr_in6 *a = (const void *)dest;
-    port = ntohs(a->sin6_port);
-    if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
-      memcpy(mapped, &a->sin6_addr.s6_addr[12], 4);
-      ip = mapped;
-      family = AF_INET;
-    } else {
-      ip = &a->sin6_addr;
-    }
-  }
-  if (ip == NULL) { /* AF_UNSPEC (dissolve a UDP association) or a malformed address: the kernel judges our copy */
+  classify_address(domain, for_send, dest, len, &c);
+  if (c.kind == ADDR_DISCONNECT) {
+    /* A clean AF_UNSPEC of our own: nothing of the sample's bytes reaches the kernel. */
     d->action = "pass";
+    memset(&d->target, 0, sizeof d->target);
+    d->target.ss_family = AF_UNSPEC;
+    d->target_len = sizeof(struct sockaddr);
     return;
   }
+  if (c.kind != ADDR_IPV4 && c.kind != ADDR_IPV6) { block(d, c.why ? c.why : "address"); return; }
+  unsigned port = c.port;
   int dns = type == SOCK_DGRAM && port == 53;
-  if (is_metadata(family, ip)) { d->action = "block"; d->reason = "metadata"; return; }
-  if (cfg.mode == MODE_BLOCK) { d->action = "block"; d->reason = "network-disabled"; return; }
-  if (port_listed(cfg.deny, cfg.ndeny, port)) { d->action = "block"; d->reason = "blocked-port"; return; }
+  if (is_metadata_address(&c)) { block(d, "metadata"); return; }
+  /* Redirected, a loopback destination lands on the fake network like any other; passed, it would
+     reach whatever listens on the host's loopback. */
+  if (cfg.mode == MODE_PASS && is_local_address(&c)) { block(d, "loopback"); return; }
+  if (cfg.mode == MODE_BLOCK) { block(d, "network-disabled"); return; }
+  if (port_listed(cfg.deny, cfg.ndeny, port)) { block(d, "blocked-port"); return; }
   if (cfg.nallow > 0 && !port_listed(cfg.allow, cfg.nallow, port) && !(dns && cfg.mode == MODE_REDIRECT)) {
-    d->action = "block";
-    d->reason = "port-not-allowed";
+    block(d, "port-not-allowed");
     return;
   }
-  if (cfg.mode == MODE_PASS) { d->action = "pass"; return; }
+  memset(&d->target, 0, sizeof d->target);
+  if (cfg.mode == MODE_PASS) {
+    /* Rebuilt from what was classified, never the sample's bytes: the kernel reads what was judged. */
+    d->action = "pass";
+    if (c.kind == ADDR_IPV4 && domain == AF_INET) {
+      struct sockaddr_in *t = (void *)&d->target;
+      t->sin_family = AF_INET;
+      t->sin_port = htons((uint16_t)port);
+      memcpy(&t->sin_addr, c.ip, 4);
+      d->target_len = sizeof *t;
+    } else {
+      struct sockaddr_in6 *t = (void *)&d->target;
+      t->sin6_family = AF_INET6;
+      t->sin6_port = htons((uint16_t)port);
+      if (c.kind == ADDR_IPV4) {
+        t->sin6_addr.s6_addr[10] = 0xff;
+        t->sin6_addr.s6_addr[11] = 0xff;
+        memcpy(&t->sin6_addr.s6_addr[12], c.ip, 4);
+      } else {
+        memcpy(&t->sin6_addr, c.ip, 16);
+      }
+      d->target_len = sizeof *t;
+    }
+    return;
+  }
   d->action = "redirect";
   unsigned to = dns ? (unsigned)cfg.dns_port : type == SOCK_STREAM ? (unsigned)cfg.tcp_port : (unsigned)cfg.udp_port;
-  memset(&d->target, 0, sizeof d->target);
   if (domain == AF_INET) {
     struct sockaddr_in *t = (void *)&d->target;
     t->sin_family = AF_INET;
@@ -288,32 +364,28 @@ static void decide(int domain, int type, const struct sockaddr_storage *dest, so
   }
 }
 
-static void describe(const struct sockaddr_storage *a, socklen_t len, char *out, size_t cap, unsigned *port) {
+/* A printable form of an address for the log (bounded, JSON-escaped). */
+static void describe(int domain, const struct sockaddr_storage *a, socklen_t len, char *out, size_t cap, unsigned *port) {
   *port = 0;
   out[0] = 0;
-  if (a->ss_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
-    const struct sockaddr_in *v = (const void *)a;
-    inet_ntop(AF_INET, &v->sin_addr, out, (socklen_t)cap);
-    *port = ntohs(v->sin_port);
-  } else if (a->ss_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
-    const struct sockaddr_in6 *v = (const void *)a;
-    if (IN6_IS_ADDR_V4MAPPED(&v->sin6_addr)) inet_ntop(AF_INET, &v->sin6_addr.s6_addr[12], out, (socklen_t)cap);
-    else inet_ntop(AF_INET6, &v->sin6_addr, out, (socklen_t)cap);
-    *port = ntohs(v->sin6_port);
-  } else if (a->ss_family == AF_UNIX && len > (socklen_t)offsetof(struct sockaddr_un, sun_path)) {
+  struct classified c;
+  classify_address(domain, 0, a, len, &c);
+  if (c.kind == ADDR_IPV4) inet_ntop(AF_INET, c.ip, out, (socklen_t)cap);
+  else if (c.kind == ADDR_IPV6) inet_ntop(AF_INET6, c.ip, out, (socklen_t)cap);
+  else if (c.kind == ADDR_UNIX_PATH || c.kind == ADDR_UNIX_ABSTRACT) {
     const struct sockaddr_un *v = (const void *)a;
     size_t n = (size_t)len - offsetof(struct sockaddr_un, sun_path);
-    if (n > 0 && v->sun_path[0] == 0) { /* abstract socket */
-      char name[sizeof v->sun_path];
-      memcpy(name, v->sun_path + 1, n - 1);
-      name[n - 1] = 0;
+    if (c.kind == ADDR_UNIX_ABSTRACT) {
       char esc[380];
-      json_escape(name, n - 1, esc, sizeof esc);
+      json_escape_n(v->sun_path + 1, n - 1, esc, sizeof esc);
       snprintf(out, cap, "@%s", esc);
     } else {
       json_escape(v->sun_path, n, out, cap);
     }
-  }
+  } else if (c.kind == ADDR_NETLINK_KERNEL) snprintf(out, cap, "netlink:kernel");
+  else if (c.kind == ADDR_DISCONNECT) snprintf(out, cap, "unspec");
+  else snprintf(out, cap, "unparsed:family=%u,len=%u", len >= 2 ? (unsigned)a->ss_family : 0u, (unsigned)len);
+  *port = c.port;
 }
 
 /* ---------------------------------------------------------------- notifications */
@@ -328,246 +400,436 @@ struct job {
   uint64_t args[6];
 };
 
-static int tgid_of(uint32_t tid) {
+/* One field of /proc/<tid>/status ("Tgid:", "Uid:"...): the `index`th number after it, or -1. */
+static long status_field(uint32_t tid, const char *name, int index) {
   char path[64], line[256];
   snprintf(path, sizeof path, "/proc/%u/status", tid);
   FILE *f = fopen(path, "re");
   if (!f) return -1;
-  int tgid = -1;
+  long value = -1;
+  size_t len = strlen(name);
   while (fgets(line, sizeof line, f))
-    if (strncmp(line, "Tgid:", 5) == 0) {
-      tgid = atoi(line + 5);
+    if (strncmp(line, name, len) == 0) {
+      char *p = line + len;
+      for (int i = 0; i <= index; i++) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p) { v = -1; i = index; }
+        value = v;
+        p = end;
+      }
       break;
     }
   fclose(f);
-  return tgid;
+  return value;
 }
 
-static void respond(struct job *j, int64_t val, int err, int cont) {
+static void respond(struct job *j, int64_t val, int err) {
   memset(j->resp, 0, j->resp_size);
   j->resp->id = j->id;
   j->resp->val = val;
   j->resp->error = err ? -err : 0;
-  j->resp->flags = cont ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0;
+  /* Never SECCOMP_USER_NOTIF_FLAG_CONTINUE: the kernel would re-read the sample's memory and fd
+     table after the check, and another thread can change both (a dup2 of an IP socket onto a
+     unix socket's number, a rewritten address). The guard performs every call itself. */
+  j->resp->flags = 0;
   /* ENOENT: the caller was interrupted or died meanwhile; nothing to answer. */
   ioctl(j->listener, SECCOMP_IOCTL_NOTIF_SEND, j->resp);
 }
 
+static void respond_rc(struct job *j, long rc) { respond(j, rc < 0 ? 0 : rc, rc < 0 ? (int)-rc : 0); }
+
 static const char *family_name(int domain) {
-  return domain == AF_INET ? "inet" : domain == AF_INET6 ? "inet6" : domain == AF_UNIX ? "unix" : "other";
+  return domain == AF_INET ? "inet" : domain == AF_INET6 ? "inet6" : domain == AF_UNIX ? "unix" : domain == AF_NETLINK ? "netlink" : "other";
 }
 static const char *type_name(int type) {
   return type == SOCK_STREAM ? "tcp" : type == SOCK_DGRAM ? "udp" : "other";
 }
 
-/* What one notification is about, read from the caller's memory into the guard's own copies. */
+/* What one notification is about: the caller, its memory, and the guard's duplicate of its socket. */
 struct call {
   struct job *j;
   int tgid;
   int memfd;
+  int pidfd;
   int sfd;
-  int domain, type;
+  int domain, type, protocol;
 };
 
 static const char *call_name(int nr) {
-  return nr == __NR_connect ? "connect" : nr == __NR_sendto ? "sendto" : nr == __NR_sendmsg ? "sendmsg" : "sendmmsg";
+  return nr == __NR_connect ? "connect" : nr == __NR_sendto ? "sendto" : nr == __NR_sendmsg ? "sendmsg" : nr == __NR_sendmmsg ? "sendmmsg" : "other";
 }
 
 static int read_exact(int memfd, void *to, size_t len, uint64_t from) {
   return len == 0 || pread(memfd, to, len, (off_t)from) == (ssize_t)len ? 0 : -1;
 }
 
-/* Logs one IP destination decision. */
-static void log_ip(struct call *c, const struct sockaddr_storage *dest, socklen_t len, const struct decision *d, long result, size_t bytes) {
+/* Logs one destination decision. */
+static void log_dest(struct call *c, const struct sockaddr_storage *dest, socklen_t len, const struct decision *d, long result, size_t bytes) {
   char where[400], to[128] = "", local_addr[64];
   unsigned port, to_port = 0, local_port = 0;
-  describe(dest, len, where, sizeof where, &port);
-  if (strcmp(d->action, "redirect") == 0) describe(&d->target, d->target_len, to, sizeof to, &to_port);
+  describe(c->domain, dest, len, where, sizeof where, &port);
+  if (strcmp(d->action, "redirect") == 0) describe(c->domain, &d->target, d->target_len, to, sizeof to, &to_port);
   struct sockaddr_storage local;
   socklen_t ll = sizeof local;
-  if (getsockname(c->sfd, (struct sockaddr *)&local, &ll) == 0) describe(&local, ll, local_addr, sizeof local_addr, &local_port);
+  memset(&local, 0, sizeof local);
+  if (getsockname(c->sfd, (struct sockaddr *)&local, &ll) == 0 && ll <= sizeof local)
+    describe(c->domain, &local, ll, local_addr, sizeof local_addr, &local_port);
   log_line("\"pid\":%d,\"tid\":%u,\"call\":\"%s\",\"family\":\"%s\",\"proto\":\"%s\",\"addr\":\"%s\",\"port\":%u,\"action\":\"%s\","
            "\"reason\":\"%s\",\"to\":\"%s\",\"toPort\":%u,\"localPort\":%u,\"bytes\":%zu,\"result\":%ld",
            c->tgid, c->j->tid, call_name(c->j->nr), family_name(c->domain), type_name(c->type), where, port, d->action, d->reason, to,
            to_port, local_port, bytes, result);
 }
 
-/* connect(): decided on the guard's copy of the address and performed by the guard itself. */
+/* Logs a refusal that names no destination (a message the guard could not read or accept). */
+static void log_refusal(struct call *c, const char *reason, long result) {
+  log_line("\"pid\":%d,\"tid\":%u,\"call\":\"%s\",\"family\":\"%s\",\"proto\":\"%s\",\"addr\":\"\",\"action\":\"block\",\"reason\":\"%s\",\"result\":%ld",
+           c->tgid, c->j->tid, call_name(c->j->nr), family_name(c->domain), type_name(c->type), reason, result);
+}
+
+/*
+ * Runs `op` in a child of the guard that has become the caller as far as the kernel can tell: its
+ * mount namespace, root, working directory, uid and gids, and no capabilities. Used for unix and
+ * netlink sockets, whose peers the kernel checks against the caller (file permissions of a socket
+ * path, SO_PEERCRED, netlink's capability checks): performed as root, they would make the guard a
+ * confused deputy. Returns op's result (>= 0 or -errno); -EPERM if the child could not become the caller.
+ */
+struct as_caller_op {
+  int connect; /* 1: connect(sfd, addr, len); 0: sendmsg(sfd, msg, flags) */
+  const struct sockaddr_storage *addr;
+  socklen_t len;
+  const struct msghdr *msg;
+  int flags;
+};
+
+static long as_caller(struct call *c, const struct as_caller_op *op) {
+  long uid = status_field(c->j->tid, "Uid:", 1), gid = status_field(c->j->tid, "Gid:", 1);
+  if (uid < 0 || gid < 0) return -EPERM;
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%u/cwd", c->j->tid);
+  int cwd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  snprintf(path, sizeof path, "/proc/%u/root", c->j->tid);
+  int root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  snprintf(path, sizeof path, "/proc/%u/ns/mnt", c->j->tid);
+  int mntns = open(path, O_RDONLY | O_CLOEXEC);
+  struct stat theirs, ours;
+  int same_ns = mntns >= 0 && fstat(mntns, &theirs) == 0 && stat("/proc/self/ns/mnt", &ours) == 0 && theirs.st_ino == ours.st_ino &&
+                theirs.st_dev == ours.st_dev;
+  struct stat their_root, our_root;
+  int same_root = root >= 0 && fstat(root, &their_root) == 0 && stat("/", &our_root) == 0 && their_root.st_ino == our_root.st_ino &&
+                  their_root.st_dev == our_root.st_dev;
+  int result[2] = {-1, -1};
+  long rc = -EPERM;
+  if (cwd < 0 || root < 0 || mntns < 0 || pipe2(result, O_CLOEXEC) != 0) goto out;
+  /* The ID_VALID check after opening the caller's /proc entries: they are the caller's, not a reused pid's. */
+  if (ioctl(c->j->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &c->j->id) != 0) { rc = -ESRCH; goto out; }
+  pid_t child = fork();
+  if (child < 0) goto out;
+  if (child == 0) {
+    /* Only system calls from here: the parent has other threads, whose locks this copy may hold. */
+    long r = -EPERM;
+    /* The listener must die with the guard (pending calls then fail), not live on in a helper. */
+    close(c->j->listener);
+    close(cfg.log_fd);
+    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct none[2];
+    memset(none, 0, sizeof none);
+    if (!same_ns && syscall(SYS_setns, mntns, CLONE_NEWNS) != 0) goto done;
+    if ((!same_ns || !same_root) && (fchdir(root) != 0 || chroot(".") != 0)) goto done;
+    if (fchdir(cwd) != 0) goto done;
+    if (syscall(SYS_setgroups, 0, NULL) != 0) goto done;
+    if (syscall(SYS_setresgid, gid, gid, gid) != 0) goto done;
+    if (syscall(SYS_setresuid, uid, uid, uid) != 0) goto done;
+    /* A root caller keeps uid 0 but, like the sample under setpriv, no capability. */
+    if (syscall(SYS_capset, &hdr, none) != 0) goto done;
+    if (op->connect) r = connect(c->sfd, (const struct sockaddr *)op->addr, op->len) == 0 ? 0 : -errno;
+    else {
+      ssize_t n = sendmsg(c->sfd, op->msg, op->flags | MSG_NOSIGNAL);
+      r = n < 0 ? -errno : n;
+    }
+  done:
+    if (write(result[1], &r, sizeof r) != (ssize_t)sizeof r) _exit(1);
+    _exit(0);
+  }
+  close(result[1]);
+  result[1] = -1;
+  long r;
+  /* The child is reaped by the main loop (waitpid(-1)); its answer comes through the pipe. */
+  if (read(result[0], &r, sizeof r) == (ssize_t)sizeof r) rc = r;
+out:
+  if (result[0] >= 0) close(result[0]);
+  if (result[1] >= 0) close(result[1]);
+  if (cwd >= 0) close(cwd);
+  if (root >= 0) close(root);
+  if (mntns >= 0) close(mntns);
+  return rc;
+}
+
+/* Whether an address the sample names on a unix or netlink socket may be used, and why not. */
+static const char *local_refusal(const struct classified *k) {
+  if (k->kind == ADDR_UNIX_PATH || k->kind == ADDR_NETLINK_KERNEL) return NULL;
+  /* An abstract socket has no permissions: any process in the network namespace could be behind it
+     (a D-Bus bus, a container runtime). The run's own processes are not told apart from them. */
+  if (k->kind == ADDR_UNIX_ABSTRACT) return "abstract-unix";
+  return k->why ? k->why : "address";
+}
+
+/* connect(): decided on the guard's copy of the address and performed by the guard (or as the caller). */
 static void do_connect(struct call *c) {
   struct job *j = c->j;
   struct sockaddr_storage dest;
   memset(&dest, 0, sizeof dest);
-  if (j->args[2] > sizeof dest) { respond(j, 0, EINVAL, 0); return; }
-  if (read_exact(c->memfd, &dest, (size_t)j->args[2], j->args[1]) != 0) { respond(j, 0, EFAULT, 0); return; }
-  struct decision d;
-  decide(c->domain, c->type, &dest, (socklen_t)j->args[2], &d);
+  socklen_t len = (socklen_t)(j->args[2] > sizeof dest ? sizeof dest + 1 : j->args[2]);
+  struct decision d = {.action = "block", .reason = ""};
   long rc = -EPERM;
-  if (strcmp(d.action, "block") != 0) rc = connect(c->sfd, (struct sockaddr *)&d.target, d.target_len) == 0 ? 0 : -errno;
-  log_ip(c, &dest, (socklen_t)j->args[2], &d, rc, 0);
-  respond(j, rc < 0 ? 0 : rc, rc < 0 ? (int)-rc : 0, 0);
+  if (len > sizeof dest) block(&d, "address-too-long"), rc = -EINVAL;
+  else if (read_exact(c->memfd, &dest, len, j->args[1]) != 0) block(&d, "unreadable"), rc = -EFAULT;
+  else if (c->domain == AF_UNIX || c->domain == AF_NETLINK) {
+    struct classified k;
+    classify_address(c->domain, 0, &dest, len, &k);
+    const char *refusal = local_refusal(&k);
+    if (refusal) block(&d, refusal);
+    else {
+      d.action = "pass";
+      struct as_caller_op op = {.connect = 1, .addr = &dest, .len = len};
+      rc = as_caller(c, &op);
+    }
+    if (len > sizeof dest) len = sizeof dest;
+  } else {
+    decide(c->domain, c->type, 0, &dest, len, &d);
+    if (strcmp(d.action, "block") != 0) rc = connect(c->sfd, (struct sockaddr *)&d.target, d.target_len) == 0 ? 0 : -errno;
+  }
+  log_dest(c, &dest, len > sizeof dest ? sizeof dest : len, &d, rc, 0);
+  respond_rc(j, rc);
 }
 
-/*
- * One datagram (sendto, or one message of sendmsg/sendmmsg) on an IP datagram socket, sent by the
- * guard from its copies: the payload, the address (if any) and the control data. Returns bytes sent
- * or -errno.
- */
-static long send_datagram(struct call *c, const struct msghdr *m, int flags) {
+/* The sample's message, copied: payload, address and control data, bounded. */
+struct message {
+  char *payload;
+  size_t total;
+  struct sockaddr_storage dest;
+  socklen_t namelen;
+  int has_name;
+  char control[4096];
+  size_t controllen;
+};
+
+/* Reads one msghdr's pieces from the caller's memory. Returns 0 or -errno. */
+static long read_message(struct call *c, const struct msghdr *m, struct message *out) {
+  out->payload = NULL;
+  out->total = 0;
   if (m->msg_iovlen > 64) return -EMSGSIZE;
   struct iovec iov[64];
   if (read_exact(c->memfd, iov, m->msg_iovlen * sizeof(struct iovec), (uint64_t)(uintptr_t)m->msg_iov) != 0) return -EFAULT;
-  size_t total = 0;
   for (size_t i = 0; i < m->msg_iovlen; i++) {
-    if (iov[i].iov_len > MAX_PAYLOAD || total + iov[i].iov_len > MAX_PAYLOAD) return -EMSGSIZE;
-    total += iov[i].iov_len;
+    if (iov[i].iov_len > MAX_PAYLOAD || out->total + iov[i].iov_len > MAX_PAYLOAD) return -EMSGSIZE;
+    out->total += iov[i].iov_len;
   }
-  char *payload = malloc(total ? total : 1);
-  char control[4096];
-  struct sockaddr_storage dest;
-  if (!payload) return -ENOMEM;
-  long rc;
+  out->payload = malloc(out->total ? out->total : 1);
+  if (!out->payload) return -ENOMEM;
   size_t at = 0;
   for (size_t i = 0; i < m->msg_iovlen; i++) {
-    if (read_exact(c->memfd, payload + at, iov[i].iov_len, (uint64_t)(uintptr_t)iov[i].iov_base) != 0) { rc = -EFAULT; goto out; }
+    if (read_exact(c->memfd, out->payload + at, iov[i].iov_len, (uint64_t)(uintptr_t)iov[i].iov_base) != 0) return -EFAULT;
     at += iov[i].iov_len;
   }
-  if (m->msg_controllen > sizeof control) { rc = -ENOBUFS; goto out; }
-  if (read_exact(c->memfd, control, m->msg_controllen, (uint64_t)(uintptr_t)m->msg_control) != 0) { rc = -EFAULT; goto out; }
-  if (m->msg_name && m->msg_namelen > sizeof dest) { rc = -EINVAL; goto out; }
-  memset(&dest, 0, sizeof dest);
-  if (m->msg_name && read_exact(c->memfd, &dest, m->msg_namelen, (uint64_t)(uintptr_t)m->msg_name) != 0) { rc = -EFAULT; goto out; }
-  if (ioctl(c->j->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &c->j->id) != 0) { rc = -ESRCH; goto out; }
-  struct iovec one = {.iov_base = payload, .iov_len = total};
-  struct msghdr copy = {.msg_iov = &one, .msg_iovlen = 1, .msg_control = m->msg_controllen ? control : NULL, .msg_controllen = m->msg_controllen};
+  if (m->msg_controllen > sizeof out->control) return -ENOBUFS;
+  out->controllen = m->msg_control ? m->msg_controllen : 0;
+  if (read_exact(c->memfd, out->control, out->controllen, (uint64_t)(uintptr_t)m->msg_control) != 0) return -EFAULT;
+  memset(&out->dest, 0, sizeof out->dest);
+  /* As the kernel reads it: an address only when both the pointer and the length are given. */
+  out->has_name = m->msg_name != NULL && m->msg_namelen > 0;
+  out->namelen = out->has_name ? m->msg_namelen : 0;
+  if (out->has_name && out->namelen > sizeof out->dest) return -EINVAL;
+  if (out->has_name && read_exact(c->memfd, &out->dest, out->namelen, (uint64_t)(uintptr_t)m->msg_name) != 0) return -EFAULT;
+  return 0;
+}
+
+/*
+ * One message (sendto, or one of sendmsg/sendmmsg), sent by the guard from its copies. Returns bytes
+ * sent or -errno. IP datagrams go where decide() says; a stream socket's send never names a
+ * destination (Fast Open is refused), so its address is dropped; unix and netlink sends are
+ * performed as the caller, to the peer it names only if that peer is allowed.
+ */
+static long send_message(struct call *c, struct message *msg, int flags) {
+  struct iovec one = {.iov_base = msg->payload, .iov_len = msg->total};
+  struct msghdr copy = {.msg_iov = &one, .msg_iovlen = 1, .msg_control = msg->controllen ? msg->control : NULL, .msg_controllen = msg->controllen};
   struct decision d = {.action = "pass", .reason = ""};
-  if (m->msg_name && m->msg_namelen > 0) {
-    decide(c->domain, c->type, &dest, m->msg_namelen, &d);
+  long rc;
+  if (flags & MSG_FASTOPEN) {
+    rc = -EPERM;
+    log_refusal(c, "fast-open", rc);
+    return rc;
+  }
+  const char *control = control_refusal(c->domain, msg->control, msg->controllen);
+  if (control) {
+    rc = -EPERM;
+    log_refusal(c, control, rc);
+    return rc;
+  }
+  if (ioctl(c->j->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &c->j->id) != 0) return -ESRCH;
+  if (c->domain == AF_UNIX || c->domain == AF_NETLINK) {
+    if (msg->has_name) {
+      struct classified k;
+      classify_address(c->domain, 1, &msg->dest, msg->namelen, &k);
+      const char *refusal = local_refusal(&k);
+      if (refusal) {
+        block(&d, refusal);
+        log_dest(c, &msg->dest, msg->namelen, &d, -EPERM, msg->total);
+        return -EPERM;
+      }
+      copy.msg_name = &msg->dest;
+      copy.msg_namelen = msg->namelen;
+    }
+    struct as_caller_op op = {.connect = 0, .msg = &copy, .flags = flags};
+    rc = as_caller(c, &op);
+    if (msg->has_name) log_dest(c, &msg->dest, msg->namelen, &d, rc, msg->total);
+    return rc;
+  }
+  if (c->type == SOCK_STREAM) {
+    /* Blocking as the sample's socket is (the caller waits in its own thread of the guard). */
+    rc = sendmsg(c->sfd, &copy, flags | MSG_NOSIGNAL);
+    return rc < 0 ? -errno : rc;
+  }
+  if (msg->has_name) {
+    decide(c->domain, c->type, 1, &msg->dest, msg->namelen, &d);
     copy.msg_name = &d.target;
     copy.msg_namelen = d.target_len;
   }
   /* No address: the socket's own peer, which only the guard's connect can have set. */
   rc = strcmp(d.action, "block") == 0 ? -EPERM : sendmsg(c->sfd, &copy, flags | MSG_DONTWAIT | MSG_NOSIGNAL);
   if (rc < 0 && strcmp(d.action, "block") != 0) rc = -errno;
-  if (copy.msg_name) log_ip(c, &dest, m->msg_namelen, &d, rc, total);
-out:
-  free(payload);
+  if (msg->has_name) log_dest(c, &msg->dest, msg->namelen, &d, rc, msg->total);
   return rc;
 }
 
-static void handle(struct job *j) {
-  struct call c = {.j = j, .tgid = tgid_of(j->tid), .memfd = -1, .sfd = -1};
-  int pidfd = -1;
-  if (c.tgid < 0) goto gone;
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%u/mem", j->tid);
-  /* Read-write: sendmmsg reports each message's length back into the caller's array. */
-  c.memfd = open(path, (j->nr == __NR_sendmmsg ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-  if (c.memfd < 0) goto fail_closed;
-  pidfd = (int)syscall(SYS_pidfd_open, c.tgid, 0);
-  if (pidfd < 0) goto gone;
-  /* Still valid after pidfd_open: the pid cannot have been reused, the pidfd is the caller's. */
-  if (ioctl(j->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &j->id) != 0) goto gone;
-  c.sfd = (int)syscall(SYS_pidfd_getfd, pidfd, (int)j->args[0], 0);
-  if (c.sfd < 0) {
-    if (errno == EBADF) { respond(j, 0, EBADF, 0); goto out; }
-    goto fail_closed;
-  }
-  socklen_t ol = sizeof c.domain;
-  if (getsockopt(c.sfd, SOL_SOCKET, SO_DOMAIN, &c.domain, &ol) != 0) { respond(j, 0, ENOTSOCK, 0); goto out; }
-  ol = sizeof c.type;
-  getsockopt(c.sfd, SOL_SOCKET, SO_TYPE, &c.type, &ol);
+static long send_msghdr(struct call *c, const struct msghdr *m, int flags) {
+  struct message *msg = malloc(sizeof *msg);
+  if (!msg) return -ENOMEM;
+  long rc = read_message(c, m, msg);
+  if (rc == 0) rc = send_message(c, msg, flags);
+  free(msg->payload);
+  free(msg);
+  return rc;
+}
 
-  if (c.domain == AF_UNIX || c.domain == AF_NETLINK) {
-    /* A socket's family is fixed at creation: whatever the sample writes into the address now,
-       this socket cannot reach an IP destination, so letting the kernel re-read it is safe. */
-    if (j->nr == __NR_connect) {
-      struct sockaddr_storage dest;
-      memset(&dest, 0, sizeof dest);
-      size_t len = j->args[2] > sizeof dest ? sizeof dest : (size_t)j->args[2];
-      char where[400] = "";
-      unsigned port;
-      if (read_exact(c.memfd, &dest, len, j->args[1]) == 0) describe(&dest, (socklen_t)len, where, sizeof where, &port);
-      log_line("\"pid\":%d,\"tid\":%u,\"call\":\"connect\",\"family\":\"%s\",\"addr\":\"%s\",\"action\":\"continue\"", c.tgid, j->tid,
-               family_name(c.domain), where);
-    }
-    respond(j, 0, 0, 1);
-    goto out;
+static void do_sendto(struct call *c) {
+  struct job *j = c->j;
+  /* sendto(fd, buf, len, flags, addr, addrlen) is sendmsg with one iovec. */
+  struct iovec iov = {.iov_base = (void *)(uintptr_t)j->args[1], .iov_len = (size_t)j->args[2]};
+  struct msghdr m = {.msg_name = (void *)(uintptr_t)j->args[4], .msg_namelen = (socklen_t)j->args[5], .msg_iov = NULL, .msg_iovlen = 1};
+  if (j->args[5] > sizeof(struct sockaddr_storage)) {
+    log_refusal(c, "address-too-long", -EINVAL);
+    respond_rc(j, -EINVAL);
+    return;
   }
-  if (c.domain != AF_INET && c.domain != AF_INET6) {
-    /* vsock (the hypervisor), bluetooth, TIPC...: no business of a sample's. */
-    log_line("\"pid\":%d,\"tid\":%u,\"call\":\"%s\",\"family\":\"other\",\"domain\":%d,\"action\":\"block\",\"reason\":\"family\",\"result\":%d",
-             c.tgid, j->tid, call_name(j->nr), c.domain, -EPERM);
-    respond(j, 0, EPERM, 0);
-    goto out;
-  }
-  if (j->nr == __NR_connect) {
-    do_connect(&c);
-    goto out;
-  }
-  if (c.type == SOCK_STREAM) {
-    /* A stream socket ignores a send's address (Fast Open, which would not, is refused by the filter). */
-    respond(j, 0, 0, 1);
-    goto out;
-  }
-  if (j->nr == __NR_sendto) {
-    size_t len = (size_t)j->args[2];
-    char *payload = NULL;
-    struct sockaddr_storage dest;
-    memset(&dest, 0, sizeof dest);
-    long rc;
-    if (len > MAX_PAYLOAD) rc = -EMSGSIZE;
-    else if (j->args[5] > sizeof dest) rc = -EINVAL;
-    else if (!(payload = malloc(len ? len : 1))) rc = -ENOMEM;
-    else if (read_exact(c.memfd, payload, len, j->args[1]) != 0 || read_exact(c.memfd, &dest, (size_t)j->args[5], j->args[4]) != 0) rc = -EFAULT;
-    else if (ioctl(j->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &j->id) != 0) rc = -ESRCH;
+  /* The iovec lives in the guard, not the caller: read_message reads it from a local copy. */
+  struct message *msg = malloc(sizeof *msg);
+  long rc = -ENOMEM;
+  if (msg) {
+    msg->payload = NULL;
+    if (iov.iov_len > MAX_PAYLOAD) rc = -EMSGSIZE;
+    else if (!(msg->payload = malloc(iov.iov_len ? iov.iov_len : 1))) rc = -ENOMEM;
+    else if (read_exact(c->memfd, msg->payload, iov.iov_len, (uint64_t)(uintptr_t)iov.iov_base) != 0) rc = -EFAULT;
     else {
-      struct decision d;
-      decide(c.domain, c.type, &dest, (socklen_t)j->args[5], &d);
-      if (strcmp(d.action, "block") == 0) rc = -EPERM;
-      else {
-        rc = sendto(c.sfd, payload, len, (int)j->args[3] | MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&d.target, d.target_len);
-        if (rc < 0) rc = -errno;
-      }
-      log_ip(&c, &dest, (socklen_t)j->args[5], &d, rc, len);
+      msg->total = iov.iov_len;
+      msg->controllen = 0;
+      memset(&msg->dest, 0, sizeof msg->dest);
+      msg->has_name = m.msg_name != NULL && m.msg_namelen > 0;
+      msg->namelen = msg->has_name ? m.msg_namelen : 0;
+      if (msg->has_name && read_exact(c->memfd, &msg->dest, msg->namelen, j->args[4]) != 0) rc = -EFAULT;
+      else rc = send_message(c, msg, (int)j->args[3]);
     }
-    free(payload);
-    respond(j, rc < 0 ? 0 : rc, rc < 0 ? (int)-rc : 0, 0);
-    goto out;
+    free(msg->payload);
+    free(msg);
   }
-  if (j->nr == __NR_sendmsg) {
-    struct msghdr m;
-    long rc = read_exact(c.memfd, &m, sizeof m, j->args[1]) != 0 ? -EFAULT : send_datagram(&c, &m, (int)j->args[2]);
-    respond(j, rc < 0 ? 0 : rc, rc < 0 ? (int)-rc : 0, 0);
-    goto out;
-  }
-  /* sendmmsg: message by message, each length written back as the kernel would. */
+  if (rc == -EMSGSIZE || rc == -EFAULT || rc == -ENOMEM) log_refusal(c, "unreadable", rc);
+  respond_rc(j, rc);
+}
+
+static void do_sendmmsg(struct call *c) {
+  struct job *j = c->j;
+  /* Message by message, each length written back as the kernel would. */
   unsigned vlen = j->args[2] > 64 ? 64 : (unsigned)j->args[2];
   long sent = 0, rc = 0;
   for (unsigned i = 0; i < vlen; i++) {
     struct mmsghdr mm;
     uint64_t at = j->args[1] + (uint64_t)i * sizeof mm;
-    if (read_exact(c.memfd, &mm, sizeof mm, at) != 0) { rc = -EFAULT; break; }
-    rc = send_datagram(&c, &mm.msg_hdr, (int)j->args[3]);
+    if (read_exact(c->memfd, &mm, sizeof mm, at) != 0) { rc = -EFAULT; break; }
+    rc = send_msghdr(c, &mm.msg_hdr, (int)j->args[3]);
     if (rc < 0) break;
     unsigned len = (unsigned)rc;
-    if (pwrite(c.memfd, &len, sizeof len, (off_t)(at + offsetof(struct mmsghdr, msg_len))) != (ssize_t)sizeof len) { rc = -EFAULT; break; }
+    if (pwrite(c->memfd, &len, sizeof len, (off_t)(at + offsetof(struct mmsghdr, msg_len))) != (ssize_t)sizeof len) { rc = -EFAULT; break; }
     sent++;
   }
-  if (sent > 0) respond(j, sent, 0, 0);
-  else respond(j, 0, rc < 0 ? (int)-rc : EINVAL, 0);
+  if (sent > 0) respond(j, sent, 0);
+  else respond(j, 0, rc < 0 ? (int)-rc : EINVAL);
+}
+
+static void handle(struct job *j) {
+  struct call c = {.j = j, .tgid = (int)status_field(j->tid, "Tgid:", 0), .memfd = -1, .pidfd = -1, .sfd = -1, .domain = -1, .type = -1};
+  if (c.tgid <= 0) goto gone;
+  if (j->nr != __NR_connect && j->nr != __NR_sendto && j->nr != __NR_sendmsg && j->nr != __NR_sendmmsg) {
+    /* The filter notifies nothing else; should it ever, the guard does not know the call. */
+    log_refusal(&c, "unknown-call", -EPERM);
+    respond(j, 0, EPERM);
+    goto out;
+  }
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%u/mem", j->tid);
+  /* Read-write: sendmmsg reports each message's length back into the caller's array. */
+  c.memfd = open(path, (j->nr == __NR_sendmmsg ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+  if (c.memfd < 0) goto fail_closed;
+  c.pidfd = (int)syscall(SYS_pidfd_open, c.tgid, 0);
+  if (c.pidfd < 0) goto gone;
+  /* Still valid after pidfd_open: the pid cannot have been reused, the pidfd is the caller's. */
+  if (ioctl(j->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &j->id) != 0) goto gone;
+  c.sfd = (int)syscall(SYS_pidfd_getfd, c.pidfd, (int)j->args[0], 0);
+  if (c.sfd < 0) {
+    if (errno == EBADF) { respond(j, 0, EBADF); goto out; }
+    goto fail_closed;
+  }
+  /* From here on the guard works on its duplicate: the socket it classified is the one it uses,
+     whatever the caller's fd table says by then. */
+  socklen_t ol = sizeof c.domain;
+  if (getsockopt(c.sfd, SOL_SOCKET, SO_DOMAIN, &c.domain, &ol) != 0) { respond(j, 0, ENOTSOCK); goto out; }
+  ol = sizeof c.type;
+  if (getsockopt(c.sfd, SOL_SOCKET, SO_TYPE, &c.type, &ol) != 0) goto fail_closed;
+  ol = sizeof c.protocol;
+  if (getsockopt(c.sfd, SOL_SOCKET, SO_PROTOCOL, &c.protocol, &ol) != 0) goto fail_closed;
+
+  int known = c.domain == AF_UNIX || c.domain == AF_NETLINK;
+  if (c.domain == AF_INET || c.domain == AF_INET6)
+    known = (c.type == SOCK_STREAM && (c.protocol == IPPROTO_TCP || c.protocol == IPPROTO_MPTCP)) ||
+            (c.type == SOCK_DGRAM && c.protocol == IPPROTO_UDP);
+  if (!known) {
+    /* vsock (the hypervisor), ping sockets, SCTP, TIPC...: whatever the filter let be created, the
+       guard only performs calls it can classify. */
+    log_line("\"pid\":%d,\"tid\":%u,\"call\":\"%s\",\"family\":\"other\",\"domain\":%d,\"type\":%d,\"protocol\":%d,\"action\":\"block\","
+             "\"reason\":\"socket-kind\",\"result\":%d",
+             c.tgid, j->tid, call_name(j->nr), c.domain, c.type, c.protocol, -EPERM);
+    respond(j, 0, EPERM);
+    goto out;
+  }
+  if (j->nr == __NR_connect) do_connect(&c);
+  else if (j->nr == __NR_sendto) do_sendto(&c);
+  else if (j->nr == __NR_sendmsg) {
+    struct msghdr m;
+    long rc = read_exact(c.memfd, &m, sizeof m, j->args[1]) != 0 ? -EFAULT : send_msghdr(&c, &m, (int)j->args[2]);
+    respond_rc(j, rc);
+  } else do_sendmmsg(&c);
   goto out;
 
 fail_closed:
   /* Without the socket or the sample's memory the guard cannot decide safely: refuse the call. */
   log_line("\"pid\":%d,\"tid\":%u,\"call\":\"%s\",\"action\":\"block\",\"reason\":\"guard-error\",\"errno\":%d", c.tgid, j->tid,
            call_name(j->nr), errno);
-  respond(j, 0, EPERM, 0);
+  respond(j, 0, EPERM);
   goto out;
 gone:
-  respond(j, 0, ESRCH, 0);
+  respond(j, 0, ESRCH);
 out:
   if (c.sfd >= 0) close(c.sfd);
-  if (pidfd >= 0) close(pidfd);
+  if (c.pidfd >= 0) close(c.pidfd);
   if (c.memfd >= 0) close(c.memfd);
 }
 
@@ -768,17 +1030,29 @@ int main(int argc, char **argv) {
       memset(notif, 0, notif_size);
       if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, notif) == 0) {
         struct job *j = calloc(1, sizeof *j);
-        j->resp = calloc(1, resp_size);
+        if (j) j->resp = calloc(1, resp_size);
+        if (!j || !j->resp) {
+          /* Out of memory: refuse this call rather than leave it waiting. */
+          struct seccomp_notif_resp *r = calloc(1, resp_size);
+          if (r) {
+            r->id = notif->id;
+            r->error = -EPERM;
+            ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, r);
+            free(r);
+          }
+          free(j);
+          continue;
+        }
         j->resp_size = resp_size;
         j->listener = listener;
         j->id = notif->id;
         j->tid = notif->pid;
         j->nr = notif->data.nr;
         memcpy(j->args, notif->data.args, sizeof j->args);
-        /* A connect may block (a slow peer): it gets a thread. Sends never wait (MSG_DONTWAIT) and
-           are answered in line, which keeps the cost of a sendmsg-heavy sample down. */
+        /* Each call gets a thread: a connect or a stream send may block (a slow peer, a full
+           buffer) as it would for the sample, and must not hold up the other callers. */
         pthread_t t;
-        if (j->nr != __NR_connect || pthread_create(&t, &attr, worker, j) != 0) worker(j);
+        if (pthread_create(&t, &attr, worker, j) != 0) worker(j);
       }
     } else if (p[1].revents & (POLLHUP | POLLERR)) {
       listening = 0; /* no task uses the filter any more */
