@@ -10,9 +10,12 @@ children = []
 for n in range(CHILDREN):
     pid = os.fork()
     if pid == 0:
-        # Allocated after the fork and written byte by byte: private, resident pages.
-        block = bytearray(b"\x5a") * (48 << 20)
-        print(f"child {n} holds {len(block) >> 20} MiB", flush=True)
+        # Allocated after the fork and written: private, resident pages, 8 MiB at a time.
+        blocks = []
+        for _ in range(6):
+            blocks.append(bytearray(b"\x5a") * (8 << 20))
+            print(f"child {n} holds {8 * len(blocks)} MiB", flush=True)
+            time.sleep(0.1)
         time.sleep(60)
         os._exit(0)
     children.append(pid)
