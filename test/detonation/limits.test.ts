@@ -79,6 +79,8 @@ describe('limits', () => {
     expect(forkStorm).toMatchObject({ status: 'completed', timedOut: false, endReason: 'limit' });
     expect(forkStorm.limitsHit).toMatchObject({ processes: true, timeout: false });
     expect(forkStorm.limits.processes).toBe(PROCESS_LIMIT);
+    // Stopped or not, the refused forks are in the trace: the storm is still judged as one.
+    expect(forkStorm.behavior.destructive.map((i) => i.id)).toContain('destructive.fork-bomb');
     expect(elapsed.fork).toBeLessThan(15);
   });
 
