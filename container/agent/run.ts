@@ -14,7 +14,7 @@ import { limitsBroken, SandboxMeter } from './sandbox-meter';
  *
  *   guard (root: network policy, subreaper, private mounts when possible)
  *   → strace -f -q --seccomp-bpf -ttt -yy (root)
- *   → prlimit (CPU, AS, NPROC, FSIZE, NOFILE, CORE) → [taskset]
+ *   → prlimit (CPU, AS, NPROC, FSIZE, NOFILE, CORE, MSGQUEUE) → [taskset]
  *   → setpriv (sandbox uid, no_new_privs, no capabilities) → env -i → the sample
  *
  * then enforces the deadline, the idle timeout and the trace cap, and holds the whole sample (every
@@ -56,7 +56,9 @@ export interface RunSpec {
 export interface RawSample {
   time: number;
   processes: number;
+  /** CPU seconds of the whole tree so far, ended processes included. */
   cpuSeconds: number;
+  /** Sum of the processes' proportional set sizes. */
   rssBytes: number;
   diskBytes: number;
   traceBytes: number;
@@ -217,7 +219,9 @@ export const SHARED_LEFTOVER_DIRS = ['/run/lock', '/var/lock', '/dev/mqueue'] as
 /**
  * Removes what a run of `uid` left outside its processes: SysV IPC objects, lock files and message
  * queues, and the keys in its keyrings. Runs after the sweep (an attached SysV segment goes with
- * its last process) and before a run (an agent that died mid-run left them).
+ * its last process) and before a run (an agent that died mid-run left them). A sweep rather than
+ * an IPC namespace: there is none on Fargate, and one would hide the sample's detached SysV
+ * segments from the memory accounting, which reads /proc/sysvipc in the agent's namespace.
  */
 export async function removeKernelLeftovers(uid: number): Promise<void> {
   await removeSysvObjects(uid, tool('ipcrm'));
@@ -265,6 +269,9 @@ export async function runSandboxed(spec: RunSpec): Promise<RunResult> {
       `--fsize=${limits.fileSizeBytes}`,
       '--nofile=256',
       '--core=0',
+      // No POSIX message queues: they outlive the run, and where /dev/mqueue is not mounted
+      // (Docker, Fargate) the agent could not even list them to remove them.
+      '--msgqueue=0',
       '--',
     ],
   ];

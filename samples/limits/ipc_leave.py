@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SANDTRAP-TEST-SUSPICIOUS: leaves a SysV shared-memory segment (key 0x5A4D0001, readable by anyone)
-# and a lock file in /run/lock, each holding a marker, for a later run to find.
+# and a lock file in /run/lock, each holding a marker, for a later run to find; tries to leave a
+# POSIX message queue too.
 import ctypes
 import os
 
@@ -24,3 +25,8 @@ try:
     print("lock written", flush=True)
 except OSError as error:
     print("lock refused:", error, flush=True)
+mqd = libc.mq_open(b"/sandtrap-limits-probe", os.O_CREAT | os.O_RDWR, 0o666, None)
+if mqd < 0:
+    print("mqueue refused:", os.strerror(ctypes.get_errno()), flush=True)
+else:
+    print("mqueue created", flush=True)

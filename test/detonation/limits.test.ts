@@ -121,6 +121,8 @@ describe('limits', () => {
     expect(ipcLeave.status).toBe('completed');
     expect(ipcLeave.output.tail).toMatch(/shm created \d+/);
     expect(ipcLeave.output.tail).toContain('lock written');
+    // POSIX message queues are refused outright (RLIMIT_MSGQUEUE 0): nothing could list them to remove.
+    expect(ipcLeave.output.tail).toContain('mqueue refused');
     expect(afterLeave).toEqual({ segments: [], lockFile: false });
     expect(ipcFind.status).toBe('completed');
     expect(ipcFind.output.tail).toContain('shm: absent');
