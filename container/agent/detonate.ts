@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, open, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   parseAgentConfig,
@@ -22,7 +22,7 @@ import { prepareSample, type Preparation } from './prepare';
 import { ActivityRecorder } from './recorder';
 import { assembleReport, emptyBehavior, noLimitsHit } from './report';
 import { RuleEngine } from './rules';
-import { limitsFor, removeLeftovers, runSandboxed, sweepUid, type RunResult } from './run';
+import { limitsFor, removeLeftovers, removeTree, runSandboxed, sweepUid, type RunResult } from './run';
 import { leaseSandboxUser } from './sandbox-user';
 import { staticStrings, type StaticStrings } from './static';
 import { parseTraceFile } from './trace-parser';
@@ -369,7 +369,7 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
       await sweepUid(uid);
       if (!capabilities.mountNamespace) await removeLeftovers(uid, ['/tmp', '/var/tmp', '/dev/shm']);
     }
-    if (runDir && !process.env.SANDTRAP_KEEP_RUNS) await rm(runDir, { recursive: true, force: true });
+    if (runDir && !process.env.SANDTRAP_KEEP_RUNS) await removeTree(runDir);
     if (release) await release();
   }
 

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync } from 'node:fs';
-import { lstat, opendir, rm, stat } from 'node:fs/promises';
+import { lstat, opendir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { AgentConfig, LimitsHit } from '../../lambdas/core/detonation-report';
@@ -184,6 +184,22 @@ export async function sweepUid(uid: number): Promise<void> {
 }
 
 /**
+ * Removes a tree the sample may have shaped; never throws. GNU rm walks it by directory handle,
+ * so nesting past PATH_MAX (where Node's recursive rm fails with ENAMETOOLONG) does not stop it;
+ * it stays on the tree's own file system.
+ */
+export async function removeTree(path: string): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const remover = spawn(tool('rm'), ['-rf', '--one-file-system', '--', path], {
+      stdio: 'ignore',
+      env: { PATH: '/usr/bin:/bin' },
+    });
+    remover.on('error', () => resolve());
+    remover.on('close', () => resolve());
+  });
+}
+
+/**
  * Removes what the sandbox uid left in shared directories: its entries at the top, and its entries
  * in directories of others that anyone may write to (the only other places it could create one).
  */
@@ -209,7 +225,7 @@ export async function removeLeftovers(uid: number, dirs: readonly string[], maxE
     } catch {
       continue;
     }
-    for (const path of owned) await rm(path, { recursive: true, force: true }).catch(() => undefined);
+    for (const path of owned) await removeTree(path);
   }
 }
 
@@ -407,6 +423,7 @@ export async function runSandboxed(spec: RunSpec): Promise<RunResult> {
   }
   const exitStatus = await exited;
   stopping = true;
+  await meter.settle();
   // Whatever still runs as the sandbox uid has left the traced tree (or was never traced: no -f).
   await sweepUid(uid);
   await removeKernelLeftovers(uid);

@@ -57,12 +57,17 @@ export function limitsBroken(reading: MeterReading, limits: MeterLimits): (keyof
   return broken;
 }
 
-/** Reads the sandbox uid's use, storage at a slower pace than processes (a walk costs more). */
+/**
+ * Reads the sandbox uid's use. Storage is walked at a slower pace and beside the readings (a walk
+ * of many entries takes longer than the interval in which memory and CPU must be checked).
+ */
 export class SandboxMeter {
   private baseline: StorageUse = { diskBytes: 0, memoryBytes: 0, entries: 0, capped: false };
   private storage: StorageUse = { diskBytes: 0, memoryBytes: 0, entries: 0, capped: false };
   private nextStorage = 0;
   private cpuSeconds = 0;
+  /** The storage walk under way: it runs beside the readings, which use the last finished one. */
+  private walking: Promise<void> | null = null;
 
   constructor(
     private readonly uid: number,
@@ -82,16 +87,7 @@ export class SandboxMeter {
     const usage = await measureSandbox(this.uid, chainRoot);
     const live = usage.processes.filter((p) => p.state !== 'Z');
     const pids = live.map((p) => p.pid);
-    if (now >= this.nextStorage && pids.length > 0) {
-      const started = Date.now();
-      this.storage = await storageOfUid({
-        uid: this.uid,
-        dirs: [this.home, ...SCRATCH_DIRS],
-        pids,
-        ...this.entryCap(),
-      });
-      this.nextStorage = Date.now() + Math.max(STORAGE_MIN_INTERVAL_MS, (Date.now() - started) * STORAGE_DUTY);
-    }
+    if (now >= this.nextStorage && pids.length > 0 && !this.walking) this.walking = this.walk(pids);
     const detachedShm = (await sysvObjectsOfUid(this.uid))
       // An attached segment's resident pages are in its processes' PSS already.
       .filter((o) => o.kind === 'shm' && o.attached === 0)
@@ -110,6 +106,29 @@ export class SandboxMeter {
       vmPeakBytes: usage.vmPeakBytes,
       cpusAllowed: new Map(live.map((p) => [p.pid, p.cpusAllowed])),
     };
+  }
+
+  /** Waits for a storage walk under way (the run is over; nothing may touch its files after). */
+  async settle(): Promise<void> {
+    await this.walking;
+  }
+
+  private async walk(pids: number[]): Promise<void> {
+    const started = Date.now();
+    try {
+      this.storage = await storageOfUid({
+        uid: this.uid,
+        dirs: [this.home, ...SCRATCH_DIRS],
+        pids,
+        ...this.entryCap(),
+      });
+    } catch {
+      // Not measured is not small.
+      this.storage = { ...this.storage, capped: true };
+    } finally {
+      this.nextStorage = Date.now() + Math.max(STORAGE_MIN_INTERVAL_MS, (Date.now() - started) * STORAGE_DUTY);
+      this.walking = null;
+    }
   }
 
   private entryCap(): { maxEntries?: number } {

@@ -162,7 +162,8 @@ async function measureDir(tally: Tally, root: string, dir: string): Promise<void
   let info: Stats;
   try {
     info = await stat(path);
-  } catch {
+  } catch (error) {
+    if (!vanished(error)) tally.use.capped = true;
     return;
   }
   if (!info.isDirectory()) return;
@@ -181,7 +182,17 @@ async function measureDir(tally: Tally, root: string, dir: string): Promise<void
   await walk(tally, path);
 }
 
-/** Walks `top` without following links, counting the uid's entries. */
+/** Errors that mean "gone meanwhile"; any other leaves part of the tree unmeasured. */
+function vanished(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/**
+ * Walks `top` without following links, counting the uid's entries. An entry that cannot be read
+ * for any reason but its removal (a path nested past PATH_MAX, say) makes the walk `capped`:
+ * what cannot be measured is not taken to be small.
+ */
 async function walk(tally: Tally, top: string): Promise<void> {
   const stack = [top];
   while (stack.length > 0) {
@@ -190,7 +201,9 @@ async function walk(tally: Tally, top: string): Promise<void> {
     try {
       // Streamed, not read whole: a directory of millions of names costs the agent no memory.
       dir = await opendir(current, { bufferSize: 256 });
-    } catch {
+    } catch (error) {
+      if (!vanished(error)) tally.use.capped = true;
+      if (tally.use.capped) return;
       continue;
     }
     try {
@@ -200,8 +213,10 @@ async function walk(tally: Tally, top: string): Promise<void> {
         let info: Stats;
         try {
           info = await lstat(path);
-        } catch {
-          continue; // removed meanwhile
+        } catch (error) {
+          if (vanished(error)) continue;
+          tally.use.capped = true;
+          return;
         }
         if (info.uid === tally.uid) {
           await tally.add(info, info.isDirectory() || info.isFile() ? path : current);
@@ -210,6 +225,9 @@ async function walk(tally: Tally, top: string): Promise<void> {
         // Every directory is entered: the sample may write in a world-writable one anywhere below.
         if (info.isDirectory()) stack.push(path);
       }
+    } catch (error) {
+      // The directory went away while it was read.
+      if (!vanished(error)) tally.use.capped = true;
     } finally {
       await dir.close().catch(() => undefined);
     }

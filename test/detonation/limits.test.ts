@@ -11,6 +11,16 @@ import { detonate, FAST, PresignedStandIn } from './harness';
 const PROBE_KEY = 0x5a4d0001;
 const PROBE_LOCK = '/run/lock/sandtrap-limits-probe.lock';
 
+/** Nests a file past PATH_MAX in its home, where no walk or rm by path reaches it, then waits. */
+const DEEP_TREE = `import os, time
+os.mkdir("deep"); os.chdir("deep")
+for _ in range(20):
+    os.mkdir("d" * 250); os.chdir("d" * 250)
+open("hidden", "wb").write(b"z" * (1 << 20))
+print("nested", flush=True)
+time.sleep(30)
+`;
+
 /** Ids of the SysV shared-memory segments with `key`, whoever owns them. */
 async function segmentsWithKey(key: number): Promise<string[]> {
   const rows = (await readFile('/proc/sysvipc/shm', 'latin1')).split('\n').slice(1);
@@ -30,6 +40,7 @@ let forkStorm: DetonationReport;
 let endlessLoop: DetonationReport;
 let oversizeWrite: DetonationReport;
 let memoryHog: DetonationReport;
+let deepTree: DetonationReport;
 let ipcLeave: DetonationReport;
 let ipcFind: DetonationReport;
 /** What /proc/sysvipc and /run/lock held right after the leaving run. */
@@ -51,7 +62,7 @@ beforeAll(async () => {
     return [left, await detonate(s3, { file: 'limits/ipc_find.py' }, FAST)];
   };
   let ipc: [DetonationReport, DetonationReport];
-  [forkStorm, endlessLoop, oversizeWrite, memoryHog, ipc] = await Promise.all([
+  [forkStorm, endlessLoop, oversizeWrite, memoryHog, ipc, deepTree] = await Promise.all([
     // Idle detection off, and a deadline far away: the process limit must be what ends it.
     timed('fork', () =>
       detonate(s3, { file: 'limits/fork_storm.py' }, { timeout: 20, idle_timeout: 0, sample_interval: 0.25 }),
@@ -68,6 +79,11 @@ beforeAll(async () => {
     timed('write', () => detonate(s3, { file: 'limits/oversize_write.py' }, { timeout: 8, disk_limit: '8m' })),
     timed('memory', () => detonate(s3, { file: 'limits/memory_hog.py' }, { timeout: 8, memory_limit: '256m' })),
     leaveThenFind(),
+    detonate(
+      s3,
+      { name: 'deep_tree.py', body: Buffer.from(DEEP_TREE) },
+      { timeout: 10, idle_timeout: 0, sample_interval: 0.25 },
+    ),
   ]);
   [ipcLeave, ipcFind] = ipc;
 }, 120_000);
@@ -128,5 +144,11 @@ describe('limits', () => {
     expect(ipcFind.output.tail).toContain('shm: absent');
     expect(ipcFind.output.tail).toContain('lock: absent');
     expect(ipcFind.output.tail).not.toContain('sandtrap-limits-ipc-marker');
+  });
+
+  it('stops a sample that nests its files past PATH_MAX, and still delivers the report', () => {
+    expect(deepTree.output.tail).toContain('nested');
+    expect(deepTree).toMatchObject({ status: 'completed', endReason: 'limit', timedOut: false });
+    expect(deepTree.limitsHit.disk).toBe(true);
   });
 });

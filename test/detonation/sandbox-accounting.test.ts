@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chown, link, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chown, link, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { clearKeyrings, removeSysvObjects, sysvObjectsOfUid } from '../../container/agent/kernel-objects';
@@ -7,7 +8,8 @@ import { type MeterReading, limitsBroken } from '../../container/agent/sandbox-m
 import { measureSandbox } from '../../container/agent/sandbox-usage';
 import { leaseSandboxUser, type SandboxUser } from '../../container/agent/sandbox-user';
 import { storageOfUid } from '../../container/agent/storage';
-import { sweepUid, tool, widerThan } from '../../container/agent/run';
+import { processesOfUid } from '../../container/agent/procfs';
+import { removeTree, sweepUid, tool, widerThan } from '../../container/agent/run';
 
 /**
  * The accounting behind the whole-sample limits, measured on real processes of a leased sandbox
@@ -60,12 +62,14 @@ beforeAll(async () => {
 afterEach(async () => {
   await sweepUid(user.uid);
   started.length = 0;
+  // Orphans killed by the sweep are zombies until init reaps them; the next test counts processes.
+  await expect.poll(async () => (await processesOfUid(user.uid, { zombies: true })).length, { timeout: 5000 }).toBe(0);
 });
 
 afterAll(async () => {
   await sweepUid(user.uid);
   await removeSysvObjects(user.uid, tool('ipcrm'));
-  await rm(scratch, { recursive: true, force: true });
+  await removeTree(scratch);
   await user.release();
 });
 
@@ -156,6 +160,24 @@ describe('storage by ownership', () => {
     expect(full.diskBytes).toBeGreaterThanOrEqual(MiB);
   });
 
+  it('fails closed on a tree nested deeper than a path can name', async () => {
+    // Twenty levels of 250-character names: past PATH_MAX, where lstat by path gives up.
+    await asSandbox(
+      python(`
+import os
+os.mkdir("deep"); os.chdir("deep")
+for _ in range(20):
+    os.mkdir("d" * 250); os.chdir("d" * 250)
+open("hidden", "wb").write(b"z" * (1 << 20))
+print("ready", flush=True)`),
+    );
+    const use = await storageOfUid({ uid: user.uid, dirs: [join(scratch, 'deep')], pids: [] });
+    expect(use.capped).toBe(true);
+    // And the tree can still be removed (Node's own recursive rm gives up on it).
+    await removeTree(join(scratch, 'deep'));
+    expect(existsSync(join(scratch, 'deep'))).toBe(false);
+  });
+
   it('counts a file the sample deleted but holds open', async () => {
     const child = await asSandbox(
       python(`
@@ -164,7 +186,9 @@ f = open("vanishing", "wb"); os.unlink("vanishing")
 f.write(b"z" * (3 << 20)); f.flush(); os.fsync(f.fileno())
 print("ready", flush=True); time.sleep(30)`),
     );
-    const use = await storageOfUid({ uid: user.uid, dirs: [scratch], pids: [child.pid as number] });
+    // No directory to walk: only the open file can show the bytes.
+    const use = await storageOfUid({ uid: user.uid, dirs: [], pids: [child.pid as number] });
+    expect(use.capped).toBe(false);
     expect(use.diskBytes).toBeGreaterThanOrEqual(3 * MiB);
   });
 
