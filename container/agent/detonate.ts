@@ -266,7 +266,8 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
     const hide = [...new Set(agentFiles)].filter(
       (p) => existsSync(p) && !home.startsWith(`${p}/`) && !privateDir.startsWith(`${p}/`),
     );
-    const tmpfs = ['/tmp', '/var/tmp', '/dev/shm']
+    // /run/lock too: lock files are a channel between runs (and between detonations on one host).
+    const tmpfs = ['/tmp', '/var/tmp', '/dev/shm', '/run/lock']
       .filter((d) => existsSync(d) && !runDir?.startsWith(`${d}/`))
       .map((dir) => ({ dir, bytes: cfg.diskLimit }));
 

@@ -1,4 +1,5 @@
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { readFile, readlink } from 'node:fs/promises';
 
 /**
  * The sandbox's processes as /proc shows them. A process is the sandbox's when its real uid is the
@@ -60,38 +61,41 @@ function isPid(entry: string): boolean {
   return /^\d{1,10}$/.test(entry);
 }
 
-/** Every process /proc shows now; processes that end during the scan are left out. */
+/**
+ * Every process /proc shows now; processes that end during the scan are left out. The reads are
+ * synchronous: /proc files are generated in memory, and a scan of a few hundred costs a third of
+ * the CPU time that as many asynchronous reads cost (the runner scans four times a second).
+ */
 export async function scanProcesses(): Promise<ProcessEntry[]> {
   let entries: string[];
   try {
-    entries = await readdir('/proc');
+    entries = readdirSync('/proc');
   } catch {
     return [];
   }
   const out: ProcessEntry[] = [];
-  await Promise.all(
-    entries.filter(isPid).map(async (entry) => {
-      let status: string;
-      try {
-        status = await readFile(`/proc/${entry}/status`, 'latin1');
-      } catch {
-        return; // gone meanwhile
-      }
-      const uid = natural(statusField(status, 'Uid')?.split(/\s+/)[0]);
-      const ppid = natural(statusField(status, 'PPid'));
-      if (uid === null || ppid === null) return;
-      out.push({
-        pid: Number(entry),
-        ppid,
-        uid,
-        state: statusField(status, 'State')?.[0] ?? '?',
-        threads: natural(statusField(status, 'Threads')) ?? 1,
-        vmPeakBytes: kilobytes(statusField(status, 'VmPeak')),
-        rssBytes: kilobytes(statusField(status, 'VmRSS')),
-        cpusAllowed: statusField(status, 'Cpus_allowed_list') ?? '',
-      });
-    }),
-  );
+  for (const entry of entries) {
+    if (!isPid(entry)) continue;
+    let status: string;
+    try {
+      status = readFileSync(`/proc/${entry}/status`, 'latin1');
+    } catch {
+      continue; // gone meanwhile
+    }
+    const uid = natural(statusField(status, 'Uid')?.split(/\s+/)[0]);
+    const ppid = natural(statusField(status, 'PPid'));
+    if (uid === null || ppid === null) continue;
+    out.push({
+      pid: Number(entry),
+      ppid,
+      uid,
+      state: statusField(status, 'State')?.[0] ?? '?',
+      threads: natural(statusField(status, 'Threads')) ?? 1,
+      vmPeakBytes: kilobytes(statusField(status, 'VmPeak')),
+      rssBytes: kilobytes(statusField(status, 'VmRSS')),
+      cpusAllowed: statusField(status, 'Cpus_allowed_list') ?? '',
+    });
+  }
   return out;
 }
 

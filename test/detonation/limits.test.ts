@@ -1,3 +1,4 @@
+import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -5,11 +6,22 @@ import type { DetonationReport } from '../../lambdas/core/detonation-report';
 import { processesOfUid } from '../../container/agent/procfs';
 import { PROCESS_LIMIT } from '../../container/agent/run';
 import { FIRST_SANDBOX_UID } from '../../container/agent/sandbox-user';
-import { detonate, FAST, PresignedStandIn } from './harness';
+import { detonate, FAST, PresignedStandIn, SAMPLES } from './harness';
 
-/** The key and lock file of samples/limits/ipc_leave.py. */
-const PROBE_KEY = 0x5a4d0001;
-const PROBE_LOCK = '/run/lock/sandtrap-limits-probe.lock';
+/**
+ * The key and lock file of samples/limits/ipc_leave.py and ipc_find.py, made unique per test run so
+ * that two runs of this file at once do not find each other's.
+ */
+const PROBE_KEY = 0x5a000000 + randomInt(0xffffff);
+const PROBE_LOCK = `/run/lock/sandtrap-limits-probe-${randomBytes(4).toString('hex')}.lock`;
+
+/** One of the IPC probes with this run's key and lock file. */
+async function ipcProbe(file: string): Promise<{ name: string; body: Buffer }> {
+  const text = (await readFile(`${SAMPLES}limits/${file}`, 'utf8'))
+    .replaceAll('0x5A4D0001', `0x${PROBE_KEY.toString(16)}`)
+    .replaceAll('/run/lock/sandtrap-limits-probe.lock', PROBE_LOCK);
+  return { name: file, body: Buffer.from(text) };
+}
 
 /** Nests a file past PATH_MAX in its home, where no walk or rm by path reaches it, then waits. */
 const DEEP_TREE = `import os, time
@@ -57,9 +69,9 @@ beforeAll(async () => {
   };
   // One run leaves a SysV segment and a lock file, the next looks for them.
   const leaveThenFind = async (): Promise<[DetonationReport, DetonationReport]> => {
-    const left = await detonate(s3, { file: 'limits/ipc_leave.py' }, FAST);
+    const left = await detonate(s3, await ipcProbe('ipc_leave.py'), FAST);
     afterLeave = { segments: await segmentsWithKey(PROBE_KEY), lockFile: existsSync(PROBE_LOCK) };
-    return [left, await detonate(s3, { file: 'limits/ipc_find.py' }, FAST)];
+    return [left, await detonate(s3, await ipcProbe('ipc_find.py'), FAST)];
   };
   let ipc: [DetonationReport, DetonationReport];
   [forkStorm, endlessLoop, oversizeWrite, memoryHog, ipc, deepTree] = await Promise.all([
@@ -97,7 +109,6 @@ describe('limits', () => {
     expect(forkStorm.limits.processes).toBe(PROCESS_LIMIT);
     // Stopped or not, the refused forks are in the trace: the storm is still judged as one.
     expect(forkStorm.behavior.destructive.map((i) => i.id)).toContain('destructive.fork-bomb');
-    expect(elapsed.fork).toBeLessThan(15);
   });
 
   it('stops an endless loop at its CPU budget, well before the deadline', () => {

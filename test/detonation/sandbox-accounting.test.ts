@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chown, link, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, chown, link, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { clearKeyrings, removeSysvObjects, sysvObjectsOfUid } from '../../container/agent/kernel-objects';
@@ -9,7 +9,7 @@ import { measureSandbox } from '../../container/agent/sandbox-usage';
 import { leaseSandboxUser, type SandboxUser } from '../../container/agent/sandbox-user';
 import { storageOfUid } from '../../container/agent/storage';
 import { processesOfUid } from '../../container/agent/procfs';
-import { removeTree, sweepUid, tool, widerThan } from '../../container/agent/run';
+import { removeLeftovers, removeTree, sweepUid, tool, widerThan } from '../../container/agent/run';
 
 /**
  * The accounting behind the whole-sample limits, measured on real processes of a leased sandbox
@@ -256,6 +256,23 @@ describe('limits of a reading', () => {
 });
 
 describe('kernel objects a run leaves', () => {
+  it('removes the entries of the uid from shared directories, down into ones anyone may write to', async () => {
+    const shared = join(scratch, 'shared');
+    await mkdir(join(shared, 'open-to-all', 'nested'), { recursive: true });
+    await chmod(shared, 0o1777);
+    await chmod(join(shared, 'open-to-all'), 0o1777);
+    const owned = [join(shared, 'left.lock'), join(shared, 'open-to-all', 'left.pid')];
+    for (const path of owned) {
+      await writeFile(path, 'marker');
+      await chown(path, user.uid, user.uid);
+    }
+    await writeFile(join(shared, 'roots.lock'), 'keep');
+    await removeLeftovers(user.uid, [shared]);
+    expect(owned.filter((path) => existsSync(path))).toEqual([]);
+    expect(existsSync(join(shared, 'roots.lock'))).toBe(true);
+    expect(existsSync(join(shared, 'open-to-all', 'nested'))).toBe(true);
+  });
+
   it("removes the uid's SysV shared memory, semaphores and message queues", async () => {
     await asSandbox([
       '/bin/sh',

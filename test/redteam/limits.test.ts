@@ -14,10 +14,11 @@ import { detonateThrough, detonatorsUnderTest } from './harness';
 
 /** Common settings: idle detection off (the probes sleep once they hold their bytes). */
 const BASE = { idle_timeout: 0, sample_interval: 0.25 };
-const MEMORY = { ...BASE, timeout: 20, memory_limit: '128m' };
-const DISK = { ...BASE, timeout: 30, disk_limit: '16m' };
-/** A quarter of a CPU for 12 s: a 3 CPU-second budget, however many CPUs the sample grabs. */
-const CPU = { ...BASE, timeout: 12, cpu_limit: 0.25 };
+const MEMORY = { ...BASE, timeout: 30, memory_limit: '128m' };
+// Generous deadlines: the limit, not the deadline, must end each probe, even on a loaded machine.
+const DISK = { ...BASE, timeout: 60, disk_limit: '16m' };
+/** A tenth of a CPU for 30 s: a 3 CPU-second budget, however many CPUs the sample grabs. */
+const CPU = { ...BASE, timeout: 30, cpu_limit: 0.1 };
 const CPU_BUDGET = 3;
 
 async function probe(file: string): Promise<{ name: string; body: Buffer }> {
@@ -28,19 +29,16 @@ for (const { name, detonator } of detonatorsUnderTest()) {
   describe(`whole-sample limits (${name} detonator)`, () => {
     const s3 = new PresignedStandIn();
     const reports: Record<string, DetonationReport> = {};
-    const elapsed: Record<string, number> = {};
 
     beforeAll(async () => {
       await s3.start();
       const run = async (key: string, file: string, config: AgentConfigInput) => {
-        const start = Date.now();
         reports[key] = (await detonateThrough(detonator, s3, await probe(file), config)).report;
-        elapsed[key] = (Date.now() - start) / 1000;
       };
       // Two at a time: the machine has two cores, and the CPU probe needs them to mean anything.
       await Promise.all([run('memory', 'aggregate_memory.py', MEMORY), run('disk', 'many_small_files.py', DISK)]);
       await run('cpu', 'affinity_widen.py', CPU);
-    }, 150_000);
+    }, 240_000);
 
     afterAll(() => s3.stop());
 
@@ -52,7 +50,6 @@ for (const { name, detonator } of detonatorsUnderTest()) {
       // No single process was refused its allocation: only the sum broke the limit.
       expect(report.output.tail).not.toContain('MemoryError');
       expect(report.output.tail).toMatch(/child \d holds \d+ MiB/);
-      expect(elapsed.memory).toBeLessThan(20);
     });
 
     it('stops a sample hiding its writes behind 20,005 empty files, at the disk limit', () => {
@@ -60,7 +57,6 @@ for (const { name, detonator } of detonatorsUnderTest()) {
       expect(report).toMatchObject({ status: 'completed', endReason: 'limit', timedOut: false });
       expect(report.limitsHit.disk).toBe(true);
       expect(report.output.tail).toContain('small files written');
-      expect(elapsed.disk).toBeLessThan(30);
     });
 
     it('holds a sample that widens its CPU affinity to its CPU budget', () => {
@@ -69,14 +65,13 @@ for (const { name, detonator } of detonatorsUnderTest()) {
       expect(report.output.tail).toMatch(/widened to \[0, 1(, \d+)*\]/);
       expect(report).toMatchObject({ status: 'completed', timedOut: false });
       expect(report.limitsHit.cpu).toBe(true);
-      expect(report.limits).toMatchObject({ cpus: 0.25, cpuSeconds: CPU_BUDGET });
+      expect(report.limits).toMatchObject({ cpus: 0.1, cpuSeconds: CPU_BUDGET });
       // Summed over the tree, readings stop within one interval's worth of two CPUs past the budget.
       const used = Math.max(...report.resourceUsage.items.map((s) => s.cpuSeconds));
       expect(used).toBeGreaterThanOrEqual(CPU_BUDGET);
       expect(used).toBeLessThan(CPU_BUDGET + 1);
       // Its widened processes were put back on the one CPU it was given.
       expect(report.output.tail).toMatch(/burner \d now on \[0\]/);
-      expect(elapsed.cpu).toBeLessThan(12);
     });
   });
 }
