@@ -10,7 +10,7 @@ import { processesOfUid } from './procfs';
 import { limitsBroken, SandboxMeter } from './sandbox-meter';
 
 /**
- * Runs one program of the sample under the notes' isolation recipe (§4.1):
+ * Runs one program of the sample under this isolation chain:
  *
  *   guard (root: network policy, subreaper, private mounts when possible)
  *   → strace -f -q --seccomp-bpf -ttt -yy (root)
@@ -26,7 +26,7 @@ import { limitsBroken, SandboxMeter } from './sandbox-meter';
 
 /** Processes (tasks) the sandbox uid may have at once: enough for shells and pools, not for a fork bomb. */
 export const PROCESS_LIMIT = 64;
-/** The largest trace kept (notes §7.1: about 13 s of strace's peak output). */
+/** The largest trace kept: about 13 s of strace's peak output (some 20,000 lines a second). */
 export const TRACE_CAP_BYTES = 256 * 1024 * 1024;
 const GRACE_MS = 5000;
 
