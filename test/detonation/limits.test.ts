@@ -53,6 +53,7 @@ let endlessLoop: DetonationReport;
 let oversizeWrite: DetonationReport;
 let memoryHog: DetonationReport;
 let deepTree: DetonationReport;
+let tmpfsFill: DetonationReport;
 let ipcLeave: DetonationReport;
 let ipcFind: DetonationReport;
 /** What /proc/sysvipc and /run/lock held right after the leaving run. */
@@ -74,7 +75,7 @@ beforeAll(async () => {
     return [left, await detonate(s3, await ipcProbe('ipc_find.py'), FAST)];
   };
   let ipc: [DetonationReport, DetonationReport];
-  [forkStorm, endlessLoop, oversizeWrite, memoryHog, ipc, deepTree] = await Promise.all([
+  [forkStorm, endlessLoop, oversizeWrite, memoryHog, ipc, deepTree, tmpfsFill] = await Promise.all([
     // Idle detection off, and a deadline far away: the process limit must be what ends it.
     timed('fork', () =>
       detonate(s3, { file: 'limits/fork_storm.py' }, { timeout: 20, idle_timeout: 0, sample_interval: 0.25 }),
@@ -95,6 +96,17 @@ beforeAll(async () => {
       s3,
       { name: 'deep_tree.py', body: Buffer.from(DEEP_TREE) },
       { timeout: 10, idle_timeout: 0, sample_interval: 0.25 },
+    ),
+    // 48 MiB in /tmp and /dev/shm against 32 MiB of memory: files in a tmpfs are memory.
+    detonate(
+      s3,
+      {
+        name: 'tmpfs_fill.sh',
+        body: Buffer.from(
+          '#!/bin/sh\ndd if=/dev/zero of=/tmp/fill bs=1M count=24 2>/dev/null\ndd if=/dev/zero of=/dev/shm/fill bs=1M count=24 2>/dev/null\necho filled\nsleep 30\n',
+        ),
+      },
+      { timeout: 15, idle_timeout: 0, sample_interval: 0.25, memory_limit: '32m' },
     ),
   ]);
   [ipcLeave, ipcFind] = ipc;
@@ -161,5 +173,11 @@ describe('limits', () => {
     expect(deepTree.output.tail).toContain('nested');
     expect(deepTree).toMatchObject({ status: 'completed', endReason: 'limit', timedOut: false });
     expect(deepTree.limitsHit.disk).toBe(true);
+  });
+
+  it('counts what a sample keeps in /tmp and /dev/shm against its memory', () => {
+    expect(tmpfsFill.output.tail).toContain('filled');
+    expect(tmpfsFill).toMatchObject({ status: 'completed', endReason: 'limit', timedOut: false });
+    expect(tmpfsFill.limitsHit.memory).toBe(true);
   });
 });
