@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, open, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   parseAgentConfig,
@@ -22,7 +22,7 @@ import { prepareSample, type Preparation } from './prepare';
 import { ActivityRecorder } from './recorder';
 import { assembleReport, emptyBehavior, noLimitsHit } from './report';
 import { RuleEngine } from './rules';
-import { limitsFor, removeLeftovers, runSandboxed, sweepUid, type RunResult } from './run';
+import { limitsFor, removeLeftovers, removeTree, runSandboxed, sweepUid, type RunResult } from './run';
 import { leaseSandboxUser } from './sandbox-user';
 import { staticStrings, type StaticStrings } from './static';
 import { parseTraceFile } from './trace-parser';
@@ -266,7 +266,8 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
     const hide = [...new Set(agentFiles)].filter(
       (p) => existsSync(p) && !home.startsWith(`${p}/`) && !privateDir.startsWith(`${p}/`),
     );
-    const tmpfs = ['/tmp', '/var/tmp', '/dev/shm']
+    // /run/lock too: lock files are a channel between runs (and between detonations on one host).
+    const tmpfs = ['/tmp', '/var/tmp', '/dev/shm', '/run/lock']
       .filter((d) => existsSync(d) && !runDir?.startsWith(`${d}/`))
       .map((dir) => ({ dir, bytes: cfg.diskLimit }));
 
@@ -369,7 +370,7 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
       await sweepUid(uid);
       if (!capabilities.mountNamespace) await removeLeftovers(uid, ['/tmp', '/var/tmp', '/dev/shm']);
     }
-    if (runDir && !process.env.SANDTRAP_KEEP_RUNS) await rm(runDir, { recursive: true, force: true });
+    if (runDir && !process.env.SANDTRAP_KEEP_RUNS) await removeTree(runDir);
     if (release) await release();
   }
 

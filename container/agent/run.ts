@@ -1,28 +1,32 @@
 import { spawn } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync } from 'node:fs';
-import { lstat, readdir, rm, stat } from 'node:fs/promises';
+import { lstat, opendir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { AgentConfig, LimitsHit } from '../../lambdas/core/detonation-report';
 import { guardArguments, type GuardOptions } from './guard';
+import { clearKeyrings, removeSysvObjects } from './kernel-objects';
 import { processesOfUid } from './procfs';
+import { limitsBroken, SandboxMeter } from './sandbox-meter';
 
 /**
- * Runs one program of the sample under the notes' isolation recipe (§4.1):
+ * Runs one program of the sample under this isolation chain:
  *
  *   guard (root: network policy, subreaper, private mounts when possible)
  *   → strace -f -q --seccomp-bpf -ttt -yy (root)
- *   → prlimit (CPU, AS, NPROC, FSIZE, NOFILE, CORE) → [taskset]
+ *   → prlimit (CPU, AS, NPROC, FSIZE, NOFILE, CORE, MSGQUEUE) → [taskset]
  *   → setpriv (sandbox uid, no_new_privs, no capabilities) → env -i → the sample
  *
- * then enforces the deadline, the idle timeout, the disk and trace caps, samples resource use, and
- * ends with a sweep that kills every process of the sandbox uid (a killed strace only detaches its
- * tracees, and daemonised children have left every process group).
+ * then enforces the deadline, the idle timeout and the trace cap, and holds the whole sample (every
+ * process of the sandbox uid together) to its CPU, memory, process and disk limits by sampling;
+ * the per-process rlimits stay as a first line. It ends with a sweep that kills every process of
+ * the sandbox uid (a killed strace only detaches its tracees, and daemonised children have left
+ * every process group), and removes the kernel objects the run left (SysV IPC, lock files, keys).
  */
 
 /** Processes (tasks) the sandbox uid may have at once: enough for shells and pools, not for a fork bomb. */
 export const PROCESS_LIMIT = 64;
-/** The largest trace kept (notes §7.1: about 13 s of strace's peak output). */
+/** The largest trace kept: about 13 s of strace's peak output (some 20,000 lines a second). */
 export const TRACE_CAP_BYTES = 256 * 1024 * 1024;
 const GRACE_MS = 5000;
 
@@ -52,7 +56,9 @@ export interface RunSpec {
 export interface RawSample {
   time: number;
   processes: number;
+  /** CPU seconds of the whole tree so far, ended processes included. */
   cpuSeconds: number;
+  /** Sum of the processes' proportional set sizes. */
   rssBytes: number;
   diskBytes: number;
   traceBytes: number;
@@ -86,6 +92,44 @@ export function limitsFor(config: AgentConfig, timeoutSeconds: number) {
     fileSizeBytes: config.diskLimit,
     diskBytes: config.diskLimit,
   };
+}
+
+/** How often the runner reads the sample's use and holds it against the limits. */
+const ENFORCEMENT_INTERVAL_MS = 250;
+/** Processes whose affinity is put back per reading: a sample widening it in a loop gets its CPU budget, not the agent's time. */
+const MAX_REPINS_PER_READING = 8;
+
+/** The CPUs 0..count-1, as taskset takes them. */
+function cpuList(count: number): string {
+  return Array.from({ length: count }, (_, i) => i).join(',');
+}
+
+/** Whether a kernel CPU list ("0-1,3") names a CPU at or beyond `count`, or does not parse. */
+export function widerThan(list: string, count: number): boolean {
+  if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(list)) return true;
+  return list.split(',').some((range) => Math.max(...range.split('-').map(Number)) >= count);
+}
+
+/**
+ * Puts back the affinity of processes that widened theirs (sched_setaffinity is theirs to call).
+ * The CPU budget holds without this, summed over the tree; this keeps the sample to the CPUs it
+ * was given while it runs.
+ */
+async function repin(cpusAllowed: ReadonlyMap<number, string>, count: number): Promise<void> {
+  const widened = [...cpusAllowed].filter(([, list]) => widerThan(list, count)).slice(0, MAX_REPINS_PER_READING);
+  await Promise.all(
+    widened.map(
+      ([pid]) =>
+        new Promise<void>((resolve) => {
+          const taskset = spawn(tool('taskset'), ['-a', '-p', '-c', cpuList(count), String(pid)], {
+            stdio: 'ignore',
+            env: { PATH: '/usr/bin:/bin' },
+          });
+          taskset.on('error', () => resolve());
+          taskset.on('close', () => resolve());
+        }),
+    ),
+  );
 }
 
 /** Where the tools of the chain live; absolute paths keep PATH searches (failed execs) out of the trace. */
@@ -139,52 +183,66 @@ export async function sweepUid(uid: number): Promise<void> {
   }
 }
 
-/** Bytes under `dir` (regular files), walking at most `maxEntries` entries. */
-export async function diskUsage(dir: string, maxEntries = 20000): Promise<number> {
-  let total = 0;
-  let seen = 0;
-  const stack = [dir];
-  while (stack.length > 0 && seen < maxEntries) {
-    const current = stack.pop() as string;
-    let names: string[];
-    try {
-      names = await readdir(current);
-    } catch {
-      continue;
-    }
-    for (const name of names) {
-      if (++seen > maxEntries) break;
-      const path = join(current, name);
-      try {
-        const info = await lstat(path);
-        if (info.isDirectory()) stack.push(path);
-        else if (info.isFile()) total += info.size;
-      } catch {
-        // removed meanwhile
-      }
-    }
-  }
-  return total;
+/**
+ * Removes a tree the sample may have shaped; never throws. GNU rm walks it by directory handle,
+ * so nesting past PATH_MAX (where Node's recursive rm fails with ENAMETOOLONG) does not stop it;
+ * it stays on the tree's own file system.
+ */
+export async function removeTree(path: string): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const remover = spawn(tool('rm'), ['-rf', '--one-file-system', '--', path], {
+      stdio: 'ignore',
+      env: { PATH: '/usr/bin:/bin' },
+    });
+    remover.on('error', () => resolve());
+    remover.on('close', () => resolve());
+  });
 }
 
-/** Removes what the sandbox uid left in shared scratch directories (when it had no private tmpfs). */
-export async function removeLeftovers(uid: number, dirs: readonly string[]): Promise<void> {
-  for (const dir of dirs) {
-    let names: string[];
+/**
+ * Removes what the sandbox uid left in shared directories: its entries at the top, and its entries
+ * in directories of others that anyone may write to (the only other places it could create one).
+ */
+export async function removeLeftovers(uid: number, dirs: readonly string[], maxEntries = 100_000): Promise<void> {
+  const stack = [...dirs];
+  let seen = 0;
+  while (stack.length > 0 && seen < maxEntries) {
+    const dir = stack.pop() as string;
+    const owned: string[] = [];
     try {
-      names = await readdir(dir);
+      const listing = await opendir(dir, { bufferSize: 256 });
+      for await (const entry of listing) {
+        if (++seen > maxEntries) break;
+        const path = join(dir, entry.name);
+        try {
+          const info = await lstat(path);
+          if (info.uid === uid) owned.push(path);
+          else if (info.isDirectory() && (info.mode & 0o002) !== 0) stack.push(path);
+        } catch {
+          // gone meanwhile
+        }
+      }
     } catch {
       continue;
     }
-    for (const name of names) {
-      const path = join(dir, name);
-      try {
-        if ((await lstat(path)).uid === uid) await rm(path, { recursive: true, force: true });
-      } catch {
-        // gone, or not ours to remove
-      }
-    }
+    for (const path of owned) await removeTree(path);
   }
+}
+
+/** Shared places where a run can leave files for the next one (lock files, POSIX message queues). */
+export const SHARED_LEFTOVER_DIRS = ['/run/lock', '/var/lock', '/dev/mqueue'] as const;
+
+/**
+ * Removes what a run of `uid` left outside its processes: SysV IPC objects, lock files and message
+ * queues, and the keys in its keyrings. Runs after the sweep (an attached SysV segment goes with
+ * its last process) and before a run (an agent that died mid-run left them). A sweep rather than
+ * an IPC namespace: there is none on Fargate, and one would hide the sample's detached SysV
+ * segments from the memory accounting, which reads /proc/sysvipc in the agent's namespace.
+ */
+export async function removeKernelLeftovers(uid: number): Promise<void> {
+  await removeSysvObjects(uid, tool('ipcrm'));
+  await removeLeftovers(uid, SHARED_LEFTOVER_DIRS);
+  await clearKeyrings(uid, tool('setpriv'), tool('perl'));
 }
 
 /** The tracer's command line, up to and including `--` (the benchmark measures exactly this). */
@@ -227,16 +285,14 @@ export async function runSandboxed(spec: RunSpec): Promise<RunResult> {
       `--fsize=${limits.fileSizeBytes}`,
       '--nofile=256',
       '--core=0',
+      // No POSIX message queues: they outlive the run, and where /dev/mqueue is not mounted
+      // (Docker, Fargate) the agent could not even list them to remove them.
+      '--msgqueue=0',
       '--',
     ],
   ];
-  if (limits.cpus < availableParallelism()) {
-    wrappers.push([
-      tool('taskset'),
-      '-c',
-      Array.from({ length: Math.max(1, Math.ceil(limits.cpus)) }, (_, i) => i).join(','),
-    ]);
-  }
+  const pinned = limits.cpus < availableParallelism() ? Math.max(1, Math.ceil(limits.cpus)) : null;
+  if (pinned) wrappers.push([tool('taskset'), '-c', cpuList(pinned)]);
   wrappers.push([
     tool('setpriv'),
     `--reuid=${uid}`,
@@ -266,6 +322,11 @@ export async function runSandboxed(spec: RunSpec): Promise<RunResult> {
     ...wrappers.flat(),
     ...spec.command,
   ];
+
+  // Objects an earlier run of this uid may have left (its agent died before cleaning up).
+  await removeKernelLeftovers(uid);
+  const meter = new SandboxMeter(uid, home);
+  await meter.takeBaseline();
 
   const output = openSync(outputFile, 'w', 0o600);
   const startedAt = Date.now() / 1000;
@@ -298,10 +359,10 @@ export async function runSandboxed(spec: RunSpec): Promise<RunResult> {
     await sweepUid(uid);
   };
 
-  // What the agent placed (the sample, extracted members) does not count against the sample's disk budget.
-  const baselineDisk = await diskUsage(home);
   const monitor = (async () => {
-    const interval = Math.min(config.sampleInterval * 1000, 1000);
+    // Limits are enforced by sampling (there is no cgroup on Fargate): often enough that a
+    // sample cannot go far past one between two readings.
+    const interval = Math.min(config.sampleInterval * 1000, ENFORCEMENT_INTERVAL_MS);
     let nextSample = Date.now();
     while (!stopping) {
       const now = Date.now();
@@ -310,45 +371,42 @@ export async function runSandboxed(spec: RunSpec): Promise<RunResult> {
         await stop('timeout');
         break;
       }
-      const processes = await processesOfUid(uid, { withUsage: true });
-      const cpuSeconds = processes.reduce((sum, p) => sum + p.cpuSeconds, 0);
+      const reading = await meter.read(child.pid ?? null, now);
       const traceBytes = traceFile
         ? await stat(traceFile).then(
             (s) => s.size,
             () => 0,
           )
         : 0;
-      const diskBytes = await diskUsage(home);
-      if (processes.some((p) => p.vmPeakBytes >= limits.memoryBytes * 0.9)) limitsHit.memory = true;
+      // Close to RLIMIT_AS in one process: its allocations are being refused.
+      if (reading.vmPeakBytes >= limits.memoryBytes * 0.9) limitsHit.memory = true;
       if (config.monitorPerformance && now >= nextSample) {
         samples.push({
           time: now / 1000,
-          processes: processes.length,
-          cpuSeconds,
-          rssBytes: processes.reduce((s, p) => s + p.rssBytes, 0),
-          diskBytes,
+          processes: reading.processes,
+          cpuSeconds: reading.cpuSeconds,
+          rssBytes: reading.processMemoryBytes,
+          diskBytes: reading.diskBytes,
           traceBytes,
         });
         nextSample = now + config.sampleInterval * 1000;
       }
-      if (traceBytes !== lastTrace || cpuSeconds - lastCpu > 0.05 || spec.networkActivity() > lastActivity)
+      if (traceBytes !== lastTrace || reading.cpuSeconds - lastCpu > 0.05 || spec.networkActivity() > lastActivity)
         lastActivity = now;
       lastTrace = traceBytes;
-      lastCpu = cpuSeconds;
-      if (diskBytes - baselineDisk > limits.diskBytes) {
-        limitsHit.disk = true;
+      lastCpu = reading.cpuSeconds;
+      const broken = limitsBroken(reading, limits);
+      if (traceBytes > TRACE_CAP_BYTES) broken.push('traceSize');
+      if (broken.length > 0) {
+        for (const limit of broken) limitsHit[limit] = true;
         await stop('limit');
         break;
       }
-      if (traceBytes > TRACE_CAP_BYTES) {
-        limitsHit.traceSize = true;
-        await stop('limit');
-        break;
-      }
-      if (config.idleTimeout > 0 && processes.length > 0 && now - lastActivity > config.idleTimeout * 1000) {
+      if (config.idleTimeout > 0 && reading.pids.length > 0 && now - lastActivity > config.idleTimeout * 1000) {
         await stop('idle');
         break;
       }
+      if (pinned) await repin(reading.cpusAllowed, pinned);
       await Promise.race([exited, sleep(Math.min(interval, Math.max(10, deadline - Date.now())))]);
       if (child.exitCode !== null || child.signalCode !== null) break;
     }
@@ -365,8 +423,10 @@ export async function runSandboxed(spec: RunSpec): Promise<RunResult> {
   }
   const exitStatus = await exited;
   stopping = true;
+  await meter.settle();
   // Whatever still runs as the sandbox uid has left the traced tree (or was never traced: no -f).
   await sweepUid(uid);
+  await removeKernelLeftovers(uid);
   return {
     traceFile,
     guardLog,

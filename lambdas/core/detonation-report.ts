@@ -293,7 +293,7 @@ export const ResourceSampleSchema = z
   .object({
     time: offset,
     processes: z.number().int().nonnegative(),
-    /** CPU time of the live processes (user + system). */
+    /** CPU time (user + system) of the sample's whole process tree so far, ended processes included. */
     cpuSeconds: z.number().nonnegative(),
     rssBytes: z.number().int().nonnegative(),
     diskBytes: z.number().int().nonnegative(),
