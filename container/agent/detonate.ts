@@ -52,6 +52,11 @@ export interface DetonationRequest {
   workRoot?: string;
   /** More host paths to hide from the sample, where a private mount namespace is available. */
   hidePaths?: string[];
+  /**
+   * A sandbox uid the caller already holds (the host detonator leases it outside its box, where
+   * every box's uids are seen); by default one is leased under the work root.
+   */
+  sandboxUid?: number;
 }
 
 /** The report was built but could not be uploaded; it is attached. */
@@ -192,7 +197,10 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
     if (!config) throw new Error('no configuration');
     const cfg: AgentConfig = config;
 
-    const user = await leaseSandboxUser(join(workRoot, 'uids'));
+    const user =
+      request.sandboxUid !== undefined
+        ? { uid: request.sandboxUid, release: async () => undefined }
+        : await leaseSandboxUser(join(workRoot, 'uids'));
     release = user.release;
     uid = user.uid;
     await sweepUid(uid);

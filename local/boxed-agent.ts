@@ -1,0 +1,114 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { downloadSample, uploadReport } from '../container/agent/fetch';
+import { ensureGuard } from '../container/agent/guard';
+import { leaseSandboxUser } from '../container/agent/sandbox-user';
+import { DetonationReportSchema, parseAgentConfig } from '../lambdas/core/detonation-report';
+import { DETONATION_ENV } from '../lib/contracts';
+import {
+  BOX,
+  boxNode,
+  boxUnavailable,
+  HOST_STATE_ROOT,
+  prepareBox,
+  readBounded,
+  runInBox,
+  SETUP_FAILED,
+} from './host-sandbox';
+
+/**
+ * The host detonator's host side: it holds the presigned URLs, so the agent in the box never needs
+ * the host network. It fetches the sample into the box's 0700 transport directory, runs the agent
+ * (pid 1 of the box) with `file:` URLs, and PUTs the report the agent wrote. The URLs never enter
+ * the box, not even in the agent's environment.
+ */
+
+/** The largest report taken back from the box (the agent's own caps keep real ones far smaller). */
+const MAX_REPORT_BYTES = 64 * 1024 * 1024;
+const DEFAULT_DISK_LIMIT = 256 * 1024 * 1024;
+const DEFAULT_TIMEOUT_S = 60;
+/** Time the agent may take beyond the sample's deadline (preparation, guard build, report). */
+const AGENT_MARGIN_MS = 180_000;
+
+/** What the configuration says about the sizes the host side enforces; defaults when it does not parse. */
+function hostLimits(rawConfig: string | undefined): { diskLimit: number; timeoutMs: number } {
+  try {
+    const config = parseAgentConfig(rawConfig ? JSON.parse(rawConfig) : {}, { allowInternet: false });
+    return { diskLimit: config.diskLimit, timeoutMs: config.timeout * 1000 };
+  } catch {
+    // The agent reports the bad configuration; the host side only needs bounds.
+    return { diskLimit: DEFAULT_DISK_LIMIT, timeoutMs: DEFAULT_TIMEOUT_S * 1000 };
+  }
+}
+
+/**
+ * One boxed detonation: returns the agent's exit status (0 when the report was uploaded). Throws,
+ * before anything runs, when the box cannot be made here: the host detonator never runs unboxed.
+ */
+export async function detonateInBox(env: Record<string, string>): Promise<number> {
+  const unavailable = boxUnavailable();
+  if (unavailable) throw new Error(unavailable);
+  const sampleUrl = env[DETONATION_ENV.sampleUrl] ?? '';
+  const reportUrl = env[DETONATION_ENV.reportUrl] ?? '';
+  const rawConfig = env[DETONATION_ENV.agentConfig];
+  const limits = hostLimits(rawConfig);
+
+  const guard = await ensureGuard(join(HOST_STATE_ROOT, 'bin'));
+  // The uid is leased on the host: boxes run side by side, and RLIMIT_NPROC counts a uid's processes
+  // across every pid namespace, so two boxes must not share one.
+  const user = await leaseSandboxUser(join(HOST_STATE_ROOT, 'uids'));
+  const dirs = await prepareBox(guard);
+  try {
+    const sampleFile = join(dirs.transport, 'sample');
+    try {
+      await downloadSample(sampleUrl, sampleFile, limits.diskLimit);
+    } catch {
+      // No partial sample for the agent: it finds none and reports the failed transfer.
+      await rm(sampleFile, { force: true });
+    }
+    const reportFile = join(dirs.transport, 'report.json');
+    const exit = await runInBox(
+      dirs,
+      [boxNode(), BOX.agent],
+      {
+        SAMPLE_URL: pathToFileURL(join(BOX.transport, 'sample')).href,
+        REPORT_URL: pathToFileURL(join(BOX.transport, 'report.json')).href,
+        SAMPLE_NAME: env[DETONATION_ENV.sampleName] ?? 'sample',
+        ...(rawConfig !== undefined ? { AGENT_CONFIG: rawConfig } : {}),
+        SANDTRAP_WORK_ROOT: BOX.workRoot,
+        SANDTRAP_SANDBOX_UID: String(user.uid),
+        HOME: '/root',
+      },
+      limits.timeoutMs + AGENT_MARGIN_MS,
+    );
+    if (exit.code === SETUP_FAILED) throw new Error(`the detonation box could not be set up: ${exit.output.trim()}`);
+    const bytes = await readBounded(reportFile, MAX_REPORT_BYTES);
+    if (!bytes) {
+      process.stderr.write(`sandtrap: the boxed agent left no report (exit ${exit.code}): ${exit.output.trim()}\n`);
+      return exit.code || 1;
+    }
+    // The report crosses a trust boundary (the box also ran the sample): only a valid one goes out.
+    let json: unknown;
+    try {
+      json = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      json = undefined;
+    }
+    const parsed = DetonationReportSchema.safeParse(json);
+    if (!parsed.success) {
+      process.stderr.write('sandtrap: the boxed agent wrote a report that does not validate\n');
+      return 1;
+    }
+    try {
+      await uploadReport(reportUrl, parsed.data);
+    } catch (error) {
+      process.stderr.write(`sandtrap: ${(error as Error).message}\n`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    if (!process.env.SANDTRAP_KEEP_RUNS) await dirs.remove();
+    await user.release();
+  }
+}
