@@ -37,7 +37,8 @@ export const BOX = {
   hostname: 'sandtrap-box',
 } as const;
 
-const TOOL_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const TOOL_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+const TOOL_PATH = TOOL_DIRS.join(':');
 /** Host directories bound read-only when they exist (symlinks, as on merged-/usr systems, are copied). */
 const SYSTEM_DIRS = ['usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32', 'etc'];
 /** Exit status of the set-up script when a step fails (the agent never starts then). */
@@ -105,32 +106,36 @@ exec "$@"
 /** Why the box cannot be made here, or undefined when it can (probed once per process). */
 let support: string | undefined | null = null;
 export function boxUnavailable(): string | undefined {
-  if (support !== null) return support;
-  support = probeSupport();
+  if (support === null) support = probeBoxSupport();
   return support;
 }
 
-function probeSupport(): string | undefined {
+/**
+ * Why the box cannot be made with the tools in `toolDirs`, or undefined when it can. Exported for
+ * the tests, which point it at directories of missing or failing tools; the detonator only ever
+ * probes the system directories.
+ */
+export function probeBoxSupport(toolDirs: readonly string[] = TOOL_DIRS): string | undefined {
   if (process.platform !== 'linux') return 'the host detonator runs on Linux only';
   if (process.getuid?.() !== 0)
     return 'the host detonator needs root (it makes namespaces and drops the sample to a sandbox uid)';
-  for (const tool of ['unshare', 'pivot_root', 'mount', 'ip', 'hostname'])
-    if (!toolPath(tool)) return `the host detonator needs ${tool} (util-linux / iproute2) to box the agent`;
+  for (const tool of ['unshare', 'pivot_root', 'mount', 'umount', 'ip', 'hostname'])
+    if (!toolPath(tool, toolDirs)) return `the host detonator needs ${tool} (util-linux, iproute2) to box the agent`;
   // The real thing, with a trivial command: every namespace, and a loopback that comes up.
   const probe = spawnSync(
-    toolPath('unshare') as string,
+    toolPath('unshare', toolDirs) as string,
     [...UNSHARE_ARGS, '--', '/bin/sh', '-c', 'ip link set lo up && hostname sandtrap-probe'],
-    { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000, env: { PATH: TOOL_PATH } },
+    { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000, env: { PATH: toolDirs.join(':') } },
   );
-  if (probe.status !== 0)
-    return `the host detonator cannot make its namespaces here (unshare: ${probe.stderr?.toString().trim().slice(0, 200) || `status ${probe.status}`}); it refuses to run unboxed`;
+  if (probe.status !== 0) {
+    const why = probe.stderr?.toString().trim().slice(0, 200) || `status ${probe.status ?? probe.signal}`;
+    return `the host detonator cannot make its namespaces here (${why}); it refuses to run the sample unboxed`;
+  }
   return undefined;
 }
 
-function toolPath(name: string): string | undefined {
-  return TOOL_PATH.split(':')
-    .map((dir) => `${dir}/${name}`)
-    .find((p) => existsSync(p));
+function toolPath(name: string, toolDirs: readonly string[] = TOOL_DIRS): string | undefined {
+  return toolDirs.map((dir) => `${dir}/${name}`).find((p) => existsSync(p));
 }
 
 /** The agent bundled once per process (esbuild, as the image's build does). */
@@ -246,7 +251,7 @@ export async function runInBox(
       BOX.hostname,
       ...command,
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: TOOL_PATH, ...env }, detached: true },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, PATH: TOOL_PATH }, detached: true },
   );
   let output = '';
   const keep = (chunk: Buffer) => {
