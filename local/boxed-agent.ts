@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { DEFAULT_WORK_ROOT } from '../container/agent/detonate';
 import { downloadSample, uploadReport } from '../container/agent/fetch';
 import { ensureGuard } from '../container/agent/guard';
 import { leaseSandboxUser } from '../container/agent/sandbox-user';
@@ -55,9 +56,10 @@ export async function detonateInBox(env: Record<string, string>): Promise<number
   const limits = hostLimits(rawConfig);
 
   const guard = await ensureGuard(join(HOST_STATE_ROOT, 'bin'));
-  // The uid is leased on the host: boxes run side by side, and RLIMIT_NPROC counts a uid's processes
-  // across every pid namespace, so two boxes must not share one.
-  const user = await leaseSandboxUser(join(HOST_STATE_ROOT, 'uids'));
+  // The uid is leased on the host, from the same locks as unboxed agents use: to the kernel a uid's
+  // processes are one set across pid namespaces (RLIMIT_NPROC counts them all, and another agent's
+  // sweep, kill(-1) as that uid from the host's pid namespace, reaches into every box).
+  const user = await leaseSandboxUser(join(DEFAULT_WORK_ROOT, 'uids'));
   const dirs = await prepareBox(guard);
   try {
     const sampleFile = join(dirs.transport, 'sample');
@@ -79,6 +81,8 @@ export async function detonateInBox(env: Record<string, string>): Promise<number
         SANDTRAP_WORK_ROOT: BOX.workRoot,
         SANDTRAP_SANDBOX_UID: String(user.uid),
         HOME: '/root',
+        // Keeping run directories (debugging) keeps the agent's too, for its trace and guard log.
+        ...(process.env.SANDTRAP_KEEP_RUNS ? { SANDTRAP_KEEP_RUNS: '1' } : {}),
       },
       limits.timeoutMs + AGENT_MARGIN_MS,
     );

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
  *
  * Inside the box, mirroring the detonation image:
  *   /usr /bin /sbin /lib* /etc   read-only binds of the host's (nosuid, nodev)
- *   /opt/sandtrap                 the bundled agent and the guard binary, read-only, 0700 root
+ *   /opt/sandtrap                 the bundled agent (agent/) and the guard (bin/), read-only, 0700 root
  *   /run/detonation               the agent's work root (run directories, uid home), on host disk
  *   /run/transport                the sample in, the report out (0700 root, noexec)
  *   /tmp /var/tmp /dev/shm /run/lock   private tmpfs
@@ -31,7 +31,9 @@ export const HOST_STATE_ROOT = process.env.SANDTRAP_HOST_STATE || '/var/lib/sand
 
 /** Paths inside the box. */
 export const BOX = {
-  agent: '/opt/sandtrap/agent.mjs',
+  // One level below /opt/sandtrap: the agent hides its own directory's parent from the sample, and
+  // that must be /opt/sandtrap itself (hiding /opt first would leave /opt/sandtrap unmountable).
+  agent: '/opt/sandtrap/agent/agent.mjs',
   workRoot: '/run/detonation',
   transport: '/run/transport',
   hostname: 'sandtrap-box',
@@ -197,11 +199,12 @@ export async function prepareBox(guardBinary: string): Promise<BoxDirs> {
   try {
     await mkdir(dirs.root, { mode: 0o700 });
     await mkdir(join(dirs.opt, 'bin'), { recursive: true, mode: 0o700 });
+    await mkdir(join(dirs.opt, 'agent'), { mode: 0o700 });
     // The sample's home is below the work root: the sandbox uid passes through, and sees nothing else.
     await mkdir(dirs.work, { mode: 0o711 });
     await chmod(dirs.work, 0o711);
     await mkdir(dirs.transport, { mode: 0o700 });
-    await writeFile(join(dirs.opt, 'agent.mjs'), await agentBundle(), { mode: 0o600 });
+    await writeFile(join(dirs.opt, 'agent', 'agent.mjs'), await agentBundle(), { mode: 0o600 });
     // At the image's path, so the agent's ensureGuard takes it and compiles nothing in the box.
     await copyFile(guardBinary, join(dirs.opt, 'bin', 'sandtrap-guard'));
     await chmod(join(dirs.opt, 'bin', 'sandtrap-guard'), 0o700);

@@ -79,7 +79,8 @@ export function onAws(env: NodeJS.ProcessEnv): boolean {
   );
 }
 
-const DEFAULT_WORK_ROOT = '/var/lib/sandtrap';
+/** Where run directories, uid locks and the guard cache live unless the caller says otherwise. */
+export const DEFAULT_WORK_ROOT = '/var/lib/sandtrap';
 /** Output text that means an allocation failed under RLIMIT_AS. */
 const OUT_OF_MEMORY = /MemoryError|Cannot allocate memory|std::bad_alloc|out of memory/i;
 const END_PRIORITY: EndReason[] = ['timeout', 'limit', 'idle', 'exited', 'not-run'];

@@ -88,6 +88,8 @@ describe.runIf(hostCanBox)('the host detonator box, seen from inside a sample', 
   it('completes and uploads the report through the host side', () => {
     expect(report.status).toBe('completed');
     expect(s3.requests.map((r) => r.method)).toEqual(['GET', 'PUT']);
+    // The guard's own private mounts (hidden agent, per-run tmpfs) also work inside the box.
+    expect(report.capabilities.mountNamespace).toBe(true);
   });
 
   it('hides the checkout, the state directory and /root', () => {
