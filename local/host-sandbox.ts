@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, realpathSync } from 'node:fs';
+import { constants, existsSync, realpathSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -285,20 +285,24 @@ export function boxNode(): string {
   return realpathSync(process.execPath);
 }
 
-/** Reads at most `maxBytes` of a file, or null when it is missing or larger. */
+/**
+ * Reads at most `maxBytes` of a regular file, or null when it is missing, larger, or not a regular
+ * file. It does not follow a final symlink: only the agent writes where this reads, but a file from
+ * inside the box is read as if anything could have put it there.
+ */
 export async function readBounded(path: string, maxBytes: number): Promise<Buffer | null> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
-    handle = await open(path, 'r');
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch {
     return null;
   }
   try {
-    const { size } = await handle.stat();
-    if (size > maxBytes) return null;
-    const buffer = Buffer.alloc(size);
-    await handle.read(buffer, 0, size, 0);
-    return buffer;
+    const info = await handle.stat();
+    if (!info.isFile() || info.size > maxBytes) return null;
+    const buffer = Buffer.alloc(info.size);
+    const { bytesRead } = await handle.read(buffer, 0, info.size, 0);
+    return buffer.subarray(0, bytesRead);
   } finally {
     await handle.close();
   }

@@ -1,13 +1,14 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DetonationReport } from '../../lambdas/core/detonation-report';
 import { hostDetonator, selectDetonator } from '../../local/detonators';
-import { HOST_STATE_ROOT, probeBoxSupport } from '../../local/host-sandbox';
+import { ensureGuard } from '../../container/agent/guard';
+import { HOST_STATE_ROOT, prepareBox, probeBoxSupport, runInBox } from '../../local/host-sandbox';
 import { detonateThrough } from '../redteam/harness';
 import { PresignedStandIn } from './harness';
 
@@ -147,6 +148,45 @@ describe('the host detonator refuses when it cannot box', () => {
 
   it.runIf(process.getuid?.() === 0)('passes on this machine with the system tools', () => {
     expect(probeBoxSupport()).toBeUndefined();
+  });
+});
+
+describe.runIf(hostCanBox)('the host side of the box', () => {
+  it('keeps its state root-only: 0700 directories, the agent and guard unreadable to others', async () => {
+    const guard = await ensureGuard(join(HOST_STATE_ROOT, 'bin'));
+    const dirs = await prepareBox(guard);
+    try {
+      const mode = async (path: string) => (await stat(path)).mode & 0o777;
+      expect(await mode(HOST_STATE_ROOT)).toBe(0o700);
+      expect(await mode(dirs.run)).toBe(0o700);
+      expect(await mode(dirs.transport)).toBe(0o700);
+      expect(await mode(dirs.opt)).toBe(0o700);
+      expect(await mode(join(dirs.opt, 'agent', 'agent.mjs'))).toBe(0o600);
+      expect(await mode(join(dirs.opt, 'bin', 'sandtrap-guard'))).toBe(0o700);
+      // The work root (the sample's home is below it) lets the sandbox uid pass, not list.
+      expect(await mode(dirs.work)).toBe(0o711);
+    } finally {
+      await dirs.remove();
+    }
+    await expect(stat(dirs.run)).rejects.toThrow();
+  });
+
+  it('never lets a box outlive its command or leave a mount on the host', async () => {
+    const guard = await ensureGuard(join(HOST_STATE_ROOT, 'bin'));
+    const dirs = await prepareBox(guard);
+    try {
+      // A daemon left behind by pid 1 dies with the pid namespace.
+      const exit = await runInBox(dirs, ['/bin/sh', '-c', '(setsid sleep 300 &) ; echo started'], {}, 20_000);
+      expect(exit).toMatchObject({ code: 0 });
+      expect(exit.output).toContain('started');
+      const sleepers = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+        .split('\n')
+        .filter((line) => line.trim() === 'sleep 300');
+      expect(sleepers).toEqual([]);
+      expect(await readFile('/proc/self/mountinfo', 'utf8')).not.toContain(dirs.run);
+    } finally {
+      await dirs.remove();
+    }
   });
 });
 
