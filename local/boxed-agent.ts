@@ -2,11 +2,12 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DEFAULT_WORK_ROOT } from '../container/agent/detonate';
-import { downloadSample, uploadReport } from '../container/agent/fetch';
+import { type Downloaded, downloadSample, uploadReport } from '../container/agent/fetch';
 import { ensureGuard } from '../container/agent/guard';
 import { leaseSandboxUser } from '../container/agent/sandbox-user';
-import { DetonationReportSchema, parseAgentConfig } from '../lambdas/core/detonation-report';
+import { type DetonationReport, DetonationReportSchema, parseAgentConfig } from '../lambdas/core/detonation-report';
 import { DETONATION_ENV } from '../lib/contracts';
+import { boxFailureReport } from './box-failure-report';
 import {
   BOX,
   boxNode,
@@ -43,8 +44,29 @@ function hostLimits(rawConfig: string | undefined): { diskLimit: number; timeout
   }
 }
 
+/** The agent's report, when it parses and validates. */
+function validReport(bytes: Buffer): DetonationReport | null {
+  try {
+    const parsed = DetonationReportSchema.safeParse(JSON.parse(bytes.toString('utf8')));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Box output for a terminal line: control characters (ESC, CR, BEL ...) shown as '?', bounded. */
+function printable(text: string): string {
+  let out = '';
+  for (const char of text.trim().slice(-1000)) {
+    const code = char.codePointAt(0) ?? 0;
+    out += (code < 0x20 && char !== '\n' && char !== '\t') || (code >= 0x7f && code <= 0x9f) ? '?' : char;
+  }
+  return out;
+}
+
 /**
- * One boxed detonation: returns the agent's exit status (0 when the report was uploaded). Throws,
+ * One boxed detonation: returns 0 when a report (the agent's, or the host side's error report when
+ * the agent left no valid one) was uploaded, 1 when the upload failed. Throws,
  * before anything runs, when the box cannot be made here: the host detonator never runs unboxed.
  */
 export async function detonateInBox(env: Record<string, string>): Promise<number> {
@@ -54,6 +76,7 @@ export async function detonateInBox(env: Record<string, string>): Promise<number
   const reportUrl = env[DETONATION_ENV.reportUrl] ?? '';
   const rawConfig = env[DETONATION_ENV.agentConfig];
   const limits = hostLimits(rawConfig);
+  const startedAt = Date.now() / 1000;
 
   const guard = await ensureGuard(join(HOST_STATE_ROOT, 'bin'));
   // The uid is leased on the host, from the same locks as unboxed agents use: to the kernel a uid's
@@ -63,8 +86,9 @@ export async function detonateInBox(env: Record<string, string>): Promise<number
   const dirs = await prepareBox(guard);
   try {
     const sampleFile = join(dirs.transport, 'sample');
+    let downloaded: Downloaded | null = null;
     try {
-      await downloadSample(sampleUrl, sampleFile, limits.diskLimit);
+      downloaded = await downloadSample(sampleUrl, sampleFile, limits.diskLimit);
     } catch {
       // No partial sample for the agent: it finds none and reports the failed transfer.
       await rm(sampleFile, { force: true });
@@ -86,28 +110,34 @@ export async function detonateInBox(env: Record<string, string>): Promise<number
       },
       limits.timeoutMs + AGENT_MARGIN_MS,
     );
-    if (exit.code === SETUP_FAILED) throw new Error(`the detonation box could not be set up: ${exit.output.trim()}`);
+    if (exit.code === SETUP_FAILED)
+      throw new Error(`the detonation box could not be set up: ${printable(exit.output)}`);
+    // The report crosses a trust boundary (the box also ran the sample): only a valid one goes out;
+    // otherwise the host side's own error report does, so the pipeline still gets an answer.
     const bytes = await readBounded(reportFile, MAX_REPORT_BYTES);
-    if (!bytes) {
-      process.stderr.write(`sandtrap: the boxed agent left no report (exit ${exit.code}): ${exit.output.trim()}\n`);
-      return exit.code || 1;
+    let report: DetonationReport | null = bytes ? validReport(bytes) : null;
+    if (report === null) {
+      const reason =
+        exit.code === null
+          ? 'the boxed agent was killed at the host deadline'
+          : bytes
+            ? 'the boxed agent wrote a report that does not validate'
+            : `the boxed agent left no report (exit ${exit.code})`;
+      process.stderr.write(`sandtrap: ${reason}: ${printable(exit.output)}\n`);
+      report = boxFailureReport({
+        reason,
+        sampleName: env[DETONATION_ENV.sampleName] ?? 'sample',
+        sha256: downloaded?.sha256 ?? null,
+        size: downloaded?.size ?? null,
+        rawConfig,
+        startedAt,
+        endReason: exit.code === null ? 'timeout' : 'not-run',
+      });
     }
-    // The report crosses a trust boundary (the box also ran the sample): only a valid one goes out.
-    let json: unknown;
     try {
-      json = JSON.parse(bytes.toString('utf8'));
-    } catch {
-      json = undefined;
-    }
-    const parsed = DetonationReportSchema.safeParse(json);
-    if (!parsed.success) {
-      process.stderr.write('sandtrap: the boxed agent wrote a report that does not validate\n');
-      return 1;
-    }
-    try {
-      await uploadReport(reportUrl, parsed.data);
+      await uploadReport(reportUrl, report);
     } catch (error) {
-      process.stderr.write(`sandtrap: ${(error as Error).message}\n`);
+      process.stderr.write(`sandtrap: ${printable((error as Error).message)}\n`);
       return 1;
     }
     return 0;

@@ -5,7 +5,8 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DetonationReport } from '../../lambdas/core/detonation-report';
+import { type DetonationReport, DetonationReportSchema } from '../../lambdas/core/detonation-report';
+import { boxFailureReport } from '../../local/box-failure-report';
 import { hostDetonator, selectDetonator } from '../../local/detonators';
 import { ensureGuard } from '../../container/agent/guard';
 import { HOST_STATE_ROOT, prepareBox, probeBoxSupport, runInBox } from '../../local/host-sandbox';
@@ -219,5 +220,43 @@ describe('the agent start-up', () => {
     expect(seen.before).toEqual(expect.arrayContaining([40, 200]));
     expect(seen.closed).toEqual(expect.arrayContaining([40, 200]));
     expect(seen.after).toEqual([0, 1, 2]);
+  });
+});
+
+describe('the host side when the boxed agent leaves no valid report', () => {
+  it('builds an error report that validates and carries what the host knows of the sample', () => {
+    const report = boxFailureReport({
+      reason: 'the boxed agent was killed at the host deadline',
+      sampleName: 'x\u001b[31m.sh',
+      sha256: 'b'.repeat(64),
+      size: 12,
+      rawConfig: JSON.stringify({ timeout: 20 }),
+      startedAt: Date.now() / 1000 - 5,
+      endReason: 'timeout',
+    });
+    expect(DetonationReportSchema.parse(report)).toEqual(report);
+    expect(report).toMatchObject({
+      status: 'error',
+      verdict: 'unknown',
+      score: null,
+      endReason: 'timeout',
+      timedOut: true,
+      error: 'the boxed agent was killed at the host deadline',
+      sample: { sha256: 'b'.repeat(64), size: 12 },
+      limits: { timeoutSeconds: 20 },
+    });
+  });
+
+  it('still builds one when the configuration does not parse and nothing was downloaded', () => {
+    const report = boxFailureReport({
+      reason: 'the boxed agent left no report (exit 1)',
+      sampleName: '',
+      sha256: null,
+      size: null,
+      rawConfig: '{not json',
+      startedAt: Date.now() / 1000,
+      endReason: 'not-run',
+    });
+    expect(report).toMatchObject({ status: 'error', sample: { name: 'sample', sha256: null }, config: {} });
   });
 });
