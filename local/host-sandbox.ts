@@ -26,8 +26,12 @@ import { fileURLToPath } from 'node:url';
  * agent needs, and the bundle is one root-only file.
  */
 
-/** Where the host side keeps its per-run state directories (root only). */
-export const HOST_STATE_ROOT = process.env.SANDTRAP_HOST_STATE || '/var/lib/sandtrap-host';
+/**
+ * Where the host side keeps its per-run state directories (root only, 0700). Fixed, not taken from
+ * the environment: a root process making and chmod-ing a directory someone else chose invites
+ * symlink games.
+ */
+export const HOST_STATE_ROOT = '/var/lib/sandtrap-host';
 
 /** Paths inside the box. */
 export const BOX = {
@@ -46,6 +50,11 @@ const SYSTEM_DIRS = ['usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32', 'e
 /** Exit status of the set-up script when a step fails (the agent never starts then). */
 export const SETUP_FAILED = 97;
 
+/**
+ * `--fork` makes the set-up script pid 1 of the new pid namespace; `--kill-child` takes it (and so
+ * the whole namespace) down if unshare dies. No `--mount-proc`: the script mounts the box's /proc
+ * itself, inside the new root. Private propagation keeps every mount of the box off the host.
+ */
 const UNSHARE_ARGS = [
   '--net',
   '--pid',

@@ -223,6 +223,33 @@ describe('the agent start-up', () => {
   });
 });
 
+describe('the agent entry point', () => {
+  it.each(['0', '1000', '10001x', '99999'])('refuses SANDTRAP_SANDBOX_UID=%s (not a sandbox uid)', async (uid) => {
+    const dir = await mkdtemp(join(tmpdir(), 'agent-uid-'));
+    try {
+      await writeFile(join(dir, 'sample'), '#!/bin/sh\necho hi\n');
+      const child = spawn(process.execPath, ['--import', 'tsx', 'container/agent/main.ts'], {
+        cwd: CHECKOUT,
+        env: {
+          PATH: process.env.PATH,
+          SAMPLE_URL: `file://${join(dir, 'sample')}`,
+          REPORT_URL: `file://${join(dir, 'report.json')}`,
+          SANDTRAP_SANDBOX_UID: uid,
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const code = await new Promise((resolve) => child.on('close', resolve));
+      expect(code).toBe(2);
+      expect(stderr).toContain('SANDTRAP_SANDBOX_UID is not a sandbox uid');
+      await expect(stat(join(dir, 'report.json'))).rejects.toThrow();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the host side when the boxed agent leaves no valid report', () => {
   it('builds an error report that validates and carries what the host knows of the sample', () => {
     const report = boxFailureReport({
