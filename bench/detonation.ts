@@ -7,13 +7,15 @@ import { performance } from 'node:perf_hooks';
 import { parseAgentConfig } from '../lambdas/core/detonation-report';
 import { straceArguments, tool } from '../container/agent/run';
 import { parseTraceFile } from '../container/agent/trace-parser';
+import { boxSetupCost } from './box-setup';
 import type { Benchmark, Metric } from './metric';
 
 /**
  * The detonation agent's costs, as ratios taken within one run so machines of different speeds
  * compare: the tracer's overhead (the agent's own strace command line, traced ÷ untraced median
  * wall time, runs alternated) on a CPU-bound, a script-like and a fork-heavy workload, and the
- * trace parser's throughput on a trace recorded from those workloads.
+ * trace parser's throughput on a trace recorded from those workloads, and (as root) what the host
+ * detonator's namespace box adds to a detonation.
  */
 
 const CPU_PROGRAM = `
@@ -170,6 +172,10 @@ export const detonationBenchmark: Benchmark = {
         target: '>= 700000',
       });
       metrics.push({ name: 'parser_mb_per_s', value: Math.round((megabytes / best) * 10) / 10, unit: 'MB/s' });
+
+      // Where the host box can be made (root, namespaces): what it adds to each detonation.
+      const box = await boxSetupCost(runs);
+      if (box) metrics.push(box);
       return metrics;
     } finally {
       await rm(dir, { recursive: true, force: true });

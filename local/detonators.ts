@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DETONATION_ENV } from '../lib/contracts';
+import { boxUnavailable } from './host-sandbox';
 
 /** Which detonator to use: the first that can run (`auto`), one in particular, or none. */
 export type DetonatorChoice = 'auto' | 'host' | 'docker' | 'none';
@@ -21,26 +22,18 @@ export type DetonatorSelection =
 const BUILD_CONTEXT = fileURLToPath(new URL('..', import.meta.url));
 const LOCAL_IMAGE = 'sandtrap-detonation:local';
 
-/** The agent in this process: it runs the sample as an unprivileged uid under strace, so it needs root. */
+/**
+ * The agent in a box of its own namespaces (network with loopback only, pid, ipc, uts, mount over an
+ * allow-listed root; see host-sandbox.ts), run as root because it drops the sample to an
+ * unprivileged uid under strace. The host side fetches the sample and uploads the report, so
+ * neither the agent nor the sample can reach any host process or port. It refuses, never runs
+ * unboxed, where the namespaces cannot be made.
+ */
 export const hostDetonator: Detonator = {
   kind: 'host',
   async run(env) {
-    const { runDetonation } = await import('../container/agent/detonate');
-    const config = env[DETONATION_ENV.agentConfig]
-      ? (JSON.parse(env[DETONATION_ENV.agentConfig] as string) as unknown)
-      : {};
-    try {
-      await runDetonation({
-        sampleUrl: env[DETONATION_ENV.sampleUrl] ?? '',
-        reportUrl: env[DETONATION_ENV.reportUrl] ?? '',
-        sampleName: env[DETONATION_ENV.sampleName] ?? 'sample',
-        config,
-      });
-      return 0;
-    } catch {
-      // The agent reports what it could; a missing report is the collect step's to explain.
-      return 1;
-    }
+    const { detonateInBox } = await import('./boxed-agent');
+    return detonateInBox(env);
   },
 };
 
@@ -87,7 +80,7 @@ function hostCanRun(): string | undefined {
   if (process.getuid?.() !== 0) return 'the host detonator needs root (it runs the sample as an unprivileged uid)';
   if (!['/usr/bin/strace', '/bin/strace', '/usr/local/bin/strace'].some((p) => existsSync(p)))
     return 'the host detonator needs strace (apt-get install strace)';
-  return undefined;
+  return boxUnavailable();
 }
 
 function dockerCanRun(): string | undefined {

@@ -52,6 +52,11 @@ export interface DetonationRequest {
   workRoot?: string;
   /** More host paths to hide from the sample, where a private mount namespace is available. */
   hidePaths?: string[];
+  /**
+   * A sandbox uid the caller already holds (the host detonator leases it outside its box, where
+   * every box's uids are seen); by default one is leased under the work root.
+   */
+  sandboxUid?: number;
 }
 
 /** The report was built but could not be uploaded; it is attached. */
@@ -74,7 +79,8 @@ export function onAws(env: NodeJS.ProcessEnv): boolean {
   );
 }
 
-const DEFAULT_WORK_ROOT = '/var/lib/sandtrap';
+/** Where run directories, uid locks and the guard cache live unless the caller says otherwise. */
+export const DEFAULT_WORK_ROOT = '/var/lib/sandtrap';
 /** Output text that means an allocation failed under RLIMIT_AS. */
 const OUT_OF_MEMORY = /MemoryError|Cannot allocate memory|std::bad_alloc|out of memory/i;
 const END_PRIORITY: EndReason[] = ['timeout', 'limit', 'idle', 'exited', 'not-run'];
@@ -192,7 +198,10 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
     if (!config) throw new Error('no configuration');
     const cfg: AgentConfig = config;
 
-    const user = await leaseSandboxUser(join(workRoot, 'uids'));
+    const user =
+      request.sandboxUid !== undefined
+        ? { uid: request.sandboxUid, release: async () => undefined }
+        : await leaseSandboxUser(join(workRoot, 'uids'));
     release = user.release;
     uid = user.uid;
     await sweepUid(uid);

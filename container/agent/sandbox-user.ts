@@ -10,7 +10,8 @@ import { join } from 'node:path';
 
 /** The first sandbox uid (the image's `sandbox` user). */
 export const FIRST_SANDBOX_UID = 10001;
-const SPAN = 64;
+/** How many sandbox uids there are, from FIRST_SANDBOX_UID on. */
+export const SANDBOX_UID_SPAN = 64;
 
 /** A uid held for one detonation. */
 export interface SandboxUser {
@@ -33,7 +34,7 @@ function alive(pid: number): boolean {
  */
 export async function leaseSandboxUser(lockDir: string): Promise<SandboxUser> {
   await mkdir(lockDir, { recursive: true, mode: 0o700 });
-  for (let uid = FIRST_SANDBOX_UID; uid < FIRST_SANDBOX_UID + SPAN; uid++) {
+  for (let uid = FIRST_SANDBOX_UID; uid < FIRST_SANDBOX_UID + SANDBOX_UID_SPAN; uid++) {
     const lock = join(lockDir, String(uid));
     try {
       await mkdir(lock);
@@ -51,5 +52,5 @@ export async function leaseSandboxUser(lockDir: string): Promise<SandboxUser> {
     await writeFile(join(lock, 'pid'), String(process.pid));
     return { uid, release: () => rm(lock, { recursive: true, force: true }) };
   }
-  throw new Error(`no free sandbox uid in ${FIRST_SANDBOX_UID}..${FIRST_SANDBOX_UID + SPAN - 1}`);
+  throw new Error(`no free sandbox uid in ${FIRST_SANDBOX_UID}..${FIRST_SANDBOX_UID + SANDBOX_UID_SPAN - 1}`);
 }
