@@ -9,6 +9,7 @@ import { DETONATION_TASK_SETTINGS, type DetonationTaskSettings } from '../../lib
 import { dockerEngineAnswers, ensureDetonationImage } from '../../local/detonation-image';
 import { BOX_PATHS, dockerDetonator, dockerRunArgs } from '../../local/docker-detonator';
 import { hostDetonator, selectDetonator } from '../../local/detonators';
+import { detonationEnvOf } from '../e2e/harness/ecs-data-plane';
 import { Canaries, detonateThrough } from '../redteam/harness';
 import { indicatorIds, PresignedStandIn, SAMPLES } from './harness';
 
@@ -84,6 +85,27 @@ describe('dockerRunArgs: the task definition settings as docker run flags', () =
 
   it("caps the task's vCPUs to the machine's CPUs (docker refuses more)", () => {
     expect(values(dockerRunArgs(DETONATION_TASK_SETTINGS, { ...TARGET, hostCpus: 1 }), '--cpus')).toEqual(['1']);
+  });
+});
+
+describe('the e2e ECS data plane', () => {
+  it("hands the task's container overrides to the Docker detonator as the container's environment", () => {
+    const request = {
+      cluster: 'c',
+      taskArn: 'arn:task/1',
+      sampleUrl: 'http://127.0.0.1:4566/ingest/x?X-Amz-Signature=s',
+      reportUrl: 'http://127.0.0.1:4566/reports/x?X-Amz-Signature=r',
+      sampleName: 'x.sh',
+    };
+    expect(detonationEnvOf({ ...request, config: { timeout: 20 } })).toEqual({
+      [DETONATION_ENV.sampleUrl]: request.sampleUrl,
+      [DETONATION_ENV.reportUrl]: request.reportUrl,
+      [DETONATION_ENV.sampleName]: 'x.sh',
+      [DETONATION_ENV.agentConfig]: '{"timeout":20}',
+    });
+    // Not JSON: passed as it came, so the agent reports the invalid configuration itself.
+    expect(detonationEnvOf({ ...request, config: 'not json' })[DETONATION_ENV.agentConfig]).toBe('not json');
+    expect(detonationEnvOf({ ...request, config: undefined })).not.toHaveProperty(DETONATION_ENV.agentConfig);
   });
 });
 
