@@ -193,11 +193,14 @@ describe.skipIf(!engine && !required)('the Docker detonator with the detonation 
   }
 
   const reports: Record<string, { docker: DetonationReport; host?: DetonationReport }> = {};
+  // These samples end on their own within seconds; without an idle cut-off a loaded machine (two
+  // cores, shared) cannot end one run early and make the two detonators' reports differ.
+  const COMPARABLE = { timeout: 30, idle_timeout: 0, sample_interval: 0.25 };
   const SAMPLE_FILES = ['behaviors/persistence.sh', 'behaviors/network.py', 'benign/report.py'];
 
   it('detonates behaviour and benign samples: a report comes back through the presigned URLs', async () => {
     for (const file of SAMPLE_FILES) {
-      const { report, exitCode } = await detonateThrough(dockerDetonator, s3, await sample(file));
+      const { report, exitCode } = await detonateThrough(dockerDetonator, s3, await sample(file), COMPARABLE);
       expect(exitCode, file).toBe(0);
       expect(report.status, file).toBe('completed');
       // The image's guard and tracer really ran: this is the agent in the container, not a stub.
@@ -218,7 +221,7 @@ describe.skipIf(!engine && !required)('the Docker detonator with the detonation 
       for (const file of SAMPLE_FILES) {
         const docker = reports[file]?.docker;
         expect(docker, `${file} was detonated in Docker first`).toBeDefined();
-        const { report: host } = await detonateThrough(hostDetonator, s3, await sample(file));
+        const { report: host } = await detonateThrough(hostDetonator, s3, await sample(file), COMPARABLE);
         expect(indicatorIds(docker!).sort(), file).toEqual(indicatorIds(host).sort());
         expect(docker!.sample.sha256, file).toBe(host.sample.sha256);
       }
@@ -257,7 +260,7 @@ except OSError as e:
     expect(canaries.hits).toEqual([]);
   }, 60_000);
 
-  it('a probe sample that tries to reach the canaries gets nothing, and the agent records the attempt', async () => {
+  it('a probe sample that tries to reach the canaries or the task metadata endpoint gets nothing, and the agent records the attempts', async () => {
     const probe = Buffer.from(`#!/usr/bin/env python3
 import socket
 for family, host, port in ((socket.AF_INET, '127.0.0.1', ${canaries.ports.tcp4}), (socket.AF_INET6, '::1', ${canaries.ports.tcp6})):
@@ -270,6 +273,12 @@ for family, host, port in ((socket.AF_INET, '127.0.0.1', ${canaries.ports.udp4})
         socket.socket(family, socket.SOCK_DGRAM).sendto(b'probe', (host, port))
     except OSError:
         pass
+# The ECS task metadata endpoint (credentials of a task role) and EC2 IMDS.
+for host in ('169.254.170.2', '169.254.169.254'):
+    try:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM); s.settimeout(2); s.connect((host, 80))
+    except OSError:
+        pass
 `);
     const { report, exitCode } = await detonateThrough(dockerDetonator, s3, { name: 'probe.py', body: probe });
     expect(exitCode).toBe(0);
@@ -280,5 +289,9 @@ for family, host, port in ((socket.AF_INET, '127.0.0.1', ${canaries.ports.udp4})
     const ports = report.network.connections.items.map((c) => c.port);
     expect(ports).toContain(canaries.ports.tcp4);
     expect(ports).toContain(canaries.ports.udp4);
+    // The sample uid never reaches the task metadata endpoint: the guard refuses link-local outright.
+    const metadata = report.network.connections.items.filter((c) => c.address.startsWith('169.254.'));
+    expect(metadata.map((c) => c.address).sort()).toEqual(['169.254.169.254', '169.254.170.2']);
+    for (const connection of metadata) expect(connection.action, connection.address).toBe('blocked');
   }, 120_000);
 });
