@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { DetonationReport } from '../../lambdas/core/detonation-report';
 import { DETONATION_ENV } from '../../lib/contracts';
 import { DETONATION_TASK_SETTINGS, type DetonationTaskSettings } from '../../lib/detonation-task';
@@ -161,6 +161,10 @@ describe.skipIf(!engine && !required)('the Docker detonator with the detonation 
     // Built once per content (CI builds it before the tests; a missing one is built here).
     image = await ensureDetonationImage();
   }, 600_000);
+  // Each test judges only the hits during its own run.
+  beforeEach(() => {
+    canaries.hits.length = 0;
+  });
   afterAll(async () => {
     await Promise.all([s3.stop(), canaries.stop()]);
     if (emptyDir) await rm(emptyDir, { recursive: true, force: true });
