@@ -10,22 +10,18 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import cdkNag from 'cdk-nag';
 import { Construct } from 'constructs';
+import { DetonationDnsFirewall } from './detonation-dns-firewall';
+import { type CapabilityName, DETONATION_CONTAINER_NAME, DETONATION_TASK_SETTINGS as TASK } from './detonation-task';
 
 // cdk-nag is a jsii CommonJS module whose named exports Node's ESM loader cannot see.
 const { NagSuppressions } = cdkNag;
 
-/** Name of the detonation container: `EcsRunTask` container overrides address it by this name. */
-export const DETONATION_CONTAINER_NAME = 'detonation';
-
 export { DETONATION_ENV } from './contracts';
-
-/** Writable directory of the agent (trace output and the sandbox's home); the rest of the root file system is read-only. */
-export const DETONATION_WORK_DIR = '/run/detonation';
+export { DETONATION_CONTAINER_NAME, DETONATION_TASK_SETTINGS, DETONATION_WORK_DIR } from './detonation-task';
 
 /** Fargate platform version the task needs: adding `SYS_PTRACE` requires 1.4.0 or later. */
 export const DETONATION_PLATFORM_VERSION = ecs.FargatePlatformVersion.VERSION1_4;
 
-/** The agent's Docker build context. */
 /** The image builds from the repository root: the agent imports the shared core and the locked dependencies. */
 const BUILD_CONTEXT = fileURLToPath(new URL('..', import.meta.url));
 const BUILD_EXCLUDES = ['node_modules', 'cdk.out', '.git', '.venv-*', '.sandtrap', 'coverage', 'test', 'bench'];
@@ -56,12 +52,12 @@ export interface DetonationClusterProps {
   /**
    * Task CPU units. ptrace serializes every traced stop through the tracer thread, so keep at
    * least 2 vCPU: one for the sample, one for strace and the parser.
-   * @default 2048
+   * @default DETONATION_TASK_SETTINGS.cpu (2048)
    */
   cpu?: number;
   /**
    * Task memory in MiB (must be a valid Fargate combination with {@link cpu}).
-   * @default 4096
+   * @default DETONATION_TASK_SETTINGS.memoryLimitMiB (4096)
    */
   memoryLimitMiB?: number;
   /**
@@ -72,7 +68,7 @@ export interface DetonationClusterProps {
   /**
    * Time the agent gets between SIGTERM (a `StopTask`, e.g. when the workflow step times out) and
    * SIGKILL to kill the sandbox and upload a partial report. Fargate allows at most 120 seconds.
-   * @default Duration.seconds(30)
+   * @default DETONATION_TASK_SETTINGS.stopTimeoutSeconds (30)
    */
   stopTimeout?: Duration;
   /**
@@ -88,10 +84,11 @@ export interface DetonationClusterProps {
    */
   s3PrefixListId?: string;
   /**
-   * For CloudFormation emulators that don't know `AWS::EC2::FlowLog`, `AWS::EC2::SecurityGroupEgress`
-   * or `AWS::EC2::SecurityGroupIngress` (MiniStack 1.5.33): leave out the VPC flow log and every
-   * security-group rule. The task's group then denies all egress, so on AWS the task could not even
-   * reach S3: isolation only gets stricter, and the stack warns that it is for emulators.
+   * For CloudFormation emulators that don't know `AWS::EC2::FlowLog`, `AWS::EC2::SecurityGroupEgress`,
+   * `AWS::EC2::SecurityGroupIngress` or `AWS::Route53Resolver::*` (MiniStack 1.5.33): leave out the
+   * VPC flow log, the DNS Firewall and every security-group rule. The task's group then denies all
+   * egress, so on AWS the task could not even reach S3 (DNS to the VPC resolver aside, which is why
+   * the stack warns that this is for emulators only).
    * @default false
    */
   emulatorCompatible?: boolean;
@@ -119,9 +116,12 @@ export interface DetonationClusterProps {
  *   layers), the interface endpoints only principals of this account.
  * - **No task role**: the sample shares the task's metadata endpoint, so any role would be its role.
  *   Samples and reports travel through presigned URLs set per task ({@link DETONATION_ENV}).
- * - Read-only root file system with scratch volumes at `/tmp` and {@link DETONATION_WORK_DIR};
+ * - The container runs with {@link DETONATION_TASK_SETTINGS}, which the local Docker detonator uses
+ *   too: read-only root file system with scratch volumes at `/tmp` and {@link DETONATION_WORK_DIR};
  *   `SYS_PTRACE` added, the one capability Fargate allows adding (strace's `-yy` needs it once the
- *   sample runs under its own uid).
+ *   sample runs under its own uid), and the default capabilities the agent never uses dropped.
+ * - A Route 53 Resolver DNS Firewall on the VPC answers only the regional S3 names the agent's
+ *   presigned URLs use (and the endpoints' names), so a sample cannot tunnel data out through DNS.
  *
  * Run it with `EcsRunTask` on {@link cluster} with {@link taskDefinition}, launch target Fargate
  * {@link DETONATION_PLATFORM_VERSION}, subnets {@link subnets}, security group {@link securityGroup},
@@ -150,6 +150,8 @@ export class DetonationCluster extends Construct {
   readonly platformVersion = DETONATION_PLATFORM_VERSION;
   /** The agent's log group. */
   readonly logGroup: logs.LogGroup;
+  /** The VPC's DNS Firewall: only the names the task needs resolve (absent with `emulatorCompatible`). */
+  readonly dnsFirewall?: DetonationDnsFirewall;
 
   constructor(scope: Construct, id: string, props: DetonationClusterProps) {
     super(scope, id);
@@ -157,7 +159,7 @@ export class DetonationCluster extends Construct {
     const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const cpuArchitecture = props.cpuArchitecture ?? ecs.CpuArchitecture.X86_64;
-    const stopTimeout = props.stopTimeout ?? Duration.seconds(30);
+    const stopTimeout = props.stopTimeout ?? Duration.seconds(TASK.stopTimeoutSeconds);
     if (!stopTimeout.isUnresolved() && (stopTimeout.toSeconds() < 1 || stopTimeout.toSeconds() > 120)) {
       throw new Error(
         `DetonationCluster: stopTimeout must be between 1 and 120 seconds on Fargate, got ${stopTimeout.toSeconds()}`,
@@ -177,7 +179,7 @@ export class DetonationCluster extends Construct {
     if (props.emulatorCompatible) {
       Annotations.of(this).addWarningV2(
         'sandtrap:detonation-emulator',
-        'emulatorCompatible: no VPC flow log and no security-group rules, so the task reaches nothing (not even S3). For CloudFormation emulators only.',
+        'emulatorCompatible: no VPC flow log, no DNS Firewall and no security-group rules, so the task reaches nothing (not even S3). For CloudFormation emulators only.',
       );
     } else {
       // Rejected flows are evidence too: connects to hard-coded IPs that the security group dropped.
@@ -199,9 +201,15 @@ export class DetonationCluster extends Construct {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
       description: 'Sandtrap detonation: pulls the agent image and writes its logs; never given to the task',
     });
-    const { image, source } = this.image(props, cpuArchitecture, executionRole);
+    const { image, source, registryAccount } = this.image(props, cpuArchitecture, executionRole);
 
     this.addEndpoints(props, source !== 'registry');
+    if (!props.emulatorCompatible) {
+      this.dnsFirewall = new DetonationDnsFirewall(this, 'DnsFirewall', {
+        vpc: this.vpc,
+        allowedDomains: detonationDomains(props, registryAccount),
+      });
+    }
 
     this.cluster = new ecs.Cluster(this, 'Cluster', {
       vpc: this.vpc,
@@ -209,15 +217,16 @@ export class DetonationCluster extends Construct {
     });
 
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
-      cpu: props.cpu ?? 2048,
-      memoryLimitMiB: props.memoryLimitMiB ?? 4096,
+      cpu: props.cpu ?? TASK.cpu,
+      memoryLimitMiB: props.memoryLimitMiB ?? TASK.memoryLimitMiB,
       ephemeralStorageGiB: props.ephemeralStorageGiB,
       runtimePlatform: { cpuArchitecture, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
       executionRole,
       // CDK always gives a task definition a role; hand it the execution role read-only (so no extra
       // role exists and grants to it are dropped) and remove it from the rendered task below.
       taskRole: executionRole.withoutPolicyUpdates(),
-      volumes: [{ name: 'tmp' }, { name: 'work' }],
+      // Without a host path these are Fargate bind mounts on the task's ephemeral storage.
+      volumes: TASK.scratchVolumes.map(({ name }) => ({ name })),
     });
     const cfnTaskDefinition = this.taskDefinition.node.defaultChild as ecs.CfnTaskDefinition;
     // Any process in the task, the sample included, can fetch the task role's keys from 169.254.170.2.
@@ -231,13 +240,15 @@ export class DetonationCluster extends Construct {
 
     const linuxParameters = new ecs.LinuxParameters(this, 'LinuxParameters', {
       // An init process reaps the orphans the sample leaves behind (daemonized children the agent kills).
-      initProcessEnabled: true,
+      initProcessEnabled: TASK.initProcessEnabled,
     });
-    linuxParameters.addCapabilities(ecs.Capability.SYS_PTRACE);
+    linuxParameters.addCapabilities(...TASK.addCapabilities.map(capability));
+    linuxParameters.dropCapabilities(...TASK.dropCapabilities.map(capability));
     this.container = this.taskDefinition.addContainer(DETONATION_CONTAINER_NAME, {
       image,
       essential: true,
-      readonlyRootFilesystem: true,
+      readonlyRootFilesystem: TASK.readonlyRootFilesystem,
+      user: TASK.user,
       linuxParameters,
       stopTimeout,
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'detonation' }),
@@ -249,8 +260,7 @@ export class DetonationCluster extends Construct {
       );
     }
     this.container.addMountPoints(
-      { sourceVolume: 'tmp', containerPath: '/tmp', readOnly: false },
-      { sourceVolume: 'work', containerPath: DETONATION_WORK_DIR, readOnly: false },
+      ...TASK.scratchVolumes.map(({ name, containerPath }) => ({ sourceVolume: name, containerPath, readOnly: false })),
     );
 
     this.suppressNagFindings(stack, executionRole, props.emulatorCompatible ?? false);
@@ -261,7 +271,7 @@ export class DetonationCluster extends Construct {
     props: DetonationClusterProps,
     cpuArchitecture: ecs.CpuArchitecture,
     executionRole: iam.IRole,
-  ): { image: ecs.ContainerImage; source: 'asset' | 'ecr' | 'registry' } {
+  ): { image: ecs.ContainerImage; source: 'asset' | 'ecr' | 'registry'; registryAccount?: string } {
     if (props.imageUri === undefined) {
       const asset = new DockerImageAsset(this, 'Image', {
         directory: BUILD_CONTEXT,
@@ -269,7 +279,12 @@ export class DetonationCluster extends Construct {
         exclude: BUILD_EXCLUDES,
         platform: cpuArchitecture === ecs.CpuArchitecture.ARM64 ? Platform.LINUX_ARM64 : Platform.LINUX_AMD64,
       });
-      return { image: ecs.ContainerImage.fromDockerImageAsset(asset), source: 'asset' };
+      // The CDK bootstrap repository is in the stack's account.
+      return {
+        image: ecs.ContainerImage.fromDockerImageAsset(asset),
+        source: 'asset',
+        registryAccount: Stack.of(this).account,
+      };
     }
     if (Token.isUnresolved(props.imageUri)) {
       throw new Error(
@@ -299,7 +314,7 @@ export class DetonationCluster extends Construct {
       repositoryArn: `arn:${Aws.PARTITION}:ecr:${region}:${account}:repository/${repositoryName}`,
     });
     repository.grantPull(executionRole);
-    return { image: ecs.ContainerImage.fromRegistry(props.imageUri), source: 'ecr' };
+    return { image: ecs.ContainerImage.fromRegistry(props.imageUri), source: 'ecr', registryAccount: account };
   }
 
   /**
@@ -464,4 +479,34 @@ export class DetonationCluster extends Construct {
       );
     }
   }
+}
+
+/** ECS's spelling of a capability name of {@link DETONATION_TASK_SETTINGS}. */
+function capability(name: CapabilityName): ecs.Capability {
+  const value = ecs.Capability[name];
+  if (!value) throw new Error(`DetonationCluster: unknown capability ${name}`);
+  return value;
+}
+
+/**
+ * The names the detonation VPC may resolve: the two buckets of the presigned URLs (the SDK signs
+ * virtual-hosted URLs, `<bucket>.s3.<region>.amazonaws.com`), CloudWatch Logs for the log driver and,
+ * when the image comes from ECR, what the image pull resolves (its API, its registry and the layer
+ * bucket). Every one is in a zone AWS operates, so no query can reach a name server a sample's
+ * authors run.
+ */
+function detonationDomains(props: DetonationClusterProps, registryAccount: string | undefined): string[] {
+  const regional = (name: string) => `${name}.${Aws.REGION}.${Aws.URL_SUFFIX}`;
+  const domains = [
+    regional(`${props.ingestBucket.bucketName}.s3`),
+    regional(`${props.reportsBucket.bucketName}.s3`),
+    regional('logs'),
+  ];
+  if (registryAccount !== undefined)
+    domains.push(
+      regional('api.ecr'),
+      regional(`${registryAccount}.dkr.ecr`),
+      regional(`prod-${Aws.REGION}-starport-layer-bucket.s3`),
+    );
+  return domains;
 }

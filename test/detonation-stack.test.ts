@@ -8,6 +8,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import cdkNag from 'cdk-nag';
 import {
   DETONATION_CONTAINER_NAME,
+  DETONATION_TASK_SETTINGS,
   DETONATION_WORK_DIR,
   DetonationCluster,
   type DetonationClusterProps,
@@ -143,7 +144,11 @@ describe('DetonationCluster', () => {
     const container = containerOf(resources);
     expect(container.Name).toBe(DETONATION_CONTAINER_NAME);
     expect(container.ReadonlyRootFilesystem).toBe(true);
-    expect(container.LinuxParameters.Capabilities).toEqual({ Add: ['SYS_PTRACE'] });
+    expect(container.LinuxParameters.Capabilities).toEqual({
+      Add: ['SYS_PTRACE'],
+      Drop: ['AUDIT_WRITE', 'FSETID', 'MKNOD', 'NET_BIND_SERVICE', 'NET_RAW', 'SETFCAP', 'SYS_CHROOT'],
+    });
+    expect(container.User).toBe('0');
     expect(container.LinuxParameters.InitProcessEnabled).toBe(true);
     expect(container.Privileged).toBeUndefined();
     expect(container.MountPoints).toEqual([
@@ -154,6 +159,34 @@ describe('DetonationCluster', () => {
     expect(only(resources, 'AWS::ECS::TaskDefinition').Properties.Volumes).toEqual([{ Name: 'tmp' }, { Name: 'work' }]);
     // Per-task values come from container overrides only.
     expect(container.Environment).toBeUndefined();
+  });
+
+  it('renders DETONATION_TASK_SETTINGS, the object the Docker detonator runs with, into the task definition', () => {
+    const { resources } = synth();
+    const taskDefinition = only(resources, 'AWS::ECS::TaskDefinition').Properties;
+    const container = containerOf(resources);
+    const settings = DETONATION_TASK_SETTINGS;
+    expect({
+      cpu: Number(taskDefinition.Cpu),
+      memoryLimitMiB: Number(taskDefinition.Memory),
+      user: container.User,
+      readonlyRootFilesystem: container.ReadonlyRootFilesystem,
+      initProcessEnabled: container.LinuxParameters.InitProcessEnabled,
+      addCapabilities: container.LinuxParameters.Capabilities.Add,
+      dropCapabilities: container.LinuxParameters.Capabilities.Drop,
+      scratchVolumes: (container.MountPoints as { SourceVolume: string; ContainerPath: string }[]).map((m) => ({
+        name: m.SourceVolume,
+        containerPath: m.ContainerPath,
+      })),
+      stopTimeoutSeconds: container.StopTimeout,
+    }).toEqual(settings);
+    // Every mount is writable scratch, backed by a task volume of the same name with no host path.
+    for (const mount of container.MountPoints) expect(mount.ReadOnly).toBe(false);
+    expect(taskDefinition.Volumes).toEqual(settings.scratchVolumes.map(({ name }) => ({ Name: name })));
+    // The agent keeps what it uses (setpriv, chown of the home, the uid sweep); the sample gets none of it.
+    expect(settings.dropCapabilities).not.toEqual(expect.arrayContaining(['SYS_PTRACE']));
+    for (const kept of ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETUID', 'SETGID', 'SETPCAP', 'KILL'])
+      expect(settings.dropCapabilities).not.toContain(kept);
   });
 
   it('sizes the task at 2 vCPU / 4 GiB on x86_64 Fargate by default, stops within 30 s and logs to a log group with retention', () => {
@@ -367,6 +400,92 @@ describe('DetonationCluster', () => {
       expect.objectContaining({ CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic' }),
     ]);
     expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('emulatorCompatible'))).toHaveLength(1);
+  });
+
+  describe('DNS Firewall', () => {
+    /** The rendered domain names: `Fn::Join` pieces with pseudo parameters and bucket refs shown as `<...>`. */
+    function render(value: unknown): string {
+      if (typeof value === 'string') return value;
+      const v = value as Record<string, any>;
+      if (v['Fn::Join']) return (v['Fn::Join'][1] as unknown[]).map(render).join(v['Fn::Join'][0]);
+      if (v.Ref)
+        return `<${String(v.Ref)
+          .replace(/^AWS::/, '')
+          .replace(/[0-9A-F]{8}$/, '')}>`;
+      throw new Error(`unexpected token ${JSON.stringify(value)}`);
+    }
+
+    function firewallOf(resources: Record<string, Resource>) {
+      const lists = ofType(resources, 'AWS::Route53Resolver::FirewallDomainList');
+      const listIdOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Id'] });
+      const group = only(resources, 'AWS::Route53Resolver::FirewallRuleGroup');
+      const rules = group.Properties.FirewallRules as Record<string, any>[];
+      const domainsOf = (listRef: unknown) =>
+        (
+          lists.find(([id]) => JSON.stringify(listIdOf(id)) === JSON.stringify(listRef))![1].Properties
+            .Domains as unknown[]
+        ).map(render);
+      return { lists, rules, domainsOf };
+    }
+
+    it('allows only the two buckets, CloudWatch Logs and the image pull names, and blocks every other name with NXDOMAIN at a lower priority', () => {
+      const { resources } = synth({ imageUri: ECR_IMAGE });
+      const { lists, rules, domainsOf } = firewallOf(resources);
+      expect(lists).toHaveLength(2);
+      expect(rules).toHaveLength(2);
+      const [allow, block] = [...rules].sort((a, b) => a.Priority - b.Priority);
+      expect(allow).toMatchObject({ Action: 'ALLOW', FirewallDomainRedirectionAction: 'TRUST_REDIRECTION_DOMAIN' });
+      expect(domainsOf(allow!.FirewallDomainListId).sort()).toEqual(
+        [
+          '<IngestBucket>.s3.<Region>.<URLSuffix>',
+          '<ReportsBucket>.s3.<Region>.<URLSuffix>',
+          'logs.<Region>.<URLSuffix>',
+          'api.ecr.<Region>.<URLSuffix>',
+          '123456789012.dkr.ecr.<Region>.<URLSuffix>',
+          'prod-<Region>-starport-layer-bucket.s3.<Region>.<URLSuffix>',
+        ].sort(),
+      );
+      // No wildcard: a name under a zone the sample's authors run never reaches a resolver that recurses.
+      for (const domain of domainsOf(allow!.FirewallDomainListId)) expect(domain).not.toContain('*');
+      expect(block).toEqual({
+        Action: 'BLOCK',
+        BlockResponse: 'NXDOMAIN',
+        FirewallDomainListId: expect.anything(),
+        Priority: expect.any(Number),
+      });
+      expect(block!.Priority).toBeGreaterThan(allow!.Priority);
+      expect(domainsOf(block!.FirewallDomainListId)).toEqual(['*']);
+    });
+
+    it('leaves the ECR names out when the image does not come from ECR', () => {
+      const { resources } = synth({ imageUri: EMULATOR_IMAGE });
+      const { rules, domainsOf } = firewallOf(resources);
+      const allow = rules.find((r) => r.Action === 'ALLOW')!;
+      expect(domainsOf(allow.FirewallDomainListId).sort()).toEqual(
+        [
+          '<IngestBucket>.s3.<Region>.<URLSuffix>',
+          '<ReportsBucket>.s3.<Region>.<URLSuffix>',
+          'logs.<Region>.<URLSuffix>',
+        ].sort(),
+      );
+    });
+
+    it('associates the rule group with the detonation VPC', () => {
+      const { resources, stack, detonation } = synth();
+      const association = only(resources, 'AWS::Route53Resolver::FirewallRuleGroupAssociation').Properties;
+      expect(association.VpcId).toEqual({ Ref: logicalIdOf(stack, detonation.vpc) });
+      expect(association.FirewallRuleGroupId).toEqual({
+        'Fn::GetAtt': [stack.getLogicalId(detonation.dnsFirewall!.ruleGroup), 'Id'],
+      });
+      expect(association.Priority).toBeGreaterThanOrEqual(101);
+      expect(association.Priority).toBeLessThanOrEqual(9899);
+    });
+
+    it('is left out for emulators, which reject AWS::Route53Resolver types (MiniStack 1.5.33)', () => {
+      const { resources, detonation } = synth({ imageUri: EMULATOR_IMAGE, emulatorCompatible: true });
+      expect(Object.values(resources).filter((r) => r.Type.startsWith('AWS::Route53Resolver::'))).toEqual([]);
+      expect(detonation.dnsFirewall).toBeUndefined();
+    });
   });
 
   it('looks the S3 prefix list up at deploy time when none is given', () => {

@@ -7,6 +7,7 @@ import {
   type Task,
 } from '@aws-sdk/client-ecs';
 import { DETONATION_ENV } from '../../../lib/contracts';
+import { dockerDetonator } from '../../../local/docker-detonator';
 
 /** One detonation task as the data plane hands it to the host: what the container would have read from its environment. */
 export interface DetonationTaskRequest {
@@ -21,24 +22,37 @@ export interface DetonationTaskRequest {
   config: unknown;
 }
 
-/** Runs one detonation on the host in place of the Fargate container. */
+/** Runs one detonation in place of the Fargate container. */
 export type DetonationRunner = (request: DetonationTaskRequest) => Promise<void>;
 
+/** The container's environment for a request: the task's overrides, as the Fargate container would read them. */
+export function detonationEnvOf(request: DetonationTaskRequest): Record<string, string> {
+  const env: Record<string, string> = {
+    [DETONATION_ENV.sampleUrl]: request.sampleUrl,
+    [DETONATION_ENV.reportUrl]: request.reportUrl,
+    [DETONATION_ENV.sampleName]: request.sampleName,
+  };
+  // A configuration that was not JSON goes in as it came, for the agent to report as invalid.
+  if (request.config !== undefined)
+    env[DETONATION_ENV.agentConfig] =
+      typeof request.config === 'string' ? request.config : JSON.stringify(request.config);
+  return env;
+}
+
 /**
- * Plays the ECS data plane's container: the detonation agent of `container/agent/` runs on the host
- * with the task's overrides, as the Fargate task would. It fetches the sample and uploads the report
- * through the presigned URLs (MiniStack on 127.0.0.1), so the agent must finish well within MiniStack's
- * `.sync` poll limit (600 polls × 1 s × SFN_WAIT_SCALE ≈ 30 s): the e2e configuration caps its timeout.
- * It needs what the host detonator needs: Linux, root and strace.
+ * Plays the ECS data plane's container: the detonation image runs under the local Docker engine with
+ * the task's container overrides and the task definition's settings (`DETONATION_TASK_SETTINGS`:
+ * no network, read-only root, SYS_PTRACE, limits), through the same Docker detonator as the CLI.
+ * The presigned URLs point at MiniStack on 127.0.0.1, which a container without a network cannot
+ * reach, so the host side fetches the sample and PUTs the report, as the Docker detonator always
+ * does. The agent must finish well within MiniStack's `.sync` poll limit (600 polls × 1 s ×
+ * SFN_WAIT_SCALE ≈ 30 s): the e2e configuration caps its timeout, and the image should be built
+ * before the run (`npx tsx scripts/build-detonation-image.ts`, as .ci/run does), or the first task
+ * waits for the build.
  */
 export const playDetonation: DetonationRunner = async (request) => {
-  const { runDetonation } = await import('../../../container/agent/detonate');
-  await runDetonation({
-    sampleUrl: request.sampleUrl,
-    reportUrl: request.reportUrl,
-    sampleName: request.sampleName,
-    config: request.config,
-  });
+  const exitCode = await dockerDetonator.run(detonationEnvOf(request));
+  if (exitCode !== 0) throw new Error(`the detonation container exited with ${exitCode}`);
 };
 
 /** What happened to one task the data plane handled. */
@@ -153,7 +167,7 @@ export class EcsDataPlane {
       new StopTaskCommand({
         cluster: request.cluster,
         task: request.taskArn,
-        reason: error ? `e2e host detonation failed: ${error}`.slice(0, 255) : 'e2e host detonation finished',
+        reason: error ? `e2e detonation failed: ${error}`.slice(0, 255) : 'e2e detonation finished',
       }),
     );
     this.handled.push({
