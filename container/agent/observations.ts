@@ -35,7 +35,7 @@ export interface FileObservation extends Base {
   path: string;
   /** The other path of a rename (its destination) or link (its target). */
   target: string | null;
-  /** Open flags as strace prints them (`O_WRONLY|O_CREAT|O_TRUNC`). */
+  /** Open flags as strace prints them (`O_WRONLY|O_CREAT|O_TRUNC`), or renameat2 flags (`RENAME_EXCHANGE`). */
   flags: string | null;
   mode: number | null;
   ok: boolean;
@@ -546,6 +546,8 @@ export class TraceCollector {
         pathArg = args[1];
         targetDirArg = args[2];
         targetArg = args[3];
+        // RENAME_EXCHANGE swaps the two names: both are written (see writtenPaths).
+        if (name === 'renameat2') flags = args[4] ?? null;
         op = 'rename-from';
         break;
       case 'link':
@@ -692,8 +694,10 @@ export class TraceCollector {
       if (open.size < MAX_FDS || open.has(e.retval))
         open.set(e.retval, { path, cloexec: /O_CLOEXEC/.test(flags ?? '') });
     } else if (op === 'symlink' && target !== null) this.paths.symlink(path, target);
-    else if (op === 'rename-from' && target !== null) this.paths.rename(path, target);
-    else if (op === 'delete') this.paths.remove(path);
+    else if (op === 'rename-from' && target !== null) {
+      if (/RENAME_EXCHANGE/.test(flags ?? '')) this.paths.exchange(path, target);
+      else this.paths.rename(path, target);
+    } else if (op === 'delete') this.paths.remove(path);
   }
 
   private exit(e: ExitEvent): void {

@@ -185,6 +185,32 @@ export class PathResolver {
     }
   }
 
+  /** renameat2(RENAME_EXCHANGE): the two names swap what they hold, symlinks included. */
+  exchange(a: string, b: string): void {
+    if (a === b) return;
+    const take = (from: string): [string, Link][] => {
+      const found: [string, Link][] = [];
+      const exact = this.links.get(from);
+      if (exact) found.push(['', exact]);
+      if (this.under.has(from))
+        for (const [path, link] of this.links)
+          if (path.startsWith(`${from}/`)) found.push([path.slice(from.length), link]);
+      for (const [rest] of found) this.remove(from + rest);
+      return found;
+    };
+    const fromA = take(a);
+    const fromB = take(b);
+    for (const [to, found] of [
+      [b, fromA],
+      [a, fromB],
+    ] as const) {
+      for (const [rest, link] of found) {
+        this.links.set(to + rest, { target: link.target, dir: parentOf(to + rest) });
+        this.count(to + rest, 1);
+      }
+    }
+  }
+
   /** A path was unlinked: a symlink there is gone (rmdir only removes empty directories). */
   remove(path: string): void {
     if (this.links.delete(path)) this.count(path, -1);

@@ -315,6 +315,25 @@ describe('path resolver', () => {
     expect(r.resolve(1, '/h', 'a/x')).toMatch(/^\/h\/[ab]\/x$/);
   });
 
+  it('swaps links on RENAME_EXCHANGE', () => {
+    const r = new PathResolver(view({ 1: '/h' }));
+    r.symlink('/h/a', '/etc');
+    r.symlink('/h/d/l', '/var/log');
+    r.exchange('/h/a', '/h/d');
+    expect(r.resolve(1, '/h', 'd/shadow')).toBe('/etc/shadow');
+    expect(r.resolve(1, '/h', 'a/l/x')).toBe('/var/log/x');
+    expect(r.resolve(1, '/h', 'd/l/x')).toBe('/etc/l/x');
+  });
+
+  it('an exchange with a start-up file is persistence, whichever name comes first', () => {
+    const head = `${PID} 1795370910.4 execve("${HOME}/sample.sh", ["sample.sh"], 0x7ffd /* 7 vars */) = 0`;
+    const exchange = (a: string, b: string) =>
+      `${head}\n${PID} 1795370910.5 renameat2(AT_FDCWD<${HOME}>, "${a}", AT_FDCWD<${HOME}>, "${b}", RENAME_EXCHANGE) = 0\n`;
+    expect(indicators(exchange('staged', '/proc/self/cwd/.bashrc'))).toContain('persistence.shell-init x1');
+    expect(indicators(exchange('l/../.bashrc', 'staged'))).toContain('persistence.shell-init x1');
+    expect(indicators(exchange('staged', 'other'))).toEqual([]);
+  });
+
   it('bounds the symlink table', () => {
     const r = new PathResolver(view({ 1: '/h' }));
     for (let i = 0; i < 20_005; i++) r.symlink(`/h/l${i}`, '.');

@@ -59,6 +59,8 @@ export function writtenPaths(o: Observation): string[] {
     case 'chown':
       return [o.path];
     case 'rename-from':
+      // An exchange (renameat2 RENAME_EXCHANGE) puts new content under both names.
+      if (/RENAME_EXCHANGE/.test(o.flags ?? '')) return o.target ? [o.target, o.path] : [o.path];
       return o.target ? [o.target] : [];
     default:
       return [];
