@@ -53,6 +53,19 @@ function join(parts: readonly string[]): string {
   return `/${parts.join('/')}`;
 }
 
+/**
+ * Where the walk gives up (a symlink loop, which the kernel refuses with ELOOP, or a path too long
+ * to walk), the rest is still cleaned of `.` and `..` so that no rule sees a path it cannot read.
+ */
+function lexical(parts: readonly string[]): string {
+  const out: string[] = [];
+  for (const part of parts) {
+    if (part === '..') out.pop();
+    else if (part !== '.' && part !== '') out.push(part);
+  }
+  return join(out);
+}
+
 /** Splits a path into its non-empty components (so `//` and trailing slashes vanish). */
 function components(path: string): string[] {
   return path.split('/').filter((c) => c.length > 0);
@@ -83,7 +96,7 @@ export class PathResolver {
     let hops = 0;
     let steps = 0;
     while (todo.length > 0) {
-      if (++steps > MAX_STEPS) return join([...done, ...todo.reverse()]);
+      if (++steps > MAX_STEPS) return lexical([...done, ...todo.reverse()]);
       const part = todo.pop() as string;
       if (part === '.') continue;
       if (part === '..') {
@@ -94,7 +107,7 @@ export class PathResolver {
       if (!followLast && todo.length === 0) break;
       const replacement = this.replacement(pid, done);
       if (replacement === null) continue;
-      if (++hops > MAX_HOPS) return join([...done, ...todo.reverse()]);
+      if (++hops > MAX_HOPS) return lexical([...done, ...todo.reverse()]);
       // The walk restarts at the replacement: its own components may be links again.
       done.length = 0;
       for (const c of components(replacement).reverse()) todo.push(c);
