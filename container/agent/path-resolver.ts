@@ -25,6 +25,8 @@ export interface ProcessView {
 const MAX_HOPS = 40;
 /** Symlinks remembered; past this a new one is counted, not kept (its spelling then stays as written). */
 export const MAX_SYMLINKS = 20_000;
+/** Tree nodes kept (a deep link costs one per component): past this, new links are counted, not kept. */
+const MAX_NODES = 200_000;
 /** Components walked per path, bounding the work a hostile path (or symlink loop) can cause. */
 const MAX_STEPS = 4096;
 const NUMBER = /^[1-9]\d{0,9}$/;
@@ -37,11 +39,18 @@ const SYSTEM_LINKS: ReadonlyMap<string, string> = new Map([
   ['/dev/stderr', '/proc/self/fd/2'],
 ]);
 
-/** A symlink the sample created: its target as written, and the directory a relative target counts from. */
-interface Link {
-  target: string;
-  dir: string;
+/**
+ * The sample's symlinks, as a tree of path components: a walk keeps its place in the tree as it
+ * goes, so each component costs one map lookup whatever the depth, and renaming a directory moves
+ * its subtree in one step. `target` is a symlink's target as written (a relative one counts from
+ * the link's directory, wherever the link has moved).
+ */
+interface LinkNode {
+  children: Map<string, LinkNode>;
+  target: string | null;
 }
+
+const node = (): LinkNode => ({ children: new Map(), target: null });
 
 /** The directory part of an absolute canonical path (`/a/b` → `/a`, `/a` → `/`). */
 export function parentOf(path: string): string {
@@ -73,9 +82,9 @@ function components(path: string): string[] {
 
 /** Resolves paths of one run to the file they reach. */
 export class PathResolver {
-  private readonly links = new Map<string, Link>();
-  /** Directories with symlinks below them, and how many: a rename walks the table only for those. */
-  private readonly under = new Map<string, number>();
+  private readonly root = node();
+  private links = 0;
+  private nodes = 1;
   /** Symlinks not remembered because the table was full. */
   overflow = 0;
 
@@ -92,6 +101,8 @@ export class PathResolver {
     else if (base?.startsWith('/')) start = `${base}/${path}`;
     else return path;
     const done: string[] = [];
+    // The link-tree node of each component walked so far (null once off the tree).
+    const at: (LinkNode | null)[] = [];
     const todo = components(start).reverse();
     let hops = 0;
     let steps = 0;
@@ -101,15 +112,19 @@ export class PathResolver {
       if (part === '.') continue;
       if (part === '..') {
         done.pop();
+        at.pop();
         continue;
       }
+      const parent = at.length === 0 ? this.root : (at[at.length - 1] ?? null);
       done.push(part);
+      at.push(parent?.children.get(part) ?? null);
       if (!followLast && todo.length === 0) break;
-      const replacement = this.replacement(pid, done);
+      const replacement = this.replacement(pid, done, at[at.length - 1] ?? null);
       if (replacement === null) continue;
       if (++hops > MAX_HOPS) return lexical([...done, ...todo.reverse()]);
       // The walk restarts at the replacement: its own components may be links again.
       done.length = 0;
+      at.length = 0;
       for (const c of components(replacement).reverse()) todo.push(c);
     }
     return join(done);
@@ -120,17 +135,18 @@ export class PathResolver {
    * /proc entry of one of the sample's processes, a system link into /proc/self, or a symlink the
    * sample created. Null when it is a plain directory or file (as far as the trace tells).
    */
-  private replacement(pid: number, done: readonly string[]): string | null {
+  private replacement(pid: number, done: readonly string[], here: LinkNode | null): string | null {
     if (done[0] === 'proc' && done.length >= 2 && done.length <= 6) {
       const proc = this.procLink(pid, done);
       if (proc !== null) return proc;
     }
-    const path = join(done);
-    const system = SYSTEM_LINKS.get(path);
-    if (system !== undefined) return system;
-    const link = this.links.get(path);
-    if (link === undefined) return null;
-    return link.target.startsWith('/') ? link.target : `${link.dir}/${link.target}`;
+    if (done.length === 2 && done[0] === 'dev') {
+      const system = SYSTEM_LINKS.get(join(done));
+      if (system !== undefined) return system;
+    }
+    const target = here?.target ?? null;
+    if (target === null) return null;
+    return target.startsWith('/') ? target : `${join(done.slice(0, -1))}/${target}`;
   }
 
   /**
@@ -168,74 +184,88 @@ export class PathResolver {
     return null;
   }
 
+  /** The tree node at canonical `path`, created on the way when `create`; null when absent or the tree is full. */
+  private nodeAt(path: string, create: boolean): LinkNode | null {
+    let current = this.root;
+    for (const part of components(path)) {
+      let next = current.children.get(part);
+      if (!next) {
+        if (!create || this.nodes >= MAX_NODES) return null;
+        next = node();
+        this.nodes++;
+        current.children.set(part, next);
+      }
+      current = next;
+    }
+    return current;
+  }
+
+  /** Takes the subtree at `path` out of the tree (its links gone from their old names). */
+  private detach(path: string): LinkNode | null {
+    const parts = components(path);
+    const name = parts.pop();
+    if (name === undefined) return null; // the root itself is never renamed
+    const parent = this.nodeAt(join(parts), false);
+    const found = parent?.children.get(name) ?? null;
+    if (found) parent?.children.delete(name);
+    return found;
+  }
+
+  /** Puts a detached subtree at `path`, replacing whatever was there. */
+  private attach(path: string, subtree: LinkNode | null): void {
+    this.forget(this.detach(path));
+    if (!subtree) return;
+    const parts = components(path);
+    const name = parts.pop();
+    const parent = name === undefined ? null : this.nodeAt(join(parts), true);
+    if (parent && name !== undefined) parent.children.set(name, subtree);
+    else this.forget(subtree);
+  }
+
+  /** Uncounts the links of a subtree that left the tree for good. */
+  private forget(subtree: LinkNode | null): void {
+    const stack = subtree ? [subtree] : [];
+    while (stack.length > 0) {
+      const current = stack.pop() as LinkNode;
+      this.nodes--;
+      if (current.target !== null) this.links--;
+      for (const child of current.children.values()) stack.push(child);
+    }
+  }
+
   /** Records a symlink the sample created at canonical `path` (its last component unresolved). */
   symlink(path: string, target: string): void {
-    if (!path.startsWith('/') || target.length === 0) return;
-    if (!this.links.has(path) && this.links.size >= MAX_SYMLINKS) {
+    if (!path.startsWith('/') || path === '/' || target.length === 0) return;
+    const at = this.links < MAX_SYMLINKS ? this.nodeAt(path, true) : this.nodeAt(path, false);
+    if (!at || (at.target === null && this.links >= MAX_SYMLINKS)) {
       this.overflow++;
       return;
     }
-    this.remove(path);
-    this.links.set(path, { target, dir: parentOf(path) });
-    this.count(path, 1);
+    if (at.target === null) this.links++;
+    at.target = target;
   }
 
-  /** A path was renamed: symlinks at or under `from` move to `to`; a symlink at `to` is replaced. */
+  /** A path was renamed: symlinks at or under `from` move to `to`; whatever was at `to` is replaced. */
   rename(from: string, to: string): void {
     if (from === to) return;
-    this.remove(to);
-    const moved: [string, Link][] = [];
-    const exact = this.links.get(from);
-    if (exact) moved.push([from, exact]);
-    // A directory with links somewhere below it: only then is the table walked.
-    if (this.under.has(from))
-      for (const [path, link] of this.links) if (path.startsWith(`${from}/`)) moved.push([path, link]);
-    for (const [path] of moved) this.remove(path);
-    for (const [path, link] of moved) {
-      const next = to + path.slice(from.length);
-      this.links.set(next, { target: link.target, dir: parentOf(next) });
-      this.count(next, 1);
-    }
+    this.attach(to, this.detach(from));
   }
 
   /** renameat2(RENAME_EXCHANGE): the two names swap what they hold, symlinks included. */
   exchange(a: string, b: string): void {
     if (a === b) return;
-    const take = (from: string): [string, Link][] => {
-      const found: [string, Link][] = [];
-      const exact = this.links.get(from);
-      if (exact) found.push(['', exact]);
-      if (this.under.has(from))
-        for (const [path, link] of this.links)
-          if (path.startsWith(`${from}/`)) found.push([path.slice(from.length), link]);
-      for (const [rest] of found) this.remove(from + rest);
-      return found;
-    };
-    const fromA = take(a);
-    const fromB = take(b);
-    for (const [to, found] of [
-      [b, fromA],
-      [a, fromB],
-    ] as const) {
-      for (const [rest, link] of found) {
-        this.links.set(to + rest, { target: link.target, dir: parentOf(to + rest) });
-        this.count(to + rest, 1);
-      }
-    }
+    const fromA = this.detach(a);
+    const fromB = this.detach(b);
+    this.attach(b, fromA);
+    this.attach(a, fromB);
   }
 
   /** A path was unlinked: a symlink there is gone (rmdir only removes empty directories). */
   remove(path: string): void {
-    if (this.links.delete(path)) this.count(path, -1);
-  }
-
-  /** Keeps, for each directory, how many known symlinks lie below it. */
-  private count(path: string, delta: number): void {
-    for (let dir = parentOf(path); ; dir = parentOf(dir)) {
-      const n = (this.under.get(dir) ?? 0) + delta;
-      if (n > 0) this.under.set(dir, n);
-      else this.under.delete(dir);
-      if (dir === '/') break;
+    const at = this.nodeAt(path, false);
+    if (at?.target != null) {
+      at.target = null;
+      this.links--;
     }
   }
 }
