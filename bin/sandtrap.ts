@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import * as z from 'zod';
 import { AnalyzeArgsSchema } from '../local/analyze';
 import { registerDeployedCommands } from '../local/deployed-commands';
+import { escapeTerminal, jsonForTerminal } from '../local/terminal-escape';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -68,7 +69,9 @@ export function program(): Command {
             import('../local/runtime'),
           ]);
         const config = localConfigFromEnv();
-        const progress = options.quiet ? () => undefined : (message: string) => process.stderr.write(`${message}\n`);
+        const progress = options.quiet
+          ? () => undefined
+          : (message: string) => process.stderr.write(`${escapeTerminal(message)}\n`);
         progress('starting the local pipeline');
         const pipeline = await LocalPipeline.start({
           config,
@@ -81,7 +84,7 @@ export function program(): Command {
           if (options.json) {
             for (const o of outcomes)
               process.stdout.write(
-                `${JSON.stringify(o.ok ? o.document : { file: o.file, failed: true, ...o.failure })}\n`,
+                `${jsonForTerminal(o.ok ? o.document : { file: o.file, failed: true, ...o.failure })}\n`,
               );
           } else process.stdout.write(formatOutcomes(outcomes));
           if (options.events) progress(`events appended to ${options.events}`);
@@ -107,12 +110,13 @@ export function program(): Command {
       ]);
       const listing = listVendors(localConfigFromEnv());
       if (options.json) {
-        process.stdout.write(`${JSON.stringify(listing)}\n`);
+        process.stdout.write(`${jsonForTerminal(listing)}\n`);
         return;
       }
-      const rows = listing.map(
-        (v) =>
+      const rows = listing.map((v) =>
+        escapeTerminal(
           `${v.id.padEnd(9)} ${(v.configured ? 'configured' : v.available ? '-' : 'no connector').padEnd(12)} ${v.name.padEnd(40)} ${v.capabilities.join(', ')}`,
+        ),
       );
       process.stdout.write(
         `${'ID'.padEnd(9)} ${'STATUS'.padEnd(12)} ${'NAME'.padEnd(40)} CAPABILITIES\n${rows.join('\n')}\n`,
@@ -130,10 +134,10 @@ export function program(): Command {
       ]);
       const checks = await checkVendors(localConfigFromEnv(), id);
       if (checks.length === 0) throw new Error('no vendor is configured (set SANDTRAP_<VENDOR>_URL)');
-      if (options.json) process.stdout.write(`${JSON.stringify(checks)}\n`);
+      if (options.json) process.stdout.write(`${jsonForTerminal(checks)}\n`);
       else
         process.stdout.write(
-          `${checks.map((c) => `${c.id.padEnd(9)} ${c.ok ? 'ok  ' : 'FAIL'} ${c.detail} (${c.ms} ms)`).join('\n')}\n`,
+          `${checks.map((c) => escapeTerminal(`${c.id.padEnd(9)} ${c.ok ? 'ok  ' : 'FAIL'} ${c.detail} (${c.ms} ms)`)).join('\n')}\n`,
         );
       if (checks.some((c) => !c.ok)) process.exitCode = 2;
     });
@@ -146,10 +150,10 @@ export function program(): Command {
     .action(async (vendor: string, file: string, options: { json?: boolean }) => {
       const { scoreReport } = await import('../local/vendors-cli');
       const scored = scoreReport(vendor, file);
-      if (options.json) process.stdout.write(`${JSON.stringify(scored)}\n`);
+      if (options.json) process.stdout.write(`${jsonForTerminal(scored)}\n`);
       else
         process.stdout.write(
-          `${scored.vendor}: ${scored.verdict} ${scored.score ?? '-'} (native ${JSON.stringify(scored.native.value)} on ${scored.native.scale})\n`,
+          `${escapeTerminal(`${scored.vendor}: ${scored.verdict} ${scored.score ?? '-'} (native ${JSON.stringify(scored.native.value)} on ${scored.native.scale})`)}\n`,
         );
     });
   registerDeployedCommands(cli);
@@ -165,7 +169,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     const message =
       error instanceof z.ZodError ? error.issues.map((issue) => issue.message).join('; ') : (error as Error).message;
-    process.stderr.write(`sandtrap: ${message}\n`);
+    // Messages quote file names and remote errors: one escaped line, whatever they hold.
+    process.stderr.write(`sandtrap: ${escapeTerminal(message)}\n`);
     return 1;
   }
 }

@@ -14,6 +14,7 @@ import {
 } from '../lambdas/core/schemas';
 import { behaviorOf } from '../lambdas/core/detonation';
 import type { LocalPipeline } from './runtime';
+import { escapeTerminal } from './terminal-escape';
 
 /** CLI input of `sandtrap analyze`, validated before anything starts. */
 export const AnalyzeArgsSchema = z.object({
@@ -76,9 +77,11 @@ export async function analyzeFiles(
   const outcomes: AnalysisOutcome[] = [];
   for (const [i, file] of args.files.entries()) {
     const key = keys[i] as string;
-    progress(`[${i + 1}/${args.files.length}] ${file}: uploading`);
+    // Progress lines go to a terminal: the file name (which the file's author chose) is escaped.
+    const label = `[${i + 1}/${args.files.length}] ${escapeTerminal(file)}`;
+    progress(`${label}: uploading`);
     const event = await pipeline.upload({ path: file, key });
-    progress(`[${i + 1}/${args.files.length}] ${file}: analysing`);
+    progress(`${label}: analysing`);
     const run = await pipeline.run(event, { timeoutMs: args.timeoutSeconds ? args.timeoutSeconds * 1000 : undefined });
     const verdictEvent = pipeline.events(DETAIL_TYPE_VERDICT).findLast((e) => e.detail.key === key);
     if (run.status === 'SUCCEEDED' && verdictEvent) {
@@ -87,7 +90,7 @@ export async function analyzeFiles(
         ok: true,
         document: await verdictDocument(pipeline, SampleVerdictDetailSchema.parse(verdictEvent.detail)),
       });
-      progress(`[${i + 1}/${args.files.length}] ${file}: ${String(verdictEvent.detail.verdict)}`);
+      progress(`${label}: ${escapeTerminal(String(verdictEvent.detail.verdict))}`);
       continue;
     }
     const failedEvent = pipeline.events(DETAIL_TYPE_FAILED).findLast((e) => e.detail.key === key);
@@ -100,7 +103,7 @@ export async function analyzeFiles(
           key,
         };
     outcomes.push({ file, ok: false, failure });
-    progress(`[${i + 1}/${args.files.length}] ${file}: failed (${failure.reason})`);
+    progress(`${label}: failed (${escapeTerminal(failure.reason)})`);
   }
   return outcomes;
 }

@@ -8,6 +8,7 @@ import type { DeployedClients } from './deployed-clients';
 import type { ProgressStream, ReportFormat } from './deployed-format';
 import type { DeployedStack } from './deployed-stack';
 import type { Submission } from './deployed-submit';
+import { escapeTerminal, jsonForTerminal } from './terminal-escape';
 
 /** A deployed stack and the clients that reach it. */
 export interface StackConnection {
@@ -121,7 +122,7 @@ export function registerDeployedCommands(cli: Command, io: DeployedCommandsIo = 
       const args = SubmitArgsSchema.parse({ files, prefix: options.prefix, wait: options.wait ?? false });
       const timeoutSeconds = TimeoutSchema.parse(options.timeout);
       const { ProgressBar, formatSubmissions, submissionJson, formatVerdicts } = await import('./deployed-format');
-      const progress = (message: string) => (options.quiet ? undefined : stderr.write(`${message}\n`));
+      const progress = (message: string) => (options.quiet ? undefined : stderr.write(`${escapeTerminal(message)}\n`));
       await withStack(options, async ({ clients, stack }) => {
         const keys = submissionKeys(args.files, args.prefix);
         const submissions: Submission[] = [];
@@ -142,7 +143,7 @@ export function registerDeployedCommands(cli: Command, io: DeployedCommandsIo = 
         if (!args.wait) {
           stdout.write(
             options.json
-              ? submissions.map((s) => `${JSON.stringify(submissionJson(s))}\n`).join('')
+              ? submissions.map((s) => `${jsonForTerminal(submissionJson(s))}\n`).join('')
               : formatSubmissions(submissions),
           );
           return;
@@ -263,12 +264,12 @@ export function registerDeployedCommands(cli: Command, io: DeployedCommandsIo = 
       if (!options.wait) {
         stdout.write(
           options.json
-            ? `${JSON.stringify({ ...object, executionArn: started.executionArn })}\n`
-            : `reanalysis of ${sha256} started: ${started.executionArn}\n`,
+            ? `${jsonForTerminal({ ...object, executionArn: started.executionArn })}\n`
+            : `reanalysis of ${sha256} started: ${escapeTerminal(started.executionArn)}\n`,
         );
         return;
       }
-      stderr.write(`reanalysis started: ${started.executionArn}\n`);
+      stderr.write(`reanalysis started: ${escapeTerminal(started.executionArn)}\n`);
       const end = await waitForAnalysis(
         clients,
         stack,

@@ -2,7 +2,8 @@ import type { SampleAnalysisFailedDetail, VerdictDocument } from '../lambdas/cor
 import type { AnalysisOutcome } from './analyze';
 import type { AnalysisEnd } from './deployed-analyses';
 import type { Submission } from './deployed-submit';
-import { formatOutcomes } from './format';
+import { formatOutcomes, table } from './format';
+import { escapeTerminal, jsonForTerminal } from './terminal-escape';
 
 /** The stream progress goes to: stderr, or a fake in tests. */
 export interface ProgressStream {
@@ -32,7 +33,7 @@ export function progressLine(label: string, sent: number, total: number): string
   const ratio = total > 0 ? Math.min(1, sent / total) : 1;
   const filled = Math.round(ratio * BAR_WIDTH);
   const percent = `${Math.floor(ratio * 100)}%`.padStart(4);
-  return `${label}  [${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${percent}  ${humanBytes(sent)} / ${humanBytes(total)}`;
+  return `${escapeTerminal(label)}  [${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${percent}  ${humanBytes(sent)} / ${humanBytes(total)}`;
 }
 
 /**
@@ -44,11 +45,16 @@ export class ProgressBar {
   private finished = false;
   private started = false;
 
+  private readonly label: string;
+
+  /** `label` is a file name: escaped here, since the bar writes it raw next to its own `\r`. */
   constructor(
     private readonly out: ProgressStream,
-    private readonly label: string,
+    label: string,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.label = escapeTerminal(label);
+  }
 
   /** Reports bytes sent of total; the bar ends itself when everything is sent. */
   update(sent: number, total: number): void {
@@ -81,15 +87,7 @@ export function formatSubmissions(submissions: Submission[]): string {
     ['FILE', 'KEY', 'VERSION', 'SIZE', 'SHA256'],
     ...submissions.map((s) => [s.file, `s3://${s.bucket}/${s.key}`, s.versionId ?? '-', humanBytes(s.size), s.sha256]),
   ];
-  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
-  return `${rows
-    .map((r) =>
-      r
-        .map((cell, c) => cell.padEnd(widths[c] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n')}\n`;
+  return `${table(rows)}\n`;
 }
 
 /** The JSON line `submit --json` prints per upload (without `--wait`). */
@@ -133,7 +131,7 @@ export function failureOf(
 export function formatVerdicts(outcomes: AnalysisOutcome[], json: boolean): string {
   if (!json) return formatOutcomes(outcomes);
   return outcomes
-    .map((o) => `${JSON.stringify(o.ok ? o.document : { file: o.file, failed: true, ...o.failure })}\n`)
+    .map((o) => `${jsonForTerminal(o.ok ? o.document : { file: o.file, failed: true, ...o.failure })}\n`)
     .join('');
 }
 
@@ -167,7 +165,8 @@ export function formatReportText(document: VerdictDocument): string {
           `  ${key.padEnd(20)} ${observations.length} observation${observations.length === 1 ? '' : 's'}`,
       ),
     );
-  return `${lines.join('\n')}\n`;
+  // Each entry is one line: escaping it whole turns a newline inside a field into `\n`, never a line of its own.
+  return `${lines.map(escapeTerminal).join('\n')}\n`;
 }
 
 /** The formats `sandtrap report` renders; each is one entry of {@link REPORT_RENDERERS}. */
@@ -191,5 +190,5 @@ export type ReportRenderer = (input: ReportInput) => Promise<string | Uint8Array
 /** Every report format the CLI can print. */
 export const REPORT_RENDERERS: Record<ReportFormat, ReportRenderer> = {
   text: ({ document }) => formatReportText(document),
-  json: ({ document }) => `${JSON.stringify(document)}\n`,
+  json: ({ document }) => `${jsonForTerminal(document)}\n`,
 };

@@ -1,4 +1,5 @@
 import type { AnalysisOutcome } from './analyze';
+import { escapeTerminal } from './terminal-escape';
 
 function humanSize(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
@@ -12,7 +13,9 @@ function humanSize(bytes: number): string {
   return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
-function table(rows: string[][]): string {
+/** Aligned columns; every cell is escaped first, so widths count what the terminal will show. */
+export function table(cells: string[][]): string {
+  const rows = cells.map((r) => r.map(escapeTerminal));
   const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
   return rows
     .map((r) =>
@@ -24,14 +27,17 @@ function table(rows: string[][]): string {
     .join('\n');
 }
 
-/** A readable summary of the outcomes: one line per file, then each file's engines. */
+/**
+ * A readable summary of the outcomes: one line per file, then each file's engines. Everything that
+ * comes from a file, a vendor or a sample is escaped for the terminal (see terminal-escape.ts).
+ */
 export function formatOutcomes(outcomes: AnalysisOutcome[]): string {
   const rows = [['FILE', 'VERDICT', 'SCORE', 'TYPE', 'SIZE', 'SHA256', 'CACHED']];
   const details: string[] = [];
   for (const outcome of outcomes) {
     if (!outcome.ok) {
       rows.push([outcome.file, 'FAILED', '-', '-', '-', outcome.failure.reason, '-']);
-      details.push(`${outcome.file}: ${outcome.failure.error}`);
+      details.push(`${escapeTerminal(outcome.file)}: ${escapeTerminal(outcome.failure.error)}`);
       continue;
     }
     const d = outcome.document;
@@ -47,17 +53,17 @@ export function formatOutcomes(outcomes: AnalysisOutcome[]): string {
     const engines = d.engineResults.length
       ? d.engineResults.map(
           (e) =>
-            `  ${e.engine.padEnd(10)} ${e.status.padEnd(14)} ${e.verdict.padEnd(10)} ${e.score ?? '-'}${e.reason ? `  (${e.reason.slice(0, 120)})` : ''}`,
+            `  ${escapeTerminal(e.engine).padEnd(10)} ${escapeTerminal(e.status).padEnd(14)} ${escapeTerminal(e.verdict).padEnd(10)} ${e.score ?? '-'}${e.reason ? `  (${escapeTerminal(e.reason.slice(0, 120))})` : ''}`,
         )
       : ['  no engine applies (configure a vendor with SANDTRAP_<VENDOR>_URL): triage only'];
     const indicators = Object.entries(d.behavior ?? {}).flatMap(([key, list]) =>
       (list as { id: string; title: string; severity: string; attack: string[] }[]).map(
         (i) =>
-          `  ${key.padEnd(19)} ${i.severity.padEnd(8)} ${i.title}${i.attack.length ? ` [${i.attack.join(', ')}]` : ''}`,
+          `  ${escapeTerminal(key).padEnd(19)} ${escapeTerminal(i.severity).padEnd(8)} ${escapeTerminal(i.title)}${i.attack.length ? ` [${escapeTerminal(i.attack.join(', '))}]` : ''}`,
       ),
     );
     details.push(
-      `${outcome.file}:\n${engines.join('\n')}${indicators.length ? `\n behaviour:\n${indicators.join('\n')}` : ''}`,
+      `${escapeTerminal(outcome.file)}:\n${engines.join('\n')}${indicators.length ? `\n behaviour:\n${indicators.join('\n')}` : ''}`,
     );
   }
   return `${table(rows)}\n\n${details.join('\n')}\n`;

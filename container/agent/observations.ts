@@ -1,6 +1,15 @@
-import { posix } from 'node:path';
 import type { FileOperationKind } from '../../lambdas/core/detonation-report';
-import { decodeArgv, decodeFd, decodeMode, decodeSockaddr, decodeString, splitArgs, structField } from './strace-args';
+import { PathResolver } from './path-resolver';
+import {
+  decodeArgv,
+  decodeFd,
+  decodeMode,
+  decodeSockaddr,
+  decodeString,
+  fdPath,
+  splitArgs,
+  structField,
+} from './strace-args';
 import type { ExitEvent, SignalEvent, SyscallEvent, TraceEvent } from './trace-parser';
 
 /**
@@ -26,7 +35,7 @@ export interface FileObservation extends Base {
   path: string;
   /** The other path of a rename (its destination) or link (its target). */
   target: string | null;
-  /** Open flags as strace prints them (`O_WRONLY|O_CREAT|O_TRUNC`). */
+  /** Open flags as strace prints them (`O_WRONLY|O_CREAT|O_TRUNC`), or renameat2 flags (`RENAME_EXCHANGE`). */
   flags: string | null;
   mode: number | null;
   ok: boolean;
@@ -192,11 +201,26 @@ const RULE_CALLS = new Set([
   'socket',
   'bind',
   'listen',
+  'process_vm_writev',
+  'process_vm_readv',
+  'pidfd_open',
+  'pidfd_send_signal',
+  'pidfd_getfd',
+  'shmget',
+  'shmat',
+  'sched_setaffinity',
 ]);
+
+/**
+ * Calls strace prints by number when it has no name for them (strace before 6.5 and fchmodat2):
+ * numbers from 403 on are the same on every architecture, so the name is certain. Such a line has
+ * raw arguments only (the path is an address), so it reaches the rules as a call, not a file.
+ */
+const UNNAMED: ReadonlyMap<string, string> = new Map([['syscall_0x1c4', 'fchmodat2']]);
 
 const FORKS = new Set(['clone', 'clone3', 'fork', 'vfork']);
 const FILE_CALLS = new Set(
-  'open creat openat openat2 unlink rmdir unlinkat rename renameat renameat2 link symlink linkat symlinkat chmod fchmod fchmodat chown fchown lchown fchownat mkdir mkdirat truncate ftruncate mknod mknodat access faccessat faccessat2 readlink readlinkat chdir mount'.split(
+  'open creat openat openat2 unlink rmdir unlinkat rename renameat renameat2 link symlink linkat symlinkat chmod fchmod fchmodat fchmodat2 chown fchown lchown fchownat mkdir mkdirat truncate ftruncate mknod mknodat access faccessat faccessat2 readlink readlinkat chdir mount'.split(
     ' ',
   ),
 );
@@ -208,10 +232,41 @@ export function detach(line: string): string {
   return ` ${cut}`.slice(1);
 }
 
-function resolve(base: string | null, path: string): string {
-  if (path.startsWith('/')) return posix.normalize(path);
-  if (!base?.startsWith('/')) return path;
-  return posix.normalize(`${base}/${path}`);
+/** Open files tracked per process, for `/proc/self/fd/N` spellings; the sample's RLIMIT_NOFILE is far below. */
+const MAX_FDS = 1024;
+
+/** One open file of a process: its path, and whether exec closes it. */
+interface OpenFile {
+  path: string;
+  cloexec: boolean;
+}
+
+/** Calls that act on the last component itself when it is a symlink, rather than on what it points to. */
+const NO_FOLLOW = new Set([
+  'unlink',
+  'unlinkat',
+  'rmdir',
+  'rename',
+  'renameat',
+  'renameat2',
+  'link',
+  'linkat',
+  'symlink',
+  'symlinkat',
+  'lchown',
+  'mkdir',
+  'mkdirat',
+  'mknod',
+  'mknodat',
+  'readlink',
+  'readlinkat',
+]);
+
+/** True when an open or *at call says not to follow a final symlink (O_NOFOLLOW, O_EXCL creation, AT_SYMLINK_NOFOLLOW). */
+function followsNot(name: string, args: readonly string[], flags: string | null): boolean {
+  if (flags !== null && (/O_NOFOLLOW/.test(flags) || (/O_CREAT/.test(flags) && /O_EXCL/.test(flags)))) return true;
+  if (name === 'fchmodat2' || name === 'fchownat') return /AT_SYMLINK_NOFOLLOW/.test(args.join(','));
+  return false;
 }
 
 /** Turns one run's trace events into observations, tracking the process tree as it goes. */
@@ -220,6 +275,16 @@ export class TraceCollector {
   private readonly all: ProcessState[] = [];
   private root: number | null = null;
   private rootExecs = 0;
+  private readonly files = new Map<ProcessState, Map<number, OpenFile>>();
+  /** Canonical paths: what every spelling of a path (/proc/self/cwd, symlinks, `..`) reaches. */
+  private readonly paths = new PathResolver({
+    cwd: (tid) => this.byTid.get(tid)?.cwd ?? null,
+    fd: (tid, fd) => {
+      const state = this.byTid.get(tid);
+      return state ? (this.files.get(state)?.get(fd)?.path ?? null) : null;
+    },
+    threadGroup: (tid) => this.byTid.get(tid)?.pid ?? null,
+  });
 
   constructor(
     private readonly sink: (observation: Observation) => void,
@@ -283,7 +348,7 @@ export class TraceCollector {
 
   private syscall(e: SyscallEvent): void {
     const state = this.process(e.pid, e.time);
-    const name = e.name;
+    const name = UNNAMED.get(e.name) ?? e.name;
     if (FORKS.has(name)) {
       this.fork(e, state);
       return;
@@ -294,7 +359,7 @@ export class TraceCollector {
     }
     if (name === 'chdir' || name === 'fchdir') this.chdir(e, state);
     if (name === 'connect' || name === 'sendto') this.connect(e, state);
-    if (RULE_CALLS.has(name)) {
+    if (RULE_CALLS.has(name) || name !== e.name) {
       if (e.retval === 0 && (name === 'setuid' || name === 'setresuid' || name === 'setreuid')) {
         const uid = Number(splitArgs(e.args)[0]);
         if (uid >= 0) state.uid = uid;
@@ -310,7 +375,7 @@ export class TraceCollector {
         errno: e.errno,
       });
     }
-    this.file(e, state);
+    if (name === e.name) this.file(e, state);
   }
 
   private fork(e: SyscallEvent, parent: ProcessState): void {
@@ -336,6 +401,8 @@ export class TraceCollector {
     state.ppid = parent.pid;
     state.uid ??= parent.uid;
     state.cwd ??= parent.cwd;
+    const open = this.files.get(parent);
+    if (open && !this.files.has(state)) this.files.set(state, new Map(open));
     if (state.exe === null) {
       state.exe = parent.exe;
       state.argv = parent.argv;
@@ -357,15 +424,20 @@ export class TraceCollector {
   private exec(e: SyscallEvent, state: ProcessState): void {
     const args = splitArgs(e.args);
     const at = e.name === 'execveat' ? 1 : 0;
-    const dir = at === 1 ? decodeFd(args[0]).target : state.cwd;
+    const dir = at === 1 ? (fdPath(args[0]) ?? state.cwd) : state.cwd;
     const raw = decodeString(args[at])?.value ?? args[at] ?? '';
-    const path = raw === '' && at === 1 ? (decodeFd(args[0]).target ?? '') : resolve(dir ?? state.cwd, raw);
+    const path =
+      raw === '' && at === 1
+        ? (fdPath(args[0]) ?? decodeFd(args[0]).target ?? '')
+        : this.paths.resolve(e.pid, dir, raw);
     const argv = decodeArgv(args[at + 1], this.options.maxArgv);
     const ok = e.retval === 0;
     const parent = state.ppid === null ? undefined : this.byTid.get(state.ppid);
     if (ok) {
       state.exe = path;
       state.argv = argv;
+      const open = this.files.get(state);
+      if (open) for (const [fd, file] of open) if (file.cloexec) open.delete(fd);
     }
     this.sink({
       type: 'exec',
@@ -384,8 +456,12 @@ export class TraceCollector {
   private chdir(e: SyscallEvent, state: ProcessState): void {
     if (e.retval !== 0) return;
     const arg = splitArgs(e.args)[0];
-    const target = e.name === 'chdir' ? decodeString(arg)?.value : decodeFd(arg).target;
-    if (target) state.cwd = resolve(state.cwd, target);
+    if (e.name === 'fchdir') {
+      state.cwd = fdPath(arg) ?? state.cwd;
+      return;
+    }
+    const target = decodeString(arg)?.value;
+    if (target) state.cwd = this.paths.resolve(e.pid, state.cwd, target);
   }
 
   private connect(e: SyscallEvent, state: ProcessState): void {
@@ -395,6 +471,11 @@ export class TraceCollector {
     const fd = decodeFd(args[0]).target ?? '';
     const protocol =
       sockaddr.family === 'AF_UNIX' ? 'unix' : fd.startsWith('UDP') ? 'udp' : fd.startsWith('TCP') ? 'tcp' : 'other';
+    // A unix socket is a file: `/proc/self/root/run/docker.sock` is the Docker socket. Abstract names (`@`) are not paths.
+    const address =
+      protocol === 'unix' && !sockaddr.address.startsWith('@')
+        ? this.paths.resolve(e.pid, state.cwd, sockaddr.address)
+        : sockaddr.address;
     this.sink({
       type: 'connect',
       source: 'trace',
@@ -403,7 +484,7 @@ export class TraceCollector {
       pid: state.pid,
       line: detach(e.line),
       protocol,
-      address: sockaddr.address,
+      address,
       port: sockaddr.port,
       hostname: null,
       action: 'observed',
@@ -465,6 +546,8 @@ export class TraceCollector {
         pathArg = args[1];
         targetDirArg = args[2];
         targetArg = args[3];
+        // RENAME_EXCHANGE swaps the two names: both are written (see writtenPaths).
+        if (name === 'renameat2') flags = args[4] ?? null;
         op = 'rename-from';
         break;
       case 'link':
@@ -489,11 +572,14 @@ export class TraceCollector {
       case 'chmod':
       case 'fchmod':
       case 'fchmodat':
-        if (name === 'fchmodat') dirArg = args[0];
-        pathArg = name === 'fchmodat' ? args[1] : args[0];
-        mode = decodeMode(name === 'fchmodat' ? args[2] : args[1]);
+      case 'fchmodat2': {
+        const at = name.startsWith('fchmodat') ? 1 : 0;
+        if (at) dirArg = args[0];
+        pathArg = args[at];
+        mode = decodeMode(args[at + 1]);
         op = 'chmod';
         break;
+      }
       case 'chown':
       case 'fchown':
       case 'lchown':
@@ -544,17 +630,28 @@ export class TraceCollector {
       default:
         return;
     }
+    // A successful *at call shows the kernel's working directory in its AT_FDCWD annotation.
+    if (dirArg?.startsWith('AT_FDCWD<')) state.cwd = fdPath(dirArg) ?? state.cwd;
     // fchmod/fchown/ftruncate name an fd: its annotation is the path.
-    const direct = decodeString(pathArg)?.value ?? decodeFd(pathArg).target;
+    const literal = decodeString(pathArg)?.value;
+    const direct = literal ?? fdPath(pathArg) ?? decodeFd(pathArg).target;
     if (direct === null || direct === undefined) return;
-    const base = dirArg === undefined ? state.cwd : (decodeFd(dirArg).target ?? state.cwd);
-    const path = resolve(base, direct);
+    const base = dirArg === undefined ? state.cwd : this.directory(state, dirArg);
+    const follow = !NO_FOLLOW.has(name) && !followsNot(name, args, flags);
+    const ok = e.errno === null && e.retval !== null && e.retval >= 0;
+    // The fd an open returned is decoded by strace from the kernel's own record (-yy): when there is
+    // one, it is the canonical path whatever the spelling; the resolver covers failed calls.
+    const opened =
+      ok && op !== null && (name === 'open' || name === 'openat' || name === 'openat2' || name === 'creat');
+    const kernelPath = opened ? fdPath(e.ret) : null;
+    const path = kernelPath ?? (literal === undefined ? direct : this.paths.resolve(e.pid, base, direct, follow));
     let target: string | null = null;
     if (targetArg !== undefined) {
       const raw = decodeString(targetArg)?.value ?? null;
-      const targetBase = targetDirArg === undefined ? state.cwd : (decodeFd(targetDirArg).target ?? state.cwd);
-      target = raw === null ? null : op === 'symlink' ? raw : resolve(targetBase, raw);
+      const targetBase = targetDirArg === undefined ? state.cwd : this.directory(state, targetDirArg);
+      target = raw === null ? null : op === 'symlink' ? raw : this.paths.resolve(e.pid, targetBase, raw, false);
     }
+    if (ok) this.track(e, state, op, path, target, flags);
     this.sink({
       type: 'file',
       time: e.time,
@@ -565,9 +662,42 @@ export class TraceCollector {
       target,
       flags,
       mode,
-      ok: e.errno === null && e.retval !== null && e.retval >= 0,
+      ok,
       errno: e.errno,
     });
+  }
+
+  /** The directory a dirfd argument stands for: its annotation, else the cwd or the fd table; null when unknown. */
+  private directory(state: ProcessState, dirArg: string): string | null {
+    const annotated = fdPath(dirArg);
+    if (annotated !== null) return annotated;
+    const fd = decodeFd(dirArg).fd;
+    if (fd === 'AT_FDCWD') return state.cwd;
+    return /^\d+$/.test(fd) ? (this.files.get(state)?.get(Number(fd))?.path ?? null) : null;
+  }
+
+  /** Keeps the fd table and the symlink table in step with a successful call. */
+  private track(
+    e: SyscallEvent,
+    state: ProcessState,
+    op: FileOperationKind,
+    path: string,
+    target: string | null,
+    flags: string | null,
+  ): void {
+    if ((op === 'read' || op === 'write') && e.retval !== null && e.retval >= 0) {
+      let open = this.files.get(state);
+      if (!open) {
+        open = new Map();
+        this.files.set(state, open);
+      }
+      if (open.size < MAX_FDS || open.has(e.retval))
+        open.set(e.retval, { path, cloexec: /O_CLOEXEC/.test(flags ?? '') });
+    } else if (op === 'symlink' && target !== null) this.paths.symlink(path, target);
+    else if (op === 'rename-from' && target !== null) {
+      if (/RENAME_EXCHANGE/.test(flags ?? '')) this.paths.exchange(path, target);
+      else this.paths.rename(path, target);
+    } else if (op === 'delete') this.paths.remove(path);
   }
 
   private exit(e: ExitEvent): void {

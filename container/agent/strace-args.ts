@@ -165,3 +165,22 @@ export function decodeSockaddr(
       : null);
   return { family, address, port: port === undefined ? null : Number(port) };
 }
+
+/**
+ * The file path of an fd annotation (`3</home/x/.bashrc>`, `AT_FDCWD</tmp>`), as the kernel named
+ * the open file; null when there is none or it is not a path (a socket, a pipe, an anonymous inode).
+ * A device's nested annotation (`</dev/null<char 1:3>>`) and the ` (deleted)` the kernel adds to
+ * an unlinked file are not part of the path. Paths have their own `<` escaped, so the first raw
+ * `<` inside the annotation starts a nested one.
+ */
+export function fdPath(text: string | undefined): string | null {
+  if (!text) return null;
+  const lt = text.indexOf('<');
+  if (lt < 0) return null;
+  let body = text.slice(lt + 1, endOfAnnotation(text, lt) - 1);
+  const nested = body.indexOf('<');
+  if (nested >= 0) body = body.slice(0, nested);
+  if (body[0] !== '/') return null;
+  const path = unescapeStrace(body);
+  return path.endsWith(' (deleted)') ? path.slice(0, -10) : path;
+}

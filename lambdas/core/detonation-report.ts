@@ -444,6 +444,19 @@ export const DEFAULT_SYSCALL_FILTER = [
   'readlinkat',
   'chdir',
   'fchdir',
+  // Reaching into other processes (injection, fd theft, signals by pidfd), shared memory that
+  // outlives a process, and CPU affinity (a sample widening its own).
+  'process_vm_writev',
+  'process_vm_readv',
+  'pidfd_open',
+  'pidfd_send_signal',
+  'pidfd_getfd',
+  'shmget',
+  'shmat',
+  'sched_setaffinity',
+  // `?`: strace older than 6.5 does not know the name and would refuse the whole set; it prints the
+  // call as syscall_0x1c4 anyway (it traces every number it has no name for).
+  '?fchmodat2',
 ] as const;
 
 const CONFIG_FIELDS = {
@@ -532,7 +545,8 @@ export const AgentConfigSchema = z.preprocess(
         ])
         .pipe(
           z
-            .array(z.string().regex(/^%?[a-z0-9_]+$/, 'a syscall name or %class'))
+            // A leading `?` is strace's "skip this name if unknown" (for calls newer than the strace).
+            .array(z.string().regex(/^\??%?[a-z0-9_]+$/, 'a syscall name or %class'))
             .min(1)
             .max(200),
         )

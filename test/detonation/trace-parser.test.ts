@@ -1,4 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_SYSCALL_FILTER, parseAgentConfig } from '../../lambdas/core/detonation-report';
+import { RuleEngine } from '../../container/agent/rules';
 import { TraceParser, type TraceEvent } from '../../container/agent';
 import { TraceCollector, type Observation } from '../../container/agent/observations';
 import {
@@ -216,5 +219,125 @@ describe('trace collector', () => {
       }),
     );
     expect(observations).toContainEqual(expect.objectContaining({ type: 'signal', pid: 10278, signal: 'SIGSEGV' }));
+  });
+});
+
+describe('trace gaps: calls that reach into other processes are traced and judged', () => {
+  const SAMPLE = 800;
+  const CHILD = 801;
+  const head = `${SAMPLE} 1795370910.000001 execve("/run/home/s", ["s"], 0x7ffd /* 7 vars */) = 0\n${SAMPLE} 1795370910.000002 clone(child_stack=NULL, flags=SIGCHLD) = ${CHILD}\n`;
+
+  function judge(lines: string): { ids: Map<string, string[]>; observations: Observation[] } {
+    const observations: Observation[] = [];
+    const engine = new RuleEngine({
+      home: '/run/home',
+      placed: new Set(),
+      hidden: [],
+      written: new Set(),
+      samplePids: new Set(),
+    });
+    const collector = new TraceCollector(
+      (o) => {
+        observations.push(o);
+        engine.observe(o);
+      },
+      { sandboxUid: 10001, wrapperExecs: 0, cwd: '/run/home', maxArgv: 32, followChildren: true },
+    );
+    for (const e of parse(head + lines).events) collector.handle(e);
+    const ids = new Map(
+      Object.values(engine.behavior())
+        .flat()
+        .map((i) => [i.id, i.attack] as [string, string[]]),
+    );
+    return { ids, observations };
+  }
+  const at = (call: string, ret = '0', pid = SAMPLE) => `${pid} 1795370910.5 ${call} = ${ret}\n`;
+
+  it('the default set traces every one of them, and strace accepts it', () => {
+    for (const name of [
+      'process_vm_writev',
+      'process_vm_readv',
+      'pidfd_open',
+      'pidfd_send_signal',
+      'pidfd_getfd',
+      'shmget',
+      'shmat',
+      'sched_setaffinity',
+      '?fchmodat2',
+    ])
+      expect(DEFAULT_SYSCALL_FILTER).toContain(name);
+    const strace = spawnSync('strace', [
+      '-f',
+      '--seccomp-bpf',
+      '-q',
+      '-o',
+      '/dev/null',
+      '-e',
+      `trace=${DEFAULT_SYSCALL_FILTER.join(',')}`,
+      'true',
+    ]);
+    expect(strace.error?.message ?? strace.stderr.toString()).toBe('');
+    expect(strace.status).toBe(0);
+    expect(parseAgentConfig({}, { allowInternet: false }).syscallFilter).toContain('?fchmodat2');
+  });
+
+  it('process_vm_writev into another process is injection (T1055); into itself it is not', () => {
+    const other = judge(
+      at(
+        `process_vm_writev(${CHILD}, [{iov_base="INJECTED\\0", iov_len=9}], 1, [{iov_base=0x55e0b49f9070, iov_len=9}], 1, 0)`,
+        '9',
+      ),
+    );
+    expect(other.ids.get('execution.injection-vm-write')).toEqual(['T1055']);
+    const self = judge(
+      at(`process_vm_writev(${SAMPLE}, [{iov_base="x", iov_len=1}], 1, [{iov_base=0x1, iov_len=1}], 1, 0)`, '1'),
+    );
+    expect(self.ids.has('execution.injection-vm-write')).toBe(false);
+  });
+
+  it('writing /proc/<child>/mem is T1055.009, /proc/self/mem is not; reading it harvests memory', () => {
+    const child = judge(at(`openat(AT_FDCWD</run/home>, "/proc/${CHILD}/mem", O_RDWR)`, `3</proc/${CHILD}/mem>`));
+    expect(child.ids.get('execution.injection-proc-mem')).toEqual(['T1055.009']);
+    const viaSelfOfChild = judge(
+      at('openat(AT_FDCWD</run/home>, "/proc/self/mem", O_RDWR)', '-1 EACCES (Permission denied)', CHILD),
+    );
+    expect(viaSelfOfChild.ids.has('execution.injection-proc-mem')).toBe(false);
+    const read = judge(
+      at(`openat(AT_FDCWD</run/home>, "/proc/${CHILD}/mem", O_RDONLY)`, `3</proc/${CHILD}/mem>`) +
+        at(`process_vm_readv(${CHILD}, [{iov_base="", iov_len=8}], 1, [{iov_base=0x1, iov_len=8}], 1, 0)`, '8'),
+    );
+    expect(read.ids.get('dataHarvesting.process-memory')).toEqual(['T1003.007']);
+  });
+
+  it('ptrace POKEDATA/SETREGS on another pid is T1055.008', () => {
+    for (const request of ['PTRACE_POKEDATA', 'PTRACE_POKETEXT', 'PTRACE_SETREGS']) {
+      const { ids } = judge(at(`ptrace(${request}, ${CHILD}, 0x55e0b49f9070, 0x41)`));
+      expect(ids.get('execution.injection')).toEqual(['T1055.008']);
+    }
+  });
+
+  it('pidfd, SysV shared memory and affinity calls reach the rules as calls', () => {
+    const { observations } = judge(
+      at(`pidfd_open(${CHILD}, 0)`, '4<anon_inode:[pidfd]>') +
+        at('pidfd_send_signal(4<anon_inode:[pidfd]>, SIGKILL, NULL, 0)') +
+        at('pidfd_getfd(4<anon_inode:[pidfd]>, 3, 0)', '5') +
+        at('shmget(0x5a, 4096, IPC_CREAT|0600)', '7') +
+        at('shmat(7, NULL, 0)', '0x7f0000000000') +
+        at(`sched_setaffinity(${SAMPLE}, 8, [0, 1])`),
+    );
+    const names = observations.flatMap((o) => (o.type === 'call' ? [o.name] : []));
+    expect(names).toEqual(['pidfd_open', 'pidfd_send_signal', 'pidfd_getfd', 'shmget', 'shmat', 'sched_setaffinity']);
+  });
+
+  it('fchmodat2 sets a setuid bit whether strace names it or prints it by number', () => {
+    const named = judge(at('fchmodat2(AT_FDCWD</run/home>, "helper", 04755, 0)'));
+    expect(named.ids.has('privilegeEscalation.setuid-bit')).toBe(true);
+    expect(named.observations).toContainEqual(
+      expect.objectContaining({ type: 'file', op: 'chmod', path: '/run/home/helper' }),
+    );
+    const numbered = judge(at('syscall_0x1c4(0xffffff9c, 0x55e6a763e004, 0x9ed, 0, 0x7fe8c9df86d0, 0x1)'));
+    expect(numbered.ids.has('privilegeEscalation.setuid-bit')).toBe(true);
+    const plain = judge(at('syscall_0x1c4(0xffffff9c, 0x55e6a763e004, 0x1ed, 0, 0x7fe8c9df86d0, 0x1)'));
+    expect(plain.ids.has('privilegeEscalation.setuid-bit')).toBe(false);
   });
 });

@@ -1,4 +1,4 @@
-import { isLoopback, plainAddress, reads, readsInHome, rule, type Rule } from './rule';
+import { isLoopback, numberArg, plainAddress, procPid, reads, readsInHome, rule, type Rule } from './rule';
 
 const PROC_OTHER = /^\/proc\/(\d+|\*)\//;
 
@@ -45,6 +45,16 @@ export const dataHarvestingRules: Rule[] = [
       const pid = Number(o.path.split('/')[2]);
       return Number.isInteger(pid) && !c.samplePids.has(pid);
     },
+  }),
+  rule({
+    key: 'dataHarvesting',
+    id: 'dataHarvesting.process-memory',
+    title: "Reads another process's memory",
+    severity: 'high',
+    attack: ['T1003.007'],
+    match: (o) =>
+      (o.type === 'call' && o.name === 'process_vm_readv' && numberArg(o.args[0]) !== o.pid) ||
+      (reads(o, /^\/proc\/\d+\/(task\/\d+\/)?mem$/) && procPid(o.path) !== o.pid),
   }),
   rule({
     key: 'dataHarvesting',

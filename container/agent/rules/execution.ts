@@ -1,6 +1,11 @@
-import { execName, rule, type Rule } from './rule';
+import { execName, numberArg, procPid, rule, writes, writtenPaths, type Rule } from './rule';
 
 const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'busybox']);
+/** ptrace requests that attach to another process or change its memory or registers. */
+const PTRACE_INJECT = /^PTRACE_(ATTACH|SEIZE|POKETEXT|POKEDATA|POKEUSER|SETREGS|SETREGSET|SETFPREGS)$/;
+/** A process's memory file, also through its task directory. */
+const PROC_MEM = /^\/proc\/\d+\/(task\/\d+\/)?mem$/;
+
 const DOWNLOADERS = new Set(['curl', 'wget', 'tftp', 'ftp', 'nc', 'ncat', 'netcat', 'socat', 'scp', 'rsync']);
 
 /** Execution: running what it dropped, downloaders, decoded payloads, injection, reverse shells. */
@@ -47,13 +52,28 @@ export const executionRules: Rule[] = [
   rule({
     key: 'execution',
     id: 'execution.injection',
-    title: 'Attaches to or writes into another process',
+    title: 'Attaches to or writes into another process (ptrace)',
     severity: 'high',
     attack: ['T1055.008'],
     match: (o) =>
-      o.type === 'call' &&
-      o.name === 'ptrace' &&
-      /^PTRACE_(ATTACH|SEIZE|POKETEXT|POKEDATA|POKEUSER|SETREGS)$/.test(o.args[0] ?? ''),
+      o.type === 'call' && o.name === 'ptrace' && PTRACE_INJECT.test(o.args[0] ?? '') && numberArg(o.args[1]) !== o.pid,
+  }),
+  rule({
+    key: 'execution',
+    id: 'execution.injection-proc-mem',
+    title: "Writes into another process's memory through /proc/<pid>/mem",
+    severity: 'high',
+    attack: ['T1055.009'],
+    // Paths are canonical, so /proc/self/mem is the process's own pid: self-modification, not injection.
+    match: (o) => writes(o, PROC_MEM) && writtenPaths(o).some((p) => PROC_MEM.test(p) && procPid(p) !== o.pid),
+  }),
+  rule({
+    key: 'execution',
+    id: 'execution.injection-vm-write',
+    title: "Writes into another process's memory (process_vm_writev)",
+    severity: 'high',
+    attack: ['T1055'],
+    match: (o) => o.type === 'call' && o.name === 'process_vm_writev' && numberArg(o.args[0]) !== o.pid,
   }),
   rule({
     key: 'execution',

@@ -1,4 +1,4 @@
-import { execName, rule, writes, type Rule } from './rule';
+import { execName, numberArg, rule, writes, type Rule } from './rule';
 
 const SETUID_CALLS = new Set(['setuid', 'setgid', 'setreuid', 'setregid', 'setresuid', 'setresgid']);
 
@@ -10,7 +10,10 @@ export const privilegeEscalationRules: Rule[] = [
     title: 'Sets the setuid or setgid bit on a file',
     severity: 'high',
     attack: ['T1548.001'],
-    match: (o) => o.type === 'file' && o.op === 'chmod' && o.mode !== null && (o.mode & 0o6000) !== 0,
+    match: (o) =>
+      (o.type === 'file' && o.op === 'chmod' && o.mode !== null && (o.mode & 0o6000) !== 0) ||
+      // fchmodat2 as an strace without its name prints it: raw arguments, the mode third.
+      (o.type === 'call' && o.name === 'fchmodat2' && ((numberArg(o.args[2]) ?? 0) & 0o6000) !== 0),
   }),
   rule({
     key: 'privilegeEscalation',

@@ -59,6 +59,8 @@ export function writtenPaths(o: Observation): string[] {
     case 'chown':
       return [o.path];
     case 'rename-from':
+      // An exchange (renameat2 RENAME_EXCHANGE) puts new content under both names.
+      if (/RENAME_EXCHANGE/.test(o.flags ?? '')) return o.target ? [o.target, o.path] : [o.path];
       return o.target ? [o.target] : [];
     default:
       return [];
@@ -115,4 +117,20 @@ export function plainAddress(address: string): string {
 export function isLoopback(address: string): boolean {
   const a = plainAddress(address);
   return a.startsWith('127.') || a === '::1';
+}
+
+/** A numeric argument as strace prints it (`1234`, `-1`, `0x9ed`, `04755`); null when it is not a number. */
+export function numberArg(arg: string | undefined): number | null {
+  if (arg === undefined) return null;
+  const text = arg.trim();
+  if (/^0x[0-9a-f]{1,16}$/i.test(text)) return Number.parseInt(text.slice(2), 16);
+  if (/^0[0-7]{1,22}$/.test(text)) return Number.parseInt(text, 8);
+  if (/^-?\d{1,19}$/.test(text)) return Number(text);
+  return null;
+}
+
+/** The pid a /proc path names (`/proc/42/mem` → 42), null for anything else. */
+export function procPid(path: string): number | null {
+  const match = /^\/proc\/(\d{1,10})\//.exec(path);
+  return match ? Number(match[1]) : null;
 }
