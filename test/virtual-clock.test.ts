@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StateMachine } from 'aws-local-stepfunctions';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { allStates, type AslState } from '../local/definition';
 import { SleepCancelledError, VirtualClock } from '../local/virtual-clock';
 import { retryDelay, virtualTask, virtualTimeDefinition, virtualWait } from '../local/virtual-states';
+import { startCapeHarness, type CapeHarness } from './support';
 
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -301,4 +302,26 @@ describe('Wait and Retry of executions on virtual time', () => {
       }),
     ).toThrow(/HeartbeatSeconds/);
   });
+});
+
+describe('the local pipeline on the discrete-event clock', () => {
+  let h: CapeHarness | undefined;
+  afterEach(async () => h?.stop());
+
+  it('analyses two uploads at once in the virtual time of one: their vendor waits overlap', async () => {
+    // CAPE's report exists 300 s after submission (20 s queued, 180 s run, 100 s processing).
+    h = await startCapeHarness({ queueSeconds: 20, processingSeconds: 100 });
+    const pipeline = h.pipeline;
+    const start = h.clock.now();
+    const events = await Promise.all(
+      ['one', 'two'].map((name) => pipeline.upload({ key: `${name}.bin`, body: `analysis ${name}` })),
+    );
+    const runs = await Promise.all(events.map((event) => pipeline.run(event)));
+    expect(runs.map((r) => r.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    expect(h.cape.submissions).toBe(2);
+    const elapsed = h.clock.now() - start;
+    expect(elapsed).toBeGreaterThanOrEqual(300_000);
+    // Waits that added up would need 600 s at least.
+    expect(elapsed).toBeLessThan(400_000);
+  }, 120_000);
 });
