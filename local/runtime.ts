@@ -25,13 +25,14 @@ import { closeHttpPools } from '../lambdas/vendors/http';
 import { createConnector } from '../lambdas/vendors/registry';
 import type { SandtrapConfigInput } from '../lib/config';
 import type { FunctionId } from '../lib/steps';
-import { allStates, retryMillis, waitMillis, type AslState, type Retrier } from './definition';
+import { allStates, type AslState } from './definition';
 import { EventSink, type DeliveredEvent } from './event-sink';
 import { HANDLER_FACTORIES, type LocalHandler } from './handlers';
 import { LOCAL_CREDENTIALS, startServices, type LocalServices } from './services';
 import { localPlan } from './synth';
 import { LOCAL_ENV, type LocalPlan } from './template';
 import { VirtualClock } from './virtual-clock';
+import { virtualTask, virtualTimeDefinition, virtualWait } from './virtual-states';
 import { selectDetonator, type DetonatorChoice, type DetonatorSelection } from './detonators';
 
 /** Options of {@link LocalPipeline.start}. */
@@ -39,8 +40,10 @@ export interface LocalPipelineOptions {
   /** Pipeline configuration, exactly as `cdk deploy` would get it. */
   config?: SandtrapConfigInput;
   /**
-   * Skip Wait states and Retry intervals, advancing a virtual clock instead (tests, benchmarks,
-   * emulated vendors). Off, waits last as long as on AWS (real vendors). @default false
+   * Run on a {@link VirtualClock}: Wait states and Retry intervals take no real time, each ending when
+   * the clock, which jumps from one pending wake to the next whenever nothing is in flight, reaches
+   * its end (tests, benchmarks, emulated vendors). Off, waits last as long as on AWS (real vendors).
+   * @default false
    */
   virtualTime?: boolean;
   /** Keep S3 and DynamoDB state in this directory across runs; a temporary one by default. */
@@ -83,8 +86,6 @@ export interface ExecutionReport {
 /** A handler whose failures reach the engine the way Lambda's do: name = errorType, message = the JSON Cause. */
 function asLambda(handler: LocalHandler): (input: unknown) => Promise<unknown> {
   return async (input) => {
-    // Let the event-log consumer catch up (it runs on microtasks) so the virtual clock has moved.
-    await new Promise((resolve) => setImmediate(resolve));
     try {
       const output = await handler(JSON.parse(JSON.stringify(input ?? null)));
       return JSON.parse(JSON.stringify(output ?? null));
@@ -103,8 +104,7 @@ function asLambda(handler: LocalHandler): (input: unknown) => Promise<unknown> {
 interface StateEvent {
   type: string;
   index?: number;
-  state: { name: string; type: string; input?: unknown };
-  retry?: { retrier: Retrier; attempt: number };
+  state: { name: string; type: string };
 }
 
 let sequence = 0;
@@ -140,7 +140,11 @@ export class LocalPipeline implements ExecutionStarter {
     private readonly options: LocalPipelineOptions,
   ) {
     this.sink = new EventSink(options.eventsFile);
-    this.machine = new StateMachine(plan.definition as never, { validationOptions: { checkArn: false } });
+    const definition = plan.definition as { States: Record<string, AslState> };
+    this.machine = new StateMachine(
+      (clock instanceof VirtualClock ? virtualTimeDefinition(definition) : definition) as never,
+      { validationOptions: { checkArn: false } },
+    );
     this.states = allStates(plan.definition as { States: Record<string, AslState> });
     for (const [id, fn] of Object.entries(plan.functions) as [FunctionId, LocalPlan['functions'][FunctionId]][]) {
       const config = loadRuntimeConfig(fn.environment);
@@ -237,20 +241,19 @@ export class LocalPipeline implements ExecutionStarter {
     const executionArn = `arn:aws:states:${LOCAL_ENV.region}:${LOCAL_ENV.account}:execution:${this.plan.stateMachineName}:${name}`;
     const started = Date.now();
     const virtual = this.clock instanceof VirtualClock ? this.clock : undefined;
-    const waitTimeOverrides: Record<string, number> = {};
-    const retryIntervalOverrides: Record<string, number> = {};
+    // Ends this execution's sleeps on the virtual clock (and any further attempt) once it ended.
+    const ended = new AbortController();
     const taskResourceLocalHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
     for (const [stateName, state] of this.states) {
-      if (state.Type === 'Wait' && virtual) waitTimeOverrides[stateName] = 0;
-      if (state.Retry && virtual) retryIntervalOverrides[stateName] = 0;
-      if (state.Type === 'Task') taskResourceLocalHandlers[stateName] = this.taskHandler(stateName, state);
+      if (state.Type === 'Task') {
+        const handler = this.taskHandler(stateName, state);
+        taskResourceLocalHandlers[stateName] = virtual ? virtualTask(state, handler, virtual, ended.signal) : handler;
+      }
+      if (state.Type === 'Wait' && virtual)
+        taskResourceLocalHandlers[stateName] = virtualWait(state, virtual, ended.signal);
     }
     const execution = this.machine.run(input as never, {
-      overrides: {
-        waitTimeOverrides,
-        retryIntervalOverrides,
-        taskResourceLocalHandlers: taskResourceLocalHandlers as never,
-      },
+      overrides: { taskResourceLocalHandlers: taskResourceLocalHandlers as never },
       context: {
         Execution: {
           Id: executionArn,
@@ -269,18 +272,13 @@ export class LocalPipeline implements ExecutionStarter {
     const transitions: Transition[] = [];
     const consumed = (async () => {
       for await (const event of execution.eventLogs as AsyncGenerator<StateEvent>) {
-        if (event.type === 'StateRetried') {
-          if (virtual && event.retry) virtual.advance(retryMillis(event.retry.retrier, event.retry.attempt));
-          continue;
-        }
         if (event.type !== 'StateEntered') continue;
         transitions.push({
           name: event.state.name,
-          type: event.state.type,
+          // The type in the synthesized definition (on virtual time the engine runs Wait states as Tasks).
+          type: this.states.get(event.state.name)?.Type ?? event.state.type,
           ...(event.index !== undefined ? { index: event.index } : {}),
         });
-        const state = this.states.get(event.state.name);
-        if (virtual && state?.Type === 'Wait') virtual.advance(waitMillis(state, event.state.input, virtual.now()));
       }
     })();
     try {
@@ -310,6 +308,8 @@ export class LocalPipeline implements ExecutionStarter {
         transitions,
         durationMs: Date.now() - started,
       };
+    } finally {
+      ended.abort();
     }
   }
 
@@ -337,7 +337,9 @@ export class LocalPipeline implements ExecutionStarter {
   async sweep(): Promise<SweepSummary> {
     const handler = this.handlers.get(this.plan.functions.SweepFn.name);
     if (!handler) throw new Error('no SweepFn in the local plan');
-    return (await handler({})) as SweepSummary;
+    // Its reads are in-flight I/O like any handler's: the virtual clock must not jump under them.
+    const sweep = () => handler({}) as Promise<SweepSummary>;
+    return this.clock instanceof VirtualClock ? this.clock.inFlight(sweep) : sweep();
   }
 
   private taskHandler(stateName: string, state: AslState): (input: unknown) => Promise<unknown> {

@@ -2,11 +2,6 @@
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
-  /**
-   * Keeps time still until the returned function is called: a virtual clock does, so that a request
-   * admitted by a rate limiter reaches the vendor in the window it was admitted in. The wall clock cannot.
-   */
-  hold?(): () => void;
 }
 
 /** The wall clock. */

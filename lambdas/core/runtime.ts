@@ -26,15 +26,13 @@ export function createDeps(
     const limit = { name: 'request', limit: perMinute as number, windowSeconds: 60 };
     const reserved = reservedForReports(limit.limit);
     const gate = async () => {
-      // The request must reach the vendor in the window it was admitted in: time is held still from
-      // here until the vendor answers (see Clock.hold); if it moved on while the limiter decided,
-      // the slot of the old window is spent and one of the new window is taken.
+      // The request should reach the vendor in the window it was admitted in: if time moved on to
+      // the next window while the limiter decided, the slot of the old window is spent and one of
+      // the new window is taken. (The local virtual clock stands still while a handler runs.)
       for (;;) {
         // Ready reports may take the slots kept back from submissions and polls (no starvation in a burst).
         const window = await limiter.take(vendor.id, limit, currentRequestPriority() === 'report' ? 0 : reserved);
-        const release = clock.hold?.();
-        if (Math.floor(clock.now() / (limit.windowSeconds * 1000)) === window) return release;
-        release?.();
+        if (Math.floor(clock.now() / (limit.windowSeconds * 1000)) === window) return undefined;
       }
     };
     setRequestGate(vendor.id, vendor.baseUrl, perMinute ? gate : undefined);
