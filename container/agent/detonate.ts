@@ -226,6 +226,13 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
     }
     notes.push(`partial report: the agent failed while ${phase}`);
   }
+  // The sample's output lives in the run directory: read it before the clean-up removes it.
+  let output = { bytes: 0, tail: '' };
+  try {
+    output = await tail(outputs);
+  } catch (e) {
+    notes.push(`the sample's output could not be read: ${(e as Error).message}`);
+  }
   if (fakenet) await cleanUp('fake network', () => (fakenet as FakeNetwork).close());
   if (uid !== null) {
     const sandboxUid = uid;
@@ -467,12 +474,6 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
   }
 
   async function finish(): Promise<DetonationReport> {
-    let output = { bytes: 0, tail: '' };
-    try {
-      output = await tail(outputs);
-    } catch (e) {
-      notes.push(`the sample's output could not be read: ${(e as Error).message}`);
-    }
     if (OUT_OF_MEMORY.test(output.tail)) limitsHit.memory = true;
     let behavior = emptyBehavior();
     if (engine && status !== 'unsupported') {

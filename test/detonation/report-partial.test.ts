@@ -27,5 +27,7 @@ describe('an agent error after the run gives a partial, scored report', () => {
     expect(indicatorIds(report)).toEqual(expect.arrayContaining(['network.upload']));
     expect(['suspicious', 'malicious']).toContain(report.verdict);
     expect(report.score).not.toBeNull();
+    // The sample's output is read before the clean-up removes the run directory.
+    expect(report.output.tail).toContain('SANDTRAP-TEST-MALICIOUS network sample');
   }, 60_000);
 });
