@@ -12,6 +12,9 @@ import {
 import { Clip } from '../../container/agent/bounded';
 import { declaredLength, FakeNetwork } from '../../container/agent/fakenet';
 import type { Observation, ProcessState } from '../../container/agent/observations';
+import type { FakeNetworkLog } from '../../container/agent/fakenet';
+import type { GuardLog } from '../../container/agent/guard';
+import { networkObservations } from '../../container/agent/network-log';
 import { ActivityRecorder } from '../../container/agent/recorder';
 import { assembleReport, emptyBehavior, noLimitsHit, type ReportParts } from '../../container/agent/report';
 import type { RawSample } from '../../container/agent/run';
@@ -321,6 +324,58 @@ describe('report assembly cannot fail on sample-controlled data', () => {
           expect(JSON.parse(JSON.stringify(report))).toEqual(report);
         },
       ),
+      { numRuns: 80 },
+    );
+  }, 30_000);
+
+  it("validates whatever the guard's log and the fake network recorded, joined", () => {
+    const clientPort = fc.oneof(fc.constantFrom(40000, 40001), hostileNumber);
+    const guardConnection = fc.record({
+      time: hostileNumber,
+      pid: hostileNumber,
+      call: fc.constantFrom('connect', 'sendto'),
+      family: fc.constantFrom('inet', 'inet6', 'unix', 'other'),
+      proto: fc.constantFrom('tcp', 'udp', 'other', null),
+      addr: hostileString,
+      port: fc.oneof(hostileNumber, fc.constant(null)),
+      action: fc.oneof(fc.constantFrom('redirect', 'pass', 'block', 'continue'), hostileString),
+      reason: hostileString,
+      localPort: clientPort,
+      result: fc.oneof(hostileNumber, fc.constant(null)),
+      line: hostileString,
+    });
+    const base = { time: hostileNumber, clientPort };
+    const log = fc.record({
+      dns: fc.array(fc.record({ ...base, name: hostileString, qtype: hostileString, answer: nullableString }), {
+        maxLength: 4,
+      }),
+      http: fc.array(
+        fc.record({
+          ...base,
+          method: hostileString,
+          host: hostileString,
+          path: hostileString,
+          userAgent: nullableString,
+          bodyBytes: hostileNumber,
+          bodyPreview: hostileString,
+        }),
+        { maxLength: 4 },
+      ),
+      tls: fc.array(fc.record({ ...base, serverName: hostileString }), { maxLength: 4 }),
+      payloads: fc.array(
+        fc.record({ ...base, protocol: fc.constantFrom('tcp', 'udp'), bytes: hostileNumber, preview: hostileString }),
+        { maxLength: 4 },
+      ),
+      dropped: hostileNumber,
+    }) as unknown as fc.Arbitrary<FakeNetworkLog>;
+    fc.assert(
+      fc.property(fc.array(guardConnection, { maxLength: 6 }), log, hostileString, (connections, fakenet, name) => {
+        const guard = { started: true, mountNamespace: null, connections, dropped: 0 } as unknown as GuardLog;
+        const recorder = new ActivityRecorder(config, '/home/s', T0);
+        for (const o of networkObservations(guard, fakenet, () => name)) recorder.observe(o);
+        const report = assembleReport(parts({ recorder }));
+        expect(DetonationReportSchema.safeParse(report).success).toBe(true);
+      }),
       { numRuns: 80 },
     );
   }, 30_000);

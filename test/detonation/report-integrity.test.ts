@@ -109,6 +109,8 @@ describe('Prepare: short-lived URLs and a per-run nonce', () => {
     expect(config).toEqual({ timeout: 30, memory_limit: 256, run_nonce: a.runNonce });
     expect(parseAgentConfig(config, { allowInternet: false }).runNonce).toBe(a.runNonce);
     expect(CollectDetonationInputSchema.parse({ detonation: a }).detonation.runNonce).toBe(a.runNonce);
+    // A state without the nonce cannot be collected at all.
+    expect(() => CollectDetonationInputSchema.parse({ detonation: { reportKey: a.reportKey } })).toThrow();
   });
 });
 
