@@ -418,11 +418,13 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
         followChildren: cfg.trackChildren,
         ...(planned.member ? { member: planned.member } : {}),
       });
-      if (result.traceFile) {
-        await parseTraceFile(result.traceFile, (event) => collector.handle(event));
+      try {
+        if (result.traceFile) await parseTraceFile(result.traceFile, (event) => collector.handle(event));
+      } finally {
+        // Even when the trace cannot be read to its end, the processes and samples seen so far belong in the report.
+        rec.addProcesses(collector.processes());
+        rec.addSamples(result.samples);
       }
-      rec.addProcesses(collector.processes());
-      rec.addSamples(result.samples);
       if (result.traceFile && !collector.started)
         throw new Error(`the sample did not start: ${(await tail([result.outputFile])).tail.slice(-300)}`);
 
