@@ -21,6 +21,7 @@ import { PipelineFunction } from './functions';
 import { type GrantTarget, type StepGrant, STEPS, type WorkflowFunctionId } from './steps';
 import { DETONATION_ENV, type DetonationCluster } from './detonation';
 import { parseAgentConfig } from '../lambdas/core/detonation-report';
+import { detonationTaskTimeoutSeconds } from '../lambdas/core/detonation';
 import { FAULT_INJECTION_ENV, type FaultInjection } from '../lambdas/core/fault-injection';
 
 /** Props of {@link AnalysisWorkflow}. */
@@ -231,7 +232,7 @@ export class AnalysisWorkflow extends Construct {
         },
       ],
       resultPath: sfn.JsonPath.DISCARD,
-      taskTimeout: sfn.Timeout.duration(Duration.seconds(Math.ceil(agentTimeout) + 900)),
+      taskTimeout: sfn.Timeout.duration(Duration.seconds(detonationTaskTimeoutSeconds(agentTimeout))),
     });
     run.addRetry({
       errors: ['ECS.AmazonECSException', 'ECS.ServerException', 'ECS.ThrottlingException'],

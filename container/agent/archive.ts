@@ -23,6 +23,13 @@ export interface ExtractionLimits {
   maxPathDepth: number;
   /** Archives inside archives: 1 extracts only the outer one. */
   maxNesting: number;
+  /**
+   * Bytes read out of the archive's streams (decompressed), written or skipped, whatever the
+   * headers declare: the budget that bounds the work even when nothing is written.
+   */
+  maxExpandedBytes: number;
+  /** Wall-clock milliseconds the whole extraction may take; what is extracted by then is kept. */
+  deadlineMs: number;
 }
 
 /** The caps the agent uses unless told otherwise. */
@@ -32,6 +39,8 @@ export const DEFAULT_EXTRACTION_LIMITS: ExtractionLimits = {
   maxRatio: 100,
   maxPathDepth: 16,
   maxNesting: 2,
+  maxExpandedBytes: 256 * 1024 * 1024,
+  deadlineMs: 30_000,
 };
 
 /** One member and what extraction did with it. */
@@ -81,8 +90,43 @@ class Extractor {
   private total = 0;
   private count = 0;
   private readonly names = new Set<string>();
+  /** Bytes pulled out of every stream so far, against `maxExpandedBytes`. */
+  private expanded = 0;
+  private readonly deadline: number;
+  /** Set when the watchdog fired: every later step stops. */
+  private abortedBy: string | null = null;
+  private readonly open = new Set<Readable>();
 
-  constructor(private readonly limits: ExtractionLimits) {}
+  constructor(private readonly limits: ExtractionLimits) {
+    this.deadline = Date.now() + limits.deadlineMs;
+  }
+
+  /** Stops the extraction from outside (the watchdog): streams are destroyed, the next step throws. */
+  abort(reason: string): void {
+    this.abortedBy = reason;
+    for (const stream of this.open) stream.destroy(new Stop(reason));
+  }
+
+  /** Throws once the deadline passed or the extraction was aborted; called for every chunk. */
+  check(): void {
+    if (this.abortedBy) throw new Stop(this.abortedBy);
+    if (Date.now() > this.deadline) throw new Stop(`extraction took longer than ${this.limits.deadlineMs} ms`);
+  }
+
+  /** Books bytes read out of a stream; `n` must be a real byte count. */
+  expand(n: number): void {
+    if (!Number.isSafeInteger(n) || n < 0) throw new Stop('invalid byte count');
+    this.expanded += n;
+    if (this.expanded > this.limits.maxExpandedBytes)
+      throw new Stop(`more than ${this.limits.maxExpandedBytes} bytes expanded`);
+  }
+
+  /** Registers a stream so that an abort can destroy it. */
+  private track<T extends Readable>(stream: T): T {
+    this.open.add(stream);
+    stream.once('close', () => this.open.delete(stream));
+    return stream;
+  }
 
   /** Books a member against the count cap; false when it is a duplicate or refused. */
   private admit(prefix: string, dir: string, name: string, size: number): { path: string; file: string } | null {
@@ -126,6 +170,15 @@ class Extractor {
     });
   }
 
+  /** The chunks of a stream, booked against the expansion budget and the deadline as they come. */
+  private async *counted(stream: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const chunk of stream) {
+      this.check();
+      this.expand((chunk as Buffer).length);
+      yield chunk as Buffer;
+    }
+  }
+
   /** Creates the parents of `file` (never following a link) and the file itself, exclusively. */
   private async write(file: string, body: AsyncIterable<Buffer>, maxBytes: number): Promise<number> {
     const parent = posix.dirname(file);
@@ -137,6 +190,7 @@ class Extractor {
     try {
       for await (const chunk of body) {
         const buffer = chunk as Buffer;
+        this.check();
         written += buffer.length;
         this.total += buffer.length;
         if (this.total > this.limits.maxTotalBytes)
@@ -183,18 +237,20 @@ class Extractor {
     name: string,
     dir: string,
   ): Promise<void> {
+    this.check();
     const compressed = (await stat(file)).size;
     if (kind === 'zip') return this.zip(file, prefix, depth, dir);
-    if (kind === 'tar') return this.tar(createReadStream(file), prefix, depth, Infinity, dir);
+    if (kind === 'tar') return this.tar(this.track(createReadStream(file)), prefix, depth, Infinity, dir);
     // gzip: a tarball inside, or one compressed file.
     const budget = Math.max(1024 * 1024, compressed * this.limits.maxRatio);
-    const sniff = await firstBytes(createReadStream(file).pipe(createGunzip()), 512);
+    const gunzip = () => this.track(createReadStream(file).pipe(this.track(createGunzip())));
+    const sniff = await firstBytes(gunzip(), 512);
     if (sniff.length >= 262 && sniff.toString('latin1', 257, 262) === 'ustar') {
-      return this.tar(createReadStream(file).pipe(createGunzip()), prefix, depth, budget, dir);
+      return this.tar(gunzip(), prefix, depth, budget, dir);
     }
     const slot = this.admit(prefix, dir, posix.basename(name).replace(/\.t?gz$/i, '') || 'member', 0);
     if (!slot) return;
-    const size = await this.write(slot.file, createReadStream(file).pipe(createGunzip()), budget);
+    const size = await this.write(slot.file, this.counted(gunzip()), budget);
     await this.settle(slot.path, slot.file, size, depth);
   }
 
@@ -213,6 +269,7 @@ class Extractor {
           zip.on('end', () => resolve());
           zip.on('entry', (entry: yauzl.Entry) => {
             void (async () => {
+              this.check();
               const raw = entry.fileName as unknown as Buffer;
               const name = yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, raw, entry.extraFields, false);
               const mode = (entry.externalFileAttributes >>> 16) & 0o170000;
@@ -234,7 +291,7 @@ class Extractor {
                   const stream = await new Promise<Readable>((res, rej) =>
                     zip.openReadStream(entry, (e, s) => (e || !s ? rej(e) : res(s))),
                   );
-                  const written = await this.write(slot.file, stream, size);
+                  const written = await this.write(slot.file, this.counted(this.track(stream)), size);
                   await this.settle(slot.path, slot.file, written, depth);
                 }
               }
@@ -249,7 +306,7 @@ class Extractor {
 
   /** A streaming ustar/GNU/pax reader: headers, long names, regular files; everything else is refused. */
   private async tar(source: Readable, prefix: string, depth: number, budget: number, dir: string): Promise<void> {
-    const reader = new BlockReader(source, budget);
+    const reader = new BlockReader(source, budget, this);
     let longName: string | null = null;
     let paxPath: string | null = null;
     for (;;) {
@@ -261,6 +318,7 @@ class Extractor {
         return slice.subarray(0, nul < 0 ? len : nul).toString('utf8');
       };
       const size = tarNumber(header.subarray(124, 136));
+      if (size === null) throw new Stop('a tar header whose size field is not a number');
       const type = String.fromCharCode(header[156] as number);
       const ustarPrefix = field(257, 6) === 'ustar' ? field(345, 155) : '';
       const headerName = ustarPrefix ? `${ustarPrefix}/${field(0, 100)}` : field(0, 100);
@@ -302,18 +360,27 @@ class Extractor {
   }
 }
 
-/** Octal, or GNU base-256 for large sizes. */
-function tarNumber(field: Buffer): number {
-  if (((field[0] as number) & 0x80) !== 0) {
+/**
+ * A numeric tar header field, strictly: octal digits (leading spaces allowed) ended by a space or
+ * NUL with only spaces and NULs after, or GNU base-256 (positive only). Anything else, and any
+ * value beyond a safe integer, is null: the caller refuses the archive rather than compute with NaN.
+ */
+export function tarNumber(field: Buffer): number | null {
+  const first = field[0] as number;
+  if (first === 0x80) {
     let value = 0;
     for (let i = 1; i < field.length; i++) value = value * 256 + (field[i] as number);
-    return value;
+    return Number.isSafeInteger(value) ? value : null;
   }
-  const text = field
-    .toString('latin1')
-    .replace(/[\0 ]+$/g, '')
-    .trim();
-  return text ? parseInt(text, 8) : 0;
+  if (first & 0x80) return null; // negative base-256, or a byte no encoding defines
+  const text = field.toString('latin1');
+  const match = /^ *([0-7]*)([ \0][ \0]*)?$/.exec(text);
+  if (!match) return null;
+  const digits = match[1] ?? '';
+  if (digits.length < field.length && match[2] === undefined) return null; // no terminator
+  if (digits === '') return /^[ \0]*$/.test(text) ? 0 : null;
+  const value = Number.parseInt(digits, 8);
+  return Number.isSafeInteger(value) ? value : null;
 }
 
 /** Pulls exact byte counts out of a stream, counting everything against a budget (the gzip ratio cap). */
@@ -327,12 +394,14 @@ class BlockReader {
   constructor(
     source: Readable,
     private readonly budget: number,
+    private readonly extractor: Extractor,
   ) {
     this.iterator = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   }
 
   private async fill(n: number): Promise<void> {
     while (this.length < n && !this.done) {
+      this.extractor.check();
       const next = await this.iterator.next();
       if (next.done) {
         this.done = true;
@@ -344,6 +413,9 @@ class BlockReader {
   }
 
   private take(n: number): Buffer {
+    // A count that is not a real byte count (NaN from a header) must never reach the budget sums.
+    if (!Number.isSafeInteger(n) || n < 0) throw new Stop('invalid byte count in the archive');
+    this.extractor.expand(n);
     const all = this.buffered.length === 1 ? (this.buffered[0] as Buffer) : Buffer.concat(this.buffered, this.length);
     const out = all.subarray(0, n);
     const rest = all.subarray(n);
@@ -355,12 +427,14 @@ class BlockReader {
   }
 
   async read(n: number): Promise<Buffer | null> {
+    if (!Number.isSafeInteger(n) || n < 0) throw new Stop('invalid byte count in the archive');
     await this.fill(n);
     if (this.length < n) return null;
     return this.take(n);
   }
 
   async skip(n: number): Promise<void> {
+    if (!Number.isSafeInteger(n) || n < 0) throw new Stop('invalid byte count in the archive');
     let left = n;
     while (left > 0) {
       await this.fill(Math.min(left, 1 << 16));
@@ -371,6 +445,7 @@ class BlockReader {
 
   /** The next `n` bytes as a stream of chunks. */
   async *stream(n: number): AsyncGenerator<Buffer> {
+    if (!Number.isSafeInteger(n) || n < 0) throw new Stop('invalid byte count in the archive');
     let left = n;
     while (left > 0) {
       await this.fill(Math.min(left, 1 << 16));
@@ -413,10 +488,24 @@ export async function extractArchive(
   await mkdir(dest, { recursive: true, mode: 0o700 });
   const extractor = new Extractor(limits);
   let stopped: string | null = null;
+  // The per-chunk checks cannot fire while an await never returns (a stream that stalls), so a
+  // watchdog ends the extraction at the deadline whatever it is waiting for.
+  let timer: NodeJS.Timeout | undefined;
+  const watchdog = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const reason = `extraction took longer than ${limits.deadlineMs} ms`;
+      extractor.abort(reason);
+      reject(new Stop(reason));
+    }, limits.deadlineMs);
+  });
+  const work = extractor.extract(file, kind, '', 0, name, dest);
+  work.catch(() => undefined); // after the watchdog wins, the abandoned work's own failure is expected
   try {
-    await extractor.extract(file, kind, '', 0, name, dest);
+    await Promise.race([work, watchdog]);
   } catch (error) {
     stopped = error instanceof Error ? error.message : String(error);
+  } finally {
+    clearTimeout(timer);
   }
   if (owner) await chownTree(dest, owner.uid, owner.gid);
   return { members: extractor.members, stopped };

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import {
   parseAgentConfig,
   REPORT_LIMITS,
+  RunNonceSchema,
   type AgentConfig,
   type AppliedLimits,
   type Capabilities,
@@ -15,7 +16,7 @@ import {
 } from '../../lambdas/core/detonation-report';
 import { FakeNetwork, type FakeNetworkLog } from './fakenet';
 import { downloadSample, TransferError, uploadReport } from './fetch';
-import { agentDirectory, ensureGuard, probeGuard, readGuardLog } from './guard';
+import { agentDirectory, ensureGuard, type GuardLog, probeGuard, readGuardLog } from './guard';
 import { networkObservations } from './network-log';
 import { TraceCollector, type Observation } from './observations';
 import { prepareSample, type Preparation } from './prepare';
@@ -107,6 +108,17 @@ async function tail(files: readonly string[]): Promise<{ bytes: number; tail: st
   return { bytes, tail: text };
 }
 
+/**
+ * The run nonce of a raw configuration, read on its own: a configuration that fails validation
+ * still gets its error report bound to the run, so Collect can tell it from a replay.
+ */
+export function runNonceOf(config: unknown): { runNonce?: string } {
+  if (config === null || typeof config !== 'object') return {};
+  const raw = config as Record<string, unknown>;
+  const parsed = RunNonceSchema.safeParse(raw.run_nonce ?? raw.runNonce);
+  return parsed.success ? { runNonce: parsed.data } : {};
+}
+
 function appliedLimits(config: AgentConfig | null): AppliedLimits {
   const timeout = config?.timeout ?? 60;
   const l = config
@@ -128,7 +140,37 @@ function appliedLimits(config: AgentConfig | null): AppliedLimits {
  * cannot be uploaded (`ReportUploadError`, report attached).
  */
 export async function runDetonation(request: DetonationRequest): Promise<DetonationReport> {
-  const report = await detonate(request);
+  let report: DetonationReport;
+  try {
+    report = await detonate(request);
+  } catch (error) {
+    // detonate() catches everything it knows of; this is the last line, so a report still leaves.
+    report = assembleReport({
+      status: 'error',
+      error: `the agent failed: ${(error as Error)?.message ?? String(error)}`,
+      sample: {
+        name: request.sampleName || 'sample',
+        sha256: null,
+        size: null,
+        fileType: 'unknown',
+        mimeType: 'application/octet-stream',
+        preparation: { method: 'static-only' },
+      },
+      startedAt: now(),
+      finishedAt: now(),
+      endReason: 'not-run',
+      limits: appliedLimits(null),
+      limitsHit: noLimitsHit(),
+      capabilities: { tracer: 'none', seccompBpf: false, networkGuard: false, mountNamespace: false, pcap: 'disabled' },
+      recorder: null,
+      output: { bytes: 0, tail: '' },
+      staticStrings: null,
+      behavior: emptyBehavior(),
+      notes: [],
+      config: null,
+      ...runNonceOf(request.config),
+    });
+  }
   try {
     await uploadReport(request.reportUrl, report);
   } catch (error) {
@@ -171,7 +213,48 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
   let release: (() => Promise<void>) | null = null;
   let fakenet: FakeNetwork | null = null;
   let uid: number | null = null;
+  /** What the agent was doing, so an error report says which step failed. */
+  let phase = 'starting';
+  /** Fake-network records already turned into observations. */
+  let seen: FakeNetworkLog = { dns: [], http: [], tls: [], payloads: [], dropped: 0 };
+  let sink: ((o: Observation) => void) | null = null;
+  const runNonce = runNonceOf(request.config);
   try {
+    await run();
+  } catch (e) {
+    // A partial report: what was observed until the failure stays in it and is scored.
+    status = 'error';
+    error = `${phase}: ${(e as Error)?.message ?? String(e)}`;
+    try {
+      drainNetwork(null);
+    } catch (drainError) {
+      notes.push(`the fake network's records could not be read: ${(drainError as Error).message}`);
+    }
+    notes.push(`partial report: the agent failed while ${phase}`);
+  }
+  // The sample's output lives in the run directory: read it before the clean-up removes it.
+  let output = { bytes: 0, tail: '' };
+  try {
+    output = await tail(outputs);
+  } catch (e) {
+    notes.push(`the sample's output could not be read: ${(e as Error).message}`);
+  }
+  if (fakenet) await cleanUp('fake network', () => (fakenet as FakeNetwork).close());
+  if (uid !== null) {
+    const sandboxUid = uid;
+    await cleanUp('process sweep', () => sweepUid(sandboxUid));
+    if (!capabilities.mountNamespace)
+      await cleanUp('leftover files', () => removeLeftovers(sandboxUid, ['/tmp', '/var/tmp', '/dev/shm']));
+  }
+  if (runDir && !process.env.SANDTRAP_KEEP_RUNS) {
+    const dir = runDir;
+    // GNU rm: Node's rm fails with ENAMETOOLONG on a tree the sample nested past PATH_MAX.
+    await cleanUp('run directory', () => removeTree(dir));
+  }
+  if (release) await cleanUp('sandbox user lease', release);
+  return finish();
+
+  async function run(): Promise<void> {
     if (typeof process.getuid === 'function' && process.getuid() !== 0)
       throw new Error('the agent must run as root (it drops the sample to a sandbox uid)');
     let configError: string | null = null;
@@ -183,6 +266,7 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
       configError = (e as Error).message;
     }
 
+    phase = 'creating the run directory';
     await mkdir(workRoot, { recursive: true, mode: 0o711 });
     runDir = await mkdtemp(join(workRoot, 'run-'));
     await chmod(runDir, 0o711); // the sandbox user must pass through to its home, and see nothing else
@@ -190,6 +274,7 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
     const home = join(runDir, 'home');
     await mkdir(privateDir, { mode: 0o700 });
 
+    phase = 'downloading the sample';
     const sampleFile = join(privateDir, 'sample.bin');
     const downloaded = await downloadSample(request.sampleUrl, sampleFile, config?.diskLimit ?? 256 * 1024 * 1024);
     sample = { ...sample, sha256: downloaded.sha256, size: downloaded.size };
@@ -198,6 +283,7 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
     if (!config) throw new Error('no configuration');
     const cfg: AgentConfig = config;
 
+    phase = 'leasing a sandbox user';
     const user =
       request.sandboxUid !== undefined
         ? { uid: request.sandboxUid, release: async () => undefined }
@@ -208,6 +294,7 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
     await mkdir(home, { mode: 0o700 });
     await chown(home, uid, uid);
 
+    phase = 'preparing the sample';
     const prep: Preparation = await prepareSample(sampleFile, name, home, { uid, gid: uid });
     notes.push(...prep.notes);
     sample = {
@@ -233,9 +320,10 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
     if (prep.runs.length === 0) {
       status = 'unsupported';
       error = prep.reason ?? 'nothing to run';
-      return await finish();
+      return;
     }
 
+    phase = 'starting the network guard';
     const guardBinary = await ensureGuard(join(workRoot, 'bin'));
     const probe = await probeGuard(guardBinary);
     if (!probe.userNotification || !probe.pidfdGetfd) {
@@ -256,6 +344,7 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
         "track_children is off: only the sample's own process is reported and judged (its children still run under every limit)",
       );
 
+    phase = 'starting the fake network';
     const net = await FakeNetwork.start();
     fakenet = net;
     const resolv = join(privateDir, 'resolv.conf');
@@ -290,20 +379,22 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
     });
     engine = rules;
     const rec = recorder;
-    const sink = (o: Observation) => {
+    const observe = (o: Observation) => {
       if (o.type === 'limit') limitsHit[o.limit] = true;
       rules.observe(o);
       rec.observe(o);
     };
+    sink = observe;
 
     const runStart = now();
-    let seen: FakeNetworkLog = { dns: [], http: [], tls: [], payloads: [], dropped: 0 };
     for (const [index, planned] of prep.runs.entries()) {
+      const label = prep.runs.length > 1 ? `run ${index + 1} of ${prep.runs.length}` : 'the run';
       const remaining = cfg.timeout - (now() - runStart);
       if (remaining < 1) {
         notes.push(`no time left for ${planned.member ?? 'the sample'}`);
         break;
       }
+      phase = `${label}: running the sample`;
       const result: RunResult = await runSandboxed({
         command: planned.command,
         home,
@@ -329,7 +420,8 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
       for (const [key, hit] of Object.entries(result.limitsHit)) if (hit) limitsHit[key as keyof LimitsHit] = true;
       if (END_PRIORITY.indexOf(result.endReason) < END_PRIORITY.indexOf(endReason)) endReason = result.endReason;
 
-      const collector = new TraceCollector(sink, {
+      phase = `${label}: reading the trace`;
+      const collector = new TraceCollector(observe, {
         sandboxUid: uid,
         wrapperExecs: result.wrapperExecs,
         cwd: planned.cwd,
@@ -337,28 +429,23 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
         followChildren: cfg.trackChildren,
         ...(planned.member ? { member: planned.member } : {}),
       });
-      if (result.traceFile) {
-        await parseTraceFile(result.traceFile, (event) => collector.handle(event));
-        if (!collector.started)
-          throw new Error(`the sample did not start: ${(await tail([result.outputFile])).tail.slice(-300)}`);
+      try {
+        if (result.traceFile) await parseTraceFile(result.traceFile, (event) => collector.handle(event));
+      } finally {
+        // Even when the trace cannot be read to its end, the processes and samples seen so far belong in the report.
+        rec.addProcesses(collector.processes());
+        rec.addSamples(result.samples);
       }
-      rec.addProcesses(collector.processes());
-      rec.addSamples(result.samples);
+      if (result.traceFile && !collector.started)
+        throw new Error(`the sample did not start: ${(await tail([result.outputFile])).tail.slice(-300)}`);
 
+      phase = `${label}: reading the network guard's log`;
       const guardLog = await readGuardLog(result.guardLog);
       if (!guardLog.started) throw new Error('the network guard did not start');
       capabilities.networkGuard = true;
       capabilities.mountNamespace = guardLog.mountNamespace === true;
-      const all = net.records();
-      const fresh: FakeNetworkLog = {
-        dns: all.dns.slice(seen.dns.length),
-        http: all.http.slice(seen.http.length),
-        tls: all.tls.slice(seen.tls.length),
-        payloads: all.payloads.slice(seen.payloads.length),
-        dropped: all.dropped,
-      };
-      seen = all;
-      for (const o of networkObservations(guardLog, fresh, (address) => net.nameFor(address))) sink(o);
+      phase = `${label}: recording network activity`;
+      drainNetwork(guardLog);
       if (guardLog.dropped > 0)
         notes.push(`the guard logged ${guardLog.dropped} more connections than the agent keeps`);
     }
@@ -368,24 +455,47 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
       );
     }
     status = 'completed';
-    return await finish();
-  } catch (e) {
-    status = 'error';
-    error = (e as Error).message;
-    return await finish();
-  } finally {
-    if (fakenet) await fakenet.close();
-    if (uid !== null) {
-      await sweepUid(uid);
-      if (!capabilities.mountNamespace) await removeLeftovers(uid, ['/tmp', '/var/tmp', '/dev/shm']);
+  }
+
+  /**
+   * Turns what the fake network heard since the last call into observations. On the error path
+   * there may be no guard log: the records still count (without the guard's pid and port).
+   */
+  function drainNetwork(guardLog: GuardLog | null): void {
+    if (!fakenet || !sink) return;
+    const net = fakenet;
+    const all = net.records();
+    const fresh: FakeNetworkLog = {
+      dns: all.dns.slice(seen.dns.length),
+      http: all.http.slice(seen.http.length),
+      tls: all.tls.slice(seen.tls.length),
+      payloads: all.payloads.slice(seen.payloads.length),
+      dropped: all.dropped,
+    };
+    seen = all;
+    const guard: GuardLog = guardLog ?? { started: false, mountNamespace: null, connections: [], dropped: 0 };
+    for (const o of networkObservations(guard, fresh, (address) => net.nameFor(address))) sink(o);
+  }
+
+  /** Runs one clean-up step; a failure becomes a note instead of replacing the report. */
+  async function cleanUp(what: string, step: () => Promise<unknown>): Promise<void> {
+    try {
+      await step();
+    } catch (e) {
+      notes.push(`clean-up failed (${what}): ${(e as Error)?.message ?? String(e)}`);
     }
-    if (runDir && !process.env.SANDTRAP_KEEP_RUNS) await removeTree(runDir);
-    if (release) await release();
   }
 
   async function finish(): Promise<DetonationReport> {
-    const output = await tail(outputs);
     if (OUT_OF_MEMORY.test(output.tail)) limitsHit.memory = true;
+    let behavior = emptyBehavior();
+    if (engine && status !== 'unsupported') {
+      try {
+        behavior = engine.behavior();
+      } catch (e) {
+        notes.push(`the rules could not be evaluated: ${(e as Error).message}`);
+      }
+    }
     return assembleReport({
       status,
       ...(error ? { error } : {}),
@@ -399,9 +509,10 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
       recorder,
       output,
       staticStrings: strings,
-      behavior: status === 'completed' && engine ? engine.behavior() : emptyBehavior(),
+      behavior,
       notes,
       config,
+      ...runNonce,
     });
   }
 }

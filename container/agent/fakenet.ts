@@ -68,6 +68,17 @@ const MAX_CAPTURE = 16 * 1024;
 const FIRST_BYTES_MS = 3000;
 const HTTP_METHOD = /^(GET|POST|PUT|HEAD|DELETE|OPTIONS|PATCH|CONNECT|TRACE|PROPFIND) (\S+) HTTP\/1\.[01]\r?\n/;
 
+/**
+ * A Content-Length as the sample declared it, as a safe integer: a 400-digit value would be
+ * Infinity as a plain Number, and the byte count it feeds must stay finite.
+ */
+export function declaredLength(digits: string | undefined): number {
+  if (!digits) return 0;
+  const significant = digits.replace(/^0+(?=\d)/, '');
+  // Fifteen digits always fit a safe integer; anything longer is clamped rather than rounded to Infinity.
+  return significant.length <= 15 ? Number(significant) : Number.MAX_SAFE_INTEGER;
+}
+
 /** Printable ASCII of the first bytes, `.` for the rest. */
 export function preview(bytes: Buffer, max = 256): string {
   let out = '';
@@ -328,10 +339,10 @@ export class FakeNetwork {
     const text = data.toString('latin1');
     const headerEnd = text.indexOf('\r\n\r\n');
     if (headerEnd < 0) return data.length >= MAX_CAPTURE ? this.respond(socket, text, text.length, clientPort) : false;
-    const lengthHeader = /\r\ncontent-length:\s*(\d+)/i.exec(text.slice(0, headerEnd))?.[1];
-    const wanted = Math.min(Number(lengthHeader ?? 0), 4096);
+    const declared = declaredLength(/\r\ncontent-length:\s*(\d+)/i.exec(text.slice(0, headerEnd))?.[1]);
+    const wanted = Math.min(declared, 4096);
     if (data.length - headerEnd - 4 < wanted && data.length < MAX_CAPTURE) return false;
-    return this.respond(socket, text, headerEnd, clientPort, Number(lengthHeader ?? 0));
+    return this.respond(socket, text, headerEnd, clientPort, declared);
   }
 
   private respond(socket: Socket, text: string, headerEnd: number, clientPort: number, declaredBody = 0): boolean {

@@ -14,6 +14,7 @@ import {
   type ResourceSample,
   type TlsServerName,
 } from '../../lambdas/core/detonation-report';
+import { Clip, offsetSeconds } from './bounded';
 import type { Observation, ProcessState } from './observations';
 import type { RawSample } from './run';
 
@@ -51,8 +52,12 @@ interface PathTally {
   first: number;
 }
 
-const text = (s: string) => (s.length > REPORT_LIMITS.text ? `${s.slice(0, REPORT_LIMITS.text - 3)}...` : s);
-const round = (seconds: number) => Math.max(0, Math.round(seconds * 1000) / 1000);
+/** Characters of a DNS type, an errno name, a guard reason: short by nature, bounded all the same. */
+const SHORT = 64;
+const PREVIEW = 256;
+
+const CONNECTION_PROTOCOLS = new Set<Connection['protocol']>(['tcp', 'udp', 'unix', 'other']);
+const CONNECTION_ACTIONS = new Set<Connection['action']>(['redirected', 'blocked', 'allowed', 'observed']);
 
 /** The report's lists, filled from observations across all runs of one detonation. */
 export class ActivityRecorder {
@@ -79,8 +84,8 @@ export class ActivityRecorder {
     );
   }
 
-  private offset(time: number): number {
-    return round(time - this.t0);
+  private offset(time: number, clip: Clip): number {
+    return offsetSeconds(time, this.t0, clip);
   }
 
   private isWatched(path: string): boolean {
@@ -88,14 +93,14 @@ export class ActivityRecorder {
   }
 
   private file(path: string, op: FileOperationKind, ok: boolean, time: number): void {
-    if (!this.config.monitorFiles || !this.isWatched(path)) return;
+    if (typeof path !== 'string' || !this.config.monitorFiles || !this.isWatched(path)) return;
     let tally = this.paths.get(path);
     if (!tally) {
       if (this.paths.size >= MAX_TRACKED_PATHS) {
         this.untrackedPaths++;
         return;
       }
-      tally = { ops: new Set(), count: 0, failures: 0, first: time };
+      tally = { ops: new Set(), count: 0, failures: 0, first: Number.isFinite(time) ? time : this.t0 };
       this.paths.set(path, tally);
     }
     tally.ops.add(op);
@@ -103,11 +108,12 @@ export class ActivityRecorder {
     if (!ok) tally.failures++;
   }
 
+  /** Records one observation; every sample-controlled value is bounded here (see `Clip`). */
   observe(o: Observation): void {
     switch (o.type) {
       case 'file': {
         if (o.op === 'write' && o.ok) {
-          const flags = o.flags ?? '';
+          const flags = typeof o.flags === 'string' ? o.flags : '';
           if (/O_CREAT/.test(flags)) this.file(o.path, 'create', true, o.time);
           if (/O_TRUNC/.test(flags)) this.file(o.path, 'truncate', true, o.time);
           if (/O_APPEND/.test(flags)) this.file(o.path, 'append', true, o.time);
@@ -116,63 +122,82 @@ export class ActivityRecorder {
         if (o.op === 'rename-from' && o.target) this.file(o.target, 'rename-to', o.ok, o.time);
         return;
       }
-      case 'exec':
+      case 'exec': {
         this.file(o.path, 'exec', o.ok, o.time);
-        if (this.config.monitorProcesses) {
-          this.executions.push({
-            time: this.offset(o.time),
-            pid: o.pid,
-            path: text(o.path),
-            argv: o.argv.map(text),
-            uid: o.uid,
-            result: o.ok ? 'ok' : (o.errno ?? 'error'),
-          });
-        }
+        if (!this.config.monitorProcesses) return;
+        const clip = new Clip();
+        const pid = clip.pid(o.pid);
+        if (pid === null) return;
+        this.executions.push({
+          time: this.offset(o.time, clip),
+          pid,
+          path: clip.text(o.path),
+          argv: clip.list<unknown>(o.argv, REPORT_LIMITS.argv).map((a) => clip.text(a)),
+          uid: clip.uid(o.uid),
+          result: o.ok ? 'ok' : clip.text(o.errno ?? 'error', SHORT),
+          ...clip.flag(),
+        });
         return;
+      }
       default:
     }
     if (!this.config.captureNetwork) return;
+    const clip = new Clip();
     switch (o.type) {
       case 'connect':
         this.connections.push({
-          time: this.offset(o.time),
-          pid: o.pid,
-          protocol: o.protocol,
-          address: text(o.address),
-          port: o.port,
-          hostname: o.hostname,
-          action: o.action,
-          reason: o.reason,
-          result: o.result,
+          time: this.offset(o.time, clip),
+          pid: clip.pid(o.pid),
+          protocol: CONNECTION_PROTOCOLS.has(o.protocol) ? o.protocol : 'other',
+          address: clip.text(o.address),
+          port: clip.port(o.port),
+          hostname: clip.nullableText(o.hostname),
+          action: CONNECTION_ACTIONS.has(o.action) ? o.action : 'observed',
+          reason: clip.nullableText(o.reason),
+          result: clip.text(o.result, SHORT),
+          ...clip.flag(),
         });
         return;
       case 'dns':
-        this.dns.push({ time: this.offset(o.time), name: text(o.name), type: o.qtype, answer: o.answer });
+        this.dns.push({
+          time: this.offset(o.time, clip),
+          name: clip.text(o.name),
+          type: clip.text(o.qtype, SHORT),
+          answer: clip.nullableText(o.answer, SHORT),
+          ...clip.flag(),
+        });
         return;
       case 'http':
         this.http.push({
-          time: this.offset(o.time),
-          method: o.method,
-          host: text(o.host),
-          path: text(o.path),
-          userAgent: o.userAgent === null ? null : text(o.userAgent),
-          port: o.port,
-          bodyBytes: o.bodyBytes,
-          bodyPreview: o.bodyPreview,
+          time: this.offset(o.time, clip),
+          method: clip.text(o.method, 32),
+          host: clip.text(o.host),
+          path: clip.text(o.path),
+          userAgent: clip.nullableText(o.userAgent),
+          port: clip.port(o.port),
+          bodyBytes: clip.count(o.bodyBytes),
+          bodyPreview: clip.text(o.bodyPreview, PREVIEW),
+          ...clip.flag(),
         });
         return;
       case 'tls':
-        this.tls.push({ time: this.offset(o.time), serverName: text(o.serverName), port: o.port });
+        this.tls.push({
+          time: this.offset(o.time, clip),
+          serverName: clip.text(o.serverName),
+          port: clip.port(o.port),
+          ...clip.flag(),
+        });
         return;
       case 'payload':
         this.payloads.push({
-          time: this.offset(o.time),
-          protocol: o.protocol,
-          address: o.address,
-          port: o.port,
-          hostname: o.hostname,
-          bytes: o.bytes,
-          preview: o.preview,
+          time: this.offset(o.time, clip),
+          protocol: o.protocol === 'udp' ? 'udp' : 'tcp',
+          address: clip.nullableText(o.address),
+          port: clip.port(o.port),
+          hostname: clip.nullableText(o.hostname),
+          bytes: clip.count(o.bytes),
+          preview: clip.text(o.preview, PREVIEW),
+          ...clip.flag(),
         });
         return;
       default:
@@ -183,30 +208,36 @@ export class ActivityRecorder {
   addProcesses(states: readonly ProcessState[]): void {
     if (!this.config.monitorProcesses) return;
     for (const p of states) {
+      const clip = new Clip();
+      const pid = clip.pid(p.pid);
+      if (pid === null) continue;
       this.processes.push({
-        pid: p.pid,
-        ppid: p.ppid,
-        exe: p.exe === null ? null : text(p.exe),
-        argv: p.argv.slice(0, REPORT_LIMITS.argv).map(text),
-        uid: p.uid,
-        start: this.offset(p.start),
-        end: p.end === null ? null : this.offset(p.end),
-        exitCode: p.exitCode,
-        signal: p.signal,
-        ...(p.member ? { member: text(p.member) } : {}),
+        pid,
+        ppid: clip.pid(p.ppid),
+        exe: clip.nullableText(p.exe),
+        argv: clip.list<unknown>(p.argv, REPORT_LIMITS.argv).map((a) => clip.text(a)),
+        uid: clip.uid(p.uid),
+        start: this.offset(p.start, clip),
+        end: p.end === null ? null : this.offset(p.end, clip),
+        exitCode: clip.integer(p.exitCode),
+        signal: clip.nullableText(p.signal, SHORT),
+        ...(p.member ? { member: clip.text(p.member) } : {}),
+        ...clip.flag(),
       });
     }
   }
 
   addSamples(samples: readonly RawSample[]): void {
     for (const s of samples) {
+      const clip = new Clip();
       this.samples.push({
-        time: this.offset(s.time),
-        processes: s.processes,
-        cpuSeconds: Math.round(s.cpuSeconds * 100) / 100,
-        rssBytes: s.rssBytes,
-        diskBytes: s.diskBytes,
-        traceBytes: s.traceBytes,
+        time: this.offset(s.time, clip),
+        processes: clip.count(s.processes),
+        cpuSeconds: Math.round(clip.seconds(s.cpuSeconds) * 100) / 100,
+        rssBytes: clip.count(s.rssBytes),
+        diskBytes: clip.count(s.diskBytes),
+        traceBytes: clip.count(s.traceBytes),
+        ...clip.flag(),
       });
     }
   }
@@ -221,13 +252,17 @@ export class ActivityRecorder {
 
   fileOperationList(): BoundedList<FileOperation> {
     const all = [...this.paths.entries()].sort((a, b) => a[1].first - b[1].first);
-    const items = all.slice(0, REPORT_LIMITS.fileOperations).map(([path, t]) => ({
-      path: text(path),
-      operations: [...t.ops],
-      count: t.count,
-      failures: t.failures,
-      first: this.offset(t.first),
-    }));
+    const items = all.slice(0, REPORT_LIMITS.fileOperations).map(([path, t]) => {
+      const clip = new Clip();
+      return {
+        path: clip.text(path),
+        operations: [...t.ops],
+        count: Math.max(1, clip.count(t.count)),
+        failures: clip.count(t.failures),
+        first: this.offset(t.first, clip),
+        ...clip.flag(),
+      };
+    });
     const count = all.length + this.untrackedPaths;
     return { items, count, truncated: count > items.length };
   }

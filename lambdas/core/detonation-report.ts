@@ -160,6 +160,8 @@ export const ProcessSchema = z
     signal: z.string().nullable(),
     /** The archive member whose run started it, for archive samples. */
     member: text.optional(),
+    /** Present when a value of this record came from the sample cut to the report's limits (a string shortened, a number clamped). */
+    truncated: z.literal(true).optional(),
   })
   .strict();
 export type ProcessRecord = z.infer<typeof ProcessSchema>;
@@ -174,6 +176,8 @@ export const ExecutionSchema = z
     uid: z.number().int().nonnegative().nullable(),
     /** `ok`, or the errno name (`ENOENT`, `EACCES`, ...). */
     result: z.string(),
+    /** Present when a value of this record came from the sample cut to the report's limits (a string shortened, a number clamped). */
+    truncated: z.literal(true).optional(),
   })
   .strict();
 export type Execution = z.infer<typeof ExecutionSchema>;
@@ -211,13 +215,22 @@ export const FileOperationSchema = z
     count: z.number().int().positive(),
     failures: z.number().int().nonnegative(),
     first: offset,
+    /** Present when a value of this record came from the sample cut to the report's limits (a string shortened, a number clamped). */
+    truncated: z.literal(true).optional(),
   })
   .strict();
 export type FileOperation = z.infer<typeof FileOperationSchema>;
 
 /** A DNS question and the fake resolver's answer. */
 export const DnsQuerySchema = z
-  .object({ time: offset, name: text, type: z.string(), answer: z.string().nullable() })
+  .object({
+    time: offset,
+    name: text,
+    type: z.string(),
+    answer: z.string().nullable(),
+    /** Present when the name was cut to the report's limit. */
+    truncated: z.literal(true).optional(),
+  })
   .strict();
 export type DnsQuery = z.infer<typeof DnsQuerySchema>;
 
@@ -236,6 +249,8 @@ export const ConnectionSchema = z
     reason: z.string().nullable(),
     /** `ok`, `in-progress` or the errno name. */
     result: z.string(),
+    /** Present when a value of this record came from the sample cut to the report's limits (a string shortened, a number clamped). */
+    truncated: z.literal(true).optional(),
   })
   .strict();
 export type Connection = z.infer<typeof ConnectionSchema>;
@@ -252,13 +267,21 @@ export const HttpRequestSchema = z
     bodyBytes: z.number().int().nonnegative(),
     /** The start of the body, printable characters only. */
     bodyPreview: z.string().max(256),
+    /** Present when a value of this record came from the sample cut to the report's limits (a string shortened, a number clamped). */
+    truncated: z.literal(true).optional(),
   })
   .strict();
 export type HttpRequest = z.infer<typeof HttpRequestSchema>;
 
 /** A server name from a TLS ClientHello (SNI). */
 export const TlsServerNameSchema = z
-  .object({ time: offset, serverName: text, port: z.number().int().min(0).max(65535).nullable() })
+  .object({
+    time: offset,
+    serverName: text,
+    port: z.number().int().min(0).max(65535).nullable(),
+    /** Present when the name was cut to the report's limit. */
+    truncated: z.literal(true).optional(),
+  })
   .strict();
 export type TlsServerName = z.infer<typeof TlsServerNameSchema>;
 
@@ -272,6 +295,8 @@ export const PayloadSchema = z
     hostname: text.nullable(),
     bytes: z.number().int().nonnegative(),
     preview: z.string().max(256),
+    /** Present when a value of this record came from the sample cut to the report's limits (a string shortened, a number clamped). */
+    truncated: z.literal(true).optional(),
   })
   .strict();
 export type Payload = z.infer<typeof PayloadSchema>;
@@ -298,6 +323,8 @@ export const ResourceSampleSchema = z
     rssBytes: z.number().int().nonnegative(),
     diskBytes: z.number().int().nonnegative(),
     traceBytes: z.number().int().nonnegative(),
+    /** Present when a value of this record came from the sample cut to the report's limits (a string shortened, a number clamped). */
+    truncated: z.literal(true).optional(),
   })
   .strict();
 export type ResourceSample = z.infer<typeof ResourceSampleSchema>;
@@ -343,7 +370,11 @@ export const CapabilitiesSchema = z
   .strict();
 export type Capabilities = z.infer<typeof CapabilitiesSchema>;
 
-/** `completed`: the sample ran; `unsupported`: static triage only; `error`: the agent could not run it. */
+/**
+ * `completed`: the sample ran; `unsupported`: static triage only; `error`: the agent failed. An
+ * `error` report is partial: it carries everything observed before the failure, and a score when
+ * indicators were seen (they still decide the verdict).
+ */
 export const DetonationStatusSchema = z.enum(['completed', 'unsupported', 'error']);
 export type DetonationStatus = z.infer<typeof DetonationStatusSchema>;
 
@@ -365,6 +396,8 @@ const SizeSchema = z
     return Math.round(Number(match[1]) * unit);
   });
 const PortSchema = z.number().int().min(1).max(65535);
+/** A per-run nonce: URL-safe base64 or hex, long enough that it cannot be guessed. */
+export const RunNonceSchema = z.string().regex(/^[A-Za-z0-9_-]{22,128}$/, 'a run nonce');
 const IpSchema = z.union([z.ipv4(), z.ipv6()]);
 
 /**
@@ -480,6 +513,7 @@ const CONFIG_FIELDS = {
   trackChildren: 'track_children',
   monitorPerformance: 'monitor_performance',
   sampleInterval: 'sample_interval',
+  runNonce: 'run_nonce',
 } as const;
 
 /** Accepts the seed's snake_case names beside the camelCase ones; naming one setting twice is an error. */
@@ -579,6 +613,11 @@ export const AgentConfigSchema = z.preprocess(
       monitorPerformance: z.boolean().default(true),
       /** Seconds between resource samples. */
       sampleInterval: z.number().min(0.1).max(60).default(1),
+      /**
+       * A random value Prepare makes for this run only; the agent echoes it in the report so that
+       * Collect can refuse a report written for another run (a replay or a forgery).
+       */
+      runNonce: RunNonceSchema.optional(),
     })
     .strict(),
 );
@@ -624,8 +663,7 @@ export function verdictOfScore(score: number | null): Verdict {
   return bandOf(score, DETONATION_BANDS);
 }
 
-/** The report the agent uploads and the Lambdas read: what the sample is, did, and how it scores. */
-export const DetonationReportSchema = z
+const DetonationReportObjectSchema = z
   .object({
     schemaVersion: z.literal(1),
     engine: z.literal('detonation'),
@@ -656,16 +694,24 @@ export const DetonationReportSchema = z
       })
       .strict(),
     behavior: BehaviorSchema,
-    /** 0–100 from the indicators; null when nothing ran. */
+    /** 0–100 from the indicators; null when nothing ran, or when a failed run showed no indicator. */
     score: z.number().int().min(0).max(100).nullable(),
     verdict: VerdictSchema,
+    /** The run nonce from the configuration, echoed so Collect can bind this report to its run. */
+    runNonce: RunNonceSchema.optional(),
     /** Things the reader should know: unsupported options, weakened isolation, skipped members. */
     notes: boundedListSchema(text, REPORT_LIMITS.notes),
     config: z.record(z.string(), z.unknown()),
   })
-  .strict()
-  .refine((r) => r.verdict === verdictOfScore(r.score), {
+  .strict();
+/** The report's sections, each with its schema (for validating one section alone). */
+export const DetonationReportShape = DetonationReportObjectSchema.shape;
+/** The report the agent uploads and the Lambdas read: what the sample is, did, and how it scores. */
+export const DetonationReportSchema = DetonationReportObjectSchema.refine(
+  (r) => r.verdict === verdictOfScore(r.score),
+  {
     message: 'the verdict must be the band of the score (unknown when null)',
-  });
+  },
+);
 /** The detonation report. */
 export type DetonationReport = z.infer<typeof DetonationReportSchema>;

@@ -2,14 +2,20 @@ import * as z from 'zod';
 import { lambdaHandler } from '../core/lambda';
 import type { HandlerDeps } from '../core/deps';
 import { collectDetonation } from '../core/detonation';
+import { RunNonceSchema } from '../core/detonation-report';
 import type { EngineResult } from '../core/schemas';
 
-export const CollectDetonationInputSchema = z.object({ detonation: z.object({ reportKey: z.string().min(1) }) });
+/** Prepare's output as the state carries it: the report's key and the nonce the report must echo. */
+export const CollectDetonationInputSchema = z.object({
+  detonation: z.object({ reportKey: z.string().min(1), runNonce: RunNonceSchema }),
+});
 
-/** Reads and validates the agent's report after the task stopped, and scores it. */
+/** Reads and validates the agent's report after the task stopped, checks it belongs to this run, and scores it. */
 export function createCollectDetonationHandler(deps: HandlerDeps) {
-  return async (rawInput: unknown): Promise<EngineResult> =>
-    collectDetonation(deps, CollectDetonationInputSchema.parse(rawInput).detonation.reportKey);
+  return async (rawInput: unknown): Promise<EngineResult> => {
+    const { reportKey, runNonce } = CollectDetonationInputSchema.parse(rawInput).detonation;
+    return collectDetonation(deps, reportKey, runNonce);
+  };
 }
 
 export const handler = lambdaHandler('CollectDetonation', createCollectDetonationHandler);

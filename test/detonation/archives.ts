@@ -126,5 +126,33 @@ export function makeTar(entries: TarEntry[]): Buffer {
   return Buffer.concat(blocks);
 }
 
+/**
+ * One tar header block with the size field written verbatim (12 bytes, e.g. `'zzzzzzzzzzz\0'`),
+ * and a valid checksum: what a hostile writer produces to make a lax reader compute with NaN.
+ */
+export function tarHeaderWithRawSize(name: string, sizeField: string | Buffer, type = '0'): Buffer {
+  const h = Buffer.alloc(512);
+  h.write(name.slice(0, 100), 0, 'utf8');
+  h.write(octal(0o644, 8), 100);
+  h.write(octal(0, 8), 108);
+  h.write(octal(0, 8), 116);
+  (typeof sizeField === 'string' ? Buffer.from(sizeField, 'latin1') : sizeField).copy(h, 124, 0, 12);
+  h.write(octal(0, 12), 136);
+  h.write('        ', 148);
+  h.write(type, 156);
+  h.write('ustar\0', 257);
+  h.write('00', 263);
+  let sum = 0;
+  for (const byte of h) sum += byte;
+  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+  return h;
+}
+
+/** `copies` gzip members of `chunk` zeros, concatenated: small on disk, `copies × chunk` bytes once expanded. */
+export function gzipOfZeros(chunk: number, copies: number): Buffer {
+  const member = gzipSync(Buffer.alloc(chunk));
+  return Buffer.concat(Array.from({ length: copies }, () => member));
+}
+
 /** gzip of a buffer. */
 export const gzip = (data: Buffer): Buffer => gzipSync(data);
