@@ -32,7 +32,7 @@ describe('CapeConnector against the CAPEv2 emulator', () => {
       .vendors[0]!;
 
   beforeAll(async () => {
-    connector = new CapeConnector(config(await emulator.start()), 'tok', clock);
+    connector = new CapeConnector({ config: config(await emulator.start()), credentials: 'tok', clock: clock });
   });
   afterAll(async () => {
     await emulator.stop();
@@ -41,7 +41,7 @@ describe('CapeConnector against the CAPEv2 emulator', () => {
 
   it('is available with the right token, and refuses a wrong one with AuthError', async () => {
     expect(await connector.available()).toBe(true);
-    const wrong = new CapeConnector(config(emulator.baseUrl), 'wrong', clock);
+    const wrong = new CapeConnector({ config: config(emulator.baseUrl), credentials: 'wrong', clock: clock });
     await expect(wrong.available()).rejects.toMatchObject({ name: 'AuthError' });
   });
 

@@ -28,27 +28,31 @@ describe('Cuckoo connector against the Cuckoo 2 emulator', () => {
   let cuckoo: CuckooConnector;
 
   beforeAll(async () => {
-    cuckoo = new CuckooConnector(configFor(await emulator.start()), TOKEN, clock);
+    cuckoo = new CuckooConnector({ config: configFor(await emulator.start()), credentials: TOKEN, clock: clock });
   });
   afterAll(() => emulator.stop());
   afterEach(() => emulator.setFault('none'));
 
   it('is built by its registry entry', () => {
-    const built = cuckooConnectorInfo.create(configFor(emulator.baseUrl), TOKEN, clock);
+    const built = cuckooConnectorInfo.create({ config: configFor(emulator.baseUrl), credentials: TOKEN, clock: clock });
     expect(built).toBeInstanceOf(CuckooConnector);
     expect(built.id).toBe('cuckoo');
   });
 
   it('is available with its token, and treats a refused token as an AuthError rather than "down"', async () => {
     await expect(cuckoo.available()).resolves.toBe(true);
-    await expect(new CuckooConnector(configFor(emulator.baseUrl), 'wrong', clock).available()).rejects.toMatchObject({
+    await expect(
+      new CuckooConnector({ config: configFor(emulator.baseUrl), credentials: 'wrong', clock: clock }).available(),
+    ).rejects.toMatchObject({
       name: 'AuthError',
     });
     expect(emulator.server.requests.at(-2)?.headers.authorization).toBe(`Bearer ${TOKEN}`);
   });
 
   it('says unavailable when nothing listens', async () => {
-    await expect(new CuckooConnector(configFor('http://127.0.0.1:9/'), TOKEN, clock).available()).resolves.toBe(false);
+    await expect(
+      new CuckooConnector({ config: configFor('http://127.0.0.1:9/'), credentials: TOKEN, clock: clock }).available(),
+    ).resolves.toBe(false);
   });
 
   it('submits, polls pending → running → completed → reported, then reads and scores the report', async () => {
@@ -83,11 +87,11 @@ describe('Cuckoo connector against the Cuckoo 2 emulator', () => {
   });
 
   it('sends the analysis timeout and configured options in the multipart form', async () => {
-    const withOptions = new CuckooConnector(
-      configFor(emulator.baseUrl, { analysisTimeoutSeconds: 90, options: { package: 'js', priority: 2 } }),
-      TOKEN,
-      clock,
-    );
+    const withOptions = new CuckooConnector({
+      config: configFor(emulator.baseUrl, { analysisTimeoutSeconds: 90, options: { package: 'js', priority: 2 } }),
+      credentials: TOKEN,
+      clock: clock,
+    });
     const itemId = await withOptions.submit(sample('console.log(1)'));
     const response = await fetch(`${emulator.baseUrl}tasks/view/${itemId}`, {
       headers: { authorization: `Bearer ${TOKEN}` },
@@ -120,7 +124,11 @@ describe('Cuckoo connector against the Cuckoo 2 emulator', () => {
   });
 
   it('refuses a sample over maxFileBytes without uploading it', async () => {
-    const small = new CuckooConnector(configFor(emulator.baseUrl, { maxFileBytes: 4 }), TOKEN, clock);
+    const small = new CuckooConnector({
+      config: configFor(emulator.baseUrl, { maxFileBytes: 4 }),
+      credentials: TOKEN,
+      clock: clock,
+    });
     const before = emulator.server.requests.length;
     await expect(small.submit(sample('too many bytes'))).rejects.toMatchObject({ name: 'SampleTooLargeError' });
     expect(emulator.server.requests.length).toBe(before);
@@ -193,7 +201,11 @@ describe('Cuckoo connector on sandboxapi fixture responses', () => {
   let cuckoo: CuckooConnector;
 
   beforeAll(async () => {
-    cuckoo = new CuckooConnector(configFor(`${await server.start()}/`), undefined, clock);
+    cuckoo = new CuckooConnector({
+      config: configFor(`${await server.start()}/`),
+      credentials: undefined,
+      clock: clock,
+    });
   });
   afterAll(() => server.stop());
 
@@ -216,7 +228,11 @@ describe('Cuckoo connector on sandboxapi fixture responses', () => {
 });
 
 describe('Cuckoo score normalisation', () => {
-  const cuckoo = new CuckooConnector(configFor('http://127.0.0.1:9/'), undefined, new TestClock());
+  const cuckoo = new CuckooConnector({
+    config: configFor('http://127.0.0.1:9/'),
+    credentials: undefined,
+    clock: new TestClock(),
+  });
 
   it('scores the sandboxapi report fixture: info.score 5 → 50, suspicious', () => {
     expect(cuckoo.score(fixture('cuckoo_tasks_report.json'))).toEqual({

@@ -52,7 +52,11 @@ async function setup(options: Partial<FireeyeEmulatorOptions> = {}, connectorOpt
     ...options,
   });
   await emulator.start();
-  const connector = new FireeyeConnector(config(emulator.baseUrl, connectorOptions), CREDENTIALS, clock);
+  const connector = new FireeyeConnector({
+    config: config(emulator.baseUrl, connectorOptions),
+    credentials: CREDENTIALS,
+    clock: clock,
+  });
   return { clock, emulator, connector };
 }
 
@@ -84,7 +88,11 @@ describe('FireeyeConnector against the classic WSAPI (/wsapis/v1.2.0/)', () => {
   });
 
   it('reaches /wsapis/v1.2.0/ from a bare appliance URL, as sandboxapi did', async () => {
-    const bare = new FireeyeConnector(config(`${h.emulator.origin}/`), CREDENTIALS, h.clock);
+    const bare = new FireeyeConnector({
+      config: config(`${h.emulator.origin}/`),
+      credentials: CREDENTIALS,
+      clock: h.clock,
+    });
     const before = h.emulator.server.requests.length;
     expect(await bare.available()).toBe(true);
     expect(h.emulator.server.requests.slice(before).map((r) => r.path)).toEqual([
@@ -94,15 +102,25 @@ describe('FireeyeConnector against the classic WSAPI (/wsapis/v1.2.0/)', () => {
   });
 
   it('accepts the credentials as username:password too, and refuses wrong ones with AuthError', async () => {
-    expect(await new FireeyeConnector(config(h.emulator.baseUrl), 'api-analyst:p:ss', h.clock).available()).toBe(true);
+    expect(
+      await new FireeyeConnector({
+        config: config(h.emulator.baseUrl),
+        credentials: 'api-analyst:p:ss',
+        clock: h.clock,
+      }).available(),
+    ).toBe(true);
     await expect(
-      new FireeyeConnector(config(h.emulator.baseUrl), 'api-analyst:wrong', h.clock).available(),
+      new FireeyeConnector({
+        config: config(h.emulator.baseUrl),
+        credentials: 'api-analyst:wrong',
+        clock: h.clock,
+      }).available(),
     ).rejects.toMatchObject({ name: 'AuthError' });
     await expect(
-      new FireeyeConnector(config(h.emulator.baseUrl), 'no-colon', h.clock).available(),
+      new FireeyeConnector({ config: config(h.emulator.baseUrl), credentials: 'no-colon', clock: h.clock }).available(),
     ).rejects.toMatchObject({ name: 'AuthError' });
     await expect(
-      new FireeyeConnector(config(h.emulator.baseUrl), undefined, h.clock).available(),
+      new FireeyeConnector({ config: config(h.emulator.baseUrl), credentials: undefined, clock: h.clock }).available(),
     ).rejects.toMatchObject({ name: 'AuthError' });
   });
 
@@ -315,7 +333,11 @@ describe('FireeyeConnector against the Trellix MVX WSAPI (/wsapis/mvx/v2.0.0/)',
 });
 
 describe('FireeyeConnector.score', () => {
-  const connector = new FireeyeConnector(config('https://ax.example.org/'), CREDENTIALS, new TestClock());
+  const connector = new FireeyeConnector({
+    config: config('https://ax.example.org/'),
+    credentials: CREDENTIALS,
+    clock: new TestClock(),
+  });
 
   it('scores sandboxapi fixture fireeye_submissions_results.json (one MAJR alert) as 90', () => {
     expect(connector.score(fixture('fireeye_submissions_results.json'))).toEqual({

@@ -50,7 +50,7 @@ describe('OpswatConnector against the MetaDefender Sandbox emulator', () => {
   let connector: OpswatConnector;
 
   beforeAll(async () => {
-    connector = new OpswatConnector(config(await emulator.start()), 'md-key', clock);
+    connector = new OpswatConnector({ config: config(await emulator.start()), credentials: 'md-key', clock: clock });
   });
   afterAll(async () => {
     await emulator.stop();
@@ -63,7 +63,9 @@ describe('OpswatConnector against the MetaDefender Sandbox emulator', () => {
 
   it('is available with the right X-Api-Key, and refuses a wrong one with AuthError', async () => {
     expect(await connector.available()).toBe(true);
-    await expect(new OpswatConnector(config(emulator.baseUrl), 'wrong', clock).available()).rejects.toMatchObject({
+    await expect(
+      new OpswatConnector({ config: config(emulator.baseUrl), credentials: 'wrong', clock: clock }).available(),
+    ).rejects.toMatchObject({
       name: 'AuthError',
     });
     expect(emulator.server.requests.at(-1)?.headers['x-api-key']).toBe('wrong');
@@ -115,7 +117,11 @@ describe('OpswatConnector against the MetaDefender Sandbox emulator', () => {
   });
 
   it('shares the sample when told to', async () => {
-    const shared = new OpswatConnector(config(emulator.baseUrl, { options: { isPrivate: false } }), 'md-key', clock);
+    const shared = new OpswatConnector({
+      config: config(emulator.baseUrl, { options: { isPrivate: false } }),
+      credentials: 'md-key',
+      clock: clock,
+    });
     expect(emulator.isPrivate(await shared.submit(sample('public')))).toBe(false);
   });
 
@@ -154,7 +160,11 @@ describe('OpswatConnector against the MetaDefender Sandbox emulator', () => {
 });
 
 describe('OpswatConnector.score', () => {
-  const connector = new OpswatConnector(config('https://www.filescan.io/api/'), 'key', new TestClock());
+  const connector = new OpswatConnector({
+    config: config('https://www.filescan.io/api/'),
+    credentials: 'key',
+    clock: new TestClock(),
+  });
   const scale = 'threatLevel -1..1';
 
   it.each([

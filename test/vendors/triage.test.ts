@@ -44,11 +44,11 @@ describe('TriageConnector against the Triage emulator', () => {
   let connector: TriageConnector;
 
   beforeAll(async () => {
-    connector = new TriageConnector(
-      config(await emulator.start(), { options: { network: 'drop', profile: 'win10-v2004' } }),
-      'tr-key',
-      clock,
-    );
+    connector = new TriageConnector({
+      config: config(await emulator.start(), { options: { network: 'drop', profile: 'win10-v2004' } }),
+      credentials: 'tr-key',
+      clock: clock,
+    });
   });
   afterAll(async () => {
     await emulator.stop();
@@ -61,7 +61,9 @@ describe('TriageConnector against the Triage emulator', () => {
 
   it('is available with the right Bearer key, and refuses a wrong one with AuthError', async () => {
     expect(await connector.available()).toBe(true);
-    await expect(new TriageConnector(config(emulator.baseUrl), 'wrong', clock).available()).rejects.toMatchObject({
+    await expect(
+      new TriageConnector({ config: config(emulator.baseUrl), credentials: 'wrong', clock: clock }).available(),
+    ).rejects.toMatchObject({
       name: 'AuthError',
     });
     expect(emulator.server.requests.at(-1)?.headers.authorization).toBe('Bearer wrong');
@@ -162,7 +164,11 @@ describe('TriageConnector against the Triage emulator', () => {
   it('refuses a sample over the configured maxFileBytes without uploading it', async () => {
     const before = emulator.submissions;
     await expect(
-      new TriageConnector(config(emulator.baseUrl, { maxFileBytes: 1 }), 'tr-key', clock).submit(sample('xx')),
+      new TriageConnector({
+        config: config(emulator.baseUrl, { maxFileBytes: 1 }),
+        credentials: 'tr-key',
+        clock: clock,
+      }).submit(sample('xx')),
     ).rejects.toMatchObject({ name: 'SampleTooLargeError' });
     expect(emulator.submissions).toBe(before);
   });
@@ -170,7 +176,11 @@ describe('TriageConnector against the Triage emulator', () => {
 
 describe('TriageConnector.score', () => {
   // Points nowhere: scoring must use the report it is given, never the network (sandboxapi downloaded the summary again).
-  const connector = new TriageConnector(config('http://127.0.0.1:9/api/v0/'), 'key', new TestClock());
+  const connector = new TriageConnector({
+    config: config('http://127.0.0.1:9/api/v0/'),
+    credentials: 'key',
+    clock: new TestClock(),
+  });
 
   it('scores sandboxapi fixture triage_report.json (summary, score 10) as 100', () => {
     expect(connector.score(fixture('triage_report.json'))).toEqual({

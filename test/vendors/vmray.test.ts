@@ -28,13 +28,15 @@ describe('VMRay connector against the VMRay emulator', () => {
   let vmray: VmrayConnector;
 
   beforeAll(async () => {
-    vmray = new VmrayConnector(configFor(await emulator.start()), KEY, clock);
+    vmray = new VmrayConnector({ config: configFor(await emulator.start()), credentials: KEY, clock: clock });
   });
   afterAll(() => emulator.stop());
   afterEach(() => emulator.setFault('none'));
 
   it('is built by its registry entry', () => {
-    expect(vmrayConnectorInfo.create(configFor(emulator.baseUrl), KEY, clock)).toBeInstanceOf(VmrayConnector);
+    expect(
+      vmrayConnectorInfo.create({ config: configFor(emulator.baseUrl), credentials: KEY, clock: clock }),
+    ).toBeInstanceOf(VmrayConnector);
     expect(vmrayConnectorInfo.capabilities).toEqual(['top-analysis']);
   });
 
@@ -48,26 +50,32 @@ describe('VMRay connector against the VMRay emulator', () => {
   it('is available to an admin key too', async () => {
     const admin = new VmrayEmulator({ clock, apiKey: KEY, adminKey: true });
     try {
-      await expect(new VmrayConnector(configFor(await admin.start()), KEY, clock).available()).resolves.toBe(true);
+      await expect(
+        new VmrayConnector({ config: configFor(await admin.start()), credentials: KEY, clock: clock }).available(),
+      ).resolves.toBe(true);
     } finally {
       await admin.stop();
     }
   });
 
   it('throws AuthError for a refused key (401), and for no key at all', async () => {
-    await expect(new VmrayConnector(configFor(emulator.baseUrl), 'wrong', clock).available()).rejects.toMatchObject({
+    await expect(
+      new VmrayConnector({ config: configFor(emulator.baseUrl), credentials: 'wrong', clock: clock }).available(),
+    ).rejects.toMatchObject({
       name: 'AuthError',
       message: expect.stringContaining('HTTP 401'),
     });
     await expect(
-      new VmrayConnector(configFor(emulator.baseUrl), undefined, clock).submit(sample('x')),
+      new VmrayConnector({ config: configFor(emulator.baseUrl), credentials: undefined, clock: clock }).submit(
+        sample('x'),
+      ),
     ).rejects.toMatchObject({ name: 'AuthError' });
   });
 
   it('says unavailable when nothing listens', async () => {
-    await expect(new VmrayConnector(configFor('http://127.0.0.1:9/rest/'), KEY, clock).available()).resolves.toBe(
-      false,
-    );
+    await expect(
+      new VmrayConnector({ config: configFor('http://127.0.0.1:9/rest/'), credentials: KEY, clock: clock }).available(),
+    ).resolves.toBe(false);
   });
 
   it('submits, polls the submission until finished, then reports the top-ranked analysis from summary_v2.json', async () => {
@@ -103,14 +111,14 @@ describe('VMRay connector against the VMRay emulator', () => {
   });
 
   it('asks for the analysis time in user_config and sends a non-ASCII file name base64-encoded too', async () => {
-    const connector = new VmrayConnector(
-      configFor(emulator.baseUrl, {
+    const connector = new VmrayConnector({
+      config: configFor(emulator.baseUrl, {
         analysisTimeoutSeconds: 60,
         options: { user_config: '{"net_scheme_name":"default"}' },
       }),
-      KEY,
-      clock,
-    );
+      credentials: KEY,
+      clock: clock,
+    });
     const itemId = await connector.submit(sample('// SANDTRAP-TEST-SUSPICIOUS', 'façture.js'));
     // Queue 20 s + the 60 s asked for + processing 30 s.
     clock.advance(110);
@@ -125,7 +133,7 @@ describe('VMRay connector against the VMRay emulator', () => {
   it('falls back to the v1 summary.json on a platform without summary_v2.json', async () => {
     const old = new VmrayEmulator({ clock, apiKey: KEY, summaryV2: false });
     try {
-      const connector = new VmrayConnector(configFor(await old.start()), KEY, clock);
+      const connector = new VmrayConnector({ config: configFor(await old.start()), credentials: KEY, clock: clock });
       const itemId = await connector.submit(sample('// SANDTRAP-TEST-MALICIOUS'));
       clock.advance(400);
       const summary = JSON.parse(await readAll(await connector.report(itemId)));
@@ -164,7 +172,11 @@ describe('VMRay connector against the VMRay emulator', () => {
   it('does not take "No jobs were created" for a known sample as a refusal', async () => {
     const caching = new VmrayEmulator({ clock, apiKey: KEY, reportCachedAsError: true });
     try {
-      const connector = new VmrayConnector(configFor(await caching.start()), KEY, clock);
+      const connector = new VmrayConnector({
+        config: configFor(await caching.start()),
+        credentials: KEY,
+        clock: clock,
+      });
       await connector.submit(sample('// SANDTRAP-TEST-MALICIOUS cached'));
       clock.advance(400);
       const again = await connector.submit(sample('// SANDTRAP-TEST-MALICIOUS cached'));
@@ -254,7 +266,11 @@ describe('VMRay connector on sandboxapi fixture responses', () => {
   let vmray: VmrayConnector;
 
   beforeAll(async () => {
-    vmray = new VmrayConnector(configFor(`${await server.start()}/rest/`), KEY, new TestClock());
+    vmray = new VmrayConnector({
+      config: configFor(`${await server.start()}/rest/`),
+      credentials: KEY,
+      clock: new TestClock(),
+    });
   });
   afterAll(() => server.stop());
 
@@ -292,7 +308,11 @@ describe('VMRay connector on sandboxapi fixture responses', () => {
 });
 
 describe('VMRay score normalisation', () => {
-  const vmray = new VmrayConnector(configFor('http://127.0.0.1:9/rest/'), KEY, new TestClock());
+  const vmray = new VmrayConnector({
+    config: configFor('http://127.0.0.1:9/rest/'),
+    credentials: KEY,
+    clock: new TestClock(),
+  });
 
   it('scores the v1 summary fixture: VTI 20 → 33, benign (sandboxapi passed 20 through)', () => {
     expect(vmray.score(fixture('vmray_analysis_archive_logs_summary.json'))).toEqual({

@@ -50,7 +50,7 @@ describe('WildfireConnector against the WildFire emulator', () => {
 
   beforeAll(async () => {
     await emulator.start();
-    connector = new WildfireConnector(config(), 'wf-key', clock);
+    connector = new WildfireConnector({ config: config(), credentials: 'wf-key', clock: clock });
   });
   afterAll(async () => {
     await emulator.stop();
@@ -59,15 +59,21 @@ describe('WildfireConnector against the WildFire emulator', () => {
 
   it('is listed with its PDF and XML reports', () => {
     expect(wildfireConnectorInfo).toMatchObject({ id: 'wildfire', capabilities: ['pdf-report', 'xml-report'] });
-    expect(wildfireConnectorInfo.create(config(), 'wf-key', clock)).toBeInstanceOf(WildfireConnector);
+    expect(wildfireConnectorInfo.create({ config: config(), credentials: 'wf-key', clock: clock })).toBeInstanceOf(
+      WildfireConnector,
+    );
   });
 
   it('is available with the right key in the apikey form field, and refuses a wrong one with AuthError', async () => {
     expect(await connector.available()).toBe(true);
-    await expect(new WildfireConnector(config(), 'wrong', clock).available()).rejects.toMatchObject({
+    await expect(
+      new WildfireConnector({ config: config(), credentials: 'wrong', clock: clock }).available(),
+    ).rejects.toMatchObject({
       name: 'AuthError',
     });
-    await expect(new WildfireConnector(config(), undefined, clock).status('a'.repeat(64))).rejects.toMatchObject({
+    await expect(
+      new WildfireConnector({ config: config(), credentials: undefined, clock: clock }).status('a'.repeat(64)),
+    ).rejects.toMatchObject({
       name: 'AuthError',
     });
   });
@@ -156,7 +162,7 @@ describe('WildfireConnector against the WildFire emulator', () => {
 
   it('refuses a sample over the configured maxFileBytes without uploading it', async () => {
     const before = emulator.submissions;
-    const small = new WildfireConnector(config({ maxFileBytes: 10 }), 'wf-key', clock);
+    const small = new WildfireConnector({ config: config({ maxFileBytes: 10 }), credentials: 'wf-key', clock: clock });
     await expect(small.submit(sample(content()))).rejects.toMatchObject({ name: 'SampleTooLargeError' });
     expect(emulator.submissions).toBe(before);
   });
@@ -181,12 +187,13 @@ describe('WildfireConnector against the WildFire emulator', () => {
 });
 
 describe('WildfireConnector.score', () => {
-  const connector = new WildfireConnector(
-    parseSettings({ vendors: [{ id: 'wildfire', baseUrl: 'https://wildfire.paloaltonetworks.com/publicapi/' }] })
-      .vendors[0]!,
-    'key',
-    { now: () => 0 },
-  );
+  const connector = new WildfireConnector({
+    config: parseSettings({
+      vendors: [{ id: 'wildfire', baseUrl: 'https://wildfire.paloaltonetworks.com/publicapi/' }],
+    }).vendors[0]!,
+    credentials: 'key',
+    clock: { now: () => 0 },
+  });
 
   it('maps every final verdict code per the normalisation table', () => {
     const scores = Object.fromEntries([0, 1, 2, 4, 5].map((code) => [code, connector.score(code)]));
