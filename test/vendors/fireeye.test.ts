@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSettings } from '../../lambdas/core/config';
 import type { NativeReport, SampleSource } from '../../lambdas/vendors/connector';
-import { FireeyeConnector, fireeyeConnectorInfo } from '../../lambdas/vendors/fireeye';
+import { FireeyeConnector } from '../../lambdas/vendors/fireeye';
 import { closeHttpPools } from '../../lambdas/vendors/http';
 import { FireeyeEmulator, type FireeyeEmulatorOptions } from '../emulators/fireeye';
 
@@ -68,13 +68,6 @@ describe('FireeyeConnector against the classic WSAPI (/wsapis/v1.2.0/)', () => {
     h = await setup({}, { profile: 'win10x64m' });
   });
   afterAll(() => h.emulator.stop());
-
-  it('is listed with token auth and PDF and XML reports', () => {
-    expect(fireeyeConnectorInfo).toMatchObject({
-      id: 'fireeye',
-      capabilities: ['token-auth', 'pdf-report', 'xml-report'],
-    });
-  });
 
   it('logs in once with HTTP Basic, then sends the X-FeApi-Token on every call', async () => {
     expect(await h.connector.available()).toBe(true);

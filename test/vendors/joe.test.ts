@@ -2,8 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { VendorConfigSchema } from '../../lambdas/core/config';
 import { closeHttpPools } from '../../lambdas/vendors/http';
 import { TestClock, fixture, readAll, sample } from './support';
-import { JoeConnector, joeConnectorInfo } from '../../lambdas/vendors/joe';
-import type { EmulatorFault } from '../emulators/emulator';
+import { JoeConnector } from '../../lambdas/vendors/joe';
 import { JoeEmulator } from '../emulators/joe';
 import { EmulatorServer } from '../emulators/server';
 
@@ -33,13 +32,6 @@ describe('Joe connector against the Joe Sandbox emulator', () => {
   });
   afterAll(() => emulator.stop());
   afterEach(() => emulator.setFault('none'));
-
-  it('is built by its registry entry', () => {
-    expect(
-      joeConnectorInfo.create({ config: configFor(emulator.baseUrl), credentials: KEY, clock: clock }),
-    ).toBeInstanceOf(JoeConnector);
-    expect(joeConnectorInfo.capabilities).toEqual(['delete', 'pdf-report', 'xml-report', 'webid-resolution']);
-  });
 
   it('is available when server/online says online: true, sending the key as the apikey form field', async () => {
     await expect(joe.available()).resolves.toBe(true);
@@ -158,20 +150,6 @@ describe('Joe connector against the Joe Sandbox emulator', () => {
   });
 
   describe('faults', () => {
-    it.each<[EmulatorFault, string]>([
-      ['bad-key', 'AuthError'],
-      ['rate-limited', 'RateLimitedError'],
-      ['quota', 'QuotaExceededError'],
-      ['server-error', 'TransientError'],
-      ['malformed', 'BadResponseError'],
-      ['truncated', 'TransientError'],
-      ['oversize', 'SampleTooLargeError'],
-      ['unsupported', 'UnsupportedFileError'],
-    ])('maps %s on submit to %s', async (fault, name) => {
-      emulator.setFault(fault);
-      await expect(joe.submit(sample('x'))).rejects.toMatchObject({ name });
-    });
-
     it('reads quota from error code 1 even though it comes with HTTP 429, and honours Retry-After on a plain 429', async () => {
       emulator.setFault('quota');
       await expect(joe.submit(sample('x'))).rejects.toMatchObject({

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSettings } from '../../lambdas/core/config';
 import type { NativeReport, SampleSource } from '../../lambdas/vendors/connector';
 import { closeHttpPools } from '../../lambdas/vendors/http';
-import { OpswatConnector, opswatConnectorInfo } from '../../lambdas/vendors/opswat';
+import { OpswatConnector } from '../../lambdas/vendors/opswat';
 import { OpswatEmulator } from '../emulators/opswat';
 
 class TestClock {
@@ -55,10 +55,6 @@ describe('OpswatConnector against the MetaDefender Sandbox emulator', () => {
   afterAll(async () => {
     await emulator.stop();
     await closeHttpPools();
-  });
-
-  it('is listed with the poll hint', () => {
-    expect(opswatConnectorInfo).toMatchObject({ id: 'opswat', capabilities: ['poll-hint'] });
   });
 
   it('is available with the right X-Api-Key, and refuses a wrong one with AuthError', async () => {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSettings } from '../../lambdas/core/config';
 import type { NativeReport, SampleSource } from '../../lambdas/vendors/connector';
 import { closeHttpPools } from '../../lambdas/vendors/http';
-import { TriageConnector, triageConnectorInfo } from '../../lambdas/vendors/triage';
+import { TriageConnector } from '../../lambdas/vendors/triage';
 import { TriageEmulator } from '../emulators/triage';
 
 class TestClock {
@@ -53,10 +53,6 @@ describe('TriageConnector against the Triage emulator', () => {
   afterAll(async () => {
     await emulator.stop();
     await closeHttpPools();
-  });
-
-  it('is listed with delete', () => {
-    expect(triageConnectorInfo).toMatchObject({ id: 'triage', capabilities: ['delete'] });
   });
 
   it('is available with the right Bearer key, and refuses a wrong one with AuthError', async () => {

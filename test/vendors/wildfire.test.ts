@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSettings } from '../../lambdas/core/config';
 import type { NativeReport, SampleSource } from '../../lambdas/vendors/connector';
 import { closeHttpPools } from '../../lambdas/vendors/http';
-import { WildfireConnector, wildfireConnectorInfo } from '../../lambdas/vendors/wildfire';
+import { WildfireConnector } from '../../lambdas/vendors/wildfire';
 import { WildfireEmulator } from '../emulators/wildfire';
 
 class TestClock {
@@ -55,13 +55,6 @@ describe('WildfireConnector against the WildFire emulator', () => {
   afterAll(async () => {
     await emulator.stop();
     await closeHttpPools();
-  });
-
-  it('is listed with its PDF and XML reports', () => {
-    expect(wildfireConnectorInfo).toMatchObject({ id: 'wildfire', capabilities: ['pdf-report', 'xml-report'] });
-    expect(wildfireConnectorInfo.create({ config: config(), credentials: 'wf-key', clock: clock })).toBeInstanceOf(
-      WildfireConnector,
-    );
   });
 
   it('is available with the right key in the apikey form field, and refuses a wrong one with AuthError', async () => {
