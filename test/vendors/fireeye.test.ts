@@ -1,38 +1,11 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSettings } from '../../lambdas/core/config';
-import type { NativeReport, SampleSource } from '../../lambdas/vendors/connector';
 import { FireeyeConnector } from '../../lambdas/vendors/fireeye';
 import { closeHttpPools } from '../../lambdas/vendors/http';
 import { FireeyeEmulator, type FireeyeEmulatorOptions } from '../emulators/fireeye';
+import { TestClock, fixture, sample as testSample, readAll as text } from './support';
 
-class TestClock {
-  t = Date.parse('2026-11-22T12:00:00Z');
-  now = () => this.t;
-  advance(seconds: number) {
-    this.t += seconds * 1000;
-  }
-}
-
-const fixture = (name: string) =>
-  JSON.parse(readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'sandboxapi', name), 'utf8')) as unknown;
-
-const sample = (content: string, fileName = 'dropper.exe'): SampleSource => ({
-  fileName,
-  size: Buffer.byteLength(content),
-  sha256: 'a'.repeat(64),
-  fileType: 'pe',
-  mimeType: 'application/vnd.microsoft.portable-executable',
-  open: async () => Readable.from([Buffer.from(content)]),
-});
-
-async function text(report: NativeReport): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of report.body) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
+const sample = (content: string, fileName = 'dropper.exe') => testSample(content, fileName);
 
 const CREDENTIALS = JSON.stringify({ username: 'api-analyst', password: 'p:ss' });
 
@@ -42,7 +15,7 @@ const config = (baseUrl: string, options: Record<string, string> = {}) =>
 
 /** Starts an emulator and a connector on one test clock. */
 async function setup(options: Partial<FireeyeEmulatorOptions> = {}, connectorOptions: Record<string, string> = {}) {
-  const clock = new TestClock();
+  const clock = new TestClock(Date.parse('2026-11-22T12:00:00Z'));
   const emulator = new FireeyeEmulator({
     clock,
     username: 'api-analyst',
@@ -329,7 +302,7 @@ describe('FireeyeConnector.score', () => {
   const connector = new FireeyeConnector({
     config: config('https://ax.example.org/'),
     credentials: CREDENTIALS,
-    clock: new TestClock(),
+    clock: new TestClock(Date.parse('2026-11-22T12:00:00Z')),
   });
 
   it('scores sandboxapi fixture fireeye_submissions_results.json (one MAJR alert) as 90', () => {

@@ -1,44 +1,17 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSettings } from '../../lambdas/core/config';
-import type { NativeReport, SampleSource } from '../../lambdas/vendors/connector';
 import { closeHttpPools } from '../../lambdas/vendors/http';
 import { OpswatConnector } from '../../lambdas/vendors/opswat';
 import { OpswatEmulator } from '../emulators/opswat';
+import { TestClock, fixture, sample as testSample, readJson as json } from './support';
 
-class TestClock {
-  t = Date.parse('2026-11-22T12:00:00Z');
-  now = () => this.t;
-  advance(seconds: number) {
-    this.t += seconds * 1000;
-  }
-}
-
-const fixture = (name: string) =>
-  JSON.parse(readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'sandboxapi', name), 'utf8')) as unknown;
-
-const sample = (content: string, fileName = 'bad_file.exe'): SampleSource => ({
-  fileName,
-  size: Buffer.byteLength(content),
-  sha256: 'a'.repeat(64),
-  fileType: 'pe',
-  mimeType: 'application/vnd.microsoft.portable-executable',
-  open: async () => Readable.from([Buffer.from(content)]),
-});
-
-async function json(report: NativeReport): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of report.body) chunks.push(chunk as Buffer);
-  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-}
+const sample = (content: string, fileName = 'bad_file.exe') => testSample(content, fileName);
 
 const config = (baseUrl: string, extra: Record<string, unknown> = {}) =>
   parseSettings({ vendors: [{ id: 'opswat', baseUrl, requestTimeoutMs: 500, ...extra }] }).vendors[0]!;
 
 describe('OpswatConnector against the MetaDefender Sandbox emulator', () => {
-  const clock = new TestClock();
+  const clock = new TestClock(Date.parse('2026-11-22T12:00:00Z'));
   const emulator = new OpswatEmulator({
     clock,
     apiKey: 'md-key',
@@ -159,7 +132,7 @@ describe('OpswatConnector.score', () => {
   const connector = new OpswatConnector({
     config: config('https://www.filescan.io/api/'),
     credentials: 'key',
-    clock: new TestClock(),
+    clock: new TestClock(Date.parse('2026-11-22T12:00:00Z')),
   });
   const scale = 'threatLevel -1..1';
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -7,7 +8,7 @@ import type { NativeReport, SampleSource } from '../../lambdas/vendors/connector
 
 /** A clock the test moves by hand. */
 export class TestClock {
-  t = Date.UTC(2026, 0, 5, 9, 0, 0);
+  constructor(public t = Date.UTC(2026, 0, 5, 9, 0, 0)) {}
   now(): number {
     return this.t;
   }
@@ -22,7 +23,7 @@ export function sample(content: string, fileName = 'invoice.js'): SampleSource {
   return {
     fileName,
     size: bytes.length,
-    sha256: 'f'.repeat(64),
+    sha256: createHash('sha256').update(bytes).digest('hex'),
     fileType: 'script-js',
     mimeType: 'text/javascript',
     open: async () => Readable.from([bytes]),
@@ -34,6 +35,11 @@ export async function readAll(report: NativeReport): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of report.body) chunks.push(Buffer.from(chunk as Buffer));
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A native report's whole body parsed as JSON. */
+export async function readJson(report: NativeReport): Promise<unknown> {
+  return JSON.parse(await readAll(report));
 }
 
 /** A sandboxapi fixture (test/fixtures/sandboxapi, origin and licence in its README). */

@@ -1,45 +1,18 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSettings } from '../../lambdas/core/config';
-import type { NativeReport, SampleSource } from '../../lambdas/vendors/connector';
 import { closeHttpPools } from '../../lambdas/vendors/http';
 import { TriageConnector } from '../../lambdas/vendors/triage';
 import { TriageEmulator } from '../emulators/triage';
+import { TestClock, fixture, sample as testSample, readJson as json } from './support';
 
-class TestClock {
-  t = Date.parse('2026-11-22T12:00:00Z');
-  now = () => this.t;
-  advance(seconds: number) {
-    this.t += seconds * 1000;
-  }
-}
-
-const fixture = (name: string) =>
-  JSON.parse(readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'sandboxapi', name), 'utf8')) as unknown;
-
-const sample = (content: string, fileName = 'KfhizGC7.ps1'): SampleSource => ({
-  fileName,
-  size: Buffer.byteLength(content),
-  sha256: 'a'.repeat(64),
-  fileType: 'script-ps1',
-  mimeType: 'text/plain',
-  open: async () => Readable.from([Buffer.from(content)]),
-});
-
-async function json(report: NativeReport): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of report.body) chunks.push(chunk as Buffer);
-  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-}
+const sample = (content: string, fileName = 'KfhizGC7.ps1') => testSample(content, fileName);
 
 const config = (baseUrl: string, extra: Record<string, unknown> = {}) =>
   parseSettings({ vendors: [{ id: 'triage', baseUrl, requestTimeoutMs: 500, analysisTimeoutSeconds: 120, ...extra }] })
     .vendors[0]!;
 
 describe('TriageConnector against the Triage emulator', () => {
-  const clock = new TestClock();
+  const clock = new TestClock(Date.parse('2026-11-22T12:00:00Z'));
   const emulator = new TriageEmulator({ clock, apiKey: 'tr-key', queueSeconds: 20, processingSeconds: 40 });
   let connector: TriageConnector;
 
@@ -175,7 +148,7 @@ describe('TriageConnector.score', () => {
   const connector = new TriageConnector({
     config: config('http://127.0.0.1:9/api/v0/'),
     credentials: 'key',
-    clock: new TestClock(),
+    clock: new TestClock(Date.parse('2026-11-22T12:00:00Z')),
   });
 
   it('scores sandboxapi fixture triage_report.json (summary, score 10) as 100', () => {

@@ -1,41 +1,18 @@
-import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSettings } from '../../lambdas/core/config';
-import type { NativeReport, SampleSource } from '../../lambdas/vendors/connector';
 import { closeHttpPools } from '../../lambdas/vendors/http';
 import { WildfireConnector } from '../../lambdas/vendors/wildfire';
 import { WildfireEmulator } from '../emulators/wildfire';
+import { TestClock, sample as testSample, readAll as text } from './support';
 
-class TestClock {
-  t = Date.parse('2026-11-22T12:00:00Z');
-  now = () => this.t;
-  advance(seconds: number) {
-    this.t += seconds * 1000;
-  }
-}
-
-const sample = (content: string, fileName = 'invoice.exe'): SampleSource => ({
-  fileName,
-  size: Buffer.byteLength(content),
-  sha256: createHash('sha256').update(content).digest('hex'),
-  fileType: 'pe',
-  mimeType: 'application/vnd.microsoft.portable-executable',
-  open: async () => Readable.from([Buffer.from(content)]),
-});
-
-async function text(report: NativeReport): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of report.body) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
+const sample = (content: string, fileName = 'invoice.exe') => testSample(content, fileName);
 
 let unique = 0;
 /** Every test uploads new content: WildFire remembers a sample and its verdict by hash. */
 const content = (marker = '') => `MZ test sample ${++unique} ${Date.now()} ${marker}`;
 
 describe('WildfireConnector against the WildFire emulator', () => {
-  const clock = new TestClock();
+  const clock = new TestClock(Date.parse('2026-11-22T12:00:00Z'));
   const emulator = new WildfireEmulator({
     clock,
     apiKey: 'wf-key',
