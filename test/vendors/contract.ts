@@ -1,11 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { VendorConfigSchema } from '../../lambdas/core/config';
 import type { VendorId } from '../../lambdas/core/schemas';
 import type { ConnectorCapability, ConnectorInfo, SandboxConnector } from '../../lambdas/vendors/connector';
 import type { ConnectorContext } from '../../lambdas/vendors/context';
 import type { EmulatorFault, VendorEmulator } from '../emulators/emulator';
 import { EMULATORS } from '../emulators/index';
-import { sample, TestClock } from './support';
+import { sample, TestClock, testVendorConfig } from './support';
 
 /** What the contract needs to know of one connector. */
 export interface ConnectorContractSpec {
@@ -22,11 +21,6 @@ export interface ConnectorContractSpec {
   statusItemId: string;
   /** Vendor options the emulator expects (Joe's terms acceptance, say). */
   options?: Record<string, string | number | boolean>;
-}
-
-/** A vendor configuration that gives up on a request after half a second, as every connector test wants. */
-export function testVendorConfig(id: VendorId, baseUrl: string, extra: Record<string, unknown> = {}) {
-  return VendorConfigSchema.parse({ id, baseUrl, requestTimeoutMs: 500, analysisTimeoutSeconds: 120, ...extra });
 }
 
 /**

@@ -1,23 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { VendorConfigSchema } from '../../lambdas/core/config';
 import { CuckooConnector } from '../../lambdas/vendors/cuckoo';
 import { closeHttpPools } from '../../lambdas/vendors/http';
-import { TestClock, fixture, readAll, sample } from './support';
+import { TestClock, fixture, readAll, sample, testVendorConfig } from './support';
 import { CuckooEmulator } from '../emulators/cuckoo';
 import { EmulatorServer } from '../emulators/server';
 
 const TOKEN = 'cuckoo-test-token';
 
-function configFor(baseUrl: string, extra: Record<string, unknown> = {}) {
-  return VendorConfigSchema.parse({
-    id: 'cuckoo',
-    baseUrl,
-    requestTimeoutMs: 500,
-    analysisTimeoutSeconds: 120,
-    options: { processingSeconds: 30 },
-    ...extra,
-  });
-}
+const configFor = (baseUrl: string, extra: Record<string, unknown> = {}) =>
+  testVendorConfig('cuckoo', baseUrl, extra, { processingSeconds: 30 });
 
 afterAll(() => closeHttpPools());
 

@@ -1,23 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { VendorConfigSchema } from '../../lambdas/core/config';
 import { FalconConnector } from '../../lambdas/vendors/falcon';
 import { closeHttpPools } from '../../lambdas/vendors/http';
-import { TestClock, fixture, readAll, sample } from './support';
+import { TestClock, fixture, readAll, sample, testVendorConfig } from './support';
 import { FalconEmulator } from '../emulators/falcon';
 import { EmulatorServer } from '../emulators/server';
 
 const KEY = 'falcon-test-key';
 
-function configFor(baseUrl: string, extra: Record<string, unknown> = {}) {
-  return VendorConfigSchema.parse({
-    id: 'falcon',
-    baseUrl,
-    requestTimeoutMs: 500,
-    analysisTimeoutSeconds: 120,
-    options: { processingSeconds: 30 },
-    ...extra,
-  });
-}
+const configFor = (baseUrl: string, extra: Record<string, unknown> = {}) =>
+  testVendorConfig('falcon', baseUrl, extra, { processingSeconds: 30 });
 
 afterAll(() => closeHttpPools());
 

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { type VendorConfig, VendorConfigSchema } from '../../lambdas/core/config';
+import type { VendorId } from '../../lambdas/core/schemas';
 import type { NativeReport, SampleSource } from '../../lambdas/vendors/connector';
 
 // Shared by the connector tests: a hand-moved clock, a sample source, report reading, fixtures.
@@ -45,4 +47,24 @@ export async function readJson(report: NativeReport): Promise<unknown> {
 /** A sandboxapi fixture (test/fixtures/sandboxapi, origin and licence in its README). */
 export function fixture(name: string): unknown {
   return JSON.parse(readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'sandboxapi', name), 'utf8'));
+}
+
+/**
+ * A vendor configuration as connector tests want it: requests give up after half a second, analyses
+ * run 120 s; `extra` overrides any field (its `options` replace the defaults).
+ */
+export function testVendorConfig(
+  id: VendorId,
+  baseUrl: string,
+  extra: Record<string, unknown> = {},
+  defaultOptions: Record<string, string | number | boolean> = {},
+): VendorConfig {
+  return VendorConfigSchema.parse({
+    id,
+    baseUrl,
+    requestTimeoutMs: 500,
+    analysisTimeoutSeconds: 120,
+    options: defaultOptions,
+    ...extra,
+  });
 }

@@ -1,23 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { VendorConfigSchema } from '../../lambdas/core/config';
 import { closeHttpPools } from '../../lambdas/vendors/http';
-import { TestClock, fixture, readAll, sample } from './support';
+import { TestClock, fixture, readAll, sample, testVendorConfig } from './support';
 import { topRanked, VmrayConnector, type VmrayAnalysis } from '../../lambdas/vendors/vmray';
 import { EmulatorServer } from '../emulators/server';
 import { VmrayEmulator } from '../emulators/vmray';
 
 const KEY = 'vmray-test-key';
 
-function configFor(baseUrl: string, extra: Record<string, unknown> = {}) {
-  return VendorConfigSchema.parse({
-    id: 'vmray',
-    baseUrl,
-    requestTimeoutMs: 500,
-    analysisTimeoutSeconds: 120,
-    options: { processingSeconds: 30 },
-    ...extra,
-  });
-}
+const configFor = (baseUrl: string, extra: Record<string, unknown> = {}) =>
+  testVendorConfig('vmray', baseUrl, extra, { processingSeconds: 30 });
 
 afterAll(() => closeHttpPools());
 
