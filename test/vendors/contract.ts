@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { VendorId } from '../../lambdas/core/schemas';
 import type { ConnectorCapability, ConnectorInfo, SandboxConnector } from '../../lambdas/vendors/connector';
 import type { ConnectorContext } from '../../lambdas/vendors/context';
+import { RateLimitedError } from '../../lambdas/vendors/errors';
 import type { EmulatorFault, VendorEmulator } from '../emulators/emulator';
 import { EMULATORS } from '../emulators/index';
 import { sample, TestClock, testVendorConfig } from './support';
@@ -25,7 +26,7 @@ export interface ConnectorContractSpec {
 
 /**
  * The behaviour every connector shares, asserted against its vendor's emulator: the registry builds
- * it, it is unavailable when nothing listens, it refuses a sample over the configured size without
+ * it, every request passes the request gate of its context, it is unavailable when nothing listens, it refuses a sample over the configured size without
  * sending it, it maps the vendor's failures on submit to the typed errors, and it gives up on a slow
  * vendor within the request timeout.
  */
@@ -61,6 +62,38 @@ export function describeConnectorContract(spec: ConnectorContractSpec): void {
 
     it('is available with the right credentials', async () => {
       await expect(connector.available()).resolves.toBe(true);
+    });
+
+    it('puts every request through the request gate of its context, and releases it once answered', async () => {
+      let admitted = 0;
+      let released = 0;
+      const gated = new spec.connector({
+        config: testVendorConfig(spec.id, emulator.vendorConfig().baseUrl, { options: spec.options ?? {} }),
+        credentials: credentials(),
+        clock,
+        gate: async () => {
+          admitted++;
+          return () => released++;
+        },
+      });
+      const before = emulator.server.requests.length;
+      await expect(gated.available()).resolves.toBe(true);
+      const sent = emulator.server.requests.length - before;
+      expect(sent).toBeGreaterThan(0);
+      expect(admitted).toBe(sent);
+      expect(released).toBe(sent);
+    });
+
+    it('sends nothing when the request gate refuses', async () => {
+      const refused = new spec.connector({
+        config: testVendorConfig(spec.id, emulator.vendorConfig().baseUrl, { options: spec.options ?? {} }),
+        credentials: credentials(),
+        clock,
+        gate: () => Promise.reject(new RateLimitedError(spec.id, 'no slot left in this window', 30)),
+      });
+      const before = emulator.server.requests.length;
+      await expect(refused.submit(sample('x'))).rejects.toMatchObject({ name: 'RateLimitedError' });
+      expect(emulator.server.requests.length).toBe(before);
     });
 
     it('says unavailable when nothing listens', async () => {
