@@ -63,7 +63,11 @@ export async function checkVendors(
         try {
           const info = CONNECTORS[vendor.id];
           if (!info) return { id: vendor.id, ok: false, detail: 'no connector shipped for this vendor', ms: 0 };
-          const connector = info.create(vendor, await resolveSecret(vendor.secret, env), systemClock);
+          const connector = info.create({
+            config: vendor,
+            credentials: await resolveSecret(vendor.secret, env),
+            clock: systemClock,
+          });
           const ok = await connector.available();
           return { id: vendor.id, ok, detail: ok ? 'available' : 'not available', ms: Date.now() - started };
         } catch (error) {
@@ -96,10 +100,10 @@ export function scoreReport(vendor: string, file: string): NormalisedScore & { v
     }
   }
   // Scoring is pure: the connector needs no endpoint or credential for it.
-  const connector = info.create(
-    parseSettings({ vendors: [{ id, baseUrl: 'http://127.0.0.1/' }] }).vendors[0] as VendorConfig,
-    undefined,
-    systemClock,
-  );
+  const connector = info.create({
+    config: parseSettings({ vendors: [{ id, baseUrl: 'http://127.0.0.1/' }] }).vendors[0] as VendorConfig,
+    credentials: undefined,
+    clock: systemClock,
+  });
   return { vendor: id, ...connector.score(report) };
 }

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reservedForReports } from '../lambdas/core/rate-limiter';
+import { vendorRequestGate } from '../lambdas/core/runtime';
 import { RateLimitedError } from '../lambdas/vendors/errors';
-import { requestGate, withRequestPriority } from '../lambdas/vendors/request-gates';
+import { withRequestPriority } from '../lambdas/vendors/request-gates';
 import { CapeEmulator } from './emulators/cape';
 import { startVendorHarness, type VendorHarness } from './support';
 
@@ -17,7 +18,9 @@ describe('the shared rate limit keeps slots of each window for ready reports', (
   });
 
   it('refuses submissions and polls the kept slot, and lets a report download take it', async () => {
-    const gate = requestGate('cape', h.emulator.vendorConfig().baseUrl);
+    const deps = h.pipeline.deps('VendorSubmitFn');
+    const vendor = deps.config.vendors.find((v) => v.id === 'cape');
+    const gate = vendor && vendorRequestGate(vendor, deps.limiter, deps.clock);
     expect(gate).toBeDefined();
     const pass = async () => (await gate!())?.();
     // Four of five for everything else (the virtual clock stands still: one window).

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { NativeScore, Verdict, VendorId } from '../core/schemas';
+import type { ConnectorContext } from './context';
 
 /** A sample as a connector sees it: metadata plus a way to stream its bytes (never buffered whole). */
 export interface SampleSource {
@@ -82,10 +83,6 @@ export interface ConnectorInfo {
   /** Product name, e.g. `CAPEv2 (REST API v2)`. */
   name: string;
   capabilities: readonly ConnectorCapability[];
-  /** Builds the connector; `apiKey` is the resolved secret (its format is the connector's to document). */
-  create(
-    config: import('../core/config').VendorConfig,
-    apiKey: string | undefined,
-    clock: import('../core/clock').Clock,
-  ): SandboxConnector;
+  /** Builds the connector from its context (configuration, resolved credentials, clock, request gate). */
+  create(context: ConnectorContext): SandboxConnector;
 }

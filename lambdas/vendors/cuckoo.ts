@@ -1,15 +1,9 @@
 import * as z from 'zod';
-import type { Clock } from '../core/clock';
-import type { VendorConfig } from '../core/config';
-import { bandOf, clampScore } from '../core/scoring';
-import type {
-  ConnectorInfo,
-  ItemStatus,
-  NativeReport,
-  NormalisedScore,
-  SampleSource,
-  SandboxConnector,
-} from './connector';
+import { clampScore } from '../core/scoring';
+import { BaseConnector } from './base-connector';
+import type { ConnectorInfo, ItemStatus, NativeReport, NormalisedScore, SampleSource } from './connector';
+import type { ConnectorContext } from './context';
+import { errorBodyText, stringField } from './error-body';
 import {
   BadResponseError,
   ItemNotFoundError,
@@ -18,9 +12,9 @@ import {
   UnsupportedFileError,
   type VendorError,
 } from './errors';
-import { httpClientFor, type VendorHttpClient, type HttpRequest } from './http';
-import { multipartBody } from './multipart';
 import { parseNaiveUtc } from './naive-time';
+import { bandedScore } from './normalised-score';
+import { taskPollHint } from './task-poll-hint';
 
 const SubmitResponse = z
   .object({ task_id: z.number().int().nullable().optional(), task_ids: z.array(z.number().int()).optional() })
@@ -75,70 +69,30 @@ const SCALE = 'info.score (Σ severity / 5, unbounded)';
  * `completed`), ends the poll on `failed_*` instead of polling forever, and keeps a missing score
  * `unknown` rather than 0. CAPEv2 has its own connector (`cape`).
  *
- * `apiKey`: the `api_token` from Cuckoo's configuration, sent as `Authorization: Bearer <api_token>`;
+ * Credentials: the `api_token` from Cuckoo's configuration, sent as `Authorization: Bearer <api_token>`;
  * leave it unset for an API that runs without a token (older installs).
  */
-export class CuckooConnector implements SandboxConnector {
-  readonly id = 'cuckoo' as const;
-  private readonly http: VendorHttpClient;
-  /** Seconds Cuckoo needs after the run to process the results and write the report. */
-  private readonly processingSeconds: number;
-
-  constructor(
-    private readonly config: VendorConfig,
-    apiKey: string | undefined,
-    private readonly clock: Clock,
-  ) {
-    this.http = httpClientFor('cuckoo', config, {
-      headers: { accept: 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
+export class CuckooConnector extends BaseConnector<'cuckoo'> {
+  constructor(context: ConnectorContext) {
+    const token = context.credentials;
+    super('cuckoo', context, {
+      headers: { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
       statusError: cuckooStatusError,
     });
-    this.processingSeconds = Number(config.options.processingSeconds ?? 60);
   }
 
-  /** True when `cuckoo/status` answers; a refused token is an `AuthError`, not "unavailable". */
-  async available(): Promise<boolean> {
-    try {
-      await this.http.json({ method: 'GET', path: 'cuckoo/status' }, StatusResponse);
-      return true;
-    } catch (error) {
-      if ((error as Error).name === 'AuthError') throw error;
-      return false;
-    }
+  /** `cuckoo/status` answers. */
+  protected async probe(): Promise<undefined> {
+    await this.http.json({ method: 'GET', path: 'cuckoo/status' }, StatusResponse);
   }
 
-  async submit(sample: SampleSource): Promise<string> {
-    const maxBytes = this.config.maxFileBytes;
-    if (maxBytes !== undefined && sample.size > maxBytes) {
-      throw new SampleTooLargeError('cuckoo', `${sample.size} bytes is over the configured ${maxBytes}`);
-    }
-    const fields = [{ name: 'timeout', value: String(this.config.analysisTimeoutSeconds) }];
-    for (const name of SUBMIT_OPTIONS) {
-      const value = this.config.options[name];
-      if (value !== undefined) fields.push({ name, value: String(value) });
-    }
-    const multipart = multipartBody(fields, {
-      field: 'file',
-      fileName: sample.fileName,
-      contentType: 'application/octet-stream',
-      size: sample.size,
-      stream: await sample.open(),
-    });
-    const created = await this.http.json(
-      {
-        method: 'POST',
-        path: 'tasks/create/file',
-        body: multipart.body,
-        contentLength: multipart.contentLength,
-        headers: { 'content-type': multipart.contentType },
-      },
-      SubmitResponse,
-    );
+  protected async upload(sample: SampleSource): Promise<string> {
+    const fields = [
+      { name: 'timeout', value: String(this.config.analysisTimeoutSeconds) },
+      ...this.optionFields(SUBMIT_OPTIONS),
+    ];
+    const created = await this.http.json(await this.uploadRequest('tasks/create/file', fields, sample), SubmitResponse);
     return String(created.task_id ?? created.task_ids?.[0]);
-  }
-
-  initialWaitSeconds(): number {
-    return this.config.analysisTimeoutSeconds + this.processingSeconds;
   }
 
   /**
@@ -165,14 +119,14 @@ export class CuckooConnector implements SandboxConnector {
       };
     }
     // Cuckoo records 0 when the task runs with the machinery's default timeout.
-    const timeout = task.timeout || this.config.analysisTimeoutSeconds;
-    const startedOn = parseNaiveUtc(task.started_on);
-    let pollAfterSeconds: number | undefined;
-    if (state === 'pending') pollAfterSeconds = timeout + this.processingSeconds;
-    else if (state === 'running' && startedOn !== undefined) {
-      pollAfterSeconds = Math.max(0, (startedOn + timeout * 1000 - this.clock.now()) / 1000) + this.processingSeconds;
-    }
-    return { done: false, failed: false, state, ...(pollAfterSeconds !== undefined ? { pollAfterSeconds } : {}) };
+    const hint = taskPollHint({
+      state,
+      startedOn: parseNaiveUtc(task.started_on),
+      timeoutSeconds: task.timeout || this.config.analysisTimeoutSeconds,
+      processingSeconds: this.processingSeconds(),
+      now: this.clock.now(),
+    });
+    return { done: false, failed: false, state, ...hint };
   }
 
   /** The JSON report (`tasks/report/{id}/json`), streamed. */
@@ -193,22 +147,12 @@ export class CuckooConnector implements SandboxConnector {
     const parsed = Report.safeParse(report);
     if (!parsed.success) throw new BadResponseError('cuckoo', 'report is not a Cuckoo JSON report');
     const native = parsed.data.info?.score;
-    if (typeof native !== 'number') return { score: null, verdict: 'unknown', native: { value: null, scale: SCALE } };
-    const score = clampScore(Math.min(native, 10) * 10);
-    return {
-      score,
-      verdict: bandOf(score, { suspiciousAt: 40, maliciousAt: 70 }),
-      native: { value: native, scale: SCALE },
-    };
+    if (typeof native !== 'number') return bandedScore(null, { value: null, scale: SCALE });
+    return bandedScore(clampScore(Math.min(native, 10) * 10), { value: native, scale: SCALE });
   }
 
-  async delete(itemId: string): Promise<boolean> {
-    try {
-      await this.http.text({ method: 'GET', path: `tasks/delete/${encodeURIComponent(itemId)}` });
-      return true;
-    } catch {
-      return false;
-    }
+  override delete(itemId: string): Promise<boolean> {
+    return this.succeeds(() => this.http.text({ method: 'GET', path: `tasks/delete/${encodeURIComponent(itemId)}` }));
   }
 
   /** Tasks waiting for a machine (`tasks.pending` of `cuckoo/status`; sandboxapi counted `tasks/list`, which is unbounded). */
@@ -218,8 +162,10 @@ export class CuckooConnector implements SandboxConnector {
   }
 
   private async download(itemId: string, format: string, contentType: string): Promise<NativeReport> {
-    const req: HttpRequest = { method: 'GET', path: `tasks/report/${encodeURIComponent(itemId)}/${format}` };
-    const response = await this.http.send(req);
+    const response = await this.http.send({
+      method: 'GET',
+      path: `tasks/report/${encodeURIComponent(itemId)}/${format}`,
+    });
     return { body: response.body, contentType, extension: format };
   }
 }
@@ -230,26 +176,12 @@ export class CuckooConnector implements SandboxConnector {
  * a gateway's quota rather than its rate limit (Cuckoo itself has neither).
  */
 function cuckooStatusError(status: number, body: string): VendorError | undefined {
-  const detail = messageOf(body);
+  // Cuckoo's errors are `{"message": "..."}`.
+  const detail = errorBodyText(body, stringField('message'));
   if (status === 404) return new ItemNotFoundError('cuckoo', detail || 'not found');
   if (status === 413) return new SampleTooLargeError('cuckoo', detail || 'request entity too large');
   if (status === 429 && /quota/i.test(detail)) return new QuotaExceededError('cuckoo', detail);
   return undefined;
-}
-
-/** Cuckoo's errors are `{"message": "..."}`; anything else (an HTML page from a proxy) is shown trimmed. */
-function messageOf(body: string): string {
-  try {
-    const parsed = z.object({ message: z.string() }).safeParse(JSON.parse(body));
-    if (parsed.success) return parsed.data.message;
-  } catch {
-    // Not JSON: fall through to the raw text.
-  }
-  return body
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim()
-    .slice(0, 200);
 }
 
 /** Cuckoo 2.x as the registry lists it. */
@@ -257,5 +189,5 @@ export const cuckooConnectorInfo: ConnectorInfo = {
   id: 'cuckoo',
   name: 'Cuckoo Sandbox 2.x (REST API)',
   capabilities: ['delete', 'queue-size', 'html-report', 'token-auth', 'poll-hint'],
-  create: (config, apiKey, clock) => new CuckooConnector(config, apiKey, clock),
+  create: (context) => new CuckooConnector(context),
 };

@@ -1,15 +1,9 @@
 import * as z from 'zod';
-import type { Clock } from '../core/clock';
-import type { VendorConfig } from '../core/config';
-import { bandOf, clampScore } from '../core/scoring';
-import type {
-  ConnectorInfo,
-  ItemStatus,
-  NativeReport,
-  NormalisedScore,
-  SampleSource,
-  SandboxConnector,
-} from './connector';
+import { clampScore } from '../core/scoring';
+import { BaseConnector } from './base-connector';
+import type { ConnectorInfo, ItemStatus, NativeReport, NormalisedScore, SampleSource } from './connector';
+import type { ConnectorContext } from './context';
+import { errorBodyText, stringField } from './error-body';
 import {
   AuthError,
   BadResponseError,
@@ -19,8 +13,7 @@ import {
   UnsupportedFileError,
   type VendorError,
 } from './errors';
-import { httpClientFor, type VendorHttpClient } from './http';
-import { multipartBody } from './multipart';
+import { bandedScore } from './normalised-score';
 
 const SubmitResponse = z.object({
   job_id: z.string().min(1),
@@ -89,93 +82,48 @@ const VERDICT_LEVELS: Record<string, number> = { malicious: 2, suspicious: 1, 'n
  * {@link FalconConnector.environments}), `processingSeconds` (default 60), and the optional
  * `submit/file` fields under their API names (`comment`, `no_share_third_party`, …).
  *
- * `apiKey`: the Hybrid Analysis API key, sent as the `api-key` header. Submitting needs a key of the
+ * Credentials: the Hybrid Analysis API key, sent as the `api-key` header. Submitting needs a key of the
  * "default" level (100) or above; a restricted key can only look reports up.
  */
-export class FalconConnector implements SandboxConnector {
-  readonly id = 'falcon' as const;
-  private readonly client: VendorHttpClient | undefined;
+export class FalconConnector extends BaseConnector<'falcon'> {
   private readonly environmentId: number;
-  /** Seconds Falcon Sandbox needs after the run to write the report. */
-  private readonly processingSeconds: number;
 
-  constructor(
-    private readonly config: VendorConfig,
-    apiKey: string | undefined,
-    _clock: Clock,
-  ) {
-    this.client = apiKey
-      ? httpClientFor('falcon', config, {
-          // The user agent Hybrid Analysis documents for API clients.
-          headers: { 'api-key': apiKey, 'user-agent': 'Falcon Sandbox', accept: 'application/json' },
-          statusError: falconStatusError,
-        })
-      : undefined;
-    this.environmentId = Number(config.options.environmentId ?? DEFAULT_FALCON_ENVIRONMENT);
-    this.processingSeconds = Number(config.options.processingSeconds ?? 60);
+  constructor(context: ConnectorContext) {
+    super('falcon', context, {
+      // The user agent Hybrid Analysis documents for API clients.
+      headers: { 'api-key': context.credentials ?? '', 'user-agent': 'Falcon Sandbox', accept: 'application/json' },
+      statusError: falconStatusError,
+      keyRequired: 'Hybrid Analysis requires one',
+    });
+    this.environmentId = Number(this.config.options.environmentId ?? DEFAULT_FALCON_ENVIRONMENT);
   }
 
   /**
-   * True when `system/heartbeat` answers. Restricted keys are refused the heartbeat, so a refusal is
-   * checked again on `system/version`; only a key refused there too is an `AuthError`.
+   * `system/heartbeat` answers. Restricted keys are refused the heartbeat, so a refusal is checked
+   * again on `system/version`; only a key refused there too is an `AuthError`.
    */
-  async available(): Promise<boolean> {
+  protected async probe(): Promise<undefined> {
     try {
-      await this.http().text({ method: 'GET', path: 'system/heartbeat' });
-      return true;
+      await this.http.text({ method: 'GET', path: 'system/heartbeat' });
     } catch (error) {
-      if ((error as Error).name !== 'AuthError') return false;
-    }
-    try {
-      await this.http().text({ method: 'GET', path: 'system/version' });
-      return true;
-    } catch (error) {
-      if ((error as Error).name === 'AuthError') throw error;
-      return false;
+      if (!(error instanceof AuthError)) throw error;
+      await this.http.text({ method: 'GET', path: 'system/version' });
     }
   }
 
-  async submit(sample: SampleSource): Promise<string> {
-    const http = this.http();
-    const maxBytes = this.config.maxFileBytes;
-    if (maxBytes !== undefined && sample.size > maxBytes) {
-      throw new SampleTooLargeError('falcon', `${sample.size} bytes is over the configured ${maxBytes}`);
-    }
+  protected async upload(sample: SampleSource): Promise<string> {
     const fields = [
       { name: 'environment_id', value: String(this.environmentId) },
       { name: 'custom_run_time', value: String(this.config.analysisTimeoutSeconds) },
+      ...this.optionFields(SUBMIT_OPTIONS),
     ];
-    for (const name of SUBMIT_OPTIONS) {
-      const value = this.config.options[name];
-      if (value !== undefined) fields.push({ name, value: String(value) });
-    }
-    const multipart = multipartBody(fields, {
-      field: 'file',
-      fileName: sample.fileName,
-      contentType: 'application/octet-stream',
-      size: sample.size,
-      stream: await sample.open(),
-    });
-    const created = await http.json(
-      {
-        method: 'POST',
-        path: 'submit/file',
-        body: multipart.body,
-        contentLength: multipart.contentLength,
-        headers: { 'content-type': multipart.contentType },
-      },
-      SubmitResponse,
-    );
+    const created = await this.http.json(await this.uploadRequest('submit/file', fields, sample), SubmitResponse);
     return created.job_id;
-  }
-
-  initialWaitSeconds(): number {
-    return this.config.analysisTimeoutSeconds + this.processingSeconds;
   }
 
   /** `SUCCESS` is done; `ERROR` is a failed analysis (sandboxapi counted it as done); anything else is still in the works. */
   async status(itemId: string): Promise<ItemStatus> {
-    const job = await this.http().json(
+    const job = await this.http.json(
       { method: 'GET', path: `report/${encodeURIComponent(itemId)}/state` },
       StateResponse,
     );
@@ -190,13 +138,13 @@ export class FalconConnector implements SandboxConnector {
 
   /** The report summary (`report/{id}/summary`), streamed. */
   async report(itemId: string): Promise<NativeReport> {
-    const response = await this.http().send({ method: 'GET', path: `report/${encodeURIComponent(itemId)}/summary` });
+    const response = await this.http.send({ method: 'GET', path: `report/${encodeURIComponent(itemId)}/summary` });
     return { body: response.body, contentType: 'application/json', extension: 'json' };
   }
 
   /** The PDF report (`report/{id}/file/pdf`), streamed. */
   async pdfReport(itemId: string): Promise<NativeReport> {
-    const response = await this.http().send({ method: 'GET', path: `report/${encodeURIComponent(itemId)}/file/pdf` });
+    const response = await this.http.send({ method: 'GET', path: `report/${encodeURIComponent(itemId)}/file/pdf` });
     return { body: response.body, contentType: 'application/pdf', extension: 'pdf' };
   }
 
@@ -215,33 +163,22 @@ export class FalconConnector implements SandboxConnector {
         ? { value: threatScore, scale: 'threat_score 0-100' }
         : { value: verdict ?? null, scale: 'verdict' };
     const named = verdict?.toLowerCase();
-    if (named === 'whitelisted') return { score: 0, verdict: 'benign', native };
+    if (named === 'whitelisted') return bandedScore(0, native);
     const bandLevel = (named !== undefined ? VERDICT_LEVELS[named] : undefined) ?? level ?? undefined;
     const band = bandLevel === undefined ? undefined : LEVEL_BANDS[bandLevel];
-    if (!band) return { score: null, verdict: 'unknown', native };
-    const score = clampScore(band.floor + (threatScore ?? 50) * band.perPoint);
-    return { score, verdict: bandOf(score, { suspiciousAt: 40, maliciousAt: 70 }), native };
-  }
-
-  /** The Hybrid Analysis API offers no way to delete a submission; always false. */
-  async delete(): Promise<boolean> {
-    return false;
+    if (!band) return bandedScore(null, native);
+    return bandedScore(clampScore(band.floor + (threatScore ?? 50) * band.perPoint), native);
   }
 
   /** Jobs waiting in Falcon Sandbox's queue (`system/queue-size`). */
   async queueSize(): Promise<number> {
-    const queue = await this.http().json({ method: 'GET', path: 'system/queue-size' }, QueueSize);
+    const queue = await this.http.json({ method: 'GET', path: 'system/queue-size' }, QueueSize);
     return queue.value;
   }
 
   /** The analysis environments the instance offers now (`system/environments`); ids change over time. */
   async environments(): Promise<z.infer<typeof Environment>[]> {
-    return this.http().json({ method: 'GET', path: 'system/environments' }, z.array(Environment));
-  }
-
-  private http(): VendorHttpClient {
-    if (!this.client) throw new AuthError('falcon', 'no API key configured (Hybrid Analysis requires one)');
-    return this.client;
+    return this.http.json({ method: 'GET', path: 'system/environments' }, z.array(Environment));
   }
 }
 
@@ -251,7 +188,7 @@ export class FalconConnector implements SandboxConnector {
  * exceeded"); 4xx validation errors name unsupported and oversized files; 404 is an unknown job.
  */
 function falconStatusError(status: number, body: string): VendorError | undefined {
-  const message = messageOf(body);
+  const message = errorBodyText(body, stringField('message'));
   if (status === 429) return /quota/i.test(message) ? new QuotaExceededError('falcon', message) : undefined;
   if (status === 413 || (status < 500 && /too (big|large)|maximum (allowed )?(file )?size|exceeds/i.test(message))) {
     return new SampleTooLargeError('falcon', message || 'file too large');
@@ -261,24 +198,10 @@ function falconStatusError(status: number, body: string): VendorError | undefine
   return undefined;
 }
 
-function messageOf(body: string): string {
-  try {
-    const parsed = z.object({ message: z.string() }).safeParse(JSON.parse(body));
-    if (parsed.success) return parsed.data.message;
-  } catch {
-    // Not JSON (a proxy's HTML page): show the text.
-  }
-  return body
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim()
-    .slice(0, 200);
-}
-
 /** Falcon Sandbox as the registry lists it. */
 export const falconConnectorInfo: ConnectorInfo = {
   id: 'falcon',
   name: 'CrowdStrike Falcon Sandbox (Hybrid Analysis API v2)',
   capabilities: ['queue-size', 'pdf-report', 'environments'],
-  create: (config, apiKey, clock) => new FalconConnector(config, apiKey, clock),
+  create: (context) => new FalconConnector(context),
 };

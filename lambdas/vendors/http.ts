@@ -2,7 +2,8 @@ import { Readable } from 'node:stream';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { VendorId } from '../core/schemas';
-import { requestGate } from './request-gates';
+import type { ConnectorContext } from './context';
+import type { RequestGate } from './request-gates';
 import {
   AuthError,
   BadResponseError,
@@ -21,22 +22,25 @@ export interface HttpClientOptions {
   verifyTls?: boolean;
   proxyUrl?: string;
   headers?: Record<string, string>;
+  /** Called before every request (the shared rate limit of this vendor endpoint). */
+  gate?: RequestGate;
   /** Vendor-specific meaning of HTTP statuses (WildFire's 419 quota, say); checked before the defaults. */
   statusError?: (status: number, body: string, headers: Record<string, string>) => VendorError | undefined;
 }
 
-/** A vendor's HTTP client from its configuration (base URL, request timeout, TLS verification, proxy), with its own headers and status meanings. */
+/** A vendor's HTTP client from its connector context (base URL, request timeout, TLS verification, proxy, request gate), with its own headers and status meanings. */
 export function httpClientFor(
-  vendor: VendorId,
-  config: { baseUrl: string; requestTimeoutMs: number; verifyTls?: boolean; proxyUrl?: string | undefined },
+  context: ConnectorContext,
   options: Pick<HttpClientOptions, 'headers' | 'statusError'> = {},
 ): VendorHttpClient {
+  const { config } = context;
   return new VendorHttpClient({
-    vendor,
+    vendor: config.id,
     baseUrl: config.baseUrl,
     timeoutMs: config.requestTimeoutMs,
     verifyTls: config.verifyTls,
     proxyUrl: config.proxyUrl,
+    gate: context.gate,
     ...options,
   });
 }
@@ -138,7 +142,7 @@ export class VendorHttpClient {
   /** Sends a request and checks its status; the caller reads the body. */
   async send(req: HttpRequest): Promise<HttpResponse> {
     const { vendor, timeoutMs } = this.options;
-    const admitted = await requestGate(vendor, this.options.baseUrl)?.();
+    const admitted = await this.options.gate?.();
     let response: Dispatcher.ResponseData;
     try {
       response = await request(this.url(req.path, req.query), {
@@ -188,6 +192,17 @@ export class VendorHttpClient {
   async json<T extends z.ZodType>(req: HttpRequest, schema: T): Promise<z.infer<T>> {
     const { text } = await this.text(req);
     return this.parse(text, schema, req.path);
+  }
+
+  /** Validates a value the vendor sent (an envelope's `data`, say), or throws `BadResponseError` naming what was wrong. */
+  validate<T extends z.ZodType>(value: unknown, schema: T, what: string): z.infer<T> {
+    const parsed = schema.safeParse(value);
+    if (parsed.success) return parsed.data;
+    const issue = parsed.error.issues[0];
+    throw new BadResponseError(
+      this.options.vendor,
+      `${what}: unexpected data at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+    );
   }
 
   /** Parses JSON text against a schema, or throws `BadResponseError` naming what was wrong. */
@@ -271,4 +286,13 @@ export async function peekBody(
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield Buffer.from(next.value);
   }
   return { head: Buffer.concat(chunks).toString('utf8'), ended, stream: Readable.from(whole()) };
+}
+
+/** JSON text as a value, or undefined when it is not JSON (a peeked report head, an error page). */
+export function jsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

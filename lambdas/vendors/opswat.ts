@@ -1,15 +1,9 @@
 import * as z from 'zod';
-import type { Clock } from '../core/clock';
-import type { VendorConfig } from '../core/config';
-import { bandOf, clampScore } from '../core/scoring';
-import type {
-  ConnectorInfo,
-  ItemStatus,
-  NativeReport,
-  NormalisedScore,
-  SampleSource,
-  SandboxConnector,
-} from './connector';
+import { clampScore } from '../core/scoring';
+import { BaseConnector } from './base-connector';
+import type { ConnectorInfo, ItemStatus, NativeReport, NormalisedScore, SampleSource } from './connector';
+import type { ConnectorContext } from './context';
+import { errorBodyText } from './error-body';
 import {
   BadResponseError,
   ItemNotFoundError,
@@ -18,8 +12,7 @@ import {
   UnsupportedFileError,
   type VendorError,
 } from './errors';
-import { httpClientFor, type VendorHttpClient } from './http';
-import { multipartBody } from './multipart';
+import { bandedScore } from './normalised-score';
 
 const Account = z.object({ accountId: z.string().min(1) }).loose();
 
@@ -57,68 +50,36 @@ const FAILED_STATES = new Set(['failed', 'error', 'aborted']);
  * "is it finished" (`allFinished`) and "when to look again" (`pollPause`, which becomes the status
  * hint), and carries a `finalVerdict.threatLevel` (−1 … 1) per analysed file.
  *
- * `apiKey` is the account's API key, sent as the `X-Api-Key` header. Options: `isPrivate` (default
+ * Credentials: the account's API key, sent as the `X-Api-Key` header. Options: `isPrivate` (default
  * true: neither the file nor its report is shared with other users), `password` (for encrypted archives).
  */
-export class OpswatConnector implements SandboxConnector {
-  readonly id = 'opswat' as const;
-  private readonly http: VendorHttpClient;
-
-  constructor(
-    private readonly config: VendorConfig,
-    apiKey: string | undefined,
-    _clock: Clock,
-  ) {
-    this.http = httpClientFor('opswat', config, {
-      headers: { accept: 'application/json', ...(apiKey ? { 'x-api-key': apiKey } : {}) },
+export class OpswatConnector extends BaseConnector<'opswat'> {
+  constructor(context: ConnectorContext) {
+    const key = context.credentials;
+    super('opswat', context, {
+      headers: { accept: 'application/json', ...(key ? { 'x-api-key': key } : {}) },
       statusError,
     });
   }
 
   /** Reads the key's own account: a 200 with an `accountId` proves the key. */
-  async available(): Promise<boolean> {
-    try {
-      await this.http.json({ method: 'GET', path: 'users/me' }, Account);
-      return true;
-    } catch (error) {
-      if ((error as Error).name === 'AuthError') throw error;
-      return false;
-    }
+  protected async probe(): Promise<undefined> {
+    await this.http.json({ method: 'GET', path: 'users/me' }, Account);
   }
 
-  async submit(sample: SampleSource): Promise<string> {
-    const maxBytes = this.config.maxFileBytes;
-    if (maxBytes !== undefined && sample.size > maxBytes) {
-      throw new SampleTooLargeError('opswat', `${sample.size} bytes is over the configured ${maxBytes}`);
-    }
+  protected async upload(sample: SampleSource): Promise<string> {
     const { isPrivate = true, password } = this.config.options;
     const fields = [
       { name: 'is_private', value: String(isPrivate) },
       { name: 'is_private_report', value: String(isPrivate) },
       ...(password !== undefined ? [{ name: 'password', value: String(password) }] : []),
     ];
-    const multipart = multipartBody(fields, {
-      field: 'file',
-      fileName: sample.fileName,
-      contentType: 'application/octet-stream',
-      size: sample.size,
-      stream: await sample.open(),
-    });
-    const submitted = await this.http.json(
-      {
-        method: 'POST',
-        path: 'scan/file',
-        body: multipart.body,
-        contentLength: multipart.contentLength,
-        headers: { 'content-type': multipart.contentType },
-      },
-      Submitted,
-    );
+    const submitted = await this.http.json(await this.uploadRequest('scan/file', fields, sample), Submitted);
     return submitted.flow_id;
   }
 
   /** No estimate before the first poll: the sandbox takes no run time, and `pollPause` comes with the first status. */
-  initialWaitSeconds(): undefined {
+  override initialWaitSeconds(): undefined {
     return undefined;
   }
 
@@ -175,34 +136,23 @@ export class OpswatConnector implements SandboxConnector {
     );
     const determined = levels.filter((level) => level !== 0);
     const scale = 'threatLevel -1..1';
-    if (determined.length === 0)
-      return { score: null, verdict: 'unknown', native: { value: levels.length ? 0 : null, scale } };
+    if (determined.length === 0) return bandedScore(null, { value: levels.length ? 0 : null, scale });
     const level = Math.max(...determined);
-    const score = clampScore(Math.max(0, level) * 100);
-    return { score, verdict: bandOf(score, { suspiciousAt: 40, maliciousAt: 70 }), native: { value: level, scale } };
-  }
-
-  /** The API offers no delete for scans. */
-  async delete(): Promise<boolean> {
-    return false;
+    return bandedScore(clampScore(Math.max(0, level) * 100), { value: level, scale });
   }
 }
 
-/** The `detail` of a FastAPI error body (a string, or a list of validation errors). */
-function detailOf(body: string): string {
-  try {
-    const detail = (JSON.parse(body) as { detail?: unknown }).detail;
-    if (typeof detail === 'string') return detail;
-    if (Array.isArray(detail)) return detail.map((d) => (d as { msg?: string }).msg ?? JSON.stringify(d)).join('; ');
-  } catch {
-    // Not JSON (a proxy's HTML page, say): the raw text says what there is to say.
-  }
-  return body.slice(0, 200).replace(/\s+/g, ' ').trim();
+/** The `detail` of a FastAPI error body: a string, or a list of validation errors. */
+function detailOf(json: unknown): string | undefined {
+  const detail = (json as { detail?: unknown } | null)?.detail;
+  if (typeof detail === 'string') return detail;
+  if (Array.isArray(detail)) return detail.map((d) => (d as { msg?: string }).msg ?? JSON.stringify(d)).join('; ');
+  return undefined;
 }
 
 /** MetaDefender Sandbox's statuses; the client's defaults cover 401/403, 429 with Retry-After and 5xx. */
 function statusError(status: number, body: string): VendorError | undefined {
-  const detail = detailOf(body);
+  const detail = errorBodyText(body, detailOf);
   if (status === 429 && /quota|daily|per day/i.test(detail)) return new QuotaExceededError('opswat', detail);
   if (status === 413 || /too large/i.test(detail)) return new SampleTooLargeError('opswat', detail || 'file too large');
   if (/unsupported|not supported/i.test(detail)) return new UnsupportedFileError('opswat', detail);
@@ -215,5 +165,5 @@ export const opswatConnectorInfo: ConnectorInfo = {
   id: 'opswat',
   name: 'OPSWAT MetaDefender Sandbox (Filescan API)',
   capabilities: ['poll-hint'],
-  create: (config, key, clock) => new OpswatConnector(config, key, clock),
+  create: (context) => new OpswatConnector(context),
 };

@@ -1,8 +1,7 @@
-import type { Clock } from '../core/clock';
-import type { VendorConfig } from '../core/config';
 import type { VendorId } from '../core/schemas';
 import { capeConnectorInfo } from './cape';
 import type { ConnectorInfo, SandboxConnector } from './connector';
+import type { ConnectorContext } from './context';
 import { cuckooConnectorInfo } from './cuckoo';
 import { falconConnectorInfo } from './falcon';
 import { fireeyeConnectorInfo } from './fireeye';
@@ -26,6 +25,6 @@ export const CONNECTORS: Record<VendorId, ConnectorInfo> = {
 };
 
 /** Builds the connector for a configured vendor. */
-export function createConnector(config: VendorConfig, apiKey: string | undefined, clock: Clock): SandboxConnector {
-  return CONNECTORS[config.id].create(config, apiKey, clock);
+export function createConnector(context: ConnectorContext): SandboxConnector {
+  return CONNECTORS[context.config.id].create(context);
 }

@@ -1,5 +1,4 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { VendorId } from '../core/schemas';
 
 /**
  * What a request is for, as far as the shared rate limit cares: fetching a report that is ready
@@ -25,20 +24,3 @@ export function currentRequestPriority(): RequestPriority {
  * returns a function to call once the vendor has the request (its response headers arrived).
  */
 export type RequestGate = () => Promise<(() => void) | undefined>;
-
-// Gates are set per vendor endpoint by the runtime that knows the limits (see createDeps), so that
-// connectors need not know about them. One gate per endpoint per process.
-const gates = new Map<string, RequestGate>();
-
-const gateKey = (vendor: VendorId, baseUrl: string) => `${vendor}|${baseUrl.replace(/\/+$/, '')}`;
-
-/** Puts every request to this vendor endpoint through `gate` (undefined removes it). */
-export function setRequestGate(vendor: VendorId, baseUrl: string, gate: RequestGate | undefined): void {
-  if (gate) gates.set(gateKey(vendor, baseUrl), gate);
-  else gates.delete(gateKey(vendor, baseUrl));
-}
-
-/** The gate of an endpoint, if any. */
-export function requestGate(vendor: VendorId, baseUrl: string): RequestGate | undefined {
-  return gates.get(gateKey(vendor, baseUrl));
-}

@@ -1,15 +1,8 @@
 import * as z from 'zod';
-import type { Clock } from '../core/clock';
-import type { VendorConfig } from '../core/config';
-import { bandOf, clampScore } from '../core/scoring';
-import type {
-  ConnectorInfo,
-  ItemStatus,
-  NativeReport,
-  NormalisedScore,
-  SampleSource,
-  SandboxConnector,
-} from './connector';
+import { clampScore } from '../core/scoring';
+import { BaseConnector } from './base-connector';
+import type { ConnectorInfo, ItemStatus, NativeReport, NormalisedScore, SampleSource } from './connector';
+import type { ConnectorContext } from './context';
 import {
   BadResponseError,
   ItemNotFoundError,
@@ -19,8 +12,8 @@ import {
   UnsupportedFileError,
   type VendorError,
 } from './errors';
-import { httpClientFor, type VendorHttpClient } from './http';
-import { multipartBody } from './multipart';
+import { jsonOrUndefined } from './http';
+import { bandedScore } from './normalised-score';
 
 /** Every Triage error: `{"error": "<CODE>", "message": "..."}`. */
 const ErrorBody = z.object({ error: z.string(), message: z.string().optional() });
@@ -59,7 +52,7 @@ export interface TriageFullReport {
 const DONE = 'reported';
 const FAILED = 'failed';
 
-/** Triage scores 1–10 on Sandtrap's 0–100 scale: 1 → 0, 5 → 44, 8 → 78, 10 → 100 (notes §11). */
+/** Triage scores 1–10 on Sandtrap's 0–100 scale, linearly: 1 → 0, 5 → 44, 8 → 78, 10 → 100. */
 function normalise(score: number): number {
   return clampScore(((score - 1) * 100) / 9);
 }
@@ -83,66 +76,35 @@ function nativeScore(report: unknown): number | null {
  * Hatching Triage / Recorded Future Sandbox through API v0 (`https://tria.ge/api/v0/`, or
  * `https://api.tria.ge/v0/` as the official clients put it; private clouds have their own host).
  *
- * `apiKey` is the account's API key from the Triage web interface, sent as `Authorization: Bearer`.
+ * Credentials: the account's API key from the Triage web interface, sent as `Authorization: Bearer`.
  * Options: `network` (internet, drop, tor, sim200, sim404, simnx), `profile` (comma-separated profile
  * names), `password` (for encrypted archives).
  *
  * Unlike sandboxapi, a `failed` sample ends the poll, and `score()` reads the report it is given
  * instead of downloading the summary again.
  */
-export class TriageConnector implements SandboxConnector {
-  readonly id = 'triage' as const;
-  private readonly http: VendorHttpClient;
-
-  constructor(
-    private readonly config: VendorConfig,
-    apiKey: string | undefined,
-    _clock: Clock,
-  ) {
-    this.http = httpClientFor('triage', config, {
-      headers: { accept: 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
+export class TriageConnector extends BaseConnector<'triage'> {
+  constructor(context: ConnectorContext) {
+    const key = context.credentials;
+    super('triage', context, {
+      headers: { accept: 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
       statusError,
     });
   }
 
   /** Lists one of our own samples: any answer proves the key. */
-  async available(): Promise<boolean> {
-    try {
-      await this.http.json({ method: 'GET', path: 'samples', query: { subset: 'owned', limit: 1 } }, SampleList);
-      return true;
-    } catch (error) {
-      if ((error as Error).name === 'AuthError') throw error;
-      return false;
-    }
+  protected async probe(): Promise<undefined> {
+    await this.http.json({ method: 'GET', path: 'samples', query: { subset: 'owned', limit: 1 } }, SampleList);
   }
 
-  async submit(sample: SampleSource): Promise<string> {
-    const maxBytes = this.config.maxFileBytes;
-    if (maxBytes !== undefined && sample.size > maxBytes) {
-      throw new SampleTooLargeError('triage', `${sample.size} bytes is over the configured ${maxBytes}`);
-    }
-    const multipart = multipartBody([{ name: '_json', value: JSON.stringify(this.submitRequest()) }], {
-      field: 'file',
-      fileName: sample.fileName,
-      contentType: 'application/octet-stream',
-      size: sample.size,
-      stream: await sample.open(),
-    });
-    const created = await this.http.json(
-      {
-        method: 'POST',
-        path: 'samples',
-        body: multipart.body,
-        contentLength: multipart.contentLength,
-        headers: { 'content-type': multipart.contentType },
-      },
-      Sample,
-    );
+  protected async upload(sample: SampleSource): Promise<string> {
+    const fields = [{ name: '_json', value: JSON.stringify(this.submitRequest()) }];
+    const created = await this.http.json(await this.uploadRequest('samples', fields, sample), Sample);
     return created.id;
   }
 
   /** The run we asked for, plus a minute of static analysis and report processing. */
-  initialWaitSeconds(): number {
+  override initialWaitSeconds(): number {
     return this.config.analysisTimeoutSeconds + 60;
   }
 
@@ -195,19 +157,14 @@ export class TriageConnector implements SandboxConnector {
     }
     const value = nativeScore(report);
     const native = { value, scale: 'Triage score 1-10' };
-    if (value === null) return { score: null, verdict: 'unknown', native };
-    const score = normalise(value);
-    return { score, verdict: bandOf(score, { suspiciousAt: 40, maliciousAt: 70 }), native };
+    return bandedScore(value === null ? null : normalise(value), native);
   }
 
-  async delete(itemId: string): Promise<boolean> {
-    try {
+  override delete(itemId: string): Promise<boolean> {
+    return this.succeeds(async () => {
       const response = await this.http.send({ method: 'DELETE', path: `samples/${encodeURIComponent(itemId)}` });
       await response.body.dump();
-      return true;
-    } catch {
-      return false;
-    }
+    });
   }
 
   /** The `_json` part: a non-interactive file analysis with our timeout and the configured options. */
@@ -235,12 +192,7 @@ export class TriageConnector implements SandboxConnector {
 
 /** Triage's error codes; the client's defaults cover 401/403, 429 with Retry-After and 5xx. */
 function statusError(status: number, body: string): VendorError | undefined {
-  let parsed: z.infer<typeof ErrorBody> | undefined;
-  try {
-    parsed = ErrorBody.parse(JSON.parse(body));
-  } catch {
-    parsed = undefined;
-  }
+  const parsed = ErrorBody.safeParse(jsonOrUndefined(body)).data;
   const code = parsed?.error ?? '';
   const message = parsed ? `${code}: ${parsed.message ?? ''}` : `HTTP ${status}`;
   // A report is written some time after the sample reports; Triage says to ask again in a minute.
@@ -258,5 +210,5 @@ export const triageConnectorInfo: ConnectorInfo = {
   id: 'triage',
   name: 'Hatching Triage / Recorded Future Sandbox (API v0)',
   capabilities: ['delete'],
-  create: (config, key, clock) => new TriageConnector(config, key, clock),
+  create: (context) => new TriageConnector(context),
 };

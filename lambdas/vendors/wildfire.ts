@@ -1,27 +1,18 @@
 import { createHash } from 'node:crypto';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import * as z from 'zod';
-import type { Clock } from '../core/clock';
-import type { VendorConfig } from '../core/config';
-import { bandOf } from '../core/scoring';
-import type {
-  ConnectorInfo,
-  ItemStatus,
-  NativeReport,
-  NormalisedScore,
-  SampleSource,
-  SandboxConnector,
-} from './connector';
+import { BaseConnector } from './base-connector';
+import type { ConnectorInfo, ItemStatus, NativeReport, NormalisedScore, SampleSource } from './connector';
+import type { ConnectorContext } from './context';
 import {
-  AuthError,
   BadResponseError,
   QuotaExceededError,
   SampleTooLargeError,
   TransientError,
   UnsupportedFileError,
 } from './errors';
-import { httpClientFor, type VendorHttpClient, type HttpRequest } from './http';
-import { multipartBody } from './multipart';
+import type { HttpRequest } from './http';
+import { bandedScore } from './normalised-score';
 
 /** WildFire verdict codes (`get/verdict`), as the public API documents them. */
 const WILDFIRE_VERDICTS: Readonly<Record<number, string>> = {
@@ -36,11 +27,8 @@ const WILDFIRE_VERDICTS: Readonly<Record<number, string>> = {
   [-103]: 'invalid hash',
 };
 
-/** Final verdicts on Sandtrap's 0–100 scale (notes §11); every other code has no score. */
+/** Final verdicts on Sandtrap's 0–100 scale: grayware suspicious, phishing malicious; every other code has no score. */
 const VERDICT_SCORES: Readonly<Record<number, number>> = { 0: 0, 2: 45, 4: 85, 1: 100, 5: 100 };
-
-/** Sandtrap's common bands (notes §11): benign below 40, malicious from 70. */
-const BANDS = { suspiciousAt: 40, maliciousAt: 70 };
 
 /** The report's `file_info/malware` word, for reports scored without a verdict code at hand. */
 const MALWARE_WORD_SCORES: Readonly<Record<string, number>> = { no: 0, grayware: 45, phishing: 85, yes: 100 };
@@ -97,9 +85,7 @@ function nextUtcMidnight(now: number): string {
 /** The score of a verdict code, `unknown` for pending and error codes. */
 function scoreOfCode(code: number): NormalisedScore {
   const native = { value: code, scale: 'WildFire verdict code' };
-  const score = VERDICT_SCORES[code];
-  if (score === undefined) return { score: null, verdict: 'unknown', native };
-  return { score, verdict: bandOf(score, BANDS), native };
+  return bandedScore(VERDICT_SCORES[code] ?? null, native);
 }
 
 /** A hash WildFire can always answer for: the empty file's. `available()` asks for its verdict. */
@@ -112,58 +98,29 @@ const EMPTY_SHA256 = createHash('sha256').digest('hex');
  * Unlike sandboxapi, the connector holds no state between calls: `score()` derives the score from the
  * verdict or report passed in, never from the verdict the last `status()` saw.
  *
- * `apiKey` is the WildFire API key as the portal shows it (a 64-character hex string). Prisma Access and
+ * Credentials: the WildFire API key as the portal shows it (a 64-character hex string). Prisma Access and
  * Prisma Cloud Compute keys also need `options.agent` (`prismaaccessapi` or `pcc`).
  */
-export class WildfireConnector implements SandboxConnector {
-  readonly id = 'wildfire' as const;
-  private readonly http: VendorHttpClient;
-
-  constructor(
-    private readonly config: VendorConfig,
-    private readonly apiKey: string | undefined,
-    private readonly clock: Clock,
-  ) {
-    this.http = httpClientFor('wildfire', config, {
-      statusError: (status, body) => this.statusError(status, body),
+export class WildfireConnector extends BaseConnector<'wildfire'> {
+  constructor(context: ConnectorContext) {
+    super('wildfire', context, {
+      statusError: (status, body) => statusError(status, body, context.clock.now()),
+      keyRequired: '',
     });
   }
 
   /** Asks for the empty file's verdict: the cheapest call that proves the key works (it counts as one query). */
-  async available(): Promise<boolean> {
-    try {
-      await this.verdict(EMPTY_SHA256);
-      return true;
-    } catch (error) {
-      if (error instanceof AuthError) throw error;
-      return false;
-    }
+  protected async probe(): Promise<undefined> {
+    await this.verdict(EMPTY_SHA256);
   }
 
-  async submit(sample: SampleSource): Promise<string> {
-    const maxBytes = this.config.maxFileBytes;
-    if (maxBytes !== undefined && sample.size > maxBytes) {
-      throw new SampleTooLargeError('wildfire', `${sample.size} bytes is over the configured ${maxBytes}`);
-    }
-    const multipart = multipartBody(this.credentialFields(), {
-      field: 'file',
-      fileName: sample.fileName,
-      contentType: 'application/octet-stream',
-      size: sample.size,
-      stream: await sample.open(),
-    });
-    const { text } = await this.http.text({
-      method: 'POST',
-      path: 'submit/file',
-      body: multipart.body,
-      contentLength: multipart.contentLength,
-      headers: { 'content-type': multipart.contentType },
-    });
+  protected async upload(sample: SampleSource): Promise<string> {
+    const { text } = await this.http.text(await this.uploadRequest('submit/file', this.credentialFields(), sample));
     return parseXml(text, UploadResponse, 'submit/file').wildfire['upload-file-info'].sha256.toLowerCase();
   }
 
   /** PAN advises waiting at least five minutes after an upload before asking for its verdict. */
-  initialWaitSeconds(): number {
+  override initialWaitSeconds(): number {
     return 300;
   }
 
@@ -195,7 +152,7 @@ export class WildfireConnector implements SandboxConnector {
 
   /**
    * Scores what the caller holds: a verdict code (number), the XML of `get/verdict`, or the XML report.
-   * Verdicts map per notes §11 (benign 0, grayware 45, phishing 85, malware and C2 100); pending and
+   * Verdicts map benign 0, grayware 45, phishing 85, malware and C2 100; pending and
    * error codes are `unknown`. A report carries no code, only `malware` yes / no / grayware / phishing.
    */
   score(report: unknown): NormalisedScore {
@@ -205,21 +162,13 @@ export class WildfireConnector implements SandboxConnector {
       return scoreOfCode(parseXml(report, VerdictResponse, 'verdict').wildfire['get-verdict-info'].verdict);
     const word = parseXml(report, ReportDocument, 'report').wildfire.file_info.malware.toLowerCase();
     const native = { value: word, scale: 'WildFire report malware (no/grayware/phishing/yes)' };
-    const score = MALWARE_WORD_SCORES[word];
-    if (score === undefined) return { score: null, verdict: 'unknown', native };
-    return { score, verdict: bandOf(score, BANDS), native };
-  }
-
-  /** WildFire keeps every sample; its API has no delete. */
-  async delete(): Promise<boolean> {
-    return false;
+    return bandedScore(MALWARE_WORD_SCORES[word] ?? null, native);
   }
 
   private credentialFields(): { name: string; value: string }[] {
-    if (!this.apiKey) throw new AuthError('wildfire', 'no API key configured');
     const agent = this.config.options.agent;
     return [
-      { name: 'apikey', value: this.apiKey },
+      { name: 'apikey', value: this.key() },
       ...(agent !== undefined ? [{ name: 'agent', value: String(agent) }] : []),
     ];
   }
@@ -236,17 +185,17 @@ export class WildfireConnector implements SandboxConnector {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
     };
   }
+}
 
-  /** WildFire's own status codes (the defaults cover 401/403, 429 and 5xx). */
-  private statusError(status: number, body: string) {
-    const message = body.match(/<error-message>\s*'?([^<']*)'?\s*<\/error-message>/)?.[1]?.trim() || `HTTP ${status}`;
-    if (status === 413) return new SampleTooLargeError('wildfire', message);
-    if (status === 418 || status === 422) return new UnsupportedFileError('wildfire', message);
-    if (status === 419) return new QuotaExceededError('wildfire', message, nextUtcMidnight(this.clock.now()));
-    // The report of a finished verdict is written a little later: worth asking again.
-    if (status === 404) return new TransientError('wildfire', `report not found (yet): ${message}`);
-    return undefined;
-  }
+/** WildFire's own status codes (the defaults cover 401/403, 429 and 5xx). */
+function statusError(status: number, body: string, now: number) {
+  const message = body.match(/<error-message>\s*'?([^<']*)'?\s*<\/error-message>/)?.[1]?.trim() || `HTTP ${status}`;
+  if (status === 413) return new SampleTooLargeError('wildfire', message);
+  if (status === 418 || status === 422) return new UnsupportedFileError('wildfire', message);
+  if (status === 419) return new QuotaExceededError('wildfire', message, nextUtcMidnight(now));
+  // The report of a finished verdict is written a little later: worth asking again.
+  if (status === 404) return new TransientError('wildfire', `report not found (yet): ${message}`);
+  return undefined;
 }
 
 /** The WildFire connector as the registry lists it. */
@@ -254,5 +203,5 @@ export const wildfireConnectorInfo: ConnectorInfo = {
   id: 'wildfire',
   name: 'Palo Alto Networks WildFire (public API)',
   capabilities: ['pdf-report', 'xml-report'],
-  create: (config, key, clock) => new WildfireConnector(config, key, clock),
+  create: (context) => new WildfireConnector(context),
 };

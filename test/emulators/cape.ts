@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { FaultSwitch, markerVerdict, type EmulatorFault, type EmulatorOptions, type VendorEmulator } from './emulator';
-import { EmulatorServer, type EmulatorRequest, type EmulatorResponse } from './server';
+import { BaseEmulator, type GatewayFault, htmlPage } from './base-emulator';
+import { markerVerdict, type EmulatorFault, type EmulatorOptions } from './emulator';
+import type { EmulatorRequest, EmulatorResponse } from './server';
 
 /** Options of {@link CapeEmulator}. */
 export interface CapeEmulatorOptions extends EmulatorOptions {
@@ -41,12 +42,8 @@ const capeTime = (ms: number) =>
  * error_value}` envelope with application errors inside HTTP 200, DRF's 401/429 bodies, and a task
  * lifecycle (pending → running → completed → reported) driven by the given clock.
  */
-export class CapeEmulator implements VendorEmulator {
+export class CapeEmulator extends BaseEmulator<CapeEmulatorOptions> {
   readonly vendor = 'cape' as const;
-  readonly server: EmulatorServer;
-  private readonly faults = new FaultSwitch();
-  /** Chooses a fault per request when set (random fault injection); the fault switch applies otherwise. */
-  faultFor?: (path: string) => EmulatorFault;
   /** Scores new submissions; replace it to make the "vendor" change its mind between analyses. */
   malscoreFor: (content: Buffer, fileName: string) => number;
   private readonly tasks = new Map<number, Task>();
@@ -55,46 +52,15 @@ export class CapeEmulator implements VendorEmulator {
   /** Requests answered 429 because the per-minute throttle was exceeded. */
   throttled = 0;
   private nextId = 1;
-  baseUrl = '';
 
-  constructor(private readonly options: CapeEmulatorOptions) {
-    this.server = new EmulatorServer((req) => this.handle(req));
+  constructor(options: CapeEmulatorOptions) {
+    super(options, { apiPath: '/apiv2/', credentials: options.token });
     this.malscoreFor = options.malscore ?? markerMalscore;
-  }
-
-  async start(): Promise<string> {
-    this.baseUrl = `${await this.server.start()}/apiv2/`;
-    return this.baseUrl;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  setFault(fault: EmulatorFault, count?: number): void {
-    this.faults.set(fault, count);
-  }
-
-  vendorConfig() {
-    return {
-      id: 'cape' as const,
-      baseUrl: this.baseUrl,
-      secret: this.options.token ? { env: 'SANDTRAP_CAPE_API_KEY' } : { anonymous: true as const },
-    };
-  }
-
-  credentialsEnv(): Record<string, string> {
-    return this.options.token ? { SANDTRAP_CAPE_API_KEY: this.options.token } : {};
   }
 
   /** Number of files submitted so far. */
   get submissions(): number {
     return this.tasks.size;
-  }
-
-  /** Requests to a path containing `fragment`. */
-  count(fragment: string): number {
-    return this.server.requests.filter((r) => r.path.includes(fragment)).length;
   }
 
   private status(task: Task): { status: string; startedOn: number | null; completedOn: number | null } {
@@ -114,23 +80,27 @@ export class CapeEmulator implements VendorEmulator {
     return Math.max(0, ...this.requestsPerWindow.values());
   }
 
-  private async handle(req: EmulatorRequest): Promise<EmulatorResponse> {
+  protected override handle(req: EmulatorRequest): Promise<EmulatorResponse> {
     const window = Math.floor(this.options.clock.now() / 60_000);
     const seen = (this.requestsPerWindow.get(window) ?? 0) + 1;
     this.requestsPerWindow.set(window, seen);
     if (this.options.requestsPerMinute !== undefined && seen > this.options.requestsPerMinute) {
       this.throttled++;
       const wait = Math.ceil(((window + 1) * 60_000 - this.options.clock.now()) / 1000);
-      return {
+      return Promise.resolve({
         status: 429,
         headers: { 'retry-after': String(wait) },
         body: { detail: `Request was throttled. Expected available in ${wait} seconds.` },
-      };
+      });
     }
-    const fault = this.faultFor?.(req.url.pathname) ?? this.faults.take();
-    if (this.options.token && req.headers.authorization !== `Token ${this.options.token}`) {
-      return { status: 401, body: { detail: 'Invalid token.' } };
-    }
+    return super.handle(req);
+  }
+
+  protected override keyRefused(req: EmulatorRequest): boolean {
+    return this.options.token !== undefined && req.headers.authorization !== `Token ${this.options.token}`;
+  }
+
+  protected override faultAnswer(fault: GatewayFault): EmulatorResponse | undefined {
     if (fault === 'bad-key') return { status: 401, body: { detail: 'Invalid token.' } };
     if (fault === 'rate-limited')
       return {
@@ -138,25 +108,17 @@ export class CapeEmulator implements VendorEmulator {
         headers: { 'retry-after': '42' },
         body: { detail: 'Request was throttled. Expected available in 42 seconds.' },
       };
-    if (fault === 'server-error')
-      return {
-        status: 502,
-        body: '<html><body><h1>502 Bad Gateway</h1></body></html>',
-        headers: { 'content-type': 'text/html' },
-      };
+    if (fault === 'server-error') return htmlPage(502, '502 Bad Gateway');
     if (fault === 'malformed')
       return {
         status: 200,
         body: '{"error": false, "data": {"task_ids": [',
         headers: { 'content-type': 'application/json' },
       };
-    const answer = await this.route(req, fault);
-    if (fault === 'slow') return { ...answer, delayMs: 5_000 };
-    if (fault === 'truncated') return { ...answer, truncateAt: 10 };
-    return answer;
+    return undefined;
   }
 
-  private async route(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
+  protected override async route(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
     const path = req.url.pathname;
     const match = (pattern: RegExp) => path.match(pattern);
     if (!path.endsWith('/'))

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { FaultSwitch, markerVerdict, type EmulatorFault, type EmulatorOptions, type VendorEmulator } from './emulator';
-import { EmulatorServer, type EmulatorRequest, type EmulatorResponse } from './server';
+import { BaseEmulator, type GatewayFault } from './base-emulator';
+import { markerVerdict, type EmulatorFault, type EmulatorOptions } from './emulator';
+import type { EmulatorRequest, EmulatorResponse } from './server';
 
 /** Options of {@link CuckooEmulator}. */
 export interface CuckooEmulatorOptions extends EmulatorOptions {
@@ -56,41 +57,13 @@ const html = (status: number, title: string): EmulatorResponse => ({
  * `unsupported` fault behaves like Cuckoo itself: the upload is accepted and the task fails with
  * "No valid package available" when the analysis starts. `oversize` is the web server's 413.
  */
-export class CuckooEmulator implements VendorEmulator {
+export class CuckooEmulator extends BaseEmulator<CuckooEmulatorOptions> {
   readonly vendor = 'cuckoo' as const;
-  readonly server: EmulatorServer;
-  private readonly faults = new FaultSwitch();
   private readonly tasks = new Map<number, Task>();
   private nextId = 1;
-  baseUrl = '';
 
-  constructor(private readonly options: CuckooEmulatorOptions) {
-    this.server = new EmulatorServer((req) => this.handle(req));
-  }
-
-  async start(): Promise<string> {
-    this.baseUrl = `${await this.server.start()}/`;
-    return this.baseUrl;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  setFault(fault: EmulatorFault, count?: number): void {
-    this.faults.set(fault, count);
-  }
-
-  vendorConfig() {
-    return {
-      id: 'cuckoo' as const,
-      baseUrl: this.baseUrl,
-      secret: this.options.token ? { env: 'SANDTRAP_CUCKOO_API_KEY' } : { anonymous: true as const },
-    };
-  }
-
-  credentialsEnv(): Record<string, string> {
-    return this.options.token ? { SANDTRAP_CUCKOO_API_KEY: this.options.token } : {};
+  constructor(options: CuckooEmulatorOptions) {
+    super(options, { apiPath: '/', credentials: options.token });
   }
 
   get submissions(): number {
@@ -129,22 +102,20 @@ export class CuckooEmulator implements VendorEmulator {
     return { status: 'reported', startedOn, completedOn: runEnd, errors: [] };
   }
 
-  private async handle(req: EmulatorRequest): Promise<EmulatorResponse> {
-    const fault = this.faults.take();
-    if (this.options.token && req.headers.authorization !== `Bearer ${this.options.token}`)
-      return json(401, 'Authentication required');
+  protected override keyRefused(req: EmulatorRequest): boolean {
+    return this.options.token !== undefined && req.headers.authorization !== `Bearer ${this.options.token}`;
+  }
+
+  protected override faultAnswer(fault: GatewayFault): EmulatorResponse | undefined {
     if (fault === 'bad-key') return json(401, 'Authentication required');
     if (fault === 'rate-limited')
       return { ...html(429, '429 Too Many Requests'), headers: { 'content-type': 'text/html', 'retry-after': '42' } };
     if (fault === 'server-error') return html(500, '500 Internal Server Error');
     if (fault === 'malformed') return { body: { message: 'OK' } };
-    const answer = await this.route(req, fault);
-    if (fault === 'slow') return { ...answer, delayMs: 5_000 };
-    if (fault === 'truncated') return { ...answer, truncateAt: 10 };
-    return answer;
+    return undefined;
   }
 
-  private async route(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
+  protected override async route(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
     const path = req.url.pathname;
     if (req.method === 'GET' && path === '/cuckoo/status') {
       const counts: Record<string, number> = { pending: 0, running: 0, completed: 0, reported: 0 };

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { FaultSwitch, markerVerdict, type EmulatorFault, type EmulatorOptions, type VendorEmulator } from './emulator';
-import { EmulatorServer, type EmulatorRequest, type EmulatorResponse } from './server';
+import { BaseEmulator, type GatewayFault } from './base-emulator';
+import { markerVerdict, type EmulatorFault, type EmulatorOptions } from './emulator';
+import type { EmulatorRequest, EmulatorResponse } from './server';
 
 /** Options of {@link FalconEmulator}. */
 export interface FalconEmulatorOptions extends EmulatorOptions {
@@ -97,36 +98,12 @@ const haTime = (ms: number) =>
  * or ERROR), `report/{id}/summary` shaped like the sandboxapi fixture, `{"message": "..."}` errors,
  * and the JSON `Api-Limits` / `Submission-Limits` headers on 429s. Jobs follow the given clock.
  */
-export class FalconEmulator implements VendorEmulator {
+export class FalconEmulator extends BaseEmulator<FalconEmulatorOptions> {
   readonly vendor = 'falcon' as const;
-  readonly server: EmulatorServer;
-  private readonly faults = new FaultSwitch();
   private readonly jobs = new Map<string, Job>();
-  baseUrl = '';
 
-  constructor(private readonly options: FalconEmulatorOptions) {
-    this.server = new EmulatorServer((req) => this.handle(req));
-  }
-
-  async start(): Promise<string> {
-    this.baseUrl = `${await this.server.start()}/api/v2/`;
-    return this.baseUrl;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  setFault(fault: EmulatorFault, count?: number): void {
-    this.faults.set(fault, count);
-  }
-
-  vendorConfig() {
-    return { id: 'falcon' as const, baseUrl: this.baseUrl, secret: { env: 'SANDTRAP_FALCON_API_KEY' } };
-  }
-
-  credentialsEnv(): Record<string, string> {
-    return { SANDTRAP_FALCON_API_KEY: this.options.apiKey };
+  constructor(options: FalconEmulatorOptions) {
+    super(options, { apiPath: '/api/v2/', credentials: options.apiKey });
   }
 
   get submissions(): number {
@@ -147,10 +124,12 @@ export class FalconEmulator implements VendorEmulator {
     return [...this.jobs.values()].filter((j) => this.state(j) === 'IN_QUEUE').length;
   }
 
-  private async handle(req: EmulatorRequest): Promise<EmulatorResponse> {
-    const fault = this.faults.take();
-    if (req.headers['api-key'] !== this.options.apiKey || fault === 'bad-key')
-      return message(403, 'Invalid API key or insufficient permissions');
+  protected override keyRefused(req: EmulatorRequest): boolean {
+    return req.headers['api-key'] !== this.options.apiKey;
+  }
+
+  protected override faultAnswer(fault: GatewayFault): EmulatorResponse | undefined {
+    if (fault === 'bad-key') return message(403, 'Invalid API key or insufficient permissions');
     if (fault === 'rate-limited') {
       const limits = { limits: { minute: 5, hour: 200 }, used: { minute: 5, hour: 37 }, limit_reached: true };
       return message(429, 'Exceeded maximum API requests per minute(5). Please try again later.', {
@@ -164,13 +143,10 @@ export class FalconEmulator implements VendorEmulator {
         body: '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>',
       };
     if (fault === 'malformed') return { body: { message: 'Success' } };
-    const answer = await this.route(req, fault);
-    if (fault === 'slow') return { ...answer, delayMs: 5_000 };
-    if (fault === 'truncated') return { ...answer, truncateAt: 10 };
-    return answer;
+    return undefined;
   }
 
-  private async route(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
+  protected override async route(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
     const path = req.url.pathname.replace(/^\/api\/v2/, '');
     const restricted = this.options.restrictedKey === true;
     if (req.method === 'GET' && path === '/system/heartbeat') {

@@ -1,13 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import {
-  FaultSwitch,
-  markerVerdict,
-  type EmulatorFault,
-  type EmulatorOptions,
-  type MarkerVerdict,
-  type VendorEmulator,
-} from './emulator';
-import { EmulatorServer, type EmulatorRequest, type EmulatorResponse } from './server';
+import { BaseEmulator } from './base-emulator';
+import { markerVerdict, type EmulatorFault, type EmulatorOptions, type MarkerVerdict } from './emulator';
+import type { EmulatorRequest, EmulatorResponse } from './server';
 
 /** Options of {@link FireeyeEmulator}. */
 export interface FireeyeEmulatorOptions extends EmulatorOptions {
@@ -64,6 +58,11 @@ const html = (status: number, title: string): EmulatorResponse => ({
   body: `<html><head><title>${title}</title></head><body><h1>${title}</h1></body></html>`,
 });
 
+/** Path prefix of submissions and configuration for the family and version the options name. */
+function apiPrefixOf(options: FireeyeEmulatorOptions): string {
+  return options.family === 'mvx' ? '/wsapis/mvx/v2.0.0/' : `/wsapis/${options.version ?? 'v1.2.0'}/`;
+}
+
 /**
  * FireEye AX / Trellix Malware Analysis WSAPI on loopback, in either path family. Login is POST
  * `auth/login` with HTTP Basic and answers with an `X-FeApi-Token` header; tokens expire after 15 idle
@@ -77,10 +76,8 @@ const html = (status: number, title: string): EmulatorResponse => ({
  * per-minute threshold, 429 naming the per-day threshold for quota, 400 "Unsupported file type",
  * nginx's 413 for oversize, and `submissionStatus: "Submission failed"` / MVX `status: failed`.
  */
-export class FireeyeEmulator implements VendorEmulator {
+export class FireeyeEmulator extends BaseEmulator<FireeyeEmulatorOptions> {
   readonly vendor = 'fireeye' as const;
-  readonly server: EmulatorServer;
-  private readonly faults = new FaultSwitch();
   private readonly submissionsById = new Map<string, Submission>();
   /** Open sessions: token → last use (clock ms). */
   private readonly sessions = new Map<string, number>();
@@ -89,10 +86,11 @@ export class FireeyeEmulator implements VendorEmulator {
   logins = 0;
   /** The `options` part of every accepted submission, parsed. */
   readonly receivedOptions: Record<string, unknown>[] = [];
-  origin = '';
-
-  constructor(private readonly options: FireeyeEmulatorOptions) {
-    this.server = new EmulatorServer((req) => this.handle(req));
+  constructor(options: FireeyeEmulatorOptions) {
+    super(options, {
+      apiPath: apiPrefixOf(options),
+      credentials: JSON.stringify({ username: options.username, password: options.password }),
+    });
   }
 
   private get family() {
@@ -101,30 +99,12 @@ export class FireeyeEmulator implements VendorEmulator {
 
   /** Path prefix of submissions and configuration. */
   private get apiPrefix(): string {
-    return this.family === 'mvx' ? '/wsapis/mvx/v2.0.0/' : `/wsapis/${this.options.version ?? 'v1.2.0'}/`;
+    return apiPrefixOf(this.options);
   }
 
   /** Path prefix of login and logout. */
   private get authPrefix(): string {
     return this.family === 'mvx' ? '/wsapis/common/v2.0.0/auth/' : `${this.apiPrefix}auth/`;
-  }
-
-  /** The API root a connector is configured with. */
-  get baseUrl(): string {
-    return `${this.origin}${this.apiPrefix}`;
-  }
-
-  async start(): Promise<string> {
-    this.origin = await this.server.start();
-    return this.baseUrl;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  setFault(fault: EmulatorFault, count?: number): void {
-    this.faults.set(fault, count);
   }
 
   /** Ends every session, as a restart of the appliance or its idle timeout would. */
@@ -137,23 +117,8 @@ export class FireeyeEmulator implements VendorEmulator {
     return this.sessions.size;
   }
 
-  vendorConfig() {
-    return { id: 'fireeye' as const, baseUrl: this.baseUrl, secret: { env: 'SANDTRAP_FIREEYE_API_KEY' } };
-  }
-
-  credentialsEnv(): Record<string, string> {
-    return {
-      SANDTRAP_FIREEYE_API_KEY: JSON.stringify({ username: this.options.username, password: this.options.password }),
-    };
-  }
-
   get submissions(): number {
     return this.submissionsById.size;
-  }
-
-  /** Requests with this method to a path containing `fragment`. */
-  count(fragment: string, method?: string): number {
-    return this.server.requests.filter((r) => r.path.includes(fragment) && (!method || r.method === method)).length;
   }
 
   private state(submission: Submission): 'queued' | 'running' | 'done' | 'failed' {
@@ -167,8 +132,8 @@ export class FireeyeEmulator implements VendorEmulator {
     return now < doneAt ? 'running' : 'done';
   }
 
-  private async handle(req: EmulatorRequest): Promise<EmulatorResponse> {
-    const fault = this.faults.take();
+  protected override async handle(req: EmulatorRequest): Promise<EmulatorResponse> {
+    const fault = this.takeFault(req);
     const path = req.url.pathname;
     if (fault === 'rate-limited')
       return apiError(429, 'Too Many Requests', 'WSAPI per-minute threshold exceeded', 429, { 'retry-after': '60' });
@@ -185,9 +150,7 @@ export class FireeyeEmulator implements VendorEmulator {
         return { status: 200, headers: { 'content-type': 'application/json' }, body: '{"submissionStatus": ' };
       answer = await this.route(req, fault);
     }
-    if (fault === 'slow') return { ...answer, delayMs: 5_000 };
-    if (fault === 'truncated') return { ...answer, truncateAt: 10 };
-    return answer;
+    return this.delivered(answer, fault);
   }
 
   private auth(req: EmulatorRequest, fault: EmulatorFault): EmulatorResponse {
@@ -225,7 +188,7 @@ export class FireeyeEmulator implements VendorEmulator {
     return apiError(401, 'Unauthorized', 'Please check if the cookie has expired and retry. code:AUTH004', status);
   }
 
-  private async route(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
+  protected override async route(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
     const rest = req.url.pathname.slice(this.apiPrefix.length);
     if (req.method === 'GET' && rest === 'config' && this.family === 'classic') return json({});
     if (req.method === 'POST' && rest === 'submissions') return this.submit(req, fault);

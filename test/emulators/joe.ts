@@ -1,13 +1,7 @@
 import { createHash } from 'node:crypto';
-import {
-  FaultSwitch,
-  markerVerdict,
-  type EmulatorFault,
-  type EmulatorOptions,
-  type MarkerVerdict,
-  type VendorEmulator,
-} from './emulator';
-import { EmulatorServer, type EmulatorRequest, type EmulatorResponse } from './server';
+import { BaseEmulator, htmlPage } from './base-emulator';
+import { markerVerdict, type EmulatorFault, type EmulatorOptions, type MarkerVerdict } from './emulator';
+import type { EmulatorRequest, EmulatorResponse } from './server';
 
 /** Options of {@link JoeEmulator}. */
 export interface JoeEmulatorOptions extends EmulatorOptions {
@@ -64,44 +58,15 @@ const joeError = (code: number, message: string): EmulatorResponse => ({
  * limit, so `rate-limited` is a front end's plain 429 with Retry-After and no Joe error body, while
  * `quota` is Joe's own error code 1.
  */
-export class JoeEmulator implements VendorEmulator {
+export class JoeEmulator extends BaseEmulator<JoeEmulatorOptions> {
   readonly vendor = 'joe' as const;
-  readonly server: EmulatorServer;
   /** Every API call with its form fields, for tests that check what was sent. */
   readonly calls: JoeCall[] = [];
-  private readonly faults = new FaultSwitch();
   private readonly bySubmission = new Map<string, Submission>();
   private readonly byWebid = new Map<string, Submission>();
-  baseUrl = '';
 
-  constructor(private readonly options: JoeEmulatorOptions) {
-    this.server = new EmulatorServer((req) => this.handle(req));
-  }
-
-  async start(): Promise<string> {
-    this.baseUrl = `${await this.server.start()}/api/`;
-    return this.baseUrl;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  setFault(fault: EmulatorFault, count?: number): void {
-    this.faults.set(fault, count);
-  }
-
-  vendorConfig() {
-    return {
-      id: 'joe' as const,
-      baseUrl: this.baseUrl,
-      secret: { env: 'SANDTRAP_JOE_API_KEY' },
-      options: { acceptTac: true },
-    };
-  }
-
-  credentialsEnv(): Record<string, string> {
-    return { SANDTRAP_JOE_API_KEY: this.options.apiKey };
+  constructor(options: JoeEmulatorOptions) {
+    super(options, { apiPath: '/api/', credentials: options.apiKey, options: { acceptTac: true } });
   }
 
   get submissions(): number {
@@ -116,21 +81,12 @@ export class JoeEmulator implements VendorEmulator {
     return now < finishedAt ? 'running' : 'finished';
   }
 
-  private async handle(req: EmulatorRequest): Promise<EmulatorResponse> {
-    const fault = this.faults.take();
+  protected override async handle(req: EmulatorRequest): Promise<EmulatorResponse> {
+    const fault = this.takeFault(req);
     if (fault === 'rate-limited') {
-      return {
-        status: 429,
-        headers: { 'content-type': 'text/html', 'retry-after': '30' },
-        body: '<html><body><h1>429 Too Many Requests</h1></body></html>',
-      };
+      return htmlPage(429, '429 Too Many Requests', { 'retry-after': '30' });
     }
-    if (fault === 'server-error')
-      return {
-        status: 502,
-        headers: { 'content-type': 'text/html' },
-        body: '<html><body><h1>502 Bad Gateway</h1></body></html>',
-      };
+    if (fault === 'server-error') return htmlPage(502, '502 Bad Gateway');
     if (req.method !== 'POST') return joeError(8, 'Unknown endpoint. Every API call is a POST.');
     const form = await req.form();
     const fields: Record<string, string | string[]> = {};
@@ -143,13 +99,11 @@ export class JoeEmulator implements VendorEmulator {
     this.calls.push({ endpoint, fields });
     if (form.get('apikey') !== this.options.apiKey || fault === 'bad-key') return joeError(4, 'Invalid API key.');
     if (fault === 'malformed') return { body: { data: null } };
-    const answer = await this.route(endpoint, form, fault);
-    if (fault === 'slow') return { ...answer, delayMs: 5_000 };
-    if (fault === 'truncated') return { ...answer, truncateAt: 10 };
-    return answer;
+    const answer = await this.routeCall(endpoint, form, fault);
+    return this.delivered(answer, fault);
   }
 
-  private async route(endpoint: string, form: FormData, fault: EmulatorFault): Promise<EmulatorResponse> {
+  private async routeCall(endpoint: string, form: FormData, fault: EmulatorFault): Promise<EmulatorResponse> {
     switch (endpoint) {
       case 'v2/server/online':
         return { body: { data: { online: !this.options.offline } } };

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { FaultSwitch, markerVerdict, type EmulatorFault, type EmulatorOptions, type VendorEmulator } from './emulator';
-import { EmulatorServer, type EmulatorRequest, type EmulatorResponse } from './server';
+import { BaseEmulator, type GatewayFault, htmlPage } from './base-emulator';
+import { markerVerdict, type EmulatorFault, type EmulatorOptions } from './emulator';
+import type { EmulatorRequest, EmulatorResponse } from './server';
 
 /** Options of {@link OpswatEmulator}. */
 export interface OpswatEmulatorOptions extends EmulatorOptions {
@@ -62,36 +63,12 @@ const GENERAL = [
  * exceeded" (no Retry-After), 413 "File too large" and 400 "Unsupported file type". Throttling is
  * 429 with Retry-After.
  */
-export class OpswatEmulator implements VendorEmulator {
+export class OpswatEmulator extends BaseEmulator<OpswatEmulatorOptions> {
   readonly vendor = 'opswat' as const;
-  readonly server: EmulatorServer;
-  private readonly faults = new FaultSwitch();
   private readonly flows = new Map<string, Flow>();
-  baseUrl = '';
 
-  constructor(private readonly options: OpswatEmulatorOptions) {
-    this.server = new EmulatorServer((req) => this.handle(req));
-  }
-
-  async start(): Promise<string> {
-    this.baseUrl = `${await this.server.start()}/api/`;
-    return this.baseUrl;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  setFault(fault: EmulatorFault, count?: number): void {
-    this.faults.set(fault, count);
-  }
-
-  vendorConfig() {
-    return { id: 'opswat' as const, baseUrl: this.baseUrl, secret: { env: 'SANDTRAP_OPSWAT_API_KEY' } };
-  }
-
-  credentialsEnv(): Record<string, string> {
-    return { SANDTRAP_OPSWAT_API_KEY: this.options.apiKey };
+  constructor(options: OpswatEmulatorOptions) {
+    super(options, { apiPath: '/api/', credentials: options.apiKey });
   }
 
   get submissions(): number {
@@ -110,26 +87,21 @@ export class OpswatEmulator implements VendorEmulator {
     return flow.failed ? 'failed' : 'success';
   }
 
-  private async handle(req: EmulatorRequest): Promise<EmulatorResponse> {
-    const fault = this.faults.take();
-    if (fault === 'bad-key' || req.headers['x-api-key'] !== this.options.apiKey) return detail(401, 'Invalid API key');
-    if (fault === 'rate-limited') return detail(429, 'Too many requests', { 'retry-after': '15' });
-    if (fault === 'quota') return detail(429, 'Daily scan quota exceeded');
-    if (fault === 'server-error')
-      return {
-        status: 502,
-        headers: { 'content-type': 'text/html' },
-        body: '<html><body><h1>502 Bad Gateway</h1></body></html>',
-      };
-    if (fault === 'malformed')
-      return { status: 200, headers: { 'content-type': 'application/json' }, body: '{"flowId": "65' };
-    const answer = await this.route(req, fault);
-    if (fault === 'slow') return { ...answer, delayMs: 5_000 };
-    if (fault === 'truncated') return { ...answer, truncateAt: 10 };
-    return answer;
+  protected override keyRefused(req: EmulatorRequest): boolean {
+    return req.headers['x-api-key'] !== this.options.apiKey;
   }
 
-  private async route(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
+  protected override faultAnswer(fault: GatewayFault): EmulatorResponse | undefined {
+    if (fault === 'bad-key') return detail(401, 'Invalid API key');
+    if (fault === 'rate-limited') return detail(429, 'Too many requests', { 'retry-after': '15' });
+    if (fault === 'quota') return detail(429, 'Daily scan quota exceeded');
+    if (fault === 'server-error') return htmlPage(502, '502 Bad Gateway');
+    if (fault === 'malformed')
+      return { status: 200, headers: { 'content-type': 'application/json' }, body: '{"flowId": "65' };
+    return undefined;
+  }
+
+  protected override async route(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
     const path = req.url.pathname;
     if (req.method === 'GET' && path === '/api/users/me')
       return { body: { accountId: 'acc-6531567f', email: 'analyst@example.org', role: 'user' } };

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { FaultSwitch, markerVerdict, type EmulatorFault, type EmulatorOptions, type VendorEmulator } from './emulator';
-import { EmulatorServer, type EmulatorRequest, type EmulatorResponse } from './server';
+import { BaseEmulator, type GatewayFault, htmlPage } from './base-emulator';
+import { markerVerdict, type EmulatorFault, type EmulatorOptions } from './emulator';
+import type { EmulatorRequest, EmulatorResponse } from './server';
 
 /** Options of {@link TriageEmulator}. */
 export interface TriageEmulatorOptions extends EmulatorOptions {
@@ -56,47 +57,18 @@ const BEHAVIOURAL = [
  * codes of its own in Triage's style: 429 `RATE_LIMITED` with Retry-After, 403 `QUOTA_EXCEEDED`,
  * 413 `BAD_REQUEST` "sample exceeds the maximum file size", 400 `INVALID` "unsupported file type".
  */
-export class TriageEmulator implements VendorEmulator {
+export class TriageEmulator extends BaseEmulator<TriageEmulatorOptions> {
   readonly vendor = 'triage' as const;
-  readonly server: EmulatorServer;
-  private readonly faults = new FaultSwitch();
   private readonly samples = new Map<string, Sample>();
   /** The `_json` part of every accepted submission, parsed. */
   readonly receivedRequests: Record<string, unknown>[] = [];
-  baseUrl = '';
 
-  constructor(private readonly options: TriageEmulatorOptions) {
-    this.server = new EmulatorServer((req) => this.handle(req));
-  }
-
-  async start(): Promise<string> {
-    this.baseUrl = `${await this.server.start()}/api/v0/`;
-    return this.baseUrl;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  setFault(fault: EmulatorFault, count?: number): void {
-    this.faults.set(fault, count);
-  }
-
-  vendorConfig() {
-    return { id: 'triage' as const, baseUrl: this.baseUrl, secret: { env: 'SANDTRAP_TRIAGE_API_KEY' } };
-  }
-
-  credentialsEnv(): Record<string, string> {
-    return { SANDTRAP_TRIAGE_API_KEY: this.options.apiKey };
+  constructor(options: TriageEmulatorOptions) {
+    super(options, { apiPath: '/api/v0/', credentials: options.apiKey });
   }
 
   get submissions(): number {
     return this.samples.size;
-  }
-
-  /** Requests to a path containing `fragment`. */
-  count(fragment: string): number {
-    return this.server.requests.filter((r) => r.path.includes(fragment)).length;
   }
 
   /** The sample's status and that of a behavioural task at the current time. */
@@ -113,26 +85,20 @@ export class TriageEmulator implements VendorEmulator {
     return { sample: 'reported', static: 'reported', behavioural: 'reported' };
   }
 
-  private async handle(req: EmulatorRequest): Promise<EmulatorResponse> {
-    const fault = this.faults.take();
-    if (fault === 'bad-key' || req.headers.authorization !== `Bearer ${this.options.apiKey}`)
-      return error(401, 'UNAUTHORIZED', 'invalid or missing API key');
-    if (fault === 'rate-limited') return error(429, 'RATE_LIMITED', 'too many requests', { 'retry-after': '20' });
-    if (fault === 'server-error')
-      return {
-        status: 500,
-        headers: { 'content-type': 'text/html' },
-        body: '<html><body><h1>500 Internal Server Error</h1></body></html>',
-      };
-    if (fault === 'malformed')
-      return { status: 200, headers: { 'content-type': 'application/json' }, body: '{"id": "2611' };
-    const answer = await this.route(req, fault);
-    if (fault === 'slow') return { ...answer, delayMs: 5_000 };
-    if (fault === 'truncated') return { ...answer, truncateAt: 10 };
-    return answer;
+  protected override keyRefused(req: EmulatorRequest): boolean {
+    return req.headers.authorization !== `Bearer ${this.options.apiKey}`;
   }
 
-  private async route(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
+  protected override faultAnswer(fault: GatewayFault): EmulatorResponse | undefined {
+    if (fault === 'bad-key') return error(401, 'UNAUTHORIZED', 'invalid or missing API key');
+    if (fault === 'rate-limited') return error(429, 'RATE_LIMITED', 'too many requests', { 'retry-after': '20' });
+    if (fault === 'server-error') return htmlPage(500, '500 Internal Server Error');
+    if (fault === 'malformed')
+      return { status: 200, headers: { 'content-type': 'application/json' }, body: '{"id": "2611' };
+    return undefined;
+  }
+
+  protected override async route(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
     const path = req.url.pathname;
     if (path === '/api/v0/samples' && req.method === 'GET')
       return {

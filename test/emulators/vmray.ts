@@ -1,13 +1,7 @@
 import { createHash } from 'node:crypto';
-import {
-  FaultSwitch,
-  markerVerdict,
-  type EmulatorFault,
-  type EmulatorOptions,
-  type MarkerVerdict,
-  type VendorEmulator,
-} from './emulator';
-import { EmulatorServer, type EmulatorRequest, type EmulatorResponse } from './server';
+import { BaseEmulator, type GatewayFault, htmlPage } from './base-emulator';
+import { markerVerdict, type EmulatorFault, type EmulatorOptions, type MarkerVerdict } from './emulator';
+import type { EmulatorRequest, EmulatorResponse } from './server';
 
 /** Options of {@link VmrayEmulator}. */
 export interface VmrayEmulatorOptions extends EmulatorOptions {
@@ -96,39 +90,15 @@ const vmrayTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/
  * archives with `summary_v2.json` and the v1 `summary.json`. Submissions finish on the given clock;
  * a known sample is served from its earlier analyses without new jobs (VMRay's analysis caching).
  */
-export class VmrayEmulator implements VendorEmulator {
+export class VmrayEmulator extends BaseEmulator<VmrayEmulatorOptions> {
   readonly vendor = 'vmray' as const;
-  readonly server: EmulatorServer;
-  private readonly faults = new FaultSwitch();
   private readonly samples = new Map<string, Sample>();
   private readonly submissionsById = new Map<number, Submission>();
   private readonly analyses: Analysis[] = [];
   private nextId = 1;
-  baseUrl = '';
 
-  constructor(private readonly options: VmrayEmulatorOptions) {
-    this.server = new EmulatorServer((req) => this.handle(req));
-  }
-
-  async start(): Promise<string> {
-    this.baseUrl = `${await this.server.start()}/rest/`;
-    return this.baseUrl;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  setFault(fault: EmulatorFault, count?: number): void {
-    this.faults.set(fault, count);
-  }
-
-  vendorConfig() {
-    return { id: 'vmray' as const, baseUrl: this.baseUrl, secret: { env: 'SANDTRAP_VMRAY_API_KEY' } };
-  }
-
-  credentialsEnv(): Record<string, string> {
-    return { SANDTRAP_VMRAY_API_KEY: this.options.apiKey };
+  constructor(options: VmrayEmulatorOptions) {
+    super(options, { apiPath: '/rest/', credentials: options.apiKey });
   }
 
   get submissions(): number {
@@ -150,25 +120,19 @@ export class VmrayEmulator implements VendorEmulator {
     return this.analyses.filter((a) => filter(a) && this.finished(a.submission));
   }
 
-  private async handle(req: EmulatorRequest): Promise<EmulatorResponse> {
-    const fault = this.faults.take();
-    if (req.headers.authorization !== `api_key ${this.options.apiKey}` || fault === 'bad-key')
-      return fail(401, 'Authentication failed: invalid API key');
-    if (fault === 'rate-limited') return fail(429, 'Too many requests, please retry later', { 'retry-after': '17' });
-    if (fault === 'server-error')
-      return {
-        status: 503,
-        headers: { 'content-type': 'text/html' },
-        body: '<html><body><h1>503 Service Unavailable</h1></body></html>',
-      };
-    if (fault === 'malformed') return { body: { result: 'ok' } };
-    const answer = await this.route(req, fault);
-    if (fault === 'slow') return { ...answer, delayMs: 5_000 };
-    if (fault === 'truncated') return { ...answer, truncateAt: 10 };
-    return answer;
+  protected override keyRefused(req: EmulatorRequest): boolean {
+    return req.headers.authorization !== `api_key ${this.options.apiKey}`;
   }
 
-  private async route(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
+  protected override faultAnswer(fault: GatewayFault): EmulatorResponse | undefined {
+    if (fault === 'bad-key') return fail(401, 'Authentication failed: invalid API key');
+    if (fault === 'rate-limited') return fail(429, 'Too many requests, please retry later', { 'retry-after': '17' });
+    if (fault === 'server-error') return htmlPage(503, '503 Service Unavailable');
+    if (fault === 'malformed') return { body: { result: 'ok' } };
+    return undefined;
+  }
+
+  protected override async route(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
     const path = req.url.pathname.replace(/^\/rest/, '');
     if (req.method === 'GET' && path === '/system_info') {
       if (!this.options.adminKey) return fail(403, 'Permission denied: this action requires administrator rights');

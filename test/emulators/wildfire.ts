@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { FaultSwitch, markerVerdict, type EmulatorFault, type EmulatorOptions, type VendorEmulator } from './emulator';
-import { EmulatorServer, type EmulatorRequest, type EmulatorResponse } from './server';
+import { BaseEmulator, htmlPage } from './base-emulator';
+import { markerVerdict, type EmulatorFault, type EmulatorOptions } from './emulator';
+import type { EmulatorRequest, EmulatorResponse } from './server';
 
 /** Options of {@link WildfireEmulator}. */
 export interface WildfireEmulatorOptions extends EmulatorOptions {
@@ -50,46 +51,17 @@ const MALWARE_WORD: Record<number, string> = { 0: 'no', 1: 'yes', 2: 'grayware',
  * WildFire documents no request-rate status; the `rate-limited` fault answers HTTP 429 with
  * Retry-After, as the load balancers in front of it do.
  */
-export class WildfireEmulator implements VendorEmulator {
+export class WildfireEmulator extends BaseEmulator<WildfireEmulatorOptions> {
   readonly vendor = 'wildfire' as const;
-  readonly server: EmulatorServer;
-  private readonly faults = new FaultSwitch();
   private readonly samples = new Map<string, Sample>();
   private uploads = 0;
-  baseUrl = '';
 
-  constructor(private readonly options: WildfireEmulatorOptions) {
-    this.server = new EmulatorServer((req) => this.handle(req));
-  }
-
-  async start(): Promise<string> {
-    this.baseUrl = `${await this.server.start()}/publicapi/`;
-    return this.baseUrl;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  setFault(fault: EmulatorFault, count?: number): void {
-    this.faults.set(fault, count);
-  }
-
-  vendorConfig() {
-    return { id: 'wildfire' as const, baseUrl: this.baseUrl, secret: { env: 'SANDTRAP_WILDFIRE_API_KEY' } };
-  }
-
-  credentialsEnv(): Record<string, string> {
-    return { SANDTRAP_WILDFIRE_API_KEY: this.options.apiKey };
+  constructor(options: WildfireEmulatorOptions) {
+    super(options, { apiPath: '/publicapi/', credentials: options.apiKey });
   }
 
   get submissions(): number {
     return this.uploads;
-  }
-
-  /** Requests to a path containing `fragment`. */
-  count(fragment: string): number {
-    return this.server.requests.filter((r) => r.path.includes(fragment)).length;
   }
 
   /** The verdict code a sample has at the current time: −100 until its report is written. */
@@ -100,8 +72,8 @@ export class WildfireEmulator implements VendorEmulator {
     return sample.failed ? -101 : sample.verdict;
   }
 
-  private async handle(req: EmulatorRequest): Promise<EmulatorResponse> {
-    const fault = this.faults.take();
+  protected override async handle(req: EmulatorRequest): Promise<EmulatorResponse> {
+    const fault = this.takeFault(req);
     // Every resource but /test/pe is POST; WildFire answers anything else with 405.
     if (req.method !== 'POST') return errorAnswer(405, 'Method Not Allowed');
     const form = await req.form();
@@ -113,20 +85,13 @@ export class WildfireEmulator implements VendorEmulator {
         headers: { 'retry-after': '30', 'content-type': 'text/html' },
         body: '<html><body>429 Too Many Requests</body></html>',
       };
-    if (fault === 'server-error')
-      return {
-        status: 500,
-        headers: { 'content-type': 'text/html' },
-        body: '<html><body><h1>500 Internal Server Error</h1></body></html>',
-      };
+    if (fault === 'server-error') return htmlPage(500, '500 Internal Server Error');
     if (fault === 'malformed') return xmlAnswer(200, '<wildfire><upload-file-info><sha256>');
-    const answer = await this.route(req.url.pathname, form, fault);
-    if (fault === 'slow') return { ...answer, delayMs: 5_000 };
-    if (fault === 'truncated') return { ...answer, truncateAt: 10 };
-    return answer;
+    const answer = await this.routeCall(req.url.pathname, form, fault);
+    return this.delivered(answer, fault);
   }
 
-  private async route(path: string, form: FormData, fault: EmulatorFault): Promise<EmulatorResponse> {
+  private async routeCall(path: string, form: FormData, fault: EmulatorFault): Promise<EmulatorResponse> {
     if (path === '/publicapi/submit/file') {
       const file = form.get('file');
       if (!(file instanceof File)) return errorAnswer(420, 'Missing required file');

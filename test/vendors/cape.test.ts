@@ -1,30 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Readable } from 'node:stream';
 import { parseSettings } from '../../lambdas/core/config';
 import { CapeConnector } from '../../lambdas/vendors/cape';
-import type { SampleSource } from '../../lambdas/vendors/connector';
 import { closeHttpPools } from '../../lambdas/vendors/http';
 import { CapeEmulator } from '../emulators/cape';
+import { TestClock, sample as testSample } from './support';
 
-class TestClock {
-  t = Date.parse('2026-11-22T12:00:00Z');
-  now = () => this.t;
-  advance(seconds: number) {
-    this.t += seconds * 1000;
-  }
-}
-
-const sample = (content: string, fileName = 'sample.js'): SampleSource => ({
-  fileName,
-  size: Buffer.byteLength(content),
-  sha256: 'a'.repeat(64),
-  fileType: 'script-js',
-  mimeType: 'text/javascript',
-  open: async () => Readable.from([Buffer.from(content)]),
-});
+const sample = (content: string, fileName = 'sample.js') => testSample(content, fileName);
 
 describe('CapeConnector against the CAPEv2 emulator', () => {
-  const clock = new TestClock();
+  const clock = new TestClock(Date.parse('2026-11-22T12:00:00Z'));
   const emulator = new CapeEmulator({ clock, token: 'tok', queueSeconds: 30, processingSeconds: 60 });
   let connector: CapeConnector;
   const config = (baseUrl: string, extra = {}) =>
@@ -32,7 +16,7 @@ describe('CapeConnector against the CAPEv2 emulator', () => {
       .vendors[0]!;
 
   beforeAll(async () => {
-    connector = new CapeConnector(config(await emulator.start()), 'tok', clock);
+    connector = new CapeConnector({ config: config(await emulator.start()), credentials: 'tok', clock: clock });
   });
   afterAll(async () => {
     await emulator.stop();
@@ -41,7 +25,7 @@ describe('CapeConnector against the CAPEv2 emulator', () => {
 
   it('is available with the right token, and refuses a wrong one with AuthError', async () => {
     expect(await connector.available()).toBe(true);
-    const wrong = new CapeConnector(config(emulator.baseUrl), 'wrong', clock);
+    const wrong = new CapeConnector({ config: config(emulator.baseUrl), credentials: 'wrong', clock: clock });
     await expect(wrong.available()).rejects.toMatchObject({ name: 'AuthError' });
   });
 

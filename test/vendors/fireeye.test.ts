@@ -1,38 +1,11 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSettings } from '../../lambdas/core/config';
-import type { NativeReport, SampleSource } from '../../lambdas/vendors/connector';
-import { FireeyeConnector, fireeyeConnectorInfo } from '../../lambdas/vendors/fireeye';
+import { FireeyeConnector } from '../../lambdas/vendors/fireeye';
 import { closeHttpPools } from '../../lambdas/vendors/http';
 import { FireeyeEmulator, type FireeyeEmulatorOptions } from '../emulators/fireeye';
+import { TestClock, fixture, sample as testSample, readAll as text } from './support';
 
-class TestClock {
-  t = Date.parse('2026-11-22T12:00:00Z');
-  now = () => this.t;
-  advance(seconds: number) {
-    this.t += seconds * 1000;
-  }
-}
-
-const fixture = (name: string) =>
-  JSON.parse(readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'sandboxapi', name), 'utf8')) as unknown;
-
-const sample = (content: string, fileName = 'dropper.exe'): SampleSource => ({
-  fileName,
-  size: Buffer.byteLength(content),
-  sha256: 'a'.repeat(64),
-  fileType: 'pe',
-  mimeType: 'application/vnd.microsoft.portable-executable',
-  open: async () => Readable.from([Buffer.from(content)]),
-});
-
-async function text(report: NativeReport): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of report.body) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
+const sample = (content: string, fileName = 'dropper.exe') => testSample(content, fileName);
 
 const CREDENTIALS = JSON.stringify({ username: 'api-analyst', password: 'p:ss' });
 
@@ -42,7 +15,7 @@ const config = (baseUrl: string, options: Record<string, string> = {}) =>
 
 /** Starts an emulator and a connector on one test clock. */
 async function setup(options: Partial<FireeyeEmulatorOptions> = {}, connectorOptions: Record<string, string> = {}) {
-  const clock = new TestClock();
+  const clock = new TestClock(Date.parse('2026-11-22T12:00:00Z'));
   const emulator = new FireeyeEmulator({
     clock,
     username: 'api-analyst',
@@ -52,7 +25,11 @@ async function setup(options: Partial<FireeyeEmulatorOptions> = {}, connectorOpt
     ...options,
   });
   await emulator.start();
-  const connector = new FireeyeConnector(config(emulator.baseUrl, connectorOptions), CREDENTIALS, clock);
+  const connector = new FireeyeConnector({
+    config: config(emulator.baseUrl, connectorOptions),
+    credentials: CREDENTIALS,
+    clock: clock,
+  });
   return { clock, emulator, connector };
 }
 
@@ -64,13 +41,6 @@ describe('FireeyeConnector against the classic WSAPI (/wsapis/v1.2.0/)', () => {
     h = await setup({}, { profile: 'win10x64m' });
   });
   afterAll(() => h.emulator.stop());
-
-  it('is listed with token auth and PDF and XML reports', () => {
-    expect(fireeyeConnectorInfo).toMatchObject({
-      id: 'fireeye',
-      capabilities: ['token-auth', 'pdf-report', 'xml-report'],
-    });
-  });
 
   it('logs in once with HTTP Basic, then sends the X-FeApi-Token on every call', async () => {
     expect(await h.connector.available()).toBe(true);
@@ -84,7 +54,11 @@ describe('FireeyeConnector against the classic WSAPI (/wsapis/v1.2.0/)', () => {
   });
 
   it('reaches /wsapis/v1.2.0/ from a bare appliance URL, as sandboxapi did', async () => {
-    const bare = new FireeyeConnector(config(`${h.emulator.origin}/`), CREDENTIALS, h.clock);
+    const bare = new FireeyeConnector({
+      config: config(`${h.emulator.origin}/`),
+      credentials: CREDENTIALS,
+      clock: h.clock,
+    });
     const before = h.emulator.server.requests.length;
     expect(await bare.available()).toBe(true);
     expect(h.emulator.server.requests.slice(before).map((r) => r.path)).toEqual([
@@ -94,15 +68,25 @@ describe('FireeyeConnector against the classic WSAPI (/wsapis/v1.2.0/)', () => {
   });
 
   it('accepts the credentials as username:password too, and refuses wrong ones with AuthError', async () => {
-    expect(await new FireeyeConnector(config(h.emulator.baseUrl), 'api-analyst:p:ss', h.clock).available()).toBe(true);
+    expect(
+      await new FireeyeConnector({
+        config: config(h.emulator.baseUrl),
+        credentials: 'api-analyst:p:ss',
+        clock: h.clock,
+      }).available(),
+    ).toBe(true);
     await expect(
-      new FireeyeConnector(config(h.emulator.baseUrl), 'api-analyst:wrong', h.clock).available(),
+      new FireeyeConnector({
+        config: config(h.emulator.baseUrl),
+        credentials: 'api-analyst:wrong',
+        clock: h.clock,
+      }).available(),
     ).rejects.toMatchObject({ name: 'AuthError' });
     await expect(
-      new FireeyeConnector(config(h.emulator.baseUrl), 'no-colon', h.clock).available(),
+      new FireeyeConnector({ config: config(h.emulator.baseUrl), credentials: 'no-colon', clock: h.clock }).available(),
     ).rejects.toMatchObject({ name: 'AuthError' });
     await expect(
-      new FireeyeConnector(config(h.emulator.baseUrl), undefined, h.clock).available(),
+      new FireeyeConnector({ config: config(h.emulator.baseUrl), credentials: undefined, clock: h.clock }).available(),
     ).rejects.toMatchObject({ name: 'AuthError' });
   });
 
@@ -315,7 +299,11 @@ describe('FireeyeConnector against the Trellix MVX WSAPI (/wsapis/mvx/v2.0.0/)',
 });
 
 describe('FireeyeConnector.score', () => {
-  const connector = new FireeyeConnector(config('https://ax.example.org/'), CREDENTIALS, new TestClock());
+  const connector = new FireeyeConnector({
+    config: config('https://ax.example.org/'),
+    credentials: CREDENTIALS,
+    clock: new TestClock(Date.parse('2026-11-22T12:00:00Z')),
+  });
 
   it('scores sandboxapi fixture fireeye_submissions_results.json (one MAJR alert) as 90', () => {
     expect(connector.score(fixture('fireeye_submissions_results.json'))).toEqual({

@@ -1,44 +1,17 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSettings } from '../../lambdas/core/config';
-import type { NativeReport, SampleSource } from '../../lambdas/vendors/connector';
 import { closeHttpPools } from '../../lambdas/vendors/http';
-import { OpswatConnector, opswatConnectorInfo } from '../../lambdas/vendors/opswat';
+import { OpswatConnector } from '../../lambdas/vendors/opswat';
 import { OpswatEmulator } from '../emulators/opswat';
+import { TestClock, fixture, sample as testSample, readJson as json } from './support';
 
-class TestClock {
-  t = Date.parse('2026-11-22T12:00:00Z');
-  now = () => this.t;
-  advance(seconds: number) {
-    this.t += seconds * 1000;
-  }
-}
-
-const fixture = (name: string) =>
-  JSON.parse(readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'sandboxapi', name), 'utf8')) as unknown;
-
-const sample = (content: string, fileName = 'bad_file.exe'): SampleSource => ({
-  fileName,
-  size: Buffer.byteLength(content),
-  sha256: 'a'.repeat(64),
-  fileType: 'pe',
-  mimeType: 'application/vnd.microsoft.portable-executable',
-  open: async () => Readable.from([Buffer.from(content)]),
-});
-
-async function json(report: NativeReport): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of report.body) chunks.push(chunk as Buffer);
-  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-}
+const sample = (content: string, fileName = 'bad_file.exe') => testSample(content, fileName);
 
 const config = (baseUrl: string, extra: Record<string, unknown> = {}) =>
   parseSettings({ vendors: [{ id: 'opswat', baseUrl, requestTimeoutMs: 500, ...extra }] }).vendors[0]!;
 
 describe('OpswatConnector against the MetaDefender Sandbox emulator', () => {
-  const clock = new TestClock();
+  const clock = new TestClock(Date.parse('2026-11-22T12:00:00Z'));
   const emulator = new OpswatEmulator({
     clock,
     apiKey: 'md-key',
@@ -50,20 +23,18 @@ describe('OpswatConnector against the MetaDefender Sandbox emulator', () => {
   let connector: OpswatConnector;
 
   beforeAll(async () => {
-    connector = new OpswatConnector(config(await emulator.start()), 'md-key', clock);
+    connector = new OpswatConnector({ config: config(await emulator.start()), credentials: 'md-key', clock: clock });
   });
   afterAll(async () => {
     await emulator.stop();
     await closeHttpPools();
   });
 
-  it('is listed with the poll hint', () => {
-    expect(opswatConnectorInfo).toMatchObject({ id: 'opswat', capabilities: ['poll-hint'] });
-  });
-
   it('is available with the right X-Api-Key, and refuses a wrong one with AuthError', async () => {
     expect(await connector.available()).toBe(true);
-    await expect(new OpswatConnector(config(emulator.baseUrl), 'wrong', clock).available()).rejects.toMatchObject({
+    await expect(
+      new OpswatConnector({ config: config(emulator.baseUrl), credentials: 'wrong', clock: clock }).available(),
+    ).rejects.toMatchObject({
       name: 'AuthError',
     });
     expect(emulator.server.requests.at(-1)?.headers['x-api-key']).toBe('wrong');
@@ -115,7 +86,11 @@ describe('OpswatConnector against the MetaDefender Sandbox emulator', () => {
   });
 
   it('shares the sample when told to', async () => {
-    const shared = new OpswatConnector(config(emulator.baseUrl, { options: { isPrivate: false } }), 'md-key', clock);
+    const shared = new OpswatConnector({
+      config: config(emulator.baseUrl, { options: { isPrivate: false } }),
+      credentials: 'md-key',
+      clock: clock,
+    });
     expect(emulator.isPrivate(await shared.submit(sample('public')))).toBe(false);
   });
 
@@ -154,7 +129,11 @@ describe('OpswatConnector against the MetaDefender Sandbox emulator', () => {
 });
 
 describe('OpswatConnector.score', () => {
-  const connector = new OpswatConnector(config('https://www.filescan.io/api/'), 'key', new TestClock());
+  const connector = new OpswatConnector({
+    config: config('https://www.filescan.io/api/'),
+    credentials: 'key',
+    clock: new TestClock(Date.parse('2026-11-22T12:00:00Z')),
+  });
   const scale = 'threatLevel -1..1';
 
   it.each([

@@ -1,13 +1,16 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { type VendorConfig, VendorConfigSchema } from '../../lambdas/core/config';
+import type { VendorId } from '../../lambdas/core/schemas';
 import type { NativeReport, SampleSource } from '../../lambdas/vendors/connector';
 
 // Shared by the connector tests: a hand-moved clock, a sample source, report reading, fixtures.
 
 /** A clock the test moves by hand. */
 export class TestClock {
-  t = Date.UTC(2026, 0, 5, 9, 0, 0);
+  constructor(public t = Date.UTC(2026, 0, 5, 9, 0, 0)) {}
   now(): number {
     return this.t;
   }
@@ -22,7 +25,7 @@ export function sample(content: string, fileName = 'invoice.js'): SampleSource {
   return {
     fileName,
     size: bytes.length,
-    sha256: 'f'.repeat(64),
+    sha256: createHash('sha256').update(bytes).digest('hex'),
     fileType: 'script-js',
     mimeType: 'text/javascript',
     open: async () => Readable.from([bytes]),
@@ -36,7 +39,32 @@ export async function readAll(report: NativeReport): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** A native report's whole body parsed as JSON. */
+export async function readJson(report: NativeReport): Promise<unknown> {
+  return JSON.parse(await readAll(report));
+}
+
 /** A sandboxapi fixture (test/fixtures/sandboxapi, origin and licence in its README). */
 export function fixture(name: string): unknown {
   return JSON.parse(readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'sandboxapi', name), 'utf8'));
+}
+
+/**
+ * A vendor configuration as connector tests want it: requests give up after half a second, analyses
+ * run 120 s; `extra` overrides any field (its `options` replace the defaults).
+ */
+export function testVendorConfig(
+  id: VendorId,
+  baseUrl: string,
+  extra: Record<string, unknown> = {},
+  defaultOptions: Record<string, string | number | boolean> = {},
+): VendorConfig {
+  return VendorConfigSchema.parse({
+    id,
+    baseUrl,
+    requestTimeoutMs: 500,
+    analysisTimeoutSeconds: 120,
+    options: defaultOptions,
+    ...extra,
+  });
 }

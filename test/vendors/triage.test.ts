@@ -1,67 +1,38 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSettings } from '../../lambdas/core/config';
-import type { NativeReport, SampleSource } from '../../lambdas/vendors/connector';
 import { closeHttpPools } from '../../lambdas/vendors/http';
-import { TriageConnector, triageConnectorInfo } from '../../lambdas/vendors/triage';
+import { TriageConnector } from '../../lambdas/vendors/triage';
 import { TriageEmulator } from '../emulators/triage';
+import { TestClock, fixture, sample as testSample, readJson as json } from './support';
 
-class TestClock {
-  t = Date.parse('2026-11-22T12:00:00Z');
-  now = () => this.t;
-  advance(seconds: number) {
-    this.t += seconds * 1000;
-  }
-}
-
-const fixture = (name: string) =>
-  JSON.parse(readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'sandboxapi', name), 'utf8')) as unknown;
-
-const sample = (content: string, fileName = 'KfhizGC7.ps1'): SampleSource => ({
-  fileName,
-  size: Buffer.byteLength(content),
-  sha256: 'a'.repeat(64),
-  fileType: 'script-ps1',
-  mimeType: 'text/plain',
-  open: async () => Readable.from([Buffer.from(content)]),
-});
-
-async function json(report: NativeReport): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of report.body) chunks.push(chunk as Buffer);
-  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-}
+const sample = (content: string, fileName = 'KfhizGC7.ps1') => testSample(content, fileName);
 
 const config = (baseUrl: string, extra: Record<string, unknown> = {}) =>
   parseSettings({ vendors: [{ id: 'triage', baseUrl, requestTimeoutMs: 500, analysisTimeoutSeconds: 120, ...extra }] })
     .vendors[0]!;
 
 describe('TriageConnector against the Triage emulator', () => {
-  const clock = new TestClock();
+  const clock = new TestClock(Date.parse('2026-11-22T12:00:00Z'));
   const emulator = new TriageEmulator({ clock, apiKey: 'tr-key', queueSeconds: 20, processingSeconds: 40 });
   let connector: TriageConnector;
 
   beforeAll(async () => {
-    connector = new TriageConnector(
-      config(await emulator.start(), { options: { network: 'drop', profile: 'win10-v2004' } }),
-      'tr-key',
-      clock,
-    );
+    connector = new TriageConnector({
+      config: config(await emulator.start(), { options: { network: 'drop', profile: 'win10-v2004' } }),
+      credentials: 'tr-key',
+      clock: clock,
+    });
   });
   afterAll(async () => {
     await emulator.stop();
     await closeHttpPools();
   });
 
-  it('is listed with delete', () => {
-    expect(triageConnectorInfo).toMatchObject({ id: 'triage', capabilities: ['delete'] });
-  });
-
   it('is available with the right Bearer key, and refuses a wrong one with AuthError', async () => {
     expect(await connector.available()).toBe(true);
-    await expect(new TriageConnector(config(emulator.baseUrl), 'wrong', clock).available()).rejects.toMatchObject({
+    await expect(
+      new TriageConnector({ config: config(emulator.baseUrl), credentials: 'wrong', clock: clock }).available(),
+    ).rejects.toMatchObject({
       name: 'AuthError',
     });
     expect(emulator.server.requests.at(-1)?.headers.authorization).toBe('Bearer wrong');
@@ -162,7 +133,11 @@ describe('TriageConnector against the Triage emulator', () => {
   it('refuses a sample over the configured maxFileBytes without uploading it', async () => {
     const before = emulator.submissions;
     await expect(
-      new TriageConnector(config(emulator.baseUrl, { maxFileBytes: 1 }), 'tr-key', clock).submit(sample('xx')),
+      new TriageConnector({
+        config: config(emulator.baseUrl, { maxFileBytes: 1 }),
+        credentials: 'tr-key',
+        clock: clock,
+      }).submit(sample('xx')),
     ).rejects.toMatchObject({ name: 'SampleTooLargeError' });
     expect(emulator.submissions).toBe(before);
   });
@@ -170,7 +145,11 @@ describe('TriageConnector against the Triage emulator', () => {
 
 describe('TriageConnector.score', () => {
   // Points nowhere: scoring must use the report it is given, never the network (sandboxapi downloaded the summary again).
-  const connector = new TriageConnector(config('http://127.0.0.1:9/api/v0/'), 'key', new TestClock());
+  const connector = new TriageConnector({
+    config: config('http://127.0.0.1:9/api/v0/'),
+    credentials: 'key',
+    clock: new TestClock(Date.parse('2026-11-22T12:00:00Z')),
+  });
 
   it('scores sandboxapi fixture triage_report.json (summary, score 10) as 100', () => {
     expect(connector.score(fixture('triage_report.json'))).toEqual({

@@ -1,41 +1,18 @@
-import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSettings } from '../../lambdas/core/config';
-import type { NativeReport, SampleSource } from '../../lambdas/vendors/connector';
 import { closeHttpPools } from '../../lambdas/vendors/http';
-import { WildfireConnector, wildfireConnectorInfo } from '../../lambdas/vendors/wildfire';
+import { WildfireConnector } from '../../lambdas/vendors/wildfire';
 import { WildfireEmulator } from '../emulators/wildfire';
+import { TestClock, sample as testSample, readAll as text } from './support';
 
-class TestClock {
-  t = Date.parse('2026-11-22T12:00:00Z');
-  now = () => this.t;
-  advance(seconds: number) {
-    this.t += seconds * 1000;
-  }
-}
-
-const sample = (content: string, fileName = 'invoice.exe'): SampleSource => ({
-  fileName,
-  size: Buffer.byteLength(content),
-  sha256: createHash('sha256').update(content).digest('hex'),
-  fileType: 'pe',
-  mimeType: 'application/vnd.microsoft.portable-executable',
-  open: async () => Readable.from([Buffer.from(content)]),
-});
-
-async function text(report: NativeReport): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of report.body) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
+const sample = (content: string, fileName = 'invoice.exe') => testSample(content, fileName);
 
 let unique = 0;
 /** Every test uploads new content: WildFire remembers a sample and its verdict by hash. */
 const content = (marker = '') => `MZ test sample ${++unique} ${Date.now()} ${marker}`;
 
 describe('WildfireConnector against the WildFire emulator', () => {
-  const clock = new TestClock();
+  const clock = new TestClock(Date.parse('2026-11-22T12:00:00Z'));
   const emulator = new WildfireEmulator({
     clock,
     apiKey: 'wf-key',
@@ -50,24 +27,23 @@ describe('WildfireConnector against the WildFire emulator', () => {
 
   beforeAll(async () => {
     await emulator.start();
-    connector = new WildfireConnector(config(), 'wf-key', clock);
+    connector = new WildfireConnector({ config: config(), credentials: 'wf-key', clock: clock });
   });
   afterAll(async () => {
     await emulator.stop();
     await closeHttpPools();
   });
 
-  it('is listed with its PDF and XML reports', () => {
-    expect(wildfireConnectorInfo).toMatchObject({ id: 'wildfire', capabilities: ['pdf-report', 'xml-report'] });
-    expect(wildfireConnectorInfo.create(config(), 'wf-key', clock)).toBeInstanceOf(WildfireConnector);
-  });
-
   it('is available with the right key in the apikey form field, and refuses a wrong one with AuthError', async () => {
     expect(await connector.available()).toBe(true);
-    await expect(new WildfireConnector(config(), 'wrong', clock).available()).rejects.toMatchObject({
+    await expect(
+      new WildfireConnector({ config: config(), credentials: 'wrong', clock: clock }).available(),
+    ).rejects.toMatchObject({
       name: 'AuthError',
     });
-    await expect(new WildfireConnector(config(), undefined, clock).status('a'.repeat(64))).rejects.toMatchObject({
+    await expect(
+      new WildfireConnector({ config: config(), credentials: undefined, clock: clock }).status('a'.repeat(64)),
+    ).rejects.toMatchObject({
       name: 'AuthError',
     });
   });
@@ -156,7 +132,7 @@ describe('WildfireConnector against the WildFire emulator', () => {
 
   it('refuses a sample over the configured maxFileBytes without uploading it', async () => {
     const before = emulator.submissions;
-    const small = new WildfireConnector(config({ maxFileBytes: 10 }), 'wf-key', clock);
+    const small = new WildfireConnector({ config: config({ maxFileBytes: 10 }), credentials: 'wf-key', clock: clock });
     await expect(small.submit(sample(content()))).rejects.toMatchObject({ name: 'SampleTooLargeError' });
     expect(emulator.submissions).toBe(before);
   });
@@ -181,12 +157,13 @@ describe('WildfireConnector against the WildFire emulator', () => {
 });
 
 describe('WildfireConnector.score', () => {
-  const connector = new WildfireConnector(
-    parseSettings({ vendors: [{ id: 'wildfire', baseUrl: 'https://wildfire.paloaltonetworks.com/publicapi/' }] })
-      .vendors[0]!,
-    'key',
-    { now: () => 0 },
-  );
+  const connector = new WildfireConnector({
+    config: parseSettings({
+      vendors: [{ id: 'wildfire', baseUrl: 'https://wildfire.paloaltonetworks.com/publicapi/' }],
+    }).vendors[0]!,
+    credentials: 'key',
+    clock: { now: () => 0 },
+  });
 
   it('maps every final verdict code per the normalisation table', () => {
     const scores = Object.fromEntries([0, 1, 2, 4, 5].map((code) => [code, connector.score(code)]));

@@ -1,0 +1,158 @@
+import type { Clock } from '../core/clock';
+import type { VendorConfig } from '../core/config';
+import type { VendorId } from '../core/schemas';
+import type { ItemStatus, NativeReport, NormalisedScore, SampleSource, SandboxConnector } from './connector';
+import type { ConnectorContext } from './context';
+import { AuthError, SampleTooLargeError } from './errors';
+import { type HttpClientOptions, type HttpRequest, httpClientFor, type VendorHttpClient } from './http';
+import { type FormField, multipartBody } from './multipart';
+
+/** How a connector talks to its vendor: the headers every request carries and what HTTP statuses mean there. */
+export interface WireOptions extends Pick<HttpClientOptions, 'headers' | 'statusError'> {
+  /**
+   * Set when the vendor refuses anonymous use: every request then fails with an `AuthError` naming
+   * this reason before anything is sent, rather than with whatever the vendor answers to no key.
+   */
+  keyRequired?: string;
+}
+
+/** How the sample's file part of an upload is named. */
+export interface UploadFilePart {
+  /** The form field. @default 'file' */
+  field?: string;
+  /** The file name the part carries. @default the sample's */
+  fileName?: string;
+}
+
+/**
+ * What every connector does the same way, once: the configured size limit, the availability probe
+ * (a refused key is an `AuthError`, anything else "not available"), the streamed multipart upload,
+ * the wait before the first poll, and "no delete". A connector supplies only its wire hooks:
+ * `probe`, `upload`, `status`, `report`, `score`, and `delete` where the vendor offers one.
+ */
+export abstract class BaseConnector<Id extends VendorId = VendorId> implements SandboxConnector {
+  protected readonly config: VendorConfig;
+  protected readonly clock: Clock;
+  private readonly credentials: string | undefined;
+  private readonly client: VendorHttpClient;
+  private readonly keyRequired: string | undefined;
+
+  constructor(
+    readonly id: Id,
+    context: ConnectorContext,
+    wire: WireOptions = {},
+  ) {
+    this.config = context.config;
+    this.clock = context.clock;
+    this.credentials = context.credentials;
+    this.keyRequired = wire.keyRequired;
+    this.client = httpClientFor(context, { headers: wire.headers, statusError: wire.statusError });
+  }
+
+  /** True when the probe succeeds; a refused key is an `AuthError`, not "unavailable". */
+  async available(): Promise<boolean> {
+    try {
+      return (await this.probe()) !== false;
+    } catch (error) {
+      if (error instanceof AuthError) throw error;
+      return false;
+    }
+  }
+
+  /** Refuses a sample over the configured size before anything is sent, then uploads it. */
+  async submit(sample: SampleSource): Promise<string> {
+    if (this.keyRequired !== undefined) this.key();
+    const maxBytes = this.config.maxFileBytes;
+    if (maxBytes !== undefined && sample.size > maxBytes) {
+      throw new SampleTooLargeError(this.id, `${sample.size} bytes is over the configured ${maxBytes}`);
+    }
+    return this.upload(sample);
+  }
+
+  /** The analysis time we asked for plus the vendor's processing time. */
+  initialWaitSeconds(): number | undefined {
+    return this.config.analysisTimeoutSeconds + this.processingSeconds();
+  }
+
+  /** Most vendors' APIs keep every sample; those that can delete override this. */
+  async delete(_itemId?: string): Promise<boolean> {
+    return false;
+  }
+
+  abstract status(itemId: string): Promise<ItemStatus>;
+  abstract report(itemId: string): Promise<NativeReport>;
+  abstract score(report: unknown): NormalisedScore;
+
+  /** The cheapest call that proves the service answers and knows the key; `false` when it answers "not now". */
+  protected abstract probe(): Promise<boolean | undefined>;
+
+  /** Uploads a sample already known to be within the size limit; returns the vendor's item id. */
+  protected abstract upload(sample: SampleSource): Promise<string>;
+
+  /** Seconds the vendor needs after the run to write its report (`options.processingSeconds`, default 60). */
+  protected processingSeconds(): number {
+    return Number(this.config.options.processingSeconds ?? 60);
+  }
+
+  /** The vendor's HTTP client; an `AuthError` instead when the vendor needs a key and none is configured. */
+  protected get http(): VendorHttpClient {
+    if (this.keyRequired !== undefined) this.key();
+    return this.client;
+  }
+
+  /** The configured key; an `AuthError` when there is none. */
+  protected key(): string {
+    if (!this.credentials)
+      throw new AuthError(this.id, `no API key configured${this.keyRequired ? ` (${this.keyRequired})` : ''}`);
+    return this.credentials;
+  }
+
+  /** The configured secret as it is, for vendors that also run without one. */
+  protected get secret(): string | undefined {
+    return this.credentials;
+  }
+
+  /** Options passed through to the vendor's submission form under their API names, in the order listed. */
+  protected optionFields(
+    names: readonly string[],
+    format: (value: string | number | boolean) => string = String,
+  ): FormField[] {
+    return names.flatMap((name) => {
+      const value = this.config.options[name];
+      return value === undefined ? [] : [{ name, value: format(value) }];
+    });
+  }
+
+  /** A POST of `fields` then the sample's bytes, streamed as `multipart/form-data` with its exact length. */
+  protected async uploadRequest(
+    path: string,
+    fields: readonly FormField[],
+    sample: SampleSource,
+    file: UploadFilePart = {},
+  ): Promise<HttpRequest> {
+    const multipart = multipartBody(fields, {
+      field: file.field ?? 'file',
+      fileName: file.fileName ?? sample.fileName,
+      contentType: 'application/octet-stream',
+      size: sample.size,
+      stream: await sample.open(),
+    });
+    return {
+      method: 'POST',
+      path,
+      body: multipart.body,
+      contentLength: multipart.contentLength,
+      headers: { 'content-type': multipart.contentType },
+    };
+  }
+
+  /** True when `work` succeeds, false when it throws: for deletes, which never fail an analysis. */
+  protected async succeeds(work: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await work();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}

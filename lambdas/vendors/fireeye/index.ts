@@ -1,0 +1,1 @@
+export { FireeyeConnector, fireeyeConnectorInfo } from './connector';

@@ -1,0 +1,1 @@
+export { JoeConnector, joeConnectorInfo } from './connector';

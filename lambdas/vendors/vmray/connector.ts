@@ -1,0 +1,174 @@
+import * as z from 'zod';
+import { BaseConnector } from '../base-connector';
+import type { ConnectorInfo, ItemStatus, NativeReport, NormalisedScore, SampleSource } from '../connector';
+import type { ConnectorContext } from '../context';
+import { BadResponseError, ItemNotFoundError } from '../errors';
+import { type HttpResponse, jsonOrUndefined } from '../http';
+import type { FormField } from '../multipart';
+import { errorForMessage, ForbiddenError, VmrayClient, vmrayStatusError } from './client';
+import { combine, topRanked } from './verdicts';
+import { Analysis, SampleRecord, Submission, SubmitData, SummaryV1, SummaryV2, type VmrayAnalysis } from './wire';
+
+/** Optional `sample/submit` parameters, passed through from configuration under their API names. */
+const SUBMIT_OPTIONS = [
+  'analyzer_mode',
+  'archive_password',
+  'document_password',
+  'sample_type',
+  'shareable',
+  'max_jobs',
+  'tags',
+  'comment',
+];
+
+/** What VMRay says when it created no new jobs for a submission (analysis caching of a known sample). */
+const NO_JOBS = /no (new )?jobs (were|have been) created/i;
+
+/**
+ * VMRay Analyzer / Platform through its REST API (`https://cloud.vmray.com/rest/`, the EU/US clouds or
+ * on-premises). The item id is `<submission_id>:<sample_id>`. Unlike sandboxapi's `VMRayAPI` it counts
+ * a 403 from `system_info` as "up, key not admin" (that endpoint needs an admin key), reads the quota
+ * error VMRay returns inside an HTTP 200, and reports from the top-ranked analysis' `summary_v2.json`,
+ * falling back to the v1 `summary.json` on platforms that have no v2 summary.
+ *
+ * Options: `user_config` (a JSON object string, merged with the analysis timeout we ask for),
+ * `processingSeconds` (default 60), and the optional `sample/submit` parameters under their API names
+ * (`analyzer_mode`, `tags`, `max_jobs`, …).
+ *
+ * Credentials: a VMRay API key (a "Report" key; a "Verdict" key cannot download reports), sent as
+ * `Authorization: api_key <key>`.
+ */
+export class VmrayConnector extends BaseConnector<'vmray'> {
+  private readonly api = new VmrayClient(() => this.http);
+
+  constructor(context: ConnectorContext) {
+    super('vmray', context, {
+      headers: { accept: 'application/json', authorization: `api_key ${context.credentials ?? ''}` },
+      statusError: vmrayStatusError,
+      keyRequired: 'VMRay requires one',
+    });
+  }
+
+  /** `system_info` answers, including its 403 for keys without admin rights: the service is up and knows the key. */
+  protected async probe(): Promise<undefined> {
+    try {
+      await this.api.call({ method: 'GET', path: 'system_info' }, z.unknown());
+    } catch (error) {
+      if (!(error instanceof ForbiddenError)) throw error;
+    }
+  }
+
+  protected async upload(sample: SampleSource): Promise<string> {
+    const fields: FormField[] = [
+      {
+        name: 'user_config',
+        value: JSON.stringify({ ...this.userConfig(), timeout: this.config.analysisTimeoutSeconds }),
+      },
+    ];
+    fields.push(...this.optionFields(SUBMIT_OPTIONS));
+    // VMRay reads a non-ASCII file name from a base64 twin of the file field, so the part itself
+    // carries an ASCII name (multipart servers disagree on how to decode anything else).
+    const asciiName = sample.fileName.replace(/[^\x20-\x7e]/g, '_');
+    if (asciiName !== sample.fileName)
+      fields.push({ name: 'sample_filename_b64enc', value: Buffer.from(sample.fileName, 'utf8').toString('base64') });
+    const req = await this.uploadRequest('sample/submit', fields, sample, {
+      field: 'sample_file',
+      fileName: asciiName,
+    });
+    const data = this.api.unwrap((await this.http.text(req)).text, req.path, SubmitData);
+    for (const { error_msg: message } of data.errors) {
+      const typed = errorForMessage(message);
+      if (typed) throw typed;
+      // A known sample served from its earlier analyses is not a refusal: status and report fall back to them.
+      if (!NO_JOBS.test(message)) throw new BadResponseError('vmray', `submission refused: ${message}`);
+    }
+    const submission = data.submissions[0];
+    const sampleRecord = data.samples[0];
+    if (!submission || !sampleRecord)
+      throw new BadResponseError('vmray', 'sample/submit: no submission or sample in the answer');
+    return `${submission.submission_id}:${sampleRecord.sample_id}`;
+  }
+
+  /** Polls the submission; a finished one is done when it left an analysis to report on, and failed otherwise. */
+  async status(itemId: string): Promise<ItemStatus> {
+    const { submissionId } = parseItemId(itemId);
+    const submission = await this.api.call({ method: 'GET', path: `submission/${submissionId}` }, Submission);
+    if (!submission.submission_finished) return { done: false, failed: false, state: 'in_progress' };
+    if (await this.topRankedAnalysis(itemId)) return { done: true, failed: false, state: 'finished' };
+    const reason = submission.submission_has_errors
+      ? 'submission finished with errors and no analysis'
+      : 'submission finished without an analysis';
+    return { done: false, failed: true, state: 'finished', reason };
+  }
+
+  /**
+   * The analysis the report comes from: the highest verdict, then VTI score, among the submission's
+   * analyses, or among the sample's earlier ones when VMRay served the submission from them and created no jobs.
+   */
+  async topRankedAnalysis(itemId: string): Promise<VmrayAnalysis | undefined> {
+    const { submissionId, sampleId } = parseItemId(itemId);
+    const own = await this.api.call(
+      { method: 'GET', path: 'analysis', query: { analysis_submission_id: submissionId } },
+      z.array(Analysis),
+    );
+    if (own.length > 0) return topRanked(own);
+    return topRanked(await this.api.call({ method: 'GET', path: `analysis/sample/${sampleId}` }, z.array(Analysis)));
+  }
+
+  /** The detailed report of the top-ranked analysis: `logs/summary_v2.json`, or the v1 `logs/summary.json` where there is no v2. */
+  async report(itemId: string): Promise<NativeReport> {
+    const analysis = await this.topRankedAnalysis(itemId);
+    if (!analysis) throw new ItemNotFoundError('vmray', `no analysis for ${itemId}`);
+    const archive = `analysis/${analysis.analysis_id}/archive/logs`;
+    let response: HttpResponse;
+    try {
+      response = await this.http.send({ method: 'GET', path: `${archive}/summary_v2.json` });
+    } catch (error) {
+      if (!(error instanceof ItemNotFoundError)) throw error;
+      response = await this.http.send({ method: 'GET', path: `${archive}/summary.json` });
+    }
+    return { body: response.body, contentType: 'application/json', extension: 'json' };
+  }
+
+  /**
+   * Scores a v2 summary (`analysis_metadata.verdict`), a v1 summary (`vti.vti_score`) or a sample record
+   * (`sample_verdict`, legacy `sample_severity`, `sample_vti_score`). A VTI score is placed piecewise
+   * (0–24 → 0–39, 25–74 → 40–69, 75–100 → 70–100) and kept inside the verdict's band when both exist;
+   * a verdict alone is clean 10 / suspicious 55 / malicious 90; `not_available` is unknown.
+   */
+  score(report: unknown): NormalisedScore {
+    const v2 = SummaryV2.safeParse(report);
+    if (v2.success) return combine(v2.data.analysis_metadata.verdict, undefined);
+    const v1 = SummaryV1.safeParse(report);
+    if (v1.success) return combine(undefined, v1.data.vti.vti_score);
+    const wrapped = z.object({ data: SampleRecord }).safeParse(report);
+    const record = wrapped.success ? wrapped.data.data : SampleRecord.safeParse(report).data;
+    if (record && ('sample_verdict' in record || 'sample_vti_score' in record || 'sample_severity' in record)) {
+      return combine(record.sample_verdict ?? record.sample_severity, record.sample_vti_score);
+    }
+    throw new BadResponseError('vmray', 'report is neither a VMRay summary nor a sample record');
+  }
+
+  /** `options.user_config` as an object; a configuration mistake, so a plain error the state machine does not retry. */
+  private userConfig(): Record<string, unknown> {
+    const raw = this.config.options.user_config;
+    if (typeof raw !== 'string') return {};
+    const parsed = z.record(z.string(), z.unknown()).safeParse(jsonOrUndefined(raw));
+    if (!parsed.success) throw new Error('vmray: options.user_config is not a JSON object');
+    return parsed.data;
+  }
+}
+
+function parseItemId(itemId: string): { submissionId: string; sampleId: string } {
+  const match = /^(\d+):(\d+)$/.exec(itemId);
+  if (!match) throw new ItemNotFoundError('vmray', `'${itemId}' is not a VMRay item id (<submission_id>:<sample_id>)`);
+  return { submissionId: match[1] as string, sampleId: match[2] as string };
+}
+
+/** VMRay as the registry lists it. */
+export const vmrayConnectorInfo: ConnectorInfo = {
+  id: 'vmray',
+  name: 'VMRay Analyzer (REST API)',
+  capabilities: ['top-analysis'],
+  create: (context) => new VmrayConnector(context),
+};

@@ -1,0 +1,123 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { VendorId } from '../../lambdas/core/schemas';
+import type { ConnectorCapability, ConnectorInfo, SandboxConnector } from '../../lambdas/vendors/connector';
+import type { ConnectorContext } from '../../lambdas/vendors/context';
+import { RateLimitedError } from '../../lambdas/vendors/errors';
+import type { EmulatorFault, VendorEmulator } from '../emulators/emulator';
+import { EMULATORS } from '../emulators/index';
+import { sample, TestClock, testVendorConfig } from './support';
+
+/** What the contract needs to know of one connector. */
+export interface ConnectorContractSpec {
+  id: VendorId;
+  info: ConnectorInfo;
+  /** The connector class the registry entry builds. */
+  connector: new (
+    context: ConnectorContext,
+  ) => SandboxConnector;
+  capabilities: readonly ConnectorCapability[];
+  /** Faults met on submit, each with the error name the state machine sees. */
+  submitFaults: readonly (readonly [EmulatorFault, string])[];
+  /** An item id to ask the status of (any: the slow fault answers before the vendor looks it up). */
+  statusItemId: string;
+  /** Vendor options the emulator expects (Joe's terms acceptance, say). */
+  options?: Record<string, string | number | boolean>;
+}
+
+/**
+ * The behaviour every connector shares, asserted against its vendor's emulator: the registry builds
+ * it, every request passes the request gate of its context, it is unavailable when nothing listens, it refuses a sample over the configured size without
+ * sending it, it maps the vendor's failures on submit to the typed errors, and it gives up on a slow
+ * vendor within the request timeout.
+ */
+export function describeConnectorContract(spec: ConnectorContractSpec): void {
+  describe(`${spec.id} connector contract`, () => {
+    const clock = new TestClock();
+    const emulator: VendorEmulator = EMULATORS[spec.id](clock);
+    const credentials = () => Object.values(emulator.credentialsEnv())[0];
+    const connect = (baseUrl: string, extra: Record<string, unknown> = {}) =>
+      new spec.connector({
+        config: testVendorConfig(spec.id, baseUrl, { options: spec.options ?? {}, ...extra }),
+        credentials: credentials(),
+        clock,
+      });
+    let connector: SandboxConnector;
+
+    beforeAll(async () => {
+      connector = connect(await emulator.start());
+    });
+    afterAll(() => emulator.stop());
+    afterEach(() => emulator.setFault('none'));
+
+    it('is built by its registry entry, with its capabilities', () => {
+      const built = spec.info.create({
+        config: testVendorConfig(spec.id, emulator.vendorConfig().baseUrl),
+        credentials: credentials(),
+        clock,
+      });
+      expect(built).toBeInstanceOf(spec.connector);
+      expect(built.id).toBe(spec.id);
+      expect(spec.info).toMatchObject({ id: spec.id, capabilities: spec.capabilities });
+    });
+
+    it('is available with the right credentials', async () => {
+      await expect(connector.available()).resolves.toBe(true);
+    });
+
+    it('puts every request through the request gate of its context, and releases it once answered', async () => {
+      let admitted = 0;
+      let released = 0;
+      const gated = new spec.connector({
+        config: testVendorConfig(spec.id, emulator.vendorConfig().baseUrl, { options: spec.options ?? {} }),
+        credentials: credentials(),
+        clock,
+        gate: async () => {
+          admitted++;
+          return () => released++;
+        },
+      });
+      const before = emulator.server.requests.length;
+      await expect(gated.available()).resolves.toBe(true);
+      const sent = emulator.server.requests.length - before;
+      expect(sent).toBeGreaterThan(0);
+      expect(admitted).toBe(sent);
+      expect(released).toBe(sent);
+    });
+
+    it('sends nothing when the request gate refuses', async () => {
+      const refused = new spec.connector({
+        config: testVendorConfig(spec.id, emulator.vendorConfig().baseUrl, { options: spec.options ?? {} }),
+        credentials: credentials(),
+        clock,
+        gate: () => Promise.reject(new RateLimitedError(spec.id, 'no slot left in this window', 30)),
+      });
+      const before = emulator.server.requests.length;
+      await expect(refused.submit(sample('x'))).rejects.toMatchObject({ name: 'RateLimitedError' });
+      expect(emulator.server.requests.length).toBe(before);
+    });
+
+    it('says unavailable when nothing listens', async () => {
+      const { pathname } = new URL(emulator.vendorConfig().baseUrl);
+      await expect(connect(`http://127.0.0.1:9${pathname}`).available()).resolves.toBe(false);
+    });
+
+    it('refuses a sample over the configured size limit without sending it', async () => {
+      const small = connect(emulator.vendorConfig().baseUrl, { maxFileBytes: 4 });
+      const before = emulator.server.requests.length;
+      await expect(small.submit(sample('too many bytes'))).rejects.toMatchObject({ name: 'SampleTooLargeError' });
+      expect(emulator.server.requests.length).toBe(before);
+    });
+
+    it.each(spec.submitFaults)('maps %s on submit to %s', async (fault, name) => {
+      emulator.setFault(fault);
+      await expect(connector.submit(sample('x'))).rejects.toMatchObject({ name });
+    });
+
+    it('gives up on a slow answer within the request timeout, as a TransientError', async () => {
+      emulator.setFault('slow');
+      const started = Date.now();
+      await expect(connector.status(spec.statusItemId)).rejects.toMatchObject({ name: 'TransientError' });
+      expect(Date.now() - started).toBeLessThan(2_000);
+    });
+  });
+}
