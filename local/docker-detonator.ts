@@ -6,11 +6,15 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { downloadSample, uploadReport } from '../container/agent/fetch';
 import { DetonationReportSchema, parseAgentConfig } from '../lambdas/core/detonation-report';
+import { DEFAULT_WORK_ROOT } from '../container/agent/detonate';
+import { leaseSandboxUser } from '../container/agent/sandbox-user';
 import { DETONATION_ENV } from '../lib/contracts';
 import { DETONATION_TASK_SETTINGS, type DetonationTaskSettings } from '../lib/detonation-task';
 import { ensureDetonationImage } from './detonation-image';
 import type { Detonator } from './detonators';
 
+/** The uid the host leased for the sample, passed by name like the task's values. */
+const SANDBOX_UID_ENV = 'SANDTRAP_SANDBOX_UID';
 /**
  * The agent in the detonation image under a local Docker engine, with the Fargate task's settings
  * (`DETONATION_TASK_SETTINGS`) and no network at all. The presigned URLs stay on the host: the host
@@ -80,7 +84,7 @@ export function dockerRunArgs(settings: DetonationTaskSettings, target: DockerRu
     // The agent's output is not evidence (the report is); the sample must not fill the host's disk with it.
     '--log-driver',
     'none',
-    ...Object.values(DETONATION_ENV).flatMap((name) => ['-e', name]),
+    ...[...Object.values(DETONATION_ENV), SANDBOX_UID_ENV].flatMap((name) => ['-e', name]),
     target.image,
   ];
 }
@@ -146,6 +150,10 @@ export async function detonateInContainer(
   const reportUrl = env[DETONATION_ENV.reportUrl];
   if (!sampleUrl || !reportUrl) return 2;
   const { timeoutSeconds, sampleLimit } = limitsOf(env[DETONATION_ENV.agentConfig]);
+  // The uid is leased on the host, from the locks every agent on this machine uses: to the kernel a
+  // container's uid 10001 is the host's, so two detonations sharing one would sweep each other's
+  // processes at the end of a run.
+  const user = await leaseSandboxUser(join(DEFAULT_WORK_ROOT, 'uids'));
   const box = await mkdtemp(join(tmpdir(), 'sandtrap-box-'));
   try {
     const inputDir = join(box, 'in');
@@ -169,6 +177,7 @@ export async function detonateInContainer(
         [DETONATION_ENV.reportUrl]: `file://${BOX_PATHS.report}`,
         [DETONATION_ENV.sampleName]: env[DETONATION_ENV.sampleName] ?? 'sample',
         [DETONATION_ENV.agentConfig]: env[DETONATION_ENV.agentConfig] ?? '{}',
+        [SANDBOX_UID_ENV]: String(user.uid),
       },
       (timeoutSeconds + OVERHEAD_SECONDS) * 1000,
     );
@@ -186,6 +195,7 @@ export async function detonateInContainer(
     return exitCode;
   } finally {
     await rm(box, { recursive: true, force: true });
+    await user.release();
   }
 }
 

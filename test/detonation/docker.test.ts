@@ -55,7 +55,7 @@ describe('dockerRunArgs: the task definition settings as docker run flags', () =
 
   it('passes the per-run values by name only, never their contents', () => {
     const args = dockerRunArgs(DETONATION_TASK_SETTINGS, TARGET);
-    expect(values(args, '-e').sort()).toEqual(Object.values(DETONATION_ENV).sort());
+    expect(values(args, '-e').sort()).toEqual([...Object.values(DETONATION_ENV), 'SANDTRAP_SANDBOX_UID'].sort());
     for (const value of values(args, '-e')) expect(value).not.toContain('=');
   });
 
