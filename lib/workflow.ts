@@ -16,7 +16,7 @@ import {
   EVENT_SOURCE,
   type VendorId,
 } from '../lambdas/core/schemas';
-import { RETRYABLE_VENDOR_ERRORS } from '../lambdas/vendors/errors';
+import { RETRYABLE_VENDOR_ERRORS } from '../lambdas/core/connector/errors';
 import { PipelineFunction } from './functions';
 import { type GrantTarget, type StepGrant, STEPS, type WorkflowFunctionId } from './steps';
 import { DETONATION_ENV, type DetonationCluster } from './detonation';

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { detonationImageUnavailable, dockerEngineAnswers } from './detonation-image';
+import type { Detonator } from './detonator';
 import { dockerDetonator } from './docker-detonator';
 import { boxUnavailable } from './host-sandbox';
 
@@ -8,11 +9,7 @@ export { dockerDetonator };
 /** Which detonator to use: the first that can run (`auto`), one in particular, or none. */
 export type DetonatorChoice = 'auto' | 'host' | 'docker' | 'none';
 
-/** Runs the detonation agent with a task's environment, as the Fargate task would; returns its exit code. */
-export interface Detonator {
-  readonly kind: 'host' | 'docker';
-  run(env: Record<string, string>): Promise<number>;
-}
+export type { Detonator };
 
 /** The detonator to use, or why there is none. */
 export type DetonatorSelection =

@@ -11,7 +11,7 @@ import { leaseSandboxUser } from '../container/agent/sandbox-user';
 import { DETONATION_ENV } from '../lib/contracts';
 import { DETONATION_TASK_SETTINGS, type DetonationTaskSettings } from '../lib/detonation-task';
 import { ensureDetonationImage } from './detonation-image';
-import type { Detonator } from './detonators';
+import type { Detonator } from './detonator';
 
 /** The uid the host leased for the sample, passed by name like the task's values. */
 const SANDBOX_UID_ENV = 'SANDTRAP_SANDBOX_UID';

@@ -3,7 +3,7 @@ import { systemClock } from '../lambdas/core/clock';
 import { parseSettings, type VendorConfig } from '../lambdas/core/config';
 import { VendorIdSchema, VENDOR_IDS, type VendorId } from '../lambdas/core/schemas';
 import { resolveSecret } from '../lambdas/core/secrets';
-import type { NormalisedScore } from '../lambdas/vendors/connector';
+import type { NormalisedScore } from '../lambdas/core/connector/connector';
 import { closeHttpPools } from '../lambdas/vendors/http';
 import { CONNECTORS } from '../lambdas/vendors/registry';
 import type { SandtrapConfigInput } from '../lib/config';

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reservedForReports } from '../lambdas/core/rate-limiter';
 import { vendorRequestGate } from '../lambdas/core/runtime';
-import { RateLimitedError } from '../lambdas/vendors/errors';
-import { withRequestPriority } from '../lambdas/vendors/request-gates';
+import { RateLimitedError } from '../lambdas/core/connector/errors';
+import { withRequestPriority } from '../lambdas/core/connector/request-gates';
 import { CapeEmulator } from './emulators/cape';
 import { startVendorHarness, type VendorHarness } from './support';
 

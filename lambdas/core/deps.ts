@@ -4,7 +4,7 @@ import type { AwsClients } from './clients';
 import type { VendorId } from './schemas';
 import type { VerdictStore } from './store';
 import type { SharedRateLimiter } from './rate-limiter';
-import type { SandboxConnector } from '../vendors/connector';
+import type { SandboxConnector } from './connector/connector';
 
 /** The logging surface handlers use (Powertools Logger in Lambda, a quiet logger locally). */
 export interface Log {

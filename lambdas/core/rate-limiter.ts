@@ -1,7 +1,7 @@
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from './clock';
 import type { VendorId } from './schemas';
-import { RateLimitedError } from '../vendors/errors';
+import { RateLimitedError } from './connector/errors';
 
 /** A limit: at most `limit` units per window of `windowSeconds`. */
 export interface RateLimit {

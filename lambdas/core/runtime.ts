@@ -5,9 +5,9 @@ import type { HandlerDeps, Log } from './deps';
 import type { VendorId } from './schemas';
 import { resolveSecret } from './secrets';
 import { VerdictStore } from './store';
-import type { SandboxConnector } from '../vendors/connector';
-import type { ConnectorContext } from '../vendors/context';
-import { currentRequestPriority, type RequestGate } from '../vendors/request-gates';
+import type { SandboxConnector } from './connector/connector';
+import type { ConnectorContext } from './connector/context';
+import { currentRequestPriority, type RequestGate } from './connector/request-gates';
 import { reservedForReports, SharedRateLimiter } from './rate-limiter';
 
 /** Builds a vendor's connector (the registry's `createConnector`); only vendor functions bundle it. */

@@ -4,9 +4,9 @@ import { openObject, streamGzipToS3 } from './objects';
 import { nextPollWait } from './polling';
 import { reportKeys } from './report-keys';
 import type { EngineResult, EngineStatus, Sample, VendorId, VendorJob } from './schemas';
-import type { SampleSource } from '../vendors/connector';
-import { RateLimitedError, VendorError } from '../vendors/errors';
-import { withRequestPriority } from '../vendors/request-gates';
+import type { SampleSource } from './connector/connector';
+import { RateLimitedError, VendorError } from './connector/errors';
+import { withRequestPriority } from './connector/request-gates';
 
 /** Reports larger than this are stored but not parsed for a score (Lambda memory is finite). */
 const MAX_SCORED_REPORT_BYTES = 64 * 1024 * 1024;

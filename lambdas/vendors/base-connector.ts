@@ -1,9 +1,15 @@
 import type { Clock } from '../core/clock';
 import type { VendorConfig } from '../core/config';
 import type { VendorId } from '../core/schemas';
-import type { ItemStatus, NativeReport, NormalisedScore, SampleSource, SandboxConnector } from './connector';
-import type { ConnectorContext } from './context';
-import { AuthError, SampleTooLargeError } from './errors';
+import type {
+  ItemStatus,
+  NativeReport,
+  NormalisedScore,
+  SampleSource,
+  SandboxConnector,
+} from '../core/connector/connector';
+import type { ConnectorContext } from '../core/connector/context';
+import { AuthError, SampleTooLargeError } from '../core/connector/errors';
 import { type HttpClientOptions, type HttpRequest, httpClientFor, type VendorHttpClient } from './http';
 import { type FormField, multipartBody } from './multipart';
 

@@ -1,15 +1,21 @@
 import * as z from 'zod';
 import { clampScore } from '../core/scoring';
 import { BaseConnector } from './base-connector';
-import type { ConnectorInfo, ItemStatus, NativeReport, NormalisedScore, SampleSource } from './connector';
-import type { ConnectorContext } from './context';
+import type {
+  ConnectorInfo,
+  ItemStatus,
+  NativeReport,
+  NormalisedScore,
+  SampleSource,
+} from '../core/connector/connector';
+import type { ConnectorContext } from '../core/connector/context';
 import {
   BadResponseError,
   ItemNotFoundError,
   QuotaExceededError,
   SampleTooLargeError,
   UnsupportedFileError,
-} from './errors';
+} from '../core/connector/errors';
 import { type HttpRequest, jsonOrUndefined, peekBody } from './http';
 import { parseNaiveUtc } from './naive-time';
 import { bandedScore } from './normalised-score';

@@ -2,8 +2,8 @@ import { Readable } from 'node:stream';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { VendorId } from '../core/schemas';
-import type { ConnectorContext } from './context';
-import type { RequestGate } from './request-gates';
+import type { ConnectorContext } from '../core/connector/context';
+import type { RequestGate } from '../core/connector/request-gates';
 import {
   AuthError,
   BadResponseError,
@@ -11,7 +11,7 @@ import {
   RateLimitedError,
   TransientError,
   type VendorError,
-} from './errors';
+} from '../core/connector/errors';
 
 /** Connection settings of one vendor's HTTP client. */
 export interface HttpClientOptions {

@@ -1,6 +1,6 @@
 import { bandOf, DEFAULT_THRESHOLDS } from '../core/scoring';
 import type { NativeScore } from '../core/schemas';
-import type { NormalisedScore } from './connector';
+import type { NormalisedScore } from '../core/connector/connector';
 
 /**
  * A 0–100 score in Sandtrap's common verdict bands (`scoring.ts`: benign below 40, malicious from

@@ -1,8 +1,14 @@
 import * as z from 'zod';
 import { clampScore } from '../core/scoring';
 import { BaseConnector } from './base-connector';
-import type { ConnectorInfo, ItemStatus, NativeReport, NormalisedScore, SampleSource } from './connector';
-import type { ConnectorContext } from './context';
+import type {
+  ConnectorInfo,
+  ItemStatus,
+  NativeReport,
+  NormalisedScore,
+  SampleSource,
+} from '../core/connector/connector';
+import type { ConnectorContext } from '../core/connector/context';
 import { errorBodyText } from './error-body';
 import {
   BadResponseError,
@@ -11,7 +17,7 @@ import {
   SampleTooLargeError,
   UnsupportedFileError,
   type VendorError,
-} from './errors';
+} from '../core/connector/errors';
 import { bandedScore } from './normalised-score';
 
 const Account = z.object({ accountId: z.string().min(1) }).loose();

@@ -1,7 +1,7 @@
 import type { VendorId } from '../core/schemas';
 import { capeConnectorInfo } from './cape';
-import type { ConnectorInfo, SandboxConnector } from './connector';
-import type { ConnectorContext } from './context';
+import type { ConnectorInfo, SandboxConnector } from '../core/connector/connector';
+import type { ConnectorContext } from '../core/connector/context';
 import { cuckooConnectorInfo } from './cuckoo';
 import { falconConnectorInfo } from './falcon';
 import { fireeyeConnectorInfo } from './fireeye';

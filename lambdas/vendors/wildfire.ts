@@ -2,15 +2,21 @@ import { createHash } from 'node:crypto';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import * as z from 'zod';
 import { BaseConnector } from './base-connector';
-import type { ConnectorInfo, ItemStatus, NativeReport, NormalisedScore, SampleSource } from './connector';
-import type { ConnectorContext } from './context';
+import type {
+  ConnectorInfo,
+  ItemStatus,
+  NativeReport,
+  NormalisedScore,
+  SampleSource,
+} from '../core/connector/connector';
+import type { ConnectorContext } from '../core/connector/context';
 import {
   BadResponseError,
   QuotaExceededError,
   SampleTooLargeError,
   TransientError,
   UnsupportedFileError,
-} from './errors';
+} from '../core/connector/errors';
 import type { HttpRequest } from './http';
 import { bandedScore } from './normalised-score';
 

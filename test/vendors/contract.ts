@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { VendorId } from '../../lambdas/core/schemas';
-import type { ConnectorCapability, ConnectorInfo, SandboxConnector } from '../../lambdas/vendors/connector';
-import type { ConnectorContext } from '../../lambdas/vendors/context';
-import { RateLimitedError } from '../../lambdas/vendors/errors';
+import type { ConnectorCapability, ConnectorInfo, SandboxConnector } from '../../lambdas/core/connector/connector';
+import type { ConnectorContext } from '../../lambdas/core/connector/context';
+import { RateLimitedError } from '../../lambdas/core/connector/errors';
 import type { EmulatorFault, VendorEmulator } from '../emulators/emulator';
 import { EMULATORS } from '../emulators/index';
 import { sample, TestClock, testVendorConfig } from './support';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { type VendorConfig, VendorConfigSchema } from '../../lambdas/core/config';
 import type { VendorId } from '../../lambdas/core/schemas';
-import type { NativeReport, SampleSource } from '../../lambdas/vendors/connector';
+import type { NativeReport, SampleSource } from '../../lambdas/core/connector/connector';
 
 // Shared by the connector tests: a hand-moved clock, a sample source, report reading, fixtures.
 

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import type { NativeReport } from '../connector';
+import type { NativeReport } from '../../core/connector/connector';
 import {
   AuthError,
   BadResponseError,
@@ -10,7 +10,7 @@ import {
   TransientError,
   UnsupportedFileError,
   type VendorError,
-} from '../errors';
+} from '../../core/connector/errors';
 import { type HttpRequest, type HttpResponse, jsonOrUndefined, peekBody, type VendorHttpClient } from '../http';
 import { type ApiLayout, FireEyeApis, parseCredentials } from './wire';
 

@@ -1,8 +1,14 @@
 import * as z from 'zod';
 import { BaseConnector } from '../base-connector';
-import type { ConnectorInfo, ItemStatus, NativeReport, NormalisedScore, SampleSource } from '../connector';
-import type { ConnectorContext } from '../context';
-import { BadResponseError, ItemNotFoundError } from '../errors';
+import type {
+  ConnectorInfo,
+  ItemStatus,
+  NativeReport,
+  NormalisedScore,
+  SampleSource,
+} from '../../core/connector/connector';
+import type { ConnectorContext } from '../../core/connector/context';
+import { BadResponseError, ItemNotFoundError } from '../../core/connector/errors';
 import { bandedScore } from '../normalised-score';
 import { FireeyeClient, statusError } from './client';
 import { type Alert, type ApiLayout, ClassicResults, ClassicStatus, layoutOf, MvxResult, SubmitResponse } from './wire';

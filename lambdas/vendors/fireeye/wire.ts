@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { AuthError } from '../errors';
+import { AuthError } from '../../core/connector/errors';
 
 // FireEye / Trellix WSAPI on the wire: credentials, the two path layouts, the documents the connector reads.
 

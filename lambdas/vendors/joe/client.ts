@@ -8,7 +8,7 @@ import {
   TransientError,
   UnsupportedFileError,
   type VendorError,
-} from '../errors';
+} from '../../core/connector/errors';
 import { type HttpRequest, jsonOrUndefined, type VendorHttpClient } from '../http';
 import { Envelope, SubmissionInfo } from './wire';
 

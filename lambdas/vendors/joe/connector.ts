@@ -2,9 +2,15 @@ import * as z from 'zod';
 import { clampScore, clampToBand, VERDICT_BANDS } from '../../core/scoring';
 import type { Verdict } from '../../core/schemas';
 import { BaseConnector } from '../base-connector';
-import type { ConnectorInfo, ItemStatus, NativeReport, NormalisedScore, SampleSource } from '../connector';
-import type { ConnectorContext } from '../context';
-import { BadResponseError, ItemNotFoundError } from '../errors';
+import type {
+  ConnectorInfo,
+  ItemStatus,
+  NativeReport,
+  NormalisedScore,
+  SampleSource,
+} from '../../core/connector/connector';
+import type { ConnectorContext } from '../../core/connector/context';
+import { BadResponseError, ItemNotFoundError } from '../../core/connector/errors';
 import type { FormField } from '../multipart';
 import { bandedScore } from '../normalised-score';
 import { JoeClient, joeStatusError } from './client';

@@ -8,7 +8,7 @@ import {
   SampleTooLargeError,
   UnsupportedFileError,
   type VendorError,
-} from '../errors';
+} from '../../core/connector/errors';
 import type { HttpRequest, VendorHttpClient } from '../http';
 import { Envelope } from './wire';
 

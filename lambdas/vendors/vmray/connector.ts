@@ -1,8 +1,14 @@
 import * as z from 'zod';
 import { BaseConnector } from '../base-connector';
-import type { ConnectorInfo, ItemStatus, NativeReport, NormalisedScore, SampleSource } from '../connector';
-import type { ConnectorContext } from '../context';
-import { BadResponseError, ItemNotFoundError } from '../errors';
+import type {
+  ConnectorInfo,
+  ItemStatus,
+  NativeReport,
+  NormalisedScore,
+  SampleSource,
+} from '../../core/connector/connector';
+import type { ConnectorContext } from '../../core/connector/context';
+import { BadResponseError, ItemNotFoundError } from '../../core/connector/errors';
 import { type HttpResponse, jsonOrUndefined } from '../http';
 import type { FormField } from '../multipart';
 import { errorForMessage, ForbiddenError, VmrayClient, vmrayStatusError } from './client';

@@ -1,6 +1,6 @@
 import { clampScore, clampToBand } from '../../core/scoring';
 import type { Verdict } from '../../core/schemas';
-import type { NormalisedScore } from '../connector';
+import type { NormalisedScore } from '../../core/connector/connector';
 import { bandedScore } from '../normalised-score';
 import type { VmrayAnalysis } from './wire';
 

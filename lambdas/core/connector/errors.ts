@@ -1,4 +1,4 @@
-import type { VendorId } from '../core/schemas';
+import type { VendorId } from '../schemas';
 
 /** Base class of every failure a vendor connector reports; `name` is what Step Functions retries and catches on. */
 export class VendorError extends Error {

@@ -1,5 +1,5 @@
-import type { Clock } from '../core/clock';
-import type { VendorConfig } from '../core/config';
+import type { Clock } from '../clock';
+import type { VendorConfig } from '../config';
 import type { RequestGate } from './request-gates';
 
 /**
