@@ -4,7 +4,9 @@ import { constants } from 'node:fs';
 import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_WORK_ROOT } from '../container/agent/detonate';
 import { downloadSample, uploadReport } from '../container/agent/fetch';
+import { leaseSandboxUser, type SandboxUser } from '../container/agent/sandbox-user';
 import { DetonationReportSchema, parseAgentConfig } from '../lambdas/core/detonation-report';
 import { DETONATION_ENV } from '../lib/contracts';
 import { DETONATION_TASK_SETTINGS, type DetonationTaskSettings } from '../lib/detonation-task';
@@ -21,6 +23,9 @@ import type { Detonator } from './detonators';
 
 /** Where the container finds the sample and leaves the report. */
 export const BOX_PATHS = { input: '/in', output: '/out', sample: '/in/sample', report: '/out/report.json' } as const;
+
+/** The agent's variable for a sandbox uid leased outside the container (read by `container/agent/main.ts`). */
+export const SANDBOX_UID_ENV = 'SANDTRAP_SANDBOX_UID';
 
 /** Time for the container to start and the agent to fetch, prepare and report, beyond the sample's own deadline. */
 const OVERHEAD_SECONDS = 120;
@@ -80,7 +85,7 @@ export function dockerRunArgs(settings: DetonationTaskSettings, target: DockerRu
     // The agent's output is not evidence (the report is); the sample must not fill the host's disk with it.
     '--log-driver',
     'none',
-    ...Object.values(DETONATION_ENV).flatMap((name) => ['-e', name]),
+    ...[...Object.values(DETONATION_ENV), SANDBOX_UID_ENV].flatMap((name) => ['-e', name]),
     target.image,
   ];
 }
@@ -93,6 +98,16 @@ function limitsOf(rawConfig: string | undefined): { timeoutSeconds: number; samp
   } catch {
     return { timeoutSeconds: 60, sampleLimit: DEFAULT_SAMPLE_LIMIT };
   }
+}
+
+/**
+ * Where sandbox uids are leased: the host detonator's locks when this process may write them
+ * (root), otherwise a lock directory of this user (a user without root runs no host detonation,
+ * so only its own containers lease there).
+ */
+function sandboxUidLocks(): string {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+  return uid === 0 ? join(DEFAULT_WORK_ROOT, 'uids') : join(tmpdir(), `sandtrap-uids-${uid}`);
 }
 
 /** Reads the report the container left, refusing links, special files and oversized files. */
@@ -161,17 +176,35 @@ export async function detonateInContainer(
     }
     const name = `sandtrap-detonation-${randomBytes(6).toString('hex')}`;
     const args = dockerRunArgs(settings, { image, name, inputDir, outputDir, hostCpus: availableParallelism() });
-    const exitCode = await runContainer(
-      args,
-      name,
-      {
-        [DETONATION_ENV.sampleUrl]: `file://${BOX_PATHS.sample}`,
-        [DETONATION_ENV.reportUrl]: `file://${BOX_PATHS.report}`,
-        [DETONATION_ENV.sampleName]: env[DETONATION_ENV.sampleName] ?? 'sample',
-        [DETONATION_ENV.agentConfig]: env[DETONATION_ENV.agentConfig] ?? '{}',
-      },
-      (timeoutSeconds + OVERHEAD_SECONDS) * 1000,
-    );
+    // The uid is leased on this machine, from the same locks as the host detonator's: containers
+    // share the kernel, and to it a uid's processes are one set across pid namespaces. Each
+    // container leasing for itself would take the first uid in every one, and RLIMIT_NPROC, which
+    // counts all of that uid's processes, would then refuse one detonation's sample its start
+    // (setpriv's exec fails with EAGAIN) because another detonation's sample holds the processes.
+    let user: SandboxUser;
+    try {
+      user = await leaseSandboxUser(sandboxUidLocks());
+    } catch {
+      // No uid of its own: running anyway would share one with another detonation.
+      return 1;
+    }
+    let exitCode: number;
+    try {
+      exitCode = await runContainer(
+        args,
+        name,
+        {
+          [DETONATION_ENV.sampleUrl]: `file://${BOX_PATHS.sample}`,
+          [DETONATION_ENV.reportUrl]: `file://${BOX_PATHS.report}`,
+          [DETONATION_ENV.sampleName]: env[DETONATION_ENV.sampleName] ?? 'sample',
+          [DETONATION_ENV.agentConfig]: env[DETONATION_ENV.agentConfig] ?? '{}',
+          [SANDBOX_UID_ENV]: String(user.uid),
+        },
+        (timeoutSeconds + OVERHEAD_SECONDS) * 1000,
+      );
+    } finally {
+      await user.release();
+    }
     let report: ReturnType<typeof DetonationReportSchema.parse>;
     try {
       report = DetonationReportSchema.parse(await readReport(join(outputDir, 'report.json')));
