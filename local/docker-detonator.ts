@@ -4,17 +4,15 @@ import { constants } from 'node:fs';
 import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { downloadSample, uploadReport } from '../container/agent/fetch';
-import { DetonationReportSchema, parseAgentConfig } from '../lambdas/core/detonation-report';
 import { DEFAULT_WORK_ROOT } from '../container/agent/detonate';
-import { leaseSandboxUser } from '../container/agent/sandbox-user';
+import { downloadSample, uploadReport } from '../container/agent/fetch';
+import { leaseSandboxUser, type SandboxUser } from '../container/agent/sandbox-user';
+import { DetonationReportSchema, parseAgentConfig } from '../lambdas/core/detonation-report';
 import { DETONATION_ENV } from '../lib/contracts';
 import { DETONATION_TASK_SETTINGS, type DetonationTaskSettings } from '../lib/detonation-task';
 import { ensureDetonationImage } from './detonation-image';
-import type { Detonator } from './detonator';
+import type { Detonator } from './detonators';
 
-/** The uid the host leased for the sample, passed by name like the task's values. */
-const SANDBOX_UID_ENV = 'SANDTRAP_SANDBOX_UID';
 /**
  * The agent in the detonation image under a local Docker engine, with the Fargate task's settings
  * (`DETONATION_TASK_SETTINGS`) and no network at all. The presigned URLs stay on the host: the host
@@ -25,6 +23,9 @@ const SANDBOX_UID_ENV = 'SANDTRAP_SANDBOX_UID';
 
 /** Where the container finds the sample and leaves the report. */
 export const BOX_PATHS = { input: '/in', output: '/out', sample: '/in/sample', report: '/out/report.json' } as const;
+
+/** The agent's variable for a sandbox uid leased outside the container (read by `container/agent/main.ts`). */
+export const SANDBOX_UID_ENV = 'SANDTRAP_SANDBOX_UID';
 
 /** Time for the container to start and the agent to fetch, prepare and report, beyond the sample's own deadline. */
 const OVERHEAD_SECONDS = 120;
@@ -99,6 +100,16 @@ function limitsOf(rawConfig: string | undefined): { timeoutSeconds: number; samp
   }
 }
 
+/**
+ * Where sandbox uids are leased: the host detonator's locks when this process may write them
+ * (root), otherwise a lock directory of this user (a user without root runs no host detonation,
+ * so only its own containers lease there).
+ */
+function sandboxUidLocks(): string {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+  return uid === 0 ? join(DEFAULT_WORK_ROOT, 'uids') : join(tmpdir(), `sandtrap-uids-${uid}`);
+}
+
 /** Reads the report the container left, refusing links, special files and oversized files. */
 async function readReport(path: string): Promise<unknown> {
   const file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -150,10 +161,6 @@ export async function detonateInContainer(
   const reportUrl = env[DETONATION_ENV.reportUrl];
   if (!sampleUrl || !reportUrl) return 2;
   const { timeoutSeconds, sampleLimit } = limitsOf(env[DETONATION_ENV.agentConfig]);
-  // The uid is leased on the host, from the locks every agent on this machine uses: to the kernel a
-  // container's uid 10001 is the host's, so two detonations sharing one would sweep each other's
-  // processes at the end of a run.
-  const user = await leaseSandboxUser(join(DEFAULT_WORK_ROOT, 'uids'));
   const box = await mkdtemp(join(tmpdir(), 'sandtrap-box-'));
   try {
     const inputDir = join(box, 'in');
@@ -169,18 +176,35 @@ export async function detonateInContainer(
     }
     const name = `sandtrap-detonation-${randomBytes(6).toString('hex')}`;
     const args = dockerRunArgs(settings, { image, name, inputDir, outputDir, hostCpus: availableParallelism() });
-    const exitCode = await runContainer(
-      args,
-      name,
-      {
-        [DETONATION_ENV.sampleUrl]: `file://${BOX_PATHS.sample}`,
-        [DETONATION_ENV.reportUrl]: `file://${BOX_PATHS.report}`,
-        [DETONATION_ENV.sampleName]: env[DETONATION_ENV.sampleName] ?? 'sample',
-        [DETONATION_ENV.agentConfig]: env[DETONATION_ENV.agentConfig] ?? '{}',
-        [SANDBOX_UID_ENV]: String(user.uid),
-      },
-      (timeoutSeconds + OVERHEAD_SECONDS) * 1000,
-    );
+    // The uid is leased on this machine, from the same locks as the host detonator's: containers
+    // share the kernel, and to it a uid's processes are one set across pid namespaces. Each
+    // container leasing for itself would take the first uid in every one, and RLIMIT_NPROC, which
+    // counts all of that uid's processes, would then refuse one detonation's sample its start
+    // (setpriv's exec fails with EAGAIN) because another detonation's sample holds the processes.
+    let user: SandboxUser;
+    try {
+      user = await leaseSandboxUser(sandboxUidLocks());
+    } catch {
+      // No uid of its own: running anyway would share one with another detonation.
+      return 1;
+    }
+    let exitCode: number;
+    try {
+      exitCode = await runContainer(
+        args,
+        name,
+        {
+          [DETONATION_ENV.sampleUrl]: `file://${BOX_PATHS.sample}`,
+          [DETONATION_ENV.reportUrl]: `file://${BOX_PATHS.report}`,
+          [DETONATION_ENV.sampleName]: env[DETONATION_ENV.sampleName] ?? 'sample',
+          [DETONATION_ENV.agentConfig]: env[DETONATION_ENV.agentConfig] ?? '{}',
+          [SANDBOX_UID_ENV]: String(user.uid),
+        },
+        (timeoutSeconds + OVERHEAD_SECONDS) * 1000,
+      );
+    } finally {
+      await user.release();
+    }
     let report: ReturnType<typeof DetonationReportSchema.parse>;
     try {
       report = DetonationReportSchema.parse(await readReport(join(outputDir, 'report.json')));
@@ -195,7 +219,6 @@ export async function detonateInContainer(
     return exitCode;
   } finally {
     await rm(box, { recursive: true, force: true });
-    await user.release();
   }
 }
 

@@ -114,17 +114,34 @@ export function widerThan(list: string, count: number): boolean {
  * Puts back the affinity of processes that widened theirs (sched_setaffinity is theirs to call).
  * The CPU budget holds without this, summed over the tree; this keeps the sample to the CPUs it
  * was given while it runs.
+ *
+ * taskset runs as the sandbox uid: setting another user's affinity takes CAP_SYS_NICE, which the
+ * container does not have (neither Docker's default set nor Fargate, which adds only SYS_PTRACE,
+ * grants it), while a process may always set the affinity of processes of its own uid. As root
+ * the call would fail with EPERM in the container and the widened processes would stay widened.
  */
-async function repin(cpusAllowed: ReadonlyMap<number, string>, count: number): Promise<void> {
+async function repin(uid: number, cpusAllowed: ReadonlyMap<number, string>, count: number): Promise<void> {
   const widened = [...cpusAllowed].filter(([, list]) => widerThan(list, count)).slice(0, MAX_REPINS_PER_READING);
   await Promise.all(
     widened.map(
       ([pid]) =>
         new Promise<void>((resolve) => {
-          const taskset = spawn(tool('taskset'), ['-a', '-p', '-c', cpuList(count), String(pid)], {
-            stdio: 'ignore',
-            env: { PATH: '/usr/bin:/bin' },
-          });
+          const taskset = spawn(
+            tool('setpriv'),
+            [
+              `--reuid=${uid}`,
+              `--regid=${uid}`,
+              '--clear-groups',
+              '--',
+              tool('taskset'),
+              '-a',
+              '-p',
+              '-c',
+              cpuList(count),
+              String(pid),
+            ],
+            { stdio: 'ignore', env: { PATH: '/usr/bin:/bin' } },
+          );
           taskset.on('error', () => resolve());
           taskset.on('close', () => resolve());
         }),
@@ -406,7 +423,7 @@ export async function runSandboxed(spec: RunSpec): Promise<RunResult> {
         await stop('idle');
         break;
       }
-      if (pinned) await repin(reading.cpusAllowed, pinned);
+      if (pinned) await repin(uid, reading.cpusAllowed, pinned);
       await Promise.race([exited, sleep(Math.min(interval, Math.max(10, deadline - Date.now())))]);
       if (child.exitCode !== null || child.signalCode !== null) break;
     }

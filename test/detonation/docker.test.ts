@@ -7,7 +7,10 @@ import type { DetonationReport } from '../../lambdas/core/detonation-report';
 import { DETONATION_ENV } from '../../lib/contracts';
 import { DETONATION_TASK_SETTINGS, type DetonationTaskSettings } from '../../lib/detonation-task';
 import { dockerEngineAnswers, ensureDetonationImage } from '../../local/detonation-image';
-import { BOX_PATHS, dockerDetonator, dockerRunArgs } from '../../local/docker-detonator';
+import { DEFAULT_WORK_ROOT } from '../../container/agent/detonate';
+import { PROCESS_LIMIT } from '../../container/agent/run';
+import { leaseSandboxUser } from '../../container/agent/sandbox-user';
+import { BOX_PATHS, dockerDetonator, dockerRunArgs, SANDBOX_UID_ENV } from '../../local/docker-detonator';
 import { hostDetonator, selectDetonator } from '../../local/detonators';
 import { detonationEnvOf } from '../e2e/harness/ecs-data-plane';
 import { Canaries, detonateThrough } from '../redteam/harness';
@@ -55,7 +58,7 @@ describe('dockerRunArgs: the task definition settings as docker run flags', () =
 
   it('passes the per-run values by name only, never their contents', () => {
     const args = dockerRunArgs(DETONATION_TASK_SETTINGS, TARGET);
-    expect(values(args, '-e').sort()).toEqual([...Object.values(DETONATION_ENV), 'SANDTRAP_SANDBOX_UID'].sort());
+    expect(values(args, '-e').sort()).toEqual([...Object.values(DETONATION_ENV), SANDBOX_UID_ENV].sort());
     for (const value of values(args, '-e')) expect(value).not.toContain('=');
   });
 
@@ -218,6 +221,45 @@ describe.skipIf(!engine && !required)('the Docker detonator with the detonation 
     expect(s3.requests.filter((r) => r.method === 'GET')).toHaveLength(SAMPLE_FILES.length);
     expect(s3.requests.filter((r) => r.method === 'PUT')).toHaveLength(SAMPLE_FILES.length);
   }, 240_000);
+
+  it.skipIf(process.getuid?.() !== 0)(
+    "gives each container a sandbox uid of its own: another detonation's processes do not use up its sample's process limit",
+    async () => {
+      // Another detonation holds the first free sandbox uid, its sample at the process limit: the
+      // kernel counts a uid's processes across containers, so a container on the same uid could not
+      // even start its sample (setpriv's exec refused with EAGAIN).
+      const other = await leaseSandboxUser(join(DEFAULT_WORK_ROOT, 'uids'));
+      const holder = spawn(
+        'setpriv',
+        [
+          `--reuid=${other.uid}`,
+          `--regid=${other.uid}`,
+          '--clear-groups',
+          '--',
+          '/bin/sh',
+          '-c',
+          `for i in $(seq ${PROCESS_LIMIT}); do sleep 120 & done; wait`,
+        ],
+        { stdio: 'ignore', detached: true },
+      );
+      try {
+        const body = Buffer.from('#!/bin/sh\necho "sample ran as $(id -u)"\n');
+        const { report } = await detonateThrough(
+          dockerDetonator,
+          s3,
+          { name: 'whoami.sh', body },
+          { timeout: 20, idle_timeout: 0 },
+        );
+        expect(report).toMatchObject({ status: 'completed', endReason: 'exited' });
+        expect(report.output.tail).toMatch(/^sample ran as \d+$/m);
+        expect(report.output.tail).not.toContain(`sample ran as ${other.uid}`);
+      } finally {
+        if (holder.pid) process.kill(-holder.pid, 'SIGKILL');
+        await other.release();
+      }
+    },
+    120_000,
+  );
 
   it.skipIf(!hostCanDetonate)(
     'finds the same indicators as the host detonator',
