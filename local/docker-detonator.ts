@@ -11,7 +11,7 @@ import { DetonationReportSchema, parseAgentConfig } from '../lambdas/core/detona
 import { DETONATION_ENV } from '../lib/contracts';
 import { DETONATION_TASK_SETTINGS, type DetonationTaskSettings } from '../lib/detonation-task';
 import { ensureDetonationImage } from './detonation-image';
-import type { Detonator } from './detonators';
+import type { Detonator } from './detonator';
 
 /**
  * The agent in the detonation image under a local Docker engine, with the Fargate task's settings

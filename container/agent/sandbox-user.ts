@@ -1,5 +1,6 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { processesOfUid } from './procfs';
 
 /**
  * Sandbox uids. Each detonation needs a uid of its own: RLIMIT_NPROC counts every process of a uid,
@@ -50,6 +51,12 @@ export async function leaseSandboxUser(lockDir: string): Promise<SandboxUser> {
       }
     }
     await writeFile(join(lock, 'pid'), String(process.pid));
+    // A uid whose last holder's processes are still there (even as zombies not yet reaped) is not
+    // free: the kernel still counts them against RLIMIT_NPROC, and the next sample could not fork.
+    if ((await processesOfUid(uid, { zombies: true })).length > 0) {
+      await rm(lock, { recursive: true, force: true });
+      continue;
+    }
     return { uid, release: () => rm(lock, { recursive: true, force: true }) };
   }
   throw new Error(`no free sandbox uid in ${FIRST_SANDBOX_UID}..${FIRST_SANDBOX_UID + SANDBOX_UID_SPAN - 1}`);
