@@ -1,8 +1,14 @@
 /**
  * Import rules checked by `npm test` (`npm run deps`): no cycles, and no layer importing upwards.
- * Layers, from the bottom: lambdas/core (the pipeline's logic and contracts) ← lambdas/vendors and
- * lambdas/handlers ← container/agent (the detonation image) ← lib (the CDK app) ← local (the local
- * runtime and CLI) ← bin, bench, scripts, test.
+ *
+ * Layers of the repository, from the bottom: lambdas/core (the pipeline's logic and contracts) ←
+ * lambdas/vendors and lambdas/handlers ← container/agent (the detonation image) ← lib (the CDK app)
+ * ← local (the local runtime) ← deployed (the deployed-stack client) ← cli (the commands) ← bin,
+ * bench, scripts, test. emulators/ (the vendor emulators) stand on lambdas/core alone.
+ *
+ * Inside lambdas/core, concept folders from the bottom: contracts ← config ← connector ← store ←
+ * runtime ← triage, engines/vendor, engines/detonation, report ← verdict ← sweep. A folder imports
+ * only from folders below it (or from itself), so each can be read knowing only what is beneath.
  */
 const upward = (name, from, to, comment) => ({
   name,
@@ -11,6 +17,37 @@ const upward = (name, from, to, comment) => ({
   from: { path: from },
   to: { path: to },
 });
+
+/** lambdas/core's concept folders, bottom first; entries of one array are one layer. */
+const CORE_LAYERS = [
+  ['contracts'],
+  ['config'],
+  ['connector'],
+  ['store'],
+  ['runtime'],
+  ['triage', 'engines/vendor', 'engines/detonation', 'report'],
+  ['verdict'],
+  ['sweep'],
+];
+const coreRules = CORE_LAYERS.slice(0, -1).map((layer, i) => {
+  const above = CORE_LAYERS.slice(i + 1).flat();
+  const self = layer.join('|');
+  return upward(
+    `core-${layer[0].replace('/', '-')}-not-upward`,
+    `^lambdas/core/(${self})/`,
+    `^lambdas/core/(${above.join('|')})/`,
+    `lambdas/core/${layer.join(', ')} may import only the folders beneath it.`,
+  );
+});
+const peers = CORE_LAYERS[5];
+const peerRules = peers.map((folder) =>
+  upward(
+    `core-${folder.replace('/', '-')}-not-sideways`,
+    `^lambdas/core/${folder}/`,
+    `^lambdas/core/(${peers.filter((p) => p !== folder).join('|')})/`,
+    `lambdas/core/${folder} is independent of the other ${peers.length - 1} folders of its layer.`,
+  ),
+);
 
 module.exports = {
   forbidden: [
@@ -21,41 +58,61 @@ module.exports = {
       from: {},
       to: { circular: true },
     },
+    ...coreRules,
+    ...peerRules,
     upward(
       'core-not-upward',
       '^lambdas/core/',
-      '^(lambdas/(handlers|vendors)|container|lib|local|bin|bench|scripts|test)/',
+      '^(lambdas/(handlers|vendors)|container|lib|local|deployed|cli|emulators|bin|bench|scripts|test)/',
       'lambdas/core is the bottom layer.',
     ),
     upward(
       'vendors-not-upward',
       '^lambdas/vendors/',
-      '^(lambdas/handlers|container|lib|local|bin|bench|scripts|test)/',
+      '^(lambdas/handlers|container|lib|local|deployed|cli|emulators|bin|bench|scripts|test)/',
       'Connectors depend on core only.',
     ),
     upward(
       'handlers-not-upward',
       '^lambdas/handlers/',
-      '^(container|lib|local|bin|bench|scripts|test)/',
+      '^(container|lib|local|deployed|cli|emulators|bin|bench|scripts|test)/',
       'Handlers are bundled into Lambda: nothing from the CDK app, the CLI or the tests.',
     ),
     upward(
       'agent-not-upward',
       '^container/',
-      '^(lambdas/(handlers|vendors)|lib|local|bin|bench|scripts|test)/',
-      'The detonation image carries the agent and lambdas/core only.',
+      '^(lambdas/(handlers|vendors)|lambdas/core/(config|connector|store|runtime|engines|report|verdict|sweep)/|lib|local|deployed|cli|emulators|bin|bench|scripts|test)/',
+      'The detonation image carries the agent, the contracts and file-type detection only.',
     ),
     upward(
       'lib-not-upward',
       '^lib/',
-      '^(local|bin|bench|scripts|test)/',
-      'The CDK app does not depend on the CLI or the tests.',
+      '^(local|deployed|cli|emulators|bin|bench|scripts|test)/',
+      'The CDK app does not depend on the local runtime, the CLI or the tests.',
     ),
     upward(
       'local-not-upward',
       '^local/',
-      '^(bin|bench|scripts|test)/',
-      'The local runtime and CLI do not depend on the tests or benchmarks.',
+      '^(deployed|cli|emulators|bin|bench|scripts|test)/',
+      'The local runtime does not depend on the CLI, the emulators, the tests or benchmarks.',
+    ),
+    upward(
+      'deployed-not-upward',
+      '^deployed/',
+      '^(local|cli|emulators|bin|bench|scripts|test)/',
+      'The deployed-stack client talks to AWS only: not the local runtime, nor the CLI above it.',
+    ),
+    upward(
+      'cli-not-upward',
+      '^cli/',
+      '^(emulators|bin|bench|scripts|test)/',
+      'The commands do not depend on the entry point, the emulators, the tests or benchmarks.',
+    ),
+    upward(
+      'emulators-on-core-only',
+      '^emulators/',
+      '^(lambdas/(handlers|vendors)|container|lib|local|deployed|cli|bin|bench|scripts|test)/',
+      'The vendor emulators speak the wire formats on their own: they use the contracts, not the connectors.',
     ),
   ],
   options: {

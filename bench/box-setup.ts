@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ensureGuard } from '../container/agent/guard';
-import { boxUnavailable, HOST_STATE_ROOT, prepareBox, runInBox } from '../local/host-sandbox';
+import { boxUnavailable, HOST_STATE_ROOT, prepareBox, runInBox } from '../local/detonation/host-sandbox';
 import type { Metric } from './metric';
 
 /**

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseAgentConfig } from '../lambdas/core/detonation-report';
+import { parseAgentConfig } from '../lambdas/core/contracts/agent-config';
 import { straceArguments, tool } from '../container/agent/run';
 import { parseTraceFile } from '../container/agent/trace-parser';
 import { boxSetupCost } from './box-setup';

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { STATES } from '../lib/workflow';
-import { CapeEmulator } from '../test/emulators/cape';
+import { CapeEmulator } from '../emulators/cape';
 import { startVendorHarness } from '../test/support';
 import type { Benchmark, Metric } from './metric';
 

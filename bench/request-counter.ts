@@ -1,4 +1,4 @@
-import type { AwsClients } from '../lambdas/core/clients';
+import type { AwsClients } from '../lambdas/core/runtime/clients';
 
 /** How S3 bills a request: the PUT/COPY/POST/LIST class, the GET-and-everything-else class, or free (DELETE, abort). */
 export type S3RequestClass = 'put' | 'get' | 'free';

@@ -1,8 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import * as z from 'zod';
-import { AnalyzeArgsSchema } from '../local/analyze';
-import { registerDeployedCommands } from '../local/deployed-commands';
-import { escapeTerminal, jsonForTerminal } from '../local/terminal-escape';
+import { AnalyzeArgsSchema } from '../cli/analyze';
+import { registerDeployedCommands } from '../cli/deployed-commands';
+import { escapeTerminal, jsonForTerminal } from '../cli/terminal-escape';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -63,9 +63,9 @@ export function program(): Command {
         // Loaded here so that --help and argument errors answer at once.
         const [{ analyzeFiles, writeReports }, { localConfigFromEnv }, { formatOutcomes }, { LocalPipeline }] =
           await Promise.all([
-            import('../local/analyze'),
-            import('../local/cli-config'),
-            import('../local/format'),
+            import('../cli/analyze'),
+            import('../cli/config'),
+            import('../cli/format'),
             import('../local/runtime'),
           ]);
         const config = localConfigFromEnv();
@@ -105,8 +105,8 @@ export function program(): Command {
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
       const [{ listVendors }, { localConfigFromEnv }] = await Promise.all([
-        import('../local/vendors-cli'),
-        import('../local/cli-config'),
+        import('../cli/vendors'),
+        import('../cli/config'),
       ]);
       const listing = listVendors(localConfigFromEnv());
       if (options.json) {
@@ -129,8 +129,8 @@ export function program(): Command {
     .option('--json', 'print JSON')
     .action(async (id: string | undefined, options: { json?: boolean }) => {
       const [{ checkVendors }, { localConfigFromEnv }] = await Promise.all([
-        import('../local/vendors-cli'),
-        import('../local/cli-config'),
+        import('../cli/vendors'),
+        import('../cli/config'),
       ]);
       const checks = await checkVendors(localConfigFromEnv(), id);
       if (checks.length === 0) throw new Error('no vendor is configured (set SANDTRAP_<VENDOR>_URL)');
@@ -148,7 +148,7 @@ export function program(): Command {
     .argument('<report-file>', 'the native report (JSON, or XML for WildFire/FireEye)')
     .option('--json', 'print JSON')
     .action(async (vendor: string, file: string, options: { json?: boolean }) => {
-      const { scoreReport } = await import('../local/vendors-cli');
+      const { scoreReport } = await import('../cli/vendors');
       const scored = scoreReport(vendor, file);
       if (options.json) process.stdout.write(`${jsonForTerminal(scored)}\n`);
       else

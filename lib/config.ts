@@ -4,9 +4,9 @@ import {
   parseSettings,
   RuntimeSettingsSchema,
   type RuntimeSettings,
-} from '../lambdas/core/config';
-import { FaultInjectionSchema } from '../lambdas/core/fault-injection';
-import { SweepSettingsSchema } from '../lambdas/core/sweep-config';
+} from '../lambdas/core/config/runtime-config';
+import { FaultInjectionSchema } from '../lambdas/core/runtime/fault-injection';
+import { SweepSettingsSchema } from '../lambdas/core/sweep/sweep-config';
 
 /**
  * The scheduled sweep that re-drives uploads left without a terminal record (a lost event, an
@@ -79,7 +79,7 @@ export const SandtrapConfigSchema = z
       .strict()
       .default({}),
     settings: RuntimeSettingsSchema.default(RuntimeSettingsSchema.parse({})),
-    /** Test stacks only: crashes and DynamoDB throttling for the uploads a test names by key (see `lambdas/core/fault-injection.ts`). */
+    /** Test stacks only: crashes and DynamoDB throttling for the uploads a test names by key (see `lambdas/core/runtime/fault-injection.ts`). */
     faultInjection: FaultInjectionSchema.optional(),
     /** The re-drive sweep: `{rateMinutes, deadlineMinutes, lookbackDays, maxRedrivesPerRun, maxAttempts}`. */
     sweep: SweepScheduleSchema.default(SweepScheduleSchema.parse({})),

@@ -1,6 +1,6 @@
 /**
  * The detonation container's runtime settings, in one place for both places that run it: the Fargate
- * task definition (`lib/detonation.ts`) and the local Docker detonator (`local/docker-detonator.ts`,
+ * task definition (`lib/detonation.ts`) and the local Docker detonator (`local/detonation/docker-detonator.ts`,
  * which turns them into `docker run` flags). No CDK imports: the CLI loads this without aws-cdk-lib.
  */
 

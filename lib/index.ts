@@ -23,4 +23,4 @@ export {
   type SampleAnalysisFailedDetail,
   type VerdictDocument,
   type EngineResult,
-} from '../lambdas/core/schemas';
+} from '../lambdas/core/contracts/pipeline';

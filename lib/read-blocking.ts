@@ -2,7 +2,7 @@ import { ArnFormat, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { TAG_VERDICT } from '../lambdas/core/schemas';
+import { TAG_VERDICT } from '../lambdas/core/contracts/pipeline';
 
 /** Props of {@link ReadBlockingPolicy}. */
 export interface ReadBlockingPolicyProps {

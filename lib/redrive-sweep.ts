@@ -5,7 +5,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { parseSweepSettings, SWEEP_ENV, type SweepSettingsInput } from '../lambdas/core/sweep-config';
+import { parseSweepSettings, SWEEP_ENV, type SweepSettingsInput } from '../lambdas/core/sweep/sweep-config';
 import { PipelineFunction } from './functions';
 import { STEPS } from './steps';
 import type { AnalysisWorkflow } from './workflow';
@@ -35,7 +35,7 @@ export interface RedriveSweepProps {
  * The scheduled sweep that makes sure no upload is lost: every `rate`, a function lists the ingest
  * bucket, finds uploads that still have no terminal record after the deadline (their event was lost,
  * or the execution that claimed them died) and re-drives each with one named execution of the
- * state machine (see `lambdas/core/sweep.ts`). It may list the bucket, read the table and start the
+ * state machine (see `lambdas/core/sweep/sweep.ts`). It may list the bucket, read the table and start the
  * state machine, nothing else.
  */
 export class RedriveSweep extends Construct {

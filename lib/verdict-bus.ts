@@ -1,6 +1,6 @@
 import * as events from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
-import { EVENT_SOURCE } from '../lambdas/core/schemas';
+import { EVENT_SOURCE } from '../lambdas/core/contracts/pipeline';
 
 /** Props of {@link VerdictBus}. */
 export interface VerdictBusProps {

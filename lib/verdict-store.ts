@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { TABLE_KEYS } from '../lambdas/core/store';
+import { TABLE_KEYS } from '../lambdas/core/store/verdict-store';
 
 /** Props of {@link VerdictStoreTable}. */
 export interface VerdictStoreTableProps {

@@ -8,21 +8,26 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { ENV, executionTimeoutSeconds, type RuntimeSettings, type VendorConfig } from '../lambdas/core/config';
+import {
+  ENV,
+  executionTimeoutSeconds,
+  type RuntimeSettings,
+  type VendorConfig,
+} from '../lambdas/core/config/runtime-config';
 import {
   DETAIL_TYPE_FAILED,
   DETAIL_TYPE_VERDICT,
   DETAIL_TYPE_VERDICT_CHANGED,
   EVENT_SOURCE,
   type VendorId,
-} from '../lambdas/core/schemas';
+} from '../lambdas/core/contracts/pipeline';
 import { RETRYABLE_VENDOR_ERRORS } from '../lambdas/core/connector/errors';
 import { PipelineFunction } from './functions';
 import { type GrantTarget, type StepGrant, STEPS, type WorkflowFunctionId } from './steps';
 import { DETONATION_ENV, type DetonationCluster } from './detonation';
-import { parseAgentConfig } from '../lambdas/core/detonation-report';
-import { detonationTaskTimeoutSeconds } from '../lambdas/core/detonation';
-import { FAULT_INJECTION_ENV, type FaultInjection } from '../lambdas/core/fault-injection';
+import { parseAgentConfig } from '../lambdas/core/contracts/agent-config';
+import { detonationTaskTimeoutSeconds } from '../lambdas/core/engines/detonation/detonation-runs';
+import { FAULT_INJECTION_ENV, type FaultInjection } from '../lambdas/core/runtime/fault-injection';
 
 /** Props of {@link AnalysisWorkflow}. */
 export interface AnalysisWorkflowProps {
@@ -35,7 +40,7 @@ export interface AnalysisWorkflowProps {
   engineConcurrency?: number;
   /** @default false */
   bundleAwsSdk?: boolean;
-  /** Faults injected into the functions for the uploads a test names (see `lambdas/core/fault-injection.ts`); never in production. */
+  /** Faults injected into the functions for the uploads a test names (see `lambdas/core/runtime/fault-injection.ts`); never in production. */
   faultInjection?: FaultInjection;
   /** Where malicious objects are moved; without it quarantine is off. */
   quarantineBucket?: s3.IBucket;

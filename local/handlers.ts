@@ -1,5 +1,5 @@
-import type { HandlerDeps } from '../lambdas/core/deps';
-import type { ExecutionStarter } from '../lambdas/core/execution-starter';
+import type { HandlerDeps } from '../lambdas/core/runtime/deps';
+import type { ExecutionStarter } from '../lambdas/core/sweep/execution-starter';
 import { createCheckPeerHandler } from '../lambdas/handlers/check-peer';
 import { createCollectDetonationHandler } from '../lambdas/handlers/collect-detonation';
 import { createPrepareDetonationHandler } from '../lambdas/handlers/prepare-detonation';

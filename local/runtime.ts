@@ -5,13 +5,13 @@ import { createReadStream, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { StateMachine } from 'aws-local-stepfunctions';
-import { systemClock, type Clock } from '../lambdas/core/clock';
-import { createClients, destroyClients, type AwsClients } from '../lambdas/core/clients';
-import { loadRuntimeConfig } from '../lambdas/core/config';
-import type { HandlerDeps, Log } from '../lambdas/core/deps';
-import type { ExecutionStarter, StartOutcome } from '../lambdas/core/execution-starter';
-import { createDeps } from '../lambdas/core/runtime';
-import type { SweepSummary } from '../lambdas/core/sweep';
+import { systemClock, type Clock } from '../lambdas/core/contracts/clock';
+import { createClients, destroyClients, type AwsClients } from '../lambdas/core/runtime/clients';
+import { loadRuntimeConfig } from '../lambdas/core/config/runtime-config';
+import type { HandlerDeps, Log } from '../lambdas/core/runtime/deps';
+import type { ExecutionStarter, StartOutcome } from '../lambdas/core/sweep/execution-starter';
+import { createDeps } from '../lambdas/core/runtime/create-deps';
+import type { SweepSummary } from '../lambdas/core/sweep/sweep';
 import {
   DETAIL_TYPE_FAILED,
   DETAIL_TYPE_VERDICT,
@@ -20,7 +20,7 @@ import {
   SampleVerdictChangedDetailSchema,
   SampleVerdictDetailSchema,
   type ObjectCreatedEvent,
-} from '../lambdas/core/schemas';
+} from '../lambdas/core/contracts/pipeline';
 import { closeHttpPools } from '../lambdas/vendors/http';
 import { createConnector } from '../lambdas/vendors/registry';
 import type { SandtrapConfigInput } from '../lib/config';
@@ -33,7 +33,7 @@ import { localPlan } from './synth';
 import { LOCAL_ENV, type LocalPlan } from './template';
 import { VirtualClock } from './virtual-clock';
 import { virtualTask, virtualTimeDefinition, virtualWait } from './virtual-states';
-import { selectDetonator, type DetonatorChoice, type DetonatorSelection } from './detonators';
+import { selectDetonator, type DetonatorChoice, type DetonatorSelection } from './detonation/select';
 
 /** Options of {@link LocalPipeline.start}. */
 export interface LocalPipelineOptions {

@@ -1,4 +1,4 @@
-import type { Clock } from '../lambdas/core/clock';
+import type { Clock } from '../lambdas/core/contracts/clock';
 
 /** A caller blocked until the clock reaches `wakeAt`. */
 interface Sleeper {

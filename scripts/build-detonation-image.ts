@@ -6,7 +6,7 @@
  *
  *   npx tsx scripts/build-detonation-image.ts          # prints the image tag on stdout
  */
-import { dockerEngineAnswers, ensureDetonationImage } from '../local/detonation-image';
+import { dockerEngineAnswers, ensureDetonationImage } from '../local/detonation/image';
 
 if (!dockerEngineAnswers()) {
   process.stderr.write('build-detonation-image: no Docker engine answers (`docker info` failed)\n');

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { eventJsonSchemas } from '../lambdas/core/event-schemas';
+import { eventJsonSchemas } from '../lambdas/core/contracts/events';
 
 // Regenerates the committed JSON Schemas from the zod schemas (npm run schema).
 for (const [name, schema] of Object.entries(eventJsonSchemas())) {

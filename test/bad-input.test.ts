@@ -6,8 +6,8 @@ import {
   SampleAnalysisFailedDetailSchema,
   SampleVerdictDetailSchema,
   uploadIdOf,
-} from '../lambdas/core/schemas';
-import { objectRecordKey } from '../lambdas/core/store';
+} from '../lambdas/core/contracts/pipeline';
+import { objectRecordKey } from '../lambdas/core/store/verdict-store';
 import { STATES } from '../lib/workflow';
 import { LocalPipeline } from '../local/runtime';
 import { getItem } from './support';

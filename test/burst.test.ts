@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DETAIL_TYPE_FAILED, DETAIL_TYPE_VERDICT, SampleVerdictDetailSchema } from '../lambdas/core/schemas';
-import { CapeEmulator } from './emulators/cape';
+import { DETAIL_TYPE_FAILED, DETAIL_TYPE_VERDICT, SampleVerdictDetailSchema } from '../lambdas/core/contracts/pipeline';
+import { CapeEmulator } from '../emulators/cape';
 import { startVendorHarness, type VendorHarness } from './support';
 
 describe('a burst of 200 uploads against a vendor allowing 30 requests per minute', () => {

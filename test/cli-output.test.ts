@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { VerdictDocument } from '../lambdas/core/schemas';
-import { type AnalysisOutcome, analyzeFiles } from '../local/analyze';
-import { formatReportText, formatSubmissions, ProgressBar, progressLine } from '../local/deployed-format';
-import { formatOutcomes } from '../local/format';
+import type { VerdictDocument } from '../lambdas/core/contracts/pipeline';
+import { type AnalysisOutcome, analyzeFiles } from '../cli/analyze';
+import { formatReportText, formatSubmissions, ProgressBar, progressLine } from '../cli/deployed-format';
+import { formatOutcomes } from '../cli/format';
 import type { LocalPipeline } from '../local/runtime';
-import { escapeTerminal, escapeTerminalLines, jsonForTerminal } from '../local/terminal-escape';
+import { escapeTerminal, escapeTerminalLines, jsonForTerminal } from '../cli/terminal-escape';
 
 /**
  * Nothing a file's author, a vendor or a sample controls reaches the terminal raw: file names with

@@ -4,9 +4,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { systemClock } from '../lambdas/core/clock';
-import { VENDOR_IDS } from '../lambdas/core/schemas';
-import { CapeEmulator } from './emulators/cape';
+import { systemClock } from '../lambdas/core/contracts/clock';
+import { VENDOR_IDS } from '../lambdas/core/contracts/pipeline';
+import { CapeEmulator } from '../emulators/cape';
 
 const exec = promisify(execFile);
 const root = join(import.meta.dirname, '..');

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { VerdictDocumentSchema } from '../lambdas/core/schemas';
+import { VerdictDocumentSchema } from '../lambdas/core/contracts/pipeline';
 
 const run = promisify(execFile);
 const bin = join(import.meta.dirname, '..', 'bin', 'sandtrap.mjs');

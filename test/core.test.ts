@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { parseSettings } from '../lambdas/core/config';
-import { detectFileType } from '../lambdas/core/file-type';
-import { digestStream } from '../lambdas/core/hashing';
-import { nextPollWait } from '../lambdas/core/polling';
-import { aggregate, bandOf } from '../lambdas/core/scoring';
-import type { EngineResult } from '../lambdas/core/schemas';
+import { parseSettings } from '../lambdas/core/config/runtime-config';
+import { detectFileType } from '../lambdas/core/triage/file-type';
+import { digestStream } from '../lambdas/core/triage/hashing';
+import { nextPollWait } from '../lambdas/core/engines/vendor/polling';
+import { aggregate, bandOf } from '../lambdas/core/contracts/scoring';
+import type { EngineResult } from '../lambdas/core/contracts/pipeline';
 
 describe('digestStream', () => {
   it('computes sha256, sha1, md5 and size in one pass over many chunks, keeping only the head', async () => {

@@ -3,17 +3,11 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as z from 'zod';
-import { ObjectCreatedEventSchema, VerdictDocumentSchema, type EngineResult } from '../lambdas/core/schemas';
-import type { VerdictRecord } from '../lambdas/core/store';
-import {
-  isEventOf,
-  reanalysisEvent,
-  reanalysisName,
-  waitForAnalysis,
-  type AnalysisTarget,
-} from '../local/deployed-analyses';
-import type { DeployedClients } from '../local/deployed-clients';
-import { registerDeployedCommands, type ConnectToStack } from '../local/deployed-commands';
+import { ObjectCreatedEventSchema, VerdictDocumentSchema, type EngineResult } from '../lambdas/core/contracts/pipeline';
+import type { VerdictRecord } from '../lambdas/core/store/verdict-store';
+import { isEventOf, reanalysisEvent, reanalysisName, waitForAnalysis, type AnalysisTarget } from '../deployed/analyses';
+import type { DeployedClients } from '../deployed/clients';
+import { registerDeployedCommands, type ConnectToStack } from '../cli/deployed-commands';
 import {
   AccessDeniedError,
   AwsCallError,
@@ -23,7 +17,7 @@ import {
   explainAwsError,
   NotASandtrapStackError,
   StackNotFoundError,
-} from '../local/deployed-errors';
+} from '../deployed/errors';
 import {
   failureOf,
   formatReportText,
@@ -31,10 +25,10 @@ import {
   progressLine,
   ProgressBar,
   REPORT_RENDERERS,
-} from '../local/deployed-format';
-import { findStack, type DeployedStack } from '../local/deployed-stack';
-import { submissionKeys } from '../local/deployed-submit';
-import { documentFromRecord, Sha256ArgSchema } from '../local/deployed-verdicts';
+} from '../cli/deployed-format';
+import { findStack, type DeployedStack } from '../deployed/stack';
+import { submissionKeys } from '../deployed/submit';
+import { documentFromRecord, Sha256ArgSchema } from '../deployed/verdicts';
 
 const SHA = 'a'.repeat(64);
 const STACK: DeployedStack = {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { DetonationReportSchema } from '../lambdas/core/detonation-report';
-import { DETAIL_TYPE_VERDICT, SampleVerdictDetailSchema } from '../lambdas/core/schemas';
+import { DetonationReportSchema } from '../lambdas/core/contracts/detonation-report';
+import { DETAIL_TYPE_VERDICT, SampleVerdictDetailSchema } from '../lambdas/core/contracts/pipeline';
 import { LocalPipeline } from '../local/runtime';
 
 describe('the detonation engine through the local state machine', () => {

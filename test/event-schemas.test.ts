@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { eventJsonSchemas } from '../lambdas/core/event-schemas';
+import { eventJsonSchemas } from '../lambdas/core/contracts/events';
 
 describe('committed event JSON Schemas', () => {
   it.each(Object.entries(eventJsonSchemas()))(

@@ -2,8 +2,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { Context } from 'aws-lambda';
-import { ENV } from '../lambdas/core/config';
-import { FAULT_INJECTION_ENV, faultInjectionFrom, faultsFor, objectKeyOf } from '../lambdas/core/fault-injection';
+import { ENV } from '../lambdas/core/config/runtime-config';
+import {
+  FAULT_INJECTION_ENV,
+  faultInjectionFrom,
+  faultsFor,
+  objectKeyOf,
+} from '../lambdas/core/runtime/fault-injection';
 import { SandtrapStack } from '../lib/sandtrap-stack';
 
 const injection = { keyPrefix: 'chaos/' };

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { DETAIL_TYPE_FAILED, DETAIL_TYPE_VERDICT } from '../lambdas/core/schemas';
+import { DETAIL_TYPE_FAILED, DETAIL_TYPE_VERDICT } from '../lambdas/core/contracts/pipeline';
 import type { FunctionId } from '../lib/steps';
 import { STATES } from '../lib/workflow';
-import type { ObjectCreatedEvent } from '../lambdas/core/schemas';
-import { CapeEmulator } from './emulators/cape';
-import type { EmulatorFault } from './emulators/emulator';
+import type { ObjectCreatedEvent } from '../lambdas/core/contracts/pipeline';
+import { CapeEmulator } from '../emulators/cape';
+import type { EmulatorFault } from '../emulators/emulator';
 import { startVendorHarness, type VendorHarness } from './support';
 
 /** A small seeded generator, so that a failing run can be replayed. */

@@ -6,9 +6,9 @@ import { pathToFileURL } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderHtmlReport, REPORT_CSP, type HtmlReportInput } from '../lambdas/core/html-report';
-import { CHROMIUM_PATH, launchChromium } from '../local/browser';
-import { htmlToPdf } from '../local/pdf';
+import { renderHtmlReport, REPORT_CSP, type HtmlReportInput } from '../lambdas/core/report/html-report';
+import { CHROMIUM_PATH, launchChromium } from '../cli/browser';
+import { htmlToPdf } from '../cli/pdf';
 import {
   benignTriageOnly,
   detonatedDropper,

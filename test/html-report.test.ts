@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { BEHAVIOR_KEYS } from '../lambdas/core/detonation-report';
-import { escapeHtml, escapeText, html, revealInvisible, safeHref, SafeHtml } from '../lambdas/core/html-escape';
-import { renderHtmlReport, REPORT_CSP } from '../lambdas/core/html-report';
+import { BEHAVIOR_KEYS } from '../lambdas/core/contracts/detonation-report';
+import { escapeHtml, escapeText, html, revealInvisible, safeHref, SafeHtml } from '../lambdas/core/report/html-escape';
+import { renderHtmlReport, REPORT_CSP } from '../lambdas/core/report/html-report';
 import {
   benignTriageOnly,
   detonatedDropper,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { gunzipSync } from 'node:zlib';
-import { getObjectTags } from '../lambdas/core/objects';
+import { getObjectTags } from '../lambdas/core/store/objects';
 import {
   DETAIL_TYPE_VERDICT,
   DETAIL_TYPE_VERDICT_CHANGED,
@@ -10,8 +10,8 @@ import {
   TAG_SCORE,
   TAG_VERDICT,
   VerdictDocumentSchema,
-} from '../lambdas/core/schemas';
-import { markerMalscore } from './emulators/cape';
+} from '../lambdas/core/contracts/pipeline';
+import { markerMalscore } from '../emulators/cape';
 import { STATES } from '../lib/workflow';
 import { getItem, startCapeHarness, type CapeHarness } from './support';
 

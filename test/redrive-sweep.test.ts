@@ -1,23 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import type { Log } from '../lambdas/core/deps';
-import type { ExecutionStarter } from '../lambdas/core/execution-starter';
+import type { Log } from '../lambdas/core/runtime/deps';
+import type { ExecutionStarter } from '../lambdas/core/sweep/execution-starter';
 import {
   DETAIL_TYPE_VERDICT,
   ObjectCreatedEventSchema,
   uploadIdOf,
   type ObjectCreatedEvent,
-} from '../lambdas/core/schemas';
-import type { ObjectVersion, VerdictStore } from '../lambdas/core/store';
+} from '../lambdas/core/contracts/pipeline';
+import type { ObjectVersion, VerdictStore } from '../lambdas/core/store/verdict-store';
 import {
   redriveExecutionName,
   sweepOptionsOf,
   sweepUploads,
   type SweepOptions,
   type SweepSummary,
-} from '../lambdas/core/sweep';
-import { loadSweepConfig } from '../lambdas/core/sweep-config';
+} from '../lambdas/core/sweep/sweep';
+import { loadSweepConfig } from '../lambdas/core/sweep/sweep-config';
 import { LocalPipeline } from '../local/runtime';
 
 const PREFIX = 'incoming/';

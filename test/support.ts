@@ -1,11 +1,11 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { Clock } from '../lambdas/core/clock';
-import type { VendorConfig } from '../lambdas/core/config';
+import type { Clock } from '../lambdas/core/contracts/clock';
+import type { VendorConfig } from '../lambdas/core/config/runtime-config';
 import type { SandtrapConfigInput } from '../lib/config';
 import { LocalPipeline, type LocalPipelineOptions } from '../local/runtime';
 import type { VirtualClock } from '../local/virtual-clock';
-import { CapeEmulator, type CapeEmulatorOptions } from './emulators/cape';
-import type { VendorEmulator } from './emulators/emulator';
+import { CapeEmulator, type CapeEmulatorOptions } from '../emulators/cape';
+import type { VendorEmulator } from '../emulators/emulator';
 
 /** The token the CAPE emulator demands and the pipeline reads from the environment. */
 export const CAPE_TOKEN = 'cape-test-token';

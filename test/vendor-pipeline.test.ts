@@ -1,8 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DETAIL_TYPE_VERDICT, SampleVerdictDetailSchema, VENDOR_IDS, type EngineStatus } from '../lambdas/core/schemas';
+import {
+  DETAIL_TYPE_VERDICT,
+  SampleVerdictDetailSchema,
+  VENDOR_IDS,
+  type EngineStatus,
+} from '../lambdas/core/contracts/pipeline';
 import { STATES } from '../lib/workflow';
-import type { EmulatorFault } from './emulators/emulator';
-import { EMULATORS } from './emulators';
+import type { EmulatorFault } from '../emulators/emulator';
+import { EMULATORS } from '../emulators';
 import { startVendorHarness, type VendorHarness } from './support';
 
 /** What each fault must end the engine with, for every vendor: the documented engine statuses. */

@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { getObjectTags } from '../lambdas/core/objects';
-import { DETAIL_TYPE_VERDICT, SampleVerdictDetailSchema, TAG_VERDICT } from '../lambdas/core/schemas';
+import { getObjectTags } from '../lambdas/core/store/objects';
+import { DETAIL_TYPE_VERDICT, SampleVerdictDetailSchema, TAG_VERDICT } from '../lambdas/core/contracts/pipeline';
 import { sessionsOfRoleArn } from '../lib/read-blocking';
 import { SandtrapStack } from '../lib/sandtrap-stack';
-import { CapeEmulator } from './emulators/cape';
+import { CapeEmulator } from '../emulators/cape';
 import { startVendorHarness } from './support';
 
 const ADMIN = 'arn:aws:iam::123456789012:role/SecurityAnalyst';

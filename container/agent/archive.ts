@@ -4,7 +4,7 @@ import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import yauzl from 'yauzl';
-import { detectFileType } from '../../lambdas/core/file-type';
+import { detectFileType } from '../../lambdas/core/triage/file-type';
 
 /**
  * Safe extraction of zip, tar and gzip samples. Every member name is checked before anything is

@@ -1,4 +1,4 @@
-import { REPORT_LIMITS } from '../../lambdas/core/detonation-report';
+import { REPORT_LIMITS } from '../../lambdas/core/contracts/detonation-report';
 
 /**
  * Bounds for values the sample controls, applied when they are recorded. A sample chooses its

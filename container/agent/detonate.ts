@@ -2,10 +2,8 @@ import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, open, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
-  parseAgentConfig,
   REPORT_LIMITS,
   RunNonceSchema,
-  type AgentConfig,
   type AppliedLimits,
   type Capabilities,
   type DetonationReport,
@@ -13,7 +11,8 @@ import {
   type EndReason,
   type LimitsHit,
   type SampleFacts,
-} from '../../lambdas/core/detonation-report';
+} from '../../lambdas/core/contracts/detonation-report';
+import { parseAgentConfig, type AgentConfig } from '../../lambdas/core/contracts/agent-config';
 import { FakeNetwork, type FakeNetworkLog } from './fakenet';
 import { downloadSample, TransferError, uploadReport } from './fetch';
 import { agentDirectory, ensureGuard, type GuardLog, probeGuard, readGuardLog } from './guard';
@@ -82,6 +81,16 @@ export function onAws(env: NodeJS.ProcessEnv): boolean {
 
 /** Where run directories, uid locks and the guard cache live unless the caller says otherwise. */
 export const DEFAULT_WORK_ROOT = '/var/lib/sandtrap';
+
+/**
+ * Makes the work root traversable (0711) whoever created it: the uid locks and the guard cache are
+ * made with their parents at 0700, and on a fresh host whichever comes first creates the root. A
+ * root the sandbox user cannot pass through keeps every sample out of its home, and no run starts.
+ */
+export async function prepareWorkRoot(workRoot: string): Promise<void> {
+  await mkdir(workRoot, { recursive: true, mode: 0o711 });
+  await chmod(workRoot, 0o711);
+}
 /** Output text that means an allocation failed under RLIMIT_AS. */
 const OUT_OF_MEMORY = /MemoryError|Cannot allocate memory|std::bad_alloc|out of memory/i;
 const END_PRIORITY: EndReason[] = ['timeout', 'limit', 'idle', 'exited', 'not-run'];
@@ -267,7 +276,7 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
     }
 
     phase = 'creating the run directory';
-    await mkdir(workRoot, { recursive: true, mode: 0o711 });
+    await prepareWorkRoot(workRoot);
     runDir = await mkdtemp(join(workRoot, 'run-'));
     await chmod(runDir, 0o711); // the sandbox user must pass through to its home, and see nothing else
     const privateDir = join(runDir, 'private');

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { DetonationReport } from '../../lambdas/core/detonation-report';
+import type { DetonationReport } from '../../lambdas/core/contracts/detonation-report';
 
 /**
  * Moves the sample in and the report out through presigned S3 URLs. The URLs are credentials: they

@@ -1,4 +1,4 @@
-import type { FileOperationKind } from '../../lambdas/core/detonation-report';
+import type { FileOperationKind } from '../../lambdas/core/contracts/detonation-report';
 import { PathResolver } from './path-resolver';
 import {
   decodeArgv,

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { chmod, chown, copyFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ArchiveMember, PreparationMethod } from '../../lambdas/core/detonation-report';
-import { detectFileType } from '../../lambdas/core/file-type';
+import type { ArchiveMember, PreparationMethod } from '../../lambdas/core/contracts/detonation-report';
+import { detectFileType } from '../../lambdas/core/triage/file-type';
 import { archiveKind, extractArchive, type ExtractedMember } from './archive';
 import { sweepUid, tool } from './run';
 

@@ -1,6 +1,5 @@
 import {
   REPORT_LIMITS,
-  type AgentConfig,
   type BoundedList,
   type Connection,
   type DnsQuery,
@@ -13,7 +12,8 @@ import {
   type ProcessRecord,
   type ResourceSample,
   type TlsServerName,
-} from '../../lambdas/core/detonation-report';
+} from '../../lambdas/core/contracts/detonation-report';
+import type { AgentConfig } from '../../lambdas/core/contracts/agent-config';
 import { Clip, offsetSeconds } from './bounded';
 import type { Observation, ProcessState } from './observations';
 import type { RawSample } from './run';

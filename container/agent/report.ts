@@ -13,7 +13,6 @@ import {
   RunNonceSchema,
   SampleFactsSchema,
   verdictOfScore,
-  type AgentConfig,
   type AppliedLimits,
   type Behavior,
   type BoundedList,
@@ -30,7 +29,8 @@ import {
   type ResourceSample,
   type SampleFacts,
   type Severity,
-} from '../../lambdas/core/detonation-report';
+} from '../../lambdas/core/contracts/detonation-report';
+import type { AgentConfig } from '../../lambdas/core/contracts/agent-config';
 import { Clip } from './bounded';
 import type { ActivityRecorder } from './recorder';
 import type { StaticStrings } from './static';

@@ -1,4 +1,4 @@
-import type { LimitsHit } from '../../lambdas/core/detonation-report';
+import type { LimitsHit } from '../../lambdas/core/contracts/detonation-report';
 import { sysvObjectsOfUid } from './kernel-objects';
 import { measureSandbox } from './sandbox-usage';
 import { type StorageUse, storageOfUid } from './storage';

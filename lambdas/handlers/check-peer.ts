@@ -1,7 +1,7 @@
-import { lambdaHandler } from '../core/lambda';
-import { decideAnalysis } from '../core/dedupe';
-import type { HandlerDeps } from '../core/deps';
-import { TriageOutcomeSchema, type TriageOutcome } from '../core/schemas';
+import { lambdaHandler } from '../core/runtime/lambda';
+import { decideAnalysis } from '../core/triage/dedupe';
+import type { HandlerDeps } from '../core/runtime/deps';
+import { TriageOutcomeSchema, type TriageOutcome } from '../core/contracts/pipeline';
 
 /** After a wait, looks again: the peer's verdict (`cached`), its lock released or expired (`analyze`), or wait on. */
 export function createCheckPeerHandler(deps: HandlerDeps) {

@@ -1,9 +1,9 @@
 import * as z from 'zod';
-import { lambdaHandler } from '../core/lambda';
-import type { HandlerDeps } from '../core/deps';
-import { collectDetonation } from '../core/detonation';
-import { RunNonceSchema } from '../core/detonation-report';
-import type { EngineResult } from '../core/schemas';
+import { lambdaHandler } from '../core/runtime/lambda';
+import type { HandlerDeps } from '../core/runtime/deps';
+import { collectDetonation } from '../core/engines/detonation/detonation-runs';
+import { RunNonceSchema } from '../core/contracts/detonation-report';
+import type { EngineResult } from '../core/contracts/pipeline';
 
 /** Prepare's output as the state carries it: the report's key and the nonce the report must echo. */
 export const CollectDetonationInputSchema = z.object({

@@ -1,9 +1,9 @@
 import * as z from 'zod';
-import { lambdaHandler } from '../core/lambda';
-import type { HandlerDeps } from '../core/deps';
-import { EngineResultSchema, SampleSchema, type FinalizeOutput } from '../core/schemas';
-import { finalizeVerdict } from '../core/verdicts';
-import { messageOf } from '../core/failures';
+import { lambdaHandler } from '../core/runtime/lambda';
+import type { HandlerDeps } from '../core/runtime/deps';
+import { EngineResultSchema, SampleSchema, type FinalizeOutput } from '../core/contracts/pipeline';
+import { finalizeVerdict } from '../core/verdict/finalize';
+import { messageOf } from '../core/verdict/failures';
 
 /** Longest engine reason kept: a caught Lambda error carries its whole stack trace. */
 const MAX_REASON = 500;

@@ -1,8 +1,8 @@
 import * as z from 'zod';
-import { lambdaHandler } from '../core/lambda';
-import type { HandlerDeps } from '../core/deps';
-import { prepareDetonation, type DetonationJob } from '../core/detonation';
-import { SampleSchema } from '../core/schemas';
+import { lambdaHandler } from '../core/runtime/lambda';
+import type { HandlerDeps } from '../core/runtime/deps';
+import { prepareDetonation, type DetonationJob } from '../core/engines/detonation/detonation-runs';
+import { SampleSchema } from '../core/contracts/pipeline';
 
 export const PrepareDetonationInputSchema = z.object({ sample: SampleSchema });
 

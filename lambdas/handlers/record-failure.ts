@@ -1,7 +1,7 @@
-import { lambdaHandler } from '../core/lambda';
-import type { HandlerDeps } from '../core/deps';
-import { recordFailure } from '../core/failures';
-import type { SampleAnalysisFailedDetail } from '../core/schemas';
+import { lambdaHandler } from '../core/runtime/lambda';
+import type { HandlerDeps } from '../core/runtime/deps';
+import { recordFailure } from '../core/verdict/failures';
+import type { SampleAnalysisFailedDetail } from '../core/contracts/pipeline';
 
 /** Records a failed analysis and returns the `Sample Analysis Failed` detail, and whether to publish it. */
 export function createRecordFailureHandler(deps: HandlerDeps) {

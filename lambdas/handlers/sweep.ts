@@ -1,8 +1,8 @@
-import type { HandlerDeps } from '../core/deps';
-import { StepFunctionsStarter, type ExecutionStarter } from '../core/execution-starter';
-import { lambdaHandler } from '../core/lambda';
-import { sweepOptionsOf, sweepUploads, type SweepSummary } from '../core/sweep';
-import { loadSweepConfig } from '../core/sweep-config';
+import type { HandlerDeps } from '../core/runtime/deps';
+import { StepFunctionsStarter, type ExecutionStarter } from '../core/sweep/execution-starter';
+import { lambdaHandler } from '../core/runtime/lambda';
+import { sweepOptionsOf, sweepUploads, type SweepSummary } from '../core/sweep/sweep';
+import { loadSweepConfig } from '../core/sweep/sweep-config';
 
 /** Where the sweep's configuration and executions come from; the deployed function's environment and Step Functions by default. */
 export interface SweepHandlerOptions {

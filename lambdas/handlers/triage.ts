@@ -1,20 +1,20 @@
 import * as z from 'zod';
-import { executionTimeoutSeconds } from '../core/config';
-import { lambdaHandler } from '../core/lambda';
-import type { HandlerDeps } from '../core/deps';
+import { executionTimeoutSeconds } from '../core/config/runtime-config';
+import { lambdaHandler } from '../core/runtime/lambda';
+import type { HandlerDeps } from '../core/runtime/deps';
 import {
   DuplicateEventError,
   EmptyObjectError,
   InvalidEventError,
   ObjectNotFoundError,
   ObjectTooLargeError,
-} from '../core/errors';
-import { detectFileType } from '../core/file-type';
-import { digestStream } from '../core/hashing';
-import { headObject, openObject, type ObjectRef } from '../core/objects';
-import { routeEngines } from '../core/routing';
-import { ObjectCreatedEventSchema, uploadIdOf, type Sample, type TriageOutcome } from '../core/schemas';
-import { decideAnalysis } from '../core/dedupe';
+} from '../core/contracts/analysis-errors';
+import { detectFileType } from '../core/triage/file-type';
+import { digestStream } from '../core/triage/hashing';
+import { headObject, openObject, type ObjectRef } from '../core/store/objects';
+import { routeEngines } from '../core/triage/routing';
+import { ObjectCreatedEventSchema, uploadIdOf, type Sample, type TriageOutcome } from '../core/contracts/pipeline';
+import { decideAnalysis } from '../core/triage/dedupe';
 
 /** Triage's input: the execution input (the S3 event) and the execution id, which owns the in-flight lock. */
 export const TriageInputSchema = z.object({ event: z.unknown(), owner: z.string().min(1) });

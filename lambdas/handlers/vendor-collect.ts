@@ -1,9 +1,9 @@
 import * as z from 'zod';
-import { lambdaHandler } from '../core/lambda';
+import { lambdaHandler } from '../core/runtime/lambda';
 import { createConnector } from '../vendors/registry';
-import type { HandlerDeps } from '../core/deps';
-import { SampleSchema, VendorJobSchema, type EngineResult } from '../core/schemas';
-import { collectVendorReport } from '../core/vendor-jobs';
+import type { HandlerDeps } from '../core/runtime/deps';
+import { SampleSchema, VendorJobSchema, type EngineResult } from '../core/contracts/pipeline';
+import { collectVendorReport } from '../core/engines/vendor/vendor-jobs';
 
 export const VendorCollectInputSchema = z.object({ job: VendorJobSchema, sample: SampleSchema });
 

@@ -1,9 +1,9 @@
 import * as z from 'zod';
-import { lambdaHandler } from '../core/lambda';
+import { lambdaHandler } from '../core/runtime/lambda';
 import { createConnector } from '../vendors/registry';
-import type { HandlerDeps } from '../core/deps';
-import { SampleSchema, VendorJobSchema, type VendorJob } from '../core/schemas';
-import { advanceVendorJob } from '../core/vendor-jobs';
+import type { HandlerDeps } from '../core/runtime/deps';
+import { SampleSchema, VendorJobSchema, type VendorJob } from '../core/contracts/pipeline';
+import { advanceVendorJob } from '../core/engines/vendor/vendor-jobs';
 
 export const VendorPollInputSchema = z.object({ job: VendorJobSchema, sample: SampleSchema });
 

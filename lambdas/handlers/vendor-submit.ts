@@ -1,9 +1,9 @@
 import * as z from 'zod';
-import { lambdaHandler } from '../core/lambda';
+import { lambdaHandler } from '../core/runtime/lambda';
 import { createConnector } from '../vendors/registry';
-import type { HandlerDeps } from '../core/deps';
-import { SampleSchema, VendorIdSchema, type VendorJob } from '../core/schemas';
-import { advanceVendorJob, newVendorJob } from '../core/vendor-jobs';
+import type { HandlerDeps } from '../core/runtime/deps';
+import { SampleSchema, VendorIdSchema, type VendorJob } from '../core/contracts/pipeline';
+import { advanceVendorJob, newVendorJob } from '../core/engines/vendor/vendor-jobs';
 
 export const VendorSubmitInputSchema = z.object({ engine: VendorIdSchema, sample: SampleSchema });
 

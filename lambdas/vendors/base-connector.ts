@@ -1,6 +1,6 @@
-import type { Clock } from '../core/clock';
-import type { VendorConfig } from '../core/config';
-import type { VendorId } from '../core/schemas';
+import type { Clock } from '../core/contracts/clock';
+import type { VendorConfig } from '../core/config/runtime-config';
+import type { VendorId } from '../core/contracts/pipeline';
 import type {
   ItemStatus,
   NativeReport,

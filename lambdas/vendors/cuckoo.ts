@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { clampScore } from '../core/scoring';
+import { clampScore } from '../core/contracts/scoring';
 import { BaseConnector } from './base-connector';
 import type {
   ConnectorInfo,

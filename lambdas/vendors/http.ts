@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import type { z } from 'zod';
-import type { VendorId } from '../core/schemas';
+import type { VendorId } from '../core/contracts/pipeline';
 import type { ConnectorContext } from '../core/connector/context';
 import type { RequestGate } from '../core/connector/request-gates';
 import {

@@ -1,5 +1,5 @@
-import { bandOf, DEFAULT_THRESHOLDS } from '../core/scoring';
-import type { NativeScore } from '../core/schemas';
+import { bandOf, DEFAULT_THRESHOLDS } from '../core/contracts/scoring';
+import type { NativeScore } from '../core/contracts/pipeline';
 import type { NormalisedScore } from '../core/connector/connector';
 
 /**

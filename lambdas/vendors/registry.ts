@@ -1,4 +1,4 @@
-import type { VendorId } from '../core/schemas';
+import type { VendorId } from '../core/contracts/pipeline';
 import { capeConnectorInfo } from './cape';
 import type { ConnectorInfo, SandboxConnector } from '../core/connector/connector';
 import type { ConnectorContext } from '../core/connector/context';

@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DetonationReportSchema, type BehaviorKey, type DetonationReport } from '../../lambdas/core/detonation-report';
+import {
+  DetonationReportSchema,
+  type BehaviorKey,
+  type DetonationReport,
+} from '../../lambdas/core/contracts/detonation-report';
 import { gzip, makeTar } from './archives';
 import { detonate, inParallel, indicatorIds, PresignedStandIn, SAMPLES } from './harness';
 

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { verdictOfScore } from '../../lambdas/core/contracts/detonation-report';
 import {
   AgentConfigError,
   AgentConfigSchema,
   DEFAULT_SYSCALL_FILTER,
   parseAgentConfig,
-  verdictOfScore,
-} from '../../lambdas/core/detonation-report';
+} from '../../lambdas/core/contracts/agent-config';
 import { onAws } from '../../container/agent';
 import { scoreBehavior, emptyBehavior } from '../../container/agent/report';
 

@@ -3,16 +3,16 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { DetonationReport } from '../../lambdas/core/detonation-report';
+import type { DetonationReport } from '../../lambdas/core/contracts/detonation-report';
 import { DETONATION_ENV } from '../../lib/contracts';
 import { DETONATION_TASK_SETTINGS, type DetonationTaskSettings } from '../../lib/detonation-task';
-import { dockerEngineAnswers, ensureDetonationImage } from '../../local/detonation-image';
+import { dockerEngineAnswers, ensureDetonationImage } from '../../local/detonation/image';
 import { DEFAULT_WORK_ROOT } from '../../container/agent/detonate';
 import { processesOfUid } from '../../container/agent/procfs';
 import { PROCESS_LIMIT, sweepUid } from '../../container/agent/run';
 import { leaseSandboxUser } from '../../container/agent/sandbox-user';
-import { BOX_PATHS, dockerDetonator, dockerRunArgs, SANDBOX_UID_ENV } from '../../local/docker-detonator';
-import { hostDetonator, selectDetonator } from '../../local/detonators';
+import { BOX_PATHS, dockerDetonator, dockerRunArgs, SANDBOX_UID_ENV } from '../../local/detonation/docker-detonator';
+import { hostDetonator, selectDetonator } from '../../local/detonation/select';
 import { detonationEnvOf } from '../e2e/harness/ecs-data-plane';
 import { Canaries, detonateThrough } from '../redteam/harness';
 import { indicatorIds, PresignedStandIn, SAMPLES } from './harness';
@@ -117,12 +117,12 @@ describe('selectDetonator', () => {
   async function selectionWith(engine: boolean, imageProblem: string | undefined) {
     vi.resetModules();
     vi.doMock('../../local/detonation-image', async (importOriginal) => ({
-      ...(await importOriginal<typeof import('../../local/detonation-image')>()),
+      ...(await importOriginal<typeof import('../../local/detonation/image')>()),
       dockerEngineAnswers: () => engine,
       detonationImageUnavailable: () => imageProblem,
     }));
     try {
-      const { selectDetonator: select } = await import('../../local/detonators');
+      const { selectDetonator: select } = await import('../../local/detonation/select');
       return { auto: select('auto'), docker: select('docker'), host: select('host') };
     } finally {
       vi.doUnmock('../../local/detonation-image');

@@ -3,11 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import {
-  DetonationReportSchema,
-  type AgentConfigInput,
-  type DetonationReport,
-} from '../../lambdas/core/detonation-report';
+import { DetonationReportSchema, type DetonationReport } from '../../lambdas/core/contracts/detonation-report';
+import type { AgentConfigInput } from '../../lambdas/core/contracts/agent-config';
 import { runDetonation } from '../../container/agent';
 
 /** The repository's samples directory. */

@@ -5,11 +5,11 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DetonationReport, DetonationReportSchema } from '../../lambdas/core/detonation-report';
-import { boxFailureReport } from '../../local/box-failure-report';
-import { hostDetonator, selectDetonator } from '../../local/detonators';
+import { type DetonationReport, DetonationReportSchema } from '../../lambdas/core/contracts/detonation-report';
+import { boxFailureReport } from '../../local/detonation/box-failure-report';
+import { hostDetonator, selectDetonator } from '../../local/detonation/select';
 import { ensureGuard } from '../../container/agent/guard';
-import { HOST_STATE_ROOT, prepareBox, probeBoxSupport, runInBox } from '../../local/host-sandbox';
+import { HOST_STATE_ROOT, prepareBox, probeBoxSupport, runInBox } from '../../local/detonation/host-sandbox';
 import { detonateThrough } from '../redteam/harness';
 import { PresignedStandIn } from './harness';
 

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DetonationReport } from '../../lambdas/core/detonation-report';
+import type { DetonationReport } from '../../lambdas/core/contracts/detonation-report';
 import { detonate, indicatorIds, PresignedStandIn, SAMPLES } from './harness';
 
 /**

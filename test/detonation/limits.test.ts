@@ -2,7 +2,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DetonationReport } from '../../lambdas/core/detonation-report';
+import type { DetonationReport } from '../../lambdas/core/contracts/detonation-report';
 import { processesOfUid } from '../../container/agent/procfs';
 import { PROCESS_LIMIT } from '../../container/agent/run';
 import { FIRST_SANDBOX_UID } from '../../container/agent/sandbox-user';

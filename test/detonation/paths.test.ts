@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { BehaviorKey } from '../../lambdas/core/detonation-report';
+import type { BehaviorKey } from '../../lambdas/core/contracts/detonation-report';
 import { TraceParser } from '../../container/agent';
 import { TraceCollector, type Observation } from '../../container/agent/observations';
 import { PathResolver, type ProcessView } from '../../container/agent/path-resolver';

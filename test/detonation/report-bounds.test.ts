@@ -4,11 +4,11 @@ import { describe, expect, it } from 'vitest';
 import {
   BEHAVIOR_KEYS,
   DetonationReportSchema,
-  parseAgentConfig,
   REPORT_LIMITS,
   type Behavior,
   type Indicator,
-} from '../../lambdas/core/detonation-report';
+} from '../../lambdas/core/contracts/detonation-report';
+import { parseAgentConfig } from '../../lambdas/core/contracts/agent-config';
 import { Clip } from '../../container/agent/bounded';
 import { declaredLength, FakeNetwork } from '../../container/agent/fakenet';
 import type { Observation, ProcessState } from '../../container/agent/observations';

@@ -8,10 +8,11 @@ import {
   nonceMatches,
   prepareDetonation,
   URL_GRACE_SECONDS,
-} from '../../lambdas/core/detonation';
-import { parseAgentConfig, type DetonationReport } from '../../lambdas/core/detonation-report';
-import type { HandlerDeps } from '../../lambdas/core/deps';
-import type { Sample } from '../../lambdas/core/schemas';
+} from '../../lambdas/core/engines/detonation/detonation-runs';
+import type { DetonationReport } from '../../lambdas/core/contracts/detonation-report';
+import { parseAgentConfig } from '../../lambdas/core/contracts/agent-config';
+import type { HandlerDeps } from '../../lambdas/core/runtime/deps';
+import type { Sample } from '../../lambdas/core/contracts/pipeline';
 import { CollectDetonationInputSchema } from '../../lambdas/handlers/collect-detonation';
 import { assembleReport, emptyBehavior, noLimitsHit } from '../../container/agent/report';
 import { detonate, PresignedStandIn } from './harness';

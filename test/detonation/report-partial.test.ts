@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DetonationReportSchema } from '../../lambdas/core/detonation-report';
+import { DetonationReportSchema } from '../../lambdas/core/contracts/detonation-report';
 import { detonate, indicatorIds, PresignedStandIn } from './harness';
 
 // The agent fails after the sample ran: reading the network guard's log throws. Everything observed

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SYSCALL_FILTER, parseAgentConfig } from '../../lambdas/core/detonation-report';
+import { DEFAULT_SYSCALL_FILTER, parseAgentConfig } from '../../lambdas/core/contracts/agent-config';
 import { RuleEngine } from '../../container/agent/rules';
 import { TraceParser, type TraceEvent } from '../../container/agent';
 import { TraceCollector, type Observation } from '../../container/agent/observations';

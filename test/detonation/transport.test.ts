@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { downloadSample, TransferError, uploadReport } from '../../container/agent/fetch';
-import type { DetonationReport } from '../../lambdas/core/detonation-report';
+import type { DetonationReport } from '../../lambdas/core/contracts/detonation-report';
 
 // The boxed detonators (host namespaces, Docker with no network) hand the agent files, not URLs.
 describe('the agent transport over file: URLs', () => {

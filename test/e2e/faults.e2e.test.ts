@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { DETAIL_TYPE_FAILED, DETAIL_TYPE_VERDICT } from '../../lambdas/core/schemas';
-import { waitForAnalysis, type AnalysisEnd } from '../../local/deployed-analyses';
-import { createDeployedClients, destroyDeployedClients, type DeployedClients } from '../../local/deployed-clients';
-import type { DeployedStack } from '../../local/deployed-stack';
-import { uploadFile, type Submission } from '../../local/deployed-submit';
+import { DETAIL_TYPE_FAILED, DETAIL_TYPE_VERDICT } from '../../lambdas/core/contracts/pipeline';
+import { waitForAnalysis, type AnalysisEnd } from '../../deployed/analyses';
+import { createDeployedClients, destroyDeployedClients, type DeployedClients } from '../../deployed/clients';
+import type { DeployedStack } from '../../deployed/stack';
+import { uploadFile, type Submission } from '../../deployed/submit';
 import { createE2eClients, destroyE2eClients, type E2eClients } from './harness/aws';
 import type { E2eContext } from './harness/context';
 import { EventInbox } from './harness/sqs';
@@ -87,7 +87,7 @@ describe.skipIf(!provided)(
           uploads.push(await uploadFile(deployed, stack, file, `e2e/faults/${run}/${index}-${fault}.txt`));
         }
         // Functions that throw mid-analysis and DynamoDB that throttles, each for one upload (the stack's
-        // fault injection reads the step from the key; see lambdas/core/fault-injection.ts).
+        // fault injection reads the step from the key; see lambdas/core/runtime/fault-injection.ts).
         for (const [fault] of INJECTED) {
           const file = join(dir, `${fault}.txt`);
           writeFileSync(file, `injected ${fault}, run ${run}\n`);

@@ -2,7 +2,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import type { SandtrapConfigInput } from '../../lib/config';
-import { stackFromOutputs } from '../../local/deployed-stack';
+import { stackFromOutputs } from '../../deployed/stack';
 import { createE2eClients, destroyE2eClients, putVendorSecrets } from './harness/aws';
 import { bootstrap, deploy, synth, type CdkRun } from './harness/cdk';
 import type { E2eContext } from './harness/context';

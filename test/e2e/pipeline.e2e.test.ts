@@ -18,7 +18,7 @@ import {
   TAG_VERDICT,
   VerdictDocumentSchema,
   type VerdictDocument,
-} from '../../lambdas/core/schemas';
+} from '../../lambdas/core/contracts/pipeline';
 import { createE2eClients, destroyE2eClients, type E2eClients } from './harness/aws';
 import { runSandtrap } from './harness/cli';
 import type { E2eContext } from './harness/context';

@@ -14,7 +14,12 @@ import {
 import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { TAG_SCORE, TAG_VERDICT, VerdictDocumentSchema, type VerdictDocument } from '../../lambdas/core/schemas';
+import {
+  TAG_SCORE,
+  TAG_VERDICT,
+  VerdictDocumentSchema,
+  type VerdictDocument,
+} from '../../lambdas/core/contracts/pipeline';
 import { createE2eClients, destroyE2eClients, e2eClientConfig, type E2eClients } from './harness/aws';
 import { runSandtrap } from './harness/cli';
 import type { E2eContext } from './harness/context';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DetonationReportSchema } from '../../lambdas/core/detonation-report';
+import { DetonationReportSchema } from '../../lambdas/core/contracts/detonation-report';
 import { gzip, gzipOfZeros, makeTar, tarHeaderWithRawSize } from '../detonation/archives';
 import { FAST, PresignedStandIn } from '../detonation/harness';
 import { detonateThrough, detonatorsUnderTest } from './harness';

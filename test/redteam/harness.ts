@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import type { AgentConfigInput, DetonationReport } from '../../lambdas/core/detonation-report';
+import type { DetonationReport } from '../../lambdas/core/contracts/detonation-report';
+import type { AgentConfigInput } from '../../lambdas/core/contracts/agent-config';
 import { DETONATION_ENV } from '../../lib/contracts';
-import { type Detonator, dockerDetonator, hostDetonator, selectDetonator } from '../../local/detonators';
+import { type Detonator, dockerDetonator, hostDetonator, selectDetonator } from '../../local/detonation/select';
 import { FAST, type PresignedStandIn } from '../detonation/harness';
 
 /**

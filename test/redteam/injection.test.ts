@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DetonationReport } from '../../lambdas/core/detonation-report';
+import type { DetonationReport } from '../../lambdas/core/contracts/detonation-report';
 import { PresignedStandIn } from '../detonation/harness';
 import { detonateThrough, detonatorsUnderTest } from './harness';
 

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentConfigInput, DetonationReport } from '../../lambdas/core/detonation-report';
+import type { DetonationReport } from '../../lambdas/core/contracts/detonation-report';
+import type { AgentConfigInput } from '../../lambdas/core/contracts/agent-config';
 import { PresignedStandIn, SAMPLES } from '../detonation/harness';
 import { detonateThrough, detonatorsUnderTest } from './harness';
 

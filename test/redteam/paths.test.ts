@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DetonationReport } from '../../lambdas/core/detonation-report';
+import type { DetonationReport } from '../../lambdas/core/contracts/detonation-report';
 import { indicatorIds, PresignedStandIn } from '../detonation/harness';
 import { detonateThrough, detonatorsUnderTest } from './harness';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DetonationReportSchema, REPORT_LIMITS } from '../../lambdas/core/detonation-report';
+import { DetonationReportSchema, REPORT_LIMITS } from '../../lambdas/core/contracts/detonation-report';
 import { FAST, PresignedStandIn } from '../detonation/harness';
 import { Canaries, detonateThrough, detonatorsUnderTest } from './harness';
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSettings } from '../../lambdas/core/config';
+import { parseSettings } from '../../lambdas/core/config/runtime-config';
 import { CapeConnector } from '../../lambdas/vendors/cape';
 import { closeHttpPools } from '../../lambdas/vendors/http';
-import { CapeEmulator } from '../emulators/cape';
+import { CapeEmulator } from '../../emulators/cape';
 import { TestClock, sample as testSample } from './support';
 
 const sample = (content: string, fileName = 'sample.js') => testSample(content, fileName);

@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { VendorId } from '../../lambdas/core/schemas';
+import type { VendorId } from '../../lambdas/core/contracts/pipeline';
 import type { ConnectorCapability, ConnectorInfo, SandboxConnector } from '../../lambdas/core/connector/connector';
 import type { ConnectorContext } from '../../lambdas/core/connector/context';
 import { RateLimitedError } from '../../lambdas/core/connector/errors';
-import type { EmulatorFault, VendorEmulator } from '../emulators/emulator';
-import { EMULATORS } from '../emulators/index';
+import type { EmulatorFault, VendorEmulator } from '../../emulators/emulator';
+import { EMULATORS } from '../../emulators/index';
 import { sample, TestClock, testVendorConfig } from './support';
 
 /** What the contract needs to know of one connector. */

@@ -2,8 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CuckooConnector } from '../../lambdas/vendors/cuckoo';
 import { closeHttpPools } from '../../lambdas/vendors/http';
 import { TestClock, fixture, readAll, sample, testVendorConfig } from './support';
-import { CuckooEmulator } from '../emulators/cuckoo';
-import { EmulatorServer } from '../emulators/server';
+import { CuckooEmulator } from '../../emulators/cuckoo';
+import { EmulatorServer } from '../../emulators/server';
 
 const TOKEN = 'cuckoo-test-token';
 

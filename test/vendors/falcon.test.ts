@@ -2,8 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FalconConnector } from '../../lambdas/vendors/falcon';
 import { closeHttpPools } from '../../lambdas/vendors/http';
 import { TestClock, fixture, readAll, sample, testVendorConfig } from './support';
-import { FalconEmulator } from '../emulators/falcon';
-import { EmulatorServer } from '../emulators/server';
+import { FalconEmulator } from '../../emulators/falcon';
+import { EmulatorServer } from '../../emulators/server';
 
 const KEY = 'falcon-test-key';
 

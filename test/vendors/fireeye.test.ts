@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSettings } from '../../lambdas/core/config';
+import { parseSettings } from '../../lambdas/core/config/runtime-config';
 import { FireeyeConnector } from '../../lambdas/vendors/fireeye';
 import { closeHttpPools } from '../../lambdas/vendors/http';
-import { FireeyeEmulator, type FireeyeEmulatorOptions } from '../emulators/fireeye';
+import { FireeyeEmulator, type FireeyeEmulatorOptions } from '../../emulators/fireeye';
 import { TestClock, fixture, sample as testSample, readAll as text } from './support';
 
 const sample = (content: string, fileName = 'dropper.exe') => testSample(content, fileName);

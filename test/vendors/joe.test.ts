@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { VendorConfigSchema } from '../../lambdas/core/config';
+import { VendorConfigSchema } from '../../lambdas/core/config/runtime-config';
 import { closeHttpPools } from '../../lambdas/vendors/http';
 import { TestClock, fixture, readAll, sample } from './support';
 import { JoeConnector } from '../../lambdas/vendors/joe';
-import { JoeEmulator } from '../emulators/joe';
-import { EmulatorServer } from '../emulators/server';
+import { JoeEmulator } from '../../emulators/joe';
+import { EmulatorServer } from '../../emulators/server';
 
 const KEY = 'joe-test-key';
 

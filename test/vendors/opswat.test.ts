@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSettings } from '../../lambdas/core/config';
+import { parseSettings } from '../../lambdas/core/config/runtime-config';
 import { closeHttpPools } from '../../lambdas/vendors/http';
 import { OpswatConnector } from '../../lambdas/vendors/opswat';
-import { OpswatEmulator } from '../emulators/opswat';
+import { OpswatEmulator } from '../../emulators/opswat';
 import { TestClock, fixture, sample as testSample, readJson as json } from './support';
 
 const sample = (content: string, fileName = 'bad_file.exe') => testSample(content, fileName);

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { type VendorConfig, VendorConfigSchema } from '../../lambdas/core/config';
-import type { VendorId } from '../../lambdas/core/schemas';
+import { type VendorConfig, VendorConfigSchema } from '../../lambdas/core/config/runtime-config';
+import type { VendorId } from '../../lambdas/core/contracts/pipeline';
 import type { NativeReport, SampleSource } from '../../lambdas/core/connector/connector';
 
 // Shared by the connector tests: a hand-moved clock, a sample source, report reading, fixtures.

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSettings } from '../../lambdas/core/config';
+import { parseSettings } from '../../lambdas/core/config/runtime-config';
 import { closeHttpPools } from '../../lambdas/vendors/http';
 import { TriageConnector } from '../../lambdas/vendors/triage';
-import { TriageEmulator } from '../emulators/triage';
+import { TriageEmulator } from '../../emulators/triage';
 import { TestClock, fixture, sample as testSample, readJson as json } from './support';
 
 const sample = (content: string, fileName = 'KfhizGC7.ps1') => testSample(content, fileName);

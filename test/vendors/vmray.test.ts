@@ -2,8 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { closeHttpPools } from '../../lambdas/vendors/http';
 import { TestClock, fixture, readAll, sample, testVendorConfig } from './support';
 import { topRanked, VmrayConnector, type VmrayAnalysis } from '../../lambdas/vendors/vmray';
-import { EmulatorServer } from '../emulators/server';
-import { VmrayEmulator } from '../emulators/vmray';
+import { EmulatorServer } from '../../emulators/server';
+import { VmrayEmulator } from '../../emulators/vmray';
 
 const KEY = 'vmray-test-key';
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSettings } from '../../lambdas/core/config';
+import { parseSettings } from '../../lambdas/core/config/runtime-config';
 import { closeHttpPools } from '../../lambdas/vendors/http';
 import { WildfireConnector } from '../../lambdas/vendors/wildfire';
-import { WildfireEmulator } from '../emulators/wildfire';
+import { WildfireEmulator } from '../../emulators/wildfire';
 import { TestClock, sample as testSample, readAll as text } from './support';
 
 const sample = (content: string, fileName = 'invoice.exe') => testSample(content, fileName);

@@ -1,4 +1,9 @@
-import { BEHAVIOR_KEYS, REPORT_LIMITS, type Behavior, type Indicator } from '../../../lambdas/core/detonation-report';
+import {
+  BEHAVIOR_KEYS,
+  REPORT_LIMITS,
+  type Behavior,
+  type Indicator,
+} from '../../../lambdas/core/contracts/detonation-report';
 import type { Observation } from '../observations';
 import { cryptominingRules } from './cryptomining';
 import { dataHarvestingRules } from './data-harvesting';

@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import type { BehaviorKey, Severity } from '../../../lambdas/core/detonation-report';
+import type { BehaviorKey, Severity } from '../../../lambdas/core/contracts/detonation-report';
 import type { FileObservation, Observation } from '../observations';
 
 /**

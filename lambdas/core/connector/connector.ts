@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { NativeScore, Verdict, VendorId } from '../schemas';
+import type { NativeScore, Verdict, VendorId } from '../contracts/pipeline';
 import type { ConnectorContext } from './context';
 
 /** A sample as a connector sees it: metadata plus a way to stream its bytes (never buffered whole). */

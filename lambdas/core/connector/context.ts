@@ -1,5 +1,5 @@
-import type { Clock } from '../clock';
-import type { VendorConfig } from '../config';
+import type { Clock } from '../contracts/clock';
+import type { VendorConfig } from '../config/runtime-config';
 import type { RequestGate } from './request-gates';
 
 /**

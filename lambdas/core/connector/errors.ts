@@ -1,4 +1,4 @@
-import type { VendorId } from '../schemas';
+import type { VendorId } from '../contracts/pipeline';
 
 /** Base class of every failure a vendor connector reports; `name` is what Step Functions retries and catches on. */
 export class VendorError extends Error {

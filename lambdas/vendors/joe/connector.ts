@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import { clampScore, clampToBand, VERDICT_BANDS } from '../../core/scoring';
-import type { Verdict } from '../../core/schemas';
+import { clampScore, clampToBand, VERDICT_BANDS } from '../../core/contracts/scoring';
+import type { Verdict } from '../../core/contracts/pipeline';
 import { BaseConnector } from '../base-connector';
 import type {
   ConnectorInfo,

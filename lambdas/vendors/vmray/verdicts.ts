@@ -1,5 +1,5 @@
-import { clampScore, clampToBand } from '../../core/scoring';
-import type { Verdict } from '../../core/schemas';
+import { clampScore, clampToBand } from '../../core/contracts/scoring';
+import type { Verdict } from '../../core/contracts/pipeline';
 import type { NormalisedScore } from '../../core/connector/connector';
 import { bandedScore } from '../normalised-score';
 import type { VmrayAnalysis } from './wire';

@@ -10,7 +10,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
-import { createClients, destroyClients, type AwsClients } from '../../../lambdas/core/clients';
+import { createClients, destroyClients, type AwsClients } from '../../../lambdas/core/runtime/clients';
 import { ministackAwsEnv } from './ministack';
 
 /** Every SDK client the harness and the tests use, all pointed at one endpoint. */

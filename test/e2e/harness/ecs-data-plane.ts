@@ -7,7 +7,7 @@ import {
   type Task,
 } from '@aws-sdk/client-ecs';
 import { DETONATION_ENV } from '../../../lib/contracts';
-import { dockerDetonator } from '../../../local/docker-detonator';
+import { dockerDetonator } from '../../../local/detonation/docker-detonator';
 
 /** One detonation task as the data plane hands it to the host: what the container would have read from its environment. */
 export interface DetonationTaskRequest {

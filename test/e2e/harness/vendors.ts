@@ -1,10 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Clock } from '../../../lambdas/core/clock';
-import type { VendorConfig } from '../../../lambdas/core/config';
-import { CapeEmulator, markerMalscore } from '../../emulators/cape';
-import { EMULATOR_FAULTS, type EmulatorFault, type VendorEmulator } from '../../emulators/emulator';
-import { EMULATORS } from '../../emulators/index';
+import type { Clock } from '../../../lambdas/core/contracts/clock';
+import type { VendorConfig } from '../../../lambdas/core/config/runtime-config';
+import { CapeEmulator, markerMalscore } from '../../../emulators/cape';
+import { EMULATOR_FAULTS, type EmulatorFault, type VendorEmulator } from '../../../emulators/emulator';
+import { EMULATORS } from '../../../emulators/index';
 import { SFN_WAIT_SCALE } from './ministack';
 
 /**

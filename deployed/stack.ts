@@ -1,0 +1,60 @@
+import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { STACK_OUTPUTS } from '../lib/contracts';
+import type { DeployedClients } from './clients';
+import { awsCall, NotASandtrapStackError, StackNotFoundError, type AwsCall } from './errors';
+
+/** A deployed pipeline, as its CloudFormation outputs describe it. */
+export interface DeployedStack {
+  name: string;
+  ingestBucket: string;
+  reportsBucket: string;
+  table: string;
+  stateMachineArn: string;
+  bus: string;
+}
+
+/** Builds the description of an AWS call for error messages. */
+export function callOn(clients: Pick<DeployedClients, 'region' | 'endpoint'>, action: string, target: string): AwsCall {
+  return { action, target, region: clients.region, ...(clients.endpoint ? { endpoint: clients.endpoint } : {}) };
+}
+
+/** Reads a stack's outputs into a {@link DeployedStack}, naming any Sandtrap output it lacks. */
+export function stackFromOutputs(
+  name: string,
+  status: string | undefined,
+  outputs: { OutputKey?: string; OutputValue?: string }[],
+): DeployedStack {
+  const byKey = new Map(outputs.map((o) => [o.OutputKey, o.OutputValue]));
+  const missing = Object.values(STACK_OUTPUTS).filter((key) => !byKey.get(key));
+  if (missing.length > 0) throw new NotASandtrapStackError(name, status, missing);
+  const value = (key: string) => byKey.get(key) as string;
+  return {
+    name,
+    ingestBucket: value(STACK_OUTPUTS.ingestBucket),
+    reportsBucket: value(STACK_OUTPUTS.reportsBucket),
+    table: value(STACK_OUTPUTS.table),
+    stateMachineArn: value(STACK_OUTPUTS.stateMachine),
+    bus: value(STACK_OUTPUTS.bus),
+  };
+}
+
+/** CloudFormation's answer for a stack that does not exist (a ValidationError, not a 404). */
+function isMissingStack(error: unknown): boolean {
+  const e = error as { name?: string; message?: string };
+  return e?.name === 'ValidationError' && /does not exist/i.test(e.message ?? '');
+}
+
+/** Finds a deployed Sandtrap stack by name through its CloudFormation outputs. */
+export async function findStack(clients: DeployedClients, name: string): Promise<DeployedStack> {
+  const answer = await awsCall(callOn(clients, 'cloudformation:DescribeStacks', `stack ${name}`), async () => {
+    try {
+      return await clients.cfn.send(new DescribeStacksCommand({ StackName: name }));
+    } catch (error) {
+      if (isMissingStack(error)) throw new StackNotFoundError(name, clients.region);
+      throw error;
+    }
+  });
+  const stack = answer.Stacks?.[0];
+  if (!stack) throw new StackNotFoundError(name, clients.region);
+  return stackFromOutputs(name, stack.StackStatus, stack.Outputs ?? []);
+}

@@ -1,0 +1,133 @@
+import type { VendorConfig } from '../lambdas/core/config/runtime-config';
+import type { VendorId } from '../lambdas/core/contracts/pipeline';
+import { type EmulatorFault, type EmulatorOptions, FaultSwitch, type VendorEmulator } from './emulator';
+import { EmulatorServer, type EmulatorRequest, type EmulatorResponse } from './server';
+
+/** The faults answered before a request reaches the vendor's routes, each in the vendor's own format. */
+export type GatewayFault = 'bad-key' | 'rate-limited' | 'quota' | 'server-error' | 'malformed';
+
+const GATEWAY_FAULTS: ReadonlySet<EmulatorFault> = new Set<GatewayFault>([
+  'rate-limited',
+  'quota',
+  'server-error',
+  'malformed',
+]);
+
+/** Where an emulator's API lives and how the pipeline is configured to reach it. */
+export interface EmulatorEndpoint {
+  /** The API's path below the server's origin, e.g. `/apiv2/`. */
+  apiPath: string;
+  /** The secret the emulator requires, as the connector is given it; none: anonymous access. */
+  credentials: string | undefined;
+  /** Vendor options the pipeline needs to talk to this emulator (Joe's terms acceptance, say). */
+  options?: VendorConfig['options'];
+}
+
+/**
+ * What every vendor emulator does the same way: a loopback server, the fault switch, the pipeline
+ * configuration and credentials that point at it, and a request template (fault → key check → the
+ * vendor's fault answers → its routes → slow or truncated delivery). An emulator supplies its wire
+ * hooks: `keyRefused`, `faultAnswer` and `route`, or its own `handle` where the vendor's order differs.
+ */
+export abstract class BaseEmulator<O extends EmulatorOptions = EmulatorOptions> implements VendorEmulator {
+  abstract readonly vendor: VendorId;
+  readonly server: EmulatorServer;
+  protected readonly faults = new FaultSwitch();
+  /** Chooses a fault per request when set (random fault injection); the fault switch applies otherwise. */
+  faultFor?: (path: string) => EmulatorFault;
+  /** `http://127.0.0.1:<port>` once started. */
+  origin = '';
+
+  constructor(
+    protected readonly options: O,
+    private readonly endpoint: EmulatorEndpoint,
+  ) {
+    this.server = new EmulatorServer((req) => this.handle(req));
+  }
+
+  /** The API base URL the connector is configured with. */
+  get baseUrl(): string {
+    return `${this.origin}${this.endpoint.apiPath}`;
+  }
+
+  async start(): Promise<string> {
+    this.origin = await this.server.start();
+    return this.baseUrl;
+  }
+
+  stop(): Promise<void> {
+    return this.server.stop();
+  }
+
+  setFault(fault: EmulatorFault, count?: number): void {
+    this.faults.set(fault, count);
+  }
+
+  abstract get submissions(): number;
+
+  vendorConfig() {
+    return {
+      id: this.vendor,
+      baseUrl: this.baseUrl,
+      secret: this.endpoint.credentials === undefined ? { anonymous: true as const } : { env: this.secretEnv() },
+      ...(this.endpoint.options ? { options: this.endpoint.options } : {}),
+    };
+  }
+
+  credentialsEnv(): Record<string, string> {
+    return this.endpoint.credentials === undefined ? {} : { [this.secretEnv()]: this.endpoint.credentials };
+  }
+
+  /** Requests to a path containing `fragment` (and of `method`, when given). */
+  count(fragment: string, method?: string): number {
+    return this.server.requests.filter((r) => r.path.includes(fragment) && (!method || r.method === method)).length;
+  }
+
+  /** The fault this request meets. */
+  protected takeFault(req: EmulatorRequest): EmulatorFault {
+    return this.faultFor?.(req.url.pathname) ?? this.faults.take();
+  }
+
+  protected async handle(req: EmulatorRequest): Promise<EmulatorResponse> {
+    const fault = this.takeFault(req);
+    if (fault === 'bad-key' || this.keyRefused(req)) return this.faultAnswer('bad-key') as EmulatorResponse;
+    const early = GATEWAY_FAULTS.has(fault) ? this.faultAnswer(fault as GatewayFault) : undefined;
+    if (early) return early;
+    return this.delivered(await this.route(req, fault), fault);
+  }
+
+  /** True when the request does not carry the credentials the emulator requires. */
+  protected keyRefused(_req: EmulatorRequest): boolean {
+    return false;
+  }
+
+  /** The vendor's answer to a fault met before routing; undefined: the route answers it (quota on submit, say). */
+  protected faultAnswer(_fault: GatewayFault): EmulatorResponse | undefined {
+    return undefined;
+  }
+
+  /** The vendor's answer to a request that passed the key check and the gateway faults; unknown paths are 404. */
+  protected async route(_req: EmulatorRequest, _fault: EmulatorFault): Promise<EmulatorResponse> {
+    return htmlPage(404, 'Not Found');
+  }
+
+  /** Delivers a route's answer, slowly or cut short when the fault says so. */
+  protected delivered(answer: EmulatorResponse, fault: EmulatorFault): EmulatorResponse {
+    if (fault === 'slow') return { ...answer, delayMs: 5_000 };
+    if (fault === 'truncated') return { ...answer, truncateAt: 10 };
+    return answer;
+  }
+
+  private secretEnv(): string {
+    return `SANDTRAP_${this.vendor.toUpperCase()}_API_KEY`;
+  }
+}
+
+/** An HTML error page, as a web server or proxy in front of the vendor answers. */
+export function htmlPage(status: number, title: string, headers: Record<string, string> = {}): EmulatorResponse {
+  return {
+    status,
+    headers: { 'content-type': 'text/html', ...headers },
+    body: `<html><body><h1>${title}</h1></body></html>`,
+  };
+}

@@ -1,0 +1,199 @@
+import * as z from 'zod';
+import { parseAgentConfig } from '../contracts/agent-config';
+import { VendorIdSchema } from '../contracts/pipeline';
+import { VerdictPolicySchema } from '../contracts/scoring';
+
+export { type VerdictPolicy, VerdictPolicySchema } from '../contracts/scoring';
+
+/**
+ * Where a vendor's API key comes from: Secrets Manager when deployed, an environment variable locally,
+ * or nowhere for an endpoint that needs none (CAPE and Cuckoo ship without authentication).
+ */
+export const SecretSourceSchema = z.union([
+  z.object({ arn: z.string().min(1) }).strict(),
+  z.object({ env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/) }).strict(),
+  z.object({ anonymous: z.literal(true) }).strict(),
+]);
+export type SecretSource = z.infer<typeof SecretSourceSchema>;
+
+/** One enabled vendor sandbox. */
+export const VendorConfigSchema = z
+  .object({
+    id: VendorIdSchema,
+    /** API root, e.g. `https://cape.example.org/apiv2/`. Self-hosted appliances set their own. */
+    baseUrl: z.url({ protocol: /^https?$/ }),
+    secret: SecretSourceSchema.optional(),
+    /** Vendor-specific options (environment id, profiles, package...). */
+    options: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+    /** Largest sample this vendor accepts; triage routes bigger files elsewhere. */
+    maxFileBytes: z.number().int().positive().optional(),
+    /** File types (as triage names them) this vendor accepts; empty or absent: all. */
+    fileTypes: z.array(z.string()).optional(),
+    /** How long the vendor should run the sample, in seconds, when the vendor takes the option. */
+    analysisTimeoutSeconds: z.number().int().positive().default(180),
+    /** Per-request timeout (connect, headers and body each), in milliseconds. */
+    requestTimeoutMs: z.number().int().positive().max(120_000).default(30_000),
+    /** TLS certificate verification; only self-hosted appliances with private CAs should turn it off. */
+    verifyTls: z.boolean().default(true),
+    /** HTTP(S) proxy URL for this vendor's requests. */
+    proxyUrl: z.url().optional(),
+    /** Requests per minute across every execution (a shared counter): excess work waits. */
+    requestsPerMinute: z.number().int().positive().optional(),
+    /** Submissions per UTC day across every execution: excess work waits for the next day. */
+    submissionsPerDay: z.number().int().positive().optional(),
+  })
+  .strict();
+export type VendorConfig = z.infer<typeof VendorConfigSchema>;
+
+/** How long to wait between polls of a vendor. */
+export const PollPolicySchema = z
+  .object({
+    /** Backoff used when the vendor gives no hint: the n-th wait is the n-th entry, the last one repeats. */
+    scheduleSeconds: z.array(z.number().int().positive()).min(1).default([15, 30, 60, 120]),
+    /** Follow the vendor's own estimate (queue, analysis timeout, pollPause) when it gives one. */
+    useVendorHints: z.boolean().default(true),
+    minWaitSeconds: z.number().int().positive().default(5),
+    maxWaitSeconds: z.number().int().positive().default(900),
+  })
+  .strict();
+export type PollPolicy = z.infer<typeof PollPolicySchema>;
+
+/** File types our Linux detonation runs (or unpacks and runs): ELF, shell/Python/Perl scripts, C sources, archives. */
+export const DETONATION_FILE_TYPES = [
+  'elf',
+  'script-sh',
+  'script-python',
+  'script-perl',
+  'source-c',
+  'zip',
+  'tar',
+  'gzip',
+] as const;
+
+/** Our own detonation engine: which samples it runs, and the agent's configuration. */
+export const DetonationSettingsSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** File types routed to detonation. */
+    fileTypes: z.array(z.string()).default([...DETONATION_FILE_TYPES]),
+    /** Largest sample detonated. */
+    maxFileBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(64 * 1024 * 1024),
+    /**
+     * The agent's configuration (`AGENT_CONFIG`: memory_limit, cpu_limit, timeout, watched_directories...,
+     * snake_case or camelCase). Validated here; `internet_access` is always refused.
+     */
+    agent: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .superRefine((agent, ctx) => {
+        try {
+          parseAgentConfig(agent, { allowInternet: false });
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        }
+      }),
+  })
+  .strict();
+export type DetonationSettings = z.infer<typeof DetonationSettingsSchema>;
+
+/** Settings every Lambda reads at start-up; validated once, with messages that name the field. */
+export const RuntimeSettingsSchema = z
+  .object({
+    cacheTtlSeconds: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(7 * 24 * 3600),
+    engineDeadlineSeconds: z.number().int().positive().default(3600),
+    peerWaitSeconds: z.number().int().positive().default(30),
+    maxObjectBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(1024 * 1024 * 1024),
+    /**
+     * Validity of the report link in the `Sample Verdict` event, in seconds. A link signed by a Lambda
+     * role also ends when the role's session does, so hours rather than days.
+     */
+    reportLinkExpirySeconds: z
+      .number()
+      .int()
+      .positive()
+      .max(7 * 24 * 3600)
+      .default(6 * 3600),
+    poll: PollPolicySchema.default(PollPolicySchema.parse({})),
+    policy: VerdictPolicySchema.default(VerdictPolicySchema.parse({})),
+    vendors: z.array(VendorConfigSchema).default([]),
+    detonation: DetonationSettingsSchema.default(DetonationSettingsSchema.parse({})),
+  })
+  .strict();
+export type RuntimeSettings = z.infer<typeof RuntimeSettingsSchema>;
+
+/**
+ * The longest one analysis execution may run (the state machine's timeout): the engine deadline plus
+ * an hour for triage, waiting for a peer, finalizing and publishing. An upload claimed longer ago than
+ * this belongs to an execution that has ended, so its claim may be taken over.
+ */
+export function executionTimeoutSeconds(settings: Pick<RuntimeSettings, 'engineDeadlineSeconds'>): number {
+  return settings.engineDeadlineSeconds + 3600;
+}
+
+/** Everything a handler needs to know about its environment. */
+export const RuntimeConfigSchema = RuntimeSettingsSchema.safeExtend({
+  tableName: z.string().min(1),
+  reportsBucket: z.string().min(1),
+  /** Where malicious objects are moved; absent: quarantine is off. */
+  quarantineBucket: z.string().min(1).optional(),
+});
+export type RuntimeConfig = z.infer<typeof RuntimeConfigSchema>;
+
+/** Names of the environment variables the stack sets on every function. */
+export const ENV = {
+  table: 'SANDTRAP_TABLE',
+  reportsBucket: 'SANDTRAP_REPORTS_BUCKET',
+  settings: 'SANDTRAP_SETTINGS',
+  quarantineBucket: 'SANDTRAP_QUARANTINE_BUCKET',
+} as const;
+
+/** Thrown when configuration does not validate; the message lists every problem. */
+export class ConfigError extends Error {
+  constructor(where: string, error: z.ZodError) {
+    super(`invalid ${where}: ${z.prettifyError(error)}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses settings (from CDK props, a file or the environment) and fails with a readable message. */
+export function parseSettings(raw: unknown, where = 'Sandtrap settings'): RuntimeSettings {
+  const parsed = RuntimeSettingsSchema.safeParse(raw ?? {});
+  if (!parsed.success) throw new ConfigError(where, parsed.error);
+  return parsed.data;
+}
+
+/** The JSON value of an environment variable, `undefined` when it is unset or empty; a clear error when it is not JSON. */
+export function jsonFromEnv(env: Record<string, string | undefined>, name: string): unknown {
+  const raw = env[name];
+  if (!raw) return undefined;
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch (error) {
+    throw new Error(`${name} is not JSON: ${(error as Error).message}`);
+  }
+}
+
+/** Reads the runtime configuration from a Lambda's environment. */
+export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
+  const settings = jsonFromEnv(env, ENV.settings) ?? {};
+  const parsed = RuntimeConfigSchema.safeParse({
+    ...(settings as object),
+    tableName: env[ENV.table],
+    reportsBucket: env[ENV.reportsBucket],
+    ...(env[ENV.quarantineBucket] ? { quarantineBucket: env[ENV.quarantineBucket] } : {}),
+  });
+  if (!parsed.success) throw new ConfigError('runtime configuration', parsed.error);
+  return parsed.data;
+}

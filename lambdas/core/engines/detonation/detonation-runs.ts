@@ -1,0 +1,197 @@
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { HandlerDeps } from '../../runtime/deps';
+import { DetonationReportSchema, type DetonationReport } from '../../contracts/detonation-report';
+import { parseAgentConfig } from '../../contracts/agent-config';
+import { reportKeys } from '../../contracts/report-keys';
+import type { EngineResult, Sample } from '../../contracts/pipeline';
+
+/** What the detonation task is started with (container overrides), small enough for the state. */
+export interface DetonationJob {
+  sampleUrl: string;
+  reportUrl: string;
+  reportKey: string;
+  sampleName: string;
+  /** `AGENT_CONFIG`, as JSON text; it carries `run_nonce`. */
+  agentConfig: string;
+  /** The nonce this run's report must echo; Collect refuses a report without it. */
+  runNonce: string;
+}
+
+/** Seconds the detonation task gets beyond the agent's own deadline: Fargate's start (image pull) and stop. */
+export const TASK_OVERHEAD_SECONDS = 900;
+/** Seconds the presigned URLs outlive the task's timeout: clock skew between S3 and the task, no more. */
+export const URL_GRACE_SECONDS = 60;
+
+/** The detonation task's timeout for an agent deadline (seconds). */
+export function detonationTaskTimeoutSeconds(agentTimeoutSeconds: number): number {
+  return Math.ceil(agentTimeoutSeconds) + TASK_OVERHEAD_SECONDS;
+}
+
+/**
+ * Seconds the presigned URLs stay valid: the task's timeout and a short grace. A URL that leaks
+ * (from the state or the task's overrides) is useless soon after the run it belongs to is over.
+ */
+export function detonationUrlExpirySeconds(agentTimeoutSeconds: number): number {
+  return detonationTaskTimeoutSeconds(agentTimeoutSeconds) + URL_GRACE_SECONDS;
+}
+
+/** A fresh run nonce: 24 random bytes, URL-safe base64. */
+export function newRunNonce(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+/** True when the report echoes exactly this run's nonce (compared in constant time). */
+export function nonceMatches(expected: string, echoed: string | undefined): boolean {
+  if (!echoed) return false;
+  const a = Buffer.from(expected);
+  const b = Buffer.from(echoed);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * Prepares a detonation: a presigned GET of the sample and a presigned PUT for the report, so that the
+ * task needs no IAM role at all (a sample could otherwise take the role's credentials).
+ */
+export async function prepareDetonation(deps: HandlerDeps, sample: Sample): Promise<DetonationJob> {
+  // Validated again here (a configuration must never reach a task that would refuse it), but passed
+  // on as written: parsing converts sizes (512 means 512 MiB), so it must happen once, in the agent.
+  const agent = parseAgentConfig(deps.config.detonation.agent, { allowInternet: false });
+  const expiresIn = detonationUrlExpirySeconds(agent.timeout);
+  const runNonce = newRunNonce();
+  const reportKey = reportKeys.detonation(sample.sha256, randomUUID());
+  const s3 = deps.clients.s3;
+  const version = sample.versionId ? { VersionId: sample.versionId } : {};
+  const [sampleUrl, reportUrl] = await Promise.all([
+    getSignedUrl(s3, new GetObjectCommand({ Bucket: sample.bucket, Key: sample.key, ...version }), {
+      expiresIn,
+    }),
+    getSignedUrl(
+      s3,
+      new PutObjectCommand({ Bucket: deps.config.reportsBucket, Key: reportKey, ContentType: 'application/json' }),
+      { expiresIn },
+    ),
+  ]);
+  // The nonce replaces any the settings might name (in either spelling): it is Prepare's alone.
+  const { run_nonce: _snake, runNonce: _camel, ...written } = deps.config.detonation.agent as Record<string, unknown>;
+  return {
+    sampleUrl,
+    reportUrl,
+    reportKey,
+    sampleName: sample.key.split('/').pop() || sample.sha256,
+    agentConfig: JSON.stringify({ ...written, run_nonce: runNonce }),
+    runNonce,
+  };
+}
+
+/** Reads the detonation report from S3 and validates it; `undefined` when the task wrote none. */
+export async function readDetonationReport(
+  deps: HandlerDeps,
+  reportKey: string,
+): Promise<DetonationReport | undefined> {
+  try {
+    const object = await deps.clients.s3.send(
+      new GetObjectCommand({ Bucket: deps.config.reportsBucket, Key: reportKey }),
+    );
+    const text = await object.Body?.transformToString('utf8');
+    return DetonationReportSchema.parse(JSON.parse(text ?? ''));
+  } catch (error) {
+    if (
+      (error as { name?: string }).name === 'NoSuchKey' ||
+      (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404
+    )
+      return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Turns the agent's report into the engine result every branch ends in. The report must echo
+ * `runNonce`, the nonce Prepare gave this run: anything else (a report replayed from another run,
+ * or one forged with a leaked URL) ends the engine in `error` and its verdict is not used.
+ */
+export async function collectDetonation(deps: HandlerDeps, reportKey: string, runNonce: string): Promise<EngineResult> {
+  const base = { engine: 'detonation' as const, reportKey };
+  let report: DetonationReport | undefined;
+  try {
+    report = await readDetonationReport(deps, reportKey);
+  } catch (error) {
+    return {
+      ...base,
+      status: 'error',
+      verdict: 'unknown',
+      score: null,
+      reason: `the detonation report is invalid: ${(error as Error).message.slice(0, 300)}`,
+    };
+  }
+  if (!report)
+    return {
+      ...base,
+      reportKey: null,
+      status: 'error',
+      verdict: 'unknown',
+      score: null,
+      reason: 'the detonation task ended without a report',
+    };
+  if (!nonceMatches(runNonce, report.runNonce))
+    return {
+      ...base,
+      status: 'error',
+      verdict: 'unknown',
+      score: null,
+      reason: report.runNonce
+        ? "the detonation report belongs to another run (its nonce does not match this run's): refused as a replay or forgery"
+        : 'the detonation report carries no run nonce: refused, it cannot be bound to this run',
+    };
+  const native = { value: report.score, scale: 'detonation indicators 0-100' };
+  if (report.status === 'unsupported')
+    return {
+      ...base,
+      status: 'unsupported',
+      verdict: 'unknown',
+      score: null,
+      native,
+      reason: report.error ?? 'not a type the agent runs',
+    };
+  if (report.status === 'error') {
+    // A partial report: indicators seen before the failure still incriminate; their absence
+    // proves nothing, so a failed run without them stays an error.
+    if (report.verdict === 'suspicious' || report.verdict === 'malicious')
+      return {
+        ...base,
+        status: 'completed',
+        verdict: report.verdict,
+        score: report.score,
+        native,
+        reason:
+          `partial report, scored on what was observed before the agent failed: ${report.error ?? 'unknown error'}`.slice(
+            0,
+            400,
+          ),
+      };
+    return {
+      ...base,
+      status: 'error',
+      verdict: 'unknown',
+      score: null,
+      native,
+      reason: report.error ?? 'the agent failed',
+    };
+  }
+  return { ...base, status: 'completed', verdict: report.verdict, score: report.score, native };
+}
+
+/** The behaviour indicators of the detonation among these results, for the verdict document. */
+export async function behaviorOf(
+  deps: HandlerDeps,
+  results: readonly EngineResult[],
+): Promise<DetonationReport['behavior'] | undefined> {
+  const detonation = results.find((r) => r.engine === 'detonation' && r.reportKey);
+  if (!detonation?.reportKey) return undefined;
+  try {
+    return (await readDetonationReport(deps, detonation.reportKey))?.behavior;
+  } catch {
+    return undefined;
+  }
+}

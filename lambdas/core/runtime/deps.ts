@@ -1,0 +1,27 @@
+import type { Clock } from '../contracts/clock';
+import type { RuntimeConfig } from '../config/runtime-config';
+import type { AwsClients } from './clients';
+import type { VendorId } from '../contracts/pipeline';
+import type { VerdictStore } from '../store/verdict-store';
+import type { SharedRateLimiter } from '../store/rate-limiter';
+import type { SandboxConnector } from '../connector/connector';
+
+/** The logging surface handlers use (Powertools Logger in Lambda, a quiet logger locally). */
+export interface Log {
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
+}
+
+/** Everything a handler needs, injected so that Lambdas, the local runtime and tests share one code path. */
+export interface HandlerDeps {
+  config: RuntimeConfig;
+  clients: AwsClients;
+  store: VerdictStore;
+  clock: Clock;
+  log: Log;
+  /** The limiter shared by all executions (vendor requests and submissions). */
+  limiter: SharedRateLimiter;
+  /** The connector of a configured vendor, credentials resolved. */
+  connector(vendor: VendorId): Promise<SandboxConnector>;
+}

@@ -1,0 +1,300 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import type { EngineResult, Sample, Verdict } from '../contracts/pipeline';
+
+/** Table key names and the TTL attribute: contracts with the CDK table definition. */
+export const TABLE_KEYS = { partition: 'pk', sort: 'sk', ttl: 'expiresAt' } as const;
+
+const samplePk = (sha256: string) => `SAMPLE#${sha256}`;
+const lockPk = (sha256: string) => `LOCK#${sha256}`;
+
+/** The stored verdict for one content hash: what the cache serves and `sandtrap status` shows. */
+export interface VerdictRecord {
+  sha256: string;
+  verdict: Verdict;
+  score: number | null;
+  engineResults: EngineResult[];
+  fileType: string;
+  mimeType: string;
+  size: number;
+  sha1: string;
+  md5: string;
+  /** Epoch milliseconds. */
+  analyzedAt: number;
+  durationMs: number;
+  reportKey: string;
+  /** The upload this verdict was analysed from: `sandtrap reanalyze` starts a new analysis of it. */
+  object: { bucket: string; key: string; versionId: string | null };
+}
+
+/** Identifies one upload: the object version, or S3's sequencer where the bucket is not versioned. */
+export interface ObjectVersion {
+  bucket: string;
+  key: string;
+  /** `versionId`, else the event's `sequencer`, else its ETag: what tells two uploads of one key apart. */
+  uploadId: string;
+}
+
+/** Key of an upload's record. */
+export function objectRecordKey(object: ObjectVersion): { pk: string; sk: string } {
+  return { pk: `OBJECT#${object.bucket}/${object.key}#${object.uploadId}`, sk: 'STATUS' };
+}
+
+/** Whether an upload's record says how it ended (a verdict or a failure) rather than that it is being analysed. */
+export function isTerminalRecord(record: Record<string, unknown> | undefined): boolean {
+  return record?.status === 'verdict' || record?.status === 'failed';
+}
+
+/** BatchGetItem's limit of keys per request. */
+const BATCH_GET_KEYS = 100;
+/** Rounds of retrying the keys DynamoDB left unprocessed (throttling), with exponential backoff. */
+const BATCH_GET_ROUNDS = 8;
+
+/** What claiming an upload for analysis found. */
+export type ClaimOutcome = 'claimed' | 'in-progress' | 'done';
+
+/** The terminal record of one uploaded object version. */
+export interface ObjectRecord {
+  bucket: string;
+  key: string;
+  versionId: string | null;
+  /** See {@link ObjectVersion.uploadId}. */
+  uploadId: string;
+  status: 'verdict' | 'failed';
+  sha256?: string;
+  verdict?: Verdict;
+  score?: number | null;
+  cached?: boolean;
+  reason?: string;
+  /** Where the object was moved when quarantined. */
+  quarantinedTo?: { bucket: string; key: string; versionId: string | null };
+  /** The execution that reports this upload. */
+  owner?: string;
+  at: number;
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return (error as { name?: string })?.name === 'ConditionalCheckFailedException';
+}
+
+/**
+ * DynamoDB access for verdicts, engine results, object records and the in-flight lock. One table,
+ * single-item conditional writes only (no transactions), so the same code runs on dynalite.
+ */
+export class VerdictStore {
+  constructor(
+    private readonly ddb: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  /** The current verdict for a content hash, if any. */
+  async getVerdict(sha256: string): Promise<VerdictRecord | undefined> {
+    const { Item } = await this.ddb.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: samplePk(sha256), sk: 'VERDICT' }, ConsistentRead: true }),
+    );
+    if (!Item) return undefined;
+    const { pk: _pk, sk: _sk, expiresAt: _ttl, ...record } = Item;
+    return record as VerdictRecord;
+  }
+
+  /** Stores the verdict; the TTL attribute lets DynamoDB drop it once the cache window has passed. */
+  async putVerdict(record: VerdictRecord, cacheTtlSeconds: number): Promise<void> {
+    const expiresAt = Math.ceil(record.analyzedAt / 1000) + Math.max(cacheTtlSeconds, 1);
+    await this.ddb.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: samplePk(record.sha256), sk: 'VERDICT', ...record, expiresAt },
+      }),
+    );
+  }
+
+  /** Keeps one engine's result beside the verdict. */
+  async putEngineResult(sha256: string, result: EngineResult, at: number): Promise<void> {
+    const sk = `ENGINE#${result.engine}#${result.itemId ?? 'none'}`;
+    await this.ddb.send(
+      new PutCommand({ TableName: this.tableName, Item: { pk: samplePk(sha256), sk, ...result, at } }),
+    );
+  }
+
+  /** Records how one object version ended (verdict or failure): its one terminal record. */
+  async putObjectRecord(record: ObjectRecord): Promise<void> {
+    await this.ddb.send(new PutCommand({ TableName: this.tableName, Item: { ...objectRecordKey(record), ...record } }));
+  }
+
+  /**
+   * Records a failure unless another execution owns the upload's record (it claimed it, or already
+   * ended it): a failed duplicate delivery must not overwrite or double the analysing execution's
+   * outcome. Returns whether it wrote, i.e. whether this execution reports the upload.
+   */
+  async putFailureRecord(record: ObjectRecord, owner: string | undefined): Promise<boolean> {
+    try {
+      await this.ddb.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...objectRecordKey(record), ...record, ...(owner ? { owner } : {}) },
+          ConditionExpression: 'attribute_not_exists(pk) OR #owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner ?? '' },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Claims an upload for analysis, so that a duplicated S3 or EventBridge delivery of the same event
+   * starts no second analysis. A claim whose holder died can be taken over after `staleAfterMs`.
+   * The original event is kept with the claim, so that a sweep can re-drive the upload.
+   */
+  async claimObject(
+    object: ObjectVersion,
+    owner: string,
+    now: number,
+    staleAfterMs: number,
+    event: unknown,
+  ): Promise<ClaimOutcome> {
+    try {
+      await this.ddb.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...objectRecordKey(object),
+            bucket: object.bucket,
+            key: object.key,
+            uploadId: object.uploadId,
+            status: 'analyzing',
+            owner,
+            claimedAt: now,
+            event: JSON.stringify(event),
+          },
+          ConditionExpression:
+            'attribute_not_exists(pk) OR (#status = :analyzing AND (#owner = :owner OR claimedAt < :stale))',
+          ExpressionAttributeNames: { '#status': 'status', '#owner': 'owner' },
+          ExpressionAttributeValues: { ':analyzing': 'analyzing', ':owner': owner, ':stale': now - staleAfterMs },
+        }),
+      );
+      return 'claimed';
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const { Item } = await this.ddb.send(
+        new GetCommand({ TableName: this.tableName, Key: objectRecordKey(object), ConsistentRead: true }),
+      );
+      return Item?.status === 'analyzing' ? 'in-progress' : 'done';
+    }
+  }
+
+  /** An upload's record, if any. */
+  async getObjectRecord(object: ObjectVersion): Promise<Record<string, unknown> | undefined> {
+    const { Item } = await this.ddb.send(
+      new GetCommand({ TableName: this.tableName, Key: objectRecordKey(object), ConsistentRead: true }),
+    );
+    return Item;
+  }
+
+  /**
+   * The records of many uploads, read consistently with BatchGetItem (100 keys a request; keys DynamoDB
+   * leaves unprocessed are asked again with backoff), by the record's `pk`. Uploads without a record
+   * are absent from the map.
+   */
+  async getObjectRecords(objects: ObjectVersion[]): Promise<Map<string, Record<string, unknown>>> {
+    const records = new Map<string, Record<string, unknown>>();
+    const keys = [...new Map(objects.map((o) => [objectRecordKey(o).pk, objectRecordKey(o)])).values()];
+    for (let start = 0; start < keys.length; start += BATCH_GET_KEYS) {
+      let pending: Record<string, unknown>[] = keys.slice(start, start + BATCH_GET_KEYS);
+      for (let round = 0; pending.length > 0; round++) {
+        if (round === BATCH_GET_ROUNDS)
+          throw new Error(
+            `DynamoDB left ${pending.length} upload records unread after ${round} rounds of BatchGetItem`,
+          );
+        if (round > 0) await sleep(Math.min(50 * 2 ** round, 2000));
+        const { Responses, UnprocessedKeys } = await this.ddb.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
+        );
+        for (const item of Responses?.[this.tableName] ?? []) records.set(String(item.pk), item);
+        pending = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      }
+    }
+    return records;
+  }
+
+  /**
+   * Takes the in-flight lock for a content hash, so that concurrent uploads of the same bytes start
+   * one analysis. A lock whose holder died expires after `ttlSeconds` and can be taken over.
+   */
+  async acquireLock(sha256: string, owner: string, now: number, ttlSeconds: number): Promise<boolean> {
+    try {
+      await this.ddb.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: lockPk(sha256),
+            sk: 'LOCK',
+            owner,
+            lockedAt: now,
+            lockExpiresAt: now + ttlSeconds * 1000,
+            expiresAt: Math.ceil(now / 1000) + ttlSeconds,
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR lockExpiresAt < :now OR #owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':now': now, ':owner': owner },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Releases the lock if this owner still holds it. */
+  async releaseLock(sha256: string, owner: string): Promise<void> {
+    try {
+      await this.ddb.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: lockPk(sha256), sk: 'LOCK' },
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+}
+
+/** Builds the stored verdict record from a sample and its aggregate. */
+export function verdictRecordOf(
+  sample: Sample,
+  aggregate: { verdict: Verdict; score: number | null },
+  engineResults: EngineResult[],
+  analyzedAt: number,
+  durationMs: number,
+  reportKey: string,
+): VerdictRecord {
+  return {
+    sha256: sample.sha256,
+    verdict: aggregate.verdict,
+    score: aggregate.score,
+    engineResults,
+    fileType: sample.fileType,
+    mimeType: sample.mimeType,
+    size: sample.size,
+    sha1: sample.sha1,
+    md5: sample.md5,
+    analyzedAt,
+    durationMs,
+    reportKey,
+    object: { bucket: sample.bucket, key: sample.key, versionId: sample.versionId },
+  };
+}

@@ -1,0 +1,168 @@
+import type { HandlerDeps } from '../runtime/deps';
+import { mergeObjectTags, moveToQuarantine, putJson } from '../store/objects';
+import { reportKeys } from '../contracts/report-keys';
+import { aggregate } from '../contracts/scoring';
+import {
+  SampleVerdictDetailSchema,
+  TAG_SCORE,
+  TAG_VERDICT,
+  type EngineResult,
+  type FinalizeOutput,
+  type Sample,
+  type SampleVerdictDetail,
+  type VerdictDocument,
+} from '../contracts/pipeline';
+import { verdictRecordOf, type VerdictRecord } from '../store/verdict-store';
+import { readDetonationReport } from '../engines/detonation/detonation-runs';
+import { renderHtmlReport } from '../report/html-report';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+
+function detailOf(sample: Sample, record: VerdictRecord, cached: boolean, durationMs: number): SampleVerdictDetail {
+  return SampleVerdictDetailSchema.parse({
+    sha256: sample.sha256,
+    bucket: sample.bucket,
+    key: sample.key,
+    versionId: sample.versionId,
+    size: sample.size,
+    fileType: sample.fileType,
+    verdict: record.verdict,
+    score: record.score,
+    engines: record.engineResults.map((r) => ({
+      engine: r.engine,
+      status: r.status,
+      verdict: r.verdict,
+      score: r.score,
+      reportKey: r.reportKey ?? null,
+    })),
+    cached,
+    analyzedAt: new Date(record.analyzedAt).toISOString(),
+    durationMs: Math.max(0, Math.round(durationMs)),
+  });
+}
+
+/** Writes `verdict.json` and the self-contained `report.html` beside the engines' native reports. */
+async function storeReports(
+  deps: HandlerDeps,
+  sample: Sample,
+  record: VerdictRecord,
+  detail: SampleVerdictDetail,
+  now: number,
+): Promise<void> {
+  const detonationResult = record.engineResults.find((r) => r.engine === 'detonation' && r.reportKey);
+  const detonation = detonationResult?.reportKey
+    ? await readDetonationReport(deps, detonationResult.reportKey).catch(() => undefined)
+    : undefined;
+  const document: VerdictDocument = {
+    ...detail,
+    sha1: sample.sha1,
+    md5: sample.md5,
+    mimeType: sample.mimeType,
+    engineResults: record.engineResults,
+    ...(detonation ? { behavior: detonation.behavior } : {}),
+  };
+  await putJson(deps.clients.s3, deps.config.reportsBucket, record.reportKey, document);
+  const html = renderHtmlReport({ document, ...(detonation ? { detonation } : {}), generatedAt: new Date(now) });
+  await deps.clients.s3.send(
+    new PutObjectCommand({
+      Bucket: deps.config.reportsBucket,
+      Key: reportKeys.html(sample.sha256),
+      Body: html,
+      ContentType: 'text/html; charset=utf-8',
+    }),
+  );
+}
+
+/**
+ * Ends an analysis: aggregates the engine results (or reuses the cached verdict), stores the verdict
+ * and `verdict.json`, tags the object, records the object's terminal status, and releases the lock.
+ * Returns the `Sample Verdict` event detail, and a `Sample Verdict Changed` detail when a new
+ * analysis (a reanalysis, or one after the cache expired) disagrees with the stored verdict.
+ */
+export async function finalizeVerdict(
+  deps: HandlerDeps,
+  input: { sample: Sample; results: EngineResult[] | null; cached: boolean; startedAt: number; owner: string },
+): Promise<FinalizeOutput> {
+  const { sample } = input;
+  const now = deps.clock.now();
+  let record: VerdictRecord;
+  let previous: VerdictRecord | undefined;
+  if (input.cached) {
+    const existing = await deps.store.getVerdict(sample.sha256);
+    if (!existing) throw new Error(`cached verdict for ${sample.sha256} vanished`);
+    record = existing;
+  } else {
+    const results = input.results ?? [];
+    previous = await deps.store.getVerdict(sample.sha256);
+    const verdict = aggregate(results, deps.config.policy);
+    record = verdictRecordOf(sample, verdict, results, now, now - input.startedAt, reportKeys.verdict(sample.sha256));
+    await deps.store.putVerdict(record, deps.config.cacheTtlSeconds);
+    await Promise.all(results.map((result) => deps.store.putEngineResult(sample.sha256, result, now)));
+  }
+  const detail = detailOf(sample, record, input.cached, now - input.startedAt);
+  if (!input.cached) await storeReports(deps, sample, record, detail, now);
+  detail.reportUrl = await getSignedUrl(
+    deps.clients.s3,
+    new GetObjectCommand({ Bucket: deps.config.reportsBucket, Key: reportKeys.html(sample.sha256) }),
+    {
+      expiresIn: deps.config.reportLinkExpirySeconds,
+    },
+  );
+  try {
+    await mergeObjectTags(deps.clients.s3, sample, {
+      [TAG_VERDICT]: record.verdict,
+      [TAG_SCORE]: record.score === null ? 'none' : String(record.score),
+    });
+  } catch (error) {
+    // The object may be gone (deleted mid-analysis): the verdict still stands for its content.
+    deps.log.warn('could not tag object', { bucket: sample.bucket, key: sample.key, error: (error as Error).name });
+  }
+  // Quarantine after tagging, so that the copy carries the verdict tags.
+  if (deps.config.quarantineBucket && record.verdict === 'malicious') {
+    try {
+      detail.quarantinedTo = await moveToQuarantine(deps.clients.s3, sample, deps.config.quarantineBucket);
+    } catch (error) {
+      deps.log.error('could not quarantine object', {
+        bucket: sample.bucket,
+        key: sample.key,
+        error: (error as Error).name,
+      });
+    }
+  }
+  await deps.store.putObjectRecord({
+    ...(detail.quarantinedTo ? { quarantinedTo: detail.quarantinedTo } : {}),
+    bucket: sample.bucket,
+    key: sample.key,
+    versionId: sample.versionId,
+    uploadId: sample.uploadId,
+    status: 'verdict',
+    sha256: sample.sha256,
+    verdict: record.verdict,
+    score: record.score,
+    cached: input.cached,
+    owner: input.owner,
+    at: now,
+  });
+  if (!input.cached) await deps.store.releaseLock(sample.sha256, input.owner);
+  deps.log.info('verdict', {
+    sha256: sample.sha256,
+    verdict: detail.verdict,
+    score: detail.score,
+    cached: detail.cached,
+  });
+  if (!previous || previous.verdict === record.verdict) return { detail };
+  return {
+    detail,
+    changed: {
+      sha256: sample.sha256,
+      bucket: sample.bucket,
+      key: sample.key,
+      previousVerdict: previous.verdict,
+      previousScore: previous.score,
+      previousAnalyzedAt: new Date(previous.analyzedAt).toISOString(),
+      verdict: record.verdict,
+      score: record.score,
+      analyzedAt: detail.analyzedAt,
+    },
+  };
+}

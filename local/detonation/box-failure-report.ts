@@ -1,0 +1,68 @@
+import { assembleReport, emptyBehavior, noLimitsHit } from '../../container/agent/report';
+import { limitsFor } from '../../container/agent/run';
+import { type DetonationReport, type EndReason, REPORT_LIMITS } from '../../lambdas/core/contracts/detonation-report';
+import { type AgentConfig, parseAgentConfig } from '../../lambdas/core/contracts/agent-config';
+
+/**
+ * The report the host side uploads when the boxed agent left none that validates (killed at the
+ * host's deadline, crashed, or wrote something that is not a report): the pipeline still gets an
+ * answer for the sample, with status `error` and what the host side knows (name, digest, size).
+ */
+
+/** What the host side knows about the run. */
+export interface BoxFailure {
+  reason: string;
+  sampleName: string;
+  sha256: string | null;
+  size: number | null;
+  rawConfig: string | undefined;
+  startedAt: number;
+  endReason: EndReason;
+}
+
+function configOf(raw: string | undefined): AgentConfig | null {
+  try {
+    return parseAgentConfig(raw ? JSON.parse(raw) : {}, { allowInternet: false });
+  } catch {
+    return null;
+  }
+}
+
+export function boxFailureReport(failure: BoxFailure): DetonationReport {
+  const config = configOf(failure.rawConfig);
+  const timeout = config?.timeout ?? 60;
+  const limits = config
+    ? limitsFor(config, timeout)
+    : {
+        cpus: 1,
+        cpuSeconds: timeout,
+        memoryBytes: 512 * 1024 ** 2,
+        processes: 64,
+        fileSizeBytes: 256 * 1024 ** 2,
+        diskBytes: 256 * 1024 ** 2,
+      };
+  return assembleReport({
+    status: 'error',
+    error: failure.reason,
+    sample: {
+      name: (failure.sampleName || 'sample').slice(0, REPORT_LIMITS.text),
+      sha256: failure.sha256,
+      size: failure.size,
+      fileType: 'unknown',
+      mimeType: 'application/octet-stream',
+      preparation: { method: 'static-only' },
+    },
+    startedAt: failure.startedAt,
+    finishedAt: Date.now() / 1000,
+    endReason: failure.endReason,
+    limits: { ...limits, timeoutSeconds: timeout, idleTimeoutSeconds: config?.idleTimeout ?? 0 },
+    limitsHit: { ...noLimitsHit(), timeout: failure.endReason === 'timeout' },
+    capabilities: { tracer: 'none', seccompBpf: false, networkGuard: false, mountNamespace: false, pcap: 'disabled' },
+    recorder: null,
+    output: { bytes: 0, tail: '' },
+    staticStrings: null,
+    behavior: emptyBehavior(),
+    notes: ['the boxed agent left no valid report; this one is the host side’s'],
+    config,
+  });
+}

@@ -1,0 +1,233 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_WORK_ROOT } from '../../container/agent/detonate';
+import { downloadSample, uploadReport } from '../../container/agent/fetch';
+import { leaseSandboxUser, type SandboxUser } from '../../container/agent/sandbox-user';
+import { DetonationReportSchema } from '../../lambdas/core/contracts/detonation-report';
+import { parseAgentConfig } from '../../lambdas/core/contracts/agent-config';
+import { DETONATION_ENV } from '../../lib/contracts';
+import { DETONATION_TASK_SETTINGS, type DetonationTaskSettings } from '../../lib/detonation-task';
+import { ensureDetonationImage } from './image';
+import type { Detonator } from './detonator';
+
+/**
+ * The agent in the detonation image under a local Docker engine, with the Fargate task's settings
+ * (`DETONATION_TASK_SETTINGS`) and no network at all. The presigned URLs stay on the host: the host
+ * fetches the sample and hands it in through a read-only bind mount, and PUTs the report the agent
+ * wrote to a bind-mounted output directory. So the sample never shares a network with anything on
+ * the host (the local S3 and DynamoDB emulators of a running pipeline included).
+ */
+
+/** Where the container finds the sample and leaves the report. */
+export const BOX_PATHS = { input: '/in', output: '/out', sample: '/in/sample', report: '/out/report.json' } as const;
+
+/** The agent's variable for a sandbox uid leased outside the container (read by `container/agent/main.ts`). */
+export const SANDBOX_UID_ENV = 'SANDTRAP_SANDBOX_UID';
+
+/** Time for the container to start and the agent to fetch, prepare and report, beyond the sample's own deadline. */
+const OVERHEAD_SECONDS = 120;
+/** A report larger than this is refused rather than read (the agent caps every list it reports). */
+const MAX_REPORT_BYTES = 64 * 1024 * 1024;
+/** The agent's own cap on the sample when its configuration sets none. */
+const DEFAULT_SAMPLE_LIMIT = 256 * 1024 * 1024;
+
+/** What one `docker run` of the detonation image needs besides the task settings. */
+export interface DockerRunTarget {
+  image: string;
+  /** The container's name, to stop it at the deadline. */
+  name: string;
+  /** Host directory with the sample, mounted read-only at {@link BOX_PATHS.input}. */
+  inputDir: string;
+  /** Host directory for the report, mounted at {@link BOX_PATHS.output}. */
+  outputDir: string;
+  /** CPUs of this machine: a task's vCPUs beyond them are capped to them. */
+  hostCpus: number;
+}
+
+/**
+ * The `docker run` arguments that give the container the task definition's settings: no network (the
+ * task's subnets have no route out; here nothing is shared with the host), read-only root, the same
+ * user, capabilities added and dropped, the init process, scratch volumes (anonymous volumes, disk
+ * like Fargate's, removed with the container), CPU and memory limits without swap, the stop timeout.
+ * Per-run values are passed by name (`-e NAME`) from the client's environment, never in argv.
+ */
+export function dockerRunArgs(settings: DetonationTaskSettings, target: DockerRunTarget): string[] {
+  const cpus = Math.min(settings.cpu / 1024, target.hostCpus);
+  return [
+    'run',
+    '--rm',
+    '--name',
+    target.name,
+    '--network',
+    'none',
+    ...(settings.readonlyRootFilesystem ? ['--read-only'] : []),
+    '--user',
+    settings.user,
+    ...(settings.initProcessEnabled ? ['--init'] : []),
+    ...settings.dropCapabilities.flatMap((c) => ['--cap-drop', c]),
+    ...settings.addCapabilities.flatMap((c) => ['--cap-add', c]),
+    '--cpus',
+    String(cpus),
+    '--memory',
+    `${settings.memoryLimitMiB}m`,
+    '--memory-swap',
+    `${settings.memoryLimitMiB}m`,
+    '--stop-timeout',
+    String(settings.stopTimeoutSeconds),
+    ...settings.scratchVolumes.flatMap((v) => ['--mount', `type=volume,destination=${v.containerPath}`]),
+    '--mount',
+    `type=bind,source=${target.inputDir},destination=${BOX_PATHS.input},readonly`,
+    '--mount',
+    `type=bind,source=${target.outputDir},destination=${BOX_PATHS.output}`,
+    // The agent's output is not evidence (the report is); the sample must not fill the host's disk with it.
+    '--log-driver',
+    'none',
+    ...[...Object.values(DETONATION_ENV), SANDBOX_UID_ENV].flatMap((name) => ['-e', name]),
+    target.image,
+  ];
+}
+
+/** The agent configuration's deadline and sample cap, or the agent's defaults when it is invalid (the agent reports that). */
+function limitsOf(rawConfig: string | undefined): { timeoutSeconds: number; sampleLimit: number } {
+  try {
+    const config = parseAgentConfig(rawConfig ? JSON.parse(rawConfig) : {}, { allowInternet: false });
+    return { timeoutSeconds: config.timeout, sampleLimit: config.diskLimit ?? DEFAULT_SAMPLE_LIMIT };
+  } catch {
+    return { timeoutSeconds: 60, sampleLimit: DEFAULT_SAMPLE_LIMIT };
+  }
+}
+
+/**
+ * Where sandbox uids are leased: the host detonator's locks when this process may write them
+ * (root), otherwise a lock directory of this user (a user without root runs no host detonation,
+ * so only its own containers lease there).
+ */
+function sandboxUidLocks(): string {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+  return uid === 0 ? join(DEFAULT_WORK_ROOT, 'uids') : join(tmpdir(), `sandtrap-uids-${uid}`);
+}
+
+/** Reads the report the container left, refusing links, special files and oversized files. */
+async function readReport(path: string): Promise<unknown> {
+  const file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    const stat = await file.stat();
+    if (!stat.isFile()) throw new Error('the report is not a regular file');
+    if (stat.size > MAX_REPORT_BYTES) throw new Error(`the report is larger than ${MAX_REPORT_BYTES} bytes`);
+    const buffer = Buffer.alloc(stat.size);
+    const { bytesRead } = await file.read(buffer, 0, stat.size, 0);
+    return JSON.parse(buffer.subarray(0, bytesRead).toString('utf8'));
+  } finally {
+    await file.close();
+  }
+}
+
+/** Runs the container to its end, stopping it (SIGTERM, then SIGKILL after the stop timeout) at the deadline. */
+function runContainer(args: string[], name: string, env: Record<string, string>, deadlineMs: number): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const child = spawn('docker', args, { stdio: 'ignore', env: { ...process.env, ...env } });
+    const timer = setTimeout(() => {
+      spawnSync('docker', ['stop', '--time', String(DETONATION_TASK_SETTINGS.stopTimeoutSeconds), name], {
+        stdio: 'ignore',
+        timeout: (DETONATION_TASK_SETTINGS.stopTimeoutSeconds + 10) * 1000,
+      });
+      spawnSync('docker', ['kill', name], { stdio: 'ignore', timeout: 10_000 });
+    }, deadlineMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code ?? 1);
+    });
+  });
+}
+
+/**
+ * One detonation in a container, with the presigned URLs used on the host side only. Returns the
+ * container's exit code, or 1 when its report is missing or invalid or the upload failed (the collect
+ * step then explains the missing report).
+ */
+export async function detonateInContainer(
+  env: Record<string, string>,
+  image: string,
+  settings: DetonationTaskSettings = DETONATION_TASK_SETTINGS,
+): Promise<number> {
+  const sampleUrl = env[DETONATION_ENV.sampleUrl];
+  const reportUrl = env[DETONATION_ENV.reportUrl];
+  if (!sampleUrl || !reportUrl) return 2;
+  const { timeoutSeconds, sampleLimit } = limitsOf(env[DETONATION_ENV.agentConfig]);
+  const box = await mkdtemp(join(tmpdir(), 'sandtrap-box-'));
+  try {
+    const inputDir = join(box, 'in');
+    const outputDir = join(box, 'out');
+    // Root-only: a sample that ran as the sandbox uid in the container can write neither.
+    await mkdir(inputDir, { mode: 0o700 });
+    await mkdir(outputDir, { mode: 0o700 });
+    try {
+      await downloadSample(sampleUrl, join(inputDir, 'sample'), sampleLimit);
+    } catch {
+      // Nothing to detonate; the collect step explains the missing report.
+      return 1;
+    }
+    const name = `sandtrap-detonation-${randomBytes(6).toString('hex')}`;
+    const args = dockerRunArgs(settings, { image, name, inputDir, outputDir, hostCpus: availableParallelism() });
+    // The uid is leased on this machine, from the same locks as the host detonator's: containers
+    // share the kernel, and to it a uid's processes are one set across pid namespaces. Each
+    // container leasing for itself would take the first uid in every one, and RLIMIT_NPROC, which
+    // counts all of that uid's processes, would then refuse one detonation's sample its start
+    // (setpriv's exec fails with EAGAIN) because another detonation's sample holds the processes.
+    let user: SandboxUser;
+    try {
+      user = await leaseSandboxUser(sandboxUidLocks());
+    } catch {
+      // No uid of its own: running anyway would share one with another detonation.
+      return 1;
+    }
+    let exitCode: number;
+    try {
+      exitCode = await runContainer(
+        args,
+        name,
+        {
+          [DETONATION_ENV.sampleUrl]: `file://${BOX_PATHS.sample}`,
+          [DETONATION_ENV.reportUrl]: `file://${BOX_PATHS.report}`,
+          [DETONATION_ENV.sampleName]: env[DETONATION_ENV.sampleName] ?? 'sample',
+          [DETONATION_ENV.agentConfig]: env[DETONATION_ENV.agentConfig] ?? '{}',
+          [SANDBOX_UID_ENV]: String(user.uid),
+        },
+        (timeoutSeconds + OVERHEAD_SECONDS) * 1000,
+      );
+    } finally {
+      await user.release();
+    }
+    let report: ReturnType<typeof DetonationReportSchema.parse>;
+    try {
+      report = DetonationReportSchema.parse(await readReport(join(outputDir, 'report.json')));
+    } catch {
+      return exitCode === 0 ? 1 : exitCode;
+    }
+    try {
+      await uploadReport(reportUrl, report);
+    } catch {
+      return 1;
+    }
+    return exitCode;
+  } finally {
+    await rm(box, { recursive: true, force: true });
+  }
+}
+
+/** The Docker detonator: builds the image when it is missing, then detonates in it. */
+export const dockerDetonator: Detonator = {
+  kind: 'docker',
+  async run(env) {
+    const image = await ensureDetonationImage();
+    return detonateInContainer(env, image);
+  },
+};
