@@ -162,7 +162,7 @@ export function agentBundle(): Promise<Buffer> {
 async function buildBundle(): Promise<Buffer> {
   const { build } = await import('esbuild');
   const result = await build({
-    entryPoints: [fileURLToPath(new URL('../container/agent/main.ts', import.meta.url))],
+    entryPoints: [fileURLToPath(new URL('../../container/agent/main.ts', import.meta.url))],
     bundle: true,
     platform: 'node',
     target: `node${process.versions.node.split('.')[0]}`,

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
  */
 
 /** The repository root: the image's build context. */
-export const BUILD_CONTEXT = fileURLToPath(new URL('..', import.meta.url));
+export const BUILD_CONTEXT = fileURLToPath(new URL('../..', import.meta.url));
 const DOCKERFILE = 'container/Dockerfile';
 
 /** The base of every stage of the Dockerfile, made from Debian's packages (nothing is pulled from a registry). */
