@@ -116,7 +116,7 @@ describe('the e2e ECS data plane', () => {
 describe('selectDetonator', () => {
   async function selectionWith(engine: boolean, imageProblem: string | undefined) {
     vi.resetModules();
-    vi.doMock('../../local/detonation-image', async (importOriginal) => ({
+    vi.doMock('../../local/detonation/image', async (importOriginal) => ({
       ...(await importOriginal<typeof import('../../local/detonation/image')>()),
       dockerEngineAnswers: () => engine,
       detonationImageUnavailable: () => imageProblem,
@@ -125,7 +125,7 @@ describe('selectDetonator', () => {
       const { selectDetonator: select } = await import('../../local/detonation/select');
       return { auto: select('auto'), docker: select('docker'), host: select('host') };
     } finally {
-      vi.doUnmock('../../local/detonation-image');
+      vi.doUnmock('../../local/detonation/image');
       vi.resetModules();
     }
   }
