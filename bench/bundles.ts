@@ -2,7 +2,8 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { buildDependencyLayer, ESM_REQUIRE_BANNER, SHARED_PACKAGES } from '../lib/dependency-layer';
+import { buildDependencyLayer, SHARED_PACKAGES } from '../lib/dependency-layer';
+import { HANDLER_BUNDLING } from '../lib/functions';
 import { FUNCTION_IDS, type FunctionId, handlerEntry, STEPS } from '../lib/steps';
 import type { Benchmark, Metric } from './metric';
 
@@ -14,12 +15,13 @@ export async function bundleBytes(id: FunctionId): Promise<number> {
     entryPoints: [handlerEntry(id)],
     bundle: true,
     platform: 'node',
-    target: 'node22',
     format: 'esm',
-    mainFields: ['module', 'main'],
-    minify: true,
+    target: HANDLER_BUNDLING.target,
+    mainFields: [...HANDLER_BUNDLING.mainFields],
+    minify: HANDLER_BUNDLING.minify,
+    keepNames: HANDLER_BUNDLING.keepNames,
     external: ['@aws-sdk/*', ...SHARED_PACKAGES],
-    banner: { js: ESM_REQUIRE_BANNER },
+    banner: { js: HANDLER_BUNDLING.banner },
     write: false,
     logLevel: 'silent',
   });

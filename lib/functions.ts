@@ -8,6 +8,19 @@ import { handlerEntry, type FunctionId } from './steps';
 
 export { ESM_REQUIRE_BANNER } from './dependency-layer';
 
+/**
+ * How esbuild bundles every handler (`bench/bundles.ts` measures with the same options). `keepNames`
+ * because Lambda reports a thrown error's `name` as its type, which the state machine's Retry and
+ * Catch match: minifying alone renames `TransientError` to a letter, and no retry would ever fire.
+ */
+export const HANDLER_BUNDLING = {
+  target: 'node22',
+  mainFields: ['module', 'main'],
+  minify: true,
+  keepNames: true,
+  banner: ESM_REQUIRE_BANNER,
+} as const;
+
 /** Powertools' metrics namespace and service name in every function (alarms on custom metrics use them). */
 export const POWERTOOLS_METRICS = { namespace: 'Sandtrap', service: 'sandtrap' } as const;
 
@@ -55,11 +68,12 @@ export class PipelineFunction extends Construct {
       bundling: {
         // ESM lets esbuild drop what the handler does not use (zod's namespace, notably).
         format: OutputFormat.ESM,
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        minify: true,
+        mainFields: [...HANDLER_BUNDLING.mainFields],
+        banner: HANDLER_BUNDLING.banner,
+        minify: HANDLER_BUNDLING.minify,
+        keepNames: HANDLER_BUNDLING.keepNames,
         sourceMap: true,
-        target: 'node22',
+        target: HANDLER_BUNDLING.target,
         externalModules: [...SHARED_PACKAGES, ...(bundleAwsSdk ? [] : ['@aws-sdk/*'])],
         // esbuild runs from node_modules; CDK falls back to Docker only when it cannot find it.
         forceDockerBundling: false,

@@ -21,7 +21,9 @@ import {
   EVENT_SOURCE,
   type VendorId,
 } from '../lambdas/core/contracts/pipeline';
-import { RETRYABLE_VENDOR_ERRORS } from '../lambdas/core/connector/errors';
+import { RATE_LIMITED_ERROR, RETRYABLE_VENDOR_ERRORS } from '../lambdas/core/connector/errors';
+import { DUPLICATE_EVENT_ERROR } from '../lambdas/core/contracts/analysis-errors';
+import { TRANSIENT_AWS_ERRORS } from '../lambdas/core/runtime/clients';
 import { PipelineFunction } from './functions';
 import { type GrantTarget, type StepGrant, STEPS, type WorkflowFunctionId } from './steps';
 import { DETONATION_ENV, type DetonationCluster } from './detonation';
@@ -49,13 +51,16 @@ export interface AnalysisWorkflowProps {
 }
 
 /** Lambda service faults worth retrying on every task (what CDK's `retryOnServiceExceptions` covers). */
-const LAMBDA_SERVICE_ERRORS = [
+export const LAMBDA_SERVICE_ERRORS = [
   'Lambda.ClientExecutionTimeoutException',
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
 ];
+
+/** ECS faults of the RunTask integration worth retrying: the service's, not the task's. */
+export const ECS_SERVICE_ERRORS = ['ECS.AmazonECSException', 'ECS.ServerException', 'ECS.ThrottlingException'];
 
 /** Names of the states (a step's own comes from its manifest entry): the local runtime, the tests and the benchmarks refer to them. */
 export const STATES = {
@@ -240,7 +245,7 @@ export class AnalysisWorkflow extends Construct {
       taskTimeout: sfn.Timeout.duration(Duration.seconds(detonationTaskTimeoutSeconds(agentTimeout))),
     });
     run.addRetry({
-      errors: ['ECS.AmazonECSException', 'ECS.ServerException', 'ECS.ThrottlingException'],
+      errors: ECS_SERVICE_ERRORS,
       interval: Duration.seconds(10),
       maxAttempts: 3,
       backoffRate: 2,
@@ -273,7 +278,7 @@ export class AnalysisWorkflow extends Construct {
       timeout: timeoutOf('RecordFailureFn'),
     });
     recordFailure.addRetry({
-      errors: ['States.TaskFailed'],
+      errors: [sfn.Errors.TASKS_FAILED],
       interval: Duration.seconds(5),
       maxAttempts: 3,
       backoffRate: 2,
@@ -290,7 +295,12 @@ export class AnalysisWorkflow extends Construct {
       ],
       resultPath: sfn.JsonPath.DISCARD,
     });
-    publishFailure.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(2), maxAttempts: 5, backoffRate: 2 });
+    publishFailure.addRetry({
+      errors: [sfn.Errors.ALL],
+      interval: Duration.seconds(2),
+      maxAttempts: 5,
+      backoffRate: 2,
+    });
     const failed = new sfn.Fail(this, STATES.failed, {
       stateName: STATES.failed,
       errorPath: '$.failure.detail.reason',
@@ -314,14 +324,14 @@ export class AnalysisWorkflow extends Construct {
       timeout: timeoutOf('TriageFn'),
     });
     triage.addRetry({
-      errors: ['S3ServiceException', 'TimeoutError', 'ProvisionedThroughputExceededException', 'ThrottlingException'],
+      errors: [...TRANSIENT_AWS_ERRORS],
       interval: Duration.seconds(2),
       maxAttempts: 3,
       backoffRate: 2,
     });
     // A redelivered event of an upload already claimed ends quietly: its first execution reports it.
     triage.addCatch(duplicate, {
-      errors: ['DuplicateEvent'],
+      errors: [DUPLICATE_EVENT_ERROR],
       resultPath: '$.error',
     });
     triage.addCatch(failurePath, onError);
@@ -373,7 +383,7 @@ export class AnalysisWorkflow extends Construct {
     });
     // Submit and poll turn rate limits into Wait states; collecting a ready report retries instead.
     collect.addRetry({
-      errors: ['RateLimitedError'],
+      errors: [RATE_LIMITED_ERROR],
       interval: Duration.seconds(60),
       maxAttempts: 8,
       backoffRate: 1.5,
@@ -414,7 +424,12 @@ export class AnalysisWorkflow extends Construct {
       resultPath: '$.verdict',
       timeout: timeoutOf('FinalizeFn'),
     });
-    finalize.addRetry({ errors: ['States.TaskFailed'], interval: Duration.seconds(3), maxAttempts: 2, backoffRate: 2 });
+    finalize.addRetry({
+      errors: [sfn.Errors.TASKS_FAILED],
+      interval: Duration.seconds(3),
+      maxAttempts: 2,
+      backoffRate: 2,
+    });
     finalize.addCatch(failurePath, onError);
     const verdictEntry = {
       eventBus: props.bus,
@@ -442,7 +457,7 @@ export class AnalysisWorkflow extends Construct {
     });
     const analyzed = new sfn.Succeed(this, STATES.analyzed, { stateName: STATES.analyzed });
     for (const publish of [publishVerdict, publishVerdictChanged]) {
-      publish.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(2), maxAttempts: 5, backoffRate: 2 });
+      publish.addRetry({ errors: [sfn.Errors.ALL], interval: Duration.seconds(2), maxAttempts: 5, backoffRate: 2 });
       publish.addCatch(failurePath, onError);
       publish.next(analyzed);
     }

@@ -11,7 +11,10 @@ import type { DetonationReport } from '../../lambdas/core/contracts/detonation-r
 
 /** The download or upload failed; the message never contains the URL. */
 export class TransferError extends Error {
-  override readonly name = 'TransferError';
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
 }
 
 /** The downloaded sample's digest. */

@@ -257,7 +257,7 @@ describe.skipIf(!provided)('a deployed Sandtrap stack on MiniStack, driven throu
     expect(execution.status, story).not.toBe('RUNNING');
     if (execution.status === 'SUCCEEDED') expect(states, story).toContain(DUPLICATE_STATE);
     // MiniStack 1.5.33 reports every error of a Node function as `Runtime.HandlerError` (AWS reports the
-    // error's name), so the Catch on `DuplicateEvent` cannot match there: the execution takes the
+    // error's name), so the Catch on `DuplicateEventError` cannot match there: the execution takes the
     // failure path instead of ending in DuplicateEventIgnored. What matters holds on both: triage
     // recognised the redelivery and no engine ran.
     else expect(failures.join(' | '), story).toContain('duplicate event ignored');

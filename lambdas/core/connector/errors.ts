@@ -52,4 +52,7 @@ export class BadResponseError extends VendorError {}
 export class ItemNotFoundError extends VendorError {}
 
 /** Error names the state machine retries with backoff; everything else ends the engine. */
-export const RETRYABLE_VENDOR_ERRORS = ['TransientError', 'BadResponseError'] as const;
+export const RETRYABLE_VENDOR_ERRORS: readonly string[] = [TransientError.name, BadResponseError.name];
+
+/** The error name the state machine retries after a pause when collecting a ready report. */
+export const RATE_LIMITED_ERROR = RateLimitedError.name;

@@ -358,7 +358,7 @@ export const AppliedLimitsSchema = z
   .strict();
 export type AppliedLimits = z.infer<typeof AppliedLimitsSchema>;
 
-/** What the agent could use on this host; each false weakens the analysis in a way the notes explain. */
+/** What the agent could use on this host: each one missing leaves a part of the behaviour unobserved or unenforced. */
 export const CapabilitiesSchema = z
   .object({
     tracer: z.enum(['strace', 'none']),

@@ -33,7 +33,7 @@ export function clampScore(value: number): number {
   return Math.round(Math.min(100, Math.max(0, value)));
 }
 
-/** The score range of each verdict on the 0–100 scale (the table in the vendor notes). */
+/** The score range of each verdict on the 0–100 scale; every engine maps its own scale into these bands. */
 export const VERDICT_BANDS: Record<Exclude<Verdict, 'unknown'>, { min: number; max: number }> = {
   benign: { min: 0, max: 39 },
   suspicious: { min: 40, max: 69 },

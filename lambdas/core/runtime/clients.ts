@@ -8,6 +8,17 @@ export interface AwsClients {
   ddb: DynamoDBDocumentClient;
 }
 
+/**
+ * SDK errors that a retry may get past: throttling, a timeout, or an S3 fault the SDK has no model
+ * for (its 5xx answers). The steps that only read and claim (triage) are retried on them.
+ */
+export const TRANSIENT_AWS_ERRORS: readonly string[] = [
+  'S3ServiceException',
+  'TimeoutError',
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+];
+
 /** Options for the client factory; everything defaults to the process environment. */
 export interface ClientOptions {
   region?: string;
@@ -24,7 +35,7 @@ export interface ClientOptions {
  * One factory for every SDK client, in Lambdas, the local runtime and tests. It honours
  * `AWS_ENDPOINT_URL` (and per-service `AWS_ENDPOINT_URL_S3` / `_DYNAMODB`), forces path-style S3
  * addressing against custom endpoints, and computes checksums only when required: the SDK's default
- * stream checksums corrupt uploads to s3rver and break presigned PUTs on S3 (see local-aws-stack notes).
+ * stream checksums corrupt uploads to s3rver and break presigned PUTs on S3.
  */
 export function createClients(options: ClientOptions = {}, env: NodeJS.ProcessEnv = process.env): AwsClients {
   const region = options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { HandlerDeps } from '../runtime/deps';
+import { failureReasonOf } from '../contracts/analysis-errors';
 import { SampleSchema, uploadIdOf, type SampleAnalysisFailedDetail } from '../contracts/pipeline';
 
 /** The state at a Catch: whatever the failed state had, plus Step Functions' `{Error, Cause}`. */
@@ -58,7 +59,7 @@ export async function recordFailure(
   const parsed = FailureStateSchema.safeParse(rawState);
   const state = parsed.success ? parsed.data : {};
   const from = state.sample ?? objectOf(state.event ?? rawState);
-  const reason = state.error?.Error ?? 'UnknownError';
+  const reason = failureReasonOf(state.error?.Error ?? 'UnknownError');
   const detail: SampleAnalysisFailedDetail = {
     ...(state.sample ? { sha256: state.sample.sha256 } : {}),
     bucket: from.bucket,

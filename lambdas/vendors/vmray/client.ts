@@ -12,11 +12,10 @@ import {
 import type { HttpRequest, VendorHttpClient } from '../http';
 import { Envelope } from './wire';
 
-/** HTTP 403: the key is valid but lacks the rights for this call. Still an `AuthError` to the state machine. */
+/** HTTP 403: the key is valid but lacks the rights for this call; an `AuthError` wherever rights matter, but not for the availability probe. */
 export class ForbiddenError extends AuthError {
   constructor(message: string) {
     super('vmray', message);
-    this.name = 'AuthError';
   }
 }
 
