@@ -5,35 +5,15 @@ import {
   StartExecutionCommand,
   type DescribeExecutionCommandOutput,
 } from '@aws-sdk/client-sfn';
-import {
-  ObjectCreatedEventSchema,
-  uploadIdOf,
-  type ObjectCreatedEvent,
-  type Verdict,
-} from '../lambdas/core/contracts/pipeline';
-import { VerdictStore } from '../lambdas/core/store/verdict-store';
+import { ObjectCreatedEventSchema, uploadIdOf, type ObjectCreatedEvent } from '../lambdas/core/contracts/pipeline';
+import { type ObjectRecord, VerdictStore } from '../lambdas/core/store/verdict-store';
 import type { DeployedClients } from './clients';
 import { awsCall, DeployedStackError } from './errors';
 import { callOn, type DeployedStack } from './stack';
 import { readVerdictRecord } from './verdicts';
 
 /** The terminal record of one upload (`OBJECT#<bucket>/<key>#<uploadId>` / `STATUS`), as far as the CLI reads it. */
-export interface ObjectStatus {
-  bucket: string;
-  key: string;
-  versionId: string | null;
-  uploadId: string;
-  status: 'verdict' | 'failed';
-  sha256?: string;
-  verdict?: Verdict;
-  score?: number | null;
-  cached?: boolean;
-  reason?: string;
-  /** Where Finalize moved a malicious upload, when the stack quarantines. */
-  quarantinedTo?: { bucket: string; key: string; versionId: string | null };
-  /** Epoch milliseconds. */
-  at: number;
-}
+export type ObjectStatus = Omit<ObjectRecord, 'owner'>;
 
 /** What the CLI knows of an analysis it waits for. */
 export interface AnalysisTarget {

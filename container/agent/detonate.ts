@@ -4,7 +4,6 @@ import { dirname, join } from 'node:path';
 import {
   REPORT_LIMITS,
   RunNonceSchema,
-  type AppliedLimits,
   type Capabilities,
   type DetonationReport,
   type DetonationStatus,
@@ -22,7 +21,7 @@ import { prepareSample, type Preparation } from './prepare';
 import { ActivityRecorder } from './recorder';
 import { assembleReport, emptyBehavior, noLimitsHit } from './report';
 import { RuleEngine } from './rules';
-import { limitsFor, removeLeftovers, removeTree, runSandboxed, sweepUid, type RunResult } from './run';
+import { appliedLimits, removeLeftovers, removeTree, runSandboxed, sweepUid, type RunResult } from './run';
 import { leaseSandboxUser } from './sandbox-user';
 import { staticStrings, type StaticStrings } from './static';
 import { parseTraceFile } from './trace-parser';
@@ -126,21 +125,6 @@ export function runNonceOf(config: unknown): { runNonce?: string } {
   const raw = config as Record<string, unknown>;
   const parsed = RunNonceSchema.safeParse(raw.run_nonce ?? raw.runNonce);
   return parsed.success ? { runNonce: parsed.data } : {};
-}
-
-function appliedLimits(config: AgentConfig | null): AppliedLimits {
-  const timeout = config?.timeout ?? 60;
-  const l = config
-    ? limitsFor(config, timeout)
-    : {
-        cpus: 1,
-        cpuSeconds: timeout,
-        memoryBytes: 512 * 1024 ** 2,
-        processes: 64,
-        fileSizeBytes: 256 * 1024 ** 2,
-        diskBytes: 256 * 1024 ** 2,
-      };
-  return { ...l, timeoutSeconds: timeout, idleTimeoutSeconds: config?.idleTimeout ?? 0 };
 }
 
 /**

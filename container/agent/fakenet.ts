@@ -282,17 +282,18 @@ export class FakeNetwork {
     const clientPort = socket.remotePort ?? 0;
     let data = Buffer.alloc(0);
     let settled = false;
+    const recordPayload = () =>
+      this.add('payloads', {
+        time: Date.now() / 1000,
+        clientPort,
+        protocol: 'tcp',
+        bytes: data.length,
+        preview: preview(data),
+      });
     const finishPayload = () => {
       if (settled) return;
       settled = true;
-      if (data.length > 0)
-        this.add('payloads', {
-          time: Date.now() / 1000,
-          clientPort,
-          protocol: 'tcp',
-          bytes: data.length,
-          preview: preview(data),
-        });
+      if (data.length > 0) recordPayload();
     };
     socket.setTimeout(FIRST_BYTES_MS, () => {
       finishPayload();
@@ -313,14 +314,7 @@ export class FakeNetwork {
         settled = true;
         const serverName = parseClientHelloSni(data);
         if (serverName) this.add('tls', { time: Date.now() / 1000, clientPort, serverName });
-        else
-          this.add('payloads', {
-            time: Date.now() / 1000,
-            clientPort,
-            protocol: 'tcp',
-            bytes: data.length,
-            preview: preview(data),
-          });
+        else recordPayload();
         socket.destroy(); // no certificate to offer: the handshake fails, as it would against a sinkhole
         return;
       }

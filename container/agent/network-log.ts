@@ -74,12 +74,18 @@ export function networkObservations(
       result: resultName(c.result),
     });
   }
-  const origin = (proto: 'tcp' | 'udp', clientPort: number) => byPort.get(`${proto}:${clientPort}`);
+  // A fake-network record names the client port it came in on; the guard's record of the connect
+  // from that port says which process it was and where it meant to go.
+  const arrival = (proto: 'tcp' | 'udp', clientPort: number, time: number) => {
+    const from = byPort.get(`${proto}:${clientPort}`);
+    return { from, time, pid: from?.pid ?? null };
+  };
   for (const d of fakenet.dns) {
+    const { time, pid } = arrival('udp', d.clientPort, d.time);
     out.push({
       type: 'dns',
-      time: d.time,
-      pid: origin('udp', d.clientPort)?.pid ?? null,
+      time,
+      pid,
       line: `fakenet dns ${d.qtype} ${d.name} -> ${d.answer ?? '(no answer)'}`,
       name: d.name,
       qtype: d.qtype,
@@ -87,11 +93,11 @@ export function networkObservations(
     });
   }
   for (const h of fakenet.http) {
-    const from = origin('tcp', h.clientPort);
+    const { from, time, pid } = arrival('tcp', h.clientPort, h.time);
     out.push({
       type: 'http',
-      time: h.time,
-      pid: from?.pid ?? null,
+      time,
+      pid,
       line: `fakenet http ${h.method} ${h.host}${h.path} port=${from?.port ?? '?'} ua=${JSON.stringify(h.userAgent ?? '')} body=${h.bodyBytes}B ${JSON.stringify(h.bodyPreview.slice(0, 120))}`,
       method: h.method,
       host: h.host || (from ? (nameFor(from.addr) ?? from.addr) : ''),
@@ -103,23 +109,23 @@ export function networkObservations(
     });
   }
   for (const t of fakenet.tls) {
-    const from = origin('tcp', t.clientPort);
+    const { from, time, pid } = arrival('tcp', t.clientPort, t.time);
     out.push({
       type: 'tls',
-      time: t.time,
-      pid: from?.pid ?? null,
+      time,
+      pid,
       line: `fakenet tls sni=${t.serverName} port=${from?.port ?? '?'}`,
       serverName: t.serverName,
       port: from?.port ?? null,
     });
   }
   for (const p of fakenet.payloads) {
-    const from = origin(p.protocol, p.clientPort);
+    const { from, time, pid } = arrival(p.protocol, p.clientPort, p.time);
     const hostname = from ? nameFor(from.addr) : null;
     out.push({
       type: 'payload',
-      time: p.time,
-      pid: from?.pid ?? null,
+      time,
+      pid,
       line: `fakenet ${p.protocol} ${hostname ?? from?.addr ?? '?'}:${from?.port ?? '?'} ${p.bytes}B ${JSON.stringify(p.preview.slice(0, 200))}`,
       protocol: p.protocol,
       address: from?.addr ?? null,

@@ -1,4 +1,5 @@
 import type { FileOperationKind } from '../../lambdas/core/contracts/detonation-report';
+import { RULE_SYSCALLS } from '../../lambdas/core/contracts/agent-config';
 import { PathResolver } from './path-resolver';
 import {
   decodeArgv,
@@ -174,42 +175,7 @@ export interface CollectorOptions {
 }
 
 /** Calls passed to the rules as they are. */
-const RULE_CALLS = new Set([
-  'ptrace',
-  'prctl',
-  'setuid',
-  'setgid',
-  'setreuid',
-  'setregid',
-  'setresuid',
-  'setresgid',
-  'setgroups',
-  'capset',
-  'unshare',
-  'init_module',
-  'finit_module',
-  'delete_module',
-  'bpf',
-  'memfd_create',
-  'mount',
-  'umount2',
-  'chroot',
-  'setsid',
-  'kill',
-  'tkill',
-  'tgkill',
-  'socket',
-  'bind',
-  'listen',
-  'process_vm_writev',
-  'process_vm_readv',
-  'pidfd_open',
-  'pidfd_send_signal',
-  'pidfd_getfd',
-  'shmget',
-  'shmat',
-  'sched_setaffinity',
-]);
+const RULE_CALLS: ReadonlySet<string> = new Set(RULE_SYSCALLS);
 
 /**
  * Calls strace prints by number when it has no name for them (strace before 6.5 and fchmodat2):

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { chmod, chown, copyFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ArchiveMember, PreparationMethod } from '../../lambdas/core/contracts/detonation-report';
-import { detectFileType } from '../../lambdas/core/triage/file-type';
+import { byProgramName, detectFileType, shebangProgram } from '../../lambdas/core/triage/file-type';
 import { archiveKind, extractArchive, type ExtractedMember } from './archive';
 import { sweepUid, tool } from './run';
 
@@ -61,23 +61,9 @@ const RUNNABLE_MACHINES: Record<string, number[]> = { x64: [62, 3], arm64: [183]
 
 /** The interpreter for a script, from its shebang (through `env`), else its detected type. */
 export function interpreterFor(head: Buffer, fileType: string): string | null {
-  if (head[0] === 0x23 && head[1] === 0x21) {
-    const line = head
-      .subarray(2, head.indexOf(0x0a) < 0 ? head.length : head.indexOf(0x0a))
-      .toString('latin1')
-      .trim();
-    const parts = line.split(/\s+/);
-    let program = parts[0]?.split('/').pop() ?? '';
-    if (program === 'env')
-      program =
-        parts
-          .slice(1)
-          .find((p) => !p.startsWith('-') && !p.includes('='))
-          ?.split('/')
-          .pop() ?? '';
-    const found = INTERPRETERS[program] ?? INTERPRETERS[program.replace(/[0-9.]+$/, '')];
-    if (found) return found;
-  }
+  const program = shebangProgram(head);
+  const found = program === undefined ? undefined : byProgramName(INTERPRETERS, program);
+  if (found) return found;
   return BY_TYPE[fileType] ?? null;
 }
 

@@ -33,6 +33,7 @@ import {
 import type { AgentConfig } from '../../lambdas/core/contracts/agent-config';
 import { Clip } from './bounded';
 import type { ActivityRecorder } from './recorder';
+import { appliedLimits } from './run';
 import type { StaticStrings } from './static';
 
 /**
@@ -289,16 +290,7 @@ const SALVAGE_DEFAULTS: Record<(typeof SECTIONS)[number][0], (parts: ReportParts
   config: () => ({}),
 };
 
-const FALLBACK_LIMITS: AppliedLimits = {
-  cpuSeconds: 60,
-  cpus: 1,
-  memoryBytes: 512 * 1024 ** 2,
-  processes: 64,
-  fileSizeBytes: 256 * 1024 ** 2,
-  diskBytes: 256 * 1024 ** 2,
-  timeoutSeconds: 60,
-  idleTimeoutSeconds: 0,
-};
+const FALLBACK_LIMITS: AppliedLimits = appliedLimits(null);
 
 /** The sample's facts reduced to what is known to validate. */
 function safeSample(sample: SampleFacts | undefined): SampleFacts {

@@ -3,7 +3,7 @@ import { accessSync, closeSync, constants, openSync } from 'node:fs';
 import { lstat, opendir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import type { LimitsHit } from '../../lambdas/core/contracts/detonation-report';
+import type { AppliedLimits, LimitsHit } from '../../lambdas/core/contracts/detonation-report';
 import type { AgentConfig } from '../../lambdas/core/contracts/agent-config';
 import { guardArguments, type GuardOptions } from './guard';
 import { clearKeyrings, removeSysvObjects } from './kernel-objects';
@@ -93,6 +93,25 @@ export function limitsFor(config: AgentConfig, timeoutSeconds: number) {
     fileSizeBytes: config.diskLimit,
     diskBytes: config.diskLimit,
   };
+}
+
+/**
+ * The limits a report states: the configuration's, or, when there is no valid configuration (a
+ * report of a run that failed before it had one), the limits of a default one-minute run.
+ */
+export function appliedLimits(config: AgentConfig | null): AppliedLimits {
+  const timeout = config?.timeout ?? 60;
+  const limits = config
+    ? limitsFor(config, timeout)
+    : {
+        cpus: 1,
+        cpuSeconds: timeout,
+        memoryBytes: 512 * 1024 ** 2,
+        processes: 64,
+        fileSizeBytes: 256 * 1024 ** 2,
+        diskBytes: 256 * 1024 ** 2,
+      };
+  return { ...limits, timeoutSeconds: timeout, idleTimeoutSeconds: config?.idleTimeout ?? 0 };
 }
 
 /** How often the runner reads the sample's use and holds it against the limits. */

@@ -1,5 +1,5 @@
 import { assembleReport, emptyBehavior, noLimitsHit } from '../../container/agent/report';
-import { limitsFor } from '../../container/agent/run';
+import { appliedLimits } from '../../container/agent/run';
 import { type DetonationReport, type EndReason, REPORT_LIMITS } from '../../lambdas/core/contracts/detonation-report';
 import { type AgentConfig, parseAgentConfig } from '../../lambdas/core/contracts/agent-config';
 
@@ -30,17 +30,6 @@ function configOf(raw: string | undefined): AgentConfig | null {
 
 export function boxFailureReport(failure: BoxFailure): DetonationReport {
   const config = configOf(failure.rawConfig);
-  const timeout = config?.timeout ?? 60;
-  const limits = config
-    ? limitsFor(config, timeout)
-    : {
-        cpus: 1,
-        cpuSeconds: timeout,
-        memoryBytes: 512 * 1024 ** 2,
-        processes: 64,
-        fileSizeBytes: 256 * 1024 ** 2,
-        diskBytes: 256 * 1024 ** 2,
-      };
   return assembleReport({
     status: 'error',
     error: failure.reason,
@@ -55,7 +44,7 @@ export function boxFailureReport(failure: BoxFailure): DetonationReport {
     startedAt: failure.startedAt,
     finishedAt: Date.now() / 1000,
     endReason: failure.endReason,
-    limits: { ...limits, timeoutSeconds: timeout, idleTimeoutSeconds: config?.idleTimeout ?? 0 },
+    limits: appliedLimits(config),
     limitsHit: { ...noLimitsHit(), timeout: failure.endReason === 'timeout' },
     capabilities: { tracer: 'none', seccompBpf: false, networkGuard: false, mountNamespace: false, pcap: 'disabled' },
     recorder: null,

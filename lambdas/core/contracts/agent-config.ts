@@ -21,27 +21,14 @@ const PortSchema = z.number().int().min(1).max(65535);
 const IpSchema = z.union([z.ipv4(), z.ipv6()]);
 
 /**
- * The default syscall set: the file-mutating calls and no stat family, with %process and %network narrowed to what the agent reads. wait4/waitid and exit_group
- * are left out (`+++ exited +++` lines carry the exit status), and so are the send/recv calls: the
- * network guard sees connect, sendto with an address, sendmsg and sendmmsg before strace could.
+ * The calls the behaviour rules read as they are, arguments and all: identity and capability
+ * changes, namespaces, kernel modules and BPF, signals, sockets, reaching into other processes
+ * (injection, fd theft, signals by pidfd), shared memory that outlives a process, and CPU affinity
+ * (a sample widening its own). The default filter traces each of them.
  */
-export const DEFAULT_SYSCALL_FILTER = [
-  'execve',
-  'execveat',
-  'clone',
-  'clone3',
-  'fork',
-  'vfork',
-  'kill',
-  'tkill',
-  'tgkill',
-  'socket',
-  'socketpair',
-  'connect',
-  'bind',
-  'listen',
-  'accept',
-  'accept4',
+export const RULE_SYSCALLS = [
+  'ptrace',
+  'prctl',
   'setuid',
   'setgid',
   'setreuid',
@@ -50,6 +37,50 @@ export const DEFAULT_SYSCALL_FILTER = [
   'setresgid',
   'setgroups',
   'capset',
+  'unshare',
+  'init_module',
+  'finit_module',
+  'delete_module',
+  'bpf',
+  'memfd_create',
+  'mount',
+  'umount2',
+  'chroot',
+  'setsid',
+  'kill',
+  'tkill',
+  'tgkill',
+  'socket',
+  'bind',
+  'listen',
+  'process_vm_writev',
+  'process_vm_readv',
+  'pidfd_open',
+  'pidfd_send_signal',
+  'pidfd_getfd',
+  'shmget',
+  'shmat',
+  'sched_setaffinity',
+] as const;
+
+/**
+ * The default syscall set: the rules' calls, the file-mutating calls and no stat family, with
+ * %process and %network narrowed to what the agent reads. wait4/waitid and exit_group are left out
+ * (`+++ exited +++` lines carry the exit status), and so are the send/recv calls: the network guard
+ * sees connect, sendto with an address, sendmsg and sendmmsg before strace could.
+ */
+export const DEFAULT_SYSCALL_FILTER: readonly string[] = [
+  ...RULE_SYSCALLS,
+  'execve',
+  'execveat',
+  'clone',
+  'clone3',
+  'fork',
+  'vfork',
+  'socketpair',
+  'connect',
+  'accept',
+  'accept4',
   'open',
   'openat',
   'openat2',
@@ -77,18 +108,6 @@ export const DEFAULT_SYSCALL_FILTER = [
   'ftruncate',
   'mknod',
   'mknodat',
-  'mount',
-  'umount2',
-  'chroot',
-  'ptrace',
-  'prctl',
-  'memfd_create',
-  'init_module',
-  'finit_module',
-  'delete_module',
-  'bpf',
-  'setsid',
-  'unshare',
   'access',
   'faccessat',
   'faccessat2',
@@ -96,20 +115,10 @@ export const DEFAULT_SYSCALL_FILTER = [
   'readlinkat',
   'chdir',
   'fchdir',
-  // Reaching into other processes (injection, fd theft, signals by pidfd), shared memory that
-  // outlives a process, and CPU affinity (a sample widening its own).
-  'process_vm_writev',
-  'process_vm_readv',
-  'pidfd_open',
-  'pidfd_send_signal',
-  'pidfd_getfd',
-  'shmget',
-  'shmat',
-  'sched_setaffinity',
   // `?`: strace older than 6.5 does not know the name and would refuse the whole set; it prints the
   // call as syscall_0x1c4 anyway (it traces every number it has no name for).
   '?fchmodat2',
-] as const;
+];
 
 const CONFIG_FIELDS = {
   memoryLimit: 'memory_limit',

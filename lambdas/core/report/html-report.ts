@@ -8,6 +8,7 @@ import {
   type Indicator,
   type ProcessRecord,
   type Severity,
+  FileOperationKindSchema,
 } from '../contracts/detonation-report';
 import { html, safeHref, type HtmlValue, type SafeHtml } from './html-escape';
 import type { EngineId, EngineResult, EngineStatus, Verdict, VerdictDocument } from '../contracts/pipeline';
@@ -483,23 +484,9 @@ function processSection(r: DetonationReport): Section {
   );
 }
 
-const MUTATING = new Set([
-  'write',
-  'create',
-  'truncate',
-  'append',
-  'delete',
-  'rename-from',
-  'rename-to',
-  'chmod',
-  'chown',
-  'mkdir',
-  'rmdir',
-  'link',
-  'symlink',
-  'mknod',
-  'mount',
-]);
+/** The operations that only look at a path; every other one changes the file system and is highlighted. */
+const LOOKING: ReadonlySet<string> = new Set(['read', 'exec', 'access', 'readlink', 'chdir']);
+const MUTATING = new Set(FileOperationKindSchema.options.filter((op) => !LOOKING.has(op)));
 
 function filesSection(r: DetonationReport): Section {
   const title = 'File activity';

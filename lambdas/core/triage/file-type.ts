@@ -105,22 +105,36 @@ function isText(head: Buffer): boolean {
   return control <= Math.max(2, text.length / 100);
 }
 
-function shebangType(head: Buffer): string | undefined {
+/**
+ * The program a shebang line names, without its directory: through `env` the first argument that is
+ * neither an option nor a `NAME=value` assignment. Undefined when the file has no shebang.
+ */
+export function shebangProgram(head: Buffer): string | undefined {
   if (head[0] !== 0x23 || head[1] !== 0x21) return undefined;
   const line = head
     .subarray(2, head.indexOf(0x0a) === -1 ? head.length : head.indexOf(0x0a))
     .toString('latin1')
     .trim();
   const parts = line.split(/\s+/);
-  let program = parts[0]?.split('/').pop() ?? '';
-  if (program === 'env')
-    program =
-      parts
-        .find((p, i) => i > 0 && !p.startsWith('-'))
-        ?.split('/')
-        .pop() ?? '';
-  const bare = program.replace(/[0-9.]+$/, '');
-  return INTERPRETERS[program] ?? INTERPRETERS[bare];
+  const program = parts[0]?.split('/').pop() ?? '';
+  if (program !== 'env') return program;
+  return (
+    parts
+      .slice(1)
+      .find((p) => !p.startsWith('-') && !p.includes('='))
+      ?.split('/')
+      .pop() ?? ''
+  );
+}
+
+/** Looks a program up by its name, then by its name without a version (`python3.12` as `python`). */
+export function byProgramName<T>(table: Readonly<Record<string, T>>, program: string): T | undefined {
+  return table[program] ?? table[program.replace(/[0-9.]+$/, '')];
+}
+
+function shebangType(head: Buffer): string | undefined {
+  const program = shebangProgram(head);
+  return program === undefined ? undefined : byProgramName(INTERPRETERS, program);
 }
 
 /**
