@@ -28,7 +28,10 @@ export interface ServiceOptions {
  * Starts s3rver and dynalite on 127.0.0.1 with free ports and creates the buckets and tables the
  * synthesized template declares, so that local and deployed shapes cannot drift.
  */
-export async function startServices(plan: LocalPlan, options: ServiceOptions = {}): Promise<LocalServices> {
+export async function startServices(
+  plan: Pick<LocalPlan, 'buckets' | 'tables'>,
+  options: ServiceOptions = {},
+): Promise<LocalServices> {
   const temporary = options.stateDir === undefined;
   const dir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'sandtrap-'));
   const s3 = new S3rver({

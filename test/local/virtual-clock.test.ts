@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { afterEach, describe, expect, it } from 'vitest';
-import { allStates, type AslState } from '../local/definition';
-import { SleepCancelledError, VirtualClock } from '../local/virtual-clock';
-import { retryDelay, virtualTask, virtualTimeDefinition, virtualWait } from '../local/virtual-states';
-import { startCapeHarness, type CapeHarness } from './support';
+import { allStates, type AslState } from '../../local/definition';
+import { SleepCancelledError, VirtualClock } from '../../local/virtual-clock';
+import { retryDelay, virtualTask, virtualTimeDefinition, virtualWait } from '../../local/virtual-states';
+import { startCapeHarness, type CapeHarness } from '../support';
 
 const T0 = Date.UTC(2026, 0, 1);
 

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reservedForReports } from '../lambdas/core/store/rate-limiter';
-import { vendorRequestGate } from '../lambdas/core/runtime/create-deps';
-import { RateLimitedError } from '../lambdas/core/connector/errors';
-import { withRequestPriority } from '../lambdas/core/connector/request-gates';
-import { CapeEmulator } from '../emulators/cape';
-import { startVendorHarness, type VendorHarness } from './support';
+import { reservedForReports } from '../../../../lambdas/core/store/rate-limiter';
+import { vendorRequestGate } from '../../../../lambdas/core/runtime/create-deps';
+import { RateLimitedError } from '../../../../lambdas/core/connector/errors';
+import { withRequestPriority } from '../../../../lambdas/core/connector/request-gates';
+import { CapeEmulator } from '../../../../emulators/cape';
+import { startVendorHarness, type VendorHarness } from '../../../support';
 
 describe('the shared rate limit keeps slots of each window for ready reports', () => {
   let h: VendorHarness<CapeEmulator>;

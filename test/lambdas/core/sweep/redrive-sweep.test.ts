@@ -1,24 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import type { Log } from '../lambdas/core/runtime/deps';
-import type { ExecutionStarter } from '../lambdas/core/sweep/execution-starter';
+import type { Log } from '../../../../lambdas/core/runtime/deps';
+import type { ExecutionStarter } from '../../../../lambdas/core/sweep/execution-starter';
 import {
   DETAIL_TYPE_VERDICT,
   ObjectCreatedEventSchema,
   uploadIdOf,
   type ObjectCreatedEvent,
-} from '../lambdas/core/contracts/pipeline';
-import type { ObjectVersion, VerdictStore } from '../lambdas/core/store/verdict-store';
+} from '../../../../lambdas/core/contracts/pipeline';
+import type { ObjectVersion, VerdictStore } from '../../../../lambdas/core/store/verdict-store';
 import {
   redriveExecutionName,
   sweepOptionsOf,
   sweepUploads,
   type SweepOptions,
   type SweepSummary,
-} from '../lambdas/core/sweep/sweep';
-import { loadSweepConfig } from '../lambdas/core/sweep/sweep-config';
-import { LocalPipeline } from '../local/runtime';
+} from '../../../../lambdas/core/sweep/sweep';
+import { loadSweepConfig } from '../../../../lambdas/core/sweep/sweep-config';
+import { LocalPipeline } from '../../../../local/runtime';
 
 const PREFIX = 'incoming/';
 /** S3 reports LastModified to the second: uploads a second apart are told apart by any listing. */

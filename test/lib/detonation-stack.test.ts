@@ -12,12 +12,12 @@ import {
   DETONATION_WORK_DIR,
   DetonationCluster,
   type DetonationClusterProps,
-} from '../lib/detonation';
-import { SecureBucket } from '../lib/ingest';
+} from '../../lib/detonation';
+import { SecureBucket } from '../../lib/ingest';
 
 const ECR_IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/sandtrap-detonation:1.0.0';
 const EMULATOR_IMAGE = 'public.ecr.aws/docker/library/busybox:latest';
-const DOCKERFILE = fileURLToPath(new URL('../container/Dockerfile', import.meta.url));
+const DOCKERFILE = fileURLToPath(new URL('../../container/Dockerfile', import.meta.url));
 
 type Resource = { Type: string; Properties: Record<string, any> };
 type Statement = {

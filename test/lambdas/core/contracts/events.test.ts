@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { eventJsonSchemas } from '../lambdas/core/contracts/events';
+import { eventJsonSchemas } from '../../../../lambdas/core/contracts/events';
 
 describe('committed event JSON Schemas', () => {
   it.each(Object.entries(eventJsonSchemas()))(
     '%s matches the zod schema it is generated from (npm run schema)',
     (name, schema) => {
-      const committed = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'schemas', name), 'utf8'));
+      const committed = JSON.parse(
+        readFileSync(join(import.meta.dirname, '..', '..', '..', '..', 'schemas', name), 'utf8'),
+      );
       expect(committed).toEqual(schema);
     },
   );

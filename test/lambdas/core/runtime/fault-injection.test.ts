@@ -2,14 +2,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { Context } from 'aws-lambda';
-import { ENV } from '../lambdas/core/config/runtime-config';
+import { ENV } from '../../../../lambdas/core/config/runtime-config';
 import {
   FAULT_INJECTION_ENV,
   faultInjectionFrom,
   faultsFor,
   objectKeyOf,
-} from '../lambdas/core/runtime/fault-injection';
-import { SandtrapStack } from '../lib/sandtrap-stack';
+} from '../../../../lambdas/core/runtime/fault-injection';
+import { SandtrapStack } from '../../../../lib/sandtrap-stack';
 
 const injection = { keyPrefix: 'chaos/' };
 const sample = (key: string) => ({
@@ -103,7 +103,9 @@ describe('fault injection for test stacks', () => {
         POWERTOOLS_DEV: 'true',
         POWERTOOLS_TRACE_ENABLED: 'false',
       });
-      ({ handler } = (await import('../lambdas/handlers/check-peer')) as unknown as { handler: typeof handler });
+      ({ handler } = (await import('../../../../lambdas/handlers/check-peer')) as unknown as {
+        handler: typeof handler;
+      });
     });
 
     it('throws InjectedFault before doing anything for a key that names the step', async () => {

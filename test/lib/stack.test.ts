@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { FUNCTION_IDS } from '../lib/steps';
-import { SandtrapStack } from '../lib/sandtrap-stack';
-import { localPlanOf, type CfnTemplate } from '../local/template';
-import { allStates } from '../local/definition';
+import { FUNCTION_IDS } from '../../lib/steps';
+import { SandtrapStack } from '../../lib/sandtrap-stack';
+import { localPlanOf, type CfnTemplate } from '../../local/template';
+import { allStates } from '../../local/definition';
 
 const config = {
   engineConcurrency: 4,
@@ -244,7 +244,7 @@ describe('SandtrapStack', () => {
     mkdirSync(modules);
     const layerModules = join(layers[0]!, 'nodejs', 'node_modules');
     for (const entry of readdirSync(layerModules)) symlinkSync(join(layerModules, entry), join(modules, entry));
-    symlinkSync(join(import.meta.dirname, '..', 'node_modules', '@aws-sdk'), join(modules, '@aws-sdk'));
+    symlinkSync(join(import.meta.dirname, '..', '..', 'node_modules', '@aws-sdk'), join(modules, '@aws-sdk'));
     for (const file of handlers) {
       const module = (await import(file)) as { handler?: unknown };
       expect(typeof module.handler, file).toBe('function');

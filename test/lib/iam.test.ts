@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { WILDCARD_JUSTIFICATIONS } from '../lib/iam-justifications';
-import { SandtrapStack } from '../lib/sandtrap-stack';
+import { WILDCARD_JUSTIFICATIONS } from '../../lib/iam-justifications';
+import { SandtrapStack } from '../../lib/sandtrap-stack';
 
 /** A resource or action as text: tokens rendered as their intrinsic JSON. */
 const text = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value));

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { App, Aspects } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import cdkNag from 'cdk-nag';
-import { SandtrapStack } from '../lib/sandtrap-stack';
+import { SandtrapStack } from '../../lib/sandtrap-stack';
 
 describe('cdk-nag AwsSolutions', () => {
   it('reports no unsuppressed finding on the full stack, and every suppression has a reason', () => {

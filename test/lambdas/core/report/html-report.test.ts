@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { BEHAVIOR_KEYS } from '../lambdas/core/contracts/detonation-report';
-import { escapeHtml, escapeText, html, revealInvisible, safeHref, SafeHtml } from '../lambdas/core/report/html-escape';
-import { renderHtmlReport, REPORT_CSP } from '../lambdas/core/report/html-report';
+import { BEHAVIOR_KEYS } from '../../../../lambdas/core/contracts/detonation-report';
+import {
+  escapeHtml,
+  escapeText,
+  html,
+  revealInvisible,
+  safeHref,
+  SafeHtml,
+} from '../../../../lambdas/core/report/html-escape';
+import { renderHtmlReport, REPORT_CSP } from '../../../../lambdas/core/report/html-report';
 import {
   benignTriageOnly,
   detonatedDropper,
@@ -9,7 +16,7 @@ import {
   hostileSample,
   multiVendorMalicious,
   PAYLOADS,
-} from './fixtures/reports/documents';
+} from '../../../fixtures/reports/documents';
 
 /** Every tag of a document, with its attributes; whatever is not a tag is text. */
 interface Tag {

@@ -6,9 +6,9 @@ import { pathToFileURL } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderHtmlReport, REPORT_CSP, type HtmlReportInput } from '../lambdas/core/report/html-report';
-import { CHROMIUM_PATH, launchChromium } from '../cli/browser';
-import { htmlToPdf } from '../cli/pdf';
+import { renderHtmlReport, REPORT_CSP, type HtmlReportInput } from '../../../../lambdas/core/report/html-report';
+import { CHROMIUM_PATH, launchChromium } from '../../../../cli/browser';
+import { htmlToPdf } from '../../../../cli/pdf';
 import {
   benignTriageOnly,
   detonatedDropper,
@@ -16,7 +16,7 @@ import {
   multiVendorMalicious,
   PAYLOADS,
   XSS_MARKER,
-} from './fixtures/reports/documents';
+} from '../../../fixtures/reports/documents';
 
 /**
  * The report in a real browser: it renders, shows its verdict, prints, and a hostile sample's

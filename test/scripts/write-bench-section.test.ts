@@ -9,7 +9,7 @@ import {
   renderBenchSection,
   replaceBenchSection,
   type BenchResults,
-} from '../scripts/write-bench-section';
+} from '../../scripts/write-bench-section';
 
 const results: BenchResults = {
   metrics: [
@@ -69,7 +69,7 @@ describe('the README performance and cost section', () => {
   });
 
   it('matches bench/results.json in README.md (regenerate with scripts/write-bench-section.ts)', (ctx) => {
-    const root = join(import.meta.dirname, '..');
+    const root = join(import.meta.dirname, '..', '..');
     const resultsPath = join(root, 'bench', 'results.json');
     ctx.skip(!existsSync(resultsPath), 'bench/results.json does not exist yet: run `npm run bench` first');
     const section = extractBenchSection(readFileSync(join(root, 'README.md'), 'utf8'));

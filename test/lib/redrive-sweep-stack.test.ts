@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { parseSandtrapConfig, type SandtrapConfigInput } from '../lib/config';
-import { SandtrapStack } from '../lib/sandtrap-stack';
+import { parseSandtrapConfig, type SandtrapConfigInput } from '../../lib/config';
+import { SandtrapStack } from '../../lib/sandtrap-stack';
 
 type Resource = { Type: string; Properties: Record<string, any> };
 

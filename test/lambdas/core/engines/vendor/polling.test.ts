@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { parseSettings } from '../../../../../lambdas/core/config/runtime-config';
+import { nextPollWait } from '../../../../../lambdas/core/engines/vendor/polling';
+
+describe('nextPollWait', () => {
+  const policy = parseSettings({}).poll;
+  it('follows the backoff schedule without a vendor hint, then repeats its last step', () => {
+    expect([0, 1, 2, 3, 4, 9].map((attempt) => nextPollWait(policy, attempt, 10_000))).toEqual([
+      15, 30, 60, 120, 120, 120,
+    ]);
+  });
+  it('follows the vendor hint within the policy bounds', () => {
+    expect(nextPollWait(policy, 0, 10_000, { etaSeconds: 240 })).toBe(240);
+    expect(nextPollWait(policy, 0, 10_000, { etaSeconds: 0 })).toBe(15);
+    expect(nextPollWait(policy, 0, 10_000, { etaSeconds: 2 })).toBe(5);
+    expect(nextPollWait(policy, 0, 10_000, { etaSeconds: 99_999 })).toBe(900);
+  });
+  it('ignores hints when told to, and never waits past the deadline', () => {
+    expect(nextPollWait({ ...policy, useVendorHints: false }, 1, 10_000, { etaSeconds: 240 })).toBe(30);
+    expect(nextPollWait(policy, 3, 42.5)).toBe(43);
+  });
+
+  it('waits at least a second even when the deadline is due, and honours a custom policy', () => {
+    expect(nextPollWait(policy, 0, 0)).toBe(1);
+    expect(nextPollWait(policy, 0, -30)).toBe(1);
+    const custom = { scheduleSeconds: [7], useVendorHints: true, minWaitSeconds: 20, maxWaitSeconds: 25 };
+    expect(nextPollWait(custom, 5, 10_000)).toBe(20);
+    expect(nextPollWait(custom, 0, 10_000, { etaSeconds: 21.2 })).toBe(22);
+    expect(nextPollWait(custom, 0, 10_000, { etaSeconds: 60 })).toBe(25);
+  });
+});

@@ -1,0 +1,249 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type EngineResult,
+  type Sample,
+  SampleVerdictChangedDetailSchema,
+  SampleVerdictDetailSchema,
+  TAG_SCORE,
+  TAG_VERDICT,
+  VerdictDocumentSchema,
+} from '../../../../lambdas/core/contracts/pipeline';
+import { reportKeys } from '../../../../lambdas/core/contracts/report-keys';
+import type { HandlerDeps } from '../../../../lambdas/core/runtime/deps';
+import { getObjectTags, headObject } from '../../../../lambdas/core/store/objects';
+import { objectRecordKey } from '../../../../lambdas/core/store/verdict-store';
+import { finalizeVerdict } from '../../../../lambdas/core/verdict/finalize';
+import {
+  type LocalAws,
+  ManualClock,
+  putSample,
+  type RecordingLog,
+  recordingLog,
+  sampleOf,
+  startLocalAws,
+  UNIT,
+  unitDeps,
+} from '../support';
+
+const scored = (engine: EngineResult['engine'], score: number | null, status: EngineResult['status'] = 'completed') =>
+  ({
+    engine,
+    status,
+    verdict: score === null ? 'unknown' : score >= 70 ? 'malicious' : score >= 40 ? 'suspicious' : 'benign',
+    score,
+    itemId: `${engine}-1`,
+    reportKey: null,
+  }) satisfies EngineResult;
+
+describe('finalizeVerdict: combine engine scores, store, tag, quarantine, release', () => {
+  let aws: LocalAws;
+  let clock: ManualClock;
+  let log: RecordingLog;
+  let deps: HandlerDeps;
+  let n = 0;
+
+  beforeAll(async () => {
+    aws = await startLocalAws();
+    clock = new ManualClock();
+    log = recordingLog();
+    deps = unitDeps(aws, { clock, log, settings: { cacheTtlSeconds: 3600 } });
+  });
+  afterAll(async () => aws?.stop());
+
+  /** A sample uploaded to the ingest bucket, its content unlike any other test's, its lock held by `owner`. */
+  async function uploaded(owner = 'exec-a', d: HandlerDeps = deps): Promise<Sample> {
+    const body = `finalize sample ${++n}`;
+    const sample = sampleOf(body, { versionId: null });
+    await putSample(aws, sample, body);
+    expect(await d.store.acquireLock(sample.sha256, owner, clock.now(), 600)).toBe(true);
+    return sample;
+  }
+
+  const finalize = (
+    sample: Sample,
+    results: EngineResult[] | null,
+    extra: Partial<{ cached: boolean; owner: string }> = {},
+    d = deps,
+  ) => finalizeVerdict(d, { sample, results, cached: false, startedAt: clock.now() - 4321, owner: 'exec-a', ...extra });
+
+  it('takes the highest completed score, stores verdict, engine results and reports, tags the object and releases the lock', async () => {
+    const sample = await uploaded();
+    const results = [scored('cape', 30), scored('joe', 80), scored('vmray', null, 'timeout')];
+    const { detail, changed } = await finalize(sample, results);
+
+    expect(SampleVerdictDetailSchema.parse(detail)).toEqual(detail);
+    expect(detail).toMatchObject({
+      sha256: sample.sha256,
+      verdict: 'malicious',
+      score: 80,
+      cached: false,
+      durationMs: 4321,
+    });
+    expect(detail.engines.map((e) => [e.engine, e.status, e.score])).toEqual([
+      ['cape', 'completed', 30],
+      ['joe', 'completed', 80],
+      ['vmray', 'timeout', null],
+    ]);
+    expect(detail.analyzedAt).toBe(new Date(clock.now()).toISOString());
+    expect(changed).toBeUndefined();
+
+    expect(await deps.store.getVerdict(sample.sha256)).toMatchObject({
+      verdict: 'malicious',
+      score: 80,
+      engineResults: results,
+    });
+    const engineItem = await aws.clients.ddb.send(
+      new GetCommand({ TableName: UNIT.table, Key: { pk: `SAMPLE#${sample.sha256}`, sk: 'ENGINE#joe#joe-1' } }),
+    );
+    expect(engineItem.Item).toMatchObject({ score: 80, at: clock.now() });
+
+    const document = await aws.clients.s3.send(
+      new GetObjectCommand({ Bucket: UNIT.reports, Key: reportKeys.verdict(sample.sha256) }),
+    );
+    const parsed = VerdictDocumentSchema.parse(JSON.parse(await document.Body!.transformToString()));
+    expect(parsed).toMatchObject({ verdict: 'malicious', sha1: sample.sha1, md5: sample.md5, engineResults: results });
+    const html = await aws.clients.s3.send(
+      new GetObjectCommand({ Bucket: UNIT.reports, Key: reportKeys.html(sample.sha256) }),
+    );
+    expect(html.ContentType).toMatch(/^text\/html/);
+    expect(detail.reportUrl).toContain(`/${UNIT.reports}/${reportKeys.html(sample.sha256)}?`);
+    expect(detail.reportUrl).toMatch(new RegExp(`X-Amz-Expires=${deps.config.reportLinkExpirySeconds}`));
+
+    expect(await getObjectTags(aws.clients.s3, sample)).toEqual({ [TAG_VERDICT]: 'malicious', [TAG_SCORE]: '80' });
+    expect(await deps.store.getObjectRecord(sample)).toMatchObject({
+      status: 'verdict',
+      verdict: 'malicious',
+      score: 80,
+      cached: false,
+      owner: 'exec-a',
+      uploadId: sample.uploadId,
+    });
+    expect(await deps.store.acquireLock(sample.sha256, 'exec-z', clock.now(), 600)).toBe(true);
+  });
+
+  it.each([
+    ['no engine was routed', null],
+    ['the engine list is empty', []],
+    ['every engine failed', [scored('cape', null, 'failed'), scored('joe', null, 'auth_failed')]],
+    ['only failed engines have scores', [{ ...scored('cape', 90), status: 'error' as const }]],
+  ])('calls the sample unknown, never benign, when %s, and tags the score as none', async (_, results) => {
+    const sample = await uploaded();
+    const { detail } = await finalize(sample, results);
+    expect(detail).toMatchObject({ verdict: 'unknown', score: null });
+    expect(detail.engines).toHaveLength(results?.length ?? 0);
+    expect(await getObjectTags(aws.clients.s3, sample)).toEqual({ [TAG_VERDICT]: 'unknown', [TAG_SCORE]: 'none' });
+  });
+
+  it('ignores failed engines beside a completed one: one benign score makes a benign verdict', async () => {
+    const sample = await uploaded();
+    const { detail } = await finalize(sample, [scored('cape', 20), { ...scored('joe', 95), status: 'timeout' }]);
+    expect(detail).toMatchObject({ verdict: 'benign', score: 20 });
+  });
+
+  it('bands the combined score with the policy: a tie at the malicious threshold is malicious', async () => {
+    const sample = await uploaded();
+    const { detail } = await finalize(sample, [scored('cape', 70), scored('joe', 70)]);
+    expect(detail).toMatchObject({ verdict: 'malicious', score: 70 });
+  });
+
+  it('averages with the mean policy, bands included', async () => {
+    const mean = unitDeps(aws, {
+      clock,
+      log,
+      settings: { policy: { method: 'mean', suspiciousAt: 30, maliciousAt: 60 } },
+    });
+    const sample = await uploaded('exec-a', mean);
+    const { detail } = await finalize(sample, [scored('cape', 10), scored('joe', 50), scored('vmray', 90)], {}, mean);
+    expect(detail).toMatchObject({ verdict: 'suspicious', score: 50 });
+  });
+
+  it('serves a cached verdict as stored: nothing recomputed or rewritten, the other execution’s lock kept', async () => {
+    const sample = await uploaded('exec-first');
+    await finalize(sample, [scored('cape', 45)], { owner: 'exec-first' });
+    const stored = await deps.store.getVerdict(sample.sha256);
+    expect(await deps.store.acquireLock(sample.sha256, 'exec-analysing', clock.now(), 600)).toBe(true);
+
+    clock.advance(60_000);
+    const { detail, changed } = await finalize(sample, [scored('cape', 99)], { cached: true, owner: 'exec-second' });
+    expect(detail).toMatchObject({ verdict: 'suspicious', score: 45, cached: true });
+    expect(detail.analyzedAt).toBe(new Date(stored!.analyzedAt).toISOString());
+    expect(changed).toBeUndefined();
+    expect(await deps.store.getVerdict(sample.sha256)).toEqual(stored);
+    expect(await deps.store.acquireLock(sample.sha256, 'exec-other', clock.now(), 600)).toBe(false);
+    expect(await deps.store.getObjectRecord(sample)).toMatchObject({ cached: true, owner: 'exec-second' });
+  });
+
+  it('fails a cached finalize whose verdict vanished (the TTL ran out between triage and finalize)', async () => {
+    const sample = await uploaded();
+    await expect(finalize(sample, null, { cached: true })).rejects.toThrow(/cached verdict for [0-9a-f]{64} vanished/);
+  });
+
+  it('reports a change of verdict against the stored one, and none when a new analysis agrees', async () => {
+    const sample = await uploaded();
+    await finalize(sample, [scored('cape', 10)]);
+    const before = await deps.store.getVerdict(sample.sha256);
+    clock.advance(3_600_000);
+    await deps.store.acquireLock(sample.sha256, 'exec-a', clock.now(), 600);
+    const { detail, changed } = await finalize(sample, [scored('cape', 88)]);
+    expect(SampleVerdictChangedDetailSchema.parse(changed)).toEqual({
+      sha256: sample.sha256,
+      bucket: sample.bucket,
+      key: sample.key,
+      previousVerdict: 'benign',
+      previousScore: 10,
+      previousAnalyzedAt: new Date(before!.analyzedAt).toISOString(),
+      verdict: 'malicious',
+      score: 88,
+      analyzedAt: detail.analyzedAt,
+    });
+    clock.advance(1000);
+    expect((await finalize(sample, [scored('joe', 75)])).changed).toBeUndefined();
+  });
+
+  it('still publishes the verdict of an object deleted mid-analysis, warning that it could not be tagged', async () => {
+    const sample = await uploaded();
+    await aws.clients.s3.send(new DeleteObjectCommand({ Bucket: sample.bucket, Key: sample.key }));
+    const { detail } = await finalize(sample, [scored('cape', 50)]);
+    expect(detail.verdict).toBe('suspicious');
+    expect(log.lines).toContainEqual(expect.objectContaining({ level: 'warn', message: 'could not tag object' }));
+    expect(await deps.store.getObjectRecord(sample)).toMatchObject({ status: 'verdict' });
+  });
+
+  describe('with quarantine on', () => {
+    let quarantining: HandlerDeps;
+    beforeAll(() => {
+      quarantining = unitDeps(aws, { clock, log, quarantine: true });
+    });
+
+    it('moves a malicious object, tags included, and records where it went', async () => {
+      const sample = await uploaded('exec-a', quarantining);
+      const { detail } = await finalize(sample, [scored('cape', 100)], {}, quarantining);
+      const to = { bucket: UNIT.quarantine, key: sample.key, versionId: null };
+      expect(detail.quarantinedTo).toEqual(to);
+      expect(await headObject(aws.clients.s3, sample)).toBeUndefined();
+      expect(await getObjectTags(aws.clients.s3, to)).toEqual({ [TAG_VERDICT]: 'malicious', [TAG_SCORE]: '100' });
+      expect(await quarantining.store.getObjectRecord(sample)).toMatchObject({ quarantinedTo: to });
+    });
+
+    it('leaves suspicious and unknown objects where they are', async () => {
+      for (const results of [[scored('cape', 69)], []]) {
+        const sample = await uploaded('exec-a', quarantining);
+        const { detail } = await finalize(sample, results, {}, quarantining);
+        expect(detail.quarantinedTo).toBeUndefined();
+        expect(await headObject(aws.clients.s3, sample)).toBeDefined();
+      }
+    });
+  });
+
+  it('keys the object record by the upload, so that a second upload of the same bytes has its own', async () => {
+    const sample = await uploaded();
+    await finalize(sample, [scored('cape', 5)]);
+    const again = { ...sample, uploadId: 'second-upload' };
+    expect(await deps.store.getObjectRecord(again)).toBeUndefined();
+    await finalize(again, null, { cached: true, owner: 'exec-b' });
+    expect(objectRecordKey(again).pk).not.toBe(objectRecordKey(sample).pk);
+    expect(await deps.store.getObjectRecord(again)).toMatchObject({ cached: true, owner: 'exec-b' });
+  });
+});
