@@ -3,13 +3,16 @@ import type { HandlerDeps } from '../runtime/deps';
 import { failureReasonOf } from '../contracts/analysis-errors';
 import { SampleSchema, uploadIdOf, type SampleAnalysisFailedDetail } from '../contracts/pipeline';
 
-/** The state at a Catch: whatever the failed state had, plus Step Functions' `{Error, Cause}`. */
+/**
+ * The state at a Catch: whatever the failed state had, plus Step Functions' `{Error, Cause}`. Each
+ * field is read on its own (`catch`): a malformed sample must not cost the event its error.
+ */
 export const FailureStateSchema = z
   .object({
     event: z.unknown().optional(),
-    sample: SampleSchema.optional(),
-    owner: z.string().optional(),
-    error: z.object({ Error: z.string(), Cause: z.string().nullable().optional() }).optional(),
+    sample: SampleSchema.optional().catch(undefined),
+    owner: z.string().optional().catch(undefined),
+    error: z.object({ Error: z.string(), Cause: z.string().nullable().optional() }).optional().catch(undefined),
   })
   .passthrough();
 

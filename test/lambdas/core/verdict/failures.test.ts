@@ -85,7 +85,10 @@ describe('recordFailure: every failure becomes one Sample Analysis Failed event'
     const key = `in/failed-${++n}.bin`;
     const { detail, publish } = await recordFailure(
       deps,
-      { event: objectCreated(key, { sequencer: 'SEQ1' }), error: lambdaError('EmptyObject', 'the object is empty') },
+      {
+        event: objectCreated(key, { sequencer: 'SEQ1' }),
+        error: lambdaError('EmptyObjectError', 'the object is empty'),
+      },
       'exec-a',
     );
     expect(publish).toBe(true);
@@ -115,7 +118,7 @@ describe('recordFailure: every failure becomes one Sample Analysis Failed event'
     await deps.store.acquireLock(sample.sha256, 'exec-owner', clock.now(), 600);
     const { publish } = await recordFailure(
       deps,
-      { event: objectCreated(sample.key), sample, error: lambdaError('DuplicateEvent', 'being analysed') },
+      { event: objectCreated(sample.key), sample, error: lambdaError('DuplicateEventError', 'being analysed') },
       'exec-duplicate',
     );
     expect(publish).toBe(false);
@@ -130,6 +133,21 @@ describe('recordFailure: every failure becomes one Sample Analysis Failed event'
     await recordFailure(deps, { sample, owner: 'exec-state', error: { Error: 'States.Timeout', Cause: null } });
     expect(await deps.store.acquireLock(sample.sha256, 'exec-b', clock.now(), 600)).toBe(true);
     expect(await deps.store.getObjectRecord(sample)).toMatchObject({ owner: 'exec-state', reason: 'States.Timeout' });
+  });
+
+  it('keeps the error and names the upload from the event when the state carries a malformed sample', async () => {
+    const key = `in/malformed-sample-${++n}.bin`;
+    const { detail } = await recordFailure(
+      deps,
+      {
+        event: objectCreated(key, { sequencer: 'SEQ2' }),
+        sample: { sha256: 'not a digest', bucket: 7 },
+        error: lambdaError('ObjectTooLargeError', 'too large'),
+      },
+      'exec-a',
+    );
+    expect(detail).toMatchObject({ bucket: 'ingest-bucket', key, reason: 'ObjectTooLarge', error: 'too large' });
+    expect(detail).not.toHaveProperty('sha256');
   });
 
   it('cuts the error message to 2000 characters', async () => {
