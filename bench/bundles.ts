@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { buildDependencyLayer, SHARED_PACKAGES } from '../lib/dependency-layer';
-import { HANDLER_BUNDLING } from '../lib/functions';
+import { handlerBuildOptions } from '../lib/functions';
 import { FUNCTION_IDS, type FunctionId, handlerEntry, STEPS } from '../lib/steps';
 import type { Benchmark, Metric } from './metric';
 
@@ -13,15 +13,8 @@ const VENDOR_FUNCTIONS = new Set<FunctionId>(['VendorSubmitFn', 'VendorPollFn', 
 export async function bundleBytes(id: FunctionId): Promise<number> {
   const result = await build({
     entryPoints: [handlerEntry(id)],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: HANDLER_BUNDLING.target,
-    mainFields: [...HANDLER_BUNDLING.mainFields],
-    minify: HANDLER_BUNDLING.minify,
-    keepNames: HANDLER_BUNDLING.keepNames,
+    ...handlerBuildOptions(),
     external: ['@aws-sdk/*', ...SHARED_PACKAGES],
-    banner: { js: HANDLER_BUNDLING.banner },
     write: false,
     logLevel: 'silent',
   });

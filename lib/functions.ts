@@ -3,15 +3,16 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import type { BuildOptions } from 'esbuild';
 import { DependencyLayer, ESM_REQUIRE_BANNER, SHARED_PACKAGES } from './dependency-layer';
 import { handlerEntry, type FunctionId } from './steps';
 
 export { ESM_REQUIRE_BANNER } from './dependency-layer';
 
 /**
- * How esbuild bundles every handler (`bench/bundles.ts` measures with the same options). `keepNames`
- * because Lambda reports a thrown error's `name` as its type, which the state machine's Retry and
- * Catch match: minifying alone renames `TransientError` to a letter, and no retry would ever fire.
+ * How esbuild bundles every handler. `keepNames` because Lambda reports a thrown error's `name` as
+ * its type, which the state machine's Retry and Catch match: minifying alone renames
+ * `TransientError` to a letter, and no retry would ever fire.
  */
 export const HANDLER_BUNDLING = {
   target: 'node22',
@@ -20,6 +21,20 @@ export const HANDLER_BUNDLING = {
   keepNames: true,
   banner: ESM_REQUIRE_BANNER,
 } as const;
+
+/** {@link HANDLER_BUNDLING} as esbuild's own build options, for those that bundle as CDK does (benchmarks, tests). */
+export function handlerBuildOptions() {
+  return {
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: HANDLER_BUNDLING.target,
+    mainFields: [...HANDLER_BUNDLING.mainFields],
+    minify: HANDLER_BUNDLING.minify,
+    keepNames: HANDLER_BUNDLING.keepNames,
+    banner: { js: HANDLER_BUNDLING.banner },
+  } satisfies BuildOptions;
+}
 
 /** Powertools' metrics namespace and service name in every function (alarms on custom metrics use them). */
 export const POWERTOOLS_METRICS = { namespace: 'Sandtrap', service: 'sandtrap' } as const;

@@ -5,7 +5,6 @@ import {
   BEHAVIOR_KEYS,
   DetonationReportSchema,
   REPORT_LIMITS,
-  type Behavior,
   type Indicator,
 } from '../../lambdas/core/contracts/detonation-report';
 import { parseAgentConfig } from '../../lambdas/core/contracts/agent-config';
@@ -16,8 +15,9 @@ import type { FakeNetworkLog } from '../../container/agent/fakenet';
 import type { GuardLog } from '../../container/agent/guard';
 import { networkObservations } from '../../container/agent/network-log';
 import { ActivityRecorder } from '../../container/agent/recorder';
-import { assembleReport, emptyBehavior, noLimitsHit, type ReportParts } from '../../container/agent/report';
+import { assembleReport, emptyBehavior, type ReportParts } from '../../container/agent/report';
 import type { RawSample } from '../../container/agent/run';
+import { criticalBehavior, reportParts, T0 } from './report-parts';
 
 // Every value a sample controls, as hostile as it gets: numbers that are not finite, negative,
 // fractional or huge; strings that are long, full of control characters or invalid UTF-16 (what
@@ -167,57 +167,9 @@ const behavior = fc.array(fc.tuple(fc.constantFrom(...BEHAVIOR_KEYS), indicator)
 });
 
 const config = parseAgentConfig({}, { allowInternet: false });
-const T0 = 1_780_000_000;
 
-function parts(overrides: Partial<ReportParts>): ReportParts {
-  return {
-    status: 'completed',
-    sample: {
-      name: 'probe.py',
-      sha256: 'a'.repeat(64),
-      size: 10,
-      fileType: 'script-python',
-      mimeType: 'text/x-python',
-      preparation: { method: 'script' },
-    },
-    startedAt: T0,
-    finishedAt: T0 + 3,
-    endReason: 'exited',
-    limits: {
-      cpuSeconds: 60,
-      cpus: 1,
-      memoryBytes: 512 * 1024 ** 2,
-      processes: 64,
-      fileSizeBytes: 1024,
-      diskBytes: 1024,
-      timeoutSeconds: 60,
-      idleTimeoutSeconds: 0,
-    },
-    limitsHit: noLimitsHit(),
-    capabilities: { tracer: 'strace', seccompBpf: true, networkGuard: true, mountNamespace: true, pcap: 'disabled' },
-    recorder: null,
-    output: { bytes: 0, tail: '' },
-    staticStrings: null,
-    behavior: emptyBehavior(),
-    notes: [],
-    config,
-    ...overrides,
-  };
-}
-
-const critical = (key: (typeof BEHAVIOR_KEYS)[number]): Behavior => {
-  const b = emptyBehavior();
-  b[key].push({
-    id: `${key}.probe`,
-    title: 'a probe',
-    severity: 'critical',
-    attack: [],
-    evidence: ['line'],
-    occurrences: 1,
-    truncated: false,
-  });
-  return b;
-};
+const parts = (overrides: Partial<ReportParts>): ReportParts => reportParts({ config, ...overrides });
+const critical = criticalBehavior;
 
 describe('recorded values are bounded', () => {
   it('a 400-digit Content-Length stays a finite byte count', () => {

@@ -14,7 +14,8 @@ import { parseAgentConfig } from '../../lambdas/core/contracts/agent-config';
 import type { HandlerDeps } from '../../lambdas/core/runtime/deps';
 import type { Sample } from '../../lambdas/core/contracts/pipeline';
 import { CollectDetonationInputSchema } from '../../lambdas/handlers/collect-detonation';
-import { assembleReport, emptyBehavior, noLimitsHit } from '../../container/agent/report';
+import { assembleReport, emptyBehavior } from '../../container/agent/report';
+import { criticalBehavior, reportParts, T0 } from './report-parts';
 import { detonate, PresignedStandIn } from './harness';
 
 const SHA = 'b'.repeat(64);
@@ -38,51 +39,24 @@ function report(overrides: {
   status?: 'completed' | 'error';
   malicious?: boolean;
 }): DetonationReport {
-  const behavior = emptyBehavior();
-  if (overrides.malicious)
-    behavior.network.push({
-      id: 'network.probe',
-      title: 'probe',
-      severity: 'critical',
-      attack: [],
-      evidence: ['line'],
-      occurrences: 1,
-      truncated: false,
-    });
-  return assembleReport({
-    status: overrides.status ?? 'completed',
-    ...(overrides.status === 'error' ? { error: 'run 1 of 1: reading the trace: boom' } : {}),
-    sample: {
-      name: 'tool.sh',
-      sha256: SHA,
-      size: 10,
-      fileType: 'script-sh',
-      mimeType: 'text/x-shellscript',
-      preparation: { method: 'script' },
-    },
-    startedAt: 1_780_000_000,
-    finishedAt: 1_780_000_002,
-    endReason: 'exited',
-    limits: {
-      cpuSeconds: 60,
-      cpus: 1,
-      memoryBytes: 1024,
-      processes: 64,
-      fileSizeBytes: 1024,
-      diskBytes: 1024,
-      timeoutSeconds: 60,
-      idleTimeoutSeconds: 0,
-    },
-    limitsHit: noLimitsHit(),
-    capabilities: { tracer: 'strace', seccompBpf: true, networkGuard: true, mountNamespace: true, pcap: 'disabled' },
-    recorder: null,
-    output: { bytes: 0, tail: '' },
-    staticStrings: null,
-    behavior,
-    notes: [],
-    config: null,
-    ...(overrides.runNonce ? { runNonce: overrides.runNonce } : {}),
-  });
+  return assembleReport(
+    reportParts({
+      status: overrides.status ?? 'completed',
+      ...(overrides.status === 'error' ? { error: 'run 1 of 1: reading the trace: boom' } : {}),
+      sample: {
+        name: 'tool.sh',
+        sha256: SHA,
+        size: 10,
+        fileType: 'script-sh',
+        mimeType: 'text/x-shellscript',
+        preparation: { method: 'script' },
+      },
+      finishedAt: T0 + 2,
+      limits: { ...reportParts().limits, memoryBytes: 1024 },
+      behavior: overrides.malicious ? criticalBehavior('network') : emptyBehavior(),
+      ...(overrides.runNonce ? { runNonce: overrides.runNonce } : {}),
+    }),
+  );
 }
 
 describe('Prepare: short-lived URLs and a per-run nonce', () => {

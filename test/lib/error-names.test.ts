@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RATE_LIMITED_ERROR, RETRYABLE_VENDOR_ERRORS } from '../../lambdas/core/connector/errors';
 import { DUPLICATE_EVENT_ERROR, failureReasonOf } from '../../lambdas/core/contracts/analysis-errors';
 import { TRANSIENT_AWS_ERRORS } from '../../lambdas/core/runtime/clients';
-import { HANDLER_BUNDLING } from '../../lib/functions';
+import { handlerBuildOptions } from '../../lib/functions';
 import { ECS_SERVICE_ERRORS, LAMBDA_SERVICE_ERRORS } from '../../lib/workflow';
 import { allStates } from '../../local/definition';
 import { localPlan } from '../../local/synth';
@@ -40,14 +40,7 @@ beforeAll(async () => {
   await build({
     entryPoints: [entry],
     outfile: join(dir, 'errors.mjs'),
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: HANDLER_BUNDLING.target,
-    mainFields: [...HANDLER_BUNDLING.mainFields],
-    minify: HANDLER_BUNDLING.minify,
-    keepNames: HANDLER_BUNDLING.keepNames,
-    banner: { js: HANDLER_BUNDLING.banner },
+    ...handlerBuildOptions(),
     absWorkingDir: ROOT,
     logLevel: 'silent',
   });
