@@ -6,6 +6,10 @@
  * ← local (the local runtime) ← deployed (the deployed-stack client) ← cli (the commands) ← bin,
  * bench, scripts, test. emulators/ (the vendor emulators) stand on lambdas/core alone.
  *
+ * Inside cli, each command is one module of cli/commands/, on top of what the commands share (IO,
+ * formatting, the local analysis, stack options): nothing else in cli imports a command, and no
+ * command imports another.
+ *
  * Inside lambdas/core, concept folders from the bottom: contracts ← config ← connector ← store ←
  * runtime ← triage, engines/vendor, engines/detonation, report ← verdict ← sweep. A folder imports
  * only from folders below it (or from itself), so each can be read knowing only what is beneath.
@@ -108,6 +112,19 @@ module.exports = {
       '^(emulators|bin|bench|scripts|test)/',
       'The commands do not depend on the entry point, the emulators, the tests or benchmarks.',
     ),
+    upward(
+      'cli-shared-below-commands',
+      '^cli/(?!commands/)',
+      '^cli/commands/',
+      'What the commands share does not depend on any one command.',
+    ),
+    {
+      name: 'cli-commands-independent',
+      comment: 'Each command is one module: what two commands share lives beside them in cli/, not in either.',
+      severity: 'error',
+      from: { path: '^cli/commands/([^/]+)\\.ts$' },
+      to: { path: '^cli/commands/', pathNot: '^cli/commands/$1\\.ts$' },
+    },
     upward(
       'emulators-on-core-only',
       '^emulators/',

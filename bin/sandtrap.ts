@@ -1,8 +1,6 @@
-import { Command, InvalidArgumentError } from 'commander';
-import * as z from 'zod';
-import { AnalyzeArgsSchema } from '../cli/analyze';
-import { registerDeployedCommands } from '../cli/deployed-commands';
-import { escapeTerminal, jsonForTerminal } from '../cli/terminal-escape';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { type CliIo, processIo, writeError } from '../cli/io';
+import { DEFAULT_STACK_NAME, DEFAULT_WAIT_SECONDS } from '../cli/stack-options';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -10,10 +8,27 @@ function positiveInt(value: string): number {
   return n;
 }
 
-/** Builds the `sandtrap` command line. */
-export function program(): Command {
+/** `--stack` and `--region`, shared by every deployed-stack command. */
+function withStackOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option('--stack <name>', 'the deployed Sandtrap stack').env('SANDTRAP_STACK').default(DEFAULT_STACK_NAME),
+    )
+    .option('--region <region>', 'AWS region of the stack (default: AWS_REGION, then the AWS config file)');
+}
+
+/**
+ * Builds the `sandtrap` command line: each command's arguments are parsed here and handed, with
+ * `io`, to its module in `cli/commands/`, loaded only when it runs so that `--help` and argument
+ * errors answer at once. The command's exit code goes to `exit`.
+ */
+export function program(io: CliIo, exit: (code: number) => void = () => undefined): Command {
   const cli = new Command('sandtrap')
     .description('Analyse untrusted files: vendor sandboxes and Sandtrap detonation, one verdict.')
+    // Commander's own messages (help, usage errors) go where the commands write, and end in a CommanderError
+    // that `main` turns into the exit code, rather than in process.exit: `main` also runs inside tests.
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
+    .exitOverride()
     .version('0.1.0')
     .showHelpAfterError()
     // `vendors --json` and `vendors check --json` both exist: options belong to the command they follow.
@@ -59,68 +74,20 @@ export function program(): Command {
           pdf?: string;
         },
       ) => {
-        const args = AnalyzeArgsSchema.parse({ files, timeoutSeconds: options.timeout, detonator: options.detonator });
-        // Loaded here so that --help and argument errors answer at once.
-        const [{ analyzeFiles, writeReports }, { localConfigFromEnv }, { formatOutcomes }, { LocalPipeline }] =
-          await Promise.all([
-            import('../cli/analyze'),
-            import('../cli/config'),
-            import('../cli/format'),
-            import('../local/runtime'),
-          ]);
-        const config = localConfigFromEnv();
-        const progress = options.quiet
-          ? () => undefined
-          : (message: string) => process.stderr.write(`${escapeTerminal(message)}\n`);
-        progress('starting the local pipeline');
-        const pipeline = await LocalPipeline.start({
-          config,
-          stateDir: options.state,
-          eventsFile: options.events,
-          detonator: args.detonator,
-        });
-        try {
-          const outcomes = await analyzeFiles(pipeline, args, progress);
-          if (options.json) {
-            for (const o of outcomes)
-              process.stdout.write(
-                `${jsonForTerminal(o.ok ? o.document : { file: o.file, failed: true, ...o.failure })}\n`,
-              );
-          } else process.stdout.write(formatOutcomes(outcomes));
-          if (options.events) progress(`events appended to ${options.events}`);
-          if (options.html || options.pdf) {
-            for (const path of await writeReports(pipeline, outcomes, { htmlDir: options.html, pdfDir: options.pdf }))
-              progress(`wrote ${path}`);
-          }
-          if (outcomes.some((o) => !o.ok)) process.exitCode = 2;
-        } finally {
-          await pipeline.stop();
-        }
+        const { timeout, ...rest } = options;
+        const { analyze } = await import('../cli/commands/analyze');
+        exit(await analyze({ files, timeoutSeconds: timeout, ...rest }, io));
       },
     );
+
   const vendors = cli
     .command('vendors')
     .description('List the vendor connectors: id, name, capabilities, configured or not.')
     .enablePositionalOptions()
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
-      const [{ listVendors }, { localConfigFromEnv }] = await Promise.all([
-        import('../cli/vendors'),
-        import('../cli/config'),
-      ]);
-      const listing = listVendors(localConfigFromEnv());
-      if (options.json) {
-        process.stdout.write(`${jsonForTerminal(listing)}\n`);
-        return;
-      }
-      const rows = listing.map((v) =>
-        escapeTerminal(
-          `${v.id.padEnd(9)} ${(v.configured ? 'configured' : v.available ? '-' : 'no connector').padEnd(12)} ${v.name.padEnd(40)} ${v.capabilities.join(', ')}`,
-        ),
-      );
-      process.stdout.write(
-        `${'ID'.padEnd(9)} ${'STATUS'.padEnd(12)} ${'NAME'.padEnd(40)} CAPABILITIES\n${rows.join('\n')}\n`,
-      );
+      const { vendors } = await import('../cli/commands/vendors');
+      exit(await vendors(options, io));
     });
   vendors
     .command('check')
@@ -128,19 +95,10 @@ export function program(): Command {
     .argument('[id]', 'vendor id')
     .option('--json', 'print JSON')
     .action(async (id: string | undefined, options: { json?: boolean }) => {
-      const [{ checkVendors }, { localConfigFromEnv }] = await Promise.all([
-        import('../cli/vendors'),
-        import('../cli/config'),
-      ]);
-      const checks = await checkVendors(localConfigFromEnv(), id);
-      if (checks.length === 0) throw new Error('no vendor is configured (set SANDTRAP_<VENDOR>_URL)');
-      if (options.json) process.stdout.write(`${jsonForTerminal(checks)}\n`);
-      else
-        process.stdout.write(
-          `${checks.map((c) => escapeTerminal(`${c.id.padEnd(9)} ${c.ok ? 'ok  ' : 'FAIL'} ${c.detail} (${c.ms} ms)`)).join('\n')}\n`,
-        );
-      if (checks.some((c) => !c.ok)) process.exitCode = 2;
+      const { vendorsCheck } = await import('../cli/commands/vendors');
+      exit(await vendorsCheck({ id, ...options }, io));
     });
+
   cli
     .command('score')
     .description("Re-score a stored native vendor report with that vendor's normalisation.")
@@ -148,29 +106,96 @@ export function program(): Command {
     .argument('<report-file>', 'the native report (JSON, or XML for WildFire/FireEye)')
     .option('--json', 'print JSON')
     .action(async (vendor: string, file: string, options: { json?: boolean }) => {
-      const { scoreReport } = await import('../cli/vendors');
-      const scored = scoreReport(vendor, file);
-      if (options.json) process.stdout.write(`${jsonForTerminal(scored)}\n`);
-      else
-        process.stdout.write(
-          `${escapeTerminal(`${scored.vendor}: ${scored.verdict} ${scored.score ?? '-'} (native ${JSON.stringify(scored.native.value)} on ${scored.native.scale})`)}\n`,
-        );
+      const { score } = await import('../cli/commands/score');
+      exit(await score({ vendor, file, ...options }, io));
     });
-  registerDeployedCommands(cli);
+
+  // The commands that drive a deployed stack. The stack is found by name through its CloudFormation
+  // outputs; every SDK client honours `AWS_ENDPOINT_URL`, so the same commands drive MiniStack or LocalStack.
+  type StackOptions = { stack: string; region?: string };
+  withStackOptions(
+    cli
+      .command('submit')
+      .description(
+        "Upload files to a deployed stack's ingest bucket (the upload starts the analysis); with --wait, print each verdict.",
+      )
+      .argument('<file...>', 'files to submit')
+      .option('--wait', 'wait for each verdict and print it (the same table or JSON as `sandtrap analyze`)')
+      .option('--timeout <seconds>', `with --wait, give up after this many seconds (default ${DEFAULT_WAIT_SECONDS})`)
+      .option('--prefix <prefix>', 'key prefix in the ingest bucket, e.g. `uploads/` (default: none)')
+      .option('--json', 'print JSON, one document per line')
+      .option('-q, --quiet', 'no progress on stderr'),
+  ).action(
+    async (
+      files: string[],
+      options: StackOptions & { wait?: boolean; timeout?: string; prefix?: string; json?: boolean; quiet?: boolean },
+    ) => {
+      const { submit } = await import('../cli/commands/submit');
+      exit(await submit({ files, ...options }, io));
+    },
+  );
+
+  withStackOptions(
+    cli
+      .command('status')
+      .description('Print the stored verdict of a sha256 (DynamoDB) from a deployed stack.')
+      .argument('<sha256>', 'content hash of the sample')
+      .option('--json', 'print the verdict document as JSON'),
+  ).action(async (sha256: string, options: StackOptions & { json?: boolean }) => {
+    const { status } = await import('../cli/commands/status');
+    exit(await status({ sha256, ...options }, io));
+  });
+
+  withStackOptions(
+    cli
+      .command('report')
+      .description(
+        "Print a sample's verdict document: from a deployed stack's reports bucket (sha256), or by analysing a local file.",
+      )
+      .argument(
+        '<sha256|file>',
+        'content hash of a sample analysed by the deployed stack, or a local file to analyse here',
+      )
+      .option('--json', 'print the verdict document as JSON')
+      .option('--html <out>', 'also write the self-contained HTML report to this file')
+      .option('--pdf <out>', "also write the report as PDF (Chromium's print-to-PDF) to this file"),
+  ).action(async (target: string, options: StackOptions & { json?: boolean; html?: string; pdf?: string }) => {
+    const { report } = await import('../cli/commands/report');
+    exit(await report({ target, ...options }, io));
+  });
+
+  withStackOptions(
+    cli
+      .command('reanalyze')
+      .description(
+        'Analyse a stored sample again, bypassing the verdict cache (publishes `Sample Verdict Changed` if the verdict changes).',
+      )
+      .argument('<sha256>', 'content hash of the sample')
+      .option('--wait', 'wait for the new verdict and print it')
+      .option('--timeout <seconds>', `with --wait, give up after this many seconds (default ${DEFAULT_WAIT_SECONDS})`)
+      .option('--json', 'print JSON'),
+  ).action(async (sha256: string, options: StackOptions & { wait?: boolean; timeout?: string; json?: boolean }) => {
+    const { reanalyze } = await import('../cli/commands/reanalyze');
+    exit(await reanalyze({ sha256, ...options }, io));
+  });
   return cli;
 }
 
-/** Runs the CLI; returns the exit code. Errors are one clear line, never a stack trace. */
-export async function main(argv: string[]): Promise<number> {
-  process.exitCode = 0;
+/**
+ * Runs the CLI on `argv` (as `process.argv`: node, script, arguments); returns the exit code: the
+ * command's, commander's for a usage error or help, or 1 with one clear line, never a stack trace.
+ */
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  let code = 0;
   try {
-    await program().parseAsync(argv);
-    return Number(process.exitCode ?? 0);
+    await program(io, (exitCode) => {
+      code = exitCode;
+    }).parseAsync(argv);
+    return code;
   } catch (error) {
-    const message =
-      error instanceof z.ZodError ? error.issues.map((issue) => issue.message).join('; ') : (error as Error).message;
-    // Messages quote file names and remote errors: one escaped line, whatever they hold.
-    process.stderr.write(`sandtrap: ${escapeTerminal(message)}\n`);
+    // Commander has already written its message (or the help) to io.
+    if (error instanceof CommanderError) return error.exitCode;
+    writeError(io.stderr, error);
     return 1;
   }
 }

@@ -1,9 +1,22 @@
-import type { AnalysisOutcome } from './analyze';
-import { escapeTerminal } from './terminal-escape';
+import type { AnalysisOutcome } from './outcome';
+import { escapeTerminal, jsonForTerminal } from './terminal-escape';
 
 function humanSize(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   const units = ['KB', 'MB', 'GB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+/** `1.3 MB`: sizes as a person reads them. */
+export function humanBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
   let value = bytes / 1024;
   let unit = 0;
   while (value >= 1024 && unit < units.length - 1) {
@@ -67,4 +80,15 @@ export function formatOutcomes(outcomes: AnalysisOutcome[]): string {
     );
   }
   return `${table(rows)}\n\n${details.join('\n')}\n`;
+}
+
+/**
+ * What `analyze`, `submit --wait`, `status` and `reanalyze --wait` print: the table above, or with
+ * `--json` one document per line (`{file, failed: true, ...}` for an analysis without a verdict).
+ */
+export function formatVerdicts(outcomes: AnalysisOutcome[], json: boolean): string {
+  if (!json) return formatOutcomes(outcomes);
+  return outcomes
+    .map((o) => `${jsonForTerminal(o.ok ? o.document : { file: o.file, failed: true, ...o.failure })}\n`)
+    .join('');
 }

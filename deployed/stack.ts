@@ -1,6 +1,6 @@
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { STACK_OUTPUTS } from '../lib/contracts';
-import type { DeployedClients } from './clients';
+import { createDeployedClients, destroyDeployedClients, type DeployedClients } from './clients';
 import { awsCall, NotASandtrapStackError, StackNotFoundError, type AwsCall } from './errors';
 
 /** A deployed pipeline, as its CloudFormation outputs describe it. */
@@ -58,3 +58,26 @@ export async function findStack(clients: DeployedClients, name: string): Promise
   if (!stack) throw new StackNotFoundError(name, clients.region);
   return stackFromOutputs(name, stack.StackStatus, stack.Outputs ?? []);
 }
+
+/** A deployed stack and the clients that reach it. */
+export interface StackConnection {
+  clients: DeployedClients;
+  stack: DeployedStack;
+  /** Closes the clients' sockets. */
+  close(): void;
+}
+
+/** How a stack is reached: by name through CloudFormation, or a fake in tests. */
+export type ConnectToStack = (target: { stack: string; region?: string }) => Promise<StackConnection>;
+
+/** Connects by stack name: region and endpoint from the environment, outputs from CloudFormation. */
+export const connectToStack: ConnectToStack = async (target) => {
+  const clients = await createDeployedClients(target.region ? { region: target.region } : {});
+  try {
+    const stack = await findStack(clients, target.stack);
+    return { clients, stack, close: () => destroyDeployedClients(clients) };
+  } catch (error) {
+    destroyDeployedClients(clients);
+    throw error;
+  }
+};

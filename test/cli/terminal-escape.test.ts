@@ -5,12 +5,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { VerdictDocument } from '../lambdas/core/contracts/pipeline';
-import { type AnalysisOutcome, analyzeFiles } from '../cli/analyze';
-import { formatReportText, formatSubmissions, ProgressBar, progressLine } from '../cli/deployed-format';
-import { formatOutcomes } from '../cli/format';
-import type { LocalPipeline } from '../local/runtime';
-import { escapeTerminal, escapeTerminalLines, jsonForTerminal } from '../cli/terminal-escape';
+import type { VerdictDocument } from '../../lambdas/core/contracts/pipeline';
+import { formatOutcomes } from '../../cli/format';
+import { analyzeFiles } from '../../cli/local-analysis';
+import type { AnalysisOutcome } from '../../cli/outcome';
+import { formatReportText } from '../../cli/report-format';
+import { escapeTerminal, escapeTerminalLines, jsonForTerminal } from '../../cli/terminal-escape';
+import { formatSubmissions, ProgressBar, progressLine } from '../../cli/upload-format';
+import type { LocalPipeline } from '../../local/runtime';
 
 /**
  * Nothing a file's author, a vendor or a sample controls reaches the terminal raw: file names with
@@ -112,7 +114,7 @@ describe('CLI formatting with a hostile file name', () => {
     expect(formatReportText(document())).toContain(escapeTerminal(`says ${HOSTILE}`));
     expect(progressLine(HOSTILE, 1, 2)).not.toMatch(RAW);
     const written: string[] = [];
-    const bar = new ProgressBar({ write: (t) => written.push(t), isTTY: true }, HOSTILE, () => 0);
+    const bar = new ProgressBar({ write: (t) => written.push(String(t)), isTTY: true }, HOSTILE, () => 0);
     bar.update(1, 1);
     // The bar's own carriage return comes first; the label after it has none.
     expect(written[0]?.startsWith('\r')).toBe(true);
@@ -135,7 +137,7 @@ describe('CLI formatting with a hostile file name', () => {
 
 describe('the sandtrap binary with a hostile file name', () => {
   const run = promisify(execFile);
-  const bin = join(import.meta.dirname, '..', 'bin', 'sandtrap.mjs');
+  const bin = join(import.meta.dirname, '..', '..', 'bin', 'sandtrap.mjs');
 
   it('writes no raw control character to stdout or stderr, in the table, the progress and the error line', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sandtrap-tty-'));

@@ -9,14 +9,14 @@ import {
   SampleAnalysisFailedDetailSchema,
   SampleVerdictDetailSchema,
   VerdictDocumentSchema,
-  type SampleAnalysisFailedDetail,
   type VerdictDocument,
 } from '../lambdas/core/contracts/pipeline';
 import { behaviorOf } from '../lambdas/core/engines/detonation/detonation-runs';
 import type { LocalPipeline } from '../local/runtime';
+import type { AnalysisOutcome } from './outcome';
 import { escapeTerminal } from './terminal-escape';
 
-/** CLI input of `sandtrap analyze`, validated before anything starts. */
+/** Files to analyse and how (`sandtrap analyze`; `submit` extends it), validated before anything starts. */
 export const AnalyzeArgsSchema = z.object({
   files: z
     .array(z.string().min(1))
@@ -43,15 +43,6 @@ export const AnalyzeArgsSchema = z.object({
     .default('auto'),
 });
 export type AnalyzeArgs = z.infer<typeof AnalyzeArgsSchema>;
-
-/** How one file's analysis ended. */
-export type AnalysisOutcome =
-  | { file: string; ok: true; document: VerdictDocument }
-  | {
-      file: string;
-      ok: false;
-      failure: SampleAnalysisFailedDetail | { reason: string; error: string; bucket: null; key: string };
-    };
 
 /** Object keys for the files, unique even when two files share a name. */
 function keysFor(files: string[]): string[] {

@@ -1,0 +1,73 @@
+import * as z from 'zod';
+import type { ConnectToStack } from '../deployed/stack';
+import type { LocalPipeline, LocalPipelineOptions } from '../local/runtime';
+import { escapeTerminal } from './terminal-escape';
+
+/** Where a command writes: the process's stdout or stderr, or a fake in tests. */
+export interface Output {
+  write(chunk: string | Uint8Array): unknown;
+  /** On a terminal the upload progress bar redraws one line; elsewhere it writes only start and end. */
+  isTTY?: boolean;
+}
+
+/** Starts the local pipeline: S3, DynamoDB and the state machine on this machine. */
+export type StartPipeline = (options: LocalPipelineOptions) => Promise<LocalPipeline>;
+
+/**
+ * Everything a command reaches outside its arguments. Each command takes the part it uses, so a
+ * test passes fakes (or real local services) for just that part; `bin/sandtrap.ts` passes
+ * {@link processIo}.
+ */
+export interface CliIo {
+  stdout: Output;
+  /** Progress and error lines. */
+  stderr: Output;
+  /** `SANDTRAP_CONFIG_FILE`, `SANDTRAP_<VENDOR>_*` and the vendors' credentials. */
+  env: NodeJS.ProcessEnv;
+  /** Milliseconds since the epoch: progress redraws, the time a wait gave up. */
+  now: () => number;
+  /** Reaches a deployed stack by name (`submit`, `status`, `report`, `reanalyze`). */
+  connect: ConnectToStack;
+  /** Starts the local pipeline (`analyze`, and `report` of a local file). */
+  startPipeline: StartPipeline;
+}
+
+/** The process's streams and environment, the deployed stack through AWS, the local pipeline. */
+export function processIo(): CliIo {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    now: Date.now,
+    // Loaded on first use: `--help` and argument errors answer without loading the AWS SDK or the runtime.
+    connect: async (target) => (await import('../deployed/stack')).connectToStack(target),
+    startPipeline: async (options) => (await import('../local/runtime')).LocalPipeline.start(options),
+  };
+}
+
+/** An error as the one line the CLI prints: a validation error is its issues' messages. */
+export function errorMessage(error: unknown): string {
+  return error instanceof z.ZodError
+    ? error.issues.map((issue) => issue.message).join('; ')
+    : error instanceof Error
+      ? error.message
+      : String(error);
+}
+
+/** `sandtrap: <message>`, escaped: messages quote file names and remote errors, whatever they hold. */
+export function writeError(stderr: Output, error: unknown): void {
+  stderr.write(`sandtrap: ${escapeTerminal(errorMessage(error))}\n`);
+}
+
+/**
+ * Runs a command's body: its exit code, or 1 with the error as one line on stderr (never a stack
+ * trace). Bad input, a missing stack or a refused call all end here.
+ */
+export async function exitCodeOf(io: Pick<CliIo, 'stderr'>, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (error) {
+    writeError(io.stderr, error);
+    return 1;
+  }
+}

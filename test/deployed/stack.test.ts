@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { NotASandtrapStackError, StackNotFoundError } from '../../deployed/errors';
+import { findStack } from '../../deployed/stack';
+import { fakeClients, sdkError, STACK } from './fakes';
+
+describe('finding the stack', () => {
+  const outputs = Object.entries({
+    IngestBucketName: 'ingest',
+    ReportsBucketName: 'reports',
+    VerdictTableName: 'verdicts',
+    StateMachineArn: STACK.stateMachineArn,
+    VerdictBusName: 'sandtrap',
+  }).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue }));
+
+  it('reads the pipeline from the outputs', async () => {
+    const clients = fakeClients({
+      DescribeStacksCommand: () => ({ Stacks: [{ StackStatus: 'CREATE_COMPLETE', Outputs: outputs }] }),
+    });
+    expect(await findStack(clients, 'Sandtrap')).toEqual(STACK);
+  });
+
+  it('says the stack is not there, naming the region', async () => {
+    const clients = fakeClients({
+      DescribeStacksCommand: () =>
+        Promise.reject(sdkError('ValidationError', 'Stack with id Sandtrap does not exist', 400)),
+    });
+    await expect(findStack(clients, 'Sandtrap')).rejects.toThrow(new StackNotFoundError('Sandtrap', 'eu-west-1'));
+    await expect(findStack(clients, 'Sandtrap')).rejects.toThrow(
+      'stack Sandtrap not found in eu-west-1 (deploy it with `npx cdk deploy`, or name it with --stack or SANDTRAP_STACK)',
+    );
+  });
+
+  it('says which outputs a stack that is not Sandtrap lacks', async () => {
+    const clients = fakeClients({
+      DescribeStacksCommand: () => ({ Stacks: [{ StackStatus: 'UPDATE_COMPLETE', Outputs: outputs.slice(0, 2) }] }),
+    });
+    const error = await findStack(clients, 'Other').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NotASandtrapStackError);
+    expect((error as Error).message).toBe(
+      'stack Other (UPDATE_COMPLETE) has no output VerdictTableName, StateMachineArn, VerdictBusName: not a deployed Sandtrap stack',
+    );
+  });
+});
