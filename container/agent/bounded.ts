@@ -63,10 +63,13 @@ export class Clip {
     return n || 0;
   }
 
+  // `|| 0` below: -0 passes every range check but becomes 0 in the JSON report, so the report as
+  // built and the report as read would differ.
+
   /** A TCP/UDP port, or null when the value is not one. */
   port(value: unknown): number | null {
     if (value === null || value === undefined) return null;
-    if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 65535) return value;
+    if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 65535) return value || 0;
     this.clipped = true;
     return null;
   }
@@ -82,7 +85,7 @@ export class Clip {
   /** A uid (non-negative safe integer), or null. */
   uid(value: unknown): number | null {
     if (value === null || value === undefined) return null;
-    if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
+    if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value || 0;
     this.clipped = true;
     return null;
   }
@@ -90,7 +93,7 @@ export class Clip {
   /** An exit code (safe integer), or null. */
   integer(value: unknown): number | null {
     if (value === null || value === undefined) return null;
-    if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
+    if (typeof value === 'number' && Number.isSafeInteger(value)) return value || 0;
     this.clipped = true;
     return null;
   }

@@ -232,6 +232,12 @@ describe('recorded values are bounded', () => {
     expect(new Clip().text('a\ud800b')).toBe('a\ufffdb');
   });
 
+  it('a negative zero comes out as the zero JSON will read back (found by the property below)', () => {
+    const clip = new Clip();
+    for (const value of [clip.port(-0), clip.uid(-0), clip.integer(-0), clip.count(-0), clip.seconds(-0)])
+      expect(Object.is(value, 0)).toBe(true);
+  });
+
   it('the fake network records a request with a 400-digit Content-Length as a finite count', async () => {
     const net = await FakeNetwork.start();
     try {

@@ -2,10 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { App, Aspects, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import cdkNag from 'cdk-nag';
 import {
   DETONATION_CONTAINER_NAME,
   DETONATION_TASK_SETTINGS,
@@ -14,6 +13,7 @@ import {
   type DetonationClusterProps,
 } from '../../lib/detonation';
 import { SecureBucket } from '../../lib/ingest';
+import { nagSuppressions, unsuppressedNagFindings } from './nag';
 
 const ECR_IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/sandtrap-detonation:1.0.0';
 const EMULATOR_IMAGE = 'public.ecr.aws/docker/library/busybox:latest';
@@ -547,22 +547,8 @@ describe('DetonationCluster', () => {
     /** Runs the AwsSolutions pack; every finding must be suppressed on its resource, with a reason. */
     function expectNoUnsuppressedFinding(props: Partial<DetonationClusterProps>): void {
       const { stack } = build(props);
-      Aspects.of(stack).add(new cdkNag.AwsSolutionsChecks({ verbose: true }));
-      const annotations = Annotations.fromStack(stack);
-      const findings = [
-        ...annotations.findError('*', Match.stringLikeRegexp('AwsSolutions-.*')),
-        ...annotations.findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*')),
-      ];
-      expect(findings.map((f) => `${f.id}: ${String(f.entry.data).split('\n')[0]}`)).toEqual([]);
-      const resources = (
-        Template.fromStack(stack).toJSON() as {
-          Resources: Record<
-            string,
-            Resource & { Metadata?: { cdk_nag?: { rules_to_suppress: { id: string; reason: string }[] } } }
-          >;
-        }
-      ).Resources;
-      const suppressions = Object.values(resources).flatMap((r) => r.Metadata?.cdk_nag?.rules_to_suppress ?? []);
+      expect(unsuppressedNagFindings(stack)).toEqual([]);
+      const suppressions = nagSuppressions(stack);
       expect(suppressions.length).toBeGreaterThan(0);
       for (const s of suppressions) expect(s.reason.length, s.id).toBeGreaterThan(40);
     }
