@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Clock } from '../../../lambdas/core/contracts/clock';
 import type { Sample } from '../../../lambdas/core/contracts/pipeline';
@@ -72,17 +73,17 @@ export function recordingLog(): RecordingLog {
   return { lines, info: at('info'), warn: at('warn'), error: at('error') };
 }
 
+/** Options of {@link unitDeps}. */
+export interface UnitDepsOptions {
+  settings?: unknown;
+  clock?: Clock;
+  log?: Log;
+  connectors?: ConnectorFactory;
+  quarantine?: boolean;
+}
+
 /** Handler dependencies over {@link startLocalAws}: settings validated as in a Lambda, connectors injected. */
-export function unitDeps(
-  aws: LocalAws,
-  options: {
-    settings?: unknown;
-    clock?: Clock;
-    log?: Log;
-    connectors?: ConnectorFactory;
-    quarantine?: boolean;
-  } = {},
-): HandlerDeps {
+export function unitDeps(aws: LocalAws, options: UnitDepsOptions = {}): HandlerDeps {
   const config: RuntimeConfig = {
     ...parseSettings(options.settings ?? {}),
     tableName: UNIT.table,
@@ -120,4 +121,26 @@ export function sampleOf(body: string | Buffer, overrides: Partial<Sample> = {})
 /** Writes a sample's bytes to its bucket and key. */
 export async function putSample(aws: LocalAws, sample: Sample, body: string | Buffer): Promise<void> {
   await aws.clients.s3.send(new PutObjectCommand({ Bucket: sample.bucket, Key: sample.key, Body: Buffer.from(body) }));
+}
+
+/** What {@link useLocalAws} gives a describe block: `aws` and `deps` are there once its `beforeAll` has run. */
+export interface UnitContext {
+  aws: LocalAws;
+  deps: HandlerDeps;
+  clock: ManualClock;
+  log: RecordingLog;
+}
+
+/**
+ * Starts local AWS before the tests of the calling describe block and stops it after them, with
+ * handler dependencies over it on a manual clock and a recording log.
+ */
+export function useLocalAws(options: Omit<UnitDepsOptions, 'clock' | 'log'> = {}): UnitContext {
+  const unit = { clock: new ManualClock(), log: recordingLog() } as UnitContext;
+  beforeAll(async () => {
+    unit.aws = await startLocalAws();
+    unit.deps = unitDeps(unit.aws, { ...options, clock: unit.clock, log: unit.log });
+  });
+  afterAll(async () => unit.aws?.stop());
+  return unit;
 }

@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HandlerDeps } from '../../../../lambdas/core/runtime/deps';
+import { describe, expect, it } from 'vitest';
 import { verdictRecordOf } from '../../../../lambdas/core/store/verdict-store';
 import { decideAnalysis } from '../../../../lambdas/core/triage/dedupe';
-import { type LocalAws, ManualClock, sampleOf, startLocalAws, unitDeps } from '../support';
+import { sampleOf, unitDeps, useLocalAws } from '../support';
 
 const TTL_SECONDS = 3600;
 const DEADLINE_SECONDS = 600;
@@ -10,20 +9,12 @@ const DEADLINE_SECONDS = 600;
 const LOCK_MS = (DEADLINE_SECONDS + 900) * 1000;
 
 describe('decideAnalysis: reuse a verdict, analyse, or wait for the peer analysing the same bytes', () => {
-  let aws: LocalAws;
-  let clock: ManualClock;
-  let deps: HandlerDeps;
   let n = 0;
 
-  beforeAll(async () => {
-    aws = await startLocalAws();
-    clock = new ManualClock();
-    deps = unitDeps(aws, {
-      clock,
-      settings: { cacheTtlSeconds: TTL_SECONDS, engineDeadlineSeconds: DEADLINE_SECONDS, peerWaitSeconds: 45 },
-    });
+  const unit = useLocalAws({
+    settings: { cacheTtlSeconds: TTL_SECONDS, engineDeadlineSeconds: DEADLINE_SECONDS, peerWaitSeconds: 45 },
   });
-  afterAll(async () => aws?.stop());
+  const { clock } = unit;
 
   /** A content hash no other test uses. */
   const fresh = () => sampleOf(`dedupe content ${++n}`);
@@ -31,43 +22,43 @@ describe('decideAnalysis: reuse a verdict, analyse, or wait for the peer analysi
   /** Stores a verdict for the sample analysed `ageMs` ago. */
   async function verdictAged(sample: ReturnType<typeof sampleOf>, ageMs: number) {
     const record = verdictRecordOf(sample, { verdict: 'benign', score: 5 }, [], clock.now() - ageMs, 1000, 'k');
-    await deps.store.putVerdict(record, TTL_SECONDS);
+    await unit.deps.store.putVerdict(record, TTL_SECONDS);
   }
 
   it('analyses content it has never seen, and makes a second execution wait for the first', async () => {
     const { sha256 } = fresh();
-    expect(await decideAnalysis(deps, sha256, 'exec-a')).toEqual({ action: 'analyze', waitSeconds: 0 });
-    expect(await decideAnalysis(deps, sha256, 'exec-b')).toEqual({ action: 'await-peer', waitSeconds: 45 });
+    expect(await decideAnalysis(unit.deps, sha256, 'exec-a')).toEqual({ action: 'analyze', waitSeconds: 0 });
+    expect(await decideAnalysis(unit.deps, sha256, 'exec-b')).toEqual({ action: 'await-peer', waitSeconds: 45 });
   });
 
   it('lets the lock holder decide again (a retried Triage) without waiting on itself', async () => {
     const { sha256 } = fresh();
-    await decideAnalysis(deps, sha256, 'exec-a');
-    expect((await decideAnalysis(deps, sha256, 'exec-a')).action).toBe('analyze');
+    await decideAnalysis(unit.deps, sha256, 'exec-a');
+    expect((await decideAnalysis(unit.deps, sha256, 'exec-a')).action).toBe('analyze');
   });
 
   it('reuses a verdict younger than the cache TTL, taking no lock', async () => {
     const sample = fresh();
     await verdictAged(sample, TTL_SECONDS * 1000 - 1);
-    expect(await decideAnalysis(deps, sample.sha256, 'exec-a')).toEqual({ action: 'cached', waitSeconds: 0 });
+    expect(await decideAnalysis(unit.deps, sample.sha256, 'exec-a')).toEqual({ action: 'cached', waitSeconds: 0 });
     // No lock was taken: an analysis that bypasses the cache is not made to wait.
-    expect((await decideAnalysis(deps, sample.sha256, 'exec-b', true)).action).toBe('analyze');
+    expect((await decideAnalysis(unit.deps, sample.sha256, 'exec-b', true)).action).toBe('analyze');
   });
 
   it('analyses again once the verdict is exactly the TTL old', async () => {
     const sample = fresh();
     await verdictAged(sample, TTL_SECONDS * 1000);
-    expect((await decideAnalysis(deps, sample.sha256, 'exec-a')).action).toBe('analyze');
+    expect((await decideAnalysis(unit.deps, sample.sha256, 'exec-a')).action).toBe('analyze');
   });
 
   it('analyses a fresh verdict again when asked to bypass the cache (reanalysis)', async () => {
     const sample = fresh();
     await verdictAged(sample, 0);
-    expect((await decideAnalysis(deps, sample.sha256, 'exec-a', true)).action).toBe('analyze');
+    expect((await decideAnalysis(unit.deps, sample.sha256, 'exec-a', true)).action).toBe('analyze');
   });
 
   it('never serves from the cache when its TTL is 0', async () => {
-    const noCache = unitDeps(aws, { clock, settings: { cacheTtlSeconds: 0 } });
+    const noCache = unitDeps(unit.aws, { clock, settings: { cacheTtlSeconds: 0 } });
     const sample = fresh();
     await noCache.store.putVerdict(
       verdictRecordOf(sample, { verdict: 'benign', score: 5 }, [], clock.now(), 1, 'k'),
@@ -80,13 +71,13 @@ describe('decideAnalysis: reuse a verdict, analyse, or wait for the peer analysi
     const { sha256 } = fresh();
     const start = clock.now();
     try {
-      await decideAnalysis(deps, sha256, 'exec-dead');
+      await decideAnalysis(unit.deps, sha256, 'exec-dead');
       clock.ms = start + LOCK_MS;
-      expect((await decideAnalysis(deps, sha256, 'exec-b')).action).toBe('await-peer');
+      expect((await decideAnalysis(unit.deps, sha256, 'exec-b')).action).toBe('await-peer');
       clock.ms = start + LOCK_MS + 1;
-      expect((await decideAnalysis(deps, sha256, 'exec-b')).action).toBe('analyze');
+      expect((await decideAnalysis(unit.deps, sha256, 'exec-b')).action).toBe('analyze');
       // The new holder keeps it against the old one coming back.
-      expect((await decideAnalysis(deps, sha256, 'exec-dead')).action).toBe('await-peer');
+      expect((await decideAnalysis(unit.deps, sha256, 'exec-dead')).action).toBe('await-peer');
     } finally {
       clock.ms = start;
     }
@@ -94,17 +85,17 @@ describe('decideAnalysis: reuse a verdict, analyse, or wait for the peer analysi
 
   it('lets a waiting peer analyse once the holder released the lock', async () => {
     const { sha256 } = fresh();
-    await decideAnalysis(deps, sha256, 'exec-a');
-    await deps.store.releaseLock(sha256, 'exec-b');
-    expect((await decideAnalysis(deps, sha256, 'exec-c')).action).toBe('await-peer');
-    await deps.store.releaseLock(sha256, 'exec-a');
-    expect((await decideAnalysis(deps, sha256, 'exec-c')).action).toBe('analyze');
+    await decideAnalysis(unit.deps, sha256, 'exec-a');
+    await unit.deps.store.releaseLock(sha256, 'exec-b');
+    expect((await decideAnalysis(unit.deps, sha256, 'exec-c')).action).toBe('await-peer');
+    await unit.deps.store.releaseLock(sha256, 'exec-a');
+    expect((await decideAnalysis(unit.deps, sha256, 'exec-c')).action).toBe('analyze');
   });
 
   it('lets exactly one of many concurrent executions analyse the same content', async () => {
     const { sha256 } = fresh();
     const decisions = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => decideAnalysis(deps, sha256, `exec-${i}`)),
+      Array.from({ length: 12 }, (_, i) => decideAnalysis(unit.deps, sha256, `exec-${i}`)),
     );
     expect(decisions.filter((d) => d.action === 'analyze')).toHaveLength(1);
     expect(decisions.filter((d) => d.action === 'await-peer')).toHaveLength(11);

@@ -1,16 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SampleAnalysisFailedDetailSchema } from '../../../../lambdas/core/contracts/pipeline';
-import type { HandlerDeps } from '../../../../lambdas/core/runtime/deps';
 import { messageOf, recordFailure } from '../../../../lambdas/core/verdict/failures';
-import {
-  type LocalAws,
-  ManualClock,
-  type RecordingLog,
-  recordingLog,
-  sampleOf,
-  startLocalAws,
-  unitDeps,
-} from '../support';
+import { sampleOf, useLocalAws } from '../support';
 
 /** A Step Functions Catch's error, as a Lambda failure arrives: `Cause` is the JSON Lambda reports. */
 const lambdaError = (name: string, message: string) => ({
@@ -38,26 +29,17 @@ describe('messageOf: the message of a Catch cause', () => {
 });
 
 describe('recordFailure: every failure becomes one Sample Analysis Failed event', () => {
-  let aws: LocalAws;
-  let clock: ManualClock;
-  let log: RecordingLog;
-  let deps: HandlerDeps;
   let n = 0;
 
-  beforeAll(async () => {
-    aws = await startLocalAws();
-    clock = new ManualClock();
-    log = recordingLog();
-    deps = unitDeps(aws, { clock, log });
-  });
-  afterAll(async () => aws?.stop());
+  const unit = useLocalAws();
+  const { clock, log } = unit;
 
   it('reports a failure after triage with the sample, records it on the upload and releases the lock', async () => {
     const sample = sampleOf(`failed sample ${++n}`, { versionId: 'v7', uploadId: 'v7' });
-    await deps.store.claimObject(sample, 'exec-a', clock.now(), 60_000, {});
-    await deps.store.acquireLock(sample.sha256, 'exec-a', clock.now(), 600);
+    await unit.deps.store.claimObject(sample, 'exec-a', clock.now(), 60_000, {});
+    await unit.deps.store.acquireLock(sample.sha256, 'exec-a', clock.now(), 600);
     const { detail, publish } = await recordFailure(
-      deps,
+      unit.deps,
       { sample, owner: 'exec-a', error: lambdaError('ReportError', 'finalize blew up') },
       'exec-a',
     );
@@ -71,20 +53,20 @@ describe('recordFailure: every failure becomes one Sample Analysis Failed event'
       error: 'finalize blew up',
       failedAt: new Date(clock.now()).toISOString(),
     });
-    expect(await deps.store.getObjectRecord(sample)).toMatchObject({
+    expect(await unit.deps.store.getObjectRecord(sample)).toMatchObject({
       status: 'failed',
       reason: 'ReportError',
       sha256: sample.sha256,
       owner: 'exec-a',
     });
-    expect(await deps.store.acquireLock(sample.sha256, 'exec-b', clock.now(), 600)).toBe(true);
+    expect(await unit.deps.store.acquireLock(sample.sha256, 'exec-b', clock.now(), 600)).toBe(true);
     expect(log.lines.at(-1)).toMatchObject({ level: 'error', message: 'analysis failed' });
   });
 
   it('names the upload from the raw event when triage failed before a sample existed', async () => {
     const key = `in/failed-${++n}.bin`;
     const { detail, publish } = await recordFailure(
-      deps,
+      unit.deps,
       {
         event: objectCreated(key, { sequencer: 'SEQ1' }),
         error: lambdaError('EmptyObjectError', 'the object is empty'),
@@ -95,7 +77,7 @@ describe('recordFailure: every failure becomes one Sample Analysis Failed event'
     expect(detail).toMatchObject({ bucket: 'ingest-bucket', key, versionId: null, reason: 'EmptyObject' });
     expect(detail).not.toHaveProperty('sha256');
     // The upload is named by the sequencer, as Triage names it.
-    expect(await deps.store.getObjectRecord({ bucket: 'ingest-bucket', key, uploadId: 'SEQ1' })).toMatchObject({
+    expect(await unit.deps.store.getObjectRecord({ bucket: 'ingest-bucket', key, uploadId: 'SEQ1' })).toMatchObject({
       status: 'failed',
     });
   });
@@ -106,7 +88,7 @@ describe('recordFailure: every failure becomes one Sample Analysis Failed event'
     ['an event without a key', { event: { detail: { bucket: { name: 'b' }, object: { key: '' } } } }],
     ['an event whose fields are not strings', { detail: { bucket: { name: 7 }, object: { key: ['k'] } } }],
   ])('reports %s as an UnknownError of no upload, writing no record', async (_, state) => {
-    const { detail, publish } = await recordFailure(deps, state, 'exec-a');
+    const { detail, publish } = await recordFailure(unit.deps, state, 'exec-a');
     expect(publish).toBe(true);
     expect(detail).toMatchObject({ reason: 'UnknownError', error: 'no cause given', key: null });
     expect(SampleAnalysisFailedDetailSchema.safeParse(detail).success).toBe(true);
@@ -114,31 +96,34 @@ describe('recordFailure: every failure becomes one Sample Analysis Failed event'
 
   it('does not report a failed duplicate delivery of an upload another execution owns, nor touch its record or lock', async () => {
     const sample = sampleOf(`duplicate ${++n}`);
-    await deps.store.claimObject(sample, 'exec-owner', clock.now(), 60_000, {});
-    await deps.store.acquireLock(sample.sha256, 'exec-owner', clock.now(), 600);
+    await unit.deps.store.claimObject(sample, 'exec-owner', clock.now(), 60_000, {});
+    await unit.deps.store.acquireLock(sample.sha256, 'exec-owner', clock.now(), 600);
     const { publish } = await recordFailure(
-      deps,
+      unit.deps,
       { event: objectCreated(sample.key), sample, error: lambdaError('DuplicateEventError', 'being analysed') },
       'exec-duplicate',
     );
     expect(publish).toBe(false);
-    expect(await deps.store.getObjectRecord(sample)).toMatchObject({ status: 'analyzing', owner: 'exec-owner' });
-    expect(await deps.store.acquireLock(sample.sha256, 'exec-third', clock.now(), 600)).toBe(false);
+    expect(await unit.deps.store.getObjectRecord(sample)).toMatchObject({ status: 'analyzing', owner: 'exec-owner' });
+    expect(await unit.deps.store.acquireLock(sample.sha256, 'exec-third', clock.now(), 600)).toBe(false);
     expect(log.lines.at(-1)).toMatchObject({ level: 'warn' });
   });
 
   it('takes the owner from the state when the execution id is not given', async () => {
     const sample = sampleOf(`owner from state ${++n}`);
-    await deps.store.acquireLock(sample.sha256, 'exec-state', clock.now(), 600);
-    await recordFailure(deps, { sample, owner: 'exec-state', error: { Error: 'States.Timeout', Cause: null } });
-    expect(await deps.store.acquireLock(sample.sha256, 'exec-b', clock.now(), 600)).toBe(true);
-    expect(await deps.store.getObjectRecord(sample)).toMatchObject({ owner: 'exec-state', reason: 'States.Timeout' });
+    await unit.deps.store.acquireLock(sample.sha256, 'exec-state', clock.now(), 600);
+    await recordFailure(unit.deps, { sample, owner: 'exec-state', error: { Error: 'States.Timeout', Cause: null } });
+    expect(await unit.deps.store.acquireLock(sample.sha256, 'exec-b', clock.now(), 600)).toBe(true);
+    expect(await unit.deps.store.getObjectRecord(sample)).toMatchObject({
+      owner: 'exec-state',
+      reason: 'States.Timeout',
+    });
   });
 
   it('keeps the error and names the upload from the event when the state carries a malformed sample', async () => {
     const key = `in/malformed-sample-${++n}.bin`;
     const { detail } = await recordFailure(
-      deps,
+      unit.deps,
       {
         event: objectCreated(key, { sequencer: 'SEQ2' }),
         sample: { sha256: 'not a digest', bucket: 7 },
@@ -151,7 +136,7 @@ describe('recordFailure: every failure becomes one Sample Analysis Failed event'
   });
 
   it('cuts the error message to 2000 characters', async () => {
-    const { detail } = await recordFailure(deps, { error: { Error: 'Big', Cause: 'x'.repeat(5000) } });
+    const { detail } = await recordFailure(unit.deps, { error: { Error: 'Big', Cause: 'x'.repeat(5000) } });
     expect(detail.error).toHaveLength(2000);
   });
 });

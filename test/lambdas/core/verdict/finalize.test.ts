@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import {
@@ -15,17 +15,7 @@ import type { HandlerDeps } from '../../../../lambdas/core/runtime/deps';
 import { getObjectTags, headObject } from '../../../../lambdas/core/store/objects';
 import { objectRecordKey } from '../../../../lambdas/core/store/verdict-store';
 import { finalizeVerdict } from '../../../../lambdas/core/verdict/finalize';
-import {
-  type LocalAws,
-  ManualClock,
-  putSample,
-  type RecordingLog,
-  recordingLog,
-  sampleOf,
-  startLocalAws,
-  UNIT,
-  unitDeps,
-} from '../support';
+import { putSample, sampleOf, UNIT, unitDeps, useLocalAws } from '../support';
 
 const scored = (engine: EngineResult['engine'], score: number | null, status: EngineResult['status'] = 'completed') =>
   ({
@@ -38,25 +28,16 @@ const scored = (engine: EngineResult['engine'], score: number | null, status: En
   }) satisfies EngineResult;
 
 describe('finalizeVerdict: combine engine scores, store, tag, quarantine, release', () => {
-  let aws: LocalAws;
-  let clock: ManualClock;
-  let log: RecordingLog;
-  let deps: HandlerDeps;
   let n = 0;
 
-  beforeAll(async () => {
-    aws = await startLocalAws();
-    clock = new ManualClock();
-    log = recordingLog();
-    deps = unitDeps(aws, { clock, log, settings: { cacheTtlSeconds: 3600 } });
-  });
-  afterAll(async () => aws?.stop());
+  const unit = useLocalAws({ settings: { cacheTtlSeconds: 3600 } });
+  const { clock, log } = unit;
 
   /** A sample uploaded to the ingest bucket, its content unlike any other test's, its lock held by `owner`. */
-  async function uploaded(owner = 'exec-a', d: HandlerDeps = deps): Promise<Sample> {
+  async function uploaded(owner = 'exec-a', d: HandlerDeps = unit.deps): Promise<Sample> {
     const body = `finalize sample ${++n}`;
     const sample = sampleOf(body, { versionId: null });
-    await putSample(aws, sample, body);
+    await putSample(unit.aws, sample, body);
     expect(await d.store.acquireLock(sample.sha256, owner, clock.now(), 600)).toBe(true);
     return sample;
   }
@@ -65,7 +46,7 @@ describe('finalizeVerdict: combine engine scores, store, tag, quarantine, releas
     sample: Sample,
     results: EngineResult[] | null,
     extra: Partial<{ cached: boolean; owner: string }> = {},
-    d = deps,
+    d = unit.deps,
   ) => finalizeVerdict(d, { sample, results, cached: false, startedAt: clock.now() - 4321, owner: 'exec-a', ...extra });
 
   it('takes the highest completed score, stores verdict, engine results and reports, tags the object and releases the lock', async () => {
@@ -89,30 +70,30 @@ describe('finalizeVerdict: combine engine scores, store, tag, quarantine, releas
     expect(detail.analyzedAt).toBe(new Date(clock.now()).toISOString());
     expect(changed).toBeUndefined();
 
-    expect(await deps.store.getVerdict(sample.sha256)).toMatchObject({
+    expect(await unit.deps.store.getVerdict(sample.sha256)).toMatchObject({
       verdict: 'malicious',
       score: 80,
       engineResults: results,
     });
-    const engineItem = await aws.clients.ddb.send(
+    const engineItem = await unit.aws.clients.ddb.send(
       new GetCommand({ TableName: UNIT.table, Key: { pk: `SAMPLE#${sample.sha256}`, sk: 'ENGINE#joe#joe-1' } }),
     );
     expect(engineItem.Item).toMatchObject({ score: 80, at: clock.now() });
 
-    const document = await aws.clients.s3.send(
+    const document = await unit.aws.clients.s3.send(
       new GetObjectCommand({ Bucket: UNIT.reports, Key: reportKeys.verdict(sample.sha256) }),
     );
     const parsed = VerdictDocumentSchema.parse(JSON.parse(await document.Body!.transformToString()));
     expect(parsed).toMatchObject({ verdict: 'malicious', sha1: sample.sha1, md5: sample.md5, engineResults: results });
-    const html = await aws.clients.s3.send(
+    const html = await unit.aws.clients.s3.send(
       new GetObjectCommand({ Bucket: UNIT.reports, Key: reportKeys.html(sample.sha256) }),
     );
     expect(html.ContentType).toMatch(/^text\/html/);
     expect(detail.reportUrl).toContain(`/${UNIT.reports}/${reportKeys.html(sample.sha256)}?`);
-    expect(detail.reportUrl).toMatch(new RegExp(`X-Amz-Expires=${deps.config.reportLinkExpirySeconds}`));
+    expect(detail.reportUrl).toMatch(new RegExp(`X-Amz-Expires=${unit.deps.config.reportLinkExpirySeconds}`));
 
-    expect(await getObjectTags(aws.clients.s3, sample)).toEqual({ [TAG_VERDICT]: 'malicious', [TAG_SCORE]: '80' });
-    expect(await deps.store.getObjectRecord(sample)).toMatchObject({
+    expect(await getObjectTags(unit.aws.clients.s3, sample)).toEqual({ [TAG_VERDICT]: 'malicious', [TAG_SCORE]: '80' });
+    expect(await unit.deps.store.getObjectRecord(sample)).toMatchObject({
       status: 'verdict',
       verdict: 'malicious',
       score: 80,
@@ -120,7 +101,7 @@ describe('finalizeVerdict: combine engine scores, store, tag, quarantine, releas
       owner: 'exec-a',
       uploadId: sample.uploadId,
     });
-    expect(await deps.store.acquireLock(sample.sha256, 'exec-z', clock.now(), 600)).toBe(true);
+    expect(await unit.deps.store.acquireLock(sample.sha256, 'exec-z', clock.now(), 600)).toBe(true);
   });
 
   it.each([
@@ -133,7 +114,7 @@ describe('finalizeVerdict: combine engine scores, store, tag, quarantine, releas
     const { detail } = await finalize(sample, results);
     expect(detail).toMatchObject({ verdict: 'unknown', score: null });
     expect(detail.engines).toHaveLength(results?.length ?? 0);
-    expect(await getObjectTags(aws.clients.s3, sample)).toEqual({ [TAG_VERDICT]: 'unknown', [TAG_SCORE]: 'none' });
+    expect(await getObjectTags(unit.aws.clients.s3, sample)).toEqual({ [TAG_VERDICT]: 'unknown', [TAG_SCORE]: 'none' });
   });
 
   it('ignores failed engines beside a completed one: one benign score makes a benign verdict', async () => {
@@ -149,7 +130,7 @@ describe('finalizeVerdict: combine engine scores, store, tag, quarantine, releas
   });
 
   it('averages with the mean policy, bands included', async () => {
-    const mean = unitDeps(aws, {
+    const mean = unitDeps(unit.aws, {
       clock,
       log,
       settings: { policy: { method: 'mean', suspiciousAt: 30, maliciousAt: 60 } },
@@ -162,17 +143,17 @@ describe('finalizeVerdict: combine engine scores, store, tag, quarantine, releas
   it('serves a cached verdict as stored: nothing recomputed or rewritten, the other execution’s lock kept', async () => {
     const sample = await uploaded('exec-first');
     await finalize(sample, [scored('cape', 45)], { owner: 'exec-first' });
-    const stored = await deps.store.getVerdict(sample.sha256);
-    expect(await deps.store.acquireLock(sample.sha256, 'exec-analysing', clock.now(), 600)).toBe(true);
+    const stored = await unit.deps.store.getVerdict(sample.sha256);
+    expect(await unit.deps.store.acquireLock(sample.sha256, 'exec-analysing', clock.now(), 600)).toBe(true);
 
     clock.advance(60_000);
     const { detail, changed } = await finalize(sample, [scored('cape', 99)], { cached: true, owner: 'exec-second' });
     expect(detail).toMatchObject({ verdict: 'suspicious', score: 45, cached: true });
     expect(detail.analyzedAt).toBe(new Date(stored!.analyzedAt).toISOString());
     expect(changed).toBeUndefined();
-    expect(await deps.store.getVerdict(sample.sha256)).toEqual(stored);
-    expect(await deps.store.acquireLock(sample.sha256, 'exec-other', clock.now(), 600)).toBe(false);
-    expect(await deps.store.getObjectRecord(sample)).toMatchObject({ cached: true, owner: 'exec-second' });
+    expect(await unit.deps.store.getVerdict(sample.sha256)).toEqual(stored);
+    expect(await unit.deps.store.acquireLock(sample.sha256, 'exec-other', clock.now(), 600)).toBe(false);
+    expect(await unit.deps.store.getObjectRecord(sample)).toMatchObject({ cached: true, owner: 'exec-second' });
   });
 
   it('fails a cached finalize whose verdict vanished (the TTL ran out between triage and finalize)', async () => {
@@ -183,9 +164,9 @@ describe('finalizeVerdict: combine engine scores, store, tag, quarantine, releas
   it('reports a change of verdict against the stored one, and none when a new analysis agrees', async () => {
     const sample = await uploaded();
     await finalize(sample, [scored('cape', 10)]);
-    const before = await deps.store.getVerdict(sample.sha256);
+    const before = await unit.deps.store.getVerdict(sample.sha256);
     clock.advance(3_600_000);
-    await deps.store.acquireLock(sample.sha256, 'exec-a', clock.now(), 600);
+    await unit.deps.store.acquireLock(sample.sha256, 'exec-a', clock.now(), 600);
     const { detail, changed } = await finalize(sample, [scored('cape', 88)]);
     expect(SampleVerdictChangedDetailSchema.parse(changed)).toEqual({
       sha256: sample.sha256,
@@ -204,17 +185,17 @@ describe('finalizeVerdict: combine engine scores, store, tag, quarantine, releas
 
   it('still publishes the verdict of an object deleted mid-analysis, warning that it could not be tagged', async () => {
     const sample = await uploaded();
-    await aws.clients.s3.send(new DeleteObjectCommand({ Bucket: sample.bucket, Key: sample.key }));
+    await unit.aws.clients.s3.send(new DeleteObjectCommand({ Bucket: sample.bucket, Key: sample.key }));
     const { detail } = await finalize(sample, [scored('cape', 50)]);
     expect(detail.verdict).toBe('suspicious');
     expect(log.lines).toContainEqual(expect.objectContaining({ level: 'warn', message: 'could not tag object' }));
-    expect(await deps.store.getObjectRecord(sample)).toMatchObject({ status: 'verdict' });
+    expect(await unit.deps.store.getObjectRecord(sample)).toMatchObject({ status: 'verdict' });
   });
 
   describe('with quarantine on', () => {
     let quarantining: HandlerDeps;
     beforeAll(() => {
-      quarantining = unitDeps(aws, { clock, log, quarantine: true });
+      quarantining = unitDeps(unit.aws, { clock, log, quarantine: true });
     });
 
     it('moves a malicious object, tags included, and records where it went', async () => {
@@ -222,8 +203,8 @@ describe('finalizeVerdict: combine engine scores, store, tag, quarantine, releas
       const { detail } = await finalize(sample, [scored('cape', 100)], {}, quarantining);
       const to = { bucket: UNIT.quarantine, key: sample.key, versionId: null };
       expect(detail.quarantinedTo).toEqual(to);
-      expect(await headObject(aws.clients.s3, sample)).toBeUndefined();
-      expect(await getObjectTags(aws.clients.s3, to)).toEqual({ [TAG_VERDICT]: 'malicious', [TAG_SCORE]: '100' });
+      expect(await headObject(unit.aws.clients.s3, sample)).toBeUndefined();
+      expect(await getObjectTags(unit.aws.clients.s3, to)).toEqual({ [TAG_VERDICT]: 'malicious', [TAG_SCORE]: '100' });
       expect(await quarantining.store.getObjectRecord(sample)).toMatchObject({ quarantinedTo: to });
     });
 
@@ -232,7 +213,7 @@ describe('finalizeVerdict: combine engine scores, store, tag, quarantine, releas
         const sample = await uploaded('exec-a', quarantining);
         const { detail } = await finalize(sample, results, {}, quarantining);
         expect(detail.quarantinedTo).toBeUndefined();
-        expect(await headObject(aws.clients.s3, sample)).toBeDefined();
+        expect(await headObject(unit.aws.clients.s3, sample)).toBeDefined();
       }
     });
   });
@@ -241,9 +222,9 @@ describe('finalizeVerdict: combine engine scores, store, tag, quarantine, releas
     const sample = await uploaded();
     await finalize(sample, [scored('cape', 5)]);
     const again = { ...sample, uploadId: 'second-upload' };
-    expect(await deps.store.getObjectRecord(again)).toBeUndefined();
+    expect(await unit.deps.store.getObjectRecord(again)).toBeUndefined();
     await finalize(again, null, { cached: true, owner: 'exec-b' });
     expect(objectRecordKey(again).pk).not.toBe(objectRecordKey(sample).pk);
-    expect(await deps.store.getObjectRecord(again)).toMatchObject({ cached: true, owner: 'exec-b' });
+    expect(await unit.deps.store.getObjectRecord(again)).toMatchObject({ cached: true, owner: 'exec-b' });
   });
 });
