@@ -1,11 +1,10 @@
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { chmod, mkdtemp } from 'node:fs/promises';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { LoopbackRecorder } from './loopback-recorder';
 import { ensureGuard, type GuardMode, guardArguments } from '../../container/agent/guard';
 
 /**
@@ -50,42 +49,17 @@ export interface FakeHit {
 }
 
 /** TCP and UDP listeners on 127.0.0.1 standing in for the fake network the guard redirects to. */
-export class FakeNetwork {
-  readonly hits: FakeHit[] = [];
+export class FakeNetwork extends LoopbackRecorder<FakeHit> {
   tcpPort = 0;
   udpPort = 0;
-  private server: Server | null = null;
-  private udp: UdpSocket | null = null;
-  private readonly open = new Set<Socket>();
 
-  async start(): Promise<void> {
-    const server = createServer((socket) => {
-      this.open.add(socket);
-      const hit: FakeHit = { proto: 'tcp', bytes: 0, first: '' };
-      this.hits.push(hit);
-      socket.on('data', (chunk: Buffer) => {
-        if (hit.first.length < 64) hit.first += chunk.toString('latin1').slice(0, 64 - hit.first.length);
-        hit.bytes += chunk.length;
-      });
-      socket.on('error', () => undefined);
-      socket.on('close', () => this.open.delete(socket));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    this.server = server;
-    this.tcpPort = (server.address() as AddressInfo).port;
-    const udp = createSocket('udp4');
-    udp.on('message', (message) =>
-      this.hits.push({ proto: 'udp', bytes: message.length, first: message.toString('latin1').slice(0, 64) }),
-    );
-    await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
-    this.udp = udp;
-    this.udpPort = udp.address().port;
+  constructor() {
+    super((proto, bytes, first) => ({ proto: proto as FakeHit['proto'], bytes, first }));
   }
 
-  async stop(): Promise<void> {
-    for (const socket of this.open) socket.destroy();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-    this.udp?.close();
+  async start(): Promise<void> {
+    this.tcpPort = await this.listenTcp('tcp', '127.0.0.1');
+    this.udpPort = await this.bindUdp('udp', 'udp4', '127.0.0.1');
   }
 }
 

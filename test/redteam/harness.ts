@@ -1,12 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { createServer, type Server, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import type { DetonationReport } from '../../lambdas/core/contracts/detonation-report';
 import type { AgentConfigInput } from '../../lambdas/core/contracts/agent-config';
 import { DETONATION_ENV } from '../../lib/contracts';
 import { type Detonator, dockerDetonator, hostDetonator, selectDetonator } from '../../local/detonation/select';
 import { FAST, type PresignedStandIn } from '../detonation/harness';
+import { LoopbackRecorder } from '../detonation/loopback-recorder';
 
 /**
  * The red-team suite's harness: canary listeners a probe must never reach, and detonation through
@@ -22,55 +20,19 @@ export interface CanaryHit {
 }
 
 /** TCP and UDP listeners on 127.0.0.1 and ::1 that record anything reaching them. */
-export class Canaries {
-  readonly hits: CanaryHit[] = [];
-  private readonly servers: Server[] = [];
-  private readonly sockets: UdpSocket[] = [];
-  private readonly open = new Set<Socket>();
+export class Canaries extends LoopbackRecorder<CanaryHit> {
   /** Ports by name: tcp4, tcp6, udp4, udp6. */
   readonly ports: Record<'tcp4' | 'tcp6' | 'udp4' | 'udp6', number> = { tcp4: 0, tcp6: 0, udp4: 0, udp6: 0 };
 
-  async start(): Promise<void> {
-    for (const [name, host] of [
-      ['tcp4', '127.0.0.1'],
-      ['tcp6', '::1'],
-    ] as const) {
-      const server = createServer((socket) => {
-        this.open.add(socket);
-        const hit: CanaryHit = { canary: name, bytes: 0, first: '' };
-        this.hits.push(hit);
-        socket.on('data', (chunk: Buffer) => {
-          if (hit.first.length < 64) hit.first += chunk.toString('latin1').slice(0, 64 - hit.first.length);
-          hit.bytes += chunk.length;
-        });
-        socket.on('error', () => undefined);
-        socket.on('close', () => this.open.delete(socket));
-      });
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, host, resolve);
-      });
-      this.ports[name] = (server.address() as AddressInfo).port;
-      this.servers.push(server);
-    }
-    for (const [name, type, host] of [
-      ['udp4', 'udp4', '127.0.0.1'],
-      ['udp6', 'udp6', '::1'],
-    ] as const) {
-      const socket = createSocket(type);
-      socket.on('message', (message) =>
-        this.hits.push({ canary: name, bytes: message.length, first: message.toString('latin1').slice(0, 64) }),
-      );
-      await new Promise<void>((resolve) => socket.bind(0, host, resolve));
-      this.ports[name] = socket.address().port;
-      this.sockets.push(socket);
-    }
+  constructor() {
+    super((canary, bytes, first) => ({ canary, bytes, first }));
   }
 
-  async stop(): Promise<void> {
-    for (const socket of this.open) socket.destroy();
-    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-    for (const socket of this.sockets) socket.close();
+  async start(): Promise<void> {
+    this.ports.tcp4 = await this.listenTcp('tcp4', '127.0.0.1');
+    this.ports.tcp6 = await this.listenTcp('tcp6', '::1');
+    this.ports.udp4 = await this.bindUdp('udp4', 'udp4', '127.0.0.1');
+    this.ports.udp6 = await this.bindUdp('udp6', 'udp6', '::1');
   }
 }
 
