@@ -59,6 +59,9 @@ export const LAMBDA_SERVICE_ERRORS = [
   'Lambda.TooManyRequestsException',
 ];
 
+/** An event a publishing state puts on the bus: its detail type and the path of its detail in the state. */
+type PublishedEvent = [detailType: string, detailPath: string];
+
 /** ECS faults of the RunTask integration worth retrying: the service's, not the task's. */
 export const ECS_SERVICE_ERRORS = ['ECS.AmazonECSException', 'ECS.ServerException', 'ECS.ThrottlingException'];
 
@@ -154,6 +157,22 @@ export class AnalysisWorkflow extends Construct {
         includeExecutionData: false,
       },
     });
+  }
+
+  /** A state that puts Sandtrap's events, each `[detail type, path of its detail]`, on the bus; retried, since the events are the product. */
+  private publish(bus: events.IEventBus, stateName: string, published: PublishedEvent[]): tasks.EventBridgePutEvents {
+    const task = new tasks.EventBridgePutEvents(this, stateName, {
+      stateName,
+      entries: published.map(([detailType, path]) => ({
+        eventBus: bus,
+        source: EVENT_SOURCE,
+        detailType,
+        detail: sfn.TaskInput.fromJsonPathAt(path),
+      })),
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    task.addRetry({ errors: [sfn.Errors.ALL], interval: Duration.seconds(2), maxAttempts: 5, backoffRate: 2 });
+    return task;
   }
 
   /** Least privilege: each function gets exactly the actions its manifest entry lists. */
@@ -283,24 +302,7 @@ export class AnalysisWorkflow extends Construct {
       maxAttempts: 3,
       backoffRate: 2,
     });
-    const publishFailure = new tasks.EventBridgePutEvents(this, STATES.publishFailure, {
-      stateName: STATES.publishFailure,
-      entries: [
-        {
-          eventBus: props.bus,
-          source: EVENT_SOURCE,
-          detailType: DETAIL_TYPE_FAILED,
-          detail: sfn.TaskInput.fromJsonPathAt('$.failure.detail'),
-        },
-      ],
-      resultPath: sfn.JsonPath.DISCARD,
-    });
-    publishFailure.addRetry({
-      errors: [sfn.Errors.ALL],
-      interval: Duration.seconds(2),
-      maxAttempts: 5,
-      backoffRate: 2,
-    });
+    const publishFailure = this.publish(props.bus, STATES.publishFailure, [[DETAIL_TYPE_FAILED, '$.failure.detail']]);
     const failed = new sfn.Fail(this, STATES.failed, {
       stateName: STATES.failed,
       errorPath: '$.failure.detail.reason',
@@ -431,33 +433,14 @@ export class AnalysisWorkflow extends Construct {
       backoffRate: 2,
     });
     finalize.addCatch(failurePath, onError);
-    const verdictEntry = {
-      eventBus: props.bus,
-      source: EVENT_SOURCE,
-      detailType: DETAIL_TYPE_VERDICT,
-      detail: sfn.TaskInput.fromJsonPathAt('$.verdict.detail'),
-    };
-    const publishVerdict = new tasks.EventBridgePutEvents(this, STATES.publishVerdict, {
-      stateName: STATES.publishVerdict,
-      entries: [verdictEntry],
-      resultPath: sfn.JsonPath.DISCARD,
-    });
-    const publishVerdictChanged = new tasks.EventBridgePutEvents(this, STATES.publishVerdictChanged, {
-      stateName: STATES.publishVerdictChanged,
-      entries: [
-        verdictEntry,
-        {
-          eventBus: props.bus,
-          source: EVENT_SOURCE,
-          detailType: DETAIL_TYPE_VERDICT_CHANGED,
-          detail: sfn.TaskInput.fromJsonPathAt('$.verdict.changed'),
-        },
-      ],
-      resultPath: sfn.JsonPath.DISCARD,
-    });
+    const verdictEvent: PublishedEvent = [DETAIL_TYPE_VERDICT, '$.verdict.detail'];
+    const publishVerdict = this.publish(props.bus, STATES.publishVerdict, [verdictEvent]);
+    const publishVerdictChanged = this.publish(props.bus, STATES.publishVerdictChanged, [
+      verdictEvent,
+      [DETAIL_TYPE_VERDICT_CHANGED, '$.verdict.changed'],
+    ]);
     const analyzed = new sfn.Succeed(this, STATES.analyzed, { stateName: STATES.analyzed });
     for (const publish of [publishVerdict, publishVerdictChanged]) {
-      publish.addRetry({ errors: [sfn.Errors.ALL], interval: Duration.seconds(2), maxAttempts: 5, backoffRate: 2 });
       publish.addCatch(failurePath, onError);
       publish.next(analyzed);
     }
