@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { VendorConfig } from '../lambdas/core/config/runtime-config';
 import type { VendorId } from '../lambdas/core/contracts/pipeline';
 import { type EmulatorFault, type EmulatorOptions, FaultSwitch, type VendorEmulator } from './emulator';
@@ -111,6 +112,34 @@ export abstract class BaseEmulator<O extends EmulatorOptions = EmulatorOptions> 
     return htmlPage(404, 'Not Found');
   }
 
+  /** Reads an uploaded file part as the vendor stores it: its name, bytes and hashes, stamped with the clock's time. */
+  protected async receive(file: File): Promise<ReceivedFile> {
+    const content = Buffer.from(await file.arrayBuffer());
+    const digest = (algorithm: string) => createHash(algorithm).update(content).digest('hex');
+    return {
+      fileName: file.name,
+      content,
+      size: content.length,
+      sha256: digest('sha256'),
+      md5: digest('md5'),
+      sha1: digest('sha1'),
+      submittedAt: this.options.clock.now(),
+    };
+  }
+
+  /**
+   * An analysis submitted at `submittedAt` on the clock: it waits `queueSeconds` for a machine, runs
+   * `runSeconds`, then its report takes `processingSeconds` to write; `phase` is where it stands now.
+   */
+  protected timeline(submittedAt: number, runSeconds = this.options.runSeconds ?? 120): Timeline {
+    const startedAt = submittedAt + (this.options.queueSeconds ?? 10) * 1000;
+    const runEnd = startedAt + runSeconds * 1000;
+    const reportedAt = runEnd + (this.options.processingSeconds ?? 30) * 1000;
+    const now = this.options.clock.now();
+    const phase = now < startedAt ? 'queued' : now < runEnd ? 'running' : now < reportedAt ? 'processing' : 'reported';
+    return { phase, startedAt, runEnd, reportedAt };
+  }
+
   /** Delivers a route's answer, slowly or cut short when the fault says so. */
   protected delivered(answer: EmulatorResponse, fault: EmulatorFault): EmulatorResponse {
     if (fault === 'slow') return { ...answer, delayMs: 5_000 };
@@ -121,6 +150,41 @@ export abstract class BaseEmulator<O extends EmulatorOptions = EmulatorOptions> 
   private secretEnv(): string {
     return `SANDTRAP_${this.vendor.toUpperCase()}_API_KEY`;
   }
+}
+
+/** Where an emulated analysis stands now, and when it starts its run, ends it, and has its report written (epoch ms). */
+export interface Timeline {
+  phase: AnalysisPhase;
+  startedAt: number;
+  runEnd: number;
+  reportedAt: number;
+}
+
+/** Where an emulated analysis stands: waiting for a machine, running, writing its report, or reported. */
+export type AnalysisPhase = 'queued' | 'running' | 'processing' | 'reported';
+
+/** A sample as an emulator receives it: the uploaded file, its bytes and hashes, and when it came. */
+export interface ReceivedFile {
+  fileName: string;
+  content: Buffer;
+  size: number;
+  sha256: string;
+  md5: string;
+  sha1: string;
+  submittedAt: number;
+}
+
+/** Cuckoo, CAPE and Hybrid Analysis write times as naive `YYYY-MM-DD HH:MM:SS` in UTC. */
+export function naiveUtc(ms: number): string {
+  return new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d{3}Z$/, '');
+}
+
+/** A 200 that says it is JSON but is cut off: the `malformed` fault of JSON APIs. */
+export function brokenJson(text: string): EmulatorResponse {
+  return { status: 200, headers: { 'content-type': 'application/json' }, body: text };
 }
 
 /** An HTML error page, as a web server or proxy in front of the vendor answers. */

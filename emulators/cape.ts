@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { BaseEmulator, type GatewayFault, htmlPage } from './base-emulator';
+import { BaseEmulator, brokenJson, type GatewayFault, htmlPage, naiveUtc, type ReceivedFile } from './base-emulator';
+import { TASK_STATES } from './cuckoo';
 import { markerVerdict, type EmulatorFault, type EmulatorOptions } from './emulator';
 import type { EmulatorRequest, EmulatorResponse } from './server';
 
@@ -15,12 +15,8 @@ export interface CapeEmulatorOptions extends EmulatorOptions {
   malscore?: (content: Buffer, fileName: string) => number;
 }
 
-interface Task {
+interface Task extends ReceivedFile {
   id: number;
-  fileName: string;
-  sha256: string;
-  size: number;
-  addedOn: number;
   timeout: number;
   malscore: number;
   fault: EmulatorFault;
@@ -30,12 +26,6 @@ interface Task {
 export function markerMalscore(content: Buffer): number {
   return { malicious: 9.2, suspicious: 5.5, benign: 1.0 }[markerVerdict(content)];
 }
-
-const capeTime = (ms: number) =>
-  new Date(ms)
-    .toISOString()
-    .replace('T', ' ')
-    .replace(/\.\d{3}Z$/, '');
 
 /**
  * CAPEv2's REST API v2 on loopback: `/apiv2/...` routes with trailing slashes, the `{error, data,
@@ -64,15 +54,11 @@ export class CapeEmulator extends BaseEmulator<CapeEmulatorOptions> {
   }
 
   private status(task: Task): { status: string; startedOn: number | null; completedOn: number | null } {
-    const now = this.options.clock.now();
-    const startedOn = task.addedOn + (this.options.queueSeconds ?? 10) * 1000;
-    const runEnd = startedOn + task.timeout * 1000;
-    const reportedAt = runEnd + (this.options.processingSeconds ?? 30) * 1000;
-    if (now < startedOn) return { status: 'pending', startedOn: null, completedOn: null };
-    if (now < runEnd) return { status: 'running', startedOn, completedOn: null };
-    if (task.fault === 'failed-analysis') return { status: 'failed_analysis', startedOn, completedOn: runEnd };
-    if (now < reportedAt) return { status: 'completed', startedOn, completedOn: runEnd };
-    return { status: 'reported', startedOn, completedOn: runEnd };
+    const { phase, startedAt, runEnd } = this.timeline(task.submittedAt, task.timeout);
+    if (phase === 'queued') return { status: 'pending', startedOn: null, completedOn: null };
+    if (phase === 'running') return { status: 'running', startedOn: startedAt, completedOn: null };
+    const status = task.fault === 'failed-analysis' ? 'failed_analysis' : TASK_STATES[phase];
+    return { status, startedOn: startedAt, completedOn: runEnd };
   }
 
   /** The most requests seen in any one-minute window. */
@@ -109,12 +95,7 @@ export class CapeEmulator extends BaseEmulator<CapeEmulatorOptions> {
         body: { detail: 'Request was throttled. Expected available in 42 seconds.' },
       };
     if (fault === 'server-error') return htmlPage(502, '502 Bad Gateway');
-    if (fault === 'malformed')
-      return {
-        status: 200,
-        body: '{"error": false, "data": {"task_ids": [',
-        headers: { 'content-type': 'application/json' },
-      };
+    if (fault === 'malformed') return brokenJson('{"error": false, "data": {"task_ids": [');
     return undefined;
   }
 
@@ -140,7 +121,7 @@ export class CapeEmulator extends BaseEmulator<CapeEmulatorOptions> {
       const form = await req.form();
       const file = form.get('file');
       if (!(file instanceof File)) return { body: { error: true, error_value: 'No file was submitted' } };
-      const content = Buffer.from(await file.arrayBuffer());
+      const received = await this.receive(file);
       if (fault === 'quota')
         return { body: { error: true, error_value: 'Your daily submission quota has been reached' } };
       if (fault === 'unsupported')
@@ -151,7 +132,7 @@ export class CapeEmulator extends BaseEmulator<CapeEmulatorOptions> {
             errors: [{ [file.name]: 'File type is not supported by any analysis package' }],
           },
         };
-      if (fault === 'oversize' || content.length > (this.options.maxSampleSize ?? 30_000_000)) {
+      if (fault === 'oversize' || received.size > (this.options.maxSampleSize ?? 30_000_000)) {
         return {
           body: {
             error: true,
@@ -163,13 +144,10 @@ export class CapeEmulator extends BaseEmulator<CapeEmulatorOptions> {
       const id = this.nextId++;
       const timeout = Number(form.get('timeout') ?? this.options.runSeconds ?? 120) || 120;
       this.tasks.set(id, {
+        ...received,
         id,
-        fileName: file.name,
-        sha256: createHash('sha256').update(content).digest('hex'),
-        size: content.length,
-        addedOn: this.options.clock.now(),
         timeout,
-        malscore: this.malscoreFor(content, file.name),
+        malscore: this.malscoreFor(received.content, file.name),
         fault: fault === 'failed-analysis' ? 'failed-analysis' : 'none',
       });
       return {
@@ -200,9 +178,9 @@ export class CapeEmulator extends BaseEmulator<CapeEmulatorOptions> {
             category: 'file',
             timeout: task.timeout,
             status: state.status,
-            added_on: capeTime(task.addedOn),
-            started_on: state.startedOn === null ? null : capeTime(state.startedOn),
-            completed_on: state.completedOn === null ? null : capeTime(state.completedOn),
+            added_on: naiveUtc(task.submittedAt),
+            started_on: state.startedOn === null ? null : naiveUtc(state.startedOn),
+            completed_on: state.completedOn === null ? null : naiveUtc(state.completedOn),
             errors: state.status === 'failed_analysis' ? ['Analysis hit a critical error'] : [],
             sample: { sha256: task.sha256, file_size: task.size },
           },
@@ -222,8 +200,8 @@ export class CapeEmulator extends BaseEmulator<CapeEmulatorOptions> {
           id: task.id,
           version: '2.4-CAPE',
           duration: task.timeout,
-          started: capeTime(state.startedOn ?? 0),
-          ended: capeTime(state.completedOn ?? 0),
+          started: naiveUtc(state.startedOn ?? 0),
+          ended: naiveUtc(state.completedOn ?? 0),
           machine: { name: 'win10-1' },
         },
         target: { category: 'file', file: { name: task.fileName, size: task.size, sha256: task.sha256 } },

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { BaseEmulator, type GatewayFault } from './base-emulator';
+import { type AnalysisPhase, BaseEmulator, type GatewayFault, naiveUtc, type ReceivedFile } from './base-emulator';
 import { markerVerdict, type EmulatorFault, type EmulatorOptions } from './emulator';
 import type { EmulatorRequest, EmulatorResponse } from './server';
 
@@ -13,12 +12,8 @@ export interface CuckooEmulatorOptions extends EmulatorOptions {
   score?: (content: Buffer) => number;
 }
 
-interface Task {
+interface Task extends ReceivedFile {
   id: number;
-  fileName: string;
-  sha256: string;
-  size: number;
-  addedOn: number;
   timeout: number;
   package: string | null;
   priority: number;
@@ -34,11 +29,28 @@ export function markerCuckooScore(content: Buffer): number {
   return { malicious: 12.4, suspicious: 5.2, benign: 0.4 }[markerVerdict(content)];
 }
 
-const cuckooTime = (ms: number) =>
-  new Date(ms)
-    .toISOString()
-    .replace('T', ' ')
-    .replace(/\.\d{3}Z$/, '');
+/** The task states of Cuckoo's scheduler (and CAPE's, its fork) for each phase of an analysis. */
+export const TASK_STATES: Record<AnalysisPhase, string> = {
+  queued: 'pending',
+  running: 'running',
+  processing: 'completed',
+  reported: 'reported',
+};
+
+/** Where a task stands at the vendor: its state, when its run started and ended, and the errors recorded. */
+interface TaskState {
+  status: string;
+  startedOn: number | null;
+  completedOn: number | null;
+  errors: string[];
+}
+
+const failedTask = (startedOn: number, completedOn: number, error: string): TaskState => ({
+  status: 'failed_analysis',
+  startedOn,
+  completedOn,
+  errors: [error],
+});
 const json = (status: number, message: string): EmulatorResponse => ({ status, body: { message } });
 const html = (status: number, title: string): EmulatorResponse => ({
   status,
@@ -70,36 +82,16 @@ export class CuckooEmulator extends BaseEmulator<CuckooEmulatorOptions> {
     return this.nextId - 1;
   }
 
-  private state(task: Task): {
-    status: string;
-    startedOn: number | null;
-    completedOn: number | null;
-    errors: string[];
-  } {
-    const now = this.options.clock.now();
-    const startedOn = task.addedOn + (this.options.queueSeconds ?? 10) * 1000;
-    const runEnd = startedOn + task.timeout * 1000;
-    const reportedAt = runEnd + (this.options.processingSeconds ?? 30) * 1000;
-    if (now < startedOn) return { status: 'pending', startedOn: null, completedOn: null, errors: [] };
-    if (task.outcome === 'unsupported') {
-      return {
-        status: 'failed_analysis',
-        startedOn,
-        completedOn: startedOn,
-        errors: ['No valid package available for file type: data'],
-      };
-    }
-    if (now < runEnd) return { status: 'running', startedOn, completedOn: null, errors: [] };
-    if (task.outcome === 'failed-analysis') {
-      return {
-        status: 'failed_analysis',
-        startedOn,
-        completedOn: runEnd,
-        errors: ['The analysis hit a critical error, aborting'],
-      };
-    }
-    if (now < reportedAt) return { status: 'completed', startedOn, completedOn: runEnd, errors: [] };
-    return { status: 'reported', startedOn, completedOn: runEnd, errors: [] };
+  private state(task: Task): TaskState {
+    const { phase, startedAt, runEnd } = this.timeline(task.submittedAt, task.timeout);
+    if (phase === 'queued') return { status: 'pending', startedOn: null, completedOn: null, errors: [] };
+    // With no analysis package for the file, the task fails as its run would start.
+    if (task.outcome === 'unsupported')
+      return failedTask(startedAt, startedAt, 'No valid package available for file type: data');
+    if (phase === 'running') return { status: 'running', startedOn: startedAt, completedOn: null, errors: [] };
+    if (task.outcome === 'failed-analysis')
+      return failedTask(startedAt, runEnd, 'The analysis hit a critical error, aborting');
+    return { status: TASK_STATES[phase], startedOn: startedAt, completedOn: runEnd, errors: [] };
   }
 
   protected override keyRefused(req: EmulatorRequest): boolean {
@@ -145,18 +137,15 @@ export class CuckooEmulator extends BaseEmulator<CuckooEmulatorOptions> {
       const form = await req.form();
       const file = form.get('file');
       if (!(file instanceof File)) return json(400, 'No file has been provided');
-      const content = Buffer.from(await file.arrayBuffer());
+      const received = await this.receive(file);
       const id = this.nextId++;
       this.tasks.set(id, {
+        ...received,
         id,
-        fileName: file.name,
-        sha256: createHash('sha256').update(content).digest('hex'),
-        size: content.length,
-        addedOn: this.options.clock.now(),
         timeout: Number(form.get('timeout') ?? 0) || (this.options.runSeconds ?? 120),
         package: (form.get('package') as string | null) || null,
         priority: Number(form.get('priority') ?? 1) || 1,
-        score: (this.options.score ?? markerCuckooScore)(content),
+        score: (this.options.score ?? markerCuckooScore)(received.content),
         outcome: fault === 'failed-analysis' ? 'failed-analysis' : fault === 'unsupported' ? 'unsupported' : 'ok',
       });
       return { body: { task_id: id } };
@@ -212,9 +201,9 @@ export class CuckooEmulator extends BaseEmulator<CuckooEmulatorOptions> {
       memory: false,
       tags: [],
       id: task.id,
-      added_on: cuckooTime(task.addedOn),
-      started_on: state.startedOn === null ? null : cuckooTime(state.startedOn),
-      completed_on: state.completedOn === null ? null : cuckooTime(state.completedOn),
+      added_on: naiveUtc(task.submittedAt),
+      started_on: state.startedOn === null ? null : naiveUtc(state.startedOn),
+      completed_on: state.completedOn === null ? null : naiveUtc(state.completedOn),
     };
   }
 
@@ -226,10 +215,10 @@ export class CuckooEmulator extends BaseEmulator<CuckooEmulatorOptions> {
         category: 'file',
         package: 'js',
         score: task.score,
-        started: cuckooTime(state.startedOn ?? 0),
+        started: naiveUtc(state.startedOn ?? 0),
         custom: '',
         machine: { name: 'cuckoo1', manager: 'VirtualBox', label: 'cuckoo1' },
-        ended: cuckooTime(state.completedOn ?? 0),
+        ended: naiveUtc(state.completedOn ?? 0),
         version: '2.0.7',
         duration: task.timeout,
         id: task.id,

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { BaseEmulator, type GatewayFault } from './base-emulator';
+import { BaseEmulator, type GatewayFault, naiveUtc, type ReceivedFile } from './base-emulator';
 import { markerVerdict, type EmulatorFault, type EmulatorOptions } from './emulator';
 import type { EmulatorRequest, EmulatorResponse } from './server';
 
@@ -20,14 +19,10 @@ export interface FalconThreat {
   threatScore: number | null;
 }
 
-interface Job {
+interface Job extends ReceivedFile {
   jobId: string;
   submissionId: string;
   environmentId: number;
-  fileName: string;
-  sha256: string;
-  size: number;
-  submittedAt: number;
   runSeconds: number;
   threat: FalconThreat;
   failed: boolean;
@@ -86,11 +81,6 @@ const message = (status: number, text: string, headers: Record<string, string> =
   headers,
   body: { message: text },
 });
-const haTime = (ms: number) =>
-  new Date(ms)
-    .toISOString()
-    .replace('T', ' ')
-    .replace(/\.\d{3}Z$/, '');
 
 /**
  * Hybrid Analysis / Falcon Sandbox API v2 on loopback: `/api/v2/...`, the `api-key` header,
@@ -111,13 +101,11 @@ export class FalconEmulator extends BaseEmulator<FalconEmulatorOptions> {
   }
 
   private state(job: Job): 'IN_QUEUE' | 'IN_PROGRESS' | 'SUCCESS' | 'ERROR' {
-    const now = this.options.clock.now();
-    const startedAt = job.submittedAt + (this.options.queueSeconds ?? 10) * 1000;
-    const runEnd = startedAt + job.runSeconds * 1000;
-    if (now < startedAt) return 'IN_QUEUE';
-    if (now < runEnd) return 'IN_PROGRESS';
+    const { phase } = this.timeline(job.submittedAt, job.runSeconds);
+    if (phase === 'queued') return 'IN_QUEUE';
+    if (phase === 'running') return 'IN_PROGRESS';
     if (job.failed) return 'ERROR';
-    return now < runEnd + (this.options.processingSeconds ?? 30) * 1000 ? 'IN_PROGRESS' : 'SUCCESS';
+    return phase === 'processing' ? 'IN_PROGRESS' : 'SUCCESS';
   }
 
   private queued(): number {
@@ -153,9 +141,9 @@ export class FalconEmulator extends BaseEmulator<FalconEmulatorOptions> {
       if (restricted) return message(403, 'This endpoint requires a key of the default level or above');
       return {
         body: {
-          last_update: haTime(this.options.clock.now() - 60_000),
+          last_update: naiveUtc(this.options.clock.now() - 60_000),
           number_of_seconds_since_last_update: 60,
-          system_time: haTime(this.options.clock.now()),
+          system_time: naiveUtc(this.options.clock.now()),
         },
       };
     }
@@ -219,18 +207,15 @@ export class FalconEmulator extends BaseEmulator<FalconEmulatorOptions> {
     const environmentId = Number(form.get('environment_id'));
     if (!ENVIRONMENTS.some((e) => e.id === environmentId))
       return message(400, `environment_id: Unknown environment id '${form.get('environment_id') ?? ''}'`);
-    const content = Buffer.from(await file.arrayBuffer());
+    const received = await this.receive(file);
     const sequence = this.jobs.size + 1;
     const job: Job = {
+      ...received,
       jobId: (0x5f1a2b3c00 + sequence).toString(16).padStart(24, '0'),
       submissionId: (0x6a0b1c2d00 + sequence).toString(16).padStart(24, '0'),
       environmentId,
-      fileName: file.name,
-      sha256: createHash('sha256').update(content).digest('hex'),
-      size: content.length,
-      submittedAt: this.options.clock.now(),
       runSeconds: Number(form.get('custom_run_time') ?? 0) || (this.options.runSeconds ?? 120),
-      threat: markerFalconThreat(content),
+      threat: markerFalconThreat(received.content),
       failed: fault === 'failed-analysis',
     };
     this.jobs.set(job.jobId, job);
@@ -266,7 +251,7 @@ export class FalconEmulator extends BaseEmulator<FalconEmulatorOptions> {
       hosts: [],
       sha256: job.sha256,
       extracted_files: [],
-      analysis_start_time: haTime(job.submittedAt + (this.options.queueSeconds ?? 10) * 1000),
+      analysis_start_time: naiveUtc(this.timeline(job.submittedAt, job.runSeconds).startedAt),
       imphash: 'Unknown',
       total_network_connections: 0,
       av_detect: threatLevel === 2 ? 61 : 0,

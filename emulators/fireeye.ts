@@ -1,5 +1,5 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { BaseEmulator } from './base-emulator';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { BaseEmulator, brokenJson, type ReceivedFile } from './base-emulator';
 import { markerVerdict, type EmulatorFault, type EmulatorOptions, type MarkerVerdict } from './emulator';
 import type { EmulatorRequest, EmulatorResponse } from './server';
 
@@ -26,13 +26,8 @@ export interface FireeyeEmulatorOptions extends EmulatorOptions {
   maxSampleSize?: number;
 }
 
-interface Submission {
+interface Submission extends ReceivedFile {
   id: string;
-  sha256: string;
-  md5: string;
-  fileName: string;
-  size: number;
-  submittedAt: number;
   runSeconds: number;
   profile: string;
   verdict: MarkerVerdict;
@@ -122,14 +117,10 @@ export class FireeyeEmulator extends BaseEmulator<FireeyeEmulatorOptions> {
   }
 
   private state(submission: Submission): 'queued' | 'running' | 'done' | 'failed' {
-    const now = this.options.clock.now();
-    const started = submission.submittedAt + (this.options.queueSeconds ?? 10) * 1000;
-    const runEnd = started + submission.runSeconds * 1000;
-    const doneAt = runEnd + (this.options.processingSeconds ?? 30) * 1000;
-    if (now < started) return 'queued';
-    if (now < runEnd) return 'running';
+    const { phase } = this.timeline(submission.submittedAt, submission.runSeconds);
+    if (phase === 'queued' || phase === 'running') return phase;
     if (submission.failed) return 'failed';
-    return now < doneAt ? 'running' : 'done';
+    return phase === 'processing' ? 'running' : 'done';
   }
 
   protected override async handle(req: EmulatorRequest): Promise<EmulatorResponse> {
@@ -146,8 +137,7 @@ export class FireeyeEmulator extends BaseEmulator<FireeyeEmulatorOptions> {
     else {
       const refused = this.checkToken(req, fault);
       if (refused) return refused;
-      if (fault === 'malformed')
-        return { status: 200, headers: { 'content-type': 'application/json' }, body: '{"submissionStatus": ' };
+      if (fault === 'malformed') return brokenJson('{"submissionStatus": ');
       answer = await this.route(req, fault);
     }
     return this.delivered(answer, fault);
@@ -255,19 +245,15 @@ export class FireeyeEmulator extends BaseEmulator<FireeyeEmulatorOptions> {
     if (fault === 'unsupported') return apiError(400, 'Bad Request', 'Unsupported file type');
     if (fault === 'oversize' || file.size > (this.options.maxSampleSize ?? 100 * 1024 * 1024))
       return html(413, '413 Request Entity Too Large');
-    const content = Buffer.from(await file.arrayBuffer());
+    const received = await this.receive(file);
     this.receivedOptions.push(options);
     const id = this.family === 'mvx' ? randomUUID() : String(this.nextId++);
     this.submissionsById.set(id, {
+      ...received,
       id,
-      sha256: createHash('sha256').update(content).digest('hex'),
-      md5: createHash('md5').update(content).digest('hex'),
-      fileName: file.name,
-      size: content.length,
-      submittedAt: this.options.clock.now(),
       runSeconds: Number(options.timeout) || (this.options.runSeconds ?? 120),
       profile: options.profile ?? options.profiles?.[0] ?? 'win10x64',
-      verdict: markerVerdict(content),
+      verdict: markerVerdict(received.content),
       failed: fault === 'failed-analysis',
     });
     // v1.x answers one object (sandboxapi's fixture); v2.0.0 and MVX a list.

@@ -11,30 +11,20 @@ import { TriageEmulator } from './triage';
 import { VmrayEmulator } from './vmray';
 import { WildfireEmulator } from './wildfire';
 
+/** The analysis times every test emulator runs with: a 20 s wait for a machine, a minute of processing. */
+const TIMING = { queueSeconds: 20, processingSeconds: 60 };
+
 /** How to start each vendor's emulator, credentials required, on a given clock. */
 export const EMULATORS: Record<VendorId, (clock: Clock) => VendorEmulator> = {
-  cuckoo: (clock) => new CuckooEmulator({ clock, token: 'cuckoo-test-token', queueSeconds: 20, processingSeconds: 60 }),
-  cape: (clock) => new CapeEmulator({ clock, token: 'cape-test-token', queueSeconds: 20, processingSeconds: 60 }),
-  falcon: (clock) => new FalconEmulator({ clock, apiKey: 'falcon-test-key', queueSeconds: 20, processingSeconds: 60 }),
+  cuckoo: (clock) => new CuckooEmulator({ clock, ...TIMING, token: 'cuckoo-test-token' }),
+  cape: (clock) => new CapeEmulator({ clock, ...TIMING, token: 'cape-test-token' }),
+  falcon: (clock) => new FalconEmulator({ clock, ...TIMING, apiKey: 'falcon-test-key' }),
   fireeye: (clock) =>
-    new FireeyeEmulator({
-      clock,
-      username: 'api-analyst',
-      password: 'fireeye-test-password',
-      queueSeconds: 20,
-      processingSeconds: 60,
-    }),
-  joe: (clock) => new JoeEmulator({ clock, apiKey: 'joe-test-key', queueSeconds: 20, processingSeconds: 60 }),
-  vmray: (clock) => new VmrayEmulator({ clock, apiKey: 'vmray-test-key', queueSeconds: 20, processingSeconds: 60 }),
+    new FireeyeEmulator({ clock, ...TIMING, username: 'api-analyst', password: 'fireeye-test-password' }),
+  joe: (clock) => new JoeEmulator({ clock, ...TIMING, apiKey: 'joe-test-key' }),
+  vmray: (clock) => new VmrayEmulator({ clock, ...TIMING, apiKey: 'vmray-test-key' }),
   // WildFire is first polled after the five minutes PAN advises: its analyses take longer here.
-  wildfire: (clock) =>
-    new WildfireEmulator({
-      clock,
-      apiKey: 'wildfire-test-key',
-      queueSeconds: 20,
-      runSeconds: 300,
-      processingSeconds: 60,
-    }),
-  triage: (clock) => new TriageEmulator({ clock, apiKey: 'triage-test-key', queueSeconds: 20, processingSeconds: 60 }),
-  opswat: (clock) => new OpswatEmulator({ clock, apiKey: 'opswat-test-key', queueSeconds: 20, processingSeconds: 60 }),
+  wildfire: (clock) => new WildfireEmulator({ clock, ...TIMING, apiKey: 'wildfire-test-key', runSeconds: 300 }),
+  triage: (clock) => new TriageEmulator({ clock, ...TIMING, apiKey: 'triage-test-key' }),
+  opswat: (clock) => new OpswatEmulator({ clock, ...TIMING, apiKey: 'opswat-test-key' }),
 };

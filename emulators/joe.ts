@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { BaseEmulator, htmlPage } from './base-emulator';
+import { BaseEmulator, htmlPage, type ReceivedFile } from './base-emulator';
 import { markerVerdict, type EmulatorFault, type EmulatorOptions, type MarkerVerdict } from './emulator';
 import type { EmulatorRequest, EmulatorResponse } from './server';
 
@@ -19,14 +18,9 @@ export interface JoeCall {
   fields: Record<string, string | string[]>;
 }
 
-interface Submission {
+interface Submission extends ReceivedFile {
   submissionId: string;
   webid: string;
-  fileName: string;
-  sha256: string;
-  md5: string;
-  sha1: string;
-  submittedAt: number;
   runSeconds: number;
   systems: string[];
   verdict: MarkerVerdict;
@@ -74,11 +68,9 @@ export class JoeEmulator extends BaseEmulator<JoeEmulatorOptions> {
   }
 
   private status(submission: Submission): 'submitted' | 'running' | 'finished' {
-    const now = this.options.clock.now();
-    const startedAt = submission.submittedAt + (this.options.queueSeconds ?? 10) * 1000;
-    const finishedAt = startedAt + (submission.runSeconds + (this.options.processingSeconds ?? 30)) * 1000;
-    if (now < startedAt) return 'submitted';
-    return now < finishedAt ? 'running' : 'finished';
+    const { phase } = this.timeline(submission.submittedAt, submission.runSeconds);
+    if (phase === 'queued') return 'submitted';
+    return phase === 'reported' ? 'finished' : 'running';
   }
 
   protected override async handle(req: EmulatorRequest): Promise<EmulatorResponse> {
@@ -145,20 +137,16 @@ export class JoeEmulator extends BaseEmulator<JoeEmulatorOptions> {
     if (fault === 'unsupported') return joeError(3, 'Invalid parameter: sample. Unsupported file type.');
     const sample = form.get('sample');
     if (!(sample instanceof File)) return joeError(2, 'Missing parameter: sample.');
-    const content = Buffer.from(await sample.arrayBuffer());
+    const received = await this.receive(sample);
     const sequence = this.bySubmission.size + 1;
     const systems = form.getAll('systems[]').map(String);
     const submission: Submission = {
+      ...received,
       submissionId: String(100000 + sequence),
       webid: String(4_800_000 + sequence * 7),
-      fileName: sample.name,
-      sha256: createHash('sha256').update(content).digest('hex'),
-      md5: createHash('md5').update(content).digest('hex'),
-      sha1: createHash('sha1').update(content).digest('hex'),
-      submittedAt: this.options.clock.now(),
       runSeconds: Number(form.get('analysis-time') ?? 0) || (this.options.runSeconds ?? 120),
       systems: systems.length ? systems : ['w10x64'],
-      verdict: markerVerdict(content),
+      verdict: markerVerdict(received.content),
       failed: fault === 'failed-analysis',
     };
     this.bySubmission.set(submission.submissionId, submission);

@@ -1,5 +1,5 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { BaseEmulator, type GatewayFault, htmlPage } from './base-emulator';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { BaseEmulator, brokenJson, type GatewayFault, htmlPage, type ReceivedFile } from './base-emulator';
 import { markerVerdict, type EmulatorFault, type EmulatorOptions } from './emulator';
 import type { EmulatorRequest, EmulatorResponse } from './server';
 
@@ -13,14 +13,10 @@ export interface OpswatEmulatorOptions extends EmulatorOptions {
   pollPause?: number;
 }
 
-interface Flow {
+interface Flow extends ReceivedFile {
   flowId: string;
   reportId: string;
   taskId: string;
-  fileName: string;
-  sha256: string;
-  size: number;
-  submittedAt: number;
   isPrivate: boolean;
   verdict: { verdict: string; threatLevel: number };
   failed: boolean;
@@ -81,9 +77,7 @@ export class OpswatEmulator extends BaseEmulator<OpswatEmulatorOptions> {
   }
 
   private state(flow: Flow): 'in_progress' | 'success' | 'failed' {
-    const { queueSeconds = 10, runSeconds = 120, processingSeconds = 30 } = this.options;
-    const doneAt = flow.submittedAt + (queueSeconds + runSeconds + processingSeconds) * 1000;
-    if (this.options.clock.now() < doneAt) return 'in_progress';
+    if (this.timeline(flow.submittedAt).phase !== 'reported') return 'in_progress';
     return flow.failed ? 'failed' : 'success';
   }
 
@@ -96,8 +90,7 @@ export class OpswatEmulator extends BaseEmulator<OpswatEmulatorOptions> {
     if (fault === 'rate-limited') return detail(429, 'Too many requests', { 'retry-after': '15' });
     if (fault === 'quota') return detail(429, 'Daily scan quota exceeded');
     if (fault === 'server-error') return htmlPage(502, '502 Bad Gateway');
-    if (fault === 'malformed')
-      return { status: 200, headers: { 'content-type': 'application/json' }, body: '{"flowId": "65' };
+    if (fault === 'malformed') return brokenJson('{"flowId": "65');
     return undefined;
   }
 
@@ -126,17 +119,14 @@ export class OpswatEmulator extends BaseEmulator<OpswatEmulatorOptions> {
     if (fault === 'unsupported') return detail(400, 'Unsupported file type');
     if (fault === 'oversize' || file.size > (this.options.maxSampleSize ?? 100 * 1024 * 1024))
       return detail(413, 'File too large');
-    const content = Buffer.from(await file.arrayBuffer());
+    const received = await this.receive(file);
     const flow: Flow = {
+      ...received,
       flowId: randomBytes(12).toString('hex'),
       reportId: randomUUID(),
       taskId: randomUUID(),
-      fileName: file.name,
-      sha256: createHash('sha256').update(content).digest('hex'),
-      size: content.length,
-      submittedAt: this.options.clock.now(),
       isPrivate: form.get('is_private') === 'true',
-      verdict: markerOpswatVerdict(content),
+      verdict: markerOpswatVerdict(received.content),
       failed: fault === 'failed-analysis',
     };
     this.flows.set(flow.flowId, flow);

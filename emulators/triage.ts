@@ -1,5 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { BaseEmulator, type GatewayFault, htmlPage } from './base-emulator';
+import { randomBytes } from 'node:crypto';
+import { BaseEmulator, brokenJson, type GatewayFault, htmlPage, type ReceivedFile } from './base-emulator';
 import { markerVerdict, type EmulatorFault, type EmulatorOptions } from './emulator';
 import type { EmulatorRequest, EmulatorResponse } from './server';
 
@@ -11,14 +11,8 @@ export interface TriageEmulatorOptions extends EmulatorOptions {
   maxSampleSize?: number;
 }
 
-interface Sample {
+interface Sample extends ReceivedFile {
   id: string;
-  fileName: string;
-  sha256: string;
-  md5: string;
-  sha1: string;
-  size: number;
-  submittedAt: number;
   runSeconds: number;
   /** Triage score 1–10 once reported. */
   score: number;
@@ -73,16 +67,14 @@ export class TriageEmulator extends BaseEmulator<TriageEmulatorOptions> {
 
   /** The sample's status and that of a behavioural task at the current time. */
   private states(sample: Sample): { sample: string; static: string; behavioural: string } {
-    const elapsed = (this.options.clock.now() - sample.submittedAt) / 1000;
-    const queue = this.options.queueSeconds ?? 10;
-    const runEnd = queue + sample.runSeconds;
-    const reportedAt = runEnd + (this.options.processingSeconds ?? 30);
-    if (elapsed < queue / 2) return { sample: 'static_analysis', static: 'running', behavioural: 'pending' };
-    if (elapsed < queue) return { sample: 'scheduled', static: 'reported', behavioural: 'scheduled' };
-    if (elapsed < runEnd) return { sample: 'running', static: 'reported', behavioural: 'running' };
+    const { phase, startedAt } = this.timeline(sample.submittedAt, sample.runSeconds);
+    // Static analysis takes the first half of the wait for a machine.
+    if (phase === 'queued' && this.options.clock.now() < (sample.submittedAt + startedAt) / 2)
+      return { sample: 'static_analysis', static: 'running', behavioural: 'pending' };
+    if (phase === 'queued') return { sample: 'scheduled', static: 'reported', behavioural: 'scheduled' };
+    if (phase === 'running') return { sample: 'running', static: 'reported', behavioural: 'running' };
     if (sample.failed) return { sample: 'failed', static: 'reported', behavioural: 'failed' };
-    if (elapsed < reportedAt) return { sample: 'processing', static: 'reported', behavioural: 'processing' };
-    return { sample: 'reported', static: 'reported', behavioural: 'reported' };
+    return { sample: phase, static: 'reported', behavioural: phase };
   }
 
   protected override keyRefused(req: EmulatorRequest): boolean {
@@ -93,8 +85,7 @@ export class TriageEmulator extends BaseEmulator<TriageEmulatorOptions> {
     if (fault === 'bad-key') return error(401, 'UNAUTHORIZED', 'invalid or missing API key');
     if (fault === 'rate-limited') return error(429, 'RATE_LIMITED', 'too many requests', { 'retry-after': '20' });
     if (fault === 'server-error') return htmlPage(500, '500 Internal Server Error');
-    if (fault === 'malformed')
-      return { status: 200, headers: { 'content-type': 'application/json' }, body: '{"id": "2611' };
+    if (fault === 'malformed') return brokenJson('{"id": "2611');
     return undefined;
   }
 
@@ -145,9 +136,9 @@ export class TriageEmulator extends BaseEmulator<TriageEmulatorOptions> {
     if (fault === 'unsupported') return error(400, 'INVALID', 'unsupported file type');
     if (fault === 'oversize' || file.size > (this.options.maxSampleSize ?? 200 * 1024 * 1024))
       return error(413, 'BAD_REQUEST', 'sample exceeds the maximum file size');
-    const content = Buffer.from(await file.arrayBuffer());
     this.receivedRequests.push(request);
     const now = this.options.clock.now();
+    const received = await this.receive(file);
     const day = new Date(now).toISOString().slice(2, 10).replace(/-/g, '');
     const sample: Sample = {
       id: `${day}-${randomBytes(8)
@@ -155,14 +146,9 @@ export class TriageEmulator extends BaseEmulator<TriageEmulatorOptions> {
         .toLowerCase()
         .replace(/[^a-z0-9]/g, '0')
         .slice(0, 10)}`,
-      fileName: file.name,
-      sha256: createHash('sha256').update(content).digest('hex'),
-      md5: createHash('md5').update(content).digest('hex'),
-      sha1: createHash('sha1').update(content).digest('hex'),
-      size: content.length,
-      submittedAt: now,
+      ...received,
       runSeconds: request.defaults?.timeout ?? this.options.runSeconds ?? 120,
-      score: markerTriageScore(content),
+      score: markerTriageScore(received.content),
       failed: fault === 'failed-analysis',
     };
     this.samples.set(sample.id, sample);

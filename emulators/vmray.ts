@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { BaseEmulator, type GatewayFault, htmlPage } from './base-emulator';
+import { BaseEmulator, type GatewayFault, htmlPage, type ReceivedFile } from './base-emulator';
 import { markerVerdict, type EmulatorFault, type EmulatorOptions, type MarkerVerdict } from './emulator';
 import type { EmulatorRequest, EmulatorResponse } from './server';
 
@@ -17,15 +16,9 @@ export interface VmrayEmulatorOptions extends EmulatorOptions {
   reportCachedAsError?: boolean;
 }
 
-interface Sample {
+interface Sample extends ReceivedFile {
   id: number;
-  sha256: string;
-  md5: string;
-  sha1: string;
-  fileName: string;
-  size: number;
   verdict: MarkerVerdict;
-  createdAt: number;
 }
 
 interface Submission {
@@ -107,8 +100,7 @@ export class VmrayEmulator extends BaseEmulator<VmrayEmulatorOptions> {
 
   private finishedAt(submission: Submission): number {
     if (submission.cached) return submission.createdAt;
-    const queue = (this.options.queueSeconds ?? 10) * 1000;
-    return submission.createdAt + queue + (submission.runSeconds + (this.options.processingSeconds ?? 30)) * 1000;
+    return this.timeline(submission.createdAt, submission.runSeconds).reportedAt;
   }
 
   private finished(submission: Submission): boolean {
@@ -200,24 +192,14 @@ export class VmrayEmulator extends BaseEmulator<VmrayEmulatorOptions> {
     const form = await req.form();
     const file = form.get('sample_file');
     if (!(file instanceof File)) return fail(400, 'Missing parameter: sample_file or sample_url');
-    const content = Buffer.from(await file.arrayBuffer());
-    const sha256 = createHash('sha256').update(content).digest('hex');
     const now = this.options.clock.now();
+    const received = await this.receive(file);
     const encodedName = form.get('sample_filename_b64enc');
     const fileName = typeof encodedName === 'string' ? Buffer.from(encodedName, 'base64').toString('utf8') : file.name;
-    let sample = this.samples.get(sha256);
+    let sample = this.samples.get(received.sha256);
     if (!sample) {
-      sample = {
-        id: 1_169_850 + this.samples.size,
-        sha256,
-        md5: createHash('md5').update(content).digest('hex'),
-        sha1: createHash('sha1').update(content).digest('hex'),
-        fileName,
-        size: content.length,
-        verdict: markerVerdict(content),
-        createdAt: now,
-      };
-      this.samples.set(sha256, sample);
+      sample = { ...received, id: 1_169_850 + this.samples.size, fileName, verdict: markerVerdict(received.content) };
+      this.samples.set(received.sha256, sample);
     }
     const refusal =
       fault === 'quota'
@@ -276,7 +258,7 @@ export class VmrayEmulator extends BaseEmulator<VmrayEmulatorOptions> {
 
   private sampleSubmitRecord(sample: Sample, submittedName: string) {
     return {
-      sample_created: vmrayTime(sample.createdAt),
+      sample_created: vmrayTime(sample.submittedAt),
       sample_filename: sample.fileName,
       sample_filesize: sample.size,
       sample_id: sample.id,

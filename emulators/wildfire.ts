@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { BaseEmulator, htmlPage } from './base-emulator';
+import { BaseEmulator, htmlPage, type ReceivedFile } from './base-emulator';
 import { markerVerdict, type EmulatorFault, type EmulatorOptions } from './emulator';
 import type { EmulatorRequest, EmulatorResponse } from './server';
 
@@ -11,13 +10,7 @@ export interface WildfireEmulatorOptions extends EmulatorOptions {
   maxSampleSize?: number;
 }
 
-interface Sample {
-  sha256: string;
-  md5: string;
-  sha1: string;
-  fileName: string;
-  size: number;
-  submittedAt: number;
+interface Sample extends ReceivedFile {
   /** The verdict code once the analysis ends. */
   verdict: number;
   failed: boolean;
@@ -66,9 +59,7 @@ export class WildfireEmulator extends BaseEmulator<WildfireEmulatorOptions> {
 
   /** The verdict code a sample has at the current time: −100 until its report is written. */
   private verdictOf(sample: Sample): number {
-    const { queueSeconds = 10, runSeconds = 120, processingSeconds = 30 } = this.options;
-    const readyAt = sample.submittedAt + (queueSeconds + runSeconds + processingSeconds) * 1000;
-    if (this.options.clock.now() < readyAt) return -100;
+    if (this.timeline(sample.submittedAt).phase !== 'reported') return -100;
     return sample.failed ? -101 : sample.verdict;
   }
 
@@ -128,18 +119,12 @@ export class WildfireEmulator extends BaseEmulator<WildfireEmulatorOptions> {
     if (fault === 'unsupported') return errorAnswer(418, 'Unsupported File Type');
     if (fault === 'oversize' || file.size > (this.options.maxSampleSize ?? 100 * 1024 * 1024))
       return errorAnswer(413, 'Request Entity Too Large');
-    const content = Buffer.from(await file.arrayBuffer());
-    const digest = (algorithm: string) => createHash(algorithm).update(content).digest('hex');
+    const received = await this.receive(file);
     this.uploads++;
     // WildFire knows a sample once: uploading it again returns the same record and keeps its verdict.
-    const sample: Sample = this.samples.get(digest('sha256')) ?? {
-      sha256: digest('sha256'),
-      md5: digest('md5'),
-      sha1: digest('sha1'),
-      fileName: file.name,
-      size: content.length,
-      submittedAt: this.options.clock.now(),
-      verdict: markerWildfireVerdict(content),
+    const sample: Sample = this.samples.get(received.sha256) ?? {
+      ...received,
+      verdict: markerWildfireVerdict(received.content),
       failed: fault === 'failed-analysis',
     };
     this.samples.set(sample.sha256, sample);

@@ -1,7 +1,10 @@
+import type { z } from 'zod';
 import type { Clock } from '../core/contracts/clock';
 import type { VendorConfig } from '../core/config/runtime-config';
 import type { VendorId } from '../core/contracts/pipeline';
 import type {
+  ConnectorCapability,
+  ConnectorInfo,
   ItemStatus,
   NativeReport,
   NormalisedScore,
@@ -9,12 +12,17 @@ import type {
   SandboxConnector,
 } from '../core/connector/connector';
 import type { ConnectorContext } from '../core/connector/context';
-import { AuthError, SampleTooLargeError } from '../core/connector/errors';
+import { AuthError, BadResponseError, SampleTooLargeError } from '../core/connector/errors';
 import { type HttpClientOptions, type HttpRequest, httpClientFor, type VendorHttpClient } from './http';
 import { type FormField, multipartBody } from './multipart';
 
 /** How a connector talks to its vendor: the headers every request carries and what HTTP statuses mean there. */
 export interface WireOptions extends Pick<HttpClientOptions, 'headers' | 'statusError'> {
+  /**
+   * The headers that carry the configured secret (`authorization: Bearer …`, say), added to `headers`
+   * only when a secret is configured: without one the request goes out anonymously.
+   */
+  credentialHeaders?: (secret: string) => Record<string, string>;
   /**
    * Set when the vendor refuses anonymous use: every request then fails with an `AuthError` naming
    * this reason before anything is sent, rather than with whatever the vendor answers to no key.
@@ -28,6 +36,40 @@ export interface UploadFilePart {
   field?: string;
   /** The file name the part carries. @default the sample's */
   fileName?: string;
+}
+
+/** The formats vendors deliver reports in, by file extension, with the content type each is stored under. */
+export const REPORT_CONTENT_TYPES = {
+  json: 'application/json',
+  xml: 'application/xml',
+  pdf: 'application/pdf',
+  html: 'text/html',
+} as const;
+export type ReportFormat = keyof typeof REPORT_CONTENT_TYPES;
+
+/** The report is ready to fetch. */
+export function ready(state: string): ItemStatus {
+  return { done: true, failed: false, state };
+}
+
+/** The analysis is still in the works; `pollAfterSeconds` when the vendor (or its task times) gives an estimate. */
+export function inProgress(state: string, pollAfterSeconds?: number): ItemStatus {
+  return { done: false, failed: false, state, ...(pollAfterSeconds !== undefined ? { pollAfterSeconds } : {}) };
+}
+
+/** The vendor ended the analysis without a report, for `reason`. */
+export function failedAnalysis(state: string, reason: string): ItemStatus {
+  return { done: false, failed: true, state, reason };
+}
+
+/** A connector's registry entry: what it is called, what it can do beyond the interface, and its class. */
+export function registryEntry<Id extends VendorId>(
+  id: Id,
+  name: string,
+  capabilities: readonly ConnectorCapability[],
+  connector: new (context: ConnectorContext) => SandboxConnector,
+): ConnectorInfo {
+  return { id, name, capabilities, create: (context) => new connector(context) };
 }
 
 /**
@@ -52,7 +94,12 @@ export abstract class BaseConnector<Id extends VendorId = VendorId> implements S
     this.clock = context.clock;
     this.credentials = context.credentials;
     this.keyRequired = wire.keyRequired;
-    this.client = httpClientFor(context, { headers: wire.headers, statusError: wire.statusError });
+    const secret = context.credentials;
+    const credentialHeaders = secret && wire.credentialHeaders ? wire.credentialHeaders(secret) : {};
+    this.client = httpClientFor(context, {
+      headers: { ...wire.headers, ...credentialHeaders },
+      statusError: wire.statusError,
+    });
   }
 
   /** True when the probe succeeds; a refused key is an `AuthError`, not "unavailable". */
@@ -150,6 +197,24 @@ export abstract class BaseConnector<Id extends VendorId = VendorId> implements S
       contentLength: multipart.contentLength,
       headers: { 'content-type': multipart.contentType },
     };
+  }
+
+  /** The analysis time we ask for, under the vendor's form field name. */
+  protected analysisTimeField(name: string): FormField {
+    return { name, value: String(this.config.analysisTimeoutSeconds) };
+  }
+
+  /** Streams a report download as the vendor sends it, labelled with its format's content type. */
+  protected async download(req: HttpRequest, format: ReportFormat): Promise<NativeReport> {
+    const response = await this.http.send(req);
+    return { body: response.body, contentType: REPORT_CONTENT_TYPES[format], extension: format };
+  }
+
+  /** A report as `schema` reads it; a `BadResponseError` saying it is not `what` otherwise. */
+  protected reportAs<T extends z.ZodType>(report: unknown, schema: T, what: string): z.infer<T> {
+    const parsed = schema.safeParse(report);
+    if (!parsed.success) throw new BadResponseError(this.id, `report is not ${what}`);
+    return parsed.data;
   }
 
   /** True when `work` succeeds, false when it throws: for deletes, which never fail an analysis. */

@@ -1,25 +1,21 @@
 import * as z from 'zod';
 import { clampScore } from '../core/contracts/scoring';
-import { BaseConnector } from './base-connector';
-import type {
-  ConnectorInfo,
-  ItemStatus,
-  NativeReport,
-  NormalisedScore,
-  SampleSource,
-} from '../core/connector/connector';
-import type { ConnectorContext } from '../core/connector/context';
+import { CuckooFamilyConnector, type FamilyTask, TASK_OPTIONS, TaskView } from './cuckoo-family';
+import type { ConnectorContext, ItemStatus, NativeReport, NormalisedScore, SampleSource } from './kit';
 import {
   BadResponseError,
+  bandedScore,
+  failedAnalysis,
+  type HttpRequest,
   ItemNotFoundError,
+  jsonOrUndefined,
+  peekBody,
   QuotaExceededError,
+  registryEntry,
   SampleTooLargeError,
+  UNSUPPORTED,
   UnsupportedFileError,
-} from '../core/connector/errors';
-import { type HttpRequest, jsonOrUndefined, peekBody } from './http';
-import { parseNaiveUtc } from './naive-time';
-import { bandedScore } from './normalised-score';
-import { taskPollHint } from './task-poll-hint';
+} from './kit';
 
 /** CAPE's apiv2 envelope: application errors come back as HTTP 200 with `error: true`. */
 const Envelope = z.object({
@@ -31,35 +27,10 @@ const Envelope = z.object({
 
 const SubmitData = z.object({ task_ids: z.array(z.number().int()).min(1), message: z.string().optional() });
 
-const TaskView = z.object({
-  id: z.number().int(),
-  status: z.string(),
-  started_on: z.string().nullable().optional(),
-  added_on: z.string().nullable().optional(),
-  timeout: z.number().nullable().optional(),
-  errors: z.array(z.unknown()).optional(),
-});
-
 const Report = z.object({ malscore: z.number().nullable().optional(), malstatus: z.string().nullable().optional() });
 
-/** Task states after which no report will ever come. */
-const FAILED_STATES = new Set(['failed_analysis', 'failed_processing', 'failed_reporting', 'banned']);
-
 /** Submission options CAPE's `tasks/create/file/` takes, passed through from configuration. */
-const SUBMIT_OPTIONS = [
-  'package',
-  'options',
-  'priority',
-  'machine',
-  'platform',
-  'tags',
-  'custom',
-  'memory',
-  'enforce_timeout',
-  'clock',
-  'route',
-  'tlp',
-];
+const SUBMIT_OPTIONS = [...TASK_OPTIONS, 'memory', 'enforce_timeout', 'clock', 'route', 'tlp'];
 
 const SCALE = 'malscore 0-10';
 
@@ -68,11 +39,13 @@ const SCALE = 'malscore 0-10';
  * slashes, the `{error, data, error_value}` envelope, `Authorization: Token`, and `reported` (not
  * `completed`) as the state where the report exists.
  */
-export class CapeConnector extends BaseConnector<'cape'> {
+export class CapeConnector extends CuckooFamilyConnector<'cape'> {
+  protected readonly failedStates = new Set(['failed_analysis', 'failed_processing', 'failed_reporting', 'banned']);
+
   constructor(context: ConnectorContext) {
-    const token = context.credentials;
     super('cape', context, {
-      headers: { accept: 'application/json', ...(token ? { authorization: `Token ${token}` } : {}) },
+      headers: { accept: 'application/json' },
+      credentialHeaders: (token) => ({ authorization: `Token ${token}` }),
     });
   }
 
@@ -81,30 +54,19 @@ export class CapeConnector extends BaseConnector<'cape'> {
   }
 
   protected async upload(sample: SampleSource): Promise<string> {
-    const fields = [
-      { name: 'timeout', value: String(this.config.analysisTimeoutSeconds) },
-      ...this.optionFields(SUBMIT_OPTIONS),
-    ];
+    const fields = [this.analysisTimeField('timeout'), ...this.optionFields(SUBMIT_OPTIONS)];
     const data = await this.call(await this.uploadRequest('tasks/create/file/', fields, sample), SubmitData);
     return String(data.task_ids[0]);
   }
 
-  async status(itemId: string): Promise<ItemStatus> {
+  protected async task(itemId: string): Promise<FamilyTask> {
     const task = await this.call({ method: 'GET', path: `tasks/view/${encodeURIComponent(itemId)}/` }, TaskView);
-    const state = task.status;
-    if (state === 'reported') return { done: true, failed: false, state };
-    if (FAILED_STATES.has(state)) {
-      const reason = task.errors?.length ? JSON.stringify(task.errors).slice(0, 300) : `CAPE task ${state}`;
-      return { done: false, failed: true, state, reason };
-    }
-    const hint = taskPollHint({
-      state,
-      startedOn: parseNaiveUtc(task.started_on),
-      timeoutSeconds: task.timeout ?? this.config.analysisTimeoutSeconds,
-      processingSeconds: this.processingSeconds(),
-      now: this.clock.now(),
-    });
-    return { done: false, failed: false, state, ...hint };
+    return { ...task, timeoutSeconds: task.timeout ?? this.config.analysisTimeoutSeconds };
+  }
+
+  protected failure(task: FamilyTask): ItemStatus {
+    const reason = task.errors?.length ? JSON.stringify(task.errors).slice(0, 300) : `CAPE task ${task.status}`;
+    return failedAnalysis(task.status, reason);
   }
 
   async report(itemId: string): Promise<NativeReport> {
@@ -122,9 +84,7 @@ export class CapeConnector extends BaseConnector<'cape'> {
   }
 
   score(report: unknown): NormalisedScore {
-    const parsed = Report.safeParse(report);
-    if (!parsed.success) throw new BadResponseError('cape', 'report is not a CAPE JSON report');
-    const { malscore, malstatus } = parsed.data;
+    const { malscore, malstatus } = this.reportAs(report, Report, 'a CAPE JSON report');
     if (typeof malscore !== 'number' || malstatus === 'Failed') {
       return bandedScore(null, { value: malscore ?? null, scale: SCALE });
     }
@@ -151,7 +111,7 @@ export class CapeConnector extends BaseConnector<'cape'> {
     if (/exceeds the maximum allowed size|too large/i.test(all)) throw new SampleTooLargeError('cape', value);
     if (/does not exist/i.test(value)) throw new ItemNotFoundError('cape', value);
     if (/quota|limit (reached|exceeded)/i.test(all)) throw new QuotaExceededError('cape', value);
-    if (/unsupported|not supported/i.test(all)) throw new UnsupportedFileError('cape', value);
+    if (UNSUPPORTED.test(all)) throw new UnsupportedFileError('cape', value);
     throw new BadResponseError(
       'cape',
       `error: true: ${value}${envelope.errors?.length ? ` ${details.slice(0, 200)}` : ''}`,
@@ -160,9 +120,4 @@ export class CapeConnector extends BaseConnector<'cape'> {
 }
 
 /** CAPEv2 in the connector registry. */
-export const capeConnectorInfo: ConnectorInfo = {
-  id: 'cape',
-  name: 'CAPEv2 (REST API v2)',
-  capabilities: ['delete', 'poll-hint'],
-  create: (context) => new CapeConnector(context),
-};
+export const capeConnectorInfo = registryEntry('cape', 'CAPEv2 (REST API v2)', ['delete', 'poll-hint'], CapeConnector);

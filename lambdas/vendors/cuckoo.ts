@@ -1,41 +1,24 @@
 import * as z from 'zod';
 import { clampScore } from '../core/contracts/scoring';
-import { BaseConnector } from './base-connector';
-import type {
-  ConnectorInfo,
-  ItemStatus,
-  NativeReport,
-  NormalisedScore,
-  SampleSource,
-} from '../core/connector/connector';
-import type { ConnectorContext } from '../core/connector/context';
-import { errorBodyText, stringField } from './error-body';
+import { CuckooFamilyConnector, type FamilyTask, TASK_OPTIONS, TaskView } from './cuckoo-family';
+import type { ConnectorContext, ItemStatus, NativeReport, NormalisedScore, SampleSource } from './kit';
 import {
-  BadResponseError,
-  ItemNotFoundError,
-  QuotaExceededError,
-  SampleTooLargeError,
+  bandedScore,
+  errorBodyText,
+  errorMapping,
+  failedAnalysis,
+  type ReportFormat,
+  registryEntry,
+  statusIs,
+  stringField,
   UnsupportedFileError,
-  type VendorError,
-} from '../core/connector/errors';
-import { parseNaiveUtc } from './naive-time';
-import { bandedScore } from './normalised-score';
-import { taskPollHint } from './task-poll-hint';
+} from './kit';
 
 const SubmitResponse = z
   .object({ task_id: z.number().int().nullable().optional(), task_ids: z.array(z.number().int()).optional() })
   .refine((r) => typeof r.task_id === 'number' || (r.task_ids?.length ?? 0) > 0, 'neither task_id nor task_ids');
 
-const TaskView = z.object({
-  task: z.object({
-    id: z.number().int(),
-    status: z.string(),
-    timeout: z.number().nullable().optional(),
-    added_on: z.string().nullable().optional(),
-    started_on: z.string().nullable().optional(),
-    errors: z.array(z.unknown()).optional(),
-  }),
-});
+const TaskResponse = z.object({ task: TaskView });
 
 const StatusResponse = z.object({
   tasks: z.object({ pending: z.number().int().nonnegative() }),
@@ -44,27 +27,11 @@ const StatusResponse = z.object({
 
 const Report = z.object({ info: z.object({ score: z.number().nullable().optional() }).optional() });
 
-/** Task states after which Cuckoo will never write a report. */
-const FAILED_STATES = new Set(['failed_analysis', 'failed_processing', 'failed_reporting']);
-
 /** What Cuckoo's scheduler records when no analysis package handles the file type. */
 const NO_PACKAGE = /no (valid )?(analysis )?package|not supported|unsupported/i;
 
 /** Submission options Cuckoo 2's `tasks/create/file` takes, passed through from configuration. */
-const SUBMIT_OPTIONS = [
-  'package',
-  'options',
-  'priority',
-  'machine',
-  'platform',
-  'tags',
-  'custom',
-  'owner',
-  'memory',
-  'enforce_timeout',
-  'clock',
-  'unique',
-];
+const SUBMIT_OPTIONS = [...TASK_OPTIONS, 'owner', 'memory', 'enforce_timeout', 'clock', 'unique'];
 
 /** The scale `info.score` is on: the sum of matched signature severities divided by 5, with no upper bound. */
 const SCALE = 'info.score (Σ severity / 5, unbounded)';
@@ -78,11 +45,14 @@ const SCALE = 'info.score (Σ severity / 5, unbounded)';
  * Credentials: the `api_token` from Cuckoo's configuration, sent as `Authorization: Bearer <api_token>`;
  * leave it unset for an API that runs without a token (older installs).
  */
-export class CuckooConnector extends BaseConnector<'cuckoo'> {
+export class CuckooConnector extends CuckooFamilyConnector<'cuckoo'> {
+  /** Task states after which Cuckoo will never write a report. */
+  protected readonly failedStates = new Set(['failed_analysis', 'failed_processing', 'failed_reporting']);
+
   constructor(context: ConnectorContext) {
-    const token = context.credentials;
     super('cuckoo', context, {
-      headers: { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      headers: { accept: 'application/json' },
+      credentialHeaders: (token) => ({ authorization: `Bearer ${token}` }),
       statusError: cuckooStatusError,
     });
   }
@@ -93,56 +63,39 @@ export class CuckooConnector extends BaseConnector<'cuckoo'> {
   }
 
   protected async upload(sample: SampleSource): Promise<string> {
-    const fields = [
-      { name: 'timeout', value: String(this.config.analysisTimeoutSeconds) },
-      ...this.optionFields(SUBMIT_OPTIONS),
-    ];
+    const fields = [this.analysisTimeField('timeout'), ...this.optionFields(SUBMIT_OPTIONS)];
     const created = await this.http.json(await this.uploadRequest('tasks/create/file', fields, sample), SubmitResponse);
     return String(created.task_id ?? created.task_ids?.[0]);
   }
 
-  /**
-   * Done only at `reported`. A `failed_*` task ends the poll; when the scheduler found no analysis
-   * package for the file, that is an `UnsupportedFileError` (Cuckoo accepts any upload and only
-   * discovers this when the analysis starts).
-   */
-  async status(itemId: string): Promise<ItemStatus> {
+  protected async task(itemId: string): Promise<FamilyTask> {
     const { task } = await this.http.json(
       { method: 'GET', path: `tasks/view/${encodeURIComponent(itemId)}` },
-      TaskView,
+      TaskResponse,
     );
-    const state = task.status;
-    if (state === 'reported') return { done: true, failed: false, state };
-    if (FAILED_STATES.has(state)) {
-      const errors = (task.errors ?? []).map((e) => (typeof e === 'string' ? e : JSON.stringify(e)));
-      const unsupported = errors.find((e) => NO_PACKAGE.test(e));
-      if (unsupported) throw new UnsupportedFileError('cuckoo', `task ${task.id}: ${unsupported}`);
-      return {
-        done: false,
-        failed: true,
-        state,
-        reason: errors.length ? errors.join('; ').slice(0, 300) : `Cuckoo task ${state}`,
-      };
-    }
     // Cuckoo records 0 when the task runs with the machinery's default timeout.
-    const hint = taskPollHint({
-      state,
-      startedOn: parseNaiveUtc(task.started_on),
-      timeoutSeconds: task.timeout || this.config.analysisTimeoutSeconds,
-      processingSeconds: this.processingSeconds(),
-      now: this.clock.now(),
-    });
-    return { done: false, failed: false, state, ...hint };
+    return { ...task, timeoutSeconds: task.timeout || this.config.analysisTimeoutSeconds };
+  }
+
+  /**
+   * A `failed_*` task ends the poll; when the scheduler found no analysis package for the file, that
+   * is an `UnsupportedFileError` (Cuckoo accepts any upload and only discovers this when the analysis starts).
+   */
+  protected failure(task: FamilyTask): ItemStatus {
+    const errors = (task.errors ?? []).map((e) => (typeof e === 'string' ? e : JSON.stringify(e)));
+    const unsupported = errors.find((e) => NO_PACKAGE.test(e));
+    if (unsupported) throw new UnsupportedFileError('cuckoo', `task ${task.id}: ${unsupported}`);
+    return failedAnalysis(task.status, errors.length ? errors.join('; ').slice(0, 300) : `Cuckoo task ${task.status}`);
   }
 
   /** The JSON report (`tasks/report/{id}/json`), streamed. */
   report(itemId: string): Promise<NativeReport> {
-    return this.download(itemId, 'json', 'application/json');
+    return this.taskReport(itemId, 'json');
   }
 
   /** The HTML report (`tasks/report/{id}/html`), streamed; Cuckoo's reporting module must be enabled. */
   htmlReport(itemId: string): Promise<NativeReport> {
-    return this.download(itemId, 'html', 'text/html');
+    return this.taskReport(itemId, 'html');
   }
 
   /**
@@ -150,9 +103,7 @@ export class CuckooConnector extends BaseConnector<'cuckoo'> {
    * capped at 10 before scaling to 0–100. A report without a score is `unknown` (sandboxapi says 0).
    */
   score(report: unknown): NormalisedScore {
-    const parsed = Report.safeParse(report);
-    if (!parsed.success) throw new BadResponseError('cuckoo', 'report is not a Cuckoo JSON report');
-    const native = parsed.data.info?.score;
+    const native = this.reportAs(report, Report, 'a Cuckoo JSON report').info?.score;
     if (typeof native !== 'number') return bandedScore(null, { value: null, scale: SCALE });
     return bandedScore(clampScore(Math.min(native, 10) * 10), { value: native, scale: SCALE });
   }
@@ -167,33 +118,27 @@ export class CuckooConnector extends BaseConnector<'cuckoo'> {
     return status.tasks.pending;
   }
 
-  private async download(itemId: string, format: string, contentType: string): Promise<NativeReport> {
-    const response = await this.http.send({
-      method: 'GET',
-      path: `tasks/report/${encodeURIComponent(itemId)}/${format}`,
-    });
-    return { body: response.body, contentType, extension: format };
+  private taskReport(itemId: string, format: ReportFormat): Promise<NativeReport> {
+    return this.download({ method: 'GET', path: `tasks/report/${encodeURIComponent(itemId)}/${format}` }, format);
   }
 }
 
 /**
  * Statuses with a Cuckoo-specific meaning: 404 is an unknown task (or a report that was never
  * written), 413 an upload over the web server's body limit, and a 429 that names a quota comes from
- * a gateway's quota rather than its rate limit (Cuckoo itself has neither).
+ * a gateway's quota rather than its rate limit (Cuckoo itself has neither). Its errors are
+ * `{"message": "..."}`.
  */
-function cuckooStatusError(status: number, body: string): VendorError | undefined {
-  // Cuckoo's errors are `{"message": "..."}`.
-  const detail = errorBodyText(body, stringField('message'));
-  if (status === 404) return new ItemNotFoundError('cuckoo', detail || 'not found');
-  if (status === 413) return new SampleTooLargeError('cuckoo', detail || 'request entity too large');
-  if (status === 429 && /quota/i.test(detail)) return new QuotaExceededError('cuckoo', detail);
-  return undefined;
-}
+const cuckooStatusError = errorMapping('cuckoo', (body) => errorBodyText(body, stringField('message')), [
+  ['not-found', statusIs(404), 'not found'],
+  ['too-large', statusIs(413), 'request entity too large'],
+  ['quota', (status, message) => status === 429 && /quota/i.test(message)],
+]);
 
 /** Cuckoo 2.x as the registry lists it. */
-export const cuckooConnectorInfo: ConnectorInfo = {
-  id: 'cuckoo',
-  name: 'Cuckoo Sandbox 2.x (REST API)',
-  capabilities: ['delete', 'queue-size', 'html-report', 'token-auth', 'poll-hint'],
-  create: (context) => new CuckooConnector(context),
-};
+export const cuckooConnectorInfo = registryEntry(
+  'cuckoo',
+  'Cuckoo Sandbox 2.x (REST API)',
+  ['delete', 'queue-size', 'html-report', 'token-auth', 'poll-hint'],
+  CuckooConnector,
+);

@@ -1,25 +1,20 @@
 import * as z from 'zod';
 import { clampScore } from '../core/contracts/scoring';
-import { BaseConnector } from './base-connector';
-import type {
-  ConnectorInfo,
-  ItemStatus,
-  NativeReport,
-  NormalisedScore,
-  SampleSource,
-} from '../core/connector/connector';
-import type { ConnectorContext } from '../core/connector/context';
-import { errorBodyText, stringField } from './error-body';
+import type { ConnectorContext, ItemStatus, NativeReport, NormalisedScore, SampleSource } from './kit';
 import {
   AuthError,
-  BadResponseError,
-  ItemNotFoundError,
-  QuotaExceededError,
-  SampleTooLargeError,
-  UnsupportedFileError,
-  type VendorError,
-} from '../core/connector/errors';
-import { bandedScore } from './normalised-score';
+  BaseConnector,
+  bandedScore,
+  errorBodyText,
+  errorMapping,
+  failedAnalysis,
+  inProgress,
+  ready,
+  registryEntry,
+  statusIs,
+  stringField,
+  UNSUPPORTED,
+} from './kit';
 
 const SubmitResponse = z.object({
   job_id: z.string().min(1),
@@ -120,7 +115,7 @@ export class FalconConnector extends BaseConnector<'falcon'> {
   protected async upload(sample: SampleSource): Promise<string> {
     const fields = [
       { name: 'environment_id', value: String(this.environmentId) },
-      { name: 'custom_run_time', value: String(this.config.analysisTimeoutSeconds) },
+      this.analysisTimeField('custom_run_time'),
       ...this.optionFields(SUBMIT_OPTIONS),
     ];
     const created = await this.http.json(await this.uploadRequest('submit/file', fields, sample), SubmitResponse);
@@ -133,25 +128,23 @@ export class FalconConnector extends BaseConnector<'falcon'> {
       { method: 'GET', path: `report/${encodeURIComponent(itemId)}/state` },
       StateResponse,
     );
-    if (job.state === 'SUCCESS') return { done: true, failed: false, state: job.state };
+    if (job.state === 'SUCCESS') return ready(job.state);
     if (job.state === 'ERROR') {
       const reason =
         [job.error_type, job.error_origin, job.error].filter(Boolean).join(': ') || 'Falcon Sandbox reported ERROR';
-      return { done: false, failed: true, state: job.state, reason };
+      return failedAnalysis(job.state, reason);
     }
-    return { done: false, failed: false, state: job.state };
+    return inProgress(job.state);
   }
 
   /** The report summary (`report/{id}/summary`), streamed. */
-  async report(itemId: string): Promise<NativeReport> {
-    const response = await this.http.send({ method: 'GET', path: `report/${encodeURIComponent(itemId)}/summary` });
-    return { body: response.body, contentType: 'application/json', extension: 'json' };
+  report(itemId: string): Promise<NativeReport> {
+    return this.download({ method: 'GET', path: `report/${encodeURIComponent(itemId)}/summary` }, 'json');
   }
 
   /** The PDF report (`report/{id}/file/pdf`), streamed. */
-  async pdfReport(itemId: string): Promise<NativeReport> {
-    const response = await this.http.send({ method: 'GET', path: `report/${encodeURIComponent(itemId)}/file/pdf` });
-    return { body: response.body, contentType: 'application/pdf', extension: 'pdf' };
+  pdfReport(itemId: string): Promise<NativeReport> {
+    return this.download({ method: 'GET', path: `report/${encodeURIComponent(itemId)}/file/pdf` }, 'pdf');
   }
 
   /**
@@ -161,9 +154,8 @@ export class FalconConnector extends BaseConnector<'falcon'> {
    * and no level is `unknown`.
    */
   score(report: unknown): NormalisedScore {
-    const parsed = Summary.safeParse(report);
-    if (!parsed.success) throw new BadResponseError('falcon', 'report is not a Falcon Sandbox summary');
-    const { verdict, threat_level: level, threat_score: threatScore } = parsed.data;
+    const summary = this.reportAs(report, Summary, 'a Falcon Sandbox summary');
+    const { verdict, threat_level: level, threat_score: threatScore } = summary;
     const native =
       typeof threatScore === 'number'
         ? { value: threatScore, scale: 'threat_score 0-100' }
@@ -193,21 +185,23 @@ export class FalconConnector extends BaseConnector<'falcon'> {
  * maximum API requests", left to the default mapping) or the submission quota ("Quota limit has been
  * exceeded"); 4xx validation errors name unsupported and oversized files; 404 is an unknown job.
  */
-function falconStatusError(status: number, body: string): VendorError | undefined {
-  const message = errorBodyText(body, stringField('message'));
-  if (status === 429) return /quota/i.test(message) ? new QuotaExceededError('falcon', message) : undefined;
-  if (status === 413 || (status < 500 && /too (big|large)|maximum (allowed )?(file )?size|exceeds/i.test(message))) {
-    return new SampleTooLargeError('falcon', message || 'file too large');
-  }
-  if (status < 500 && /not supported|unsupported/i.test(message)) return new UnsupportedFileError('falcon', message);
-  if (status === 404) return new ItemNotFoundError('falcon', message || 'not found');
-  return undefined;
-}
+const falconStatusError = errorMapping('falcon', (body) => errorBodyText(body, stringField('message')), [
+  ['quota', (status, message) => status === 429 && /quota/i.test(message)],
+  ['default', statusIs(429)],
+  [
+    'too-large',
+    (status, message) =>
+      status === 413 || (status < 500 && /too (big|large)|maximum (allowed )?(file )?size|exceeds/i.test(message)),
+    'file too large',
+  ],
+  ['unsupported', (status, message) => status < 500 && UNSUPPORTED.test(message)],
+  ['not-found', statusIs(404), 'not found'],
+]);
 
 /** Falcon Sandbox as the registry lists it. */
-export const falconConnectorInfo: ConnectorInfo = {
-  id: 'falcon',
-  name: 'CrowdStrike Falcon Sandbox (Hybrid Analysis API v2)',
-  capabilities: ['queue-size', 'pdf-report', 'environments'],
-  create: (context) => new FalconConnector(context),
-};
+export const falconConnectorInfo = registryEntry(
+  'falcon',
+  'CrowdStrike Falcon Sandbox (Hybrid Analysis API v2)',
+  ['queue-size', 'pdf-report', 'environments'],
+  FalconConnector,
+);

@@ -1,24 +1,19 @@
 import * as z from 'zod';
 import { clampScore } from '../core/contracts/scoring';
-import { BaseConnector } from './base-connector';
-import type {
-  ConnectorInfo,
-  ItemStatus,
-  NativeReport,
-  NormalisedScore,
-  SampleSource,
-} from '../core/connector/connector';
-import type { ConnectorContext } from '../core/connector/context';
-import { errorBodyText } from './error-body';
+import type { ConnectorContext, ItemStatus, NativeReport, NormalisedScore, SampleSource } from './kit';
 import {
-  BadResponseError,
-  ItemNotFoundError,
-  QuotaExceededError,
-  SampleTooLargeError,
-  UnsupportedFileError,
-  type VendorError,
-} from '../core/connector/errors';
-import { bandedScore } from './normalised-score';
+  BaseConnector,
+  bandedScore,
+  errorBodyText,
+  errorMapping,
+  failedAnalysis,
+  inProgress,
+  ready,
+  registryEntry,
+  says,
+  statusIs,
+  UNSUPPORTED,
+} from './kit';
 
 const Account = z.object({ accountId: z.string().min(1) }).loose();
 
@@ -61,9 +56,9 @@ const FAILED_STATES = new Set(['failed', 'error', 'aborted']);
  */
 export class OpswatConnector extends BaseConnector<'opswat'> {
   constructor(context: ConnectorContext) {
-    const key = context.credentials;
     super('opswat', context, {
-      headers: { accept: 'application/json', ...(key ? { 'x-api-key': key } : {}) },
+      headers: { accept: 'application/json' },
+      credentialHeaders: (key) => ({ 'x-api-key': key }),
       statusError,
     });
   }
@@ -102,30 +97,18 @@ export class OpswatConnector extends BaseConnector<'opswat'> {
     const states = Object.values(flow.reports).map((r) => r.overallState ?? 'unknown');
     if (flow.allFinished) {
       if (states.length > 0 && states.every((s) => FAILED_STATES.has(s))) {
-        return {
-          done: false,
-          failed: true,
-          state: states[0]!,
-          reason: `MetaDefender Sandbox scan ended ${states.join(', ')}`,
-        };
+        return failedAnalysis(states[0]!, `MetaDefender Sandbox scan ended ${states.join(', ')}`);
       }
-      return { done: true, failed: false, state: 'finished' };
+      return ready('finished');
     }
-    return {
-      done: false,
-      failed: false,
-      state: states[0] ?? 'queued',
-      ...(flow.pollPause !== undefined ? { pollAfterSeconds: flow.pollPause } : {}),
-    };
+    return inProgress(states[0] ?? 'queued', flow.pollPause);
   }
 
-  async report(itemId: string): Promise<NativeReport> {
-    const response = await this.http.send({
-      method: 'GET',
-      path: `scan/${encodeURIComponent(itemId)}/report`,
-      query: { filter: REPORT_FILTERS },
-    });
-    return { body: response.body, contentType: 'application/json', extension: 'json' };
+  report(itemId: string): Promise<NativeReport> {
+    return this.download(
+      { method: 'GET', path: `scan/${encodeURIComponent(itemId)}/report`, query: { filter: REPORT_FILTERS } },
+      'json',
+    );
   }
 
   /**
@@ -135,11 +118,8 @@ export class OpswatConnector extends BaseConnector<'opswat'> {
    * and a report with nothing but undetermined files is `unknown`.
    */
   score(report: unknown): NormalisedScore {
-    const parsed = FlowReport.safeParse(report);
-    if (!parsed.success) throw new BadResponseError('opswat', 'report is not a MetaDefender Sandbox scan report');
-    const levels = Object.values(parsed.data.reports).flatMap((r) =>
-      r.finalVerdict ? [r.finalVerdict.threatLevel] : [],
-    );
+    const flow = this.reportAs(report, FlowReport, 'a MetaDefender Sandbox scan report');
+    const levels = Object.values(flow.reports).flatMap((r) => (r.finalVerdict ? [r.finalVerdict.threatLevel] : []));
     const determined = levels.filter((level) => level !== 0);
     const scale = 'threatLevel -1..1';
     if (determined.length === 0) return bandedScore(null, { value: levels.length ? 0 : null, scale });
@@ -157,19 +137,17 @@ function detailOf(json: unknown): string | undefined {
 }
 
 /** MetaDefender Sandbox's statuses; the client's defaults cover 401/403, 429 with Retry-After and 5xx. */
-function statusError(status: number, body: string): VendorError | undefined {
-  const detail = errorBodyText(body, detailOf);
-  if (status === 429 && /quota|daily|per day/i.test(detail)) return new QuotaExceededError('opswat', detail);
-  if (status === 413 || /too large/i.test(detail)) return new SampleTooLargeError('opswat', detail || 'file too large');
-  if (/unsupported|not supported/i.test(detail)) return new UnsupportedFileError('opswat', detail);
-  if (status === 404) return new ItemNotFoundError('opswat', detail || 'scan not found');
-  return undefined;
-}
+const statusError = errorMapping('opswat', (body) => errorBodyText(body, detailOf), [
+  ['quota', (status, detail) => status === 429 && /quota|daily|per day/i.test(detail)],
+  ['too-large', (status, detail) => status === 413 || /too large/i.test(detail), 'file too large'],
+  ['unsupported', says(UNSUPPORTED)],
+  ['not-found', statusIs(404), 'scan not found'],
+]);
 
 /** The MetaDefender Sandbox connector as the registry lists it. */
-export const opswatConnectorInfo: ConnectorInfo = {
-  id: 'opswat',
-  name: 'OPSWAT MetaDefender Sandbox (Filescan API)',
-  capabilities: ['poll-hint'],
-  create: (context) => new OpswatConnector(context),
-};
+export const opswatConnectorInfo = registryEntry(
+  'opswat',
+  'OPSWAT MetaDefender Sandbox (Filescan API)',
+  ['poll-hint'],
+  OpswatConnector,
+);

@@ -1,25 +1,19 @@
 import * as z from 'zod';
 import { clampScore } from '../core/contracts/scoring';
-import { BaseConnector } from './base-connector';
-import type {
-  ConnectorInfo,
-  ItemStatus,
-  NativeReport,
-  NormalisedScore,
-  SampleSource,
-} from '../core/connector/connector';
-import type { ConnectorContext } from '../core/connector/context';
+import type { ConnectorContext, ItemStatus, NativeReport, NormalisedScore, SampleSource } from './kit';
 import {
   BadResponseError,
-  ItemNotFoundError,
-  QuotaExceededError,
-  SampleTooLargeError,
-  TransientError,
-  UnsupportedFileError,
-  type VendorError,
-} from '../core/connector/errors';
-import { jsonOrUndefined } from './http';
-import { bandedScore } from './normalised-score';
+  BaseConnector,
+  bandedScore,
+  errorMapping,
+  failedAnalysis,
+  inProgress,
+  jsonOrUndefined,
+  ready,
+  registryEntry,
+  says,
+  UNSUPPORTED,
+} from './kit';
 
 /** Every Triage error: `{"error": "<CODE>", "message": "..."}`. */
 const ErrorBody = z.object({ error: z.string(), message: z.string().optional() });
@@ -91,9 +85,9 @@ function nativeScore(report: unknown): number | null {
  */
 export class TriageConnector extends BaseConnector<'triage'> {
   constructor(context: ConnectorContext) {
-    const key = context.credentials;
     super('triage', context, {
-      headers: { accept: 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+      headers: { accept: 'application/json' },
+      credentialHeaders: (key) => ({ authorization: `Bearer ${key}` }),
       statusError,
     });
   }
@@ -117,23 +111,20 @@ export class TriageConnector extends BaseConnector<'triage'> {
   async status(itemId: string): Promise<ItemStatus> {
     const sample = await this.http.json({ method: 'GET', path: `samples/${encodeURIComponent(itemId)}` }, SampleView);
     const state = sample.status;
-    if (state === DONE) return { done: true, failed: false, state };
+    if (state === DONE) return ready(state);
     if (state === FAILED) {
       const failedTasks = (sample.tasks ?? []).filter((t) => t.status === FAILED).map((t) => t.id);
-      return {
-        done: false,
-        failed: true,
+      return failedAnalysis(
         state,
-        reason: `Triage sample failed${failedTasks.length ? ` (tasks ${failedTasks.join(', ')})` : ''}`,
-      };
+        `Triage sample failed${failedTasks.length ? ` (tasks ${failedTasks.join(', ')})` : ''}`,
+      );
     }
-    return { done: false, failed: false, state };
+    return inProgress(state);
   }
 
   /** The sample summary: overall score, and per task its score, tags and platform. */
-  async report(itemId: string): Promise<NativeReport> {
-    const response = await this.http.send({ method: 'GET', path: `samples/${encodeURIComponent(itemId)}/summary` });
-    return { body: response.body, contentType: 'application/json', extension: 'json' };
+  report(itemId: string): Promise<NativeReport> {
+    return this.download({ method: 'GET', path: `samples/${encodeURIComponent(itemId)}/summary` }, 'json');
   }
 
   /** The summary plus every behavioural task's `report_triage.json` (processes, signatures, network, extracted configs). */
@@ -196,25 +187,30 @@ export class TriageConnector extends BaseConnector<'triage'> {
   }
 }
 
+/** The error code of a Triage error body, when it is one. */
+const codeOf = (body: string) => ErrorBody.safeParse(jsonOrUndefined(body)).data?.error;
+
 /** Triage's error codes; the client's defaults cover 401/403, 429 with Retry-After and 5xx. */
-function statusError(status: number, body: string): VendorError | undefined {
-  const parsed = ErrorBody.safeParse(jsonOrUndefined(body)).data;
-  const code = parsed?.error ?? '';
-  const message = parsed ? `${code}: ${parsed.message ?? ''}` : `HTTP ${status}`;
-  // A report is written some time after the sample reports; Triage says to ask again in a minute.
-  if (code === 'REPORT_NOT_AVAILABLE') return new TransientError('triage', message);
-  if (/quota/i.test(message)) return new QuotaExceededError('triage', message);
-  if (status === 413 || /too large|maximum (file )?size/i.test(message))
-    return new SampleTooLargeError('triage', message);
-  if (/unsupported|not supported/i.test(message)) return new UnsupportedFileError('triage', message);
-  if (status === 404 || code === 'NOT_FOUND') return new ItemNotFoundError('triage', message);
-  return undefined;
-}
+const statusError = errorMapping(
+  'triage',
+  (body, status) => {
+    const parsed = ErrorBody.safeParse(jsonOrUndefined(body)).data;
+    return parsed ? `${parsed.error}: ${parsed.message ?? ''}` : `HTTP ${status}`;
+  },
+  [
+    // A report is written some time after the sample reports; Triage says to ask again in a minute.
+    ['transient', (_status, _message, body) => codeOf(body) === 'REPORT_NOT_AVAILABLE'],
+    ['quota', says(/quota/i)],
+    ['too-large', (status, message) => status === 413 || /too large|maximum (file )?size/i.test(message)],
+    ['unsupported', says(UNSUPPORTED)],
+    ['not-found', (status, _message, body) => status === 404 || codeOf(body) === 'NOT_FOUND'],
+  ],
+);
 
 /** The Triage connector as the registry lists it. */
-export const triageConnectorInfo: ConnectorInfo = {
-  id: 'triage',
-  name: 'Hatching Triage / Recorded Future Sandbox (API v0)',
-  capabilities: ['delete'],
-  create: (context) => new TriageConnector(context),
-};
+export const triageConnectorInfo = registryEntry(
+  'triage',
+  'Hatching Triage / Recorded Future Sandbox (API v0)',
+  ['delete'],
+  TriageConnector,
+);

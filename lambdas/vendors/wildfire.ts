@@ -1,24 +1,21 @@
 import { createHash } from 'node:crypto';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import * as z from 'zod';
-import { BaseConnector } from './base-connector';
-import type {
-  ConnectorInfo,
-  ItemStatus,
-  NativeReport,
-  NormalisedScore,
-  SampleSource,
-} from '../core/connector/connector';
-import type { ConnectorContext } from '../core/connector/context';
+import type { ConnectorContext, ItemStatus, NativeReport, NormalisedScore, SampleSource } from './kit';
 import {
   BadResponseError,
+  BaseConnector,
+  bandedScore,
+  errorMapping,
+  failedAnalysis,
+  type HttpRequest,
+  inProgress,
   QuotaExceededError,
-  SampleTooLargeError,
+  ready,
+  registryEntry,
+  statusIs,
   TransientError,
-  UnsupportedFileError,
-} from '../core/connector/errors';
-import type { HttpRequest } from './http';
-import { bandedScore } from './normalised-score';
+} from './kit';
 
 /** WildFire verdict codes (`get/verdict`), as the public API documents them. */
 const WILDFIRE_VERDICTS: Readonly<Record<number, string>> = {
@@ -133,9 +130,9 @@ export class WildfireConnector extends BaseConnector<'wildfire'> {
   async status(itemId: string): Promise<ItemStatus> {
     const code = await this.verdict(itemId);
     const state = WILDFIRE_VERDICTS[code] ?? `verdict ${code}`;
-    if (code >= 0) return { done: true, failed: false, state };
-    if (code === -100) return { done: false, failed: false, state };
-    return { done: false, failed: true, state, reason: `WildFire verdict ${code} (${state})` };
+    if (code >= 0) return ready(state);
+    if (code === -100) return inProgress(state);
+    return failedAnalysis(state, `WildFire verdict ${code} (${state})`);
   }
 
   /** The verdict code WildFire holds for a hash: −100 while the analysis runs. */
@@ -145,15 +142,13 @@ export class WildfireConnector extends BaseConnector<'wildfire'> {
   }
 
   /** The XML analysis report; `score()` reads its `file_info/malware` field. */
-  async report(itemId: string): Promise<NativeReport> {
-    const response = await this.http.send(this.form('get/report', { hash: itemId, format: 'xml' }));
-    return { body: response.body, contentType: 'application/xml', extension: 'xml' };
+  report(itemId: string): Promise<NativeReport> {
+    return this.download(this.form('get/report', { hash: itemId, format: 'xml' }), 'xml');
   }
 
   /** The same report rendered as PDF, for people. */
-  async pdfReport(itemId: string): Promise<NativeReport> {
-    const response = await this.http.send(this.form('get/report', { hash: itemId, format: 'pdf' }));
-    return { body: response.body, contentType: 'application/pdf', extension: 'pdf' };
+  pdfReport(itemId: string): Promise<NativeReport> {
+    return this.download(this.form('get/report', { hash: itemId, format: 'pdf' }), 'pdf');
   }
 
   /**
@@ -193,21 +188,29 @@ export class WildfireConnector extends BaseConnector<'wildfire'> {
   }
 }
 
+/** The `error-message` of a WildFire error body, else the status. */
+function messageOf(body: string, status: number): string {
+  return body.match(/<error-message>\s*'?([^<']*)'?\s*<\/error-message>/)?.[1]?.trim() || `HTTP ${status}`;
+}
+
+/** WildFire's status codes whose error is the message alone. */
+const messageErrors = errorMapping('wildfire', messageOf, [
+  ['too-large', statusIs(413)],
+  ['unsupported', statusIs(418, 422)],
+]);
+
 /** WildFire's own status codes (the defaults cover 401/403, 429 and 5xx). */
 function statusError(status: number, body: string, now: number) {
-  const message = body.match(/<error-message>\s*'?([^<']*)'?\s*<\/error-message>/)?.[1]?.trim() || `HTTP ${status}`;
-  if (status === 413) return new SampleTooLargeError('wildfire', message);
-  if (status === 418 || status === 422) return new UnsupportedFileError('wildfire', message);
-  if (status === 419) return new QuotaExceededError('wildfire', message, nextUtcMidnight(now));
+  if (status === 419) return new QuotaExceededError('wildfire', messageOf(body, status), nextUtcMidnight(now));
   // The report of a finished verdict is written a little later: worth asking again.
-  if (status === 404) return new TransientError('wildfire', `report not found (yet): ${message}`);
-  return undefined;
+  if (status === 404) return new TransientError('wildfire', `report not found (yet): ${messageOf(body, status)}`);
+  return messageErrors(status, body);
 }
 
 /** The WildFire connector as the registry lists it. */
-export const wildfireConnectorInfo: ConnectorInfo = {
-  id: 'wildfire',
-  name: 'Palo Alto Networks WildFire (public API)',
-  capabilities: ['pdf-report', 'xml-report'],
-  create: (context) => new WildfireConnector(context),
-};
+export const wildfireConnectorInfo = registryEntry(
+  'wildfire',
+  'Palo Alto Networks WildFire (public API)',
+  ['pdf-report', 'xml-report'],
+  WildfireConnector,
+);

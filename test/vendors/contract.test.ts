@@ -33,6 +33,8 @@ describeConnectorContract({
   // Cuckoo accepts any upload: an unsupported file shows only once the analysis starts.
   submitFaults: EVERY_SUBMIT_FAULT.filter(([fault]) => fault !== 'unsupported'),
   statusItemId: '1',
+  retryAfterSeconds: 42,
+  failedAnalysis: { state: 'failed_analysis', reason: 'The analysis hit a critical error, aborting' },
 });
 
 describeConnectorContract({
@@ -42,6 +44,8 @@ describeConnectorContract({
   capabilities: ['delete', 'poll-hint'],
   submitFaults: EVERY_SUBMIT_FAULT,
   statusItemId: '1',
+  retryAfterSeconds: 42,
+  failedAnalysis: { state: 'failed_analysis' },
 });
 
 describeConnectorContract({
@@ -51,6 +55,11 @@ describeConnectorContract({
   capabilities: ['queue-size', 'pdf-report', 'environments'],
   submitFaults: EVERY_SUBMIT_FAULT,
   statusItemId: '5f1a2b3c4d5e6f7a8b9c0d1e',
+  retryAfterSeconds: 60,
+  failedAnalysis: {
+    state: 'ERROR',
+    reason: 'ANALYSIS_ERROR: SANDBOX: The sample could not be executed in the selected environment',
+  },
 });
 
 describeConnectorContract({
@@ -60,6 +69,8 @@ describeConnectorContract({
   capabilities: ['token-auth', 'pdf-report', 'xml-report'],
   submitFaults: EVERY_SUBMIT_FAULT,
   statusItemId: '1',
+  retryAfterSeconds: 60,
+  failedAnalysis: { state: 'Submission failed' },
 });
 
 describeConnectorContract({
@@ -69,6 +80,8 @@ describeConnectorContract({
   capabilities: ['delete', 'pdf-report', 'xml-report', 'webid-resolution'],
   submitFaults: EVERY_SUBMIT_FAULT,
   statusItemId: '100001',
+  retryAfterSeconds: 30,
+  failedAnalysis: { state: 'error', reason: 'Unable to run' },
   options: { acceptTac: true },
 });
 
@@ -79,6 +92,8 @@ describeConnectorContract({
   capabilities: ['top-analysis'],
   submitFaults: EVERY_SUBMIT_FAULT,
   statusItemId: '1:2',
+  retryAfterSeconds: 17,
+  failedAnalysis: { state: 'finished', reason: 'submission finished with errors and no analysis' },
 });
 
 describeConnectorContract({
@@ -88,6 +103,8 @@ describeConnectorContract({
   capabilities: ['pdf-report', 'xml-report'],
   submitFaults: EVERY_SUBMIT_FAULT,
   statusItemId: 'a'.repeat(64),
+  retryAfterSeconds: 30,
+  failedAnalysis: { state: 'error', reason: 'WildFire verdict -101 (error)' },
 });
 
 describeConnectorContract({
@@ -97,6 +114,8 @@ describeConnectorContract({
   capabilities: ['delete'],
   submitFaults: EVERY_SUBMIT_FAULT,
   statusItemId: '261122-aaaaaaaaaa',
+  retryAfterSeconds: 20,
+  failedAnalysis: { state: 'failed', reason: 'Triage sample failed (tasks behavioral1, behavioral2)' },
 });
 
 describeConnectorContract({
@@ -106,4 +125,6 @@ describeConnectorContract({
   capabilities: ['poll-hint'],
   submitFaults: EVERY_SUBMIT_FAULT,
   statusItemId: '0'.repeat(24),
+  retryAfterSeconds: 15,
+  failedAnalysis: { state: 'failed' },
 });

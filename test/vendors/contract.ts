@@ -18,8 +18,12 @@ export interface ConnectorContractSpec {
   capabilities: readonly ConnectorCapability[];
   /** Faults met on submit, each with the error name the state machine sees. */
   submitFaults: readonly (readonly [EmulatorFault, string])[];
-  /** An item id to ask the status of (any: the slow fault answers before the vendor looks it up). */
+  /** An item id to ask the status of (any: the faults answer before the vendor looks it up). */
   statusItemId: string;
+  /** The Retry-After its emulator's rate-limited answer carries, in seconds. */
+  retryAfterSeconds: number;
+  /** The status of an analysis the vendor failed: its state, and the reason where the vendor gives one. */
+  failedAnalysis: { state: string; reason?: string };
   /** Vendor options the emulator expects (Joe's terms acceptance, say). */
   options?: Record<string, string | number | boolean>;
 }
@@ -27,8 +31,9 @@ export interface ConnectorContractSpec {
 /**
  * The behaviour every connector shares, asserted against its vendor's emulator: the registry builds
  * it, every request passes the request gate of its context, it is unavailable when nothing listens, it refuses a sample over the configured size without
- * sending it, it maps the vendor's failures on submit to the typed errors, and it gives up on a slow
- * vendor within the request timeout.
+ * sending it, it maps the vendor's failures on submit and on a status poll to the typed errors, it
+ * says unavailable when the probe is throttled or cut off, and it gives up on a slow vendor within the
+ * request timeout.
  */
 export function describeConnectorContract(spec: ConnectorContractSpec): void {
   describe(`${spec.id} connector contract`, () => {
@@ -111,6 +116,40 @@ export function describeConnectorContract(spec: ConnectorContractSpec): void {
     it.each(spec.submitFaults)('maps %s on submit to %s', async (fault, name) => {
       emulator.setFault(fault);
       await expect(connector.submit(sample('x'))).rejects.toMatchObject({ name });
+    });
+
+    it('ends the poll on an analysis the vendor failed, with its state and reason', async () => {
+      // A probe first: FireEye logs in then, so that the fault meets the upload and not the login.
+      await connector.available();
+      emulator.setFault('failed-analysis', 1);
+      const itemId = await connector.submit(sample('// SANDTRAP-TEST-MALICIOUS fails in the sandbox'));
+      clock.advance(400);
+      const status = await connector.status(itemId);
+      expect(status).toMatchObject({ done: false, failed: true, ...spec.failedAnalysis });
+      if (spec.failedAnalysis.reason !== undefined)
+        expect(status).toEqual({ done: false, failed: true, ...spec.failedAnalysis });
+    });
+
+    it('honours the Retry-After of a rate-limited status poll', async () => {
+      emulator.setFault('rate-limited', 1);
+      await expect(connector.status(spec.statusItemId)).rejects.toMatchObject({
+        name: 'RateLimitedError',
+        retryAfterSeconds: spec.retryAfterSeconds,
+      });
+    });
+
+    it.each([
+      ['server-error', 'TransientError'],
+      ['truncated', 'TransientError'],
+      ['malformed', 'BadResponseError'],
+    ] as const)('maps %s on a status poll to %s', async (fault, name) => {
+      emulator.setFault(fault, 1);
+      await expect(connector.status(spec.statusItemId)).rejects.toMatchObject({ name });
+    });
+
+    it.each(['rate-limited', 'truncated'] as const)('says unavailable when the probe meets %s', async (fault) => {
+      emulator.setFault(fault, 1);
+      await expect(connector.available()).resolves.toBe(false);
     });
 
     it('gives up on a slow answer within the request timeout, as a TransientError', async () => {

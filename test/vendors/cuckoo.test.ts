@@ -1,9 +1,17 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { CuckooConnector } from '../../lambdas/vendors/cuckoo';
 import { closeHttpPools } from '../../lambdas/vendors/http';
-import { TestClock, fixture, readAll, sample, testVendorConfig } from './support';
+import {
+  TestClock,
+  fixture,
+  standaloneConnector,
+  readAll,
+  sample,
+  testVendorConfig,
+  useEmulator,
+  useFixtureServer,
+} from './support';
 import { CuckooEmulator } from '../../emulators/cuckoo';
-import { EmulatorServer } from '../../emulators/server';
 
 const TOKEN = 'cuckoo-test-token';
 
@@ -16,12 +24,9 @@ describe('Cuckoo connector against the Cuckoo 2 emulator', () => {
   const clock = new TestClock();
   const emulator = new CuckooEmulator({ clock, token: TOKEN, queueSeconds: 20, processingSeconds: 30 });
   let cuckoo: CuckooConnector;
-
-  beforeAll(async () => {
-    cuckoo = new CuckooConnector({ config: configFor(await emulator.start()), credentials: TOKEN, clock: clock });
+  useEmulator(emulator, (baseUrl) => {
+    cuckoo = new CuckooConnector({ config: configFor(baseUrl), credentials: TOKEN, clock: clock });
   });
-  afterAll(() => emulator.stop());
-  afterEach(() => emulator.setFault('none'));
 
   it('is available with its token, and treats a refused token as an AuthError rather than "down"', async () => {
     await expect(cuckoo.available()).resolves.toBe(true);
@@ -102,11 +107,6 @@ describe('Cuckoo connector against the Cuckoo 2 emulator', () => {
   });
 
   describe('faults', () => {
-    it('honours the Retry-After of a 429', async () => {
-      emulator.setFault('rate-limited');
-      await expect(cuckoo.status('1')).rejects.toMatchObject({ name: 'RateLimitedError', retryAfterSeconds: 42 });
-    });
-
     it('reports an unsupported file once Cuckoo finds no analysis package for it', async () => {
       emulator.setFault('unsupported', 1);
       const itemId = await cuckoo.submit(sample('\x00\x01 opaque'));
@@ -135,26 +135,15 @@ describe('Cuckoo connector against the Cuckoo 2 emulator', () => {
 });
 
 describe('Cuckoo connector on sandboxapi fixture responses', () => {
-  const clock = new TestClock();
-  const routes: Record<string, string> = {
+  let cuckoo: CuckooConnector;
+  const routes = {
     '/cuckoo/status': 'cuckoo_status.json',
     '/tasks/create/file': 'cuckoo_tasks_create_file.json',
     '/tasks/view/1': 'cuckoo_tasks_view.json',
   };
-  const server = new EmulatorServer((req) => {
-    const name = routes[req.url.pathname];
-    return name ? { body: fixture(name) as object } : { status: 404, body: { message: 'Not found' } };
+  const server = useFixtureServer(routes, { status: 404, body: { message: 'Not found' } }, (origin) => {
+    cuckoo = standaloneConnector(CuckooConnector, configFor(`${origin}/`));
   });
-  let cuckoo: CuckooConnector;
-
-  beforeAll(async () => {
-    cuckoo = new CuckooConnector({
-      config: configFor(`${await server.start()}/`),
-      credentials: undefined,
-      clock: clock,
-    });
-  });
-  afterAll(() => server.stop());
 
   it('submits against a fixture reply and returns its task id', async () => {
     await expect(cuckoo.submit(sample('x'))).resolves.toBe('1');
@@ -175,11 +164,7 @@ describe('Cuckoo connector on sandboxapi fixture responses', () => {
 });
 
 describe('Cuckoo score normalisation', () => {
-  const cuckoo = new CuckooConnector({
-    config: configFor('http://127.0.0.1:9/'),
-    credentials: undefined,
-    clock: new TestClock(),
-  });
+  const cuckoo = standaloneConnector(CuckooConnector, configFor('http://127.0.0.1:9/'));
 
   it('scores the sandboxapi report fixture: info.score 5 → 50, suspicious', () => {
     expect(cuckoo.score(fixture('cuckoo_tasks_report.json'))).toEqual({

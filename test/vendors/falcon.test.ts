@@ -1,9 +1,18 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { FalconConnector } from '../../lambdas/vendors/falcon';
 import { closeHttpPools } from '../../lambdas/vendors/http';
-import { TestClock, fixture, readAll, sample, testVendorConfig } from './support';
+import {
+  TestClock,
+  expectPolls,
+  fixture,
+  readAll,
+  sample,
+  standaloneConnector,
+  testVendorConfig,
+  useEmulator,
+  useFixtureServer,
+} from './support';
 import { FalconEmulator } from '../../emulators/falcon';
-import { EmulatorServer } from '../../emulators/server';
 
 const KEY = 'falcon-test-key';
 
@@ -16,12 +25,9 @@ describe('Falcon connector against the Hybrid Analysis emulator', () => {
   const clock = new TestClock();
   const emulator = new FalconEmulator({ clock, apiKey: KEY, queueSeconds: 20, processingSeconds: 30 });
   let falcon: FalconConnector;
-
-  beforeAll(async () => {
-    falcon = new FalconConnector({ config: configFor(await emulator.start()), credentials: KEY, clock: clock });
+  useEmulator(emulator, (baseUrl) => {
+    falcon = new FalconConnector({ config: configFor(baseUrl), credentials: KEY, clock: clock });
   });
-  afterAll(() => emulator.stop());
-  afterEach(() => emulator.setFault('none'));
 
   it('is available, and sends the api-key header with the Falcon Sandbox user agent', async () => {
     await expect(falcon.available()).resolves.toBe(true);
@@ -71,13 +77,12 @@ describe('Falcon connector against the Hybrid Analysis emulator', () => {
     expect(jobId).toMatch(/^[0-9a-f]{24}$/);
     expect(falcon.initialWaitSeconds()).toBe(150);
 
-    await expect(falcon.status(jobId)).resolves.toEqual({ done: false, failed: false, state: 'IN_QUEUE' });
-    clock.advance(60);
-    await expect(falcon.status(jobId)).resolves.toEqual({ done: false, failed: false, state: 'IN_PROGRESS' });
-    clock.advance(100);
-    await expect(falcon.status(jobId)).resolves.toEqual({ done: false, failed: false, state: 'IN_PROGRESS' });
-    clock.advance(20);
-    await expect(falcon.status(jobId)).resolves.toEqual({ done: true, failed: false, state: 'SUCCESS' });
+    await expectPolls(falcon, clock, jobId, [
+      [0, { done: false, failed: false, state: 'IN_QUEUE' }],
+      [60, { done: false, failed: false, state: 'IN_PROGRESS' }],
+      [100, { done: false, failed: false, state: 'IN_PROGRESS' }],
+      [20, { done: true, failed: false, state: 'SUCCESS' }],
+    ]);
 
     const report = await falcon.report(jobId);
     expect(report).toMatchObject({ contentType: 'application/json', extension: 'json' });
@@ -152,44 +157,20 @@ describe('Falcon connector against the Hybrid Analysis emulator', () => {
       await expect(falcon.queueSize()).rejects.toMatchObject({ name: 'TransientError' });
       expect(Date.now() - started).toBeLessThan(2_000);
     });
-
-    it('treats Falcon ERROR as a failed analysis, not a finished one', async () => {
-      emulator.setFault('failed-analysis', 1);
-      const jobId = await falcon.submit(sample('// SANDTRAP-TEST-MALICIOUS'));
-      clock.advance(200);
-      await expect(falcon.status(jobId)).resolves.toEqual({
-        done: false,
-        failed: true,
-        state: 'ERROR',
-        reason: 'ANALYSIS_ERROR: SANDBOX: The sample could not be executed in the selected environment',
-      });
-    });
   });
 });
 
 describe('Falcon connector on sandboxapi fixture responses', () => {
-  const routes: Record<string, [number, string]> = {
-    '/api/v2/submit/file': [201, 'falcon_submit_file.json'],
-    '/api/v2/report/1/state': [200, 'falcon_report_state.json'],
-    '/api/v2/system/heartbeat': [200, 'falcon_system_heartbeat.json'],
-    '/api/v2/system/queue-size': [200, 'falcon_system_queue-size.json'],
-  };
-  const server = new EmulatorServer((req) => {
-    const route = routes[req.url.pathname];
-    return route
-      ? { status: route[0], body: fixture(route[1]) as object }
-      : { status: 404, body: { message: 'Not Found' } };
-  });
   let falcon: FalconConnector;
-
-  beforeAll(async () => {
-    falcon = new FalconConnector({
-      config: configFor(`${await server.start()}/api/v2/`),
-      credentials: KEY,
-      clock: new TestClock(),
-    });
+  const routes = {
+    '/api/v2/submit/file': [201, 'falcon_submit_file.json'],
+    '/api/v2/report/1/state': 'falcon_report_state.json',
+    '/api/v2/system/heartbeat': 'falcon_system_heartbeat.json',
+    '/api/v2/system/queue-size': 'falcon_system_queue-size.json',
+  } as const;
+  useFixtureServer(routes, { status: 404, body: { message: 'Not Found' } }, (origin) => {
+    falcon = standaloneConnector(FalconConnector, configFor(`${origin}/api/v2/`), KEY);
   });
-  afterAll(() => server.stop());
 
   it('reads the job id from the 201 submit fixture', async () => {
     await expect(falcon.submit(sample('x'))).resolves.toBe('1');
@@ -206,11 +187,7 @@ describe('Falcon connector on sandboxapi fixture responses', () => {
 });
 
 describe('Falcon score normalisation', () => {
-  const falcon = new FalconConnector({
-    config: configFor('http://127.0.0.1:9/api/v2/'),
-    credentials: KEY,
-    clock: new TestClock(),
-  });
+  const falcon = standaloneConnector(FalconConnector, configFor('http://127.0.0.1:9/api/v2/'), KEY);
 
   it('scores the sandboxapi summary fixture (no verdict, level 1, score 5) → 41, suspicious; sandboxapi said 5 of 10', () => {
     expect(falcon.score(fixture('falcon_report_summary.json'))).toEqual({

@@ -1,23 +1,25 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { VendorConfigSchema } from '../../lambdas/core/config/runtime-config';
+import { afterAll, describe, expect, it } from 'vitest';
 import { closeHttpPools } from '../../lambdas/vendors/http';
-import { TestClock, fixture, readAll, sample } from './support';
+import {
+  TestClock,
+  expectPolls,
+  fixture,
+  readAll,
+  sample,
+  standaloneConnector,
+  testVendorConfig,
+  useEmulator,
+  useFixtureServer,
+} from './support';
 import { JoeConnector } from '../../lambdas/vendors/joe';
 import { JoeEmulator } from '../../emulators/joe';
-import { EmulatorServer } from '../../emulators/server';
 
 const KEY = 'joe-test-key';
 
+// Options given to one test add to these defaults rather than replace them: every submission accepts the terms.
 function configFor(baseUrl: string, extra: Record<string, unknown> = {}) {
-  const { options, ...rest } = extra as { options?: Record<string, unknown> };
-  return VendorConfigSchema.parse({
-    id: 'joe',
-    baseUrl,
-    requestTimeoutMs: 500,
-    analysisTimeoutSeconds: 120,
-    options: { acceptTac: true, processingSeconds: 30, ...options },
-    ...rest,
-  });
+  const { options, ...rest } = extra as { options?: Record<string, string | number | boolean> };
+  return testVendorConfig('joe', baseUrl, rest, { acceptTac: true, processingSeconds: 30, ...options });
 }
 
 afterAll(() => closeHttpPools());
@@ -26,12 +28,9 @@ describe('Joe connector against the Joe Sandbox emulator', () => {
   const clock = new TestClock();
   const emulator = new JoeEmulator({ clock, apiKey: KEY, queueSeconds: 20, processingSeconds: 30 });
   let joe: JoeConnector;
-
-  beforeAll(async () => {
-    joe = new JoeConnector({ config: configFor(await emulator.start()), credentials: KEY, clock: clock });
+  useEmulator(emulator, (baseUrl) => {
+    joe = new JoeConnector({ config: configFor(baseUrl), credentials: KEY, clock: clock });
   });
-  afterAll(() => emulator.stop());
-  afterEach(() => emulator.setFault('none'));
 
   it('is available when server/online says online: true, sending the key as the apikey form field', async () => {
     await expect(joe.available()).resolves.toBe(true);
@@ -71,13 +70,12 @@ describe('Joe connector against the Joe Sandbox emulator', () => {
     });
     expect(joe.initialWaitSeconds()).toBe(150);
 
-    await expect(joe.status(submissionId)).resolves.toEqual({ done: false, failed: false, state: 'submitted' });
-    clock.advance(60);
-    await expect(joe.status(submissionId)).resolves.toEqual({ done: false, failed: false, state: 'running' });
-    clock.advance(100);
-    await expect(joe.status(submissionId)).resolves.toEqual({ done: false, failed: false, state: 'running' });
-    clock.advance(20);
-    await expect(joe.status(submissionId)).resolves.toEqual({ done: true, failed: false, state: 'finished' });
+    await expectPolls(joe, clock, submissionId, [
+      [0, { done: false, failed: false, state: 'submitted' }],
+      [60, { done: false, failed: false, state: 'running' }],
+      [100, { done: false, failed: false, state: 'running' }],
+      [20, { done: true, failed: false, state: 'finished' }],
+    ]);
 
     const report = await joe.report(submissionId);
     expect(report).toMatchObject({ contentType: 'application/json', extension: 'json' });
@@ -167,42 +165,19 @@ describe('Joe connector against the Joe Sandbox emulator', () => {
       await expect(joe.status('100001')).rejects.toMatchObject({ name: 'TransientError' });
       expect(Date.now() - started).toBeLessThan(3_000);
     });
-
-    it('ends the poll when every run ended in an error', async () => {
-      emulator.setFault('failed-analysis', 1);
-      const submissionId = await joe.submit(sample('// SANDTRAP-TEST-MALICIOUS'));
-      clock.advance(200);
-      await expect(joe.status(submissionId)).resolves.toEqual({
-        done: false,
-        failed: true,
-        state: 'error',
-        reason: 'Unable to run',
-      });
-    });
   });
 });
 
 describe('Joe connector on sandboxapi fixture responses', () => {
-  const routes: Record<string, string> = {
+  let joe: JoeConnector;
+  const routes = {
     '/api/v2/server/online': 'joe_server_online.json',
     '/api/v2/submission/new': 'joe_submission_new.json',
   };
-  const server = new EmulatorServer((req) => {
-    const name = routes[req.url.pathname];
-    return name
-      ? { body: fixture(name) as object }
-      : { status: 404, body: { errors: [{ code: 8, message: 'Unknown endpoint.' }] } };
+  const unknown = { status: 404, body: { errors: [{ code: 8, message: 'Unknown endpoint.' }] } };
+  useFixtureServer(routes, unknown, (origin) => {
+    joe = standaloneConnector(JoeConnector, configFor(`${origin}/api/`), KEY);
   });
-  let joe: JoeConnector;
-
-  beforeAll(async () => {
-    joe = new JoeConnector({
-      config: configFor(`${await server.start()}/api/`),
-      credentials: KEY,
-      clock: new TestClock(),
-    });
-  });
-  afterAll(() => server.stop());
 
   it('reads online: true from the fixture', async () => {
     await expect(joe.available()).resolves.toBe(true);
@@ -214,11 +189,7 @@ describe('Joe connector on sandboxapi fixture responses', () => {
 });
 
 describe('Joe score normalisation', () => {
-  const joe = new JoeConnector({
-    config: configFor('http://127.0.0.1:9/api/'),
-    credentials: KEY,
-    clock: new TestClock(),
-  });
+  const joe = standaloneConnector(JoeConnector, configFor('http://127.0.0.1:9/api/'), KEY);
   const report = (strategy: unknown) => ({ analysis: { signaturedetections: { strategy } } });
   const empiric = (detection: string | undefined, score: number | null) => ({
     '@name': 'empiric',

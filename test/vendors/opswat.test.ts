@@ -1,14 +1,24 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseSettings } from '../../lambdas/core/config/runtime-config';
 import { closeHttpPools } from '../../lambdas/vendors/http';
 import { OpswatConnector } from '../../lambdas/vendors/opswat';
 import { OpswatEmulator } from '../../emulators/opswat';
-import { TestClock, fixture, sample as testSample, readJson as json } from './support';
+import {
+  TestClock,
+  expectPolls,
+  fixture,
+  standaloneConnector,
+  sample as testSample,
+  readJson as json,
+  useEmulator,
+} from './support';
 
 const sample = (content: string, fileName = 'bad_file.exe') => testSample(content, fileName);
 
 const config = (baseUrl: string, extra: Record<string, unknown> = {}) =>
   parseSettings({ vendors: [{ id: 'opswat', baseUrl, requestTimeoutMs: 500, ...extra }] }).vendors[0]!;
+
+afterAll(() => closeHttpPools());
 
 describe('OpswatConnector against the MetaDefender Sandbox emulator', () => {
   const clock = new TestClock(Date.parse('2026-11-22T12:00:00Z'));
@@ -21,13 +31,8 @@ describe('OpswatConnector against the MetaDefender Sandbox emulator', () => {
     processingSeconds: 15,
   });
   let connector: OpswatConnector;
-
-  beforeAll(async () => {
-    connector = new OpswatConnector({ config: config(await emulator.start()), credentials: 'md-key', clock: clock });
-  });
-  afterAll(async () => {
-    await emulator.stop();
-    await closeHttpPools();
+  useEmulator(emulator, (baseUrl) => {
+    connector = new OpswatConnector({ config: config(baseUrl), credentials: 'md-key', clock: clock });
   });
 
   it('is available with the right X-Api-Key, and refuses a wrong one with AuthError', async () => {
@@ -45,21 +50,11 @@ describe('OpswatConnector against the MetaDefender Sandbox emulator', () => {
     expect(id).toMatch(/^[0-9a-f]{24}$/);
     expect(emulator.isPrivate(id)).toBe(true);
     expect(connector.initialWaitSeconds()).toBeUndefined();
-    expect(await connector.status(id)).toEqual({
-      done: false,
-      failed: false,
-      state: 'in_progress',
-      pollAfterSeconds: 7,
-    });
-    clock.advance(40);
-    expect(await connector.status(id)).toEqual({
-      done: false,
-      failed: false,
-      state: 'in_progress',
-      pollAfterSeconds: 7,
-    });
-    clock.advance(40);
-    expect(await connector.status(id)).toEqual({ done: true, failed: false, state: 'finished' });
+    await expectPolls(connector, clock, id, [
+      [0, { done: false, failed: false, state: 'in_progress', pollAfterSeconds: 7 }],
+      [40, { done: false, failed: false, state: 'in_progress', pollAfterSeconds: 7 }],
+      [40, { done: true, failed: false, state: 'finished' }],
+    ]);
 
     const report = await connector.report(id);
     expect(report).toMatchObject({ contentType: 'application/json', extension: 'json' });
@@ -94,46 +89,13 @@ describe('OpswatConnector against the MetaDefender Sandbox emulator', () => {
     expect(emulator.isPrivate(await shared.submit(sample('public')))).toBe(false);
   });
 
-  it('treats a scan that broke off as a terminal failure', async () => {
-    emulator.setFault('failed-analysis', 1);
-    const id = await connector.submit(sample('breaks the scanner'));
-    clock.advance(100);
-    expect(await connector.status(id)).toMatchObject({ done: false, failed: true, state: 'failed' });
+  it('throws ItemNotFoundError for an unknown scan', async () => {
     await expect(connector.status('0'.repeat(24))).rejects.toMatchObject({ name: 'ItemNotFoundError' });
-  });
-
-  it('maps quota, unsupported, oversize, throttling, 5xx, timeouts, cut and broken bodies to typed errors', async () => {
-    for (const [fault, name] of [
-      ['quota', 'QuotaExceededError'],
-      ['unsupported', 'UnsupportedFileError'],
-      ['oversize', 'SampleTooLargeError'],
-      ['bad-key', 'AuthError'],
-      ['malformed', 'BadResponseError'],
-      ['truncated', 'TransientError'],
-    ] as const) {
-      emulator.setFault(fault, 1);
-      await expect(connector.submit(sample('x')), fault).rejects.toMatchObject({ name });
-    }
-    emulator.setFault('rate-limited', 1);
-    await expect(connector.status('0'.repeat(24))).rejects.toMatchObject({
-      name: 'RateLimitedError',
-      retryAfterSeconds: 15,
-    });
-    emulator.setFault('server-error', 1);
-    await expect(connector.status('0'.repeat(24))).rejects.toMatchObject({ name: 'TransientError' });
-    emulator.setFault('slow', 1);
-    const started = Date.now();
-    await expect(connector.status('0'.repeat(24))).rejects.toMatchObject({ name: 'TransientError' });
-    expect(Date.now() - started).toBeLessThan(2_000);
   });
 });
 
 describe('OpswatConnector.score', () => {
-  const connector = new OpswatConnector({
-    config: config('https://www.filescan.io/api/'),
-    credentials: 'key',
-    clock: new TestClock(Date.parse('2026-11-22T12:00:00Z')),
-  });
+  const connector = standaloneConnector(OpswatConnector, config('https://www.filescan.io/api/'), 'key');
   const scale = 'threatLevel -1..1';
 
   it.each([

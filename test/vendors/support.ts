@@ -2,9 +2,13 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { type VendorConfig, VendorConfigSchema } from '../../lambdas/core/config/runtime-config';
 import type { VendorId } from '../../lambdas/core/contracts/pipeline';
-import type { NativeReport, SampleSource } from '../../lambdas/core/connector/connector';
+import type { ItemStatus, NativeReport, SampleSource, SandboxConnector } from '../../lambdas/core/connector/connector';
+import type { ConnectorContext } from '../../lambdas/core/connector/context';
+import type { EmulatorFault } from '../../emulators/emulator';
+import { EmulatorServer, type EmulatorResponse } from '../../emulators/server';
 
 // Shared by the connector tests: a hand-moved clock, a sample source, report reading, fixtures.
 
@@ -67,4 +71,63 @@ export function testVendorConfig(
     options: defaultOptions,
     ...extra,
   });
+}
+
+/**
+ * Runs the tests of one `describe` block against `emulator`: it starts before them (then `ready`
+ * builds the connectors on its base URL), heals its faults after each test, and stops after them.
+ */
+export function useEmulator(
+  emulator: { start(): Promise<string>; stop(): Promise<void>; setFault(fault: EmulatorFault): void },
+  ready: (baseUrl: string) => void,
+): void {
+  beforeAll(async () => ready(await emulator.start()));
+  afterAll(() => emulator.stop());
+  afterEach(() => emulator.setFault('none'));
+}
+
+/**
+ * A server for the tests of one `describe` block that answers each path with its sandboxapi fixture
+ * (`[status, name]` where the vendor answers other than 200) and anything else with `notFound`; it
+ * starts before the tests (then `ready` builds the connector on its origin) and stops after them.
+ */
+export function useFixtureServer(
+  routes: Record<string, string | readonly [number, string]>,
+  notFound: EmulatorResponse,
+  ready: (origin: string) => void,
+): EmulatorServer {
+  const server = new EmulatorServer((req) => {
+    const route = routes[req.url.pathname];
+    if (route === undefined) return notFound;
+    const [status, name] = typeof route === 'string' ? [200, route] : route;
+    return { status, body: fixture(name) as object };
+  });
+  beforeAll(async () => ready(await server.start()));
+  afterAll(() => server.stop());
+  return server;
+}
+
+/**
+ * A connector on its own test clock, with `credentials` or none: for fixture servers, and for scoring
+ * (pointing nowhere, since `score()` must read the report it is given, never the network).
+ */
+export function standaloneConnector<C>(
+  connector: new (context: ConnectorContext) => C,
+  config: VendorConfig,
+  credentials?: string,
+): C {
+  return new connector({ config, credentials, clock: new TestClock() });
+}
+
+/** Polls `itemId` once per step, after moving the clock on by the step's seconds, expecting exactly its status. */
+export async function expectPolls(
+  connector: SandboxConnector,
+  clock: TestClock,
+  itemId: string,
+  steps: readonly (readonly [seconds: number, status: ItemStatus])[],
+): Promise<void> {
+  for (const [seconds, status] of steps) {
+    clock.advance(seconds);
+    await expect(connector.status(itemId), `after ${seconds} s more`).resolves.toEqual(status);
+  }
 }

@@ -1,6 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeHttpPools } from '../../lambdas/vendors/http';
-import { TestClock, fixture, readAll, sample, testVendorConfig } from './support';
+import { TestClock, fixture, readAll, sample, standaloneConnector, testVendorConfig, useEmulator } from './support';
 import { topRanked, VmrayConnector, type VmrayAnalysis } from '../../lambdas/vendors/vmray';
 import { EmulatorServer } from '../../emulators/server';
 import { VmrayEmulator } from '../../emulators/vmray';
@@ -16,12 +16,9 @@ describe('VMRay connector against the VMRay emulator', () => {
   const clock = new TestClock();
   const emulator = new VmrayEmulator({ clock, apiKey: KEY, queueSeconds: 20, processingSeconds: 30 });
   let vmray: VmrayConnector;
-
-  beforeAll(async () => {
-    vmray = new VmrayConnector({ config: configFor(await emulator.start()), credentials: KEY, clock: clock });
+  useEmulator(emulator, (baseUrl) => {
+    vmray = new VmrayConnector({ config: configFor(baseUrl), credentials: KEY, clock: clock });
   });
-  afterAll(() => emulator.stop());
-  afterEach(() => emulator.setFault('none'));
 
   it('treats a 403 from system_info as "up, key not admin", where sandboxapi reported the service down', async () => {
     await expect(vmray.available()).resolves.toBe(true);
@@ -184,23 +181,6 @@ describe('VMRay connector against the VMRay emulator', () => {
       });
       expect(emulator.server.requests.at(-1)?.path).toBe('/rest/sample/submit');
     });
-
-    it('honours Retry-After on a 429', async () => {
-      emulator.setFault('rate-limited');
-      await expect(vmray.status('1:2')).rejects.toMatchObject({ name: 'RateLimitedError', retryAfterSeconds: 17 });
-    });
-
-    it('fails a submission that finished with errors and no analysis', async () => {
-      emulator.setFault('failed-analysis', 1);
-      const itemId = await vmray.submit(sample('// SANDTRAP-TEST-MALICIOUS failing'));
-      clock.advance(400);
-      await expect(vmray.status(itemId)).resolves.toEqual({
-        done: false,
-        failed: true,
-        state: 'finished',
-        reason: 'submission finished with errors and no analysis',
-      });
-    });
   });
 });
 
@@ -222,11 +202,7 @@ describe('VMRay connector on sandboxapi fixture responses', () => {
   let vmray: VmrayConnector;
 
   beforeAll(async () => {
-    vmray = new VmrayConnector({
-      config: configFor(`${await server.start()}/rest/`),
-      credentials: KEY,
-      clock: new TestClock(),
-    });
+    vmray = standaloneConnector(VmrayConnector, configFor(`${await server.start()}/rest/`), KEY);
   });
   afterAll(() => server.stop());
 
@@ -264,11 +240,7 @@ describe('VMRay connector on sandboxapi fixture responses', () => {
 });
 
 describe('VMRay score normalisation', () => {
-  const vmray = new VmrayConnector({
-    config: configFor('http://127.0.0.1:9/rest/'),
-    credentials: KEY,
-    clock: new TestClock(),
-  });
+  const vmray = standaloneConnector(VmrayConnector, configFor('http://127.0.0.1:9/rest/'), KEY);
 
   it('scores the v1 summary fixture: VTI 20 → 33, benign (sandboxapi passed 20 through)', () => {
     expect(vmray.score(fixture('vmray_analysis_archive_logs_summary.json'))).toEqual({

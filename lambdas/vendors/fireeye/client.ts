@@ -1,17 +1,24 @@
 import * as z from 'zod';
-import type { NativeReport } from '../../core/connector/connector';
 import {
   AuthError,
   BadResponseError,
+  type HttpRequest,
+  type HttpResponse,
   ItemNotFoundError,
+  jsonOrUndefined,
+  type NativeReport,
+  peekBody,
   QuotaExceededError,
   RateLimitedError,
+  REPORT_CONTENT_TYPES,
+  type ReportFormat,
   SampleTooLargeError,
   TransientError,
+  UNSUPPORTED,
   UnsupportedFileError,
   type VendorError,
-} from '../../core/connector/errors';
-import { type HttpRequest, type HttpResponse, jsonOrUndefined, peekBody, type VendorHttpClient } from '../http';
+  type VendorHttpClient,
+} from '../kit';
 import { type ApiLayout, FireEyeApis, parseCredentials } from './wire';
 
 /**
@@ -133,7 +140,7 @@ export class FireeyeClient {
   }
 
   /** Streams an authenticated download, after checking that a small body is not an error document. */
-  stream(req: HttpRequest, contentType: string, extension: string): Promise<NativeReport> {
+  stream(req: HttpRequest, format: ReportFormat): Promise<NativeReport> {
     return this.withToken(async (token) => {
       const response = await this.http.send(withTokenHeader({ ...req, path: this.layout.prefix + req.path }, token));
       const { head, ended, stream } = await peekBody(response.body, 64 * 1024);
@@ -142,7 +149,7 @@ export class FireeyeClient {
         if (envelope.success) throw errorOf(envelope.data.fireeyeapis.httpStatus, head);
         if (/<httpStatus>\s*401\s*<\/httpStatus>/.test(head)) throw errorOf(401, head);
       }
-      return { body: stream, contentType, extension };
+      return { body: stream, contentType: REPORT_CONTENT_TYPES[format], extension: format };
     });
   }
 }
@@ -180,6 +187,6 @@ export function statusError(status: number, body: string): VendorError | undefin
   if (status === 413) return new SampleTooLargeError('fireeye', detail || 'request entity too large');
   // WSAPI thresholds are set per minute and per day; only the daily one is a quota.
   if (status === 429 && /per day|daily|day threshold/i.test(detail)) return new QuotaExceededError('fireeye', detail);
-  if (status === 400 && /unsupported|not supported/i.test(detail)) return new UnsupportedFileError('fireeye', detail);
+  if (status === 400 && UNSUPPORTED.test(detail)) return new UnsupportedFileError('fireeye', detail);
   return undefined;
 }

@@ -1,15 +1,15 @@
 import * as z from 'zod';
-import { BaseConnector } from '../base-connector';
-import type {
-  ConnectorInfo,
-  ItemStatus,
-  NativeReport,
-  NormalisedScore,
-  SampleSource,
-} from '../../core/connector/connector';
-import type { ConnectorContext } from '../../core/connector/context';
-import { BadResponseError, ItemNotFoundError } from '../../core/connector/errors';
-import { bandedScore } from '../normalised-score';
+import type { ConnectorContext, ItemStatus, NativeReport, NormalisedScore, SampleSource } from '../kit';
+import {
+  BadResponseError,
+  BaseConnector,
+  bandedScore,
+  failedAnalysis,
+  inProgress,
+  ItemNotFoundError,
+  ready,
+  registryEntry,
+} from '../kit';
 import { FireeyeClient, statusError } from './client';
 import { type Alert, type ApiLayout, ClassicResults, ClassicStatus, layoutOf, MvxResult, SubmitResponse } from './wire';
 
@@ -94,19 +94,19 @@ export class FireeyeConnector extends BaseConnector<'fireeye'> {
         MvxResult,
       );
       const state = result.status.toLowerCase();
-      if (state === 'success') return { done: true, failed: false, state };
-      if (state === 'failed') return { done: false, failed: true, state, reason: 'Trellix analysis failed' };
-      return { done: false, failed: false, state };
+      if (state === 'success') return ready(state);
+      if (state === 'failed') return failedAnalysis(state, 'Trellix analysis failed');
+      return inProgress(state);
     }
     const { submissionStatus: state } = await this.api.json(
       { method: 'GET', path: `submissions/status/${encodeURIComponent(itemId)}` },
       ClassicStatus,
     );
     // "Done" on AX, "Submission Done" on some CM versions.
-    if (/^(submission )?done$/i.test(state.trim())) return { done: true, failed: false, state };
+    if (/^(submission )?done$/i.test(state.trim())) return ready(state);
     if (/not found/i.test(state)) throw new ItemNotFoundError('fireeye', `submission ${itemId}: ${state}`);
-    if (/fail|error/i.test(state)) return { done: false, failed: true, state, reason: `FireEye submission ${state}` };
-    return { done: false, failed: false, state };
+    if (/fail|error/i.test(state)) return failedAnalysis(state, `FireEye submission ${state}`);
+    return inProgress(state);
   }
 
   /** The JSON results (classic: `info_level=extended` alerts; MVX: the format 2.0 result document). */
@@ -114,13 +114,11 @@ export class FireeyeConnector extends BaseConnector<'fireeye'> {
     if (this.layout.family === 'mvx') {
       return this.api.stream(
         { method: 'GET', path: this.mvxResultPath(itemId), query: { format: 'v2.0', info_level: 'extended' } },
-        'application/json',
         'json',
       );
     }
     return this.api.stream(
       { method: 'GET', path: this.resultsPath(itemId), query: { info_level: 'extended' } },
-      'application/json',
       'json',
     );
   }
@@ -135,7 +133,6 @@ export class FireeyeConnector extends BaseConnector<'fireeye'> {
         query: { info_level: 'extended' },
         headers: { accept: 'application/xml' },
       },
-      'application/xml',
       'xml',
     );
   }
@@ -158,7 +155,6 @@ export class FireeyeConnector extends BaseConnector<'fireeye'> {
         query: { report_type: 'alertDetailsReport', type: 'pdf', id: String(alertId) },
         headers: { accept: 'application/pdf' },
       },
-      'application/pdf',
       'pdf',
     );
   }
@@ -240,9 +236,9 @@ export class FireeyeConnector extends BaseConnector<'fireeye'> {
 }
 
 /** The FireEye / Trellix connector as the registry lists it. */
-export const fireeyeConnectorInfo: ConnectorInfo = {
-  id: 'fireeye',
-  name: 'FireEye AX / Trellix Malware Analysis (WSAPI)',
-  capabilities: ['token-auth', 'pdf-report', 'xml-report'],
-  create: (context) => new FireeyeConnector(context),
-};
+export const fireeyeConnectorInfo = registryEntry(
+  'fireeye',
+  'FireEye AX / Trellix Malware Analysis (WSAPI)',
+  ['token-auth', 'pdf-report', 'xml-report'],
+  FireeyeConnector,
+);

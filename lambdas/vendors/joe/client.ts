@@ -2,14 +2,17 @@ import type * as z from 'zod';
 import {
   AuthError,
   BadResponseError,
+  type HttpRequest,
   ItemNotFoundError,
+  jsonOrUndefined,
   QuotaExceededError,
   SampleTooLargeError,
   TransientError,
+  UNSUPPORTED,
   UnsupportedFileError,
   type VendorError,
-} from '../../core/connector/errors';
-import { type HttpRequest, jsonOrUndefined, type VendorHttpClient } from '../http';
+  type VendorHttpClient,
+} from '../kit';
 import { Envelope, SubmissionInfo } from './wire';
 
 /**
@@ -71,7 +74,7 @@ function errorForCode(code: number, message: string): VendorError {
     case 2:
     case 3:
       if (/too (big|large)|file size|exceeds/i.test(message)) return new SampleTooLargeError('joe', text);
-      if (/unsupported|not supported/i.test(message)) return new UnsupportedFileError('joe', text);
+      if (UNSUPPORTED.test(message)) return new UnsupportedFileError('joe', text);
       if (/unknown|not found|does not exist/i.test(message)) return new ItemNotFoundError('joe', text);
       return new BadResponseError('joe', text);
     default:

@@ -1,18 +1,18 @@
 import * as z from 'zod';
 import { clampScore, clampToBand, VERDICT_BANDS } from '../../core/contracts/scoring';
 import type { Verdict } from '../../core/contracts/pipeline';
-import { BaseConnector } from '../base-connector';
-import type {
-  ConnectorInfo,
-  ItemStatus,
-  NativeReport,
-  NormalisedScore,
-  SampleSource,
-} from '../../core/connector/connector';
-import type { ConnectorContext } from '../../core/connector/context';
-import { BadResponseError, ItemNotFoundError } from '../../core/connector/errors';
-import type { FormField } from '../multipart';
-import { bandedScore } from '../normalised-score';
+import type { ConnectorContext, ItemStatus, NativeReport, NormalisedScore, SampleSource } from '../kit';
+import {
+  BaseConnector,
+  bandedScore,
+  failedAnalysis,
+  type FormField,
+  inProgress,
+  ItemNotFoundError,
+  type ReportFormat,
+  ready,
+  registryEntry,
+} from '../kit';
 import { JoeClient, joeStatusError } from './client';
 import { JoeReport, NewSubmission, Online, type Strategy } from './wire';
 
@@ -78,10 +78,7 @@ export class JoeConnector extends BaseConnector<'joe'> {
   }
 
   protected async upload(sample: SampleSource): Promise<string> {
-    const fields: FormField[] = [
-      { name: 'apikey', value: this.key() },
-      { name: 'analysis-time', value: String(this.config.analysisTimeoutSeconds) },
-    ];
+    const fields: FormField[] = [{ name: 'apikey', value: this.key() }, this.analysisTimeField('analysis-time')];
     if (this.config.options.acceptTac === true) fields.push({ name: 'accept-tac', value: '1' });
     for (const list of ['systems', 'tags']) {
       const value = this.config.options[list];
@@ -109,30 +106,29 @@ export class JoeConnector extends BaseConnector<'joe'> {
    */
   async status(itemId: string): Promise<ItemStatus> {
     const info = await this.api.submissionInfo(itemId);
-    if (info.status !== 'finished') return { done: false, failed: false, state: info.status };
+    if (info.status !== 'finished') return inProgress(info.status);
     const runs = (info.analyses ?? []).flatMap((a) => a.runs ?? []);
     const errors = runs.map((r) => r.error).filter((e): e is string => Boolean(e));
     if (runs.length > 0 && errors.length === runs.length) {
-      return { done: false, failed: true, state: 'error', reason: [...new Set(errors)].join('; ').slice(0, 300) };
+      return failedAnalysis('error', [...new Set(errors)].join('; ').slice(0, 300));
     }
-    if (!info.most_relevant_analysis)
-      return { done: false, failed: true, state: info.status, reason: 'submission finished without an analysis' };
-    return { done: true, failed: false, state: info.status };
+    if (!info.most_relevant_analysis) return failedAnalysis(info.status, 'submission finished without an analysis');
+    return ready(info.status);
   }
 
   /** The `jsonfixed` report of the submission's most relevant analysis, streamed. */
   report(itemId: string): Promise<NativeReport> {
-    return this.download(itemId, 'jsonfixed', 'application/json', 'json');
+    return this.analysisReport(itemId, 'jsonfixed', 'json');
   }
 
   /** The PDF report of the submission's most relevant analysis, streamed. */
   pdfReport(itemId: string): Promise<NativeReport> {
-    return this.download(itemId, 'pdf', 'application/pdf', 'pdf');
+    return this.analysisReport(itemId, 'pdf', 'pdf');
   }
 
   /** The XML report of the submission's most relevant analysis, streamed. */
   xmlReport(itemId: string): Promise<NativeReport> {
-    return this.download(itemId, 'xml', 'application/xml', 'xml');
+    return this.analysisReport(itemId, 'xml', 'xml');
   }
 
   /** Resolves a `submission_id` to the webid of its most relevant analysis, which the analysis endpoints take. */
@@ -149,9 +145,8 @@ export class JoeConnector extends BaseConnector<'joe'> {
    * detection, the score alone decides with our 40/70 cuts (Joe publishes no thresholds).
    */
   score(report: unknown): NormalisedScore {
-    const parsed = JoeReport.safeParse(report);
-    if (!parsed.success) throw new BadResponseError('joe', 'report is not a Joe Sandbox JSON report');
-    const strategies = parsed.data.analysis.signaturedetections?.strategy;
+    const strategies = this.reportAs(report, JoeReport, 'a Joe Sandbox JSON report').analysis.signaturedetections
+      ?.strategy;
     const empiric = (Array.isArray(strategies) ? strategies : strategies ? [strategies] : []).find(
       (s) => s['@name'] === 'empiric',
     );
@@ -175,17 +170,16 @@ export class JoeConnector extends BaseConnector<'joe'> {
     return this.succeeds(() => this.api.call('v2/submission/delete', { submission_id: itemId }, z.unknown()));
   }
 
-  private async download(itemId: string, type: string, contentType: string, extension: string): Promise<NativeReport> {
+  private async analysisReport(itemId: string, type: string, format: ReportFormat): Promise<NativeReport> {
     const webid = await this.webid(itemId);
-    const response = await this.http.send(this.api.form('v2/analysis/download', { webid, type }));
-    return { body: response.body, contentType, extension };
+    return this.download(this.api.form('v2/analysis/download', { webid, type }), format);
   }
 }
 
 /** Joe Sandbox as the registry lists it. */
-export const joeConnectorInfo: ConnectorInfo = {
-  id: 'joe',
-  name: 'Joe Sandbox (API v2)',
-  capabilities: ['delete', 'pdf-report', 'xml-report', 'webid-resolution'],
-  create: (context) => new JoeConnector(context),
-};
+export const joeConnectorInfo = registryEntry(
+  'joe',
+  'Joe Sandbox (API v2)',
+  ['delete', 'pdf-report', 'xml-report', 'webid-resolution'],
+  JoeConnector,
+);

@@ -1,15 +1,18 @@
 import type * as z from 'zod';
-import { errorBodyText, stringField } from '../error-body';
 import {
   AuthError,
   BadResponseError,
+  errorBodyText,
+  type HttpRequest,
   ItemNotFoundError,
   QuotaExceededError,
   SampleTooLargeError,
+  stringField,
+  UNSUPPORTED,
   UnsupportedFileError,
   type VendorError,
-} from '../../core/connector/errors';
-import type { HttpRequest, VendorHttpClient } from '../http';
+  type VendorHttpClient,
+} from '../kit';
 import { Envelope } from './wire';
 
 /** HTTP 403: the key is valid but lacks the rights for this call; an `AuthError` wherever rights matter, but not for the availability probe. */
@@ -42,7 +45,7 @@ export function errorForMessage(message: string): VendorError | undefined {
   if (/quota/i.test(message)) return new QuotaExceededError('vmray', message);
   if (/too (big|large)|larger than|exceeds the maximum|upload size/i.test(message))
     return new SampleTooLargeError('vmray', message);
-  if (/not supported|unsupported/i.test(message)) return new UnsupportedFileError('vmray', message);
+  if (UNSUPPORTED.test(message)) return new UnsupportedFileError('vmray', message);
   return undefined;
 }
 

@@ -1,16 +1,16 @@
 import * as z from 'zod';
-import { BaseConnector } from '../base-connector';
-import type {
-  ConnectorInfo,
-  ItemStatus,
-  NativeReport,
-  NormalisedScore,
-  SampleSource,
-} from '../../core/connector/connector';
-import type { ConnectorContext } from '../../core/connector/context';
-import { BadResponseError, ItemNotFoundError } from '../../core/connector/errors';
-import { type HttpResponse, jsonOrUndefined } from '../http';
-import type { FormField } from '../multipart';
+import type { ConnectorContext, ItemStatus, NativeReport, NormalisedScore, SampleSource } from '../kit';
+import {
+  BadResponseError,
+  BaseConnector,
+  failedAnalysis,
+  type FormField,
+  inProgress,
+  ItemNotFoundError,
+  jsonOrUndefined,
+  ready,
+  registryEntry,
+} from '../kit';
 import { errorForMessage, ForbiddenError, VmrayClient, vmrayStatusError } from './client';
 import { combine, topRanked } from './verdicts';
 import { Analysis, SampleRecord, Submission, SubmitData, SummaryV1, SummaryV2, type VmrayAnalysis } from './wire';
@@ -99,12 +99,12 @@ export class VmrayConnector extends BaseConnector<'vmray'> {
   async status(itemId: string): Promise<ItemStatus> {
     const { submissionId } = parseItemId(itemId);
     const submission = await this.api.call({ method: 'GET', path: `submission/${submissionId}` }, Submission);
-    if (!submission.submission_finished) return { done: false, failed: false, state: 'in_progress' };
-    if (await this.topRankedAnalysis(itemId)) return { done: true, failed: false, state: 'finished' };
+    if (!submission.submission_finished) return inProgress('in_progress');
+    if (await this.topRankedAnalysis(itemId)) return ready('finished');
     const reason = submission.submission_has_errors
       ? 'submission finished with errors and no analysis'
       : 'submission finished without an analysis';
-    return { done: false, failed: true, state: 'finished', reason };
+    return failedAnalysis('finished', reason);
   }
 
   /**
@@ -126,14 +126,12 @@ export class VmrayConnector extends BaseConnector<'vmray'> {
     const analysis = await this.topRankedAnalysis(itemId);
     if (!analysis) throw new ItemNotFoundError('vmray', `no analysis for ${itemId}`);
     const archive = `analysis/${analysis.analysis_id}/archive/logs`;
-    let response: HttpResponse;
     try {
-      response = await this.http.send({ method: 'GET', path: `${archive}/summary_v2.json` });
+      return await this.download({ method: 'GET', path: `${archive}/summary_v2.json` }, 'json');
     } catch (error) {
       if (!(error instanceof ItemNotFoundError)) throw error;
-      response = await this.http.send({ method: 'GET', path: `${archive}/summary.json` });
+      return this.download({ method: 'GET', path: `${archive}/summary.json` }, 'json');
     }
-    return { body: response.body, contentType: 'application/json', extension: 'json' };
   }
 
   /**
@@ -172,9 +170,4 @@ function parseItemId(itemId: string): { submissionId: string; sampleId: string }
 }
 
 /** VMRay as the registry lists it. */
-export const vmrayConnectorInfo: ConnectorInfo = {
-  id: 'vmray',
-  name: 'VMRay Analyzer (REST API)',
-  capabilities: ['top-analysis'],
-  create: (context) => new VmrayConnector(context),
-};
+export const vmrayConnectorInfo = registryEntry('vmray', 'VMRay Analyzer (REST API)', ['top-analysis'], VmrayConnector);
