@@ -19,7 +19,7 @@ import { networkObservations } from './network-log';
 import { TraceCollector, type Observation } from './observations';
 import { prepareSample, type Preparation } from './prepare';
 import { ActivityRecorder } from './recorder';
-import { assembleReport, emptyBehavior, noLimitsHit } from './report';
+import { assembleReport, emptyBehavior, failedRunReport, noLimitsHit } from './report';
 import { RuleEngine } from './rules';
 import { appliedLimits, removeLeftovers, removeTree, runSandboxed, sweepUid, type RunResult } from './run';
 import { leaseSandboxUser } from './sandbox-user';
@@ -138,31 +138,17 @@ export async function runDetonation(request: DetonationRequest): Promise<Detonat
     report = await detonate(request);
   } catch (error) {
     // detonate() catches everything it knows of; this is the last line, so a report still leaves.
-    report = assembleReport({
-      status: 'error',
-      error: `the agent failed: ${(error as Error)?.message ?? String(error)}`,
-      sample: {
-        name: request.sampleName || 'sample',
-        sha256: null,
-        size: null,
-        fileType: 'unknown',
-        mimeType: 'application/octet-stream',
-        preparation: { method: 'static-only' },
+    report = failedRunReport(
+      {
+        error: `the agent failed: ${(error as Error)?.message ?? String(error)}`,
+        sample: { name: request.sampleName, sha256: null, size: null },
+        startedAt: now(),
+        finishedAt: now(),
+        endReason: 'not-run',
+        config: null,
       },
-      startedAt: now(),
-      finishedAt: now(),
-      endReason: 'not-run',
-      limits: appliedLimits(null),
-      limitsHit: noLimitsHit(),
-      capabilities: { tracer: 'none', seccompBpf: false, networkGuard: false, mountNamespace: false, pcap: 'disabled' },
-      recorder: null,
-      output: { bytes: 0, tail: '' },
-      staticStrings: null,
-      behavior: emptyBehavior(),
-      notes: [],
-      config: null,
-      ...runNonceOf(request.config),
-    });
+      runNonceOf(request.config),
+    );
   }
   try {
     await uploadReport(request.reportUrl, report);

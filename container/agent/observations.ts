@@ -1,5 +1,5 @@
 import type { FileOperationKind } from '../../lambdas/core/contracts/detonation-report';
-import { RULE_SYSCALLS } from '../../lambdas/core/contracts/agent-config';
+import { DIRECTORY_ENTRY_SYSCALLS, RULE_SYSCALLS } from '../../lambdas/core/contracts/agent-config';
 import { PathResolver } from './path-resolver';
 import {
   decodeArgv,
@@ -208,17 +208,9 @@ interface OpenFile {
 }
 
 /** Calls that act on the last component itself when it is a symlink, rather than on what it points to. */
-const NO_FOLLOW = new Set([
-  'unlink',
-  'unlinkat',
+const NO_FOLLOW: ReadonlySet<string> = new Set([
+  ...DIRECTORY_ENTRY_SYSCALLS,
   'rmdir',
-  'rename',
-  'renameat',
-  'renameat2',
-  'link',
-  'linkat',
-  'symlink',
-  'symlinkat',
   'lchown',
   'mkdir',
   'mkdirat',

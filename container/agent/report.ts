@@ -238,6 +238,49 @@ const SECTIONS = [
   ['config', DetonationReportShape.config],
 ] as const;
 
+/** What is known of a run that failed before its sample ran or was observed. */
+export interface FailedRun {
+  error: string;
+  sample: { name: string; sha256: string | null; size: number | null };
+  startedAt: number;
+  finishedAt: number;
+  endReason: EndReason;
+  config: AgentConfig | null;
+  notes?: string[];
+}
+
+/**
+ * The report of a run that failed before anything was observed (the agent itself failed, or the
+ * host found no valid report from the box): status `error`, no capability in use, nothing recorded,
+ * the sample as far as it is known and the limits its configuration would have applied.
+ */
+export function failedRunReport(run: FailedRun, extra: Pick<ReportParts, 'runNonce'> = {}): DetonationReport {
+  return assembleReport({
+    status: 'error',
+    error: run.error,
+    sample: {
+      ...run.sample,
+      name: (run.sample.name || 'sample').slice(0, REPORT_LIMITS.text),
+      fileType: 'unknown',
+      mimeType: 'application/octet-stream',
+      preparation: { method: 'static-only' },
+    },
+    startedAt: run.startedAt,
+    finishedAt: run.finishedAt,
+    endReason: run.endReason,
+    limits: appliedLimits(run.config),
+    limitsHit: { ...noLimitsHit(), timeout: run.endReason === 'timeout' },
+    capabilities: { tracer: 'none', seccompBpf: false, networkGuard: false, mountNamespace: false, pcap: 'disabled' },
+    recorder: null,
+    output: { bytes: 0, tail: '' },
+    staticStrings: null,
+    behavior: emptyBehavior(),
+    notes: run.notes ?? [],
+    config: run.config,
+    ...extra,
+  });
+}
+
 /**
  * Builds and validates the report; never throws. Everything recorded was bounded on the way in,
  * so the first validation passes; should a section still be refused, it is replaced by an empty

@@ -1,6 +1,5 @@
-import { assembleReport, emptyBehavior, noLimitsHit } from '../../container/agent/report';
-import { appliedLimits } from '../../container/agent/run';
-import { type DetonationReport, type EndReason, REPORT_LIMITS } from '../../lambdas/core/contracts/detonation-report';
+import { failedRunReport } from '../../container/agent/report';
+import type { DetonationReport, EndReason } from '../../lambdas/core/contracts/detonation-report';
 import { type AgentConfig, parseAgentConfig } from '../../lambdas/core/contracts/agent-config';
 
 /**
@@ -29,29 +28,13 @@ function configOf(raw: string | undefined): AgentConfig | null {
 }
 
 export function boxFailureReport(failure: BoxFailure): DetonationReport {
-  const config = configOf(failure.rawConfig);
-  return assembleReport({
-    status: 'error',
+  return failedRunReport({
     error: failure.reason,
-    sample: {
-      name: (failure.sampleName || 'sample').slice(0, REPORT_LIMITS.text),
-      sha256: failure.sha256,
-      size: failure.size,
-      fileType: 'unknown',
-      mimeType: 'application/octet-stream',
-      preparation: { method: 'static-only' },
-    },
+    sample: { name: failure.sampleName, sha256: failure.sha256, size: failure.size },
     startedAt: failure.startedAt,
     finishedAt: Date.now() / 1000,
     endReason: failure.endReason,
-    limits: appliedLimits(config),
-    limitsHit: { ...noLimitsHit(), timeout: failure.endReason === 'timeout' },
-    capabilities: { tracer: 'none', seccompBpf: false, networkGuard: false, mountNamespace: false, pcap: 'disabled' },
-    recorder: null,
-    output: { bytes: 0, tail: '' },
-    staticStrings: null,
-    behavior: emptyBehavior(),
+    config: configOf(failure.rawConfig),
     notes: ['the boxed agent left no valid report; this one is the host side’s'],
-    config,
   });
 }

@@ -1,21 +1,9 @@
-import { deflateRawSync, gzipSync } from 'node:zlib';
+import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
 
 /**
  * Minimal zip and tar writers for the tests: well-formed archives, and hostile ones (names with
  * `..`, links, lying sizes) that no regular tool would write.
  */
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-function crc32(data: Buffer): number {
-  let crc = 0xffffffff;
-  for (const byte of data) crc = (CRC_TABLE[(crc ^ byte) & 0xff] as number) ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
 
 export interface ZipEntry {
   name: string;
@@ -24,6 +12,17 @@ export interface ZipEntry {
   mode?: number;
   deflate?: boolean;
 }
+
+const u16 = (value: number) => {
+  const b = Buffer.alloc(2);
+  b.writeUInt16LE(value);
+  return b;
+};
+const u32 = (value: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(value);
+  return b;
+};
 
 /** A zip archive of the entries, in order. */
 export function makeZip(entries: ZipEntry[]): Buffer {
@@ -34,30 +33,23 @@ export function makeZip(entries: ZipEntry[]): Buffer {
     const data = entry.data ?? Buffer.alloc(0);
     const body = entry.deflate ? deflateRawSync(data) : data;
     const name = Buffer.from(entry.name, 'utf8');
-    const crc = crc32(data);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(0x800, 6);
-    local.writeUInt16LE(entry.deflate ? 8 : 0, 8);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(body.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(name.length, 26);
+    // The fields a local header and its central directory entry share, in the same order (from
+    // "version needed" to the extra field's length): the central entry adds "version made by" before
+    // them and the file's attributes and offset after.
+    const shared = Buffer.alloc(26);
+    shared.writeUInt16LE(20, 0);
+    shared.writeUInt16LE(0x800, 2); // names in UTF-8
+    shared.writeUInt16LE(entry.deflate ? 8 : 0, 4);
+    shared.writeUInt32LE(crc32(data), 10);
+    shared.writeUInt32LE(body.length, 14);
+    shared.writeUInt32LE(data.length, 18);
+    shared.writeUInt16LE(name.length, 22);
+    const local = Buffer.concat([u32(0x04034b50), shared]);
     locals.push(local, name, body);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(0x031e, 4); // made by Unix
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(0x800, 8);
-    central.writeUInt16LE(entry.deflate ? 8 : 0, 10);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(body.length, 20);
-    central.writeUInt32LE(data.length, 24);
-    central.writeUInt16LE(name.length, 28);
-    central.writeUInt32LE(((entry.mode ?? 0o100644) << 16) >>> 0, 38);
-    central.writeUInt32LE(offset, 42);
-    centrals.push(central, name);
+    const attributes = Buffer.alloc(14);
+    attributes.writeUInt32LE(((entry.mode ?? 0o100644) << 16) >>> 0, 6);
+    attributes.writeUInt32LE(offset, 10);
+    centrals.push(Buffer.concat([u32(0x02014b50), u16(0x031e) /* made by Unix */, shared, attributes]), name);
     offset += local.length + name.length + body.length;
   }
   const directory = Buffer.concat(centrals);

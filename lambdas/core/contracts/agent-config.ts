@@ -63,6 +63,19 @@ export const RULE_SYSCALLS = [
   'sched_setaffinity',
 ] as const;
 
+/** The calls that add, remove or rename a directory entry (and act on the entry itself, not a symlink's target). */
+export const DIRECTORY_ENTRY_SYSCALLS = [
+  'unlink',
+  'unlinkat',
+  'rename',
+  'renameat',
+  'renameat2',
+  'link',
+  'linkat',
+  'symlink',
+  'symlinkat',
+] as const;
+
 /**
  * The default syscall set: the rules' calls, the file-mutating calls and no stat family, with
  * %process and %network narrowed to what the agent reads. wait4/waitid and exit_group are left out
@@ -85,15 +98,7 @@ export const DEFAULT_SYSCALL_FILTER: readonly string[] = [
   'openat',
   'openat2',
   'creat',
-  'unlink',
-  'unlinkat',
-  'rename',
-  'renameat',
-  'renameat2',
-  'link',
-  'linkat',
-  'symlink',
-  'symlinkat',
+  ...DIRECTORY_ENTRY_SYSCALLS,
   'chmod',
   'fchmod',
   'fchmodat',
