@@ -1,7 +1,7 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import * as z from 'zod';
 import { reportKeys } from '../lambdas/core/contracts/report-keys';
-import { VerdictDocumentSchema, type VerdictDocument } from '../lambdas/core/contracts/pipeline';
+import { engineSummaryOf, VerdictDocumentSchema, type VerdictDocument } from '../lambdas/core/contracts/pipeline';
 import { VerdictStore, type VerdictRecord } from '../lambdas/core/store/verdict-store';
 import type { DeployedClients } from './clients';
 import { awsCall, DeployedStackError, UnknownSampleError } from './errors';
@@ -49,13 +49,7 @@ export function documentFromRecord(record: VerdictRecord): VerdictDocument {
     fileType: record.fileType,
     verdict: record.verdict,
     score: record.score ?? null,
-    engines: record.engineResults.map((r) => ({
-      engine: r.engine,
-      status: r.status,
-      verdict: r.verdict,
-      score: r.score ?? null,
-      reportKey: r.reportKey ?? null,
-    })),
+    engines: record.engineResults.map(engineSummaryOf),
     cached: false,
     analyzedAt: new Date(record.analyzedAt).toISOString(),
     durationMs: Math.max(0, Math.round(record.durationMs)),

@@ -329,24 +329,20 @@ export class DetonationCluster extends Construct {
     });
     // Presigned URLs carry the signature of a principal of this account (the workflow's function).
     const ourAccount = { StringEquals: { 'aws:PrincipalAccount': account } };
-    s3Endpoint.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadSamples',
-        principals: [new iam.AnyPrincipal()],
-        actions: ['s3:GetObject'],
-        resources: [props.ingestBucket.arnForObjects('*')],
-        conditions: ourAccount,
-      }),
-    );
-    s3Endpoint.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'WriteReports',
-        principals: [new iam.AnyPrincipal()],
-        actions: ['s3:PutObject'],
-        resources: [props.reportsBucket.arnForObjects('reports/*')],
-        conditions: ourAccount,
-      }),
-    );
+    for (const [sid, action, resource] of [
+      ['ReadSamples', 's3:GetObject', props.ingestBucket.arnForObjects('*')],
+      ['WriteReports', 's3:PutObject', props.reportsBucket.arnForObjects('reports/*')],
+    ] as const) {
+      s3Endpoint.addToPolicy(
+        new iam.PolicyStatement({
+          sid,
+          principals: [new iam.AnyPrincipal()],
+          actions: [action],
+          resources: [resource],
+          conditions: ourAccount,
+        }),
+      );
+    }
     if (fromEcr) {
       // ECR serves image layers from this AWS-owned bucket through URLs ECR signs itself, so no
       // principal condition can apply; read-only on one AWS bucket gives a sample nothing to write to.

@@ -147,6 +147,17 @@ export const EngineSummarySchema = EngineResultSchema.pick({
 }).extend({ reportKey: z.string().nullable() });
 export type EngineSummary = z.infer<typeof EngineSummarySchema>;
 
+/** An engine's result as the verdict event and document summarise it. */
+export function engineSummaryOf(result: EngineResult): EngineSummary {
+  return {
+    engine: result.engine,
+    status: result.status,
+    verdict: result.verdict,
+    score: result.score ?? null,
+    reportKey: result.reportKey ?? null,
+  };
+}
+
 /** Detail of the `Sample Verdict` event on the `sandtrap` bus: the contract automation acts on. */
 export const SampleVerdictDetailSchema = z.object({
   sha256,

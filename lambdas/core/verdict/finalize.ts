@@ -3,6 +3,7 @@ import { mergeObjectTags, moveToQuarantine, putJson } from '../store/objects';
 import { reportKeys } from '../contracts/report-keys';
 import { aggregate } from '../contracts/scoring';
 import {
+  engineSummaryOf,
   SampleVerdictDetailSchema,
   TAG_SCORE,
   TAG_VERDICT,
@@ -28,13 +29,7 @@ function detailOf(sample: Sample, record: VerdictRecord, cached: boolean, durati
     fileType: sample.fileType,
     verdict: record.verdict,
     score: record.score,
-    engines: record.engineResults.map((r) => ({
-      engine: r.engine,
-      status: r.status,
-      verdict: r.verdict,
-      score: r.score,
-      reportKey: r.reportKey ?? null,
-    })),
+    engines: record.engineResults.map(engineSummaryOf),
     cached,
     analyzedAt: new Date(record.analyzedAt).toISOString(),
     durationMs: Math.max(0, Math.round(durationMs)),
