@@ -13,7 +13,6 @@ export const ReanalyzeOptionsSchema = StackOptionsSchema.extend({
   wait: z.boolean().optional(),
   json: z.boolean().optional(),
 });
-export type ReanalyzeOptions = z.input<typeof ReanalyzeOptionsSchema> & { timeout?: string };
 
 /**
  * `sandtrap reanalyze`: starts a new analysis of the upload a stored verdict came from, bypassing

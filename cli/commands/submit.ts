@@ -28,7 +28,6 @@ export const SubmitOptionsSchema = SubmitArgsSchema.extend({
   json: z.boolean().optional(),
   quiet: z.boolean().optional(),
 });
-export type SubmitOptions = z.input<typeof SubmitOptionsSchema> & { timeout?: string };
 
 /**
  * `sandtrap submit`: uploads each file to the stack's ingest bucket (the upload starts its
