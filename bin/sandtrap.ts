@@ -17,6 +17,13 @@ function withStackOptions(command: Command): Command {
     .option('--region <region>', 'AWS region of the stack (default: AWS_REGION, then the AWS config file)');
 }
 
+/** `--wait` and `--timeout`, shared by the deployed-stack commands that can wait for a verdict. */
+function withWaitOptions(command: Command, wait: string): Command {
+  return command
+    .option('--wait', wait)
+    .option('--timeout <seconds>', `with --wait, give up after this many seconds (default ${DEFAULT_WAIT_SECONDS})`);
+}
+
 /**
  * Builds the `sandtrap` command line: each command's arguments are parsed here and handed, with
  * `io`, to its module in `cli/commands/`, loaded only when it runs so that `--help` and argument
@@ -114,14 +121,15 @@ export function program(io: CliIo, exit: (code: number) => void = () => undefine
   // outputs; every SDK client honours `AWS_ENDPOINT_URL`, so the same commands drive MiniStack or LocalStack.
   type StackOptions = { stack: string; region?: string };
   withStackOptions(
-    cli
-      .command('submit')
-      .description(
-        "Upload files to a deployed stack's ingest bucket (the upload starts the analysis); with --wait, print each verdict.",
-      )
-      .argument('<file...>', 'files to submit')
-      .option('--wait', 'wait for each verdict and print it (the same table or JSON as `sandtrap analyze`)')
-      .option('--timeout <seconds>', `with --wait, give up after this many seconds (default ${DEFAULT_WAIT_SECONDS})`)
+    withWaitOptions(
+      cli
+        .command('submit')
+        .description(
+          "Upload files to a deployed stack's ingest bucket (the upload starts the analysis); with --wait, print each verdict.",
+        )
+        .argument('<file...>', 'files to submit'),
+      'wait for each verdict and print it (the same table or JSON as `sandtrap analyze`)',
+    )
       .option('--prefix <prefix>', 'key prefix in the ingest bucket, e.g. `uploads/` (default: none)')
       .option('--json', 'print JSON, one document per line')
       .option('-q, --quiet', 'no progress on stderr'),
@@ -165,15 +173,15 @@ export function program(io: CliIo, exit: (code: number) => void = () => undefine
   });
 
   withStackOptions(
-    cli
-      .command('reanalyze')
-      .description(
-        'Analyse a stored sample again, bypassing the verdict cache (publishes `Sample Verdict Changed` if the verdict changes).',
-      )
-      .argument('<sha256>', 'content hash of the sample')
-      .option('--wait', 'wait for the new verdict and print it')
-      .option('--timeout <seconds>', `with --wait, give up after this many seconds (default ${DEFAULT_WAIT_SECONDS})`)
-      .option('--json', 'print JSON'),
+    withWaitOptions(
+      cli
+        .command('reanalyze')
+        .description(
+          'Analyse a stored sample again, bypassing the verdict cache (publishes `Sample Verdict Changed` if the verdict changes).',
+        )
+        .argument('<sha256>', 'content hash of the sample'),
+      'wait for the new verdict and print it',
+    ).option('--json', 'print JSON'),
   ).action(async (sha256: string, options: StackOptions & { wait?: boolean; timeout?: string; json?: boolean }) => {
     const { reanalyze } = await import('../cli/commands/reanalyze');
     exit(await reanalyze({ sha256, ...options }, io));

@@ -1,29 +1,13 @@
+import { bytes as reportBytes } from '../lambdas/core/report/html-report';
 import type { AnalysisOutcome } from './outcome';
 import { escapeTerminal, jsonForTerminal } from './terminal-escape';
 
-function humanSize(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KB', 'MB', 'GB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
-}
-
-/** `1.3 MB`: sizes as a person reads them. */
+/**
+ * `1.3 MB`: sizes as a person reads them. The HTML report's 1024-based scale, with the KB/MB labels
+ * the CLI has always printed.
+ */
 export function humanBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+  return reportBytes(bytes).replace('iB', 'B');
 }
 
 /** Aligned columns; every cell is escaped first, so widths count what the terminal will show. */
@@ -59,7 +43,7 @@ export function formatOutcomes(outcomes: AnalysisOutcome[]): string {
       d.verdict,
       d.score === null ? '-' : String(d.score),
       d.fileType,
-      humanSize(d.size),
+      humanBytes(d.size),
       d.sha256,
       d.cached ? 'yes' : 'no',
     ]);

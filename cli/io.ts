@@ -71,3 +71,19 @@ export async function exitCodeOf(io: Pick<CliIo, 'stderr'>, body: () => Promise<
     return 1;
   }
 }
+
+/**
+ * A command of cli/commands: `parse` checks what commander handed over, then `run` does the work;
+ * whatever either throws ends as one line and exit 1 (see {@link exitCodeOf}).
+ */
+export function command<Input, Options, Io extends Pick<CliIo, 'stderr'>>(
+  parse: (input: Input) => Options,
+  run: (options: Options, io: Io) => Promise<number>,
+): (input: Input, io: Io) => Promise<number> {
+  return (input, io) => exitCodeOf(io, () => run(parse(input), io));
+}
+
+/** The progress lines a command writes on stderr, escaped; none with `--quiet`. */
+export function progressTo(stderr: Output, quiet = false): (message: string) => void {
+  return quiet ? () => undefined : (message) => stderr.write(`${escapeTerminal(message)}\n`);
+}

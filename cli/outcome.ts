@@ -1,8 +1,9 @@
 import type { SampleAnalysisFailedDetail, VerdictDocument } from '../lambdas/core/contracts/pipeline';
-import type { AnalysisEnd } from '../deployed/analyses';
+import type { AnalysisEnd, AnalysisTarget } from '../deployed/analyses';
 import type { DeployedClients } from '../deployed/clients';
 import { DeployedStackError, UnknownSampleError } from '../deployed/errors';
 import type { DeployedStack } from '../deployed/stack';
+import type { Submission } from '../deployed/submit';
 import { documentFromRecord, readVerdictDocument, readVerdictRecord } from '../deployed/verdicts';
 
 /** How one file's analysis ended, locally or on a deployed stack: what the commands print. */
@@ -13,6 +14,21 @@ export type AnalysisOutcome =
       ok: false;
       failure: SampleAnalysisFailedDetail | { reason: string; error: string; bucket: null; key: string };
     };
+
+/**
+ * What to wait for after an upload: the analysis its `Object Created` event starts, told apart from
+ * others of the same key by its version id (or, on an unversioned bucket, its ETag).
+ */
+export function uploadTarget(upload: Submission): AnalysisTarget {
+  return {
+    bucket: upload.bucket,
+    key: upload.key,
+    versionId: upload.versionId,
+    ...(upload.etag ? { etag: upload.etag } : {}),
+    uploadIds: upload.versionId ? [upload.versionId] : [],
+    startedAt: upload.startedAt,
+  };
+}
 
 /** The failure of an analysis that did not end in a verdict (failed, or still running at the deadline). */
 export function failureOf(

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { ConnectToStack, StackConnection } from '../deployed/stack';
+import { type CliIo, command } from './io';
 
 /** The stack name when neither `--stack` nor `SANDTRAP_STACK` names one: what `bin/app.ts` deploys. */
 export const DEFAULT_STACK_NAME = 'Sandtrap';
@@ -48,4 +49,24 @@ export async function withStack<T>(
   } finally {
     connection.close();
   }
+}
+
+/** A {@link command} that drives a deployed stack: `run` gets the connection its options name. */
+export function stackCommand<Input, Options extends StackOptions, Io extends Pick<CliIo, 'stderr' | 'connect'>>(
+  parse: (input: Input) => Options,
+  run: (options: Options, connection: StackConnection, io: Io) => Promise<number>,
+): (input: Input, io: Io) => Promise<number> {
+  return command(parse, (options, io: Io) =>
+    withStack(io.connect, options, (connection) => run(options, connection, io)),
+  );
+}
+
+/**
+ * Checks the options of a command that can `--wait` with `schema`, then `--timeout` as `waitSeconds`:
+ * a bad option is reported on its own before a bad timeout is looked at.
+ */
+export function parseWaiting<S extends z.ZodType<StackOptions, unknown>>(
+  schema: S,
+): (input: z.input<S> & { timeout?: string }) => z.output<S> & { waitSeconds: number } {
+  return (input) => ({ ...schema.parse(input), waitSeconds: WaitTimeoutSchema.parse(input.timeout) });
 }

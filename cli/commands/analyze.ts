@@ -1,9 +1,8 @@
 import * as z from 'zod';
 import { localConfigFromEnv } from '../config';
 import { formatVerdicts } from '../format';
-import { exitCodeOf, type CliIo } from '../io';
+import { type CliIo, command, progressTo } from '../io';
 import { AnalyzeArgsSchema, analyzeFiles, writeReports } from '../local-analysis';
-import { escapeTerminal } from '../terminal-escape';
 
 /** Every option of `sandtrap analyze`: the files and how to analyse them, then where the results go. */
 export const AnalyzeOptionsSchema = AnalyzeArgsSchema.extend({
@@ -26,16 +25,11 @@ export type AnalyzeOptions = Omit<z.input<typeof AnalyzeOptionsSchema>, 'detonat
  * verdict (the table, or one JSON document per line), progress on stderr. Exits 2 when a file's
  * analysis ends without a verdict.
  */
-export function analyze(
-  input: AnalyzeOptions,
-  io: Pick<CliIo, 'stdout' | 'stderr' | 'env' | 'startPipeline'>,
-): Promise<number> {
-  return exitCodeOf(io, async () => {
-    const options = AnalyzeOptionsSchema.parse(input);
+export const analyze = command(
+  (input: AnalyzeOptions) => AnalyzeOptionsSchema.parse(input),
+  async (options, io: Pick<CliIo, 'stdout' | 'stderr' | 'env' | 'startPipeline'>) => {
     const config = localConfigFromEnv(io.env);
-    const progress = options.quiet
-      ? () => undefined
-      : (message: string) => io.stderr.write(`${escapeTerminal(message)}\n`);
+    const progress = progressTo(io.stderr, options.quiet);
     progress('starting the local pipeline');
     const pipeline = await io.startPipeline({
       config,
@@ -56,5 +50,5 @@ export function analyze(
     } finally {
       await pipeline.stop();
     }
-  });
-}
+  },
+);

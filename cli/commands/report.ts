@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { reportKeys } from '../../lambdas/core/contracts/report-keys';
 import { readReportObject, readVerdictDocument, Sha256ArgSchema } from '../../deployed/verdicts';
 import { localConfigFromEnv } from '../config';
-import { exitCodeOf, type CliIo } from '../io';
+import { type CliIo, command } from '../io';
 import { analyzeFiles, storedHtmlReport } from '../local-analysis';
 import { REPORT_RENDERERS, type ReportFormat } from '../report-format';
 import { StackOptionsSchema, withStack } from '../stack-options';
@@ -28,12 +28,9 @@ export function isLocalFile(target: string): boolean {
  * HTML report written out. From the deployed stack's reports bucket for a sha256; for a local file,
  * analysed first by the local pipeline, exactly as `sandtrap analyze` does.
  */
-export function report(
-  input: ReportOptions,
-  io: Pick<CliIo, 'stdout' | 'stderr' | 'env' | 'connect' | 'startPipeline'>,
-): Promise<number> {
-  return exitCodeOf(io, async () => {
-    const options = ReportOptionsSchema.parse(input);
+export const report = command(
+  (input: ReportOptions) => ReportOptionsSchema.parse(input),
+  async (options, io: Pick<CliIo, 'stdout' | 'stderr' | 'env' | 'connect' | 'startPipeline'>) => {
     const { target } = options;
     const format: ReportFormat = options.json ? 'json' : 'text';
     const writeOutputs = async (html: string) => {
@@ -68,5 +65,5 @@ export function report(
       io.stdout.write(await REPORT_RENDERERS[format]({ document, source, read }));
       return 0;
     });
-  });
-}
+  },
+);

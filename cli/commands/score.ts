@@ -5,7 +5,7 @@ import { parseSettings, type VendorConfig } from '../../lambdas/core/config/runt
 import type { NormalisedScore } from '../../lambdas/core/connector/connector';
 import { VendorIdSchema, type VendorId } from '../../lambdas/core/contracts/pipeline';
 import { CONNECTORS } from '../../lambdas/vendors/registry';
-import { exitCodeOf, type CliIo } from '../io';
+import { type CliIo, command } from '../io';
 import { escapeTerminal, jsonForTerminal } from '../terminal-escape';
 
 /** `sandtrap score <vendor> <report-file>`: the vendor's id and the native report, checked when scored. */
@@ -20,9 +20,9 @@ export type ScoreOptions = z.input<typeof ScoreOptionsSchema>;
  * `sandtrap score`: re-scores a stored native vendor report with that vendor's normalisation and
  * prints verdict, score and the native value.
  */
-export function score(input: ScoreOptions, io: Pick<CliIo, 'stdout' | 'stderr'>): Promise<number> {
-  return exitCodeOf(io, async () => {
-    const options = ScoreOptionsSchema.parse(input);
+export const score = command(
+  (input: ScoreOptions) => ScoreOptionsSchema.parse(input),
+  async (options, io: Pick<CliIo, 'stdout' | 'stderr'>) => {
     const scored = scoreReport(options.vendor, options.file);
     if (options.json) io.stdout.write(`${jsonForTerminal(scored)}\n`);
     else
@@ -30,8 +30,8 @@ export function score(input: ScoreOptions, io: Pick<CliIo, 'stdout' | 'stderr'>)
         `${escapeTerminal(`${scored.vendor}: ${scored.verdict} ${scored.score ?? '-'} (native ${JSON.stringify(scored.native.value)} on ${scored.native.scale})`)}\n`,
       );
     return 0;
-  });
-}
+  },
+);
 
 /** Re-scores a stored native report (JSON, or XML text for WildFire/FireEye) with a vendor's connector. */
 export function scoreReport(vendor: string, file: string): NormalisedScore & { vendor: VendorId } {

@@ -4,11 +4,11 @@ import type { DeployedClients } from '../../deployed/clients';
 import type { DeployedStack } from '../../deployed/stack';
 import { submissionKeys, uploadFile, type Submission } from '../../deployed/submit';
 import { formatVerdicts } from '../format';
-import { exitCodeOf, type CliIo } from '../io';
+import { type CliIo, progressTo } from '../io';
 import { AnalyzeArgsSchema } from '../local-analysis';
-import { documentOf, failureOf, type AnalysisOutcome } from '../outcome';
-import { StackOptionsSchema, WaitTimeoutSchema, withStack } from '../stack-options';
-import { escapeTerminal, jsonForTerminal } from '../terminal-escape';
+import { documentOf, failureOf, uploadTarget, type AnalysisOutcome } from '../outcome';
+import { parseWaiting, StackOptionsSchema, stackCommand } from '../stack-options';
+import { jsonForTerminal } from '../terminal-escape';
 import { formatSubmissions, ProgressBar, submissionJson } from '../upload-format';
 
 /** CLI input of `sandtrap submit`, validated before anything is uploaded. */
@@ -22,64 +22,58 @@ export const SubmitArgsSchema = AnalyzeArgsSchema.extend({
 });
 export type SubmitArgs = z.infer<typeof SubmitArgsSchema>;
 
-/** Every option of `sandtrap submit` but `--timeout`, which is checked after them (see {@link WaitTimeoutSchema}). */
+/** Every option of `sandtrap submit` but `--timeout`, which is checked after them (see {@link parseWaiting}). */
 export const SubmitOptionsSchema = SubmitArgsSchema.extend({
   ...StackOptionsSchema.shape,
   json: z.boolean().optional(),
   quiet: z.boolean().optional(),
 });
-export type SubmitOptions = z.input<typeof SubmitOptionsSchema> & { timeout?: string };
 
 /**
  * `sandtrap submit`: uploads each file to the stack's ingest bucket (the upload starts its
  * analysis) and prints where each went; with `--wait`, waits for the verdicts and prints them
  * instead. Exits 2 when an awaited analysis ends without a verdict.
  */
-export function submit(
-  input: SubmitOptions,
-  io: Pick<CliIo, 'stdout' | 'stderr' | 'now' | 'connect'>,
-): Promise<number> {
-  return exitCodeOf(io, async () => {
-    const options = SubmitOptionsSchema.parse(input);
-    const timeoutSeconds = WaitTimeoutSchema.parse(input.timeout);
+export const submit = stackCommand(
+  parseWaiting(SubmitOptionsSchema),
+  async (options, { clients, stack }, io: Pick<CliIo, 'stdout' | 'stderr' | 'now' | 'connect'>) => {
     const { stdout, stderr } = io;
-    const progress = (message: string) => (options.quiet ? undefined : stderr.write(`${escapeTerminal(message)}\n`));
-    return withStack(io.connect, options, async ({ clients, stack }) => {
-      const keys = submissionKeys(options.files, options.prefix);
-      const submissions: Submission[] = [];
-      for (const [i, file] of options.files.entries()) {
-        const bar = options.quiet ? undefined : new ProgressBar(stderr, file, io.now);
-        try {
-          submissions.push(
-            await uploadFile(clients, stack, file, keys[i] as string, (sent, total) => bar?.update(sent, total)),
-          );
-        } finally {
-          bar?.finish();
-        }
-        const s = submissions[submissions.length - 1] as Submission;
-        // Without --wait the table on stdout says this; with it, stdout only gets the verdicts.
-        if (options.wait)
-          progress(`${file}: s3://${s.bucket}/${s.key} version ${s.versionId ?? '-'} sha256 ${s.sha256}`);
-      }
-      if (!options.wait) {
-        stdout.write(
-          options.json
-            ? submissions.map((s) => `${jsonForTerminal(submissionJson(s))}\n`).join('')
-            : formatSubmissions(submissions),
+    const progress = progressTo(stderr, options.quiet);
+    const keys = submissionKeys(options.files, options.prefix);
+    const submissions: Submission[] = [];
+    for (const [i, file] of options.files.entries()) {
+      const bar = options.quiet ? undefined : new ProgressBar(stderr, file, io.now);
+      try {
+        submissions.push(
+          await uploadFile(clients, stack, file, keys[i] as string, (sent, total) => bar?.update(sent, total)),
         );
-        return 0;
+      } finally {
+        bar?.finish();
       }
-      progress(
-        `waiting for ${submissions.length === 1 ? 'the verdict' : `${submissions.length} verdicts`} (up to ${timeoutSeconds} s)`,
+      const s = submissions[submissions.length - 1] as Submission;
+      // Without --wait the table on stdout says this; with it, stdout only gets the verdicts.
+      if (options.wait) progress(`${file}: s3://${s.bucket}/${s.key} version ${s.versionId ?? '-'} sha256 ${s.sha256}`);
+    }
+    if (!options.wait) {
+      stdout.write(
+        options.json
+          ? submissions.map((s) => `${jsonForTerminal(submissionJson(s))}\n`).join('')
+          : formatSubmissions(submissions),
       );
-      const outcomes = await Promise.all(
-        submissions.map((s) => waitForUpload(clients, stack, s, { timeoutSeconds, progress, now: io.now })),
-      );
-      stdout.write(formatVerdicts(outcomes, options.json ?? false));
-      return outcomes.some((o) => !o.ok) ? 2 : 0;
-    });
-  });
-}
+      return 0;
+    }
+    progress(
+      `waiting for ${submissions.length === 1 ? 'the verdict' : `${submissions.length} verdicts`} (up to ${options.waitSeconds} s)`,
+    );
+    const outcomes = await Promise.all(
+      submissions.map((s) =>
+        waitForUpload(clients, stack, s, { timeoutSeconds: options.waitSeconds, progress, now: io.now }),
+      ),
+    );
+    stdout.write(formatVerdicts(outcomes, options.json ?? false));
+    return outcomes.some((o) => !o.ok) ? 2 : 0;
+  },
+);
 
 /** Waits for one upload's analysis and turns its end into an outcome. */
 async function waitForUpload(
@@ -88,19 +82,10 @@ async function waitForUpload(
   s: Submission,
   wait: { timeoutSeconds: number; progress: (message: string) => void; now: () => number },
 ): Promise<AnalysisOutcome> {
-  const end = await waitForAnalysis(
-    clients,
-    stack,
-    {
-      bucket: s.bucket,
-      key: s.key,
-      versionId: s.versionId,
-      ...(s.etag ? { etag: s.etag } : {}),
-      uploadIds: s.versionId ? [s.versionId] : [],
-      startedAt: s.startedAt,
-    },
-    { timeoutMs: wait.timeoutSeconds * 1000, onNotStarted: wait.progress },
-  );
+  const end = await waitForAnalysis(clients, stack, uploadTarget(s), {
+    timeoutMs: wait.timeoutSeconds * 1000,
+    onNotStarted: wait.progress,
+  });
   if (end.status !== 'verdict') {
     wait.progress(`${s.file}: ${end.status === 'failed' ? `failed (${end.reason})` : 'no verdict in time'}`);
     return { file: s.file, ok: false, failure: failureOf(end, s, wait.now()) };

@@ -7,7 +7,7 @@ import { closeHttpPools } from '../../lambdas/vendors/http';
 import { CONNECTORS } from '../../lambdas/vendors/registry';
 import type { SandtrapConfigInput } from '../../lib/config';
 import { localConfigFromEnv } from '../config';
-import { exitCodeOf, type CliIo } from '../io';
+import { type CliIo, command } from '../io';
 import { escapeTerminal, jsonForTerminal } from '../terminal-escape';
 
 /** One line of `sandtrap vendors`. */
@@ -92,9 +92,9 @@ export const VendorsOptionsSchema = z.object({ json: z.boolean().optional() });
 export type VendorsOptions = z.input<typeof VendorsOptionsSchema>;
 
 /** `sandtrap vendors`: every vendor id, its status here, name and capabilities (a table, or JSON). */
-export function vendors(input: VendorsOptions, io: Pick<CliIo, 'stdout' | 'stderr' | 'env'>): Promise<number> {
-  return exitCodeOf(io, async () => {
-    const options = VendorsOptionsSchema.parse(input);
+export const vendors = command(
+  (input: VendorsOptions) => VendorsOptionsSchema.parse(input),
+  async (options, io: Pick<CliIo, 'stdout' | 'stderr' | 'env'>) => {
     const listing = listVendors(localConfigFromEnv(io.env));
     if (options.json) {
       io.stdout.write(`${jsonForTerminal(listing)}\n`);
@@ -107,8 +107,8 @@ export function vendors(input: VendorsOptions, io: Pick<CliIo, 'stdout' | 'stder
     );
     io.stdout.write(`${'ID'.padEnd(9)} ${'STATUS'.padEnd(12)} ${'NAME'.padEnd(40)} CAPABILITIES\n${rows.join('\n')}\n`);
     return 0;
-  });
-}
+  },
+);
 
 /** `sandtrap vendors check [id]`: which vendor to check (all configured ones without it), and how to print. */
 export const VendorsCheckOptionsSchema = z.object({ id: z.string().optional(), json: z.boolean().optional() });
@@ -118,12 +118,9 @@ export type VendorsCheckOptions = z.input<typeof VendorsCheckOptionsSchema>;
  * `sandtrap vendors check`: runs each configured vendor's availability check (or one vendor's) and
  * prints the outcomes. Exits 1 when no vendor is configured, 2 when a check fails.
  */
-export function vendorsCheck(
-  input: VendorsCheckOptions,
-  io: Pick<CliIo, 'stdout' | 'stderr' | 'env'>,
-): Promise<number> {
-  return exitCodeOf(io, async () => {
-    const options = VendorsCheckOptionsSchema.parse(input);
+export const vendorsCheck = command(
+  (input: VendorsCheckOptions) => VendorsCheckOptionsSchema.parse(input),
+  async (options, io: Pick<CliIo, 'stdout' | 'stderr' | 'env'>) => {
     const checks = await checkVendors(localConfigFromEnv(io.env), options.id, io.env);
     if (checks.length === 0) throw new Error('no vendor is configured (set SANDTRAP_<VENDOR>_URL)');
     if (options.json) io.stdout.write(`${jsonForTerminal(checks)}\n`);
@@ -132,5 +129,5 @@ export function vendorsCheck(
         `${checks.map((c) => escapeTerminal(`${c.id.padEnd(9)} ${c.ok ? 'ok  ' : 'FAIL'} ${c.detail} (${c.ms} ms)`)).join('\n')}\n`,
       );
     return checks.some((c) => !c.ok) ? 2 : 0;
-  });
-}
+  },
+);

@@ -130,32 +130,26 @@ describe('the analyze command with injected IO', () => {
     return { seen, startPipeline };
   }
 
-  it('rejects a missing file and a bad --detonator with one line, exit 1, before starting the pipeline', async () => {
-    const { seen, startPipeline } = failingPipeline();
-    expect(await runCommand(analyze, { files: ['no-such-file.bin'] }, { startPipeline })).toEqual({
-      code: 1,
-      stdout: '',
-      stderr: 'sandtrap: no-such-file.bin: not a readable file\n',
-    });
-    expect(await runCommand(analyze, { files: ['README.md'], detonator: 'vm' }, { startPipeline })).toEqual({
-      code: 1,
-      stdout: '',
-      stderr: 'sandtrap: --detonator takes auto, host, docker or none\n',
-    });
-    expect(seen.started).toEqual([]);
-  });
-
-  it('rejects a bad vendor setting of the injected environment before starting the pipeline', async () => {
-    const { seen, startPipeline } = failingPipeline();
-    const result = await runCommand(
-      analyze,
+  it.each([
+    ['a missing file', { files: ['no-such-file.bin'] }, {}, 'no-such-file.bin: not a readable file'],
+    [
+      'a bad --detonator',
+      { files: ['README.md'], detonator: 'vm' },
+      {},
+      '--detonator takes auto, host, docker or none',
+    ],
+    [
+      'a bad vendor setting of the injected environment',
       { files: ['README.md'] },
-      { startPipeline, env: { SANDTRAP_CAPE_URL: 'http://127.0.0.1:9/', SANDTRAP_CAPE_OPTIONS: '[1]' } },
-    );
-    expect(result).toEqual({
+      { SANDTRAP_CAPE_URL: 'http://127.0.0.1:9/', SANDTRAP_CAPE_OPTIONS: '[1]' },
+      'SANDTRAP_CAPE_OPTIONS must be a JSON object of strings, numbers and booleans',
+    ],
+  ])('rejects %s with one line, exit 1, before starting the pipeline', async (_, options, env, message) => {
+    const { seen, startPipeline } = failingPipeline();
+    expect(await runCommand(analyze, options, { startPipeline, env })).toEqual({
       code: 1,
       stdout: '',
-      stderr: 'sandtrap: SANDTRAP_CAPE_OPTIONS must be a JSON object of strings, numbers and booleans\n',
+      stderr: `sandtrap: ${message}\n`,
     });
     expect(seen.started).toEqual([]);
   });

@@ -19,14 +19,15 @@ const sandtrap = (
     env: { ...process.env, ...env },
   }).catch((e) => e as { code: number; stdout: string; stderr: string });
 
-describe('sandtrap vendors', () => {
-  const cape = new CapeEmulator({ clock: systemClock, token: 'secret-token' });
-  let env: Record<string, string>;
-  beforeAll(async () => {
-    env = { SANDTRAP_CAPE_URL: await cape.start(), SANDTRAP_CAPE_API_KEY: 'secret-token' };
-  });
-  afterAll(() => cape.stop());
+// One CAPE emulator, configured by `env`, for the command line and the injected-IO tests alike.
+const cape = new CapeEmulator({ clock: systemClock, token: 'secret-token' });
+let env: Record<string, string>;
+beforeAll(async () => {
+  env = { SANDTRAP_CAPE_URL: await cape.start(), SANDTRAP_CAPE_API_KEY: 'secret-token' };
+});
+afterAll(() => cape.stop());
 
+describe('sandtrap vendors', () => {
   it('lists every vendor id with its connector and whether it is configured', async () => {
     const { stdout } = await sandtrap(['vendors', '--json'], env);
     const listing = JSON.parse(stdout) as {
@@ -53,13 +54,6 @@ describe('sandtrap vendors', () => {
 });
 
 describe('the vendors commands with injected IO', () => {
-  const cape = new CapeEmulator({ clock: systemClock, token: 'secret-token' });
-  let env: Record<string, string>;
-  beforeAll(async () => {
-    env = { SANDTRAP_CAPE_URL: await cape.start(), SANDTRAP_CAPE_API_KEY: 'secret-token' };
-  });
-  afterAll(() => cape.stop());
-
   it('lists every vendor as a table, configured by the injected environment only', async () => {
     const none = await runCommand(vendors, {}, {});
     expect(none.code).toBe(0);

@@ -9,6 +9,7 @@ import { waitForAnalysis, type AnalysisEnd } from '../../deployed/analyses';
 import { createDeployedClients, destroyDeployedClients, type DeployedClients } from '../../deployed/clients';
 import type { DeployedStack } from '../../deployed/stack';
 import { uploadFile, type Submission } from '../../deployed/submit';
+import { uploadTarget } from '../../cli/outcome';
 import { createE2eClients, destroyE2eClients, type E2eClients } from './harness/aws';
 import type { E2eContext } from './harness/context';
 import { EventInbox } from './harness/sqs';
@@ -107,21 +108,7 @@ describe.skipIf(!provided)(
         uploads.push(doomed);
 
         const ends: AnalysisEnd[] = await Promise.all(
-          uploads.map((u) =>
-            waitForAnalysis(
-              deployed,
-              stack,
-              {
-                bucket: u.bucket,
-                key: u.key,
-                versionId: u.versionId,
-                ...(u.etag ? { etag: u.etag } : {}),
-                uploadIds: u.versionId ? [u.versionId] : [],
-                startedAt: u.startedAt,
-              },
-              { timeoutMs: 150_000 },
-            ),
-          ),
+          uploads.map((u) => waitForAnalysis(deployed, stack, uploadTarget(u), { timeoutMs: 150_000 })),
         );
         const story = ends
           .map((end, i) => `${uploads[i]?.key}: ${end.status}${end.status === 'failed' ? ` (${end.reason})` : ''}`)
