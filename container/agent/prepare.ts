@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { ArchiveMember, PreparationMethod } from '../../lambdas/core/contracts/detonation-report';
 import { byProgramName, detectFileType, shebangProgram } from '../../lambdas/core/triage/file-type';
 import { archiveKind, extractArchive, type ExtractedMember } from './archive';
-import { sweepUid, tool } from './run';
+import { dropTo, sweepUid, tool } from './run';
 
 /**
  * Turns a downloaded sample into programs to run: an ELF runs as it is, a script under the
@@ -107,11 +107,7 @@ async function compileC(
       '--fsize=67108864',
       '--',
       tool('setpriv'),
-      `--reuid=${owner.uid}`,
-      `--regid=${owner.gid}`,
-      '--clear-groups',
-      '--no-new-privs',
-      '--inh-caps=-all',
+      ...dropTo(owner.uid, owner.gid),
       '--',
       tool('env'),
       '-i',

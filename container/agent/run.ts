@@ -81,6 +81,21 @@ export interface RunResult {
   exitStatus: number | null;
 }
 
+/**
+ * setpriv's options that run what follows as `uid` (and `gid`) with nothing left of root: no
+ * supplementary groups, no capabilities inherited or obtainable, and no gaining privileges by exec.
+ */
+export function dropTo(uid: number, gid: number = uid): string[] {
+  return [
+    `--reuid=${uid}`,
+    `--regid=${gid}`,
+    '--clear-groups',
+    '--no-new-privs',
+    '--inh-caps=-all',
+    '--bounding-set=-all',
+  ];
+}
+
 /** Applied limits, derived from the configuration. */
 export function limitsFor(config: AgentConfig, timeoutSeconds: number) {
   const cpus = Math.min(config.cpuLimit, availableParallelism());
@@ -330,16 +345,7 @@ export async function runSandboxed(spec: RunSpec): Promise<RunResult> {
   ];
   const pinned = limits.cpus < availableParallelism() ? Math.max(1, Math.ceil(limits.cpus)) : null;
   if (pinned) wrappers.push([tool('taskset'), '-c', cpuList(pinned)]);
-  wrappers.push([
-    tool('setpriv'),
-    `--reuid=${uid}`,
-    `--regid=${uid}`,
-    '--clear-groups',
-    '--no-new-privs',
-    '--inh-caps=-all',
-    '--bounding-set=-all',
-    '--',
-  ]);
+  wrappers.push([tool('setpriv'), ...dropTo(uid), '--']);
   wrappers.push([
     tool('env'),
     '-i',

@@ -75,27 +75,34 @@ function octal(value: number, width: number): string {
   return `${value.toString(8).padStart(width - 1, '0')}\0`;
 }
 
+/**
+ * One ustar header block with a valid checksum. `sizeField` is the 12-byte size field as written:
+ * a well-formed octal number normally, anything a hostile writer chooses otherwise.
+ */
+function tarHeader(name: string, sizeField: Buffer, type: string, linkname = '', mode = 0o644): Buffer {
+  const h = Buffer.alloc(512);
+  h.write(name.slice(0, 100), 0, 'utf8');
+  h.write(octal(mode, 8), 100);
+  h.write(octal(0, 8), 108);
+  h.write(octal(0, 8), 116);
+  sizeField.copy(h, 124, 0, 12);
+  h.write(octal(0, 12), 136);
+  h.write('        ', 148);
+  h.write(type, 156);
+  h.write(linkname, 157);
+  h.write('ustar\0', 257);
+  h.write('00', 263);
+  let sum = 0;
+  for (const byte of h) sum += byte;
+  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+  return h;
+}
+
 /** A ustar archive; names longer than 100 bytes get a GNU long-name record. */
 export function makeTar(entries: TarEntry[]): Buffer {
   const blocks: Buffer[] = [];
-  const header = (name: string, size: number, type: string, linkname = '', mode = 0o644) => {
-    const h = Buffer.alloc(512);
-    h.write(name.slice(0, 100), 0, 'utf8');
-    h.write(octal(mode, 8), 100);
-    h.write(octal(0, 8), 108);
-    h.write(octal(0, 8), 116);
-    h.write(octal(size, 12), 124);
-    h.write(octal(0, 12), 136);
-    h.write('        ', 148);
-    h.write(type, 156);
-    h.write(linkname, 157);
-    h.write('ustar\0', 257);
-    h.write('00', 263);
-    let sum = 0;
-    for (const byte of h) sum += byte;
-    h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-    return h;
-  };
+  const header = (name: string, size: number, type: string, linkname = '', mode = 0o644) =>
+    tarHeader(name, Buffer.from(octal(size, 12), 'latin1'), type, linkname, mode);
   const pad = (data: Buffer) => Buffer.concat([data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
   for (const entry of entries) {
     const data = entry.data ?? Buffer.alloc(0);
@@ -123,21 +130,7 @@ export function makeTar(entries: TarEntry[]): Buffer {
  * and a valid checksum: what a hostile writer produces to make a lax reader compute with NaN.
  */
 export function tarHeaderWithRawSize(name: string, sizeField: string | Buffer, type = '0'): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(name.slice(0, 100), 0, 'utf8');
-  h.write(octal(0o644, 8), 100);
-  h.write(octal(0, 8), 108);
-  h.write(octal(0, 8), 116);
-  (typeof sizeField === 'string' ? Buffer.from(sizeField, 'latin1') : sizeField).copy(h, 124, 0, 12);
-  h.write(octal(0, 12), 136);
-  h.write('        ', 148);
-  h.write(type, 156);
-  h.write('ustar\0', 257);
-  h.write('00', 263);
-  let sum = 0;
-  for (const byte of h) sum += byte;
-  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  return h;
+  return tarHeader(name, typeof sizeField === 'string' ? Buffer.from(sizeField, 'latin1') : sizeField, type);
 }
 
 /** `copies` gzip members of `chunk` zeros, concatenated: small on disk, `copies × chunk` bytes once expanded. */

@@ -9,7 +9,7 @@ import { DETONATION_TASK_SETTINGS, type DetonationTaskSettings } from '../../lib
 import { dockerEngineAnswers, ensureDetonationImage } from '../../local/detonation/image';
 import { DEFAULT_WORK_ROOT } from '../../container/agent/detonate';
 import { processesOfUid } from '../../container/agent/procfs';
-import { PROCESS_LIMIT, sweepUid } from '../../container/agent/run';
+import { dropTo, PROCESS_LIMIT, sweepUid } from '../../container/agent/run';
 import { leaseSandboxUser } from '../../container/agent/sandbox-user';
 import { BOX_PATHS, dockerDetonator, dockerRunArgs, SANDBOX_UID_ENV } from '../../local/detonation/docker-detonator';
 import { hostDetonator, selectDetonator } from '../../local/detonation/select';
@@ -248,15 +248,7 @@ describe.skipIf(!engine && !required)('the Docker detonator with the detonation 
       const other = await leaseSandboxUser(join(DEFAULT_WORK_ROOT, 'uids'));
       const holder = spawn(
         'setpriv',
-        [
-          `--reuid=${other.uid}`,
-          `--regid=${other.uid}`,
-          '--clear-groups',
-          '--',
-          '/bin/sh',
-          '-c',
-          `for i in $(seq ${PROCESS_LIMIT}); do sleep 120 & done; wait`,
-        ],
+        [...dropTo(other.uid), '--', '/bin/sh', '-c', `for i in $(seq ${PROCESS_LIMIT}); do sleep 120 & done; wait`],
         { stdio: 'ignore', detached: true },
       );
       try {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { dropTo } from '../../container/agent/run';
 import { LoopbackRecorder } from './loopback-recorder';
 import { ensureGuard, type GuardMode, guardArguments } from '../../container/agent/guard';
 
@@ -83,12 +84,7 @@ export function guardedCommand(
       resolv: null,
     }),
     'setpriv',
-    `--reuid=${PROBE_UID}`,
-    `--regid=${PROBE_UID}`,
-    '--clear-groups',
-    '--no-new-privs',
-    '--inh-caps=-all',
-    '--bounding-set=-all',
+    ...dropTo(PROBE_UID),
     '--',
     ...command,
   ];
