@@ -99,6 +99,15 @@ export async function scanProcesses(): Promise<ProcessEntry[]> {
   return out;
 }
 
+/** A file of /proc/<pid>, or null when the process is gone (or never let us read it). */
+async function procText(pid: number, file: string): Promise<string | null> {
+  try {
+    return await readFile(`/proc/${pid}/${file}`, 'latin1');
+  } catch {
+    return null;
+  }
+}
+
 /** CPU seconds of one process (all its threads, live and ended) and of its reaped children. */
 export interface CpuTimes {
   own: number;
@@ -107,12 +116,8 @@ export interface CpuTimes {
 
 /** The CPU times in /proc/<pid>/stat, or null when the process is gone or the line does not parse. */
 export async function readCpuTimes(pid: number): Promise<CpuTimes | null> {
-  let stat: string;
-  try {
-    stat = await readFile(`/proc/${pid}/stat`, 'latin1');
-  } catch {
-    return null;
-  }
+  const stat = await procText(pid, 'stat');
+  if (stat === null) return null;
   // Fields after the command name, which may itself contain spaces and parentheses.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const [utime, stime, cutime, cstime] = [fields[11], fields[12], fields[13], fields[14]].map(natural);
@@ -126,12 +131,8 @@ export async function readCpuTimes(pid: number): Promise<CpuTimes | null> {
  * smaps_rollup cannot be read (then the caller falls back to the resident size).
  */
 export async function readPssBytes(pid: number): Promise<number | null> {
-  let rollup: string;
-  try {
-    rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'latin1');
-  } catch {
-    return null;
-  }
+  const rollup = await procText(pid, 'smaps_rollup');
+  if (rollup === null) return null;
   const match = /\nPss:\s+(\d{1,15}) kB/.exec(rollup);
   return match ? Number(match[1]) * 1024 : null;
 }

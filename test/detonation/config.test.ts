@@ -8,6 +8,7 @@ import {
 } from '../../lambdas/core/contracts/agent-config';
 import { onAws } from '../../container/agent';
 import { scoreBehavior, emptyBehavior } from '../../container/agent/report';
+import { BAND_EDGES } from '../fixtures/bands';
 
 const local = { allowInternet: false };
 
@@ -111,15 +112,8 @@ describe('score and verdict', () => {
   });
 
   it('bands scores 0–39 benign, 40–69 suspicious, 70–100 malicious, null unknown', () => {
-    expect([0, 39, 40, 69, 70, 100, null].map(verdictOfScore)).toEqual([
-      'benign',
-      'benign',
-      'suspicious',
-      'suspicious',
-      'malicious',
-      'malicious',
-      'unknown',
-    ]);
+    expect(BAND_EDGES.map(([score]) => verdictOfScore(score))).toEqual(BAND_EDGES.map(([, verdict]) => verdict));
+    expect(verdictOfScore(null)).toBe('unknown');
   });
 
   it('combines indicators: one high is suspicious, two are malicious, lows alone stay benign', () => {

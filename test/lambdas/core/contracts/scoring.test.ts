@@ -8,6 +8,7 @@ import {
   VerdictPolicySchema,
 } from '../../../../lambdas/core/contracts/scoring';
 import type { EngineResult } from '../../../../lambdas/core/contracts/pipeline';
+import { BAND_EDGES } from '../../../fixtures/bands';
 
 describe('verdict policy', () => {
   const policy = parseSettings({}).policy;
@@ -19,14 +20,7 @@ describe('verdict policy', () => {
   });
 
   it('bands scores 0–39 benign, 40–69 suspicious, 70–100 malicious', () => {
-    expect([0, 39, 40, 69, 70, 100].map((s) => bandOf(s, policy))).toEqual([
-      'benign',
-      'benign',
-      'suspicious',
-      'suspicious',
-      'malicious',
-      'malicious',
-    ]);
+    expect(BAND_EDGES.map(([score]) => bandOf(score, policy))).toEqual(BAND_EDGES.map(([, verdict]) => verdict));
   });
 
   it('takes the highest score by default', () => {
