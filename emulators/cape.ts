@@ -48,8 +48,8 @@ export class CapeEmulator extends BaseEmulator<CapeEmulatorOptions> {
     this.malscoreFor = options.malscore ?? markerMalscore;
   }
 
-  /** Number of files submitted so far. */
-  get submissions(): number {
+  /** Tasks held now: CAPE deletes tasks, and a deleted one no longer counts. */
+  override get submissions(): number {
     return this.tasks.size;
   }
 

@@ -78,10 +78,6 @@ export class CuckooEmulator extends BaseEmulator<CuckooEmulatorOptions> {
     super(options, { apiPath: '/', credentials: options.token });
   }
 
-  get submissions(): number {
-    return this.nextId - 1;
-  }
-
   private state(task: Task): TaskState {
     const { phase, startedAt, runEnd } = this.timeline(task.submittedAt, task.timeout);
     if (phase === 'queued') return { status: 'pending', startedOn: null, completedOn: null, errors: [] };
@@ -148,6 +144,7 @@ export class CuckooEmulator extends BaseEmulator<CuckooEmulatorOptions> {
         score: (this.options.score ?? markerCuckooScore)(received.content),
         outcome: fault === 'failed-analysis' ? 'failed-analysis' : fault === 'unsupported' ? 'unsupported' : 'ok',
       });
+      this.accepted();
       return { body: { task_id: id } };
     }
     if (req.method === 'GET' && path === '/tasks/list') {

@@ -96,10 +96,6 @@ export class FalconEmulator extends BaseEmulator<FalconEmulatorOptions> {
     super(options, { apiPath: '/api/v2/', credentials: options.apiKey });
   }
 
-  get submissions(): number {
-    return this.jobs.size;
-  }
-
   private state(job: Job): 'IN_QUEUE' | 'IN_PROGRESS' | 'SUCCESS' | 'ERROR' {
     const { phase } = this.timeline(job.submittedAt, job.runSeconds);
     if (phase === 'queued') return 'IN_QUEUE';
@@ -219,6 +215,7 @@ export class FalconEmulator extends BaseEmulator<FalconEmulatorOptions> {
       failed: fault === 'failed-analysis',
     };
     this.jobs.set(job.jobId, job);
+    this.accepted();
     return {
       status: 201,
       body: {

@@ -112,10 +112,6 @@ export class FireeyeEmulator extends BaseEmulator<FireeyeEmulatorOptions> {
     return this.sessions.size;
   }
 
-  get submissions(): number {
-    return this.submissionsById.size;
-  }
-
   private state(submission: Submission): 'queued' | 'running' | 'done' | 'failed' {
     const { phase } = this.timeline(submission.submittedAt, submission.runSeconds);
     if (phase === 'queued' || phase === 'running') return phase;
@@ -256,6 +252,7 @@ export class FireeyeEmulator extends BaseEmulator<FireeyeEmulatorOptions> {
       verdict: markerVerdict(received.content),
       failed: fault === 'failed-analysis',
     });
+    this.accepted();
     // v1.x answers one object (sandboxapi's fixture); v2.0.0 and MVX a list.
     return json(this.family === 'classic' && this.options.version !== 'v2.0.0' ? { ID: Number(id) } : [{ ID: id }]);
   }

@@ -63,7 +63,8 @@ export class JoeEmulator extends BaseEmulator<JoeEmulatorOptions> {
     super(options, { apiPath: '/api/', credentials: options.apiKey, options: { acceptTac: true } });
   }
 
-  get submissions(): number {
+  /** Submissions held now: Joe deletes submissions, and a deleted one no longer counts. */
+  override get submissions(): number {
     return this.bySubmission.size;
   }
 

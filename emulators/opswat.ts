@@ -67,10 +67,6 @@ export class OpswatEmulator extends BaseEmulator<OpswatEmulatorOptions> {
     super(options, { apiPath: '/api/', credentials: options.apiKey });
   }
 
-  get submissions(): number {
-    return this.flows.size;
-  }
-
   /** Whether a flow was submitted as private. */
   isPrivate(flowId: string): boolean | undefined {
     return this.flows.get(flowId)?.isPrivate;
@@ -130,6 +126,7 @@ export class OpswatEmulator extends BaseEmulator<OpswatEmulatorOptions> {
       failed: fault === 'failed-analysis',
     };
     this.flows.set(flow.flowId, flow);
+    this.accepted();
     return { body: { flow_id: flow.flowId, priority: { applied: 100, max_possible: 100 } } };
   }
 

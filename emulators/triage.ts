@@ -61,7 +61,8 @@ export class TriageEmulator extends BaseEmulator<TriageEmulatorOptions> {
     super(options, { apiPath: '/api/v0/', credentials: options.apiKey });
   }
 
-  get submissions(): number {
+  /** Samples held now: Triage deletes samples, and a deleted one no longer counts. */
+  override get submissions(): number {
     return this.samples.size;
   }
 

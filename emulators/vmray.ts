@@ -94,10 +94,6 @@ export class VmrayEmulator extends BaseEmulator<VmrayEmulatorOptions> {
     super(options, { apiPath: '/rest/', credentials: options.apiKey });
   }
 
-  get submissions(): number {
-    return this.submissionsById.size;
-  }
-
   private finishedAt(submission: Submission): number {
     if (submission.cached) return submission.createdAt;
     return this.timeline(submission.createdAt, submission.runSeconds).reportedAt;
@@ -222,6 +218,7 @@ export class VmrayEmulator extends BaseEmulator<VmrayEmulatorOptions> {
     const jobs = refusal || known ? [] : ANALYSES[sample.verdict].map((planned) => ({ planned, jobId: this.nextId++ }));
     if (!refusal) {
       this.submissionsById.set(submission.id, submission);
+      this.accepted();
       if (!submission.failed) {
         for (const { planned, jobId } of jobs) {
           this.analyses.push({

@@ -47,14 +47,9 @@ const MALWARE_WORD: Record<number, string> = { 0: 'no', 1: 'yes', 2: 'grayware',
 export class WildfireEmulator extends BaseEmulator<WildfireEmulatorOptions> {
   readonly vendor = 'wildfire' as const;
   private readonly samples = new Map<string, Sample>();
-  private uploads = 0;
 
   constructor(options: WildfireEmulatorOptions) {
     super(options, { apiPath: '/publicapi/', credentials: options.apiKey });
-  }
-
-  get submissions(): number {
-    return this.uploads;
   }
 
   /** The verdict code a sample has at the current time: −100 until its report is written. */
@@ -120,7 +115,7 @@ export class WildfireEmulator extends BaseEmulator<WildfireEmulatorOptions> {
     if (fault === 'oversize' || file.size > (this.options.maxSampleSize ?? 100 * 1024 * 1024))
       return errorAnswer(413, 'Request Entity Too Large');
     const received = await this.receive(file);
-    this.uploads++;
+    this.accepted();
     // WildFire knows a sample once: uploading it again returns the same record and keeps its verdict.
     const sample: Sample = this.samples.get(received.sha256) ?? {
       ...received,

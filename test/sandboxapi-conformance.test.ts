@@ -89,6 +89,16 @@ async function cycle(vendor: VendorId, extra: Record<string, unknown> = {}): Pro
 
 const stepOf = (result: Cycle, name: string) => result.steps.find((s) => s.step === name);
 
+/** A test that runs sandboxapi's cycle against the `vendor` emulator, then checks what the cycle did. */
+function itCycles(
+  title: string,
+  vendor: VendorId,
+  check: (result: Cycle) => void,
+  extra: Record<string, unknown> = {},
+) {
+  runIt(title, async () => check(await cycle(vendor, extra)), 60_000);
+}
+
 describe('the reference client sandboxapi 1.7.1 against our emulators', () => {
   runIt.each(['falcon', 'fireeye', 'wildfire', 'triage'] as const)(
     'runs its whole cycle against the %s emulator: is_available, analyze, check, report, score',
@@ -105,32 +115,30 @@ describe('the reference client sandboxapi 1.7.1 against our emulators', () => {
     60_000,
   );
 
-  runIt(
+  itCycles(
     'runs its whole cycle against an anonymous Cuckoo, counting `completed` as done (its known bug)',
-    async () => {
-      const result = await cycle('cuckoo');
+    'cuckoo',
+    (result) => {
       expect(result.completed).toBe(true);
       expect(stepOf(result, 'is_available')?.value).toBe(true);
       expect(typeof result.score).toBe('number');
     },
-    60_000,
   );
 
-  runIt(
+  itCycles(
     'calls VMRay down with a non-admin key (403 from /rest/system_info, its known bug), yet completes the rest',
-    async () => {
-      const result = await cycle('vmray');
+    'vmray',
+    (result) => {
       expect(stepOf(result, 'is_available')).toMatchObject({ ok: true, value: false });
       expect(result.completed).toBe(true);
       expect(result.score).toBeGreaterThan(0);
     },
-    60_000,
   );
 
-  runIt(
+  itCycles(
     'never finishes against Joe: it polls analysis/info with the submission id as a webid (its known bug)',
-    async () => {
-      const result = await cycle('joe', { polls: 8, interval: 0.2 });
+    'joe',
+    (result) => {
       const analyze = stepOf(result, 'analyze');
       expect(analyze?.ok).toBe(true);
       const checks = result.steps.filter((s) => s.step === 'check');
@@ -138,24 +146,23 @@ describe('the reference client sandboxapi 1.7.1 against our emulators', () => {
       expect(checks.filter((s) => s.ok).every((s) => s.value === false)).toBe(true);
       expect(result.completed).toBe(false);
     },
-    60_000,
+    { polls: 8, interval: 0.2 },
   );
 
-  runIt(
+  itCycles(
     'cannot drive CAPEv2 apiv2: no trailing slashes, so is_available is false and analyze reads an HTML 404',
-    async () => {
-      const result = await cycle('cape');
+    'cape',
+    (result) => {
       expect(stepOf(result, 'is_available')).toMatchObject({ ok: true, value: false });
       expect(stepOf(result, 'analyze')).toMatchObject({ ok: false, error: 'JSONDecodeError' });
       expect(result.completed).toBe(false);
     },
-    60_000,
   );
 
-  runIt(
+  itCycles(
     'cannot be pointed at a MetaDefender Sandbox: OpswatAPI 1.7.1 takes no URL (it targets MetaDefender Cloud v4)',
-    async () => {
-      const result = await cycle('opswat');
+    'opswat',
+    (result) => {
       expect(result.steps).toEqual([
         expect.objectContaining({
           step: 'construct',
@@ -165,6 +172,5 @@ describe('the reference client sandboxapi 1.7.1 against our emulators', () => {
         }),
       ]);
     },
-    60_000,
   );
 });

@@ -47,20 +47,23 @@ export const REPORT_CONTENT_TYPES = {
 } as const;
 export type ReportFormat = keyof typeof REPORT_CONTENT_TYPES;
 
-/** The report is ready to fetch. */
-export function ready(state: string): ItemStatus {
-  return { done: true, failed: false, state };
-}
+/** The statuses a connector's `status()` answers with, one builder for each way a poll can end or go on. */
+export const itemStatus = {
+  /** The report is ready to fetch. */
+  ready(state: string): ItemStatus {
+    return { done: true, failed: false, state };
+  },
 
-/** The analysis is still in the works; `pollAfterSeconds` when the vendor (or its task times) gives an estimate. */
-export function inProgress(state: string, pollAfterSeconds?: number): ItemStatus {
-  return { done: false, failed: false, state, ...(pollAfterSeconds !== undefined ? { pollAfterSeconds } : {}) };
-}
+  /** The analysis is still in the works; `pollAfterSeconds` when the vendor (or its task times) gives an estimate. */
+  inProgress(state: string, pollAfterSeconds?: number): ItemStatus {
+    return { done: false, failed: false, state, ...(pollAfterSeconds !== undefined ? { pollAfterSeconds } : {}) };
+  },
 
-/** The vendor ended the analysis without a report, for `reason`. */
-export function failedAnalysis(state: string, reason: string): ItemStatus {
-  return { done: false, failed: true, state, reason };
-}
+  /** The vendor ended the analysis without a report, for `reason`. */
+  failedAnalysis(state: string, reason: string): ItemStatus {
+    return { done: false, failed: true, state, reason };
+  },
+};
 
 /** A connector's registry entry: what it is called, what it can do beyond the interface, and its class. */
 export function registryEntry<Id extends VendorId>(

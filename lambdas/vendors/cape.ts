@@ -5,9 +5,9 @@ import type { ConnectorContext, ItemStatus, NativeReport, NormalisedScore, Sampl
 import {
   BadResponseError,
   bandedScore,
-  failedAnalysis,
   type HttpRequest,
   ItemNotFoundError,
+  itemStatus,
   jsonOrUndefined,
   peekBody,
   QuotaExceededError,
@@ -66,7 +66,7 @@ export class CapeConnector extends CuckooFamilyConnector<'cape'> {
 
   protected failure(task: FamilyTask): ItemStatus {
     const reason = task.errors?.length ? JSON.stringify(task.errors).slice(0, 300) : `CAPE task ${task.status}`;
-    return failedAnalysis(task.status, reason);
+    return itemStatus.failedAnalysis(task.status, reason);
   }
 
   async report(itemId: string): Promise<NativeReport> {

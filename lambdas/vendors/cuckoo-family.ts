@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import type { VendorId } from '../core/contracts/pipeline';
 import type { ItemStatus } from '../core/connector/connector';
-import { BaseConnector, inProgress, ready } from './base-connector';
+import { BaseConnector, itemStatus } from './base-connector';
 
 /**
  * Cuckoo and CAPE write naive `YYYY-MM-DD HH:MM:SS` timestamps in the sandbox host's UTC; read them as
@@ -72,7 +72,7 @@ export abstract class CuckooFamilyConnector<Id extends VendorId> extends BaseCon
   async status(itemId: string): Promise<ItemStatus> {
     const task = await this.task(itemId);
     const state = task.status;
-    if (state === 'reported') return ready(state);
+    if (state === 'reported') return itemStatus.ready(state);
     if (this.failedStates.has(state)) return this.failure(task);
     const pollAfterSeconds = taskPollHint({
       state,
@@ -81,6 +81,6 @@ export abstract class CuckooFamilyConnector<Id extends VendorId> extends BaseCon
       processingSeconds: this.processingSeconds(),
       now: this.clock.now(),
     });
-    return inProgress(state, pollAfterSeconds);
+    return itemStatus.inProgress(state, pollAfterSeconds);
   }
 }

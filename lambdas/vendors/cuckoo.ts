@@ -4,11 +4,10 @@ import { CuckooFamilyConnector, type FamilyTask, TASK_OPTIONS, TaskView } from '
 import type { ConnectorContext, ItemStatus, NativeReport, NormalisedScore, SampleSource } from './kit';
 import {
   bandedScore,
-  errorBodyText,
-  errorMapping,
-  failedAnalysis,
-  type ReportFormat,
+  itemStatus,
+  jsonErrorMapping,
   registryEntry,
+  type ReportFormat,
   statusIs,
   stringField,
   UnsupportedFileError,
@@ -85,7 +84,10 @@ export class CuckooConnector extends CuckooFamilyConnector<'cuckoo'> {
     const errors = (task.errors ?? []).map((e) => (typeof e === 'string' ? e : JSON.stringify(e)));
     const unsupported = errors.find((e) => NO_PACKAGE.test(e));
     if (unsupported) throw new UnsupportedFileError('cuckoo', `task ${task.id}: ${unsupported}`);
-    return failedAnalysis(task.status, errors.length ? errors.join('; ').slice(0, 300) : `Cuckoo task ${task.status}`);
+    return itemStatus.failedAnalysis(
+      task.status,
+      errors.length ? errors.join('; ').slice(0, 300) : `Cuckoo task ${task.status}`,
+    );
   }
 
   /** The JSON report (`tasks/report/{id}/json`), streamed. */
@@ -129,7 +131,7 @@ export class CuckooConnector extends CuckooFamilyConnector<'cuckoo'> {
  * a gateway's quota rather than its rate limit (Cuckoo itself has neither). Its errors are
  * `{"message": "..."}`.
  */
-const cuckooStatusError = errorMapping('cuckoo', (body) => errorBodyText(body, stringField('message')), [
+const cuckooStatusError = jsonErrorMapping('cuckoo', stringField('message'), [
   ['not-found', statusIs(404), 'not found'],
   ['too-large', statusIs(413), 'request entity too large'],
   ['quota', (status, message) => status === 429 && /quota/i.test(message)],

@@ -90,3 +90,15 @@ export function errorMapping(
     return new MEANINGS[rule[0]](vendor, message || (rule[2] ?? ''));
   };
 }
+
+/**
+ * The error mapping of a vendor whose error bodies are JSON: the message is what `read` finds in the
+ * JSON, else the body as text (see {@link errorBodyText}); then the rules decide as in {@link errorMapping}.
+ */
+export function jsonErrorMapping(
+  vendor: VendorId,
+  read: (json: unknown) => string | undefined,
+  rules: readonly ErrorRule[],
+): (status: number, body: string) => VendorError | undefined {
+  return errorMapping(vendor, (body) => errorBodyText(body, read), rules);
+}

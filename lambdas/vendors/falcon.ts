@@ -3,13 +3,10 @@ import { clampScore } from '../core/contracts/scoring';
 import type { ConnectorContext, ItemStatus, NativeReport, NormalisedScore, SampleSource } from './kit';
 import {
   AuthError,
-  BaseConnector,
   bandedScore,
-  errorBodyText,
-  errorMapping,
-  failedAnalysis,
-  inProgress,
-  ready,
+  BaseConnector,
+  itemStatus,
+  jsonErrorMapping,
   registryEntry,
   statusIs,
   stringField,
@@ -128,13 +125,13 @@ export class FalconConnector extends BaseConnector<'falcon'> {
       { method: 'GET', path: `report/${encodeURIComponent(itemId)}/state` },
       StateResponse,
     );
-    if (job.state === 'SUCCESS') return ready(job.state);
+    if (job.state === 'SUCCESS') return itemStatus.ready(job.state);
     if (job.state === 'ERROR') {
       const reason =
         [job.error_type, job.error_origin, job.error].filter(Boolean).join(': ') || 'Falcon Sandbox reported ERROR';
-      return failedAnalysis(job.state, reason);
+      return itemStatus.failedAnalysis(job.state, reason);
     }
-    return inProgress(job.state);
+    return itemStatus.inProgress(job.state);
   }
 
   /** The report summary (`report/{id}/summary`), streamed. */
@@ -185,7 +182,7 @@ export class FalconConnector extends BaseConnector<'falcon'> {
  * maximum API requests", left to the default mapping) or the submission quota ("Quota limit has been
  * exceeded"); 4xx validation errors name unsupported and oversized files; 404 is an unknown job.
  */
-const falconStatusError = errorMapping('falcon', (body) => errorBodyText(body, stringField('message')), [
+const falconStatusError = jsonErrorMapping('falcon', stringField('message'), [
   ['quota', (status, message) => status === 429 && /quota/i.test(message)],
   ['default', statusIs(429)],
   [

@@ -18,15 +18,22 @@ export {
 } from '../core/connector/errors';
 export {
   BaseConnector,
-  failedAnalysis,
-  inProgress,
+  itemStatus,
   type ReportFormat,
-  ready,
   REPORT_CONTENT_TYPES,
   registryEntry,
   type WireOptions,
 } from './base-connector';
-export { type ErrorRule, errorBodyText, errorMapping, says, statusIs, stringField, UNSUPPORTED } from './error-body';
+export {
+  type ErrorRule,
+  errorBodyText,
+  errorMapping,
+  jsonErrorMapping,
+  says,
+  statusIs,
+  stringField,
+  UNSUPPORTED,
+} from './error-body';
 export { type HttpRequest, type HttpResponse, jsonOrUndefined, peekBody, type VendorHttpClient } from './http';
 export type { FormField } from './multipart';
 export { bandedScore } from './normalised-score';

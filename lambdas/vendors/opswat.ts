@@ -2,13 +2,10 @@ import * as z from 'zod';
 import { clampScore } from '../core/contracts/scoring';
 import type { ConnectorContext, ItemStatus, NativeReport, NormalisedScore, SampleSource } from './kit';
 import {
-  BaseConnector,
   bandedScore,
-  errorBodyText,
-  errorMapping,
-  failedAnalysis,
-  inProgress,
-  ready,
+  BaseConnector,
+  itemStatus,
+  jsonErrorMapping,
   registryEntry,
   says,
   statusIs,
@@ -97,11 +94,11 @@ export class OpswatConnector extends BaseConnector<'opswat'> {
     const states = Object.values(flow.reports).map((r) => r.overallState ?? 'unknown');
     if (flow.allFinished) {
       if (states.length > 0 && states.every((s) => FAILED_STATES.has(s))) {
-        return failedAnalysis(states[0]!, `MetaDefender Sandbox scan ended ${states.join(', ')}`);
+        return itemStatus.failedAnalysis(states[0]!, `MetaDefender Sandbox scan ended ${states.join(', ')}`);
       }
-      return ready('finished');
+      return itemStatus.ready('finished');
     }
-    return inProgress(states[0] ?? 'queued', flow.pollPause);
+    return itemStatus.inProgress(states[0] ?? 'queued', flow.pollPause);
   }
 
   report(itemId: string): Promise<NativeReport> {
@@ -137,7 +134,7 @@ function detailOf(json: unknown): string | undefined {
 }
 
 /** MetaDefender Sandbox's statuses; the client's defaults cover 401/403, 429 with Retry-After and 5xx. */
-const statusError = errorMapping('opswat', (body) => errorBodyText(body, detailOf), [
+const statusError = jsonErrorMapping('opswat', detailOf, [
   ['quota', (status, detail) => status === 429 && /quota|daily|per day/i.test(detail)],
   ['too-large', (status, detail) => status === 413 || /too large/i.test(detail), 'file too large'],
   ['unsupported', says(UNSUPPORTED)],

@@ -3,13 +3,11 @@ import { clampScore } from '../core/contracts/scoring';
 import type { ConnectorContext, ItemStatus, NativeReport, NormalisedScore, SampleSource } from './kit';
 import {
   BadResponseError,
-  BaseConnector,
   bandedScore,
+  BaseConnector,
   errorMapping,
-  failedAnalysis,
-  inProgress,
+  itemStatus,
   jsonOrUndefined,
-  ready,
   registryEntry,
   says,
   UNSUPPORTED,
@@ -111,15 +109,15 @@ export class TriageConnector extends BaseConnector<'triage'> {
   async status(itemId: string): Promise<ItemStatus> {
     const sample = await this.http.json({ method: 'GET', path: `samples/${encodeURIComponent(itemId)}` }, SampleView);
     const state = sample.status;
-    if (state === DONE) return ready(state);
+    if (state === DONE) return itemStatus.ready(state);
     if (state === FAILED) {
       const failedTasks = (sample.tasks ?? []).filter((t) => t.status === FAILED).map((t) => t.id);
-      return failedAnalysis(
+      return itemStatus.failedAnalysis(
         state,
         `Triage sample failed${failedTasks.length ? ` (tasks ${failedTasks.join(', ')})` : ''}`,
       );
     }
-    return inProgress(state);
+    return itemStatus.inProgress(state);
   }
 
   /** The sample summary: overall score, and per task its score, tags and platform. */

@@ -4,14 +4,12 @@ import * as z from 'zod';
 import type { ConnectorContext, ItemStatus, NativeReport, NormalisedScore, SampleSource } from './kit';
 import {
   BadResponseError,
-  BaseConnector,
   bandedScore,
+  BaseConnector,
   errorMapping,
-  failedAnalysis,
   type HttpRequest,
-  inProgress,
+  itemStatus,
   QuotaExceededError,
-  ready,
   registryEntry,
   statusIs,
   TransientError,
@@ -130,9 +128,9 @@ export class WildfireConnector extends BaseConnector<'wildfire'> {
   async status(itemId: string): Promise<ItemStatus> {
     const code = await this.verdict(itemId);
     const state = WILDFIRE_VERDICTS[code] ?? `verdict ${code}`;
-    if (code >= 0) return ready(state);
-    if (code === -100) return inProgress(state);
-    return failedAnalysis(state, `WildFire verdict ${code} (${state})`);
+    if (code >= 0) return itemStatus.ready(state);
+    if (code === -100) return itemStatus.inProgress(state);
+    return itemStatus.failedAnalysis(state, `WildFire verdict ${code} (${state})`);
   }
 
   /** The verdict code WildFire holds for a hash: −100 while the analysis runs. */

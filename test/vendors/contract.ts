@@ -7,6 +7,18 @@ import type { EmulatorFault, VendorEmulator } from '../../emulators/emulator';
 import { EMULATORS } from '../../emulators/index';
 import { sample, TestClock, testVendorConfig } from './support';
 
+/** Every failure a vendor can report on submit, where its emulator answers each fault. */
+export const EVERY_SUBMIT_FAULT = [
+  ['bad-key', 'AuthError'],
+  ['rate-limited', 'RateLimitedError'],
+  ['quota', 'QuotaExceededError'],
+  ['server-error', 'TransientError'],
+  ['malformed', 'BadResponseError'],
+  ['truncated', 'TransientError'],
+  ['oversize', 'SampleTooLargeError'],
+  ['unsupported', 'UnsupportedFileError'],
+] as const;
+
 /** What the contract needs to know of one connector. */
 export interface ConnectorContractSpec {
   id: VendorId;
@@ -16,8 +28,8 @@ export interface ConnectorContractSpec {
     context: ConnectorContext,
   ) => SandboxConnector;
   capabilities: readonly ConnectorCapability[];
-  /** Faults met on submit, each with the error name the state machine sees. */
-  submitFaults: readonly (readonly [EmulatorFault, string])[];
+  /** Faults met on submit, each with the error name the state machine sees. @default EVERY_SUBMIT_FAULT */
+  submitFaults?: readonly (readonly [EmulatorFault, string])[];
   /** An item id to ask the status of (any: the faults answer before the vendor looks it up). */
   statusItemId: string;
   /** The Retry-After its emulator's rate-limited answer carries, in seconds. */
@@ -26,6 +38,20 @@ export interface ConnectorContractSpec {
   failedAnalysis: { state: string; reason?: string };
   /** Vendor options the emulator expects (Joe's terms acceptance, say). */
   options?: Record<string, string | number | boolean>;
+  /** How the vendor takes credentials, where it differs from a bare key it may also go without. */
+  auth?: VendorAuth;
+}
+
+/** How a vendor takes its credentials, as the contract checks its refusals. */
+export interface VendorAuth {
+  /** Credentials the vendor refuses: FireEye's are `user:password`, so a bare word would fail before any login. @default 'wrong' */
+  wrong?: string;
+  /** What the vendor's refusal of wrong credentials says, where it says more than "refused" (Joe's error code, say). */
+  refusal?: string;
+  /** The headers the credentials travel in, checked on the requests sent with the right and the wrong ones. */
+  headers?: (secret: string) => Record<string, string>;
+  /** The vendor refuses anonymous use: with no credentials at all, every call is an AuthError. */
+  keyRequired?: boolean;
 }
 
 /**
@@ -40,10 +66,15 @@ export function describeConnectorContract(spec: ConnectorContractSpec): void {
     const clock = new TestClock();
     const emulator: VendorEmulator = EMULATORS[spec.id](clock);
     const credentials = () => Object.values(emulator.credentialsEnv())[0];
-    const connect = (baseUrl: string, extra: Record<string, unknown> = {}) =>
+    // `as` names the credentials when they are not the emulator's own; `{}` connects without any.
+    const connect = (
+      baseUrl: string,
+      extra: Record<string, unknown> = {},
+      as: { credentials?: string } = { credentials: credentials() },
+    ) =>
       new spec.connector({
         config: testVendorConfig(spec.id, baseUrl, { options: spec.options ?? {}, ...extra }),
-        credentials: credentials(),
+        credentials: as.credentials,
         clock,
       });
     let connector: SandboxConnector;
@@ -68,6 +99,29 @@ export function describeConnectorContract(spec: ConnectorContractSpec): void {
     it('is available with the right credentials', async () => {
       await expect(connector.available()).resolves.toBe(true);
     });
+
+    it('treats refused credentials as an AuthError rather than "down"', async () => {
+      const { wrong = 'wrong', refusal, headers } = spec.auth ?? {};
+      const sent = () => emulator.server.requests.at(-1)?.headers;
+      await expect(connector.available()).resolves.toBe(true);
+      if (headers) expect(sent()).toMatchObject(headers(credentials() ?? ''));
+      await expect(
+        connect(emulator.vendorConfig().baseUrl, {}, { credentials: wrong }).available(),
+      ).rejects.toMatchObject({
+        name: 'AuthError',
+        ...(refusal !== undefined ? { message: expect.stringContaining(refusal) } : {}),
+      });
+      if (headers) expect(sent()).toMatchObject(headers(wrong));
+    });
+
+    if (spec.auth?.keyRequired) {
+      it('refuses every call with an AuthError when no credentials are configured', async () => {
+        const anonymous = connect(emulator.vendorConfig().baseUrl, {}, {});
+        await expect(anonymous.available()).rejects.toMatchObject({ name: 'AuthError' });
+        await expect(anonymous.submit(sample('x'))).rejects.toMatchObject({ name: 'AuthError' });
+        await expect(anonymous.status(spec.statusItemId)).rejects.toMatchObject({ name: 'AuthError' });
+      });
+    }
 
     it('puts every request through the request gate of its context, and releases it once answered', async () => {
       let admitted = 0;
@@ -113,7 +167,7 @@ export function describeConnectorContract(spec: ConnectorContractSpec): void {
       expect(emulator.server.requests.length).toBe(before);
     });
 
-    it.each(spec.submitFaults)('maps %s on submit to %s', async (fault, name) => {
+    it.each(spec.submitFaults ?? EVERY_SUBMIT_FAULT)('maps %s on submit to %s', async (fault, name) => {
       emulator.setFault(fault);
       await expect(connector.submit(sample('x'))).rejects.toMatchObject({ name });
     });

@@ -31,21 +31,9 @@ describe('WildfireConnector against the WildFire emulator', () => {
     connector = new WildfireConnector({ config: config(), credentials: 'wf-key', clock: clock });
   });
 
-  it('is available with the right key in the apikey form field, and refuses a wrong one with AuthError', async () => {
-    expect(await connector.available()).toBe(true);
-    await expect(
-      new WildfireConnector({ config: config(), credentials: 'wrong', clock: clock }).available(),
-    ).rejects.toMatchObject({
-      name: 'AuthError',
-    });
-    await expect(
-      new WildfireConnector({ config: config(), credentials: undefined, clock: clock }).status('a'.repeat(64)),
-    ).rejects.toMatchObject({
-      name: 'AuthError',
-    });
-  });
-
   it('submits, polls the verdict while it is −100, then reads the XML report and scores grayware as suspicious', async () => {
+    const verdictsAsked = () => emulator.count('/publicapi/get/verdict');
+    const asked = verdictsAsked();
     const upload = sample(content('SANDTRAP-TEST-SUSPICIOUS'));
     const id = await connector.submit(upload);
     expect(id).toBe(upload.sha256);
@@ -56,7 +44,8 @@ describe('WildfireConnector against the WildFire emulator', () => {
     expect(await connector.status(id)).toMatchObject({ done: false, state: 'pending' });
     clock.advance(160);
     expect(await connector.status(id)).toEqual({ done: true, failed: false, state: 'grayware' });
-    expect(emulator.count('/publicapi/get/verdict')).toBeGreaterThanOrEqual(4);
+    // Each of the three polls asked for the verdict.
+    expect(verdictsAsked() - asked).toBe(3);
 
     const report = await connector.report(id);
     expect(report).toMatchObject({ contentType: 'application/xml', extension: 'xml' });

@@ -2,20 +2,18 @@ import * as z from 'zod';
 import {
   AuthError,
   BadResponseError,
+  errorMapping,
   type HttpRequest,
   type HttpResponse,
-  ItemNotFoundError,
   jsonOrUndefined,
   type NativeReport,
   peekBody,
-  QuotaExceededError,
   RateLimitedError,
   REPORT_CONTENT_TYPES,
   type ReportFormat,
-  SampleTooLargeError,
+  statusIs,
   TransientError,
   UNSUPPORTED,
-  UnsupportedFileError,
   type VendorError,
   type VendorHttpClient,
 } from '../kit';
@@ -179,14 +177,17 @@ function errorOf(status: number, body: string): VendorError {
   return new BadResponseError('fireeye', message);
 }
 
+/** The statuses whose meaning is one of the common typed errors, read with the appliance's error text. */
+const statusMeanings = errorMapping('fireeye', errorDetail, [
+  ['not-found', statusIs(404), 'not found'],
+  ['too-large', statusIs(413), 'request entity too large'],
+  // WSAPI thresholds are set per minute and per day; only the daily one is a quota.
+  ['quota', (status, detail) => status === 429 && /per day|daily|day threshold/i.test(detail)],
+  ['unsupported', (status, detail) => status === 400 && UNSUPPORTED.test(detail)],
+]);
+
 /** FireEye's meaning of statuses; the client's defaults cover 403, 429 (with Retry-After) and 5xx. */
 export function statusError(status: number, body: string): VendorError | undefined {
-  const detail = errorDetail(body);
-  if (status === 401) return new TokenRefused('fireeye', `token refused: ${detail}`);
-  if (status === 404) return new ItemNotFoundError('fireeye', detail || 'not found');
-  if (status === 413) return new SampleTooLargeError('fireeye', detail || 'request entity too large');
-  // WSAPI thresholds are set per minute and per day; only the daily one is a quota.
-  if (status === 429 && /per day|daily|day threshold/i.test(detail)) return new QuotaExceededError('fireeye', detail);
-  if (status === 400 && UNSUPPORTED.test(detail)) return new UnsupportedFileError('fireeye', detail);
-  return undefined;
+  if (status === 401) return new TokenRefused('fireeye', `token refused: ${errorDetail(body)}`);
+  return statusMeanings(status, body);
 }

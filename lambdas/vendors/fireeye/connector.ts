@@ -1,15 +1,6 @@
 import * as z from 'zod';
 import type { ConnectorContext, ItemStatus, NativeReport, NormalisedScore, SampleSource } from '../kit';
-import {
-  BadResponseError,
-  BaseConnector,
-  bandedScore,
-  failedAnalysis,
-  inProgress,
-  ItemNotFoundError,
-  ready,
-  registryEntry,
-} from '../kit';
+import { BadResponseError, bandedScore, BaseConnector, ItemNotFoundError, itemStatus, registryEntry } from '../kit';
 import { FireeyeClient, statusError } from './client';
 import { type Alert, type ApiLayout, ClassicResults, ClassicStatus, layoutOf, MvxResult, SubmitResponse } from './wire';
 
@@ -94,19 +85,19 @@ export class FireeyeConnector extends BaseConnector<'fireeye'> {
         MvxResult,
       );
       const state = result.status.toLowerCase();
-      if (state === 'success') return ready(state);
-      if (state === 'failed') return failedAnalysis(state, 'Trellix analysis failed');
-      return inProgress(state);
+      if (state === 'success') return itemStatus.ready(state);
+      if (state === 'failed') return itemStatus.failedAnalysis(state, 'Trellix analysis failed');
+      return itemStatus.inProgress(state);
     }
     const { submissionStatus: state } = await this.api.json(
       { method: 'GET', path: `submissions/status/${encodeURIComponent(itemId)}` },
       ClassicStatus,
     );
     // "Done" on AX, "Submission Done" on some CM versions.
-    if (/^(submission )?done$/i.test(state.trim())) return ready(state);
+    if (/^(submission )?done$/i.test(state.trim())) return itemStatus.ready(state);
     if (/not found/i.test(state)) throw new ItemNotFoundError('fireeye', `submission ${itemId}: ${state}`);
-    if (/fail|error/i.test(state)) return failedAnalysis(state, `FireEye submission ${state}`);
-    return inProgress(state);
+    if (/fail|error/i.test(state)) return itemStatus.failedAnalysis(state, `FireEye submission ${state}`);
+    return itemStatus.inProgress(state);
   }
 
   /** The JSON results (classic: `info_level=extended` alerts; MVX: the format 2.0 result document). */

@@ -3,15 +3,13 @@ import { clampScore, clampToBand, VERDICT_BANDS } from '../../core/contracts/sco
 import type { Verdict } from '../../core/contracts/pipeline';
 import type { ConnectorContext, ItemStatus, NativeReport, NormalisedScore, SampleSource } from '../kit';
 import {
-  BaseConnector,
   bandedScore,
-  failedAnalysis,
+  BaseConnector,
   type FormField,
-  inProgress,
   ItemNotFoundError,
-  type ReportFormat,
-  ready,
+  itemStatus,
   registryEntry,
+  type ReportFormat,
 } from '../kit';
 import { JoeClient, joeStatusError } from './client';
 import { JoeReport, NewSubmission, Online, type Strategy } from './wire';
@@ -106,14 +104,15 @@ export class JoeConnector extends BaseConnector<'joe'> {
    */
   async status(itemId: string): Promise<ItemStatus> {
     const info = await this.api.submissionInfo(itemId);
-    if (info.status !== 'finished') return inProgress(info.status);
+    if (info.status !== 'finished') return itemStatus.inProgress(info.status);
     const runs = (info.analyses ?? []).flatMap((a) => a.runs ?? []);
     const errors = runs.map((r) => r.error).filter((e): e is string => Boolean(e));
     if (runs.length > 0 && errors.length === runs.length) {
-      return failedAnalysis('error', [...new Set(errors)].join('; ').slice(0, 300));
+      return itemStatus.failedAnalysis('error', [...new Set(errors)].join('; ').slice(0, 300));
     }
-    if (!info.most_relevant_analysis) return failedAnalysis(info.status, 'submission finished without an analysis');
-    return ready(info.status);
+    if (!info.most_relevant_analysis)
+      return itemStatus.failedAnalysis(info.status, 'submission finished without an analysis');
+    return itemStatus.ready(info.status);
   }
 
   /** The `jsonfixed` report of the submission's most relevant analysis, streamed. */

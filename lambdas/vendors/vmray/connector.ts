@@ -3,12 +3,10 @@ import type { ConnectorContext, ItemStatus, NativeReport, NormalisedScore, Sampl
 import {
   BadResponseError,
   BaseConnector,
-  failedAnalysis,
   type FormField,
-  inProgress,
   ItemNotFoundError,
+  itemStatus,
   jsonOrUndefined,
-  ready,
   registryEntry,
 } from '../kit';
 import { errorForMessage, ForbiddenError, VmrayClient, vmrayStatusError } from './client';
@@ -99,12 +97,12 @@ export class VmrayConnector extends BaseConnector<'vmray'> {
   async status(itemId: string): Promise<ItemStatus> {
     const { submissionId } = parseItemId(itemId);
     const submission = await this.api.call({ method: 'GET', path: `submission/${submissionId}` }, Submission);
-    if (!submission.submission_finished) return inProgress('in_progress');
-    if (await this.topRankedAnalysis(itemId)) return ready('finished');
+    if (!submission.submission_finished) return itemStatus.inProgress('in_progress');
+    if (await this.topRankedAnalysis(itemId)) return itemStatus.ready('finished');
     const reason = submission.submission_has_errors
       ? 'submission finished with errors and no analysis'
       : 'submission finished without an analysis';
-    return failedAnalysis('finished', reason);
+    return itemStatus.failedAnalysis('finished', reason);
   }
 
   /**
