@@ -1,18 +1,10 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Canaries } from '../redteam/harness';
-import {
-  buildGuard,
-  compileC,
-  FakeNetwork,
-  NET_PROBE_SOURCE,
-  probeResult,
-  scratchDirectory,
-  spawnGuarded,
-} from './guard-runner';
+import { NET_PROBE_SOURCE, probeResult, spawnGuarded, useGuardBench } from './guard-runner';
 
 /**
  * When the guard dies (a crash, an OOM kill), the sample's filter stays in place and its listener
@@ -25,29 +17,28 @@ const { ENOSYS } = constants.errno;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const canaries = new Canaries();
-const fake = new FakeNetwork();
-let dir = '';
-let guard = '';
-let probe = '';
+const bench = useGuardBench('sandtrap-guard-death-', NET_PROBE_SOURCE, ['-O1']);
+const { fake } = bench;
 
 beforeAll(async () => {
-  dir = await scratchDirectory('sandtrap-guard-death-');
-  [guard, probe] = await Promise.all([buildGuard(dir), compileC(NET_PROBE_SOURCE, join(dir, 'net-probe'), ['-O1'])]);
   await canaries.start();
-  await fake.start();
 }, 60_000);
 
 afterAll(async () => {
   await canaries.stop();
-  await fake.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 /** Starts the probe's waiting grandchild under the guard; resolves once the guard has started it. */
 async function startWaitingProbe(
   log: string,
 ): Promise<{ child: ChildProcessWithoutNullStreams; output: Promise<string> }> {
-  const child = spawnGuarded(guard, fake, log, [probe, 'after-stdin', 'x86_64', 'v4', String(canaries.ports.tcp4)]);
+  const child = spawnGuarded(bench.guard, fake, log, [
+    bench.probe,
+    'after-stdin',
+    'x86_64',
+    'v4',
+    String(canaries.ports.tcp4),
+  ]);
   let stdout = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   // The grandchild holds the pipe: its end is the probe's end, whatever happened to the guard.
@@ -61,7 +52,7 @@ async function startWaitingProbe(
 
 describe('the guard failing closed', () => {
   it('fails a call that was waiting for the guard when the guard died', async () => {
-    const { child, output } = await startWaitingProbe(join(dir, 'pending.log'));
+    const { child, output } = await startWaitingProbe(join(bench.dir, 'pending.log'));
     const pid = child.pid as number;
     process.kill(pid, 'SIGSTOP');
     child.stdin.end('go\n');
@@ -75,12 +66,12 @@ describe('the guard failing closed', () => {
   }, 30_000);
 
   it('fails every call made after the guard died', async () => {
-    const { child, output } = await startWaitingProbe(join(dir, 'after.log'));
+    const { child, output } = await startWaitingProbe(join(bench.dir, 'after.log'));
     // The probe waits 800 ms after "late" before it connects: by then the guard is long gone.
     child.stdin.end('late\n');
     process.kill(child.pid as number, 'SIGKILL');
     await new Promise((resolve) => child.on('exit', resolve));
-    expect(await readFile(join(dir, 'after.log'), 'utf8')).not.toMatch(/"family":"inet/);
+    expect(await readFile(join(bench.dir, 'after.log'), 'utf8')).not.toMatch(/"family":"inet/);
     expect(probeResult(await output)).toMatchObject({ what: 'after-stdin', rc: -1, errno: ENOSYS });
     await sleep(100);
     expect(canaries.hits).toEqual([]);

@@ -1,19 +1,11 @@
-import { chmod, mkdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Canaries } from '../redteam/harness';
-import {
-  buildGuard,
-  compileC,
-  FakeNetwork,
-  NET_PROBE_SOURCE,
-  probeResult,
-  runGuarded,
-  scratchDirectory,
-} from './guard-runner';
+import { NET_PROBE_SOURCE, probeResult, runGuarded, useGuardBench } from './guard-runner';
 
 /**
  * Every way the guard knows to name a peer, in both system call ABIs a 64-bit sample can use, with
@@ -125,10 +117,8 @@ function rows(): Row[] {
 }
 
 const canaries = new Canaries();
-const fake = new FakeNetwork();
-let dir = '';
-let guard = '';
-let probe = '';
+const bench = useGuardBench('sandtrap-guard-matrix-', NET_PROBE_SOURCE, ['-O1']);
+const { fake } = bench;
 const unixServers: Server[] = [];
 const unixHits = { open: 0, private: 0, abstract: 0, hidden: 0 };
 const unixNames = { open: '', private: '', abstract: '' };
@@ -147,29 +137,24 @@ async function listenUnix(name: string, kind: keyof typeof unixHits): Promise<vo
 }
 
 beforeAll(async () => {
-  dir = await scratchDirectory('sandtrap-guard-matrix-');
-  [guard, probe] = await Promise.all([buildGuard(dir), compileC(NET_PROBE_SOURCE, join(dir, 'net-probe'), ['-O1'])]);
   await canaries.start();
-  await fake.start();
-  unixNames.open = join(dir, 'open.sock');
+  unixNames.open = join(bench.dir, 'open.sock');
   await listenUnix(unixNames.open, 'open');
   await chmod(unixNames.open, 0o777);
-  const privateDir = join(dir, 'root-only');
+  const privateDir = join(bench.dir, 'root-only');
   await mkdir(privateDir, { mode: 0o700 });
   unixNames.private = join(privateDir, 'private.sock');
   await listenUnix(unixNames.private, 'private');
-  await mkdir(join(dir, 'hidden'), { mode: 0o755 });
-  await listenUnix(join(dir, 'hidden', 'open.sock'), 'hidden');
-  await chmod(join(dir, 'hidden', 'open.sock'), 0o777);
+  await mkdir(join(bench.dir, 'hidden'), { mode: 0o755 });
+  await listenUnix(join(bench.dir, 'hidden', 'open.sock'), 'hidden');
+  await chmod(join(bench.dir, 'hidden', 'open.sock'), 0o777);
   unixNames.abstract = `sandtrap-canary-${randomBytes(6).toString('hex')}`;
   await listenUnix(`\0${unixNames.abstract}`, 'abstract');
 }, 60_000);
 
 afterAll(async () => {
   await canaries.stop();
-  await fake.stop();
   await Promise.all(unixServers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('the guard against every way of naming a peer', () => {
@@ -177,11 +162,11 @@ describe('the guard against every way of naming a peer', () => {
   for (const row of rows()) {
     const name = `${row.call} ${row.abi} ${row.form}${row.unix ? ` (${row.unix})` : ''}: ${row.expect.outcome}`;
     it(name, async () => {
-      const log = join(dir, `row${index++}.log`);
+      const log = join(bench.dir, `row${index++}.log`);
       const unixName = row.unix ? unixNames[row.unix] : 'unused';
       const before = { fake: fake.hits.length, unix: { ...unixHits } };
-      const stdout = await runGuarded(guard, fake, log, [
-        probe,
+      const stdout = await runGuarded(bench.guard, fake, log, [
+        bench.probe,
         row.call,
         row.abi,
         row.form,
@@ -229,12 +214,12 @@ describe('the guard against every way of naming a peer', () => {
     ['sendmsg', 'v4-mapped', 'udp4'],
   ] as const) {
     it(`${call} x86_64 ${form} with network access: refused (loopback)`, async () => {
-      const log = join(dir, `pass-${call}-${form}.log`);
+      const log = join(bench.dir, `pass-${call}-${form}.log`);
       const stdout = await runGuarded(
-        guard,
+        bench.guard,
         fake,
         log,
-        [probe, call, 'x86_64', form, String(canaries.ports[port]), 'unused'],
+        [bench.probe, call, 'x86_64', form, String(canaries.ports[port]), 'unused'],
         'pass',
       );
       expect(probeResult(stdout)).toMatchObject({ rc: -1, errno: EPERM });
@@ -246,13 +231,13 @@ describe('the guard against every way of naming a peer', () => {
 
   it('resolves a unix path in the caller’s mount namespace, not the guard’s', async () => {
     // The guard sees the socket; the sample's private tmpfs over its directory hides it.
-    const log = join(dir, 'mountns.log');
-    const hidden = join(dir, 'hidden');
+    const log = join(bench.dir, 'mountns.log');
+    const hidden = join(bench.dir, 'hidden');
     const stdout = await runGuarded(
-      guard,
+      bench.guard,
       fake,
       log,
-      [probe, 'connect', 'x86_64', 'unix-path', '0', join(hidden, 'open.sock')],
+      [bench.probe, 'connect', 'x86_64', 'unix-path', '0', join(hidden, 'open.sock')],
       'redirect',
       [hidden],
     );

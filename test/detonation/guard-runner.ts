@@ -1,5 +1,6 @@
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { chmod, mkdtemp } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { afterAll, beforeAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +28,38 @@ export async function scratchDirectory(prefix: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   await chmod(dir, 0o755);
   return dir;
+}
+
+/** What {@link useGuardBench} prepares; the paths are set once its `beforeAll` has run. */
+export interface GuardBench {
+  dir: string;
+  guard: string;
+  probe: string;
+  fake: FakeNetwork;
+}
+
+/**
+ * For the calling test file or describe block: a scratch directory with the guard built into it, a
+ * probe compiled from C (`source`: a file, or `{ code }` written into the directory first) and the
+ * fake network started; all of it stopped and removed after the tests.
+ */
+export function useGuardBench(prefix: string, source: string | { code: string }, flags: string[] = []): GuardBench {
+  const bench: GuardBench = { dir: '', guard: '', probe: '', fake: new FakeNetwork() };
+  beforeAll(async () => {
+    bench.dir = await scratchDirectory(prefix);
+    const file = typeof source === 'string' ? source : join(bench.dir, 'probe.c');
+    if (typeof source !== 'string') await writeFile(file, source.code);
+    [bench.guard, bench.probe] = await Promise.all([
+      buildGuard(bench.dir),
+      compileC(file, join(bench.dir, 'probe'), flags),
+    ]);
+    await bench.fake.start();
+  }, 60_000);
+  afterAll(async () => {
+    await bench.fake.stop();
+    if (bench.dir) await rm(bench.dir, { recursive: true, force: true });
+  });
+  return bench;
 }
 
 /** Compiles one C file with gcc; throws with the compiler's output when it fails. */

@@ -1,7 +1,6 @@
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildGuard, compileC, FakeNetwork, runGuarded, scratchDirectory } from './guard-runner';
+import { describe, expect, it } from 'vitest';
+import { runGuarded, useGuardBench } from './guard-runner';
 
 /**
  * A system call newer than the tracer knows would leave no trace: the guard answers "not
@@ -25,22 +24,10 @@ int main(void) {
 `;
 
 describe('the guard and system calls the tracer cannot name', () => {
-  const fake = new FakeNetwork();
-  let dir = '';
-  let guard = '';
-  let probe = '';
-
-  beforeAll(async () => {
-    dir = await scratchDirectory('sandtrap-guard-untraced-');
-    await writeFile(join(dir, 'probe.c'), PROBE);
-    [guard, probe] = await Promise.all([buildGuard(dir), compileC(join(dir, 'probe.c'), join(dir, 'probe'))]);
-    await fake.start();
-  }, 60_000);
-
-  afterAll(() => fake.stop());
+  const bench = useGuardBench('sandtrap-guard-untraced-', { code: PROBE });
 
   it('answers ENOSYS for fchmodat2 and leaves fchmodat to the kernel', async () => {
-    const out = await runGuarded(guard, fake, join(dir, 'guard.log'), [probe]);
+    const out = await runGuarded(bench.guard, bench.fake, join(bench.dir, 'guard.log'), [bench.probe]);
     // ENOSYS is 38 on x86_64; the older call reaches the kernel, which says ENOENT (2).
     expect(out).toContain('fchmodat2=-1 errno=38');
     expect(out).toContain('fchmodat=-1 errno=2');

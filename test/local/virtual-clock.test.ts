@@ -139,6 +139,13 @@ function virtualMachine(
 
 describe('Wait and Retry of executions on virtual time', () => {
   const lambda = 'arn:aws:lambda:us-east-1:000000000000:function:Record';
+  /** A Task state invoking the test's handler of that state's name, with the given fields. */
+  const task = (fields: Record<string, unknown>) => ({ Type: 'Task', Resource: lambda, ...fields });
+  /** A machine of one Wait state with the given timing. */
+  const waitOnly = (timing: Record<string, unknown>) => ({
+    StartAt: 'Wait',
+    States: { Wait: { Type: 'Wait', ...timing, End: true } },
+  });
 
   it('two concurrent executions waiting 60 s each move the clock by 60 s, not 120 s', async () => {
     const clock = new VirtualClock(T0);
@@ -147,7 +154,7 @@ describe('Wait and Retry of executions on virtual time', () => {
         StartAt: 'Wait',
         States: {
           Wait: { Type: 'Wait', Seconds: 60, Next: 'Woke' },
-          Woke: { Type: 'Task', Resource: lambda, End: true },
+          Woke: task({ End: true }),
         },
       },
       clock,
@@ -165,7 +172,7 @@ describe('Wait and Retry of executions on virtual time', () => {
         StartAt: 'Wait',
         States: {
           Wait: { Type: 'Wait', SecondsPath: '$.seconds', Next: 'Woke' },
-          Woke: { Type: 'Task', Resource: lambda, End: true },
+          Woke: task({ End: true }),
         },
       },
       clock,
@@ -200,7 +207,7 @@ describe('Wait and Retry of executions on virtual time', () => {
               StartAt: 'Wait',
               States: {
                 Wait: { Type: 'Wait', SecondsPath: '$', Next: 'Woke' },
-                Woke: { Type: 'Task', Resource: lambda, End: true },
+                Woke: task({ End: true }),
               },
             },
             End: true,
@@ -221,13 +228,11 @@ describe('Wait and Retry of executions on virtual time', () => {
       {
         StartAt: 'Flaky',
         States: {
-          Flaky: {
-            Type: 'Task',
-            Resource: lambda,
+          Flaky: task({
             TimeoutSeconds: 5,
             Retry: [{ ErrorEquals: ['Transient'], IntervalSeconds: 10, BackoffRate: 2, MaxAttempts: 3 }],
             End: true,
-          },
+          }),
         },
       },
       clock,
@@ -239,10 +244,7 @@ describe('Wait and Retry of executions on virtual time', () => {
         },
       },
     );
-    const waiting = virtualMachine(
-      { StartAt: 'Wait', States: { Wait: { Type: 'Wait', Seconds: 15, End: true } } },
-      clock,
-    );
+    const waiting = virtualMachine(waitOnly({ Seconds: 15 }), clock);
     const [result] = await Promise.all([flaky({}), waiting({})]);
     expect(result).toBe('done');
     // First attempt at 0, then after 10 s and after 20 s more: the concurrent 15 s wait did not add to them.
@@ -257,14 +259,12 @@ describe('Wait and Retry of executions on virtual time', () => {
       {
         StartAt: 'Slow',
         States: {
-          Slow: {
-            Type: 'Task',
-            Resource: lambda,
+          Slow: task({
             TimeoutSeconds: 1,
             Retry: [{ ErrorEquals: ['States.Timeout'], IntervalSeconds: 5, MaxAttempts: 1 }],
             Catch: [{ ErrorEquals: ['States.Timeout'], Next: 'TimedOut' }],
             End: true,
-          },
+          }),
           TimedOut: { Type: 'Pass', Result: 'timed out', End: true },
         },
       },
@@ -278,10 +278,7 @@ describe('Wait and Retry of executions on virtual time', () => {
         },
       },
     );
-    const waiting = virtualMachine(
-      { StartAt: 'Wait', States: { Wait: { Type: 'Wait', Seconds: 2, End: true } } },
-      clock,
-    );
+    const waiting = virtualMachine(waitOnly({ Seconds: 2 }), clock);
     const [result] = await Promise.all([run({}), waiting({})]);
     expect(result).toBe('timed out');
     await sleep(400); // the second attempt, timed out, still runs to its end
@@ -298,7 +295,7 @@ describe('Wait and Retry of executions on virtual time', () => {
     expect(() =>
       virtualTimeDefinition({
         StartAt: 'T',
-        States: { T: { Type: 'Task', Resource: lambda, HeartbeatSeconds: 10, End: true } },
+        States: { T: task({ HeartbeatSeconds: 10, End: true }) },
       }),
     ).toThrow(/HeartbeatSeconds/);
   });

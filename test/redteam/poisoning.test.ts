@@ -218,23 +218,16 @@ beforeAll(async () => {
   await verdicts.v6.start('::1');
   await objects.v4.start('127.0.0.1');
   await objects.v6.start('::1');
+  // Every target listens on both loopbacks: a guard that only knew one family would show here.
+  const loopbacks = (v4: number, v6: number): [string, number][] => [
+    ['127.0.0.1', v4],
+    ['::1', v6],
+  ];
   targets = {
-    dynamodb: [
-      ['127.0.0.1', verdicts.v4.port],
-      ['::1', verdicts.v6.port],
-    ],
-    s3: [
-      ['127.0.0.1', objects.v4.port],
-      ['::1', objects.v6.port],
-    ],
-    tcp: [
-      ['127.0.0.1', canaries.ports.tcp4],
-      ['::1', canaries.ports.tcp6],
-    ],
-    udp: [
-      ['127.0.0.1', canaries.ports.udp4],
-      ['::1', canaries.ports.udp6],
-    ],
+    dynamodb: loopbacks(verdicts.v4.port, verdicts.v6.port),
+    s3: loopbacks(objects.v4.port, objects.v6.port),
+    tcp: loopbacks(canaries.ports.tcp4, canaries.ports.tcp6),
+    udp: loopbacks(canaries.ports.udp4, canaries.ports.udp6),
     discover: true,
   };
 }, 60_000);

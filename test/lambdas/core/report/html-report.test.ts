@@ -78,17 +78,17 @@ describe('escapeHtml', () => {
 });
 
 describe('revealInvisible', () => {
-  it('shows direction overrides, zero-width and control characters by their code point', () => {
-    expect(revealInvisible('invoice\u202Efdp.exe')).toBe('invoice[U+202E]fdp.exe');
-    expect(revealInvisible('a\u200Bb\u0000c\u001B[31md\uFEFF')).toBe('a[U+200B]b[U+0000]c[U+001B][31md[U+FEFF]');
-  });
-
-  it('keeps tabs and line breaks, and astral characters whose surrogates are paired', () => {
-    expect(revealInvisible('a\tb\nc\r\n🦠')).toBe('a\tb\nc\r\n🦠');
-  });
-
-  it('replaces lone surrogates, which cannot be written as UTF-8', () => {
-    expect(revealInvisible('x\uD800y\uDC00')).toBe('x[U+D800]y[U+DC00]');
+  it.each([
+    ['shows a direction override by its code point', 'invoice\u202Efdp.exe', 'invoice[U+202E]fdp.exe'],
+    [
+      'shows zero-width and control characters by their code point',
+      'a\u200Bb\u0000c\u001B[31md\uFEFF',
+      'a[U+200B]b[U+0000]c[U+001B][31md[U+FEFF]',
+    ],
+    ['keeps tabs and line breaks, and astral characters whose surrogates are paired', 'a\tb\nc\r\n🦠', 'a\tb\nc\r\n🦠'],
+    ['replaces lone surrogates, which cannot be written as UTF-8', 'x\uD800y\uDC00', 'x[U+D800]y[U+DC00]'],
+  ])('%s', (_, input, expected) => {
+    expect(revealInvisible(input)).toBe(expected);
   });
 
   it('is applied before escaping by escapeText', () => {

@@ -115,6 +115,8 @@ describe('the scheduled re-drive sweep', () => {
     `${PREFIX}unlucky.txt`,
   ];
   let window: { now: number; options: SweepOptions };
+  /** One sweep run at the test's moment, with its options. */
+  const sweepNow = () => sweep(window.now, window.options);
   let claimStaleAfterMs: number;
   /** Re-driven executions wait at Triage (not claimed yet) and at Finalize (claimed, not ended) until released. */
   const held = { TriageFn: new Gate(), FinalizeFn: new Gate() };
@@ -181,7 +183,7 @@ describe('the scheduled re-drive sweep', () => {
   });
 
   it('re-drives the upload whose event was lost and the one whose execution died, and nothing else', async () => {
-    expect(await sweep(window.now, window.options)).toEqual({
+    expect(await sweepNow()).toEqual({
       listed: 8,
       candidates: 6,
       redriven: 2,
@@ -209,26 +211,16 @@ describe('the scheduled re-drive sweep', () => {
   it('starts no second analysis of an upload whose re-drive is under way, nor once it ended', async () => {
     // Started, not claimed yet: the execution names are taken.
     await held.TriageFn.reached(2);
-    expect(await sweep(window.now, window.options)).toMatchObject({
-      redriven: 0,
-      alreadyRedriven: 2,
-      inFlight: 1,
-      skippedTerminal: 2,
-    });
+    expect(await sweepNow()).toMatchObject({ redriven: 0, alreadyRedriven: 2, inFlight: 1, skippedTerminal: 2 });
     // Claimed by the re-driven executions: in flight.
     held.TriageFn.release();
     await held.FinalizeFn.reached(2);
-    expect(await sweep(window.now, window.options)).toMatchObject({
-      redriven: 0,
-      alreadyRedriven: 0,
-      inFlight: 3,
-      skippedTerminal: 2,
-    });
+    expect(await sweepNow()).toMatchObject({ redriven: 0, alreadyRedriven: 0, inFlight: 3, skippedTerminal: 2 });
     // Ended with a verdict.
     held.FinalizeFn.release();
     const reports = await pipeline.settled();
     expect([...reports.values()].map((r) => r.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
-    expect(await sweep(window.now, window.options)).toEqual({
+    expect(await sweepNow()).toEqual({
       listed: 8,
       candidates: 6,
       redriven: 0,
