@@ -147,21 +147,20 @@ export default async function setup(project: TestProject): Promise<() => Promise
     };
     // esbuild bundling the functions dominates; bootstrap only needs some assembly, so it runs meanwhile.
     await Promise.all([
-      time('synth Sandtrap', () =>
-        synth(run, {
-          label: 'cdk synth Sandtrap',
-          outDir: sandtrapAssembly,
-          context: { nag: 'off', stackName: STACK },
-          timeoutMs: LIMITS.synth,
-        }),
-      ),
-      time('synth SandtrapGuarded', () =>
-        synth(guardedRun, {
-          label: 'cdk synth SandtrapGuarded',
-          outDir: guardedAssembly,
-          context: { nag: 'off', stackName: GUARDED_STACK },
-          timeoutMs: LIMITS.synth,
-        }),
+      ...(
+        [
+          [run, STACK, sandtrapAssembly],
+          [guardedRun, GUARDED_STACK, guardedAssembly],
+        ] as const
+      ).map(([cdk, stackName, outDir]) =>
+        time(`synth ${stackName}`, () =>
+          synth(cdk, {
+            label: `cdk synth ${stackName}`,
+            outDir,
+            context: { nag: 'off', stackName },
+            timeoutMs: LIMITS.synth,
+          }),
+        ),
       ),
       time('synth sink + bootstraps', async () => {
         await synth(run, {

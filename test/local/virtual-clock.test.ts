@@ -141,6 +141,11 @@ describe('Wait and Retry of executions on virtual time', () => {
   const lambda = 'arn:aws:lambda:us-east-1:000000000000:function:Record';
   /** A Task state invoking the test's handler of that state's name, with the given fields. */
   const task = (fields: Record<string, unknown>) => ({ Type: 'Task', Resource: lambda, ...fields });
+  /** A machine that starts with the Task state `name` (its fields given), beside any other states. */
+  const startingWithTask = (name: string, fields: Record<string, unknown>, others: Record<string, unknown> = {}) => ({
+    StartAt: name,
+    States: { [name]: task(fields), ...others },
+  });
   /** A machine of one Wait state with the given timing. */
   const waitOnly = (timing: Record<string, unknown>) => ({
     StartAt: 'Wait',
@@ -225,16 +230,11 @@ describe('Wait and Retry of executions on virtual time', () => {
     const clock = new VirtualClock(T0);
     const attempts: number[] = [];
     const flaky = virtualMachine(
-      {
-        StartAt: 'Flaky',
-        States: {
-          Flaky: task({
-            TimeoutSeconds: 5,
-            Retry: [{ ErrorEquals: ['Transient'], IntervalSeconds: 10, BackoffRate: 2, MaxAttempts: 3 }],
-            End: true,
-          }),
-        },
-      },
+      startingWithTask('Flaky', {
+        TimeoutSeconds: 5,
+        Retry: [{ ErrorEquals: ['Transient'], IntervalSeconds: 10, BackoffRate: 2, MaxAttempts: 3 }],
+        End: true,
+      }),
       clock,
       {
         Flaky: async () => {
@@ -256,18 +256,16 @@ describe('Wait and Retry of executions on virtual time', () => {
     const clock = new VirtualClock(T0);
     const seen: number[] = [];
     const run = virtualMachine(
-      {
-        StartAt: 'Slow',
-        States: {
-          Slow: task({
-            TimeoutSeconds: 1,
-            Retry: [{ ErrorEquals: ['States.Timeout'], IntervalSeconds: 5, MaxAttempts: 1 }],
-            Catch: [{ ErrorEquals: ['States.Timeout'], Next: 'TimedOut' }],
-            End: true,
-          }),
-          TimedOut: { Type: 'Pass', Result: 'timed out', End: true },
+      startingWithTask(
+        'Slow',
+        {
+          TimeoutSeconds: 1,
+          Retry: [{ ErrorEquals: ['States.Timeout'], IntervalSeconds: 5, MaxAttempts: 1 }],
+          Catch: [{ ErrorEquals: ['States.Timeout'], Next: 'TimedOut' }],
+          End: true,
         },
-      },
+        { TimedOut: { Type: 'Pass', Result: 'timed out', End: true } },
+      ),
       clock,
       {
         Slow: async () => {

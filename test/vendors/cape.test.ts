@@ -1,13 +1,10 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseSettings } from '../../lambdas/core/config/runtime-config';
 import { CapeConnector } from '../../lambdas/vendors/cape';
-import { closeHttpPools } from '../../lambdas/vendors/http';
 import { CapeEmulator } from '../../emulators/cape';
 import { TestClock, sample as testSample, useEmulator } from './support';
 
 const sample = (content: string, fileName = 'sample.js') => testSample(content, fileName);
-
-afterAll(() => closeHttpPools());
 
 describe('CapeConnector against the CAPEv2 emulator', () => {
   const clock = new TestClock(Date.parse('2026-11-22T12:00:00Z'));

@@ -1,6 +1,5 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CuckooConnector } from '../../lambdas/vendors/cuckoo';
-import { closeHttpPools } from '../../lambdas/vendors/http';
 import {
   TestClock,
   fixture,
@@ -11,14 +10,13 @@ import {
   useEmulator,
   useFixtureServer,
 } from './support';
+import { atBandEdges } from '../fixtures/bands';
 import { CuckooEmulator } from '../../emulators/cuckoo';
 
 const TOKEN = 'cuckoo-test-token';
 
 const configFor = (baseUrl: string, extra: Record<string, unknown> = {}) =>
   testVendorConfig('cuckoo', baseUrl, extra, { processingSeconds: 30 });
-
-afterAll(() => closeHttpPools());
 
 describe('Cuckoo connector against the Cuckoo 2 emulator', () => {
   const clock = new TestClock();
@@ -164,14 +162,7 @@ describe('Cuckoo score normalisation', () => {
     });
   });
 
-  it.each([
-    [0, 0, 'benign'],
-    [3.9, 39, 'benign'],
-    [4, 40, 'suspicious'],
-    [6.9, 69, 'suspicious'],
-    [7, 70, 'malicious'],
-    [10, 100, 'malicious'],
-  ])('maps info.score %s to %s (%s)', (native, score, verdict) => {
+  it.each(atBandEdges([0, 3.9, 4, 6.9, 7, 10]))('maps info.score %s to %s (%s)', (native, score, verdict) => {
     expect(cuckoo.score({ info: { score: native } })).toMatchObject({ score, verdict });
   });
 

@@ -1,6 +1,5 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FalconConnector } from '../../lambdas/vendors/falcon';
-import { closeHttpPools } from '../../lambdas/vendors/http';
 import {
   TestClock,
   expectPolls,
@@ -18,8 +17,6 @@ const KEY = 'falcon-test-key';
 
 const configFor = (baseUrl: string, extra: Record<string, unknown> = {}) =>
   testVendorConfig('falcon', baseUrl, extra, { processingSeconds: 30 });
-
-afterAll(() => closeHttpPools());
 
 describe('Falcon connector against the Hybrid Analysis emulator', () => {
   const clock = new TestClock();

@@ -1,5 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { closeHttpPools } from '../../lambdas/vendors/http';
+import { describe, expect, it } from 'vitest';
 import {
   TestClock,
   expectPolls,
@@ -21,8 +20,6 @@ function configFor(baseUrl: string, extra: Record<string, unknown> = {}) {
   const { options, ...rest } = extra as { options?: Record<string, string | number | boolean> };
   return testVendorConfig('joe', baseUrl, rest, { acceptTac: true, processingSeconds: 30, ...options });
 }
-
-afterAll(() => closeHttpPools());
 
 describe('Joe connector against the Joe Sandbox emulator', () => {
   const clock = new TestClock();

@@ -1,6 +1,5 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseSettings } from '../../lambdas/core/config/runtime-config';
-import { closeHttpPools } from '../../lambdas/vendors/http';
 import { OpswatConnector } from '../../lambdas/vendors/opswat';
 import { OpswatEmulator } from '../../emulators/opswat';
 import {
@@ -17,8 +16,6 @@ const sample = (content: string, fileName = 'bad_file.exe') => testSample(conten
 
 const config = (baseUrl: string, extra: Record<string, unknown> = {}) =>
   parseSettings({ vendors: [{ id: 'opswat', baseUrl, requestTimeoutMs: 500, ...extra }] }).vendors[0]!;
-
-afterAll(() => closeHttpPools());
 
 describe('OpswatConnector against the MetaDefender Sandbox emulator', () => {
   const clock = new TestClock(Date.parse('2026-11-22T12:00:00Z'));

@@ -8,6 +8,7 @@ import type { VendorId } from '../../lambdas/core/contracts/pipeline';
 import type { ItemStatus, NativeReport, SampleSource, SandboxConnector } from '../../lambdas/core/connector/connector';
 import type { ConnectorContext } from '../../lambdas/core/connector/context';
 import type { EmulatorFault } from '../../emulators/emulator';
+import { closeHttpPools } from '../../lambdas/vendors/http';
 import { EmulatorServer, type EmulatorResponse } from '../../emulators/server';
 
 // Shared by the connector tests: a hand-moved clock, a sample source, report reading, fixtures.
@@ -82,7 +83,11 @@ export function useEmulator(
   ready: (baseUrl: string) => void,
 ): void {
   beforeAll(async () => ready(await emulator.start()));
-  afterAll(() => emulator.stop());
+  // The connectors' keep-alive pools to it go too (new requests would open new ones).
+  afterAll(async () => {
+    await emulator.stop();
+    await closeHttpPools();
+  });
   afterEach(() => emulator.setFault('none'));
 }
 
@@ -103,7 +108,10 @@ export function useFixtureServer(
     return { status, body: fixture(name) as object };
   });
   beforeAll(async () => ready(await server.start()));
-  afterAll(() => server.stop());
+  afterAll(async () => {
+    await server.stop();
+    await closeHttpPools();
+  });
   return server;
 }
 

@@ -1,6 +1,5 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseSettings } from '../../lambdas/core/config/runtime-config';
-import { closeHttpPools } from '../../lambdas/vendors/http';
 import { TriageConnector } from '../../lambdas/vendors/triage';
 import { TriageEmulator } from '../../emulators/triage';
 import {
@@ -17,8 +16,6 @@ const sample = (content: string, fileName = 'KfhizGC7.ps1') => testSample(conten
 const config = (baseUrl: string, extra: Record<string, unknown> = {}) =>
   parseSettings({ vendors: [{ id: 'triage', baseUrl, requestTimeoutMs: 500, analysisTimeoutSeconds: 120, ...extra }] })
     .vendors[0]!;
-
-afterAll(() => closeHttpPools());
 
 describe('TriageConnector against the Triage emulator', () => {
   const clock = new TestClock(Date.parse('2026-11-22T12:00:00Z'));

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeHttpPools } from '../../lambdas/vendors/http';
 import { TestClock, fixture, readAll, sample, standaloneConnector, testVendorConfig, useEmulator } from './support';
+import { atBandEdges } from '../fixtures/bands';
 import { topRanked, VmrayConnector, type VmrayAnalysis } from '../../lambdas/vendors/vmray';
 import { EmulatorServer } from '../../emulators/server';
 import { VmrayEmulator } from '../../emulators/vmray';
@@ -9,8 +9,6 @@ const KEY = 'vmray-test-key';
 
 const configFor = (baseUrl: string, extra: Record<string, unknown> = {}) =>
   testVendorConfig('vmray', baseUrl, extra, { processingSeconds: 30 });
-
-afterAll(() => closeHttpPools());
 
 describe('VMRay connector against the VMRay emulator', () => {
   const clock = new TestClock();
@@ -244,16 +242,12 @@ describe('VMRay score normalisation', () => {
     });
   });
 
-  it.each([
-    [0, 0, 'benign'],
-    [24, 39, 'benign'],
-    [25, 40, 'suspicious'],
-    [74, 69, 'suspicious'],
-    [75, 70, 'malicious'],
-    [100, 100, 'malicious'],
-  ])('places VTI %s at %s (%s), linear inside VMRay’s tiers', (vti, score, verdict) => {
-    expect(vmray.score({ vti: { vti_score: vti } })).toMatchObject({ score, verdict });
-  });
+  it.each(atBandEdges([0, 24, 25, 74, 75, 100]))(
+    'places VTI %s at %s (%s), linear inside VMRay’s tiers',
+    (vti, score, verdict) => {
+      expect(vmray.score({ vti: { vti_score: vti } })).toMatchObject({ score, verdict });
+    },
+  );
 
   it('lets the verdict win when it disagrees with the VTI score, keeping the score at the edge of its band', () => {
     expect(vmray.score({ sample_verdict: 'malicious', sample_vti_score: 67 })).toMatchObject({

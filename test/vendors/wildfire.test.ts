@@ -1,6 +1,5 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseSettings } from '../../lambdas/core/config/runtime-config';
-import { closeHttpPools } from '../../lambdas/vendors/http';
 import { WildfireConnector } from '../../lambdas/vendors/wildfire';
 import { WildfireEmulator } from '../../emulators/wildfire';
 import { TestClock, standaloneConnector, sample as testSample, readAll as text, useEmulator } from './support';
@@ -10,8 +9,6 @@ const sample = (content: string, fileName = 'invoice.exe') => testSample(content
 let unique = 0;
 /** Every test uploads new content: WildFire remembers a sample and its verdict by hash. */
 const content = (marker = '') => `MZ test sample ${++unique} ${Date.now()} ${marker}`;
-
-afterAll(() => closeHttpPools());
 
 describe('WildfireConnector against the WildFire emulator', () => {
   const clock = new TestClock(Date.parse('2026-11-22T12:00:00Z'));
