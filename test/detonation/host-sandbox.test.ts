@@ -176,14 +176,18 @@ describe.runIf(hostCanBox)('the host side of the box', () => {
     const guard = await ensureGuard(join(HOST_STATE_ROOT, 'bin'));
     const dirs = await prepareBox(guard);
     try {
-      // A daemon left behind by pid 1 dies with the pid namespace.
-      const exit = await runInBox(dirs, ['/bin/sh', '-c', '(setsid sleep 300 &) ; echo started'], {}, 20_000);
+      // A daemon left behind by pid 1 dies with the pid namespace. Its duration is this run's own, so
+      // no other process can be mistaken for it; one that escaped would live for minutes, so a few
+      // seconds of polling tell it from one the kernel is still tearing down.
+      const daemon = `sleep ${300 + Math.floor(Math.random() * 600)}`;
+      const exit = await runInBox(dirs, ['/bin/sh', '-c', `(setsid ${daemon} &) ; echo started`], {}, 20_000);
       expect(exit).toMatchObject({ code: 0 });
       expect(exit.output).toContain('started');
-      const sleepers = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
-        .split('\n')
-        .filter((line) => line.trim() === 'sleep 300');
-      expect(sleepers).toEqual([]);
+      const daemons = () =>
+        execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+          .split('\n')
+          .filter((line) => line.trim() === daemon);
+      await expect.poll(daemons, { timeout: 5_000, interval: 250 }).toEqual([]);
       expect(await readFile('/proc/self/mountinfo', 'utf8')).not.toContain(dirs.run);
     } finally {
       await dirs.remove();
