@@ -49,12 +49,17 @@ export interface ExecObservation extends Base {
   pid: number;
   path: string;
   argv: string[];
+  /** The environment it was given, `NAME=value` (at most {@link MAX_ENV} entries, as strace printed them). */
+  env: string[];
   uid: number | null;
   ok: boolean;
   errno: string | null;
   /** The parent's executable, for dropper chains (curl → sh). */
   parentExe: string | null;
 }
+
+/** How many environment entries of one exec the rules get: the sample chooses how many it passes. */
+export const MAX_ENV = 64;
 
 /** A system call the rules look at directly (ptrace, prctl, setuid, unshare, memfd_create, ...). */
 export interface CallObservation extends Base {
@@ -389,6 +394,7 @@ export class TraceCollector {
         ? (fdPath(args[0]) ?? decodeFd(args[0]).target ?? '')
         : this.paths.resolve(e.pid, dir, raw);
     const argv = decodeArgv(args[at + 1], this.options.maxArgv);
+    const env = decodeArgv(args[at + 2], MAX_ENV);
     const ok = e.retval === 0;
     const parent = state.ppid === null ? undefined : this.byTid.get(state.ppid);
     if (ok) {
@@ -404,6 +410,7 @@ export class TraceCollector {
       line: detach(e.line),
       path,
       argv,
+      env,
       uid: state.uid,
       ok,
       errno: e.errno,

@@ -314,6 +314,10 @@ export function straceArguments(config: AgentConfig, traceFile: string): string[
     '256',
     '-e',
     `trace=${filter}`,
+    // The environment of every exec in full (strace abbreviates it by default): the rules read the
+    // dynamic linker's variables (LD_PRELOAD, LD_AUDIT) a sample hands to the programs it runs.
+    '-e',
+    'abbrev=!execve,execveat',
     '-o',
     traceFile,
     '--',

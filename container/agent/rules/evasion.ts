@@ -1,8 +1,41 @@
-import { rule, reads, type Rule } from './rule';
+import type { Observation } from '../observations';
+import { rule, reads, type Rule, type RuleContext } from './rule';
 
 /** Sandbox and VM artefacts a sample reads to decide whether it is being watched. */
 const ARTEFACTS =
   /^\/(\.dockerenv|run\/\.containerenv|proc\/(1|self|\d+)\/(cgroup|sched)|sys\/class\/dmi\/id\/|sys\/devices\/virtual\/dmi\/|sys\/hypervisor|proc\/scsi\/scsi|proc\/vz|proc\/xen|proc\/sys\/kernel\/osrelease$)/;
+
+/** The dynamic linker's variables that load a library into the program being run. */
+const LINKER_INJECTION = /^(LD_PRELOAD|LD_AUDIT)=(.*)$/s;
+
+/** Where an unprivileged process can put a library of its own. */
+const WRITABLE = /^\/(tmp|var\/tmp|dev\/shm|run\/user|run\/lock)\//;
+
+/**
+ * The libraries an exec's environment has the dynamic linker load that the sample could have made
+ * itself: one it wrote or was given, one in a writable place or its home, or a relative path. A bare
+ * name is looked up in the system's library directories, and a system library (a build preloading
+ * libeatmydata, say) is nothing the sample made: neither counts.
+ */
+export function injectedLibraries(o: Observation, c: RuleContext): string[] {
+  if (o.type !== 'exec') return [];
+  return o.env.flatMap((entry) => {
+    const value = LINKER_INJECTION.exec(entry)?.[2];
+    if (value === undefined) return [];
+    // ld.so splits LD_PRELOAD on spaces and colons (LD_AUDIT on colons).
+    return value
+      .split(/[\s:]+/)
+      .filter(
+        (lib) =>
+          lib.includes('/') &&
+          (!lib.startsWith('/') ||
+            WRITABLE.test(lib) ||
+            lib.startsWith(`${c.home}/`) ||
+            c.written.has(lib) ||
+            c.placed.has(lib)),
+      );
+  });
+}
 
 /** Defence evasion: debugger and sandbox checks, self-deletion, masquerading, fileless execution, probing the agent. */
 export const evasionRules: Rule[] = [
@@ -52,6 +85,14 @@ export const evasionRules: Rule[] = [
     match: (o) =>
       (o.type === 'call' && o.name === 'memfd_create') ||
       (o.type === 'exec' && /^(\/proc\/(self|\d+)\/fd\/|\/dev\/fd\/|\/memfd:)/.test(o.path)),
+  }),
+  rule({
+    key: 'evasion',
+    id: 'evasion.linker-injection',
+    title: 'Runs a program with a library of its own loaded through LD_PRELOAD or LD_AUDIT',
+    severity: 'high',
+    attack: ['T1574.006'],
+    match: (o, c) => injectedLibraries(o, c).length > 0,
   }),
   rule({
     key: 'evasion',
