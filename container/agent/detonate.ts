@@ -354,6 +354,7 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
       placed: new Set(prep.placed),
       hidden: [...hide, privateDir],
       written: new Set(),
+      read: new Set(),
       samplePids: new Set(),
     });
     engine = rules;

@@ -4,10 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAgentConfig } from '../../lambdas/core/contracts/agent-config';
-import { TraceParser, type TraceEvent } from '../../container/agent';
-import { type ExecObservation, MAX_ENV, type Observation, TraceCollector } from '../../container/agent/observations';
-import { RuleEngine } from '../../container/agent/rules';
+import { MAX_ENV } from '../../container/agent/observations';
 import { straceArguments } from '../../container/agent/run';
+import { JUDGED_HOME, judgeTrace } from './judge';
 
 /**
  * The environment of every exec reaches the rules, so a sample that runs a program with a library
@@ -16,38 +15,9 @@ import { straceArguments } from '../../container/agent/run';
  */
 
 const SAMPLE = 900;
-const HOME = '/run/home';
+const HOME = JUDGED_HOME;
 const RULE = 'evasion.linker-injection';
-
-/** Runs trace lines through the collector and the rules, as the agent does. */
-function judge(trace: string): { ids: Map<string, string[]>; execs: ExecObservation[] } {
-  const execs: ExecObservation[] = [];
-  const engine = new RuleEngine({
-    home: HOME,
-    placed: new Set(),
-    hidden: [],
-    written: new Set(),
-    samplePids: new Set(),
-  });
-  const collector = new TraceCollector(
-    (o: Observation) => {
-      if (o.type === 'exec') execs.push(o);
-      engine.observe(o);
-    },
-    { sandboxUid: 10001, wrapperExecs: 0, cwd: HOME, maxArgv: 32, followChildren: true },
-  );
-  const events: TraceEvent[] = [];
-  const parser = new TraceParser((e) => events.push(e));
-  parser.push(trace);
-  parser.end();
-  for (const e of events) collector.handle(e);
-  const ids = new Map(
-    Object.values(engine.behavior())
-      .flat()
-      .map((i) => [i.id, i.attack] as [string, string[]]),
-  );
-  return { ids, execs };
-}
+const judge = judgeTrace;
 
 const start = `${SAMPLE} 1795370910.000001 execve("/run/home/s", ["s"], 0x7ffd /* 7 vars */) = 0\n`;
 const execWith = (env: string[], path = '/usr/bin/id') =>

@@ -136,6 +136,7 @@ function indicators(text: string, strict = true): string[] {
     placed: new Set([`${HOME}/sample.sh`]),
     hidden: ['/opt/sandtrap', '/run/private'],
     written: new Set(),
+    read: new Set(),
     samplePids: new Set(),
   });
   const collector = new TraceCollector((o: Observation) => engine.observe(o), {
@@ -226,7 +227,11 @@ const SCENARIOS: { key: BehaviorKey; actions: Action[]; expected: string[] }[] =
     key: 'destructive',
     actions: [
       ...Array.from({ length: 20 }, (_, i) => ({ unlink: `${HOME}/docs/f${i}.txt` })),
-      ...Array.from({ length: 5 }, (_, i): Action => ({ rename: [`${HOME}/d${i}.txt`, `${HOME}/d${i}.txt.locked`] })),
+      // Each original read, then renamed to its mark: the encryption pattern.
+      ...Array.from({ length: 5 }, (_, i): Action[] => [
+        { open: `${HOME}/d${i}.txt`, flags: 'O_RDONLY', ok: true },
+        { rename: [`${HOME}/d${i}.txt`, `${HOME}/d${i}.txt.locked`] },
+      ]).flat(),
       { open: '/var/log/auth.log', flags: 'O_WRONLY|O_TRUNC', ok: false },
       { open: `${HOME}/README_DECRYPT.txt`, flags: 'O_WRONLY|O_CREAT|O_TRUNC', ok: true },
     ],

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SYSCALL_FILTER, parseAgentConfig, RULE_SYSCALLS } from '../../lambdas/core/contracts/agent-config';
-import { RuleEngine } from '../../container/agent/rules';
+import { judgeTrace } from './judge';
 import { TraceParser, type TraceEvent } from '../../container/agent';
 import { TraceCollector, type Observation } from '../../container/agent/observations';
 import {
@@ -227,30 +227,7 @@ describe('trace gaps: calls that reach into other processes are traced and judge
   const CHILD = 801;
   const head = `${SAMPLE} 1795370910.000001 execve("/run/home/s", ["s"], 0x7ffd /* 7 vars */) = 0\n${SAMPLE} 1795370910.000002 clone(child_stack=NULL, flags=SIGCHLD) = ${CHILD}\n`;
 
-  function judge(lines: string): { ids: Map<string, string[]>; observations: Observation[] } {
-    const observations: Observation[] = [];
-    const engine = new RuleEngine({
-      home: '/run/home',
-      placed: new Set(),
-      hidden: [],
-      written: new Set(),
-      samplePids: new Set(),
-    });
-    const collector = new TraceCollector(
-      (o) => {
-        observations.push(o);
-        engine.observe(o);
-      },
-      { sandboxUid: 10001, wrapperExecs: 0, cwd: '/run/home', maxArgv: 32, followChildren: true },
-    );
-    for (const e of parse(head + lines).events) collector.handle(e);
-    const ids = new Map(
-      Object.values(engine.behavior())
-        .flat()
-        .map((i) => [i.id, i.attack] as [string, string[]]),
-    );
-    return { ids, observations };
-  }
+  const judge = (lines: string) => judgeTrace(head + lines);
   const at = (call: string, ret = '0', pid = SAMPLE) => `${pid} 1795370910.5 ${call} = ${ret}\n`;
 
   it('the default set traces every one of them, and strace accepts it', () => {

@@ -1,6 +1,9 @@
 import { posix } from 'node:path';
 import { execName, rule, writes, type Rule } from './rule';
 
+/** Suffixes that rotation, compression and backups append: renaming to them is housekeeping. */
+const ROTATION_SUFFIX = /^(\d+(\.(gz|bz2|xz|zst))?|gz|bz2|xz|zst|old|bak|orig|prev|save|tmp|swp)$/i;
+
 const RANSOM_NOTE = /(readme|read_me|how.?to|decrypt|restore|recover|ransom|instructions).*\.(txt|html?|hta)$/i;
 
 /** Destruction: mass deletion, encryption-like renames, ransom notes, log wiping, raw disk writes, fork bombs. */
@@ -18,10 +21,18 @@ export const destructiveRules: Rule[] = [
   rule({
     key: 'destructive',
     id: 'destructive.encrypt-rename',
-    title: 'Renames many files to a new extension (encryption pattern)',
+    title: 'Renames many files it read or rewrote to a new extension (encryption pattern)',
     severity: 'critical',
     attack: ['T1486'],
-    match: (o) => o.type === 'file' && o.op === 'rename-from' && o.ok && o.target?.startsWith(`${o.path}.`) === true,
+    // Ransomware reads each original (or rewrites it in place) and then gives it its mark. Log
+    // rotation (`app.log.1`, `.gz`) and backups (`.bak`, `.old`) rename too, never to a new mark.
+    match: (o, c) =>
+      o.type === 'file' &&
+      o.op === 'rename-from' &&
+      o.ok &&
+      o.target?.startsWith(`${o.path}.`) === true &&
+      !ROTATION_SUFFIX.test(o.target.slice(o.path.length + 1)) &&
+      (c.read.has(o.path) || c.written.has(o.path)),
     minimum: 5,
     distinct: (o) => (o.type === 'file' ? o.path : ''),
   }),

@@ -59,8 +59,10 @@ export class RuleEngine {
         tally.evidence.push(observation.line);
     }
     // After matching: "executes a file it wrote" must not fire on the write itself.
-    if (observation.type === 'file' && observation.ok)
+    if (observation.type === 'file' && observation.ok) {
       for (const path of writtenPaths(observation)) this.context.written.add(path);
+      if (observation.op === 'read') this.context.read.add(observation.path);
+    }
   }
 
   /** The indicators, under every behaviour key (empty keys included). */

@@ -18,6 +18,8 @@ export interface RuleContext {
   hidden: readonly string[];
   /** Paths the sample created or wrote so far, for "executes what it wrote". */
   written: Set<string>;
+  /** Paths the sample opened for reading so far, for "renames what it read" (encryption). */
+  read: Set<string>;
   /** Processes of the sample. */
   samplePids: Set<number>;
 }
