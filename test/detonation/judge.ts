@@ -1,24 +1,34 @@
-import { TraceParser, type TraceEvent } from '../../container/agent';
+import type { Behavior } from '../../lambdas/core/contracts/detonation-report';
+import { TraceParser } from '../../container/agent';
 import { type ExecObservation, type Observation, TraceCollector } from '../../container/agent/observations';
 import { RuleEngine } from '../../container/agent/rules';
+import type { RuleContext } from '../../container/agent/rules/rule';
+import type { TraceStats } from '../../container/agent/trace-parser';
 
-/** The home of the sample whose trace lines {@link judgeTrace} reads. */
+/** The home of the sample whose trace lines {@link judgeTrace} reads, unless the context names another. */
 export const JUDGED_HOME = '/run/home';
 
 /**
- * Runs strace lines through the collector and the rules as the agent does, and returns the
- * indicators raised (id → ATT&CK ids), every observation and the execs among them.
+ * Runs strace lines through the collector and the rules as the agent does (the context's home is
+ * also the sample's working directory), and returns the behaviour, the indicators raised (id →
+ * ATT&CK ids), every observation, the execs among them and the parser's counts.
  */
-export function judgeTrace(trace: string): {
+export function judgeTrace(
+  trace: string,
+  context: Partial<Pick<RuleContext, 'home' | 'placed' | 'hidden'>> = {},
+): {
+  behavior: Behavior;
   ids: Map<string, string[]>;
   observations: Observation[];
   execs: ExecObservation[];
+  stats: TraceStats;
 } {
+  const home = context.home ?? JUDGED_HOME;
   const observations: Observation[] = [];
   const engine = new RuleEngine({
-    home: JUDGED_HOME,
-    placed: new Set(),
-    hidden: [],
+    home,
+    placed: context.placed ?? new Set(),
+    hidden: context.hidden ?? [],
     written: new Set(),
     read: new Set(),
     samplePids: new Set(),
@@ -28,17 +38,22 @@ export function judgeTrace(trace: string): {
       observations.push(o);
       engine.observe(o);
     },
-    { sandboxUid: 10001, wrapperExecs: 0, cwd: JUDGED_HOME, maxArgv: 32, followChildren: true },
+    { sandboxUid: 10001, wrapperExecs: 0, cwd: home, maxArgv: 32, followChildren: true },
   );
-  const events: TraceEvent[] = [];
-  const parser = new TraceParser((e) => events.push(e));
+  const parser = new TraceParser((e) => collector.handle(e));
   parser.push(trace);
-  parser.end();
-  for (const e of events) collector.handle(e);
+  const stats = parser.end();
+  const behavior = engine.behavior();
   const ids = new Map(
-    Object.values(engine.behavior())
+    Object.values(behavior)
       .flat()
       .map((i) => [i.id, i.attack] as [string, string[]]),
   );
-  return { ids, observations, execs: observations.filter((o): o is ExecObservation => o.type === 'exec') };
+  return {
+    behavior,
+    ids,
+    observations,
+    execs: observations.filter((o): o is ExecObservation => o.type === 'exec'),
+    stats,
+  };
 }

@@ -2,10 +2,8 @@ import { posix } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { BehaviorKey } from '../../lambdas/core/contracts/detonation-report';
-import { TraceParser } from '../../container/agent';
-import { TraceCollector, type Observation } from '../../container/agent/observations';
 import { PathResolver, type ProcessView } from '../../container/agent/path-resolver';
-import { RuleEngine } from '../../container/agent/rules';
+import { judgeTrace } from './judge';
 
 /**
  * Canonical paths: a trace that names a file another way (through /proc/self/cwd, /proc/self/root,
@@ -131,26 +129,13 @@ function trace(actions: Action[], spelling: Spelling, annotate: boolean): string
 
 /** The indicators a trace raises: id and how often, the part of an indicator that spelling must not change. */
 function indicators(text: string, strict = true): string[] {
-  const engine = new RuleEngine({
+  const { behavior, stats } = judgeTrace(text, {
     home: HOME,
     placed: new Set([`${HOME}/sample.sh`]),
     hidden: ['/opt/sandtrap', '/run/private'],
-    written: new Set(),
-    read: new Set(),
-    samplePids: new Set(),
   });
-  const collector = new TraceCollector((o: Observation) => engine.observe(o), {
-    sandboxUid: 10001,
-    wrapperExecs: 0,
-    cwd: HOME,
-    maxArgv: 32,
-    followChildren: true,
-  });
-  const parser = new TraceParser((e) => collector.handle(e));
-  parser.push(text);
-  const stats = parser.end();
   if (strict) expect(stats.unparsed).toBe(0);
-  return Object.values(engine.behavior())
+  return Object.values(behavior)
     .flat()
     .map((i) => `${i.id} x${i.occurrences}`)
     .sort();
