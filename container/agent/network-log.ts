@@ -76,16 +76,12 @@ export function networkObservations(
   }
   // A fake-network record names the client port it came in on; the guard's record of the connect
   // from that port says which process it was and where it meant to go.
-  const arrival = (proto: 'tcp' | 'udp', clientPort: number, time: number) => {
-    const from = byPort.get(`${proto}:${clientPort}`);
-    return { from, time, pid: from?.pid ?? null };
-  };
+  const origin = (proto: 'tcp' | 'udp', clientPort: number) => byPort.get(`${proto}:${clientPort}`);
   for (const d of fakenet.dns) {
-    const { time, pid } = arrival('udp', d.clientPort, d.time);
     out.push({
       type: 'dns',
-      time,
-      pid,
+      time: d.time,
+      pid: origin('udp', d.clientPort)?.pid ?? null,
       line: `fakenet dns ${d.qtype} ${d.name} -> ${d.answer ?? '(no answer)'}`,
       name: d.name,
       qtype: d.qtype,
@@ -93,11 +89,11 @@ export function networkObservations(
     });
   }
   for (const h of fakenet.http) {
-    const { from, time, pid } = arrival('tcp', h.clientPort, h.time);
+    const from = origin('tcp', h.clientPort);
     out.push({
       type: 'http',
-      time,
-      pid,
+      time: h.time,
+      pid: from?.pid ?? null,
       line: `fakenet http ${h.method} ${h.host}${h.path} port=${from?.port ?? '?'} ua=${JSON.stringify(h.userAgent ?? '')} body=${h.bodyBytes}B ${JSON.stringify(h.bodyPreview.slice(0, 120))}`,
       method: h.method,
       host: h.host || (from ? (nameFor(from.addr) ?? from.addr) : ''),
@@ -109,23 +105,23 @@ export function networkObservations(
     });
   }
   for (const t of fakenet.tls) {
-    const { from, time, pid } = arrival('tcp', t.clientPort, t.time);
+    const from = origin('tcp', t.clientPort);
     out.push({
       type: 'tls',
-      time,
-      pid,
+      time: t.time,
+      pid: from?.pid ?? null,
       line: `fakenet tls sni=${t.serverName} port=${from?.port ?? '?'}`,
       serverName: t.serverName,
       port: from?.port ?? null,
     });
   }
   for (const p of fakenet.payloads) {
-    const { from, time, pid } = arrival(p.protocol, p.clientPort, p.time);
+    const from = origin(p.protocol, p.clientPort);
     const hostname = from ? nameFor(from.addr) : null;
     out.push({
       type: 'payload',
-      time,
-      pid,
+      time: p.time,
+      pid: from?.pid ?? null,
       line: `fakenet ${p.protocol} ${hostname ?? from?.addr ?? '?'}:${from?.port ?? '?'} ${p.bytes}B ${JSON.stringify(p.preview.slice(0, 200))}`,
       protocol: p.protocol,
       address: from?.addr ?? null,
