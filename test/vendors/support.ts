@@ -9,18 +9,15 @@ import type { ItemStatus, NativeReport, SampleSource, SandboxConnector } from '.
 import type { ConnectorContext } from '../../lambdas/core/connector/context';
 import type { EmulatorFault } from '../../emulators/emulator';
 import { closeHttpPools } from '../../lambdas/vendors/http';
+import { ManualClock } from '../manual-clock';
 import { EmulatorServer, type EmulatorResponse } from '../../emulators/server';
 
 // Shared by the connector tests: a hand-moved clock, a sample source, report reading, fixtures.
 
-/** A clock the test moves by hand. */
-export class TestClock {
-  constructor(public t = Date.UTC(2026, 0, 5, 9, 0, 0)) {}
-  now(): number {
-    return this.t;
-  }
-  advance(seconds: number): void {
-    this.t += seconds * 1000;
+/** The test clock of the vendor tests, starting on a fixed Monday morning unless told otherwise. */
+export class TestClock extends ManualClock {
+  constructor(ms = Date.UTC(2026, 0, 5, 9, 0, 0)) {
+    super(ms);
   }
 }
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
+import { ManualClock } from '../../manual-clock';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Clock } from '../../../lambdas/core/contracts/clock';
 import type { Sample } from '../../../lambdas/core/contracts/pipeline';
@@ -46,17 +47,6 @@ export async function startLocalAws(): Promise<LocalAws> {
       await services.stop();
     },
   };
-}
-
-/** A clock that moves only when told to. */
-export class ManualClock implements Clock {
-  constructor(public ms: number = Date.UTC(2030, 0, 15, 12, 0, 0)) {}
-  now(): number {
-    return this.ms;
-  }
-  advance(ms: number): void {
-    this.ms += ms;
-  }
 }
 
 /** A log that keeps its lines, for tests that assert what was reported. */
@@ -144,3 +134,5 @@ export function useLocalAws(options: Omit<UnitDepsOptions, 'clock' | 'log'> = {}
   afterAll(async () => unit.aws?.stop());
   return unit;
 }
+
+export { ManualClock };

@@ -146,7 +146,7 @@ describe('finalizeVerdict: combine engine scores, store, tag, quarantine, releas
     const stored = await unit.deps.store.getVerdict(sample.sha256);
     expect(await unit.deps.store.acquireLock(sample.sha256, 'exec-analysing', clock.now(), 600)).toBe(true);
 
-    clock.advance(60_000);
+    clock.advance(60);
     const { detail, changed } = await finalize(sample, [scored('cape', 99)], { cached: true, owner: 'exec-second' });
     expect(detail).toMatchObject({ verdict: 'suspicious', score: 45, cached: true });
     expect(detail.analyzedAt).toBe(new Date(stored!.analyzedAt).toISOString());
@@ -165,7 +165,7 @@ describe('finalizeVerdict: combine engine scores, store, tag, quarantine, releas
     const sample = await uploaded();
     await finalize(sample, [scored('cape', 10)]);
     const before = await unit.deps.store.getVerdict(sample.sha256);
-    clock.advance(3_600_000);
+    clock.advance(3600);
     await unit.deps.store.acquireLock(sample.sha256, 'exec-a', clock.now(), 600);
     const { detail, changed } = await finalize(sample, [scored('cape', 88)]);
     expect(SampleVerdictChangedDetailSchema.parse(changed)).toEqual({
@@ -179,7 +179,7 @@ describe('finalizeVerdict: combine engine scores, store, tag, quarantine, releas
       score: 88,
       analyzedAt: detail.analyzedAt,
     });
-    clock.advance(1000);
+    clock.advance(1);
     expect((await finalize(sample, [scored('joe', 75)])).changed).toBeUndefined();
   });
 
