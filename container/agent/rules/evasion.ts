@@ -17,7 +17,7 @@ const WRITABLE = /^\/(tmp|var\/tmp|dev\/shm|run\/user|run\/lock)\//;
  * name is looked up in the system's library directories, and a system library (a build preloading
  * libeatmydata, say) is nothing the sample made: neither counts.
  */
-export function injectedLibraries(o: Observation, c: RuleContext): string[] {
+function injectedLibraries(o: Observation, c: RuleContext): string[] {
   if (o.type !== 'exec') return [];
   return o.env.flatMap((entry) => {
     const value = LINKER_INJECTION.exec(entry)?.[2];
