@@ -31,6 +31,8 @@ interface Base {
 /** A file system call, its path resolved. */
 export interface FileObservation extends Base {
   type: 'file';
+  /** The program the process was running when it made the call (context: `ps` reading /proc is discovery). */
+  exe: string | null;
   op: FileOperationKind;
   /** Absolute, normalised path (relative only when the working directory was unknown). */
   path: string;
@@ -65,6 +67,8 @@ export const MAX_ENV = 64;
 export interface CallObservation extends Base {
   type: 'call';
   pid: number;
+  /** The program the process was running when it made the call. */
+  exe: string | null;
   name: string;
   args: string[];
   retval: number | null;
@@ -331,6 +335,7 @@ export class TraceCollector {
         type: 'call',
         time: e.time,
         pid: state.pid,
+        exe: state.exe,
         line: detach(e.line),
         name,
         args: splitArgs(e.args),
@@ -375,6 +380,7 @@ export class TraceCollector {
         type: 'call',
         time: e.time,
         pid: parent.pid,
+        exe: parent.exe,
         line: detach(e.line),
         name: e.name,
         args: splitArgs(e.args),
@@ -621,6 +627,7 @@ export class TraceCollector {
       type: 'file',
       time: e.time,
       pid: state.pid,
+      exe: state.exe,
       line: detach(e.line),
       op,
       path,

@@ -42,19 +42,44 @@ import type { StaticStrings } from './static';
  * would reject.
  */
 
-/** What one indicator of each severity weighs (0–100). */
-export const SEVERITY_WEIGHT: Record<Severity, number> = { low: 10, medium: 35, high: 60, critical: 90 };
+/**
+ * What one indicator of each severity weighs (0–100). What the severities mean to rule authors:
+ * `low` is context or discovery (listing processes, a downloader run, a daemonised child) and never
+ * decides a verdict alone; `medium` is a confident indicator of an attack technique and is
+ * suspicious alone; `high` is strong evidence, malicious with one more tactic; `critical` is
+ * malicious alone.
+ */
+export const SEVERITY_WEIGHT: Record<Severity, number> = { low: 10, medium: 45, high: 60, critical: 90 };
+
+/** The most that low-severity indicators add up to together: discovery alone stays benign. */
+export const LOW_SEVERITY_CAP = 30;
+
+/** How much a further indicator of a tactic already shown counts, against one of a new tactic. */
+export const SAME_TACTIC_FACTOR = 0.5;
 
 /**
- * Combines the indicators like independent pieces of evidence: 100 × (1 − Π(1 − w/100)). One high
- * indicator is suspicious (60), two are malicious (84), a critical one is malicious alone, and a
- * handful of low ones never are.
+ * Combines the indicators as pieces of evidence, by tactic (behaviour key). Within a tactic the
+ * strongest indicator counts in full and each further one at half its weight; tactics combine as
+ * independent evidence, 100 × (1 − Π(1 − wₜ/100)); the low-severity indicators of every tactic
+ * together add at most {@link LOW_SEVERITY_CAP}. So one medium indicator is suspicious (45), a
+ * medium and a high of two tactics are malicious (78), two of one tactic stay suspicious (57), a
+ * critical one is malicious alone (90), and no number of low ones is more than benign (≤ 30).
  */
 export function scoreBehavior(behavior: Behavior): number {
   let clean = 1;
-  for (const key of BEHAVIOR_KEYS)
-    for (const indicator of behavior[key]) clean *= 1 - SEVERITY_WEIGHT[indicator.severity] / 100;
-  return Math.round((1 - clean) * 100);
+  let lowClean = 1;
+  for (const key of BEHAVIOR_KEYS) {
+    const weights = behavior[key]
+      .filter((indicator) => indicator.severity !== 'low')
+      .map((indicator) => SEVERITY_WEIGHT[indicator.severity] / 100)
+      .sort((a, b) => b - a);
+    weights.forEach((weight, index) => {
+      clean *= 1 - (index === 0 ? weight : weight * SAME_TACTIC_FACTOR);
+    });
+    for (const indicator of behavior[key]) if (indicator.severity === 'low') lowClean *= 1 - SEVERITY_WEIGHT.low / 100;
+  }
+  const low = Math.min(LOW_SEVERITY_CAP / 100, 1 - lowClean);
+  return Math.round((1 - clean * (1 - low)) * 100);
 }
 
 /** A behaviour with no indicator under any key. */

@@ -9,6 +9,7 @@ import {
 import { onAws } from '../../container/agent';
 import { scoreBehavior, emptyBehavior } from '../../container/agent/report';
 import { BAND_EDGES } from '../fixtures/bands';
+import type { BehaviorKey } from '../../lambdas/core/contracts/detonation-report';
 
 const local = { allowInternet: false };
 
@@ -116,15 +117,40 @@ describe('score and verdict', () => {
     expect(verdictOfScore(null)).toBe('unknown');
   });
 
-  it('combines indicators: one high is suspicious, two are malicious, lows alone stay benign', () => {
-    const with_ = (...severities: ('low' | 'medium' | 'high' | 'critical')[]) => ({
-      ...emptyBehavior(),
-      network: severities.map(indicator),
-    });
+  type Level = 'low' | 'medium' | 'high' | 'critical';
+  /** A behaviour with indicators of the given severities under the given keys (tactics). */
+  const behaviorOf = (...entries: [BehaviorKey, Level][]) => {
+    const behavior = emptyBehavior();
+    for (const [key, severity] of entries) behavior[key].push({ ...indicator(severity), id: `${key}.t` });
+    return behavior;
+  };
+  const verdict = (...entries: [BehaviorKey, Level][]) => verdictOfScore(scoreBehavior(behaviorOf(...entries)));
+
+  it('scores nothing 0, and one confident indicator of an attack technique at least suspicious', () => {
     expect(scoreBehavior(emptyBehavior())).toBe(0);
-    expect(verdictOfScore(scoreBehavior(with_('high')))).toBe('suspicious');
-    expect(verdictOfScore(scoreBehavior(with_('high', 'high')))).toBe('malicious');
-    expect(verdictOfScore(scoreBehavior(with_('critical')))).toBe('malicious');
-    expect(verdictOfScore(scoreBehavior(with_('low', 'low', 'low')))).toBe('benign');
+    expect(verdict(['destructive', 'medium'])).toBe('suspicious');
+    expect(verdict(['evasion', 'high'])).toBe('suspicious');
+    expect(verdict(['persistence', 'critical'])).toBe('malicious');
+  });
+
+  it('compounds independent tactics: a medium and a high of two tactics are malicious', () => {
+    expect(scoreBehavior(behaviorOf(['execution', 'medium'], ['persistence', 'high']))).toBe(78);
+    expect(verdict(['execution', 'medium'], ['evasion', 'medium'])).toBe('malicious');
+  });
+
+  it('counts further indicators of one tactic at half: two mediums of one tactic stay suspicious', () => {
+    expect(scoreBehavior(behaviorOf(['network', 'medium'], ['network', 'medium']))).toBe(57);
+    expect(verdict(['network', 'medium'], ['network', 'medium'])).toBe('suspicious');
+    expect(verdict(['dataHarvesting', 'high'], ['dataHarvesting', 'high'])).toBe('malicious');
+  });
+
+  it('keeps discovery alone benign, however much of it, and lets it tip nothing by itself', () => {
+    const lows = Array.from({ length: 20 }, (_, i): [BehaviorKey, Level] => [
+      i % 2 ? 'dataHarvesting' : 'network',
+      'low',
+    ]);
+    expect(scoreBehavior(behaviorOf(...lows))).toBe(30);
+    expect(verdict(...lows)).toBe('benign');
+    expect(scoreBehavior(behaviorOf(['dataHarvesting', 'low'], ['network', 'low'], ['execution', 'low']))).toBe(27);
   });
 });
