@@ -10,8 +10,9 @@
  * formatting, the local analysis, stack options): nothing else in cli imports a command, and no
  * command imports another.
  *
- * Inside lambdas/core, concept folders from the bottom: contracts ← config ← connector ← store ←
- * runtime ← triage, engines/vendor, engines/detonation, report ← verdict ← sweep. A folder imports
+ * Inside lambdas/core, concept folders from the bottom: contracts, attack (the ATT&CK catalogue) ←
+ * config ← connector ← store ← runtime ← triage, engines/vendor, engines/detonation, report ←
+ * verdict ← sweep. A folder imports
  * only from folders below it (or from itself), so each can be read knowing only what is beneath.
  */
 const upward = (name, from, to, comment) => ({
@@ -24,7 +25,7 @@ const upward = (name, from, to, comment) => ({
 
 /** lambdas/core's concept folders, bottom first; entries of one array are one layer. */
 const CORE_LAYERS = [
-  ['contracts'],
+  ['contracts', 'attack'],
   ['config'],
   ['connector'],
   ['store'],
