@@ -10,7 +10,10 @@ import {
   type Severity,
   FileOperationKindSchema,
 } from '../contracts/detonation-report';
+import { ATTACK_VERSION, tacticUrl } from '../attack/tactics';
+import { techniqueUrl, type TechniqueInfo } from '../attack/techniques';
 import { html, safeHref, type HtmlValue, type SafeHtml } from './html-escape';
+import { indicatorsByTactic, type FiledIndicator, type TacticGroup } from './indicators-by-tactic';
 import type { EngineId, EngineResult, EngineStatus, Verdict, VerdictDocument } from '../contracts/pipeline';
 
 /**
@@ -237,6 +240,55 @@ function maxSeverity(items: readonly Indicator[]): Severity | null {
   );
 }
 
+/** A technique id as a link to its ATT&CK page, named; a malformed id stays plain text. */
+function techniqueLink(technique: TechniqueInfo): SafeHtml {
+  const url = techniqueUrl(technique.id);
+  const name =
+    technique.source === 'unknown'
+      ? html` <span class="muted">(not in the report's ATT&amp;CK catalogue)</span>`
+      : technique.source === 'parent'
+        ? html` ${technique.name} <span class="muted">(sub-technique not in the catalogue)</span>`
+        : html` ${technique.name}`;
+  const title = technique.name ?? `ATT&CK technique ${technique.id}`;
+  const id = html`<code>${technique.id}</code>`;
+  return url
+    ? html`<a class="technique" href="${url}" title="${title}" rel="noopener noreferrer" target="_blank">${id}</a>${name}`
+    : html`${id}${name}`;
+}
+
+function indicatorArticle(filed: FiledIndicator, input: HtmlReportInput): SafeHtml {
+  const { indicator, techniques, otherTactics, key } = filed;
+  const seen = firstSeen(indicator, input.detonation);
+  const attack = techniques.length
+    ? html`ATT&amp;CK ${techniques.map((t, i) => html`${i ? '; ' : ''}${techniqueLink(t)}`)}${otherTactics.length ? html` · also ${otherTactics.map((t) => t.name).join(', ')}` : null}`
+    : 'No ATT&CK technique';
+  return html`<article class="indicator sev-${indicator.severity}">
+<header>${severityPill(indicator.severity)} <strong>${indicator.title}</strong> <code class="muted">${indicator.id}</code> <span class="muted small">${BEHAVIOR_LABELS[key]}</span></header>
+<p class="meta">${attack} · ${plural(indicator.occurrences, 'occurrence')}${seen === null ? '' : html` · first seen ${offset(seen)}`}${indicator.truncated ? ' · evidence shortened' : ''}</p>
+<pre class="evidence">${indicator.evidence.map((line, i) => html`${i ? '\n' : ''}${line}`)}</pre>
+</article>`;
+}
+
+/** The heading of a tactic group; its anchor is what the kill-chain strip links to. */
+function tacticGroupHeading(group: TacticGroup): { anchor: string; label: string; heading: SafeHtml } {
+  const count = html`<span class="muted">· ${plural(group.indicators.length, 'indicator')}</span>`;
+  if (group.tactic) {
+    const t = group.tactic;
+    return {
+      anchor: `tactic-${t.id}`,
+      label: t.name,
+      heading: html`${t.name} <a class="tactic-id" href="${tacticUrl(t)}" rel="noopener noreferrer" target="_blank"><code>${t.id}</code></a> ${count}`,
+    };
+  }
+  return group.kind === 'unmapped'
+    ? {
+        anchor: 'tactic-unmapped',
+        label: 'Unmapped',
+        heading: html`Unmapped <span class="muted">(techniques the report cannot place in a tactic)</span> ${count}`,
+      }
+    : { anchor: 'tactic-none', label: 'No technique', heading: html`No ATT&amp;CK technique ${count}` };
+}
+
 function behaviorSection(input: HtmlReportInput, view: BehaviorView | null): Section | null {
   if (!view) return null;
   const title = 'Behaviour indicators';
@@ -247,25 +299,25 @@ function behaviorSection(input: HtmlReportInput, view: BehaviorView | null): Sec
     const top = maxSeverity(items);
     return html`<div class="tile ${top ? `s-${top}` : 'none'}"><span class="tile-label">${BEHAVIOR_LABELS[key]}</span><span class="tile-count">${items.length}</span><span class="tile-sev">${top ?? 'none'}</span></div>`;
   });
-  const groups = BEHAVIOR_KEYS.filter((k) => behavior[k].length > 0).map((key) => {
-    const items = [...behavior[key]].sort(bySeverity);
-    return html`<div class="group"><h3>${BEHAVIOR_LABELS[key]} <span class="muted">(${key})</span></h3>${items.map(
-      (indicator) => {
-        const seen = firstSeen(indicator, input.detonation);
-        return html`<article class="indicator sev-${indicator.severity}">
-<header>${severityPill(indicator.severity)} <strong>${indicator.title}</strong> <code class="muted">${indicator.id}</code></header>
-<p class="meta">${indicator.attack.length ? html`ATT&amp;CK ${indicator.attack.map((id, i) => html`${i ? ', ' : ''}<code>${id}</code>`)}` : 'No ATT&CK technique'} · ${plural(indicator.occurrences, 'occurrence')}${seen === null ? '' : html` · first seen ${offset(seen)}`}${indicator.truncated ? ' · evidence shortened' : ''}</p>
-<pre class="evidence">${indicator.evidence.map((line, i) => html`${i ? '\n' : ''}${line}`)}</pre>
-</article>`;
-      },
-    )}</div>`;
-  });
+  const tacticGroups = indicatorsByTactic(behavior, bySeverity).map((group) => ({
+    group,
+    ...tacticGroupHeading(group),
+  }));
+  const chain = html`<ol class="killchain">${tacticGroups.map(
+    ({ group, anchor, label }) =>
+      html`<li class="s-${maxSeverity(group.indicators.map((f) => f.indicator)) ?? 'none'}"><a href="#${anchor}">${label}</a> <span class="muted">${group.indicators.length}</span></li>`,
+  )}</ol>
+<p class="note">Indicators by ATT&amp;CK tactic (${ATTACK_VERSION}), in kill-chain order. Each indicator is listed once, under the tactic its behaviour key stands for; other tactics its techniques serve follow "also". Technique ids link to their ATT&amp;CK pages.</p>`;
+  const groups = tacticGroups.map(
+    ({ group, anchor, heading }) =>
+      html`<div class="group"><h3 id="${anchor}">${heading}</h3>${group.indicators.map((filed) => indicatorArticle(filed, input))}</div>`,
+  );
   const quiet = BEHAVIOR_KEYS.filter((k) => behavior[k].length === 0).map((k) => BEHAVIOR_LABELS[k]);
   return section(
     'behavior',
     title,
     html`<div class="tiles">${tiles}</div>
-${total === 0 ? empty('No indicators were raised under any behaviour key.') : groups}
+${total === 0 ? empty('No indicators were raised under any behaviour key.') : html`${chain}${groups}`}
 ${total > 0 && quiet.length ? html`<p class="note">No indicators for: ${quiet.join(', ')}.</p>` : null}
 ${unreadable ? html`<p class="note">Left out ${plural(unreadable, 'behaviour entry', 'behaviour entries')} of the verdict document that could not be read as indicators.</p>` : null}`,
   );
@@ -732,6 +784,11 @@ table.fixed{table-layout:fixed}
 .tile-label{font-weight:600;font-size:13px}.tile-count{font-size:20px;font-weight:800;grid-row:span 2;align-self:center}.tile-sev{font-size:11px;color:var(--muted);text-transform:uppercase}
 .tile.none{color:var(--muted)}.tile.s-low{border-left-color:var(--low)}.tile.s-medium{border-left-color:var(--med)}.tile.s-high{border-left-color:var(--high)}.tile.s-critical{border-left-color:var(--crit)}
 .group h3{margin-top:18px}
+.killchain{list-style:none;display:flex;flex-wrap:wrap;gap:4px 0;margin:10px 0 4px;padding:0;font-size:12.5px}
+.killchain li{border:1px solid var(--line);border-left-width:4px;padding:1px 8px;margin-right:20px;position:relative}
+.killchain li:not(:last-child)::after{content:"→";position:absolute;right:-16px;color:var(--muted)}
+.killchain li.s-low{border-left-color:var(--low)}.killchain li.s-medium{border-left-color:var(--med)}.killchain li.s-high{border-left-color:var(--high)}.killchain li.s-critical{border-left-color:var(--crit)}
+a.tactic-id code,a.technique code{color:inherit}
 .indicator{border:1px solid var(--line);border-left:4px solid var(--line);border-radius:6px;padding:8px 12px;margin:8px 0}
 .indicator.sev-low{border-left-color:var(--low)}.indicator.sev-medium{border-left-color:var(--med)}.indicator.sev-high{border-left-color:var(--high)}.indicator.sev-critical{border-left-color:var(--crit)}
 .indicator .meta{margin:4px 0;color:var(--muted);font-size:12.5px}

@@ -238,6 +238,30 @@ describe.skipIf(skip)('the HTML report in Chromium', () => {
     expect(await page.locator('a[href^="javascript:" i]').count()).toBe(0);
   });
 
+  it('shows behaviour by ATT&CK tactic with visible technique links, and loads none of them', async () => {
+    const { page, url, requests, errors } = await report('tactics', detonatedDropper());
+    const headings = await page.locator('#behavior h3').allTextContents();
+    expect(headings.map((h) => h.replace(/\s+·.*$/, ''))).toEqual([
+      'Execution TA0002',
+      'Persistence TA0003',
+      'Privilege Escalation TA0004',
+      'Defense Evasion TA0005',
+      'Credential Access TA0006',
+      'Command and Control TA0011',
+      'Impact TA0040',
+    ]);
+    const links = page.locator('#behavior a.technique');
+    expect(await links.count()).toBe(16);
+    const cron = page.locator('#behavior a.technique[href="https://attack.mitre.org/techniques/T1053/003/"]');
+    expect(await cron.isVisible()).toBe(true);
+    expect(await cron.getAttribute('title')).toBe('Scheduled Task/Job: Cron');
+    // The kill-chain strip jumps within the page.
+    await page.locator('.killchain a[href="#tactic-TA0040"]').click();
+    expect(page.url()).toBe(`${url}#tactic-TA0040`);
+    expect(requests).toEqual([url]);
+    expect(errors).toEqual([]);
+  });
+
   it('detects markup that does run, so the hostile test above can fail', async () => {
     const raw = await open(
       'control-raw',

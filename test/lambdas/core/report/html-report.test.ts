@@ -8,7 +8,8 @@ import {
   safeHref,
   SafeHtml,
 } from '../../../../lambdas/core/report/html-escape';
-import { renderHtmlReport, REPORT_CSP } from '../../../../lambdas/core/report/html-report';
+import type { Behavior } from '../../../../lambdas/core/contracts/detonation-report';
+import { renderHtmlReport, REPORT_CSP, type HtmlReportInput } from '../../../../lambdas/core/report/html-report';
 import {
   benignTriageOnly,
   detonatedDropper,
@@ -52,9 +53,12 @@ function visibleText(doc: string): string {
   return decode(doc.replace(/<style>[\s\S]*?<\/style>/, '').replace(TAG, ' '));
 }
 
+/** The only outside pages a report links to besides vendor reports: ATT&CK technique and tactic pages. */
+const ATTACK_PAGE = /^https:\/\/attack\.mitre\.org\/(techniques\/T\d{4}(\/\d{3})?|tactics\/TA\d{4})\/$/;
+
 /** The elements a report may contain: no script, no embedding, no image or stylesheet that loads. */
 const ALLOWED_TAGS = new Set(
-  'html head meta link title style body main div span header nav a section h2 h3 dl dt dd table colgroup col thead tbody tr th td p code pre strong br ul li article footer figure figcaption svg g rect text polygon polyline circle line'.split(
+  'html head meta link title style body main div span header nav a section h2 h3 dl dt dd table colgroup col thead tbody tr th td p code pre strong br ul ol li article footer figure figcaption svg g rect text polygon polyline circle line'.split(
     ' ',
   ),
 );
@@ -174,7 +178,7 @@ describe('renderHtmlReport', () => {
         expect(['src', 'srcset', 'action', 'formaction', 'background', 'poster', 'xlink:href']).not.toContain(name);
         if (name === 'href') {
           if (tag.name === 'link') expect(value).toBe('data:,');
-          else if (!value.startsWith('#')) expect(allowedLinks).toContain(value);
+          else if (!value.startsWith('#') && !ATTACK_PAGE.test(value)) expect(allowedLinks).toContain(value);
         } else if (name !== 'xmlns') expect(value).not.toMatch(/https?:|javascript:/i);
       }
     }
@@ -204,7 +208,10 @@ describe('renderHtmlReport', () => {
   it('links a vendor report only when its URL is http(s), escaped in the attribute', () => {
     const doc = renderHtmlReport(hostileSample());
     const hrefs = tags(doc)
-      .filter((t) => t.name === 'a' && !t.closing && !t.attributes.get('href')?.startsWith('#'))
+      .filter((t) => {
+        const href = t.attributes.get('href') ?? '';
+        return t.name === 'a' && !t.closing && !href.startsWith('#') && !ATTACK_PAGE.test(href);
+      })
       .map((t) => t.attributes);
     expect(hrefs).toHaveLength(1);
     expect(hrefs[0]?.get('href')).toBe(safeHref(hostileSample().reportLinks?.falcon ?? ''));
@@ -376,5 +383,136 @@ describe('renderHtmlReport', () => {
     const a = renderHtmlReport(detonatedDropper());
     expect(renderHtmlReport(detonatedDropper())).toBe(a);
     expect(a).toContain(`Generated ${GENERATED_AT.toISOString().slice(0, 19).replace('T', ' ')} UTC`);
+  });
+});
+
+describe('renderHtmlReport: behaviour by ATT&CK tactic', () => {
+  /** The behaviour section of a report. */
+  function behaviorOf(doc: string): string {
+    return /<section id="behavior">[\s\S]*?<\/section>/.exec(doc)?.[0] ?? '';
+  }
+
+  /** Each group's heading text and the rule ids of its indicators, in page order. */
+  function groupsOf(doc: string): [string, string[]][] {
+    return behaviorOf(doc)
+      .split('<div class="group">')
+      .slice(1)
+      .map((group) => [
+        visibleText(/<h3[^>]*>([\s\S]*?)<\/h3>/.exec(group)?.[1] ?? '')
+          .replace(/\s+/g, ' ')
+          .trim(),
+        [...group.matchAll(/<code class="muted">([^<]*)<\/code>/g)].map((m) => m[1] as string),
+      ]);
+  }
+
+  function withBehavior(build: () => HtmlReportInput, edit: (b: Behavior) => void): HtmlReportInput {
+    const input = build();
+    const d = input.detonation!;
+    const behavior = structuredClone(d.behavior);
+    edit(behavior);
+    input.detonation = { ...d, behavior };
+    return input;
+  }
+
+  it('groups indicators by tactic in kill-chain order, each indicator once, most severe first', () => {
+    expect(groupsOf(renderHtmlReport(detonatedDropper()))).toEqual([
+      ['Execution TA0002 · 1 indicator', ['execution.download-exec']],
+      ['Persistence TA0003 · 2 indicators', ['persistence.cron', 'persistence.shell-init']],
+      ['Privilege Escalation TA0004 · 1 indicator', ['privilegeEscalation.sudo']],
+      ['Defense Evasion TA0005 · 3 indicators', ['destructive.log-wipe', 'evasion.masquerade', 'evasion.self-delete']],
+      ['Credential Access TA0006 · 2 indicators', ['dataHarvesting.ssh-keys', 'dataHarvesting.shadow']],
+      ['Command and Control TA0011 · 2 indicators', ['network.pastebin', 'network.blocked-resolver']],
+      ['Impact TA0040 · 2 indicators', ['cryptomining.stratum', 'cryptomining.cpu']],
+    ]);
+  });
+
+  it('says how indicators are filed, and names the other tactics of a multi-tactic technique', () => {
+    const text = visibleText(behaviorOf(renderHtmlReport(detonatedDropper()))).replace(/\s+/g, ' ');
+    expect(text).toContain(
+      'Each indicator is listed once, under the tactic its behaviour key stands for; other tactics its techniques serve follow "also".',
+    );
+    expect(text).toContain('Indicators by ATT&CK tactic (Enterprise v18), in kill-chain order.');
+    // The cron entry is filed under Persistence, its behaviour key, not Execution, its first tactic.
+    expect(text).toMatch(
+      /Installs a crontab entry persistence\.cron Persistence ATT&CK T1053\.003 Scheduled Task\/Job: Cron · also Execution, Privilege Escalation ·/,
+    );
+  });
+
+  it('links the kill-chain strip to the groups, in the same order', () => {
+    const doc = behaviorOf(renderHtmlReport(detonatedDropper()));
+    const strip = /<ol class="killchain">([\s\S]*?)<\/ol>/.exec(doc)?.[1] ?? '';
+    const targets = [...strip.matchAll(/href="#([^"]+)"/g)].map((m) => m[1]);
+    expect(targets).toEqual(
+      ['TA0002', 'TA0003', 'TA0004', 'TA0005', 'TA0006', 'TA0011', 'TA0040'].map((t) => `tactic-${t}`),
+    );
+    for (const target of targets) expect(doc).toContain(`<h3 id="${target}">`);
+  });
+
+  it('links each technique id to its ATT&CK page, named in its title', () => {
+    const found = tags(renderHtmlReport(detonatedDropper())).filter(
+      (t) => t.name === 'a' && t.attributes.get('class') === 'technique',
+    );
+    expect(found.map((t) => t.attributes.get('href'))).toContain('https://attack.mitre.org/techniques/T1053/003/');
+    const cron = found.find((t) => t.attributes.get('href') === 'https://attack.mitre.org/techniques/T1053/003/');
+    expect(Object.fromEntries(cron!.attributes)).toEqual({
+      class: 'technique',
+      href: 'https://attack.mitre.org/techniques/T1053/003/',
+      title: 'Scheduled Task/Job: Cron',
+      rel: 'noopener noreferrer',
+      target: '_blank',
+    });
+    expect(
+      found
+        .find((t) => t.attributes.get('href') === 'https://attack.mitre.org/techniques/T1105/')
+        ?.attributes.get('title'),
+    ).toBe('Ingress Tool Transfer');
+    // One link per id an indicator carries: 13 indicators, three of them with two ids.
+    expect(found).toHaveLength(16);
+    const tacticLink = tags(renderHtmlReport(detonatedDropper())).find(
+      (t) => t.attributes.get('class') === 'tactic-id',
+    );
+    expect(tacticLink?.attributes.get('href')).toBe('https://attack.mitre.org/tactics/TA0002/');
+  });
+
+  it('puts unmapped techniques and indicators without one in groups of their own, last', () => {
+    const input = withBehavior(detonatedDropper, (b) => {
+      b.network[0]!.attack = ['T9999'];
+      b.network[1]!.attack = [];
+      b.persistence[1]!.attack = ['T1546.099'];
+    });
+    const groups = groupsOf(renderHtmlReport(input));
+    expect(groups.slice(-2)).toEqual([
+      ['Unmapped (techniques the report cannot place in a tactic) · 1 indicator', ['network.blocked-resolver']],
+      ['No ATT&CK technique · 1 indicator', ['network.pastebin']],
+    ]);
+    // A sub-technique the catalogue lacks is placed by its parent's tactics and still linked.
+    expect(groups[1]).toEqual(['Persistence TA0003 · 2 indicators', ['persistence.cron', 'persistence.shell-init']]);
+    const doc = renderHtmlReport(input);
+    expect(doc).toContain('href="https://attack.mitre.org/techniques/T1546/099/"');
+    expect(doc).toContain('href="https://attack.mitre.org/techniques/T9999/"');
+    expect(visibleText(doc).replace(/\s+/g, ' ')).toContain(
+      'T1546.099 Event Triggered Execution (sub-technique not in the catalogue)',
+    );
+  });
+
+  it('escapes a malformed technique id from report data and does not link it', () => {
+    const payload = `"><script>alert(1)</script>`;
+    const input = withBehavior(hostileSample, (b) => {
+      b.execution[0]!.attack = [payload, 'T1105'];
+    });
+    const doc = renderHtmlReport(input);
+    expect(doc).not.toContain(payload);
+    expect(doc).toContain('<code>&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;</code>');
+    const attackLinks = tags(doc)
+      .flatMap((t) => t.attributes.get('href') ?? [])
+      .filter((h) => h.includes('attack.mitre.org'));
+    for (const href of attackLinks) expect(href).toMatch(ATTACK_PAGE);
+    expect(attackLinks).toContain('https://attack.mitre.org/techniques/T1105/');
+    // The valid id still places the indicator: T1105 is Command and Control only.
+    expect(groupsOf(doc).find(([heading]) => heading.startsWith('Command and Control'))?.[1]).toEqual([
+      'execution.download-exec',
+      'network.pastebin',
+      'network.blocked-resolver',
+    ]);
   });
 });
