@@ -1,4 +1,7 @@
+import { lookupTechnique } from '../lambdas/core/attack/techniques';
+import { BehaviorKeySchema } from '../lambdas/core/contracts/detonation-report';
 import { bytes as reportBytes } from '../lambdas/core/report/html-report';
+import { primaryTactic } from '../lambdas/core/report/indicators-by-tactic';
 import type { AnalysisOutcome } from './outcome';
 import { escapeTerminal, jsonForTerminal } from './terminal-escape';
 
@@ -22,6 +25,17 @@ export function table(cells: string[][]): string {
         .trimEnd(),
     )
     .join('\n');
+}
+
+/**
+ * ` · Persistence`: the ATT&CK tactic an indicator is filed under, as in the HTML report; nothing
+ * when the document's key or ids do not place it (the document types behaviour loosely).
+ */
+function tacticLabel(key: string, attack: readonly string[]): string {
+  const behaviorKey = BehaviorKeySchema.safeParse(key);
+  if (!behaviorKey.success) return '';
+  const tactic = primaryTactic(behaviorKey.data, attack.map(lookupTechnique));
+  return tactic ? ` · ${tactic.name}` : '';
 }
 
 /**
@@ -56,7 +70,7 @@ export function formatOutcomes(outcomes: AnalysisOutcome[]): string {
     const indicators = Object.entries(d.behavior ?? {}).flatMap(([key, list]) =>
       (list as { id: string; title: string; severity: string; attack: string[] }[]).map(
         (i) =>
-          `  ${escapeTerminal(key).padEnd(19)} ${escapeTerminal(i.severity).padEnd(8)} ${escapeTerminal(i.title)}${i.attack.length ? ` [${escapeTerminal(i.attack.join(', '))}]` : ''}`,
+          `  ${escapeTerminal(key).padEnd(19)} ${escapeTerminal(i.severity).padEnd(8)} ${escapeTerminal(i.title)}${i.attack.length ? ` [${escapeTerminal(i.attack.join(', '))}${tacticLabel(key, i.attack)}]` : ''}`,
       ),
     );
     details.push(
