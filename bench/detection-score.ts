@@ -40,6 +40,8 @@ export interface SampleOutcome {
 /** One row of the per-sample table. */
 export interface SampleScore {
   file: string;
+  expectedKeys: BehaviorKey[];
+  expectedTechniques: string[];
   expectedVerdict: ExpectedVerdict;
   verdict: Verdict;
   verdictInBand: boolean;
@@ -105,6 +107,8 @@ export function scoreSample(entry: CorpusEntry, outcome: SampleOutcome): SampleS
   const sorted = (ids: Iterable<string>) => [...ids].sort();
   return {
     file: entry.file,
+    expectedKeys: entry.keys,
+    expectedTechniques: entry.techniques,
     expectedVerdict: entry.verdict,
     verdict: outcome.verdict,
     verdictInBand: verdictInBand(entry.verdict, outcome.verdict),

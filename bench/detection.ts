@@ -3,13 +3,13 @@ import type { AgentConfigInput } from '../lambdas/core/contracts/agent-config';
 import { detonate, inParallel, PresignedStandIn } from '../test/detonation/harness';
 import { CORPUS_DIRECTORY, loadCorpus } from './detection-corpus';
 import {
-  type DetectionScore,
   detectionMetrics,
   outcomeOfFailure,
   outcomeOfReport,
   type SampleOutcome,
   scoreDetection,
 } from './detection-score';
+import { sampleTable } from './detection-table';
 import type { Benchmark } from './metric';
 
 /**
@@ -27,22 +27,6 @@ const CONFIG: AgentConfigInput = { timeout: 30, idle_timeout: 10, sample_interva
 
 /** Detonations at a time. */
 const PARALLEL = 2;
-
-const list = (xs: readonly string[]) => (xs.length ? xs.join(' ') : '-');
-
-/** The per-sample table: what was expected, what was raised, and what is missing or unexpected. */
-export function sampleTable(score: DetectionScore, expected: ReadonlyMap<string, readonly string[]>): string {
-  const rows = score.samples.map((s) => {
-    const missing = [...s.missingKeys.map((k) => `key:${k}`), ...s.missingTechniques];
-    const verdict = `${s.verdict}${s.verdictInBand ? '' : ` (want ${s.expectedVerdict})`}${s.incomplete ? ' [incomplete]' : ''}`;
-    return `| ${s.file} | ${list(expected.get(s.file) ?? [])} | ${list(s.raised)} | ${verdict} | ${list(missing)} | ${list(s.unexpected)} |${s.error ? ` ${s.error}` : ''}`;
-  });
-  return [
-    '| sample | expected | raised | verdict | missing | unexpected |',
-    '| --- | --- | --- | --- | --- | --- |',
-    ...rows,
-  ].join('\n');
-}
 
 /** The benchmark `bench/run.ts` runs (`--detection` alone); the whole corpus takes a few minutes. */
 export const detectionBenchmark: Benchmark = {
@@ -65,10 +49,7 @@ export const detectionBenchmark: Benchmark = {
       const score = scoreDetection(
         corpus.samples.map((entry, i) => ({ entry, outcome: outcomes[i] as SampleOutcome })),
       );
-      const expected = new Map(
-        corpus.samples.map((e) => [e.file, [...e.keys.map((k) => `key:${k}`), ...e.techniques]]),
-      );
-      process.stderr.write(`${sampleTable(score, expected)}\n`);
+      process.stderr.write(`${sampleTable(score)}\n`);
       return detectionMetrics(score, wallSeconds);
     } finally {
       await s3.stop();

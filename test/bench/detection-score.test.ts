@@ -9,6 +9,7 @@ import {
   scoreSample,
   verdictInBand,
 } from '../../bench/detection-score';
+import { sampleTable } from '../../bench/detection-table';
 import { meetsTarget } from '../../bench/metric';
 
 /** The detection metrics on hand-made outcomes, where every number can be worked out by hand. */
@@ -171,5 +172,22 @@ describe('scoring the corpus', () => {
     const silent = scoreDetection([{ entry: cron, outcome: outcome('benign') }]);
     expect(silent.techniquePrecision).toBe(0);
     expect(silent.techniqueRecall).toBe(0);
+  });
+});
+
+describe('the per-sample table', () => {
+  it('shows what each sample expected and raised, what is missing and what was not expected', () => {
+    const table = sampleTable(
+      scoreDetection([
+        { entry: cron, outcome: outcome('suspicious', indicator('persistence', 'high', 'T1053')) },
+        { entry: rotate, outcome: { ...outcomeOfFailure(new Error('no report | uploaded')) } },
+      ]),
+    ).split('\n');
+    expect(table).toEqual([
+      '| sample | expected | raised | verdict | missing | unexpected |',
+      '| --- | --- | --- | --- | --- | --- |',
+      '| techniques/persistence-crontab.sh | key:persistence T1053.003 | T1053 | suspicious | T1053.003 | T1053 |',
+      '| benign/rotate-logs.sh | - | - | unknown (want benign) [incomplete: no report \\| uploaded] | - | - |',
+    ]);
   });
 });
