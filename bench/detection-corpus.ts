@@ -55,6 +55,7 @@ export const TECHNIQUES_WITHOUT_SUBTECHNIQUES: ReadonlySet<string> = new Set([
   'T1005',
   'T1014',
   'T1033',
+  'T1041',
   'T1057',
   'T1082',
   'T1083',
