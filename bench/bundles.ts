@@ -43,6 +43,7 @@ function layerBytes(): number {
  * dependency layer (deployed once per stack), and what a vendor handler's cold start loads in all.
  */
 export const bundleBenchmark: Benchmark = {
+  id: 'bundles',
   title: 'Lambda bundles (minified, AWS SDK from the runtime)',
   async run() {
     const sizes = new Map<FunctionId, number>();

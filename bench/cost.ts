@@ -510,6 +510,7 @@ export function costMetrics(usage: MeasuredUsage, shape: DeployedShape, prices: 
  * Protection for S3 and a reference ClamAV scan in Lambda.
  */
 export const costBenchmark: Benchmark = {
+  id: 'cost',
   title: 'Cost at AWS list prices (us-east-1, measured locally)',
   async run({ quick }) {
     const prices = loadPrices();

@@ -115,6 +115,7 @@ async function recordedTrace(dir: string, lines: number, workload: string): Prom
 
 /** The benchmark `bench/run.ts` runs; `quick` stays under ~40 s. */
 export const detonationBenchmark: Benchmark = {
+  id: 'detonation',
   title: 'Detonation agent (strace with the agent options, trace parser)',
   async run({ quick }) {
     const dir = await mkdtemp(join(tmpdir(), 'sandtrap-bench-'));

@@ -9,6 +9,8 @@ export interface Metric {
 
 /** A group of measurements taken in one run. */
 export interface Benchmark {
+  /** Selects the benchmark alone on the command line: `npm run bench -- --<id>`. */
+  id: string;
   /** Shown as the section of the table. */
   title: string;
   run(options: { quick: boolean }): Promise<Metric[]>;

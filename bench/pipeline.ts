@@ -43,6 +43,7 @@ async function transitionsFor(minutes: number, naive: boolean): Promise<{ transi
  * different speeds, beside a naive fixed 10-second polling loop.
  */
 export const pipelineBenchmark: Benchmark = {
+  id: 'pipeline',
   title: 'Local pipeline (emulated CAPE, virtual time)',
   async run({ quick }) {
     const metrics: Metric[] = [];

@@ -1,25 +1,46 @@
 import '../local/polyfills';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { meetsTarget, type Benchmark, type Metric } from './metric';
-import { formatValue } from '../scripts/write-bench-section';
+import { BenchResultsSchema, formatValue } from '../scripts/write-bench-section';
 import { bundleBenchmark } from './bundles';
 import { costBenchmark } from './cost';
+import { detectionBenchmark } from './detection';
 import { detonationBenchmark } from './detonation';
+import { mergeMetrics } from './merge-results';
 import { pipelineBenchmark } from './pipeline';
 
 /**
- * `npm run bench [-- --quick]`: runs every benchmark in one process, prints a markdown table and
- * writes bench/results.json as {"metrics": [{name, value, unit, target?}]}. Ratios are taken within
- * one run, so machines of different speed can still be compared.
+ * `npm run bench [-- --quick] [-- --<id> ...]`: runs every benchmark (or only those named by id, e.g.
+ * `--detection`) in one process, prints a markdown table and writes bench/results.json as
+ * {"metrics": [{name, value, unit, target?}]}; a run of some benchmarks only merges its metrics into
+ * the file. Ratios are taken within one run, so machines of different speed can still be compared.
  */
-const BENCHMARKS: Benchmark[] = [pipelineBenchmark, detonationBenchmark, costBenchmark, bundleBenchmark];
+const BENCHMARKS: Benchmark[] = [
+  pipelineBenchmark,
+  detonationBenchmark,
+  costBenchmark,
+  bundleBenchmark,
+  detectionBenchmark,
+];
+
+const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));
+
+/** The benchmarks the command line names, or all of them; an unknown flag is an error, not a full run. */
+function selectBenchmarks(args: readonly string[]): Benchmark[] {
+  const flags = args.filter((a) => a.startsWith('--') && a !== '--quick').map((a) => a.slice(2));
+  const unknown = flags.filter((f) => !BENCHMARKS.some((b) => b.id === f));
+  if (unknown.length > 0)
+    throw new Error(`unknown benchmark ${unknown.join(', ')}; known: ${BENCHMARKS.map((b) => b.id).join(', ')}`);
+  return flags.length === 0 ? BENCHMARKS : BENCHMARKS.filter((b) => flags.includes(b.id));
+}
 
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
+  const selected = selectBenchmarks(process.argv.slice(2));
   const metrics: Metric[] = [];
   const sections: { title: string; metrics: Metric[] }[] = [];
-  for (const benchmark of BENCHMARKS) {
+  for (const benchmark of selected) {
     process.stderr.write(`running: ${benchmark.title}\n`);
     const taken = await benchmark.run({ quick });
     sections.push({ title: benchmark.title, metrics: taken });
@@ -35,7 +56,11 @@ async function main(): Promise<void> {
     }
   }
   process.stdout.write(`${lines.join('\n')}\n`);
-  writeFileSync(fileURLToPath(new URL('./results.json', import.meta.url)), `${JSON.stringify({ metrics }, null, 2)}\n`);
+  const partial = selected.length < BENCHMARKS.length && existsSync(RESULTS);
+  const written = partial
+    ? mergeMetrics(BenchResultsSchema.parse(JSON.parse(readFileSync(RESULTS, 'utf8'))).metrics, metrics)
+    : metrics;
+  writeFileSync(RESULTS, `${JSON.stringify({ metrics: written }, null, 2)}\n`);
 }
 
 await main();

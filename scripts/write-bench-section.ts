@@ -33,7 +33,12 @@ const HOW_TAKEN =
   'price was read and its source; the Fargate detonation is modelled, not run. Bundle sizes are the ' +
   'minified handlers as the CDK app bundles them, without the shared dependency layer (undici, ' +
   "Powertools' Tracer with the X-Ray SDK, fast-xml-parser: deployed once per stack), whose size is " +
-  'given beside them, with what a vendor handler loads in all at a cold start.';
+  'given beside them, with what a vendor handler loads in all at a cold start. Detection metrics come ' +
+  'from detonating every sample of `samples/detection/` (one inert procedure per ATT&CK technique, and ' +
+  'benign scripts of the kinds found in upload and build buckets) under the agent, two at a time, scored ' +
+  'against `samples/detection/manifest.json`: technique ids match exactly (T1053 does not match T1053.003), ' +
+  'and the ids of low-severity indicators count against precision only when expected; ' +
+  '`npm run bench -- --detection` runs that benchmark alone and merges its metrics into the file.';
 
 /** A value as the table shows it: integers whole, everything else to four significant digits. */
 export function formatValue(value: number): string {

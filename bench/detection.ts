@@ -1,0 +1,58 @@
+import { performance } from 'node:perf_hooks';
+import type { AgentConfigInput } from '../lambdas/core/contracts/agent-config';
+import { detonate, inParallel, PresignedStandIn } from '../test/detonation/harness';
+import { CORPUS_DIRECTORY, loadCorpus } from './detection-corpus';
+import {
+  detectionMetrics,
+  outcomeOfFailure,
+  outcomeOfReport,
+  type SampleOutcome,
+  scoreDetection,
+} from './detection-score';
+import { sampleTable } from './detection-table';
+import type { Benchmark } from './metric';
+
+/**
+ * Detonates every sample of the detection corpus (`samples/detection/`) for real, through the
+ * detonator the tests use with its presigned-URL stand-in, two at a time (the machine has two
+ * cores and strace wants one), and scores what was raised against the manifest. The per-sample
+ * table goes to stderr so that misses can be worked on; the metrics go to the results.
+ */
+
+/**
+ * The run settings: long enough for a build to finish, with an idle timer that ends a sample
+ * which stopped doing anything (a corpus sample should never need it).
+ */
+const CONFIG: AgentConfigInput = { timeout: 30, idle_timeout: 10, sample_interval: 0.25 };
+
+/** Detonations at a time. */
+const PARALLEL = 2;
+
+/** The benchmark `bench/run.ts` runs (`--detection` alone); the whole corpus takes a few minutes. */
+export const detectionBenchmark: Benchmark = {
+  id: 'detection',
+  title: 'Detection corpus (samples/detection: techniques and benign scripts, detonated)',
+  async run() {
+    const corpus = loadCorpus();
+    const s3 = new PresignedStandIn();
+    await s3.start();
+    const start = performance.now();
+    try {
+      const outcomes = await inParallel(corpus.samples, PARALLEL, async (entry): Promise<SampleOutcome> => {
+        try {
+          return outcomeOfReport(await detonate(s3, { file: `${CORPUS_DIRECTORY}/${entry.file}` }, CONFIG));
+        } catch (error) {
+          return outcomeOfFailure(error);
+        }
+      });
+      const wallSeconds = (performance.now() - start) / 1000;
+      const score = scoreDetection(
+        corpus.samples.map((entry, i) => ({ entry, outcome: outcomes[i] as SampleOutcome })),
+      );
+      process.stderr.write(`${sampleTable(score)}\n`);
+      return detectionMetrics(score, wallSeconds);
+    } finally {
+      await s3.stop();
+    }
+  },
+};
