@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { constants, existsSync, realpathSync } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, cp, mkdir, mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,6 +13,8 @@ import { fileURLToPath } from 'node:url';
  *
  * Inside the box, mirroring the detonation image:
  *   /usr /bin /sbin /lib* /etc   read-only binds of the host's (nosuid, nodev)
+ *   /usr/local/bin, /usr/local/sbin   the victim's stand-in tools (container/victim/), read-only, as
+ *                                 the image has them (the host's own /usr/local tools are not seen)
  *   /opt/sandtrap                 the bundled agent (agent/) and the guard (bin/), read-only, 0700 root
  *   /run/detonation               the agent's work root (run directories, uid home), on host disk
  *   /run/transport                the sample in, the report out (0700 root, noexec)
@@ -47,6 +49,12 @@ const TOOL_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin',
 const TOOL_PATH = TOOL_DIRS.join(':');
 /** Host directories bound read-only when they exist (symlinks, as on merged-/usr systems, are copied). */
 const SYSTEM_DIRS = ['usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32', 'etc'];
+/**
+ * The victim's stand-in tools (sudo, crontab, systemctl, useradd...): one source for the image,
+ * which copies them to /usr/local/{bin,sbin}, and for the box, which binds a copy of them there.
+ */
+const VICTIM_SOURCE = fileURLToPath(new URL('../../container/victim/', import.meta.url));
+const VICTIM_DIRS = ['bin', 'sbin'];
 /** Exit status of the set-up script when a step fails (the agent never starts then). */
 export const SETUP_FAILED = 97;
 
@@ -74,8 +82,8 @@ const UNSHARE_ARGS = [
  */
 const SETUP_SCRIPT = `
 set -eu
-R=$1 OPT=$2 WORK=$3 XFER=$4 NODE=$5 NAME=$6
-shift 6
+R=$1 OPT=$2 WORK=$3 XFER=$4 NODE=$5 NAME=$6 VICTIM=$7
+shift 7
 fail() { echo "sandtrap-box: $*" >&2; exit ${SETUP_FAILED}; }
 trap 'fail "set-up step failed"' EXIT
 mount -t tmpfs -o mode=0755,nosuid,nodev,size=8m sandtrap-root "$R"
@@ -84,7 +92,12 @@ for d in ${SYSTEM_DIRS.join(' ')}; do
   elif [ -d "/$d" ]; then mkdir "$R/$d"; mount --bind -o ro,nosuid,nodev "/$d" "$R/$d"
   fi
 done
+for d in ${VICTIM_DIRS.join(' ')}; do
+  [ -d "$R/usr/local/$d" ] || fail "the host has no /usr/local/$d to hold the stand-in tools"
+  mount --bind -o ro,nosuid,nodev "$VICTIM/$d" "$R/usr/local/$d"
+done
 case "$NODE" in
+  /usr/local/bin/*|/usr/local/sbin/*) mount --bind -o ro,nosuid,nodev "$NODE" "$R$NODE" ;;
   /usr/*|/bin/*|/sbin/*|/lib/*|/lib64/*) ;;
   *) mkdir -p "$R\${NODE%/*}"; : > "$R$NODE"; mount --bind -o ro,nosuid,nodev "$NODE" "$R$NODE" ;;
 esac
@@ -188,6 +201,8 @@ export interface BoxDirs {
   work: string;
   /** Bound at /run/transport: sample in, report out. */
   transport: string;
+  /** Its bin/ and sbin/ are bound at /usr/local/bin and /usr/local/sbin: the stand-in tools. */
+  victim: string;
   remove(): Promise<void>;
 }
 
@@ -203,6 +218,7 @@ export async function prepareBox(guardBinary: string): Promise<BoxDirs> {
     opt: join(run, 'opt'),
     work: join(run, 'work'),
     transport: join(run, 'transport'),
+    victim: join(run, 'victim'),
     remove: () => rm(run, { recursive: true, force: true }),
   };
   try {
@@ -217,11 +233,31 @@ export async function prepareBox(guardBinary: string): Promise<BoxDirs> {
     // At the image's path, so the agent's ensureGuard takes it and compiles nothing in the box.
     await copyFile(guardBinary, join(dirs.opt, 'bin', 'sandtrap-guard'));
     await chmod(join(dirs.opt, 'bin', 'sandtrap-guard'), 0o700);
+    await copyVictimTools(dirs.victim);
   } catch (error) {
     await dirs.remove();
     throw error;
   }
   return dirs;
+}
+
+/**
+ * Copies the stand-in tools for the box (a root-owned copy: the checkout may belong to anyone).
+ * When node itself lives in /usr/local/bin or /usr/local/sbin, which the stand-ins cover, an empty
+ * file at its name is the mount point the set-up script binds it on.
+ */
+async function copyVictimTools(victim: string): Promise<void> {
+  await mkdir(victim, { mode: 0o755 });
+  for (const dir of VICTIM_DIRS) {
+    await cp(join(VICTIM_SOURCE, dir), join(victim, dir), { recursive: true, verbatimSymlinks: true });
+    await chmod(join(victim, dir), 0o755);
+    // Readable and executable by the sample's uid whatever the checkout's umask was.
+    for (const entry of await readdir(join(victim, dir), { withFileTypes: true }))
+      if (entry.isFile()) await chmod(join(victim, dir, entry.name), 0o755);
+  }
+  const node = boxNode();
+  const covered = VICTIM_DIRS.find((dir) => node.startsWith(`/usr/local/${dir}/`));
+  if (covered) await writeFile(join(victim, covered, node.slice(`/usr/local/${covered}/`.length)), '');
 }
 
 /** How a boxed command ended. */
@@ -261,6 +297,7 @@ export async function runInBox(
       dirs.transport,
       node,
       BOX.hostname,
+      dirs.victim,
       ...command,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, PATH: TOOL_PATH }, detached: true },
