@@ -3,6 +3,7 @@ import { constants, existsSync, realpathSync } from 'node:fs';
 import { chmod, copyFile, cp, mkdir, mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FIRST_SANDBOX_UID, SANDBOX_UID_SPAN } from '../../container/agent/sandbox-user';
 
 /**
  * The box the host detonator runs the agent in: fresh network (loopback only), pid, ipc, uts and
@@ -15,6 +16,8 @@ import { fileURLToPath } from 'node:url';
  *   /usr /bin /sbin /lib* /etc   read-only binds of the host's (nosuid, nodev)
  *   /usr/local/bin, /usr/local/sbin   the victim's stand-in tools (container/victim/), read-only, as
  *                                 the image has them (the host's own /usr/local tools are not seen)
+ *   /etc/passwd, /etc/group       the host's, plus the `sandbox` account of every sandbox uid (the
+ *                                 image's user), so tools that look up their user find one
  *   /opt/sandtrap                 the bundled agent (agent/) and the guard (bin/), read-only, 0700 root
  *   /run/detonation               the agent's work root (run directories, uid home), on host disk
  *   /run/transport                the sample in, the report out (0700 root, noexec)
@@ -55,6 +58,8 @@ const SYSTEM_DIRS = ['usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32', 'e
  */
 const VICTIM_SOURCE = fileURLToPath(new URL('../../container/victim/', import.meta.url));
 const VICTIM_DIRS = ['bin', 'sbin'];
+/** The account databases the box shows with the sandbox user added. */
+const ACCOUNT_FILES = ['passwd', 'group'];
 /** Exit status of the set-up script when a step fails (the agent never starts then). */
 export const SETUP_FAILED = 97;
 
@@ -95,6 +100,9 @@ done
 for d in ${VICTIM_DIRS.join(' ')}; do
   [ -d "$R/usr/local/$d" ] || fail "the host has no /usr/local/$d to hold the stand-in tools"
   mount --bind -o ro,nosuid,nodev "$VICTIM/$d" "$R/usr/local/$d"
+done
+for f in ${ACCOUNT_FILES.join(' ')}; do
+  if [ -f "$VICTIM/$f" ]; then mount --bind -o ro,nosuid,nodev "$VICTIM/$f" "$R/etc/$f"; fi
 done
 case "$NODE" in
   /usr/local/bin/*|/usr/local/sbin/*) mount --bind -o ro,nosuid,nodev "$NODE" "$R$NODE" ;;
@@ -233,7 +241,7 @@ export async function prepareBox(guardBinary: string): Promise<BoxDirs> {
     // At the image's path, so the agent's ensureGuard takes it and compiles nothing in the box.
     await copyFile(guardBinary, join(dirs.opt, 'bin', 'sandtrap-guard'));
     await chmod(join(dirs.opt, 'bin', 'sandtrap-guard'), 0o700);
-    await copyVictimTools(dirs.victim);
+    await prepareVictim(dirs.victim);
   } catch (error) {
     await dirs.remove();
     throw error;
@@ -242,11 +250,13 @@ export async function prepareBox(guardBinary: string): Promise<BoxDirs> {
 }
 
 /**
- * Copies the stand-in tools for the box (a root-owned copy: the checkout may belong to anyone).
- * When node itself lives in /usr/local/bin or /usr/local/sbin, which the stand-ins cover, an empty
- * file at its name is the mount point the set-up script binds it on.
+ * Copies the stand-in tools for the box (a root-owned copy: the checkout may belong to anyone),
+ * and writes the host's passwd and group with the `sandbox` account added for every sandbox uid
+ * (the image has it for the first; the box may lease any). When node itself lives in
+ * /usr/local/bin or /usr/local/sbin, which the stand-ins cover, an empty file at its name is the
+ * mount point the set-up script binds it on.
  */
-async function copyVictimTools(victim: string): Promise<void> {
+async function prepareVictim(victim: string): Promise<void> {
   await mkdir(victim, { mode: 0o755 });
   for (const dir of VICTIM_DIRS) {
     await cp(join(VICTIM_SOURCE, dir), join(victim, dir), { recursive: true, verbatimSymlinks: true });
@@ -254,6 +264,26 @@ async function copyVictimTools(victim: string): Promise<void> {
     // Readable and executable by the sample's uid whatever the checkout's umask was.
     for (const entry of await readdir(join(victim, dir), { withFileTypes: true }))
       if (entry.isFile()) await chmod(join(victim, dir, entry.name), 0o755);
+  }
+  for (const file of ACCOUNT_FILES) {
+    const host = await readBounded(`/etc/${file}`, 4 * 1024 * 1024);
+    if (host === null) continue;
+    const known = new Set(
+      host
+        .toString('utf8')
+        .split('\n')
+        .map((line) => line.split(':')[2]),
+    );
+    const added = Array.from({ length: SANDBOX_UID_SPAN }, (_, i) => FIRST_SANDBOX_UID + i)
+      .filter((id) => !known.has(String(id)))
+      .map((id) =>
+        file === 'passwd' ? `sandbox:x:${id}:${id}::/nonexistent:/usr/sbin/nologin\n` : `sandbox:x:${id}:\n`,
+      );
+    const text = host.toString('utf8');
+    await writeFile(join(victim, file), `${text}${text.endsWith('\n') || text === '' ? '' : '\n'}${added.join('')}`, {
+      mode: 0o644,
+    });
+    await chmod(join(victim, file), 0o644);
   }
   const node = boxNode();
   const covered = VICTIM_DIRS.find((dir) => node.startsWith(`/usr/local/${dir}/`));
