@@ -265,8 +265,9 @@ function documents(): [string, string][] {
   ];
 }
 
-/** How far back the files' times go: the home has been in use for weeks. */
-const AGE_SECONDS = 60 * 24 * 3600;
+/** The files' times: between a day and two months ago, a home in use for weeks. */
+const DAY_SECONDS = 24 * 3600;
+const AGE_SECONDS = 60 * DAY_SECONDS;
 
 /**
  * Writes the lived-in home into `home`, which the agent has just made for this run and the sample
@@ -297,7 +298,7 @@ export async function furnishHome(home: string, owner: SandboxOwner): Promise<vo
   // Children first: writing into a directory would make it new again.
   const now = Date.now() / 1000;
   for (const entry of list.reverse()) {
-    const time = now - randomInt(AGE_SECONDS);
+    const time = now - DAY_SECONDS - randomInt(AGE_SECONDS);
     await lutimes(join(home, entry.path), time, time);
   }
 }

@@ -70,7 +70,7 @@ done
 echo "ANSWER sudo-uid=$(sudo -u root id -u) sudo-user=$(sudo sh -c 'echo $SUDO_USER')"
 echo "ANSWER getenforce=$(getenforce) active=$(systemctl is-active ssh) enabled-as-root=$(sudo systemctl enable ssh >/dev/null 2>&1; echo $?)"
 echo "ANSWER sudo-list=$(sudo -l | grep -c 'NOPASSWD: ALL') root-iptables=$(sudo iptables -L | grep -c '^Chain ')"
-echo "ANSWER path=$PATH shell=$SHELL user=$USER"
+echo "ANSWER path=$PATH shell=$SHELL user=$USER name=$(id -un)"
 `;
 
 /** The attempts: a refused write through sudo, a cron table, failed execs and a protected read. */
@@ -173,7 +173,7 @@ describe.each(detonatorsUnderTest())('the victim host through the $name detonato
     expect(answers).toMatch(/getenforce=Enforcing active=active enabled-as-root=0/);
     expect(answers).toMatch(/sudo-list=1 root-iptables=3/);
     expect(answers).toContain(
-      'path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin shell=/bin/bash user=sandbox',
+      'path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin shell=/bin/bash user=sandbox name=sandbox',
     );
   });
 
