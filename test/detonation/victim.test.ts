@@ -80,6 +80,8 @@ echo '*/5 * * * * $HOME/.local/bin/update >/dev/null 2>&1' | crontab -
 echo "crontab=$?"
 python3 -c "import os; os.execvp('pkexec', ['pkexec', 'id'])" 2>/dev/null
 echo "pkexec=$?"
+python3 -c "import os; os.execvp('sudo', ['sudo', '-n', 'true'])"
+echo "execvp-sudo=$?"
 printf 'echo hi\\n' > not-executable
 ./not-executable 2>/dev/null
 echo "noexec=$?"
@@ -208,6 +210,13 @@ describe.each(detonatorsUnderTest())('the victim host through the $name detonato
       ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'].map((d) => `${d}/pkexec`),
     );
     expect(pkexec.every((e) => e.result === 'ENOENT')).toBe(true);
+    // A search that finds the stand-in: the directory before it fails, then the stand-in runs.
+    const searched = attempts.executions.items.filter((e) => e.argv.join(' ') === 'sudo -n true');
+    expect(searched.map((e) => [e.path, e.result])).toEqual([
+      ['/usr/local/sbin/sudo', 'ENOENT'],
+      ['/usr/local/bin/sudo', 'ok'],
+    ]);
+    expect(attempts.output.tail).toMatch(/^execvp-sudo=0$/m);
     const noexec = attempts.executions.items.find((e) => e.path.endsWith('/not-executable'));
     expect(noexec?.result).toBe('EACCES');
     const shadow = attempts.fileOperations.items.find((f) => f.path === '/etc/shadow');
