@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { constants, existsSync, realpathSync } from 'node:fs';
-import { chmod, copyFile, cp, mkdir, mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, open, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FIRST_SANDBOX_UID, SANDBOX_UID_SPAN } from '../../container/agent/sandbox-user';
@@ -259,11 +259,21 @@ export async function prepareBox(guardBinary: string): Promise<BoxDirs> {
 async function prepareVictim(victim: string): Promise<void> {
   await mkdir(victim, { mode: 0o755 });
   for (const dir of VICTIM_DIRS) {
-    await cp(join(VICTIM_SOURCE, dir), join(victim, dir), { recursive: true, verbatimSymlinks: true });
+    await mkdir(join(victim, dir), { mode: 0o755 });
     await chmod(join(victim, dir), 0o755);
-    // Readable and executable by the sample's uid whatever the checkout's umask was.
-    for (const entry of await readdir(join(victim, dir), { withFileTypes: true }))
-      if (entry.isFile()) await chmod(join(victim, dir, entry.name), 0o755);
+    const entries = await readdir(join(VICTIM_SOURCE, dir), { withFileTypes: true });
+    await Promise.all(
+      entries.map(async (entry) => {
+        const from = join(VICTIM_SOURCE, dir, entry.name);
+        const to = join(victim, dir, entry.name);
+        if (entry.isSymbolicLink()) await symlink(await readlink(from), to);
+        else if (entry.isFile()) {
+          await copyFile(from, to);
+          // Readable and executable by the sample's uid whatever the checkout's umask was.
+          await chmod(to, 0o755);
+        }
+      }),
+    );
   }
   for (const file of ACCOUNT_FILES) {
     const host = await readBounded(`/etc/${file}`, 4 * 1024 * 1024);
