@@ -25,6 +25,7 @@ import { appliedLimits, removeLeftovers, removeTree, runSandboxed, sweepUid, typ
 import { leaseSandboxUser } from './sandbox-user';
 import { staticStrings, type StaticStrings } from './static';
 import { parseTraceFile } from './trace-parser';
+import { furnishHome } from './victim-home';
 
 /**
  * One detonation from end to end: download, prepare, run each program under the tracer with the
@@ -272,6 +273,8 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
     await sweepUid(uid);
     await mkdir(home, { mode: 0o700 });
     await chown(home, uid, uid);
+    phase = 'furnishing the home';
+    await furnishHome(home, { uid, gid: uid });
 
     phase = 'preparing the sample';
     const prep: Preparation = await prepareSample(sampleFile, name, home, { uid, gid: uid });

@@ -324,6 +324,27 @@ export function straceArguments(config: AgentConfig, traceFile: string): string[
   ];
 }
 
+/** The sample's user name: the image's `sandbox` account (the host box's uids may have no name). */
+export const SAMPLE_USER = 'sandbox';
+
+/**
+ * The environment a sample starts with: a login user's on an ordinary Linux host, with the system
+ * PATH (admin tools in the sbin directories are found, and a missing one is looked up in all of
+ * them, as anywhere else). Nothing of the agent's environment is passed on.
+ */
+export function sampleEnvironment(home: string): string[] {
+  return [
+    'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    `HOME=${home}`,
+    `USER=${SAMPLE_USER}`,
+    `LOGNAME=${SAMPLE_USER}`,
+    'SHELL=/bin/bash',
+    `MAIL=/var/mail/${SAMPLE_USER}`,
+    'LANG=C.UTF-8',
+    'TERM=xterm-256color',
+  ];
+}
+
 /** Runs one program of the sample to its end, a limit, the deadline or idleness, and sweeps up. */
 export async function runSandboxed(spec: RunSpec): Promise<RunResult> {
   const { config, uid, home } = spec;
@@ -350,19 +371,7 @@ export async function runSandboxed(spec: RunSpec): Promise<RunResult> {
   const pinned = limits.cpus < availableParallelism() ? Math.max(1, Math.ceil(limits.cpus)) : null;
   if (pinned) wrappers.push([tool('taskset'), '-c', cpuList(pinned)]);
   wrappers.push([tool('setpriv'), ...dropTo(uid), '--']);
-  wrappers.push([
-    tool('env'),
-    '-i',
-    '-C',
-    spec.cwd,
-    'PATH=/usr/local/bin:/usr/bin:/bin',
-    `HOME=${home}`,
-    'USER=sandbox',
-    'LOGNAME=sandbox',
-    'SHELL=/bin/sh',
-    'LANG=C.UTF-8',
-    'TERM=dumb',
-  ]);
+  wrappers.push([tool('env'), '-i', '-C', spec.cwd, ...sampleEnvironment(home)]);
   const argv = [
     ...guardArguments({ ...spec.guard, log: guardLog }),
     ...(traceFile ? straceArguments(config, traceFile) : []),

@@ -1,8 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { constants, existsSync, realpathSync } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, open, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FIRST_SANDBOX_UID, SANDBOX_UID_SPAN } from '../../container/agent/sandbox-user';
 
 /**
  * The box the host detonator runs the agent in: fresh network (loopback only), pid, ipc, uts and
@@ -13,6 +14,10 @@ import { fileURLToPath } from 'node:url';
  *
  * Inside the box, mirroring the detonation image:
  *   /usr /bin /sbin /lib* /etc   read-only binds of the host's (nosuid, nodev)
+ *   /usr/local/bin, /usr/local/sbin   the victim's stand-in tools (container/victim/), read-only, as
+ *                                 the image has them (the host's own /usr/local tools are not seen)
+ *   /etc/passwd, /etc/group       the host's, plus the `sandbox` account of every sandbox uid (the
+ *                                 image's user), so tools that look up their user find one
  *   /opt/sandtrap                 the bundled agent (agent/) and the guard (bin/), read-only, 0700 root
  *   /run/detonation               the agent's work root (run directories, uid home), on host disk
  *   /run/transport                the sample in, the report out (0700 root, noexec)
@@ -47,6 +52,14 @@ const TOOL_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin',
 const TOOL_PATH = TOOL_DIRS.join(':');
 /** Host directories bound read-only when they exist (symlinks, as on merged-/usr systems, are copied). */
 const SYSTEM_DIRS = ['usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32', 'etc'];
+/**
+ * The victim's stand-in tools (sudo, crontab, systemctl, useradd...): one source for the image,
+ * which copies them to /usr/local/{bin,sbin}, and for the box, which binds a copy of them there.
+ */
+const VICTIM_SOURCE = fileURLToPath(new URL('../../container/victim/', import.meta.url));
+const VICTIM_DIRS = ['bin', 'sbin'];
+/** The account databases the box shows with the sandbox user added. */
+const ACCOUNT_FILES = ['passwd', 'group'];
 /** Exit status of the set-up script when a step fails (the agent never starts then). */
 export const SETUP_FAILED = 97;
 
@@ -74,8 +87,8 @@ const UNSHARE_ARGS = [
  */
 const SETUP_SCRIPT = `
 set -eu
-R=$1 OPT=$2 WORK=$3 XFER=$4 NODE=$5 NAME=$6
-shift 6
+R=$1 OPT=$2 WORK=$3 XFER=$4 NODE=$5 NAME=$6 VICTIM=$7
+shift 7
 fail() { echo "sandtrap-box: $*" >&2; exit ${SETUP_FAILED}; }
 trap 'fail "set-up step failed"' EXIT
 mount -t tmpfs -o mode=0755,nosuid,nodev,size=8m sandtrap-root "$R"
@@ -84,7 +97,15 @@ for d in ${SYSTEM_DIRS.join(' ')}; do
   elif [ -d "/$d" ]; then mkdir "$R/$d"; mount --bind -o ro,nosuid,nodev "/$d" "$R/$d"
   fi
 done
+for d in ${VICTIM_DIRS.join(' ')}; do
+  [ -d "$R/usr/local/$d" ] || fail "the host has no /usr/local/$d to hold the stand-in tools"
+  mount --bind -o ro,nosuid,nodev "$VICTIM/$d" "$R/usr/local/$d"
+done
+for f in ${ACCOUNT_FILES.join(' ')}; do
+  if [ -f "$VICTIM/$f" ]; then mount --bind -o ro,nosuid,nodev "$VICTIM/$f" "$R/etc/$f"; fi
+done
 case "$NODE" in
+  /usr/local/bin/*|/usr/local/sbin/*) mount --bind -o ro,nosuid,nodev "$NODE" "$R$NODE" ;;
   /usr/*|/bin/*|/sbin/*|/lib/*|/lib64/*) ;;
   *) mkdir -p "$R\${NODE%/*}"; : > "$R$NODE"; mount --bind -o ro,nosuid,nodev "$NODE" "$R$NODE" ;;
 esac
@@ -188,6 +209,8 @@ export interface BoxDirs {
   work: string;
   /** Bound at /run/transport: sample in, report out. */
   transport: string;
+  /** Its bin/ and sbin/ are bound at /usr/local/bin and /usr/local/sbin: the stand-in tools. */
+  victim: string;
   remove(): Promise<void>;
 }
 
@@ -203,6 +226,7 @@ export async function prepareBox(guardBinary: string): Promise<BoxDirs> {
     opt: join(run, 'opt'),
     work: join(run, 'work'),
     transport: join(run, 'transport'),
+    victim: join(run, 'victim'),
     remove: () => rm(run, { recursive: true, force: true }),
   };
   try {
@@ -217,11 +241,63 @@ export async function prepareBox(guardBinary: string): Promise<BoxDirs> {
     // At the image's path, so the agent's ensureGuard takes it and compiles nothing in the box.
     await copyFile(guardBinary, join(dirs.opt, 'bin', 'sandtrap-guard'));
     await chmod(join(dirs.opt, 'bin', 'sandtrap-guard'), 0o700);
+    await prepareVictim(dirs.victim);
   } catch (error) {
     await dirs.remove();
     throw error;
   }
   return dirs;
+}
+
+/**
+ * Copies the stand-in tools for the box (a root-owned copy: the checkout may belong to anyone),
+ * and writes the host's passwd and group with the `sandbox` account added for every sandbox uid
+ * (the image has it for the first; the box may lease any). When node itself lives in
+ * /usr/local/bin or /usr/local/sbin, which the stand-ins cover, an empty file at its name is the
+ * mount point the set-up script binds it on.
+ */
+async function prepareVictim(victim: string): Promise<void> {
+  await mkdir(victim, { mode: 0o755 });
+  for (const dir of VICTIM_DIRS) {
+    await mkdir(join(victim, dir), { mode: 0o755 });
+    await chmod(join(victim, dir), 0o755);
+    const entries = await readdir(join(VICTIM_SOURCE, dir), { withFileTypes: true });
+    await Promise.all(
+      entries.map(async (entry) => {
+        const from = join(VICTIM_SOURCE, dir, entry.name);
+        const to = join(victim, dir, entry.name);
+        if (entry.isSymbolicLink()) await symlink(await readlink(from), to);
+        else if (entry.isFile()) {
+          await copyFile(from, to);
+          // Readable and executable by the sample's uid whatever the checkout's umask was.
+          await chmod(to, 0o755);
+        }
+      }),
+    );
+  }
+  for (const file of ACCOUNT_FILES) {
+    const host = await readBounded(`/etc/${file}`, 4 * 1024 * 1024);
+    if (host === null) continue;
+    const known = new Set(
+      host
+        .toString('utf8')
+        .split('\n')
+        .map((line) => line.split(':')[2]),
+    );
+    const added = Array.from({ length: SANDBOX_UID_SPAN }, (_, i) => FIRST_SANDBOX_UID + i)
+      .filter((id) => !known.has(String(id)))
+      .map((id) =>
+        file === 'passwd' ? `sandbox:x:${id}:${id}::/nonexistent:/usr/sbin/nologin\n` : `sandbox:x:${id}:\n`,
+      );
+    const text = host.toString('utf8');
+    await writeFile(join(victim, file), `${text}${text.endsWith('\n') || text === '' ? '' : '\n'}${added.join('')}`, {
+      mode: 0o644,
+    });
+    await chmod(join(victim, file), 0o644);
+  }
+  const node = boxNode();
+  const covered = VICTIM_DIRS.find((dir) => node.startsWith(`/usr/local/${dir}/`));
+  if (covered) await writeFile(join(victim, covered, node.slice(`/usr/local/${covered}/`.length)), '');
 }
 
 /** How a boxed command ended. */
@@ -261,6 +337,7 @@ export async function runInBox(
       dirs.transport,
       node,
       BOX.hostname,
+      dirs.victim,
       ...command,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, PATH: TOOL_PATH }, detached: true },
