@@ -86,7 +86,7 @@ describe('scripts the sample wrote, run through an interpreter', () => {
       'execution.written-python-script',
       'T1059.006',
     ],
-  ])('%s is %s', (_, interpreter, argv, script, id, technique) => {
+  ])('%s', (_, interpreter, argv, script, id, technique) => {
     const ids = new Trace().create(SAMPLE, script).run(701, interpreter, argv).ids();
     expect(ids.get(id)).toEqual([technique]);
   });
