@@ -1,4 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseAgentConfig } from '../../../lambdas/core/contracts/agent-config';
+import { straceArguments } from '../../../container/agent/run';
 import { judgeTrace } from '../judge';
 import { HOME, SAMPLE, Trace } from './trace';
 
@@ -202,5 +208,21 @@ describe('context rules', () => {
         .ids()
         .has('execution.injection'),
     ).toBe(false);
+  });
+});
+
+describe('under the real strace', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sandtrap-exec-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a script written then run as an argument, and a decoding pipeline into a shell, are seen as such', () => {
+    const trace = join(dir, 'trace');
+    const [strace, ...args] = straceArguments(parseAgentConfig({}, { allowInternet: false }), trace);
+    const script = "printf 'echo staged\\n' > x.sh; sh ./x.sh; echo ZWNobyBkZWNvZGVkCg== | base64 -d | sh";
+    const run = spawnSync(strace as string, [...args, '/bin/sh', '-c', script], { cwd: dir });
+    expect(run.status).toBe(0);
+    const { ids } = judgeTrace(readFileSync(trace, 'utf8'), { home: dir });
+    expect(ids.get('execution.written-shell-script')).toEqual(['T1059.004']);
+    expect(ids.get('execution.decoded-shell')).toEqual(['T1140', 'T1059.004']);
   });
 });
