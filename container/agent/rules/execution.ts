@@ -30,6 +30,12 @@ const INTO_SHELL = /\|\s*(\/\S*\/)?(ba|da|z|k)?sh\b|\beval\s+["'`$]/;
 /** A pipe into Python, or Python running decoded text. */
 const INTO_PYTHON = /\|\s*(\/\S*\/)?python(\d(\.\d+)?)?\b|exec\s*\(.*(decode|unhexlify)/;
 
+/**
+ * Scripts a build generates and runs as it goes (autoconf's config.status, libtool, configure's
+ * probes): a configure run writes them with the shell and runs them with the shell.
+ */
+const BUILD_SCRIPTS = /(^|\/)(config\.status|libtool|config\.lt|conftest(\.sh)?|depcomp|ltmain\.sh)$/;
+
 /** The file an exec runs: the program itself, or the script an interpreter was given. */
 function executedFiles(o: Observation): string[] {
   if (o.type !== 'exec') return [];
@@ -47,7 +53,11 @@ function runsWritten(o: Observation, c: RuleContext, origins: readonly string[])
 function runsWrittenScript(o: Observation, c: RuleContext, interpreter: (name: string) => boolean): boolean {
   if (o.type !== 'exec' || !interpreter(execName(o) ?? '')) return false;
   const script = scriptArgument(o);
-  return script !== null && ['written', 'copied'].includes(provenance(c).originOf(script) ?? '');
+  return (
+    script !== null &&
+    !BUILD_SCRIPTS.test(script) &&
+    ['written', 'copied'].includes(provenance(c).originOf(script) ?? '')
+  );
 }
 
 /** Execution: running what it downloaded or wrote, decoded payloads, injection, reverse shells. */
@@ -68,7 +78,7 @@ export const executionRules: Rule[] = [
     attack: ['T1204.002'],
     // A compiler's output run by the build, or a file copied out of the sample's own payload, is
     // not a dropped payload; content the sample itself wrote (printf, a decoder, Python) is.
-    match: (o, c) => o.type === 'exec' && provenance(c).originOf(o.path) === 'written',
+    match: (o, c) => o.type === 'exec' && provenance(c).originOf(o.path) === 'written' && !BUILD_SCRIPTS.test(o.path),
   }),
   rule({
     key: 'execution',

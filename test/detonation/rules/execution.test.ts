@@ -101,9 +101,11 @@ describe('scripts the sample wrote, run through an interpreter', () => {
     ['a script shipped with the sample (not written by it)', ['sh', './configure']],
     ['an inline command', ['sh', '-c', 'echo x.sh']],
     ['a module run with -m', ['python3', '-m', 'x']],
+    ["autoconf's generated config.status", ['sh', './config.status']],
   ])('stays silent for %s', (_, argv) => {
     const ids = new Trace()
       .create(SAMPLE, `${HOME}/x`)
+      .create(SAMPLE, `${HOME}/config.status`)
       .run(701, argv[0] === 'sh' ? '/bin/sh' : '/usr/bin/python3', argv)
       .ids();
     expect(ids.has('execution.written-shell-script')).toBe(false);
