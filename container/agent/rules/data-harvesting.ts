@@ -261,6 +261,13 @@ export const dataHarvestingRules: Rule[] = [
     title: 'Connects to services on the loopback interface',
     severity: 'low',
     attack: ['T1046'],
-    match: (o) => o.type === 'connect' && o.protocol === 'tcp' && o.hostname === null && isLoopback(o.address),
+    // The fake resolver's answers (127.10.x.y) stand for remote names: the trace's own record of
+    // such a connect has no name, the guard's record of it has.
+    match: (o) =>
+      o.type === 'connect' &&
+      o.protocol === 'tcp' &&
+      o.hostname === null &&
+      isLoopback(o.address) &&
+      !plainAddress(o.address).startsWith('127.10.'),
   }),
 ];

@@ -23,6 +23,13 @@ const SECURITY_SERVICES =
 const SERVICE_PROCESSES =
   /^(mysqld?|mariadb|postgres(ql)?|mongod|redis(-server)?|memcached|elasticsearch|nginx|apache2?|httpd|lighttpd|tomcat|java|php-fpm|dockerd?|containerd|kubelet|sshd?|cron|crond|postfix|exim4?|dovecot|smbd|nmbd|nfsd|vsftpd|named|bind9|squid|haproxy|rabbitmq(-server)?|zookeeper|kafka|veeam|bacula)/i;
 
+/**
+ * Scratch space and caches: what is deleted there is rebuilt or was never anyone's data (a
+ * cleanup of ~/.cache or of a build's node_modules is housekeeping).
+ */
+const DISPOSABLE =
+  /^\/(tmp|var\/tmp|dev\/shm|run\/lock)\/|\/\.cache\/|\/(__pycache__|node_modules|\.pytest_cache|\.mypy_cache)\//;
+
 /** The value of a `dd` operand (`of=/x` → `/x`). */
 function ddOperand(o: ExecObservation, name: string): string | null {
   const arg = o.argv.find((a) => a.startsWith(`${name}=`));
@@ -62,7 +69,7 @@ function stopsService(o: Observation): boolean {
   else if (name === 'service' && /^(stop|force-stop)$/.test(args[1] ?? '')) services = [args[0] ?? ''];
   else if (/^\/etc\/(init\.d|rc\.d)\//.test(o.path) && args[0] === 'stop') services = [posix.basename(o.path)];
   else if (/^(pkill|killall)$/.test(name)) services = args.filter((a) => SERVICE_PROCESSES.test(a));
-  else if (name === 'docker' && /^(stop|kill|rm)$/.test(args[0] ?? '')) services = args.slice(1);
+  else if (name === 'docker' && /^(stop|kill)$/.test(args[0] ?? '')) services = args.slice(1);
   services = services.map((s) => s.replace(/\.service$/, '')).filter((s) => s !== '');
   return services.length > 0 && services.some((s) => !SECURITY_SERVICES.test(s));
 }
@@ -77,7 +84,11 @@ export const destructiveRules: Rule[] = [
     attack: ['T1485'],
     // A build or data job that tidies its own scratch files deletes what it made: not the victim's data.
     match: (o, c) =>
-      o.type === 'file' && (o.op === 'delete' || o.op === 'rmdir') && o.ok && !provenance(c).createdBySample(o.path),
+      o.type === 'file' &&
+      (o.op === 'delete' || o.op === 'rmdir') &&
+      o.ok &&
+      !DISPOSABLE.test(o.path) &&
+      !provenance(c).createdBySample(o.path),
     minimum: 20,
     distinct: (o) => (o.type === 'file' ? o.path : ''),
   }),

@@ -26,6 +26,14 @@ describe('deletion', () => {
     trace.call(SAMPLE, `rmdir("${HOME}/tmp")`);
     expect(trace.ids().has('destructive.mass-delete')).toBe(false);
   });
+
+  it('clearing caches and scratch directories is not', () => {
+    const trace = new Trace();
+    for (let i = 0; i < 15; i++) trace.unlink(SAMPLE, `${HOME}/.cache/pip/http/${i}`);
+    for (let i = 0; i < 15; i++) trace.unlink(SAMPLE, `/tmp/build-${i}.o`);
+    for (let i = 0; i < 15; i++) trace.unlink(SAMPLE, `${HOME}/app/node_modules/x/${i}.js`);
+    expect(trace.ids().has('destructive.mass-delete')).toBe(false);
+  });
 });
 
 describe('overwriting contents', () => {
@@ -194,6 +202,7 @@ describe('services and processes', () => {
     ['systemctl status nginx', ['systemctl', 'status', 'nginx']],
     ['stopping syslog (defence evasion, not service stop)', ['systemctl', 'stop', 'rsyslog']],
     ['pkill of its own worker', ['pkill', '-f', 'my_worker.py']],
+    ['removing a test container', ['docker', 'rm', '-f', 'test-db']],
   ])('%s is not', (_, argv) => {
     expect(new Trace().run(701, `/usr/bin/${argv[0]}`, argv).ids().has('destructive.service-stop')).toBe(false);
   });
