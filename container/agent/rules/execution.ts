@@ -123,7 +123,8 @@ export const executionRules: Rule[] = [
     title: 'Pipes a download into a shell (curl ... | sh)',
     severity: 'high',
     attack: ['T1105', 'T1059.004'],
-    match: (o) => /\b(curl|wget)\b[^|]*\|\s*(\/\S*\/)?(ba|da|z)?sh\b/.test(commandLine(o)),
+    match: (o, c) =>
+      /\b(curl|wget)\b[^|]*\|\s*(\/\S*\/)?(ba|da|z)?sh\b/.test(commandLine(o)) || pipedIntoShell(o, c, 'downloader'),
   }),
   rule({
     key: 'execution',
@@ -142,7 +143,8 @@ export const executionRules: Rule[] = [
     title: 'Decodes a payload and runs it in a shell',
     severity: 'medium',
     attack: ['T1140', 'T1059.004'],
-    match: (o, c) => (DECODES.test(commandLine(o)) && INTO_SHELL.test(commandLine(o))) || decodedIntoStdinShell(o, c),
+    match: (o, c) =>
+      (DECODES.test(commandLine(o)) && INTO_SHELL.test(commandLine(o))) || pipedIntoShell(o, c, 'decoder'),
   }),
   rule({
     key: 'execution',
@@ -224,23 +226,49 @@ export const executionRules: Rule[] = [
 ];
 
 /**
- * `echo ... | base64 -d | sh`: the shell forks the decoder and a shell that reads its commands
- * from the pipe within moments of each other, in either order. A shell given neither a script nor
- * `-c` reads stdin; both execs come from the same parent program.
+ * `echo ... | base64 -d | sh` and `curl URL | sh` run from a script: its shell forks the producer
+ * and a shell that reads its commands from the pipe within moments of each other, in either
+ * order. A shell given neither a script nor `-c` reads stdin.
  */
 const PIPELINE_SECONDS = 2;
-const pipelines = new WeakMap<RuleContext, { decoder: number; stdinShell: number }>();
-function decodedIntoStdinShell(o: Observation, c: RuleContext): boolean {
-  if (o.type !== 'exec' || !o.ok) return false;
+interface PipelineTimes {
+  decoder: number;
+  downloader: number;
+  stdinShell: number;
+}
+const pipelines = new WeakMap<RuleContext, PipelineTimes>();
+
+/** Times the last decoder, downloader and stdin shell started; `o`'s kind of exec, or null for others. */
+function pipelineStep(o: Observation, c: RuleContext): { seen: PipelineTimes; kind: keyof PipelineTimes } | null {
+  if (o.type !== 'exec' || !o.ok) return null;
   const name = execName(o) ?? '';
-  const decoder =
+  const kind: keyof PipelineTimes | null =
     (name === 'base64' && o.argv.some((a) => a === '-d' || a === '--decode')) ||
-    (name === 'xxd' && o.argv.includes('-r'));
-  const stdinShell = SHELLS.has(name) && o.argv.length === 1;
-  if (!decoder && !stdinShell) return false;
-  const seen = pipelines.get(c) ?? { decoder: Number.NEGATIVE_INFINITY, stdinShell: Number.NEGATIVE_INFINITY };
-  pipelines.set(c, seen);
-  if (decoder) seen.decoder = o.time;
-  if (stdinShell) seen.stdinShell = o.time;
-  return Math.abs(seen.decoder - seen.stdinShell) <= PIPELINE_SECONDS;
+    (name === 'xxd' && o.argv.includes('-r'))
+      ? 'decoder'
+      : name === 'curl' || name === 'wget'
+        ? 'downloader'
+        : SHELLS.has(name) && o.argv.length === 1
+          ? 'stdinShell'
+          : null;
+  if (kind === null) return null;
+  let seen = pipelines.get(c);
+  if (!seen) {
+    seen = {
+      decoder: Number.NEGATIVE_INFINITY,
+      downloader: Number.NEGATIVE_INFINITY,
+      stdinShell: Number.NEGATIVE_INFINITY,
+    };
+    pipelines.set(c, seen);
+  }
+  // Each rule asks once per observation: recording the same time twice changes nothing.
+  seen[kind] = o.time;
+  return { seen, kind };
+}
+
+/** True when `o` completes a producer → stdin shell pair whose producer is of `producer`'s kind. */
+function pipedIntoShell(o: Observation, c: RuleContext, producer: 'decoder' | 'downloader'): boolean {
+  const step = pipelineStep(o, c);
+  if (step === null || (step.kind !== producer && step.kind !== 'stdinShell')) return false;
+  return Math.abs(step.seen[producer] - step.seen.stdinShell) <= PIPELINE_SECONDS;
 }

