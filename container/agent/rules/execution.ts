@@ -49,15 +49,14 @@ function runsWritten(o: Observation, c: RuleContext, origins: readonly string[])
   return executedFiles(o).some((path) => origins.includes(provenance(c).originOf(path) ?? ''));
 }
 
-/** True when an interpreter of `names` runs, as its script argument, a file the sample wrote (not downloaded). */
+/**
+ * True when an interpreter runs, as its script argument, a file the sample wrote itself (an
+ * installer running a script it copied out of its own payload is not writing one).
+ */
 function runsWrittenScript(o: Observation, c: RuleContext, interpreter: (name: string) => boolean): boolean {
   if (o.type !== 'exec' || !interpreter(execName(o) ?? '')) return false;
   const script = scriptArgument(o);
-  return (
-    script !== null &&
-    !BUILD_SCRIPTS.test(script) &&
-    ['written', 'copied'].includes(provenance(c).originOf(script) ?? '')
-  );
+  return script !== null && !BUILD_SCRIPTS.test(script) && provenance(c).originOf(script) === 'written';
 }
 
 /** Execution: running what it downloaded or wrote, decoded payloads, injection, reverse shells. */

@@ -128,7 +128,8 @@ export class Provenance {
       // `curl URL > file`: the shell's child opens the file, then becomes curl, which writes to it.
       const redirected = this.opened.get(o.pid) ?? [];
       this.opened.delete(o.pid);
-      if (DOWNLOADERS.has(posix.basename(o.path))) for (const path of redirected) this.origins.set(path, 'downloaded');
+      if (DOWNLOADERS.has(posix.basename(o.path)))
+        for (const path of redirected) if (this.origins.has(path)) this.origins.set(path, 'downloaded');
       return;
     }
     if (o.type !== 'file' || !o.ok) return;
