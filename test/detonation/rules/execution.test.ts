@@ -97,6 +97,17 @@ describe('scripts the sample wrote, run through an interpreter', () => {
     expect(ids.get(id)).toEqual([technique]);
   });
 
+  it('a script an installer copied out of its own payload and runs is not a written script', () => {
+    const ids = new Trace()
+      .run(701, '/bin/cp', ['cp', 'payload/post-install.sh', '.local/share/app/'])
+      .open(701, `${HOME}/payload/post-install.sh`)
+      .create(701, `${HOME}/.local/share/app/post-install.sh`)
+      .run(702, '/bin/sh', ['sh', `${HOME}/.local/share/app/post-install.sh`])
+      .ids();
+    expect(ids.has('execution.written-shell-script')).toBe(false);
+    expect(ids.has('execution.dropped-file')).toBe(false);
+  });
+
   it.each([
     ['a script shipped with the sample (not written by it)', ['sh', './configure']],
     ['an inline command', ['sh', '-c', 'echo x.sh']],

