@@ -1,5 +1,5 @@
 import type { ExecObservation, Observation } from '../observations';
-import { commandLine, execName, isLoopback, plainAddress, rule, type Rule } from './rule';
+import { commandLine, execName, isLoopback, plainAddress, provenance, rule, type Rule } from './rule';
 
 /** Ports that say nothing by themselves: the web, mail, DNS, SSH, and the usual service and development ports. */
 const COMMON_PORTS = new Set([
@@ -27,6 +27,9 @@ function uploadScheme(o: Observation): string | null {
   const url = o.argv.find((a) => /^[a-z][a-z0-9+.-]*:\/\//i.test(a));
   return url ? (url.split(':')[0] as string).toLowerCase() : 'http';
 }
+
+/** Programs that write their standard input to a socket. */
+const RAW_SENDERS = /^(nc|ncat|netcat|socat|telnet)$/;
 
 /** Proxy settings in an exec's environment. */
 const PROXY_ENV = /^(all_proxy|http_proxy|https_proxy|ftp_proxy|socks_proxy)=\S+/i;
@@ -81,6 +84,22 @@ export const networkRules: Rule[] = [
     severity: 'medium',
     attack: ['T1048.003'],
     match: (o) => ['http', 'ftp', 'tftp'].includes(uploadScheme(o) ?? ''),
+  }),
+  rule({
+    key: 'network',
+    id: 'network.exfil-raw',
+    title: 'Sends a file to a remote host over a raw socket (nc host port < file)',
+    severity: 'medium',
+    attack: ['T1048.003'],
+    // The shell opens the redirected file in the child, then the child becomes nc: the file is its input.
+    match: (o, c) =>
+      o.type === 'exec' &&
+      RAW_SENDERS.test(execName(o) ?? '') &&
+      !o.argv.some((a) => /^-[a-zA-Z]*l/.test(a)) &&
+      o.argv.slice(1).some((a) => !a.startsWith('-')) &&
+      provenance(c)
+        .inputsBeforeExec(o.pid)
+        .some((p) => !/^\/(dev|proc|sys)\//.test(p)),
   }),
   rule({
     key: 'network',

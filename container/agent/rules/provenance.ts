@@ -98,6 +98,8 @@ export class Provenance {
   private readonly encrypting = new Set<number>();
   /** Files each process opened for writing since its last exec (a redirection before the exec). */
   private readonly opened = new Map<number, string[]>();
+  /** Files each process opened for reading since its last exec (`nc host port < file`). */
+  private readonly openedForReading = new Map<number, string[]>();
   /** Processes that talked to the network, or read downloaded bytes: what they write is downloaded. */
   private readonly networked = new Set<number>();
 
@@ -116,6 +118,14 @@ export class Provenance {
     return this.encryptedInputs.has(path);
   }
 
+  /**
+   * The files a process opened for reading before the exec now being observed (its input
+   * redirections; rules see the exec before {@link note} resets them).
+   */
+  inputsBeforeExec(pid: number): readonly string[] {
+    return this.openedForReading.get(pid) ?? [];
+  }
+
   /** Takes one observation into account; `read` is the set of paths read before it. */
   note(o: Observation, read: ReadonlySet<string>): void {
     if (o.type === 'connect' && o.pid !== null && (o.protocol === 'tcp' || (o.protocol === 'udp' && o.port !== 53))) {
@@ -128,6 +138,7 @@ export class Provenance {
       // `curl URL > file`: the shell's child opens the file, then becomes curl, which writes to it.
       const redirected = this.opened.get(o.pid) ?? [];
       this.opened.delete(o.pid);
+      this.openedForReading.delete(o.pid);
       if (DOWNLOADERS.has(posix.basename(o.path)))
         for (const path of redirected) if (this.origins.has(path)) this.origins.set(path, 'downloaded');
       return;
@@ -136,13 +147,14 @@ export class Provenance {
     const program = o.exe === null ? '' : posix.basename(o.exe);
     switch (o.op) {
       case 'read':
+        if (o.pid !== null) this.noteOpened(this.openedForReading, o.pid, o.path);
         if (this.origins.get(o.path) === 'downloaded' && o.pid !== null) boundedAdd(this.networked, o.pid, MAX_PIDS);
         if (o.pid !== null && this.encrypting.has(o.pid) && !NOT_DATA.test(o.path))
           boundedAdd(this.encryptedInputs, o.path, MAX_PATHS);
         return;
       case 'write': {
         this.setOrigin(o.path, this.originFor(program, o.pid));
-        if (o.pid !== null) this.noteOpened(o.pid, o.path);
+        if (o.pid !== null) this.noteOpened(this.opened, o.pid, o.path);
         if (/O_CREAT/.test(o.flags ?? '') && !read.has(o.path)) boundedAdd(this.created, o.path, MAX_PATHS);
         return;
       }
@@ -160,11 +172,11 @@ export class Provenance {
     }
   }
 
-  private noteOpened(pid: number, path: string): void {
-    const paths = this.opened.get(pid);
+  private noteOpened(table: Map<number, string[]>, pid: number, path: string): void {
+    const paths = table.get(pid);
     if (paths) {
       if (paths.length < MAX_REDIRECTS) paths.push(path);
-    } else if (this.opened.size < MAX_PIDS) this.opened.set(pid, [path]);
+    } else if (table.size < MAX_PIDS) table.set(pid, [path]);
   }
 
   private originFor(program: string, pid: number | null): Origin {

