@@ -1,5 +1,5 @@
 import type { ExecObservation, Observation } from '../observations';
-import { commandLine, execName, isLoopback, plainAddress, provenance, rule, type Rule } from './rule';
+import { commandLine, execName, isLoopback, plainAddress, provenance, type RuleContext, rule, type Rule } from './rule';
 
 /** Ports that say nothing by themselves: the web, mail, DNS, SSH, and the usual service and development ports. */
 const COMMON_PORTS = new Set([
@@ -30,6 +30,11 @@ function uploadScheme(o: Observation): string | null {
 
 /** Programs that write their standard input to a socket. */
 const RAW_SENDERS = /^(nc|ncat|netcat|socat|telnet)$/;
+
+/** True for a redirected input that is a file of the victim's (not a device, nor the sample's own script). */
+function sendsFile(path: string | null, c: RuleContext): boolean {
+  return path !== null && !/^\/(dev|proc|sys)\//.test(path) && !c.placed.has(path);
+}
 
 /** Proxy settings in an exec's environment. */
 const PROXY_ENV = /^(all_proxy|http_proxy|https_proxy|ftp_proxy|socks_proxy)=\S+/i;
@@ -91,15 +96,13 @@ export const networkRules: Rule[] = [
     title: 'Sends a file to a remote host over a raw socket (nc host port < file)',
     severity: 'medium',
     attack: ['T1048.003'],
-    // The shell opens the redirected file in the child, then the child becomes nc: the file is its input.
+    // The shell opens the redirected file moments before nc starts: the file is its input.
     match: (o, c) =>
       o.type === 'exec' &&
       RAW_SENDERS.test(execName(o) ?? '') &&
-      !o.argv.some((a) => /^-[a-zA-Z]*l/.test(a)) &&
+      !o.argv.some((a) => /^-[a-zA-Z]*[lz]/.test(a)) &&
       o.argv.slice(1).some((a) => !a.startsWith('-')) &&
-      provenance(c)
-        .inputsBeforeExec(o.pid)
-        .some((p) => !/^\/(dev|proc|sys)\//.test(p)),
+      sendsFile(provenance(c).inputRedirect(o), c),
   }),
   rule({
     key: 'network',

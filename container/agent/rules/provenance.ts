@@ -80,8 +80,21 @@ const NOT_DATA = /^\/(usr|lib|lib64|etc|proc|sys|dev|run\/user)\/|\/\.gnupg\/|\.
 /** Paths and processes remembered per run: enough for any real sample, bounded against a flooding one. */
 const MAX_PATHS = 20_000;
 const MAX_PIDS = 4_096;
-/** Redirections remembered per process until its exec: a shell opens at most a few before one. */
-const MAX_REDIRECTS = 8;
+/**
+ * How long before an exec a shell's open counts as the exec's redirection. dash opens a
+ * redirection in itself and then forks the child that execs; bash forks first and opens in the
+ * child: either way the open comes moments before the exec.
+ */
+const REDIRECT_SECONDS = 1;
+const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'ash', 'busybox']);
+/** Downloader options that name an output file (then stdout is not where the bytes go). */
+const OUTPUT_OPTION = /^(-o|-O|--output(=.*)?|--output-document(=.*)?|-o\S+|-O\S+|--remote-name(-all)?)$/;
+
+/** A file a shell just opened, a candidate redirection of the next exec. */
+interface Redirect {
+  path: string;
+  time: number;
+}
 
 function boundedAdd<T>(set: Set<T>, value: T, max: number): void {
   if (set.size < max || set.has(value)) set.add(value);
@@ -96,10 +109,9 @@ export class Provenance {
   private readonly encryptedInputs = new Set<string>();
   /** Processes running an encryption command: the data files they read are what they encrypt. */
   private readonly encrypting = new Set<number>();
-  /** Files each process opened for writing since its last exec (a redirection before the exec). */
-  private readonly opened = new Map<number, string[]>();
-  /** Files each process opened for reading since its last exec (`nc host port < file`). */
-  private readonly openedForReading = new Map<number, string[]>();
+  /** The file a shell last opened for writing, and for reading: redirections of the command it runs next. */
+  private output: Redirect | null = null;
+  private input: Redirect | null = null;
   /** Processes that talked to the network, or read downloaded bytes: what they write is downloaded. */
   private readonly networked = new Set<number>();
 
@@ -118,12 +130,9 @@ export class Provenance {
     return this.encryptedInputs.has(path);
   }
 
-  /**
-   * The files a process opened for reading before the exec now being observed (its input
-   * redirections; rules see the exec before {@link note} resets them).
-   */
-  inputsBeforeExec(pid: number): readonly string[] {
-    return this.openedForReading.get(pid) ?? [];
+  /** The file a shell opened for reading just before this exec: its input redirection (`nc host port < file`). */
+  inputRedirect(o: Observation): string | null {
+    return this.input !== null && o.time - this.input.time <= REDIRECT_SECONDS ? this.input.path : null;
   }
 
   /** Takes one observation into account; `read` is the set of paths read before it. */
@@ -135,26 +144,30 @@ export class Provenance {
     if (o.type === 'exec' && o.ok) {
       if (encrypts(o)) boundedAdd(this.encrypting, o.pid, MAX_PIDS);
       else this.encrypting.delete(o.pid);
-      // `curl URL > file`: the shell's child opens the file, then becomes curl, which writes to it.
-      const redirected = this.opened.get(o.pid) ?? [];
-      this.opened.delete(o.pid);
-      this.openedForReading.delete(o.pid);
-      if (DOWNLOADERS.has(posix.basename(o.path)))
-        for (const path of redirected) if (this.origins.has(path)) this.origins.set(path, 'downloaded');
+      // `curl URL > file`: curl writes to the stdout the shell redirected just before.
+      const output = this.output;
+      if (
+        output !== null &&
+        o.time - output.time <= REDIRECT_SECONDS &&
+        DOWNLOADERS.has(posix.basename(o.path)) &&
+        !o.argv.some((a) => OUTPUT_OPTION.test(a)) &&
+        this.origins.has(output.path)
+      )
+        this.origins.set(output.path, 'downloaded');
       return;
     }
     if (o.type !== 'file' || !o.ok) return;
     const program = o.exe === null ? '' : posix.basename(o.exe);
     switch (o.op) {
       case 'read':
-        if (o.pid !== null) this.noteOpened(this.openedForReading, o.pid, o.path);
+        if (SHELLS.has(program)) this.input = { path: o.path, time: o.time };
         if (this.origins.get(o.path) === 'downloaded' && o.pid !== null) boundedAdd(this.networked, o.pid, MAX_PIDS);
         if (o.pid !== null && this.encrypting.has(o.pid) && !NOT_DATA.test(o.path))
           boundedAdd(this.encryptedInputs, o.path, MAX_PATHS);
         return;
       case 'write': {
         this.setOrigin(o.path, this.originFor(program, o.pid));
-        if (o.pid !== null) this.noteOpened(this.opened, o.pid, o.path);
+        if (SHELLS.has(program) && /O_TRUNC|O_APPEND/.test(o.flags ?? '')) this.output = { path: o.path, time: o.time };
         if (/O_CREAT/.test(o.flags ?? '') && !read.has(o.path)) boundedAdd(this.created, o.path, MAX_PATHS);
         return;
       }
@@ -170,13 +183,6 @@ export class Provenance {
       }
       default:
     }
-  }
-
-  private noteOpened(table: Map<number, string[]>, pid: number, path: string): void {
-    const paths = table.get(pid);
-    if (paths) {
-      if (paths.length < MAX_REDIRECTS) paths.push(path);
-    } else if (table.size < MAX_PIDS) table.set(pid, [path]);
   }
 
   private originFor(program: string, pid: number | null): Origin {

