@@ -400,6 +400,15 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
         networkActivity: () => net.lastActivity,
       });
       outputs.push(result.outputFile);
+      // The CPU the run burnt, for the rules (a miner held under the limit never hits it).
+      observe({
+        type: 'usage',
+        time: result.endedAt,
+        pid: null,
+        line: `sandbox usage: ${result.cpuSeconds.toFixed(1)} CPU s over ${(result.endedAt - result.startedAt).toFixed(1)} s`,
+        cpuSeconds: result.cpuSeconds,
+        wallSeconds: result.endedAt - result.startedAt,
+      });
       for (const [key, hit] of Object.entries(result.limitsHit)) if (hit) limitsHit[key as keyof LimitsHit] = true;
       if (END_PRIORITY.indexOf(result.endReason) < END_PRIORITY.indexOf(endReason)) endReason = result.endReason;
 

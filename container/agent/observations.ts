@@ -58,6 +58,8 @@ export interface ExecObservation extends Base {
   errno: string | null;
   /** The parent's executable, for dropper chains (curl → sh). */
   parentExe: string | null;
+  /** The working directory it ran in, against which its relative arguments (`sh ./stage2`) name files. */
+  cwd: string | null;
 }
 
 /** How many environment entries of one exec the rules get: the sample chooses how many it passes. */
@@ -140,6 +142,15 @@ export interface LimitObservation extends Base {
   limit: 'cpu' | 'memory' | 'processes' | 'fileSize' | 'disk' | 'timeout' | 'traceSize';
 }
 
+/** How much CPU the sample used over a run, as the runner's sampling measured it (not only when a limit stopped it). */
+export interface UsageObservation extends Base {
+  type: 'usage';
+  /** CPU seconds of the whole sample over the run. */
+  cpuSeconds: number;
+  /** Wall-clock seconds the run lasted. */
+  wallSeconds: number;
+}
+
 /** Anything the rules and the report consume. */
 export type Observation =
   | FileObservation
@@ -151,7 +162,8 @@ export type Observation =
   | TlsObservation
   | PayloadObservation
   | SignalObservation
-  | LimitObservation;
+  | LimitObservation
+  | UsageObservation;
 
 /** One process of the sample as the collector tracks it. */
 export interface ProcessState {
@@ -421,6 +433,7 @@ export class TraceCollector {
       ok,
       errno: e.errno,
       parentExe: parent?.exe ?? null,
+      cwd: state.cwd,
     });
   }
 

@@ -77,6 +77,8 @@ export interface RunResult {
   endReason: 'exited' | 'timeout' | 'idle' | 'limit';
   limitsHit: Partial<LimitsHit>;
   samples: RawSample[];
+  /** CPU seconds of the whole sample at the last reading (what the rules hold against the run's length). */
+  cpuSeconds: number;
   /** The tracer chain's exit status (the guard's, which passes strace's on). */
   exitStatus: number | null;
 }
@@ -493,6 +495,7 @@ export async function runSandboxed(spec: RunSpec): Promise<RunResult> {
     endReason,
     limitsHit,
     samples,
+    cpuSeconds: lastCpu,
     exitStatus,
   };
 }

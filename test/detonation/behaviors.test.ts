@@ -126,14 +126,20 @@ const CASES: {
   {
     key: 'destructive',
     file: 'behaviors/destructive.sh',
-    ids: ['destructive.mass-delete', 'destructive.encrypt-rename', 'destructive.ransom-note', 'destructive.log-wipe'],
+    // Its deletions are of copies it made itself: housekeeping, not mass deletion.
+    ids: ['destructive.encrypt-rename', 'destructive.ransom-note', 'destructive.history-wipe'],
     verdict: 'malicious',
     evidence: ['destructive.encrypt-rename', /rename.*"victims\/doc\d+\.txt".*"victims\/doc\d+\.txt\.sandtrap-locked"/],
   },
   {
     key: 'execution',
     file: 'behaviors/execution.sh',
-    ids: ['execution.dropped-file', 'execution.decoded-payload'],
+    ids: [
+      'execution.dropped-file',
+      'execution.written-shell-script',
+      'execution.decoded-shell',
+      'execution.decoded-python',
+    ],
     verdict: 'malicious',
     evidence: ['execution.dropped-file', /execve\(".*\/stage2\.sh"/],
   },
@@ -241,10 +247,10 @@ describe('what the report records', () => {
 
   it('bounds every list and validates against the shared schema, which rejects a verdict off its score', () => {
     const r = report('behaviors/destructive.sh');
-    const mass = indicator(r, 'destructive', 'destructive.mass-delete');
-    expect(mass.occurrences).toBe(25);
-    expect(mass.evidence).toHaveLength(10);
-    expect(mass.truncated).toBe(true);
+    const renames = indicator(r, 'destructive', 'destructive.encrypt-rename');
+    expect(renames.occurrences).toBe(25);
+    expect(renames.evidence).toHaveLength(10);
+    expect(renames.truncated).toBe(true);
     expect(DetonationReportSchema.safeParse({ ...r, verdict: 'benign' }).success).toBe(false);
     expect(DetonationReportSchema.safeParse(r).success).toBe(true);
   });

@@ -11,11 +11,13 @@ export const JUDGED_HOME = '/run/home';
 /**
  * Runs strace lines through the collector and the rules as the agent does (the context's home is
  * also the sample's working directory), and returns the behaviour, the indicators raised (id →
- * ATT&CK ids), every observation, the execs among them and the parser's counts.
+ * ATT&CK ids), every observation, the execs among them and the parser's counts. `after` are
+ * observations the agent adds once the trace is read (network records, the run's CPU use).
  */
 export function judgeTrace(
   trace: string,
   context: Partial<Pick<RuleContext, 'home' | 'placed' | 'hidden'>> = {},
+  after: readonly Observation[] = [],
 ): {
   behavior: Behavior;
   ids: Map<string, string[]>;
@@ -43,6 +45,10 @@ export function judgeTrace(
   const parser = new TraceParser((e) => collector.handle(e));
   parser.push(trace);
   const stats = parser.end();
+  for (const o of after) {
+    observations.push(o);
+    engine.observe(o);
+  }
   const behavior = engine.behavior();
   const ids = new Map(
     Object.values(behavior)

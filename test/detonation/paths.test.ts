@@ -205,7 +205,7 @@ const SCENARIOS: { key: BehaviorKey; actions: Action[]; expected: string[] }[] =
   {
     // The network rules read no path: what changes with the spelling is only who connects.
     key: 'network',
-    actions: [{ exec: '/usr/bin/python3' }, { connect: ['203.0.113.10', 8081] }],
+    actions: [{ exec: '/usr/bin/python3' }, { connect: ['203.0.113.10', 4443] }],
     expected: ['network.raw-ip', 'network.unusual-port'],
   },
   {

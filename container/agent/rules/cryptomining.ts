@@ -11,7 +11,11 @@ const STRATUM =
 const MINERS =
   /^(xmrig|xmr-stak|xmr-stak-rx|minerd|cpuminer|cpuminer-multi|ccminer|t-rex|nbminer|lolminer|phoenixminer|ethminer|cgminer|bfgminer|srbminer|teamredminer)/i;
 
-/** Cryptomining: pool names, stratum ports and protocol, miner programs, burning CPU to the limit. */
+/** A run counts as burning CPU when one core's worth was busy this share of at least this long. */
+const BUSY_SHARE = 0.8;
+const SUSTAINED_SECONDS = 5;
+
+/** Cryptomining: pool names, stratum ports and protocol, miner programs, CPU burnt to the limit or sustained over the run. */
 export const cryptominingRules: Rule[] = [
   rule({
     key: 'cryptomining',
@@ -61,5 +65,15 @@ export const cryptominingRules: Rule[] = [
     severity: 'low',
     attack: ['T1496'],
     match: (o) => o.type === 'limit' && o.limit === 'cpu',
+  }),
+  rule({
+    key: 'cryptomining',
+    id: 'cryptomining.sustained-cpu',
+    title: 'Keeps a CPU busy for the whole run',
+    // Builds and data jobs burn CPU too: context that a miner's other signs make a verdict.
+    severity: 'low',
+    attack: ['T1496'],
+    match: (o) =>
+      o.type === 'usage' && o.wallSeconds >= SUSTAINED_SECONDS && o.cpuSeconds >= o.wallSeconds * BUSY_SHARE,
   }),
 ];

@@ -1,22 +1,112 @@
 import { posix } from 'node:path';
-import { execName, rule, writes, type Rule } from './rule';
+import type { ExecObservation, Observation } from '../observations';
+import { encrypts } from './provenance';
+import { commandLine, execName, provenance, type RuleContext, rule, writes, type Rule } from './rule';
 
 /** Suffixes that rotation, compression and backups append: renaming to them is housekeeping. */
 const ROTATION_SUFFIX = /^(\d+(\.(gz|bz2|xz|zst))?|gz|bz2|xz|zst|old|bak|orig|prev|save|tmp|swp)$/i;
 
 const RANSOM_NOTE = /(readme|read_me|how.?to|decrypt|restore|recover|ransom|instructions).*\.(txt|html?|hta)$/i;
 
-/** Destruction: mass deletion, encryption-like renames, ransom notes, log wiping, raw disk writes, fork bombs. */
+/** Block devices and the memory devices: writing them destroys what is on the disk or in memory. */
+const RAW_DEVICE =
+  /^\/dev\/(sd[a-z]|nvme\d|vd[a-z]|xvd[a-z]|hd[a-z]|mmcblk\d|dm-\d|md\d|loop\d|mapper\/|disk\/|mem$|kmem$|port$)/;
+/** Logs and shell history: clearing them hides tracks (defence evasion), it does not destroy data. */
+const LOGS = /^\/var\/log\/|\/\.(bash|zsh|sh|python|mysql)_?history$/;
+/** Files made to be filled from /dev/zero: disk images, swap files. */
+const IMAGE_FILE = /\.(img|iso|raw|qcow2|vhdx?|bin)$|(^|\/)swap/i;
+
+/** Services whose stop is defence evasion (logging, auditing, firewalls, MAC), not service stop. */
+const SECURITY_SERVICES =
+  /^(r?syslog|rsyslogd?|syslog-ng|systemd-journald|journald|auditd?|firewalld|ufw|iptables|ip6tables|nftables|apparmor|selinux|falco|osquery|clamav|wazuh|ossec)/i;
+/** Daemons whose stopping denies a service (databases, web servers, containers, mail, file sharing, backups). */
+const SERVICE_PROCESSES =
+  /^(mysqld?|mariadb|postgres(ql)?|mongod|redis(-server)?|memcached|elasticsearch|nginx|apache2?|httpd|lighttpd|tomcat|java|php-fpm|dockerd?|containerd|kubelet|sshd?|cron|crond|postfix|exim4?|dovecot|smbd|nmbd|nfsd|vsftpd|named|bind9|squid|haproxy|rabbitmq(-server)?|zookeeper|kafka|veeam|bacula)/i;
+
+/**
+ * Scratch space and caches: what is deleted there is rebuilt or was never anyone's data (a
+ * cleanup of ~/.cache or of a build's node_modules is housekeeping).
+ */
+const DISPOSABLE =
+  /^\/(tmp|var\/tmp|dev\/shm|run\/lock)\/|\/\.cache\/|\/(__pycache__|node_modules|\.pytest_cache|\.mypy_cache)\//;
+
+/** The value of a `dd` operand (`of=/x` → `/x`). */
+function ddOperand(o: ExecObservation, name: string): string | null {
+  const arg = o.argv.find((a) => a.startsWith(`${name}=`));
+  return arg === undefined ? null : arg.slice(name.length + 1);
+}
+
+/** A path argument of an exec resolved against its working directory. */
+function resolved(o: ExecObservation, path: string): string {
+  return posix.isAbsolute(path) || o.cwd === null ? posix.normalize(path) : posix.resolve(o.cwd, path);
+}
+
+/** The file operands of a `shred` exec. */
+function shredTargets(o: Observation): string[] {
+  if (o.type !== 'exec' || execName(o) !== 'shred') return [];
+  return o.argv.slice(1).filter((a) => !a.startsWith('-') && !/^\d+$/.test(a));
+}
+
+/** True when a `dd` fills a data file (not a device, not a fresh image) from /dev/zero or random bytes. */
+function ddOverwritesFile(o: Observation, c: RuleContext): boolean {
+  if (o.type !== 'exec' || execName(o) !== 'dd') return false;
+  const from = ddOperand(o, 'if');
+  const to = ddOperand(o, 'of');
+  if (to === null || from === null || !/^\/dev\/(zero|u?random)$/.test(from)) return false;
+  const target = resolved(o, to);
+  if (target.startsWith('/dev/') || LOGS.test(target)) return false;
+  // Known to exist (the sample wrote or read it, the agent placed it), or not a name an image would have.
+  return c.written.has(target) || c.read.has(target) || c.placed.has(target) || !IMAGE_FILE.test(target);
+}
+
+/** True when a command stops, kills or disables a service (systemctl stop, service x stop, pkill mysqld). */
+function stopsService(o: Observation): boolean {
+  if (o.type !== 'exec') return false;
+  const name = execName(o) ?? '';
+  const args = o.argv.slice(1).filter((a) => !a.startsWith('-'));
+  let services: string[] = [];
+  if (name === 'systemctl' && /^(stop|kill|disable|mask)$/.test(args[0] ?? '')) services = args.slice(1);
+  else if (name === 'service' && /^(stop|force-stop)$/.test(args[1] ?? '')) services = [args[0] ?? ''];
+  else if (/^\/etc\/(init\.d|rc\.d)\//.test(o.path) && args[0] === 'stop') services = [posix.basename(o.path)];
+  else if (/^(pkill|killall)$/.test(name)) services = args.filter((a) => SERVICE_PROCESSES.test(a));
+  else if (name === 'docker' && /^(stop|kill)$/.test(args[0] ?? '')) services = args.slice(1);
+  services = services.map((s) => s.replace(/\.service$/, '')).filter((s) => s !== '');
+  return services.length > 0 && services.some((s) => !SECURITY_SERVICES.test(s));
+}
+
+/** Destruction: deletion and overwriting of data, encryption, service stops, disk wipes, resource exhaustion. */
 export const destructiveRules: Rule[] = [
   rule({
     key: 'destructive',
     id: 'destructive.mass-delete',
-    title: 'Deletes many files',
+    title: 'Deletes many files it did not create',
     severity: 'high',
     attack: ['T1485'],
-    match: (o) => o.type === 'file' && (o.op === 'delete' || o.op === 'rmdir') && o.ok,
+    // A build or data job that tidies its own scratch files deletes what it made: not the victim's data.
+    match: (o, c) =>
+      o.type === 'file' &&
+      (o.op === 'delete' || o.op === 'rmdir') &&
+      o.ok &&
+      !DISPOSABLE.test(o.path) &&
+      !provenance(c).createdBySample(o.path),
     minimum: 20,
     distinct: (o) => (o.type === 'file' ? o.path : ''),
+  }),
+  rule({
+    key: 'destructive',
+    id: 'destructive.overwrite',
+    title: 'Overwrites file contents with zeros or random bytes (dd, shred)',
+    severity: 'medium',
+    attack: ['T1485'],
+    match: (o, c) =>
+      ddOverwritesFile(o, c) ||
+      shredTargets(o).some((t) => {
+        const path = resolved(o as ExecObservation, t);
+        if (path.startsWith('/dev/') || LOGS.test(path)) return false;
+        // shred -u of its own files is covering tracks (file deletion), not destroying data.
+        const removes = o.type === 'exec' && o.argv.some((a) => /^(-[a-zA-Z]*u|--remove(=.*)?)$/.test(a));
+        return !(removes && provenance(c).createdBySample(path));
+      }),
   }),
   rule({
     key: 'destructive',
@@ -38,6 +128,30 @@ export const destructiveRules: Rule[] = [
   }),
   rule({
     key: 'destructive',
+    id: 'destructive.encrypt-tool',
+    title: 'Encrypts files with a general tool (gpg, openssl enc)',
+    // Encrypted backups are made the same way: context until the originals go.
+    severity: 'low',
+    attack: ['T1486'],
+    match: encrypts,
+  }),
+  rule({
+    key: 'destructive',
+    id: 'destructive.encrypt-and-remove',
+    title: 'Removes originals after encrypting them',
+    severity: 'high',
+    attack: ['T1486'],
+    // An archive the sample itself packed (tar, gzip) and removes once encrypted is a backup.
+    match: (o, c) =>
+      o.type === 'file' &&
+      o.op === 'delete' &&
+      o.ok &&
+      provenance(c).wasEncrypted(o.path) &&
+      provenance(c).originOf(o.path) !== 'copied' &&
+      !/\.(tar|tgz|gz|bz2|xz|zst|zip|7z)$/.test(o.path),
+  }),
+  rule({
+    key: 'destructive',
     id: 'destructive.ransom-note',
     title: 'Drops a ransom-note-like file',
     severity: 'high',
@@ -51,23 +165,60 @@ export const destructiveRules: Rule[] = [
   rule({
     key: 'destructive',
     id: 'destructive.log-wipe',
-    title: 'Clears logs or shell history',
+    title: 'Clears system logs',
     severity: 'medium',
-    attack: ['T1070.002', 'T1070.003'],
+    attack: ['T1070.002'],
     match: (o) =>
       o.type === 'file' &&
-      /^\/var\/log\/|\/\.(bash|zsh|sh|python|mysql)_?history$/.test(o.path) &&
+      /^\/var\/log\//.test(o.path) &&
+      (o.op === 'delete' || o.op === 'truncate' || (o.op === 'write' && /O_TRUNC/.test(o.flags ?? ''))),
+  }),
+  rule({
+    key: 'destructive',
+    id: 'destructive.history-wipe',
+    title: 'Clears shell or tool history',
+    severity: 'medium',
+    attack: ['T1070.003'],
+    match: (o) =>
+      o.type === 'file' &&
+      /\/\.(bash|zsh|sh|python|mysql)_?history$/.test(o.path) &&
       (o.op === 'delete' || o.op === 'truncate' || (o.op === 'write' && /O_TRUNC/.test(o.flags ?? ''))),
   }),
   rule({
     key: 'destructive',
     id: 'destructive.disk-wipe',
-    title: 'Writes to raw disks or wipes file systems',
+    title: 'Overwrites raw disks or devices',
     severity: 'critical',
-    attack: ['T1561.001', 'T1561.002'],
+    attack: ['T1561.001'],
     match: (o) =>
-      writes(o, /^\/dev\/(sd[a-z]|nvme\d|vd[a-z]|xvd[a-z]|hd[a-z]|mmcblk\d|mem$|kmem$|port$)/) ||
-      /^(shred|wipefs|mkfs(\..*)?|blkdiscard)$/.test(execName(o) ?? ''),
+      writes(o, RAW_DEVICE) ||
+      execName(o) === 'blkdiscard' ||
+      shredTargets(o).some((t) => RAW_DEVICE.test(t)) ||
+      (o.type === 'exec' && execName(o) === 'dd' && RAW_DEVICE.test(ddOperand(o, 'of') ?? '')),
+  }),
+  rule({
+    key: 'destructive',
+    id: 'destructive.disk-structure-wipe',
+    title: 'Wipes partition tables or file-system signatures',
+    severity: 'critical',
+    attack: ['T1561.002'],
+    match: (o) =>
+      o.type === 'exec' &&
+      (/^(wipefs|mkfs(\..*)?|mke2fs|mkswap)$/.test(execName(o) ?? '') ||
+        (/^(sgdisk|sfdisk)$/.test(execName(o) ?? '') && o.argv.some((a) => /^(-Z|--zap-all|--delete)$/.test(a))) ||
+        (execName(o) === 'parted' && o.argv.includes('mklabel')) ||
+        (execName(o) === 'dd' &&
+          RAW_DEVICE.test(ddOperand(o, 'of') ?? '') &&
+          /^(1|2)$/.test(ddOperand(o, 'count') ?? '') &&
+          /^(446|512|1024|4096)$/.test(ddOperand(o, 'bs') ?? ''))),
+  }),
+  rule({
+    key: 'destructive',
+    id: 'destructive.service-stop',
+    title: 'Stops or kills services (databases, web servers, containers)',
+    severity: 'medium',
+    attack: ['T1489'],
+    match: stopsService,
   }),
   rule({
     key: 'destructive',
@@ -77,6 +228,15 @@ export const destructiveRules: Rule[] = [
     attack: ['T1499'],
     match: (o) => o.type === 'limit' && o.limit === 'processes',
     minimum: 10,
+  }),
+  rule({
+    key: 'destructive',
+    id: 'destructive.fork-bomb-code',
+    title: 'Runs fork-bomb code',
+    severity: 'high',
+    attack: ['T1499'],
+    // `:(){ :|:& };:` and its renamings: a function that pipes into itself in the background.
+    match: (o) => /(\S+)\s*\(\)\s*\{\s*\1\s*\|\s*\1\s*&\s*\}/.test(commandLine(o)),
   }),
   rule({
     key: 'destructive',

@@ -13,7 +13,7 @@ import { executionRules } from './execution';
 import { networkRules } from './network';
 import { persistenceRules } from './persistence';
 import { privilegeEscalationRules } from './privilege-escalation';
-import { writtenPaths, type Rule, type RuleContext } from './rule';
+import { provenance, writtenPaths, type Rule, type RuleContext } from './rule';
 
 export type { Rule, RuleContext } from './rule';
 
@@ -59,6 +59,7 @@ export class RuleEngine {
         tally.evidence.push(observation.line);
     }
     // After matching: "executes a file it wrote" must not fire on the write itself.
+    provenance(this.context).note(observation, this.context.read);
     if (observation.type === 'file' && observation.ok) {
       for (const path of writtenPaths(observation)) this.context.written.add(path);
       if (observation.op === 'read') this.context.read.add(observation.path);

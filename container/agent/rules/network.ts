@@ -1,25 +1,64 @@
-import { isLoopback, plainAddress, rule, type Rule } from './rule';
-import type { Observation } from '../observations';
+import type { ExecObservation, Observation } from '../observations';
+import { commandLine, execName, isLoopback, plainAddress, provenance, type RuleContext, rule, type Rule } from './rule';
 
-/** Ports that say nothing by themselves. */
-const COMMON_PORTS = new Set([20, 21, 22, 25, 53, 80, 110, 123, 143, 443, 465, 587, 853, 993, 995, 8080, 8443]);
-/** Stratum ports belong to the cryptomining rules. */
-export const STRATUM_PORTS = new Set([
-  3333, 3334, 3335, 4444, 5555, 6666, 7777, 8888, 9999, 14433, 14444, 45560, 45700,
+/** Ports that say nothing by themselves: the web, mail, DNS, SSH, and the usual service and development ports. */
+const COMMON_PORTS = new Set([
+  20, 21, 22, 25, 53, 80, 110, 123, 143, 389, 443, 465, 587, 636, 853, 993, 995, 1433, 1521, 3000, 3306, 5000, 5432,
+  5672, 6379, 8000, 8008, 8080, 8081, 8443, 8888, 9000, 9090, 9200, 11211, 27017,
 ]);
+/** Stratum ports belong to the cryptomining rules. */
+export const STRATUM_PORTS = new Set([3333, 3334, 3335, 4444, 5555, 6666, 7777, 9999, 14433, 14444, 45560, 45700]);
 
 /** An IP connection that reached (or tried to reach) somewhere other than the fake resolver. */
 function ipConnection(o: Observation): o is Extract<Observation, { type: 'connect' }> {
   return o.type === 'connect' && (o.protocol === 'tcp' || o.protocol === 'udp') && o.port !== 53;
 }
 
-/** Network behaviour: command and control over HTTP/TLS/DNS, uploads, raw-IP contacts, scans, odd ports. */
+/** The URL scheme a curl/wget exec uploads to (`https`, `http`), or null when it uploads nothing. */
+function uploadScheme(o: Observation): string | null {
+  if (o.type !== 'exec' || !/^(curl|wget)$/.test(execName(o) ?? '')) return null;
+  const uploads = o.argv.some((arg, i) => {
+    if (/^(-T|--upload-file|--post-file=.+|--body-file=.+)$/.test(arg)) return true;
+    if (/^(--data(-binary|-urlencode)?|--form)=.*@/.test(arg) || /^-[dF]\S*@/.test(arg)) return true;
+    // `-d @file`, `-F 'f=@file'`: the value after the option names a file.
+    return /^(-d|--data|--data-binary|--data-urlencode|-F|--form)$/.test(arg) && /@/.test(o.argv[i + 1] ?? '');
+  });
+  if (!uploads) return null;
+  const url = o.argv.find((a) => /^[a-z][a-z0-9+.-]*:\/\//i.test(a));
+  return url ? (url.split(':')[0] as string).toLowerCase() : 'http';
+}
+
+/** Programs that write their standard input to a socket. */
+const RAW_SENDERS = /^(nc|ncat|netcat|socat|telnet)$/;
+
+/** True for a redirected input that is a file of the victim's (not a device, nor the sample's own script). */
+function sendsFile(path: string | null, c: RuleContext): boolean {
+  return path !== null && !/^\/(dev|proc|sys)\//.test(path) && !c.placed.has(path);
+}
+
+/** Proxy settings in an exec's environment. */
+const PROXY_ENV = /^(all_proxy|http_proxy|https_proxy|ftp_proxy|socks_proxy)=\S+/i;
+const MULTI_HOP = new Set(['tor', 'torsocks', 'torify', 'proxychains', 'proxychains4']);
+
+/** True when an exec goes through a proxy it names (curl -x, wget -e use_proxy, ssh -D is tunnelling). */
+function namesProxy(o: ExecObservation): boolean {
+  const name = execName(o);
+  if (name === 'curl')
+    return o.argv.some(
+      (a) => /^(-x|--proxy|--preproxy|--socks4a?|--socks5(-hostname)?)(=.*)?$/.test(a) || /^-x\S+/.test(a),
+    );
+  if (name === 'wget') return o.argv.some((a) => /use_proxy|https?_proxy=/i.test(a));
+  return false;
+}
+
+/** Network behaviour: command and control over HTTP/TLS/DNS, exfiltration, proxies, raw-IP contacts, scans, odd ports. */
 export const networkRules: Rule[] = [
   rule({
     key: 'network',
     id: 'network.http',
     title: 'Talks HTTP to remote hosts',
-    severity: 'medium',
+    // A health check or a package download is HTTP too: the web protocol alone is context.
+    severity: 'low',
     attack: ['T1071.001'],
     match: (o) => o.type === 'http',
   }),
@@ -33,9 +72,43 @@ export const networkRules: Rule[] = [
   }),
   rule({
     key: 'network',
+    id: 'network.exfil-https',
+    title: 'Uploads a local file over HTTPS',
+    severity: 'medium',
+    attack: ['T1048.002'],
+    match: (o) =>
+      uploadScheme(o) === 'https' ||
+      (o.type === 'exec' &&
+        /^(scp|sftp)$/.test(execName(o) ?? '') &&
+        o.argv.slice(1).some((a, i, rest) => /^[^-/][^/]*:/.test(a) && i === rest.length - 1)),
+  }),
+  rule({
+    key: 'network',
+    id: 'network.exfil-http',
+    title: 'Uploads a local file over unencrypted HTTP or FTP',
+    severity: 'medium',
+    attack: ['T1048.003'],
+    match: (o) => ['http', 'ftp', 'tftp'].includes(uploadScheme(o) ?? ''),
+  }),
+  rule({
+    key: 'network',
+    id: 'network.exfil-raw',
+    title: 'Sends a file to a remote host over a raw socket (nc host port < file)',
+    severity: 'medium',
+    attack: ['T1048.003'],
+    // The shell opens the redirected file moments before nc starts: the file is its input.
+    match: (o, c) =>
+      o.type === 'exec' &&
+      RAW_SENDERS.test(execName(o) ?? '') &&
+      !o.argv.some((a) => /^-[a-zA-Z]*[lz]/.test(a)) &&
+      o.argv.slice(1).some((a) => !a.startsWith('-')) &&
+      sendsFile(provenance(c).inputRedirect(o), c),
+  }),
+  rule({
+    key: 'network',
     id: 'network.tls',
     title: 'Opens TLS connections to remote hosts',
-    severity: 'medium',
+    severity: 'low',
     attack: ['T1573.002'],
     match: (o) => o.type === 'tls',
   }),
@@ -45,7 +118,8 @@ export const networkRules: Rule[] = [
     title: 'Connects to hard-coded IP addresses',
     severity: 'medium',
     attack: ['T1095'],
-    match: (o) => ipConnection(o) && !isLoopback(o.address) && !/^169\.254\./.test(plainAddress(o.address)),
+    match: (o) =>
+      ipConnection(o) && o.hostname === null && !isLoopback(o.address) && !/^169\.254\./.test(plainAddress(o.address)),
   }),
   rule({
     key: 'network',
@@ -62,21 +136,65 @@ export const networkRules: Rule[] = [
     id: 'network.dns-tunnel',
     title: 'Uses DNS as a data channel (TXT queries, long or many subdomains)',
     severity: 'high',
-    attack: ['T1071.004', 'T1048.003'],
+    attack: ['T1071.004'],
     match: (o) => o.type === 'dns' && (o.qtype === 'TXT' || o.name.split('.').some((label) => label.length >= 40)),
   }),
   rule({
     key: 'network',
     id: 'network.unusual-port',
     title: 'Connects to an unusual TCP port',
-    severity: 'low',
+    severity: 'medium',
     attack: ['T1571'],
+    // The fake resolver answers every name with a loopback address: a connection to a name the
+    // sample resolved is remote whatever its address; a bare loopback address is a local service.
     match: (o) =>
       o.type === 'connect' &&
       o.protocol === 'tcp' &&
       o.port !== null &&
       !COMMON_PORTS.has(o.port) &&
       !STRATUM_PORTS.has(o.port) &&
-      !isLoopback(o.address),
+      (o.hostname !== null || !isLoopback(o.address)),
+  }),
+  rule({
+    key: 'network',
+    id: 'network.proxy',
+    title: 'Sends its traffic through a proxy it names',
+    severity: 'medium',
+    attack: ['T1090'],
+    match: (o) => o.type === 'exec' && namesProxy(o),
+  }),
+  rule({
+    key: 'network',
+    id: 'network.proxy-environment',
+    title: 'Runs programs with a proxy in their environment',
+    // Build hosts set proxies for every program: context unless a program is told one explicitly.
+    severity: 'low',
+    attack: ['T1090'],
+    match: (o) => o.type === 'exec' && o.env.some((e) => PROXY_ENV.test(e)),
+  }),
+  rule({
+    key: 'network',
+    id: 'network.multi-hop-proxy',
+    title: 'Routes traffic through Tor or a proxy chain',
+    severity: 'medium',
+    attack: ['T1090.003'],
+    match: (o) =>
+      MULTI_HOP.has(execName(o) ?? '') ||
+      (o.type === 'dns' && /\.onion\.?$/i.test(o.name)) ||
+      (o.type === 'exec' && /\b[a-z2-7]{16,56}\.onion\b/i.test(commandLine(o))),
+  }),
+  rule({
+    key: 'network',
+    id: 'network.tunnel',
+    title: 'Opens a port-forwarding tunnel (ssh -L/-R/-D, socat relay, chisel, ngrok)',
+    severity: 'medium',
+    attack: ['T1572'],
+    match: (o) =>
+      o.type === 'exec' &&
+      ((execName(o) === 'ssh' && o.argv.some((a) => /^-[a-zA-Z]*[LRD]/.test(a))) ||
+        (execName(o) === 'socat' &&
+          o.argv.some((a) => /^tcp(4|6)?-listen:/i.test(a)) &&
+          o.argv.some((a) => /^tcp(4|6)?:/i.test(a))) ||
+        /^(chisel|ngrok|frpc|iodine|dnscat2?)$/.test(execName(o) ?? '')),
   }),
 ];

@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import type { BehaviorKey, Severity } from '../../../lambdas/core/contracts/detonation-report';
-import type { FileObservation, Observation } from '../observations';
+import type { ExecObservation, FileObservation, Observation } from '../observations';
+import { Provenance } from './provenance';
 
 /**
  * What a behaviour rule is. Rules are matched as observations stream past (no rule sees a capped
@@ -22,6 +23,8 @@ export interface RuleContext {
   read: Set<string>;
   /** Processes of the sample. */
   samplePids: Set<number>;
+  /** Where the files the sample wrote came from; see {@link provenance}. */
+  provenance?: Provenance;
 }
 
 /** One behaviour rule: a predicate over observations and the indicator it raises. */
@@ -135,4 +138,31 @@ export function numberArg(arg: string | undefined): number | null {
 export function procPid(path: string): number | null {
   const match = /^\/proc\/(\d{1,10})\//.exec(path);
   return match ? Number(match[1]) : null;
+}
+
+/**
+ * Where the sample's files came from (downloaded, built, copied, written), kept in the context so
+ * every rule sees the same record; created on first use, so contexts built elsewhere need not know it.
+ */
+export function provenance(context: RuleContext): Provenance {
+  context.provenance ??= new Provenance();
+  return context.provenance;
+}
+
+/**
+ * The script an interpreter exec runs (`sh ./stage2` → `<cwd>/stage2`): its first argument that is
+ * not an option, resolved against the exec's working directory; null for `-c`, `-m` and stdin.
+ */
+export function scriptArgument(o: ExecObservation): string | null {
+  for (const arg of o.argv.slice(1)) {
+    if (/^-[a-zA-Z]*[cm]/.test(arg) || arg === '-') return null;
+    if (arg.startsWith('-')) continue;
+    return posix.isAbsolute(arg) ? posix.normalize(arg) : o.cwd === null ? null : posix.resolve(o.cwd, arg);
+  }
+  return null;
+}
+
+/** Every argument of an exec joined, for patterns that span arguments (`curl -T f https://...`). */
+export function commandLine(o: Observation): string {
+  return o.type === 'exec' ? o.argv.join(' ') : '';
 }

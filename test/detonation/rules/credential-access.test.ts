@@ -1,0 +1,187 @@
+import { describe, expect, it } from 'vitest';
+import { judgeTrace } from '../judge';
+import { HOME, network, SAMPLE, Trace } from './trace';
+
+/**
+ * Credential access: each rule names the sub-technique its evidence proves (searching for files
+ * is T1552.001/.004 as much as reading them), and process listers reading /proc stay discovery.
+ */
+
+const EACCES = '-1 EACCES (Permission denied)';
+
+describe('searching for credentials without reading them', () => {
+  it.each([
+    [
+      'find ~/.aws -name credentials',
+      ['find', `${HOME}/.aws`, '-name', 'credentials'],
+      'dataHarvesting.credential-file-search',
+      'T1552.001',
+    ],
+    [
+      'find / -iname "*.netrc"',
+      ['find', '/', '-iname', '*.netrc'],
+      'dataHarvesting.credential-file-search',
+      'T1552.001',
+    ],
+    ['find / -name id_rsa', ['find', '/', '-name', 'id_rsa'], 'dataHarvesting.key-file-search', 'T1552.004'],
+    [
+      'find ~ -name "*.pem"',
+      ['find', HOME, '-type', 'f', '-name', '*.pem'],
+      'dataHarvesting.key-file-search',
+      'T1552.004',
+    ],
+    ['locate id_ed25519', ['locate', 'id_ed25519'], 'dataHarvesting.key-file-search', 'T1552.004'],
+  ])('%s', (_, argv, id, technique) => {
+    const ids = new Trace().run(701, `/usr/bin/${argv[0]}`, argv).ids();
+    expect(ids.get(id)).toEqual([technique]);
+  });
+
+  it.each([
+    ['sources of a build', ['find', '.', '-name', '*.c']],
+    ['old logs', ['find', '/var/log/app', '-name', '*.log', '-mtime', '+7']],
+    ['a config file', ['find', '.', '-name', 'config.json']],
+  ])('finding %s is not', (_, argv) => {
+    const ids = new Trace().run(701, '/usr/bin/find', argv).ids();
+    expect(ids.has('dataHarvesting.credential-file-search')).toBe(false);
+    expect(ids.has('dataHarvesting.key-file-search')).toBe(false);
+  });
+
+  it.each([
+    ['grep -r password /etc', ['grep', '-r', 'password', '/etc']],
+    ['grep -ri "pass\\|secret\\|token" ~', ['grep', '-ri', 'pass\\|secret\\|token', HOME]],
+    ['grep -e API_KEY in named files', ['grep', '-n', '-e', 'api_key', 'settings.py', 'app.env']],
+    ['rg token', ['rg', '-i', 'token', HOME]],
+  ])('%s is T1552.001, not password-hash dumping', (_, argv) => {
+    const ids = new Trace().run(701, `/usr/bin/${argv[0]}`, argv).ids();
+    expect(ids.get('dataHarvesting.secret-grep')).toEqual(['T1552.001']);
+    expect(ids.has('dataHarvesting.password-hashes')).toBe(false);
+  });
+
+  it.each([
+    ['filtering a pipe', ['grep', 'token']],
+    ['searching code for a function', ['grep', '-rn', 'parse_args', 'src']],
+  ])('grep %s is not', (_, argv) => {
+    expect(new Trace().run(701, '/usr/bin/grep', argv).ids().has('dataHarvesting.secret-grep')).toBe(false);
+  });
+});
+
+describe('reading credential stores', () => {
+  it('reading /etc/shadow is T1003.008, the refused attempt too', () => {
+    expect(new Trace().open(SAMPLE, '/etc/shadow').ids().get('dataHarvesting.password-hashes')).toEqual(['T1003.008']);
+    expect(
+      new Trace().open(SAMPLE, '/etc/shadow', 'O_RDONLY', EACCES).ids().get('dataHarvesting.password-hashes'),
+    ).toEqual(['T1003.008']);
+    expect(new Trace().open(SAMPLE, '/etc/passwd').ids().has('dataHarvesting.password-hashes')).toBe(false);
+  });
+
+  it.each([
+    [`${HOME}/.ssh/id_rsa`, 'dataHarvesting.ssh-keys', 'T1552.004'],
+    [`${HOME}/.gnupg/private-keys-v1.d/ABCD.key`, 'dataHarvesting.ssh-keys', 'T1552.004'],
+    [`${HOME}/.aws/credentials`, 'dataHarvesting.cloud-credentials', 'T1552.001'],
+    [`${HOME}/.bash_history`, 'dataHarvesting.shell-history', 'T1552.003'],
+    [`${HOME}/.mozilla/firefox/abc.default/logins.json`, 'dataHarvesting.browser-credentials', 'T1555.003'],
+    [`${HOME}/.config/google-chrome/Default/Login Data`, 'dataHarvesting.browser-credentials', 'T1555.003'],
+    [`${HOME}/.config/chromium/Default/Cookies`, 'dataHarvesting.browser-cookies', 'T1539'],
+    [`${HOME}/.local/share/keyrings/login.keyring`, 'dataHarvesting.password-store', 'T1555'],
+  ])('reading %s is %s', (path, id, technique) => {
+    expect(new Trace().open(SAMPLE, path).ids().get(id)).toEqual([technique]);
+  });
+
+  it.each([
+    `${HOME}/.ssh/id_rsa.pub`,
+    `${HOME}/.ssh/known_hosts`,
+    `${HOME}/.mozilla/firefox/abc.default/prefs.js`,
+    `${HOME}/.config/google-chrome/Default/Preferences`,
+    `${HOME}/.gnupg/pubring.kbx`,
+  ])('reading %s raises nothing', (path) => {
+    expect(new Trace().open(SAMPLE, path).ids().size).toBe(0);
+  });
+
+  it('secret-tool lookup is T1555; secret-tool store is not a harvest', () => {
+    const run = (verb: string) =>
+      new Trace().run(701, '/usr/bin/secret-tool', ['secret-tool', verb, 'service', 'x']).ids();
+    expect(run('lookup').get('dataHarvesting.password-store')).toEqual(['T1555']);
+    expect(run('store').has('dataHarvesting.password-store')).toBe(false);
+  });
+});
+
+describe('process memory and environments', () => {
+  it('reading /proc/<pid>/mem of another process is T1003.007; its own is not', () => {
+    expect(new Trace().open(SAMPLE, '/proc/4242/mem').ids().get('dataHarvesting.process-memory')).toEqual([
+      'T1003.007',
+    ]);
+    expect(new Trace().open(SAMPLE, `/proc/${SAMPLE}/mem`).ids().has('dataHarvesting.process-memory')).toBe(false);
+  });
+
+  it("another process's environment is T1552 for the sample's own code", () => {
+    expect(new Trace().open(SAMPLE, '/proc/1/environ').ids().get('dataHarvesting.process-environment')).toEqual([
+      'T1552',
+    ]);
+  });
+
+  it('ps reading every process (environments included, `ps e`) is low process discovery only', () => {
+    const trace = new Trace().run(701, '/bin/ps', ['ps', 'auxe']);
+    for (const pid of [1, 12, 40, 77, 90, 120]) {
+      trace.open(701, `/proc/${pid}/stat`).open(701, `/proc/${pid}/status`).open(701, `/proc/${pid}/cmdline`);
+      trace.open(701, `/proc/${pid}/environ`).open(701, `/proc/${pid}/cgroup`);
+    }
+    const { behavior } = judgeTrace(trace.text());
+    expect(behavior.dataHarvesting.map((i) => [i.id, i.severity, i.attack])).toEqual([
+      ['dataHarvesting.process-discovery', 'low', ['T1057']],
+    ]);
+  });
+
+  it('a few /proc reads are not even discovery', () => {
+    const trace = new Trace().run(701, '/usr/bin/pgrep', ['pgrep', 'nginx']).open(701, '/proc/1/cmdline');
+    expect(trace.ids().has('dataHarvesting.process-discovery')).toBe(false);
+  });
+
+  it('reading the socket tables is low T1049; reading its own status is nothing', () => {
+    expect(new Trace().open(SAMPLE, '/proc/net/tcp').ids().get('dataHarvesting.network-discovery')).toEqual(['T1049']);
+    const own = judgeTrace(new Trace().open(SAMPLE, `/proc/${SAMPLE}/status`).text());
+    expect(own.behavior.dataHarvesting).toEqual([]);
+  });
+});
+
+describe('the cloud instance metadata service', () => {
+  it('a connection to 169.254.169.254 is T1552.005', () => {
+    const ids = new Trace().ids(network([{ address: '169.254.169.254', port: 80 }]));
+    expect(ids.get('dataHarvesting.metadata-endpoint')).toEqual(['T1552.005']);
+  });
+
+  it('resolving metadata.google.internal is T1552.005', () => {
+    const ids = new Trace().ids(network([], [{ name: 'metadata.google.internal' }]));
+    expect(ids.get('dataHarvesting.metadata-endpoint')).toEqual(['T1552.005']);
+  });
+
+  it('a command aimed at the metadata address is T1552.005 even when the guard refuses the connection', () => {
+    const ids = new Trace()
+      .run(701, '/usr/bin/curl', ['curl', 'http://169.254.169.254/latest/meta-data/iam/security-credentials/'])
+      .ids();
+    expect(ids.get('dataHarvesting.metadata-request')).toEqual(['T1552.005']);
+  });
+
+  it('other link-free addresses and names are not', () => {
+    const ids = new Trace()
+      .run(701, '/usr/bin/curl', ['curl', 'http://service.example.test/health'])
+      .ids(
+        network(
+          [{ address: '127.10.0.3', port: 80, name: 'service.example.test' }],
+          [{ name: 'service.example.test' }],
+        ),
+      );
+    expect(ids.has('dataHarvesting.metadata-endpoint')).toBe(false);
+    expect(ids.has('dataHarvesting.metadata-request')).toBe(false);
+  });
+
+  it('a loopback service without a name is low local-service discovery (T1046)', () => {
+    expect(new Trace().connect(SAMPLE, '127.0.0.1', 6379).ids().get('dataHarvesting.local-services')).toEqual([
+      'T1046',
+    ]);
+    // A named host's address from the fake resolver: the guard's record names it, the trace's own line does not.
+    const named = new Trace()
+      .connect(SAMPLE, '127.10.0.3', 6379)
+      .ids(network([{ address: '127.10.0.3', port: 6379, name: 'cache.example.test' }]));
+    expect(named.has('dataHarvesting.local-services')).toBe(false);
+  });
+});
