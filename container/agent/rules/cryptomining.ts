@@ -22,7 +22,7 @@ export const cryptominingRules: Rule[] = [
     id: 'cryptomining.pool-name',
     title: 'Resolves or contacts a mining pool',
     severity: 'high',
-    attack: ['T1496'],
+    attack: ['T1496.001'],
     match: (o) =>
       (o.type === 'dns' && poolName(o.name)) ||
       (o.type === 'tls' && poolName(o.serverName)) ||
@@ -33,8 +33,10 @@ export const cryptominingRules: Rule[] = [
     key: 'cryptomining',
     id: 'cryptomining.stratum-port',
     title: 'Connects to a stratum port',
-    severity: 'medium',
-    attack: ['T1496'],
+    // 3333, 4444, 5555... are pools' ports and also reverse shells' and dev servers': the port alone
+    // is context; a pool name, the stratum protocol or a miner program is the technique.
+    severity: 'low',
+    attack: ['T1496.001'],
     match: (o) => o.type === 'connect' && o.protocol === 'tcp' && o.port !== null && STRATUM_PORTS.has(o.port),
   }),
   rule({
@@ -42,7 +44,7 @@ export const cryptominingRules: Rule[] = [
     id: 'cryptomining.stratum-protocol',
     title: 'Speaks the stratum mining protocol',
     severity: 'critical',
-    attack: ['T1496'],
+    attack: ['T1496.001'],
     match: (o) =>
       (o.type === 'payload' && STRATUM.test(o.preview)) ||
       (o.type === 'http' && STRATUM.test(o.bodyPreview)) ||
@@ -53,7 +55,7 @@ export const cryptominingRules: Rule[] = [
     id: 'cryptomining.miner-program',
     title: 'Runs a known miner',
     severity: 'critical',
-    attack: ['T1496'],
+    attack: ['T1496.001'],
     match: (o) =>
       MINERS.test(execName(o) ?? '') ||
       (o.type === 'exec' && o.argv.some((a) => a.startsWith('--donate-level') || a === '--coin')),
@@ -63,7 +65,7 @@ export const cryptominingRules: Rule[] = [
     id: 'cryptomining.cpu-burn',
     title: 'Burns CPU until the limit stops it',
     severity: 'low',
-    attack: ['T1496'],
+    attack: ['T1496.001'],
     match: (o) => o.type === 'limit' && o.limit === 'cpu',
   }),
   rule({
@@ -72,7 +74,7 @@ export const cryptominingRules: Rule[] = [
     title: 'Keeps a CPU busy for the whole run',
     // Builds and data jobs burn CPU too: context that a miner's other signs make a verdict.
     severity: 'low',
-    attack: ['T1496'],
+    attack: ['T1496.001'],
     match: (o) =>
       o.type === 'usage' && o.wallSeconds >= SUSTAINED_SECONDS && o.cpuSeconds >= o.wallSeconds * BUSY_SHARE,
   }),

@@ -7,10 +7,12 @@ import {
   numberArg,
   plainAddress,
   procPid,
+  provenance,
   reads,
   readsInHome,
   rule,
   type Rule,
+  type RuleContext,
 } from './rule';
 
 const PROC_OTHER = /^\/proc\/(\d+|\*)\//;
@@ -78,6 +80,15 @@ function searchesForSecrets(o: Observation): boolean {
   return (recursive || operands.length > 0) && patterns.some((p) => SECRET_WORDS.test(p));
 }
 
+/**
+ * True for a read the process went for, rather than one a tree walk (`grep -r password ~`,
+ * `find / -size +1M`) made in passing: the walk is judged by its command line (secret-grep,
+ * credential-file-search), not by every file it opened on the way.
+ */
+function targeted(o: Observation, c: RuleContext): boolean {
+  return !provenance(c).walking(o.pid);
+}
+
 /** Credential access and collection: password hashes, keys, cloud and browser credentials, process memory, metadata endpoints. */
 export const dataHarvestingRules: Rule[] = [
   rule({
@@ -87,7 +98,7 @@ export const dataHarvestingRules: Rule[] = [
     severity: 'high',
     attack: ['T1003.008'],
     // A refused open is the attempt: the sandbox user may not read /etc/shadow, a root sample could.
-    match: (o) => reads(o, /^\/etc\/(shadow|gshadow|master\.passwd|security\/opasswd)-?$/),
+    match: (o, c) => reads(o, /^\/etc\/(shadow|gshadow|master\.passwd|security\/opasswd)-?$/) && targeted(o, c),
   }),
   rule({
     key: 'dataHarvesting',
@@ -96,11 +107,13 @@ export const dataHarvestingRules: Rule[] = [
     severity: 'high',
     attack: ['T1552.004'],
     match: (o, c) =>
-      readsInHome(
+      targeted(o, c) &&
+      (readsInHome(
         o,
         c,
         /^(\.ssh\/(id_[a-z0-9_]+|.*_key|identity)|\.gnupg\/(private-keys-v1\.d\/|secring\.gpg))$|^\.gnupg\/private-keys-v1\.d\//,
-      ) || reads(o, /^\/etc\/ssh\/ssh_host_.*_key$|^\/etc\/ssl\/private\//),
+      ) ||
+        reads(o, /^\/etc\/ssh\/ssh_host_.*_key$|^\/etc\/ssl\/private\//)),
   }),
   rule({
     key: 'dataHarvesting',
@@ -109,11 +122,13 @@ export const dataHarvestingRules: Rule[] = [
     severity: 'high',
     attack: ['T1552.001'],
     match: (o, c) =>
-      readsInHome(
+      targeted(o, c) &&
+      (readsInHome(
         o,
         c,
         /^(\.aws\/(credentials|config)|\.docker\/config\.json|\.kube\/config|\.config\/gcloud\/|\.azure\/|\.netrc|\.git-credentials|\.pgpass|\.my\.cnf)/,
-      ) || reads(o, /^\/(var\/run|run)\/secrets\//),
+      ) ||
+        reads(o, /^\/(var\/run|run)\/secrets\//)),
   }),
   rule({
     key: 'dataHarvesting',
@@ -172,6 +187,7 @@ export const dataHarvestingRules: Rule[] = [
     severity: 'high',
     attack: ['T1555.003'],
     match: (o, c) =>
+      targeted(o, c) &&
       readsInHome(
         o,
         c,
@@ -185,6 +201,7 @@ export const dataHarvestingRules: Rule[] = [
     severity: 'medium',
     attack: ['T1539'],
     match: (o, c) =>
+      targeted(o, c) &&
       readsInHome(
         o,
         c,
@@ -199,12 +216,13 @@ export const dataHarvestingRules: Rule[] = [
     // Linux keyrings have no sub-technique of their own.
     attack: ['T1555'],
     match: (o, c) =>
-      readsInHome(
+      targeted(o, c) &&
+      (readsInHome(
         o,
         c,
         /^(\.local\/share\/keyrings\/.+|\.gnome2\/keyrings\/.+|\.password-store\/.+\.gpg|\.local\/share\/kwalletd\/.+|.*\.kdbx)$/,
       ) ||
-      (o.type === 'exec' && execName(o) === 'secret-tool' && /^(lookup|search)$/.test(o.argv[1] ?? '')),
+        (o.type === 'exec' && execName(o) === 'secret-tool' && /^(lookup|search)$/.test(o.argv[1] ?? ''))),
   }),
   rule({
     key: 'dataHarvesting',
@@ -232,7 +250,12 @@ export const dataHarvestingRules: Rule[] = [
     title: 'Reads shell or tool history',
     severity: 'medium',
     attack: ['T1552.003'],
-    match: (o, c) => readsInHome(o, c, /^\.(bash|zsh|sh|mysql|psql|python|node_repl|lesshst)_?history$/),
+    // An interactive shell loads its own history as it starts (`bash -i` of a reverse shell does):
+    // that is the shell, not a sample reading it.
+    match: (o, c) =>
+      readsInHome(o, c, /^\.(bash|zsh|sh|mysql|psql|python|node_repl|lesshst)_?history$/) &&
+      targeted(o, c) &&
+      !provenance(c).interactiveShell(o.pid),
   }),
   rule({
     key: 'dataHarvesting',

@@ -74,7 +74,9 @@ export const executionRules: Rule[] = [
     id: 'execution.dropped-file',
     title: 'Executes a file it wrote (not built or copied)',
     severity: 'high',
-    attack: ['T1204.002'],
+    // No ATT&CK technique is "runs a file it wrote" (T1204.002 is a user opening one); the
+    // indicator is the behaviour, and how the file got there (download, decode) raises its own.
+    attack: [],
     // A compiler's output run by the build, or a file copied out of the sample's own payload, is
     // not a dropped payload; content the sample itself wrote (printf, a decoder, Python) is.
     match: (o, c) => o.type === 'exec' && provenance(c).originOf(o.path) === 'written' && !BUILD_SCRIPTS.test(o.path),

@@ -41,14 +41,41 @@ const PROXY_ENV = /^(all_proxy|http_proxy|https_proxy|ftp_proxy|socks_proxy)=\S+
 const MULTI_HOP = new Set(['tor', 'torsocks', 'torify', 'proxychains', 'proxychains4']);
 
 /** True when an exec goes through a proxy it names (curl -x, wget -e use_proxy, ssh -D is tunnelling). */
-function namesProxy(o: ExecObservation): boolean {
+function namedProxies(o: ExecObservation): string[] {
   const name = execName(o);
-  if (name === 'curl')
-    return o.argv.some(
-      (a) => /^(-x|--proxy|--preproxy|--socks4a?|--socks5(-hostname)?)(=.*)?$/.test(a) || /^-x\S+/.test(a),
-    );
-  if (name === 'wget') return o.argv.some((a) => /use_proxy|https?_proxy=/i.test(a));
-  return false;
+  const hosts: string[] = [];
+  if (name === 'curl') {
+    o.argv.forEach((a, i) => {
+      const inline =
+        /^(?:--proxy|--preproxy|--socks4a?|--socks5(?:-hostname)?)=(.+)$/.exec(a)?.[1] ?? /^-x(.+)$/.exec(a)?.[1];
+      if (inline !== undefined) hosts.push(proxyHost(inline));
+      else if (/^(-x|--proxy|--preproxy|--socks4a?|--socks5(-hostname)?)$/.test(a))
+        hosts.push(proxyHost(o.argv[i + 1] ?? ''));
+    });
+  }
+  if (name === 'wget')
+    for (const a of o.argv) {
+      const value = /https?_proxy=(.+)$/i.exec(a)?.[1];
+      if (value !== undefined) hosts.push(proxyHost(value));
+    }
+  return hosts;
+}
+
+/** The host of a proxy as tools take it (`socks5h://user@host:1080`, `host:3128`, `[::1]:8080`). */
+function proxyHost(value: string): string {
+  const rest = value.replace(/^[a-z0-9+]+:\/\//i, '').replace(/^[^@/]*@/, '');
+  const bracketed = /^\[([^\]]+)\]/.exec(rest);
+  return (bracketed?.[1] ?? rest.split(/[:/]/)[0] ?? '').toLowerCase();
+}
+
+/** A proxy on this host or a private network: internal (T1090.001) rather than external (T1090.002). */
+function isInternalHost(host: string): boolean {
+  return (
+    host === 'localhost' ||
+    isLoopback(host) ||
+    /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/.test(host) ||
+    /^f[cd][0-9a-f]{2}:/i.test(host)
+  );
 }
 
 /** Network behaviour: command and control over HTTP/TLS/DNS, exfiltration, proxies, raw-IP contacts, scans, odd ports. */
@@ -134,10 +161,19 @@ export const networkRules: Rule[] = [
   rule({
     key: 'network',
     id: 'network.dns-tunnel',
-    title: 'Uses DNS as a data channel (TXT queries, long or many subdomains)',
+    title: 'Asks for TXT records: DNS as a command channel',
     severity: 'high',
     attack: ['T1071.004'],
-    match: (o) => o.type === 'dns' && (o.qtype === 'TXT' || o.name.split('.').some((label) => label.length >= 40)),
+    match: (o) => o.type === 'dns' && o.qtype === 'TXT',
+  }),
+  rule({
+    key: 'network',
+    id: 'network.dns-exfil',
+    title: 'Carries data out in DNS query names (long encoded labels)',
+    severity: 'high',
+    // No name a person or a CDN picks has a 40-character label of hex or base32: it is data.
+    attack: ['T1048.003'],
+    match: (o) => o.type === 'dns' && o.name.split('.').some((label) => label.length >= 40),
   }),
   rule({
     key: 'network',
@@ -152,16 +188,23 @@ export const networkRules: Rule[] = [
       o.protocol === 'tcp' &&
       o.port !== null &&
       !COMMON_PORTS.has(o.port) &&
-      !STRATUM_PORTS.has(o.port) &&
       (o.hostname !== null || !isLoopback(o.address)),
   }),
   rule({
     key: 'network',
     id: 'network.proxy',
-    title: 'Sends its traffic through a proxy it names',
+    title: 'Sends its traffic through an external proxy it names',
     severity: 'medium',
-    attack: ['T1090'],
-    match: (o) => o.type === 'exec' && namesProxy(o),
+    attack: ['T1090.002'],
+    match: (o) => o.type === 'exec' && namedProxies(o).some((host) => !isInternalHost(host)),
+  }),
+  rule({
+    key: 'network',
+    id: 'network.internal-proxy',
+    title: 'Sends its traffic through a proxy on this host or the local network',
+    severity: 'medium',
+    attack: ['T1090.001'],
+    match: (o) => o.type === 'exec' && namedProxies(o).some(isInternalHost),
   }),
   rule({
     key: 'network',

@@ -90,6 +90,26 @@ const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'ash', 'busy
 /** Downloader options that name an output file (then stdout is not where the bytes go). */
 const OUTPUT_OPTION = /^(-o|-O|--output(=.*)?|--output-document(=.*)?|-o\S+|-O\S+|--remote-name(-all)?)$/;
 
+/** Programs that walk directory trees reading (or opening) whatever they meet. */
+const TREE_WALKERS = new Set(['find', 'du', 'tree', 'rg', 'ag', 'ack', 'fd', 'fdfind', 'updatedb']);
+
+/**
+ * True for an exec that walks a tree and opens everything it meets: `grep -r`, `rg`, `find`, `du`,
+ * `ls -R`. Its opens of credential files are a search (which rules of its own judge by the
+ * command line), not a targeted read of each file it happened to pass.
+ */
+function walksTree(o: Observation): boolean {
+  if (o.type !== 'exec') return false;
+  const name = posix.basename(o.path);
+  const args = o.argv.slice(1);
+  if (TREE_WALKERS.has(name)) return true;
+  if (name === 'grep' || name === 'egrep' || name === 'fgrep')
+    return args.some((a) => /^-[a-zA-Z]*[rR]|^--(recursive|dereference-recursive)$/.test(a));
+  if (name === 'git') return args[0] === 'grep';
+  if (name === 'ls') return args.some((a) => /^-[a-zA-Z]*R|^--recursive$/.test(a));
+  return false;
+}
+
 /** A file a shell just opened, a candidate redirection of the next exec. */
 interface Redirect {
   path: string;
@@ -114,6 +134,20 @@ export class Provenance {
   private input: Redirect | null = null;
   /** Processes that talked to the network, or read downloaded bytes: what they write is downloaded. */
   private readonly networked = new Set<number>();
+  /** Processes running a tree walk (`grep -r`, `find`, `du`). */
+  private readonly walkers = new Set<number>();
+  /** Interactive shells (`bash -i`): they load their own history when they start. */
+  private readonly interactive = new Set<number>();
+
+  /** True while the process runs a tree walk: what it opens it passed, rather than went for. */
+  walking(pid: number | null): boolean {
+    return pid !== null && this.walkers.has(pid);
+  }
+
+  /** True for an interactive shell (which reads its history file as it starts). */
+  interactiveShell(pid: number | null): boolean {
+    return pid !== null && this.interactive.has(pid);
+  }
 
   /** How a path the sample wrote got its content; null when the sample never wrote it. */
   originOf(path: string): Origin | null {
@@ -144,6 +178,12 @@ export class Provenance {
     if (o.type === 'exec' && o.ok) {
       if (encrypts(o)) boundedAdd(this.encrypting, o.pid, MAX_PIDS);
       else this.encrypting.delete(o.pid);
+      if (walksTree(o)) boundedAdd(this.walkers, o.pid, MAX_PIDS);
+      else this.walkers.delete(o.pid);
+      const shell = SHELLS.has(posix.basename(o.path));
+      if (shell && o.argv.slice(1).some((a) => /^-[a-zA-Z]*i[a-zA-Z]*$/.test(a)))
+        boundedAdd(this.interactive, o.pid, MAX_PIDS);
+      else this.interactive.delete(o.pid);
       // `curl URL > file`: curl writes to the stdout the shell redirected just before.
       const output = this.output;
       if (

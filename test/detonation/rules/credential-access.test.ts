@@ -185,3 +185,39 @@ describe('the cloud instance metadata service', () => {
     expect(named.has('dataHarvesting.local-services')).toBe(false);
   });
 });
+
+describe('walks and shells are judged by what they were asked to do', () => {
+  it('grep -r over the home passes the decoy keys and credentials: a secret search (T1552.001), not reads of each', () => {
+    const ids = new Trace()
+      .run(701, '/usr/bin/grep', ['grep', '-ri', 'password', HOME])
+      .open(701, `${HOME}/.ssh/id_rsa`)
+      .open(701, `${HOME}/.aws/credentials`)
+      .open(701, `${HOME}/.bash_history`)
+      .open(701, '/etc/shadow', 'O_RDONLY', EACCES)
+      .ids();
+    expect(ids.get('dataHarvesting.secret-grep')).toEqual(['T1552.001']);
+    for (const id of ['ssh-keys', 'cloud-credentials', 'shell-history', 'password-hashes'])
+      expect(ids.has(`dataHarvesting.${id}`)).toBe(false);
+  });
+
+  it('du walking the home reads nothing into credential access; cat of the key it names does', () => {
+    const walked = new Trace().run(701, '/usr/bin/du', ['du', '-sh', HOME]).open(701, `${HOME}/.ssh/id_rsa`).ids();
+    expect(walked.size).toBe(0);
+    const aimed = new Trace()
+      .run(701, '/usr/bin/du', ['du', '-sh', HOME])
+      .run(702, '/usr/bin/cat', ['cat', `${HOME}/.ssh/id_rsa`])
+      .open(702, `${HOME}/.ssh/id_rsa`)
+      .ids();
+    expect(aimed.get('dataHarvesting.ssh-keys')).toEqual(['T1552.004']);
+  });
+
+  it('an interactive shell loading its history is the shell; cat of the history is T1552.003', () => {
+    const interactive = new Trace().run(701, '/bin/bash', ['bash', '-i']).open(701, `${HOME}/.bash_history`).ids();
+    expect(interactive.has('dataHarvesting.shell-history')).toBe(false);
+    const script = new Trace()
+      .run(701, '/bin/bash', ['bash', '-c', 'cat ~/.bash_history'])
+      .open(701, `${HOME}/.bash_history`)
+      .ids();
+    expect(script.get('dataHarvesting.shell-history')).toEqual(['T1552.003']);
+  });
+});

@@ -124,15 +124,18 @@ describe('destinations: ports, raw addresses, scans, DNS', () => {
     expect(new Trace().ids(network(contacts(5))).has('network.scan')).toBe(false);
   });
 
-  it('TXT queries and long labels are DNS tunnelling (T1071.004); ordinary lookups are not', () => {
+  it('TXT queries are DNS as a command channel (T1071.004); long labels carry data out (T1048.003)', () => {
     expect(
       new Trace().ids(network([], [{ name: 'cmd.c2.example.test', qtype: 'TXT' }])).get('network.dns-tunnel'),
     ).toEqual(['T1071.004']);
     const label = 'a'.repeat(48);
-    expect(new Trace().ids(network([], [{ name: `${label}.c2.example.test` }])).get('network.dns-tunnel')).toEqual([
-      'T1071.004',
-    ]);
-    expect(new Trace().ids(network([], [{ name: 'www.example.test' }])).has('network.dns-tunnel')).toBe(false);
+    const long = new Trace().ids(network([], [{ name: `${label}.c2.example.test` }]));
+    expect(long.get('network.dns-exfil')).toEqual(['T1048.003']);
+    expect(long.has('network.dns-tunnel')).toBe(false);
+    const plain = new Trace().ids(
+      network([], [{ name: 'www.example.test' }, { name: `${'b'.repeat(39)}.example.test` }]),
+    );
+    expect(plain.has('network.dns-tunnel') || plain.has('network.dns-exfil')).toBe(false);
   });
 });
 
@@ -141,12 +144,20 @@ describe('proxies and tunnels', () => {
     ['curl -x', ['-x', 'http://203.0.113.4:3128', 'http://c2.example.test/']],
     ['curl --socks5-hostname', ['--socks5-hostname', '203.0.113.4:1080', 'http://c2.example.test/']],
     ['curl --proxy=', ['--proxy=socks5h://203.0.113.4:1080', 'http://c2.example.test/']],
-  ])('%s is T1090', (_, args) => {
-    expect(
-      curl(...args)
-        .ids()
-        .get('network.proxy'),
-    ).toEqual(['T1090']);
+  ])('%s to a remote proxy is an external proxy (T1090.002)', (_, args) => {
+    const ids = curl(...args).ids();
+    expect(ids.get('network.proxy')).toEqual(['T1090.002']);
+    expect(ids.has('network.internal-proxy')).toBe(false);
+  });
+
+  it.each([
+    ['on this host', ['-x', 'http://127.0.0.1:8080', 'http://c2.example.test/']],
+    ['on the local network', ['--proxy=socks5h://user@10.1.2.3:1080', 'http://c2.example.test/']],
+    ['named localhost, inline', ['-xlocalhost:3128', 'http://c2.example.test/']],
+  ])('a proxy %s is an internal proxy (T1090.001)', (_, args) => {
+    const ids = curl(...args).ids();
+    expect(ids.get('network.internal-proxy')).toEqual(['T1090.001']);
+    expect(ids.has('network.proxy')).toBe(false);
   });
 
   it('a proxy in an exec environment is low T1090; NO_PROXY is nothing', () => {
