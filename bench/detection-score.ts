@@ -53,7 +53,10 @@ export interface SampleScore {
   unexpected: string[];
   /** Counted ids the sample expects or names incidental. */
   correct: string[];
-  /** Ended by the deadline or the idle timer rather than by the sample, or not run at all. */
+  /**
+   * Ended by the deadline rather than by the sample, or not run at all. The idle timer is a normal
+   * end: a sample that left a quiet daemon behind (gpg starts gpg-agent) is done with.
+   */
   incomplete: boolean;
   error?: string;
 }
@@ -118,7 +121,7 @@ export function scoreSample(entry: CorpusEntry, outcome: SampleOutcome): SampleS
     unexpected: sorted([...counted].filter((id) => !acceptable.has(id))),
     correct: sorted([...counted].filter((id) => acceptable.has(id))),
     incomplete:
-      outcome.endReason === null || outcome.endReason === 'timeout' || outcome.endReason === 'idle' || outcome.timedOut,
+      outcome.endReason === null || outcome.endReason === 'timeout' || outcome.timedOut,
     ...(outcome.error ? { error: outcome.error } : {}),
   };
 }
@@ -192,7 +195,7 @@ export function detectionMetrics(score: DetectionScore, wallSeconds: number): Me
     {
       name: 'detection_samples_timed_out',
       value: score.incomplete,
-      unit: 'samples (ended by the deadline or idle timer, or not run)',
+      unit: 'samples (ended by the deadline, or not run)',
       target: '<= 0',
     },
     { name: 'detection_wall_s', value: Math.round(wallSeconds * 10) / 10, unit: 's (whole corpus, two at a time)' },

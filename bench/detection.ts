@@ -1,6 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import type { AgentConfigInput } from '../lambdas/core/contracts/agent-config';
-import { detonate, inParallel, PresignedStandIn } from '../test/detonation/harness';
+import { readFileSync } from 'node:fs';
+import { posix } from 'node:path';
+import { selectDetonator } from '../local/detonation/select';
+import { inParallel, PresignedStandIn, SAMPLES } from '../test/detonation/harness';
+import { detonateThrough } from '../test/redteam/harness';
 import { CORPUS_DIRECTORY, loadCorpus } from './detection-corpus';
 import {
   detectionMetrics,
@@ -13,9 +17,10 @@ import { sampleTable } from './detection-table';
 import type { Benchmark } from './metric';
 
 /**
- * Detonates every sample of the detection corpus (`samples/detection/`) for real, through the
- * detonator the tests use with its presigned-URL stand-in, two at a time (the machine has two
- * cores and strace wants one), and scores what was raised against the manifest. The per-sample
+ * Detonates every sample of the detection corpus (`samples/detection/`) for real, through the host
+ * detonator `sandtrap analyze` uses (the agent in its namespace box, where the victim's stand-in
+ * tools are on the PATH as in the image) with the tests' presigned-URL stand-in, two at a time (the
+ * machine has two cores and strace wants one), and scores what was raised against the manifest. The per-sample
  * table goes to stderr so that misses can be worked on; the metrics go to the results.
  */
 
@@ -34,13 +39,18 @@ export const detectionBenchmark: Benchmark = {
   title: 'Detection corpus (samples/detection: techniques and benign scripts, detonated)',
   async run() {
     const corpus = loadCorpus();
+    const selection = selectDetonator('host');
+    if (!selection.detonator) throw new Error(`the detection benchmark needs the host detonator: ${selection.reason}`);
+    const detonator = selection.detonator;
     const s3 = new PresignedStandIn();
     await s3.start();
     const start = performance.now();
     try {
       const outcomes = await inParallel(corpus.samples, PARALLEL, async (entry): Promise<SampleOutcome> => {
         try {
-          return outcomeOfReport(await detonate(s3, { file: `${CORPUS_DIRECTORY}/${entry.file}` }, CONFIG));
+          const file = `${CORPUS_DIRECTORY}/${entry.file}`;
+          const sample = { name: posix.basename(file), body: readFileSync(`${SAMPLES}${file}`) };
+          return outcomeOfReport((await detonateThrough(detonator, s3, sample, CONFIG)).report);
         } catch (error) {
           return outcomeOfFailure(error);
         }

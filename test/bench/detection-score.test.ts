@@ -78,8 +78,8 @@ describe('scoring one sample', () => {
     expect(verdictInBand('suspicious', 'unknown')).toBe(false);
   });
 
-  it('calls a run ended by the deadline or the idle timer, or not made at all, incomplete', () => {
-    expect(scoreSample(rotate, { ...outcome('benign'), endReason: 'idle' }).incomplete).toBe(true);
+  it('calls a run ended by the deadline, or not made at all, incomplete; the idle timer is a normal end', () => {
+    expect(scoreSample(rotate, { ...outcome('benign'), endReason: 'idle' }).incomplete).toBe(false);
     expect(scoreSample(rotate, { ...outcome('benign'), endReason: 'timeout', timedOut: true }).incomplete).toBe(true);
     expect(scoreSample(rotate, { ...outcome('benign'), endReason: 'limit' }).incomplete).toBe(false);
     const failed = scoreSample(cron, outcomeOfFailure(new Error('no report uploaded')));
@@ -106,7 +106,7 @@ describe('scoring the corpus', () => {
     { entry: rotate, outcome: outcome('benign', indicator('dataHarvesting', 'low', 'T1057')) },
     {
       entry: backup,
-      outcome: { ...outcome('suspicious', indicator('destructive', 'medium', 'T1485')), endReason: 'idle' as const },
+      outcome: { ...outcome('suspicious', indicator('destructive', 'medium', 'T1485')), endReason: 'timeout' as const },
     },
   ];
   const score = scoreDetection(runs);

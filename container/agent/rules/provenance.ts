@@ -212,6 +212,9 @@ export class Provenance {
         return;
       }
       case 'mkdir':
+      case 'link':
+      case 'symlink':
+        // A new name the sample made (gpg's lock files are hard links it makes and removes).
         boundedAdd(this.created, o.path, MAX_PATHS);
         return;
       case 'rename-from': {

@@ -27,6 +27,17 @@ describe('deletion', () => {
     expect(trace.ids().has('destructive.mass-delete')).toBe(false);
   });
 
+  it("removing the lock files a tool linked into place (gpg's) is not", () => {
+    const trace = new Trace();
+    for (let i = 0; i < 25; i++) {
+      const temp = `${HOME}/.gnupg/.#lk0x${i}.vm.${SAMPLE}x`;
+      trace.create(SAMPLE, temp);
+      trace.call(SAMPLE, `link("${temp}", "${HOME}/.gnupg/pubring${i}.kbx.lock")`);
+      trace.unlink(SAMPLE, temp).unlink(SAMPLE, `${HOME}/.gnupg/pubring${i}.kbx.lock`);
+    }
+    expect(trace.ids().has('destructive.mass-delete')).toBe(false);
+  });
+
   it('clearing caches and scratch directories is not', () => {
     const trace = new Trace();
     for (let i = 0; i < 15; i++) trace.unlink(SAMPLE, `${HOME}/.cache/pip/http/${i}`);
