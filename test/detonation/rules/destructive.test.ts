@@ -67,6 +67,7 @@ describe('overwriting contents', () => {
     ['a fresh disk image', ['dd', 'if=/dev/zero', 'of=disk.img', 'bs=1M', 'count=16']],
     ['a copy between files', ['dd', `if=${HOME}/a.bin`, `of=${HOME}/b.bin`]],
     ['shred -u of its own temporary key', ['shred', '-u', `${HOME}/tmp.key`]],
+    ['shred -fuz (flags combined) of its own temporary key', ['shred', '-fuz', `${HOME}/tmp.key`]],
     ['shred of a log (covering tracks, not destroying data)', ['shred', '/var/log/app.log']],
   ])('%s is not', (_, argv) => {
     const ids = new Trace().create(SAMPLE, `${HOME}/tmp.key`).run(701, `/bin/${argv[0]}`, argv).ids();
