@@ -42,6 +42,8 @@ const CREDENTIAL_FILE_NAMES =
 const KEY_FILE_NAMES = /^\**\.?(id_[a-z0-9_]*|.*\.(pem|key|p12|pfx|ppk|jks|keystore)|identity|authorized_keys)\**$/i;
 /** Words a search for credentials in file contents looks for. */
 const SECRET_WORDS = /pass(word|wd)?|secret|token|api[_-]?key|credential|private key|aws_access_key/i;
+/** Shell and tool history files. */
+const HISTORY_FILE = /^\.(bash|zsh|sh|mysql|psql|python|node_repl|lesshst)_?history$/;
 const FILE_FINDERS = new Set(['find', 'locate', 'mlocate', 'plocate', 'fd', 'fdfind']);
 const CONTENT_SEARCHERS = new Set(['grep', 'egrep', 'fgrep', 'rg', 'ag', 'ack', 'git']);
 
@@ -77,6 +79,8 @@ function searchesForSecrets(o: Observation): boolean {
   if (patterns.length === 0 && operands.length > 0) patterns.push(operands.shift() as string);
   const recursive =
     name !== 'grep' || args.some((a) => /^-[a-zA-Z]*[rR]|^--(recursive|dereference-recursive)$/.test(a));
+  // Searching shell histories for typed passwords is the history rule's (T1552.003).
+  if (!recursive && operands.length > 0 && operands.every((f) => HISTORY_FILE.test(posix.basename(f)))) return false;
   return (recursive || operands.length > 0) && patterns.some((p) => SECRET_WORDS.test(p));
 }
 
@@ -252,10 +256,7 @@ export const dataHarvestingRules: Rule[] = [
     attack: ['T1552.003'],
     // An interactive shell loads its own history as it starts (`bash -i` of a reverse shell does):
     // that is the shell, not a sample reading it.
-    match: (o, c) =>
-      readsInHome(o, c, /^\.(bash|zsh|sh|mysql|psql|python|node_repl|lesshst)_?history$/) &&
-      targeted(o, c) &&
-      !provenance(c).interactiveShell(o.pid),
+    match: (o, c) => readsInHome(o, c, HISTORY_FILE) && targeted(o, c) && !provenance(c).interactiveShell(o.pid),
   }),
   rule({
     key: 'dataHarvesting',

@@ -211,6 +211,15 @@ describe('walks and shells are judged by what they were asked to do', () => {
     expect(aimed.get('dataHarvesting.ssh-keys')).toEqual(['T1552.004']);
   });
 
+  it('grep for passwords in a history file is T1552.003, not a general secret search', () => {
+    const ids = new Trace()
+      .run(701, '/usr/bin/grep', ['grep', '-iE', 'pass|token', `${HOME}/.bash_history`])
+      .open(701, `${HOME}/.bash_history`)
+      .ids();
+    expect(ids.get('dataHarvesting.shell-history')).toEqual(['T1552.003']);
+    expect(ids.has('dataHarvesting.secret-grep')).toBe(false);
+  });
+
   it('an interactive shell loading its history is the shell; cat of the history is T1552.003', () => {
     const interactive = new Trace().run(701, '/bin/bash', ['bash', '-i']).open(701, `${HOME}/.bash_history`).ids();
     expect(interactive.has('dataHarvesting.shell-history')).toBe(false);
