@@ -153,4 +153,16 @@ describe('score and verdict', () => {
     expect(verdict(...lows)).toBe('benign');
     expect(scoreBehavior(behaviorOf(['dataHarvesting', 'low'], ['network', 'low'], ['execution', 'low']))).toBe(27);
   });
+
+  it("computes the README's worked example: a cron job and a download piped into a shell are 87, malicious", () => {
+    const example = behaviorOf(
+      ['persistence', 'high'],
+      ['execution', 'high'],
+      ['execution', 'low'],
+      ['network', 'low'],
+    );
+    expect(scoreBehavior(example)).toBe(87);
+    expect(scoreBehavior(behaviorOf(['persistence', 'high']))).toBe(60);
+    expect(scoreBehavior(behaviorOf(['dataHarvesting', 'low'], ['execution', 'low'], ['network', 'low']))).toBe(27);
+  });
 });
