@@ -150,9 +150,23 @@ function writesConfig(o: Observation, pattern: RegExp): boolean {
   return writtenPaths(o).some((p) => pattern.test(p));
 }
 
+/** Options of shred and its kin that take a value (`-n 3`): the value is not a file. */
+const SHRED_VALUED = new Set(['-n', '-s', '--iterations', '--size', '--random-source']);
+
+/** The file operands of a command line: what is neither an option nor an option's value. */
+function fileOperands(argv: readonly string[], valued: ReadonlySet<string>): string[] {
+  const operands: string[] = [];
+  for (let i = 1; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (valued.has(arg)) i++;
+    else if (!arg.startsWith('-')) operands.push(arg);
+  }
+  return operands;
+}
+
 /** Names of kernel threads and system daemons: a process or program named so hides among them. */
 const SYSTEM_NAMES =
-  /^(\[.*\]|kworker\/.*|kthreadd|ksoftirqd\/.*|kswapd\d*|migration\/.*|rcu_(sched|bh|preempt)|watchdog\/.*|jbd2\/.*|kdevtmpfs|khugepaged|sshd|systemd(-[a-z]+)?|crond?|atd|dbus-daemon|rsyslogd|syslogd|udevd|agetty|NetworkManager|polkitd|containerd|dockerd|kubelet|snapd|irqbalance|accounts-daemon)$/;
+  /^(\[.*\]|kworker(\/.*)?|kthreadd|ksoftirqd\/.*|kswapd\d*|migration\/.*|rcu_(sched|bh|preempt)|watchdog\/.*|jbd2\/.*|kdevtmpfs|khugepaged|sshd|systemd(-[a-z]+)?|crond?|atd|dbus-daemon|rsyslogd|syslogd|udevd|agetty|NetworkManager|polkitd|containerd|dockerd|kubelet|snapd|irqbalance|accounts-daemon)$/;
 
 /** Where an unprivileged process can put a program of its own. */
 const OWN_PLACES = /^\/(tmp|var\/tmp|dev\/shm|run\/user|run\/lock)\//;
@@ -305,7 +319,7 @@ export const evasionRules: Rule[] = [
     match: (o) =>
       o.type === 'exec' &&
       /^(shred|srm|wipe|sfill|sdelete)$/.test(execName(o) ?? '') &&
-      o.argv.slice(1).some((a) => !a.startsWith('-') && !a.startsWith('/dev/')),
+      fileOperands(o.argv, SHRED_VALUED).some((a) => !a.startsWith('/dev/')),
   }),
   rule({
     key: 'evasion',

@@ -113,8 +113,8 @@ export class TraceScript {
   }
 
   /** The indicators the trace raises: rule id → ATT&CK ids. */
-  judge(placed: string[] = []): Map<string, string[]> {
-    return judgeTrace(this.text(), { placed: new Set(placed) }).ids;
+  judge(placed: string[] = [], hidden: string[] = []): Map<string, string[]> {
+    return judgeTrace(this.text(), { placed: new Set(placed), hidden }).ids;
   }
 }
 
