@@ -1,9 +1,14 @@
 import type { Observation } from '../observations';
 import { actorIs, argvHas, execName, rule, reads, writtenPaths, type Rule, type RuleContext } from './rule';
 
-/** Sandbox and VM artefacts a sample reads to decide whether it is being watched. */
+/**
+ * Sandbox and VM artefacts a sample reads to decide whether it is being watched. A process's own
+ * cgroup is not one: Node, Java and Go read /proc/self/cgroup at start-up to size themselves to
+ * their container's limits. PID 1's cgroup and sched lines, and a process's own sched line (its
+ * first line shows the pid the host sees), are what container checks read.
+ */
 const ARTEFACTS =
-  /^\/(\.dockerenv|run\/\.containerenv|proc\/(1|self|thread-self|\d+)\/(cgroup|sched)|sys\/class\/dmi\/id\/|sys\/devices\/virtual\/dmi\/|sys\/hypervisor|proc\/scsi\/scsi|proc\/vz|proc\/xen|proc\/sys\/kernel\/osrelease$)/;
+  /^\/(\.dockerenv|run\/\.containerenv|proc\/1\/(cgroup|sched|mountinfo)$|proc\/\d+\/sched$|sys\/class\/dmi\/id\/|sys\/devices\/virtual\/dmi\/|sys\/hypervisor|proc\/scsi\/scsi|proc\/vz|proc\/xen|proc\/sys\/kernel\/osrelease$)/;
 
 /** The dynamic linker's variables that load a library into the program being run. */
 const LINKER_INJECTION = /^(LD_PRELOAD|LD_AUDIT)=(.*)$/s;
@@ -171,8 +176,13 @@ const SYSTEM_NAMES =
 /** Where an unprivileged process can put a program of its own. */
 const OWN_PLACES = /^\/(tmp|var\/tmp|dev\/shm|run\/user|run\/lock)\//;
 
-/** Hidden entries in shared temporary directories the system itself makes (X, ICE, font server sockets). */
-const SYSTEM_HIDDEN = /^\.(X11-unix|ICE-unix|font-unix|XIM-unix|Test-unix|X\d+-lock)$/;
+/**
+ * Hidden entries in shared temporary directories that ordinary software makes: the X, ICE and
+ * font server socket directories, Chromium's profile directories (headless browser tests), and
+ * the Rust tempfile crate's `.tmpXXXXXX` names (cargo builds and tests).
+ */
+const ORDINARY_HIDDEN =
+  /^\.(X11-unix|ICE-unix|font-unix|XIM-unix|Test-unix|X\d+-lock|org\.chromium\.Chromium\..*|com\.google\.Chrome\..*|tmp[A-Za-z0-9]{6})$/;
 
 /**
  * A new file or directory hidden by its name: dot-named in a shared temporary directory, or
@@ -183,7 +193,7 @@ function hiddenName(path: string): boolean {
   const name = path.slice(slash + 1);
   if (/^[. ]+$/.test(name) && name !== '.' && name !== '..') return true;
   const parent = path.slice(0, slash);
-  return name.startsWith('.') && /^\/(tmp|var\/tmp|dev\/shm)$/.test(parent) && !SYSTEM_HIDDEN.test(name);
+  return name.startsWith('.') && /^\/(tmp|var\/tmp|dev\/shm)$/.test(parent) && !ORDINARY_HIDDEN.test(name);
 }
 
 /** Shells that read a script from their standard input when given no script operand. */

@@ -44,4 +44,9 @@ describe('evasion rules on real traces', () => {
     // Process listing itself is discovery, the data-harvesting rules' concern.
     expect([...ids.keys()].filter((id) => id.startsWith('evasion.'))).toEqual([]);
   });
+
+  it('raises no evasion indicator when Node starts (it reads its own cgroup for its limits)', () => {
+    const ids = traced('node', 'node -e "console.log(1)" > /dev/null\n');
+    expect([...ids.keys()].filter((id) => id.startsWith('evasion.'))).toEqual([]);
+  });
 });

@@ -43,7 +43,10 @@ const RULES: { id: string; attack: string[]; positive: Case[]; benign: Case[] }[
       ['reads /proc/1/cgroup', (s) => s.read('/proc/1/cgroup')],
       ['reads the DMI product name', (s) => s.read('/sys/class/dmi/id/product_name')],
     ],
-    benign: [['runs ps', ps]],
+    benign: [
+      ['runs ps', ps],
+      ['reads its own cgroup to size itself, as Node, Java and Go do', (s) => s.read('/proc/self/cgroup')],
+    ],
   },
   {
     id: 'evasion.self-deletion',
@@ -197,6 +200,8 @@ const RULES: { id: string; attack: string[]; positive: Case[]; benign: Case[] }[
       ['makes ~/.cache', (s) => s.mkdir(`${HOME}/.cache`)],
       ['makes a plain directory in /tmp', (s) => s.mkdir('/tmp/build-1')],
       ['makes the X socket directory', (s) => s.mkdir('/tmp/.X11-unix', false)],
+      ['makes a Rust tempfile directory', (s) => s.mkdir('/tmp/.tmpA1b2C3')],
+      ['starts a headless Chromium', (s) => s.mkdir('/tmp/.org.chromium.Chromium.x4Zq9T')],
     ],
   },
   {
