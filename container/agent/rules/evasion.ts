@@ -1,5 +1,5 @@
 import type { Observation } from '../observations';
-import { actorIs, argvHas, execName, rule, reads, writtenPaths, type Rule, type RuleContext } from './rule';
+import { actorIs, argvHas, execName, rule, reads, writes, writtenPaths, type Rule, type RuleContext } from './rule';
 
 /**
  * Sandbox and VM artefacts a sample reads to decide whether it is being watched. A process's own
@@ -95,10 +95,8 @@ function clears(o: Observation, c: RuleContext, pattern: RegExp): boolean {
       return true;
     case 'write':
       return /O_TRUNC/.test(o.flags ?? '');
-    case 'rename-from':
-      // Rotation moves a log aside (x.log → x.log.1); moving another file over a log replaces it.
-      return false;
     default:
+      // Rotation renames a log aside (x.log → x.log.1): the content survives.
       return false;
   }
 }
@@ -136,23 +134,15 @@ function stopsService(o: Observation, services: RegExp): boolean {
   const args = o.argv.slice(1).filter((a) => !a.startsWith('-'));
   if (name === 'systemctl')
     return /^(stop|disable|mask|kill)$/.test(args[0] ?? '') && args.slice(1).some((a) => services.test(a));
-  // `service auditd stop`, `/etc/init.d/rsyslog stop`, `update-rc.d rsyslog disable`, `chkconfig auditd off`
-  if (
-    name === 'service' ||
-    name === 'update-rc.d' ||
-    name === 'chkconfig' ||
-    name === 'rc-service' ||
-    name === 'rc-update'
-  )
-    return services.test(args[0] ?? '') && /^(stop|disable|off|remove|del|delete)$/.test(args[1] ?? '');
+  // `service auditd stop`, `update-rc.d rsyslog disable`, `chkconfig auditd off`: the service, then the verb.
+  if (name === 'service' || name === 'update-rc.d' || name === 'chkconfig' || name === 'rc-service')
+    return services.test(args[0] ?? '') && /^(stop|disable|off|remove)$/.test(args[1] ?? '');
+  // `rc-update del auditd`: the verb, then the service.
+  if (name === 'rc-update') return /^(del|delete)$/.test(args[0] ?? '') && services.test(args[1] ?? '');
+  // `/etc/init.d/rsyslog stop`
   if (/^\/etc\/(rc\.d\/)?init\.d\//.test(o.path)) return services.test(name) && args[0] === 'stop';
   if (name === 'pkill' || name === 'killall') return args.some((a) => services.test(a));
   return false;
-}
-
-/** True when the observation writes a path matching `pattern` (a configuration that turns a defence down). */
-function writesConfig(o: Observation, pattern: RegExp): boolean {
-  return writtenPaths(o).some((p) => pattern.test(p));
 }
 
 /** Options of shred and its kin that take a value (`-n 3`): the value is not a file. */
@@ -197,7 +187,7 @@ function hiddenName(path: string): boolean {
 }
 
 /** Shells that read a script from their standard input when given no script operand. */
-const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'ash', 'busybox']);
+const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'ash']);
 const PYTHONS = /^python(\d(\.\d+)?)?$/;
 
 /** True for an interpreter exec with no script and no `-c` string: it runs whatever its stdin brings. */
@@ -348,10 +338,7 @@ export const evasionRules: Rule[] = [
     attack: ['T1562.006'],
     match: (o) =>
       stopsService(o, LOGGING_SERVICES) ||
-      writesConfig(
-        o,
-        /^\/etc\/(rsyslog\.conf$|rsyslog\.d\/|syslog\.conf$|syslog-ng\/|systemd\/journald\.conf(\.d\/.*)?$)/,
-      ),
+      writes(o, /^\/etc\/(rsyslog\.conf$|rsyslog\.d\/|syslog\.conf$|syslog-ng\/|systemd\/journald\.conf(\.d\/.*)?$)/),
   }),
   rule({
     key: 'evasion',
@@ -363,7 +350,7 @@ export const evasionRules: Rule[] = [
       stopsService(o, AUDIT_SERVICES) ||
       // auditctl -e 0 turns auditing off, -D deletes every rule; -l and -s only list.
       (execName(o) === 'auditctl' && argvHas(o, /^(-e|-D|-d|-a|-A|-W|--backlog_wait_time)$/)) ||
-      writesConfig(o, /^\/etc\/(audit\/|audisp\/)/),
+      writes(o, /^\/etc\/(audit\/|audisp\/)/),
   }),
   rule({
     key: 'evasion',
@@ -375,7 +362,7 @@ export const evasionRules: Rule[] = [
       stopsService(o, SECURITY_SERVICES) ||
       (execName(o) === 'setenforce' && argvHas(o, /^(0|permissive)$/i)) ||
       ['aa-teardown', 'aa-disable', 'aa-complain'].includes(execName(o) ?? '') ||
-      writesConfig(o, /^\/(etc\/selinux\/config$|sys\/fs\/selinux\/(enforce|disable)$|etc\/apparmor\.d\/disable\/)/),
+      writes(o, /^\/(etc\/selinux\/config$|sys\/fs\/selinux\/(enforce|disable)$|etc\/apparmor\.d\/disable\/)/),
   }),
   rule({
     key: 'evasion',

@@ -1,10 +1,10 @@
 import type { Observation } from '../observations';
-import { argvHas, execName, numberArg, rule, writes, type Rule } from './rule';
+import { actorIs, argvHas, execName, numberArg, rule, writes, type Rule } from './rule';
 
 const SETUID_CALLS = new Set(['setuid', 'setgid', 'setreuid', 'setregid', 'setresuid', 'setresgid']);
 
 /** Programs that run a command as another user. */
-const SWITCH_USER = new Set(['sudo', 'su', 'pkexec', 'doas', 'sudoedit', 'run0']);
+const SWITCH_USER: ReadonlySet<string> = new Set(['sudo', 'su', 'pkexec', 'doas', 'sudoedit', 'run0']);
 
 /** A chmod mode argument that sets setuid or setgid: symbolic (`u+s`, `+s`, `g=s`) or octal (`4755`, `2755`). */
 const CHMOD_SETID = /^([ugoa]*[+=][rwxXt]*s[rwxXst]*(,.*)?|.*,[ugoa]*[+=][rwxXt]*s.*|0*[2-7][0-7]{3})$/;
@@ -69,12 +69,23 @@ export const privilegeEscalationRules: Rule[] = [
     key: 'privilegeEscalation',
     id: 'privilegeEscalation.sudo-caching',
     title: "Probes or refreshes sudo's cached credentials",
-    severity: 'medium',
+    // Installers ask the same question before they start (`sudo -n true`, `sudo -v`): context, not
+    // a verdict. Running something through the cache is the sudo rule.
+    severity: 'low',
     attack: ['T1548.003'],
+    match: (o) => sudoCacheProbe(o),
+  }),
+  rule({
+    key: 'privilegeEscalation',
+    id: 'privilegeEscalation.sudo-timestamp',
+    title: "Touches sudo's timestamp files (reuses or forges cached credentials)",
+    severity: 'high',
+    attack: ['T1548.003'],
+    // The timestamp files sudo keeps per user and terminal; sudo itself reads them, nothing else should.
     match: (o) =>
-      sudoCacheProbe(o) ||
-      // The timestamp files sudo keeps per user and terminal: reading or forging one skips the password.
-      (o.type === 'file' && /^\/(var\/)?(run|lib|db)\/sudo\/(ts|lectured)(\/|$)/.test(o.path)),
+      o.type === 'file' &&
+      /^\/(var\/)?(run|lib|db)\/sudo\/(ts|lectured)(\/|$)/.test(o.path) &&
+      !actorIs(o, SWITCH_USER),
   }),
   rule({
     key: 'privilegeEscalation',

@@ -142,12 +142,6 @@ export function argvHas(o: Observation, pattern: RegExp): boolean {
   return o.type === 'exec' && o.argv.slice(1).some((a) => pattern.test(a));
 }
 
-/** The program name of an exec, or for a `sh -c`/`bash -c` string, every program its words name (cheap: words only). */
-export function commandWords(o: Observation): string[] {
-  if (o.type !== 'exec') return [];
-  return o.argv.flatMap((a) => a.split(/[\s;|&()`]+/)).filter((w) => w !== '');
-}
-
 /** True when the program making a file or call observation is one of `names` (by basename). */
 export function actorIs(o: Observation, names: ReadonlySet<string>): boolean {
   if (o.type !== 'file' && o.type !== 'call') return false;

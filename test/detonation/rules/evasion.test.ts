@@ -131,9 +131,14 @@ const RULES: { id: string; attack: string[]; positive: Case[]; benign: Case[] }[
       ['turns auditing off', (s) => s.run(['auditctl', '-e', '0'])],
       ['deletes the audit rules', (s) => s.run(['auditctl', '-D'])],
       ['stops auditd', (s) => s.run(['systemctl', 'stop', 'auditd'])],
+      ['removes auditd from the OpenRC runlevels', (s) => s.run(['rc-update', 'del', 'auditd'])],
+      ['kills auditd by name', (s) => s.run(['pkill', 'auditd'])],
       ['rewrites the audit rules', (s) => s.write('/etc/audit/rules.d/audit.rules', false)],
     ],
-    benign: [['lists the audit rules', (s) => s.run(['auditctl', '-l'])]],
+    benign: [
+      ['lists the audit rules', (s) => s.run(['auditctl', '-l'])],
+      ['asks for the audit status', (s) => s.run(['service', 'auditd', 'status'])],
+    ],
   },
   {
     id: 'evasion.disable-security-tools',

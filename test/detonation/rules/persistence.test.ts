@@ -35,6 +35,7 @@ const RULES: { id: string; attack: string[]; positive: Case[]; benign: Case[] }[
     ],
     benign: [
       ['a build writes a .profile in its own build tree', (s) => s.write(`${HOME}/build/skel/.profile`)],
+      ['installs into a local prefix', (s) => s.write(`${HOME}/.local/etc/profile.d/tool.sh`)],
       ['reads ~/.bashrc', (s) => s.read(`${HOME}/.bashrc`)],
     ],
   },
@@ -48,6 +49,7 @@ const RULES: { id: string; attack: string[]; positive: Case[]; benign: Case[] }[
     ],
     benign: [
       ['asks for a service status', (s) => s.run(['systemctl', 'status', 'nginx'])],
+      ['installs a unit into a local prefix', (s) => s.write(`${HOME}/.local/lib/systemd/system/tool.service`)],
       ['writes a timer (the timer rule)', (s) => s.write(`${HOME}/.config/systemd/user/u.timer`)],
     ],
   },

@@ -49,9 +49,22 @@ const RULES: { id: string; attack: string[]; positive: Case[]; benign: Case[] }[
     positive: [
       ['refreshes the cached credentials', (s) => s.run(['sudo', '-v'])],
       ['asks non-interactively whether sudo would run', (s) => s.run(['sudo', '-n', 'true'])],
-      ['reads the timestamp directory', (s) => s.read('/run/sudo/ts/sandbox', false)],
     ],
     benign: [['runs a command through sudo (the sudo rule)', (s) => s.run(['sudo', 'apt-get', 'update'])]],
+  },
+  {
+    id: 'privilegeEscalation.sudo-timestamp',
+    attack: ['T1548.003'],
+    positive: [
+      ['reads the timestamp directory', (s) => s.read('/run/sudo/ts/sandbox', false)],
+      ['forges a timestamp file', (s) => s.write('/var/run/sudo/ts/sandbox', false)],
+    ],
+    benign: [
+      [
+        'runs sudo, which reads its own timestamp',
+        (s) => s.fork().exec('/usr/bin/sudo', ['sudo', 'id']).read('/run/sudo/ts/sandbox', false),
+      ],
+    ],
   },
   {
     id: 'privilegeEscalation.sudoers',
@@ -115,5 +128,15 @@ describe.each(RULES)('$id', ({ id, attack, positive, benign }) => {
   });
   it.each(benign)('stays silent when the sample %s', (_, act) => {
     expect(act(sample()).judge().has(id)).toBe(false);
+  });
+});
+
+describe('severity of sudo use', () => {
+  it('keeps a cache probe alone low (installers ask before they start), running a command through sudo medium', () => {
+    const probe = sample().run(['sudo', '-n', 'true']).judgeAll();
+    expect(probe.find((i) => i.id === 'privilegeEscalation.sudo-caching')?.severity).toBe('low');
+    expect(probe.every((i) => i.severity === 'low')).toBe(true);
+    const run = sample().run(['sudo', 'cat', '/etc/shadow']).judgeAll();
+    expect(run.find((i) => i.id === 'privilegeEscalation.sudo')?.severity).toBe('medium');
   });
 });

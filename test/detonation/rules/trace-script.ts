@@ -1,4 +1,5 @@
 import { posix } from 'node:path';
+import type { Indicator } from '../../../lambdas/core/contracts/detonation-report';
 import { JUDGED_HOME, judgeTrace } from '../judge';
 
 /**
@@ -110,6 +111,11 @@ export class TraceScript {
 
   text(): string {
     return `${this.lines.join('\n')}\n`;
+  }
+
+  /** Every indicator the trace raises. */
+  judgeAll(placed: string[] = []): Indicator[] {
+    return Object.values(judgeTrace(this.text(), { placed: new Set(placed) }).behavior).flat();
   }
 
   /** The indicators the trace raises: rule id → ATT&CK ids. */
