@@ -1,6 +1,19 @@
 import type { Observation } from '../observations';
 import { argvHas, execName, rule, writes, writesInHome, type Rule, type RuleContext } from './rule';
 
+/**
+ * True for a crontab command line that installs a table: a file operand, `-` (stdin) or `-e`.
+ * Listing (-l), removing (-r) and naming the user (-u <user>) install nothing.
+ */
+function crontabInstalls(argv: readonly string[]): boolean {
+  for (let i = 1; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '-u') i++;
+    else if (arg === '-e' || arg === '-' || !arg.startsWith('-')) return true;
+  }
+  return false;
+}
+
 /** Shell start-up files in a home directory (bash, sh, zsh, ksh, csh, fish). */
 const HOME_SHELL_INIT =
   /^(\.(bashrc|bash_profile|bash_login|bash_logout|bash_aliases|profile|shrc|zshrc|zshenv|zprofile|zlogin|zlogout|kshrc|mkshrc|cshrc|tcshrc|login)|\.config\/fish\/(config\.fish|conf\.d\/.*))$/;
@@ -52,10 +65,7 @@ export const persistenceRules: Rule[] = [
         o,
         /^\/(etc\/(cron(tab$|\.d\/|\.(hourly|daily|weekly|monthly)\/)|anacrontab$)|var\/spool\/cron\/(?!atjobs))/,
       ) ||
-      // Listing (-l) or removing (-r) the table installs nothing; a file argument, `-e` or stdin (`-`) does.
-      (execName(o) === 'crontab' &&
-        o.type === 'exec' &&
-        !o.argv.slice(1).every((a) => a === '-l' || a === '-r' || a === '-i' || a.startsWith('-u'))),
+      (execName(o) === 'crontab' && o.type === 'exec' && crontabInstalls(o.argv)),
   }),
   rule({
     key: 'persistence',

@@ -15,11 +15,13 @@ const RULES: { id: string; attack: string[]; positive: Case[]; benign: Case[] }[
     positive: [
       ['installs a crontab from a file', (s) => s.run(['crontab', `${HOME}/job.cron`])],
       ['edits the crontab from stdin', (s) => s.run(['crontab', '-'])],
+      ["installs root's crontab", (s) => s.run(['crontab', '-u', 'root', `${HOME}/job.cron`])],
       ['writes /etc/cron.d', (s) => s.write('/etc/cron.d/job', false)],
       ['writes the spool file directly', (s) => s.write('/var/spool/cron/crontabs/sandbox', false)],
     ],
     benign: [
       ['lists the crontab', (s) => s.run(['crontab', '-l'])],
+      ["lists another user's crontab", (s) => s.run(['crontab', '-u', 'root', '-l'])],
       ['reads /etc/crontab', (s) => s.read('/etc/crontab')],
     ],
   },
