@@ -87,8 +87,8 @@ const CASES: {
     ids: [
       'privilegeEscalation.setuid-bit',
       'privilegeEscalation.root-uid',
-      'privilegeEscalation.sudo',
-      'privilegeEscalation.account-files',
+      'privilegeEscalation.sudo-caching',
+      'privilegeEscalation.sudoers',
     ],
     verdict: 'malicious',
     evidence: ['privilegeEscalation.setuid-bit', /chmod\("helper", 04755\) = 0/],

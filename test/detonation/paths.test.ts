@@ -178,6 +178,7 @@ const SCENARIOS: { key: BehaviorKey; actions: Action[]; expected: string[] }[] =
       'privilegeEscalation.account-files',
       'privilegeEscalation.container-socket',
       'privilegeEscalation.setuid-bit',
+      'privilegeEscalation.sudoers',
     ],
   },
   {

@@ -1,9 +1,14 @@
 import type { Observation } from '../observations';
-import { rule, reads, type Rule, type RuleContext } from './rule';
+import { actorIs, argvHas, execName, rule, reads, writes, writtenPaths, type Rule, type RuleContext } from './rule';
 
-/** Sandbox and VM artefacts a sample reads to decide whether it is being watched. */
+/**
+ * Sandbox and VM artefacts a sample reads to decide whether it is being watched. A process's own
+ * cgroup is not one: Node, Java and Go read /proc/self/cgroup at start-up to size themselves to
+ * their container's limits. PID 1's cgroup and sched lines, and a process's own sched line (its
+ * first line shows the pid the host sees), are what container checks read.
+ */
 const ARTEFACTS =
-  /^\/(\.dockerenv|run\/\.containerenv|proc\/(1|self|\d+)\/(cgroup|sched)|sys\/class\/dmi\/id\/|sys\/devices\/virtual\/dmi\/|sys\/hypervisor|proc\/scsi\/scsi|proc\/vz|proc\/xen|proc\/sys\/kernel\/osrelease$)/;
+  /^\/(\.dockerenv|run\/\.containerenv|proc\/1\/(cgroup|sched|mountinfo)$|proc\/\d+\/sched$|sys\/class\/dmi\/id\/|sys\/devices\/virtual\/dmi\/|sys\/hypervisor|proc\/scsi\/scsi|proc\/vz|proc\/xen|proc\/sys\/kernel\/osrelease$)/;
 
 /** The dynamic linker's variables that load a library into the program being run. */
 const LINKER_INJECTION = /^(LD_PRELOAD|LD_AUDIT)=(.*)$/s;
@@ -37,18 +42,234 @@ function injectedLibraries(o: Observation, c: RuleContext): string[] {
   });
 }
 
-/** Defence evasion: debugger and sandbox checks, self-deletion, masquerading, fileless execution, probing the agent. */
+/**
+ * Programs that list processes: they read every process's /proc files (status, cgroup, environ),
+ * their own included. That is discovery, not a debugger or sandbox check.
+ */
+const PROCESS_LISTERS: ReadonlySet<string> = new Set([
+  'ps',
+  'pgrep',
+  'pkill',
+  'pidof',
+  'top',
+  'htop',
+  'atop',
+  'btop',
+  'w',
+  'killall',
+  'pstree',
+  'fuser',
+  'lsof',
+  'procs',
+  'glances',
+  'free',
+  'uptime',
+  'vmstat',
+  'systemd-cgls',
+]);
+
+/** The process whose /proc a path names, the `self` spellings resolved to the caller. */
+function procOwner(path: string, caller: number | null): number | null {
+  const match = /^\/proc\/(self|thread-self|\d+)\//.exec(path);
+  if (!match) return null;
+  return match[1] === 'self' || match[1] === 'thread-self' ? caller : Number(match[1]);
+}
+
+/** System logs: what syslog, journald, the login accounting and the package managers write. */
+const SYSTEM_LOG = /^\/(var\/log\/|var\/adm\/|run\/log\/journal\/|var\/run\/(utmp|wtmp|btmp)$|run\/utmp$)/;
+
+/** Shell and REPL history files, by their name below a home. */
+const HISTORY_FILE =
+  /\/\.(bash_history|zsh_history|zhistory|sh_history|ash_history|history|histfile|python_history|node_repl_history|mysql_history|psql_history|sqlite_history|lesshst|local\/share\/fish\/fish_history)$/;
+
+/**
+ * True when the observation empties, deletes, or links to /dev/null a file matching `pattern` that
+ * the sample did not create itself (rotating or truncating its own log is housekeeping).
+ */
+function clears(o: Observation, c: RuleContext, pattern: RegExp): boolean {
+  if (o.type !== 'file' || !pattern.test(o.path) || c.written.has(o.path)) return false;
+  switch (o.op) {
+    case 'delete':
+    case 'truncate':
+    case 'symlink':
+      return true;
+    case 'write':
+      return /O_TRUNC/.test(o.flags ?? '');
+    default:
+      // Rotation renames a log aside (x.log → x.log.1): the content survives.
+      return false;
+  }
+}
+
+/** True for an exec whose arguments name a path matching `pattern` with a tool that empties or removes it. */
+function clearsByArgv(o: Observation, pattern: RegExp): boolean {
+  if (o.type !== 'exec') return false;
+  const name = execName(o) ?? '';
+  const named = o.argv.slice(1).some((a) => pattern.test(a));
+  if (!named) return false;
+  if (name === 'rm' || name === 'truncate' || name === 'shred' || name === 'unlink') return true;
+  // `ln -sf /dev/null <log>`: every later write to the log goes nowhere.
+  return name === 'ln' && o.argv.includes('/dev/null');
+}
+
+/** Shell commands that stop history from being kept or erase it (in a `-c` string or a script line seen as argv). */
+const HISTORY_OFF =
+  /\bhistory\s+-[a-z]*c|\bunset\s+(HISTFILE|HISTSIZE)|\bHIST(FILE|SIZE|FILESIZE)=(\/dev\/null|0)\b|\bset\s+\+o\s+history|\bexport\s+HISTFILE=\/dev\/null/;
+
+/** Environment entries that make the shell it starts keep no history. */
+const HISTORY_ENV = /^(HISTFILE=(\/dev\/null)?|HISTSIZE=0|HISTFILESIZE=0|SAVEHIST=0)$/;
+
+/** Services that keep logs, by unit or init-script name. */
+const LOGGING_SERVICES =
+  /^(rsyslog|syslog|syslog-ng|syslogd|rsyslogd|systemd-journald|journald|sysklogd|metalog)(\.service|\.socket)?$/;
+const AUDIT_SERVICES = /^(auditd|audit|audispd|auditbeat)(\.service)?$/;
+const FIREWALL_SERVICES = /^(firewalld|ufw|iptables|ip6tables|nftables|netfilter-persistent|shorewall)(\.service)?$/;
+const SECURITY_SERVICES =
+  /^(apparmor|selinux|setroubleshootd|falco|osqueryd|clamav-daemon|clamav-freshclam|clamd|falcon-sensor|wazuh-agent|ossec|aide|fail2ban|sysmon|mdatp|sentinelone|crowdstrike|tripwire|rkhunter)(\.service)?$/;
+
+/** True for a service manager run that stops, disables or masks a service matching `services` (systemctl, service, kill by name). */
+function stopsService(o: Observation, services: RegExp): boolean {
+  if (o.type !== 'exec') return false;
+  const name = execName(o) ?? '';
+  const args = o.argv.slice(1).filter((a) => !a.startsWith('-'));
+  if (name === 'systemctl')
+    return /^(stop|disable|mask|kill)$/.test(args[0] ?? '') && args.slice(1).some((a) => services.test(a));
+  // `service auditd stop`, `update-rc.d rsyslog disable`, `chkconfig auditd off`: the service, then the verb.
+  if (name === 'service' || name === 'update-rc.d' || name === 'chkconfig' || name === 'rc-service')
+    return services.test(args[0] ?? '') && /^(stop|disable|off|remove)$/.test(args[1] ?? '');
+  // `rc-update del auditd`: the verb, then the service.
+  if (name === 'rc-update') return /^(del|delete)$/.test(args[0] ?? '') && services.test(args[1] ?? '');
+  // `/etc/init.d/rsyslog stop`
+  if (/^\/etc\/(rc\.d\/)?init\.d\//.test(o.path)) return services.test(name) && args[0] === 'stop';
+  if (name === 'pkill' || name === 'killall') return args.some((a) => services.test(a));
+  return false;
+}
+
+/** Options of shred and its kin that take a value (`-n 3`): the value is not a file. */
+const SHRED_VALUED = new Set(['-n', '-s', '--iterations', '--size', '--random-source']);
+
+/** The file operands of a command line: what is neither an option nor an option's value. */
+function fileOperands(argv: readonly string[], valued: ReadonlySet<string>): string[] {
+  const operands: string[] = [];
+  for (let i = 1; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (valued.has(arg)) i++;
+    else if (!arg.startsWith('-')) operands.push(arg);
+  }
+  return operands;
+}
+
+/** Names of kernel threads and system daemons: a process or program named so hides among them. */
+const SYSTEM_NAMES =
+  /^(\[.*\]|kworker(\/.*)?|kthreadd|ksoftirqd\/.*|kswapd\d*|migration\/.*|rcu_(sched|bh|preempt)|watchdog\/.*|jbd2\/.*|kdevtmpfs|khugepaged|sshd|systemd(-[a-z]+)?|crond?|atd|dbus-daemon|rsyslogd|syslogd|udevd|agetty|NetworkManager|polkitd|containerd|dockerd|kubelet|snapd|irqbalance|accounts-daemon)$/;
+
+/** Where an unprivileged process can put a program of its own. */
+const OWN_PLACES = /^\/(tmp|var\/tmp|dev\/shm|run\/user|run\/lock)\//;
+
+/**
+ * Hidden entries in shared temporary directories that ordinary software makes: the X, ICE and
+ * font server socket directories, Chromium's profile directories (headless browser tests), and
+ * the Rust tempfile crate's `.tmpXXXXXX` names (cargo builds and tests).
+ */
+const ORDINARY_HIDDEN =
+  /^\.(X11-unix|ICE-unix|font-unix|XIM-unix|Test-unix|X\d+-lock|org\.chromium\.Chromium\..*|com\.google\.Chrome\..*|tmp[A-Za-z0-9]{6})$/;
+
+/**
+ * A new file or directory hidden by its name: dot-named in a shared temporary directory, or
+ * named to pass for `.`/`..` in a listing (`...`, `. `, `.. `) anywhere.
+ */
+function hiddenName(path: string): boolean {
+  const slash = path.lastIndexOf('/');
+  const name = path.slice(slash + 1);
+  if (/^[. ]+$/.test(name) && name !== '.' && name !== '..') return true;
+  const parent = path.slice(0, slash);
+  return name.startsWith('.') && /^\/(tmp|var\/tmp|dev\/shm)$/.test(parent) && !ORDINARY_HIDDEN.test(name);
+}
+
+/** Shells that read a script from their standard input when given no script operand. */
+const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'ash']);
+const PYTHONS = /^python(\d(\.\d+)?)?$/;
+
+/** True for an interpreter exec with no script and no `-c` string: it runs whatever its stdin brings. */
+function readsProgramFromStdin(o: Observation, names: (name: string) => boolean): boolean {
+  if (o.type !== 'exec' || !o.ok || !names(execName(o) ?? '')) return false;
+  const operands = o.argv.slice(1);
+  if (operands.some((a) => a === '-c' || /^-[a-z]*c$/.test(a))) return false;
+  return operands.every((a) => a.startsWith('-')) || operands.includes('-s') || operands.includes('-');
+}
+
+/** A decoder run on data (base64 -d, xxd -r, openssl base64 -d / enc -d, basenc -d). */
+function isDecoder(o: Observation): boolean {
+  if (o.type !== 'exec') return false;
+  const name = execName(o) ?? '';
+  const args = o.argv.slice(1);
+  if (/^(base64|base32|basenc|uudecode)$/.test(name))
+    return name === 'uudecode' || args.some((a) => /^(-d|--decode|-[a-z]*d[a-z]*|-D)$/.test(a));
+  if (name === 'xxd') return args.some((a) => /^-r/.test(a) || a === '-revert');
+  if (name === 'openssl') return (args[0] === 'base64' || args[0] === 'enc') && args.includes('-d');
+  return false;
+}
+
+/** A decoder piped into an interpreter, written out in one command string (`sh -c "... | base64 -d | sh"`). */
+const DECODE_PIPE_SHELL =
+  /(base64|base32|basenc)\s+(-\w+\s+)*(-d|--decode|-D)\b.*\|\s*(sudo\s+)?(\/\S*\/)?(ba|da|z|k|mk)?sh\b|xxd\s+-r.*\|\s*(\/\S*\/)?(ba|da|z|k)?sh\b/;
+const DECODE_PIPE_PYTHON =
+  /(base64|base32)\s+(-\w+\s+)*(-d|--decode)\b.*\|\s*(\/\S*\/)?python\d?|exec\s*\(.*(b64decode|b32decode|a85decode|unhexlify|decompress|fromhex)|eval\s*\(\s*compile\s*\(.*(b64decode|unhexlify)/;
+
+/** How close (seconds) a decoder and a stdin-fed interpreter must start to be one pipeline. */
+const PIPELINE_WINDOW = 2;
+
+/** Per run: when the last decoder and stdin-fed interpreters started (a pipeline's members start in any order). */
+interface PipelineTimes {
+  decoder: number | null;
+  shell: number | null;
+  python: number | null;
+}
+const pipelines = new WeakMap<RuleContext, PipelineTimes>();
+
+/**
+ * True when a decoder and an interpreter reading its program from stdin start together: the
+ * decoded bytes are the program (`echo ... | base64 -d | sh`). The observation that completes the
+ * pair matches, whichever of the two comes second.
+ */
+function decodedInto(o: Observation, c: RuleContext, interpreter: 'shell' | 'python'): boolean {
+  if (o.type !== 'exec') return false;
+  let times = pipelines.get(c);
+  if (!times) {
+    times = { decoder: null, shell: null, python: null };
+    pipelines.set(c, times);
+  }
+  const near = (t: number | null) => t !== null && Math.abs(o.time - t) <= PIPELINE_WINDOW;
+  const fed =
+    interpreter === 'shell'
+      ? readsProgramFromStdin(o, (n) => SHELLS.has(n))
+      : readsProgramFromStdin(o, (n) => PYTHONS.test(n));
+  if (isDecoder(o)) {
+    // Each of the two rules records its own half; the decoder time is shared.
+    times.decoder = o.time;
+    return near(times[interpreter]);
+  }
+  if (fed) {
+    times[interpreter] = o.time;
+    return near(times.decoder);
+  }
+  return false;
+}
+
+/** Defence evasion: hiding traces, impairing defences, masquerading, checks for being watched, fileless and decoded code. */
 export const evasionRules: Rule[] = [
   rule({
     key: 'evasion',
     id: 'evasion.debugger-check',
-    title: 'Checks for a debugger (ptrace TRACEME or TracerPid)',
+    title: 'Checks for a debugger (ptrace TRACEME or its own TracerPid)',
     severity: 'medium',
     attack: ['T1622'],
     match: (o, c) =>
       (o.type === 'call' && o.name === 'ptrace' && o.args[0] === 'PTRACE_TRACEME') ||
-      (reads(o, /^\/proc\/(self|thread-self|\d+)\/status$/) && !/^\/proc\/\d/.test(o.path)) ||
-      (reads(o, /^\/proc\/\d+\/status$/) && c.samplePids.has(Number(o.path.split('/')[2]))),
+      // Its own status or another of its processes' (TracerPid); ps and top read everyone's, their own included.
+      (reads(o, /^\/proc\/(self|thread-self|\d+)\/(task\/\d+\/)?status$/) &&
+        c.samplePids.has(procOwner(o.path, o.pid) ?? -1) &&
+        !actorIs(o, PROCESS_LISTERS)),
   }),
   rule({
     key: 'evasion',
@@ -56,7 +277,7 @@ export const evasionRules: Rule[] = [
     title: 'Looks for container, VM or sandbox artefacts',
     severity: 'medium',
     attack: ['T1497.001'],
-    match: (o) => reads(o, ARTEFACTS),
+    match: (o) => reads(o, ARTEFACTS) && !actorIs(o, PROCESS_LISTERS),
   }),
   rule({
     key: 'evasion',
@@ -68,13 +289,161 @@ export const evasionRules: Rule[] = [
   }),
   rule({
     key: 'evasion',
+    id: 'evasion.clear-system-logs',
+    title: 'Clears system logs (empties, deletes or links them to /dev/null)',
+    severity: 'high',
+    attack: ['T1070.002'],
+    match: (o, c) =>
+      clears(o, c, SYSTEM_LOG) ||
+      clearsByArgv(o, SYSTEM_LOG) ||
+      (execName(o) === 'journalctl' && argvHas(o, /^--(vacuum-(size|time|files)|rotate)\b/)),
+  }),
+  rule({
+    key: 'evasion',
+    id: 'evasion.clear-history',
+    title: 'Clears or turns off shell history',
+    severity: 'high',
+    attack: ['T1070.003'],
+    match: (o, c) =>
+      clears(o, c, HISTORY_FILE) ||
+      clearsByArgv(o, HISTORY_FILE) ||
+      (o.type === 'exec' && (o.argv.some((a) => HISTORY_OFF.test(a)) || o.env.some((e) => HISTORY_ENV.test(e)))),
+  }),
+  rule({
+    key: 'evasion',
+    id: 'evasion.secure-delete',
+    title: 'Securely deletes files (shred, srm, wipe)',
+    severity: 'medium',
+    // Overwriting a file so it cannot be recovered: a disk (/dev/...) is wiping, another behaviour.
+    attack: ['T1070.004'],
+    match: (o) =>
+      o.type === 'exec' &&
+      /^(shred|srm|wipe|sfill|sdelete)$/.test(execName(o) ?? '') &&
+      fileOperands(o.argv, SHRED_VALUED).some((a) => !a.startsWith('/dev/')),
+  }),
+  rule({
+    key: 'evasion',
+    id: 'evasion.timestomp',
+    title: "Sets a file's times to another file's or a chosen date (timestomping)",
+    severity: 'medium',
+    attack: ['T1070.006'],
+    // utimensat is not traced: touch's own arguments say which times it sets.
+    match: (o) => execName(o) === 'touch' && argvHas(o, /^(-[acmh]*[rdt].*|--(reference|date)(=.*)?)$/),
+  }),
+  rule({
+    key: 'evasion',
+    id: 'evasion.disable-logging',
+    title: 'Stops or reconfigures the system logger',
+    severity: 'high',
+    attack: ['T1562.006'],
+    match: (o) =>
+      stopsService(o, LOGGING_SERVICES) ||
+      writes(o, /^\/etc\/(rsyslog\.conf$|rsyslog\.d\/|syslog\.conf$|syslog-ng\/|systemd\/journald\.conf(\.d\/.*)?$)/),
+  }),
+  rule({
+    key: 'evasion',
+    id: 'evasion.disable-audit',
+    title: 'Disables or changes the Linux audit system',
+    severity: 'high',
+    attack: ['T1562.012'],
+    match: (o) =>
+      stopsService(o, AUDIT_SERVICES) ||
+      // auditctl -e 0 turns auditing off, -D deletes every rule; -l and -s only list.
+      (execName(o) === 'auditctl' && argvHas(o, /^(-e|-D|-d|-a|-A|-W|--backlog_wait_time)$/)) ||
+      writes(o, /^\/etc\/(audit\/|audisp\/)/),
+  }),
+  rule({
+    key: 'evasion',
+    id: 'evasion.disable-security-tools',
+    title: 'Disables SELinux, AppArmor or a security agent',
+    severity: 'high',
+    attack: ['T1562.001'],
+    match: (o) =>
+      stopsService(o, SECURITY_SERVICES) ||
+      (execName(o) === 'setenforce' && argvHas(o, /^(0|permissive)$/i)) ||
+      ['aa-teardown', 'aa-disable', 'aa-complain'].includes(execName(o) ?? '') ||
+      writes(o, /^\/(etc\/selinux\/config$|sys\/fs\/selinux\/(enforce|disable)$|etc\/apparmor\.d\/disable\/)/),
+  }),
+  rule({
+    key: 'evasion',
+    id: 'evasion.disable-firewall',
+    title: 'Disables or flushes the firewall',
+    severity: 'high',
+    attack: ['T1562.004'],
+    match: (o) => {
+      if (stopsService(o, FIREWALL_SERVICES)) return true;
+      if (o.type !== 'exec') return false;
+      const name = execName(o) ?? '';
+      const args = o.argv.slice(1);
+      if (name === 'ufw') return args.includes('disable') || args.includes('reset');
+      if (/^(ip6?tables|ip6?tables-legacy|ip6?tables-nft)$/.test(name))
+        return (
+          args.some((a) => /^(-F|--flush|-X|--delete-chain)$/.test(a)) ||
+          (args.some((a) => a === '-P' || a === '--policy') && args.includes('ACCEPT'))
+        );
+      if (name === 'nft') return args.includes('flush') || (args.includes('delete') && args.includes('table'));
+      if (name === 'firewall-cmd')
+        return args.some((a) => /^--(panic-off|set-default-zone=trusted|add-port|remove-service)/.test(a));
+      return false;
+    },
+  }),
+  rule({
+    key: 'evasion',
     id: 'evasion.masquerading',
-    title: 'Renames its process or poses as a kernel thread',
+    title: 'Renames its process to a kernel thread or system daemon name',
     severity: 'medium',
     attack: ['T1036.004'],
+    match: (o) => {
+      if (o.type === 'call')
+        return (
+          o.name === 'prctl' &&
+          o.args[0] === 'PR_SET_NAME' &&
+          SYSTEM_NAMES.test(o.args[1]?.replace(/^"|"\.*$|"$/g, '') ?? '')
+        );
+      if (o.type !== 'exec') return false;
+      // argv[0] is the name ps shows: `exec -a '[kworker/0:1]' ./x` or `exec -a sshd ./x`.
+      const shown = o.argv[0] ?? '';
+      return /^\[.*\]$/.test(shown) || (SYSTEM_NAMES.test(shown) && shown !== execName(o));
+    },
+  }),
+  rule({
+    key: 'evasion',
+    id: 'evasion.system-name',
+    title: 'Runs a program it made under a system name (a binary posing as a daemon)',
+    severity: 'medium',
+    attack: ['T1036.005'],
+    match: (o, c) =>
+      o.type === 'exec' &&
+      SYSTEM_NAMES.test(execName(o) ?? '') &&
+      (OWN_PLACES.test(o.path) || o.path.startsWith(`${c.home}/`) || c.written.has(o.path)),
+  }),
+  rule({
+    key: 'evasion',
+    id: 'evasion.hidden-path',
+    title: 'Creates a hidden file or directory in a shared place, or one named to pass for . or ..',
+    severity: 'medium',
+    attack: ['T1564.001'],
     match: (o) =>
-      (o.type === 'call' && o.name === 'prctl' && o.args[0] === 'PR_SET_NAME') ||
-      (o.type === 'exec' && /^\[.*\]$/.test(o.argv[0] ?? '')),
+      o.type === 'file' &&
+      (o.op === 'mkdir' || (o.op === 'write' && /O_CREAT/.test(o.flags ?? '')) || o.op === 'rename-from') &&
+      writtenPaths(o).some(hiddenName),
+  }),
+  rule({
+    key: 'evasion',
+    id: 'evasion.decode-to-shell',
+    title: 'Decodes a payload and runs it with a shell',
+    severity: 'high',
+    attack: ['T1140', 'T1059.004'],
+    match: (o, c) => (o.type === 'exec' && o.argv.some((a) => DECODE_PIPE_SHELL.test(a))) || decodedInto(o, c, 'shell'),
+  }),
+  rule({
+    key: 'evasion',
+    id: 'evasion.decode-to-python',
+    title: 'Decodes a payload and runs it with Python',
+    severity: 'high',
+    attack: ['T1140', 'T1059.006'],
+    match: (o, c) =>
+      (o.type === 'exec' && o.argv.some((a) => DECODE_PIPE_PYTHON.test(a))) || decodedInto(o, c, 'python'),
   }),
   rule({
     key: 'evasion',

@@ -1,6 +1,58 @@
-import { execName, rule, writes, writesInHome, type Rule } from './rule';
+import type { Observation } from '../observations';
+import { argvHas, execName, rule, writes, writesInHome, type Rule, type RuleContext } from './rule';
 
-/** Persistence: the sample arranges to run again (cron, systemd, rc scripts, shell start-up, keys, preload). */
+/**
+ * True for a crontab command line that installs a table: a file operand, `-` (stdin) or `-e`.
+ * Listing (-l), removing (-r) and naming the user (-u <user>) install nothing.
+ */
+function crontabInstalls(argv: readonly string[]): boolean {
+  for (let i = 1; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '-u') i++;
+    else if (arg === '-e' || arg === '-' || !arg.startsWith('-')) return true;
+  }
+  return false;
+}
+
+/** Shell start-up files in a home directory (bash, sh, zsh, ksh, csh, fish). */
+const HOME_SHELL_INIT =
+  /^(\.(bashrc|bash_profile|bash_login|bash_logout|bash_aliases|profile|shrc|zshrc|zshenv|zprofile|zlogin|zlogout|kshrc|mkshrc|cshrc|tcshrc|login)|\.config\/fish\/(config\.fish|conf\.d\/.*))$/;
+
+/** The system-wide shell start-up files. */
+const SYSTEM_SHELL_INIT =
+  /^\/etc\/(profile$|profile\.d\/|bash\.bashrc$|bashrc$|zshrc$|zprofile$|zshenv$|zlogin$|zsh\/|csh\.(cshrc|login)$|environment$|fish\/)/;
+
+/** Where systemd reads units: the system's and a user's. */
+const SYSTEMD_SYSTEM_UNITS = /^\/(etc|lib|usr\/lib|usr\/local\/lib|run)\/systemd\/(system|user)\//;
+const SYSTEMD_HOME_UNITS = /^\.(config|local\/share)\/systemd\/user\//;
+
+const SYSTEM_TIMER = new RegExp(`${SYSTEMD_SYSTEM_UNITS.source}.*\\.timer$`);
+const HOME_TIMER = new RegExp(`${SYSTEMD_HOME_UNITS.source}.*\\.timer$`);
+const TIMER_UNIT = /\.timer$/;
+
+/** True when the observation writes a systemd unit file, system-wide or a user's; `timer` picks timers or the rest. */
+function writesUnit(o: Observation, c: RuleContext, timer: boolean): boolean {
+  if (writes(o, SYSTEMD_SYSTEM_UNITS) || writesInHome(o, c, SYSTEMD_HOME_UNITS))
+    return timer === (writes(o, SYSTEM_TIMER) || writesInHome(o, c, HOME_TIMER));
+  return false;
+}
+
+/** systemctl verbs that make a unit start on its own later (at boot, login or on its trigger). */
+const SYSTEMCTL_INSTALL = new Set(['enable', 'reenable', 'link', 'preset', 'add-wants', 'add-requires', 'edit']);
+
+/** True for a systemctl run that installs a unit matching `unit` (or reloads units it wrote). */
+function systemctlInstalls(o: Observation, unit: (arg: string) => boolean): boolean {
+  if (o.type !== 'exec' || execName(o) !== 'systemctl') return false;
+  const args = o.argv.slice(1).filter((a) => !a.startsWith('-'));
+  const verb = args[0] ?? '';
+  return SYSTEMCTL_INSTALL.has(verb) && args.slice(1).some(unit);
+}
+
+/** systemd-run options that make a transient timer (run later or on a schedule) rather than run now. */
+const SYSTEMD_RUN_TIMER =
+  /^--(on-(calendar|active|boot|startup|unit-active|unit-inactive|clock-change|timezone-change)|timer-property)(=|$)/;
+
+/** Persistence: the sample arranges to run again (cron, systemd, rc scripts, shell start-up, keys, preload, accounts). */
 export const persistenceRules: Rule[] = [
   rule({
     key: 'persistence',
@@ -9,10 +61,11 @@ export const persistenceRules: Rule[] = [
     severity: 'high',
     attack: ['T1053.003'],
     match: (o) =>
-      writes(o, /^\/(etc\/cron(tab$|\.d\/|\.(hourly|daily|weekly|monthly)\/)|var\/spool\/cron\/)/) ||
-      (execName(o) === 'crontab' &&
-        o.type === 'exec' &&
-        !o.argv.slice(1).every((a) => a === '-l' || a.startsWith('-u'))),
+      writes(
+        o,
+        /^\/(etc\/(cron(tab$|\.d\/|\.(hourly|daily|weekly|monthly)\/)|anacrontab$)|var\/spool\/cron\/(?!atjobs))/,
+      ) ||
+      (execName(o) === 'crontab' && o.type === 'exec' && crontabInstalls(o.argv)),
   }),
   rule({
     key: 'persistence',
@@ -20,25 +73,30 @@ export const persistenceRules: Rule[] = [
     title: 'Modifies a shell start-up file',
     severity: 'high',
     attack: ['T1546.004'],
-    match: (o, c) =>
-      writesInHome(
-        o,
-        c,
-        /^\.(bashrc|bash_profile|bash_login|bash_logout|profile|zshrc|zprofile|zlogin|kshrc|cshrc|tcshrc)$/,
-      ) || writes(o, /^\/etc\/(profile$|profile\.d\/|bash\.bashrc$|zsh\/|environment$)/),
+    // Only the files a shell reads at start-up: a `.profile` inside a build tree is nobody's start-up file.
+    match: (o, c) => writesInHome(o, c, HOME_SHELL_INIT) || writes(o, SYSTEM_SHELL_INIT),
   }),
   rule({
     key: 'persistence',
     id: 'persistence.systemd',
-    title: 'Creates or enables a systemd unit',
+    title: 'Creates or enables a systemd service',
     severity: 'high',
     attack: ['T1543.002'],
     match: (o, c) =>
-      writes(o, /^\/(etc|lib|usr\/lib|run)\/systemd\/(system|user)\//) ||
-      writesInHome(o, c, /^\.config\/systemd\/user\//) ||
-      (execName(o) === 'systemctl' &&
-        o.type === 'exec' &&
-        o.argv.some((a) => a === 'enable' || a === 'link' || a === 'daemon-reload')),
+      writesUnit(o, c, false) ||
+      systemctlInstalls(o, (unit) => !TIMER_UNIT.test(unit)) ||
+      (execName(o) === 'systemctl' && o.type === 'exec' && o.argv.includes('daemon-reload')),
+  }),
+  rule({
+    key: 'persistence',
+    id: 'persistence.systemd-timer',
+    title: 'Schedules a systemd timer',
+    severity: 'high',
+    attack: ['T1053.006'],
+    match: (o, c) =>
+      writesUnit(o, c, true) ||
+      systemctlInstalls(o, (unit) => TIMER_UNIT.test(unit)) ||
+      (execName(o) === 'systemd-run' && o.type === 'exec' && argvHas(o, SYSTEMD_RUN_TIMER)),
   }),
   rule({
     key: 'persistence',
@@ -47,8 +105,16 @@ export const persistenceRules: Rule[] = [
     severity: 'high',
     attack: ['T1037.004'],
     match: (o) =>
-      writes(o, /^\/etc\/(rc\.local$|init\.d\/|rc[0-6S]\.d\/|inittab$)/) ||
-      ['update-rc.d', 'chkconfig'].includes(execName(o) ?? ''),
+      writes(o, /^\/etc\/(rc\.local$|rc\.d\/|init\.d\/|rc[0-6S]\.d\/|inittab$|init\/[^/]+\.conf$)/) ||
+      ['update-rc.d', 'chkconfig', 'rc-update'].includes(execName(o) ?? ''),
+  }),
+  rule({
+    key: 'persistence',
+    id: 'persistence.udev-rule',
+    title: 'Installs a udev rule (runs a command on a device event)',
+    severity: 'high',
+    attack: ['T1546.017'],
+    match: (o) => writes(o, /^\/(etc|lib|usr\/lib|run)\/udev\/rules\.d\//),
   }),
   rule({
     key: 'persistence',
@@ -80,6 +146,41 @@ export const persistenceRules: Rule[] = [
     title: 'Schedules an at job',
     severity: 'medium',
     attack: ['T1053.002'],
-    match: (o) => ['at', 'batch'].includes(execName(o) ?? '') || writes(o, /^\/var\/spool\/cron\/atjobs\//),
+    match: (o) =>
+      execName(o) === 'batch' ||
+      // `at -l`/`-r`/`-d`/`-c` list, remove or print jobs: only a time spec schedules one.
+      (execName(o) === 'at' && o.type === 'exec' && !argvHas(o, /^-[lrdc]$/) && o.argv.length > 1) ||
+      writes(o, /^\/var\/spool\/(cron\/)?atjobs\//),
+  }),
+  rule({
+    key: 'persistence',
+    id: 'persistence.create-account',
+    title: 'Creates a local account',
+    severity: 'high',
+    attack: ['T1136.001'],
+    match: (o) => ['useradd', 'adduser', 'newusers'].includes(execName(o) ?? ''),
+  }),
+  rule({
+    key: 'persistence',
+    id: 'persistence.modify-account',
+    title: 'Changes an account (groups, password, shell)',
+    severity: 'medium',
+    attack: ['T1098'],
+    match: (o) => ['usermod', 'chpasswd', 'gpasswd', 'chsh'].includes(execName(o) ?? ''),
+  }),
+  rule({
+    key: 'persistence',
+    id: 'persistence.kernel-module',
+    title: 'Loads a kernel module',
+    severity: 'critical',
+    attack: ['T1547.006'],
+    match: (o) =>
+      (o.type === 'call' && (o.name === 'init_module' || o.name === 'finit_module')) ||
+      // `modprobe -r` unloads; the rest load (or, with -n, pretend to).
+      ['insmod'].includes(execName(o) ?? '') ||
+      (execName(o) === 'modprobe' &&
+        o.type === 'exec' &&
+        !argvHas(o, /^(-r|--remove|-n|--dry-run|-c|--showconfig)$/)) ||
+      writes(o, /^\/(etc\/modules(-load\.d\/.*)?|usr\/lib\/modules-load\.d\/.*)$/),
   }),
 ];

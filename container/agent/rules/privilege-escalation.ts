@@ -1,8 +1,38 @@
-import { execName, numberArg, rule, writes, type Rule } from './rule';
+import type { Observation } from '../observations';
+import { actorIs, argvHas, execName, numberArg, rule, writes, type Rule } from './rule';
 
 const SETUID_CALLS = new Set(['setuid', 'setgid', 'setreuid', 'setregid', 'setresuid', 'setresgid']);
 
-/** Privilege escalation: setuid bits, sudo and friends, account files, root uid, kernel exploit surface, container escape. */
+/** Programs that run a command as another user. */
+const SWITCH_USER: ReadonlySet<string> = new Set(['sudo', 'su', 'pkexec', 'doas', 'sudoedit', 'run0']);
+
+/** A chmod mode argument that sets setuid or setgid: symbolic (`u+s`, `+s`, `g=s`) or octal (`4755`, `2755`). */
+const CHMOD_SETID = /^([ugoa]*[+=][rwxXt]*s[rwxXst]*(,.*)?|.*,[ugoa]*[+=][rwxXt]*s.*|0*[2-7][0-7]{3})$/;
+
+/** True for a chmod exec that asks for a setuid or setgid bit (seen even when the tool then fails). */
+function chmodSetsId(o: Observation): boolean {
+  return execName(o) === 'chmod' && o.type === 'exec' && o.argv.slice(1).some((a) => CHMOD_SETID.test(a));
+}
+
+/**
+ * sudo used only to learn or refresh whether credentials are cached: `-v` extends the timestamp,
+ * `-n` with `true` (or nothing) asks without prompting whether sudo would run something now.
+ */
+function sudoCacheProbe(o: Observation): boolean {
+  if (o.type !== 'exec' || execName(o) !== 'sudo') return false;
+  const args = o.argv.slice(1);
+  if (args.some((a) => a === '-v' || a === '--validate')) return true;
+  const command = args.filter((a) => !a.startsWith('-'));
+  return (
+    args.some((a) => a === '-n' || a === '--non-interactive' || /^-[a-zA-Z]*n[a-zA-Z]*$/.test(a)) &&
+    (command.length === 0 || (command.length === 1 && /^(\/usr)?(\/bin\/)?(true|id|whoami)$/.test(command[0] ?? '')))
+  );
+}
+
+/** sudo's own help and version output: nothing is run as anyone. */
+const SUDO_INFO = /^(-h|--help|-V|--version|-K|-k|--remove-timestamp|--reset-timestamp)$/;
+
+/** Privilege escalation: setuid bits, sudo and its cache, sudoers and account files, root uid, kernel exploit surface, container escape. */
 export const privilegeEscalationRules: Rule[] = [
   rule({
     key: 'privilegeEscalation',
@@ -13,41 +43,76 @@ export const privilegeEscalationRules: Rule[] = [
     match: (o) =>
       (o.type === 'file' && o.op === 'chmod' && o.mode !== null && (o.mode & 0o6000) !== 0) ||
       // fchmodat2 as an strace without its name prints it: raw arguments, the mode third.
-      (o.type === 'call' && o.name === 'fchmodat2' && ((numberArg(o.args[2]) ?? 0) & 0o6000) !== 0),
+      (o.type === 'call' && o.name === 'fchmodat2' && ((numberArg(o.args[2]) ?? 0) & 0o6000) !== 0) ||
+      chmodSetsId(o),
+  }),
+  rule({
+    key: 'privilegeEscalation',
+    id: 'privilegeEscalation.capabilities',
+    // File capabilities are the setuid bit in parts: a program gains root's powers when it is run.
+    // ATT&CK has no sub-technique of its own for them; they are the setuid/setgid mechanism.
+    title: 'Gives a file capabilities (setcap)',
+    severity: 'high',
+    attack: ['T1548.001'],
+    match: (o) => execName(o) === 'setcap' && o.type === 'exec' && !argvHas(o, /^(-r|-v|-h|--help)$/),
   }),
   rule({
     key: 'privilegeEscalation',
     id: 'privilegeEscalation.sudo',
-    title: 'Runs sudo, su, pkexec or doas',
+    title: 'Runs a command as another user (sudo, su, pkexec, doas)',
     severity: 'medium',
     attack: ['T1548.003'],
-    match: (o) => ['sudo', 'su', 'pkexec', 'doas', 'sudoedit'].includes(execName(o) ?? ''),
+    match: (o) =>
+      SWITCH_USER.has(execName(o) ?? '') && !sudoCacheProbe(o) && !(o.type === 'exec' && argvHas(o, SUDO_INFO)),
+  }),
+  rule({
+    key: 'privilegeEscalation',
+    id: 'privilegeEscalation.sudo-caching',
+    title: "Probes or refreshes sudo's cached credentials",
+    // Installers ask the same question before they start (`sudo -n true`, `sudo -v`): context, not
+    // a verdict. Running something through the cache is the sudo rule.
+    severity: 'low',
+    attack: ['T1548.003'],
+    match: (o) => sudoCacheProbe(o),
+  }),
+  rule({
+    key: 'privilegeEscalation',
+    id: 'privilegeEscalation.sudo-timestamp',
+    title: "Touches sudo's timestamp files (reuses or forges cached credentials)",
+    severity: 'high',
+    attack: ['T1548.003'],
+    // The timestamp files sudo keeps per user and terminal; sudo itself reads them, nothing else should.
+    match: (o) =>
+      o.type === 'file' &&
+      /^\/(var\/)?(run|lib|db)\/sudo\/(ts|lectured)(\/|$)/.test(o.path) &&
+      !actorIs(o, SWITCH_USER),
+  }),
+  rule({
+    key: 'privilegeEscalation',
+    id: 'privilegeEscalation.sudoers',
+    title: 'Changes the sudo rules',
+    severity: 'high',
+    attack: ['T1548.003'],
+    match: (o) => writes(o, /^\/etc\/sudoers(\.d\/.*)?$/) || execName(o) === 'visudo',
   }),
   rule({
     key: 'privilegeEscalation',
     id: 'privilegeEscalation.account-files',
-    title: 'Modifies accounts or sudo rules',
+    title: 'Writes the account files (passwd, shadow, group)',
     severity: 'high',
-    attack: ['T1548.003', 'T1136.001'],
-    match: (o) => writes(o, /^\/etc\/(sudoers(\.d\/.*)?|passwd|shadow|group|gshadow)$/),
+    // Writing /etc/passwd adds or changes a local account (a uid 0 entry is the classic use).
+    attack: ['T1136.001'],
+    match: (o) => writes(o, /^\/etc\/(passwd|shadow|group|gshadow)$/),
   }),
   rule({
     key: 'privilegeEscalation',
     id: 'privilegeEscalation.root-uid',
     title: 'Tries to switch to uid or gid 0',
     severity: 'medium',
+    // A setuid(0) only succeeds in a program that already has the privilege (a setuid file, a
+    // capability): it shows the attempt, not which mechanism, so the parent technique is all it proves.
     attack: ['T1548'],
     match: (o) => o.type === 'call' && SETUID_CALLS.has(o.name) && o.args.slice(0, 3).some((a) => a === '0'),
-  }),
-  rule({
-    key: 'privilegeEscalation',
-    id: 'privilegeEscalation.kernel-module',
-    title: 'Loads or unloads a kernel module',
-    severity: 'critical',
-    attack: ['T1547.006', 'T1014'],
-    match: (o) =>
-      (o.type === 'call' && ['init_module', 'finit_module', 'delete_module'].includes(o.name)) ||
-      ['insmod', 'modprobe', 'rmmod'].includes(execName(o) ?? ''),
   }),
   rule({
     key: 'privilegeEscalation',

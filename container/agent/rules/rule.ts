@@ -166,3 +166,14 @@ export function scriptArgument(o: ExecObservation): string | null {
 export function commandLine(o: Observation): string {
   return o.type === 'exec' ? o.argv.join(' ') : '';
 }
+
+/** True for an exec with an argument (after the program name) matching `pattern`. */
+export function argvHas(o: Observation, pattern: RegExp): boolean {
+  return o.type === 'exec' && o.argv.slice(1).some((a) => pattern.test(a));
+}
+
+/** True when the program making a file or call observation is one of `names` (by basename). */
+export function actorIs(o: Observation, names: ReadonlySet<string>): boolean {
+  if (o.type !== 'file' && o.type !== 'call') return false;
+  return o.exe !== null && names.has(posix.basename(o.exe));
+}
