@@ -77,6 +77,8 @@ const CATALOGUE: Readonly<Record<string, readonly [name: string, tactics: readon
   T1087: ['Account Discovery', ['discovery']],
   'T1087.001': ['Local Account', ['discovery']],
   T1090: ['Proxy', ['command-and-control']],
+  'T1090.001': ['Internal Proxy', ['command-and-control']],
+  'T1090.002': ['External Proxy', ['command-and-control']],
   'T1090.003': ['Multi-hop Proxy', ['command-and-control']],
   T1095: ['Non-Application Layer Protocol', ['command-and-control']],
   T1098: ['Account Manipulation', ['persistence', 'privilege-escalation']],
