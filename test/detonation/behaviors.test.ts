@@ -126,8 +126,9 @@ const CASES: {
   {
     key: 'destructive',
     file: 'behaviors/destructive.sh',
-    // Its deletions are of copies it made itself: housekeeping, not mass deletion.
-    ids: ['destructive.encrypt-rename', 'destructive.ransom-note', 'destructive.history-wipe'],
+    // Its deletions are of copies it made itself: housekeeping, not mass deletion. (Emptying the
+    // history is evasion's clear-history, T1070.003.)
+    ids: ['destructive.encrypt-rename', 'destructive.ransom-note'],
     verdict: 'malicious',
     evidence: ['destructive.encrypt-rename', /rename.*"victims\/doc\d+\.txt".*"victims\/doc\d+\.txt\.sandtrap-locked"/],
   },

@@ -218,15 +218,9 @@ const SCENARIOS: { key: BehaviorKey; actions: Action[]; expected: string[] }[] =
         { open: `${HOME}/d${i}.txt`, flags: 'O_RDONLY', ok: true },
         { rename: [`${HOME}/d${i}.txt`, `${HOME}/d${i}.txt.locked`] },
       ]).flat(),
-      { open: '/var/log/auth.log', flags: 'O_WRONLY|O_TRUNC', ok: false },
       { open: `${HOME}/README_DECRYPT.txt`, flags: 'O_WRONLY|O_CREAT|O_TRUNC', ok: true },
     ],
-    expected: [
-      'destructive.encrypt-rename',
-      'destructive.log-wipe',
-      'destructive.mass-delete',
-      'destructive.ransom-note',
-    ],
+    expected: ['destructive.encrypt-rename', 'destructive.mass-delete', 'destructive.ransom-note'],
   },
   {
     key: 'execution',

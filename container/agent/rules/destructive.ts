@@ -164,28 +164,6 @@ export const destructiveRules: Rule[] = [
   }),
   rule({
     key: 'destructive',
-    id: 'destructive.log-wipe',
-    title: 'Clears system logs',
-    severity: 'medium',
-    attack: ['T1070.002'],
-    match: (o) =>
-      o.type === 'file' &&
-      /^\/var\/log\//.test(o.path) &&
-      (o.op === 'delete' || o.op === 'truncate' || (o.op === 'write' && /O_TRUNC/.test(o.flags ?? ''))),
-  }),
-  rule({
-    key: 'destructive',
-    id: 'destructive.history-wipe',
-    title: 'Clears shell or tool history',
-    severity: 'medium',
-    attack: ['T1070.003'],
-    match: (o) =>
-      o.type === 'file' &&
-      /\/\.(bash|zsh|sh|python|mysql)_?history$/.test(o.path) &&
-      (o.op === 'delete' || o.op === 'truncate' || (o.op === 'write' && /O_TRUNC/.test(o.flags ?? ''))),
-  }),
-  rule({
-    key: 'destructive',
     id: 'destructive.disk-wipe',
     title: 'Overwrites raw disks or devices',
     severity: 'critical',

@@ -1,5 +1,17 @@
-import type { Observation } from '../observations';
-import { actorIs, argvHas, execName, rule, reads, writes, writtenPaths, type Rule, type RuleContext } from './rule';
+import { posix } from 'node:path';
+import type { ExecObservation, Observation } from '../observations';
+import {
+  actorIs,
+  argvHas,
+  execName,
+  provenance,
+  rule,
+  reads,
+  writes,
+  writtenPaths,
+  type Rule,
+  type RuleContext,
+} from './rule';
 
 /**
  * Sandbox and VM artefacts a sample reads to decide whether it is being watched. A process's own
@@ -148,6 +160,29 @@ function stopsService(o: Observation, services: RegExp): boolean {
 /** Options of shred and its kin that take a value (`-n 3`): the value is not a file. */
 const SHRED_VALUED = new Set(['-n', '-s', '--iterations', '--size', '--random-source']);
 
+/** Options of touch that take a value (`-d 2020-01-01`, `-r ref`, `-t 202001010000`). */
+const TOUCH_VALUED = new Set(['-d', '-r', '-t', '--date', '--reference']);
+
+/** A command's file operand as an absolute path (relative ones against the exec's directory). */
+function operandPath(o: ExecObservation, operand: string): string {
+  return posix.isAbsolute(operand) || o.cwd === null ? posix.normalize(operand) : posix.resolve(o.cwd, operand);
+}
+
+/**
+ * True when every file operand of the exec is something the sample made or was given: its own
+ * tools and fixtures. Shredding those is covering tracks; backdating them is a test fixture.
+ */
+function onlyOwnFiles(o: ExecObservation, c: RuleContext, valued: ReadonlySet<string>): boolean {
+  const files = fileOperands(o.argv, valued);
+  return (
+    files.length > 0 &&
+    files.every((f) => {
+      const path = operandPath(o, f);
+      return provenance(c).createdBySample(path) || c.placed.has(path);
+    })
+  );
+}
+
 /** The file operands of a command line: what is neither an option nor an option's value. */
 function fileOperands(argv: readonly string[], valued: ReadonlySet<string>): string[] {
   const operands: string[] = [];
@@ -277,7 +312,8 @@ export const evasionRules: Rule[] = [
     title: 'Looks for container, VM or sandbox artefacts',
     severity: 'medium',
     attack: ['T1497.001'],
-    match: (o) => reads(o, ARTEFACTS) && !actorIs(o, PROCESS_LISTERS),
+    // A walk (`find /`, `grep -r`) passing /proc/1/cgroup did not go looking for it.
+    match: (o, c) => reads(o, ARTEFACTS) && !actorIs(o, PROCESS_LISTERS) && !provenance(c).walking(o.pid),
   }),
   rule({
     key: 'evasion',
@@ -314,12 +350,14 @@ export const evasionRules: Rule[] = [
     id: 'evasion.secure-delete',
     title: 'Securely deletes files (shred, srm, wipe)',
     severity: 'medium',
-    // Overwriting a file so it cannot be recovered: a disk (/dev/...) is wiping, another behaviour.
+    // Covering tracks: overwriting its own tools so they cannot be recovered. A disk (/dev/...) is
+    // wiping and the victim's documents are destruction (T1485): other behaviours.
     attack: ['T1070.004'],
-    match: (o) =>
+    match: (o, c) =>
       o.type === 'exec' &&
       /^(shred|srm|wipe|sfill|sdelete)$/.test(execName(o) ?? '') &&
-      fileOperands(o.argv, SHRED_VALUED).some((a) => !a.startsWith('/dev/')),
+      fileOperands(o.argv, SHRED_VALUED).some((a) => !a.startsWith('/dev/')) &&
+      onlyOwnFiles(o, c, SHRED_VALUED),
   }),
   rule({
     key: 'evasion',
@@ -327,8 +365,13 @@ export const evasionRules: Rule[] = [
     title: "Sets a file's times to another file's or a chosen date (timestomping)",
     severity: 'medium',
     attack: ['T1070.006'],
-    // utimensat is not traced: touch's own arguments say which times it sets.
-    match: (o) => execName(o) === 'touch' && argvHas(o, /^(-[acmh]*[rdt].*|--(reference|date)(=.*)?)$/),
+    // utimensat is not traced: touch's own arguments say which times it sets. Backdating files the
+    // sample made itself (a pruning script's test fixtures) hides nothing.
+    match: (o, c) =>
+      o.type === 'exec' &&
+      execName(o) === 'touch' &&
+      argvHas(o, /^(-[acmh]*[rdt].*|--(reference|date)(=.*)?)$/) &&
+      !onlyOwnFiles(o, c, TOUCH_VALUED),
   }),
   rule({
     key: 'evasion',
@@ -433,7 +476,8 @@ export const evasionRules: Rule[] = [
     id: 'evasion.decode-to-shell',
     title: 'Decodes a payload and runs it with a shell',
     severity: 'high',
-    attack: ['T1140', 'T1059.004'],
+    // The decoding is the evasion (T1140); the shell running it is execution's (T1059.004).
+    attack: ['T1140'],
     match: (o, c) => (o.type === 'exec' && o.argv.some((a) => DECODE_PIPE_SHELL.test(a))) || decodedInto(o, c, 'shell'),
   }),
   rule({
@@ -441,7 +485,7 @@ export const evasionRules: Rule[] = [
     id: 'evasion.decode-to-python',
     title: 'Decodes a payload and runs it with Python',
     severity: 'high',
-    attack: ['T1140', 'T1059.006'],
+    attack: ['T1140'],
     match: (o, c) =>
       (o.type === 'exec' && o.argv.some((a) => DECODE_PIPE_PYTHON.test(a))) || decodedInto(o, c, 'python'),
   }),

@@ -143,7 +143,8 @@ export const executionRules: Rule[] = [
     id: 'execution.decoded-shell',
     title: 'Decodes a payload and runs it in a shell',
     severity: 'medium',
-    attack: ['T1140', 'T1059.004'],
+    // What runs the decoded text is the execution; the decoding itself is evasion's (T1140).
+    attack: ['T1059.004'],
     match: (o, c) =>
       (DECODES.test(commandLine(o)) && INTO_SHELL.test(commandLine(o))) || pipedIntoShell(o, c, 'decoder'),
   }),
@@ -152,7 +153,8 @@ export const executionRules: Rule[] = [
     id: 'execution.decoded-python',
     title: 'Decodes a payload and runs it in Python',
     severity: 'medium',
-    attack: ['T1140', 'T1059.006'],
+    // What runs the decoded text is the execution; the decoding itself is evasion's (T1140).
+    attack: ['T1059.006'],
     match: (o) =>
       o.type === 'exec' &&
       ((PYTHON.test(execName(o) ?? '') && o.argv.some((a) => /exec\s*\(|eval\s*\(/.test(a) && DECODES.test(a))) ||

@@ -60,7 +60,9 @@ export const privilegeEscalationRules: Rule[] = [
     key: 'privilegeEscalation',
     id: 'privilegeEscalation.sudo',
     title: 'Runs a command as another user (sudo, su, pkexec, doas)',
-    severity: 'medium',
+    // Admin scripts and installers run commands through sudo all day: context. What the command
+    // does (a sudoers edit, a unit written, a service stopped) is judged by the rules for that.
+    severity: 'low',
     attack: ['T1548.003'],
     match: (o) =>
       SWITCH_USER.has(execName(o) ?? '') && !sudoCacheProbe(o) && !(o.type === 'exec' && argvHas(o, SUDO_INFO)),

@@ -144,24 +144,6 @@ describe('encryption with general tools', () => {
   });
 });
 
-describe('logs and history', () => {
-  it('truncating a system log is T1070.002; appending to one is not', () => {
-    expect(new Trace().open(SAMPLE, '/var/log/auth.log', 'O_WRONLY|O_TRUNC').ids().get('destructive.log-wipe')).toEqual(
-      ['T1070.002'],
-    );
-    expect(new Trace().open(SAMPLE, '/var/log/app.log', 'O_WRONLY|O_APPEND').ids().has('destructive.log-wipe')).toBe(
-      false,
-    );
-  });
-
-  it('emptying shell history is T1070.003; reading it is not a wipe', () => {
-    expect(new Trace().create(SAMPLE, `${HOME}/.bash_history`).ids().get('destructive.history-wipe')).toEqual([
-      'T1070.003',
-    ]);
-    expect(new Trace().open(SAMPLE, `${HOME}/.bash_history`).ids().has('destructive.history-wipe')).toBe(false);
-  });
-});
-
 describe('disks', () => {
   it.each([
     ['a write open of a disk', (t: Trace) => t.open(SAMPLE, '/dev/sda', 'O_WRONLY', '-1 EACCES (Permission denied)')],

@@ -28,10 +28,11 @@ function traced(name: string, script: string): Map<string, string[]> {
 }
 
 describe('evasion rules on real traces', () => {
-  it('sees base64 -d piped into a shell as decode-then-run (T1140, T1059.004)', () => {
+  it('sees base64 -d piped into a shell as decoding (T1140) for evasion, the shell run (T1059.004) for execution', () => {
     // `echo SANDTRAP-TEST` encoded: the decoded program only prints a line.
     const ids = traced('decode', 'echo ZWNobyBTQU5EVFJBUC1URVNUCg== | base64 -d | sh\n');
-    expect(ids.get('evasion.decode-to-shell')).toEqual(['T1140', 'T1059.004']);
+    expect(ids.get('evasion.decode-to-shell')).toEqual(['T1140']);
+    expect(ids.get('execution.decoded-shell')).toEqual(['T1059.004']);
   });
 
   it('sees the shell history linked to /dev/null (T1070.003)', () => {

@@ -92,8 +92,15 @@ const RULES: { id: string; attack: string[]; positive: Case[]; benign: Case[] }[
   {
     id: 'evasion.secure-delete',
     attack: ['T1070.004'],
-    positive: [['shreds a file', (s) => s.run(['shred', '-u', '-z', `${HOME}/loader`])]],
+    positive: [
+      ['shreds a tool it wrote', (s) => s.write(`${HOME}/loader`).run(['shred', '-u', '-z', `${HOME}/loader`])],
+      ['shreds its own tools, flags combined', (s) => s.write(`${HOME}/.kit/scan`).run(['shred', '-fuz', '.kit/scan'])],
+    ],
     benign: [
+      [
+        "shreds the victim's document (destruction, T1485, not hiding a trace)",
+        (s) => s.run(['shred', '-u', `${HOME}/Documents/plan.docx`]),
+      ],
       ['removes a file with rm', (s) => s.run(['rm', '-f', `${HOME}/loader`])],
       ['shreds a disk (wiping, not hiding a file)', (s) => s.run(['shred', '-n', '1', '/dev/sdb'])],
     ],
@@ -109,6 +116,10 @@ const RULES: { id: string; attack: string[]; positive: Case[]; benign: Case[] }[
     benign: [
       ['touches a stamp file', (s) => s.run(['touch', `${HOME}/build/.stamp`])],
       ['touches without creating', (s) => s.run(['touch', '-c', `${HOME}/build/out.o`])],
+      [
+        'backdates the fixtures it just wrote (a pruning script testing itself)',
+        (s) => s.write(`${HOME}/backups/old.tar`).run(['touch', '-d', '10 days ago', `${HOME}/backups/old.tar`]),
+      ],
     ],
   },
   {
@@ -211,7 +222,7 @@ const RULES: { id: string; attack: string[]; positive: Case[]; benign: Case[] }[
   },
   {
     id: 'evasion.decode-to-shell',
-    attack: ['T1140', 'T1059.004'],
+    attack: ['T1140'],
     positive: [
       ['pipes base64 -d into sh in one command', (s) => s.run(['sh', '-c', 'echo aWQK | base64 -d | sh'])],
       ['runs base64 -d and a stdin-fed sh as a pipeline', (s) => s.run(['base64', '-d']).run(['sh'])],
@@ -226,7 +237,7 @@ const RULES: { id: string; attack: string[]; positive: Case[]; benign: Case[] }[
   },
   {
     id: 'evasion.decode-to-python',
-    attack: ['T1140', 'T1059.006'],
+    attack: ['T1140'],
     positive: [
       [
         'execs a base64-decoded string',

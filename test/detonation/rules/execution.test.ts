@@ -164,14 +164,14 @@ describe('downloads and decoded payloads piped into interpreters', () => {
     expect(ids.has('execution.download-into-shell')).toBe(false);
   });
 
-  it('base64 -d and a shell reading stdin, forked side by side, are decode-then-execute (T1140, T1059.004)', () => {
+  it('base64 -d and a shell reading stdin, forked side by side, run decoded text in a shell (T1059.004; the decoding is evasion's T1140)', () => {
     const ids = new Trace().run(701, '/usr/bin/base64', ['base64', '-d']).run(702, '/bin/sh', ['sh']).ids();
-    expect(ids.get('execution.decoded-shell')).toEqual(['T1140', 'T1059.004']);
+    expect(ids.get('execution.decoded-shell')).toEqual(['T1059.004']);
   });
 
   it('a decoding pipeline into bash inside one command line is too', () => {
     const ids = new Trace().run(701, '/bin/sh', ['sh', '-c', 'echo ZWNobyBoaQ== | base64 --decode | bash']).ids();
-    expect(ids.get('execution.decoded-shell')).toEqual(['T1140', 'T1059.004']);
+    expect(ids.get('execution.decoded-shell')).toEqual(['T1059.004']);
   });
 
   it('decoding alone is only the low decoder indicator (T1140)', () => {
@@ -181,10 +181,9 @@ describe('downloads and decoded payloads piped into interpreters', () => {
     ]);
   });
 
-  it('Python executing decoded code is T1140 and T1059.006; printing it is not', () => {
+  it('Python executing decoded code is T1059.006; printing it is not', () => {
     const run = (code: string) => new Trace().run(701, '/usr/bin/python3', ['python3', '-c', code]).ids();
     expect(run("import base64;exec(base64.b64decode('cHJpbnQoMSk='))").get('execution.decoded-python')).toEqual([
-      'T1140',
       'T1059.006',
     ]);
     expect(run("import base64;print(base64.b64decode('aGk='))").has('execution.decoded-python')).toBe(false);
@@ -265,7 +264,7 @@ describe('under the real strace', () => {
     expect(run.status).toBe(0);
     const { ids } = judgeTrace(readFileSync(trace, 'utf8'), { home: dir });
     expect(ids.get('execution.written-shell-script')).toEqual(['T1059.004']);
-    expect(ids.get('execution.decoded-shell')).toEqual(['T1140', 'T1059.004']);
+    expect(ids.get('execution.decoded-shell')).toEqual(['T1059.004']);
   });
 
   it("a downloader's output redirected by the shell into a file, then run, is a downloaded file", () => {

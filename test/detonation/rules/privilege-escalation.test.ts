@@ -132,11 +132,14 @@ describe.each(RULES)('$id', ({ id, attack, positive, benign }) => {
 });
 
 describe('severity of sudo use', () => {
-  it('keeps a cache probe alone low (installers ask before they start), running a command through sudo medium', () => {
+  it('keeps sudo itself low (installers probe it, admin scripts run through it); what runs through it is judged', () => {
     const probe = sample().run(['sudo', '-n', 'true']).judgeAll();
     expect(probe.find((i) => i.id === 'privilegeEscalation.sudo-caching')?.severity).toBe('low');
     expect(probe.every((i) => i.severity === 'low')).toBe(true);
-    const run = sample().run(['sudo', 'cat', '/etc/shadow']).judgeAll();
-    expect(run.find((i) => i.id === 'privilegeEscalation.sudo')?.severity).toBe('medium');
+    const restart = sample().run(['sudo', 'systemctl', 'restart', 'nginx']).judgeAll();
+    expect(restart.find((i) => i.id === 'privilegeEscalation.sudo')?.severity).toBe('low');
+    const run = sample().run(['sudo', 'cat', '/etc/shadow']).read('/etc/shadow', false).judgeAll();
+    expect(run.find((i) => i.id === 'privilegeEscalation.sudo')?.severity).toBe('low');
+    expect(run.find((i) => i.id === 'dataHarvesting.password-hashes')?.severity).toBe('high');
   });
 });
