@@ -52,6 +52,20 @@ function systemctlInstalls(o: Observation, unit: (arg: string) => boolean): bool
 const SYSTEMD_RUN_TIMER =
   /^--(on-(calendar|active|boot|startup|unit-active|unit-inactive|clock-change|timezone-change)|timer-property)(=|$)/;
 
+/**
+ * True for a command that adds an account to a group: `usermod -aG sudo eve`, `usermod -G wheel eve`,
+ * `gpasswd -a eve docker`, `adduser eve sudo` (two operands: user and group).
+ */
+function addsToGroup(o: Observation): boolean {
+  if (o.type !== 'exec') return false;
+  const name = execName(o);
+  const args = o.argv.slice(1);
+  if (name === 'usermod') return args.some((a) => /^-[a-zA-Z]*G|^--(groups|append)\b/.test(a));
+  if (name === 'gpasswd') return args.some((a) => /^-(a|M)$|^--(add|members)$/.test(a));
+  if (name === 'adduser' || name === 'addgroup') return args.filter((a) => !a.startsWith('-')).length === 2;
+  return false;
+}
+
 /** Persistence: the sample arranges to run again (cron, systemd, rc scripts, shell start-up, keys, preload, accounts). */
 export const persistenceRules: Rule[] = [
   rule({
@@ -162,11 +176,21 @@ export const persistenceRules: Rule[] = [
   }),
   rule({
     key: 'persistence',
-    id: 'persistence.modify-account',
-    title: 'Changes an account (groups, password, shell)',
+    id: 'persistence.add-to-group',
+    title: 'Adds an account to a group (sudo, wheel, docker...)',
     severity: 'medium',
+    attack: ['T1098.007'],
+    match: (o) => addsToGroup(o),
+  }),
+  rule({
+    key: 'persistence',
+    id: 'persistence.modify-account',
+    title: "Changes an account's password or shell",
+    // Admins reset passwords and shells; the account a sample creates or the group it joins is the
+    // technique (T1136.001, T1098.007). No sub-technique of T1098 names a local password change.
+    severity: 'low',
     attack: ['T1098'],
-    match: (o) => ['usermod', 'chpasswd', 'gpasswd', 'chsh'].includes(execName(o) ?? ''),
+    match: (o) => ['usermod', 'chpasswd', 'chsh', 'passwd'].includes(execName(o) ?? '') && !addsToGroup(o),
   }),
   rule({
     key: 'persistence',

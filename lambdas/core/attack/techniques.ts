@@ -83,6 +83,7 @@ const CATALOGUE: Readonly<Record<string, readonly [name: string, tactics: readon
   T1095: ['Non-Application Layer Protocol', ['command-and-control']],
   T1098: ['Account Manipulation', ['persistence', 'privilege-escalation']],
   'T1098.004': ['SSH Authorized Keys', ['persistence', 'privilege-escalation']],
+  'T1098.007': ['Additional Local or Domain Groups', ['persistence', 'privilege-escalation']],
   T1102: ['Web Service', ['command-and-control']],
   T1105: ['Ingress Tool Transfer', ['command-and-control']],
   T1106: ['Native API', ['execution']],

@@ -164,7 +164,7 @@ describe('downloads and decoded payloads piped into interpreters', () => {
     expect(ids.has('execution.download-into-shell')).toBe(false);
   });
 
-  it('base64 -d and a shell reading stdin, forked side by side, run decoded text in a shell (T1059.004; the decoding is evasion's T1140)', () => {
+  it("base64 -d and a shell reading stdin, forked side by side, run decoded text in a shell (T1059.004; the decoding is evasion's T1140)", () => {
     const ids = new Trace().run(701, '/usr/bin/base64', ['base64', '-d']).run(702, '/bin/sh', ['sh']).ids();
     expect(ids.get('execution.decoded-shell')).toEqual(['T1059.004']);
   });

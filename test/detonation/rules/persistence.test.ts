@@ -131,10 +131,26 @@ const RULES: { id: string; attack: string[]; positive: Case[]; benign: Case[] }[
     benign: [['looks an account up', (s) => s.run(['id', 'svc'])]],
   },
   {
+    id: 'persistence.add-to-group',
+    attack: ['T1098.007'],
+    positive: [
+      ['adds a user to sudo with usermod', (s) => s.run(['usermod', '-aG', 'sudo', 'svc'])],
+      ['adds a user to docker with gpasswd', (s) => s.run(['gpasswd', '-a', 'svc', 'docker'])],
+      ['adds a user to a group with adduser', (s) => s.run(['adduser', 'svc', 'wheel'])],
+    ],
+    benign: [
+      ['lists groups', (s) => s.run(['groups'])],
+      ['changes a shell with usermod', (s) => s.run(['usermod', '-s', '/bin/zsh', 'svc'])],
+    ],
+  },
+  {
     id: 'persistence.modify-account',
     attack: ['T1098'],
-    positive: [['adds a user to a group', (s) => s.run(['usermod', '-aG', 'sudo', 'svc'])]],
-    benign: [['lists groups', (s) => s.run(['groups'])]],
+    positive: [
+      ['sets a password with chpasswd', (s) => s.run(['chpasswd'])],
+      ['changes a login shell', (s) => s.run(['chsh', '-s', '/bin/sh', 'svc'])],
+    ],
+    benign: [['adds to a group (the group rule)', (s) => s.run(['usermod', '-aG', 'sudo', 'svc'])]],
   },
   {
     id: 'persistence.kernel-module',
