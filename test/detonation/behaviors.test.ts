@@ -136,13 +136,13 @@ const CASES: {
     key: 'execution',
     file: 'behaviors/execution.sh',
     ids: [
-      'execution.dropped-file',
+      'execution.written-file',
       'execution.written-shell-script',
       'execution.decoded-shell',
       'execution.decoded-python',
     ],
     verdict: 'malicious',
-    evidence: ['execution.dropped-file', /execve\(".*\/stage2\.sh"/],
+    evidence: ['execution.written-file', /execve\(".*\/stage2\.sh"/],
   },
   {
     key: 'cryptomining',

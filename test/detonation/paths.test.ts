@@ -231,12 +231,12 @@ const SCENARIOS: { key: BehaviorKey; actions: Action[]; expected: string[] }[] =
       { exec: '/tmp/x' },
       { exec: '/usr/bin/curl' },
     ],
-    expected: ['execution.downloader', 'execution.dropped-file', 'execution.world-writable'],
+    expected: ['execution.downloader', 'execution.dropped-file', 'execution.world-writable', 'execution.written-file'],
   },
   {
     key: 'cryptomining',
     actions: [write(`${HOME}/xmrig`, true), { exec: `${HOME}/xmrig`, argv: ['kworker'] }],
-    expected: ['cryptomining.miner-program', 'execution.dropped-file'],
+    expected: ['cryptomining.miner-program', 'execution.written-file'],
   },
 ];
 

@@ -5,7 +5,7 @@ import { detonateThrough, detonatorsUnderTest } from './harness';
 
 /**
  * Path-spelling twins, detonated for real: the same persistence, credential reads, setuid bit and
- * dropped-file execution, written plainly, through /proc/self/cwd and /proc/self/root, and through
+ * execution of a file it wrote, written plainly, through /proc/self/cwd and /proc/self/root, and through
  * symlinks the sample makes (`l -> .`, `r -> /`) with `..` and `//` thrown in. Every twin must raise
  * the same indicators and score the same: spelling a path differently hides nothing.
  */
@@ -67,7 +67,7 @@ describe.each(detonatorsUnderTest())('path-spelling twins through the $name deto
         'dataHarvesting.password-hashes',
         'dataHarvesting.ssh-keys',
         'privilegeEscalation.setuid-bit',
-        'execution.dropped-file',
+        'execution.written-file',
       ]),
     );
     expect(direct.verdict).toBe('malicious');

@@ -513,6 +513,10 @@ export const evasionRules: Rule[] = [
     title: "Probes the analysis agent's files",
     severity: 'high',
     attack: ['T1497.001'],
-    match: (o, c) => o.type === 'file' && c.hidden.some((dir) => o.path === dir || o.path.startsWith(`${dir}/`)),
+    // A walk (`find /opt -name credentials`) that passes the agent's directory was not looking for it.
+    match: (o, c) =>
+      o.type === 'file' &&
+      c.hidden.some((dir) => o.path === dir || o.path.startsWith(`${dir}/`)) &&
+      !provenance(c).walking(o.pid),
   }),
 ];

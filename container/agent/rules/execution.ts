@@ -1,4 +1,4 @@
-import type { Observation } from '../observations';
+import type { ExecObservation, Observation } from '../observations';
 import { DOWNLOADERS } from './provenance';
 import {
   commandLine,
@@ -36,6 +36,14 @@ const INTO_PYTHON = /\|\s*(\/\S*\/)?python(\d(\.\d+)?)?\b|exec\s*\(.*(decode|unh
  */
 const BUILD_SCRIPTS = /(^|\/)(config\.status|libtool|config\.lt|conftest(\.sh)?|depcomp|ltmain\.sh)$/;
 
+/** Where droppers stage a payload: shared temporary places and dot-named files or directories. */
+const STAGING = /^\/(tmp|var\/tmp|dev\/shm|run\/user|run\/lock)\/|\/\.[^/.][^/]*(\/|$)|\/\.\.\.(\/|$)/;
+
+/** True for an exec of a file whose content the sample wrote itself (not built, copied or downloaded). */
+function runsOwnWrittenFile(o: Observation, c: RuleContext): boolean {
+  return o.type === 'exec' && provenance(c).originOf(o.path) === 'written' && !BUILD_SCRIPTS.test(o.path);
+}
+
 /** The file an exec runs: the program itself, or the script an interpreter was given. */
 function executedFiles(o: Observation): string[] {
   if (o.type !== 'exec') return [];
@@ -72,14 +80,24 @@ export const executionRules: Rule[] = [
   rule({
     key: 'execution',
     id: 'execution.dropped-file',
-    title: 'Executes a file it wrote (not built or copied)',
+    title: 'Executes a file it wrote into a temporary or hidden place (a staged payload)',
     severity: 'high',
     // No ATT&CK technique is "runs a file it wrote" (T1204.002 is a user opening one); the
     // indicator is the behaviour, and how the file got there (download, decode) raises its own.
     attack: [],
     // A compiler's output run by the build, or a file copied out of the sample's own payload, is
-    // not a dropped payload; content the sample itself wrote (printf, a decoder, Python) is.
-    match: (o, c) => o.type === 'exec' && provenance(c).originOf(o.path) === 'written' && !BUILD_SCRIPTS.test(o.path),
+    // not a dropped payload; content the sample itself wrote (printf, a decoder, Python) is, where
+    // droppers stage it: /tmp, /dev/shm, a dot-named file or directory.
+    match: (o, c) => runsOwnWrittenFile(o, c) && STAGING.test((o as ExecObservation).path),
+  }),
+  rule({
+    key: 'execution',
+    id: 'execution.written-file',
+    title: 'Executes a file it wrote in its own tree',
+    // Installers and provisioning scripts write a script or tool into their tree and run it: context.
+    severity: 'low',
+    attack: [],
+    match: (o, c) => runsOwnWrittenFile(o, c) && !STAGING.test((o as ExecObservation).path),
   }),
   rule({
     key: 'execution',

@@ -260,7 +260,13 @@ const RULES: { id: string; attack: string[]; positive: Case[]; benign: Case[] }[
     id: 'evasion.agent-probe',
     attack: ['T1497.001'],
     positive: [['reads the agent', (s) => s.read('/opt/sandtrap/agent.js', false)]],
-    benign: [['reads /opt of its own', (s) => s.read('/opt/tool/lib.js', false)]],
+    benign: [
+      ['reads /opt of its own', (s) => s.read('/opt/tool/lib.js', false)],
+      [
+        'walks /opt looking for credential files',
+        (s) => s.fork().exec('/usr/bin/find', ['find', '/opt', '-name', 'credentials']).read('/opt/sandtrap', false),
+      ],
+    ],
   },
 ];
 

@@ -39,9 +39,28 @@ describe('running what was downloaded or written', () => {
     expect(ids.get('execution.downloaded-file')).toEqual(['T1105']);
   });
 
-  it('a file the sample wrote itself and runs is a dropped file (no technique of its own)', () => {
-    const ids = new Trace().create(SAMPLE, `${HOME}/stage2`).run(701, `${HOME}/stage2`, ['./stage2']).ids();
+  it.each([
+    ['/tmp', '/tmp/.x/stage2'],
+    ['/dev/shm', '/dev/shm/k'],
+    ['a hidden directory of its home', `${HOME}/.cache/.sys/upd`],
+    ['a dot-named file', `${HOME}/.stage2`],
+  ])('a file the sample wrote into %s and runs is a staged payload (no technique of its own)', (_, path) => {
+    const ids = new Trace().create(SAMPLE, path).run(701, path, [path]).ids();
     expect(ids.get('execution.dropped-file')).toEqual([]);
+    expect(ids.has('execution.written-file')).toBe(false);
+  });
+
+  it('an installer running the script it wrote into its own tree is low context, not a staged payload', () => {
+    const judged = judgeTrace(
+      new Trace()
+        .create(SAMPLE, `${HOME}/hello-1.2/configure`)
+        .run(701, `${HOME}/hello-1.2/configure`, ['./configure'])
+        .text(),
+    );
+    expect(judged.ids.has('execution.dropped-file')).toBe(false);
+    expect(judged.behavior.execution).toEqual([
+      expect.objectContaining({ id: 'execution.written-file', severity: 'low' }),
+    ]);
   });
 
   it.each([
