@@ -120,8 +120,7 @@ export function scoreSample(entry: CorpusEntry, outcome: SampleOutcome): SampleS
     missingTechniques: entry.techniques.filter((id) => !raised.has(id)),
     unexpected: sorted([...counted].filter((id) => !acceptable.has(id))),
     correct: sorted([...counted].filter((id) => acceptable.has(id))),
-    incomplete:
-      outcome.endReason === null || outcome.endReason === 'timeout' || outcome.timedOut,
+    incomplete: outcome.endReason === null || outcome.endReason === 'timeout' || outcome.timedOut,
     ...(outcome.error ? { error: outcome.error } : {}),
   };
 }

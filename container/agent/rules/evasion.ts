@@ -160,9 +160,6 @@ function stopsService(o: Observation, services: RegExp): boolean {
 /** Options of shred and its kin that take a value (`-n 3`): the value is not a file. */
 const SHRED_VALUED = new Set(['-n', '-s', '--iterations', '--size', '--random-source']);
 
-/** Options of touch that take a value (`-d 2020-01-01`, `-r ref`, `-t 202001010000`). */
-const TOUCH_VALUED = new Set(['-d', '-r', '-t', '--date', '--reference']);
-
 /** A command's file operand as an absolute path (relative ones against the exec's directory). */
 function operandPath(o: ExecObservation, operand: string): string {
   return posix.isAbsolute(operand) || o.cwd === null ? posix.normalize(operand) : posix.resolve(o.cwd, operand);
@@ -365,20 +362,19 @@ export const evasionRules: Rule[] = [
     title: "Sets a file's times to another file's or a chosen date (timestomping)",
     severity: 'medium',
     attack: ['T1070.006'],
-    // utimensat is not traced: touch's own arguments say which times it sets. Backdating files the
-    // sample made itself (a pruning script's test fixtures) hides nothing.
-    match: (o, c) =>
-      o.type === 'exec' &&
-      execName(o) === 'touch' &&
-      argvHas(o, /^(-[acmh]*[rdt].*|--(reference|date)(=.*)?)$/) &&
-      !onlyOwnFiles(o, c, TOUCH_VALUED),
+    // utimensat is not traced: touch's own arguments say which times it sets. Timestomping is done
+    // to the attacker's own files (a dropped tool made to look as old as /bin), so files the sample
+    // made count too; a script backdating its own test fixtures is flagged with them.
+    match: (o) => execName(o) === 'touch' && argvHas(o, /^(-[acmh]*[rdt].*|--(reference|date)(=.*)?)$/),
   }),
   rule({
     key: 'evasion',
     id: 'evasion.disable-logging',
     title: 'Stops or reconfigures the system logger',
     severity: 'high',
-    attack: ['T1562.006'],
+    // Blocking the logs' indicators (T1562.006) by disabling a tool that records them (T1562.001):
+    // ATT&CK's own examples put syslog under both.
+    attack: ['T1562.006', 'T1562.001'],
     match: (o) =>
       stopsService(o, LOGGING_SERVICES) ||
       writes(o, /^\/etc\/(rsyslog\.conf$|rsyslog\.d\/|syslog\.conf$|syslog-ng\/|systemd\/journald\.conf(\.d\/.*)?$)/),

@@ -1,10 +1,12 @@
 import type { Observation } from '../observations';
-import { actorIs, argvHas, execName, numberArg, rule, writes, type Rule } from './rule';
+import { actorIs, argvHas, execName, numberArg, reads, rule, writes, type Rule } from './rule';
 
 const SETUID_CALLS = new Set(['setuid', 'setgid', 'setreuid', 'setregid', 'setresuid', 'setresgid']);
 
 /** Programs that run a command as another user. */
 const SWITCH_USER: ReadonlySet<string> = new Set(['sudo', 'su', 'pkexec', 'doas', 'sudoedit', 'run0']);
+/** sudo and its editor: they read the sudo rules themselves. */
+const SUDO_PROGRAMS: ReadonlySet<string> = new Set(['sudo', 'sudoedit', 'visudo']);
 
 /** A chmod mode argument that sets setuid or setgid: symbolic (`u+s`, `+s`, `g=s`) or octal (`4755`, `2755`). */
 const CHMOD_SETID = /^([ugoa]*[+=][rwxXt]*s[rwxXst]*(,.*)?|.*,[ugoa]*[+=][rwxXt]*s.*|0*[2-7][0-7]{3})$/;
@@ -96,6 +98,16 @@ export const privilegeEscalationRules: Rule[] = [
     severity: 'high',
     attack: ['T1548.003'],
     match: (o) => writes(o, /^\/etc\/sudoers(\.d\/.*)?$/) || execName(o) === 'visudo',
+  }),
+  rule({
+    key: 'privilegeEscalation',
+    id: 'privilegeEscalation.sudoers-read',
+    title: 'Reads the sudo rules (or tries to) to learn what it may run as root',
+    severity: 'medium',
+    // The sudoers files are root's (0440): nothing an unprivileged program reads in passing, and a
+    // refused open is the attempt. sudo itself reads them as root, not as the sample.
+    attack: ['T1548.003'],
+    match: (o) => reads(o, /^\/etc\/sudoers(\.d\/.*)?$/) && !actorIs(o, SUDO_PROGRAMS),
   }),
   rule({
     key: 'privilegeEscalation',

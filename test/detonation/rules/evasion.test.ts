@@ -112,19 +112,20 @@ const RULES: { id: string; attack: string[]; positive: Case[]; benign: Case[] }[
       ['copies times from /bin/ls', (s) => s.run(['touch', '-r', '/bin/ls', `${HOME}/loader`])],
       ['sets a date', (s) => s.run(['touch', '-d', '2019-01-01 00:00', `${HOME}/loader`])],
       ['sets a stamp', (s) => s.run(['touch', '-a', '-m', '-t', '201901010000', `${HOME}/loader`])],
+      [
+        'backdates a tool it just dropped to match /bin (its own file counts)',
+        (s) => s.write('/tmp/.x/kworker').run(['touch', '-r', '/bin/bash', '/tmp/.x/kworker']),
+      ],
     ],
     benign: [
       ['touches a stamp file', (s) => s.run(['touch', `${HOME}/build/.stamp`])],
       ['touches without creating', (s) => s.run(['touch', '-c', `${HOME}/build/out.o`])],
-      [
-        'backdates the fixtures it just wrote (a pruning script testing itself)',
-        (s) => s.write(`${HOME}/backups/old.tar`).run(['touch', '-d', '10 days ago', `${HOME}/backups/old.tar`]),
-      ],
+      ['reads a date with date -d (not touch)', (s) => s.run(['date', '-d', '10 days ago', '+%s'])],
     ],
   },
   {
     id: 'evasion.disable-logging',
-    attack: ['T1562.006'],
+    attack: ['T1562.006', 'T1562.001'],
     positive: [
       ['stops rsyslog', (s) => s.run(['systemctl', 'stop', 'rsyslog'])],
       ['stops syslog through service', (s) => s.run(['service', 'rsyslog', 'stop'])],

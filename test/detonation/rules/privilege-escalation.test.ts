@@ -77,6 +77,25 @@ const RULES: { id: string; attack: string[]; positive: Case[]; benign: Case[] }[
     benign: [['reads /etc/sudoers', (s) => s.read('/etc/sudoers', false)]],
   },
   {
+    id: 'privilegeEscalation.sudoers-read',
+    attack: ['T1548.003'],
+    positive: [
+      ['tries to read /etc/sudoers and is refused', (s) => s.read('/etc/sudoers', false)],
+      ['reads a drop-in of /etc/sudoers.d', (s) => s.read('/etc/sudoers.d/90-cloud-init-users')],
+      [
+        'cats the sudoers file',
+        (s) => s.fork().exec('/usr/bin/cat', ['cat', '/etc/sudoers']).read('/etc/sudoers', false),
+      ],
+    ],
+    benign: [
+      [
+        'runs sudo, which reads its rules itself',
+        (s) => s.fork().exec('/usr/bin/sudo', ['sudo', 'id']).read('/etc/sudoers'),
+      ],
+      ["reads sudo's plugin configuration", (s) => s.read('/etc/sudo.conf')],
+    ],
+  },
+  {
     id: 'privilegeEscalation.account-files',
     attack: ['T1136.001'],
     positive: [['appends to /etc/passwd', (s) => s.append('/etc/passwd', false)]],
