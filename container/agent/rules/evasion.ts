@@ -87,8 +87,9 @@ function procOwner(path: string, caller: number | null): number | null {
   return match[1] === 'self' || match[1] === 'thread-self' ? caller : Number(match[1]);
 }
 
-/** System logs: what syslog, journald, the login accounting and the package managers write. */
-const SYSTEM_LOG = /^\/(var\/log\/|var\/adm\/|run\/log\/journal\/|var\/run\/(utmp|wtmp|btmp)$|run\/utmp$)/;
+/** System logs: what syslog, journald, the login accounting, the package managers and the local mail spool write. */
+const SYSTEM_LOG =
+  /^\/(var\/log\/|var\/adm\/|run\/log\/journal\/|var\/run\/(utmp|wtmp|btmp)$|run\/utmp$|var\/spool\/mail\/|var\/mail\/)/;
 
 /** Shell and REPL history files, by their name below a home. */
 const HISTORY_FILE =
@@ -117,27 +118,47 @@ function clears(o: Observation, c: RuleContext, pattern: RegExp): boolean {
 function clearsByArgv(o: Observation, pattern: RegExp): boolean {
   if (o.type !== 'exec') return false;
   const name = execName(o) ?? '';
+  // `dd if=/dev/zero of=<log>`: the log's content replaced by zeros.
+  if (name === 'dd')
+    return (
+      o.argv.some((a) => a.startsWith('of=') && pattern.test(a.slice(3))) &&
+      argvHas(o, /^if=\/dev\/(zero|null|u?random)$/)
+    );
   const named = o.argv.slice(1).some((a) => pattern.test(a));
   if (!named) return false;
   if (name === 'rm' || name === 'truncate' || name === 'shred' || name === 'unlink') return true;
+  // `cp /dev/null <log>`: the log's content replaced by nothing.
+  if (name === 'cp') return o.argv.includes('/dev/null');
   // `ln -sf /dev/null <log>`: every later write to the log goes nowhere.
   return name === 'ln' && o.argv.includes('/dev/null');
 }
 
-/** Shell commands that stop history from being kept or erase it (in a `-c` string or a script line seen as argv). */
-const HISTORY_OFF =
-  /\bhistory\s+-[a-z]*c|\bunset\s+(HISTFILE|HISTSIZE)|\bHIST(FILE|SIZE|FILESIZE)=(\/dev\/null|0)\b|\bset\s+\+o\s+history|\bexport\s+HISTFILE=\/dev\/null/;
+/** Shell commands that erase the history kept so far (in a `-c` string or a script line seen as argv). */
+const HISTORY_CLEAR = /\bhistory\s+-[a-z]*c|\bhistory\s+-d\b/;
 
-/** Environment entries that make the shell it starts keep no history. */
-const HISTORY_ENV = /^(HISTFILE=(\/dev\/null)?|HISTSIZE=0|HISTFILESIZE=0|SAVEHIST=0)$/;
+/**
+ * Shell commands that stop history from being kept: no file, no size, or commands filtered out
+ * (a leading space with HISTCONTROL=ignorespace, any pattern with HISTIGNORE).
+ */
+const HISTORY_OFF =
+  /\bunset\s+(HISTFILE|HISTSIZE)\b|\bHIST(FILE|SIZE|FILESIZE)=["']?(\/dev\/null|0)?["']?(\s|;|$)|\bset\s+\+o\s+history|\bHISTCONTROL=["']?(ignorespace|ignoreboth)|\bHISTIGNORE=|\bSAVEHIST=0/;
+
+/**
+ * Environment entries with which every shell started later keeps no history, or drops commands
+ * from it. Shells do not export these on their own: a sample that passes them on set them.
+ */
+const HISTORY_ENV =
+  /^(HISTFILE=(\/dev\/null)?|HISTSIZE=0|HISTFILESIZE=0|SAVEHIST=0|HISTCONTROL=.*\b(ignorespace|ignoreboth)\b.*|HISTIGNORE=.+)$/;
 
 /** Services that keep logs, by unit or init-script name. */
 const LOGGING_SERVICES =
   /^(rsyslog|syslog|syslog-ng|syslogd|rsyslogd|systemd-journald|journald|sysklogd|metalog)(\.service|\.socket)?$/;
 const AUDIT_SERVICES = /^(auditd|audit|audispd|auditbeat)(\.service)?$/;
-const FIREWALL_SERVICES = /^(firewalld|ufw|iptables|ip6tables|nftables|netfilter-persistent|shorewall)(\.service)?$/;
+const FIREWALL_SERVICES =
+  /^(firewalld|ufw|iptables|ip6tables|nftables|netfilter-persistent|shorewall|pf|pflog|ipfw)(\.service)?$/;
+/** Security agents and controls, by unit, init-script or process name (EDR sensors, AV, integrity checkers). */
 const SECURITY_SERVICES =
-  /^(apparmor|selinux|setroubleshootd|falco|osqueryd|clamav-daemon|clamav-freshclam|clamd|falcon-sensor|wazuh-agent|ossec|aide|fail2ban|sysmon|mdatp|sentinelone|crowdstrike|tripwire|rkhunter)(\.service)?$/;
+  /^(apparmor|selinux|setroubleshootd|falco|osqueryd|clamav-daemon|clamav-freshclam|clamd|falcon-sensor|falcond|wazuh-agent|wazuh-manager|ossec|ossec-hids|aide|fail2ban|sysmon|sysmonforlinux|mdatp|wdavdaemon|sentinelone|sentinelagent|s1-agent|crowdstrike|cbdaemon|cbagentd|cb-psc-sensor|carbonblack|cylancesvc|sophos-spl|savd|elastic-agent|elastic-endpoint|auditbeat|filebeat|qualys-cloud-agent|tanium(client)?|tripwire|rkhunter|chkrootkit|lynis)(\.service)?$/;
 
 /** True for a service manager run that stops, disables or masks a service matching `services` (systemctl, service, kill by name). */
 function stopsService(o: Observation, services: RegExp): boolean {
@@ -148,12 +169,16 @@ function stopsService(o: Observation, services: RegExp): boolean {
     return /^(stop|disable|mask|kill)$/.test(args[0] ?? '') && args.slice(1).some((a) => services.test(a));
   // `service auditd stop`, `update-rc.d rsyslog disable`, `chkconfig auditd off`: the service, then the verb.
   if (name === 'service' || name === 'update-rc.d' || name === 'chkconfig' || name === 'rc-service')
-    return services.test(args[0] ?? '') && /^(stop|disable|off|remove)$/.test(args[1] ?? '');
+    return (
+      (services.test(args[0] ?? '') && /^(stop|disable|off|remove)$/.test(args[1] ?? '')) ||
+      (/^(off|disable)$/.test(args[0] ?? '') && services.test(args[1] ?? ''))
+    );
   // `rc-update del auditd`: the verb, then the service.
   if (name === 'rc-update') return /^(del|delete)$/.test(args[0] ?? '') && services.test(args[1] ?? '');
   // `/etc/init.d/rsyslog stop`
   if (/^\/etc\/(rc\.d\/)?init\.d\//.test(o.path)) return services.test(name) && args[0] === 'stop';
-  if (name === 'pkill' || name === 'killall') return args.some((a) => services.test(a));
+  // pkill takes a pattern: `^cron$` names cron.
+  if (name === 'pkill' || name === 'killall') return args.some((a) => services.test(a.replace(/^\^|\$$/g, '')));
   return false;
 }
 
@@ -166,8 +191,8 @@ function operandPath(o: ExecObservation, operand: string): string {
 }
 
 /**
- * True when every file operand of the exec is something the sample made or was given: its own
- * tools and fixtures. Shredding those is covering tracks; backdating them is a test fixture.
+ * True when every file operand of the exec is something the sample made or was given, or lies in
+ * a shared temporary place where tools are dropped: shredding those is covering tracks.
  */
 function onlyOwnFiles(o: ExecObservation, c: RuleContext, valued: ReadonlySet<string>): boolean {
   const files = fileOperands(o.argv, valued);
@@ -175,7 +200,7 @@ function onlyOwnFiles(o: ExecObservation, c: RuleContext, valued: ReadonlySet<st
     files.length > 0 &&
     files.every((f) => {
       const path = operandPath(o, f);
-      return provenance(c).createdBySample(path) || c.placed.has(path);
+      return provenance(c).createdBySample(path) || c.placed.has(path) || OWN_PLACES.test(path);
     })
   );
 }
@@ -195,6 +220,46 @@ function fileOperands(argv: readonly string[], valued: ReadonlySet<string>): str
 const SYSTEM_NAMES =
   /^(\[.*\]|kworker(\/.*)?|kthreadd|ksoftirqd\/.*|kswapd\d*|migration\/.*|rcu_(sched|bh|preempt)|watchdog\/.*|jbd2\/.*|kdevtmpfs|khugepaged|sshd|systemd(-[a-z]+)?|crond?|atd|dbus-daemon|rsyslogd|syslogd|udevd|agetty|NetworkManager|polkitd|containerd|dockerd|kubelet|snapd|irqbalance|accounts-daemon)$/;
 
+/** The firewalls' rule and configuration files (ufw, iptables-persistent, nftables, firewalld, pf). */
+const FIREWALL_CONFIG =
+  /^\/(etc\/ufw\/|etc\/default\/ufw$|lib\/ufw\/|usr\/lib\/ufw\/|etc\/iptables\/|etc\/sysconfig\/(ip6?tables|nftables)(-config)?$|etc\/nftables\.conf$|etc\/firewalld\/|etc\/pf\.conf$)/;
+
+/** What a firewall command does to the firewall: turns it (or its logging) off, changes its rules, or neither. */
+function firewallChange(o: Observation): 'disable' | 'modify' | null {
+  if (o.type !== 'exec') return null;
+  const name = execName(o) ?? '';
+  const args = o.argv.slice(1);
+  const verb = args.find((a) => !a.startsWith('-')) ?? '';
+  if (name === 'ufw') {
+    if (/^(disable|reset)$/.test(verb) || (verb === 'logging' && args.includes('off'))) return 'disable';
+    if (verb === 'default' && args.includes('allow')) return 'disable';
+    return /^(allow|deny|reject|limit|delete|insert|prepend|route)$/.test(verb) ? 'modify' : null;
+  }
+  if (/^(ip6?tables|ip6?tables-legacy|ip6?tables-nft)$/.test(name)) {
+    if (args.some((a) => /^(-F|--flush|-X|--delete-chain)$/.test(a))) return 'disable';
+    if (args.some((a) => a === '-P' || a === '--policy') && args.includes('ACCEPT')) return 'disable';
+    return args.some((a) => /^(-D|--delete|-A|--append|-I|--insert|-R|--replace)$/.test(a)) ? 'modify' : null;
+  }
+  if (name === 'nft') {
+    if (verb === 'flush' || (verb === 'delete' && args.includes('table'))) return 'disable';
+    return /^(delete|add|insert|replace)$/.test(verb) ? 'modify' : null;
+  }
+  if (name === 'firewall-cmd') {
+    if (args.some((a) => /^--(panic-off|set-default-zone=trusted)/.test(a))) return 'disable';
+    return args.some((a) =>
+      /^--(add-port|remove-service|add-service|remove-port|add-rich-rule|remove-rich-rule)/.test(a),
+    )
+      ? 'modify'
+      : null;
+  }
+  // BSD pf: -d disables it, -F flushes rules, -f loads another rule set.
+  if (name === 'pfctl') {
+    if (args.some((a) => /^-(d|F)/.test(a))) return 'disable';
+    return args.some((a) => /^-f/.test(a)) ? 'modify' : null;
+  }
+  return null;
+}
+
 /** Where an unprivileged process can put a program of its own. */
 const OWN_PLACES = /^\/(tmp|var\/tmp|dev\/shm|run\/user|run\/lock)\//;
 
@@ -206,16 +271,18 @@ const OWN_PLACES = /^\/(tmp|var\/tmp|dev\/shm|run\/user|run\/lock)\//;
 const ORDINARY_HIDDEN =
   /^\.(X11-unix|ICE-unix|font-unix|XIM-unix|Test-unix|X\d+-lock|org\.chromium\.Chromium\..*|com\.google\.Chrome\..*|tmp[A-Za-z0-9]{6})$/;
 
-/**
- * A new file or directory hidden by its name: dot-named in a shared temporary directory, or
- * named to pass for `.`/`..` in a listing (`...`, `. `, `.. `) anywhere.
- */
+/** A dot-named file or directory in a shared temporary directory (where nobody looks in a listing). */
 function hiddenName(path: string): boolean {
   const slash = path.lastIndexOf('/');
   const name = path.slice(slash + 1);
-  if (/^[. ]+$/.test(name) && name !== '.' && name !== '..') return true;
+  if (dotsName(name)) return false;
   const parent = path.slice(0, slash);
   return name.startsWith('.') && /^\/(tmp|var\/tmp|dev\/shm)$/.test(parent) && !ORDINARY_HIDDEN.test(name);
+}
+
+/** A name made to pass for `.` or `..` in a listing: `...`, `. `, `.. `. */
+function dotsName(name: string): boolean {
+  return /^[. ]+$/.test(name) && name !== '.' && name !== '..';
 }
 
 /** Shells that read a script from their standard input when given no script operand. */
@@ -338,9 +405,16 @@ export const evasionRules: Rule[] = [
     severity: 'high',
     attack: ['T1070.003'],
     match: (o, c) =>
-      clears(o, c, HISTORY_FILE) ||
-      clearsByArgv(o, HISTORY_FILE) ||
-      (o.type === 'exec' && (o.argv.some((a) => HISTORY_OFF.test(a)) || o.env.some((e) => HISTORY_ENV.test(e)))),
+      clears(o, c, HISTORY_FILE) || clearsByArgv(o, HISTORY_FILE) || (o.type === 'exec' && argvHas(o, HISTORY_CLEAR)),
+  }),
+  rule({
+    key: 'evasion',
+    id: 'evasion.impair-history',
+    title: 'Stops shell history from being kept (HISTFILE, HISTSIZE, HISTCONTROL, set +o history)',
+    severity: 'medium',
+    // Clearing what was kept is T1070.003; keeping nothing from now on is T1562.003.
+    attack: ['T1562.003'],
+    match: (o) => o.type === 'exec' && (argvHas(o, HISTORY_OFF) || o.env.some((e) => HISTORY_ENV.test(e))),
   }),
   rule({
     key: 'evasion',
@@ -401,30 +475,45 @@ export const evasionRules: Rule[] = [
       stopsService(o, SECURITY_SERVICES) ||
       (execName(o) === 'setenforce' && argvHas(o, /^(0|permissive)$/i)) ||
       ['aa-teardown', 'aa-disable', 'aa-complain'].includes(execName(o) ?? '') ||
-      writes(o, /^\/(etc\/selinux\/config$|sys\/fs\/selinux\/(enforce|disable)$|etc\/apparmor\.d\/disable\/)/),
+      // Defender for Endpoint's own switches: `mdatp config real-time-protection --value disabled`.
+      (execName(o) === 'mdatp' && argvHas(o, /^(disabled|passive|off)$/)) ||
+      // Address-space randomisation off: exploits land at known addresses.
+      (execName(o) === 'sysctl' && argvHas(o, /^kernel\.randomize_va_space=0$/)) ||
+      writes(
+        o,
+        /^\/(etc\/selinux\/config$|sys\/fs\/selinux\/(enforce|disable)$|etc\/apparmor\.d\/disable\/|proc\/sys\/kernel\/randomize_va_space$|etc\/opt\/microsoft\/mdatp\/)/,
+      ),
+  }),
+  rule({
+    key: 'evasion',
+    id: 'evasion.impair-forensics',
+    title: 'Drops the page cache or turns swap off (destroys memory evidence)',
+    severity: 'medium',
+    // What a responder would find in swap and the page cache (decrypted payloads, deleted files'
+    // content) is gone: a tool of forensics impaired.
+    attack: ['T1562.001'],
+    match: (o) =>
+      writes(o, /^\/proc\/sys\/vm\/drop_caches$/) ||
+      (execName(o) === 'sysctl' && argvHas(o, /^vm\.drop_caches=/)) ||
+      (execName(o) === 'swapoff' && argvHas(o, /^(-a|--all|\/.*)$/)),
   }),
   rule({
     key: 'evasion',
     id: 'evasion.disable-firewall',
-    title: 'Disables or flushes the firewall',
+    title: 'Disables or flushes the firewall, or turns its logging off',
     severity: 'high',
     attack: ['T1562.004'],
-    match: (o) => {
-      if (stopsService(o, FIREWALL_SERVICES)) return true;
-      if (o.type !== 'exec') return false;
-      const name = execName(o) ?? '';
-      const args = o.argv.slice(1);
-      if (name === 'ufw') return args.includes('disable') || args.includes('reset');
-      if (/^(ip6?tables|ip6?tables-legacy|ip6?tables-nft)$/.test(name))
-        return (
-          args.some((a) => /^(-F|--flush|-X|--delete-chain)$/.test(a)) ||
-          (args.some((a) => a === '-P' || a === '--policy') && args.includes('ACCEPT'))
-        );
-      if (name === 'nft') return args.includes('flush') || (args.includes('delete') && args.includes('table'));
-      if (name === 'firewall-cmd')
-        return args.some((a) => /^--(panic-off|set-default-zone=trusted|add-port|remove-service)/.test(a));
-      return false;
-    },
+    match: (o) => stopsService(o, FIREWALL_SERVICES) || firewallChange(o) === 'disable',
+  }),
+  rule({
+    key: 'evasion',
+    id: 'evasion.modify-firewall',
+    title: 'Changes firewall rules or configuration',
+    severity: 'medium',
+    // A rule added, deleted or replaced (a port opened for C2, a block lifted); setup scripts that
+    // open a service's port do this too, so alone it is suspicious, not malicious. Listing is neither.
+    attack: ['T1562.004'],
+    match: (o) => writes(o, FIREWALL_CONFIG) || firewallChange(o) === 'modify',
   }),
   rule({
     key: 'evasion',
@@ -458,8 +547,24 @@ export const evasionRules: Rule[] = [
   }),
   rule({
     key: 'evasion',
+    id: 'evasion.dot-directory',
+    title: 'Makes or runs from a directory named to pass for . or .. (`...`, `.. `)',
+    severity: 'medium',
+    // The name matches the most legitimate entries of any listing: masquerading (T1036.005).
+    attack: ['T1036.005'],
+    match: (o) => {
+      if (o.type === 'exec') return o.path.split('/').slice(0, -1).some(dotsName);
+      return (
+        o.type === 'file' &&
+        (o.op === 'mkdir' || (o.op === 'write' && /O_CREAT/.test(o.flags ?? '')) || o.op === 'rename-from') &&
+        writtenPaths(o).some((p) => dotsName(posix.basename(p)))
+      );
+    },
+  }),
+  rule({
+    key: 'evasion',
     id: 'evasion.hidden-path',
-    title: 'Creates a hidden file or directory in a shared place, or one named to pass for . or ..',
+    title: 'Creates a hidden file or directory in a shared temporary place',
     severity: 'medium',
     attack: ['T1564.001'],
     match: (o) =>

@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import type { BehaviorKey, Severity } from '../../../lambdas/core/contracts/detonation-report';
 import type { ExecObservation, FileObservation, Observation } from '../observations';
+import { commandTargets } from './command-targets';
 import { Provenance } from './provenance';
 
 /**
@@ -77,9 +78,17 @@ export function reads(o: Observation, pattern: RegExp): o is FileObservation {
   return o.type === 'file' && (o.op === 'read' || o.op === 'access' || o.op === 'readlink') && pattern.test(o.path);
 }
 
-/** True when the observation writes a path matching `pattern`. */
+/**
+ * The paths an observation writes or sets out to write: {@link writtenPaths}, and for an exec of a
+ * file tool the files its command line names (see {@link commandTargets}), refused or not.
+ */
+export function targetPaths(o: Observation): string[] {
+  return o.type === 'exec' ? commandTargets(o) : writtenPaths(o);
+}
+
+/** True when the observation writes, or a command sets out to write, a path matching `pattern`. */
 export function writes(o: Observation, pattern: RegExp): boolean {
-  return writtenPaths(o).some((p) => pattern.test(p));
+  return targetPaths(o).some((p) => pattern.test(p));
 }
 
 /** The program name of an exec (`/usr/bin/sudo` → `sudo`). */
@@ -100,7 +109,7 @@ export function homeRelative(path: string, context: RuleContext): string | null 
 
 /** True when the observation writes a path whose home-relative part matches `pattern`. */
 export function writesInHome(o: Observation, context: RuleContext, pattern: RegExp): boolean {
-  return writtenPaths(o).some((p) => {
+  return targetPaths(o).some((p) => {
     const rest = homeRelative(p, context);
     return rest !== null && pattern.test(rest);
   });

@@ -69,6 +69,7 @@ describe('overwriting contents', () => {
     ['shred -u of its own temporary key', ['shred', '-u', `${HOME}/tmp.key`]],
     ['shred -fuz (flags combined) of its own temporary key', ['shred', '-fuz', `${HOME}/tmp.key`]],
     ['shred of a log (covering tracks, not destroying data)', ['shred', '/var/log/app.log']],
+    ['shred -u of a dropped file in /tmp (covering tracks)', ['shred', '-u', '/tmp/victim-shred.txt']],
   ])('%s is not', (_, argv) => {
     const ids = new Trace().create(SAMPLE, `${HOME}/tmp.key`).run(701, `/bin/${argv[0]}`, argv).ids();
     expect(ids.has('destructive.overwrite')).toBe(false);

@@ -63,11 +63,14 @@ const RULES: { id: string; attack: string[]; positive: Case[]; benign: Case[] }[
       ['deletes syslog', (s) => s.unlink('/var/log/syslog', false)],
       ['links a log to /dev/null', (s) => s.run(['ln', '-sf', '/dev/null', '/var/log/auth.log'])],
       ['vacuums the journal', (s) => s.run(['journalctl', '--vacuum-time=1s'])],
+      ["empties root's mail spool", (s) => s.write('/var/spool/mail/root', false)],
+      ['zeroes syslog with dd', (s) => s.run(['dd', 'if=/dev/zero', 'of=/var/log/syslog', 'count=1'])],
     ],
     benign: [
       ['rotates its own log', (s) => s.append(`${HOME}/app.log`).rename(`${HOME}/app.log`, `${HOME}/app.log.1`)],
       ['truncates a log it created', (s) => s.append(`${HOME}/app.log`).write(`${HOME}/app.log`)],
       ['reads /var/log/syslog', (s) => s.read('/var/log/syslog', false)],
+      ['copies syslog aside with dd', (s) => s.run(['dd', 'if=/var/log/syslog', `of=${HOME}/syslog.copy`])],
     ],
   },
   {
@@ -81,12 +84,28 @@ const RULES: { id: string; attack: string[]; positive: Case[]; benign: Case[] }[
         (s) => s.unlink(`${HOME}/.bash_history`).symlink('/dev/null', `${HOME}/.bash_history`),
       ],
       ['runs history -c', (s) => s.run(['bash', '-c', 'history -c; id'])],
-      ['runs a shell with HISTFILE=/dev/null', (s) => s.run(['bash', '-i'], ['HISTFILE=/dev/null', 'PATH=/bin'])],
-      ['unsets HISTFILE in a command string', (s) => s.run(['sh', '-c', 'unset HISTFILE; id'])],
     ],
     benign: [
       ['reads ~/.bash_history', (s) => s.read(`${HOME}/.bash_history`)],
       ['runs history (listing)', (s) => s.run(['bash', '-c', 'history | tail'])],
+      ['only stops history being kept (T1562.003)', (s) => s.run(['sh', '-c', 'unset HISTFILE; id'])],
+    ],
+  },
+  {
+    id: 'evasion.impair-history',
+    attack: ['T1562.003'],
+    positive: [
+      ['runs a shell with HISTFILE=/dev/null', (s) => s.run(['bash', '-i'], ['HISTFILE=/dev/null', 'PATH=/bin'])],
+      ['unsets HISTFILE in a command string', (s) => s.run(['sh', '-c', 'unset HISTFILE; id'])],
+      ['turns history off with set +o history', (s) => s.run(['bash', '-c', 'set +o history; id'])],
+      ['exports HISTCONTROL=ignoreboth', (s) => s.run(['whoami'], ['HISTCONTROL=ignoreboth', 'PATH=/bin'])],
+      ['exports HISTFILESIZE=0', (s) => s.run(['whoami'], ['HISTFILESIZE=0', 'PATH=/bin'])],
+      ['exports a HISTIGNORE pattern', (s) => s.run(['groups'], ['HISTIGNORE=ls*:rm*:ssh*', 'PATH=/bin'])],
+    ],
+    benign: [
+      ['exports HISTCONTROL=ignoredups', (s) => s.run(['whoami'], ['HISTCONTROL=ignoredups', 'PATH=/bin'])],
+      ['exports a large HISTSIZE', (s) => s.run(['whoami'], ['HISTSIZE=10000', 'PATH=/bin'])],
+      ['prints HISTFILE', (s) => s.run(['sh', '-c', 'echo $HISTFILE'])],
     ],
   },
   {
@@ -95,6 +114,7 @@ const RULES: { id: string; attack: string[]; positive: Case[]; benign: Case[] }[
     positive: [
       ['shreds a tool it wrote', (s) => s.write(`${HOME}/loader`).run(['shred', '-u', '-z', `${HOME}/loader`])],
       ['shreds its own tools, flags combined', (s) => s.write(`${HOME}/.kit/scan`).run(['shred', '-fuz', '.kit/scan'])],
+      ['shreds a file in /tmp (a dropped tool)', (s) => s.run(['shred', '-u', '/tmp/victim-shred.txt'])],
     ],
     benign: [
       [
@@ -159,10 +179,39 @@ const RULES: { id: string; attack: string[]; positive: Case[]; benign: Case[] }[
       ['sets SELinux permissive', (s) => s.run(['setenforce', '0'])],
       ['writes the SELinux configuration', (s) => s.write('/etc/selinux/config', false)],
       ['stops AppArmor', (s) => s.run(['systemctl', 'disable', 'apparmor'])],
+      [
+        "turns Defender's real-time protection off",
+        (s) => s.run(['mdatp', 'config', 'real-time-protection', '--value', 'disabled']),
+      ],
+      ['turns ASLR off', (s) => s.run(['sysctl', '-w', 'kernel.randomize_va_space=0'])],
+      ['writes randomize_va_space', (s) => s.write('/proc/sys/kernel/randomize_va_space', false)],
+      ['stops the Carbon Black sensor (old init)', (s) => s.run(['service', 'cbdaemon', 'stop'])],
+      ['turns the Carbon Black sensor off at boot', (s) => s.run(['chkconfig', 'off', 'cbdaemon'])],
+      [
+        'edits the SELinux configuration with sed -i',
+        (s) => s.run(['sed', '-i', 's/enforcing/disabled/', '/etc/selinux/config']),
+      ],
     ],
     benign: [
       ['asks for the SELinux mode', (s) => s.run(['getenforce'])],
       ['sets SELinux enforcing', (s) => s.run(['setenforce', '1'])],
+      ['asks Defender for its health', (s) => s.run(['mdatp', 'health'])],
+      ['reads the ASLR setting', (s) => s.run(['sysctl', 'kernel.randomize_va_space'])],
+      ['reads the SELinux configuration with sed', (s) => s.run(['sed', '-n', '/^SELINUX=/p', '/etc/selinux/config'])],
+    ],
+  },
+  {
+    id: 'evasion.impair-forensics',
+    attack: ['T1562.001'],
+    positive: [
+      ['drops the page cache', (s) => s.write('/proc/sys/vm/drop_caches', false)],
+      ['drops the page cache through sysctl', (s) => s.run(['sysctl', '-w', 'vm.drop_caches=3'])],
+      ['turns all swap off', (s) => s.run(['swapoff', '-a'])],
+    ],
+    benign: [
+      ['reads memory figures', (s) => s.run(['free', '-m'])],
+      ['lists swap', (s) => s.run(['swapon', '--show'])],
+      ['reads the drop_caches setting', (s) => s.read('/proc/sys/vm/drop_caches')],
     ],
   },
   {
@@ -174,10 +223,34 @@ const RULES: { id: string; attack: string[]; positive: Case[]; benign: Case[] }[
       ['accepts everything', (s) => s.run(['iptables', '-P', 'INPUT', 'ACCEPT'])],
       ['flushes nftables', (s) => s.run(['nft', 'flush', 'ruleset'])],
       ['stops firewalld', (s) => s.run(['systemctl', 'stop', 'firewalld'])],
+      ['turns ufw logging off', (s) => s.run(['ufw', 'logging', 'off'])],
+      ['disables pf', (s) => s.run(['pfctl', '-d'])],
+      ['stops the pf service', (s) => s.run(['service', 'pf', 'stop'])],
     ],
     benign: [
       ['lists iptables rules', (s) => s.run(['iptables', '-L', '-n'])],
       ['asks ufw for its status', (s) => s.run(['ufw', 'status'])],
+      ['adds a deny rule (a change, not a disable)', (s) => s.run(['ufw', 'prepend', 'deny', 'from', '1.2.3.4'])],
+    ],
+  },
+  {
+    id: 'evasion.modify-firewall',
+    attack: ['T1562.004'],
+    positive: [
+      ['prepends a ufw rule', (s) => s.run(['ufw', 'prepend', 'deny', 'from', '1.2.3.4'])],
+      [
+        'deletes an iptables rule',
+        (s) => s.run(['iptables', '-D', 'OUTPUT', '-p', 'tcp', '--dport', '21', '-j', 'DROP']),
+      ],
+      ['appends to ufw user.rules', (s) => s.append('/etc/ufw/user.rules', false)],
+      ['edits /etc/default/ufw with sed -i', (s) => s.run(['sed', '-i', 's/IPV6=yes/IPV6=no/', '/etc/default/ufw'])],
+      ['opens a port in firewalld', (s) => s.run(['firewall-cmd', '--add-port=4444/tcp'])],
+    ],
+    benign: [
+      ['lists ufw rules numbered', (s) => s.run(['ufw', 'status', 'numbered'])],
+      ['checks for an iptables rule', (s) => s.run(['iptables', '-C', 'INPUT', '-j', 'ACCEPT'])],
+      ['reads the ufw log', (s) => s.read('/var/log/ufw.log')],
+      ['lists nftables', (s) => s.run(['nft', 'list', 'ruleset'])],
     ],
   },
   {
@@ -206,15 +279,28 @@ const RULES: { id: string; attack: string[]; positive: Case[]; benign: Case[] }[
     ],
   },
   {
+    id: 'evasion.dot-directory',
+    attack: ['T1036.005'],
+    positive: [
+      ['makes a "..." directory in its home', (s) => s.mkdir(`${HOME}/...`)],
+      ['makes a ".. " directory in /tmp', (s) => s.mkdir('/tmp/.. ')],
+      ['runs a shell copied into "..."', (s) => s.fork().exec(`${HOME}/.../sh`, ['sh', '-c', 'id'])],
+    ],
+    benign: [
+      ['makes a dot directory', (s) => s.mkdir(`${HOME}/.config`)],
+      ['runs a program through ../', (s) => s.fork().exec(`${HOME}/build/../bin/tool`, ['tool'])],
+    ],
+  },
+  {
     id: 'evasion.hidden-path',
     attack: ['T1564.001'],
     positive: [
       ['makes a dot directory in /tmp', (s) => s.mkdir('/tmp/.cache-x')],
-      ['makes a "..." directory in its home', (s) => s.mkdir(`${HOME}/...`)],
       ['writes a dot file in /dev/shm', (s) => s.write('/dev/shm/.x')],
     ],
     benign: [
       ['makes ~/.cache', (s) => s.mkdir(`${HOME}/.cache`)],
+      ['makes a "..." directory (masquerading, T1036.005)', (s) => s.mkdir(`${HOME}/...`)],
       ['makes a plain directory in /tmp', (s) => s.mkdir('/tmp/build-1')],
       ['makes the X socket directory', (s) => s.mkdir('/tmp/.X11-unix', false)],
       ['makes a Rust tempfile directory', (s) => s.mkdir('/tmp/.tmpA1b2C3')],
