@@ -81,9 +81,34 @@ function perlInPlace(argv: readonly string[]): string[] {
   return names;
 }
 
+/** Output redirections of a shell command string (`> f`, `>> f`, `2> f`), without descriptor copies and /dev. */
+const REDIRECT = /(?:^|[^<>&\d])\d?>>?\|?\s*("[^"]*"|'[^']*'|[^\s;&|<>()`]+)/g;
+
+/**
+ * The files a command string (`sh -c '...'`, `su -c '...'`) redirects output into. The string is
+ * run by a shell that may never start (su refused), so its text is the only record of the target.
+ */
+function redirectTargets(argv: readonly string[]): string[] {
+  const at = argv.findIndex((a, i) => i > 0 && (a === '-c' || a === '--command' || /^-[a-z]*c$/.test(a)));
+  const command = at === -1 ? undefined : argv[at + 1];
+  if (command === undefined) return [];
+  return [...command.matchAll(REDIRECT)]
+    .map((m) => (m[1] ?? '').replace(/^["']|["']$/g, ''))
+    .filter(
+      (target) => target !== '' && !target.startsWith('&') && !target.startsWith('/dev/') && !target.includes('$'),
+    );
+}
+
 /** The files `argv` says it will write, as given (relative to the exec's directory when not absolute). */
 function namedTargets(name: string, argv: readonly string[]): string[] {
   switch (name) {
+    case 'sh':
+    case 'bash':
+    case 'dash':
+    case 'zsh':
+    case 'ksh':
+    case 'su':
+      return redirectTargets(argv);
     case 'sed':
     case 'gsed':
       return sedInPlace(argv);
@@ -108,6 +133,12 @@ function namedTargets(name: string, argv: readonly string[]): string[] {
 
 /** Programs whose argv names the files they write; others yield nothing. */
 export const TARGET_TOOLS: ReadonlySet<string> = new Set([
+  'sh',
+  'bash',
+  'dash',
+  'zsh',
+  'ksh',
+  'su',
   'sed',
   'gsed',
   'perl',
@@ -125,7 +156,9 @@ export const TARGET_TOOLS: ReadonlySet<string> = new Set([
 export function commandTargets(o: ExecObservation): string[] {
   const name = posix.basename(o.path);
   if (!TARGET_TOOLS.has(name)) return [];
-  return namedTargets(name, o.argv).map((target) =>
-    posix.isAbsolute(target) || o.cwd === null ? posix.normalize(target) : posix.resolve(o.cwd, target),
-  );
+  return namedTargets(name, o.argv).map((target) => {
+    const path = posix.isAbsolute(target) || o.cwd === null ? posix.normalize(target) : posix.resolve(o.cwd, target);
+    // `cp x /lib/` names the directory /lib: path rules compare names without the trailing slash.
+    return path.length > 1 ? path.replace(/\/+$/, '') : path;
+  });
 }
