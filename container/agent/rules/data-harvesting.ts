@@ -37,13 +37,15 @@ const METADATA_TEXT = /\b169\.254\.(169\.254|170\.2)\b|\bmetadata\.google\.inter
 
 /** Names of files that hold credentials, as searches spell them (`-name credentials`, `*.netrc`). */
 const CREDENTIAL_FILE_NAMES =
-  /^\**\.?(credentials|\.?netrc|\.?git-credentials|\.?pgpass|\.?my\.cnf|passwords?(\.txt)?|\.?htpasswd|\.?env|wp-config\.php|shadow|secrets?(\.\w+)?|.*\.kdbx|token\w*)\**$/i;
+  /^\**\.?(credentials(\.db|\.json)?|\.?netrc|\.?git-credentials|\.?pgpass|\.?my\.cnf|passwords?(\.txt)?|\.?htpasswd|\.?env|wp-config\.php|shadow|secrets?(\.\w+)?|.*\.kdbx|token\w*|access_?tokens\.(json|db)|msal_token_cache\.(json|bin)|azureProfile\.json|TokenCache\.dat|application_default_credentials\.json)\**$/i;
 /** Names of private key files. */
-const KEY_FILE_NAMES = /^\**\.?(id_[a-z0-9_]*|.*\.(pem|key|p12|pfx|ppk|jks|keystore)|identity|authorized_keys)\**$/i;
+const KEY_FILE_NAMES =
+  /^\**\.?(id_[a-z0-9_]*|.*\.(pem|key|p12|pfx|ppk|jks|keystore)|identity|authorized_keys|\.?gnupg|secring|private-keys-v1\.d)\**$/i;
 /** Words a search for credentials in file contents looks for. */
 const SECRET_WORDS = /pass(word|wd)?|secret|token|api[_-]?key|credential|private key|aws_access_key/i;
 /** Shell and tool history files. */
-const HISTORY_FILE = /^\.(bash|zsh|sh|mysql|psql|python|node_repl|lesshst)_?history$/;
+const HISTORY_FILE =
+  /^\.((bash|zsh|sh|ash|mysql|psql|sqlite|python|node_repl|irb|rediscli)_?history|history|zhistory|histfile|lesshst)$/;
 const FILE_FINDERS = new Set(['find', 'locate', 'mlocate', 'plocate', 'fd', 'fdfind']);
 const CONTENT_SEARCHERS = new Set(['grep', 'egrep', 'fgrep', 'rg', 'ag', 'ack', 'git']);
 

@@ -4,6 +4,7 @@ import {
   actorIs,
   argvHas,
   execName,
+  isDecoder,
   provenance,
   rule,
   reads,
@@ -295,18 +296,6 @@ function readsProgramFromStdin(o: Observation, names: (name: string) => boolean)
   const operands = o.argv.slice(1);
   if (operands.some((a) => a === '-c' || /^-[a-z]*c$/.test(a))) return false;
   return operands.every((a) => a.startsWith('-')) || operands.includes('-s') || operands.includes('-');
-}
-
-/** A decoder run on data (base64 -d, xxd -r, openssl base64 -d / enc -d, basenc -d). */
-function isDecoder(o: Observation): boolean {
-  if (o.type !== 'exec') return false;
-  const name = execName(o) ?? '';
-  const args = o.argv.slice(1);
-  if (/^(base64|base32|basenc|uudecode)$/.test(name))
-    return name === 'uudecode' || args.some((a) => /^(-d|--decode|-[a-z]*d[a-z]*|-D)$/.test(a));
-  if (name === 'xxd') return args.some((a) => /^-r/.test(a) || a === '-revert');
-  if (name === 'openssl') return (args[0] === 'base64' || args[0] === 'enc') && args.includes('-d');
-  return false;
 }
 
 /** A decoder piped into an interpreter, written out in one command string (`sh -c "... | base64 -d | sh"`). */

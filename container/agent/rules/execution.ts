@@ -3,6 +3,7 @@ import { DOWNLOADERS } from './provenance';
 import {
   commandLine,
   execName,
+  isDecoder,
   numberArg,
   procPid,
   provenance,
@@ -65,6 +66,20 @@ function runsWrittenScript(o: Observation, c: RuleContext, interpreter: (name: s
   if (o.type !== 'exec' || !interpreter(execName(o) ?? '')) return false;
   const script = scriptArgument(o);
   return script !== null && !BUILD_SCRIPTS.test(script) && provenance(c).originOf(script) === 'written';
+}
+
+/** Decoding calls of the scripting languages (Python, Perl, PHP, Ruby, Node, PowerShell). */
+const INLINE_DECODE =
+  /\b(b64decode|b32decode|b85decode|a85decode|unhexlify|decode_base64|base64_decode|decode64|unpack1?\s*\(?\s*["']m0?["']|frombase64string)\b|Buffer\.from\s*\([^)]*["'](base64|hex)["']/i;
+const INLINE_INTERPRETERS = /^(python(\d+(\.\d+)?)?|perl|php(\d+(\.\d+)?)?|ruby|node|nodejs|pwsh|powershell)$/;
+
+/** True for an interpreter given a one-liner (`python3 -c`, `perl -e`, `php -r`) that decodes a blob. */
+function decodesInline(o: Observation): boolean {
+  if (o.type !== 'exec' || !INLINE_INTERPRETERS.test(execName(o) ?? '')) return false;
+  return o.argv.some(
+    (a, i) =>
+      i > 0 && /^-[a-zA-Z]*[ceEr]$|^-(Command|EncodedCommand)$/i.test(o.argv[i - 1] ?? '') && INLINE_DECODE.test(a),
+  );
 }
 
 /** Execution: running what it downloaded or wrote, decoded payloads, injection, reverse shells. */
@@ -148,13 +163,10 @@ export const executionRules: Rule[] = [
   rule({
     key: 'execution',
     id: 'execution.decoder',
-    title: 'Decodes an encoded blob (base64 -d, xxd -r)',
+    title: 'Decodes an encoded blob (base64 -d, xxd -r, openssl enc -d, an interpreter one-liner)',
     severity: 'low',
     attack: ['T1140'],
-    match: (o) =>
-      o.type === 'exec' &&
-      ((execName(o) === 'base64' && o.argv.some((a) => a === '-d' || a === '--decode')) ||
-        (execName(o) === 'xxd' && o.argv.includes('-r'))),
+    match: (o) => isDecoder(o) || decodesInline(o),
   }),
   rule({
     key: 'execution',

@@ -119,7 +119,7 @@ export const persistenceRules: Rule[] = [
     severity: 'high',
     attack: ['T1037.004'],
     match: (o) =>
-      writes(o, /^\/etc\/(rc\.local$|rc\.d\/|init\.d\/|rc[0-6S]\.d\/|inittab$|init\/[^/]+\.conf$)/) ||
+      writes(o, /^\/etc\/(rc\.local$|rc\.common$|rc\.d\/|init\.d\/|rc[0-6S]\.d\/|inittab$|init\/[^/]+\.conf$)/) ||
       ['update-rc.d', 'chkconfig', 'rc-update'].includes(execName(o) ?? ''),
   }),
   rule({

@@ -186,3 +186,15 @@ export function actorIs(o: Observation, names: ReadonlySet<string>): boolean {
   if (o.type !== 'file' && o.type !== 'call') return false;
   return o.exe !== null && names.has(posix.basename(o.exe));
 }
+
+/** A decoder run on data (base64 -d, xxd -r, openssl base64 -d / enc -d, basenc -d). */
+export function isDecoder(o: Observation): boolean {
+  if (o.type !== 'exec') return false;
+  const name = execName(o) ?? '';
+  const args = o.argv.slice(1);
+  if (/^(base64|base32|basenc|uudecode)$/.test(name))
+    return name === 'uudecode' || args.some((a) => /^(-d|--decode|-[a-z]*d[a-z]*|-D)$/.test(a));
+  if (name === 'xxd') return args.some((a) => /^-r/.test(a) || a === '-revert');
+  if (name === 'openssl') return (args[0] === 'base64' || args[0] === 'enc') && args.includes('-d');
+  return false;
+}

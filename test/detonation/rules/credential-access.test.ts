@@ -31,6 +31,19 @@ describe('searching for credentials without reading them', () => {
       'T1552.004',
     ],
     ['locate id_ed25519', ['locate', 'id_ed25519'], 'dataHarvesting.key-file-search', 'T1552.004'],
+    ['find ~ -name .gnupg', ['find', HOME, '-name', '.gnupg'], 'dataHarvesting.key-file-search', 'T1552.004'],
+    [
+      'find / -name msal_token_cache.json',
+      ['find', '/', '-name', 'msal_token_cache.json'],
+      'dataHarvesting.credential-file-search',
+      'T1552.001',
+    ],
+    [
+      'find / -name application_default_credentials.json',
+      ['find', '/', '-name', 'application_default_credentials.json'],
+      'dataHarvesting.credential-file-search',
+      'T1552.001',
+    ],
   ])('%s', (_, argv, id, technique) => {
     const ids = new Trace().run(701, `/usr/bin/${argv[0]}`, argv).ids();
     expect(ids.get(id)).toEqual([technique]);
@@ -79,6 +92,8 @@ describe('reading credential stores', () => {
     [`${HOME}/.gnupg/private-keys-v1.d/ABCD.key`, 'dataHarvesting.ssh-keys', 'T1552.004'],
     [`${HOME}/.aws/credentials`, 'dataHarvesting.cloud-credentials', 'T1552.001'],
     [`${HOME}/.bash_history`, 'dataHarvesting.shell-history', 'T1552.003'],
+    [`${HOME}/.ash_history`, 'dataHarvesting.shell-history', 'T1552.003'],
+    [`${HOME}/.history`, 'dataHarvesting.shell-history', 'T1552.003'],
     [`${HOME}/.mozilla/firefox/abc.default/logins.json`, 'dataHarvesting.browser-credentials', 'T1555.003'],
     [`${HOME}/.config/google-chrome/Default/Login Data`, 'dataHarvesting.browser-credentials', 'T1555.003'],
     [`${HOME}/.config/chromium/Default/Cookies`, 'dataHarvesting.browser-cookies', 'T1539'],

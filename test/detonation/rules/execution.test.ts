@@ -200,6 +200,26 @@ describe('downloads and decoded payloads piped into interpreters', () => {
     ]);
   });
 
+  it.each([
+    ['base32 -d', '/usr/bin/base32', ['base32', '-d', 'blob']],
+    ['openssl enc -d -base64', '/usr/bin/openssl', ['openssl', 'enc', '-d', '-base64', '-in', 'blob']],
+    ['uudecode', '/usr/bin/uudecode', ['uudecode', 'blob.uu']],
+    ['python3 -c b64decode', '/usr/bin/python3', ['python3', '-c', "import base64;print(base64.b64decode('aGk='))"]],
+    ['perl -e decode_base64', '/usr/bin/perl', ['perl', '-MMIME::Base64', '-e', 'print decode_base64("aGk=")']],
+    ['php -r base64_decode', '/usr/bin/php', ['php', '-r', 'echo base64_decode("aGk=");']],
+  ])('%s is a decoder (T1140)', (_, path, argv) => {
+    expect(new Trace().run(701, path, argv).ids().get('execution.decoder')).toEqual(['T1140']);
+  });
+
+  it.each([
+    ['base64 encoding', '/usr/bin/base64', ['base64', 'file']],
+    ['openssl enc encrypting', '/usr/bin/openssl', ['openssl', 'enc', '-aes-256-cbc', '-in', 'f']],
+    ['python3 -c encoding', '/usr/bin/python3', ['python3', '-c', "import base64;print(base64.b64encode(b'x'))"]],
+    ['python3 running a script named decode', '/usr/bin/python3', ['python3', 'b64decode.py']],
+  ])('%s is no decoder', (_, path, argv) => {
+    expect(new Trace().run(701, path, argv).ids().has('execution.decoder')).toBe(false);
+  });
+
   it('Python executing decoded code is T1059.006; printing it is not', () => {
     const run = (code: string) => new Trace().run(701, '/usr/bin/python3', ['python3', '-c', code]).ids();
     expect(run("import base64;exec(base64.b64decode('cHJpbnQoMSk='))").get('execution.decoded-python')).toEqual([

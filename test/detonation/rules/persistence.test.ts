@@ -77,6 +77,7 @@ const RULES: { id: string; attack: string[]; positive: Case[]; benign: Case[] }[
     attack: ['T1037.004'],
     positive: [
       ['writes rc.local', (s) => s.append('/etc/rc.local', false)],
+      ['writes rc.common', (s) => s.append('/etc/rc.common', false)],
       ['writes an init.d script', (s) => s.write('/etc/init.d/updater', false)],
       ['registers an init script', (s) => s.run(['update-rc.d', 'updater', 'defaults'])],
     ],
