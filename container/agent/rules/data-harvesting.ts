@@ -95,6 +95,49 @@ function targeted(o: Observation, c: RuleContext): boolean {
   return !provenance(c).walking(o.pid);
 }
 
+/** True for a command that prints the clipboard (xclip -o, xsel -o, wl-paste). */
+function readsClipboard(o: Observation): boolean {
+  if (o.type !== 'exec') return false;
+  const name = execName(o) ?? '';
+  const args = o.argv.slice(1);
+  if (name === 'xclip') return args.some((a) => /^-o(ut)?$/.test(a));
+  // xsel prints the selection unless told to set it (-i, -a, -c, -d, -k and their long forms).
+  if (name === 'xsel')
+    return !args.some((a) =>
+      /^(-[a-zA-Z]*[iacdkx][a-zA-Z]*|--(input|append|clear|delete|keep|exchange)|-h|--help)$/.test(a),
+    );
+  return name === 'wl-paste' || name === 'pbpaste';
+}
+
+/** True for a command that captures the screen (xwd -root, import -window root, scrot, ffmpeg x11grab). */
+function capturesScreen(o: Observation): boolean {
+  if (o.type !== 'exec') return false;
+  const name = execName(o) ?? '';
+  const args = o.argv.slice(1);
+  if (name === 'xwd') return args.includes('-root');
+  if (name === 'import') return args.some((a, i) => a === '-window' && args[i + 1] === 'root');
+  if (/^(ffmpeg|avconv)$/.test(name))
+    return args.some((a, i) => a === '-f' && /^(x11grab|kmsgrab|fbdev)$/.test(args[i + 1] ?? ''));
+  return (
+    /^(scrot|gnome-screenshot|maim|grim|spectacle|xfce4-screenshooter|flameshot)$/.test(name) &&
+    !args.some((a) => /^(-h|--help|-v|--version)$/.test(a))
+  );
+}
+
+/** A prompt hook that copies every command line somewhere (`PROMPT_COMMAND='history 1 | logger'`). */
+const PROMPT_LOGGER = /^PROMPT_COMMAND=.*(\bhistory\b|\blogger\b|>>|\bcurl\b|\bnc\b|\bwget\b)/;
+
+/** Options that protect an archive with a password (zip -P/-e, 7z -p, rar -p/-hp). */
+function encryptsArchive(o: Observation): boolean {
+  if (o.type !== 'exec') return false;
+  const name = execName(o) ?? '';
+  const args = o.argv.slice(1);
+  if (name === 'zip') return args.some((a) => /^(-P|-e|--password|--encrypt|-[a-zA-Z]*e[a-zA-Z]*)$/.test(a));
+  if (/^(7z|7za|7zz|7zr)$/.test(name)) return args[0] === 'a' && args.some((a) => /^-p./.test(a) || a === '-p');
+  if (name === 'rar') return args[0] === 'a' && args.some((a) => /^-h?p/.test(a));
+  return false;
+}
+
 /** Credential access and collection: password hashes, keys, cloud and browser credentials, process memory, metadata endpoints. */
 export const dataHarvestingRules: Rule[] = [
   rule({
@@ -259,6 +302,44 @@ export const dataHarvestingRules: Rule[] = [
     // An interactive shell loads its own history as it starts (`bash -i` of a reverse shell does):
     // that is the shell, not a sample reading it.
     match: (o, c) => readsInHome(o, c, HISTORY_FILE) && targeted(o, c) && !provenance(c).interactiveShell(o.pid),
+  }),
+  rule({
+    key: 'dataHarvesting',
+    id: 'dataHarvesting.clipboard',
+    title: 'Reads the clipboard',
+    severity: 'medium',
+    attack: ['T1115'],
+    match: readsClipboard,
+  }),
+  rule({
+    key: 'dataHarvesting',
+    id: 'dataHarvesting.screen-capture',
+    title: 'Captures the screen',
+    severity: 'medium',
+    attack: ['T1113'],
+    match: capturesScreen,
+  }),
+  rule({
+    key: 'dataHarvesting',
+    id: 'dataHarvesting.keylogging',
+    title: 'Reads keyboard input devices or hooks the shell prompt to log commands',
+    severity: 'high',
+    attack: ['T1056.001'],
+    match: (o) =>
+      reads(o, /^\/dev\/input\/(event\d+|by-(id|path)\/.*kbd.*|mice)$/) ||
+      (o.type === 'exec' &&
+        (/^(logkeys|showkey)$/.test(execName(o) ?? '') ||
+          (execName(o) === 'xinput' && (o.argv[1] === 'test' || o.argv[1] === 'test-xi2')) ||
+          [...o.env, ...(commandLine(o).match(/\bPROMPT_COMMAND=.*/) ?? [])].some((e) => PROMPT_LOGGER.test(e)))),
+  }),
+  rule({
+    key: 'dataHarvesting',
+    id: 'dataHarvesting.archive-encrypted',
+    title: 'Packs files into a password-protected archive',
+    // Encrypted backups are made this way too: context, unless what goes in is credentials.
+    severity: 'low',
+    attack: ['T1560.001'],
+    match: encryptsArchive,
   }),
   rule({
     key: 'dataHarvesting',

@@ -77,6 +77,40 @@ function stopsService(o: Observation): boolean {
   return services.length > 0 && services.some((s) => !SECURITY_SERVICES.test(s));
 }
 
+/** True for a command that halts, powers off or reboots the host (shutdown, reboot, systemctl poweroff, init 0). */
+function stopsSystem(o: Observation): boolean {
+  if (o.type !== 'exec') return false;
+  const name = execName(o) ?? '';
+  const args = o.argv.slice(1);
+  if (/^(reboot|poweroff|halt)$/.test(name)) return !args.some((a) => a === '--help' || a === '--version');
+  // `shutdown -c` cancels a pending shutdown, `-k` only warns the users.
+  if (name === 'shutdown') return !args.some((a) => /^(-c|-k|--help|--version)$/.test(a));
+  if (name === 'systemctl')
+    return /^(reboot|poweroff|halt|kexec|soft-reboot)$/.test(args.find((a) => !a.startsWith('-')) ?? '');
+  if (name === 'init' || name === 'telinit') return /^[06]$/.test(args[0] ?? '');
+  return false;
+}
+
+/** Options of passwd, usermod and chage that lock, expire or empty an account. */
+const LOCKS_ACCOUNT: Record<string, RegExp> = {
+  passwd: /^(-l|--lock|-d|--delete|-e|--expire|-[a-zA-Z]*[lde][a-zA-Z]*)$/,
+  usermod: /^(-L|--lock|-e|--expiredate|--expiredate=.*)$/,
+  chage: /^(-E|--expiredate|--expiredate=.*)$/,
+};
+
+/** True for a command that locks, expires or deletes an account, or sets another account's password. */
+function removesAccountAccess(o: Observation): boolean {
+  if (o.type !== 'exec') return false;
+  const name = execName(o) ?? '';
+  const args = o.argv.slice(1);
+  if (/^(userdel|deluser|luserdel)$/.test(name)) return args.some((a) => !a.startsWith('-'));
+  const locks = LOCKS_ACCOUNT[name];
+  if (locks !== undefined && args.some((a) => locks.test(a))) return true;
+  // `passwd bob` or `chpasswd` (user:password lines on stdin) sets a password the owner does not know.
+  if (name === 'chpasswd') return true;
+  return name === 'passwd' && args.some((a) => !a.startsWith('-')) && !args.some((a) => /^(-S|--status)$/.test(a));
+}
+
 /** Destruction: deletion and overwriting of data, encryption, service stops, disk wipes, resource exhaustion. */
 export const destructiveRules: Rule[] = [
   rule({
@@ -219,6 +253,23 @@ export const destructiveRules: Rule[] = [
     attack: ['T1499'],
     // `:(){ :|:& };:` and its renamings: a function that pipes into itself in the background.
     match: (o) => /(\S+)\s*\(\)\s*\{\s*\1\s*\|\s*\1\s*&\s*\}/.test(commandLine(o)),
+  }),
+  rule({
+    key: 'destructive',
+    id: 'destructive.system-shutdown',
+    title: 'Shuts down or reboots the host',
+    severity: 'high',
+    attack: ['T1529'],
+    // Magic SysRq: `echo b > /proc/sysrq-trigger` reboots at once, `o` powers off.
+    match: (o) => stopsSystem(o) || writes(o, /^\/proc\/sysrq-trigger$/),
+  }),
+  rule({
+    key: 'destructive',
+    id: 'destructive.account-access-removal',
+    title: 'Locks, expires or deletes accounts, or changes their passwords',
+    severity: 'high',
+    attack: ['T1531'],
+    match: removesAccountAccess,
   }),
   rule({
     key: 'destructive',

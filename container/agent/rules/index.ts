@@ -11,6 +11,7 @@ import { destructiveRules } from './destructive';
 import { evasionRules } from './evasion';
 import { executionRules } from './execution';
 import { networkRules } from './network';
+import { obfuscationRules } from './obfuscation';
 import { persistenceRules } from './persistence';
 import { privilegeEscalationRules } from './privilege-escalation';
 import { provenance, writtenPaths, type Rule, type RuleContext } from './rule';
@@ -22,6 +23,7 @@ export const RULES: readonly Rule[] = [
   ...persistenceRules,
   ...privilegeEscalationRules,
   ...evasionRules,
+  ...obfuscationRules,
   ...dataHarvestingRules,
   ...networkRules,
   ...destructiveRules,

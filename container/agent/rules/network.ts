@@ -78,8 +78,31 @@ function isInternalHost(host: string): boolean {
   );
 }
 
+/** Packet capture tools, and their options that only list interfaces or print help. */
+const SNIFFERS = /^(tcpdump|tshark|dumpcap|tcpflow|ngrep|ettercap|dsniff|termshark)$/;
+const SNIFFER_INFO = /^(-D|--list-interfaces|-h|--help|-v|--version|-r|-L|--list-data-link-types)$/;
+
+/** True for a packet capture, or an interface put into promiscuous mode. */
+function sniffs(o: Observation): boolean {
+  if (o.type !== 'exec') return false;
+  const name = execName(o) ?? '';
+  const args = o.argv.slice(1);
+  // `tcpdump -r file` reads a saved capture: nothing is listened to.
+  if (SNIFFERS.test(name)) return !args.some((a) => SNIFFER_INFO.test(a));
+  if (name === 'ip') return args.includes('promisc') && args.includes('on');
+  return name === 'ifconfig' && args.includes('promisc');
+}
+
 /** Network behaviour: command and control over HTTP/TLS/DNS, exfiltration, proxies, raw-IP contacts, scans, odd ports. */
 export const networkRules: Rule[] = [
+  rule({
+    key: 'network',
+    id: 'network.sniffing',
+    title: 'Captures network traffic (tcpdump, tshark, promiscuous mode)',
+    severity: 'medium',
+    attack: ['T1040'],
+    match: sniffs,
+  }),
   rule({
     key: 'network',
     id: 'network.http',

@@ -124,6 +124,17 @@ export const persistenceRules: Rule[] = [
   }),
   rule({
     key: 'persistence',
+    id: 'persistence.pam',
+    title: 'Changes the PAM configuration or installs a PAM module',
+    severity: 'high',
+    // A PAM line or module sees every password typed at login and may let any password in.
+    attack: ['T1556.003'],
+    match: (o) =>
+      writes(o, /^\/etc\/(pam\.d\/|pam\.conf$)|^\/(usr\/)?lib(64)?\/([^/]+\/)?security\/pam_[^/]+\.so$/) ||
+      (o.type === 'exec' && execName(o) === 'pam-auth-update' && !o.argv.slice(1).some((a) => /^(-h|--help)$/.test(a))),
+  }),
+  rule({
+    key: 'persistence',
     id: 'persistence.udev-rule',
     title: 'Installs a udev rule (runs a command on a device event)',
     severity: 'high',

@@ -31,6 +31,15 @@ function sudoCacheProbe(o: Observation): boolean {
   );
 }
 
+/** A find `-perm` value that selects setuid or setgid files: `-4000`, `/6000`, `-u=s`, `/g=s`. */
+const PERM_SETID = /^[-/+]?(0*[2-7][0-7]{3}|[ugoa]*=s|[ugoa]*\+s)$/;
+
+/** True for `find ... -perm -4000`: a search for setuid or setgid programs to abuse. */
+function searchesSetidFiles(o: Observation): boolean {
+  if (o.type !== 'exec' || execName(o) !== 'find') return false;
+  return o.argv.some((a, i) => a === '-perm' && PERM_SETID.test(o.argv[i + 1] ?? ''));
+}
+
 /** sudo's own help and version output: nothing is run as anyone. */
 const SUDO_INFO = /^(-h|--help|-V|--version|-K|-k|--remove-timestamp|--reset-timestamp)$/;
 
@@ -47,6 +56,15 @@ export const privilegeEscalationRules: Rule[] = [
       // fchmodat2 as an strace without its name prints it: raw arguments, the mode third.
       (o.type === 'call' && o.name === 'fchmodat2' && ((numberArg(o.args[2]) ?? 0) & 0o6000) !== 0) ||
       chmodSetsId(o),
+  }),
+  rule({
+    key: 'privilegeEscalation',
+    id: 'privilegeEscalation.setuid-search',
+    title: 'Searches for setuid or setgid programs',
+    // The reconnaissance step of abusing a setuid program; ATT&CK files it under the technique.
+    severity: 'medium',
+    attack: ['T1548.001'],
+    match: searchesSetidFiles,
   }),
   rule({
     key: 'privilegeEscalation',

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { describeRules } from './rule-table';
 import { judgeTrace } from '../judge';
 import { HOME, network, SAMPLE, Trace } from './trace';
 
@@ -245,3 +246,66 @@ describe('walks and shells are judged by what they were asked to do', () => {
     expect(script.get('dataHarvesting.shell-history')).toEqual(['T1552.003']);
   });
 });
+
+describeRules([
+  {
+    id: 'dataHarvesting.clipboard',
+    attack: ['T1115'],
+    positive: [
+      ['prints the clipboard with xclip', (s) => s.run(['xclip', '-o', '-selection', 'clipboard'])],
+      ['prints the selection with xsel', (s) => s.run(['xsel', '--clipboard'])],
+      ['runs wl-paste', (s) => s.run(['wl-paste'])],
+    ],
+    benign: [
+      ['puts text on the clipboard with xclip', (s) => s.run(['xclip', '-selection', 'clipboard'])],
+      ['sets the selection with xsel -i', (s) => s.run(['xsel', '-ib'])],
+    ],
+  },
+  {
+    id: 'dataHarvesting.screen-capture',
+    attack: ['T1113'],
+    positive: [
+      ['dumps the root window with xwd', (s) => s.run(['xwd', '-root', '-out', '/tmp/s.xwd'])],
+      ['runs import -window root', (s) => s.run(['import', '-window', 'root', '/tmp/s.png'])],
+      ['grabs X11 with ffmpeg', (s) => s.run(['ffmpeg', '-f', 'x11grab', '-i', ':0', '/tmp/s.mp4'])],
+      ['runs scrot', (s) => s.run(['scrot', '/tmp/s.png'])],
+    ],
+    benign: [
+      ['converts an image with import-like ImageMagick', (s) => s.run(['convert', 'a.png', 'b.jpg'])],
+      ['transcodes a video with ffmpeg', (s) => s.run(['ffmpeg', '-i', 'in.mp4', 'out.webm'])],
+      ['dumps one window by id with xwd', (s) => s.run(['xwd', '-id', '0x1200007'])],
+    ],
+  },
+  {
+    id: 'dataHarvesting.keylogging',
+    attack: ['T1056.001'],
+    positive: [
+      ['reads a keyboard event device', (s) => s.read('/dev/input/event0', false)],
+      ['runs logkeys', (s) => s.run(['logkeys', '--start', '--output', '/tmp/k.log'])],
+      [
+        'starts a shell whose prompt hook logs every command',
+        (s) => s.run(['bash', '-i'], ['PROMPT_COMMAND=history 1 | logger -t cmd']),
+      ],
+      ['sets the hook in a command string', (s) => s.run(['sh', '-c', "export PROMPT_COMMAND='history 1 >> /tmp/.k'"])],
+    ],
+    benign: [
+      [
+        'starts a shell whose prompt hook sets the title',
+        (s) => s.run(['bash', '-i'], ['PROMPT_COMMAND=echo -ne "\\033]0;x\\007"']),
+      ],
+      ['lists input devices', (s) => s.run(['xinput', 'list'])],
+    ],
+  },
+  {
+    id: 'dataHarvesting.archive-encrypted',
+    attack: ['T1560.001'],
+    positive: [
+      ['packs files into a zip with a password', (s) => s.run(['zip', '-P', 'x', '/tmp/o.zip', `${HOME}/notes.txt`])],
+      ['packs files into a 7z with a password', (s) => s.run(['7z', 'a', '-pSecret', '/tmp/o.7z', HOME])],
+    ],
+    benign: [
+      ['packs a release zip', (s) => s.run(['zip', '-r', 'dist.zip', 'dist'])],
+      ['lists a 7z archive', (s) => s.run(['7z', 'l', 'a.7z'])],
+    ],
+  },
+]);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { describeRules } from './rule-table';
 import { judgeTrace } from '../judge';
 import { HOME, SAMPLE, Trace } from './trace';
 
@@ -225,3 +226,39 @@ describe('services and processes', () => {
     expect(run('f() { echo hi | cat; }; f').has('destructive.fork-bomb-code')).toBe(false);
   });
 });
+
+describeRules([
+  {
+    id: 'destructive.system-shutdown',
+    attack: ['T1529'],
+    positive: [
+      ['runs shutdown -r now', (s) => s.run(['shutdown', '-r', 'now'])],
+      ['runs reboot', (s) => s.run(['reboot'])],
+      ['runs halt -p', (s) => s.run(['halt', '-p'])],
+      ['runs systemctl poweroff', (s) => s.run(['systemctl', '--force', 'poweroff'])],
+      ['switches to runlevel 0', (s) => s.run(['init', '0'])],
+      ['writes to /proc/sysrq-trigger', (s) => s.write('/proc/sysrq-trigger', false)],
+    ],
+    benign: [
+      ['cancels a pending shutdown', (s) => s.run(['shutdown', '-c'])],
+      ['asks systemctl for status', (s) => s.run(['systemctl', 'status', 'reboot.target'])],
+      ['asks reboot for help', (s) => s.run(['reboot', '--help'])],
+    ],
+  },
+  {
+    id: 'destructive.account-access-removal',
+    attack: ['T1531'],
+    positive: [
+      ['locks an account', (s) => s.run(['passwd', '-l', 'alice'])],
+      ['sets another user a password', (s) => s.run(['passwd', 'alice'])],
+      ['feeds chpasswd', (s) => s.run(['chpasswd'])],
+      ['expires an account', (s) => s.run(['usermod', '--expiredate', '1', 'alice'])],
+      ['deletes a user', (s) => s.run(['userdel', '-r', 'alice'])],
+    ],
+    benign: [
+      ['asks passwd for status', (s) => s.run(['passwd', '-S', 'alice'])],
+      ['adds a user to a group', (s) => s.run(['usermod', '-aG', 'docker', 'alice'])],
+      ['lists password ageing', (s) => s.run(['chage', '-l', 'alice'])],
+    ],
+  },
+]);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { describeRules } from './rule-table';
 import { judgeTrace } from '../judge';
 import { HOME, network, SAMPLE, Trace } from './trace';
 
@@ -205,3 +206,20 @@ describe('a real connect line', () => {
     expect(ids.get('network.unusual-port')).toEqual(['T1571']);
   });
 });
+
+describeRules([
+  {
+    id: 'network.sniffing',
+    attack: ['T1040'],
+    positive: [
+      ['captures with tcpdump', (s) => s.run(['tcpdump', '-i', 'any', '-w', '/tmp/c.pcap'])],
+      ['captures with tshark', (s) => s.run(['tshark', '-i', 'eth0', '-c', '10'])],
+      ['puts an interface in promiscuous mode', (s) => s.run(['ip', 'link', 'set', 'eth0', 'promisc', 'on'])],
+    ],
+    benign: [
+      ['lists capture interfaces', (s) => s.run(['tcpdump', '-D'])],
+      ['reads a saved capture', (s) => s.run(['tcpdump', '-r', 'saved.pcap'])],
+      ['shows its addresses', (s) => s.run(['ip', 'addr', 'show'])],
+    ],
+  },
+]);

@@ -170,6 +170,22 @@ const RULES: { id: string; attack: string[]; positive: Case[]; benign: Case[] }[
       ['a dry run of modprobe', (s) => s.run(['modprobe', '-n', 'r'])],
     ],
   },
+  {
+    id: 'persistence.pam',
+    attack: ['T1556.003'],
+    positive: [
+      ['adds a line to /etc/pam.d/common-auth', (s) => s.append('/etc/pam.d/common-auth', false)],
+      ['installs a PAM module', (s) => s.write('/lib/x86_64-linux-gnu/security/pam_unix2.so', false)],
+      [
+        'writes pam.d through sed -i',
+        (s) => s.run(['sed', '-i', 's/^auth/auth sufficient pam_permit.so\n&/', '/etc/pam.d/sshd']),
+      ],
+    ],
+    benign: [
+      ['reads its PAM configuration', (s) => s.read('/etc/pam.d/common-auth')],
+      ['writes a file named like pam.d in its home', (s) => s.write(`${HOME}/pam.d/notes`)],
+    ],
+  },
 ];
 
 describe.each(RULES)('$id', ({ id, attack, positive, benign }) => {

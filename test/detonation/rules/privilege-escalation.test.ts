@@ -26,6 +26,19 @@ const RULES: { id: string; attack: string[]; positive: Case[]; benign: Case[] }[
     ],
   },
   {
+    id: 'privilegeEscalation.setuid-search',
+    attack: ['T1548.001'],
+    positive: [
+      ['finds setuid programs', (s) => s.run(['find', '/', '-perm', '-4000', '-type', 'f'])],
+      ['finds setgid programs symbolically', (s) => s.run(['find', '/usr/bin', '-perm', '-g=s'])],
+      ['finds either bit', (s) => s.run(['find', '/', '-perm', '/6000'])],
+    ],
+    benign: [
+      ['finds world-writable files', (s) => s.run(['find', '/srv', '-perm', '-o+w'])],
+      ['finds files by an ordinary mode', (s) => s.run(['find', '.', '-perm', '644'])],
+    ],
+  },
+  {
     id: 'privilegeEscalation.capabilities',
     attack: ['T1548.001'],
     positive: [['gives python cap_setuid', (s) => s.run(['setcap', 'cap_setuid+ep', `${HOME}/python3`])]],

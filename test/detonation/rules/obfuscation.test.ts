@@ -1,0 +1,76 @@
+import { HOME } from './trace-script';
+import { describeRules } from './rule-table';
+
+/**
+ * Defence evasion on files: system programs copied under other names, names ending in a space,
+ * packing, padding and permission changes, each against the everyday look-alike (an installer
+ * linking python3 as python, unpacking with upx -d, growing a disk image, chmod of its own script).
+ */
+describeRules([
+  {
+    id: 'evasion.renamed-utility',
+    attack: ['T1036.003'],
+    positive: [
+      ['copies /bin/sh to /tmp/crond', (s) => s.run(['cp', '/bin/sh', '/tmp/crond'])],
+      ['copies curl to a hidden name', (s) => s.run(['cp', '-p', '/usr/bin/curl', `${HOME}/.cache/kworker`])],
+    ],
+    benign: [
+      ['copies python3 as python', (s) => s.run(['cp', '/usr/bin/python3', `${HOME}/venv/bin/python`])],
+      ['copies a tool into a directory', (s) => s.run(['cp', '/usr/bin/jq', `${HOME}/bin/`])],
+      ['copies its own build output', (s) => s.run(['cp', `${HOME}/build/app`, `${HOME}/bin/app-1.2`])],
+      ['backs up a system tool with a suffix', (s) => s.run(['cp', '/usr/bin/env', '/tmp/env.bak'])],
+    ],
+  },
+  {
+    id: 'evasion.trailing-space',
+    attack: ['T1036.006'],
+    positive: [
+      ['writes a file whose name ends in a space', (s) => s.write('/tmp/invoice.txt ')],
+      ['runs one', (s) => s.run(['/tmp/invoice.txt '])],
+    ],
+    benign: [['writes a file with a space inside its name', (s) => s.write(`${HOME}/my notes.txt`)]],
+  },
+  {
+    id: 'evasion.packer',
+    attack: ['T1027.002'],
+    positive: [['packs a binary with upx', (s) => s.run(['upx', '-9', '-o', '/tmp/p', `${HOME}/a.out`])]],
+    benign: [
+      ['unpacks with upx -d', (s) => s.run(['upx', '-d', `${HOME}/tool`])],
+      ['asks upx for its version', (s) => s.run(['upx', '--version'])],
+    ],
+  },
+  {
+    id: 'evasion.binary-padding',
+    attack: ['T1027.001'],
+    positive: [
+      ['grows a binary by one byte with truncate', (s) => s.run(['truncate', '-s', '+1', '/tmp/evil'])],
+      ['appends a zero with dd in a shell', (s) => s.run(['sh', '-c', 'dd if=/dev/zero bs=1 count=1 >> /tmp/evil'])],
+      [
+        'appends with dd oflag=append',
+        (s) => s.run(['dd', 'if=/dev/urandom', 'of=/tmp/evil', 'bs=1', 'count=4', 'oflag=append', 'conv=notrunc']),
+      ],
+    ],
+    benign: [
+      ['grows a disk image', (s) => s.run(['truncate', '-s', '+1G', `${HOME}/vm/disk.img`])],
+      ['empties a log file with truncate', (s) => s.run(['truncate', '-s', '0', `${HOME}/app.log`])],
+      ['makes a swap file with dd', (s) => s.run(['dd', 'if=/dev/zero', 'of=/tmp/swapfile', 'bs=1M', 'count=8'])],
+    ],
+  },
+  {
+    id: 'evasion.file-permissions',
+    attack: ['T1222.002'],
+    positive: [
+      ['clears the immutable bit of a crontab', (s) => s.run(['chattr', '-i', '/var/spool/cron/root'])],
+      ['locks a file immutable', (s) => s.run(['chattr', '+ia', `${HOME}/.ssh/authorized_keys`])],
+      ['makes /etc/passwd world-writable', (s) => s.run(['chmod', '666', '/etc/passwd'])],
+      ['gives itself a system binary', (s) => s.run(['chown', 'sandbox', '/usr/bin/passwd'])],
+      ['changes a system file mode directly', (s) => s.chmod('/etc/shadow', '0644')],
+    ],
+    benign: [
+      ['lists attributes with lsattr', (s) => s.run(['lsattr', '/etc/passwd'])],
+      ['makes its own script executable', (s) => s.run(['chmod', '+x', `${HOME}/build.sh`])],
+      ['hands its build tree to a user', (s) => s.run(['chown', '-R', 'app:app', `${HOME}/dist`])],
+      ['sets the mode of a tool it installed in /usr/local', (s) => s.run(['chmod', '755', '/usr/local/bin/tool'])],
+    ],
+  },
+]);
