@@ -52,6 +52,12 @@ const TOOLS: { label: string; command: string; path: RegExp; status: number | nu
     status: 1,
   },
   { label: 'journalctl', command: 'journalctl --vacuum-time=1s', path: /^\/usr\/local\/bin\/journalctl$/, status: 1 },
+  { label: 'xclip', command: 'xclip -o -selection clipboard', path: /^\/usr\/local\/bin\/xclip$/, status: 1 },
+  { label: 'xwd', command: 'xwd -root -silent', path: /^\/usr\/local\/bin\/xwd$/, status: 1 },
+  { label: 'wl-paste', command: 'wl-paste', path: /^\/usr\/local\/bin\/wl-paste$/, status: 1 },
+  { label: 'tcpdump', command: 'tcpdump -i any -c 1', path: /^\/usr\/local\/bin\/tcpdump$/, status: 1 },
+  { label: 'tcpdump-list', command: 'tcpdump -D', path: /^\/usr\/local\/bin\/tcpdump$/, status: 0 },
+  { label: 'tshark', command: 'tshark -i eth0', path: /^\/usr\/local\/bin\/tshark$/, status: 2 },
   // The real tools (the image installs them; CI installs them on the host the box binds /usr from).
   { label: 'curl', command: 'curl --version', path: /^\/usr\/bin\/curl$/, status: 0 },
   { label: 'wget', command: 'wget --version', path: /^\/usr\/bin\/wget$/, status: 0 },

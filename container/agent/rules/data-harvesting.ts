@@ -45,7 +45,7 @@ const KEY_FILE_NAMES =
 const SECRET_WORDS = /pass(word|wd)?|secret|token|api[_-]?key|credential|private key|aws_access_key/i;
 /** Shell and tool history files. */
 const HISTORY_FILE =
-  /^\.((bash|zsh|sh|ash|mysql|psql|sqlite|python|node_repl|irb|rediscli)_?history|history|zhistory|histfile|lesshst)$/;
+  /^\.((bash|zsh|sh|ash|mysql|psql|sqlite|python|node_repl|irb|rediscli)_?history|zhistory|histfile|lesshst)$/;
 const FILE_FINDERS = new Set(['find', 'locate', 'mlocate', 'plocate', 'fd', 'fdfind']);
 const CONTENT_SEARCHERS = new Set(['grep', 'egrep', 'fgrep', 'rg', 'ag', 'ack', 'git']);
 

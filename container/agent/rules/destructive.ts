@@ -106,8 +106,8 @@ function removesAccountAccess(o: Observation): boolean {
   if (/^(userdel|deluser|luserdel)$/.test(name)) return args.some((a) => !a.startsWith('-'));
   const locks = LOCKS_ACCOUNT[name];
   if (locks !== undefined && args.some((a) => locks.test(a))) return true;
-  // `passwd bob` or `chpasswd` (user:password lines on stdin) sets a password the owner does not know.
-  if (name === 'chpasswd') return true;
+  // `passwd bob` sets a password the owner does not know. chpasswd reads its accounts from stdin:
+  // setting the password of an account just created (persistence) looks the same, so it is left out.
   return name === 'passwd' && args.some((a) => !a.startsWith('-')) && !args.some((a) => /^(-S|--status)$/.test(a));
 }
 

@@ -40,6 +40,25 @@ function searchesSetidFiles(o: Observation): boolean {
   return o.argv.some((a, i) => a === '-perm' && PERM_SETID.test(o.argv[i + 1] ?? ''));
 }
 
+/** The shadow-utils account tools: each has a rule of its own for what it is asked to do. */
+const ACCOUNT_TOOLS: ReadonlySet<string> = new Set([
+  'useradd',
+  'adduser',
+  'usermod',
+  'userdel',
+  'deluser',
+  'passwd',
+  'chpasswd',
+  'chage',
+  'groupadd',
+  'groupmod',
+  'groupdel',
+  'gpasswd',
+  'newusers',
+  'chsh',
+  'chfn',
+]);
+
 /** sudo's own help and version output: nothing is run as anyone. */
 const SUDO_INFO = /^(-h|--help|-V|--version|-K|-k|--remove-timestamp|--reset-timestamp)$/;
 
@@ -134,7 +153,12 @@ export const privilegeEscalationRules: Rule[] = [
     severity: 'high',
     // Writing /etc/passwd adds or changes a local account (a uid 0 entry is the classic use).
     attack: ['T1136.001'],
-    match: (o) => writes(o, /^\/etc\/(passwd|shadow|group|gshadow)$/),
+    // A mode or owner change is no new entry (the file-permissions rule judges it), and the account
+    // tools' own writes are judged by what they were asked to do (create, lock, delete).
+    match: (o) =>
+      writes(o, /^\/etc\/(passwd|shadow|group|gshadow)$/) &&
+      !(o.type === 'file' && (o.op === 'chmod' || o.op === 'chown')) &&
+      !actorIs(o, ACCOUNT_TOOLS),
   }),
   rule({
     key: 'privilegeEscalation',

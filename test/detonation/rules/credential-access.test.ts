@@ -94,7 +94,6 @@ describe('reading credential stores', () => {
     [`${HOME}/.aws/credentials`, 'dataHarvesting.cloud-credentials', 'T1552.001'],
     [`${HOME}/.bash_history`, 'dataHarvesting.shell-history', 'T1552.003'],
     [`${HOME}/.ash_history`, 'dataHarvesting.shell-history', 'T1552.003'],
-    [`${HOME}/.history`, 'dataHarvesting.shell-history', 'T1552.003'],
     [`${HOME}/.mozilla/firefox/abc.default/logins.json`, 'dataHarvesting.browser-credentials', 'T1555.003'],
     [`${HOME}/.config/google-chrome/Default/Login Data`, 'dataHarvesting.browser-credentials', 'T1555.003'],
     [`${HOME}/.config/chromium/Default/Cookies`, 'dataHarvesting.browser-cookies', 'T1539'],

@@ -251,12 +251,12 @@ describeRules([
     positive: [
       ['locks an account', (s) => s.run(['passwd', '-l', 'alice'])],
       ['sets another user a password', (s) => s.run(['passwd', 'alice'])],
-      ['feeds chpasswd', (s) => s.run(['chpasswd'])],
       ['expires an account', (s) => s.run(['usermod', '--expiredate', '1', 'alice'])],
       ['deletes a user', (s) => s.run(['userdel', '-r', 'alice'])],
     ],
     benign: [
       ['asks passwd for status', (s) => s.run(['passwd', '-S', 'alice'])],
+      ['sets passwords through chpasswd (new accounts too)', (s) => s.run(['chpasswd'])],
       ['adds a user to a group', (s) => s.run(['usermod', '-aG', 'docker', 'alice'])],
       ['lists password ageing', (s) => s.run(['chage', '-l', 'alice'])],
     ],

@@ -112,7 +112,13 @@ const RULES: { id: string; attack: string[]; positive: Case[]; benign: Case[] }[
     id: 'privilegeEscalation.account-files',
     attack: ['T1136.001'],
     positive: [['appends to /etc/passwd', (s) => s.append('/etc/passwd', false)]],
-    benign: [['reads /etc/passwd (every getpwnam does)', (s) => s.read('/etc/passwd')]],
+    benign: [
+      ['reads /etc/passwd (every getpwnam does)', (s) => s.read('/etc/passwd')],
+      [
+        'runs usermod, which rewrites the file (judged by what it was asked)',
+        (s) => s.fork().exec('/usr/sbin/usermod', ['usermod', '-L', 'bob']).append('/etc/passwd', false).as(),
+      ],
+    ],
   },
   {
     id: 'privilegeEscalation.root-uid',
