@@ -82,6 +82,26 @@ function decodesInline(o: Observation): boolean {
   );
 }
 
+/** A program's own code spawning a bare shell: awk's `system("/bin/sh")`, perl's `exec "/bin/sh"`, vim's `:!/bin/sh`. */
+const SHELL_SPAWN =
+  /\b(system|exec|spawn|popen|execl?p?)\s*\(?\s*["'](\/usr)?(\/bin\/)?(ba|da|z|k|c|tc)?sh( -[ip])?\s*&?\s*["']|:!\s*(\/usr)?(\/bin\/)?(ba|da|z|k)?sh\b/;
+
+/**
+ * True for a program that is no shell made to open one (the GTFOBins escapes): a shell spawn in
+ * its code, `find -exec /bin/sh \;`, or busybox's shell applet started bare.
+ */
+function escapesToShell(o: Observation): boolean {
+  if (o.type !== 'exec') return false;
+  const name = execName(o) ?? '';
+  const args = o.argv.slice(1);
+  const bareShell = (a: string | undefined) => /^(\/usr)?(\/bin\/)?(ba|da|z|k)?sh$/.test(a ?? '');
+  if (name === 'busybox') return bareShell(args[0]) && !args.includes('-c');
+  if (name === 'find')
+    return args.some((a, i) => /^-exec(dir)?$/.test(a) && bareShell(args[i + 1]) && /^(;|\+)$/.test(args[i + 2] ?? ''));
+  if (SHELLS.has(name)) return false;
+  return args.some((a) => SHELL_SPAWN.test(a));
+}
+
 /** Execution: running what it downloaded or wrote, decoded payloads, injection, reverse shells. */
 export const executionRules: Rule[] = [
   rule({
@@ -142,6 +162,14 @@ export const executionRules: Rule[] = [
     // Where a program lies says nothing of a technique; what put it there does (the rules above).
     attack: [],
     match: (o) => o.type === 'exec' && /^\/(tmp|var\/tmp|dev\/shm)\//.test(o.path),
+  }),
+  rule({
+    key: 'execution',
+    id: 'execution.shell-escape',
+    title: 'Opens a shell from inside another program (awk, perl, find, vim, busybox)',
+    severity: 'medium',
+    attack: ['T1059.004'],
+    match: escapesToShell,
   }),
   rule({
     key: 'execution',

@@ -15,6 +15,7 @@ import { obfuscationRules } from './obfuscation';
 import { persistenceRules } from './persistence';
 import { privilegeEscalationRules } from './privilege-escalation';
 import { provenance, writtenPaths, type Rule, type RuleContext } from './rule';
+import { wrappedExec } from './wrapped-command';
 
 export type { Rule, RuleContext } from './rule';
 
@@ -48,6 +49,24 @@ export class RuleEngine {
 
   observe(observation: Observation): void {
     if (observation.pid !== null) this.context.samplePids.add(observation.pid);
+    this.match(observation);
+    // What a wrapper (sudo, timeout, nohup, env) was asked to run is judged as that program's exec,
+    // whether or not the program exists to be exec'd (nested wrappers unwrap a few levels).
+    let wrapped = observation.type === 'exec' ? wrappedExec(observation) : null;
+    for (let depth = 0; wrapped !== null && depth < 4; depth++) {
+      this.match(wrapped);
+      wrapped = wrappedExec(wrapped);
+    }
+    // After matching: "executes a file it wrote" must not fire on the write itself.
+    provenance(this.context).note(observation, this.context.read);
+    if (observation.type === 'file' && observation.ok) {
+      for (const path of writtenPaths(observation)) this.context.written.add(path);
+      if (observation.op === 'read') this.context.read.add(observation.path);
+    }
+  }
+
+  /** Tallies the rules `observation` matches. */
+  private match(observation: Observation): void {
     for (const rule of this.rules) {
       if (!rule.match(observation, this.context)) continue;
       let tally = this.tallies.get(rule);
@@ -59,12 +78,6 @@ export class RuleEngine {
       if (rule.distinct && tally.distinct.size < 10_000) tally.distinct.add(rule.distinct(observation));
       if (tally.evidence.length < REPORT_LIMITS.evidence && !tally.evidence.includes(observation.line))
         tally.evidence.push(observation.line);
-    }
-    // After matching: "executes a file it wrote" must not fire on the write itself.
-    provenance(this.context).note(observation, this.context.read);
-    if (observation.type === 'file' && observation.ok) {
-      for (const path of writtenPaths(observation)) this.context.written.add(path);
-      if (observation.op === 'read') this.context.read.add(observation.path);
     }
   }
 

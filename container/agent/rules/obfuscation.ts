@@ -88,6 +88,26 @@ function changesSystemPermissions(o: Observation, c: RuleContext): boolean {
   return (execName(o) === 'setfacl' ? operands : operands.slice(1)).some(foreign);
 }
 
+/** A decoy document or media extension followed by the real, executable one (`report.pdf.sh`). */
+const DOUBLE_EXTENSION =
+  /\.(pdf|docx?|xlsx?|pptx?|odt|ods|rtf|txt|csv|jpe?g|png|gif|bmp|mp[34]|avi|mov|wav|zip)\.(sh|bash|zsh|py|pl|rb|php|js|jar|elf|bin|run|out|exe|scr|com|bat|cmd|ps1|vbs)$/i;
+
+/** Extensions of data formats: a file named so is not a program. */
+const DATA_EXTENSION = /\.(pdf|docx?|xlsx?|pptx?|odt|ods|rtf|jpe?g|png|gif|bmp|ico|webp|mp[34]|avi|mov|mkv|wav|flac)$/i;
+
+/** Interpreters that run a script file given as their first operand. */
+const SCRIPT_RUNNERS = /^((ba|da|z|k|c|tc)?sh|python[\d.]*|perl|ruby|php[\d.]*|node|busybox)$/;
+
+/** The file an exec runs: the program, or the script file an interpreter was given first. */
+function runFiles(o: ExecObservation): string[] {
+  if (!SCRIPT_RUNNERS.test(execName(o) ?? '')) return [o.path];
+  const operands = o.argv.slice(1);
+  // `sh -c '...'`, `python -m x`: no script file.
+  if (operands.some((a) => /^-[a-zA-Z]*[cme]$/.test(a))) return [o.path];
+  const script = operands.find((a) => !a.startsWith('-'));
+  return script === undefined ? [o.path] : [o.path, resolved(o, script)];
+}
+
 /** Obfuscation and masquerading of files, and changes to their permissions. */
 export const obfuscationRules: Rule[] = [
   rule({
@@ -114,6 +134,25 @@ export const obfuscationRules: Rule[] = [
   }),
   rule({
     key: 'evasion',
+    id: 'evasion.double-extension',
+    title: 'Makes or runs a program named like a document (report.pdf.sh)',
+    severity: 'medium',
+    attack: ['T1036.007'],
+    match: (o) =>
+      (o.type === 'exec' && runFiles(o).some((f) => DOUBLE_EXTENSION.test(f))) ||
+      (o.type === 'file' && ['create', 'rename-to'].includes(o.op) && DOUBLE_EXTENSION.test(o.path)) ||
+      (o.type === 'file' && o.op === 'write' && /O_CREAT/.test(o.flags ?? '') && DOUBLE_EXTENSION.test(o.path)),
+  }),
+  rule({
+    key: 'evasion',
+    id: 'evasion.type-masquerading',
+    title: 'Runs a program or script whose name says it is a picture or a document',
+    severity: 'medium',
+    attack: ['T1036.008'],
+    match: (o) => o.type === 'exec' && runFiles(o).some((f) => DATA_EXTENSION.test(f)),
+  }),
+  rule({
+    key: 'evasion',
     id: 'evasion.packer',
     title: 'Packs an executable (UPX)',
     severity: 'medium',
@@ -132,6 +171,22 @@ export const obfuscationRules: Rule[] = [
     severity: 'medium',
     attack: ['T1027.001'],
     match: padsFile,
+  }),
+  rule({
+    key: 'evasion',
+    id: 'evasion.permission-change',
+    title: 'Changes the owner, or the mode of files it did not make',
+    // Installers set modes and owners too: context, unless it is a system file or a lock (above).
+    severity: 'low',
+    attack: ['T1222.002'],
+    match: (o, c) => {
+      if (o.type !== 'exec') return false;
+      const name = execName(o) ?? '';
+      if (name === 'chown' || name === 'chgrp') return fileOperands(o).length > 1;
+      if (name !== 'chmod') return false;
+      const targets = fileOperands(o).slice(1);
+      return targets.length > 0 && targets.some((t) => !c.written.has(t) && !c.placed.has(t));
+    },
   }),
   rule({
     key: 'evasion',

@@ -35,6 +35,8 @@ const CATALOGUE: Readonly<Record<string, readonly [name: string, tactics: readon
   'T1036.004': ['Masquerade Task or Service', ['defense-evasion']],
   'T1036.005': ['Match Legitimate Resource Name or Location', ['defense-evasion']],
   'T1036.006': ['Space after Filename', ['defense-evasion']],
+  'T1036.007': ['Double File Extension', ['defense-evasion']],
+  'T1036.008': ['Masquerade File Type', ['defense-evasion']],
   'T1036.009': ['Break Process Trees', ['defense-evasion']],
   T1037: ['Boot or Logon Initialization Scripts', ['persistence', 'privilege-escalation']],
   'T1037.004': ['RC Scripts', ['persistence', 'privilege-escalation']],

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { describeRules } from './rule-table';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -326,3 +327,23 @@ describe('under the real strace', () => {
     expect(ids.has('execution.dropped-file')).toBe(false);
   });
 });
+
+describeRules([
+  {
+    id: 'execution.shell-escape',
+    attack: ['T1059.004'],
+    positive: [
+      ['runs awk with system("/bin/sh")', (s) => s.run(['awk', 'BEGIN {system("/bin/sh &")}'])],
+      ['runs perl exec "/bin/sh"', (s) => s.run(['perl', '-e', 'exec "/bin/sh";'])],
+      ['runs find -exec /bin/sh', (s) => s.run(['find', '.', '-exec', '/bin/sh', ';', '-quit'])],
+      ['runs busybox sh', (s) => s.run(['busybox', 'sh'])],
+      ['runs vim -c ":!/bin/sh"', (s) => s.run(['vim', '-c', ':!/bin/sh'])],
+    ],
+    benign: [
+      ['runs awk calling ls', (s) => s.run(['awk', '{system("ls " $1)}', 'list.txt'])],
+      ['runs find -exec sh -c', (s) => s.run(['find', '.', '-name', '*.sh', '-exec', 'sh', '-n', '{}', ';'])],
+      ['runs busybox sh -c', (s) => s.run(['busybox', 'sh', '-c', 'echo hi'])],
+      ['runs a shell with a script', (s) => s.run(['bash', './build.sh'])],
+    ],
+  },
+]);

@@ -73,4 +73,41 @@ describeRules([
       ['sets the mode of a tool it installed in /usr/local', (s) => s.run(['chmod', '755', '/usr/local/bin/tool'])],
     ],
   },
+  {
+    id: 'evasion.double-extension',
+    attack: ['T1036.007'],
+    positive: [
+      ['writes report.pdf.sh', (s) => s.write('/tmp/report.pdf.sh')],
+      ['runs it', (s) => s.run(['/tmp/report.pdf.sh'])],
+      ['runs invoice.doc.py with python', (s) => s.run(['python3', `${HOME}/invoice.doc.py`])],
+    ],
+    benign: [
+      ['writes a compressed tarball', (s) => s.write(`${HOME}/dist/app-1.2.tar.gz`)],
+      ['runs a script with a version in its name', (s) => s.run(['sh', `${HOME}/install-1.2.sh`])],
+    ],
+  },
+  {
+    id: 'evasion.type-masquerading',
+    attack: ['T1036.008'],
+    positive: [
+      ['runs a shell script named image.png', (s) => s.run(['sh', '/tmp/image.png'])],
+      ['runs a program named notes.pdf', (s) => s.run(['/tmp/notes.pdf'])],
+    ],
+    benign: [
+      ['opens a picture with a viewer', (s) => s.run(['xdg-open', `${HOME}/image.png`])],
+      ['converts a PDF with python -m', (s) => s.run(['python3', '-m', 'pdfminer', `${HOME}/a.pdf`])],
+    ],
+  },
+  {
+    id: 'evasion.permission-change',
+    attack: ['T1222.002'],
+    positive: [
+      ['changes the owner of a file', (s) => s.run(['chown', 'root:root', '/tmp/atomic'])],
+      ['opens up a file it did not make', (s) => s.run(['chmod', '-R', '777', '/tmp/atomics'])],
+    ],
+    benign: [
+      ['makes the script it wrote executable', (s) => s.write('/tmp/w/run.sh').run(['chmod', '+x', '/tmp/w/run.sh'])],
+      ['asks chown for its version', (s) => s.run(['chown', '--version'])],
+    ],
+  },
 ]);
