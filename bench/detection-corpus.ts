@@ -45,6 +45,7 @@ export const TECHNIQUES_WITH_SUBTECHNIQUES: ReadonlySet<string> = new Set([
   'T1547',
   'T1548',
   'T1552',
+  'T1553',
   'T1556',
   'T1560',
   'T1562',

@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import type { Observation } from '../observations';
 import {
+  actorIs,
   commandLine,
   execName,
   isLoopback,
@@ -46,6 +47,8 @@ const SECRET_WORDS = /pass(word|wd)?|secret|token|api[_-]?key|credential|private
 /** Shell and tool history files. */
 const HISTORY_FILE =
   /^\.((bash|zsh|sh|ash|mysql|psql|sqlite|python|node_repl|irb|rediscli)_?history|zhistory|histfile|lesshst)$/;
+/** Shells: reading a history file is what their own history builtin does. */
+const SHELLS: ReadonlySet<string> = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'ash', 'busybox']);
 const FILE_FINDERS = new Set(['find', 'locate', 'mlocate', 'plocate', 'fd', 'fdfind']);
 const CONTENT_SEARCHERS = new Set(['grep', 'egrep', 'fgrep', 'rg', 'ag', 'ack', 'git']);
 
@@ -301,7 +304,12 @@ export const dataHarvestingRules: Rule[] = [
     attack: ['T1552.003'],
     // An interactive shell loads its own history as it starts (`bash -i` of a reverse shell does):
     // that is the shell, not a sample reading it.
-    match: (o, c) => readsInHome(o, c, HISTORY_FILE) && targeted(o, c) && !provenance(c).interactiveShell(o.pid),
+    match: (o, c) =>
+      (readsInHome(o, c, HISTORY_FILE) ||
+        // ~/.history is also where a non-interactive bash's history builtin looks by itself.
+        (readsInHome(o, c, /^\.history$/) && !actorIs(o, SHELLS))) &&
+      targeted(o, c) &&
+      !provenance(c).interactiveShell(o.pid),
   }),
   rule({
     key: 'dataHarvesting',

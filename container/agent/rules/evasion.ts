@@ -348,6 +348,22 @@ function decodedInto(o: Observation, c: RuleContext, interpreter: 'shell' | 'pyt
 export const evasionRules: Rule[] = [
   rule({
     key: 'evasion',
+    id: 'evasion.root-certificate',
+    title: 'Installs a root certificate into the system trust store',
+    severity: 'medium',
+    // A trusted root of its own lets it intercept TLS and sign what the host then trusts.
+    attack: ['T1553.004'],
+    match: (o) =>
+      writes(
+        o,
+        /^\/(etc\/pki\/ca-trust\/source\/anchors\/|usr\/local\/share\/ca-certificates\/|usr\/share\/ca-certificates\/|etc\/ssl\/certs\/[^/]+\.(pem|crt)$|etc\/ca-certificates\.conf$)/,
+      ) ||
+      (o.type === 'exec' &&
+        /^(update-ca-trust|update-ca-certificates|trust)$/.test(execName(o) ?? '') &&
+        (execName(o) !== 'trust' || o.argv[1] === 'anchor')),
+  }),
+  rule({
+    key: 'evasion',
     id: 'evasion.debugger-check',
     title: 'Checks for a debugger (ptrace TRACEME or its own TracerPid)',
     severity: 'medium',
@@ -418,6 +434,25 @@ export const evasionRules: Rule[] = [
       /^(shred|srm|wipe|sfill|sdelete)$/.test(execName(o) ?? '') &&
       fileOperands(o.argv, SHRED_VALUED).some((a) => !a.startsWith('/dev/')) &&
       onlyOwnFiles(o, c, SHRED_VALUED),
+  }),
+  rule({
+    key: 'evasion',
+    id: 'evasion.set-clock',
+    title: 'Sets the system clock (files made meanwhile carry the false time)',
+    severity: 'medium',
+    attack: ['T1070.006'],
+    match: (o) =>
+      o.type === 'exec' &&
+      ((execName(o) === 'date' &&
+        o.argv
+          .slice(1)
+          .some(
+            (a, i, rest) =>
+              /^(-s|--set)(=.*)?$/.test(a) ||
+              (/^\d{8}(\d{2}|\d{4})?(\.\d{2})?$/.test(a) && !rest[i - 1]?.startsWith('-')),
+          )) ||
+        (execName(o) === 'timedatectl' && o.argv[1] === 'set-time') ||
+        (execName(o) === 'hwclock' && o.argv.some((a) => /^(--set|--systohc|-w)$/.test(a)))),
   }),
   rule({
     key: 'evasion',

@@ -28,6 +28,31 @@ function uploadScheme(o: Observation): string | null {
   return url ? (url.split(':')[0] as string).toLowerCase() : 'http';
 }
 
+/** Chat and automation webhooks: a POST there lands in an attacker's channel with no server of theirs. */
+const WEBHOOK =
+  /^(https?:\/\/)?(hooks\.slack\.com\/|(ptb\.|canary\.)?discord(app)?\.com\/api\/webhooks\/|[\w.-]*webhook\.office\.com\/|webhook\.site\/|api\.telegram\.org\/bot[^/]+\/send|[\w-]+\.m\.pipedream\.net|hooks\.zapier\.com\/)/i;
+
+/** True for curl/wget sending data (any body) to a webhook URL. */
+function postsToWebhook(o: Observation): boolean {
+  if (o.type !== 'exec' || !/^(curl|wget)$/.test(execName(o) ?? '')) return false;
+  const sendsBody = o.argv.some((a) =>
+    /^(-d|-F|-T|--data.*|--form.*|--json|--upload-file|--post-data.*|--post-file.*|--body-data.*|--body-file.*|-XPOST|POST)$/.test(
+      a,
+    ),
+  );
+  return sendsBody && o.argv.some((a) => WEBHOOK.test(a));
+}
+
+/** True for curl/wget sending an inline body (`--post-data=...`, `-d '...'`), the URL's scheme given. */
+function postsInline(o: Observation, scheme: string): boolean {
+  if (o.type !== 'exec' || !/^(curl|wget)$/.test(execName(o) ?? '') || uploadScheme(o) !== null) return false;
+  const inline = o.argv.some((a) =>
+    /^(-d|--data|--data-raw|--data-binary|--json|--post-data|--body-data)(=.*)?$/.test(a),
+  );
+  const url = o.argv.find((a) => /^[a-z][a-z0-9+.-]*:\/\//i.test(a));
+  return inline && url?.toLowerCase().startsWith(`${scheme}:`) === true;
+}
+
 /** Programs that write their standard input to a socket. */
 const RAW_SENDERS = /^(nc|ncat|netcat|socat|telnet)$/;
 
@@ -131,6 +156,23 @@ export const networkRules: Rule[] = [
       (o.type === 'exec' &&
         /^(scp|sftp)$/.test(execName(o) ?? '') &&
         o.argv.slice(1).some((a, i, rest) => /^[^-/][^/]*:/.test(a) && i === rest.length - 1)),
+  }),
+  rule({
+    key: 'network',
+    id: 'network.exfil-webhook',
+    title: 'Sends data to a chat or automation webhook (Slack, Discord, Teams, Telegram)',
+    severity: 'medium',
+    attack: ['T1567.004'],
+    match: postsToWebhook,
+  }),
+  rule({
+    key: 'network',
+    id: 'network.post-https',
+    title: 'Posts an inline body over HTTPS',
+    // APIs are called this way all day; the body is out of sight (TLS), so it is context.
+    severity: 'low',
+    attack: ['T1048.002'],
+    match: (o) => postsInline(o, 'https') && !postsToWebhook(o),
   }),
   rule({
     key: 'network',

@@ -69,7 +69,10 @@ export function encrypts(o: Observation): boolean {
     return args.some((a) => /^(-[a-zA-Z]*[ce][a-zA-Z]*|--symmetric|--encrypt)$/.test(a)) && !args.includes('--decrypt');
   if (name === 'openssl')
     return (
-      (args[0] === 'enc' || /^-?(aes|des|bf|camellia|chacha|rc4|seed|sm4)/i.test(args[0] ?? '')) && !args.includes('-d')
+      ((args[0] === 'enc' || /^-?(aes|des|bf|camellia|chacha|rc4|seed|sm4)/i.test(args[0] ?? '')) &&
+        !args.includes('-d')) ||
+      // Public-key encryption of a file (`rsautl -encrypt -pubin -in data`), as ransomware wraps its keys.
+      (/^(rsautl|pkeyutl|smime|cms)$/.test(args[0] ?? '') && args.includes('-encrypt'))
     );
   return name === 'age' || name === 'ccrypt' || name === 'mcrypt';
 }

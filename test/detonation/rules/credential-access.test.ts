@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { describeRules } from './rule-table';
 import { judgeTrace } from '../judge';
 import { HOME, network, SAMPLE, Trace } from './trace';
+import { sample } from './trace-script';
 
 /**
  * Credential access: each rule names the sub-technique its evidence proves (searching for files
@@ -308,3 +309,18 @@ describeRules([
     ],
   },
 ]);
+
+describe('the generic ~/.history', () => {
+  it('read by cat is history harvesting (T1552.003)', () => {
+    const s = sample();
+    s.fork()
+      .exec('/usr/bin/cat', ['cat', `${HOME}/.history`])
+      .read(`${HOME}/.history`);
+    expect(s.judge().get('dataHarvesting.shell-history')).toEqual(['T1552.003']);
+  });
+  it("opened by bash's own history builtin is not", () => {
+    const s = sample();
+    s.fork().exec('/bin/bash', ['bash', './x.sh']).read(`${HOME}/.history`, false);
+    expect(s.judge().has('dataHarvesting.shell-history')).toBe(false);
+  });
+});

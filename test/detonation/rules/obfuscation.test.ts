@@ -111,3 +111,32 @@ describeRules([
     ],
   },
 ]);
+
+describeRules([
+  {
+    id: 'evasion.root-certificate',
+    attack: ['T1553.004'],
+    positive: [
+      ['copies a CA into the RHEL anchors', (s) => s.run(['cp', 'rootCA.crt', '/etc/pki/ca-trust/source/anchors/'])],
+      ['writes a CA for update-ca-certificates', (s) => s.write('/usr/local/share/ca-certificates/evil.crt', false)],
+      ['runs update-ca-trust', (s) => s.run(['update-ca-trust'])],
+    ],
+    benign: [
+      ['reads the system bundle', (s) => s.read('/etc/ssl/certs/ca-certificates.crt')],
+      ['lists trust anchors', (s) => s.run(['trust', 'list'])],
+    ],
+  },
+  {
+    id: 'evasion.set-clock',
+    attack: ['T1070.006'],
+    positive: [
+      ['sets the date to 1971', (s) => s.run(['date', '010100001971'])],
+      ['sets the date with -s', (s) => s.run(['date', '-s', '2001-01-01 00:00'])],
+      ['sets the time with timedatectl', (s) => s.run(['timedatectl', 'set-time', '2001-01-01'])],
+    ],
+    benign: [
+      ['formats the date', (s) => s.run(['date', '+%m%d%H%M%Y'])],
+      ['prints a given date', (s) => s.run(['date', '-d', '20240101', '+%s'])],
+    ],
+  },
+]);
