@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { describeRules, type RuleCases } from './rule-table';
 import { HOME, SAMPLE_PID, sample, type TraceScript } from './trace-script';
 
 /**
@@ -6,8 +7,6 @@ import { HOME, SAMPLE_PID, sample, type TraceScript } from './trace-script';
  * (attempts refused to the sandbox user included), and stays silent on the everyday look-alike:
  * process listers reading /proc, log rotation, builds and installs.
  */
-
-type Case = [string, (s: TraceScript) => TraceScript];
 
 /** `ps` run by the sample: it reads every process's status and cgroup, its own and the sample's. */
 const ps = (s: TraceScript) => {
@@ -21,7 +20,7 @@ const ps = (s: TraceScript) => {
     .as();
 };
 
-const RULES: { id: string; attack: string[]; positive: Case[]; benign: Case[] }[] = [
+const RULES: RuleCases[] = [
   {
     id: 'evasion.debugger-check',
     attack: ['T1622'],
@@ -357,22 +356,7 @@ const RULES: { id: string; attack: string[]; positive: Case[]; benign: Case[] }[
   },
 ];
 
-describe.each(RULES)('$id', ({ id, attack, positive, benign }) => {
-  it.each(positive)(`raises ${attack.join(' ')} when the sample %s`, (_, act) => {
-    expect(
-      act(sample())
-        .judge([`${HOME}/s`], ['/opt/sandtrap'])
-        .get(id),
-    ).toEqual(attack);
-  });
-  it.each(benign)('stays silent when the sample %s', (_, act) => {
-    expect(
-      act(sample())
-        .judge([`${HOME}/s`], ['/opt/sandtrap'])
-        .has(id),
-    ).toBe(false);
-  });
-});
+describeRules(RULES);
 
 describe('benign context for the evasion rules', () => {
   it('raises nothing on ps, pgrep and top listing processes', () => {

@@ -1,14 +1,12 @@
-import { describe, expect, it } from 'vitest';
-import { HOME, sample, type TraceScript } from './trace-script';
+import { describeRules, type RuleCases } from './rule-table';
+import { HOME } from './trace-script';
 
 /**
  * Persistence rules: each raises its own ATT&CK sub-technique on what the sample does (attempts
  * refused to the sandbox user included), and stays silent on the everyday look-alike.
  */
 
-type Case = [string, (s: TraceScript) => TraceScript];
-
-const RULES: { id: string; attack: string[]; positive: Case[]; benign: Case[] }[] = [
+const RULES: RuleCases[] = [
   {
     id: 'persistence.cron',
     attack: ['T1053.003'],
@@ -188,11 +186,4 @@ const RULES: { id: string; attack: string[]; positive: Case[]; benign: Case[] }[
   },
 ];
 
-describe.each(RULES)('$id', ({ id, attack, positive, benign }) => {
-  it.each(positive)(`raises ${attack.join(' ')} when the sample %s`, (_, act) => {
-    expect(act(sample()).judge().get(id)).toEqual(attack);
-  });
-  it.each(benign)('stays silent when the sample %s', (_, act) => {
-    expect(act(sample()).judge().has(id)).toBe(false);
-  });
-});
+describeRules(RULES);

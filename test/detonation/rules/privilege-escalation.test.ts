@@ -1,14 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { HOME, sample, type TraceScript } from './trace-script';
+import { describeRules, type RuleCases } from './rule-table';
+import { HOME, sample } from './trace-script';
 
 /**
  * Privilege-escalation rules: each raises its own ATT&CK sub-technique on what the sample does
  * (attempts refused to the sandbox user included), and stays silent on the everyday look-alike.
  */
 
-type Case = [string, (s: TraceScript) => TraceScript];
-
-const RULES: { id: string; attack: string[]; positive: Case[]; benign: Case[] }[] = [
+const RULES: RuleCases[] = [
   {
     id: 'privilegeEscalation.setuid-bit',
     attack: ['T1548.001'],
@@ -160,14 +159,7 @@ const RULES: { id: string; attack: string[]; positive: Case[]; benign: Case[] }[
   },
 ];
 
-describe.each(RULES)('$id', ({ id, attack, positive, benign }) => {
-  it.each(positive)(`raises ${attack.join(' ')} when the sample %s`, (_, act) => {
-    expect(act(sample()).judge().get(id)).toEqual(attack);
-  });
-  it.each(benign)('stays silent when the sample %s', (_, act) => {
-    expect(act(sample()).judge().has(id)).toBe(false);
-  });
-});
+describeRules(RULES);
 
 describe('severity of sudo use', () => {
   it('keeps sudo itself low (installers probe it, admin scripts run through it); what runs through it is judged', () => {
