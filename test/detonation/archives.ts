@@ -1,16 +1,47 @@
 import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
 
 /**
- * Minimal zip and tar writers for the tests: well-formed archives, and hostile ones (names with
- * `..`, links, lying sizes) that no regular tool would write.
+ * Minimal zip and tar writers for the tests: well-formed archives, encrypted ones (ZipCrypto, which
+ * Node has no writer for), and hostile ones (names with `..`, links, lying sizes) that no regular
+ * tool would write.
  */
 
 export interface ZipEntry {
   name: string;
-  data?: Buffer;
+  data?: Buffer | string;
   /** Unix mode with type bits, e.g. 0o100755 or 0o120777 for a symlink. */
   mode?: number;
   deflate?: boolean;
+  /** Encrypts the member with traditional PKWARE encryption (ZipCrypto). */
+  password?: string;
+}
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+/** ZipCrypto (APPNOTE 6.1): a 12-byte header whose last byte is the CRC's high byte, then the data. */
+function zipCrypto(body: Buffer, password: string, crc: number): Buffer {
+  const keys = [0x12345678, 0x23456789, 0x34567890];
+  const update = (byte: number) => {
+    keys[0] = (CRC_TABLE[(keys[0]! ^ byte) & 0xff]! ^ (keys[0]! >>> 8)) >>> 0;
+    keys[1] = (Math.imul((keys[1]! + (keys[0]! & 0xff)) >>> 0, 134775813) + 1) >>> 0;
+    keys[2] = (CRC_TABLE[(keys[2]! ^ (keys[1]! >>> 24)) & 0xff]! ^ (keys[2]! >>> 8)) >>> 0;
+  };
+  const streamByte = () => {
+    const temp = (keys[2]! | 2) & 0xffff;
+    return (Math.imul(temp, temp ^ 1) >>> 8) & 0xff;
+  };
+  for (const byte of Buffer.from(password, 'utf8')) update(byte);
+  const plain = Buffer.concat([Buffer.alloc(11, 0x5a), Buffer.from([crc >>> 24]), body]);
+  const out = Buffer.alloc(plain.length);
+  for (let i = 0; i < plain.length; i++) {
+    out[i] = plain[i]! ^ streamByte();
+    update(plain[i]!);
+  }
+  return out;
 }
 
 const u16 = (value: number) => {
@@ -30,17 +61,19 @@ export function makeZip(entries: ZipEntry[]): Buffer {
   const centrals: Buffer[] = [];
   let offset = 0;
   for (const entry of entries) {
-    const data = entry.data ?? Buffer.alloc(0);
-    const body = entry.deflate ? deflateRawSync(data) : data;
+    const data = typeof entry.data === 'string' ? Buffer.from(entry.data, 'utf8') : (entry.data ?? Buffer.alloc(0));
+    const crc = crc32(data) >>> 0;
+    const packed = entry.deflate ? deflateRawSync(data) : data;
+    const body = entry.password === undefined ? packed : zipCrypto(packed, entry.password, crc);
     const name = Buffer.from(entry.name, 'utf8');
     // The fields a local header and its central directory entry share, in the same order (from
     // "version needed" to the extra field's length): the central entry adds "version made by" before
     // them and the file's attributes and offset after.
     const shared = Buffer.alloc(26);
     shared.writeUInt16LE(20, 0);
-    shared.writeUInt16LE(0x800, 2); // names in UTF-8
+    shared.writeUInt16LE(0x800 | (entry.password === undefined ? 0 : 1), 2); // UTF-8 names, encrypted
     shared.writeUInt16LE(entry.deflate ? 8 : 0, 4);
-    shared.writeUInt32LE(crc32(data), 10);
+    shared.writeUInt32LE(crc, 10);
     shared.writeUInt32LE(body.length, 14);
     shared.writeUInt32LE(data.length, 18);
     shared.writeUInt16LE(name.length, 22);
