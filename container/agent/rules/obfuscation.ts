@@ -177,16 +177,15 @@ export const obfuscationRules: Rule[] = [
     id: 'evasion.permission-change',
     title: 'Changes the owner, or the mode of files it did not make',
     // Installers set modes and owners too: context, unless it is a system file or a lock (above).
+    // Judged on the call, whose path is resolved however argv spelt it (/proc/self/root, links).
     severity: 'low',
     attack: ['T1222.002'],
-    match: (o, c) => {
-      if (o.type !== 'exec') return false;
-      const name = execName(o) ?? '';
-      if (name === 'chown' || name === 'chgrp') return fileOperands(o).length > 1;
-      if (name !== 'chmod') return false;
-      const targets = fileOperands(o).slice(1);
-      return targets.length > 0 && targets.some((t) => !c.written.has(t) && !c.placed.has(t));
-    },
+    match: (o, c) =>
+      o.type === 'file' &&
+      (o.op === 'chown' || o.op === 'chmod') &&
+      !c.written.has(o.path) &&
+      !c.placed.has(o.path) &&
+      !c.hidden.some((h) => o.path.startsWith(h)),
   }),
   rule({
     key: 'evasion',

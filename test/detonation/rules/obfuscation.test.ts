@@ -102,12 +102,15 @@ describeRules([
     id: 'evasion.permission-change',
     attack: ['T1222.002'],
     positive: [
-      ['changes the owner of a file', (s) => s.run(['chown', 'root:root', '/tmp/atomic'])],
-      ['opens up a file it did not make', (s) => s.run(['chmod', '-R', '777', '/tmp/atomics'])],
+      [
+        'changes the owner of a file',
+        (s) => s.call('fchownat(AT_FDCWD, "/tmp/atomic", 0, 0, 0)', '-1 EPERM (Operation not permitted)'),
+      ],
+      ['opens up a file it did not make', (s) => s.chmod('/tmp/atomics/x', '0777')],
     ],
     benign: [
-      ['makes the script it wrote executable', (s) => s.write('/tmp/w/run.sh').run(['chmod', '+x', '/tmp/w/run.sh'])],
-      ['asks chown for its version', (s) => s.run(['chown', '--version'])],
+      ['makes the script it wrote executable', (s) => s.write('/tmp/w/run.sh').chmod('/tmp/w/run.sh', '0755')],
+      ['asks chown for its version (no call)', (s) => s.run(['chown', '--version'])],
     ],
   },
 ]);
