@@ -44,14 +44,15 @@ function zipCrypto(body: Buffer, password: string, crc: number): Buffer {
   return out;
 }
 
-const u16 = (value: number) => {
+/** Little-endian 16- and 32-bit fields, as zip (and OLE) headers store them. */
+export const u16 = (value: number) => {
   const b = Buffer.alloc(2);
   b.writeUInt16LE(value);
   return b;
 };
-const u32 = (value: number) => {
+export const u32 = (value: number) => {
   const b = Buffer.alloc(4);
-  b.writeUInt32LE(value);
+  b.writeUInt32LE(value >>> 0);
   return b;
 };
 

@@ -13,6 +13,8 @@
  * to 4096 bytes and that padding would show up in the macro source.
  */
 
+import { u16, u32 } from '../detonation/archives';
+
 const SECTOR = 512;
 const MINI_SECTOR = 64;
 const ENDOFCHAIN = 0xfffffffe;
@@ -175,16 +177,6 @@ const record = (id: number, payload: Buffer) => {
   head.writeUInt16LE(id, 0);
   head.writeUInt32LE(payload.length, 2);
   return Buffer.concat([head, payload]);
-};
-const u16 = (value: number) => {
-  const b = Buffer.alloc(2);
-  b.writeUInt16LE(value);
-  return b;
-};
-const u32 = (value: number) => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(value);
-  return b;
 };
 const ascii = (text: string) => Buffer.from(text, 'latin1');
 
