@@ -152,12 +152,17 @@ export const TARGET_TOOLS: ReadonlySet<string> = new Set([
   'rsync',
 ]);
 
+/** A path argument of an exec resolved against the directory it ran in (normalised when that is unknown). */
+export function argumentPath(o: ExecObservation, path: string): string {
+  return posix.isAbsolute(path) || o.cwd === null ? posix.normalize(path) : posix.resolve(o.cwd, path);
+}
+
 /** The absolute paths an exec's command line says it will write (empty for any other program). */
 export function commandTargets(o: ExecObservation): string[] {
   const name = posix.basename(o.path);
   if (!TARGET_TOOLS.has(name)) return [];
   return namedTargets(name, o.argv).map((target) => {
-    const path = posix.isAbsolute(target) || o.cwd === null ? posix.normalize(target) : posix.resolve(o.cwd, target);
+    const path = argumentPath(o, target);
     // `cp x /lib/` names the directory /lib: path rules compare names without the trailing slash.
     return path.length > 1 ? path.replace(/\/+$/, '') : path;
   });

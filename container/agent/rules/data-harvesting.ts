@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import type { Observation } from '../observations';
+import { SHELLS } from './provenance';
 import {
   actorIs,
   commandLine,
@@ -47,8 +48,6 @@ const SECRET_WORDS = /pass(word|wd)?|secret|token|api[_-]?key|credential|private
 /** Shell and tool history files. */
 const HISTORY_FILE =
   /^\.((bash|zsh|sh|ash|mysql|psql|sqlite|python|node_repl|irb|rediscli)_?history|zhistory|histfile|lesshst)$/;
-/** Shells: reading a history file is what their own history builtin does. */
-const SHELLS: ReadonlySet<string> = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'ash', 'busybox']);
 const FILE_FINDERS = new Set(['find', 'locate', 'mlocate', 'plocate', 'fd', 'fdfind']);
 const CONTENT_SEARCHERS = new Set(['grep', 'egrep', 'fgrep', 'rg', 'ag', 'ack', 'git']);
 

@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import type { ExecObservation, Observation } from '../observations';
+import { argumentPath } from './command-targets';
 import { encrypts } from './provenance';
 import { commandLine, execName, provenance, type RuleContext, rule, writes, type Rule } from './rule';
 
@@ -36,11 +37,6 @@ function ddOperand(o: ExecObservation, name: string): string | null {
   return arg === undefined ? null : arg.slice(name.length + 1);
 }
 
-/** A path argument of an exec resolved against its working directory. */
-function resolved(o: ExecObservation, path: string): string {
-  return posix.isAbsolute(path) || o.cwd === null ? posix.normalize(path) : posix.resolve(o.cwd, path);
-}
-
 /** Shared temporary places. */
 const TEMPORARY = /^\/(tmp|var\/tmp|dev\/shm)\//;
 
@@ -56,7 +52,7 @@ function ddOverwritesFile(o: Observation, c: RuleContext): boolean {
   const from = ddOperand(o, 'if');
   const to = ddOperand(o, 'of');
   if (to === null || from === null || !/^\/dev\/(zero|u?random)$/.test(from)) return false;
-  const target = resolved(o, to);
+  const target = argumentPath(o, to);
   if (target.startsWith('/dev/') || LOGS.test(target)) return false;
   // Known to exist (the sample wrote or read it, the agent placed it), or not a name an image would have.
   return c.written.has(target) || c.read.has(target) || c.placed.has(target) || !IMAGE_FILE.test(target);
@@ -138,7 +134,7 @@ export const destructiveRules: Rule[] = [
     match: (o, c) =>
       ddOverwritesFile(o, c) ||
       shredTargets(o).some((t) => {
-        const path = resolved(o as ExecObservation, t);
+        const path = argumentPath(o as ExecObservation, t);
         if (path.startsWith('/dev/') || LOGS.test(path)) return false;
         // shred -u of its own files, or of what lies in a shared temporary place (where tools are
         // dropped), is covering tracks (file deletion), not destroying the victim's data.

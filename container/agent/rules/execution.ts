@@ -1,5 +1,5 @@
 import type { ExecObservation, Observation } from '../observations';
-import { DOWNLOADERS } from './provenance';
+import { DOWNLOADERS, SHELLS } from './provenance';
 import {
   commandLine,
   execName,
@@ -15,7 +15,6 @@ import {
   type Rule,
 } from './rule';
 
-const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'ash', 'busybox']);
 /** `python`, `python3`, `python3.11`. */
 const PYTHON = /^python(\d+(\.\d+)?)?$/;
 /** ptrace requests that attach to another process or change its memory or registers. */

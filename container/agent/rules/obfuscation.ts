@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import type { ExecObservation, Observation } from '../observations';
+import { argumentPath } from './command-targets';
 import { commandLine, execName, type Rule, type RuleContext, rule } from './rule';
 
 /**
@@ -17,14 +18,9 @@ const SYSTEM_PLACES = /^\/(etc|bin|sbin|lib|lib64|lib32|boot|root|usr\/(?!local\
 /** Disk images and swap files: growing them is what they are for, not padding. */
 const IMAGE_FILE = /\.(img|iso|raw|qcow2|vhdx?|vmdk)$|(^|\/)swap/i;
 
-/** A path argument of an exec resolved against its working directory. */
-function resolved(o: ExecObservation, path: string): string {
-  return posix.isAbsolute(path) || o.cwd === null ? posix.normalize(path) : posix.resolve(o.cwd, path);
-}
-
 /** The operands of an exec (arguments that are not options), resolved. */
 function fileOperands(o: ExecObservation): string[] {
-  return o.argv.slice(1).flatMap((a) => (a.startsWith('-') || a.startsWith('+') ? [] : [resolved(o, a)]));
+  return o.argv.slice(1).flatMap((a) => (a.startsWith('-') || a.startsWith('+') ? [] : [argumentPath(o, a)]));
 }
 
 /**
@@ -105,7 +101,7 @@ function runFiles(o: ExecObservation): string[] {
   // `sh -c '...'`, `python -m x`: no script file.
   if (operands.some((a) => /^-[a-zA-Z]*[cme]$/.test(a))) return [o.path];
   const script = operands.find((a) => !a.startsWith('-'));
-  return script === undefined ? [o.path] : [o.path, resolved(o, script)];
+  return script === undefined ? [o.path] : [o.path, argumentPath(o, script)];
 }
 
 /** Obfuscation and masquerading of files, and changes to their permissions. */

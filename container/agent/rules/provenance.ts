@@ -89,7 +89,8 @@ const MAX_PIDS = 4_096;
  * child: either way the open comes moments before the exec.
  */
 const REDIRECT_SECONDS = 1;
-const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'ash', 'busybox']);
+/** Shells (busybox among them, as its `sh` applet). */
+export const SHELLS: ReadonlySet<string> = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'ash', 'busybox']);
 /** Downloader options that name an output file (then stdout is not where the bytes go). */
 const OUTPUT_OPTION = /^(-o|-O|--output(=.*)?|--output-document(=.*)?|-o\S+|-O\S+|--remote-name(-all)?)$/;
 

@@ -1,5 +1,5 @@
-import { posix } from 'node:path';
 import type { ExecObservation } from '../observations';
+import { argumentPath } from './command-targets';
 
 /**
  * The command a wrapper was asked to run: `sudo -u root mdatp ...`, `timeout 4 tcpdump ...`,
@@ -68,10 +68,6 @@ export function wrappedExec(o: ExecObservation): ExecObservation | null {
   if (argv === null) return null;
   const program = argv[0] as string;
   // A bare name is taken as found in /usr/bin: only its name and argv matter to the rules.
-  const path = !program.includes('/')
-    ? `/usr/bin/${program}`
-    : posix.isAbsolute(program) || o.cwd === null
-      ? posix.normalize(program)
-      : posix.resolve(o.cwd, program);
+  const path = program.includes('/') ? argumentPath(o, program) : `/usr/bin/${program}`;
   return { ...o, path, argv, parentExe: o.path };
 }
