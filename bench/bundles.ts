@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { buildDependencyLayer, SHARED_PACKAGES } from '../lib/dependency-layer';
 import { handlerBuildOptions } from '../lib/functions';
-import { FUNCTION_IDS, type FunctionId, handlerEntry, STEPS } from '../lib/steps';
+import { type FunctionId, handlerEntry, NODE_FUNCTION_IDS, type NodeFunctionId, STEPS } from '../lib/steps';
 import type { Benchmark, Metric } from './metric';
 
 const VENDOR_FUNCTIONS = new Set<FunctionId>(['VendorSubmitFn', 'VendorPollFn', 'VendorCollectFn']);
 
 /** Minified size of one handler, bundled as `PipelineFunction` bundles it (ESM, AWS SDK and layer modules external). */
-export async function bundleBytes(id: FunctionId): Promise<number> {
+export async function bundleBytes(id: NodeFunctionId): Promise<number> {
   const result = await build({
     entryPoints: [handlerEntry(id)],
     ...handlerBuildOptions(),
@@ -47,7 +47,7 @@ export const bundleBenchmark: Benchmark = {
   title: 'Lambda bundles (minified, AWS SDK from the runtime)',
   async run() {
     const sizes = new Map<FunctionId, number>();
-    for (const id of FUNCTION_IDS) sizes.set(id, await bundleBytes(id));
+    for (const id of NODE_FUNCTION_IDS) sizes.set(id, await bundleBytes(id));
     const kb = (bytes: number) => Math.round(bytes / 102.4) / 10;
     const metrics: Metric[] = [...sizes].map(([id, bytes]) => ({
       name: `bundle_kb_${STEPS[id].module.replace(/-/g, '_')}`,

@@ -1,6 +1,6 @@
 import { lookupTechnique } from '../lambdas/core/attack/techniques';
 import { BehaviorKeySchema } from '../lambdas/core/contracts/detonation-report';
-import { bytes as reportBytes } from '../lambdas/core/report/html-report';
+import { bytes as reportBytes } from '../lambdas/core/report/html-blocks';
 import { primaryTactic } from '../lambdas/core/report/indicators-by-tactic';
 import type { AnalysisOutcome } from './outcome';
 import { escapeTerminal, jsonForTerminal } from './terminal-escape';
@@ -73,8 +73,21 @@ export function formatOutcomes(outcomes: AnalysisOutcome[]): string {
           `  ${escapeTerminal(key).padEnd(19)} ${escapeTerminal(i.severity).padEnd(8)} ${escapeTerminal(i.title)}${i.attack.length ? ` [${escapeTerminal(i.attack.join(', '))}${tacticLabel(key, i.attack)}]` : ''}`,
       ),
     );
+    const threats = d.threats.map(
+      (t) =>
+        `  ${escapeTerminal(t.name)} (${escapeTerminal(t.engine)}${t.family ? `, ${escapeTerminal(t.family)}` : ''})`,
+    );
+    const findings = (d.static?.findings ?? []).map(
+      (f) =>
+        `  ${escapeTerminal(f.category).padEnd(19)} ${escapeTerminal(f.severity).padEnd(8)} ${escapeTerminal(f.title)}${f.attack.length ? ` [${escapeTerminal(f.attack.join(', '))}${tacticLabel(f.category, f.attack)}]` : ''}${f.path ? `  in ${escapeTerminal(f.path)}` : ''}`,
+    );
+    const basis =
+      d.reason === 'empty' ? ' (empty object)' : d.reason === 'static-only' ? ' (static evidence only)' : '';
     details.push(
-      `${escapeTerminal(outcome.file)}:\n${engines.join('\n')}${indicators.length ? `\n behaviour:\n${indicators.join('\n')}` : ''}`,
+      `${escapeTerminal(outcome.file)}${basis}:\n${engines.join('\n')}` +
+        (threats.length ? `\n threats:\n${threats.join('\n')}` : '') +
+        (findings.length ? `\n static findings:\n${findings.join('\n')}` : '') +
+        (indicators.length ? `\n behaviour:\n${indicators.join('\n')}` : ''),
     );
   }
   return `${table(rows)}\n\n${details.join('\n')}\n`;

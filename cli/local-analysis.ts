@@ -12,6 +12,7 @@ import {
   type VerdictDocument,
 } from '../lambdas/core/contracts/pipeline';
 import { behaviorOf } from '../lambdas/core/engines/detonation/detonation-runs';
+import { staticSummaryOf } from '../lambdas/core/engines/static/static-reports';
 import type { LocalPipeline } from '../local/runtime';
 import type { AnalysisOutcome } from './outcome';
 import { escapeTerminal } from './terminal-escape';
@@ -107,7 +108,10 @@ export async function verdictDocument(
   const deps = pipeline.deps('FinalizeFn');
   const record = await deps.store.getVerdict(detail.sha256);
   if (!record) throw new Error(`no stored verdict for ${detail.sha256}`);
-  const behavior = await behaviorOf(deps, record.engineResults);
+  const [behavior, staticSummary] = await Promise.all([
+    behaviorOf(deps, record.engineResults),
+    staticSummaryOf(deps, record.engineResults),
+  ]);
   return VerdictDocumentSchema.parse({
     ...detail,
     sha1: record.sha1,
@@ -115,6 +119,7 @@ export async function verdictDocument(
     mimeType: record.mimeType,
     engineResults: record.engineResults,
     ...(behavior ? { behavior } : {}),
+    ...(staticSummary ? { static: staticSummary } : {}),
   });
 }
 

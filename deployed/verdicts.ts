@@ -1,7 +1,8 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import * as z from 'zod';
 import { reportKeys } from '../lambdas/core/contracts/report-keys';
-import { engineSummaryOf, VerdictDocumentSchema, type VerdictDocument } from '../lambdas/core/contracts/pipeline';
+import { VerdictDocumentSchema, type VerdictDocument } from '../lambdas/core/contracts/pipeline';
+import { verdictDetailOf } from '../lambdas/core/verdict/verdict-detail';
 import { VerdictStore, type VerdictRecord } from '../lambdas/core/store/verdict-store';
 import type { DeployedClients } from './clients';
 import { awsCall, DeployedStackError, UnknownSampleError } from './errors';
@@ -40,19 +41,9 @@ export async function readVerdictRecord(
  * analysis itself.
  */
 export function documentFromRecord(record: VerdictRecord): VerdictDocument {
+  const object = record.object ?? { bucket: '', key: '', versionId: null };
   return VerdictDocumentSchema.parse({
-    sha256: record.sha256,
-    bucket: record.object?.bucket ?? '',
-    key: record.object?.key ?? '',
-    versionId: record.object?.versionId ?? null,
-    size: record.size,
-    fileType: record.fileType,
-    verdict: record.verdict,
-    score: record.score ?? null,
-    engines: record.engineResults.map(engineSummaryOf),
-    cached: false,
-    analyzedAt: new Date(record.analyzedAt).toISOString(),
-    durationMs: Math.max(0, Math.round(record.durationMs)),
+    ...verdictDetailOf(record, object, false, record.durationMs),
     sha1: record.sha1,
     md5: record.md5,
     mimeType: record.mimeType,

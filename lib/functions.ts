@@ -5,7 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { BuildOptions } from 'esbuild';
 import { DependencyLayer, ESM_REQUIRE_BANNER, SHARED_PACKAGES } from './dependency-layer';
-import { handlerEntry, type FunctionId } from './steps';
+import { handlerEntry, type NodeFunctionId } from './steps';
 
 export { ESM_REQUIRE_BANNER } from './dependency-layer';
 
@@ -58,7 +58,7 @@ export interface PipelineFunctionProps {
 export class PipelineFunction extends Construct {
   readonly function: NodejsFunction;
 
-  constructor(scope: Construct, id: FunctionId, props: PipelineFunctionProps) {
+  constructor(scope: Construct, id: NodeFunctionId, props: PipelineFunctionProps) {
     super(scope, id);
     const bundleAwsSdk = props.bundleAwsSdk ?? false;
     const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH });

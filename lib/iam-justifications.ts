@@ -16,6 +16,11 @@ export const WILDCARD_JUSTIFICATIONS: { pattern: RegExp; reason: string }[] = [
     pattern: /BucketsReportsBucket[0-9A-F]+.*\/reports\/\*/,
     reason: 'Reports are written and read under reports/<sha256>/, keys not known in advance.',
   },
+  {
+    pattern: /BucketsReportsBucket[0-9A-F]+.*\/rules\/\*|:s3:::[a-z0-9.-]+\/([A-Za-z0-9._-]+\/)*\*/,
+    reason:
+      "User YARA rule packs are read under their configured prefix (rules/ by default); pack and file names are the user's.",
+  },
   { pattern: /Quarantine[A-Za-z0-9]*Bucket[0-9A-F]+.*\/\*/, reason: 'Quarantined objects keep their original keys.' },
   {
     pattern: /Workflow[A-Za-z]+Fn[A-Za-z0-9]+.*:\*/,

@@ -47,13 +47,23 @@ export function applyNagSuppressions(stack: Stack): void {
       appliesTo: [{ regex: '/^Resource::arn:.*DetonationTaskDefinition[0-9A-F]+.*:\\*$/g' }],
     },
     {
+      id: 'AwsSolutions-IAM5',
+      reason:
+        "The static engine reads the user YARA rule packs under their configured prefix (rules/ by default): the packs and their files are the user's to name, and a new pack must apply without a redeploy.",
+      appliesTo: [
+        { regex: '/^Resource::<BucketsReportsBucket[0-9A-F]+\\.Arn>\\/([A-Za-z0-9._-]+\\/)*\\*$/g' },
+        { regex: '/^Resource::arn:<AWS::Partition>:s3:::[a-z0-9.-]+\\/([A-Za-z0-9._-]+\\/)*\\*$/g' },
+      ],
+    },
+    {
       id: 'AwsSolutions-SMG4',
       reason:
         'Vendor API keys are issued by the vendors; they cannot be rotated by a Lambda, so they are rotated by hand.',
     },
     {
       id: 'AwsSolutions-L1',
-      reason: 'Functions are pinned to Node.js 22, the runtime the code and its bundles are built and tested for.',
+      reason:
+        'Functions are pinned to Node.js 22 and (the static engine) Python 3.12, the runtimes the code and its bundles are built and tested for: the static bundle holds wheels built for that Python.',
     },
   ]);
 }

@@ -22,7 +22,11 @@ export type GrantTarget =
   /** Each enabled vendor's credential secret. */
   | 'vendorSecrets'
   /** The analysis state machine. */
-  | 'stateMachine';
+  | 'stateMachine'
+  /** The user rule packs' bucket, listing limited to their prefix. */
+  | 'rulePackBucket'
+  /** The user rule packs' objects (under their prefix). */
+  | 'rulePackObjects';
 
 /** Actions a step may perform on one target. */
 export interface StepGrant {
@@ -34,8 +38,13 @@ export interface StepGrant {
 
 /** What the manifest says of one step. */
 export interface StepManifest {
-  /** Module under lambdas/handlers/ exporting `handler` (and the factory the local runtime calls). */
+  /**
+   * Node steps: the module under lambdas/handlers/ exporting `handler` (and the factory the local
+   * runtime calls). Python steps: the handler as Lambda names it (`package.module.function`).
+   */
   module: string;
+  /** The Lambda runtime family. @default 'node' */
+  runtime?: 'node' | 'python';
   /** The state that invokes it; null for a function the schedule runs beside the state machine. */
   state: string | null;
   memoryMb: number;
@@ -91,6 +100,22 @@ export const STEPS = {
     memoryMb: 1024,
     timeoutSeconds: 300,
     grants: [{ on: 'reportObjects', actions: ['s3:PutObject', 's3:AbortMultipartUpload'] }, RATE_LIMIT, VENDOR_SECRET],
+  },
+  StaticFn: {
+    module: 'sandtrap_static.lambda_function.handler',
+    runtime: 'python',
+    state: 'StaticAnalysis',
+    // Reads the object whole (up to static.maxFileBytes) and unpacks members within a 64 MiB budget;
+    // 1769 MB is one full vCPU for the parsers and YARA-X.
+    memoryMb: 1769,
+    // The engine's own budget is 10 s of analysis plus a hard stop; reading a large object adds to it.
+    timeoutSeconds: 120,
+    grants: [
+      { on: 'ingestObjects', actions: READ_OBJECT },
+      { on: 'reportObjects', actions: ['s3:PutObject'] },
+      { on: 'rulePackBucket', actions: ['s3:ListBucket'] },
+      { on: 'rulePackObjects', actions: ['s3:GetObject'] },
+    ],
   },
   PrepareDetonationFn: {
     module: 'prepare-detonation',
@@ -170,7 +195,20 @@ export type WorkflowFunctionId = Exclude<FunctionId, 'SweepFn'>;
 /** Every function id, in manifest order. */
 export const FUNCTION_IDS = Object.keys(STEPS) as FunctionId[];
 
-/** Absolute path of a function's handler module. */
-export function handlerEntry(id: FunctionId): string {
+/** The functions that run on Node.js (bundled by esbuild); the others are Python. */
+export type NodeFunctionId = {
+  [K in FunctionId]: (typeof STEPS)[K] extends { runtime: 'python' } ? never : K;
+}[FunctionId];
+
+/** Whether a step runs on Node.js. */
+export function isNodeStep(id: FunctionId): id is NodeFunctionId {
+  return (STEPS[id] as StepManifest).runtime !== 'python';
+}
+
+/** The Node.js function ids, in manifest order (the bundle benchmark and tests walk them). */
+export const NODE_FUNCTION_IDS = FUNCTION_IDS.filter(isNodeStep);
+
+/** Absolute path of a Node function's handler module. */
+export function handlerEntry(id: NodeFunctionId): string {
   return fileURLToPath(new URL(`../lambdas/handlers/${STEPS[id].module}.ts`, import.meta.url));
 }

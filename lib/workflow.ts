@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Aws, Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -18,14 +18,18 @@ import {
   DETAIL_TYPE_FAILED,
   DETAIL_TYPE_VERDICT,
   DETAIL_TYPE_VERDICT_CHANGED,
+  DETONATION_ENGINE,
   EVENT_SOURCE,
+  STATIC_ENGINE,
   type VendorId,
 } from '../lambdas/core/contracts/pipeline';
 import { RATE_LIMITED_ERROR, RETRYABLE_VENDOR_ERRORS } from '../lambdas/core/connector/errors';
 import { DUPLICATE_EVENT_ERROR } from '../lambdas/core/contracts/analysis-errors';
 import { TRANSIENT_AWS_ERRORS } from '../lambdas/core/runtime/clients';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { PipelineFunction } from './functions';
-import { type GrantTarget, type StepGrant, STEPS, type WorkflowFunctionId } from './steps';
+import { StaticEngineFunction } from './static-engine';
+import { type GrantTarget, type NodeFunctionId, type StepGrant, STEPS, type WorkflowFunctionId } from './steps';
 import { DETONATION_ENV, type DetonationCluster } from './detonation';
 import { parseAgentConfig } from '../lambdas/core/contracts/agent-config';
 import { detonationTaskTimeoutSeconds } from '../lambdas/core/engines/detonation/detonation-runs';
@@ -81,6 +85,7 @@ export const STATES = {
   engineEnded: 'VendorEngineEnded',
   engineFailed: 'EngineFailed',
   engineKind: 'EngineKind',
+  staticAnalysis: STEPS.StaticFn.state,
   prepareDetonation: STEPS.PrepareDetonationFn.state,
   runDetonation: 'RunDetonation',
   collectDetonation: STEPS.CollectDetonationFn.state,
@@ -103,7 +108,7 @@ export const STATES = {
  */
 export class AnalysisWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
-  readonly functions: Record<WorkflowFunctionId, PipelineFunction>;
+  readonly functions: Record<WorkflowFunctionId, { readonly function: lambda.Function }>;
   /** The environment every function of the workflow reads its configuration from (table, buckets, settings). */
   readonly environment: Record<string, string>;
   /** One secret per enabled vendor whose credential is not given another way; set its value after deploying. */
@@ -127,7 +132,7 @@ export class AnalysisWorkflow extends Construct {
       ...(props.faultInjection ? { [FAULT_INJECTION_ENV]: JSON.stringify(props.faultInjection) } : {}),
     };
     this.environment = environment;
-    const make = (fnId: WorkflowFunctionId) =>
+    const make = (fnId: Exclude<WorkflowFunctionId, 'StaticFn'> & NodeFunctionId) =>
       new PipelineFunction(this, fnId, {
         environment,
         timeout: Duration.seconds(STEPS[fnId].timeoutSeconds),
@@ -137,6 +142,7 @@ export class AnalysisWorkflow extends Construct {
     this.functions = {
       TriageFn: make('TriageFn'),
       CheckPeerFn: make('CheckPeerFn'),
+      StaticFn: new StaticEngineFunction(this, 'StaticFn', { environment }),
       VendorSubmitFn: make('VendorSubmitFn'),
       VendorPollFn: make('VendorPollFn'),
       VendorCollectFn: make('VendorCollectFn'),
@@ -178,6 +184,10 @@ export class AnalysisWorkflow extends Construct {
   /** Least privilege: each function gets exactly the actions its manifest entry lists. */
   private grant(props: AnalysisWorkflowProps, vendors: VendorConfig[]): void {
     const secrets = vendors.flatMap((v) => (v.secret && 'arn' in v.secret ? [v.secret.arn] : []));
+    const { rulePacks } = props.settings.static;
+    const rulePackBucketArn = rulePacks.bucket
+      ? `arn:${Aws.PARTITION}:s3:::${rulePacks.bucket}`
+      : props.reportsBucket.bucketArn;
     const resources: Record<GrantTarget, string[]> = {
       ingestObjects: [props.ingestBucket.arnForObjects('*')],
       ingestBucket: [props.ingestBucket.bucketArn],
@@ -187,15 +197,27 @@ export class AnalysisWorkflow extends Construct {
       vendorSecrets: secrets,
       // The state machine starts no execution of itself; only the sweep beside it does.
       stateMachine: [],
+      rulePackBucket: [rulePackBucketArn],
+      rulePackObjects: [`${rulePackBucketArn}/${rulePacks.prefix}*`],
     };
-    for (const [id, fn] of Object.entries(this.functions) as [WorkflowFunctionId, PipelineFunction][])
+    // Listing is limited to the packs' prefix, so the engine cannot enumerate the rest of the bucket.
+    const conditions: Partial<Record<GrantTarget, Record<string, unknown>>> = {
+      rulePackBucket: { StringLike: { 's3:prefix': [`${rulePacks.prefix}*`] } },
+    };
+    for (const [id, fn] of Object.entries(this.functions) as [WorkflowFunctionId, { function: lambda.Function }][])
       for (const grant of STEPS[id].grants as readonly StepGrant[]) {
         if (grant.onlyWithQuarantine && !props.quarantineBucket) continue;
         // One statement per secret, as each vendor's key is a resource of its own.
         const each = grant.on === 'vendorSecrets' ? resources.vendorSecrets.map((arn) => [arn]) : [resources[grant.on]];
         for (const list of each)
           if (list.length > 0)
-            fn.function.addToRolePolicy(new iam.PolicyStatement({ actions: [...grant.actions], resources: list }));
+            fn.function.addToRolePolicy(
+              new iam.PolicyStatement({
+                actions: [...grant.actions],
+                resources: list,
+                conditions: conditions[grant.on],
+              }),
+            );
       }
   }
 
@@ -223,14 +245,45 @@ export class AnalysisWorkflow extends Construct {
     return task;
   }
 
-  /** The first state of an engine: our detonation, or a vendor's submit. */
+  /** The first state of an engine: the static engine, our detonation, or a vendor's submit. */
   private engineKind(
     props: AnalysisWorkflowProps,
     vendorStart: sfn.IChainable,
     engineFailed: sfn.IChainable,
     onError: sfn.CatchProps,
   ): sfn.IChainable {
-    const cluster = props.detonation as DetonationCluster;
+    const timeoutOf = (fnId: WorkflowFunctionId) => this.functions[fnId].function.timeout ?? Duration.minutes(1);
+    // The static engine's result is the iteration's output: one task, no polling.
+    const staticAnalysis = this.invoke(STATES.staticAnalysis, 'StaticFn', {
+      payload: sfn.TaskInput.fromObject({ 'engine.$': '$.engine', 'sample.$': '$.sample' }),
+      timeout: timeoutOf('StaticFn'),
+    });
+    staticAnalysis.addRetry({
+      errors: [...TRANSIENT_AWS_ERRORS],
+      interval: Duration.seconds(2),
+      maxAttempts: 3,
+      backoffRate: 2,
+    });
+    staticAnalysis.addCatch(engineFailed, onError);
+    const choice = new sfn.Choice(this, STATES.engineKind, { stateName: STATES.engineKind }).when(
+      sfn.Condition.stringEquals('$.engine', STATIC_ENGINE),
+      staticAnalysis,
+    );
+    if (props.detonation)
+      choice.when(
+        sfn.Condition.stringEquals('$.engine', DETONATION_ENGINE),
+        this.detonationEngine(props, props.detonation, engineFailed, onError),
+      );
+    return choice.otherwise(vendorStart);
+  }
+
+  /** Our detonation: prepare (presigned URLs) → run the Fargate task → collect its report. */
+  private detonationEngine(
+    props: AnalysisWorkflowProps,
+    cluster: DetonationCluster,
+    engineFailed: sfn.IChainable,
+    onError: sfn.CatchProps,
+  ): sfn.IChainable {
     const timeoutOf = (fnId: WorkflowFunctionId) => this.functions[fnId].function.timeout ?? Duration.minutes(1);
     const prepare = this.invoke(STATES.prepareDetonation, 'PrepareDetonationFn', {
       payload: sfn.TaskInput.fromObject({ 'sample.$': '$.sample' }),
@@ -275,9 +328,7 @@ export class AnalysisWorkflow extends Construct {
     });
     for (const task of [prepare, run, collect]) task.addCatch(engineFailed, onError);
     prepare.next(run).next(collect);
-    return new sfn.Choice(this, STATES.engineKind, { stateName: STATES.engineKind })
-      .when(sfn.Condition.stringEquals('$.engine', 'detonation'), prepare)
-      .otherwise(vendorStart);
+    return prepare;
   }
 
   private definition(props: AnalysisWorkflowProps): sfn.IChainable {
@@ -411,7 +462,7 @@ export class AnalysisWorkflow extends Construct {
       resultSelector: { cached: false, 'results.$': '$' },
       resultPath: '$.outcome',
     });
-    engines.itemProcessor(props.detonation ? this.engineKind(props, submit, engineFailed, onError) : submit);
+    engines.itemProcessor(this.engineKind(props, submit, engineFailed, onError));
     engines.addCatch(failurePath, onError);
 
     // Verdict.

@@ -11,14 +11,53 @@ import { createVendorCollectHandler } from '../lambdas/handlers/vendor-collect';
 import { createVendorPollHandler } from '../lambdas/handlers/vendor-poll';
 import { createVendorSubmitHandler } from '../lambdas/handlers/vendor-submit';
 import type { FunctionId } from '../lib/steps';
+import { fileURLToPath } from 'node:url';
+import { LOCAL_CREDENTIALS } from './services';
+import { ensureStaticVenv, StaticWorkerPool } from './static-worker';
+import { LOCAL_ENV } from './template';
 
 /** A handler as the local runtime calls it: JSON in, JSON out. */
 export type LocalHandler = (input: unknown) => Promise<unknown>;
 
-/** What a function has locally besides its dependencies: its synthesized environment, and the local engine to start executions on. */
+/**
+ * What a function has locally besides its dependencies: its synthesized environment, the local
+ * engine to start executions on, the local S3 endpoint, and a hook to release what it holds when the
+ * pipeline stops.
+ */
 export interface LocalFunctionContext {
   environment: Record<string, string>;
   executions: ExecutionStarter;
+  s3Endpoint: string;
+  onStop(release: () => Promise<void>): void;
+}
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * The static engine is Python: its very Lambda handler runs in warm worker processes, reading the
+ * sample from and writing its report to the local S3 with the local credentials only.
+ */
+function createStaticHandler(_deps: HandlerDeps, context: LocalFunctionContext): LocalHandler {
+  let pool: StaticWorkerPool | undefined;
+  return async (input) => {
+    if (!pool) {
+      // A fresh clone has no venv yet: make it once, on the first static analysis.
+      ensureStaticVenv(ROOT);
+      const created = new StaticWorkerPool({
+        root: ROOT,
+        env: {
+          ...context.environment,
+          AWS_ENDPOINT_URL_S3: context.s3Endpoint,
+          AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+          AWS_REGION: LOCAL_ENV.region,
+        },
+      });
+      context.onStop(() => created.close());
+      pool = created;
+    }
+    return pool.invoke(input);
+  };
 }
 
 /** The same handler factories the Lambda entry points wrap, by function id (the compiler checks every id is here). */
@@ -26,6 +65,7 @@ export const HANDLER_FACTORIES: Record<FunctionId, (deps: HandlerDeps, context: 
   {
     TriageFn: createTriageHandler,
     CheckPeerFn: createCheckPeerHandler,
+    StaticFn: createStaticHandler,
     VendorSubmitFn: createVendorSubmitHandler,
     VendorPollFn: createVendorPollHandler,
     VendorCollectFn: createVendorCollectHandler,

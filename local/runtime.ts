@@ -131,6 +131,8 @@ export class LocalPipeline implements ExecutionStarter {
   /** Executions started by name (as StartExecution does), until they end and after. */
   private readonly named = new Map<string, Promise<ExecutionReport>>();
   private detonatorSelection?: DetonatorSelection;
+  /** What handlers hold beyond the clients (the static engine's Python workers), released at stop. */
+  private readonly releases: (() => Promise<void>)[] = [];
 
   private constructor(
     readonly plan: LocalPlan,
@@ -156,7 +158,12 @@ export class LocalPipeline implements ExecutionStarter {
         connectors: createConnector,
       });
       this.depsByFunction.set(id, deps);
-      const factory = HANDLER_FACTORIES[id](deps, { environment: fn.environment, executions: this });
+      const factory = HANDLER_FACTORIES[id](deps, {
+        environment: fn.environment,
+        executions: this,
+        s3Endpoint: services.s3Endpoint,
+        onStop: (release) => this.releases.push(release),
+      });
       const beforeInvoke = options.beforeInvoke;
       const core: LocalHandler = beforeInvoke
         ? async (input) => {
@@ -437,6 +444,7 @@ export class LocalPipeline implements ExecutionStarter {
 
   /** Stops the services and closes every client and connection pool. */
   async stop(): Promise<void> {
+    await Promise.all(this.releases.splice(0).map((release) => release()));
     destroyClients(this.clients);
     await closeHttpPools();
     await this.services.stop();

@@ -5,8 +5,11 @@ import {
   DETAIL_TYPE_VERDICT,
   SampleAnalysisFailedDetailSchema,
   SampleVerdictDetailSchema,
+  TAG_SCORE,
+  TAG_VERDICT,
   uploadIdOf,
 } from '../lambdas/core/contracts/pipeline';
+import { getObjectTags } from '../lambdas/core/store/objects';
 import { objectRecordKey } from '../lambdas/core/store/verdict-store';
 import { STATES } from '../lib/workflow';
 import { LocalPipeline } from '../local/runtime';
@@ -22,29 +25,35 @@ describe('bad input never leaves a stuck or silent execution', () => {
   const lastFailure = () => SampleAnalysisFailedDetailSchema.parse(pipeline.events(DETAIL_TYPE_FAILED).at(-1)?.detail);
   const lastVerdict = () => SampleVerdictDetailSchema.parse(pipeline.events(DETAIL_TYPE_VERDICT).at(-1)?.detail);
 
-  it('reports a 0-byte object as a failed analysis with reason EmptyObject', async () => {
+  it('judges a 0-byte object benign with reason empty: a verdict, no failure event, tagged', async () => {
+    const failuresBefore = pipeline.events(DETAIL_TYPE_FAILED).length;
     const event = await pipeline.upload({ key: 'empty.bin', body: '' });
     const run = await pipeline.run(event);
-    expect(run.status).toBe('FAILED');
-    expect(run.error).toBe('EmptyObject');
-    expect(run.transitions.map((t) => t.name)).toEqual([
-      STATES.triage,
-      STATES.recordFailure,
-      STATES.failureOwned,
-      STATES.publishFailure,
-      STATES.failed,
-    ]);
-    expect(lastFailure()).toMatchObject({
-      reason: 'EmptyObject',
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.transitions.map((t) => t.name)).toContain(STATES.staticAnalysis);
+    expect(run.transitions.map((t) => t.name)).not.toContain(STATES.recordFailure);
+    expect(pipeline.events(DETAIL_TYPE_FAILED)).toHaveLength(failuresBefore);
+    expect(lastVerdict()).toMatchObject({
       key: 'empty.bin',
-      bucket: pipeline.plan.buckets.ingest,
+      verdict: 'benign',
+      score: 0,
+      reason: 'empty',
+      fileType: 'empty',
+      threats: [],
+      engines: [expect.objectContaining({ engine: 'static', status: 'completed', verdict: 'benign', score: 0 })],
     });
+    const tags = await getObjectTags(pipeline.clients.s3, {
+      bucket: pipeline.plan.buckets.ingest,
+      key: 'empty.bin',
+      versionId: null,
+    });
+    expect(tags).toMatchObject({ [TAG_VERDICT]: 'benign', [TAG_SCORE]: '0' });
     const { pk, sk } = objectRecordKey({
       bucket: pipeline.plan.buckets.ingest,
       key: 'empty.bin',
       uploadId: uploadIdOf(event.detail.object),
     });
-    expect(await getItem(pipeline, pk, sk)).toMatchObject({ status: 'failed', reason: 'EmptyObject' });
+    expect(await getItem(pipeline, pk, sk)).toMatchObject({ status: 'verdict', verdict: 'benign' });
   });
 
   it('reports an object deleted before triage as ObjectNotFound', async () => {
@@ -63,7 +72,8 @@ describe('bad input never leaves a stuck or silent execution', () => {
   ])('analyses keys with %s, given as is', async (_, key) => {
     const run = await pipeline.run(await pipeline.upload({ key, body: `content of ${key}` }));
     expect(run.status).toBe('SUCCEEDED');
-    expect(lastVerdict()).toMatchObject({ key, verdict: 'unknown' });
+    // Plain text no other engine takes: the static engine's verdict, which says so.
+    expect(lastVerdict()).toMatchObject({ key, verdict: 'benign', reason: 'static-only' });
   });
 
   it('analyses a key that arrives URL-encoded, as S3 notifications encode it', async () => {

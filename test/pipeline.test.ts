@@ -47,7 +47,9 @@ describe('local pipeline with CAPEv2', () => {
       key: 'mail/invoice.js',
       fileType: 'script-js',
     });
+    // The static engine judged it first (a marker comment and console.log: nothing to flag), CAPE too.
     expect(detail.engines).toEqual([
+      expect.objectContaining({ engine: 'static', status: 'completed', verdict: 'benign' }),
       {
         engine: 'cape',
         status: 'completed',
@@ -60,7 +62,10 @@ describe('local pipeline with CAPEv2', () => {
     // The verdict is in DynamoDB, with the native score kept.
     const item = await getItem(h.pipeline, `SAMPLE#${detail.sha256}`, 'VERDICT');
     expect(item).toMatchObject({ verdict: 'malicious', score: 92, sha256: detail.sha256 });
-    expect((item?.engineResults as { native: unknown }[] | undefined)?.[0]?.native).toEqual({
+    const cape = (item?.engineResults as { engine: string; native: unknown }[] | undefined)?.find(
+      (r) => r.engine === 'cape',
+    );
+    expect(cape?.native).toEqual({
       value: 9.2,
       scale: 'malscore 0-10',
     });
@@ -71,7 +76,10 @@ describe('local pipeline with CAPEv2', () => {
     const tags = await getObjectTags(deps.clients.s3, { bucket: detail.bucket, key: detail.key });
     expect(tags).toMatchObject({ [TAG_VERDICT]: 'malicious', [TAG_SCORE]: '92' });
     const stored = await deps.clients.s3.send(
-      new GetObjectCommand({ Bucket: deps.config.reportsBucket, Key: detail.engines[0]?.reportKey ?? '' }),
+      new GetObjectCommand({
+        Bucket: deps.config.reportsBucket,
+        Key: detail.engines.find((e) => e.engine === 'cape')?.reportKey ?? '',
+      }),
     );
     const native = JSON.parse(gunzipSync(Buffer.from(await stored.Body!.transformToByteArray())).toString('utf8'));
     expect(native.malscore).toBe(9.2);
@@ -79,7 +87,7 @@ describe('local pipeline with CAPEv2', () => {
       new GetObjectCommand({ Bucket: deps.config.reportsBucket, Key: `reports/${detail.sha256}/verdict.json` }),
     );
     const document = VerdictDocumentSchema.parse(JSON.parse(await verdictJson.Body!.transformToString()));
-    expect(document.engineResults[0]?.native?.value).toBe(9.2);
+    expect(document.engineResults.find((r) => r.engine === 'cape')?.native?.value).toBe(9.2);
   });
 
   it('publishes a cached verdict for the same content without calling CAPE again', async () => {

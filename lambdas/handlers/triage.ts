@@ -4,7 +4,6 @@ import { lambdaHandler } from '../core/runtime/lambda';
 import type { HandlerDeps } from '../core/runtime/deps';
 import {
   DuplicateEventError,
-  EmptyObjectError,
   InvalidEventError,
   ObjectNotFoundError,
   ObjectTooLargeError,
@@ -78,14 +77,12 @@ export function createTriageHandler(deps: HandlerDeps) {
         uploadId,
         claim === 'done' ? 'already analysed' : 'being analysed',
       );
-    if (head.size === 0) throw new EmptyObjectError(ref.bucket, ref.key);
     if (head.size > deps.config.maxObjectBytes)
       throw new ObjectTooLargeError(ref.bucket, ref.key, head.size, deps.config.maxObjectBytes);
 
     const body = await openObject(deps.clients.s3, ref);
     if (!body) throw new ObjectNotFoundError(ref.bucket, ref.key);
     const digest = await digestStream(body);
-    if (digest.size === 0) throw new EmptyObjectError(ref.bucket, ref.key);
     const fileType = detectFileType(digest.head, ref.key);
     const sample: Sample = {
       bucket: ref.bucket,

@@ -5,7 +5,8 @@ rule eicar_test_file
 {
     meta:
         description = "EICAR anti-virus test file"
-        severity = "high"
+        // Critical: it scores 90 (malicious) alone, as every scanner reports it as a detection.
+        severity = "critical"
         category = "test-file"
         threat = "EICAR-Test-File"
         confidence = "high"

@@ -11,19 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, NoReturn
 
-from .analyze import analyze
-from .budget import MAX_SECONDS, HardTimeout
-
-# The soft deadline is checked between steps; this hard stop interrupts a single library call
-# that runs away (a few seconds of grace so the soft check normally wins).
-HARD_TIMEOUT_GRACE = 5.0
+from .guard import guarded_analyze, stdout_to_stderr, write_all
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,40 +48,6 @@ def _parser() -> _Parser:
     return parser
 
 
-@contextmanager
-def _stdout_to_stderr() -> Iterator[int]:
-    """Points fd 1 (and sys.stdout) at stderr; yields a duplicate of the real stdout for the JSON."""
-    sys.stdout.flush()
-    real_stdout = os.dup(1)
-    os.dup2(2, 1)
-    saved, sys.stdout = sys.stdout, sys.stderr
-    try:
-        yield real_stdout
-    finally:
-        sys.stdout = saved
-        os.dup2(real_stdout, 1)
-        os.close(real_stdout)
-
-
-def _on_alarm(_signum: int, _frame: Any) -> None:
-    raise HardTimeout()
-
-
-@contextmanager
-def _hard_timeout(seconds: float) -> Iterator[None]:
-    """SIGALRM backstop for the time budget (only possible in the main thread, as here)."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
-        yield
-        return
-    previous = signal.signal(signal.SIGALRM, _on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -100,19 +57,14 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"cannot read {args.path}: {error.strerror or error}\n")
         return 2
     name = args.name if args.name is not None else os.path.basename(args.path)
-    with _stdout_to_stderr() as stdout_fd:
+    with stdout_to_stderr() as stdout_fd:
         try:
-            with _hard_timeout(MAX_SECONDS + HARD_TIMEOUT_GRACE):
-                result = analyze(data, name, tuple(args.rules_dir))
+            result = guarded_analyze(data, name, args.rules_dir)
             code = 0
         except Exception as error:  # noqa: BLE001 - the caller still gets one JSON object
             result = {"schema": 1, "errors": [f"engine failure: {type(error).__name__}: {error}"]}
             code = 1
-        payload = (json.dumps(result, ensure_ascii=True, separators=(",", ":")) + "\n").encode()
-        view = memoryview(payload)
-        while view:
-            written = os.write(stdout_fd, view)
-            view = view[written:]
+        write_all(stdout_fd, (json.dumps(result, ensure_ascii=True, separators=(",", ":")) + "\n").encode())
     return code
 
 

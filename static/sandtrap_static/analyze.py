@@ -21,6 +21,8 @@ from .report import Report, finding
 SCHEMA = 1
 ARCHIVE_TYPES = frozenset({"zip", "jar", "apk", "tar", "gzip", "bzip2", "xz"})
 UNSUPPORTED_ARCHIVES = frozenset({"7z", "rar"})
+# Text that nothing runs as it is; HTML stays out (a browser runs its scripts), as do scripts.
+INERT_TYPES = frozenset({"text", "json", "xml"})
 
 
 class _Analysis:
@@ -64,6 +66,8 @@ class _Analysis:
         if file_type == "empty":
             return
         report, budget = self.report, self.budget
+        if file_type in INERT_TYPES:
+            report.inert(path)
 
         self.step("yara", path, lambda: yara_rules.scan(self.packs, data, path, report, budget))
         if file_type == "pe":

@@ -29,6 +29,7 @@ SEVERITIES = ("low", "medium", "high", "critical")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 
 MAX_EVIDENCE_ITEMS = 10
+INERT_NOTE = "a file nothing runs as it is (plain text, JSON or XML)"
 MAX_EVIDENCE_CHARS = 300
 MAX_FINDINGS = 200
 # Findings are collected up to this many before sorting and cutting to MAX_FINDINGS, so the
@@ -89,6 +90,17 @@ class Report:
         self.members: list[dict[str, Any]] = []
         self.errors: list[str] = []
         self.encrypted = False
+        # Objects that nothing runs as they are (plain text, JSON, XML): see `inert`.
+        self._inert_paths: set[str | None] = set()
+
+    def inert(self, path: str | None) -> None:
+        """Marks the object at `path` as one that nothing runs as it is (plain text, JSON, XML).
+
+        Script heuristics and script rules still look at it, but what they find there is context
+        (`low`), not evidence: a README that shows `curl ... | sh` is documentation, not a dropper.
+        Findings of rules that name a threat (EICAR, a user's signature) keep their severity.
+        """
+        self._inert_paths.add(path)
 
     def add(self, item: dict[str, Any], path: str | None) -> None:
         """Adds a finding for the object at `path` (None for the top-level file).
@@ -96,7 +108,11 @@ class Report:
         The same finding id for the same object is merged (evidence appended, severity raised)
         so that a check that fires many times yields one finding with several pieces of evidence.
         """
+        names_threat = bool(item.pop("namesThreat", False))
         item = dict(item, path=path)
+        if path in self._inert_paths and not names_threat and item["severity"] != "low":
+            item["evidence"] = [*item["evidence"][: MAX_EVIDENCE_ITEMS - 1], f"in {INERT_NOTE}: was {item['severity']}"]
+            item["severity"] = "low"
         for existing in self.findings:
             if existing["id"] == item["id"] and existing["path"] == path:
                 merged = existing["evidence"] + [e for e in item["evidence"] if e not in existing["evidence"]]

@@ -31,6 +31,7 @@ MAX_RULE_FILE_BYTES = 4 * 1024 * 1024
 # A pattern that matches everywhere (a short string in a big file) must not make the scan slow.
 MAX_MATCHES_PER_PATTERN = 100
 MAX_EVIDENCE_MATCHES = 5
+MAX_ATTACK_IDS = 20
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,9 @@ def _meta(rule: yara_x.Rule) -> dict[str, Any]:
 
 
 def _attack_ids(value: Any) -> list[str]:
-    return [t for t in re.split(r"[\s,;]+", str(value or "")) if re.fullmatch(r"T\d{4}(\.\d{3})?", t)]
+    ids = [t for t in re.split(r"[\s,;]+", str(value or "")) if re.fullmatch(r"T\d{4}(\.\d{3})?", t)]
+    # Bounded like every list in a report: a user rule cannot make a finding carry hundreds of ids.
+    return ids[:MAX_ATTACK_IDS]
 
 
 def scan(packs: list[Pack], data: bytes, path: str | None, report: Report, budget: Budget) -> None:
@@ -158,18 +161,19 @@ def _record(rule: yara_x.Rule, data: bytes, path: str | None, report: Report) ->
     meta = _meta(rule)
     severity = str(meta.get("severity", "medium")).lower()
     category = str(meta.get("category", "execution"))
-    report.add(
-        finding(
-            f"yara.{rule.identifier}",
-            category if category in CATEGORIES else "execution",
-            severity if severity in SEVERITY_RANK else "medium",
-            clip(str(meta.get("description") or f"YARA rule {rule.identifier} matched")),
-            evidence or [f"rule {rule.namespace}.{rule.identifier} matched (condition only)"],
-            _attack_ids(meta.get("attack")),
-        ),
-        path,
+    item = finding(
+        f"yara.{rule.identifier}",
+        category if category in CATEGORIES else "execution",
+        severity if severity in SEVERITY_RANK else "medium",
+        clip(str(meta.get("description") or f"YARA rule {rule.identifier} matched")),
+        evidence or [f"rule {rule.namespace}.{rule.identifier} matched (condition only)"],
+        _attack_ids(meta.get("attack")),
     )
     threat = meta.get("threat")
+    # A rule that names a threat, and any rule of a user's pack, is a signature: its finding keeps its
+    # weight wherever it matched. The bundled heuristics are weighed by what the file is.
+    item["namesThreat"] = bool(threat) or rule.namespace != "sandtrap"
+    report.add(item, path)
     if threat:
         report.add_threat(
             str(threat),

@@ -27,16 +27,18 @@ describe('sandtrap CLI', () => {
     const lines = stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
     const document = VerdictDocumentSchema.parse(JSON.parse(lines[0] ?? ''));
+    // No vendor and no detonation for a text file: the static engine's verdict, which says so.
     expect(document).toMatchObject({
       key: 'local/README.md',
       fileType: 'text',
-      verdict: 'unknown',
-      score: null,
+      reason: 'static-only',
       cached: false,
-      engines: [],
+      engines: [expect.objectContaining({ engine: 'static', status: 'completed' })],
     });
+    expect(document.score).not.toBeNull();
+    expect(document.static?.fileType.type).toBe('text');
     expect(document.size).toBe(readFileSync(join(root, 'README.md')).length);
-    expect(stderr).toContain('README.md: unknown');
+    expect(stderr).toContain(`README.md: ${document.verdict}`);
     const published = readFileSync(events, 'utf8')
       .trim()
       .split('\n')
@@ -77,8 +79,10 @@ describe('sandtrap analyze on a behaviour sample', () => {
     const document = VerdictDocumentSchema.parse(JSON.parse(stdout.trim()));
     expect(document.fileType).toBe('script-sh');
     expect(document.engines).toEqual([
+      expect.objectContaining({ engine: 'static', status: 'completed' }),
       expect.objectContaining({ engine: 'detonation', status: 'completed', verdict: 'malicious' }),
     ]);
+    expect(document.reason).toBeUndefined();
     expect(document.verdict).toBe('malicious');
     const persistence = (document.behavior?.persistence ?? []) as {
       id: string;
@@ -98,13 +102,16 @@ describe('sandtrap analyze on a behaviour sample', () => {
     );
     const document = VerdictDocumentSchema.parse(JSON.parse(stdout.trim()));
     expect(document.engineResults).toEqual([
+      expect.objectContaining({ engine: 'static', status: 'completed' }),
       expect.objectContaining({
         engine: 'detonation',
         status: 'error',
         reason: expect.stringContaining('detonation is switched off'),
       }),
     ]);
-    expect(document.verdict).toBe('unknown');
+    // The static engine still judged it, and the verdict says it rests on that alone.
+    expect(document.reason).toBe('static-only');
+    expect(document.verdict).not.toBe('unknown');
   }, 120_000);
 });
 
@@ -209,6 +216,7 @@ describe('the analyze command with injected IO', () => {
       ['local/2/package.json', true],
     ]);
     expect(documents[0]?.size).toBe(readFileSync(join(root, 'package.json')).length);
-    expect(result.stderr).toContain('[2/2] package.json: unknown\n');
+    expect(result.stderr).toContain(`[2/2] package.json: ${documents[0]?.verdict}\n`);
+    expect(documents[0]?.reason).toBe('static-only');
   }, 120_000);
 });

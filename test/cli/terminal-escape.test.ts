@@ -79,6 +79,25 @@ const document = (overrides: Partial<VerdictDocument> = {}): VerdictDocument =>
       { engine: 'sandtrap', status: 'completed', verdict: 'malicious', score: 90, reason: `says ${HOSTILE}` },
     ],
     behavior: { persistence: [{ id: 'x', title: `title ${HOSTILE}`, severity: 'high', attack: ['T1'] }] },
+    threats: [{ name: `threat ${HOSTILE}`, engine: 'static', family: `family ${HOSTILE}` }],
+    static: {
+      fileType: { type: 'zip', mime: 'application/zip' },
+      findings: [
+        {
+          id: 'yara.user',
+          category: 'execution',
+          severity: 'high',
+          title: `finding ${HOSTILE}`,
+          evidence: [`evidence ${HOSTILE}`],
+          attack: ['T1059'],
+          path: `member ${HOSTILE}`,
+        },
+      ],
+      yara: [],
+      members: [],
+      encrypted: false,
+      errors: [],
+    },
     ...overrides,
   }) as unknown as VerdictDocument;
 
@@ -100,6 +119,10 @@ describe('CLI formatting with a hostile file name', () => {
     const text = formatOutcomes(outcomes);
     expectSafe(text);
     expect(text).toContain(escapeTerminal(HOSTILE));
+    // Threat names and static findings come from the file (and a user's rules): escaped too.
+    expect(text).toContain(escapeTerminal(`threat ${HOSTILE}`));
+    expect(text).toContain(escapeTerminal(`finding ${HOSTILE}`));
+    expect(text).toContain(`in ${escapeTerminal(`member ${HOSTILE}`)}`);
     // The header and two rows: a line feed in a name cannot make a row of its own.
     expect(text.split('\n\n')[0]?.split('\n')).toHaveLength(3);
     expect(text).toContain('\\nFAKE-ROW');
@@ -155,7 +178,7 @@ describe('the sandtrap binary with a hostile file name', () => {
     expectSafe(stdout);
     expectSafe(stderr);
     expect(stdout).toContain(escapeTerminal(HOSTILE));
-    expect(stderr).toContain(`${escapeTerminal(HOSTILE)}: unknown`);
+    expect(stderr).toContain(`${escapeTerminal(HOSTILE)}: benign`);
     expect('code' in missing ? missing.code : 0).toBe(1);
     expectSafe(missing.stderr);
     expect(missing.stderr).toContain(`gone${escapeTerminal(HOSTILE)}: not a readable file`);

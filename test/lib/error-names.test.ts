@@ -80,7 +80,6 @@ describe('error names under the production bundling', () => {
     ['TokenRefused', ['fireeye', 'token refused']],
     ['InvalidEventError', ['not an event']],
     ['ObjectNotFoundError', ['bucket', 'key']],
-    ['EmptyObjectError', ['bucket', 'key']],
     ['ObjectTooLargeError', ['bucket', 'key', 10, 5]],
     ['DuplicateEventError', ['bucket', 'key', 'upload', 'in flight']],
     ['InjectedFault', ['VendorPollFn', 'key']],
@@ -132,14 +131,8 @@ describe('the names Retry and Catch match', () => {
 describe('failure reasons', () => {
   it('maps the analysis errors to the stable reasons of the failure event', () => {
     expect(
-      [
-        'InvalidEventError',
-        'ObjectNotFoundError',
-        'EmptyObjectError',
-        'ObjectTooLargeError',
-        'DuplicateEventError',
-      ].map(failureReasonOf),
-    ).toEqual(['InvalidEvent', 'ObjectNotFound', 'EmptyObject', 'ObjectTooLarge', 'DuplicateEvent']);
+      ['InvalidEventError', 'ObjectNotFoundError', 'ObjectTooLargeError', 'DuplicateEventError'].map(failureReasonOf),
+    ).toEqual(['InvalidEvent', 'ObjectNotFound', 'ObjectTooLarge', 'DuplicateEvent']);
   });
 
   it('reports any other error by its name', () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { FUNCTION_IDS } from '../../lib/steps';
+import { FUNCTION_IDS, NODE_FUNCTION_IDS } from '../../lib/steps';
 import { SandtrapStack } from '../../lib/sandtrap-stack';
 import { localPlanOf, type CfnTemplate } from '../../local/template';
 import { allStates } from '../../local/definition';
@@ -111,12 +111,21 @@ describe('SandtrapStack', () => {
     template.hasResourceProperties('AWS::Events::EventBus', { Name: 'sandtrap' });
   });
 
-  it('runs every function on Node.js 22, ARM64, traced, with Powertools settings', () => {
+  it('runs every function on ARM64, traced: the Node ones on Node.js 22 with Powertools settings, the static engine on Python 3.12', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter(
       (f) => f.Properties.Environment?.Variables?.SANDTRAP_TABLE,
     );
     expect(functions).toHaveLength(FUNCTION_IDS.length);
-    for (const fn of functions) {
+    const python = functions.filter((f) => f.Properties.Runtime !== 'nodejs22.x');
+    expect(python.map((f) => f.Properties)).toEqual([
+      expect.objectContaining({
+        Runtime: 'python3.12',
+        Handler: 'sandtrap_static.lambda_function.handler',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+      }),
+    ]);
+    for (const fn of functions.filter((f) => !python.includes(f))) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
         Architectures: ['arm64'],
@@ -180,7 +189,10 @@ describe('SandtrapStack', () => {
     const states = allStates(localPlanOf(json).definition as never);
     expect(states.get('EngineKind')).toMatchObject({
       Type: 'Choice',
-      Choices: [expect.objectContaining({ StringEquals: 'detonation', Next: 'PrepareDetonation' })],
+      Choices: [
+        expect.objectContaining({ StringEquals: 'static', Next: 'StaticAnalysis' }),
+        expect.objectContaining({ StringEquals: 'detonation', Next: 'PrepareDetonation' }),
+      ],
       Default: 'SubmitToVendor',
     });
     const run = states.get('RunDetonation');
@@ -222,7 +234,7 @@ describe('SandtrapStack', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter(
       (f) => f.Properties.Runtime === 'nodejs22.x',
     );
-    expect(functions.length).toBeGreaterThanOrEqual(FUNCTION_IDS.length);
+    expect(functions.length).toBeGreaterThanOrEqual(NODE_FUNCTION_IDS.length);
     for (const fn of functions) expect(fn.Properties.Layers).toEqual([{ Ref: layers[0] }]);
   });
 
@@ -236,8 +248,12 @@ describe('SandtrapStack', () => {
       .map((d) => join(assembly.directory, d));
     const handlers = assets.map((dir) => join(dir, 'index.mjs')).filter((file) => existsSync(file));
     const layers = assets.filter((dir) => existsSync(join(dir, 'nodejs', 'node_modules')));
-    expect(handlers).toHaveLength(FUNCTION_IDS.length);
+    expect(handlers).toHaveLength(NODE_FUNCTION_IDS.length);
     expect(layers).toHaveLength(1);
+    // The static engine's asset: its package with the bundled rules beside it (test/lib/static-bundle.test.ts checks the wheels).
+    const staticAssets = assets.filter((dir) => existsSync(join(dir, 'sandtrap_static', 'lambda_function.py')));
+    expect(staticAssets).toHaveLength(1);
+    expect(existsSync(join(staticAssets[0]!, 'rules', 'eicar.yar'))).toBe(true);
     // As on Lambda: the handler resolves packages only from the layer and the runtime's AWS SDK, never
     // from this project's node_modules (the temporary directory is outside it).
     const modules = join(outdir, 'node_modules');

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureStaticVenv } from '../../local/static-worker';
 
 /** Runs the Python static engine (`static/sandtrap_static`) from the project venv `.venv-static`. */
 
@@ -15,26 +16,7 @@ export const venvReady = () => existsSync(PYTHON);
  * Makes the venv when it is missing (a fresh clone: `npm test` needs nothing beside it), with the
  * pinned libraries of static/requirements.txt; fails, never skips, when that cannot be done.
  */
-export function ensureVenv(): void {
-  if (venvReady()) return;
-  const venv = join(ROOT, '.venv-static');
-  const made = spawnSync('python3', ['-m', 'venv', venv], { encoding: 'utf8', timeout: 120_000 });
-  const pip =
-    made.status === 0
-      ? spawnSync(
-          join(venv, 'bin', 'pip'),
-          ['install', '--quiet', '--disable-pip-version-check', '-r', join(ROOT, 'static', 'requirements.txt')],
-          { encoding: 'utf8', timeout: 300_000 },
-        )
-      : made;
-  if (pip.status !== 0 || !venvReady()) {
-    throw new Error(
-      `The static engine's venv (${PYTHON}) could not be made: ${pip.stderr || pip.error?.message}\n` +
-        'Create it from the repository root with:\n' +
-        '  python3 -m venv .venv-static && .venv-static/bin/pip install -r static/requirements.txt',
-    );
-  }
-}
+export const ensureVenv = (): void => ensureStaticVenv(ROOT);
 
 /** Fails with how to make the venv when it is missing (every run goes through here). */
 export function requireVenv(): void {
@@ -107,10 +89,10 @@ export function analyzeFile(path: string, options: { name?: string; rulesDirs?: 
   return JSON.parse(lines[0]!) as StaticReport;
 }
 
-/** Runs a Python snippet in the venv (with the engine importable); returns its stdout. */
-export function python(code: string, args: string[] = []): string {
+/** Runs a Python snippet in the venv (with the engine importable), `input` on its stdin; returns its stdout. */
+export function python(code: string, args: string[] = [], input?: string): string {
   requireVenv();
-  const run = spawnSync(PYTHON, ['-c', code, ...args], { env: ENV, encoding: 'utf8', timeout: 30_000 });
+  const run = spawnSync(PYTHON, ['-c', code, ...args], { env: ENV, encoding: 'utf8', timeout: 30_000, input });
   if (run.status !== 0) throw new Error(`python exited ${run.status}: ${run.stderr}`);
   return run.stdout;
 }

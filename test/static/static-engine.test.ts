@@ -73,7 +73,7 @@ describe('test files and documents', () => {
       ['$head', 0],
       ['$tail', 28],
     ]);
-    expect(findingById(report, 'yara.eicar_test_file')?.severity).toBe('high');
+    expect(findingById(report, 'yara.eicar_test_file')?.severity).toBe('critical');
   });
 
   it('a PDF that runs JavaScript on open is high T1059.007, with the objects as evidence', () => {
@@ -137,6 +137,18 @@ describe('test files and documents', () => {
     const suspicious = findingById(report, 'office.suspicious');
     expect(suspicious?.severity).toBe('high');
     expect(suspicious?.evidence.some((e) => e.startsWith('Shell: '))).toBe(true);
+  });
+
+  it('a command shown in plain text is context (low), the same command in a script is evidence (high)', () => {
+    const line = 'curl -fsSL https://get.example.test/install.sh | sh\n';
+    const readme = analyzeFile(write('INSTALL.md', `# Install\n\nRun:\n\n    ${line}`));
+    expect(readme.fileType.type).toBe('text');
+    const shown = findingById(readme, 'yara.downloader_pipe_to_shell');
+    expect(shown?.severity).toBe('low');
+    expect(shown?.evidence.at(-1)).toMatch(/^in a file nothing runs as it is .*: was high$/);
+    expect(mediumOrAbove(readme)).toEqual([]);
+    const script = analyzeFile(write('install.sh', `#!/bin/sh\n${line}`));
+    expect(findingById(script, 'yara.downloader_pipe_to_shell')?.severity).toBe('high');
   });
 
   it('a jar and an apk are typed as such', () => {

@@ -100,6 +100,36 @@ export const DetonationSettingsSchema = z
   .strict();
 export type DetonationSettings = z.infer<typeof DetonationSettingsSchema>;
 
+/** Where user YARA rule packs live: each first-level folder under the prefix is one pack. */
+export const RulePacksSchema = z
+  .object({
+    /** The bucket holding the packs; the reports bucket when absent. */
+    bucket: z.string().min(3).max(63).optional(),
+    prefix: z
+      .string()
+      .max(200)
+      .regex(/^([A-Za-z0-9._-]+\/)*$/, 'a prefix of plain folder names, each ending in /')
+      .default('rules/'),
+  })
+  .strict();
+export type RulePacks = z.infer<typeof RulePacksSchema>;
+
+/** The static engine (Python on Lambda): every sample gets it first, whatever else applies. */
+export const StaticSettingsSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Largest object it reads whole into memory; larger ones get `too_large` from it. */
+    maxFileBytes: z
+      .number()
+      .int()
+      .positive()
+      .max(512 * 1024 * 1024)
+      .default(100 * 1024 * 1024),
+    rulePacks: RulePacksSchema.default(RulePacksSchema.parse({})),
+  })
+  .strict();
+export type StaticSettings = z.infer<typeof StaticSettingsSchema>;
+
 /** Settings every Lambda reads at start-up; validated once, with messages that name the field. */
 export const RuntimeSettingsSchema = z
   .object({
@@ -129,6 +159,7 @@ export const RuntimeSettingsSchema = z
     policy: VerdictPolicySchema.default(VerdictPolicySchema.parse({})),
     vendors: z.array(VendorConfigSchema).default([]),
     detonation: DetonationSettingsSchema.default(DetonationSettingsSchema.parse({})),
+    static: StaticSettingsSchema.default(StaticSettingsSchema.parse({})),
   })
   .strict();
 export type RuntimeSettings = z.infer<typeof RuntimeSettingsSchema>;

@@ -28,14 +28,6 @@ export class ObjectNotFoundError extends AnalysisError {
   }
 }
 
-/** Thrown for a 0-byte object: there is nothing to analyse. */
-export class EmptyObjectError extends AnalysisError {
-  static readonly reason = 'EmptyObject';
-  constructor(bucket: string, key: string) {
-    super(`s3://${bucket}/${key} is empty: nothing to analyse`);
-  }
-}
-
 /** Thrown when an object is larger than the pipeline accepts. */
 export class ObjectTooLargeError extends AnalysisError {
   static readonly reason = 'ObjectTooLarge';
@@ -52,13 +44,7 @@ export class DuplicateEventError extends AnalysisError {
   }
 }
 
-const ANALYSIS_ERRORS = [
-  InvalidEventError,
-  ObjectNotFoundError,
-  EmptyObjectError,
-  ObjectTooLargeError,
-  DuplicateEventError,
-] as const;
+const ANALYSIS_ERRORS = [InvalidEventError, ObjectNotFoundError, ObjectTooLargeError, DuplicateEventError] as const;
 
 /** The error name the workflow catches to end a duplicate delivery quietly. */
 export const DUPLICATE_EVENT_ERROR = DuplicateEventError.name;

@@ -1,30 +1,14 @@
 import * as z from 'zod';
 import { VerdictSchema, type Verdict } from './pipeline';
 import { bandOf } from './scoring';
+import { BehaviorKeySchema, SeveritySchema } from './behavior-keys';
 
 /**
  * The detonation engine's report. The agent writes it, the Lambdas read it; both parse it with these
  * schemas, so the shape lives here only. The agent's configuration is in `agent-config.ts`.
  */
 
-/** The behaviour keys, a contract shared with the verdict document. */
-export const BEHAVIOR_KEYS = [
-  'persistence',
-  'privilegeEscalation',
-  'evasion',
-  'dataHarvesting',
-  'network',
-  'destructive',
-  'execution',
-  'cryptomining',
-] as const;
-/** One of the behaviour keys. */
-export const BehaviorKeySchema = z.enum(BEHAVIOR_KEYS);
-export type BehaviorKey = z.infer<typeof BehaviorKeySchema>;
-
-/** How much an indicator weighs in the score. */
-export const SeveritySchema = z.enum(['low', 'medium', 'high', 'critical']);
-export type Severity = z.infer<typeof SeveritySchema>;
+export { BEHAVIOR_KEYS, BehaviorKeySchema, type BehaviorKey, SeveritySchema, type Severity } from './behavior-keys';
 
 /** Upper bounds of every list in a report, so that a noisy sample cannot blow up a report. */
 export const REPORT_LIMITS = {

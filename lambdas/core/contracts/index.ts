@@ -7,3 +7,4 @@ export * from './events';
 export * from './pipeline';
 export * from './report-keys';
 export * from './scoring';
+export * from './static-report';

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { StaticSummarySchema } from './static-report';
 
 /** Every engine id the pipeline knows: the nine vendor connectors and our own detonation. */
 export const VENDOR_IDS = [
@@ -13,11 +14,13 @@ export const VENDOR_IDS = [
   'opswat',
 ] as const;
 export const DETONATION_ENGINE = 'detonation' as const;
+/** The static engine: every sample, every analysis (YARA-X rules and structural analysers, never running the file). */
+export const STATIC_ENGINE = 'static' as const;
 
 export const VendorIdSchema = z.enum(VENDOR_IDS);
 export type VendorId = z.infer<typeof VendorIdSchema>;
 
-export const EngineIdSchema = z.union([VendorIdSchema, z.literal(DETONATION_ENGINE)]);
+export const EngineIdSchema = z.union([VendorIdSchema, z.literal(DETONATION_ENGINE), z.literal(STATIC_ENGINE)]);
 export type EngineId = z.infer<typeof EngineIdSchema>;
 
 export const VerdictSchema = z.enum(['benign', 'suspicious', 'malicious', 'unknown']);
@@ -89,6 +92,22 @@ export const NativeScoreSchema = z.object({
 export type NativeScore = z.infer<typeof NativeScoreSchema>;
 
 /**
+ * A threat an engine named (a YARA rule's threat, a vendor's malware family), as GuardDuty's malware
+ * scan result names threats: consumers match on `name`. Bounded, since an engine's input is hostile.
+ */
+export const ThreatSchema = z.object({
+  name: z.string().min(1).max(200),
+  engine: EngineIdSchema,
+  family: z.string().max(200).optional(),
+  category: z.string().max(100).optional(),
+  confidence: z.enum(['low', 'medium', 'high']).optional(),
+});
+export type Threat = z.infer<typeof ThreatSchema>;
+
+/** The most threats one engine result, and one verdict event, carries. */
+export const MAX_THREATS = 20;
+
+/**
  * The one shape every engine branch ends in, whatever happened inside it. A missing score reads as
  * `null`: Step Functions Pass states cannot carry a literal null (CDK drops it from Parameters).
  */
@@ -101,6 +120,7 @@ export const EngineResultSchema = z.object({
   itemId: z.string().optional(),
   reportKey: z.string().nullable().optional(),
   reason: z.string().optional(),
+  threats: z.array(ThreatSchema).max(MAX_THREATS).optional(),
 });
 export type EngineResult = z.infer<typeof EngineResultSchema>;
 
@@ -158,8 +178,19 @@ export function engineSummaryOf(result: EngineResult): EngineSummary {
   };
 }
 
+/** The version of the `Sample Verdict` detail; schemas/CHANGELOG.md says what each version changed. */
+export const VERDICT_SCHEMA_VERSION = 2 as const;
+
+/**
+ * Why a verdict rests on less than a full analysis: `empty` (a 0-byte object, benign by definition)
+ * or `static-only` (no engine but the static one could judge the file, so nothing ran it).
+ */
+export const VerdictReasonSchema = z.enum(['empty', 'static-only']);
+export type VerdictReason = z.infer<typeof VerdictReasonSchema>;
+
 /** Detail of the `Sample Verdict` event on the `sandtrap` bus: the contract automation acts on. */
 export const SampleVerdictDetailSchema = z.object({
+  schemaVersion: z.literal(VERDICT_SCHEMA_VERSION),
   sha256,
   bucket: z.string(),
   key: z.string(),
@@ -169,6 +200,9 @@ export const SampleVerdictDetailSchema = z.object({
   verdict: VerdictSchema,
   score: score.nullable(),
   engines: z.array(EngineSummarySchema),
+  /** Every threat the engines named, strongest engines first; empty when none did. */
+  threats: z.array(ThreatSchema).max(MAX_THREATS),
+  reason: VerdictReasonSchema.optional(),
   cached: z.boolean(),
   analyzedAt: z.iso.datetime(),
   durationMs: z.number().int().nonnegative(),
@@ -222,6 +256,8 @@ export const VerdictDocumentSchema = SampleVerdictDetailSchema.extend({
   mimeType: z.string(),
   engineResults: z.array(EngineResultSchema),
   behavior: z.record(z.string(), z.array(z.unknown())).optional(),
+  /** The static engine's findings, YARA matches and unpacked members, when its report could be read. */
+  static: StaticSummarySchema.optional(),
 });
 export type VerdictDocument = z.infer<typeof VerdictDocumentSchema>;
 

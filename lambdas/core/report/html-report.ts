@@ -2,7 +2,6 @@ import {
   BEHAVIOR_KEYS,
   IndicatorSchema,
   type Behavior,
-  type BehaviorKey,
   type BoundedList,
   type DetonationReport,
   type Indicator,
@@ -11,10 +10,31 @@ import {
   FileOperationKindSchema,
 } from '../contracts/detonation-report';
 import { ATTACK_VERSION, tacticUrl } from '../attack/tactics';
-import { techniqueUrl, type TechniqueInfo } from '../attack/techniques';
 import { html, safeHref, type HtmlValue, type SafeHtml } from './html-escape';
+import {
+  basename,
+  techniqueLink,
+  BEHAVIOR_LABELS,
+  bytes,
+  duration,
+  empty,
+  facts,
+  offset,
+  plural,
+  section,
+  SEVERITY_RANK,
+  severityPill,
+  shellJoin,
+  shown,
+  table,
+  thousands,
+  timestamp,
+  verdictPill,
+  type Section,
+} from './html-blocks';
+import { staticSection } from './static-section';
 import { indicatorsByTactic, type FiledIndicator, type TacticGroup } from './indicators-by-tactic';
-import type { EngineId, EngineResult, EngineStatus, Verdict, VerdictDocument } from '../contracts/pipeline';
+import type { EngineId, EngineResult, EngineStatus, VerdictDocument } from '../contracts/pipeline';
 
 /**
  * The HTML report: one self-contained file an analyst opens from disk or from a presigned link, and
@@ -42,6 +62,7 @@ export const REPORT_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
 
 const ENGINE_NAMES: Record<EngineId, string> = {
+  static: 'Static analysis',
   cuckoo: 'Cuckoo',
   cape: 'CAPE',
   falcon: 'CrowdStrike Falcon Sandbox',
@@ -54,19 +75,6 @@ const ENGINE_NAMES: Record<EngineId, string> = {
   detonation: 'Sandtrap detonation',
 };
 
-const BEHAVIOR_LABELS: Record<BehaviorKey, string> = {
-  persistence: 'Persistence',
-  privilegeEscalation: 'Privilege escalation',
-  evasion: 'Defence evasion',
-  dataHarvesting: 'Data harvesting',
-  network: 'Network',
-  destructive: 'Destructive',
-  execution: 'Execution',
-  cryptomining: 'Cryptomining',
-};
-
-const SEVERITY_RANK: Record<Severity, number> = { low: 1, medium: 2, high: 3, critical: 4 };
-
 const STATUS_LABELS: Record<EngineStatus, string> = {
   completed: 'completed',
   failed: 'failed',
@@ -77,104 +85,6 @@ const STATUS_LABELS: Record<EngineStatus, string> = {
   quota_exceeded: 'quota exceeded',
   auth_failed: 'auth failed',
 };
-
-// ---------------------------------------------------------------- formatting
-
-function thousands(n: number): string {
-  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-}
-
-export function bytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = n / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
-}
-
-/** Seconds since the detonation started, as `+1.25 s`. */
-function offset(seconds: number): string {
-  return `+${seconds.toFixed(seconds < 10 ? 2 : 1)} s`;
-}
-
-function duration(ms: number): string {
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(1)} s`;
-  const m = Math.floor(s / 60);
-  return `${m} min ${Math.round(s - m * 60)} s`;
-}
-
-/** UTC, second precision: analysts compare times across reports and time zones. */
-function timestamp(value: Date | string): string {
-  const date = typeof value === 'string' ? new Date(value) : value;
-  if (Number.isNaN(date.getTime())) return String(value);
-  return `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
-}
-
-/** argv as a shell would need it typed, so spaces and quotes inside arguments stay visible. */
-function shellJoin(argv: readonly string[]): string {
-  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
-}
-
-function plural(n: number, one: string, many = `${one}s`): string {
-  return `${thousands(n)} ${n === 1 ? one : many}`;
-}
-
-function basename(key: string): string {
-  return key.slice(key.lastIndexOf('/') + 1) || key;
-}
-
-// ---------------------------------------------------------------- building blocks
-
-function verdictPill(verdict: Verdict): SafeHtml {
-  return html`<span class="pill v-${verdict}">${verdict}</span>`;
-}
-
-function severityPill(severity: Severity): SafeHtml {
-  return html`<span class="pill s-${severity}">${severity}</span>`;
-}
-
-function empty(message: string): SafeHtml {
-  return html`<p class="empty">${message}</p>`;
-}
-
-/** One part of the report, also listed in the page's table of contents. */
-interface Section {
-  id: string;
-  title: string;
-  body: HtmlValue;
-}
-
-function section(id: string, title: string, body: HtmlValue): Section {
-  return { id, title, body };
-}
-
-/** A caption saying a list was cut by the agent, so a short table is not read as the whole story. */
-function shown(list: BoundedList<unknown>, noun: string, nouns?: string): SafeHtml | null {
-  return list.truncated
-    ? html`<p class="note">Showing ${list.items.length} of ${plural(list.count, noun, nouns)}; the agent left out the rest.</p>`
-    : null;
-}
-
-/** A table; with `widths` (percent per column) its layout is fixed, so it fits an A4 page whatever the cells hold. */
-function table(
-  head: readonly string[],
-  rows: readonly HtmlValue[],
-  className = '',
-  widths?: readonly number[],
-): SafeHtml {
-  const cols = widths ? html`<colgroup>${widths.map((w) => html`<col style="width:${w}%">`)}</colgroup>` : null;
-  return html`<table class="${className}${widths ? ' fixed' : ''}">${cols}<thead><tr>${head.map((h) => html`<th>${h}</th>`)}</tr></thead><tbody>${rows}</tbody></table>`;
-}
-
-/** A label/value grid; a `wide` row takes the whole width (hashes, keys: long values read better unbroken). */
-function facts(rows: ReadonlyArray<readonly [string, HtmlValue, 'wide'?]>): SafeHtml {
-  return html`<dl class="facts">${rows.map(([k, v, wide]) => html`<div class="${wide ?? ''}"><dt>${k}</dt><dd>${v}</dd></div>`)}</dl>`;
-}
 
 // ---------------------------------------------------------------- behaviour
 
@@ -241,20 +151,6 @@ function maxSeverity(items: readonly Indicator[]): Severity | null {
 }
 
 /** A technique id as a link to its ATT&CK page, named; a malformed id stays plain text. */
-function techniqueLink(technique: TechniqueInfo): SafeHtml {
-  const url = techniqueUrl(technique.id);
-  const name =
-    technique.source === 'unknown'
-      ? html` <span class="muted">(not in the report's ATT&amp;CK catalogue)</span>`
-      : technique.source === 'parent'
-        ? html` ${technique.name} <span class="muted">(sub-technique not in the catalogue)</span>`
-        : html` ${technique.name}`;
-  const title = technique.name ?? `ATT&CK technique ${technique.id}`;
-  const id = html`<code>${technique.id}</code>`;
-  return url
-    ? html`<a class="technique" href="${url}" title="${title}" rel="noopener noreferrer" target="_blank">${id}</a>${name}`
-    : html`${id}${name}`;
-}
 
 function indicatorArticle(filed: FiledIndicator, input: HtmlReportInput): SafeHtml {
   const { indicator, techniques, otherTactics, key } = filed;
@@ -361,6 +257,23 @@ function triageSection(d: VerdictDocument): Section {
       ['Version', d.versionId === null ? 'unversioned' : html`<code>${d.versionId}</code>`],
       ['Analysed at', timestamp(d.analyzedAt)],
       ['Analysis time', duration(d.durationMs)],
+      ...(d.reason
+        ? [
+            [
+              'Basis',
+              d.reason === 'empty'
+                ? 'an empty object: nothing in it can do harm'
+                : 'static evidence only: no engine that runs the file applied',
+            ] as const,
+          ]
+        : []),
+      [
+        'Threats',
+        d.threats.length
+          ? html`${d.threats.map((t, i) => html`${i ? ', ' : ''}<strong>${t.name}</strong> <span class="muted">(${ENGINE_NAMES[t.engine] ?? t.engine}${t.family ? `, ${t.family}` : ''})</span>`)}`
+          : html`<span class="muted">none named</span>`,
+        'wide',
+      ],
       [
         'Cached',
         d.cached ? 'yes: the verdict of an earlier analysis of the same content' : 'no: analysed for this upload',
@@ -765,6 +678,7 @@ h3{font-size:14px;margin:16px 0 6px}
 .facts div{display:flex;gap:10px;padding:3px 0;border-bottom:1px dashed var(--line)}
 .facts dt{flex:0 0 110px;color:var(--muted)}.facts dd{margin:0;min-width:0}
 table{width:100%;border-collapse:collapse;font-size:13px}
+ul.evidence{margin:4px 0 0;padding-left:16px}ul.evidence li{overflow-wrap:anywhere}
 th{text-align:left;font-weight:600;color:var(--muted);font-size:12px;border-bottom:2px solid var(--line);padding:6px 7px}
 td{border-bottom:1px solid var(--line);padding:6px 7px;vertical-align:top;overflow-wrap:break-word}
 td.num{text-align:right;white-space:nowrap;width:1%}
@@ -833,6 +747,7 @@ export function renderHtmlReport(input: HtmlReportInput): string {
   const sections = [
     triageSection(d),
     enginesSection(d, input.reportLinks),
+    staticSection(d),
     detonationSection(r, view),
     behaviorSection(input, view),
     ...(r ? [timelineSection(r, view), processSection(r), filesSection(r), networkSection(r)] : []),

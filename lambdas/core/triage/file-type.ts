@@ -142,6 +142,7 @@ function shebangType(head: Buffer): string | undefined {
  * (scripts without a shebang, C sources). Magic bytes always win over the extension.
  */
 export function detectFileType(head: Buffer, fileName = ''): FileType {
+  if (head.length === 0) return { type: 'empty', mime: 'application/x-empty' };
   for (const magic of MAGIC) if (matches(head, magic)) return { type: magic.type, mime: magic.mime };
   const script = shebangType(head);
   if (script) return { type: script, mime: MIME_OF_SCRIPT[script] ?? 'text/plain' };

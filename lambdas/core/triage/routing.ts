@@ -1,11 +1,19 @@
 import type { RuntimeConfig } from '../config/runtime-config';
-import { DETONATION_ENGINE, type EngineId, type Sample } from '../contracts/pipeline';
+import { DETONATION_ENGINE, STATIC_ENGINE, type EngineId, type Sample } from '../contracts/pipeline';
 
 /**
- * The engines that apply to a sample: every enabled vendor whose size and type limits it meets, and
- * our detonation for the Linux types it runs.
+ * The engines that apply to a sample: the static engine first (every file, so that none goes without
+ * a verdict), then every enabled vendor whose size and type limits it meets, and our detonation for
+ * the Linux types it runs. An empty object has nothing to run or submit: the static engine alone
+ * judges it.
  */
-export function routeEngines(sample: Sample, config: Pick<RuntimeConfig, 'vendors' | 'detonation'>): EngineId[] {
+export function routeEngines(
+  sample: Sample,
+  config: Pick<RuntimeConfig, 'vendors' | 'detonation' | 'static'>,
+): EngineId[] {
+  const judgeStatically = config.static.enabled && sample.size <= config.static.maxFileBytes;
+  const first: EngineId[] = judgeStatically ? [STATIC_ENGINE] : [];
+  if (sample.size === 0) return first;
   const vendors: EngineId[] = config.vendors
     .filter((vendor) => vendor.maxFileBytes === undefined || sample.size <= vendor.maxFileBytes)
     .filter((vendor) => !vendor.fileTypes?.length || vendor.fileTypes.includes(sample.fileType))
@@ -13,5 +21,5 @@ export function routeEngines(sample: Sample, config: Pick<RuntimeConfig, 'vendor
   const { detonation } = config;
   const detonate =
     detonation.enabled && detonation.fileTypes.includes(sample.fileType) && sample.size <= detonation.maxFileBytes;
-  return detonate ? [...vendors, DETONATION_ENGINE] : vendors;
+  return [...first, ...vendors, ...(detonate ? [DETONATION_ENGINE] : [])];
 }

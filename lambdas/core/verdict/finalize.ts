@@ -4,37 +4,27 @@ import { reportKeys } from '../contracts/report-keys';
 import { aggregate } from '../contracts/scoring';
 import {
   engineSummaryOf,
+  MAX_THREATS,
   SampleVerdictDetailSchema,
+  STATIC_ENGINE,
   TAG_SCORE,
   TAG_VERDICT,
   type EngineResult,
   type FinalizeOutput,
   type Sample,
   type SampleVerdictDetail,
+  type Threat,
   type VerdictDocument,
+  VERDICT_SCHEMA_VERSION,
+  type VerdictReason,
 } from '../contracts/pipeline';
 import { verdictRecordOf, type VerdictRecord } from '../store/verdict-store';
+import { verdictDetailOf } from './verdict-detail';
 import { readDetonationReport } from '../engines/detonation/detonation-runs';
+import { staticSummaryOf } from '../engines/static/static-reports';
 import { renderHtmlReport } from '../report/html-report';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-
-function detailOf(sample: Sample, record: VerdictRecord, cached: boolean, durationMs: number): SampleVerdictDetail {
-  return SampleVerdictDetailSchema.parse({
-    sha256: sample.sha256,
-    bucket: sample.bucket,
-    key: sample.key,
-    versionId: sample.versionId,
-    size: sample.size,
-    fileType: sample.fileType,
-    verdict: record.verdict,
-    score: record.score,
-    engines: record.engineResults.map(engineSummaryOf),
-    cached,
-    analyzedAt: new Date(record.analyzedAt).toISOString(),
-    durationMs: Math.max(0, Math.round(durationMs)),
-  });
-}
 
 /** Writes `verdict.json` and the self-contained `report.html` beside the engines' native reports. */
 async function storeReports(
@@ -48,6 +38,7 @@ async function storeReports(
   const detonation = detonationResult?.reportKey
     ? await readDetonationReport(deps, detonationResult.reportKey).catch(() => undefined)
     : undefined;
+  const staticSummary = await staticSummaryOf(deps, record.engineResults);
   const document: VerdictDocument = {
     ...detail,
     sha1: sample.sha1,
@@ -55,6 +46,7 @@ async function storeReports(
     mimeType: sample.mimeType,
     engineResults: record.engineResults,
     ...(detonation ? { behavior: detonation.behavior } : {}),
+    ...(staticSummary ? { static: staticSummary } : {}),
   };
   await putJson(deps.clients.s3, deps.config.reportsBucket, record.reportKey, document);
   const html = renderHtmlReport({ document, ...(detonation ? { detonation } : {}), generatedAt: new Date(now) });
@@ -94,7 +86,7 @@ export async function finalizeVerdict(
     await deps.store.putVerdict(record, deps.config.cacheTtlSeconds);
     await Promise.all(results.map((result) => deps.store.putEngineResult(sample.sha256, result, now)));
   }
-  const detail = detailOf(sample, record, input.cached, now - input.startedAt);
+  const detail = verdictDetailOf(record, sample, input.cached, now - input.startedAt);
   if (!input.cached) await storeReports(deps, sample, record, detail, now);
   detail.reportUrl = await getSignedUrl(
     deps.clients.s3,

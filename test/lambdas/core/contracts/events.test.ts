@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventJsonSchemas } from '../../../../lambdas/core/contracts/events';
+import { VERDICT_SCHEMA_VERSION } from '../../../../lambdas/core/contracts/pipeline';
 
 describe('committed event JSON Schemas', () => {
   it.each(Object.entries(eventJsonSchemas()))(
@@ -30,7 +31,21 @@ describe('committed event JSON Schemas', () => {
         'cached',
         'analyzedAt',
         'durationMs',
+        'schemaVersion',
+        'threats',
       ]),
     );
+  });
+
+  it('has a consumer changelog entry for the current Sample Verdict version', () => {
+    const changelog = readFileSync(
+      join(import.meta.dirname, '..', '..', '..', '..', 'schemas', 'CHANGELOG.md'),
+      'utf8',
+    );
+    expect(changelog).toContain(`## Sample Verdict, version ${VERDICT_SCHEMA_VERSION}`);
+    const verdict = eventJsonSchemas()['sample-verdict.schema.json'] as {
+      properties: { schemaVersion: { const: number } };
+    };
+    expect(verdict.properties.schemaVersion.const).toBe(VERDICT_SCHEMA_VERSION);
   });
 });

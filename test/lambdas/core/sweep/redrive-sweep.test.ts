@@ -108,7 +108,7 @@ describe('the scheduled re-drive sweep', () => {
 
   const due = [
     `${PREFIX}analysed.txt`,
-    `${PREFIX}empty.bin`,
+    `${PREFIX}oversized.bin`,
     `${PREFIX}in-flight.txt`,
     `${PREFIX}lost.txt`,
     `${PREFIX}stale.txt`,
@@ -118,6 +118,8 @@ describe('the scheduled re-drive sweep', () => {
   /** One sweep run at the test's moment, with its options. */
   const sweepNow = () => sweep(window.now, window.options);
   let claimStaleAfterMs: number;
+  /** Larger objects end in a failure record (ObjectTooLarge), the terminal record the sweep must leave alone. */
+  const MAX_OBJECT_BYTES = 4096;
   /** Re-driven executions wait at Triage (not claimed yet) and at Finalize (claimed, not ended) until released. */
   const held = { TriageFn: new Gate(), FinalizeFn: new Gate() };
 
@@ -125,7 +127,7 @@ describe('the scheduled re-drive sweep', () => {
     pipeline = await LocalPipeline.start({
       virtualTime: true,
       cachePlan: false,
-      config: { ingestPrefix: PREFIX },
+      config: { ingestPrefix: PREFIX, settings: { maxObjectBytes: MAX_OBJECT_BYTES } },
       beforeInvoke: async (id, input) => {
         const redriven = String((input as { owner?: unknown }).owner).includes(':redrive-');
         if (redriven && (id === 'TriageFn' || id === 'FinalizeFn')) await held[id].pass();
@@ -139,14 +141,15 @@ describe('the scheduled re-drive sweep', () => {
 
     await upload(`${PREFIX}ancient.txt`, 'written before the lookback');
     await sleep(SECOND);
-    for (const key of due) await upload(key, key.endsWith('.bin') ? '' : `content of ${key}`);
+    for (const key of due)
+      await upload(key, key.endsWith('.bin') ? 'x'.repeat(MAX_OBJECT_BYTES + 1) : `content of ${key}`);
     await upload('elsewhere/lost.txt', 'not under the ingest prefix: never analysed, never swept');
     await sleep(SECOND);
     await upload(`${PREFIX}fresh.txt`, 'written after the deadline');
 
-    // Analysed: a verdict. Empty: a failure record.
+    // Analysed: a verdict. Oversized: a failure record.
     expect((await pipeline.run(events.get(`${PREFIX}analysed.txt`))).status).toBe('SUCCEEDED');
-    expect((await pipeline.run(events.get(`${PREFIX}empty.bin`))).error).toBe('EmptyObject');
+    expect((await pipeline.run(events.get(`${PREFIX}oversized.bin`))).error).toBe('ObjectTooLarge');
     // Claimed by executions that ended longer ago than an execution can run (unlucky's was its third
     // re-drive), or by one that may still be running.
     const dead = Date.now() - claimStaleAfterMs - 10 * 60_000;

@@ -69,12 +69,12 @@ describe('recordFailure: every failure becomes one Sample Analysis Failed event'
       unit.deps,
       {
         event: objectCreated(key, { sequencer: 'SEQ1' }),
-        error: lambdaError('EmptyObjectError', 'the object is empty'),
+        error: lambdaError('ObjectTooLargeError', 'the object is too large'),
       },
       'exec-a',
     );
     expect(publish).toBe(true);
-    expect(detail).toMatchObject({ bucket: 'ingest-bucket', key, versionId: null, reason: 'EmptyObject' });
+    expect(detail).toMatchObject({ bucket: 'ingest-bucket', key, versionId: null, reason: 'ObjectTooLarge' });
     expect(detail).not.toHaveProperty('sha256');
     // The upload is named by the sequencer, as Triage names it.
     expect(await unit.deps.store.getObjectRecord({ bucket: 'ingest-bucket', key, uploadId: 'SEQ1' })).toMatchObject({

@@ -1,0 +1,56 @@
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import type { HandlerDeps } from '../../runtime/deps';
+import { StaticReportSchema, type StaticReport, type StaticSummary } from '../../contracts/static-report';
+import { STATIC_ENGINE, type EngineResult } from '../../contracts/pipeline';
+
+/** The largest static report read back: the engine's own bounds keep real ones far below it. */
+export const MAX_STATIC_REPORT_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Reads the static engine's report back from the reports bucket and validates it; undefined when it
+ * is missing. A report over the size bound or outside the schema is an error: what a hostile file
+ * produced is shown only when it keeps the engine's promises.
+ */
+export async function readStaticReport(deps: HandlerDeps, reportKey: string): Promise<StaticReport | undefined> {
+  let text: string | undefined;
+  try {
+    const object = await deps.clients.s3.send(
+      new GetObjectCommand({ Bucket: deps.config.reportsBucket, Key: reportKey }),
+    );
+    if ((object.ContentLength ?? 0) > MAX_STATIC_REPORT_BYTES)
+      throw new RangeError(`static report ${reportKey} is over ${MAX_STATIC_REPORT_BYTES} bytes`);
+    text = await object.Body?.transformToString('utf8');
+  } catch (error) {
+    if (
+      (error as { name?: string }).name === 'NoSuchKey' ||
+      (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404
+    )
+      return undefined;
+    throw error;
+  }
+  return StaticReportSchema.parse(JSON.parse(text ?? ''));
+}
+
+/**
+ * What a verdict document shows of the static engine's run: its report's summary, or undefined when
+ * the engine wrote none or its report is unreadable (logged: the verdict stands on the engine's score).
+ */
+export async function staticSummaryOf(
+  deps: HandlerDeps,
+  results: readonly EngineResult[],
+): Promise<StaticSummary | undefined> {
+  const result = results.find((r) => r.engine === STATIC_ENGINE && r.reportKey);
+  if (!result?.reportKey) return undefined;
+  try {
+    const report = await readStaticReport(deps, result.reportKey);
+    if (!report) return undefined;
+    const { fileType, findings, yara, members, encrypted, errors } = report;
+    return { fileType, findings, yara, members, encrypted, errors };
+  } catch (error) {
+    deps.log.warn('static report unreadable', {
+      reportKey: result.reportKey,
+      error: (error as Error).message.slice(0, 300),
+    });
+    return undefined;
+  }
+}

@@ -1,0 +1,355 @@
+import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * The static engine's Lambda handler (static/sandtrap_static/lambda_function.py) run locally: a
+ * small pool of long-lived Python workers (`python -m sandtrap_static.worker`), each answering one
+ * request at a time over JSON lines. The local runtime calls exactly the code that runs on AWS, and
+ * a worker stays warm between requests (S3 client, compiled rules, the rule-pack mirror) as a warm
+ * Lambda does.
+ */
+
+/** Where the project's static-engine venv lives, relative to the repository root. */
+const VENV = '.venv-static';
+/** Beside the venv's python: the hash of the requirements it was installed from. */
+const STAMP = '.sandtrap-requirements';
+
+const venvPython = (root: string) => join(root, VENV, 'bin', 'python');
+
+const requirementsHash = (root: string) =>
+  createHash('sha256')
+    .update(readFileSync(join(root, 'static', 'requirements.txt')))
+    .digest('hex');
+
+const readStamp = (root: string) => {
+  try {
+    return readFileSync(join(root, VENV, STAMP), 'utf8').trim();
+  } catch {
+    return null;
+  }
+};
+
+const HOW_TO =
+  'Create it from the repository root with:\n' +
+  '  python3 -m venv .venv-static && .venv-static/bin/pip install -r static/requirements.txt';
+
+/**
+ * Makes `<root>/.venv-static` from static/requirements.txt when it is missing, and installs the
+ * requirements again when they changed since (a stamp file holds their hash), so a fresh clone and
+ * an old checkout both get what the engine needs. Throws, saying how to make it by hand, when that
+ * cannot be done.
+ */
+export function ensureStaticVenv(root: string): void {
+  const python = venvPython(root);
+  const wanted = requirementsHash(root);
+  if (existsSync(python) && readStamp(root) === wanted) return;
+  // Test files run in parallel processes: one makes the venv, the others wait and find it made.
+  withVenvLock(root, () => {
+    if (existsSync(python) && readStamp(root) === wanted) return;
+    makeVenv(root, wanted);
+  });
+}
+
+/** Longest a venv build may hold the lock (venv + pip timeouts, with margin); older is a crashed one. */
+const LOCK_STALE_MS = 10 * 60_000;
+
+function withVenvLock(root: string, run: () => void): void {
+  const lock = join(tmpdir(), `sandtrap-venv-${createHash('sha256').update(root).digest('hex').slice(0, 16)}.lock`);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    try {
+      if (Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS) rmSync(lock, { recursive: true, force: true });
+    } catch {
+      // Released meanwhile: try again.
+    }
+    // A synchronous sleep: callers (test setup, the local runtime's start) are synchronous.
+    Atomics.wait(pause, 0, 0, 500);
+  }
+  try {
+    run();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+function makeVenv(root: string, wanted: string): void {
+  const python = venvPython(root);
+  const venv = join(root, VENV);
+  const made = existsSync(python)
+    ? null
+    : spawnSync('python3', ['-m', 'venv', venv], { encoding: 'utf8', timeout: 120_000 });
+  const pip =
+    made === null || made.status === 0
+      ? spawnSync(
+          join(venv, 'bin', 'pip'),
+          ['install', '--quiet', '--disable-pip-version-check', '-r', join(root, 'static', 'requirements.txt')],
+          { encoding: 'utf8', timeout: 300_000 },
+        )
+      : made;
+  if (pip.status !== 0 || !existsSync(python)) {
+    throw new Error(
+      `The static engine's venv (${python}) could not be made: ${pip.stderr || pip.error?.message}\n${HOW_TO}`,
+    );
+  }
+  writeFileSync(join(venv, STAMP), `${wanted}\n`);
+}
+
+/** Options of {@link StaticWorkerPool}. */
+export interface StaticWorkerPoolOptions {
+  /** The repository root (with `static/` and `.venv-static/`). */
+  root: string;
+  /**
+   * The worker's environment besides what the pool sets: the function's synthesized environment
+   * (SANDTRAP_REPORTS_BUCKET, SANDTRAP_SETTINGS) and the local S3's AWS_ENDPOINT_URL_S3,
+   * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION. Nothing else of this process's
+   * environment is passed on (no developer profile or credentials reach the worker).
+   */
+  env?: Record<string, string>;
+  /** Most workers at once. @default 2 */
+  size?: number;
+  /** Longest a request may take; the worker is then killed. @default 120 000 */
+  timeoutMs?: number;
+}
+
+/** A request waiting for, or held by, a worker. */
+interface Pending {
+  id: number;
+  line: string;
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+  timer?: NodeJS.Timeout;
+}
+
+/** One Python worker process. */
+interface Worker {
+  child: ChildProcessWithoutNullStreams;
+  current: Pending | null;
+  /** Bytes of stdout not yet ending in a newline. */
+  buffered: string;
+  /** The end of stderr, for the message of a crash. */
+  stderrTail: string;
+  exited: boolean;
+}
+
+/** An answer line longer than this is a broken worker (results are a few KiB). */
+const MAX_ANSWER_CHARS = 4 * 1024 * 1024;
+const STDERR_TAIL_CHARS = 4000;
+/** How long {@link StaticWorkerPool.close} waits for a worker to finish and exit before killing it. */
+const CLOSE_GRACE_MS = 5_000;
+
+const failure = (name: string, message: string): Error => {
+  const error = new Error(message);
+  error.name = name;
+  return error;
+};
+
+/**
+ * At most `size` Python workers running the static engine's Lambda handler. {@link invoke}
+ * resolves with the handler's result, or rejects with an Error whose `name` is the Python
+ * exception's class name (`InvalidInput`, `ObjectChanged`...), as Lambda reports `errorType`;
+ * a worker that dies mid-request rejects it with `StaticWorkerCrashed` (a new worker takes the
+ * next request), and one that overruns the timeout is killed and rejects with `StaticWorkerTimeout`.
+ */
+export class StaticWorkerPool {
+  private readonly root: string;
+  private readonly env: Record<string, string>;
+  private readonly size: number;
+  private readonly timeoutMs: number;
+  private readonly workers = new Set<Worker>();
+  private readonly queue: Pending[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(options: StaticWorkerPoolOptions) {
+    this.root = options.root;
+    this.size = Math.max(1, Math.floor(options.size ?? 2));
+    this.timeoutMs = options.timeoutMs ?? 120_000;
+    this.env = {
+      // Only what Python needs to start; never this process's own credentials or AWS profile.
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      LANG: process.env.LANG ?? 'C.UTF-8',
+      // No shared config files and no instance metadata: the worker's AWS identity is exactly
+      // what `env` gives it, and a missing credential fails instead of reaching for the network.
+      AWS_CONFIG_FILE: '/dev/null',
+      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      ...options.env,
+      PYTHONPATH: join(this.root, 'static'),
+      PYTHONDONTWRITEBYTECODE: '1',
+      PYTHONUNBUFFERED: '1',
+    };
+  }
+
+  /** Process ids of the running workers (diagnostics and tests). */
+  get pids(): number[] {
+    return [...this.workers].flatMap((worker) => (worker.child.pid === undefined ? [] : [worker.child.pid]));
+  }
+
+  /** Runs the handler on `event` in an idle worker (started when fewer than `size` run). */
+  invoke(event: unknown): Promise<unknown> {
+    if (this.closed) return Promise.reject(failure('StaticWorkerPoolClosed', 'the static worker pool is closed'));
+    return new Promise<unknown>((resolve, reject) => {
+      const id = this.nextId++;
+      this.queue.push({ id, line: `${JSON.stringify({ id, event })}\n`, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  /** Ends every worker: the queued requests are rejected, running ones may finish for a few seconds. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const pending of this.queue.splice(0)) {
+      pending.reject(failure('StaticWorkerPoolClosed', 'the static worker pool was closed'));
+    }
+    await Promise.all(
+      [...this.workers].map(
+        (worker) =>
+          new Promise<void>((resolve) => {
+            if (worker.exited) return resolve();
+            const kill = setTimeout(() => worker.child.kill('SIGKILL'), CLOSE_GRACE_MS);
+            worker.child.once('exit', () => {
+              clearTimeout(kill);
+              resolve();
+            });
+            // End of input is the worker's signal to exit once its request is answered.
+            worker.child.stdin.end();
+          }),
+      ),
+    );
+  }
+
+  /** Gives queued requests to idle workers, starting workers up to `size`. */
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      let worker = [...this.workers].find((w) => w.current === null && !w.exited && !w.child.killed);
+      if (!worker) {
+        if (this.workers.size >= this.size) return;
+        const started = this.start();
+        if (!started) return;
+        worker = started;
+      }
+      this.send(worker, this.queue.shift()!);
+    }
+  }
+
+  private start(): Worker | null {
+    const python = venvPython(this.root);
+    if (!existsSync(python)) {
+      for (const pending of this.queue.splice(0)) {
+        pending.reject(failure('StaticWorkerCrashed', `the static engine's venv is missing (${python}).\n${HOW_TO}`));
+      }
+      return null;
+    }
+    const child = spawn(python, ['-m', 'sandtrap_static.worker'], {
+      cwd: this.root,
+      env: this.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const worker: Worker = { child, current: null, buffered: '', stderrTail: '', exited: false };
+    this.workers.add(worker);
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => this.onStdout(worker, chunk));
+    child.stderr.on('data', (chunk: string) => {
+      worker.stderrTail = (worker.stderrTail + chunk).slice(-STDERR_TAIL_CHARS);
+    });
+    // A write to a worker that just died: its exit handler reports the request.
+    child.stdin.on('error', () => undefined);
+    child.on('error', (error) => {
+      worker.stderrTail = `${worker.stderrTail}\n${error.message}`.slice(-STDERR_TAIL_CHARS);
+      this.onExit(worker, null, null);
+    });
+    child.on('exit', (code, signal) => this.onExit(worker, code, signal));
+    return worker;
+  }
+
+  private send(worker: Worker, pending: Pending): void {
+    worker.current = pending;
+    pending.timer = setTimeout(() => {
+      if (worker.current !== pending) return;
+      worker.current = null;
+      worker.child.kill('SIGKILL');
+      pending.reject(
+        failure('StaticWorkerTimeout', `the static engine did not answer within ${this.timeoutMs} ms; worker killed`),
+      );
+    }, this.timeoutMs);
+    worker.child.stdin.write(pending.line);
+  }
+
+  private onStdout(worker: Worker, chunk: string): void {
+    // A worker being killed (timeout, protocol error) has nothing more to say.
+    if (worker.child.killed) return;
+    worker.buffered += chunk;
+    let newline = worker.buffered.indexOf('\n');
+    while (newline >= 0) {
+      const line = worker.buffered.slice(0, newline);
+      worker.buffered = worker.buffered.slice(newline + 1);
+      if (line.trim()) this.onAnswer(worker, line);
+      if (worker.child.killed) return;
+      newline = worker.buffered.indexOf('\n');
+    }
+    if (worker.buffered.length > MAX_ANSWER_CHARS) this.broken(worker, 'an answer longer than the limit');
+  }
+
+  private onAnswer(worker: Worker, line: string): void {
+    const pending = worker.current;
+    let answer: { id?: unknown; result?: unknown; error?: { errorType?: unknown; errorMessage?: unknown } };
+    try {
+      answer = JSON.parse(line) as typeof answer;
+    } catch {
+      this.broken(worker, 'a line that is not JSON on stdout');
+      return;
+    }
+    if (!pending || answer.id !== pending.id) {
+      this.broken(worker, `an answer to no request (id ${String(answer.id)})`);
+      return;
+    }
+    clearTimeout(pending.timer);
+    worker.current = null;
+    if (answer.error) {
+      const { errorType, errorMessage } = answer.error;
+      pending.reject(
+        failure(
+          typeof errorType === 'string' ? errorType : 'Error',
+          typeof errorMessage === 'string' ? errorMessage : 'the static engine failed',
+        ),
+      );
+    } else {
+      pending.resolve(answer.result);
+    }
+    this.dispatch();
+  }
+
+  /** A worker that broke the protocol cannot be trusted with another request. */
+  private broken(worker: Worker, what: string): void {
+    worker.stderrTail = `${worker.stderrTail}\nprotocol error: ${what}`.slice(-STDERR_TAIL_CHARS);
+    worker.child.kill('SIGKILL');
+  }
+
+  private onExit(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {
+    if (worker.exited) return;
+    worker.exited = true;
+    this.workers.delete(worker);
+    const pending = worker.current;
+    worker.current = null;
+    if (pending) {
+      clearTimeout(pending.timer);
+      const how = signal ? `signal ${signal}` : `code ${code}`;
+      const tail = worker.stderrTail.trim();
+      pending.reject(
+        failure('StaticWorkerCrashed', `the static worker exited (${how}) mid-request${tail ? `:\n${tail}` : ''}`),
+      );
+    }
+    // The requests still queued get a new worker.
+    if (!this.closed) this.dispatch();
+  }
+}
