@@ -145,6 +145,11 @@ def scan_macros(data: bytes, path: str | None, report: Report, budget: Budget) -
             ),
             path,
         )
+    if autoexec and suspicious:
+        # The combination a malicious document is made of (run on open, then shell out, download
+        # or write files): named as a heuristic threat, so that consumers matching on threat names
+        # see it as they see a signature's.
+        report.add_heuristic_threat("Heuristic.Office.AutoExecMacro", "macro", path)
     iocs = by_type.get("ioc", [])
     if iocs:
         report.add(

@@ -130,7 +130,8 @@ def scan(data: bytes, path: str | None, report: Report, budget: Budget) -> None:
             finding(
                 "pdf.javascript",
                 "execution",
-                "high",
+                # Forms use JavaScript too; running it on open (below) is what weighs.
+                "medium",
                 "PDF contains JavaScript",
                 evidence("/JavaScript", "/JS"),
                 ["T1059.007"],
@@ -149,6 +150,7 @@ def scan(data: bytes, path: str | None, report: Report, budget: Budget) -> None:
             ),
             path,
         )
+        report.add_heuristic_threat("Heuristic.PDF.AutoJavaScript", "document", path, "low")
     if names["/Launch"]:
         report.add(
             finding(

