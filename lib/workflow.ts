@@ -69,6 +69,9 @@ type PublishedEvent = [detailType: string, detailPath: string];
 /** ECS faults of the RunTask integration worth retrying: the service's, not the task's. */
 export const ECS_SERVICE_ERRORS = ['ECS.AmazonECSException', 'ECS.ServerException', 'ECS.ThrottlingException'];
 
+/** The error the static engine's Python handler raises for S3's transient failures. */
+export const STATIC_TRANSIENT_ERROR = 'TransientAwsError';
+
 /** Names of the states (a step's own comes from its manifest entry): the local runtime, the tests and the benchmarks refer to them. */
 export const STATES = {
   triage: STEPS.TriageFn.state,
@@ -259,7 +262,8 @@ export class AnalysisWorkflow extends Construct {
       timeout: timeoutOf('StaticFn'),
     });
     staticAnalysis.addRetry({
-      errors: [...TRANSIENT_AWS_ERRORS],
+      // The Python handler names S3's transient failures so (static/sandtrap_static/lambda_function.py).
+      errors: [STATIC_TRANSIENT_ERROR],
       interval: Duration.seconds(2),
       maxAttempts: 3,
       backoffRate: 2,

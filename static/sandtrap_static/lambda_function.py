@@ -29,11 +29,20 @@ import os
 import re
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 from .budget import HardTimeout
 from .guard import guarded_analyze
@@ -72,6 +81,30 @@ class ObjectChanged(Exception):
 
 class ConfigurationError(Exception):
     """The function's environment is wrong (a deployment error, not the sample's)."""
+
+
+class TransientAwsError(Exception):
+    """S3 was busy or unreachable (`SlowDown`, `InternalError`, a timeout): the state machine retries."""
+
+
+# S3's answers that say "try again" rather than "no": the workflow's Retry matches TransientAwsError.
+TRANSIENT_S3_CODES = frozenset(
+    {"SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "Throttling", "ThrottlingException", "503"}
+)
+
+
+@contextmanager
+def _s3_call(what: str) -> Iterator[None]:
+    """Turns S3's transient failures into TransientAwsError; every other error passes unchanged."""
+    try:
+        yield
+    except ClientError as error:
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        if code in TRANSIENT_S3_CODES:
+            raise TransientAwsError(f"{what}: S3 answered {code}") from error
+        raise
+    except (EndpointConnectionError, ConnectionClosedError, ReadTimeoutError, ConnectTimeoutError) as error:
+        raise TransientAwsError(f"{what}: {type(error).__name__}") from error
 
 
 @dataclass(frozen=True)
@@ -221,7 +254,8 @@ def _read_sample(s3: Any, sample: dict[str, Any]) -> bytes:
     request = {"Bucket": sample["bucket"], "Key": sample["key"]}
     if sample["versionId"] is not None:
         request["VersionId"] = sample["versionId"]
-    response = s3.get_object(**request)
+    with _s3_call("reading the sample"):
+        response = s3.get_object(**request)
     body = response["Body"]
     limit = sample["size"] + 1
     digest = hashlib.sha256()
@@ -229,7 +263,8 @@ def _read_sample(s3: Any, sample: dict[str, Any]) -> bytes:
     total = 0
     try:
         while total < limit:
-            chunk = body.read(min(READ_CHUNK, limit - total))
+            with _s3_call("reading the sample"):
+                chunk = body.read(min(READ_CHUNK, limit - total))
             if not chunk:
                 break
             digest.update(chunk)
@@ -343,12 +378,13 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
         report["score"] = value
     report["verdict"] = verdict
     key = report_key(sample["sha256"])
-    s3.put_object(
-        Bucket=settings.reports_bucket,
-        Key=key,
-        Body=json.dumps(report, ensure_ascii=True, separators=(",", ":")).encode(),
-        ContentType="application/json",
-    )
+    with _s3_call("writing the report"):
+        s3.put_object(
+            Bucket=settings.reports_bucket,
+            Key=key,
+            Body=json.dumps(report, ensure_ascii=True, separators=(",", ":")).encode(),
+            ContentType="application/json",
+        )
     result: dict[str, Any] = {
         "engine": ENGINE,
         "status": status,

@@ -6,6 +6,7 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { FUNCTION_IDS, NODE_FUNCTION_IDS } from '../../lib/steps';
 import { SandtrapStack } from '../../lib/sandtrap-stack';
+import { STATES, STATIC_TRANSIENT_ERROR } from '../../lib/workflow';
 import { localPlanOf, type CfnTemplate } from '../../local/template';
 import { allStates } from '../../local/definition';
 
@@ -183,6 +184,24 @@ describe('SandtrapStack', () => {
         expect.arrayContaining([expect.objectContaining({ ErrorEquals: ['TransientError', 'BadResponseError'] })]),
       );
     }
+  });
+
+  it('runs the static engine from the Map for the engine id static: S3 hiccups retried, failures caught', () => {
+    const states = allStates(localPlanOf(json).definition as never);
+    const analysis = states.get(STATES.staticAnalysis);
+    expect(analysis).toMatchObject({ Type: 'Task', End: true });
+    expect(analysis?.Retry).toEqual(
+      expect.arrayContaining([expect.objectContaining({ ErrorEquals: [STATIC_TRANSIENT_ERROR] })]),
+    );
+    expect(analysis?.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'EngineFailed' })]);
+    // Listing rule packs is limited to their prefix.
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p.Properties.PolicyDocument).includes('s3:ListBucket'),
+    );
+    const listing = policies
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: unknown; Condition?: unknown }[])
+      .filter((s) => JSON.stringify(s.Action).includes('s3:ListBucket') && JSON.stringify(s).includes('rules/'));
+    expect(listing).toEqual([expect.objectContaining({ Condition: { StringLike: { 's3:prefix': ['rules/*'] } } })]);
   });
 
   it('runs the detonation engine as a Fargate task from the Map, started with presigned URLs, failures caught', () => {

@@ -223,6 +223,36 @@ print(json.dumps({"result": result, "report": json.loads(fake.puts[0]["Body"]), 
     expect(StaticReportSchema.safeParse(report).success).toBe(true);
   });
 
+  it.each([
+    ['SlowDown', 'TransientAwsError'],
+    ['InternalError', 'TransientAwsError'],
+    ['ServiceUnavailable', 'TransientAwsError'],
+    ['AccessDenied', 'ClientError'],
+  ])('S3 answering %s raises %s (the workflow retries only the transient ones)', (code, expected) => {
+    const data = Buffer.from('anything\n');
+    const out = python(
+      `
+import json, os, sys
+os.environ.update({"SANDTRAP_REPORTS_BUCKET": "reports", "SANDTRAP_SETTINGS": "{}"})
+from botocore.exceptions import ClientError
+from sandtrap_static import lambda_function
+
+class FakeS3:
+    def get_object(self, **_):
+        raise ClientError({"Error": {"Code": sys.argv[2], "Message": "try later"}}, "GetObject")
+
+lambda_function._s3 = FakeS3()
+try:
+    lambda_function.handler(json.loads(sys.argv[1]))
+    print("no error")
+except Exception as error:
+    print(type(error).__name__)
+`,
+      [JSON.stringify(sampleEvent('incoming/any.txt', data)), code],
+    );
+    expect(out.trim()).toBe(expected);
+  });
+
   it('rejects an event that is not the contract with InvalidInput', async () => {
     const good = sampleEvent('incoming/x.txt', Buffer.from('x'));
     const invalid: unknown[] = [
