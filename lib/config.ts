@@ -78,6 +78,20 @@ export const SandtrapConfigSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * The static engine's Lambda. `emulatorPython`: build its wheels for this machine's architecture
+     * and this Python (`3.11`) instead of Lambda's arm64 Python 3.12, for emulators that run Python
+     * functions on the host's interpreter (MiniStack); never for AWS.
+     */
+    staticEngine: z
+      .object({
+        emulatorPython: z
+          .string()
+          .regex(/^3\.\d{1,2}$/, 'a Python version as major.minor')
+          .optional(),
+      })
+      .strict()
+      .default({}),
     settings: RuntimeSettingsSchema.default(RuntimeSettingsSchema.parse({})),
     /** Test stacks only: crashes and DynamoDB throttling for the uploads a test names by key (see `lambdas/core/runtime/fault-injection.ts`). */
     faultInjection: FaultInjectionSchema.optional(),

@@ -80,6 +80,14 @@ export class SandtrapStack extends Stack {
       bus: this.bus.bus,
       settings: config.settings,
       engineConcurrency: config.engineConcurrency,
+      ...(config.staticEngine.emulatorPython
+        ? {
+            staticBundleTarget: {
+              architecture: process.arch === 'arm64' ? 'arm64' : 'x86_64',
+              pythonVersion: config.staticEngine.emulatorPython,
+            },
+          }
+        : {}),
       bundleAwsSdk: config.bundleAwsSdk,
       detonation: this.detonation,
       ...(config.faultInjection ? { faultInjection: config.faultInjection } : {}),

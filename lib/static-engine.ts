@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { LAMBDA_STATIC_TARGET, staticBundleCode } from './static-bundle';
+import { LAMBDA_STATIC_TARGET, type StaticBundleTarget, staticBundleCode } from './static-bundle';
 import { STEPS } from './steps';
 
 /** The Lambda runtimes the bundle can target: its wheels are chosen for exactly this Python. */
@@ -22,6 +22,8 @@ export const STATIC_RUNTIME = (() => {
 export interface StaticEngineFunctionProps {
   /** The workflow's environment (settings, buckets); the handler reads the same variables as the Node steps. */
   environment: Record<string, string>;
+  /** The platform the wheels are built for. @default LAMBDA_STATIC_TARGET (arm64, Python 3.12) */
+  bundleTarget?: StaticBundleTarget;
 }
 
 /**
@@ -40,7 +42,7 @@ export class StaticEngineFunction extends Construct {
       runtime: STATIC_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       handler: step.module,
-      code: staticBundleCode(LAMBDA_STATIC_TARGET),
+      code: staticBundleCode(props.bundleTarget ?? LAMBDA_STATIC_TARGET),
       memorySize: step.memoryMb,
       timeout: Duration.seconds(step.timeoutSeconds),
       tracing: lambda.Tracing.ACTIVE,

@@ -28,6 +28,7 @@ import { DUPLICATE_EVENT_ERROR } from '../lambdas/core/contracts/analysis-errors
 import { TRANSIENT_AWS_ERRORS } from '../lambdas/core/runtime/clients';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { PipelineFunction } from './functions';
+import type { StaticBundleTarget } from './static-bundle';
 import { StaticEngineFunction } from './static-engine';
 import { type GrantTarget, type NodeFunctionId, type StepGrant, STEPS, type WorkflowFunctionId } from './steps';
 import { DETONATION_ENV, type DetonationCluster } from './detonation';
@@ -50,6 +51,8 @@ export interface AnalysisWorkflowProps {
   faultInjection?: FaultInjection;
   /** Where malicious objects are moved; without it quarantine is off. */
   quarantineBucket?: s3.IBucket;
+  /** The platform the static engine's wheels are built for. @default Lambda's (arm64, Python 3.12) */
+  staticBundleTarget?: StaticBundleTarget;
   /** Our Linux detonation on Fargate; without it the `detonation` engine is not part of the workflow. */
   detonation?: DetonationCluster;
 }
@@ -145,7 +148,10 @@ export class AnalysisWorkflow extends Construct {
     this.functions = {
       TriageFn: make('TriageFn'),
       CheckPeerFn: make('CheckPeerFn'),
-      StaticFn: new StaticEngineFunction(this, 'StaticFn', { environment }),
+      StaticFn: new StaticEngineFunction(this, 'StaticFn', {
+        environment,
+        ...(props.staticBundleTarget ? { bundleTarget: props.staticBundleTarget } : {}),
+      }),
       VendorSubmitFn: make('VendorSubmitFn'),
       VendorPollFn: make('VendorPollFn'),
       VendorCollectFn: make('VendorCollectFn'),

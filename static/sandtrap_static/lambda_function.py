@@ -226,9 +226,10 @@ def s3_client() -> Any:
             "read_timeout": 60,
             "retries": {"max_attempts": 3, "mode": "standard"},
         }
-        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or None
+        # A local S3 (s3rver in the local runtime, an emulator such as MiniStack) is addressed by path:
+        # virtual-hosted names (bucket.127.0.0.1) do not resolve there.
+        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
         if endpoint:
-            # A local S3 (s3rver on 127.0.0.1) has no bucket subdomains.
             options["s3"] = {"addressing_style": "path"}
         # botocore reads AWS_DEFAULT_REGION only; Lambda (and the local runtime) set AWS_REGION.
         region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None

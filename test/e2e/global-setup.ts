@@ -7,7 +7,13 @@ import { createE2eClients, destroyE2eClients, putVendorSecrets } from './harness
 import { bootstrap, deploy, synth, type CdkRun } from './harness/cdk';
 import type { E2eContext } from './harness/context';
 import { EcsDataPlane, playDetonation } from './harness/ecs-data-plane';
-import { ministackAwsEnv, processEnvFor, startMiniStack, type MiniStack } from './harness/ministack';
+import {
+  ministackAwsEnv,
+  ministackPythonVersion,
+  processEnvFor,
+  startMiniStack,
+  type MiniStack,
+} from './harness/ministack';
 import { createTestTls, trustEnv } from './harness/tls';
 import { SINK_OUTPUTS, SINK_STACK } from './harness/sink';
 import {
@@ -41,6 +47,8 @@ function e2eConfig(vendors: E2eVendors): SandtrapConfigInput {
     // SecurityGroupEgress ("Unrecognized resource types"); no Docker engine builds the image, and none
     // pulls it (the data plane is played on the host), so any literal URI serves.
     detonationTask: { imageUri: 'public.ecr.aws/sandtrap/detonation:e2e', emulatorCompatible: true },
+    // MiniStack runs Python functions on its own interpreter (x86_64 here), not Lambda's arm64 3.12.
+    staticEngine: { emulatorPython: ministackPythonVersion(ROOT) },
     settings: {
       // The functions run on the wall clock and the emulators on an accelerated one, so a vendor's own
       // time estimate would be read on the wrong clock: poll on a fixed schedule instead.

@@ -24,6 +24,8 @@ import { runSandtrap } from './harness/cli';
 import type { E2eContext } from './harness/context';
 import type { EmulatorCounts } from './harness/vendors';
 import { EventInbox, type DeliveredEvent } from './harness/sqs';
+import { MACRO } from '../static/corpus';
+import { cleanPdf, makeDocx } from '../static/documents';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 /** Only the e2e config's global setup provides it; `vitest.config.ts` also matches this file, and there the suite skips. */
@@ -97,6 +99,7 @@ describe.skipIf(!provided)('a deployed Sandtrap stack on MiniStack, driven throu
       expect(document.versionId).toBeTruthy();
       expect(document.engines.map((e) => [e.engine, e.status]).sort()).toEqual([
         ['cape', 'completed'],
+        ['static', 'completed'],
         ['vmray', 'completed'],
       ]);
     }
@@ -126,6 +129,7 @@ describe.skipIf(!provided)('a deployed Sandtrap stack on MiniStack, driven throu
       expect(document.engines.map((e) => [e.engine, e.status]).sort()).toEqual([
         ['cape', 'completed'],
         ['detonation', 'completed'],
+        ['static', 'completed'],
         ['vmray', 'completed'],
       ]);
       // The agent's report went through the presigned PUT into the reports bucket.
@@ -144,6 +148,49 @@ describe.skipIf(!provided)('a deployed Sandtrap stack on MiniStack, driven throu
     expect(SampleVerdictDetailSchema.parse(event?.detail).engines.map((e) => e.engine)).toContain('detonation');
   }, 180_000);
 
+  it('judges a macro document and a clean PDF with the static engine (Python on MiniStack): verdicts, threats, tags', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sandtrap-e2e-static-'));
+    const macroFile = join(dir, `${nonce.slice(0, 8)}-invoice.docm`);
+    const pdfFile = join(dir, `${nonce.slice(0, 8)}-paper.pdf`);
+    // The run's nonce in each document makes its content (and sha256) new on every run.
+    writeFileSync(
+      macroFile,
+      makeDocx({ body: `<w:p><w:r><w:t>${nonce}</w:t></w:r></w:p>`, macro: { module: 'Module1', source: MACRO } }),
+    );
+    writeFileSync(pdfFile, Buffer.concat([cleanPdf(), Buffer.from(`% ${nonce}\n`)]));
+    const result = await sandtrap(['submit', macroFile, pdfFile, '--wait', '--json', '--prefix', 'e2e/static/']);
+    expect(result.code, result.stderr).toBe(0);
+    const [macro, pdf] = jsonLines(result.stdout).map((line) => VerdictDocumentSchema.parse(line)) as [
+      VerdictDocument,
+      VerdictDocument,
+    ];
+    expect(macro.verdict).toBe('malicious');
+    expect(macro.engines).toContainEqual(
+      expect.objectContaining({ engine: 'static', status: 'completed', verdict: 'malicious' }),
+    );
+    expect(pdf).toMatchObject({ fileType: 'pdf', verdict: 'benign', threats: [] });
+    expect(pdf.engines).toContainEqual(expect.objectContaining({ engine: 'static', status: 'completed', score: 0 }));
+    const [event] = await inbox.waitFor(isVerdictFor(macro.sha256), {
+      timeoutMs: 30_000,
+      what: `Sample Verdict for ${macro.key}`,
+    });
+    const detail = SampleVerdictDetailSchema.parse(event?.detail);
+    expect(detail.schemaVersion).toBe(2);
+    expect(detail.threats).toContainEqual(
+      expect.objectContaining({ name: 'Heuristic.Office.AutoExecMacro', engine: 'static' }),
+    );
+    for (const document of [macro, pdf]) {
+      const { TagSet = [] } = await clients.s3.send(
+        new GetObjectTaggingCommand({
+          Bucket: document.bucket,
+          Key: document.key,
+          VersionId: document.versionId ?? undefined,
+        }),
+      );
+      expect(Object.fromEntries(TagSet.map((t) => [t.Key, t.Value]))[TAG_VERDICT]).toBe(document.verdict);
+    }
+  }, 150_000);
+
   it('stores each verdict and engine result in DynamoDB and tags each uploaded object version', async () => {
     for (const document of [benign, malicious]) {
       const { Item } = await clients.ddb.send(
@@ -161,7 +208,7 @@ describe.skipIf(!provided)('a deployed Sandtrap stack on MiniStack, driven throu
           ExpressionAttributeValues: { ':pk': `SAMPLE#${document.sha256}`, ':engine': 'ENGINE#' },
         }),
       );
-      expect(Items.map((i) => i.engine).sort()).toEqual(['cape', 'vmray']);
+      expect(Items.map((i) => i.engine).sort()).toEqual(['cape', 'static', 'vmray']);
       const { TagSet = [] } = await clients.s3.send(
         new GetObjectTaggingCommand({
           Bucket: document.bucket,

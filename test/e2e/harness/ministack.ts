@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
@@ -46,6 +46,20 @@ export function processEnvFor(endpoint = MINISTACK_ENDPOINT, extra: Record<strin
     delete env[name];
   }
   return env;
+}
+
+/**
+ * `major.minor` of MiniStack's Python. MiniStack runs a Python function on that interpreter, whatever
+ * runtime the function declares: the static engine's wheels are built for it (`staticEngine.emulatorPython`).
+ */
+export function ministackPythonVersion(root: string): string {
+  const version = spawnSync(
+    ministackPython(root),
+    ['-c', 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")'],
+    { encoding: 'utf8' },
+  );
+  if (version.status !== 0) throw new Error(`MiniStack's Python did not say its version: ${version.stderr}`);
+  return version.stdout.trim();
 }
 
 /** MiniStack's Python; a clear error naming `.ci/run` when the venv does not exist. */
