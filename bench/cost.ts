@@ -6,7 +6,7 @@ import * as z from 'zod';
 import { DetonationCluster } from '../lib/detonation';
 import { FUNCTION_IDS, type FunctionId } from '../lib/steps';
 import type { Log } from '../lambdas/core/runtime/deps';
-import type { ExecutionReport } from '../local/runtime';
+import { LocalPipeline, type ExecutionReport, type LocalPipelineOptions } from '../local/runtime';
 import { synthesizeTemplate } from '../local/synth';
 import { CapeEmulator } from '../emulators/cape';
 import { startVendorHarness } from '../test/support';
@@ -187,66 +187,108 @@ class MeasuringLog implements Log {
 export interface MeasuredUsage {
   fresh: AnalysisUsage[];
   cached: AnalysisUsage[];
+  /** Files no vendor or detonation takes: the static engine's verdict alone. */
+  staticOnly: AnalysisUsage[];
 }
 
-/**
- * Runs `analyses` uploads through the local pipeline with an emulated CAPE that takes
- * {@link VENDOR_MINUTES} simulated minutes, each followed by an upload of the same content under another
- * key (a cached verdict),
- * counting what every execution used. One unmeasured analysis first warms the handlers' modules and
- * connections, as a warm Lambda would have them.
- */
-export async function measureUsage(analyses: number): Promise<MeasuredUsage> {
-  const log = new MeasuringLog();
-  const processingSeconds = VENDOR_MINUTES * 60 - 20 - 180;
-  let durations: Partial<Record<FunctionId, number[]>> = {};
-  const onInvoke = (id: FunctionId, ms: number) => {
-    durations[id] ??= [];
-    durations[id].push(ms);
+/** Counts what each execution of one local pipeline uses. */
+class UsageMeter {
+  readonly log = new MeasuringLog();
+  private durations: Partial<Record<FunctionId, number[]>> = {};
+  private counter: RequestCounter | undefined;
+
+  /** The pipeline options that report invocations and the static engine's own S3 requests here. */
+  readonly options: Pick<LocalPipelineOptions, 'log' | 'onInvoke' | 'onWorkerRequests'> = {
+    log: this.log,
+    onInvoke: (id, ms) => {
+      this.durations[id] ??= [];
+      this.durations[id].push(ms);
+    },
+    onWorkerRequests: (_id, usage) => this.counter?.addS3(usage),
   };
-  const h = await startVendorHarness(
-    (clock) => new CapeEmulator({ clock, queueSeconds: 20, processingSeconds }),
-    {},
-    { log, onInvoke },
-  );
-  const counter = new RequestCounter(h.pipeline.clients);
-  const execute = async (event: unknown): Promise<AnalysisUsage> => {
+
+  attach(pipeline: LocalPipeline): void {
+    this.counter = new RequestCounter(pipeline.clients);
+  }
+
+  detach(): void {
+    this.counter?.detach();
+  }
+
+  async execute(pipeline: LocalPipeline, event: unknown): Promise<AnalysisUsage> {
+    const counter = this.counter as RequestCounter;
     counter.reset();
-    durations = {};
-    const logBefore = { records: log.records, bytes: log.bytes };
-    const eventsBefore = h.pipeline.events().length;
-    const run = await h.pipeline.run(event);
+    this.durations = {};
+    const logBefore = { records: this.log.records, bytes: this.log.bytes };
+    const eventsBefore = pipeline.events().length;
+    const run = await pipeline.run(event);
     if (run.status !== 'SUCCEEDED') throw new Error(`cost model: the analysis failed: ${run.error} ${run.cause}`);
-    const published = h.pipeline.events().slice(eventsBefore);
+    const published = pipeline.events().slice(eventsBefore);
     return {
       transitions: run.transitions.length,
       historyEvents: historyEvents(run.transitions),
-      invocations: durations,
+      invocations: this.durations,
       requests: counter.snapshot(),
       eventChunks: published.reduce(
         (sum, e) => sum + Math.ceil(Buffer.byteLength(JSON.stringify(e)) / EVENT_CHUNK_BYTES),
         0,
       ),
-      handlerLogBytes: log.bytes - logBefore.bytes,
-      handlerLogRecords: log.records - logBefore.records,
+      handlerLogBytes: this.log.bytes - logBefore.bytes,
+      handlerLogRecords: this.log.records - logBefore.records,
     };
-  };
+  }
+}
+
+/**
+ * Runs `analyses` uploads through the local pipeline with an emulated CAPE that takes
+ * {@link VENDOR_MINUTES} simulated minutes, each followed by an upload of the same content under another
+ * key (a cached verdict); then `analyses` files that only the static engine takes (no vendor for
+ * them, detonation off), counting what every execution used. One unmeasured analysis first warms the
+ * handlers' modules, connections and the static engine's workers, as a warm Lambda would have them.
+ */
+export async function measureUsage(analyses: number): Promise<MeasuredUsage> {
+  const processingSeconds = VENDOR_MINUTES * 60 - 20 - 180;
+  const meter = new UsageMeter();
+  const h = await startVendorHarness(
+    (clock) => new CapeEmulator({ clock, queueSeconds: 20, processingSeconds }),
+    {},
+    meter.options,
+  );
+  meter.attach(h.pipeline);
+  const usage: MeasuredUsage = { fresh: [], cached: [], staticOnly: [] };
   try {
-    const usage: MeasuredUsage = { fresh: [], cached: [] };
     for (let i = 0; i <= analyses; i++) {
       const body = `cost model sample ${i} ${Date.now()}`;
-      const fresh = await execute(await h.pipeline.upload({ key: `cost/${i}.bin`, body }));
+      const fresh = await meter.execute(h.pipeline, await h.pipeline.upload({ key: `cost/${i}.bin`, body }));
       // The same content under another key: a cached verdict (the same event again would be a duplicate).
-      const cached = await execute(await h.pipeline.upload({ key: `cost/${i}-again.bin`, body }));
+      const cached = await meter.execute(h.pipeline, await h.pipeline.upload({ key: `cost/${i}-again.bin`, body }));
       if (i === 0) continue;
       usage.fresh.push(fresh);
       usage.cached.push(cached);
     }
-    return usage;
   } finally {
-    counter.detach();
+    meter.detach();
     await h.stop();
   }
+  const staticMeter = new UsageMeter();
+  const pipeline = await LocalPipeline.start({
+    virtualTime: true,
+    cachePlan: false,
+    config: { settings: { detonation: { enabled: false } } },
+    ...staticMeter.options,
+  });
+  staticMeter.attach(pipeline);
+  try {
+    for (let i = 0; i <= analyses; i++) {
+      const body = `quarterly figures ${i} ${Date.now()}\n`;
+      const only = await staticMeter.execute(pipeline, await pipeline.upload({ key: `cost/static-${i}.txt`, body }));
+      if (i > 0) usage.staticOnly.push(only);
+    }
+  } finally {
+    staticMeter.detach();
+    await pipeline.stop();
+  }
+  return usage;
 }
 
 const SAMPLE_ARN =
@@ -462,6 +504,7 @@ function per1000(usages: AnalysisUsage[], shape: DeployedShape, prices: Prices, 
 export function costMetrics(usage: MeasuredUsage, shape: DeployedShape, prices: Prices): Metric[] {
   const fresh = per1000(usage.fresh, shape, prices, true);
   const cached = per1000(usage.cached, shape, prices, false);
+  const staticOnly = per1000(usage.staticOnly, shape, prices, false);
   const unit = 'USD / 1,000 verdicts';
   const { cpuUnits, memoryMiB } = shape.detonation;
   return [
@@ -472,6 +515,11 @@ export function costMetrics(usage: MeasuredUsage, shape: DeployedShape, prices: 
     },
     { name: 'cost_usd_per_1000_verdicts_without_detonation', value: round(total(fresh) - fresh.fargate), unit },
     { name: 'cost_usd_per_1000_cached_verdicts', value: round(total(cached)), unit },
+    {
+      name: 'cost_usd_per_1000_static_only_verdicts',
+      value: round(total(staticOnly)),
+      unit: `${unit} (${mean(usage.staticOnly.map((u) => u.transitions))} transitions each)`,
+    },
     {
       name: 'cost_usd_sfn_per_1000',
       value: round(fresh.stepFunctions),

@@ -64,6 +64,13 @@ function consumedUnits(consumed: unknown): number | undefined {
 export class RequestCounter {
   private counts: RequestCounts = { s3: {}, s3BytesWritten: 0, dynamodb: {} };
 
+  /** Adds S3 requests counted elsewhere (the static engine's Python workers report their own). */
+  addS3(usage: { s3: Record<string, number>; s3BytesWritten: number }): void {
+    for (const [operation, n] of Object.entries(usage.s3))
+      this.counts.s3[operation] = (this.counts.s3[operation] ?? 0) + n;
+    this.counts.s3BytesWritten += usage.s3BytesWritten;
+  }
+
   constructor(private readonly clients: AwsClients) {
     clients.s3.middlewareStack.add(
       (next, context) => async (args) => {

@@ -9,6 +9,7 @@ import { detectionBenchmark } from './detection';
 import { detonationBenchmark } from './detonation';
 import { mergeMetrics } from './merge-results';
 import { pipelineBenchmark } from './pipeline';
+import { staticBenchmark } from './static';
 
 /**
  * `npm run bench [-- --quick] [-- --<id> ...]`: runs every benchmark (or only those named by id, e.g.
@@ -19,6 +20,7 @@ import { pipelineBenchmark } from './pipeline';
 const BENCHMARKS: Benchmark[] = [
   pipelineBenchmark,
   detonationBenchmark,
+  staticBenchmark,
   costBenchmark,
   bundleBenchmark,
   detectionBenchmark,

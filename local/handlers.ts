@@ -13,7 +13,7 @@ import { createVendorSubmitHandler } from '../lambdas/handlers/vendor-submit';
 import type { FunctionId } from '../lib/steps';
 import { fileURLToPath } from 'node:url';
 import { LOCAL_CREDENTIALS } from './services';
-import { ensureStaticVenv, StaticWorkerPool } from './static-worker';
+import { ensureStaticVenv, StaticWorkerPool, type StaticWorkerUsage } from './static-worker';
 import { LOCAL_ENV } from './template';
 
 /** A handler as the local runtime calls it: JSON in, JSON out. */
@@ -29,6 +29,8 @@ export interface LocalFunctionContext {
   executions: ExecutionStarter;
   s3Endpoint: string;
   onStop(release: () => Promise<void>): void;
+  /** Told the S3 requests a handler made outside the pipeline's SDK clients (a Python worker's). */
+  onWorkerRequests(usage: StaticWorkerUsage): void;
 }
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -52,6 +54,7 @@ function createStaticHandler(_deps: HandlerDeps, context: LocalFunctionContext):
           AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
           AWS_REGION: LOCAL_ENV.region,
         },
+        onUsage: context.onWorkerRequests,
       });
       context.onStop(() => created.close());
       pool = created;

@@ -33,6 +33,7 @@ import { localPlan } from './synth';
 import { LOCAL_ENV, type LocalPlan } from './template';
 import { VirtualClock } from './virtual-clock';
 import { virtualTask, virtualTimeDefinition, virtualWait } from './virtual-states';
+import type { StaticWorkerUsage } from './static-worker';
 import { selectDetonator, type DetonatorChoice, type DetonatorSelection } from './detonation/select';
 
 /** Options of {@link LocalPipeline.start}. */
@@ -62,6 +63,8 @@ export interface LocalPipelineOptions {
   beforeInvoke?: (functionId: FunctionId, input: unknown) => void | Promise<void>;
   /** Told how long each handler invocation took (benchmarks, cost model). */
   onInvoke?: (functionId: FunctionId, ms: number) => void;
+  /** Told the S3 requests a function made outside this process's SDK clients (the static engine's Python workers). */
+  onWorkerRequests?: (functionId: FunctionId, usage: StaticWorkerUsage) => void;
 }
 
 /** One state entered during an execution. */
@@ -162,6 +165,7 @@ export class LocalPipeline implements ExecutionStarter {
         environment: fn.environment,
         executions: this,
         s3Endpoint: services.s3Endpoint,
+        onWorkerRequests: (usage) => options.onWorkerRequests?.(id, usage),
         onStop: (release) => this.releases.push(release),
       });
       const beforeInvoke = options.beforeInvoke;

@@ -118,6 +118,27 @@ export interface StaticWorkerPoolOptions {
   size?: number;
   /** Longest a request may take; the worker is then killed. @default 120 000 */
   timeoutMs?: number;
+  /** Told the S3 requests each invocation made (the cost benchmark prices them). */
+  onUsage?: (usage: StaticWorkerUsage) => void;
+}
+
+/** The S3 requests of one invocation, by operation, and the bytes it wrote with PutObject. */
+export interface StaticWorkerUsage {
+  s3: Record<string, number>;
+  s3BytesWritten: number;
+}
+
+/** A worker's usage report, checked: it crosses a process boundary like the answer it comes with. */
+function usageOf(value: unknown): StaticWorkerUsage | undefined {
+  const usage = value as { s3?: unknown; s3BytesWritten?: unknown } | undefined;
+  if (!usage || typeof usage.s3 !== 'object' || usage.s3 === null) return undefined;
+  const s3 = Object.fromEntries(
+    Object.entries(usage.s3 as Record<string, unknown>).filter(
+      (entry): entry is [string, number] => Number.isSafeInteger(entry[1]) && (entry[1] as number) >= 0,
+    ),
+  );
+  const written = Number.isSafeInteger(usage.s3BytesWritten) ? (usage.s3BytesWritten as number) : 0;
+  return { s3, s3BytesWritten: written };
 }
 
 /** A request waiting for, or held by, a worker. */
@@ -164,6 +185,7 @@ export class StaticWorkerPool {
   private readonly env: Record<string, string>;
   private readonly size: number;
   private readonly timeoutMs: number;
+  private readonly onUsage: ((usage: StaticWorkerUsage) => void) | undefined;
   private readonly workers = new Set<Worker>();
   private readonly queue: Pending[] = [];
   private nextId = 1;
@@ -173,6 +195,7 @@ export class StaticWorkerPool {
     this.root = options.root;
     this.size = Math.max(1, Math.floor(options.size ?? 2));
     this.timeoutMs = options.timeoutMs ?? 120_000;
+    this.onUsage = options.onUsage;
     this.env = {
       // Only what Python needs to start; never this process's own credentials or AWS profile.
       PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -302,7 +325,12 @@ export class StaticWorkerPool {
 
   private onAnswer(worker: Worker, line: string): void {
     const pending = worker.current;
-    let answer: { id?: unknown; result?: unknown; error?: { errorType?: unknown; errorMessage?: unknown } };
+    let answer: {
+      id?: unknown;
+      result?: unknown;
+      error?: { errorType?: unknown; errorMessage?: unknown };
+      usage?: unknown;
+    };
     try {
       answer = JSON.parse(line) as typeof answer;
     } catch {
@@ -315,6 +343,8 @@ export class StaticWorkerPool {
     }
     clearTimeout(pending.timer);
     worker.current = null;
+    const usage = usageOf(answer.usage);
+    if (usage) this.onUsage?.(usage);
     if (answer.error) {
       const { errorType, errorMessage } = answer.error;
       pending.reject(

@@ -234,7 +234,28 @@ def s3_client() -> Any:
         # botocore reads AWS_DEFAULT_REGION only; Lambda (and the local runtime) set AWS_REGION.
         region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
         _s3 = boto3.client("s3", endpoint_url=endpoint, region_name=region, config=Config(**options))
+        _s3.meta.events.register("before-call.s3", _count_request)
     return _s3
+
+
+# S3 requests made since `take_s3_usage` was last called: the local worker reports them with each
+# answer, so that the cost benchmark prices this function's requests as it does the Node steps'.
+_usage: dict[str, Any] = {"s3": {}, "s3BytesWritten": 0}
+
+
+def _count_request(model: Any = None, params: Any = None, **_: Any) -> None:
+    operation = getattr(model, "name", "Unknown")
+    _usage["s3"][operation] = _usage["s3"].get(operation, 0) + 1
+    body = (params or {}).get("body") if operation == "PutObject" else None
+    if isinstance(body, (bytes, bytearray)):
+        _usage["s3BytesWritten"] += len(body)
+
+
+def take_s3_usage() -> dict[str, Any]:
+    """The S3 requests (by operation) and PutObject bytes since the last call, and resets them."""
+    global _usage
+    taken, _usage = _usage, {"s3": {}, "s3BytesWritten": 0}
+    return taken
 
 
 def close() -> None:

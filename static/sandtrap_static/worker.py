@@ -24,7 +24,7 @@ from typing import IO, Any
 
 from .budget import HardTimeout
 from .guard import stdout_to_stderr, write_all
-from .lambda_function import close, handler
+from .lambda_function import close, handler, take_s3_usage
 
 # Requests are small (a sample's description); anything longer is a broken caller.
 MAX_REQUEST_BYTES = 1024 * 1024
@@ -84,6 +84,7 @@ def serve(stdin: IO[bytes]) -> int:
             except (Exception, HardTimeout) as error:  # noqa: BLE001 - reported to the caller by name, as Lambda does
                 traceback.print_exc(file=sys.stderr)
                 answer = _error(request_id, type(error).__name__, str(error))
+            answer["usage"] = take_s3_usage()
             _answer(out, answer)
 
 
