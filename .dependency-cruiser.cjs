@@ -11,8 +11,8 @@
  * command imports another.
  *
  * Inside lambdas/core, concept folders from the bottom: contracts, attack (the ATT&CK catalogue) ←
- * config ← connector ← store ← runtime ← triage, engines/vendor, engines/detonation, report ←
- * verdict ← sweep. A folder imports
+ * correlation (static and dynamic findings side by side) ← config ← connector ← store ← runtime ←
+ * triage, engines/vendor, engines/detonation, engines/static, report ← verdict ← sweep. A folder imports
  * only from folders below it (or from itself), so each can be read knowing only what is beneath.
  */
 const upward = (name, from, to, comment) => ({
@@ -26,11 +26,12 @@ const upward = (name, from, to, comment) => ({
 /** lambdas/core's concept folders, bottom first; entries of one array are one layer. */
 const CORE_LAYERS = [
   ['contracts', 'attack'],
+  ['correlation'],
   ['config'],
   ['connector'],
   ['store'],
   ['runtime'],
-  ['triage', 'engines/vendor', 'engines/detonation', 'report'],
+  ['triage', 'engines/vendor', 'engines/detonation', 'engines/static', 'report'],
   ['verdict'],
   ['sweep'],
 ];
@@ -44,7 +45,7 @@ const coreRules = CORE_LAYERS.slice(0, -1).map((layer, i) => {
     `lambdas/core/${layer.join(', ')} may import only the folders beneath it.`,
   );
 });
-const peers = CORE_LAYERS[5];
+const peers = CORE_LAYERS.find((layer) => layer.includes('triage'));
 const peerRules = peers.map((folder) =>
   upward(
     `core-${folder.replace('/', '-')}-not-sideways`,

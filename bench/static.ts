@@ -86,13 +86,13 @@ export const staticBenchmark: Benchmark = {
           name: 'static_throughput_mb_per_s',
           value: Number(throughput.toFixed(2)),
           unit: 'MiB/s (pdf, docx, zip, text, ELF of 1 MiB; one worker)',
-          target: '>= 2',
+          target: '>= 5',
         },
         {
           name: 'static_ms_median_1mb_pdf',
           value: Math.round(median(timed)),
           unit: 'ms per StaticAnalysis invocation',
-          target: '< 1000',
+          target: '< 500',
         },
       ];
       return metrics;

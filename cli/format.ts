@@ -77,10 +77,13 @@ export function formatOutcomes(outcomes: AnalysisOutcome[]): string {
       (t) =>
         `  ${escapeTerminal(t.name)} (${escapeTerminal(t.engine)}${t.family ? `, ${escapeTerminal(t.family)}` : ''})`,
     );
-    const findings = (d.static?.findings ?? []).map(
-      (f) =>
-        `  ${escapeTerminal(f.category).padEnd(19)} ${escapeTerminal(f.severity).padEnd(8)} ${escapeTerminal(f.title)}${f.attack.length ? ` [${escapeTerminal(f.attack.join(', '))}${tacticLabel(f.category, f.attack)}]` : ''}${f.path ? `  in ${escapeTerminal(f.path)}` : ''}`,
-    );
+    const findings = (d.static?.findings ?? []).flatMap((f) => {
+      const line = `  ${escapeTerminal(f.category).padEnd(19)} ${escapeTerminal(f.severity).padEnd(8)} ${escapeTerminal(f.title)}${f.attack.length ? ` [${escapeTerminal(f.attack.join(', '))}${tacticLabel(f.category, f.attack)}]` : ''}${f.path ? `  in ${escapeTerminal(f.path)}` : ''}`;
+      const confirmed = d.static?.confirmed?.find((c) => c.findingId === f.id && c.path === f.path);
+      return confirmed
+        ? [line, `    confirmed by the detonation: ${escapeTerminal(confirmed.how.join('; '))}`]
+        : [line];
+    });
     const basis =
       d.reason === 'empty' ? ' (empty object)' : d.reason === 'static-only' ? ' (static evidence only)' : '';
     details.push(

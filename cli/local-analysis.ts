@@ -11,7 +11,7 @@ import {
   VerdictDocumentSchema,
   type VerdictDocument,
 } from '../lambdas/core/contracts/pipeline';
-import { behaviorOf } from '../lambdas/core/engines/detonation/detonation-runs';
+import { detonationReportOf } from '../lambdas/core/engines/detonation/detonation-runs';
 import { staticSummaryOf } from '../lambdas/core/engines/static/static-reports';
 import type { LocalPipeline } from '../local/runtime';
 import type { AnalysisOutcome } from './outcome';
@@ -108,10 +108,9 @@ export async function verdictDocument(
   const deps = pipeline.deps('FinalizeFn');
   const record = await deps.store.getVerdict(detail.sha256);
   if (!record) throw new Error(`no stored verdict for ${detail.sha256}`);
-  const [behavior, staticSummary] = await Promise.all([
-    behaviorOf(deps, record.engineResults),
-    staticSummaryOf(deps, record.engineResults),
-  ]);
+  const detonation = await detonationReportOf(deps, record.engineResults);
+  const behavior = detonation?.behavior;
+  const staticSummary = await staticSummaryOf(deps, record.engineResults, detonation);
   return VerdictDocumentSchema.parse({
     ...detail,
     sha1: record.sha1,

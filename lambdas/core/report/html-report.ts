@@ -679,6 +679,7 @@ h3{font-size:14px;margin:16px 0 6px}
 .facts dt{flex:0 0 110px;color:var(--muted)}.facts dd{margin:0;min-width:0}
 table{width:100%;border-collapse:collapse;font-size:13px}
 ul.evidence{margin:4px 0 0;padding-left:16px}ul.evidence li{overflow-wrap:anywhere}
+.confirmed{margin-top:4px;padding:3px 6px;border-left:3px solid var(--mal);background:rgba(0,0,0,.03);font-size:12px}
 th{text-align:left;font-weight:600;color:var(--muted);font-size:12px;border-bottom:2px solid var(--line);padding:6px 7px}
 td{border-bottom:1px solid var(--line);padding:6px 7px;vertical-align:top;overflow-wrap:break-word}
 td.num{text-align:right;white-space:nowrap;width:1%}

@@ -1,5 +1,6 @@
 import { lookupTechnique } from '../attack/techniques';
 import type { VerdictDocument } from '../contracts/pipeline';
+import type { StaticConfirmation } from '../contracts/static-confirmation';
 import type { StaticFinding } from '../contracts/static-report';
 import {
   BEHAVIOR_LABELS,
@@ -24,15 +25,18 @@ function where(path: string | null): HtmlValue {
   return path === null ? html`<span class="muted">the file</span>` : html`<code>${path}</code>`;
 }
 
-function findingRow(f: StaticFinding): HtmlValue {
+function findingRow(f: StaticFinding, confirmed: StaticConfirmation | undefined): HtmlValue {
   const attack = f.attack.length
     ? html`<div class="small">${f.attack.map((id, i) => html`${i ? ' · ' : ''}${techniqueLink(lookupTechnique(id))}`)}</div>`
     : null;
   const evidence = f.evidence.length
     ? html`<ul class="evidence">${f.evidence.map((e) => html`<li><code class="small">${e}</code></li>`)}</ul>`
     : null;
+  const confirmation = confirmed
+    ? html`<div class="confirmed"><strong>Confirmed by the detonation:</strong> ${confirmed.how.join('; ')}</div>`
+    : null;
   return html`<tr><td>${severityPill(f.severity)}</td><td>${BEHAVIOR_LABELS[f.category]}</td>
-<td><strong>${f.title}</strong> <code class="muted small">${f.id}</code>${attack}${evidence}</td><td>${where(f.path)}</td></tr>`;
+<td><strong>${f.title}</strong> <code class="muted small">${f.id}</code>${attack}${evidence}${confirmation}</td><td>${where(f.path)}</td></tr>`;
 }
 
 /** The static engine's section; null when the static engine did not run for this document. */
@@ -52,6 +56,8 @@ export function staticSection(d: VerdictDocument): Section | null {
       ),
     );
   const findings = [...s.findings].sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity]);
+  const confirmedOf = (f: StaticFinding) => s.confirmed?.find((c) => c.findingId === f.id && c.path === f.path);
+  const confirmedCount = findings.filter((f) => confirmedOf(f)).length;
   const yara = s.yara.map(
     (m) => html`<tr><td><strong>${m.rule}</strong><br><code class="muted small">${m.namespace}</code></td>
 <td>${m.tags.length ? m.tags.map((t, i) => html`${i ? ', ' : ''}<code class="small">${t}</code>`) : html`<span class="muted">—</span>`}</td>
@@ -67,7 +73,17 @@ export function staticSection(d: VerdictDocument): Section | null {
     title,
     html`<p class="note">Type by content: <code>${s.fileType.type}</code> (<code>${s.fileType.mime}</code>)${s.encrypted ? html` · <strong>encrypted content</strong> (tried with the customary passwords)` : null}. The file was read, never run.</p>
 <h3>Findings</h3>
-${findings.length ? table(['Severity', 'Behaviour', 'Finding and evidence', 'Where'], findings.map(findingRow), 'static-findings', [11, 15, 56, 18]) : empty('No static finding.')}
+${s.confirmed ? html`<p class="note">The sample was also detonated: ${confirmedCount} of ${findings.length} static findings were confirmed by what it did.</p>` : null}
+${
+  findings.length
+    ? table(
+        ['Severity', 'Behaviour', 'Finding and evidence', 'Where'],
+        findings.map((f) => findingRow(f, confirmedOf(f))),
+        'static-findings',
+        [11, 15, 56, 18],
+      )
+    : empty('No static finding.')
+}
 <h3>YARA matches</h3>
 ${yara.length ? table(['Rule', 'Tags', 'Strings matched', 'Where'], yara, 'yara', [22, 14, 44, 20]) : empty('No rule matched.')}
 ${members.length ? html`<h3>Unpacked members</h3>${table(['Path', 'Type', 'Size', 'SHA-256'], members, 'members', [40, 12, 10, 38])}` : null}

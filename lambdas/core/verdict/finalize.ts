@@ -31,7 +31,7 @@ async function storeReports(
   const detonation = detonationResult?.reportKey
     ? await readDetonationReport(deps, detonationResult.reportKey).catch(() => undefined)
     : undefined;
-  const staticSummary = await staticSummaryOf(deps, record.engineResults);
+  const staticSummary = await staticSummaryOf(deps, record.engineResults, detonation);
   const document: VerdictDocument = {
     ...detail,
     sha1: sample.sha1,

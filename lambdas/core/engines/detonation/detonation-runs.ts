@@ -182,15 +182,15 @@ export async function collectDetonation(deps: HandlerDeps, reportKey: string, ru
   return { ...base, status: 'completed', verdict: report.verdict, score: report.score, native };
 }
 
-/** The behaviour indicators of the detonation among these results, for the verdict document. */
-export async function behaviorOf(
+/** The detonation report among these results, for the verdict document; undefined when there is none or it is unreadable. */
+export async function detonationReportOf(
   deps: HandlerDeps,
   results: readonly EngineResult[],
-): Promise<DetonationReport['behavior'] | undefined> {
+): Promise<DetonationReport | undefined> {
   const detonation = results.find((r) => r.engine === 'detonation' && r.reportKey);
   if (!detonation?.reportKey) return undefined;
   try {
-    return (await readDetonationReport(deps, detonation.reportKey))?.behavior;
+    return await readDetonationReport(deps, detonation.reportKey);
   } catch {
     return undefined;
   }

@@ -2,6 +2,8 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { HandlerDeps } from '../../runtime/deps';
 import { StaticReportSchema, type StaticReport, type StaticSummary } from '../../contracts/static-report';
 import { STATIC_ENGINE, type EngineResult } from '../../contracts/pipeline';
+import type { DetonationReport } from '../../contracts/detonation-report';
+import { confirmStaticFindings } from '../../correlation/static-dynamic';
 
 /** The largest static report read back: the engine's own bounds keep real ones far below it. */
 export const MAX_STATIC_REPORT_BYTES = 4 * 1024 * 1024;
@@ -32,12 +34,14 @@ export async function readStaticReport(deps: HandlerDeps, reportKey: string): Pr
 }
 
 /**
- * What a verdict document shows of the static engine's run: its report's summary, or undefined when
- * the engine wrote none or its report is unreadable (logged: the verdict stands on the engine's score).
+ * What a verdict document shows of the static engine's run: its report's summary (with the findings
+ * the detonation confirmed, when there was one), or undefined when the engine wrote none or its
+ * report is unreadable (logged: the verdict stands on the engine's score).
  */
 export async function staticSummaryOf(
   deps: HandlerDeps,
   results: readonly EngineResult[],
+  detonation?: DetonationReport,
 ): Promise<StaticSummary | undefined> {
   const result = results.find((r) => r.engine === STATIC_ENGINE && r.reportKey);
   if (!result?.reportKey) return undefined;
@@ -45,7 +49,9 @@ export async function staticSummaryOf(
     const report = await readStaticReport(deps, result.reportKey);
     if (!report) return undefined;
     const { fileType, findings, yara, members, encrypted, errors } = report;
-    return { fileType, findings, yara, members, encrypted, errors };
+    // Detonated too: which static predictions the run bore out.
+    const confirmed = detonation ? confirmStaticFindings(findings, detonation) : undefined;
+    return { fileType, findings, yara, members, encrypted, errors, ...(confirmed ? { confirmed } : {}) };
   } catch (error) {
     deps.log.warn('static report unreadable', {
       reportKey: result.reportKey,
