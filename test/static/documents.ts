@@ -135,16 +135,15 @@ export const makeApk = () =>
   ]);
 
 /**
- * A 32-bit PE that never runs (its entry point is a `ret`): an import table naming `imports`
- * (dll -> functions), an executable section of random bytes (high entropy, as packed code looks)
- * and an overlay, so that pefile has real structures to parse; `plain` makes the section zeros
- * after the `ret` and leaves the overlay out, as an ordinary small program looks.
+ * A 32-bit PE that never runs (its entry point is a `ret` in a section of random bytes): an
+ * import table naming `imports` (dll -> functions), a high-entropy executable section, and an
+ * overlay, so that pefile has real structures to parse.
  */
-export function makePe(imports: Record<string, string[]>, options: { plain?: boolean } = {}): Buffer {
+export function makePe(imports: Record<string, string[]>): Buffer {
   const FILE_ALIGN = 0x200;
   const TEXT_RVA = 0x1000;
   const IDATA_RVA = 0x2000;
-  const text = options.plain ? Buffer.alloc(0x1000) : randomBytes(0x1000);
+  const text = randomBytes(0x1000);
   text[0] = 0xc3; // ret
 
   // Import directory: descriptors, then per DLL its lookup table, address table, names.
@@ -217,6 +216,6 @@ export function makePe(imports: Record<string, string[]>, options: { plain?: boo
   const sections = opt + 0xe0;
   section(sections, '.text', TEXT_RVA, FILE_ALIGN, text.length, 0x60000020); // code, execute, read
   section(sections + 40, '.idata', IDATA_RVA, FILE_ALIGN + text.length, idata.length, 0xc0000040);
-  const overlay = options.plain ? Buffer.alloc(0) : Buffer.alloc(2048, 0x41);
+  const overlay = Buffer.alloc(2048, 0x41);
   return Buffer.concat([headers, text, idata, overlay]);
 }
