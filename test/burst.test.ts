@@ -17,8 +17,9 @@ describe('a burst of 200 uploads against a vendor allowing 30 requests per minut
           processingSeconds: 10,
           runSeconds: 30,
         }),
-      // The deployed defaults: engines get an hour; the virtual clock gives the burst the time it would take.
-      {},
+      // The deployed defaults: engines get an hour; the virtual clock gives the burst the time it would
+      // take. The vendor's rate limit is under test, so the static engine is off.
+      { static: { enabled: false } },
       {},
       // 200 executions in one process load the event loop: a realistic request timeout, not the tests' 2 s.
       { requestsPerMinute: 30, requestTimeoutMs: 30_000 },

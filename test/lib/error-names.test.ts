@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +8,7 @@ import { RATE_LIMITED_ERROR, RETRYABLE_VENDOR_ERRORS } from '../../lambdas/core/
 import { DUPLICATE_EVENT_ERROR, failureReasonOf } from '../../lambdas/core/contracts/analysis-errors';
 import { TRANSIENT_AWS_ERRORS } from '../../lambdas/core/runtime/clients';
 import { handlerBuildOptions } from '../../lib/functions';
-import { ECS_SERVICE_ERRORS, LAMBDA_SERVICE_ERRORS } from '../../lib/workflow';
+import { ECS_SERVICE_ERRORS, LAMBDA_SERVICE_ERRORS, STATIC_TRANSIENT_ERROR } from '../../lib/workflow';
 import { allStates } from '../../local/definition';
 import { localPlan } from '../../local/synth';
 
@@ -106,10 +106,15 @@ describe('the names Retry and Catch match', () => {
   );
 
   it('are Step Functions names, the exported service and SDK lists, or the names of our own error classes', () => {
+    // The static engine is Python: the error classes its handler raises are read from its source.
+    const python = readFileSync(join(import.meta.dirname, '../../static/sandtrap_static/lambda_function.py'), 'utf8');
+    const pythonErrors = [...python.matchAll(/^class (\w+)\(Exception\):/gm)].map((m) => m[1] as string);
+    expect(pythonErrors).toContain(STATIC_TRANSIENT_ERROR);
     const known = new Set<string>([
       ...LAMBDA_SERVICE_ERRORS,
       ...ECS_SERVICE_ERRORS,
       ...TRANSIENT_AWS_ERRORS,
+      ...pythonErrors,
       ...bundled.keys(),
     ]);
     const unknown = matched.filter((name) => !name.startsWith('States.') && !known.has(name));
