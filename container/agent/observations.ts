@@ -429,7 +429,10 @@ export class TraceCollector {
       path,
       argv,
       env,
-      uid: state.uid,
+      // Under load strace may print a child's first lines before its parent's clone returns, so the
+      // child's uid is not inherited yet: every traced process descends from the sample, which runs as
+      // the sandbox uid, and a uid change (setuid) is recorded when it happens.
+      uid: state.uid ?? parent?.uid ?? this.options.sandboxUid,
       ok,
       errno: e.errno,
       parentExe: parent?.exe ?? null,
