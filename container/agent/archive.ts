@@ -210,7 +210,7 @@ class Extractor {
     const handle = await open(file, 'r');
     const { bytesRead } = await handle.read(head, 0, 512, 0);
     await handle.close();
-    const fileType = detectFileType(head.subarray(0, bytesRead), path).type;
+    const fileType = (await detectFileType(head.subarray(0, bytesRead), path)).type;
     const nested = archiveKind(fileType);
     if (nested && depth + 1 < this.limits.maxNesting) {
       this.members.push({ path, file, size, fileType, action: 'skipped', reason: 'nested archive, extracted below' });

@@ -143,7 +143,7 @@ async function compileC(
 /** Plans the run of one runnable file, or says why it is not runnable. */
 async function plan(file: string, name: string, cwd: string, owner: SandboxOwner, member?: string) {
   const head = await readHead(file);
-  const type = detectFileType(head, name);
+  const type = await detectFileType(head, name);
   const at = member === undefined ? {} : { member };
   if (type.type === 'elf') {
     const problem = elfProblem(head);
@@ -175,7 +175,7 @@ export async function prepareSample(
   owner: SandboxOwner,
 ): Promise<Preparation> {
   const head = await readHead(file);
-  const detected = detectFileType(head, name);
+  const detected = await detectFileType(head, name);
   const notes: string[] = [];
   const kind = archiveKind(detected.type);
   if (kind) {

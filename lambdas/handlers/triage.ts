@@ -83,7 +83,7 @@ export function createTriageHandler(deps: HandlerDeps) {
     const body = await openObject(deps.clients.s3, ref);
     if (!body) throw new ObjectNotFoundError(ref.bucket, ref.key);
     const digest = await digestStream(body);
-    const fileType = detectFileType(digest.head, ref.key);
+    const fileType = await detectFileType(digest.head, ref.key);
     const sample: Sample = {
       bucket: ref.bucket,
       key: ref.key,

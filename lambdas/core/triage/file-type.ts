@@ -1,3 +1,5 @@
+import { fileTypeFromBuffer } from 'file-type';
+
 /** A file type as routing and reports name it, with its MIME type. */
 export interface FileType {
   /** Short stable name, e.g. `elf`, `pe`, `pdf`, `zip`, `script-sh`, `text`, `binary`. */
@@ -5,45 +7,18 @@ export interface FileType {
   mime: string;
 }
 
-interface MagicRule {
-  type: string;
-  mime: string;
-  offset: number;
-  bytes: number[];
-}
-
-const rule = (type: string, mime: string, offset: number, signature: string | number[]): MagicRule => ({
-  type,
-  mime,
-  offset,
-  bytes: typeof signature === 'string' ? [...Buffer.from(signature, 'latin1')] : signature,
-});
-
-// Ordered: more specific signatures first.
-const MAGIC: MagicRule[] = [
-  rule('elf', 'application/x-executable', 0, [0x7f, 0x45, 0x4c, 0x46]),
-  rule('pe', 'application/vnd.microsoft.portable-executable', 0, 'MZ'),
-  rule('macho', 'application/x-mach-binary', 0, [0xcf, 0xfa, 0xed, 0xfe]),
-  rule('macho', 'application/x-mach-binary', 0, [0xce, 0xfa, 0xed, 0xfe]),
-  rule('macho', 'application/x-mach-binary', 0, [0xca, 0xfe, 0xba, 0xbe]),
-  rule('pdf', 'application/pdf', 0, '%PDF-'),
-  rule('zip', 'application/zip', 0, [0x50, 0x4b, 0x03, 0x04]),
-  rule('zip', 'application/zip', 0, [0x50, 0x4b, 0x05, 0x06]),
-  rule('gzip', 'application/gzip', 0, [0x1f, 0x8b]),
-  rule('bzip2', 'application/x-bzip2', 0, 'BZh'),
-  rule('xz', 'application/x-xz', 0, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]),
-  rule('7z', 'application/x-7z-compressed', 0, [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c]),
-  rule('rar', 'application/vnd.rar', 0, 'Rar!\x1a\x07'),
-  rule('tar', 'application/x-tar', 257, 'ustar'),
-  rule('ole', 'application/x-ole-storage', 0, [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]),
-  rule('rtf', 'application/rtf', 0, '{\\rtf'),
-  rule('png', 'image/png', 0, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-  rule('jpeg', 'image/jpeg', 0, [0xff, 0xd8, 0xff]),
-  rule('gif', 'image/gif', 0, 'GIF8'),
-  rule('class', 'application/java-vm', 0, [0xca, 0xfe, 0xba, 0xbe, 0x00]),
-  rule('wasm', 'application/wasm', 0, [0x00, 0x61, 0x73, 0x6d]),
-  rule('lnk', 'application/x-ms-shortcut', 0, [0x4c, 0x00, 0x00, 0x00, 0x01, 0x14, 0x02, 0x00]),
-];
+/**
+ * Our names for what `file-type` recognises, where routing, the detonation and the static engine
+ * already use a name of their own (`pe` for file-type's `exe`, `ole` for its `cfb`, ...). Every other
+ * type file-type names keeps file-type's extension as its name (`docx`, `jar`, `apk`, `mp4`, ...).
+ */
+const OUR_NAMES: Readonly<Record<string, string>> = {
+  exe: 'pe',
+  cfb: 'ole',
+  gz: 'gzip',
+  bz2: 'bzip2',
+  jpg: 'jpeg',
+};
 
 const INTERPRETERS: Record<string, string> = {
   sh: 'script-sh',
@@ -86,11 +61,6 @@ const MIME_OF_SCRIPT: Record<string, string> = {
   'script-ruby': 'text/x-ruby',
   'script-php': 'text/x-php',
 };
-
-function matches(head: Buffer, magic: MagicRule): boolean {
-  if (head.length < magic.offset + magic.bytes.length) return false;
-  return magic.bytes.every((byte, i) => head[magic.offset + i] === byte);
-}
 
 function isText(head: Buffer): boolean {
   if (head.length === 0) return false;
@@ -139,11 +109,15 @@ function shebangType(head: Buffer): string | undefined {
 
 /**
  * Names a file's type from its leading bytes, and from its name only where the bytes cannot tell
- * (scripts without a shebang, C sources). Magic bytes always win over the extension.
+ * (scripts without a shebang, C sources). Binary formats and containers are file-type's (a
+ * maintained signature set that looks inside zip and OLE: docx, docm, xlsx, pptx, jar, apk, ...);
+ * scripts and text are ours, since file-type does not name them. Magic bytes always win over the
+ * extension.
  */
-export function detectFileType(head: Buffer, fileName = ''): FileType {
+export async function detectFileType(head: Buffer, fileName = ''): Promise<FileType> {
   if (head.length === 0) return { type: 'empty', mime: 'application/x-empty' };
-  for (const magic of MAGIC) if (matches(head, magic)) return { type: magic.type, mime: magic.mime };
+  const known = await fileTypeFromBuffer(head).catch(() => undefined);
+  if (known) return { type: OUR_NAMES[known.ext] ?? known.ext, mime: known.mime };
   const script = shebangType(head);
   if (script) return { type: script, mime: MIME_OF_SCRIPT[script] ?? 'text/plain' };
   if (!isText(head)) return { type: 'binary', mime: 'application/octet-stream' };

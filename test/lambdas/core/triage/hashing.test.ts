@@ -16,6 +16,6 @@ describe('digestStream', () => {
     }
     expect(digest.size).toBe(data.length);
     expect(digest.head.length).toBe(8192);
-    expect(detectFileType(digest.head).type).toBe('elf');
+    expect((await detectFileType(digest.head)).type).toBe('elf');
   });
 });
