@@ -28,6 +28,12 @@ export function applyNagSuppressions(stack: Stack): void {
     {
       id: 'AwsSolutions-IAM5',
       reason:
+        'Quarantine keeps an object\'s original key: Finalize writes and tags any key of the quarantine bucket (arn/*), keys not known in advance.',
+      appliesTo: [{ regex: '/^Resource::<Quarantine[A-Za-z0-9]*Bucket[0-9A-F]+\\.Arn>\\/\\*$/g' }],
+    },
+    {
+      id: 'AwsSolutions-IAM5',
+      reason:
         'X-Ray PutTraceSegments/PutTelemetryRecords, Step Functions log delivery, and the ecs:StopTask/DescribeTasks that runTask.sync needs on tasks whose ARNs do not exist yet, only accept Resource "*" (service limitation).',
       appliesTo: ['Resource::*'],
     },

@@ -16,6 +16,8 @@ const OUR_NAMES: Readonly<Record<string, string>> = {
   exe: 'pe',
   cfb: 'ole',
   gz: 'gzip',
+  // A gzip'd tar is a gzip to the detonation's extractor and the static engine, which open both layers.
+  'tar.gz': 'gzip',
   bz2: 'bzip2',
   jpg: 'jpeg',
 };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { detectFileType } from '../../../../lambdas/core/triage/file-type';
-import { makeZip } from '../../../static/containers';
+import { gzipSync } from 'node:zlib';
+import { makeTar, makeZip } from '../../../static/containers';
 import { makeApk, makeDocx, makeJar, makePe } from '../../../static/documents';
 import { makeCompoundFile } from '../../../static/ole';
 
@@ -37,6 +38,8 @@ describe('detectFileType', () => {
     expect((await detectFileType(head(makeApk()), 'app.zip')).type).toBe('apk');
     expect((await detectFileType(head(makeZip([{ name: 'a.txt', data: 'a' }])), 'a.docx')).type).toBe('zip');
     expect((await detectFileType(makeCompoundFile([]), 'a.doc')).type).toBe('ole');
+    const tarGz = gzipSync(makeTar([{ name: 'run.sh', data: '#!/bin/sh\necho hi\n' }]));
+    expect((await detectFileType(tarGz, 'installer.tar.gz')).type).toBe('gzip');
   });
 
   it('trusts magic bytes over a misleading extension', async () => {
