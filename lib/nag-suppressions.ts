@@ -28,7 +28,7 @@ export function applyNagSuppressions(stack: Stack): void {
     {
       id: 'AwsSolutions-IAM5',
       reason:
-        'Quarantine keeps an object\'s original key: Finalize writes and tags any key of the quarantine bucket (arn/*), keys not known in advance.',
+        "Quarantine keeps an object's original key: Finalize writes and tags any key of the quarantine bucket (arn/*), keys not known in advance.",
       appliesTo: [{ regex: '/^Resource::<Quarantine[A-Za-z0-9]*Bucket[0-9A-F]+\\.Arn>\\/\\*$/g' }],
     },
     {

@@ -480,6 +480,7 @@ export class AnalysisWorkflow extends Construct {
       payload: sfn.TaskInput.fromObject({
         'sample.$': '$.sample',
         'results.$': '$.outcome.results',
+        'reused.$': '$.reused',
         'cached.$': '$.outcome.cached',
         'startedAt.$': '$.startedAt',
         'owner.$': '$.owner',

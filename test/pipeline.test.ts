@@ -108,6 +108,37 @@ describe('local pipeline with CAPEv2', () => {
     expect(tags[TAG_VERDICT]).toBe('malicious');
   });
 
+  it('does not cache a verdict resting on a failed engine: the next upload runs that engine again and keeps the rest', async () => {
+    const body = '// SANDTRAP-TEST-MALICIOUS incomplete verdict\nconsole.log(2);\n';
+    const lastVerdict = () => SampleVerdictDetailSchema.parse(h.pipeline.events(DETAIL_TYPE_VERDICT).at(-1)?.detail);
+    // CAPE answers 500 on every attempt: the engine ends in error, the static engine still judges.
+    h.cape.setFault('server-error');
+    const first = await h.pipeline.run(await h.pipeline.upload({ key: 'incomplete/first.js', body }));
+    h.cape.setFault('none');
+    expect(first.status).toBe('SUCCEEDED');
+    expect(lastVerdict().engines.map((e) => [e.engine, e.status])).toEqual([
+      ['static', 'completed'],
+      ['cape', 'error'],
+    ]);
+
+    // The same bytes again: not a cached verdict; CAPE runs, the static result is kept, not recomputed.
+    const second = await h.pipeline.run(await h.pipeline.upload({ key: 'incomplete/second.js', body }));
+    expect(second.status).toBe('SUCCEEDED');
+    const names = second.transitions.map((t) => t.name);
+    expect(names).toContain(STATES.submit);
+    expect(names).not.toContain(STATES.staticAnalysis);
+    expect(lastVerdict()).toMatchObject({ cached: false, verdict: 'malicious', key: 'incomplete/second.js' });
+    expect(lastVerdict().engines.map((e) => [e.engine, e.status])).toEqual([
+      ['static', 'completed'],
+      ['cape', 'completed'],
+    ]);
+
+    // Now complete: a third upload is served from the cache.
+    const third = await h.pipeline.run(await h.pipeline.upload({ key: 'incomplete/third.js', body }));
+    expect(third.transitions.map((t) => t.name)).not.toContain(STATES.submit);
+    expect(lastVerdict()).toMatchObject({ cached: true, verdict: 'malicious' });
+  });
+
   it('starts one vendor submission for two concurrent uploads of the same content', async () => {
     const before = h.cape.submissions;
     const body = `benign text ${Date.now()}\n`;

@@ -7,7 +7,9 @@ import { TriageOutcomeSchema, type TriageOutcome } from '../core/contracts/pipel
 export function createCheckPeerHandler(deps: HandlerDeps) {
   return async (rawInput: unknown): Promise<TriageOutcome> => {
     const outcome = TriageOutcomeSchema.parse(rawInput);
-    const decision = await decideAnalysis(deps, outcome.sample.sha256, outcome.owner);
+    // While waiting, the outcome lists every engine routing chose (nothing is reused yet).
+    const routed = [...outcome.reused.map((r) => r.engine), ...outcome.engines];
+    const decision = await decideAnalysis(deps, outcome.sample.sha256, outcome.owner, routed);
     return { ...outcome, ...decision };
   };
 }

@@ -11,6 +11,8 @@ const MAX_REASON = 500;
 export const FinalizeInputSchema = z.object({
   sample: SampleSchema,
   results: z.array(EngineResultSchema).nullable(),
+  /** Final results of an earlier analysis kept for this one (see `decideAnalysis`). */
+  reused: z.array(EngineResultSchema).default([]),
   cached: z.boolean(),
   startedAt: z.number().int(),
   owner: z.string(),

@@ -98,15 +98,16 @@ export function createTriageHandler(deps: HandlerDeps) {
     };
     const engines = routeEngines(sample, deps.config);
     const startedAt = deps.clock.now();
-    const decision = await decideAnalysis(deps, sample.sha256, input.owner, reanalyze);
+    const decision = await decideAnalysis(deps, sample.sha256, input.owner, engines, reanalyze);
     deps.log.info('triaged', {
       sha256: sample.sha256,
       fileType: sample.fileType,
       size: sample.size,
-      engines,
+      engines: decision.engines,
+      reused: decision.reused.map((r) => r.engine),
       action: decision.action,
     });
-    return { ...decision, sample, engines, startedAt, owner: input.owner };
+    return { ...decision, sample, startedAt, owner: input.owner };
   };
 }
 

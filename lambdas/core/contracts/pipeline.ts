@@ -42,6 +42,13 @@ export const EngineStatusSchema = z.enum([
 ]);
 export type EngineStatus = z.infer<typeof EngineStatusSchema>;
 
+/**
+ * The statuses another run would not change: a score, or a refusal that belongs to the file (its
+ * type or size). The others (an error, a timeout, a spent quota, a rejected key, a failed vendor
+ * run) are the engine's bad luck, so a verdict resting on them is not reused for the cache's TTL.
+ */
+export const FINAL_ENGINE_STATUSES: ReadonlySet<EngineStatus> = new Set(['completed', 'unsupported', 'too_large']);
+
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex sha256');
 const score = z.number().min(0).max(100);
 
@@ -137,7 +144,13 @@ export function uploadIdOf(
 export const TriageOutcomeSchema = z.object({
   action: z.enum(['analyze', 'cached', 'await-peer']),
   sample: SampleSchema,
+  /** The engines this execution runs. */
   engines: z.array(EngineIdSchema),
+  /**
+   * Final results of an earlier analysis of the same content, kept while the engines that did not
+   * end finally (an error, a timeout) run again; Finalize joins the two.
+   */
+  reused: z.array(EngineResultSchema).default([]),
   startedAt: z.number().int(),
   waitSeconds: z.number().int().nonnegative(),
   owner: z.string(),

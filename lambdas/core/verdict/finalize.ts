@@ -61,7 +61,14 @@ async function storeReports(
  */
 export async function finalizeVerdict(
   deps: HandlerDeps,
-  input: { sample: Sample; results: EngineResult[] | null; cached: boolean; startedAt: number; owner: string },
+  input: {
+    sample: Sample;
+    results: EngineResult[] | null;
+    reused?: EngineResult[];
+    cached: boolean;
+    startedAt: number;
+    owner: string;
+  },
 ): Promise<FinalizeOutput> {
   const { sample } = input;
   const now = deps.clock.now();
@@ -72,12 +79,14 @@ export async function finalizeVerdict(
     if (!existing) throw new Error(`cached verdict for ${sample.sha256} vanished`);
     record = existing;
   } else {
-    const results = input.results ?? [];
+    // Final results kept from an earlier analysis of these bytes, then what ran now.
+    const fresh = input.results ?? [];
+    const results = [...(input.reused ?? []), ...fresh];
     previous = await deps.store.getVerdict(sample.sha256);
     const verdict = aggregate(results, deps.config.policy);
     record = verdictRecordOf(sample, verdict, results, now, now - input.startedAt, reportKeys.verdict(sample.sha256));
     await deps.store.putVerdict(record, deps.config.cacheTtlSeconds);
-    await Promise.all(results.map((result) => deps.store.putEngineResult(sample.sha256, result, now)));
+    await Promise.all(fresh.map((result) => deps.store.putEngineResult(sample.sha256, result, now)));
   }
   const detail = verdictDetailOf(record, sample, input.cached, now - input.startedAt);
   if (!input.cached) await storeReports(deps, sample, record, detail, now);

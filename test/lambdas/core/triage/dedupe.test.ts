@@ -1,12 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { verdictRecordOf } from '../../../../lambdas/core/store/verdict-store';
-import { decideAnalysis } from '../../../../lambdas/core/triage/dedupe';
+import { decideAnalysis as decide } from '../../../../lambdas/core/triage/dedupe';
+import type { EngineId, EngineResult, EngineStatus } from '../../../../lambdas/core/contracts/pipeline';
 import { sampleOf, unitDeps, useLocalAws } from '../support';
 
 const TTL_SECONDS = 3600;
 const DEADLINE_SECONDS = 600;
 /** How long the in-flight lock lasts: the engine deadline plus the margin dedupe adds (15 minutes). */
 const LOCK_MS = (DEADLINE_SECONDS + 900) * 1000;
+/** The engines routing chose for every sample here. */
+const ROUTED: EngineId[] = ['static', 'cape'];
+
+const result = (engine: EngineId, status: EngineStatus): EngineResult =>
+  status === 'completed'
+    ? { engine, status, verdict: 'benign', score: 5, reportKey: `reports/x/${engine}` }
+    : { engine, status, verdict: 'unknown', score: null, reason: `${engine} ${status}` };
 
 describe('decideAnalysis: reuse a verdict, analyse, or wait for the peer analysing the same bytes', () => {
   let n = 0;
@@ -19,16 +27,34 @@ describe('decideAnalysis: reuse a verdict, analyse, or wait for the peer analysi
   /** A content hash no other test uses. */
   const fresh = () => sampleOf(`dedupe content ${++n}`);
 
-  /** Stores a verdict for the sample analysed `ageMs` ago. */
-  async function verdictAged(sample: ReturnType<typeof sampleOf>, ageMs: number) {
-    const record = verdictRecordOf(sample, { verdict: 'benign', score: 5 }, [], clock.now() - ageMs, 1000, 'k');
+  /** Decides for the engines of {@link ROUTED}. */
+  const decideAnalysis = (deps: typeof unit.deps, sha256: string, owner: string, bypassCache = false) =>
+    decide(deps, sha256, owner, ROUTED, bypassCache);
+
+  /** Stores a verdict for the sample analysed `ageMs` ago, with these engine results (every routed engine completed by default). */
+  async function verdictAged(
+    sample: ReturnType<typeof sampleOf>,
+    ageMs: number,
+    results: EngineResult[] = ROUTED.map((engine) => result(engine, 'completed')),
+  ) {
+    const record = verdictRecordOf(sample, { verdict: 'benign', score: 5 }, results, clock.now() - ageMs, 1000, 'k');
     await unit.deps.store.putVerdict(record, TTL_SECONDS);
   }
 
   it('analyses content it has never seen, and makes a second execution wait for the first', async () => {
     const { sha256 } = fresh();
-    expect(await decideAnalysis(unit.deps, sha256, 'exec-a')).toEqual({ action: 'analyze', waitSeconds: 0 });
-    expect(await decideAnalysis(unit.deps, sha256, 'exec-b')).toEqual({ action: 'await-peer', waitSeconds: 45 });
+    expect(await decideAnalysis(unit.deps, sha256, 'exec-a')).toEqual({
+      action: 'analyze',
+      waitSeconds: 0,
+      engines: ROUTED,
+      reused: [],
+    });
+    expect(await decideAnalysis(unit.deps, sha256, 'exec-b')).toEqual({
+      action: 'await-peer',
+      waitSeconds: 45,
+      engines: ROUTED,
+      reused: [],
+    });
   });
 
   it('lets the lock holder decide again (a retried Triage) without waiting on itself', async () => {
@@ -40,9 +66,44 @@ describe('decideAnalysis: reuse a verdict, analyse, or wait for the peer analysi
   it('reuses a verdict younger than the cache TTL, taking no lock', async () => {
     const sample = fresh();
     await verdictAged(sample, TTL_SECONDS * 1000 - 1);
-    expect(await decideAnalysis(unit.deps, sample.sha256, 'exec-a')).toEqual({ action: 'cached', waitSeconds: 0 });
+    expect(await decideAnalysis(unit.deps, sample.sha256, 'exec-a')).toMatchObject({
+      action: 'cached',
+      waitSeconds: 0,
+    });
     // No lock was taken: an analysis that bypasses the cache is not made to wait.
     expect((await decideAnalysis(unit.deps, sample.sha256, 'exec-b', true)).action).toBe('analyze');
+  });
+
+  it('does not reuse a verdict that rests on an engine that errored: the rest is kept, that engine runs again', async () => {
+    for (const status of ['error', 'timeout', 'failed', 'quota_exceeded', 'auth_failed'] as const) {
+      const sample = fresh();
+      const staticResult = result('static', 'completed');
+      await verdictAged(sample, 0, [staticResult, result('cape', status)]);
+      expect(await decideAnalysis(unit.deps, sample.sha256, 'exec-a'), status).toEqual({
+        action: 'analyze',
+        waitSeconds: 0,
+        engines: ['cape'],
+        reused: [staticResult],
+      });
+    }
+  });
+
+  it('reuses a verdict whose engines refused the file for good (unsupported type, too large)', async () => {
+    const sample = fresh();
+    await verdictAged(sample, 0, [result('static', 'too_large'), result('cape', 'unsupported')]);
+    expect((await decideAnalysis(unit.deps, sample.sha256, 'exec-a')).action).toBe('cached');
+  });
+
+  it('runs an engine routed now that the stored verdict never had (a vendor configured since)', async () => {
+    const sample = fresh();
+    const staticResult = result('static', 'completed');
+    // An engine no longer routed does not count, however it ended.
+    await verdictAged(sample, 0, [staticResult, result('joe', 'error')]);
+    expect(await decideAnalysis(unit.deps, sample.sha256, 'exec-a')).toMatchObject({
+      action: 'analyze',
+      engines: ['cape'],
+      reused: [staticResult],
+    });
   });
 
   it('analyses again once the verdict is exactly the TTL old', async () => {
@@ -61,7 +122,14 @@ describe('decideAnalysis: reuse a verdict, analyse, or wait for the peer analysi
     const noCache = unitDeps(unit.aws, { clock, settings: { cacheTtlSeconds: 0 } });
     const sample = fresh();
     await noCache.store.putVerdict(
-      verdictRecordOf(sample, { verdict: 'benign', score: 5 }, [], clock.now(), 1, 'k'),
+      verdictRecordOf(
+        sample,
+        { verdict: 'benign', score: 5 },
+        ROUTED.map((engine) => result(engine, 'completed')),
+        clock.now(),
+        1,
+        'k',
+      ),
       0,
     );
     expect((await decideAnalysis(noCache, sample.sha256, 'exec-a')).action).toBe('analyze');
