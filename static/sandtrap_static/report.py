@@ -13,18 +13,19 @@ from typing import Any
 
 # The detonation engine's behaviour keys: a finding's category is always one of these, so the
 # verdict logic can merge static and dynamic results per behaviour.
-CATEGORIES = frozenset(
-    {
-        "persistence",
-        "privilegeEscalation",
-        "evasion",
-        "dataHarvesting",
-        "network",
-        "destructive",
-        "execution",
-        "cryptomining",
-    }
+# In the detonation engine's order (BEHAVIOR_KEYS): the scorer multiplies in this order, as the
+# TypeScript side does, so that both round a borderline score the same way.
+CATEGORY_ORDER = (
+    "persistence",
+    "privilegeEscalation",
+    "evasion",
+    "dataHarvesting",
+    "network",
+    "destructive",
+    "execution",
+    "cryptomining",
 )
+CATEGORIES = frozenset(CATEGORY_ORDER)
 SEVERITIES = ("low", "medium", "high", "critical")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 

@@ -20,22 +20,11 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .report import CATEGORY_ORDER
+
 SEVERITY_WEIGHT = {"low": 10, "medium": 45, "high": 60, "critical": 90}
 LOW_SEVERITY_CAP = 30
 SAME_TACTIC_FACTOR = 0.5
-
-# The detonation engine's key order (BEHAVIOR_KEYS): the float products are taken in the same
-# order as there, so that both sides round a borderline score the same way.
-CATEGORY_ORDER = (
-    "persistence",
-    "privilegeEscalation",
-    "evasion",
-    "dataHarvesting",
-    "network",
-    "destructive",
-    "execution",
-    "cryptomining",
-)
 
 DEFAULT_SUSPICIOUS_AT = 40
 DEFAULT_MALICIOUS_AT = 70

@@ -113,6 +113,27 @@ export async function streamGzipToS3(
   return { bytesIn };
 }
 
+/**
+ * Reads a JSON document (an engine's report) from S3: its parsed value, or `undefined` when there is
+ * no such object. An object over `maxBytes` or not JSON is an error: the caller validates the shape.
+ */
+export async function getJson(s3: S3Client, bucket: string, key: string, maxBytes: number): Promise<unknown> {
+  let text: string | undefined;
+  try {
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    if ((object.ContentLength ?? 0) > maxBytes) throw new RangeError(`s3://${bucket}/${key} is over ${maxBytes} bytes`);
+    text = await object.Body?.transformToString('utf8');
+  } catch (error) {
+    if (
+      (error as { name?: string }).name === 'NoSuchKey' ||
+      (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404
+    )
+      return undefined;
+    throw error;
+  }
+  return JSON.parse(text ?? '');
+}
+
 /** Writes a small JSON document (verdict.json) to S3. */
 export async function putJson(s3: S3Client, bucket: string, key: string, document: unknown): Promise<void> {
   await s3.send(

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { HandlerDeps } from '../../runtime/deps';
+import { getJson } from '../../store/objects';
 import { DetonationReportSchema, type DetonationReport } from '../../contracts/detonation-report';
 import { parseAgentConfig } from '../../contracts/agent-config';
 import { reportKeys } from '../../contracts/report-keys';
@@ -85,25 +86,16 @@ export async function prepareDetonation(deps: HandlerDeps, sample: Sample): Prom
   };
 }
 
+/** The largest detonation report read back: the agent's own bounds keep real ones far below it. */
+const MAX_DETONATION_REPORT_BYTES = 32 * 1024 * 1024;
+
 /** Reads the detonation report from S3 and validates it; `undefined` when the task wrote none. */
 export async function readDetonationReport(
   deps: HandlerDeps,
   reportKey: string,
 ): Promise<DetonationReport | undefined> {
-  try {
-    const object = await deps.clients.s3.send(
-      new GetObjectCommand({ Bucket: deps.config.reportsBucket, Key: reportKey }),
-    );
-    const text = await object.Body?.transformToString('utf8');
-    return DetonationReportSchema.parse(JSON.parse(text ?? ''));
-  } catch (error) {
-    if (
-      (error as { name?: string }).name === 'NoSuchKey' ||
-      (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404
-    )
-      return undefined;
-    throw error;
-  }
+  const document = await getJson(deps.clients.s3, deps.config.reportsBucket, reportKey, MAX_DETONATION_REPORT_BYTES);
+  return document === undefined ? undefined : DetonationReportSchema.parse(document);
 }
 
 /**

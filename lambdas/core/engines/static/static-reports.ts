@@ -1,4 +1,4 @@
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { getJson } from '../../store/objects';
 import type { HandlerDeps } from '../../runtime/deps';
 import { StaticReportSchema, type StaticReport, type StaticSummary } from '../../contracts/static-report';
 import { STATIC_ENGINE, type EngineResult } from '../../contracts/pipeline';
@@ -14,23 +14,8 @@ export const MAX_STATIC_REPORT_BYTES = 4 * 1024 * 1024;
  * produced is shown only when it keeps the engine's promises.
  */
 export async function readStaticReport(deps: HandlerDeps, reportKey: string): Promise<StaticReport | undefined> {
-  let text: string | undefined;
-  try {
-    const object = await deps.clients.s3.send(
-      new GetObjectCommand({ Bucket: deps.config.reportsBucket, Key: reportKey }),
-    );
-    if ((object.ContentLength ?? 0) > MAX_STATIC_REPORT_BYTES)
-      throw new RangeError(`static report ${reportKey} is over ${MAX_STATIC_REPORT_BYTES} bytes`);
-    text = await object.Body?.transformToString('utf8');
-  } catch (error) {
-    if (
-      (error as { name?: string }).name === 'NoSuchKey' ||
-      (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404
-    )
-      return undefined;
-    throw error;
-  }
-  return StaticReportSchema.parse(JSON.parse(text ?? ''));
+  const document = await getJson(deps.clients.s3, deps.config.reportsBucket, reportKey, MAX_STATIC_REPORT_BYTES);
+  return document === undefined ? undefined : StaticReportSchema.parse(document);
 }
 
 /**
