@@ -13,6 +13,8 @@ export interface CapeEmulatorOptions extends EmulatorOptions {
   maxSampleSize?: number;
   /** malscore for a sample; default: by test markers in its content. */
   malscore?: (content: Buffer, fileName: string) => number;
+  /** The Retry-After of the `rate-limited` fault, in seconds. @default 42 */
+  retryAfterSeconds?: number;
 }
 
 interface Task extends ReceivedFile {
@@ -88,12 +90,14 @@ export class CapeEmulator extends BaseEmulator<CapeEmulatorOptions> {
 
   protected override faultAnswer(fault: GatewayFault): EmulatorResponse | undefined {
     if (fault === 'bad-key') return { status: 401, body: { detail: 'Invalid token.' } };
-    if (fault === 'rate-limited')
+    if (fault === 'rate-limited') {
+      const wait = this.options.retryAfterSeconds ?? 42;
       return {
         status: 429,
-        headers: { 'retry-after': '42' },
-        body: { detail: 'Request was throttled. Expected available in 42 seconds.' },
+        headers: { 'retry-after': String(wait) },
+        body: { detail: `Request was throttled. Expected available in ${wait} seconds.` },
       };
+    }
     if (fault === 'server-error') return htmlPage(502, '502 Bad Gateway');
     if (fault === 'malformed') return brokenJson('{"error": false, "data": {"task_ids": [');
     return undefined;

@@ -83,7 +83,14 @@ export async function advanceVendorJob(deps: HandlerDeps, job: VendorJob, sample
       // Jitter spreads the waiting jobs over the next window instead of all waking at its start,
       // where they would take every slot before a ready report can be fetched.
       const jitter = Math.floor(Math.random() * Math.min(30, Math.max(1, error.retryAfterSeconds)));
-      const waitSeconds = Math.max(1, Math.min(Math.ceil(error.retryAfterSeconds) + jitter, Math.ceil(secondsLeft)));
+      // Never below the policy's minimum: a vendor answering `Retry-After: 1` to everything would
+      // otherwise spin Wait and Poll every second until the execution's history ran out.
+      const floor = Math.min(policy.minWaitSeconds, Math.ceil(secondsLeft));
+      const waitSeconds = Math.max(
+        1,
+        floor,
+        Math.min(Math.ceil(error.retryAfterSeconds) + jitter, Math.ceil(secondsLeft)),
+      );
       deps.log.warn('rate limited', { vendor: job.engine, waitSeconds });
       return { ...job, attempt, phase: 'pending', state: 'rate-limited', waitSeconds };
     }
