@@ -38,14 +38,19 @@ export function vendorRequestGate(
   };
 }
 
-/** Builds handler dependencies from a configuration; connectors are created once and reused. */
+/**
+ * Builds handler dependencies from a configuration. A vendor's connector is reused while its
+ * credential stays the same: each request for it reads the credential again (Secrets Manager's value
+ * is cached for five minutes), so a rotated key reaches a warm Lambda within that time instead of
+ * never.
+ */
 export function createDeps(
   config: RuntimeConfig,
   options: { clients?: AwsClients; clock?: Clock; log: Log; env?: NodeJS.ProcessEnv; connectors?: ConnectorFactory },
 ): HandlerDeps {
   const clients = options.clients ?? createClients();
   const clock = options.clock ?? systemClock;
-  const connectors = new Map<VendorId, Promise<SandboxConnector>>();
+  const connectors = new Map<VendorId, { credentials: string | undefined; connector: SandboxConnector }>();
   const limiter = new SharedRateLimiter(clients.ddb, config.tableName, clock);
   return {
     limiter,
@@ -54,19 +59,21 @@ export function createDeps(
     clock,
     log: options.log,
     store: new VerdictStore(clients.ddb, config.tableName),
-    connector(vendor) {
-      let connector = connectors.get(vendor);
-      if (!connector) {
-        const vendorConfig = config.vendors.find((v) => v.id === vendor);
-        if (!vendorConfig) return Promise.reject(new Error(`vendor '${vendor}' is not configured`));
-        const create = options.connectors;
-        if (!create) return Promise.reject(new Error('this function was built without vendor connectors'));
-        connector = resolveSecret(vendorConfig.secret, options.env).then((credentials) =>
-          create({ config: vendorConfig, credentials, clock, gate: vendorRequestGate(vendorConfig, limiter, clock) }),
-        );
-        connector.catch(() => connectors.delete(vendor));
-        connectors.set(vendor, connector);
-      }
+    async connector(vendor) {
+      const vendorConfig = config.vendors.find((v) => v.id === vendor);
+      if (!vendorConfig) throw new Error(`vendor '${vendor}' is not configured`);
+      const create = options.connectors;
+      if (!create) throw new Error('this function was built without vendor connectors');
+      const credentials = await resolveSecret(vendorConfig.secret, options.env);
+      const cached = connectors.get(vendor);
+      if (cached && cached.credentials === credentials) return cached.connector;
+      const connector = create({
+        config: vendorConfig,
+        credentials,
+        clock,
+        gate: vendorRequestGate(vendorConfig, limiter, clock),
+      });
+      connectors.set(vendor, { credentials, connector });
       return connector;
     },
   };

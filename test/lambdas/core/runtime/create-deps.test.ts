@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reservedForReports } from '../../../../lambdas/core/store/rate-limiter';
-import { vendorRequestGate } from '../../../../lambdas/core/runtime/create-deps';
+import { createDeps, vendorRequestGate } from '../../../../lambdas/core/runtime/create-deps';
+import { createClients, destroyClients } from '../../../../lambdas/core/runtime/clients';
+import { parseSettings, type RuntimeConfig } from '../../../../lambdas/core/config/runtime-config';
+import type { SandboxConnector } from '../../../../lambdas/core/connector/connector';
+import { recordingLog } from '../support';
 import { RateLimitedError } from '../../../../lambdas/core/connector/errors';
 import { withRequestPriority } from '../../../../lambdas/core/connector/request-gates';
 import { CapeEmulator } from '../../../../emulators/cape';
@@ -32,5 +36,42 @@ describe('the shared rate limit keeps slots of each window for ready reports', (
     await withRequestPriority('report', pass);
     // And then the window is full for reports too.
     await expect(withRequestPriority('report', pass)).rejects.toBeInstanceOf(RateLimitedError);
+  });
+});
+
+describe('vendor connectors and their credentials', () => {
+  it('builds a connector again when its credential changed (a rotated key), and reuses it otherwise', async () => {
+    const env: NodeJS.ProcessEnv = { SANDTRAP_CAPE_API_KEY: 'first-key' };
+    const made: (string | undefined)[] = [];
+    const config: RuntimeConfig = {
+      ...parseSettings({
+        vendors: [{ id: 'cape', baseUrl: 'https://cape.example.org/apiv2/', secret: { env: 'SANDTRAP_CAPE_API_KEY' } }],
+      }),
+      tableName: 'table',
+      reportsBucket: 'reports',
+    };
+    // No request is made: the clients only have to exist.
+    const clients = createClients({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9' });
+    try {
+      const deps = createDeps(config, {
+        clients,
+        log: recordingLog(),
+        env,
+        connectors: (context) => {
+          made.push(context.credentials);
+          return { id: 'cape' } as unknown as SandboxConnector;
+        },
+      });
+      const first = await deps.connector('cape');
+      expect(await deps.connector('cape')).toBe(first);
+      expect(made).toEqual(['first-key']);
+      env.SANDTRAP_CAPE_API_KEY = 'rotated-key';
+      const rotated = await deps.connector('cape');
+      expect(rotated).not.toBe(first);
+      expect(made).toEqual(['first-key', 'rotated-key']);
+      expect(await deps.connector('cape')).toBe(rotated);
+    } finally {
+      destroyClients(clients);
+    }
   });
 });
