@@ -92,6 +92,11 @@ export const SandtrapConfigSchema = z
       })
       .strict()
       .default({}),
+    /** Who hears the alarms: email addresses subscribed to the alarm topic (SNS). */
+    alarms: z
+      .object({ emails: z.array(z.email()).max(20).default([]) })
+      .strict()
+      .default({ emails: [] }),
     settings: RuntimeSettingsSchema.default(RuntimeSettingsSchema.parse({})),
     /** Test stacks only: crashes and DynamoDB throttling for the uploads a test names by key (see `lambdas/core/runtime/fault-injection.ts`). */
     faultInjection: FaultInjectionSchema.optional(),

@@ -5,6 +5,8 @@ export { IngestTrigger, type IngestTriggerProps } from './ingest-trigger';
 export { RedriveSweep, type RedriveSweepProps } from './redrive-sweep';
 export { VerdictStoreTable, type VerdictStoreTableProps } from './verdict-store';
 export { VerdictBus, type VerdictBusProps } from './verdict-bus';
+export { AlarmTopic, type AlarmTopicProps } from './alarm-topic';
+export { StaticEngineFunction, type StaticEngineFunctionProps } from './static-engine';
 export { AnalysisWorkflow, STATES, type AnalysisWorkflowProps } from './workflow';
 export { PipelineFunction, type PipelineFunctionProps } from './functions';
 export { SandtrapConfigSchema, parseSandtrapConfig, type SandtrapConfig, type SandtrapConfigInput } from './config';

@@ -1,5 +1,7 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { AlarmTopic } from './alarm-topic';
 import type { Construct } from 'constructs';
 import { STACK_OUTPUTS } from './contracts';
 import { POWERTOOLS_METRICS } from './functions';
@@ -41,6 +43,8 @@ export class SandtrapStack extends Stack {
   readonly redriveSweep: RedriveSweep;
   /** Fires when an analysis execution fails. */
   readonly failedExecutionsAlarm: cloudwatch.Alarm;
+  /** The topic every alarm notifies (`alarms.emails` are subscribed to it). */
+  readonly alarmTopic: AlarmTopic;
   /** Fires when upload events sit in the trigger's dead-letter queue. */
   readonly undeliveredEventsAlarm: cloudwatch.Alarm;
   /** Fires when the sweep gives up on an upload whose re-driven executions keep ending without a record. */
@@ -117,7 +121,8 @@ export class SandtrapStack extends Stack {
       bundleAwsSdk: config.bundleAwsSdk,
     });
     // Nothing lost silently: a failed execution, an undeliverable upload event or an upload the sweep
-    // gave up on raises an alarm.
+    // gave up on raises an alarm, and every alarm notifies the topic.
+    this.alarmTopic = new AlarmTopic(this, 'Alarms', { emails: config.alarms.emails });
     this.failedExecutionsAlarm = this.alarmOnAny(
       'FailedExecutionsAlarm',
       'Sandtrap: an analysis execution failed (a Sample Analysis Failed event says why)',
@@ -153,7 +158,7 @@ export class SandtrapStack extends Stack {
 
   /** An alarm that fires as soon as the metric reaches 1 in one period; no data is not a breach. */
   private alarmOnAny(id: string, description: string, metric: cloudwatch.IMetric): cloudwatch.Alarm {
-    return new cloudwatch.Alarm(this, id, {
+    const alarm = new cloudwatch.Alarm(this, id, {
       alarmDescription: description,
       metric,
       threshold: 1,
@@ -161,5 +166,7 @@ export class SandtrapStack extends Stack {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    alarm.addAlarmAction(new cloudwatchActions.SnsAction(this.alarmTopic.topic));
+    return alarm;
   }
 }

@@ -69,4 +69,23 @@ describe('IAM least privilege', () => {
       Threshold: 1,
     });
   });
+
+  it('has every alarm notify the alarm topic, which is encrypted, TLS-only and mails the configured addresses', () => {
+    const topics = template.findResources('AWS::SNS::Topic');
+    expect(Object.keys(topics)).toHaveLength(1);
+    const [topicId, topic] = Object.entries(topics)[0]!;
+    expect(topic.Properties.KmsMasterKeyId).toBeDefined();
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms.length).toBeGreaterThanOrEqual(3);
+    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+    const policy = Object.values(template.findResources('AWS::SNS::TopicPolicy'))[0];
+    expect(JSON.stringify(policy?.Properties.PolicyDocument)).toContain('aws:SecureTransport');
+
+    const mailed = Template.fromStack(
+      new SandtrapStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Mailed', {
+        config: { alarms: { emails: ['soc@example.org'] } },
+      }),
+    );
+    mailed.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'soc@example.org' });
+  });
 });
