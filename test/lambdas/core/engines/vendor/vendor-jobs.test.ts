@@ -349,13 +349,16 @@ describe('vendor jobs: submit, poll and collect decisions', () => {
       expect((await advanceVendorJob(deps, submitted(), sample)).waitSeconds).toBe(129);
     });
 
-    it('keeps the rate-limit wait at least a second and within the deadline', async () => {
+    it("keeps the rate-limit wait at least the poll policy's minimum and within the deadline", async () => {
       await setUp();
       vi.spyOn(Math, 'random').mockReturnValue(0.999);
       connector.statusAnswer = async () => {
         throw new RateLimitedError('cape', 'slow down', 0);
       };
-      expect((await advanceVendorJob(deps, submitted(), sample)).waitSeconds).toBe(1);
+      // Retry-After 0 (or 1) waits the policy's minimum (5 s), not a second: a loop would eat the history.
+      expect((await advanceVendorJob(deps, submitted(), sample)).waitSeconds).toBe(deps.config.poll.minWaitSeconds);
+      // Three seconds before the deadline, three seconds.
+      expect((await advanceVendorJob(deps, submitted(597), sample)).waitSeconds).toBe(3);
       connector.statusAnswer = async () => {
         throw new RateLimitedError('cape', 'slow down', 3600);
       };
