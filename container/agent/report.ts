@@ -172,8 +172,11 @@ function scoreOf(status: DetonationStatus, behavior: Behavior): number | null {
 }
 
 const clipped = (value: string | undefined, max: number = REPORT_LIMITS.text) => new Clip().text(value, max);
+// A time the report can carry as an ISO date: from the epoch to the end of year 9999 (earlier or later
+// ones print as extended years, which the report's schema rightly refuses); anything else is now.
+const LAST_FOUR_DIGIT_YEAR_SECONDS = 253_402_300_800;
 const isoOrNow = (seconds: number) =>
-  iso(Number.isFinite(seconds) && Math.abs(seconds) < 8.64e12 ? seconds : Date.now() / 1000);
+  iso(Number.isFinite(seconds) && seconds >= 0 && seconds < LAST_FOUR_DIGIT_YEAR_SECONDS ? seconds : Date.now() / 1000);
 
 /** The report before validation. Reads only what `parts` holds; a recorder that throws loses its lists. */
 function draft(parts: ReportParts, behavior: Behavior, notes: string[]): DetonationReport {

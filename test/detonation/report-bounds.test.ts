@@ -368,6 +368,15 @@ describe('report assembly cannot fail on sample-controlled data', () => {
     );
   }, 30_000);
 
+  it.each([-62167219200.001, -1, 253402300800, Number.NaN, Number.POSITIVE_INFINITY])(
+    'carries a start time of %s seconds as a valid ISO date (now), never an extended year',
+    (startedAt) => {
+      const report = assembleReport(parts({ startedAt, finishedAt: startedAt }));
+      expect(DetonationReportSchema.safeParse(report).success).toBe(true);
+      expect(report.startedAt).toMatch(/^\d{4}-/);
+    },
+  );
+
   it('a section that still does not validate is left out, and the indicators keep the verdict', () => {
     const recorder = new ActivityRecorder(config, '/home/s', T0);
     const broken = Object.assign(Object.create(Object.getPrototypeOf(recorder)), recorder) as ActivityRecorder;
