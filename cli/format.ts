@@ -1,3 +1,4 @@
+import { confirmationOf } from '../lambdas/core/correlation/static-dynamic';
 import { lookupTechnique } from '../lambdas/core/attack/techniques';
 import { BehaviorKeySchema } from '../lambdas/core/contracts/detonation-report';
 import { bytes as reportBytes } from '../lambdas/core/report/html-blocks';
@@ -79,7 +80,7 @@ export function formatOutcomes(outcomes: AnalysisOutcome[]): string {
     );
     const findings = (d.static?.findings ?? []).flatMap((f) => {
       const line = `  ${escapeTerminal(f.category).padEnd(19)} ${escapeTerminal(f.severity).padEnd(8)} ${escapeTerminal(f.title)}${f.attack.length ? ` [${escapeTerminal(f.attack.join(', '))}${tacticLabel(f.category, f.attack)}]` : ''}${f.path ? `  in ${escapeTerminal(f.path)}` : ''}`;
-      const confirmed = d.static?.confirmed?.find((c) => c.findingId === f.id && c.path === f.path);
+      const confirmed = confirmationOf(d.static?.confirmed, f);
       return confirmed
         ? [line, `    confirmed by the detonation: ${escapeTerminal(confirmed.how.join('; '))}`]
         : [line];

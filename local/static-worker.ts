@@ -32,7 +32,8 @@ const readStamp = (root: string) => {
   }
 };
 
-const HOW_TO =
+/** How to make the static engine's venv by hand, for every message that finds it missing. */
+export const STATIC_VENV_HOW_TO =
   'Create it from the repository root with:\n' +
   '  python3 -m venv .venv-static && .venv-static/bin/pip install -r static/requirements.txt';
 
@@ -97,7 +98,7 @@ function makeVenv(root: string, wanted: string): void {
       : made;
   if (pip.status !== 0 || !existsSync(python)) {
     throw new Error(
-      `The static engine's venv (${python}) could not be made: ${pip.stderr || pip.error?.message}\n${HOW_TO}`,
+      `The static engine's venv (${python}) could not be made: ${pip.stderr || pip.error?.message}\n${STATIC_VENV_HOW_TO}`,
     );
   }
   writeFileSync(join(venv, STAMP), `${wanted}\n`);
@@ -268,7 +269,9 @@ export class StaticWorkerPool {
     const python = venvPython(this.root);
     if (!existsSync(python)) {
       for (const pending of this.queue.splice(0)) {
-        pending.reject(failure('StaticWorkerCrashed', `the static engine's venv is missing (${python}).\n${HOW_TO}`));
+        pending.reject(
+          failure('StaticWorkerCrashed', `the static engine's venv is missing (${python}).\n${STATIC_VENV_HOW_TO}`),
+        );
       }
       return null;
     }

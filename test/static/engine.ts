@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureStaticVenv } from '../../local/static-worker';
+import { ensureStaticVenv, STATIC_VENV_HOW_TO } from '../../local/static-worker';
 
 /** Runs the Python static engine (`static/sandtrap_static`) from the project venv `.venv-static`. */
 
@@ -21,10 +21,7 @@ export const ensureVenv = (): void => ensureStaticVenv(ROOT);
 /** Fails with how to make the venv when it is missing (every run goes through here). */
 export function requireVenv(): void {
   if (!venvReady()) {
-    throw new Error(
-      `The static engine's venv is missing (${PYTHON}). Create it from the repository root with:\n` +
-        '  python3 -m venv .venv-static && .venv-static/bin/pip install -r static/requirements.txt',
-    );
+    throw new Error(`The static engine's venv is missing (${PYTHON}).\n${STATIC_VENV_HOW_TO}`);
   }
 }
 

@@ -67,6 +67,14 @@ function indicatorsOf(report: DetonationReport): Indicator[] {
   return BEHAVIOR_KEYS.flatMap((key) => report.behavior[key]);
 }
 
+/** How the detonation confirmed one finding of a summary (matched by id and place), if it did. */
+export function confirmationOf(
+  confirmed: readonly StaticConfirmation[] | undefined,
+  finding: Pick<StaticFinding, 'id' | 'path'>,
+): StaticConfirmation | undefined {
+  return confirmed?.find((c) => c.findingId === finding.id && c.path === finding.path);
+}
+
 /** The static findings the detonation confirmed, each with how; findings it did not confirm are left out. */
 export function confirmStaticFindings(
   findings: readonly StaticFinding[],

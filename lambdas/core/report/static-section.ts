@@ -1,5 +1,6 @@
 import { lookupTechnique } from '../attack/techniques';
-import type { VerdictDocument } from '../contracts/pipeline';
+import { STATIC_ENGINE, type VerdictDocument } from '../contracts/pipeline';
+import { confirmationOf } from '../correlation/static-dynamic';
 import type { StaticConfirmation } from '../contracts/static-confirmation';
 import type { StaticFinding } from '../contracts/static-report';
 import {
@@ -42,7 +43,7 @@ function findingRow(f: StaticFinding, confirmed: StaticConfirmation | undefined)
 /** The static engine's section; null when the static engine did not run for this document. */
 export function staticSection(d: VerdictDocument): Section | null {
   const title = 'Static analysis';
-  const ran = d.engineResults.find((e) => e.engine === 'static');
+  const ran = d.engineResults.find((e) => e.engine === STATIC_ENGINE);
   if (!ran) return null;
   const s = d.static;
   if (!s)
@@ -56,7 +57,7 @@ export function staticSection(d: VerdictDocument): Section | null {
       ),
     );
   const findings = [...s.findings].sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity]);
-  const confirmedOf = (f: StaticFinding) => s.confirmed?.find((c) => c.findingId === f.id && c.path === f.path);
+  const confirmedOf = (f: StaticFinding) => confirmationOf(s.confirmed, f);
   const confirmedCount = findings.filter((f) => confirmedOf(f)).length;
   const yara = s.yara.map(
     (m) => html`<tr><td><strong>${m.rule}</strong><br><code class="muted small">${m.namespace}</code></td>
