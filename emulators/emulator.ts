@@ -63,7 +63,10 @@ export interface VendorEmulator {
   /** Samples accepted so far. */
   readonly submissions: number;
   /** The vendor entry of the pipeline configuration that points at this emulator. */
-  vendorConfig(): Omit<VendorConfig, 'options' | 'analysisTimeoutSeconds' | 'requestTimeoutMs' | 'verifyTls'> &
+  vendorConfig(): Omit<
+    VendorConfig,
+    'options' | 'analysisTimeoutSeconds' | 'requestTimeoutMs' | 'verifyTls' | 'whenDailyQuotaSpent' | 'maxQueueSeconds'
+  > &
     Partial<VendorConfig>;
   /** Environment variables holding the credentials `vendorConfig()` names. */
   credentialsEnv(): Record<string, string>;

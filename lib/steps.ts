@@ -54,7 +54,7 @@ export interface StepManifest {
 
 const READ_OBJECT = ['s3:GetObject', 's3:GetObjectVersion'];
 /** The shared rate limiter's counters. */
-const RATE_LIMIT = { on: 'table', actions: ['dynamodb:UpdateItem'] } as const;
+const RATE_LIMIT = { on: 'table', actions: ['dynamodb:UpdateItem', 'dynamodb:BatchGetItem'] } as const;
 const VENDOR_SECRET = {
   on: 'vendorSecrets',
   actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
@@ -91,7 +91,8 @@ export const STEPS = {
     state: 'PollVendor',
     memoryMb: 256,
     timeoutSeconds: 60,
-    grants: [{ on: 'ingestObjects', actions: READ_OBJECT }, RATE_LIMIT, VENDOR_SECRET],
+    // Polls never read the sample: every submission, deferred or not, runs in VendorSubmitFn.
+    grants: [RATE_LIMIT, VENDOR_SECRET],
   },
   VendorCollectFn: {
     module: 'vendor-collect',

@@ -72,6 +72,15 @@ type PublishedEvent = [detailType: string, detailPath: string];
 /** ECS faults of the RunTask integration worth retrying: the service's, not the task's. */
 export const ECS_SERVICE_ERRORS = ['ECS.AmazonECSException', 'ECS.ServerException', 'ECS.ThrottlingException'];
 
+/** AWS's transient faults (throttling, S3's `SlowDown` and `InternalError`, timeouts), retried on every task that calls AWS. */
+const TRANSIENT_AWS_RETRY: sfn.RetryProps = {
+  errors: [...TRANSIENT_AWS_ERRORS],
+  interval: Duration.seconds(2),
+  maxAttempts: 4,
+  backoffRate: 2,
+  jitterStrategy: sfn.JitterType.FULL,
+};
+
 /** The error the static engine's Python handler raises for S3's transient failures. */
 export const STATIC_TRANSIENT_ERROR = 'TransientAwsError';
 
@@ -84,9 +93,12 @@ export const STATES = {
   markCached: 'UseCachedVerdict',
   engines: 'Engines',
   submit: STEPS.VendorSubmitFn.state,
+  waitForSubmitSlot: 'WaitForSubmissionSlot',
+  submitQueued: 'SubmitQueuedSample',
   waitForVendor: 'WaitForVendor',
   poll: STEPS.VendorPollFn.state,
-  reportReady: 'IsVendorReportReady',
+  reportReady: 'NextVendorStep',
+  waitForReportSlot: 'WaitForReportSlot',
   collect: STEPS.VendorCollectFn.state,
   engineEnded: 'VendorEngineEnded',
   engineFailed: 'EngineFailed',
@@ -336,6 +348,7 @@ export class AnalysisWorkflow extends Construct {
       payload: sfn.TaskInput.fromObject({ 'detonation.$': '$.detonation' }),
       timeout: timeoutOf('CollectDetonationFn'),
     });
+    for (const task of [prepare, collect]) task.addRetry(TRANSIENT_AWS_RETRY);
     for (const task of [prepare, run, collect]) task.addCatch(engineFailed, onError);
     prepare.next(run).next(collect);
     return prepare;
@@ -350,6 +363,7 @@ export class AnalysisWorkflow extends Construct {
       backoffRate: 2,
       jitterStrategy: sfn.JitterType.FULL,
     };
+    const awsRetry = TRANSIENT_AWS_RETRY;
 
     // Failure path: record, publish `Sample Analysis Failed`, end the execution as failed.
     const recordFailure = this.invoke(STATES.recordFailure, 'RecordFailureFn', {
@@ -386,12 +400,7 @@ export class AnalysisWorkflow extends Construct {
       payload: sfn.TaskInput.fromObject({ 'event.$': '$', 'owner.$': '$$.Execution.Id' }),
       timeout: timeoutOf('TriageFn'),
     });
-    triage.addRetry({
-      errors: [...TRANSIENT_AWS_ERRORS],
-      interval: Duration.seconds(2),
-      maxAttempts: 3,
-      backoffRate: 2,
-    });
+    triage.addRetry(awsRetry);
     // A redelivered event of an upload already claimed ends quietly: its first execution reports it.
     triage.addCatch(duplicate, {
       errors: [DUPLICATE_EVENT_ERROR],
@@ -403,6 +412,7 @@ export class AnalysisWorkflow extends Construct {
       time: sfn.WaitTime.secondsPath('$.waitSeconds'),
     });
     const checkPeer = this.invoke(STATES.checkPeer, 'CheckPeerFn', { timeout: timeoutOf('CheckPeerFn') });
+    checkPeer.addRetry(awsRetry);
     checkPeer.addCatch(failurePath, onError);
     const markCached = new sfn.Pass(this, STATES.markCached, {
       stateName: STATES.markCached,
@@ -410,9 +420,20 @@ export class AnalysisWorkflow extends Construct {
       resultPath: '$.outcome',
     });
 
-    // One vendor engine: submit → [wait → poll → choice]* → collect. Every branch ends in an EngineResult.
+    // One vendor engine: submit (or queue for a submission slot) → [wait → poll]* → collect. Every
+    // Wait lasts exactly until the slots of the vendor's rate its next step reserved, so a queue of
+    // any length costs one Wait per request. Every branch ends in an EngineResult.
     const submit = this.invoke(STATES.submit, 'VendorSubmitFn', {
       payload: sfn.TaskInput.fromObject({ 'engine.$': '$.engine', 'sample.$': '$.sample' }),
+      resultPath: '$.job',
+      timeout: timeoutOf('VendorSubmitFn'),
+    });
+    const waitForSubmitSlot = new sfn.Wait(this, STATES.waitForSubmitSlot, {
+      stateName: STATES.waitForSubmitSlot,
+      time: sfn.WaitTime.secondsPath('$.job.waitSeconds'),
+    });
+    const submitQueued = this.invoke(STATES.submitQueued, 'VendorSubmitFn', {
+      payload: sfn.TaskInput.fromObject({ 'job.$': '$.job', 'sample.$': '$.sample' }),
       resultPath: '$.job',
       timeout: timeoutOf('VendorSubmitFn'),
     });
@@ -424,6 +445,10 @@ export class AnalysisWorkflow extends Construct {
       payload: sfn.TaskInput.fromObject({ 'job.$': '$.job', 'sample.$': '$.sample' }),
       resultPath: '$.job',
       timeout: timeoutOf('VendorPollFn'),
+    });
+    const waitForReportSlot = new sfn.Wait(this, STATES.waitForReportSlot, {
+      stateName: STATES.waitForReportSlot,
+      time: sfn.WaitTime.secondsPath('$.job.waitSeconds'),
     });
     const collect = this.invoke(STATES.collect, 'VendorCollectFn', {
       payload: sfn.TaskInput.fromObject({ 'job.$': '$.job', 'sample.$': '$.sample' }),
@@ -444,7 +469,8 @@ export class AnalysisWorkflow extends Construct {
         'reason.$': '$.error.Cause',
       },
     });
-    // Submit and poll turn rate limits into Wait states; collecting a ready report retries instead.
+    // Submit and poll turn rate limits into reserved Waits; collecting a ready report (whose slots
+    // were reserved) retries a refusal of the vendor's own instead.
     collect.addRetry({
       errors: [RATE_LIMITED_ERROR],
       interval: Duration.seconds(60),
@@ -452,17 +478,30 @@ export class AnalysisWorkflow extends Construct {
       backoffRate: 1.5,
       maxDelay: Duration.minutes(10),
     });
-    for (const task of [submit, poll, collect]) {
+    for (const task of [submit, submitQueued, poll, collect]) {
       task.addRetry(vendorRetry);
+      // The slot counters' throttling and timeouts: retried like any transient AWS fault.
+      task.addRetry(awsRetry);
       task.addCatch(engineFailed, onError);
     }
-    const reportReady = new sfn.Choice(this, STATES.reportReady, { stateName: STATES.reportReady })
+    const nextStep = new sfn.Choice(this, STATES.reportReady, { stateName: STATES.reportReady })
+      .when(sfn.Condition.stringEquals('$.job.phase', 'queued'), waitForSubmitSlot)
+      .when(
+        sfn.Condition.and(
+          sfn.Condition.stringEquals('$.job.phase', 'ready'),
+          sfn.Condition.numberGreaterThan('$.job.waitSeconds', 0),
+        ),
+        waitForReportSlot,
+      )
       .when(sfn.Condition.stringEquals('$.job.phase', 'ready'), collect)
       .when(sfn.Condition.stringEquals('$.job.phase', 'ended'), engineEnded)
       .otherwise(waitForVendor);
-    submit.next(waitForVendor);
+    submit.next(nextStep);
+    waitForSubmitSlot.next(submitQueued);
+    submitQueued.next(nextStep);
     waitForVendor.next(poll);
-    poll.next(reportReady);
+    poll.next(nextStep);
+    waitForReportSlot.next(collect);
 
     const engines = new sfn.Map(this, STATES.engines, {
       stateName: STATES.engines,
@@ -488,6 +527,7 @@ export class AnalysisWorkflow extends Construct {
       resultPath: '$.verdict',
       timeout: timeoutOf('FinalizeFn'),
     });
+    finalize.addRetry(awsRetry);
     finalize.addRetry({
       errors: [sfn.Errors.TASKS_FAILED],
       interval: Duration.seconds(3),

@@ -10,6 +10,7 @@ import type {
   NormalisedScore,
   SampleSource,
   SandboxConnector,
+  RequestCosts,
 } from '../core/connector/connector';
 import type { ConnectorContext } from '../core/connector/context';
 import { AuthError, BadResponseError, SampleTooLargeError } from '../core/connector/errors';
@@ -82,6 +83,7 @@ export function registryEntry<Id extends VendorId>(
  * `probe`, `upload`, `status`, `report`, `score`, and `delete` where the vendor offers one.
  */
 export abstract class BaseConnector<Id extends VendorId = VendorId> implements SandboxConnector {
+  readonly requestCosts: RequestCosts = {};
   protected readonly config: VendorConfig;
   protected readonly clock: Clock;
   private readonly credentials: string | undefined;

@@ -5,7 +5,7 @@ import type { ConnectorContext } from '../../lambdas/core/connector/context';
 import { RateLimitedError } from '../../lambdas/core/connector/errors';
 import type { EmulatorFault, VendorEmulator } from '../../emulators/emulator';
 import { EMULATORS } from '../../emulators/index';
-import { sample, TestClock, testVendorConfig } from './support';
+import { readAll, sample, TestClock, testVendorConfig } from './support';
 
 /** Every failure a vendor can report on submit, where its emulator answers each fault. */
 export const EVERY_SUBMIT_FAULT = [
@@ -141,6 +141,35 @@ export function describeConnectorContract(spec: ConnectorContractSpec): void {
       expect(sent).toBeGreaterThan(0);
       expect(admitted).toBe(sent);
       expect(released).toBe(sent);
+    });
+
+    it('makes no more requests per call than it declares (the slots a step reserves ahead)', async () => {
+      let sent = 0;
+      const counted = new spec.connector({
+        config: testVendorConfig(spec.id, emulator.vendorConfig().baseUrl, { options: spec.options ?? {} }),
+        credentials: credentials(),
+        clock,
+        gate: async () => {
+          sent++;
+          return undefined;
+        },
+      });
+      const cost = (call: 'submit' | 'status' | 'report') => counted.requestCosts?.[call] ?? 1;
+      const counting = async <T>(call: 'submit' | 'status' | 'report', work: () => Promise<T>) => {
+        sent = 0;
+        const result = await work();
+        expect(sent, `${spec.id} ${call}`).toBeLessThanOrEqual(cost(call));
+        return result;
+      };
+      // A fresh connector: a first call that logs in counts too.
+      const itemId = await counting('submit', () => counted.submit(sample('// a full cycle, counted')));
+      let done = false;
+      for (let i = 0; i < 20 && !done; i++) {
+        clock.advance(120);
+        done = (await counting('status', () => counted.status(itemId))).done;
+      }
+      expect(done).toBe(true);
+      await counting('report', async () => readAll(await counted.report(itemId)));
     });
 
     it('sends nothing when the request gate refuses', async () => {

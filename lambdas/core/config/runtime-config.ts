@@ -39,8 +39,20 @@ export const VendorConfigSchema = z
     proxyUrl: z.url().optional(),
     /** Requests per minute across every execution (a shared counter): excess work waits. */
     requestsPerMinute: z.number().int().positive().optional(),
-    /** Submissions per UTC day across every execution: excess work waits for the next day. */
+    /** Submissions per UTC day across every execution: excess work waits for the next day, or ends (`whenDailyQuotaSpent`). */
     submissionsPerDay: z.number().int().positive().optional(),
+    /** When today's submissions are spent: wait for a later day's slot, or end the engine with `quota_exceeded`. */
+    whenDailyQuotaSpent: z.enum(['wait', 'end']).default('wait'),
+    /**
+     * The longest a sample waits for its submission slot (rate and daily quota); a longer queue ends
+     * the engine with `quota_exceeded`. The state machine's timeout grows by the largest of these.
+     */
+    maxQueueSeconds: z
+      .number()
+      .int()
+      .positive()
+      .max(30 * 86_400)
+      .default(2 * 86_400),
   })
   .strict();
 export type VendorConfig = z.infer<typeof VendorConfigSchema>;
@@ -139,6 +151,8 @@ export const RuntimeSettingsSchema = z
       .nonnegative()
       .default(7 * 24 * 3600),
     engineDeadlineSeconds: z.number().int().positive().default(3600),
+    /** DynamoDB counters each shared rate is split over (hot-item relief for bursts); see SlotReservations. */
+    rateLimitShards: z.number().int().min(1).max(64).default(4),
     peerWaitSeconds: z.number().int().positive().default(30),
     maxObjectBytes: z
       .number()
@@ -165,12 +179,18 @@ export const RuntimeSettingsSchema = z
 export type RuntimeSettings = z.infer<typeof RuntimeSettingsSchema>;
 
 /**
- * The longest one analysis execution may run (the state machine's timeout): the engine deadline plus
- * an hour for triage, waiting for a peer, finalizing and publishing. An upload claimed longer ago than
- * this belongs to an execution that has ended, so its claim may be taken over.
+ * The longest one analysis execution may run (the state machine's timeout): the longest a vendor's
+ * submission may queue, the engine deadline, and an hour for triage, waiting for a peer, finalizing
+ * and publishing. An upload claimed longer ago than this belongs to an execution that has ended, so
+ * its claim may be taken over.
  */
-export function executionTimeoutSeconds(settings: Pick<RuntimeSettings, 'engineDeadlineSeconds'>): number {
-  return settings.engineDeadlineSeconds + 3600;
+export function executionTimeoutSeconds(
+  settings: Pick<RuntimeSettings, 'engineDeadlineSeconds'> & {
+    vendors?: readonly Pick<VendorConfig, 'maxQueueSeconds'>[];
+  },
+): number {
+  const queue = Math.max(0, ...(settings.vendors ?? []).map((v) => v.maxQueueSeconds ?? 0));
+  return queue + settings.engineDeadlineSeconds + 3600;
 }
 
 /** Everything a handler needs to know about its environment. */

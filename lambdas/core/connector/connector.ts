@@ -42,12 +42,24 @@ export interface NormalisedScore {
   native: NativeScore;
 }
 
+/** The calls whose requests a step reserves ahead. */
+export type RequestCall = 'submit' | 'status' | 'report';
+
+/**
+ * How many HTTP requests each call makes at most, where more than one (a login before the upload,
+ * a second endpoint for the report). Steps reserve that many slots of the vendor's rate; a request
+ * beyond them takes a slot of its own or waits. The connector contract checks these on a full cycle.
+ */
+export type RequestCosts = Partial<Record<RequestCall, number>>;
+
 /**
  * One interface over every sandbox, modelled on sandboxapi (`is_available`, `submit_sample`,
  * `check_item_status`, `report`, `score`, `delete_item`), with its known bugs fixed.
  */
 export interface SandboxConnector {
   readonly id: VendorId;
+  /** Requests per call where a call makes more than one; absent calls make one. */
+  readonly requestCosts?: RequestCosts;
   /** True when the service answers and accepts our credentials. */
   available(): Promise<boolean>;
   /** Uploads the sample (streamed as multipart) and returns the vendor's item id. */

@@ -1,22 +1,31 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 /**
- * What a request is for, as far as the shared rate limit cares: fetching a report that is ready
- * (`report`) may use the slots each window keeps back, so that a finished analysis is not starved by
- * the submissions and status polls of a burst; everything else is `normal`.
+ * Requests a step was admitted for ahead of time: it reserved their slots of the vendor's shared rate
+ * and its execution waited until then, so they go out without asking the limiter again.
  */
-export type RequestPriority = 'normal' | 'report';
-
-const priority = new AsyncLocalStorage<RequestPriority>();
-
-/** Runs `work` with every vendor request it makes counted as `kind`. */
-export function withRequestPriority<T>(kind: RequestPriority, work: () => Promise<T>): Promise<T> {
-  return priority.run(kind, work);
+interface Admission {
+  remaining: number;
 }
 
-/** The priority of the request being made now. */
-export function currentRequestPriority(): RequestPriority {
-  return priority.getStore() ?? 'normal';
+const admissions = new AsyncLocalStorage<Admission>();
+
+/** Runs `work` with its first `requests` vendor requests admitted already (their slots are reserved). */
+export function withAdmission<T>(requests: number, work: () => Promise<T>): Promise<T> {
+  return admissions.run({ remaining: Math.max(0, requests) }, work);
+}
+
+/** The admitted requests the running step has left (0 outside a step with an admission). */
+export function admittedRequests(): number {
+  return admissions.getStore()?.remaining ?? 0;
+}
+
+/** Spends one admitted request of the running step; false when it has none left (the request needs a slot of its own). */
+export function spendAdmittedRequest(): boolean {
+  const admission = admissions.getStore();
+  if (!admission || admission.remaining <= 0) return false;
+  admission.remaining -= 1;
+  return true;
 }
 
 /**

@@ -162,10 +162,15 @@ export const VendorJobSchema = z.object({
   engine: VendorIdSchema,
   itemId: z.string(),
   submittedAt: z.number().int(),
+  /** While `queued`, the latest moment the submission may go out; once submitted, the engine's deadline. */
   deadline: z.number().int(),
   attempt: z.number().int().nonnegative(),
+  /** The Wait before the job's next step: exactly until the slots it reserved. */
   waitSeconds: z.number().int().nonnegative(),
-  phase: z.enum(['pending', 'ready', 'ended']),
+  /** Requests of the next step whose slots of the vendor's rate are reserved (spent without asking again). */
+  admitted: z.number().int().nonnegative().default(0),
+  /** `queued`: waiting for its submission slot; `pending`: at the vendor; `ready`: the report is to be fetched; `ended`: `result` is final. */
+  phase: z.enum(['queued', 'pending', 'ready', 'ended']),
   state: z.string(),
   result: EngineResultSchema.optional(),
 });

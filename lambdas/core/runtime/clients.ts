@@ -17,6 +17,13 @@ export const TRANSIENT_AWS_ERRORS: readonly string[] = [
   'TimeoutError',
   'ProvisionedThroughputExceededException',
   'ThrottlingException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  // S3 names its errors by code in SDK v3: these are the ones a retry gets past.
+  'SlowDown',
+  'InternalError',
+  'ServiceUnavailable',
+  'RequestTimeout',
 ];
 
 /** Options for the client factory; everything defaults to the process environment. */

@@ -7,34 +7,39 @@ import { resolveSecret } from './secrets';
 import { VerdictStore } from '../store/verdict-store';
 import type { SandboxConnector } from '../connector/connector';
 import type { ConnectorContext } from '../connector/context';
-import { currentRequestPriority, type RequestGate } from '../connector/request-gates';
-import { reservedForReports, SharedRateLimiter } from '../store/rate-limiter';
+import { type RequestGate, spendAdmittedRequest } from '../connector/request-gates';
+import { RateLimitedError } from '../connector/errors';
+import { SlotReservations } from '../store/slot-reservations';
+import { requestLanes } from '../engines/vendor/request-lanes';
 
 /** Builds a vendor's connector (the registry's `createConnector`); only vendor functions bundle it. */
 export type ConnectorFactory = (context: ConnectorContext) => SandboxConnector;
 
 /**
- * The gate every request to a vendor passes: the vendor's shared per-minute limit, or none when it
- * has no `requestsPerMinute`. Its state lives in the limiter, so every gate over one limiter agrees.
+ * The gate every request to a vendor passes when the vendor has `requestsPerMinute`. A step that
+ * reserved its requests' slots and waited for them spends those; any other request (an availability
+ * check, a login the connector had to repeat) takes a unit of the current window of the follow-up
+ * lane or is refused with the seconds to the next window.
  */
 export function vendorRequestGate(
   vendor: VendorConfig,
-  limiter: SharedRateLimiter,
+  slots: SlotReservations,
   clock: Clock,
 ): RequestGate | undefined {
   const perMinute = vendor.requestsPerMinute;
   if (!perMinute) return undefined;
-  const limit = { name: 'request', limit: perMinute, windowSeconds: 60 };
-  const reserved = reservedForReports(limit.limit);
+  const lane = requestLanes(perMinute)['follow-up'];
   return async () => {
-    // The request should reach the vendor in the window it was admitted in: if time moved on to
-    // the next window while the limiter decided, the slot of the old window is spent and one of the
-    // new window is taken. (The local virtual clock stands still while a handler runs.)
-    for (;;) {
-      // Ready reports may take the slots kept back from submissions and polls (no starvation in a burst).
-      const window = await limiter.take(vendor.id, limit, currentRequestPriority() === 'report' ? 0 : reserved);
-      if (Math.floor(clock.now() / (limit.windowSeconds * 1000)) === window) return undefined;
-    }
+    if (spendAdmittedRequest()) return undefined;
+    const now = clock.now();
+    if (await slots.reserve(vendor.id, lane, { notAfter: now })) return undefined;
+    const windowMs = lane.windowSeconds * 1000;
+    const nextWindow = (Math.floor(now / windowMs) + 1) * windowMs;
+    throw new RateLimitedError(
+      vendor.id,
+      `our shared limit of ${perMinute} requests per minute is reached`,
+      Math.max(1, Math.ceil((nextWindow - now) / 1000)),
+    );
   };
 }
 
@@ -51,9 +56,9 @@ export function createDeps(
   const clients = options.clients ?? createClients();
   const clock = options.clock ?? systemClock;
   const connectors = new Map<VendorId, { credentials: string | undefined; connector: SandboxConnector }>();
-  const limiter = new SharedRateLimiter(clients.ddb, config.tableName, clock);
+  const slots = new SlotReservations(clients.ddb, config.tableName, clock, { shards: config.rateLimitShards });
   return {
-    limiter,
+    slots,
     config,
     clients,
     clock,
@@ -71,7 +76,7 @@ export function createDeps(
         config: vendorConfig,
         credentials,
         clock,
-        gate: vendorRequestGate(vendorConfig, limiter, clock),
+        gate: vendorRequestGate(vendorConfig, slots, clock),
       });
       connectors.set(vendor, { credentials, connector });
       return connector;

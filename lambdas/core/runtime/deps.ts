@@ -3,7 +3,7 @@ import type { RuntimeConfig } from '../config/runtime-config';
 import type { AwsClients } from './clients';
 import type { VendorId } from '../contracts/pipeline';
 import type { VerdictStore } from '../store/verdict-store';
-import type { SharedRateLimiter } from '../store/rate-limiter';
+import type { SlotReservations } from '../store/slot-reservations';
 import type { SandboxConnector } from '../connector/connector';
 
 /** The logging surface handlers use (Powertools Logger in Lambda, a quiet logger locally). */
@@ -20,8 +20,8 @@ export interface HandlerDeps {
   store: VerdictStore;
   clock: Clock;
   log: Log;
-  /** The limiter shared by all executions (vendor requests and submissions). */
-  limiter: SharedRateLimiter;
+  /** Slots of the vendors' shared rates (requests, submissions), reserved ahead by every execution. */
+  slots: SlotReservations;
   /** The connector of a configured vendor, credentials resolved. */
   connector(vendor: VendorId): Promise<SandboxConnector>;
 }

@@ -1,4 +1,4 @@
-/** What the pipeline keeps in DynamoDB and S3: the verdict table, sample objects and the shared rate limiter. */
+/** What the pipeline keeps in DynamoDB and S3: the verdict table, sample objects and the reserved slots of the vendors' shared rates. */
 export * from './objects';
-export * from './rate-limiter';
+export * from './slot-reservations';
 export * from './verdict-store';

@@ -30,6 +30,8 @@ function alertScore(alert: Alert): number {
  * (`X-FeClient-Token`).
  */
 export class FireeyeConnector extends BaseConnector<'fireeye'> {
+  /** The upload may have to log in first (a session is opened on first use and after it expires). */
+  override readonly requestCosts = { submit: 2 };
   private readonly layout: ApiLayout;
   private readonly api: FireeyeClient;
 

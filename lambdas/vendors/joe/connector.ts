@@ -56,6 +56,8 @@ function detectionOf(strategy: Strategy): Verdict | undefined {
  * Credentials: the Joe Sandbox API key, sent as the form field `apikey` of every request.
  */
 export class JoeConnector extends BaseConnector<'joe'> {
+  /** The report is fetched by the webid that the analysis info resolves first. */
+  override readonly requestCosts = { report: 2 };
   private readonly api = new JoeClient(
     () => this.http,
     () => this.key(),

@@ -43,6 +43,8 @@ const NO_JOBS = /no (new )?jobs (were|have been) created/i;
  * `Authorization: api_key <key>`.
  */
 export class VmrayConnector extends BaseConnector<'vmray'> {
+  /** A finished submission's status also lists its analyses; the report is found through them. */
+  override readonly requestCosts = { status: 2, report: 2 };
   private readonly api = new VmrayClient(() => this.http);
 
   constructor(context: ConnectorContext) {

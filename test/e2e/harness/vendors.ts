@@ -47,7 +47,14 @@ export async function startVendors(clock: Clock): Promise<E2eVendors> {
   const cape = new CapeEmulator({ clock, queueSeconds: 20, processingSeconds: 60 });
   const vmray = EMULATORS.vmray(clock);
   await Promise.all([cape.start(), vmray.start()]);
-  const common = { analysisTimeoutSeconds: ANALYSIS_SECONDS, requestTimeoutMs: 10_000, verifyTls: true, options: {} };
+  const common = {
+    analysisTimeoutSeconds: ANALYSIS_SECONDS,
+    requestTimeoutMs: 10_000,
+    verifyTls: true,
+    options: {},
+    whenDailyQuotaSpent: 'wait' as const,
+    maxQueueSeconds: 86_400,
+  };
   const { secret: _local, ...vmrayConfig } = vmray.vendorConfig();
   return {
     cape,

@@ -1,41 +1,53 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reservedForReports } from '../../../../lambdas/core/store/rate-limiter';
+import { requestLanes } from '../../../../lambdas/core/engines/vendor/request-lanes';
 import { createDeps, vendorRequestGate } from '../../../../lambdas/core/runtime/create-deps';
 import { createClients, destroyClients } from '../../../../lambdas/core/runtime/clients';
 import { parseSettings, type RuntimeConfig } from '../../../../lambdas/core/config/runtime-config';
 import type { SandboxConnector } from '../../../../lambdas/core/connector/connector';
 import { recordingLog } from '../support';
 import { RateLimitedError } from '../../../../lambdas/core/connector/errors';
-import { withRequestPriority } from '../../../../lambdas/core/connector/request-gates';
+import { withAdmission } from '../../../../lambdas/core/connector/request-gates';
 import { CapeEmulator } from '../../../../emulators/cape';
 import { startVendorHarness, type VendorHarness } from '../../../support';
 
-describe('the shared rate limit keeps slots of each window for ready reports', () => {
+describe('the request gate of a vendor with a shared rate', () => {
   let h: VendorHarness<CapeEmulator>;
   beforeAll(async () => {
     h = await startVendorHarness((clock) => new CapeEmulator({ clock }), {}, {}, { requestsPerMinute: 5 });
   });
   afterAll(async () => h?.stop());
 
-  it('keeps a fifth (at least one, none below 2 per window)', () => {
-    expect([1, 2, 5, 9, 10, 30, 100].map(reservedForReports)).toEqual([0, 1, 1, 1, 2, 6, 20]);
+  it('splits the rate in a submission lane (a quarter, at least one) and a follow-up lane', () => {
+    expect(requestLanes(1)).toEqual({
+      submit: { name: 'request', limit: 1, windowSeconds: 60 },
+      'follow-up': { name: 'request', limit: 1, windowSeconds: 60 },
+    });
+    expect([5, 8, 30].map((n) => [requestLanes(n).submit.limit, requestLanes(n)['follow-up'].limit])).toEqual([
+      [1, 4],
+      [2, 6],
+      [7, 23],
+    ]);
   });
 
-  it('refuses submissions and polls the kept slot, and lets a report download take it', async () => {
-    const deps = h.pipeline.deps('VendorSubmitFn');
+  it("lets admitted requests through uncounted, and gives any other a unit of the window's follow-up lane or a refusal", async () => {
+    const deps = h.pipeline.deps('VendorPollFn');
     const vendor = deps.config.vendors.find((v) => v.id === 'cape');
-    const gate = vendor && vendorRequestGate(vendor, deps.limiter, deps.clock);
+    const gate = vendor && vendorRequestGate(vendor, deps.slots, deps.clock);
     expect(gate).toBeDefined();
     const pass = async () => (await gate!())?.();
-    // Four of five for everything else (the virtual clock stands still: one window).
+    // Admitted requests (their slots reserved ahead) never touch the counters: ten pass.
+    await withAdmission(10, async () => {
+      for (let i = 0; i < 10; i++) await pass();
+    });
+    // Unadmitted ones take the follow-up lane's 4 of this window (the virtual clock stands still).
     for (let i = 0; i < 4; i++) await pass();
     const refused = await pass().catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(RateLimitedError);
-    expect((refused as Error).message).toContain('1 kept for report downloads');
-    // The fifth is a report's.
-    await withRequestPriority('report', pass);
-    // And then the window is full for reports too.
-    await expect(withRequestPriority('report', pass)).rejects.toBeInstanceOf(RateLimitedError);
+    expect((refused as Error).message).toBe('cape: our shared limit of 5 requests per minute is reached');
+    const windowMs = 60_000;
+    expect((refused as RateLimitedError).retryAfterSeconds).toBe(
+      Math.max(1, Math.ceil((windowMs - (deps.clock.now() % windowMs)) / 1000)),
+    );
   });
 });
 

@@ -19,7 +19,7 @@ import {
   UnsupportedFileError,
   VendorError,
 } from '../../../../../lambdas/core/connector/errors';
-import { currentRequestPriority, type RequestPriority } from '../../../../../lambdas/core/connector/request-gates';
+import { admittedRequests } from '../../../../../lambdas/core/connector/request-gates';
 import { reportKeys } from '../../../../../lambdas/core/contracts/report-keys';
 import { VendorJobSchema, type Sample, type VendorJob } from '../../../../../lambdas/core/contracts/pipeline';
 import type { HandlerDeps } from '../../../../../lambdas/core/runtime/deps';
@@ -30,14 +30,15 @@ import {
 } from '../../../../../lambdas/core/engines/vendor/vendor-jobs';
 import { type LocalAws, ManualClock, putSample, sampleOf, startLocalAws, UNIT, unitDeps } from '../../support';
 
-/** A CAPE connector whose every answer the test scripts; it records what it was asked and under which priority. */
+/** A CAPE connector whose every answer the test scripts; it records what it was asked and how many requests each call had admitted. */
 class ScriptedConnector implements SandboxConnector {
   readonly id = 'cape' as const;
-  submitted: { fileName: string; body: string; priority: RequestPriority }[] = [];
+  submitted: { fileName: string; body: string; admitted: number }[] = [];
   statusCalls: string[] = [];
   deleted: string[] = [];
   scored: unknown[] = [];
-  reportPriority?: RequestPriority;
+  reportAdmitted?: number;
+  statusAdmitted: number[] = [];
   submitAnswer: () => Promise<string> = async () => `item-${this.submitted.length}`;
   statusAnswer: (itemId: string) => Promise<ItemStatus> = async () => ({
     done: false,
@@ -61,7 +62,7 @@ class ScriptedConnector implements SandboxConnector {
     this.submitted.push({
       fileName: sample.fileName,
       body: Buffer.concat(chunks).toString(),
-      priority: currentRequestPriority(),
+      admitted: admittedRequests(),
     });
     return this.submitAnswer();
   }
@@ -70,10 +71,11 @@ class ScriptedConnector implements SandboxConnector {
   }
   async status(itemId: string) {
     this.statusCalls.push(itemId);
+    this.statusAdmitted.push(admittedRequests());
     return this.statusAnswer(itemId);
   }
   async report() {
-    this.reportPriority = currentRequestPriority();
+    this.reportAdmitted = admittedRequests();
     return this.reportAnswer();
   }
   score(report: unknown) {
@@ -100,7 +102,8 @@ describe('vendor jobs: submit, poll and collect decisions', () => {
   /** Fresh dependencies and a fresh sample in the ingest bucket, so that no test sees another's limiter counts. */
   async function setUp(vendor: Record<string, unknown> = {}, settings: Record<string, unknown> = {}) {
     counter++;
-    clock = new ManualClock(Date.UTC(2030, 0, 15, 12, 0, 0) + counter * 86_400_000);
+    // Ten days apart: a test that moves its clock to the next midnight spends nobody else's day.
+    clock = new ManualClock(Date.UTC(2030, 0, 15, 12, 0, 0) + counter * 10 * 86_400_000);
     connector = new ScriptedConnector();
     deps = unitDeps(aws, {
       clock,
@@ -115,7 +118,16 @@ describe('vendor jobs: submit, poll and collect decisions', () => {
   /** A job that was submitted `ageSeconds` ago and is still pending. */
   function submitted(ageSeconds = 0, overrides: Partial<VendorJob> = {}): VendorJob {
     const job = newVendorJob(deps, 'cape');
-    return { ...job, itemId: 'item-42', state: 'submitted', deadline: job.deadline - ageSeconds * 1000, ...overrides };
+    const submittedAt = clock.now() - ageSeconds * 1000;
+    return {
+      ...job,
+      itemId: 'item-42',
+      phase: 'pending',
+      state: 'submitted',
+      submittedAt,
+      deadline: submittedAt + deps.config.engineDeadlineSeconds * 1000,
+      ...overrides,
+    };
   }
 
   beforeAll(async () => {
@@ -125,10 +137,10 @@ describe('vendor jobs: submit, poll and collect decisions', () => {
   afterEach(() => vi.restoreAllMocks());
 
   describe('newVendorJob', () => {
-    it('starts pending, without an item, with its deadline the engine deadline from now', async () => {
-      await setUp({}, { engineDeadlineSeconds: 1234 });
+    it("starts queued, without an item, with the vendor's longest queue as its deadline", async () => {
+      await setUp({ maxQueueSeconds: 1234 }, { engineDeadlineSeconds: 600 });
       const job = newVendorJob(deps, 'cape');
-      expect(job).toMatchObject({ engine: 'cape', itemId: '', phase: 'pending', state: 'new', attempt: 0 });
+      expect(job).toMatchObject({ engine: 'cape', itemId: '', phase: 'queued', state: 'new', attempt: 0, admitted: 0 });
       expect(job.submittedAt).toBe(clock.now());
       expect(job.deadline - clock.now()).toBe(1_234_000);
       expect(VendorJobSchema.parse(job)).toEqual(job);
@@ -139,8 +151,10 @@ describe('vendor jobs: submit, poll and collect decisions', () => {
     it("submits the object's bytes under its file name and waits the schedule's first step without a hint", async () => {
       await setUp();
       const job = await advanceVendorJob(deps, newVendorJob(deps, 'cape'), sample);
-      expect(connector.submitted).toEqual([{ fileName: sample.key.split('/').pop(), body, priority: 'normal' }]);
+      expect(connector.submitted).toEqual([{ fileName: sample.key.split('/').pop(), body, admitted: 0 }]);
       expect(job).toMatchObject({ itemId: 'item-1', phase: 'pending', state: 'submitted', attempt: 0 });
+      // The engine's deadline counts from the submission.
+      expect(job.deadline).toBe(clock.now() + 600_000);
       expect(job.waitSeconds).toBe(deps.config.poll.scheduleSeconds[0]);
       expect(job.submittedAt).toBe(clock.now());
       expect(connector.statusCalls).toEqual([]);
@@ -171,22 +185,60 @@ describe('vendor jobs: submit, poll and collect decisions', () => {
       expect((error as Error).message).toMatch(/disappeared before submission/);
     });
 
-    it('spends the daily submission budget, then waits for the next UTC day without calling the vendor', async () => {
+    it('spends the daily submission budget, then queues for the next UTC day without calling the vendor', async () => {
       await setUp({ submissionsPerDay: 2 });
       // One minute before midnight UTC: the budget's window ends in 60 s.
       const midnight = Math.ceil(clock.now() / 86_400_000) * 86_400_000;
       clock.ms = midnight - 60_000;
-      vi.spyOn(Math, 'random').mockReturnValue(0);
       const first = await advanceVendorJob(deps, newVendorJob(deps, 'cape'), sample);
       const second = await advanceVendorJob(deps, newVendorJob(deps, 'cape'), sample);
       const third = await advanceVendorJob(deps, newVendorJob(deps, 'cape'), sample);
-      expect([first.state, second.state, third.state]).toEqual(['submitted', 'submitted', 'rate-limited']);
+      expect([first.state, second.state, third.state]).toEqual(['submitted', 'submitted', 'queued']);
       expect(connector.submitted).toHaveLength(2);
-      expect(third).toMatchObject({ itemId: '', phase: 'pending', waitSeconds: 60 });
-      // The next day has a new budget.
+      // One Wait, exactly until the next day's first slot.
+      expect(third).toMatchObject({ itemId: '', phase: 'queued', waitSeconds: 60 });
       clock.ms = midnight;
       const retried = await advanceVendorJob(deps, third, sample);
-      expect(retried).toMatchObject({ state: 'submitted', itemId: 'item-3', attempt: 0 });
+      expect(retried).toMatchObject({ state: 'submitted', itemId: 'item-3', attempt: 0, phase: 'pending' });
+    });
+
+    it("ends the engine with quota_exceeded when the day's submissions are spent and the vendor says not to wait", async () => {
+      await setUp({ submissionsPerDay: 1, whenDailyQuotaSpent: 'end' });
+      await advanceVendorJob(deps, newVendorJob(deps, 'cape'), sample);
+      const refused = await advanceVendorJob(deps, newVendorJob(deps, 'cape'), sample);
+      expect(refused.result).toMatchObject({ status: 'quota_exceeded', reason: "today's 1 submissions are spent" });
+      expect(connector.submitted).toHaveLength(1);
+    });
+
+    it('ends the engine with quota_exceeded rather than queue longer than maxQueueSeconds', async () => {
+      // Two a day, a queue of at most 12 hours: the third must wait for tomorrow, too long.
+      await setUp({ submissionsPerDay: 2, maxQueueSeconds: 43_200 });
+      clock.ms = Math.floor(clock.now() / 86_400_000) * 86_400_000 + 3_600_000;
+      await advanceVendorJob(deps, newVendorJob(deps, 'cape'), sample);
+      await advanceVendorJob(deps, newVendorJob(deps, 'cape'), sample);
+      const refused = await advanceVendorJob(deps, newVendorJob(deps, 'cape'), sample);
+      expect(refused.result).toMatchObject({
+        status: 'quota_exceeded',
+        reason: 'no submission left within 43200 s (2 a day)',
+      });
+    });
+
+    it('queues a burst on the submission lane with one exact wait each, and submits with its requests admitted', async () => {
+      // 8 a minute: 2 for submissions, 6 for the follow-up of work at the vendor; one shard.
+      await setUp({ requestsPerMinute: 8 }, { rateLimitShards: 1 });
+      clock.ms = Math.floor(clock.now() / 60_000) * 60_000;
+      const jobs = [];
+      for (let i = 0; i < 5; i++) jobs.push(await advanceVendorJob(deps, newVendorJob(deps, 'cape'), sample));
+      expect(jobs.map((j) => j.phase)).toEqual(['pending', 'queued', 'queued', 'queued', 'queued']);
+      // Two per minute, spread over each minute's first 55 s; the first went at once.
+      expect(jobs.map((j) => j.waitSeconds)).toEqual([15, 28, 60, 88, 120]);
+      expect(jobs.slice(1).every((j) => j.admitted === 1)).toBe(true);
+      expect(connector.submitted.map((s) => s.admitted)).toEqual([1]);
+      // The queued job's Wait ends: its submission spends the admitted request.
+      clock.ms += 28_000;
+      const sent = await advanceVendorJob(deps, jobs[1] as VendorJob, sample);
+      expect(sent).toMatchObject({ phase: 'pending', state: 'submitted' });
+      expect(connector.submitted.map((s) => s.admitted)).toEqual([1, 1]);
     });
   });
 
@@ -341,22 +393,25 @@ describe('vendor jobs: submit, poll and collect decisions', () => {
         throw new RateLimitedError('cape', 'slow down', 100);
       };
       vi.spyOn(Math, 'random').mockReturnValue(0);
-      const least = await advanceVendorJob(deps, submitted(0, { attempt: 3 }), sample);
-      expect(least).toMatchObject({ phase: 'pending', state: 'rate-limited', itemId: 'item-42', attempt: 4 });
+      const least = await advanceVendorJob(deps, submitted(), sample);
+      expect(least).toMatchObject({ phase: 'pending', state: 'rate-limited', itemId: 'item-42', attempt: 1 });
       expect(least.waitSeconds).toBe(100);
+      // Never below the policy's backoff for the attempt: the fourth refusal in a row waits 120 s.
+      expect((await advanceVendorJob(deps, submitted(0, { attempt: 3 }), sample)).waitSeconds).toBe(120);
       vi.spyOn(Math, 'random').mockReturnValue(0.999);
       // The jitter is below 30 s, whatever the Retry-After.
       expect((await advanceVendorJob(deps, submitted(), sample)).waitSeconds).toBe(129);
     });
 
-    it("keeps the rate-limit wait at least the poll policy's minimum and within the deadline", async () => {
+    it("keeps the rate-limit wait at least the poll policy's backoff and within the deadline", async () => {
       await setUp();
       vi.spyOn(Math, 'random').mockReturnValue(0.999);
       connector.statusAnswer = async () => {
         throw new RateLimitedError('cape', 'slow down', 0);
       };
-      // Retry-After 0 (or 1) waits the policy's minimum (5 s), not a second: a loop would eat the history.
-      expect((await advanceVendorJob(deps, submitted(), sample)).waitSeconds).toBe(deps.config.poll.minWaitSeconds);
+      // Retry-After 0 (or 1) waits the policy's backoff for the attempt (30 s for the first poll), not
+      // a second: a loop would eat the history.
+      expect((await advanceVendorJob(deps, submitted(), sample)).waitSeconds).toBe(deps.config.poll.scheduleSeconds[1]);
       // Three seconds before the deadline, three seconds.
       expect((await advanceVendorJob(deps, submitted(597), sample)).waitSeconds).toBe(3);
       connector.statusAnswer = async () => {
@@ -372,9 +427,9 @@ describe('vendor jobs: submit, poll and collect decisions', () => {
       return gunzipSync(Buffer.from(await object.Body!.transformToByteArray()));
     }
 
-    it('stores the native report gzip’d under its key, scores the parsed JSON and downloads with report priority', async () => {
+    it('stores the native report gzip’d under its key, scores the parsed JSON and spends the requests reserved for the download', async () => {
       await setUp();
-      const job = submitted(0, { phase: 'ready', itemId: 'task/7' });
+      const job = submitted(0, { phase: 'ready', itemId: 'task/7', admitted: 2 });
       const result = await collectVendorReport(deps, job, sample);
       const reportKey = reportKeys.engine(sample.sha256, 'cape', 'task/7', 'json');
       expect(result).toEqual({
@@ -389,7 +444,7 @@ describe('vendor jobs: submit, poll and collect decisions', () => {
       expect(reportKey).toBe(`reports/${sample.sha256}/cape/task_7.json.gz`);
       expect((await stored(reportKey)).toString()).toBe('{"malscore": 7.5}');
       expect(connector.scored).toEqual([{ malscore: 7.5 }]);
-      expect(connector.reportPriority).toBe('report');
+      expect(connector.reportAdmitted).toBe(2);
     });
 
     it('hands a non-JSON report to the scorer as text', async () => {
