@@ -10,7 +10,7 @@ import type { ConnectorContext } from '../connector/context';
 import { type RequestGate, spendAdmittedRequest } from '../connector/request-gates';
 import { RateLimitedError } from '../connector/errors';
 import { SlotReservations } from '../store/slot-reservations';
-import { requestLanes } from '../engines/vendor/request-lanes';
+import { requestLanes } from '../store/request-lanes';
 
 /** Builds a vendor's connector (the registry's `createConnector`); only vendor functions bundle it. */
 export type ConnectorFactory = (context: ConnectorContext) => SandboxConnector;

@@ -8,7 +8,7 @@ import type { RequestCall, SampleSource, SandboxConnector } from '../../connecto
 import { RateLimitedError, VendorError } from '../../connector/errors';
 import { withAdmission } from '../../connector/request-gates';
 import type { SlotLimit } from '../../store/slot-reservations';
-import { dailySubmissions, requestLanes } from './request-lanes';
+import { dailySubmissions, requestLanes } from '../../store/request-lanes';
 
 /** Reports larger than this are stored but not parsed for a score (Lambda memory is finite). */
 const MAX_SCORED_REPORT_BYTES = 64 * 1024 * 1024;

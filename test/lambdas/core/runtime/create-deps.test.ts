@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requestLanes } from '../../../../lambdas/core/engines/vendor/request-lanes';
+import { requestLanes } from '../../../../lambdas/core/store/request-lanes';
 import { createDeps, vendorRequestGate } from '../../../../lambdas/core/runtime/create-deps';
 import { createClients, destroyClients } from '../../../../lambdas/core/runtime/clients';
 import { parseSettings, type RuntimeConfig } from '../../../../lambdas/core/config/runtime-config';

@@ -1,4 +1,4 @@
-import type { SlotLimit } from '../../store/slot-reservations';
+import type { SlotLimit } from './slot-reservations';
 
 /**
  * A vendor's requests per minute are split in two lanes reserved apart: new submissions, and the
