@@ -9,6 +9,7 @@ import { detectionBenchmark } from './detection';
 import { detonationBenchmark } from './detonation';
 import { mergeMetrics } from './merge-results';
 import { pipelineBenchmark } from './pipeline';
+import { scaleBenchmark } from './scale';
 import { staticBenchmark } from './static';
 
 /**
@@ -24,6 +25,7 @@ const BENCHMARKS: Benchmark[] = [
   costBenchmark,
   bundleBenchmark,
   detectionBenchmark,
+  scaleBenchmark,
 ];
 
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));

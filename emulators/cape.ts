@@ -64,6 +64,11 @@ export class CapeEmulator extends BaseEmulator<CapeEmulatorOptions> {
   }
 
   /** The most requests seen in any one-minute window. */
+  /** When each task was submitted (the emulator's clock, epoch ms), in submission order. */
+  get submissionTimes(): number[] {
+    return [...this.tasks.values()].map((task) => task.submittedAt);
+  }
+
   get maxRequestsPerMinute(): number {
     return Math.max(0, ...this.requestsPerWindow.values());
   }

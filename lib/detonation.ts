@@ -142,6 +142,8 @@ export class DetonationCluster extends Construct {
   readonly container: ecs.ContainerDefinition;
   /** Same as {@link DETONATION_CONTAINER_NAME}. */
   readonly containerName = DETONATION_CONTAINER_NAME;
+  /** The task's CPU units (1024 per vCPU): how many tasks the account's Fargate quota holds at once. */
+  readonly taskCpu: number;
   /** The isolated subnets to run the task in. */
   readonly subnets: ec2.SubnetSelection;
   /** The task's security group: no ingress, egress only to S3 and the interface endpoints. */
@@ -155,6 +157,7 @@ export class DetonationCluster extends Construct {
 
   constructor(scope: Construct, id: string, props: DetonationClusterProps) {
     super(scope, id);
+    this.taskCpu = props.cpu ?? TASK.cpu;
     const stack = Stack.of(this);
     const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
@@ -217,7 +220,7 @@ export class DetonationCluster extends Construct {
     });
 
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
-      cpu: props.cpu ?? TASK.cpu,
+      cpu: this.taskCpu,
       memoryLimitMiB: props.memoryLimitMiB ?? TASK.memoryLimitMiB,
       ephemeralStorageGiB: props.ephemeralStorageGiB,
       runtimePlatform: { cpuArchitecture, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },

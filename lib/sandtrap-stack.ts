@@ -1,10 +1,9 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { AlarmTopic } from './alarm-topic';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type { AlarmTopic } from './alarm-topic';
+import { SandtrapOperations } from './operations';
 import type { Construct } from 'constructs';
 import { STACK_OUTPUTS } from './contracts';
-import { POWERTOOLS_METRICS } from './functions';
 import { parseSandtrapConfig, type SandtrapConfigInput } from './config';
 import { IngestBuckets } from './ingest';
 import { IngestTrigger } from './ingest-trigger';
@@ -49,6 +48,8 @@ export class SandtrapStack extends Stack {
   readonly undeliveredEventsAlarm: cloudwatch.Alarm;
   /** Fires when the sweep gives up on an upload whose re-driven executions keep ending without a record. */
   readonly abandonedUploadsAlarm: cloudwatch.Alarm;
+  /** Every alarm (on {@link alarmTopic}) and the operations dashboard. */
+  readonly operations: SandtrapOperations;
 
   constructor(scope: Construct, id: string, props: SandtrapStackProps = {}) {
     super(scope, id, props);
@@ -120,53 +121,26 @@ export class SandtrapStack extends Stack {
       rate: Duration.minutes(rateMinutes),
       bundleAwsSdk: config.bundleAwsSdk,
     });
-    // Nothing lost silently: a failed execution, an undeliverable upload event or an upload the sweep
-    // gave up on raises an alarm, and every alarm notifies the topic.
-    this.alarmTopic = new AlarmTopic(this, 'Alarms', { emails: config.alarms.emails });
-    this.failedExecutionsAlarm = this.alarmOnAny(
-      'FailedExecutionsAlarm',
-      'Sandtrap: an analysis execution failed (a Sample Analysis Failed event says why)',
-      this.workflow.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
-    );
-    this.undeliveredEventsAlarm = this.alarmOnAny(
-      'UndeliveredEventsAlarm',
-      'Sandtrap: upload events EventBridge could not deliver to the state machine are waiting in the dead-letter queue',
-      this.trigger.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: 'Maximum',
-      }),
-    );
-    this.abandonedUploadsAlarm = this.alarmOnAny(
-      'AbandonedUploadsAlarm',
-      'Sandtrap: the re-drive sweep gave up on uploads after sweep.maxAttempts (its log names them)',
-      // The sweep function's Powertools metric (namespace and service as PipelineFunction sets them).
-      new cloudwatch.Metric({
-        namespace: POWERTOOLS_METRICS.namespace,
-        metricName: 'ObjectsAbandoned',
-        dimensionsMap: { service: POWERTOOLS_METRICS.service },
-        period: Duration.minutes(rateMinutes),
-        statistic: 'Sum',
-      }),
-    );
+    // Nothing lost silently: every way an analysis can go wrong raises an alarm on one topic.
+    this.operations = new SandtrapOperations(this, 'Operations', {
+      stateMachine: this.workflow.stateMachine,
+      table: this.verdicts.table,
+      triggerDeadLetterQueue: this.trigger.deadLetterQueue,
+      sweepFunction: this.redriveSweep.function.function,
+      sweepRate: Duration.minutes(rateMinutes),
+      vendors: config.settings.vendors.map((v) => v.id),
+      detonation: this.detonation !== undefined,
+      emails: config.alarms.emails,
+    });
+    this.alarmTopic = this.operations.alarmTopic;
+    this.failedExecutionsAlarm = this.operations.failedExecutionsAlarm;
+    this.undeliveredEventsAlarm = this.operations.undeliveredEventsAlarm;
+    this.abandonedUploadsAlarm = this.operations.abandonedUploadsAlarm;
     new CfnOutput(this, STACK_OUTPUTS.ingestBucket, { value: this.buckets.ingest.bucketName });
     new CfnOutput(this, STACK_OUTPUTS.reportsBucket, { value: this.buckets.reports.bucketName });
     new CfnOutput(this, STACK_OUTPUTS.table, { value: this.verdicts.table.tableName });
     new CfnOutput(this, STACK_OUTPUTS.stateMachine, { value: this.workflow.stateMachine.stateMachineArn });
     new CfnOutput(this, STACK_OUTPUTS.bus, { value: this.bus.bus.eventBusName });
     applyNagSuppressions(this);
-  }
-
-  /** An alarm that fires as soon as the metric reaches 1 in one period; no data is not a breach. */
-  private alarmOnAny(id: string, description: string, metric: cloudwatch.IMetric): cloudwatch.Alarm {
-    const alarm = new cloudwatch.Alarm(this, id, {
-      alarmDescription: description,
-      metric,
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    alarm.addAlarmAction(new cloudwatchActions.SnsAction(this.alarmTopic.topic));
-    return alarm;
   }
 }

@@ -118,6 +118,14 @@ export const STEPS = {
       { on: 'rulePackObjects', actions: ['s3:GetObject'] },
     ],
   },
+  ReserveDetonationFn: {
+    module: 'reserve-detonation',
+    state: 'ReserveDetonationSlot',
+    memoryMb: 128,
+    timeoutSeconds: 15,
+    // The ticket counter and the slots' items of the detonation task slots.
+    grants: [{ on: 'table', actions: ['dynamodb:UpdateItem'] }],
+  },
   PrepareDetonationFn: {
     module: 'prepare-detonation',
     state: 'PrepareDetonation',
@@ -134,7 +142,11 @@ export const STEPS = {
     state: 'CollectDetonation',
     memoryMb: 512,
     timeoutSeconds: 60,
-    grants: [{ on: 'reportObjects', actions: ['s3:GetObject'] }],
+    grants: [
+      { on: 'reportObjects', actions: ['s3:GetObject'] },
+      // Giving the task slot's turn back early.
+      { on: 'table', actions: ['dynamodb:UpdateItem'] },
+    ],
   },
   FinalizeFn: {
     module: 'finalize',

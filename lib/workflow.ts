@@ -26,6 +26,7 @@ import {
 import { RATE_LIMITED_ERROR, RETRYABLE_VENDOR_ERRORS } from '../lambdas/core/connector/errors';
 import { DUPLICATE_EVENT_ERROR } from '../lambdas/core/contracts/analysis-errors';
 import { TRANSIENT_AWS_ERRORS } from '../lambdas/core/runtime/clients';
+import { TASK_SLOT_CONTENTION_ERROR } from '../lambdas/core/store/task-slots';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { PipelineFunction } from './functions';
 import type { StaticBundleTarget } from './static-bundle';
@@ -72,6 +73,9 @@ type PublishedEvent = [detailType: string, detailPath: string];
 /** ECS faults of the RunTask integration worth retrying: the service's, not the task's. */
 export const ECS_SERVICE_ERRORS = ['ECS.AmazonECSException', 'ECS.ServerException', 'ECS.ThrottlingException'];
 
+/** How the RunTask .sync integration reports capacity it could not place (`failures` in RunTask's answer) and launch limits. */
+export const ECS_CAPACITY_ERRORS = ['AmazonECS.Unknown', 'ECS.LimitExceededException'];
+
 /** AWS's transient faults (throttling, S3's `SlowDown` and `InternalError`, timeouts), retried on every task that calls AWS. */
 const TRANSIENT_AWS_RETRY: sfn.RetryProps = {
   errors: [...TRANSIENT_AWS_ERRORS],
@@ -104,6 +108,8 @@ export const STATES = {
   engineFailed: 'EngineFailed',
   engineKind: 'EngineKind',
   staticAnalysis: STEPS.StaticFn.state,
+  reserveDetonation: STEPS.ReserveDetonationFn.state,
+  waitForDetonationSlot: 'WaitForDetonationSlot',
   prepareDetonation: STEPS.PrepareDetonationFn.state,
   runDetonation: 'RunDetonation',
   collectDetonation: STEPS.CollectDetonationFn.state,
@@ -145,7 +151,14 @@ export class AnalysisWorkflow extends Construct {
     const environment: Record<string, string> = {
       [ENV.table]: props.table.tableName,
       [ENV.reportsBucket]: props.reportsBucket.bucketName,
-      [ENV.settings]: JSON.stringify({ ...props.settings, vendors }),
+      // The detonation slots follow the task's size: the Fargate vCPU quota holds that many tasks.
+      [ENV.settings]: JSON.stringify({
+        ...props.settings,
+        vendors,
+        ...(props.detonation
+          ? { detonation: { ...props.settings.detonation, taskVcpu: props.detonation.taskCpu / 1024 } }
+          : {}),
+      }),
       ...(props.quarantineBucket ? { [ENV.quarantineBucket]: props.quarantineBucket.bucketName } : {}),
       ...(props.faultInjection ? { [FAULT_INJECTION_ENV]: JSON.stringify(props.faultInjection) } : {}),
     };
@@ -167,6 +180,7 @@ export class AnalysisWorkflow extends Construct {
       VendorSubmitFn: make('VendorSubmitFn'),
       VendorPollFn: make('VendorPollFn'),
       VendorCollectFn: make('VendorCollectFn'),
+      ReserveDetonationFn: make('ReserveDetonationFn'),
       PrepareDetonationFn: make('PrepareDetonationFn'),
       CollectDetonationFn: make('CollectDetonationFn'),
       FinalizeFn: make('FinalizeFn'),
@@ -299,7 +313,10 @@ export class AnalysisWorkflow extends Construct {
     return choice.otherwise(vendorStart);
   }
 
-  /** Our detonation: prepare (presigned URLs) → run the Fargate task → collect its report. */
+  /**
+   * Our detonation: reserve a turn of a task slot → wait for it → prepare (presigned URLs) → run the
+   * Fargate task → collect its report (giving the turn back).
+   */
   private detonationEngine(
     props: AnalysisWorkflowProps,
     cluster: DetonationCluster,
@@ -307,6 +324,15 @@ export class AnalysisWorkflow extends Construct {
     onError: sfn.CatchProps,
   ): sfn.IChainable {
     const timeoutOf = (fnId: WorkflowFunctionId) => this.functions[fnId].function.timeout ?? Duration.minutes(1);
+    const reserve = this.invoke(STATES.reserveDetonation, 'ReserveDetonationFn', {
+      payload: sfn.TaskInput.fromObject({ 'owner.$': '$$.Execution.Id' }),
+      resultPath: '$.turn',
+      timeout: timeoutOf('ReserveDetonationFn'),
+    });
+    const waitForSlot = new sfn.Wait(this, STATES.waitForDetonationSlot, {
+      stateName: STATES.waitForDetonationSlot,
+      time: sfn.WaitTime.secondsPath('$.turn.waitSeconds'),
+    });
     const prepare = this.invoke(STATES.prepareDetonation, 'PrepareDetonationFn', {
       payload: sfn.TaskInput.fromObject({ 'sample.$': '$.sample' }),
       resultPath: '$.detonation',
@@ -338,20 +364,26 @@ export class AnalysisWorkflow extends Construct {
       resultPath: sfn.JsonPath.DISCARD,
       taskTimeout: sfn.Timeout.duration(Duration.seconds(detonationTaskTimeoutSeconds(agentTimeout))),
     });
+    // The account busy beyond our turn (another workload's tasks, a turn overrun): RunTask answers with
+    // `failures`, which the .sync integration raises as AmazonECS.Unknown, or is throttled. Waiting
+    // with jitter and starting again is right; the engine must not fail because the account is busy.
     run.addRetry({
-      errors: ECS_SERVICE_ERRORS,
-      interval: Duration.seconds(10),
-      maxAttempts: 3,
+      errors: [...ECS_SERVICE_ERRORS, ...ECS_CAPACITY_ERRORS],
+      interval: Duration.seconds(30),
+      maxAttempts: 8,
       backoffRate: 2,
+      maxDelay: Duration.minutes(5),
+      jitterStrategy: sfn.JitterType.FULL,
     });
     const collect = this.invoke(STATES.collectDetonation, 'CollectDetonationFn', {
-      payload: sfn.TaskInput.fromObject({ 'detonation.$': '$.detonation' }),
+      payload: sfn.TaskInput.fromObject({ 'detonation.$': '$.detonation', 'turn.$': '$.turn' }),
       timeout: timeoutOf('CollectDetonationFn'),
     });
+    reserve.addRetry({ ...TRANSIENT_AWS_RETRY, errors: [...TRANSIENT_AWS_ERRORS, TASK_SLOT_CONTENTION_ERROR] });
     for (const task of [prepare, collect]) task.addRetry(TRANSIENT_AWS_RETRY);
-    for (const task of [prepare, run, collect]) task.addCatch(engineFailed, onError);
-    prepare.next(run).next(collect);
-    return prepare;
+    for (const task of [reserve, prepare, run, collect]) task.addCatch(engineFailed, onError);
+    reserve.next(waitForSlot).next(prepare).next(run).next(collect);
+    return reserve;
   }
 
   private definition(props: AnalysisWorkflowProps): sfn.IChainable {

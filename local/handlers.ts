@@ -3,6 +3,7 @@ import type { ExecutionStarter } from '../lambdas/core/sweep/execution-starter';
 import { createCheckPeerHandler } from '../lambdas/handlers/check-peer';
 import { createCollectDetonationHandler } from '../lambdas/handlers/collect-detonation';
 import { createPrepareDetonationHandler } from '../lambdas/handlers/prepare-detonation';
+import { createReserveDetonationHandler } from '../lambdas/handlers/reserve-detonation';
 import { createFinalizeHandler } from '../lambdas/handlers/finalize';
 import { createRecordFailureHandler } from '../lambdas/handlers/record-failure';
 import { createSweepHandler } from '../lambdas/handlers/sweep';
@@ -72,6 +73,7 @@ export const HANDLER_FACTORIES: Record<FunctionId, (deps: HandlerDeps, context: 
     VendorSubmitFn: createVendorSubmitHandler,
     VendorPollFn: createVendorPollHandler,
     VendorCollectFn: createVendorCollectHandler,
+    ReserveDetonationFn: createReserveDetonationHandler,
     PrepareDetonationFn: createPrepareDetonationHandler,
     CollectDetonationFn: createCollectDetonationHandler,
     FinalizeFn: createFinalizeHandler,

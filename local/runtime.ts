@@ -34,7 +34,7 @@ import { LOCAL_ENV, type LocalPlan } from './template';
 import { VirtualClock } from './virtual-clock';
 import { virtualTask, virtualTimeDefinition, virtualWait } from './virtual-states';
 import type { StaticWorkerUsage } from './static-worker';
-import { selectDetonator, type DetonatorChoice, type DetonatorSelection } from './detonation/select';
+import { type Detonator, selectDetonator, type DetonatorChoice, type DetonatorSelection } from './detonation/select';
 
 /** Options of {@link LocalPipeline.start}. */
 export interface LocalPipelineOptions {
@@ -57,8 +57,18 @@ export interface LocalPipelineOptions {
   env?: NodeJS.ProcessEnv;
   /** Reuse the synthesized plan from the on-disk cache. @default true */
   cachePlan?: boolean;
-  /** How the detonation engine's task runs locally. @default 'auto' (host, else Docker) */
-  detonator?: DetonatorChoice;
+  /**
+   * How the detonation engine's task runs locally: a choice among the real detonators, or one given
+   * (a scale test's stand-in for the task, whose subject is the queue and not the agent).
+   * @default 'auto' (Docker, else the host)
+   */
+  detonator?: DetonatorChoice | Detonator;
+  /**
+   * Fargate's capacity as RunTask meets it: tasks beyond this many running at once are refused the
+   * way ECS refuses them (`failures` in RunTask's answer, which the .sync integration raises as
+   * `AmazonECS.Unknown`). @default unlimited
+   */
+  fargateTaskCapacity?: number;
   /** Called before each handler invocation; throwing fails that invocation as a crashing Lambda would (fault injection). */
   beforeInvoke?: (functionId: FunctionId, input: unknown) => void | Promise<void>;
   /** Told how long each handler invocation took (benchmarks, cost model). */
@@ -84,6 +94,22 @@ export interface ExecutionReport {
   cause?: string;
   transitions: Transition[];
   durationMs: number;
+}
+
+/**
+ * The history events an execution of these transitions writes on AWS (the 25,000-event limit):
+ * ExecutionStarted and its end, entered and exited for every state, and a task's scheduled, started
+ * and succeeded (Lambda and service integrations alike). A Map adds its start and end and two
+ * events per iteration. Retried attempts add more; they are counted by the transitions they cause.
+ */
+export function historyEventsOf(transitions: readonly Transition[]): number {
+  let events = 2;
+  const iterations = new Set<string>();
+  for (const t of transitions) {
+    events += t.type === 'Task' ? 5 : t.type === 'Map' ? 4 : t.type === 'Fail' ? 1 : 2;
+    if (t.index !== undefined) iterations.add(String(t.index));
+  }
+  return events + 2 * iterations.size;
 }
 
 /** A handler whose failures reach the engine the way Lambda's do: name = errorType, message = the JSON Cause. */
@@ -134,6 +160,9 @@ export class LocalPipeline implements ExecutionStarter {
   /** Executions started by name (as StartExecution does), until they end and after. */
   private readonly named = new Map<string, Promise<ExecutionReport>>();
   private detonatorSelection?: DetonatorSelection;
+  /** Detonation tasks running now, and the most that ever ran at once (the capacity emulation's record). */
+  private runningTasks = 0;
+  readonly fargate = { maxRunning: 0, started: 0, refused: 0 };
   /** What handlers hold beyond the clients (the static engine's Python workers), released at stop. */
   private readonly releases: (() => Promise<void>)[] = [];
 
@@ -396,10 +425,27 @@ export class LocalPipeline implements ExecutionStarter {
     };
     const container = Overrides?.ContainerOverrides?.[0];
     const env = Object.fromEntries((container?.Environment ?? []).map((e) => [e.Name, e.Value]));
-    this.detonatorSelection ??= selectDetonator(this.options.detonator);
+    const choice = this.options.detonator;
+    this.detonatorSelection ??= typeof choice === 'object' ? { detonator: choice } : selectDetonator(choice);
     const { detonator, reason } = this.detonatorSelection;
     if (!detonator) throw Object.assign(new Error(reason), { name: 'DetonatorUnavailable' });
-    const exitCode = await detonator.run(env);
+    const capacity = this.options.fargateTaskCapacity;
+    if (capacity !== undefined && this.runningTasks >= capacity) {
+      this.fargate.refused += 1;
+      throw Object.assign(
+        new Error(JSON.stringify({ failures: [{ reason: 'RESOURCE:CPU', detail: 'Fargate vCPU limit reached' }] })),
+        { name: 'AmazonECS.Unknown' },
+      );
+    }
+    this.runningTasks += 1;
+    this.fargate.started += 1;
+    this.fargate.maxRunning = Math.max(this.fargate.maxRunning, this.runningTasks);
+    let exitCode: number;
+    try {
+      exitCode = await detonator.run(env);
+    } finally {
+      this.runningTasks -= 1;
+    }
     const taskArn = `arn:aws:ecs:${LOCAL_ENV.region}:${LOCAL_ENV.account}:task/local/${randomUUID()}`;
     if (exitCode !== 0)
       throw Object.assign(new Error(`detonation container exited with ${exitCode} (${detonator.kind} detonator)`), {

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { lambdaHandler } from '../core/runtime/lambda';
+import { verdictMetrics } from '../core/runtime/operational-metrics';
 import type { HandlerDeps } from '../core/runtime/deps';
 import { EngineResultSchema, SampleSchema, type FinalizeOutput } from '../core/contracts/pipeline';
 import { finalizeVerdict } from '../core/verdict/finalize';
@@ -28,4 +29,4 @@ export function createFinalizeHandler(deps: HandlerDeps) {
   };
 }
 
-export const handler = lambdaHandler('Finalize', createFinalizeHandler);
+export const handler = lambdaHandler('Finalize', createFinalizeHandler, undefined, verdictMetrics);

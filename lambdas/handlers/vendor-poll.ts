@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { lambdaHandler } from '../core/runtime/lambda';
+import { vendorJobMetrics } from '../core/runtime/operational-metrics';
 import { createConnector } from '../vendors/registry';
 import type { HandlerDeps } from '../core/runtime/deps';
 import { SampleSchema, type VendorJob, VendorJobSchema } from '../core/contracts/pipeline';
@@ -22,4 +23,4 @@ export function createVendorPollHandler(deps: HandlerDeps) {
   };
 }
 
-export const handler = lambdaHandler('VendorPoll', createVendorPollHandler, createConnector);
+export const handler = lambdaHandler('VendorPoll', createVendorPollHandler, createConnector, vendorJobMetrics);

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { lambdaHandler } from '../core/runtime/lambda';
+import { vendorJobMetrics } from '../core/runtime/operational-metrics';
 import { createConnector } from '../vendors/registry';
 import type { HandlerDeps } from '../core/runtime/deps';
 import { SampleSchema, VendorIdSchema, type VendorJob, VendorJobSchema } from '../core/contracts/pipeline';
@@ -26,4 +27,4 @@ export function createVendorSubmitHandler(deps: HandlerDeps) {
   };
 }
 
-export const handler = lambdaHandler('VendorSubmit', createVendorSubmitHandler, createConnector);
+export const handler = lambdaHandler('VendorSubmit', createVendorSubmitHandler, createConnector, vendorJobMetrics);

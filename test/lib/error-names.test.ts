@@ -8,7 +8,12 @@ import { RATE_LIMITED_ERROR, RETRYABLE_VENDOR_ERRORS } from '../../lambdas/core/
 import { DUPLICATE_EVENT_ERROR, failureReasonOf } from '../../lambdas/core/contracts/analysis-errors';
 import { TRANSIENT_AWS_ERRORS } from '../../lambdas/core/runtime/clients';
 import { handlerBuildOptions } from '../../lib/functions';
-import { ECS_SERVICE_ERRORS, LAMBDA_SERVICE_ERRORS, STATIC_TRANSIENT_ERROR } from '../../lib/workflow';
+import {
+  ECS_CAPACITY_ERRORS,
+  ECS_SERVICE_ERRORS,
+  LAMBDA_SERVICE_ERRORS,
+  STATIC_TRANSIENT_ERROR,
+} from '../../lib/workflow';
 import { allStates } from '../../local/definition';
 import { localPlan } from '../../local/synth';
 
@@ -20,6 +25,7 @@ const ERROR_MODULES = [
   'lambdas/core/contracts/analysis-errors.ts',
   'lambdas/core/config/runtime-config.ts',
   'lambdas/core/runtime/fault-injection.ts',
+  'lambdas/core/store/task-slots.ts',
   'lambdas/vendors/vmray/client.ts',
   'lambdas/vendors/fireeye/client.ts',
 ];
@@ -113,6 +119,7 @@ describe('the names Retry and Catch match', () => {
     const known = new Set<string>([
       ...LAMBDA_SERVICE_ERRORS,
       ...ECS_SERVICE_ERRORS,
+      ...ECS_CAPACITY_ERRORS,
       ...TRANSIENT_AWS_ERRORS,
       ...pythonErrors,
       ...bundled.keys(),

@@ -56,18 +56,48 @@ describe('IAM least privilege', () => {
     expect(actions.filter((a) => /^[a-z0-9-]+:\*$/.test(a))).toEqual([]);
   });
 
-  it('raises an alarm when an execution fails, when upload events cannot be delivered, and when the sweep gives an upload up', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ExecutionsFailed', Threshold: 1 });
+  it.each([
+    ['an execution fails', { Namespace: 'AWS/States', MetricName: 'ExecutionsFailed' }],
+    ['an execution times out', { Namespace: 'AWS/States', MetricName: 'ExecutionsTimedOut' }],
+    ['executions are throttled', { Namespace: 'AWS/States', MetricName: 'ExecutionThrottled' }],
+    ['upload events cannot be delivered', { Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible' }],
+    ['the sweep gives an upload up', { Namespace: 'Sandtrap', MetricName: 'ObjectsAbandoned' }],
+    ['the sweep fails', { Namespace: 'AWS/Lambda', MetricName: 'Errors' }],
+    ['a vendor refuses our key', { Namespace: 'Sandtrap', MetricName: 'VendorAuthFailed' }],
+  ])('raises an alarm on the topic when %s', (_when, metric) => {
+    const topicId = Object.keys(template.findResources('AWS::SNS::Topic'))[0];
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'ApproximateNumberOfMessagesVisible',
+      ...metric,
       Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: [{ Ref: topicId }],
     });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'Sandtrap',
-      MetricName: 'ObjectsAbandoned',
-      Dimensions: [{ Name: 'service', Value: 'sandtrap' }],
-      Threshold: 1,
-    });
+  });
+
+  it('raises an alarm on the topic when DynamoDB throttles any operation on the table', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) =>
+      JSON.stringify(a.Properties.Metrics ?? []).includes('ThrottledRequests'),
+    );
+    expect(alarms).toHaveLength(1);
+    const operations = JSON.stringify(alarms[0]?.Properties.Metrics).match(/"Value":"(\w+Item|Query)"/g);
+    expect(operations?.length).toBe(6);
+    expect(alarms[0]?.Properties.AlarmActions).toHaveLength(1);
+  });
+
+  it('draws the operations dashboard: verdicts by result, engine latency, vendor queues, detonation slots', () => {
+    const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    expect(dashboards).toHaveLength(1);
+    const body = JSON.stringify(dashboards[0]?.Properties.DashboardBody);
+    for (const text of [
+      'Verdicts by result',
+      'Verdict-malicious',
+      'Verdict-unknown',
+      'Engine latency',
+      'EngineSeconds-detonation',
+      'Detonation task slots',
+      'DetonationQueueSeconds',
+    ])
+      expect(body, text).toContain(text);
   });
 
   it('has every alarm notify the alarm topic, which is encrypted, TLS-only and mails the configured addresses', () => {
@@ -76,7 +106,7 @@ describe('IAM least privilege', () => {
     const [topicId, topic] = Object.entries(topics)[0]!;
     expect(topic.Properties.KmsMasterKeyId).toBeDefined();
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms.length).toBeGreaterThanOrEqual(3);
+    expect(alarms.length).toBeGreaterThanOrEqual(8);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
     const policy = Object.values(template.findResources('AWS::SNS::TopicPolicy'))[0];
     expect(JSON.stringify(policy?.Properties.PolicyDocument)).toContain('aws:SecureTransport');

@@ -210,9 +210,16 @@ describe('SandtrapStack', () => {
       Type: 'Choice',
       Choices: [
         expect.objectContaining({ StringEquals: 'static', Next: 'StaticAnalysis' }),
-        expect.objectContaining({ StringEquals: 'detonation', Next: 'PrepareDetonation' }),
+        expect.objectContaining({ StringEquals: 'detonation', Next: 'ReserveDetonationSlot' }),
       ],
       Default: 'SubmitToVendor',
+    });
+    // A turn of a task slot first, waited for; the URLs are presigned after the wait, never expiring in the queue.
+    expect(states.get('ReserveDetonationSlot')).toMatchObject({ Next: 'WaitForDetonationSlot' });
+    expect(states.get('WaitForDetonationSlot')).toMatchObject({
+      Type: 'Wait',
+      SecondsPath: '$.turn.waitSeconds',
+      Next: 'PrepareDetonation',
     });
     const run = states.get('RunDetonation');
     expect(run).toMatchObject({ Resource: 'arn:aws:states:::ecs:runTask.sync', Next: 'CollectDetonation' });
@@ -224,7 +231,16 @@ describe('SandtrapStack', () => {
     expect(env).toEqual(['SAMPLE_URL', 'REPORT_URL', 'AGENT_CONFIG', 'SAMPLE_NAME']);
     // Fargate's default when AssignPublicIp is absent is DISABLED.
     expect(parameters.NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp ?? 'DISABLED').toBe('DISABLED');
-    for (const name of ['PrepareDetonation', 'RunDetonation', 'CollectDetonation']) {
+    // A busy account (RunTask's failures, throttling) waits with jitter and starts again.
+    expect(run?.Retry).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          ErrorEquals: expect.arrayContaining(['AmazonECS.Unknown', 'ECS.ThrottlingException']),
+          JitterStrategy: 'FULL',
+        }),
+      ]),
+    );
+    for (const name of ['ReserveDetonationSlot', 'PrepareDetonation', 'RunDetonation', 'CollectDetonation']) {
       expect(states.get(name)?.Catch, name).toEqual([
         expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'EngineFailed' }),
       ]);

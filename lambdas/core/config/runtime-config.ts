@@ -95,6 +95,15 @@ export const DetonationSettingsSchema = z
       .positive()
       .default(64 * 1024 * 1024),
     /**
+     * Detonation tasks running at once across every execution; more wait for a turn. Absent: as many
+     * as the account's Fargate vCPU quota holds of tasks of `taskVcpu`.
+     */
+    maxConcurrentTasks: z.number().int().min(1).max(1000).optional(),
+    /** The account's Fargate on-demand vCPU quota in the region (Service Quotas `L-3032A538`; 6 on new accounts). */
+    fargateVcpuQuota: z.number().positive().default(6),
+    /** vCPUs of one detonation task (the stack sets it from the task definition). */
+    taskVcpu: z.number().positive().default(2),
+    /**
      * The agent's configuration (`AGENT_CONFIG`: memory_limit, cpu_limit, timeout, watched_directories...,
      * snake_case or camelCase). Validated here; `internet_access` is always refused.
      */
@@ -111,6 +120,13 @@ export const DetonationSettingsSchema = z
   })
   .strict();
 export type DetonationSettings = z.infer<typeof DetonationSettingsSchema>;
+
+/** Detonation tasks that may run at once: the configured maximum, or what the Fargate vCPU quota holds (at least one). */
+export function detonationTaskSlots(
+  settings: Pick<DetonationSettings, 'maxConcurrentTasks' | 'fargateVcpuQuota' | 'taskVcpu'>,
+): number {
+  return settings.maxConcurrentTasks ?? Math.max(1, Math.floor(settings.fargateVcpuQuota / settings.taskVcpu));
+}
 
 /** Where user YARA rule packs live: each first-level folder under the prefix is one pack. */
 export const RulePacksSchema = z

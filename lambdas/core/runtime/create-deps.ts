@@ -10,6 +10,7 @@ import type { ConnectorContext } from '../connector/context';
 import { type RequestGate, spendAdmittedRequest } from '../connector/request-gates';
 import { RateLimitedError } from '../connector/errors';
 import { SlotReservations } from '../store/slot-reservations';
+import { TaskSlots } from '../store/task-slots';
 import { requestLanes } from '../store/request-lanes';
 
 /** Builds a vendor's connector (the registry's `createConnector`); only vendor functions bundle it. */
@@ -59,6 +60,7 @@ export function createDeps(
   const slots = new SlotReservations(clients.ddb, config.tableName, clock, { shards: config.rateLimitShards });
   return {
     slots,
+    taskSlots: new TaskSlots(clients.ddb, config.tableName, clock),
     config,
     clients,
     clock,

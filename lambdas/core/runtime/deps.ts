@@ -4,6 +4,7 @@ import type { AwsClients } from './clients';
 import type { VendorId } from '../contracts/pipeline';
 import type { VerdictStore } from '../store/verdict-store';
 import type { SlotReservations } from '../store/slot-reservations';
+import type { TaskSlots } from '../store/task-slots';
 import type { SandboxConnector } from '../connector/connector';
 
 /** The logging surface handlers use (Powertools Logger in Lambda, a quiet logger locally). */
@@ -22,6 +23,8 @@ export interface HandlerDeps {
   log: Log;
   /** Slots of the vendors' shared rates (requests, submissions), reserved ahead by every execution. */
   slots: SlotReservations;
+  /** Turns of the detonation task slots (concurrent Fargate tasks), reserved ahead by every execution. */
+  taskSlots: TaskSlots;
   /** The connector of a configured vendor, credentials resolved. */
   connector(vendor: VendorId): Promise<SandboxConnector>;
 }

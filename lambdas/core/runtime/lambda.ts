@@ -7,6 +7,7 @@ import { loadRuntimeConfig } from '../config/runtime-config';
 import { faultInjectionFrom, faultsFor, InjectedFault, throttlingError, type FaultInjection } from './fault-injection';
 import type { HandlerDeps } from './deps';
 import { createDeps, type ConnectorFactory } from './create-deps';
+import type { OperationalMetrics } from './operational-metrics';
 
 /** A handler as the core writes it: input in, small output out. */
 export type CoreHandler<I, O> = (input: I) => Promise<O>;
@@ -44,13 +45,13 @@ function lambdaDeps(connectors: ConnectorFactory | undefined): HandlerDeps {
  * Wraps a core handler for Lambda: Powertools logging with the invocation context, one metric per
  * invocation and failure, tracing of the AWS clients. Dependencies are built once per container.
  * Only vendor functions pass `connectors`, so the others do not bundle the HTTP client and connectors.
- * `countsOf` names further count metrics read from a successful output.
+ * `metricsOf` names further metrics (counts, or seconds) read from a successful invocation.
  */
 export function lambdaHandler<I, O>(
   name: string,
   factory: (deps: HandlerDeps) => CoreHandler<I, O>,
   connectors?: ConnectorFactory,
-  countsOf?: (output: O) => Record<string, number>,
+  metricsOf?: (output: O, input: I) => OperationalMetrics,
 ) {
   let core: CoreHandler<I, O> | undefined;
   return async (event: I, context: Context): Promise<O> => {
@@ -63,8 +64,9 @@ export function lambdaHandler<I, O>(
       if (faults.crash) throw new InjectedFault(name, faults.key ?? '');
       const output = await core(event);
       metrics.addMetric(`${name}Succeeded`, MetricUnit.Count, 1);
-      for (const [metric, count] of Object.entries(countsOf?.(output) ?? {}))
-        metrics.addMetric(metric, MetricUnit.Count, count);
+      for (const [metric, value] of Object.entries(metricsOf?.(output, event) ?? {}))
+        if (typeof value === 'number') metrics.addMetric(metric, MetricUnit.Count, value);
+        else metrics.addMetric(metric, MetricUnit.Seconds, value.seconds);
       return output;
     } catch (error) {
       metrics.addMetric(`${name}Failed`, MetricUnit.Count, 1);

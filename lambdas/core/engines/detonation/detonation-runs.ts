@@ -7,6 +7,8 @@ import { DetonationReportSchema, type DetonationReport } from '../../contracts/d
 import { parseAgentConfig } from '../../contracts/agent-config';
 import { reportKeys } from '../../contracts/report-keys';
 import type { EngineResult, Sample } from '../../contracts/pipeline';
+import * as z from 'zod';
+import { detonationTaskSlots } from '../../config/runtime-config';
 
 /** What the detonation task is started with (container overrides), small enough for the state. */
 export interface DetonationJob {
@@ -36,6 +38,47 @@ export function detonationTaskTimeoutSeconds(agentTimeoutSeconds: number): numbe
  */
 export function detonationUrlExpirySeconds(agentTimeoutSeconds: number): number {
   return detonationTaskTimeoutSeconds(agentTimeoutSeconds) + URL_GRACE_SECONDS;
+}
+
+/**
+ * Seconds a detonation's turn of a task slot is held beyond the agent's deadline: a typical Fargate
+ * start (image pull) and stop. Not the task timeout's worst case (15 minutes), which would idle the
+ * slots most of the time; a task that overruns its turn meets the next one's RunTask, which a
+ * capacity failure sends back to wait with jitter.
+ */
+export const TASK_TURN_OVERHEAD_SECONDS = 120;
+
+/** The scope of the detonation task slots in the shared counters. */
+const TASK_SLOT_SCOPE = 'detonation';
+
+/** A reserved turn of a detonation task slot, as the state carries it. */
+export const DetonationTurnSchema = z.object({
+  slot: z.number().int().nonnegative(),
+  at: z.number().int(),
+  until: z.number().int(),
+  holder: z.string().min(1).max(2048),
+  /** The Wait before the task may be started. */
+  waitSeconds: z.number().int().nonnegative(),
+});
+export type DetonationTurn = z.infer<typeof DetonationTurnSchema>;
+
+/**
+ * Reserves the next turn of a detonation task slot (the concurrent tasks the account's Fargate
+ * capacity holds) for `holder` (the execution), and the seconds to wait for it.
+ */
+export async function reserveDetonationTurn(deps: HandlerDeps, holder: string): Promise<DetonationTurn> {
+  const agent = parseAgentConfig(deps.config.detonation.agent, { allowInternet: false });
+  const holdMs = (Math.ceil(agent.timeout) + TASK_TURN_OVERHEAD_SECONDS) * 1000;
+  const count = detonationTaskSlots(deps.config.detonation);
+  const turn = await deps.taskSlots.reserve(TASK_SLOT_SCOPE, count, holdMs, holder);
+  const waitSeconds = Math.max(0, Math.ceil((turn.at - deps.clock.now()) / 1000));
+  if (waitSeconds > 0) deps.log.info('detonation queued', { slot: turn.slot, waitSeconds, slots: count });
+  return { ...turn, holder, waitSeconds };
+}
+
+/** Gives the rest of a turn back once the task stopped (when nobody queued behind it). */
+export async function releaseDetonationTurn(deps: HandlerDeps, turn: DetonationTurn): Promise<boolean> {
+  return deps.taskSlots.release(TASK_SLOT_SCOPE, turn, turn.holder);
 }
 
 /** A fresh run nonce: 24 random bytes, URL-safe base64. */

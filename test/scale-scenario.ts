@@ -1,0 +1,109 @@
+import { createHash } from 'node:crypto';
+import {
+  DETAIL_TYPE_FAILED,
+  DETAIL_TYPE_VERDICT,
+  type SampleVerdictDetail,
+  SampleVerdictDetailSchema,
+} from '../lambdas/core/contracts/pipeline';
+import { CapeEmulator } from '../emulators/cape';
+import type { Detonator } from '../local/detonation/detonator';
+import { type ExecutionReport, historyEventsOf } from '../local/runtime';
+import { dropperDetonation } from './fixtures/reports/detonation';
+import { startVendorHarness, type VendorHarness } from './support';
+
+/** The scale scenario's limits: a vendor's rate and daily quota, and the detonation task slots. */
+export const SCALE_LIMITS = { perMinute: 30, taskSlots: 3, detonations: 50 } as const;
+
+/**
+ * The Fargate task's stand-in: it fetches the sample through the presigned URL and uploads a report
+ * echoing the run's nonce through the other, as the agent does. The agent itself is tested on its own
+ * (test/detonation); here the subject is the queue in front of the tasks, 50 of them against 3.
+ */
+const standIn: Detonator = {
+  kind: 'stand-in',
+  async run(env) {
+    const sample = Buffer.from(await (await fetch(env.SAMPLE_URL ?? '')).arrayBuffer());
+    const sha256 = createHash('sha256').update(sample).digest('hex');
+    const { run_nonce: runNonce } = JSON.parse(env.AGENT_CONFIG ?? '{}') as { run_nonce: string };
+    const report = dropperDetonation(sha256, { runNonce });
+    const put = await fetch(env.REPORT_URL ?? '', {
+      method: 'PUT',
+      body: JSON.stringify(report),
+      headers: { 'content-type': 'application/json' },
+    });
+    return put.ok ? 0 : 1;
+  },
+};
+
+/** What one run of the scenario left behind, for the test's assertions and the benchmark's numbers. */
+export interface ScaleOutcome {
+  harness: VendorHarness<CapeEmulator>;
+  uploads: number;
+  perDay: number;
+  runs: ExecutionReport[];
+  verdicts: SampleVerdictDetail[];
+  failedEvents: number;
+  maxTransitions: number;
+  maxHistoryEvents: number;
+  realSeconds: number;
+}
+
+/**
+ * `uploads` script uploads for a vendor allowing 30 requests a minute and a quarter of the uploads a
+ * day (four days of queue, whatever the count), and 50 shell uploads for our detonation against 3
+ * task slots on a Fargate that refuses a fourth task, all at once on the virtual clock.
+ */
+export async function runScaleScenario(uploads: number): Promise<ScaleOutcome> {
+  const started = Date.now();
+  const perDay = Math.ceil(uploads / 4);
+  const { perMinute, taskSlots, detonations } = SCALE_LIMITS;
+  const harness = await startVendorHarness(
+    (clock) =>
+      new CapeEmulator({
+        clock,
+        token: 't',
+        requestsPerMinute: perMinute,
+        queueSeconds: 5,
+        processingSeconds: 10,
+        runSeconds: 30,
+      }),
+    {
+      // The queues are under test: the static engine (tested on its own) is off.
+      static: { enabled: false },
+      detonation: { maxConcurrentTasks: taskSlots, fileTypes: ['script-sh'], agent: { timeout: 60 } },
+    },
+    { detonator: standIn, fargateTaskCapacity: taskSlots },
+    {
+      requestsPerMinute: perMinute,
+      submissionsPerDay: perDay,
+      whenDailyQuotaSpent: 'wait',
+      // Four days of submissions: the queue may be that long.
+      maxQueueSeconds: 5 * 86_400,
+      fileTypes: ['script-js'],
+      requestTimeoutMs: 60_000,
+    },
+  );
+  const vendorUploads = Array.from({ length: uploads }, (_, i) =>
+    harness.pipeline.upload({
+      key: `scale/${i}.js`,
+      body: `// upload ${i}${i % 10 === 0 ? ' SANDTRAP-TEST-MALICIOUS' : ''}\n`,
+    }),
+  );
+  const detonationUploads = Array.from({ length: detonations }, (_, i) =>
+    harness.pipeline.upload({ key: `scale/${i}.sh`, body: `#!/bin/sh\n# detonation ${i}\necho hello\n` }),
+  );
+  const events = await Promise.all([...vendorUploads, ...detonationUploads]);
+  const runs = await Promise.all(events.map((event) => harness.pipeline.run(event)));
+  const verdicts = harness.pipeline.events(DETAIL_TYPE_VERDICT).map((e) => SampleVerdictDetailSchema.parse(e.detail));
+  return {
+    harness,
+    uploads,
+    perDay,
+    runs,
+    verdicts,
+    failedEvents: harness.pipeline.events(DETAIL_TYPE_FAILED).length,
+    maxTransitions: Math.max(...runs.map((r) => r.transitions.length)),
+    maxHistoryEvents: Math.max(...runs.map((r) => historyEventsOf(r.transitions))),
+    realSeconds: (Date.now() - started) / 1000,
+  };
+}
