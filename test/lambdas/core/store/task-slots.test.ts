@@ -27,7 +27,10 @@ describe('TaskSlots on DynamoDB (dynalite)', () => {
     edges.sort((a, b) => (a[0] as number) - (b[0] as number) || (a[1] as number) - (b[1] as number));
     let running = 0;
     let most = 0;
-    for (const [, delta] of edges) most = Math.max(most, (running += delta as number));
+    for (const [, delta] of edges) {
+      running += delta as number;
+      most = Math.max(most, running);
+    }
     return most;
   }
 
