@@ -122,7 +122,7 @@ export const STEPS = {
     module: 'reserve-detonation',
     state: 'ReserveDetonationSlot',
     memoryMb: 128,
-    timeoutSeconds: 15,
+    timeoutSeconds: 30,
     // The ticket counter and the slots' items of the detonation task slots.
     grants: [{ on: 'table', actions: ['dynamodb:UpdateItem'] }],
   },
