@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -29,16 +29,6 @@ export interface SandtrapOperationsProps {
   readonly emails?: readonly string[];
 }
 
-/** The DynamoDB operations the pipeline calls, for the throttling alarm. */
-const TABLE_OPERATIONS = [
-  dynamodb.Operation.GET_ITEM,
-  dynamodb.Operation.PUT_ITEM,
-  dynamodb.Operation.UPDATE_ITEM,
-  dynamodb.Operation.DELETE_ITEM,
-  dynamodb.Operation.BATCH_GET_ITEM,
-  dynamodb.Operation.QUERY,
-];
-
 const FIVE_MINUTES = Duration.minutes(5);
 
 /**
@@ -57,6 +47,7 @@ export class SandtrapOperations extends Construct {
   readonly abandonedUploadsAlarm: cloudwatch.Alarm;
   readonly sweepErrorsAlarm: cloudwatch.Alarm;
   readonly tableThrottlingAlarm: cloudwatch.Alarm;
+  readonly tableReadThrottlingAlarm: cloudwatch.Alarm;
   readonly vendorAuthFailuresAlarm: cloudwatch.Alarm;
   readonly dashboard: cloudwatch.Dashboard;
 
@@ -98,10 +89,17 @@ export class SandtrapOperations extends Construct {
       'Sandtrap: the re-drive sweep failed; uploads without a verdict are not being re-driven',
       props.sweepFunction.metricErrors({ period: props.sweepRate, statistic: 'Sum' }),
     );
+    // One plain metric per direction, not metric math over every operation: the throttle events
+    // count every operation on the table, and emulators (MiniStack) refuse math in alarms.
     this.tableThrottlingAlarm = this.alarmOnAny(
       'TableThrottlingAlarm',
-      'Sandtrap: DynamoDB throttled requests to the verdict table (claims, verdicts, rate-limit slots)',
-      props.table.metricThrottledRequestsForOperations({ operations: TABLE_OPERATIONS, ...sum }),
+      'Sandtrap: DynamoDB throttled writes to the verdict table (claims, verdicts, rate-limit slots)',
+      this.tableMetric(props.table, 'WriteThrottleEvents'),
+    );
+    this.tableReadThrottlingAlarm = this.alarmOnAny(
+      'TableReadThrottlingAlarm',
+      'Sandtrap: DynamoDB throttled reads of the verdict table (cached verdicts, slot frontiers)',
+      this.tableMetric(props.table, 'ReadThrottleEvents'),
     );
     this.vendorAuthFailuresAlarm = this.alarmOnAny(
       'VendorAuthFailuresAlarm',
@@ -109,6 +107,17 @@ export class SandtrapOperations extends Construct {
       this.pipelineMetric(OPERATIONAL_METRICS.vendorAuthFailed, sum),
     );
     this.dashboard = this.buildDashboard(props);
+  }
+
+  /** A DynamoDB table metric, summed over five minutes. */
+  private tableMetric(table: dynamodb.ITable, metricName: string): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/DynamoDB',
+      metricName,
+      dimensionsMap: { TableName: table.tableName },
+      period: FIVE_MINUTES,
+      statistic: 'Sum',
+    });
   }
 
   /** A metric the pipeline's functions publish with Powertools (namespace and service as PipelineFunction sets them). */
