@@ -8,7 +8,10 @@ export const STACK_OUTPUTS = {
   ingestBucket: 'IngestBucketName',
   reportsBucket: 'ReportsBucketName',
   table: 'VerdictTableName',
+  /** The Standard workflow (re-drives and reanalyses start it). */
   stateMachine: 'StateMachineArn',
+  /** The Express front that every upload event starts. */
+  frontStateMachine: 'FrontStateMachineArn',
   bus: 'VerdictBusName',
 } as const;
 

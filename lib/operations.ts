@@ -14,6 +14,8 @@ import { POWERTOOLS_METRICS } from './functions';
 /** Props of {@link SandtrapOperations}. */
 export interface SandtrapOperationsProps {
   readonly stateMachine: sfn.IStateMachine;
+  /** The Express front: its failures and timeouts alarm on their own (no metric math: MiniStack refuses it in alarms). */
+  readonly frontStateMachine?: sfn.IStateMachine;
   readonly table: dynamodb.ITable;
   /** Upload events EventBridge could not deliver to the state machine. */
   readonly triggerDeadLetterQueue: sqs.IQueue;
@@ -50,6 +52,8 @@ export class SandtrapOperations extends Construct {
   readonly tableReadThrottlingAlarm: cloudwatch.Alarm;
   readonly vendorAuthFailuresAlarm: cloudwatch.Alarm;
   readonly dashboard: cloudwatch.Dashboard;
+  readonly frontFailedExecutionsAlarm?: cloudwatch.Alarm;
+  readonly frontTimedOutExecutionsAlarm?: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: SandtrapOperationsProps) {
     super(scope, id);
@@ -71,6 +75,18 @@ export class SandtrapOperations extends Construct {
       'Sandtrap: Step Functions throttled the analysis state machine (StartExecution or state transitions)',
       stateMachine.metricThrottled(sum),
     );
+    if (props.frontStateMachine) {
+      this.frontFailedExecutionsAlarm = this.alarmOnAny(
+        'FrontFailedExecutionsAlarm',
+        'Sandtrap: an execution of the Express front failed (a Sample Analysis Failed event says why)',
+        props.frontStateMachine.metricFailed(sum),
+      );
+      this.frontTimedOutExecutionsAlarm = this.alarmOnAny(
+        'FrontTimedOutExecutionsAlarm',
+        "Sandtrap: an execution of the Express front outlived Express's five minutes (the sweep re-drives its upload)",
+        props.frontStateMachine.metricTimedOut(sum),
+      );
+    }
     this.undeliveredEventsAlarm = this.alarmOnAny(
       'UndeliveredEventsAlarm',
       'Sandtrap: upload events EventBridge could not deliver to the state machine are waiting in the dead-letter queue',

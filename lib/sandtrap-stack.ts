@@ -108,7 +108,8 @@ export class SandtrapStack extends Stack {
     }
     this.trigger = new IngestTrigger(this, 'IngestTrigger', {
       bucket: this.buckets.ingest,
-      stateMachine: this.workflow.stateMachine,
+      // Every upload starts at the Express front, which hands to the Standard workflow what must wait.
+      stateMachine: this.workflow.frontStateMachine,
       prefix: config.ingestPrefix,
     });
     const { rateMinutes, ...sweepSettings } = config.sweep;
@@ -124,6 +125,7 @@ export class SandtrapStack extends Stack {
     // Nothing lost silently: every way an analysis can go wrong raises an alarm on one topic.
     this.operations = new SandtrapOperations(this, 'Operations', {
       stateMachine: this.workflow.stateMachine,
+      frontStateMachine: this.workflow.frontStateMachine,
       table: this.verdicts.table,
       triggerDeadLetterQueue: this.trigger.deadLetterQueue,
       sweepFunction: this.redriveSweep.function.function,
@@ -140,6 +142,7 @@ export class SandtrapStack extends Stack {
     new CfnOutput(this, STACK_OUTPUTS.reportsBucket, { value: this.buckets.reports.bucketName });
     new CfnOutput(this, STACK_OUTPUTS.table, { value: this.verdicts.table.tableName });
     new CfnOutput(this, STACK_OUTPUTS.stateMachine, { value: this.workflow.stateMachine.stateMachineArn });
+    new CfnOutput(this, STACK_OUTPUTS.frontStateMachine, { value: this.workflow.frontStateMachine.stateMachineArn });
     new CfnOutput(this, STACK_OUTPUTS.bus, { value: this.bus.bus.eventBusName });
     applyNagSuppressions(this);
   }

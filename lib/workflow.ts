@@ -85,11 +85,44 @@ const TRANSIENT_AWS_RETRY: sfn.RetryProps = {
   jitterStrategy: sfn.JitterType.FULL,
 };
 
+/**
+ * What each state of the Express front may take, in seconds. An Express execution ends after five
+ * minutes without a Catch, so the front's longest path stays well inside that: triage, the static
+ * engine, finalize and publishing, with their few retries. The Lambda functions keep their own,
+ * longer timeouts for the Standard workflow, which gets every upload a front step could not finish.
+ */
+export const FRONT_BUDGET_SECONDS = {
+  triage: 45,
+  staticAnalysis: 100,
+  finalize: 30,
+  recordFailure: 20,
+  handOff: 10,
+} as const;
+
+/** The longest execution an Express workflow may have (AWS's limit). */
+export const EXPRESS_MAX_SECONDS = 300;
+
+/**
+ * Objects larger than this go straight to the Standard workflow: Triage reads the whole object once,
+ * and at the tens of MB/s a Lambda reads S3 with, a larger one might not be hashed in the front's budget.
+ */
+export const FRONT_MAX_OBJECT_BYTES = 512 * 1024 * 1024;
+
+/** StartExecution's answer when an execution of that name exists: the hand-off already happened. */
+export const HANDOFF_EXISTS_ERROR = 'SFN.ExecutionAlreadyExistsException';
+
 /** The error the static engine's Python handler raises for S3's transient failures. */
 export const STATIC_TRANSIENT_ERROR = 'TransientAwsError';
 
 /** Names of the states (a step's own comes from its manifest entry): the local runtime, the tests and the benchmarks refer to them. */
 export const STATES = {
+  howStarted: 'HowStarted',
+  fromEvent: 'FromEvent',
+  fromFront: 'FromFront',
+  keepEvent: 'KeepEvent',
+  frontSize: 'FitsTheFront',
+  handOffEvent: 'HandOffEvent',
+  handOffTriaged: 'HandOffTriaged',
   triage: STEPS.TriageFn.state,
   route: 'Route',
   waitForPeer: 'WaitForPeer',
@@ -131,7 +164,10 @@ export const STATES = {
  * Wait states whose seconds the poll step chooses, never by sleeping code.
  */
 export class AnalysisWorkflow extends Construct {
+  /** The Standard workflow: every engine, waits included; the sweep's re-drives and reanalyses start it. */
   readonly stateMachine: sfn.StateMachine;
+  /** The Express front every upload starts: it ends most analyses itself and hands the rest to {@link stateMachine}. */
+  readonly frontStateMachine: sfn.StateMachine;
   readonly functions: Record<WorkflowFunctionId, { readonly function: lambda.Function }>;
   /** The environment every function of the workflow reads its configuration from (table, buckets, settings). */
   readonly environment: Record<string, string>;
@@ -198,11 +234,29 @@ export class AnalysisWorkflow extends Construct {
         includeExecutionData: false,
       },
     });
+    this.frontStateMachine = new sfn.StateMachine(this, 'FrontStateMachine', {
+      stateMachineType: sfn.StateMachineType.EXPRESS,
+      definitionBody: sfn.DefinitionBody.fromChainable(this.frontDefinition(props, this.stateMachine)),
+      tracingEnabled: true,
+      timeout: Duration.seconds(EXPRESS_MAX_SECONDS),
+      logs: {
+        // Express keeps no history of its own: its log is the only record of an execution's path.
+        destination: new logs.LogGroup(this, 'FrontExecutionLogs', { retention: logs.RetentionDays.ONE_MONTH }),
+        level: sfn.LogLevel.ALL,
+        includeExecutionData: false,
+      },
+    });
   }
 
   /** A state that puts Sandtrap's events, each `[detail type, path of its detail]`, on the bus; retried, since the events are the product. */
-  private publish(bus: events.IEventBus, stateName: string, published: PublishedEvent[]): tasks.EventBridgePutEvents {
-    const task = new tasks.EventBridgePutEvents(this, stateName, {
+  private publish(
+    scope: Construct,
+    bus: events.IEventBus,
+    stateName: string,
+    published: PublishedEvent[],
+    retry: Pick<sfn.RetryProps, 'maxAttempts'> = { maxAttempts: 5 },
+  ): tasks.EventBridgePutEvents {
+    const task = new tasks.EventBridgePutEvents(scope, stateName, {
       stateName,
       entries: published.map(([detailType, path]) => ({
         eventBus: bus,
@@ -212,7 +266,7 @@ export class AnalysisWorkflow extends Construct {
       })),
       resultPath: sfn.JsonPath.DISCARD,
     });
-    task.addRetry({ errors: [sfn.Errors.ALL], interval: Duration.seconds(2), maxAttempts: 5, backoffRate: 2 });
+    task.addRetry({ errors: [sfn.Errors.ALL], interval: Duration.seconds(2), backoffRate: 2, ...retry });
     return task;
   }
 
@@ -259,9 +313,17 @@ export class AnalysisWorkflow extends Construct {
   private invoke(
     id: string,
     fnId: WorkflowFunctionId,
-    options: { payload?: sfn.TaskInput; resultPath?: string; timeout: Duration },
+    options: {
+      payload?: sfn.TaskInput;
+      resultPath?: string;
+      timeout: Duration;
+      /** Where the state is built (the front's states live in their own scope). @default this */
+      scope?: Construct;
+      /** Attempts on Lambda's own service faults. @default 6 */
+      serviceAttempts?: number;
+    },
   ) {
-    const task = new tasks.LambdaInvoke(this, id, {
+    const task = new tasks.LambdaInvoke(options.scope ?? this, id, {
       stateName: id,
       lambdaFunction: this.functions[fnId].function,
       payloadResponseOnly: true,
@@ -273,10 +335,35 @@ export class AnalysisWorkflow extends Construct {
     task.addRetry({
       errors: LAMBDA_SERVICE_ERRORS,
       interval: Duration.seconds(2),
-      maxAttempts: 6,
+      maxAttempts: options.serviceAttempts ?? 6,
       backoffRate: 2,
       jitterStrategy: sfn.JitterType.FULL,
     });
+    return task;
+  }
+
+  /** The static engine's task: its result is the iteration's output, one task, no polling. */
+  private staticAnalysis(
+    scope: Construct,
+    engineFailed: sfn.IChainable,
+    onError: sfn.CatchProps,
+    options: { timeout: Duration; transientAttempts: number; serviceAttempts?: number },
+  ): tasks.LambdaInvoke {
+    const task = this.invoke(STATES.staticAnalysis, 'StaticFn', {
+      scope,
+      payload: sfn.TaskInput.fromObject({ 'engine.$': '$.engine', 'sample.$': '$.sample' }),
+      timeout: options.timeout,
+      ...(options.serviceAttempts ? { serviceAttempts: options.serviceAttempts } : {}),
+    });
+    if (options.transientAttempts > 0)
+      task.addRetry({
+        // The Python handler names S3's transient failures so (static/sandtrap_static/lambda_function.py).
+        errors: [STATIC_TRANSIENT_ERROR],
+        interval: Duration.seconds(2),
+        maxAttempts: options.transientAttempts,
+        backoffRate: 2,
+      });
+    task.addCatch(engineFailed, onError);
     return task;
   }
 
@@ -287,20 +374,10 @@ export class AnalysisWorkflow extends Construct {
     engineFailed: sfn.IChainable,
     onError: sfn.CatchProps,
   ): sfn.IChainable {
-    const timeoutOf = (fnId: WorkflowFunctionId) => this.functions[fnId].function.timeout ?? Duration.minutes(1);
-    // The static engine's result is the iteration's output: one task, no polling.
-    const staticAnalysis = this.invoke(STATES.staticAnalysis, 'StaticFn', {
-      payload: sfn.TaskInput.fromObject({ 'engine.$': '$.engine', 'sample.$': '$.sample' }),
-      timeout: timeoutOf('StaticFn'),
+    const staticAnalysis = this.staticAnalysis(this, engineFailed, onError, {
+      timeout: this.timeoutOf('StaticFn'),
+      transientAttempts: 3,
     });
-    staticAnalysis.addRetry({
-      // The Python handler names S3's transient failures so (static/sandtrap_static/lambda_function.py).
-      errors: [STATIC_TRANSIENT_ERROR],
-      interval: Duration.seconds(2),
-      maxAttempts: 3,
-      backoffRate: 2,
-    });
-    staticAnalysis.addCatch(engineFailed, onError);
     const choice = new sfn.Choice(this, STATES.engineKind, { stateName: STATES.engineKind }).when(
       sfn.Condition.stringEquals('$.engine', STATIC_ENGINE),
       staticAnalysis,
@@ -311,6 +388,10 @@ export class AnalysisWorkflow extends Construct {
         this.detonationEngine(props, props.detonation, engineFailed, onError),
       );
     return choice.otherwise(vendorStart);
+  }
+
+  private timeoutOf(fnId: WorkflowFunctionId): Duration {
+    return this.functions[fnId].function.timeout ?? Duration.minutes(1);
   }
 
   /**
@@ -386,8 +467,114 @@ export class AnalysisWorkflow extends Construct {
     return reserve;
   }
 
+  /**
+   * The failure path of a workflow: record, publish `Sample Analysis Failed`, end the execution as
+   * failed. A failed duplicate delivery is not reported: the execution that owns the upload reports it.
+   */
+  private failurePath(
+    scope: Construct,
+    props: AnalysisWorkflowProps,
+    options: { recordAttempts: number; publishAttempts: number; recordTimeout: Duration },
+  ): { start: sfn.IChainable; duplicate: sfn.Succeed } {
+    const recordFailure = this.invoke(STATES.recordFailure, 'RecordFailureFn', {
+      scope,
+      payload: sfn.TaskInput.fromObject({ 'state.$': '$', 'executionId.$': '$$.Execution.Id' }),
+      resultPath: '$.failure',
+      timeout: options.recordTimeout,
+      serviceAttempts: 3,
+    });
+    recordFailure.addRetry({
+      errors: [sfn.Errors.TASKS_FAILED],
+      interval: Duration.seconds(5),
+      maxAttempts: options.recordAttempts,
+      backoffRate: 2,
+    });
+    const publishFailure = this.publish(
+      scope,
+      props.bus,
+      STATES.publishFailure,
+      [[DETAIL_TYPE_FAILED, '$.failure.detail']],
+      { maxAttempts: options.publishAttempts },
+    );
+    const failed = new sfn.Fail(scope, STATES.failed, {
+      stateName: STATES.failed,
+      errorPath: '$.failure.detail.reason',
+      causePath: '$.failure.detail.error',
+    });
+    const duplicate = new sfn.Succeed(scope, STATES.duplicate, {
+      stateName: STATES.duplicate,
+      comment: 'duplicate delivery of an upload event',
+    });
+    const start = recordFailure.next(
+      new sfn.Choice(scope, STATES.failureOwned, { stateName: STATES.failureOwned })
+        .when(sfn.Condition.booleanEquals('$.failure.publish', false), duplicate)
+        .otherwise(publishFailure.next(failed)),
+    );
+    return { start, duplicate };
+  }
+
+  /** Finalize → publish `Sample Verdict` (and `Sample Verdict Changed` when it changed) → done. */
+  private verdictPath(
+    scope: Construct,
+    props: AnalysisWorkflowProps,
+    failurePath: sfn.IChainable,
+    options: { timeout: Duration; transientAttempts: number; failedAttempts: number; publishAttempts: number },
+  ): sfn.IChainable {
+    const onError = { errors: [sfn.Errors.ALL], resultPath: '$.error' };
+    const finalize = this.invoke(STATES.finalize, 'FinalizeFn', {
+      scope,
+      payload: sfn.TaskInput.fromObject({
+        'sample.$': '$.sample',
+        'results.$': '$.outcome.results',
+        'reused.$': '$.reused',
+        'cached.$': '$.outcome.cached',
+        'startedAt.$': '$.startedAt',
+        'owner.$': '$.owner',
+      }),
+      resultPath: '$.verdict',
+      timeout: options.timeout,
+      serviceAttempts: 3,
+    });
+    finalize.addRetry({ ...TRANSIENT_AWS_RETRY, maxAttempts: options.transientAttempts });
+    if (options.failedAttempts > 0)
+      finalize.addRetry({
+        errors: [sfn.Errors.TASKS_FAILED],
+        interval: Duration.seconds(3),
+        maxAttempts: options.failedAttempts,
+        backoffRate: 2,
+      });
+    finalize.addCatch(failurePath, onError);
+    const verdictEvent: PublishedEvent = [DETAIL_TYPE_VERDICT, '$.verdict.detail'];
+    const retry = { maxAttempts: options.publishAttempts };
+    const publishVerdict = this.publish(scope, props.bus, STATES.publishVerdict, [verdictEvent], retry);
+    const publishVerdictChanged = this.publish(
+      scope,
+      props.bus,
+      STATES.publishVerdictChanged,
+      [verdictEvent, [DETAIL_TYPE_VERDICT_CHANGED, '$.verdict.changed']],
+      retry,
+    );
+    const analyzed = new sfn.Succeed(scope, STATES.analyzed, { stateName: STATES.analyzed });
+    for (const publish of [publishVerdict, publishVerdictChanged]) {
+      publish.addCatch(failurePath, onError);
+      publish.next(analyzed);
+    }
+    return finalize.next(
+      new sfn.Choice(scope, STATES.verdictChanged, { stateName: STATES.verdictChanged })
+        .when(sfn.Condition.isPresent('$.verdict.changed'), publishVerdictChanged)
+        .otherwise(publishVerdict),
+    );
+  }
+
+  /**
+   * The Standard workflow: every engine, waits included. It starts three ways: from the Express front
+   * with the upload triaged (`waits`: straight to its engines, or to wait for a peer), from the front
+   * with the event and the front's execution as owner (an object too large for the front, or a
+   * front step that timed out or met a transient fault), or from a bare `Object Created` event (the
+   * sweep's re-drives, a reanalysis), triaging it itself.
+   */
   private definition(props: AnalysisWorkflowProps): sfn.IChainable {
-    const timeoutOf = (fnId: WorkflowFunctionId) => this.functions[fnId].function.timeout ?? Duration.minutes(1);
+    const timeoutOf = (fnId: WorkflowFunctionId) => this.timeoutOf(fnId);
     const vendorRetry = {
       errors: [...RETRYABLE_VENDOR_ERRORS],
       interval: Duration.seconds(10),
@@ -396,49 +583,29 @@ export class AnalysisWorkflow extends Construct {
       jitterStrategy: sfn.JitterType.FULL,
     };
     const awsRetry = TRANSIENT_AWS_RETRY;
-
-    // Failure path: record, publish `Sample Analysis Failed`, end the execution as failed.
-    const recordFailure = this.invoke(STATES.recordFailure, 'RecordFailureFn', {
-      payload: sfn.TaskInput.fromObject({ 'state.$': '$', 'executionId.$': '$$.Execution.Id' }),
-      resultPath: '$.failure',
-      timeout: timeoutOf('RecordFailureFn'),
+    const { start: failurePath, duplicate } = this.failurePath(this, props, {
+      recordAttempts: 3,
+      publishAttempts: 5,
+      recordTimeout: timeoutOf('RecordFailureFn'),
     });
-    recordFailure.addRetry({
-      errors: [sfn.Errors.TASKS_FAILED],
-      interval: Duration.seconds(5),
-      maxAttempts: 3,
-      backoffRate: 2,
-    });
-    const publishFailure = this.publish(props.bus, STATES.publishFailure, [[DETAIL_TYPE_FAILED, '$.failure.detail']]);
-    const failed = new sfn.Fail(this, STATES.failed, {
-      stateName: STATES.failed,
-      errorPath: '$.failure.detail.reason',
-      causePath: '$.failure.detail.error',
-    });
-    const duplicate = new sfn.Succeed(this, STATES.duplicate, {
-      stateName: STATES.duplicate,
-      comment: 'duplicate delivery of an upload event',
-    });
-    // A failed duplicate delivery is not reported: the execution that owns the upload reports it.
-    const failurePath = recordFailure.next(
-      new sfn.Choice(this, STATES.failureOwned, { stateName: STATES.failureOwned })
-        .when(sfn.Condition.booleanEquals('$.failure.publish', false), duplicate)
-        .otherwise(publishFailure.next(failed)),
-    );
     const onError = { errors: [sfn.Errors.ALL], resultPath: '$.error' };
 
-    // Triage and dedupe.
+    // Triage and dedupe, for the starts that bring no triaged upload.
+    const fromEvent = new sfn.Pass(this, STATES.fromEvent, {
+      stateName: STATES.fromEvent,
+      parameters: { 'event.$': '$', 'owner.$': '$$.Execution.Id' },
+    });
+    const fromFront = new sfn.Pass(this, STATES.fromFront, { stateName: STATES.fromFront, inputPath: '$.handoff' });
     const triage = this.invoke(STATES.triage, 'TriageFn', {
-      payload: sfn.TaskInput.fromObject({ 'event.$': '$', 'owner.$': '$$.Execution.Id' }),
+      payload: sfn.TaskInput.fromObject({ 'event.$': '$.event', 'owner.$': '$.owner' }),
       timeout: timeoutOf('TriageFn'),
     });
     triage.addRetry(awsRetry);
     // A redelivered event of an upload already claimed ends quietly: its first execution reports it.
-    triage.addCatch(duplicate, {
-      errors: [DUPLICATE_EVENT_ERROR],
-      resultPath: '$.error',
-    });
+    triage.addCatch(duplicate, { errors: [DUPLICATE_EVENT_ERROR], resultPath: '$.error' });
     triage.addCatch(failurePath, onError);
+    fromEvent.next(triage);
+    fromFront.next(triage);
     const waitForPeer = new sfn.Wait(this, STATES.waitForPeer, {
       stateName: STATES.waitForPeer,
       time: sfn.WaitTime.secondsPath('$.waitSeconds'),
@@ -546,49 +713,133 @@ export class AnalysisWorkflow extends Construct {
     engines.itemProcessor(this.engineKind(props, submit, engineFailed, onError));
     engines.addCatch(failurePath, onError);
 
-    // Verdict.
-    const finalize = this.invoke(STATES.finalize, 'FinalizeFn', {
-      payload: sfn.TaskInput.fromObject({
-        'sample.$': '$.sample',
-        'results.$': '$.outcome.results',
-        'reused.$': '$.reused',
-        'cached.$': '$.outcome.cached',
-        'startedAt.$': '$.startedAt',
-        'owner.$': '$.owner',
-      }),
-      resultPath: '$.verdict',
+    const verdict = this.verdictPath(this, props, failurePath, {
       timeout: timeoutOf('FinalizeFn'),
+      transientAttempts: 4,
+      failedAttempts: 2,
+      publishAttempts: 5,
     });
-    finalize.addRetry(awsRetry);
-    finalize.addRetry({
-      errors: [sfn.Errors.TASKS_FAILED],
-      interval: Duration.seconds(3),
-      maxAttempts: 2,
-      backoffRate: 2,
-    });
-    finalize.addCatch(failurePath, onError);
-    const verdictEvent: PublishedEvent = [DETAIL_TYPE_VERDICT, '$.verdict.detail'];
-    const publishVerdict = this.publish(props.bus, STATES.publishVerdict, [verdictEvent]);
-    const publishVerdictChanged = this.publish(props.bus, STATES.publishVerdictChanged, [
-      verdictEvent,
-      [DETAIL_TYPE_VERDICT_CHANGED, '$.verdict.changed'],
-    ]);
-    const analyzed = new sfn.Succeed(this, STATES.analyzed, { stateName: STATES.analyzed });
-    for (const publish of [publishVerdict, publishVerdictChanged]) {
-      publish.addCatch(failurePath, onError);
-      publish.next(analyzed);
-    }
-    finalize.next(
-      new sfn.Choice(this, STATES.verdictChanged, { stateName: STATES.verdictChanged })
-        .when(sfn.Condition.isPresent('$.verdict.changed'), publishVerdictChanged)
-        .otherwise(publishVerdict),
-    );
-
     const route = new sfn.Choice(this, STATES.route, { stateName: STATES.route })
-      .when(sfn.Condition.stringEquals('$.action', 'cached'), markCached.next(finalize))
+      .when(sfn.Condition.stringEquals('$.action', 'cached'), markCached.next(verdict))
       .when(sfn.Condition.stringEquals('$.action', 'await-peer'), waitForPeer.next(checkPeer))
-      .otherwise(engines.next(finalize));
+      .otherwise(engines.next(verdict));
     checkPeer.next(route);
-    return triage.next(route);
+    triage.next(route);
+    // The front's triaged upload carries its sample; a hand-off carries the event; anything else is one.
+    return new sfn.Choice(this, STATES.howStarted, { stateName: STATES.howStarted })
+      .when(sfn.Condition.and(sfn.Condition.isPresent('$.sample'), sfn.Condition.isPresent('$.action')), route)
+      .when(sfn.Condition.isPresent('$.handoff'), fromFront)
+      .otherwise(fromEvent);
+  }
+
+  /**
+   * The Express front: triage, dedupe, a cached verdict, the static engine and finalize, for every
+   * upload that needs no engine that waits; the others go to the Standard workflow. Express bills
+   * requests and duration instead of transitions, so the common path costs Lambda time. It never
+   * retries for long: an execution has five minutes, and a timeout there cannot be caught, so every
+   * fault a retry might get past hands the upload to the Standard workflow, which retries patiently.
+   */
+  private frontDefinition(props: AnalysisWorkflowProps, deep: sfn.IStateMachine): sfn.IChainable {
+    const scope = new Construct(this, 'Front');
+    const { start: failurePath, duplicate } = this.failurePath(scope, props, {
+      recordAttempts: 2,
+      publishAttempts: 3,
+      recordTimeout: Duration.seconds(FRONT_BUDGET_SECONDS.recordFailure),
+    });
+    const onError = { errors: [sfn.Errors.ALL], resultPath: '$.error' };
+    const handOff = (id: string, input: sfn.TaskInput) => {
+      const task = new tasks.StepFunctionsStartExecution(scope, id, {
+        stateName: id,
+        stateMachine: deep,
+        integrationPattern: sfn.IntegrationPattern.REQUEST_RESPONSE,
+        input,
+        // The front's own name: a repeated start (a retry) finds the execution already there.
+        name: sfn.JsonPath.stringAt('$$.Execution.Name'),
+        resultPath: sfn.JsonPath.DISCARD,
+        taskTimeout: sfn.Timeout.duration(Duration.seconds(FRONT_BUDGET_SECONDS.handOff)),
+      });
+      task.addRetry({ ...TRANSIENT_AWS_RETRY, errors: [...TRANSIENT_AWS_ERRORS, 'SFN.SfnException'], maxAttempts: 3 });
+      const handedOff = new sfn.Succeed(scope, `${id}Done`, { stateName: `${id}Done` });
+      task.addCatch(handedOff, { errors: [HANDOFF_EXISTS_ERROR], resultPath: sfn.JsonPath.DISCARD });
+      task.addCatch(failurePath, onError);
+      return task.next(handedOff);
+    };
+    // The event and this execution as the owner of whatever Triage claimed: the Standard workflow triages again.
+    const handOffEvent = handOff(
+      STATES.handOffEvent,
+      sfn.TaskInput.fromObject({ handoff: { 'event.$': '$.event', 'owner.$': '$$.Execution.Id' } }),
+    );
+    const keepEvent = new sfn.Pass(scope, STATES.keepEvent, {
+      stateName: STATES.keepEvent,
+      parameters: { 'event.$': '$' },
+    });
+    const triage = this.invoke(STATES.triage, 'TriageFn', {
+      scope,
+      payload: sfn.TaskInput.fromObject({ 'event.$': '$.event', 'owner.$': '$$.Execution.Id' }),
+      timeout: Duration.seconds(FRONT_BUDGET_SECONDS.triage),
+      serviceAttempts: 2,
+    });
+    triage.addCatch(duplicate, { errors: [DUPLICATE_EVENT_ERROR], resultPath: '$.error' });
+    triage.addCatch(handOffEvent, {
+      errors: [sfn.Errors.TIMEOUT, ...TRANSIENT_AWS_ERRORS, ...LAMBDA_SERVICE_ERRORS],
+      resultPath: '$.error',
+    });
+    triage.addCatch(failurePath, onError);
+    // An object too large to hash within the front's budget goes to the Standard workflow untouched.
+    const size = '$.event.detail.object.size';
+    const tooLarge = sfn.Condition.and(
+      sfn.Condition.isPresent(size),
+      sfn.Condition.isNumeric(size),
+      sfn.Condition.numberGreaterThan(size, FRONT_MAX_OBJECT_BYTES),
+    );
+    const sizeCheck = new sfn.Choice(scope, STATES.frontSize, { stateName: STATES.frontSize })
+      .when(tooLarge, handOffEvent)
+      .otherwise(triage);
+
+    const markCached = new sfn.Pass(scope, STATES.markCached, {
+      stateName: STATES.markCached,
+      parameters: { cached: true, results: [] },
+      resultPath: '$.outcome',
+    });
+    const engineFailed = new sfn.Pass(scope, STATES.engineFailed, {
+      stateName: STATES.engineFailed,
+      parameters: {
+        'engine.$': '$.engine',
+        status: 'error',
+        verdict: 'unknown',
+        score: null,
+        'reason.$': '$.error.Cause',
+      },
+    });
+    const engines = new sfn.Map(scope, STATES.engines, {
+      stateName: STATES.engines,
+      itemsPath: '$.engines',
+      itemSelector: { 'engine.$': '$$.Map.Item.Value', 'sample.$': '$.sample' },
+      resultSelector: { cached: false, 'results.$': '$' },
+      resultPath: '$.outcome',
+    });
+    engines.itemProcessor(
+      this.staticAnalysis(scope, engineFailed, onError, {
+        timeout: Duration.seconds(FRONT_BUDGET_SECONDS.staticAnalysis),
+        transientAttempts: 0,
+        serviceAttempts: 2,
+      }),
+    );
+    engines.addCatch(failurePath, onError);
+    const verdict = this.verdictPath(scope, props, failurePath, {
+      timeout: Duration.seconds(FRONT_BUDGET_SECONDS.finalize),
+      transientAttempts: 1,
+      failedAttempts: 0,
+      publishAttempts: 3,
+    });
+    // The triaged upload as the Standard workflow's input: it goes straight to its engines.
+    const handOffTriaged = handOff(STATES.handOffTriaged, sfn.TaskInput.fromJsonPathAt('$'));
+    triage.next(
+      new sfn.Choice(scope, STATES.route, { stateName: STATES.route })
+        .when(sfn.Condition.stringEquals('$.action', 'cached'), markCached.next(verdict))
+        .when(sfn.Condition.booleanEquals('$.waits', true), handOffTriaged)
+        .otherwise(engines.next(verdict)),
+    );
+    return keepEvent.next(sizeCheck);
   }
 }

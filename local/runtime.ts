@@ -81,20 +81,31 @@ export interface LocalPipelineOptions {
 export interface Transition {
   name: string;
   type: string;
+  /** The workflow the state belongs to: the Express front or the Standard workflow. */
+  workflow: Workflow;
   /** Map iteration index, for states inside a Map. */
   index?: number;
 }
 
-/** How one execution ended. */
+/** The two state machines: the Express front every upload starts, and the Standard workflow it hands waits to. */
+export type Workflow = 'front' | 'standard';
+
+/** How one analysis ended: its front execution and, when the front handed it over, the Standard one. */
 export interface ExecutionReport {
   executionArn: string;
   status: 'SUCCEEDED' | 'FAILED';
   output?: unknown;
   error?: string;
   cause?: string;
+  /** Every state entered, the front's first. */
   transitions: Transition[];
   durationMs: number;
+  /** The executions of this analysis, in order: the front, then the Standard workflow it started, if any. */
+  executions: { workflow: Workflow; executionArn: string; status: 'SUCCEEDED' | 'FAILED'; transitions: Transition[] }[];
 }
+
+/** One execution of one state machine, as {@link LocalPipeline} runs it. */
+type SingleExecution = Omit<ExecutionReport, 'executions'> & { workflow: Workflow };
 
 /**
  * The history events an execution of these transitions writes on AWS (the 25,000-event limit):
@@ -136,6 +147,36 @@ interface StateEvent {
   state: { name: string; type: string };
 }
 
+/** An execution's report, or a timed-out one once `ms` passed (the execution itself runs on). */
+async function withinDeadline(
+  execution: Promise<SingleExecution>,
+  ms: number | undefined,
+  budgetMs: number | undefined,
+): Promise<SingleExecution> {
+  if (ms === undefined) return execution;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<SingleExecution>((resolve) => {
+    timer = setTimeout(
+      () =>
+        resolve({
+          workflow: 'standard',
+          executionArn: 'unknown',
+          status: 'FAILED',
+          error: 'TimedOut',
+          cause: `no verdict within ${budgetMs} ms`,
+          transitions: [],
+          durationMs: ms,
+        }),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([execution, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 let sequence = 0;
 
 /** S3's sequencer: hexadecimal, increasing for the events of one key; unique per upload here. */
@@ -153,8 +194,7 @@ const quiet: Log = { info: () => undefined, warn: () => undefined, error: () => 
  */
 export class LocalPipeline implements ExecutionStarter {
   readonly sink: EventSink;
-  private readonly machine: StateMachine;
-  private readonly states: Map<string, AslState>;
+  private readonly machines: Record<Workflow, { machine: StateMachine; states: Map<string, AslState>; name: string }>;
   private readonly handlers = new Map<string, (input: unknown) => Promise<unknown>>();
   private readonly depsByFunction = new Map<FunctionId, HandlerDeps>();
   /** Executions started by name (as StartExecution does), until they end and after. */
@@ -174,12 +214,20 @@ export class LocalPipeline implements ExecutionStarter {
     private readonly options: LocalPipelineOptions,
   ) {
     this.sink = new EventSink(options.eventsFile);
-    const definition = plan.definition as { States: Record<string, AslState> };
-    this.machine = new StateMachine(
-      (clock instanceof VirtualClock ? virtualTimeDefinition(definition) : definition) as never,
-      { validationOptions: { checkArn: false } },
-    );
-    this.states = allStates(plan.definition as { States: Record<string, AslState> });
+    const machineOf = (definition: Record<string, unknown>, name: string) => {
+      const asl = definition as { States: Record<string, AslState> };
+      return {
+        machine: new StateMachine((clock instanceof VirtualClock ? virtualTimeDefinition(asl) : asl) as never, {
+          validationOptions: { checkArn: false },
+        }),
+        states: allStates(asl),
+        name,
+      };
+    };
+    this.machines = {
+      front: machineOf(plan.front.definition, plan.front.stateMachineName),
+      standard: machineOf(plan.definition, plan.stateMachineName),
+    };
     for (const [id, fn] of Object.entries(plan.functions) as [FunctionId, LocalPlan['functions'][FunctionId]][]) {
       const config = loadRuntimeConfig(fn.environment);
       const deps = createDeps(config, {
@@ -275,24 +323,73 @@ export class LocalPipeline implements ExecutionStarter {
     };
   }
 
-  /** Runs one execution of the state machine with this input (normally an `Object Created` event). */
-  async run(input: unknown, options: { timeoutMs?: number; name?: string } = {}): Promise<ExecutionReport> {
-    const name = options.name ?? randomUUID();
-    const executionArn = `arn:aws:states:${LOCAL_ENV.region}:${LOCAL_ENV.account}:execution:${this.plan.stateMachineName}:${name}`;
+  /**
+   * Runs one analysis with this input (normally an `Object Created` event): an execution of the
+   * Express front, as the upload's event starts on AWS, then the Standard execution the front started,
+   * if it handed the upload over. `workflow: 'standard'` starts the Standard workflow itself, as the
+   * sweep and a reanalysis do. `timeoutMs` bounds the whole analysis in real time.
+   */
+  async run(
+    input: unknown,
+    options: { timeoutMs?: number; name?: string; workflow?: Workflow } = {},
+  ): Promise<ExecutionReport> {
+    const started = Date.now();
+    const deadline = options.timeoutMs ? started + options.timeoutMs : undefined;
+    const left = () => (deadline ? Math.max(1, deadline - Date.now()) : undefined);
+    const handedOff: Promise<SingleExecution>[] = [];
+    const first = await this.execute(options.workflow ?? 'front', input, {
+      name: options.name ?? randomUUID(),
+      timeoutMs: left(),
+      onStart: (execution) => handedOff.push(execution),
+    });
+    const executions = [first];
+    // The front starts at most one Standard execution (named after itself); it runs on after the front ended.
+    for (const next of handedOff) executions.push(await withinDeadline(next, left(), options.timeoutMs));
+    const last = executions[executions.length - 1] as SingleExecution;
+    return {
+      executionArn: last.executionArn,
+      status: executions.every((e) => e.status === 'SUCCEEDED') ? 'SUCCEEDED' : 'FAILED',
+      ...(last.output !== undefined ? { output: last.output } : {}),
+      ...(executions.find((e) => e.status === 'FAILED')
+        ? {
+            error: executions.find((e) => e.status === 'FAILED')?.error,
+            cause: executions.find((e) => e.status === 'FAILED')?.cause,
+          }
+        : {}),
+      transitions: executions.flatMap((e) => e.transitions),
+      durationMs: Date.now() - started,
+      executions: executions.map((e) => ({
+        workflow: e.workflow,
+        executionArn: e.executionArn,
+        status: e.status,
+        transitions: e.transitions,
+      })),
+    };
+  }
+
+  /** One execution of one of the two state machines; `onStart` is told of each execution it starts. */
+  private async execute(
+    workflow: Workflow,
+    input: unknown,
+    options: { name: string; timeoutMs?: number; onStart?: (execution: Promise<SingleExecution>) => void },
+  ): Promise<SingleExecution> {
+    const { machine, states, name: machineName } = this.machines[workflow];
+    const { name } = options;
+    const executionArn = `arn:aws:states:${LOCAL_ENV.region}:${LOCAL_ENV.account}:execution:${machineName}:${name}`;
     const started = Date.now();
     const virtual = this.clock instanceof VirtualClock ? this.clock : undefined;
     // Ends this execution's sleeps on the virtual clock (and any further attempt) once it ended.
     const ended = new AbortController();
     const taskResourceLocalHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
-    for (const [stateName, state] of this.states) {
+    for (const [stateName, state] of states) {
       if (state.Type === 'Task') {
-        const handler = this.taskHandler(stateName, state);
+        const handler = this.taskHandler(stateName, state, options.onStart);
         taskResourceLocalHandlers[stateName] = virtual ? virtualTask(state, handler, virtual, ended.signal) : handler;
       }
       if (state.Type === 'Wait' && virtual)
         taskResourceLocalHandlers[stateName] = virtualWait(state, virtual, ended.signal);
     }
-    const execution = this.machine.run(input as never, {
+    const execution = machine.run(input as never, {
       overrides: { taskResourceLocalHandlers: taskResourceLocalHandlers as never },
       context: {
         Execution: {
@@ -303,8 +400,8 @@ export class LocalPipeline implements ExecutionStarter {
           RoleArn: 'local',
         },
         StateMachine: {
-          Id: `arn:aws:states:${LOCAL_ENV.region}:${LOCAL_ENV.account}:stateMachine:${this.plan.stateMachineName}`,
-          Name: this.plan.stateMachineName,
+          Id: `arn:aws:states:${LOCAL_ENV.region}:${LOCAL_ENV.account}:stateMachine:${machineName}`,
+          Name: machineName,
         },
       } as never,
     });
@@ -316,38 +413,32 @@ export class LocalPipeline implements ExecutionStarter {
         transitions.push({
           name: event.state.name,
           // The type in the synthesized definition (on virtual time the engine runs Wait states as Tasks).
-          type: this.states.get(event.state.name)?.Type ?? event.state.type,
+          type: states.get(event.state.name)?.Type ?? event.state.type,
+          workflow,
           ...(event.index !== undefined ? { index: event.index } : {}),
         });
       }
     })();
+    const report = { workflow, executionArn, transitions };
     try {
       const output = await execution.result;
       clearTimeout(timer);
       await consumed;
-      return { executionArn, status: 'SUCCEEDED', output, transitions, durationMs: Date.now() - started };
+      return { ...report, status: 'SUCCEEDED', output, durationMs: Date.now() - started };
     } catch (error) {
       clearTimeout(timer);
       await consumed.catch(() => undefined);
       if ((error as Error).name === 'ExecutionAbortedError') {
         return {
-          executionArn,
+          ...report,
           status: 'FAILED',
           error: 'TimedOut',
           cause: `no verdict within ${options.timeoutMs} ms`,
-          transitions,
           durationMs: Date.now() - started,
         };
       }
       const cause = (error as Error & { cause?: Error }).cause ?? (error as Error);
-      return {
-        executionArn,
-        status: 'FAILED',
-        error: cause.name,
-        cause: cause.message,
-        transitions,
-        durationMs: Date.now() - started,
-      };
+      return { ...report, status: 'FAILED', error: cause.name, cause: cause.message, durationMs: Date.now() - started };
     } finally {
       ended.abort();
     }
@@ -359,7 +450,7 @@ export class LocalPipeline implements ExecutionStarter {
    */
   async startExecution(name: string, input: unknown): Promise<StartOutcome> {
     if (this.named.has(name)) return 'exists';
-    const report = this.run(input, { name });
+    const report = this.run(input, { name, workflow: 'standard' });
     // Nobody may wait for it: a crash of the engine itself must not become an unhandled rejection.
     report.catch(() => undefined);
     this.named.set(name, report);
@@ -382,8 +473,14 @@ export class LocalPipeline implements ExecutionStarter {
     return this.clock instanceof VirtualClock ? this.clock.inFlight(sweep) : sweep();
   }
 
-  private taskHandler(stateName: string, state: AslState): (input: unknown) => Promise<unknown> {
+  private taskHandler(
+    stateName: string,
+    state: AslState,
+    onStart?: (execution: Promise<SingleExecution>) => void,
+  ): (input: unknown) => Promise<unknown> {
     const resource = state.Resource ?? '';
+    if (resource === 'arn:aws:states:::states:startExecution')
+      return async (input) => this.startStandard(stateName, input, onStart);
     if (resource.startsWith('arn:aws:lambda:')) {
       const fn = resource.split(':function:')[1]?.split(':')[0] ?? '';
       const handler = this.handlers.get(fn);
@@ -413,6 +510,40 @@ export class LocalPipeline implements ExecutionStarter {
         name: 'States.Runtime',
       });
     };
+  }
+
+  /**
+   * `states:startExecution` of the Standard workflow (the front's hand-off): starts it under the
+   * given name without waiting for it, and refuses a name used before as Step Functions does.
+   */
+  private startStandard(
+    stateName: string,
+    input: unknown,
+    onStart?: (execution: Promise<SingleExecution>) => void,
+  ): unknown {
+    const { StateMachineArn, Input, Name } = input as { StateMachineArn?: string; Input?: unknown; Name?: string };
+    const machineName = String(StateMachineArn ?? '')
+      .split(':')
+      .pop();
+    if (machineName !== this.machines.standard.name)
+      throw Object.assign(new Error(`state ${stateName}: no local state machine ${StateMachineArn}`), {
+        name: 'States.Runtime',
+      });
+    const name = Name ?? randomUUID();
+    if (this.named.has(name))
+      throw Object.assign(new Error(`Execution Already Exists: '${name}'`), {
+        name: 'SFN.ExecutionAlreadyExistsException',
+      });
+    const execution = this.execute('standard', typeof Input === 'string' ? JSON.parse(Input) : Input, { name });
+    // Nobody may wait for it: a crash of the engine itself must not become an unhandled rejection.
+    execution.catch(() => undefined);
+    this.named.set(
+      name,
+      execution.then((e) => ({ ...e, executions: [{ ...e }] })),
+    );
+    onStart?.(execution);
+    const executionArn = `arn:aws:states:${LOCAL_ENV.region}:${LOCAL_ENV.account}:execution:${machineName}:${name}`;
+    return { ExecutionArn: executionArn, StartDate: new Date(this.clock.now()).toISOString() };
   }
 
   /**

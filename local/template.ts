@@ -11,8 +11,11 @@ export const LOCAL_ENV = { region: 'us-east-1', account: '000000000000', partiti
 
 /** What the local runtime needs from the synthesized template: the very definition CDK wrote. */
 export interface LocalPlan {
+  /** The Standard workflow: every engine, waits included. */
   stateMachineName: string;
   definition: Record<string, unknown>;
+  /** The Express front every upload starts. */
+  front: { stateMachineName: string; definition: Record<string, unknown> };
   functions: Record<FunctionId, { name: string; environment: Record<string, string> }>;
   buckets: { ingest: string; reports: string; all: string[] };
   tables: { name: string; partitionKey: string; sortKey?: string }[];
@@ -175,14 +178,26 @@ function findByPath(template: CfnTemplate, type: string, pathPart: string): stri
 export function localPlanOf(template: CfnTemplate): LocalPlan {
   const resolver = new IntrinsicResolver(template);
   const machines = findByType(template, 'AWS::StepFunctions::StateMachine');
-  if (machines.length !== 1) throw new Error(`expected one state machine in the template, found ${machines.length}`);
-  const [machineId, machine] = machines[0] as [string, CfnTemplate['Resources'][string]];
-  const props = machine.Properties ?? {};
-  let definitionText = String(resolver.resolve(props.DefinitionString));
-  const substitutions = (resolver.resolve(props.DefinitionSubstitutions ?? {}) ?? {}) as Record<string, unknown>;
-  definitionText = definitionText.replace(/\$\{([^}]+)\}/g, (whole, name: string) =>
-    name in substitutions ? String(substitutions[name]) : whole,
-  );
+  if (machines.length !== 2) throw new Error(`expected two state machines in the template, found ${machines.length}`);
+  // The front's construct is `FrontStateMachine`; the Standard workflow's is `StateMachine`.
+  const isFront = ([id, r]: (typeof machines)[number]) => (constructPath(r) ?? id).includes('FrontStateMachine');
+  const machineAt = (front: boolean) => {
+    const found = machines.find((m) => isFront(m) === front);
+    if (!found) throw new Error(`template has no ${front ? 'front' : 'Standard'} state machine`);
+    const [machineId, machine] = found;
+    const props = machine.Properties ?? {};
+    const substitutions = (resolver.resolve(props.DefinitionSubstitutions ?? {}) ?? {}) as Record<string, unknown>;
+    const definitionText = String(resolver.resolve(props.DefinitionString)).replace(
+      /\$\{([^}]+)\}/g,
+      (whole, name: string) => (name in substitutions ? String(substitutions[name]) : whole),
+    );
+    return {
+      stateMachineName: localName(machineId, machine),
+      definition: JSON.parse(definitionText) as Record<string, unknown>,
+    };
+  };
+  const standard = machineAt(false);
+  const front = machineAt(true);
 
   const functions = {} as LocalPlan['functions'];
   for (const [id, resource] of findByType(template, 'AWS::Lambda::Function')) {
@@ -206,8 +221,8 @@ export function localPlanOf(template: CfnTemplate): LocalPlan {
   });
   const bucketNames = findByType(template, 'AWS::S3::Bucket').map(([id, r]) => localName(id, r));
   return {
-    stateMachineName: localName(machineId, machine),
-    definition: JSON.parse(definitionText) as Record<string, unknown>,
+    ...standard,
+    front,
     functions,
     buckets: {
       ingest: findByPath(template, 'AWS::S3::Bucket', 'Ingest'),

@@ -74,7 +74,7 @@ describe('SandtrapStack', () => {
     });
   });
 
-  it('starts the Standard state machine on Object Created events of the ingest bucket under the prefix', () => {
+  it('starts the Express front on Object Created events of the ingest bucket under the prefix; the front starts the Standard workflow', () => {
     // The trigger is the one rule with an event pattern (the sweep's rule runs on a schedule).
     const rules = Object.values(template.findResources('AWS::Events::Rule')).filter((r) => r.Properties.EventPattern);
     expect(rules).toHaveLength(1);
@@ -88,12 +88,30 @@ describe('SandtrapStack', () => {
       },
     });
     const target = rule?.Properties.Targets[0];
-    expect(target.Arn.Ref).toMatch(/^WorkflowStateMachine/);
+    expect(target.Arn.Ref).toMatch(/^WorkflowFrontStateMachine/);
     expect(target.DeadLetterConfig.Arn['Fn::GetAtt'][0]).toMatch(/^IngestTriggerDeadLetters/);
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       StateMachineType: 'STANDARD',
       TracingConfiguration: { Enabled: true },
     });
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'EXPRESS',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: false }),
+    });
+    // The front may start the Standard workflow and nothing else.
+    const frontPolicy = Object.values(template.findResources('AWS::IAM::Policy')).find((p) =>
+      JSON.stringify(p.Properties.Roles).includes('WorkflowFrontStateMachineRole'),
+    );
+    const starts = frontPolicy?.Properties.PolicyDocument.Statement.filter((s: { Action: unknown }) =>
+      JSON.stringify(s.Action).includes('states:'),
+    );
+    expect(starts).toEqual([
+      expect.objectContaining({
+        Action: 'states:StartExecution',
+        Resource: { Ref: expect.stringMatching(/^WorkflowStateMachine/) },
+      }),
+    ]);
   });
 
   it('stores verdicts in an on-demand table with point-in-time recovery and a TTL attribute', () => {

@@ -154,6 +154,11 @@ export const TriageOutcomeSchema = z.object({
   startedAt: z.number().int(),
   waitSeconds: z.number().int().nonnegative(),
   owner: z.string(),
+  /**
+   * Whether an engine that waits (a vendor, our detonation) runs: the Express front hands such an
+   * analysis to the Standard workflow, and ends every other itself.
+   */
+  waits: z.boolean().default(true),
 });
 export type TriageOutcome = z.infer<typeof TriageOutcomeSchema>;
 

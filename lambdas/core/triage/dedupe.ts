@@ -1,11 +1,23 @@
 import type { HandlerDeps } from '../runtime/deps';
-import { type EngineId, type EngineResult, FINAL_ENGINE_STATUSES, type TriageOutcome } from '../contracts/pipeline';
+import {
+  type EngineId,
+  type EngineResult,
+  FINAL_ENGINE_STATUSES,
+  STATIC_ENGINE,
+  type TriageOutcome,
+} from '../contracts/pipeline';
 
 /** How long the in-flight lock outlives the engine deadline before another execution may take over. */
 const LOCK_MARGIN_SECONDS = 900;
 
 /** What dedupe decided for a sample, and which engines run. */
-export type AnalysisDecision = Pick<TriageOutcome, 'action' | 'waitSeconds' | 'engines' | 'reused'>;
+export type AnalysisDecision = Pick<TriageOutcome, 'action' | 'waitSeconds' | 'engines' | 'reused' | 'waits'>;
+
+/** Whether an analysis with these engines has to wait: every engine but the static one does. */
+export function waitsFor(action: TriageOutcome['action'], engines: readonly EngineId[]): boolean {
+  if (action === 'cached') return false;
+  return action === 'await-peer' || engines.some((engine) => engine !== STATIC_ENGINE);
+}
 
 /**
  * Decides whether this execution analyses a sample, and with which of the engines routing chose.
@@ -30,12 +42,18 @@ export async function decideAnalysis(
       existing.engineResults.filter((r) => FINAL_ENGINE_STATUSES.has(r.status)).map((r) => [r.engine, r]),
     );
     if (routed.every((engine) => final.has(engine)))
-      return { action: 'cached', waitSeconds: 0, engines: [...routed], reused: [] };
+      return { action: 'cached', waitSeconds: 0, engines: [...routed], reused: [], waits: false };
     reused = routed.flatMap((engine) => final.get(engine) ?? []);
   }
   const engines = routed.filter((engine) => !reused.some((r) => r.engine === engine));
   const lockSeconds = deps.config.engineDeadlineSeconds + LOCK_MARGIN_SECONDS;
   if (await deps.store.acquireLock(sha256, owner, now, lockSeconds))
-    return { action: 'analyze', waitSeconds: 0, engines, reused };
-  return { action: 'await-peer', waitSeconds: deps.config.peerWaitSeconds, engines: [...routed], reused: [] };
+    return { action: 'analyze', waitSeconds: 0, engines, reused, waits: waitsFor('analyze', engines) };
+  return {
+    action: 'await-peer',
+    waitSeconds: deps.config.peerWaitSeconds,
+    engines: [...routed],
+    reused: [],
+    waits: true,
+  };
 }

@@ -72,6 +72,9 @@ export async function recordFailure(
     error: messageOf(state.error?.Cause).slice(0, 2000),
     failedAt: new Date(deps.clock.now()).toISOString(),
   };
+  // The execution that claimed the upload: the state's owner once Triage ran (the Express front's,
+  // when it handed the analysis to the Standard workflow), else this execution.
+  const owner = state.owner ?? executionId;
   // A malformed event names no upload: it is always reported.
   let publish = true;
   if (detail.bucket && detail.key) {
@@ -86,10 +89,9 @@ export async function recordFailure(
         reason,
         at: deps.clock.now(),
       },
-      executionId ?? state.owner,
+      owner,
     );
   }
-  const owner = executionId ?? state.owner;
   if (state.sample && owner) await deps.store.releaseLock(state.sample.sha256, owner);
   if (publish)
     deps.log.error('analysis failed', { reason, bucket: detail.bucket, key: detail.key, error: detail.error });
