@@ -21,6 +21,14 @@ const PriceSchema = z.object({
   note: z.string().optional(),
 });
 
+/** A discount off a list price (Fargate Spot's varies with spare capacity: the model takes the advertised bound). */
+const DiscountSchema = z.object({
+  fraction: z.number().min(0).max(1),
+  url: z.url(),
+  readFrom: z.url().optional(),
+  note: z.string(),
+});
+
 const PricesSchema = z.object({
   readOn: z.iso.date(),
   region: z.literal('us-east-1'),
@@ -29,11 +37,16 @@ const PricesSchema = z.object({
   note: z.string(),
   prices: z.object({
     stepFunctionsStandardPer1000Transitions: PriceSchema,
+    stepFunctionsExpressPerMillionRequests: PriceSchema,
+    stepFunctionsExpressPerGbHour: PriceSchema,
     lambdaPerMillionRequests: PriceSchema,
     lambdaArm64PerGbSecond: PriceSchema,
     lambdaX86PerGbSecond: PriceSchema,
     fargateLinuxX86PerVcpuHour: PriceSchema,
     fargateLinuxX86PerGbHour: PriceSchema,
+    fargateLinuxArmPerVcpuHour: PriceSchema,
+    fargateLinuxArmPerGbHour: PriceSchema,
+    fargateSpotDiscount: DiscountSchema,
     fargateEphemeralStoragePerGbHour: PriceSchema,
     s3PutCopyPostListPer1000Requests: PriceSchema,
     s3GetPer1000Requests: PriceSchema,
@@ -75,13 +88,19 @@ const FARGATE_MINIMUM_SECONDS = 60;
 const FARGATE_INCLUDED_STORAGE_GIB = 20;
 /** The GuardDuty anchor: 1,000 objects of 1 MB (MiB), so 1000/1024 GB scanned. */
 const ANCHOR_OBJECT_MIB = 1;
+/** What Express bills a workflow of our size for: 50 MB plus the definition and payload, in 64 MB chunks. */
+const EXPRESS_BILLED_MIB = 64;
 /** EventBridge bills each 64 KB of a published event as one event. */
 const EVENT_CHUNK_BYTES = 64 * 1024;
 
 /** What one execution used, counted in the local pipeline. */
 export interface AnalysisUsage {
-  /** States entered, Map iterations included: what Step Functions Standard bills. */
+  /** States the Standard workflow entered, Map iterations included: what Step Functions Standard bills. */
   transitions: number;
+  /** Executions of the Express front (billed per request). */
+  expressExecutions: number;
+  /** The front's duration as Express bills it: each execution rounded up to 100 ms. */
+  expressBilledMs: number;
   /** History events the execution would log at `LogLevel.ALL` (see {@link historyEvents}). */
   historyEvents: number;
   /** In-process duration of every Lambda invocation, in ms, by function. */
@@ -224,8 +243,12 @@ class UsageMeter {
     const run = await pipeline.run(event);
     if (run.status !== 'SUCCEEDED') throw new Error(`cost model: the analysis failed: ${run.error} ${run.cause}`);
     const published = pipeline.events().slice(eventsBefore);
+    const front = run.executions.filter((e) => e.workflow === 'front');
     return {
-      transitions: run.transitions.length,
+      transitions: run.transitions.filter((t) => t.workflow === 'standard').length,
+      expressExecutions: front.length,
+      expressBilledMs: sum(front.map((e) => Math.ceil(e.durationMs / 100) * 100)),
+      // Both workflows log every state (LogLevel.ALL without execution data).
       historyEvents: historyEvents(run.transitions),
       invocations: this.durations,
       requests: counter.snapshot(),
@@ -429,8 +452,13 @@ function priceExecution(usage: AnalysisUsage, shape: DeployedShape, prices: Pric
     invocationCount * LAMBDA_BYTES_PER_INVOCATION +
     usage.historyEvents * STEP_FUNCTIONS_BYTES_PER_EVENT;
 
+  // Express bills each execution's duration at its memory, one 64 MB chunk for a workflow this small.
+  const expressGbHours = (usage.expressBilledMs / 3_600_000) * (EXPRESS_BILLED_MIB / 1024);
   return {
-    stepFunctions: (usage.transitions / 1000) * p.stepFunctionsStandardPer1000Transitions.usd,
+    stepFunctions:
+      (usage.transitions / 1000) * p.stepFunctionsStandardPer1000Transitions.usd +
+      (usage.expressExecutions / 1e6) * p.stepFunctionsExpressPerMillionRequests.usd +
+      expressGbHours * p.stepFunctionsExpressPerGbHour.usd,
     lambda: (invocationCount / 1e6) * p.lambdaPerMillionRequests.usd + gbSeconds * p.lambdaArm64PerGbSecond.usd,
     fargate: detonated ? detonationCost(shape.detonation, prices) : 0,
     s3:
@@ -445,20 +473,51 @@ function priceExecution(usage: AnalysisUsage, shape: DeployedShape, prices: Pric
   };
 }
 
+/** A detonation task as the model prices it: size, architecture, and whether it runs on Fargate Spot. */
+export interface TaskOption {
+  id: string;
+  cpuUnits: number;
+  memoryMiB: number;
+  ephemeralStorageGiB: number;
+  architecture: string;
+  spot: boolean;
+}
+
+/**
+ * The task sizes the benchmark prices beside the default. arm64 needs the detonation image built for
+ * arm64 (`DetonationClusterProps.cpuArchitecture`); one vCPU leaves strace and the sample to share a
+ * core, which slows tracing; Spot may be interrupted (the RunTask retry then starts the task again).
+ */
+export function taskOptions(defaults: DeployedShape['detonation']): TaskOption[] {
+  const base = { ephemeralStorageGiB: defaults.ephemeralStorageGiB };
+  return [
+    { id: 'default', ...defaults, spot: false },
+    { id: 'arm64_2vcpu_4gb', ...base, cpuUnits: 2048, memoryMiB: 4096, architecture: 'ARM64', spot: false },
+    { id: 'arm64_1vcpu_2gb', ...base, cpuUnits: 1024, memoryMiB: 2048, architecture: 'ARM64', spot: false },
+    { id: 'x86_2vcpu_4gb_spot', ...base, cpuUnits: 2048, memoryMiB: 4096, architecture: 'X86_64', spot: true },
+    { id: 'arm64_1vcpu_2gb_spot', ...base, cpuUnits: 1024, memoryMiB: 2048, architecture: 'ARM64', spot: true },
+  ];
+}
+
 /** One detonation task: {@link DETONATION_RUN_SECONDS} plus start and stop, at the task's cpu, memory and extra storage. */
-function detonationCost(task: DeployedShape['detonation'], prices: Prices): number {
-  if (task.architecture !== 'X86_64')
-    throw new Error(`cost model: prices.json prices Fargate Linux/x86 only, the task runs on ${task.architecture}`);
+function detonationCost(task: DeployedShape['detonation'] & { spot?: boolean }, prices: Prices): number {
   const p = prices.prices;
+  const rates =
+    task.architecture === 'X86_64'
+      ? { vcpu: p.fargateLinuxX86PerVcpuHour.usd, gb: p.fargateLinuxX86PerGbHour.usd }
+      : task.architecture === 'ARM64'
+        ? { vcpu: p.fargateLinuxArmPerVcpuHour.usd, gb: p.fargateLinuxArmPerGbHour.usd }
+        : undefined;
+  if (!rates) throw new Error(`cost model: no Fargate price for architecture ${task.architecture}`);
   const hours =
     Math.max(FARGATE_MINIMUM_SECONDS, Math.ceil(DETONATION_RUN_SECONDS + DETONATION_START_STOP_SECONDS)) / 3600;
   const extraStorageGiB = Math.max(0, task.ephemeralStorageGiB - FARGATE_INCLUDED_STORAGE_GIB);
-  return (
+  const onDemand =
     hours *
-    ((task.cpuUnits / 1024) * p.fargateLinuxX86PerVcpuHour.usd +
-      (task.memoryMiB / 1024) * p.fargateLinuxX86PerGbHour.usd +
-      extraStorageGiB * p.fargateEphemeralStoragePerGbHour.usd)
-  );
+    ((task.cpuUnits / 1024) * rates.vcpu +
+      (task.memoryMiB / 1024) * rates.gb +
+      extraStorageGiB * p.fargateEphemeralStoragePerGbHour.usd);
+  return task.spot ? onDemand * (1 - p.fargateSpotDiscount.fraction) : onDemand;
 }
 
 /** GuardDuty Malware Protection for S3 on 1,000 objects of {@link ANCHOR_OBJECT_MIB} MiB. */
@@ -509,17 +568,30 @@ export function costMetrics(usage: MeasuredUsage, shape: DeployedShape, prices: 
   const { cpuUnits, memoryMiB } = shape.detonation;
   return [
     {
-      name: 'cost_usd_per_1000_verdicts',
-      value: round(total(fresh)),
-      unit: `${unit} (${VENDOR_MINUTES}-min vendor + detonation)`,
+      name: 'cost_usd_per_1000_cached',
+      value: round(total(cached)),
+      unit: `${unit} (the same bytes again: the Express front alone)`,
     },
-    { name: 'cost_usd_per_1000_verdicts_without_detonation', value: round(total(fresh) - fresh.fargate), unit },
-    { name: 'cost_usd_per_1000_cached_verdicts', value: round(total(cached)), unit },
     {
-      name: 'cost_usd_per_1000_static_only_verdicts',
+      name: 'cost_usd_per_1000_static_only',
       value: round(total(staticOnly)),
-      unit: `${unit} (${mean(usage.staticOnly.map((u) => u.transitions))} transitions each)`,
+      unit: `${unit} (no vendor, no detonation: the Express front alone)`,
     },
+    {
+      name: 'cost_usd_per_1000_vendor_5min',
+      value: round(total(fresh) - fresh.fargate),
+      unit: `${unit} (a ${VENDOR_MINUTES}-min vendor and the static engine; ${mean(usage.fresh.map((u) => u.transitions))} Standard transitions)`,
+    },
+    {
+      name: 'cost_usd_per_1000_vendor_detonation',
+      value: round(total(fresh)),
+      unit: `${unit} (as above, plus one detonation on the default task)`,
+    },
+    ...taskOptions(shape.detonation).map((option) => ({
+      name: `cost_usd_per_1000_detonation_task_${option.id}`,
+      value: round(1000 * detonationCost(option, prices)),
+      unit: `USD / 1,000 detonation tasks (${option.architecture}, ${option.cpuUnits / 1024} vCPU, ${option.memoryMiB / 1024} GB${option.spot ? `, Spot at ${prices.prices.fargateSpotDiscount.fraction * 100}% off` : ''}, ${DETONATION_RUN_SECONDS + DETONATION_START_STOP_SECONDS} s)`,
+    })),
     {
       name: 'cost_usd_sfn_per_1000',
       value: round(fresh.stepFunctions),

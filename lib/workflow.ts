@@ -116,13 +116,15 @@ export const STATIC_TRANSIENT_ERROR = 'TransientAwsError';
 
 /** Names of the states (a step's own comes from its manifest entry): the local runtime, the tests and the benchmarks refer to them. */
 export const STATES = {
-  howStarted: 'HowStarted',
   fromEvent: 'FromEvent',
   fromFront: 'FromFront',
   keepEvent: 'KeepEvent',
   frontSize: 'FitsTheFront',
   handOffEvent: 'HandOffEvent',
   handOffTriaged: 'HandOffTriaged',
+  frontEngines: 'FrontEngines',
+  anythingWaits: 'AnythingWaits',
+  nothingWaits: 'NothingWaits',
   triage: STEPS.TriageFn.state,
   route: 'Route',
   waitForPeer: 'WaitForPeer',
@@ -155,7 +157,6 @@ export const STATES = {
   recordFailure: STEPS.RecordFailureFn.state,
   publishFailure: 'PublishFailure',
   failed: 'AnalysisFailed',
-  analyzed: 'Analyzed',
 } as const;
 
 /**
@@ -527,6 +528,7 @@ export class AnalysisWorkflow extends Construct {
         'sample.$': '$.sample',
         'results.$': '$.outcome.results',
         'reused.$': '$.reused',
+        'frontResults.$': '$.frontResults',
         'cached.$': '$.outcome.cached',
         'startedAt.$': '$.startedAt',
         'owner.$': '$.owner',
@@ -554,11 +556,8 @@ export class AnalysisWorkflow extends Construct {
       [verdictEvent, [DETAIL_TYPE_VERDICT_CHANGED, '$.verdict.changed']],
       retry,
     );
-    const analyzed = new sfn.Succeed(scope, STATES.analyzed, { stateName: STATES.analyzed });
-    for (const publish of [publishVerdict, publishVerdictChanged]) {
-      publish.addCatch(failurePath, onError);
-      publish.next(analyzed);
-    }
+    // Publishing ends the execution: a Succeed state after it would cost a Standard transition.
+    for (const publish of [publishVerdict, publishVerdictChanged]) publish.addCatch(failurePath, onError);
     return finalize.next(
       new sfn.Choice(scope, STATES.verdictChanged, { stateName: STATES.verdictChanged })
         .when(sfn.Condition.isPresent('$.verdict.changed'), publishVerdictChanged)
@@ -719,17 +718,19 @@ export class AnalysisWorkflow extends Construct {
       failedAttempts: 2,
       publishAttempts: 5,
     });
+    // One Choice routes every start (a Choice before it would cost each analysis a transition): a
+    // hand-off brings the event and the front as owner, a bare event is triaged here, and a triaged
+    // upload (the front's, or Triage's own output coming back) goes by its action. The presence
+    // checks come first: a bare event has no `action` to compare.
     const route = new sfn.Choice(this, STATES.route, { stateName: STATES.route })
+      .when(sfn.Condition.isPresent('$.handoff'), fromFront)
+      .when(sfn.Condition.or(sfn.Condition.isNotPresent('$.sample'), sfn.Condition.isNotPresent('$.action')), fromEvent)
       .when(sfn.Condition.stringEquals('$.action', 'cached'), markCached.next(verdict))
       .when(sfn.Condition.stringEquals('$.action', 'await-peer'), waitForPeer.next(checkPeer))
       .otherwise(engines.next(verdict));
     checkPeer.next(route);
     triage.next(route);
-    // The front's triaged upload carries its sample; a hand-off carries the event; anything else is one.
-    return new sfn.Choice(this, STATES.howStarted, { stateName: STATES.howStarted })
-      .when(sfn.Condition.and(sfn.Condition.isPresent('$.sample'), sfn.Condition.isPresent('$.action')), route)
-      .when(sfn.Condition.isPresent('$.handoff'), fromFront)
-      .otherwise(fromEvent);
+    return route;
   }
 
   /**
@@ -775,7 +776,7 @@ export class AnalysisWorkflow extends Construct {
     });
     const triage = this.invoke(STATES.triage, 'TriageFn', {
       scope,
-      payload: sfn.TaskInput.fromObject({ 'event.$': '$.event', 'owner.$': '$$.Execution.Id' }),
+      payload: sfn.TaskInput.fromObject({ 'event.$': '$.event', 'owner.$': '$$.Execution.Id', front: true }),
       timeout: Duration.seconds(FRONT_BUDGET_SECONDS.triage),
       serviceAttempts: 2,
     });
@@ -811,12 +812,12 @@ export class AnalysisWorkflow extends Construct {
         'reason.$': '$.error.Cause',
       },
     });
-    const engines = new sfn.Map(scope, STATES.engines, {
-      stateName: STATES.engines,
-      itemsPath: '$.engines',
+    // The engines that never wait (the static engine) run here, for every analysis, handed over or not.
+    const engines = new sfn.Map(scope, STATES.frontEngines, {
+      stateName: STATES.frontEngines,
+      itemsPath: '$.frontEngines',
       itemSelector: { 'engine.$': '$$.Map.Item.Value', 'sample.$': '$.sample' },
-      resultSelector: { cached: false, 'results.$': '$' },
-      resultPath: '$.outcome',
+      resultPath: '$.frontResults',
     });
     engines.itemProcessor(
       this.staticAnalysis(scope, engineFailed, onError, {
@@ -834,11 +835,21 @@ export class AnalysisWorkflow extends Construct {
     });
     // The triaged upload as the Standard workflow's input: it goes straight to its engines.
     const handOffTriaged = handOff(STATES.handOffTriaged, sfn.TaskInput.fromJsonPathAt('$'));
+    const nothingWaits = new sfn.Pass(scope, STATES.nothingWaits, {
+      stateName: STATES.nothingWaits,
+      parameters: { cached: false, results: [] },
+      resultPath: '$.outcome',
+    });
     triage.next(
       new sfn.Choice(scope, STATES.route, { stateName: STATES.route })
         .when(sfn.Condition.stringEquals('$.action', 'cached'), markCached.next(verdict))
-        .when(sfn.Condition.booleanEquals('$.waits', true), handOffTriaged)
-        .otherwise(engines.next(verdict)),
+        .otherwise(
+          engines.next(
+            new sfn.Choice(scope, STATES.anythingWaits, { stateName: STATES.anythingWaits })
+              .when(sfn.Condition.booleanEquals('$.waits', true), handOffTriaged)
+              .otherwise(nothingWaits.next(verdict)),
+          ),
+        ),
     );
     return keepEvent.next(sizeCheck);
   }

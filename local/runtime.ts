@@ -101,7 +101,14 @@ export interface ExecutionReport {
   transitions: Transition[];
   durationMs: number;
   /** The executions of this analysis, in order: the front, then the Standard workflow it started, if any. */
-  executions: { workflow: Workflow; executionArn: string; status: 'SUCCEEDED' | 'FAILED'; transitions: Transition[] }[];
+  executions: {
+    workflow: Workflow;
+    executionArn: string;
+    status: 'SUCCEEDED' | 'FAILED';
+    transitions: Transition[];
+    /** Real time from its start to its end (Express bills it). */
+    durationMs: number;
+  }[];
 }
 
 /** One execution of one state machine, as {@link LocalPipeline} runs it. */
@@ -363,6 +370,7 @@ export class LocalPipeline implements ExecutionStarter {
         executionArn: e.executionArn,
         status: e.status,
         transitions: e.transitions,
+        durationMs: e.durationMs,
       })),
     };
   }

@@ -5,11 +5,12 @@ import { startCapeHarness, startVendorHarness, type CapeHarness, type VendorHarn
 import { CapeEmulator } from '../emulators/cape';
 import { DETAIL_TYPE_VERDICT, SampleVerdictDetailSchema } from '../lambdas/core/contracts/pipeline';
 
-/** The transitions of the Map iteration that ran the vendor (the static engine's iteration runs beside it). */
+/** The transitions of the Standard workflow's Map iteration that ran the vendor (the front ran the static engine). */
 function vendorBranch(run: ExecutionReport) {
-  const index = run.transitions.find((t) => t.name === STATES.submit)?.index;
+  const standard = run.transitions.filter((t) => t.workflow === 'standard');
+  const index = standard.find((t) => t.name === STATES.submit)?.index;
   expect(index).toBeDefined();
-  return run.transitions.filter((t) => t.index === index);
+  return standard.filter((t) => t.index === index);
 }
 
 describe('state transitions of a vendor engine', () => {

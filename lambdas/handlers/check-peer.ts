@@ -10,7 +10,7 @@ export function createCheckPeerHandler(deps: HandlerDeps) {
     // While waiting, the outcome lists every engine routing chose (nothing is reused yet).
     const routed = [...outcome.reused.map((r) => r.engine), ...outcome.engines];
     const decision = await decideAnalysis(deps, outcome.sample.sha256, outcome.owner, routed);
-    return { ...outcome, ...decision };
+    return { ...outcome, ...decision, frontEngines: [], frontResults: [] };
   };
 }
 

@@ -14,6 +14,8 @@ export const FinalizeInputSchema = z.object({
   results: z.array(EngineResultSchema).nullable(),
   /** Final results of an earlier analysis kept for this one (see `decideAnalysis`). */
   reused: z.array(EngineResultSchema).default([]),
+  /** What the Express front's engines found: results of this analysis like the others. */
+  frontResults: z.array(EngineResultSchema).default([]),
   cached: z.boolean(),
   startedAt: z.number().int(),
   owner: z.string(),
@@ -23,8 +25,12 @@ export const FinalizeInputSchema = z.object({
 export function createFinalizeHandler(deps: HandlerDeps) {
   return async (rawInput: unknown): Promise<FinalizeOutput> => {
     const input = FinalizeInputSchema.parse(rawInput);
+    const ran =
+      input.results === null && input.frontResults.length === 0
+        ? null
+        : [...input.frontResults, ...(input.results ?? [])];
     const results =
-      input.results?.map((r) => (r.reason ? { ...r, reason: messageOf(r.reason).slice(0, MAX_REASON) } : r)) ?? null;
+      ran?.map((r) => (r.reason ? { ...r, reason: messageOf(r.reason).slice(0, MAX_REASON) } : r)) ?? null;
     return finalizeVerdict(deps, { ...input, results });
   };
 }

@@ -12,11 +12,22 @@ import { detectFileType } from '../core/triage/file-type';
 import { digestStream } from '../core/triage/hashing';
 import { headObject, openObject, type ObjectRef } from '../core/store/objects';
 import { routeEngines } from '../core/triage/routing';
-import { ObjectCreatedEventSchema, uploadIdOf, type Sample, type TriageOutcome } from '../core/contracts/pipeline';
-import { decideAnalysis } from '../core/triage/dedupe';
+import {
+  ObjectCreatedEventSchema,
+  STATIC_ENGINE,
+  uploadIdOf,
+  type Sample,
+  type TriageOutcome,
+} from '../core/contracts/pipeline';
+import { type AnalysisDecision, decideAnalysis } from '../core/triage/dedupe';
 
 /** Triage's input: the execution input (the S3 event) and the execution id, which owns the in-flight lock. */
-export const TriageInputSchema = z.object({ event: z.unknown(), owner: z.string().min(1) });
+export const TriageInputSchema = z.object({
+  event: z.unknown(),
+  owner: z.string().min(1),
+  /** Triage for the Express front, which runs the engines that never wait itself. */
+  front: z.boolean().default(false),
+});
 
 /**
  * S3 event keys may arrive URL-encoded (`red+flower.jpg`), as in S3's classic notifications. The key
@@ -33,6 +44,26 @@ function keyCandidates(key: string): string[] {
     }
   }
   return candidates;
+}
+
+/**
+ * Which engines the Express front runs (the static engine: it never waits) and which are left for
+ * the Standard workflow; the analysis waits only if some are. Only an analysis this execution runs
+ * is split: a cached verdict runs nothing, and one waiting for a peer decides again later.
+ */
+function splitForFront(
+  decision: AnalysisDecision,
+  front: boolean,
+): Pick<TriageOutcome, 'engines' | 'frontEngines' | 'frontResults' | 'waits'> {
+  if (!front || decision.action !== 'analyze')
+    return { engines: decision.engines, frontEngines: [], frontResults: [], waits: decision.waits };
+  const engines = decision.engines.filter((engine) => engine !== STATIC_ENGINE);
+  return {
+    engines,
+    frontEngines: decision.engines.filter((engine) => engine === STATIC_ENGINE),
+    frontResults: [],
+    waits: engines.length > 0,
+  };
 }
 
 /** Validates the event, hashes the object in one streaming pass, names its type and routes it. */
@@ -107,7 +138,7 @@ export function createTriageHandler(deps: HandlerDeps) {
       reused: decision.reused.map((r) => r.engine),
       action: decision.action,
     });
-    return { ...decision, sample, startedAt, owner: input.owner };
+    return { ...decision, ...splitForFront(decision, input.front), sample, startedAt, owner: input.owner };
   };
 }
 

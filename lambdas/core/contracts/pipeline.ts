@@ -144,8 +144,12 @@ export function uploadIdOf(
 export const TriageOutcomeSchema = z.object({
   action: z.enum(['analyze', 'cached', 'await-peer']),
   sample: SampleSchema,
-  /** The engines this execution runs. */
+  /** The engines the Standard workflow runs (all of them, unless the Express front runs some itself). */
   engines: z.array(EngineIdSchema),
+  /** The engines the Express front runs before it hands over or finalizes: the static engine, which never waits. */
+  frontEngines: z.array(EngineIdSchema).default([]),
+  /** What the front's engines found, carried to Finalize (in the hand-off to the Standard workflow too). */
+  frontResults: z.array(EngineResultSchema).default([]),
   /**
    * Final results of an earlier analysis of the same content, kept while the engines that did not
    * end finally (an error, a timeout) run again; Finalize joins the two.

@@ -14,7 +14,7 @@ const LOCK_MARGIN_SECONDS = 900;
 export type AnalysisDecision = Pick<TriageOutcome, 'action' | 'waitSeconds' | 'engines' | 'reused' | 'waits'>;
 
 /** Whether an analysis with these engines has to wait: every engine but the static one does. */
-export function waitsFor(action: TriageOutcome['action'], engines: readonly EngineId[]): boolean {
+function waitsFor(action: TriageOutcome['action'], engines: readonly EngineId[]): boolean {
   if (action === 'cached') return false;
   return action === 'await-peer' || engines.some((engine) => engine !== STATIC_ENGINE);
 }

@@ -48,12 +48,15 @@ describe('decideAnalysis: reuse a verdict, analyse, or wait for the peer analysi
       waitSeconds: 0,
       engines: ROUTED,
       reused: [],
+      // A vendor among the engines: the analysis waits, so the front hands it to the Standard workflow.
+      waits: true,
     });
     expect(await decideAnalysis(unit.deps, sha256, 'exec-b')).toEqual({
       action: 'await-peer',
       waitSeconds: 45,
       engines: ROUTED,
       reused: [],
+      waits: true,
     });
   });
 
@@ -84,6 +87,7 @@ describe('decideAnalysis: reuse a verdict, analyse, or wait for the peer analysi
         waitSeconds: 0,
         engines: ['cape'],
         reused: [staticResult],
+        waits: true,
       });
     }
   });
@@ -91,7 +95,7 @@ describe('decideAnalysis: reuse a verdict, analyse, or wait for the peer analysi
   it('reuses a verdict whose engines refused the file for good (unsupported type, too large)', async () => {
     const sample = fresh();
     await verdictAged(sample, 0, [result('static', 'too_large'), result('cape', 'unsupported')]);
-    expect((await decideAnalysis(unit.deps, sample.sha256, 'exec-a')).action).toBe('cached');
+    expect(await decideAnalysis(unit.deps, sample.sha256, 'exec-a')).toMatchObject({ action: 'cached', waits: false });
   });
 
   it('runs an engine routed now that the stored verdict never had (a vendor configured since)', async () => {
