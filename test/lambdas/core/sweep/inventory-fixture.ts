@@ -45,6 +45,9 @@ export function csvRow(sourceBucket: string, row: InventoryRow): string {
   return `${fields.map((f) => `"${f.replace(/"/g, '""')}"`).join(',')}\n`;
 }
 
+/** A data file's rows; raw bytes for a broken file; rows the manifest gives another MD5 (a file altered after delivery). */
+export type InventoryFile = InventoryRow[] | Uint8Array | { rows: InventoryRow[]; md5: string };
+
 /** Where an inventory delivery went. */
 export interface Delivery {
   /** `<destination prefix>/<source bucket>/<config id>/`: what the sweep is configured with. */
@@ -68,18 +71,19 @@ export async function deliverInventory(
     sourceBucket: string;
     configId?: string;
     scanStart: number;
-    files: (InventoryRow[] | Uint8Array)[];
+    files: InventoryFile[];
     manifest?: Record<string, unknown>;
   },
 ): Promise<Delivery> {
   const prefix = `${options.destinationPrefix}/${options.sourceBucket}/${options.configId ?? 'daily'}/`;
   const files: { key: string; size: number; MD5checksum: string }[] = [];
   for (const file of options.files) {
-    const body =
-      file instanceof Uint8Array ? file : gzipSync(file.map((row) => csvRow(options.sourceBucket, row)).join(''));
+    const rows = Array.isArray(file) ? file : file instanceof Uint8Array ? undefined : file.rows;
+    const body = rows ? gzipSync(rows.map((row) => csvRow(options.sourceBucket, row)).join('')) : (file as Uint8Array);
     const key = `${prefix}data/${randomUUID()}.csv.gz`;
     await s3.send(new PutObjectCommand({ Bucket: options.bucket, Key: key, Body: body }));
-    files.push({ key, size: body.byteLength, MD5checksum: createHash('md5').update(body).digest('hex') });
+    const md5 = 'md5' in file ? file.md5 : createHash('md5').update(body).digest('hex');
+    files.push({ key, size: body.byteLength, MD5checksum: md5 });
   }
   const scan = new Date(options.scanStart).toISOString();
   const folder = `${scan.slice(0, 13)}-${scan.slice(14, 16)}Z`;

@@ -14,7 +14,7 @@ import {
 } from '../../../../lambdas/core/sweep/sweep';
 import { parseSweepSettings } from '../../../../lambdas/core/sweep/sweep-config';
 import { type LocalAws, ManualClock, type RecordingLog, recordingLog, startLocalAws, UNIT } from '../support';
-import { deliverInventory, type InventoryRow } from './inventory-fixture';
+import { deliverInventory, type InventoryFile, type InventoryRow } from './inventory-fixture';
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
@@ -62,7 +62,7 @@ describe('sweepUploads: re-drive uploads that have no analysis', () => {
   afterAll(async () => aws?.stop());
 
   /** Delivers an inventory of these versions (`undefined`: none) and returns where the sweep finds it. */
-  async function inventoryOf(files: (InventoryRow[] | Uint8Array)[] | undefined, manifest?: Record<string, unknown>) {
+  async function inventoryOf(files: InventoryFile[] | undefined, manifest?: Record<string, unknown>) {
     const destinationPrefix = `inventory-${++deliveries}`;
     if (!files) return { bucket: UNIT.inventory, prefix: `${destinationPrefix}/${BUCKET}/daily/` };
     const delivery = await deliverInventory(aws.clients.s3, {
@@ -81,7 +81,7 @@ describe('sweepUploads: re-drive uploads that have no analysis', () => {
    * `remember`, `exists` for a name it was given before) and records what it was asked.
    */
   async function sweep(
-    inventoried: (InventoryRow[] | Uint8Array)[] | InventoryRow[] | undefined,
+    inventoried: InventoryFile[] | InventoryRow[] | undefined,
     overrides: Partial<SweepOptions> = {},
     outcome: StartOutcome | 'remember' = 'started',
     starts: { name: string; input: unknown }[] = [],
@@ -89,9 +89,9 @@ describe('sweepUploads: re-drive uploads that have no analysis', () => {
     const files =
       inventoried === undefined
         ? undefined
-        : inventoried.length > 0 && !Array.isArray(inventoried[0]) && !(inventoried[0] instanceof Uint8Array)
+        : inventoried.length > 0 && 'lastModified' in (inventoried[0] as object)
           ? [inventoried as InventoryRow[]]
-          : (inventoried as (InventoryRow[] | Uint8Array)[]);
+          : (inventoried as InventoryFile[]);
     const inventory = await inventoryOf(files);
     const log: RecordingLog = recordingLog();
     const summary = await sweepUploads(
@@ -347,20 +347,19 @@ describe('sweepUploads: re-drive uploads that have no analysis', () => {
 
   describe('an inventory that does not fit', () => {
     it('skips a data file that is not gzip, not CSV of the schema, or not of its MD5, and reads the others', async () => {
-      const [a, b, c, d] = [due(), due(), due(), due()];
+      const [a, b, altered] = [due(), due(), due()];
       const rows = (v: { version: InventoryRow }) => [v.version];
       const { summary, starts, log } = await sweep([
         rows(a),
         new TextEncoder().encode('not gzip'),
         gzipSync('"only","three","fields"\n'),
         gzipSync(`"${BUCKET}","unterminated`),
+        { rows: rows(altered), md5: '0'.repeat(32) },
         rows(b),
       ]);
       expect(starts.map((s) => s.name).sort()).toEqual([a, b].map((v) => redriveExecutionName(v.upload, 1)).sort());
       expect(summary).toMatchObject({ inventoried: 2, redriven: 2 });
-      expect(log.lines.filter((l) => l.level === 'error' && /data file skipped/.test(l.message))).toHaveLength(3);
-      void c;
-      void d;
+      expect(log.lines.filter((l) => l.level === 'error' && /data file skipped/.test(l.message))).toHaveLength(4);
     });
 
     it('refuses a manifest not of the documented shape, or of another bucket, and sweeps the index all the same', async () => {
@@ -382,7 +381,12 @@ describe('sweepUploads: re-drive uploads that have no analysis', () => {
             store,
             clock,
             log,
-            executions: { startExecution: async (name) => (starts.push(name), 'started') },
+            executions: {
+              async startExecution(name) {
+                starts.push(name);
+                return 'started';
+              },
+            },
           },
           { ...options, inventory },
         );
@@ -425,7 +429,12 @@ describe('sweepUploads: re-drive uploads that have no analysis', () => {
           store,
           clock,
           log,
-          executions: { startExecution: async (name) => (starts.push(name), 'started') },
+          executions: {
+            async startExecution(name) {
+              starts.push(name);
+              return 'started';
+            },
+          },
         },
         { ...options, inventory: { bucket: UNIT.inventory, prefix } },
       );
