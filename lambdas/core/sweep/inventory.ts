@@ -9,11 +9,12 @@ import { CsvParser } from './csv';
 /*
  * S3 Inventory as AWS delivers it (https://docs.aws.amazon.com/AmazonS3/latest/userguide/storage-inventory-location.html):
  * every day, under `<destination prefix>/<source bucket>/<config id>/`, a folder named after the time
- * the scan started (`2016-11-06T21-32Z/`) receives `manifest.json`, written once the list is complete,
- * and `manifest.checksum`; the manifest names the gzipped CSV data files (under `data/`) and their
- * columns. The fields (https://docs.aws.amazon.com/AmazonS3/latest/userguide/storage-inventory.html#storage-inventory-contents):
- * every CSV field quoted, no header row, the key URL-encoded, LastModifiedDate as ISO 8601, the
- * version id empty for an object written while versioning was off.
+ * the scan started (`2016-11-06T21-32Z/`) receives `manifest.json` and `manifest.checksum` (the MD5 of
+ * the manifest); the manifest names the source bucket, the format, the columns (`fileSchema`) and
+ * the gzipped CSV data files (`files[]`: key, size, MD5checksum). The lists' fields
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/storage-inventory.html): every CSV field
+ * quoted, no header row, the key URL-encoded, LastModifiedDate in ISO 8601, the version id empty for
+ * an object written while versioning was off, a delete marker with `IsDeleteMarker` true.
  */
 
 /** Where an inventory configuration delivers: its bucket and `<destination prefix>/<source bucket>/<config id>/`. */
