@@ -272,6 +272,39 @@ describe('sweepUploads: re-drive uploads that have no analysis', () => {
     const again = due();
     await claim(again, 'exec-dead', staleAt());
     expect((await sweep(undefined, { inventory: undefined })).summary).toMatchObject({ indexed: 1, redriven: 1 });
+    // Nor does an inventory bucket that does not exist stop it.
+    clock.advance((options.lookbackMs + DAY) / 1000);
+    const third = due();
+    await claim(third, 'exec-dead', staleAt());
+    const missing = await sweep(undefined, {
+      inventory: { bucket: 'no-such-inventory-bucket', prefix: 'ingest/x/y/' },
+    });
+    expect(missing.summary).toMatchObject({ indexed: 1, redriven: 1, inventory: null });
+  });
+
+  it('refuses a manifest that is not JSON, and sweeps the index all the same', async () => {
+    const stale = due();
+    await claim(stale, 'exec-dead', staleAt());
+    const { prefix } = await inventoryOf(undefined);
+    await aws.clients.s3.send(
+      new PutObjectCommand({
+        Bucket: UNIT.inventory,
+        Key: `${prefix}2030-01-01T00-00Z/manifest.json`,
+        Body: '{"trunc',
+      }),
+    );
+    const log = recordingLog();
+    const summary = await sweepUploads(
+      { s3: aws.clients.s3, store, clock, log, executions: { startExecution: async () => 'started' } },
+      { ...options, inventory: { bucket: UNIT.inventory, prefix } },
+    );
+    expect(summary).toMatchObject({ inventory: null, indexed: 1, redriven: 1 });
+    expect(log.lines).toContainEqual(
+      expect.objectContaining({
+        level: 'error',
+        extra: { error: expect.stringMatching(/manifest\.json refused: not JSON/) },
+      }),
+    );
   });
 
   it("uses the inventory's event when the kept one is of another upload, a reanalysis, or not an event; abandons one the inventory does not show", async () => {
