@@ -263,7 +263,14 @@ describe('the scheduled re-drive sweep', () => {
     // Claimed by the re-driven executions: in flight.
     held.TriageFn.release();
     await held.FinalizeFn.reached(2);
-    expect(await sweepNow()).toMatchObject({ redriven: 0, alreadyRedriven: 0, inFlight: 3, skippedTerminal: 2 });
+    // Triage's claim of the lost upload is its entry in the time index: four unfinished uploads indexed.
+    expect(await sweepNow()).toMatchObject({
+      indexed: 4,
+      redriven: 0,
+      alreadyRedriven: 0,
+      inFlight: 3,
+      skippedTerminal: 2,
+    });
     // Ended with a verdict.
     held.FinalizeFn.release();
     const reports = await pipeline.settled();
