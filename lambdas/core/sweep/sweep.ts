@@ -224,7 +224,11 @@ export async function sweepUploads(deps: SweepDeps, options: SweepOptions): Prom
     abandoned: 0,
     capped: false,
   };
-  /** Uploads checked this run (by record key): an upload both sources show is checked once. */
+  /**
+   * Indexed uploads checked this run (by record key), which the inventory passes over: an upload both
+   * sources show is checked once. Only the index's are kept (unfinished uploads, few), never the
+   * inventory's (every upload of the window): an inventory lists each version once.
+   */
   const checked = new Set<string>();
   /** Indexed uploads whose claim keeps no usable event, by record key: abandoned unless the inventory shows them. */
   const unusable = new Map<string, Record<string, unknown>>();
@@ -238,7 +242,7 @@ export async function sweepUploads(deps: SweepDeps, options: SweepOptions): Prom
     for (const candidate of fresh) {
       const { upload } = candidate;
       const pk = objectRecordKey(upload).pk;
-      checked.add(pk);
+      if (!candidate.inventoryEvent) checked.add(pk);
       const record = records.get(pk);
       // Indexed a moment ago but gone now: nothing to re-drive from.
       if (!record && !candidate.inventoryEvent) continue;
