@@ -1,4 +1,5 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 
@@ -133,6 +134,17 @@ export class IngestBuckets extends Construct {
       ],
     }).bucket;
     this.inventoryPrefix = `${INGEST_INVENTORY.destinationPrefix}/${this.ingest.bucketName}/${INGEST_INVENTORY.id}/`;
+    // CDK's grant to S3 names the source bucket's ARN, which holds no account: a bucket of that name
+    // in another account (once ours is gone) must not deliver here either.
+    this.inventory.addToResourcePolicy(
+      new iam.PolicyStatement({
+        effect: iam.Effect.DENY,
+        principals: [new iam.ServicePrincipal('s3.amazonaws.com')],
+        actions: ['s3:PutObject'],
+        resources: [this.inventory.arnForObjects('*')],
+        conditions: { StringNotEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+    );
     this.reports = new SecureBucket(this, 'Reports', {
       removalPolicy,
       serverAccessLogsBucket: this.accessLogs,

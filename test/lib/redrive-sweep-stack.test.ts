@@ -143,6 +143,14 @@ describe('RedriveSweep in the stack', () => {
         },
       }),
     );
+    expect(bucketPolicy.Properties.PolicyDocument.Statement).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Deny',
+        Action: 's3:PutObject',
+        Principal: { Service: 's3.amazonaws.com' },
+        Condition: { StringNotEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      }),
+    );
   });
 
   it('runs every 15 minutes by default and inventories the whole bucket when there is no prefix', () => {
