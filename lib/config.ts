@@ -36,8 +36,16 @@ export const SandtrapConfigSchema = z
     engineConcurrency: z.number().int().min(0).max(40).default(10),
     /** Days reports are kept in the reports bucket before they expire. */
     reportRetentionDays: z.number().int().positive().default(365),
-    /** Days noncurrent versions of ingested objects are kept. */
-    ingestNoncurrentDays: z.number().int().positive().default(30),
+    /**
+     * Days noncurrent versions of ingested objects are kept (the ingest bucket's noncurrent-version
+     * expiry): an overwritten upload stays analysable this long, and must stay for the sweep's lookback.
+     */
+    ingestNoncurrentDays: z
+      .number()
+      .int()
+      .positive()
+      .max(10 * 365)
+      .default(30),
     /** Bundle the AWS SDK into the functions instead of using the runtime's copy. */
     bundleAwsSdk: z.boolean().default(false),
     /** Settings every function reads (cache TTL, engine deadline, polling, verdict policy, vendors). */
@@ -112,6 +120,14 @@ export const SandtrapConfigSchema = z
         code: 'custom',
         path: ['sweep', 'lookbackDays'],
         message: `must reach further back than an execution can run (${timeoutSeconds} s)`,
+      });
+    }
+    // A version the sweep re-drives must still exist when its execution reads it.
+    if (config.ingestNoncurrentDays < config.sweep.lookbackDays) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ingestNoncurrentDays'],
+        message: `must keep overwritten uploads at least as long as the sweep looks back (sweep.lookbackDays: ${config.sweep.lookbackDays})`,
       });
     }
   });

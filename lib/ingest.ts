@@ -1,4 +1,5 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 
@@ -14,6 +15,8 @@ export interface SecureBucketProps {
   removalPolicy?: RemovalPolicy;
   /** Leave object ownership to CDK (a log target may need ACL delivery). @default BUCKET_OWNER_ENFORCED */
   objectOwnership?: s3.ObjectOwnership | null;
+  /** S3 Inventory configurations (CDK adds the destination's bucket policy when it is a bucket of this stack). */
+  inventories?: s3.Inventory[];
 }
 
 /**
@@ -39,11 +42,19 @@ export class SecureBucket extends Construct {
       serverAccessLogsBucket: props.serverAccessLogsBucket,
       serverAccessLogsPrefix: props.serverAccessLogsPrefix,
       lifecycleRules: props.lifecycleRules,
+      inventories: props.inventories,
       removalPolicy,
       autoDeleteObjects: false,
     });
   }
 }
+
+/** The ingest bucket's S3 Inventory, which the re-drive sweep reads to find uploads whose event was lost. */
+export const INGEST_INVENTORY = {
+  id: 'sandtrap-sweep',
+  /** Key prefix of every delivery in the inventory bucket. */
+  destinationPrefix: 'ingest',
+} as const;
 
 /** Props of {@link IngestBuckets}. */
 export interface IngestBucketsProps {
@@ -51,18 +62,30 @@ export interface IngestBucketsProps {
   reportRetentionDays?: number;
   /** Days noncurrent versions of ingested objects are kept. @default 30 */
   ingestNoncurrentDays?: number;
+  /** Only objects under this prefix are analysed, so only they are inventoried. @default every object */
+  ingestPrefix?: string;
   /** @default RemovalPolicy.RETAIN */
   removalPolicy?: RemovalPolicy;
 }
 
 /**
- * The pipeline's storage: the ingest bucket (EventBridge notifications on), the reports bucket, and
- * the bucket both write their server access logs to.
+ * The pipeline's storage: the ingest bucket (EventBridge notifications on, a daily S3 Inventory of
+ * every version), the reports bucket, the inventory bucket, and the bucket all of them write their
+ * server access logs to.
+ *
+ * The inventory goes to a bucket of its own rather than under a prefix of the reports bucket: S3
+ * writes it as a service principal, whose grant then sits in a bucket policy that holds nothing else;
+ * readers of reports see no inventory of every upload's key (the inventory names every file anyone
+ * uploaded, the reports only analysed ones); and inventories expire after days where reports are
+ * kept for a year.
  */
 export class IngestBuckets extends Construct {
   readonly ingest: s3.Bucket;
   readonly reports: s3.Bucket;
+  readonly inventory: s3.Bucket;
   readonly accessLogs: s3.Bucket;
+  /** Where the ingest bucket's inventory deliveries are: `<destination prefix>/<ingest bucket>/<config id>/`. */
+  readonly inventoryPrefix: string;
 
   constructor(scope: Construct, id: string, props: IngestBucketsProps = {}) {
     super(scope, id);
@@ -71,6 +94,19 @@ export class IngestBuckets extends Construct {
       removalPolicy,
       objectOwnership: null,
       lifecycleRules: [{ expiration: Duration.days(90), noncurrentVersionExpiration: Duration.days(1) }],
+    }).bucket;
+    this.inventory = new SecureBucket(this, 'Inventory', {
+      removalPolicy,
+      serverAccessLogsBucket: this.accessLogs,
+      serverAccessLogsPrefix: 'inventory/',
+      // The sweep reads only the newest delivery; a week of older ones is kept to look into.
+      lifecycleRules: [
+        {
+          expiration: Duration.days(8),
+          noncurrentVersionExpiration: Duration.days(1),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
     }).bucket;
     this.ingest = new SecureBucket(this, 'Ingest', {
       removalPolicy,
@@ -83,7 +119,32 @@ export class IngestBuckets extends Construct {
           abortIncompleteMultipartUploadAfter: Duration.days(1),
         },
       ],
+      inventories: [
+        {
+          inventoryId: INGEST_INVENTORY.id,
+          destination: { bucket: this.inventory, prefix: INGEST_INVENTORY.destinationPrefix },
+          frequency: s3.InventoryFrequency.DAILY,
+          format: s3.InventoryFormat.CSV,
+          // Every version is an upload of its own, overwritten ones included.
+          includeObjectVersions: s3.InventoryObjectVersion.ALL,
+          // What an Object Created event carries, which the sweep re-drives with.
+          optionalFields: ['Size', 'LastModifiedDate', 'ETag'],
+          ...(props.ingestPrefix ? { objectsPrefix: props.ingestPrefix } : {}),
+        },
+      ],
     }).bucket;
+    this.inventoryPrefix = `${INGEST_INVENTORY.destinationPrefix}/${this.ingest.bucketName}/${INGEST_INVENTORY.id}/`;
+    // CDK's grant to S3 names the source bucket's ARN, which holds no account: a bucket of that name
+    // in another account (once ours is gone) must not deliver here either.
+    this.inventory.addToResourcePolicy(
+      new iam.PolicyStatement({
+        effect: iam.Effect.DENY,
+        principals: [new iam.ServicePrincipal('s3.amazonaws.com')],
+        actions: ['s3:PutObject'],
+        resources: [this.inventory.arnForObjects('*')],
+        conditions: { StringNotEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+    );
     this.reports = new SecureBucket(this, 'Reports', {
       removalPolicy,
       serverAccessLogsBucket: this.accessLogs,

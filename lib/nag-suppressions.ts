@@ -62,6 +62,17 @@ export function applyNagSuppressions(stack: Stack): void {
       ],
     },
     {
+      id: 'AwsSolutions-IAM5',
+      reason:
+        "S3 Inventory names its delivery folders and data files itself (a timestamp, a UUID): the re-drive sweep reads objects under the ingest bucket's inventory prefix of the inventory bucket (ingest/<ingest bucket>/sandtrap-sweep/*), nothing else.",
+      appliesTo: [
+        {
+          regex:
+            '/^Resource::<BucketsInventoryBucket[0-9A-F]+\\.Arn>\\/ingest\\/<BucketsIngestBucket[0-9A-F]+>\\/sandtrap-sweep\\/\\*$/g',
+        },
+      ],
+    },
+    {
       id: 'AwsSolutions-SMG4',
       reason:
         'Vendor API keys are issued by the vendors; they cannot be rotated by a Lambda, so they are rotated by hand.',

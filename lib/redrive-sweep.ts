@@ -5,6 +5,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { UPLOAD_INDEX } from '../lambdas/core/store/verdict-store';
 import { parseSweepSettings, SWEEP_ENV, type SweepSettingsInput } from '../lambdas/core/sweep/sweep-config';
 import { PipelineFunction } from './functions';
 import { STEPS } from './steps';
@@ -13,13 +14,20 @@ import type { AnalysisWorkflow } from './workflow';
 /** Props of {@link RedriveSweep}. */
 export interface RedriveSweepProps {
   /**
-   * The ingest bucket. Versioned, as {@link IngestBuckets} makes it, so that a listing and an event name
-   * an upload by the same version id; without versioning the sweep can only name uploads by ETag.
+   * The ingest bucket. Versioned, as {@link IngestBuckets} makes it, so that an inventory and an event
+   * name an upload by the same version id; without versioning the sweep can only name uploads by ETag.
+   * The sweep never lists it.
    */
   ingestBucket: s3.IBucket;
   /** Only keys under this prefix are analysed, so only they are swept. @default every key */
   prefix?: string;
-  /** The verdict table, where each upload's claim and terminal record are. */
+  /**
+   * Where the ingest bucket's S3 Inventory is delivered: its bucket, and the prefix of its delivery
+   * folders (`<destination prefix>/<ingest bucket>/<config id>/`). The sweep finds uploads whose event
+   * was lost in it. @default none: only uploads whose execution died are re-driven
+   */
+  inventory?: { bucket: s3.IBucket; prefix: string };
+  /** The verdict table, where each upload's claim and terminal record are, and its time index. */
   table: dynamodb.ITable;
   /** The analysis workflow: re-drives start its state machine; the sweep reads the settings its functions read. */
   workflow: AnalysisWorkflow;
@@ -32,11 +40,12 @@ export interface RedriveSweepProps {
 }
 
 /**
- * The scheduled sweep that makes sure no upload is lost: every `rate`, a function lists the ingest
- * bucket, finds uploads that still have no terminal record after the deadline (their event was lost,
- * or the execution that claimed them died) and re-drives each with one named execution of the
- * state machine (see `lambdas/core/sweep/sweep.ts`). It may list the bucket, read the table and start the
- * state machine, nothing else.
+ * The scheduled sweep that makes sure no upload is lost: every `rate`, a function finds uploads that
+ * still have no terminal record after the deadline, those whose execution died in the table's time
+ * index and those whose event was lost in the ingest bucket's newest S3 Inventory, and re-drives each
+ * with one named execution of the state machine (see `lambdas/core/sweep/sweep.ts`). It may query and
+ * read the table, read the inventory's deliveries and start the state machine, nothing else: it
+ * cannot list the ingest bucket.
  */
 export class RedriveSweep extends Construct {
   readonly function: PipelineFunction;
@@ -52,6 +61,12 @@ export class RedriveSweep extends Construct {
         [SWEEP_ENV.ingestBucket]: props.ingestBucket.bucketName,
         ...(props.prefix ? { [SWEEP_ENV.ingestPrefix]: props.prefix } : {}),
         [SWEEP_ENV.stateMachineArn]: props.workflow.stateMachine.stateMachineArn,
+        ...(props.inventory
+          ? {
+              [SWEEP_ENV.inventoryBucket]: props.inventory.bucket.bucketName,
+              [SWEEP_ENV.inventoryPrefix]: props.inventory.prefix,
+            }
+          : {}),
         [SWEEP_ENV.settings]: JSON.stringify(settings),
       },
       timeout: Duration.seconds(STEPS.SweepFn.timeoutSeconds),
@@ -59,15 +74,27 @@ export class RedriveSweep extends Construct {
       bundleAwsSdk: props.bundleAwsSdk,
     });
     const fn = this.function.function;
-    // ListObjectVersions, always with the ingest prefix when there is one.
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:ListBucketVersions'],
-        resources: [props.ingestBucket.bucketArn],
-        ...(props.prefix ? { conditions: { StringEquals: { 's3:prefix': props.prefix } } } : {}),
-      }),
-    );
-    const resources = { table: [props.table.tableArn], stateMachine: [props.workflow.stateMachine.stateMachineArn] };
+    if (props.inventory) {
+      // The delivery folders (a listing with this very prefix and a delimiter), then manifests and data files.
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['s3:ListBucket'],
+          resources: [props.inventory.bucket.bucketArn],
+          conditions: { StringEquals: { 's3:prefix': props.inventory.prefix } },
+        }),
+      );
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['s3:GetObject'],
+          resources: [props.inventory.bucket.arnForObjects(`${props.inventory.prefix}*`)],
+        }),
+      );
+    }
+    const resources = {
+      table: [props.table.tableArn],
+      uploadIndex: [`${props.table.tableArn}/index/${UPLOAD_INDEX.name}`],
+      stateMachine: [props.workflow.stateMachine.stateMachineArn],
+    };
     for (const grant of STEPS.SweepFn.grants)
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: [...grant.actions], resources: resources[grant.on] }));
     this.rule = new events.Rule(this, 'Schedule', {

@@ -59,6 +59,7 @@ export class SandtrapStack extends Stack {
       removalPolicy,
       reportRetentionDays: config.reportRetentionDays,
       ingestNoncurrentDays: config.ingestNoncurrentDays,
+      ...(config.ingestPrefix ? { ingestPrefix: config.ingestPrefix } : {}),
     });
     this.verdicts = new VerdictStoreTable(this, 'Verdicts', { removalPolicy });
     this.bus = new VerdictBus(this, 'VerdictBus', config.busName ? { busName: config.busName } : {});
@@ -116,6 +117,7 @@ export class SandtrapStack extends Stack {
     this.redriveSweep = new RedriveSweep(this, 'RedriveSweep', {
       ingestBucket: this.buckets.ingest,
       prefix: config.ingestPrefix,
+      inventory: { bucket: this.buckets.inventory, prefix: this.buckets.inventoryPrefix },
       table: this.verdicts.table,
       workflow: this.workflow,
       settings: sweepSettings,

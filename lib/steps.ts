@@ -17,6 +17,8 @@ export type GrantTarget =
   | 'reportObjects'
   /** The verdict table. */
   | 'table'
+  /** The verdict table's time index of unfinished uploads (Query). */
+  | 'uploadIndex'
   /** Objects in the quarantine bucket; granted only when quarantine is on. */
   | 'quarantineObjects'
   /** Each enabled vendor's credential secret. */
@@ -189,12 +191,14 @@ export const STEPS = {
   SweepFn: {
     module: 'sweep',
     state: null,
-    // Listing and checking thousands of uploads and starting maxRedrivesPerRun executions take seconds.
+    // Querying the time index, streaming an inventory, checking thousands of uploads and starting
+    // maxRedrivesPerRun executions take seconds.
     memoryMb: 256,
     timeoutSeconds: 300,
-    // Listing is limited to the ingest prefix by a condition the sweep construct adds.
+    // The inventory (its delivery prefix only) is granted by the sweep construct; the ingest bucket, never.
     grants: [
       { on: 'table', actions: ['dynamodb:BatchGetItem'] },
+      { on: 'uploadIndex', actions: ['dynamodb:Query'] },
       { on: 'stateMachine', actions: ['states:StartExecution'] },
     ],
   },

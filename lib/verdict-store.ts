@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { TABLE_KEYS } from '../lambdas/core/store/verdict-store';
+import { TABLE_KEYS, UPLOAD_INDEX } from '../lambdas/core/store/verdict-store';
 
 /** Props of {@link VerdictStoreTable}. */
 export interface VerdictStoreTableProps {
@@ -11,7 +11,8 @@ export interface VerdictStoreTableProps {
 
 /**
  * The single table for samples, engine results, object records, in-flight locks and rate counters:
- * on-demand, point-in-time recovery, and a TTL attribute that expires cached verdicts and stale locks.
+ * on-demand, point-in-time recovery, a TTL attribute that expires cached verdicts and stale locks,
+ * and the index of unfinished uploads by time that the re-drive sweep queries ({@link UPLOAD_INDEX}).
  */
 export class VerdictStoreTable extends Construct {
   readonly table: dynamodb.Table;
@@ -26,6 +27,13 @@ export class VerdictStoreTable extends Construct {
       timeToLiveAttribute: TABLE_KEYS.ttl,
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: UPLOAD_INDEX.name,
+      partitionKey: { name: UPLOAD_INDEX.partition, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: UPLOAD_INDEX.sort, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: [...UPLOAD_INDEX.projected],
     });
   }
 }

@@ -27,6 +27,7 @@ import { RATE_LIMITED_ERROR, RETRYABLE_VENDOR_ERRORS } from '../lambdas/core/con
 import { DUPLICATE_EVENT_ERROR } from '../lambdas/core/contracts/analysis-errors';
 import { TRANSIENT_AWS_ERRORS } from '../lambdas/core/runtime/clients';
 import { TASK_SLOT_CONTENTION_ERROR } from '../lambdas/core/store/task-slots';
+import { UPLOAD_INDEX } from '../lambdas/core/store/verdict-store';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { PipelineFunction } from './functions';
 import type { StaticBundleTarget } from './static-bundle';
@@ -283,6 +284,7 @@ export class AnalysisWorkflow extends Construct {
       ingestBucket: [props.ingestBucket.bucketArn],
       reportObjects: [props.reportsBucket.arnForObjects('reports/*')],
       table: [props.table.tableArn],
+      uploadIndex: [`${props.table.tableArn}/index/${UPLOAD_INDEX.name}`],
       quarantineObjects: props.quarantineBucket ? [props.quarantineBucket.arnForObjects('*')] : [],
       vendorSecrets: secrets,
       // The state machine starts no execution of itself; only the sweep beside it does.

@@ -57,19 +57,30 @@ export async function startServices(
   const ddb = new DynamoDBClient({ endpoint: dynamodbEndpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
   try {
     for (const table of plan.tables) {
+      const keySchema = (keys: { partitionKey: string; sortKey?: string }) => [
+        { AttributeName: keys.partitionKey, KeyType: 'HASH' as const },
+        ...(keys.sortKey ? [{ AttributeName: keys.sortKey, KeyType: 'RANGE' as const }] : []),
+      ];
+      const keyNames = [table, ...(table.indexes ?? [])].flatMap((k) => [k.partitionKey, k.sortKey ?? []].flat());
       try {
         await ddb.send(
           new CreateTableCommand({
             TableName: table.name,
             BillingMode: 'PAY_PER_REQUEST',
-            AttributeDefinitions: [
-              { AttributeName: table.partitionKey, AttributeType: 'S' },
-              ...(table.sortKey ? [{ AttributeName: table.sortKey, AttributeType: 'S' as const }] : []),
-            ],
-            KeySchema: [
-              { AttributeName: table.partitionKey, KeyType: 'HASH' },
-              ...(table.sortKey ? [{ AttributeName: table.sortKey, KeyType: 'RANGE' as const }] : []),
-            ],
+            AttributeDefinitions: [...new Set(keyNames)].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+            KeySchema: keySchema(table),
+            ...(table.indexes?.length
+              ? {
+                  GlobalSecondaryIndexes: table.indexes.map((index) => ({
+                    IndexName: index.name,
+                    KeySchema: keySchema(index),
+                    Projection: {
+                      ProjectionType: index.projection.type,
+                      ...(index.projection.attributes ? { NonKeyAttributes: index.projection.attributes } : {}),
+                    },
+                  })),
+                }
+              : {}),
           }),
         );
       } catch (error) {

@@ -18,8 +18,25 @@ export interface LocalPlan {
   front: { stateMachineName: string; definition: Record<string, unknown> };
   functions: Record<FunctionId, { name: string; environment: Record<string, string> }>;
   buckets: { ingest: string; reports: string; all: string[] };
-  tables: { name: string; partitionKey: string; sortKey?: string }[];
+  tables: LocalTable[];
   bus: string;
+}
+
+/** A global secondary index as the local runtime creates it. */
+export interface LocalIndex {
+  name: string;
+  partitionKey: string;
+  sortKey?: string;
+  /** `INCLUDE`'s attributes; absent for `ALL` and `KEYS_ONLY`. */
+  projection: { type: 'ALL' | 'KEYS_ONLY' | 'INCLUDE'; attributes?: string[] };
+}
+
+/** A table as the local runtime creates it. */
+export interface LocalTable {
+  name: string;
+  partitionKey: string;
+  sortKey?: string;
+  indexes?: LocalIndex[];
 }
 
 function constructPath(resource: CfnTemplate['Resources'][string]): string | undefined {
@@ -212,11 +229,30 @@ export function localPlanOf(template: CfnTemplate): LocalPlan {
   if (missing.length) throw new Error(`template lacks functions ${missing.join(', ')}`);
 
   const tables = findByType(template, 'AWS::DynamoDB::Table').map(([id, resource]) => {
-    const schema = (resource.Properties?.KeySchema ?? []) as { AttributeName: string; KeyType: string }[];
+    type KeySchema = { AttributeName: string; KeyType: string }[];
+    const schema = (resource.Properties?.KeySchema ?? []) as KeySchema;
+    const indexes = (
+      (resource.Properties?.GlobalSecondaryIndexes ?? []) as {
+        IndexName: string;
+        KeySchema: KeySchema;
+        Projection?: { ProjectionType?: LocalIndex['projection']['type']; NonKeyAttributes?: string[] };
+      }[]
+    ).map(
+      (index): LocalIndex => ({
+        name: index.IndexName,
+        partitionKey: index.KeySchema.find((k) => k.KeyType === 'HASH')?.AttributeName ?? 'pk',
+        sortKey: index.KeySchema.find((k) => k.KeyType === 'RANGE')?.AttributeName,
+        projection: {
+          type: index.Projection?.ProjectionType ?? 'ALL',
+          ...(index.Projection?.NonKeyAttributes ? { attributes: index.Projection.NonKeyAttributes } : {}),
+        },
+      }),
+    );
     return {
       name: localName(id, resource),
       partitionKey: schema.find((k) => k.KeyType === 'HASH')?.AttributeName ?? 'pk',
       sortKey: schema.find((k) => k.KeyType === 'RANGE')?.AttributeName,
+      ...(indexes.length ? { indexes } : {}),
     };
   });
   const bucketNames = findByType(template, 'AWS::S3::Bucket').map(([id, r]) => localName(id, r));

@@ -94,12 +94,17 @@ export function createTriageHandler(deps: HandlerDeps) {
     const uploadId = reanalyze ? `reanalysis:${input.owner.split(':').pop()}` : uploadIdOf(object);
     // A claim outliving the longest execution was left by one that died: this execution takes it over.
     const staleAfterMs = executionTimeoutSeconds(deps.config) * 1000;
+    const now = deps.clock.now();
+    // The claim is also the upload's entry in the sweep's time index, by when S3 says it was written
+    // (as its inventory does), so that an upload whose execution dies is found again without listing.
+    const writtenAt = reanalyze ? undefined : (head.lastModified ?? (Date.parse(parsed.data.time ?? '') || now));
     const claim = await deps.store.claimObject(
       { bucket: ref.bucket, key: ref.key, uploadId },
       input.owner,
-      deps.clock.now(),
+      now,
       staleAfterMs,
       input.event,
+      writtenAt,
     );
     if (claim !== 'claimed')
       throw new DuplicateEventError(

@@ -53,7 +53,8 @@ describe('SandtrapStack', () => {
 
   it('denies every request to the buckets that does not use TLS', () => {
     const policies = template.findResources('AWS::S3::BucketPolicy');
-    expect(Object.keys(policies)).toHaveLength(3);
+    // Access logs, ingest, reports, inventory.
+    expect(Object.keys(policies)).toHaveLength(4);
     for (const policy of Object.values(policies)) {
       expect(policy.Properties.PolicyDocument.Statement).toEqual(
         expect.arrayContaining([

@@ -25,6 +25,8 @@ export interface ObjectHead {
   size: number;
   versionId: string | null;
   contentType?: string;
+  /** When the version was written (epoch milliseconds), where the store says. */
+  lastModified?: number;
 }
 
 const version = (ref: ObjectRef) => (ref.versionId ? { VersionId: ref.versionId } : {});
@@ -47,6 +49,7 @@ export async function headObject(s3: S3Client, ref: ObjectRef): Promise<ObjectHe
       size: head.ContentLength ?? 0,
       versionId: head.VersionId ?? ref.versionId ?? null,
       contentType: head.ContentType,
+      ...(head.LastModified ? { lastModified: head.LastModified.getTime() } : {}),
     };
   } catch (error) {
     if (isNotFound(error)) return undefined;

@@ -1,15 +1,38 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createHash } from 'node:crypto';
 import {
   BatchGetCommand,
   DeleteCommand,
   GetCommand,
   PutCommand,
+  QueryCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import type { EngineResult, Sample, Verdict } from '../contracts/pipeline';
 
 /** Table key names and the TTL attribute: contracts with the CDK table definition. */
 export const TABLE_KEYS = { partition: 'pk', sort: 'sk', ttl: 'expiresAt' } as const;
+
+/**
+ * The global secondary index of unfinished uploads by the time they were written, which the re-drive
+ * sweep queries instead of listing the ingest bucket: a contract with the CDK table definition.
+ *
+ * Its keys are attributes of the upload's claim itself, so the claim and its index entry are one
+ * conditional PutItem (DynamoDB transactions are not needed, and dynalite, which has none, runs the
+ * same code): a claimed upload cannot be missing from the index. The terminal record replaces the
+ * claim without these attributes, so an upload leaves the index when it ends; what stays indexed is
+ * what the sweep looks for (claims still in flight, or left by executions that died), and no TTL is
+ * needed. Partitions are one UTC hour, split into `shards` by upload, so that a burst of uploads
+ * spreads its index writes over several partitions (each takes about 1,000 writes a second).
+ */
+export const UPLOAD_INDEX = {
+  name: 'uploads-by-time',
+  partition: 'uploadsPk',
+  sort: 'uploadsSk',
+  /** Attributes the index keeps beside its keys: what names the upload and when it was written. */
+  projected: ['bucket', 'key', 'uploadId', 'writtenAt'],
+  shards: 4,
+} as const;
 
 const samplePk = (sha256: string) => `SAMPLE#${sha256}`;
 const lockPk = (sha256: string) => `LOCK#${sha256}`;
@@ -44,6 +67,37 @@ export interface ObjectVersion {
 /** Key of an upload's record. */
 export function objectRecordKey(object: ObjectVersion): { pk: string; sk: string } {
   return { pk: `OBJECT#${object.bucket}/${object.key}#${object.uploadId}`, sk: 'STATUS' };
+}
+
+/** The UTC hour of an epoch-millisecond time, as index partitions name it: `2030-06-01T12`. */
+function utcHour(at: number): string {
+  return new Date(at).toISOString().slice(0, 13);
+}
+
+/** The index keys of an upload written at `writtenAt` (epoch milliseconds). */
+export function uploadIndexKeys(object: ObjectVersion, writtenAt: number): { uploadsPk: string; uploadsSk: string } {
+  const shard =
+    createHash('sha256').update(`${object.bucket}\n${object.key}\n${object.uploadId}`).digest().readUInt32BE(0) %
+    UPLOAD_INDEX.shards;
+  return {
+    uploadsPk: `uploads#${utcHour(writtenAt)}#${shard}`,
+    uploadsSk: `${new Date(writtenAt).toISOString()}#${object.uploadId}`,
+  };
+}
+
+/** Every index partition that may hold uploads written from `since` up to `before` (epoch milliseconds). */
+export function uploadIndexPartitions(since: number, before: number): string[] {
+  const partitions: string[] = [];
+  const hour = 3_600_000;
+  for (let at = Math.floor(since / hour) * hour; at < before; at += hour)
+    for (let shard = 0; shard < UPLOAD_INDEX.shards; shard++) partitions.push(`uploads#${utcHour(at)}#${shard}`);
+  return partitions;
+}
+
+/** An unfinished upload as the time index shows it. */
+export interface IndexedUpload extends ObjectVersion {
+  /** When the upload was written (epoch milliseconds). */
+  writtenAt: number;
 }
 
 /** Whether an upload's record says how it ended (a verdict or a failure) rather than that it is being analysed. */
@@ -85,7 +139,8 @@ function isConditionFailure(error: unknown): boolean {
 
 /**
  * DynamoDB access for verdicts, engine results, object records and the in-flight lock. One table,
- * single-item conditional writes only (no transactions), so the same code runs on dynalite.
+ * single-item conditional writes only (no transactions), so the same code runs on dynalite; one
+ * global secondary index, {@link UPLOAD_INDEX}.
  */
 export class VerdictStore {
   constructor(
@@ -153,7 +208,9 @@ export class VerdictStore {
   /**
    * Claims an upload for analysis, so that a duplicated S3 or EventBridge delivery of the same event
    * starts no second analysis. A claim whose holder died can be taken over after `staleAfterMs`.
-   * The original event is kept with the claim, so that a sweep can re-drive the upload.
+   * The original event is kept with the claim, so that a sweep can re-drive the upload. With
+   * `writtenAt` (when the upload was written, epoch milliseconds) the claim is also an entry of the
+   * time index ({@link UPLOAD_INDEX}) the sweep queries; a reanalysis, which no sweep re-drives, gives none.
    */
   async claimObject(
     object: ObjectVersion,
@@ -161,6 +218,7 @@ export class VerdictStore {
     now: number,
     staleAfterMs: number,
     event: unknown,
+    writtenAt?: number,
   ): Promise<ClaimOutcome> {
     try {
       await this.ddb.send(
@@ -175,6 +233,7 @@ export class VerdictStore {
             owner,
             claimedAt: now,
             event: JSON.stringify(event),
+            ...(writtenAt === undefined ? {} : { writtenAt, ...uploadIndexKeys(object, writtenAt) }),
           },
           ConditionExpression:
             'attribute_not_exists(pk) OR (#status = :analyzing AND (#owner = :owner OR claimedAt < :stale))',
@@ -224,6 +283,40 @@ export class VerdictStore {
       }
     }
     return records;
+  }
+
+  /**
+   * The unfinished uploads of one time-index partition written from `since` up to (not including)
+   * `before`, a page at a time. The index is eventually consistent: read each upload's record before
+   * acting on it.
+   */
+  async *queryUploadIndex(partition: string, since: number, before: number): AsyncGenerator<IndexedUpload[]> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.ddb.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: UPLOAD_INDEX.name,
+          // Sort keys are `<ISO time>#<upload id>`: one written exactly at `before` sorts after its bare time.
+          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :since AND :before',
+          ExpressionAttributeNames: { '#pk': UPLOAD_INDEX.partition, '#sk': UPLOAD_INDEX.sort },
+          ExpressionAttributeValues: {
+            ':pk': partition,
+            ':since': new Date(since).toISOString(),
+            ':before': new Date(before).toISOString(),
+          },
+          ExclusiveStartKey: start,
+        }),
+      );
+      const uploads: IndexedUpload[] = [];
+      for (const item of page.Items ?? []) {
+        const { bucket, key, uploadId, writtenAt } = item;
+        if (typeof bucket === 'string' && typeof key === 'string' && typeof uploadId === 'string')
+          uploads.push({ bucket, key, uploadId, writtenAt: Number(writtenAt) });
+      }
+      yield uploads;
+      start = page.LastEvaluatedKey;
+    } while (start);
   }
 
   /**

@@ -42,6 +42,10 @@ export const SweepConfigSchema = SweepSettingsSchema.safeExtend({
   /** Only keys under this prefix are analysed, so only they are swept. */
   ingestPrefix: z.string().min(1).optional(),
   stateMachineArn: z.string().regex(/^arn:[a-z-]+:states:[^:]*:[^:]*:stateMachine:.+$/, 'a state machine ARN'),
+  /** The bucket the ingest bucket's S3 Inventory is delivered to; without it lost events are not looked for. */
+  inventoryBucket: z.string().min(3).max(63).optional(),
+  /** Where the inventory's delivery folders are: `<destination prefix>/<source bucket>/<config id>/`. */
+  inventoryPrefix: z.string().min(1).endsWith('/').optional(),
 });
 export type SweepConfig = z.infer<typeof SweepConfigSchema>;
 
@@ -50,6 +54,8 @@ export const SWEEP_ENV = {
   ingestBucket: 'SANDTRAP_INGEST_BUCKET',
   ingestPrefix: 'SANDTRAP_INGEST_PREFIX',
   stateMachineArn: 'SANDTRAP_STATE_MACHINE_ARN',
+  inventoryBucket: 'SANDTRAP_INVENTORY_BUCKET',
+  inventoryPrefix: 'SANDTRAP_INVENTORY_PREFIX',
   settings: 'SANDTRAP_SWEEP',
 } as const;
 
@@ -61,6 +67,8 @@ export function loadSweepConfig(env: Record<string, string | undefined> = proces
     ingestBucket: env[SWEEP_ENV.ingestBucket],
     ...(env[SWEEP_ENV.ingestPrefix] ? { ingestPrefix: env[SWEEP_ENV.ingestPrefix] } : {}),
     stateMachineArn: env[SWEEP_ENV.stateMachineArn],
+    ...(env[SWEEP_ENV.inventoryBucket] ? { inventoryBucket: env[SWEEP_ENV.inventoryBucket] } : {}),
+    ...(env[SWEEP_ENV.inventoryPrefix] ? { inventoryPrefix: env[SWEEP_ENV.inventoryPrefix] } : {}),
   });
   if (!parsed.success)
     throw new ConfigError(`sweep configuration (${Object.values(SWEEP_ENV).join(', ')})`, parsed.error);

@@ -8,6 +8,7 @@ import { parseSettings, type RuntimeConfig } from '../../../lambdas/core/config/
 import { createClients, destroyClients, type AwsClients } from '../../../lambdas/core/runtime/clients';
 import { createDeps, type ConnectorFactory } from '../../../lambdas/core/runtime/create-deps';
 import type { HandlerDeps, Log } from '../../../lambdas/core/runtime/deps';
+import { UPLOAD_INDEX } from '../../../lambdas/core/store/verdict-store';
 import { LOCAL_CREDENTIALS, startServices } from '../../../local/services';
 
 /**
@@ -21,9 +22,10 @@ export const UNIT = {
   ingest: 'unit-ingest',
   reports: 'unit-reports',
   quarantine: 'unit-quarantine',
+  inventory: 'unit-inventory',
 } as const;
 
-/** dynalite and s3rver on loopback, with the verdict table (`pk`, `sk`) and the three buckets. */
+/** dynalite and s3rver on loopback, with the verdict table (`pk`, `sk`, the upload index) and the four buckets. */
 export interface LocalAws {
   clients: AwsClients;
   stop(): Promise<void>;
@@ -31,8 +33,26 @@ export interface LocalAws {
 
 export async function startLocalAws(): Promise<LocalAws> {
   const services = await startServices({
-    buckets: { ingest: UNIT.ingest, reports: UNIT.reports, all: [UNIT.ingest, UNIT.reports, UNIT.quarantine] },
-    tables: [{ name: UNIT.table, partitionKey: 'pk', sortKey: 'sk' }],
+    buckets: {
+      ingest: UNIT.ingest,
+      reports: UNIT.reports,
+      all: [UNIT.ingest, UNIT.reports, UNIT.quarantine, UNIT.inventory],
+    },
+    tables: [
+      {
+        name: UNIT.table,
+        partitionKey: 'pk',
+        sortKey: 'sk',
+        indexes: [
+          {
+            name: UPLOAD_INDEX.name,
+            partitionKey: UPLOAD_INDEX.partition,
+            sortKey: UPLOAD_INDEX.sort,
+            projection: { type: 'INCLUDE', attributes: [...UPLOAD_INDEX.projected] },
+          },
+        ],
+      },
+    ],
   });
   const clients = createClients({
     s3Endpoint: services.s3Endpoint,

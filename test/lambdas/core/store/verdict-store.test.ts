@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BatchGetCommand, GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, type DynamoDBDocumentClient, type QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { EngineResult } from '../../../../lambdas/core/contracts/pipeline';
 import {
   isTerminalRecord,
   objectRecordKey,
+  type IndexedUpload,
   type ObjectVersion,
+  uploadIndexKeys,
+  uploadIndexPartitions,
   VerdictStore,
   verdictRecordOf,
 } from '../../../../lambdas/core/store/verdict-store';
@@ -190,6 +193,66 @@ describe('VerdictStore on DynamoDB (dynalite)', () => {
         [],
       );
       expect(records.size).toBe(0);
+    });
+  });
+
+  describe('the time index of unfinished uploads', () => {
+    const HOUR = 3_600_000;
+    const at = Date.UTC(2031, 0, 2, 10, 30);
+    const all = async (since: number, before: number) => {
+      const found: IndexedUpload[] = [];
+      for (const partition of uploadIndexPartitions(since, before))
+        for await (const page of store.queryUploadIndex(partition, since, before)) found.push(...page);
+      return found;
+    };
+
+    it('names the hour partitions of a window, every shard of each', () => {
+      const partitions = uploadIndexPartitions(Date.UTC(2031, 0, 1, 22, 59), Date.UTC(2031, 0, 2, 0, 1));
+      expect(new Set(partitions.map((p) => p.replace(/#\d+$/, '')))).toEqual(
+        new Set(['uploads#2031-01-01T22', 'uploads#2031-01-01T23', 'uploads#2031-01-02T00']),
+      );
+      expect(partitions).toHaveLength(3 * 4);
+      const keys = uploadIndexKeys({ bucket: 'b', key: 'k', uploadId: 'v1' }, Date.UTC(2031, 0, 1, 23, 5, 7, 9));
+      expect(keys.uploadsSk).toBe('2031-01-01T23:05:07.009Z#v1');
+      expect(partitions).toContain(keys.uploadsPk);
+    });
+
+    it('indexes a claim in the same write, by the time the upload was written, and drops it when it ends', async () => {
+      const [early, inside, last, late, reanalysis] = [upload(), upload(), upload(), upload(), upload()];
+      await store.claimObject(early, 'exec', at, 60_000, {}, at - HOUR - 1);
+      await store.claimObject(inside, 'exec', at, 60_000, {}, at - HOUR);
+      await store.claimObject(last, 'exec', at, 60_000, {}, at - 1);
+      await store.claimObject(late, 'exec', at, 60_000, {}, at);
+      await store.claimObject(reanalysis, 'exec', at, 60_000, {});
+      expect(await all(at - HOUR, at)).toEqual(
+        expect.arrayContaining([
+          { ...inside, writtenAt: at - HOUR },
+          { ...last, writtenAt: at - 1 },
+        ]),
+      );
+      expect((await all(at - HOUR, at)).map((u) => u.key).sort()).toEqual([inside.key, last.key].sort());
+      // The terminal record replaces the claim, and its index entry with it.
+      await store.putObjectRecord({ ...inside, versionId: null, status: 'verdict', at });
+      expect((await all(at - HOUR, at)).map((u) => u.key)).toEqual([last.key]);
+    });
+
+    it('pages through a partition', async () => {
+      const starts: unknown[] = [];
+      const item = (key: string) => ({ bucket: 'b', key, uploadId: 'v', writtenAt: 5 });
+      const paging = {
+        async send(command: QueryCommand) {
+          starts.push(command.input.ExclusiveStartKey);
+          return starts.length === 1
+            ? { Items: [item('a'), { bucket: 'b' }], LastEvaluatedKey: { pk: 'next' } }
+            : { Items: [item('b')] };
+        },
+      } as unknown as DynamoDBDocumentClient;
+      const pages: IndexedUpload[][] = [];
+      for await (const page of new VerdictStore(paging, UNIT.table).queryUploadIndex('uploads#x#0', 0, 10))
+        pages.push(page);
+      // An item that does not name an upload (not written by claimObject) is left out.
+      expect(pages.map((p) => p.map((u) => u.key))).toEqual([['a'], ['b']]);
+      expect(starts).toEqual([undefined, { pk: 'next' }]);
     });
   });
 

@@ -19,6 +19,7 @@ import {
 } from '../../../../lambdas/core/sweep/sweep';
 import { loadSweepConfig } from '../../../../lambdas/core/sweep/sweep-config';
 import { LocalPipeline } from '../../../../local/runtime';
+import { deliverInventory } from './inventory-fixture';
 
 const PREFIX = 'incoming/';
 /** S3 reports LastModified to the second: uploads a second apart are told apart by any listing. */
@@ -62,8 +63,8 @@ describe('the scheduled re-drive sweep', () => {
   };
 
   /**
-   * Uploads an object and keeps the event S3 sends for it, naming the upload as a listing does. s3rver
-   * keeps no versions, so a listing names an upload by its ETag, where S3's events to an unversioned
+   * Uploads an object and keeps the event S3 sends for it, naming the upload as an inventory does. s3rver
+   * keeps no versions, so an inventory names an upload by its ETag, where S3's events to an unversioned
    * bucket add a sequencer; on Sandtrap's versioned bucket both name it by its version id.
    */
   async function upload(key: string, body: string): Promise<ObjectCreatedEvent> {
@@ -83,12 +84,42 @@ describe('the scheduled re-drive sweep', () => {
   const executionArn = (name: string) =>
     `arn:aws:states:us-east-1:000000000000:execution:${pipeline.plan.stateMachineName}:${name}`;
 
-  async function lastModified(): Promise<Map<string, number>> {
+  /** What S3 knows of every object of the ingest bucket (the test may list it; the sweep never does). */
+  async function objects(): Promise<{ key: string; etag: string; size: number; lastModified: number }[]> {
     const { Contents } = await pipeline.clients.s3.send(
       new ListObjectsV2Command({ Bucket: pipeline.plan.buckets.ingest }),
     );
-    return new Map((Contents ?? []).map((o) => [o.Key as string, (o.LastModified as Date).getTime()]));
+    return (Contents ?? []).map((o) => ({
+      key: o.Key as string,
+      etag: (o.ETag ?? '').replace(/"/g, ''),
+      size: o.Size ?? 0,
+      lastModified: (o.LastModified as Date).getTime(),
+    }));
   }
+
+  async function lastModified(): Promise<Map<string, number>> {
+    return new Map((await objects()).map((o) => [o.key, o.lastModified]));
+  }
+
+  /**
+   * Delivers the ingest bucket's S3 Inventory as S3 would, where the synthesized stack has it
+   * delivered: every object under the ingest prefix (the configuration's filter), as of now.
+   */
+  let deliveries = 0;
+  async function deliverIngestInventory(): Promise<string> {
+    const env = pipeline.plan.functions.SweepFn.environment;
+    const delivery = await deliverInventory(pipeline.clients.s3, {
+      bucket: env.SANDTRAP_INVENTORY_BUCKET as string,
+      destinationPrefix: 'ingest',
+      sourceBucket: pipeline.plan.buckets.ingest,
+      configId: 'sandtrap-sweep',
+      scanStart: Date.UTC(2030, 0, 1 + deliveries++),
+      files: [(await objects()).filter((o) => o.key.startsWith(PREFIX))],
+    });
+    expect(delivery.prefix).toBe(env.SANDTRAP_INVENTORY_PREFIX);
+    return delivery.manifestKey;
+  }
+  let manifestKey: string;
 
   /** The sweep's options for a window that holds exactly these keys' uploads, and the time it runs at. */
   async function windowAround(keys: string[]): Promise<{ now: number; options: SweepOptions }> {
@@ -152,13 +183,16 @@ describe('the scheduled re-drive sweep', () => {
     expect((await pipeline.run(events.get(`${PREFIX}oversized.bin`))).error).toBe('ObjectTooLarge');
     // Claimed by executions that ended longer ago than an execution can run (unlucky's was its third
     // re-drive), or by one that may still be running.
+    // Each claim is indexed by when its upload was written, as Triage's is.
     const dead = Date.now() - claimStaleAfterMs - 10 * 60_000;
+    const written = await lastModified();
     await store.claimObject(
       uploadOf(`${PREFIX}stale.txt`),
       executionArn('died'),
       dead,
       claimStaleAfterMs,
       events.get(`${PREFIX}stale.txt`),
+      written.get(`${PREFIX}stale.txt`),
     );
     const unlucky = uploadOf(`${PREFIX}unlucky.txt`);
     await store.claimObject(
@@ -167,6 +201,7 @@ describe('the scheduled re-drive sweep', () => {
       dead,
       claimStaleAfterMs,
       events.get(`${PREFIX}unlucky.txt`),
+      written.get(`${PREFIX}unlucky.txt`),
     );
     await store.claimObject(
       uploadOf(`${PREFIX}in-flight.txt`),
@@ -174,6 +209,7 @@ describe('the scheduled re-drive sweep', () => {
       Date.now(),
       claimStaleAfterMs,
       events.get(`${PREFIX}in-flight.txt`),
+      written.get(`${PREFIX}in-flight.txt`),
     );
 
     window = await windowAround(due);
@@ -185,9 +221,17 @@ describe('the scheduled re-drive sweep', () => {
     await pipeline?.stop();
   });
 
-  it('re-drives the upload whose event was lost and the one whose execution died, and nothing else', async () => {
+  it('runs before any inventory is delivered (the local runtime gets none unless a test delivers one)', async () => {
+    // Every upload is younger than the default deadline: nothing is due, and nothing fails.
+    expect(await pipeline.sweep()).toMatchObject({ indexed: 0, inventoried: 0, inventory: null, candidates: 0 });
+  });
+
+  it('re-drives the upload whose execution died (time index) and the one whose event was lost (inventory), and nothing else', async () => {
+    manifestKey = await deliverIngestInventory();
     expect(await sweepNow()).toEqual({
-      listed: 8,
+      indexed: 3,
+      inventoried: 8,
+      inventory: manifestKey,
       candidates: 6,
       redriven: 2,
       skippedTerminal: 2,
@@ -198,12 +242,13 @@ describe('the scheduled re-drive sweep', () => {
     });
     const lost = uploadOf(`${PREFIX}lost.txt`);
     const stale = uploadOf(`${PREFIX}stale.txt`);
+    // The time index first (fresh), then the inventory (a day old at most).
     expect(starts.map((s) => [s.name, s.outcome])).toEqual([
-      [redriveExecutionName(lost, 1), 'started'],
       [redriveExecutionName(stale, 1), 'started'],
+      [redriveExecutionName(lost, 1), 'started'],
     ]);
     // The lost upload gets the event the trigger rule would have delivered; the stale one the event kept with its claim.
-    const [lostInput, staleInput] = starts.map((s) => ObjectCreatedEventSchema.parse(s.input));
+    const [staleInput, lostInput] = starts.map((s) => ObjectCreatedEventSchema.parse(s.input));
     expect(lostInput?.detail).toEqual({
       bucket: { name: pipeline.plan.buckets.ingest },
       object: events.get(lost.key)?.detail.object,
@@ -218,13 +263,22 @@ describe('the scheduled re-drive sweep', () => {
     // Claimed by the re-driven executions: in flight.
     held.TriageFn.release();
     await held.FinalizeFn.reached(2);
-    expect(await sweepNow()).toMatchObject({ redriven: 0, alreadyRedriven: 0, inFlight: 3, skippedTerminal: 2 });
+    // Triage's claim of the lost upload is its entry in the time index: four unfinished uploads indexed.
+    expect(await sweepNow()).toMatchObject({
+      indexed: 4,
+      redriven: 0,
+      alreadyRedriven: 0,
+      inFlight: 3,
+      skippedTerminal: 2,
+    });
     // Ended with a verdict.
     held.FinalizeFn.release();
     const reports = await pipeline.settled();
     expect([...reports.values()].map((r) => r.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
     expect(await sweepNow()).toEqual({
-      listed: 8,
+      indexed: 2,
+      inventoried: 8,
+      inventory: manifestKey,
       candidates: 6,
       redriven: 0,
       skippedTerminal: 4,
@@ -262,6 +316,7 @@ describe('the scheduled re-drive sweep', () => {
     await sleep(SECOND);
     const burst = [1, 2, 3].map((n) => `${PREFIX}burst-${n}.txt`);
     for (const key of burst) await upload(key, `content of ${key}`);
+    await deliverIngestInventory();
     const { now, options } = await windowAround(burst);
     expect(await sweep(now, { ...options, maxRedrives: 2 })).toMatchObject({
       candidates: 2,
@@ -283,9 +338,12 @@ describe('the scheduled re-drive sweep', () => {
       lookbackDays: 7,
       maxRedrivesPerRun: 100,
       maxAttempts: 3,
+      inventoryBucket: env.SANDTRAP_INVENTORY_BUCKET,
+      inventoryPrefix: `ingest/${pipeline.plan.buckets.ingest}/sandtrap-sweep/`,
     });
-    // Every upload is younger than the default hour: nothing is due yet.
-    expect(await pipeline.sweep()).toMatchObject({ listed: 11, candidates: 0, redriven: 0 });
+    // Every upload is younger than the default hour: nothing is due yet. The newest inventory lists
+    // every upload under the prefix.
+    expect(await pipeline.sweep()).toMatchObject({ indexed: 0, inventoried: 11, candidates: 0, redriven: 0 });
     expect(() => loadSweepConfig({ ...env, SANDTRAP_SWEEP: '{"deadlineMinutes":0}' })).toThrow(/deadlineMinutes/);
     expect(() => loadSweepConfig({ ...env, SANDTRAP_STATE_MACHINE_ARN: '' })).toThrow(
       /SANDTRAP_STATE_MACHINE_ARN[\s\S]*stateMachineArn/,

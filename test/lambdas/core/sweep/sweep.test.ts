@@ -1,4 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { gzipSync } from 'node:zlib';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { executionTimeoutSeconds } from '../../../../lambdas/core/config/runtime-config';
 import { ObjectCreatedEventSchema } from '../../../../lambdas/core/contracts/pipeline';
 import type { ObjectVersion } from '../../../../lambdas/core/store/verdict-store';
@@ -12,22 +14,38 @@ import {
 } from '../../../../lambdas/core/sweep/sweep';
 import { parseSweepSettings } from '../../../../lambdas/core/sweep/sweep-config';
 import { type LocalAws, ManualClock, type RecordingLog, recordingLog, startLocalAws, UNIT } from '../support';
-import { type FakeVersion, fakeListing } from './fake-listing';
+import { deliverInventory, type InventoryFile, type InventoryRow } from './inventory-fixture';
 
 const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
 const BUCKET = 'ingest-bucket';
 /** The margin the sweep adds to a claim's staleness for the clocks of different hosts. */
 const SKEW_MS = MINUTE;
+
+/** Records the command and bucket of every request a client sends. */
+function recordRequests(s3: S3Client): { command: string; bucket: unknown }[] {
+  const requests: { command: string; bucket: unknown }[] = [];
+  s3.middlewareStack.add(
+    (next, context) => async (args) => {
+      requests.push({ command: String(context.commandName), bucket: (args.input as { Bucket?: unknown }).Bucket });
+      return next(args);
+    },
+    { step: 'initialize', name: 'sweepTestRequestRecorder' },
+  );
+  return requests;
+}
 
 describe('sweepUploads: re-drive uploads that have no analysis', () => {
   let aws: LocalAws;
   let store: VerdictStore;
   let clock: ManualClock;
+  let requests: { command: string; bucket: unknown }[];
   let n = 0;
+  let deliveries = 0;
   const options: SweepOptions = {
     bucket: BUCKET,
     deadlineMs: 60 * MINUTE,
-    lookbackMs: 7 * 24 * 60 * MINUTE,
+    lookbackMs: 7 * DAY,
     claimStaleAfterMs: 120 * MINUTE,
     maxRedrives: 100,
     maxAttempts: 3,
@@ -37,40 +55,69 @@ describe('sweepUploads: re-drive uploads that have no analysis', () => {
     aws = await startLocalAws();
     store = new VerdictStore(aws.clients.ddb, UNIT.table);
     clock = new ManualClock(Date.UTC(2030, 5, 1, 12, 0, 0));
+    requests = recordRequests(aws.clients.s3);
   });
+  // Every test sweeps a window of its own: the claims of the others are older than its lookback.
+  beforeEach(() => clock.advance((options.lookbackMs + DAY) / 1000));
   afterAll(async () => aws?.stop());
 
-  /** Runs one sweep over these versions; the starter answers `outcome` and records what it was asked. */
+  /** Delivers an inventory of these versions (`undefined`: none) and returns where the sweep finds it. */
+  async function inventoryOf(files: InventoryFile[] | undefined, manifest?: Record<string, unknown>) {
+    const destinationPrefix = `inventory-${++deliveries}`;
+    if (!files) return { bucket: UNIT.inventory, prefix: `${destinationPrefix}/${BUCKET}/daily/` };
+    const delivery = await deliverInventory(aws.clients.s3, {
+      bucket: UNIT.inventory,
+      destinationPrefix,
+      sourceBucket: BUCKET,
+      scanStart: clock.now() - 3 * 60 * MINUTE,
+      files,
+      ...(manifest ? { manifest } : {}),
+    });
+    return { bucket: UNIT.inventory, prefix: delivery.prefix };
+  }
+
+  /**
+   * Runs one sweep with an inventory of these versions; the starter answers `outcome` (or, with
+   * `remember`, `exists` for a name it was given before) and records what it was asked.
+   */
   async function sweep(
-    versions: FakeVersion[],
+    inventoried: InventoryFile[] | InventoryRow[] | undefined,
     overrides: Partial<SweepOptions> = {},
-    outcome: StartOutcome = 'started',
+    outcome: StartOutcome | 'remember' = 'started',
+    starts: { name: string; input: unknown }[] = [],
   ) {
-    const { s3 } = fakeListing(versions);
-    const starts: { name: string; input: unknown }[] = [];
+    const files =
+      inventoried === undefined
+        ? undefined
+        : inventoried.length > 0 && 'lastModified' in (inventoried[0] as object)
+          ? [inventoried as InventoryRow[]]
+          : (inventoried as InventoryFile[]);
+    const inventory = await inventoryOf(files);
     const log: RecordingLog = recordingLog();
     const summary = await sweepUploads(
       {
-        s3,
+        s3: aws.clients.s3,
         store,
         clock,
         log,
         executions: {
           async startExecution(name, input) {
+            const seen = starts.some((s) => s.name === name);
             starts.push({ name, input });
+            if (outcome === 'remember') return seen ? 'exists' : 'started';
             return outcome;
           },
         },
       },
-      { ...options, ...overrides },
+      { ...options, inventory, ...overrides },
     );
-    return { summary, starts, log };
+    return { summary, starts, log, inventory };
   }
 
   /** A version, its upload identity (as Triage names it), written `ageMs` before now. */
-  function version(ageMs: number, versioned = true): { version: FakeVersion; upload: ObjectVersion } {
-    const key = `in/upload-${++n}.bin`;
-    const v: FakeVersion = {
+  function version(ageMs: number, versioned = true): { version: InventoryRow; upload: ObjectVersion } {
+    const key = `in/upload ${++n} +ü.bin`;
+    const v: InventoryRow = {
       key,
       etag: `etag${n}`,
       size: 10 + n,
@@ -80,20 +127,39 @@ describe('sweepUploads: re-drive uploads that have no analysis', () => {
     return { version: v, upload: { bucket: BUCKET, key, uploadId: versioned ? `ver${n}` : `etag${n}` } };
   }
   const due = () => version(2 * 60 * MINUTE);
+  const staleAt = () => clock.now() - options.claimStaleAfterMs - SKEW_MS - 1;
+  /** The event EventBridge delivered for a version, which Triage keeps with its claim. */
+  const eventOf = (v: { version: InventoryRow; upload: ObjectVersion }) => ({
+    'detail-type': 'Object Created',
+    source: 'aws.s3',
+    detail: {
+      bucket: { name: BUCKET },
+      object: { key: v.upload.key, 'version-id': v.upload.uploadId, sequencer: `S${v.upload.uploadId}` },
+    },
+  });
+  /** Claims a version as Triage does: its claim is also its entry in the time index. */
+  const claim = (
+    v: { version: InventoryRow; upload: ObjectVersion },
+    owner: string,
+    claimedAt: number,
+    event: unknown = eventOf(v),
+  ) => store.claimObject(v.upload, owner, claimedAt, 1, event, v.version.lastModified);
 
-  it('looks only at uploads written between the lookback and the deadline', async () => {
-    const tooRecent = version(options.deadlineMs);
-    const justDue = version(options.deadlineMs + 1);
-    const oldest = version(options.lookbackMs);
-    const tooOld = version(options.lookbackMs + 1);
-    const { summary, starts } = await sweep([tooRecent, justDue, oldest, tooOld].map((v) => v.version));
+  it('looks only at uploads written between the lookback and the deadline, in the index and the inventory', async () => {
+    const ages = [options.deadlineMs, options.deadlineMs + 1, options.lookbackMs, options.lookbackMs + 1];
+    const claimed = ages.map((age) => version(age));
+    const lost = ages.map((age) => version(age));
+    for (const c of claimed) await claim(c, 'exec-dead', staleAt());
+    const { summary, starts } = await sweep(lost.map((l) => l.version));
     expect(starts.map((s) => s.name).sort()).toEqual(
-      [redriveExecutionName(justDue.upload, 1), redriveExecutionName(oldest.upload, 1)].sort(),
+      [claimed[1], claimed[2], lost[1], lost[2]].map((v) => redriveExecutionName(v!.upload, 1)).sort(),
     );
     expect(summary).toEqual({
-      listed: 4,
-      candidates: 2,
-      redriven: 2,
+      indexed: 2,
+      inventoried: 4,
+      inventory: expect.stringMatching(/\/manifest\.json$/),
+      candidates: 4,
+      redriven: 4,
       skippedTerminal: 0,
       inFlight: 0,
       alreadyRedriven: 0,
@@ -102,10 +168,26 @@ describe('sweepUploads: re-drive uploads that have no analysis', () => {
     });
   });
 
-  it('re-drives an upload without a record with the Object Created event the trigger rule would have delivered', async () => {
+  it('never lists the ingest bucket: it queries the index and reads the inventory, listing only its folders', async () => {
+    const claimed = due();
+    const lost = due();
+    await claim(claimed, 'exec-dead', staleAt());
+    requests.length = 0;
+    const { summary, inventory } = await sweep([lost.version]);
+    expect(summary).toMatchObject({ indexed: 1, redriven: 2 });
+    const onIngest = requests.filter((r) => r.bucket === BUCKET);
+    expect(onIngest).toEqual([]);
+    const listings = requests.filter((r) => /^List/.test(r.command));
+    expect(listings).toEqual([{ command: 'ListObjectsV2Command', bucket: inventory.bucket }]);
+    expect(requests.map((r) => r.command)).not.toContain('ListObjectVersionsCommand');
+  });
+
+  it('re-drives once an upload that has no record and only the inventory shows, with the event the trigger rule would have delivered', async () => {
     const versioned = due();
     const unversioned = version(2 * 60 * MINUTE, false);
-    const { starts } = await sweep([versioned.version, unversioned.version]);
+    const starts: { name: string; input: unknown }[] = [];
+    const first = await sweep([versioned.version, unversioned.version], {}, 'remember', starts);
+    expect(first.summary).toMatchObject({ indexed: 0, inventoried: 2, redriven: 2 });
     const input = starts.find((s) => s.name === redriveExecutionName(versioned.upload, 1))?.input;
     expect(ObjectCreatedEventSchema.parse(input)).toEqual({
       'detail-type': 'Object Created',
@@ -114,6 +196,7 @@ describe('sweepUploads: re-drive uploads that have no analysis', () => {
       detail: {
         bucket: { name: BUCKET },
         object: {
+          // Decoded: the inventory writes `in/upload+1+%2B%C3%BC.bin`.
           key: versioned.upload.key,
           size: versioned.version.size,
           etag: versioned.version.etag,
@@ -127,54 +210,116 @@ describe('sweepUploads: re-drive uploads that have no analysis', () => {
     };
     expect(plain.detail.object).not.toHaveProperty('version-id');
     expect(plain.detail.object.etag).toBe(unversioned.upload.uploadId);
+    // The next run finds the same names taken: no second execution of either.
+    const second = await sweep([versioned.version, unversioned.version], {}, 'remember', starts);
+    expect(second.summary).toMatchObject({ redriven: 0, alreadyRedriven: 2 });
   });
 
-  it('skips uploads that ended with a verdict or a failure', async () => {
+  it('skips uploads that ended with a verdict or a failure, and delete markers', async () => {
     const verdict = due();
     const failed = due();
+    const deleted = due();
     await store.putObjectRecord({ ...verdict.upload, versionId: null, status: 'verdict', at: 1 });
     await store.putObjectRecord({ ...failed.upload, versionId: null, status: 'failed', at: 1 });
-    const { summary, starts } = await sweep([verdict.version, failed.version]);
+    const { summary, starts } = await sweep([
+      verdict.version,
+      failed.version,
+      { ...deleted.version, isDeleteMarker: true },
+    ]);
     expect(starts).toEqual([]);
-    expect(summary).toMatchObject({ candidates: 2, skippedTerminal: 2, redriven: 0 });
+    expect(summary).toMatchObject({ indexed: 0, inventoried: 3, candidates: 2, skippedTerminal: 2, redriven: 0 });
+  });
+
+  it('ignores uploads outside the prefix', async () => {
+    const outside = due();
+    const elsewhere = { ...outside.version, key: `out/${outside.version.key}` };
+    await store.claimObject(
+      { ...outside.upload, key: elsewhere.key },
+      'exec-dead',
+      staleAt(),
+      1,
+      {},
+      elsewhere.lastModified,
+    );
+    const { summary, starts } = await sweep([elsewhere], { prefix: 'in/' });
+    expect(starts).toEqual([]);
+    expect(summary).toMatchObject({ indexed: 0, inventoried: 1, candidates: 0 });
   });
 
   it('leaves a claim alone until it is older than the execution timeout plus the skew margin, then re-drives with the kept event', async () => {
     const staleBound = clock.now() - options.claimStaleAfterMs - SKEW_MS;
     const young = due();
     const stale = due();
-    const event = {
-      'detail-type': 'Object Created',
-      source: 'aws.s3',
-      detail: {
-        bucket: { name: BUCKET },
-        object: { key: stale.upload.key, 'version-id': stale.upload.uploadId, sequencer: 'S1' },
-      },
-    };
-    await store.claimObject(young.upload, 'exec-young', staleBound, 1, {});
-    await store.claimObject(stale.upload, 'exec-dead', staleBound - 1, 1, event);
+    await claim(young, 'exec-young', staleBound);
+    await claim(stale, 'exec-dead', staleBound - 1);
+    // The inventory shows both too: each is checked once.
     const { summary, starts } = await sweep([young.version, stale.version]);
-    expect(summary).toMatchObject({ candidates: 2, inFlight: 1, redriven: 1 });
-    expect(starts).toEqual([{ name: redriveExecutionName(stale.upload, 1), input: event }]);
+    expect(summary).toMatchObject({ indexed: 2, candidates: 2, inFlight: 1, redriven: 1 });
+    expect(starts).toEqual([{ name: redriveExecutionName(stale.upload, 1), input: eventOf(stale) }]);
   });
 
-  it("uses the listing's event when the kept one is of another upload, a reanalysis, or not an event", async () => {
-    const stale = clock.now() - options.claimStaleAfterMs - SKEW_MS - 1;
+  it('finds a stale claim by the time index alone, with no inventory yet', async () => {
+    const stale = due();
+    await claim(stale, 'exec-dead', staleAt());
+    const { summary, starts, log } = await sweep(undefined);
+    expect(summary).toMatchObject({ indexed: 1, inventoried: 0, inventory: null, redriven: 1 });
+    expect(starts.map((s) => s.name)).toEqual([redriveExecutionName(stale.upload, 1)]);
+    expect(log.lines).toContainEqual(
+      expect.objectContaining({ level: 'warn', message: expect.stringMatching(/no S3 Inventory/) }),
+    );
+    // Without an inventory location at all, the same.
+    clock.advance((options.lookbackMs + DAY) / 1000);
+    const again = due();
+    await claim(again, 'exec-dead', staleAt());
+    expect((await sweep(undefined, { inventory: undefined })).summary).toMatchObject({ indexed: 1, redriven: 1 });
+    // Nor does an inventory bucket that does not exist stop it.
+    clock.advance((options.lookbackMs + DAY) / 1000);
+    const third = due();
+    await claim(third, 'exec-dead', staleAt());
+    const missing = await sweep(undefined, {
+      inventory: { bucket: 'no-such-inventory-bucket', prefix: 'ingest/x/y/' },
+    });
+    expect(missing.summary).toMatchObject({ indexed: 1, redriven: 1, inventory: null });
+  });
+
+  it('refuses a manifest that is not JSON, and sweeps the index all the same', async () => {
+    const stale = due();
+    await claim(stale, 'exec-dead', staleAt());
+    const { prefix } = await inventoryOf(undefined);
+    await aws.clients.s3.send(
+      new PutObjectCommand({
+        Bucket: UNIT.inventory,
+        Key: `${prefix}2030-01-01T00-00Z/manifest.json`,
+        Body: '{"trunc',
+      }),
+    );
+    const log = recordingLog();
+    const summary = await sweepUploads(
+      { s3: aws.clients.s3, store, clock, log, executions: { startExecution: async () => 'started' } },
+      { ...options, inventory: { bucket: UNIT.inventory, prefix } },
+    );
+    expect(summary).toMatchObject({ inventory: null, indexed: 1, redriven: 1 });
+    expect(log.lines).toContainEqual(
+      expect.objectContaining({
+        level: 'error',
+        extra: { error: expect.stringMatching(/manifest\.json refused: not JSON/) },
+      }),
+    );
+  });
+
+  it("uses the inventory's event when the kept one is of another upload, a reanalysis, or not an event; abandons one the inventory does not show", async () => {
     const other = due();
     const reanalysis = due();
     const broken = due();
-    const eventOf = (key: string, versionId: string) => ({
-      'detail-type': 'Object Created',
-      source: 'aws.s3',
-      detail: { bucket: { name: BUCKET }, object: { key, 'version-id': versionId } },
+    const unlisted = due();
+    await claim(other, 'exec-1', staleAt(), {
+      ...eventOf(other),
+      detail: { ...eventOf(other).detail, object: { key: other.upload.key, 'version-id': 'some-other-version' } },
     });
-    await store.claimObject(other.upload, 'exec-1', stale, 1, eventOf(other.upload.key, 'some-other-version'));
-    await store.claimObject(reanalysis.upload, 'exec-2', stale, 1, {
-      ...eventOf(reanalysis.upload.key, reanalysis.upload.uploadId),
-      sandtrap: { reanalyze: true },
-    });
-    await store.claimObject(broken.upload, 'exec-3', stale, 1, { hello: 'world' });
-    const { starts } = await sweep([other.version, reanalysis.version, broken.version]);
+    await claim(reanalysis, 'exec-2', staleAt(), { ...eventOf(reanalysis), sandtrap: { reanalyze: true } });
+    await claim(broken, 'exec-3', staleAt(), { hello: 'world' });
+    await claim(unlisted, 'exec-4', staleAt(), { hello: 'world' });
+    const { summary, starts, log } = await sweep([other.version, reanalysis.version, broken.version]);
     expect(starts).toHaveLength(3);
     for (const { upload } of [other, reanalysis, broken]) {
       const input = starts.find((s) => s.name === redriveExecutionName(upload, 1))?.input as {
@@ -184,19 +329,22 @@ describe('sweepUploads: re-drive uploads that have no analysis', () => {
       expect(input.detail.object).toMatchObject({ key: upload.key, 'version-id': upload.uploadId });
       expect(input.sandtrap).toBeUndefined();
     }
+    expect(summary).toMatchObject({ indexed: 4, redriven: 3, abandoned: 1 });
+    expect(log.lines).toContainEqual(
+      expect.objectContaining({ level: 'error', extra: expect.objectContaining({ key: unlisted.upload.key }) }),
+    );
   });
 
   it("counts attempts from the stale claim's re-drive name, and abandons an upload after maxAttempts", async () => {
-    const stale = clock.now() - options.claimStaleAfterMs - SKEW_MS - 1;
     const second = due();
     const exhausted = due();
     const foreign = due();
     const arn = (name: string) => `arn:aws:states:eu-west-1:123456789012:execution:Analysis:${name}`;
-    await store.claimObject(second.upload, arn(redriveExecutionName(second.upload, 2)), stale, 1, {});
-    await store.claimObject(exhausted.upload, arn(redriveExecutionName(exhausted.upload, 3)), stale, 1, {});
+    await claim(second, arn(redriveExecutionName(second.upload, 2)), staleAt());
+    await claim(exhausted, arn(redriveExecutionName(exhausted.upload, 3)), staleAt());
     // A re-drive name of another upload says nothing about this one's attempts.
-    await store.claimObject(foreign.upload, arn(redriveExecutionName(second.upload, 2)), stale, 1, {});
-    const { summary, starts, log } = await sweep([second.version, exhausted.version, foreign.version]);
+    await claim(foreign, arn(redriveExecutionName(second.upload, 2)), staleAt());
+    const { summary, starts, log } = await sweep(undefined);
     expect(starts.map((s) => s.name).sort()).toEqual(
       [redriveExecutionName(second.upload, 3), redriveExecutionName(foreign.upload, 1)].sort(),
     );
@@ -228,6 +376,104 @@ describe('sweepUploads: re-drive uploads that have no analysis', () => {
     );
     expect(starts).toHaveLength(3);
     expect(summary).toMatchObject({ redriven: 0, alreadyRedriven: 3, capped: false });
+  });
+
+  describe('an inventory that does not fit', () => {
+    it('skips a data file that is not gzip, not CSV of the schema, or not of its MD5, and reads the others', async () => {
+      const [a, b, altered] = [due(), due(), due()];
+      const rows = (v: { version: InventoryRow }) => [v.version];
+      const { summary, starts, log } = await sweep([
+        rows(a),
+        new TextEncoder().encode('not gzip'),
+        gzipSync('"only","three","fields"\n'),
+        gzipSync(`"${BUCKET}","unterminated`),
+        { rows: rows(altered), md5: '0'.repeat(32) },
+        rows(b),
+      ]);
+      expect(starts.map((s) => s.name).sort()).toEqual([a, b].map((v) => redriveExecutionName(v.upload, 1)).sort());
+      expect(summary).toMatchObject({ inventoried: 2, redriven: 2 });
+      expect(log.lines.filter((l) => l.level === 'error' && /data file skipped/.test(l.message))).toHaveLength(4);
+    });
+
+    it('refuses a manifest not of the documented shape, or of another bucket, and sweeps the index all the same', async () => {
+      for (const manifest of [
+        { fileFormat: 'ORC' },
+        { fileSchema: 'Bucket, Key' },
+        { sourceBucket: 'some-other-bucket' },
+        { files: 'none' },
+      ]) {
+        const lost = due();
+        const stale = due();
+        await claim(stale, 'exec-dead', staleAt());
+        const inventory = await inventoryOf([[lost.version]], manifest);
+        const log = recordingLog();
+        const starts: string[] = [];
+        const summary = await sweepUploads(
+          {
+            s3: aws.clients.s3,
+            store,
+            clock,
+            log,
+            executions: {
+              async startExecution(name) {
+                starts.push(name);
+                return 'started';
+              },
+            },
+          },
+          { ...options, inventory },
+        );
+        expect(summary, JSON.stringify(manifest)).toMatchObject({ inventory: null, indexed: 1, redriven: 1 });
+        expect(starts).toEqual([redriveExecutionName(stale.upload, 1)]);
+        expect(log.lines).toContainEqual(
+          expect.objectContaining({ level: 'error', message: expect.stringMatching(/manifest refused/) }),
+        );
+        clock.advance((options.lookbackMs + DAY) / 1000);
+      }
+    });
+
+    it('reads the newest delivery, passing over one whose manifest is not written yet', async () => {
+      const old = due();
+      const newest = due();
+      const destinationPrefix = `inventory-${++deliveries}`;
+      const deliver = (scanStart: number, rows: InventoryRow[]) =>
+        deliverInventory(aws.clients.s3, {
+          bucket: UNIT.inventory,
+          destinationPrefix,
+          sourceBucket: BUCKET,
+          scanStart,
+          files: [rows],
+        });
+      await deliver(clock.now() - 2 * DAY, [old.version]);
+      const { prefix, manifestKey } = await deliver(clock.now() - DAY, [newest.version]);
+      // A delivery under way: its folder has no manifest yet.
+      await aws.clients.s3.send(
+        new PutObjectCommand({
+          Bucket: UNIT.inventory,
+          Key: `${prefix}2099-01-01T00-00Z/manifest.checksum`,
+          Body: 'x',
+        }),
+      );
+      const log = recordingLog();
+      const starts: string[] = [];
+      const summary = await sweepUploads(
+        {
+          s3: aws.clients.s3,
+          store,
+          clock,
+          log,
+          executions: {
+            async startExecution(name) {
+              starts.push(name);
+              return 'started';
+            },
+          },
+        },
+        { ...options, inventory: { bucket: UNIT.inventory, prefix } },
+      );
+      expect(summary).toMatchObject({ inventory: manifestKey, inventoried: 1 });
+      expect(starts).toEqual([redriveExecutionName(newest.upload, 1)]);
+    });
   });
 });
 
