@@ -726,7 +726,11 @@ export class AnalysisWorkflow extends Construct {
     // checks come first: a bare event has no `action` to compare.
     const route = new sfn.Choice(this, STATES.route, { stateName: STATES.route })
       .when(sfn.Condition.isPresent('$.handoff'), fromFront)
-      .when(sfn.Condition.or(sfn.Condition.isNotPresent('$.sample'), sfn.Condition.isNotPresent('$.action')), fromEvent)
+      // Not(IsPresent) rather than `IsPresent: false`, which aws-local-stepfunctions reads as always false.
+      .when(
+        sfn.Condition.not(sfn.Condition.and(sfn.Condition.isPresent('$.sample'), sfn.Condition.isPresent('$.action'))),
+        fromEvent,
+      )
       .when(sfn.Condition.stringEquals('$.action', 'cached'), markCached.next(verdict))
       .when(sfn.Condition.stringEquals('$.action', 'await-peer'), waitForPeer.next(checkPeer))
       .otherwise(engines.next(verdict));

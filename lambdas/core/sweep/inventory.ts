@@ -4,7 +4,8 @@ import { createGunzip } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
 import type { Log } from '../runtime/deps';
-import { CsvParser } from './csv';
+import { parse } from 'csv-parse';
+import { pipeline } from 'node:stream';
 
 /*
  * S3 Inventory as AWS delivers it (https://docs.aws.amazon.com/AmazonS3/latest/userguide/storage-inventory-location.html):
@@ -203,23 +204,20 @@ export async function* inventoriedObjects(
       if (!body) throw new Error('no body');
       const md5 = createHash('md5');
       body.on('data', (chunk: Buffer) => md5.update(chunk));
-      const text = body.pipe(createGunzip()).setEncoding('utf8');
-      // Stream errors reach the pipe's end only through the source: pass them on so that the loop throws.
-      body.once('error', (error) => text.destroy(error));
-      const parser = new CsvParser();
+      // csv-parse reads RFC 4180 as S3 Inventory writes it (every field quoted, no header); the
+      // column count is checked here, against the manifest's schema, to name the row that breaks it.
+      // pipeline() destroys every stage with the first error (a body that is not gzip, a broken
+      // quote), so the loop below throws it; the callback only keeps it from being unhandled.
+      const records = pipeline(body, createGunzip(), parse({ relax_column_count: true }), () => undefined);
       const kept: InventoriedObject[] = [];
       let rows = 0;
-      const take = (records: string[][]) => {
-        for (const record of records) {
-          rows++;
-          if (record.length !== columns.length)
-            throw new Error(`row ${rows} has ${record.length} fields, the manifest's schema ${columns.length}`);
-          const listed = objectOf(record, column);
-          if (listed && keep(listed)) kept.push(listed);
-        }
-      };
-      for await (const chunk of text) take(parser.push(chunk as string));
-      take(parser.end());
+      for await (const record of records as AsyncIterable<string[]>) {
+        rows++;
+        if (record.length !== columns.length)
+          throw new Error(`row ${rows} has ${record.length} fields, the manifest's schema ${columns.length}`);
+        const listed = objectOf(record, column);
+        if (listed && keep(listed)) kept.push(listed);
+      }
       const digest = md5.digest('hex');
       if (digest !== file.MD5checksum.toLowerCase())
         throw new Error(`MD5 ${digest} is not the manifest's ${file.MD5checksum}`);
