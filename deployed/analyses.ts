@@ -66,9 +66,11 @@ const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resol
  * DynamoDB. The record is keyed by the upload id the pipeline read from the `Object Created` event:
  * the version id on S3, but S3-compatible endpoints may leave `version-id` out of the event (MiniStack
  * does) and the pipeline then keys the record by S3's `sequencer`, which the uploader never sees.
- * So, while no record of the version id exists, the wait also looks for the execution whose input
- * names this key and this version or ETag, and follows the upload id in that input. An execution that
- * ends without writing a terminal record (it failed before it knew the object) ends the wait as failed.
+ * So, while no record of the version id exists, the wait reads the alias Triage writes for such an
+ * upload (key and ETag to upload id), and also looks for a Standard execution whose input is this
+ * upload's event (one started by hand, or by a trigger of an earlier version that bypassed the
+ * Express front, whose executions cannot be listed). An execution that ends without writing a
+ * terminal record (it failed before it knew the object) ends the wait as failed.
  */
 export async function waitForAnalysis(
   clients: DeployedClients,
@@ -89,6 +91,16 @@ export async function waitForAnalysis(
   let warned = false;
   let pause = options.pollMs ?? 500;
   for (let round = 0; ; round++) {
+    // An event without a version id (an unversioned bucket; S3-compatible endpoints, even versioned)
+    // has the upload recorded under S3's sequencer, which the uploader never sees: Triage maps its key
+    // and ETag to it. An alias older than this upload is an earlier upload's.
+    if (target.etag && !sawRecord) {
+      const etag = target.etag;
+      const alias = await awsCall(callOn(clients, 'dynamodb:GetItem', `table ${stack.table}`), () =>
+        store.getUploadAlias({ bucket: target.bucket, key: target.key, etag }),
+      );
+      if (alias && alias.at >= target.startedAt.getTime() - CLOCK_SKEW_MS) uploadIds.add(alias.uploadId);
+    }
     for (const uploadId of uploadIds) {
       const item = await awsCall(callOn(clients, 'dynamodb:GetItem', `table ${stack.table}`), () =>
         store.getObjectRecord({ bucket: target.bucket, key: target.key, uploadId }),

@@ -93,6 +93,20 @@ describe('the Express front and the Standard workflow', () => {
     expect(verdictFor('front/fault.js')).toHaveLength(1);
   });
 
+  it('records an upload whose event names no version under its sequencer, with the alias its uploader finds it by', async () => {
+    const uploaded = await h.pipeline.upload({ key: 'front/unversioned.txt', body: `plain text ${Date.now()}` });
+    const { 'version-id': _, ...object } = uploaded.detail.object;
+    const run = await h.pipeline.run({ ...uploaded, detail: { ...uploaded.detail, object } });
+    expect(run.status).toBe('SUCCEEDED');
+    const store = h.pipeline.deps('TriageFn').store;
+    const target = { bucket: uploaded.detail.bucket.name, key: object.key };
+    const alias = await store.getUploadAlias({ ...target, etag: `"${object.etag}"` });
+    expect(alias?.uploadId).toBe(object.sequencer);
+    expect(await store.getObjectRecord({ ...target, uploadId: alias?.uploadId ?? '' })).toMatchObject({
+      status: 'verdict',
+    });
+  });
+
   it('names the Standard execution after its front, so that a retried hand-off cannot start a second one', async () => {
     const event = await h.pipeline.upload({ key: 'front/named.js', body: `// named ${Date.now()}` });
     const run = await h.pipeline.run(event, { name: 'front-named' });

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { executionTimeoutSeconds } from '../core/config/runtime-config';
+import { UPLOAD_ALIAS_TTL_EXTRA_SECONDS } from '../core/store/verdict-store';
 import { lambdaHandler } from '../core/runtime/lambda';
 import type { HandlerDeps } from '../core/runtime/deps';
 import {
@@ -98,6 +99,16 @@ export function createTriageHandler(deps: HandlerDeps) {
     // The claim is also the upload's entry in the sweep's time index, by when S3 says it was written
     // (as its inventory does), so that an upload whose execution dies is found again without listing.
     const writtenAt = reanalyze ? undefined : (head.lastModified ?? (Date.parse(parsed.data.time ?? '') || now));
+    // An unversioned upload is recorded under S3's sequencer, which its uploader never sees: the alias
+    // lets `sandtrap submit --wait` find the record by key and ETag. Written before the claim, so that
+    // an upload with a record always has its alias (a duplicate delivery rewrites the same one).
+    if (!reanalyze && !object['version-id'] && object.etag)
+      await deps.store.putUploadAlias(
+        { bucket: ref.bucket, key: ref.key, etag: object.etag },
+        uploadId,
+        now,
+        UPLOAD_ALIAS_TTL_EXTRA_SECONDS + staleAfterMs / 1000,
+      );
     const claim = await deps.store.claimObject(
       { bucket: ref.bucket, key: ref.key, uploadId },
       input.owner,

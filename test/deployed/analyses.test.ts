@@ -76,6 +76,30 @@ describe('waiting for an analysis', () => {
     expect(calls.filter((c) => c.command === 'DescribeExecutionCommand')).toHaveLength(2);
   });
 
+  it("follows Triage's alias of an upload recorded by sequencer, ignoring an alias older than the upload", async () => {
+    const calls: Call[] = [];
+    const started = upload.startedAt.getTime();
+    for (const [aliasAt, found] of [
+      [started + 2_000, true],
+      [started - 3_600_000, false],
+    ] as const) {
+      const clients = fakeClients(
+        {
+          GetCommand: (input) => {
+            const pk = (input.Key as { pk: string }).pk;
+            if (pk === 'ALIAS#ingest/mail/invoice.js#e1') return { Item: { uploadId: '0066', at: aliasAt } };
+            return { Item: pk.endsWith('#0066') ? { ...terminal, uploadId: '0066' } : undefined };
+          },
+          ListExecutionsCommand: () => ({ executions: [] }),
+        },
+        calls,
+      );
+      const end = await waitForAnalysis(clients, STACK, upload, { timeoutMs: 50, ...instant });
+      if (found) expect(end).toMatchObject({ status: 'verdict', record: { uploadId: '0066' } });
+      else expect(end).toMatchObject({ status: 'timeout', started: false });
+    }
+  });
+
   it('fails when the execution ended without a terminal record', async () => {
     const clients = fakeClients({
       GetCommand: () => ({}),

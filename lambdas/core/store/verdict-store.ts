@@ -69,6 +69,26 @@ export function objectRecordKey(object: ObjectVersion): { pk: string; sk: string
   return { pk: `OBJECT#${object.bucket}/${object.key}#${object.uploadId}`, sk: 'STATUS' };
 }
 
+/** An upload as its uploader knows it when the event names no version: bucket, key and the ETag S3 answered. */
+export interface UploadByEtag {
+  bucket: string;
+  key: string;
+  etag: string;
+}
+
+/** How long an upload alias outlives the longest execution: a day, for a waiting CLI or a late `status`. */
+export const UPLOAD_ALIAS_TTL_EXTRA_SECONDS = 86_400;
+
+/**
+ * Key of the item that maps an upload of an unversioned bucket to its upload id. The id is then S3's
+ * `sequencer`, which only the event carries: whoever uploaded the object (`sandtrap submit`) knows its
+ * key and ETag, and finds the upload's record through this item. Quotes are dropped from the ETag,
+ * since S3 answers it quoted and some events carry it bare.
+ */
+export function uploadAliasKey(upload: UploadByEtag): { pk: string; sk: string } {
+  return { pk: `ALIAS#${upload.bucket}/${upload.key}#${upload.etag.replace(/"/g, '')}`, sk: 'UPLOAD' };
+}
+
 /** The UTC hour of an epoch-millisecond time, as index partitions name it: `2030-06-01T12`. */
 function utcHour(at: number): string {
   return new Date(at).toISOString().slice(0, 13);
@@ -249,6 +269,34 @@ export class VerdictStore {
       );
       return Item?.status === 'analyzing' ? 'in-progress' : 'done';
     }
+  }
+
+  /**
+   * Maps an upload of an unversioned bucket (bucket, key, ETag) to its upload id, for `ttlSeconds`.
+   * Two uploads of the same bytes to one key share an ETag: the later one wins, and its verdict is
+   * the same content's.
+   */
+  async putUploadAlias(upload: UploadByEtag, uploadId: string, now: number, ttlSeconds: number): Promise<void> {
+    await this.ddb.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...uploadAliasKey(upload),
+          uploadId,
+          at: now,
+          [TABLE_KEYS.ttl]: Math.ceil(now / 1000) + ttlSeconds,
+        },
+      }),
+    );
+  }
+
+  /** The upload id an unversioned upload was recorded under, and when that was (epoch milliseconds). */
+  async getUploadAlias(upload: UploadByEtag): Promise<{ uploadId: string; at: number } | undefined> {
+    const { Item } = await this.ddb.send(
+      new GetCommand({ TableName: this.tableName, Key: uploadAliasKey(upload), ConsistentRead: true }),
+    );
+    if (typeof Item?.uploadId !== 'string' || typeof Item.at !== 'number') return undefined;
+    return { uploadId: Item.uploadId, at: Item.at };
   }
 
   /** An upload's record, if any. */

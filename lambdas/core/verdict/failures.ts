@@ -2,6 +2,8 @@ import * as z from 'zod';
 import type { HandlerDeps } from '../runtime/deps';
 import { failureReasonOf } from '../contracts/analysis-errors';
 import { SampleSchema, uploadIdOf, type SampleAnalysisFailedDetail } from '../contracts/pipeline';
+import { executionTimeoutSeconds } from '../config/runtime-config';
+import { UPLOAD_ALIAS_TTL_EXTRA_SECONDS } from '../store/verdict-store';
 
 /**
  * The state at a Catch: whatever the failed state had, plus Step Functions' `{Error, Cause}`. Each
@@ -34,10 +36,16 @@ function objectOf(event: unknown): {
   key: string | null;
   versionId: string | null;
   uploadId: string;
+  etag?: string | null;
 } {
   const detail = (
     event as
-      | { detail?: { bucket?: { name?: unknown }; object?: { key?: unknown; 'version-id'?: unknown } } }
+      | {
+          detail?: {
+            bucket?: { name?: unknown };
+            object?: { key?: unknown; 'version-id'?: unknown; etag?: unknown };
+          };
+        }
       | undefined
   )?.detail;
   const text = (value: unknown) => (typeof value === 'string' && value.length > 0 ? value : null);
@@ -46,6 +54,7 @@ function objectOf(event: unknown): {
     key: text(detail?.object?.key),
     versionId: text(detail?.object?.['version-id']),
     uploadId: uploadIdOf(detail?.object),
+    etag: text(detail?.object?.etag),
   };
 }
 
@@ -92,6 +101,15 @@ export async function recordFailure(
       owner,
     );
   }
+  // A failure before Triage claimed an unversioned upload: its alias, so that a waiting uploader finds the record.
+  const etag = state.sample ? null : (from as ReturnType<typeof objectOf>).etag;
+  if (publish && detail.bucket && detail.key && !detail.versionId && etag)
+    await deps.store.putUploadAlias(
+      { bucket: detail.bucket, key: detail.key, etag },
+      from.uploadId,
+      deps.clock.now(),
+      UPLOAD_ALIAS_TTL_EXTRA_SECONDS + executionTimeoutSeconds(deps.config),
+    );
   if (state.sample && owner) await deps.store.releaseLock(state.sample.sha256, owner);
   if (publish)
     deps.log.error('analysis failed', { reason, bucket: detail.bucket, key: detail.key, error: detail.error });

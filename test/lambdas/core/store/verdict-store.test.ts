@@ -6,6 +6,7 @@ import {
   objectRecordKey,
   type IndexedUpload,
   type ObjectVersion,
+  uploadAliasKey,
   uploadIndexKeys,
   uploadIndexPartitions,
   VerdictStore,
@@ -128,6 +129,21 @@ describe('VerdictStore on DynamoDB (dynalite)', () => {
       );
       expect(outcomes.filter((o) => o === 'claimed')).toHaveLength(1);
       expect(outcomes.filter((o) => o === 'in-progress')).toHaveLength(9);
+    });
+  });
+
+  describe('upload aliases (unversioned uploads by key and ETag)', () => {
+    it('maps key and ETag, quoted or not, to the upload id; the later upload of the same bytes wins; expires', async () => {
+      const u = upload();
+      expect(uploadAliasKey({ ...u, etag: '"abc"' })).toEqual(uploadAliasKey({ ...u, etag: 'abc' }));
+      expect(await store.getUploadAlias({ ...u, etag: 'abc' })).toBeUndefined();
+      await store.putUploadAlias({ ...u, etag: '"abc"' }, 'seq-1', 1_000, 600);
+      expect(await store.getUploadAlias({ ...u, etag: 'abc' })).toEqual({ uploadId: 'seq-1', at: 1_000 });
+      await store.putUploadAlias({ ...u, etag: 'abc' }, 'seq-2', 2_000, 600);
+      expect(await store.getUploadAlias({ ...u, etag: '"abc"' })).toEqual({ uploadId: 'seq-2', at: 2_000 });
+      expect(await store.getUploadAlias({ ...u, etag: 'other' })).toBeUndefined();
+      expect(await store.getUploadAlias({ ...u, key: `${u.key}.2`, etag: 'abc' })).toBeUndefined();
+      expect((await raw(uploadAliasKey({ ...u, etag: 'abc' }).pk, 'UPLOAD'))?.expiresAt).toBe(2 + 600);
     });
   });
 

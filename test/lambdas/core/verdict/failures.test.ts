@@ -76,9 +76,22 @@ describe('recordFailure: every failure becomes one Sample Analysis Failed event'
     expect(publish).toBe(true);
     expect(detail).toMatchObject({ bucket: 'ingest-bucket', key, versionId: null, reason: 'ObjectTooLarge' });
     expect(detail).not.toHaveProperty('sha256');
-    // The upload is named by the sequencer, as Triage names it.
+    // The upload is named by the sequencer, as Triage names it, and its uploader finds it by ETag.
     expect(await unit.deps.store.getObjectRecord({ bucket: 'ingest-bucket', key, uploadId: 'SEQ1' })).toMatchObject({
       status: 'failed',
+    });
+    expect(await unit.deps.store.getUploadAlias({ bucket: 'ingest-bucket', key, etag: 'E1' })).toBeUndefined();
+    const other = `in/failed-${++n}.bin`;
+    await recordFailure(
+      unit.deps,
+      {
+        event: objectCreated(other, { sequencer: 'SEQ2', etag: '"E2"' }),
+        error: lambdaError('ObjectNotFoundError', 'gone'),
+      },
+      'exec-b',
+    );
+    expect(await unit.deps.store.getUploadAlias({ bucket: 'ingest-bucket', key: other, etag: 'E2' })).toMatchObject({
+      uploadId: 'SEQ2',
     });
   });
 
