@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { GetObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   SampleVerdictChangedDetailSchema,
@@ -271,17 +271,12 @@ describe.skipIf(!provided)('a deployed Sandtrap stack on MiniStack, driven throu
 
   it('starts no second analysis when the upload event of a sample is delivered again', async () => {
     const before = await emulatorCounts();
-    // The event Triage kept with its claim of the upload: the very event EventBridge delivered.
-    const { Items = [] } = await clients.ddb.send(
-      new ScanCommand({
-        TableName: ctx.stack.table,
-        FilterExpression: '#key = :key AND attribute_exists(#event)',
-        ExpressionAttributeNames: { '#key': 'key', '#event': 'event' },
-        ExpressionAttributeValues: { ':key': malicious.key },
-      }),
+    // The very event EventBridge delivered for the upload, as the sink's rule on the default bus copied it.
+    const [delivered] = await inbox.waitFor(
+      (e) => e.source === 'aws.s3' && (e.detail.object as { key?: string } | undefined)?.key === malicious.key,
+      { timeoutMs: 20_000, what: `Object Created event of ${malicious.key}` },
     );
-    const input = Items[0]?.event as string | undefined;
-    expect(input, 'the claim of the malicious upload').toBeDefined();
+    const input = JSON.stringify(delivered);
     // EventBridge delivers at least once: a second execution with the very same event is what a
     // redelivery looks like. The Standard workflow takes it, as it takes the sweep's re-drives: the
     // Express front keeps no history to read the outcome from.
