@@ -7,7 +7,7 @@ import {
 } from '../lambdas/core/contracts/pipeline';
 import { CapeEmulator } from '../emulators/cape';
 import type { Detonator } from '../local/detonation/detonator';
-import { type ExecutionReport, historyEventsOf } from '../local/runtime';
+import { type ExecutionReport, historyEventsOf, type LocalPipelineOptions } from '../local/runtime';
 import { dropperDetonation } from './fixtures/reports/detonation';
 import { startVendorHarness, type VendorHarness } from './support';
 
@@ -51,9 +51,13 @@ export interface ScaleOutcome {
 /**
  * `uploads` script uploads for a vendor allowing 30 requests a minute and a quarter of the uploads a
  * day (four days of queue, whatever the count), and 50 shell uploads for our detonation against 3
- * task slots on a Fargate that refuses a fourth task, all at once on the virtual clock.
+ * task slots on a Fargate that refuses a fourth task, all at once on the virtual clock. `options`
+ * go to the local pipeline (a benchmark's timing hooks).
  */
-export async function runScaleScenario(uploads: number): Promise<ScaleOutcome> {
+export async function runScaleScenario(
+  uploads: number,
+  options: Partial<LocalPipelineOptions> = {},
+): Promise<ScaleOutcome> {
   const started = Date.now();
   const perDay = Math.ceil(uploads / 4);
   const { perMinute, taskSlots, detonations } = SCALE_LIMITS;
@@ -72,7 +76,7 @@ export async function runScaleScenario(uploads: number): Promise<ScaleOutcome> {
       static: { enabled: false },
       detonation: { maxConcurrentTasks: taskSlots, fileTypes: ['script-sh'], agent: { timeout: 60 } },
     },
-    { detonator: standIn, fargateTaskCapacity: taskSlots },
+    { detonator: standIn, fargateTaskCapacity: taskSlots, ...options },
     {
       requestsPerMinute: perMinute,
       submissionsPerDay: perDay,
