@@ -137,8 +137,10 @@ export interface VirtualTaskOptions {
 
 /**
  * The default real-time guard of a Task attempt on virtual time, in multiples of its TimeoutSeconds.
- * Ten: 5 minutes for a 30 s step, which a step of milliseconds on AWS does not reach even behind
- * the DynamoDB queue of 2,000 executions woken at once on two busy cores; a hang still ends.
+ * Ten: 5 minutes for a 30 s step, 50 for a 300 s one. In the 2,000-upload scale scenario on two
+ * shared cores the slowest attempts took 16 s of a 30 s step (ReserveDetonationSlot) and 1,217 s of
+ * a 300 s one (SubmitToVendor, behind the burst's reservations of the submission lane: 4 times its
+ * timeout); a hang still ends.
  */
 export const DEFAULT_REAL_TIME_TASK_TIMEOUT_FACTOR = 10;
 
