@@ -20,6 +20,12 @@ export const scaleBenchmark: Benchmark = {
         { name: 'scale_max_transitions_per_analysis', value: outcome.maxTransitions, unit, target: '<= 24' },
         { name: 'scale_max_history_events', value: outcome.maxHistoryEvents, unit, target: '<= 80' },
         { name: 'scale_engines_not_completed', value: notCompleted, unit, target: '<= 0' },
+        {
+          name: 'scale_failed_executions',
+          value: Object.values(outcome.failures).reduce((sum, n) => sum + n, 0),
+          unit,
+          target: '<= 0',
+        },
         { name: 'scale_verdict_events', value: outcome.verdicts.length, unit },
         { name: 'scale_run_seconds', value: Math.round(outcome.realSeconds), unit: 's of real time, virtual clock' },
       ];

@@ -47,6 +47,13 @@ export interface LocalPipelineOptions {
    * @default false
    */
   virtualTime?: boolean;
+  /**
+   * On virtual time, the real time a Task attempt may run before it fails with States.Timeout, as a
+   * multiple of its TimeoutSeconds (which it counts on the virtual clock): the guard against a
+   * handler that hangs, never reached by one that is only slow behind the load of this one process.
+   * @default 10 (see local/virtual-states.ts)
+   */
+  realTimeTaskTimeoutFactor?: number;
   /** Keep S3 and DynamoDB state in this directory across runs; a temporary one by default. */
   stateDir?: string;
   /** Append every published event to this JSON-lines file. */
@@ -392,7 +399,11 @@ export class LocalPipeline implements ExecutionStarter {
     for (const [stateName, state] of states) {
       if (state.Type === 'Task') {
         const handler = this.taskHandler(stateName, state, options.onStart);
-        taskResourceLocalHandlers[stateName] = virtual ? virtualTask(state, handler, virtual, ended.signal) : handler;
+        taskResourceLocalHandlers[stateName] = virtual
+          ? virtualTask(state, handler, virtual, ended.signal, {
+              realTimeFactor: this.options.realTimeTaskTimeoutFactor,
+            })
+          : handler;
       }
       if (state.Type === 'Wait' && virtual)
         taskResourceLocalHandlers[stateName] = virtualWait(state, virtual, ended.signal);

@@ -9,6 +9,21 @@ import type { VirtualClock } from './virtual-clock';
  * Everything else (paths, Choice, Map, Catch) stays the engine's. The engine's per-task timeout would
  * then count the virtual sleeps in real time, so the handler times each attempt itself and the
  * engine gets the longest timeout Node's timers take.
+ *
+ * How an attempt is timed. Its TimeoutSeconds is counted on the virtual clock, like every other
+ * duration of the definition. The attempt runs in flight, so the clock stands still while it works:
+ * work takes no virtual time, and only an attempt blocked on something outside
+ * ({@link VirtualClock.blockedOn}, a test holding it at a gate) lets time move and can run out of it,
+ * at exactly its TimeoutSeconds of virtual time. Real time cannot be the measure: every execution's
+ * handlers, S3 and DynamoDB share one Node process here, so an attempt's real duration grows with the
+ * executions running beside it (2,000 executions woken at one virtual moment queue behind each other
+ * on dynalite's counters), where on AWS each Lambda has its own machine. A step that a deployed
+ * pipeline runs in milliseconds must not fail because the test machine is busy.
+ *
+ * A handler that truly hangs would then hold the clock still forever, so a real-time guard stays:
+ * an attempt still running after its TimeoutSeconds × {@link VirtualTaskOptions.realTimeFactor} of
+ * real time fails with States.Timeout as on AWS. The factor is generous by default (a hang is caught
+ * in minutes, not in the state's seconds); the local runtime takes it from its options.
  */
 
 /** The longest timer Node keeps (2^31 - 1 ms); a longer one fires at once. */
@@ -109,28 +124,51 @@ export function retryDelay(retriers: Retrier[], error: unknown, attempts: number
   return undefined;
 }
 
+/** How {@link virtualTask} times its attempts (see the module comment). */
+export interface VirtualTaskOptions {
+  /**
+   * The real time an attempt may run, as a multiple of its TimeoutSeconds, before it fails with
+   * States.Timeout although the virtual clock has not reached its timeout: the guard against a
+   * handler that hangs. Infinity turns the guard off.
+   * @default DEFAULT_REAL_TIME_TASK_TIMEOUT_FACTOR (10)
+   */
+  realTimeFactor?: number;
+}
+
 /**
- * The local handler of a Task state on virtual time: each attempt runs in flight on the clock,
- * within the state's TimeoutSeconds of real time; between attempts it sleeps on the clock for the
- * interval the state's Retry asks. No attempt starts once `signal` aborted (the execution ended).
+ * The default real-time guard of a Task attempt on virtual time, in multiples of its TimeoutSeconds.
+ * Ten: 5 minutes for a 30 s step, 50 for a 300 s one. In the 2,000-upload scale scenario on two
+ * shared cores the slowest attempts took 16 s of a 30 s step (ReserveDetonationSlot) and 1,217 s of
+ * a 300 s one (SubmitToVendor, behind the burst's reservations of the submission lane: 4 times its
+ * timeout); a hang still ends.
+ */
+export const DEFAULT_REAL_TIME_TASK_TIMEOUT_FACTOR = 10;
+
+/**
+ * The local handler of a Task state on virtual time: each attempt runs in flight on the clock, and
+ * fails with States.Timeout after the state's TimeoutSeconds of virtual time (which pass only while
+ * the attempt is blocked outside) or, a guard against hangs, of that many times the real-time factor
+ * of real time; between attempts it sleeps on the clock for the interval the state's Retry asks. No
+ * attempt starts once `signal` aborted (the execution ended).
  */
 export function virtualTask(
   state: AslState,
   attempt: (input: unknown) => Promise<unknown>,
   clock: VirtualClock,
   signal: AbortSignal,
+  options: VirtualTaskOptions = {},
 ): (input: unknown) => Promise<unknown> {
   const retriers = (state.Retry ?? []) as Retrier[];
   const timeoutMs =
     (typeof state.TimeoutSeconds === 'number' ? state.TimeoutSeconds : DEFAULT_TASK_TIMEOUT_SECONDS) * 1000;
+  const factor = options.realTimeFactor ?? DEFAULT_REAL_TIME_TASK_TIMEOUT_FACTOR;
+  if (!(factor > 0)) throw new RangeError(`the real-time factor of a Task's timeout must be positive, got ${factor}`);
+  const realMs = timeoutMs * factor;
   return async (input) => {
     const attempts: number[] = [];
     for (;;) {
       try {
-        return await withTimeout(
-          clock.inFlight(() => attempt(input)),
-          timeoutMs,
-        );
+        return await timed(clock, () => attempt(input), timeoutMs, realMs);
       } catch (error) {
         const delay = signal.aborted ? undefined : retryDelay(retriers, error, attempts);
         if (delay === undefined) throw error;
@@ -140,15 +178,32 @@ export function virtualTask(
   };
 }
 
-/** `work`, or States.Timeout once `ms` of real time passed (the work itself stays in flight until it settles). */
-async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+/**
+ * Runs `work` in flight on the clock; States.Timeout once `virtualMs` of virtual time or `realMs` of
+ * real time passed (the work itself stays in flight until it settles: the clock waits for it, as
+ * Lambda lets a timed-out invocation's I/O land).
+ */
+async function timed<T>(clock: VirtualClock, work: () => Promise<T>, virtualMs: number, realMs: number): Promise<T> {
+  const settled = new AbortController();
   let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(statesError('States.Timeout', 'Task timed out.')), ms);
-  });
+  const timeout = () => statesError('States.Timeout', 'Task timed out.');
+  const running = clock.inFlight(work);
+  // The virtual deadline is a sleeper like any: cancelled as soon as the attempt settles, it never
+  // pulls the clock forward.
+  const virtualDeadline = clock.sleep(virtualMs, settled.signal).then(
+    () => Promise.reject(timeout()),
+    () => new Promise<never>(() => undefined),
+  );
+  const realDeadline =
+    realMs < LONGEST_TIMEOUT_SECONDS * 1000
+      ? new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(timeout()), realMs);
+        })
+      : new Promise<never>(() => undefined);
   try {
-    return await Promise.race([work, timedOut]);
+    return await Promise.race([running, virtualDeadline, realDeadline]);
   } finally {
+    settled.abort();
     clearTimeout(timer);
   }
 }

@@ -6,8 +6,9 @@ import {
   SampleVerdictDetailSchema,
 } from '../lambdas/core/contracts/pipeline';
 import { CapeEmulator } from '../emulators/cape';
+import { STATES } from '../lib/workflow';
 import type { Detonator } from '../local/detonation/detonator';
-import { type ExecutionReport, historyEventsOf } from '../local/runtime';
+import { type ExecutionReport, historyEventsOf, type LocalPipelineOptions } from '../local/runtime';
 import { dropperDetonation } from './fixtures/reports/detonation';
 import { startVendorHarness, type VendorHarness } from './support';
 
@@ -35,6 +36,22 @@ const standIn: Detonator = {
   },
 };
 
+/** The failure path's first states: the state before them is the one that failed. */
+const FAILURE_PATH: ReadonlySet<string> = new Set([STATES.engineFailed, STATES.recordFailure]);
+
+/** Failed executions counted by `error: cause (at the state that failed)`, to tell a scale failure's causes apart. */
+export function failuresOf(runs: readonly ExecutionReport[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const run of runs) {
+    if (run.status === 'SUCCEEDED') continue;
+    const entered = run.transitions.findIndex((t) => FAILURE_PATH.has(t.name));
+    const failedAt = run.transitions[entered > 0 ? entered - 1 : run.transitions.length - 1]?.name ?? 'start';
+    const key = `${run.error}: ${(run.cause ?? '').slice(0, 120)} (at ${failedAt})`;
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
+}
+
 /** What one run of the scenario left behind, for the test's assertions and the benchmark's numbers. */
 export interface ScaleOutcome {
   harness: VendorHarness<CapeEmulator>;
@@ -43,6 +60,8 @@ export interface ScaleOutcome {
   runs: ExecutionReport[];
   verdicts: SampleVerdictDetail[];
   failedEvents: number;
+  /** Executions that did not succeed, counted by error, cause and the state before the failure path. */
+  failures: Record<string, number>;
   maxTransitions: number;
   maxHistoryEvents: number;
   realSeconds: number;
@@ -51,9 +70,13 @@ export interface ScaleOutcome {
 /**
  * `uploads` script uploads for a vendor allowing 30 requests a minute and a quarter of the uploads a
  * day (four days of queue, whatever the count), and 50 shell uploads for our detonation against 3
- * task slots on a Fargate that refuses a fourth task, all at once on the virtual clock.
+ * task slots on a Fargate that refuses a fourth task, all at once on the virtual clock. `options`
+ * go to the local pipeline (a benchmark's timing hooks).
  */
-export async function runScaleScenario(uploads: number): Promise<ScaleOutcome> {
+export async function runScaleScenario(
+  uploads: number,
+  options: Partial<LocalPipelineOptions> = {},
+): Promise<ScaleOutcome> {
   const started = Date.now();
   const perDay = Math.ceil(uploads / 4);
   const { perMinute, taskSlots, detonations } = SCALE_LIMITS;
@@ -72,7 +95,7 @@ export async function runScaleScenario(uploads: number): Promise<ScaleOutcome> {
       static: { enabled: false },
       detonation: { maxConcurrentTasks: taskSlots, fileTypes: ['script-sh'], agent: { timeout: 60 } },
     },
-    { detonator: standIn, fargateTaskCapacity: taskSlots },
+    { detonator: standIn, fargateTaskCapacity: taskSlots, ...options },
     {
       requestsPerMinute: perMinute,
       submissionsPerDay: perDay,
@@ -102,6 +125,7 @@ export async function runScaleScenario(uploads: number): Promise<ScaleOutcome> {
     runs,
     verdicts,
     failedEvents: harness.pipeline.events(DETAIL_TYPE_FAILED).length,
+    failures: failuresOf(runs),
     maxTransitions: Math.max(...runs.map((r) => r.transitions.length)),
     maxHistoryEvents: Math.max(...runs.map((r) => historyEventsOf(r.transitions))),
     realSeconds: (Date.now() - started) / 1000,

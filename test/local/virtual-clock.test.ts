@@ -252,14 +252,38 @@ describe('Wait and Retry of executions on virtual time', () => {
     expect(clock.elapsedMs).toBe(30_000);
   });
 
-  it('keeps the clock still while a Task does real I/O, and times each attempt out in real time', async () => {
+  it('keeps the clock still while a Task does real I/O: an attempt slower in real time than its timeout succeeds', async () => {
     const clock = new VirtualClock(T0);
     const seen: number[] = [];
+    const run = virtualMachine(startingWithTask('Slow', { TimeoutSeconds: 1, End: true }), clock, {
+      // A step of milliseconds on AWS, slow here behind the load of the one process.
+      Slow: async () => {
+        seen.push(clock.now() - T0);
+        await sleep(1_300);
+        seen.push(clock.now() - T0);
+        return 'done';
+      },
+    });
+    const waiting = virtualMachine(waitOnly({ Seconds: 2 }), clock);
+    const [result] = await Promise.all([run({}), waiting({})]);
+    expect(result).toBe('done');
+    // The attempt began and ended at the time it began; the 2 s wait ended after it.
+    expect(seen).toEqual([0, 0]);
+    expect(clock.elapsedMs).toBe(2_000);
+    // The attempt's virtual deadline was cancelled with it: nothing is left to pull the clock.
+    expect(clock.pendingSleepers).toBe(0);
+  }, 10_000);
+
+  it('times an attempt blocked outside out after its TimeoutSeconds of virtual time, then retries it', async () => {
+    const clock = new VirtualClock(T0);
+    const seen: number[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
     const run = virtualMachine(
       startingWithTask(
-        'Slow',
+        'Held',
         {
-          TimeoutSeconds: 1,
+          TimeoutSeconds: 30,
           Retry: [{ ErrorEquals: ['States.Timeout'], IntervalSeconds: 5, MaxAttempts: 1 }],
           Catch: [{ ErrorEquals: ['States.Timeout'], Next: 'TimedOut' }],
           End: true,
@@ -268,21 +292,42 @@ describe('Wait and Retry of executions on virtual time', () => {
       ),
       clock,
       {
-        Slow: async () => {
+        Held: async () => {
           seen.push(clock.now() - T0);
-          await sleep(1_200);
-          seen.push(clock.now() - T0);
-          return 'late';
+          await clock.blockedOn(gate);
+          return 'released';
         },
       },
     );
-    const waiting = virtualMachine(waitOnly({ Seconds: 2 }), clock);
-    const [result] = await Promise.all([run({}), waiting({})]);
-    expect(result).toBe('timed out');
-    await sleep(400); // the second attempt, timed out, still runs to its end
-    // Both attempts began and ended at the time they began; the 2 s wait ended only between them.
-    expect(seen).toEqual([0, 0, 5_000, 5_000]);
-  }, 10_000);
+    expect(await run({})).toBe('timed out');
+    // Each attempt ran out of its 30 s of virtual time; the retry came 5 s after the first.
+    expect(seen).toEqual([0, 35_000]);
+    expect(clock.elapsedMs).toBe(65_000);
+    release();
+  });
+
+  it('fails an attempt that hangs after its TimeoutSeconds times the real-time factor of real time', async () => {
+    const clock = new VirtualClock(T0);
+    const definition = {
+      StartAt: 'Hangs',
+      States: { Hangs: { Type: 'Task', Resource: lambda, TimeoutSeconds: 1, End: true } },
+    };
+    const machine = new StateMachine(virtualTimeDefinition(definition) as never, {
+      validationOptions: { checkArn: false },
+    });
+    const ended = new AbortController();
+    const hangs = virtualTask(definition.States.Hangs, () => new Promise(() => undefined), clock, ended.signal, {
+      realTimeFactor: 0.2,
+    });
+    const started = Date.now();
+    const execution = machine.run({} as never, { overrides: { taskResourceLocalHandlers: { Hangs: hangs } as never } });
+    await expect(execution.result).rejects.toMatchObject({ cause: { name: 'States.Timeout' } });
+    ended.abort();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+    expect(() => virtualTask(definition.States.Hangs, hangs, clock, ended.signal, { realTimeFactor: 0 })).toThrow(
+      /positive/,
+    );
+  });
 
   it('refuses definitions it cannot time rather than running them on the wall clock', () => {
     const map = (extra: Partial<AslState>) => ({
