@@ -28,7 +28,9 @@ export type GrantTarget =
   /** The user rule packs' bucket, listing limited to their prefix. */
   | 'rulePackBucket'
   /** The user rule packs' objects (under their prefix). */
-  | 'rulePackObjects';
+  | 'rulePackObjects'
+  /** Sandtrap's event bus. */
+  | 'eventBus';
 
 /** Actions a step may perform on one target. */
 export interface StepGrant {
@@ -71,7 +73,8 @@ export const STEPS = {
     timeoutSeconds: 300,
     grants: [
       { on: 'ingestObjects', actions: READ_OBJECT },
-      { on: 'table', actions: ['dynamodb:GetItem', 'dynamodb:PutItem'] },
+      // DeleteItem takes back a join to an analysis that ended meanwhile.
+      { on: 'table', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'] },
     ],
   },
   CheckPeerFn: {
@@ -166,7 +169,9 @@ export const STEPS = {
           's3:PutObjectVersionTagging',
         ],
       },
-      { on: 'table', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'] },
+      // Query lists the uploads joined to the analysis, served their verdict and published to the bus.
+      { on: 'table', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query'] },
+      { on: 'eventBus', actions: ['events:PutEvents'] },
       // Moving a malicious object: copy the version (with its tags) to quarantine, delete the original version.
       {
         on: 'ingestObjects',
@@ -186,7 +191,8 @@ export const STEPS = {
     state: 'RecordFailure',
     memoryMb: 256,
     timeoutSeconds: 30,
-    grants: [{ on: 'table', actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'] }],
+    // Query and UpdateItem release the uploads joined to a failed analysis to the sweep.
+    grants: [{ on: 'table', actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'] }],
   },
   SweepFn: {
     module: 'sweep',

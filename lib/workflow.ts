@@ -154,6 +154,8 @@ export const STATES = {
   publishVerdict: 'PublishVerdict',
   publishVerdictChanged: 'PublishVerdictAndChange',
   duplicate: 'DuplicateEventIgnored',
+  /** The upload joined the running analysis of its content, which serves it the verdict: nothing polls. */
+  joined: 'JoinedAnalysis',
   failureOwned: 'IsFailureReportedHere',
   recordFailure: STEPS.RecordFailureFn.state,
   publishFailure: 'PublishFailure',
@@ -198,6 +200,7 @@ export class AnalysisWorkflow extends Construct {
           : {}),
       }),
       ...(props.quarantineBucket ? { [ENV.quarantineBucket]: props.quarantineBucket.bucketName } : {}),
+      [ENV.eventBus]: props.bus.eventBusName,
       ...(props.faultInjection ? { [FAULT_INJECTION_ENV]: JSON.stringify(props.faultInjection) } : {}),
     };
     this.environment = environment;
@@ -291,6 +294,7 @@ export class AnalysisWorkflow extends Construct {
       stateMachine: [],
       rulePackBucket: [rulePackBucketArn],
       rulePackObjects: [`${rulePackBucketArn}/${rulePacks.prefix}*`],
+      eventBus: [props.bus.eventBusArn],
     };
     // Listing is limited to the packs' prefix, so the engine cannot enumerate the rest of the bucket.
     const conditions: Partial<Record<GrantTarget, Record<string, unknown>>> = {
@@ -732,6 +736,7 @@ export class AnalysisWorkflow extends Construct {
         fromEvent,
       )
       .when(sfn.Condition.stringEquals('$.action', 'cached'), markCached.next(verdict))
+      .when(sfn.Condition.stringEquals('$.action', 'joined'), new sfn.Succeed(this, STATES.joined, { stateName: STATES.joined }))
       .when(sfn.Condition.stringEquals('$.action', 'await-peer'), waitForPeer.next(checkPeer))
       .otherwise(engines.next(verdict));
     checkPeer.next(route);
@@ -849,6 +854,10 @@ export class AnalysisWorkflow extends Construct {
     triage.next(
       new sfn.Choice(scope, STATES.route, { stateName: STATES.route })
         .when(sfn.Condition.stringEquals('$.action', 'cached'), markCached.next(verdict))
+        .when(
+          sfn.Condition.stringEquals('$.action', 'joined'),
+          new sfn.Succeed(scope, STATES.joined, { stateName: STATES.joined }),
+        )
         .otherwise(
           engines.next(
             new sfn.Choice(scope, STATES.anythingWaits, { stateName: STATES.anythingWaits })

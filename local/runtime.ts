@@ -7,7 +7,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { systemClock, type Clock } from '../lambdas/core/contracts/clock';
 import { createClients, destroyClients, type AwsClients } from '../lambdas/core/runtime/clients';
-import { loadRuntimeConfig } from '../lambdas/core/config/runtime-config';
+import { ENV, loadRuntimeConfig } from '../lambdas/core/config/runtime-config';
 import type { HandlerDeps, Log } from '../lambdas/core/runtime/deps';
 import type { ExecutionStarter, StartOutcome } from '../lambdas/core/sweep/execution-starter';
 import { createDeps } from '../lambdas/core/runtime/create-deps';
@@ -15,6 +15,7 @@ import type { SweepSummary } from '../lambdas/core/sweep/sweep';
 import {
   DETAIL_TYPE_FAILED,
   DETAIL_TYPE_VERDICT,
+  EVENT_SOURCE,
   DETAIL_TYPE_VERDICT_CHANGED,
   SampleAnalysisFailedDetailSchema,
   SampleVerdictChangedDetailSchema,
@@ -250,6 +251,19 @@ export class LocalPipeline implements ExecutionStarter {
         log: options.log ?? quiet,
         env: options.env ?? process.env,
         connectors: createConnector,
+        // A handler's events go where the publishing states' go: the local bus the pipeline records.
+        events: {
+          publish: async (events) => {
+            this.putEvents({
+              Entries: events.map((event) => ({
+                Source: EVENT_SOURCE,
+                DetailType: event.detailType,
+                Detail: event.detail,
+                EventBusName: fn.environment[ENV.eventBus],
+              })),
+            });
+          },
+        },
       });
       this.depsByFunction.set(id, deps);
       const factory = HANDLER_FACTORIES[id](deps, {

@@ -139,7 +139,7 @@ describe('local pipeline with CAPEv2', () => {
     expect(lastVerdict()).toMatchObject({ cached: true, verdict: 'malicious' });
   });
 
-  it('starts one vendor submission for two concurrent uploads of the same content', async () => {
+  it('starts one vendor submission for two concurrent uploads of the same content: the second joins the first, polling nothing', async () => {
     const before = h.cape.submissions;
     const body = `benign text ${Date.now()}\n`;
     const [a, b] = await Promise.all([
@@ -155,8 +155,24 @@ describe('local pipeline with CAPEv2', () => {
       .filter((d) => d.key.startsWith('burst/'));
     expect(details.map((d) => d.cached).sort()).toEqual([false, true]);
     expect(new Set(details.map((d) => d.verdict))).toEqual(new Set(['benign']));
-    // The waiting execution went through the peer loop, not through the engines.
-    expect(runs.some((r) => r.transitions.some((t) => t.name === STATES.checkPeer))).toBe(true);
+    // The second upload joined the running analysis: its front ended there, and nothing polled.
+    const joined = runs.find((r) => r.transitions.some((t) => t.name === STATES.joined));
+    expect(joined?.executions.map((e) => e.workflow)).toEqual(['front']);
+    expect(joined?.transitions.at(-1)?.name).toBe(STATES.joined);
+    for (const run of runs)
+      expect(run.transitions.map((t) => t.name)).not.toEqual(
+        expect.arrayContaining([expect.stringMatching(new RegExp(`^(${STATES.checkPeer}|${STATES.waitForPeer})$`))]),
+      );
+    // The analysis served it: its record, its tags and its event, all by the time the analysis ended.
+    const served = details.find((d) => d.cached);
+    const upload = [a, b].find((e) => e.detail.object.key === served?.key);
+    const object = { bucket: served?.bucket ?? '', key: served?.key ?? '' };
+    const deps = h.pipeline.deps('FinalizeFn');
+    expect(
+      await deps.store.getObjectRecord({ ...object, uploadId: upload?.detail.object['version-id'] ?? '' }),
+    ).toMatchObject({ status: 'verdict', verdict: 'benign', cached: true });
+    const tags = await getObjectTags(deps.clients.s3, object);
+    expect(tags).toMatchObject({ [TAG_VERDICT]: 'benign' });
   });
 
   it('ignores a duplicated delivery of the same upload event: one analysis, one record, one event', async () => {

@@ -145,7 +145,7 @@ export function createTriageHandler(deps: HandlerDeps) {
     };
     const engines = routeEngines(sample, deps.config);
     const startedAt = deps.clock.now();
-    const decision = await decideAnalysis(deps, sample.sha256, input.owner, engines, reanalyze);
+    const decision = await decideAnalysis(deps, sample.sha256, input.owner, engines, reanalyze, sample);
     deps.log.info('triaged', {
       sha256: sample.sha256,
       fileType: sample.fileType,

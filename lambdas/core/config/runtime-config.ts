@@ -224,6 +224,8 @@ export const ENV = {
   reportsBucket: 'SANDTRAP_REPORTS_BUCKET',
   settings: 'SANDTRAP_SETTINGS',
   quarantineBucket: 'SANDTRAP_QUARANTINE_BUCKET',
+  /** The name of Sandtrap's event bus, for handlers that publish (Finalize's verdicts for joined uploads). */
+  eventBus: 'SANDTRAP_EVENT_BUS',
 } as const;
 
 /** Thrown when configuration does not validate; the message lists every problem. */

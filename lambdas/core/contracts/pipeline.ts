@@ -142,7 +142,11 @@ export function uploadIdOf(
 
 /** What triage decided: analyse, reuse a recent verdict, or wait for a concurrent analysis of the same content. */
 export const TriageOutcomeSchema = z.object({
-  action: z.enum(['analyze', 'cached', 'await-peer']),
+  /**
+   * `joined`: the same content is under analysis by another execution, which serves this upload its
+   * verdict when it ends; this execution ends here.
+   */
+  action: z.enum(['analyze', 'cached', 'await-peer', 'joined']),
   sample: SampleSchema,
   /** The engines the Standard workflow runs (all of them, unless the Express front runs some itself). */
   engines: z.array(EngineIdSchema),

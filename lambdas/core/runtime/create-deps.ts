@@ -12,6 +12,8 @@ import { RateLimitedError } from '../connector/errors';
 import { SlotReservations } from '../store/slot-reservations';
 import { TaskSlots } from '../store/task-slots';
 import { requestLanes } from '../store/request-lanes';
+import { eventBridgePublisher, type EventPublisher } from './events';
+import { ENV } from '../config/runtime-config';
 
 /** Builds a vendor's connector (the registry's `createConnector`); only vendor functions bundle it. */
 export type ConnectorFactory = (context: ConnectorContext) => SandboxConnector;
@@ -52,14 +54,30 @@ export function vendorRequestGate(
  */
 export function createDeps(
   config: RuntimeConfig,
-  options: { clients?: AwsClients; clock?: Clock; log: Log; env?: NodeJS.ProcessEnv; connectors?: ConnectorFactory },
+  options: {
+    clients?: AwsClients;
+    clock?: Clock;
+    log: Log;
+    env?: NodeJS.ProcessEnv;
+    connectors?: ConnectorFactory;
+    /** Where handlers publish; by default the bus the environment names, on its endpoint. */
+    events?: EventPublisher;
+  },
 ): HandlerDeps {
   const clients = options.clients ?? createClients();
   const clock = options.clock ?? systemClock;
   const connectors = new Map<VendorId, { credentials: string | undefined; connector: SandboxConnector }>();
   const slots = new SlotReservations(clients.ddb, config.tableName, clock, { shards: config.rateLimitShards });
+  const env = options.env ?? process.env;
+  const events =
+    options.events ??
+    eventBridgePublisher(env[ENV.eventBus], {
+      region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
+      endpoint: env.AWS_ENDPOINT_URL_EVENTBRIDGE ?? env.AWS_ENDPOINT_URL,
+    });
   return {
     slots,
+    events,
     taskSlots: new TaskSlots(clients.ddb, config.tableName, clock),
     config,
     clients,

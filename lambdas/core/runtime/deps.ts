@@ -6,6 +6,7 @@ import type { VerdictStore } from '../store/verdict-store';
 import type { SlotReservations } from '../store/slot-reservations';
 import type { TaskSlots } from '../store/task-slots';
 import type { SandboxConnector } from '../connector/connector';
+import type { EventPublisher } from './events';
 
 /** The logging surface handlers use (Powertools Logger in Lambda, a quiet logger locally). */
 export interface Log {
@@ -25,6 +26,8 @@ export interface HandlerDeps {
   slots: SlotReservations;
   /** Turns of the detonation task slots (concurrent Fargate tasks), reserved ahead by every execution. */
   taskSlots: TaskSlots;
+  /** Sandtrap's bus, for the events a handler fans out (the verdicts served to joined uploads). */
+  events: EventPublisher;
   /** The connector of a configured vendor, credentials resolved. */
   connector(vendor: VendorId): Promise<SandboxConnector>;
 }

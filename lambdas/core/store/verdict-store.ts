@@ -6,9 +6,10 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import type { EngineResult, Sample, Verdict } from '../contracts/pipeline';
+import { type EngineResult, type Sample, SampleSchema, type Verdict } from '../contracts/pipeline';
 
 /** Table key names and the TTL attribute: contracts with the CDK table definition. */
 export const TABLE_KEYS = { partition: 'pk', sort: 'sk', ttl: 'expiresAt' } as const;
@@ -36,6 +37,18 @@ export const UPLOAD_INDEX = {
 
 const samplePk = (sha256: string) => `SAMPLE#${sha256}`;
 const lockPk = (sha256: string) => `LOCK#${sha256}`;
+const JOIN_PREFIX = 'JOIN#';
+const joinSk = (upload: Pick<Sample, 'bucket' | 'key' | 'uploadId'>) =>
+  `${JOIN_PREFIX}${upload.bucket}/${upload.key}#${upload.uploadId}`;
+
+/** An upload of content already under analysis, joined to that analysis to receive its verdict. */
+export interface JoinedUpload {
+  sample: Sample;
+  /** The execution that claimed the upload: its record is written under this owner. */
+  owner: string;
+  /** Epoch milliseconds. */
+  joinedAt: number;
+}
 
 /** The stored verdict for one content hash: what the cache serves and `sandtrap status` shows. */
 export interface VerdictRecord {
@@ -299,6 +312,30 @@ export class VerdictStore {
     return { uploadId: Item.uploadId, at: Item.at };
   }
 
+  /**
+   * Marks an upload's claim stale, so that the sweep re-drives it at its next run (and Triage takes
+   * it over): for an upload whose analysis will not come (it was joined to one that failed). Only
+   * the claim this owner still holds; returns whether there was one.
+   */
+  async releaseClaim(object: ObjectVersion, owner: string): Promise<boolean> {
+    try {
+      await this.ddb.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: objectRecordKey(object),
+          UpdateExpression: 'SET claimedAt = :never',
+          ConditionExpression: '#status = :analyzing AND #owner = :owner',
+          ExpressionAttributeNames: { '#status': 'status', '#owner': 'owner' },
+          ExpressionAttributeValues: { ':never': 0, ':analyzing': 'analyzing', ':owner': owner },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
   /** An upload's record, if any. */
   async getObjectRecord(object: ObjectVersion): Promise<Record<string, unknown> | undefined> {
     const { Item } = await this.ddb.send(
@@ -396,8 +433,84 @@ export class VerdictStore {
     }
   }
 
-  /** Releases the lock if this owner still holds it. */
-  async releaseLock(sha256: string, owner: string): Promise<void> {
+  /** The owner of a content's in-flight lock, unless it is free or expired at `now`. */
+  async lockHolder(sha256: string, now: number): Promise<string | undefined> {
+    const { Item } = await this.ddb.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: lockPk(sha256), sk: 'LOCK' }, ConsistentRead: true }),
+    );
+    if (!Item || typeof Item.owner !== 'string' || !(Number(Item.lockExpiresAt) >= now)) return undefined;
+    return Item.owner;
+  }
+
+  /**
+   * Joins an upload to the analysis of its content that holds the lock: the analysis serves it the
+   * verdict when it ends ({@link joinedUploads}, {@link takeJoined}). The item lives in the lock's
+   * partition, so that one Query finds every upload waiting on it, and expires with the lock.
+   */
+  async joinAnalysis(joined: JoinedUpload, ttlSeconds: number): Promise<void> {
+    await this.ddb.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          pk: lockPk(joined.sample.sha256),
+          sk: joinSk(joined.sample),
+          sample: joined.sample,
+          owner: joined.owner,
+          joinedAt: joined.joinedAt,
+          [TABLE_KEYS.ttl]: Math.ceil(joined.joinedAt / 1000) + ttlSeconds,
+        },
+      }),
+    );
+  }
+
+  /**
+   * Takes a joined upload off its content's list: true for exactly one caller (the analysis that
+   * serves it its verdict, or the joined execution itself when the lock was released before it
+   * could tell), so that no upload is served twice or not at all.
+   */
+  async takeJoined(sample: Pick<Sample, 'sha256' | 'bucket' | 'key' | 'uploadId'>): Promise<boolean> {
+    try {
+      await this.ddb.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: lockPk(sample.sha256), sk: joinSk(sample) },
+          ConditionExpression: 'attribute_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Uploads joined to the analysis of a content, read consistently, at most `limit`. */
+  async joinedUploads(sha256: string, limit: number): Promise<JoinedUpload[]> {
+    const joined: JoinedUpload[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.ddb.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :join)',
+          ExpressionAttributeValues: { ':pk': lockPk(sha256), ':join': JOIN_PREFIX },
+          ConsistentRead: true,
+          Limit: limit - joined.length,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const sample = SampleSchema.safeParse(item.sample);
+        if (sample.success && typeof item.owner === 'string')
+          joined.push({ sample: sample.data, owner: item.owner, joinedAt: Number(item.joinedAt) });
+      }
+      start = page.LastEvaluatedKey;
+    } while (start && joined.length < limit);
+    return joined;
+  }
+
+  /** Releases the lock if this owner still holds it; returns whether it did. */
+  async releaseLock(sha256: string, owner: string): Promise<boolean> {
     try {
       await this.ddb.send(
         new DeleteCommand({
@@ -408,8 +521,10 @@ export class VerdictStore {
           ExpressionAttributeValues: { ':owner': owner },
         }),
       );
+      return true;
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
+      return false;
     }
   }
 }

@@ -4,6 +4,7 @@ import { failureReasonOf } from '../contracts/analysis-errors';
 import { SampleSchema, uploadIdOf, type SampleAnalysisFailedDetail } from '../contracts/pipeline';
 import { executionTimeoutSeconds } from '../config/runtime-config';
 import { UPLOAD_ALIAS_TTL_EXTRA_SECONDS } from '../store/verdict-store';
+import { releaseJoined } from './joined';
 
 /**
  * The state at a Catch: whatever the failed state had, plus Step Functions' `{Error, Cause}`. Each
@@ -110,7 +111,10 @@ export async function recordFailure(
       deps.clock.now(),
       UPLOAD_ALIAS_TTL_EXTRA_SECONDS + executionTimeoutSeconds(deps.config),
     );
-  if (state.sample && owner) await deps.store.releaseLock(state.sample.sha256, owner);
+  if (state.sample && owner) {
+    // Uploads of the same bytes joined to this analysis will get no verdict from it: the sweep re-drives them.
+    if (await deps.store.releaseLock(state.sample.sha256, owner)) await releaseJoined(deps, state.sample.sha256);
+  }
   if (publish)
     deps.log.error('analysis failed', { reason, bucket: detail.bucket, key: detail.key, error: detail.error });
   else

@@ -1,10 +1,8 @@
 import type { HandlerDeps } from '../runtime/deps';
-import { mergeObjectTags, moveToQuarantine, putJson } from '../store/objects';
+import { putJson } from '../store/objects';
 import { reportKeys } from '../contracts/report-keys';
 import { aggregate } from '../contracts/scoring';
 import {
-  TAG_SCORE,
-  TAG_VERDICT,
   type EngineResult,
   type FinalizeOutput,
   type Sample,
@@ -13,6 +11,8 @@ import {
 } from '../contracts/pipeline';
 import { verdictRecordOf, type VerdictRecord } from '../store/verdict-store';
 import { verdictDetailOf } from './verdict-detail';
+import { serveJoined } from './joined';
+import { deliverVerdict } from './deliver';
 import { readDetonationReport } from '../engines/detonation/detonation-runs';
 import { staticSummaryOf } from '../engines/static/static-reports';
 import { renderHtmlReport } from '../report/html-report';
@@ -97,42 +97,12 @@ export async function finalizeVerdict(
       expiresIn: deps.config.reportLinkExpirySeconds,
     },
   );
-  try {
-    await mergeObjectTags(deps.clients.s3, sample, {
-      [TAG_VERDICT]: record.verdict,
-      [TAG_SCORE]: record.score === null ? 'none' : String(record.score),
-    });
-  } catch (error) {
-    // The object may be gone (deleted mid-analysis): the verdict still stands for its content.
-    deps.log.warn('could not tag object', { bucket: sample.bucket, key: sample.key, error: (error as Error).name });
+  await deliverVerdict(deps, sample, record, detail, input.owner, now);
+  if (!input.cached) {
+    await deps.store.releaseLock(sample.sha256, input.owner);
+    // Uploads of these bytes that arrived while they were analysed: each gets the verdict now.
+    await serveJoined(deps, record, detail.reportUrl, now);
   }
-  // Quarantine after tagging, so that the copy carries the verdict tags.
-  if (deps.config.quarantineBucket && record.verdict === 'malicious') {
-    try {
-      detail.quarantinedTo = await moveToQuarantine(deps.clients.s3, sample, deps.config.quarantineBucket);
-    } catch (error) {
-      deps.log.error('could not quarantine object', {
-        bucket: sample.bucket,
-        key: sample.key,
-        error: (error as Error).name,
-      });
-    }
-  }
-  await deps.store.putObjectRecord({
-    ...(detail.quarantinedTo ? { quarantinedTo: detail.quarantinedTo } : {}),
-    bucket: sample.bucket,
-    key: sample.key,
-    versionId: sample.versionId,
-    uploadId: sample.uploadId,
-    status: 'verdict',
-    sha256: sample.sha256,
-    verdict: record.verdict,
-    score: record.score,
-    cached: input.cached,
-    owner: input.owner,
-    at: now,
-  });
-  if (!input.cached) await deps.store.releaseLock(sample.sha256, input.owner);
   deps.log.info('verdict', {
     sha256: sample.sha256,
     verdict: detail.verdict,
