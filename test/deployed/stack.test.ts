@@ -9,6 +9,7 @@ describe('finding the stack', () => {
     ReportsBucketName: 'reports',
     VerdictTableName: 'verdicts',
     StateMachineArn: STACK.stateMachineArn,
+    FrontStateMachineArn: STACK.stateMachineArn.replace(':Analysis', ':Front'),
     VerdictBusName: 'sandtrap',
   }).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue }));
 
@@ -37,7 +38,7 @@ describe('finding the stack', () => {
     const error = await findStack(clients, 'Other').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NotASandtrapStackError);
     expect((error as Error).message).toBe(
-      'stack Other (UPDATE_COMPLETE) has no output VerdictTableName, StateMachineArn, VerdictBusName: not a deployed Sandtrap stack',
+      'stack Other (UPDATE_COMPLETE) has no output VerdictTableName, StateMachineArn, FrontStateMachineArn, VerdictBusName: not a deployed Sandtrap stack',
     );
   });
 });
