@@ -192,7 +192,9 @@ export const STEPS = {
     memoryMb: 256,
     timeoutSeconds: 30,
     // Query and UpdateItem release the uploads joined to a failed analysis to the sweep.
-    grants: [{ on: 'table', actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'] }],
+    grants: [
+      { on: 'table', actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'] },
+    ],
   },
   SweepFn: {
     module: 'sweep',

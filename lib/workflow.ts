@@ -736,7 +736,10 @@ export class AnalysisWorkflow extends Construct {
         fromEvent,
       )
       .when(sfn.Condition.stringEquals('$.action', 'cached'), markCached.next(verdict))
-      .when(sfn.Condition.stringEquals('$.action', 'joined'), new sfn.Succeed(this, STATES.joined, { stateName: STATES.joined }))
+      .when(
+        sfn.Condition.stringEquals('$.action', 'joined'),
+        new sfn.Succeed(this, STATES.joined, { stateName: STATES.joined }),
+      )
       .when(sfn.Condition.stringEquals('$.action', 'await-peer'), waitForPeer.next(checkPeer))
       .otherwise(engines.next(verdict));
     checkPeer.next(route);

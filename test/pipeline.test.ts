@@ -9,6 +9,7 @@ import {
   SampleVerdictDetailSchema,
   TAG_SCORE,
   TAG_VERDICT,
+  uploadIdOf,
   VerdictDocumentSchema,
 } from '../lambdas/core/contracts/pipeline';
 import { markerMalscore } from '../emulators/cape';
@@ -168,9 +169,11 @@ describe('local pipeline with CAPEv2', () => {
     const upload = [a, b].find((e) => e.detail.object.key === served?.key);
     const object = { bucket: served?.bucket ?? '', key: served?.key ?? '' };
     const deps = h.pipeline.deps('FinalizeFn');
-    expect(
-      await deps.store.getObjectRecord({ ...object, uploadId: upload?.detail.object['version-id'] ?? '' }),
-    ).toMatchObject({ status: 'verdict', verdict: 'benign', cached: true });
+    expect(await deps.store.getObjectRecord({ ...object, uploadId: uploadIdOf(upload?.detail.object) })).toMatchObject({
+      status: 'verdict',
+      verdict: 'benign',
+      cached: true,
+    });
     const tags = await getObjectTags(deps.clients.s3, object);
     expect(tags).toMatchObject({ [TAG_VERDICT]: 'benign' });
   });

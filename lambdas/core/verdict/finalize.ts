@@ -2,13 +2,7 @@ import type { HandlerDeps } from '../runtime/deps';
 import { putJson } from '../store/objects';
 import { reportKeys } from '../contracts/report-keys';
 import { aggregate } from '../contracts/scoring';
-import {
-  type EngineResult,
-  type FinalizeOutput,
-  type Sample,
-  type SampleVerdictDetail,
-  type VerdictDocument,
-} from '../contracts/pipeline';
+import type { EngineResult, FinalizeOutput, Sample, SampleVerdictDetail, VerdictDocument } from '../contracts/pipeline';
 import { verdictRecordOf, type VerdictRecord } from '../store/verdict-store';
 import { verdictDetailOf } from './verdict-detail';
 import { serveJoined } from './joined';

@@ -286,12 +286,59 @@ describe('VerdictStore on DynamoDB (dynalite)', () => {
 
     it('is released by its owner only', async () => {
       await store.acquireLock(sha(2), 'exec-a', 1000, 60);
-      await store.releaseLock(sha(2), 'exec-b');
+      expect(await store.releaseLock(sha(2), 'exec-b')).toBe(false);
       expect(await store.acquireLock(sha(2), 'exec-c', 1001, 60)).toBe(false);
-      await store.releaseLock(sha(2), 'exec-a');
+      expect(await store.releaseLock(sha(2), 'exec-a')).toBe(true);
       expect(await store.acquireLock(sha(2), 'exec-c', 1001, 60)).toBe(true);
       // Releasing a lock nobody holds is no error.
-      await expect(store.releaseLock(sha(3), 'exec-a')).resolves.toBeUndefined();
+      await expect(store.releaseLock(sha(3), 'exec-a')).resolves.toBe(false);
+    });
+
+    it('names its holder until it expires', async () => {
+      expect(await store.lockHolder(sha(4), 1000)).toBeUndefined();
+      await store.acquireLock(sha(4), 'exec-a', 1000, 60);
+      expect(await store.lockHolder(sha(4), 61_000)).toBe('exec-a');
+      expect(await store.lockHolder(sha(4), 61_001)).toBeUndefined();
+    });
+
+    it('lists the uploads joined to it, each taken off exactly once, apart from the lock itself', async () => {
+      const content = sampleOf(`joined content ${Date.now()}`);
+      await store.acquireLock(content.sha256, 'exec-a', 1000, 60);
+      const uploads = ['x', 'y', 'z'].map((name) => ({ ...content, key: `joined/${name}`, uploadId: `v-${name}` }));
+      for (const [i, sample] of uploads.entries())
+        await store.joinAnalysis({ sample, owner: `exec-${i}`, joinedAt: 2000 + i }, 60);
+      const listed = await store.joinedUploads(content.sha256, 10);
+      expect(listed.map((j) => [j.sample.key, j.owner, j.joinedAt])).toEqual([
+        ['joined/x', 'exec-0', 2000],
+        ['joined/y', 'exec-1', 2001],
+        ['joined/z', 'exec-2', 2002],
+      ]);
+      expect(listed[0]?.sample).toEqual(uploads[0]);
+      expect(await store.joinedUploads(content.sha256, 2)).toHaveLength(2);
+      const takes = await Promise.all([1, 2, 3].map(() => store.takeJoined(uploads[1] as typeof content)));
+      expect(takes.filter(Boolean)).toHaveLength(1);
+      expect((await store.joinedUploads(content.sha256, 10)).map((j) => j.sample.key)).toEqual([
+        'joined/x',
+        'joined/z',
+      ]);
+      // Joined uploads neither hold nor free the lock; releasing the lock leaves them listed.
+      expect(await store.lockHolder(content.sha256, 1000)).toBe('exec-a');
+      await store.releaseLock(content.sha256, 'exec-a');
+      expect(await store.joinedUploads(content.sha256, 10)).toHaveLength(2);
+      expect((await raw(`LOCK#${content.sha256}`, `JOIN#${UNIT.ingest}/joined/x#v-x`))?.expiresAt).toBe(2 + 60);
+    });
+
+    it('releases a claim to the sweep only for the owner still holding it', async () => {
+      const u = upload();
+      await store.claimObject(u, 'exec-a', 100_000, 60_000, {});
+      expect(await store.claimObject(u, 'exec-c', 100_001, 60_000, {})).toBe('in-progress');
+      expect(await store.releaseClaim(u, 'exec-b')).toBe(false);
+      expect(await store.releaseClaim(u, 'exec-a')).toBe(true);
+      expect(await store.getObjectRecord(u)).toMatchObject({ status: 'analyzing', owner: 'exec-a', claimedAt: 0 });
+      // Stale now: another execution (the sweep's re-drive) takes it over at once.
+      expect(await store.claimObject(u, 'exec-c', 100_002, 60_000, {})).toBe('claimed');
+      await store.putObjectRecord({ ...u, versionId: null, status: 'verdict', verdict: 'benign', at: 100_003 });
+      expect(await store.releaseClaim(u, 'exec-c')).toBe(false);
     });
 
     it('is a separate item from the verdict, so that locking never hides a cached verdict', async () => {

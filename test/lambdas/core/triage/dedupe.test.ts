@@ -172,4 +172,64 @@ describe('decideAnalysis: reuse a verdict, analyse, or wait for the peer analysi
     expect(decisions.filter((d) => d.action === 'analyze')).toHaveLength(1);
     expect(decisions.filter((d) => d.action === 'await-peer')).toHaveLength(11);
   });
+
+  describe('joining the analysis that holds the lock', () => {
+    /** Decides for `owner` with its upload of `sample` to join, on these deps. */
+    const join = (deps: typeof unit.deps, sample: ReturnType<typeof sampleOf>, owner: string) =>
+      decide(deps, sample.sha256, owner, ROUTED, false, { ...sample, key: `joined/${owner}`, uploadId: owner });
+    /** The deps with a store whose join runs `between` right after writing the join (a finalize meanwhile). */
+    const racing = (between: (sample: ReturnType<typeof sampleOf>) => Promise<void>): typeof unit.deps => {
+      const store = Object.create(unit.deps.store) as typeof unit.deps.store;
+      store.joinAnalysis = async (joined, ttl) => {
+        await unit.deps.store.joinAnalysis(joined, ttl);
+        await between(joined.sample);
+      };
+      return { ...unit.deps, store };
+    };
+
+    it('joins a running analysis and ends: nothing waits, nothing polls, the analysis lists the upload', async () => {
+      const sample = fresh();
+      expect((await join(unit.deps, sample, 'exec-a')).action).toBe('analyze');
+      expect(await join(unit.deps, sample, 'exec-b')).toEqual({
+        action: 'joined',
+        waitSeconds: 0,
+        engines: [],
+        reused: [],
+        waits: false,
+      });
+      const joined = await unit.deps.store.joinedUploads(sample.sha256, 10);
+      expect(joined.map((j) => [j.owner, j.sample.key, j.joinedAt])).toEqual([
+        ['exec-b', 'joined/exec-b', clock.now()],
+      ]);
+    });
+
+    it('takes its join back and uses the verdict when the analysis ended while it joined', async () => {
+      const sample = fresh();
+      await join(unit.deps, sample, 'exec-a');
+      const deps = racing(async () => {
+        await verdictAged(sample, 0);
+        await unit.deps.store.releaseLock(sample.sha256, 'exec-a');
+      });
+      expect((await join(deps, sample, 'exec-b')).action).toBe('cached');
+      expect(await unit.deps.store.joinedUploads(sample.sha256, 10)).toEqual([]);
+    });
+
+    it('stays joined when the ending analysis took it first: it is served, and decides nothing again', async () => {
+      const sample = fresh();
+      await join(unit.deps, sample, 'exec-a');
+      const deps = racing(async (joined) => {
+        await unit.deps.store.releaseLock(sample.sha256, 'exec-a');
+        expect(await unit.deps.store.takeJoined(joined)).toBe(true);
+      });
+      expect((await join(deps, sample, 'exec-b')).action).toBe('joined');
+    });
+
+    it('analyses itself when the analysis died in between, leaving no verdict', async () => {
+      const sample = fresh();
+      await join(unit.deps, sample, 'exec-a');
+      const deps = racing(() => unit.deps.store.releaseLock(sample.sha256, 'exec-a').then(() => undefined));
+      expect((await join(deps, sample, 'exec-b')).action).toBe('analyze');
+      expect(await unit.deps.store.lockHolder(sample.sha256, clock.now())).toBe('exec-b');
+    });
+  });
 });

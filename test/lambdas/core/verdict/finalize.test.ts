@@ -5,6 +5,7 @@ import {
   type EngineResult,
   type Sample,
   SampleVerdictChangedDetailSchema,
+  type SampleVerdictDetail,
   SampleVerdictDetailSchema,
   TAG_SCORE,
   TAG_VERDICT,
@@ -15,6 +16,8 @@ import type { HandlerDeps } from '../../../../lambdas/core/runtime/deps';
 import { getObjectTags, headObject } from '../../../../lambdas/core/store/objects';
 import { objectRecordKey } from '../../../../lambdas/core/store/verdict-store';
 import { finalizeVerdict } from '../../../../lambdas/core/verdict/finalize';
+import { recordFailure } from '../../../../lambdas/core/verdict/failures';
+import type { EventPublisher, PublishedEvent } from '../../../../lambdas/core/runtime/events';
 import { putSample, sampleOf, UNIT, unitDeps, useLocalAws } from '../support';
 
 const scored = (engine: EngineResult['engine'], score: number | null, status: EngineResult['status'] = 'completed') =>
@@ -226,5 +229,97 @@ describe('finalizeVerdict: combine engine scores, store, tag, quarantine, releas
     await finalize(again, null, { cached: true, owner: 'exec-b' });
     expect(objectRecordKey(again).pk).not.toBe(objectRecordKey(sample).pk);
     expect(await unit.deps.store.getObjectRecord(again)).toMatchObject({ cached: true, owner: 'exec-b' });
+  });
+
+  describe('serving the uploads joined to the analysis', () => {
+    /** Deps whose event bus records what handlers publish, or refuses it. */
+    const withBus = (refuse = false) => {
+      const published: PublishedEvent[] = [];
+      const events: EventPublisher = {
+        async publish(batch) {
+          if (refuse) throw new Error('EventBridge is down');
+          published.push(...batch);
+        },
+      };
+      return { deps: { ...unit.deps, events }, published };
+    };
+    /** Another upload of the sample's bytes, in the bucket, claimed by `owner` and joined to the analysis. */
+    async function joinedUpload(sample: Sample, owner: string): Promise<Sample> {
+      const upload = { ...sample, key: `${sample.key}.${owner}`, uploadId: `${owner}-upload` };
+      await putSample(unit.aws, upload, `finalize sample ${n}`);
+      await unit.deps.store.claimObject(upload, owner, clock.now(), 60_000, {});
+      await unit.deps.store.joinAnalysis({ sample: upload, owner, joinedAt: clock.now() - 1000 }, 600);
+      return upload;
+    }
+
+    it('records, tags and publishes each joined upload with the verdict, as cached, once', async () => {
+      const sample = await uploaded();
+      const joined = [await joinedUpload(sample, 'exec-j1'), await joinedUpload(sample, 'exec-j2')];
+      const { deps, published } = withBus();
+      const { detail } = await finalize(sample, [scored('cape', 80)], {}, deps);
+      expect(published.map((e) => [e.detailType, (e.detail as SampleVerdictDetail).key])).toEqual(
+        expect.arrayContaining(joined.map((u) => ['Sample Verdict', u.key])),
+      );
+      expect(published).toHaveLength(2);
+      for (const event of published) {
+        const served = SampleVerdictDetailSchema.parse(event.detail);
+        expect(served).toMatchObject({ sha256: sample.sha256, verdict: 'malicious', score: 80, cached: true });
+        expect(served.durationMs).toBe(1000);
+        expect(served.reportUrl).toBe(detail.reportUrl);
+      }
+      for (const [i, upload] of joined.entries()) {
+        expect(await unit.deps.store.getObjectRecord(upload)).toMatchObject({
+          status: 'verdict',
+          verdict: 'malicious',
+          cached: true,
+          owner: `exec-j${i + 1}`,
+        });
+        expect(await getObjectTags(unit.aws.clients.s3, upload)).toMatchObject({ [TAG_VERDICT]: 'malicious' });
+      }
+      expect(await unit.deps.store.joinedUploads(sample.sha256, 10)).toEqual([]);
+      // A retried Finalize serves nobody twice.
+      await finalize(sample, [scored('cape', 80)], {}, deps);
+      expect(published).toHaveLength(2);
+    });
+
+    it('joins them again when their events cannot be published, so that the retry serves them', async () => {
+      const sample = await uploaded();
+      const upload = await joinedUpload(sample, 'exec-j');
+      await expect(finalize(sample, [scored('cape', 10)], {}, withBus(true).deps)).rejects.toThrow(
+        'EventBridge is down',
+      );
+      expect((await unit.deps.store.joinedUploads(sample.sha256, 10)).map((j) => j.sample.key)).toEqual([upload.key]);
+      const { deps, published } = withBus();
+      await finalize(sample, [scored('cape', 10)], {}, deps);
+      expect(published.map((e) => (e.detail as SampleVerdictDetail).key)).toEqual([upload.key]);
+    });
+
+    it('releases them to the sweep when the analysis fails instead', async () => {
+      const sample = await uploaded('exec-a');
+      const upload = await joinedUpload(sample, 'exec-j');
+      const { publish } = await recordFailure(
+        unit.deps,
+        { sample, owner: 'exec-a', error: { Error: 'States.Timeout', Cause: 'finalize timed out' } },
+        'exec-a',
+      );
+      expect(publish).toBe(true);
+      expect(await unit.deps.store.joinedUploads(sample.sha256, 10)).toEqual([]);
+      expect(await unit.deps.store.getObjectRecord(upload)).toMatchObject({
+        status: 'analyzing',
+        owner: 'exec-j',
+        claimedAt: 0,
+      });
+    });
+
+    it('leaves them joined when an execution that does not hold the lock fails', async () => {
+      const sample = await uploaded('exec-a');
+      await joinedUpload(sample, 'exec-j');
+      await recordFailure(
+        unit.deps,
+        { sample: { ...sample, uploadId: 'other' }, owner: 'exec-other', error: { Error: 'X', Cause: 'x' } },
+        'exec-other',
+      );
+      expect(await unit.deps.store.joinedUploads(sample.sha256, 10)).toHaveLength(1);
+    });
   });
 });
