@@ -101,8 +101,8 @@ export interface AnalysisUsage {
   expressExecutions: number;
   /** The front's duration as Express bills it: each execution rounded up to 100 ms. */
   expressBilledMs: number;
-  /** History events the execution would log at `LogLevel.ALL` (see {@link historyEvents}). */
-  historyEvents: number;
+  /** History events each workflow's execution wrote (see {@link historyEvents}); logged where its level is ALL. */
+  historyEvents: Record<Workflow, number>;
   /** In-process duration of every Lambda invocation, in ms, by function. */
   invocations: Partial<Record<FunctionId, number[]>>;
   /** S3 and DynamoDB requests the handlers made. */
@@ -121,6 +121,23 @@ export interface DeployedShape {
   lambdaMemoryMiB: Record<FunctionId, number>;
   /** The detonation task's size (from `DetonationCluster`'s defaults). */
   detonation: { cpuUnits: number; memoryMiB: number; ephemeralStorageGiB: number; architecture: string };
+  /** The workflows that log every state to CloudWatch Logs (level ALL; the others log errors only). */
+  loggedWorkflows: Workflow[];
+}
+
+type Workflow = 'front' | 'standard';
+
+/** Which state machines of the synthesized template log at level ALL: the front and the Standard workflow by construct path. */
+function loggedWorkflowsFromTemplate(): Workflow[] {
+  const template = synthesizeTemplate({});
+  const logged: Workflow[] = [];
+  for (const resource of Object.values(template.Resources)) {
+    if (resource.Type !== 'AWS::StepFunctions::StateMachine') continue;
+    const level = (resource.Properties?.LoggingConfiguration as { Level?: string } | undefined)?.Level;
+    if (level !== 'ALL') continue;
+    logged.push(String(resource.Metadata?.['aws:cdk:path'] ?? '').includes('FrontStateMachine') ? 'front' : 'standard');
+  }
+  return logged;
 }
 
 /** Memory and architecture of the pipeline's functions, from the template the CDK app synthesizes. */
@@ -169,7 +186,11 @@ function detonationDefaults(): DeployedShape['detonation'] {
 
 /** Reads the deployed shape from the CDK code (synthesis takes a few seconds). */
 export function deployedShape(): DeployedShape {
-  return { lambdaMemoryMiB: lambdaMemoryFromTemplate(), detonation: detonationDefaults() };
+  return {
+    lambdaMemoryMiB: lambdaMemoryFromTemplate(),
+    detonation: detonationDefaults(),
+    loggedWorkflows: loggedWorkflowsFromTemplate(),
+  };
 }
 
 /**
@@ -248,8 +269,10 @@ class UsageMeter {
       transitions: run.transitions.filter((t) => t.workflow === 'standard').length,
       expressExecutions: front.length,
       expressBilledMs: sum(front.map((e) => Math.ceil(e.durationMs / 100) * 100)),
-      // Both workflows log every state (LogLevel.ALL without execution data).
-      historyEvents: historyEvents(run.transitions),
+      historyEvents: {
+        front: historyEvents(run.transitions.filter((t) => t.workflow === 'front')),
+        standard: historyEvents(run.transitions.filter((t) => t.workflow === 'standard')),
+      },
       invocations: this.durations,
       requests: counter.snapshot(),
       eventChunks: published.reduce(
@@ -450,7 +473,7 @@ function priceExecution(usage: AnalysisUsage, shape: DeployedShape, prices: Pric
     usage.handlerLogBytes +
     usage.handlerLogRecords * POWERTOOLS_ENVELOPE_BYTES +
     invocationCount * LAMBDA_BYTES_PER_INVOCATION +
-    usage.historyEvents * STEP_FUNCTIONS_BYTES_PER_EVENT;
+    sum(shape.loggedWorkflows.map((workflow) => usage.historyEvents[workflow])) * STEP_FUNCTIONS_BYTES_PER_EVENT;
 
   // Express bills each execution's duration at its memory, one 64 MB chunk for a workflow this small.
   const expressGbHours = (usage.expressBilledMs / 3_600_000) * (EXPRESS_BILLED_MIB / 1024);

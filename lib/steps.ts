@@ -59,6 +59,8 @@ export interface StepManifest {
 const READ_OBJECT = ['s3:GetObject', 's3:GetObjectVersion'];
 /** The shared rate limiter's counters. */
 const RATE_LIMIT = { on: 'table', actions: ['dynamodb:UpdateItem', 'dynamodb:BatchGetItem'] } as const;
+/** The learnt duration of each vendor's analyses (read at submission, updated when a report is ready). */
+const VENDOR_TIMING = { on: 'table', actions: ['dynamodb:GetItem'] } as const;
 const VENDOR_SECRET = {
   on: 'vendorSecrets',
   actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
@@ -89,7 +91,7 @@ export const STEPS = {
     state: 'SubmitToVendor',
     memoryMb: 512,
     timeoutSeconds: 300,
-    grants: [{ on: 'ingestObjects', actions: READ_OBJECT }, RATE_LIMIT, VENDOR_SECRET],
+    grants: [{ on: 'ingestObjects', actions: READ_OBJECT }, RATE_LIMIT, VENDOR_TIMING, VENDOR_SECRET],
   },
   VendorPollFn: {
     module: 'vendor-poll',
@@ -97,7 +99,7 @@ export const STEPS = {
     memoryMb: 256,
     timeoutSeconds: 60,
     // Polls never read the sample: every submission, deferred or not, runs in VendorSubmitFn.
-    grants: [RATE_LIMIT, VENDOR_SECRET],
+    grants: [RATE_LIMIT, VENDOR_TIMING, VENDOR_SECRET],
   },
   VendorCollectFn: {
     module: 'vendor-collect',

@@ -8,6 +8,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { NagSuppressions } from 'cdk-nag';
 import {
   ENV,
   executionTimeoutSeconds,
@@ -234,11 +235,21 @@ export class AnalysisWorkflow extends Construct {
       tracingEnabled: true,
       timeout: Duration.seconds(executionTimeoutSeconds(props.settings)),
       logs: {
+        // A Standard execution keeps its whole history for 90 days (GetExecutionHistory, the console):
+        // logging every state again would bill each analysis's history at CloudWatch ingestion prices.
+        // Failures are logged, to alarm and search on.
         destination: new logs.LogGroup(this, 'ExecutionLogs', { retention: logs.RetentionDays.ONE_MONTH }),
-        level: sfn.LogLevel.ALL,
+        level: sfn.LogLevel.ERROR,
         includeExecutionData: false,
       },
     });
+    NagSuppressions.addResourceSuppressions(this.stateMachine, [
+      {
+        id: 'AwsSolutions-SF1',
+        reason:
+          'The Standard workflow logs ERROR: its executions keep their full history for 90 days in Step Functions; the Express front, which keeps none, logs ALL.',
+      },
+    ]);
     this.frontStateMachine = new sfn.StateMachine(this, 'FrontStateMachine', {
       stateMachineType: sfn.StateMachineType.EXPRESS,
       definitionBody: sfn.DefinitionBody.fromChainable(this.frontDefinition(props, this.stateMachine)),

@@ -48,19 +48,53 @@ export function formatValue(value: number): string {
 /** Escapes what would break a markdown table cell. */
 const cell = (text: string) => text.replace(/\|/g, '\\|');
 
+/** The four paths a verdict takes, and the alternatives they are set beside: `[metric, what it is]`. */
+export const COST_COMPARISON: readonly (readonly [string, string])[] = [
+  ['cost_usd_per_1000_cached', 'Sandtrap: the same bytes again (cached verdict)'],
+  ['cost_usd_per_1000_static_only', 'Sandtrap: static engine only (no vendor, no detonation)'],
+  ['cost_usd_per_1000_vendor_5min', 'Sandtrap: static engine and a vendor taking 5 minutes'],
+  ['cost_usd_per_1000_vendor_detonation', 'Sandtrap: as above, plus our detonation (default task)'],
+  ['guardduty_usd_per_1000_objects', 'GuardDuty Malware Protection for S3 (1 MB objects)'],
+  ['clamav_lambda_usd_per_1000', 'ClamAV in Lambda (one scan each)'],
+];
+
+/** The comparison table of {@link COST_COMPARISON}, with the rows the results have; empty without any. */
+function renderCostComparison(results: BenchResults): string[] {
+  const byName = new Map(results.metrics.map((m) => [m.name, m]));
+  const rows = COST_COMPARISON.flatMap(([name, what]) => {
+    const metric = byName.get(name);
+    return metric ? [`| ${cell(what)} | ${formatValue(metric.value)} | ${cell(metric.target ?? '')} |`] : [];
+  });
+  if (rows.length === 0) return [];
+  return [
+    '**Cost per 1,000 verdicts beside the alternatives (USD)**',
+    '',
+    '| path | USD / 1,000 | target |',
+    '| --- | ---: | --- |',
+    ...rows,
+    '',
+  ];
+}
+
 /**
- * The README's "Performance and cost" section body for a results file: a table of every metric
- * (value, unit, target and whether it is met) and a paragraph on how the numbers were taken. It
- * depends on the file's content only, so regenerating from the same results changes nothing.
+ * The README's "Performance and cost" section body for a results file: the cost of the four verdict
+ * paths beside GuardDuty's and ClamAV-in-Lambda's, a table of every metric (value, unit, target and
+ * whether it is met) and a paragraph on how the numbers were taken. It depends on the file's content
+ * only, so regenerating from the same results changes nothing.
  */
 export function renderBenchSection(results: BenchResults): string {
   const rows = results.metrics.map((m) => {
     const met = m.target ? (meetsTarget(m) ? 'yes' : 'no') : '';
     return `| ${cell(m.name)} | ${formatValue(m.value)} | ${cell(m.unit)} | ${cell(m.target ?? '')} | ${met} |`;
   });
-  return ['| metric | value | unit | target | met |', '| --- | ---: | --- | --- | --- |', ...rows, '', HOW_TAKEN].join(
-    '\n',
-  );
+  return [
+    ...renderCostComparison(results),
+    '| metric | value | unit | target | met |',
+    '| --- | ---: | --- | --- | --- |',
+    ...rows,
+    '',
+    HOW_TAKEN,
+  ].join('\n');
 }
 
 /** The generated text between the markers, or undefined when README has no (well-ordered) markers. */

@@ -91,9 +91,11 @@ describe('SandtrapStack', () => {
     const target = rule?.Properties.Targets[0];
     expect(target.Arn.Ref).toMatch(/^WorkflowFrontStateMachine/);
     expect(target.DeadLetterConfig.Arn['Fn::GetAtt'][0]).toMatch(/^IngestTriggerDeadLetters/);
+    // The Standard workflow keeps its own history: it logs failures only, the front every state.
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       StateMachineType: 'STANDARD',
       TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ERROR', IncludeExecutionData: false }),
     });
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       StateMachineType: 'EXPRESS',

@@ -38,6 +38,34 @@ describe('the README performance and cost section', () => {
     expect(paragraph).not.toMatch(/\d{4}-\d{2}-\d{2}/);
   });
 
+  it('sets the four verdict paths beside GuardDuty and ClamAV in Lambda, in that order, before the table', () => {
+    const costs: BenchResults = {
+      metrics: [
+        { name: 'clamav_lambda_usd_per_1000', value: 1.5, unit: 'USD' },
+        { name: 'cost_usd_per_1000_vendor_5min', value: 0.2874, unit: 'USD', target: '<= 0.30' },
+        { name: 'cost_usd_per_1000_cached', value: 0.01739, unit: 'USD', target: '<= 0.02' },
+        { name: 'guardduty_usd_per_1000_objects', value: 0.3029, unit: 'USD' },
+        { name: 'cost_usd_per_1000_static_only', value: 0.044, unit: 'USD', target: '<= 0.05' },
+        { name: 'cost_usd_per_1000_vendor_detonation', value: 0.9, unit: 'USD', target: '<= 1.00' },
+      ],
+    };
+    const [title, comparison, table] = renderBenchSection(costs).split('\n\n');
+    expect(title).toBe('**Cost per 1,000 verdicts beside the alternatives (USD)**');
+    expect(comparison?.split('\n')).toEqual([
+      '| path | USD / 1,000 | target |',
+      '| --- | ---: | --- |',
+      '| Sandtrap: the same bytes again (cached verdict) | 0.01739 | <= 0.02 |',
+      '| Sandtrap: static engine only (no vendor, no detonation) | 0.044 | <= 0.05 |',
+      '| Sandtrap: static engine and a vendor taking 5 minutes | 0.2874 | <= 0.30 |',
+      '| Sandtrap: as above, plus our detonation (default task) | 0.9 | <= 1.00 |',
+      '| GuardDuty Malware Protection for S3 (1 MB objects) | 0.3029 |  |',
+      '| ClamAV in Lambda (one scan each) | 1.5 |  |',
+    ]);
+    expect(table?.startsWith('| metric | value |')).toBe(true);
+    // Without cost metrics there is no comparison.
+    expect(renderBenchSection(results).startsWith('| metric | value |')).toBe(true);
+  });
+
   it('renders the same results to the same text', () => {
     expect(renderBenchSection(structuredClone(results))).toBe(renderBenchSection(results));
   });

@@ -12,6 +12,7 @@ import { RateLimitedError } from '../connector/errors';
 import { SlotReservations } from '../store/slot-reservations';
 import { TaskSlots } from '../store/task-slots';
 import { requestLanes } from '../store/request-lanes';
+import { VendorTimings } from '../store/vendor-timings';
 import { eventBridgePublisher, type EventPublisher } from './events';
 import { ENV } from '../config/runtime-config';
 
@@ -78,6 +79,7 @@ export function createDeps(
   return {
     slots,
     events,
+    vendorTimings: new VendorTimings(clients.ddb, config.tableName),
     taskSlots: new TaskSlots(clients.ddb, config.tableName, clock),
     config,
     clients,

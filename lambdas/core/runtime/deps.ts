@@ -7,6 +7,7 @@ import type { SlotReservations } from '../store/slot-reservations';
 import type { TaskSlots } from '../store/task-slots';
 import type { SandboxConnector } from '../connector/connector';
 import type { EventPublisher } from './events';
+import type { VendorTimings } from '../store/vendor-timings';
 
 /** The logging surface handlers use (Powertools Logger in Lambda, a quiet logger locally). */
 export interface Log {
@@ -26,6 +27,8 @@ export interface HandlerDeps {
   slots: SlotReservations;
   /** Turns of the detonation task slots (concurrent Fargate tasks), reserved ahead by every execution. */
   taskSlots: TaskSlots;
+  /** How long each vendor's analyses take, learnt: where the first status request is aimed. */
+  vendorTimings: VendorTimings;
   /** Sandtrap's bus, for the events a handler fans out (the verdicts served to joined uploads). */
   events: EventPublisher;
   /** The connector of a configured vendor, credentials resolved. */

@@ -4,11 +4,18 @@ import type { PollPolicy } from '../../config/runtime-config';
 export interface PollHint {
   /** The vendor's own estimate of the seconds left, when it gives one. */
   etaSeconds?: number;
+  /**
+   * How long this vendor's analyses have taken (learnt from the ones that ended): the first look is
+   * aimed no earlier, whatever the vendor estimates, since the vendor's estimate may cover its run
+   * but not the processing after it.
+   */
+  learntSeconds?: number;
 }
 
 /**
  * Seconds to wait before the next poll: the vendor's estimate when it gives one (and hints are on),
- * otherwise the policy's backoff schedule; always within [min, max] and never past the deadline.
+ * otherwise the policy's backoff schedule; before the first look, no less than the vendor's learnt
+ * duration; always within [min, max] and never past the deadline.
  */
 export function nextPollWait(
   policy: PollPolicy,
@@ -18,8 +25,9 @@ export function nextPollWait(
 ): number {
   const schedule = policy.scheduleSeconds;
   const fromSchedule = schedule[Math.min(attempt, schedule.length - 1)] ?? schedule[schedule.length - 1] ?? 60;
-  const wanted =
+  const hinted =
     policy.useVendorHints && hint.etaSeconds !== undefined && hint.etaSeconds > 0 ? hint.etaSeconds : fromSchedule;
+  const wanted = attempt === 0 && hint.learntSeconds !== undefined ? Math.max(hinted, hint.learntSeconds) : hinted;
   const bounded = Math.min(policy.maxWaitSeconds, Math.max(policy.minWaitSeconds, Math.ceil(wanted)));
   return Math.max(1, Math.min(bounded, Math.ceil(secondsToDeadline)));
 }

@@ -159,6 +159,7 @@ async function submitJob(
   const deadline = now + deps.config.engineDeadlineSeconds * 1000;
   const wanted = nextPollWait(deps.config.poll, 0, (deadline - now) / 1000, {
     etaSeconds: connector.initialWaitSeconds(),
+    learntSeconds: await deps.vendorTimings.readySeconds(job.engine),
   });
   deps.log.info('submitted', { vendor: job.engine, itemId, sha256: sample.sha256, waitSeconds: wanted });
   const submitted: VendorJob = {
@@ -207,8 +208,10 @@ export async function advanceVendorJob(deps: HandlerDeps, job: VendorJob, sample
       return ended(job, 'timeout', `no report within ${deps.config.engineDeadlineSeconds} s`);
     }
     const status = await withAdmission(job.admitted, () => connector.status(job.itemId));
-    if (status.done)
+    if (status.done) {
+      await deps.vendorTimings.observe(job.engine, (now - job.submittedAt) / 1000, attempt, now);
       return await scheduleFollowUp(deps, connector, { ...job, attempt, state: status.state }, 0, 'ready');
+    }
     if (status.failed) return ended({ ...job, attempt }, 'failed', status.reason ?? `vendor state ${status.state}`);
     const wanted = nextPollWait(policy, attempt, secondsLeft, { etaSeconds: status.pollAfterSeconds });
     return await scheduleFollowUp(deps, connector, { ...job, attempt, state: status.state }, wanted, 'pending');

@@ -28,4 +28,12 @@ describe('nextPollWait', () => {
     expect(nextPollWait(custom, 0, 10_000, { etaSeconds: 21.2 })).toBe(22);
     expect(nextPollWait(custom, 0, 10_000, { etaSeconds: 60 })).toBe(25);
   });
+
+  it("aims the first look no earlier than the vendor's learnt duration, and only the first", () => {
+    expect(nextPollWait(policy, 0, 10_000, { learntSeconds: 290 })).toBe(290);
+    expect(nextPollWait(policy, 0, 10_000, { etaSeconds: 400, learntSeconds: 290 })).toBe(400);
+    expect(nextPollWait(policy, 0, 10_000, { learntSeconds: 2 })).toBe(15);
+    expect(nextPollWait(policy, 0, 100, { learntSeconds: 290 })).toBe(100);
+    expect(nextPollWait(policy, 1, 10_000, { learntSeconds: 290 })).toBe(30);
+  });
 });

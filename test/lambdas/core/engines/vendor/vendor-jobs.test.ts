@@ -1,3 +1,4 @@
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
@@ -113,6 +114,8 @@ describe('vendor jobs: submit, poll and collect decisions', () => {
     body = `sample bytes ${counter}`;
     sample = sampleOf(body, { key: `in/dir/file-${counter}.js` });
     await putSample(aws, sample, body);
+    // Every test starts with nothing learnt of the vendor's durations.
+    await aws.clients.ddb.send(new DeleteCommand({ TableName: UNIT.table, Key: { pk: 'VENDOR#cape', sk: 'TIMING' } }));
   }
 
   /** A job that was submitted `ageSeconds` ago and is still pending. */
@@ -167,6 +170,14 @@ describe('vendor jobs: submit, poll and collect decisions', () => {
       connector.initialWait = 200;
       const job = await advanceVendorJob(deps, newVendorJob(deps, 'cape'), sample);
       expect(job.waitSeconds).toBe(200);
+    });
+
+    it("aims the first look at the vendor's learnt duration, never before the connector's own estimate", async () => {
+      await setUp();
+      await deps.vendorTimings.observe('cape', 290, 3, clock.now());
+      expect((await advanceVendorJob(deps, newVendorJob(deps, 'cape'), sample)).waitSeconds).toBe(290);
+      connector.initialWait = 400;
+      expect((await advanceVendorJob(deps, newVendorJob(deps, 'cape'), sample)).waitSeconds).toBe(400);
     });
 
     it('names a sample whose key ends in a slash by its sha256', async () => {
@@ -250,6 +261,24 @@ describe('vendor jobs: submit, poll and collect decisions', () => {
       expect(connector.statusCalls).toEqual(['item-42']);
       expect(job).toMatchObject({ phase: 'ready', state: 'reported', attempt: 3, waitSeconds: 0 });
       expect(job.result).toBeUndefined();
+    });
+
+    it('learns how long the vendor takes from each ready report, and aims earlier after a first look finds one', async () => {
+      await setUp();
+      connector.statusAnswer = async () => ({ done: true, failed: false, state: 'reported' });
+      // Found at the third look, 300 s after submission: the first observation is taken as it is.
+      await advanceVendorJob(deps, submitted(300, { attempt: 2 }), sample);
+      expect(await deps.vendorTimings.readySeconds('cape')).toBe(300);
+      // Found at the fourth look after 400 s: a fifth of the difference.
+      await advanceVendorJob(deps, submitted(400, { attempt: 3 }), sample);
+      expect(await deps.vendorTimings.readySeconds('cape')).toBe(320);
+      // Found at the first look after 320 s: it took no longer, so the next first look comes 10% earlier.
+      await advanceVendorJob(deps, submitted(320), sample);
+      expect(await deps.vendorTimings.readySeconds('cape')).toBeCloseTo(320 + 0.2 * (288 - 320), 1);
+      // Still pending: nothing is learnt.
+      connector.statusAnswer = async () => ({ done: false, failed: false, state: 'running' });
+      await advanceVendorJob(deps, submitted(10), sample);
+      expect(await deps.vendorTimings.readySeconds('cape')).toBeCloseTo(313.6, 1);
     });
 
     it('follows the backoff schedule for the next attempt when the vendor gives no estimate', async () => {
