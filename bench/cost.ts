@@ -592,21 +592,25 @@ export function costMetrics(usage: MeasuredUsage, shape: DeployedShape, prices: 
   return [
     {
       name: 'cost_usd_per_1000_cached',
+      target: '<= 0.02',
       value: round(total(cached)),
       unit: `${unit} (the same bytes again: the Express front alone)`,
     },
     {
       name: 'cost_usd_per_1000_static_only',
+      target: '<= 0.05',
       value: round(total(staticOnly)),
       unit: `${unit} (no vendor, no detonation: the Express front alone)`,
     },
     {
       name: 'cost_usd_per_1000_vendor_5min',
+      target: '<= 0.30',
       value: round(total(fresh) - fresh.fargate),
       unit: `${unit} (a ${VENDOR_MINUTES}-min vendor and the static engine; ${mean(usage.fresh.map((u) => u.transitions))} Standard transitions)`,
     },
     {
       name: 'cost_usd_per_1000_vendor_detonation',
+      target: '<= 1.00',
       value: round(total(fresh)),
       unit: `${unit} (as above, plus one detonation on the default task)`,
     },
