@@ -17,8 +17,6 @@ import {
 } from '../lambdas/core/config/runtime-config';
 import {
   DETAIL_TYPE_FAILED,
-  DETAIL_TYPE_VERDICT,
-  DETAIL_TYPE_VERDICT_CHANGED,
   DETONATION_ENGINE,
   EVENT_SOURCE,
   STATIC_ENGINE,
@@ -27,6 +25,7 @@ import {
 import { RATE_LIMITED_ERROR, RETRYABLE_VENDOR_ERRORS } from '../lambdas/core/connector/errors';
 import { DUPLICATE_EVENT_ERROR } from '../lambdas/core/contracts/analysis-errors';
 import { TRANSIENT_AWS_ERRORS } from '../lambdas/core/runtime/clients';
+import { EVENTS_NOT_PUBLISHED_ERROR } from '../lambdas/core/runtime/events';
 import { TASK_SLOT_CONTENTION_ERROR } from '../lambdas/core/store/task-slots';
 import { UPLOAD_INDEX } from '../lambdas/core/store/verdict-store';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -151,9 +150,6 @@ export const STATES = {
   runDetonation: 'RunDetonation',
   collectDetonation: STEPS.CollectDetonationFn.state,
   finalize: STEPS.FinalizeFn.state,
-  verdictChanged: 'HasVerdictChanged',
-  publishVerdict: 'PublishVerdict',
-  publishVerdictChanged: 'PublishVerdictAndChange',
   duplicate: 'DuplicateEventIgnored',
   /** The upload joined the running analysis of its content, which serves it the verdict: nothing polls. */
   joined: 'JoinedAnalysis',
@@ -555,6 +551,14 @@ export class AnalysisWorkflow extends Construct {
       serviceAttempts: 3,
     });
     finalize.addRetry({ ...TRANSIENT_AWS_RETRY, maxAttempts: options.transientAttempts });
+    // EventBridge refusing the verdict's events (throttling, an outage) fails the step: it is retried
+    // whole, as the publishing state it replaces was, before the analysis is called failed.
+    finalize.addRetry({
+      errors: [EVENTS_NOT_PUBLISHED_ERROR],
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: options.publishAttempts,
+    });
     if (options.failedAttempts > 0)
       finalize.addRetry({
         errors: [sfn.Errors.TASKS_FAILED],
@@ -563,23 +567,9 @@ export class AnalysisWorkflow extends Construct {
         backoffRate: 2,
       });
     finalize.addCatch(failurePath, onError);
-    const verdictEvent: PublishedEvent = [DETAIL_TYPE_VERDICT, '$.verdict.detail'];
-    const retry = { maxAttempts: options.publishAttempts };
-    const publishVerdict = this.publish(scope, props.bus, STATES.publishVerdict, [verdictEvent], retry);
-    const publishVerdictChanged = this.publish(
-      scope,
-      props.bus,
-      STATES.publishVerdictChanged,
-      [verdictEvent, [DETAIL_TYPE_VERDICT_CHANGED, '$.verdict.changed']],
-      retry,
-    );
-    // Publishing ends the execution: a Succeed state after it would cost a Standard transition.
-    for (const publish of [publishVerdict, publishVerdictChanged]) publish.addCatch(failurePath, onError);
-    return finalize.next(
-      new sfn.Choice(scope, STATES.verdictChanged, { stateName: STATES.verdictChanged })
-        .when(sfn.Condition.isPresent('$.verdict.changed'), publishVerdictChanged)
-        .otherwise(publishVerdict),
-    );
+    // Finalize publishes the verdict itself and ends the execution: each state after it would cost a
+    // Standard transition per analysis.
+    return finalize;
   }
 
   /**

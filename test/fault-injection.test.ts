@@ -109,7 +109,7 @@ describe('nothing is lost under faults: 300 uploads with random faults switched 
     for (const run of runs) {
       const last = run.transitions.at(-1)?.name;
       expect(
-        [STATES.publishVerdict, STATES.publishVerdictChanged, STATES.failed, STATES.duplicate],
+        [STATES.finalize, STATES.joined, STATES.failed, STATES.duplicate],
         `${run.error} ${run.cause?.slice(0, 200)}`,
       ).toContain(last);
     }

@@ -184,8 +184,8 @@ describe('local pipeline with CAPEv2', () => {
     const [first, second] = await Promise.all([h.pipeline.run(event), h.pipeline.run(event)]);
     const third = await h.pipeline.run(event);
     const statuses = [first, second, third].map((r) => r.transitions.at(-1)?.name).sort();
-    // An analysis ends by publishing its verdict; a duplicate ends in its own Succeed state.
-    expect(statuses).toEqual([STATES.publishVerdict, STATES.duplicate, STATES.duplicate].sort());
+    // An analysis ends at Finalize, which publishes its verdict; a duplicate ends in its own Succeed state.
+    expect(statuses).toEqual([STATES.finalize, STATES.duplicate, STATES.duplicate].sort());
     expect(h.pipeline.events().length - before).toBe(1);
   });
 

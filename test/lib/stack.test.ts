@@ -189,10 +189,15 @@ describe('SandtrapStack', () => {
     const states = allStates(plan.definition as never);
     expect(states.get('WaitForVendor')).toMatchObject({ Type: 'Wait', SecondsPath: '$.job.waitSeconds' });
     expect(states.get('Engines')).toMatchObject({ Type: 'Map', MaxConcurrency: 4, ItemsPath: '$.engines' });
-    expect(states.get('PublishVerdict')).toMatchObject({ Resource: 'arn:aws:states:::events:putEvents' });
+    // Finalize publishes the verdict itself and ends the analysis; failures have their publishing state.
+    expect(states.get('Finalize')).toMatchObject({ End: true });
+    expect(states.get('Finalize')?.Retry).toEqual(
+      expect.arrayContaining([expect.objectContaining({ ErrorEquals: ['EventsNotPublishedError'] })]),
+    );
+    expect(states.has('PublishVerdict')).toBe(false);
     expect(states.get('PublishFailure')).toMatchObject({ Resource: 'arn:aws:states:::events:putEvents' });
     // Every task catches its errors, so no failure can end an execution silently.
-    for (const name of ['Triage', 'CheckPeer', 'Engines', 'Finalize', 'PublishVerdict']) {
+    for (const name of ['Triage', 'CheckPeer', 'Engines', 'Finalize']) {
       expect(states.get(name)?.Catch, name).toEqual(
         expect.arrayContaining([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'RecordFailure' })]),
       );

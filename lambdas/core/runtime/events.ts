@@ -20,6 +20,9 @@ export interface EventPublisher {
 /** PutEvents takes at most 10 entries a request. */
 const ENTRIES_PER_REQUEST = 10;
 
+/** The error name a step that publishes retries. */
+export const EVENTS_NOT_PUBLISHED_ERROR = 'EventsNotPublishedError';
+
 /** Raised when EventBridge refused some entries of a PutEvents request (throttled, too large). */
 export class EventsNotPublishedError extends Error {
   constructor(

@@ -67,6 +67,10 @@ export interface VerdictRecord {
   reportKey: string;
   /** The upload this verdict was analysed from: `sandtrap reanalyze` starts a new analysis of it. */
   object: { bucket: string; key: string; versionId: string | null };
+  /** The execution whose analysis wrote this verdict: a retried Finalize of it knows its own write. */
+  analyzedBy?: string;
+  /** The verdict this one replaced, so that a retried Finalize still tells what changed. */
+  replaced?: { verdict: Verdict; score: number | null; analyzedAt: number };
 }
 
 /** Identifies one upload: the object version, or S3's sequencer where the bucket is not versioned. */

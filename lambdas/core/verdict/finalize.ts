@@ -2,7 +2,16 @@ import type { HandlerDeps } from '../runtime/deps';
 import { putJson } from '../store/objects';
 import { reportKeys } from '../contracts/report-keys';
 import { aggregate } from '../contracts/scoring';
-import type { EngineResult, FinalizeOutput, Sample, SampleVerdictDetail, VerdictDocument } from '../contracts/pipeline';
+import {
+  DETAIL_TYPE_VERDICT,
+  DETAIL_TYPE_VERDICT_CHANGED,
+  type EngineResult,
+  type FinalizeOutput,
+  type Sample,
+  type SampleVerdictChangedDetail,
+  type SampleVerdictDetail,
+  type VerdictDocument,
+} from '../contracts/pipeline';
 import { verdictRecordOf, type VerdictRecord } from '../store/verdict-store';
 import { verdictDetailOf } from './verdict-detail';
 import { serveJoined } from './joined';
@@ -67,7 +76,7 @@ export async function finalizeVerdict(
   const { sample } = input;
   const now = deps.clock.now();
   let record: VerdictRecord;
-  let previous: VerdictRecord | undefined;
+  let previous: VerdictRecord['replaced'];
   if (input.cached) {
     const existing = await deps.store.getVerdict(sample.sha256);
     if (!existing) throw new Error(`cached verdict for ${sample.sha256} vanished`);
@@ -76,9 +85,19 @@ export async function finalizeVerdict(
     // Final results kept from an earlier analysis of these bytes, then what ran now.
     const fresh = input.results ?? [];
     const results = [...(input.reused ?? []), ...fresh];
-    previous = await deps.store.getVerdict(sample.sha256);
+    // What this analysis replaces: the stored verdict, unless an earlier attempt of this very
+    // Finalize stored it (its publishing failed and the state machine retried), which kept what it replaced.
+    const stored = await deps.store.getVerdict(sample.sha256);
+    previous =
+      stored?.analyzedBy === input.owner
+        ? stored.replaced
+        : stored && { verdict: stored.verdict, score: stored.score, analyzedAt: stored.analyzedAt };
     const verdict = aggregate(results, deps.config.policy);
-    record = verdictRecordOf(sample, verdict, results, now, now - input.startedAt, reportKeys.verdict(sample.sha256));
+    record = {
+      ...verdictRecordOf(sample, verdict, results, now, now - input.startedAt, reportKeys.verdict(sample.sha256)),
+      analyzedBy: input.owner,
+      ...(previous ? { replaced: previous } : {}),
+    };
     await deps.store.putVerdict(record, deps.config.cacheTtlSeconds);
     await Promise.all(fresh.map((result) => deps.store.putEngineResult(sample.sha256, result, now)));
   }
@@ -103,19 +122,25 @@ export async function finalizeVerdict(
     score: detail.score,
     cached: detail.cached,
   });
-  if (!previous || previous.verdict === record.verdict) return { detail };
-  return {
-    detail,
-    changed: {
-      sha256: sample.sha256,
-      bucket: sample.bucket,
-      key: sample.key,
-      previousVerdict: previous.verdict,
-      previousScore: previous.score,
-      previousAnalyzedAt: new Date(previous.analyzedAt).toISOString(),
-      verdict: record.verdict,
-      score: record.score,
-      analyzedAt: detail.analyzedAt,
-    },
-  };
+  const changed: SampleVerdictChangedDetail | undefined =
+    previous && previous.verdict !== record.verdict
+      ? {
+          sha256: sample.sha256,
+          bucket: sample.bucket,
+          key: sample.key,
+          previousVerdict: previous.verdict,
+          previousScore: previous.score,
+          previousAnalyzedAt: new Date(previous.analyzedAt).toISOString(),
+          verdict: record.verdict,
+          score: record.score,
+          analyzedAt: detail.analyzedAt,
+        }
+      : undefined;
+  // Published here rather than by a state after this one: each such state is a Standard transition
+  // per analysis. A failure to publish fails the step, whose retry does it all again.
+  await deps.events.publish([
+    { detailType: DETAIL_TYPE_VERDICT, detail },
+    ...(changed ? [{ detailType: DETAIL_TYPE_VERDICT_CHANGED, detail: changed }] : []),
+  ]);
+  return changed ? { detail, changed } : { detail };
 }

@@ -9,6 +9,7 @@ import { createClients, destroyClients, type AwsClients } from '../../../lambdas
 import { createDeps, type ConnectorFactory } from '../../../lambdas/core/runtime/create-deps';
 import type { HandlerDeps, Log } from '../../../lambdas/core/runtime/deps';
 import { UPLOAD_INDEX } from '../../../lambdas/core/store/verdict-store';
+import type { EventPublisher, PublishedEvent } from '../../../lambdas/core/runtime/events';
 import { LOCAL_CREDENTIALS, startServices } from '../../../local/services';
 
 /**
@@ -90,6 +91,16 @@ export interface UnitDepsOptions {
   log?: Log;
   connectors?: ConnectorFactory;
   quarantine?: boolean;
+  /** Where handlers publish: a {@link RecordingEvents} by default. */
+  events?: EventPublisher;
+}
+
+/** An event bus that keeps what handlers publish, for tests to read. */
+export class RecordingEvents implements EventPublisher {
+  readonly published: PublishedEvent[] = [];
+  async publish(events: readonly PublishedEvent[]): Promise<void> {
+    this.published.push(...events);
+  }
 }
 
 /** Handler dependencies over {@link startLocalAws}: settings validated as in a Lambda, connectors injected. */
@@ -104,6 +115,7 @@ export function unitDeps(aws: LocalAws, options: UnitDepsOptions = {}): HandlerD
     clients: aws.clients,
     clock: options.clock ?? new ManualClock(),
     log: options.log ?? recordingLog(),
+    events: options.events ?? new RecordingEvents(),
     env: {},
     ...(options.connectors ? { connectors: options.connectors } : {}),
   });

@@ -18,7 +18,7 @@ import { objectRecordKey } from '../../../../lambdas/core/store/verdict-store';
 import { finalizeVerdict } from '../../../../lambdas/core/verdict/finalize';
 import { recordFailure } from '../../../../lambdas/core/verdict/failures';
 import type { EventPublisher, PublishedEvent } from '../../../../lambdas/core/runtime/events';
-import { putSample, sampleOf, UNIT, unitDeps, useLocalAws } from '../support';
+import { putSample, RecordingEvents, sampleOf, UNIT, unitDeps, useLocalAws } from '../support';
 
 const scored = (engine: EngineResult['engine'], score: number | null, status: EngineResult['status'] = 'completed') =>
   ({
@@ -169,8 +169,8 @@ describe('finalizeVerdict: combine engine scores, store, tag, quarantine, releas
     await finalize(sample, [scored('cape', 10)]);
     const before = await unit.deps.store.getVerdict(sample.sha256);
     clock.advance(3600);
-    await unit.deps.store.acquireLock(sample.sha256, 'exec-a', clock.now(), 600);
-    const { detail, changed } = await finalize(sample, [scored('cape', 88)]);
+    await unit.deps.store.acquireLock(sample.sha256, 'exec-b', clock.now(), 600);
+    const { detail, changed } = await finalize(sample, [scored('cape', 88)], { owner: 'exec-b' });
     expect(SampleVerdictChangedDetailSchema.parse(changed)).toEqual({
       sha256: sample.sha256,
       bucket: sample.bucket,
@@ -183,7 +183,35 @@ describe('finalizeVerdict: combine engine scores, store, tag, quarantine, releas
       analyzedAt: detail.analyzedAt,
     });
     clock.advance(1);
-    expect((await finalize(sample, [scored('joe', 75)])).changed).toBeUndefined();
+    expect((await finalize(sample, [scored('joe', 75)], { owner: 'exec-c' })).changed).toBeUndefined();
+  });
+
+  it('publishes the verdict and its change itself; a retry after a refused publish still tells the change', async () => {
+    const sample = await uploaded();
+    await finalize(sample, [scored('cape', 10)]);
+    clock.advance(3600);
+    const refusing: HandlerDeps = {
+      ...unit.deps,
+      events: {
+        publish: async () => {
+          throw Object.assign(new Error('EventBridge refused 2 of 2 events'), { name: 'EventsNotPublishedError' });
+        },
+      },
+    };
+    await unit.deps.store.acquireLock(sample.sha256, 'exec-b', clock.now(), 600);
+    await expect(finalize(sample, [scored('cape', 90)], { owner: 'exec-b' }, refusing)).rejects.toThrow(
+      'EventBridge refused',
+    );
+    // The verdict was stored before the publish failed; the retry must still see what it replaced.
+    clock.advance(2);
+    const bus = new RecordingEvents();
+    const { detail } = await finalize(sample, [scored('cape', 90)], { owner: 'exec-b' }, { ...unit.deps, events: bus });
+    expect(bus.published.map((e) => e.detailType)).toEqual(['Sample Verdict', 'Sample Verdict Changed']);
+    expect(bus.published[0]?.detail).toEqual(detail);
+    expect(SampleVerdictChangedDetailSchema.parse(bus.published[1]?.detail)).toMatchObject({
+      previousVerdict: 'benign',
+      verdict: 'malicious',
+    });
   });
 
   it('still publishes the verdict of an object deleted mid-analysis, warning that it could not be tagged', async () => {
@@ -257,11 +285,14 @@ describe('finalizeVerdict: combine engine scores, store, tag, quarantine, releas
       const joined = [await joinedUpload(sample, 'exec-j1'), await joinedUpload(sample, 'exec-j2')];
       const { deps, published } = withBus();
       const { detail } = await finalize(sample, [scored('cape', 80)], {}, deps);
-      expect(published.map((e) => [e.detailType, (e.detail as SampleVerdictDetail).key])).toEqual(
+      // The analysis's own verdict last, after the joined uploads'.
+      expect(published.at(-1)?.detail).toEqual(detail);
+      const served = published.slice(0, -1);
+      expect(served.map((e) => [e.detailType, (e.detail as SampleVerdictDetail).key])).toEqual(
         expect.arrayContaining(joined.map((u) => ['Sample Verdict', u.key])),
       );
-      expect(published).toHaveLength(2);
-      for (const event of published) {
+      expect(served).toHaveLength(2);
+      for (const event of served) {
         const served = SampleVerdictDetailSchema.parse(event.detail);
         expect(served).toMatchObject({ sha256: sample.sha256, verdict: 'malicious', score: 80, cached: true });
         expect(served.durationMs).toBe(1000);
@@ -277,9 +308,10 @@ describe('finalizeVerdict: combine engine scores, store, tag, quarantine, releas
         expect(await getObjectTags(unit.aws.clients.s3, upload)).toMatchObject({ [TAG_VERDICT]: 'malicious' });
       }
       expect(await unit.deps.store.joinedUploads(sample.sha256, 10)).toEqual([]);
-      // A retried Finalize serves nobody twice.
+      // A retried Finalize serves nobody twice: it publishes only its own verdict again.
       await finalize(sample, [scored('cape', 80)], {}, deps);
-      expect(published).toHaveLength(2);
+      expect(published).toHaveLength(4);
+      expect((published.at(-1)?.detail as SampleVerdictDetail).cached).toBe(false);
     });
 
     it('joins them again when their events cannot be published, so that the retry serves them', async () => {
@@ -291,7 +323,7 @@ describe('finalizeVerdict: combine engine scores, store, tag, quarantine, releas
       expect((await unit.deps.store.joinedUploads(sample.sha256, 10)).map((j) => j.sample.key)).toEqual([upload.key]);
       const { deps, published } = withBus();
       await finalize(sample, [scored('cape', 10)], {}, deps);
-      expect(published.map((e) => (e.detail as SampleVerdictDetail).key)).toEqual([upload.key]);
+      expect(published.map((e) => (e.detail as SampleVerdictDetail).key)).toEqual([upload.key, sample.key]);
     });
 
     it('releases them to the sweep when the analysis fails instead', async () => {
