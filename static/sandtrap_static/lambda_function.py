@@ -53,6 +53,8 @@ from .score import DEFAULT_MALICIOUS_AT, DEFAULT_SUSPICIOUS_AT, score, verdict_o
 ENGINE = "static"
 DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024
 DEFAULT_RULES_PREFIX = "rules/"
+# Seconds a warm engine trusts its listing of the rule packs (static.rulePacks.refreshSeconds).
+DEFAULT_RULES_REFRESH_SECONDS = 60
 # What one EngineResult carries (pipeline.ts MAX_THREATS and ThreatSchema bounds).
 MAX_RESULT_THREATS = 20
 MAX_THREAT_NAME = 200
@@ -115,6 +117,7 @@ class Settings:
     max_file_bytes: int
     rules_bucket: str
     rules_prefix: str
+    rules_refresh_seconds: int
 
 
 def _number(value: Any, default: float, where: str) -> float:
@@ -160,10 +163,15 @@ def load_settings(env: Any = None) -> Settings:
         raise ConfigurationError("static.rulePacks.bucket must be a bucket name")
     if not isinstance(rules_prefix, str) or len(rules_prefix) > 512:
         raise ConfigurationError("static.rulePacks.prefix must be a string")
+    refresh = packs.get("refreshSeconds", DEFAULT_RULES_REFRESH_SECONDS)
+    if isinstance(refresh, bool) or not isinstance(refresh, int) or not 0 <= refresh <= 3600:
+        raise ConfigurationError("static.rulePacks.refreshSeconds must be an integer from 0 to 3600")
     # "rules" and "rules/" mean the same folder (and never "rules-old/").
     if rules_prefix and not rules_prefix.endswith("/"):
         rules_prefix += "/"
-    return Settings(reports_bucket, suspicious_at, malicious_at, max_file_bytes, rules_bucket, rules_prefix)
+    return Settings(
+        reports_bucket, suspicious_at, malicious_at, max_file_bytes, rules_bucket, rules_prefix, refresh
+    )
 
 
 def _text(sample: dict[str, Any], name: str, max_length: int, min_length: int = 0) -> str:
@@ -377,7 +385,9 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
         }
     s3 = s3_client()
     data = _read_sample(s3, sample)
-    rule_dirs, pack_errors = _rule_packs.load(s3, settings.rules_bucket, settings.rules_prefix)
+    rule_dirs, pack_errors = _rule_packs.load(
+        s3, settings.rules_bucket, settings.rules_prefix, refresh_seconds=settings.rules_refresh_seconds
+    )
     name = sample["key"].rsplit("/", 1)[-1] or "sample"
     status, reason = "completed", None
     try:

@@ -2,11 +2,13 @@
 
 Users drop `.yar`/`.yara` files under a prefix (by default `rules/` in the reports bucket): the
 first path segment below the prefix names the pack (`rules/acme/x.yar` is pack `acme`), and files
-directly under the prefix form the pack `default`. Every analysis lists the prefix; when the
-listing (keys, ETags, sizes) is the one already mirrored, the local copy is reused as it is, so a
-warm Lambda or a long-lived worker downloads nothing. When it changed, the files are downloaded into
-a fresh directory under the temp directory and the old one is removed: a new or edited pack changes
-verdicts on the next analysis, without a redeploy or a restart.
+directly under the prefix form the pack `default`. An analysis lists the prefix unless a listing
+younger than `refresh_seconds` was mirrored (a LIST is billed as a PUT: listing for every analysis
+would cost more than the rest of the engine's S3 use); when the listing (keys, ETags, sizes) is the
+one already mirrored, the local copy is reused as it is, so a warm Lambda or a long-lived worker
+downloads nothing. When it changed, the files are downloaded into a fresh directory under the temp
+directory and the old one is removed: a new or edited pack changes verdicts within `refresh_seconds`,
+without a redeploy or a restart.
 
 The bucket is writable by users, so everything about it is bounded (files, bytes, listing length),
 every key becomes a sanitised local name (no `..`, no absolute path, nothing outside the fresh
@@ -20,6 +22,8 @@ import os
 import re
 import shutil
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -200,8 +204,11 @@ def _error_code(error: Exception) -> str:
 class RulePackMirror:
     """The per-process mirror of one bucket/prefix of rule packs."""
 
-    def __init__(self, temp_root: str | None = None) -> None:
+    def __init__(self, temp_root: str | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self._temp_root = temp_root
+        self._clock = clock
+        # When the mirrored listing was taken, and of which bucket and prefix.
+        self._listed: tuple[float, str, str] | None = None
         self._fingerprint: tuple[Any, ...] | None = None
         self._root: Path | None = None
         self._dirs: tuple[str, ...] = ()
@@ -212,9 +219,24 @@ class RulePackMirror:
         """The directory currently holding the mirrored packs (None when there is none)."""
         return self._root
 
-    def load(self, s3: Any, bucket: str, prefix: str) -> tuple[tuple[str, ...], list[str]]:
-        """The local pack directories for `analyze(extra_rule_dirs=...)`, and the problems met."""
+    def load(
+        self, s3: Any, bucket: str, prefix: str, refresh_seconds: float = 0
+    ) -> tuple[tuple[str, ...], list[str]]:
+        """The local pack directories for `analyze(extra_rule_dirs=...)`, and the problems met.
+
+        A complete mirror of a listing younger than `refresh_seconds` is used without listing again.
+        """
         errors = PackErrors()
+        now = self._clock()
+        if (
+            self._listed is not None
+            and self._fingerprint is not None
+            and self._listed[1:] == (bucket, prefix)
+            and now - self._listed[0] < refresh_seconds
+            and (self._root is None or self._root.is_dir())
+        ):
+            return self._dirs, errors.as_list()
+        self._listed = None
         try:
             objects = _list(s3, bucket, prefix, errors)
         except (ClientError, BotoCoreError) as error:
@@ -222,9 +244,10 @@ class RulePackMirror:
             return (), errors.as_list()
         chosen = select(objects, prefix, errors)
         fingerprint = (bucket, prefix, tuple((r.key, r.etag, r.size) for r in chosen))
-        if fingerprint == self._fingerprint and (self._root is None or self._root.is_dir()):
-            return self._dirs, errors.as_list()
-        self._replace(s3, bucket, prefix, chosen, fingerprint, errors)
+        if not (fingerprint == self._fingerprint and (self._root is None or self._root.is_dir())):
+            self._replace(s3, bucket, prefix, chosen, fingerprint, errors)
+        if self._fingerprint is not None:
+            self._listed = (now, bucket, prefix)
         return self._dirs, errors.as_list()
 
     def close(self) -> None:

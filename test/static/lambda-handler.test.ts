@@ -103,11 +103,15 @@ beforeAll(async () => {
   const { port } = await server.run();
   endpoint = `http://127.0.0.1:${port}`;
   s3 = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
-  // One worker: the rule-pack tests check that the same process picks up new rules.
+  // One worker: the rule-pack tests check that the same process picks up new rules (listing the
+  // packs for every analysis: refreshSeconds 0; the default trusts a listing for a minute).
   pool = new StaticWorkerPool({
     root: ROOT,
     size: 1,
-    env: workerEnv({ policy: { suspiciousAt: 40, maliciousAt: 70 }, static: { maxFileBytes: MAX_FILE_BYTES } }),
+    env: workerEnv({
+      policy: { suspiciousAt: 40, maliciousAt: 70 },
+      static: { maxFileBytes: MAX_FILE_BYTES, rulePacks: { refreshSeconds: 0 } },
+    }),
   });
 }, 420_000);
 
@@ -395,6 +399,58 @@ print(json.dumps({"steps": steps, "left": os.listdir(sys.argv[1])}))
     expect(steps[0]!.root.startsWith(mirrors)).toBe(true);
     // Every replaced mirror was removed.
     expect(left).toEqual([]);
+  });
+
+  it('trusts a complete listing for refreshSeconds, then lists again; a failed download is retried at once', () => {
+    const out = python(
+      `
+import json, sys
+from sandtrap_static.s3_rule_packs import RulePackMirror
+
+class Body:
+    def __init__(self, data): self.data = data
+    def read(self, amount=None): return self.data[:amount]
+    def close(self): pass
+
+class FakeS3:
+    def __init__(self): self.objects, self.lists, self.broken = {}, 0, set()
+    def list_objects_v2(self, Bucket, Prefix, MaxKeys, **_):
+        self.lists += 1
+        contents = [{"Key": k, "ETag": e, "Size": len(d)} for k, (d, e) in sorted(self.objects.items())]
+        return {"Contents": contents, "IsTruncated": False}
+    def get_object(self, Bucket, Key):
+        if Key in self.broken: raise ValueError("unreadable")
+        data, etag = self.objects[Key]
+        return {"Body": Body(data), "ETag": etag}
+
+now = [1000.0]
+s3, mirror, seen = FakeS3(), RulePackMirror(temp_root=sys.argv[1], clock=lambda: now[0]), []
+def load(refresh=60):
+    dirs, errors = mirror.load(s3, "reports", "rules/", refresh_seconds=refresh)
+    seen.append({"lists": s3.lists, "packs": len(dirs), "errors": len(errors)})
+s3.objects["rules/a/x.yar"] = (b"rule x { condition: false }", '"1"')
+load(); now[0] += 59; load()
+s3.objects["rules/b/y.yar"] = (b"rule y { condition: false }", '"2"')
+load(); now[0] += 1; load(); load(refresh=0)
+s3.broken.add("rules/c/z.yar"); s3.objects["rules/c/z.yar"] = (b"rule z { condition: false }", '"3"')
+now[0] += 120; load(); load()
+mirror.close()
+print(json.dumps(seen))
+`,
+      [join(dir, 'tmp')],
+    );
+    expect(JSON.parse(out)).toEqual([
+      { lists: 1, packs: 1, errors: 0 },
+      // 59 s later: the listing is trusted, the new pack not seen yet.
+      { lists: 1, packs: 1, errors: 0 },
+      { lists: 1, packs: 1, errors: 0 },
+      // A minute after the listing: listed again, the new pack applies.
+      { lists: 2, packs: 2, errors: 0 },
+      { lists: 3, packs: 2, errors: 0 },
+      // A pack that could not be read (left out): the partial mirror is not trusted, the next analysis lists again.
+      { lists: 4, packs: 2, errors: 1 },
+      { lists: 5, packs: 2, errors: 1 },
+    ]);
   });
 
   it('a worker that reaches the end of its input removes its mirror', async () => {

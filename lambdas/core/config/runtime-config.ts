@@ -138,6 +138,12 @@ export const RulePacksSchema = z
       .max(200)
       .regex(/^([A-Za-z0-9._-]+\/)*$/, 'a prefix of plain folder names, each ending in /')
       .default('rules/'),
+    /**
+     * How long a warm engine trusts its listing of the packs before it lists the prefix again: a new
+     * or edited pack applies within this time. A listing per analysis would cost a LIST request each
+     * (billed as a PUT), more than the rest of the engine's S3 use; 0 lists for every analysis.
+     */
+    refreshSeconds: z.number().int().min(0).max(3600).default(60),
   })
   .strict();
 export type RulePacks = z.infer<typeof RulePacksSchema>;
