@@ -278,6 +278,31 @@ except Exception as error:
   });
 });
 
+/** Python: a rule-pack bucket that counts listings and downloads; a key in `broken` cannot be read. */
+const FAKE_RULE_BUCKET = `
+import json, os, sys
+from sandtrap_static.s3_rule_packs import RulePackMirror
+
+class Body:
+    def __init__(self, data): self.data = data
+    def read(self, amount=None): return self.data[:amount]
+    def close(self): pass
+
+class FakeS3:
+    """A listing is the keys, ETags and sizes of what was put."""
+    def __init__(self): self.objects, self.gets, self.lists, self.broken = {}, 0, 0, set()
+    def list_objects_v2(self, Bucket, Prefix, MaxKeys, **_):
+        self.lists += 1
+        contents = [{"Key": k, "ETag": e, "Size": len(d)} for k, (d, e) in sorted(self.objects.items())
+                    if k.startswith(Prefix)]
+        return {"Contents": contents, "IsTruncated": False}
+    def get_object(self, Bucket, Key):
+        if Key in self.broken: raise ValueError("unreadable")
+        self.gets += 1
+        data, etag = self.objects[Key]
+        return {"Body": Body(data), "ETag": etag}
+`;
+
 describe('user rule packs from S3', () => {
   it('apply without a restart: a new pack changes the verdict, an edit takes it back', async () => {
     const event = await upload('incoming/notes.txt', `meeting notes\n${MARKER}\n`);
@@ -345,26 +370,7 @@ describe('user rule packs from S3', () => {
     mkdirSync(mirrors);
     const out = python(
       `
-import json, os, sys
-from sandtrap_static.s3_rule_packs import RulePackMirror
-
-class Body:
-    def __init__(self, data): self.data = data
-    def read(self, amount=None): return self.data[:amount]
-    def close(self): pass
-
-class FakeS3:
-    """Counts the downloads; a listing is the keys, ETags and sizes of what was put."""
-    def __init__(self): self.objects, self.gets = {}, 0
-    def list_objects_v2(self, Bucket, Prefix, MaxKeys, **_):
-        contents = [{"Key": k, "ETag": e, "Size": len(d)} for k, (d, e) in sorted(self.objects.items())
-                    if k.startswith(Prefix)]
-        return {"Contents": contents, "IsTruncated": False}
-    def get_object(self, Bucket, Key):
-        self.gets += 1
-        data, etag = self.objects[Key]
-        return {"Body": Body(data), "ETag": etag}
-
+${FAKE_RULE_BUCKET}
 s3, mirror, steps = FakeS3(), RulePackMirror(temp_root=sys.argv[1]), []
 def step():
     dirs, errors = mirror.load(s3, "reports", "rules/")
@@ -404,25 +410,7 @@ print(json.dumps({"steps": steps, "left": os.listdir(sys.argv[1])}))
   it('trusts a complete listing for refreshSeconds, then lists again; a failed download is retried at once', () => {
     const out = python(
       `
-import json, sys
-from sandtrap_static.s3_rule_packs import RulePackMirror
-
-class Body:
-    def __init__(self, data): self.data = data
-    def read(self, amount=None): return self.data[:amount]
-    def close(self): pass
-
-class FakeS3:
-    def __init__(self): self.objects, self.lists, self.broken = {}, 0, set()
-    def list_objects_v2(self, Bucket, Prefix, MaxKeys, **_):
-        self.lists += 1
-        contents = [{"Key": k, "ETag": e, "Size": len(d)} for k, (d, e) in sorted(self.objects.items())]
-        return {"Contents": contents, "IsTruncated": False}
-    def get_object(self, Bucket, Key):
-        if Key in self.broken: raise ValueError("unreadable")
-        data, etag = self.objects[Key]
-        return {"Body": Body(data), "ETag": etag}
-
+${FAKE_RULE_BUCKET}
 now = [1000.0]
 s3, mirror, seen = FakeS3(), RulePackMirror(temp_root=sys.argv[1], clock=lambda: now[0]), []
 def load(refresh=60):
