@@ -530,7 +530,6 @@ export class AnalysisWorkflow extends Construct {
   /** Finalize → publish `Sample Verdict` (and `Sample Verdict Changed` when it changed) → done. */
   private verdictPath(
     scope: Construct,
-    props: AnalysisWorkflowProps,
     failurePath: sfn.IChainable,
     options: { timeout: Duration; transientAttempts: number; failedAttempts: number; publishAttempts: number },
   ): sfn.IChainable {
@@ -719,7 +718,7 @@ export class AnalysisWorkflow extends Construct {
     engines.itemProcessor(this.engineKind(props, submit, engineFailed, onError));
     engines.addCatch(failurePath, onError);
 
-    const verdict = this.verdictPath(this, props, failurePath, {
+    const verdict = this.verdictPath(this, failurePath, {
       timeout: timeoutOf('FinalizeFn'),
       transientAttempts: 4,
       failedAttempts: 2,
@@ -842,7 +841,7 @@ export class AnalysisWorkflow extends Construct {
       }),
     );
     engines.addCatch(failurePath, onError);
-    const verdict = this.verdictPath(scope, props, failurePath, {
+    const verdict = this.verdictPath(scope, failurePath, {
       timeout: Duration.seconds(FRONT_BUDGET_SECONDS.finalize),
       transientAttempts: 1,
       failedAttempts: 0,

@@ -311,7 +311,7 @@ describe('finalizeVerdict: combine engine scores, store, tag, quarantine, releas
       // A retried Finalize serves nobody twice: it publishes only its own verdict again.
       await finalize(sample, [scored('cape', 80)], {}, deps);
       expect(published).toHaveLength(4);
-      expect((published.at(-1)?.detail as SampleVerdictDetail).cached).toBe(false);
+      expect(published.at(-1)?.detail).toMatchObject({ cached: false });
     });
 
     it('joins them again when their events cannot be published, so that the retry serves them', async () => {
