@@ -24,6 +24,7 @@ const ERROR_MODULES = [
   'lambdas/core/connector/errors.ts',
   'lambdas/core/contracts/analysis-errors.ts',
   'lambdas/core/config/runtime-config.ts',
+  'lambdas/core/runtime/events.ts',
   'lambdas/core/runtime/fault-injection.ts',
   'lambdas/core/store/task-slots.ts',
   'lambdas/vendors/vmray/client.ts',
