@@ -68,6 +68,29 @@ export const LAMBDA_SERVICE_ERRORS = [
   'Lambda.TooManyRequestsException',
 ];
 
+/** The outcome of a cached verdict: no engine ran. Each workflow has its own state of this name. */
+function markCachedState(scope: Construct): sfn.Pass {
+  return new sfn.Pass(scope, STATES.markCached, {
+    stateName: STATES.markCached,
+    parameters: { cached: true, results: [] },
+    resultPath: '$.outcome',
+  });
+}
+
+/** An engine's own failure (vendor, detonation or static): recorded as its result, never failing the analysis. */
+function engineFailedState(scope: Construct): sfn.Pass {
+  return new sfn.Pass(scope, STATES.engineFailed, {
+    stateName: STATES.engineFailed,
+    parameters: {
+      'engine.$': '$.engine',
+      status: 'error',
+      verdict: 'unknown',
+      score: null,
+      'reason.$': '$.error.Cause',
+    },
+  });
+}
+
 /** An event a publishing state puts on the bus: its detail type and the path of its detail in the state. */
 type PublishedEvent = [detailType: string, detailPath: string];
 
@@ -618,11 +641,7 @@ export class AnalysisWorkflow extends Construct {
     const checkPeer = this.invoke(STATES.checkPeer, 'CheckPeerFn', { timeout: timeoutOf('CheckPeerFn') });
     checkPeer.addRetry(awsRetry);
     checkPeer.addCatch(failurePath, onError);
-    const markCached = new sfn.Pass(this, STATES.markCached, {
-      stateName: STATES.markCached,
-      parameters: { cached: true, results: [] },
-      resultPath: '$.outcome',
-    });
+    const markCached = markCachedState(this);
 
     // One vendor engine: submit (or queue for a submission slot) → [wait → poll]* → collect. Every
     // Wait lasts exactly until the slots of the vendor's rate its next step reserved, so a queue of
@@ -662,17 +681,7 @@ export class AnalysisWorkflow extends Construct {
       stateName: STATES.engineEnded,
       outputPath: '$.job.result',
     });
-    // The engine's own failure, vendor or detonation: recorded as its result, never failing the analysis.
-    const engineFailed = new sfn.Pass(this, STATES.engineFailed, {
-      stateName: STATES.engineFailed,
-      parameters: {
-        'engine.$': '$.engine',
-        status: 'error',
-        verdict: 'unknown',
-        score: null,
-        'reason.$': '$.error.Cause',
-      },
-    });
+    const engineFailed = engineFailedState(this);
     // Submit and poll turn rate limits into reserved Waits; collecting a ready report (whose slots
     // were reserved) retries a refusal of the vendor's own instead.
     collect.addRetry({
@@ -811,21 +820,8 @@ export class AnalysisWorkflow extends Construct {
       .when(tooLarge, handOffEvent)
       .otherwise(triage);
 
-    const markCached = new sfn.Pass(scope, STATES.markCached, {
-      stateName: STATES.markCached,
-      parameters: { cached: true, results: [] },
-      resultPath: '$.outcome',
-    });
-    const engineFailed = new sfn.Pass(scope, STATES.engineFailed, {
-      stateName: STATES.engineFailed,
-      parameters: {
-        'engine.$': '$.engine',
-        status: 'error',
-        verdict: 'unknown',
-        score: null,
-        'reason.$': '$.error.Cause',
-      },
-    });
+    const markCached = markCachedState(scope);
+    const engineFailed = engineFailedState(scope);
     // The engines that never wait (the static engine) run here, for every analysis, handed over or not.
     const engines = new sfn.Map(scope, STATES.frontEngines, {
       stateName: STATES.frontEngines,
