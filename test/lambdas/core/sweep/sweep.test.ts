@@ -406,25 +406,9 @@ describe('sweepUploads: re-drive uploads that have no analysis', () => {
         const stale = due();
         await claim(stale, 'exec-dead', staleAt());
         const inventory = await inventoryOf([[lost.version]], manifest);
-        const log = recordingLog();
-        const starts: string[] = [];
-        const summary = await sweepUploads(
-          {
-            s3: aws.clients.s3,
-            store,
-            clock,
-            log,
-            executions: {
-              async startExecution(name) {
-                starts.push(name);
-                return 'started';
-              },
-            },
-          },
-          { ...options, inventory },
-        );
+        const { summary, starts, log } = await sweep(undefined, { inventory });
         expect(summary, JSON.stringify(manifest)).toMatchObject({ inventory: null, indexed: 1, redriven: 1 });
-        expect(starts).toEqual([redriveExecutionName(stale.upload, 1)]);
+        expect(starts.map((s) => s.name)).toEqual([redriveExecutionName(stale.upload, 1)]);
         expect(log.lines).toContainEqual(
           expect.objectContaining({ level: 'error', message: expect.stringMatching(/manifest refused/) }),
         );
@@ -454,25 +438,9 @@ describe('sweepUploads: re-drive uploads that have no analysis', () => {
           Body: 'x',
         }),
       );
-      const log = recordingLog();
-      const starts: string[] = [];
-      const summary = await sweepUploads(
-        {
-          s3: aws.clients.s3,
-          store,
-          clock,
-          log,
-          executions: {
-            async startExecution(name) {
-              starts.push(name);
-              return 'started';
-            },
-          },
-        },
-        { ...options, inventory: { bucket: UNIT.inventory, prefix } },
-      );
+      const { summary, starts } = await sweep(undefined, { inventory: { bucket: UNIT.inventory, prefix } });
       expect(summary).toMatchObject({ inventory: manifestKey, inventoried: 1 });
-      expect(starts).toEqual([redriveExecutionName(newest.upload, 1)]);
+      expect(starts.map((s) => s.name)).toEqual([redriveExecutionName(newest.upload, 1)]);
     });
   });
 });
