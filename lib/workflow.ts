@@ -522,9 +522,9 @@ export class AnalysisWorkflow extends Construct {
       // agent, and both fail the state with States.TaskFailed (which, in a Catch, matches every error
       // but States.Timeout: a run that outlived its timeout is not started again). Running a sample
       // that breaks the agent once more on-demand costs one task and keeps the verdict honest: the
-      // engine fails only when the on-demand run fails too. No Spot
-      // capacity (RunTask's `failures`) goes on-demand at once instead of waiting for Spot. The Spot
-      // run's error goes to `$.spotAttempt`, leaving the job and the turn that Collect reads intact.
+      // engine fails only when the on-demand run fails too. No Spot capacity (RunTask's `failures`)
+      // goes on-demand at once instead of waiting for Spot. The Spot run's error goes to
+      // `$.spotAttempt`, leaving the job and the turn that Collect reads intact.
       spot.addCatch(onDemand, {
         errors: [sfn.Errors.TASKS_FAILED, ...ECS_CAPACITY_ERRORS],
         resultPath: '$.spotAttempt',
