@@ -173,6 +173,8 @@ export const STATES = {
   runDetonation: 'RunDetonation',
   /** With Spot capacity: the on-demand run of a detonation whose Spot run failed (interrupted, no capacity). */
   runDetonationOnDemand: 'RunDetonationOnDemand',
+  /** With Spot capacity: fresh URLs and nonce for the on-demand run (the Spot run's may be near their expiry). */
+  prepareDetonationOnDemand: 'PrepareDetonationOnDemand',
   collectDetonation: STEPS.CollectDetonationFn.state,
   finalize: STEPS.FinalizeFn.state,
   duplicate: 'DuplicateEventIgnored',
@@ -515,7 +517,19 @@ export class AnalysisWorkflow extends Construct {
             }),
           )
         : undefined;
-    if (spot) {
+    // Before the on-demand run, Prepare again: the Spot run's presigned URLs live for one task's
+    // timeout, which a late interruption can use up, and a fresh nonce and report key mean that a
+    // report the interrupted task might still put can never be taken for the on-demand run's.
+    const prepareOnDemand = spot
+      ? this.invoke(STATES.prepareDetonationOnDemand, 'PrepareDetonationFn', {
+          payload: sfn.TaskInput.fromObject({ 'sample.$': '$.sample' }),
+          resultPath: '$.detonation',
+          timeout: timeoutOf('PrepareDetonationFn'),
+        })
+      : undefined;
+    if (spot && prepareOnDemand) {
+      prepareOnDemand.addRetry(TRANSIENT_AWS_RETRY);
+      prepareOnDemand.next(onDemand);
       spot.addRetry({ errors: [...ECS_SERVICE_ERRORS], ...ecsRetryPacing });
       // Any failed Spot run goes on-demand, not just a recognised interruption: the agent has no
       // SIGTERM handler, so an interrupted container exits non-zero like one whose sample broke the
@@ -525,7 +539,7 @@ export class AnalysisWorkflow extends Construct {
       // engine fails only when the on-demand run fails too. No Spot capacity (RunTask's `failures`)
       // goes on-demand at once instead of waiting for Spot. The Spot run's error goes to
       // `$.spotAttempt`, leaving the job and the turn that Collect reads intact.
-      spot.addCatch(onDemand, {
+      spot.addCatch(prepareOnDemand, {
         errors: [sfn.Errors.TASKS_FAILED, ...ECS_CAPACITY_ERRORS],
         resultPath: '$.spotAttempt',
       });
@@ -537,7 +551,8 @@ export class AnalysisWorkflow extends Construct {
     });
     reserve.addRetry({ ...TRANSIENT_AWS_RETRY, errors: [...TRANSIENT_AWS_ERRORS, TASK_SLOT_CONTENTION_ERROR] });
     for (const task of [prepare, collect]) task.addRetry(TRANSIENT_AWS_RETRY);
-    for (const task of [reserve, prepare, spot, onDemand, collect]) task?.addCatch(engineFailed, onError);
+    for (const task of [reserve, prepare, spot, prepareOnDemand, onDemand, collect])
+      task?.addCatch(engineFailed, onError);
     reserve.next(waitForSlot).next(prepare).next(run);
     spot?.next(collect);
     onDemand.next(collect);

@@ -34,6 +34,7 @@ async function analyse(
   const run = await pipeline.run(await pipeline.upload({ key, body: `#!/bin/sh\n${body}\n` }));
   const detonation: string[] = [
     STATES.runDetonation,
+    STATES.prepareDetonationOnDemand,
     STATES.runDetonationOnDemand,
     STATES.collectDetonation,
     STATES.engineFailed,
@@ -73,7 +74,12 @@ describe('the detonation on Fargate Spot, through the local state machine', () =
         analyse(pipeline, 'spot/interrupted.sh', '# interrupted on Spot\necho hello'),
       );
       expect(result.run.status).toBe('SUCCEEDED');
-      expect(result.states).toEqual([STATES.runDetonation, STATES.runDetonationOnDemand, STATES.collectDetonation]);
+      expect(result.states).toEqual([
+        STATES.runDetonation,
+        STATES.prepareDetonationOnDemand,
+        STATES.runDetonationOnDemand,
+        STATES.collectDetonation,
+      ]);
       // The on-demand run's report passed Collect: the job and the turn survived the Spot attempt.
       expect(result.detail.engines).toEqual([
         expect.objectContaining({ engine: 'detonation', status: 'completed', verdict: 'malicious' }),
@@ -96,7 +102,12 @@ describe('the detonation on Fargate Spot, through the local state machine', () =
         analyse(pipeline, 'spot/breaks.sh', `# ${BREAKS_THE_AGENT}`),
       );
       // A sample that breaks the agent runs once on Spot and once on-demand, never more.
-      expect(result.states).toEqual([STATES.runDetonation, STATES.runDetonationOnDemand, STATES.engineFailed]);
+      expect(result.states).toEqual([
+        STATES.runDetonation,
+        STATES.prepareDetonationOnDemand,
+        STATES.runDetonationOnDemand,
+        STATES.engineFailed,
+      ]);
       expect(moved).toEqual({ spotStarted: 1, spotInterrupted: 0, spotRefused: 0, onDemandStarted: 1 });
       // An engine's failure is its result, not the analysis's: the verdict says so.
       expect(result.run.status).toBe('SUCCEEDED');
@@ -120,7 +131,12 @@ describe('the detonation on Fargate Spot, through the local state machine', () =
         analyse(pipeline, 'spot/no-capacity.sh', '# no Spot capacity\necho hello'),
       );
       expect(result.run.status).toBe('SUCCEEDED');
-      expect(result.states).toEqual([STATES.runDetonation, STATES.runDetonationOnDemand, STATES.collectDetonation]);
+      expect(result.states).toEqual([
+        STATES.runDetonation,
+        STATES.prepareDetonationOnDemand,
+        STATES.runDetonationOnDemand,
+        STATES.collectDetonation,
+      ]);
       expect(result.detail.engines).toEqual([expect.objectContaining({ engine: 'detonation', status: 'completed' })]);
       // One refusal: RunDetonation does not retry capacity errors (a retry would wait 30 s or more, and be refused again).
       expect(moved).toEqual({ spotStarted: 0, spotInterrupted: 0, spotRefused: 1, onDemandStarted: 1 });

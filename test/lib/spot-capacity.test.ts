@@ -56,11 +56,20 @@ describe('the detonation task on Fargate Spot', () => {
       {
         ErrorEquals: ['States.TaskFailed', ...ECS_CAPACITY_ERRORS],
         ResultPath: '$.spotAttempt',
-        Next: STATES.runDetonationOnDemand,
+        Next: STATES.prepareDetonationOnDemand,
       },
       // States.TaskFailed matches every error but a timeout, which ends the engine as failed.
       { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATES.engineFailed },
     ]);
+  });
+
+  it('prepares the on-demand run afresh (new URLs, nonce and report key in $.detonation), then runs it', () => {
+    const prepare = spot.states.get(STATES.prepareDetonation);
+    const again = spot.states.get(STATES.prepareDetonationOnDemand);
+    expect(again).toMatchObject({ ResultPath: '$.detonation', Next: STATES.runDetonationOnDemand });
+    expect(again?.Resource).toBe(prepare?.Resource);
+    expect(again?.Parameters).toEqual(prepare?.Parameters);
+    expect(again?.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATES.engineFailed }]);
   });
 
   it("runs RunDetonationOnDemand as today's task: Fargate launch type, capacity waits with jitter, then Collect; its failures end the engine", () => {
