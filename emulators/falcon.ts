@@ -1,4 +1,4 @@
-import { BaseEmulator, type GatewayFault, naiveUtc, type ReceivedFile } from './base-emulator';
+import { BaseEmulator, type GatewayFault, naiveTime, type ReceivedFile } from './base-emulator';
 import { markerVerdict, type EmulatorFault, type EmulatorOptions } from './emulator';
 import type { EmulatorRequest, EmulatorResponse } from './server';
 
@@ -137,9 +137,9 @@ export class FalconEmulator extends BaseEmulator<FalconEmulatorOptions> {
       if (restricted) return message(403, 'This endpoint requires a key of the default level or above');
       return {
         body: {
-          last_update: naiveUtc(this.options.clock.now() - 60_000),
+          last_update: naiveTime(this.options.clock.now() - 60_000),
           number_of_seconds_since_last_update: 60,
-          system_time: naiveUtc(this.options.clock.now()),
+          system_time: naiveTime(this.options.clock.now()),
         },
       };
     }
@@ -248,7 +248,7 @@ export class FalconEmulator extends BaseEmulator<FalconEmulatorOptions> {
       hosts: [],
       sha256: job.sha256,
       extracted_files: [],
-      analysis_start_time: naiveUtc(this.timeline(job.submittedAt, job.runSeconds).startedAt),
+      analysis_start_time: naiveTime(this.timeline(job.submittedAt, job.runSeconds).startedAt),
       imphash: 'Unknown',
       total_network_connections: 0,
       av_detect: threatLevel === 2 ? 61 : 0,

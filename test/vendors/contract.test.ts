@@ -37,6 +37,8 @@ const CONNECTORS: { [Id in VendorId]: Omit<ConnectorContractSpec, 'id'> } = {
     info: capeConnectorInfo,
     connector: CapeConnector,
     capabilities: ['delete', 'poll-hint'],
+    // CAPE has no quota (ABSENT_FAULTS): its only back-pressure is the throttle, `rate-limited`.
+    submitFaults: EVERY_SUBMIT_FAULT.filter(([fault]) => fault !== 'quota'),
     statusItemId: '1',
     retryAfterSeconds: 42,
     failedAnalysis: { state: 'failed_analysis' },
