@@ -33,9 +33,13 @@ export type EmulatorFault = 'none' | (typeof EMULATOR_FAULTS)[number];
 /**
  * Faults a vendor cannot produce: its emulator refuses to be switched into them rather than invent an
  * answer the real service never gives. CAPE has no quota; its only back-pressure is DRF's throttle
- * (HTTP 429, the `rate-limited` fault).
+ * (HTTP 429, the `rate-limited` fault). WildFire has no rate-limit status: its only refusal for volume
+ * is 419, the daily quota (the `quota` fault), and it never answers 429.
  */
-export const ABSENT_FAULTS: Partial<Record<VendorId, readonly EmulatorFault[]>> = { cape: ['quota'] };
+export const ABSENT_FAULTS: Partial<Record<VendorId, readonly EmulatorFault[]>> = {
+  cape: ['quota'],
+  wildfire: ['rate-limited'],
+};
 
 /** True when `vendor` can produce `fault` (see {@link ABSENT_FAULTS}). */
 export function vendorHasFault(vendor: VendorId, fault: EmulatorFault): boolean {

@@ -37,8 +37,6 @@ const CONNECTORS: { [Id in VendorId]: Omit<ConnectorContractSpec, 'id'> } = {
     info: capeConnectorInfo,
     connector: CapeConnector,
     capabilities: ['delete', 'poll-hint'],
-    // CAPE has no quota (ABSENT_FAULTS): its only back-pressure is the throttle, `rate-limited`.
-    submitFaults: EVERY_SUBMIT_FAULT.filter(([fault]) => fault !== 'quota'),
     statusItemId: '1',
     retryAfterSeconds: 42,
     failedAnalysis: { state: 'failed_analysis' },
@@ -85,6 +83,7 @@ const CONNECTORS: { [Id in VendorId]: Omit<ConnectorContractSpec, 'id'> } = {
     connector: WildfireConnector,
     capabilities: ['pdf-report', 'xml-report'],
     statusItemId: 'a'.repeat(64),
+    // Not asked: WildFire has no rate-limited answer (ABSENT_FAULTS).
     retryAfterSeconds: 30,
     failedAnalysis: { state: 'error', reason: 'WildFire verdict -101 (error)' },
     auth: { keyRequired: true },
