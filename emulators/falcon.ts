@@ -6,7 +6,11 @@ import type { EmulatorRequest, EmulatorResponse } from './server';
 export interface FalconEmulatorOptions extends EmulatorOptions {
   /** The key the API requires in the `api-key` header. */
   apiKey: string;
-  /** The key is of the restricted level: lookups only, the heartbeat and submissions are refused. */
+  /**
+   * The key is of the restricted level (1): the heartbeat (default level) is refused, while lookups and
+   * `submit/file` are not (PayloadSecurity/VxAPI api/callers/submit/api_submit_file.py:
+   * `endpoint_auth_level = ApiCaller.CONST_API_AUTH_LEVEL_RESTRICTED`).
+   */
   restrictedKey?: boolean;
   /** Largest upload accepted, in bytes. @default 100 MiB */
   maxUploadBytes?: number;
@@ -180,7 +184,6 @@ export class FalconEmulator extends BaseEmulator<FalconEmulatorOptions> {
   }
 
   private async submit(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
-    if (this.options.restrictedKey) return message(403, 'Submitting requires a key of the default level or above');
     if (fault === 'quota') {
       const limits = {
         total: {
