@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { VendorConfig } from '../lambdas/core/config/runtime-config';
 import type { VendorId } from '../lambdas/core/contracts/pipeline';
-import { type EmulatorFault, type EmulatorOptions, FaultSwitch, type VendorEmulator } from './emulator';
+import { naiveWallClock } from '../lambdas/core/contracts/time-zones';
+import { type EmulatorFault, type EmulatorOptions, FaultSwitch, type VendorEmulator, vendorHasFault } from './emulator';
 import { EmulatorServer, type EmulatorRequest, type EmulatorResponse } from './server';
 
 /** The faults answered before a request reaches the vendor's routes, each in the vendor's own format. */
@@ -62,6 +63,8 @@ export abstract class BaseEmulator<O extends EmulatorOptions = EmulatorOptions> 
   }
 
   setFault(fault: EmulatorFault, count?: number): void {
+    if (!vendorHasFault(this.vendor, fault))
+      throw new Error(`${this.vendor} has no ${fault} fault: the real service never answers so`);
     this.faults.set(fault, count);
   }
 
@@ -186,12 +189,12 @@ export interface ReceivedFile {
   submittedAt: number;
 }
 
-/** Cuckoo, CAPE and Hybrid Analysis write times as naive `YYYY-MM-DD HH:MM:SS` in UTC. */
-export function naiveUtc(ms: number): string {
-  return new Date(ms)
-    .toISOString()
-    .replace('T', ' ')
-    .replace(/\.\d{3}Z$/, '');
+/**
+ * Cuckoo, CAPE and Hybrid Analysis write times as naive `YYYY-MM-DD HH:MM:SS`: UTC for Hybrid
+ * Analysis, the host's wall clock for Cuckoo 2 and older CAPE, CAPE's configured `timezone` since.
+ */
+export function naiveTime(ms: number, timeZone = 'UTC'): string {
+  return naiveWallClock(ms, timeZone);
 }
 
 /** A 200 that says it is JSON but is cut off: the `malformed` fault of JSON APIs. */

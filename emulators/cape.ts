@@ -1,4 +1,4 @@
-import { BaseEmulator, brokenJson, type GatewayFault, htmlPage, naiveUtc, type ReceivedFile } from './base-emulator';
+import { BaseEmulator, brokenJson, type GatewayFault, htmlPage, naiveTime, type ReceivedFile } from './base-emulator';
 import { TASK_STATES } from './cuckoo';
 import { markerVerdict, type EmulatorFault, type EmulatorOptions } from './emulator';
 import type { EmulatorRequest, EmulatorResponse } from './server';
@@ -11,10 +11,25 @@ export interface CapeEmulatorOptions extends EmulatorOptions {
   requestsPerMinute?: number;
   /** Largest upload accepted, in bytes (web.conf max_sample_size). */
   maxSampleSize?: number;
+  /**
+   * The time zone the host's naive timestamps are wall-clock times of (`started_on`, …): Cuckoo 2
+   * writes the host's local time, CAPE its cuckoo.conf `timezone`. @default 'UTC'
+   */
+  timeZone?: string;
   /** malscore for a sample; default: by test markers in its content. */
   malscore?: (content: Buffer, fileName: string) => number;
   /** The Retry-After of the `rate-limited` fault, in seconds. @default 42 */
   retryAfterSeconds?: number;
+  /**
+   * `cuckoo/status/` answers; CAPE ships it off (`[cuckoostatus] enabled = no` in
+   * conf/default/api.conf.default), when it says `error: true` "Cuckoo Status API is disabled". @default false
+   */
+  cuckooStatus?: boolean;
+  /**
+   * `tasks/delete/{id}/` deletes; CAPE ships it off (`[taskdelete] enabled = no`), when it says
+   * `error: true` "Task Deletion API is Disabled". @default false
+   */
+  taskDelete?: boolean;
 }
 
 interface Task extends ReceivedFile {
@@ -32,7 +47,12 @@ export function markerMalscore(content: Buffer): number {
 /**
  * CAPEv2's REST API v2 on loopback: `/apiv2/...` routes with trailing slashes, the `{error, data,
  * error_value}` envelope with application errors inside HTTP 200, DRF's 401/429 bodies, and a task
- * lifecycle (pending → running → completed → reported) driven by the given clock.
+ * lifecycle (pending → running → completed → reported) driven by the given clock. Answers follow
+ * kevoreilly/CAPEv2 `web/apiv2/views.py` and `conf/default/api.conf.default` (commit 4da22e6),
+ * including the endpoints a default install has switched off.
+ *
+ * CAPE has no quota: its only back-pressure is DRF's throttle (HTTP 429, the `rate-limited` fault),
+ * so the `quota` fault is not one of its faults (see {@link ABSENT_FAULTS}).
  */
 export class CapeEmulator extends BaseEmulator<CapeEmulatorOptions> {
   readonly vendor = 'cape' as const;
@@ -108,15 +128,30 @@ export class CapeEmulator extends BaseEmulator<CapeEmulatorOptions> {
     return undefined;
   }
 
+  /**
+   * views.py tasks_delete: refused while `[taskdelete]` is off; otherwise only a reported task is
+   * deleted (validate_task), and the answer carries no `error` key on success.
+   */
+  private deleteTask(id: number): Record<string, unknown> {
+    if (!this.options.taskDelete) return { error: true, error_value: 'Task Deletion API is Disabled' };
+    const task = this.tasks.get(id);
+    if (!task || this.status(task).status !== 'reported')
+      return { error: true, failed: `Task(s) ID(s) ${id} failed to remove` };
+    this.tasks.delete(id);
+    return { data: `Task(s) ID(s) ${id} has been deleted` };
+  }
+
   protected override async route(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
     const path = req.url.pathname;
     const match = (pattern: RegExp) => path.match(pattern);
     if (!path.endsWith('/'))
       return { status: 404, body: '<h1>Not Found</h1>', headers: { 'content-type': 'text/html' } };
     if (req.method === 'GET' && path === '/apiv2/cuckoo/status/') {
+      // views.py cuckoo_status: `if not apiconf.cuckoostatus.get("enabled")`, an HTTP 200.
+      if (!this.options.cuckooStatus) return { body: { error: true, error_value: 'Cuckoo Status API is disabled' } };
       return {
         body: {
-          error: false,
+          error: [],
           data: {
             version: '2.4-CAPE',
             hostname: 'cape-emulator',
@@ -126,13 +161,28 @@ export class CapeEmulator extends BaseEmulator<CapeEmulatorOptions> {
         },
       };
     }
+    const list = match(/^\/apiv2\/tasks\/list\/(?:(\d+)\/(?:(\d+)\/)?)?$/);
+    if (req.method === 'GET' && list) {
+      // views.py tasks_list ([tasklist] ships enabled): no `error` key at all, the newest tasks first.
+      const limit = Math.min(Number(list[1] ?? 10), 50);
+      const offset = Number(list[2] ?? 0);
+      const tasks = [...this.tasks.values()].reverse().slice(offset, offset + limit);
+      const idsOnly = req.url.searchParams.get('ids');
+      return {
+        body: {
+          data: tasks.map((task) =>
+            idsOnly ? { id: task.id } : { id: task.id, target: task.fileName, status: this.status(task).status },
+          ),
+          config: `Limit: ${limit}, Offset: ${list[2] ?? 'None'}`,
+          buf: idsOnly ? 0 : tasks.length,
+        },
+      };
+    }
     if (req.method === 'POST' && path === '/apiv2/tasks/create/file/') {
       const form = await req.form();
       const file = form.get('file');
       if (!(file instanceof File)) return { body: { error: true, error_value: 'No file was submitted' } };
       const received = await this.receive(file);
-      if (fault === 'quota')
-        return { body: { error: true, error_value: 'Your daily submission quota has been reached' } };
       if (fault === 'unsupported')
         return {
           body: {
@@ -168,16 +218,18 @@ export class CapeEmulator extends BaseEmulator<CapeEmulatorOptions> {
         },
       };
     }
-    const view = match(/^\/apiv2\/tasks\/(view|status|delete)\/(\d+)\/$/);
+    const deletion = match(/^\/apiv2\/tasks\/delete\/(\d+)\/$/);
+    if (req.method === 'GET' && deletion) return { body: this.deleteTask(Number(deletion[1])) };
+    const view = match(/^\/apiv2\/tasks\/(view|status)\/(\d+)\/$/);
     if (req.method === 'GET' && view) {
       const task = this.tasks.get(Number(view[2]));
-      if (!task) return { body: { error: true, error_value: 'Task does not exist' } };
+      // views.py: tasks_view says "Task not found in database", tasks_status "Task does not exist".
+      if (!task)
+        return {
+          body: { error: true, error_value: view[1] === 'view' ? 'Task not found in database' : 'Task does not exist' },
+        };
       const state = this.status(task);
       if (view[1] === 'status') return { body: { error: false, data: state.status } };
-      if (view[1] === 'delete') {
-        this.tasks.delete(task.id);
-        return { body: { error: false, data: 'Task deleted' } };
-      }
       return {
         body: {
           error: false,
@@ -187,9 +239,9 @@ export class CapeEmulator extends BaseEmulator<CapeEmulatorOptions> {
             category: 'file',
             timeout: task.timeout,
             status: state.status,
-            added_on: naiveUtc(task.submittedAt),
-            started_on: state.startedOn === null ? null : naiveUtc(state.startedOn),
-            completed_on: state.completedOn === null ? null : naiveUtc(state.completedOn),
+            added_on: naiveTime(task.submittedAt, this.options.timeZone),
+            started_on: state.startedOn === null ? null : naiveTime(state.startedOn, this.options.timeZone),
+            completed_on: state.completedOn === null ? null : naiveTime(state.completedOn, this.options.timeZone),
             errors: state.status === 'failed_analysis' ? ['Analysis hit a critical error'] : [],
             sample: { sha256: task.sha256, file_size: task.size },
           },
@@ -209,8 +261,8 @@ export class CapeEmulator extends BaseEmulator<CapeEmulatorOptions> {
           id: task.id,
           version: '2.4-CAPE',
           duration: task.timeout,
-          started: naiveUtc(state.startedOn ?? 0),
-          ended: naiveUtc(state.completedOn ?? 0),
+          started: naiveTime(state.startedOn ?? 0, this.options.timeZone),
+          ended: naiveTime(state.completedOn ?? 0, this.options.timeZone),
           machine: { name: 'win10-1' },
         },
         target: { category: 'file', file: { name: task.fileName, size: task.size, sha256: task.sha256 } },

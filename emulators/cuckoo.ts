@@ -1,4 +1,4 @@
-import { type AnalysisPhase, BaseEmulator, type GatewayFault, naiveUtc, type ReceivedFile } from './base-emulator';
+import { type AnalysisPhase, BaseEmulator, type GatewayFault, naiveTime, type ReceivedFile } from './base-emulator';
 import { markerVerdict, type EmulatorFault, type EmulatorOptions } from './emulator';
 import type { EmulatorRequest, EmulatorResponse } from './server';
 
@@ -8,6 +8,11 @@ export interface CuckooEmulatorOptions extends EmulatorOptions {
   token?: string;
   /** Largest request body the web server in front of the API accepts, in bytes; none: no limit. */
   maxUploadBytes?: number;
+  /**
+   * The time zone the host's naive timestamps are wall-clock times of (`started_on`, …): Cuckoo 2
+   * writes the host's local time, CAPE its cuckoo.conf `timezone`. @default 'UTC'
+   */
+  timeZone?: string;
   /** `info.score` for a sample; default: by test markers in its content. */
   score?: (content: Buffer) => number;
 }
@@ -198,9 +203,9 @@ export class CuckooEmulator extends BaseEmulator<CuckooEmulatorOptions> {
       memory: false,
       tags: [],
       id: task.id,
-      added_on: naiveUtc(task.submittedAt),
-      started_on: state.startedOn === null ? null : naiveUtc(state.startedOn),
-      completed_on: state.completedOn === null ? null : naiveUtc(state.completedOn),
+      added_on: naiveTime(task.submittedAt, this.options.timeZone),
+      started_on: state.startedOn === null ? null : naiveTime(state.startedOn, this.options.timeZone),
+      completed_on: state.completedOn === null ? null : naiveTime(state.completedOn, this.options.timeZone),
     };
   }
 
@@ -212,10 +217,10 @@ export class CuckooEmulator extends BaseEmulator<CuckooEmulatorOptions> {
         category: 'file',
         package: 'js',
         score: task.score,
-        started: naiveUtc(state.startedOn ?? 0),
+        started: naiveTime(state.startedOn ?? 0, this.options.timeZone),
         custom: '',
         machine: { name: 'cuckoo1', manager: 'VirtualBox', label: 'cuckoo1' },
-        ended: naiveUtc(state.completedOn ?? 0),
+        ended: naiveTime(state.completedOn ?? 0, this.options.timeZone),
         version: '2.0.7',
         duration: task.timeout,
         id: task.id,

@@ -7,7 +7,7 @@ import type { EmulatorServer } from './server';
  * Faults every vendor emulator can be switched into, each answered in that vendor's own wire format:
  * - `bad-key`: credentials refused (401/403, or the vendor's error inside a 200)
  * - `rate-limited`: 429 with Retry-After (or the vendor's equivalent)
- * - `quota`: daily quota used up (VMRay's error inside an HTTP 200, WildFire 419, CAPE `error: true`)
+ * - `quota`: daily quota used up (VMRay's error inside an HTTP 200, WildFire 419, Joe's error code 1)
  * - `server-error`: HTTP 5xx with an HTML body
  * - `slow`: answers after 5 s (longer than the connector's request timeout in tests)
  * - `truncated`: the body is cut off mid-way and the connection dropped
@@ -29,6 +29,22 @@ export const EMULATOR_FAULTS = [
   'failed-analysis',
 ] as const;
 export type EmulatorFault = 'none' | (typeof EMULATOR_FAULTS)[number];
+
+/**
+ * Faults a vendor cannot produce: its emulator refuses to be switched into them rather than invent an
+ * answer the real service never gives. CAPE has no quota; its only back-pressure is DRF's throttle
+ * (HTTP 429, the `rate-limited` fault). WildFire has no rate-limit status: its only refusal for volume
+ * is 419, the daily quota (the `quota` fault), and it never answers 429.
+ */
+export const ABSENT_FAULTS: Partial<Record<VendorId, readonly EmulatorFault[]>> = {
+  cape: ['quota'],
+  wildfire: ['rate-limited'],
+};
+
+/** True when `vendor` can produce `fault` (see {@link ABSENT_FAULTS}). */
+export function vendorHasFault(vendor: VendorId, fault: EmulatorFault): boolean {
+  return !ABSENT_FAULTS[vendor]?.includes(fault);
+}
 
 /** How long an emulated analysis takes, in simulated seconds read from the shared clock. */
 export interface EmulatorTiming {
@@ -65,7 +81,13 @@ export interface VendorEmulator {
   /** The vendor entry of the pipeline configuration that points at this emulator. */
   vendorConfig(): Omit<
     VendorConfig,
-    'options' | 'analysisTimeoutSeconds' | 'requestTimeoutMs' | 'verifyTls' | 'whenDailyQuotaSpent' | 'maxQueueSeconds'
+    | 'options'
+    | 'analysisTimeoutSeconds'
+    | 'requestTimeoutMs'
+    | 'verifyTls'
+    | 'whenDailyQuotaSpent'
+    | 'maxQueueSeconds'
+    | 'timeZone'
   > &
     Partial<VendorConfig>;
   /** Environment variables holding the credentials `vendorConfig()` names. */

@@ -1,4 +1,4 @@
-import { BaseEmulator, type GatewayFault, naiveUtc, type ReceivedFile } from './base-emulator';
+import { BaseEmulator, type GatewayFault, naiveTime, type ReceivedFile } from './base-emulator';
 import { markerVerdict, type EmulatorFault, type EmulatorOptions } from './emulator';
 import type { EmulatorRequest, EmulatorResponse } from './server';
 
@@ -6,7 +6,11 @@ import type { EmulatorRequest, EmulatorResponse } from './server';
 export interface FalconEmulatorOptions extends EmulatorOptions {
   /** The key the API requires in the `api-key` header. */
   apiKey: string;
-  /** The key is of the restricted level: lookups only, the heartbeat and submissions are refused. */
+  /**
+   * The key is of the restricted level (1): the heartbeat (default level) is refused, while lookups and
+   * `submit/file` are not (PayloadSecurity/VxAPI api/callers/submit/api_submit_file.py:
+   * `endpoint_auth_level = ApiCaller.CONST_API_AUTH_LEVEL_RESTRICTED`).
+   */
   restrictedKey?: boolean;
   /** Largest upload accepted, in bytes. @default 100 MiB */
   maxUploadBytes?: number;
@@ -137,9 +141,9 @@ export class FalconEmulator extends BaseEmulator<FalconEmulatorOptions> {
       if (restricted) return message(403, 'This endpoint requires a key of the default level or above');
       return {
         body: {
-          last_update: naiveUtc(this.options.clock.now() - 60_000),
+          last_update: naiveTime(this.options.clock.now() - 60_000),
           number_of_seconds_since_last_update: 60,
-          system_time: naiveUtc(this.options.clock.now()),
+          system_time: naiveTime(this.options.clock.now()),
         },
       };
     }
@@ -180,7 +184,6 @@ export class FalconEmulator extends BaseEmulator<FalconEmulatorOptions> {
   }
 
   private async submit(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
-    if (this.options.restrictedKey) return message(403, 'Submitting requires a key of the default level or above');
     if (fault === 'quota') {
       const limits = {
         total: {
@@ -248,7 +251,7 @@ export class FalconEmulator extends BaseEmulator<FalconEmulatorOptions> {
       hosts: [],
       sha256: job.sha256,
       extracted_files: [],
-      analysis_start_time: naiveUtc(this.timeline(job.submittedAt, job.runSeconds).startedAt),
+      analysis_start_time: naiveTime(this.timeline(job.submittedAt, job.runSeconds).startedAt),
       imphash: 'Unknown',
       total_network_connections: 0,
       av_detect: threatLevel === 2 ? 61 : 0,

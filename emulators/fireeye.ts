@@ -24,6 +24,12 @@ export interface FireeyeEmulatorOptions extends EmulatorOptions {
   expiredToken?: 'body' | 'http';
   /** Largest upload accepted, in bytes; bigger ones get HTTP 413. */
   maxSampleSize?: number;
+  /**
+   * Which keys an MVX submit answer carries: the submission key `ID`, the `uuid` the result API is
+   * keyed by, or both (then `ID` is a number the result API does not know). Trellix's docs list `ID`
+   * and key results by uuid without saying which answers carry what. @default 'ID'
+   */
+  mvxSubmitKeys?: 'ID' | 'uuid' | 'both';
 }
 
 interface Submission extends ReceivedFile {
@@ -254,7 +260,9 @@ export class FireeyeEmulator extends BaseEmulator<FireeyeEmulatorOptions> {
     });
     this.accepted();
     // v1.x answers one object (sandboxapi's fixture); v2.0.0 and MVX a list.
-    return json(this.family === 'classic' && this.options.version !== 'v2.0.0' ? { ID: Number(id) } : [{ ID: id }]);
+    if (this.family === 'classic') return json(this.options.version !== 'v2.0.0' ? { ID: Number(id) } : [{ ID: id }]);
+    const keys = this.options.mvxSubmitKeys ?? 'ID';
+    return json([keys === 'ID' ? { ID: id } : keys === 'uuid' ? { uuid: id } : { ID: this.nextId++, uuid: id }]);
   }
 
   private alerts(submission: Submission) {

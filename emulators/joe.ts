@@ -18,6 +18,15 @@ export interface JoeCall {
   fields: Record<string, string | string[]>;
 }
 
+/** A `submission/new` that named `chunked-sample`: its sample arrives in chunks before the analysis starts. */
+interface ChunkedUpload {
+  fileName: string;
+  form: FormData;
+  fault: EmulatorFault;
+  sequence: number;
+  chunks: Buffer[];
+}
+
 interface Submission extends ReceivedFile {
   submissionId: string;
   webid: string;
@@ -58,6 +67,10 @@ export class JoeEmulator extends BaseEmulator<JoeEmulatorOptions> {
   readonly calls: JoeCall[] = [];
   private readonly bySubmission = new Map<string, Submission>();
   private readonly byWebid = new Map<string, Submission>();
+  /** Chunked uploads under way, by submission id: the settings of `submission/new`, and the chunks so far. */
+  private readonly uploads = new Map<string, ChunkedUpload>();
+  /** Submissions made so far: each one's number gives its submission id and webid. */
+  private sequence = 0;
 
   constructor(options: JoeEmulatorOptions) {
     super(options, { apiPath: '/api/', credentials: options.apiKey, options: { acceptTac: true } });
@@ -102,6 +115,8 @@ export class JoeEmulator extends BaseEmulator<JoeEmulatorOptions> {
         return { body: { data: { online: !this.options.offline } } };
       case 'v2/submission/new':
         return this.submit(form, fault);
+      case 'v2/submission/chunked-sample':
+        return this.chunk(form);
       case 'v2/submission/info': {
         const submission = this.bySubmission.get(String(form.get('submission_id')));
         return submission
@@ -136,10 +151,43 @@ export class JoeEmulator extends BaseEmulator<JoeEmulatorOptions> {
     if (fault === 'oversize')
       return joeError(3, 'Invalid parameter: sample. File too large (maximum file size is 100 MB).');
     if (fault === 'unsupported') return joeError(3, 'Invalid parameter: sample. Unsupported file type.');
+    // jbxapi's default (submit_sample(..., _chunked_upload=True)): `chunked-sample=<name>` and no sample
+    // part; the bytes follow to `submission/chunked-sample`, and the analysis starts with the last chunk.
+    const chunked = form.get('chunked-sample');
+    if (typeof chunked === 'string' && chunked) {
+      const sequence = ++this.sequence;
+      const submissionId = String(100000 + sequence);
+      this.uploads.set(submissionId, { fileName: chunked, form, fault, sequence, chunks: [] });
+      return { body: { data: { submission_id: submissionId } } };
+    }
     const sample = form.get('sample');
     if (!(sample instanceof File)) return joeError(2, 'Missing parameter: sample.');
-    const received = await this.receive(sample);
-    const sequence = this.bySubmission.size + 1;
+    return { body: { data: { submission_id: this.accept(await this.receive(sample), form, fault).submissionId } } };
+  }
+
+  /**
+   * One chunk of a chunked upload, as jbxapi `_chunked_upload` sends it: form fields `submission_id`,
+   * `file-size`, `chunk-size`, `chunk-count`, `current-chunk-index` (from 1), `current-chunk-size`, and
+   * the bytes in a `chunk` part. jbxapi only checks that the answer is not an error.
+   */
+  private async chunk(form: FormData): Promise<EmulatorResponse> {
+    const submissionId = String(form.get('submission_id'));
+    const upload = this.uploads.get(submissionId);
+    if (!upload) return joeError(3, 'Invalid parameter: submission_id. Unknown submission.');
+    const part = form.get('chunk');
+    const index = Number(form.get('current-chunk-index'));
+    if (!(part instanceof File) || index !== upload.chunks.length + 1)
+      return joeError(3, 'Invalid parameter: chunk. Chunks must arrive in order.');
+    upload.chunks.push(Buffer.from(await part.arrayBuffer()));
+    if (index < Number(form.get('chunk-count'))) return { body: { data: {} } };
+    this.uploads.delete(submissionId);
+    const file = new File([Buffer.concat(upload.chunks)], upload.fileName);
+    this.accept(await this.receive(file), upload.form, upload.fault, upload.sequence);
+    return { body: { data: {} } };
+  }
+
+  /** Starts the analysis of a received sample with the settings of its `submission/new`. */
+  private accept(received: ReceivedFile, form: FormData, fault: EmulatorFault, sequence = ++this.sequence): Submission {
     const systems = form.getAll('systems[]').map(String);
     const submission: Submission = {
       ...received,
@@ -152,7 +200,7 @@ export class JoeEmulator extends BaseEmulator<JoeEmulatorOptions> {
     };
     this.bySubmission.set(submission.submissionId, submission);
     this.byWebid.set(submission.webid, submission);
-    return { body: { data: { submission_id: submission.submissionId } } };
+    return submission;
   }
 
   private runs(submission: Submission) {
@@ -215,7 +263,9 @@ export class JoeEmulator extends BaseEmulator<JoeEmulatorOptions> {
     if (this.status(submission) !== 'finished')
       return joeError(3, 'Invalid parameter: webid. Analysis is not finished yet.');
     const disposition = (ext: string) => ({ 'content-disposition': `attachment; filename="report-${webid}.${ext}"` });
-    if (type === 'jsonfixed')
+    // `irjsonfixed` is the report jbxapi's own command line prints (`jbxapi.py`: analysis_download(args.webid,
+    // type="irjsonfixed", ...)); the emulator serves the same document for both.
+    if (type === 'jsonfixed' || type === 'irjsonfixed')
       return { headers: { 'content-type': 'application/json', ...disposition('json') }, body: this.report(submission) };
     if (type === 'xml') {
       return {

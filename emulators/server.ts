@@ -65,8 +65,7 @@ export class EmulatorServer {
       url,
       headers: req.headers,
       body,
-      form: () =>
-        new Response(body, { headers: { 'content-type': String(req.headers['content-type'] ?? '') } }).formData(),
+      form: () => parseForm(body, String(req.headers['content-type'] ?? '')),
     };
     let answer: EmulatorResponse;
     try {
@@ -92,4 +91,57 @@ export class EmulatorServer {
     }
     res.end(payload);
   }
+}
+
+/**
+ * Parses a form body as the vendors' web frameworks do (Go's mime/multipart, Django, Flask), which
+ * take part headers that undici's strict parser refuses: no space after `form-data;`, and `filename`
+ * before `name`, as the official Triage client writes them (hatching/triage python/triage/client.py,
+ * encode_multipart_formdata: `'Content-Disposition: form-data; filename="{filename}"; name="{field}"'`
+ * and `'Content-Disposition: form-data;name="{field}"'`). Each part's Content-Disposition is
+ * rewritten to the canonical order before undici parses the body; the part bodies are untouched.
+ */
+export function parseForm(body: Buffer, contentType: string): Promise<FormData> {
+  const boundary = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
+  const delimiter = boundary?.[1] ?? boundary?.[2];
+  const canonical = delimiter ? canonicalMultipart(body, delimiter) : body;
+  return new Response(canonical, { headers: { 'content-type': contentType } }).formData();
+}
+
+/** A multipart body with each part's Content-Disposition written `form-data; name="…"; filename="…"`. */
+function canonicalMultipart(body: Buffer, boundary: string): Buffer {
+  const marker = Buffer.from(`--${boundary}`);
+  const pieces: Buffer[] = [];
+  let at = body.indexOf(marker);
+  if (at < 0) return body;
+  pieces.push(body.subarray(0, at));
+  while (at >= 0) {
+    const next = body.indexOf(marker, at + marker.length);
+    const part = body.subarray(at, next < 0 ? body.length : next);
+    const headersEnd = part.indexOf('\r\n\r\n');
+    if (headersEnd < 0) pieces.push(part);
+    else {
+      const headers = part
+        .subarray(0, headersEnd)
+        .toString('latin1')
+        .replace(
+          /^(content-disposition:)(.*)$/im,
+          (_line, name: string, value: string) => `${name} ${canonicalDisposition(value)}`,
+        );
+      pieces.push(Buffer.from(headers, 'latin1'), part.subarray(headersEnd));
+    }
+    at = next;
+  }
+  return Buffer.concat(pieces);
+}
+
+/** `form-data;name="a"` or `form-data; filename="f"; name="a"` as `form-data; name="a"; filename="f"`. */
+function canonicalDisposition(value: string): string {
+  const params = new Map<string, string>();
+  for (const match of value.matchAll(/([a-z*]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)/gi))
+    params.set(match[1]!.toLowerCase(), match[2]!.trim());
+  const name = params.get('name');
+  if (!/^\s*form-data/i.test(value) || name === undefined) return value.trim();
+  const filename = params.get('filename');
+  return `form-data; name=${name}${filename === undefined ? '' : `; filename=${filename}`}`;
 }

@@ -92,15 +92,14 @@ export class TriageEmulator extends BaseEmulator<TriageEmulatorOptions> {
 
   protected override async route(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
     const path = req.url.pathname;
-    if (path === '/api/v0/samples' && req.method === 'GET')
-      return {
-        body: {
-          data: [...this.samples.values()]
-            .slice(0, Number(req.url.searchParams.get('limit') ?? 20))
-            .map((s) => this.view(s)),
-          next: null,
-        },
-      };
+    if (path === '/api/v0/samples' && req.method === 'GET') {
+      const page = [...this.samples.values()]
+        .slice(0, Number(req.url.searchParams.get('limit') ?? 20))
+        .map((s) => this.view(s));
+      // An empty page is `null`, as Go encodes a nil slice; the official client reads
+      // `resp['data'] or []` (hatching/triage python/triage/pagination.py).
+      return { body: { data: page.length ? page : null, next: null } };
+    }
     if (path === '/api/v0/samples' && req.method === 'POST') return this.submit(req, fault);
     const match = path.match(/^\/api\/v0\/samples\/([^/]+)(?:\/(status|summary|[a-z]+\d+\/report_triage\.json))?$/);
     const sample = match ? this.samples.get(match[1]!) : undefined;

@@ -6,8 +6,6 @@ import type { EmulatorRequest, EmulatorResponse } from './server';
 export interface VmrayEmulatorOptions extends EmulatorOptions {
   /** The key the API requires as `Authorization: api_key …`. */
   apiKey: string;
-  /** The key has admin rights; without them `system_info` answers 403, as VMRay does. @default false */
-  adminKey?: boolean;
   /** The platform writes `logs/summary_v2.json`; older ones only have the v1 `logs/summary.json`. @default true */
   summaryV2?: boolean;
   /** Largest upload accepted, in bytes (`webif_max_upload_size`). @default 200 MiB */
@@ -79,7 +77,8 @@ const vmrayTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/
  * VMRay's REST API on loopback: `/rest/...`, `Authorization: api_key <key>`, the `{"result", "data"}`
  * envelope and `{"result": "error", "error_msg"}` failures, `sample/submit` with a multipart
  * `sample_file` answering HTTP 200 even when it refuses (quota, unsupported type: `data.errors`, as in
- * the sandboxapi fixture), `system_info` refused (403) to keys without admin rights, and analysis
+ * the sandboxapi fixture), `system_info` answering any valid key (VMRay's own integrations, such as
+ * splunk-soar-connectors/vmray, use it as their connectivity test), and analysis
  * archives with `summary_v2.json` and the v1 `summary.json`. Submissions finish on the given clock;
  * a known sample is served from its earlier analyses without new jobs (VMRay's analysis caching).
  */
@@ -123,7 +122,6 @@ export class VmrayEmulator extends BaseEmulator<VmrayEmulatorOptions> {
   protected override async route(req: EmulatorRequest, fault: EmulatorFault): Promise<EmulatorResponse> {
     const path = req.url.pathname.replace(/^\/rest/, '');
     if (req.method === 'GET' && path === '/system_info') {
-      if (!this.options.adminKey) return fail(403, 'Permission denied: this action requires administrator rights');
       return ok({
         api_items_per_request: 100,
         max_api_items: 1000,

@@ -41,8 +41,11 @@ const MALWARE_WORD: Record<number, string> = { 0: 'no', 1: 'yes', 2: 'grayware',
  * (−100 while the analysis runs, −101 when it fails). Samples are known by SHA-256; their lifecycle
  * (upload → queue → run → processing → verdict and report) follows the given clock.
  *
- * WildFire documents no request-rate status; the `rate-limited` fault answers HTTP 429 with
- * Retry-After, as the load balancers in front of it do.
+ * WildFire has no request-rate status: volume is refused with 419 "Quota Exceeded" (the daily
+ * quota), never 429, so `rate-limited` is not one of its faults (ABSENT_FAULTS). Reports in PDF come
+ * as `application/octet-stream` with a Content-Disposition file name, which the official client
+ * pan-python expects (lib/pan/wfapi.py, `if content_type == 'application/octet-stream': return
+ * self.__set_stream_response(...)`; any other type it does not handle is "no handler for content-type").
  */
 export class WildfireEmulator extends BaseEmulator<WildfireEmulatorOptions> {
   readonly vendor = 'wildfire' as const;
@@ -65,12 +68,6 @@ export class WildfireEmulator extends BaseEmulator<WildfireEmulatorOptions> {
     const form = await req.form();
     if (fault === 'bad-key' || form.get('apikey') !== this.options.apiKey) return errorAnswer(401, 'Invalid API key');
     if (fault === 'quota') return errorAnswer(419, 'Quota Exceeded');
-    if (fault === 'rate-limited')
-      return {
-        status: 429,
-        headers: { 'retry-after': '30', 'content-type': 'text/html' },
-        body: '<html><body>429 Too Many Requests</body></html>',
-      };
     if (fault === 'server-error') return htmlPage(500, '500 Internal Server Error');
     if (fault === 'malformed') return xmlAnswer(200, '<wildfire><upload-file-info><sha256>');
     const answer = await this.routeCall(req.url.pathname, form, fault);
@@ -99,7 +96,7 @@ export class WildfireEmulator extends BaseEmulator<WildfireEmulatorOptions> {
       if (form.get('format') === 'pdf') {
         return {
           headers: {
-            'content-type': 'application/pdf',
+            'content-type': 'application/octet-stream',
             'content-disposition': `attachment; filename=${sample.sha256}.pdf`,
           },
           body: Buffer.from(`%PDF-1.4\n% WildFire report ${sample.sha256}\n%%EOF\n`),

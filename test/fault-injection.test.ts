@@ -6,7 +6,7 @@ import type { FunctionId } from '../lib/steps';
 import { STATES } from '../lib/workflow';
 import type { ObjectCreatedEvent } from '../lambdas/core/contracts/pipeline';
 import { CapeEmulator } from '../emulators/cape';
-import type { EmulatorFault } from '../emulators/emulator';
+import { type EmulatorFault, vendorHasFault } from '../emulators/emulator';
 import { startVendorHarness, type VendorHarness } from './support';
 
 /** A small seeded generator, so that a failing run can be replayed. */
@@ -21,17 +21,20 @@ function random(seed: number): () => number {
   };
 }
 
-const VENDOR_FAULTS: EmulatorFault[] = [
-  'bad-key',
-  'rate-limited',
-  'quota',
-  'server-error',
-  'truncated',
-  'malformed',
-  'unsupported',
-  'oversize',
-  'failed-analysis',
-];
+/** Every fault CAPE can produce (it has no quota). */
+const VENDOR_FAULTS = (
+  [
+    'bad-key',
+    'rate-limited',
+    'quota',
+    'server-error',
+    'truncated',
+    'malformed',
+    'unsupported',
+    'oversize',
+    'failed-analysis',
+  ] as const satisfies EmulatorFault[]
+).filter((fault) => vendorHasFault('cape', fault));
 
 describe('nothing is lost under faults: 300 uploads with random faults switched on', () => {
   const seed = Number(process.env.SANDTRAP_FAULT_SEED ?? 20261122);

@@ -5,25 +5,37 @@ import type { ConnectorContext, ItemStatus, NativeReport, NormalisedScore, Sampl
 import {
   BadResponseError,
   bandedScore,
+  EndpointDisabledError,
   type HttpRequest,
   ItemNotFoundError,
   itemStatus,
   jsonOrUndefined,
   peekBody,
-  QuotaExceededError,
   registryEntry,
   SampleTooLargeError,
   UNSUPPORTED,
   UnsupportedFileError,
 } from './kit';
 
-/** CAPE's apiv2 envelope: application errors come back as HTTP 200 with `error: true`. */
+/**
+ * CAPE's apiv2 envelope: application errors come back as HTTP 200 with `error: true`. `error` is
+ * `false` or an empty list on success, and absent altogether from some successes: `tasks_delete`
+ * answers `{"data": "Task(s) ID(s) N has been deleted"}` and `tasks_list` `{"data": [...], "config": …}`
+ * (CAPEv2 web/apiv2/views.py). A refused delete names its tasks in `failed` instead of `error_value`.
+ */
 const Envelope = z.object({
-  error: z.union([z.boolean(), z.array(z.unknown())]),
+  error: z.union([z.boolean(), z.array(z.unknown())]).optional(),
   error_value: z.string().optional(),
   errors: z.array(z.unknown()).optional(),
+  failed: z.string().optional(),
   data: z.unknown().optional(),
 });
+
+/** What `tasks_delete` answers for tasks it deleted. */
+const Deleted = z.string().regex(/has been deleted/);
+
+/** CAPE's answer when an endpoint is off in api.conf ("Cuckoo Status API is disabled", "Task Deletion API is Disabled"). */
+const DISABLED = /API is disabled/i;
 
 const SubmitData = z.object({ task_ids: z.array(z.number().int()).min(1), message: z.string().optional() });
 
@@ -49,8 +61,19 @@ export class CapeConnector extends CuckooFamilyConnector<'cape'> {
     });
   }
 
+  /**
+   * `cuckoo/status/` where it answers; CAPE ships it off (`[cuckoostatus] enabled = no`), so on a
+   * default install the probe asks for the newest task id instead (`tasks/list/1/?ids=1`, `[tasklist]`
+   * ships enabled). Either proves the API answers and, with token auth on, accepts the token: DRF
+   * refuses a bad one with 401 before any view runs.
+   */
   protected async probe(): Promise<undefined> {
-    await this.call({ method: 'GET', path: 'cuckoo/status/' });
+    try {
+      await this.call({ method: 'GET', path: 'cuckoo/status/' });
+    } catch (error) {
+      if (!(error instanceof EndpointDisabledError)) throw error;
+      await this.call({ method: 'GET', path: 'tasks/list/1/', query: { ids: '1' } });
+    }
   }
 
   protected async upload(sample: SampleSource): Promise<string> {
@@ -91,8 +114,18 @@ export class CapeConnector extends CuckooFamilyConnector<'cape'> {
     return bandedScore(clampScore(malscore * 10), { value: malscore, scale: SCALE });
   }
 
+  /** Deletes a task, or says why not (see {@link deleteTask}). */
   override delete(itemId: string): Promise<boolean> {
-    return this.succeeds(() => this.call({ method: 'GET', path: `tasks/delete/${encodeURIComponent(itemId)}/` }));
+    return this.succeeds(() => this.deleteTask(itemId));
+  }
+
+  /**
+   * Deletes a task: an `EndpointDisabledError` where the API has deletion off (CAPE's shipped default,
+   * `[taskdelete] enabled = no`), a `BadResponseError` naming the task when CAPE would not remove it
+   * (it deletes only reported tasks).
+   */
+  async deleteTask(itemId: string): Promise<void> {
+    await this.call({ method: 'GET', path: `tasks/delete/${encodeURIComponent(itemId)}/` }, Deleted);
   }
 
   /** Calls the API and unwraps the envelope, turning `error: true` into typed errors. */
@@ -105,12 +138,14 @@ export class CapeConnector extends CuckooFamilyConnector<'cape'> {
   }
 
   private raise(envelope: z.infer<typeof Envelope>): never {
-    const value = envelope.error_value ?? 'unknown error';
+    const value = envelope.error_value ?? envelope.failed ?? 'unknown error';
     const details = JSON.stringify(envelope.errors ?? []);
     const all = `${value} ${details}`;
     if (/exceeds the maximum allowed size|too large/i.test(all)) throw new SampleTooLargeError('cape', value);
-    if (/does not exist/i.test(value)) throw new ItemNotFoundError('cape', value);
-    if (/quota|limit (reached|exceeded)/i.test(all)) throw new QuotaExceededError('cape', value);
+    // tasks_view says "Task not found in database", the report and status views "Task does not exist".
+    if (/does not exist|task not found/i.test(value)) throw new ItemNotFoundError('cape', value);
+    if (DISABLED.test(value))
+      throw new EndpointDisabledError('cape', `${value}: switched off in the CAPE server's conf/api.conf`);
     if (UNSUPPORTED.test(all)) throw new UnsupportedFileError('cape', value);
     throw new BadResponseError(
       'cape',

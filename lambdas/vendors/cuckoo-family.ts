@@ -1,17 +1,8 @@
 import * as z from 'zod';
 import type { VendorId } from '../core/contracts/pipeline';
+import { parseNaiveTime } from '../core/contracts/time-zones';
 import type { ItemStatus } from '../core/connector/connector';
 import { BaseConnector, itemStatus } from './base-connector';
-
-/**
- * Cuckoo and CAPE write naive `YYYY-MM-DD HH:MM:SS` timestamps in the sandbox host's UTC; read them as
- * UTC (an explicit `Z` or offset, where one appears, is honoured). Epoch milliseconds, or undefined.
- */
-export function parseNaiveUtc(value: string | null | undefined): number | undefined {
-  if (!value) return undefined;
-  const ms = Date.parse(`${value.replace(' ', 'T')}${/[zZ]|[+-]\d\d:?\d\d$/.test(value) ? '' : 'Z'}`);
-  return Number.isNaN(ms) ? undefined : ms;
-}
 
 /**
  * When a Cuckoo-family task (Cuckoo, CAPE) is worth polling again, in seconds: a pending task needs
@@ -39,7 +30,7 @@ export const TaskView = z.object({
   status: z.string(),
   timeout: z.number().nullable().optional(),
   added_on: z.string().nullable().optional(),
-  /** The naive UTC time the run started, once it has. */
+  /** When the run started, once it has: a naive wall-clock time in the vendor's time zone (`timeZone`). */
   started_on: z.string().nullable().optional(),
   errors: z.array(z.unknown()).optional(),
 });
@@ -76,7 +67,8 @@ export abstract class CuckooFamilyConnector<Id extends VendorId> extends BaseCon
     if (this.failedStates.has(state)) return this.failure(task);
     const pollAfterSeconds = taskPollHint({
       state,
-      startedOn: parseNaiveUtc(task.started_on),
+      // Naive: the sandbox's wall clock, in the zone the vendor's configuration names (UTC by default).
+      startedOn: parseNaiveTime(task.started_on, this.config.timeZone),
       timeoutSeconds: task.timeoutSeconds,
       processingSeconds: this.processingSeconds(),
       now: this.clock.now(),

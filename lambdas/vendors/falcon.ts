@@ -80,8 +80,9 @@ const VERDICT_LEVELS: Record<string, number> = { malicious: 2, suspicious: 1, 'n
  * {@link FalconConnector.environments}), `processingSeconds` (default 60), and the optional
  * `submit/file` fields under their API names (`comment`, `no_share_third_party`, …).
  *
- * Credentials: the Hybrid Analysis API key, sent as the `api-key` header. Submitting needs a key of the
- * "default" level (100) or above; a restricted key can only look reports up.
+ * Credentials: the Hybrid Analysis API key, sent as the `api-key` header. A key of the restricted level
+ * (1) may submit and look reports up (VxAPI lists `/submit/file` at that level); only the heartbeat
+ * needs the default level (100).
  */
 export class FalconConnector extends BaseConnector<'falcon'> {
   private readonly environmentId: number;

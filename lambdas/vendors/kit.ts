@@ -8,6 +8,7 @@ export type { ConnectorContext, ItemStatus, NativeReport, NormalisedScore, Sampl
 export {
   AuthError,
   BadResponseError,
+  EndpointDisabledError,
   ItemNotFoundError,
   QuotaExceededError,
   RateLimitedError,

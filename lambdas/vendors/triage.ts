@@ -22,7 +22,11 @@ const SampleView = Sample.extend({
   tasks: z.array(z.object({ id: z.string(), status: z.string() })).optional(),
 });
 
-const SampleList = z.object({ data: z.array(z.unknown()), next: z.string().nullable().optional() });
+/**
+ * A page of samples. An account with none gets `"data": null` (the official client reads
+ * `resp['data'] or []`, hatching/triage python/triage/pagination.py).
+ */
+const SampleList = z.object({ data: z.array(z.unknown()).nullable(), next: z.string().nullable().optional() });
 
 const Score = z.number().nullable().optional();
 

@@ -83,6 +83,7 @@ const CONNECTORS: { [Id in VendorId]: Omit<ConnectorContractSpec, 'id'> } = {
     connector: WildfireConnector,
     capabilities: ['pdf-report', 'xml-report'],
     statusItemId: 'a'.repeat(64),
+    // Not asked: WildFire has no rate-limited answer (ABSENT_FAULTS).
     retryAfterSeconds: 30,
     failedAnalysis: { state: 'error', reason: 'WildFire verdict -101 (error)' },
     auth: { keyRequired: true },

@@ -187,3 +187,22 @@ describe('Cuckoo score normalisation', () => {
     expect(() => cuckoo.score('<html/>')).toThrow(expect.objectContaining({ name: 'BadResponseError' }));
   });
 });
+
+describe('Cuckoo connector against a Cuckoo 2 host east of UTC', () => {
+  // Cuckoo 2 stores host-local `datetime.now()` in `started_on`; this host runs on Kolkata time (UTC+5:30).
+  const clock = new TestClock();
+  const emulator = new CuckooEmulator({ clock, timeZone: 'Asia/Kolkata', queueSeconds: 20, processingSeconds: 30 });
+  let baseUrl = '';
+  useEmulator(emulator, (url) => {
+    baseUrl = url;
+  });
+
+  it('hints the run time really left once the vendor time zone is set', async () => {
+    const at = (timeZone?: string) =>
+      new CuckooConnector({ config: configFor(baseUrl, timeZone ? { timeZone } : {}), credentials: undefined, clock });
+    const itemId = await at('Asia/Kolkata').submit(sample('// SANDTRAP-TEST-SUSPICIOUS inert marker\n'));
+    clock.advance(50); // running for 30 s of 120: 90 s of run and 30 s of processing left
+    expect(await at('Asia/Kolkata').status(itemId)).toMatchObject({ state: 'running', pollAfterSeconds: 120 });
+    expect(await at().status(itemId)).toMatchObject({ state: 'running', pollAfterSeconds: 120 + 5.5 * 3600 });
+  });
+});

@@ -37,7 +37,7 @@ describe('Falcon connector against the Hybrid Analysis emulator', () => {
     });
   });
 
-  it('counts a restricted key as available: the heartbeat refuses it but system/version answers', async () => {
+  it('counts a restricted key as available and lets it submit: only the heartbeat refuses it', async () => {
     const restricted = new FalconEmulator({ clock, apiKey: KEY, restrictedKey: true });
     try {
       const connector = new FalconConnector({
@@ -50,7 +50,12 @@ describe('Falcon connector against the Hybrid Analysis emulator', () => {
         '/api/v2/system/heartbeat',
         '/api/v2/system/version',
       ]);
-      await expect(connector.submit(sample('x'))).rejects.toMatchObject({ name: 'AuthError' });
+      // PayloadSecurity/VxAPI api/callers/submit/api_submit_file.py (55d852c):
+      //   endpoint_url = '/submit/file'
+      //   endpoint_auth_level = ApiCaller.CONST_API_AUTH_LEVEL_RESTRICTED
+      await expect(connector.submit(sample('// SANDTRAP-TEST-MALICIOUS inert marker\n'))).resolves.toMatch(
+        /^[0-9a-f]+$/,
+      );
     } finally {
       await restricted.stop();
     }

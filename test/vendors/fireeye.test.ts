@@ -288,6 +288,22 @@ describe('FireeyeConnector against the Trellix MVX WSAPI (/wsapis/mvx/v2.0.0/)',
   });
 });
 
+describe('FireeyeConnector on the three shapes of an MVX submit answer', () => {
+  // Trellix documents `{ "ID": <submission key> }` and keys the MVX result API by uuid, without saying
+  // which answers carry what: the connector takes the uuid first on MVX, the ID first on the classic API.
+  it.each(['ID', 'uuid', 'both'] as const)('polls the result of an answer carrying %s', async (keys) => {
+    const h = await setup({ family: 'mvx', mvxSubmitKeys: keys }, { profile: 'win10x64' });
+    try {
+      const id = await h.connector.submit(sample('SANDTRAP-TEST-MALICIOUS'));
+      expect(id).toMatch(/^[0-9a-f-]{36}$/);
+      h.clock.advance(300);
+      expect(await h.connector.status(id)).toMatchObject({ done: true, state: 'success' });
+    } finally {
+      await h.emulator.stop();
+    }
+  });
+});
+
 describe('FireeyeConnector.score', () => {
   const connector = new FireeyeConnector({
     config: config('https://ax.example.org/'),

@@ -151,6 +151,65 @@ describe('Joe connector against the Joe Sandbox emulator', () => {
   });
 });
 
+describe("the Joe emulator and jbxapi's default upload", () => {
+  const clock = new TestClock();
+  const emulator = new JoeEmulator({ clock, apiKey: KEY, queueSeconds: 20, processingSeconds: 30 });
+  let api = '';
+  useEmulator(emulator, (baseUrl) => {
+    api = baseUrl;
+  });
+  /** A POST of form fields (and a file part), as jbxapi sends every call through requests. */
+  const post = async (endpoint: string, fields: Record<string, string>, file?: [string, string]) => {
+    const form = new FormData();
+    for (const [name, value] of Object.entries(fields)) form.append(name, value);
+    if (file) form.append(file[0], new Blob([file[1]]), file[0]);
+    const response = await fetch(`${api}v2/${endpoint}`, { method: 'POST', body: form });
+    return { status: response.status, body: (await response.json()) as { data?: Record<string, unknown> } };
+  };
+
+  it('takes a chunked upload: submission/new names chunked-sample, the bytes follow in chunks', async () => {
+    // jbxapi 3.25 jbxapi.py, submit_sample(..., _chunked_upload=True):
+    //   params["chunked-sample"] = filename
+    //   self._chunked_upload('/v2/submission/chunked-sample', sample, {"apikey": ..., "submission_id": ...})
+    // and _chunked_upload posts "current-chunk-index" (from 1) with files={"chunk": chunk_data}.
+    const created = await post('submission/new', { apikey: KEY, 'accept-tac': '1', 'chunked-sample': 'invoice.js' });
+    expect(created.status).toBe(200);
+    const submissionId = String(created.body.data?.submission_id);
+    const content = '// SANDTRAP-TEST-MALICIOUS inert marker, sent in two chunks';
+    const halves = [content.slice(0, 20), content.slice(20)];
+    for (const [i, chunk] of halves.entries()) {
+      const sent = await post(
+        'submission/chunked-sample',
+        {
+          apikey: KEY,
+          submission_id: submissionId,
+          'file-size': String(content.length),
+          'chunk-size': '20',
+          'chunk-count': '2',
+          'current-chunk-index': String(i + 1),
+          'current-chunk-size': String(chunk.length),
+        },
+        ['chunk', chunk],
+      );
+      expect(sent.status).toBe(200);
+    }
+    const joe = new JoeConnector({ config: configFor(api), credentials: KEY, clock });
+    clock.advance(400);
+    expect(await joe.status(submissionId)).toMatchObject({ done: true });
+    const webid = await joe.webid(submissionId);
+    expect(joe.score(JSON.parse(await readAll(await joe.report(submissionId))))).toMatchObject({
+      verdict: 'malicious',
+    });
+
+    // jbxapi's command line prints analysis_download(args.webid, type="irjsonfixed", ...).
+    const form = new FormData();
+    for (const [name, value] of Object.entries({ apikey: KEY, webid, type: 'irjsonfixed' })) form.append(name, value);
+    const download = await fetch(`${api}v2/analysis/download`, { method: 'POST', body: form });
+    expect(download.status).toBe(200);
+    expect(await download.json()).toMatchObject({ analysis: { id: webid } });
+  });
+});
+
 describe('Joe connector on sandboxapi fixture responses', () => {
   let joe: JoeConnector;
   const routes = {

@@ -51,6 +51,11 @@ export function fixture(name: string): unknown {
   return JSON.parse(readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'sandboxapi', name), 'utf8'));
 }
 
+/** A body a vendor really sends, copied from its server or client code (test/fixtures/vendors, origin in its README). */
+export function vendorFixture(name: string): unknown {
+  return JSON.parse(readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'vendors', name), 'utf8'));
+}
+
 /**
  * A vendor configuration as connector tests want it: requests give up after half a second, analyses
  * run 120 s; `extra` overrides any field (its `options` replace the defaults).

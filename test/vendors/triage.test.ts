@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EmulatorServer } from '../../emulators/server';
 import { parseSettings } from '../../lambdas/core/config/runtime-config';
 import { TriageConnector } from '../../lambdas/vendors/triage';
 import { TriageEmulator } from '../../emulators/triage';
@@ -9,6 +10,7 @@ import {
   sample as testSample,
   readJson as json,
   useEmulator,
+  vendorFixture,
 } from './support';
 
 const sample = (content: string, fileName = 'KfhizGC7.ps1') => testSample(content, fileName);
@@ -81,6 +83,64 @@ describe('TriageConnector against the Triage emulator', () => {
     clock.advance(200);
     const full = await connector.fullReport(id);
     expect(connector.score(full.summary)).toMatchObject({ score: 56, verdict: 'suspicious', native: { value: 6 } });
+  });
+});
+
+describe('TriageConnector for a new account, and the official client against the emulator', () => {
+  const clock = new TestClock(Date.parse('2026-11-22T12:00:00Z'));
+  const emulator = new TriageEmulator({ clock, apiKey: 'tr-key' });
+  let baseUrl = '';
+  useEmulator(emulator, (url) => {
+    baseUrl = url;
+  });
+
+  it('is available for an account with no samples yet, whose sample list says "data": null', async () => {
+    const connector = new TriageConnector({ config: config(baseUrl), credentials: 'tr-key', clock });
+    expect(emulator.submissions).toBe(0);
+    expect(await connector.available()).toBe(true);
+  });
+
+  it('accepts the multipart upload of the official Python client (filename before name, no space after form-data;)', async () => {
+    // hatching/triage python/triage/client.py, encode_multipart_formdata:
+    //   'Content-Disposition: form-data; filename="{filename}"; name=\"{field}\"\r\n\r\n'
+    //   'Content-Disposition: form-data;name="{field}"\r\n\r\n{value}\r\n'
+    const boundary = '5f0c1e2d3b4a59687766554433221100';
+    const json = JSON.stringify({
+      kind: 'file',
+      interactive: false,
+      profiles: [],
+      defaults: { timeout: 150, network: 'internet' },
+    });
+    const body =
+      `--${boundary}\r\nContent-Disposition: form-data;name="_json"\r\n\r\n${json}\r\n` +
+      `--${boundary}\r\nContent-Disposition: form-data; filename="KfhizGC7.ps1"; name="file"\r\n\r\nSANDTRAP-TEST-SUSPICIOUS\r\n` +
+      `--${boundary}--\r\n`;
+    const response = await fetch(`${baseUrl}samples`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer tr-key', 'content-type': `multipart/form-data; boundary=${boundary}` },
+      body,
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ id: expect.stringMatching(/^261122-/), status: 'pending' });
+    expect(emulator.receivedRequests.at(-1)).toMatchObject({ kind: 'file', defaults: { timeout: 150 } });
+  });
+});
+
+describe("TriageConnector on Triage's empty sample list", () => {
+  const server = new EmulatorServer((req) =>
+    req.url.pathname === '/api/v0/samples'
+      ? { status: 200, body: vendorFixture('triage_samples_empty.json') as object }
+      : { status: 404, body: { error: 'NOT_FOUND', message: 'not found' } },
+  );
+  let connector: TriageConnector;
+  beforeAll(async () => {
+    const origin = await server.start();
+    connector = new TriageConnector({ config: config(`${origin}/api/v0/`), credentials: 'k', clock: new TestClock() });
+  });
+  afterAll(() => server.stop());
+
+  it('reads {"data": null} as an empty list: available', async () => {
+    expect(await connector.available()).toBe(true);
   });
 });
 

@@ -101,6 +101,34 @@ describe('WildfireConnector against the WildFire emulator', () => {
     await expect(connector.submit(sample(content()))).rejects.toMatchObject({ name: 'UnsupportedFileError' });
   });
 
+  it('is told of a spent quota by 419 on a verdict poll too: WildFire has no 429, so there is no rate-limited answer', async () => {
+    const id = await connector.submit(sample(content()));
+    emulator.setFault('quota', 1);
+    await expect(connector.status(id)).rejects.toMatchObject({
+      name: 'QuotaExceededError',
+      resetAt: '2026-11-23T00:00:00.000Z',
+    });
+    expect(() => emulator.setFault('rate-limited')).toThrow(/wildfire has no rate-limited fault/);
+  });
+
+  it('serves the PDF report as application/octet-stream with a file name, as pan-python expects, and the connector labels it PDF', async () => {
+    const id = await connector.submit(sample(content('SANDTRAP-TEST-MALICIOUS')));
+    clock.advance(400);
+    // pan-python lib/pan/wfapi.py: `if content_type == 'application/octet-stream': return self.__set_stream_response(...)`
+    // and __set_stream_response needs the Content-Disposition file name.
+    const form = new FormData();
+    form.append('apikey', 'wf-key');
+    form.append('hash', id);
+    form.append('format', 'pdf');
+    const raw = await fetch(`${emulator.baseUrl}get/report`, { method: 'POST', body: form });
+    expect(raw.headers.get('content-type')).toBe('application/octet-stream');
+    expect(raw.headers.get('content-disposition')).toBe(`attachment; filename=${id}.pdf`);
+    await raw.arrayBuffer();
+    const pdf = await connector.pdfReport(id);
+    expect(pdf).toMatchObject({ contentType: 'application/pdf', extension: 'pdf' });
+    expect(await text(pdf)).toMatch(/^%PDF-/);
+  });
+
   it('refuses a bad key on a status poll with AuthError', async () => {
     emulator.setFault('bad-key', 1);
     await expect(connector.status('b'.repeat(64))).rejects.toMatchObject({ name: 'AuthError' });

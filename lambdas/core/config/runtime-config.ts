@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { parseAgentConfig } from '../contracts/agent-config';
 import { VendorIdSchema } from '../contracts/pipeline';
 import { VerdictPolicySchema } from '../contracts/scoring';
+import { isTimeZone } from '../contracts/time-zones';
 
 export { type VerdictPolicy, VerdictPolicySchema } from '../contracts/scoring';
 
@@ -29,6 +30,16 @@ export const VendorConfigSchema = z
     maxFileBytes: z.number().int().positive().optional(),
     /** File types (as triage names them) this vendor accepts; empty or absent: all. */
     fileTypes: z.array(z.string()).optional(),
+    /**
+     * The IANA time zone (`UTC`, `Europe/Berlin`) the vendor writes naive timestamps in, which the
+     * poll hints are computed from. Cuckoo 2 stores the sandbox host's local time; CAPE stores the
+     * `timezone` of its cuckoo.conf (host-local time before February 2026). Other vendors send
+     * explicit offsets and ignore it.
+     */
+    timeZone: z
+      .string()
+      .refine(isTimeZone, { message: 'not a time zone: give an IANA name such as UTC or Europe/Berlin' })
+      .default('UTC'),
     /** How long the vendor should run the sample, in seconds, when the vendor takes the option. */
     analysisTimeoutSeconds: z.number().int().positive().default(180),
     /** Per-request timeout (connect, headers and body each), in milliseconds. */

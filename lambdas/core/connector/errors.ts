@@ -51,6 +51,12 @@ export class BadResponseError extends VendorError {}
 /** The item id is not known to the vendor (expired, deleted, or never existed). */
 export class ItemNotFoundError extends VendorError {}
 
+/**
+ * The vendor's administrator has switched this call off (CAPE's api.conf `enabled = no`, say):
+ * it will not answer otherwise by retrying.
+ */
+export class EndpointDisabledError extends VendorError {}
+
 /** Error names the state machine retries with backoff; everything else ends the engine. */
 export const RETRYABLE_VENDOR_ERRORS: readonly string[] = [TransientError.name, BadResponseError.name];
 

@@ -2,7 +2,16 @@ import * as z from 'zod';
 import type { ConnectorContext, ItemStatus, NativeReport, NormalisedScore, SampleSource } from '../kit';
 import { BadResponseError, bandedScore, BaseConnector, ItemNotFoundError, itemStatus, registryEntry } from '../kit';
 import { FireeyeClient, statusError } from './client';
-import { type Alert, type ApiLayout, ClassicResults, ClassicStatus, layoutOf, MvxResult, SubmitResponse } from './wire';
+import {
+  type Alert,
+  type ApiLayout,
+  ClassicResults,
+  ClassicStatus,
+  layoutOf,
+  MvxResult,
+  type SubmitEntry,
+  SubmitResponse,
+} from './wire';
 
 /** Native FireEye signals on Sandtrap's 0–100 scale: no alert benign, a minor alert suspicious, a major one malicious. */
 const SCORES = { none: 0, minor: 50, major: 90 } as const;
@@ -71,8 +80,17 @@ export class FireeyeConnector extends BaseConnector<'fireeye'> {
       () => this.uploadRequest('submissions', [{ name: 'options', value: options }], sample),
       SubmitResponse,
     );
-    const entry = Array.isArray(answer) ? answer[0]! : answer;
-    return 'ID' in entry ? entry.ID : entry.uuid;
+    return this.submissionKey(Array.isArray(answer) ? answer[0]! : answer);
+  }
+
+  /**
+   * The key the rest of the cycle asks for, where the answer carries `ID`, `uuid` or both: MVX polls
+   * `submissions/result/{uuid}`, so there the `uuid` comes first; the classic API polls
+   * `submissions/status/{ID}`, so there the `ID` does. Either falls back to the other.
+   */
+  private submissionKey(entry: z.infer<typeof SubmitEntry>): string {
+    const [first, second] = this.layout.family === 'mvx' ? [entry.uuid, entry.ID] : [entry.ID, entry.uuid];
+    return (first ?? second) as string;
   }
 
   /** The appliance's own processing time after the run; not configurable, unlike the other vendors'. */

@@ -68,7 +68,13 @@ export const FireEyeApis = z.object({
 });
 
 export const SubmissionId = z.union([z.string().min(1), z.number().int()]).transform(String);
-export const SubmitEntry = z.union([z.object({ ID: SubmissionId }), z.object({ uuid: SubmissionId })]);
+/**
+ * One submitted sample. Trellix does not say whether the answer carries the submission key `ID`, the
+ * `uuid` the MVX result API is keyed by, or both (unverified): any of the three shapes is read.
+ */
+export const SubmitEntry = z
+  .object({ ID: SubmissionId.optional(), uuid: SubmissionId.optional() })
+  .refine((entry) => entry.ID !== undefined || entry.uuid !== undefined, 'neither ID nor uuid');
 export const SubmitResponse = z.union([SubmitEntry, z.array(SubmitEntry).min(1)]);
 
 export const ClassicStatus = z.object({ submissionStatus: z.string() });

@@ -30,8 +30,9 @@ const NO_JOBS = /no (new )?jobs (were|have been) created/i;
 
 /**
  * VMRay Analyzer / Platform through its REST API (`https://cloud.vmray.com/rest/`, the EU/US clouds or
- * on-premises). The item id is `<submission_id>:<sample_id>`. Unlike sandboxapi's `VMRayAPI` it counts
- * a 403 from `system_info` as "up, key not admin" (that endpoint needs an admin key), reads the quota
+ * on-premises). The item id is `<submission_id>:<sample_id>`. Like VMRay's own integrations it probes
+ * `system_info`, which answers normal API keys, and counts a 403 there as "up, key without that right"
+ * rather than down (sandboxapi's `VMRayAPI` read any non-200 as down), reads the quota
  * error VMRay returns inside an HTTP 200, and reports from the top-ranked analysis' `summary_v2.json`,
  * falling back to the v1 `summary.json` on platforms that have no v2 summary.
  *
@@ -55,7 +56,7 @@ export class VmrayConnector extends BaseConnector<'vmray'> {
     });
   }
 
-  /** `system_info` answers, including its 403 for keys without admin rights: the service is up and knows the key. */
+  /** `system_info` answers; a 403 (a key whose role lacks the right) still shows the service up and the key known. */
   protected async probe(): Promise<undefined> {
     try {
       await this.api.call({ method: 'GET', path: 'system_info' }, z.unknown());

@@ -54,6 +54,7 @@ export async function startVendors(clock: Clock): Promise<E2eVendors> {
     options: {},
     whenDailyQuotaSpent: 'wait' as const,
     maxQueueSeconds: 86_400,
+    timeZone: 'UTC',
   };
   const { secret: _local, ...vmrayConfig } = vmray.vendorConfig();
   return {
