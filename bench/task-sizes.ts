@@ -1,0 +1,120 @@
+import { availableParallelism } from 'node:os';
+import type { Detonator } from '../local/detonation/detonator';
+import { detonateInContainer } from '../local/detonation/docker-detonator';
+import { ensureDetonationImage } from '../local/detonation/image';
+import { selectDetonator } from '../local/detonation/select';
+import { DETONATION_TASK_SETTINGS } from '../lib/detonation-task';
+import { loadCorpus } from './detection-corpus';
+import { detectionMetrics } from './detection-score';
+import { sampleTable } from './detection-table';
+import { detonateCorpus } from './detection';
+import { meetsTarget, type Benchmark, type Metric } from './metric';
+
+/**
+ * Which detonation task sizes still do the job: the detection corpus detonated in the detonation
+ * image under Docker with each size's CPU and memory limits (the settings the Fargate task
+ * definition gets), scored as the detection benchmark scores it. A size *completes the suite* when
+ * every sample ends by itself with a report and the detection benchmark's targets hold (technique
+ * recall, precision, key recall, benign false positives, verdict accuracy). The cost benchmark
+ * prices a task size as a candidate only when it completed the suite here.
+ *
+ * Only x86_64 can be measured on this machine; arm64 sizes stay unverified (the cost table says so).
+ */
+
+/** A Fargate task size (a valid CPU and memory pair) measured here, named as the cost model names it. */
+export interface MeasuredTaskSize {
+  id: string;
+  cpu: number;
+  memoryLimitMiB: number;
+}
+
+/** The default size and the smaller valid Fargate pairs under it, largest first. */
+export const MEASURED_TASK_SIZES: readonly MeasuredTaskSize[] = [
+  { id: 'x86_2vcpu_4gb', cpu: DETONATION_TASK_SETTINGS.cpu, memoryLimitMiB: DETONATION_TASK_SETTINGS.memoryLimitMiB },
+  { id: 'x86_1vcpu_2gb', cpu: 1024, memoryLimitMiB: 2048 },
+  { id: 'x86_half_vcpu_1gb', cpu: 512, memoryLimitMiB: 1024 },
+  { id: 'x86_quarter_vcpu_512mb', cpu: 256, memoryLimitMiB: 512 },
+];
+
+/** The metric that says whether a size completed the suite (1) or not (0). */
+export const suiteCompleteMetric = (id: string) => `task_size_${id}_suite_complete`;
+
+/** The Docker detonator, with a task size's CPU and memory instead of the default's. */
+function sizedDetonator(size: MeasuredTaskSize): Detonator {
+  return {
+    kind: 'docker',
+    async run(env) {
+      const image = await ensureDetonationImage();
+      return detonateInContainer(env, image, {
+        ...DETONATION_TASK_SETTINGS,
+        cpu: size.cpu,
+        memoryLimitMiB: size.memoryLimitMiB,
+      });
+    },
+  };
+}
+
+/**
+ * Containers at a time for a size: as many as the machine's cores hold without sharing, so that a
+ * two-vCPU task gets its two cores as on Fargate (never more than two at once, as in the detection
+ * benchmark).
+ */
+function parallelFor(size: MeasuredTaskSize): number {
+  return Math.max(1, Math.min(2, Math.floor(availableParallelism() / (size.cpu / 1024))));
+}
+
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted.length === 0 ? 0 : (sorted[Math.floor((sorted.length - 1) / 2)] as number);
+};
+const tenths = (x: number) => Math.round(x * 10) / 10;
+
+/** `npm run bench -- --task-sizes`; the whole corpus at four sizes takes a quarter of an hour (`--quick`: 12 samples each). */
+export const taskSizeBenchmark: Benchmark = {
+  id: 'task-sizes',
+  title: 'Detonation task sizes (the detection corpus in the detonation image under each size’s CPU and memory)',
+  async run({ quick }) {
+    const docker = selectDetonator('docker');
+    if (!docker.detonator) throw new Error(`the task-size benchmark needs Docker: ${docker.reason}`);
+    const corpus = loadCorpus().samples;
+    const entries = quick ? corpus.filter((_, i) => i % Math.ceil(corpus.length / 12) === 0) : corpus;
+    const metrics: Metric[] = [];
+    for (const size of MEASURED_TASK_SIZES) {
+      const parallel = parallelFor(size);
+      const run = await detonateCorpus(sizedDetonator(size), entries, parallel);
+      process.stderr.write(`task size ${size.id}:\n${sampleTable(run.score)}\n`);
+      const detection = detectionMetrics(run.score, run.wallSeconds);
+      const failed = detection.filter((m) => !meetsTarget(m)).map((m) => m.name.replace(/^detection_/, ''));
+      const complete = failed.length === 0 && run.score.samples.every((s) => !s.error);
+      const value = (name: string) => detection.find((m) => m.name === name)?.value ?? 0;
+      metrics.push(
+        {
+          name: suiteCompleteMetric(size.id),
+          value: complete ? 1 : 0,
+          unit: `1 when all ${entries.length} samples ended by themselves and the detection targets held${complete ? '' : ` (missed: ${failed.join(', ') || 'a detonation failed'})`}`,
+        },
+        {
+          name: `task_size_${size.id}_technique_recall`,
+          value: value('detection_technique_recall'),
+          unit: `ratio (${size.cpu / 1024} vCPU, ${size.memoryLimitMiB} MiB)`,
+        },
+        {
+          name: `task_size_${size.id}_verdict_accuracy`,
+          value: value('detection_verdict_accuracy'),
+          unit: `ratio (${entries.length} samples in their expected verdict band)`,
+        },
+        {
+          name: `task_size_${size.id}_samples_incomplete`,
+          value: run.score.incomplete,
+          unit: 'samples (ended by the deadline, or no report)',
+        },
+        {
+          name: `task_size_${size.id}_median_sample_s`,
+          value: tenths(median(run.sampleSeconds)),
+          unit: `s per detonation, container start to report (${parallel} at a time)`,
+        },
+      );
+    }
+    return metrics;
+  },
+};
