@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { posix } from 'node:path';
+import type { AgentConfigInput } from '../lambdas/core/contracts/agent-config';
 import type { Detonator } from '../local/detonation/detonator';
 import { detonateInContainer } from '../local/detonation/docker-detonator';
 import { ensureDetonationImage } from '../local/detonation/image';
@@ -7,16 +10,19 @@ import { DETONATION_TASK_SETTINGS } from '../lib/detonation-task';
 import { loadCorpus } from './detection-corpus';
 import { detectionMetrics } from './detection-score';
 import { sampleTable } from './detection-table';
-import { detonateCorpus } from './detection';
+import { PresignedStandIn, SAMPLES } from '../test/detonation/harness';
+import { detonateThrough } from '../test/redteam/harness';
+import { CORPUS_RUN_CONFIG, detonateCorpus } from './detection';
 import { meetsTarget, type Benchmark, type Metric } from './metric';
 
 /**
  * Which detonation task sizes still do the job: the detection corpus detonated in the detonation
  * image under Docker with each size's CPU and memory limits (the settings the Fargate task
- * definition gets), scored as the detection benchmark scores it. A size *completes the suite* when
- * every sample ends by itself with a report and the detection benchmark's targets hold (technique
- * recall, precision, key recall, benign false positives, verdict accuracy). The cost benchmark
- * prices a task size as a candidate only when it completed the suite here.
+ * definition gets), scored as the detection benchmark scores it, and the edge samples below. A size
+ * *completes the suite* when every corpus sample ends by itself with a report, the detection
+ * benchmark's targets hold (technique recall, precision, key recall, benign false positives, verdict
+ * accuracy), and every edge sample gets its report. The cost benchmark prices a task size as a
+ * candidate only when it completed the suite here.
  *
  * Only x86_64 can be measured on this machine; arm64 sizes stay unverified (the cost table says so).
  */
@@ -35,6 +41,44 @@ export const MEASURED_TASK_SIZES: readonly MeasuredTaskSize[] = [
   { id: 'x86_half_vcpu_1gb', cpu: 512, memoryLimitMiB: 1024 },
   { id: 'x86_quarter_vcpu_512mb', cpu: 256, memoryLimitMiB: 512 },
 ];
+
+/**
+ * Samples that push a task to its edges within the agent's default limits (the deployed
+ * configuration's): memory held just under the whole-sample limit, a fork storm, a write over the
+ * file size limit, twenty thousand files. Each must end with the agent's report: a task too small
+ * to hold the sample beside the agent loses the agent (the kernel's OOM killer), and the analysis
+ * its detonation.
+ */
+export const EDGE_SAMPLES = [
+  'limits/near_memory_limit.py',
+  'limits/fork_storm.py',
+  'limits/oversize_write.py',
+  'limits/many_small_files.py',
+] as const;
+
+/** The corpus run's settings: its deadline and idle timer, and the deployed defaults for memory, disk, CPU and processes. */
+const EDGE_CONFIG: AgentConfigInput = CORPUS_RUN_CONFIG;
+
+/** The edge samples through a detonator, one at a time: the names of those that ended without a completed report. */
+async function edgeFailures(detonator: Detonator): Promise<string[]> {
+  const s3 = new PresignedStandIn();
+  await s3.start();
+  try {
+    const failed: string[] = [];
+    for (const file of EDGE_SAMPLES) {
+      try {
+        const sample = { name: posix.basename(file), body: readFileSync(`${SAMPLES}${file}`) };
+        const { report } = await detonateThrough(detonator, s3, sample, EDGE_CONFIG);
+        if (report.status !== 'completed') failed.push(`${file} (${report.status}: ${report.error ?? ''})`);
+      } catch (error) {
+        failed.push(`${file} (${(error as Error).message})`);
+      }
+    }
+    return failed;
+  } finally {
+    await s3.stop();
+  }
+}
 
 /** The metric that says whether a size completed the suite (1) or not (0). */
 export const suiteCompleteMetric = (id: string) => `task_size_${id}_suite_complete`;
@@ -84,14 +128,21 @@ export const taskSizeBenchmark: Benchmark = {
       const run = await detonateCorpus(sizedDetonator(size), entries, parallel);
       process.stderr.write(`task size ${size.id}:\n${sampleTable(run.score)}\n`);
       const detection = detectionMetrics(run.score, run.wallSeconds);
-      const failed = detection.filter((m) => !meetsTarget(m)).map((m) => m.name.replace(/^detection_/, ''));
-      const complete = failed.length === 0 && run.score.samples.every((s) => !s.error);
+      const edges = await edgeFailures(sizedDetonator(size));
+      if (edges.length > 0)
+        process.stderr.write(`task size ${size.id}: edge samples without a report: ${edges.join('; ')}\n`);
+      const failed = [
+        ...detection.filter((m) => !meetsTarget(m)).map((m) => m.name.replace(/^detection_/, '')),
+        ...(run.score.samples.some((s) => s.error) ? ['a detonation failed'] : []),
+        ...(edges.length > 0 ? [`edge samples without a report: ${edges.map((e) => e.split(' ')[0]).join(', ')}`] : []),
+      ];
+      const complete = failed.length === 0;
       const value = (name: string) => detection.find((m) => m.name === name)?.value ?? 0;
       metrics.push(
         {
           name: suiteCompleteMetric(size.id),
           value: complete ? 1 : 0,
-          unit: `1 when all ${entries.length} samples ended by themselves and the detection targets held${complete ? '' : ` (missed: ${failed.join(', ') || 'a detonation failed'})`}`,
+          unit: `1 when all ${entries.length} corpus samples ended by themselves, the detection targets held and the ${EDGE_SAMPLES.length} edge samples got their report${complete ? '' : ` (missed: ${failed.join('; ')})`}`,
         },
         {
           name: `task_size_${size.id}_technique_recall`,
