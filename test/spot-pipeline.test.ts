@@ -25,6 +25,14 @@ function startSpotPipeline(options: Partial<LocalPipelineOptions>): Promise<Loca
   });
 }
 
+/** The detonation states of a run that failed on Spot and completed on-demand. */
+const SPOT_THEN_ON_DEMAND = [
+  STATES.runDetonation,
+  STATES.prepareDetonationOnDemand,
+  STATES.runDetonationOnDemand,
+  STATES.collectDetonation,
+];
+
 /** Runs one shell upload of this body; its run, the states of the detonation it entered, and its verdict. */
 async function analyse(
   pipeline: LocalPipeline,
@@ -74,12 +82,7 @@ describe('the detonation on Fargate Spot, through the local state machine', () =
         analyse(pipeline, 'spot/interrupted.sh', '# interrupted on Spot\necho hello'),
       );
       expect(result.run.status).toBe('SUCCEEDED');
-      expect(result.states).toEqual([
-        STATES.runDetonation,
-        STATES.prepareDetonationOnDemand,
-        STATES.runDetonationOnDemand,
-        STATES.collectDetonation,
-      ]);
+      expect(result.states).toEqual(SPOT_THEN_ON_DEMAND);
       // The on-demand run's report passed Collect: the job and the turn survived the Spot attempt.
       expect(result.detail.engines).toEqual([
         expect.objectContaining({ engine: 'detonation', status: 'completed', verdict: 'malicious' }),
@@ -131,12 +134,7 @@ describe('the detonation on Fargate Spot, through the local state machine', () =
         analyse(pipeline, 'spot/no-capacity.sh', '# no Spot capacity\necho hello'),
       );
       expect(result.run.status).toBe('SUCCEEDED');
-      expect(result.states).toEqual([
-        STATES.runDetonation,
-        STATES.prepareDetonationOnDemand,
-        STATES.runDetonationOnDemand,
-        STATES.collectDetonation,
-      ]);
+      expect(result.states).toEqual(SPOT_THEN_ON_DEMAND);
       expect(result.detail.engines).toEqual([expect.objectContaining({ engine: 'detonation', status: 'completed' })]);
       // One refusal: RunDetonation does not retry capacity errors (a retry would wait 30 s or more, and be refused again).
       expect(moved).toEqual({ spotStarted: 0, spotInterrupted: 0, spotRefused: 1, onDemandStarted: 1 });
