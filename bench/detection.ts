@@ -2,11 +2,13 @@ import { performance } from 'node:perf_hooks';
 import type { AgentConfigInput } from '../lambdas/core/contracts/agent-config';
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
+import type { Detonator } from '../local/detonation/detonator';
 import { selectDetonator } from '../local/detonation/select';
 import { inParallel, PresignedStandIn, SAMPLES } from '../test/detonation/harness';
 import { detonateThrough } from '../test/redteam/harness';
-import { CORPUS_DIRECTORY, loadCorpus } from './detection-corpus';
+import { CORPUS_DIRECTORY, type CorpusEntry, loadCorpus } from './detection-corpus';
 import {
+  type DetectionScore,
   detectionMetrics,
   outcomeOfFailure,
   outcomeOfReport,
@@ -28,41 +30,58 @@ import type { Benchmark } from './metric';
  * The run settings: long enough for a build to finish, with an idle timer that ends a sample
  * which stopped doing anything (a corpus sample should never need it).
  */
-const CONFIG: AgentConfigInput = { timeout: 30, idle_timeout: 10, sample_interval: 0.25 };
+export const CORPUS_RUN_CONFIG: AgentConfigInput = { timeout: 30, idle_timeout: 10, sample_interval: 0.25 };
 
 /** Detonations at a time. */
 const PARALLEL = 2;
+
+/** A corpus run: the score, the whole run's wall time, and each detonation's own seconds. */
+export interface CorpusRun {
+  score: DetectionScore;
+  wallSeconds: number;
+  sampleSeconds: number[];
+}
+
+/** Detonates the corpus entries through a detonator, `parallel` at a time, and scores them against the manifest. */
+export async function detonateCorpus(
+  detonator: Detonator,
+  entries: readonly CorpusEntry[],
+  parallel: number,
+): Promise<CorpusRun> {
+  const s3 = new PresignedStandIn();
+  await s3.start();
+  const start = performance.now();
+  try {
+    const sampleSeconds: number[] = [];
+    const outcomes = await inParallel(entries, parallel, async (entry): Promise<SampleOutcome> => {
+      const began = performance.now();
+      try {
+        const file = `${CORPUS_DIRECTORY}/${entry.file}`;
+        const sample = { name: posix.basename(file), body: readFileSync(`${SAMPLES}${file}`) };
+        return outcomeOfReport((await detonateThrough(detonator, s3, sample, CORPUS_RUN_CONFIG)).report);
+      } catch (error) {
+        return outcomeOfFailure(error);
+      } finally {
+        sampleSeconds.push((performance.now() - began) / 1000);
+      }
+    });
+    const wallSeconds = (performance.now() - start) / 1000;
+    const score = scoreDetection(entries.map((entry, i) => ({ entry, outcome: outcomes[i] as SampleOutcome })));
+    return { score, wallSeconds, sampleSeconds };
+  } finally {
+    await s3.stop();
+  }
+}
 
 /** The benchmark `bench/run.ts` runs (`--detection` alone); the whole corpus takes a few minutes. */
 export const detectionBenchmark: Benchmark = {
   id: 'detection',
   title: 'Detection corpus (samples/detection: techniques and benign scripts, detonated)',
   async run() {
-    const corpus = loadCorpus();
     const selection = selectDetonator('host');
     if (!selection.detonator) throw new Error(`the detection benchmark needs the host detonator: ${selection.reason}`);
-    const detonator = selection.detonator;
-    const s3 = new PresignedStandIn();
-    await s3.start();
-    const start = performance.now();
-    try {
-      const outcomes = await inParallel(corpus.samples, PARALLEL, async (entry): Promise<SampleOutcome> => {
-        try {
-          const file = `${CORPUS_DIRECTORY}/${entry.file}`;
-          const sample = { name: posix.basename(file), body: readFileSync(`${SAMPLES}${file}`) };
-          return outcomeOfReport((await detonateThrough(detonator, s3, sample, CONFIG)).report);
-        } catch (error) {
-          return outcomeOfFailure(error);
-        }
-      });
-      const wallSeconds = (performance.now() - start) / 1000;
-      const score = scoreDetection(
-        corpus.samples.map((entry, i) => ({ entry, outcome: outcomes[i] as SampleOutcome })),
-      );
-      process.stderr.write(`${sampleTable(score)}\n`);
-      return detectionMetrics(score, wallSeconds);
-    } finally {
-      await s3.stop();
-    }
+    const { score, wallSeconds } = await detonateCorpus(selection.detonator, loadCorpus().samples, PARALLEL);
+    process.stderr.write(`${sampleTable(score)}\n`);
+    return detectionMetrics(score, wallSeconds);
   },
 };

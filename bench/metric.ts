@@ -13,7 +13,12 @@ export interface Benchmark {
   id: string;
   /** Shown as the section of the table. */
   title: string;
-  run(options: { quick: boolean }): Promise<Metric[]>;
+  /**
+   * `earlier`: what this run took before this benchmark, over what `bench/results.json` holds from
+   * earlier runs, for a benchmark that builds on another's measurement (the cost model on the task
+   * sizes that completed the detonation suite).
+   */
+  run(options: { quick: boolean; earlier: readonly Metric[] }): Promise<Metric[]>;
 }
 
 /** True when a value meets its target (no target: always). */

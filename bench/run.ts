@@ -11,6 +11,7 @@ import { mergeMetrics } from './merge-results';
 import { pipelineBenchmark } from './pipeline';
 import { scaleBenchmark } from './scale';
 import { staticBenchmark } from './static';
+import { taskSizeBenchmark } from './task-sizes';
 
 /**
  * `npm run bench [-- --quick] [-- --<id> ...]`: runs every benchmark (or only those named by id, e.g.
@@ -22,6 +23,7 @@ const BENCHMARKS: Benchmark[] = [
   pipelineBenchmark,
   detonationBenchmark,
   staticBenchmark,
+  taskSizeBenchmark,
   costBenchmark,
   bundleBenchmark,
   detectionBenchmark,
@@ -44,9 +46,12 @@ async function main(): Promise<void> {
   const selected = selectBenchmarks(process.argv.slice(2));
   const metrics: Metric[] = [];
   const sections: { title: string; metrics: Metric[] }[] = [];
+  const recorded = existsSync(RESULTS)
+    ? BenchResultsSchema.parse(JSON.parse(readFileSync(RESULTS, 'utf8'))).metrics
+    : [];
   for (const benchmark of selected) {
     process.stderr.write(`running: ${benchmark.title}\n`);
-    const taken = await benchmark.run({ quick });
+    const taken = await benchmark.run({ quick, earlier: mergeMetrics(recorded, metrics) });
     sections.push({ title: benchmark.title, metrics: taken });
     metrics.push(...taken);
   }
@@ -60,10 +65,7 @@ async function main(): Promise<void> {
     }
   }
   process.stdout.write(`${lines.join('\n')}\n`);
-  const partial = selected.length < BENCHMARKS.length && existsSync(RESULTS);
-  const written = partial
-    ? mergeMetrics(BenchResultsSchema.parse(JSON.parse(readFileSync(RESULTS, 'utf8'))).metrics, metrics)
-    : metrics;
+  const written = selected.length < BENCHMARKS.length ? mergeMetrics(recorded, metrics) : metrics;
   writeFileSync(RESULTS, `${JSON.stringify({ metrics: written }, null, 2)}\n`);
 }
 

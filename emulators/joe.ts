@@ -262,7 +262,10 @@ export class JoeEmulator extends BaseEmulator<JoeEmulatorOptions> {
     if (!submission) return joeError(3, 'Invalid parameter: webid. Unknown analysis.');
     if (this.status(submission) !== 'finished')
       return joeError(3, 'Invalid parameter: webid. Analysis is not finished yet.');
-    const disposition = (ext: string) => ({ 'content-disposition': `attachment; filename="report-${webid}.${ext}"` });
+    // The file name quoted and followed by `;`: jbxapi (analysis_download, since its API v2 port d73997b) reads it
+    // as `header.split("filename=")[1][1:-2]`, dropping one character before the quote and two after the name.
+    // Assumption: Joe's exact header is not documented; this is the shape the official client is written for.
+    const disposition = (ext: string) => ({ 'content-disposition': `attachment; filename="report-${webid}.${ext}";` });
     // `irjsonfixed` is the report jbxapi's own command line prints (`jbxapi.py`: analysis_download(args.webid,
     // type="irjsonfixed", ...)); the emulator serves the same document for both.
     if (type === 'jsonfixed' || type === 'irjsonfixed')

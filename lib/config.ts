@@ -74,6 +74,11 @@ export const SandtrapConfigSchema = z
     /** The Fargate detonation task. `imageUri`: a prebuilt image (no Docker build at deploy: air-gapped, CI, emulators). */
     detonationTask: z
       .object({
+        /**
+         * `spot` starts the task on Fargate Spot (up to 70% off, x86_64 only) and runs it again
+         * on-demand when the Spot run fails: interrupted, or no Spot capacity (see `DetonationClusterProps`).
+         */
+        capacity: z.enum(['on-demand', 'spot']).default('on-demand'),
         imageUri: z.string().min(1).optional(),
         s3PrefixListId: z
           .string()
@@ -85,7 +90,7 @@ export const SandtrapConfigSchema = z
         emulatorCompatible: z.boolean().optional(),
       })
       .strict()
-      .default({}),
+      .default({ capacity: 'on-demand' }),
     /**
      * The static engine's Lambda. `emulatorPython`: build its wheels for this machine's architecture
      * and this Python (`3.11`) instead of Lambda's arm64 Python 3.12, for emulators that run Python

@@ -26,6 +26,13 @@ export const DETONATION_PLATFORM_VERSION = ecs.FargatePlatformVersion.VERSION1_4
 const BUILD_CONTEXT = fileURLToPath(new URL('..', import.meta.url));
 const BUILD_EXCLUDES = ['node_modules', 'cdk.out', '.git', '.venv-*', '.sandtrap', 'coverage', 'test', 'bench'];
 
+/**
+ * Where the detonation task runs: Fargate on-demand, or Fargate Spot (spare capacity at up to 70%
+ * off, which AWS may take back with a two-minute warning; the workflow then runs the sample again
+ * on-demand).
+ */
+export type DetonationCapacity = 'on-demand' | 'spot';
+
 /** `<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag][@digest]` */
 const ECR_IMAGE_URI =
   /^(?<account>\d{12})\.dkr\.ecr\.(?<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/(?<repository>[a-z0-9._/-]+)(?::[\w.-]+)?(?:@sha256:[0-9a-f]{64})?$/;
@@ -49,6 +56,13 @@ export interface DetonationClusterProps {
    * @default ecs.CpuArchitecture.X86_64, since the samples are mostly x86 Linux binaries
    */
   cpuArchitecture?: ecs.CpuArchitecture;
+  /**
+   * Capacity the workflow starts the task on. `spot` associates the FARGATE and FARGATE_SPOT
+   * capacity providers with the cluster; Fargate Spot runs Linux X86_64 tasks only, so `spot` with
+   * {@link cpuArchitecture} ARM64 is refused.
+   * @default 'on-demand'
+   */
+  capacity?: DetonationCapacity;
   /**
    * Task CPU units. ptrace serializes every traced stop through the tracer thread, so keep at
    * least 2 vCPU: one for the sample, one for strace and the parser.
@@ -124,7 +138,8 @@ export interface DetonationClusterProps {
  *   presigned URLs use (and the endpoints' names), so a sample cannot tunnel data out through DNS.
  *
  * Run it with `EcsRunTask` on {@link cluster} with {@link taskDefinition}, launch target Fargate
- * {@link DETONATION_PLATFORM_VERSION}, subnets {@link subnets}, security group {@link securityGroup},
+ * {@link DETONATION_PLATFORM_VERSION} (on the FARGATE_SPOT capacity provider when {@link capacity}
+ * is `spot`), subnets {@link subnets}, security group {@link securityGroup},
  * no public IP, and container overrides for {@link containerName}.
  */
 export class DetonationCluster extends Construct {
@@ -150,6 +165,8 @@ export class DetonationCluster extends Construct {
   readonly securityGroup: ec2.SecurityGroup;
   /** Fargate platform version to launch the task with. */
   readonly platformVersion = DETONATION_PLATFORM_VERSION;
+  /** Capacity the task is started on: with `spot`, the cluster has the FARGATE_SPOT capacity provider. */
+  readonly capacity: DetonationCapacity;
   /** The agent's log group. */
   readonly logGroup: logs.LogGroup;
   /** The VPC's DNS Firewall: only the names the task needs resolve (absent with `emulatorCompatible`). */
@@ -162,6 +179,14 @@ export class DetonationCluster extends Construct {
     const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const cpuArchitecture = props.cpuArchitecture ?? ecs.CpuArchitecture.X86_64;
+    this.capacity = props.capacity ?? 'on-demand';
+    // Compared by name, so that `CpuArchitecture.of('ARM64')` is refused as well as `ARM64`.
+    const architecture = cpuArchitecture._cpuArchitecture;
+    if (this.capacity === 'spot' && architecture !== ecs.CpuArchitecture.X86_64._cpuArchitecture) {
+      throw new Error(
+        `DetonationCluster: capacity 'spot' needs cpuArchitecture X86_64, got ${architecture}: Fargate Spot runs Linux X86_64 tasks only (use capacity 'on-demand' for ${architecture})`,
+      );
+    }
     const stopTimeout = props.stopTimeout ?? Duration.seconds(TASK.stopTimeoutSeconds);
     if (!stopTimeout.isUnresolved() && (stopTimeout.toSeconds() < 1 || stopTimeout.toSeconds() > 120)) {
       throw new Error(
@@ -217,6 +242,9 @@ export class DetonationCluster extends Construct {
     this.cluster = new ecs.Cluster(this, 'Cluster', {
       vpc: this.vpc,
       containerInsightsV2: ecs.ContainerInsights.ENABLED,
+      // RunTask can name FARGATE_SPOT in its capacity provider strategy only if the cluster has it.
+      // On-demand runs keep their plain FARGATE launch type and the cluster as it always was.
+      ...(this.capacity === 'spot' ? { enableFargateCapacityProviders: true } : {}),
     });
 
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {

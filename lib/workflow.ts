@@ -171,6 +171,10 @@ export const STATES = {
   waitForDetonationSlot: 'WaitForDetonationSlot',
   prepareDetonation: STEPS.PrepareDetonationFn.state,
   runDetonation: 'RunDetonation',
+  /** With Spot capacity: the on-demand run of a detonation whose Spot run failed (interrupted, no capacity). */
+  runDetonationOnDemand: 'RunDetonationOnDemand',
+  /** With Spot capacity: fresh URLs and nonce for the on-demand run (the Spot run's may be near their expiry). */
+  prepareDetonationOnDemand: 'PrepareDetonationOnDemand',
   collectDetonation: STEPS.CollectDetonationFn.state,
   finalize: STEPS.FinalizeFn.state,
   duplicate: 'DuplicateEventIgnored',
@@ -433,7 +437,8 @@ export class AnalysisWorkflow extends Construct {
 
   /**
    * Our detonation: reserve a turn of a task slot → wait for it → prepare (presigned URLs) → run the
-   * Fargate task → collect its report (giving the turn back).
+   * Fargate task → collect its report (giving the turn back). With Spot capacity the task runs on
+   * Fargate Spot first, and on-demand when that run fails.
    */
   private detonationEngine(
     props: AnalysisWorkflowProps,
@@ -459,48 +464,98 @@ export class AnalysisWorkflow extends Construct {
     const env = (name: string, path: string) => ({ name, value: sfn.JsonPath.stringAt(path) });
     // The agent's own deadline, plus Fargate's start (image pull) and stop.
     const agentTimeout = parseAgentConfig(props.settings.detonation.agent, { allowInternet: false }).timeout;
-    const run = new tasks.EcsRunTask(this, STATES.runDetonation, {
-      stateName: STATES.runDetonation,
-      integrationPattern: sfn.IntegrationPattern.RUN_JOB,
-      cluster: cluster.cluster,
-      taskDefinition: cluster.taskDefinition,
-      launchTarget: new tasks.EcsFargateLaunchTarget({ platformVersion: cluster.platformVersion }),
-      subnets: cluster.subnets,
-      securityGroups: [cluster.securityGroup],
-      assignPublicIp: false,
-      containerOverrides: [
-        {
-          containerDefinition: cluster.container,
-          environment: [
-            env(DETONATION_ENV.sampleUrl, '$.detonation.sampleUrl'),
-            env(DETONATION_ENV.reportUrl, '$.detonation.reportUrl'),
-            env(DETONATION_ENV.agentConfig, '$.detonation.agentConfig'),
-            env(DETONATION_ENV.sampleName, '$.detonation.sampleName'),
-          ],
-        },
-      ],
-      resultPath: sfn.JsonPath.DISCARD,
-      taskTimeout: sfn.Timeout.duration(Duration.seconds(detonationTaskTimeoutSeconds(agentTimeout))),
-    });
-    // The account busy beyond our turn (another workload's tasks, a turn overrun): RunTask answers with
-    // `failures`, which the .sync integration raises as AmazonECS.Unknown, or is throttled. Waiting
-    // with jitter and starting again is right; the engine must not fail because the account is busy.
-    run.addRetry({
-      errors: [...ECS_SERVICE_ERRORS, ...ECS_CAPACITY_ERRORS],
+    /** The task with this run's URLs and configuration, on the capacity `launchTarget` names. */
+    const runTask = (stateName: string, launchTarget: tasks.EcsFargateLaunchTarget) =>
+      new tasks.EcsRunTask(this, stateName, {
+        stateName,
+        integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+        cluster: cluster.cluster,
+        taskDefinition: cluster.taskDefinition,
+        launchTarget,
+        subnets: cluster.subnets,
+        securityGroups: [cluster.securityGroup],
+        assignPublicIp: false,
+        containerOverrides: [
+          {
+            containerDefinition: cluster.container,
+            environment: [
+              env(DETONATION_ENV.sampleUrl, '$.detonation.sampleUrl'),
+              env(DETONATION_ENV.reportUrl, '$.detonation.reportUrl'),
+              env(DETONATION_ENV.agentConfig, '$.detonation.agentConfig'),
+              env(DETONATION_ENV.sampleName, '$.detonation.sampleName'),
+            ],
+          },
+        ],
+        resultPath: sfn.JsonPath.DISCARD,
+        taskTimeout: sfn.Timeout.duration(Duration.seconds(detonationTaskTimeoutSeconds(agentTimeout))),
+      });
+    const ecsRetryPacing: Omit<sfn.RetryProps, 'errors'> = {
       interval: Duration.seconds(30),
       maxAttempts: 8,
       backoffRate: 2,
       maxDelay: Duration.minutes(5),
       jitterStrategy: sfn.JitterType.FULL,
-    });
+    };
+    const onDemand = runTask(
+      cluster.capacity === 'spot' ? STATES.runDetonationOnDemand : STATES.runDetonation,
+      new tasks.EcsFargateLaunchTarget({ platformVersion: cluster.platformVersion }),
+    );
+    // The account busy beyond our turn (another workload's tasks, a turn overrun): RunTask answers with
+    // `failures`, which the .sync integration raises as AmazonECS.Unknown, or is throttled. Waiting
+    // with jitter and starting again is right; the engine must not fail because the account is busy.
+    onDemand.addRetry({ errors: [...ECS_SERVICE_ERRORS, ...ECS_CAPACITY_ERRORS], ...ecsRetryPacing });
+    const spot =
+      cluster.capacity === 'spot'
+        ? runTask(
+            STATES.runDetonation,
+            new tasks.EcsFargateLaunchTarget({
+              platformVersion: cluster.platformVersion,
+              // A weight above 0: ECS places no task on a provider weighted 0.
+              capacityProviderOptions: tasks.CapacityProviderOptions.custom([
+                { capacityProvider: 'FARGATE_SPOT', weight: 1 },
+              ]),
+            }),
+          )
+        : undefined;
+    // Before the on-demand run, Prepare again: the Spot run's presigned URLs live for one task's
+    // timeout, which a late interruption can use up, and a fresh nonce and report key mean that a
+    // report the interrupted task might still put can never be taken for the on-demand run's.
+    const prepareOnDemand = spot
+      ? this.invoke(STATES.prepareDetonationOnDemand, 'PrepareDetonationFn', {
+          payload: sfn.TaskInput.fromObject({ 'sample.$': '$.sample' }),
+          resultPath: '$.detonation',
+          timeout: timeoutOf('PrepareDetonationFn'),
+        })
+      : undefined;
+    if (spot && prepareOnDemand) {
+      prepareOnDemand.addRetry(TRANSIENT_AWS_RETRY);
+      prepareOnDemand.next(onDemand);
+      spot.addRetry({ errors: [...ECS_SERVICE_ERRORS], ...ecsRetryPacing });
+      // Any failed Spot run goes on-demand, not just a recognised interruption: the agent has no
+      // SIGTERM handler, so an interrupted container exits non-zero like one whose sample broke the
+      // agent, and both fail the state with States.TaskFailed (which, in a Catch, matches every error
+      // but States.Timeout: a run that outlived its timeout is not started again). Running a sample
+      // that breaks the agent once more on-demand costs one task and keeps the verdict honest: the
+      // engine fails only when the on-demand run fails too. No Spot capacity (RunTask's `failures`)
+      // goes on-demand at once instead of waiting for Spot. The Spot run's error goes to
+      // `$.spotAttempt`, leaving the job and the turn that Collect reads intact.
+      spot.addCatch(prepareOnDemand, {
+        errors: [sfn.Errors.TASKS_FAILED, ...ECS_CAPACITY_ERRORS],
+        resultPath: '$.spotAttempt',
+      });
+    }
+    const run = spot ?? onDemand;
     const collect = this.invoke(STATES.collectDetonation, 'CollectDetonationFn', {
       payload: sfn.TaskInput.fromObject({ 'detonation.$': '$.detonation', 'turn.$': '$.turn' }),
       timeout: timeoutOf('CollectDetonationFn'),
     });
     reserve.addRetry({ ...TRANSIENT_AWS_RETRY, errors: [...TRANSIENT_AWS_ERRORS, TASK_SLOT_CONTENTION_ERROR] });
     for (const task of [prepare, collect]) task.addRetry(TRANSIENT_AWS_RETRY);
-    for (const task of [reserve, prepare, run, collect]) task.addCatch(engineFailed, onError);
-    reserve.next(waitForSlot).next(prepare).next(run).next(collect);
+    for (const task of [reserve, prepare, spot, prepareOnDemand, onDemand, collect])
+      task?.addCatch(engineFailed, onError);
+    reserve.next(waitForSlot).next(prepare).next(run);
+    spot?.next(collect);
+    onDemand.next(collect);
     return reserve;
   }
 

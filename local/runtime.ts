@@ -77,6 +77,20 @@ export interface LocalPipelineOptions {
    * `AmazonECS.Unknown`). @default unlimited
    */
   fargateTaskCapacity?: number;
+  /**
+   * Fargate Spot's capacity as RunTask meets it, for tasks started on the FARGATE_SPOT capacity
+   * provider (`detonationTask.capacity: 'spot'`), a quota apart from on-demand's as on AWS: Spot
+   * tasks beyond this many running at once are refused with Spot's "Capacity is unavailable"
+   * `failures` (`AmazonECS.Unknown`); 0 models a region with no Spot capacity at all. @default unlimited
+   */
+  spotTaskCapacity?: number;
+  /**
+   * Spot tasks AWS takes back: the first this many Spot tasks, or those whose index (0 for the first
+   * Spot task started) the predicate picks, stop as interrupted (`StopCode: SpotInterruption`),
+   * which fails the state with States.TaskFailed as the non-zero exit of the agent does on AWS.
+   * @default none
+   */
+  spotInterruptions?: number | ((spotTask: number) => boolean);
   /** Called before each handler invocation; throwing fails that invocation as a crashing Lambda would (fault injection). */
   beforeInvoke?: (functionId: FunctionId, input: unknown) => void | Promise<void>;
   /** Told how long each handler invocation took (benchmarks, cost model). */
@@ -84,6 +98,9 @@ export interface LocalPipelineOptions {
   /** Told the S3 requests a function made outside this process's SDK clients (the static engine's Python workers). */
   onWorkerRequests?: (functionId: FunctionId, usage: StaticWorkerUsage) => void;
 }
+
+/** The Fargate capacity a detonation task runs on: the FARGATE launch type, or the FARGATE_SPOT capacity provider. */
+type FargateCapacity = 'on-demand' | 'spot';
 
 /** One state entered during an execution. */
 export interface Transition {
@@ -215,9 +232,22 @@ export class LocalPipeline implements ExecutionStarter {
   /** Executions started by name (as StartExecution does), until they end and after. */
   private readonly named = new Map<string, Promise<ExecutionReport>>();
   private detonatorSelection?: DetonatorSelection;
-  /** Detonation tasks running now, and the most that ever ran at once (the capacity emulation's record). */
-  private runningTasks = 0;
-  readonly fargate = { maxRunning: 0, started: 0, refused: 0 };
+  /** Detonation tasks running now on each capacity (each has its own quota, as on AWS). */
+  private readonly runningTasks: Record<FargateCapacity, number> = { 'on-demand': 0, spot: 0 };
+  /** The capacity emulation's record: tasks started and refused (on either capacity), the most that ran at once. */
+  readonly fargate = {
+    maxRunning: 0,
+    started: 0,
+    refused: 0,
+    /** Tasks started with the FARGATE launch type. */
+    onDemandStarted: 0,
+    /** Tasks started on the FARGATE_SPOT capacity provider, interrupted or not. */
+    spotStarted: 0,
+    /** Spot tasks stopped as interrupted ({@link LocalPipelineOptions.spotInterruptions}). */
+    spotInterrupted: 0,
+    /** Spot tasks refused for want of Spot capacity ({@link LocalPipelineOptions.spotTaskCapacity}). */
+    spotRefused: 0,
+  };
   /** What handlers hold beyond the clients (the static engine's Python workers), released at stop. */
   private readonly releases: (() => Promise<void>)[] = [];
 
@@ -582,10 +612,12 @@ export class LocalPipeline implements ExecutionStarter {
   /**
    * `ecs:runTask.sync`: runs the detonation agent with the task's container overrides on a local
    * detonator and answers like DescribeTasks once the task stopped. A non-zero exit fails the state.
+   * A task on the FARGATE_SPOT capacity provider meets Spot's own capacity and may be interrupted.
    */
   private async runTask(input: unknown): Promise<unknown> {
-    const { Overrides } = input as {
+    const { Overrides, CapacityProviderStrategy } = input as {
       Overrides?: { ContainerOverrides?: { Name: string; Environment?: { Name: string; Value: string }[] }[] };
+      CapacityProviderStrategy?: { CapacityProvider: string }[];
     };
     const container = Overrides?.ContainerOverrides?.[0];
     const env = Object.fromEntries((container?.Environment ?? []).map((e) => [e.Name, e.Value]));
@@ -593,34 +625,72 @@ export class LocalPipeline implements ExecutionStarter {
     this.detonatorSelection ??= typeof choice === 'object' ? { detonator: choice } : selectDetonator(choice);
     const { detonator, reason } = this.detonatorSelection;
     if (!detonator) throw Object.assign(new Error(reason), { name: 'DetonatorUnavailable' });
-    const capacity = this.options.fargateTaskCapacity;
-    if (capacity !== undefined && this.runningTasks >= capacity) {
+    const capacity: FargateCapacity = CapacityProviderStrategy?.some((s) => s.CapacityProvider === 'FARGATE_SPOT')
+      ? 'spot'
+      : 'on-demand';
+    const spot = capacity === 'spot';
+    const limit = spot ? this.options.spotTaskCapacity : this.options.fargateTaskCapacity;
+    if (limit !== undefined && this.runningTasks[capacity] >= limit) {
       this.fargate.refused += 1;
+      if (spot) this.fargate.spotRefused += 1;
+      const failure = spot
+        ? { reason: 'Capacity is unavailable at this time. Please try again later or in a different availability zone' }
+        : { reason: 'RESOURCE:CPU', detail: 'Fargate vCPU limit reached' };
+      throw Object.assign(new Error(JSON.stringify({ failures: [failure] })), { name: 'AmazonECS.Unknown' });
+    }
+    const taskArn = `arn:aws:ecs:${LOCAL_ENV.region}:${LOCAL_ENV.account}:task/local/${randomUUID()}`;
+    const containerName = container?.Name ?? 'detonation';
+    this.fargate.started += 1;
+    if (spot) this.fargate.spotStarted += 1;
+    else this.fargate.onDemandStarted += 1;
+    if (spot && this.interrupts(this.fargate.spotStarted - 1)) {
+      this.fargate.spotInterrupted += 1;
+      // The detonator does not run: on AWS the agent, which has no SIGTERM handler, dies at the
+      // warning without uploading a report, so no report of this run may exist for Collect to find.
+      // What the .sync integration fails the state with: the stopped task, as DescribeTasks tells it.
       throw Object.assign(
-        new Error(JSON.stringify({ failures: [{ reason: 'RESOURCE:CPU', detail: 'Fargate vCPU limit reached' }] })),
-        { name: 'AmazonECS.Unknown' },
+        new Error(
+          JSON.stringify({
+            TaskArn: taskArn,
+            CapacityProviderName: 'FARGATE_SPOT',
+            LastStatus: 'STOPPED',
+            DesiredStatus: 'STOPPED',
+            StopCode: 'SpotInterruption',
+            StoppedReason: 'Your Spot Task was interrupted.',
+            // SIGTERM's exit status: the agent dies of the signal.
+            Containers: [{ Name: containerName, ExitCode: 143, LastStatus: 'STOPPED' }],
+          }),
+        ),
+        { name: 'States.TaskFailed' },
       );
     }
-    this.runningTasks += 1;
-    this.fargate.started += 1;
-    this.fargate.maxRunning = Math.max(this.fargate.maxRunning, this.runningTasks);
+    this.runningTasks[capacity] += 1;
+    const running = this.runningTasks['on-demand'] + this.runningTasks.spot;
+    this.fargate.maxRunning = Math.max(this.fargate.maxRunning, running);
     let exitCode: number;
     try {
       exitCode = await detonator.run(env);
     } finally {
-      this.runningTasks -= 1;
+      this.runningTasks[capacity] -= 1;
     }
-    const taskArn = `arn:aws:ecs:${LOCAL_ENV.region}:${LOCAL_ENV.account}:task/local/${randomUUID()}`;
     if (exitCode !== 0)
       throw Object.assign(new Error(`detonation container exited with ${exitCode} (${detonator.kind} detonator)`), {
         name: 'States.TaskFailed',
       });
     return {
       TaskArn: taskArn,
+      ...(spot ? { CapacityProviderName: 'FARGATE_SPOT' } : { LaunchType: 'FARGATE' }),
       LastStatus: 'STOPPED',
       StopCode: 'EssentialContainerExited',
-      Containers: [{ Name: container?.Name ?? 'detonation', ExitCode: 0, LastStatus: 'STOPPED' }],
+      Containers: [{ Name: containerName, ExitCode: 0, LastStatus: 'STOPPED' }],
     };
+  }
+
+  /** Whether the Spot task of this index (0: the first started) is interrupted. */
+  private interrupts(spotTask: number): boolean {
+    const interruptions = this.options.spotInterruptions;
+    if (typeof interruptions === 'function') return interruptions(spotTask);
+    return spotTask < (interruptions ?? 0);
   }
 
   private putEvents(input: unknown): unknown {

@@ -42,6 +42,35 @@ interface Machine {
 /** Fields a state of the definition may have that this adaptation cannot time: refused rather than run wrong. */
 const UNTIMEABLE = ['TimeoutSecondsPath', 'HeartbeatSeconds', 'HeartbeatSecondsPath'] as const;
 
+/** A catcher of a Catch field. */
+interface Catcher {
+  ErrorEquals: string[];
+  Next: string;
+  [key: string]: unknown;
+}
+
+const catchesTimeout = (catcher: Catcher) =>
+  catcher.ErrorEquals.some((e) => e === 'States.Timeout' || e === 'States.ALL');
+
+/**
+ * A Task's catchers, with a timeout's own catcher before each that names States.TaskFailed. On AWS
+ * States.TaskFailed names every error but a timeout, which goes on to the first later catcher of
+ * States.Timeout or States.ALL. On virtual time the handler times the attempt, and the engine takes
+ * a timeout it did not raise itself for any other error: the catcher placed first routes it as AWS
+ * would. A timeout that no later catcher takes cannot be left uncaught this way, so it is refused.
+ */
+function timeoutsPassTaskFailed(name: string, catchers: Catcher[]): Catcher[] {
+  return catchers.flatMap((catcher, i) => {
+    if (!catcher.ErrorEquals.includes('States.TaskFailed') || catchesTimeout(catcher)) return [catcher];
+    const route = catchers.slice(i + 1).find(catchesTimeout);
+    if (!route)
+      throw new Error(
+        `state ${name}: a Catch of States.TaskFailed with no later catcher of a timeout cannot run on virtual time`,
+      );
+    return [{ ...route, ErrorEquals: ['States.Timeout'] }, catcher];
+  });
+}
+
 function adaptState(name: string, state: AslState): AslState {
   if (state.Type === 'Wait') {
     const { Seconds: _s, SecondsPath: _sp, Timestamp: _t, TimestampPath: _tp, ...rest } = state;
@@ -50,8 +79,12 @@ function adaptState(name: string, state: AslState): AslState {
   if (state.Type === 'Task') {
     for (const field of UNTIMEABLE)
       if (state[field] !== undefined) throw new Error(`state ${name}: ${field} cannot run on virtual time`);
-    const { Retry: _retry, ...rest } = state;
-    return { ...rest, TimeoutSeconds: LONGEST_TIMEOUT_SECONDS };
+    const { Retry: _retry, Catch, ...rest } = state;
+    return {
+      ...rest,
+      ...(Array.isArray(Catch) ? { Catch: timeoutsPassTaskFailed(name, Catch as Catcher[]) } : {}),
+      TimeoutSeconds: LONGEST_TIMEOUT_SECONDS,
+    };
   }
   if (state.Retry) throw new Error(`state ${name}: Retry on a ${state.Type} state cannot run on virtual time`);
   const adapted: AslState = { ...state };

@@ -38,7 +38,12 @@ const HOW_TAKEN =
   'benign scripts of the kinds found in upload and build buckets) under the agent, two at a time, scored ' +
   'against `samples/detection/manifest.json`: technique ids match exactly (T1053 does not match T1053.003), ' +
   'and the ids of low-severity indicators count against precision only when expected; ' +
-  '`npm run bench -- --detection` runs that benchmark alone and merges its metrics into the file.';
+  '`npm run bench -- --detection` runs that benchmark alone and merges its metrics into the file. ' +
+  'Task sizes (`--task-sizes`) detonate the same corpus in the detonation image under Docker with each ' +
+  "x86_64 Fargate size's CPU and memory limits; a size completes the suite when every sample ends by " +
+  'itself and the detection targets hold, and the vendor-and-detonation cost is priced on the cheapest ' +
+  'option that did (Fargate Spot runs the same size, with an assumed 5% of tasks interrupted and run ' +
+  'again on demand). arm64 cannot run here, so its sizes are priced but never chosen.';
 
 /** A value as the table shows it: integers whole, everything else to four significant digits. */
 export function formatValue(value: number): string {
@@ -53,7 +58,11 @@ export const COST_COMPARISON: readonly (readonly [string, string])[] = [
   ['cost_usd_per_1000_cached', 'Sandtrap: the same bytes again (cached verdict)'],
   ['cost_usd_per_1000_static_only', 'Sandtrap: static engine only (no vendor, no detonation)'],
   ['cost_usd_per_1000_vendor_5min', 'Sandtrap: static engine and a vendor taking 5 minutes'],
-  ['cost_usd_per_1000_vendor_detonation', 'Sandtrap: as above, plus our detonation (default task)'],
+  [
+    'cost_usd_per_1000_vendor_detonation',
+    'Sandtrap: as above, plus our detonation (the cheapest task size that completed the detonation suite)',
+  ],
+  ['cost_usd_per_1000_vendor_detonation_default_task', 'Sandtrap: as above, on the default task (2 vCPU, 4 GB)'],
   ['guardduty_usd_per_1000_objects', 'GuardDuty Malware Protection for S3 (1 MB objects)'],
   ['clamav_lambda_usd_per_1000', 'ClamAV in Lambda (one scan each)'],
 ];

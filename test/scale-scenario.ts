@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   DETAIL_TYPE_FAILED,
   DETAIL_TYPE_VERDICT,
@@ -7,34 +6,12 @@ import {
 } from '../lambdas/core/contracts/pipeline';
 import { CapeEmulator } from '../emulators/cape';
 import { STATES } from '../lib/workflow';
-import type { Detonator } from '../local/detonation/detonator';
 import { type ExecutionReport, historyEventsOf, type LocalPipelineOptions } from '../local/runtime';
-import { dropperDetonation } from './fixtures/reports/detonation';
+import { standInDetonator } from './stand-in-detonator';
 import { startVendorHarness, type VendorHarness } from './support';
 
 /** The scale scenario's limits: a vendor's rate and daily quota, and the detonation task slots. */
 export const SCALE_LIMITS = { perMinute: 30, taskSlots: 3, detonations: 50 } as const;
-
-/**
- * The Fargate task's stand-in: it fetches the sample through the presigned URL and uploads a report
- * echoing the run's nonce through the other, as the agent does. The agent itself is tested on its own
- * (test/detonation); here the subject is the queue in front of the tasks, 50 of them against 3.
- */
-const standIn: Detonator = {
-  kind: 'stand-in',
-  async run(env) {
-    const sample = Buffer.from(await (await fetch(env.SAMPLE_URL ?? '')).arrayBuffer());
-    const sha256 = createHash('sha256').update(sample).digest('hex');
-    const { run_nonce: runNonce } = JSON.parse(env.AGENT_CONFIG ?? '{}') as { run_nonce: string };
-    const report = dropperDetonation(sha256, { runNonce });
-    const put = await fetch(env.REPORT_URL ?? '', {
-      method: 'PUT',
-      body: JSON.stringify(report),
-      headers: { 'content-type': 'application/json' },
-    });
-    return put.ok ? 0 : 1;
-  },
-};
 
 /** The failure path's first states: the state before them is the one that failed. */
 const FAILURE_PATH: ReadonlySet<string> = new Set([STATES.engineFailed, STATES.recordFailure]);
@@ -95,7 +72,7 @@ export async function runScaleScenario(
       static: { enabled: false },
       detonation: { maxConcurrentTasks: taskSlots, fileTypes: ['script-sh'], agent: { timeout: 60 } },
     },
-    { detonator: standIn, fargateTaskCapacity: taskSlots, ...options },
+    { detonator: standInDetonator, fargateTaskCapacity: taskSlots, ...options },
     {
       requestsPerMinute: perMinute,
       submissionsPerDay: perDay,

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { executionTimeoutSeconds } from '../core/config/runtime-config';
-import { UPLOAD_ALIAS_TTL_EXTRA_SECONDS } from '../core/store/verdict-store';
+import { uploadAliasTtlSeconds } from '../core/store/verdict-store';
 import { lambdaHandler } from '../core/runtime/lambda';
 import type { HandlerDeps } from '../core/runtime/deps';
 import {
@@ -107,7 +107,7 @@ export function createTriageHandler(deps: HandlerDeps) {
         { bucket: ref.bucket, key: ref.key, etag: object.etag },
         uploadId,
         now,
-        UPLOAD_ALIAS_TTL_EXTRA_SECONDS + staleAfterMs / 1000,
+        uploadAliasTtlSeconds(staleAfterMs / 1000),
       );
     const claim = await deps.store.claimObject(
       { bucket: ref.bucket, key: ref.key, uploadId },

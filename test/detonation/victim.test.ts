@@ -67,6 +67,13 @@ const TOOLS: { label: string; command: string; path: RegExp; status: number | nu
   { label: 'openssl', command: 'openssl version', path: /^\/usr\/bin\/openssl$/, status: 0 },
   { label: 'xxd', command: 'xxd -l 4 ./tool', path: /^\/usr\/bin\/xxd$/, status: 0 },
   { label: 'base64', command: 'base64 ./tool', path: /^\/usr\/bin\/base64$/, status: 0 },
+  { label: 'zip', command: 'zip -q -P secret ./tool.zip ./tool', path: /^\/usr\/bin\/zip$/, status: 0 },
+  { label: 'ps', command: 'ps aux', path: /^\/usr\/bin\/ps$/, status: 0 },
+  { label: 'pgrep', command: 'pgrep -u root -x no-such-process', path: /^\/usr\/bin\/pgrep$/, status: 1 },
+  { label: 'killall', command: 'killall -q no-such-process', path: /^\/usr\/bin\/killall$/, status: 1 },
+  { label: 'envsubst', command: 'envsubst', path: /^\/usr\/bin\/envsubst$/, status: 0 },
+  { label: 'make', command: 'make --version', path: /^\/usr\/bin\/make$/, status: 0 },
+  { label: 'git', command: 'git --version', path: /^\/usr\/bin\/git$/, status: 0 },
 ];
 
 const PREAMBLE =

@@ -229,6 +229,27 @@ describe('DetonationCluster', () => {
     expect(() => build({ stopTimeout: Duration.minutes(3) })).toThrow(/between 1 and 120 seconds/);
   });
 
+  it("associates the FARGATE and FARGATE_SPOT capacity providers with the cluster for capacity 'spot', and none on-demand", () => {
+    const spot = synth({ capacity: 'spot' });
+    expect(spot.detonation.capacity).toBe('spot');
+    expect(only(spot.resources, 'AWS::ECS::ClusterCapacityProviderAssociations').Properties).toMatchObject({
+      CapacityProviders: ['FARGATE', 'FARGATE_SPOT'],
+      Cluster: { Ref: logicalIdOf(spot.stack, spot.detonation.cluster) },
+    });
+    const onDemand = synth();
+    expect(onDemand.detonation.capacity).toBe('on-demand');
+    expect(ofType(onDemand.resources, 'AWS::ECS::ClusterCapacityProviderAssociations')).toEqual([]);
+  });
+
+  it("refuses capacity 'spot' on ARM64, which Fargate Spot does not run, at synth", () => {
+    for (const cpuArchitecture of [ecs.CpuArchitecture.ARM64, ecs.CpuArchitecture.of('ARM64')])
+      expect(() => build({ capacity: 'spot', cpuArchitecture })).toThrow(
+        "DetonationCluster: capacity 'spot' needs cpuArchitecture X86_64, got ARM64: Fargate Spot runs Linux X86_64 tasks only (use capacity 'on-demand' for ARM64)",
+      );
+    expect(() => build({ capacity: 'spot', cpuArchitecture: ecs.CpuArchitecture.X86_64 })).not.toThrow();
+    expect(() => build({ capacity: 'on-demand', cpuArchitecture: ecs.CpuArchitecture.ARM64 })).not.toThrow();
+  });
+
   it('enables Container Insights on the cluster', () => {
     const { template } = synth();
     template.hasResourceProperties('AWS::ECS::Cluster', {
@@ -563,6 +584,10 @@ describe('DetonationCluster', () => {
 
     it('reports no unsuppressed finding for emulators (no flow log, no rules)', () => {
       expectNoUnsuppressedFinding({ imageUri: EMULATOR_IMAGE, emulatorCompatible: true });
+    });
+
+    it('reports no unsuppressed finding with Spot capacity (the Fargate capacity providers)', () => {
+      expectNoUnsuppressedFinding({ imageUri: ECR_IMAGE, capacity: 'spot' });
     });
 
     it.skipIf(!existsSync(DOCKERFILE))(

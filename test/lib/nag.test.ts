@@ -24,6 +24,10 @@ const CONFIGURATIONS: [string, SandtrapConfigInput][] = [
     { settings: { static: { rulePacks: { bucket: 'acme-security-rules', prefix: 'yara/sandtrap/' } } } },
   ],
   [
+    'the detonation task on Fargate Spot, on-demand when interrupted',
+    { settings: { vendors: [cape] }, detonationTask: { capacity: 'spot' } },
+  ],
+  [
     'static engine and detonation off',
     { settings: { vendors: [cape], static: { enabled: false }, detonation: { enabled: false } } },
   ],

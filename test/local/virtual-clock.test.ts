@@ -306,6 +306,45 @@ describe('Wait and Retry of executions on virtual time', () => {
     release();
   });
 
+  it('sends a timed-out attempt past a States.TaskFailed catcher to the next catcher of a timeout, as on AWS', async () => {
+    const clock = new VirtualClock(T0);
+    const gate = new Promise<void>(() => undefined);
+    const run = virtualMachine(
+      startingWithTask(
+        'Run',
+        {
+          TimeoutSeconds: 30,
+          Catch: [
+            { ErrorEquals: ['States.TaskFailed'], Next: 'Failed' },
+            { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'TimedOut' },
+          ],
+          End: true,
+        },
+        {
+          Failed: { Type: 'Pass', Result: 'failed', End: true },
+          TimedOut: { Type: 'Pass', OutputPath: '$.error.Error', End: true },
+        },
+      ),
+      clock,
+      {
+        Run: async (input) => {
+          if ((input as { fails?: boolean }).fails) throw Object.assign(new Error('boom'), { name: 'Boom' });
+          await clock.blockedOn(gate);
+          return 'never';
+        },
+      },
+    );
+    expect(await run({ fails: true })).toBe('failed');
+    expect(await run({})).toBe('States.Timeout');
+    // With no later catcher of a timeout, the engine would catch it with States.TaskFailed: refused.
+    expect(() =>
+      virtualTimeDefinition({
+        StartAt: 'T',
+        States: { T: task({ Catch: [{ ErrorEquals: ['States.TaskFailed'], Next: 'T' }], End: true }) },
+      }),
+    ).toThrow(/Catch of States.TaskFailed/);
+  });
+
   it('fails an attempt that hangs after its TimeoutSeconds times the real-time factor of real time', async () => {
     const clock = new VirtualClock(T0);
     const definition = {

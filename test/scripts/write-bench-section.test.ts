@@ -57,7 +57,7 @@ describe('the README performance and cost section', () => {
       '| Sandtrap: the same bytes again (cached verdict) | 0.01739 | <= 0.02 |',
       '| Sandtrap: static engine only (no vendor, no detonation) | 0.044 | <= 0.05 |',
       '| Sandtrap: static engine and a vendor taking 5 minutes | 0.2874 | <= 0.30 |',
-      '| Sandtrap: as above, plus our detonation (default task) | 0.9 | <= 1.00 |',
+      '| Sandtrap: as above, plus our detonation (the cheapest task size that completed the detonation suite) | 0.9 | <= 1.00 |',
       '| GuardDuty Malware Protection for S3 (1 MB objects) | 0.3029 |  |',
       '| ClamAV in Lambda (one scan each) | 1.5 |  |',
     ]);

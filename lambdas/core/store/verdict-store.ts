@@ -96,6 +96,10 @@ export interface UploadByEtag {
 /** How long an upload alias outlives the longest execution: a day, for a waiting CLI or a late `status`. */
 export const UPLOAD_ALIAS_TTL_EXTRA_SECONDS = 86_400;
 
+/** An upload alias's lifetime: the longest execution (`executionTimeoutSeconds`), and a day beyond it. */
+export const uploadAliasTtlSeconds = (executionTimeoutSeconds: number) =>
+  UPLOAD_ALIAS_TTL_EXTRA_SECONDS + executionTimeoutSeconds;
+
 /**
  * Key of the item that maps an upload of an unversioned bucket to its upload id. The id is then S3's
  * `sequencer`, which only the event carries: whoever uploaded the object (`sandtrap submit`) knows its

@@ -3,7 +3,7 @@ import type { HandlerDeps } from '../runtime/deps';
 import { failureReasonOf } from '../contracts/analysis-errors';
 import { SampleSchema, uploadIdOf, type SampleAnalysisFailedDetail } from '../contracts/pipeline';
 import { executionTimeoutSeconds } from '../config/runtime-config';
-import { UPLOAD_ALIAS_TTL_EXTRA_SECONDS } from '../store/verdict-store';
+import { uploadAliasTtlSeconds } from '../store/verdict-store';
 import { releaseJoined } from './joined';
 
 /**
@@ -103,13 +103,14 @@ export async function recordFailure(
     );
   }
   // A failure before Triage claimed an unversioned upload: its alias, so that a waiting uploader finds the record.
-  const etag = state.sample ? null : (from as ReturnType<typeof objectOf>).etag;
+  // Only the event carries the ETag (Triage's sample does not): an alias is for a failure before Triage.
+  const etag = 'etag' in from ? from.etag : undefined;
   if (publish && detail.bucket && detail.key && !detail.versionId && etag)
     await deps.store.putUploadAlias(
       { bucket: detail.bucket, key: detail.key, etag },
       from.uploadId,
       deps.clock.now(),
-      UPLOAD_ALIAS_TTL_EXTRA_SECONDS + executionTimeoutSeconds(deps.config),
+      uploadAliasTtlSeconds(executionTimeoutSeconds(deps.config)),
     );
   if (state.sample && owner) {
     // Uploads of the same bytes joined to this analysis will get no verdict from it: the sweep re-drives them.
