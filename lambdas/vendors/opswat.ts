@@ -162,6 +162,7 @@ const VERDICT_SEVERITIES: Record<string, SignatureSeverity> = {
 
 const Tag = z
   .object({
+    source: z.unknown().optional(),
     tag: z
       .object({ name: z.unknown().optional(), verdict: lenient(z.object({ verdict: z.unknown().optional() }).loose()) })
       .loose(),
@@ -179,13 +180,15 @@ const SignalGroup = z
 
 /**
  * The parts of a MetaDefender Sandbox (filescan) report findings come from, per file report:
- * `allOsintTags` (families named by threat-intelligence lookups, kept when their verdict is
- * malicious or likely so), `allSignalGroups` (the signatures: `description`, `identifier` and a
+ * `allTags` entries from source OSINT_LOOKUP and `allOsintTags` (families named by threat-intelligence
+ * lookups, kept when their verdict is malicious or likely so; `allTags` SIGNAL tags such as `packed`
+ * are traits, not families), `allSignalGroups` (the signatures: `description`, `identifier` and a
  * verdict word, MALICIOUS critical, LIKELY_MALICIOUS high, SUSPICIOUS medium, others low; their
  * `allMitreTechniques[].ID`), and `iocs.domain` / `iocs.ip` (`[{data}]`).
  */
 const OpswatFileReport = z
   .object({
+    allTags: lenient(z.array(z.unknown())),
     allOsintTags: lenient(z.array(z.unknown())),
     allSignalGroups: lenient(z.array(z.unknown())),
     iocs: lenient(z.object({ domain: z.unknown().optional(), ip: z.unknown().optional() }).loose()),
@@ -205,11 +208,14 @@ export function opswatFindings(report: unknown): RawFindings {
       return group.success ? [group.data] : [];
     }),
   );
+  // The report the connector asks for (its `filter`s) carries `allTags`, not `allOsintTags`: the
+  // family is the `allTags` entry whose source is OSINT_LOOKUP (as in the real malicious report).
   const families = files.flatMap((f) =>
-    (f.allOsintTags ?? []).flatMap((t) => {
+    [...(f.allTags ?? []), ...(f.allOsintTags ?? [])].flatMap((t) => {
       const tag = Tag.safeParse(t);
-      const verdict = tag.success ? String(tag.data.tag.verdict?.verdict) : '';
-      return tag.success && (verdict === 'MALICIOUS' || verdict === 'LIKELY_MALICIOUS') ? [tag.data.tag.name] : [];
+      if (!tag.success || (tag.data.source !== undefined && tag.data.source !== 'OSINT_LOOKUP')) return [];
+      const verdict = String(tag.data.tag.verdict?.verdict);
+      return verdict === 'MALICIOUS' || verdict === 'LIKELY_MALICIOUS' ? [tag.data.tag.name] : [];
     }),
   );
   return {

@@ -238,7 +238,8 @@ const TriageSignature = z
 
 /**
  * The parts of a Triage document findings come from, whichever it is: the summary the connector
- * stores (`tasks.<task>.tags`, where `family:<name>` names a family; it lists no signatures or hosts),
+ * stores (`tasks.<task>.tags`, where `family:<name>` names a family, and `tasks.<task>.ttp`, as Triage's
+ * `TaskSummary` documents; it lists no signatures or hosts),
  * a task's `report_triage.json` (`analysis.tags`, `analysis.ttp`, `signatures[]` with `name`, `desc`,
  * `score` 1–10 and `ttp`, `network.flows[].domain`, `extracted[].config.family`) or a v1 overview
  * (`analysis.family`, `signatures`, `targets[].iocs.domains`/`ips`).
@@ -287,7 +288,11 @@ export function triageFindings(report: unknown): RawFindings {
       severity: severityFrom(s.score ?? 0, [5, 8, 10]),
       description: s.desc,
     })),
-    attack: [...techniquesOf(d.analysis?.ttp), ...signatures.flatMap((s) => techniquesOf(s.ttp))],
+    attack: [
+      ...tasks.flatMap((task) => techniquesOf(record(task).ttp)),
+      ...techniquesOf(d.analysis?.ttp),
+      ...signatures.flatMap((s) => techniquesOf(s.ttp)),
+    ],
     hosts: [...hostsOf([d.network?.flows, 'domain']), ...iocs.flatMap((i) => hostsOf([i.domains], [i.ips]))],
   };
 }
