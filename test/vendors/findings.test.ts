@@ -91,6 +91,19 @@ describe('findings from real vendor bodies', () => {
     expect(boundedFindings(triageFindings(fixture('triage_report.json'))).families).toEqual(['nemty']);
   });
 
+  it('MetaDefender Sandbox: the family from allTags, the section the connector’s filters ask for', () => {
+    const body = fixture('opswat_submissions_result_malicious.json') as {
+      reports: Record<string, Record<string, unknown>>;
+    };
+    const filtered = {
+      ...body,
+      reports: Object.fromEntries(Object.entries(body.reports).map(([id, { allOsintTags: _, ...rest }]) => [id, rest])),
+    };
+    expect(boundedFindings(opswatFindings(filtered)).families).toEqual(['emotet']);
+    // A SIGNAL tag with a malicious verdict (`packed` in the suspicious body) is a trait, not a family.
+    expect(boundedFindings(opswatFindings(fixture('opswat_submissions_result_suspicious.json'))).families).toEqual([]);
+  });
+
   it('MetaDefender Sandbox: the OSINT family, signal groups by verdict, ATT&CK ids and IOC hosts', () => {
     const findings = boundedFindings(opswatFindings(fixture('opswat_submissions_result_malicious.json')));
     expect(findings.families).toEqual(['emotet']);
