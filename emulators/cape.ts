@@ -1,7 +1,11 @@
 import { BaseEmulator, brokenJson, type GatewayFault, htmlPage, naiveTime, type ReceivedFile } from './base-emulator';
 import { TASK_STATES } from './cuckoo';
 import { markerVerdict, type EmulatorFault, type EmulatorOptions } from './emulator';
+import { EMULATED_FINDINGS } from './findings';
 import type { EmulatorRequest, EmulatorResponse } from './server';
+
+/** What this emulator's malicious report concludes (see {@link EMULATED_FINDINGS}). */
+const FINDINGS = EMULATED_FINDINGS.cape;
 
 /** Options of {@link CapeEmulator}. */
 export interface CapeEmulatorOptions extends EmulatorOptions {
@@ -266,9 +270,42 @@ export class CapeEmulator extends BaseEmulator<CapeEmulatorOptions> {
           machine: { name: 'win10-1' },
         },
         target: { category: 'file', file: { name: task.fileName, size: task.size, sha256: task.sha256 } },
-        signatures: task.malscore >= 4 ? [{ name: 'test_marker', description: 'Test marker found', severity: 3 }] : [],
-        detections: task.malscore >= 7 ? [{ family: 'TestFamily' }] : [],
-        ttps: [],
+        // Findings in CAPEv2's report shape (`modules/processing`, `reporting/jsondump`); no captured CAPE
+        // report confirms them (sandboxapi has none), so the field names are an assumption from CAPE's code.
+        signatures:
+          task.malscore >= 7
+            ? [
+                {
+                  name: FINDINGS.signatures[0],
+                  description: 'Steals private information from local email clients',
+                  severity: 3,
+                  families: [],
+                },
+                {
+                  name: FINDINGS.signatures[1],
+                  description: 'Installs itself for autorun at Windows startup',
+                  severity: 2,
+                  families: [],
+                },
+              ]
+            : task.malscore >= 4
+              ? [{ name: 'test_marker', description: 'Test marker found', severity: 2 }]
+              : [],
+        detections: task.malscore >= 7 ? [{ family: FINDINGS.family, details: [{ Signature: 'agenttesla' }] }] : [],
+        ttps:
+          task.malscore >= 7
+            ? [
+                { signature: FINDINGS.signatures[0], ttps: [FINDINGS.attack[0]] },
+                { signature: FINDINGS.signatures[1], ttps: [FINDINGS.attack[1]] },
+              ]
+            : [],
+        network:
+          task.malscore >= 7
+            ? {
+                hosts: [{ ip: FINDINGS.hosts[1], country_name: '' }],
+                domains: [{ domain: FINDINGS.hosts[0], ip: FINDINGS.hosts[1] }],
+              }
+            : { hosts: [], domains: [] },
         // Padding makes the report bigger than one chunk, as real reports are.
         behavior: {
           summary: {

@@ -1,6 +1,10 @@
 import { type AnalysisPhase, BaseEmulator, type GatewayFault, naiveTime, type ReceivedFile } from './base-emulator';
 import { markerVerdict, type EmulatorFault, type EmulatorOptions } from './emulator';
+import { EMULATED_FINDINGS } from './findings';
 import type { EmulatorRequest, EmulatorResponse } from './server';
+
+/** What this emulator's malicious report concludes (see {@link EMULATED_FINDINGS}). */
+const FINDINGS = EMULATED_FINDINGS.cuckoo;
 
 /** Options of {@link CuckooEmulator}. */
 export interface CuckooEmulatorOptions extends EmulatorOptions {
@@ -225,29 +229,48 @@ export class CuckooEmulator extends BaseEmulator<CuckooEmulatorOptions> {
         duration: task.timeout,
         id: task.id,
       },
+      // Cuckoo 2.0.7's signature `as_result()` shape: `families`, and `ttp` keyed by technique id. The
+      // sandboxapi report has no signatures, so these names follow Cuckoo's code, not a captured body.
       signatures:
-        task.score >= 4
+        task.score >= 10
           ? [
               {
-                name: 'test_marker',
-                description: 'Carries a Sandtrap test marker',
+                name: FINDINGS.signatures[0],
+                description: 'Exhibits behaviour characteristic of the Emotet loader',
                 severity: 3,
+                families: [FINDINGS.family],
+                ttp: { [FINDINGS.attack[1]!]: { short: 'Process Injection', long: 'Process Injection' } },
                 marks: [],
                 markcount: 1,
               },
               {
-                name: 'persistence_autorun',
+                name: FINDINGS.signatures[1],
                 description: 'Installs itself for autorun at Windows startup',
                 severity: 3,
+                families: [],
+                ttp: { [FINDINGS.attack[0]!]: { short: 'Registry Run Keys / Startup Folder', long: '' } },
                 marks: [],
                 markcount: 1,
               },
             ]
-          : [],
+          : task.score >= 4
+            ? [
+                {
+                  name: 'test_marker',
+                  description: 'Carries a Sandtrap test marker',
+                  severity: 3,
+                  marks: [],
+                  markcount: 1,
+                },
+              ]
+            : [],
       virustotal: {},
       static: {},
       dropped: [],
-      network: { hosts: [], domains: [], http: [] },
+      network:
+        task.score >= 10
+          ? { hosts: [FINDINGS.hosts[1]], domains: [{ domain: FINDINGS.hosts[0], ip: FINDINGS.hosts[1] }], http: [] }
+          : { hosts: [], domains: [], http: [] },
       target: {
         category: 'file',
         file: { name: task.fileName, size: task.size, sha256: task.sha256, type: 'ASCII text' },

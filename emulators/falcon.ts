@@ -1,6 +1,10 @@
 import { BaseEmulator, type GatewayFault, naiveTime, type ReceivedFile } from './base-emulator';
 import { markerVerdict, type EmulatorFault, type EmulatorOptions } from './emulator';
+import { EMULATED_FINDINGS } from './findings';
 import type { EmulatorRequest, EmulatorResponse } from './server';
+
+/** What this emulator's malicious report concludes (see {@link EMULATED_FINDINGS}). */
+const FINDINGS = EMULATED_FINDINGS.falcon;
 
 /** Options of {@link FalconEmulator}. */
 export interface FalconEmulatorOptions extends EmulatorOptions {
@@ -243,12 +247,12 @@ export class FalconEmulator extends BaseEmulator<FalconEmulatorOptions> {
       size: job.size,
       job_id: job.jobId,
       submission_id: job.submissionId,
-      vx_family: threatLevel === 2 ? 'Trojan.Generic' : null,
+      vx_family: threatLevel === 2 ? FINDINGS.family : null,
       interesting: threatLevel > 0,
       compromised_hosts: [],
       state: 'SUCCESS',
       certificates: [],
-      hosts: [],
+      hosts: threatLevel === 2 ? [FINDINGS.hosts[1]] : [],
       sha256: job.sha256,
       extracted_files: [],
       analysis_start_time: naiveTime(this.timeline(job.submittedAt, job.runSeconds).startedAt),
@@ -264,14 +268,32 @@ export class FalconEmulator extends BaseEmulator<FalconEmulatorOptions> {
       type: 'ASCII text',
       environment_description: environment?.description ?? 'Unknown',
       verdict,
-      domains: [],
+      domains: threatLevel === 2 ? [FINDINGS.hosts[0]] : [],
       type_short: ['script'],
-      signatures: Array.from({ length: 50 }, (_, i) => ({
-        threat_level: i % 3,
-        name: `Signature ${i}`,
-        description: 'Behaviour seen during the run',
-        category: 'General',
-      })),
+      // `signatures[].attck_id` and `mitre_attcks[]` as VxAPI's summary documents them; the sandboxapi
+      // summary lists neither, so these field names are an assumption from the vendor's docs.
+      mitre_attcks:
+        threatLevel === 2
+          ? FINDINGS.attack.map((id) => ({ tactic: 'Defense Evasion', technique: id, attck_id: id }))
+          : [],
+      signatures: [
+        ...(threatLevel === 2
+          ? FINDINGS.signatures.map((name, i) => ({
+              threat_level: 2,
+              threat_level_human: 'malicious',
+              name,
+              description: 'Behaviour the Formbook stealer shows',
+              category: 'General',
+              attck_id: FINDINGS.attack[i],
+            }))
+          : []),
+        ...Array.from({ length: 50 }, (_, i) => ({
+          threat_level: i % 2,
+          name: `Signature ${i}`,
+          description: 'Behaviour seen during the run',
+          category: 'General',
+        })),
+      ],
     };
   }
 }

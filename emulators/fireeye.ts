@@ -1,7 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { BaseEmulator, brokenJson, type ReceivedFile } from './base-emulator';
 import { markerVerdict, type EmulatorFault, type EmulatorOptions, type MarkerVerdict } from './emulator';
+import { EMULATED_FINDINGS } from './findings';
 import type { EmulatorRequest, EmulatorResponse } from './server';
+
+/** What this emulator's malicious report concludes (see {@link EMULATED_FINDINGS}). */
+const FINDINGS = EMULATED_FINDINGS.fireeye;
 
 /** Options of {@link FireeyeEmulator}. */
 export interface FireeyeEmulatorOptions extends EmulatorOptions {
@@ -290,7 +294,7 @@ export class FireeyeEmulator extends BaseEmulator<FireeyeEmulatorOptions> {
           malwareDetected: {
             malware: [
               {
-                name: malicious ? 'Trojan.Sandtrap.Test' : 'Riskware.Sandtrap.Test',
+                name: malicious ? FINDINGS.family! : 'Riskware.Sandtrap.Test',
                 md5Sum: submission.md5,
                 sha256: submission.sha256,
               },
@@ -299,6 +303,30 @@ export class FireeyeEmulator extends BaseEmulator<FireeyeEmulatorOptions> {
           osChanges,
         },
       },
+      // A callback alert, as AX raises when the sample reaches its command-and-control server. Its
+      // `cncServices.cncService` (`address`, `port`, `protocol`) follows the WSAPI guide; the sandboxapi
+      // results hold only a MALWARE_OBJECT alert, so this shape is an assumption from Trellix's docs.
+      ...(malicious
+        ? [
+            {
+              src: {},
+              dst: { ip: FINDINGS.hosts[0], port: 8080 },
+              product: 'MAS',
+              name: FINDINGS.signatures[1],
+              id: (Number.isNaN(Number(submission.id)) ? 1 : Number(submission.id)) + 1,
+              uuid: randomUUID(),
+              action: 'notified',
+              occurred: new Date(submission.submittedAt).toISOString(),
+              alertUrl: `https://ax.example.org/malware_analysis/analyses?maid=${submission.id}`,
+              severity: 'CRIT',
+              malicious: 'yes',
+              explanation: {
+                malwareDetected: { malware: [{ name: FINDINGS.family!, md5Sum: submission.md5 }] },
+                cncServices: { cncService: [{ address: FINDINGS.hosts[0], port: 8080, protocol: 'tcp' }] },
+              },
+            },
+          ]
+        : []),
     ];
   }
 

@@ -1,6 +1,10 @@
 import { BaseEmulator, htmlPage, type ReceivedFile } from './base-emulator';
 import { markerVerdict, type EmulatorFault, type EmulatorOptions, type MarkerVerdict } from './emulator';
+import { EMULATED_FINDINGS } from './findings';
 import type { EmulatorRequest, EmulatorResponse } from './server';
+
+/** What this emulator's malicious report concludes (see {@link EMULATED_FINDINGS}). */
+const FINDINGS = EMULATED_FINDINGS.joe;
 
 /** Options of {@link JoeEmulator}. */
 export interface JoeEmulatorOptions extends EmulatorOptions {
@@ -313,6 +317,7 @@ export class JoeEmulator extends BaseEmulator<JoeEmulatorOptions> {
             {
               malicious: verdict === 'malicious',
               '@name': 'empiric',
+              ...(verdict === 'malicious' ? { threatname: FINDINGS.family } : {}),
               unknown: false,
               minScore: 0,
               suspicious: verdict === 'suspicious',
@@ -327,14 +332,27 @@ export class JoeEmulator extends BaseEmulator<JoeEmulatorOptions> {
           sig:
             verdict === 'benign'
               ? []
-              : [
-                  {
-                    '@id': '1000001',
-                    '@impact': verdict === 'malicious' ? '3' : '2',
-                    $: 'Carries a Sandtrap test marker',
-                  },
-                ],
+              : verdict === 'malicious'
+                ? FINDINGS.signatures.map((name, i) => ({
+                    '@id': String(1000001 + i),
+                    '@impact': String(3 - i),
+                    $: name,
+                  }))
+                : [{ '@id': '1000001', '@impact': '2', $: 'Carries a Sandtrap test marker' }],
         },
+        // `threatname`, `mitreattack`, `domaininfo` and `ipinfo` as Joe's XML report maps to JSON; the
+        // sandboxapi download is trimmed to the score, so these names are an assumption from Joe's docs.
+        mitreattack:
+          verdict === 'malicious'
+            ? {
+                tactic: [
+                  { '@id': 'TA0003', name: 'Persistence', technique: FINDINGS.attack.map((id) => ({ id, name: id })) },
+                ],
+              }
+            : null,
+        domaininfo:
+          verdict === 'malicious' ? { domain: [{ '@name': FINDINGS.hosts[0], '@ip': FINDINGS.hosts[1] }] } : null,
+        ipinfo: verdict === 'malicious' ? { ip: [{ '@ip': FINDINGS.hosts[1], '@malicious': 'true' }] } : null,
         behavior: {
           system: {
             startupinfo: {

@@ -1,7 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { BaseEmulator, brokenJson, type GatewayFault, htmlPage, type ReceivedFile } from './base-emulator';
 import { markerVerdict, type EmulatorFault, type EmulatorOptions } from './emulator';
+import { EMULATED_FINDINGS } from './findings';
 import type { EmulatorRequest, EmulatorResponse } from './server';
+
+/** What this emulator's malicious report concludes (see {@link EMULATED_FINDINGS}). */
+const FINDINGS = EMULATED_FINDINGS.opswat;
 
 /** Options of {@link OpswatEmulator}. */
 export interface OpswatEmulatorOptions extends EmulatorOptions {
@@ -135,9 +139,23 @@ export class OpswatEmulator extends BaseEmulator<OpswatEmulatorOptions> {
     const finished = state !== 'in_progress';
     const verdict = state === 'success' ? flow.verdict : { verdict: 'UNKNOWN', threatLevel: 0 };
     const signals = flow.verdict.threatLevel > 0 && state === 'success';
+    const malicious = signals && flow.verdict.verdict === 'MALICIOUS';
+    // The family as the real malicious report names it: an OSINT_LOOKUP tag in `allTags` and `allOsintTags`.
+    const osint = [
+      {
+        source: 'OSINT_LOOKUP',
+        sourceIdentifier: flow.sha256,
+        tag: {
+          name: FINDINGS.family,
+          synonyms: ['geodo'],
+          descriptions: [],
+          verdict: { verdict: 'LIKELY_MALICIOUS', threatLevel: 0.75, confidence: 1 },
+        },
+      },
+    ];
     const sections: Record<string, unknown> = {
       finalVerdict: { ...verdict, confidence: 1 },
-      allTags: signals ? [{ source: 'SIGNAL', tag: { name: 'evasive' } }] : [],
+      allTags: [...(signals ? [{ source: 'SIGNAL', tag: { name: 'evasive' } }] : []), ...(malicious ? osint : [])],
       overallState: state,
       taskReference: {
         name: 'transform-file',
@@ -156,7 +174,18 @@ export class OpswatEmulator extends BaseEmulator<OpswatEmulatorOptions> {
       allSignalGroups: signals
         ? Array.from({ length: 60 }, (_, i) => ({
             identifier: `S${i}`,
-            description: 'Matched a test signal',
+            description: (malicious && FINDINGS.signatures[i]) || 'Matched a test signal',
+            // The first groups carry ATT&CK ids as the real report does (`allMitreTechniques[].ID`).
+            allMitreTechniques:
+              malicious && FINDINGS.attack[i]
+                ? [
+                    {
+                      ID: FINDINGS.attack[i],
+                      relatedTactic: { ID: 'TA0005', name: 'Defense Evasion' },
+                      name: FINDINGS.attack[i],
+                    },
+                  ]
+                : [],
             averageSignalStrength: 0.7,
             peakSignalStrength: 0.9,
             finalSignalStrength: 0.8,
@@ -172,7 +201,19 @@ export class OpswatEmulator extends BaseEmulator<OpswatEmulatorOptions> {
             ],
           }))
         : [],
-      iocs: {},
+      // Domain IOCs as the real malicious report (`opswat_submissions_result_malicious.json`) lists them.
+      allOsintTags: malicious ? osint : [],
+      iocs: malicious
+        ? {
+            domain: [
+              {
+                data: FINDINGS.hosts[0],
+                origins: [{ type: 'INPUT_FILE', identifier: flow.sha256 }],
+                isInteresting: true,
+              },
+            ],
+          }
+        : {},
       file: { name: flow.fileName, hash: flow.sha256, type: 'pe' },
       created_date: new Date(flow.submittedAt).toISOString(),
       filesDownloadFinished: finished,

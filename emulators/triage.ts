@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { BaseEmulator, brokenJson, type GatewayFault, htmlPage, type ReceivedFile } from './base-emulator';
 import { markerVerdict, type EmulatorFault, type EmulatorOptions } from './emulator';
+import { EMULATED_FINDINGS } from './findings';
 import type { EmulatorRequest, EmulatorResponse } from './server';
+
+/** What this emulator's malicious report concludes (see {@link EMULATED_FINDINGS}). */
+const FINDINGS = EMULATED_FINDINGS.triage;
 
 /** Options of {@link TriageEmulator}. */
 export interface TriageEmulatorOptions extends EmulatorOptions {
@@ -183,7 +187,7 @@ export class TriageEmulator extends BaseEmulator<TriageEmulatorOptions> {
 
   private tags(sample: Sample): string[] {
     return sample.score >= 10
-      ? ['family:sandtrap-test', 'ransomware', 'persistence']
+      ? [`family:${FINDINGS.family}`, 'ransomware', 'persistence']
       : sample.score >= 5
         ? ['persistence']
         : [];
@@ -209,6 +213,8 @@ export class TriageEmulator extends BaseEmulator<TriageEmulatorOptions> {
               kind: 'behavioral',
               status: states.behavioural,
               tags: this.tags(sample),
+              // `ttp` per task as Triage's `TaskSummary` documents it (the sandboxapi summary has none).
+              ...(reported && sample.score >= 10 ? { ttp: [...FINDINGS.attack] } : {}),
               ...(reported ? { score: sample.score } : {}),
               target: `${sample.sha256}.exe`,
               backend: 'horse2',

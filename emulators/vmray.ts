@@ -1,6 +1,10 @@
 import { BaseEmulator, type GatewayFault, htmlPage, type ReceivedFile } from './base-emulator';
 import { markerVerdict, type EmulatorFault, type EmulatorOptions, type MarkerVerdict } from './emulator';
+import { EMULATED_FINDINGS } from './findings';
 import type { EmulatorRequest, EmulatorResponse } from './server';
+
+/** What this emulator's malicious report concludes (see {@link EMULATED_FINDINGS}). */
+const FINDINGS = EMULATED_FINDINGS.vmray;
 
 /** Options of {@link VmrayEmulator}. */
 export interface VmrayEmulatorOptions extends EmulatorOptions {
@@ -333,6 +337,7 @@ export class VmrayEmulator extends BaseEmulator<VmrayEmulatorOptions> {
   /** `logs/summary_v2.json`, with the fields VMRay's own tooling reads (`analysis_metadata`, `vti.matches`, `mitre_attack`). */
   private summaryV2(analysis: Analysis) {
     const { submission } = analysis;
+    const malicious = analysis.verdict === 'malicious';
     return {
       _type: 'summary',
       version: 4,
@@ -355,17 +360,33 @@ export class VmrayEmulator extends BaseEmulator<VmrayEmulatorOptions> {
             `vti_match_${n}`,
             {
               _type: 'vti_match',
-              category_desc: 'Test',
-              operation_desc: 'Carries a Sandtrap test marker',
+              category_desc: malicious && n < 3 ? 'Persistence' : 'Test',
+              operation_desc: (malicious && FINDINGS.signatures[n - 1]) || 'Carries a Sandtrap test marker',
               technique_desc: 'Inert marker',
-              analysis_score: analysis.verdict === 'malicious' ? 5 : 3,
-              threat_names: [],
+              analysis_score: malicious ? 5 - n + 1 : 3,
+              threat_names: malicious && n === 1 ? [FINDINGS.family] : [],
             },
           ]),
         ),
       },
-      mitre_attack: { _type: 'mitre_attack', v4: { techniques: {} } },
-      classifications: analysis.verdict === 'malicious' ? ['Trojan'] : [],
+      // `threat_names`, `mitre_attack.v4.techniques` and the keyed `domains` / `ip_addresses` as VMRay's
+      // summary_v2 reference describes them; no captured v2 summary confirms them (sandboxapi holds a
+      // trimmed v1 summary only), so these field names are an assumption from the vendor's docs.
+      threat_names: malicious ? [FINDINGS.family] : [],
+      mitre_attack: {
+        _type: 'mitre_attack',
+        v4: {
+          techniques: Object.fromEntries(
+            (malicious ? FINDINGS.attack : []).map((id, i) => [
+              `technique_${i}`,
+              { _type: 'mitre_attack_technique', technique_id: id, technique: id },
+            ]),
+          ),
+        },
+      },
+      domains: malicious ? { domain_0: { _type: 'domain', domain: FINDINGS.hosts[0] } } : {},
+      ip_addresses: malicious ? { ip_address_0: { _type: 'ip_address', ip_address: FINDINGS.hosts[1] } } : {},
+      classifications: malicious ? ['Trojan'] : [],
       artifacts: { ref_files: [], ref_domains: [], ref_ip_addresses: [] },
       processes: Object.fromEntries(
         Array.from({ length: 120 }, (_, i) => [

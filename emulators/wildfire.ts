@@ -1,6 +1,10 @@
 import { BaseEmulator, htmlPage, type ReceivedFile } from './base-emulator';
 import { markerVerdict, type EmulatorFault, type EmulatorOptions } from './emulator';
+import { EMULATED_FINDINGS } from './findings';
 import type { EmulatorRequest, EmulatorResponse } from './server';
+
+/** What this emulator's malicious report concludes (see {@link EMULATED_FINDINGS}). */
+const FINDINGS = EMULATED_FINDINGS.wildfire;
 
 /** Options of {@link WildfireEmulator}. */
 export interface WildfireEmulatorOptions extends EmulatorOptions {
@@ -132,11 +136,19 @@ export class WildfireEmulator extends BaseEmulator<WildfireEmulatorOptions> {
     const behaviours =
       sample.verdict === 0
         ? []
-        : [
-            'Created an executable file in a user folder',
-            'Modified the Windows registry',
-            'Connected to an unknown domain',
-          ];
+        : sample.verdict === 1
+          ? [...FINDINGS.signatures, 'Connected to an unknown domain']
+          : [
+              'Created an executable file in a user folder',
+              'Modified the Windows registry',
+              'Connected to an unknown domain',
+            ];
+    // `network` children (`dns@query`, `TCP@ip`) as WildFire's report XML documents them; no captured
+    // WildFire report confirms them (sandboxapi has none), so the names are an assumption from its docs.
+    const network =
+      sample.verdict === 1
+        ? `<network><TCP ip="${FINDINGS.hosts[1]}" port="8080" country="US"/><dns query="${FINDINGS.hosts[0]}" response="${FINDINGS.hosts[1]}" type="A"/></network>`
+        : '<network/>';
     // Padding makes the report bigger than one chunk, as real reports are.
     const timeline = Array.from(
       { length: 200 },
@@ -151,7 +163,7 @@ export class WildfireEmulator extends BaseEmulator<WildfireEmulatorOptions> {
       .join('');
     const task = (platform: number, software: string) =>
       `<report><version>3.0</version><platform>${platform}</platform><software>${software}</software><sha256>${sample.sha256}</sha256><md5>${sample.md5}</md5>` +
-      `<malware>${malware}</malware><summary>${summary}</summary><timeline>${timeline}</timeline></report>`;
+      `<malware>${malware}</malware><summary>${summary}</summary>${network}<timeline>${timeline}</timeline></report>`;
     return (
       `<wildfire><version>2.0</version><file_info><file_signer>None</file_signer><malware>${malware}</malware><sha1>${sample.sha1}</sha1>` +
       `<filetype>PE32 executable</filetype><sha256>${sample.sha256}</sha256><md5>${sample.md5}</md5><size>${sample.size}</size></file_info>` +

@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { systemClock } from '../../lambdas/core/contracts/clock';
 import { parseSettings, type VendorConfig } from '../../lambdas/core/config/runtime-config';
 import type { NormalisedScore } from '../../lambdas/core/connector/connector';
+import type { VendorFindings } from '../../lambdas/core/contracts/findings';
 import { VendorIdSchema, type VendorId } from '../../lambdas/core/contracts/pipeline';
 import { CONNECTORS } from '../../lambdas/vendors/registry';
 import { type CliIo, command } from '../io';
@@ -25,16 +26,21 @@ export const score = command(
   async (options, io: Pick<CliIo, 'stdout' | 'stderr'>) => {
     const scored = scoreReport(options.vendor, options.file);
     if (options.json) io.stdout.write(`${jsonForTerminal(scored)}\n`);
-    else
+    else {
       io.stdout.write(
         `${escapeTerminal(`${scored.vendor}: ${scored.verdict} ${scored.score ?? '-'} (native ${JSON.stringify(scored.native.value)} on ${scored.native.scale})`)}\n`,
       );
+      for (const line of findingLines(scored.findings)) io.stdout.write(`${escapeTerminal(line)}\n`);
+    }
     return 0;
   },
 );
 
 /** Re-scores a stored native report (JSON, or XML text for WildFire/FireEye) with a vendor's connector. */
-export function scoreReport(vendor: string, file: string): NormalisedScore & { vendor: VendorId } {
+export function scoreReport(
+  vendor: string,
+  file: string,
+): NormalisedScore & { vendor: VendorId; findings?: VendorFindings } {
   const id = VendorIdSchema.parse(vendor);
   const info = CONNECTORS[id];
   if (!info) throw new Error(`no connector shipped for vendor '${id}'`);
@@ -53,5 +59,20 @@ export function scoreReport(vendor: string, file: string): NormalisedScore & { v
     credentials: undefined,
     clock: systemClock,
   });
-  return { vendor: id, ...connector.score(report) };
+  // No item id: a stored report's page cannot be named without it, so no link is printed.
+  const findings = connector.findings?.(report, '');
+  return { vendor: id, ...connector.score(report), ...(findings ? { findings } : {}) };
+}
+
+/** The findings as `sandtrap score` prints them under the score, one kind per line; nothing when there are none. */
+export function findingLines(findings: VendorFindings | undefined): string[] {
+  if (!findings) return [];
+  return [
+    ...(findings.families.length ? [`  families: ${findings.families.join(', ')}`] : []),
+    ...findings.signatures.map(
+      (s) => `  signature [${s.severity}] ${s.name}${s.description ? ` (${s.description})` : ''}`,
+    ),
+    ...(findings.attack.length ? [`  att&ck: ${findings.attack.join(', ')}`] : []),
+    ...(findings.hosts.length ? [`  hosts: ${findings.hosts.join(', ')}`] : []),
+  ];
 }

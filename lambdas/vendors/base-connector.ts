@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { Clock } from '../core/contracts/clock';
 import type { VendorConfig } from '../core/config/runtime-config';
 import type { VendorId } from '../core/contracts/pipeline';
+import { boundedFindings, type RawFindings, reportPageUrl, type VendorFindings } from '../core/contracts/findings';
 import type {
   ConnectorCapability,
   ConnectorInfo,
@@ -140,6 +141,37 @@ export abstract class BaseConnector<Id extends VendorId = VendorId> implements S
   abstract status(itemId: string): Promise<ItemStatus>;
   abstract report(itemId: string): Promise<NativeReport>;
   abstract score(report: unknown): NormalisedScore;
+
+  /**
+   * What the vendor concluded, bounded, with the link to its page for `itemId`. Never throws: a
+   * report that scored is not lost for findings the connector could not read.
+   */
+  findings(report: unknown, itemId: string): VendorFindings {
+    let raw: RawFindings = {};
+    try {
+      raw = this.readFindings(report);
+    } catch {
+      // An odd report keeps its score; it just has nothing to add.
+    }
+    const template = this.config.reportPageUrl ?? this.defaultReportPage();
+    return boundedFindings(raw, reportPageUrl(template, this.reportPageId(itemId)));
+  }
+
+  /** The id the vendor's pages address an analysis by: the item id, unless the connector's item id is composite. */
+  protected reportPageId(itemId: string): string {
+    return itemId;
+  }
+
+  /** The findings a parsed native report states, unbounded (the base class bounds them). Pure: no network. */
+  protected abstract readFindings(report: unknown): RawFindings;
+
+  /**
+   * The vendor's page for an analysis, as a `{id}` template derived from `baseUrl`, where the vendor's
+   * web layout is known; `undefined` (no link unless `reportPageUrl` is configured) otherwise.
+   */
+  protected defaultReportPage(): string | undefined {
+    return undefined;
+  }
 
   /** The cheapest call that proves the service answers and knows the key; `false` when it answers "not now". */
   protected abstract probe(): Promise<boolean | undefined>;

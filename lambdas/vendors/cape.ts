@@ -11,8 +11,14 @@ import {
   itemStatus,
   jsonOrUndefined,
   peekBody,
+  hostsOf,
+  lenient,
+  namesOf,
+  type RawFindings,
   registryEntry,
   SampleTooLargeError,
+  severityFrom,
+  techniquesOf,
   UNSUPPORTED,
   UnsupportedFileError,
 } from './kit';
@@ -40,6 +46,42 @@ const DISABLED = /API is disabled/i;
 const SubmitData = z.object({ task_ids: z.array(z.number().int()).min(1), message: z.string().optional() });
 
 const Report = z.object({ malscore: z.number().nullable().optional(), malstatus: z.string().nullable().optional() });
+
+/**
+ * The parts of a CAPE report findings come from (CAPEv2 `modules/processing` and `reporting`):
+ * `detections` the families (`[{family, details}]`; older releases a single string), `signatures`
+ * with `severity` 1–3 (higher in a few community signatures), `ttps` the ATT&CK ids per signature
+ * (`[{signature, ttps: [...]}]`), `network.hosts` (`[{ip, …}]`) and `network.domains` (`[{domain, ip}]`).
+ */
+const FindingsReport = z.object({
+  detections: z.unknown().optional(),
+  signatures: lenient(
+    z.array(
+      z
+        .object({ name: z.unknown().optional(), description: z.unknown().optional(), severity: z.unknown().optional() })
+        .loose(),
+    ),
+  ),
+  ttps: z.unknown().optional(),
+  network: lenient(z.object({ hosts: z.unknown().optional(), domains: z.unknown().optional() }).loose()),
+});
+
+/** What a CAPE JSON report concluded; CAPE severity 1 is low, 2 medium, 3 high, above that critical. */
+export function capeFindings(report: unknown): RawFindings {
+  const parsed = FindingsReport.safeParse(report);
+  if (!parsed.success) return {};
+  const { detections, signatures = [], ttps, network } = parsed.data;
+  return {
+    families: namesOf(detections, 'family'),
+    signatures: signatures.map((s) => ({
+      name: s.name,
+      severity: severityFrom(s.severity, [2, 3, 4]),
+      description: s.description,
+    })),
+    attack: techniquesOf(ttps, 'ttps', 'ttp'),
+    hosts: hostsOf([network?.domains, 'domain'], [network?.hosts, 'ip']),
+  };
+}
 
 /** Submission options CAPE's `tasks/create/file/` takes, passed through from configuration. */
 const SUBMIT_OPTIONS = [...TASK_OPTIONS, 'memory', 'enforce_timeout', 'clock', 'route', 'tlp'];
@@ -112,6 +154,15 @@ export class CapeConnector extends CuckooFamilyConnector<'cape'> {
       return bandedScore(null, { value: malscore ?? null, scale: SCALE });
     }
     return bandedScore(clampScore(malscore * 10), { value: malscore, scale: SCALE });
+  }
+
+  protected readFindings(report: unknown): RawFindings {
+    return capeFindings(report);
+  }
+
+  /** CAPE's web interface serves an analysis at `/analysis/<task id>/`, beside the API's `/apiv2/`. */
+  protected override defaultReportPage(): string | undefined {
+    return `${this.config.baseUrl.replace(/\/?(apiv2\/?)?$/, '')}/analysis/{id}/`;
   }
 
   /** Deletes a task, or says why not (see {@link deleteTask}). */

@@ -6,8 +6,13 @@ import {
   bandedScore,
   itemStatus,
   jsonErrorMapping,
+  hostsOf,
+  lenient,
+  type RawFindings,
   registryEntry,
   type ReportFormat,
+  severityFrom,
+  techniquesOf,
   statusIs,
   stringField,
   UnsupportedFileError,
@@ -25,6 +30,46 @@ const StatusResponse = z.object({
 });
 
 const Report = z.object({ info: z.object({ score: z.number().nullable().optional() }).optional() });
+
+/**
+ * The parts of a Cuckoo 2 report findings come from: `signatures` (`name`, `description`, `severity`
+ * 1–3, `families` the malware families the signature names, and since 2.0.7 `ttp` keyed by ATT&CK id)
+ * and `network` (`hosts` a list of addresses, `domains` `[{domain, ip}]`). Cuckoo has no verdict
+ * of its own on the family: the families are those its signatures name.
+ */
+const FindingsReport = z.object({
+  signatures: lenient(
+    z.array(
+      z
+        .object({
+          name: z.unknown().optional(),
+          description: z.unknown().optional(),
+          severity: z.unknown().optional(),
+          families: z.unknown().optional(),
+          ttp: z.unknown().optional(),
+        })
+        .loose(),
+    ),
+  ),
+  network: lenient(z.object({ hosts: z.unknown().optional(), domains: z.unknown().optional() }).loose()),
+});
+
+/** What a Cuckoo 2 JSON report concluded; severity 1 is low, 2 medium, 3 high, above that critical. */
+export function cuckooFindings(report: unknown): RawFindings {
+  const parsed = FindingsReport.safeParse(report);
+  if (!parsed.success) return {};
+  const { signatures = [], network } = parsed.data;
+  return {
+    families: signatures.flatMap((s) => (Array.isArray(s.families) ? s.families : [])),
+    signatures: signatures.map((s) => ({
+      name: s.name,
+      severity: severityFrom(s.severity, [2, 3, 4]),
+      description: s.description,
+    })),
+    attack: signatures.flatMap((s) => techniquesOf(s.ttp)),
+    hosts: hostsOf([network?.domains, 'domain'], [network?.hosts, 'ip']),
+  };
+}
 
 /** What Cuckoo's scheduler records when no analysis package handles the file type. */
 const NO_PACKAGE = /no (valid )?(analysis )?package|not supported|unsupported/i;
@@ -108,6 +153,11 @@ export class CuckooConnector extends CuckooFamilyConnector<'cuckoo'> {
     const native = this.reportAs(report, Report, 'a Cuckoo JSON report').info?.score;
     if (typeof native !== 'number') return bandedScore(null, { value: null, scale: SCALE });
     return bandedScore(clampScore(Math.min(native, 10) * 10), { value: native, scale: SCALE });
+  }
+
+  /** No default link to the analysis: Cuckoo's web interface is a server apart from its API (configure `reportPageUrl`). */
+  protected readFindings(report: unknown): RawFindings {
+    return cuckooFindings(report);
   }
 
   override delete(itemId: string): Promise<boolean> {

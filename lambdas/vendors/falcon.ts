@@ -7,7 +7,12 @@ import {
   BaseConnector,
   itemStatus,
   jsonErrorMapping,
+  lenient,
+  namesOf,
+  type RawFindings,
   registryEntry,
+  severityFrom,
+  techniquesOf,
   statusIs,
   stringField,
   UNSUPPORTED,
@@ -36,6 +41,48 @@ const Summary = z.looseObject({
   threat_level: z.number().int().min(0).max(2).nullable().optional(),
   threat_score: z.number().nullable().optional(),
 });
+
+/**
+ * The parts of a Falcon Sandbox (Hybrid Analysis v2) summary findings come from: `vx_family` the
+ * family (null when none), `signatures` (`name`, `description`, `threat_level` 0 informative,
+ * 1 suspicious, 2 malicious, `attck_id`), `mitre_attcks` (`[{attck_id, …}]`), `domains` and `hosts`
+ * (lists of names and addresses). `classification_tags` are file-type tags (`pdfjsc`), not families.
+ */
+const FindingsSummary = z.object({
+  vx_family: z.unknown().optional(),
+  signatures: lenient(
+    z.array(
+      z
+        .object({
+          name: z.unknown().optional(),
+          description: z.unknown().optional(),
+          threat_level: z.unknown().optional(),
+          attck_id: z.unknown().optional(),
+        })
+        .loose(),
+    ),
+  ),
+  mitre_attcks: z.unknown().optional(),
+  domains: z.unknown().optional(),
+  hosts: z.unknown().optional(),
+});
+
+/** What a Falcon Sandbox summary concluded; threat level 0 is low, 1 medium, 2 high, above that critical. */
+export function falconFindings(report: unknown): RawFindings {
+  const parsed = FindingsSummary.safeParse(report);
+  if (!parsed.success) return {};
+  const { vx_family: family, signatures = [], mitre_attcks: attcks, domains, hosts } = parsed.data;
+  return {
+    families: namesOf(family),
+    signatures: signatures.map((s) => ({
+      name: s.name,
+      severity: severityFrom(s.threat_level, [1, 2, 3]),
+      description: s.description,
+    })),
+    attack: [...techniquesOf(attcks, 'attck_id'), ...signatures.flatMap((s) => techniquesOf(s.attck_id))],
+    hosts: [...namesOf(domains), ...namesOf(hosts)],
+  };
+}
 
 /** Environment used when `options.environmentId` is not set: 100 (Windows 7 32 bit), sandboxapi's default and the one id the fixtures confirm. */
 export const DEFAULT_FALCON_ENVIRONMENT = 100;
@@ -164,6 +211,11 @@ export class FalconConnector extends BaseConnector<'falcon'> {
     const band = bandLevel === undefined ? undefined : LEVEL_BANDS[bandLevel];
     if (!band) return bandedScore(null, native);
     return bandedScore(clampScore(band.floor + (threatScore ?? 50) * band.perPoint), native);
+  }
+
+  /** No default link: the service's sample page is addressed by hash, not job id (configure `reportPageUrl`). */
+  protected readFindings(report: unknown): RawFindings {
+    return falconFindings(report);
   }
 
   /** Jobs waiting in Falcon Sandbox's queue (`system/queue-size`). */

@@ -38,3 +38,11 @@ export {
 export { type HttpRequest, type HttpResponse, jsonOrUndefined, peekBody, type VendorHttpClient } from './http';
 export type { FormField } from './multipart';
 export { bandedScore } from './normalised-score';
+export {
+  findingText,
+  type RawFindings,
+  type SignatureSeverity,
+  severityFrom,
+  type VendorFindings,
+} from '../core/contracts/findings';
+export { hostsOf, lenient, namesOf, techniquesOf } from './findings-read';

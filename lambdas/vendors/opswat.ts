@@ -11,6 +11,7 @@ import {
   statusIs,
   UNSUPPORTED,
 } from './kit';
+import { hostsOf, lenient, type RawFindings, type SignatureSeverity, techniquesOf } from './kit';
 
 const Account = z.object({ accountId: z.string().min(1) }).loose();
 
@@ -107,6 +108,9 @@ export class OpswatConnector extends BaseConnector<'opswat'> {
       'json',
     );
   }
+  protected readFindings(report: unknown): RawFindings {
+    return opswatFindings(report);
+  }
 
   /**
    * The highest `threatLevel` over the files, ×100 with negatives as 0 (as sandboxapi): Trusted −1 → 0,
@@ -148,3 +152,80 @@ export const opswatConnectorInfo = registryEntry(
   ['poll-hint'],
   OpswatConnector,
 );
+
+/** MetaDefender Sandbox verdict words as signature severities. */
+const VERDICT_SEVERITIES: Record<string, SignatureSeverity> = {
+  MALICIOUS: 'critical',
+  LIKELY_MALICIOUS: 'high',
+  SUSPICIOUS: 'medium',
+};
+
+const Tag = z
+  .object({
+    source: z.unknown().optional(),
+    tag: z
+      .object({ name: z.unknown().optional(), verdict: lenient(z.object({ verdict: z.unknown().optional() }).loose()) })
+      .loose(),
+  })
+  .loose();
+
+const SignalGroup = z
+  .object({
+    identifier: z.unknown().optional(),
+    description: z.unknown().optional(),
+    verdict: lenient(z.object({ verdict: z.unknown().optional() }).loose()),
+    allMitreTechniques: z.unknown().optional(),
+  })
+  .loose();
+
+/**
+ * The parts of a MetaDefender Sandbox (filescan) report findings come from, per file report:
+ * `allTags` entries from source OSINT_LOOKUP and `allOsintTags` (families named by threat-intelligence
+ * lookups, kept when their verdict is malicious or likely so; `allTags` SIGNAL tags such as `packed`
+ * are traits, not families), `allSignalGroups` (the signatures: `description`, `identifier` and a
+ * verdict word, MALICIOUS critical, LIKELY_MALICIOUS high, SUSPICIOUS medium, others low; their
+ * `allMitreTechniques[].ID`), and `iocs.domain` / `iocs.ip` (`[{data}]`).
+ */
+const OpswatFileReport = z
+  .object({
+    allTags: lenient(z.array(z.unknown())),
+    allOsintTags: lenient(z.array(z.unknown())),
+    allSignalGroups: lenient(z.array(z.unknown())),
+    iocs: lenient(z.object({ domain: z.unknown().optional(), ip: z.unknown().optional() }).loose()),
+  })
+  .loose();
+
+/** What a MetaDefender Sandbox scan report concluded, over its file reports. */
+export function opswatFindings(report: unknown): RawFindings {
+  const reports = (report as { reports?: unknown } | null)?.reports;
+  const files = (reports && typeof reports === 'object' ? Object.values(reports) : []).flatMap((r) => {
+    const parsed = OpswatFileReport.safeParse(r);
+    return parsed.success ? [parsed.data] : [];
+  });
+  const groups = files.flatMap((f) =>
+    (f.allSignalGroups ?? []).flatMap((g) => {
+      const group = SignalGroup.safeParse(g);
+      return group.success ? [group.data] : [];
+    }),
+  );
+  // The report the connector asks for (its `filter`s) carries `allTags`, not `allOsintTags`: the
+  // family is the `allTags` entry whose source is OSINT_LOOKUP (as in the real malicious report).
+  const families = files.flatMap((f) =>
+    [...(f.allTags ?? []), ...(f.allOsintTags ?? [])].flatMap((t) => {
+      const tag = Tag.safeParse(t);
+      if (!tag.success || (tag.data.source !== undefined && tag.data.source !== 'OSINT_LOOKUP')) return [];
+      const verdict = String(tag.data.tag.verdict?.verdict);
+      return verdict === 'MALICIOUS' || verdict === 'LIKELY_MALICIOUS' ? [tag.data.tag.name] : [];
+    }),
+  );
+  return {
+    families,
+    signatures: groups.map((g) => ({
+      name: g.description,
+      severity: VERDICT_SEVERITIES[String(g.verdict?.verdict)] ?? 'low',
+      description: typeof g.identifier === 'string' ? g.identifier : undefined,
+    })),
+    attack: groups.flatMap((g) => techniquesOf(g.allMitreTechniques, 'ID')),
+    hosts: files.flatMap((f) => hostsOf([f.iocs?.domain, 'data'], [f.iocs?.ip, 'data'])),
+  };
+}

@@ -12,6 +12,7 @@ import {
   says,
   UNSUPPORTED,
 } from './kit';
+import { hostsOf, lenient, type RawFindings, severityFrom, techniquesOf } from './kit';
 
 /** Every Triage error: `{"error": "<CODE>", "message": "..."}`. */
 const ErrorBody = z.object({ error: z.string(), message: z.string().optional() });
@@ -145,6 +146,15 @@ export class TriageConnector extends BaseConnector<'triage'> {
     }
     return { summary, tasks };
   }
+  protected readFindings(report: unknown): RawFindings {
+    return triageFindings(report);
+  }
+
+  /** Triage's web interface shows a sample at `/<sample id>` on the API's host, less its `api.` prefix. */
+  protected override defaultReportPage(): string | undefined {
+    const url = new URL(this.config.baseUrl);
+    return `${url.protocol}//${url.host.replace(/^api\./, '')}/{id}`;
+  }
 
   /**
    * Scores a summary (its overall `score`, else the best task score), a task's `report_triage.json` or a
@@ -216,3 +226,73 @@ export const triageConnectorInfo = registryEntry(
   ['delete'],
   TriageConnector,
 );
+
+const TriageSignature = z
+  .object({
+    name: z.unknown().optional(),
+    score: z.unknown().optional(),
+    desc: z.unknown().optional(),
+    ttp: z.unknown().optional(),
+  })
+  .loose();
+
+/**
+ * The parts of a Triage document findings come from, whichever it is: the summary the connector
+ * stores (`tasks.<task>.tags`, where `family:<name>` names a family, and `tasks.<task>.ttp`, as Triage's
+ * `TaskSummary` documents; it lists no signatures or hosts),
+ * a task's `report_triage.json` (`analysis.tags`, `analysis.ttp`, `signatures[]` with `name`, `desc`,
+ * `score` 1–10 and `ttp`, `network.flows[].domain`, `extracted[].config.family`) or a v1 overview
+ * (`analysis.family`, `signatures`, `targets[].iocs.domains`/`ips`).
+ */
+const TriageDocument = z.object({
+  tags: z.unknown().optional(),
+  tasks: z.unknown().optional(),
+  analysis: lenient(
+    z.object({ tags: z.unknown().optional(), ttp: z.unknown().optional(), family: z.unknown().optional() }).loose(),
+  ),
+  signatures: lenient(z.array(z.unknown())),
+  network: lenient(z.object({ flows: z.unknown().optional() }).loose()),
+  extracted: lenient(z.array(z.unknown())),
+  targets: lenient(z.array(z.unknown())),
+});
+
+/** `family:<name>` tags, as Triage names families. */
+function familyTags(tags: unknown): string[] {
+  return (Array.isArray(tags) ? tags : []).flatMap((tag) =>
+    typeof tag === 'string' && tag.startsWith('family:') ? [tag.slice('family:'.length)] : [],
+  );
+}
+
+/** What a Triage summary, task report or overview concluded; a score from 5 is medium, from 8 high, 10 critical. */
+export function triageFindings(report: unknown): RawFindings {
+  const parsed = TriageDocument.safeParse(report);
+  if (!parsed.success) return {};
+  const d = parsed.data;
+  const tasks = d.tasks && typeof d.tasks === 'object' ? Object.values(d.tasks as object) : [];
+  const signatures = (d.signatures ?? []).flatMap((s) => {
+    const signature = TriageSignature.safeParse(s);
+    return signature.success ? [signature.data] : [];
+  });
+  const record = (v: unknown) => (v && typeof v === 'object' ? (v as Record<string, unknown>) : {});
+  const iocs = (d.targets ?? []).map((t) => record(record(t).iocs));
+  return {
+    families: [
+      ...familyTags(d.tags),
+      ...tasks.flatMap((task) => familyTags(record(task).tags)),
+      ...familyTags(d.analysis?.tags),
+      ...(Array.isArray(d.analysis?.family) ? d.analysis.family : []),
+      ...(d.extracted ?? []).map((e) => record(record(e).config).family),
+    ],
+    signatures: signatures.map((s) => ({
+      name: s.name,
+      severity: severityFrom(s.score ?? 0, [5, 8, 10]),
+      description: s.desc,
+    })),
+    attack: [
+      ...tasks.flatMap((task) => techniquesOf(record(task).ttp)),
+      ...techniquesOf(d.analysis?.ttp),
+      ...signatures.flatMap((s) => techniquesOf(s.ttp)),
+    ],
+    hosts: [...hostsOf([d.network?.flows, 'domain']), ...iocs.flatMap((i) => hostsOf([i.domains], [i.ips]))],
+  };
+}

@@ -14,6 +14,7 @@ import {
   statusIs,
   TransientError,
 } from './kit';
+import { hostsOf, type RawFindings, severityFrom } from './kit';
 
 /** WildFire verdict codes (`get/verdict`), as the public API documents them. */
 const WILDFIRE_VERDICTS: Readonly<Record<number, string>> = {
@@ -148,6 +149,10 @@ export class WildfireConnector extends BaseConnector<'wildfire'> {
   pdfReport(itemId: string): Promise<NativeReport> {
     return this.download(this.form('get/report', { hash: itemId, format: 'pdf' }), 'pdf');
   }
+  /** No default link: WildFire's portal pages are not addressed by a public sample URL (configure `reportPageUrl`). */
+  protected readFindings(report: unknown): RawFindings {
+    return wildfireFindings(report);
+  }
 
   /**
    * Scores what the caller holds: a verdict code (number), the XML of `get/verdict`, or the XML report.
@@ -212,3 +217,61 @@ export const wildfireConnectorInfo = registryEntry(
   ['pdf-report', 'xml-report'],
   WildfireConnector,
 );
+
+/** WildFire report XML with its attributes (the score parser drops them), a lone child as an object. */
+const findingsParser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  textNodeName: '#text',
+  parseTagValue: false,
+  trimValues: true,
+  processEntities: false,
+});
+
+const List = z
+  .unknown()
+  .transform((v) => (Array.isArray(v) ? v : v === undefined || v === null || v === '' ? [] : [v]));
+
+/** The parts of one `<report>` (one per platform) findings come from. */
+const PlatformReport = z
+  .object({
+    summary: z.object({ entry: List.optional() }).loose().optional().catch(undefined),
+    network: z
+      .object({ dns: List.optional(), TCP: List.optional(), UDP: List.optional(), url: List.optional() })
+      .loose()
+      .optional()
+      .catch(undefined),
+  })
+  .loose();
+
+/**
+ * What a WildFire XML report concluded. WildFire names no family: neither its verdict (a code) nor
+ * its report (`malware` yes/no/grayware/phishing) carries one, and its report lists no ATT&CK ids. What
+ * it does carry: per platform, `summary/entry` (a behaviour, its text the description, `score`
+ * 0.0–1.0: from 0.3 medium, from 0.6 high, from 0.9 critical) and `network` (`dns@query`,
+ * `TCP@ip`, `UDP@ip`, `url@host`).
+ */
+export function wildfireFindings(report: unknown): RawFindings {
+  if (typeof report !== 'string' || XMLValidator.validate(report) !== true) return {};
+  const root = z
+    .object({ wildfire: z.object({ task_info: z.object({ report: List.optional() }).loose() }).loose() })
+    .safeParse(findingsParser.parse(report));
+  if (!root.success) return {};
+  const reports = (root.data.wildfire.task_info.report ?? []).flatMap((r) => {
+    const parsed = PlatformReport.safeParse(r);
+    return parsed.success ? [parsed.data] : [];
+  });
+  const text = (entry: unknown) =>
+    typeof entry === 'string' ? entry : (entry as { '#text'?: unknown } | null)?.['#text'];
+  return {
+    signatures: reports.flatMap((r) =>
+      (r.summary?.entry ?? []).map((entry) => ({
+        name: text(entry),
+        severity: severityFrom((entry as { '@score'?: unknown } | null)?.['@score'] ?? 0, [0.3, 0.6, 0.9]),
+      })),
+    ),
+    hosts: reports.flatMap((r) =>
+      hostsOf([r.network?.dns, '@query'], [r.network?.url, '@host'], [r.network?.TCP, '@ip'], [r.network?.UDP, '@ip']),
+    ),
+  };
+}

@@ -25,6 +25,29 @@ function reportFile(text: string, name = 'report.json'): string {
 const CAPE_REPORT = JSON.stringify({ malscore: 4.2, malstatus: 'Suspicious', info: { id: 7 } });
 
 describe('sandtrap score', () => {
+  it('prints what the vendor concluded under the score: family, signatures, ATT&CK ids, hosts', async () => {
+    const report = JSON.stringify({
+      malscore: 10,
+      malstatus: 'Malicious',
+      detections: [{ family: 'AgentTesla\u001b[2J' }],
+      signatures: [{ name: 'infostealer_browser', description: 'Steals browser credentials', severity: 3 }],
+      ttps: [{ signature: 'infostealer_browser', ttps: ['T1555.003', 'bogus'] }],
+      network: { domains: [{ domain: 'smtp.evil.example' }] },
+    });
+    expect(await runCommand(score, { vendor: 'cape', file: reportFile(report) })).toEqual({
+      code: 0,
+      stdout: [
+        'cape: malicious 100 (native 10 on malscore 0-10)',
+        '  families: AgentTesla [2J',
+        '  signature [high] infostealer_browser (Steals browser credentials)',
+        '  att&ck: T1555.003',
+        '  hosts: smtp.evil.example',
+        '',
+      ].join('\n'),
+      stderr: '',
+    });
+  });
+
   it('re-scores a stored native report', async () => {
     const file = reportFile(CAPE_REPORT);
     const { stdout } = await sandtrap(['score', 'cape', file, '--json']);
@@ -33,6 +56,7 @@ describe('sandtrap score', () => {
       score: 42,
       verdict: 'suspicious',
       native: { value: 4.2, scale: 'malscore 0-10' },
+      findings: { families: [], signatures: [], attack: [], hosts: [] },
     });
     const unknownVendor = await sandtrap(['score', 'nosuch', file]);
     expect(unknownVendor.code).toBe(1);

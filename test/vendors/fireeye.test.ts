@@ -101,8 +101,12 @@ describe('FireeyeConnector against the classic WSAPI (/wsapis/v1.2.0/)', () => {
     const results = JSON.parse(await text(report));
     expect(results).toMatchObject({
       msg: 'extended',
-      alertsCount: 1,
-      alert: [{ severity: 'MAJR', name: 'MALWARE_OBJECT' }],
+      // The malicious sample also calls back: a second, CRIT alert naming its server.
+      alertsCount: 2,
+      alert: [
+        { severity: 'MAJR', name: 'MALWARE_OBJECT' },
+        { severity: 'CRIT', name: 'MALWARE_CALLBACK' },
+      ],
     });
     expect(h.connector.score(results)).toEqual({
       score: 90,
@@ -111,7 +115,7 @@ describe('FireeyeConnector against the classic WSAPI (/wsapis/v1.2.0/)', () => {
     });
 
     expect(await text(await h.connector.xmlReport(id))).toMatch(
-      /^<\?xml[^>]*\?><alerts [^>]*alertsCount="1"><alert id="1"[^>]*severity="MAJR"/,
+      /^<\?xml[^>]*\?><alerts [^>]*alertsCount="2"><alert id="1"[^>]*severity="MAJR"/,
     );
     expect(await text(await h.connector.pdfReport(id))).toMatch(/^%PDF-1\.4\n% Alert Details Report, alert 1/);
     expect(await h.connector.delete()).toBe(false);

@@ -24,6 +24,12 @@ export const VendorConfigSchema = z
     /** API root, e.g. `https://cape.example.org/apiv2/`. Self-hosted appliances set their own. */
     baseUrl: z.url({ protocol: /^https?$/ }),
     secret: SecretSourceSchema.optional(),
+    /**
+     * The vendor's web page for one analysis, `{id}` standing for the item id (a CAPE task id, a Joe
+     * webid): `https://cape.example.org/analysis/{id}/`. Reports and events link to it. Only https
+     * links are kept; absent, a connector derives one from `baseUrl` where the vendor's layout is known.
+     */
+    reportPageUrl: z.string().max(400).optional(),
     /** Vendor-specific options (environment id, profiles, package...). */
     options: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
     /** Largest sample this vendor accepts; triage routes bigger files elsewhere. */

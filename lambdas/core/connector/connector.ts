@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { NativeScore, Verdict, VendorId } from '../contracts/pipeline';
+import type { VendorFindings } from '../contracts/findings';
 import type { ConnectorContext } from './context';
 
 /** A sample as a connector sees it: metadata plus a way to stream its bytes (never buffered whole). */
@@ -72,6 +73,11 @@ export interface SandboxConnector {
   report(itemId: string): Promise<NativeReport>;
   /** Scores a parsed native report (JSON object or XML text). Pure: no network. */
   score(report: unknown): NormalisedScore;
+  /**
+   * What the vendor concluded in a parsed native report (families, top signatures, ATT&CK ids,
+   * hosts) and the link to its page for `itemId`, bounded. Pure: no network. Optional for stand-ins.
+   */
+  findings?(report: unknown, itemId: string): VendorFindings;
   /** Deletes the item at the vendor where the API allows it; false when it could not. */
   delete(itemId: string): Promise<boolean>;
 }

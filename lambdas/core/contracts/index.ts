@@ -4,6 +4,7 @@ export * from './analysis-errors';
 export * from './clock';
 export * from './detonation-report';
 export * from './events';
+export * from './findings';
 export * from './pipeline';
 export * from './report-keys';
 export * from './scoring';

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { TechniqueIdSchema, VendorFindingsSchema } from './findings';
 import { StaticSummarySchema } from './static-report';
 
 /** Every engine id the pipeline knows: the nine vendor connectors and our own detonation. */
@@ -114,6 +115,9 @@ export type Threat = z.infer<typeof ThreatSchema>;
 /** The most threats one engine result, and one verdict event, carries. */
 export const MAX_THREATS = 20;
 
+/** The most ATT&CK ids one verdict event carries: the event stays small, the document has each vendor's own. */
+export const MAX_EVENT_ATTACK = 30;
+
 /**
  * The one shape every engine branch ends in, whatever happened inside it. A missing score reads as
  * `null`: Step Functions Pass states cannot carry a literal null (CDK drops it from Parameters).
@@ -128,6 +132,8 @@ export const EngineResultSchema = z.object({
   reportKey: z.string().nullable().optional(),
   reason: z.string().optional(),
   threats: z.array(ThreatSchema).max(MAX_THREATS).optional(),
+  /** What a vendor concluded, read from its native report (families, top signatures, ATT&CK ids, hosts, its page). */
+  findings: VendorFindingsSchema.optional(),
 });
 export type EngineResult = z.infer<typeof EngineResultSchema>;
 
@@ -233,6 +239,11 @@ export const SampleVerdictDetailSchema = z.object({
   engines: z.array(EngineSummarySchema),
   /** Every threat the engines named, strongest engines first; empty when none did. */
   threats: z.array(ThreatSchema).max(MAX_THREATS),
+  /**
+   * The ATT&CK technique ids the vendors' findings named, once each, at most {@link MAX_EVENT_ATTACK};
+   * absent when none did. The rest of the findings (signatures, hosts, links) is in the verdict document.
+   */
+  attack: z.array(TechniqueIdSchema).max(MAX_EVENT_ATTACK).optional(),
   reason: VerdictReasonSchema.optional(),
   cached: z.boolean(),
   analyzedAt: z.iso.datetime(),

@@ -287,8 +287,35 @@ function nativeScore(e: EngineResult): HtmlValue {
   return html`${String(e.native.value)} <span class="muted">(${e.native.scale})</span>`;
 }
 
+/** Signatures shown in an engine's row; the verdict document has the rest. */
+const SIGNATURES_SHOWN = 3;
+
+/**
+ * What a vendor concluded, in its row: the families, its strongest signatures with their severity,
+ * and the ATT&CK ids it named. All of it comes from the vendor's report, which the sample can shape:
+ * escaped like everything else, never a link.
+ */
+function findingsCell(e: EngineResult): HtmlValue {
+  const f = e.findings;
+  if (!f || (f.families.length === 0 && f.signatures.length === 0 && f.attack.length === 0))
+    return html`<span class="muted">—</span>`;
+  const families =
+    f.families.length > 0
+      ? html`<div>${f.families.map((n, i) => html`${i ? ', ' : ''}<strong>${n}</strong>`)}</div>`
+      : null;
+  const shown = f.signatures.slice(0, SIGNATURES_SHOWN);
+  const more = f.signatures.length - shown.length;
+  const signatures =
+    shown.length > 0
+      ? html`<div class="small">${shown.map((sig, i) => html`${i ? '; ' : ''}${sig.name} <span class="muted">(${sig.severity})</span>`)}${more > 0 ? html` <span class="muted">and ${more} more</span>` : null}</div>`
+      : null;
+  const attack = f.attack.length > 0 ? html`<div><code class="small">${f.attack.join(' ')}</code></div>` : null;
+  return html`${families}${signatures}${attack}`;
+}
+
 function reportCell(e: EngineResult, sha256: string, links: Record<string, string> | undefined): HtmlValue {
-  const given = links?.[e.engine];
+  // A link given with the report wins; else the vendor's own page, built from its configured URL.
+  const given = links?.[e.engine] ?? e.findings?.reportUrl;
   const href = given === undefined ? null : safeHref(given);
   if (href) return html`<a href="${href}" rel="noopener noreferrer" target="_blank">vendor report</a>`;
   // The sample's hash is in the banner already; shortened, the stored key fits its column.
@@ -311,6 +338,7 @@ function enginesSection(d: VerdictDocument, links: Record<string, string> | unde
 <td>${verdictPill(e.verdict)}${e.score === null ? html`<div class="scored muted">no score</div>` : html`<div class="scored"><span>${e.score}</span><div class="gauge small v-${e.verdict}" aria-hidden="true"><div style="width:${e.score}%"></div></div></div>`}</td>
 <td>${nativeScore(e)}</td>
 <td>${e.reason ?? html`<span class="muted">—</span>`}</td>
+<td>${findingsCell(e)}</td>
 <td>${reportCell(e, d.sha256, links)}</td>
 </tr>`,
   );
@@ -318,10 +346,10 @@ function enginesSection(d: VerdictDocument, links: Record<string, string> | unde
     'engines',
     title,
     table(
-      ['Engine', 'Status', 'Verdict and score', 'Native score', 'Reason', 'Report'],
+      ['Engine', 'Status', 'Verdict and score', 'Native score', 'Reason', 'Vendor findings', 'Report'],
       rows,
       'engines',
-      [17, 13, 16, 18, 24, 12],
+      [14, 11, 14, 14, 18, 19, 10],
     ),
   );
 }

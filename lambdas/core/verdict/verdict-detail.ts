@@ -1,6 +1,7 @@
 import {
   engineSummaryOf,
   type EngineResult,
+  MAX_EVENT_ATTACK,
   MAX_THREATS,
   type Sample,
   type SampleVerdictDetail,
@@ -12,24 +13,35 @@ import {
 } from '../contracts/pipeline';
 import type { VerdictRecord } from '../store/verdict-store';
 
+/** Completed results, the engines with the highest scores first (their naming is the one consumers see first). */
+function ranked(results: readonly EngineResult[]): EngineResult[] {
+  return results.filter((result) => result.status === 'completed').sort((a, b) => (b.score ?? -1) - (a.score ?? -1));
+}
+
 /**
- * Every threat the engines named, once per name: the engines with the highest scores first (their
- * naming is the one consumers see first), cut to the event's bound.
+ * Every threat the engines named, once per name, cut to the event's bound. A vendor's family is a
+ * threat named after it; it is dropped when an engine ranked higher already named it, as a threat's
+ * name or as its family (a YARA threat `Win.AgentTesla` of family `AgentTesla`, say).
  */
 export function threatsOf(results: readonly EngineResult[]): Threat[] {
-  const ranked = results
-    .filter((result) => result.status === 'completed' && result.threats?.length)
-    .sort((a, b) => (b.score ?? -1) - (a.score ?? -1));
   const seen = new Set<string>();
   const threats: Threat[] = [];
-  for (const result of ranked)
+  for (const result of ranked(results))
     for (const threat of result.threats ?? []) {
       const key = threat.name.toLowerCase();
       if (seen.has(key) || threats.length >= MAX_THREATS) continue;
       seen.add(key);
+      if (threat.family) seen.add(threat.family.toLowerCase());
       threats.push(threat);
     }
   return threats;
+}
+
+/** Every ATT&CK technique id the vendors' findings named, once each, cut to the event's bound. */
+export function attackOf(results: readonly EngineResult[]): string[] {
+  const ids = new Set<string>();
+  for (const result of ranked(results)) for (const id of result.findings?.attack ?? []) ids.add(id);
+  return [...ids].slice(0, MAX_EVENT_ATTACK);
 }
 
 /**
@@ -57,6 +69,7 @@ export function verdictDetailOf(
   durationMs: number,
 ): SampleVerdictDetail {
   const reason = verdictReasonOf(record, record.engineResults);
+  const attack = attackOf(record.engineResults);
   return SampleVerdictDetailSchema.parse({
     schemaVersion: VERDICT_SCHEMA_VERSION,
     sha256: record.sha256,
@@ -69,6 +82,7 @@ export function verdictDetailOf(
     score: record.score,
     engines: record.engineResults.map(engineSummaryOf),
     threats: threatsOf(record.engineResults),
+    ...(attack.length ? { attack } : {}),
     ...(reason ? { reason } : {}),
     cached,
     analyzedAt: new Date(record.analyzedAt).toISOString(),

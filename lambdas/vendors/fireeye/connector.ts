@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import type { ConnectorContext, ItemStatus, NativeReport, NormalisedScore, SampleSource } from '../kit';
 import { BadResponseError, bandedScore, BaseConnector, ItemNotFoundError, itemStatus, registryEntry } from '../kit';
+import { hostsOf, lenient, namesOf, type RawFindings, type SignatureSeverity } from '../kit';
 import { FireeyeClient, statusError } from './client';
 import {
   type Alert,
@@ -169,6 +170,10 @@ export class FireeyeConnector extends BaseConnector<'fireeye'> {
       'pdf',
     );
   }
+  /** No default link: the appliance's alert pages are addressed by alert id, not submission id (configure `reportPageUrl`). */
+  protected readFindings(report: unknown): RawFindings {
+    return fireeyeFindings(report);
+  }
 
   /**
    * Scores classic results by their alerts (none → 0, which sandboxapi crashed on; MINR → 50; MAJR or
@@ -253,3 +258,48 @@ export const fireeyeConnectorInfo = registryEntry(
   ['token-auth', 'pdf-report', 'xml-report'],
   FireeyeConnector,
 );
+
+/** FireEye alert severities: MINR minor, MAJR major, CRIT critical. */
+const ALERT_SEVERITIES: Record<string, SignatureSeverity> = { MINR: 'medium', MAJR: 'high', CRIT: 'critical' };
+
+const OneOrMany = z.unknown().transform((v) => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]));
+
+const FindingsAlert = z
+  .object({
+    name: z.unknown().optional(),
+    severity: z.unknown().optional(),
+    explanation: lenient(
+      z
+        .object({
+          malwareDetected: lenient(z.object({ malware: OneOrMany.optional() }).loose()),
+          cncServices: lenient(z.object({ cncService: OneOrMany.optional() }).loose()),
+        })
+        .loose(),
+    ),
+  })
+  .loose();
+
+/**
+ * What FireEye / Trellix classic submission results concluded: each alert's `malwareDetected.malware`
+ * names (the detection names, such as `Trojan.Emotet`, as families), the alert itself as a signature
+ * (`name`, such as `MALWARE_CALLBACK`, with its severity and the malware names as description), and
+ * `cncServices.cncService@address` as hosts. The results carry no ATT&CK ids; an MVX result (a verdict
+ * only) carries nothing to find.
+ */
+export function fireeyeFindings(report: unknown): RawFindings {
+  const alerts = OneOrMany.parse((report as { alert?: unknown } | null)?.alert).flatMap((a) => {
+    const alert = FindingsAlert.safeParse(a);
+    return alert.success ? [alert.data] : [];
+  });
+  const malwareOf = (alert: z.infer<typeof FindingsAlert>) =>
+    namesOf(alert.explanation?.malwareDetected?.malware ?? [], 'name');
+  return {
+    families: alerts.flatMap(malwareOf),
+    signatures: alerts.map((alert) => ({
+      name: alert.name,
+      severity: ALERT_SEVERITIES[String(alert.severity)] ?? 'low',
+      description: malwareOf(alert).join(', '),
+    })),
+    hosts: alerts.flatMap((alert) => hostsOf([alert.explanation?.cncServices?.cncService ?? [], 'address'])),
+  };
+}

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { clampScore, clampToBand, VERDICT_BANDS } from '../../core/contracts/scoring';
 import type { Verdict } from '../../core/contracts/pipeline';
 import type { ConnectorContext, ItemStatus, NativeReport, NormalisedScore, SampleSource } from '../kit';
+import { hostsOf, lenient, namesOf, type RawFindings, severityFrom, techniquesOf } from '../kit';
 import {
   bandedScore,
   BaseConnector,
@@ -139,6 +140,13 @@ export class JoeConnector extends BaseConnector<'joe'> {
       throw new ItemNotFoundError('joe', `submission ${submissionId} has no analysis yet (status ${info.status})`);
     return info.most_relevant_analysis.webid;
   }
+  /**
+   * No default link: the item id is Joe's submission id, while its web pages are addressed by the
+   * analysis' webid (configure `reportPageUrl` where the instance has a page per submission).
+   */
+  protected readFindings(report: unknown): RawFindings {
+    return joeFindings(report);
+  }
 
   /**
    * Normalises the `empiric` detection strategy: its 0–100 score, kept inside the band its detection
@@ -184,3 +192,46 @@ export const joeConnectorInfo = registryEntry(
   ['delete', 'pdf-report', 'xml-report', 'webid-resolution'],
   JoeConnector,
 );
+
+/** One element or a list of them: Joe's JSON is derived from XML, so a lone child is an object. */
+const OneOrMany = z.unknown().transform((v) => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]));
+
+/**
+ * The parts of a Joe `jsonfixed` report findings come from: the detection strategies' `threatname`
+ * (the family Joe concluded; "Unknown" when none), `signatureinfo.sig` (each `{"@id", "@impact",
+ * "$": description}`; impact 1 low … 3 high, above that critical), `mitreattack.tactic[].technique[]`
+ * (`{id, name}`), `domaininfo.domain[]` (`@name`) and `ipinfo.ip[]` (`@ip`). Shapes as Joe's XML
+ * report maps to JSON; the sandboxapi fixture is trimmed to the score and has none of them.
+ */
+const JoeFindingsReport = z.object({
+  analysis: z
+    .object({
+      signaturedetections: lenient(z.object({ strategy: OneOrMany.optional() }).loose()),
+      signatureinfo: lenient(z.object({ sig: OneOrMany.optional() }).loose()),
+      mitreattack: lenient(z.object({ tactic: OneOrMany.optional() }).loose()),
+      domaininfo: lenient(z.object({ domain: OneOrMany.optional() }).loose()),
+      ipinfo: lenient(z.object({ ip: OneOrMany.optional() }).loose()),
+    })
+    .loose(),
+});
+
+/** What a Joe Sandbox `jsonfixed` report concluded. */
+export function joeFindings(report: unknown): RawFindings {
+  const parsed = JoeFindingsReport.safeParse(report);
+  if (!parsed.success) return {};
+  const a = parsed.data.analysis;
+  const record = (v: unknown) => (v && typeof v === 'object' ? (v as Record<string, unknown>) : {});
+  const threatNames = namesOf(a.signaturedetections?.strategy, 'threatname').filter(
+    (name) => typeof name === 'string' && !/^unknown$/i.test(name.trim()),
+  );
+  const techniques = (a.mitreattack?.tactic ?? []).flatMap((tactic) => techniquesOf(record(tactic).technique, 'id'));
+  return {
+    families: threatNames,
+    signatures: (a.signatureinfo?.sig ?? []).map((sig) => {
+      const s = record(sig);
+      return { name: s.$ ?? s.desc, severity: severityFrom(s['@impact'], [2, 3, 4]) };
+    }),
+    attack: techniques,
+    hosts: hostsOf([a.domaininfo?.domain, '@name'], [a.ipinfo?.ip, '@ip']),
+  };
+}

@@ -9,6 +9,7 @@ import {
   jsonOrUndefined,
   registryEntry,
 } from '../kit';
+import { hostsOf, lenient, namesOf, type RawFindings, severityFrom, techniquesOf } from '../kit';
 import { errorForMessage, ForbiddenError, VmrayClient, vmrayStatusError } from './client';
 import { combine, topRanked } from './verdicts';
 import { Analysis, SampleRecord, Submission, SubmitData, SummaryV1, SummaryV2, type VmrayAnalysis } from './wire';
@@ -134,6 +135,19 @@ export class VmrayConnector extends BaseConnector<'vmray'> {
       return this.download({ method: 'GET', path: `${archive}/summary.json` }, 'json');
     }
   }
+  protected readFindings(report: unknown): RawFindings {
+    return vmrayFindings(report);
+  }
+
+  /** VMRay's web interface shows a sample at `/user/sample/view?id=<sample id>`, beside the API's `/rest/`. */
+  protected override defaultReportPage(): string | undefined {
+    return `${this.config.baseUrl.replace(/\/?(rest\/?)?$/, '')}/user/sample/view?id={id}`;
+  }
+
+  /** Pages address the sample, the second half of the `<submission>:<sample>` item id. */
+  protected override reportPageId(itemId: string): string {
+    return parseItemId(itemId).sampleId;
+  }
 
   /**
    * Scores a v2 summary (`analysis_metadata.verdict`), a v1 summary (`vti.vti_score`) or a sample record
@@ -172,3 +186,64 @@ function parseItemId(itemId: string): { submissionId: string; sampleId: string }
 
 /** VMRay as the registry lists it. */
 export const vmrayConnectorInfo = registryEntry('vmray', 'VMRay Analyzer (REST API)', ['top-analysis'], VmrayConnector);
+
+/** A VMRay collection: v2 summaries key their entries (`{"vti_match_1": {…}}`), v1 lists them. */
+const Entries = z
+  .unknown()
+  .transform((v) => (Array.isArray(v) ? v : v && typeof v === 'object' ? Object.values(v) : []));
+
+const Match = z
+  .object({
+    category_desc: z.unknown().optional(),
+    operation_desc: z.unknown().optional(),
+    technique_desc: z.unknown().optional(),
+    analysis_score: z.unknown().optional(),
+    rule_score: z.unknown().optional(),
+    threat_names: z.unknown().optional(),
+  })
+  .loose();
+
+/**
+ * The parts of a VMRay summary findings come from. v2 (`summary_v2.json`): `vti.matches` (keyed;
+ * `operation_desc` the signature, `analysis_score` 1–5, `threat_names` the families it names),
+ * `threat_names`, `mitre_attack.v4.techniques` (keyed; `technique_id`), `domains` and `ip_addresses`
+ * (keyed; `domain`, `ip_address`). v1 (`summary.json`): `vti.vti_rule_matches` (listed; `rule_score`),
+ * `mitre_attack.techniques` (`id`), `artifacts.domains` and `artifacts.ips`. `classifications`
+ * (`Trojan`) are categories, not families.
+ */
+const VmrayFindingsReport = z.object({
+  vti: lenient(z.object({ matches: Entries.optional(), vti_rule_matches: Entries.optional() }).loose()),
+  threat_names: z.unknown().optional(),
+  mitre_attack: z.unknown().optional(),
+  domains: Entries.optional(),
+  ip_addresses: Entries.optional(),
+  artifacts: lenient(z.object({ domains: z.unknown().optional(), ips: z.unknown().optional() }).loose()),
+});
+
+/** What a VMRay summary (v2 or v1) concluded; a score of 1–2 is low, 3 medium, 4 high, 5 critical. */
+export function vmrayFindings(report: unknown): RawFindings {
+  const parsed = VmrayFindingsReport.safeParse(report);
+  if (!parsed.success) return {};
+  const { vti, threat_names: threatNames, mitre_attack: mitre, domains, ip_addresses: ips, artifacts } = parsed.data;
+  const matches = [...(vti?.matches ?? []), ...(vti?.vti_rule_matches ?? [])].flatMap((m) => {
+    const match = Match.safeParse(m);
+    return match.success ? [match.data] : [];
+  });
+  const attackSource = (mitre as { v4?: { techniques?: unknown }; techniques?: unknown } | null | undefined) ?? {};
+  const techniques = Entries.parse(attackSource.v4?.techniques ?? attackSource.techniques);
+  return {
+    families: [...namesOf(threatNames), ...matches.flatMap((m) => namesOf(m.threat_names))],
+    signatures: matches.map((m) => ({
+      name: m.operation_desc,
+      severity: severityFrom(m.analysis_score ?? m.rule_score, [3, 4, 5]),
+      description: [m.category_desc, m.technique_desc].filter((d) => typeof d === 'string').join(': '),
+    })),
+    attack: techniques.flatMap((t) => techniquesOf(t, 'technique_id', 'id')),
+    hosts: hostsOf(
+      [domains, 'domain'],
+      [ips, 'ip_address'],
+      [artifacts?.domains, 'domain'],
+      [artifacts?.ips, 'ip_address'],
+    ),
+  };
+}

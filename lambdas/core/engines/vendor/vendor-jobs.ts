@@ -3,7 +3,16 @@ import type { HandlerDeps } from '../../runtime/deps';
 import { openObject, streamGzipToS3 } from '../../store/objects';
 import { nextPollWait } from './polling';
 import { reportKeys } from '../../contracts/report-keys';
-import type { EngineResult, EngineStatus, Sample, VendorId, VendorJob } from '../../contracts/pipeline';
+import {
+  type EngineResult,
+  type EngineStatus,
+  MAX_THREATS,
+  type Sample,
+  type Threat,
+  type VendorId,
+  type VendorJob,
+} from '../../contracts/pipeline';
+import type { VendorFindings } from '../../contracts/findings';
 import type { RequestCall, SampleSource, SandboxConnector } from '../../connector/connector';
 import { RateLimitedError, VendorError } from '../../connector/errors';
 import { withAdmission } from '../../connector/request-gates';
@@ -333,6 +342,21 @@ export async function collectVendorReport(deps: HandlerDeps, job: VendorJob, sam
     }
   }
   const scored = connector.score(parsed);
+  const findings = connector.findings?.(parsed, job.itemId);
   deps.log.info('report collected', { vendor: job.engine, itemId: job.itemId, bytes: bytesIn, score: scored.score });
-  return { ...base, status: 'completed', verdict: scored.verdict, score: scored.score, native: scored.native };
+  return {
+    ...base,
+    status: 'completed',
+    verdict: scored.verdict,
+    score: scored.score,
+    native: scored.native,
+    ...(findings ? { findings, threats: threatsOfFindings(job.engine, findings) } : {}),
+  };
+}
+
+/** A vendor's families as the threats its engine result names (the verdict's `threats[]` is built from these). */
+export function threatsOfFindings(engine: VendorId, findings: VendorFindings): Threat[] {
+  return findings.families
+    .slice(0, MAX_THREATS)
+    .map((family) => ({ name: family, engine, family, category: 'malware' }));
 }

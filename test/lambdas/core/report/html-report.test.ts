@@ -366,6 +366,29 @@ describe('renderHtmlReport', () => {
     expect(text).toContain(`reports/${input.document.sha256.slice(0, 8)}…/opswat/bzI0MDYwMW.json.gz`);
   });
 
+  it("shows each vendor's findings in its row: families, its strongest signatures with severity, ATT&CK ids", () => {
+    const text = visibleText(renderHtmlReport(multiVendorMalicious()));
+    expect(text).toMatch(
+      /Emotet loader: process hollowing, credential theft\s+Emotet\s+Injects into a remote process\s+\(critical\)\s*;\s*Reads browser credential stores\s+\(high\)\s*;\s*Contacts a known C2 domain\s+\(high\)\s+and 1 more\s+T1055\.012 T1555\.003/,
+    );
+    // The weakest signature is left to the verdict document.
+    expect(text).not.toContain('Queries the volume serial number');
+  });
+
+  it("links the vendor's own page from its findings, https only, when no link came with the report", () => {
+    const input = multiVendorMalicious();
+    delete input.reportLinks?.vmray;
+    const link = input.document.engineResults.find((e) => e.engine === 'vmray')?.findings?.reportUrl;
+    expect(renderHtmlReport(input)).toContain(
+      `<a href="${link?.replace(/&/g, '&amp;')}" rel="noopener noreferrer" target="_blank">vendor report</a>`,
+    );
+    const vmray = input.document.engineResults.find((e) => e.engine === 'vmray');
+    if (vmray?.findings) vmray.findings.reportUrl = 'javascript:alert(1)';
+    const doc = renderHtmlReport(input);
+    expect(doc).not.toMatch(/href="\s*javascript:/i);
+    expect(visibleText(doc)).toContain('link withheld (not http/https)');
+  });
+
   it('reads behaviour from the verdict document when the detonation report is not attached', () => {
     const input = detonatedDropper();
     delete input.detonation;

@@ -1,0 +1,237 @@
+import { describe, expect, it } from 'vitest';
+import {
+  boundedFindings,
+  FINDINGS_LIMITS,
+  reportPageUrl,
+  VendorFindingsSchema,
+} from '../../lambdas/core/contracts/findings';
+import { capeFindings } from '../../lambdas/vendors/cape';
+import { cuckooFindings } from '../../lambdas/vendors/cuckoo';
+import { falconFindings } from '../../lambdas/vendors/falcon';
+import { fireeyeFindings } from '../../lambdas/vendors/fireeye/connector';
+import { joeFindings } from '../../lambdas/vendors/joe/connector';
+import { opswatFindings } from '../../lambdas/vendors/opswat';
+import { CONNECTORS } from '../../lambdas/vendors/registry';
+import { triageFindings } from '../../lambdas/vendors/triage';
+import { vmrayFindings } from '../../lambdas/vendors/vmray/connector';
+import { wildfireFindings } from '../../lambdas/vendors/wildfire';
+import { fixture, TestClock, testVendorConfig } from './support';
+
+describe('bounded findings', () => {
+  it('caps a hostile report: 10,000 signatures, 1 MB names, bad ATT&CK ids and hosts', () => {
+    const huge = 'A'.repeat(1024 * 1024);
+    const findings = boundedFindings({
+      families: [huge, 'AgentTesla', 'agenttesla', ...Array.from({ length: 100 }, (_, i) => `F${i}`)],
+      signatures: Array.from({ length: 10_000 }, (_, i) => ({
+        name: i === 5 ? huge : `sig ${i}`,
+        severity: i === 9_999 ? ('critical' as const) : ('low' as const),
+        description: huge,
+      })),
+      attack: ['T1055', 't1027.002', 'T12', 'TA0005', 'T1055; DROP', 'T1055'],
+      hosts: ['evil.example', '10.0.0.1', 'not a host', '<script>', huge],
+    });
+    expect(VendorFindingsSchema.parse(findings)).toEqual(findings);
+    expect(findings.families).toHaveLength(FINDINGS_LIMITS.families);
+    expect(findings.families[0]).toHaveLength(FINDINGS_LIMITS.familyChars);
+    expect(findings.families.filter((f) => f.toLowerCase() === 'agenttesla')).toEqual(['AgentTesla']);
+    expect(findings.signatures).toHaveLength(FINDINGS_LIMITS.signatures);
+    // Only the first 2,000 entries are looked at, so the critical one at the end is not scanned.
+    expect(findings.signatures.every((s) => s.name.length <= FINDINGS_LIMITS.signatureNameChars)).toBe(true);
+    expect(findings.signatures.every((s) => (s.description?.length ?? 0) <= FINDINGS_LIMITS.descriptionChars)).toBe(
+      true,
+    );
+    expect(findings.attack).toEqual(['T1055', 'T1027.002']);
+    expect(findings.hosts).toEqual(['evil.example', '10.0.0.1']);
+  });
+
+  it('orders signatures strongest first and keeps the vendor order within a severity', () => {
+    const findings = boundedFindings({
+      signatures: [
+        { name: 'a', severity: 'low' },
+        { name: 'b', severity: 'high' },
+        { name: 'c', severity: 'critical' },
+        { name: 'd', severity: 'high' },
+        { name: 'no severity', severity: undefined },
+      ],
+    });
+    expect(findings.signatures.map((s) => s.name)).toEqual(['c', 'b', 'd', 'a']);
+  });
+
+  it('turns control characters (terminal escapes, new lines) into spaces', () => {
+    const findings = boundedFindings({ families: ['Agent\u001b[31mTesla\nRAT'] });
+    expect(findings.families).toEqual(['Agent [31mTesla RAT']);
+  });
+
+  it('links only to https pages built from the configured template and the item id', () => {
+    expect(reportPageUrl('https://cape.example/analysis/{id}/', '42')).toBe('https://cape.example/analysis/42/');
+    expect(reportPageUrl('https://cape.example/analysis/{id}/', '../x?y')).toBe(
+      'https://cape.example/analysis/..%2Fx%3Fy/',
+    );
+    expect(reportPageUrl('http://cape.example/analysis/{id}/', '42')).toBeUndefined();
+    expect(reportPageUrl('javascript:alert(1)//{id}', '42')).toBeUndefined();
+    expect(reportPageUrl(undefined, '42')).toBeUndefined();
+  });
+});
+
+describe('findings from real vendor bodies', () => {
+  it('Triage report_triage.json: family nemty, its signatures, ATT&CK ids and contacted domains', () => {
+    const findings = boundedFindings(triageFindings(fixture('triage_behavioral1.json')));
+    expect(findings.families).toEqual(['nemty']);
+    expect(findings.signatures[0]).toEqual({
+      name: 'Nemty',
+      severity: 'critical',
+      description: 'Ransomware discovered in late 2019 which has been actively developed/updated over time.',
+    });
+    expect(findings.signatures.map((s) => s.name)).toContain('Deletes shadow copies');
+    expect(findings.attack).toEqual(expect.arrayContaining(['T1107', 'T1490', 'T1053', 'T1102']));
+    expect(findings.hosts).toContain('www.myexternalip.com');
+  });
+
+  it('Triage summary: the family from the tasks’ family: tags', () => {
+    expect(boundedFindings(triageFindings(fixture('triage_report.json'))).families).toEqual(['nemty']);
+  });
+
+  it('MetaDefender Sandbox: the family from allTags, the section the connector’s filters ask for', () => {
+    const body = fixture('opswat_submissions_result_malicious.json') as {
+      reports: Record<string, Record<string, unknown>>;
+    };
+    const filtered = {
+      ...body,
+      reports: Object.fromEntries(Object.entries(body.reports).map(([id, { allOsintTags: _, ...rest }]) => [id, rest])),
+    };
+    expect(boundedFindings(opswatFindings(filtered)).families).toEqual(['emotet']);
+    // A SIGNAL tag with a malicious verdict (`packed` in the suspicious body) is a trait, not a family.
+    expect(boundedFindings(opswatFindings(fixture('opswat_submissions_result_suspicious.json'))).families).toEqual([]);
+  });
+
+  it('MetaDefender Sandbox: the OSINT family, signal groups by verdict, ATT&CK ids and IOC hosts', () => {
+    const findings = boundedFindings(opswatFindings(fixture('opswat_submissions_result_malicious.json')));
+    expect(findings.families).toEqual(['emotet']);
+    expect(findings.signatures[0]).toEqual({
+      name: 'Matched a malicious YARA rule',
+      severity: 'critical',
+      description: 'Y002',
+    });
+    expect(findings.attack).toContain('T1027.002');
+    expect(findings.hosts).toContain('FedRetireSoftware.com');
+  });
+
+  it('FireEye: the alert as a signature at its severity; this alert names no malware', () => {
+    const findings = boundedFindings(fireeyeFindings(fixture('fireeye_submissions_results.json')));
+    expect(findings.signatures).toEqual([{ name: 'MALWARE_OBJECT', severity: 'high' }]);
+    expect(findings.families).toEqual([]);
+  });
+
+  it.each([
+    ['Falcon', falconFindings, 'falcon_report_summary.json'],
+    ['Cuckoo', cuckooFindings, 'cuckoo_tasks_report.json'],
+    ['Joe', joeFindings, 'joe_analysis_download.json'],
+    ['VMRay', vmrayFindings, 'vmray_analysis_archive_logs_summary.json'],
+  ] as const)('%s: the trimmed fixture names nothing, and reads as no findings', (_vendor, read, name) => {
+    expect(boundedFindings(read(fixture(name)))).toEqual({ families: [], signatures: [], attack: [], hosts: [] });
+  });
+});
+
+/** Bodies in each vendor's report shape (see each extraction's comment), carrying a family. */
+const SHAPED = {
+  cape: {
+    malscore: 10,
+    detections: [{ family: 'AgentTesla', details: [{ 'CAPE yara': 'AgentTesla' }] }],
+    signatures: [
+      { name: 'antidebug_setunhandledexceptionfilter', description: 'SetUnhandledExceptionFilter', severity: 1 },
+      { name: 'infostealer_browser', description: 'Steals browser credentials', severity: 3 },
+    ],
+    ttps: [{ signature: 'infostealer_browser', ttps: ['T1555.003'] }],
+    network: { hosts: [{ ip: '203.0.113.7' }], domains: [{ domain: 'smtp.evil.example', ip: '203.0.113.7' }] },
+  },
+  cuckoo: {
+    info: { score: 8 },
+    signatures: [
+      { name: 'banker_zeus_mutex', description: 'Creates Zeus mutexes', severity: 3, families: ['Zeus'], ttp: {} },
+      { name: 'persistence_autorun', description: 'Installs autorun', severity: 2, ttp: { T1060: { short: 'x' } } },
+    ],
+    network: { hosts: ['198.51.100.2'], domains: [{ domain: 'c2.example', ip: '198.51.100.2' }] },
+  },
+  falcon: {
+    verdict: 'malicious',
+    threat_level: 2,
+    vx_family: 'Trojan.Emotet',
+    signatures: [{ name: 'Contacts C2', description: 'Talks to C2', threat_level: 2, attck_id: 'T1071' }],
+    mitre_attcks: [{ tactic: 'Persistence', attck_id: 'T1547.001' }],
+    domains: ['c2.example'],
+    hosts: ['192.0.2.1'],
+  },
+  joe: {
+    analysis: {
+      signaturedetections: { strategy: [{ '@name': 'empiric', detection: 'MAL', score: 100, threatname: 'Remcos' }] },
+      signatureinfo: { sig: { '@id': '1', '@impact': '3', $: 'Detected Remcos RAT' } },
+      mitreattack: { tactic: [{ id: 'TA0011', technique: { id: 'T1071', name: 'Application Layer Protocol' } }] },
+      domaininfo: { domain: [{ '@name': 'remcos.example', '@ip': '192.0.2.9' }] },
+      ipinfo: { ip: { '@ip': '192.0.2.9' } },
+    },
+  },
+  vmray: {
+    analysis_metadata: { verdict: 'malicious' },
+    vti: {
+      matches: {
+        vti_match_1: {
+          operation_desc: 'Injects code',
+          category_desc: 'Injection',
+          analysis_score: 5,
+          threat_names: ['Formbook'],
+        },
+      },
+    },
+    mitre_attack: { v4: { techniques: { technique_0: { technique_id: 'T1055' } } } },
+    domains: { domain_0: { domain: 'formbook.example' } },
+    ip_addresses: { ip_address_0: { ip_address: '192.0.2.44' } },
+  },
+};
+
+describe('findings from bodies in each vendor’s report shape', () => {
+  it.each([
+    ['CAPE', capeFindings(SHAPED.cape), 'AgentTesla', 'infostealer_browser', 'T1555.003', 'smtp.evil.example'],
+    ['Cuckoo', cuckooFindings(SHAPED.cuckoo), 'Zeus', 'banker_zeus_mutex', 'T1060', 'c2.example'],
+    ['Falcon', falconFindings(SHAPED.falcon), 'Trojan.Emotet', 'Contacts C2', 'T1547.001', 'c2.example'],
+    ['Joe', joeFindings(SHAPED.joe), 'Remcos', 'Detected Remcos RAT', 'T1071', 'remcos.example'],
+    ['VMRay', vmrayFindings(SHAPED.vmray), 'Formbook', 'Injects code', 'T1055', 'formbook.example'],
+  ])('%s', (_vendor, raw, family, signature, attack, host) => {
+    const findings = boundedFindings(raw);
+    expect(findings.families).toEqual([family]);
+    expect(findings.signatures[0]?.name).toBe(signature);
+    expect(findings.attack).toContain(attack);
+    expect(findings.hosts).toContain(host);
+  });
+
+  it('WildFire: no family (its report names none), behaviours as signatures, network hosts', () => {
+    const xml = `<?xml version="1.0"?><wildfire><file_info><malware>yes</malware></file_info><task_info>
+      <report><malware>yes</malware><summary><entry score="0.9" id="1">Connected to a C2 server</entry>
+      <entry score="0.1" id="2">Created a file</entry></summary>
+      <network><dns query="c2.example" response="192.0.2.3" type="A"/><TCP ip="192.0.2.3" port="443"/></network></report>
+      </task_info></wildfire>`;
+    const findings = boundedFindings(wildfireFindings(xml));
+    expect(findings.families).toEqual([]);
+    expect(findings.signatures).toEqual([
+      { name: 'Connected to a C2 server', severity: 'critical' },
+      { name: 'Created a file', severity: 'low' },
+    ]);
+    expect(findings.hosts).toEqual(['c2.example', '192.0.2.3']);
+  });
+
+  it('a connector links to its page from the configured base URL and the item id, never from the report', () => {
+    const create = (id: 'cape' | 'triage' | 'vmray', baseUrl: string) =>
+      CONNECTORS[id].create({ config: testVendorConfig(id, baseUrl), credentials: undefined, clock: new TestClock() });
+    const hostile = { ...SHAPED.cape, info: { id: 1 }, reportUrl: 'https://attacker.example/' };
+    expect(create('cape', 'https://cape.example/apiv2/').findings?.(hostile, '7')?.reportUrl).toBe(
+      'https://cape.example/analysis/7/',
+    );
+    expect(create('triage', 'https://api.tria.ge/').findings?.({}, '200615-abc')?.reportUrl).toBe(
+      'https://tria.ge/200615-abc',
+    );
+    expect(create('vmray', 'https://cloud.vmray.com/rest/').findings?.({}, '11:22')?.reportUrl).toBe(
+      'https://cloud.vmray.com/user/sample/view?id=22',
+    );
+    // A plain-http instance gets no link.
+    expect(create('cape', 'http://cape.internal/apiv2/').findings?.(hostile, '7')?.reportUrl).toBeUndefined();
+  });
+});
