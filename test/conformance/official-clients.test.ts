@@ -14,6 +14,7 @@ import { JoeEmulator } from '../../emulators/joe';
 import { TriageEmulator } from '../../emulators/triage';
 import { VmrayEmulator } from '../../emulators/vmray';
 import { WildfireEmulator } from '../../emulators/wildfire';
+import { EMULATED_FINDINGS } from '../../emulators/findings';
 
 /**
  * The vendors' official clients (or, for CAPE and Cuckoo, which have none, the requests their own
@@ -201,7 +202,8 @@ describe('hatching-triage 0.2.0 against the Triage emulator', () => {
       sample: id,
       sha256: SAMPLE_SHA256,
       score: 10,
-      tags: ['family:sandtrap-test', 'ransomware', 'persistence'],
+      // The family is what the emulators' findings table says Triage names (emulators/findings.ts).
+      tags: [`family:${EMULATED_FINDINGS.triage.family}`, 'ransomware', 'persistence'],
       signatures: ['Creates scheduled task(s)'],
     });
     expect(one(steps, 'owned_samples')).toMatchObject({ ok: true, value: expect.arrayContaining([id]) });
@@ -322,7 +324,7 @@ describe("CAPEv2's own request shapes (utils/submit.py, the api docs) against th
       sha256: SAMPLE_SHA256,
       malscore: 9.2,
       malstatus: 'Malicious',
-      families: ['TestFamily'],
+      families: [EMULATED_FINDINGS.cape.family],
     });
     expect(one(steps, 'tasks_list').value).toContain(taskId);
     // Success carries no `error` key (views.py tasks_delete).
@@ -362,7 +364,7 @@ describe("Cuckoo 2's documented requests (docs/book/usage/api.rst) against the C
       id: taskId,
       score: 12.4,
       sha256: SAMPLE_SHA256,
-      signatures: ['test_marker', 'persistence_autorun'],
+      signatures: [...EMULATED_FINDINGS.cuckoo.signatures],
     });
     expect(one(steps, 'tasks_list').value).toContain(taskId);
     expect(one(steps, 'tasks_delete').value).toEqual({ status: 'OK' });
