@@ -446,21 +446,23 @@ export class AnalysisWorkflow extends Construct {
     engineFailed: sfn.IChainable,
     onError: sfn.CatchProps,
   ): sfn.IChainable {
-    const timeoutOf = (fnId: WorkflowFunctionId) => this.functions[fnId].function.timeout ?? Duration.minutes(1);
     const reserve = this.invoke(STATES.reserveDetonation, 'ReserveDetonationFn', {
       payload: sfn.TaskInput.fromObject({ 'owner.$': '$$.Execution.Id' }),
       resultPath: '$.turn',
-      timeout: timeoutOf('ReserveDetonationFn'),
+      timeout: this.timeoutOf('ReserveDetonationFn'),
     });
     const waitForSlot = new sfn.Wait(this, STATES.waitForDetonationSlot, {
       stateName: STATES.waitForDetonationSlot,
       time: sfn.WaitTime.secondsPath('$.turn.waitSeconds'),
     });
-    const prepare = this.invoke(STATES.prepareDetonation, 'PrepareDetonationFn', {
-      payload: sfn.TaskInput.fromObject({ 'sample.$': '$.sample' }),
-      resultPath: '$.detonation',
-      timeout: timeoutOf('PrepareDetonationFn'),
-    });
+    /** Prepare: the sample's presigned URLs, a run nonce and a report key, in `$.detonation`. */
+    const prepareState = (stateName: string) =>
+      this.invoke(stateName, 'PrepareDetonationFn', {
+        payload: sfn.TaskInput.fromObject({ 'sample.$': '$.sample' }),
+        resultPath: '$.detonation',
+        timeout: this.timeoutOf('PrepareDetonationFn'),
+      });
+    const prepare = prepareState(STATES.prepareDetonation);
     const env = (name: string, path: string) => ({ name, value: sfn.JsonPath.stringAt(path) });
     // The agent's own deadline, plus Fargate's start (image pull) and stop.
     const agentTimeout = parseAgentConfig(props.settings.detonation.agent, { allowInternet: false }).timeout;
@@ -520,13 +522,7 @@ export class AnalysisWorkflow extends Construct {
     // Before the on-demand run, Prepare again: the Spot run's presigned URLs live for one task's
     // timeout, which a late interruption can use up, and a fresh nonce and report key mean that a
     // report the interrupted task might still put can never be taken for the on-demand run's.
-    const prepareOnDemand = spot
-      ? this.invoke(STATES.prepareDetonationOnDemand, 'PrepareDetonationFn', {
-          payload: sfn.TaskInput.fromObject({ 'sample.$': '$.sample' }),
-          resultPath: '$.detonation',
-          timeout: timeoutOf('PrepareDetonationFn'),
-        })
-      : undefined;
+    const prepareOnDemand = spot ? prepareState(STATES.prepareDetonationOnDemand) : undefined;
     if (spot && prepareOnDemand) {
       prepareOnDemand.addRetry(TRANSIENT_AWS_RETRY);
       prepareOnDemand.next(onDemand);
@@ -547,7 +543,7 @@ export class AnalysisWorkflow extends Construct {
     const run = spot ?? onDemand;
     const collect = this.invoke(STATES.collectDetonation, 'CollectDetonationFn', {
       payload: sfn.TaskInput.fromObject({ 'detonation.$': '$.detonation', 'turn.$': '$.turn' }),
-      timeout: timeoutOf('CollectDetonationFn'),
+      timeout: this.timeoutOf('CollectDetonationFn'),
     });
     reserve.addRetry({ ...TRANSIENT_AWS_RETRY, errors: [...TRANSIENT_AWS_ERRORS, TASK_SLOT_CONTENTION_ERROR] });
     for (const task of [prepare, collect]) task.addRetry(TRANSIENT_AWS_RETRY);
