@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { AgentConfigInput } from '../lambdas/core/contracts/agent-config';
+import type { DetonationReport } from '../lambdas/core/contracts/detonation-report';
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { Detonator } from '../local/detonation/detonator';
@@ -12,7 +13,6 @@ import {
   detectionMetrics,
   outcomeOfFailure,
   outcomeOfReport,
-  type SampleOutcome,
   scoreDetection,
 } from './detection-score';
 import { sampleTable } from './detection-table';
@@ -42,35 +42,62 @@ export interface CorpusRun {
   sampleSeconds: number[];
 }
 
+/** One detonated sample file: its report, or why there is none; and the seconds its detonation took. */
+export type DetonatedSample = ({ report: DetonationReport } | { error: unknown }) & {
+  seconds: number;
+};
+
+/**
+ * Detonates sample files (paths under `samples/`) through a detonator, `parallel` at a time, with the
+ * corpus run's settings and the tests' presigned-URL stand-in; results in the files' order.
+ */
+export async function detonateSamples(
+  detonator: Detonator,
+  files: readonly string[],
+  parallel: number,
+): Promise<{ samples: DetonatedSample[]; wallSeconds: number }> {
+  const s3 = new PresignedStandIn();
+  await s3.start();
+  const start = performance.now();
+  try {
+    const samples = await inParallel(files, parallel, async (file): Promise<DetonatedSample> => {
+      const began = performance.now();
+      const seconds = () => (performance.now() - began) / 1000;
+      try {
+        const sample = { name: posix.basename(file), body: readFileSync(`${SAMPLES}${file}`) };
+        const { report } = await detonateThrough(detonator, s3, sample, CORPUS_RUN_CONFIG);
+        return { report, seconds: seconds() };
+      } catch (error) {
+        return { error, seconds: seconds() };
+      }
+    });
+    return { samples, wallSeconds: (performance.now() - start) / 1000 };
+  } finally {
+    await s3.stop();
+  }
+}
+
 /** Detonates the corpus entries through a detonator, `parallel` at a time, and scores them against the manifest. */
 export async function detonateCorpus(
   detonator: Detonator,
   entries: readonly CorpusEntry[],
   parallel: number,
 ): Promise<CorpusRun> {
-  const s3 = new PresignedStandIn();
-  await s3.start();
-  const start = performance.now();
-  try {
-    const sampleSeconds: number[] = [];
-    const outcomes = await inParallel(entries, parallel, async (entry): Promise<SampleOutcome> => {
-      const began = performance.now();
-      try {
-        const file = `${CORPUS_DIRECTORY}/${entry.file}`;
-        const sample = { name: posix.basename(file), body: readFileSync(`${SAMPLES}${file}`) };
-        return outcomeOfReport((await detonateThrough(detonator, s3, sample, CORPUS_RUN_CONFIG)).report);
-      } catch (error) {
-        return outcomeOfFailure(error);
-      } finally {
-        sampleSeconds.push((performance.now() - began) / 1000);
-      }
-    });
-    const wallSeconds = (performance.now() - start) / 1000;
-    const score = scoreDetection(entries.map((entry, i) => ({ entry, outcome: outcomes[i] as SampleOutcome })));
-    return { score, wallSeconds, sampleSeconds };
-  } finally {
-    await s3.stop();
-  }
+  const { samples, wallSeconds } = await detonateSamples(
+    detonator,
+    entries.map((entry) => `${CORPUS_DIRECTORY}/${entry.file}`),
+    parallel,
+  );
+  const score = scoreDetection(
+    entries.map((entry, i) => {
+      const sample = samples[i] as DetonatedSample;
+      return {
+        entry,
+        outcome: 'report' in sample ? outcomeOfReport(sample.report) : outcomeOfFailure(sample.error),
+      };
+    }),
+  );
+  return { score, wallSeconds, sampleSeconds: samples.map((sample) => sample.seconds) };
 }
 
 /** The benchmark `bench/run.ts` runs (`--detection` alone); the whole corpus takes a few minutes. */

@@ -1,7 +1,4 @@
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { posix } from 'node:path';
-import type { AgentConfigInput } from '../lambdas/core/contracts/agent-config';
 import type { Detonator } from '../local/detonation/detonator';
 import { detonateInContainer } from '../local/detonation/docker-detonator';
 import { ensureDetonationImage } from '../local/detonation/image';
@@ -10,9 +7,7 @@ import { DETONATION_TASK_SETTINGS } from '../lib/detonation-task';
 import { loadCorpus } from './detection-corpus';
 import { detectionMetrics } from './detection-score';
 import { sampleTable } from './detection-table';
-import { PresignedStandIn, SAMPLES } from '../test/detonation/harness';
-import { detonateThrough } from '../test/redteam/harness';
-import { CORPUS_RUN_CONFIG, detonateCorpus } from './detection';
+import { type DetonatedSample, detonateCorpus, detonateSamples } from './detection';
 import { meetsTarget, type Benchmark, type Metric } from './metric';
 
 /**
@@ -56,28 +51,20 @@ export const EDGE_SAMPLES = [
   'limits/many_small_files.py',
 ] as const;
 
-/** The corpus run's settings: its deadline and idle timer, and the deployed defaults for memory, disk, CPU and processes. */
-const EDGE_CONFIG: AgentConfigInput = CORPUS_RUN_CONFIG;
-
-/** The edge samples through a detonator, one at a time: the names of those that ended without a completed report. */
+/**
+ * The edge samples through a detonator, one at a time, with the corpus run's settings (its deadline
+ * and idle timer, and the deployed defaults for memory, disk, CPU and processes): the names of those
+ * that ended without a completed report.
+ */
 async function edgeFailures(detonator: Detonator): Promise<string[]> {
-  const s3 = new PresignedStandIn();
-  await s3.start();
-  try {
-    const failed: string[] = [];
-    for (const file of EDGE_SAMPLES) {
-      try {
-        const sample = { name: posix.basename(file), body: readFileSync(`${SAMPLES}${file}`) };
-        const { report } = await detonateThrough(detonator, s3, sample, EDGE_CONFIG);
-        if (report.status !== 'completed') failed.push(`${file} (${report.status}: ${report.error ?? ''})`);
-      } catch (error) {
-        failed.push(`${file} (${(error as Error).message})`);
-      }
-    }
-    return failed;
-  } finally {
-    await s3.stop();
-  }
+  const { samples } = await detonateSamples(detonator, EDGE_SAMPLES, 1);
+  return EDGE_SAMPLES.flatMap((file, i) => {
+    const sample = samples[i] as DetonatedSample;
+    if (!('report' in sample)) return [`${file} (${(sample.error as Error).message})`];
+    return sample.report.status === 'completed'
+      ? []
+      : [`${file} (${sample.report.status}: ${sample.report.error ?? ''})`];
+  });
 }
 
 /** The metric that says whether a size completed the suite (1) or not (0). */
