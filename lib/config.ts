@@ -54,15 +54,17 @@ export const SandtrapConfigSchema = z
       .object({
         /**
          * Deny GetObject on ingested objects not tagged `sandtrap:verdict=benign`, for every principal
-         * but the pipeline and these admin roles.
+         * but the pipeline and these admin roles; and deny everyone else changing the objects' tags.
+         * `unknown: 'allow'` opens objects no engine could judge too (default: they stay blocked).
          */
         readBlocking: z
           .object({
             enabled: z.boolean().default(false),
             adminRoleArns: z.array(z.string().startsWith('arn:')).default([]),
+            unknown: z.enum(['block', 'allow']).default('block'),
           })
           .strict()
-          .default({ enabled: false, adminRoleArns: [] }),
+          .default({ enabled: false, adminRoleArns: [], unknown: 'block' }),
         /** Move malicious objects to a quarantine bucket (same key, metadata and tags kept). */
         quarantine: z
           .object({ enabled: z.boolean().default(false) })
@@ -70,7 +72,10 @@ export const SandtrapConfigSchema = z
           .default({ enabled: false }),
       })
       .strict()
-      .default({ readBlocking: { enabled: false, adminRoleArns: [] }, quarantine: { enabled: false } }),
+      .default({
+        readBlocking: { enabled: false, adminRoleArns: [], unknown: 'block' },
+        quarantine: { enabled: false },
+      }),
     /** The Fargate detonation task. `imageUri`: a prebuilt image (no Docker build at deploy: air-gapped, CI, emulators). */
     detonationTask: z
       .object({

@@ -164,9 +164,13 @@ export class SandtrapOperations extends Construct {
     const sum = { period: FIVE_MINUTES, statistic: 'Sum' };
     const max = { period: FIVE_MINUTES, statistic: 'Maximum' };
     const p90 = { period: FIVE_MINUTES, statistic: 'p90' };
-    const verdicts = ['malicious', 'suspicious', 'benign', 'unknown'].map((verdict) =>
-      this.pipelineMetric(OPERATIONAL_METRICS.verdict(verdict), sum).with({ label: verdict }),
-    );
+    const verdicts = [
+      ...['malicious', 'suspicious', 'benign', 'unknown'].map((verdict) =>
+        this.pipelineMetric(OPERATIONAL_METRICS.verdict(verdict), sum).with({ label: verdict }),
+      ),
+      // Verdicts their object does not carry (its owner's tags fill S3's ten): read-blocking keeps those closed.
+      this.pipelineMetric(OPERATIONAL_METRICS.objectsNotTagged, sum).with({ label: 'object not tagged' }),
+    ];
     const engines = [...props.vendors, ...(props.detonation ? [DETONATION_ENGINE] : [])];
     const latency = engines.map((engine) =>
       this.pipelineMetric(OPERATIONAL_METRICS.engineSeconds(engine), p90).with({ label: `${engine} p90` }),

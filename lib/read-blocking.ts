@@ -2,15 +2,23 @@ import { ArnFormat, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { TAG_VERDICT } from '../lambdas/core/contracts/pipeline';
+import { TAG_PREFIX, TAG_VERDICT } from '../lambdas/core/contracts/pipeline';
 
 /** Props of {@link ReadBlockingPolicy}. */
 export interface ReadBlockingPolicyProps {
   bucket: s3.IBucket;
   /** Roles that may read any object: the pipeline's functions. */
   pipelineRoles: iam.IRole[];
-  /** Human or automation roles that may read unverdicted or non-benign objects too. */
+  /**
+   * Human or automation roles that may read unverdicted or non-benign objects too, and change the
+   * verdict tags (an analyst's release).
+   */
   adminRoleArns?: string[];
+  /**
+   * Whether an object no engine could judge (`sandtrap:verdict=unknown`) opens like a benign one.
+   * @default 'block'
+   */
+  unknown?: 'block' | 'allow';
 }
 
 /** `arn:<partition>:sts::<account>:assumed-role/<name>/*` for a literal role ARN (paths are not part of session ARNs). */
@@ -23,6 +31,18 @@ export function sessionsOfRoleArn(roleArn: string): string | undefined {
 /**
  * Denies reading an ingested object until Sandtrap has tagged it benign, for every principal but
  * the pipeline and the named admin roles: a verdict gates access, S3-natively, with no proxy.
+ *
+ * Since the gate trusts a tag, the tags must be the pipeline's alone:
+ * - nobody else may upload an object carrying a `sandtrap:*` tag (`s3:RequestObjectTagKeys`), so an
+ *   upload cannot arrive already marked benign;
+ * - nobody else may change an ingested object's tags at all. PutObjectTagging replaces the whole
+ *   set, so a principal allowed any tag change could write `sandtrap:verdict=benign` or remove ours;
+ *   denying the calls outright does not rest on a condition key that an evaluator might not supply
+ *   (a missing key would make a conditioned deny not apply: it would fail open). Owners set their
+ *   own tags at upload; the pipeline keeps them;
+ * - nobody else may copy an object in from another bucket: CopyObject takes the source's tags by
+ *   default, so a copy of a file its sender tagged `sandtrap:verdict=benign` in a bucket of their own
+ *   would arrive open. Copies within the bucket carry tags only the pipeline wrote.
  *
  * The exemption names each role and its sessions. AWS evaluates `aws:PrincipalArn` of a role session
  * as the role's ARN, so the role ARNs are what matters there; emulators that report the session's
@@ -49,17 +69,62 @@ export class ReadBlockingPolicy extends Construct {
       ...pipelineSessions,
       ...adminSessions,
     ];
+    const objects = props.bucket.arnForObjects('*');
+    const opens = props.unknown === 'allow' ? ['benign', 'unknown'] : ['benign'];
     props.bucket.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'DenyReadUntilVerdictBenign',
         effect: iam.Effect.DENY,
         principals: [new iam.AnyPrincipal()],
         actions: ['s3:GetObject', 's3:GetObjectVersion'],
-        resources: [props.bucket.arnForObjects('*')],
+        resources: [objects],
         conditions: {
-          StringNotEquals: { [`s3:ExistingObjectTag/${TAG_VERDICT}`]: 'benign' },
+          StringNotEquals: { [`s3:ExistingObjectTag/${TAG_VERDICT}`]: opens.length === 1 ? opens[0] : opens },
           ArnNotLike: { 'aws:PrincipalArn': allowed },
         },
+      }),
+    );
+    props.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyVerdictTagsOnUpload',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: [objects],
+        conditions: {
+          'ForAnyValue:StringLike': { 's3:RequestObjectTagKeys': `${TAG_PREFIX}*` },
+          ArnNotLike: { 'aws:PrincipalArn': allowed },
+        },
+      }),
+    );
+    props.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyCopiesFromOtherBuckets',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: [objects],
+        conditions: {
+          Null: { 's3:x-amz-copy-source': 'false' },
+          // The header may be given with or without its leading slash.
+          StringNotLike: { 's3:x-amz-copy-source': [`${props.bucket.bucketName}/*`, `/${props.bucket.bucketName}/*`] },
+          ArnNotLike: { 'aws:PrincipalArn': allowed },
+        },
+      }),
+    );
+    props.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyTagChangesButPipeline',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: [
+          's3:PutObjectTagging',
+          's3:PutObjectVersionTagging',
+          's3:DeleteObjectTagging',
+          's3:DeleteObjectVersionTagging',
+        ],
+        resources: [objects],
+        conditions: { ArnNotLike: { 'aws:PrincipalArn': allowed } },
       }),
     );
   }

@@ -105,6 +105,7 @@ export class SandtrapStack extends Stack {
           .map((f) => f.function.role)
           .filter((r): r is NonNullable<typeof r> => r !== undefined),
         adminRoleArns: config.actions.readBlocking.adminRoleArns,
+        unknown: config.actions.readBlocking.unknown,
       });
     }
     this.trigger = new IngestTrigger(this, 'IngestTrigger', {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand, PutObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { getObjectTags } from '../lambdas/core/store/objects';
 import { DETAIL_TYPE_VERDICT, SampleVerdictDetailSchema, TAG_VERDICT } from '../lambdas/core/contracts/pipeline';
 import { sessionsOfRoleArn } from '../lib/read-blocking';
@@ -48,6 +48,54 @@ describe('acting on verdicts', () => {
     expect(tokens.filter((t) => t.includes(':assumed-role/'))).toHaveLength(functions);
   });
 
+  it('lets only the pipeline and admin roles write sandtrap tags: no tagged uploads, tag changes or copies in from elsewhere', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new SandtrapStack(app, 'TagGuard', {
+      config: { actions: { readBlocking: { enabled: true, adminRoleArns: [ADMIN] } } },
+    });
+    const statements = Object.values(Template.fromStack(stack).findResources('AWS::S3::BucketPolicy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement,
+    );
+    const bySid = (sid: string) => statements.find((s: { Sid?: string }) => s.Sid === sid);
+    const read = bySid('DenyReadUntilVerdictBenign');
+    const exempt = read.Condition.ArnNotLike['aws:PrincipalArn'];
+
+    const tagged = bySid('DenyVerdictTagsOnUpload');
+    expect(tagged).toMatchObject({ Effect: 'Deny', Principal: { AWS: '*' }, Action: 's3:PutObject' });
+    expect(tagged.Condition['ForAnyValue:StringLike']).toEqual({ 's3:RequestObjectTagKeys': 'sandtrap:*' });
+    expect(tagged.Condition.ArnNotLike['aws:PrincipalArn']).toEqual(exempt);
+
+    // Unconditioned but for the exemption: a tag call replaces the whole set, so any would do.
+    const changes = bySid('DenyTagChangesButPipeline');
+    expect(changes).toMatchObject({ Effect: 'Deny', Principal: { AWS: '*' } });
+    expect(changes.Action).toEqual(
+      expect.arrayContaining(['s3:PutObjectTagging', 's3:PutObjectVersionTagging', 's3:DeleteObjectTagging']),
+    );
+    expect(Object.keys(changes.Condition)).toEqual(['ArnNotLike']);
+    expect(changes.Condition.ArnNotLike['aws:PrincipalArn']).toEqual(exempt);
+    expect(exempt).toContain(ADMIN);
+
+    const copies = bySid('DenyCopiesFromOtherBuckets');
+    expect(copies).toMatchObject({ Effect: 'Deny', Action: 's3:PutObject' });
+    expect(copies.Condition.Null).toEqual({ 's3:x-amz-copy-source': 'false' });
+    expect(JSON.stringify(copies.Condition.StringNotLike)).toContain('/*');
+  });
+
+  it('opens objects no engine could judge only when the configuration says unknown: allow', () => {
+    const condition = (unknown?: 'allow' | 'block') => {
+      const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+      const stack = new SandtrapStack(app, `Unknown${unknown ?? 'Default'}`, {
+        config: { actions: { readBlocking: { enabled: true, ...(unknown ? { unknown } : {}) } } },
+      });
+      return Object.values(Template.fromStack(stack).findResources('AWS::S3::BucketPolicy'))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement)
+        .find((s: { Sid?: string }) => s.Sid === 'DenyReadUntilVerdictBenign').Condition.StringNotEquals;
+    };
+    expect(condition()).toEqual({ 's3:ExistingObjectTag/sandtrap:verdict': 'benign' });
+    expect(condition('block')).toEqual({ 's3:ExistingObjectTag/sandtrap:verdict': 'benign' });
+    expect(condition('allow')).toEqual({ 's3:ExistingObjectTag/sandtrap:verdict': ['benign', 'unknown'] });
+  });
+
   describe('quarantine, through the local state machine', () => {
     it('moves a malicious object, with its tags, to the quarantine bucket and says where in the event', async () => {
       const q = await startVendorHarness(
@@ -83,6 +131,61 @@ describe('acting on verdicts', () => {
         ).resolves.toBeDefined();
       } finally {
         await q.stop();
+      }
+    }, 120_000);
+  });
+
+  describe("the owner's tags, through the local state machine", () => {
+    it('keeps all ten of an object’s own tags, and the event and the record say it got no verdict tag', async () => {
+      const h = await startVendorHarness(
+        (clock) => new CapeEmulator({ clock, queueSeconds: 5, processingSeconds: 10 }),
+      );
+      try {
+        const s3 = h.pipeline.clients.s3;
+        const bucket = h.pipeline.plan.buckets.ingest;
+        const owners = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`team-${i}`, `v${i}`]));
+        const upload = async (key: string, tags: Record<string, string>) => {
+          const body = `// ${key}\n`;
+          const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+          // The owner's tags, as an upload's `x-amz-tagging` would set them (s3rver ignores that header).
+          await s3.send(
+            new PutObjectTaggingCommand({
+              Bucket: bucket,
+              Key: key,
+              Tagging: { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) },
+            }),
+          );
+          return h.pipeline.objectCreatedEvent(
+            key,
+            Buffer.byteLength(body),
+            put.ETag?.replace(/"/g, ''),
+            put.VersionId,
+          );
+        };
+        const full = await upload('shared/full.txt', owners);
+        const roomy = await upload('shared/roomy.txt', { team: 'blue' });
+        expect((await h.pipeline.run(full)).status).toBe('SUCCEEDED');
+        expect((await h.pipeline.run(roomy)).status).toBe('SUCCEEDED');
+
+        expect(await getObjectTags(s3, { bucket, key: 'shared/full.txt' })).toEqual(owners);
+        expect(await getObjectTags(s3, { bucket, key: 'shared/roomy.txt' })).toMatchObject({
+          team: 'blue',
+          [TAG_VERDICT]: 'benign',
+        });
+        const details = h.pipeline.events(DETAIL_TYPE_VERDICT).map((e) => SampleVerdictDetailSchema.parse(e.detail));
+        expect(details.find((d) => d.key === 'shared/full.txt')?.tagging).toEqual({
+          status: 'untagged',
+          reason: 'tag-limit',
+        });
+        expect(details.find((d) => d.key === 'shared/roomy.txt')?.tagging).toEqual({ status: 'tagged' });
+        const record = await h.pipeline.deps('FinalizeFn').store.getObjectRecord({
+          bucket,
+          key: 'shared/full.txt',
+          uploadId: full.detail.object['version-id'] ?? full.detail.object.sequencer ?? '',
+        });
+        expect(record).toMatchObject({ status: 'verdict', tagging: { status: 'untagged', reason: 'tag-limit' } });
+      } finally {
+        await h.stop();
       }
     }, 120_000);
   });

@@ -11,7 +11,14 @@ import {
   IAMClient,
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
-import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+} from '@aws-sdk/client-s3';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
@@ -64,6 +71,7 @@ describe.skipIf(!provided)(
     let root: E2eClients;
     let analyst: E2eClients;
     let admin: E2eClients;
+    let uploader: E2eClients;
     const dir = mkdtempSync(join(tmpdir(), 'sandtrap-e2e-actions-'));
     const nonce = randomUUID();
     const sample = (name: string, content: string) => {
@@ -128,12 +136,36 @@ describe.skipIf(!provided)(
           sessionToken: Credentials!.SessionToken!,
         },
       });
+      // An uploader whose own policy lets it write objects and their tags: only the bucket policy stops it.
+      const uploaderName = `uploader-${nonce.slice(0, 8)}`;
+      await iam.send(new CreateUserCommand({ UserName: uploaderName }));
+      await iam.send(
+        new PutUserPolicyCommand({
+          UserName: uploaderName,
+          PolicyName: 'write-ingest',
+          PolicyDocument: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Effect: 'Allow',
+                Action: ['s3:PutObject', 's3:PutObjectTagging', 's3:GetObject', 's3:GetObjectTagging'],
+                Resource: `arn:aws:s3:::${ctx.guardedStack.ingestBucket}/*`,
+              },
+            ],
+          }),
+        }),
+      );
+      const uploaderKey = (await iam.send(new CreateAccessKeyCommand({ UserName: uploaderName }))).AccessKey!;
+      uploader = createE2eClients(ctx.guardedEndpoint, {
+        caFile: ctx.guardedCaFile,
+        credentials: { accessKeyId: uploaderKey.AccessKeyId!, secretAccessKey: uploaderKey.SecretAccessKey! },
+      });
       iam.destroy();
       sts.destroy();
     });
 
     afterAll(() => {
-      for (const clients of [root, analyst, admin]) if (clients) destroyE2eClients(clients);
+      for (const clients of [root, analyst, admin, uploader]) if (clients) destroyE2eClients(clients);
     });
 
     it('moves a malicious upload into the quarantine bucket with its content and verdict tags, and out of the ingest bucket', async () => {
@@ -203,5 +235,59 @@ describe.skipIf(!provided)(
       // The admin role (through an assumed-role session) and the account's pipeline are exempt.
       expect(await readStatus(admin, bucket, suspicious.key)).toBe(200);
     });
+
+    it('denies an uploader tagging its own object benign: the object stays blocked', async () => {
+      const bucket = ctx.guardedStack.ingestBucket;
+      const key = `e2e/forged/${nonce}.txt`;
+      await uploader.s3.send(
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: `SANDTRAP-TEST-SUSPICIOUS ${nonce}\n` }),
+      );
+      await expect(
+        uploader.s3.send(
+          new PutObjectTaggingCommand({
+            Bucket: bucket,
+            Key: key,
+            Tagging: { TagSet: [{ Key: TAG_VERDICT, Value: 'benign' }] },
+          }),
+        ),
+      ).rejects.toMatchObject({ $metadata: { httpStatusCode: 403 } });
+      const { TagSet = [] } = await root.s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }));
+      expect(TagSet.find((t) => t.Key === TAG_VERDICT)?.Value).not.toBe('benign');
+      expect(await readStatus(analyst, bucket, key)).toBe(403);
+      expect(await readStatus(uploader, bucket, key)).toBe(403);
+    });
+
+    it('keeps all ten of an object’s own tags; its record says it carries no verdict tag, and it stays blocked', async () => {
+      const bucket = ctx.guardedStack.ingestBucket;
+      const key = `e2e/ten-tags/${nonce}.txt`;
+      const owners = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`team-${i}`, `v${i}`]));
+      const put = await root.s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: `minutes of the weekly meeting ${nonce}\n`,
+          Tagging: new URLSearchParams(owners).toString(),
+        }),
+      );
+      // The upload's terminal record (its version is its upload id in this versioned bucket).
+      const pk = `OBJECT#${bucket}/${key}#${put.VersionId}`;
+      let record: Record<string, unknown> | undefined;
+      for (let i = 0; i < 120; i++) {
+        ({ Item: record } = await root.ddb.send(
+          new GetCommand({ TableName: ctx.guardedStack.table, Key: { pk, sk: 'STATUS' }, ConsistentRead: true }),
+        ));
+        if (record?.status === 'verdict' || record?.status === 'failed') break;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+      expect(record).toMatchObject({
+        status: 'verdict',
+        verdict: 'benign',
+        tagging: { status: 'untagged', reason: 'tag-limit' },
+      });
+      const { TagSet = [] } = await root.s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }));
+      expect(Object.fromEntries(TagSet.map((t) => [t.Key, t.Value]))).toEqual(owners);
+      // Benign, but the object does not say so: read-blocking keeps it closed rather than guess.
+      expect(await readStatus(analyst, bucket, key)).toBe(403);
+    }, 180_000);
   },
 );

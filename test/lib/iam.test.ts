@@ -84,6 +84,7 @@ describe('IAM least privilege', () => {
       'Verdicts by result',
       'Verdict-malicious',
       'Verdict-unknown',
+      'ObjectsNotTagged',
       'Engine latency',
       'EngineSeconds-detonation',
       'Detonation task slots',

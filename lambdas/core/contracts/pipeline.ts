@@ -252,6 +252,18 @@ export const SampleVerdictDetailSchema = z.object({
   reportUrl: z.url().optional(),
   /** Where a malicious object was moved, when quarantine is on. */
   quarantinedTo: z.object({ bucket: z.string(), key: z.string(), versionId: z.string().nullable() }).optional(),
+  /**
+   * How the verdict tags landed on the object: `partial` (only `sandtrap:verdict`) or `untagged`
+   * when its owner's tags left too few of S3's ten slots (`tag-limit`; owners' tags are never
+   * dropped), the object was gone (`object-gone`), or a bucket policy or key denied the pipeline
+   * its tagging calls (`denied`). An untagged object stays blocked under read-blocking.
+   */
+  tagging: z
+    .object({
+      status: z.enum(['tagged', 'partial', 'untagged']),
+      reason: z.enum(['tag-limit', 'object-gone', 'denied']).optional(),
+    })
+    .optional(),
 });
 export type SampleVerdictDetail = z.infer<typeof SampleVerdictDetailSchema>;
 
@@ -309,6 +321,10 @@ export const DETAIL_TYPE_VERDICT = 'Sample Verdict';
 export const DETAIL_TYPE_FAILED = 'Sample Analysis Failed';
 export const DETAIL_TYPE_VERDICT_CHANGED = 'Sample Verdict Changed';
 
-/** Object tags written on every analysed object. */
+/**
+ * Object tags written on every analysed object, all under {@link TAG_PREFIX}: only the pipeline may
+ * write keys with that prefix (read-blocking denies everyone else), since read access trusts them.
+ */
+export const TAG_PREFIX = 'sandtrap:';
 export const TAG_VERDICT = 'sandtrap:verdict';
 export const TAG_SCORE = 'sandtrap:score';

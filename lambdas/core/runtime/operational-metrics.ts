@@ -14,6 +14,8 @@ export const OPERATIONAL_METRICS = {
   engineSeconds: (engine: string) => `EngineSeconds-${engine}`,
   verdict: (verdict: string) => `Verdict-${verdict}`,
   detonationQueueSeconds: 'DetonationQueueSeconds',
+  /** Verdicts whose object did not get all the verdict tags (the owner's tags fill S3's ten, or it was gone). */
+  objectsNotTagged: 'ObjectsNotTagged',
 } as const;
 
 /** A vendor job after submit or poll: the wait for a submission slot (queue depth in time), a rejected key. */
@@ -31,7 +33,10 @@ export function engineLatencyMetrics(engine: string, startedAt: number | undefin
   return { [OPERATIONAL_METRICS.engineSeconds(engine)]: { seconds: Math.round((now - startedAt) / 1000) } };
 }
 
-/** One verdict, counted by its result. */
+/** One verdict, counted by its result; and its object, when it did not get every verdict tag. */
 export function verdictMetrics(output: FinalizeOutput): OperationalMetrics {
-  return { [OPERATIONAL_METRICS.verdict(output.detail.verdict)]: 1 };
+  const metrics: OperationalMetrics = { [OPERATIONAL_METRICS.verdict(output.detail.verdict)]: 1 };
+  const tagging = output.detail.tagging?.status;
+  if (tagging && tagging !== 'tagged') metrics[OPERATIONAL_METRICS.objectsNotTagged] = 1;
+  return metrics;
 }

@@ -68,16 +68,70 @@ export async function openObject(s3: S3Client, ref: ObjectRef): Promise<Readable
   }
 }
 
+/** S3's limit of tags on one object version. */
+export const MAX_OBJECT_TAGS = 10;
+
 /**
- * Sets tags on an object version, keeping its other tags (PutObjectTagging replaces the whole set).
- * S3 allows ten tags per object; ours replace same-named ones first.
+ * How the verdict tags landed on an object: all of them, only the first (the verdict) because the
+ * object's own tags left one free slot, or none (its owner's tags fill all ten, the object is gone, or a policy or key denies us the tagging calls).
  */
-export async function mergeObjectTags(s3: S3Client, ref: ObjectRef, tags: Record<string, string>): Promise<void> {
+export type TaggingStatus = 'tagged' | 'partial' | 'untagged';
+export type TaggingReason = 'tag-limit' | 'object-gone' | 'denied';
+export interface TaggingOutcome {
+  status: TaggingStatus;
+  reason?: TaggingReason;
+}
+
+/**
+ * Writes the pipeline's tags (`prefix`-named, most important first) on an object version and keeps
+ * every other tag it has: PutObjectTagging replaces the whole set, and S3 allows ten tags per
+ * object. The owner's tags are never dropped to make room; our lower-priority tags are, and the
+ * outcome says so, so that the record, the event and a metric can report an object left untagged.
+ * An untagged object stays unreadable under read-blocking, which opens only on our verdict tag.
+ * Our own stale tags (an earlier verdict) are replaced or removed, never kept beside the new ones.
+ */
+export async function tagWithVerdict(
+  s3: S3Client,
+  ref: ObjectRef,
+  prefix: string,
+  tags: readonly (readonly [string, string])[],
+): Promise<TaggingOutcome> {
+  let current: Awaited<ReturnType<typeof getObjectTagSet>>;
+  try {
+    current = await getObjectTagSet(s3, ref);
+  } catch (error) {
+    return untaggedBy(error);
+  }
+  const owners = current.filter((tag) => !tag.Key.startsWith(prefix));
+  const ours = tags.slice(0, Math.max(0, MAX_OBJECT_TAGS - owners.length));
+  const stale = current.length - owners.length;
+  if (ours.length === 0 && stale === 0) return { status: 'untagged', reason: 'tag-limit' };
+  const TagSet = [...ours.map(([Key, Value]) => ({ Key, Value })), ...owners];
+  try {
+    await s3.send(
+      new PutObjectTaggingCommand({ Bucket: ref.bucket, Key: ref.key, ...version(ref), Tagging: { TagSet } }),
+    );
+  } catch (error) {
+    return untaggedBy(error);
+  }
+  if (ours.length === tags.length) return { status: 'tagged' };
+  return { status: ours.length === 0 ? 'untagged' : 'partial', reason: 'tag-limit' };
+}
+
+/**
+ * A missing object or a denial is an outcome to report (the verdict stands for the content); any
+ * other error (throttling, a 5xx) goes up so that the step's retry tags the object after all.
+ */
+function untaggedBy(error: unknown): TaggingOutcome {
+  if (isNotFound(error)) return { status: 'untagged', reason: 'object-gone' };
+  if ((error as { name?: string })?.name === 'AccessDenied') return { status: 'untagged', reason: 'denied' };
+  throw error;
+}
+
+async function getObjectTagSet(s3: S3Client, ref: ObjectRef): Promise<{ Key: string; Value: string }[]> {
   const current = await s3.send(new GetObjectTaggingCommand({ Bucket: ref.bucket, Key: ref.key, ...version(ref) }));
-  const kept = (current.TagSet ?? []).filter((tag) => tag.Key !== undefined && !(tag.Key in tags));
-  const TagSet = [...Object.entries(tags).map(([Key, Value]) => ({ Key, Value })), ...kept].slice(0, 10);
-  await s3.send(
-    new PutObjectTaggingCommand({ Bucket: ref.bucket, Key: ref.key, ...version(ref), Tagging: { TagSet } }),
+  return (current.TagSet ?? []).flatMap((tag) =>
+    tag.Key === undefined ? [] : [{ Key: tag.Key, Value: tag.Value ?? '' }],
   );
 }
 

@@ -10,6 +10,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { type EngineResult, type Sample, SampleSchema, type Verdict } from '../contracts/pipeline';
+import type { TaggingOutcome } from './objects';
 
 /** Table key names and the TTL attribute: contracts with the CDK table definition. */
 export const TABLE_KEYS = { partition: 'pk', sort: 'sk', ttl: 'expiresAt' } as const;
@@ -169,6 +170,8 @@ export interface ObjectRecord {
   reason?: string;
   /** Where the object was moved when quarantined. */
   quarantinedTo?: { bucket: string; key: string; versionId: string | null };
+  /** How the verdict tags landed on the object (see `tagWithVerdict`). */
+  tagging?: TaggingOutcome;
   /** The execution that reports this upload. */
   owner?: string;
   at: number;

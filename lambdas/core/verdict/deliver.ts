@@ -1,6 +1,6 @@
 import type { HandlerDeps } from '../runtime/deps';
-import { mergeObjectTags, moveToQuarantine } from '../store/objects';
-import { TAG_SCORE, TAG_VERDICT, type Sample, type SampleVerdictDetail } from '../contracts/pipeline';
+import { moveToQuarantine, tagWithVerdict } from '../store/objects';
+import { TAG_PREFIX, TAG_SCORE, TAG_VERDICT, type Sample, type SampleVerdictDetail } from '../contracts/pipeline';
 import type { VerdictRecord } from '../store/verdict-store';
 
 /**
@@ -15,15 +15,16 @@ export async function deliverVerdict(
   owner: string,
   now: number,
 ): Promise<void> {
-  try {
-    await mergeObjectTags(deps.clients.s3, sample, {
-      [TAG_VERDICT]: record.verdict,
-      [TAG_SCORE]: record.score === null ? 'none' : String(record.score),
-    });
-  } catch (error) {
-    // The object may be gone (deleted mid-analysis): the verdict still stands for its content.
-    deps.log.warn('could not tag object', { bucket: sample.bucket, key: sample.key, error: (error as Error).name });
-  }
+  // The verdict first: when the owner's tags leave one slot, it is the tag read-blocking opens on.
+  const tagging = await tagWithVerdict(deps.clients.s3, sample, TAG_PREFIX, [
+    [TAG_VERDICT, record.verdict],
+    [TAG_SCORE, record.score === null ? 'none' : String(record.score)],
+  ]);
+  detail.tagging = tagging;
+  if (tagging.status !== 'tagged')
+    // The object may be gone (deleted mid-analysis) or full of its owner's tags: the verdict still
+    // stands for its content, and the record and the event say the object does not carry it.
+    deps.log.warn('object not fully tagged', { bucket: sample.bucket, key: sample.key, ...tagging });
   // Quarantine after tagging, so that the copy carries the verdict tags.
   if (deps.config.quarantineBucket && record.verdict === 'malicious') {
     try {
@@ -47,6 +48,7 @@ export async function deliverVerdict(
     verdict: record.verdict,
     score: record.score,
     cached: detail.cached,
+    tagging,
     owner,
     at: now,
   });

@@ -44,5 +44,10 @@ describe('the metrics the operations dashboard and alarms read', () => {
   it('counts verdicts by result', () => {
     const detail = { verdict: 'suspicious' } as Parameters<typeof verdictMetrics>[0]['detail'];
     expect(verdictMetrics({ detail })).toEqual({ 'Verdict-suspicious': 1 });
+    // An object whose owner's tags left no room for ours is counted besides its verdict.
+    const untagged = { ...detail, tagging: { status: 'untagged', reason: 'tag-limit' } } as typeof detail;
+    expect(verdictMetrics({ detail: untagged })).toEqual({ 'Verdict-suspicious': 1, ObjectsNotTagged: 1 });
+    const tagged = { ...detail, tagging: { status: 'tagged' } } as typeof detail;
+    expect(verdictMetrics({ detail: tagged })).toEqual({ 'Verdict-suspicious': 1 });
   });
 });

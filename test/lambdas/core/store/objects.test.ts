@@ -5,7 +5,7 @@ import { GetObjectCommand, PutObjectCommand, PutObjectTaggingCommand } from '@aw
 import {
   getObjectTags,
   headObject,
-  mergeObjectTags,
+  tagWithVerdict,
   moveToQuarantine,
   openObject,
   streamGzipToS3,
@@ -42,15 +42,49 @@ describe('sample objects in S3 (s3rver)', () => {
     expect(await headObject(aws.clients.s3, ref)).toMatchObject({ size: 5, versionId: null });
   });
 
-  it("sets our tags over same-named ones, keeps the object's others, and stays within S3's ten", async () => {
-    const others = Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`owner-tag-${i}`, `v${i}`]));
-    const ref = await put('tagged', { ...others, 'sandtrap:verdict': 'stale' });
-    await mergeObjectTags(aws.clients.s3, ref, { 'sandtrap:verdict': 'malicious', 'sandtrap:score': '90' });
-    const tags = await getObjectTags(aws.clients.s3, ref);
-    expect(Object.keys(tags)).toHaveLength(10);
-    expect(tags).toMatchObject({ 'sandtrap:verdict': 'malicious', 'sandtrap:score': '90' });
-    // Ours come first: the owner's tags beyond the tenth are the ones dropped.
-    expect(Object.keys(tags).filter((k) => k.startsWith('owner-tag-'))).toHaveLength(8);
+  const VERDICT_TAGS = [
+    ['sandtrap:verdict', 'malicious'],
+    ['sandtrap:score', '90'],
+  ] as const;
+  const ownerTags = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`owner-tag-${i}`, `v${i}`]));
+
+  it("sets our tags over our stale ones and keeps every one of the object's own", async () => {
+    const ref = await put('tagged', { ...ownerTags(7), 'sandtrap:verdict': 'stale', 'sandtrap:old': 'x' });
+    expect(await tagWithVerdict(aws.clients.s3, ref, 'sandtrap:', VERDICT_TAGS)).toEqual({ status: 'tagged' });
+    expect(await getObjectTags(aws.clients.s3, ref)).toEqual({
+      ...ownerTags(7),
+      'sandtrap:verdict': 'malicious',
+      'sandtrap:score': '90',
+    });
+  });
+
+  it("never drops an owner's tag for ours: with one slot free only the verdict, with none, nothing", async () => {
+    const nine = await put('nine', ownerTags(9));
+    expect(await tagWithVerdict(aws.clients.s3, nine, 'sandtrap:', VERDICT_TAGS)).toEqual({
+      status: 'partial',
+      reason: 'tag-limit',
+    });
+    expect(await getObjectTags(aws.clients.s3, nine)).toEqual({ ...ownerTags(9), 'sandtrap:verdict': 'malicious' });
+
+    const ten = await put('ten', ownerTags(10));
+    expect(await tagWithVerdict(aws.clients.s3, ten, 'sandtrap:', VERDICT_TAGS)).toEqual({
+      status: 'untagged',
+      reason: 'tag-limit',
+    });
+    expect(await getObjectTags(aws.clients.s3, ten)).toEqual(ownerTags(10));
+
+    // Eight of the owner's and our two stale: the new verdict replaces them in their slots.
+    const refilled = await put('refilled', { ...ownerTags(8), 'sandtrap:verdict': 'benign', 'sandtrap:score': '0' });
+    expect(await tagWithVerdict(aws.clients.s3, refilled, 'sandtrap:', VERDICT_TAGS)).toEqual({ status: 'tagged' });
+    expect(await getObjectTags(aws.clients.s3, refilled)).toMatchObject({ 'sandtrap:verdict': 'malicious' });
+  });
+
+  it('reports an object deleted before its verdict as untagged, not as an error', async () => {
+    const gone = { bucket: UNIT.ingest, key: 'objects/deleted-mid-analysis' };
+    expect(await tagWithVerdict(aws.clients.s3, gone, 'sandtrap:', VERDICT_TAGS)).toEqual({
+      status: 'untagged',
+      reason: 'object-gone',
+    });
   });
 
   it('moves an object to quarantine under the same key with its tags, and deletes the original', async () => {
