@@ -18,7 +18,6 @@ import {
   PutObjectCommand,
   PutObjectTaggingCommand,
 } from '@aws-sdk/client-s3';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
@@ -27,6 +26,7 @@ import {
   VerdictDocumentSchema,
   type VerdictDocument,
 } from '../../lambdas/core/contracts/pipeline';
+import { VerdictStore } from '../../lambdas/core/store/verdict-store';
 import { createE2eClients, destroyE2eClients, e2eClientConfig, type E2eClients } from './harness/aws';
 import { runSandtrap } from './harness/cli';
 import type { E2eContext } from './harness/context';
@@ -269,13 +269,15 @@ describe.skipIf(!provided)(
           Tagging: new URLSearchParams(owners).toString(),
         }),
       );
-      // The upload's terminal record (its version is its upload id in this versioned bucket).
-      const pk = `OBJECT#${bucket}/${key}#${put.VersionId}`;
+      // The upload's terminal record. MiniStack's events carry no version id, so the pipeline keys the
+      // record by S3's sequencer and Triage writes the alias (key and ETag to upload id) that finds it.
+      const store = new VerdictStore(root.ddb, ctx.guardedStack.table);
+      const etag = put.ETag!.replace(/"/g, '');
       let record: Record<string, unknown> | undefined;
       for (let i = 0; i < 120; i++) {
-        ({ Item: record } = await root.ddb.send(
-          new GetCommand({ TableName: ctx.guardedStack.table, Key: { pk, sk: 'STATUS' }, ConsistentRead: true }),
-        ));
+        const alias = await store.getUploadAlias({ bucket, key, etag });
+        for (const uploadId of [put.VersionId, alias?.uploadId])
+          if (uploadId) record = (await store.getObjectRecord({ bucket, key, uploadId })) ?? record;
         if (record?.status === 'verdict' || record?.status === 'failed') break;
         await new Promise((resolve) => setTimeout(resolve, 1000));
       }
