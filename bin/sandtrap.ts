@@ -186,6 +186,20 @@ export function program(io: CliIo, exit: (code: number) => void = () => undefine
     const { reanalyze } = await import('../cli/commands/reanalyze');
     exit(await reanalyze({ sha256, ...options }, io));
   });
+
+  withStackOptions(
+    cli
+      .command('release')
+      .description(
+        'Release a file as an analyst: allow-list its sha256 (who, when, why), re-tag its objects benign and publish `Sample Verdict Overridden`.',
+      )
+      .argument('<sha256|s3-uri>', 'content hash, or s3://bucket/key of an object whose bytes are released')
+      .requiredOption('--reason <text>', 'why the file is released (kept with the allow-list entry and the event)')
+      .option('--json', 'print the published event detail as JSON'),
+  ).action(async (target: string, options: StackOptions & { reason: string; json?: boolean }) => {
+    const { release } = await import('../cli/commands/release');
+    exit(await release({ target, ...options }, io));
+  });
   return cli;
 }
 

@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { TABLE_KEYS, UPLOAD_INDEX } from '../lambdas/core/store/verdict-store';
+import { CONTENT_INDEX, TABLE_KEYS, UPLOAD_INDEX } from '../lambdas/core/store/verdict-store';
 
 /** Props of {@link VerdictStoreTable}. */
 export interface VerdictStoreTableProps {
@@ -12,7 +12,8 @@ export interface VerdictStoreTableProps {
 /**
  * The single table for samples, engine results, object records, in-flight locks and rate counters:
  * on-demand, point-in-time recovery, a TTL attribute that expires cached verdicts and stale locks,
- * and the index of unfinished uploads by time that the re-drive sweep queries ({@link UPLOAD_INDEX}).
+ * the index of unfinished uploads by time that the re-drive sweep queries ({@link UPLOAD_INDEX}), and
+ * the index of verdicted uploads by content that a release re-tags ({@link CONTENT_INDEX}).
  */
 export class VerdictStoreTable extends Construct {
   readonly table: dynamodb.Table;
@@ -34,6 +35,13 @@ export class VerdictStoreTable extends Construct {
       sortKey: { name: UPLOAD_INDEX.sort, type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.INCLUDE,
       nonKeyAttributes: [...UPLOAD_INDEX.projected],
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: CONTENT_INDEX.name,
+      partitionKey: { name: CONTENT_INDEX.partition, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: CONTENT_INDEX.sort, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: [...CONTENT_INDEX.projected],
     });
   }
 }

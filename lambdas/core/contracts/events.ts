@@ -3,6 +3,7 @@ import {
   SampleAnalysisFailedDetailSchema,
   SampleVerdictChangedDetailSchema,
   SampleVerdictDetailSchema,
+  SampleVerdictOverriddenDetailSchema,
   VerdictDocumentSchema,
 } from './pipeline';
 
@@ -28,6 +29,11 @@ export function eventJsonSchemas(): Record<string, unknown> {
       'Sample Verdict Changed',
       'Detail of the `Sample Verdict Changed` event (source `sandtrap`, bus `sandtrap`): a new analysis disagrees with the stored verdict.',
       SampleVerdictChangedDetailSchema,
+    ),
+    'sample-verdict-overridden.schema.json': schema(
+      'Sample Verdict Overridden',
+      'Detail of the `Sample Verdict Overridden` event (source `sandtrap`, bus `sandtrap`): an analyst released a content hash (`sandtrap release`).',
+      SampleVerdictOverriddenDetailSchema,
     ),
     'verdict-document.schema.json': schema(
       'Verdict document',

@@ -219,10 +219,11 @@ export function engineSummaryOf(result: EngineResult): EngineSummary {
 export const VERDICT_SCHEMA_VERSION = 2 as const;
 
 /**
- * Why a verdict rests on less than a full analysis: `empty` (a 0-byte object, benign by definition)
- * or `static-only` (no engine but the static one could judge the file, so nothing ran it).
+ * Why a verdict rests on less than a full analysis: `empty` (a 0-byte object, benign by definition),
+ * `static-only` (no engine but the static one could judge the file, so nothing ran it), or
+ * `released` (an analyst released the content: `sandtrap release`, whatever the engines said).
  */
-export const VerdictReasonSchema = z.enum(['empty', 'static-only']);
+export const VerdictReasonSchema = z.enum(['empty', 'static-only', 'released']);
 export type VerdictReason = z.infer<typeof VerdictReasonSchema>;
 
 /** Detail of the `Sample Verdict` event on the `sandtrap` bus: the contract automation acts on. */
@@ -258,14 +259,48 @@ export const SampleVerdictDetailSchema = z.object({
    * dropped), the object was gone (`object-gone`), or a bucket policy or key denied the pipeline
    * its tagging calls (`denied`). An untagged object stays blocked under read-blocking.
    */
-  tagging: z
-    .object({
-      status: z.enum(['tagged', 'partial', 'untagged']),
-      reason: z.enum(['tag-limit', 'object-gone', 'denied']).optional(),
-    })
-    .optional(),
+  tagging: z.lazy(() => ObjectTaggingSchema).optional(),
 });
 export type SampleVerdictDetail = z.infer<typeof SampleVerdictDetailSchema>;
+
+/** How the verdict tags landed on one object (see `tagWithVerdict`). */
+export const ObjectTaggingSchema = z.object({
+  status: z.enum(['tagged', 'partial', 'untagged']),
+  reason: z.enum(['tag-limit', 'object-gone', 'denied']).optional(),
+});
+
+/** The most objects a `Sample Verdict Overridden` event lists (the rest are counted). */
+export const MAX_RELEASED_OBJECTS = 50;
+
+/**
+ * An analyst's release of a content hash: who (the caller's IAM identity, not a name they typed),
+ * when and why. Kept as an allow-list entry: later analyses of these bytes end benign, `released`.
+ */
+export const ReleaseSchema = z.object({
+  by: z.string().min(1).max(2048),
+  at: z.iso.datetime(),
+  reason: z.string().trim().min(1).max(1000),
+});
+export type Release = z.infer<typeof ReleaseSchema>;
+
+/** Detail of the `Sample Verdict Overridden` event: an analyst released a content hash. */
+export const SampleVerdictOverriddenDetailSchema = z.object({
+  sha256,
+  verdict: z.literal('benign'),
+  /** The stored verdict before the release; null when these bytes had none (released ahead of analysis). */
+  previousVerdict: VerdictSchema.nullable(),
+  previousScore: score.nullable(),
+  ...ReleaseSchema.shape,
+  /** The objects of these bytes that were re-tagged, and how the tags landed on each. */
+  objects: z
+    .array(
+      z.object({ bucket: z.string(), key: z.string(), versionId: z.string().nullable(), tagging: ObjectTaggingSchema }),
+    )
+    .max(MAX_RELEASED_OBJECTS),
+  /** Objects beyond {@link MAX_RELEASED_OBJECTS}, re-tagged but not listed. */
+  moreObjects: z.number().int().nonnegative(),
+});
+export type SampleVerdictOverriddenDetail = z.infer<typeof SampleVerdictOverriddenDetailSchema>;
 
 /** Detail of the `Sample Verdict Changed` event: a new analysis disagrees with the stored verdict. */
 export const SampleVerdictChangedDetailSchema = z.object({
@@ -320,6 +355,7 @@ export const EVENT_SOURCE = 'sandtrap';
 export const DETAIL_TYPE_VERDICT = 'Sample Verdict';
 export const DETAIL_TYPE_FAILED = 'Sample Analysis Failed';
 export const DETAIL_TYPE_VERDICT_CHANGED = 'Sample Verdict Changed';
+export const DETAIL_TYPE_VERDICT_OVERRIDDEN = 'Sample Verdict Overridden';
 
 /**
  * Object tags written on every analysed object, all under {@link TAG_PREFIX}: only the pipeline may

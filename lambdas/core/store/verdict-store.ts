@@ -9,7 +9,7 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { type EngineResult, type Sample, SampleSchema, type Verdict } from '../contracts/pipeline';
+import { type EngineResult, type Release, type Sample, SampleSchema, type Verdict } from '../contracts/pipeline';
 import type { TaggingOutcome } from './objects';
 
 /** Table key names and the TTL attribute: contracts with the CDK table definition. */
@@ -36,6 +36,20 @@ export const UPLOAD_INDEX = {
   shards: 4,
 } as const;
 
+/**
+ * The global secondary index of the uploads that got a verdict, by their content hash: what
+ * `sandtrap release` re-tags when an analyst releases a content hash. A contract with the CDK table.
+ * Only terminal verdict records carry its keys, so claims and failures never enter it.
+ */
+export const CONTENT_INDEX = {
+  name: 'uploads-by-content',
+  partition: 'contentPk',
+  sort: 'contentSk',
+  /** Attributes the index keeps beside its keys: the object and where quarantine moved it. */
+  projected: ['bucket', 'key', 'versionId', 'quarantinedTo'],
+} as const;
+
+const contentPk = (sha256: string) => `content#${sha256}`;
 const samplePk = (sha256: string) => `SAMPLE#${sha256}`;
 const lockPk = (sha256: string) => `LOCK#${sha256}`;
 const JOIN_PREFIX = 'JOIN#';
@@ -72,6 +86,16 @@ export interface VerdictRecord {
   analyzedBy?: string;
   /** The verdict this one replaced, so that a retried Finalize still tells what changed. */
   replaced?: { verdict: Verdict; score: number | null; analyzedAt: number };
+  /** An analyst's release of these bytes: the verdict is `benign` whatever the engines said. */
+  released?: Release;
+}
+
+/** An object of some content, as {@link CONTENT_INDEX} shows it. */
+export interface ContentObject {
+  bucket: string;
+  key: string;
+  versionId: string | null;
+  quarantinedTo?: { bucket: string; key: string; versionId: string | null };
 }
 
 /** Identifies one upload: the object version, or S3's sequencer where the bucket is not versioned. */
@@ -221,9 +245,86 @@ export class VerdictStore {
     );
   }
 
-  /** Records how one object version ended (verdict or failure): its one terminal record. */
+  /**
+   * Records how one object version ended (verdict or failure): its one terminal record. A verdict
+   * record enters {@link CONTENT_INDEX} under its content hash.
+   */
   async putObjectRecord(record: ObjectRecord): Promise<void> {
-    await this.ddb.send(new PutCommand({ TableName: this.tableName, Item: { ...objectRecordKey(record), ...record } }));
+    const key = objectRecordKey(record);
+    const byContent =
+      record.status === 'verdict' && record.sha256
+        ? { [CONTENT_INDEX.partition]: contentPk(record.sha256), [CONTENT_INDEX.sort]: key.pk }
+        : {};
+    await this.ddb.send(new PutCommand({ TableName: this.tableName, Item: { ...key, ...record, ...byContent } }));
+  }
+
+  /**
+   * The objects whose uploads got a verdict for these bytes, `limit` at most, a page at a time
+   * (a popular file may have been uploaded many times).
+   */
+  async objectsOfContent(sha256: string, limit: number): Promise<ContentObject[]> {
+    const objects: ContentObject[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.ddb.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: CONTENT_INDEX.name,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': CONTENT_INDEX.partition },
+          ExpressionAttributeValues: { ':pk': contentPk(sha256) },
+          Limit: Math.min(100, limit - objects.length),
+          ...(ExclusiveStartKey ? { ExclusiveStartKey } : {}),
+        }),
+      );
+      for (const item of page.Items ?? [])
+        objects.push({
+          bucket: String(item.bucket),
+          key: String(item.key),
+          versionId: typeof item.versionId === 'string' ? item.versionId : null,
+          ...(item.quarantinedTo ? { quarantinedTo: item.quarantinedTo as ContentObject['quarantinedTo'] } : {}),
+        });
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey && objects.length < limit);
+    return objects;
+  }
+
+  /** The analyst's release of these bytes (the allow-list entry), if any. */
+  async getRelease(sha256: string): Promise<Release | undefined> {
+    const { Item } = await this.ddb.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: samplePk(sha256), sk: 'RELEASE' }, ConsistentRead: true }),
+    );
+    if (!Item) return undefined;
+    return { by: String(Item.by), at: String(Item.at), reason: String(Item.reason) };
+  }
+
+  /**
+   * Enters a release in the allow-list (no TTL: it holds until removed) and turns the stored verdict,
+   * if any, to `benign` with the release beside it, so that uploads served from the cache get it too.
+   * Returns the verdict it replaced.
+   */
+  async putRelease(sha256: string, release: Release): Promise<VerdictRecord | undefined> {
+    await this.ddb.send(
+      new PutCommand({ TableName: this.tableName, Item: { pk: samplePk(sha256), sk: 'RELEASE', sha256, ...release } }),
+    );
+    try {
+      const { Attributes } = await this.ddb.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: samplePk(sha256), sk: 'VERDICT' },
+          UpdateExpression: 'SET #verdict = :benign, #released = :release',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#verdict': 'verdict', '#released': 'released' },
+          ExpressionAttributeValues: { ':benign': 'benign', ':release': release },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      const { pk: _pk, sk: _sk, expiresAt: _ttl, ...previous } = Attributes ?? {};
+      return previous as VerdictRecord;
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
   }
 
   /**

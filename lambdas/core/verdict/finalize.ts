@@ -93,10 +93,14 @@ export async function finalizeVerdict(
         ? stored.replaced
         : stored && { verdict: stored.verdict, score: stored.score, analyzedAt: stored.analyzedAt };
     const verdict = aggregate(results, deps.config.policy);
+    // An analyst released these bytes (`sandtrap release`): the engines' results stay on record, the
+    // verdict is benign. The allow-list outlives the cached verdict, so a fresh analysis honours it too.
+    const release = await deps.store.getRelease(sample.sha256);
     record = {
       ...verdictRecordOf(sample, verdict, results, now, now - input.startedAt, reportKeys.verdict(sample.sha256)),
       analyzedBy: input.owner,
       ...(previous ? { replaced: previous } : {}),
+      ...(release ? { verdict: 'benign' as const, released: release } : {}),
     };
     await deps.store.putVerdict(record, deps.config.cacheTtlSeconds);
     await Promise.all(fresh.map((result) => deps.store.putEngineResult(sample.sha256, result, now)));

@@ -68,7 +68,7 @@ export function verdictDetailOf(
   cached: boolean,
   durationMs: number,
 ): SampleVerdictDetail {
-  const reason = verdictReasonOf(record, record.engineResults);
+  const reason = record.released ? 'released' : verdictReasonOf(record, record.engineResults);
   const attack = attackOf(record.engineResults);
   return SampleVerdictDetailSchema.parse({
     schemaVersion: VERDICT_SCHEMA_VERSION,

@@ -8,7 +8,7 @@ import { parseSettings, type RuntimeConfig } from '../../../lambdas/core/config/
 import { createClients, destroyClients, type AwsClients } from '../../../lambdas/core/runtime/clients';
 import { createDeps, type ConnectorFactory } from '../../../lambdas/core/runtime/create-deps';
 import type { HandlerDeps, Log } from '../../../lambdas/core/runtime/deps';
-import { UPLOAD_INDEX } from '../../../lambdas/core/store/verdict-store';
+import { CONTENT_INDEX, UPLOAD_INDEX } from '../../../lambdas/core/store/verdict-store';
 import type { EventPublisher, PublishedEvent } from '../../../lambdas/core/runtime/events';
 import { LOCAL_CREDENTIALS, startServices } from '../../../local/services';
 
@@ -50,6 +50,12 @@ export async function startLocalAws(): Promise<LocalAws> {
             partitionKey: UPLOAD_INDEX.partition,
             sortKey: UPLOAD_INDEX.sort,
             projection: { type: 'INCLUDE', attributes: [...UPLOAD_INDEX.projected] },
+          },
+          {
+            name: CONTENT_INDEX.name,
+            partitionKey: CONTENT_INDEX.partition,
+            sortKey: CONTENT_INDEX.sort,
+            projection: { type: 'INCLUDE', attributes: [...CONTENT_INDEX.projected] },
           },
         ],
       },

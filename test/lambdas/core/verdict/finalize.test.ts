@@ -219,8 +219,18 @@ describe('finalizeVerdict: combine engine scores, store, tag, quarantine, releas
     await unit.aws.clients.s3.send(new DeleteObjectCommand({ Bucket: sample.bucket, Key: sample.key }));
     const { detail } = await finalize(sample, [scored('cape', 50)]);
     expect(detail.verdict).toBe('suspicious');
-    expect(log.lines).toContainEqual(expect.objectContaining({ level: 'warn', message: 'could not tag object' }));
-    expect(await unit.deps.store.getObjectRecord(sample)).toMatchObject({ status: 'verdict' });
+    expect(detail.tagging).toEqual({ status: 'untagged', reason: 'object-gone' });
+    expect(log.lines).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        message: 'object not fully tagged',
+        extra: expect.objectContaining({ reason: 'object-gone' }),
+      }),
+    );
+    expect(await unit.deps.store.getObjectRecord(sample)).toMatchObject({
+      status: 'verdict',
+      tagging: { status: 'untagged', reason: 'object-gone' },
+    });
   });
 
   describe('with quarantine on', () => {
