@@ -200,6 +200,28 @@ export function program(io: CliIo, exit: (code: number) => void = () => undefine
     const { release } = await import('../cli/commands/release');
     exit(await release({ target, ...options }, io));
   });
+
+  withStackOptions(
+    cli
+      .command('scan')
+      .description(
+        'Analyse the objects already in the bucket (backfill): one analysis each, at a bounded rate, resumable after Ctrl-C.',
+      )
+      .argument('<s3-uri>', "s3://bucket/prefix of the objects to analyse (the stack's ingest bucket)")
+      .option('--rate <n>', 'analyses started per second at most (default 10)')
+      .option('--max <n>', 'start at most this many analyses in this run')
+      .option('--state <file>', 'where the scan keeps its place (default sandtrap-scan-<bucket>-<hash>.json)')
+      .option('--json', 'print the final state as JSON')
+      .option('-q, --quiet', 'no progress on stderr'),
+  ).action(
+    async (
+      target: string,
+      options: StackOptions & { rate?: string; max?: string; state?: string; json?: boolean; quiet?: boolean },
+    ) => {
+      const { scan } = await import('../cli/commands/scan');
+      exit(await scan({ target, ...options }, io));
+    },
+  );
   return cli;
 }
 
