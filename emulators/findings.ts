@@ -22,9 +22,9 @@ import type { VendorId } from '../lambdas/core/contracts/pipeline';
  *   `ttps` and network hosts follow CAPEv2's code.
  * - OPSWAT: the family, two signal groups with their ATT&CK ids, and the IOC domain of the real
  *   malicious MetaDefender report.
- * - Triage: the family of the real sample summary and report_triage.json (nemty). The connector stores
- *   the sample summary, which lists per-task tags (`family:…`) and, as Triage's `TaskSummary`
- *   documents, `ttp`; it carries no signatures.
+ * - Triage: the family, signatures, ATT&CK ids and domains of the real nemty report_triage.json. The
+ *   connector stores the sample's v1 `overview.json`, which the emulator writes in the shape of
+ *   `types.OverviewReport` of Triage's own clients (no captured overview was found).
  * - Joe and Cuckoo: no captured report naming a family or signatures was found; their names follow
  *   the vendors' docs and code.
  */
@@ -74,9 +74,9 @@ export const EMULATED_FINDINGS: Record<VendorId, EmulatedFindings> = {
   },
   triage: {
     family: 'nemty',
-    signatures: [],
+    signatures: ['Nemty', 'Deletes shadow copies'],
     attack: ['T1490', 'T1053'],
-    hosts: [],
+    hosts: ['www.myexternalip.com', 'api.db-ip.com'],
   },
   vmray: {
     family: 'EICAR',
