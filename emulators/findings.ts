@@ -2,7 +2,7 @@ import type { VendorId } from '../lambdas/core/contracts/pipeline';
 
 /**
  * What each emulator's malicious report concludes, as the pipeline should carry it through: the
- * family, two signature names (as the connector reads them), ATT&CK ids and contacted hosts. Each
+ * family, signature names (as the connector reads them), ATT&CK ids and contacted hosts. Each
  * emulator writes these into its report in that vendor's own shape; the pipeline tests compare the
  * verdict document and the event against this table.
  *
@@ -25,8 +25,10 @@ import type { VendorId } from '../lambdas/core/contracts/pipeline';
  * - Triage: the family, signatures, ATT&CK ids and domains of the real nemty report_triage.json. The
  *   connector stores the sample's v1 `overview.json`, which the emulator writes in the shape of
  *   `types.OverviewReport` of Triage's own clients (no captured overview was found).
- * - Joe and Cuckoo: no captured report naming a family or signatures was found; their names follow
- *   the vendors' docs and code.
+ * - Cuckoo: two signatures (`disables_security`, `persistence_autorun`, with their keyed `ttp`) of a
+ *   real Cuckoo 2 report. Its signatures named no family, so the family signature (`emotet_behavior`,
+ *   `families: ["Emotet"]`) and the network hosts follow Cuckoo's code.
+ * - Joe: no captured report naming a family or signatures was found; its names follow Joe's docs.
  */
 export interface EmulatedFindings {
   family?: string;
@@ -44,8 +46,8 @@ export const EMULATED_FINDINGS: Record<VendorId, EmulatedFindings> = {
   },
   cuckoo: {
     family: 'Emotet',
-    signatures: ['emotet_behavior', 'persistence_autorun'],
-    attack: ['T1060', 'T1055'],
+    signatures: ['disables_security', 'persistence_autorun', 'emotet_behavior'],
+    attack: ['T1089', 'T1060'],
     hosts: ['emotet-c2.example.test', '198.51.100.8'],
   },
   falcon: {

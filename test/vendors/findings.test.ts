@@ -135,7 +135,7 @@ describe('findings from real vendor bodies', () => {
 /**
  * Issue #15: each connector reads the names a report captured from the real product carries (origin,
  * commit and licence of each body in test/fixtures/vendors/README.md; trimmed, field names and nesting
- * as captured). Joe and Cuckoo have no captured report with findings in the sources searched.
+ * as captured). Joe has no captured report with findings in the sources searched.
  */
 describe('findings from captured vendor reports', () => {
   it('VMRay summary_v2.json (vmray/vmray-misp-feed tests): threat names, VTI matches, keyed techniques, IOC hosts', () => {
@@ -196,6 +196,24 @@ describe('findings from captured vendor reports', () => {
     expect(findings.signatures).toEqual([
       { name: 'MALWARE_OBJECT', severity: 'high', description: 'Phish.LIVE.DTI.URL' },
     ]);
+  });
+
+  it('Cuckoo 2 report signatures (cuckoosandbox/cuckoo tests/files): names, severities, keyed ttp', () => {
+    // The file is the report's `signatures` member as Cuckoo's own test holds it; the rest of the report
+    // is not part of the capture.
+    const findings = boundedFindings(cuckooFindings({ signatures: vendorFixture('cuckoo_report_signatures.json') }));
+    // The signatures name no family (`families: []` in each): this Cuckoo run named none.
+    expect(findings.families).toEqual([]);
+    // Community signatures go past Cuckoo's documented 1–3: dead_host is 5, disables_security 4; both
+    // read as critical.
+    expect(findings.signatures.map((s) => [s.name, s.severity])).toEqual([
+      ['disables_security', 'critical'],
+      ['dead_host', 'critical'],
+      ['persistence_autorun', 'high'],
+      ['uses_windows_utilities', 'medium'],
+      ['console_output', 'low'],
+    ]);
+    expect(findings.attack).toEqual(['T1053', 'T1060', 'T1089', 'T1112']);
   });
 
   it('CAPE report (CybercentreCanada/assemblyline-service-cape test sample): signatures at CAPE severity', () => {
