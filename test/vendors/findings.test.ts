@@ -1,10 +1,14 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { EMULATED_FINDINGS } from '../../emulators/findings';
 import {
   boundedFindings,
   FINDINGS_LIMITS,
   reportPageUrl,
   VendorFindingsSchema,
 } from '../../lambdas/core/contracts/findings';
+import type { VendorId } from '../../lambdas/core/contracts/pipeline';
 import { capeFindings } from '../../lambdas/vendors/cape';
 import { cuckooFindings } from '../../lambdas/vendors/cuckoo';
 import { falconFindings } from '../../lambdas/vendors/falcon';
@@ -234,6 +238,64 @@ describe('findings from captured vendor reports', () => {
       },
     ]);
     expect(findings.signatures).toHaveLength(7);
+  });
+});
+
+/**
+ * The emulators' malicious reports carry the captured reports' own names (emulators/findings.ts says
+ * which per vendor): each name listed here must appear in the captured body, so the table cannot drift
+ * into names no real report holds. Names the table takes from a vendor's docs instead are not listed.
+ */
+describe('the emulated findings are those of the captured reports', () => {
+  const text = (dir: 'vendors' | 'sandboxapi', name: string) =>
+    readFileSync(path.join(import.meta.dirname, '..', 'fixtures', dir, name), 'utf8');
+  const cases: [VendorId, string, string[]][] = [
+    [
+      'vmray',
+      text('vendors', 'vmray_summary_v2_eicar.json'),
+      [
+        EMULATED_FINDINGS.vmray.family!,
+        ...EMULATED_FINDINGS.vmray.signatures,
+        ...EMULATED_FINDINGS.vmray.attack,
+        ...EMULATED_FINDINGS.vmray.hosts,
+      ],
+    ],
+    ['wildfire', text('vendors', 'wildfire_report_pdf.xml'), [...EMULATED_FINDINGS.wildfire.signatures]],
+    [
+      'fireeye',
+      text('vendors', 'fireeye_alert_details_phish.json'),
+      [EMULATED_FINDINGS.fireeye.family!, EMULATED_FINDINGS.fireeye.signatures[0]!],
+    ],
+    ['falcon', text('vendors', 'falcon_report_summary_memery.json'), [EMULATED_FINDINGS.falcon.family!]],
+    ['cape', text('vendors', 'cape_report_apihooks.json'), [...EMULATED_FINDINGS.cape.signatures]],
+    [
+      'cuckoo',
+      text('vendors', 'cuckoo_report_signatures.json'),
+      [...EMULATED_FINDINGS.cuckoo.signatures.slice(0, 2), ...EMULATED_FINDINGS.cuckoo.attack],
+    ],
+    [
+      'opswat',
+      text('sandboxapi', 'opswat_submissions_result_malicious.json'),
+      [
+        EMULATED_FINDINGS.opswat.family!,
+        ...EMULATED_FINDINGS.opswat.signatures,
+        ...EMULATED_FINDINGS.opswat.attack,
+        ...EMULATED_FINDINGS.opswat.hosts,
+      ],
+    ],
+    [
+      'triage',
+      text('sandboxapi', 'triage_behavioral1.json'),
+      [
+        EMULATED_FINDINGS.triage.family!,
+        ...EMULATED_FINDINGS.triage.signatures,
+        ...EMULATED_FINDINGS.triage.attack,
+        ...EMULATED_FINDINGS.triage.hosts,
+      ],
+    ],
+  ];
+  it.each(cases)('%s', (_vendor, body, names) => {
+    for (const name of names) expect(body, name).toContain(name);
   });
 });
 
