@@ -7,6 +7,23 @@ import type { EmulatorRequest, EmulatorResponse } from './server';
 /** What this emulator's malicious report concludes (see {@link EMULATED_FINDINGS}). */
 const FINDINGS = EMULATED_FINDINGS.cape;
 
+/** A signature with the fields of one in a real CAPE 2.4 report (test/fixtures/vendors/cape_report_apihooks.json). */
+function capeSignature(name: string, description: string, categories: string[], severity: number, data: object[]) {
+  return {
+    name,
+    description,
+    categories,
+    severity,
+    weight: 1,
+    confidence: 100,
+    references: [],
+    data,
+    new_data: [],
+    alert: false,
+    families: [],
+  };
+}
+
 /** Options of {@link CapeEmulator}. */
 export interface CapeEmulatorOptions extends EmulatorOptions {
   /** Token the API requires (`Authorization: Token …`); none: anonymous access, CAPE's shipped default. */
@@ -270,26 +287,31 @@ export class CapeEmulator extends BaseEmulator<CapeEmulatorOptions> {
           machine: { name: 'win10-1' },
         },
         target: { category: 'file', file: { name: task.fileName, size: task.size, sha256: task.sha256 } },
-        // Findings in CAPEv2's report shape (`modules/processing`, `reporting/jsondump`); no captured CAPE
-        // report confirms them (sandboxapi has none), so the field names are an assumption from CAPE's code.
+        // Signatures as the captured CAPE 2.4 report in test/fixtures/vendors/cape_report_apihooks.json
+        // writes them (`categories`, `severity` 1–3, `weight`, `confidence`, `data`, `families`, …); the
+        // malicious report's two are that report's own. That sample named no family, so `detections`,
+        // `ttps` and `network` below keep the shape of CAPEv2's code (`modules/processing`,
+        // `reporting/jsondump`), not of a captured body.
         signatures:
           task.malscore >= 7
             ? [
-                {
-                  name: FINDINGS.signatures[0],
-                  description: 'Steals private information from local email clients',
-                  severity: 3,
-                  families: [],
-                },
-                {
-                  name: FINDINGS.signatures[1],
-                  description: 'Installs itself for autorun at Windows startup',
-                  severity: 2,
-                  families: [],
-                },
+                capeSignature(
+                  FINDINGS.signatures[0]!,
+                  'Installs itself for autorun at Windows startup',
+                  ['persistence'],
+                  3,
+                  [{ regkey: 'HKEY_CURRENT_USER\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run\\TestApiHooks' }],
+                ),
+                capeSignature(
+                  FINDINGS.signatures[1]!,
+                  'Uses Windows utilities for basic functionality',
+                  ['command', 'lateral'],
+                  2,
+                  [{ command: 'C:\\WINDOWS\\system32\\cmd.exe /c echo hai' }],
+                ),
               ]
             : task.malscore >= 4
-              ? [{ name: 'test_marker', description: 'Test marker found', severity: 2 }]
+              ? [capeSignature('test_marker', 'Test marker found', ['generic'], 2, [])]
               : [],
         detections: task.malscore >= 7 ? [{ family: FINDINGS.family, details: [{ Signature: 'agenttesla' }] }] : [],
         ttps:

@@ -6,6 +6,30 @@ import type { EmulatorRequest, EmulatorResponse } from './server';
 /** What this emulator's malicious report concludes (see {@link EMULATED_FINDINGS}). */
 const FINDINGS = EMULATED_FINDINGS.cuckoo;
 
+/** The `ttp` of two signatures of the real Cuckoo 2 report (test/fixtures/vendors/cuckoo_report_signatures.json). */
+const REAL_TTP = {
+  disablesSecurity: {
+    T1089: {
+      short: 'Disabling Security Tools',
+      long: 'Adversaries may disable security tools to avoid possible detection of their tools and activities. This can take the form of killing security software or event logging processes, deleting Registry keys so that tools do not start at run time, or other methods to interfere with security scanning or event reporting.',
+    },
+    T1112: {
+      short: 'Modify Registry',
+      long: 'Adversaries may interact with the Windows Registry to hide configuration information within Registry keys, remove information as part of cleaning up, or as part of other techniques to aid in Persistence and Execution.',
+    },
+  },
+  persistenceAutorun: {
+    T1060: {
+      short: 'Registry Run Keys / Startup Folder',
+      long: 'Adding an entry to the "run keys" in the Registry or startup folder will cause the program referenced to be executed when a user logs in.  These programs will be executed under the context of the user and will have the account\'s associated permissions level.',
+    },
+    T1053: {
+      short: 'Scheduled Task',
+      long: 'Utilities such as at and schtasks, along with the Windows Task Scheduler, can be used to schedule programs or scripts to be executed at a date and time. A task can also be scheduled on a remote system, provided the proper authentication is met to use RPC and file and printer sharing is turned on. Scheduling a task on a remote system typically required being a member of the Administrators group on the the remote system.',
+    },
+  },
+};
+
 /** Options of {@link CuckooEmulator}. */
 export interface CuckooEmulatorOptions extends EmulatorOptions {
   /** The `api_token` the API requires as `Authorization: Bearer …`; none: an API without a token. */
@@ -229,28 +253,55 @@ export class CuckooEmulator extends BaseEmulator<CuckooEmulatorOptions> {
         duration: task.timeout,
         id: task.id,
       },
-      // Cuckoo 2.0.7's signature `as_result()` shape: `families`, and `ttp` keyed by technique id. The
-      // sandboxapi report has no signatures, so these names follow Cuckoo's code, not a captured body.
+      // Signatures as a real Cuckoo 2 report writes them (test/fixtures/vendors/cuckoo_report_signatures.json):
+      // `families`, `description`, `ttp` keyed by technique id with `short` and `long`, `name`, `markcount`,
+      // `references`, `marks`, `severity`. The first two are that report's own, as captured (marks cut).
+      // It named no family, so the third, the one naming the family, follows Cuckoo's code.
       signatures:
         task.score >= 10
           ? [
               {
+                families: [],
+                description: 'Disables Windows Security features',
+                ttp: REAL_TTP.disablesSecurity,
                 name: FINDINGS.signatures[0],
-                description: 'Exhibits behaviour characteristic of the Emotet loader',
-                severity: 3,
-                families: [FINDINGS.family],
-                ttp: { [FINDINGS.attack[1]!]: { short: 'Process Injection', long: 'Process Injection' } },
-                marks: [],
                 markcount: 1,
+                references: [],
+                marks: [
+                  {
+                    type: 'generic',
+                    description: 'attempts to disable user access control',
+                    registry:
+                      'HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Policies\\System\\EnableLUA',
+                  },
+                ],
+                severity: 4,
               },
               {
-                name: FINDINGS.signatures[1],
-                description: 'Installs itself for autorun at Windows startup',
-                severity: 3,
                 families: [],
-                ttp: { [FINDINGS.attack[0]!]: { short: 'Registry Run Keys / Startup Folder', long: '' } },
-                marks: [],
+                description: 'Installs itself for autorun at Windows startup',
+                ttp: REAL_TTP.persistenceAutorun,
+                name: FINDINGS.signatures[1],
+                markcount: 5,
+                references: [],
+                marks: [
+                  {
+                    type: 'generic',
+                    reg_key: 'HKEY_CURRENT_USER\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\posooYos.exe',
+                    reg_value: 'C:\\Users\\Administrator\\eeokscog\\posooYos.exe',
+                  },
+                ],
+                severity: 3,
+              },
+              {
+                families: [FINDINGS.family],
+                description: 'Exhibits behaviour characteristic of the Emotet loader',
+                ttp: {},
+                name: FINDINGS.signatures[2],
                 markcount: 1,
+                references: [],
+                marks: [],
+                severity: 3,
               },
             ]
           : task.score >= 4

@@ -234,7 +234,11 @@ export class FalconEmulator extends BaseEmulator<FalconEmulatorOptions> {
     };
   }
 
-  /** A report summary shaped like the sandboxapi fixture (`falcon_report_summary.json`). */
+  /**
+   * A report summary with the fields of the sandboxapi fixture (`falcon_report_summary.json`) and of
+   * the real one in test/fixtures/vendors/falcon_report_summary_memery.json (`error_type`,
+   * `submissions`, `network_mode`, `tags`, `mitre_attcks`, …), its family named in `vx_family`.
+   */
   private summary(job: Job) {
     const environment = ENVIRONMENTS.find((e) => e.id === job.environmentId);
     const { verdict, threatLevel, threatScore } = job.threat;
@@ -270,8 +274,22 @@ export class FalconEmulator extends BaseEmulator<FalconEmulatorOptions> {
       verdict,
       domains: threatLevel === 2 ? [FINDINGS.hosts[0]] : [],
       type_short: ['script'],
-      // `signatures[].attck_id` and `mitre_attcks[]` as VxAPI's summary documents them; the sandboxapi
-      // summary lists neither, so these field names are an assumption from the vendor's docs.
+      error_type: null,
+      error_origin: null,
+      tags: [],
+      submissions: [
+        {
+          submission_id: job.submissionId,
+          filename: job.fileName,
+          url: null,
+          created_at: new Date(job.submittedAt).toISOString().replace(/\.\d{3}Z$/, '+00:00'),
+        },
+      ],
+      network_mode: 'default',
+      machine_learning_models: [],
+      // `mitre_attcks[]` is in the real summary (empty there: a static-only analysis); `signatures[]`
+      // with `threat_level` and `attck_id` as VxAPI's summary documents them: neither the sandboxapi
+      // nor the real summary lists signatures, so those field names are an assumption from its docs.
       mitre_attcks:
         threatLevel === 2
           ? FINDINGS.attack.map((id) => ({ tactic: 'Defense Evasion', technique: id, attck_id: id }))
@@ -282,7 +300,7 @@ export class FalconEmulator extends BaseEmulator<FalconEmulatorOptions> {
               threat_level: 2,
               threat_level_human: 'malicious',
               name,
-              description: 'Behaviour the Formbook stealer shows',
+              description: 'Behaviour seen during the run',
               category: 'General',
               attck_id: FINDINGS.attack[i],
             }))

@@ -7,6 +7,9 @@ import type { EmulatorRequest, EmulatorResponse } from './server';
 /** What this emulator's malicious report concludes (see {@link EMULATED_FINDINGS}). */
 const FINDINGS = EMULATED_FINDINGS.fireeye;
 
+/** A time as FireEye alerts write it: `2021-05-09 04:01:16 +0000`. */
+const fireeyeTime = (ms: number) => `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} +0000`;
+
 /** Options of {@link FireeyeEmulator}. */
 export interface FireeyeEmulatorOptions extends EmulatorOptions {
   /** The WSAPI account the appliance knows. */
@@ -276,17 +279,29 @@ export class FireeyeEmulator extends BaseEmulator<FireeyeEmulatorOptions> {
     const osChanges = Array.from({ length: 150 }, (_, i) => ({
       file: { mode: 'created', value: `C:\\Users\\admin\\AppData\\Local\\Temp\\drop${i}.tmp` },
     }));
+    const occurred = fireeyeTime(submission.submittedAt);
+    // The fields of a real concise alert (test/fixtures/vendors/fireeye_alert_details_phish.json, a
+    // CM's answer): `ack`, `applianceId`, `attackTime`, `rootInfection`, `scVersion`, `sensor`, … and
+    // the times as `YYYY-MM-DD hh:mm:ss +0000`.
     return [
       {
+        ack: 'no',
+        action: 'notified',
+        alertUrl: `https://ax.example.org/malware_analysis/analyses?maid=${submission.id}`,
+        applianceId: '0025908C1E22',
+        attackTime: occurred,
         src: {},
         dst: {},
         product: 'MAS',
         name: 'MALWARE_OBJECT',
         id: Number.isNaN(Number(submission.id)) ? 1 : Number(submission.id),
         uuid: randomUUID(),
-        action: 'notified',
-        occurred: new Date(submission.submittedAt).toISOString(),
-        alertUrl: `https://ax.example.org/malware_analysis/analyses?maid=${submission.id}`,
+        occurred,
+        rootInfection: Number.isNaN(Number(submission.id)) ? 1 : Number(submission.id),
+        scVersion: '1149.206',
+        sensor: 'FireEyeAX',
+        sensorIp: '127.0.0.1',
+        vlan: 0,
         severity: malicious ? 'MAJR' : 'MINR',
         // Only confirmed malware carries the flag; a MINR alert leaves it out.
         ...(malicious ? { malicious: 'yes' } : {}),
@@ -316,7 +331,7 @@ export class FireeyeEmulator extends BaseEmulator<FireeyeEmulatorOptions> {
               id: (Number.isNaN(Number(submission.id)) ? 1 : Number(submission.id)) + 1,
               uuid: randomUUID(),
               action: 'notified',
-              occurred: new Date(submission.submittedAt).toISOString(),
+              occurred,
               alertUrl: `https://ax.example.org/malware_analysis/analyses?maid=${submission.id}`,
               severity: 'CRIT',
               malicious: 'yes',

@@ -7,6 +7,22 @@ import type { EmulatorRequest, EmulatorResponse } from './server';
 /** What this emulator's malicious report concludes (see {@link EMULATED_FINDINGS}). */
 const FINDINGS = EMULATED_FINDINGS.opswat;
 
+/** Two signal groups of the real malicious report (test/fixtures/sandboxapi/opswat_submissions_result_malicious.json). */
+const REAL_GROUPS = [
+  {
+    identifier: 'BIN001',
+    technique: { ID: 'T1027.002', relatedTactic: { ID: 'TA0005', name: 'Defense Evasion' }, name: 'Software Packing' },
+  },
+  {
+    identifier: 'H062',
+    technique: {
+      ID: 'T1059',
+      relatedTactic: { ID: 'TA0002', name: 'Execution' },
+      name: 'Command and Scripting Interpreter',
+    },
+  },
+] as const;
+
 /** Options of {@link OpswatEmulator}. */
 export interface OpswatEmulatorOptions extends EmulatorOptions {
   /** The key every request must carry in `X-Api-Key`. */
@@ -173,19 +189,11 @@ export class OpswatEmulator extends BaseEmulator<OpswatEmulatorOptions> {
       // Padding makes the finished report bigger than one chunk, as real reports are.
       allSignalGroups: signals
         ? Array.from({ length: 60 }, (_, i) => ({
-            identifier: `S${i}`,
+            // The first two groups are the real malicious report's BIN001 and H062, with their ATT&CK
+            // techniques as it lists them (`allMitreTechniques[]` with `ID`, `relatedTactic`, `name`).
+            identifier: (malicious && REAL_GROUPS[i]?.identifier) || `S${i}`,
             description: (malicious && FINDINGS.signatures[i]) || 'Matched a test signal',
-            // The first groups carry ATT&CK ids as the real report does (`allMitreTechniques[].ID`).
-            allMitreTechniques:
-              malicious && FINDINGS.attack[i]
-                ? [
-                    {
-                      ID: FINDINGS.attack[i],
-                      relatedTactic: { ID: 'TA0005', name: 'Defense Evasion' },
-                      name: FINDINGS.attack[i],
-                    },
-                  ]
-                : [],
+            allMitreTechniques: malicious && REAL_GROUPS[i] ? [REAL_GROUPS[i].technique] : [],
             averageSignalStrength: 0.7,
             peakSignalStrength: 0.9,
             finalSignalStrength: 0.8,

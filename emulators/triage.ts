@@ -39,6 +39,44 @@ const error = (
   body: { error: code, message },
 });
 
+/**
+ * Signatures of the real nemty report (test/fixtures/sandboxapi/triage_behavioral1.json) as captured:
+ * `label`, `name`, `score`, `ttp`, `tags`, `desc`.
+ */
+const REAL_SIGNATURES = [
+  {
+    label: 'nemty',
+    name: FINDINGS.signatures[0]!,
+    score: 10,
+    tags: ['ransomware', `family:${FINDINGS.family}`],
+    desc: 'Ransomware discovered in late 2019 which has been actively developed/updated over time.',
+  },
+  {
+    label: 'deletes_shadows',
+    name: FINDINGS.signatures[1]!,
+    score: 9,
+    ttp: ['T1107', 'T1490'],
+    tags: ['ransomware'],
+    desc: 'Ransomware often targets backup files to inhibit system recovery.',
+  },
+  {
+    label: 'schtasks_persist',
+    name: 'Creates scheduled task(s)',
+    ttp: ['T1053'],
+    tags: ['persistence'],
+    desc: 'Schtasks is often used by malware for persistence or to perform post-infection execution.',
+  },
+  {
+    label: 'external_ip_lookup',
+    name: 'Looks up external IP address via web service',
+    score: 6,
+    desc: "Uses a legitimate IP lookup service to find the infected system's external IP.",
+  },
+];
+
+/** What a suspicious sample's overview lists. */
+const TEST_SIGNATURE = { name: 'Creates scheduled task(s)', ttp: ['T1053'], tags: ['persistence'], score: 6 };
+
 const BEHAVIOURAL = [
   { name: 'behavioral1', resource: 'win10v2004-20260401-en', platform: 'windows10-2004_x64' },
   { name: 'behavioral2', resource: 'win7-20260401-en', platform: 'windows7_x64' },
@@ -105,6 +143,16 @@ export class TriageEmulator extends BaseEmulator<TriageEmulatorOptions> {
       return { body: { data: page.length ? page : null, next: null } };
     }
     if (path === '/api/v0/samples' && req.method === 'POST') return this.submit(req, fault);
+    // The overview lives under API v1, as the official clients ask for it (GET /v1/samples/{id}/overview.json).
+    const overview = path.match(/^\/api\/v1\/samples\/([^/]+)\/overview\.json$/);
+    if (overview) {
+      const sample = this.samples.get(overview[1]!);
+      if (!sample) return error(404, 'NOT_FOUND', 'sample not found');
+      if (req.method !== 'GET') return error(405, 'METHOD_NOT_ALLOWED', 'method not allowed');
+      if (this.states(sample).sample !== 'reported')
+        return error(404, 'REPORT_NOT_AVAILABLE', 'the report is not available yet');
+      return { body: this.overview(sample) };
+    }
     const match = path.match(/^\/api\/v0\/samples\/([^/]+)(?:\/(status|summary|[a-z]+\d+\/report_triage\.json))?$/);
     const sample = match ? this.samples.get(match[1]!) : undefined;
     if (!match || !sample) return error(404, 'NOT_FOUND', 'sample not found');
@@ -225,6 +273,69 @@ export class TriageEmulator extends BaseEmulator<TriageEmulatorOptions> {
           ]),
         ),
       },
+    };
+  }
+
+  /**
+   * `overview.json` in the shape of `types.OverviewReport` (hatching/triage types/types.go): `sample`,
+   * `tasks` (a `TaskSummary` each), `analysis` (`score`, `family`, `tags`), `targets` (with their
+   * signatures and `iocs`), `signatures`, `extracted`. A known family's signatures, ATT&CK ids and
+   * domains are those of the real nemty report (test/fixtures/sandboxapi/triage_behavioral1.json).
+   */
+  private overview(sample: Sample) {
+    const known = sample.score >= 10;
+    const signatures = known ? REAL_SIGNATURES : sample.score >= 5 ? [TEST_SIGNATURE] : [];
+    const hashes = { size: sample.size, md5: sample.md5, sha1: sample.sha1, sha256: sample.sha256 };
+    const iocs = known ? { domains: [...FINDINGS.hosts] } : undefined;
+    const tasks = [`${sample.id}-static1`, ...BEHAVIOURAL.map((t) => `${sample.id}-${t.name}`)];
+    return {
+      version: '0.3.0',
+      sample: {
+        id: sample.id,
+        target: sample.fileName,
+        ...hashes,
+        score: sample.score,
+        created: new Date(sample.submittedAt).toISOString(),
+        completed: new Date(this.options.clock.now()).toISOString(),
+        ...(iocs ? { iocs } : {}),
+      },
+      tasks: [
+        { sample: tasks[0], kind: 'static', name: 'static1', status: 'reported', score: sample.score },
+        ...BEHAVIOURAL.map((t, i) => ({
+          sample: tasks[i + 1],
+          kind: 'behavioral',
+          name: t.name,
+          status: 'reported',
+          ...(known ? { ttp: [...FINDINGS.attack] } : {}),
+          tags: this.tags(sample),
+          score: sample.score,
+          target: `${sample.sha256}.exe`,
+          backend: 'horse2',
+          resource: t.resource,
+          platform: t.platform,
+          task_name: t.name,
+          sigs: signatures.length,
+        })),
+      ],
+      analysis: {
+        score: sample.score,
+        ...(known ? { family: [FINDINGS.family!] } : {}),
+        tags: this.tags(sample),
+      },
+      targets: [
+        {
+          tasks,
+          target: sample.fileName,
+          ...hashes,
+          score: sample.score,
+          tags: this.tags(sample),
+          ...(known ? { family: [FINDINGS.family!] } : {}),
+          signatures,
+          ...(iocs ? { iocs } : {}),
+        },
+      ],
+      signatures,
+      extracted: [],
     };
   }
 

@@ -77,6 +77,110 @@ const fail = (status: number, message: string, headers: Record<string, string> =
 });
 const vmrayTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, '');
 
+/** One `vti.match` of a v2 summary, with the fields a real one has (its `artifacts` lists empty). */
+function vtiMatch(
+  category: string,
+  operation: string,
+  technique: string,
+  score: number,
+  threatNames: string[] | null,
+  ids: { category?: string; operation?: string; technique?: string; techniqueId?: string } = {},
+) {
+  const key = (text: string) => `_${text.toLowerCase().replace(/[^a-z0-9]+/g, '_')}`;
+  return {
+    _type: 'vti.match',
+    analysis_score: score,
+    artifacts: {
+      _type: 'vti.match.artifacts',
+      domains: [],
+      email_addresses: [],
+      emails: [],
+      filenames: [],
+      files: [],
+      ip_addresses: [],
+      mutexes: [],
+      processes: [],
+      registry_records: [],
+      urls: [],
+    },
+    category: ids.category ?? key(category),
+    category_desc: category,
+    classifications: threatNames ? [FINDINGS.family] : null,
+    operation: ids.operation ?? key(operation),
+    operation_desc: operation,
+    ref_gfncalls: [],
+    technique: ids.technique ?? `vmray${key(operation)}`,
+    technique_desc: technique,
+    technique_id: ids.techniqueId ?? 'sandtrap-marker',
+    technique_type: 'built_in',
+    technique_version: 1,
+    threat_names: threatNames,
+  };
+}
+
+/**
+ * The malicious analysis' VTI matches: the three strongest of the real summary in
+ * test/fixtures/vendors/vmray_summary_v2_eicar.json (`vti_match_22`, `_14`, `_5`), names, scores and
+ * VMRay rule ids as captured.
+ */
+const REAL_MATCHES = [
+  vtiMatch(
+    'YARA',
+    FINDINGS.signatures[0]!,
+    'Rule "EICAR" from ruleset "Payloads" has matched on the downloaded file "http_eicar.com".',
+    5,
+    null,
+    {
+      category: '_yara',
+      operation: '_yara_match_high',
+      technique: 'vmray_yara_match_high',
+      techniqueId: '492be3396ccb4a97814c1eac551d7ceb',
+    },
+  ),
+  vtiMatch(
+    'Reputation',
+    FINDINGS.signatures[1]!,
+    'Reputation analysis labels file "http_eicar.com" as "EICAR-Test-File (not a virus)".',
+    4,
+    ['EICAR-Test-File (not a virus)'],
+    {
+      category: '_reputation',
+      operation: '_known_malicious_file',
+      technique: 'vmray_known_malicious_file',
+      techniqueId: '54a402cd60f3492b81903aa46c1149b2',
+    },
+  ),
+  vtiMatch(
+    'System Modification',
+    'Disables a crucial system tool',
+    '(Process #1) smoketester.exe disables the Command Prompt (CMD) and scripts via registry.',
+    4,
+    null,
+    {
+      category: '_system_modification',
+      operation: '_disable_crucial_system_tool',
+      technique: 'vmray_disable_cmd_and_scripts_by_registry',
+      techniqueId: '81e2c923618947a88be31683d64b2f55',
+    },
+  ),
+];
+
+/** The real summary's `mitre_attack.v4.techniques`: keyed by the ATT&CK id, no id field inside. */
+const REAL_TECHNIQUES = Object.fromEntries(
+  FINDINGS.attack.map((id, i) => [
+    `technique_${id}`,
+    {
+      _type: 'mitre_attack.v4.technique',
+      description: ['System Network Configuration Discovery', 'Modify Registry'][i] ?? id,
+      ref_vti_matches: [
+        { _type: 'reference', path: ['vti', 'matches', `vti_match_${i}`], source: 'logs/summary_v2.json' },
+      ],
+      tactics: [['Discovery', 'Defense Evasion'][i] ?? 'Discovery'],
+      technique_version: 1,
+    },
+  ]),
+);
+
 /**
  * VMRay's REST API on loopback: `/rest/...`, `Authorization: api_key <key>`, the `{"result", "data"}`
  * envelope and `{"result": "error", "error_msg"}` failures, `sample/submit` with a multipart
@@ -334,60 +438,99 @@ export class VmrayEmulator extends BaseEmulator<VmrayEmulatorOptions> {
     };
   }
 
-  /** `logs/summary_v2.json`, with the fields VMRay's own tooling reads (`analysis_metadata`, `vti.matches`, `mitre_attack`). */
+  /**
+   * `logs/summary_v2.json` in the shape of the real one in test/fixtures/vendors/vmray_summary_v2_eicar.json
+   * (VMRay's own vmray-misp-feed test data): keyed `vti.matches` with `_type: "vti.match"`, the
+   * category / operation / technique triples and the rule's `technique_id` (a VMRay id, not ATT&CK);
+   * `mitre_attack.v4.techniques` keyed `technique_<ATT&CK id>` with no id inside; keyed `domains` and
+   * `ip_addresses` flagged `is_ioc` (the resolver is listed too, and is not one).
+   */
   private summaryV2(analysis: Analysis) {
     const { submission } = analysis;
     const malicious = analysis.verdict === 'malicious';
+    const matches = malicious
+      ? REAL_MATCHES
+      : analysis.verdict === 'clean'
+        ? []
+        : [1, 2, 3].map((n) => ({
+            ...vtiMatch('Test', 'Carries a Sandtrap test marker', 'Inert marker', 3, null),
+            technique_id: `sandtrap-marker-${n}`,
+          }));
     return {
       _type: 'summary',
-      version: 4,
+      version: 2.1,
       analysis_metadata: {
         _type: 'analysis_metadata',
-        verdict: analysis.verdict,
+        analysis_duration: submission.runSeconds,
+        analysis_id: analysis.id,
+        creation_time: vmrayTime(this.finishedAt(submission)),
+        is_execution_successful: true,
+        number_of_processes: 1,
+        result_code: 1,
+        result_str: 'Operation completed successfully',
+        sample_id: submission.sample.id,
         sample_type: 'JScript',
         submission_filename: submission.sample.fileName,
-        is_execution_successful: true,
-        termination_reason: 'timeout',
-        result_str: 'Operation completed successfully',
-        analysis_duration: submission.runSeconds,
+        termination_reason: 'Timeout',
+        verdict: analysis.verdict,
       },
       virtual_machine: { _type: 'virtual_machine', name: analysis.vm.name, description: analysis.vm.description },
       vti: {
         _type: 'vti',
-        score_type: 'dynamic',
-        matches: Object.fromEntries(
-          (analysis.verdict === 'clean' ? [] : [1, 2, 3]).map((n) => [
-            `vti_match_${n}`,
-            {
-              _type: 'vti_match',
-              category_desc: malicious && n < 3 ? 'Persistence' : 'Test',
-              operation_desc: (malicious && FINDINGS.signatures[n - 1]) || 'Carries a Sandtrap test marker',
-              technique_desc: 'Inert marker',
-              analysis_score: malicious ? 5 - n + 1 : 3,
-              threat_names: malicious && n === 1 ? [FINDINGS.family] : [],
-            },
-          ]),
-        ),
+        built_in_rules_version: '4.2.0rc694',
+        matches: Object.fromEntries(matches.map((m, i) => [`vti_match_${i}`, m])),
+        score_type: 'default',
       },
-      // `threat_names`, `mitre_attack.v4.techniques` and the keyed `domains` / `ip_addresses` as VMRay's
-      // summary_v2 reference describes them; no captured v2 summary confirms them (sandboxapi holds a
-      // trimmed v1 summary only), so these field names are an assumption from the vendor's docs.
-      threat_names: malicious ? [FINDINGS.family] : [],
+      threat_names: malicious ? [FINDINGS.family, 'EICAR-Test-File (not a virus)'] : [],
+      classifications: malicious ? [FINDINGS.family] : [],
       mitre_attack: {
         _type: 'mitre_attack',
         v4: {
-          techniques: Object.fromEntries(
-            (malicious ? FINDINGS.attack : []).map((id, i) => [
-              `technique_${i}`,
-              { _type: 'mitre_attack_technique', technique_id: id, technique: id },
-            ]),
-          ),
+          _type: 'mitre_attack.v4',
+          matrix_version: '2019-04-25 20:53:07.719000',
+          techniques: malicious ? REAL_TECHNIQUES : {},
         },
       },
-      domains: malicious ? { domain_0: { _type: 'domain', domain: FINDINGS.hosts[0] } } : {},
-      ip_addresses: malicious ? { ip_address_0: { _type: 'ip_address', ip_address: FINDINGS.hosts[1] } } : {},
-      classifications: malicious ? ['Trojan'] : [],
-      artifacts: { ref_files: [], ref_domains: [], ref_ip_addresses: [] },
+      domains: malicious
+        ? {
+            domain_0: {
+              _type: 'domain',
+              classifications: [],
+              domain: FINDINGS.hosts[0],
+              is_artifact: true,
+              is_ioc: true,
+              original_domains: [FINDINGS.hosts[0]],
+              protocols: ['HTTPS'],
+              sources: ['function_log'],
+              verdict: 'clean',
+            },
+          }
+        : {},
+      ip_addresses: {
+        // The sandbox's resolver, listed as in a real summary and not an indicator.
+        ip_address_0: {
+          _type: 'ip_address',
+          ip_address: '192.168.0.1',
+          is_artifact: true,
+          is_ioc: false,
+          protocols: ['udp', 'dns'],
+          sources: ['pcap'],
+          verdict: 'clean',
+        },
+        ...(malicious
+          ? {
+              ip_address_5: {
+                _type: 'ip_address',
+                ip_address: FINDINGS.hosts[1],
+                is_artifact: true,
+                is_ioc: true,
+                protocols: ['http', 'tcp'],
+                sources: ['pcap', 'function_log'],
+                verdict: 'clean',
+              },
+            }
+          : {}),
+      },
       processes: Object.fromEntries(
         Array.from({ length: 120 }, (_, i) => [
           `process_${i}`,

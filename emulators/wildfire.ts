@@ -6,6 +6,12 @@ import type { EmulatorRequest, EmulatorResponse } from './server';
 /** What this emulator's malicious report concludes (see {@link EMULATED_FINDINGS}). */
 const FINDINGS = EMULATED_FINDINGS.wildfire;
 
+/** The `details` of the two summary entries of the captured report (test/fixtures/vendors/wildfire_report_pdf.xml). */
+const REAL_DETAILS = [
+  'An Action is performed in response to an event. Every triggered behavior in a PDF is ultimately a type of Action. Object key of Actions may be encoded to defeat static analysis.',
+  'File may reference external resources through the URL/domain name/IP address. Both benign and malicious samples can have this behavior.',
+] as const;
+
 /** Options of {@link WildfireEmulator}. */
 export interface WildfireEmulatorOptions extends EmulatorOptions {
   /** The key every request must carry in its `apikey` form field. */
@@ -133,16 +139,28 @@ export class WildfireEmulator extends BaseEmulator<WildfireEmulatorOptions> {
 
   private reportXml(sample: Sample): string {
     const malware = MALWARE_WORD[sample.verdict] ?? 'no';
-    const behaviours =
+    // Summary entries as a real report writes them (test/fixtures/vendors/wildfire_report_pdf.xml):
+    // the behaviour as text, with `score`, `id` and `details` attributes. The malware verdict's two are
+    // that report's own, as captured.
+    const behaviours: { name: string; id: number; score: string; details: string }[] =
       sample.verdict === 0
         ? []
         : sample.verdict === 1
-          ? [...FINDINGS.signatures, 'Connected to an unknown domain']
+          ? [
+              { name: FINDINGS.signatures[0]!, id: 394, score: '0.0', details: REAL_DETAILS[0] },
+              { name: FINDINGS.signatures[1]!, id: 8016, score: '0.0', details: REAL_DETAILS[1] },
+              {
+                name: 'Connected to an unknown domain',
+                id: 3002,
+                score: '0.7',
+                details: 'Connected to an unknown domain',
+              },
+            ]
           : [
               'Created an executable file in a user folder',
               'Modified the Windows registry',
               'Connected to an unknown domain',
-            ];
+            ].map((name, i) => ({ name, id: 3000 + i, score: `0.${9 - i}`, details: name }));
     // `network` children (`dns@query`, `TCP@ip`) as WildFire's report XML documents them; no captured
     // WildFire report confirms them (sandboxapi has none), so the names are an assumption from its docs.
     const network =
@@ -157,8 +175,7 @@ export class WildfireEmulator extends BaseEmulator<WildfireEmulatorOptions> {
     ).join('');
     const summary = behaviours
       .map(
-        (b, i) =>
-          `<entry score="0.${9 - i}" id="${3000 + i}" details="${escapeXml(b)}" behavior="${escapeXml(b)}">${escapeXml(b)}</entry>`,
+        (b) => `<entry score="${b.score}" id="${b.id}" details="${escapeXml(b.details)}">${escapeXml(b.name)}</entry>`,
       )
       .join('');
     const task = (platform: number, software: string) =>

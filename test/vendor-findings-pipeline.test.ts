@@ -12,7 +12,11 @@ import { startVendorHarness, type VendorHarness } from './support';
 
 /**
  * Issue #15 item 3: each vendor's findings, served by its emulator in that vendor's report shape, reach
- * the verdict document in the reports bucket and the published `Sample Verdict` event.
+ * the verdict document in the reports bucket and the published `Sample Verdict` event. The emulators'
+ * malicious reports take the shape and the names of reports captured from the real products where
+ * one was found (VMRay, WildFire, FireEye, Falcon, CAPE, Cuckoo, OPSWAT, Triage; which names per vendor
+ * in emulators/findings.ts, checked against the captured bodies in test/vendors/findings.test.ts), so
+ * this follows a real report's names from the vendor's answer to the event.
  */
 const vendors = VENDOR_IDS.filter((id) => EMULATORS[id]);
 

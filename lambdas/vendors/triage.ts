@@ -6,6 +6,7 @@ import {
   bandedScore,
   BaseConnector,
   errorMapping,
+  ItemNotFoundError,
   itemStatus,
   jsonOrUndefined,
   registryEntry,
@@ -125,9 +126,23 @@ export class TriageConnector extends BaseConnector<'triage'> {
     return itemStatus.inProgress(state);
   }
 
-  /** The sample summary: overall score, and per task its score, tags and platform. */
-  report(itemId: string): Promise<NativeReport> {
-    return this.download({ method: 'GET', path: `samples/${encodeURIComponent(itemId)}/summary` }, 'json');
+  /**
+   * The sample overview (`overview.json`): the overall score and families under `analysis`, per task
+   * its summary (tags, `ttp`, score), the signatures of every task (name, score 1–10, `ttp`, `desc`)
+   * and each target's IOCs. Triage serves it under API v1 beside the v0 base, as both official clients
+   * ask for it (hatching/triage go/report.go `SampleOverviewReport`, python `overview_report`: GET
+   * `/v1/samples/{id}/overview.json`, shape `types.OverviewReport` in types/types.go). Where there is
+   * none (a private cloud without v1), the v0 sample summary, which has the score and family tags but
+   * no signatures.
+   */
+  async report(itemId: string): Promise<NativeReport> {
+    const id = encodeURIComponent(itemId);
+    try {
+      return await this.download({ method: 'GET', path: `../v1/samples/${id}/overview.json` }, 'json');
+    } catch (error) {
+      if (!(error instanceof ItemNotFoundError)) throw error;
+      return this.download({ method: 'GET', path: `samples/${id}/summary` }, 'json');
+    }
   }
 
   /** The summary plus every behavioural task's `report_triage.json` (processes, signatures, network, extracted configs). */
@@ -237,12 +252,12 @@ const TriageSignature = z
   .loose();
 
 /**
- * The parts of a Triage document findings come from, whichever it is: the summary the connector
- * stores (`tasks.<task>.tags`, where `family:<name>` names a family, and `tasks.<task>.ttp`, as Triage's
- * `TaskSummary` documents; it lists no signatures or hosts),
- * a task's `report_triage.json` (`analysis.tags`, `analysis.ttp`, `signatures[]` with `name`, `desc`,
- * `score` 1–10 and `ttp`, `network.flows[].domain`, `extracted[].config.family`) or a v1 overview
- * (`analysis.family`, `signatures`, `targets[].iocs.domains`/`ips`).
+ * The parts of a Triage document findings come from, whichever it is: the v1 overview the connector
+ * stores (`analysis.family`, `tasks[]` as `TaskSummary` with `tags` and `ttp`, `signatures[]` with
+ * `name`, `desc`, `score` 1–10 and `ttp`, `targets[].iocs.domains`/`ips`, `extracted[].config.family`),
+ * the v0 summary it falls back to (`tasks.<task>.tags`, where `family:<name>` names a family, and
+ * `tasks.<task>.ttp`; no signatures or hosts) or a task's `report_triage.json` (`analysis.tags`,
+ * `analysis.ttp`, `signatures[]`, `network.flows[].domain`, `extracted[].config.family`).
  */
 const TriageDocument = z.object({
   tags: z.unknown().optional(),

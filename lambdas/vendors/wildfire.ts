@@ -247,8 +247,9 @@ const PlatformReport = z
 /**
  * What a WildFire XML report concluded. WildFire names no family: neither its verdict (a code) nor
  * its report (`malware` yes/no/grayware/phishing) carries one, and its report lists no ATT&CK ids. What
- * it does carry: per platform, `summary/entry` (a behaviour, its text the description, `score`
- * 0.0–1.0: from 0.3 medium, from 0.6 high, from 0.9 critical) and `network` (`dns@query`,
+ * it does carry: per platform, `summary/entry` (a behaviour: its text the name, its `details` the
+ * description, `score` 0.0–1.0: from 0.3 medium, from 0.6 high, from 0.9 critical; as in the
+ * captured report test/fixtures/vendors/wildfire_report_pdf.xml) and `network` (`dns@query`,
  * `TCP@ip`, `UDP@ip`, `url@host`).
  */
 export function wildfireFindings(report: unknown): RawFindings {
@@ -268,6 +269,7 @@ export function wildfireFindings(report: unknown): RawFindings {
       (r.summary?.entry ?? []).map((entry) => ({
         name: text(entry),
         severity: severityFrom((entry as { '@score'?: unknown } | null)?.['@score'] ?? 0, [0.3, 0.6, 0.9]),
+        description: (entry as { '@details'?: unknown } | null)?.['@details'],
       })),
     ),
     hosts: reports.flatMap((r) =>

@@ -51,9 +51,14 @@ export function fixture(name: string): unknown {
   return JSON.parse(readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'sandboxapi', name), 'utf8'));
 }
 
-/** A body a vendor really sends, copied from its server or client code (test/fixtures/vendors, origin in its README). */
+/** A body a vendor really sends, copied from its server or client code or from a captured report (test/fixtures/vendors, origin in its README). */
 export function vendorFixture(name: string): unknown {
   return JSON.parse(readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'vendors', name), 'utf8'));
+}
+
+/** A text body a vendor really sends (XML, say), from test/fixtures/vendors (origin in its README). */
+export function vendorFixtureText(name: string): string {
+  return readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'vendors', name), 'utf8');
 }
 
 /**

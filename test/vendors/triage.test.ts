@@ -31,7 +31,7 @@ describe('TriageConnector against the Triage emulator', () => {
     });
   });
 
-  it('submits with a _json part, polls through the sample states to reported, and scores the summary', async () => {
+  it('submits with a _json part, polls through the sample states to reported, and scores the overview', async () => {
     const id = await connector.submit(sample('SANDTRAP-TEST-MALICIOUS'));
     expect(id).toMatch(/^261122-[a-z0-9]{10}$/);
     expect(emulator.receivedRequests.at(-1)).toEqual({
@@ -51,15 +51,33 @@ describe('TriageConnector against the Triage emulator', () => {
     expect(states).toEqual(['static_analysis', 'scheduled', 'running', 'processing', 'reported']);
     expect(await connector.status(id)).toEqual({ done: true, failed: false, state: 'reported' });
 
+    // The report is the v1 overview, fetched beside the v0 base as the official clients fetch it.
     const report = await connector.report(id);
     expect(report).toMatchObject({ contentType: 'application/json', extension: 'json' });
-    const summary = await json(report);
-    expect(summary).toMatchObject({ sample: id, status: 'reported', score: 10 });
-    expect(connector.score(summary)).toEqual({
+    const overview = await json(report);
+    expect(overview).toMatchObject({ sample: { id }, analysis: { score: 10, family: ['nemty'] } });
+    expect(connector.score(overview)).toEqual({
       score: 100,
       verdict: 'malicious',
       native: { value: 10, scale: 'Triage score 1-10' },
     });
+    // Unlike the summary, the overview lists the signatures.
+    const findings = connector.findings(overview, id);
+    expect(findings.families).toEqual(['nemty']);
+    expect(findings.signatures.slice(0, 2)).toEqual([
+      {
+        name: 'Nemty',
+        severity: 'critical',
+        description: 'Ransomware discovered in late 2019 which has been actively developed/updated over time.',
+      },
+      {
+        name: 'Deletes shadow copies',
+        severity: 'high',
+        description: 'Ransomware often targets backup files to inhibit system recovery.',
+      },
+    ]);
+    expect(findings.attack).toEqual(expect.arrayContaining(['T1107', 'T1490', 'T1053']));
+    expect(findings.hosts).toEqual(['www.myexternalip.com', 'api.db-ip.com']);
 
     const full = await connector.fullReport(id);
     expect(Object.keys(full.tasks)).toEqual(['behavioral1', 'behavioral2']);
@@ -141,6 +159,28 @@ describe("TriageConnector on Triage's empty sample list", () => {
 
   it('reads {"data": null} as an empty list: available', async () => {
     expect(await connector.available()).toBe(true);
+  });
+});
+
+describe('TriageConnector on a Triage without the v1 overview', () => {
+  // A private cloud that serves API v0 only: the overview is NOT_FOUND, the v0 summary is there.
+  const server = new EmulatorServer((req) =>
+    req.url.pathname === '/api/v0/samples/200615-8jbndpgg9n/summary'
+      ? { status: 200, body: fixture('triage_report.json') as object }
+      : { status: 404, body: { error: 'NOT_FOUND', message: 'not found' } },
+  );
+  let connector: TriageConnector;
+  beforeAll(async () => {
+    const origin = await server.start();
+    connector = new TriageConnector({ config: config(`${origin}/api/v0/`), credentials: 'k', clock: new TestClock() });
+  });
+  afterAll(() => server.stop());
+
+  it('reports the v0 summary instead, with its score and family tags', async () => {
+    const summary = await json(await connector.report('200615-8jbndpgg9n'));
+    expect(summary).toMatchObject({ sample: '200615-8jbndpgg9n', score: 10 });
+    expect(connector.score(summary)).toMatchObject({ score: 100, verdict: 'malicious' });
+    expect(connector.findings(summary, '200615-8jbndpgg9n').families).toEqual(['nemty']);
   });
 });
 

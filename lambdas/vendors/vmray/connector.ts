@@ -205,9 +205,10 @@ const Match = z
 
 /**
  * The parts of a VMRay summary findings come from. v2 (`summary_v2.json`): `vti.matches` (keyed;
- * `operation_desc` the signature, `analysis_score` 1–5, `threat_names` the families it names),
- * `threat_names`, `mitre_attack.v4.techniques` (keyed; `technique_id`), `domains` and `ip_addresses`
- * (keyed; `domain`, `ip_address`). v1 (`summary.json`): `vti.vti_rule_matches` (listed; `rule_score`),
+ * `operation_desc` the signature, `analysis_score` 1–5, `threat_names` the families it names; its
+ * `technique_id` is VMRay's own rule id, not an ATT&CK id), `threat_names`, `mitre_attack.v4.techniques`
+ * (keyed by the ATT&CK id, `{"technique_T1016": {description, tactics, …}}`, with no id field inside),
+ * `domains` and `ip_addresses` (keyed; `domain`, `ip_address`). v1 (`summary.json`): `vti.vti_rule_matches` (listed; `rule_score`),
  * `mitre_attack.techniques` (`id`), `artifacts.domains` and `artifacts.ips`. `classifications`
  * (`Trojan`) are categories, not families.
  */
@@ -220,6 +221,30 @@ const VmrayFindingsReport = z.object({
   artifacts: lenient(z.object({ domains: z.unknown().optional(), ips: z.unknown().optional() }).loose()),
 });
 
+/** Whether a v2 summary's domain or address entry is an indicator: not when it says `is_ioc: false`. */
+function isIoc(entry: unknown): boolean {
+  return (entry as { is_ioc?: unknown } | null)?.is_ioc !== false;
+}
+
+/**
+ * The ATT&CK ids of a summary's techniques: a v1 list names them in `id`; a v2 summary keys them
+ * (`technique_T1016`) and its entries carry no id, as the summary_v2.json in VMRay's own
+ * vmray-misp-feed tests shows (test/fixtures/vendors/vmray_summary_v2_eicar.json).
+ */
+function techniqueIds(techniques: unknown): unknown[] {
+  if (Array.isArray(techniques))
+    return techniques.slice(0, 2_000).flatMap((t) => techniquesOf(t, 'technique_id', 'id'));
+  if (!techniques || typeof techniques !== 'object') return [];
+  return Object.entries(techniques as Record<string, unknown>)
+    .slice(0, 2_000)
+    .flatMap(([key, t]) => {
+      const named = techniquesOf(t, 'technique_id', 'id');
+      if (named.length) return named;
+      const keyed = /^(?:technique_)?(T\d{4}(?:\.\d{3})?)$/i.exec(key);
+      return keyed ? [keyed[1]] : [];
+    });
+}
+
 /** What a VMRay summary (v2 or v1) concluded; a score of 1–2 is low, 3 medium, 4 high, 5 critical. */
 export function vmrayFindings(report: unknown): RawFindings {
   const parsed = VmrayFindingsReport.safeParse(report);
@@ -230,7 +255,7 @@ export function vmrayFindings(report: unknown): RawFindings {
     return match.success ? [match.data] : [];
   });
   const attackSource = (mitre as { v4?: { techniques?: unknown }; techniques?: unknown } | null | undefined) ?? {};
-  const techniques = Entries.parse(attackSource.v4?.techniques ?? attackSource.techniques);
+  const techniques = attackSource.v4?.techniques ?? attackSource.techniques;
   return {
     families: [...namesOf(threatNames), ...matches.flatMap((m) => namesOf(m.threat_names))],
     signatures: matches.map((m) => ({
@@ -238,10 +263,12 @@ export function vmrayFindings(report: unknown): RawFindings {
       severity: severityFrom(m.analysis_score ?? m.rule_score, [3, 4, 5]),
       description: [m.category_desc, m.technique_desc].filter((d) => typeof d === 'string').join(': '),
     })),
-    attack: techniques.flatMap((t) => techniquesOf(t, 'technique_id', 'id')),
+    attack: techniqueIds(techniques),
+    // A v2 summary lists every address the run saw (the resolver, the sandbox's own) and marks the
+    // ones that matter `is_ioc: true`; those marked false are left out.
     hosts: hostsOf(
-      [domains, 'domain'],
-      [ips, 'ip_address'],
+      [domains?.filter(isIoc), 'domain'],
+      [ips?.filter(isIoc), 'ip_address'],
       [artifacts?.domains, 'domain'],
       [artifacts?.ips, 'ip_address'],
     ),
