@@ -787,7 +787,11 @@ td,th,dd,li,p{overflow-wrap:anywhere}td code,td pre,dd code{word-break:break-all
 th,td.num,.pill,.status,.op,.prio{white-space:nowrap;word-break:normal;overflow-wrap:normal}
 .facts{grid-template-columns:1fr}ul.strings{columns:1}.tiles{grid-template-columns:repeat(4,minmax(0,1fr))}
 table{table-layout:auto}table.fixed{table-layout:fixed}.chart svg{max-width:100%;height:auto}
-ol.recs>li{break-inside:avoid}}
+ol.recs>li{break-inside:avoid}
+/* The engines table has seven columns: on paper the short ones give width to the stored key and the findings. */
+table.engines{font-size:11px}table.engines td,table.engines th{padding:4px 5px}table.engines col:nth-child(1){width:16%!important}table.engines col:nth-child(2){width:9%!important}
+table.engines col:nth-child(3){width:10%!important}table.engines col:nth-child(4){width:12%!important}table.engines col:nth-child(5){width:17%!important}
+table.engines col:nth-child(6){width:21%!important}table.engines col:nth-child(7){width:15%!important}}
 `;
 
 /**

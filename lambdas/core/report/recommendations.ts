@@ -79,7 +79,7 @@ export function recommendationsOf(
       id: 'hold',
       priority: 'now',
       title: 'Keep the file out of use until an analyst has reviewed it',
-      detail: `The evidence is not conclusive: do not run or share ${where} until the findings below are reviewed.`,
+      detail: `The evidence is not conclusive: do not run or share ${where} until the findings above are reviewed.`,
       items: [],
     });
   if (hostile) {
@@ -98,7 +98,7 @@ export function recommendationsOf(
         id: 'block-network',
         priority: verdict === 'malicious' ? 'now' : 'next',
         title: 'Block the hosts it contacted',
-        detail: `${network} domain${network === 1 ? '' : 's'}, address${network === 1 ? '' : 'es'} and URLs in the indicators below: block them at the DNS resolver and egress proxy.`,
+        detail: `${network === 1 ? 'One host or URL' : `${network} hosts and URLs`} among the indicators above: block them at the DNS resolver and egress proxy.`,
         items: iocs.items
           .filter((i) => i.type === 'domain' || i.type === 'ipv4' || i.type === 'ipv6')
           .map((i) => i.value)
@@ -109,7 +109,7 @@ export function recommendationsOf(
       id: 'hunt',
       priority: 'next',
       title: 'Hunt for the listed indicators',
-      detail: `Search DNS, proxy and endpoint logs for the ${hunted} indicators below (exported as STIX 2.1 and CSV beside this report) since the file first arrived, and isolate the hosts that match.`,
+      detail: `Search DNS, proxy and endpoint logs for the ${hunted} indicators listed above (exported as STIX 2.1 and CSV beside this report) since the file first arrived, and isolate the hosts that match.`,
       items: [],
     });
   }
@@ -156,7 +156,8 @@ export function recommendationsOf(
         id: 'check-mining',
         priority: 'next',
         title: 'Look for miners on hosts where it ran',
-        detail: 'Sustained CPU use and connections to mining pools are the signs; the pools are among the indicators.',
+        detail:
+          'Sustained CPU use and connections to mining pools are the signs; the pools are among the indicators above.',
         items: titles(mining),
       });
     const tampering = indicators.filter(
