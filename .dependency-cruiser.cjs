@@ -31,6 +31,7 @@ const CORE_LAYERS = [
   ['connector'],
   ['store'],
   ['runtime'],
+  ['indicators'],
   ['triage', 'engines/vendor', 'engines/detonation', 'engines/static', 'report'],
   ['verdict'],
   ['sweep'],

@@ -166,11 +166,22 @@ export function program(io: CliIo, exit: (code: number) => void = () => undefine
       )
       .option('--json', 'print the verdict document as JSON')
       .option('--html <out>', 'also write the self-contained HTML report to this file')
-      .option('--pdf <out>', "also write the report as PDF (Chromium's print-to-PDF) to this file"),
-  ).action(async (target: string, options: StackOptions & { json?: boolean; html?: string; pdf?: string }) => {
-    const { report } = await import('../cli/commands/report');
-    exit(await report({ target, ...options }, io));
-  });
+      .option('--pdf <out>', "also write the report as PDF (Chromium's print-to-PDF) to this file")
+      .addOption(
+        new Option(
+          '--iocs <format>',
+          'print the indicators of compromise instead: a STIX 2.1 bundle (stix) or CSV (csv); --html also writes both beside the report',
+        ).choices(['stix', 'csv']),
+      ),
+  ).action(
+    async (
+      target: string,
+      options: StackOptions & { json?: boolean; html?: string; pdf?: string; iocs?: 'stix' | 'csv' },
+    ) => {
+      const { report } = await import('../cli/commands/report');
+      exit(await report({ target, ...options }, io));
+    },
+  );
 
   withStackOptions(
     withWaitOptions(

@@ -1,4 +1,6 @@
+import type { DetonationReport } from '../lambdas/core/contracts/detonation-report';
 import type { VerdictDocument } from '../lambdas/core/contracts/pipeline';
+import { extractIocs, toIocCsv, toStixBundle } from '../lambdas/core/indicators';
 import { humanBytes } from './format';
 import { escapeTerminal, jsonForTerminal } from './terminal-escape';
 
@@ -37,7 +39,10 @@ export function formatReportText(document: VerdictDocument): string {
 }
 
 /** The formats `sandtrap report` renders; each is one entry of {@link REPORT_RENDERERS}. */
-export type ReportFormat = 'text' | 'json';
+export type ReportFormat = 'text' | 'json' | 'stix' | 'csv';
+
+/** The indicator exports `--iocs` selects. */
+export const IOC_FORMATS = ['stix', 'csv'] as const;
 
 /** What a renderer gets: the validated document, where it came from, and a way to read more of the reports bucket. */
 export interface ReportInput {
@@ -46,6 +51,8 @@ export interface ReportInput {
   source: string;
   /** Reads another object of the reports bucket (e.g. `reportKeys.html(sha256)`); errors are already one line. */
   read(key: string): Promise<Uint8Array>;
+  /** The detonation report, when the detonation ran and its report could be read: more indicators. */
+  detonation?: DetonationReport;
 }
 
 /**
@@ -58,4 +65,8 @@ export type ReportRenderer = (input: ReportInput) => Promise<string | Uint8Array
 export const REPORT_RENDERERS: Record<ReportFormat, ReportRenderer> = {
   text: ({ document }) => formatReportText(document),
   json: ({ document }) => `${jsonForTerminal(document)}\n`,
+  // One line of JSON, escaped for a terminal like --json: a sample's file name may hold escape sequences.
+  stix: ({ document, detonation }) => `${jsonForTerminal(toStixBundle(document, extractIocs(document, detonation)))}\n`,
+  // Indicators are validated to printable values (no controls, no bidi overrides) before they get here.
+  csv: ({ document, detonation }) => toIocCsv(extractIocs(document, detonation)),
 };

@@ -336,7 +336,6 @@ export class TraceCollector {
       this.exec(e, state);
       return;
     }
-    if (name === 'chdir' || name === 'fchdir') this.chdir(e, state);
     if (name === 'connect' || name === 'sendto') this.connect(e, state);
     if (RULE_CALLS.has(name) || name !== e.name) {
       if (e.retval === 0 && (name === 'setuid' || name === 'setresuid' || name === 'setreuid')) {
@@ -356,6 +355,9 @@ export class TraceCollector {
       });
     }
     if (name === e.name) this.file(e, state);
+    // Only now does the working directory move: a relative chdir names its directory from the old
+    // one, so moving first resolved `cd lib` from /var to /var/lib/lib in the file activity.
+    if (name === 'chdir' || name === 'fchdir') this.chdir(e, state);
   }
 
   private fork(e: SyscallEvent, parent: ProcessState): void {

@@ -140,5 +140,8 @@ describe('sandtrap report of a local file', () => {
     expect(html).toContain(document.sha256);
     expect(html).toContain('Content-Security-Policy');
     expect(readFileSync(join(dir, 'r.pdf')).subarray(0, 5).toString('latin1')).toBe('%PDF-');
+    // The indicator exports go beside the HTML report.
+    expect(readFileSync(join(dir, 'r.iocs.csv'), 'utf8')).toContain(`sha256,${document.sha256},sample`);
+    expect(JSON.parse(readFileSync(join(dir, 'r.iocs.stix.json'), 'utf8')).type).toBe('bundle');
   }, 120_000);
 });

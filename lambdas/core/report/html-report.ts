@@ -33,6 +33,9 @@ import {
   type Section,
 } from './html-blocks';
 import { staticSection } from './static-section';
+import { extractIocs } from '../indicators/extract';
+import { indicatorsSection, recommendationsSection } from './action-sections';
+import { recommendationsOf } from './recommendations';
 import { indicatorsByTactic, type FiledIndicator, type TacticGroup } from './indicators-by-tactic';
 import type { EngineId, EngineResult, EngineStatus, VerdictDocument } from '../contracts/pipeline';
 
@@ -534,6 +537,9 @@ ${
 
 // ---------------------------------------------------------------- timeline
 
+/** Up to this many resource readings, each is also marked with a dot (a short run has few). */
+const SAMPLE_DOTS = 5;
+
 const CHART = { width: 960, left: 144, right: 20, top: 8, panel: 66, gap: 14, lane: 24, axis: 28 } as const;
 
 /** A tick step giving at most about eight ticks over `span` seconds. */
@@ -610,11 +616,11 @@ function timelineSection(r: DetonationReport, view: BehaviorView | null): Sectio
   const plotWidth = CHART.width - CHART.left - CHART.right;
   const x = (t: number) => CHART.left + (Math.min(Math.max(t, 0), end) / end) * plotWidth;
   const cpu = samples.map((s, i) => {
-    const prev = samples[i - 1];
+    // The first reading counts from the start, when no CPU time had been spent: without that a run
+    // with a single reading (any run shorter than the sampling interval) had no CPU value at all.
+    const prev = samples[i - 1] ?? { time: 0, cpuSeconds: 0 };
     // cpuSeconds covers the live processes only, so it drops when one exits; a drop is not negative work.
-    return prev && s.time > prev.time
-      ? Math.max(0, ((s.cpuSeconds - prev.cpuSeconds) / (s.time - prev.time)) * 100)
-      : 0;
+    return s.time > prev.time ? Math.max(0, ((s.cpuSeconds - prev.cpuSeconds) / (s.time - prev.time)) * 100) : 0;
   });
   const series = [
     { name: 'CPU', unit: '% of a core', values: cpu, format: (v: number) => `${Math.round(v)}%`, className: 'l-cpu' },
@@ -634,19 +640,26 @@ function timelineSection(r: DetonationReport, view: BehaviorView | null): Sectio
     for (const s of series) {
       const peak = Math.max(...s.values, 0);
       const scale = peak > 0 ? peak : 1;
-      const points = samples.map(
-        (sample, i) =>
-          `${x(sample.time).toFixed(1)},${(y + CHART.panel - ((s.values[i] ?? 0) / scale) * CHART.panel).toFixed(1)}`,
-      );
-      const first = samples[0]?.time ?? 0;
-      const last = samples[samples.length - 1]?.time ?? 0;
-      const area = `${x(first).toFixed(1)},${y + CHART.panel} ${points.join(' ')} ${x(last).toFixed(1)},${y + CHART.panel}`;
+      const level = (v: number) => (y + CHART.panel - (v / scale) * CHART.panel).toFixed(1);
+      const readings = samples.map((sample, i) => ({ x: x(sample.time), y: level(s.values[i] ?? 0) }));
+      // One reading, or all at one instant, makes a line of no length: it is drawn level across the
+      // run instead, so a short run still shows its CPU and memory (each reading also gets a dot).
+      const flat = new Set(readings.map((p) => p.x.toFixed(1))).size < 2;
+      const line = flat
+        ? [
+            { x: x(0), y: readings[0]?.y ?? level(0) },
+            { x: x(end), y: readings[readings.length - 1]?.y ?? level(0) },
+          ]
+        : readings;
+      const points = line.map((p) => `${p.x.toFixed(1)},${p.y}`);
+      const area = `${(line[0]?.x ?? CHART.left).toFixed(1)},${y + CHART.panel} ${points.join(' ')} ${(line[line.length - 1]?.x ?? CHART.left).toFixed(1)},${y + CHART.panel}`;
+      const dots = readings.length <= SAMPLE_DOTS ? readings : [];
       parts.push(html`<g class="${s.className}">
 <rect class="panel" x="${CHART.left}" y="${y}" width="${plotWidth}" height="${CHART.panel}"/>
 <text class="name" x="${CHART.left - 8}" y="${y + 17}" text-anchor="end">${s.name}</text>
 <text x="${CHART.left - 8}" y="${y + 32}" text-anchor="end">${s.unit}</text>
 <text x="${CHART.left - 8}" y="${y + 47}" text-anchor="end">peak ${s.format(peak)}</text>
-<polygon class="area" points="${area}"/><polyline class="line" points="${points.join(' ')}"/>
+<polygon class="area" points="${area}"/><polyline class="line" points="${points.join(' ')}"/>${dots.map((p) => html`<circle class="dot" cx="${p.x.toFixed(1)}" cy="${p.y}" r="3"/>`)}
 </g>`);
       y += CHART.panel + CHART.gap;
     }
@@ -670,7 +683,7 @@ ${lane.markers.map((m) => html`<circle class="${m.className}" cx="${x(m.time).to
     'timeline',
     title,
     html`<figure class="chart"><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${CHART.width} ${height}" width="100%" role="img" aria-label="Resource usage and events over ${duration(r.durationMs)}">${ticks}${parts}</svg>
-<figcaption>Seconds since the sample started. Each panel is scaled to its own peak. A hollow execution marker is a failed exec; indicator markers take their severity's colour; hover a marker for its detail.${samples.length === 0 ? ' No resource samples were recorded.' : ''}${untimed > 0 ? ` ${plural(untimed, 'indicator')} carry no trace timestamp and are not placed.` : ''}${r.resourceUsage.truncated ? ` Showing ${r.resourceUsage.items.length} of ${r.resourceUsage.count} resource samples.` : ''}</figcaption></figure>`,
+<figcaption>Seconds since the sample started. Each panel is scaled to its own peak. A hollow execution marker is a failed exec; indicator markers take their severity's colour; hover a marker for its detail.${samples.length === 0 ? ' No resource samples were recorded.' : samples.length === 1 ? ' One resource reading was taken (the run was shorter than the sampling interval); it is drawn level across the run.' : ''}${untimed > 0 ? ` ${plural(untimed, 'indicator')} carry no trace timestamp and are not placed.` : ''}${r.resourceUsage.truncated ? ` Showing ${r.resourceUsage.items.length} of ${r.resourceUsage.count} resource samples.` : ''}</figcaption></figure>`,
   );
 }
 
@@ -753,15 +766,32 @@ ul.strings{columns:2;margin:4px 0;padding-left:18px}ul.notes{margin:4px 0;paddin
 /* The chart scales with the page; these sizes stay legible when it shrinks to A4 width. */
 .chart text{font-size:12.5px;fill:var(--muted)}.chart text.name{font-size:13.5px;font-weight:600;fill:var(--ink)}.chart text.axis{font-size:12.5px}
 .chart .line{fill:none;stroke-width:1.6}.chart .area{opacity:.15}
-.l-cpu .line{stroke:#7a3ee6}.l-cpu .area{fill:#7a3ee6}.l-mem .line{stroke:#0e7490}.l-mem .area{fill:#0e7490}.l-proc .line{stroke:#c2410c}.l-proc .area{fill:#c2410c}
+.l-cpu .line{stroke:#7a3ee6}.l-cpu .area,.l-cpu .dot{fill:#7a3ee6}.l-mem .line{stroke:#0e7490}.l-mem .area,.l-mem .dot{fill:#0e7490}.l-proc .line{stroke:#c2410c}.l-proc .area,.l-proc .dot{fill:#c2410c}
 .m-exec{fill:#344054}.m-fail{fill:#fff;stroke:#344054;stroke-width:1.5}.m-net{fill:var(--low);opacity:.8}
 .m-ind{stroke:#fff;stroke-width:1}.m-ind.s-low{fill:var(--low)}.m-ind.s-medium{fill:var(--med)}.m-ind.s-high{fill:var(--high)}.m-ind.s-critical{fill:var(--crit)}
+table.iocs code{word-break:break-all}
+ol.recs{margin:0;padding-left:22px}ol.recs>li{margin:10px 0}ol.recs p{margin:2px 0 4px}
+.prio{display:inline-block;min-width:64px;text-align:center;font-size:11px;font-weight:700;text-transform:uppercase;letter-spacing:.04em;padding:0 6px;border-radius:3px;background:#eef1f5;color:var(--muted)}
+.p-now .prio{background:var(--mal);color:#fff}.p-next .prio{background:var(--sus);color:#fff}
+ul.rec-items{margin:2px 0;padding-left:18px;font-size:12.5px}ul.rec-items li{overflow-wrap:anywhere}
 footer{margin-top:18px;font-size:12px;color:var(--muted);text-align:center}
 a{color:#1849a9}
 @page{size:A4;margin:12mm 10mm}
 @media print{body{background:#fff;font-size:12px}table{font-size:12px}.pill{letter-spacing:.02em}main{max-width:none;padding:0}section{break-inside:auto;border-color:#ccc}
 h2,h3{break-after:avoid}tr,.indicator,.proc,.tile,.chart{break-inside:avoid}thead{display:table-header-group}
-nav.toc{display:none}pre.output{max-height:none}a{color:inherit;text-decoration:none}}
+nav.toc{display:none}pre.output{max-height:none}a{color:inherit;text-decoration:none}
+/* Paper is narrower than a screen: long values break anywhere rather than widen a column, short
+   cells (times, counts, pills, headings) never break inside a word, and two-column layouts become
+   one, so that no column is squeezed to a letter per line, in portrait or landscape. */
+td,th,dd,li,p{overflow-wrap:anywhere}td code,td pre,dd code{word-break:break-all}
+th,td.num,.pill,.status,.op,.prio{white-space:nowrap;word-break:normal;overflow-wrap:normal}
+.facts{grid-template-columns:1fr}ul.strings{columns:1}.tiles{grid-template-columns:repeat(4,minmax(0,1fr))}
+table{table-layout:auto}table.fixed{table-layout:fixed}.chart svg{max-width:100%;height:auto}
+ol.recs>li{break-inside:avoid}
+/* The engines table has seven columns: on paper the short ones give width to the stored key and the findings. */
+table.engines{font-size:11px}table.engines td,table.engines th{padding:4px 5px}table.engines col:nth-child(1){width:16%!important}table.engines col:nth-child(2){width:9%!important}
+table.engines col:nth-child(3){width:10%!important}table.engines col:nth-child(4){width:12%!important}table.engines col:nth-child(5){width:17%!important}
+table.engines col:nth-child(6){width:21%!important}table.engines col:nth-child(7){width:15%!important}}
 `;
 
 /**
@@ -773,6 +803,7 @@ export function renderHtmlReport(input: HtmlReportInput): string {
   const d = input.document;
   const view = behaviorOf(input);
   const r = input.detonation;
+  const iocs = extractIocs(d, r);
   const sections = [
     triageSection(d),
     enginesSection(d, input.reportLinks),
@@ -780,6 +811,8 @@ export function renderHtmlReport(input: HtmlReportInput): string {
     detonationSection(r, view),
     behaviorSection(input, view),
     ...(r ? [timelineSection(r, view), processSection(r), filesSection(r), networkSection(r)] : []),
+    indicatorsSection(iocs),
+    recommendationsSection(recommendationsOf(d, view?.behavior ?? null, iocs)),
   ].filter((x): x is Section => x !== null);
   const page = html`<!DOCTYPE html>
 <html lang="en">

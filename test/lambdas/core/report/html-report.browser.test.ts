@@ -14,7 +14,9 @@ import {
   detonatedDropper,
   hostileSample,
   multiVendorMalicious,
+  oneSecondDetonation,
   PAYLOADS,
+  staticOnly,
   XSS_MARKER,
 } from '../../../fixtures/reports/documents';
 
@@ -52,11 +54,20 @@ interface PageElement {
   tagName: string;
   className: string;
   getBoundingClientRect(): { right: number };
+  closest(selector: string): PageElement | null;
+  id: string;
+}
+interface PageText {
+  textContent: string | null;
+  parentElement: PageElement | null;
 }
 declare const document: {
   documentElement: { clientWidth: number; scrollWidth: number };
+  body: unknown;
   elementFromPoint(x: number, y: number): PageElement | null;
   querySelectorAll(selector: string): Iterable<PageElement>;
+  createTreeWalker(root: unknown, whatToShow: number): { nextNode(): PageText | null };
+  createRange(): { selectNodeContents(node: unknown): void; getClientRects(): Iterable<{ width: number }> };
 };
 
 /** Decodes the 8-bit, non-interlaced RGB(A) PNGs Chromium's screenshots are into raw pixels. */
@@ -301,6 +312,95 @@ describe.skipIf(skip)('the HTML report in Chromium', () => {
     }));
     expect(overflowing).toEqual([]);
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBe(width);
+  });
+
+  // A4 less the report's 10 mm side margins, at 96 px per inch: portrait, and landscape (297 mm).
+  const PORTRAIT = Math.floor(((210 - 20) / 25.4) * 96);
+  const LANDSCAPE = Math.floor(((297 - 20) / 25.4) * 96);
+
+  it.each([
+    ['benign triage-only', benignTriageOnly],
+    ['multi-vendor malicious', multiVendorMalicious],
+    ['detonated dropper', detonatedDropper],
+    ['hostile sample', hostileSample],
+    ['static-only', staticOnly],
+    ['one-second detonation', oneSecondDetonation],
+  ])('prints the %s report with no text squeezed into a column of a few letters', async (name, build) => {
+    const { page } = await report(`columns-${name.replace(/\W+/g, '-')}`, build());
+    await page.emulateMedia({ media: 'print' });
+    for (const width of [PORTRAIT, LANDSCAPE]) {
+      await page.setViewportSize({ width, height: 1100 });
+      // Each run of text of 16 characters or more, with the number of lines it was laid out on.
+      const squeezed = await page.evaluate(() => {
+        const found: string[] = [];
+        const walker = document.createTreeWalker(document.body, 4 /* NodeFilter.SHOW_TEXT */);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+          const text = (node.textContent ?? '').trim();
+          if (text.length < 16 || node.parentElement?.closest('svg, style, title')) continue;
+          const range = document.createRange();
+          range.selectNodeContents(node);
+          const lines = [...range.getClientRects()].filter((r) => r.width > 0).length;
+          if (text.length / Math.max(lines, 1) < 8)
+            found.push(`${node.parentElement?.closest('section')?.id}: ${text.slice(0, 40)} (${lines} lines)`);
+        }
+        return found;
+      });
+      expect(squeezed, `at ${width} px`).toEqual([]);
+      const overflowing = await page.evaluate(() =>
+        [...document.querySelectorAll('body *')]
+          .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
+          .map((e) => `${e.tagName.toLowerCase()}.${e.className}`),
+      );
+      expect(overflowing, `at ${width} px`).toEqual([]);
+    }
+  });
+
+  it.each([
+    ['detonation', detonatedDropper, 'Process tree'],
+    ['vendor', multiVendorMalicious, 'Engines'],
+    ['static-only', staticOnly, 'Static analysis'],
+  ])(
+    'saves a full-page screenshot of a %s verdict, with its indicators and recommendations',
+    async (kind, build, own) => {
+      const { page, url, requests, errors } = await report(`shot-${kind}`, build());
+      const headings = await page.locator('section h2').allTextContents();
+      expect(headings).toContain(own);
+      expect(headings.slice(-2)).toEqual(['Indicators of compromise', 'Recommendations']);
+      expect(await page.locator('#recommendations li.rec[data-rec="quarantine"]').isVisible()).toBe(true);
+      expect(await page.locator('#iocs table.iocs tbody tr').count()).toBeGreaterThan(3);
+      const shot = await page.screenshot({ type: 'png', fullPage: true, path: `/tmp/sandtrap-report-${kind}.png` });
+      const stats = pixels(shot);
+      expect(stats.height).toBeGreaterThan(900);
+      expect(stats.colours).toBeGreaterThan(40);
+      expect(requests).toEqual([url]);
+      expect(errors).toEqual([]);
+    },
+  );
+
+  it('draws a non-empty CPU and memory chart for a run of one second with one resource reading', async () => {
+    const input = oneSecondDetonation();
+    expect(input.detonation?.durationMs).toBe(1000);
+    expect(input.detonation?.resourceUsage.items).toHaveLength(1);
+    const { page } = await report('one-second', input);
+    // The line colours of the stylesheet: CPU #7a3ee6, memory #0e7490.
+    for (const [series, rgb] of [
+      ['l-cpu', [0x7a, 0x3e, 0xe6]],
+      ['l-mem', [0x0e, 0x74, 0x90]],
+    ] as const) {
+      const panel = page.locator(`#timeline g.${series} rect.panel`);
+      await panel.scrollIntoViewIfNeeded();
+      const box = (await panel.boundingBox())!;
+      expect(box.width).toBeGreaterThan(500);
+      const { width, height, channels, data } = decodePng(await page.screenshot({ type: 'png', clip: box }));
+      let line = 0;
+      for (let i = 0; i < width * height * channels; i += channels) {
+        const close = [0, 1, 2].every((c) => Math.abs((data[i + c] as number) - (rgb[c] as number)) < 40);
+        if (close) line++;
+      }
+      // A line across the panel, not a lone dot (a dot of radius 3 is some 30 pixels).
+      expect(line, series).toBeGreaterThan(width / 2);
+    }
+    expect(await page.locator('#timeline figcaption').textContent()).toContain('One resource reading was taken');
   });
 
   it('prints to PDF', async () => {
