@@ -1,5 +1,6 @@
 import type { HandlerDeps } from '../runtime/deps';
 import { putJson } from '../store/objects';
+import { extractIocs, toIocCsv, toStixBundle } from '../indicators';
 import { reportKeys } from '../contracts/report-keys';
 import { aggregate } from '../contracts/scoring';
 import {
@@ -46,14 +47,19 @@ async function storeReports(
   };
   await putJson(deps.clients.s3, deps.config.reportsBucket, record.reportKey, document);
   const html = renderHtmlReport({ document, ...(detonation ? { detonation } : {}), generatedAt: new Date(now) });
-  await deps.clients.s3.send(
-    new PutObjectCommand({
-      Bucket: deps.config.reportsBucket,
-      Key: reportKeys.html(sample.sha256),
-      Body: html,
-      ContentType: 'text/html; charset=utf-8',
-    }),
-  );
+  // The indicators as files beside the report, for a SIEM or a blocking list to fetch.
+  const iocs = extractIocs(document, detonation);
+  const put = (Key: string, Body: string, ContentType: string) =>
+    deps.clients.s3.send(new PutObjectCommand({ Bucket: deps.config.reportsBucket, Key, Body, ContentType }));
+  await Promise.all([
+    put(reportKeys.html(sample.sha256), html, 'text/html; charset=utf-8'),
+    put(
+      reportKeys.iocsStix(sample.sha256),
+      `${JSON.stringify(toStixBundle(document, iocs))}\n`,
+      'application/stix+json;version=2.1',
+    ),
+    put(reportKeys.iocsCsv(sample.sha256), toIocCsv(iocs), 'text/csv; charset=utf-8'),
+  ]);
 }
 
 /**

@@ -92,6 +92,15 @@ describe('finalizeVerdict: combine engine scores, store, tag, quarantine, releas
       new GetObjectCommand({ Bucket: UNIT.reports, Key: reportKeys.html(sample.sha256) }),
     );
     expect(html.ContentType).toMatch(/^text\/html/);
+    // The indicators beside the report: the sample's own hashes at least, as STIX and as CSV.
+    const read = async (Key: string) =>
+      (await unit.aws.clients.s3.send(new GetObjectCommand({ Bucket: UNIT.reports, Key }))).Body!.transformToString();
+    const bundle = JSON.parse(await read(reportKeys.iocsStix(sample.sha256)));
+    expect(bundle.type).toBe('bundle');
+    expect(JSON.stringify(bundle.objects)).toContain(`[file:hashes.'SHA-256' = '${sample.sha256}']`);
+    const csv = (await read(reportKeys.iocsCsv(sample.sha256))).split('\r\n');
+    expect(csv[0]).toBe('type,value,source');
+    expect(csv.some((row) => row.includes(sample.sha256))).toBe(true);
     expect(detail.reportUrl).toContain(`/${UNIT.reports}/${reportKeys.html(sample.sha256)}?`);
     expect(detail.reportUrl).toMatch(new RegExp(`X-Amz-Expires=${unit.deps.config.reportLinkExpirySeconds}`));
 
