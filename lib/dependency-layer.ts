@@ -48,6 +48,7 @@ function installedVersion(pkg: string): string {
   }
   throw new Error(`Dependency layer: ${pkg} is not installed where Sandtrap can import it (from ${ROOT})`);
 }
+
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
 function packageOf(specifier: string): string {

@@ -1,4 +1,6 @@
-import { basename, dirname, join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { AssetHashType, DockerImage, Duration } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -53,6 +55,31 @@ export interface PipelineFunctionProps {
 /** The file a handler's bundle is written to, and the handler Lambda calls in it. */
 const HANDLER_FILE = 'index.mjs';
 const HANDLER = 'index.handler';
+const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * A source map's paths made independent of where the bundle was built. esbuild writes them relative
+ * to the output directory (CDK's, in the app's cdk.out), so the same code bundled in another
+ * checkout, or installed in another app, would hash (and deploy) as a new asset. Sandtrap's files
+ * are named from the package root (`sandtrap/lambdas/...`), third-party ones from their
+ * `node_modules` (`node_modules/zod/...`).
+ */
+function locationIndependentSourceMap(mapFile: string): void {
+  const map = JSON.parse(readFileSync(mapFile, 'utf8')) as { sources: string[] };
+  map.sources = map.sources.map((source) => {
+    const absolute = resolve(dirname(mapFile), source);
+    const own = relative(PACKAGE_ROOT, absolute);
+    if (!own.startsWith('..') && !own.startsWith(`node_modules${sep}`)) return `sandtrap/${own.split(sep).join('/')}`;
+    const modules = absolute.lastIndexOf(`${sep}node_modules${sep}`);
+    return modules >= 0
+      ? absolute
+          .slice(modules + 1)
+          .split(sep)
+          .join('/')
+      : source;
+  });
+  writeFileSync(mapFile, JSON.stringify(map));
+}
 
 /**
  * Bundles the handler module `entry` into `outputDir` as Lambda runs it: `index.mjs` and its source
@@ -68,6 +95,7 @@ export function buildHandlerBundle(entry: string, outputDir: string, options: { 
     sourcemap: true,
     logLevel: 'error',
   });
+  locationIndependentSourceMap(join(outputDir, `${HANDLER_FILE}.map`));
 }
 
 /**
