@@ -1,6 +1,9 @@
 #!/usr/bin/env node
-// Entry point of the `sandtrap` command: registers the TypeScript loader, then runs the CLI.
-import { register } from 'tsx/esm/api';
+// Entry point of the `sandtrap` command. In a checkout it runs the TypeScript sources through tsx
+// (a devDependency), so a change needs no build; an installed package runs the JavaScript that
+// `npm run build` bundled into dist/ (no TypeScript loader, nothing compiled or cached at run time).
+// A checkout is told by its tsconfig.json, which the package does not ship.
+import { existsSync } from 'node:fs';
 
 // The AWS SDK warns about Node 20 on every start; it says nothing a CLI user can act on.
 const emitWarning = process.emitWarning.bind(process);
@@ -14,6 +17,13 @@ process.emitWarning = (warning, ...rest) => {
   emitWarning(warning, ...rest);
 };
 
-register();
-const { main } = await import('./sandtrap.ts');
+const checkout = existsSync(new URL('../tsconfig.json', import.meta.url));
+let main;
+if (checkout) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  ({ main } = await import('./sandtrap.ts'));
+} else {
+  ({ main } = await import('../dist/cli.js'));
+}
 process.exitCode = await main(process.argv);

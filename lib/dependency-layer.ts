@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AssetHashType, DockerImage, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -26,6 +25,30 @@ export const SHARED_PACKAGES = [...new Set(SHARED_MODULES.map(packageOf))];
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const requireFromRoot = createRequire(join(ROOT, 'package.json'));
+
+/**
+ * The `node_modules` directories Node looks in for a bare import from Sandtrap's files, nearest
+ * first: the package's own, then every ancestor's. In a checkout the first holds everything; once
+ * Sandtrap is installed, its dependencies are wherever the app's package manager put them (hoisted
+ * into the app's `node_modules`, usually), so none of them is assumed.
+ */
+function nodeModulesDirs(): string[] {
+  const dirs: string[] = [];
+  for (let dir = ROOT; ; dir = dirname(dir)) {
+    if (basename(dir) !== 'node_modules') dirs.push(join(dir, 'node_modules'));
+    if (dirname(dir) === dir) return dirs.filter((d) => existsSync(d));
+  }
+}
+
+/** The installed version of a package, found as Node finds it from Sandtrap's files. */
+function installedVersion(pkg: string): string {
+  for (const dir of nodeModulesDirs()) {
+    const manifest = join(dir, pkg, 'package.json');
+    if (existsSync(manifest)) return (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version;
+  }
+  throw new Error(`Dependency layer: ${pkg} is not installed where Sandtrap can import it (from ${ROOT})`);
+}
+
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
 function packageOf(specifier: string): string {
@@ -84,14 +107,13 @@ export function buildDependencyLayer(outputDir: string, options: DependencyLayer
       chunkNames: '.sandtrap-chunks/[name]-[hash]',
       banner: { js: ESM_REQUIRE_BANNER },
       external: options.bundleAwsSdk ? [] : ['@aws-sdk/*'],
-      nodePaths: [join(ROOT, 'node_modules')],
-      absWorkingDir: ROOT,
+      // The entries are in a temporary directory: their imports resolve where Sandtrap's would.
+      nodePaths: nodeModulesDirs(),
+      absWorkingDir: entriesDir,
       logLevel: 'error',
     });
     for (const [pkg, exportsMap] of exportsByPackage) {
-      const version = (
-        JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }
-      ).version;
+      const version = installedVersion(pkg);
       mkdirSync(join(modulesDir, pkg), { recursive: true });
       writeFileSync(
         join(modulesDir, pkg, 'package.json'),
@@ -101,15 +123,6 @@ export function buildDependencyLayer(outputDir: string, options: DependencyLayer
   } finally {
     rmSync(entriesDir, { recursive: true, force: true });
   }
-}
-
-/** Identifies a layer build: the locked dependency versions, this builder, and its options. */
-function layerHash(options: DependencyLayerBuildOptions): string {
-  const hash = createHash('sha256');
-  hash.update(readFileSync(join(ROOT, 'package-lock.json')));
-  hash.update(readFileSync(fileURLToPath(import.meta.url)));
-  hash.update(JSON.stringify(options));
-  return hash.digest('hex');
 }
 
 /**
@@ -135,12 +148,16 @@ export class DependencyLayer extends Construct {
       description: `Sandtrap's shared dependencies: ${SHARED_PACKAGES.join(', ')}`,
       compatibleRuntimes: [lambda.Runtime.NODEJS_22_X],
       compatibleArchitectures: [lambda.Architecture.ARM_64],
+      // Identified by what the build produces (it takes well under a second): the installed versions
+      // of the modules and this builder, with no lock file to read (none ships with a package).
       code: lambda.Code.fromAsset(dirname(fileURLToPath(import.meta.url)), {
-        assetHash: layerHash(options),
-        assetHashType: AssetHashType.CUSTOM,
+        assetHashType: AssetHashType.OUTPUT,
         bundling: {
           // Never used: the local build below always succeeds or throws.
           image: DockerImage.fromRegistry('public.ecr.aws/sam/build-nodejs22.x'),
+          // Never run either, but it tells the two layers apart: CDK caches staging by source
+          // directory and bundling options.
+          command: ['layer', id],
           local: {
             tryBundle(outputDir) {
               buildDependencyLayer(outputDir, options);

@@ -13,10 +13,11 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AssetHashType, DockerImage } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { sandtrapCacheDir } from './cache-dir';
 
 /** The platform a static-engine bundle is built for: its third-party wheels are chosen for it. */
 export interface StaticBundleTarget {
@@ -33,7 +34,6 @@ const STATIC_DIR = join(ROOT, 'static');
 const PACKAGE_DIR = join(STATIC_DIR, 'sandtrap_static');
 const RULES_DIR = join(STATIC_DIR, 'rules');
 const REQUIREMENTS = join(STATIC_DIR, 'requirements.txt');
-const CACHE_DIR = join(ROOT, 'node_modules', '.cache', 'sandtrap');
 const BUILDER_SOURCE = fileURLToPath(import.meta.url);
 
 /**
@@ -242,15 +242,23 @@ function prune(dir: string): void {
 }
 
 /**
- * The third-party tree for `target`, from the cache (`node_modules/.cache/sandtrap/static-bundle-<hash>`)
- * or built into it: pip installs into a temporary directory beside it, which is renamed into place
- * once complete, so a cache directory that exists is whole (and concurrent builds cannot mix).
+ * Where the third-party tree for `target` is cached: `static-bundle-<hash>` in Sandtrap's cache
+ * directory ({@link sandtrapCacheDir}; not the package's own, which may be read-only once installed).
+ */
+export function staticDependenciesCacheDir(target: StaticBundleTarget): string {
+  checkTarget(target);
+  return join(sandtrapCacheDir(), `static-bundle-${dependenciesHash(target).slice(0, 24)}`);
+}
+
+/**
+ * The third-party tree for `target`, from the cache ({@link staticDependenciesCacheDir}) or built
+ * into it: pip installs into a temporary directory beside it, which is renamed into place once
+ * complete, so a cache directory that exists is whole (and concurrent builds cannot mix).
  */
 function dependencies(target: StaticBundleTarget): string {
-  const cached = join(CACHE_DIR, `static-bundle-${dependenciesHash(target).slice(0, 24)}`);
+  const cached = staticDependenciesCacheDir(target);
   if (existsSync(cached)) return cached;
-  mkdirSync(CACHE_DIR, { recursive: true });
-  const building = mkdtempSync(join(CACHE_DIR, `${basename(cached)}.tmp-`));
+  const building = mkdtempSync(join(dirname(cached), `${basename(cached)}.tmp-`));
   try {
     const site = join(building, 'site');
     pipInstall(site, target);

@@ -1,15 +1,15 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { sandtrapCacheDir } from '../lib/cache-dir';
 import type { SandtrapConfigInput } from '../lib/config';
 import { SandtrapStack } from '../lib/sandtrap-stack';
 import { localPlanOf, type CfnTemplate, type LocalPlan } from './template';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CACHE_DIR = join(ROOT, 'node_modules', '.cache', 'sandtrap');
 
 /** Synthesizes the real `SandtrapStack` in-process, without bundling (the local runtime imports the handlers). */
 export function synthesizeTemplate(config: SandtrapConfigInput): CfnTemplate {
@@ -28,7 +28,10 @@ function sourceFingerprint(): string {
     }
   };
   for (const dir of ['lib', 'lambdas']) walk(join(ROOT, dir));
-  hash.update(readFileSync(join(ROOT, 'package-lock.json')));
+  // The dependencies' versions: the lock file in a checkout; an installed package ships none, and
+  // its manifest (its version, its dependencies' ranges) stands in.
+  const lock = join(ROOT, 'package-lock.json');
+  hash.update(readFileSync(existsSync(lock) ? lock : join(ROOT, 'package.json')));
   return hash.digest('hex');
 }
 
@@ -43,7 +46,7 @@ export function localPlan(config: SandtrapConfigInput, options: { cache?: boolea
     .update(JSON.stringify(config))
     .digest('hex')
     .slice(0, 24);
-  const file = join(CACHE_DIR, `plan-${key}.json`);
+  const file = join(sandtrapCacheDir(), `plan-${key}.json`);
   if (options.cache !== false) {
     try {
       return JSON.parse(readFileSync(file, 'utf8')) as LocalPlan;
@@ -52,9 +55,6 @@ export function localPlan(config: SandtrapConfigInput, options: { cache?: boolea
     }
   }
   const plan = localPlanOf(synthesizeTemplate(config));
-  if (options.cache !== false) {
-    mkdirSync(CACHE_DIR, { recursive: true });
-    writeFileSync(file, JSON.stringify(plan));
-  }
+  if (options.cache !== false) writeFileSync(file, JSON.stringify(plan));
   return plan;
 }

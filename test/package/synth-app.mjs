@@ -1,0 +1,46 @@
+// The consumer app of test/package/package.test.ts, copied into an app directory outside the
+// repository, where `sandtrap` and `cdk-nag` are whatever that app installed. Plain JavaScript, as an
+// app that only installs the package would have it. Usage: node synth-app.mjs <cases.json> <outdir>
+// where cases.json is [{ "name": ..., "props": SandtrapStackProps as JSON }]. Prints, per case, the
+// cdk-nag findings and, per Lambda function, its runtime and the files of its code asset.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App, Aspects } from 'aws-cdk-lib';
+import cdkNag from 'cdk-nag';
+import { SandtrapStack } from 'sandtrap';
+
+const [casesFile, outRoot] = process.argv.slice(2);
+const cases = JSON.parse(readFileSync(casesFile, 'utf8'));
+
+/** Files under `dir`, relative, `/`-separated. */
+function files(dir) {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name).slice(dir.length + 1));
+}
+
+const results = cases.map(({ name, props }) => {
+  const outdir = join(outRoot, name.replace(/[^\w-]/g, '-'));
+  const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
+  const stack = new SandtrapStack(app, 'Sandtrap', props);
+  Aspects.of(app).add(new cdkNag.AwsSolutionsChecks({ verbose: true }));
+  const assembly = app.synth();
+  const artifact = assembly.getStackArtifact(stack.artifactId);
+  const findings = artifact.messages
+    .filter((m) => (m.level === 'error' || m.level === 'warning') && /^AwsSolutions-/.test(String(m.entry.data)))
+    .map((m) => `${m.id}: ${String(m.entry.data).split('\n')[0]}`);
+  const functions = Object.entries(artifact.template.Resources)
+    .filter(([, r]) => r.Type === 'AWS::Lambda::Function' || r.Type === 'AWS::Lambda::LayerVersion')
+    .map(([id, r]) => {
+      const assetPath = r.Metadata?.['aws:asset:path'];
+      return {
+        id,
+        type: r.Type,
+        runtime: r.Properties.Runtime,
+        handler: r.Properties.Handler,
+        files: assetPath ? files(join(outdir, assetPath)) : null,
+      };
+    });
+  return { name, findings, functions };
+});
+process.stdout.write(`${JSON.stringify(results)}\n`);
