@@ -1,5 +1,6 @@
 // The public surface of the package: constructs to embed the pipeline, and the event contracts.
 export { SandtrapStack, STACK_OUTPUTS, type SandtrapStackProps } from './sandtrap-stack';
+export { SandtrapGrants, type SandtrapGrantTargets } from './grants';
 export { IngestBuckets, SecureBucket, type IngestBucketsProps, type SecureBucketProps } from './ingest';
 export { IngestTrigger, type IngestTriggerProps } from './ingest-trigger';
 export { RedriveSweep, type RedriveSweepProps } from './redrive-sweep';

@@ -15,6 +15,8 @@ import { applyNagSuppressions } from './nag-suppressions';
 import { DetonationCluster } from './detonation';
 import { SecureBucket } from './ingest';
 import { ReadBlockingPolicy } from './read-blocking';
+import { SandtrapGrants } from './grants';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 
 /** Props of {@link SandtrapStack}. */
@@ -50,6 +52,7 @@ export class SandtrapStack extends Stack {
   readonly abandonedUploadsAlarm: cloudwatch.Alarm;
   /** Every alarm (on {@link alarmTopic}) and the operations dashboard. */
   readonly operations: SandtrapOperations;
+  private readonly grants: SandtrapGrants;
 
   constructor(scope: Construct, id: string, props: SandtrapStackProps = {}) {
     super(scope, id, props);
@@ -147,6 +150,43 @@ export class SandtrapStack extends Stack {
     new CfnOutput(this, STACK_OUTPUTS.stateMachine, { value: this.workflow.stateMachine.stateMachineArn });
     new CfnOutput(this, STACK_OUTPUTS.frontStateMachine, { value: this.workflow.frontStateMachine.stateMachineArn });
     new CfnOutput(this, STACK_OUTPUTS.bus, { value: this.bus.bus.eventBusName });
+    this.grants = new SandtrapGrants({
+      ingestBucket: this.buckets.ingest,
+      reportsBucket: this.buckets.reports,
+      ...(this.quarantineBucket ? { quarantineBucket: this.quarantineBucket } : {}),
+      table: this.verdicts.table,
+      bus: this.bus.bus,
+      stateMachine: this.workflow.stateMachine,
+      ...(config.ingestPrefix ? { ingestPrefix: config.ingestPrefix } : {}),
+    });
     applyNagSuppressions(this);
+  }
+
+  /** Lets the grantee read stored verdicts and reports (`sandtrap status`, `sandtrap report`). */
+  grantReadVerdicts(grantee: iam.IGrantable): iam.Grant {
+    return this.grants.readVerdicts(grantee);
+  }
+
+  /** Lets the grantee read the reports bucket's reports (verdict documents, HTML, indicators). */
+  grantReadReports(grantee: iam.IGrantable): iam.Grant {
+    return this.grants.readReports(grantee);
+  }
+
+  /** Lets the grantee submit files and wait for their verdicts (`sandtrap submit --wait`). */
+  grantSubmit(grantee: iam.IGrantable): iam.Grant {
+    return this.grants.submit(grantee);
+  }
+
+  /**
+   * Lets the grantee release files (`sandtrap release`). Under read-blocking, its role must also be
+   * named in `actions.readBlocking.adminRoleArns`: the bucket policy denies anyone else tag changes.
+   */
+  grantRelease(grantee: iam.IGrantable): iam.Grant {
+    return this.grants.release(grantee);
+  }
+
+  /** Lets the grantee backfill the objects already in the bucket (`sandtrap scan`). */
+  grantScan(grantee: iam.IGrantable): iam.Grant {
+    return this.grants.scan(grantee);
   }
 }
