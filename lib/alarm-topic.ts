@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 /** Props of {@link AlarmTopic}. */
 export interface AlarmTopicProps {
   /** Addresses subscribed by email (each confirms the subscription AWS mails it). */
-  emails?: readonly string[];
+  readonly emails?: readonly string[];
 }
 
 /**

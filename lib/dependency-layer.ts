@@ -65,7 +65,7 @@ function exportNames(specifier: string): string[] {
 /** Options of {@link buildDependencyLayer}. */
 export interface DependencyLayerBuildOptions {
   /** Bundle the AWS SDK clients that Powertools uses instead of taking the runtime's. */
-  bundleAwsSdk: boolean;
+  readonly bundleAwsSdk: boolean;
 }
 
 /**

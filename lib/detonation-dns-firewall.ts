@@ -5,12 +5,12 @@ import { Construct } from 'constructs';
 /** Props of {@link DetonationDnsFirewall}. */
 export interface DetonationDnsFirewallProps {
   /** The VPC whose Route 53 Resolver queries the firewall filters. */
-  vpc: ec2.IVpc;
+  readonly vpc: ec2.IVpc;
   /**
    * The only names the VPC may resolve (exact names; a leading `*.` covers subdomains). Everything
    * else is answered NXDOMAIN.
    */
-  allowedDomains: readonly string[];
+  readonly allowedDomains: readonly string[];
 }
 
 /** Rule priorities inside the group: lower numbers are evaluated first. */

@@ -30,8 +30,8 @@ export type CapabilityName =
 
 /** A writable scratch volume: on Fargate a task volume on ephemeral storage, locally an anonymous volume. */
 export interface ScratchVolume {
-  name: string;
-  containerPath: string;
+  readonly name: string;
+  readonly containerPath: string;
 }
 
 /** What the detonation container runs with, wherever it runs. */

@@ -40,9 +40,9 @@ const ECR_IMAGE_URI =
 /** Props of {@link DetonationCluster}. */
 export interface DetonationClusterProps {
   /** Bucket of the uploaded samples: the S3 endpoint lets the task read its objects (s3:GetObject) and nothing else. */
-  ingestBucket: s3.IBucket;
+  readonly ingestBucket: s3.IBucket;
   /** Bucket of the reports: the S3 endpoint lets the task write under `reports/` (s3:PutObject) and nothing else. */
-  reportsBucket: s3.IBucket;
+  readonly reportsBucket: s3.IBucket;
   /**
    * A prebuilt image (a literal URI) instead of building `container/` as a Docker image asset, for
    * deployments where no Docker engine can build it (air-gapped, CI, emulators). The isolated
@@ -50,53 +50,53 @@ export interface DetonationClusterProps {
    * the execution role is granted pulls from its repository.
    * @default - `container/` is built as a Docker image asset and pushed to the CDK bootstrap repository
    */
-  imageUri?: string;
+  readonly imageUri?: string;
   /**
    * CPU architecture of the task (and of the asset build).
    * @default ecs.CpuArchitecture.X86_64, since the samples are mostly x86 Linux binaries
    */
-  cpuArchitecture?: ecs.CpuArchitecture;
+  readonly cpuArchitecture?: ecs.CpuArchitecture;
   /**
    * Capacity the workflow starts the task on. `spot` associates the FARGATE and FARGATE_SPOT
    * capacity providers with the cluster; Fargate Spot runs Linux X86_64 tasks only, so `spot` with
    * {@link cpuArchitecture} ARM64 is refused.
    * @default 'on-demand'
    */
-  capacity?: DetonationCapacity;
+  readonly capacity?: DetonationCapacity;
   /**
    * Task CPU units. ptrace serializes every traced stop through the tracer thread, so keep at
    * least 2 vCPU: one for the sample, one for strace and the parser.
    * @default DETONATION_TASK_SETTINGS.cpu (2048)
    */
-  cpu?: number;
+  readonly cpu?: number;
   /**
    * Task memory in MiB (must be a valid Fargate combination with {@link cpu}).
    * @default DETONATION_TASK_SETTINGS.memoryLimitMiB (4096)
    */
-  memoryLimitMiB?: number;
+  readonly memoryLimitMiB?: number;
   /**
    * Ephemeral storage in GiB (21–200); the scratch volumes live there.
    * @default - Fargate's 20 GiB, far more than a capped trace needs
    */
-  ephemeralStorageGiB?: number;
+  readonly ephemeralStorageGiB?: number;
   /**
    * Time the agent gets between SIGTERM (a `StopTask`, e.g. when the workflow step times out) and
    * SIGKILL to kill the sandbox and upload a partial report. Fargate allows at most 120 seconds.
    * @default DETONATION_TASK_SETTINGS.stopTimeoutSeconds (30)
    */
-  stopTimeout?: Duration;
+  readonly stopTimeout?: Duration;
   /**
    * Availability zones of the VPC.
    * @default 2
    */
-  maxAzs?: number;
+  readonly maxAzs?: number;
   /**
    * ID of the region's S3 managed prefix list (`com.amazonaws.<region>.s3`), the only non-VPC
    * destination of the task's security group. Give it where the deploy-time lookup can't run
    * (emulators without EC2 `DescribePrefixLists`).
    * @default - looked up at deploy time with a custom resource
    */
-  s3PrefixListId?: string;
+  readonly s3PrefixListId?: string;
   /**
    * For CloudFormation emulators that don't know `AWS::EC2::FlowLog`, `AWS::EC2::SecurityGroupEgress`,
    * `AWS::EC2::SecurityGroupIngress` or `AWS::Route53Resolver::*` (MiniStack 1.5.33): leave out the
@@ -105,17 +105,17 @@ export interface DetonationClusterProps {
    * the stack warns that this is for emulators only).
    * @default false
    */
-  emulatorCompatible?: boolean;
+  readonly emulatorCompatible?: boolean;
   /**
    * Retention of the container's and the VPC flow logs' log groups.
    * @default logs.RetentionDays.ONE_MONTH
    */
-  logRetention?: logs.RetentionDays;
+  readonly logRetention?: logs.RetentionDays;
   /**
    * What happens to the log groups when the stack is deleted.
    * @default RemovalPolicy.RETAIN
    */
-  removalPolicy?: RemovalPolicy;
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 /**

@@ -43,13 +43,13 @@ export const POWERTOOLS_METRICS = { namespace: 'Sandtrap', service: 'sandtrap' }
 
 /** Props of {@link PipelineFunction}. */
 export interface PipelineFunctionProps {
-  environment: Record<string, string>;
+  readonly environment: Record<string, string>;
   /** @default Duration.minutes(1) */
-  timeout?: Duration;
+  readonly timeout?: Duration;
   /** @default 512 */
-  memorySize?: number;
+  readonly memorySize?: number;
   /** Bundle the AWS SDK instead of using the runtime's. @default false */
-  bundleAwsSdk?: boolean;
+  readonly bundleAwsSdk?: boolean;
 }
 
 /** The file a handler's bundle is written to, and the handler Lambda calls in it. */

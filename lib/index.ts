@@ -10,6 +10,11 @@ export { AlarmTopic, type AlarmTopicProps } from './alarm-topic';
 export { StaticEngineFunction, type StaticEngineFunctionProps } from './static-engine';
 export { AnalysisWorkflow, STATES, type AnalysisWorkflowProps } from './workflow';
 export { PipelineFunction, type PipelineFunctionProps } from './functions';
+export { DependencyLayer } from './dependency-layer';
+export { DetonationCluster, type DetonationClusterProps, type DetonationCapacity } from './detonation';
+export { DetonationDnsFirewall, type DetonationDnsFirewallProps } from './detonation-dns-firewall';
+export { ReadBlockingPolicy, type ReadBlockingPolicyProps } from './read-blocking';
+export { SandtrapOperations, type SandtrapOperationsProps } from './operations';
 export { SandtrapConfigSchema, parseSandtrapConfig, type SandtrapConfig, type SandtrapConfigInput } from './config';
 export {
   SampleVerdictDetailSchema,
@@ -19,6 +24,9 @@ export {
   DETAIL_TYPE_VERDICT,
   DETAIL_TYPE_FAILED,
   DETAIL_TYPE_VERDICT_CHANGED,
+  DETAIL_TYPE_VERDICT_OVERRIDDEN,
+  SampleVerdictOverriddenDetailSchema,
+  type SampleVerdictOverriddenDetail,
   EVENT_SOURCE,
   TAG_VERDICT,
   TAG_SCORE,

@@ -9,10 +9,10 @@ import cdkNag from 'cdk-nag';
 
 /** Props of {@link IngestTrigger}. */
 export interface IngestTriggerProps {
-  bucket: s3.IBucket;
-  stateMachine: sfn.IStateMachine;
+  readonly bucket: s3.IBucket;
+  readonly stateMachine: sfn.IStateMachine;
   /** Only keys under this prefix start an analysis. @default every key */
-  prefix?: string;
+  readonly prefix?: string;
 }
 
 /**

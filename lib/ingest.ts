@@ -6,17 +6,17 @@ import { Construct } from 'constructs';
 /** Props of {@link SecureBucket}. */
 export interface SecureBucketProps {
   /** Bucket that receives this bucket's server access logs; none for the log bucket itself. */
-  serverAccessLogsBucket?: s3.IBucket;
-  serverAccessLogsPrefix?: string;
+  readonly serverAccessLogsBucket?: s3.IBucket;
+  readonly serverAccessLogsPrefix?: string;
   /** Send S3 events to EventBridge (the ingest bucket). @default false */
-  eventBridgeEnabled?: boolean;
-  lifecycleRules?: s3.LifecycleRule[];
+  readonly eventBridgeEnabled?: boolean;
+  readonly lifecycleRules?: s3.LifecycleRule[];
   /** @default RemovalPolicy.RETAIN */
-  removalPolicy?: RemovalPolicy;
+  readonly removalPolicy?: RemovalPolicy;
   /** Leave object ownership to CDK (a log target may need ACL delivery). @default BUCKET_OWNER_ENFORCED */
-  objectOwnership?: s3.ObjectOwnership | null;
+  readonly objectOwnership?: s3.ObjectOwnership | null;
   /** S3 Inventory configurations (CDK adds the destination's bucket policy when it is a bucket of this stack). */
-  inventories?: s3.Inventory[];
+  readonly inventories?: s3.Inventory[];
 }
 
 /**
@@ -59,13 +59,13 @@ export const INGEST_INVENTORY = {
 /** Props of {@link IngestBuckets}. */
 export interface IngestBucketsProps {
   /** Days reports are kept. @default 365 */
-  reportRetentionDays?: number;
+  readonly reportRetentionDays?: number;
   /** Days noncurrent versions of ingested objects are kept. @default 30 */
-  ingestNoncurrentDays?: number;
+  readonly ingestNoncurrentDays?: number;
   /** Only objects under this prefix are analysed, so only they are inventoried. @default every object */
-  ingestPrefix?: string;
+  readonly ingestPrefix?: string;
   /** @default RemovalPolicy.RETAIN */
-  removalPolicy?: RemovalPolicy;
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 /**

@@ -6,19 +6,19 @@ import { TAG_PREFIX, TAG_VERDICT } from '../lambdas/core/contracts/pipeline';
 
 /** Props of {@link ReadBlockingPolicy}. */
 export interface ReadBlockingPolicyProps {
-  bucket: s3.IBucket;
+  readonly bucket: s3.IBucket;
   /** Roles that may read any object: the pipeline's functions. */
-  pipelineRoles: iam.IRole[];
+  readonly pipelineRoles: iam.IRole[];
   /**
    * Human or automation roles that may read unverdicted or non-benign objects too, and change the
    * verdict tags (an analyst's release).
    */
-  adminRoleArns?: string[];
+  readonly adminRoleArns?: string[];
   /**
    * Whether an object no engine could judge (`sandtrap:verdict=unknown`) opens like a benign one.
    * @default 'block'
    */
-  unknown?: 'block' | 'allow';
+  readonly unknown?: 'block' | 'allow';
 }
 
 /** `arn:<partition>:sts::<account>:assumed-role/<name>/*` for a literal role ARN (paths are not part of session ARNs). */

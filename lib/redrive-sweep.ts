@@ -18,25 +18,25 @@ export interface RedriveSweepProps {
    * name an upload by the same version id; without versioning the sweep can only name uploads by ETag.
    * The sweep never lists it.
    */
-  ingestBucket: s3.IBucket;
+  readonly ingestBucket: s3.IBucket;
   /** Only keys under this prefix are analysed, so only they are swept. @default every key */
-  prefix?: string;
+  readonly prefix?: string;
   /**
    * Where the ingest bucket's S3 Inventory is delivered: its bucket, and the prefix of its delivery
    * folders (`<destination prefix>/<ingest bucket>/<config id>/`). The sweep finds uploads whose event
    * was lost in it. @default none: only uploads whose execution died are re-driven
    */
-  inventory?: { bucket: s3.IBucket; prefix: string };
+  readonly inventory?: { bucket: s3.IBucket; prefix: string };
   /** The verdict table, where each upload's claim and terminal record are, and its time index. */
-  table: dynamodb.ITable;
+  readonly table: dynamodb.ITable;
   /** The analysis workflow: re-drives start its state machine; the sweep reads the settings its functions read. */
-  workflow: AnalysisWorkflow;
+  readonly workflow: AnalysisWorkflow;
   /** Deadline, lookback and bounds of a run, validated at synth time. @default 60 minutes, 7 days, 100 re-drives a run, 3 per upload */
-  settings?: SweepSettingsInput;
+  readonly settings?: SweepSettingsInput;
   /** Time between two runs. @default Duration.minutes(15) */
-  rate?: Duration;
+  readonly rate?: Duration;
   /** @default false */
-  bundleAwsSdk?: boolean;
+  readonly bundleAwsSdk?: boolean;
 }
 
 /**

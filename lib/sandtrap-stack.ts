@@ -22,9 +22,9 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 /** Props of {@link SandtrapStack}. */
 export interface SandtrapStackProps extends StackProps {
   /** Pipeline configuration (validated with zod at synth time). */
-  config?: SandtrapConfigInput;
+  readonly config?: SandtrapConfigInput;
   /** What happens to buckets and the table when the stack is deleted. @default RemovalPolicy.RETAIN */
-  removalPolicy?: RemovalPolicy;
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 export { STACK_OUTPUTS } from './contracts';

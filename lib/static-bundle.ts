@@ -21,9 +21,9 @@ import { sandtrapCacheDir } from './cache-dir';
 
 /** The platform a static-engine bundle is built for: its third-party wheels are chosen for it. */
 export interface StaticBundleTarget {
-  architecture: 'arm64' | 'x86_64';
+  readonly architecture: 'arm64' | 'x86_64';
   /** `major.minor`, e.g. '3.12'. */
-  pythonVersion: string;
+  readonly pythonVersion: string;
 }
 
 /** The deployed function's platform: Lambda python3.12 on arm64 (Amazon Linux 2023, glibc 2.34). */

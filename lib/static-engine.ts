@@ -21,9 +21,9 @@ export const STATIC_RUNTIME = (() => {
 /** Props of {@link StaticEngineFunction}. */
 export interface StaticEngineFunctionProps {
   /** The workflow's environment (settings, buckets); the handler reads the same variables as the Node steps. */
-  environment: Record<string, string>;
+  readonly environment: Record<string, string>;
   /** The platform the wheels are built for. @default LAMBDA_STATIC_TARGET (arm64, Python 3.12) */
-  bundleTarget?: StaticBundleTarget;
+  readonly bundleTarget?: StaticBundleTarget;
 }
 
 /**

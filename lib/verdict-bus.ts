@@ -5,7 +5,7 @@ import { EVENT_SOURCE } from '../lambdas/core/contracts/pipeline';
 /** Props of {@link VerdictBus}. */
 export interface VerdictBusProps {
   /** @default 'sandtrap' */
-  busName?: string;
+  readonly busName?: string;
 }
 
 /** The custom event bus that carries `Sample Verdict` and `Sample Analysis Failed` events. */

@@ -6,7 +6,7 @@ import { CONTENT_INDEX, TABLE_KEYS, UPLOAD_INDEX } from '../lambdas/core/store/v
 /** Props of {@link VerdictStoreTable}. */
 export interface VerdictStoreTableProps {
   /** @default RemovalPolicy.RETAIN */
-  removalPolicy?: RemovalPolicy;
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 /**

@@ -40,23 +40,23 @@ import { FAULT_INJECTION_ENV, type FaultInjection } from '../lambdas/core/runtim
 
 /** Props of {@link AnalysisWorkflow}. */
 export interface AnalysisWorkflowProps {
-  ingestBucket: s3.IBucket;
-  reportsBucket: s3.IBucket;
-  table: dynamodb.ITable;
-  bus: events.IEventBus;
-  settings: RuntimeSettings;
+  readonly ingestBucket: s3.IBucket;
+  readonly reportsBucket: s3.IBucket;
+  readonly table: dynamodb.ITable;
+  readonly bus: events.IEventBus;
+  readonly settings: RuntimeSettings;
   /** Engines of one analysis that run at once. @default 10 */
-  engineConcurrency?: number;
+  readonly engineConcurrency?: number;
   /** @default false */
-  bundleAwsSdk?: boolean;
+  readonly bundleAwsSdk?: boolean;
   /** Faults injected into the functions for the uploads a test names (see `lambdas/core/runtime/fault-injection.ts`); never in production. */
-  faultInjection?: FaultInjection;
+  readonly faultInjection?: FaultInjection;
   /** Where malicious objects are moved; without it quarantine is off. */
-  quarantineBucket?: s3.IBucket;
+  readonly quarantineBucket?: s3.IBucket;
   /** The platform the static engine's wheels are built for. @default Lambda's (arm64, Python 3.12) */
-  staticBundleTarget?: StaticBundleTarget;
+  readonly staticBundleTarget?: StaticBundleTarget;
   /** Our Linux detonation on Fargate; without it the `detonation` engine is not part of the workflow. */
-  detonation?: DetonationCluster;
+  readonly detonation?: DetonationCluster;
 }
 
 /** Lambda service faults worth retrying on every task (what CDK's `retryOnServiceExceptions` covers). */
