@@ -1,6 +1,7 @@
 // The public surface of the package: constructs to embed the pipeline, and the event contracts.
 export { SandtrapStack, STACK_OUTPUTS, type SandtrapStackProps } from './sandtrap-stack';
 export { SandtrapGrants, type SandtrapGrantTargets } from './grants';
+export { SandtrapValidationError } from './validation';
 export { IngestBuckets, SecureBucket, type IngestBucketsProps, type SecureBucketProps } from './ingest';
 export { IngestTrigger, type IngestTriggerProps } from './ingest-trigger';
 export { RedriveSweep, type RedriveSweepProps } from './redrive-sweep';

@@ -16,6 +16,7 @@ import { DetonationCluster } from './detonation';
 import { SecureBucket } from './ingest';
 import { ReadBlockingPolicy } from './read-blocking';
 import { SandtrapGrants } from './grants';
+import { SandtrapValidationError } from './validation';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 
@@ -56,7 +57,13 @@ export class SandtrapStack extends Stack {
 
   constructor(scope: Construct, id: string, props: SandtrapStackProps = {}) {
     super(scope, id, props);
-    const config = parseSandtrapConfig(props.config);
+    const config = (() => {
+      try {
+        return parseSandtrapConfig(props.config);
+      } catch (error) {
+        throw new SandtrapValidationError(this, (error as Error).message);
+      }
+    })();
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     this.buckets = new IngestBuckets(this, 'Buckets', {
       removalPolicy,

@@ -50,4 +50,19 @@ describe('the construct library’s public surface', () => {
               mutable.push(`${statement.name.text}.${member.name.getText(file)}`);
     expect(mutable).toEqual([]);
   });
+
+  it('binds a configuration error to the construct it concerns, by its path', async () => {
+    const { App } = await import('aws-cdk-lib');
+    const { SandtrapStack, SandtrapValidationError } = await import('../../lib');
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    let error: unknown;
+    try {
+      new SandtrapStack(app, 'TeamSandtrap', { config: { ingestNoncurrentDays: 0 } });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(SandtrapValidationError);
+    expect(error).toMatchObject({ constructPath: 'TeamSandtrap' });
+    expect((error as Error).message).toMatch(/^TeamSandtrap: invalid Sandtrap configuration: .*ingestNoncurrentDays/s);
+  });
 });
