@@ -233,6 +233,18 @@ export function program(io: CliIo, exit: (code: number) => void = () => undefine
       exit(await scan({ target, ...options }, io));
     },
   );
+  cli
+    .command('config')
+    .description('Configuration files.')
+    .command('init')
+    .description('Write a commented configuration file with every key and its default.')
+    .option('--vendors <ids>', 'comma-separated vendors to add an entry for, e.g. cape,joe')
+    .option('-o, --output <file>', 'where to write it (`-`: stdout; default sandtrap.config.jsonc)')
+    .option('--force', 'overwrite an existing file')
+    .action(async (options: { vendors?: string; output?: string; force?: boolean }) => {
+      const { configInit } = await import('../cli/commands/config-init');
+      exit(await configInit(options, io));
+    });
   return cli;
 }
 

@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { VENDOR_IDS } from '../lambdas/core/contracts/pipeline';
 import { parseSandtrapConfig, type SandtrapConfigInput } from '../lib/config';
+import { readConfigFile } from '../lib/config-file';
 
 /**
  * The pipeline configuration for local runs: a JSON file named by `SANDTRAP_CONFIG_FILE` (the same
@@ -14,7 +14,7 @@ export function localConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Sandtr
   let config: SandtrapConfigInput = {};
   if (env.SANDTRAP_CONFIG_FILE) {
     try {
-      config = JSON.parse(readFileSync(env.SANDTRAP_CONFIG_FILE, 'utf8')) as SandtrapConfigInput;
+      config = readConfigFile(env.SANDTRAP_CONFIG_FILE) as SandtrapConfigInput;
     } catch (error) {
       throw new Error(`SANDTRAP_CONFIG_FILE ${env.SANDTRAP_CONFIG_FILE}: ${(error as Error).message}`);
     }
