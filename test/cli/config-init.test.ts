@@ -3,12 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { localConfigFromEnv } from '../../cli/config';
-import {
-  CONFIG_COMMENTS,
-  configKeyPaths,
-  VENDOR_COMMENTS,
-  vendorKeyPaths,
-} from '../../cli/config-template';
+import { CONFIG_COMMENTS, configKeyPaths, VENDOR_COMMENTS, vendorKeyPaths } from '../../cli/config-template';
 import { VENDOR_IDS } from '../../lambdas/core/contracts/pipeline';
 import { parseSandtrapConfig } from '../../lib/config';
 import { readConfigFile } from '../../lib/config-file';
