@@ -99,6 +99,9 @@ export const CONFIG_COMMENTS: Record<string, { text: string; example?: unknown }
   },
   'settings.static.rulePacks.prefix': { text: 'Key prefix of the rule packs.' },
   'settings.static.rulePacks.refreshSeconds': { text: 'How often a warm function looks for new packs.' },
+  'settings.sources': {
+    text: 'Disclosure rules: [{"bucket"?, "prefix", "confidential", "vendors"?}]; a confidential source reaches no vendor unless "vendors" names it.',
+  },
   sweep: { text: 'The sweep that re-drives uploads left without a verdict (a lost event, an execution that died).' },
   'sweep.deadlineMinutes': { text: 'An upload without any record this long after it was written is re-driven.' },
   'sweep.lookbackDays': { text: 'Uploads older than this are not looked at.' },

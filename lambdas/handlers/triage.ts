@@ -12,7 +12,7 @@ import {
 import { detectFileType } from '../core/triage/file-type';
 import { digestStream } from '../core/triage/hashing';
 import { headObject, openObject, type ObjectRef } from '../core/store/objects';
-import { routeEngines } from '../core/triage/routing';
+import { routeUpload } from '../core/triage/routing';
 import {
   ObjectCreatedEventSchema,
   STATIC_ENGINE,
@@ -143,7 +143,8 @@ export function createTriageHandler(deps: HandlerDeps) {
       fileType: fileType.type,
       mimeType: fileType.mime,
     };
-    const engines = routeEngines(sample, deps.config);
+    const { engines, withheld } = routeUpload(sample, deps.config);
+    if (withheld.length > 0) sample.withheld = withheld;
     const startedAt = deps.clock.now();
     const decision = await decideAnalysis(deps, sample.sha256, input.owner, engines, reanalyze, sample);
     deps.log.info('triaged', {

@@ -181,6 +181,25 @@ export const StaticSettingsSchema = z
   .strict();
 export type StaticSettings = z.infer<typeof StaticSettingsSchema>;
 
+/**
+ * Which engines may receive the files of one source (a bucket, a key prefix): what may leave the
+ * account. Vendor sandboxes are third parties (public Triage and Hybrid Analysis even publish
+ * submissions); the static engine and our detonation always stay in the account, so they always run.
+ */
+export const SourceDisclosureSchema = z
+  .object({
+    /** The bucket this rule is for; absent: every bucket the pipeline watches. */
+    bucket: z.string().min(3).max(63).optional(),
+    /** Keys under this prefix; the longest matching prefix's rule applies. */
+    prefix: z.string().max(1024).default(''),
+    /** Files here may not leave the account: no vendor receives them unless `vendors` names it. */
+    confidential: z.boolean().default(false),
+    /** The vendors that may receive these files (a self-hosted CAPE, say); absent: all, or none when confidential. */
+    vendors: z.array(VendorIdSchema).optional(),
+  })
+  .strict();
+export type SourceDisclosure = z.infer<typeof SourceDisclosureSchema>;
+
 /** Settings every Lambda reads at start-up; validated once, with messages that name the field. */
 export const RuntimeSettingsSchema = z
   .object({
@@ -213,6 +232,8 @@ export const RuntimeSettingsSchema = z
     vendors: z.array(VendorConfigSchema).default([]),
     detonation: DetonationSettingsSchema.default(DetonationSettingsSchema.parse({})),
     static: StaticSettingsSchema.default(StaticSettingsSchema.parse({})),
+    /** Disclosure rules by source: which vendors may receive which files. Absent or unmatched: every vendor. */
+    sources: z.array(SourceDisclosureSchema).max(100).default([]),
   })
   .strict();
 export type RuntimeSettings = z.infer<typeof RuntimeSettingsSchema>;

@@ -89,8 +89,19 @@ export const SampleSchema = z.object({
   md5: z.string().regex(/^[0-9a-f]{32}$/),
   fileType: z.string(),
   mimeType: z.string(),
+  /** Vendors the upload's source may not disclose files to, which would otherwise have run. */
+  withheld: z.lazy(() => z.array(WithheldEngineSchema).max(VENDOR_IDS.length)).optional(),
 });
 export type Sample = z.infer<typeof SampleSchema>;
+
+/** A vendor that did not receive a file because its source's disclosure rule withholds it. */
+export const WithheldEngineSchema = z.object({
+  engine: VendorIdSchema,
+  reason: z.literal('disclosure'),
+  /** The rule's source, `<bucket or *>/<prefix>`. */
+  source: z.string().max(1100),
+});
+export type WithheldEngine = z.infer<typeof WithheldEngineSchema>;
 
 /** A vendor's own score, kept beside the normalised one so that nothing is lost in translation. */
 export const NativeScoreSchema = z.object({
@@ -260,6 +271,8 @@ export const SampleVerdictDetailSchema = z.object({
    * its tagging calls (`denied`). An untagged object stays blocked under read-blocking.
    */
   tagging: z.lazy(() => ObjectTaggingSchema).optional(),
+  /** Vendors this upload was not sent to because its source's disclosure rule withholds them. */
+  withheld: z.array(WithheldEngineSchema).max(VENDOR_IDS.length).optional(),
 });
 export type SampleVerdictDetail = z.infer<typeof SampleVerdictDetailSchema>;
 

@@ -64,7 +64,7 @@ export function verdictReasonOf(
  */
 export function verdictDetailOf(
   record: VerdictRecord,
-  object: { bucket: string; key: string; versionId: string | null },
+  object: Pick<Sample, 'bucket' | 'key' | 'versionId' | 'withheld'>,
   cached: boolean,
   durationMs: number,
 ): SampleVerdictDetail {
@@ -87,5 +87,6 @@ export function verdictDetailOf(
     cached,
     analyzedAt: new Date(record.analyzedAt).toISOString(),
     durationMs: Math.max(0, Math.round(durationMs)),
+    ...(object.withheld?.length ? { withheld: object.withheld } : {}),
   });
 }
