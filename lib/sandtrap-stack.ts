@@ -1,4 +1,7 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aspects, CfnOutput, Duration, type IAspect, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as events from 'aws-cdk-lib/aws-events';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { IConstruct } from 'constructs';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type { AlarmTopic } from './alarm-topic';
 import { SandtrapOperations } from './operations';
@@ -26,6 +29,18 @@ export interface SandtrapStackProps extends StackProps {
   readonly config?: SandtrapConfigInput;
   /** What happens to buckets and the table when the stack is deleted. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * An event bus of the app's own to publish Sandtrap's events on (configuration `busName` must then
+   * be absent). Rules and consumers of that bus see `source: sandtrap` events.
+   * @default - a new bus named `busName` (`sandtrap`)
+   */
+  readonly eventBus?: events.IEventBus;
+  /**
+   * How long every log group of the stack keeps its logs (functions, state machines, the detonation
+   * task and its VPC flow log), to match the app's own retention policy.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
 }
 
 export { STACK_OUTPUTS } from './contracts';
@@ -72,7 +87,12 @@ export class SandtrapStack extends Stack {
       ...(config.ingestPrefix ? { ingestPrefix: config.ingestPrefix } : {}),
     });
     this.verdicts = new VerdictStoreTable(this, 'Verdicts', { removalPolicy });
-    this.bus = new VerdictBus(this, 'VerdictBus', config.busName ? { busName: config.busName } : {});
+    if (props.eventBus && config.busName)
+      throw new SandtrapValidationError(this, 'give the configuration a busName or the stack an eventBus, not both');
+    this.bus = new VerdictBus(this, 'VerdictBus', {
+      ...(config.busName ? { busName: config.busName } : {}),
+      ...(props.eventBus ? { bus: props.eventBus } : {}),
+    });
     if (config.settings.detonation.enabled) {
       this.detonation = new DetonationCluster(this, 'Detonation', {
         ingestBucket: this.buckets.ingest,
@@ -166,6 +186,7 @@ export class SandtrapStack extends Stack {
       stateMachine: this.workflow.stateMachine,
       ...(config.ingestPrefix ? { ingestPrefix: config.ingestPrefix } : {}),
     });
+    if (props.logRetention !== undefined) Aspects.of(this).add(new LogRetention(props.logRetention));
     applyNagSuppressions(this);
   }
 
@@ -195,5 +216,18 @@ export class SandtrapStack extends Stack {
   /** Lets the grantee backfill the objects already in the bucket (`sandtrap scan`). */
   grantScan(grantee: iam.IGrantable): iam.Grant {
     return this.grants.scan(grantee);
+  }
+}
+
+/**
+ * Sets one retention on every log group of the stack, whichever construct made it: each keeps its
+ * own default (a month) otherwise, and a retention given to each construct separately would miss
+ * the log groups that constructs of aws-cdk-lib make on their own.
+ */
+class LogRetention implements IAspect {
+  constructor(private readonly retention: logs.RetentionDays) {}
+
+  visit(node: IConstruct): void {
+    if (node instanceof logs.CfnLogGroup) node.retentionInDays = this.retention;
   }
 }

@@ -6,14 +6,19 @@ import { EVENT_SOURCE } from '../lambdas/core/contracts/pipeline';
 export interface VerdictBusProps {
   /** @default 'sandtrap' */
   readonly busName?: string;
+  /**
+   * A bus of the app's own (its security events bus, say) to publish on instead of a new one.
+   * @default - a new bus named {@link busName}
+   */
+  readonly bus?: events.IEventBus;
 }
 
-/** The custom event bus that carries `Sample Verdict` and `Sample Analysis Failed` events. */
+/** The event bus that carries `Sample Verdict`, `Sample Analysis Failed` and the other events. */
 export class VerdictBus extends Construct {
-  readonly bus: events.EventBus;
+  readonly bus: events.IEventBus;
 
   constructor(scope: Construct, id: string, props: VerdictBusProps = {}) {
     super(scope, id);
-    this.bus = new events.EventBus(this, 'Bus', { eventBusName: props.busName ?? EVENT_SOURCE });
+    this.bus = props.bus ?? new events.EventBus(this, 'Bus', { eventBusName: props.busName ?? EVENT_SOURCE });
   }
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type { SandtrapConfigInput } from '../../lib/config';
 import { SandtrapStack } from '../../lib/sandtrap-stack';
 import { nagSuppressions, unsuppressedNagFindings } from './nag';
@@ -31,6 +33,10 @@ const CONFIGURATIONS: [string, SandtrapConfigInput][] = [
     'static engine and detonation off',
     { settings: { vendors: [cape], static: { enabled: false }, detonation: { enabled: false } } },
   ],
+  [
+    'disclosure rules: a confidential source that reaches no vendor',
+    { settings: { vendors: [cape], sources: [{ prefix: 'hr/', confidential: true }] } },
+  ],
 ];
 
 describe('cdk-nag AwsSolutions', () => {
@@ -41,5 +47,21 @@ describe('cdk-nag AwsSolutions', () => {
     const suppressions = nagSuppressions(stack);
     expect(suppressions.length).toBeGreaterThan(0);
     for (const s of suppressions) expect(s.reason.length, s.id).toBeGreaterThan(40);
+  });
+
+  it("the app's own event bus and log retention: no unsuppressed finding", () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const shared = new Stack(app, 'Shared');
+    const bus = events.EventBus.fromEventBusArn(
+      shared,
+      'SecurityBus',
+      'arn:aws:events:us-east-1:123456789012:event-bus/security-events',
+    );
+    const stack = new SandtrapStack(app, 'Sandtrap', {
+      config: { settings: { vendors: [cape] } },
+      eventBus: bus,
+      logRetention: logs.RetentionDays.ONE_YEAR,
+    });
+    expect(unsuppressedNagFindings(stack)).toEqual([]);
   });
 });
