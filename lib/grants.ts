@@ -5,6 +5,8 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Arn, ArnFormat, Stack } from 'aws-cdk-lib';
 import { CONTENT_INDEX } from '../lambdas/core/store/verdict-store';
+import { kmsActionsForAll } from './kms-grants';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 
 /** What the grants reach: the resources of one Sandtrap. */
 export interface SandtrapGrantTargets {
@@ -16,6 +18,8 @@ export interface SandtrapGrantTargets {
   readonly stateMachine: sfn.IStateMachine;
   /** Only keys under this prefix are analysed, so only they may be submitted or scanned. */
   readonly ingestPrefix?: string;
+  /** The customer key the reports bucket and the table are encrypted with, if any. */
+  readonly encryptionKey?: kms.IKey;
 }
 
 /**
@@ -27,6 +31,23 @@ export interface SandtrapGrantTargets {
 export class SandtrapGrants {
   constructor(private readonly targets: SandtrapGrantTargets) {}
 
+  /** The KMS rights these grants need when the reports and the table are under a customer key. */
+  private kms(
+    grantee: iam.IGrantable,
+    grants: { on: 'reports' | 'table'; actions: string[] }[],
+  ): iam.Grant | undefined {
+    const key = this.targets.encryptionKey;
+    const actions = kmsActionsForAll(grants);
+    return key && actions.length > 0
+      ? iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [key.keyArn] })
+      : undefined;
+  }
+
+  private withKms(grant: iam.Grant, grantee: iam.IGrantable, grants: { on: 'reports' | 'table'; actions: string[] }[]) {
+    const kms = this.kms(grantee, grants);
+    return kms ? grant.combine(kms) : grant;
+  }
+
   private get uploads(): string {
     return this.targets.ingestBucket.arnForObjects(`${this.targets.ingestPrefix ?? ''}*`);
   }
@@ -37,16 +58,20 @@ export class SandtrapGrants {
       grantee,
       actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
       resourceArns: [this.targets.table.tableArn],
-    }).combine(this.readReports(grantee));
+    }).combine(this.withKms(this.readReports(grantee), grantee, [{ on: 'table', actions: ['dynamodb:GetItem'] }]));
   }
 
   /** Reports (`sandtrap report`): `reports/*` of the reports bucket, the verdict document, HTML and indicators. */
   readReports(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
+    return this.withKms(
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['s3:GetObject'],
+        resourceArns: [this.targets.reportsBucket.arnForObjects('reports/*')],
+      }),
       grantee,
-      actions: ['s3:GetObject'],
-      resourceArns: [this.targets.reportsBucket.arnForObjects('reports/*')],
-    });
+      [{ on: 'reports', actions: ['s3:GetObject'] }],
+    );
   }
 
   /**
@@ -105,7 +130,13 @@ export class SandtrapGrants {
           resourceArns: objects,
         }),
       )
-      .combine(iam.Grant.addToPrincipal({ grantee, actions: ['events:PutEvents'], resourceArns: [bus.eventBusArn] }));
+      .combine(
+        this.withKms(
+          iam.Grant.addToPrincipal({ grantee, actions: ['events:PutEvents'], resourceArns: [bus.eventBusArn] }),
+          grantee,
+          [{ on: 'table', actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'] }],
+        ),
+      );
   }
 
   /** A backfill (`sandtrap scan`): listing the analysed prefix and starting one execution per object. */

@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 
@@ -17,6 +18,11 @@ export interface SecureBucketProps {
   readonly objectOwnership?: s3.ObjectOwnership | null;
   /** S3 Inventory configurations (CDK adds the destination's bucket policy when it is a bucket of this stack). */
   readonly inventories?: s3.Inventory[];
+  /**
+   * Encrypt with this KMS key (SSE-KMS, with S3 Bucket Keys to keep KMS requests few) instead of S3's own.
+   * @default S3-managed encryption
+   */
+  readonly encryptionKey?: kms.IKey;
 }
 
 /**
@@ -32,7 +38,9 @@ export class SecureBucket extends Construct {
     this.bucket = new s3.Bucket(this, 'Bucket', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
-      encryption: s3.BucketEncryption.S3_MANAGED,
+      ...(props.encryptionKey
+        ? { encryption: s3.BucketEncryption.KMS, encryptionKey: props.encryptionKey, bucketKeyEnabled: true }
+        : { encryption: s3.BucketEncryption.S3_MANAGED }),
       versioned: true,
       objectOwnership:
         props.objectOwnership === null
@@ -66,6 +74,8 @@ export interface IngestBucketsProps {
   readonly ingestPrefix?: string;
   /** @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /** The key the reports bucket is encrypted with. @default S3-managed encryption */
+  readonly reportsKey?: kms.IKey;
 }
 
 /**
@@ -146,6 +156,7 @@ export class IngestBuckets extends Construct {
       }),
     );
     this.reports = new SecureBucket(this, 'Reports', {
+      ...(props.reportsKey ? { encryptionKey: props.reportsKey } : {}),
       removalPolicy,
       serverAccessLogsBucket: this.accessLogs,
       serverAccessLogsPrefix: 'reports/',

@@ -1,3 +1,5 @@
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import { kmsActionsForAll } from './kms-grants';
 import { Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -29,6 +31,8 @@ export interface RedriveSweepProps {
   readonly inventory?: { bucket: s3.IBucket; prefix: string };
   /** The verdict table, where each upload's claim and terminal record are, and its time index. */
   readonly table: dynamodb.ITable;
+  /** The customer key the table is encrypted with, if any. */
+  readonly encryptionKey?: kms.IKey;
   /** The analysis workflow: re-drives start its state machine; the sweep reads the settings its functions read. */
   readonly workflow: AnalysisWorkflow;
   /** Deadline, lookback and bounds of a run, validated at synth time. @default 60 minutes, 7 days, 100 re-drives a run, 3 per upload */
@@ -97,6 +101,9 @@ export class RedriveSweep extends Construct {
     };
     for (const grant of STEPS.SweepFn.grants)
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: [...grant.actions], resources: resources[grant.on] }));
+    const kmsActions = kmsActionsForAll(STEPS.SweepFn.grants);
+    if (props.encryptionKey && kmsActions.length > 0)
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: kmsActions, resources: [props.encryptionKey.keyArn] }));
     this.rule = new events.Rule(this, 'Schedule', {
       description: 'Re-drive Sandtrap uploads that have no terminal record after the deadline',
       schedule: events.Schedule.rate(rate),

@@ -1,5 +1,6 @@
 import { Aspects, CfnOutput, Duration, type IAspect, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as events from 'aws-cdk-lib/aws-events';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { IConstruct } from 'constructs';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -41,6 +42,13 @@ export interface SandtrapStackProps extends StackProps {
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * A KMS key of the app's own for the reports bucket and the verdict table (SSE-KMS, a customer
+   * managed table key); every function, and every `grant*`, gets the KMS rights its access needs. A
+   * key of another stack or account must let this account's IAM policies use it (its key policy).
+   * @default S3-managed encryption for reports, an AWS-managed key for the table
+   */
+  readonly encryptionKey?: kms.IKey;
 }
 
 export { STACK_OUTPUTS } from './contracts';
@@ -85,8 +93,12 @@ export class SandtrapStack extends Stack {
       reportRetentionDays: config.reportRetentionDays,
       ingestNoncurrentDays: config.ingestNoncurrentDays,
       ...(config.ingestPrefix ? { ingestPrefix: config.ingestPrefix } : {}),
+      ...(props.encryptionKey ? { reportsKey: props.encryptionKey } : {}),
     });
-    this.verdicts = new VerdictStoreTable(this, 'Verdicts', { removalPolicy });
+    this.verdicts = new VerdictStoreTable(this, 'Verdicts', {
+      removalPolicy,
+      ...(props.encryptionKey ? { encryptionKey: props.encryptionKey } : {}),
+    });
     if (props.eventBus && config.busName)
       throw new SandtrapValidationError(this, 'give the configuration a busName or the stack an eventBus, not both');
     this.bus = new VerdictBus(this, 'VerdictBus', {
@@ -126,6 +138,7 @@ export class SandtrapStack extends Stack {
         : {}),
       bundleAwsSdk: config.bundleAwsSdk,
       detonation: this.detonation,
+      ...(props.encryptionKey ? { encryptionKey: props.encryptionKey } : {}),
       ...(config.faultInjection ? { faultInjection: config.faultInjection } : {}),
     });
     if (config.actions.readBlocking.enabled) {
@@ -150,6 +163,7 @@ export class SandtrapStack extends Stack {
       prefix: config.ingestPrefix,
       inventory: { bucket: this.buckets.inventory, prefix: this.buckets.inventoryPrefix },
       table: this.verdicts.table,
+      ...(props.encryptionKey ? { encryptionKey: props.encryptionKey } : {}),
       workflow: this.workflow,
       settings: sweepSettings,
       rate: Duration.minutes(rateMinutes),
@@ -185,6 +199,7 @@ export class SandtrapStack extends Stack {
       bus: this.bus.bus,
       stateMachine: this.workflow.stateMachine,
       ...(config.ingestPrefix ? { ingestPrefix: config.ingestPrefix } : {}),
+      ...(props.encryptionKey ? { encryptionKey: props.encryptionKey } : {}),
     });
     if (props.logRetention !== undefined) Aspects.of(this).add(new LogRetention(props.logRetention));
     applyNagSuppressions(this);

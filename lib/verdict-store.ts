@@ -1,5 +1,6 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { CONTENT_INDEX, TABLE_KEYS, UPLOAD_INDEX } from '../lambdas/core/store/verdict-store';
 
@@ -7,6 +8,8 @@ import { CONTENT_INDEX, TABLE_KEYS, UPLOAD_INDEX } from '../lambdas/core/store/v
 export interface VerdictStoreTableProps {
   /** @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /** Encrypt the table with this KMS key. @default an AWS-managed key */
+  readonly encryptionKey?: kms.IKey;
 }
 
 /**
@@ -26,7 +29,9 @@ export class VerdictStoreTable extends Construct {
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: TABLE_KEYS.ttl,
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      ...(props.encryptionKey
+        ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: props.encryptionKey }
+        : { encryption: dynamodb.TableEncryption.AWS_MANAGED }),
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
     this.table.addGlobalSecondaryIndex({

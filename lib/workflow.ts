@@ -1,3 +1,5 @@
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import { kmsActionsForAll } from './kms-grants';
 import { Aws, Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
@@ -57,6 +59,8 @@ export interface AnalysisWorkflowProps {
   readonly staticBundleTarget?: StaticBundleTarget;
   /** Our Linux detonation on Fargate; without it the `detonation` engine is not part of the workflow. */
   readonly detonation?: DetonationCluster;
+  /** The customer key the reports bucket and the table are encrypted with; each function gets the KMS rights its grants need. */
+  readonly encryptionKey?: kms.IKey;
 }
 
 /** Lambda service faults worth retrying on every task (what CDK's `retryOnServiceExceptions` covers). */
@@ -334,7 +338,14 @@ export class AnalysisWorkflow extends Construct {
     const conditions: Partial<Record<GrantTarget, Record<string, unknown>>> = {
       rulePackBucket: { StringLike: { 's3:prefix': [`${rulePacks.prefix}*`] } },
     };
-    for (const [id, fn] of Object.entries(this.functions) as [WorkflowFunctionId, { function: lambda.Function }][])
+    for (const [id, fn] of Object.entries(this.functions) as [WorkflowFunctionId, { function: lambda.Function }][]) {
+      const kmsActions = kmsActionsForAll(
+        (STEPS[id].grants as readonly StepGrant[]).filter((g) => !g.onlyWithQuarantine || props.quarantineBucket),
+      );
+      if (props.encryptionKey && kmsActions.length > 0)
+        fn.function.addToRolePolicy(
+          new iam.PolicyStatement({ actions: kmsActions, resources: [props.encryptionKey.keyArn] }),
+        );
       for (const grant of STEPS[id].grants as readonly StepGrant[]) {
         if (grant.onlyWithQuarantine && !props.quarantineBucket) continue;
         // One statement per secret, as each vendor's key is a resource of its own.
@@ -349,6 +360,7 @@ export class AnalysisWorkflow extends Construct {
               }),
             );
       }
+    }
   }
 
   private invoke(

@@ -1,6 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
 import { SandtrapStack } from '../../lib/sandtrap-stack';
@@ -49,5 +50,64 @@ describe("the app's own event bus and log retention", () => {
       Template.fromStack(new SandtrapStack(app(), 'Default')).findResources('AWS::Logs::LogGroup'),
     );
     for (const group of defaults) expect(group.Properties.RetentionInDays).toBe(30);
+  });
+
+  it("encrypts reports and the table with the app's key, and gives each function the KMS rights its access needs", () => {
+    const a = app();
+    const shared = new Stack(a, 'Shared');
+    const key = new kms.Key(shared, 'DataKey', { enableKeyRotation: true });
+    const stack = new SandtrapStack(a, 'Sandtrap', {
+      config: { actions: { quarantine: { enabled: true } } },
+      encryptionKey: key,
+    });
+    const template = Template.fromStack(stack);
+    const json = JSON.stringify;
+    const buckets = template.findResources('AWS::S3::Bucket');
+    const reports = Object.entries(buckets).find(([id]) => id.includes('Reports'))?.[1];
+    const ingest = Object.entries(buckets).find(([id]) => id.includes('Ingest'))?.[1];
+    const rule = (b: typeof reports) => b?.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0];
+    expect(rule(reports).ServerSideEncryptionByDefault.SSEAlgorithm).toBe('aws:kms');
+    expect(json(rule(reports).ServerSideEncryptionByDefault.KMSMasterKeyID)).toContain('DataKey');
+    expect(rule(reports).BucketKeyEnabled).toBe(true);
+    // Uploads keep S3's own encryption: their uploaders need no rights on the key.
+    expect(rule(ingest).ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
+    const table = Object.values(template.findResources('AWS::DynamoDB::Table'))[0];
+    expect(table?.Properties.SSESpecification).toMatchObject({ SSEEnabled: true, SSEType: 'KMS' });
+    expect(json(table?.Properties.SSESpecification.KMSMasterKeyId)).toContain('DataKey');
+
+    // By role: the KMS actions on the key, next to what the role does with reports and the table.
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).map((p) => ({
+      roles: json(p.Properties.Roles),
+      statements: p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+    }));
+    const kmsOf = (role: string) =>
+      statements
+        .filter((p) => p.roles.includes(role))
+        .flatMap((p) => p.statements)
+        .filter((s) => json(s.Resource).includes('DataKey'))
+        .flatMap((s) => [s.Action].flat())
+        .sort();
+    const finalize = statements.find((p) => p.roles.includes('FinalizeFn'))?.roles ?? '';
+    expect(kmsOf('FinalizeFn')).toEqual(
+      expect.arrayContaining(['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey']),
+    );
+    expect(finalize).not.toBe('');
+    // The sweep only reads the table.
+    expect(kmsOf('RedriveSweep')).toEqual(['kms:Decrypt', 'kms:DescribeKey']);
+    // No KMS action anywhere on another resource, and none beyond these.
+    const allowed = new Set([
+      'kms:Decrypt',
+      'kms:DescribeKey',
+      'kms:Encrypt',
+      'kms:GenerateDataKey',
+      'kms:GenerateDataKey*',
+      'kms:ReEncrypt*',
+    ]);
+    for (const p of statements)
+      for (const s of p.statements)
+        for (const action of [s.Action].flat().filter((x) => x.startsWith('kms:'))) {
+          expect(allowed.has(action), action).toBe(true);
+          expect(json(s.Resource)).toContain('DataKey');
+        }
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { App, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { SandtrapConfigInput } from '../../lib/config';
 import { SandtrapStack } from '../../lib/sandtrap-stack';
@@ -49,7 +50,7 @@ describe('cdk-nag AwsSolutions', () => {
     for (const s of suppressions) expect(s.reason.length, s.id).toBeGreaterThan(40);
   });
 
-  it("the app's own event bus and log retention: no unsuppressed finding", () => {
+  it("the app's own event bus, log retention and KMS key: no unsuppressed finding", () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     const shared = new Stack(app, 'Shared');
     const bus = events.EventBus.fromEventBusArn(
@@ -61,6 +62,7 @@ describe('cdk-nag AwsSolutions', () => {
       config: { settings: { vendors: [cape] } },
       eventBus: bus,
       logRetention: logs.RetentionDays.ONE_YEAR,
+      encryptionKey: new kms.Key(shared, 'DataKey', { enableKeyRotation: true }),
     });
     expect(unsuppressedNagFindings(stack)).toEqual([]);
   });
