@@ -266,7 +266,9 @@ function triageSection(d: VerdictDocument): Section {
               'Basis',
               d.reason === 'empty'
                 ? 'an empty object: nothing in it can do harm'
-                : 'static evidence only: no engine that runs the file applied',
+                : d.reason === 'released'
+                  ? 'released by an analyst (sandtrap release): benign whatever the engines below scored'
+                  : 'static evidence only: no engine that runs the file applied',
             ] as const,
           ]
         : []),
@@ -334,6 +336,18 @@ function enginesSection(d: VerdictDocument, links: Record<string, string> | unde
   const title = 'Engines';
   if (d.engineResults.length === 0)
     return section('engines', title, empty('No engine analysed this sample: the verdict comes from triage only.'));
+  // Vendors the upload's source may not disclose files to: listed, so a reader sees why they are missing.
+  const withheld = (d.withheld ?? []).map(
+    (w) => html`<tr>
+<td><strong>${ENGINE_NAMES[w.engine] ?? w.engine}</strong><br><code class="muted small">${w.engine}</code></td>
+<td><span class="status st-bad">not sent</span></td>
+<td><span class="muted">—</span></td>
+<td><span class="muted">—</span></td>
+<td>withheld by the disclosure rule of <code>${w.source}</code></td>
+<td><span class="muted">—</span></td>
+<td><span class="muted">—</span></td>
+</tr>`,
+  );
   const rows = d.engineResults.map(
     (e) => html`<tr>
 <td><strong>${ENGINE_NAMES[e.engine] ?? e.engine}</strong><br><code class="muted small">${e.engine}</code></td>
@@ -350,7 +364,7 @@ function enginesSection(d: VerdictDocument, links: Record<string, string> | unde
     title,
     table(
       ['Engine', 'Status', 'Verdict and score', 'Native score', 'Reason', 'Vendor findings', 'Report'],
-      rows,
+      [...rows, ...withheld],
       'engines',
       [14, 11, 14, 14, 18, 19, 10],
     ),

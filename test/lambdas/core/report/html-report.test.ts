@@ -147,6 +147,20 @@ describe('html tag', () => {
 });
 
 describe('renderHtmlReport', () => {
+  it('lists the vendors a disclosure rule withheld, and says when an analyst released the file', () => {
+    const input = multiVendorMalicious();
+    input.document = {
+      ...input.document,
+      reason: 'released',
+      withheld: [{ engine: 'triage', reason: 'disclosure', source: '*/hr/<b>' }],
+    };
+    const doc = renderHtmlReport(input);
+    expect(doc).toContain('withheld by the disclosure rule of <code>*/hr/&lt;b&gt;</code>');
+    expect(doc).toContain('not sent');
+    expect(doc).toContain('released by an analyst (sandtrap release)');
+    expect(renderHtmlReport(multiVendorMalicious())).not.toContain('not sent');
+  });
+
   it('declares a strict Content-Security-Policy and no script', () => {
     const doc = renderHtmlReport(detonatedDropper());
     const meta = tags(doc).find(
