@@ -22,7 +22,12 @@ export { DETONATION_CONTAINER_NAME, DETONATION_TASK_SETTINGS, DETONATION_WORK_DI
 /** Fargate platform version the task needs: adding `SYS_PTRACE` requires 1.4.0 or later. */
 export const DETONATION_PLATFORM_VERSION = ecs.FargatePlatformVersion.VERSION1_4;
 
-/** The image builds from the repository root: the agent imports the shared core and the locked dependencies. */
+/**
+ * The image builds from the package's root (the repository, or the installed package): the agent
+ * imports the shared core. `.dockerignore`, which the asset honours, lets only `container/` (with the
+ * agent's locked dependencies in container/agent-deps/) and `lambdas/core/` through; the excludes
+ * below keep the rest out should it be missing.
+ */
 const BUILD_CONTEXT = fileURLToPath(new URL('..', import.meta.url));
 const BUILD_EXCLUDES = ['node_modules', 'cdk.out', '.git', '.venv-*', '.sandtrap', 'coverage', 'test', 'bench'];
 

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sandtrapCacheDir } from '../lib/cache-dir';
 
 /**
  * The static engine's Lambda handler (static/sandtrap_static/lambda_function.py) run locally: a
@@ -12,53 +13,105 @@ import { join } from 'node:path';
  * Lambda does.
  */
 
-/** Where the project's static-engine venv lives, relative to the repository root. */
-const VENV = '.venv-static';
+/** Where a checkout keeps the static engine's venv, relative to its root (CI and the README make it there). */
+const CHECKOUT_VENV = '.venv-static';
 /** Beside the venv's python: the hash of the requirements it was installed from. */
 const STAMP = '.sandtrap-requirements';
 
-const venvPython = (root: string) => join(root, VENV, 'bin', 'python');
+const requirementsFile = (root: string) => join(root, 'static', 'requirements.txt');
 
 const requirementsHash = (root: string) =>
   createHash('sha256')
-    .update(readFileSync(join(root, 'static', 'requirements.txt')))
+    .update(readFileSync(requirementsFile(root)))
     .digest('hex');
 
-const readStamp = (root: string) => {
+/**
+ * Whether `root` is a source checkout rather than an installed package: a checkout has its
+ * tsconfig.json (which bin/sandtrap.mjs goes by too) or its .git, and the package ships neither.
+ */
+export function isSourceCheckout(root: string): boolean {
+  return existsSync(join(root, 'tsconfig.json')) || existsSync(join(root, '.git'));
+}
+
+/** What decides where the static engine's venv is (see {@link staticVenvDir}). */
+export interface StaticVenvPlace {
+  /** The package's root, with `static/`. */
+  root: string;
+  /** Whether the root is a source checkout ({@link isSourceCheckout}). */
+  checkout: boolean;
+  /** sha256 (hex) of static/requirements.txt. */
+  requirementsHash: string;
+  /** Sandtrap's cache directory; asked only for an installed package (it is created when asked). */
+  cacheDir: () => string;
+}
+
+/**
+ * Where the static engine's venv is: `.venv-static` in a checkout, as ever; for an installed
+ * package, in Sandtrap's cache directory, because a global or read-only install cannot be written
+ * by its user. There it is named by the requirements' hash, so a changed pin makes a new venv and
+ * two installed versions with different pins never share one.
+ */
+export function staticVenvDir(place: StaticVenvPlace): string {
+  return place.checkout
+    ? join(place.root, CHECKOUT_VENV)
+    : join(place.cacheDir(), `static-venv-${place.requirementsHash.slice(0, 24)}`);
+}
+
+/** {@link staticVenvDir} for the package at `root`. */
+export function staticVenvOf(root: string): string {
+  return staticVenvDir({
+    root,
+    checkout: isSourceCheckout(root),
+    requirementsHash: requirementsHash(root),
+    cacheDir: sandtrapCacheDir,
+  });
+}
+
+const venvPython = (venv: string) => join(venv, 'bin', 'python');
+
+const readStamp = (venv: string) => {
   try {
-    return readFileSync(join(root, VENV, STAMP), 'utf8').trim();
+    return readFileSync(join(venv, STAMP), 'utf8').trim();
   } catch {
     return null;
   }
 };
 
-/** How to make the static engine's venv by hand, for every message that finds it missing. */
+/** How to make the static engine's venv by hand in a checkout, for every message that finds it missing. */
 export const STATIC_VENV_HOW_TO =
   'Create it from the repository root with:\n' +
   '  python3 -m venv .venv-static && .venv-static/bin/pip install -r static/requirements.txt';
 
+/** How to make the venv `venv` of the package at `root` by hand: {@link STATIC_VENV_HOW_TO} in a checkout. */
+export function staticVenvHowTo(root: string, venv: string): string {
+  if (venv === join(root, CHECKOUT_VENV)) return STATIC_VENV_HOW_TO;
+  return `Create it with:\n  python3 -m venv ${venv} && ${join(venv, 'bin', 'pip')} install -r ${requirementsFile(root)}`;
+}
+
 /**
- * Makes `<root>/.venv-static` from static/requirements.txt when it is missing, and installs the
- * requirements again when they changed since (a stamp file holds their hash), so a fresh clone and
- * an old checkout both get what the engine needs. Throws, saying how to make it by hand, when that
- * cannot be done.
+ * Makes the static engine's venv ({@link staticVenvOf}) from static/requirements.txt when it is
+ * missing, and installs the requirements again when they changed since (a stamp file holds their
+ * hash; it also marks an install that finished), so a fresh clone, an old checkout and a new
+ * installed package all get what the engine needs. Throws, saying how to make it by hand, when
+ * that cannot be done.
  */
 export function ensureStaticVenv(root: string): void {
-  const python = venvPython(root);
+  const venv = staticVenvOf(root);
+  const python = venvPython(venv);
   const wanted = requirementsHash(root);
-  if (existsSync(python) && readStamp(root) === wanted) return;
+  if (existsSync(python) && readStamp(venv) === wanted) return;
   // Test files run in parallel processes: one makes the venv, the others wait and find it made.
-  withVenvLock(root, () => {
-    if (existsSync(python) && readStamp(root) === wanted) return;
-    makeVenv(root, wanted);
+  withVenvLock(venv, () => {
+    if (existsSync(python) && readStamp(venv) === wanted) return;
+    makeVenv(root, venv, wanted);
   });
 }
 
 /** Longest a venv build may hold the lock (venv + pip timeouts, with margin); older is a crashed one. */
 const LOCK_STALE_MS = 10 * 60_000;
 
-function withVenvLock(root: string, run: () => void): void {
-  const lock = join(tmpdir(), `sandtrap-venv-${createHash('sha256').update(root).digest('hex').slice(0, 16)}.lock`);
+function withVenvLock(venv: string, run: () => void): void {
+  const lock = join(tmpdir(), `sandtrap-venv-${createHash('sha256').update(venv).digest('hex').slice(0, 16)}.lock`);
   const pause = new Int32Array(new SharedArrayBuffer(4));
   for (;;) {
     try {
@@ -82,9 +135,8 @@ function withVenvLock(root: string, run: () => void): void {
   }
 }
 
-function makeVenv(root: string, wanted: string): void {
-  const python = venvPython(root);
-  const venv = join(root, VENV);
+function makeVenv(root: string, venv: string, wanted: string): void {
+  const python = venvPython(venv);
   const made = existsSync(python)
     ? null
     : spawnSync('python3', ['-m', 'venv', venv], { encoding: 'utf8', timeout: 120_000 });
@@ -92,13 +144,13 @@ function makeVenv(root: string, wanted: string): void {
     made === null || made.status === 0
       ? spawnSync(
           join(venv, 'bin', 'pip'),
-          ['install', '--quiet', '--disable-pip-version-check', '-r', join(root, 'static', 'requirements.txt')],
+          ['install', '--quiet', '--disable-pip-version-check', '-r', requirementsFile(root)],
           { encoding: 'utf8', timeout: 300_000 },
         )
       : made;
   if (pip.status !== 0 || !existsSync(python)) {
     throw new Error(
-      `The static engine's venv (${python}) could not be made: ${pip.stderr || pip.error?.message}\n${STATIC_VENV_HOW_TO}`,
+      `The static engine's venv (${python}) could not be made: ${pip.stderr || pip.error?.message}\n${staticVenvHowTo(root, venv)}`,
     );
   }
   writeFileSync(join(venv, STAMP), `${wanted}\n`);
@@ -106,7 +158,7 @@ function makeVenv(root: string, wanted: string): void {
 
 /** Options of {@link StaticWorkerPool}. */
 export interface StaticWorkerPoolOptions {
-  /** The repository root (with `static/` and `.venv-static/`). */
+  /** The package's root, with `static/`; the venv is where {@link ensureStaticVenv} makes it. */
   root: string;
   /**
    * The worker's environment besides what the pool sets: the function's synthesized environment
@@ -266,13 +318,19 @@ export class StaticWorkerPool {
   }
 
   private start(): Worker | null {
-    const python = venvPython(this.root);
-    if (!existsSync(python)) {
-      for (const pending of this.queue.splice(0)) {
-        pending.reject(
-          failure('StaticWorkerCrashed', `the static engine's venv is missing (${python}).\n${STATIC_VENV_HOW_TO}`),
-        );
-      }
+    let missing: string | undefined;
+    let python = '';
+    try {
+      const venv = staticVenvOf(this.root);
+      python = venvPython(venv);
+      if (!existsSync(python))
+        missing = `the static engine's venv is missing (${python}).\n${staticVenvHowTo(this.root, venv)}`;
+    } catch (error) {
+      // No requirements file, or no writable cache directory to look in.
+      missing = `the static engine's venv cannot be found: ${(error as Error).message}`;
+    }
+    if (missing !== undefined) {
+      for (const pending of this.queue.splice(0)) pending.reject(failure('StaticWorkerCrashed', missing));
       return null;
     }
     const child = spawn(python, ['-m', 'sandtrap_static.worker'], {

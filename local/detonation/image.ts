@@ -23,9 +23,11 @@ export const IMAGE_REPOSITORY = 'sandtrap-detonation';
 
 /**
  * What the Dockerfile copies, as `.dockerignore` lets it through: a change anywhere here gives a new
- * tag. Keep in step with the Dockerfile's COPY lines and `.dockerignore`.
+ * tag, and nothing else does (the build installs from container/agent-deps/, not from the project's
+ * package.json and lock, so a dependency the image does not hold leaves the tag alone). Kept in step
+ * with the Dockerfile's COPY lines and `.dockerignore` by test/detonation/agent-deps.test.ts.
  */
-const IMAGE_INPUTS = ['container', 'lambdas/core', 'package.json', 'package-lock.json', '.dockerignore'];
+export const IMAGE_INPUTS: readonly string[] = ['container', 'lambdas/core', '.dockerignore'];
 
 /** Output of a build step kept for the error message. */
 const OUTPUT_TAIL_BYTES = 4096;
@@ -39,10 +41,15 @@ function filesUnder(path: string): string[] {
     .map((entry) => relative(BUILD_CONTEXT, join(entry.parentPath, entry.name)).split(sep).join('/'));
 }
 
+/** The files of {@link IMAGE_INPUTS}, relative to the build context with `/` separators, sorted. */
+export function imageInputFiles(): string[] {
+  return IMAGE_INPUTS.flatMap(filesUnder).sort();
+}
+
 /** Digest of the build inputs and of the base image's id (a rebuilt base gives a new tag too). */
 export function imageInputsDigest(baseImageId: string): string {
   const hash = createHash('sha256').update(`base ${baseImageId}\n`);
-  for (const file of IMAGE_INPUTS.flatMap(filesUnder).sort()) {
+  for (const file of imageInputFiles()) {
     const content = readFileSync(join(BUILD_CONTEXT, file));
     hash.update(`${file}\n${content.length}\n`).update(content);
   }

@@ -5,7 +5,7 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildStaticBundle, LAMBDA_STATIC_TARGET, type StaticBundleTarget } from '../../lib/static-bundle';
 
-// The first build downloads wheels with pip; later ones come from node_modules/.cache/sandtrap.
+// The first build downloads wheels with pip; later ones come from Sandtrap's cache directory (lib/cache-dir.ts).
 const BUILD_TIMEOUT = 300_000;
 /** Lambda's limit on a function's unzipped code and layers: 250 MB. */
 const LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024;

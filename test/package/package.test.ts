@@ -43,6 +43,7 @@ interface SynthResult {
   name: string;
   findings: string[];
   functions: { id: string; type: string; runtime?: string; handler?: string; files: string[] | null }[];
+  images: { dockerFile?: string; files: string[] }[];
 }
 
 /** Runs a command, failing with its output when it fails. */
@@ -179,9 +180,15 @@ describe.runIf(ENABLED)('the packed package', () => {
         'package/lambdas/handlers/triage.ts',
         'package/static/requirements.txt',
         'package/container/Dockerfile',
+        // The image's build installs from these (npm packs no project lock for it to cut down).
+        'package/container/agent-deps/package.json',
+        'package/container/agent-deps/package-lock.json',
+        'package/.dockerignore',
       ]),
     );
-    expect(files.filter((f) => /(^|\/)(test|node_modules)\/|\.test\.|tsconfig|package-lock/.test(f))).toEqual([]);
+    expect(files.filter((f) => /(^|\/)(test|node_modules)\/|\.test\.|tsconfig|^package\/package-lock/.test(f))).toEqual(
+      [],
+    );
     const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
     expect(manifest.private).toBeUndefined();
     expect(Object.keys(manifest.peerDependencies).sort()).toEqual(['aws-cdk-lib', 'constructs']);
@@ -215,6 +222,21 @@ describe.runIf(ENABLED)('the packed package', () => {
         const staticFn = result.functions.find((f) => f.runtime?.startsWith('python') && f.files);
         expect(staticFn?.files).toContain('sandtrap_static/lambda_function.py');
         expect(staticFn?.files?.some((f) => f.startsWith('rules/'))).toBe(true);
+        // The detonation image builds from the package's own directory, which has no lock: its
+        // context holds the agent's committed dependency lock, and not the project's manifest.
+        if (result.name === 'defaults') expect(result.images).toHaveLength(1);
+        for (const image of result.images) {
+          expect(image.dockerFile, result.name).toBe('container/Dockerfile');
+          expect(image.files, result.name).toEqual(
+            expect.arrayContaining([
+              'container/Dockerfile',
+              'container/agent-deps/package.json',
+              'container/agent-deps/package-lock.json',
+              'container/agent/main.ts',
+            ]),
+          );
+          expect(image.files, result.name).not.toContain('package.json');
+        }
       }
       expect(treeFingerprint(installed)).toBe(installedFingerprint);
     },

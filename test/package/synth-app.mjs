@@ -2,7 +2,8 @@
 // repository, where `sandtrap` and `cdk-nag` are whatever that app installed. Plain JavaScript, as an
 // app that only installs the package would have it. Usage: node synth-app.mjs <cases.json> <outdir>
 // where cases.json is [{ "name": ..., "props": SandtrapStackProps as JSON }]. Prints, per case, the
-// cdk-nag findings and, per Lambda function, its runtime and the files of its code asset.
+// cdk-nag findings, per Lambda function its runtime and the files of its code asset, and per Docker
+// image asset the files of its build context.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Aspects } from 'aws-cdk-lib';
@@ -41,6 +42,12 @@ const results = cases.map(({ name, props }) => {
         files: assetPath ? files(join(outdir, assetPath)) : null,
       };
     });
-  return { name, findings, functions };
+  // The Docker image assets' build contexts, as staged from the installed package's directory.
+  const assets = JSON.parse(readFileSync(join(outdir, `${stack.artifactId}.assets.json`), 'utf8'));
+  const images = Object.values(assets.dockerImages ?? {}).map((image) => ({
+    dockerFile: image.source.dockerFile,
+    files: files(join(outdir, image.source.directory)),
+  }));
+  return { name, findings, functions, images };
 });
 process.stdout.write(`${JSON.stringify(results)}\n`);
