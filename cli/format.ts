@@ -99,11 +99,16 @@ export function formatOutcomes(outcomes: AnalysisOutcome[]): string {
 
 /**
  * What `analyze`, `submit --wait`, `status` and `reanalyze --wait` print: the table above, or with
- * `--json` one document per line (`{file, failed: true, ...}` for an analysis without a verdict).
+ * `--json` one document per line, each with the `file` it is about (the name given on the command
+ * line), so a batch's results are matched by name rather than by order; `{file, failed: true, ...}`
+ * for an analysis without a verdict.
  */
 export function formatVerdicts(outcomes: AnalysisOutcome[], json: boolean): string {
   if (!json) return formatOutcomes(outcomes);
   return outcomes
-    .map((o) => `${jsonForTerminal(o.ok ? o.document : { file: o.file, failed: true, ...o.failure })}\n`)
+    .map(
+      (o) =>
+        `${jsonForTerminal(o.ok ? { file: o.file, ...o.document } : { file: o.file, failed: true, ...o.failure })}\n`,
+    )
     .join('');
 }
