@@ -133,3 +133,44 @@ describe('Ctrl-C', () => {
     expect(existsSync(tmp)).toBe(true);
   }, 60_000);
 });
+
+describe('sandtrap analyze --pdf without a browser', () => {
+  it('prints the verdict, says in one line that no browser was found, and exits 0', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'sandtrap-pdf-out-'));
+    const result = await runCli(['analyze', '--json', '--detonator', 'none', '--pdf', out, 'package.json'], {
+      ...realPipeline,
+      // No CHROMIUM_PATH and an empty PATH: nothing to render with.
+      env: { PATH: mkdtempSync(join(tmpdir(), 'sandtrap-empty-path-')) },
+    });
+    expect(result.code).toBe(0);
+    expect(lines(result.stdout)).toEqual([expect.objectContaining({ file: 'package.json' })]);
+    const problems = result.stderr.split('\n').filter((line) => line.startsWith('sandtrap: '));
+    expect(problems).toEqual([
+      'sandtrap: no browser to render the PDF: none of chromium, chromium-browser, google-chrome is on PATH; install Chromium or set CHROMIUM_PATH',
+    ]);
+  }, 120_000);
+});
+
+describe('sandtrap analyze --timeout', () => {
+  it('answers within a second of the deadline, the analysis cut short as TimedOut', async () => {
+    const started = Date.now();
+    let pipelineReady = 0;
+    const result = await runCli(['analyze', '--json', '--timeout', '1', 'package.json'], {
+      startPipeline: async (options) => {
+        // A handler that hangs far beyond the deadline: only the deadline can end this analysis.
+        const pipeline = await LocalPipeline.start({
+          ...options,
+          detonator: 'none',
+          beforeInvoke: (id) => (id === 'StaticFn' ? new Promise((r) => setTimeout(r, 60_000).unref()) : undefined),
+        });
+        pipelineReady = Date.now();
+        return pipeline;
+      },
+    });
+    expect(result.code).toBe(2);
+    expect(lines(result.stdout)).toEqual([expect.objectContaining({ file: 'package.json', reason: 'TimedOut' })]);
+    expect(pipelineReady).toBeGreaterThan(started);
+    // One second of budget, one of slack for the upload and the pipeline's stop.
+    expect(Date.now() - pipelineReady).toBeLessThan(2_000);
+  }, 120_000);
+});
