@@ -9,6 +9,8 @@ export interface Output {
   write(chunk: string | Uint8Array): unknown;
   /** On a terminal the upload progress bar redraws one line; elsewhere it writes only start and end. */
   isTTY?: boolean;
+  /** A terminal's width: tables fit it. */
+  columns?: number;
 }
 
 /** Starts the local pipeline: S3, DynamoDB and the state machine on this machine. */

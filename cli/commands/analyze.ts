@@ -84,7 +84,9 @@ export const analyze = command(
           progress,
         );
         progress.stop();
-        io.stdout.write(formatVerdicts(outcomes, options.json ?? false));
+        // A table fits the terminal it is printed on; piped, it keeps its natural width.
+        const width = io.stdout.isTTY ? io.stdout.columns : undefined;
+        io.stdout.write(formatVerdicts(outcomes, options.json ?? false, width));
         if (options.events) progress.note(`events appended to ${options.events}`);
         if ((options.html || options.pdf) && !interrupted.signal.aborted) {
           const written = await writeReports(pipeline, outcomes, {

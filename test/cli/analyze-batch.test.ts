@@ -101,15 +101,25 @@ describe('the exit code of a batch', () => {
     expect(exitCodeOf([...outcomes], options)).toBe(code);
   });
 
-  it('--fail-on malicious exits 3 on a malicious verdict of the real pipeline', async () => {
-    // The static engine alone: the sample it finds malicious with detonation switched off.
-    const result = await runCli(
-      ['analyze', '--json', '--detonator', 'none', '--fail-on', 'malicious', 'package.json'],
-      realPipeline,
-    );
-    expect(lines(result.stdout)[0]?.file).toBe('package.json');
-    expect(result.code).toBe(lines(result.stdout)[0]?.verdict === 'malicious' ? 3 : 0);
-  }, 120_000);
+  it('--fail-on malicious exits 3 on a malicious verdict of the real binary; without it, 0', async () => {
+    // Detonated, the persistence sample is malicious (as in analyze.test.ts).
+    const args = [join(root, 'bin', 'sandtrap.mjs'), 'analyze', '--json', '-q', 'samples/behaviors/persistence.sh'];
+    const run = (extra: string[]) =>
+      new Promise<{ code: number | null; stdout: string }>((resolve) => {
+        const child = spawn(process.execPath, [...args, ...extra], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] });
+        let stdout = '';
+        child.stdout.on('data', (chunk) => {
+          stdout += chunk;
+        });
+        child.on('exit', (code) => resolve({ code, stdout }));
+      });
+    const gated = await run(['--fail-on', 'malicious']);
+    expect(lines(gated.stdout)).toEqual([
+      expect.objectContaining({ file: 'samples/behaviors/persistence.sh', verdict: 'malicious' }),
+    ]);
+    expect(gated.code).toBe(3);
+    expect((await run([])).code).toBe(0);
+  }, 180_000);
 });
 
 describe('Ctrl-C', () => {
