@@ -26,4 +26,8 @@ if (checkout) {
 } else {
   ({ main } = await import('../dist/cli.js'));
 }
-process.exitCode = await main(process.argv);
+const code = await main(process.argv);
+// Exit now rather than when the event loop drains: a detonation cut short by --timeout or Ctrl-C
+// cannot be aborted from here and runs to its own deadline (its container removes itself), which
+// would otherwise hold the prompt for up to a minute after the answer was printed.
+process.exit(code);

@@ -1,6 +1,13 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type CliIo, processIo, writeError } from '../cli/io';
 import { DEFAULT_STACK_NAME, DEFAULT_WAIT_SECONDS } from '../cli/stack-options';
+import { EXIT_CODES_HELP } from '../cli/exit-codes';
+
+function wholeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('expected a whole number');
+  return n;
+}
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -32,12 +39,12 @@ function withWaitOptions(command: Command, wait: string): Command {
 export function program(io: CliIo, exit: (code: number) => void = () => undefined): Command {
   const cli = new Command('sandtrap')
     .description('Analyse untrusted files: vendor sandboxes and Sandtrap detonation, one verdict.')
-    // Commander's own messages (help, usage errors) go where the commands write, and end in a CommanderError
-    // that `main` turns into the exit code, rather than in process.exit: `main` also runs inside tests.
-    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
+    // Commander's own messages (help, usage errors) go where the commands write (see usageOutput), and
+    // end in a CommanderError that `main` turns into the exit code, rather than in process.exit: `main`
+    // also runs inside tests.
     .exitOverride()
     .version('0.1.0')
-    .showHelpAfterError()
+    .option('--verbose', 'on an error, print its stack trace too')
     // `vendors --json` and `vendors check --json` both exist: options belong to the command they follow.
     .enablePositionalOptions();
 
@@ -46,8 +53,10 @@ export function program(io: CliIo, exit: (code: number) => void = () => undefine
     .description(
       'Run files through the whole pipeline on this machine (local S3, DynamoDB and state machine) and print each verdict.',
     )
-    .argument('<file...>', 'files to analyse')
-    .option('--json', 'print the verdict document of each file as JSON, one per line')
+    .argument('<input...>', 'files, directories (recursively), glob patterns, or - for stdin')
+    .option('--json', 'print the verdict document of each file as JSON, one per line, each with its `file`')
+    .option('--fail-on <verdict>', 'exit 3 when a verdict reaches this level: suspicious or malicious')
+    .option('--concurrency <n>', 'analyse this many files at once (default 2)', wholeNumber)
     .option('--timeout <seconds>', 'give up on a file after this many seconds', positiveInt)
     .option('--events <file>', 'append every published event to this JSON-lines file')
     .option(
@@ -55,33 +64,43 @@ export function program(io: CliIo, exit: (code: number) => void = () => undefine
       'keep local S3 and DynamoDB state in this directory (cached verdicts survive between runs)',
     )
     .option('--html <dir>', "write each file's HTML report into this directory")
-    .option('--pdf <dir>', "write each file's report as PDF (Chromium print-to-PDF) into this directory")
+    .option(
+      '--pdf <dir>',
+      "write each file's report as PDF into this directory (Chromium: CHROMIUM_PATH, else chromium, chromium-browser or google-chrome on PATH)",
+    )
     .option(
       '--detonator <kind>',
       'how the detonation engine runs here: auto, host (root + strace), docker, none',
       'auto',
     )
     .option('-q, --quiet', 'no progress on stderr')
+    .option('--verbose', 'on an error, print its stack trace too')
     .addHelpText(
       'after',
       '\nVendors are enabled by environment variables: SANDTRAP_<VENDOR>_URL, SANDTRAP_<VENDOR>_API_KEY,\n' +
-        'SANDTRAP_<VENDOR>_OPTIONS (JSON). With none set, files still get triage (hashes, type, size).',
+        'SANDTRAP_<VENDOR>_OPTIONS (JSON). With none set, files still get triage (hashes, type, size).\n' +
+        'A file that cannot be read is one failed line; the others still run. Files above the configured\n' +
+        'maximum object size are refused before upload. Ctrl-C stops, prints what ended, and cleans up.\n\n' +
+        EXIT_CODES_HELP,
     )
     .action(
       async (
         files: string[],
         options: {
           json?: boolean;
+          failOn?: string;
+          concurrency?: number;
           timeout?: number;
           events?: string;
           state?: string;
           quiet?: boolean;
+          verbose?: boolean;
           detonator: string;
           html?: string;
           pdf?: string;
         },
       ) => {
-        const { timeout, ...rest } = options;
+        const { timeout, verbose: _handledByMain, ...rest } = options;
         const { analyze } = await import('../cli/commands/analyze');
         exit(await analyze({ files, timeoutSeconds: timeout, ...rest }, io));
       },
@@ -245,14 +264,37 @@ export function program(io: CliIo, exit: (code: number) => void = () => undefine
       const { configInit } = await import('../cli/commands/config-init');
       exit(await configInit(options, io));
     });
+  for (const sub of allCommands(cli)) sub.configureOutput(usageOutput(io, sub));
   return cli;
+}
+
+/** The program and every command under it. */
+function allCommands(command: Command): Command[] {
+  return [command, ...command.commands.flatMap(allCommands)];
+}
+
+/**
+ * Where commander writes, for one command: help to stdout, and a usage error as one line naming
+ * the command's own `--help`, rather than the whole help (25 lines that bury the one that matters).
+ */
+function usageOutput(io: CliIo, command: Command) {
+  const names: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) names.unshift(c.name());
+  return {
+    writeOut: (text: string) => io.stdout.write(text),
+    writeErr: (text: string) => io.stderr.write(text),
+    outputError: (text: string, write: (text: string) => void) =>
+      write(`sandtrap: ${text.replace(/^error: /, '').trim()} (see \`${names.join(' ')} --help\`)\n`),
+  };
 }
 
 /**
  * Runs the CLI on `argv` (as `process.argv`: node, script, arguments); returns the exit code: the
  * command's, commander's for a usage error or help, or 1 with one clear line, never a stack trace.
  */
-export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+export async function main(argv: string[], given: CliIo = processIo()): Promise<number> {
+  // Read before parsing: an error in parsing itself is shown in full with --verbose too.
+  const io = argv.includes('--verbose') ? { ...given, verbose: true } : given;
   let code = 0;
   try {
     await program(io, (exitCode) => {
@@ -262,7 +304,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   } catch (error) {
     // Commander has already written its message (or the help) to io.
     if (error instanceof CommanderError) return error.exitCode;
-    writeError(io.stderr, error);
+    writeError(io.stderr, error, io.verbose);
     return 1;
   }
 }

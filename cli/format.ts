@@ -1,3 +1,4 @@
+import Table from 'cli-table3';
 import { confirmationOf } from '../lambdas/core/correlation/static-dynamic';
 import { lookupTechnique } from '../lambdas/core/attack/techniques';
 import { BehaviorKeySchema } from '../lambdas/core/contracts/detonation-report';
@@ -14,17 +15,51 @@ export function humanBytes(bytes: number): string {
   return reportBytes(bytes).replace('iB', 'B');
 }
 
-/** Aligned columns; every cell is escaped first, so widths count what the terminal will show. */
-export function table(cells: string[][]): string {
+/** The characters of a table without borders: columns apart by two spaces, as the CLI always printed. */
+const BORDERLESS = {
+  top: '',
+  'top-mid': '',
+  'top-left': '',
+  'top-right': '',
+  bottom: '',
+  'bottom-mid': '',
+  'bottom-left': '',
+  'bottom-right': '',
+  left: '',
+  'left-mid': '',
+  mid: '',
+  'mid-mid': '',
+  right: '',
+  'right-mid': '',
+  middle: '  ',
+};
+
+/**
+ * Aligned columns, the first row the header. Every cell is escaped first, so widths count what the
+ * terminal will show. Given the terminal's width, the widest column (a file name, usually) wraps so
+ * that a row still fits on one screen line per part instead of the terminal folding it anywhere.
+ */
+export function table(cells: string[][], width?: number): string {
   const rows = cells.map((r) => r.map(escapeTerminal));
-  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
-  return rows
-    .map((r) =>
-      r
-        .map((cell, c) => cell.padEnd(widths[c] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
+  const natural = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
+  const colWidths = [...natural];
+  const total = () => colWidths.reduce((a, b) => a + b, 0) + 2 * Math.max(0, colWidths.length - 1);
+  if (width && total() > width) {
+    const widest = colWidths.indexOf(Math.max(...colWidths));
+    colWidths[widest] = Math.max(12, (colWidths[widest] ?? 0) - (total() - width));
+  }
+  const out = new Table({
+    chars: BORDERLESS,
+    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
+    colWidths,
+    wordWrap: true,
+    wrapOnWordBoundary: false,
+  });
+  out.push(...rows);
+  return out
+    .toString()
+    .split('\n')
+    .map((line) => line.trimEnd())
     .join('\n');
 }
 
@@ -43,7 +78,7 @@ function tacticLabel(key: string, attack: readonly string[]): string {
  * A readable summary of the outcomes: one line per file, then each file's engines. Everything that
  * comes from a file, a vendor or a sample is escaped for the terminal (see terminal-escape.ts).
  */
-export function formatOutcomes(outcomes: AnalysisOutcome[]): string {
+export function formatOutcomes(outcomes: AnalysisOutcome[], width?: number): string {
   const rows = [['FILE', 'VERDICT', 'SCORE', 'TYPE', 'SIZE', 'SHA256', 'CACHED']];
   const details: string[] = [];
   for (const outcome of outcomes) {
@@ -94,16 +129,21 @@ export function formatOutcomes(outcomes: AnalysisOutcome[]): string {
         (indicators.length ? `\n behaviour:\n${indicators.join('\n')}` : ''),
     );
   }
-  return `${table(rows)}\n\n${details.join('\n')}\n`;
+  return `${table(rows, width)}\n\n${details.join('\n')}\n`;
 }
 
 /**
  * What `analyze`, `submit --wait`, `status` and `reanalyze --wait` print: the table above, or with
- * `--json` one document per line (`{file, failed: true, ...}` for an analysis without a verdict).
+ * `--json` one document per line, each with the `file` it is about (the name given on the command
+ * line), so a batch's results are matched by name rather than by order; `{file, failed: true, ...}`
+ * for an analysis without a verdict.
  */
-export function formatVerdicts(outcomes: AnalysisOutcome[], json: boolean): string {
-  if (!json) return formatOutcomes(outcomes);
+export function formatVerdicts(outcomes: AnalysisOutcome[], json: boolean, width?: number): string {
+  if (!json) return formatOutcomes(outcomes, width);
   return outcomes
-    .map((o) => `${jsonForTerminal(o.ok ? o.document : { file: o.file, failed: true, ...o.failure })}\n`)
+    .map(
+      (o) =>
+        `${jsonForTerminal(o.ok ? { file: o.file, ...o.document } : { file: o.file, failed: true, ...o.failure })}\n`,
+    )
     .join('');
 }

@@ -13,12 +13,32 @@ import {
 } from '../lambdas/core/contracts/pipeline';
 import { detonationReportOf } from '../lambdas/core/engines/detonation/detonation-runs';
 import { staticSummaryOf } from '../lambdas/core/engines/static/static-reports';
-import type { LocalPipeline } from '../local/runtime';
+import type { DeliveredEvent } from '../local/event-sink';
+import type { LocalPipeline, Transition } from '../local/runtime';
+import type { BatchProgress } from './batch-progress';
+import type { Input } from './inputs';
 import type { AnalysisOutcome } from './outcome';
 import { escapeTerminal } from './terminal-escape';
 
-/** Files to analyse and how (`sandtrap analyze`; `submit` extends it), validated before anything starts. */
-export const AnalyzeArgsSchema = z.object({
+/** How local analyses run: the deadline of each and where the detonation engine runs. */
+export const AnalysisSettingsSchema = z.object({
+  timeoutSeconds: z
+    .number()
+    .int()
+    .positive()
+    .max(24 * 3600)
+    .optional(),
+  detonator: z
+    .enum(['auto', 'host', 'docker', 'none'], { message: '--detonator takes auto, host, docker or none' })
+    .default('auto'),
+});
+
+/**
+ * Files to analyse and how (`submit` extends it), validated before anything starts: each must be a
+ * readable file. (`analyze` takes directories, globs and stdin too, and reports a missing one as a
+ * failed line instead: see cli/inputs.ts.)
+ */
+export const AnalyzeArgsSchema = AnalysisSettingsSchema.extend({
   files: z
     .array(z.string().min(1))
     .min(1, 'name at least one file')
@@ -33,15 +53,6 @@ export const AnalyzeArgsSchema = z.object({
         if (!ok) ctx.addIssue({ code: 'custom', message: `${file}: not a readable file` });
       }
     }),
-  timeoutSeconds: z
-    .number()
-    .int()
-    .positive()
-    .max(24 * 3600)
-    .optional(),
-  detonator: z
-    .enum(['auto', 'host', 'docker', 'none'], { message: '--detonator takes auto, host, docker or none' })
-    .default('auto'),
 });
 export type AnalyzeArgs = z.infer<typeof AnalyzeArgsSchema>;
 
@@ -56,47 +67,166 @@ function keysFor(files: string[]): string[] {
   });
 }
 
+/** How each analysis of a batch runs. */
+export interface AnalysisRun {
+  timeoutSeconds?: number;
+  /** Stops the analysis under way (Ctrl-C): it ends as an `Interrupted` failure. */
+  signal?: AbortSignal;
+}
+
+/** What one analysis tells as it goes. */
+interface AnalysisObserver {
+  say(text: string): void;
+  transition?(transition: Transition): void;
+}
+
+/** A failure that happened before or around the pipeline (unreadable input, interruption, a refused upload). */
+function failed(file: string, key: string, reason: string, error: string): AnalysisOutcome {
+  return { file, ok: false, failure: { reason, error, bucket: null, key } };
+}
+
+/**
+ * Uploads one file to the local ingest bucket under `key`, runs the state machine on its `Object
+ * Created` event, and returns its verdict document or its failure.
+ */
+async function analyzeOne(
+  pipeline: LocalPipeline,
+  input: { file: string; path: string; key: string },
+  run: AnalysisRun,
+  observer: AnalysisObserver,
+): Promise<AnalysisOutcome> {
+  const { file, key } = input;
+  const started = Date.now();
+  // The analysis' end event for this key. An upload whose content is already being analysed joins
+  // that analysis and gets its verdict when that one ends, after its own execution did: listened
+  // for from the start so that neither order is missed.
+  const endEvent = new Promise<DeliveredEvent>((resolve) => {
+    const stop = pipeline.sink?.subscribe((event) => {
+      const type = event['detail-type'];
+      if ((type === DETAIL_TYPE_VERDICT || type === DETAIL_TYPE_FAILED) && event.detail.key === key) {
+        stop?.();
+        resolve(event);
+      }
+    });
+  });
+  observer.say('uploading');
+  const event = await pipeline.upload({ path: input.path, key });
+  observer.say('analysing');
+  const timeoutMs = run.timeoutSeconds ? run.timeoutSeconds * 1000 : undefined;
+  const result = await pipeline.run(event, { timeoutMs, signal: run.signal, onTransition: observer.transition });
+  if (result.status === 'SUCCEEDED' && result.transitions.some((t) => t.name === JOINED_STATE)) {
+    observer.say('waiting for the analysis of the same content');
+    const joined = await untilEnd(
+      endEvent,
+      timeoutMs === undefined ? undefined : timeoutMs - (Date.now() - started),
+      run.signal,
+    );
+    if (!joined)
+      return failed(
+        file,
+        key,
+        run.signal?.aborted ? 'Interrupted' : 'TimedOut',
+        'no verdict from the analysis it joined',
+      );
+  }
+  const verdictEvent = pipeline.events(DETAIL_TYPE_VERDICT).findLast((e) => e.detail.key === key);
+  if (result.status === 'SUCCEEDED' && verdictEvent) {
+    const document = await verdictDocument(pipeline, SampleVerdictDetailSchema.parse(verdictEvent.detail));
+    return { file, ok: true, document };
+  }
+  const failedEvent = pipeline.events(DETAIL_TYPE_FAILED).findLast((e) => e.detail.key === key);
+  if (failedEvent) return { file, ok: false, failure: SampleAnalysisFailedDetailSchema.parse(failedEvent.detail) };
+  return failed(file, key, result.error ?? 'Unknown', result.cause ?? 'the execution ended without an event');
+}
+
+/** The state an upload ends in when it joined the running analysis of its content (lib/workflow.ts STATES.joined). */
+const JOINED_STATE = 'JoinedAnalysis';
+
+/** The event, or undefined once `ms` passed or the signal aborted. */
+async function untilEnd<T>(event: Promise<T>, ms: number | undefined, signal?: AbortSignal): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: () => void = () => undefined;
+  const stopped = new Promise<undefined>((resolve) => {
+    if (ms !== undefined) timer = setTimeout(() => resolve(undefined), Math.max(0, ms));
+    onAbort = () => resolve(undefined);
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([event, stopped]);
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** The last progress line of an outcome: its verdict, or why it failed. */
+export function outcomeLine(outcome: AnalysisOutcome): string {
+  return outcome.ok ? String(outcome.document.verdict) : `failed (${outcome.failure.reason})`;
+}
+
 /**
  * Uploads each file to the local ingest bucket, runs the state machine on its `Object Created` event,
- * and returns the verdict document (or the failure) of each, in the order given.
+ * and returns the verdict document (or the failure) of each, in the order given, one after another.
  */
 export async function analyzeFiles(
   pipeline: LocalPipeline,
-  args: AnalyzeArgs,
+  args: Pick<AnalyzeArgs, 'files'> & Partial<AnalyzeArgs>,
   progress: (message: string) => void = () => undefined,
 ): Promise<AnalysisOutcome[]> {
   const keys = keysFor(args.files);
   const outcomes: AnalysisOutcome[] = [];
   for (const [i, file] of args.files.entries()) {
-    const key = keys[i] as string;
     // Progress lines go to a terminal: the file name (which the file's author chose) is escaped.
     const label = `[${i + 1}/${args.files.length}] ${escapeTerminal(file)}`;
-    progress(`${label}: uploading`);
-    const event = await pipeline.upload({ path: file, key });
-    progress(`${label}: analysing`);
-    const run = await pipeline.run(event, { timeoutMs: args.timeoutSeconds ? args.timeoutSeconds * 1000 : undefined });
-    const verdictEvent = pipeline.events(DETAIL_TYPE_VERDICT).findLast((e) => e.detail.key === key);
-    if (run.status === 'SUCCEEDED' && verdictEvent) {
-      outcomes.push({
-        file,
-        ok: true,
-        document: await verdictDocument(pipeline, SampleVerdictDetailSchema.parse(verdictEvent.detail)),
-      });
-      progress(`${label}: ${escapeTerminal(String(verdictEvent.detail.verdict))}`);
-      continue;
-    }
-    const failedEvent = pipeline.events(DETAIL_TYPE_FAILED).findLast((e) => e.detail.key === key);
-    const failure = failedEvent
-      ? SampleAnalysisFailedDetailSchema.parse(failedEvent.detail)
-      : {
-          reason: run.error ?? 'Unknown',
-          error: run.cause ?? 'the execution ended without an event',
-          bucket: null,
-          key,
-        };
-    outcomes.push({ file, ok: false, failure });
-    progress(`${label}: failed (${escapeTerminal(failure.reason)})`);
+    const say = (text: string) => progress(`${label}: ${escapeTerminal(text)}`);
+    const outcome = await analyzeOne(pipeline, { file, path: file, key: keys[i] as string }, args, { say });
+    say(outcomeLine(outcome));
+    outcomes.push(outcome);
   }
+  return outcomes;
+}
+
+/**
+ * Analyses a batch: at most `concurrency` files at once, each reported as it goes to `progress`.
+ * An input that could not be read is a failure without an upload; one whose analysis threw (the
+ * local services refusing it) is a failure too: one file never stops the batch. Outcomes keep the
+ * inputs' order; an interrupted batch starts nothing more.
+ */
+export async function analyzeInputs(
+  pipeline: LocalPipeline,
+  inputs: Input[],
+  options: AnalysisRun & { concurrency: number },
+  progress: BatchProgress,
+): Promise<AnalysisOutcome[]> {
+  const keys = keysFor(inputs.map((input) => input.file));
+  const outcomes: AnalysisOutcome[] = new Array(inputs.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < inputs.length) {
+      const i = next++;
+      const input = inputs[i] as Input;
+      const key = keys[i] as string;
+      const shown = progress.file(i, input.file);
+      let outcome: AnalysisOutcome;
+      if ('error' in input) outcome = failed(input.file, key, 'Unreadable', input.error);
+      else if (options.signal?.aborted)
+        outcome = failed(input.file, key, 'Interrupted', 'not started: the batch was interrupted');
+      else {
+        try {
+          outcome = await analyzeOne(pipeline, { file: input.file, path: input.path, key }, options, {
+            say: (text) => shown.say(text),
+            transition: (transition) => shown.transition(transition),
+          });
+        } catch (error) {
+          outcome = failed(input.file, key, 'Error', (error as Error).message);
+        }
+      }
+      shown.end(outcomeLine(outcome));
+      outcomes[i] = outcome;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency, inputs.length) }, worker));
   return outcomes;
 }
 
@@ -133,16 +263,19 @@ export async function storedHtmlReport(pipeline: LocalPipeline, sha256: string):
 
 /**
  * Writes each analysed file's HTML report (and PDF, through Chromium's print-to-PDF) into `dir`,
- * named after the file; returns the paths written.
+ * named after the file; returns the paths written, and what could not be written as one line each:
+ * the verdicts are already printed, and a missing browser must not undo them.
  */
 export async function writeReports(
   pipeline: LocalPipeline,
   outcomes: AnalysisOutcome[],
-  options: { htmlDir?: string; pdfDir?: string },
-): Promise<string[]> {
-  const written: string[] = [];
+  options: { htmlDir?: string; pdfDir?: string; env?: NodeJS.ProcessEnv },
+): Promise<{ paths: string[]; problems: string[] }> {
+  const paths: string[] = [];
+  const problems: string[] = [];
   for (const dir of [options.htmlDir, options.pdfDir]) if (dir) mkdirSync(dir, { recursive: true });
   const names = new Map<string, number>();
+  let pdfImpossible = false;
   for (const outcome of outcomes) {
     if (!outcome.ok) continue;
     const base = basename(outcome.file).replace(/[^A-Za-z0-9._-]/g, '_');
@@ -153,14 +286,28 @@ export async function writeReports(
     if (options.htmlDir) {
       const path = join(options.htmlDir, `${name}.html`);
       writeFileSync(path, html);
-      written.push(path);
+      paths.push(path);
     }
-    if (options.pdfDir) {
+    if (options.pdfDir && !pdfImpossible) {
       const { htmlToPdf } = await import('./pdf');
+      const { BrowserNotFoundError } = await import('./browser');
       const path = join(options.pdfDir, `${name}.pdf`);
-      await htmlToPdf(html, path);
-      written.push(path);
+      try {
+        await htmlToPdf(html, path, options.env);
+        paths.push(path);
+      } catch (error) {
+        // No browser is no browser for every file: said once. Another failure is this file's.
+        pdfImpossible = error instanceof BrowserNotFoundError;
+        problems.push(pdfImpossible ? (error as Error).message : `${path}: ${firstLine(error)}`);
+      }
     }
   }
-  return written;
+  return { paths, problems };
+}
+
+/** Playwright's errors run to several coloured lines (call log, hints): the first line, uncoloured. */
+function firstLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour sequences are what is removed.
+  return (text.replace(/\u001b\[[0-9;]*m/g, '').split('\n')[0] ?? '').trim();
 }

@@ -9,9 +9,10 @@ import { launchChromium } from './browser';
  * loaded from a file, like a report opened from disk; script is off and every request other than
  * the file itself is aborted, on top of the report's own CSP, because the report holds sample data.
  */
-export async function htmlToPdf(html: string, outFile: string): Promise<void> {
+export async function htmlToPdf(html: string, outFile: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  // The browser first: without one there is nothing to clean up, and the error says where it looked.
+  const browser = await launchChromium(env);
   const dir = await mkdtemp(join(tmpdir(), 'sandtrap-pdf-'));
-  const browser = await launchChromium();
   try {
     const file = join(dir, 'report.html');
     await writeFile(file, html, 'utf8');

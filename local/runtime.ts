@@ -136,6 +136,28 @@ export interface ExecutionReport {
   }[];
 }
 
+/** Options of {@link LocalPipeline.run}. */
+export interface RunOptions {
+  /** Bounds the whole analysis in real time: at the deadline every execution of it is aborted (`TimedOut`). */
+  timeoutMs?: number;
+  /** Aborts every execution of the analysis at once (`Interrupted`), e.g. on Ctrl-C. */
+  signal?: AbortSignal;
+  /** Told each state entered, as it is entered, by either workflow (progress displays). */
+  onTransition?: (transition: Transition) => void;
+  name?: string;
+  workflow?: Workflow;
+}
+
+/** Why an analysis was stopped before its end: the error and cause its report carries. */
+class AnalysisStopped extends Error {
+  constructor(
+    readonly error: 'TimedOut' | 'Interrupted' | 'Aborted',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** One execution of one state machine, as {@link LocalPipeline} runs it. */
 type SingleExecution = Omit<ExecutionReport, 'executions'> & { workflow: Workflow };
 
@@ -177,36 +199,6 @@ interface StateEvent {
   type: string;
   index?: number;
   state: { name: string; type: string };
-}
-
-/** An execution's report, or a timed-out one once `ms` passed (the execution itself runs on). */
-async function withinDeadline(
-  execution: Promise<SingleExecution>,
-  ms: number | undefined,
-  budgetMs: number | undefined,
-): Promise<SingleExecution> {
-  if (ms === undefined) return execution;
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<SingleExecution>((resolve) => {
-    timer = setTimeout(
-      () =>
-        resolve({
-          workflow: 'standard',
-          executionArn: 'unknown',
-          status: 'FAILED',
-          error: 'TimedOut',
-          cause: `no verdict within ${budgetMs} ms`,
-          transitions: [],
-          durationMs: ms,
-        }),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([execution, timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 let sequence = 0;
@@ -387,22 +379,38 @@ export class LocalPipeline implements ExecutionStarter {
    * if it handed the upload over. `workflow: 'standard'` starts the Standard workflow itself, as the
    * sweep and a reanalysis do. `timeoutMs` bounds the whole analysis in real time.
    */
-  async run(
-    input: unknown,
-    options: { timeoutMs?: number; name?: string; workflow?: Workflow } = {},
-  ): Promise<ExecutionReport> {
+  async run(input: unknown, options: RunOptions = {}): Promise<ExecutionReport> {
     const started = Date.now();
-    const deadline = options.timeoutMs ? started + options.timeoutMs : undefined;
-    const left = () => (deadline ? Math.max(1, deadline - Date.now()) : undefined);
+    // One signal stops every execution of this analysis, the Standard one the front handed over
+    // included: a deadline or an interruption that left that one running would keep its Wait states
+    // and retries (against services already stopped) holding the process for up to a minute.
+    const stop = new AbortController();
+    const timer = options.timeoutMs
+      ? setTimeout(
+          () => stop.abort(new AnalysisStopped('TimedOut', `no verdict within ${options.timeoutMs} ms`)),
+          options.timeoutMs,
+        )
+      : undefined;
+    const interrupt = () => stop.abort(new AnalysisStopped('Interrupted', 'the analysis was interrupted'));
+    if (options.signal?.aborted) interrupt();
+    options.signal?.addEventListener('abort', interrupt, { once: true });
     const handedOff: Promise<SingleExecution>[] = [];
-    const first = await this.execute(options.workflow ?? 'front', input, {
-      name: options.name ?? randomUUID(),
-      timeoutMs: left(),
-      onStart: (execution) => handedOff.push(execution),
-    });
-    const executions = [first];
-    // The front starts at most one Standard execution (named after itself); it runs on after the front ended.
-    for (const next of handedOff) executions.push(await withinDeadline(next, left(), options.timeoutMs));
+    const executions: SingleExecution[] = [];
+    try {
+      executions.push(
+        await this.execute(options.workflow ?? 'front', input, {
+          name: options.name ?? randomUUID(),
+          signal: stop.signal,
+          onTransition: options.onTransition,
+          onStart: (execution) => handedOff.push(execution),
+        }),
+      );
+      // The front starts at most one Standard execution (named after itself); it runs on after the front ended.
+      for (const next of handedOff) executions.push(await next);
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', interrupt);
+    }
     const last = executions[executions.length - 1] as SingleExecution;
     return {
       executionArn: last.executionArn,
@@ -430,7 +438,13 @@ export class LocalPipeline implements ExecutionStarter {
   private async execute(
     workflow: Workflow,
     input: unknown,
-    options: { name: string; timeoutMs?: number; onStart?: (execution: Promise<SingleExecution>) => void },
+    options: {
+      name: string;
+      /** Aborts the execution; its reason ({@link AnalysisStopped}) is the error it ends with. */
+      signal?: AbortSignal;
+      onTransition?: (transition: Transition) => void;
+      onStart?: (execution: Promise<SingleExecution>) => void;
+    },
   ): Promise<SingleExecution> {
     const { machine, states, name: machineName } = this.machines[workflow];
     const { name } = options;
@@ -442,7 +456,7 @@ export class LocalPipeline implements ExecutionStarter {
     const taskResourceLocalHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
     for (const [stateName, state] of states) {
       if (state.Type === 'Task') {
-        const handler = this.taskHandler(stateName, state, options.onStart);
+        const handler = this.taskHandler(stateName, state, options);
         taskResourceLocalHandlers[stateName] = virtual
           ? virtualTask(state, handler, virtual, ended.signal, {
               realTimeFactor: this.options.realTimeTaskTimeoutFactor,
@@ -468,41 +482,46 @@ export class LocalPipeline implements ExecutionStarter {
         },
       } as never,
     });
-    const timer = options.timeoutMs ? setTimeout(() => execution.abort(), options.timeoutMs) : undefined;
+    const abort = () => execution.abort();
+    if (options.signal?.aborted) abort();
+    options.signal?.addEventListener('abort', abort, { once: true });
     const transitions: Transition[] = [];
     const consumed = (async () => {
       for await (const event of execution.eventLogs as AsyncGenerator<StateEvent>) {
         if (event.type !== 'StateEntered') continue;
-        transitions.push({
+        const transition: Transition = {
           name: event.state.name,
           // The type in the synthesized definition (on virtual time the engine runs Wait states as Tasks).
           type: states.get(event.state.name)?.Type ?? event.state.type,
           workflow,
           ...(event.index !== undefined ? { index: event.index } : {}),
-        });
+        };
+        transitions.push(transition);
+        options.onTransition?.(transition);
       }
     })();
     const report = { workflow, executionArn, transitions };
     try {
       const output = await execution.result;
-      clearTimeout(timer);
       await consumed;
       return { ...report, status: 'SUCCEEDED', output, durationMs: Date.now() - started };
     } catch (error) {
-      clearTimeout(timer);
       await consumed.catch(() => undefined);
       if ((error as Error).name === 'ExecutionAbortedError') {
+        const reason = options.signal?.reason;
+        const stopped = reason instanceof AnalysisStopped ? reason : new AnalysisStopped('Aborted', 'aborted');
         return {
           ...report,
           status: 'FAILED',
-          error: 'TimedOut',
-          cause: `no verdict within ${options.timeoutMs} ms`,
+          error: stopped.error,
+          cause: stopped.message,
           durationMs: Date.now() - started,
         };
       }
       const cause = (error as Error & { cause?: Error }).cause ?? (error as Error);
       return { ...report, status: 'FAILED', error: cause.name, cause: cause.message, durationMs: Date.now() - started };
     } finally {
+      options.signal?.removeEventListener('abort', abort);
       ended.abort();
     }
   }
@@ -539,11 +558,11 @@ export class LocalPipeline implements ExecutionStarter {
   private taskHandler(
     stateName: string,
     state: AslState,
-    onStart?: (execution: Promise<SingleExecution>) => void,
+    run: Pick<Parameters<LocalPipeline['execute']>[2], 'signal' | 'onTransition' | 'onStart'>,
   ): (input: unknown) => Promise<unknown> {
     const resource = state.Resource ?? '';
     if (resource === 'arn:aws:states:::states:startExecution')
-      return async (input) => this.startStandard(stateName, input, onStart);
+      return async (input) => this.startStandard(stateName, input, run);
     if (resource.startsWith('arn:aws:lambda:')) {
       const fn = resource.split(':function:')[1]?.split(':')[0] ?? '';
       const handler = this.handlers.get(fn);
@@ -582,7 +601,7 @@ export class LocalPipeline implements ExecutionStarter {
   private startStandard(
     stateName: string,
     input: unknown,
-    onStart?: (execution: Promise<SingleExecution>) => void,
+    run: Pick<Parameters<LocalPipeline['execute']>[2], 'signal' | 'onTransition' | 'onStart'> = {},
   ): unknown {
     const { StateMachineArn, Input, Name } = input as { StateMachineArn?: string; Input?: unknown; Name?: string };
     const machineName = String(StateMachineArn ?? '')
@@ -597,14 +616,19 @@ export class LocalPipeline implements ExecutionStarter {
       throw Object.assign(new Error(`Execution Already Exists: '${name}'`), {
         name: 'SFN.ExecutionAlreadyExistsException',
       });
-    const execution = this.execute('standard', typeof Input === 'string' ? JSON.parse(Input) : Input, { name });
+    // The hand-off stays part of the analysis that made it: the same stop signal and observer.
+    const execution = this.execute('standard', typeof Input === 'string' ? JSON.parse(Input) : Input, {
+      name,
+      signal: run.signal,
+      onTransition: run.onTransition,
+    });
     // Nobody may wait for it: a crash of the engine itself must not become an unhandled rejection.
     execution.catch(() => undefined);
     this.named.set(
       name,
       execution.then((e) => ({ ...e, executions: [{ ...e }] })),
     );
-    onStart?.(execution);
+    run.onStart?.(execution);
     const executionArn = `arn:aws:states:${LOCAL_ENV.region}:${LOCAL_ENV.account}:execution:${machineName}:${name}`;
     return { ExecutionArn: executionArn, StartDate: new Date(this.clock.now()).toISOString() };
   }

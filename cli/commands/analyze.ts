@@ -1,11 +1,27 @@
+import { rmSync } from 'node:fs';
 import * as z from 'zod';
+import { parseSandtrapConfig } from '../../lib/config';
+import { batchProgress } from '../batch-progress';
 import { localConfigFromEnv } from '../config';
+import { exitCodeOf as batchExitCode, EXIT, FailOnSchema } from '../exit-codes';
 import { formatVerdicts } from '../format';
-import { type CliIo, command, progressTo } from '../io';
-import { AnalyzeArgsSchema, analyzeFiles, writeReports } from '../local-analysis';
+import { type CliIo, command } from '../io';
+import { resolveInputs } from '../inputs';
+import { AnalysisSettingsSchema, analyzeInputs, writeReports } from '../local-analysis';
 
-/** Every option of `sandtrap analyze`: the files and how to analyse them, then where the results go. */
-export const AnalyzeOptionsSchema = AnalyzeArgsSchema.extend({
+/** Every option of `sandtrap analyze`: the inputs and how to analyse them, then where the results go. */
+export const AnalyzeOptionsSchema = AnalysisSettingsSchema.extend({
+  /** Files, directories, glob patterns and `-` (stdin); what cannot be read becomes a failed line. */
+  files: z.array(z.string().min(1, 'an empty file name')).min(1, 'name at least one file'),
+  /** How many files are analysed at once. */
+  concurrency: z
+    .number()
+    .int()
+    .min(1, '--concurrency takes a whole number from 1 to 32')
+    .max(32, '--concurrency takes a whole number from 1 to 32')
+    .default(2),
+  /** Exit with {@link EXIT.failOn} when a verdict reaches this level. */
+  failOn: FailOnSchema.optional(),
   json: z.boolean().optional(),
   /** Appends every published event to this JSON-lines file. */
   events: z.string().optional(),
@@ -17,38 +33,78 @@ export const AnalyzeOptionsSchema = AnalyzeArgsSchema.extend({
   pdf: z.string().optional(),
   quiet: z.boolean().optional(),
 });
-/** As typed: `--detonator` is any word until the schema has checked it. */
-export type AnalyzeOptions = Omit<z.input<typeof AnalyzeOptionsSchema>, 'detonator'> & { detonator?: string };
+/** As typed: `--detonator` and `--fail-on` are any word until the schema has checked them. */
+export type AnalyzeOptions = Omit<z.input<typeof AnalyzeOptionsSchema>, 'detonator' | 'failOn'> & {
+  detonator?: string;
+  failOn?: string;
+};
 
 /**
- * `sandtrap analyze`: runs the files through the whole pipeline on this machine and prints each
- * verdict (the table, or one JSON document per line), progress on stderr. Exits 2 when a file's
- * analysis ends without a verdict.
+ * `sandtrap analyze`: resolves the inputs (files, directories, globs, stdin), runs them through the
+ * whole pipeline on this machine a few at a time and prints each verdict (the table, or one JSON
+ * document per line, each with its `file`), progress on stderr. The exit code is in cli/exit-codes.ts.
+ * Ctrl-C stops the analyses under way, prints what ended, and removes stdin's temporary copy.
  */
 export const analyze = command(
   (input: AnalyzeOptions) => AnalyzeOptionsSchema.parse(input),
-  async (options, io: Pick<CliIo, 'stdout' | 'stderr' | 'env' | 'startPipeline'>) => {
+  async (options, io: Pick<CliIo, 'stdout' | 'stderr' | 'stdin' | 'env' | 'startPipeline' | 'onInterrupt'>) => {
     const config = localConfigFromEnv(io.env);
-    const progress = progressTo(io.stderr, options.quiet);
-    progress('starting the local pipeline');
-    const pipeline = await io.startPipeline({
-      config,
-      env: io.env,
-      stateDir: options.state,
-      eventsFile: options.events,
-      detonator: options.detonator,
+    const interrupted = new AbortController();
+    // Temporary copies (stdin's) are removed at the end, or at once on Ctrl-C, even mid-read.
+    const temporaries: string[] = [];
+    const removeTemporaries = () => {
+      for (const dir of temporaries.splice(0)) rmSync(dir, { recursive: true, force: true });
+    };
+    const stopListening = io.onInterrupt(() => {
+      interrupted.abort();
+      removeTemporaries();
     });
     try {
-      const outcomes = await analyzeFiles(pipeline, options, progress);
-      io.stdout.write(formatVerdicts(outcomes, options.json ?? false));
-      if (options.events) progress(`events appended to ${options.events}`);
-      if (options.html || options.pdf) {
-        for (const path of await writeReports(pipeline, outcomes, { htmlDir: options.html, pdfDir: options.pdf }))
-          progress(`wrote ${path}`);
+      const inputs = await resolveInputs(options.files, {
+        stdin: io.stdin,
+        maxBytes: parseSandtrapConfig(config).settings.maxObjectBytes,
+        onTemporary: (dir) => temporaries.push(dir),
+        signal: interrupted.signal,
+      });
+      if (interrupted.signal.aborted) return EXIT.interrupted;
+      const progress = batchProgress(io.stderr, inputs.length, options.quiet);
+      progress.note('starting the local pipeline');
+      const pipeline = await io.startPipeline({
+        config,
+        env: io.env,
+        stateDir: options.state,
+        eventsFile: options.events,
+        detonator: options.detonator,
+      });
+      try {
+        const outcomes = await analyzeInputs(
+          pipeline,
+          inputs,
+          { concurrency: options.concurrency, timeoutSeconds: options.timeoutSeconds, signal: interrupted.signal },
+          progress,
+        );
+        progress.stop();
+        // A table fits the terminal it is printed on; piped, it keeps its natural width.
+        const width = io.stdout.isTTY ? io.stdout.columns : undefined;
+        io.stdout.write(formatVerdicts(outcomes, options.json ?? false, width));
+        if (options.events) progress.note(`events appended to ${options.events}`);
+        if ((options.html || options.pdf) && !interrupted.signal.aborted) {
+          const written = await writeReports(pipeline, outcomes, {
+            htmlDir: options.html,
+            pdfDir: options.pdf,
+            env: io.env,
+          });
+          for (const path of written.paths) progress.note(`wrote ${path}`);
+          for (const problem of written.problems) progress.note(`sandtrap: ${problem}`);
+        }
+        return batchExitCode(outcomes, { failOn: options.failOn, interrupted: interrupted.signal.aborted });
+      } finally {
+        progress.stop();
+        await pipeline.stop();
       }
-      return outcomes.some((o) => !o.ok) ? 2 : 0;
     } finally {
-      await pipeline.stop();
+      stopListening();
+      removeTemporaries();
     }
   },
 );

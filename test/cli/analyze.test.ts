@@ -51,12 +51,12 @@ describe('sandtrap CLI', () => {
     });
   });
 
-  it('rejects a missing file with one clear line and exit code 1', async () => {
-    const failure = await run(process.execPath, [bin, 'analyze', 'no-such-file.bin'], {
+  it('rejects a usage error with one line naming the help, exit 1', async () => {
+    const failure = await run(process.execPath, [bin, 'analyze', '--no-such-option', 'README.md'], {
       cwd: root,
     }).catch((e) => e);
     expect(failure.code).toBe(1);
-    expect(failure.stderr.trim()).toBe('sandtrap: no-such-file.bin: not a readable file');
+    expect(failure.stderr).toBe("sandtrap: unknown option '--no-such-option' (see `sandtrap analyze --help`)\n");
   });
 
   it('rejects invalid vendor configuration before starting anything', async () => {
@@ -138,7 +138,14 @@ describe('the analyze command with injected IO', () => {
   }
 
   it.each([
-    ['a missing file', { files: ['no-such-file.bin'] }, {}, 'no-such-file.bin: not a readable file'],
+    ['no file at all', { files: [] }, {}, 'name at least one file'],
+    ['a bad --fail-on', { files: ['README.md'], failOn: 'benign' }, {}, '--fail-on takes suspicious or malicious'],
+    [
+      'a --concurrency of 0',
+      { files: ['README.md'], concurrency: 0 },
+      {},
+      '--concurrency takes a whole number from 1 to 32',
+    ],
     [
       'a bad --detonator',
       { files: ['README.md'], detonator: 'vm' },
@@ -202,7 +209,8 @@ describe('the analyze command with injected IO', () => {
   it('prints the verdict of each file from the real local pipeline, exit 0', async () => {
     const result = await runCommand(
       analyze,
-      { files: ['package.json', 'package.json'], json: true, detonator: 'none' },
+      // One at a time: the second is then a cached verdict rather than one that joined the first.
+      { files: ['package.json', 'package.json'], json: true, detonator: 'none', concurrency: 1 },
       { startPipeline: (options) => LocalPipeline.start(options) },
     );
     expect(result.code).toBe(0);

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import type { CliIo } from '../../cli/io';
 
 // Named with its extension: `bin/sandtrap` alone resolves to the launcher `sandtrap.mjs`, which runs the CLI on import.
@@ -26,6 +27,9 @@ export function fakeIo(overrides: Partial<CliIo> = {}): { io: CliIo; stdout(): s
     stdout: { write: (chunk) => out.push(text(chunk)) },
     stderr: { write: (chunk) => err.push(text(chunk)), isTTY: false },
     env: {},
+    // Nothing on stdin unless a test gives it; Ctrl-C never comes unless a test sends it.
+    stdin: Readable.from([]),
+    onInterrupt: () => () => undefined,
     now: () => Date.parse('2026-12-01T00:00:00Z'),
     connect: async () => {
       throw new Error('this test reaches no deployed stack');

@@ -36,3 +36,24 @@ describe('formatOutcomes', () => {
     expect(text).toContain('  other               high     Does a thing [T1105]');
   });
 });
+
+describe('the table', () => {
+  it('aligns columns, escapes control characters in file names, and wraps the widest column to the width', async () => {
+    const { table } = await import('../../cli/format');
+    const rows = [
+      ['FILE', 'VERDICT'],
+      ['evil\x1b[2J.sh', 'malicious'],
+      ['a/long/path/to/a/sample.bin', 'benign'],
+    ];
+    expect(table(rows)).toBe(
+      [
+        'FILE                         VERDICT',
+        'evil\\x1b[2J.sh               malicious',
+        'a/long/path/to/a/sample.bin  benign',
+      ].join('\n'),
+    );
+    const narrow = table(rows, 30).split('\n');
+    expect(Math.max(...narrow.map((l) => l.length))).toBeLessThanOrEqual(30);
+    expect(narrow.join('')).toContain('evil\\x1b[2J.sh');
+  });
+});

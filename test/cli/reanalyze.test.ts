@@ -90,7 +90,12 @@ describe('sandtrap reanalyze', () => {
       { connect: connectWith(fakeClients(stackAnswering(record), calls)) },
     );
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toEqual({ ...DOCUMENT, cached: false });
+    // Every JSON line names what it is about: here the stored object reanalysed.
+    expect(JSON.parse(result.stdout)).toEqual({
+      file: `s3://${DOCUMENT.bucket}/${DOCUMENT.key}`,
+      ...DOCUMENT,
+      cached: false,
+    });
     expect(result.stderr).toMatch(/^reanalysis started: arn:aws:states:\S+:reanalyze-\S+\n$/);
   });
 

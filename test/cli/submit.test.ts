@@ -70,7 +70,7 @@ describe('sandtrap submit', () => {
       { connect: stack.connect },
     );
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toEqual({ ...DOCUMENT, key: `in/${FILE}`, cached: true });
+    expect(JSON.parse(result.stdout)).toEqual({ file: FILE, ...DOCUMENT, key: `in/${FILE}`, cached: true });
     expect(result.stderr.split('\n')).toEqual([
       `${FILE}: uploading ${humanBytes(BYTES.length)}`,
       `${FILE}: uploaded ${humanBytes(BYTES.length)}`,

@@ -172,15 +172,18 @@ describe('the sandtrap binary with a hostile file name', () => {
     const [{ stdout, stderr }, missing] = await Promise.all([
       run(process.execPath, [bin, 'analyze', file, '--detonator', 'none'], { env }),
       run(process.execPath, [bin, 'analyze', join(dir, `gone${HOSTILE}`)], { env }).catch(
-        (e: { stderr: string; code: number }) => e,
+        (e: { stdout: string; stderr: string; code: number }) => e,
       ),
     ]);
     expectSafe(stdout);
     expectSafe(stderr);
     expect(stdout).toContain(escapeTerminal(HOSTILE));
     expect(stderr).toContain(`${escapeTerminal(HOSTILE)}: benign`);
-    expect('code' in missing ? missing.code : 0).toBe(1);
+    // A missing file is a failed line of the batch (exit 2), its reason printed with its name.
+    expect('code' in missing ? missing.code : 0).toBe(2);
+    expectSafe(missing.stdout);
     expectSafe(missing.stderr);
-    expect(missing.stderr).toContain(`gone${escapeTerminal(HOSTILE)}: not a readable file`);
+    expect(missing.stdout).toContain(`gone${escapeTerminal(HOSTILE)}: not a readable file`);
+    expect(missing.stderr).toContain(`gone${escapeTerminal(HOSTILE)}: failed (Unreadable)`);
   }, 60_000);
 });

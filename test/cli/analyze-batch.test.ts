@@ -1,0 +1,186 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { exitCodeOf } from '../../cli/exit-codes';
+import type { AnalysisOutcome } from '../../cli/outcome';
+import { LocalPipeline } from '../../local/runtime';
+import { runCli } from './fake-io';
+
+const root = join(import.meta.dirname, '..', '..');
+const realPipeline = {
+  startPipeline: (options: Parameters<typeof LocalPipeline.start>[0]) => LocalPipeline.start(options),
+};
+
+/** The JSON lines of a run's stdout. */
+function lines(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
+}
+
+describe('sandtrap analyze over a batch', () => {
+  it('reports a missing file as one failed line and still analyses the rest, every line with its file, exit 2', async () => {
+    const result = await runCli(
+      ['analyze', '--json', '--detonator', 'none', 'package.json', 'no-such-file.bin'],
+      realPipeline,
+    );
+    expect(result.code).toBe(2);
+    const [ok, missing] = lines(result.stdout);
+    expect(ok).toMatchObject({ file: 'package.json', key: 'local/package.json', verdict: expect.any(String) });
+    expect(missing).toMatchObject({
+      file: 'no-such-file.bin',
+      failed: true,
+      reason: 'Unreadable',
+      error: 'not a readable file',
+    });
+    expect(result.stderr).toContain('no-such-file.bin: failed (Unreadable)');
+  }, 120_000);
+
+  it('analyses every file of a directory, recursively', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sandtrap-batch-'));
+    mkdirSync(join(dir, 'nested'));
+    writeFileSync(join(dir, 'a.txt'), 'first\n');
+    writeFileSync(join(dir, 'nested', 'b.txt'), 'second\n');
+    const result = await runCli(['analyze', '--json', '--detonator', 'none', '--concurrency', '2', dir], realPipeline);
+    expect(result.code).toBe(0);
+    expect(lines(result.stdout).map((l) => l.file)).toEqual([join(dir, 'a.txt'), join(dir, 'nested', 'b.txt')]);
+  }, 120_000);
+
+  it('reads - from stdin into a temporary copy, analyses it as `-`, and removes the copy', async () => {
+    const before = readdirSync(tmpdir()).filter((n) => n.startsWith('sandtrap-stdin-'));
+    const result = await runCli(['analyze', '--json', '--detonator', 'none', '-'], {
+      ...realPipeline,
+      stdin: Readable.from([Buffer.from('a sample from a pipe\n')]),
+    });
+    expect(result.code).toBe(0);
+    expect(lines(result.stdout)).toEqual([expect.objectContaining({ file: '-', size: 21 })]);
+    const after = readdirSync(tmpdir()).filter((n) => n.startsWith('sandtrap-stdin-'));
+    expect(after).toEqual(before);
+  }, 120_000);
+
+  it('refuses a file above the configured maximum object size before uploading it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sandtrap-limit-'));
+    const config = join(dir, 'config.json');
+    writeFileSync(config, JSON.stringify({ settings: { maxObjectBytes: 10 } }));
+    const uploads: unknown[] = [];
+    const pipeline = {
+      upload: async (object: unknown) => uploads.push(object),
+      stop: async () => undefined,
+    } as unknown as LocalPipeline;
+    const result = await runCli(['analyze', '--json', 'package.json', '-'], {
+      env: { SANDTRAP_CONFIG_FILE: config },
+      stdin: Readable.from([Buffer.alloc(64)]),
+      startPipeline: async () => pipeline,
+    });
+    expect(result.code).toBe(2);
+    expect(uploads).toEqual([]);
+    expect(lines(result.stdout)).toEqual([
+      expect.objectContaining({ file: 'package.json', reason: 'Unreadable', error: expect.stringContaining('limit') }),
+      expect.objectContaining({ file: '-', reason: 'Unreadable', error: expect.stringContaining('limit') }),
+    ]);
+  });
+});
+
+describe('the exit code of a batch', () => {
+  const verdict = (v: string) => ({ file: v, ok: true, document: { verdict: v } }) as unknown as AnalysisOutcome;
+  const failure = { file: 'x', ok: false, failure: { reason: 'R', error: 'e', bucket: null, key: 'k' } } as const;
+
+  it.each([
+    ['no --fail-on, a malicious verdict', [verdict('malicious')], {}, 0],
+    ['--fail-on malicious, a malicious verdict', [verdict('benign'), verdict('malicious')], { failOn: 'malicious' }, 3],
+    ['--fail-on malicious, a suspicious verdict', [verdict('suspicious')], { failOn: 'malicious' }, 0],
+    ['--fail-on suspicious, a malicious verdict', [verdict('malicious')], { failOn: 'suspicious' }, 3],
+    ['a failed file', [verdict('benign'), failure], {}, 2],
+    ['a failed file and a verdict at --fail-on', [failure, verdict('malicious')], { failOn: 'malicious' }, 3],
+    ['an interruption', [verdict('malicious')], { failOn: 'malicious', interrupted: true }, 130],
+  ] as const)('%s exits %s', (_, outcomes, options, code) => {
+    expect(exitCodeOf([...outcomes], options)).toBe(code);
+  });
+
+  it('--fail-on malicious exits 3 on a malicious verdict of the real binary; without it, 0', async () => {
+    // Detonated, the persistence sample is malicious (as in analyze.test.ts).
+    const args = [join(root, 'bin', 'sandtrap.mjs'), 'analyze', '--json', '-q', 'samples/behaviors/persistence.sh'];
+    const run = (extra: string[]) =>
+      new Promise<{ code: number | null; stdout: string }>((resolve) => {
+        const child = spawn(process.execPath, [...args, ...extra], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] });
+        let stdout = '';
+        child.stdout.on('data', (chunk) => {
+          stdout += chunk;
+        });
+        child.on('exit', (code) => resolve({ code, stdout }));
+      });
+    const gated = await run(['--fail-on', 'malicious']);
+    expect(lines(gated.stdout)).toEqual([
+      expect.objectContaining({ file: 'samples/behaviors/persistence.sh', verdict: 'malicious' }),
+    ]);
+    expect(gated.code).toBe(3);
+    expect((await run([])).code).toBe(0);
+  }, 180_000);
+});
+
+describe('Ctrl-C', () => {
+  it('stops the real CLI, removes the temporary copy of stdin, and exits 130', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'sandtrap-sigint-'));
+    const child = spawn(process.execPath, [join(root, 'bin', 'sandtrap.mjs'), 'analyze', '--detonator', 'none', '-'], {
+      cwd: root,
+      env: { ...process.env, TMPDIR: tmp },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    // stdin stays open: the CLI is still copying it when the signal comes.
+    child.stdin.write('part of a sample\n');
+    const copy = () => readdirSync(tmp).filter((n) => n.startsWith('sandtrap-stdin-'));
+    const deadline = Date.now() + 30_000;
+    while (copy().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(copy()).toHaveLength(1);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(copy()).toEqual([]);
+    expect(existsSync(tmp)).toBe(true);
+  }, 60_000);
+});
+
+describe('sandtrap analyze --pdf without a browser', () => {
+  it('prints the verdict, says in one line that no browser was found, and exits 0', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'sandtrap-pdf-out-'));
+    const result = await runCli(['analyze', '--json', '--detonator', 'none', '--pdf', out, 'package.json'], {
+      ...realPipeline,
+      // No CHROMIUM_PATH and an empty PATH: nothing to render with.
+      env: { PATH: mkdtempSync(join(tmpdir(), 'sandtrap-empty-path-')) },
+    });
+    expect(result.code).toBe(0);
+    expect(lines(result.stdout)).toEqual([expect.objectContaining({ file: 'package.json' })]);
+    const problems = result.stderr.split('\n').filter((line) => line.startsWith('sandtrap: '));
+    expect(problems).toEqual([
+      'sandtrap: no browser to render the PDF: none of chromium, chromium-browser, google-chrome is on PATH; install Chromium or set CHROMIUM_PATH',
+    ]);
+  }, 120_000);
+});
+
+describe('sandtrap analyze --timeout', () => {
+  it('answers within a second of the deadline, the analysis cut short as TimedOut', async () => {
+    const started = Date.now();
+    let pipelineReady = 0;
+    const result = await runCli(['analyze', '--json', '--timeout', '1', 'package.json'], {
+      startPipeline: async (options) => {
+        // A handler that hangs far beyond the deadline: only the deadline can end this analysis.
+        const pipeline = await LocalPipeline.start({
+          ...options,
+          detonator: 'none',
+          beforeInvoke: (id) => (id === 'StaticFn' ? new Promise((r) => setTimeout(r, 60_000).unref()) : undefined),
+        });
+        pipelineReady = Date.now();
+        return pipeline;
+      },
+    });
+    expect(result.code).toBe(2);
+    expect(lines(result.stdout)).toEqual([expect.objectContaining({ file: 'package.json', reason: 'TimedOut' })]);
+    expect(pipelineReady).toBeGreaterThan(started);
+    // One second of budget, one of slack for the upload and the pipeline's stop.
+    expect(Date.now() - pipelineReady).toBeLessThan(2_000);
+  }, 120_000);
+});
