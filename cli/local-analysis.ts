@@ -1,5 +1,6 @@
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { reportKeys } from '../lambdas/core/contracts/report-keys';
 import * as z from 'zod';
@@ -19,6 +20,7 @@ import type { BatchProgress } from './batch-progress';
 import type { Input } from './inputs';
 import type { AnalysisOutcome } from './outcome';
 import { escapeTerminal } from './terminal-escape';
+import { sandtrapCacheDir } from '../lib/cache-dir';
 
 /** How local analyses run: the deadline of each and where the detonation engine runs. */
 export const AnalysisSettingsSchema = z.object({
@@ -259,6 +261,43 @@ export async function storedHtmlReport(pipeline: LocalPipeline, sha256: string):
     new GetObjectCommand({ Bucket: deps.config.reportsBucket, Key: reportKeys.html(sha256) }),
   );
   return (await object.Body?.transformToString('utf8')) ?? '';
+}
+
+/** Where `sandtrap analyze` keeps each verdict's HTML report when no `--html` directory is given. */
+export function localReportsDir(): string {
+  return join(sandtrapCacheDir(), 'reports');
+}
+
+/**
+ * Writes each analysed file's HTML report where it outlives the run, and points the verdict's
+ * `reportUrl` at it as a `file://` URL: the presigned link Finalize made names the local S3 emulator,
+ * which is gone when the command exits. The report goes into `htmlDir` when given (named after the
+ * file), else into {@link localReportsDir} (named after the content hash). Returns the paths written.
+ */
+export async function keepHtmlReports(
+  pipeline: LocalPipeline,
+  outcomes: AnalysisOutcome[],
+  htmlDir: string | undefined,
+): Promise<string[]> {
+  const dir = htmlDir ?? localReportsDir();
+  mkdirSync(dir, { recursive: true });
+  const names = new Map<string, number>();
+  const paths: string[] = [];
+  for (const outcome of outcomes) {
+    if (!outcome.ok) continue;
+    let name = `${outcome.document.sha256}.html`;
+    if (htmlDir) {
+      const base = basename(outcome.file).replace(/[^A-Za-z0-9._-]/g, '_');
+      const seen = (names.get(base) ?? 0) + 1;
+      names.set(base, seen);
+      name = `${seen === 1 ? base : `${base}-${seen}`}.html`;
+    }
+    const path = join(dir, name);
+    writeFileSync(path, await storedHtmlReport(pipeline, outcome.document.sha256));
+    outcome.document.reportUrl = pathToFileURL(path).href;
+    paths.push(path);
+  }
+  return paths;
 }
 
 /**

@@ -7,7 +7,7 @@ import { exitCodeOf as batchExitCode, EXIT, FailOnSchema } from '../exit-codes';
 import { formatVerdicts } from '../format';
 import { type CliIo, command } from '../io';
 import { resolveInputs } from '../inputs';
-import { AnalysisSettingsSchema, analyzeInputs, writeReports } from '../local-analysis';
+import { AnalysisSettingsSchema, analyzeInputs, keepHtmlReports, writeReports } from '../local-analysis';
 
 /** Every option of `sandtrap analyze`: the inputs and how to analyse them, then where the results go. */
 export const AnalyzeOptionsSchema = AnalysisSettingsSchema.extend({
@@ -84,16 +84,15 @@ export const analyze = command(
           progress,
         );
         progress.stop();
+        // Before printing: each verdict's reportUrl then names the report written to disk.
+        const kept = interrupted.signal.aborted ? [] : await keepHtmlReports(pipeline, outcomes, options.html);
         // A table fits the terminal it is printed on; piped, it keeps its natural width.
         const width = io.stdout.isTTY ? io.stdout.columns : undefined;
         io.stdout.write(formatVerdicts(outcomes, options.json ?? false, width));
         if (options.events) progress.note(`events appended to ${options.events}`);
-        if ((options.html || options.pdf) && !interrupted.signal.aborted) {
-          const written = await writeReports(pipeline, outcomes, {
-            htmlDir: options.html,
-            pdfDir: options.pdf,
-            env: io.env,
-          });
+        if (options.html) for (const path of kept) progress.note(`wrote ${path}`);
+        if (options.pdf && !interrupted.signal.aborted) {
+          const written = await writeReports(pipeline, outcomes, { pdfDir: options.pdf, env: io.env });
           for (const path of written.paths) progress.note(`wrote ${path}`);
           for (const problem of written.problems) progress.note(`sandtrap: ${problem}`);
         }

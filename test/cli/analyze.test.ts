@@ -3,9 +3,11 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { VerdictDocumentSchema } from '../../lambdas/core/contracts/pipeline';
 import { analyze } from '../../cli/commands/analyze';
+import { localReportsDir } from '../../cli/local-analysis';
 import { LocalPipeline, type LocalPipelineOptions } from '../../local/runtime';
 import { runCommand } from './fake-io';
 
@@ -39,6 +41,10 @@ describe('sandtrap CLI', () => {
     expect(document.static?.fileType.type).toBe('text');
     expect(document.size).toBe(readFileSync(join(root, 'README.md')).length);
     expect(stderr).toContain(`README.md: ${document.verdict}`);
+    // The report link outlives the run: a file written where the CLI keeps reports, not the local S3's URL.
+    const kept = join(localReportsDir(), `${document.sha256}.html`);
+    expect(document.reportUrl).toBe(pathToFileURL(kept).href);
+    expect(readFileSync(kept, 'utf8')).toContain(document.sha256);
     const published = readFileSync(events, 'utf8')
       .trim()
       .split('\n')
