@@ -34,19 +34,14 @@ export class VerdictStoreTable extends Construct {
         : { encryption: dynamodb.TableEncryption.AWS_MANAGED }),
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
-    this.table.addGlobalSecondaryIndex({
-      indexName: UPLOAD_INDEX.name,
-      partitionKey: { name: UPLOAD_INDEX.partition, type: dynamodb.AttributeType.STRING },
-      sortKey: { name: UPLOAD_INDEX.sort, type: dynamodb.AttributeType.STRING },
-      projectionType: dynamodb.ProjectionType.INCLUDE,
-      nonKeyAttributes: [...UPLOAD_INDEX.projected],
-    });
-    this.table.addGlobalSecondaryIndex({
-      indexName: CONTENT_INDEX.name,
-      partitionKey: { name: CONTENT_INDEX.partition, type: dynamodb.AttributeType.STRING },
-      sortKey: { name: CONTENT_INDEX.sort, type: dynamodb.AttributeType.STRING },
-      projectionType: dynamodb.ProjectionType.INCLUDE,
-      nonKeyAttributes: [...CONTENT_INDEX.projected],
-    });
+    // Both indexes are contracts with the store (`lambdas/core/store/verdict-store.ts`): keys and projections from there.
+    for (const index of [UPLOAD_INDEX, CONTENT_INDEX])
+      this.table.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: { name: index.partition, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: index.sort, type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.INCLUDE,
+        nonKeyAttributes: [...index.projected],
+      });
   }
 }
