@@ -53,7 +53,12 @@ export function program(io: CliIo, exit: (code: number) => void = () => undefine
     .description(
       'Run files through the whole pipeline on this machine (local S3, DynamoDB and state machine) and print each verdict.',
     )
-    .argument('<input...>', 'files, directories (recursively), glob patterns, or - for stdin')
+    .argument('[input...]', 'files, directories (recursively), glob patterns, or - for stdin')
+    .option(
+      '--language <lang>',
+      'analyse the snippet on stdin (-) or in --script as this language: python, sh, perl, c, js',
+    )
+    .option('--script <text>', 'analyse this snippet, in --language, as a script')
     .option('--json', 'print the verdict document of each file as JSON, one per line, each with its `file`')
     .option('--fail-on <verdict>', 'exit 3 when a verdict reaches this level: suspicious or malicious')
     .option('--concurrency <n>', 'analyse this many files at once (default 2)', wholeNumber)
@@ -98,6 +103,8 @@ export function program(io: CliIo, exit: (code: number) => void = () => undefine
           detonator: string;
           html?: string;
           pdf?: string;
+          language?: string;
+          script?: string;
         },
       ) => {
         const { timeout, verbose: _handledByMain, ...rest } = options;

@@ -1,4 +1,4 @@
-import { accessSync, constants, createWriteStream, mkdtempSync, statSync } from 'node:fs';
+import { accessSync, constants, createWriteStream, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -11,7 +11,25 @@ import { humanBytes } from './format';
  * the name it is reported under (`file` of every output line); one that cannot be analysed carries
  * the reason instead of a path, so it becomes one failed line and the rest of the batch still runs.
  */
-export type Input = { file: string; path: string; size: number } | { file: string; error: string };
+export type Input =
+  | {
+      file: string;
+      path: string;
+      size: number;
+      /** The object's name when it is not the file's own: a snippet's, whose extension tells its language. */
+      name?: string;
+    }
+  | { file: string; error: string };
+
+/**
+ * The languages a snippet (`-` or `--script`) may be given in, as the seed's `execute_script`
+ * takes them, and the extension that makes triage type it so (and the detonation run it so).
+ */
+export const SNIPPET_LANGUAGES = { python: 'py', sh: 'sh', perl: 'pl', c: 'c', js: 'js' } as const;
+export type SnippetLanguage = keyof typeof SNIPPET_LANGUAGES;
+
+/** What `--script` names an inline snippet in the output. */
+export const SCRIPT_NAME = '--script';
 
 /** The name stdin is reported under. */
 export const STDIN_NAME = '-';
@@ -28,6 +46,27 @@ export interface InputOptions {
   onTemporary: (dir: string) => void;
   /** Stops reading stdin (Ctrl-C). */
   signal?: AbortSignal;
+  /** The language of the snippet on stdin or in {@link script}: it is analysed as a script of it. */
+  language?: SnippetLanguage;
+  /** A snippet given inline (`--script`), analysed before the other inputs. */
+  script?: string;
+}
+
+function snippetName(base: string, language: SnippetLanguage | undefined): string | undefined {
+  return language ? `${base}.${SNIPPET_LANGUAGES[language]}` : undefined;
+}
+
+/** Writes `--script`'s text to a temporary file (0600) of its language, within the size limit. */
+function scriptInput(text: string, options: InputOptions): Input {
+  const size = Buffer.byteLength(text);
+  if (size > options.maxBytes)
+    return { file: SCRIPT_NAME, error: `${humanBytes(size)} is larger than the ${humanBytes(options.maxBytes)} limit` };
+  const dir = mkdtempSync(join(tmpdir(), 'sandtrap-script-'));
+  options.onTemporary(dir);
+  const name = snippetName('script', options.language) ?? 'script';
+  const path = join(dir, name);
+  writeFileSync(path, text, { mode: 0o600 });
+  return { file: SCRIPT_NAME, path, size, name };
 }
 
 /** A regular file, readable, within the size limit; or why not. */
@@ -69,7 +108,8 @@ async function stdinInput(options: InputOptions): Promise<Input> {
   } catch (error) {
     return { file: STDIN_NAME, error: (error as Error).message };
   }
-  return { file: STDIN_NAME, path, size: received };
+  const name = snippetName('stdin', options.language);
+  return { file: STDIN_NAME, path, size: received, ...(name ? { name } : {}) };
 }
 
 /** The files of a directory, recursively, in a stable order; hidden ones included (samples hide). */
@@ -90,7 +130,7 @@ async function directoryFiles(dir: string): Promise<string[]> {
  * pattern or one that matched nothing there). What resolves to nothing is a failed input.
  */
 export async function resolveInputs(args: string[], options: InputOptions): Promise<Input[]> {
-  const inputs: Input[] = [];
+  const inputs: Input[] = options.script === undefined ? [] : [scriptInput(options.script, options)];
   let stdinRead = false;
   for (const arg of args) {
     if (arg === STDIN_NAME) {

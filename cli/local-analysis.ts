@@ -201,7 +201,7 @@ export async function analyzeInputs(
   options: AnalysisRun & { concurrency: number },
   progress: BatchProgress,
 ): Promise<AnalysisOutcome[]> {
-  const keys = keysFor(inputs.map((input) => input.file));
+  const keys = keysFor(inputs.map((input) => ('name' in input && input.name) || input.file));
   const outcomes: AnalysisOutcome[] = new Array(inputs.length);
   let next = 0;
   const worker = async () => {

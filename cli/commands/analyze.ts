@@ -6,13 +6,21 @@ import { localConfigFromEnv } from '../config';
 import { exitCodeOf as batchExitCode, EXIT, FailOnSchema } from '../exit-codes';
 import { formatVerdicts } from '../format';
 import { type CliIo, command } from '../io';
-import { resolveInputs } from '../inputs';
+import { resolveInputs, SNIPPET_LANGUAGES, type SnippetLanguage } from '../inputs';
 import { AnalysisSettingsSchema, analyzeInputs, keepHtmlReports, writeReports } from '../local-analysis';
 
 /** Every option of `sandtrap analyze`: the inputs and how to analyse them, then where the results go. */
 export const AnalyzeOptionsSchema = AnalysisSettingsSchema.extend({
   /** Files, directories, glob patterns and `-` (stdin); what cannot be read becomes a failed line. */
-  files: z.array(z.string().min(1, 'an empty file name')).min(1, 'name at least one file'),
+  files: z.array(z.string().min(1, 'an empty file name')).default([]),
+  /** The language of the snippet on stdin (`-`) or in `--script`: it is analysed (and detonated) as a script of it. */
+  language: z
+    .enum(Object.keys(SNIPPET_LANGUAGES) as [SnippetLanguage, ...SnippetLanguage[]], {
+      error: `--language takes one of ${Object.keys(SNIPPET_LANGUAGES).join(', ')}`,
+    })
+    .optional(),
+  /** A snippet given inline, analysed as a script of `--language`. */
+  script: z.string().min(1, '--script takes the text of a snippet').optional(),
   /** How many files are analysed at once. */
   concurrency: z
     .number()
@@ -32,11 +40,24 @@ export const AnalyzeOptionsSchema = AnalysisSettingsSchema.extend({
   /** Writes each file's report as PDF into this directory. */
   pdf: z.string().optional(),
   quiet: z.boolean().optional(),
-});
-/** As typed: `--detonator` and `--fail-on` are any word until the schema has checked them. */
-export type AnalyzeOptions = Omit<z.input<typeof AnalyzeOptionsSchema>, 'detonator' | 'failOn'> & {
+})
+  .refine((o) => o.files.length > 0 || o.script !== undefined, {
+    error: 'name at least one file (or - for stdin, or --script)',
+    path: ['files'],
+  })
+  .refine((o) => o.script === undefined || o.language !== undefined, {
+    error: '--script needs --language: the language its text is in',
+    path: ['language'],
+  })
+  .refine((o) => o.language === undefined || o.script !== undefined || o.files.includes('-'), {
+    error: '--language is the language of a snippet: give it with - (stdin) or --script',
+    path: ['language'],
+  });
+/** As typed: `--detonator`, `--fail-on` and `--language` are any word until the schema has checked them. */
+export type AnalyzeOptions = Omit<z.input<typeof AnalyzeOptionsSchema>, 'detonator' | 'failOn' | 'language'> & {
   detonator?: string;
   failOn?: string;
+  language?: string;
 };
 
 /**
@@ -65,6 +86,8 @@ export const analyze = command(
         maxBytes: parseSandtrapConfig(config).settings.maxObjectBytes,
         onTemporary: (dir) => temporaries.push(dir),
         signal: interrupted.signal,
+        ...(options.language ? { language: options.language } : {}),
+        ...(options.script !== undefined ? { script: options.script } : {}),
       });
       if (interrupted.signal.aborted) return EXIT.interrupted;
       const progress = batchProgress(io.stderr, inputs.length, options.quiet);

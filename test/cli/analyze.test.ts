@@ -144,7 +144,7 @@ describe('the analyze command with injected IO', () => {
   }
 
   it.each([
-    ['no file at all', { files: [] }, {}, 'name at least one file'],
+    ['no file at all', { files: [] }, {}, 'name at least one file (or - for stdin, or --script)'],
     ['a bad --fail-on', { files: ['README.md'], failOn: 'benign' }, {}, '--fail-on takes suspicious or malicious'],
     [
       'a --concurrency of 0',
