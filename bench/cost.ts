@@ -168,7 +168,7 @@ function lambdaMemoryFromTemplate(): Record<FunctionId, number> {
 function detonationDefaults(): DeployedShape['detonation'] {
   const stack = new Stack(new App(), 'CostModel', { env: { account: '123456789012', region: 'us-east-1' } });
   const cluster = new DetonationCluster(stack, 'Detonation', {
-    ingestBucket: new s3.Bucket(stack, 'Ingest'),
+    sampleBuckets: [new s3.Bucket(stack, 'Ingest')],
     reportsBucket: new s3.Bucket(stack, 'Reports'),
     // A literal ECR image and prefix list keep the construct from building Docker assets or adding lookups.
     imageUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/sandtrap-detonation:cost-model',

@@ -7,6 +7,7 @@ import {
 } from '../lambdas/core/config/runtime-config';
 import { FaultInjectionSchema } from '../lambdas/core/runtime/fault-injection';
 import { SweepSettingsSchema } from '../lambdas/core/sweep/sweep-config';
+import { VendorIdSchema } from '../lambdas/core/contracts/pipeline';
 
 /**
  * The scheduled sweep that re-drives uploads left without a terminal record (a lost event, an
@@ -22,11 +23,37 @@ export const SweepScheduleSchema = SweepSettingsSchema.safeExtend({
     .default(15),
 });
 
+/** The most prefixes one source may name: each is an event pattern filter and an IAM resource. */
+export const MAX_SOURCE_PREFIXES = 10;
+
+/** A bucket the app already has, attached by name from the configuration file. */
+export const ImportedSourceSchema = z
+  .object({
+    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name'),
+    prefixes: z.array(z.string().min(1).max(1024)).max(MAX_SOURCE_PREFIXES).optional(),
+    kmsKeyArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, 'a KMS key ARN')
+      .optional(),
+    confidential: z.boolean().optional(),
+    vendors: z.array(VendorIdSchema).optional(),
+    eventBridge: z.enum(['enable', 'enabled-by-owner']).optional(),
+    readBlockingAppliedByOwner: z.boolean().optional(),
+  })
+  .strict();
+
 /** Props of the whole pipeline, validated with zod at synth time. */
 export const SandtrapConfigSchema = z
   .object({
     /** Only objects under this prefix are analysed; default: every object. */
     ingestPrefix: z.string().optional(),
+    /**
+     * Buckets the app already has, attached as sources beside the ingest bucket Sandtrap creates
+     * (same account; a bucket of another account forwards its events itself: `eventBridge:
+     * 'enabled-by-owner'`). Each: its name, the prefixes analysed, the KMS key of an SSE-KMS bucket,
+     * its disclosure rule (`confidential`, `vendors`).
+     */
+    sources: z.array(ImportedSourceSchema).max(50).default([]),
     /** Name of the verdict event bus; give each deployment in one account and region its own. Default `sandtrap`. */
     busName: z
       .string()

@@ -1,3 +1,4 @@
+import { Lazy } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as route53resolver from 'aws-cdk-lib/aws-route53resolver';
 import { Construct } from 'constructs';
@@ -41,7 +42,8 @@ export class DetonationDnsFirewall extends Construct {
     super(scope, id);
     if (props.allowedDomains.length === 0) throw new Error('DetonationDnsFirewall: allowedDomains is empty');
     this.allowList = new route53resolver.CfnFirewallDomainList(this, 'Allowed', {
-      domains: [...props.allowedDomains],
+      // Read at synth: names added to the list after construction (a sample bucket attached later) count.
+      domains: Lazy.list({ produce: () => [...props.allowedDomains] }),
     });
     this.everything = new route53resolver.CfnFirewallDomainList(this, 'Everything', { domains: ['*'] });
     this.ruleGroup = new route53resolver.CfnFirewallRuleGroup(this, 'Rules', {

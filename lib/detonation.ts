@@ -44,8 +44,13 @@ const ECR_IMAGE_URI =
 
 /** Props of {@link DetonationCluster}. */
 export interface DetonationClusterProps {
-  /** Bucket of the uploaded samples: the S3 endpoint lets the task read its objects (s3:GetObject) and nothing else. */
-  readonly ingestBucket: s3.IBucket;
+  /**
+   * Buckets of the samples: the S3 endpoint lets the task read their objects (s3:GetObject, through
+   * URLs this account's functions presigned) and nothing else. More are added with
+   * {@link DetonationCluster.addSampleBucket}.
+   * @default - none yet
+   */
+  readonly sampleBuckets?: readonly s3.IBucket[];
   /** Bucket of the reports: the S3 endpoint lets the task write under `reports/` (s3:PutObject) and nothing else. */
   readonly reportsBucket: s3.IBucket;
   /**
@@ -176,6 +181,12 @@ export class DetonationCluster extends Construct {
   readonly logGroup: logs.LogGroup;
   /** The VPC's DNS Firewall: only the names the task needs resolve (absent with `emulatorCompatible`). */
   readonly dnsFirewall?: DetonationDnsFirewall;
+  /** The VPC's S3 gateway endpoint, whose policy names every sample bucket. */
+  private s3Endpoint!: ec2.GatewayVpcEndpoint;
+  /** The endpoint's one statement on sample objects, made with the first sample bucket. */
+  private readSamples?: iam.PolicyStatement;
+  /** The names the DNS firewall lets the VPC resolve; sample buckets added later join them. */
+  private readonly allowedDomains: string[] = [];
 
   constructor(scope: Construct, id: string, props: DetonationClusterProps) {
     super(scope, id);
@@ -236,11 +247,12 @@ export class DetonationCluster extends Construct {
     });
     const { image, source, registryAccount } = this.image(props, cpuArchitecture, executionRole);
 
+    this.allowedDomains.push(...detonationDomains(props, registryAccount));
     this.addEndpoints(props, source !== 'registry');
     if (!props.emulatorCompatible) {
       this.dnsFirewall = new DetonationDnsFirewall(this, 'DnsFirewall', {
         vpc: this.vpc,
-        allowedDomains: detonationDomains(props, registryAccount),
+        allowedDomains: this.allowedDomains,
       });
     }
 
@@ -357,16 +369,37 @@ export class DetonationCluster extends Construct {
    * The only ways out of the VPC: the S3 gateway endpoint, and the interface endpoints the task
    * needs to start (ECR) and to log, each with a policy a sample's own credentials don't satisfy.
    */
+  /**
+   * Lets the task download samples of one more bucket: its objects join the S3 endpoint's
+   * `ReadSamples` statement (still for presigned URLs of this account's principals only), and its
+   * regional name the DNS firewall's allowed names.
+   */
+  addSampleBucket(bucket: s3.IBucket): void {
+    if (this.readSamples) this.readSamples.addResources(bucket.arnForObjects('*'));
+    else {
+      this.readSamples = new iam.PolicyStatement({
+        sid: 'ReadSamples',
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:GetObject'],
+        resources: [bucket.arnForObjects('*')],
+        conditions: { StringEquals: { 'aws:PrincipalAccount': Stack.of(this).account } },
+      });
+      this.s3Endpoint.addToPolicy(this.readSamples);
+    }
+    this.allowedDomains.push(`${bucket.bucketName}.s3.${Aws.REGION}.${Aws.URL_SUFFIX}`);
+  }
+
   private addEndpoints(props: DetonationClusterProps, fromEcr: boolean): void {
     const account = Stack.of(this).account;
     const s3Endpoint = this.vpc.addGatewayEndpoint('S3', {
       service: ec2.GatewayVpcEndpointAwsService.S3,
       subnets: [this.subnets],
     });
+    this.s3Endpoint = s3Endpoint;
+    for (const bucket of props.sampleBuckets ?? []) this.addSampleBucket(bucket);
     // Presigned URLs carry the signature of a principal of this account (the workflow's function).
     const ourAccount = { StringEquals: { 'aws:PrincipalAccount': account } };
     for (const [sid, action, resource] of [
-      ['ReadSamples', 's3:GetObject', props.ingestBucket.arnForObjects('*')],
       ['WriteReports', 's3:PutObject', props.reportsBucket.arnForObjects('reports/*')],
     ] as const) {
       s3Endpoint.addToPolicy(
@@ -521,19 +554,15 @@ function capability(name: CapabilityName): ecs.Capability {
 }
 
 /**
- * The names the detonation VPC may resolve: the two buckets of the presigned URLs (the SDK signs
- * virtual-hosted URLs, `<bucket>.s3.<region>.amazonaws.com`), CloudWatch Logs for the log driver and,
+ * The names the detonation VPC may resolve, besides each sample bucket's: the reports bucket of the
+ * presigned upload (the SDK signs virtual-hosted URLs, `<bucket>.s3.<region>.amazonaws.com`), CloudWatch Logs for the log driver and,
  * when the image comes from ECR, what the image pull resolves (its API, its registry and the layer
  * bucket). Every one is in a zone AWS operates, so no query can reach a name server a sample's
  * authors run.
  */
 function detonationDomains(props: DetonationClusterProps, registryAccount: string | undefined): string[] {
   const regional = (name: string) => `${name}.${Aws.REGION}.${Aws.URL_SUFFIX}`;
-  const domains = [
-    regional(`${props.ingestBucket.bucketName}.s3`),
-    regional(`${props.reportsBucket.bucketName}.s3`),
-    regional('logs'),
-  ];
+  const domains = [regional(`${props.reportsBucket.bucketName}.s3`), regional('logs')];
   if (registryAccount !== undefined)
     domains.push(
       regional('api.ecr'),

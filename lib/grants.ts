@@ -7,10 +7,21 @@ import { Arn, ArnFormat, Stack } from 'aws-cdk-lib';
 import { CONTENT_INDEX } from '../lambdas/core/store/verdict-store';
 import { kmsActionsForAll } from './kms-grants';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type { ResolvedSource } from './sources';
 
 /** What the grants reach: the resources of one Sandtrap. */
 export interface SandtrapGrantTargets {
-  readonly ingestBucket: s3.IBucket;
+  /**
+   * The bucket `sandtrap submit` uploads to (the one Sandtrap created).
+   * @default - none: {@link SandtrapGrants.submit} refuses
+   */
+  readonly ingestBucket?: s3.IBucket;
+  /**
+   * Every source bucket, which releases re-tag and backfills list. The list is read when a grant is
+   * made, so sources attached later count for later grants.
+   * @default - the ingest bucket alone, with `ingestPrefix`
+   */
+  readonly sources?: readonly ResolvedSource[];
   readonly reportsBucket: s3.IBucket;
   readonly quarantineBucket?: s3.IBucket;
   readonly table: dynamodb.ITable;
@@ -49,7 +60,16 @@ export class SandtrapGrants {
   }
 
   private get uploads(): string {
-    return this.targets.ingestBucket.arnForObjects(`${this.targets.ingestPrefix ?? ''}*`);
+    const bucket = this.targets.ingestBucket;
+    if (!bucket) throw new Error('this Sandtrap has no ingest bucket of its own to submit files to');
+    return bucket.arnForObjects(`${this.targets.ingestPrefix ?? ''}*`);
+  }
+
+  /** The sources the grants reach: those given, or the ingest bucket with its prefix. */
+  private get sources(): readonly Pick<ResolvedSource, 'bucket' | 'prefixes' | 'encryptionKey'>[] {
+    if (this.targets.sources) return this.targets.sources;
+    const bucket = this.targets.ingestBucket;
+    return bucket ? [{ bucket, prefixes: [this.targets.ingestPrefix ?? ''] }] : [];
   }
 
   /** Stored verdicts (`sandtrap status`): the table's verdict items and the verdict documents. */
@@ -109,9 +129,18 @@ export class SandtrapGrants {
    * denies everyone else changing the objects' tags, whatever their own policy allows.
    */
   release(grantee: iam.IGrantable): iam.Grant {
-    const { table, ingestBucket, quarantineBucket, bus } = this.targets;
-    const objects = [ingestBucket, ...(quarantineBucket ? [quarantineBucket] : [])].map((b) => b.arnForObjects('*'));
-    return iam.Grant.addToPrincipal({
+    const { table, quarantineBucket, bus } = this.targets;
+    const objects = [
+      ...this.sources.map((source) => source.bucket.arnForObjects('*')),
+      ...(quarantineBucket ? [quarantineBucket.arnForObjects('*')] : []),
+    ];
+    // Releasing by S3 URI reads the object to hash it: a source under SSE-KMS needs its key.
+    const sourceKeys = [...new Set(this.sources.flatMap((s) => (s.encryptionKey ? [s.encryptionKey.keyArn] : [])))];
+    const decrypt =
+      sourceKeys.length > 0
+        ? iam.Grant.addToPrincipal({ grantee, actions: ['kms:Decrypt'], resourceArns: sourceKeys })
+        : undefined;
+    const grant = iam.Grant.addToPrincipal({
       grantee,
       actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
       resourceArns: [table.tableArn],
@@ -137,23 +166,29 @@ export class SandtrapGrants {
           [{ on: 'table', actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'] }],
         ),
       );
+    return decrypt ? grant.combine(decrypt) : grant;
   }
 
   /** A backfill (`sandtrap scan`): listing the analysed prefix and starting one execution per object. */
   scan(grantee: iam.IGrantable): iam.Grant {
-    const prefix = this.targets.ingestPrefix;
-    return iam.Grant.addToPrincipal({
+    let grant = iam.Grant.addToPrincipal({
       grantee,
-      actions: ['s3:ListBucket'],
-      resourceArns: [this.targets.ingestBucket.bucketArn],
-      ...(prefix ? { conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } } } : {}),
-    }).combine(
-      iam.Grant.addToPrincipal({
-        grantee,
-        actions: ['states:StartExecution'],
-        resourceArns: [this.targets.stateMachine.stateMachineArn],
-      }),
-    );
+      actions: ['states:StartExecution'],
+      resourceArns: [this.targets.stateMachine.stateMachineArn],
+    });
+    // Each source's listing, limited to its prefixes when it has any.
+    for (const source of this.sources) {
+      const prefixes = source.prefixes.filter((p) => p !== '');
+      grant = grant.combine(
+        iam.Grant.addToPrincipal({
+          grantee,
+          actions: ['s3:ListBucket'],
+          resourceArns: [source.bucket.bucketArn],
+          ...(prefixes.length > 0 ? { conditions: { StringLike: { 's3:prefix': prefixes.map((p) => `${p}*`) } } } : {}),
+        }),
+      );
+    }
+    return grant;
   }
 }
 

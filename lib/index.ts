@@ -1,5 +1,14 @@
 // The public surface of the package: constructs to embed the pipeline, and the event contracts.
 export { SandtrapStack, STACK_OUTPUTS, type SandtrapStackProps } from './sandtrap-stack';
+export { Sandtrap, type SandtrapProps } from './sandtrap';
+export {
+  MAX_SOURCE_PREFIXES,
+  type ResolvedSource,
+  type SandtrapSource,
+  type SourceEventBridge,
+  type SourceOptions,
+} from './sources';
+export { readBlockingStatements } from './read-blocking';
 export { SandtrapGrants, type SandtrapGrantTargets } from './grants';
 export { SandtrapValidationError } from './validation';
 export { IngestBuckets, SecureBucket, type IngestBucketsProps, type SecureBucketProps } from './ingest';

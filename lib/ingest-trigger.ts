@@ -1,30 +1,33 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import cdkNag from 'cdk-nag';
+import type { ResolvedSource } from './sources';
 
 /** Props of {@link IngestTrigger}. */
 export interface IngestTriggerProps {
-  readonly bucket: s3.IBucket;
   readonly stateMachine: sfn.IStateMachine;
-  /** Only keys under this prefix start an analysis. @default every key */
-  readonly prefix?: string;
+  /** The buckets whose new objects start an analysis; more with {@link IngestTrigger.addSource}. @default - none yet */
+  readonly sources?: readonly ResolvedSource[];
 }
 
 /**
- * The EventBridge rule that starts one execution per `Object Created` event of the ingest bucket.
- * Events EventBridge cannot deliver (after 24 h of retries) land in a dead-letter queue, not nowhere.
+ * The EventBridge rules that start one execution per `Object Created` event of a source bucket (one
+ * rule per bucket, matching its prefixes). Events EventBridge cannot deliver (after 24 h of retries)
+ * land in one dead-letter queue, not nowhere.
  */
 export class IngestTrigger extends Construct {
-  readonly rule: events.Rule;
   readonly deadLetterQueue: sqs.Queue;
+  /** One rule per source, in the order they were attached. */
+  readonly rules: events.Rule[] = [];
+  private readonly stateMachine: sfn.IStateMachine;
 
   constructor(scope: Construct, id: string, props: IngestTriggerProps) {
     super(scope, id);
+    this.stateMachine = props.stateMachine;
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
       retentionPeriod: Duration.days(14),
       enforceSSL: true,
@@ -36,23 +39,46 @@ export class IngestTrigger extends Construct {
         reason: 'This queue is itself the dead-letter queue of the EventBridge target; cdk-nag cannot see that use.',
       },
     ]);
-    this.rule = new events.Rule(this, 'ObjectCreated', {
-      description: 'Start a Sandtrap analysis for every object created in the ingest bucket',
+    for (const source of props.sources ?? []) this.addSource(source);
+  }
+
+  /** The first source's rule. */
+  get rule(): events.Rule {
+    const first = this.rules[0];
+    if (!first) throw new Error(`${this.node.path}: no source attached yet`);
+    return first;
+  }
+
+  /** Starts an analysis for every object created under one of the source's prefixes. */
+  addSource(source: ResolvedSource): events.Rule {
+    const name = source.bucket.bucketName;
+    // The first rule keeps the id it always had; others are named by their bucket where it is literal.
+    const id =
+      this.rules.length === 0
+        ? 'ObjectCreated'
+        : Token.isUnresolved(name)
+          ? `ObjectCreated${this.rules.length + 1}`
+          : `ObjectCreated-${name}`;
+    const wholeBucket = source.prefixes.length === 1 && source.prefixes[0] === '';
+    const rule = new events.Rule(this, id, {
+      description: `Start a Sandtrap analysis for every object created in ${Token.isUnresolved(name) ? 'a source bucket' : name}`,
       eventPattern: {
         source: ['aws.s3'],
         detailType: ['Object Created'],
         detail: {
-          bucket: { name: [props.bucket.bucketName] },
-          ...(props.prefix ? { object: { key: [{ prefix: props.prefix }] } } : {}),
+          bucket: { name: [name] },
+          ...(wholeBucket ? {} : { object: { key: source.prefixes.map((prefix) => ({ prefix })) } }),
         },
       },
       targets: [
-        new targets.SfnStateMachine(props.stateMachine, {
+        new targets.SfnStateMachine(this.stateMachine, {
           deadLetterQueue: this.deadLetterQueue,
           retryAttempts: 185,
           maxEventAge: Duration.hours(24),
         }),
       ],
     });
+    this.rules.push(rule);
+    return rule;
   }
 }

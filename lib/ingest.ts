@@ -76,6 +76,8 @@ export interface IngestBucketsProps {
   readonly removalPolicy?: RemovalPolicy;
   /** The key the reports bucket is encrypted with. @default S3-managed encryption */
   readonly reportsKey?: kms.IKey;
+  /** Whether to make the ingest bucket (and its inventory). @default true */
+  readonly ingestBucket?: boolean;
 }
 
 /**
@@ -90,9 +92,11 @@ export interface IngestBucketsProps {
  * kept for a year.
  */
 export class IngestBuckets extends Construct {
-  readonly ingest: s3.Bucket;
+  /** The ingest bucket, unless `ingestBucket: false`. */
+  readonly ingestBucket?: s3.Bucket;
   readonly reports: s3.Bucket;
-  readonly inventory: s3.Bucket;
+  /** Where the ingest bucket's S3 Inventory goes; none without an ingest bucket. */
+  readonly inventory?: s3.Bucket;
   readonly accessLogs: s3.Bucket;
   /** Where the ingest bucket's inventory deliveries are: `<destination prefix>/<ingest bucket>/<config id>/`. */
   readonly inventoryPrefix: string;
@@ -105,6 +109,11 @@ export class IngestBuckets extends Construct {
       objectOwnership: null,
       lifecycleRules: [{ expiration: Duration.days(90), noncurrentVersionExpiration: Duration.days(1) }],
     }).bucket;
+    if (props.ingestBucket === false) {
+      this.inventoryPrefix = '';
+      this.reports = this.makeReports(props);
+      return;
+    }
     this.inventory = new SecureBucket(this, 'Inventory', {
       removalPolicy,
       serverAccessLogsBucket: this.accessLogs,
@@ -118,7 +127,7 @@ export class IngestBuckets extends Construct {
         },
       ],
     }).bucket;
-    this.ingest = new SecureBucket(this, 'Ingest', {
+    this.ingestBucket = new SecureBucket(this, 'Ingest', {
       removalPolicy,
       eventBridgeEnabled: true,
       serverAccessLogsBucket: this.accessLogs,
@@ -143,7 +152,7 @@ export class IngestBuckets extends Construct {
         },
       ],
     }).bucket;
-    this.inventoryPrefix = `${INGEST_INVENTORY.destinationPrefix}/${this.ingest.bucketName}/${INGEST_INVENTORY.id}/`;
+    this.inventoryPrefix = `${INGEST_INVENTORY.destinationPrefix}/${this.ingestBucket.bucketName}/${INGEST_INVENTORY.id}/`;
     // CDK's grant to S3 names the source bucket's ARN, which holds no account: a bucket of that name
     // in another account (once ours is gone) must not deliver here either.
     this.inventory.addToResourcePolicy(
@@ -155,9 +164,19 @@ export class IngestBuckets extends Construct {
         conditions: { StringNotEquals: { 'aws:SourceAccount': Stack.of(this).account } },
       }),
     );
-    this.reports = new SecureBucket(this, 'Reports', {
+    this.reports = this.makeReports(props);
+  }
+
+  /** The ingest bucket; an error naming this construct when it was not made. */
+  get ingest(): s3.Bucket {
+    if (!this.ingestBucket) throw new Error(`${this.node.path}: made without an ingest bucket (ingestBucket: false)`);
+    return this.ingestBucket;
+  }
+
+  private makeReports(props: IngestBucketsProps): s3.Bucket {
+    return new SecureBucket(this, 'Reports', {
       ...(props.reportsKey ? { encryptionKey: props.reportsKey } : {}),
-      removalPolicy,
+      removalPolicy: props.removalPolicy,
       serverAccessLogsBucket: this.accessLogs,
       serverAccessLogsPrefix: 'reports/',
       lifecycleRules: [

@@ -50,82 +50,65 @@ export function sessionsOfRoleArn(roleArn: string): string | undefined {
  * sessions of those same roles can match.
  */
 export class ReadBlockingPolicy extends Construct {
+  /** The statements added to the bucket's policy. */
+  readonly statements: iam.PolicyStatement[];
+
   constructor(scope: Construct, id: string, props: ReadBlockingPolicyProps) {
     super(scope, id);
-    const stack = Stack.of(this);
-    const pipelineSessions = props.pipelineRoles.map((role) =>
-      stack.formatArn({
-        service: 'sts',
-        region: '',
-        resource: 'assumed-role',
-        resourceName: `${role.roleName}/*`,
-        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-      }),
-    );
-    const adminSessions = (props.adminRoleArns ?? []).flatMap((arn) => sessionsOfRoleArn(arn) ?? []);
-    const allowed = [
-      ...props.pipelineRoles.map((role) => role.roleArn),
-      ...(props.adminRoleArns ?? []),
-      ...pipelineSessions,
-      ...adminSessions,
-    ];
-    const objects = props.bucket.arnForObjects('*');
-    const opens = props.unknown === 'allow' ? ['benign', 'unknown'] : ['benign'];
-    props.bucket.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'DenyReadUntilVerdictBenign',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['s3:GetObject', 's3:GetObjectVersion'],
-        resources: [objects],
-        conditions: {
-          StringNotEquals: { [`s3:ExistingObjectTag/${TAG_VERDICT}`]: opens.length === 1 ? opens[0] : opens },
-          ArnNotLike: { 'aws:PrincipalArn': allowed },
-        },
-      }),
-    );
-    props.bucket.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'DenyVerdictTagsOnUpload',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['s3:PutObject'],
-        resources: [objects],
-        conditions: {
-          'ForAnyValue:StringLike': { 's3:RequestObjectTagKeys': `${TAG_PREFIX}*` },
-          ArnNotLike: { 'aws:PrincipalArn': allowed },
-        },
-      }),
-    );
-    props.bucket.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'DenyCopiesFromOtherBuckets',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['s3:PutObject'],
-        resources: [objects],
-        conditions: {
-          Null: { 's3:x-amz-copy-source': 'false' },
-          // The header may be given with or without its leading slash.
-          StringNotLike: { 's3:x-amz-copy-source': [`${props.bucket.bucketName}/*`, `/${props.bucket.bucketName}/*`] },
-          ArnNotLike: { 'aws:PrincipalArn': allowed },
-        },
-      }),
-    );
-    props.bucket.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'DenyTagChangesButPipeline',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: [
-          's3:PutObjectTagging',
-          's3:PutObjectVersionTagging',
-          's3:DeleteObjectTagging',
-          's3:DeleteObjectVersionTagging',
-        ],
-        resources: [objects],
-        conditions: { ArnNotLike: { 'aws:PrincipalArn': allowed } },
-      }),
-    );
+    this.statements = readBlockingStatements(Stack.of(this), props);
+    for (const statement of this.statements) props.bucket.addToResourcePolicy(statement);
   }
+}
+
+/**
+ * The deny statements of {@link ReadBlockingPolicy} for one bucket, for a bucket policy this app
+ * does not own (an imported bucket's owner adds them to its policy) as much as for one it does.
+ */
+export function readBlockingStatements(stack: Stack, props: ReadBlockingPolicyProps): iam.PolicyStatement[] {
+  const pipelineSessions = props.pipelineRoles.map((role) =>
+    stack.formatArn({
+      service: 'sts',
+      region: '',
+      resource: 'assumed-role',
+      resourceName: `${role.roleName}/*`,
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    }),
+  );
+  const adminSessions = (props.adminRoleArns ?? []).flatMap((arn) => sessionsOfRoleArn(arn) ?? []);
+  const allowed = [
+    ...props.pipelineRoles.map((role) => role.roleArn),
+    ...(props.adminRoleArns ?? []),
+    ...pipelineSessions,
+    ...adminSessions,
+  ];
+  const objects = props.bucket.arnForObjects('*');
+  const opens = props.unknown === 'allow' ? ['benign', 'unknown'] : ['benign'];
+  // Every statement denies, to everyone but the pipeline and the admins, on every object.
+  const deny = (sid: string, actions: string[], conditions: Record<string, Record<string, unknown>>) =>
+    new iam.PolicyStatement({
+      sid,
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions,
+      resources: [objects],
+      conditions: { ...conditions, ArnNotLike: { 'aws:PrincipalArn': allowed } },
+    });
+  return [
+    deny('DenyReadUntilVerdictBenign', ['s3:GetObject', 's3:GetObjectVersion'], {
+      StringNotEquals: { [`s3:ExistingObjectTag/${TAG_VERDICT}`]: opens.length === 1 ? opens[0] : opens },
+    }),
+    deny('DenyVerdictTagsOnUpload', ['s3:PutObject'], {
+      'ForAnyValue:StringLike': { 's3:RequestObjectTagKeys': `${TAG_PREFIX}*` },
+    }),
+    deny('DenyCopiesFromOtherBuckets', ['s3:PutObject'], {
+      Null: { 's3:x-amz-copy-source': 'false' },
+      // The header may be given with or without its leading slash.
+      StringNotLike: { 's3:x-amz-copy-source': [`${props.bucket.bucketName}/*`, `/${props.bucket.bucketName}/*`] },
+    }),
+    deny(
+      'DenyTagChangesButPipeline',
+      ['s3:PutObjectTagging', 's3:PutObjectVersionTagging', 's3:DeleteObjectTagging', 's3:DeleteObjectVersionTagging'],
+      {},
+    ),
+  ];
 }

@@ -1,6 +1,6 @@
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { kmsActionsForAll } from './kms-grants';
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Lazy } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -12,6 +12,7 @@ import { parseSweepSettings, SWEEP_ENV, type SweepSettingsInput } from '../lambd
 import { PipelineFunction } from './functions';
 import { STEPS } from './steps';
 import type { AnalysisWorkflow } from './workflow';
+import type { ResolvedSource } from './sources';
 
 /** Props of {@link RedriveSweep}. */
 export interface RedriveSweepProps {
@@ -20,9 +21,15 @@ export interface RedriveSweepProps {
    * name an upload by the same version id; without versioning the sweep can only name uploads by ETag.
    * The sweep never lists it.
    */
-  readonly ingestBucket: s3.IBucket;
+  readonly ingestBucket?: s3.IBucket;
   /** Only keys under this prefix are analysed, so only they are swept. @default every key */
   readonly prefix?: string;
+  /**
+   * Every source (bucket and prefixes) whose unfinished uploads are re-driven. The list is read at
+   * synth, so sources attached after construction count.
+   * @default - the ingest bucket under `prefix`
+   */
+  readonly sources?: readonly Pick<ResolvedSource, 'bucket' | 'prefixes'>[];
   /**
    * Where the ingest bucket's S3 Inventory is delivered: its bucket, and the prefix of its delivery
    * folders (`<destination prefix>/<ingest bucket>/<config id>/`). The sweep finds uploads whose event
@@ -62,7 +69,17 @@ export class RedriveSweep extends Construct {
     this.function = new PipelineFunction(this, 'SweepFn', {
       environment: {
         ...props.workflow.environment,
-        [SWEEP_ENV.ingestBucket]: props.ingestBucket.bucketName,
+        ...(props.ingestBucket ? { [SWEEP_ENV.ingestBucket]: props.ingestBucket.bucketName } : {}),
+        ...(props.sources
+          ? {
+              [SWEEP_ENV.sources]: Lazy.string({
+                produce: () =>
+                  JSON.stringify(
+                    (props.sources ?? []).map((s) => ({ bucket: s.bucket.bucketName, prefixes: [...s.prefixes] })),
+                  ),
+              }),
+            }
+          : {}),
         ...(props.prefix ? { [SWEEP_ENV.ingestPrefix]: props.prefix } : {}),
         [SWEEP_ENV.stateMachineArn]: props.workflow.stateMachine.stateMachineArn,
         ...(props.inventory
@@ -78,6 +95,8 @@ export class RedriveSweep extends Construct {
       bundleAwsSdk: props.bundleAwsSdk,
     });
     const fn = this.function.function;
+    if (props.inventory && !props.ingestBucket)
+      throw new Error(`${this.node.path}: an inventory is read for the ingest bucket, and none is given`);
     if (props.inventory) {
       // The delivery folders (a listing with this very prefix and a delimiter), then manifests and data files.
       fn.addToRolePolicy(

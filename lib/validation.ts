@@ -9,8 +9,10 @@ export class SandtrapValidationError extends Error {
   readonly constructPath: string;
 
   constructor(scope: IConstruct, message: string) {
-    super(`${scope.node.path}: ${message}`);
+    // A construct with id 'Default' stands for its parent (the stack's Sandtrap), as in logical ids.
+    const path = scope.node.path.replace(/\/Default(?=\/|$)/g, '');
+    super(`${path}: ${message}`);
     this.name = 'SandtrapValidationError';
-    this.constructPath = scope.node.path;
+    this.constructPath = path;
   }
 }

@@ -1,6 +1,6 @@
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { kmsActionsForAll } from './kms-grants';
-import { Aws, Duration } from 'aws-cdk-lib';
+import { Aws, Duration, Lazy } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -39,10 +39,15 @@ import { DETONATION_ENV, type DetonationCluster } from './detonation';
 import { parseAgentConfig } from '../lambdas/core/contracts/agent-config';
 import { detonationTaskTimeoutSeconds } from '../lambdas/core/engines/detonation/detonation-runs';
 import { FAULT_INJECTION_ENV, type FaultInjection } from '../lambdas/core/runtime/fault-injection';
+import { type ResolvedSource, sourceDisclosureRules, sourceObjectArns } from './sources';
 
 /** Props of {@link AnalysisWorkflow}. */
 export interface AnalysisWorkflowProps {
-  readonly ingestBucket: s3.IBucket;
+  /**
+   * The buckets whose objects are analysed; more are attached with {@link AnalysisWorkflow.addSource}.
+   * @default - none yet
+   */
+  readonly sources?: readonly ResolvedSource[];
   readonly reportsBucket: s3.IBucket;
   readonly table: dynamodb.ITable;
   readonly bus: events.IEventBus;
@@ -205,9 +210,14 @@ export class AnalysisWorkflow extends Construct {
   readonly environment: Record<string, string>;
   /** One secret per enabled vendor whose credential is not given another way; set its value after deploying. */
   readonly vendorSecrets: Partial<Record<VendorId, secretsmanager.Secret>> = {};
+  /** The buckets whose objects the functions may read, in the order they were attached. */
+  private readonly sources: ResolvedSource[] = [];
+  /** Whether quarantine is on: the functions then also move a source's malicious objects out. */
+  private readonly quarantine: boolean;
 
   constructor(scope: Construct, id: string, props: AnalysisWorkflowProps) {
     super(scope, id);
+    this.quarantine = props.quarantineBucket !== undefined;
     const vendors: VendorConfig[] = props.settings.vendors.map((vendor) => {
       if (vendor.secret) return vendor;
       const secret = new secretsmanager.Secret(this, `${vendor.id}ApiKey`, {
@@ -220,12 +230,19 @@ export class AnalysisWorkflow extends Construct {
       [ENV.table]: props.table.tableName,
       [ENV.reportsBucket]: props.reportsBucket.bucketName,
       // The detonation slots follow the task's size: the Fargate vCPU quota holds that many tasks.
-      [ENV.settings]: JSON.stringify({
-        ...props.settings,
-        vendors,
-        ...(props.detonation
-          ? { detonation: { ...props.settings.detonation, taskVcpu: props.detonation.taskCpu / 1024 } }
-          : {}),
+      // Lazy: sources attached after construction add their disclosure rules to the settings.
+      [ENV.settings]: Lazy.string({
+        produce: () =>
+          JSON.stringify({
+            ...props.settings,
+            vendors,
+            ...(props.detonation
+              ? { detonation: { ...props.settings.detonation, taskVcpu: props.detonation.taskCpu / 1024 } }
+              : {}),
+            // The longest matching prefix decides and, of two equally long, the first: a source's own
+            // rule comes before a configuration rule for the same bucket and prefix.
+            sources: [...this.sources.flatMap(sourceDisclosureRules), ...props.settings.sources],
+          }),
       }),
       ...(props.quarantineBucket ? { [ENV.quarantineBucket]: props.quarantineBucket.bucketName } : {}),
       [ENV.eventBus]: props.bus.eventBusName,
@@ -256,6 +273,7 @@ export class AnalysisWorkflow extends Construct {
       RecordFailureFn: make('RecordFailureFn'),
     };
     this.grant(props, vendors);
+    for (const source of props.sources ?? []) this.addSource(source);
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromChainable(this.definition(props)),
@@ -321,8 +339,9 @@ export class AnalysisWorkflow extends Construct {
       ? `arn:${Aws.PARTITION}:s3:::${rulePacks.bucket}`
       : props.reportsBucket.bucketArn;
     const resources: Record<GrantTarget, string[]> = {
-      ingestObjects: [props.ingestBucket.arnForObjects('*')],
-      ingestBucket: [props.ingestBucket.bucketArn],
+      // Each source's objects are granted as it is attached (addSource).
+      ingestObjects: [],
+      ingestBucket: [],
       reportObjects: [props.reportsBucket.arnForObjects('reports/*')],
       table: [props.table.tableArn],
       uploadIndex: [`${props.table.tableArn}/index/${UPLOAD_INDEX.name}`],
@@ -360,6 +379,28 @@ export class AnalysisWorkflow extends Construct {
               }),
             );
       }
+    }
+  }
+
+  /**
+   * Lets the functions reach a source's objects: each function gets its manifest's `ingestObjects`
+   * actions on the source's prefixes, and `kms:Decrypt` on the source's key where it reads objects
+   * (the presigning function included: S3 decrypts a presigned download as the signer).
+   */
+  addSource(source: ResolvedSource): void {
+    this.sources.push(source);
+    const objects = sourceObjectArns(source);
+    for (const [id, fn] of Object.entries(this.functions) as [WorkflowFunctionId, { function: lambda.Function }][]) {
+      const grants = (STEPS[id].grants as readonly StepGrant[]).filter(
+        (g) => g.on === 'ingestObjects' && (!g.onlyWithQuarantine || this.quarantine),
+      );
+      for (const grant of grants)
+        fn.function.addToRolePolicy(new iam.PolicyStatement({ actions: [...grant.actions], resources: objects }));
+      const reads = grants.some((g) => g.actions.some((a) => a === 's3:GetObject' || a === 's3:GetObjectVersion'));
+      if (source.encryptionKey && reads)
+        fn.function.addToRolePolicy(
+          new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [source.encryptionKey.keyArn] }),
+        );
     }
   }
 

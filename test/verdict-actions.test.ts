@@ -162,25 +162,25 @@ describe('acting on verdicts', () => {
             put.VersionId,
           );
         };
-        const full = await upload('shared/full.txt', owners);
-        const roomy = await upload('shared/roomy.txt', { team: 'blue' });
+        const full = await upload('team/full.txt', owners);
+        const roomy = await upload('team/roomy.txt', { team: 'blue' });
         expect((await h.pipeline.run(full)).status).toBe('SUCCEEDED');
         expect((await h.pipeline.run(roomy)).status).toBe('SUCCEEDED');
 
-        expect(await getObjectTags(s3, { bucket, key: 'shared/full.txt' })).toEqual(owners);
-        expect(await getObjectTags(s3, { bucket, key: 'shared/roomy.txt' })).toMatchObject({
+        expect(await getObjectTags(s3, { bucket, key: 'team/full.txt' })).toEqual(owners);
+        expect(await getObjectTags(s3, { bucket, key: 'team/roomy.txt' })).toMatchObject({
           team: 'blue',
           [TAG_VERDICT]: 'benign',
         });
         const details = h.pipeline.events(DETAIL_TYPE_VERDICT).map((e) => SampleVerdictDetailSchema.parse(e.detail));
-        expect(details.find((d) => d.key === 'shared/full.txt')?.tagging).toEqual({
+        expect(details.find((d) => d.key === 'team/full.txt')?.tagging).toEqual({
           status: 'untagged',
           reason: 'tag-limit',
         });
-        expect(details.find((d) => d.key === 'shared/roomy.txt')?.tagging).toEqual({ status: 'tagged' });
+        expect(details.find((d) => d.key === 'team/roomy.txt')?.tagging).toEqual({ status: 'tagged' });
         const record = await h.pipeline.deps('FinalizeFn').store.getObjectRecord({
           bucket,
-          key: 'shared/full.txt',
+          key: 'team/full.txt',
           uploadId: full.detail.object['version-id'] ?? full.detail.object.sequencer ?? '',
         });
         expect(record).toMatchObject({ status: 'verdict', tagging: { status: 'untagged', reason: 'tag-limit' } });

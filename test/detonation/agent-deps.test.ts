@@ -145,7 +145,7 @@ describe("the detonation image's build context", () => {
     const app = new App();
     const stack = new Stack(app, 'AgentDepsTest');
     new DetonationCluster(stack, 'Detonation', {
-      ingestBucket: new s3.Bucket(stack, 'Ingest'),
+      sampleBuckets: [new s3.Bucket(stack, 'Ingest')],
       reportsBucket: new s3.Bucket(stack, 'Reports'),
     });
     const assembly = app.synth();

@@ -55,7 +55,7 @@ function build(props: Partial<DetonationClusterProps> = {}): { app: App; stack: 
     serverAccessLogsPrefix: 'reports/',
   }).bucket;
   const detonation = new DetonationCluster(stack, 'Detonation', {
-    ingestBucket: ingest,
+    sampleBuckets: [ingest],
     reportsBucket: reports,
     imageUri: ECR_IMAGE,
     ...props,

@@ -38,7 +38,16 @@ export function parseSweepSettings(raw: unknown, where = 'sweep settings'): Swee
 
 /** Everything the sweep function needs beyond the pipeline's runtime configuration. */
 export const SweepConfigSchema = SweepSettingsSchema.safeExtend({
-  ingestBucket: z.string().min(3).max(63),
+  /** The ingest bucket Sandtrap made, whose inventory the sweep reads; absent when it made none. */
+  ingestBucket: z.string().min(3).max(63).optional(),
+  /**
+   * Every source bucket and the prefixes analysed in it (`['']`: all): unfinished uploads of these
+   * are re-driven. Absent: the ingest bucket under `ingestPrefix`.
+   */
+  sources: z
+    .array(z.object({ bucket: z.string().min(3).max(63), prefixes: z.array(z.string().max(1024)).min(1).max(10) }))
+    .max(100)
+    .optional(),
   /** Only keys under this prefix are analysed, so only they are swept. */
   ingestPrefix: z.string().min(1).optional(),
   stateMachineArn: z.string().regex(/^arn:[a-z-]+:states:[^:]*:[^:]*:stateMachine:.+$/, 'a state machine ARN'),
@@ -53,6 +62,7 @@ export type SweepConfig = z.infer<typeof SweepConfigSchema>;
 export const SWEEP_ENV = {
   ingestBucket: 'SANDTRAP_INGEST_BUCKET',
   ingestPrefix: 'SANDTRAP_INGEST_PREFIX',
+  sources: 'SANDTRAP_SWEEP_SOURCES',
   stateMachineArn: 'SANDTRAP_STATE_MACHINE_ARN',
   inventoryBucket: 'SANDTRAP_INVENTORY_BUCKET',
   inventoryPrefix: 'SANDTRAP_INVENTORY_PREFIX',
@@ -64,7 +74,8 @@ export function loadSweepConfig(env: Record<string, string | undefined> = proces
   const settings = jsonFromEnv(env, SWEEP_ENV.settings) ?? {};
   const parsed = SweepConfigSchema.safeParse({
     ...(settings as object),
-    ingestBucket: env[SWEEP_ENV.ingestBucket],
+    ...(env[SWEEP_ENV.ingestBucket] ? { ingestBucket: env[SWEEP_ENV.ingestBucket] } : {}),
+    ...(env[SWEEP_ENV.sources] ? { sources: jsonFromEnv(env, SWEEP_ENV.sources) } : {}),
     ...(env[SWEEP_ENV.ingestPrefix] ? { ingestPrefix: env[SWEEP_ENV.ingestPrefix] } : {}),
     stateMachineArn: env[SWEEP_ENV.stateMachineArn],
     ...(env[SWEEP_ENV.inventoryBucket] ? { inventoryBucket: env[SWEEP_ENV.inventoryBucket] } : {}),

@@ -29,9 +29,15 @@ const CLOCK_SKEW_MS = 60_000;
 
 /** What one sweep looks at and how much it may do. Durations in milliseconds. */
 export interface SweepOptions {
-  bucket: string;
+  /** The ingest bucket, whose inventory is read; absent when there is none. */
+  bucket?: string;
   /** Only keys under this prefix start analyses, so only they are swept. */
   prefix?: string;
+  /**
+   * Every source bucket with its prefixes (`''`: every key): the unfinished uploads re-driven are
+   * theirs. @default the ingest bucket under `prefix`
+   */
+  sources?: readonly { bucket: string; prefixes: readonly string[] }[];
   /** Where the ingest bucket's S3 Inventory is delivered; without it, lost events are not looked for. */
   inventory?: InventoryLocation;
   /** An upload without any record this long after it was written lost its event. */
@@ -93,8 +99,9 @@ export function sweepOptionsOf(
 ): SweepOptions {
   const inventory = inventoryOf(config);
   return {
-    bucket: config.ingestBucket,
+    ...(config.ingestBucket ? { bucket: config.ingestBucket } : {}),
     ...(config.ingestPrefix ? { prefix: config.ingestPrefix } : {}),
+    ...(config.sources ? { sources: config.sources } : {}),
     ...(inventory ? { inventory } : {}),
     deadlineMs: config.deadlineMinutes * 60_000,
     lookbackMs: config.lookbackDays * 24 * 3_600_000,
@@ -234,6 +241,11 @@ export async function sweepUploads(deps: SweepDeps, options: SweepOptions): Prom
   const unusable = new Map<string, Record<string, unknown>>();
   const inWindow = (writtenAt: number) => writtenAt < writtenBefore && writtenAt >= writtenSince;
   const underPrefix = (key: string) => !options.prefix || key.startsWith(options.prefix);
+  const sources =
+    options.sources ?? (options.bucket ? [{ bucket: options.bucket, prefixes: [options.prefix ?? ''] }] : []);
+  /** Whether an indexed upload is one of a source's: the table may hold records of buckets detached since. */
+  const watched = (upload: { bucket: string; key: string }) =>
+    sources.some((s) => s.bucket === upload.bucket && s.prefixes.some((p) => upload.key.startsWith(p)));
 
   async function check(candidates: Candidate[]): Promise<void> {
     const fresh = candidates.filter((c) => !checked.has(objectRecordKey(c.upload).pk));
@@ -305,12 +317,14 @@ export async function sweepUploads(deps: SweepDeps, options: SweepOptions): Prom
     // Claims first: they are fresh, where the inventory is up to a day old.
     for (const partition of uploadIndexPartitions(writtenSince, writtenBefore))
       for await (const page of deps.store.queryUploadIndex(partition, writtenSince, writtenBefore)) {
-        const due = page.filter((u) => u.bucket === options.bucket && underPrefix(u.key) && inWindow(u.writtenAt));
+        const due = page.filter((u) => watched(u) && inWindow(u.writtenAt));
         summary.indexed += due.length;
         await check(due.map(({ writtenAt: _at, ...upload }) => ({ upload })));
       }
-    const inventory = options.inventory ? await readInventory(deps, options.inventory, options.bucket) : undefined;
-    if (inventory && options.inventory) {
+    const ingestBucket = options.bucket;
+    const inventory =
+      options.inventory && ingestBucket ? await readInventory(deps, options.inventory, ingestBucket) : undefined;
+    if (inventory && options.inventory && ingestBucket) {
       summary.inventory = inventory.manifestKey;
       const keep = (o: InventoriedObject) => underPrefix(o.key) && inWindow(o.lastModified);
       for await (const file of inventoriedObjects(deps.s3, inventory, options.inventory.bucket, keep, deps.log)) {
@@ -319,8 +333,8 @@ export async function sweepUploads(deps: SweepDeps, options: SweepOptions): Prom
         for (let start = 0; start < file.objects.length; start += 1000)
           await check(
             file.objects.slice(start, start + 1000).map((object) => ({
-              upload: uploadOf(options.bucket, object),
-              inventoryEvent: objectCreatedEventOf(options.bucket, object),
+              upload: uploadOf(ingestBucket, object),
+              inventoryEvent: objectCreatedEventOf(ingestBucket, object),
             })),
           );
       }
