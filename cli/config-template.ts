@@ -13,6 +13,9 @@ import { SandtrapConfigSchema } from '../lib/config';
 /** What each key is for, by its dotted path. `example` is shown (commented out) for keys without a default. */
 export const CONFIG_COMMENTS: Record<string, { text: string; example?: unknown }> = {
   ingestPrefix: { text: 'Only objects under this prefix are analysed; absent: every object.', example: 'uploads/' },
+  sources: {
+    text: 'Buckets the account already has, analysed beside the ingest bucket: [{"bucket", "prefixes"?, "kmsKeyArn"?, "confidential"?, "vendors"?, "eventBridge"?, "readBlockingAppliedByOwner"?}].',
+  },
   busName: {
     text: 'The verdict event bus; give each deployment in one account and region its own. Absent: "sandtrap".',
     example: 'sandtrap-staging',

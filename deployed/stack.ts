@@ -1,7 +1,8 @@
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { STACK_OUTPUTS } from '../lib/contracts';
+import * as z from 'zod';
+import { SOURCES_OUTPUT, STACK_OUTPUTS } from '../lib/contracts';
 import { createDeployedClients, destroyDeployedClients, type DeployedClients } from './clients';
-import { awsCall, NotASandtrapStackError, StackNotFoundError, type AwsCall } from './errors';
+import { awsCall, DeployedStackError, NotASandtrapStackError, StackNotFoundError, type AwsCall } from './errors';
 
 /** A deployed pipeline, as its CloudFormation outputs describe it. */
 export interface DeployedStack {
@@ -11,7 +12,24 @@ export interface DeployedStack {
   table: string;
   stateMachineArn: string;
   bus: string;
+  /**
+   * Every bucket the stack analyses, with its prefixes (`""`: every key); stacks deployed before
+   * sources existed list none, and then their ingest bucket is the one source.
+   */
+  sources: { bucket: string; prefixes: string[] }[];
 }
+
+/** The sources output, validated: a stack's outputs are input like any other. */
+const SourcesOutputSchema = z
+  .array(
+    z
+      .object({
+        bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/),
+        prefixes: z.array(z.string().max(1024)).min(1).max(10),
+      })
+      .strict(),
+  )
+  .max(100);
 
 /** Builds the description of an AWS call for error messages. */
 export function callOn(clients: Pick<DeployedClients, 'region' | 'endpoint'>, action: string, target: string): AwsCall {
@@ -28,9 +46,29 @@ export function stackFromOutputs(
   const missing = Object.values(STACK_OUTPUTS).filter((key) => !byKey.get(key));
   if (missing.length > 0) throw new NotASandtrapStackError(name, status, missing);
   const value = (key: string) => byKey.get(key) as string;
+  const ingestBucket = value(STACK_OUTPUTS.ingestBucket);
+  const listed = byKey.get(SOURCES_OUTPUT);
+  let sources: DeployedStack['sources'] = [{ bucket: ingestBucket, prefixes: [''] }];
+  if (listed !== undefined) {
+    const parsed = SourcesOutputSchema.safeParse(
+      (() => {
+        try {
+          return JSON.parse(listed);
+        } catch {
+          return undefined;
+        }
+      })(),
+    );
+    if (!parsed.success)
+      throw new DeployedStackError(
+        `stack ${name}: output ${SOURCES_OUTPUT} is not a list of source buckets: ${z.prettifyError(parsed.error ?? new z.ZodError([])).split('\n')[0]}`,
+      );
+    sources = parsed.data;
+  }
   return {
     name,
-    ingestBucket: value(STACK_OUTPUTS.ingestBucket),
+    sources,
+    ingestBucket,
     reportsBucket: value(STACK_OUTPUTS.reportsBucket),
     table: value(STACK_OUTPUTS.table),
     stateMachineArn: value(STACK_OUTPUTS.stateMachine),

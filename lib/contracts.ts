@@ -16,6 +16,13 @@ export const STACK_OUTPUTS = {
 } as const;
 
 /**
+ * An output beside {@link STACK_OUTPUTS}, absent from stacks deployed before sources existed: every
+ * source as JSON, `[{"bucket": name, "prefixes": ["", ...]}]` (`""`: every key), which `sandtrap scan`
+ * checks its target against.
+ */
+export const SOURCES_OUTPUT = 'SourceBuckets';
+
+/**
  * Environment variables the workflow sets per detonation task through container overrides (nothing
  * is baked into the task definition). The URLs are presigned, so the task needs no AWS credentials.
  */

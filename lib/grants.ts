@@ -131,7 +131,8 @@ export class SandtrapGrants {
   release(grantee: iam.IGrantable): iam.Grant {
     const { table, quarantineBucket, bus } = this.targets;
     const objects = [
-      ...this.sources.map((source) => source.bucket.arnForObjects('*')),
+      // Only analysed objects have a verdict to release: each source's prefixes.
+      ...this.sources.flatMap((source) => source.prefixes.map((prefix) => source.bucket.arnForObjects(`${prefix}*`))),
       ...(quarantineBucket ? [quarantineBucket.arnForObjects('*')] : []),
     ];
     // Releasing by S3 URI reads the object to hash it: a source under SSE-KMS needs its key.

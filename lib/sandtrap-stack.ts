@@ -1,11 +1,11 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Lazy, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import type { AlarmTopic } from './alarm-topic';
-import { STACK_OUTPUTS } from './contracts';
+import { SOURCES_OUTPUT, STACK_OUTPUTS } from './contracts';
 import type { DetonationCluster } from './detonation';
 import type { IngestBuckets } from './ingest';
 import type { IngestTrigger } from './ingest-trigger';
@@ -79,6 +79,13 @@ export class SandtrapStack extends Stack {
     new CfnOutput(this, STACK_OUTPUTS.stateMachine, { value: t.workflow.stateMachine.stateMachineArn });
     new CfnOutput(this, STACK_OUTPUTS.frontStateMachine, { value: t.workflow.frontStateMachine.stateMachineArn });
     new CfnOutput(this, STACK_OUTPUTS.bus, { value: t.bus.bus.eventBusName });
+    // Read at synth: sources attached after construction are listed too.
+    new CfnOutput(this, SOURCES_OUTPUT, {
+      value: Lazy.string({
+        produce: () =>
+          this.toJsonString(t.sources.map((s) => ({ bucket: s.bucket.bucketName, prefixes: [...s.prefixes] }))),
+      }),
+    });
   }
 
   /** See {@link Sandtrap.addSource}. */

@@ -65,9 +65,15 @@ export const scan = stackCommand(
   (input: ScanOptions) => ScanOptionsSchema.parse(input),
   async (options, { clients, stack }, io: Pick<CliIo, 'stdout' | 'stderr' | 'connect' | 'now'>) => {
     const { bucket, prefix } = options.target;
-    if (bucket !== stack.ingestBucket)
+    const source = stack.sources.find((s) => s.bucket === bucket);
+    if (!source)
       throw new DeployedStackError(
-        `s3://${bucket} is not watched by stack ${stack.name} (its bucket is ${stack.ingestBucket})`,
+        `s3://${bucket} is not watched by stack ${stack.name} (its buckets: ${stack.sources.map((s) => s.bucket).join(', ')})`,
+      );
+    // Only keys under a source's prefixes are analysed: a wider scan would start analyses no upload would.
+    if (!source.prefixes.some((p) => prefix.startsWith(p)))
+      throw new DeployedStackError(
+        `s3://${bucket}/${prefix} is outside what stack ${stack.name} analyses there: scan under ${source.prefixes.map((p) => `s3://${bucket}/${p}`).join(' or ')}`,
       );
     const file = options.state ?? defaultStateFile(bucket, prefix);
     const resume = readCursor(file);

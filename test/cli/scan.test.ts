@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { defaultStateFile, ScanOptionsSchema } from '../../cli/commands/scan';
-import { connectWith, fakeClients } from '../deployed/fakes';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stackFromOutputs } from '../../deployed/stack';
+import { connectWith, fakeClients, STACK } from '../deployed/fakes';
 import { runCli } from './fake-io';
 
 describe('sandtrap scan', () => {
@@ -30,7 +34,61 @@ describe('sandtrap scan', () => {
     const result = await runCli(['scan', 's3://someone-elses-bucket/'], { connect: connectWith(fakeClients({})) });
     expect(result.code).toBe(1);
     expect(result.stderr.trim().split('\n')).toEqual([
-      'sandtrap: s3://someone-elses-bucket is not watched by stack Sandtrap (its bucket is ingest)',
+      'sandtrap: s3://someone-elses-bucket is not watched by stack Sandtrap (its buckets: ingest)',
     ]);
+  });
+
+  it('scans an attached source under its prefixes, and refuses a wider scan naming the prefixes', async () => {
+    const stack = { ...STACK, sources: [...STACK.sources, { bucket: 'team-uploads', prefixes: ['incoming/'] }] };
+    const listed: Record<string, unknown>[] = [];
+    const clients = fakeClients({
+      ListObjectsV2Command: (input) => {
+        listed.push(input);
+        return { Contents: [], IsTruncated: false };
+      },
+    });
+    const connect = async () => ({ clients, stack, close: () => {} });
+    const dir = mkdtempSync(join(tmpdir(), 'sandtrap-scan-'));
+    const wide = await runCli(['scan', 's3://team-uploads/', '--state', join(dir, 'wide.json')], { connect });
+    expect(wide.code).toBe(1);
+    expect(wide.stderr.trim().split('\n')).toEqual([
+      'sandtrap: s3://team-uploads/ is outside what stack Sandtrap analyses there: scan under s3://team-uploads/incoming/',
+    ]);
+    expect(listed).toEqual([]);
+    const narrow = await runCli(['scan', 's3://team-uploads/incoming/2025/', '--state', join(dir, 'narrow.json')], {
+      connect,
+    });
+    expect(narrow.code, narrow.stderr).toBe(0);
+    expect(listed.map((i) => [i.Bucket, i.Prefix])).toEqual([['team-uploads', 'incoming/2025/']]);
+  });
+});
+
+describe("a deployed stack's sources output", () => {
+  const outputs = (extra: Record<string, string>) =>
+    Object.entries({
+      IngestBucketName: 'ingest',
+      ReportsBucketName: 'reports',
+      VerdictTableName: 'verdicts',
+      StateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:A',
+      FrontStateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:F',
+      VerdictBusName: 'sandtrap',
+      ...extra,
+    }).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue }));
+
+  it('lists every source, falls back to the ingest bucket for a stack that predates sources, and refuses a malformed list', () => {
+    const sources = [
+      { bucket: 'ingest', prefixes: [''] },
+      { bucket: 'team-uploads', prefixes: ['incoming/'] },
+    ];
+    expect(
+      stackFromOutputs('S', 'CREATE_COMPLETE', outputs({ SourceBuckets: JSON.stringify(sources) })).sources,
+    ).toEqual(sources);
+    expect(stackFromOutputs('S', 'CREATE_COMPLETE', outputs({})).sources).toEqual([
+      { bucket: 'ingest', prefixes: [''] },
+    ]);
+    for (const bad of ['not json', '[{"bucket":"UPPER","prefixes":[""]}]', '[{"bucket":"ok-bucket","prefixes":[]}]'])
+      expect(() => stackFromOutputs('S', 'CREATE_COMPLETE', outputs({ SourceBuckets: bad }))).toThrow(
+        /^stack S: output SourceBuckets is not a list of source buckets/,
+      );
   });
 });

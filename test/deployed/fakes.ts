@@ -12,6 +12,7 @@ export const SHA = 'a'.repeat(64);
 export const STACK: DeployedStack = {
   name: 'Sandtrap',
   ingestBucket: 'ingest',
+  sources: [{ bucket: 'ingest', prefixes: [''] }],
   reportsBucket: 'reports',
   table: 'verdicts',
   stateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:Analysis',

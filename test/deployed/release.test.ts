@@ -29,6 +29,7 @@ describe('sandtrap release: an analyst overrides a verdict', () => {
   const stack: DeployedStack = {
     name: 'Sandtrap',
     ingestBucket: UNIT.ingest,
+    sources: [{ bucket: UNIT.ingest, prefixes: [''] }],
     reportsBucket: UNIT.reports,
     table: UNIT.table,
     stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:Analysis',

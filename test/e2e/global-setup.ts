@@ -1,5 +1,6 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import type { TestProject } from 'vitest/node';
 import type { SandtrapConfigInput } from '../../lib/config';
 import { stackFromOutputs } from '../../deployed/stack';
@@ -33,12 +34,19 @@ const GUARDED_PORT = 4567;
 /** A second deployment of the same app that acts on verdicts: quarantine and read-blocking on. */
 const GUARDED_STACK = 'SandtrapGuarded';
 
+/**
+ * A bucket the stack does not make: created before the deploy, as a team's existing bucket would be,
+ * and attached through the configuration's `sources` (issue #16). Only keys under its prefix count.
+ */
+const OUTSIDE_BUCKET = { name: 'team-existing-uploads', prefix: 'incoming/' } as const;
+
 /** Hard limits per step: a hung step fails the run instead of stalling CI. */
 const LIMITS = { synth: 180_000, bootstrap: 120_000, deploy: 180_000 };
 
 /** The stack configuration of the run: both emulators, polled every 10 (scaled) seconds. */
 function e2eConfig(vendors: E2eVendors): SandtrapConfigInput {
   return {
+    sources: [{ bucket: OUTSIDE_BUCKET.name, prefixes: [OUTSIDE_BUCKET.prefix] }],
     // MiniStack's Node workers cannot resolve an external @aws-sdk/* from a function's code directory.
     bundleAwsSdk: true,
     // Crashes and DynamoDB throttling for the fault test's uploads, named in their keys (faults.e2e.test.ts).
@@ -66,6 +74,8 @@ function guardedConfig(vendors: E2eVendors): SandtrapConfigInput {
   const base = e2eConfig(vendors);
   return {
     ...base,
+    // The outside bucket lives on the other MiniStack.
+    sources: [],
     busName: 'sandtrap-guarded',
     actions: {
       quarantine: { enabled: true },
@@ -186,6 +196,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
       abort.abort();
       throw error;
     });
+    // The team's bucket exists before Sandtrap is deployed, with notifications of its own (none here:
+    // MiniStack has no queue yet), and must be attached as it is.
+    await time('outside bucket', async () => {
+      const s3 = createE2eClients(server.endpoint);
+      try {
+        await s3.s3.send(new CreateBucketCommand({ Bucket: OUTSIDE_BUCKET.name }));
+      } finally {
+        destroyE2eClients(s3);
+      }
+    });
     const outputs = await time('deploy Sandtrap', () =>
       deploy(run, {
         assembly: sandtrapAssembly,
@@ -239,6 +259,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
         'CREATE_COMPLETE',
         Object.entries(guardedOutputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
       ),
+      outsideBucket: OUTSIDE_BUCKET,
       queueUrl: required(sink, SINK_OUTPUTS.queueUrl),
       controlUrl: control.url,
       logDir: WORK_DIR,

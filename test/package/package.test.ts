@@ -33,15 +33,45 @@ const ENABLED = process.env.SANDTRAP_PACKAGE_TEST === '1';
 const TIMEOUT = 600_000;
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
+const MAIL_KEY = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+
 /**
- * What the consumer app synthesizes, one stack each. The default props for now; props such as
- * imported buckets and keys go here as cases of their own.
+ * What the consumer app synthesizes, one stack each: the stack with its defaults, and the construct
+ * embedded in a stack of the app's own, attached to two imported buckets (one SSE-KMS, with prefixes
+ * and a confidential rule) and publishing on the app's bus (issue #16's acceptance app).
  */
-const CASES: { name: string; props: Omit<SandtrapStackProps, 'env'> }[] = [{ name: 'defaults', props: {} }];
+const CASES: {
+  name: string;
+  props: Omit<SandtrapStackProps, 'env'>;
+  embed?: {
+    eventBusArn: string;
+    sources: {
+      bucketName: string;
+      kmsKeyArn?: string;
+      prefixes?: string[];
+      confidential?: boolean;
+      vendors?: string[];
+    }[];
+  };
+}[] = [
+  { name: 'defaults', props: {} },
+  {
+    name: 'imported sources',
+    props: { ingestBucket: false, config: { settings: { detonation: { enabled: false } } } },
+    embed: {
+      eventBusArn: 'arn:aws:events:us-east-1:123456789012:event-bus/security-events',
+      sources: [
+        { bucketName: 'acme-mail-attachments', kmsKeyArn: MAIL_KEY, prefixes: ['inbound/'], confidential: true },
+        { bucketName: 'acme-build-artefacts', vendors: [] },
+      ],
+    },
+  },
+];
 
 interface SynthResult {
   name: string;
   findings: string[];
+  statements: { actions: string[]; resource: string }[];
   functions: { id: string; type: string; runtime?: string; handler?: string; files: string[] | null }[];
   images: { dockerFile?: string; files: string[] }[];
 }
@@ -238,6 +268,16 @@ describe.runIf(ENABLED)('the packed package', () => {
           expect(image.files, result.name).not.toContain('package.json');
         }
       }
+      // The embedded case: both imported buckets granted (the SSE-KMS one on its prefix only), its key decrypted.
+      const embedded = results.find((r) => r.name === 'imported sources');
+      const on = (action: string) =>
+        embedded?.statements.filter((st) => st.actions.includes(action)).map((st) => st.resource) ?? [];
+      expect(on('s3:GetObject').some((r) => r.includes('acme-mail-attachments/inbound/*'))).toBe(true);
+      expect(on('s3:GetObject').some((r) => r.includes('acme-build-artefacts/*'))).toBe(true);
+      expect(on('s3:GetObject').some((r) => r.includes('acme-mail-attachments/*'))).toBe(false);
+      expect(on('s3:PutObjectTagging').some((r) => r.includes('acme-build-artefacts/*'))).toBe(true);
+      expect(on('kms:Decrypt').some((r) => r.includes(MAIL_KEY))).toBe(true);
+      expect(on('events:PutEvents').every((r) => r.includes('event-bus/security-events'))).toBe(true);
       expect(treeFingerprint(installed)).toBe(installedFingerprint);
     },
     TIMEOUT,

@@ -1,14 +1,19 @@
 // The consumer app of test/package/package.test.ts, copied into an app directory outside the
 // repository, where `sandtrap` and `cdk-nag` are whatever that app installed. Plain JavaScript, as an
 // app that only installs the package would have it. Usage: node synth-app.mjs <cases.json> <outdir>
-// where cases.json is [{ "name": ..., "props": SandtrapStackProps as JSON }]. Prints, per case, the
-// cdk-nag findings, per Lambda function its runtime and the files of its code asset, and per Docker
-// image asset the files of its build context.
+// where cases.json is [{ "name": ..., "props": SandtrapStackProps as JSON, "embed"?: {...} }]. A case
+// with `embed` builds the `Sandtrap` construct into a stack of the app's own instead, with the app's
+// bus (`eventBusArn`) and imported buckets (`sources`: bucketName, kmsKeyArn, and SourceOptions).
+// Prints, per case, the cdk-nag findings, every IAM statement (action, resource), per Lambda function
+// its runtime and the files of its code asset, and per Docker image asset the files of its build context.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Aspects } from 'aws-cdk-lib';
+import { App, Aspects, Stack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import cdkNag from 'cdk-nag';
-import { SandtrapStack } from 'sandtrap';
+import { Sandtrap, SandtrapStack } from 'sandtrap';
 
 const [casesFile, outRoot] = process.argv.slice(2);
 const cases = JSON.parse(readFileSync(casesFile, 'utf8'));
@@ -20,10 +25,22 @@ function files(dir) {
     .map((entry) => join(entry.parentPath, entry.name).slice(dir.length + 1));
 }
 
-const results = cases.map(({ name, props }) => {
+const results = cases.map(({ name, props, embed }) => {
   const outdir = join(outRoot, name.replace(/[^\w-]/g, '-'));
   const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
-  const stack = new SandtrapStack(app, 'Sandtrap', props);
+  let stack;
+  if (embed) {
+    stack = new Stack(app, 'SecurityTooling', { env: { account: '123456789012', region: 'us-east-1' } });
+    new Sandtrap(stack, 'Scanner', {
+      ...props,
+      eventBus: events.EventBus.fromEventBusArn(stack, 'Bus', embed.eventBusArn),
+      sources: embed.sources.map(({ bucketName, kmsKeyArn, ...options }) => ({
+        bucket: s3.Bucket.fromBucketName(stack, `Source-${bucketName}`, bucketName),
+        ...(kmsKeyArn ? { encryptionKey: kms.Key.fromKeyArn(stack, `Key-${bucketName}`, kmsKeyArn) } : {}),
+        ...options,
+      })),
+    });
+  } else stack = new SandtrapStack(app, 'Sandtrap', props);
   Aspects.of(app).add(new cdkNag.AwsSolutionsChecks({ verbose: true }));
   const assembly = app.synth();
   const artifact = assembly.getStackArtifact(stack.artifactId);
@@ -48,6 +65,10 @@ const results = cases.map(({ name, props }) => {
     dockerFile: image.source.dockerFile,
     files: files(join(outdir, image.source.directory)),
   }));
-  return { name, findings, functions, images };
+  const statements = Object.values(artifact.template.Resources)
+    .filter((r) => r.Type === 'AWS::IAM::Policy')
+    .flatMap((r) => r.Properties.PolicyDocument.Statement)
+    .map((st) => ({ actions: [st.Action].flat(), resource: JSON.stringify(st.Resource) }));
+  return { name, findings, statements, functions, images };
 });
 process.stdout.write(`${JSON.stringify(results)}\n`);

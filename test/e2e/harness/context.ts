@@ -14,6 +14,8 @@ export interface E2eContext {
   /** The same app deployed there with quarantine and read-blocking on (vendors only). */
   guardedStackName: string;
   guardedStack: E2eContext['stack'];
+  /** A bucket made before the deploy and attached as a source by the configuration, with its one prefix. */
+  outsideBucket: { name: string; prefix: string };
   /** The sink stack's queue, which receives every event of the `sandtrap` bus. */
   queueUrl: string;
   /** The vendor emulators' control server (`GET /emulators`, `PUT /cape/malscore`). */

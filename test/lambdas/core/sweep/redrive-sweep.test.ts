@@ -333,6 +333,8 @@ describe('the scheduled re-drive sweep', () => {
     expect(loadSweepConfig(env)).toEqual({
       ingestBucket: pipeline.plan.buckets.ingest,
       ingestPrefix: PREFIX,
+      // Every source the stack analyses: here the ingest bucket alone, under its prefix.
+      sources: [{ bucket: pipeline.plan.buckets.ingest, prefixes: [PREFIX] }],
       stateMachineArn: `arn:aws:states:us-east-1:000000000000:stateMachine:${pipeline.plan.stateMachineName}`,
       deadlineMinutes: 60,
       lookbackDays: 7,

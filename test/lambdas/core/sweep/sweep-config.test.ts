@@ -57,7 +57,12 @@ describe('loadSweepConfig: the sweep function’s environment', () => {
     expect(() => loadSweepConfig({ ...env, [SWEEP_ENV.stateMachineArn]: 'arn:aws:lambda:x:1:function:f' })).toThrow(
       /a state machine ARN/,
     );
-    expect(() => loadSweepConfig({ ...env, [SWEEP_ENV.ingestBucket]: undefined })).toThrow(/SANDTRAP_INGEST_BUCKET/);
+    expect(() => loadSweepConfig({ ...env, [SWEEP_ENV.ingestBucket]: 'x' })).toThrow(/SANDTRAP_INGEST_BUCKET/);
+    expect(() => loadSweepConfig({ ...env, [SWEEP_ENV.sources]: '[{"bucket":"b"}]' })).toThrow(
+      /SANDTRAP_SWEEP_SOURCES[\s\S]*sources/,
+    );
+    // Without an ingest bucket of its own, the sweep re-drives its sources' uploads and reads no inventory.
+    expect(loadSweepConfig({ ...env, [SWEEP_ENV.ingestBucket]: undefined })).not.toHaveProperty('ingestBucket');
     expect(() => loadSweepConfig({ ...env, [SWEEP_ENV.settings]: '{not json' })).toThrow(/SANDTRAP_SWEEP is not JSON/);
   });
 });

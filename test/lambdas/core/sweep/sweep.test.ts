@@ -246,6 +246,37 @@ describe('sweepUploads: re-drive uploads that have no analysis', () => {
     expect(summary).toMatchObject({ indexed: 0, inventoried: 1, candidates: 0 });
   });
 
+  it("re-drives the dead executions of every source's uploads under its prefixes, and of no other bucket", async () => {
+    const source = (bucket: string, key: string) => {
+      const v = due();
+      const moved = { version: { ...v.version, key }, upload: { ...v.upload, bucket, key } };
+      const event = { ...eventOf(moved), detail: { ...eventOf(moved).detail, bucket: { name: bucket } } };
+      return { v: moved, event };
+    };
+    const team = source('team-uploads', 'incoming/report.pdf');
+    const teamOutside = source('team-uploads', 'archive/old.pdf');
+    const stranger = source('detached-bucket', 'incoming/x.bin');
+    const ingest = due();
+    for (const [x, event] of [
+      [team.v, team.event],
+      [teamOutside.v, teamOutside.event],
+      [stranger.v, stranger.event],
+      [ingest, eventOf(ingest)],
+    ] as const)
+      await claim(x, 'exec-dead', staleAt(), event);
+    const { summary, starts } = await sweep(undefined, {
+      sources: [
+        { bucket: BUCKET, prefixes: [''] },
+        { bucket: 'team-uploads', prefixes: ['incoming/', 'mail/'] },
+      ],
+    });
+    expect(summary).toMatchObject({ indexed: 2, redriven: 2 });
+    expect(starts.map((s) => s.name).sort()).toEqual(
+      [redriveExecutionName(team.v.upload, 1), redriveExecutionName(ingest.upload, 1)].sort(),
+    );
+    expect(starts.find((s) => s.name === redriveExecutionName(team.v.upload, 1))?.input).toEqual(team.event);
+  });
+
   it('leaves a claim alone until it is older than the execution timeout plus the skew margin, then re-drives with the kept event', async () => {
     const staleBound = clock.now() - options.claimStaleAfterMs - SKEW_MS;
     const young = due();
