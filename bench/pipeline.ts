@@ -4,10 +4,16 @@ import { CapeEmulator } from '../emulators/cape';
 import { startVendorHarness } from '../test/support';
 import type { Benchmark, Metric } from './metric';
 
-/** Transitions inside the vendor engine (its Map iteration; the static engine's runs beside it) of one execution. */
-const vendorTransitions = (transitions: { name: string; index?: number }[]) => {
-  const index = transitions.find((t) => t.name === STATES.submit)?.index;
-  return transitions.filter((t) => t.index !== undefined && t.index === index).length;
+/**
+ * Transitions inside the vendor engine (its Map iteration) of one analysis. An analysis's transitions
+ * are those of both workflows, and the Express front's Map has iterations of the same indexes (the
+ * static engine's), so the iteration is named by its workflow too.
+ */
+const vendorTransitions = (transitions: { name: string; index?: number; workflow: string }[]) => {
+  const submit = transitions.find((t) => t.name === STATES.submit);
+  return transitions.filter(
+    (t) => t.index !== undefined && t.index === submit?.index && t.workflow === submit?.workflow,
+  ).length;
 };
 
 async function transitionsFor(minutes: number, naive: boolean): Promise<{ transitions: number; invocations: number }> {

@@ -23,7 +23,13 @@ import { renderHtmlReport } from '../report/html-report';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
-/** Writes `verdict.json` and the self-contained `report.html` beside the engines' native reports. */
+/** The verdicts whose indicators are exported beside the report (STIX 2.1 and CSV). */
+export const IOC_EXPORTED_VERDICTS: ReadonlySet<string> = new Set(['suspicious', 'malicious']);
+
+/**
+ * Writes `verdict.json` and the self-contained `report.html` beside the engines' native reports,
+ * and for a suspicious or malicious verdict its indicators as STIX 2.1 and CSV.
+ */
 async function storeReports(
   deps: HandlerDeps,
   sample: Sample,
@@ -47,19 +53,26 @@ async function storeReports(
   };
   await putJson(deps.clients.s3, deps.config.reportsBucket, record.reportKey, document);
   const html = renderHtmlReport({ document, ...(detonation ? { detonation } : {}), generatedAt: new Date(now) });
-  // The indicators as files beside the report, for a SIEM or a blocking list to fetch.
-  const iocs = extractIocs(document, detonation);
   const put = (Key: string, Body: string, ContentType: string) =>
     deps.clients.s3.send(new PutObjectCommand({ Bucket: deps.config.reportsBucket, Key, Body, ContentType }));
-  await Promise.all([
-    put(reportKeys.html(sample.sha256), html, 'text/html; charset=utf-8'),
-    put(
-      reportKeys.iocsStix(sample.sha256),
-      `${JSON.stringify(toStixBundle(document, iocs))}\n`,
-      'application/stix+json;version=2.1',
-    ),
-    put(reportKeys.iocsCsv(sample.sha256), toIocCsv(iocs), 'text/csv; charset=utf-8'),
-  ]);
+  // The indicators as files beside the report, for a SIEM or a blocking list to fetch: written for
+  // the verdicts something acts on. Most files are benign, and a benign file's indicators (its own
+  // hashes, the hosts it reached) are nothing to block: two PUTs each would be most of the storage
+  // cost of an analysis. `sandtrap report --iocs` builds them for any verdict from the document.
+  const exports = IOC_EXPORTED_VERDICTS.has(document.verdict)
+    ? (() => {
+        const iocs = extractIocs(document, detonation);
+        return [
+          put(
+            reportKeys.iocsStix(sample.sha256),
+            `${JSON.stringify(toStixBundle(document, iocs))}\n`,
+            'application/stix+json;version=2.1',
+          ),
+          put(reportKeys.iocsCsv(sample.sha256), toIocCsv(iocs), 'text/csv; charset=utf-8'),
+        ];
+      })()
+    : [];
+  await Promise.all([put(reportKeys.html(sample.sha256), html, 'text/html; charset=utf-8'), ...exports]);
 }
 
 /**

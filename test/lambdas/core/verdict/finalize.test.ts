@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import {
   type EngineResult,
@@ -133,6 +133,26 @@ describe('finalizeVerdict: combine engine scores, store, tag, quarantine, releas
     const sample = await uploaded();
     const { detail } = await finalize(sample, [scored('cape', 20), { ...scored('joe', 95), status: 'timeout' }]);
     expect(detail).toMatchObject({ verdict: 'benign', score: 20 });
+  });
+
+  it('exports indicators beside the report for suspicious and malicious verdicts only', async () => {
+    const exported = async (score: number) => {
+      const sample = await uploaded();
+      const { detail } = await finalize(sample, [scored('cape', score)]);
+      const keys = (
+        await unit.aws.clients.s3.send(
+          new ListObjectsV2Command({ Bucket: UNIT.reports, Prefix: `reports/${sample.sha256}/` }),
+        )
+      ).Contents?.map((o) => o.Key);
+      return {
+        verdict: detail.verdict,
+        stix: keys?.includes(reportKeys.iocsStix(sample.sha256)),
+        html: keys?.includes(reportKeys.html(sample.sha256)),
+      };
+    };
+    expect(await exported(10)).toEqual({ verdict: 'benign', stix: false, html: true });
+    expect(await exported(50)).toEqual({ verdict: 'suspicious', stix: true, html: true });
+    expect(await exported(90)).toEqual({ verdict: 'malicious', stix: true, html: true });
   });
 
   it('bands the combined score with the policy: a tie at the malicious threshold is malicious', async () => {
