@@ -96,10 +96,27 @@ export interface DetonationClusterProps {
    */
   readonly stopTimeout?: Duration;
   /**
-   * Availability zones of the VPC.
+   * Availability zones of the VPC Sandtrap makes (not with {@link vpc}).
    * @default 2
    */
   readonly maxAzs?: number;
+  /**
+   * A VPC of the app's own to run the task in, where accounts get their VPCs from a network team
+   * (an address plan, no right to create VPCs). It must be dedicated to detonation: the DNS Firewall
+   * (NXDOMAIN for every name but the buckets, logs and ECR) is associated with the whole VPC, the S3
+   * gateway endpoint and its policy go on the route tables of {@link vpcSubnets}, and the interface
+   * endpoints' private DNS answers for the whole VPC. The subnets must be isolated (no route to an
+   * internet or NAT gateway): a selection of any other subnet is refused at synth. For an imported
+   * VPC the subnet types are what its attributes say (`isolatedSubnetIds`); say nothing there that
+   * its route tables do not hold.
+   * @default - a new VPC with isolated subnets in {@link maxAzs} zones, no internet gateway
+   */
+  readonly vpc?: ec2.IVpc;
+  /**
+   * The subnets of {@link vpc} to run the task in (each must be one of its isolated subnets).
+   * @default - every isolated subnet of the VPC
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
   /**
    * ID of the region's S3 managed prefix list (`com.amazonaws.<region>.s3`), the only non-VPC
    * destination of the task's security group. Give it where the deploy-time lookup can't run
@@ -153,8 +170,8 @@ export interface DetonationClusterProps {
  * no public IP, and container overrides for {@link containerName}.
  */
 export class DetonationCluster extends Construct {
-  /** The detonation VPC: isolated subnets, endpoints, flow logs. */
-  readonly vpc: ec2.Vpc;
+  /** The detonation VPC (Sandtrap's own, or the app's {@link DetonationClusterProps.vpc}): isolated subnets, endpoints, flow logs. */
+  readonly vpc: ec2.IVpc;
   /** The ECS cluster to run the task on (Container Insights on). */
   readonly cluster: ecs.Cluster;
   /**
@@ -210,16 +227,22 @@ export class DetonationCluster extends Construct {
       );
     }
 
-    this.vpc = new ec2.Vpc(this, 'Vpc', {
-      maxAzs: props.maxAzs ?? 2,
-      natGateways: 0,
-      createInternetGateway: false,
-      subnetConfiguration: [{ name: 'Detonation', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
-      // Nothing is placed in the default group (the task and the endpoints have their own), and
-      // restricting it would add a custom-resource Lambda that emulators can't run.
-      restrictDefaultSecurityGroup: false,
-    });
-    this.subnets = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+    if (props.vpc) {
+      this.vpc = props.vpc;
+      this.subnets = isolatedSelection(props.vpc, props.vpcSubnets, props.maxAzs);
+    } else {
+      if (props.vpcSubnets) throw new Error('DetonationCluster: vpcSubnets selects subnets of a vpc given with it');
+      this.vpc = new ec2.Vpc(this, 'Vpc', {
+        maxAzs: props.maxAzs ?? 2,
+        natGateways: 0,
+        createInternetGateway: false,
+        subnetConfiguration: [{ name: 'Detonation', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+        // Nothing is placed in the default group (the task and the endpoints have their own), and
+        // restricting it would add a custom-resource Lambda that emulators can't run.
+        restrictDefaultSecurityGroup: false,
+      });
+      this.subnets = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+    }
     if (props.emulatorCompatible) {
       Annotations.of(this).addWarningV2(
         'sandtrap:detonation-emulator',
@@ -228,10 +251,13 @@ export class DetonationCluster extends Construct {
     } else {
       // Rejected flows are evidence too: connects to hard-coded IPs that the security group dropped.
       const flowLogGroup = new logs.LogGroup(this, 'FlowLogs', { retention, removalPolicy });
-      this.vpc.addFlowLog('FlowLog', {
+      const flowLog = {
         destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup),
         trafficType: ec2.FlowLogTrafficType.ALL,
-      });
+      };
+      // The VPC Sandtrap makes keeps its flow log where it always was; an app's VPC gets one of ours.
+      if (this.vpc instanceof ec2.Vpc && !props.vpc) this.vpc.addFlowLog('FlowLog', flowLog);
+      else new ec2.FlowLog(this, 'FlowLog', { resourceType: ec2.FlowLogResourceType.fromVpc(this.vpc), ...flowLog });
     }
 
     this.securityGroup = new ec2.SecurityGroup(this, 'TaskSecurityGroup', {
@@ -570,4 +596,24 @@ function detonationDomains(props: DetonationClusterProps, registryAccount: strin
       regional(`prod-${Aws.REGION}-starport-layer-bucket.s3`),
     );
   return domains;
+}
+
+/**
+ * The selection of an app's VPC to run the task in, refused unless every subnet it selects is one of
+ * the VPC's isolated subnets: a subnet with a route to an internet or NAT gateway would give a sample
+ * the internet, whatever the security group says about the endpoints.
+ */
+function isolatedSelection(vpc: ec2.IVpc, selection: ec2.SubnetSelection | undefined, maxAzs: number | undefined) {
+  if (maxAzs !== undefined) throw new Error('DetonationCluster: maxAzs sizes the VPC Sandtrap makes; give it or a vpc');
+  const chosen = selection ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+  const selected = vpc.selectSubnets(chosen).subnets;
+  if (selected.length === 0)
+    throw new Error(`DetonationCluster: the vpc ${vpc.node.path} has no isolated subnet to run the detonation in`);
+  const isolated = new Set(vpc.isolatedSubnets.map((subnet) => subnet.subnetId));
+  const open = selected.filter((subnet) => !isolated.has(subnet.subnetId));
+  if (open.length > 0)
+    throw new Error(
+      `DetonationCluster: the detonation runs in isolated subnets only (no route to an internet or NAT gateway); ${open.map((subnet) => subnet.node.path).join(', ')} of ${vpc.node.path} is not one`,
+    );
+  return chosen;
 }

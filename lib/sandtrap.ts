@@ -1,5 +1,6 @@
 import { Aspects, Duration, type IAspect, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -42,6 +43,17 @@ export interface SandtrapProps {
    * @default true
    */
   readonly ingestBucket?: boolean;
+  /**
+   * A VPC of the app's own for the detonation task, dedicated to it, with isolated subnets only (see
+   * `DetonationClusterProps.vpc` for what Sandtrap puts in it and what is refused).
+   * @default - a VPC of Sandtrap's own, isolated subnets in two zones
+   */
+  readonly detonationVpc?: ec2.IVpc;
+  /**
+   * The subnets of {@link detonationVpc} the task runs in, each one of its isolated subnets.
+   * @default - every isolated subnet of that VPC
+   */
+  readonly detonationSubnets?: ec2.SubnetSelection;
   /**
    * An event bus of the app's own to publish Sandtrap's events on (configuration `busName` must then
    * be absent). Rules and consumers of that bus see `source: sandtrap` events.
@@ -132,11 +144,24 @@ export class Sandtrap extends Construct {
       ...(props.eventBus ? { bus: props.eventBus } : {}),
     });
     if (config.settings.detonation.enabled) {
-      this.detonation = new DetonationCluster(this, 'Detonation', {
-        reportsBucket: this.buckets.reports,
-        removalPolicy,
-        ...config.detonationTask,
-      });
+      this.detonation = (() => {
+        try {
+          return new DetonationCluster(this, 'Detonation', {
+            reportsBucket: this.buckets.reports,
+            removalPolicy,
+            ...config.detonationTask,
+            ...(props.detonationVpc ? { vpc: props.detonationVpc } : {}),
+            ...(props.detonationSubnets ? { vpcSubnets: props.detonationSubnets } : {}),
+          });
+        } catch (error) {
+          throw new SandtrapValidationError(this, (error as Error).message.replace(/^DetonationCluster: /, ''));
+        }
+      })();
+    } else if (props.detonationVpc || props.detonationSubnets) {
+      throw new SandtrapValidationError(
+        this,
+        'detonationVpc is for the detonation, which settings.detonation turns off',
+      );
     }
     if (config.actions.quarantine.enabled) {
       this.quarantineBucket = new SecureBucket(this, 'Quarantine', {

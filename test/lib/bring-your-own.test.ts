@@ -1,5 +1,8 @@
-import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { App, Aspects, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import cdkNag from 'cdk-nag';
+import { Sandtrap } from '../../lib/sandtrap';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -109,5 +112,91 @@ describe("the app's own event bus and log retention", () => {
           expect(allowed.has(action), action).toBe(true);
           expect(json(s.Resource)).toContain('DataKey');
         }
+  });
+});
+
+/** The detonation in a VPC of the app's own (issue #16, "bring your own ... VPC and subnets for detonation"). */
+describe("the app's own VPC for the detonation", () => {
+  const ENV_US = { account: '123456789012', region: 'us-east-1' };
+  const appVpc = (stack: Stack) =>
+    new ec2.Vpc(stack, 'Network', {
+      maxAzs: 2,
+      natGateways: 0,
+      subnetConfiguration: [
+        { name: 'Detonation', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+        { name: 'Edge', subnetType: ec2.SubnetType.PUBLIC },
+      ],
+    });
+
+  it('runs the task in its isolated subnets, with the endpoints, flow log and DNS firewall there, and makes no VPC', () => {
+    const stack = new Stack(app(), 'SecurityTooling', { env: ENV_US });
+    const vpc = appVpc(stack);
+    new Sandtrap(stack, 'Scanner', {
+      detonationVpc: vpc,
+      config: { settings: { static: { enabled: false } }, detonationTask: { s3PrefixListId: 'pl-63a5400a' } },
+    });
+    Aspects.of(stack).add(new cdkNag.AwsSolutionsChecks({ verbose: true }));
+    const template = Template.fromStack(stack);
+    const vpcId = stack.resolve(vpc.vpcId);
+    expect(Object.keys(template.findResources('AWS::EC2::VPC'))).toEqual([vpcId.Ref]);
+    // The task's network configuration names the isolated subnets, never the public ones.
+    const definition = JSON.stringify(template.findResources('AWS::StepFunctions::StateMachine'));
+    for (const subnet of vpc.isolatedSubnets) expect(definition).toContain(stack.resolve(subnet.subnetId).Ref);
+    for (const subnet of vpc.publicSubnets) expect(definition).not.toContain(stack.resolve(subnet.subnetId).Ref);
+    const gateway = Object.values(template.findResources('AWS::EC2::VPCEndpoint')).find(
+      (e) => e.Properties.VpcEndpointType === 'Gateway',
+    );
+    expect(gateway?.Properties.RouteTableIds).toEqual(
+      vpc.isolatedSubnets.map((subnet) => stack.resolve(subnet.routeTable.routeTableId)),
+    );
+    const association = Object.values(template.findResources('AWS::Route53Resolver::FirewallRuleGroupAssociation'));
+    expect(association.map((a) => a.Properties.VpcId)).toEqual([vpcId]);
+    const flowLogs = Object.values(template.findResources('AWS::EC2::FlowLog'));
+    expect(flowLogs.map((f) => f.Properties.ResourceId)).toEqual([vpcId]);
+    const findings = Annotations.fromStack(stack)
+      .findError('*', Match.stringLikeRegexp('AwsSolutions-.*'))
+      .concat(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*')));
+    expect(findings.filter((f) => f.id.startsWith('/SecurityTooling/Scanner/')).map((f) => f.id)).toEqual([]);
+  });
+
+  it('refuses subnets that are not isolated, naming them, and a VPC without a detonation', () => {
+    const stack = new Stack(app(), 'SecurityTooling', { env: ENV_US });
+    const vpc = appVpc(stack);
+    expect(
+      () =>
+        new Sandtrap(stack, 'Scanner', {
+          detonationVpc: vpc,
+          detonationSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+          config: { settings: { static: { enabled: false } } },
+        }),
+    ).toThrow(
+      /^SecurityTooling\/Scanner: the detonation runs in isolated subnets only \(no route to an internet or NAT gateway\); SecurityTooling\/Network\/EdgeSubnet1.* is not one/,
+    );
+    expect(
+      () =>
+        new Sandtrap(stack, 'NoDetonation', {
+          detonationVpc: vpc,
+          config: { settings: { detonation: { enabled: false } } },
+        }),
+    ).toThrow(/^SecurityTooling\/NoDetonation: detonationVpc is for the detonation/);
+  });
+
+  it("takes an imported VPC's isolated subnets by their attributes", () => {
+    const stack = new Stack(app(), 'SecurityTooling', { env: ENV_US });
+    const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Imported', {
+      vpcId: 'vpc-0a1b2c3d4e5f60718',
+      availabilityZones: ['us-east-1a', 'us-east-1b'],
+      isolatedSubnetIds: ['subnet-0aaa1111bbbb2222c', 'subnet-0ddd3333eeee4444f'],
+      isolatedSubnetRouteTableIds: ['rtb-0aaa1111bbbb2222c', 'rtb-0ddd3333eeee4444f'],
+    });
+    new Sandtrap(stack, 'Scanner', {
+      detonationVpc: vpc,
+      config: { settings: { static: { enabled: false } }, detonationTask: { s3PrefixListId: 'pl-63a5400a' } },
+    });
+    const template = Template.fromStack(stack);
+    expect(Object.keys(template.findResources('AWS::EC2::VPC'))).toEqual([]);
+    const definition = JSON.stringify(template.findResources('AWS::StepFunctions::StateMachine'));
+    expect(definition).toContain('subnet-0aaa1111bbbb2222c');
+    expect(definition).toContain('subnet-0ddd3333eeee4444f');
   });
 });
