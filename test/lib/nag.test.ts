@@ -35,6 +35,23 @@ const CONFIGURATIONS: [string, SandtrapConfigInput][] = [
     { settings: { vendors: [cape], static: { enabled: false }, detonation: { enabled: false } } },
   ],
   [
+    "the account's own buckets as sources: one SSE-KMS with prefixes and confidential, under read-blocking",
+    {
+      settings: { vendors: [cape] },
+      actions: { readBlocking: { enabled: true } },
+      sources: [
+        {
+          bucket: 'acme-mail-attachments',
+          prefixes: ['inbound/', 'review/'],
+          kmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+          confidential: true,
+          readBlockingAppliedByOwner: true,
+        },
+        { bucket: 'acme-build-artefacts', readBlockingAppliedByOwner: true },
+      ],
+    },
+  ],
+  [
     'disclosure rules: a confidential source that reaches no vendor',
     { settings: { vendors: [cape], sources: [{ prefix: 'hr/', confidential: true }] } },
   ],
