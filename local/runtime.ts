@@ -226,6 +226,13 @@ export class LocalPipeline implements ExecutionStarter {
   private detonatorSelection?: DetonatorSelection;
   /** Detonation tasks running now on each capacity (each has its own quota, as on AWS). */
   private readonly runningTasks: Record<FargateCapacity, number> = { 'on-demand': 0, spot: 0 };
+  /**
+   * Detonations under way, and the signal {@link stop} aborts them with: a pipeline stopped while a
+   * sample still runs (an execution aborted after its deadline leaves its task's promise running)
+   * must kill the container or box and remove its copies before the process goes.
+   */
+  private readonly detonations = new Set<Promise<unknown>>();
+  private readonly stopping = new AbortController();
   /** The capacity emulation's record: tasks started and refused (on either capacity), the most that ran at once. */
   readonly fargate = {
     maxRunning: 0,
@@ -586,7 +593,7 @@ export class LocalPipeline implements ExecutionStarter {
       };
     }
     if (resource === 'arn:aws:states:::events:putEvents') return async (input) => this.putEvents(input);
-    if (resource === 'arn:aws:states:::ecs:runTask.sync') return async (input) => this.runTask(input);
+    if (resource === 'arn:aws:states:::ecs:runTask.sync') return async (input) => this.runTask(input, run.signal);
     return async () => {
       throw Object.assign(new Error(`the local runtime cannot run resource ${resource} (state ${stateName})`), {
         name: 'States.Runtime',
@@ -637,8 +644,9 @@ export class LocalPipeline implements ExecutionStarter {
    * `ecs:runTask.sync`: runs the detonation agent with the task's container overrides on a local
    * detonator and answers like DescribeTasks once the task stopped. A non-zero exit fails the state.
    * A task on the FARGATE_SPOT capacity provider meets Spot's own capacity and may be interrupted.
+   * The analysis's stop signal (its deadline, an interruption) stops the detonation too.
    */
-  private async runTask(input: unknown): Promise<unknown> {
+  private async runTask(input: unknown, signal?: AbortSignal): Promise<unknown> {
     const { Overrides, CapacityProviderStrategy } = input as {
       Overrides?: { ContainerOverrides?: { Name: string; Environment?: { Name: string; Value: string }[] }[] };
       CapacityProviderStrategy?: { CapacityProvider: string }[];
@@ -692,9 +700,13 @@ export class LocalPipeline implements ExecutionStarter {
     const running = this.runningTasks['on-demand'] + this.runningTasks.spot;
     this.fargate.maxRunning = Math.max(this.fargate.maxRunning, running);
     let exitCode: number;
+    const stops = signal ? AbortSignal.any([signal, this.stopping.signal]) : this.stopping.signal;
+    const detonation = detonator.run(env, { signal: stops });
+    this.detonations.add(detonation);
     try {
-      exitCode = await detonator.run(env);
+      exitCode = await detonation;
     } finally {
+      this.detonations.delete(detonation);
       this.runningTasks[capacity] -= 1;
     }
     if (exitCode !== 0)
@@ -752,6 +764,9 @@ export class LocalPipeline implements ExecutionStarter {
 
   /** Stops the services and closes every client and connection pool. */
   async stop(): Promise<void> {
+    // Detonations first: they upload to the services stopped below, and must not outlive the process.
+    this.stopping.abort(new Error('the local pipeline stopped'));
+    await Promise.allSettled([...this.detonations]);
     await Promise.all(this.releases.splice(0).map((release) => release()));
     destroyClients(this.clients);
     await closeHttpPools();

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,8 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { exitCodeOf } from '../../cli/exit-codes';
 import type { AnalysisOutcome } from '../../cli/outcome';
+import { HOST_STATE_ROOT } from '../../local/detonation/host-sandbox';
+import { selectDetonator } from '../../local/detonation/select';
 import { LocalPipeline } from '../../local/runtime';
 import { runCli } from './fake-io';
 
@@ -183,4 +185,95 @@ describe('sandtrap analyze --timeout', () => {
     // One second of budget, one of slack for the upload and the pipeline's stop.
     expect(Date.now() - pipelineReady).toBeLessThan(2_000);
   }, 120_000);
+});
+
+describe.runIf(selectDetonator('auto').detonator)('a detonation stopped by --timeout or Ctrl-C', () => {
+  const detonator = selectDetonator('auto').detonator?.kind;
+  /** The detonation containers on this engine (none where the host detonator runs). */
+  const containers = () =>
+    detonator === 'docker'
+      ? execFileSync('docker', ['ps', '--all', '--quiet', '--filter', 'name=sandtrap-detonation-'], {
+          encoding: 'utf8',
+          timeout: 10_000,
+        })
+          .split('\n')
+          .filter(Boolean)
+      : [];
+  const boxes = () =>
+    existsSync(HOST_STATE_ROOT) ? readdirSync(HOST_STATE_ROOT).filter((n) => n.startsWith('box-')) : [];
+
+  /**
+   * Runs the real CLI on the sleeper (it sleeps two minutes; the detonation's own limit is a
+   * minute), timestamping each progress line, and calls `whenRunning` once the detonation runs.
+   */
+  async function analyzeSleeper(extra: string[], whenRunning: (child: ReturnType<typeof spawn>) => void) {
+    const tmp = mkdtempSync(join(tmpdir(), 'sandtrap-abort-'));
+    const before = { containers: new Set(containers()), boxes: new Set(boxes()) };
+    const child = spawn(
+      process.execPath,
+      [join(root, 'bin', 'sandtrap.mjs'), 'analyze', '--json', 'samples/limits/sleeper.sh', ...extra],
+      { cwd: root, env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const lines: { at: number; text: string }[] = [];
+    let stdout = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    let pending = '';
+    let running = false;
+    child.stderr.on('data', (chunk) => {
+      pending += chunk;
+      const complete = pending.split('\n');
+      pending = complete.pop() ?? '';
+      for (const text of complete) {
+        lines.push({ at: Date.now(), text });
+        if (!running && text.includes('detonation running')) {
+          running = true;
+          whenRunning(child);
+        }
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    const exitedAt = Date.now();
+    return {
+      code,
+      exitedAt,
+      stdout,
+      lines,
+      tmp,
+      newContainers: containers().filter((id) => !before.containers.has(id)),
+      newBoxes: boxes().filter((n) => !before.boxes.has(n)),
+    };
+  }
+
+  it('--timeout ends the running detonation: the CLI answers within a second and a half of the deadline, leaving nothing behind', async () => {
+    const run = await analyzeSleeper(['--timeout', '4'], () => undefined);
+    expect(run.lines.map((l) => l.text)).toContainEqual(expect.stringContaining('detonation running'));
+    // The deadline counts from the analysis's start, which its first progress line follows.
+    const first = run.lines.find((l) => l.text.startsWith('[1/1]'));
+    const took = run.exitedAt - (first?.at ?? 0);
+    console.log(`--timeout 4: exited ${took} ms after the analysis's first progress line (${detonator} detonator)`);
+    expect(took).toBeLessThan(4_000 + 1_500);
+    expect(run.code).toBe(2);
+    expect(lines(run.stdout)).toEqual([expect.objectContaining({ reason: 'TimedOut' })]);
+    expect(run.newContainers).toEqual([]);
+    expect(run.newBoxes).toEqual([]);
+    expect(readdirSync(run.tmp).filter((n) => n.startsWith('sandtrap-'))).toEqual([]);
+  }, 180_000);
+
+  it('Ctrl-C during the detonation exits 130 within a second and a half, leaving nothing behind', async () => {
+    let interruptedAt = 0;
+    const run = await analyzeSleeper([], (child) => {
+      interruptedAt = Date.now();
+      child.kill('SIGINT');
+    });
+    expect(interruptedAt).toBeGreaterThan(0);
+    const took = run.exitedAt - interruptedAt;
+    console.log(`Ctrl-C: exited ${took} ms after SIGINT (${detonator} detonator)`);
+    expect(run.code).toBe(130);
+    expect(took).toBeLessThan(1_500);
+    expect(run.newContainers).toEqual([]);
+    expect(run.newBoxes).toEqual([]);
+    expect(readdirSync(run.tmp).filter((n) => n.startsWith('sandtrap-'))).toEqual([]);
+  }, 180_000);
 });
