@@ -144,9 +144,25 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Told each state entered, as it is entered, by either workflow (progress displays). */
   onTransition?: (transition: Transition) => void;
+  /** Told where the analysis stands in the queue for a detonation slot, each time that changes. */
+  onQueue?: (queue: QueuePosition) => void;
   name?: string;
   workflow?: Workflow;
 }
+
+/**
+ * Where an analysis waiting for a detonation task slot stands: 1 starts next. `of` counts the
+ * analyses of this pipeline waiting for a slot (the one running in each slot is not counted).
+ */
+export interface QueuePosition {
+  engine: 'detonation';
+  position: number;
+  of: number;
+}
+
+/** The state that reserves a detonation slot's turn, and the one that follows the turn's wait. */
+const RESERVE_DETONATION_STATE = 'ReserveDetonationSlot';
+const AFTER_DETONATION_WAIT = 'PrepareDetonation';
 
 /** Why an analysis was stopped before its end: the error and cause its report carries. */
 class AnalysisStopped extends Error {
@@ -233,6 +249,16 @@ export class LocalPipeline implements ExecutionStarter {
    */
   private readonly detonations = new Set<Promise<unknown>>();
   private readonly stopping = new AbortController();
+  /**
+   * The detonation turns of this pipeline's executions that start later than they were reserved,
+   * by execution name, until the execution leaves its wait: the queue {@link QueuePosition} is
+   * read from. `at` is the turn's start as the task-slot table gave it (turns start in that order).
+   */
+  private readonly detonationQueue = new Map<
+    string,
+    { at: number; order: number; onQueue?: (queue: QueuePosition) => void; told?: string }
+  >();
+  private queueOrder = 0;
   /** The capacity emulation's record: tasks started and refused (on either capacity), the most that ran at once. */
   readonly fargate = {
     maxRunning: 0,
@@ -409,6 +435,7 @@ export class LocalPipeline implements ExecutionStarter {
           name: options.name ?? randomUUID(),
           signal: stop.signal,
           onTransition: options.onTransition,
+          onQueue: options.onQueue,
           onStart: (execution) => handedOff.push(execution),
         }),
       );
@@ -450,6 +477,7 @@ export class LocalPipeline implements ExecutionStarter {
       /** Aborts the execution; its reason ({@link AnalysisStopped}) is the error it ends with. */
       signal?: AbortSignal;
       onTransition?: (transition: Transition) => void;
+      onQueue?: (queue: QueuePosition) => void;
       onStart?: (execution: Promise<SingleExecution>) => void;
     },
   ): Promise<SingleExecution> {
@@ -505,6 +533,7 @@ export class LocalPipeline implements ExecutionStarter {
         };
         transitions.push(transition);
         options.onTransition?.(transition);
+        if (transition.name === AFTER_DETONATION_WAIT) this.leaveDetonationQueue(name);
       }
     })();
     const report = { workflow, executionArn, transitions };
@@ -530,6 +559,7 @@ export class LocalPipeline implements ExecutionStarter {
     } finally {
       options.signal?.removeEventListener('abort', abort);
       ended.abort();
+      this.leaveDetonationQueue(name);
     }
   }
 
@@ -565,7 +595,46 @@ export class LocalPipeline implements ExecutionStarter {
   private taskHandler(
     stateName: string,
     state: AslState,
-    run: Pick<Parameters<LocalPipeline['execute']>[2], 'signal' | 'onTransition' | 'onStart'>,
+    run: Pick<Parameters<LocalPipeline['execute']>[2], 'name' | 'signal' | 'onTransition' | 'onQueue' | 'onStart'>,
+  ): (input: unknown) => Promise<unknown> {
+    const handler = this.resourceHandler(stateName, state, run);
+    if (stateName !== RESERVE_DETONATION_STATE) return handler;
+    // The turn the task-slot table gave: a later start than now is a place in the queue.
+    return async (input) => {
+      const output = await handler(input);
+      const turn = ((output as { Payload?: unknown } | null)?.Payload ?? output) as {
+        at?: unknown;
+        waitSeconds?: unknown;
+      } | null;
+      if (typeof turn?.at === 'number' && typeof turn.waitSeconds === 'number' && turn.waitSeconds > 0) {
+        this.queueOrder += 1;
+        this.detonationQueue.set(run.name, { at: turn.at, order: this.queueOrder, onQueue: run.onQueue });
+        this.tellDetonationQueue();
+      }
+      return output;
+    };
+  }
+
+  /** An execution's turn started (it left its wait) or the execution ended: the queue behind it moves up. */
+  private leaveDetonationQueue(execution: string): void {
+    if (this.detonationQueue.delete(execution)) this.tellDetonationQueue();
+  }
+
+  /** Tells each waiting execution its place (turns start in the order of their `at`), when it changed. */
+  private tellDetonationQueue(): void {
+    const waiting = [...this.detonationQueue.values()].sort((a, b) => a.at - b.at || a.order - b.order);
+    waiting.forEach((entry, i) => {
+      const told = `${i + 1}/${waiting.length}`;
+      if (entry.told === told) return;
+      entry.told = told;
+      entry.onQueue?.({ engine: 'detonation', position: i + 1, of: waiting.length });
+    });
+  }
+
+  private resourceHandler(
+    stateName: string,
+    state: AslState,
+    run: Pick<Parameters<LocalPipeline['execute']>[2], 'signal' | 'onTransition' | 'onQueue' | 'onStart'>,
   ): (input: unknown) => Promise<unknown> {
     const resource = state.Resource ?? '';
     if (resource === 'arn:aws:states:::states:startExecution')
@@ -608,7 +677,7 @@ export class LocalPipeline implements ExecutionStarter {
   private startStandard(
     stateName: string,
     input: unknown,
-    run: Pick<Parameters<LocalPipeline['execute']>[2], 'signal' | 'onTransition' | 'onStart'> = {},
+    run: Pick<Parameters<LocalPipeline['execute']>[2], 'signal' | 'onTransition' | 'onQueue' | 'onStart'> = {},
   ): unknown {
     const { StateMachineArn, Input, Name } = input as { StateMachineArn?: string; Input?: unknown; Name?: string };
     const machineName = String(StateMachineArn ?? '')
@@ -628,6 +697,7 @@ export class LocalPipeline implements ExecutionStarter {
       name,
       signal: run.signal,
       onTransition: run.onTransition,
+      onQueue: run.onQueue,
     });
     // Nobody may wait for it: a crash of the engine itself must not become an unhandled rejection.
     execution.catch(() => undefined);

@@ -9,6 +9,7 @@ import type { AnalysisOutcome } from '../../cli/outcome';
 import { HOST_STATE_ROOT } from '../../local/detonation/host-sandbox';
 import { selectDetonator } from '../../local/detonation/select';
 import { LocalPipeline } from '../../local/runtime';
+import { standInDetonator } from '../stand-in-detonator';
 import { runCli } from './fake-io';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -275,5 +276,52 @@ describe.runIf(selectDetonator('auto').detonator)('a detonation stopped by --tim
     expect(run.newContainers).toEqual([]);
     expect(run.newBoxes).toEqual([]);
     expect(readdirSync(run.tmp).filter((n) => n.startsWith('sandtrap-'))).toEqual([]);
+  }, 180_000);
+});
+
+describe('queue positions in the progress of a batch', () => {
+  it('shows each detonation waiting for the one slot with its place in the queue, moving up as turns start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sandtrap-queue-'));
+    // Three different scripts: the same content would join one analysis instead of queueing.
+    for (const n of [1, 2, 3]) writeFileSync(join(dir, `s${n}.sh`), `#!/bin/sh\n# script ${n}\necho ${n}\n`);
+    const config = join(dir, 'config.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        settings: {
+          // The slot queue is under test: one task slot, only shell scripts detonated, nothing else.
+          static: { enabled: false },
+          detonation: { maxConcurrentTasks: 1, fileTypes: ['script-sh'], agent: { timeout: 60 } },
+        },
+      }),
+    );
+    const files = [1, 2, 3].map((n) => join(dir, `s${n}.sh`));
+    const result = await runCli(['analyze', '--json', '--concurrency', '3', ...files], {
+      env: { SANDTRAP_CONFIG_FILE: config },
+      // Each turn holds the slot for the agent's minute and more: the virtual clock skips the waits.
+      startPipeline: (options) => LocalPipeline.start({ ...options, virtualTime: true, detonator: standInDetonator }),
+    });
+    expect(result.code).toBe(0);
+    expect(lines(result.stdout)).toHaveLength(3);
+    // Per file, the queue places its progress lines showed, in order.
+    const places = files.map((file) =>
+      result.stderr
+        .split('\n')
+        .filter((line) => line.includes(`${file}:`))
+        .flatMap((line) => {
+          const match = /detonation queued \(position (\d) of (\d)\)/.exec(line);
+          return match ? [`${match[1]} of ${match[2]}`] : [];
+        }),
+    );
+    // One file had the slot at once; behind it, one was next (its "of" grows as the third queues
+    // behind it) and one second, which moved up to first when the turn ahead of it started.
+    expect(places.map((p) => p.join(', ')).sort()).toEqual(['', '1 of 1, 1 of 2', '2 of 2, 1 of 1']);
+    // Each line of a queued file's progress says it is queued until its turn, then runs.
+    const last = files.find((_, i) => places[i]?.length === 2) as string;
+    const shown = result.stderr.split('\n').filter((line) => line.includes(`${last}:`));
+    const firstRunning = shown.findIndex((line) => line.includes('detonation running'));
+    const lastQueued = shown.findLastIndex((line) => line.includes('detonation queued (position'));
+    expect(lastQueued).toBeGreaterThan(-1);
+    expect(firstRunning).toBeGreaterThan(lastQueued);
   }, 180_000);
 });
