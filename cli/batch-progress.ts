@@ -1,5 +1,5 @@
 import { createLogUpdate } from 'log-update';
-import type { Transition } from '../local/runtime';
+import type { QueuePosition, Transition } from '../local/runtime';
 import { EngineStates } from './engine-states';
 import type { Output } from './io';
 import { escapeTerminal } from './terminal-escape';
@@ -10,6 +10,8 @@ export interface FileProgress {
   say(text: string): void;
   /** A state its analysis entered: shown as the engines' states. */
   transition(transition: Transition): void;
+  /** Its place in a queue for an engine (a detonation slot): shown in that engine's state. */
+  queue(queue: QueuePosition): void;
   /** The file's last line: its verdict or why it failed. */
   end(text: string): void;
 }
@@ -27,7 +29,7 @@ const FRAME_MS = 120;
 
 /** No progress at all (`--quiet`). */
 const SILENT: BatchProgress = {
-  file: () => ({ say: () => undefined, transition: () => undefined, end: () => undefined }),
+  file: () => ({ say: () => undefined, transition: () => undefined, queue: () => undefined, end: () => undefined }),
   note: () => undefined,
   stop: () => undefined,
 };
@@ -43,14 +45,16 @@ function plainProgress(stderr: Output, total: number): BatchProgress {
       const engines = new EngineStates();
       let last = '';
       const line = (text: string) => stderr.write(`${label}: ${escapeTerminal(text)}\n`);
+      const changed = (shown: boolean) => {
+        if (!shown) return;
+        const now = engines.toString();
+        if (now !== last) line(now);
+        last = now;
+      };
       return {
         say: line,
-        transition(transition) {
-          if (!engines.update(transition)) return;
-          const now = engines.toString();
-          if (now !== last) line(now);
-          last = now;
-        },
+        transition: (transition) => changed(engines.update(transition)),
+        queue: (queue) => changed(engines.queue(queue)),
         end: line,
       };
     },
@@ -89,6 +93,9 @@ function terminalProgress(stderr: Output, total: number): BatchProgress {
         say: set,
         transition(transition) {
           if (engines.update(transition)) set(engines.toString());
+        },
+        queue(queue) {
+          if (engines.queue(queue)) set(engines.toString());
         },
         end(text) {
           running.delete(index);

@@ -1,4 +1,4 @@
-import type { Transition } from '../local/runtime';
+import type { QueuePosition, Transition } from '../local/runtime';
 
 /**
  * What a state of the analysis means to someone waiting for it: which engine it belongs to and what
@@ -23,6 +23,12 @@ const ENGINE_STATES: Record<string, { engine: 'static' | 'detonation' | 'vendor'
   WaitForReportSlot: { engine: 'vendor', doing: 'waiting for a report slot' },
   CollectVendorReport: { engine: 'vendor', doing: 'collecting' },
 };
+
+/** The detonation's states while its turn of a slot has not come: where a queue position applies. */
+const DETONATION_QUEUE_STATES = new Set(['ReserveDetonationSlot', 'WaitForDetonationSlot']);
+const DETONATION_QUEUE_STATES_DOING = new Set(
+  [...DETONATION_QUEUE_STATES].map((name) => ENGINE_STATES[name]?.doing ?? name),
+);
 
 /** States of the analysis as a whole, outside any engine. */
 const ANALYSIS_STATES: Record<string, string> = {
@@ -51,6 +57,8 @@ export class EngineStates {
   /** Which engine each Map iteration (of either workflow) runs, to place the iteration's end. */
   private readonly byIteration = new Map<string, string>();
   private phase = 'starting';
+  /** The detonation's place in the slot queue, while it waits for its turn (the runtime tells it). */
+  private queued?: QueuePosition;
 
   /** Takes one state entered; true when what is shown changed. */
   update(transition: Transition): boolean {
@@ -60,6 +68,7 @@ export class EngineStates {
       const id = step.engine === 'vendor' ? `vendor #${(transition.index ?? 0) + 1}` : step.engine;
       this.byIteration.set(iteration, id);
       const engine = this.engines.get(id) ?? { doing: '', polls: 0 };
+      if (step.engine === 'detonation' && !DETONATION_QUEUE_STATES.has(transition.name)) this.queued = undefined;
       if (transition.name === 'PollVendor') engine.polls += 1;
       engine.doing = transition.name === 'PollVendor' ? `polling (${engine.polls})` : step.doing;
       this.engines.set(id, engine);
@@ -89,9 +98,21 @@ export class EngineStates {
     return true;
   }
 
+  /** Takes the analysis's place in a queue; true when what is shown changed. */
+  queue(queue: QueuePosition): boolean {
+    this.queued = queue;
+    return this.engines.has(queue.engine);
+  }
+
   /** One line: the analysis' phase, then each engine's state. */
   toString(): string {
-    const engines = [...this.engines].map(([id, engine]) => `${id} ${engine.doing}`).join(' · ');
+    const engines = [...this.engines]
+      .map(([id, engine]) =>
+        id === 'detonation' && this.queued && DETONATION_QUEUE_STATES_DOING.has(engine.doing)
+          ? `${id} queued (position ${this.queued.position} of ${this.queued.of})`
+          : `${id} ${engine.doing}`,
+      )
+      .join(' · ');
     if (!engines) return this.phase;
     return this.phase === 'engines' ? engines : `${this.phase} (${engines})`;
   }

@@ -15,7 +15,7 @@ import {
 import { detonationReportOf } from '../lambdas/core/engines/detonation/detonation-runs';
 import { staticSummaryOf } from '../lambdas/core/engines/static/static-reports';
 import type { DeliveredEvent } from '../local/event-sink';
-import type { LocalPipeline, Transition } from '../local/runtime';
+import type { LocalPipeline, QueuePosition, Transition } from '../local/runtime';
 import type { BatchProgress } from './batch-progress';
 import type { Input } from './inputs';
 import type { AnalysisOutcome } from './outcome';
@@ -80,6 +80,7 @@ export interface AnalysisRun {
 interface AnalysisObserver {
   say(text: string): void;
   transition?(transition: Transition): void;
+  queue?(queue: QueuePosition): void;
 }
 
 /** A failure that happened before or around the pipeline (unreadable input, interruption, a refused upload). */
@@ -115,7 +116,12 @@ async function analyzeOne(
   const event = await pipeline.upload({ path: input.path, key });
   observer.say('analysing');
   const timeoutMs = run.timeoutSeconds ? run.timeoutSeconds * 1000 : undefined;
-  const result = await pipeline.run(event, { timeoutMs, signal: run.signal, onTransition: observer.transition });
+  const result = await pipeline.run(event, {
+    timeoutMs,
+    signal: run.signal,
+    onTransition: observer.transition,
+    onQueue: observer.queue,
+  });
   if (result.status === 'SUCCEEDED' && result.transitions.some((t) => t.name === JOINED_STATE)) {
     observer.say('waiting for the analysis of the same content');
     const joined = await untilEnd(
@@ -219,6 +225,7 @@ export async function analyzeInputs(
           outcome = await analyzeOne(pipeline, { file: input.file, path: input.path, key }, options, {
             say: (text) => shown.say(text),
             transition: (transition) => shown.transition(transition),
+            queue: (queue) => shown.queue(queue),
           });
         } catch (error) {
           outcome = failed(input.file, key, 'Error', (error as Error).message);

@@ -144,9 +144,25 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Told each state entered, as it is entered, by either workflow (progress displays). */
   onTransition?: (transition: Transition) => void;
+  /** Told where the analysis stands in the queue for a detonation slot, each time that changes. */
+  onQueue?: (queue: QueuePosition) => void;
   name?: string;
   workflow?: Workflow;
 }
+
+/**
+ * Where an analysis waiting for a detonation task slot stands: 1 starts next. `of` counts the
+ * analyses of this pipeline waiting for a slot (the one running in each slot is not counted).
+ */
+export interface QueuePosition {
+  engine: 'detonation';
+  position: number;
+  of: number;
+}
+
+/** The state that reserves a detonation slot's turn, and the one that follows the turn's wait. */
+const RESERVE_DETONATION_STATE = 'ReserveDetonationSlot';
+const AFTER_DETONATION_WAIT = 'PrepareDetonation';
 
 /** Why an analysis was stopped before its end: the error and cause its report carries. */
 class AnalysisStopped extends Error {
@@ -226,6 +242,23 @@ export class LocalPipeline implements ExecutionStarter {
   private detonatorSelection?: DetonatorSelection;
   /** Detonation tasks running now on each capacity (each has its own quota, as on AWS). */
   private readonly runningTasks: Record<FargateCapacity, number> = { 'on-demand': 0, spot: 0 };
+  /**
+   * Detonations under way, and the signal {@link stop} aborts them with: a pipeline stopped while a
+   * sample still runs (an execution aborted after its deadline leaves its task's promise running)
+   * must kill the container or box and remove its copies before the process goes.
+   */
+  private readonly detonations = new Set<Promise<unknown>>();
+  private readonly stopping = new AbortController();
+  /**
+   * The detonation turns of this pipeline's executions that start later than they were reserved,
+   * by execution name, until the execution leaves its wait: the queue {@link QueuePosition} is
+   * read from. `at` is the turn's start as the task-slot table gave it (turns start in that order).
+   */
+  private readonly detonationQueue = new Map<
+    string,
+    { at: number; order: number; onQueue?: (queue: QueuePosition) => void; told?: string }
+  >();
+  private queueOrder = 0;
   /** The capacity emulation's record: tasks started and refused (on either capacity), the most that ran at once. */
   readonly fargate = {
     maxRunning: 0,
@@ -402,6 +435,7 @@ export class LocalPipeline implements ExecutionStarter {
           name: options.name ?? randomUUID(),
           signal: stop.signal,
           onTransition: options.onTransition,
+          onQueue: options.onQueue,
           onStart: (execution) => handedOff.push(execution),
         }),
       );
@@ -443,6 +477,7 @@ export class LocalPipeline implements ExecutionStarter {
       /** Aborts the execution; its reason ({@link AnalysisStopped}) is the error it ends with. */
       signal?: AbortSignal;
       onTransition?: (transition: Transition) => void;
+      onQueue?: (queue: QueuePosition) => void;
       onStart?: (execution: Promise<SingleExecution>) => void;
     },
   ): Promise<SingleExecution> {
@@ -498,6 +533,7 @@ export class LocalPipeline implements ExecutionStarter {
         };
         transitions.push(transition);
         options.onTransition?.(transition);
+        if (transition.name === AFTER_DETONATION_WAIT) this.leaveDetonationQueue(name);
       }
     })();
     const report = { workflow, executionArn, transitions };
@@ -523,6 +559,7 @@ export class LocalPipeline implements ExecutionStarter {
     } finally {
       options.signal?.removeEventListener('abort', abort);
       ended.abort();
+      this.leaveDetonationQueue(name);
     }
   }
 
@@ -558,7 +595,46 @@ export class LocalPipeline implements ExecutionStarter {
   private taskHandler(
     stateName: string,
     state: AslState,
-    run: Pick<Parameters<LocalPipeline['execute']>[2], 'signal' | 'onTransition' | 'onStart'>,
+    run: Pick<Parameters<LocalPipeline['execute']>[2], 'name' | 'signal' | 'onTransition' | 'onQueue' | 'onStart'>,
+  ): (input: unknown) => Promise<unknown> {
+    const handler = this.resourceHandler(stateName, state, run);
+    if (stateName !== RESERVE_DETONATION_STATE) return handler;
+    // The turn the task-slot table gave: a later start than now is a place in the queue.
+    return async (input) => {
+      const output = await handler(input);
+      const turn = ((output as { Payload?: unknown } | null)?.Payload ?? output) as {
+        at?: unknown;
+        waitSeconds?: unknown;
+      } | null;
+      if (typeof turn?.at === 'number' && typeof turn.waitSeconds === 'number' && turn.waitSeconds > 0) {
+        this.queueOrder += 1;
+        this.detonationQueue.set(run.name, { at: turn.at, order: this.queueOrder, onQueue: run.onQueue });
+        this.tellDetonationQueue();
+      }
+      return output;
+    };
+  }
+
+  /** An execution's turn started (it left its wait) or the execution ended: the queue behind it moves up. */
+  private leaveDetonationQueue(execution: string): void {
+    if (this.detonationQueue.delete(execution)) this.tellDetonationQueue();
+  }
+
+  /** Tells each waiting execution its place (turns start in the order of their `at`), when it changed. */
+  private tellDetonationQueue(): void {
+    const waiting = [...this.detonationQueue.values()].sort((a, b) => a.at - b.at || a.order - b.order);
+    waiting.forEach((entry, i) => {
+      const told = `${i + 1}/${waiting.length}`;
+      if (entry.told === told) return;
+      entry.told = told;
+      entry.onQueue?.({ engine: 'detonation', position: i + 1, of: waiting.length });
+    });
+  }
+
+  private resourceHandler(
+    stateName: string,
+    state: AslState,
+    run: Pick<Parameters<LocalPipeline['execute']>[2], 'signal' | 'onTransition' | 'onQueue' | 'onStart'>,
   ): (input: unknown) => Promise<unknown> {
     const resource = state.Resource ?? '';
     if (resource === 'arn:aws:states:::states:startExecution')
@@ -586,7 +662,7 @@ export class LocalPipeline implements ExecutionStarter {
       };
     }
     if (resource === 'arn:aws:states:::events:putEvents') return async (input) => this.putEvents(input);
-    if (resource === 'arn:aws:states:::ecs:runTask.sync') return async (input) => this.runTask(input);
+    if (resource === 'arn:aws:states:::ecs:runTask.sync') return async (input) => this.runTask(input, run.signal);
     return async () => {
       throw Object.assign(new Error(`the local runtime cannot run resource ${resource} (state ${stateName})`), {
         name: 'States.Runtime',
@@ -601,7 +677,7 @@ export class LocalPipeline implements ExecutionStarter {
   private startStandard(
     stateName: string,
     input: unknown,
-    run: Pick<Parameters<LocalPipeline['execute']>[2], 'signal' | 'onTransition' | 'onStart'> = {},
+    run: Pick<Parameters<LocalPipeline['execute']>[2], 'signal' | 'onTransition' | 'onQueue' | 'onStart'> = {},
   ): unknown {
     const { StateMachineArn, Input, Name } = input as { StateMachineArn?: string; Input?: unknown; Name?: string };
     const machineName = String(StateMachineArn ?? '')
@@ -621,6 +697,7 @@ export class LocalPipeline implements ExecutionStarter {
       name,
       signal: run.signal,
       onTransition: run.onTransition,
+      onQueue: run.onQueue,
     });
     // Nobody may wait for it: a crash of the engine itself must not become an unhandled rejection.
     execution.catch(() => undefined);
@@ -637,8 +714,9 @@ export class LocalPipeline implements ExecutionStarter {
    * `ecs:runTask.sync`: runs the detonation agent with the task's container overrides on a local
    * detonator and answers like DescribeTasks once the task stopped. A non-zero exit fails the state.
    * A task on the FARGATE_SPOT capacity provider meets Spot's own capacity and may be interrupted.
+   * The analysis's stop signal (its deadline, an interruption) stops the detonation too.
    */
-  private async runTask(input: unknown): Promise<unknown> {
+  private async runTask(input: unknown, signal?: AbortSignal): Promise<unknown> {
     const { Overrides, CapacityProviderStrategy } = input as {
       Overrides?: { ContainerOverrides?: { Name: string; Environment?: { Name: string; Value: string }[] }[] };
       CapacityProviderStrategy?: { CapacityProvider: string }[];
@@ -692,9 +770,13 @@ export class LocalPipeline implements ExecutionStarter {
     const running = this.runningTasks['on-demand'] + this.runningTasks.spot;
     this.fargate.maxRunning = Math.max(this.fargate.maxRunning, running);
     let exitCode: number;
+    const stops = signal ? AbortSignal.any([signal, this.stopping.signal]) : this.stopping.signal;
+    const detonation = detonator.run(env, { signal: stops });
+    this.detonations.add(detonation);
     try {
-      exitCode = await detonator.run(env);
+      exitCode = await detonation;
     } finally {
+      this.detonations.delete(detonation);
       this.runningTasks[capacity] -= 1;
     }
     if (exitCode !== 0)
@@ -752,6 +834,9 @@ export class LocalPipeline implements ExecutionStarter {
 
   /** Stops the services and closes every client and connection pool. */
   async stop(): Promise<void> {
+    // Detonations first: they upload to the services stopped below, and must not outlive the process.
+    this.stopping.abort(new Error('the local pipeline stopped'));
+    await Promise.allSettled([...this.detonations]);
     await Promise.all(this.releases.splice(0).map((release) => release()));
     destroyClients(this.clients);
     await closeHttpPools();

@@ -9,8 +9,10 @@ import { type DetonationReport, DetonationReportSchema } from '../../lambdas/cor
 import { parseAgentConfig } from '../../lambdas/core/contracts/agent-config';
 import { DETONATION_ENV } from '../../lib/contracts';
 import { boxFailureReport } from './box-failure-report';
+import { type DetonationOptions, throwIfAborted } from './detonator';
 import {
   BOX,
+  type BoxDirs,
   boxNode,
   boxUnavailable,
   HOST_STATE_ROOT,
@@ -70,9 +72,11 @@ function printable(text: string): string {
  * the agent left no valid one) was uploaded, 1 when the upload failed. Throws,
  * before anything runs, when the box cannot be made here: the host detonator never runs unboxed.
  */
-export async function detonateInBox(env: Record<string, string>): Promise<number> {
+export async function detonateInBox(env: Record<string, string>, options: DetonationOptions = {}): Promise<number> {
+  const { signal } = options;
   const unavailable = boxUnavailable();
   if (unavailable) throw new Error(unavailable);
+  throwIfAborted(signal);
   const sampleUrl = env[DETONATION_ENV.sampleUrl] ?? '';
   const reportUrl = env[DETONATION_ENV.reportUrl] ?? '';
   const rawConfig = env[DETONATION_ENV.agentConfig];
@@ -83,9 +87,17 @@ export async function detonateInBox(env: Record<string, string>): Promise<number
   // The uid is leased on the host, from the same locks as unboxed agents use: to the kernel a uid's
   // processes are one set across pid namespaces (RLIMIT_NPROC counts them all, and another agent's
   // sweep, kill(-1) as that uid from the host's pid namespace, reaches into every box).
+  throwIfAborted(signal);
   const user = await leaseSandboxUser(join(DEFAULT_WORK_ROOT, 'uids'));
-  const dirs = await prepareBox(guard);
+  let dirs: BoxDirs;
   try {
+    dirs = await prepareBox(guard);
+  } catch (error) {
+    await user.release();
+    throw error;
+  }
+  try {
+    throwIfAborted(signal);
     const sampleFile = join(dirs.transport, 'sample');
     let downloaded: Downloaded | null = null;
     try {
@@ -110,6 +122,7 @@ export async function detonateInBox(env: Record<string, string>): Promise<number
         ...(process.env.SANDTRAP_KEEP_RUNS ? { SANDTRAP_KEEP_RUNS: '1' } : {}),
       },
       limits.timeoutMs + AGENT_MARGIN_MS,
+      signal,
     );
     if (exit.code === SETUP_FAILED)
       throw new Error(`the detonation box could not be set up: ${printable(exit.output)}`);

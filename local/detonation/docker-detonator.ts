@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
@@ -12,7 +12,7 @@ import { parseAgentConfig } from '../../lambdas/core/contracts/agent-config';
 import { DETONATION_ENV } from '../../lib/contracts';
 import { DETONATION_TASK_SETTINGS, type DetonationTaskSettings } from '../../lib/detonation-task';
 import { ensureDetonationImage } from './image';
-import type { Detonator } from './detonator';
+import { abortReason, type DetonationOptions, type Detonator, throwIfAborted } from './detonator';
 
 /**
  * The agent in the detonation image under a local Docker engine, with the Fargate task's settings
@@ -126,10 +126,48 @@ async function readReport(path: string): Promise<unknown> {
   }
 }
 
-/** Runs the container to its end, stopping it (SIGTERM, then SIGKILL after the stop timeout) at the deadline. */
-function runContainer(args: string[], name: string, env: Record<string, string>, deadlineMs: number): Promise<number> {
+/** Removes the container whatever its state (killing it first), bounded; a missing one is no error. */
+function removeContainer(name: string): Promise<void> {
+  return new Promise((resolve) => {
+    execFile('docker', ['rm', '--force', name], { timeout: 10_000 }, () => resolve());
+  });
+}
+
+/** Runs a docker command to its end, resolving with its exit code (bounded by `timeoutMs`). */
+function docker(args: string[], env: Record<string, string>, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = execFile('docker', args, { env: { ...process.env, ...env }, timeout: timeoutMs }, (error) =>
+      resolve(error ? (typeof error.code === 'number' ? error.code : 1) : 0),
+    );
+    child.on('error', reject);
+  });
+}
+
+/**
+ * Runs the container to its end, stopping it (SIGTERM, then SIGKILL after the stop timeout) at the
+ * deadline, and removing it at once when `signal` aborts. It is created first, then started: a name
+ * that exists before anything runs is what an abort can always remove (killing a `docker run` client
+ * that is still creating its container would leave that container to start and run unattended).
+ */
+async function runContainer(
+  args: string[],
+  name: string,
+  env: Record<string, string>,
+  deadlineMs: number,
+  signal?: AbortSignal,
+): Promise<number> {
+  const [command, ...rest] = args;
+  if (command !== 'run') throw new Error(`expected docker run arguments, not ${command}`);
+  throwIfAborted(signal);
+  const created = await docker(['create', ...rest], env, 60_000);
+  if (created !== 0) return created;
+  if (signal?.aborted) {
+    await removeContainer(name);
+    throw abortReason(signal);
+  }
   return new Promise<number>((resolve, reject) => {
-    const child = spawn('docker', args, { stdio: 'ignore', env: { ...process.env, ...env } });
+    const child = spawn('docker', ['start', '--attach', name], { stdio: 'ignore' });
+    let aborted = false;
     const timer = setTimeout(() => {
       spawnSync('docker', ['stop', '--time', String(DETONATION_TASK_SETTINGS.stopTimeoutSeconds), name], {
         stdio: 'ignore',
@@ -137,13 +175,27 @@ function runContainer(args: string[], name: string, env: Record<string, string>,
       });
       spawnSync('docker', ['kill', name], { stdio: 'ignore', timeout: 10_000 });
     }, deadlineMs);
-    child.on('error', (error) => {
+    const onAbort = () => {
+      aborted = true;
       clearTimeout(timer);
-      reject(error);
+      // No stop timeout: the analysis is over and nobody will read this report.
+      void removeContainer(name).then(() => {
+        child.kill('SIGKILL');
+        reject(abortReason(signal as AbortSignal));
+      });
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const settle = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    child.on('error', (error) => {
+      settle();
+      if (!aborted) reject(error);
     });
     child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve(code ?? 1);
+      settle();
+      if (!aborted) resolve(code ?? 1);
     });
   });
 }
@@ -157,7 +209,10 @@ export async function detonateInContainer(
   env: Record<string, string>,
   image: string,
   settings: DetonationTaskSettings = DETONATION_TASK_SETTINGS,
+  options: DetonationOptions = {},
 ): Promise<number> {
+  const { signal } = options;
+  throwIfAborted(signal);
   const sampleUrl = env[DETONATION_ENV.sampleUrl];
   const reportUrl = env[DETONATION_ENV.reportUrl];
   if (!sampleUrl || !reportUrl) return 2;
@@ -175,6 +230,7 @@ export async function detonateInContainer(
       // Nothing to detonate; the collect step explains the missing report.
       return 1;
     }
+    throwIfAborted(signal);
     const name = `sandtrap-detonation-${randomBytes(6).toString('hex')}`;
     const args = dockerRunArgs(settings, { image, name, inputDir, outputDir, hostCpus: availableParallelism() });
     // The uid is leased on this machine, from the same locks as the host detonator's: containers
@@ -202,6 +258,7 @@ export async function detonateInContainer(
           [SANDBOX_UID_ENV]: String(user.uid),
         },
         (timeoutSeconds + OVERHEAD_SECONDS) * 1000,
+        signal,
       );
     } finally {
       await user.release();
@@ -226,8 +283,8 @@ export async function detonateInContainer(
 /** The Docker detonator: builds the image when it is missing, then detonates in it. */
 export const dockerDetonator: Detonator = {
   kind: 'docker',
-  async run(env) {
+  async run(env, options) {
     const image = await ensureDetonationImage();
-    return detonateInContainer(env, image);
+    return detonateInContainer(env, image, DETONATION_TASK_SETTINGS, options);
   },
 };

@@ -1,9 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { constants, existsSync, realpathSync } from 'node:fs';
+import { constants, existsSync, readFileSync, realpathSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, open, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FIRST_SANDBOX_UID, SANDBOX_UID_SPAN } from '../../container/agent/sandbox-user';
+import { throwIfAborted } from './detonator';
 
 /**
  * The box the host detonator runs the agent in: fresh network (loopback only), pid, ipc, uts and
@@ -311,16 +312,19 @@ export interface BoxExit {
 /**
  * Runs `command` (paths as seen inside the box) as pid 1 of a fresh box built on `dirs`, with
  * exactly `env` as its environment. Refuses when namespaces are unavailable. After `deadlineMs` the
- * box is killed (unshare --kill-child takes the pid namespace down with it).
+ * box is killed (unshare --kill-child takes the pid namespace down with it); when `signal` aborts it
+ * is killed at once, and the promise rejects with the signal's reason once the box has ended.
  */
 export async function runInBox(
   dirs: BoxDirs,
   command: string[],
   env: Record<string, string>,
   deadlineMs: number,
+  signal?: AbortSignal,
 ): Promise<BoxExit> {
   const unavailable = boxUnavailable();
   if (unavailable) throw new Error(unavailable);
+  throwIfAborted(signal);
   const node = boxNode();
   const child = spawn(
     toolPath('unshare') as string,
@@ -348,21 +352,50 @@ export async function runInBox(
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
-  const timer = setTimeout(() => {
+  // The box's pid 1 first: its pid namespace's other processes (the sample) die with it, and
+  // unshare, still its parent, reaps it and exits, so no zombie is left to the host's init (which
+  // may never reap it) and `close` comes once the namespace is empty. The whole process group
+  // (unshare included) only when pid 1 cannot be found or unshare has not gone a second later.
+  const killGroup = () => {
     try {
       if (child.pid) process.kill(-child.pid, 'SIGKILL');
     } catch {
       // already gone
     }
-  }, deadlineMs);
+  };
+  let fallback: NodeJS.Timeout | undefined;
+  const kill = () => {
+    const init = child.pid ? childrenOf(child.pid)[0] : undefined;
+    if (init === undefined) return killGroup();
+    try {
+      process.kill(init, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    fallback = setTimeout(killGroup, 1_000);
+  };
+  const timer = setTimeout(kill, deadlineMs);
+  signal?.addEventListener('abort', kill, { once: true });
   try {
     const code = await new Promise<number | null>((resolve, reject) => {
       child.on('error', reject);
       child.on('close', (status) => resolve(status));
     });
+    throwIfAborted(signal);
     return { code, output };
   } finally {
     clearTimeout(timer);
+    clearTimeout(fallback);
+    signal?.removeEventListener('abort', kill);
+  }
+}
+
+/** The pids of a process's children (empty when it has gone or the kernel does not list them). */
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
   }
 }
 

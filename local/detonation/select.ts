@@ -25,9 +25,9 @@ export type DetonatorSelection =
  */
 export const hostDetonator: Detonator = {
   kind: 'host',
-  async run(env) {
+  async run(env, options) {
     const { detonateInBox } = await import('./boxed-agent');
-    return detonateInBox(env);
+    return detonateInBox(env, options);
   },
 };
 

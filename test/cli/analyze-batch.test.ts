@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +6,10 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { exitCodeOf } from '../../cli/exit-codes';
 import type { AnalysisOutcome } from '../../cli/outcome';
+import { HOST_STATE_ROOT } from '../../local/detonation/host-sandbox';
+import { selectDetonator } from '../../local/detonation/select';
 import { LocalPipeline } from '../../local/runtime';
+import { standInDetonator } from '../stand-in-detonator';
 import { runCli } from './fake-io';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -183,4 +186,142 @@ describe('sandtrap analyze --timeout', () => {
     // One second of budget, one of slack for the upload and the pipeline's stop.
     expect(Date.now() - pipelineReady).toBeLessThan(2_000);
   }, 120_000);
+});
+
+describe.runIf(selectDetonator('auto').detonator)('a detonation stopped by --timeout or Ctrl-C', () => {
+  const detonator = selectDetonator('auto').detonator?.kind;
+  /** The detonation containers on this engine (none where the host detonator runs). */
+  const containers = () =>
+    detonator === 'docker'
+      ? execFileSync('docker', ['ps', '--all', '--quiet', '--filter', 'name=sandtrap-detonation-'], {
+          encoding: 'utf8',
+          timeout: 10_000,
+        })
+          .split('\n')
+          .filter(Boolean)
+      : [];
+  const boxes = () =>
+    existsSync(HOST_STATE_ROOT) ? readdirSync(HOST_STATE_ROOT).filter((n) => n.startsWith('box-')) : [];
+
+  /**
+   * Runs the real CLI on the sleeper (it sleeps two minutes; the detonation's own limit is a
+   * minute), timestamping each progress line, and calls `whenRunning` once the detonation runs.
+   */
+  async function analyzeSleeper(extra: string[], whenRunning: (child: ReturnType<typeof spawn>) => void) {
+    const tmp = mkdtempSync(join(tmpdir(), 'sandtrap-abort-'));
+    const before = { containers: new Set(containers()), boxes: new Set(boxes()) };
+    const child = spawn(
+      process.execPath,
+      [join(root, 'bin', 'sandtrap.mjs'), 'analyze', '--json', 'samples/limits/sleeper.sh', ...extra],
+      { cwd: root, env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const lines: { at: number; text: string }[] = [];
+    let stdout = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    let pending = '';
+    let running = false;
+    child.stderr.on('data', (chunk) => {
+      pending += chunk;
+      const complete = pending.split('\n');
+      pending = complete.pop() ?? '';
+      for (const text of complete) {
+        lines.push({ at: Date.now(), text });
+        if (!running && text.includes('detonation running')) {
+          running = true;
+          whenRunning(child);
+        }
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    const exitedAt = Date.now();
+    return {
+      code,
+      exitedAt,
+      stdout,
+      lines,
+      tmp,
+      newContainers: containers().filter((id) => !before.containers.has(id)),
+      newBoxes: boxes().filter((n) => !before.boxes.has(n)),
+    };
+  }
+
+  it('--timeout ends the running detonation: the CLI answers within a second and a half of the deadline, leaving nothing behind', async () => {
+    const run = await analyzeSleeper(['--timeout', '4'], () => undefined);
+    expect(run.lines.map((l) => l.text)).toContainEqual(expect.stringContaining('detonation running'));
+    // The deadline counts from the analysis's start, which its first progress line follows.
+    const first = run.lines.find((l) => l.text.startsWith('[1/1]'));
+    const took = run.exitedAt - (first?.at ?? 0);
+    console.log(`--timeout 4: exited ${took} ms after the analysis's first progress line (${detonator} detonator)`);
+    expect(took).toBeLessThan(4_000 + 1_500);
+    expect(run.code).toBe(2);
+    expect(lines(run.stdout)).toEqual([expect.objectContaining({ reason: 'TimedOut' })]);
+    expect(run.newContainers).toEqual([]);
+    expect(run.newBoxes).toEqual([]);
+    expect(readdirSync(run.tmp).filter((n) => n.startsWith('sandtrap-'))).toEqual([]);
+  }, 180_000);
+
+  it('Ctrl-C during the detonation exits 130 within a second and a half, leaving nothing behind', async () => {
+    let interruptedAt = 0;
+    const run = await analyzeSleeper([], (child) => {
+      interruptedAt = Date.now();
+      child.kill('SIGINT');
+    });
+    expect(interruptedAt).toBeGreaterThan(0);
+    const took = run.exitedAt - interruptedAt;
+    console.log(`Ctrl-C: exited ${took} ms after SIGINT (${detonator} detonator)`);
+    expect(run.code).toBe(130);
+    expect(took).toBeLessThan(1_500);
+    expect(run.newContainers).toEqual([]);
+    expect(run.newBoxes).toEqual([]);
+    expect(readdirSync(run.tmp).filter((n) => n.startsWith('sandtrap-'))).toEqual([]);
+  }, 180_000);
+});
+
+describe('queue positions in the progress of a batch', () => {
+  it('shows each detonation waiting for the one slot with its place in the queue, moving up as turns start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sandtrap-queue-'));
+    // Three different scripts: the same content would join one analysis instead of queueing.
+    for (const n of [1, 2, 3]) writeFileSync(join(dir, `s${n}.sh`), `#!/bin/sh\n# script ${n}\necho ${n}\n`);
+    const config = join(dir, 'config.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        settings: {
+          // The slot queue is under test: one task slot, only shell scripts detonated, nothing else.
+          static: { enabled: false },
+          detonation: { maxConcurrentTasks: 1, fileTypes: ['script-sh'], agent: { timeout: 60 } },
+        },
+      }),
+    );
+    const files = [1, 2, 3].map((n) => join(dir, `s${n}.sh`));
+    const result = await runCli(['analyze', '--json', '--concurrency', '3', ...files], {
+      env: { SANDTRAP_CONFIG_FILE: config },
+      // Each turn holds the slot for the agent's minute and more: the virtual clock skips the waits.
+      startPipeline: (options) => LocalPipeline.start({ ...options, virtualTime: true, detonator: standInDetonator }),
+    });
+    expect(result.code).toBe(0);
+    expect(lines(result.stdout)).toHaveLength(3);
+    // Per file, the queue places its progress lines showed, in order.
+    const places = files.map((file) =>
+      result.stderr
+        .split('\n')
+        .filter((line) => line.includes(`${file}:`))
+        .flatMap((line) => {
+          const match = /detonation queued \(position (\d) of (\d)\)/.exec(line);
+          return match ? [`${match[1]} of ${match[2]}`] : [];
+        }),
+    );
+    // One file had the slot at once; behind it, one was next (its "of" grows as the third queues
+    // behind it) and one second, which moved up to first when the turn ahead of it started.
+    expect(places.map((p) => p.join(', ')).sort()).toEqual(['', '1 of 1, 1 of 2', '2 of 2, 1 of 1']);
+    // Each line of a queued file's progress says it is queued until its turn, then runs.
+    const last = files.find((_, i) => places[i]?.length === 2) as string;
+    const shown = result.stderr.split('\n').filter((line) => line.includes(`${last}:`));
+    const firstRunning = shown.findIndex((line) => line.includes('detonation running'));
+    const lastQueued = shown.findLastIndex((line) => line.includes('detonation queued (position'));
+    expect(lastQueued).toBeGreaterThan(-1);
+    expect(firstRunning).toBeGreaterThan(lastQueued);
+  }, 180_000);
 });
