@@ -60,10 +60,10 @@ function report(overrides: {
 }
 
 describe('Prepare: short-lived URLs and a per-run nonce', () => {
-  it('presigns both URLs to expire just after the task timeout, not after an hour', async () => {
+  it('presigns the URLs to expire just after the task timeout, not after an hour', async () => {
     const job = await prepareDetonation(depsWith({ timeout: 60 }), sample);
     const taskTimeout = detonationTaskTimeoutSeconds(60);
-    for (const url of [job.sampleUrl, job.reportUrl]) {
+    for (const url of [job.sampleUrl, job.reportUrl, job.pcapUrl]) {
       const expires = Number(new URL(url).searchParams.get('X-Amz-Expires'));
       expect(expires).toBe(detonationUrlExpirySeconds(60));
       expect(expires).toBeGreaterThanOrEqual(taskTimeout);
@@ -72,6 +72,17 @@ describe('Prepare: short-lived URLs and a per-run nonce', () => {
     }
     const longer = await prepareDetonation(depsWith({ timeout: 300 }), sample);
     expect(Number(new URL(longer.reportUrl).searchParams.get('X-Amz-Expires'))).toBe(300 + 900 + URL_GRACE_SECONDS);
+  });
+
+  it('presigns the capture beside the report: same bucket and prefix, the report key with .pcap', async () => {
+    const job = await prepareDetonation(depsWith({ timeout: 60 }), sample);
+    expect(job.reportKey).toMatch(/\.json$/);
+    expect(job.pcapKey).toBe(job.reportKey.replace(/\.json$/, '.pcap'));
+    const report = new URL(job.reportUrl);
+    const pcap = new URL(job.pcapUrl);
+    expect(pcap.host).toBe(report.host);
+    expect(decodeURIComponent(pcap.pathname)).toBe(decodeURIComponent(report.pathname).replace(/\.json$/, '.pcap'));
+    expect(pcap.searchParams.get('X-Amz-Signature')).not.toBe(report.searchParams.get('X-Amz-Signature'));
   });
 
   it('makes a fresh random nonce per run and passes it in the agent configuration', async () => {

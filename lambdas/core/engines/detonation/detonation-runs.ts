@@ -15,6 +15,9 @@ export interface DetonationJob {
   sampleUrl: string;
   reportUrl: string;
   reportKey: string;
+  /** Presigned PUT of the packet capture, at `pcapKey` beside the report. */
+  pcapUrl: string;
+  pcapKey: string;
   sampleName: string;
   /** `AGENT_CONFIG`, as JSON text; it carries `run_nonce`. */
   agentConfig: string;
@@ -107,13 +110,24 @@ export async function prepareDetonation(deps: HandlerDeps, sample: Sample): Prom
   const reportKey = reportKeys.detonation(sample.sha256, randomUUID());
   const s3 = deps.clients.s3;
   const version = sample.versionId ? { VersionId: sample.versionId } : {};
-  const [sampleUrl, reportUrl] = await Promise.all([
+  const pcapKey = reportKeys.detonationPcap(reportKey);
+  const [sampleUrl, reportUrl, pcapUrl] = await Promise.all([
     getSignedUrl(s3, new GetObjectCommand({ Bucket: sample.bucket, Key: sample.key, ...version }), {
       expiresIn,
     }),
     getSignedUrl(
       s3,
       new PutObjectCommand({ Bucket: deps.config.reportsBucket, Key: reportKey, ContentType: 'application/json' }),
+      { expiresIn },
+    ),
+    // Same bucket and prefix as the report: the task's URLs need no grant beyond Prepare's own.
+    getSignedUrl(
+      s3,
+      new PutObjectCommand({
+        Bucket: deps.config.reportsBucket,
+        Key: pcapKey,
+        ContentType: 'application/vnd.tcpdump.pcap',
+      }),
       { expiresIn },
     ),
   ]);
@@ -123,6 +137,8 @@ export async function prepareDetonation(deps: HandlerDeps, sample: Sample): Prom
     sampleUrl,
     reportUrl,
     reportKey,
+    pcapUrl,
+    pcapKey,
     sampleName: sample.key.split('/').pop() || sample.sha256,
     agentConfig: JSON.stringify({ ...written, run_nonce: runNonce }),
     runNonce,
