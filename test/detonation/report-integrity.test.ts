@@ -108,6 +108,19 @@ describe('Collect: a report must belong to its run', () => {
     expect(result).toMatchObject({ status: 'completed', verdict: 'malicious' });
   });
 
+  it('references the capture beside the report by key when the report says it was captured, and only then', async () => {
+    const withCapture = report({ runNonce: nonce });
+    withCapture.capabilities = {
+      ...withCapture.capabilities,
+      pcap: 'captured',
+      pcapFile: { bytes: 24, packets: 0, conversations: 0, attributed: 0, truncated: false },
+    };
+    const key = `reports/${SHA}/detonation/run-1.json`;
+    const result = await collectDetonation(depsWith({}, withCapture), key, nonce);
+    expect(result.captureKey).toBe(`reports/${SHA}/detonation/run-1.pcap`);
+    expect((await collectDetonation(depsWith({}, report({ runNonce: nonce })), key, nonce)).captureKey).toBeUndefined();
+  });
+
   it("refuses a report with another run's nonce, even one claiming benign", async () => {
     const replayed = report({ runNonce: newRunNonce() });
     expect(replayed.verdict).toBe('benign');

@@ -377,7 +377,34 @@ function enginesSection(d: VerdictDocument, links: Record<string, string> | unde
  * The detonation's run. Without one, this section says so once and the sections that only a
  * detonation fills (timeline, processes, files, network) are left out rather than each repeating it.
  */
-function detonationSection(r: DetonationReport | undefined, view: BehaviorView | null): Section {
+/**
+ * The packet capture's line: a link to the file beside the report where its key sits under the
+ * report's own folder (`reports/<sha256>/`, where the HTML report is stored), and its key either way.
+ */
+function captureFact(
+  caps: DetonationReport['capabilities'],
+  captureKey: string | undefined,
+  sha256: string,
+): HtmlValue {
+  if (caps.pcap === 'disabled') return 'not asked for';
+  if (caps.pcap === 'unsupported') return html`not captured: ${caps.pcapReason ?? 'unsupported here'}`;
+  const file = caps.pcapFile;
+  const summary = file
+    ? `${file.packets} packets, ${bytes(file.bytes)}, ${file.attributed} of ${file.conversations} conversations with the destination the sample asked for${file.truncated ? ', truncated at its limits' : ''}`
+    : 'captured';
+  if (!captureKey) return summary;
+  const folder = `reports/${sha256}/`;
+  const relative = captureKey.startsWith(folder) ? captureKey.slice(folder.length) : null;
+  const href = relative && /^[A-Za-z0-9._/-]+$/.test(relative) && !relative.includes('..') ? relative : null;
+  return html`${href ? html`<a href="${href}" download>${href.split('/').pop()}</a> · ` : null}${summary}<br><code class="small">${captureKey}</code>`;
+}
+
+function detonationSection(
+  r: DetonationReport | undefined,
+  view: BehaviorView | null,
+  captureKey?: string,
+  sha256 = '',
+): Section {
   const title = 'Detonation';
   if (!r)
     return section(
@@ -422,6 +449,7 @@ function detonationSection(r: DetonationReport | undefined, view: BehaviorView |
         'Monitoring',
         `tracer ${caps.tracer}, seccomp-bpf ${caps.seccompBpf ? 'on' : 'off'}, network guard ${caps.networkGuard ? 'on' : 'off'}, mount namespace ${caps.mountNamespace ? 'on' : 'off'}, pcap ${caps.pcap}`,
       ],
+      ['Packet capture', captureFact(caps, captureKey, sha256)],
     ])}
 ${r.notes.items.length ? html`<h3>Notes</h3><ul class="notes">${r.notes.items.map((n) => html`<li>${n}</li>`)}</ul>${shown(r.notes, 'note')}` : null}
 ${
@@ -822,7 +850,7 @@ export function renderHtmlReport(input: HtmlReportInput): string {
     triageSection(d),
     enginesSection(d, input.reportLinks),
     staticSection(d),
-    detonationSection(r, view),
+    detonationSection(r, view, d.engineResults.find((e) => e.engine === 'detonation')?.captureKey, d.sha256),
     behaviorSection(input, view),
     ...(r ? [timelineSection(r, view), processSection(r), filesSection(r), networkSection(r)] : []),
     indicatorsSection(iocs),

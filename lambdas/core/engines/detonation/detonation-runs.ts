@@ -163,7 +163,7 @@ export async function readDetonationReport(
  * or one forged with a leaked URL) ends the engine in `error` and its verdict is not used.
  */
 export async function collectDetonation(deps: HandlerDeps, reportKey: string, runNonce: string): Promise<EngineResult> {
-  const base = { engine: 'detonation' as const, reportKey };
+  const base: { engine: 'detonation'; reportKey: string; captureKey?: string } = { engine: 'detonation', reportKey };
   let report: DetonationReport | undefined;
   try {
     report = await readDetonationReport(deps, reportKey);
@@ -196,6 +196,8 @@ export async function collectDetonation(deps: HandlerDeps, reportKey: string, ru
         : 'the detonation report carries no run nonce: refused, it cannot be bound to this run',
     };
   const native = { value: report.score, scale: 'detonation indicators 0-100' };
+  // The capture the agent says it uploaded, beside the report (a report of this run: the nonce matched).
+  if (report.capabilities.pcap === 'captured') base.captureKey = reportKeys.detonationPcap(reportKey);
   if (report.status === 'unsupported')
     return {
       ...base,
