@@ -36,6 +36,7 @@ import { staticSection } from './static-section';
 import { extractIocs } from '../indicators/extract';
 import { indicatorsSection, recommendationsSection } from './action-sections';
 import { recommendationsOf } from './recommendations';
+import { besideReport } from '../contracts/report-keys';
 import { indicatorsByTactic, type FiledIndicator, type TacticGroup } from './indicators-by-tactic';
 import type { EngineId, EngineResult, EngineStatus, VerdictDocument } from '../contracts/pipeline';
 
@@ -393,9 +394,7 @@ function captureFact(
     ? `${file.packets} packets, ${bytes(file.bytes)}, ${file.attributed} of ${file.conversations} conversations with the destination the sample asked for${file.truncated ? ', truncated at its limits' : ''}`
     : 'captured';
   if (!captureKey) return summary;
-  const folder = `reports/${sha256}/`;
-  const relative = captureKey.startsWith(folder) ? captureKey.slice(folder.length) : null;
-  const href = relative && /^[A-Za-z0-9._/-]+$/.test(relative) && !relative.includes('..') ? relative : null;
+  const href = besideReport(captureKey, sha256);
   return html`${href ? html`<a href="${href}" download>${href.split('/').pop()}</a> · ` : null}${summary}<br><code class="small">${captureKey}</code>`;
 }
 

@@ -583,6 +583,8 @@ describe('the packet capture in the detonation section', () => {
     const fact = factOf(renderHtmlReport(captured('reports/other/../../x.pcap')));
     expect(fact).not.toContain('<a ');
     expect(fact).toContain('<code class="small">reports/other/../../x.pcap</code>');
+    const sha256 = captured('').document.sha256;
+    expect(factOf(renderHtmlReport(captured(`reports/${sha256}/../../x.pcap`)))).not.toContain('<a ');
   });
 
   it('says why there is no capture, and when none was asked for', () => {
