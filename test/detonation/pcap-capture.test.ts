@@ -120,6 +120,66 @@ describe.runIf(hostCanBox)('the packet capture of a detonation', () => {
   );
 });
 
+describe.runIf(process.getuid?.() === 0)('a sample that floods the fake network', () => {
+  it('gets a capture held to its limits, marked truncated, that still reads', async () => {
+    const flood = Buffer.from(`import socket
+# SANDTRAP-TEST: floods the fake network (inert: every byte lands on the agent's own listener).
+big = socket.create_connection(("flood.example.test", 9000), timeout=5)
+chunk = b"F" * 65536
+for _ in range(200):
+    big.sendall(chunk)
+big.close()
+for i in range(2100):
+    try:
+        s = socket.create_connection(("10.9.%d.%d" % (i // 250, i % 250 + 1), 7000), timeout=2)
+        s.sendall(b"x")
+        s.close()
+    except OSError:
+        pass
+print("flooded")
+`);
+    const { sampleUrl, reportUrl, pcapUrl } = s3.presign('flood', flood);
+    const report = await runDetonation({
+      sampleUrl,
+      reportUrl,
+      pcapUrl,
+      sampleName: 'flood.py',
+      config: { timeout: 60, idle_timeout: 8, trace_syscalls: false },
+    });
+    expect(report.output.tail).toContain('flooded');
+    const capture = s3.captures.get('flood') as Buffer;
+    expect(report.capabilities).toMatchObject({
+      pcap: 'captured',
+      pcapFile: { bytes: capture.length, truncated: true },
+    });
+    // 200 × 64 KiB sent on one connection: 256 KiB of it kept; 2,101 connections: 2,000 kept.
+    expect(report.capabilities.pcapFile?.conversations).toBe(2000);
+    expect(capture.length).toBeLessThan(16 * 1024 * 1024);
+    expect(capture.indexOf('F'.repeat(1460))).toBeGreaterThan(0);
+    expect(report.notes.items).toContain(
+      'the packet capture reached its limits: later bytes, packets or conversations are not in it',
+    );
+    if (haveDpkt) {
+      const dir = await mkdtemp(join(tmpdir(), 'sandtrap-pcap-'));
+      try {
+        await writeFile(join(dir, 'flood.pcap'), capture);
+        const read = JSON.parse(
+          execFileSync(PYTHON, ['-c', READER, join(dir, 'flood.pcap')], {
+            encoding: 'utf8',
+            maxBuffer: 64 * 1024 * 1024,
+          }),
+        ) as Read;
+        expect(read.tcp.length + read.udp.length).toBe(report.capabilities.pcapFile?.packets);
+        expect(read.badChecksums).toBe(0);
+        const bulk = read.tcp.filter(([, , , dport, , length]) => dport === 9000 && length > 0);
+        expect(bulk.reduce((sum, [, , , , , length]) => sum + length, 0)).toBe(256 * 1024);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+  }, 180_000);
+});
+
 describe.runIf(process.getuid?.() === 0)('a capture that cannot be taken', () => {
   it('is reported unsupported, with the reason, when no upload URL is given', async () => {
     const { sampleUrl, reportUrl } = s3.presign('no-pcap-url', Buffer.from('#!/bin/sh\necho hi\n'));
