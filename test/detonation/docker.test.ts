@@ -99,11 +99,13 @@ describe('the e2e ECS data plane', () => {
       taskArn: 'arn:task/1',
       sampleUrl: 'http://127.0.0.1:4566/ingest/x?X-Amz-Signature=s',
       reportUrl: 'http://127.0.0.1:4566/reports/x?X-Amz-Signature=r',
+      pcapUrl: 'http://127.0.0.1:4566/reports/x.pcap?X-Amz-Signature=p',
       sampleName: 'x.sh',
     };
     expect(detonationEnvOf({ ...request, config: { timeout: 20 } })).toEqual({
       [DETONATION_ENV.sampleUrl]: request.sampleUrl,
       [DETONATION_ENV.reportUrl]: request.reportUrl,
+      [DETONATION_ENV.pcapUrl]: request.pcapUrl,
       [DETONATION_ENV.sampleName]: 'x.sh',
       [DETONATION_ENV.agentConfig]: '{"timeout":20}',
     });
