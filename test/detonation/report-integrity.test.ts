@@ -1,11 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   collectDetonation,
+  CONTAINER_OVERRIDES_LIMIT,
   detonationTaskTimeoutSeconds,
   detonationUrlExpirySeconds,
   newRunNonce,
   nonceMatches,
+  overridesSize,
   prepareDetonation,
   URL_GRACE_SECONDS,
 } from '../../lambdas/core/engines/detonation/detonation-runs';
@@ -22,10 +25,10 @@ const SHA = 'b'.repeat(64);
 const sample = { bucket: 'uploads', key: 'in/tool.sh', sha256: SHA, size: 10 } as unknown as Sample;
 
 /** Deps with a real S3 client (presigning is local) whose `send` serves `stored` as the report. */
-function depsWith(agent: Record<string, unknown>, stored?: unknown): HandlerDeps {
+function depsWith(agent: Record<string, unknown>, stored?: unknown, sessionToken?: string): HandlerDeps {
   const s3 = new S3Client({
     region: 'eu-west-1',
-    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret', ...(sessionToken ? { sessionToken } : {}) },
   });
   s3.send = (async () => {
     if (stored === undefined) throw Object.assign(new Error('missing'), { name: 'NoSuchKey' });
@@ -83,6 +86,25 @@ describe('Prepare: short-lived URLs and a per-run nonce', () => {
     expect(pcap.host).toBe(report.host);
     expect(decodeURIComponent(pcap.pathname)).toBe(decodeURIComponent(report.pathname).replace(/\.json$/, '.pcap'));
     expect(pcap.searchParams.get('X-Amz-Signature')).not.toBe(report.searchParams.get('X-Amz-Signature'));
+  });
+
+  it("keeps the task's container overrides within ECS's 8,192 characters, dropping only the capture's URL when they would not fit", async () => {
+    // A Lambda's session token is about 1,100 characters of base64: all three URLs fit with it.
+    const typical = await prepareDetonation(
+      depsWith({ timeout: 60 }, undefined, randomBytes(825).toString('base64')),
+      sample,
+    );
+    expect(typical.pcapUrl).toContain('X-Amz-Security-Token=');
+    expect(overridesSize(typical)).toBeLessThan(CONTAINER_OVERRIDES_LIMIT - 512);
+    // One twice as long would not: the capture's URL goes, the run does not.
+    const long = await prepareDetonation(
+      depsWith({ timeout: 60 }, undefined, randomBytes(1500).toString('base64')),
+      sample,
+    );
+    expect(long.pcapUrl).toBe('');
+    expect(long.reportUrl).toContain('X-Amz-Security-Token=');
+    expect(long.pcapKey).toBe(long.reportKey.replace(/\.json$/, '.pcap'));
+    expect(overridesSize(long)).toBeLessThan(CONTAINER_OVERRIDES_LIMIT);
   });
 
   it('makes a fresh random nonce per run and passes it in the agent configuration', async () => {

@@ -15,7 +15,10 @@ export interface DetonationJob {
   sampleUrl: string;
   reportUrl: string;
   reportKey: string;
-  /** Presigned PUT of the packet capture, at `pcapKey` beside the report. */
+  /**
+   * Presigned PUT of the packet capture, at `pcapKey` beside the report; empty when it would not fit
+   * in the task's container overrides (the agent then reports the capture unsupported).
+   */
   pcapUrl: string;
   pcapKey: string;
   sampleName: string;
@@ -133,7 +136,7 @@ export async function prepareDetonation(deps: HandlerDeps, sample: Sample): Prom
   ]);
   // The nonce replaces any the settings might name (in either spelling): it is Prepare's alone.
   const { run_nonce: _snake, runNonce: _camel, ...written } = deps.config.detonation.agent as Record<string, unknown>;
-  return {
+  return fitOverrides({
     sampleUrl,
     reportUrl,
     reportKey,
@@ -142,7 +145,33 @@ export async function prepareDetonation(deps: HandlerDeps, sample: Sample): Prom
     sampleName: sample.key.split('/').pop() || sample.sha256,
     agentConfig: JSON.stringify({ ...written, run_nonce: runNonce }),
     runNonce,
-  };
+  });
+}
+
+/**
+ * Characters ECS allows for a RunTask's container overrides in all, JSON included. Three presigned
+ * URLs signed with a Lambda's session credentials take about 1.9 KB each; a long session token (or a
+ * long sample key) could push the task past the limit, and RunTask would refuse it.
+ */
+export const CONTAINER_OVERRIDES_LIMIT = 8192;
+/** Room kept for the override's structure (container name, keys, brackets) and what Step Functions adds. */
+const OVERRIDES_MARGIN = 512;
+
+/** The characters the job's environment takes in the container overrides, as JSON name/value pairs. */
+export function overridesSize(job: Omit<DetonationJob, 'reportKey' | 'pcapKey' | 'runNonce'>): number {
+  const environment = [job.sampleUrl, job.reportUrl, job.pcapUrl, job.agentConfig, job.sampleName].map((value) => ({
+    name: 'XXXXXXXXXXXX',
+    value,
+  }));
+  return JSON.stringify(environment).length;
+}
+
+/**
+ * The job, without the capture's URL when all of it would not fit in the container overrides: the
+ * verdict does not depend on the capture, and the run must not be refused for it.
+ */
+export function fitOverrides(job: DetonationJob): DetonationJob {
+  return overridesSize(job) <= CONTAINER_OVERRIDES_LIMIT - OVERRIDES_MARGIN ? job : { ...job, pcapUrl: '' };
 }
 
 /** The largest detonation report read back: the agent's own bounds keep real ones far below it. */
