@@ -1,8 +1,8 @@
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { reportKeys } from '../lambdas/core/contracts/report-keys';
+import { besideReport, reportKeys } from '../lambdas/core/contracts/report-keys';
 import * as z from 'zod';
 import {
   DETAIL_TYPE_FAILED,
@@ -303,8 +303,37 @@ export async function keepHtmlReports(
     writeFileSync(path, await storedHtmlReport(pipeline, outcome.document.sha256));
     outcome.document.reportUrl = pathToFileURL(path).href;
     paths.push(path);
+    const capture = await keepCapture(pipeline, outcome.document, dir);
+    if (capture) paths.push(capture);
   }
   return paths;
+}
+
+/** The largest capture copied out of the local S3 (the agent uploads none larger). */
+const MAX_KEPT_CAPTURE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Copies the detonation's packet capture out of the local S3 to where the HTML report's link to
+ * it points (the same path relative to the report as in the bucket); returns its path, or null.
+ */
+async function keepCapture(pipeline: LocalPipeline, document: VerdictDocument, dir: string): Promise<string | null> {
+  const key = document.engineResults.find((e) => e.engine === 'detonation')?.captureKey;
+  const relative = key ? besideReport(key, document.sha256) : null;
+  if (!key || !relative) return null;
+  const deps = pipeline.deps('FinalizeFn');
+  try {
+    const object = await deps.clients.s3.send(new GetObjectCommand({ Bucket: deps.config.reportsBucket, Key: key }));
+    if ((object.ContentLength ?? 0) > MAX_KEPT_CAPTURE_BYTES) return null;
+    const bytes = await object.Body?.transformToByteArray();
+    if (!bytes || bytes.length > MAX_KEPT_CAPTURE_BYTES) return null;
+    const path = join(dir, relative);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, bytes);
+    return path;
+  } catch {
+    // A capture the agent did not manage to upload: the report's link stays, the file is missing.
+    return null;
+  }
 }
 
 /**

@@ -31,6 +31,8 @@ export const DETONATION_ENV = {
   sampleUrl: 'SAMPLE_URL',
   /** Presigned PUT URL of the report under `reports/` in the reports bucket. */
   reportUrl: 'REPORT_URL',
+  /** Presigned PUT URL of the packet capture, beside the report (same key, `.pcap`). */
+  pcapUrl: 'PCAP_URL',
   /** JSON configuration of the agent (deadline, limits, tracer profile). */
   agentConfig: 'AGENT_CONFIG',
   /** Original file name of the sample (its extension drives type detection). */

@@ -536,6 +536,7 @@ export class AnalysisWorkflow extends Construct {
             environment: [
               env(DETONATION_ENV.sampleUrl, '$.detonation.sampleUrl'),
               env(DETONATION_ENV.reportUrl, '$.detonation.reportUrl'),
+              env(DETONATION_ENV.pcapUrl, '$.detonation.pcapUrl'),
               env(DETONATION_ENV.agentConfig, '$.detonation.agentConfig'),
               env(DETONATION_ENV.sampleName, '$.detonation.sampleName'),
             ],

@@ -3,7 +3,10 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { DetonationReportSchema } from '../lambdas/core/contracts/detonation-report';
 import { DETAIL_TYPE_VERDICT, SampleVerdictDetailSchema } from '../lambdas/core/contracts/pipeline';
 import { LocalPipeline } from '../local/runtime';
-import { storedHtmlReport, verdictDocument } from '../cli/local-analysis';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { keepHtmlReports, storedHtmlReport, verdictDocument } from '../cli/local-analysis';
 import { formatOutcomes } from '../cli/format';
 
 describe('the detonation engine through the local state machine', () => {
@@ -67,5 +70,29 @@ describe('the detonation engine through the local state machine', () => {
     const html = await storedHtmlReport(pipeline, detail.sha256);
     expect(html).toContain('Confirmed by the detonation:');
     expect(formatOutcomes([{ file: 'dropper.sh', ok: true, document }])).toContain('confirmed by the detonation:');
+
+    // The packet capture is stored beside the detonation report (the local S3 presigns as AWS does),
+    // referenced by key from the document, and holds the sample's request as the sample sent it.
+    const result = document.engineResults.find((e) => e.engine === 'detonation');
+    expect(result?.captureKey).toBe(result?.reportKey?.replace(/\.json$/, '.pcap'));
+    const deps = pipeline.deps('CollectDetonationFn');
+    const stored = await deps.clients.s3.send(
+      new GetObjectCommand({ Bucket: deps.config.reportsBucket, Key: result?.captureKey ?? '' }),
+    );
+    const pcap = Buffer.from((await stored.Body?.transformToByteArray()) ?? []);
+    expect(pcap.readUInt32LE(0)).toBe(0xa1b2c3d4);
+    expect(pcap.toString('latin1')).toMatch(/GET \/next\.sh HTTP\/1\.1\r\nHost: stage2\.sandtrap-test\.example\r\n/);
+    expect(html).toContain(`${result?.captureKey?.split('/').pop()}</a>`);
+    // A local analysis keeps the capture where the kept HTML report's link points.
+    const dir = mkdtempSync(join(tmpdir(), 'sandtrap-kept-'));
+    try {
+      const kept = await keepHtmlReports(pipeline, [{ file: 'dropper.sh', ok: true, document }], dir);
+      const href = /<a href="([^"]+\.pcap)" download>/.exec(readFileSync(kept[0] ?? '', 'utf8'))?.[1];
+      expect(href).toMatch(/^detonation\/[^/]+\.pcap$/);
+      expect(kept).toContain(join(dir, href ?? ''));
+      expect(readFileSync(join(dir, href ?? ''))).toEqual(pcap);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 120_000);
 });

@@ -13,8 +13,9 @@ import {
 } from '../../lambdas/core/contracts/detonation-report';
 import { parseAgentConfig, type AgentConfig } from '../../lambdas/core/contracts/agent-config';
 import { FakeNetwork, type FakeNetworkLog } from './fakenet';
-import { downloadSample, TransferError, uploadReport } from './fetch';
-import { agentDirectory, ensureGuard, type GuardLog, probeGuard, readGuardLog } from './guard';
+import { downloadSample, TransferError, uploadCapture, uploadReport } from './fetch';
+import { agentDirectory, ensureGuard, type GuardConnection, type GuardLog, probeGuard, readGuardLog } from './guard';
+import { type Conversation, type Endpoint, PCAP_LIMITS, writePcap } from './pcap';
 import { networkObservations } from './network-log';
 import { TraceCollector, type Observation } from './observations';
 import { prepareSample, type Preparation } from './prepare';
@@ -39,6 +40,8 @@ export interface DetonationRequest {
   sampleUrl: string;
   /** Presigned PUT for the report. */
   reportUrl: string;
+  /** Presigned PUT for the packet capture, beside the report; without it `pcap` is unsupported. */
+  pcapUrl?: string;
   /** The sample's original name (its extension helps name scripts and C sources). */
   sampleName: string;
   /** The agent configuration (`AGENT_CONFIG`), snake_case or camelCase; validated here. */
@@ -199,6 +202,8 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
   let seen: FakeNetworkLog = { dns: [], http: [], tls: [], payloads: [], dropped: 0 };
   let sink: ((o: Observation) => void) | null = null;
   const runNonce = runNonceOf(request.config);
+  /** Every redirected connection the guard logged, over all runs: the capture's destinations. */
+  const redirected: GuardConnection[] = [];
   try {
     await run();
   } catch (e) {
@@ -212,6 +217,7 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
     }
     notes.push(`partial report: the agent failed while ${phase}`);
   }
+  if (capabilities.pcap === 'captured') await capture();
   // The sample's output lives in the run directory: read it before the clean-up removes it.
   let output = { bytes: 0, tail: '' };
   try {
@@ -314,10 +320,14 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
       );
     }
     if (cfg.pcap) {
-      capabilities.pcap = 'unsupported';
-      notes.push(
-        'pcap was asked for but is unsupported in the detonation task (no NET_RAW guarantee on Fargate); network activity comes from the guard and the fake network',
-      );
+      // Marked captured now so that a run that fails later still uploads what was heard until then.
+      const why = !request.pcapUrl
+        ? 'no upload URL was given for it'
+        : cfg.networkEnabled && cfg.internetAccess
+          ? 'internet_access sends the traffic out for real, past the fake network the capture is taken at'
+          : null;
+      if (why) unsupportedCapture(why);
+      else capabilities.pcap = 'captured';
     }
     capabilities.tracer = cfg.traceSyscalls ? 'strace' : 'none';
     capabilities.seccompBpf = cfg.traceSyscalls;
@@ -438,6 +448,7 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
       capabilities.mountNamespace = guardLog.mountNamespace === true;
       phase = `${label}: recording network activity`;
       drainNetwork(guardLog);
+      for (const c of guardLog.connections) if (c.action === 'redirect' && c.localPort > 0) redirected.push(c);
       if (guardLog.dropped > 0)
         notes.push(`the guard logged ${guardLog.dropped} more connections than the agent keeps`);
     }
@@ -467,6 +478,54 @@ async function detonate(request: DetonationRequest): Promise<DetonationReport> {
     seen = all;
     const guard: GuardLog = guardLog ?? { started: false, mountNamespace: null, connections: [], dropped: 0 };
     for (const o of networkObservations(guard, fresh, (address) => net.nameFor(address))) sink(o);
+  }
+
+  function unsupportedCapture(reason: string): void {
+    capabilities.pcap = 'unsupported';
+    capabilities.pcapReason = `pcap was asked for but not captured: ${reason}`.slice(0, REPORT_LIMITS.text);
+    delete capabilities.pcapFile;
+    notes.push(capabilities.pcapReason);
+  }
+
+  /**
+   * Writes the fake network's conversations as a pcap and uploads it beside the report. Each
+   * conversation's far end is the destination the guard saw the sample ask for: the latest
+   * redirected connect or send from the same local port at or before the conversation began (ports
+   * are reused, so the earliest one later stands in only when none came before).
+   */
+  async function capture(): Promise<void> {
+    const net = fakenet;
+    if (!net || !request.pcapUrl) return unsupportedCapture('the fake network never started');
+    const byPort = new Map<string, GuardConnection[]>();
+    for (const c of redirected) {
+      const key = `${c.proto}:${c.localPort}`;
+      byPort.set(key, [...(byPort.get(key) ?? []), c]);
+    }
+    for (const list of byPort.values()) list.sort((a, b) => a.time - b.time);
+    const destination = (c: Conversation): Endpoint | null => {
+      const list = byPort.get(`${c.protocol}:${c.clientPort}`);
+      if (!list?.length) return null;
+      // The guard logs before the fake network hears of it; a second of slack for clock granularity.
+      const before = list.filter((g) => g.time <= c.start + 1);
+      const g = before.at(-1) ?? list[0];
+      return g && g.port !== null ? { address: g.addr, port: g.port } : null;
+    };
+    try {
+      const pcap = writePcap(net.capture.conversations(), destination, PCAP_LIMITS);
+      await uploadCapture(request.pcapUrl, pcap.file);
+      const truncated = pcap.truncated || net.capture.truncated;
+      capabilities.pcapFile = {
+        bytes: pcap.file.length,
+        packets: pcap.packets,
+        conversations: pcap.conversations,
+        attributed: pcap.attributed,
+        truncated,
+      };
+      if (truncated)
+        notes.push('the packet capture reached its limits: later bytes, packets or conversations are not in it');
+    } catch (e) {
+      unsupportedCapture(`the capture could not be written or uploaded (${(e as Error)?.message ?? String(e)})`);
+    }
   }
 
   /** Runs one clean-up step; a failure becomes a note instead of replacing the report. */

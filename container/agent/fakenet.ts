@@ -1,12 +1,14 @@
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
+import { CaptureRecorder, type Conversation } from './pcap';
 
 /**
  * The fake network, in the manner of INetSim: a resolver that answers every name with a loopback
  * address of its own, a TCP listener that speaks just enough HTTP to record a request, reads the
  * server name out of a TLS ClientHello, and keeps the first bytes of anything else, and a UDP sink.
  * Everything listens on 127.0.0.1 on ports the kernel picks; the network guard sends the sample's
- * connections here, whatever address it asked for.
+ * connections here, whatever address it asked for. It also keeps the bytes of every conversation it
+ * terminates (within `CaptureLimits`), from which the agent writes the run's packet capture.
  */
 
 /** What every record has: when, and the client port the guard's log joins it on. */
@@ -151,6 +153,8 @@ export class FakeNetwork {
   readonly ports: { dns: number; tcp: number; udp: number };
   /** Epoch milliseconds of the last thing that happened, for idle detection. */
   lastActivity = Date.now();
+  /** The conversations' bytes, for the packet capture. */
+  readonly capture = new CaptureRecorder();
   private readonly log: FakeNetworkLog = { dns: [], http: [], tls: [], payloads: [], dropped: 0 };
   private readonly addresses = new Map<string, string>();
   private readonly names = new Map<string, string>();
@@ -181,15 +185,11 @@ export class FakeNetwork {
     });
     const net = new FakeNetwork(dns, udp, tcp);
     dns.on('message', (msg, from) => net.answerDns(msg, from));
-    udp.on('message', (msg, from) =>
-      net.add('payloads', {
-        time: Date.now() / 1000,
-        clientPort: from.port,
-        protocol: 'udp',
-        bytes: msg.length,
-        preview: preview(msg),
-      }),
-    );
+    udp.on('message', (msg, from) => {
+      const time = Date.now() / 1000;
+      net.capture.add(net.capture.open('udp', 'udp', from.port, time), true, msg, time);
+      net.add('payloads', { time, clientPort: from.port, protocol: 'udp', bytes: msg.length, preview: preview(msg) });
+    });
     tcp.on('connection', (socket) => net.converse(socket));
     return net;
   }
@@ -240,6 +240,9 @@ export class FakeNetwork {
   }
 
   private answerDns(msg: Buffer, from: RemoteInfo): void {
+    const time = Date.now() / 1000;
+    const exchange = this.capture.open('udp', 'dns', from.port, time);
+    this.capture.add(exchange, true, msg, time);
     const query = parseDnsQuery(msg);
     if (!query) {
       this.add('payloads', {
@@ -272,7 +275,9 @@ export class FakeNetwork {
       for (const [i, octet] of address.split('.').entries()) answer.writeUInt8(Number(octet), 12 + i);
       parts.push(answer);
     }
-    this.dns.send(Buffer.concat(parts), from.port, from.address);
+    const reply = Buffer.concat(parts);
+    this.capture.add(exchange, false, reply, Date.now() / 1000);
+    this.dns.send(reply, from.port, from.address);
   }
 
   /** Reads what the client sends first and decides what it is talking. */
@@ -280,6 +285,7 @@ export class FakeNetwork {
     this.lastActivity = Date.now();
     this.sockets.add(socket);
     const clientPort = socket.remotePort ?? 0;
+    const conversation = this.capture.open('tcp', 'tcp', clientPort, Date.now() / 1000);
     let data = Buffer.alloc(0);
     let settled = false;
     const recordPayload = () =>
@@ -301,10 +307,13 @@ export class FakeNetwork {
     });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
+      this.capture.close(conversation, 'fin', Date.now() / 1000);
       finishPayload();
       this.sockets.delete(socket);
     });
     socket.on('data', (chunk: Buffer) => {
+      // Every byte the sample sends goes to the capture (within its limits), answered or not.
+      this.capture.add(conversation, true, chunk, Date.now() / 1000);
       if (settled) return;
       this.lastActivity = Date.now();
       data = Buffer.concat([data, chunk]).subarray(0, MAX_CAPTURE);
@@ -315,12 +324,13 @@ export class FakeNetwork {
         const serverName = parseClientHelloSni(data);
         if (serverName) this.add('tls', { time: Date.now() / 1000, clientPort, serverName });
         else recordPayload();
+        this.capture.close(conversation, 'reset', Date.now() / 1000);
         socket.destroy(); // no certificate to offer: the handshake fails, as it would against a sinkhole
         return;
       }
       const head = data.toString('latin1', 0, Math.min(data.length, 64));
       if (HTTP_METHOD.test(head) || (data.length < 16 && /^[A-Z]{3,9} ?\S*$/.test(head))) {
-        if (this.http(socket, data, clientPort)) settled = true;
+        if (this.http(socket, data, clientPort, conversation)) settled = true;
         return;
       }
       // Anything else (stratum, IRC, a custom protocol): keep the first bytes, say nothing.
@@ -329,17 +339,25 @@ export class FakeNetwork {
   }
 
   /** Records and answers one HTTP request once its headers (and a bounded body) are in. */
-  private http(socket: Socket, data: Buffer, clientPort: number): boolean {
+  private http(socket: Socket, data: Buffer, clientPort: number, conversation: Conversation | null): boolean {
     const text = data.toString('latin1');
     const headerEnd = text.indexOf('\r\n\r\n');
-    if (headerEnd < 0) return data.length >= MAX_CAPTURE ? this.respond(socket, text, text.length, clientPort) : false;
+    if (headerEnd < 0)
+      return data.length >= MAX_CAPTURE ? this.respond(socket, text, text.length, clientPort, conversation) : false;
     const declared = declaredLength(/\r\ncontent-length:\s*(\d+)/i.exec(text.slice(0, headerEnd))?.[1]);
     const wanted = Math.min(declared, 4096);
     if (data.length - headerEnd - 4 < wanted && data.length < MAX_CAPTURE) return false;
-    return this.respond(socket, text, headerEnd, clientPort, declared);
+    return this.respond(socket, text, headerEnd, clientPort, conversation, declared);
   }
 
-  private respond(socket: Socket, text: string, headerEnd: number, clientPort: number, declaredBody = 0): boolean {
+  private respond(
+    socket: Socket,
+    text: string,
+    headerEnd: number,
+    clientPort: number,
+    conversation: Conversation | null,
+    declaredBody = 0,
+  ): boolean {
     const lines = text.slice(0, headerEnd).split(/\r?\n/);
     const [method = '', target = '/'] = (lines[0] ?? '').split(' ');
     const header = (name: string) =>
@@ -363,9 +381,12 @@ export class FakeNetwork {
     const payload = /\.(sh|bash)(\?|$)/i.test(target)
       ? '#!/bin/sh\necho sandtrap-fakenet\n'
       : '<html><body>sandtrap</body></html>\n';
-    socket.end(
+    const answer = Buffer.from(
       `HTTP/1.1 200 OK\r\nServer: sandtrap-fakenet\r\nContent-Type: text/html\r\nContent-Length: ${payload.length}\r\nConnection: close\r\n\r\n${payload}`,
+      'latin1',
     );
+    this.capture.add(conversation, false, answer, Date.now() / 1000);
+    socket.end(answer);
     return true;
   }
 }

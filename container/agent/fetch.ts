@@ -90,7 +90,20 @@ export async function downloadSample(url: string, dest: string, maxBytes: number
 
 /** PUTs the report as JSON, retrying transient failures (network errors, 5xx, 429) three times. */
 export async function uploadReport(url: string, report: DetonationReport): Promise<void> {
-  const body = JSON.stringify(report);
+  await put(url, JSON.stringify(report), 'application/json', 'report');
+}
+
+/** The largest packet capture the agent uploads (the capture's own limits keep it well below). */
+export const MAX_PCAP_UPLOAD_BYTES = 16 * 1024 * 1024;
+
+/** PUTs the packet capture beside the report; refuses a file over `MAX_PCAP_UPLOAD_BYTES`. */
+export async function uploadCapture(url: string, file: Buffer): Promise<void> {
+  if (file.length > MAX_PCAP_UPLOAD_BYTES)
+    throw new TransferError(`the capture is larger than ${MAX_PCAP_UPLOAD_BYTES} bytes`);
+  await put(url, file, 'application/vnd.tcpdump.pcap', 'capture');
+}
+
+async function put(url: string, body: string | Buffer, contentType: string, what: string): Promise<void> {
   const path = localPath(url);
   if (path) {
     await writeFile(path, body, { mode: 0o600 });
@@ -103,7 +116,7 @@ export async function uploadReport(url: string, report: DetonationReport): Promi
       const response = await fetch(url, {
         method: 'PUT',
         body,
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': contentType },
         redirect: 'error',
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
@@ -115,5 +128,5 @@ export async function uploadReport(url: string, report: DetonationReport): Promi
       last = `failed: ${(error as Error).name}`;
     }
   }
-  throw new TransferError(`report upload to ${redact(url)} ${last}`);
+  throw new TransferError(`${what} upload to ${redact(url)} ${last}`);
 }

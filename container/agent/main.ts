@@ -4,6 +4,7 @@ import { FIRST_SANDBOX_UID, SANDBOX_UID_SPAN } from './sandbox-user';
 
 /**
  * The container's entry point. Reads SAMPLE_URL (presigned GET), REPORT_URL (presigned PUT),
+ * optionally PCAP_URL (presigned PUT for the packet capture, beside the report),
  * AGENT_CONFIG (JSON) and SAMPLE_NAME, and optionally SANDTRAP_WORK_ROOT (a writable directory
  * when the root file system is read-only), SANDTRAP_SANDBOX_UID (a uid the host detonator leased for
  * this box) and SANDTRAP_ALLOW_INTERNET; detonates, uploads the
@@ -18,9 +19,10 @@ async function main(): Promise<number> {
     REPORT_URL: reportUrl,
     AGENT_CONFIG: rawConfig,
     SAMPLE_NAME: sampleName,
+    PCAP_URL: pcapUrl,
   } = process.env;
   // The URLs are credentials: out of the environment before anything else can inherit it.
-  for (const name of ['SAMPLE_URL', 'REPORT_URL', 'AGENT_CONFIG']) delete process.env[name];
+  for (const name of ['SAMPLE_URL', 'REPORT_URL', 'PCAP_URL', 'AGENT_CONFIG']) delete process.env[name];
   if (!sampleUrl || !reportUrl) {
     process.stderr.write('sandtrap-agent: SAMPLE_URL and REPORT_URL are required\n');
     return 2;
@@ -52,6 +54,7 @@ async function main(): Promise<number> {
     const report = await runDetonation({
       sampleUrl,
       reportUrl,
+      ...(pcapUrl ? { pcapUrl } : {}),
       sampleName: sampleName ?? 'sample',
       config,
       allowInternet: process.env.SANDTRAP_ALLOW_INTERNET === '1',

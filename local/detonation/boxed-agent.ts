@@ -2,7 +2,13 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DEFAULT_WORK_ROOT } from '../../container/agent/detonate';
-import { type Downloaded, downloadSample, uploadReport } from '../../container/agent/fetch';
+import {
+  type Downloaded,
+  downloadSample,
+  MAX_PCAP_UPLOAD_BYTES,
+  uploadCapture,
+  uploadReport,
+} from '../../container/agent/fetch';
 import { ensureGuard } from '../../container/agent/guard';
 import { leaseSandboxUser } from '../../container/agent/sandbox-user';
 import { type DetonationReport, DetonationReportSchema } from '../../lambdas/core/contracts/detonation-report';
@@ -79,6 +85,7 @@ export async function detonateInBox(env: Record<string, string>, options: Detona
   throwIfAborted(signal);
   const sampleUrl = env[DETONATION_ENV.sampleUrl] ?? '';
   const reportUrl = env[DETONATION_ENV.reportUrl] ?? '';
+  const pcapUrl = env[DETONATION_ENV.pcapUrl];
   const rawConfig = env[DETONATION_ENV.agentConfig];
   const limits = hostLimits(rawConfig);
   const startedAt = Date.now() / 1000;
@@ -113,6 +120,7 @@ export async function detonateInBox(env: Record<string, string>, options: Detona
       {
         SAMPLE_URL: pathToFileURL(join(BOX.transport, 'sample')).href,
         REPORT_URL: pathToFileURL(join(BOX.transport, 'report.json')).href,
+        ...(pcapUrl ? { PCAP_URL: pathToFileURL(join(BOX.transport, 'capture.pcap')).href } : {}),
         SAMPLE_NAME: env[DETONATION_ENV.sampleName] ?? 'sample',
         ...(rawConfig !== undefined ? { AGENT_CONFIG: rawConfig } : {}),
         SANDTRAP_WORK_ROOT: BOX.workRoot,
@@ -147,6 +155,15 @@ export async function detonateInBox(env: Record<string, string>, options: Detona
         startedAt,
         endReason: exit.code === null ? 'timeout' : 'not-run',
       });
+    }
+    // The capture crosses the same boundary: bounded, and uploaded before the report that names it.
+    if (pcapUrl && report.capabilities.pcap === 'captured') {
+      try {
+        const capture = await readBounded(join(dirs.transport, 'capture.pcap'), MAX_PCAP_UPLOAD_BYTES);
+        if (capture) await uploadCapture(pcapUrl, capture);
+      } catch (error) {
+        process.stderr.write(`sandtrap: ${printable((error as Error).message)}\n`);
+      }
     }
     try {
       await uploadReport(reportUrl, report);

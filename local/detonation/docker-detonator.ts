@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_WORK_ROOT } from '../../container/agent/detonate';
-import { downloadSample, uploadReport } from '../../container/agent/fetch';
+import { downloadSample, MAX_PCAP_UPLOAD_BYTES, uploadCapture, uploadReport } from '../../container/agent/fetch';
 import { leaseSandboxUser, type SandboxUser } from '../../container/agent/sandbox-user';
 import { DetonationReportSchema } from '../../lambdas/core/contracts/detonation-report';
 import { parseAgentConfig } from '../../lambdas/core/contracts/agent-config';
@@ -23,7 +23,13 @@ import { abortReason, type DetonationOptions, type Detonator, throwIfAborted } f
  */
 
 /** Where the container finds the sample and leaves the report. */
-export const BOX_PATHS = { input: '/in', output: '/out', sample: '/in/sample', report: '/out/report.json' } as const;
+export const BOX_PATHS = {
+  input: '/in',
+  output: '/out',
+  sample: '/in/sample',
+  report: '/out/report.json',
+  pcap: '/out/capture.pcap',
+} as const;
 
 /** The agent's variable for a sandbox uid leased outside the container (read by `container/agent/main.ts`). */
 export const SANDBOX_UID_ENV = 'SANDTRAP_SANDBOX_UID';
@@ -113,14 +119,19 @@ function sandboxUidLocks(): string {
 
 /** Reads the report the container left, refusing links, special files and oversized files. */
 async function readReport(path: string): Promise<unknown> {
+  return JSON.parse((await readOutput(path, MAX_REPORT_BYTES)).toString('utf8'));
+}
+
+/** A regular file the container wrote (never a link it planted), refused over `maxBytes`. */
+async function readOutput(path: string, maxBytes: number): Promise<Buffer> {
   const file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {
     const stat = await file.stat();
-    if (!stat.isFile()) throw new Error('the report is not a regular file');
-    if (stat.size > MAX_REPORT_BYTES) throw new Error(`the report is larger than ${MAX_REPORT_BYTES} bytes`);
+    if (!stat.isFile()) throw new Error(`${path} is not a regular file`);
+    if (stat.size > maxBytes) throw new Error(`${path} is larger than ${maxBytes} bytes`);
     const buffer = Buffer.alloc(stat.size);
     const { bytesRead } = await file.read(buffer, 0, stat.size, 0);
-    return JSON.parse(buffer.subarray(0, bytesRead).toString('utf8'));
+    return buffer.subarray(0, bytesRead);
   } finally {
     await file.close();
   }
@@ -253,6 +264,7 @@ export async function detonateInContainer(
         {
           [DETONATION_ENV.sampleUrl]: `file://${BOX_PATHS.sample}`,
           [DETONATION_ENV.reportUrl]: `file://${BOX_PATHS.report}`,
+          ...(env[DETONATION_ENV.pcapUrl] ? { [DETONATION_ENV.pcapUrl]: `file://${BOX_PATHS.pcap}` } : {}),
           [DETONATION_ENV.sampleName]: env[DETONATION_ENV.sampleName] ?? 'sample',
           [DETONATION_ENV.agentConfig]: env[DETONATION_ENV.agentConfig] ?? '{}',
           [SANDBOX_UID_ENV]: String(user.uid),
@@ -268,6 +280,15 @@ export async function detonateInContainer(
       report = DetonationReportSchema.parse(await readReport(join(outputDir, 'report.json')));
     } catch {
       return exitCode === 0 ? 1 : exitCode;
+    }
+    // The capture first: the report that says it was captured must not arrive before it.
+    const pcapUrl = env[DETONATION_ENV.pcapUrl];
+    if (pcapUrl && report.capabilities.pcap === 'captured') {
+      try {
+        await uploadCapture(pcapUrl, await readOutput(join(outputDir, 'capture.pcap'), MAX_PCAP_UPLOAD_BYTES));
+      } catch {
+        // The report still goes out; its link to a missing capture is what the reader sees.
+      }
     }
     try {
       await uploadReport(reportUrl, report);

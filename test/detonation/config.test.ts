@@ -62,6 +62,7 @@ describe('agent configuration', () => {
       dnsServers: ['127.0.0.1'],
       traceSyscalls: true,
       trackChildren: true,
+      pcap: true,
     });
     expect(config.syscallFilter).toEqual([...DEFAULT_SYSCALL_FILTER]);
     expect(config.memoryLimit).toBe(512 * 1024 * 1024);

@@ -99,11 +99,13 @@ describe('the e2e ECS data plane', () => {
       taskArn: 'arn:task/1',
       sampleUrl: 'http://127.0.0.1:4566/ingest/x?X-Amz-Signature=s',
       reportUrl: 'http://127.0.0.1:4566/reports/x?X-Amz-Signature=r',
+      pcapUrl: 'http://127.0.0.1:4566/reports/x.pcap?X-Amz-Signature=p',
       sampleName: 'x.sh',
     };
     expect(detonationEnvOf({ ...request, config: { timeout: 20 } })).toEqual({
       [DETONATION_ENV.sampleUrl]: request.sampleUrl,
       [DETONATION_ENV.reportUrl]: request.reportUrl,
+      [DETONATION_ENV.pcapUrl]: request.pcapUrl,
       [DETONATION_ENV.sampleName]: 'x.sh',
       [DETONATION_ENV.agentConfig]: '{"timeout":20}',
     });
@@ -208,9 +210,13 @@ describe.skipIf(!engine && !required)('the Docker detonator with the detonation 
 
   it('detonates behaviour and benign samples: a report comes back through the presigned URLs', async () => {
     for (const file of SAMPLE_FILES) {
-      const { report, exitCode } = await detonateThrough(dockerDetonator, s3, await sample(file), COMPARABLE);
+      const { report, exitCode, capture } = await detonateThrough(dockerDetonator, s3, await sample(file), COMPARABLE);
       expect(exitCode, file).toBe(0);
       expect(report.status, file).toBe('completed');
+      // The capture came out of the container and was put beside the report, as the report says.
+      expect(report.capabilities.pcap, file).toBe('captured');
+      expect(capture?.readUInt32LE(0), file).toBe(0xa1b2c3d4);
+      expect(capture?.length, file).toBe(report.capabilities.pcapFile?.bytes);
       // The image's guard and tracer really ran: this is the agent in the container, not a stub.
       expect(report.capabilities, file).toMatchObject({ tracer: 'strace', networkGuard: true, seccompBpf: true });
       reports[file] = { docker: report };
@@ -218,9 +224,12 @@ describe.skipIf(!engine && !required)('the Docker detonator with the detonation 
     expect(indicatorIds(reports['behaviors/persistence.sh']!.docker)).toContain('persistence.shell-init');
     expect(indicatorIds(reports['behaviors/network.py']!.docker).some((id) => id.startsWith('network.'))).toBe(true);
     expect(indicatorIds(reports['benign/report.py']!.docker)).toEqual([]);
-    // The presigned URLs were used on the host side: the sample was fetched and the report put once each.
+    // The presigned URLs were used on the host side: the sample was fetched, the report and the capture put once each.
     expect(s3.requests.filter((r) => r.method === 'GET')).toHaveLength(SAMPLE_FILES.length);
-    expect(s3.requests.filter((r) => r.method === 'PUT')).toHaveLength(SAMPLE_FILES.length);
+    const puts = s3.requests.filter((r) => r.method === 'PUT');
+    expect(puts.filter((r) => r.path.startsWith('/report/'))).toHaveLength(SAMPLE_FILES.length);
+    expect(puts.filter((r) => r.path.startsWith('/pcap/'))).toHaveLength(SAMPLE_FILES.length);
+    expect(puts).toHaveLength(2 * SAMPLE_FILES.length);
   }, 240_000);
 
   it.skipIf(!hostCanDetonate)(

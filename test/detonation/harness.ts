@@ -25,6 +25,8 @@ export interface SeenRequest {
 export class PresignedStandIn {
   readonly requests: SeenRequest[] = [];
   readonly reports = new Map<string, DetonationReport>();
+  /** Packet captures PUT beside the reports, by the same id. */
+  readonly captures = new Map<string, Buffer>();
   private readonly samples = new Map<string, Buffer>();
   private readonly secrets = new Set<string>();
   private server: Server | null = null;
@@ -48,16 +50,19 @@ export class PresignedStandIn {
   }
 
   /** Presigned-style URLs for one sample. */
-  presign(id: string, body: Buffer): { sampleUrl: string; reportUrl: string } {
+  presign(id: string, body: Buffer): { sampleUrl: string; reportUrl: string; pcapUrl: string } {
     this.samples.set(id, body);
     const get = randomBytes(24).toString('hex');
     const put = randomBytes(24).toString('hex');
+    const putPcap = randomBytes(24).toString('hex');
     this.secrets.add(get);
     this.secrets.add(put);
+    this.secrets.add(putPcap);
     const base = `http://127.0.0.1:${this.port}`;
     return {
       sampleUrl: `${base}/sample/${id}?X-Amz-Signature=${get}`,
       reportUrl: `${base}/report/${id}?X-Amz-Signature=${put}`,
+      pcapUrl: `${base}/pcap/${id}?X-Amz-Signature=${putPcap}`,
     };
   }
 
@@ -75,6 +80,12 @@ export class PresignedStandIn {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       this.reports.set(id, DetonationReportSchema.parse(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
+      return [200, ''];
+    }
+    if (kind === 'pcap' && req.method === 'PUT') {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      this.captures.set(id, Buffer.concat(chunks));
       return [200, ''];
     }
     return [405, 'MethodNotAllowed'];

@@ -89,7 +89,13 @@ describe.runIf(hostCanBox)('the host detonator box, seen from inside a sample', 
 
   it('completes and uploads the report through the host side', () => {
     expect(report.status).toBe('completed');
-    expect(s3.requests.map((r) => r.method)).toEqual(['GET', 'PUT']);
+    // The capture goes before the report that says it was captured.
+    expect(s3.requests.map((r) => `${r.method} ${r.path.split('/')[1]}`)).toEqual([
+      'GET sample',
+      'PUT pcap',
+      'PUT report',
+    ]);
+    expect(report.capabilities.pcap).toBe('captured');
     // The guard's own private mounts (hidden agent, per-run tmpfs) also work inside the box.
     expect(report.capabilities.mountNamespace).toBe(true);
   });

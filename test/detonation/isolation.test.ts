@@ -39,6 +39,7 @@ beforeAll(async () => {
     PATH: process.env.PATH,
     SAMPLE_URL: urls.sampleUrl,
     REPORT_URL: urls.reportUrl,
+    PCAP_URL: urls.pcapUrl,
     SAMPLE_NAME: 'escape_attempts.py',
     AGENT_CONFIG: JSON.stringify({ timeout: 15, idle_timeout: 4, sample_interval: 0.25 }),
     AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: `/v2/credentials/${DECOY}`,
@@ -75,6 +76,7 @@ describe('isolation of the sample', () => {
   it('keeps the sample away from the real loopback services (it reaches the fake network instead)', () => {
     expect(escapeRun.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
       'GET /sample/escape',
+      'PUT /pcap/escape',
       'PUT /report/escape',
     ]);
     expect(escapeRun.requests.every((r) => r.signature !== null && s3.signatures().includes(r.signature))).toBe(true);

@@ -1,11 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   collectDetonation,
+  CONTAINER_OVERRIDES_LIMIT,
   detonationTaskTimeoutSeconds,
   detonationUrlExpirySeconds,
   newRunNonce,
   nonceMatches,
+  overridesSize,
   prepareDetonation,
   URL_GRACE_SECONDS,
 } from '../../lambdas/core/engines/detonation/detonation-runs';
@@ -22,10 +25,10 @@ const SHA = 'b'.repeat(64);
 const sample = { bucket: 'uploads', key: 'in/tool.sh', sha256: SHA, size: 10 } as unknown as Sample;
 
 /** Deps with a real S3 client (presigning is local) whose `send` serves `stored` as the report. */
-function depsWith(agent: Record<string, unknown>, stored?: unknown): HandlerDeps {
+function depsWith(agent: Record<string, unknown>, stored?: unknown, sessionToken?: string): HandlerDeps {
   const s3 = new S3Client({
     region: 'eu-west-1',
-    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret', ...(sessionToken ? { sessionToken } : {}) },
   });
   s3.send = (async () => {
     if (stored === undefined) throw Object.assign(new Error('missing'), { name: 'NoSuchKey' });
@@ -60,10 +63,10 @@ function report(overrides: {
 }
 
 describe('Prepare: short-lived URLs and a per-run nonce', () => {
-  it('presigns both URLs to expire just after the task timeout, not after an hour', async () => {
+  it('presigns the URLs to expire just after the task timeout, not after an hour', async () => {
     const job = await prepareDetonation(depsWith({ timeout: 60 }), sample);
     const taskTimeout = detonationTaskTimeoutSeconds(60);
-    for (const url of [job.sampleUrl, job.reportUrl]) {
+    for (const url of [job.sampleUrl, job.reportUrl, job.pcapUrl]) {
       const expires = Number(new URL(url).searchParams.get('X-Amz-Expires'));
       expect(expires).toBe(detonationUrlExpirySeconds(60));
       expect(expires).toBeGreaterThanOrEqual(taskTimeout);
@@ -72,6 +75,36 @@ describe('Prepare: short-lived URLs and a per-run nonce', () => {
     }
     const longer = await prepareDetonation(depsWith({ timeout: 300 }), sample);
     expect(Number(new URL(longer.reportUrl).searchParams.get('X-Amz-Expires'))).toBe(300 + 900 + URL_GRACE_SECONDS);
+  });
+
+  it('presigns the capture beside the report: same bucket and prefix, the report key with .pcap', async () => {
+    const job = await prepareDetonation(depsWith({ timeout: 60 }), sample);
+    expect(job.reportKey).toMatch(/\.json$/);
+    expect(job.pcapKey).toBe(job.reportKey.replace(/\.json$/, '.pcap'));
+    const report = new URL(job.reportUrl);
+    const pcap = new URL(job.pcapUrl);
+    expect(pcap.host).toBe(report.host);
+    expect(decodeURIComponent(pcap.pathname)).toBe(decodeURIComponent(report.pathname).replace(/\.json$/, '.pcap'));
+    expect(pcap.searchParams.get('X-Amz-Signature')).not.toBe(report.searchParams.get('X-Amz-Signature'));
+  });
+
+  it("keeps the task's container overrides within ECS's 8,192 characters, dropping only the capture's URL when they would not fit", async () => {
+    // A Lambda's session token is about 1,100 characters of base64: all three URLs fit with it.
+    const typical = await prepareDetonation(
+      depsWith({ timeout: 60 }, undefined, randomBytes(825).toString('base64')),
+      sample,
+    );
+    expect(typical.pcapUrl).toContain('X-Amz-Security-Token=');
+    expect(overridesSize(typical)).toBeLessThan(CONTAINER_OVERRIDES_LIMIT - 512);
+    // One twice as long would not: the capture's URL goes, the run does not.
+    const long = await prepareDetonation(
+      depsWith({ timeout: 60 }, undefined, randomBytes(1500).toString('base64')),
+      sample,
+    );
+    expect(long.pcapUrl).toBe('');
+    expect(long.reportUrl).toContain('X-Amz-Security-Token=');
+    expect(long.pcapKey).toBe(long.reportKey.replace(/\.json$/, '.pcap'));
+    expect(overridesSize(long)).toBeLessThan(CONTAINER_OVERRIDES_LIMIT);
   });
 
   it('makes a fresh random nonce per run and passes it in the agent configuration', async () => {
@@ -95,6 +128,19 @@ describe('Collect: a report must belong to its run', () => {
   it('scores a report that echoes the nonce', async () => {
     const result = await collectDetonation(depsWith({}, report({ runNonce: nonce, malicious: true })), 'k', nonce);
     expect(result).toMatchObject({ status: 'completed', verdict: 'malicious' });
+  });
+
+  it('references the capture beside the report by key when the report says it was captured, and only then', async () => {
+    const withCapture = report({ runNonce: nonce });
+    withCapture.capabilities = {
+      ...withCapture.capabilities,
+      pcap: 'captured',
+      pcapFile: { bytes: 24, packets: 0, conversations: 0, attributed: 0, truncated: false },
+    };
+    const key = `reports/${SHA}/detonation/run-1.json`;
+    const result = await collectDetonation(depsWith({}, withCapture), key, nonce);
+    expect(result.captureKey).toBe(`reports/${SHA}/detonation/run-1.pcap`);
+    expect((await collectDetonation(depsWith({}, report({ runNonce: nonce })), key, nonce)).captureKey).toBeUndefined();
   });
 
   it("refuses a report with another run's nonce, even one claiming benign", async () => {

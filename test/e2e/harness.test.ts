@@ -82,7 +82,13 @@ describe('e2e harness', () => {
       detonationRequestOf(
         'c',
         task(
-          env({ SAMPLE_URL: 'http://s', REPORT_URL: 'http://r', SAMPLE_NAME: 'x.sh', AGENT_CONFIG: '{"timeout":30}' }),
+          env({
+            SAMPLE_URL: 'http://s',
+            REPORT_URL: 'http://r',
+            PCAP_URL: 'http://p',
+            SAMPLE_NAME: 'x.sh',
+            AGENT_CONFIG: '{"timeout":30}',
+          }),
         ),
       ),
     ).toEqual({
@@ -90,6 +96,7 @@ describe('e2e harness', () => {
       taskArn: 'arn:task/1',
       sampleUrl: 'http://s',
       reportUrl: 'http://r',
+      pcapUrl: 'http://p',
       sampleName: 'x.sh',
       config: { timeout: 30 },
     });

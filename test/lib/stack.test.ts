@@ -254,7 +254,7 @@ describe('SandtrapStack', () => {
       NetworkConfiguration: { AwsvpcConfiguration: { AssignPublicIp?: string } };
     };
     const env = parameters.Overrides.ContainerOverrides[0]?.Environment.map((e) => e.Name);
-    expect(env).toEqual(['SAMPLE_URL', 'REPORT_URL', 'AGENT_CONFIG', 'SAMPLE_NAME']);
+    expect(env).toEqual(['SAMPLE_URL', 'REPORT_URL', 'PCAP_URL', 'AGENT_CONFIG', 'SAMPLE_NAME']);
     // Fargate's default when AssignPublicIp is absent is DISABLED.
     expect(parameters.NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp ?? 'DISABLED').toBe('DISABLED');
     // A busy account (RunTask's failures, throttling) waits with jitter and starts again.

@@ -61,16 +61,17 @@ export async function detonateThrough(
   s3: PresignedStandIn,
   sample: { name: string; body: Buffer },
   config: AgentConfigInput = FAST,
-): Promise<{ report: DetonationReport; exitCode: number }> {
+): Promise<{ report: DetonationReport; exitCode: number; capture: Buffer | undefined }> {
   const id = `${sample.name.replace(/[^A-Za-z0-9._-]/g, '_')}-${randomBytes(4).toString('hex')}`;
   const urls = s3.presign(id, sample.body);
   const exitCode = await detonator.run({
     [DETONATION_ENV.sampleUrl]: urls.sampleUrl,
     [DETONATION_ENV.reportUrl]: urls.reportUrl,
+    [DETONATION_ENV.pcapUrl]: urls.pcapUrl,
     [DETONATION_ENV.sampleName]: sample.name,
     [DETONATION_ENV.agentConfig]: JSON.stringify(config),
   });
   const report = s3.reports.get(id);
   if (!report) throw new Error(`no report uploaded for ${id} (detonator exit code ${exitCode})`);
-  return { report, exitCode };
+  return { report, exitCode, capture: s3.captures.get(id) };
 }

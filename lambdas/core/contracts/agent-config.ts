@@ -195,8 +195,12 @@ export const AgentConfigSchema = z.preprocess(
       blockedPorts: z.array(PortSchema).max(64).default([]),
       /** Include the network activity in the report. */
       captureNetwork: z.boolean().default(true),
-      /** Packet capture; unsupported in the Fargate task (no NET_RAW promise), reported as such when asked for. */
-      pcap: z.boolean().default(false),
+      /**
+       * A pcap of the sample's conversations with the fake network, uploaded beside the report. On by
+       * default: it is taken from bytes the fake network already holds (no NET_RAW needed) and is
+       * bounded, so it costs little; reported as unsupported, with the reason, where it cannot be taken.
+       */
+      pcap: z.boolean().default(true),
       /** Trace system calls with strace; without it only limits, network and resources are observed. */
       traceSyscalls: z.boolean().default(true),
       /** strace `-e trace=` set: names and %classes. */

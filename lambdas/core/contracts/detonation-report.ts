@@ -349,7 +349,27 @@ export const CapabilitiesSchema = z
     seccompBpf: z.boolean(),
     networkGuard: z.boolean(),
     mountNamespace: z.boolean(),
-    pcap: z.enum(['disabled', 'unsupported']),
+    /**
+     * `captured`: a libpcap file of the sample's conversations with the fake network was uploaded
+     * beside the report (same key, `.pcap`); `unsupported`: asked for but not possible here
+     * (`pcapReason` says why); `disabled`: not asked for.
+     */
+    pcap: z.enum(['disabled', 'unsupported', 'captured']),
+    /** What the capture holds, when `pcap` is `captured`. */
+    pcapFile: z
+      .object({
+        bytes: z.number().int().nonnegative(),
+        packets: z.number().int().nonnegative(),
+        /** Conversations in it; `attributed` of them show the destination the guard saw the sample ask for. */
+        conversations: z.number().int().nonnegative(),
+        attributed: z.number().int().nonnegative(),
+        /** True when a capture limit left bytes, packets or conversations out. */
+        truncated: z.boolean(),
+      })
+      .strict()
+      .optional(),
+    /** Why there is no capture, when `pcap` is `unsupported`. */
+    pcapReason: text.optional(),
   })
   .strict();
 export type Capabilities = z.infer<typeof CapabilitiesSchema>;

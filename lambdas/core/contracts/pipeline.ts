@@ -141,6 +141,8 @@ export const EngineResultSchema = z.object({
   native: NativeScoreSchema.optional(),
   itemId: z.string().optional(),
   reportKey: z.string().nullable().optional(),
+  /** The detonation's packet capture, stored beside its report (referenced by key, never inlined). */
+  captureKey: z.string().optional(),
   reason: z.string().optional(),
   threats: z.array(ThreatSchema).max(MAX_THREATS).optional(),
   /** What a vendor concluded, read from its native report (families, top signatures, ATT&CK ids, hosts, its page). */

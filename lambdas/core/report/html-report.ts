@@ -36,6 +36,7 @@ import { staticSection } from './static-section';
 import { extractIocs } from '../indicators/extract';
 import { indicatorsSection, recommendationsSection } from './action-sections';
 import { recommendationsOf } from './recommendations';
+import { besideReport } from '../contracts/report-keys';
 import { indicatorsByTactic, type FiledIndicator, type TacticGroup } from './indicators-by-tactic';
 import type { EngineId, EngineResult, EngineStatus, VerdictDocument } from '../contracts/pipeline';
 
@@ -377,7 +378,32 @@ function enginesSection(d: VerdictDocument, links: Record<string, string> | unde
  * The detonation's run. Without one, this section says so once and the sections that only a
  * detonation fills (timeline, processes, files, network) are left out rather than each repeating it.
  */
-function detonationSection(r: DetonationReport | undefined, view: BehaviorView | null): Section {
+/**
+ * The packet capture's line: a link to the file beside the report where its key sits under the
+ * report's own folder (`reports/<sha256>/`, where the HTML report is stored), and its key either way.
+ */
+function captureFact(
+  caps: DetonationReport['capabilities'],
+  captureKey: string | undefined,
+  sha256: string,
+): HtmlValue {
+  if (caps.pcap === 'disabled') return 'not asked for';
+  if (caps.pcap === 'unsupported') return html`not captured: ${caps.pcapReason ?? 'unsupported here'}`;
+  const file = caps.pcapFile;
+  const summary = file
+    ? `${file.packets} packets, ${bytes(file.bytes)}, ${file.attributed} of ${file.conversations} conversations with the destination the sample asked for${file.truncated ? ', truncated at its limits' : ''}`
+    : 'captured';
+  if (!captureKey) return summary;
+  const href = besideReport(captureKey, sha256);
+  return html`${href ? html`<a href="${href}" download>${href.split('/').pop()}</a> · ` : null}${summary}<br><code class="small">${captureKey}</code>`;
+}
+
+function detonationSection(
+  r: DetonationReport | undefined,
+  view: BehaviorView | null,
+  captureKey?: string,
+  sha256 = '',
+): Section {
   const title = 'Detonation';
   if (!r)
     return section(
@@ -422,6 +448,7 @@ function detonationSection(r: DetonationReport | undefined, view: BehaviorView |
         'Monitoring',
         `tracer ${caps.tracer}, seccomp-bpf ${caps.seccompBpf ? 'on' : 'off'}, network guard ${caps.networkGuard ? 'on' : 'off'}, mount namespace ${caps.mountNamespace ? 'on' : 'off'}, pcap ${caps.pcap}`,
       ],
+      ['Packet capture', captureFact(caps, captureKey, sha256)],
     ])}
 ${r.notes.items.length ? html`<h3>Notes</h3><ul class="notes">${r.notes.items.map((n) => html`<li>${n}</li>`)}</ul>${shown(r.notes, 'note')}` : null}
 ${
@@ -822,7 +849,7 @@ export function renderHtmlReport(input: HtmlReportInput): string {
     triageSection(d),
     enginesSection(d, input.reportLinks),
     staticSection(d),
-    detonationSection(r, view),
+    detonationSection(r, view, d.engineResults.find((e) => e.engine === 'detonation')?.captureKey, d.sha256),
     behaviorSection(input, view),
     ...(r ? [timelineSection(r, view), processSection(r), filesSection(r), networkSection(r)] : []),
     indicatorsSection(iocs),

@@ -17,6 +17,8 @@ export interface DetonationTaskRequest {
   sampleUrl: string;
   /** Presigned PUT of the report. */
   reportUrl: string;
+  /** Presigned PUT of the packet capture, beside the report. */
+  pcapUrl?: string;
   sampleName: string;
   /** `AGENT_CONFIG`, parsed when it is JSON (the agent validates it). */
   config: unknown;
@@ -30,6 +32,7 @@ export function detonationEnvOf(request: DetonationTaskRequest): Record<string, 
   const env: Record<string, string> = {
     [DETONATION_ENV.sampleUrl]: request.sampleUrl,
     [DETONATION_ENV.reportUrl]: request.reportUrl,
+    ...(request.pcapUrl ? { [DETONATION_ENV.pcapUrl]: request.pcapUrl } : {}),
     [DETONATION_ENV.sampleName]: request.sampleName,
   };
   // A configuration that was not JSON goes in as it came, for the agent to report as invalid.
@@ -70,6 +73,7 @@ export function detonationRequestOf(cluster: string, task: Task): DetonationTask
     const env = new Map((container.environment ?? []).map((e) => [e.name, e.value ?? '']));
     const sampleUrl = env.get(DETONATION_ENV.sampleUrl);
     const reportUrl = env.get(DETONATION_ENV.reportUrl);
+    const pcapUrl = env.get(DETONATION_ENV.pcapUrl);
     if (!sampleUrl || !reportUrl || !task.taskArn) continue;
     const rawConfig = env.get(DETONATION_ENV.agentConfig);
     let config: unknown = rawConfig;
@@ -83,6 +87,7 @@ export function detonationRequestOf(cluster: string, task: Task): DetonationTask
       taskArn: task.taskArn,
       sampleUrl,
       reportUrl,
+      ...(pcapUrl ? { pcapUrl } : {}),
       sampleName: env.get(DETONATION_ENV.sampleName) ?? 'sample',
       config,
     };

@@ -15,6 +15,12 @@ export interface DetonationJob {
   sampleUrl: string;
   reportUrl: string;
   reportKey: string;
+  /**
+   * Presigned PUT of the packet capture, at `pcapKey` beside the report; empty when it would not fit
+   * in the task's container overrides (the agent then reports the capture unsupported).
+   */
+  pcapUrl: string;
+  pcapKey: string;
   sampleName: string;
   /** `AGENT_CONFIG`, as JSON text; it carries `run_nonce`. */
   agentConfig: string;
@@ -107,7 +113,8 @@ export async function prepareDetonation(deps: HandlerDeps, sample: Sample): Prom
   const reportKey = reportKeys.detonation(sample.sha256, randomUUID());
   const s3 = deps.clients.s3;
   const version = sample.versionId ? { VersionId: sample.versionId } : {};
-  const [sampleUrl, reportUrl] = await Promise.all([
+  const pcapKey = reportKeys.detonationPcap(reportKey);
+  const [sampleUrl, reportUrl, pcapUrl] = await Promise.all([
     getSignedUrl(s3, new GetObjectCommand({ Bucket: sample.bucket, Key: sample.key, ...version }), {
       expiresIn,
     }),
@@ -116,17 +123,55 @@ export async function prepareDetonation(deps: HandlerDeps, sample: Sample): Prom
       new PutObjectCommand({ Bucket: deps.config.reportsBucket, Key: reportKey, ContentType: 'application/json' }),
       { expiresIn },
     ),
+    // Same bucket and prefix as the report: the task's URLs need no grant beyond Prepare's own.
+    getSignedUrl(
+      s3,
+      new PutObjectCommand({
+        Bucket: deps.config.reportsBucket,
+        Key: pcapKey,
+        ContentType: 'application/vnd.tcpdump.pcap',
+      }),
+      { expiresIn },
+    ),
   ]);
   // The nonce replaces any the settings might name (in either spelling): it is Prepare's alone.
   const { run_nonce: _snake, runNonce: _camel, ...written } = deps.config.detonation.agent as Record<string, unknown>;
-  return {
+  return fitOverrides({
     sampleUrl,
     reportUrl,
     reportKey,
+    pcapUrl,
+    pcapKey,
     sampleName: sample.key.split('/').pop() || sample.sha256,
     agentConfig: JSON.stringify({ ...written, run_nonce: runNonce }),
     runNonce,
-  };
+  });
+}
+
+/**
+ * Characters ECS allows for a RunTask's container overrides in all, JSON included. Three presigned
+ * URLs signed with a Lambda's session credentials take about 1.9 KB each; a long session token (or a
+ * long sample key) could push the task past the limit, and RunTask would refuse it.
+ */
+export const CONTAINER_OVERRIDES_LIMIT = 8192;
+/** Room kept for the override's structure (container name, keys, brackets) and what Step Functions adds. */
+const OVERRIDES_MARGIN = 512;
+
+/** The characters the job's environment takes in the container overrides, as JSON name/value pairs. */
+export function overridesSize(job: Omit<DetonationJob, 'reportKey' | 'pcapKey' | 'runNonce'>): number {
+  const environment = [job.sampleUrl, job.reportUrl, job.pcapUrl, job.agentConfig, job.sampleName].map((value) => ({
+    name: 'XXXXXXXXXXXX',
+    value,
+  }));
+  return JSON.stringify(environment).length;
+}
+
+/**
+ * The job, without the capture's URL when all of it would not fit in the container overrides: the
+ * verdict does not depend on the capture, and the run must not be refused for it.
+ */
+export function fitOverrides(job: DetonationJob): DetonationJob {
+  return overridesSize(job) <= CONTAINER_OVERRIDES_LIMIT - OVERRIDES_MARGIN ? job : { ...job, pcapUrl: '' };
 }
 
 /** The largest detonation report read back: the agent's own bounds keep real ones far below it. */
@@ -147,7 +192,7 @@ export async function readDetonationReport(
  * or one forged with a leaked URL) ends the engine in `error` and its verdict is not used.
  */
 export async function collectDetonation(deps: HandlerDeps, reportKey: string, runNonce: string): Promise<EngineResult> {
-  const base = { engine: 'detonation' as const, reportKey };
+  const base: { engine: 'detonation'; reportKey: string; captureKey?: string } = { engine: 'detonation', reportKey };
   let report: DetonationReport | undefined;
   try {
     report = await readDetonationReport(deps, reportKey);
@@ -180,6 +225,8 @@ export async function collectDetonation(deps: HandlerDeps, reportKey: string, ru
         : 'the detonation report carries no run nonce: refused, it cannot be bound to this run',
     };
   const native = { value: report.score, scale: 'detonation indicators 0-100' };
+  // The capture the agent says it uploaded, beside the report (a report of this run: the nonce matched).
+  if (report.capabilities.pcap === 'captured') base.captureKey = reportKeys.detonationPcap(reportKey);
   if (report.status === 'unsupported')
     return {
       ...base,

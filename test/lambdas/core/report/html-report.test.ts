@@ -553,3 +553,51 @@ describe('renderHtmlReport: behaviour by ATT&CK tactic', () => {
     ]);
   });
 });
+
+describe('the packet capture in the detonation section', () => {
+  function captured(captureKey: string): HtmlReportInput {
+    const input = detonatedDropper();
+    const detonation = input.detonation as NonNullable<HtmlReportInput['detonation']>;
+    detonation.capabilities = {
+      ...detonation.capabilities,
+      pcap: 'captured',
+      pcapFile: { bytes: 4321, packets: 37, conversations: 4, attributed: 3, truncated: true },
+    };
+    const result = input.document.engineResults.find((e) => e.engine === 'detonation');
+    if (result) result.captureKey = captureKey;
+    return input;
+  }
+  const factOf = (doc: string) => /<dt>Packet capture<\/dt>\s*<dd>(.*?)<\/dd>/s.exec(doc)?.[1] ?? '';
+
+  it('links the file beside the report by its key, with what it holds and that it was truncated', () => {
+    const input = captured('');
+    const key = `reports/${input.document.sha256}/detonation/task-7f3a.pcap`;
+    const doc = renderHtmlReport(captured(key));
+    const fact = factOf(doc);
+    expect(fact).toContain('<a href="detonation/task-7f3a.pcap" download>task-7f3a.pcap</a>');
+    expect(fact).toContain(`<code class="small">${key}</code>`);
+    expect(visibleText(fact)).toMatch(/37 packets, .*3 of 4 conversations.*truncated/);
+  });
+
+  it('shows a key outside the report folder as text only, never as a link', () => {
+    const fact = factOf(renderHtmlReport(captured('reports/other/../../x.pcap')));
+    expect(fact).not.toContain('<a ');
+    expect(fact).toContain('<code class="small">reports/other/../../x.pcap</code>');
+    const sha256 = captured('').document.sha256;
+    expect(factOf(renderHtmlReport(captured(`reports/${sha256}/../../x.pcap`)))).not.toContain('<a ');
+  });
+
+  it('says why there is no capture, and when none was asked for', () => {
+    const input = detonatedDropper();
+    const detonation = input.detonation as NonNullable<HtmlReportInput['detonation']>;
+    detonation.capabilities = {
+      ...detonation.capabilities,
+      pcap: 'unsupported',
+      pcapReason: 'pcap was asked for but not captured: no upload URL was given for it',
+    };
+    expect(visibleText(factOf(renderHtmlReport(input)))).toContain(
+      'not captured: pcap was asked for but not captured: no upload URL',
+    );
+    expect(visibleText(factOf(renderHtmlReport(detonatedDropper())))).toBe('not asked for');
+  });
+});
