@@ -24,11 +24,8 @@ const ENGINE_STATES: Record<string, { engine: 'static' | 'detonation' | 'vendor'
   CollectVendorReport: { engine: 'vendor', doing: 'collecting' },
 };
 
-/** The detonation's states while its turn of a slot has not come: where a queue position applies. */
-const DETONATION_QUEUE_STATES = new Set(['ReserveDetonationSlot', 'WaitForDetonationSlot']);
-const DETONATION_QUEUE_STATES_DOING = new Set(
-  [...DETONATION_QUEUE_STATES].map((name) => ENGINE_STATES[name]?.doing ?? name),
-);
+/** The states of an engine whose turn has not come (a detonation slot, a vendor's submission slot): where a queue position applies. */
+const QUEUE_STATES = new Set(['ReserveDetonationSlot', 'WaitForDetonationSlot', 'WaitForSubmissionSlot']);
 
 /** States of the analysis as a whole, outside any engine. */
 const ANALYSIS_STATES: Record<string, string> = {
@@ -49,26 +46,30 @@ export const KNOWN_STATES = [
 
 /**
  * The engines' states of one analysis, updated transition by transition: `static done · detonation
- * running · vendor 2 polling (3)`. An engine is one iteration of the engines' Map; vendors are told
- * apart by that iteration's number, polls are counted.
+ * running · cape polling (3)`. An engine is one iteration of the engines' Map; vendors go by their
+ * id (or, when the runtime did not name it, `vendor #` and the iteration's number), polls are counted.
  */
 export class EngineStates {
-  private readonly engines = new Map<string, { doing: string; polls: number }>();
+  private readonly engines = new Map<string, { doing: string; polls: number; queued: boolean }>();
   /** Which engine each Map iteration (of either workflow) runs, to place the iteration's end. */
   private readonly byIteration = new Map<string, string>();
   private phase = 'starting';
-  /** The detonation's place in the slot queue, while it waits for its turn (the runtime tells it). */
-  private queued?: QueuePosition;
+  /** Each engine's place in its queue while it waits for its turn (the runtime tells it), by engine shown. */
+  private readonly places = new Map<string, QueuePosition>();
 
   /** Takes one state entered; true when what is shown changed. */
   update(transition: Transition): boolean {
     const iteration = `${transition.workflow}:${transition.index ?? '-'}`;
     const step = ENGINE_STATES[transition.name];
     if (step) {
-      const id = step.engine === 'vendor' ? `vendor #${(transition.index ?? 0) + 1}` : step.engine;
+      const id =
+        step.engine !== 'vendor'
+          ? step.engine
+          : (this.byIteration.get(iteration) ?? transition.engine ?? `vendor #${(transition.index ?? 0) + 1}`);
       this.byIteration.set(iteration, id);
-      const engine = this.engines.get(id) ?? { doing: '', polls: 0 };
-      if (step.engine === 'detonation' && !DETONATION_QUEUE_STATES.has(transition.name)) this.queued = undefined;
+      const engine = this.engines.get(id) ?? { doing: '', polls: 0, queued: false };
+      engine.queued = QUEUE_STATES.has(transition.name);
+      if (!engine.queued) this.places.delete(id);
       if (transition.name === 'PollVendor') engine.polls += 1;
       engine.doing = transition.name === 'PollVendor' ? `polling (${engine.polls})` : step.doing;
       this.engines.set(id, engine);
@@ -100,18 +101,18 @@ export class EngineStates {
 
   /** Takes the analysis's place in a queue; true when what is shown changed. */
   queue(queue: QueuePosition): boolean {
-    this.queued = queue;
-    return this.engines.has(queue.engine);
+    const id = queue.engine === 'vendor' ? queue.vendor : queue.engine;
+    this.places.set(id, queue);
+    return this.engines.get(id)?.queued === true;
   }
 
   /** One line: the analysis' phase, then each engine's state. */
   toString(): string {
     const engines = [...this.engines]
-      .map(([id, engine]) =>
-        id === 'detonation' && this.queued && DETONATION_QUEUE_STATES_DOING.has(engine.doing)
-          ? `${id} queued (position ${this.queued.position} of ${this.queued.of})`
-          : `${id} ${engine.doing}`,
-      )
+      .map(([id, engine]) => {
+        const place = engine.queued ? this.places.get(id) : undefined;
+        return place ? `${id} queued (position ${place.position} of ${place.of})` : `${id} ${engine.doing}`;
+      })
       .join(' · ');
     if (!engines) return this.phase;
     return this.phase === 'engines' ? engines : `${this.phase} (${engines})`;

@@ -110,6 +110,8 @@ export interface Transition {
   workflow: Workflow;
   /** Map iteration index, for states inside a Map. */
   index?: number;
+  /** The engine an engines' Map iteration runs (`static`, `detonation`, a vendor's id), from the state's input. */
+  engine?: string;
 }
 
 /** The two state machines: the Express front every upload starts, and the Standard workflow it hands waits to. */
@@ -144,25 +146,32 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Told each state entered, as it is entered, by either workflow (progress displays). */
   onTransition?: (transition: Transition) => void;
-  /** Told where the analysis stands in the queue for a detonation slot, each time that changes. */
+  /** Told where the analysis stands in a queue (detonation slots, a vendor's submissions), each time that changes. */
   onQueue?: (queue: QueuePosition) => void;
   name?: string;
   workflow?: Workflow;
 }
 
 /**
- * Where an analysis waiting for a detonation task slot stands: 1 starts next. `of` counts the
- * analyses of this pipeline waiting for a slot (the one running in each slot is not counted).
+ * Where an analysis waiting for its turn stands: 1 starts next. `of` counts the analyses of this
+ * pipeline waiting in that queue (those whose turn came are not counted). The queues are the
+ * detonation's task slots and each vendor's submission slots (its request rate and daily quota).
  */
-export interface QueuePosition {
-  engine: 'detonation';
-  position: number;
-  of: number;
-}
+export type QueuePosition = { position: number; of: number } & (
+  | { engine: 'detonation' }
+  | { engine: 'vendor'; vendor: string }
+);
 
 /** The state that reserves a detonation slot's turn, and the one that follows the turn's wait. */
 const RESERVE_DETONATION_STATE = 'ReserveDetonationSlot';
 const AFTER_DETONATION_WAIT = 'PrepareDetonation';
+/** The states that submit to a vendor or, when its slots are taken, queue for a later one. */
+const VENDOR_SUBMIT_STATES = new Set(['SubmitToVendor', 'SubmitQueuedSample']);
+/** What an engine's id looks like (the workflow's engine names and vendor ids): anything else is not shown. */
+const ENGINE_ID = /^[a-z][a-z0-9-]{0,31}$/;
+
+/** The queue an execution waits in, by name: `detonation` or `vendor:<id>`. */
+type QueueName = 'detonation' | `vendor:${string}`;
 
 /** Why an analysis was stopped before its end: the error and cause its report carries. */
 class AnalysisStopped extends Error {
@@ -214,7 +223,7 @@ function asLambda(handler: LocalHandler): (input: unknown) => Promise<unknown> {
 interface StateEvent {
   type: string;
   index?: number;
-  state: { name: string; type: string };
+  state: { name: string; type: string; input?: unknown };
 }
 
 let sequence = 0;
@@ -250,13 +259,14 @@ export class LocalPipeline implements ExecutionStarter {
   private readonly detonations = new Set<Promise<unknown>>();
   private readonly stopping = new AbortController();
   /**
-   * The detonation turns of this pipeline's executions that start later than they were reserved,
-   * by execution name, until the execution leaves its wait: the queue {@link QueuePosition} is
-   * read from. `at` is the turn's start as the task-slot table gave it (turns start in that order).
+   * The turns of this pipeline's executions that start later than they were reserved (a detonation
+   * slot, a vendor's submission slot), by queue and execution name, until the execution's turn comes:
+   * what {@link QueuePosition} is read from. `at` is the turn's start as the slot tables gave it
+   * (turns start in that order; `order` breaks ties by arrival).
    */
-  private readonly detonationQueue = new Map<
+  private readonly queues = new Map<
     string,
-    { at: number; order: number; onQueue?: (queue: QueuePosition) => void; told?: string }
+    { queue: QueueName; at: number; order: number; onQueue?: (queue: QueuePosition) => void; told?: string }
   >();
   private queueOrder = 0;
   /** The capacity emulation's record: tasks started and refused (on either capacity), the most that ran at once. */
@@ -524,16 +534,18 @@ export class LocalPipeline implements ExecutionStarter {
     const consumed = (async () => {
       for await (const event of execution.eventLogs as AsyncGenerator<StateEvent>) {
         if (event.type !== 'StateEntered') continue;
+        const engine = (event.state.input as { engine?: unknown } | null)?.engine;
         const transition: Transition = {
           name: event.state.name,
           // The type in the synthesized definition (on virtual time the engine runs Wait states as Tasks).
           type: states.get(event.state.name)?.Type ?? event.state.type,
           workflow,
           ...(event.index !== undefined ? { index: event.index } : {}),
+          ...(event.index !== undefined && typeof engine === 'string' && ENGINE_ID.test(engine) ? { engine } : {}),
         };
         transitions.push(transition);
         options.onTransition?.(transition);
-        if (transition.name === AFTER_DETONATION_WAIT) this.leaveDetonationQueue(name);
+        if (transition.name === AFTER_DETONATION_WAIT) this.leaveQueue('detonation', name);
       }
     })();
     const report = { workflow, executionArn, transitions };
@@ -559,7 +571,7 @@ export class LocalPipeline implements ExecutionStarter {
     } finally {
       options.signal?.removeEventListener('abort', abort);
       ended.abort();
-      this.leaveDetonationQueue(name);
+      this.leaveQueues(name);
     }
   }
 
@@ -598,36 +610,68 @@ export class LocalPipeline implements ExecutionStarter {
     run: Pick<Parameters<LocalPipeline['execute']>[2], 'name' | 'signal' | 'onTransition' | 'onQueue' | 'onStart'>,
   ): (input: unknown) => Promise<unknown> {
     const handler = this.resourceHandler(stateName, state, run);
-    if (stateName !== RESERVE_DETONATION_STATE) return handler;
-    // The turn the task-slot table gave: a later start than now is a place in the queue.
-    return async (input) => {
-      const output = await handler(input);
-      const turn = ((output as { Payload?: unknown } | null)?.Payload ?? output) as {
-        at?: unknown;
-        waitSeconds?: unknown;
-      } | null;
-      if (typeof turn?.at === 'number' && typeof turn.waitSeconds === 'number' && turn.waitSeconds > 0) {
-        this.queueOrder += 1;
-        this.detonationQueue.set(run.name, { at: turn.at, order: this.queueOrder, onQueue: run.onQueue });
-        this.tellDetonationQueue();
-      }
-      return output;
-    };
+    const payloadOf = (value: unknown) =>
+      ((value as { Payload?: unknown } | null)?.Payload ?? value) as Record<string, unknown> | null;
+    if (stateName === RESERVE_DETONATION_STATE)
+      // The turn the task-slot table gave: a later start than now is a place in the queue.
+      return async (input) => {
+        const output = await handler(input);
+        const turn = payloadOf(output);
+        if (typeof turn?.at === 'number' && typeof turn.waitSeconds === 'number' && turn.waitSeconds > 0)
+          this.enterQueue('detonation', run, turn.at);
+        return output;
+      };
+    if (VENDOR_SUBMIT_STATES.has(stateName))
+      // A submission the vendor's slots put off is a queued job with the seconds until its slot: a
+      // place in that vendor's queue until the job is submitted (or queued again, refused by the vendor).
+      return async (input) => {
+        const job = (payloadOf(input)?.job ?? null) as { engine?: unknown } | null;
+        if (typeof job?.engine === 'string') this.leaveQueue(`vendor:${job.engine}`, run.name);
+        const output = await handler(input);
+        const next = payloadOf(output);
+        if (
+          typeof next?.engine === 'string' &&
+          ENGINE_ID.test(next.engine) &&
+          next.phase === 'queued' &&
+          typeof next.waitSeconds === 'number' &&
+          next.waitSeconds > 0
+        )
+          this.enterQueue(`vendor:${next.engine}`, run, this.clock.now() + next.waitSeconds * 1000);
+        return output;
+      };
+    return handler;
   }
 
-  /** An execution's turn started (it left its wait) or the execution ended: the queue behind it moves up. */
-  private leaveDetonationQueue(execution: string): void {
-    if (this.detonationQueue.delete(execution)) this.tellDetonationQueue();
+  /** An execution whose turn starts at `at`, later than now, waits in `queue`: everyone in it is told their place. */
+  private enterQueue(queue: QueueName, run: { name?: string; onQueue?: (queue: QueuePosition) => void }, at: number) {
+    this.queueOrder += 1;
+    this.queues.set(`${queue}\n${run.name}`, { queue, at, order: this.queueOrder, onQueue: run.onQueue });
+    this.tellQueue(queue);
   }
 
-  /** Tells each waiting execution its place (turns start in the order of their `at`), when it changed. */
-  private tellDetonationQueue(): void {
-    const waiting = [...this.detonationQueue.values()].sort((a, b) => a.at - b.at || a.order - b.order);
+  /** An execution's turn started (it left its wait): the queue behind it moves up. */
+  private leaveQueue(queue: QueueName, execution: string | undefined): void {
+    if (this.queues.delete(`${queue}\n${execution}`)) this.tellQueue(queue);
+  }
+
+  /** An execution ended: it leaves every queue it was in. */
+  private leaveQueues(execution: string): void {
+    for (const [key, entry] of this.queues)
+      if (key === `${entry.queue}\n${execution}`) this.leaveQueue(entry.queue, execution);
+  }
+
+  /** Tells each execution waiting in `queue` its place (turns start in the order of their `at`), when it changed. */
+  private tellQueue(queue: QueueName): void {
+    const waiting = [...this.queues.values()]
+      .filter((entry) => entry.queue === queue)
+      .sort((a, b) => a.at - b.at || a.order - b.order);
+    const which: Pick<QueuePosition, 'engine'> & { vendor?: string } =
+      queue === 'detonation' ? { engine: 'detonation' } : { engine: 'vendor', vendor: queue.slice('vendor:'.length) };
     waiting.forEach((entry, i) => {
       const told = `${i + 1}/${waiting.length}`;
       if (entry.told === told) return;
       entry.told = told;
-      entry.onQueue?.({ engine: 'detonation', position: i + 1, of: waiting.length });
+      entry.onQueue?.({ ...which, position: i + 1, of: waiting.length } as QueuePosition);
     });
   }
 

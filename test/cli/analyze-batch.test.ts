@@ -10,6 +10,8 @@ import { HOST_STATE_ROOT } from '../../local/detonation/host-sandbox';
 import { selectDetonator } from '../../local/detonation/select';
 import { LocalPipeline } from '../../local/runtime';
 import { standInDetonator } from '../stand-in-detonator';
+import { CapeEmulator } from '../../emulators/cape';
+import { CAPE_TOKEN, DeferredClock } from '../support';
 import { runCli } from './fake-io';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -323,5 +325,65 @@ describe('queue positions in the progress of a batch', () => {
     const lastQueued = shown.findLastIndex((line) => line.includes('detonation queued (position'));
     expect(lastQueued).toBeGreaterThan(-1);
     expect(firstRunning).toBeGreaterThan(lastQueued);
+  }, 180_000);
+});
+
+describe("a vendor's queue in the progress of a batch", () => {
+  it("shows each file waiting for one of the vendor's submission slots with its place, moving up as submissions go", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sandtrap-vendor-queue-'));
+    for (const n of [1, 2, 3]) writeFileSync(join(dir, `f${n}.txt`), `a document, number ${n}\n`);
+    // The emulator shares the pipeline's virtual clock, so its analyses end as the waits pass.
+    const clock = new DeferredClock();
+    const cape = new CapeEmulator({ clock, token: CAPE_TOKEN, queueSeconds: 5, processingSeconds: 10 });
+    await cape.start();
+    try {
+      const config = join(dir, 'config.json');
+      writeFileSync(
+        config,
+        JSON.stringify({
+          settings: {
+            // The vendor's queue is under test: two requests a minute, one vendor, no other engine.
+            static: { enabled: false },
+            detonation: { enabled: false },
+            vendors: [{ ...cape.vendorConfig(), requestsPerMinute: 2 }],
+          },
+        }),
+      );
+      const files = [1, 2, 3].map((n) => join(dir, `f${n}.txt`));
+      const result = await runCli(['analyze', '--json', '--concurrency', '3', ...files], {
+        env: { ...process.env, SANDTRAP_CONFIG_FILE: config, ...cape.credentialsEnv() },
+        startPipeline: async (options) => {
+          const pipeline = await LocalPipeline.start({ ...options, virtualTime: true });
+          clock.target = pipeline.clock;
+          return pipeline;
+        },
+      });
+      expect(result.code).toBe(0);
+      expect(lines(result.stdout).map((l) => l.file)).toEqual(files);
+      // Each file's queue places, in order, as its progress lines showed them.
+      const places = files.map((file) =>
+        result.stderr
+          .split('\n')
+          .filter((line) => line.includes(`${file}:`))
+          .flatMap((line) => {
+            const match = /cape queued \(position (\d) of (\d)\)/.exec(line);
+            return match ? [`${match[1]} of ${match[2]}`] : [];
+          })
+          .filter((place, i, all) => place !== all[i - 1]),
+      );
+      // One file was submitted at once; two waited for a slot, and the second of them moved up to
+      // first when the submission ahead of it went.
+      const queued = places.filter((p) => p.length > 0);
+      expect(queued.length).toBeGreaterThanOrEqual(2);
+      expect(places.some((p) => p.join(', ').endsWith('2 of 2, 1 of 1'))).toBe(true);
+      // Every file was submitted in the end, one vendor task each.
+      expect(cape.submissions).toBe(3);
+      for (const file of files) {
+        const shown = result.stderr.split('\n').filter((line) => line.includes(`${file}:`));
+        expect(shown.some((line) => /cape (waiting|polling)/.test(line))).toBe(true);
+      }
+    } finally {
+      await cape.stop();
+    }
   }, 180_000);
 });
