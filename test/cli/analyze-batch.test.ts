@@ -281,6 +281,20 @@ describe.runIf(selectDetonator('auto').detonator)('a detonation stopped by --tim
   }, 180_000);
 });
 
+/** The progress lines a batch printed about one file. */
+function progressOf(stderr: string, file: string): string[] {
+  return stderr.split('\n').filter((line) => line.includes(`${file}:`));
+}
+
+/** The places in `engine`'s queue (`2 of 3`) a file's progress lines showed, in order. */
+function queuePlaces(stderr: string, file: string, engine: string): string[] {
+  const place = new RegExp(`${engine} queued \\(position (\\d) of (\\d)\\)`);
+  return progressOf(stderr, file).flatMap((line) => {
+    const match = place.exec(line);
+    return match ? [`${match[1]} of ${match[2]}`] : [];
+  });
+}
+
 describe('queue positions in the progress of a batch', () => {
   it('shows each detonation waiting for the one slot with its place in the queue, moving up as turns start', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sandtrap-queue-'));
@@ -306,21 +320,13 @@ describe('queue positions in the progress of a batch', () => {
     expect(result.code).toBe(0);
     expect(lines(result.stdout)).toHaveLength(3);
     // Per file, the queue places its progress lines showed, in order.
-    const places = files.map((file) =>
-      result.stderr
-        .split('\n')
-        .filter((line) => line.includes(`${file}:`))
-        .flatMap((line) => {
-          const match = /detonation queued \(position (\d) of (\d)\)/.exec(line);
-          return match ? [`${match[1]} of ${match[2]}`] : [];
-        }),
-    );
+    const places = files.map((file) => queuePlaces(result.stderr, file, 'detonation'));
     // One file had the slot at once; behind it, one was next (its "of" grows as the third queues
     // behind it) and one second, which moved up to first when the turn ahead of it started.
     expect(places.map((p) => p.join(', ')).sort()).toEqual(['', '1 of 1, 1 of 2', '2 of 2, 1 of 1']);
     // Each line of a queued file's progress says it is queued until its turn, then runs.
     const last = files.find((_, i) => places[i]?.length === 2) as string;
-    const shown = result.stderr.split('\n').filter((line) => line.includes(`${last}:`));
+    const shown = progressOf(result.stderr, last);
     const firstRunning = shown.findIndex((line) => line.includes('detonation running'));
     const lastQueued = shown.findLastIndex((line) => line.includes('detonation queued (position'));
     expect(lastQueued).toBeGreaterThan(-1);
@@ -362,14 +368,7 @@ describe("a vendor's queue in the progress of a batch", () => {
       expect(lines(result.stdout).map((l) => l.file)).toEqual(files);
       // Each file's queue places, in order, as its progress lines showed them.
       const places = files.map((file) =>
-        result.stderr
-          .split('\n')
-          .filter((line) => line.includes(`${file}:`))
-          .flatMap((line) => {
-            const match = /cape queued \(position (\d) of (\d)\)/.exec(line);
-            return match ? [`${match[1]} of ${match[2]}`] : [];
-          })
-          .filter((place, i, all) => place !== all[i - 1]),
+        queuePlaces(result.stderr, file, 'cape').filter((place, i, all) => place !== all[i - 1]),
       );
       // One file was submitted at once; two waited for a slot, and the second of them moved up to
       // first when the submission ahead of it went.
@@ -379,8 +378,7 @@ describe("a vendor's queue in the progress of a batch", () => {
       // Every file was submitted in the end, one vendor task each.
       expect(cape.submissions).toBe(3);
       for (const file of files) {
-        const shown = result.stderr.split('\n').filter((line) => line.includes(`${file}:`));
-        expect(shown.some((line) => /cape (waiting|polling)/.test(line))).toBe(true);
+        expect(progressOf(result.stderr, file).some((line) => /cape (waiting|polling)/.test(line))).toBe(true);
       }
     } finally {
       await cape.stop();
