@@ -11,7 +11,7 @@ import {
   splitArgs,
   structField,
 } from './strace-args';
-import type { ExitEvent, SignalEvent, SyscallEvent, TraceEvent } from './trace-parser';
+import type { ExitEvent, SignalEvent, SpawningEvent, SyscallEvent, TraceEvent } from './trace-parser';
 
 /**
  * What the rules and the report see: trace events turned into a few typed observations (a file
@@ -255,6 +255,8 @@ export class TraceCollector {
   private root: number | null = null;
   private rootExecs = 0;
   private readonly files = new Map<ProcessState, Map<number, OpenFile>>();
+  /** Fork calls entered and not yet returned, by the tid that made them: a new tid is one of their children. */
+  private readonly forking = new Map<number, { parent: ProcessState; thread: boolean }>();
   /** Canonical paths: what every spelling of a path (/proc/self/cwd, symlinks, `..`) reaches. */
   private readonly paths = new PathResolver({
     cwd: (tid) => this.byTid.get(tid)?.cwd ?? null,
@@ -289,7 +291,12 @@ export class TraceCollector {
     if (!this.options.followChildren && event.pid !== this.root) return;
     if (event.kind === 'syscall') this.syscall(event);
     else if (event.kind === 'exit') this.exit(event);
-    else this.signal(event);
+    else if (event.kind === 'signal') this.signal(event);
+    else this.spawning(event);
+  }
+
+  private spawning(e: SpawningEvent): void {
+    this.forking.set(e.pid, { parent: this.process(e.pid, e.time), thread: e.thread });
   }
 
   /** Events of the wrapper chain: only count its execs, so the sample's own exec is recognised. */
@@ -303,8 +310,20 @@ export class TraceCollector {
     this.exec(event, state);
   }
 
-  private process(tid: number, time: number): ProcessState {
+  /**
+   * The process `tid` belongs to, made on its first line. A tid first seen in its own line (not as
+   * a fork's return) is the child of a fork still under way: strace printed it before the parent's
+   * call returned. With one such fork the parent is known and the child inherits from it now; with
+   * several, the child takes only what they all agree on (their cwd, their uid), and the rest waits
+   * for the fork's return.
+   */
+  private process(tid: number, time: number, fromFork = false): ProcessState {
     let state = this.byTid.get(tid);
+    const only = !state && !fromFork && this.forking.size === 1 ? [...this.forking.values()][0] : undefined;
+    if (only?.thread) {
+      this.byTid.set(tid, only.parent);
+      return only.parent;
+    }
     if (!state) {
       state = {
         pid: tid,
@@ -321,14 +340,45 @@ export class TraceCollector {
       };
       this.byTid.set(tid, state);
       this.all.push(state);
+      if (!fromFork && this.forking.size > 0) this.adopt(state);
     }
     return state;
+  }
+
+  /** What a child printed before its fork returned inherits from the forks under way (see `process`). */
+  private adopt(child: ProcessState): void {
+    const parents = [...this.forking.values()].map((f) => f.parent);
+    const [only] = parents;
+    if (only && parents.length === 1) {
+      this.inherit(child, only);
+      return;
+    }
+    const agreed = <T>(read: (p: ProcessState) => T): T | null => {
+      const values = new Set(parents.map(read));
+      return values.size === 1 ? (values.values().next().value as T) : null;
+    };
+    child.cwd ??= agreed((p) => p.cwd);
+    child.uid ??= agreed((p) => p.uid);
+  }
+
+  /** A forked child starts with its parent's uid, cwd, program and open files, unless it has its own already. */
+  private inherit(child: ProcessState, parent: ProcessState): void {
+    child.ppid = parent.pid;
+    child.uid ??= parent.uid;
+    child.cwd ??= parent.cwd;
+    const open = this.files.get(parent);
+    if (open && !this.files.has(child)) this.files.set(child, new Map(open));
+    if (child.exe === null) {
+      child.exe = parent.exe;
+      child.argv = parent.argv;
+    }
   }
 
   private syscall(e: SyscallEvent): void {
     const state = this.process(e.pid, e.time);
     const name = UNNAMED.get(e.name) ?? e.name;
     if (FORKS.has(name)) {
+      this.forking.delete(e.pid);
       this.fork(e, state);
       return;
     }
@@ -379,16 +429,7 @@ export class TraceCollector {
       this.byTid.set(child, parent);
       return;
     }
-    const state = this.process(child, e.time);
-    state.ppid = parent.pid;
-    state.uid ??= parent.uid;
-    state.cwd ??= parent.cwd;
-    const open = this.files.get(parent);
-    if (open && !this.files.has(state)) this.files.set(state, new Map(open));
-    if (state.exe === null) {
-      state.exe = parent.exe;
-      state.argv = parent.argv;
-    }
+    this.inherit(this.process(child, e.time, true), parent);
     if (/CLONE_NEW/.test(e.args)) {
       this.sink({
         type: 'call',
@@ -691,6 +732,8 @@ export class TraceCollector {
   }
 
   private exit(e: ExitEvent): void {
+    // Killed inside a fork call: that fork returns no child.
+    this.forking.delete(e.pid);
     const state = this.process(e.pid, e.time);
     if (state.pid !== e.pid) return; // a thread of a live process
     state.end = e.time;

@@ -44,8 +44,22 @@ export interface SignalEvent {
   line: string;
 }
 
+/**
+ * A fork call entered and not yet returned (`vfork( <unfinished ...>`). Under load strace prints
+ * the child's first lines before the parent's call returns the child's pid, so this is the only
+ * sign, when they arrive, of whose child they are. The call itself follows as a SyscallEvent.
+ */
+export interface SpawningEvent {
+  kind: 'spawning';
+  pid: number;
+  time: number;
+  /** True for a `clone` or `clone3` with CLONE_THREAD: the child is a thread of `pid`'s process. */
+  thread: boolean;
+  line: string;
+}
+
 /** One event of the trace. */
-export type TraceEvent = SyscallEvent | ExitEvent | SignalEvent;
+export type TraceEvent = SyscallEvent | ExitEvent | SignalEvent | SpawningEvent;
 
 /** Counts kept while parsing, for the report and the benchmark. */
 export interface TraceStats {
@@ -62,6 +76,8 @@ export interface TraceStats {
 }
 
 const UNFINISHED = ' <unfinished ...>';
+/** The calls that make a process or a thread, as their unfinished lines begin. */
+const FORK_START = /^(clone3?|v?fork)\(/;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
@@ -254,7 +270,10 @@ export class TraceParser {
       return;
     }
     if (line.charCodeAt(n - 1) === 0x3e && line.endsWith(UNFINISHED)) {
-      this.pending.set(pid, line.slice(at, n - UNFINISHED.length));
+      const head = line.slice(at, n - UNFINISHED.length);
+      this.pending.set(pid, head);
+      if (FORK_START.test(head))
+        this.onEvent({ kind: 'spawning', pid, time, thread: head.includes('CLONE_THREAD'), line });
       return;
     }
     this.syscall(pid, time, line, at);

@@ -78,6 +78,17 @@ describe('trace parser', () => {
     expect(sleep).toMatchObject({ retval: null, errno: null });
   });
 
+  it('announces a fork left unfinished before the lines of the child it makes', () => {
+    const { events } = parse(RECORDED);
+    const spawning = events.findIndex((e) => e.kind === 'spawning');
+    expect(events[spawning]).toMatchObject({ kind: 'spawning', pid: 793, thread: false });
+    expect(events.findIndex((e) => e.pid === 10276)).toBeGreaterThan(spawning);
+    const thread = parse('793 1795370910.1 clone3({flags=CLONE_VM|CLONE_THREAD, exit_signal=0} <unfinished ...>\n');
+    expect(thread.events).toEqual([expect.objectContaining({ kind: 'spawning', thread: true })]);
+    // Only fork calls: another call left unfinished is no sign of a child.
+    expect(parse('793 1795370910.1 nanosleep({tv_sec=3, tv_nsec=0},  <unfinished ...>\n').events).toEqual([]);
+  });
+
   it('is not fooled by ") = " inside strings and -yy annotations', () => {
     const { events } = parse(RECORDED);
     const open = events.find((e) => e.kind === 'syscall' && e.args.includes('"a) = 0 x"'));
@@ -183,6 +194,17 @@ describe('trace collector', () => {
       { pid: 10276, ppid: 793, exe: '/bin/true', exitCode: 0, signal: null },
       { pid: 10278, ppid: null, exe: null, exitCode: null, signal: 'SIGSEGV' },
     ]);
+  });
+
+  it('gives a thread printed before its clone returns to its process', () => {
+    const head = RECORDED.split('\n').slice(0, 8).join('\n');
+    const { observations, collector } = collect(`${head}
+793   1795370910.048100 clone3({flags=CLONE_VM|CLONE_FS|CLONE_THREAD, exit_signal=0} <unfinished ...>
+10290 1795370910.048200 openat(AT_FDCWD, "notes", O_RDONLY) = 3
+793   1795370910.048300 <... clone3 resumed> => {parent_tid=[10290]}, 88) = 10290
+`);
+    expect(collector.processes().map((p) => p.pid)).toEqual([793]);
+    expect(observations).toContainEqual(expect.objectContaining({ type: 'file', path: '/run/home/notes', pid: 793 }));
   });
 
   it('resolves relative paths against the working directory and fd annotations', () => {

@@ -64,8 +64,17 @@ describe.skipIf(!provided)('a bucket outside the stack, attached as a source', (
       return Item;
     });
     expect(verdict).toMatchObject({ verdict: 'malicious', object: { bucket, key } });
-    const { TagSet = [] } = await clients.s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }));
-    expect(Object.fromEntries(TagSet.map((t) => [t.Key, t.Value]))[TAG_VERDICT]).toBe('malicious');
+    // The verdict record is stored before the object is tagged (Finalize stores, writes the reports,
+    // then tags), so reading the tags the moment the record appears races the same step.
+    const tag = await eventually(
+      'verdict tag on the upload to the outside bucket',
+      async () => {
+        const { TagSet = [] } = await clients.s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }));
+        return TagSet.find((t) => t.Key === TAG_VERDICT)?.Value;
+      },
+      30_000,
+    );
+    expect(tag).toBe('malicious');
 
     const uploadsOf = async (body: string) =>
       (

@@ -292,6 +292,56 @@ describe('context rules', () => {
   });
 });
 
+describe('a child that strace prints before its fork returns', () => {
+  // Recorded shape of `printf … > x.sh; sh ./x.sh` on a loaded machine: the child's exec comes
+  // between the parent's `vfork( <unfinished ...>` and its return, so when the exec is read nothing
+  // yet says whose child it is, nor in which directory `./x.sh` lies.
+  it('runs a written script from the directory of the only fork under way', () => {
+    const { ids, execs } = judgeTrace(
+      new Trace()
+        .create(SAMPLE, 'x.sh')
+        .raw(SAMPLE, 'vfork( <unfinished ...>')
+        .exec(701, '/usr/bin/sh', ['sh', './x.sh'])
+        .raw(SAMPLE, '<... vfork resumed>) = 701')
+        .text(),
+    );
+    expect(ids.get('execution.written-shell-script')).toEqual(['T1059.004']);
+    expect(execs.find((e) => e.pid === 701)).toMatchObject({ cwd: HOME, parentExe: `${HOME}/s`, uid: 10001 });
+  });
+
+  it('with two forks under way from different directories, it does not guess the directory', () => {
+    const { ids, execs } = judgeTrace(
+      new Trace()
+        .create(SAMPLE, 'x.sh')
+        .fork(SAMPLE, 702)
+        .call(702, 'chdir("/tmp")')
+        .raw(702, 'vfork( <unfinished ...>')
+        .raw(SAMPLE, 'vfork( <unfinished ...>')
+        .exec(701, '/usr/bin/sh', ['sh', './x.sh'])
+        .raw(SAMPLE, '<... vfork resumed>) = 701')
+        .raw(702, '<... vfork resumed>) = 703')
+        .text(),
+    );
+    expect(execs.find((e) => e.pid === 701)?.cwd).toBeNull();
+    expect(ids.has('execution.written-shell-script')).toBe(false);
+  });
+
+  it('with two forks under way from the same directory, the directory is known', () => {
+    const { ids } = judgeTrace(
+      new Trace()
+        .create(SAMPLE, 'x.sh')
+        .fork(SAMPLE, 702)
+        .raw(702, 'vfork( <unfinished ...>')
+        .raw(SAMPLE, 'vfork( <unfinished ...>')
+        .exec(701, '/usr/bin/sh', ['sh', './x.sh'])
+        .raw(SAMPLE, '<... vfork resumed>) = 701')
+        .raw(702, '<... vfork resumed>) = 703')
+        .text(),
+    );
+    expect(ids.get('execution.written-shell-script')).toEqual(['T1059.004']);
+  });
+});
+
 describe('under the real strace', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sandtrap-exec-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -31,6 +31,13 @@ export class Trace {
     return this;
   }
 
+  /** A line of `pid` as strace prints it after the time: an unfinished start or a resumption. */
+  raw(pid: number, text: string): this {
+    this.tick++;
+    this.lines.push(`${pid} ${T0}.${String(this.tick).padStart(6, '0')} ${text}`);
+    return this;
+  }
+
   /** `parent` forks `child`. */
   fork(parent: number, child: number): this {
     return this.call(
