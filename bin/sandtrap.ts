@@ -151,18 +151,29 @@ export function program(io: CliIo, exit: (code: number) => void = () => undefine
       cli
         .command('submit')
         .description(
-          "Upload files to a deployed stack's ingest bucket (the upload starts the analysis); with --wait, print each verdict.",
+          "Upload files to a deployed stack's ingest bucket or one of its sources (the upload starts the analysis); with --wait, print each verdict.",
         )
         .argument('<file...>', 'files to submit'),
       'wait for each verdict and print it (the same table or JSON as `sandtrap analyze`)',
     )
-      .option('--prefix <prefix>', 'key prefix in the ingest bucket, e.g. `uploads/` (default: none)')
+      .option(
+        '--bucket <name>',
+        "one of the buckets the stack analyses (default: its ingest bucket, or without one its first source's)",
+      )
+      .option('--prefix <prefix>', "key prefix in the bucket, e.g. `uploads/` (default: none, or the source's first)")
       .option('--json', 'print JSON, one document per line')
       .option('-q, --quiet', 'no progress on stderr'),
   ).action(
     async (
       files: string[],
-      options: StackOptions & { wait?: boolean; timeout?: string; prefix?: string; json?: boolean; quiet?: boolean },
+      options: StackOptions & {
+        wait?: boolean;
+        timeout?: string;
+        prefix?: string;
+        bucket?: string;
+        json?: boolean;
+        quiet?: boolean;
+      },
     ) => {
       const { submit } = await import('../cli/commands/submit');
       exit(await submit({ files, ...options }, io));

@@ -7,7 +7,8 @@ import { awsCall, DeployedStackError, NotASandtrapStackError, StackNotFoundError
 /** A deployed pipeline, as its CloudFormation outputs describe it. */
 export interface DeployedStack {
   name: string;
-  ingestBucket: string;
+  /** The bucket Sandtrap made for uploads; absent when the stack only analyses buckets it was given (`ingestBucket: false`). */
+  ingestBucket?: string;
   reportsBucket: string;
   table: string;
   stateMachineArn: string;
@@ -43,12 +44,15 @@ export function stackFromOutputs(
   outputs: { OutputKey?: string; OutputValue?: string }[],
 ): DeployedStack {
   const byKey = new Map(outputs.map((o) => [o.OutputKey, o.OutputValue]));
-  const missing = Object.values(STACK_OUTPUTS).filter((key) => !byKey.get(key));
+  const listed = byKey.get(SOURCES_OUTPUT);
+  // A stack without an ingest bucket of its own still lists the buckets it analyses.
+  const missing = Object.values(STACK_OUTPUTS).filter(
+    (key) => !byKey.get(key) && !(key === STACK_OUTPUTS.ingestBucket && listed !== undefined),
+  );
   if (missing.length > 0) throw new NotASandtrapStackError(name, status, missing);
   const value = (key: string) => byKey.get(key) as string;
-  const ingestBucket = value(STACK_OUTPUTS.ingestBucket);
-  const listed = byKey.get(SOURCES_OUTPUT);
-  let sources: DeployedStack['sources'] = [{ bucket: ingestBucket, prefixes: [''] }];
+  const ingestBucket = byKey.get(STACK_OUTPUTS.ingestBucket) || undefined;
+  let sources: DeployedStack['sources'] = ingestBucket ? [{ bucket: ingestBucket, prefixes: [''] }] : [];
   if (listed !== undefined) {
     const parsed = SourcesOutputSchema.safeParse(
       (() => {
@@ -65,10 +69,14 @@ export function stackFromOutputs(
       );
     sources = parsed.data;
   }
+  if (!ingestBucket && sources.length === 0)
+    throw new DeployedStackError(
+      `stack ${name}: it has no ingest bucket and lists no source bucket, so nothing reaches it`,
+    );
   return {
     name,
     sources,
-    ingestBucket,
+    ...(ingestBucket ? { ingestBucket } : {}),
     reportsBucket: value(STACK_OUTPUTS.reportsBucket),
     table: value(STACK_OUTPUTS.table),
     stateMachineArn: value(STACK_OUTPUTS.stateMachine),

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { waitForAnalysis } from '../../deployed/analyses';
 import type { DeployedClients } from '../../deployed/clients';
 import type { DeployedStack } from '../../deployed/stack';
-import { submissionKeys, uploadFile, type Submission } from '../../deployed/submit';
+import { submissionKeys, uploadFile, uploadTargetOf, type Submission } from '../../deployed/submit';
 import { formatVerdicts } from '../format';
 import { type CliIo, progressTo } from '../io';
 import { AnalyzeArgsSchema } from '../local-analysis';
@@ -18,6 +18,11 @@ export const SubmitArgsSchema = AnalyzeArgsSchema.extend({
     .max(512, 'the prefix is longer than 512 characters')
     .refine((prefix) => !prefix.startsWith('/'), 'the prefix must not start with "/" (S3 keys have no leading slash)')
     .default(''),
+  /** One of the buckets the stack analyses; its ingest bucket (or its first source) by default. */
+  bucket: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'not an S3 bucket name')
+    .optional(),
   wait: z.boolean().default(false),
 });
 export type SubmitArgs = z.infer<typeof SubmitArgsSchema>;
@@ -30,8 +35,9 @@ export const SubmitOptionsSchema = SubmitArgsSchema.extend({
 });
 
 /**
- * `sandtrap submit`: uploads each file to the stack's ingest bucket (the upload starts its
- * analysis) and prints where each went; with `--wait`, waits for the verdicts and prints them
+ * `sandtrap submit`: uploads each file to the stack's ingest bucket, or the source bucket named by
+ * `--bucket` (a stack without an ingest bucket: its first source), under `--prefix` or the
+ * source's first prefix (the upload starts its analysis) and prints where each went; with `--wait`, waits for the verdicts and prints them
  * instead. Exits 2 when an awaited analysis ends without a verdict.
  */
 export const submit = stackCommand(
@@ -39,13 +45,17 @@ export const submit = stackCommand(
   async (options, { clients, stack }, io: Pick<CliIo, 'stdout' | 'stderr' | 'now' | 'connect'>) => {
     const { stdout, stderr } = io;
     const progress = progressTo(stderr, options.quiet);
-    const keys = submissionKeys(options.files, options.prefix);
+    const target = uploadTargetOf(stack, {
+      prefix: options.prefix,
+      ...(options.bucket ? { bucket: options.bucket } : {}),
+    });
+    const keys = submissionKeys(options.files, target.prefix);
     const submissions: Submission[] = [];
     for (const [i, file] of options.files.entries()) {
       const bar = options.quiet ? undefined : new ProgressBar(stderr, file, io.now);
       try {
         submissions.push(
-          await uploadFile(clients, stack, file, keys[i] as string, (sent, total) => bar?.update(sent, total)),
+          await uploadFile(clients, target.bucket, file, keys[i] as string, (sent, total) => bar?.update(sent, total)),
         );
       } finally {
         bar?.finish();

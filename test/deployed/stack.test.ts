@@ -41,4 +41,41 @@ describe('finding the stack', () => {
       'stack Other (UPDATE_COMPLETE) has no output VerdictTableName, StateMachineArn, FrontStateMachineArn, VerdictBusName: not a deployed Sandtrap stack',
     );
   });
+
+  it('reads a stack without an ingest bucket of its own from the sources it lists, and refuses one with neither', async () => {
+    const sources = [
+      { bucket: 'team-uploads', prefixes: ['incoming/', 'mail/'] },
+      { bucket: 'build-artefacts', prefixes: [''] },
+    ];
+    const withSources = [
+      ...outputs.filter((o) => o.OutputKey !== 'IngestBucketName'),
+      { OutputKey: 'SourceBuckets', OutputValue: JSON.stringify(sources) },
+    ];
+    const found = await findStack(
+      fakeClients({
+        DescribeStacksCommand: () => ({ Stacks: [{ StackStatus: 'CREATE_COMPLETE', Outputs: withSources }] }),
+      }),
+      'Sandtrap',
+    );
+    expect(found.ingestBucket).toBeUndefined();
+    expect(found.sources).toEqual(sources);
+    const neither = outputs.filter((o) => o.OutputKey !== 'IngestBucketName');
+    const error = await findStack(
+      fakeClients({
+        DescribeStacksCommand: () => ({ Stacks: [{ StackStatus: 'CREATE_COMPLETE', Outputs: neither }] }),
+      }),
+      'Other',
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NotASandtrapStackError);
+    expect((error as Error).message).toContain('has no output IngestBucketName');
+    const empty = [...neither, { OutputKey: 'SourceBuckets', OutputValue: '[]' }];
+    await expect(
+      findStack(
+        fakeClients({
+          DescribeStacksCommand: () => ({ Stacks: [{ StackStatus: 'CREATE_COMPLETE', Outputs: empty }] }),
+        }),
+        'Empty',
+      ),
+    ).rejects.toThrow('stack Empty: it has no ingest bucket and lists no source bucket, so nothing reaches it');
+  });
 });

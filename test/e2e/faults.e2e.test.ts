@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DETAIL_TYPE_FAILED, DETAIL_TYPE_VERDICT } from '../../lambdas/core/contracts/pipeline';
 import { waitForAnalysis, type AnalysisEnd } from '../../deployed/analyses';
 import { createDeployedClients, destroyDeployedClients, type DeployedClients } from '../../deployed/clients';
-import type { DeployedStack } from '../../deployed/stack';
 import { uploadFile, type Submission } from '../../deployed/submit';
 import { uploadTarget } from '../../cli/outcome';
 import { createE2eClients, destroyE2eClients, type E2eClients } from './harness/aws';
@@ -74,7 +73,7 @@ describe.skipIf(!provided)(
     });
 
     it('uploads under vendor faults, functions throwing mid-analysis, DynamoDB throttling, and one object deleted right after its upload', async () => {
-      const stack = { name: ctx.stackName, ...ctx.stack } as DeployedStack;
+      const stack = ctx.stack;
       const dir = mkdtempSync(join(tmpdir(), 'sandtrap-e2e-faults-'));
       const run = randomUUID().slice(0, 8);
       const uploads: Submission[] = [];
@@ -86,19 +85,19 @@ describe.skipIf(!provided)(
             file,
             `${index % 3 === 0 ? 'SANDTRAP-TEST-MALICIOUS ' : ''}fault run ${run}, upload ${index} under ${vendor} ${fault}\n`,
           );
-          uploads.push(await uploadFile(deployed, stack, file, `e2e/faults/${run}/${index}-${fault}.txt`));
+          uploads.push(await uploadFile(deployed, stack.ingestBucket, file, `e2e/faults/${run}/${index}-${fault}.txt`));
         }
         // Functions that throw mid-analysis and DynamoDB that throttles, each for one upload (the stack's
         // fault injection reads the step from the key; see lambdas/core/runtime/fault-injection.ts).
         for (const [fault] of INJECTED) {
           const file = join(dir, `${fault}.txt`);
           writeFileSync(file, `injected ${fault}, run ${run}\n`);
-          uploads.push(await uploadFile(deployed, stack, file, `e2e/faults/${run}/${fault}/sample.txt`));
+          uploads.push(await uploadFile(deployed, stack.ingestBucket, file, `e2e/faults/${run}/${fault}/sample.txt`));
         }
         // An object deleted while its analysis starts: the analysis fails or ends with a verdict, once.
         const doomedFile = join(dir, 'deleted.txt');
         writeFileSync(doomedFile, `deleted mid-analysis, run ${run}\n`);
-        const doomed = await uploadFile(deployed, stack, doomedFile, `e2e/faults/${run}/deleted.txt`);
+        const doomed = await uploadFile(deployed, stack.ingestBucket, doomedFile, `e2e/faults/${run}/deleted.txt`);
         await clients.s3.send(
           new DeleteObjectCommand({
             Bucket: doomed.bucket,

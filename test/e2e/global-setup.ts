@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import type { TestProject } from 'vitest/node';
 import type { SandtrapConfigInput } from '../../lib/config';
-import { stackFromOutputs } from '../../deployed/stack';
+import { type DeployedStack, stackFromOutputs } from '../../deployed/stack';
 import { createE2eClients, destroyE2eClients, putVendorSecrets } from './harness/aws';
 import { bootstrap, deploy, synth, type CdkRun } from './harness/cdk';
 import type { E2eContext } from './harness/context';
@@ -24,6 +24,12 @@ import {
   type ControlServer,
   type E2eVendors,
 } from './harness/vendors';
+
+/** The stack, which the e2e apps deploy with their own ingest bucket: the tests upload there. */
+function withIngestBucket(stack: DeployedStack): DeployedStack & { ingestBucket: string } {
+  if (!stack.ingestBucket) throw new Error(`stack ${stack.name} has no ingest bucket output`);
+  return { ...stack, ingestBucket: stack.ingestBucket };
+}
 
 const ROOT = join(import.meta.dirname, '..', '..');
 /** Everything of one run lives here (git-ignored): logs, the configuration, assemblies, outputs. */
@@ -245,19 +251,23 @@ export default async function setup(project: TestProject): Promise<() => Promise
       endpoint: server.endpoint,
       env: ministackAwsEnv(server.endpoint),
       stackName: STACK,
-      stack: stackFromOutputs(
-        STACK,
-        'CREATE_COMPLETE',
-        Object.entries(outputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
+      stack: withIngestBucket(
+        stackFromOutputs(
+          STACK,
+          'CREATE_COMPLETE',
+          Object.entries(outputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
+        ),
       ),
       guardedEndpoint: guardedServer.endpoint,
       guardedEnv,
       guardedCaFile: tls.caFile,
       guardedStackName: GUARDED_STACK,
-      guardedStack: stackFromOutputs(
-        GUARDED_STACK,
-        'CREATE_COMPLETE',
-        Object.entries(guardedOutputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
+      guardedStack: withIngestBucket(
+        stackFromOutputs(
+          GUARDED_STACK,
+          'CREATE_COMPLETE',
+          Object.entries(guardedOutputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
+        ),
       ),
       outsideBucket: OUTSIDE_BUCKET,
       queueUrl: required(sink, SINK_OUTPUTS.queueUrl),

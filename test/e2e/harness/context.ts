@@ -1,12 +1,14 @@
+import type { DeployedStack } from '../../../deployed/stack';
+
 /** What the global setup hands to the e2e test files (`inject('e2e')`). */
 export interface E2eContext {
   /** MiniStack's endpoint. */
   endpoint: string;
   /** Environment for processes that talk to MiniStack (the CLI): endpoint, dummy credentials, region. */
   env: Record<string, string>;
-  /** The deployed Sandtrap stack. */
+  /** The deployed Sandtrap stack (the e2e apps keep their ingest bucket). */
   stackName: string;
-  stack: { ingestBucket: string; reportsBucket: string; table: string; stateMachineArn: string; bus: string };
+  stack: DeployedStack & { ingestBucket: string };
   /** The IAM-enforcing MiniStack (AUTH=true, TLS) of the guarded stack, and how its clients trust it. */
   guardedEndpoint: string;
   guardedEnv: Record<string, string>;
