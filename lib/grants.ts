@@ -18,7 +18,8 @@ export interface SandtrapGrantTargets {
   readonly ingestBucket?: s3.IBucket;
   /**
    * Every source bucket, which releases re-tag and backfills list. The list is read when a grant is
-   * made, so sources attached later count for later grants.
+   * made; a source attached later reaches the grantees of earlier grants through
+   * {@link SandtrapGrants.sourceAttached}.
    * @default - the ingest bucket alone, with `ingestPrefix`
    */
   readonly sources?: readonly ResolvedSource[];
@@ -40,7 +41,22 @@ export interface SandtrapGrantTargets {
  * delegate here.
  */
 export class SandtrapGrants {
+  /** Who was granted release or scan: a source attached after their grant reaches them too. */
+  private readonly sourceGrantees: { grantee: iam.IGrantable; use: 'release' | 'scan' }[] = [];
+
   constructor(private readonly targets: SandtrapGrantTargets) {}
+
+  /**
+   * Extends the release and scan grants made so far to a source attached after them, so that an app
+   * may grant before it attaches (`grantRelease(role)`, then `addSource(bucket)`) and its role still
+   * reaches every source.
+   */
+  sourceAttached(source: ResolvedSource): void {
+    for (const { grantee, use } of this.sourceGrantees) {
+      if (use === 'release') this.releaseIn(grantee, [source], []);
+      else this.listIn(grantee, [source]);
+    }
+  }
 
   /** The KMS rights these grants need when the reports and the table are under a customer key. */
   private kms(
@@ -130,18 +146,8 @@ export class SandtrapGrants {
    */
   release(grantee: iam.IGrantable): iam.Grant {
     const { table, quarantineBucket, bus } = this.targets;
-    const objects = [
-      // Only analysed objects have a verdict to release: each source's prefixes.
-      ...this.sources.flatMap((source) => source.prefixes.map((prefix) => source.bucket.arnForObjects(`${prefix}*`))),
-      ...(quarantineBucket ? [quarantineBucket.arnForObjects('*')] : []),
-    ];
-    // Releasing by S3 URI reads the object to hash it: a source under SSE-KMS needs its key.
-    const sourceKeys = [...new Set(this.sources.flatMap((s) => (s.encryptionKey ? [s.encryptionKey.keyArn] : [])))];
-    const decrypt =
-      sourceKeys.length > 0
-        ? iam.Grant.addToPrincipal({ grantee, actions: ['kms:Decrypt'], resourceArns: sourceKeys })
-        : undefined;
-    const grant = iam.Grant.addToPrincipal({
+    this.sourceGrantees.push({ grantee, use: 'release' });
+    return iam.Grant.addToPrincipal({
       grantee,
       actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
       resourceArns: [table.tableArn],
@@ -153,13 +159,7 @@ export class SandtrapGrants {
           resourceArns: [`${table.tableArn}/index/${CONTENT_INDEX.name}`],
         }),
       )
-      .combine(
-        iam.Grant.addToPrincipal({
-          grantee,
-          actions: ['s3:GetObject', 's3:GetObjectTagging', 's3:PutObjectTagging'],
-          resourceArns: objects,
-        }),
-      )
+      .combine(this.releaseIn(grantee, this.sources, quarantineBucket ? [quarantineBucket.arnForObjects('*')] : []))
       .combine(
         this.withKms(
           iam.Grant.addToPrincipal({ grantee, actions: ['events:PutEvents'], resourceArns: [bus.eventBusArn] }),
@@ -167,29 +167,55 @@ export class SandtrapGrants {
           [{ on: 'table', actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'] }],
         ),
       );
-    return decrypt ? grant.combine(decrypt) : grant;
+  }
+
+  /** A release's rights on the objects of `sources` (and `others`): re-tagging them, and reading them to hash. */
+  private releaseIn(
+    grantee: iam.IGrantable,
+    sources: readonly Pick<ResolvedSource, 'bucket' | 'prefixes' | 'encryptionKey'>[],
+    others: string[],
+  ): iam.Grant {
+    const objects = [
+      // Only analysed objects have a verdict to release: each source's prefixes.
+      ...sources.flatMap((source) => source.prefixes.map((prefix) => source.bucket.arnForObjects(`${prefix}*`))),
+      ...others,
+    ];
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:GetObject', 's3:GetObjectTagging', 's3:PutObjectTagging'],
+      resourceArns: objects,
+    });
+    // Releasing by S3 URI reads the object to hash it: a source under SSE-KMS needs its key.
+    const sourceKeys = [...new Set(sources.flatMap((s) => (s.encryptionKey ? [s.encryptionKey.keyArn] : [])))];
+    return sourceKeys.length > 0
+      ? grant.combine(iam.Grant.addToPrincipal({ grantee, actions: ['kms:Decrypt'], resourceArns: sourceKeys }))
+      : grant;
   }
 
   /** A backfill (`sandtrap scan`): listing the analysed prefix and starting one execution per object. */
   scan(grantee: iam.IGrantable): iam.Grant {
-    let grant = iam.Grant.addToPrincipal({
+    this.sourceGrantees.push({ grantee, use: 'scan' });
+    const start = iam.Grant.addToPrincipal({
       grantee,
       actions: ['states:StartExecution'],
       resourceArns: [this.targets.stateMachine.stateMachineArn],
     });
-    // Each source's listing, limited to its prefixes when it has any.
-    for (const source of this.sources) {
-      const prefixes = source.prefixes.filter((p) => p !== '');
-      grant = grant.combine(
-        iam.Grant.addToPrincipal({
+    return this.sources.length > 0 ? start.combine(this.listIn(grantee, this.sources)) : start;
+  }
+
+  /** Each source's listing, limited to its prefixes when it has any. */
+  private listIn(grantee: iam.IGrantable, sources: readonly Pick<ResolvedSource, 'bucket' | 'prefixes'>[]): iam.Grant {
+    return sources
+      .map((source) => {
+        const prefixes = source.prefixes.filter((p) => p !== '');
+        return iam.Grant.addToPrincipal({
           grantee,
           actions: ['s3:ListBucket'],
           resourceArns: [source.bucket.bucketArn],
           ...(prefixes.length > 0 ? { conditions: { StringLike: { 's3:prefix': prefixes.map((p) => `${p}*`) } } } : {}),
-        }),
-      );
-    }
-    return grant;
+        });
+      })
+      .reduce((all, grant) => all.combine(grant));
   }
 }
 

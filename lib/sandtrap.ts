@@ -264,6 +264,7 @@ export class Sandtrap extends Construct {
         `source ${bucket.bucketName}: read-blocking needs deny statements in the bucket's policy, which this app does not own (CDK would replace the whole policy). Have its owner add Sandtrap.readBlockingStatements(bucket) and attach it with readBlockingAppliedByOwner: true`,
       );
     this.attached.push(source);
+    this.grants.sourceAttached(source);
     if (source.eventBridge === 'enable' && bucket !== this.ingestBucket) bucket.enableEventBridgeNotification();
     this.workflow.addSource(source);
     this.trigger.addSource(source);
@@ -318,7 +319,7 @@ export class Sandtrap extends Construct {
   }
 
   /**
-   * Lets the grantee release files (`sandtrap release`) in every source attached so far. Under
+   * Lets the grantee release files (`sandtrap release`) in every source, those attached later too. Under
    * read-blocking, its role must also be named in `actions.readBlocking.adminRoleArns`: the bucket
    * policy denies anyone else tag changes.
    */
@@ -326,7 +327,7 @@ export class Sandtrap extends Construct {
     return this.grants.release(grantee);
   }
 
-  /** Lets the grantee backfill the objects already in the sources attached so far (`sandtrap scan`). */
+  /** Lets the grantee backfill the objects already in every source, those attached later too (`sandtrap scan`). */
   grantScan(grantee: iam.IGrantable): iam.Grant {
     return this.grants.scan(grantee);
   }

@@ -1,6 +1,8 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SandtrapStack } from '../../lib/sandtrap-stack';
 
@@ -76,5 +78,52 @@ describe('grants for the sandtrap commands', () => {
     const list = statements.Scanner!.find((s) => [s.Action].flat().includes('s3:ListBucket'));
     expect(list?.Condition).toEqual({ StringLike: { 's3:prefix': ['uploads/*'] } });
     expect(resources('Submitter', 'states:DescribeExecution')).toContain(':execution:');
+  });
+});
+
+/**
+ * An app may grant before it attaches: a source added after `grantRelease` and `grantScan` reaches
+ * their grantees too, with its prefixes and its key, rather than leaving them short of one bucket.
+ */
+describe('grants made before a source is attached', () => {
+  const KEY_ARN = 'arn:aws:kms:us-east-1:111111111111:key/0b5e9a43-1111-4c3e-9d55-6a3f0b9e0001';
+  let statements: Record<string, Statement[]>;
+  beforeAll(() => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new SandtrapStack(app, 'Late', { env: { account: '111111111111', region: 'us-east-1' } });
+    const releaser = new iam.Role(stack, 'Releaser', { assumedBy: new iam.AccountRootPrincipal() });
+    const scanner = new iam.Role(stack, 'Scanner', { assumedBy: new iam.AccountRootPrincipal() });
+    stack.grantRelease(releaser);
+    stack.grantScan(scanner);
+    const mail = s3.Bucket.fromBucketAttributes(stack, 'Mail', {
+      bucketName: 'acme-mail-attachments',
+      encryptionKey: kms.Key.fromKeyArn(stack, 'MailKey', KEY_ARN),
+    });
+    stack.addSource(mail, { prefixes: ['inbound/'] });
+    const template = Template.fromStack(stack);
+    statements = {};
+    for (const [name, role] of Object.entries({ releaser, scanner })) {
+      const roleId = stack.getLogicalId(role.node.defaultChild as iam.CfnRole);
+      statements[name] = Object.values(template.findResources('AWS::IAM::Policy'))
+        .filter((p) => JSON.stringify(p.Properties.Roles).includes(roleId))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement);
+    }
+  }, 120_000);
+
+  const reaching = (name: string, action: string) =>
+    statements[name]!.filter((s) => [s.Action].flat().includes(action));
+
+  it('lets the releaser re-tag and read the late source’s objects under its prefix, and decrypt them', () => {
+    const tagging = JSON.stringify(reaching('releaser', 's3:PutObjectTagging').map((s) => s.Resource));
+    expect(tagging).toContain(':s3:::acme-mail-attachments/inbound/*');
+    expect(tagging).not.toContain(':s3:::acme-mail-attachments/*"');
+    expect(reaching('releaser', 'kms:Decrypt').map((s) => s.Resource)).toEqual([KEY_ARN]);
+  });
+
+  it('lets the scanner list the late source under its prefix only', () => {
+    const listing = reaching('scanner', 's3:ListBucket').find((s) =>
+      JSON.stringify(s.Resource).includes('acme-mail-attachments'),
+    );
+    expect(listing?.Condition).toEqual({ StringLike: { 's3:prefix': ['inbound/*'] } });
   });
 });
