@@ -11,7 +11,7 @@ export const reportKeys = {
   detonation: (sha256: string, runId: string) =>
     `reports/${sha256}/detonation/${runId.replace(/[^A-Za-z0-9._-]/g, '_')}.json`,
   /** The packet capture the agent PUTs beside its report: the report's key with `.pcap` for `.json`. */
-  detonationPcap: (reportKey: string) => reportKey.replace(/\.json$/, '') + '.pcap',
+  detonationPcap: (reportKey: string) => `${reportKey.replace(/\.json$/, '')}.pcap`,
 };
 
 /**
