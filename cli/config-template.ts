@@ -55,6 +55,21 @@ export const CONFIG_COMMENTS: Record<string, { text: string; example?: unknown }
     text: 'No VPC flow log or security-group rules, for CloudFormation emulators; never on AWS.',
     example: false,
   },
+  'detonationTask.vpc': {
+    text: "The account's own VPC for the task, dedicated to it, by its attributes; absent: Sandtrap makes one. Its subnets must be isolated (no route to an internet or NAT gateway).",
+    example: {
+      vpcId: 'vpc-0a1b2c3d4e5f60718',
+      availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+      isolatedSubnetIds: ['subnet-0aaa1111bbbb2222c', 'subnet-0ddd3333eeee4444f'],
+      isolatedSubnetRouteTableIds: ['rtb-0aaa1111bbbb2222c', 'rtb-0ddd3333eeee4444f'],
+    },
+  },
+  'detonationTask.vpc.vpcId': { text: 'The VPC id.' },
+  'detonationTask.vpc.availabilityZones': { text: 'Its zones, in the order of the subnets.' },
+  'detonationTask.vpc.isolatedSubnetIds': { text: 'The isolated subnets the task runs in, zone by zone.' },
+  'detonationTask.vpc.isolatedSubnetRouteTableIds': {
+    text: "Each subnet's route table, in the same order (the S3 gateway endpoint goes on them).",
+  },
   staticEngine: { text: "The static engine's Python Lambda." },
   'staticEngine.emulatorPython': {
     text: "Build its wheels for this machine's Python instead of Lambda's (emulators only; never AWS).",

@@ -42,6 +42,43 @@ export const ImportedSourceSchema = z
   })
   .strict();
 
+/**
+ * A VPC the account's network team made for the detonation, named by its attributes (as
+ * `ec2.Vpc.fromVpcAttributes` takes them): its isolated subnets, one per zone or a multiple of the
+ * zones, each with its route table, which the S3 gateway endpoint's policy goes on.
+ */
+export const DetonationNetworkSchema = z
+  .object({
+    vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'a VPC id (vpc-…)'),
+    availabilityZones: z
+      .array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, 'an availability zone name (eu-west-1a)'))
+      .min(1)
+      .max(6),
+    isolatedSubnetIds: z
+      .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id (subnet-…)'))
+      .min(1)
+      .max(16),
+    isolatedSubnetRouteTableIds: z
+      .array(z.string().regex(/^rtb-[0-9a-f]{8,17}$/, 'a route table id (rtb-…)'))
+      .min(1)
+      .max(16),
+  })
+  .strict()
+  .superRefine((network, ctx) => {
+    if (network.isolatedSubnetRouteTableIds.length !== network.isolatedSubnetIds.length)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['isolatedSubnetRouteTableIds'],
+        message: 'one route table per isolated subnet, in the same order',
+      });
+    if (network.isolatedSubnetIds.length % network.availabilityZones.length !== 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['isolatedSubnetIds'],
+        message: `as many subnets in each of the ${network.availabilityZones.length} zones (a multiple of the zones, in their order)`,
+      });
+  });
+
 /** Props of the whole pipeline, validated with zod at synth time. */
 export const SandtrapConfigSchema = z
   .object({
@@ -120,6 +157,11 @@ export const SandtrapConfigSchema = z
         memoryLimitMiB: z.number().int().positive().optional(),
         /** No VPC flow log and no security-group rules, for CloudFormation emulators (see `DetonationClusterProps`). */
         emulatorCompatible: z.boolean().optional(),
+        /**
+         * The account's own VPC for the task, by its attributes, instead of one Sandtrap makes: what
+         * the construct's `detonationVpc` takes, for a deployment from the configuration file.
+         */
+        vpc: DetonationNetworkSchema.optional(),
       })
       .strict()
       .default({ capacity: 'on-demand' }),

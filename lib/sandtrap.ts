@@ -1,6 +1,6 @@
 import { Aspects, Duration, type IAspect, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -143,14 +143,27 @@ export class Sandtrap extends Construct {
       ...(config.busName ? { busName: config.busName } : {}),
       ...(props.eventBus ? { bus: props.eventBus } : {}),
     });
+    const { vpc: network, ...task } = config.detonationTask;
+    if (network && props.detonationVpc)
+      throw new SandtrapValidationError(
+        this,
+        'give the configuration a detonationTask.vpc or the construct a detonationVpc, not both',
+      );
+    if (network && !config.settings.detonation.enabled)
+      throw new SandtrapValidationError(
+        this,
+        'detonationTask.vpc is for the detonation, which settings.detonation turns off',
+      );
+    const detonationVpc =
+      props.detonationVpc ?? (network ? ec2.Vpc.fromVpcAttributes(this, 'DetonationVpc', network) : undefined);
     if (config.settings.detonation.enabled) {
       this.detonation = (() => {
         try {
           return new DetonationCluster(this, 'Detonation', {
             reportsBucket: this.buckets.reports,
             removalPolicy,
-            ...config.detonationTask,
-            ...(props.detonationVpc ? { vpc: props.detonationVpc } : {}),
+            ...task,
+            ...(detonationVpc ? { vpc: detonationVpc } : {}),
             ...(props.detonationSubnets ? { vpcSubnets: props.detonationSubnets } : {}),
           });
         } catch (error) {

@@ -199,4 +199,84 @@ describe("the app's own VPC for the detonation", () => {
     expect(definition).toContain('subnet-0aaa1111bbbb2222c');
     expect(definition).toContain('subnet-0ddd3333eeee4444f');
   });
+
+  // The same VPC named in the configuration file, for `npx cdk deploy` without code of one's own.
+  const network = {
+    vpcId: 'vpc-0a1b2c3d4e5f60718',
+    availabilityZones: ['us-east-1a', 'us-east-1b'],
+    isolatedSubnetIds: ['subnet-0aaa1111bbbb2222c', 'subnet-0ddd3333eeee4444f'],
+    isolatedSubnetRouteTableIds: ['rtb-0aaa1111bbbb2222c', 'rtb-0ddd3333eeee4444f'],
+  };
+
+  it("takes the VPC from the configuration file's detonationTask.vpc, with cdk-nag on", () => {
+    const a = app();
+    const stack = new SandtrapStack(a, 'Sandtrap', {
+      env: ENV_US,
+      config: {
+        settings: { static: { enabled: false } },
+        detonationTask: { s3PrefixListId: 'pl-63a5400a', vpc: network },
+      },
+    });
+    Aspects.of(a).add(new cdkNag.AwsSolutionsChecks({ verbose: true }));
+    const template = Template.fromStack(stack);
+    expect(Object.keys(template.findResources('AWS::EC2::VPC'))).toEqual([]);
+    const definition = JSON.stringify(template.findResources('AWS::StepFunctions::StateMachine'));
+    for (const subnet of network.isolatedSubnetIds) expect(definition).toContain(subnet);
+    const gateway = Object.values(template.findResources('AWS::EC2::VPCEndpoint')).find(
+      (e) => e.Properties.VpcEndpointType === 'Gateway',
+    );
+    expect(gateway?.Properties).toMatchObject({
+      VpcId: network.vpcId,
+      RouteTableIds: network.isolatedSubnetRouteTableIds,
+    });
+    const association = Object.values(template.findResources('AWS::Route53Resolver::FirewallRuleGroupAssociation'));
+    expect(association.map((x) => x.Properties.VpcId)).toEqual([network.vpcId]);
+    const findings = Annotations.fromStack(stack)
+      .findError('*', Match.stringLikeRegexp('AwsSolutions-.*'))
+      .concat(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*')));
+    expect(findings.map((f) => f.id)).toEqual([]);
+  });
+
+  it('refuses a configuration VPC beside a construct one, without a detonation, or with subnets and route tables that do not pair', () => {
+    const stack = new Stack(app(), 'SecurityTooling', { env: ENV_US });
+    expect(
+      () =>
+        new Sandtrap(stack, 'Both', {
+          detonationVpc: appVpc(stack),
+          config: { detonationTask: { vpc: network } },
+        }),
+    ).toThrow(
+      /^SecurityTooling\/Both: give the configuration a detonationTask.vpc or the construct a detonationVpc, not both/,
+    );
+    expect(
+      () =>
+        new Sandtrap(stack, 'NoDetonation', {
+          config: { settings: { detonation: { enabled: false } }, detonationTask: { vpc: network } },
+        }),
+    ).toThrow(/^SecurityTooling\/NoDetonation: detonationTask.vpc is for the detonation/);
+    expect(
+      () =>
+        new Sandtrap(stack, 'Unpaired', {
+          config: {
+            detonationTask: {
+              vpc: { ...network, isolatedSubnetRouteTableIds: ['rtb-0aaa1111bbbb2222c'] },
+            },
+          },
+        }),
+    ).toThrow(/one route table per isolated subnet.*at detonationTask\.vpc\.isolatedSubnetRouteTableIds/s);
+    expect(
+      () =>
+        new Sandtrap(stack, 'Uneven', {
+          config: {
+            detonationTask: {
+              vpc: {
+                ...network,
+                isolatedSubnetIds: ['subnet-0aaa1111bbbb2222c'],
+                isolatedSubnetRouteTableIds: ['rtb-0aaa1111bbbb2222c'],
+              },
+            },
+          },
+        }),
+    ).toThrow(/a multiple of the zones.*at detonationTask\.vpc\.isolatedSubnetIds/s);
+  });
 });
