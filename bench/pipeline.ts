@@ -21,7 +21,7 @@ async function transitionsFor(minutes: number, naive: boolean): Promise<{ transi
   const processingSeconds = Math.max(0, minutes * 60 - 200);
   const h = await startVendorHarness(
     (clock) => new CapeEmulator({ clock, queueSeconds: 20, processingSeconds }),
-    naive ? { poll: { scheduleSeconds: [10], useVendorHints: false, minWaitSeconds: 1 } } : {},
+    naive ? { poll: { scheduleSeconds: [10], useVendorHints: false, elapsedFraction: 0, minWaitSeconds: 1 } } : {},
   );
   try {
     const run = await h.pipeline.run(

@@ -86,6 +86,9 @@ export const CONFIG_COMMENTS: Record<string, { text: string; example?: unknown }
   'settings.reportLinkExpirySeconds': { text: "How long the event's presigned report link stays valid." },
   'settings.poll': { text: 'How long to wait between polls of a vendor.' },
   'settings.poll.scheduleSeconds': { text: 'Backoff when the vendor gives no hint: the last entry repeats.' },
+  'settings.poll.elapsedFraction': {
+    text: 'After the first look, without a vendor hint, wait at least this fraction of the time taken so far (0: off).',
+  },
   'settings.poll.useVendorHints': { text: "Follow the vendor's own estimate when it gives one." },
   'settings.poll.minWaitSeconds': { text: 'Shortest wait between two polls.' },
   'settings.poll.maxWaitSeconds': { text: 'Longest wait between two polls.' },

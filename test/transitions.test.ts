@@ -45,7 +45,7 @@ describe('state transitions of a vendor engine', () => {
 
   it('needs about 90 with a fixed 10-second polling loop, for comparison', async () => {
     h = await startCapeHarness(fiveMinutes, {
-      poll: { scheduleSeconds: [10], useVendorHints: false, minWaitSeconds: 1 },
+      poll: { scheduleSeconds: [10], useVendorHints: false, elapsedFraction: 0, minWaitSeconds: 1 },
     });
     const run = await h.pipeline.run(await h.pipeline.upload({ key: 'naive.bin', body: 'naive polling' }));
     expect(run.status).toBe('SUCCEEDED');

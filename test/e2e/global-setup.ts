@@ -66,7 +66,13 @@ function e2eConfig(vendors: E2eVendors): SandtrapConfigInput {
     settings: {
       // The functions run on the wall clock and the emulators on an accelerated one, so a vendor's own
       // time estimate would be read on the wrong clock: poll on a fixed schedule instead.
-      poll: { scheduleSeconds: [10], useVendorHints: false, minWaitSeconds: 5, maxWaitSeconds: 900 },
+      poll: {
+        scheduleSeconds: [10],
+        useVendorHints: false,
+        elapsedFraction: 0,
+        minWaitSeconds: 5,
+        maxWaitSeconds: 900,
+      },
       // The host plays the Fargate task (harness/ecs-data-plane.ts): it must end within MiniStack's
       // scaled `.sync` poll limit (about 30 s), hence a short agent deadline.
       detonation: { enabled: true, agent: { timeout: 12, idle_timeout: 4 } },

@@ -81,6 +81,12 @@ export const PollPolicySchema = z
     scheduleSeconds: z.array(z.number().int().positive()).min(1).default([15, 30, 60, 120]),
     /** Follow the vendor's own estimate (queue, analysis timeout, pollPause) when it gives one. */
     useVendorHints: z.boolean().default(true),
+    /**
+     * After the first look, without a vendor estimate, wait at least this fraction of the time the
+     * analysis has taken so far: a long analysis is looked at a number of times that grows with the
+     * logarithm of its length, and its verdict comes at most this fraction late. 0 turns it off.
+     */
+    elapsedFraction: z.number().min(0).max(1).default(0.25),
     minWaitSeconds: z.number().int().positive().default(5),
     maxWaitSeconds: z.number().int().positive().default(900),
   })

@@ -10,12 +10,16 @@ export interface PollHint {
    * but not the processing after it.
    */
   learntSeconds?: number;
+  /** Seconds since the submission, for the policy's `elapsedFraction`. */
+  elapsedSeconds?: number;
 }
 
 /**
  * Seconds to wait before the next poll: the vendor's estimate when it gives one (and hints are on),
- * otherwise the policy's backoff schedule; before the first look, no less than the vendor's learnt
- * duration; always within [min, max] and never past the deadline.
+ * otherwise the policy's backoff schedule, and after the first look no less than `elapsedFraction`
+ * of the time taken so far (a vendor still processing at 240 s is not asked again at 255 s); before
+ * the first look, no less than the vendor's learnt duration; always within [min, max] and never past
+ * the deadline.
  */
 export function nextPollWait(
   policy: PollPolicy,
@@ -25,8 +29,12 @@ export function nextPollWait(
 ): number {
   const schedule = policy.scheduleSeconds;
   const fromSchedule = schedule[Math.min(attempt, schedule.length - 1)] ?? schedule[schedule.length - 1] ?? 60;
+  const paced =
+    attempt > 0 && hint.elapsedSeconds !== undefined
+      ? Math.max(fromSchedule, hint.elapsedSeconds * policy.elapsedFraction)
+      : fromSchedule;
   const hinted =
-    policy.useVendorHints && hint.etaSeconds !== undefined && hint.etaSeconds > 0 ? hint.etaSeconds : fromSchedule;
+    policy.useVendorHints && hint.etaSeconds !== undefined && hint.etaSeconds > 0 ? hint.etaSeconds : paced;
   const wanted = attempt === 0 && hint.learntSeconds !== undefined ? Math.max(hinted, hint.learntSeconds) : hinted;
   const bounded = Math.min(policy.maxWaitSeconds, Math.max(policy.minWaitSeconds, Math.ceil(wanted)));
   return Math.max(1, Math.min(bounded, Math.ceil(secondsToDeadline)));

@@ -222,7 +222,10 @@ export async function advanceVendorJob(deps: HandlerDeps, job: VendorJob, sample
       return await scheduleFollowUp(deps, connector, { ...job, attempt, state: status.state }, 0, 'ready');
     }
     if (status.failed) return ended({ ...job, attempt }, 'failed', status.reason ?? `vendor state ${status.state}`);
-    const wanted = nextPollWait(policy, attempt, secondsLeft, { etaSeconds: status.pollAfterSeconds });
+    const wanted = nextPollWait(policy, attempt, secondsLeft, {
+      etaSeconds: status.pollAfterSeconds,
+      elapsedSeconds: (now - job.submittedAt) / 1000,
+    });
     return await scheduleFollowUp(deps, connector, { ...job, attempt, state: status.state }, wanted, 'pending');
   } catch (error) {
     if (error instanceof RateLimitedError) {

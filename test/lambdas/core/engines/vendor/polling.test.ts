@@ -23,10 +23,28 @@ describe('nextPollWait', () => {
   it('waits at least a second even when the deadline is due, and honours a custom policy', () => {
     expect(nextPollWait(policy, 0, 0)).toBe(1);
     expect(nextPollWait(policy, 0, -30)).toBe(1);
-    const custom = { scheduleSeconds: [7], useVendorHints: true, minWaitSeconds: 20, maxWaitSeconds: 25 };
+    const custom = {
+      scheduleSeconds: [7],
+      useVendorHints: true,
+      elapsedFraction: 0,
+      minWaitSeconds: 20,
+      maxWaitSeconds: 25,
+    };
     expect(nextPollWait(custom, 5, 10_000)).toBe(20);
     expect(nextPollWait(custom, 0, 10_000, { etaSeconds: 21.2 })).toBe(22);
     expect(nextPollWait(custom, 0, 10_000, { etaSeconds: 60 })).toBe(25);
+  });
+
+  it('after the first look, waits at least a quarter of the time taken so far, unless the vendor estimates', () => {
+    // Still processing 240 s in: the next look at 300 s, not at 270 s (the schedule's 30 s).
+    expect(nextPollWait(policy, 1, 10_000, { elapsedSeconds: 240 })).toBe(60);
+    // Early on the schedule is longer, and rules.
+    expect(nextPollWait(policy, 1, 10_000, { elapsedSeconds: 40 })).toBe(30);
+    // Not before the first look (the learnt duration and the vendor's estimate aim that one).
+    expect(nextPollWait(policy, 0, 10_000, { elapsedSeconds: 240 })).toBe(15);
+    expect(nextPollWait(policy, 2, 10_000, { elapsedSeconds: 1_000, etaSeconds: 20 })).toBe(20);
+    expect(nextPollWait(policy, 5, 10_000, { elapsedSeconds: 10_000 })).toBe(900);
+    expect(nextPollWait({ ...policy, elapsedFraction: 0 }, 1, 10_000, { elapsedSeconds: 240 })).toBe(30);
   });
 
   it("aims the first look no earlier than the vendor's learnt duration, and only the first", () => {
