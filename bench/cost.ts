@@ -728,7 +728,7 @@ export const costBenchmark: Benchmark = {
   async run({ quick, earlier }) {
     const prices = loadPrices();
     const shape = deployedShape();
-    const usage = await measureUsage(quick ? 2 : 5);
+    const usage = await measureUsage(quick ? 2 : 20);
     return costMetrics(usage, shape, prices, earlier);
   },
 };

@@ -194,6 +194,8 @@ export const VendorJobSchema = z.object({
   engine: VendorIdSchema,
   itemId: z.string(),
   submittedAt: z.number().int(),
+  /** How long this vendor's analyses took, as learnt when this one was submitted; absent for a vendor new to us. */
+  learntSeconds: z.number().nonnegative().optional(),
   /** While `queued`, the latest moment the submission may go out; once submitted, the engine's deadline. */
   deadline: z.number().int(),
   attempt: z.number().int().nonnegative(),

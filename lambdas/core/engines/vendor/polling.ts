@@ -7,7 +7,8 @@ export interface PollHint {
   /**
    * How long this vendor's analyses have taken (learnt from the ones that ended): the first look is
    * aimed no earlier, whatever the vendor estimates, since the vendor's estimate may cover its run
-   * but not the processing after it.
+   * but not the processing after it. Until an analysis is half again as old it should be ready any
+   * moment, so the schedule's short steps pace the next looks, not its age.
    */
   learntSeconds?: number;
   /** Seconds since the submission, for the policy's `elapsedFraction`. */
@@ -15,11 +16,17 @@ export interface PollHint {
 }
 
 /**
+ * An analysis this many times as old as the vendor's learnt duration is past what that duration
+ * says: from then on its age paces the looks. Before, it should be ready any moment.
+ */
+const PAST_USUAL = 1.5;
+
+/**
  * Seconds to wait before the next poll: the vendor's estimate when it gives one (and hints are on),
  * otherwise the policy's backoff schedule, and after the first look no less than `elapsedFraction`
- * of the time taken so far (a vendor still processing at 240 s is not asked again at 255 s); before
- * the first look, no less than the vendor's learnt duration; always within [min, max] and never past
- * the deadline.
+ * of the time taken so far once the analysis is well past the vendor's usual (a vendor new to us
+ * still processing at 240 s is asked again at 300 s, not at 270 s and 330 s); before the first look,
+ * no less than the vendor's learnt duration; always within [min, max] and never past the deadline.
  */
 export function nextPollWait(
   policy: PollPolicy,
@@ -30,7 +37,9 @@ export function nextPollWait(
   const schedule = policy.scheduleSeconds;
   const fromSchedule = schedule[Math.min(attempt, schedule.length - 1)] ?? schedule[schedule.length - 1] ?? 60;
   const paced =
-    attempt > 0 && hint.elapsedSeconds !== undefined
+    attempt > 0 &&
+    hint.elapsedSeconds !== undefined &&
+    (hint.learntSeconds === undefined || hint.elapsedSeconds >= hint.learntSeconds * PAST_USUAL)
       ? Math.max(fromSchedule, hint.elapsedSeconds * policy.elapsedFraction)
       : fromSchedule;
   const hinted =

@@ -166,15 +166,17 @@ async function submitJob(
   const now = deps.clock.now();
   const itemId = await withAdmission(job.admitted, () => connector.submit(sampleSource(deps, sample, job.engine)));
   const deadline = now + deps.config.engineDeadlineSeconds * 1000;
+  const learntSeconds = await deps.vendorTimings.readySeconds(job.engine);
   const wanted = nextPollWait(deps.config.poll, 0, (deadline - now) / 1000, {
     etaSeconds: connector.initialWaitSeconds(),
-    learntSeconds: await deps.vendorTimings.readySeconds(job.engine),
+    ...(learntSeconds !== undefined ? { learntSeconds } : {}),
   });
   deps.log.info('submitted', { vendor: job.engine, itemId, sha256: sample.sha256, waitSeconds: wanted });
   const submitted: VendorJob = {
     ...job,
     itemId,
     submittedAt: now,
+    ...(learntSeconds !== undefined ? { learntSeconds } : {}),
     deadline,
     attempt: 0,
     phase: 'pending',
@@ -225,6 +227,7 @@ export async function advanceVendorJob(deps: HandlerDeps, job: VendorJob, sample
     const wanted = nextPollWait(policy, attempt, secondsLeft, {
       etaSeconds: status.pollAfterSeconds,
       elapsedSeconds: (now - job.submittedAt) / 1000,
+      ...(job.learntSeconds !== undefined ? { learntSeconds: job.learntSeconds } : {}),
     });
     return await scheduleFollowUp(deps, connector, { ...job, attempt, state: status.state }, wanted, 'pending');
   } catch (error) {

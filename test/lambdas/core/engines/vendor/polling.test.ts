@@ -47,6 +47,16 @@ describe('nextPollWait', () => {
     expect(nextPollWait({ ...policy, elapsedFraction: 0 }, 1, 10_000, { elapsedSeconds: 240 })).toBe(30);
   });
 
+  it("keeps the schedule's short steps while the analysis is younger than the vendor's usual, and paces by age after", () => {
+    // The first look came a little early (aimed 10% under the learnt 320 s): ready any moment.
+    expect(nextPollWait(policy, 1, 10_000, { elapsedSeconds: 290, learntSeconds: 320 })).toBe(30);
+    // A little older than usual: still the schedule.
+    expect(nextPollWait(policy, 2, 10_000, { elapsedSeconds: 400, learntSeconds: 320 })).toBe(60);
+    // Half again as old as usual: the vendor is slow today, look by its age.
+    expect(nextPollWait(policy, 2, 10_000, { elapsedSeconds: 480, learntSeconds: 320 })).toBe(120);
+    expect(nextPollWait(policy, 3, 10_000, { elapsedSeconds: 800, learntSeconds: 320 })).toBe(200);
+  });
+
   it("aims the first look no earlier than the vendor's learnt duration, and only the first", () => {
     expect(nextPollWait(policy, 0, 10_000, { learntSeconds: 290 })).toBe(290);
     expect(nextPollWait(policy, 0, 10_000, { etaSeconds: 400, learntSeconds: 290 })).toBe(400);

@@ -263,22 +263,41 @@ describe('vendor jobs: submit, poll and collect decisions', () => {
       expect(job.result).toBeUndefined();
     });
 
-    it('learns how long the vendor takes from each ready report, and aims earlier after a first look finds one', async () => {
+    it('learns how long the vendor takes from each ready report: down a little after a first-look find, up nine times as far after a miss', async () => {
       await setUp();
       connector.statusAnswer = async () => ({ done: true, failed: false, state: 'reported' });
       // Found at the third look, 300 s after submission: the first observation is taken as it is.
       await advanceVendorJob(deps, submitted(300, { attempt: 2 }), sample);
       expect(await deps.vendorTimings.readySeconds('cape')).toBe(300);
-      // Found at the fourth look after 400 s: a fifth of the difference.
-      await advanceVendorJob(deps, submitted(400, { attempt: 3 }), sample);
-      expect(await deps.vendorTimings.readySeconds('cape')).toBe(320);
-      // Found at the first look after 320 s: it took no longer, so the next first look comes 10% earlier.
-      await advanceVendorJob(deps, submitted(320), sample);
-      expect(await deps.vendorTimings.readySeconds('cape')).toBeCloseTo(320 + 0.2 * (288 - 320), 1);
+      // Found at the second look, 310 s in: the aim goes up 9% (more than a fifth of the 10 s difference).
+      await advanceVendorJob(deps, submitted(310, { attempt: 1 }), sample);
+      expect(await deps.vendorTimings.readySeconds('cape')).toBe(327);
+      // Found at the fourth look after 500 s (the vendor slowed down): a fifth of the difference, more than 9%.
+      await advanceVendorJob(deps, submitted(500, { attempt: 3 }), sample);
+      expect(await deps.vendorTimings.readySeconds('cape')).toBeCloseTo(327 + 0.2 * (500 - 327), 1);
+      // Found at the first look: it took no longer, so the next first look comes 1% earlier.
+      await advanceVendorJob(deps, submitted(380), sample);
+      expect(await deps.vendorTimings.readySeconds('cape')).toBeCloseTo(361.6 * 0.99, 1);
       // Still pending: nothing is learnt.
       connector.statusAnswer = async () => ({ done: false, failed: false, state: 'running' });
       await advanceVendorJob(deps, submitted(10), sample);
-      expect(await deps.vendorTimings.readySeconds('cape')).toBeCloseTo(313.6, 1);
+      expect(await deps.vendorTimings.readySeconds('cape')).toBeCloseTo(358, 0);
+    });
+
+    it('settles where about one analysis in ten needs a second look, for a vendor that always takes 300 s', async () => {
+      await setUp();
+      connector.statusAnswer = async () => ({ done: true, failed: false, state: 'reported' });
+      await deps.vendorTimings.observe('cape', 300, 3, clock.now());
+      let misses = 0;
+      for (let i = 0; i < 200; i++) {
+        const aim = (await deps.vendorTimings.readySeconds('cape')) as number;
+        // The first look at the aim finds it when the aim is 300 s or more; else the next look, 30 s on, does.
+        const found = aim >= 300;
+        if (!found) misses++;
+        await advanceVendorJob(deps, submitted(found ? aim : aim + 30, { attempt: found ? 0 : 1 }), sample);
+      }
+      expect(misses / 200).toBeGreaterThan(0.05);
+      expect(misses / 200).toBeLessThan(0.15);
     });
 
     it('follows the backoff schedule for the next attempt when the vendor gives no estimate', async () => {
