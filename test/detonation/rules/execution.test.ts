@@ -309,12 +309,12 @@ describe('a child that strace prints before its fork returns', () => {
     expect(execs.find((e) => e.pid === 701)).toMatchObject({ cwd: HOME, parentExe: `${HOME}/s`, uid: 10001 });
   });
 
-  it('with two forks under way from different directories, it does not guess the directory', () => {
-    const { ids, execs } = judgeTrace(
-      new Trace()
-        .create(SAMPLE, 'x.sh')
-        .fork(SAMPLE, 702)
-        .call(702, 'chdir("/tmp")')
+  /** The sample and a child of it (702) each in a fork when 701 runs `sh ./x.sh`; the child in `chdir`'s directory, if given. */
+  const twoForksUnderWay = (chdir?: string) => {
+    const trace = new Trace().create(SAMPLE, 'x.sh').fork(SAMPLE, 702);
+    if (chdir) trace.call(702, `chdir("${chdir}")`);
+    return judgeTrace(
+      trace
         .raw(702, 'vfork( <unfinished ...>')
         .raw(SAMPLE, 'vfork( <unfinished ...>')
         .exec(701, '/usr/bin/sh', ['sh', './x.sh'])
@@ -322,23 +322,16 @@ describe('a child that strace prints before its fork returns', () => {
         .raw(702, '<... vfork resumed>) = 703')
         .text(),
     );
+  };
+
+  it('with two forks under way from different directories, it does not guess the directory', () => {
+    const { ids, execs } = twoForksUnderWay('/tmp');
     expect(execs.find((e) => e.pid === 701)?.cwd).toBeNull();
     expect(ids.has('execution.written-shell-script')).toBe(false);
   });
 
   it('with two forks under way from the same directory, the directory is known', () => {
-    const { ids } = judgeTrace(
-      new Trace()
-        .create(SAMPLE, 'x.sh')
-        .fork(SAMPLE, 702)
-        .raw(702, 'vfork( <unfinished ...>')
-        .raw(SAMPLE, 'vfork( <unfinished ...>')
-        .exec(701, '/usr/bin/sh', ['sh', './x.sh'])
-        .raw(SAMPLE, '<... vfork resumed>) = 701')
-        .raw(702, '<... vfork resumed>) = 703')
-        .text(),
-    );
-    expect(ids.get('execution.written-shell-script')).toEqual(['T1059.004']);
+    expect(twoForksUnderWay().ids.get('execution.written-shell-script')).toEqual(['T1059.004']);
   });
 });
 
