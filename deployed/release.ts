@@ -20,8 +20,6 @@ import { awsCall } from './errors';
 import { callOn, type DeployedStack } from './stack';
 import { Sha256ArgSchema } from './verdicts';
 
-/** The most objects of one content hash a release re-tags (a file uploaded more often is released by hash again). */
-export const MAX_RETAGGED_OBJECTS = 1000;
 /** Tagging calls in flight at once. */
 const TAGGING_CONCURRENCY = 8;
 
@@ -109,18 +107,13 @@ export async function releaseContent(
   const store = new VerdictStore(clients.ddb, stack.table);
   const table = callOn(clients, 'dynamodb:UpdateItem', `table ${stack.table}`);
   const previous = await awsCall(table, () => store.putRelease(sha256, release));
-  const recorded = await awsCall(table, () => store.objectsOfContent(sha256, MAX_RETAGGED_OBJECTS));
-  const objects: ContentObject[] = [...recorded];
-  if ('object' in input.target) {
-    const named = input.target.object;
-    if (!objects.some((o) => o.bucket === named.bucket && o.key === named.key))
-      objects.push({ bucket: named.bucket, key: named.key, versionId: named.versionId ?? null });
-  }
   const score = previous?.score === null || previous?.score === undefined ? 'none' : String(previous.score);
-  const retagged: SampleVerdictOverriddenDetail['objects'] = [];
-  for (let start = 0; start < objects.length; start += TAGGING_CONCURRENCY)
-    retagged.push(
-      ...(await Promise.all(
+  // Every recorded upload of the bytes, a page at a time: the event lists the first ones and counts the rest.
+  const listed: SampleVerdictOverriddenDetail['objects'] = [];
+  let more = 0;
+  const retag = async (objects: readonly ContentObject[]) => {
+    for (let start = 0; start < objects.length; start += TAGGING_CONCURRENCY) {
+      const tagged = await Promise.all(
         objects.slice(start, start + TAGGING_CONCURRENCY).map(async (object) => {
           // A quarantined upload is no longer where it was uploaded: its copy is what gets the tags.
           const where = object.quarantinedTo ?? object;
@@ -134,16 +127,35 @@ export async function releaseContent(
           );
           return { bucket: where.bucket, key: where.key, versionId: where.versionId ?? null, tagging };
         }),
-      )),
+      );
+      for (const object of tagged) {
+        if (listed.length < MAX_RELEASED_OBJECTS) listed.push(object);
+        else more++;
+      }
+    }
+  };
+  const named = 'object' in input.target ? input.target.object : undefined;
+  let namedRecorded = false;
+  let after: Record<string, unknown> | undefined;
+  do {
+    const page = await awsCall(callOn(clients, 'dynamodb:Query', `table ${stack.table}`), () =>
+      store.contentObjectsPage(sha256, after),
     );
+    if (named) namedRecorded ||= page.objects.some((o) => o.bucket === named.bucket && o.key === named.key);
+    await retag(page.objects);
+    after = page.next;
+  } while (after);
+  // An object named by URI whose upload has no record (analysed before records, or never): tagged too.
+  if (named && !namedRecorded)
+    await retag([{ bucket: named.bucket, key: named.key, versionId: named.versionId ?? null }]);
   const detail = SampleVerdictOverriddenDetailSchema.parse({
     sha256,
     verdict: 'benign',
     previousVerdict: previous?.verdict ?? null,
     previousScore: previous?.score ?? null,
     ...release,
-    objects: retagged.slice(0, MAX_RELEASED_OBJECTS),
-    moreObjects: Math.max(0, retagged.length - MAX_RELEASED_OBJECTS),
+    objects: listed,
+    moreObjects: more,
   });
   await services.events.publish([{ detailType: DETAIL_TYPE_VERDICT_OVERRIDDEN, detail }]);
   return detail;

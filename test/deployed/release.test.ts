@@ -168,6 +168,47 @@ describe('sandtrap release: an analyst overrides a verdict', () => {
     ).rejects.toMatchObject({ name: 'ObjectToReleaseNotFoundError' });
   });
 
+  it('re-tags every upload of a file uploaded a thousand times and more, a page of the index at a time, listing the first and counting the rest', async () => {
+    const body = 'a common attachment: the company letterhead';
+    const sha256 = sampleOf(body).sha256;
+    const uploads = 1_050;
+    const keys = Array.from({ length: uploads }, (_, i) => `letters/${String(i).padStart(3, '0')}.docx`);
+    for (let start = 0; start < uploads; start += 50)
+      await Promise.all(
+        keys.slice(start, start + 50).map(async (key, i) => {
+          await unit.aws.clients.s3.send(
+            new PutObjectCommand({
+              Bucket: UNIT.ingest,
+              Key: key,
+              Body: body,
+              Tagging: `${TAG_VERDICT}=malicious`,
+            }),
+          );
+          await unit.deps.store.putObjectRecord({
+            bucket: UNIT.ingest,
+            key,
+            versionId: null,
+            uploadId: `letter-${start + i}`,
+            status: 'verdict',
+            sha256,
+            verdict: 'malicious',
+            score: 80,
+            at: unit.clock.now(),
+          });
+        }),
+      );
+    const detail = await releaseContent(deployed(), stack, services(), {
+      target: { sha256 },
+      reason: 'the letterhead, not a dropper',
+    });
+    expect(detail.objects).toHaveLength(50);
+    expect(detail.moreObjects).toBe(uploads - 50);
+    const verdicts = await Promise.all(
+      keys.map(async (key) => (await getObjectTags(unit.aws.clients.s3, { bucket: UNIT.ingest, key }))[TAG_VERDICT]),
+    );
+    expect(verdicts.filter((v) => v !== 'benign')).toEqual([]);
+  }, 60_000);
+
   it('takes a sha256 in either case or an s3:// URI, and requires a reason', () => {
     expect(ReleaseTargetSchema.parse(` ${'AB'.repeat(32)} `)).toEqual({ sha256: 'ab'.repeat(32) });
     expect(ReleaseTargetSchema.parse('s3://my-bucket/a/b c.txt')).toEqual({

@@ -259,34 +259,34 @@ export class VerdictStore {
   }
 
   /**
-   * The objects whose uploads got a verdict for these bytes, `limit` at most, a page at a time
-   * (a popular file may have been uploaded many times).
+   * One page (up to 100) of the objects whose uploads got a verdict for these bytes, from `after`
+   * (the previous page's `next`); `next` is absent after the last page. A popular file may have been
+   * uploaded many thousands of times, so callers go through the pages rather than hold them all.
    */
-  async objectsOfContent(sha256: string, limit: number): Promise<ContentObject[]> {
-    const objects: ContentObject[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.ddb.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: CONTENT_INDEX.name,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': CONTENT_INDEX.partition },
-          ExpressionAttributeValues: { ':pk': contentPk(sha256) },
-          Limit: Math.min(100, limit - objects.length),
-          ...(ExclusiveStartKey ? { ExclusiveStartKey } : {}),
-        }),
-      );
-      for (const item of page.Items ?? [])
-        objects.push({
-          bucket: String(item.bucket),
-          key: String(item.key),
-          versionId: typeof item.versionId === 'string' ? item.versionId : null,
-          ...(item.quarantinedTo ? { quarantinedTo: item.quarantinedTo as ContentObject['quarantinedTo'] } : {}),
-        });
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey && objects.length < limit);
-    return objects;
+  async contentObjectsPage(
+    sha256: string,
+    after?: Record<string, unknown>,
+  ): Promise<{ objects: ContentObject[]; next?: Record<string, unknown> }> {
+    const page = await this.ddb.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: CONTENT_INDEX.name,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': CONTENT_INDEX.partition },
+        ExpressionAttributeValues: { ':pk': contentPk(sha256) },
+        Limit: 100,
+        ...(after ? { ExclusiveStartKey: after } : {}),
+      }),
+    );
+    const objects = (page.Items ?? []).map(
+      (item): ContentObject => ({
+        bucket: String(item.bucket),
+        key: String(item.key),
+        versionId: typeof item.versionId === 'string' ? item.versionId : null,
+        ...(item.quarantinedTo ? { quarantinedTo: item.quarantinedTo as ContentObject['quarantinedTo'] } : {}),
+      }),
+    );
+    return page.LastEvaluatedKey ? { objects, next: page.LastEvaluatedKey } : { objects };
   }
 
   /** The analyst's release of these bytes (the allow-list entry), if any. */
