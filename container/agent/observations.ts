@@ -313,52 +313,44 @@ export class TraceCollector {
   /**
    * The process `tid` belongs to, made on its first line. A tid first seen in its own line (not as
    * a fork's return) is the child of a fork still under way: strace printed it before the parent's
-   * call returned. With one such fork the parent is known and the child inherits from it now; with
-   * several, the child takes only what they all agree on (their cwd, their uid), and the rest waits
-   * for the fork's return.
+   * call returned. With one such fork the parent is known and the child inherits from it now (a
+   * thread joins its process); with several, the child takes only what they all agree on (their
+   * cwd, their uid), and the rest waits for the fork's return.
    */
   private process(tid: number, time: number, fromFork = false): ProcessState {
-    let state = this.byTid.get(tid);
-    const only = !state && !fromFork && this.forking.size === 1 ? [...this.forking.values()][0] : undefined;
-    if (only?.thread) {
+    const known = this.byTid.get(tid);
+    if (known) return known;
+    const forks = fromFork ? [] : [...this.forking.values()];
+    const [only] = forks;
+    if (only?.thread && forks.length === 1) {
       this.byTid.set(tid, only.parent);
       return only.parent;
     }
-    if (!state) {
-      state = {
-        pid: tid,
-        ppid: null,
-        uid: null,
-        exe: null,
-        argv: [],
-        cwd: null,
-        start: time,
-        end: null,
-        exitCode: null,
-        signal: null,
-        member: this.options.member,
+    const state: ProcessState = {
+      pid: tid,
+      ppid: null,
+      uid: null,
+      exe: null,
+      argv: [],
+      cwd: null,
+      start: time,
+      end: null,
+      exitCode: null,
+      signal: null,
+      member: this.options.member,
+    };
+    this.byTid.set(tid, state);
+    this.all.push(state);
+    if (only && forks.length === 1) this.inherit(state, only.parent);
+    else if (forks.length > 1) {
+      const agreed = <T>(read: (p: ProcessState) => T): T | null => {
+        const values = new Set(forks.map((f) => read(f.parent)));
+        return values.size === 1 ? (values.values().next().value as T) : null;
       };
-      this.byTid.set(tid, state);
-      this.all.push(state);
-      if (!fromFork && this.forking.size > 0) this.adopt(state);
+      state.cwd = agreed((p) => p.cwd);
+      state.uid = agreed((p) => p.uid);
     }
     return state;
-  }
-
-  /** What a child printed before its fork returned inherits from the forks under way (see `process`). */
-  private adopt(child: ProcessState): void {
-    const parents = [...this.forking.values()].map((f) => f.parent);
-    const [only] = parents;
-    if (only && parents.length === 1) {
-      this.inherit(child, only);
-      return;
-    }
-    const agreed = <T>(read: (p: ProcessState) => T): T | null => {
-      const values = new Set(parents.map(read));
-      return values.size === 1 ? (values.values().next().value as T) : null;
-    };
-    child.cwd ??= agreed((p) => p.cwd);
-    child.uid ??= agreed((p) => p.uid);
   }
 
   /** A forked child starts with its parent's uid, cwd, program and open files, unless it has its own already. */
