@@ -27,6 +27,13 @@ function lines(stdout: string): Record<string, unknown>[] {
     .map((line) => JSON.parse(line));
 }
 
+/** A configuration file in `dir` with these settings, for SANDTRAP_CONFIG_FILE. */
+function configFile(dir: string, settings: Record<string, unknown>): string {
+  const file = join(dir, 'config.json');
+  writeFileSync(file, JSON.stringify({ settings }));
+  return file;
+}
+
 describe('sandtrap analyze over a batch', () => {
   it('reports a missing file as one failed line and still analyses the rest, every line with its file, exit 2', async () => {
     const result = await runCli(
@@ -69,8 +76,7 @@ describe('sandtrap analyze over a batch', () => {
 
   it('refuses a file above the configured maximum object size before uploading it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sandtrap-limit-'));
-    const config = join(dir, 'config.json');
-    writeFileSync(config, JSON.stringify({ settings: { maxObjectBytes: 10 } }));
+    const config = configFile(dir, { maxObjectBytes: 10 });
     const uploads: unknown[] = [];
     const pipeline = {
       upload: async (object: unknown) => uploads.push(object),
@@ -300,17 +306,11 @@ describe('queue positions in the progress of a batch', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sandtrap-queue-'));
     // Three different scripts: the same content would join one analysis instead of queueing.
     for (const n of [1, 2, 3]) writeFileSync(join(dir, `s${n}.sh`), `#!/bin/sh\n# script ${n}\necho ${n}\n`);
-    const config = join(dir, 'config.json');
-    writeFileSync(
-      config,
-      JSON.stringify({
-        settings: {
-          // The slot queue is under test: one task slot, only shell scripts detonated, nothing else.
-          static: { enabled: false },
-          detonation: { maxConcurrentTasks: 1, fileTypes: ['script-sh'], agent: { timeout: 60 } },
-        },
-      }),
-    );
+    const config = configFile(dir, {
+      // The slot queue is under test: one task slot, only shell scripts detonated, nothing else.
+      static: { enabled: false },
+      detonation: { maxConcurrentTasks: 1, fileTypes: ['script-sh'], agent: { timeout: 60 } },
+    });
     const files = [1, 2, 3].map((n) => join(dir, `s${n}.sh`));
     const result = await runCli(['analyze', '--json', '--concurrency', '3', ...files], {
       env: { SANDTRAP_CONFIG_FILE: config },
@@ -343,18 +343,12 @@ describe("a vendor's queue in the progress of a batch", () => {
     const cape = new CapeEmulator({ clock, token: CAPE_TOKEN, queueSeconds: 5, processingSeconds: 10 });
     await cape.start();
     try {
-      const config = join(dir, 'config.json');
-      writeFileSync(
-        config,
-        JSON.stringify({
-          settings: {
-            // The vendor's queue is under test: two requests a minute, one vendor, no other engine.
-            static: { enabled: false },
-            detonation: { enabled: false },
-            vendors: [{ ...cape.vendorConfig(), requestsPerMinute: 2 }],
-          },
-        }),
-      );
+      const config = configFile(dir, {
+        // The vendor's queue is under test: two requests a minute, one vendor, no other engine.
+        static: { enabled: false },
+        detonation: { enabled: false },
+        vendors: [{ ...cape.vendorConfig(), requestsPerMinute: 2 }],
+      });
       const files = [1, 2, 3].map((n) => join(dir, `f${n}.txt`));
       const result = await runCli(['analyze', '--json', '--concurrency', '3', ...files], {
         env: { ...process.env, SANDTRAP_CONFIG_FILE: config, ...cape.credentialsEnv() },
